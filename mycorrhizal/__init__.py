@@ -1,0 +1,6 @@
+"""mycorrhizal: state machines (septum), Petri nets (hypha) and behaviour trees (rhizomorph) for
+asyncio, composed by mycelium over one shared blackboard."""
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

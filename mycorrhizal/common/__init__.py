@@ -1,0 +1,67 @@
+"""Pieces shared by every engine: errors, timebases, blackboard helpers and the picture model."""
+
+from .blackboard import BlackboardView, read, read_only, write
+from .callables import is_async_callable, parameter_names, resolve
+from .diagram import (
+    Cluster,
+    Diagram,
+    Diagrammable,
+    Edge,
+    Node,
+    dot_available,
+    render_diagram,
+    to_graphviz,
+    to_mermaid_text,
+)
+from .errors import (
+    BlackboardAccessError,
+    CapacityError,
+    DefinitionError,
+    ExecutionError,
+    HandlerError,
+    InvalidStatusError,
+    MycorrhizalError,
+    Problem,
+    QueueOverflowError,
+    RenderError,
+    RoutingError,
+    UndeclaredLabelError,
+)
+from .timebase import ManualClock, MonotonicClock, Timebase, TimerHandle, WallClock, default_timebase
+
+__all__ = [
+    "BlackboardAccessError",
+    "BlackboardView",
+    "CapacityError",
+    "Cluster",
+    "DefinitionError",
+    "Diagram",
+    "Diagrammable",
+    "Edge",
+    "ExecutionError",
+    "HandlerError",
+    "InvalidStatusError",
+    "ManualClock",
+    "MonotonicClock",
+    "MycorrhizalError",
+    "Node",
+    "Problem",
+    "QueueOverflowError",
+    "RenderError",
+    "RoutingError",
+    "Timebase",
+    "TimerHandle",
+    "UndeclaredLabelError",
+    "WallClock",
+    "default_timebase",
+    "dot_available",
+    "is_async_callable",
+    "parameter_names",
+    "read",
+    "read_only",
+    "render_diagram",
+    "resolve",
+    "to_graphviz",
+    "to_mermaid_text",
+    "write",
+]

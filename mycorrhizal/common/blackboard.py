@@ -1,0 +1,110 @@
+"""Blackboard helpers.
+
+A blackboard is whatever object the user shares between machines, nets and trees: a ``dict`` or
+any object with attributes.  Engines never copy it.  :func:`read` and :func:`write` reach a key on
+either kind; :class:`BlackboardView` restricts what a part of the system may read or write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+from .errors import BlackboardAccessError
+
+__all__ = ["BlackboardView", "read", "read_only", "write"]
+
+_MISSING: Any = object()
+
+
+def read(bb: Any, key: str, default: Any = _MISSING) -> Any:
+    """Read ``key`` from a dict blackboard (item) or an object blackboard (attribute)."""
+    if isinstance(bb, BlackboardView):
+        return bb.get(key, default) if default is not _MISSING else bb[key]
+    if isinstance(bb, MutableMapping):
+        if default is _MISSING:
+            return bb[key]
+        return bb.get(key, default)
+    if default is _MISSING:
+        return getattr(bb, key)
+    return getattr(bb, key, default)
+
+
+def write(bb: Any, key: str, value: Any) -> None:
+    """Write ``key`` on a dict blackboard (item) or an object blackboard (attribute)."""
+    if isinstance(bb, MutableMapping | BlackboardView):
+        bb[key] = value
+    else:
+        setattr(bb, key, value)
+
+
+class BlackboardView:
+    """A window on a blackboard that allows only the named keys to be read and/or written.
+
+    ``readable=None`` allows every read; ``writable=None`` allows every write; an empty set forbids
+    all.  Reads and writes go straight through to the underlying blackboard: nothing is copied.
+    Keys are reachable both as items (``view["k"]``) and attributes (``view.k``).
+    """
+
+    __slots__ = ("_bb", "_readable", "_writable", "_name")
+
+    def __init__(
+        self,
+        bb: Any,
+        *,
+        readable: Iterable[str] | None = None,
+        writable: Iterable[str] | None = None,
+        name: str = "view",
+    ) -> None:
+        object.__setattr__(self, "_bb", bb)
+        object.__setattr__(self, "_readable", None if readable is None else frozenset(readable))
+        object.__setattr__(self, "_writable", None if writable is None else frozenset(writable))
+        object.__setattr__(self, "_name", name)
+
+    @property
+    def target(self) -> Any:
+        """The blackboard this view looks at."""
+        return self._bb
+
+    def _check(self, key: str, allowed: frozenset[str] | None, verb: str) -> None:
+        if allowed is not None and key not in allowed:
+            shown = ", ".join(sorted(allowed)) or "nothing"
+            raise BlackboardAccessError(
+                f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}); "
+                f"add {key!r} to its {'readable' if verb == 'read' else 'writable'} keys"
+            )
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key, self._readable, "read")
+        return read(self._bb, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Read ``key``, or ``default`` when the blackboard has no such key."""
+        self._check(key, self._readable, "read")
+        return read(self._bb, key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._check(key, self._writable, "write")
+        write(self._bb, key, value)
+
+    def __contains__(self, key: str) -> bool:
+        return read(self._bb, key, _MISSING) is not _MISSING
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError as exc:
+            raise AttributeError(key) from exc
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __repr__(self) -> str:
+        return f"BlackboardView({self._name!r}, {self._bb!r})"
+
+
+def read_only(bb: Any, *, name: str = "read-only view") -> BlackboardView:
+    """A view that reads everything and writes nothing."""
+    return BlackboardView(bb, writable=(), name=name)

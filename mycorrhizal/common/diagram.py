@@ -1,0 +1,276 @@
+"""A small, engine-neutral picture model, and its conversion to Graphviz and Mermaid.
+
+Each engine describes its spec (or a running instance) as a :class:`Diagram`: nodes with a
+semantic shape, edges with labels, and clusters.  This module turns any diagram into a
+``graphviz.Digraph`` (DOT source always; SVG/PNG when Graphviz's ``dot`` is installed) and into
+Mermaid text, so every engine renders the same way and a composed net can embed the diagrams of
+its state machines and trees as clusters.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import attrs
+import graphviz
+
+from .errors import RenderError
+
+__all__ = [
+    "Cluster",
+    "Diagram",
+    "Diagrammable",
+    "Edge",
+    "Node",
+    "Shape",
+    "dot_available",
+    "render_diagram",
+    "to_graphviz",
+    "to_mermaid_text",
+]
+
+Shape = Literal["box", "rounded", "circle", "doublecircle", "diamond", "hexagon", "point", "note"]
+EdgeStyle = Literal["solid", "dashed", "dotted", "bold"]
+
+_GRAPHVIZ_SHAPE: dict[str, dict[str, str]] = {
+    "box": {"shape": "box"},
+    "rounded": {"shape": "box", "style": "rounded"},
+    "circle": {"shape": "circle"},
+    "doublecircle": {"shape": "doublecircle"},
+    "diamond": {"shape": "diamond"},
+    "hexagon": {"shape": "hexagon"},
+    "point": {"shape": "point", "width": "0.15"},
+    "note": {"shape": "note"},
+}
+
+# Mermaid wraps the label in these brackets to get the shape.
+_MERMAID_SHAPE: dict[str, tuple[str, str]] = {
+    "box": ("[", "]"),
+    "rounded": ("(", ")"),
+    "circle": ("((", "))"),
+    "doublecircle": ("(((", ")))"),
+    "diamond": ("{", "}"),
+    "hexagon": ("{{", "}}"),
+    "point": ("((", "))"),
+    "note": ("[/", "/]"),
+}
+
+_MERMAID_ARROW: dict[str, str] = {"solid": "-->", "dashed": "-.->", "dotted": "-.->", "bold": "==>"}
+
+
+@attrs.frozen
+class Node:
+    """One box/circle in a picture."""
+
+    id: str
+    label: str = ""
+    shape: Shape = "box"
+    fill: str | None = None
+    tooltip: str | None = None
+
+
+@attrs.frozen
+class Edge:
+    """An arrow between two node ids."""
+
+    src: str
+    dst: str
+    label: str = ""
+    style: EdgeStyle = "solid"
+
+
+@attrs.frozen
+class Cluster:
+    """A labelled group of nodes (and nested groups) drawn inside one frame."""
+
+    id: str
+    label: str
+    nodes: tuple[Node, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    style: EdgeStyle = "solid"
+
+    def all_nodes(self) -> Iterator[Node]:
+        """Every node in this cluster and its sub-clusters."""
+        yield from self.nodes
+        for sub in self.clusters:
+            yield from sub.all_nodes()
+
+
+@attrs.frozen
+class Diagram:
+    """A whole picture: top-level nodes, clusters and the edges between any of their nodes."""
+
+    name: str
+    nodes: tuple[Node, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    direction: Literal["LR", "TB"] = "LR"
+
+    def all_nodes(self) -> Iterator[Node]:
+        """Every node, wherever it sits."""
+        yield from self.nodes
+        for cluster in self.clusters:
+            yield from cluster.all_nodes()
+
+    def as_cluster(self, prefix: str, label: str | None = None) -> tuple[Cluster, tuple[Edge, ...]]:
+        """This diagram as a cluster to embed in another, with every id prefixed to stay unique.
+
+        Returns the cluster and this diagram's edges (re-addressed), which the host diagram adds to
+        its own edge list.
+        """
+
+        def node(n: Node) -> Node:
+            return attrs.evolve(n, id=f"{prefix}{n.id}")
+
+        def cluster(c: Cluster) -> Cluster:
+            return attrs.evolve(
+                c,
+                id=f"{prefix}{c.id}",
+                nodes=tuple(node(n) for n in c.nodes),
+                clusters=tuple(cluster(s) for s in c.clusters),
+            )
+
+        edges = tuple(attrs.evolve(e, src=f"{prefix}{e.src}", dst=f"{prefix}{e.dst}") for e in self.edges)
+        return (
+            Cluster(
+                id=f"{prefix}root",
+                label=self.name if label is None else label,
+                nodes=tuple(node(n) for n in self.nodes),
+                clusters=tuple(cluster(c) for c in self.clusters),
+                style="dashed",
+            ),
+            edges,
+        )
+
+    def check(self) -> None:
+        """Raise :class:`RenderError` if an edge points at a node that is not in the picture."""
+        ids = {n.id for n in self.all_nodes()}
+        missing = sorted({end for e in self.edges for end in (e.src, e.dst)} - ids)
+        if missing:
+            raise RenderError(f"diagram {self.name!r} has edges to unknown nodes: {missing}")
+
+
+@runtime_checkable
+class Diagrammable(Protocol):
+    """Anything that can describe itself as a :class:`Diagram` (specs, machines, runners)."""
+
+    def to_diagram(self) -> Diagram:
+        """This object's picture."""
+
+
+def _node_attrs(node: Node) -> dict[str, str]:
+    out = dict(_GRAPHVIZ_SHAPE[node.shape])
+    if node.fill:
+        out["style"] = ",".join(filter(None, (out.get("style"), "filled")))
+        out["fillcolor"] = node.fill
+    if node.tooltip:
+        out["tooltip"] = node.tooltip
+    return out
+
+
+def _add_cluster(graph: graphviz.Digraph, cluster: Cluster) -> None:
+    # Graphviz only draws a frame for subgraphs whose name starts with "cluster".
+    with graph.subgraph(name=f"cluster_{cluster.id}") as sub:
+        sub.attr(label=cluster.label, style="rounded,dashed" if cluster.style == "dashed" else "rounded")
+        for node in cluster.nodes:
+            sub.node(node.id, node.label or node.id, **_node_attrs(node))
+        for inner in cluster.clusters:
+            _add_cluster(sub, inner)
+
+
+def to_graphviz(diagram: Diagram) -> graphviz.Digraph:
+    """Build a ``graphviz.Digraph`` for ``diagram``; ``.source`` is its DOT text."""
+    diagram.check()
+    graph = graphviz.Digraph(name=diagram.name)
+    graph.attr(rankdir=diagram.direction, fontname="Helvetica")
+    graph.attr("node", fontname="Helvetica", fontsize="11")
+    graph.attr("edge", fontname="Helvetica", fontsize="10")
+    for node in diagram.nodes:
+        graph.node(node.id, node.label or node.id, **_node_attrs(node))
+    for cluster in diagram.clusters:
+        _add_cluster(graph, cluster)
+    for edge in diagram.edges:
+        extra = {} if edge.style == "solid" else {"style": edge.style}
+        graph.edge(edge.src, edge.dst, label=edge.label, **extra)
+    return graph
+
+
+_MERMAID_UNSAFE = re.compile(r'["\n]')
+
+
+def _mermaid_label(text: str) -> str:
+    return '"' + _MERMAID_UNSAFE.sub(lambda m: "#quot;" if m.group() == '"' else " ", text) + '"'
+
+
+def to_mermaid_text(diagram: Diagram) -> str:
+    """Mermaid ``flowchart`` text for ``diagram``."""
+    diagram.check()
+    # Mermaid ids must be simple words; number the nodes and keep the real names as labels.
+    ids: dict[str, str] = {}
+    for i, node in enumerate(diagram.all_nodes()):
+        ids[node.id] = f"n{i}"
+    lines = [f"flowchart {diagram.direction}"]
+    fills: list[str] = []
+
+    def emit_node(node: Node, indent: str) -> None:
+        left, right = _MERMAID_SHAPE[node.shape]
+        lines.append(f"{indent}{ids[node.id]}{left}{_mermaid_label(node.label or node.id)}{right}")
+        if node.fill:
+            fills.append(f"    style {ids[node.id]} fill:{node.fill}")
+
+    def emit_cluster(cluster: Cluster, indent: str, number: Iterator[int]) -> None:
+        lines.append(f"{indent}subgraph c{next(number)}[{_mermaid_label(cluster.label)}]")
+        for node in cluster.nodes:
+            emit_node(node, indent + "    ")
+        for inner in cluster.clusters:
+            emit_cluster(inner, indent + "    ", number)
+        lines.append(f"{indent}end")
+
+    for node in diagram.nodes:
+        emit_node(node, "    ")
+    counter = iter(range(1_000_000))
+    for cluster in diagram.clusters:
+        emit_cluster(cluster, "    ", counter)
+    for edge in diagram.edges:
+        arrow = _MERMAID_ARROW[edge.style]
+        label = f"|{_mermaid_label(edge.label)}|" if edge.label else ""
+        lines.append(f"    {ids[edge.src]} {arrow}{label} {ids[edge.dst]}")
+    lines.extend(fills)
+    return "\n".join(lines) + "\n"
+
+
+def dot_available() -> bool:
+    """True when Graphviz's ``dot`` program is on the PATH (needed for SVG/PNG, not for DOT)."""
+    return shutil.which("dot") is not None
+
+
+def render_diagram(diagram: Diagram, path: str | Path, format: str = "svg") -> Path:
+    """Write ``diagram`` to ``path`` as ``svg``, ``png``, ``pdf``, ``dot`` or ``mmd``; return the path.
+
+    ``dot`` and ``mmd`` (Mermaid) need nothing installed; image formats need Graphviz's ``dot``.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if format == "dot":
+        target.write_text(to_graphviz(diagram).source, encoding="utf-8")
+        return target
+    if format in ("mmd", "mermaid"):
+        target.write_text(to_mermaid_text(diagram), encoding="utf-8")
+        return target
+    graph = to_graphviz(diagram)
+    try:
+        data = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound as exc:
+        raise RenderError(
+            f"cannot render {diagram.name!r} as {format}: Graphviz's 'dot' program is not installed; "
+            "install it (e.g. 'apt-get install graphviz') or use format='dot'"
+        ) from exc
+    except ValueError as exc:  # graphviz rejects unknown formats with ValueError
+        raise RenderError(f"cannot render {diagram.name!r}: {exc}; use svg, png, pdf, dot or mmd") from exc
+    target.write_bytes(data)
+    return target
+

@@ -1,0 +1,119 @@
+"""The error hierarchy shared by every engine.
+
+One root, :class:`MycorrhizalError`.  Problems found while a spec is built are collected and raised
+once as a :class:`DefinitionError`; problems found while something runs are
+:class:`ExecutionError` subclasses that carry the state/event/place/transition/node involved, so a
+handler (or a log search) can tell exactly where it happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "BlackboardAccessError",
+    "CapacityError",
+    "DefinitionError",
+    "ExecutionError",
+    "HandlerError",
+    "InvalidStatusError",
+    "MycorrhizalError",
+    "Problem",
+    "QueueOverflowError",
+    "RenderError",
+    "RoutingError",
+    "UndeclaredLabelError",
+]
+
+
+class MycorrhizalError(Exception):
+    """Root of every error this library raises on purpose."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a definition: who is at fault, what is wrong, and how to fix it."""
+
+    subject: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.message}. Fix: {self.fix}"
+
+
+class DefinitionError(MycorrhizalError, ValueError):
+    """A spec is invalid; lists every problem found while building it, not just the first."""
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem], *, what: str = "definition") -> None:
+        self.problems = tuple(problems)
+        self.what = what
+        count = len(self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        plural = "problem" if count == 1 else "problems"
+        super().__init__(f"{what} has {count} {plural}:\n{lines}")
+
+    @classmethod
+    def raise_if_any(cls, problems: Iterable[Problem], *, what: str = "definition") -> None:
+        """Raise one error listing ``problems`` if there is at least one."""
+        collected = tuple(problems)
+        if collected:
+            raise cls(collected, what=what)
+
+
+class ExecutionError(MycorrhizalError, RuntimeError):
+    """Something went wrong while running; carries the element involved."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: str | None = None,
+        event: Any = None,
+        place: str | None = None,
+        transition: str | None = None,
+        node: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.state = state
+        self.event = event
+        self.place = place
+        self.transition = transition
+        self.node = node
+
+
+class UndeclaredLabelError(ExecutionError):
+    """A state handler returned a label its ``transitions()`` does not declare."""
+
+
+class InvalidStatusError(ExecutionError):
+    """A behaviour-tree leaf returned something that is not a status."""
+
+
+class QueueOverflowError(ExecutionError):
+    """A bounded message queue is full and its policy is to refuse."""
+
+
+class CapacityError(ExecutionError):
+    """A token was added to a place that is at capacity."""
+
+
+class RoutingError(ExecutionError):
+    """A token was sent to a place or output it may not go to."""
+
+
+class HandlerError(ExecutionError):
+    """A user handler raised; the original exception is ``__cause__``."""
+
+
+class BlackboardAccessError(MycorrhizalError, PermissionError):
+    """A blackboard view refused a read or write outside what it allows."""
+
+
+class RenderError(MycorrhizalError):
+    """A picture could not be produced (for instance Graphviz's ``dot`` is not installed)."""

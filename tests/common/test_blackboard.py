@@ -1,0 +1,41 @@
+from types import SimpleNamespace
+
+import pytest
+
+from mycorrhizal.common import BlackboardAccessError, BlackboardView, read, read_only, write
+
+
+@pytest.fixture(params=["dict", "object"])
+def board(request: pytest.FixtureRequest) -> object:
+    return {"count": 1} if request.param == "dict" else SimpleNamespace(count=1)
+
+
+def test_read_and_write_work_on_dicts_and_objects(board: object) -> None:
+    assert read(board, "count") == 1
+    write(board, "count", 2)
+    assert read(board, "count") == 2
+    assert read(board, "missing", "fallback") == "fallback"
+
+
+def test_view_writes_through_without_copying(board: object) -> None:
+    view = BlackboardView(board, writable={"count"})
+    view["count"] = 5
+    view.count += 1
+    assert read(board, "count") == 6
+    assert view.target is board
+
+
+def test_read_only_view_refuses_writes_naming_the_key(board: object) -> None:
+    view = read_only(board, name="validator")
+    assert view["count"] == 1
+    with pytest.raises(BlackboardAccessError, match="'validator' may not write 'count'"):
+        view["count"] = 3
+    assert read(board, "count") == 1
+
+
+def test_constrained_view_refuses_reads_outside_its_keys(board: object) -> None:
+    write(board, "secret", "x")
+    view = BlackboardView(board, readable={"count"}, name="router")
+    with pytest.raises(BlackboardAccessError, match="may not read 'secret'.*add 'secret'"):
+        view["secret"]
+    assert "secret" in view
