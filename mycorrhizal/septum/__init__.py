@@ -1,0 +1,49 @@
+"""septum: asyncio finite-state machines with a pushdown stack, timeouts and retries.
+
+Declare states with ``@septum.state`` (class or function form), build a :class:`StateMachine`
+from the initial state, ``send_message()`` and ``await run()``.  See docs/septum.md.
+"""
+
+from .core import (
+    DEFAULT_MAX_QUEUE_SIZE,
+    Again,
+    Context,
+    LabeledTransition,
+    MachineSpec,
+    OverflowPolicy,
+    Pop,
+    Push,
+    Repeat,
+    Restart,
+    Retry,
+    SpecialTarget,
+    State,
+    StateConfiguration,
+    StateGroup,
+    StateMachine,
+    StateMachineComplete,
+    Unhandled,
+    septum,
+)
+
+__all__ = [
+    "DEFAULT_MAX_QUEUE_SIZE",
+    "Again",
+    "Context",
+    "LabeledTransition",
+    "MachineSpec",
+    "OverflowPolicy",
+    "Pop",
+    "Push",
+    "Repeat",
+    "Restart",
+    "Retry",
+    "SpecialTarget",
+    "State",
+    "StateConfiguration",
+    "StateGroup",
+    "StateMachine",
+    "StateMachineComplete",
+    "Unhandled",
+    "septum",
+]

@@ -1,0 +1,38 @@
+"""Per-state configuration."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["StateConfiguration"]
+
+
+def _positive_or_none(_inst: object, attr: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+        raise ValueError(f"StateConfiguration.{attr.name} must be a number > 0 or None, got {value!r}")
+
+
+def _count_or_none(_inst: object, attr: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"StateConfiguration.{attr.name} must be an int >= 0 or None, got {value!r}")
+
+
+def _flag(_inst: object, attr: attrs.Attribute[bool], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"StateConfiguration.{attr.name} must be True or False, got {value!r}")
+
+
+@attrs.frozen
+class StateConfiguration:
+    """How one state behaves: its timeout, retry budget, whether it ends the machine or may dwell.
+
+    - ``timeout``: seconds on the machine's timebase from state entry until ``on_timeout`` runs.
+    - ``retries``: how many times ``Retry`` may re-enter the state before ``on_fail`` runs.
+    - ``terminal``: entering this state completes the machine (``run()`` returns normally).
+    - ``can_dwell``: the state may have no outgoing transitions and wait for ever.
+    """
+
+    timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+    retries: int | None = attrs.field(default=None, validator=_count_or_none)
+    terminal: bool = attrs.field(default=False, validator=_flag)
+    can_dwell: bool = attrs.field(default=False, validator=_flag)

@@ -1,0 +1,67 @@
+"""The ``ctx`` object every handler receives."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..common.errors import HandlerError
+from ..common.timebase import Timebase
+
+if TYPE_CHECKING:
+    from .machine import StateMachine
+    from .state import State
+
+__all__ = ["Context"]
+
+
+class Context:
+    """What a handler sees: the blackboard, the message, the machine's state, stack and clock.
+
+    ``common`` is the blackboard given to the machine (the very object, never a copy); ``msg`` is
+    exactly the object passed to ``send_message`` (None on entry, on ``Again`` and on timeouts);
+    ``error`` is the :class:`HandlerError` that sent the machine to its error state, else None.
+    """
+
+    __slots__ = ("_fsm", "common", "msg", "error")
+
+    common: Any
+    msg: Any
+    error: HandlerError | None
+
+    def __init__(self, fsm: StateMachine, common: Any) -> None:
+        self._fsm = fsm
+        self.common = common
+        self.msg = None
+        self.error = None
+
+    @property
+    def machine(self) -> StateMachine:
+        """The machine running this handler."""
+        return self._fsm
+
+    @property
+    def state(self) -> State:
+        """The current state."""
+        return self._fsm.current_state
+
+    @property
+    def retry_count(self) -> int:
+        """How many times ``Retry`` re-entered the current state since it was entered from another."""
+        return self._fsm.retry_count
+
+    @property
+    def stack(self) -> tuple[State, ...]:
+        """The pushdown stack, bottom first (a read-only copy)."""
+        return self._fsm.state_stack
+
+    @property
+    def timebase(self) -> Timebase:
+        """The machine's timebase."""
+        return self._fsm.timebase
+
+    def send_message(self, msg: Any, *, priority: int = 0) -> bool:
+        """Queue ``msg`` for this machine (see :meth:`StateMachine.send_message`)."""
+        return self._fsm.send_message(msg, priority=priority)
+
+    def __repr__(self) -> str:
+        return f"<septum ctx {self._fsm.current_state.name} msg={self.msg!r}>"

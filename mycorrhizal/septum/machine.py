@@ -1,0 +1,594 @@
+"""The runtime: :class:`StateMachine`, a small instance over a shared compiled spec.
+
+An instance holds only what changes (current node, phase, retry count, a lazily created queue and
+stack, the timer handle) and drives handlers by awaiting them directly: a handler that does not
+suspend costs one coroutine, never a task.  ``run()`` returns when the machine is idle, terminal or
+out of steps; a timeout that fires while nobody is running schedules a background ``run()`` itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any, Literal
+
+from ..common.diagram import Diagram
+from ..common.errors import ExecutionError, HandlerError, QueueOverflowError, UndeclaredLabelError
+from ..common.timebase import Timebase, default_timebase
+from .compile import MachineSpec, Node, Op, label_text, machine_spec
+from .context import Context
+from .errors import StateMachineComplete
+from .state import State, StateGroup
+from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
+
+__all__ = ["DEFAULT_MAX_QUEUE_SIZE", "OverflowPolicy", "StateMachine"]
+
+log = logging.getLogger("mycorrhizal.septum")
+_INFO = logging.INFO
+_DEBUG = logging.DEBUG
+
+OverflowPolicy = Literal["raise", "drop_newest", "drop_oldest"]
+_POLICIES = ("raise", "drop_newest", "drop_oldest")
+#: Default bound on queued messages; pass ``max_queue_size=None`` for an unbounded queue.
+DEFAULT_MAX_QUEUE_SIZE = 10_000
+#: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
+YIELD_EVERY = 1024
+
+# Phases.  ENTRY: on_state must run once with msg=None (after entry or Again).  WAIT: waiting for a
+# message or timeout.  DONE: terminal.
+_NEW, _ENTRY, _WAIT, _DONE = 0, 1, 2, 3
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_TIMEOUT: Any = _Marker("<timeout>")  # queued when the state's timer fires: FIFO with messages
+_FIRED: Any = _Marker("<fired>")  # the _timer slot once the timer fired and its marker is queued
+
+
+class _HookFailed(Exception):
+    """Internal: a handler raised while a transition was being applied."""
+
+    def __init__(self, node: Node, role: str, exc: Exception) -> None:
+        self.node, self.role, self.exc = node, role, exc
+
+
+class StateMachine:
+    """One running state machine built from an initial state (or a ``septum.group``)."""
+
+    __slots__ = ("_spec", "_node", "_phase", "_retry", "_queue", "_others", "_stack", "_timer", "_ctx",
+                 "_timebase", "_running", "_waiter", "_turns", "_driver", "_failure", "_max_queue",
+                 "_policy", "_on_error", "overflow_count", "unhandled_count")
+
+    def __init__(
+        self,
+        initial_state: State | StateGroup,
+        *,
+        common_data: Any = None,
+        error_state: State | None = None,
+        timebase: Timebase | None = None,
+        max_queue_size: int | None = DEFAULT_MAX_QUEUE_SIZE,
+        queue_overflow: OverflowPolicy = "raise",
+        on_error: Any = None,
+    ) -> None:
+        try:
+            spec: MachineSpec = initial_state._cache[("spec", error_state)]
+        except (AttributeError, KeyError):
+            spec = machine_spec(initial_state, error_state)
+        if max_queue_size != DEFAULT_MAX_QUEUE_SIZE or queue_overflow != "raise":
+            if max_queue_size is not None and (
+                isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int) or max_queue_size < 1
+            ):
+                raise ValueError(f"max_queue_size must be an int >= 1 or None, got {max_queue_size!r}")
+            if queue_overflow not in _POLICIES:
+                raise ValueError(f"queue_overflow must be one of {_POLICIES}, got {queue_overflow!r}")
+        self._spec = spec
+        self._node = spec.initial
+        self._phase = _NEW
+        self._retry = 0
+        self._queue: deque[Any] | None = None
+        self._others: dict[int, deque[Any]] | None = None
+        self._stack: list[Node] | None = None
+        self._timer: Any = None
+        self._ctx = Context(self, {} if common_data is None else common_data)
+        self._timebase = default_timebase() if timebase is None else timebase
+        self._running = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._turns: list[asyncio.Future[None]] | None = None
+        self._driver: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._max_queue = max_queue_size
+        self._policy = queue_overflow
+        self._on_error = on_error
+        #: Messages refused or evicted because the queue was full.
+        self.overflow_count = 0
+        #: Messages a state answered with ``Unhandled``.
+        self.unhandled_count = 0
+
+    # ----------------------------------------------------------------- inspection
+    @property
+    def current_state(self) -> State:
+        """The state the machine is in (the initial state before ``initialize()``)."""
+        return self._node.state
+
+    @property
+    def state_stack(self) -> tuple[State, ...]:
+        """The pushdown stack, bottom first; the last item is where the next ``Pop`` returns."""
+        return () if not self._stack else tuple(n.state for n in self._stack)
+
+    @property
+    def retry_count(self) -> int:
+        """Retries of the current state since it was entered from another state."""
+        return self._retry
+
+    @property
+    def common(self) -> Any:
+        """The blackboard shared with the handlers (``ctx.common``)."""
+        return self._ctx.common
+
+    @property
+    def timebase(self) -> Timebase:
+        """The clock timeouts are measured on."""
+        return self._timebase
+
+    @property
+    def spec(self) -> MachineSpec:
+        """The compiled spec this machine runs (shared with every machine of the same states)."""
+        return self._spec
+
+    @property
+    def is_complete(self) -> bool:
+        """True once a terminal state has been entered."""
+        return self._phase == _DONE
+
+    @property
+    def is_idle(self) -> bool:
+        """True when there is nothing to do until a message or timeout arrives (or complete)."""
+        return self._phase != _ENTRY and self._phase != _NEW and not self._queue and not self._others
+
+    @property
+    def queue_size(self) -> int:
+        """Messages waiting (a pending timeout is not a message and is not counted)."""
+        size = len(self._queue) - (self._timer is _FIRED) if self._queue else 0
+        if self._others:
+            size += sum(len(q) for q in self._others.values())
+        return size
+
+    def to_diagram(self) -> Diagram:
+        """Picture of this machine's states with the current one highlighted."""
+        from .diagram import spec_diagram
+
+        return spec_diagram(self._spec, self)
+
+    def __repr__(self) -> str:
+        return f"<StateMachine {self._spec.name} in {self._node.name}>"
+
+    # ----------------------------------------------------------------- messages
+    def send_message(self, msg: Any, *, priority: int = 0) -> bool:
+        """Queue ``msg``; higher ``priority`` is handled first, equal priorities in sending order.
+
+        Returns True when queued.  On a full queue the overflow policy applies: ``"raise"``
+        (QueueOverflowError), ``"drop_newest"`` (returns False) or ``"drop_oldest"`` (evicts the
+        longest-waiting message of the lowest priority); each overflow is counted and logged.
+        """
+        if self._phase == _DONE:
+            raise StateMachineComplete(
+                f"machine {self._spec.name} is complete (terminal state {self._node.name}); "
+                f"it takes no more messages", state=self._node.name, event=msg)
+        limit = self._max_queue
+        if limit is not None and self.queue_size >= limit and not self._overflow(msg, priority):
+            return False
+        if priority == 0:
+            queue = self._queue
+            if queue is None:
+                queue = self._queue = deque()
+            queue.append(msg)
+        else:
+            others = self._others
+            if others is None:
+                others = self._others = {}
+            bucket = others.get(priority)
+            if bucket is None:
+                bucket = others[priority] = deque()
+            bucket.append(msg)
+        if self._waiter is not None:
+            self._wake()
+        return True
+
+    def _overflow(self, msg: Any, priority: int) -> bool:
+        self.overflow_count += 1
+        name, policy = self._node.name, self._policy
+        if policy == "raise":
+            log.warning("machine %s in %s: queue full (%d), refused %r", self._spec.name, name,
+                        self._max_queue, msg)
+            raise QueueOverflowError(
+                f"machine {self._spec.name} (state {name}): message queue is full "
+                f"({self._max_queue} messages); run() the machine to drain it, raise max_queue_size, "
+                f"or choose queue_overflow='drop_newest'/'drop_oldest'", state=name, event=msg)
+        if policy == "drop_newest":
+            log.warning("machine %s in %s: queue full (%d), dropped new message %r (overflow #%d)",
+                        self._spec.name, name, self._max_queue, msg, self.overflow_count)
+            return False
+        evicted = self._evict_oldest(priority)
+        log.warning("machine %s in %s: queue full (%d), evicted oldest message %r (overflow #%d)",
+                    self._spec.name, name, self._max_queue, evicted, self.overflow_count)
+        return True
+
+    def _evict_oldest(self, incoming_priority: int) -> Any:
+        others, queue = self._others or {}, self._queue
+        has_plain = bool(queue) and any(m is not _TIMEOUT for m in queue)  # type: ignore[union-attr]
+        candidates = sorted(others) + ([0] if has_plain else [])
+        lowest = min(candidates)
+        if lowest == 0:
+            assert queue is not None
+            for i, m in enumerate(queue):
+                if m is not _TIMEOUT:
+                    del queue[i]
+                    return m
+        bucket = others[lowest]
+        evicted = bucket.popleft()
+        if not bucket:
+            del others[lowest]
+            if not others:
+                self._others = None
+        return evicted
+
+    def _pop_other(self) -> Any:
+        """Next message when some have a non-zero priority (the slow path)."""
+        others = self._others
+        assert others
+        top = max(others)
+        queue = self._queue
+        if top < 0 and queue:
+            return queue.popleft()
+        bucket = others[top]
+        msg = bucket.popleft()
+        if not bucket:
+            del others[top]
+            if not others:
+                self._others = None
+        return msg
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ----------------------------------------------------------------- timers
+    def _arm(self, node: Node) -> None:
+        self._timer = self._timebase.call_later(node.timeout, self._fire)  # type: ignore[arg-type]
+
+    def _disarm(self) -> None:
+        timer = self._timer
+        if timer is None:
+            return
+        self._timer = None
+        if timer is _FIRED:
+            queue = self._queue
+            if queue is not None:
+                try:
+                    queue.remove(_TIMEOUT)
+                except ValueError:  # already taken off the queue
+                    pass
+        else:
+            timer.cancel()
+
+    def _fire(self) -> None:
+        if self._timer is None or self._timer is _FIRED or self._phase == _DONE:
+            return
+        self._timer = _FIRED
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        queue.append(_TIMEOUT)
+        if log.isEnabledFor(_DEBUG):
+            log.debug("machine %s: timeout of %s fired", self._spec.name, self._node.name)
+        if self._waiter is not None:
+            self._wake()
+        elif not self._running and self._driver is None:
+            # Nobody is running the machine: process the timeout on the loop ourselves.
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop (a synchronous clock.advance()): the next run()/tick() handles it
+            self._driver = loop.create_task(self._background(), name=f"septum {self._spec.name} timeout")
+
+    async def _background(self) -> None:
+        try:
+            await self.run()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            # Kept and re-raised by the next run()/tick(), so nothing is lost.
+            self._failure = exc
+            log.error("machine %s: error while handling a timeout in the background: %s",
+                      self._spec.name, exc, exc_info=exc)
+        finally:
+            self._driver = None
+
+    # ----------------------------------------------------------------- driving
+    async def initialize(self) -> None:
+        """Enter the initial state (``on_enter``, timeout armed).  A second call does nothing."""
+        if self._phase != _NEW:
+            return
+        if log.isEnabledFor(_INFO):
+            log.info("machine %s: start in %s", self._spec.name, self._node.name)
+        try:
+            await self._enter(self._node)
+        except _HookFailed as failed:
+            await self._route(failed.node, failed.role, failed.exc)
+
+    async def tick(self) -> bool:
+        """Do one step (one handler run and the transition it asks for); False if there was none.
+
+        Raises :class:`StateMachineComplete` once the machine is in a terminal state.
+        """
+        if self._phase == _DONE:
+            raise StateMachineComplete(
+                f"machine {self._spec.name} is complete (terminal state {self._node.name})",
+                state=self._node.name)
+        return bool(await self.run(1))
+
+    async def run(self, max_steps: int | None = None, *, wait: bool = False) -> int:
+        """Process until terminal, idle, or ``max_steps`` handler runs; return the steps taken.
+
+        Idle means: no entry run pending and no message or fired timeout queued.  With
+        ``wait=True`` an idle machine waits for the next message or timeout instead of returning,
+        so only a terminal state or ``max_steps`` ends the call.  A call that finds nothing to do
+        yields to the event loop once, so ``while True: await fsm.run()`` cannot starve it.
+        """
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            raise failure
+        if self._running:
+            await self._wait_turn()
+        self._running = True
+        try:
+            if self._phase == _NEW:
+                await self.initialize()
+            steps = await self._drive(-1 if max_steps is None else max_steps, wait)
+        finally:
+            self._running = False
+            self._ctx.msg = None
+            if self._turns:
+                self._pass_turn()
+        if steps == 0:
+            await asyncio.sleep(0)
+        return steps
+
+    async def _wait_turn(self) -> None:
+        if self._driver is not None and asyncio.current_task() is self._driver:
+            raise ExecutionError(
+                f"machine {self._spec.name}: a handler called run() on its own machine; use "
+                f"ctx.send_message() instead", state=self._node.name)
+        while self._running:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._turns is None:
+                self._turns = []
+            self._turns.append(future)
+            await future
+
+    def _pass_turn(self) -> None:
+        turns = self._turns
+        assert turns
+        future = turns.pop(0)
+        if not turns:
+            self._turns = None
+        if not future.done():
+            future.set_result(None)
+
+    async def _drive(self, limit: int, wait: bool) -> int:
+        ctx = self._ctx
+        info = log.isEnabledFor(_INFO)
+        steps = 0
+        budget = YIELD_EVERY
+        while steps != limit:
+            phase = self._phase
+            node = self._node
+            if phase == _ENTRY:
+                self._phase = _WAIT
+                ctx.msg = None
+                fn, is_async, role = node.on_state, node.on_state_async, "on_state"
+            elif phase == _WAIT:
+                if self._others is not None:
+                    msg = self._pop_other()
+                elif self._queue:
+                    msg = self._queue.popleft()
+                elif wait:
+                    self._waiter = asyncio.get_running_loop().create_future()
+                    await self._waiter
+                    info = log.isEnabledFor(_INFO)
+                    continue
+                else:
+                    break
+                if msg is _TIMEOUT:
+                    self._timer = None
+                    ctx.msg = None
+                    fn, is_async, role = node.on_timeout, node.on_timeout_async, "on_timeout"
+                    if info:
+                        log.info("machine %s: %s timed out", self._spec.name, node.name)
+                else:
+                    ctx.msg = msg
+                    fn, is_async, role = node.on_state, node.on_state_async, "on_state"
+            else:
+                break
+            steps += 1
+            budget -= 1
+            if not budget:
+                budget = YIELD_EVERY
+                await asyncio.sleep(0)
+            try:
+                label = (await fn(ctx)) if is_async else fn(ctx)  # type: ignore[misc]
+            except Exception as exc:
+                await self._route(node, role, exc)
+                continue
+            if label is None:
+                continue
+            try:
+                op = node.table.get(label)
+            except TypeError:
+                op = None
+            if op is None:
+                raise UndeclaredLabelError(
+                    f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
+                    f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
+                    state=node.name, event=label)
+            if op.fast:
+                # Plain transition with no hooks and no timers on either side.
+                self._retry = 0
+                target = op.target
+                self._node = target  # type: ignore[assignment]
+                self._phase = _ENTRY
+                if info:
+                    log.info("machine %s: %s -[%s]-> %s", self._spec.name, node.name,
+                             label_text(label), target.name)  # type: ignore[union-attr]
+                continue
+            try:
+                await self._apply(node, op, info)
+            except _HookFailed as failed:
+                await self._route(failed.node, failed.role, failed.exc)
+        return steps
+
+    async def _call(self, node: Node, role: str) -> Any:
+        fn = getattr(node, role)
+        try:
+            if getattr(node, f"{role}_async"):
+                return await fn(self._ctx)
+            return fn(self._ctx)
+        except Exception as exc:
+            raise _HookFailed(node, role, exc) from exc
+
+    async def _enter(self, node: Node) -> None:
+        self._node = node
+        if node.timeout is not None:
+            self._arm(node)  # measured from entry, so on_enter's own time counts
+        if node.on_enter is not None:
+            await self._call(node, "on_enter")
+        if node.terminal:
+            self._disarm()
+            self._phase = _DONE
+            if self._waiter is not None:
+                self._wake()
+            if log.isEnabledFor(_INFO):
+                log.info("machine %s: complete in terminal state %s", self._spec.name, node.name)
+        else:
+            self._phase = _ENTRY
+
+    async def _leave(self, node: Node) -> None:
+        self._disarm()
+        if node.on_leave is not None:
+            await self._call(node, "on_leave")
+
+    async def _goto(self, node: Node, target: Node, label: Any, info: bool, how: str = "") -> None:
+        await self._leave(node)
+        self._retry = 0
+        if info:
+            log.info("machine %s: %s -[%s%s]-> %s", self._spec.name, node.name, label_text(label), how,
+                     target.name)
+        await self._enter(target)
+
+    async def _reenter(self, node: Node, label: Any, info: bool, how: str) -> None:
+        await self._leave(node)
+        if info:
+            log.info("machine %s: %s -[%s %s]-> %s", self._spec.name, node.name, label_text(label), how,
+                     node.name)
+        await self._enter(node)
+
+    async def _apply(self, node: Node, op: Op, info: bool) -> None:
+        kind = op.kind
+        if kind == GOTO:
+            await self._goto(node, op.target, op.label, info)  # type: ignore[arg-type]
+        elif kind == AGAIN:
+            self._phase = _ENTRY
+        elif kind == UNHANDLED:
+            msg = self._ctx.msg
+            if msg is not None:
+                self.unhandled_count += 1
+                if info:
+                    log.info("machine %s: %s left message %r unhandled (unhandled #%d)", self._spec.name,
+                             node.name, msg, self.unhandled_count)
+        elif kind == RETRY:
+            if node.retries is None or self._retry < node.retries:
+                self._retry += 1
+                await self._reenter(node, op.label, info, f"retry {self._retry}")
+            else:
+                await self._fail(node, info)
+        elif kind == REPEAT:
+            await self._reenter(node, op.label, info, "repeat")
+        elif kind == RESTART:
+            self._retry = 0
+            await self._reenter(node, op.label, info, "restart")
+        elif kind == PUSH:
+            stack = self._stack
+            if stack is None:
+                stack = self._stack = []
+            stack.extend(reversed(op.stack))
+            await self._goto(node, op.target, op.label, info, " push")  # type: ignore[arg-type]
+        elif kind == POP:
+            if not self._stack:
+                raise ExecutionError(
+                    f"state {node.name}: Pop (label {label_text(op.label)}) with an empty stack; Push(...) "
+                    f"into this state before popping, or target a state", state=node.name, event=op.label)
+            await self._goto(node, self._stack.pop(), op.label, info, " pop")
+
+    async def _fail(self, node: Node, info: bool) -> None:
+        if info:
+            log.info("machine %s: %s out of retries (%d), calling on_fail", self._spec.name, node.name,
+                     self._retry)
+        label = await self._call(node, "on_fail")
+        if label is None:
+            return
+        op = node.table.get(label)
+        if op is None:
+            raise UndeclaredLabelError(
+                f"state {node.name}: on_fail returned {label!r}, which its transitions() does not declare",
+                state=node.name, event=label)
+        if op.kind == RETRY:
+            raise ExecutionError(
+                f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
+                f"ran out; return a label leading elsewhere", state=node.name, event=label)
+        if op.fast:
+            self._retry = 0
+            self._node = op.target  # type: ignore[assignment]
+            self._phase = _ENTRY
+            return
+        await self._apply(node, op, info)
+
+    async def _route(self, node: Node, role: str, exc: Exception) -> None:
+        """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
+        error = HandlerError(
+            f"state {node.name}: {role} raised {type(exc).__name__}: {exc}", state=node.name,
+            event=self._ctx.msg)
+        error.__cause__ = exc
+        spec = self._spec
+        dest: Node | None = None
+        if self._on_error is not None:
+            chosen = self._on_error(self._ctx, error)
+            if asyncio.iscoroutine(chosen):
+                chosen = await chosen
+            if chosen is not None:
+                if not isinstance(chosen, State):
+                    raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from exc
+                dest = spec.nodes.get(chosen) or machine_spec(chosen, None).initial
+        if dest is None:
+            dest = spec.error
+        if dest is None or node is spec.error:
+            raise error
+        log.error("machine %s: %s; going to %s", spec.name, error, dest.name)
+        self._disarm()  # the failed state is abandoned: no on_leave
+        self._retry = 0
+        self._ctx.error = error
+        try:
+            await self._enter(dest)
+        except _HookFailed as failed:
+            await self._route(failed.node, failed.role, failed.exc)

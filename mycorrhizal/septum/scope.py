@@ -1,0 +1,101 @@
+"""Name resolution for class-form handlers.
+
+A handler written in a class body cannot see the class's own names (Python skips class scopes), yet
+users write ``return Events.DONE`` and name sibling states by bare name.  When a machine is built,
+each handler that uses such a name is re-created over a scope that layers the state's class body,
+its enclosing classes/groups and its own name over the module's globals.  Module globals stay live:
+the scope falls back to them on every miss, so monkeypatching a module helper still works.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .state import State, module_globals
+
+__all__ = ["bind", "global_names", "unresolved", "injected_names"]
+
+
+class _Scope(dict[str, Any]):
+    """A handler's globals: the state's names first, then the module's live globals."""
+
+    __slots__ = ("_module",)
+
+    def __init__(self, names: dict[str, Any], module: dict[str, Any]) -> None:
+        super().__init__(names)
+        self._module = module
+        self["__builtins__"] = module.get("__builtins__", builtins)
+        if "__name__" in module:
+            self["__name__"] = module["__name__"]
+
+    def __missing__(self, key: str) -> Any:
+        return self._module[key]
+
+
+def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
+
+
+def global_names(fn: Callable[..., Any]) -> set[str]:
+    """Names ``fn`` (and functions nested in it) look up as globals."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return set()
+    return {
+        ins.argval
+        for c in _codes(code)
+        for ins in dis.get_instructions(c)
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)
+    }
+
+
+def injected_names(state: State) -> dict[str, Any]:
+    """Names a class-form state's handlers see besides module globals, innermost first."""
+    names: dict[str, Any] = {}
+    # Enclosing classes named in the qualname (``Outer.Inner.MyState``), outermost first.
+    module = module_globals(state)
+    parts = state.qualname.split(".")[:-1]
+    if "<locals>" not in parts:
+        owner: Any = None
+        for part in parts:
+            owner = module.get(part) if owner is None else getattr(owner, "__dict__", {}).get(part)
+            if owner is None:
+                break
+            names.update({k: v for k, v in vars(owner).items() if not k.startswith("__")})
+    for scope in state.scopes:  # groups this state was declared in
+        names.update(scope)
+    names[state.name] = state
+    if state.form == "class":
+        names.update(state.namespace)
+    return names
+
+
+def bind(fn: Callable[..., Any], state: State, names: dict[str, Any]) -> Callable[..., Any]:
+    """``fn`` itself if it needs none of ``names``, else a copy of it that sees them."""
+    if not isinstance(fn, types.FunctionType) or not (global_names(fn) & names.keys()):
+        return fn
+    scope = _Scope(names, fn.__globals__)
+    bound = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    bound.__kwdefaults__ = fn.__kwdefaults__
+    bound.__qualname__ = fn.__qualname__
+    bound.__doc__ = fn.__doc__
+    bound.__module__ = fn.__module__
+    bound.__dict__.update(fn.__dict__)
+    return bound
+
+
+def unresolved(fn: Callable[..., Any], names: dict[str, Any]) -> list[str]:
+    """Global names ``fn`` uses that neither ``names``, its module nor builtins define."""
+    globals_ = getattr(fn, "__globals__", {})
+    module = globals_._module if isinstance(globals_, _Scope) else globals_
+    builtin_names = vars(builtins)
+    return sorted(
+        n for n in global_names(fn) if n not in names and n not in module and n not in builtin_names
+    )
