@@ -1,0 +1,254 @@
+"""Shared helpers for the benchmark scripts: timing, memory, command line and the printed table.
+
+Every script in ``benchmarks/`` measures all its contenders in one run and prints one table with the
+columns contender, workload, figure, unit, target. Timings use ``time.perf_counter``: each workload is
+warmed up, then repeated, and the best repeat is reported (the least disturbed by the rest of the
+machine, which is what a comparison between libraries needs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import platform
+import sys
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import TextIO
+
+__all__ = [
+    "Row",
+    "abytes_per_object",
+    "Settings",
+    "abest_per_op",
+    "best_per_op",
+    "bytes_per_object",
+    "library_versions",
+    "parse_settings",
+    "print_table",
+]
+
+US = "us"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard a script works: ``quick`` is a smoke run, the default a full measurement."""
+
+    quick: bool
+    repeats: int
+    warmup: int
+    budget: float = 0.15  # seconds one timed repeat should take when its size is calibrated
+    quick_ops: int = 50  # operations per repeat in a smoke run
+
+    def scale(self, full: int, quick: int) -> int:
+        """``full`` in a full run, ``quick`` in a smoke run."""
+        return quick if self.quick else full
+
+
+def parse_settings(description: str, argv: Sequence[str] | None = None) -> Settings:
+    """Parse the command line every benchmark script shares (``--quick``, ``--repeats``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny workloads, one repeat: a smoke run")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats per workload (best is kept)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
+    if repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return Settings(quick=args.quick, repeats=repeats, warmup=0 if args.quick else 1)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a contender's figure on one workload, and the target if there is one."""
+
+    contender: str
+    workload: str
+    figure: float
+    unit: str
+    target: float | None = None  # upper bound the figure should stay at or under
+    note: str = ""
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        verdict = "met" if self.figure <= self.target else "MISSED"
+        return f"<= {_number(self.target)} {verdict}"
+
+
+def _number(value: float) -> str:
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def print_table(title: str, rows: Sequence[Row], *, file: TextIO | None = None) -> None:
+    """Print ``rows`` as one aligned table under ``title``, with the interpreter and platform."""
+    out = file if file is not None else sys.stdout
+    header = ("contender", "workload", "figure", "unit", "target")
+    cells = [(r.contender, r.workload, _number(r.figure), r.unit, r.target_text()) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+
+    def line(values: Sequence[str]) -> str:
+        # names left-aligned, the figure right-aligned so magnitudes line up
+        parts = [
+            v.rjust(widths[i]) if i == 2 else v.ljust(widths[i]) for i, v in enumerate(values)
+        ]
+        return "  ".join(parts).rstrip()
+
+    print(f"\n{title}", file=out)
+    print(f"Python {platform.python_version()} on {platform.machine()}, {_cpu_count()} cores", file=out)
+    print(line(header), file=out)
+    print(line(["-" * w for w in widths]), file=out)
+    for cell in cells:
+        print(line(cell), file=out)
+    notes = [f"  {r.contender} / {r.workload}: {r.note}" for r in rows if r.note]
+    if notes:
+        print("notes:", file=out)
+        for note in notes:
+            print(note, file=out)
+
+
+def _cpu_count() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def library_versions(*distributions: str) -> str:
+    """``name version`` for each installed distribution, for the table's heading."""
+    found = []
+    for name in distributions:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
+
+
+def best_per_op(run: Callable[[int], object], settings: Settings, *, ops: int | None = None) -> float:
+    """Best-of-N seconds per operation of ``run(n)``, which performs ``n`` operations.
+
+    ``ops`` fixes ``n`` (for workloads whose size is part of their definition); otherwise ``n`` is
+    calibrated so one repeat takes about ``settings.budget`` seconds, which keeps slow peers from
+    dominating the run time while fast contenders still run long enough to be timed precisely.
+    """
+    n = ops if ops is not None else _calibrate(lambda k: _timed(run, k), settings)
+    for _ in range(settings.warmup):
+        run(n)
+    return min(_timed(run, n) for _ in range(settings.repeats)) / n
+
+
+def abest_per_op(
+    run: Callable[[int], Awaitable[object]], settings: Settings, *, ops: int | None = None
+) -> float:
+    """Like :func:`best_per_op` for a coroutine function; all repeats run in one event loop."""
+
+    async def measure() -> float:
+        if ops is not None:
+            n = ops
+        else:
+            n = settings.quick_ops
+            if not settings.quick:
+                n = 1
+                while True:
+                    elapsed = await _atimed(run, n)
+                    if elapsed >= settings.budget / 8 or n >= 1 << 30:
+                        break
+                    n *= 4
+                n = max(1, round(n * settings.budget / max(elapsed, 1e-9)))
+        for _ in range(settings.warmup):
+            await run(n)
+        best = float("inf")
+        for _ in range(settings.repeats):
+            best = min(best, await _atimed(run, n))
+        return best / n
+
+    return asyncio.run(measure())
+
+
+def _calibrate(timed: Callable[[int], float], settings: Settings) -> int:
+    if settings.quick:
+        return settings.quick_ops
+    n = 1
+    while True:
+        elapsed = timed(n)
+        if elapsed >= settings.budget / 8 or n >= 1 << 30:
+            break
+        n *= 4
+    return max(1, round(n * settings.budget / max(elapsed, 1e-9)))
+
+
+def _timed(run: Callable[[int], object], n: int) -> float:
+    gc.collect()
+    gc.disable()  # a collection landing in one contender's repeat is noise, not its cost
+    try:
+        start = time.perf_counter()
+        run(n)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+async def _atimed(run: Callable[[int], Awaitable[object]], n: int) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        await run(n)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def bytes_per_object(make: Callable[[], object], count: int) -> float:
+    """Bytes each of ``count`` live objects made by ``make()`` holds, measured with tracemalloc.
+
+    Whatever ``make`` shares between objects (a compiled spec, class objects, interned strings) is
+    created by a warm-up call before tracing starts, so only what each new object adds is counted.
+    The list that keeps the objects alive is the benchmark's, not the library's, and is subtracted.
+    """
+    keep = make()  # warm-up: lazily built shared structures are not per-object cost
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        objects = [make() for _ in range(count)]
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    per_object = (after - before - sys.getsizeof(objects)) / count
+    del objects, keep
+    return per_object
+
+
+async def abytes_per_object(make: Callable[[], Awaitable[object]], count: int) -> float:
+    """Like :func:`bytes_per_object` for objects that need ``await`` to be ready (e.g. initialised).
+
+    Awaited inside the caller's running loop, so the loop itself is not counted.
+    """
+    keep = await make()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        objects = [await make() for _ in range(count)]
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    per_object = (after - before - sys.getsizeof(objects)) / count
+    del objects, keep
+    return per_object

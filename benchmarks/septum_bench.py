@@ -1,0 +1,244 @@
+"""State machines: mycorrhizal.septum against python-statemachine, transitions and a bare floor.
+
+Workloads (issue 2), all measured in one run:
+
+* self-transition: a machine in state S1 takes a labelled transition S1 -> S1 whose user code is one
+  ``async`` handler doing nothing; figure = microseconds per transition.
+* memory per live machine: 10,000 initialised machines of one 5-state spec, measured with
+  tracemalloc; figure = bytes per machine, and the same figure projected to 1,000,000 machines.
+* create + initialise one machine of an existing (already defined) spec; figure = microseconds.
+
+How the workloads are kept equivalent: every contender's spec has the same five states S1..S5, a
+``loop`` transition S1 -> S1 and a ``go`` chain S1 -> S2 -> S3 -> S4 -> S5 (S5 final/terminal), and
+the user code run per self-transition is exactly one ``async`` function that returns immediately
+(septum: the state's ``on_state`` handler returning the label; python-statemachine: the ``on_loop``
+action; transitions: the ``after`` callback of the ``loop`` trigger). Each library is driven through
+its async path (python-statemachine's async engine, ``transitions.extensions.asyncio.AsyncMachine``).
+The floor is what no library can beat: a bare ``await`` of the same handler, and a ``__slots__``
+object holding only its current state.
+
+Run ``python benchmarks/septum_bench.py`` (``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from _harness import (
+    Row,
+    Settings,
+    abest_per_op,
+    abytes_per_object,
+    library_versions,
+    parse_settings,
+    print_table,
+)
+
+# Targets from issue 2.
+TARGET_TRANSITION_US = 1.0
+TARGET_BYTES = 400.0
+TARGET_CREATE_US = 3.0
+TARGET_MILLION_MB = 1000.0  # "a million live machines fit in under 1 GB"
+
+WORKLOAD_TRANSITION = "self-transition"
+WORKLOAD_MEMORY = "memory per live machine"
+WORKLOAD_MILLION = "1,000,000 machines (projected)"
+WORKLOAD_CREATE = "create + initialize"
+
+STATES = ("S1", "S2", "S3", "S4", "S5")
+
+
+def _machines(settings: Settings, *, peer: bool = False) -> int:
+    """How many live machines the memory workload holds.
+
+    The peers' machines are 30-60x bigger and tracemalloc slows their creation down to ~2 ms each,
+    so they are measured on 1,000 machines (bytes per machine do not depend on the count; the
+    figure stays within a percent of the 10,000-machine one) to keep the run under a minute.
+    """
+    return settings.scale(1_000 if peer else 10_000, 100)
+
+
+def _memory_rows(contender: str, per_machine: float, machines: int, *, targets: bool = True) -> list[Row]:
+    note = "" if machines == 10_000 else f"measured on {machines:,} live machines"
+    return [
+        Row(contender, WORKLOAD_MEMORY, per_machine, "bytes", TARGET_BYTES if targets else None, note),
+        Row(
+            contender,
+            WORKLOAD_MILLION,
+            per_machine * 1_000_000 / 1e6,
+            "MB",
+            TARGET_MILLION_MB if targets else None,
+        ),
+    ]
+
+
+# --- floor ---------------------------------------------------------------------------------------
+
+
+class _FloorMachine:
+    """The least a live machine can be: one slot for its current state."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def bench_floor(settings: Settings) -> list[Row]:
+    """A bare ``await`` of the handler; a one-slot object as the machine."""
+    machines = _machines(settings)
+
+    async def handler() -> str:
+        return "loop"
+
+    async def loop(n: int) -> None:
+        for _ in range(n):
+            await handler()
+
+    async def make() -> _FloorMachine:
+        return _FloorMachine("S1")
+
+    async def create(n: int) -> None:
+        for _ in range(n):
+            await make()
+
+    async def memory() -> float:
+        return await abytes_per_object(make, machines)
+
+    import asyncio
+
+    return [
+        Row("floor", WORKLOAD_TRANSITION, abest_per_op(loop, settings) * 1e6, "us"),
+        *_memory_rows("floor", asyncio.run(memory()), machines, targets=False),
+        Row("floor", WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
+    ]
+
+
+# --- python-statemachine -------------------------------------------------------------------------
+
+
+def bench_python_statemachine(settings: Settings) -> list[Row]:
+    """python-statemachine's async engine (chosen by the library because a callback is async)."""
+    import asyncio
+
+    from statemachine import State, StateMachine
+
+    class FiveStates(StateMachine):  # type: ignore[misc]
+        S1 = State(initial=True)
+        S2 = State()
+        S3 = State()
+        S4 = State()
+        S5 = State(final=True)
+
+        loop = S1.to.itself()
+        go = S1.to(S2) | S2.to(S3) | S3.to(S4) | S4.to(S5)
+
+        async def on_loop(self) -> None:
+            return None
+
+    machines = _machines(settings, peer=True)
+
+    async def make() -> FiveStates:
+        machine = FiveStates()
+        await machine.activate_initial_state()
+        return machine
+
+    async def prepared() -> FiveStates:
+        return await make()
+
+    machine_box: list[FiveStates] = []
+
+    async def loop(n: int) -> None:
+        if not machine_box:
+            machine_box.append(await make())
+        machine = machine_box[0]
+        for _ in range(n):
+            await machine.loop()
+
+    async def create(n: int) -> None:
+        for _ in range(n):
+            await make()
+
+    name = "python-statemachine"
+    per_transition = abest_per_op(loop, settings)
+    assert machine_box[0].current_state_value == "S1" or machine_box[0].configuration_values
+    return [
+        Row(name, WORKLOAD_TRANSITION, per_transition * 1e6, "us"),
+        *_memory_rows(name, asyncio.run(abytes_per_object(prepared, machines)), machines, targets=False),
+        Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
+    ]
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+TRANSITIONS_SPEC = [
+    {"trigger": "loop", "source": "S1", "dest": "S1", "after": "on_loop"},
+    {"trigger": "go", "source": "S1", "dest": "S2"},
+    {"trigger": "go", "source": "S2", "dest": "S3"},
+    {"trigger": "go", "source": "S3", "dest": "S4"},
+    {"trigger": "go", "source": "S4", "dest": "S5"},
+]
+
+
+def bench_transitions(settings: Settings) -> list[Row]:
+    """transitions' AsyncMachine: one machine per model (what ``Machine(model=self)`` users get)."""
+    import asyncio
+
+    from transitions.extensions.asyncio import AsyncMachine
+
+    class Model:
+        async def on_loop(self) -> None:
+            return None
+
+    # The states are a list of names, built once: the "existing spec" the machines share.
+    states = [*STATES]
+    machines = _machines(settings, peer=True)
+
+    async def make() -> Model:
+        model = Model()
+        AsyncMachine(model=model, states=states, transitions=TRANSITIONS_SPEC, initial="S1")
+        return model
+
+    model_box: list[Model] = []
+
+    async def loop(n: int) -> None:
+        if not model_box:
+            model_box.append(await make())
+        model = model_box[0]
+        for _ in range(n):
+            await model.loop()  # type: ignore[attr-defined]
+
+    async def create(n: int) -> None:
+        for _ in range(n):
+            await make()
+
+    name = "transitions"
+    per_transition = abest_per_op(loop, settings)
+    assert model_box[0].state == "S1"  # type: ignore[attr-defined]
+    return [
+        Row(name, WORKLOAD_TRANSITION, per_transition * 1e6, "us"),
+        *_memory_rows(name, asyncio.run(abytes_per_object(make, machines)), machines, targets=False),
+        Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
+    ]
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> list[Row]:
+    """Measure every contender and print the table; returns the rows for callers and tests."""
+    settings = parse_settings(__doc__.splitlines()[0], argv)
+    rows: list[Row] = []
+    rows += bench_python_statemachine(settings)
+    rows += bench_transitions(settings)
+    rows += bench_floor(settings)
+    print_table(
+        "septum benchmark (" + library_versions("python-statemachine", "transitions") + ")"
+        + (" [quick: smoke run, figures not meaningful]" if settings.quick else ""),
+        rows,
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    main()
