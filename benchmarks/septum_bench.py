@@ -23,6 +23,7 @@ Run ``python benchmarks/septum_bench.py`` (``--quick`` for a smoke run).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from _harness import (
     Row,
@@ -41,6 +42,7 @@ TARGET_CREATE_US = 3.0
 TARGET_MILLION_MB = 1000.0  # "a million live machines fit in under 1 GB"
 
 WORKLOAD_TRANSITION = "self-transition"
+WORKLOAD_RUN = "self-transition, run(n) loop"
 WORKLOAD_MEMORY = "memory per live machine"
 WORKLOAD_MILLION = "1,000,000 machines (projected)"
 WORKLOAD_CREATE = "create + initialize"
@@ -69,6 +71,125 @@ def _memory_rows(contender: str, per_machine: float, machines: int, *, targets: 
             "MB",
             TARGET_MILLION_MB if targets else None,
         ),
+    ]
+
+
+# --- mycorrhizal.septum --------------------------------------------------------------------------
+
+
+def five_state_spec() -> Any:
+    """The 5-state spec as a septum group: S1 loops on itself (LOOP) or goes on (GO) to S5."""
+    from enum import Enum, auto
+
+    from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+
+    @septum.group
+    class FiveStates:
+        @septum.state
+        class S1:
+            class Events(Enum):
+                LOOP = auto()
+                GO = auto()
+
+            @septum.on_state
+            async def on_state(ctx: Any) -> Any:
+                return Events.LOOP  # noqa: F821 - septum resolves Events in the state's scope
+
+            @septum.transitions
+            def transitions() -> list[Any]:
+                return [LabeledTransition(Events.LOOP, S1), LabeledTransition(Events.GO, S2)]  # noqa: F821
+
+        @septum.state
+        class S2:
+            class Events(Enum):
+                GO = auto()
+
+            @septum.on_state
+            async def on_state(ctx: Any) -> Any:
+                return Events.GO  # noqa: F821
+
+            @septum.transitions
+            def transitions() -> list[Any]:
+                return [LabeledTransition(Events.GO, S3)]  # noqa: F821
+
+        @septum.state
+        class S3:
+            class Events(Enum):
+                GO = auto()
+
+            @septum.on_state
+            async def on_state(ctx: Any) -> Any:
+                return Events.GO  # noqa: F821
+
+            @septum.transitions
+            def transitions() -> list[Any]:
+                return [LabeledTransition(Events.GO, S4)]  # noqa: F821
+
+        @septum.state
+        class S4:
+            class Events(Enum):
+                GO = auto()
+
+            @septum.on_state
+            async def on_state(ctx: Any) -> Any:
+                return Events.GO  # noqa: F821
+
+            @septum.transitions
+            def transitions() -> list[Any]:
+                return [LabeledTransition(Events.GO, S5)]  # noqa: F821
+
+        @septum.state(config=StateConfiguration(terminal=True))
+        class S5:
+            pass
+
+    return FiveStates
+
+
+def bench_septum(settings: Settings) -> list[Row]:
+    """mycorrhizal.septum: ``tick()`` per transition (one call per transition, like the peers'
+    triggers), and ``run(n)``, the machine's own loop taking n transitions in one call."""
+    import asyncio
+
+    from mycorrhizal.septum import StateMachine
+
+    spec = five_state_spec()
+    StateMachine(spec)  # builds, validates and caches the compiled spec: it is "existing" from here
+    machines = _machines(settings)
+
+    async def make() -> StateMachine:
+        machine = StateMachine(spec)
+        await machine.initialize()
+        return machine
+
+    machine_box: list[StateMachine] = []
+
+    async def ticks(n: int) -> None:
+        if not machine_box:
+            machine_box.append(await make())
+        tick = machine_box[0].tick
+        for _ in range(n):
+            await tick()
+
+    async def run(n: int) -> None:
+        if not machine_box:
+            machine_box.append(await make())
+        taken = await machine_box[0].run(n)
+        assert taken == n, f"septum took {taken} of {n} steps"
+
+    async def create(n: int) -> None:
+        for _ in range(n):
+            await make()
+
+    name = "mycorrhizal"
+    rows = [
+        Row(name, WORKLOAD_TRANSITION, abest_per_op(ticks, settings) * 1e6, "us", TARGET_TRANSITION_US),
+        Row(name, WORKLOAD_RUN, abest_per_op(run, settings) * 1e6, "us", TARGET_TRANSITION_US),
+    ]
+    assert machine_box[0].current_state.name == "S1"
+    return [
+        *rows,
+        *_memory_rows(name, asyncio.run(abytes_per_object(make, machines)), machines),
+        Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us", TARGET_CREATE_US),
     ]
 
 
@@ -229,11 +350,12 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
     settings = parse_settings(__doc__.splitlines()[0], argv)
     rows: list[Row] = []
+    rows += bench_septum(settings)
     rows += bench_python_statemachine(settings)
     rows += bench_transitions(settings)
     rows += bench_floor(settings)
     print_table(
-        "septum benchmark (" + library_versions("python-statemachine", "transitions") + ")"
+        "septum benchmark (" + library_versions("mycorrhizal", "python-statemachine", "transitions") + ")"
         + (" [quick: smoke run, figures not meaningful]" if settings.quick else ""),
         rows,
     )

@@ -17,7 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 # Every contender each script must measure in the same run.
 CONTENDERS = {
-    "septum_bench": {"python-statemachine", "transitions", "floor"},
+    "septum_bench": {"mycorrhizal", "python-statemachine", "transitions", "floor"},
 }
 
 
