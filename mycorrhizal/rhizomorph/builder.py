@@ -1,0 +1,126 @@
+"""The programmatic form: build a tree from code that decides its shape at run time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..common.errors import DefinitionError, Problem
+from .nodes import Composite, Decorator, Leaf, Node, Subtree, make_leaf
+from .status import ErrorPolicy
+from .tree import Tree
+
+__all__ = ["TreeBuilder"]
+
+
+class TreeBuilder:
+    """Make nodes with explicit names and children, pick a root, ``build()`` the :class:`Tree`.
+
+    Every method returns the node it made; children are passed in tick order.  Leaf signature
+    problems raise at once; structural problems raise from :meth:`build`, all together.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._root: Node | None = None
+
+    def action(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        on_halt: Callable[..., Any] | None = None,
+        on_error: ErrorPolicy | str | None = None,
+    ) -> Leaf:
+        """An action leaf calling ``fn`` (see :meth:`BT.action`)."""
+        leaf, problems = make_leaf(fn, "action", name, on_halt, on_error)
+        DefinitionError.raise_if_any(problems, what=f"tree {self.name!r}")
+        return leaf
+
+    def condition(
+        self, fn: Callable[..., Any], *, name: str | None = None, on_error: ErrorPolicy | str | None = None
+    ) -> Leaf:
+        """A condition leaf calling ``fn`` (see :meth:`BT.condition`)."""
+        leaf, problems = make_leaf(fn, "condition", name, None, on_error)
+        DefinitionError.raise_if_any(problems, what=f"tree {self.name!r}")
+        return leaf
+
+    def sequence(self, name: str, *children: Node, memory: bool = True) -> Composite:
+        """A sequence over ``children``."""
+        return Composite(name=name, composite_kind="sequence", children=children, memory=memory)
+
+    def selector(self, name: str, *children: Node, memory: bool = True) -> Composite:
+        """A selector over ``children``."""
+        return Composite(name=name, composite_kind="selector", children=children, memory=memory)
+
+    def parallel(
+        self,
+        name: str,
+        *children: Node,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
+    ) -> Composite:
+        """A parallel node over ``children`` with the given thresholds."""
+        return Composite(
+            name=name,
+            composite_kind="parallel",
+            children=children,
+            success_threshold=success_threshold,
+            failure_threshold=failure_threshold,
+        )
+
+    def _wrap(
+        self, kind: Any, child: Node, name: str | None, arg: float | None = None, cond: Any = None
+    ) -> Decorator:
+        label = name or f"{kind}({getattr(child, 'name', child)!s})"
+        return Decorator(name=label, decorator_kind=kind, child=child, arg=arg, condition=cond)
+
+    def inverter(self, child: Node, *, name: str | None = None) -> Decorator:
+        """Swap SUCCESS and FAILURE."""
+        return self._wrap("inverter", child, name)
+
+    def succeeder(self, child: Node, *, name: str | None = None) -> Decorator:
+        """Report FAILURE as SUCCESS."""
+        return self._wrap("succeeder", child, name)
+
+    def failer(self, child: Node, *, name: str | None = None) -> Decorator:
+        """Report SUCCESS as FAILURE."""
+        return self._wrap("failer", child, name)
+
+    def retry(self, attempts: int, child: Node, *, name: str | None = None) -> Decorator:
+        """Give ``child`` up to ``attempts`` tries."""
+        return self._wrap("retry", child, name, attempts)
+
+    def repeat(self, times: int, child: Node, *, name: str | None = None) -> Decorator:
+        """Run ``child`` to success ``times`` times."""
+        return self._wrap("repeat", child, name, times)
+
+    def timeout(self, seconds: float, child: Node, *, name: str | None = None) -> Decorator:
+        """FAILURE (and ``child`` halted) after ``seconds`` of RUNNING."""
+        return self._wrap("timeout", child, name, seconds)
+
+    def rate_limit(self, period: float, child: Node, *, name: str | None = None) -> Decorator:
+        """Start ``child`` at most once per ``period`` seconds."""
+        return self._wrap("rate_limit", child, name, period)
+
+    def guard(self, condition: Node, child: Node, *, name: str | None = None) -> Decorator:
+        """Tick ``child`` only while ``condition`` succeeds."""
+        return self._wrap("guard", child, name, None, condition)
+
+    def subtree(self, tree: Tree, *, name: str | None = None) -> Subtree:
+        """Embed ``tree`` here."""
+        return Subtree(name=name or tree.name, tree=tree)
+
+    def root(self, node: Node) -> Node:
+        """Make ``node`` the root (the last call wins)."""
+        self._root = node
+        return node
+
+    def build(self) -> Tree:
+        """Validate and compile the tree (one DefinitionError lists every problem)."""
+        if self._root is None:
+            raise DefinitionError(
+                [Problem(f"tree {self.name!r}", "has no root", "call builder.root(node) before build()")],
+                what=f"tree {self.name!r}",
+            )
+        return Tree(self.name, self._root)

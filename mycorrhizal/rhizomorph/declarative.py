@@ -1,0 +1,346 @@
+"""The declarative form: a tree as plain data (dict / JSON), with leaves looked up by name.
+
+Nothing in the data is ever evaluated: every action, condition and halt hook is a name that must be
+registered in a :class:`Registry`, and every embedded tree is a name registered there too.
+
+    {"tree": "Patrol",
+     "root": {"selector": [
+         {"sequence": [{"condition": "battery_low"}, {"action": "go_charge"}], "name": "charge"},
+         {"timeout": {"action": "patrol"}, "seconds": 30},
+         {"subtree": "Idle"}]}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..common.errors import DefinitionError, Problem
+from .nodes import Composite, Decorator, Leaf, Node, Subtree, make_leaf
+from .tree import Tree
+
+__all__ = ["Registry", "load_tree", "tree_to_dict"]
+
+_LEAVES = ("action", "condition")
+_COMPOSITES = ("sequence", "selector", "parallel")
+_WRAPPERS = ("inverter", "succeeder", "failer", "retry", "repeat", "timeout", "rate_limit", "guard")
+_TYPES = (*_LEAVES, *_COMPOSITES, *_WRAPPERS, "subtree")
+#: The extra key each decorator needs, and the type of its value.
+_ARGUMENT = {"retry": "attempts", "repeat": "times", "timeout": "seconds", "rate_limit": "period"}
+_ALLOWED = {
+    "action": {"name", "on_halt", "on_error"},
+    "condition": {"name", "on_error"},
+    "sequence": {"name", "memory"},
+    "selector": {"name", "memory"},
+    "parallel": {"name", "success_threshold", "failure_threshold"},
+    "guard": {"name", "condition"},
+    "subtree": {"name"},
+    **{kind: {"name"} for kind in ("inverter", "succeeder", "failer")},
+    **{kind: {"name", key} for kind, key in _ARGUMENT.items()},
+}
+
+
+class Registry:
+    """Named functions (leaves, halt hooks) and trees that declarative trees may refer to."""
+
+    __slots__ = ("_functions", "_trees")
+
+    def __init__(
+        self,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        trees: Iterable[Tree] = (),
+    ) -> None:
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._trees: dict[str, Tree] = {}
+        for name, fn in (functions or {}).items():
+            self.add(name, fn)
+        for tree in trees:
+            self.add_tree(tree)
+
+    def add(self, name: str, fn: Callable[..., Any]) -> None:
+        """Register ``fn`` under ``name``; registering another function under a taken name is an error."""
+        known = self._functions.get(name)
+        if known is not None and known is not fn:
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"registry name {name!r}",
+                        f"already names {known!r}, cannot also name {fn!r}",
+                        "register one of them under another name",
+                    )
+                ],
+                what="registry",
+            )
+        self._functions[name] = fn
+
+    def leaf(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: register ``fn`` under its ``__name__`` and return it unchanged."""
+        self.add(fn.__name__, fn)
+        return fn
+
+    def add_tree(self, tree: Tree, name: str | None = None) -> None:
+        """Register ``tree`` for ``{"subtree": name}`` (default: the tree's own name)."""
+        key = name or tree.name
+        known = self._trees.get(key)
+        if known is not None and known is not tree:
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"registry tree {key!r}", "is already registered", "register it under another name"
+                    )
+                ],
+                what="registry",
+            )
+        self._trees[key] = tree
+
+    def function(self, name: str) -> Callable[..., Any] | None:
+        """The function registered as ``name``, or None."""
+        return self._functions.get(name)
+
+    def tree(self, name: str) -> Tree | None:
+        """The tree registered as ``name``, or None."""
+        return self._trees.get(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every registered function name, sorted."""
+        return tuple(sorted(self._functions))
+
+    @classmethod
+    def of(cls, *trees: Tree) -> Registry:
+        """A registry of every leaf and halt hook of ``trees`` (by function name) and their subtrees."""
+        registry = cls()
+        for tree in trees:
+            compiled = tree.compiled
+            inside = [False] * compiled.size  # True for nodes of an embedded tree
+            for i, spec in enumerate(compiled.specs):
+                parent = compiled.parents[i]
+                if parent >= 0:
+                    inside[i] = inside[parent] or isinstance(compiled.specs[parent], Subtree)
+                if inside[i]:
+                    continue
+                if isinstance(spec, Subtree):
+                    registry.add_tree(spec.tree)
+                elif isinstance(spec, Leaf):
+                    registry.add(_function_name(spec.fn), spec.fn)
+                    if spec.on_halt is not None:
+                        registry.add(_function_name(spec.on_halt), spec.on_halt)
+        return registry
+
+
+def _function_name(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__name__", repr(fn)))
+
+
+# ------------------------------------------------------------------------------------------- export
+
+
+def tree_to_dict(tree: Tree) -> dict[str, Any]:
+    """The JSON-ready form of ``tree``: leaves and hooks by function name, subtrees by tree name."""
+    compiled = tree.compiled
+
+    def node(i: int) -> dict[str, Any]:
+        spec = compiled.specs[i]
+        kids = compiled.children[i]
+        out: dict[str, Any]
+        if isinstance(spec, Leaf):
+            out = {spec.leaf_kind: _function_name(spec.fn)}
+            if spec.name != _function_name(spec.fn):
+                out["name"] = spec.name
+            if spec.on_halt is not None:
+                out["on_halt"] = _function_name(spec.on_halt)
+            if spec.on_error is not None:
+                out["on_error"] = spec.on_error.value
+            return out
+        if isinstance(spec, Subtree):
+            out = {"subtree": spec.tree.name}
+            if spec.name != spec.tree.name:
+                out["name"] = spec.name
+            return out
+        if isinstance(spec, Composite):
+            out = {spec.composite_kind: [node(k) for k in kids], "name": spec.name}
+            if spec.composite_kind == "parallel":
+                if spec.success_threshold is not None:
+                    out["success_threshold"] = spec.success_threshold
+                if spec.failure_threshold is not None:
+                    out["failure_threshold"] = spec.failure_threshold
+            elif not spec.memory:
+                out["memory"] = False
+            return out
+        assert isinstance(spec, Decorator)
+        kind = spec.decorator_kind
+        if kind == "guard":
+            out = {"guard": node(kids[1]), "condition": node(kids[0])}
+        else:
+            out = {kind: node(kids[0])}
+        if kind in _ARGUMENT:
+            out[_ARGUMENT[kind]] = spec.arg
+        out["name"] = spec.name
+        return out
+
+    return {"tree": tree.name, "root": node(0)}
+
+
+# ------------------------------------------------------------------------------------------- import
+
+
+def load_tree(data: Mapping[str, Any] | str, registry: Registry) -> Tree:
+    """Build a :class:`Tree` from its declarative form (a mapping, or JSON text).
+
+    Every problem - unknown node types, unknown or missing keys, names not in ``registry``, bad
+    leaf signatures - is collected, each naming where it is, and raised as one DefinitionError.
+    """
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise DefinitionError(
+                [Problem("tree JSON", f"is not valid JSON ({exc})", "fix the JSON text")], what="tree"
+            ) from exc
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        raise DefinitionError(
+            [
+                Problem(
+                    "tree data", f"is {type(data).__name__}, not an object", 'use {"tree": ..., "root": ...}'
+                )
+            ]
+        )
+    name = data.get("tree")
+    if not isinstance(name, str) or not name:
+        problems.append(Problem("tree data", f'"tree" is {name!r}', 'give the tree a name: "tree": "Name"'))
+        name = "tree"
+    extra = set(data) - {"tree", "root"}
+    if extra:
+        problems.append(
+            Problem(f"tree {name!r}", f"has unknown keys {sorted(extra)}", 'keep "tree" and "root"')
+        )
+    if "root" not in data:
+        problems.append(Problem(f"tree {name!r}", "has no root", 'add "root": {...}'))
+        DefinitionError.raise_if_any(problems, what=f"tree {name!r}")
+    root = _Loader(registry, problems).node(data["root"], f"{name}.root")
+    DefinitionError.raise_if_any(problems, what=f"tree {name!r}")
+    assert root is not None
+    return Tree(name, root)
+
+
+class _Loader:
+    def __init__(self, registry: Registry, problems: list[Problem]) -> None:
+        self.registry = registry
+        self.problems = problems
+
+    def fail(self, where: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(where, message, fix))
+
+    def function(self, ref: Any, where: str, role: str) -> Callable[..., Any] | None:
+        if not isinstance(ref, str):
+            self.fail(
+                where,
+                f"the {role} is {ref!r}, not a registered name",
+                "use the name of a registered function",
+            )
+            return None
+        fn = self.registry.function(ref)
+        if fn is None:
+            known = ", ".join(self.registry.names) or "nothing is registered"
+            self.fail(
+                where,
+                f"{role} {ref!r} is not in the registry (known: {known})",
+                f"register it: registry.add({ref!r}, fn)",
+            )
+        return fn
+
+    def node(self, data: Any, where: str) -> Node | None:
+        if not isinstance(data, Mapping):
+            self.fail(where, f"is {data!r}, not a node object", 'write a node as {"action": "name"} etc.')
+            return None
+        kinds = [key for key in data if key in _TYPES]
+        if len(kinds) != 1:
+            self.fail(
+                where,
+                f"names {len(kinds)} node types ({', '.join(kinds) or 'none'})",
+                f"give exactly one of: {', '.join(_TYPES)}",
+            )
+            return None
+        kind = kinds[0]
+        label = data.get("name")
+        if label is not None and not isinstance(label, str):
+            self.fail(where, f'"name" is {label!r}', "use a string")
+            label = None
+        here = f"{where}({label})" if label else where
+        unknown = set(data) - {kind} - _ALLOWED[kind]
+        if unknown:
+            self.fail(
+                here, f"{kind} has unknown keys {sorted(unknown)}", f"allowed: {sorted(_ALLOWED[kind])}"
+            )
+        value = data[kind]
+        if kind in _LEAVES:
+            return self.leaf(kind, value, data, label, here)
+        if kind == "subtree":
+            tree = self.registry.tree(value) if isinstance(value, str) else None
+            if tree is None:
+                self.fail(
+                    here, f"subtree {value!r} is not in the registry", "register it: registry.add_tree(tree)"
+                )
+                return None
+            return Subtree(name=label or tree.name, tree=tree)
+        if kind in _COMPOSITES:
+            return self.composite(kind, value, data, label, here)
+        return self.wrapper(kind, value, data, label, here)
+
+    def leaf(
+        self, kind: Any, ref: Any, data: Mapping[str, Any], label: str | None, where: str
+    ) -> Node | None:
+        fn = self.function(ref, where, kind)
+        hook = self.function(data["on_halt"], where, "halt hook") if "on_halt" in data else None
+        if fn is None:
+            return None
+        leaf, problems = make_leaf(fn, kind, label or ref, hook, data.get("on_error"))
+        self.problems.extend(Problem(f"{where}: {p.subject}", p.message, p.fix) for p in problems)
+        return leaf
+
+    def composite(
+        self, kind: Any, value: Any, data: Mapping[str, Any], label: str | None, where: str
+    ) -> Node | None:
+        if not isinstance(value, list):
+            self.fail(where, f"{kind} children are {value!r}, not a list", f'write "{kind}": [child, ...]')
+            return None
+        kids = [self.node(item, f"{where}.{kind}[{n}]") for n, item in enumerate(value)]
+        memory = data.get("memory", True)
+        if not isinstance(memory, bool):
+            self.fail(where, f'"memory" is {memory!r}', "use true or false")
+            memory = True
+        if any(kid is None for kid in kids):
+            return None
+        return Composite(
+            name=label or kind,
+            composite_kind=kind,
+            children=tuple(kid for kid in kids if kid is not None),
+            memory=memory,
+            success_threshold=data.get("success_threshold"),
+            failure_threshold=data.get("failure_threshold"),
+        )
+
+    def wrapper(
+        self, kind: Any, value: Any, data: Mapping[str, Any], label: str | None, where: str
+    ) -> Node | None:
+        child = self.node(value, f"{where}.{kind}")
+        cond = None
+        if kind == "guard":
+            if "condition" not in data:
+                self.fail(where, "guard has no condition", 'add "condition": {"condition": "name"}')
+                return None
+            cond = self.node(data["condition"], f"{where}.condition")
+        arg = None
+        if kind in _ARGUMENT:
+            key = _ARGUMENT[kind]
+            if key not in data:
+                self.fail(where, f'{kind} has no "{key}"', f'add "{key}": <number>')
+                return None
+            arg = data[key]
+        if child is None or (kind == "guard" and cond is None):
+            return None
+        return Decorator(
+            name=label or f"{kind}({child.name})", decorator_kind=kind, child=child, arg=arg, condition=cond
+        )
