@@ -281,6 +281,10 @@ def _link(node: Node, analysis: _Analysis) -> None:
 
 def machine_spec(root: State | StateGroup, error_state: State | None) -> MachineSpec:
     """Build (once) and return the validated spec of the machine starting at ``root``."""
+    if not isinstance(root, State | StateGroup):
+        raise TypeError(f"a machine starts from a @septum.state or a septum.group, got {root!r}")
+    if error_state is not None and not isinstance(error_state, State):
+        raise TypeError(f"error_state must be a @septum.state, got {error_state!r}")
     cache = root._cache
     key = ("spec", error_state)
     spec: MachineSpec | None = cache.get(key)
@@ -288,10 +292,6 @@ def machine_spec(root: State | StateGroup, error_state: State | None) -> Machine
         return spec
     group = root if isinstance(root, StateGroup) else None
     initial = root.initial if isinstance(root, StateGroup) else root
-    if not isinstance(initial, State):
-        raise TypeError(f"a machine starts from a @septum.state or a septum.group, got {root!r}")
-    if error_state is not None and not isinstance(error_state, State):
-        raise TypeError(f"error_state must be a @septum.state, got {error_state!r}")
     problems: list[Problem] = []
     analyses: dict[State, _Analysis] = {}
     order: list[State] = []

@@ -359,6 +359,7 @@ class StateMachine:
             steps = await self._drive(-1 if max_steps is None else max_steps, wait)
         finally:
             self._running = False
+            self._waiter = None
             self._ctx.msg = None
             if self._turns:
                 self._pass_turn()
@@ -393,6 +394,10 @@ class StateMachine:
         steps = 0
         budget = YIELD_EVERY
         while steps != limit:
+            if not budget:
+                # Yield before taking anything off the queue, so a cancellation here loses nothing.
+                budget = YIELD_EVERY
+                await asyncio.sleep(0)
             phase = self._phase
             node = self._node
             if phase == _ENTRY:
@@ -424,9 +429,6 @@ class StateMachine:
                 break
             steps += 1
             budget -= 1
-            if not budget:
-                budget = YIELD_EVERY
-                await asyncio.sleep(0)
             try:
                 label = (await fn(ctx)) if is_async else fn(ctx)  # type: ignore[misc]
             except Exception as exc:

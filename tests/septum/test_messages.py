@@ -1,0 +1,175 @@
+"""Messages: FIFO within a priority, priorities, the bounded queue and its overflow policies."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mycorrhizal.common import QueueOverflowError
+from mycorrhizal.septum import (
+    LabeledTransition,
+    StateConfiguration,
+    StateMachine,
+    StateMachineComplete,
+    Unhandled,
+)
+
+from ._helpers import E, log_to, make, terminal
+
+End = terminal()
+
+
+def _record(ctx):
+    if ctx.msg is not None:
+        log_to(ctx, ctx.msg)
+    return E.DONE if ctx.msg == "stop" else None
+
+
+Recorder = make("Recorder", on_state=_record, transitions=lambda: [LabeledTransition(E.DONE, End)])
+
+
+@pytest.fixture
+def bb() -> dict:
+    return {}
+
+
+async def test_thousand_messages_are_handled_in_the_order_sent(bb) -> None:
+    fsm = StateMachine(Recorder, common_data=bb)
+    await fsm.initialize()
+    for i in range(1000):
+        fsm.send_message(i)
+    assert fsm.queue_size == 1000
+    steps = await fsm.run()
+    assert steps == 1001  # the entry run plus one step per message
+    assert bb["log"] == list(range(1000))
+    assert fsm.is_idle
+
+
+async def test_common_data_is_the_object_given_and_msg_is_not_wrapped(bb) -> None:
+    seen = []
+    msg = object()
+    probe = make(
+        "Probe",
+        on_state=lambda ctx: seen.append((ctx.common, ctx.msg)),
+        config=StateConfiguration(can_dwell=True),
+    )
+    fsm = StateMachine(probe, common_data=bb)
+    fsm.send_message(msg)
+    await fsm.run()
+    assert seen == [(bb, None), (bb, msg)]
+    assert seen[1][0] is bb and seen[1][1] is msg
+    assert fsm.common is bb
+
+
+@given(st.lists(st.tuples(st.integers(-2, 2), st.integers()), max_size=60))
+async def test_higher_priority_first_and_fifo_within_a_priority(items) -> None:
+    bb: dict = {}
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=None)
+    await fsm.initialize()
+    for seq, (priority, value) in enumerate(items):
+        fsm.send_message((priority, seq, value), priority=priority)
+    await fsm.run()
+    got = bb.get("log", [])
+    assert got == sorted(got, key=lambda m: (-m[0], m[1]))
+    assert sorted(got) == sorted((p, i, v) for i, (p, v) in enumerate(items))
+
+
+async def test_full_queue_raises_by_default_and_counts(bb) -> None:
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=3)
+    for i in range(3):
+        assert fsm.send_message(i) is True
+    with pytest.raises(
+        QueueOverflowError, match=r"state Recorder\): message queue is full \(3 messages\)"
+    ) as info:
+        fsm.send_message(3)
+    assert info.value.event == 3 and info.value.state == "Recorder"
+    assert fsm.overflow_count == 1
+    await fsm.run()
+    assert bb["log"] == [0, 1, 2]
+
+
+async def test_drop_newest_refuses_counts_and_logs(bb, caplog) -> None:
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=2, queue_overflow="drop_newest")
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        results = [fsm.send_message(i) for i in range(4)]
+    assert results == [True, True, False, False]
+    assert fsm.overflow_count == 2
+    assert "dropped new message 3 (overflow #2)" in caplog.text
+    await fsm.run()
+    assert bb["log"] == [0, 1]
+
+
+async def test_drop_oldest_evicts_the_longest_waiting_lowest_priority(bb, caplog) -> None:
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=3, queue_overflow="drop_oldest")
+    fsm.send_message("a")
+    fsm.send_message("low", priority=-1)
+    fsm.send_message("b")
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        assert fsm.send_message("c") is True  # evicts "low", the lowest priority
+        assert fsm.send_message("d") is True  # evicts "a", the oldest of priority 0
+    assert fsm.overflow_count == 2
+    assert "evicted oldest message 'low'" in caplog.text
+    await fsm.run()
+    assert bb["log"] == ["b", "c", "d"]
+
+
+async def test_drop_oldest_with_only_high_priority_messages(bb) -> None:
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=2, queue_overflow="drop_oldest")
+    fsm.send_message("x", priority=5)
+    fsm.send_message("y", priority=5)
+    fsm.send_message("z", priority=5)
+    await fsm.run()
+    assert bb["log"] == ["y", "z"]
+
+
+async def test_unbounded_queue_when_asked(bb) -> None:
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=None)
+    for i in range(20_000):
+        fsm.send_message(i)
+    await fsm.run()
+    assert len(bb["log"]) == 20_000
+
+
+async def test_ctx_send_message_queues_behind_the_current_one(bb) -> None:
+    def on_state(ctx):
+        if ctx.msg is None:
+            return None
+        log_to(ctx, ctx.msg)
+        if ctx.msg < 3:
+            ctx.send_message(ctx.msg + 10)
+        return None
+
+    s = make("Echo", on_state=on_state, config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(s, common_data=bb)
+    fsm.send_message(1)
+    fsm.send_message(2)
+    await fsm.run()
+    assert bb["log"] == [1, 2, 11, 12]
+
+
+async def test_unhandled_messages_are_counted_and_logged(bb, caplog) -> None:
+    s = make(
+        "Picky",
+        on_state=lambda ctx: E.SKIP if ctx.msg == "junk" else None,
+        transitions=lambda: [LabeledTransition(E.SKIP, Unhandled)],
+    )
+    fsm = StateMachine(s, common_data=bb)
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.septum"):
+        fsm.send_message("junk")
+        fsm.send_message("fine")
+        fsm.send_message("junk")
+        await fsm.run()
+    assert fsm.unhandled_count == 2
+    assert fsm.current_state is s
+    assert "Picky left message 'junk' unhandled (unhandled #2)" in caplog.text
+
+
+async def test_complete_machine_refuses_messages() -> None:
+    fsm = StateMachine(End)
+    await fsm.initialize()
+    assert fsm.is_complete
+    with pytest.raises(StateMachineComplete, match="machine End is complete"):
+        fsm.send_message("late")

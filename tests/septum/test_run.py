@@ -1,0 +1,209 @@
+"""Driving a machine: initialize/tick/run, their bounds and return values, concurrency, logging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from mycorrhizal.common import ExecutionError, ManualClock
+from mycorrhizal.septum import Again, LabeledTransition, StateConfiguration, StateMachine
+from mycorrhizal.septum.machine import YIELD_EVERY
+
+from ._helpers import E, log_to, make, terminal
+
+End = terminal()
+Echo = make(
+    "Echo",
+    on_state=lambda ctx: log_to(ctx, ctx.msg) if ctx.msg is not None else None,
+    config=StateConfiguration(can_dwell=True),
+)
+Spinner = make(
+    "Spinner", on_state=lambda ctx: E.AGAIN, transitions=lambda: [LabeledTransition(E.AGAIN, Again)]
+)
+
+
+async def test_send_then_run_handles_everything_in_one_await_without_task_switch() -> None:
+    other_ran = []
+
+    async def other() -> None:
+        other_ran.append(True)
+
+    fsm = StateMachine(Echo)
+    await fsm.initialize()
+    task = asyncio.create_task(other())
+    fsm.send_message("a")
+    fsm.send_message("b")
+    assert await fsm.run() == 3
+    assert fsm.common["log"] == ["a", "b"]
+    assert other_ran == []  # nothing else got the loop: no task switch inside run()
+    await task
+
+
+async def test_run_returns_when_idle_and_yields_once_when_there_was_nothing_to_do() -> None:
+    fsm = StateMachine(Echo)
+    assert await fsm.run() == 1  # initializes, then the entry run; then idle
+    assert fsm.is_idle
+    other_ran = []
+    task = asyncio.create_task(asyncio.sleep(0, result=other_ran.append(True)))
+    assert await fsm.run() == 0
+    await task
+    assert other_ran == [True]
+
+
+async def test_max_steps_bounds_run_and_tick_is_one_step() -> None:
+    fsm = StateMachine(Echo)
+    for i in range(5):
+        fsm.send_message(i)
+    assert await fsm.run(max_steps=2) == 2  # entry run + message 0
+    assert fsm.common["log"] == [0]
+    assert await fsm.tick() is True
+    assert fsm.common["log"] == [0, 1]
+    assert await fsm.run() == 3
+    assert await fsm.tick() is False
+
+
+async def test_initialize_enters_once() -> None:
+    s = make(
+        "Counted",
+        on_enter=lambda ctx: log_to(ctx, "enter"),
+        on_state=lambda ctx: None,
+        config=StateConfiguration(can_dwell=True),
+    )
+    fsm = StateMachine(s)
+    assert fsm.current_state is s and not fsm.is_idle
+    await fsm.initialize()
+    await fsm.initialize()
+    await fsm.run()
+    assert fsm.common["log"] == ["enter"]
+
+
+async def test_a_machine_that_never_waits_does_not_starve_the_loop() -> None:
+    fsm = StateMachine(Spinner)
+    ticks = []
+
+    async def other() -> None:
+        for _ in range(3):
+            ticks.append(True)
+            await asyncio.sleep(0)
+
+    other_task = asyncio.create_task(other())
+    run_task = asyncio.create_task(fsm.run(max_steps=10 * YIELD_EVERY))
+    assert await run_task == 10 * YIELD_EVERY
+    await other_task
+    assert ticks == [True, True, True]
+
+
+async def test_cancelled_run_leaves_the_machine_usable() -> None:
+    fsm = StateMachine(Spinner)
+    task = asyncio.create_task(fsm.run())
+    for _ in range(3):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await fsm.run(max_steps=5) == 5
+
+
+async def test_concurrent_runs_take_turns(clock: ManualClock) -> None:
+    async def slow(ctx):
+        if ctx.msg == "slow":
+            log_to(ctx, "slow start")
+            await ctx.timebase.sleep(1)
+            log_to(ctx, "slow end")
+        elif ctx.msg is not None:
+            log_to(ctx, ctx.msg)
+
+    s = make("Slow", on_state=slow, config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(s, timebase=clock)
+    fsm.send_message("slow")
+    first = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)
+    fsm.send_message("fast")
+    second = asyncio.create_task(fsm.run())
+    await clock.run_for(1)
+    assert await first == 3  # entry, "slow", and "fast" (queued while it was running)
+    assert await second == 0
+    assert fsm.common["log"] == ["slow start", "slow end", "fast"]
+
+
+async def test_handler_running_its_own_machine_from_a_timeout_is_refused(clock: ManualClock) -> None:
+    holder: list[StateMachine] = []
+
+    async def reenter(ctx):
+        await holder[0].run()
+
+    s = make(
+        "Reentrant",
+        config=StateConfiguration(timeout=1),
+        on_state=lambda ctx: None,
+        on_timeout=reenter,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    holder.append(fsm)
+    await fsm.run()
+    await clock.run_for(1)
+    with pytest.raises(Exception, match="a handler called run\\(\\) on its own machine"):
+        await fsm.run()
+
+
+def test_reentrancy_error_is_an_execution_error() -> None:
+    assert issubclass(ExecutionError, RuntimeError)
+
+
+async def test_info_logs_transitions_and_lifecycle(caplog) -> None:
+    s = make("Go", on_state=lambda ctx: E.DONE, transitions=lambda: [LabeledTransition(E.DONE, End)])
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.septum"):
+        await StateMachine(s).run()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "machine Go: start in Go",
+        "machine Go: Go -[DONE]-> End",
+        "machine Go: complete in terminal state End",
+    ]
+
+
+async def test_nothing_is_formatted_when_logging_is_off(caplog) -> None:
+    class Explosive:
+        def __repr__(self) -> str:
+            raise AssertionError("formatted although logging is off")
+
+        __str__ = __repr__
+
+    s = make(
+        "Quiet",
+        on_state=lambda ctx: E.SKIP if ctx.msg is not None else None,
+        transitions=lambda: [LabeledTransition(E.SKIP, Again)],
+    )
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        fsm = StateMachine(s)
+        fsm.send_message(Explosive())
+        await fsm.run()
+    assert caplog.records == []
+
+
+async def test_debug_trace_for_timeouts(clock: ManualClock, caplog) -> None:
+    s = make(
+        "Timed",
+        config=StateConfiguration(timeout=1),
+        on_state=lambda ctx: None,
+        on_timeout=lambda ctx: E.DONE,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.septum"):
+        fsm = StateMachine(s, timebase=clock)
+        await fsm.run()
+        await clock.run_for(1)
+    assert "machine Timed: timeout of Timed fired" in caplog.text
+    assert "machine Timed: Timed timed out" in caplog.text
+
+
+async def test_repr_and_properties() -> None:
+    fsm = StateMachine(Echo)
+    assert repr(fsm) == "<StateMachine Echo in Echo>"
+    assert fsm.retry_count == 0 and fsm.queue_size == 0 and fsm.state_stack == ()
+    fsm.send_message(1)
+    assert fsm.queue_size == 1
+    assert "Echo" in repr(fsm._ctx)

@@ -1,0 +1,179 @@
+"""Timeouts on the machine's timebase: measured from entry, cancelled on leaving, self-driven."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, StateMachine
+
+from ._helpers import E, log_to, make, terminal
+
+End = terminal()
+Later = terminal("Later")
+
+
+def waiting(
+    name,
+    timeout,
+    *,
+    on_timeout=lambda ctx: E.DONE,
+    on_state=lambda ctx: E.GO if ctx.msg == "go" else None,
+    extra=(),
+):
+    return make(
+        name,
+        config=StateConfiguration(timeout=timeout),
+        on_state=on_state,
+        on_timeout=lambda ctx: (log_to(ctx, ("timeout", ctx.timebase.now(), ctx.msg)), on_timeout(ctx))[1],
+        transitions=lambda: [LabeledTransition(E.DONE, End), LabeledTransition(E.GO, Later), *extra],
+    )
+
+
+async def test_timeout_fires_at_entry_plus_timeout_with_nobody_running(clock: ManualClock) -> None:
+    s = waiting("Wait", 5.0)
+    fsm = StateMachine(s, timebase=clock)
+    await clock.run_for(2)  # not initialized: no timer yet
+    await fsm.run()  # initialize at t=2, then idle
+    await clock.run_for(4.9)
+    assert fsm.current_state is s
+    await clock.run_for(0.1)  # t=7: due; the timer itself drives the machine
+    assert fsm.current_state is End
+    assert fsm.common["log"] == [("timeout", 7.0, None)]
+
+
+async def test_timeout_is_cancelled_on_leaving(clock: ManualClock) -> None:
+    s = waiting("Leave", 5.0)
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is Later
+    await clock.run_for(10)
+    assert clock.pending == 0
+    assert "log" not in fsm.common
+
+
+async def test_fired_but_unprocessed_timeout_is_dropped_when_the_state_is_left(clock: ManualClock) -> None:
+    s = waiting("Race", 5.0)
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    fsm.send_message("go")  # queued before the timeout fires...
+    clock.advance(5)  # ...synchronously, outside any loop turn: the timeout is queued behind it
+    await fsm.run()
+    assert fsm.current_state is Later  # FIFO: the message wins; leaving cancels the queued timeout
+    assert "log" not in fsm.common
+
+
+async def test_timeout_queued_before_a_message_is_handled_first(clock: ManualClock) -> None:
+    s = waiting("First", 5.0)
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    clock.advance(5)
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is End
+
+
+async def test_on_timeout_returning_none_stays_and_repeat_rearms(clock: ManualClock) -> None:
+    count = {"n": 0}
+
+    def on_timeout(ctx):
+        count["n"] += 1
+        return E.REPEAT if count["n"] < 3 else None
+
+    s = waiting("Tick", 2.0, on_timeout=on_timeout, extra=[LabeledTransition(E.REPEAT, Repeat)])
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(10)
+    assert [entry[1] for entry in fsm.common["log"]] == [2.0, 4.0, 6.0]
+    assert fsm.current_state is s and clock.pending == 0
+
+
+async def test_timeout_measured_from_entry_including_on_enter(clock: ManualClock) -> None:
+    async def slow_enter(ctx):
+        await ctx.timebase.sleep(3)
+
+    s = make(
+        "SlowEnter",
+        config=StateConfiguration(timeout=5.0),
+        on_enter=slow_enter,
+        on_state=lambda ctx: None,
+        on_timeout=lambda ctx: E.DONE,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(3)
+    await task
+    assert fsm.current_state is s
+    await clock.run_for(2)  # t=5: five seconds after entry, not after on_enter finished
+    assert fsm.current_state is End
+
+
+async def test_timer_and_active_run_do_not_double_process(clock: ManualClock) -> None:
+    calls = []
+
+    async def on_state(ctx):
+        calls.append(("state", ctx.msg))
+        if ctx.msg == "slow":
+            await ctx.timebase.sleep(10)  # the timeout fires while this handler is suspended
+        return None
+
+    s = make(
+        "Busy",
+        config=StateConfiguration(timeout=5.0),
+        on_state=on_state,
+        on_timeout=lambda ctx: (calls.append(("timeout", ctx.timebase.now())), E.DONE)[1],
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    fsm.send_message("slow")
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(10)
+    await task
+    assert calls == [("state", None), ("state", "slow"), ("timeout", 10.0)]
+    assert fsm.current_state is End
+
+
+async def test_background_failure_is_logged_and_raised_by_the_next_run(clock: ManualClock, caplog) -> None:
+    def boom(ctx):
+        raise RuntimeError("timeout handler broke")
+
+    s = make(
+        "Fragile",
+        config=StateConfiguration(timeout=1.0),
+        on_state=lambda ctx: None,
+        on_timeout=boom,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)
+    assert "error while handling a timeout in the background" in caplog.text
+    with pytest.raises(Exception, match="on_timeout raised RuntimeError: timeout handler broke"):
+        await fsm.run()
+    assert await fsm.run() == 0  # reported once
+
+
+def test_advance_with_no_running_loop_is_processed_by_the_next_run(clock: ManualClock) -> None:
+    s = waiting("Sync", 1.0)
+    fsm = StateMachine(s, timebase=clock)
+    asyncio.run(fsm.run())
+    clock.advance(1)  # no event loop is running: nothing can be scheduled, the timeout is queued
+    assert fsm.current_state is s
+    asyncio.run(fsm.run())
+    assert fsm.current_state is End
+
+
+async def test_run_wait_sleeps_until_a_timeout_or_message(clock: ManualClock) -> None:
+    s = waiting("Patient", 3.0, on_timeout=lambda ctx: None)
+    fsm = StateMachine(s, timebase=clock)
+    task = asyncio.create_task(fsm.run(wait=True))
+    await clock.run_for(3)  # the timeout wakes the waiting run(), which handles it and waits again
+    assert not task.done() and fsm.common["log"] == [("timeout", 3.0, None)]
+    fsm.send_message("go")  # a message wakes it too; it then reaches a terminal state and returns
+    assert await task == 3
+    assert fsm.current_state is Later

@@ -1,0 +1,272 @@
+"""Build-time validation: every problem, named, with a fix, raised once; only reachable states."""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+
+import pytest
+
+from mycorrhizal.common import DefinitionError
+from mycorrhizal.septum import (
+    Again,
+    LabeledTransition,
+    Pop,
+    Push,
+    Retry,
+    StateConfiguration,
+    StateMachine,
+    septum,
+)
+
+
+class E(Enum):
+    GO = auto()
+    BACK = auto()
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+class End:
+    pass
+
+
+def make(name: str, *, config: StateConfiguration | None = None, **handlers: object):
+    """A class-form state built from keyword handlers (test helper)."""
+    body: dict[str, object] = {}
+    for role, fn in handlers.items():
+        body[role] = getattr(septum, role)(fn)
+    return septum.state(config=config)(type(name, (), body))
+
+
+def errors_of(initial, **kwargs) -> str:
+    with pytest.raises(DefinitionError) as info:
+        StateMachine(initial, **kwargs)
+    return str(info.value)
+
+
+def test_missing_on_state_is_named() -> None:
+    s = make("NoHandler", transitions=lambda: [LabeledTransition(E.GO, End)])
+    text = errors_of(s)
+    assert "state machine NoHandler has 1 problem" in text
+    assert "state NoHandler: has no @septum.on_state handler. Fix: add" in text
+
+
+def test_unknown_target_is_named() -> None:
+    class NotAState:
+        pass
+
+    s = make("Pointer", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, NotAState)])
+    assert "label GO targets a class not decorated with @septum.state" in errors_of(s)
+
+
+def test_unresolvable_target_is_named() -> None:
+    @septum.state
+    class Lost:
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, NowhereState)]  # noqa: F821 - the point of the test
+
+    text = errors_of(Lost)
+    assert "state test_unresolvable_target_is_named.<locals>.Lost" in text
+    assert "'NowhereState'" in text
+
+
+def test_undefined_events_is_a_definition_error() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class NoEvents:
+        @septum.on_state
+        async def on_state(ctx):
+            return Events.DONE  # noqa: F821 - the point of the test
+
+    text = errors_of(NoEvents)
+    assert "handler on_state refers to 'Events', which is not defined" in text
+    assert "define `class Events(Enum)` inside the state" in text
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    s = make(
+        "Messy",
+        config=StateConfiguration(timeout=3, retries=2),
+        transitions=lambda: [LabeledTransition(E.GO, End), LabeledTransition(E.GO, End)],
+    )
+    with pytest.raises(DefinitionError) as info:
+        StateMachine(s)
+    messages = [p.message for p in info.value.problems]
+    assert len(messages) == 4, messages
+    assert any("no @septum.on_state" in m for m in messages)
+    assert any("timeout=3 but no @septum.on_timeout" in m for m in messages)
+    assert any("retries=2 but no @septum.on_fail" in m for m in messages)
+    assert any("uses label GO twice" in m for m in messages)
+    assert all(p.subject == "state Messy" for p in info.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("config", "handlers", "match"),
+    [
+        (StateConfiguration(), {"on_timeout": lambda ctx: None}, "declares on_timeout but no timeout"),
+        (StateConfiguration(), {"on_fail": lambda ctx: None}, "declares on_fail but no retries"),
+        (
+            StateConfiguration(terminal=True),
+            {"on_state": lambda ctx: None},
+            "is terminal but declares on_state",
+        ),
+        (StateConfiguration(terminal=True, timeout=1), {}, "is terminal but has a timeout"),
+        (StateConfiguration(), {"on_state": lambda ctx: None}, "has no transitions and is not terminal"),
+        (StateConfiguration(), {"on_state": lambda: None}, "handler on_state .* must take one argument, ctx"),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: {"a": 1}},
+            "returned dict, not a list",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: [(E.GO, End)]},
+            "which is not a LabeledTransition",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: 1 / 0},
+            "transitions\\(\\) raised ZeroDivisionError",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: [LabeledTransition(None, End)]},
+            "uses None as a label",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: [LabeledTransition(["x"], End)]},
+            "is not hashable",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: [LabeledTransition(E.GO, Push)]},
+            "targets Push without states",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: [LabeledTransition(E.GO, Push(End, "x"))]},
+            "Push needs septum states",
+        ),
+        (
+            StateConfiguration(),
+            {"on_state": lambda ctx: None, "transitions": lambda: [LabeledTransition(E.GO, Pop)]},
+            "can Pop, but no reachable state ever Pushes",
+        ),
+    ],
+)
+def test_each_definition_error_names_the_state(config, handlers, match) -> None:
+    s = make("Culprit", config=config, **handlers)
+    with pytest.raises(DefinitionError, match=f"state Culprit: .*{match}"):
+        StateMachine(s)
+
+
+def test_async_transitions_is_refused() -> None:
+    async def transitions():
+        return []
+
+    s = make("AsyncTrans", on_state=lambda ctx: None, transitions=transitions)
+    with pytest.raises(DefinitionError, match="must be a plain function, not async"):
+        StateMachine(s)
+
+
+def test_two_on_state_handlers_are_refused() -> None:
+    @septum.state
+    def Twice():
+        @septum.on_state
+        def first(ctx):
+            return None
+
+        @septum.on_state
+        def second(ctx):
+            return None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, End)]
+
+    with pytest.raises(DefinitionError, match="declares 2 @septum.on_state handlers"):
+        StateMachine(Twice)
+
+
+def test_validation_covers_only_reachable_states() -> None:
+    broken = make("Broken")  # no on_state, no transitions: invalid, but nobody reaches it
+    fine = make("Fine", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, End)])
+    StateMachine(fine)  # no error
+    with pytest.raises(DefinitionError, match="state Broken"):
+        StateMachine(broken)
+
+
+def test_problems_in_reachable_states_are_found_transitively() -> None:
+    deep = make("Deep", transitions=lambda: [LabeledTransition(E.GO, End)])
+    mid = make("Mid", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, deep)])
+    top = make("Top", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, mid)])
+    with pytest.raises(DefinitionError, match="state machine Top has 1 problem:\n  - state Deep: has no"):
+        StateMachine(top)
+
+
+def test_error_state_is_validated_too() -> None:
+    bad_error = make("BadError", config=StateConfiguration(can_dwell=True))
+    fine = make("Fine2", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, End)])
+    with pytest.raises(DefinitionError, match="state BadError: has no @septum.on_state"):
+        StateMachine(fine, error_state=bad_error)
+
+
+def test_group_reports_unreachable_members() -> None:
+    first = make("First", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, End)])
+    orphan = make("Orphan", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, End)])
+    group = septum.group(first, orphan, End, name="Pair")
+    with pytest.raises(DefinitionError, match="state Orphan: is declared in group Pair but unreachable"):
+        StateMachine(group)
+
+
+def test_a_failed_build_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    @septum.state
+    class Later:
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, DefinedLater)]  # noqa: F821 - defined below
+
+    with pytest.raises(DefinitionError, match="DefinedLater"):
+        StateMachine(Later)
+    monkeypatch.setitem(globals(), "DefinedLater", End)
+    assert StateMachine(Later).current_state is Later
+
+
+def test_machines_share_one_compiled_spec() -> None:
+    s = make("Shared", on_state=lambda ctx: Again, transitions=lambda: [LabeledTransition(E.GO, End)])
+    a, b = StateMachine(s), StateMachine(s)
+    assert a.spec is b.spec
+    assert StateMachine(s, error_state=End).spec is not a.spec
+
+
+def test_retry_without_budget_is_allowed() -> None:
+    s = make("Unbounded", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, Retry)])
+    StateMachine(s)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_queue_size": 0}, "max_queue_size must be an int >= 1 or None"),
+        ({"max_queue_size": True}, "max_queue_size must be an int >= 1 or None"),
+        ({"queue_overflow": "drop"}, "queue_overflow must be one of"),
+    ],
+)
+def test_machine_options_are_checked(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        StateMachine(End, **kwargs)
+
+
+def test_machine_needs_a_state() -> None:
+    with pytest.raises(TypeError, match="starts from a @septum.state or a septum.group"):
+        StateMachine(object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="error_state must be a @septum.state"):
+        StateMachine(End, error_state="Oops")  # type: ignore[arg-type]
