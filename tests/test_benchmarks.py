@@ -18,6 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 # Every contender each script must measure in the same run.
 CONTENDERS = {
     "septum_bench": {"mycorrhizal", "python-statemachine", "transitions", "floor"},
+    "hypha_bench": {"SNAKES", "floor"},
 }
 
 
