@@ -1,0 +1,96 @@
+"""Places: where tokens live.  Kinds, references and the frozen place spec.
+
+A *reference* (:class:`PlaceRef`, :class:`TransitionRef`) is what the builder hands back when a
+place or transition is declared.  It is a ``str`` (the element's name relative to the net that
+declared it, e.g. ``"inbox"`` or ``"worker1.inbox"``), so it can be used wherever a name can: as a
+key of a handler's output dict, in ``runner.add_token`` and ``runner.marking()[...]``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "FailedToken",
+    "PlaceKind",
+    "PlaceRef",
+    "PlaceSpec",
+    "PlaceType",
+    "SinkHandler",
+    "SourceFactory",
+    "TransitionRef",
+]
+
+SourceFactory = Callable[[Any, Any], AsyncIterator[Any]]
+"""An IO source: ``async def source(bb, timebase)`` that yields tokens."""
+
+SinkHandler = Callable[[Any, Any, Any], Awaitable[Any] | Any]
+"""An IO sink: ``async def sink(token, bb, timebase)`` called once per token that reaches it."""
+
+
+class PlaceType(enum.Enum):
+    """How a place orders its tokens."""
+
+    QUEUE = "queue"
+    """FIFO: tokens are taken (and shown to guards) in arrival order."""
+    BAG = "bag"
+    """Multiset: no order promised; taking or removing any token is O(1)."""
+
+
+class PlaceKind(enum.Enum):
+    """What a place is connected to besides transitions."""
+
+    PLAIN = "place"
+    """An ordinary place."""
+    IO_INPUT = "io_input"
+    """Fed by an async source started with the runner; transitions only consume from it."""
+    IO_OUTPUT = "io_output"
+    """Drained by a sink handler; transitions only produce into it."""
+
+
+class PlaceRef(str):
+    """A reference to a place: its name relative to the net that declared it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"PlaceRef({str.__repr__(self)})"
+
+
+class TransitionRef(str):
+    """A reference to a transition: its name relative to the net that declared it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"TransitionRef({str.__repr__(self)})"
+
+
+@attrs.frozen
+class PlaceSpec:
+    """A declared place: name, ordering, capacity, initial tokens and IO role."""
+
+    name: str
+    type: PlaceType = PlaceType.QUEUE
+    capacity: int | None = None
+    initial: tuple[Any, ...] = ()
+    kind: PlaceKind = PlaceKind.PLAIN
+    source: SourceFactory | None = attrs.field(default=None, eq=False, repr=False)
+    sink: SinkHandler | None = attrs.field(default=None, eq=False, repr=False)
+    on_error: str | None = None
+    """IO output places only: the place (name in the same net) a token goes to when the sink raises."""
+
+
+@attrs.frozen
+class FailedToken:
+    """A consumed token sent to an error place because a handler raised; the exception is attached."""
+
+    token: Any
+    error: BaseException = attrs.field(eq=False)
+    transition: str
+    place: str
+    """Qualified name of the place the token was consumed from."""

@@ -1,0 +1,68 @@
+"""Pictures of nets: places as circles (with token counts), transitions as boxes, subnets as clusters."""
+
+from __future__ import annotations
+
+from ..common.diagram import Cluster, Diagram, Edge, Node, Shape
+from .places import PlaceKind
+from .spec import NetSpec
+
+__all__ = ["net_diagram"]
+
+_FULL = "#ffe9a8"
+_IO = "#dbeafe"
+
+
+def net_diagram(net: NetSpec, counts: dict[str, int] | None) -> Diagram:
+    """Picture of ``net``; ``counts`` (qualified place name -> tokens) comes from a runner, else the
+    initial tokens are shown."""
+    edges: list[Edge] = []
+    nodes, clusters = _level(net, net.name, counts, edges)
+    return Diagram(name=net.name, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters))
+
+
+def _level(
+    net: NetSpec, scope: str, counts: dict[str, int] | None, edges: list[Edge]
+) -> tuple[list[Node], list[Cluster]]:
+    nodes: list[Node] = []
+    clusters: list[Cluster] = []
+    for p in net.places:
+        q = f"{scope}.{p.name}"
+        n = counts.get(q, 0) if counts is not None else len(p.initial)
+        cap = "" if p.capacity is None else f"/{p.capacity}"
+        label = f"{p.name}\n{n}{cap}" if (n or cap or counts is not None) else p.name
+        shape: Shape = "circle" if p.kind is PlaceKind.PLAIN else "doublecircle"
+        role = {
+            PlaceKind.PLAIN: "place",
+            PlaceKind.IO_INPUT: "io input (source)",
+            PlaceKind.IO_OUTPUT: "io output (sink)",
+        }[p.kind]
+        fill = _FULL if n else (_IO if p.kind is not PlaceKind.PLAIN else None)
+        nodes.append(Node(q, label, shape, fill, f"{role} {q} ({p.type.value})"))
+        if p.on_error is not None:
+            edges.append(Edge(q, f"{scope}.{p.on_error}", "on error", "dashed"))
+    for t in net.transitions:
+        q = f"{scope}.{t.name}"
+        extras = []
+        if t.guard is not None:
+            extras.append("[guard]")
+        if t.priority:
+            extras.append(f"prio {t.priority}")
+        label = t.name + ("\n" + " ".join(extras) if extras else "")
+        nodes.append(Node(q, label, "box", None, f"transition {q}"))
+        if isinstance(t.on_error, str):
+            edges.append(Edge(q, f"{scope}.{t.on_error}", "on error", "dashed"))
+        if t.attachment is not None:
+            cluster, inner = t.attachment.as_cluster(f"{q}::", label=f"{t.name}: {t.attachment.name}")
+            clusters.append(cluster)
+            edges.extend(inner)
+            first = next(cluster.all_nodes(), None)
+            if first is not None:
+                edges.append(Edge(q, first.id, "runs", "dotted"))
+    for a in net.arcs:
+        edges.append(Edge(f"{scope}.{a.src}", f"{scope}.{a.dst}", str(a.weight) if a.weight != 1 else ""))
+    for s in net.subnets:
+        sub_nodes, sub_clusters = _level(s.net, f"{scope}.{s.name}", counts, edges)
+        clusters.append(
+            Cluster(f"{scope}.{s.name}", f"{s.name}: {s.net.name}", tuple(sub_nodes), tuple(sub_clusters))
+        )
+    return nodes, clusters
