@@ -19,6 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 CONTENDERS = {
     "septum_bench": {"mycorrhizal", "python-statemachine", "transitions", "floor"},
     "hypha_bench": {"SNAKES", "floor"},
+    "rhizomorph_bench": {"mycorrhizal", "py_trees", "floor"},
 }
 
 
