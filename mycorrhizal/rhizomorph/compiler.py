@@ -8,6 +8,7 @@ by every runner of the tree; runners only hold per-node lists indexed by these n
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable
 from numbers import Real
@@ -73,11 +74,15 @@ def describe(node: Node) -> str:
 
 def _label(node: Node) -> str:
     if isinstance(node, Decorator):
-        if node.decorator_kind in ("retry", "repeat"):
-            return f"{node.name}\n{node.decorator_kind} ×{int(node.arg or 0)}"
-        if node.decorator_kind in ("timeout", "rate_limit"):
-            return f"{node.name}\n{node.decorator_kind.replace('_', ' ')} {node.arg:g}s"
-        return node.name if node.name == node.decorator_kind else f"{node.name}\n{node.decorator_kind}"
+        kind = node.decorator_kind
+        if kind in ("retry", "repeat"):
+            what = f"{kind} ×{node.arg}"
+        elif kind in ("timeout", "rate_limit"):
+            what = f"{kind.replace('_', ' ')} {node.arg}s"
+        else:
+            what = kind
+        default = node.name.startswith(f"{kind}(")
+        return what if default else f"{node.name}\n{what}"
     if isinstance(node, Composite):
         extra = "" if node.memory or node.composite_kind == "parallel" else " (reactive)"
         return f"{node.name}\n{node.composite_kind}{extra}"
@@ -156,6 +161,19 @@ def _resolve_children(node: Composite, found: list[Problem]) -> tuple[Node, ...]
 
     items: Iterable[Any] = node.children
     if node.source is not None:
+        try:
+            params = tuple(inspect.signature(node.source).parameters)
+        except (TypeError, ValueError):
+            params = ()
+        if params:
+            found.append(
+                Problem(
+                    describe(node),
+                    f"its function takes parameters ({', '.join(params)})",
+                    "a composite function takes no parameters; it yields its children",
+                )
+            )
+            return ()
         try:
             produced = node.source()
         except Exception as exc:  # the generator body is user code: report it, naming the node
@@ -321,13 +339,10 @@ def _build_closures(compiled: CompiledTree) -> None:
                 ticks[i] = ticking.selector(i, kid_ticks, kid_halts, node.memory)
             else:
                 count = len(kids)
-                ticks[i] = ticking.parallel(
-                    i,
-                    kid_ticks,
-                    kid_halts,
-                    node.success_threshold or count,
-                    node.failure_threshold or 1,
-                )
+                need_success = node.success_threshold or count
+                # By default a parallel fails exactly when success has become impossible.
+                need_failure = node.failure_threshold or count - need_success + 1
+                ticks[i] = ticking.parallel(i, kid_ticks, kid_halts, need_success, need_failure)
         elif isinstance(node, Decorator):
             kind = node.decorator_kind
             if kind in _MAPS:

@@ -46,22 +46,11 @@ def _declare(node: N, problems: list[Problem]) -> N:
 
 
 def _composite_problems(fn: Any, kind: str, name: str) -> list[Problem]:
-    subject = f"{kind} {name!r}"
-    if not callable(fn):
-        return [Problem(subject, f"@bt.{kind} was applied to {fn!r}", "apply it to a generator function")]
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return []
-    if params:
-        return [
-            Problem(
-                subject,
-                f"its function takes parameters ({', '.join(params)})",
-                "a composite function takes no parameters; it yields its children",
-            )
-        ]
-    return []
+    if callable(fn):
+        return []  # its parameters and what it yields are checked when the tree compiles
+    return [
+        Problem(f"{kind} {name!r}", f"@bt.{kind} was applied to {fn!r}", "apply it to a generator function")
+    ]
 
 
 def _child_name(child: Any) -> str:
@@ -244,7 +233,7 @@ class BT:
         """Declare a parallel node: ticks all unfinished children each tick.
 
         SUCCESS once ``success_threshold`` children succeeded (default: all); FAILURE once
-        ``failure_threshold`` failed (default: 1) or success became impossible.
+        ``failure_threshold`` failed or success became impossible (the default).
         """
 
         def make(f: Children) -> Composite:
@@ -317,11 +306,11 @@ class BT:
         """Embed another tree here; it is compiled in place (its nodes get their own slots)."""
         if not isinstance(tree, Tree):
             problem = Problem(
-                f"subtree {name or _child_name(tree)!r}",
+                f"subtree {name or getattr(tree, '__name__', None) or str(tree)!r}",
                 f"bt.subtree() got {tree!r}, not a tree",
                 "pass a tree made with @bt.tree, TreeBuilder or load_tree",
             )
-            raise DefinitionError([problem])
+            raise DefinitionError([problem], what="bt.subtree()")
         return _declare(Subtree(name=name or tree.name, tree=tree), [])
 
 

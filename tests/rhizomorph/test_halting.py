@@ -1,0 +1,202 @@
+"""Halting: whatever a parent stops ticking is cancelled, and its halt hook runs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.rhizomorph import Runner, Status, TreeBuilder, bt
+
+
+class Probe:
+    """An async action's life: started, finished or cancelled (and halt hook calls)."""
+
+    def __init__(self, name: str, seconds: float, result: Status = Status.SUCCESS) -> None:
+        self.name = name
+        self.seconds = seconds
+        self.result = result
+        self.events: list[str] = []
+
+    def node(self, b: TreeBuilder) -> Any:
+        async def work(timebase: ManualClock) -> Status:
+            self.events.append("started")
+            try:
+                await timebase.sleep(self.seconds)
+            except asyncio.CancelledError:
+                self.events.append("cancelled")
+                raise
+            self.events.append("finished")
+            return self.result
+
+        def halt() -> None:
+            self.events.append("halt hook")
+
+        return b.action(work, name=self.name, on_halt=halt)
+
+
+async def test_a_timed_out_action_coroutine_is_cancelled(clock: ManualClock) -> None:
+    b = TreeBuilder("Slow")
+    slow = Probe("slow", 100)
+    b.root(b.timeout(5, slow.node(b)))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(5)
+    assert await run is Status.FAILURE
+    # The halt hook ran at the deadline, and the coroutine got CancelledError at its await.
+    assert slow.events == ["started", "halt hook", "cancelled"]
+    assert runner.statuses()["slow"] is Status.CANCELLED
+    await clock.run_for(200)
+    assert "finished" not in slow.events
+
+
+async def test_parallel_cancels_the_children_it_no_longer_needs(clock: ManualClock) -> None:
+    b = TreeBuilder("Race")
+    fast, slow = Probe("fast", 1), Probe("slow", 10)
+    b.root(b.parallel("race", fast.node(b), slow.node(b), success_threshold=1))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(1)
+    assert await run is Status.SUCCESS
+    assert fast.events == ["started", "finished"]
+    assert slow.events == ["started", "halt hook", "cancelled"]
+
+
+async def test_reactive_selector_cancels_the_branch_it_switches_away_from(clock: ManualClock) -> None:
+    b = TreeBuilder("Patrol")
+    patrol = Probe("patrol", 60)
+    alarm = b.condition(lambda bb: bb["alarm"], name="alarm")
+    b.root(b.selector("main", alarm, patrol.node(b), memory=False))
+    bb = {"alarm": False}
+    runner = Runner(b.build(), bb, clock)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(1)
+    bb["alarm"] = True
+    assert await runner.tick() is Status.SUCCESS
+    await runner.settle()
+    assert patrol.events == ["started", "halt hook", "cancelled"]
+
+
+async def test_reactive_sequence_cancels_the_running_child_when_an_earlier_one_fails(
+    clock: ManualClock,
+) -> None:
+    b = TreeBuilder("Drive")
+    drive = Probe("drive", 60)
+    ok = b.condition(lambda bb: bb["path_clear"], name="path_clear")
+    b.root(b.sequence("main", ok, drive.node(b), memory=False))
+    bb = {"path_clear": True}
+    runner = Runner(b.build(), bb, clock)
+    assert await runner.tick() is Status.RUNNING
+    bb["path_clear"] = False
+    assert await runner.tick() is Status.FAILURE
+    await runner.settle()
+    assert drive.events == ["started", "halt hook", "cancelled"]
+
+
+async def test_reset_halts_everything_running(clock: ManualClock) -> None:
+    b = TreeBuilder("Both")
+    one, two = Probe("one", 10), Probe("two", 20)
+    b.root(b.timeout(30, b.parallel("both", one.node(b), two.node(b))))
+    runner = Runner(b.build(), {}, clock)
+    assert await runner.tick() is Status.RUNNING
+    assert clock.pending == 3  # two sleepers and the timeout's timer
+    runner.reset()
+    await runner.settle()
+    assert one.events == two.events == ["started", "halt hook", "cancelled"]
+    assert clock.pending == 0
+    assert not runner.running
+    assert await runner.tick() is Status.RUNNING  # and it starts afresh
+    assert one.events[-1] == two.events[-1] == "started"
+
+
+async def test_cancelling_tick_until_complete_halts_the_tree(clock: ManualClock) -> None:
+    b = TreeBuilder("Long")
+    job = Probe("job", 100)
+    b.root(job.node(b))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(1)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await runner.settle()
+    assert job.events == ["started", "halt hook", "cancelled"]
+
+
+async def test_guard_cancels_the_child_when_its_condition_fails(clock: ManualClock) -> None:
+    b = TreeBuilder("Guarded")
+    charge = Probe("charge", 50)
+    b.root(b.guard(b.condition(lambda bb: bb["docked"], name="docked"), charge.node(b)))
+    bb = {"docked": True}
+    runner = Runner(b.build(), bb, clock)
+    assert await runner.tick() is Status.RUNNING
+    bb["docked"] = False
+    assert await runner.tick() is Status.FAILURE
+    await runner.settle()
+    assert charge.events == ["started", "halt hook", "cancelled"]
+
+
+async def test_halting_recurses_through_nested_composites(clock: ManualClock) -> None:
+    b = TreeBuilder("Deep")
+    deep = Probe("deep", 50)
+    inner = b.sequence("inner", b.retry(2, b.repeat(2, deep.node(b))))
+    b.root(b.timeout(1, b.selector("outer", b.sequence("middle", inner))))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(1)
+    assert await run is Status.FAILURE
+    assert deep.events == ["started", "halt hook", "cancelled"]
+    halted = {k for k, v in runner.statuses().items() if v is Status.CANCELLED}
+    assert halted == {"inner", "retry_repeat_deep", "repeat_deep", "deep", "outer", "middle"}
+
+
+async def test_a_halt_hook_that_raises_is_logged_and_halting_goes_on(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    cancelled: list[str] = []
+
+    @bt.tree
+    def Hooks() -> None:
+        def broken() -> None:
+            raise RuntimeError("hook failed")
+
+        @bt.action(on_halt=broken)
+        def first() -> Status:
+            return Status.RUNNING
+
+        @bt.action(on_halt=lambda: cancelled.append("second"))
+        def second() -> Status:
+            return Status.RUNNING
+
+        @bt.root
+        @bt.parallel
+        def both() -> Any:
+            yield first
+            yield second
+
+    runner = Runner(Hooks, {}, clock)
+    await runner.tick()
+    runner.reset()
+    assert cancelled == ["second"]
+    assert "halt hook of 'first' raised" in caplog.text
+
+
+async def test_an_async_leaf_whose_task_is_cancelled_by_someone_else_reports_cancelled(
+    clock: ManualClock,
+) -> None:
+    async def gives_up(timebase: ManualClock) -> Status:
+        await timebase.sleep(1)
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()  # not the tree's doing
+        await asyncio.sleep(0)
+        return Status.SUCCESS
+
+    b = TreeBuilder("Outside")
+    b.root(b.action(gives_up))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(1)
+    assert await run is Status.CANCELLED

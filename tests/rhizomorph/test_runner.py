@@ -1,0 +1,258 @@
+"""Runner: ticking, waiting without polling, error policy, tracing, many runners per tree."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
+
+from .conftest import Script
+
+S, F, R = Status.SUCCESS, Status.FAILURE, Status.RUNNING
+
+
+def sleeper_tree(seconds: float) -> Any:
+    async def nap(bb: dict[str, Any], timebase: ManualClock) -> Status:
+        await timebase.sleep(seconds)
+        bb["woke"] = timebase.now()
+        return Status.SUCCESS
+
+    b = TreeBuilder("Nap")
+    b.root(b.sequence("main", b.action(nap), b.action(lambda bb: S, name="after")))
+    return b.build()
+
+
+async def test_tick_until_complete_waits_for_async_leaves_instead_of_reticking(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(sleeper_tree(30), bb, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(29)
+    assert runner.ticks == 1  # one tick started the nap; nothing re-ticked while it slept
+    await clock.run_for(1)
+    assert await run is S
+    assert runner.ticks == 2
+    assert bb == {"woke": 30.0}
+
+
+async def test_tick_until_complete_wakes_for_a_timeout(clock: ManualClock) -> None:
+    async def forever(timebase: ManualClock) -> Status:
+        await timebase.sleep(1e9)
+        return Status.SUCCESS
+
+    b = TreeBuilder("Bounded")
+    b.root(b.timeout(3, b.action(forever)))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(3)
+    assert await run is F
+    assert runner.ticks == 2
+
+
+async def test_a_polling_sync_leaf_is_reticked_every_period(clock: ManualClock) -> None:
+    seen: list[float] = []
+
+    def arrived(timebase: ManualClock) -> Status:
+        seen.append(timebase.now())
+        return S if timebase.now() >= 3 else R
+
+    b = TreeBuilder("Poll")
+    b.root(b.action(arrived))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete(period=1.0))
+    await clock.run_for(3)
+    assert await run is S
+    assert seen == [0.0, 1.0, 2.0, 3.0]
+
+
+async def test_a_polling_sync_leaf_without_a_period_yields_to_the_loop_between_ticks(script: Script) -> None:
+    bb = {"n": 0}
+
+    def counter(bb: dict[str, int]) -> Status:
+        bb["n"] += 1
+        return S if bb["n"] == 5 else R
+
+    b = TreeBuilder("Count")
+    b.root(b.action(counter))
+    other_ran: list[int] = []
+
+    async def other() -> None:
+        for _ in range(3):
+            other_ran.append(bb["n"])
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other())
+    assert await Runner(b.build(), bb).tick_until_complete() is S
+    await task
+    assert other_ran == [1, 2, 3]  # the other task ran between ticks
+
+
+async def test_max_ticks_bounds_tick_until_complete(script: Script) -> None:
+    b = TreeBuilder("Forever")
+    b.root(b.action(script.leaf("spin", R)))
+    runner = Runner(b.build(), {})
+    assert await runner.tick_until_complete(max_ticks=4) is R
+    assert runner.ticks == 4
+    with pytest.raises(ValueError, match="max_ticks must be >= 1"):
+        await runner.tick_until_complete(max_ticks=0)
+
+
+def raising_tree(policy: ErrorPolicy | None = None, is_async: bool = False) -> Any:
+    def boom(bb: Any) -> Status:
+        raise KeyError("missing")
+
+    async def aboom(bb: Any) -> Status:
+        await asyncio.sleep(0)
+        raise KeyError("missing")
+
+    b = TreeBuilder("Faulty")
+    fallback = b.action(lambda: S, name="fallback")
+    b.root(b.selector("main", b.action(aboom if is_async else boom, name="boom", on_error=policy), fallback))
+    return b.build()
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_by_default_a_leaf_exception_propagates_as_handler_error_naming_the_node(
+    is_async: bool,
+) -> None:
+    runner = Runner(raising_tree(is_async=is_async), {})
+    with pytest.raises(
+        HandlerError, match=r"action 'boom' in tree 'Faulty' raised KeyError\('missing'\)"
+    ) as info:
+        await runner.tick_until_complete()
+    assert info.value.node == "boom"
+    assert isinstance(info.value.__cause__, KeyError)
+    assert not runner.running  # the tree was reset on the way out
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+@pytest.mark.parametrize(
+    ("runner_policy", "leaf_policy", "leaf_status"),
+    [
+        (ErrorPolicy.FAILURE, None, F),
+        (ErrorPolicy.ERROR, None, Status.ERROR),
+        (ErrorPolicy.PROPAGATE, ErrorPolicy.FAILURE, F),
+        (ErrorPolicy.FAILURE, ErrorPolicy.ERROR, Status.ERROR),
+    ],
+)
+async def test_error_policy_turns_exceptions_into_statuses(
+    caplog: pytest.LogCaptureFixture,
+    is_async: bool,
+    runner_policy: ErrorPolicy,
+    leaf_policy: ErrorPolicy | None,
+    leaf_status: Status,
+) -> None:
+    runner = Runner(raising_tree(leaf_policy, is_async), {}, on_error=runner_policy)
+    assert await runner.tick_until_complete() is S  # the selector fell back
+    assert runner.statuses()["boom"] is leaf_status
+    assert "action 'boom' raised KeyError('missing')" in caplog.text
+
+
+def test_an_unknown_error_policy_is_a_definition_error() -> None:
+    from mycorrhizal.common import DefinitionError
+
+    with pytest.raises(DefinitionError, match="action 'x': on_error='ignore' is not an error policy"):
+        bt.action(name="x", on_error="ignore")(lambda: S)
+
+
+async def test_each_tick_is_traced_at_debug(caplog: pytest.LogCaptureFixture, script: Script) -> None:
+    b = TreeBuilder("Traced")
+    b.root(b.sequence("main", b.condition(script.leaf("ok", True)), b.action(script.leaf("go", R))))
+    runner = Runner(b.build(), {})
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.rhizomorph"):
+        await runner.tick()
+    assert caplog.messages == ["Traced tick 1: main=RUNNING ok=SUCCESS go=RUNNING"]
+
+
+async def test_the_trace_is_not_built_when_debug_is_off(
+    monkeypatch: pytest.MonkeyPatch, script: Script
+) -> None:
+    b = TreeBuilder("Quiet")
+    b.root(b.action(script.leaf("go")))
+    runner = Runner(b.build(), {})
+
+    def exploding_trace(self: Runner) -> str:
+        raise AssertionError("trace built although DEBUG is off")
+
+    monkeypatch.setattr(Runner, "trace", exploding_trace)
+    logging.getLogger("mycorrhizal.rhizomorph").setLevel(logging.INFO)
+    try:
+        assert await runner.tick() is S
+    finally:
+        logging.getLogger("mycorrhizal.rhizomorph").setLevel(logging.NOTSET)
+
+
+async def test_runners_of_one_tree_are_independent(script: Script) -> None:
+    def step(bb: dict[str, int]) -> Status:
+        bb["n"] += 1
+        return S if bb["n"] >= 2 else R
+
+    b = TreeBuilder("Shared")
+    b.root(b.sequence("main", b.action(step), b.action(lambda: S, name="done")))
+    tree = b.build()
+    one, two = {"n": 0}, {"n": 5}
+    first, second = Runner(tree, one), Runner(tree, two)
+    assert await first.tick() is R
+    assert await second.tick() is S
+    assert await first.tick() is S
+    assert one == {"n": 2} and two == {"n": 6}
+
+
+async def test_ctx_reaches_every_leaf_that_asks_for_it() -> None:
+    routed: list[tuple[Any, str]] = []
+
+    class Ctx:
+        def __init__(self, token: Any) -> None:
+            self.token = token
+
+        def route(self, output: str) -> None:
+            routed.append((self.token, output))
+
+    @bt.tree
+    def Router() -> None:
+        @bt.condition
+        def valid(ctx: Ctx) -> bool:
+            return bool(ctx.token["ok"])
+
+        @bt.action
+        def accept(ctx: Ctx, bb: dict[str, int]) -> Status:
+            bb["accepted"] += 1
+            ctx.route("ok")
+            return Status.SUCCESS
+
+        @bt.action
+        def reject(ctx: Ctx) -> Status:
+            ctx.route("failed")
+            return Status.SUCCESS
+
+        @bt.sequence
+        def good() -> Any:
+            yield valid
+            yield accept
+
+        @bt.root
+        @bt.selector
+        def route() -> Any:
+            yield good
+            yield reject
+
+    bb = {"accepted": 0}
+    for token in ({"id": 1, "ok": True}, {"id": 2, "ok": False}):
+        assert await Runner(Router, bb, ctx=Ctx(token)).tick() is S
+    assert [(t["id"], out) for t, out in routed] == [(1, "ok"), (2, "failed")]
+    assert bb == {"accepted": 1}
+
+
+async def test_introspection(script: Script) -> None:
+    b = TreeBuilder("Look")
+    b.root(b.selector("main", b.condition(script.leaf("first", False)), b.action(script.leaf("second", R))))
+    runner = Runner(b.build(), {})
+    assert runner.last_status is None and runner.statuses() == {"main": None, "first": None, "second": None}
+    await runner.tick()
+    assert runner.last_status is R and runner.running
+    assert runner.last_tick() == {"main": R, "first": F, "second": R}
+    assert "ticks=1" in repr(runner)
