@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "AnalysisError",
     "BlackboardAccessError",
     "CapacityError",
     "DefinitionError",
@@ -117,3 +118,7 @@ class BlackboardAccessError(MycorrhizalError, PermissionError):
 
 class RenderError(MycorrhizalError):
     """A picture could not be produced (for instance Graphviz's ``dot`` is not installed)."""
+
+
+class AnalysisError(MycorrhizalError):
+    """A requested analysis cannot be completed (e.g. the state space is unbounded or too large)."""
