@@ -37,7 +37,8 @@ YIELD_EVERY = 1024
 
 # Phases.  ENTRY: on_state must run once with msg=None (after entry or Again).  WAIT: waiting for a
 # message or timeout.  DONE: terminal.
-_NEW, _ENTRY, _WAIT, _DONE = 0, 1, 2, 3
+# TIMED_OUT: the timeout interrupted on_state; on_timeout runs next, before any queued message.
+_NEW, _ENTRY, _WAIT, _DONE, _TIMED_OUT = 0, 1, 2, 3, 4
 
 
 class _Marker:
@@ -52,6 +53,7 @@ class _Marker:
 
 _TIMEOUT: Any = _Marker("<timeout>")  # queued when the state's timer fires: FIFO with messages
 _FIRED: Any = _Marker("<fired>")  # the _timer slot once the timer fired and its marker is queued
+_INTERRUPTED: Any = _Marker("<interrupted>")  # on_state was cancelled by the state's timeout
 
 
 class _HookFailed(Exception):
@@ -66,7 +68,7 @@ class StateMachine:
 
     __slots__ = ("_spec", "_node", "_phase", "_retry", "_queue", "_others", "_stack", "_timer", "_ctx",
                  "_timebase", "_running", "_waiter", "_turns", "_driver", "_failure", "_max_queue",
-                 "_policy", "_on_error", "overflow_count", "unhandled_count")
+                 "_policy", "_on_error", "_owner", "_inflight", "overflow_count", "unhandled_count")
 
     def __init__(
         self,
@@ -108,6 +110,10 @@ class StateMachine:
         self._max_queue = max_queue_size
         self._policy = queue_overflow
         self._on_error = on_error
+        # Task running a timed state's on_state, and 0 / 1 (suspended in it) / 2+n (interrupted by
+        # its timeout; n = the task's cancel requests before ours).
+        self._owner: asyncio.Task[Any] | None = None
+        self._inflight = 0
         #: Messages refused or evicted because the queue was full.
         self.overflow_count = 0
         #: Messages a state answered with ``Unhandled``.
@@ -152,7 +158,7 @@ class StateMachine:
     @property
     def is_idle(self) -> bool:
         """True when there is nothing to do until a message or timeout arrives (or complete)."""
-        return self._phase != _ENTRY and self._phase != _NEW and not self._queue and not self._others
+        return (self._phase == _WAIT or self._phase == _DONE) and not self._queue and not self._others
 
     @property
     def queue_size(self) -> int:
@@ -292,6 +298,12 @@ class StateMachine:
         queue.append(_TIMEOUT)
         if log.isEnabledFor(_DEBUG):
             log.debug("machine %s: timeout of %s fired", self._spec.name, self._node.name)
+        owner = self._owner
+        if self._inflight == 1 and owner is not None and not owner.done():
+            # on_state of this state is suspended: interrupt it, as asyncio.timeout() would.
+            self._inflight = 2 + owner.cancelling()
+            owner.cancel(f"septum: state {self._node.name} timed out")
+            return
         if self._waiter is not None:
             self._wake()
         elif not self._running and self._driver is None:
@@ -360,6 +372,7 @@ class StateMachine:
         finally:
             self._running = False
             self._waiter = None
+            self._owner = None
             self._ctx.msg = None
             if self._turns:
                 self._pass_turn()
@@ -404,6 +417,13 @@ class StateMachine:
                 self._phase = _WAIT
                 ctx.msg = None
                 fn, is_async, role = node.on_state, node.on_state_async, "on_state"
+            elif phase == _TIMED_OUT:
+                self._phase = _WAIT
+                self._disarm()  # takes the queued timeout marker back off the queue
+                ctx.msg = None
+                fn, is_async, role = node.on_timeout, node.on_timeout_async, "on_timeout"
+                if info:
+                    log.info("machine %s: %s timed out during on_state", self._spec.name, node.name)
             elif phase == _WAIT:
                 if self._others is not None:
                     msg = self._pop_other()
@@ -430,11 +450,19 @@ class StateMachine:
             steps += 1
             budget -= 1
             try:
-                label = (await fn(ctx)) if is_async else fn(ctx)  # type: ignore[misc]
+                if not is_async:
+                    label = fn(ctx)  # type: ignore[misc]
+                elif node.timeout is None or role != "on_state":
+                    label = await fn(ctx)  # type: ignore[misc]
+                else:
+                    label = await self._timed(fn, ctx)  # type: ignore[arg-type]
             except Exception as exc:
                 await self._route(node, role, exc)
                 continue
             if label is None:
+                continue
+            if label is _INTERRUPTED:
+                self._phase = _TIMED_OUT
                 continue
             try:
                 op = node.table.get(label)
@@ -460,6 +488,27 @@ class StateMachine:
             except _HookFailed as failed:
                 await self._route(failed.node, failed.role, failed.exc)
         return steps
+
+    async def _timed(self, fn: Any, ctx: Context) -> Any:
+        """Await a timed state's on_state so that its timeout can interrupt it."""
+        owner = self._owner
+        if owner is None:
+            owner = self._owner = asyncio.current_task()
+        self._inflight = 1
+        try:
+            return await fn(ctx)
+        except asyncio.CancelledError:
+            interrupted = self._inflight
+            if interrupted < 2 or owner is None:
+                raise
+            self._inflight = 0
+            if owner.uncancel() > interrupted - 2:
+                raise  # someone else cancelled the task too: let that win
+            return _INTERRUPTED
+        finally:
+            if self._inflight >= 2 and owner is not None:
+                owner.uncancel()  # the handler swallowed our cancellation; take the request back
+            self._inflight = 0
 
     async def _call(self, node: Node, role: str) -> Any:
         fn = getattr(node, role)

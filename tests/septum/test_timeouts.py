@@ -113,17 +113,22 @@ async def test_timeout_measured_from_entry_including_on_enter(clock: ManualClock
     assert fsm.current_state is End
 
 
-async def test_timer_and_active_run_do_not_double_process(clock: ManualClock) -> None:
+async def test_timeout_interrupts_a_suspended_on_state(clock: ManualClock) -> None:
     calls = []
 
     async def on_state(ctx):
         calls.append(("state", ctx.msg))
         if ctx.msg == "slow":
-            await ctx.timebase.sleep(10)  # the timeout fires while this handler is suspended
+            try:
+                await ctx.timebase.sleep(100)  # a hung call: the state's timeout must rescue it
+            except asyncio.CancelledError:
+                calls.append(("cancelled", ctx.timebase.now()))
+                raise
+            calls.append("never")
         return None
 
     s = make(
-        "Busy",
+        "Hung",
         config=StateConfiguration(timeout=5.0),
         on_state=on_state,
         on_timeout=lambda ctx: (calls.append(("timeout", ctx.timebase.now())), E.DONE)[1],
@@ -133,8 +138,61 @@ async def test_timer_and_active_run_do_not_double_process(clock: ManualClock) ->
     fsm.send_message("slow")
     task = asyncio.create_task(fsm.run())
     await clock.run_for(10)
+    assert await task == 3
+    assert calls == [("state", None), ("state", "slow"), ("cancelled", 5.0), ("timeout", 5.0)]
+    assert fsm.current_state is End
+    assert task.cancelling() == 0  # our cancellation request was taken back
+
+
+async def test_handler_that_swallows_the_interruption_keeps_its_result(clock: ManualClock) -> None:
+    async def on_state(ctx):
+        if ctx.msg == "slow":
+            try:
+                await ctx.timebase.sleep(100)
+            except asyncio.CancelledError:
+                return E.GO  # finished anyway: its label wins and leaving drops the timeout
+        return None
+
+    s = waiting("Stubborn", 5.0, on_state=on_state)
+    fsm = StateMachine(s, timebase=clock)
+    fsm.send_message("slow")
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(10)
     await task
-    assert calls == [("state", None), ("state", "slow"), ("timeout", 10.0)]
+    assert fsm.current_state is Later and "log" not in fsm.common
+    assert task.cancelling() == 0
+
+
+async def test_an_outside_cancellation_during_a_timed_handler_still_cancels(clock: ManualClock) -> None:
+    async def on_state(ctx):
+        await ctx.timebase.sleep(100)
+
+    s = waiting("Cancelled", 5.0, on_state=on_state)
+    fsm = StateMachine(s, timebase=clock)
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_timeout_during_on_enter_runs_once_after_it(clock: ManualClock) -> None:
+    async def slow_enter(ctx):
+        await ctx.timebase.sleep(8)  # on_enter is not interrupted; the timeout waits its turn
+
+    s = make(
+        "SlowEnter2",
+        config=StateConfiguration(timeout=5.0),
+        on_enter=slow_enter,
+        on_state=lambda ctx: log_to(ctx, "state"),
+        on_timeout=lambda ctx: (log_to(ctx, ("timeout", ctx.timebase.now())), E.DONE)[1],
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(8)
+    assert await task == 2  # the entry run, then the timeout: handled once, by this run()
+    assert fsm.common["log"] == ["state", ("timeout", 8.0)]
     assert fsm.current_state is End
 
 
