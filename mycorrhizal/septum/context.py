@@ -30,9 +30,18 @@ class Context:
 
     def __init__(self, fsm: StateMachine, common: Any) -> None:
         self._fsm = fsm
-        self.common = common
+        if common is not None:
+            self.common = common
+        # else: left unset, and a dict is made on first use (most machines never need one)
         self.msg = None
         self.error = None
+
+    def __getattr__(self, key: str) -> Any:
+        if key == "common":
+            common: dict[str, Any] = {}
+            self.common = common
+            return common
+        raise AttributeError(f"ctx has no attribute {key!r}")
 
     @property
     def machine(self) -> StateMachine:

@@ -100,7 +100,7 @@ class StateMachine:
         self._others: dict[int, deque[Any]] | None = None
         self._stack: list[Node] | None = None
         self._timer: Any = None
-        self._ctx = Context(self, {} if common_data is None else common_data)
+        self._ctx = Context(self, common_data)
         self._timebase = default_timebase() if timebase is None else timebase
         self._running = False
         self._waiter: asyncio.Future[None] | None = None
@@ -455,7 +455,7 @@ class StateMachine:
                 elif node.timeout is None or role != "on_state":
                     label = await fn(ctx)  # type: ignore[misc]
                 else:
-                    label = await self._timed(fn, ctx)  # type: ignore[arg-type]
+                    label = await self._timed(fn, ctx)
             except Exception as exc:
                 await self._route(node, role, exc)
                 continue

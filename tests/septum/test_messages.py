@@ -173,3 +173,13 @@ async def test_complete_machine_refuses_messages() -> None:
     assert fsm.is_complete
     with pytest.raises(StateMachineComplete, match="machine End is complete"):
         fsm.send_message("late")
+
+
+async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:
+    a, b = StateMachine(Recorder), StateMachine(Recorder)
+    assert a.common == {} and a.common is not b.common
+    a.send_message("x")
+    await a.run()
+    assert a.common == {"log": ["x"]} and b.common == {}
+    with pytest.raises(AttributeError, match="ctx has no attribute 'nope'"):
+        _ = a._ctx.nope
