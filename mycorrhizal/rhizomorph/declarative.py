@@ -7,6 +7,7 @@ registered in a :class:`Registry`, and every embedded tree is a name registered 
      "root": {"selector": [
          {"sequence": [{"condition": "battery_low"}, {"action": "go_charge"}], "name": "charge"},
          {"timeout": {"action": "patrol"}, "seconds": 30},
+         {"guard": {"action": "wander"}, "if": {"condition": "safe"}},
          {"subtree": "Idle"}]}}
 """
 
@@ -34,7 +35,7 @@ _ALLOWED = {
     "sequence": {"name", "memory"},
     "selector": {"name", "memory"},
     "parallel": {"name", "success_threshold", "failure_threshold"},
-    "guard": {"name", "condition"},
+    "guard": {"name", "if"},
     "subtree": {"name"},
     **{kind: {"name"} for kind in ("inverter", "succeeder", "failer")},
     **{kind: {"name", key} for kind, key in _ARGUMENT.items()},
@@ -171,7 +172,7 @@ def tree_to_dict(tree: Tree) -> dict[str, Any]:
         assert isinstance(spec, Decorator)
         kind = spec.decorator_kind
         if kind == "guard":
-            out = {"guard": node(kids[1]), "condition": node(kids[0])}
+            out = {"guard": node(kids[1]), "if": node(kids[0])}
         else:
             out = {kind: node(kids[0])}
         if kind in _ARGUMENT:
@@ -328,10 +329,10 @@ class _Loader:
         child = self.node(value, f"{where}.{kind}")
         cond = None
         if kind == "guard":
-            if "condition" not in data:
-                self.fail(where, "guard has no condition", 'add "condition": {"condition": "name"}')
+            if "if" not in data:
+                self.fail(where, "guard has no condition", 'add "if": {"condition": "name"}')
                 return None
-            cond = self.node(data["condition"], f"{where}.condition")
+            cond = self.node(data["if"], f"{where}.if")
         arg = None
         if kind in _ARGUMENT:
             key = _ARGUMENT[kind]
