@@ -16,7 +16,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import TextIO
 
@@ -48,6 +48,10 @@ class Settings:
     def scale(self, full: int, quick: int) -> int:
         """``full`` in a full run, ``quick`` in a smoke run."""
         return quick if self.quick else full
+
+    def single(self) -> Settings:
+        """These settings with one repeat and no warm-up, for workloads that repeat inside."""
+        return replace(self, repeats=1, warmup=0)
 
 
 def parse_settings(description: str, argv: Sequence[str] | None = None) -> Settings:
@@ -137,21 +141,29 @@ def library_versions(*distributions: str) -> str:
     return ", ".join(found)
 
 
-def best_per_op(run: Callable[[int], object], settings: Settings, *, ops: int | None = None) -> float:
+def best_per_op(
+    run: Callable[[int], object], settings: Settings, *, ops: int | None = None, self_timed: bool = False
+) -> float:
     """Best-of-N seconds per operation of ``run(n)``, which performs ``n`` operations.
 
     ``ops`` fixes ``n`` (for workloads whose size is part of their definition); otherwise ``n`` is
     calibrated so one repeat takes about ``settings.budget`` seconds, which keeps slow peers from
     dominating the run time while fast contenders still run long enough to be timed precisely.
+    With ``self_timed``, ``run(n)`` does its own setup untimed and returns the seconds its measured
+    part took (``time.perf_counter`` around just that part).
     """
-    n = ops if ops is not None else _calibrate(lambda k: _timed(run, k), settings)
+    n = ops if ops is not None else _calibrate(lambda k: _timed(run, k, self_timed), settings)
     for _ in range(settings.warmup):
         run(n)
-    return min(_timed(run, n) for _ in range(settings.repeats)) / n
+    return min(_timed(run, n, self_timed) for _ in range(settings.repeats)) / n
 
 
 def abest_per_op(
-    run: Callable[[int], Awaitable[object]], settings: Settings, *, ops: int | None = None
+    run: Callable[[int], Awaitable[object]],
+    settings: Settings,
+    *,
+    ops: int | None = None,
+    self_timed: bool = False,
 ) -> float:
     """Like :func:`best_per_op` for a coroutine function; all repeats run in one event loop."""
 
@@ -163,7 +175,7 @@ def abest_per_op(
             if not settings.quick:
                 n = 1
                 while True:
-                    elapsed = await _atimed(run, n)
+                    elapsed = await _atimed(run, n, self_timed)
                     if elapsed >= settings.budget / 8 or n >= 1 << 30:
                         break
                     n *= 4
@@ -172,7 +184,7 @@ def abest_per_op(
             await run(n)
         best = float("inf")
         for _ in range(settings.repeats):
-            best = min(best, await _atimed(run, n))
+            best = min(best, await _atimed(run, n, self_timed))
         return best / n
 
     return asyncio.run(measure())
@@ -190,26 +202,36 @@ def _calibrate(timed: Callable[[int], float], settings: Settings) -> int:
     return max(1, round(n * settings.budget / max(elapsed, 1e-9)))
 
 
-def _timed(run: Callable[[int], object], n: int) -> float:
+def _timed(run: Callable[[int], object], n: int, self_timed: bool) -> float:
     gc.collect()
     gc.disable()  # a collection landing in one contender's repeat is noise, not its cost
     try:
         start = time.perf_counter()
-        run(n)
-        return time.perf_counter() - start
+        result = run(n)
+        elapsed = time.perf_counter() - start
     finally:
         gc.enable()
+    return _own_time(result, elapsed, self_timed)
 
 
-async def _atimed(run: Callable[[int], Awaitable[object]], n: int) -> float:
+async def _atimed(run: Callable[[int], Awaitable[object]], n: int, self_timed: bool) -> float:
     gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()
-        await run(n)
-        return time.perf_counter() - start
+        result = await run(n)
+        elapsed = time.perf_counter() - start
     finally:
         gc.enable()
+    return _own_time(result, elapsed, self_timed)
+
+
+def _own_time(result: object, elapsed: float, self_timed: bool) -> float:
+    if not self_timed:
+        return elapsed
+    if not isinstance(result, float):
+        raise TypeError(f"a self-timed workload must return the seconds it measured, got {result!r}")
+    return result
 
 
 def bytes_per_object(make: Callable[[], object], count: int) -> float:

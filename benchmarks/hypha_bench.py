@@ -29,6 +29,7 @@ Run ``python benchmarks/hypha_bench.py`` (``--quick`` for a smoke run).
 from __future__ import annotations
 
 import asyncio
+import time
 import warnings
 from collections.abc import Sequence
 from types import ModuleType
@@ -37,6 +38,7 @@ from typing import Any
 from _harness import Row, Settings, abest_per_op, best_per_op, library_versions, parse_settings, print_table
 
 TARGET_FIRING_US = 3.0  # issue 3: <= 3 us per firing on the producer/consumer net
+TARGET_GROWTH = 1.25  # "flat": a 10^6-token backlog may cost at most 25 % (timing noise) over 10 tokens
 
 WORKLOAD_PC = "producer -> queue -> consumer"
 WORKLOAD_PIPELINE = "4-stage pipeline"
@@ -69,34 +71,43 @@ async def handler(token: int) -> int:
 # --- floor ---------------------------------------------------------------------------------------
 
 
-async def floor_chain(tokens: int, stages: int) -> None:
-    """``stages`` tasks joined by asyncio.Queues; each firing is get -> await handler -> put."""
+async def floor_chain(tokens: int, stages: int) -> float:
+    """``stages`` tasks joined by asyncio.Queues; each firing is get -> await handler -> put.
+
+    The source queue is filled before the clock starts; returns the seconds until the sink has all.
+    """
     queues: list[asyncio.Queue[int]] = [asyncio.Queue() for _ in range(stages + 1)]
+    for token in range(tokens):
+        queues[0].put_nowait(token)
 
     async def stage(inbox: asyncio.Queue[int], outbox: asyncio.Queue[int]) -> None:
         for _ in range(tokens):
             outbox.put_nowait(await handler(await inbox.get()))
 
-    source = queues[0]
-    workers = [asyncio.ensure_future(stage(queues[i], queues[i + 1])) for i in range(stages)]
-    for token in range(tokens):
-        source.put_nowait(token)
-    await asyncio.gather(*workers)
+    start = time.perf_counter()
+    await asyncio.gather(*(stage(queues[i], queues[i + 1]) for i in range(stages)))
+    elapsed = time.perf_counter() - start
     assert queues[-1].qsize() == tokens
+    return elapsed
 
 
 def bench_floor(settings: Settings) -> list[Row]:
     firings = _firings(settings)
 
-    async def pc(n: int) -> None:
-        await floor_chain(n // 2, 2)
+    async def pc(n: int) -> float:
+        return await floor_chain(n // 2, 2)
 
-    async def pipeline(n: int) -> None:
-        await floor_chain(n // 4, 4)
+    async def pipeline(n: int) -> float:
+        return await floor_chain(n // 4, 4)
 
     rows = [
-        Row("floor", WORKLOAD_PC, abest_per_op(pc, settings, ops=firings) * 1e6, "us"),
-        Row("floor", WORKLOAD_PIPELINE, abest_per_op(pipeline, settings, ops=firings) * 1e6, "us"),
+        Row("floor", WORKLOAD_PC, abest_per_op(pc, settings, ops=firings, self_timed=True) * 1e6, "us"),
+        Row(
+            "floor",
+            WORKLOAD_PIPELINE,
+            abest_per_op(pipeline, settings, ops=firings, self_timed=True) * 1e6,
+            "us",
+        ),
     ]
     ops = _recycle_firings(settings)
     for backlog in _backlogs(settings):
@@ -195,6 +206,108 @@ def bench_snakes(settings: Settings) -> list[Row]:
     return rows
 
 
+# --- mycorrhizal.hypha ---------------------------------------------------------------------------
+
+
+def hypha_chain(stages: int) -> Any:
+    """``source -> t1 -> p1 -> ... -> t<stages> -> sink`` as a hypha net; each handler hands the
+    token on unchanged."""
+    from mycorrhizal.hypha import pn
+
+    @pn.net
+    def Chain(builder: Any) -> None:
+        names = ["source", *[f"p{i}" for i in range(1, stages)], "sink"]
+        places = [builder.place(name) for name in names]
+        for i in range(stages):
+            out = places[i + 1]
+
+            async def hand_on(consumed: Any, bb: Any, timebase: Any, out: Any = out) -> dict[Any, Any]:
+                return {out: consumed[0]}
+
+            builder.transition(hand_on, name=f"t{i + 1}", inputs=[places[i]], outputs=[out])
+
+    return Chain
+
+
+def hypha_recycle() -> Any:
+    """``queue`` (the backlog) + ``fuel`` -> ``recycle`` -> back to the tail of ``queue``."""
+    from mycorrhizal.hypha import pn
+
+    @pn.net
+    def Recycle(builder: Any) -> None:
+        queue = builder.place("queue")
+        fuel = builder.place("fuel")
+
+        @builder.transition(inputs=[queue, fuel], outputs=[queue])
+        async def recycle(consumed: Any, bb: Any, timebase: Any) -> dict[Any, Any]:
+            return {queue: consumed[0]}
+
+    return Recycle
+
+
+def bench_hypha(settings: Settings) -> list[Row]:
+    from mycorrhizal.hypha import Runner
+
+    firings = _firings(settings)
+    rows = []
+    for workload, stages in ((WORKLOAD_PC, 2), (WORKLOAD_PIPELINE, 4)):
+        net = hypha_chain(stages)
+
+        async def run(n: int, net: Any = net, stages: int = stages) -> float:
+            runner = Runner(net, None)
+            runner.add_tokens("source", range(n // stages))
+            start = time.perf_counter()
+            await runner.run_until_idle()
+            elapsed = time.perf_counter() - start
+            await runner.stop()
+            fired = runner.stats.firings
+            assert fired == n and len(runner.tokens("sink")) == n // stages, f"{net}: {fired} firings"
+            return elapsed
+
+        per_firing = abest_per_op(run, settings, ops=firings, self_timed=True)
+        target = TARGET_FIRING_US if stages == 2 else None
+        rows.append(Row("mycorrhizal", workload, per_firing * 1e6, "us", target))
+
+    ops = _recycle_firings(settings)
+    net = hypha_recycle()
+    for backlog in _backlogs(settings):
+
+        async def recycle(n: int, backlog: int = backlog) -> float:
+            runner = Runner(net, None)
+            runner.add_tokens("queue", range(backlog))
+            await runner.start()
+            await runner.run_until_idle()
+            best = float("inf")
+            # setup of a 10^6-token place is seconds: time several bursts on the same runner
+            for _ in range(settings.repeats):
+                runner.add_tokens("fuel", [None] * n)
+                start = time.perf_counter()
+                await runner.run_until_idle()
+                best = min(best, time.perf_counter() - start)
+            assert len(runner.tokens("queue")) == backlog and not runner.tokens("fuel")
+            await runner.stop()
+            return best
+
+        per_firing = abest_per_op(recycle, settings.single(), ops=ops, self_timed=True)
+        rows.append(Row("mycorrhizal", backlog_workload(backlog), per_firing * 1e6, "us"))
+    return rows
+
+
+def growth_rows(rows: list[Row]) -> list[Row]:
+    """Per contender: cost per firing at its largest backlog over the cost at 10 tokens (flat = 1)."""
+    out = []
+    for contender in dict.fromkeys(r.contender for r in rows):
+        backlog = {r.workload: r.figure for r in rows if r.contender == contender and "backlog" in r.workload}
+        sizes = [b for b in BACKLOGS if backlog_workload(b) in backlog]
+        if len(sizes) < 2:
+            continue
+        low, high = backlog[backlog_workload(sizes[0])], backlog[backlog_workload(sizes[-1])]
+        target = TARGET_GROWTH if contender == "mycorrhizal" else None
+        workload = f"backlog growth {sizes[0]:,} -> {sizes[-1]:,}"
+        out.append(Row(contender, workload, high / low, "x", target))
+    return out
+
+
 # --- run -----------------------------------------------------------------------------------------
 
 
@@ -202,8 +315,10 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
     settings = parse_settings(__doc__.splitlines()[0], argv)
     rows: list[Row] = []
+    rows += bench_hypha(settings)
     rows += bench_snakes(settings)
     rows += bench_floor(settings)
+    rows += growth_rows(rows)
     print_table(
         "hypha benchmark (" + library_versions("mycorrhizal", "SNAKES") + "), microseconds per firing"
         + (" [quick: smoke run, figures not meaningful]" if settings.quick else ""),

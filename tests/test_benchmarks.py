@@ -18,7 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 # Every contender each script must measure in the same run.
 CONTENDERS = {
     "septum_bench": {"mycorrhizal", "python-statemachine", "transitions", "floor"},
-    "hypha_bench": {"SNAKES", "floor"},
+    "hypha_bench": {"mycorrhizal", "SNAKES", "floor"},
     "rhizomorph_bench": {"mycorrhizal", "py_trees", "floor"},
 }
 
