@@ -176,21 +176,21 @@ def _resolve_children(node: Composite, found: list[Problem]) -> tuple[Node, ...]
             return ()
         try:
             produced = node.source()
+            if produced is None or not isinstance(produced, Iterable):
+                found.append(
+                    Problem(
+                        describe(node),
+                        f"its function returned {produced!r} instead of yielding children",
+                        "write it as a generator: `yield child` for each child, in order",
+                    )
+                )
+                return ()
+            items = list(produced)
         except Exception as exc:  # the generator body is user code: report it, naming the node
             found.append(
                 Problem(describe(node), f"raised {exc!r} while listing its children", "fix the generator")
             )
             return ()
-        if produced is None or not isinstance(produced, Iterable):
-            found.append(
-                Problem(
-                    describe(node),
-                    f"its function returned {produced!r} instead of yielding children",
-                    "write it as a generator: `yield child` for each child, in order",
-                )
-            )
-            return ()
-        items = produced
     kids: list[Node] = []
     for position, item in enumerate(items):
         if isinstance(item, Tree):

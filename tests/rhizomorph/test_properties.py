@@ -1,0 +1,183 @@
+"""Invariants over random trees (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.rhizomorph import Registry, Runner, Status, Tree, TreeBuilder, load_tree, tree_to_dict
+
+S, F, R = Status.SUCCESS, Status.FAILURE, Status.RUNNING
+LEAVES = 6
+
+# A tree shape: ("leaf", k) | (kind, memory, [kids]) | ("par", threshold, [kids]) | ("inv", kid) ...
+leaf = st.builds(lambda k: ("leaf", k), st.integers(0, LEAVES - 1))
+
+
+def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    kids = st.lists(children, min_size=1, max_size=4)
+    return st.one_of(
+        st.tuples(st.sampled_from(["seq", "sel"]), st.booleans(), kids),
+        kids.flatmap(lambda ks: st.tuples(st.just("par"), st.integers(1, len(ks)), st.just(ks))),
+        st.tuples(st.sampled_from(["inv", "succeeder", "failer"]), children),
+        st.tuples(st.sampled_from(["retry", "repeat"]), st.integers(1, 3), children),
+    )
+
+
+shapes = st.recursive(leaf, _extend, max_leaves=12)
+
+
+class Leaves:
+    """Leaf functions whose results the test sets per tick; records calls and halts."""
+
+    def __init__(self) -> None:
+        self.results: list[Status] = [S] * LEAVES
+        self.calls: list[int] = []
+        self.halts: list[int] = []
+        self.fns = [self._make(k) for k in range(LEAVES)]
+        self.hooks = [self._hook(k) for k in range(LEAVES)]
+
+    def _make(self, k: int) -> Any:
+        def fn() -> Status:
+            self.calls.append(k)
+            return self.results[k]
+
+        fn.__name__ = f"leaf{k}"
+        return fn
+
+    def _hook(self, k: int) -> Any:
+        def hook() -> None:
+            self.halts.append(k)
+
+        hook.__name__ = f"halt{k}"
+        return hook
+
+
+def build(shape: Any, leaves: Leaves) -> Tree:
+    b = TreeBuilder("Random")
+    counter = iter(range(10_000))
+
+    def make(s: Any) -> Any:
+        kind = s[0]
+        if kind == "leaf":
+            return b.action(leaves.fns[s[1]], on_halt=leaves.hooks[s[1]])
+        name = f"{kind}{next(counter)}"
+        if kind in ("seq", "sel"):
+            maker = b.sequence if kind == "seq" else b.selector
+            return maker(name, *[make(k) for k in s[2]], memory=s[1])
+        if kind == "par":
+            return b.parallel(name, *[make(k) for k in s[2]], success_threshold=s[1])
+        if kind in ("retry", "repeat"):
+            return getattr(b, kind)(s[1], make(s[2]), name=name)
+        return {"inv": b.inverter, "succeeder": b.succeeder, "failer": b.failer}[kind](make(s[1]), name=name)
+
+    b.root(make(shape))
+    return b.build()
+
+
+def reference(shape: Any, results: list[Status], calls: list[int]) -> Status:
+    """What a tree of instantaneous leaves must report (and which leaves it calls, in order)."""
+    kind = shape[0]
+    if kind == "leaf":
+        calls.append(shape[1])
+        return results[shape[1]]
+    if kind == "seq":
+        for kid in shape[2]:
+            r = reference(kid, results, calls)
+            if r is not S:
+                return r
+        return S
+    if kind == "sel":
+        r = F
+        for kid in shape[2]:
+            r = reference(kid, results, calls)
+            if r is S:
+                return r
+        return r
+    if kind == "par":
+        need, n, ok, bad = shape[1], len(shape[2]), 0, 0
+        for kid in shape[2]:
+            r = reference(kid, results, calls)
+            ok, bad = ok + (r is S), bad + (r is not S)
+            if ok >= need:
+                return S
+            if bad >= n - need + 1:
+                return r
+        raise AssertionError("a parallel of instantaneous children always decides")
+    if kind in ("retry", "repeat"):
+        r = S
+        for _ in range(shape[1]):
+            r = reference(shape[2], results, calls)
+            if (r is S) == (kind == "retry"):
+                return r
+        return r
+    r = reference(shape[1], results, calls)
+    return {"inv": {S: F, F: S}, "succeeder": {F: S}, "failer": {S: F}}[kind].get(r, r)
+
+
+instant = st.lists(st.sampled_from([S, F]), min_size=LEAVES, max_size=LEAVES)
+any_status = st.lists(st.sampled_from([S, F, R]), min_size=LEAVES, max_size=LEAVES)
+
+
+@settings(max_examples=80, deadline=None)
+@given(shape=shapes, ticks=st.lists(instant, min_size=1, max_size=4))
+async def test_instantaneous_trees_match_the_reference_semantics(
+    shape: Any, ticks: list[list[Status]]
+) -> None:
+    leaves = Leaves()
+    runner = Runner(build(shape, leaves), None)
+    for results in ticks:
+        leaves.results = results
+        leaves.calls = []
+        expected_calls: list[int] = []
+        expected = reference(shape, results, expected_calls)
+        assert await runner.tick() is expected
+        assert leaves.calls == expected_calls
+        assert not runner.running
+
+
+@settings(max_examples=80, deadline=None)
+@given(shape=shapes, ticks=st.lists(any_status, min_size=1, max_size=6))
+async def test_nothing_keeps_running_without_a_running_parent_and_reset_halts_all(
+    shape: Any, ticks: list[list[Status]]
+) -> None:
+    leaves = Leaves()
+    tree = build(shape, leaves)
+    runner = Runner(tree, None)
+    parents = tree.compiled.parents
+    for results in ticks:
+        leaves.results = results
+        await runner.tick()
+        # Every RUNNING node's parent is RUNNING: abandoned work was halted, not left running.
+        for i, status in enumerate(runner.status):
+            if status is R and parents[i] >= 0:
+                assert runner.status[parents[i]] is R
+        running_leaves = sorted(
+            i for i, spec in enumerate(tree.compiled.specs) if spec.kind == "action" and runner.status[i] is R
+        )
+    leaves.halts = []
+    runner.reset()
+    assert R not in runner.status
+    assert len(leaves.halts) == len(running_leaves)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=shapes, ticks=st.lists(any_status, min_size=1, max_size=5))
+async def test_declarative_round_trip_of_random_trees(shape: Any, ticks: list[list[Status]]) -> None:
+    leaves = Leaves()
+    tree = build(shape, leaves)
+    loaded = load_tree(json.dumps(tree_to_dict(tree)), Registry.of(tree))
+    assert tree_to_dict(loaded) == tree_to_dict(tree)
+    seen = []
+    for candidate in (tree, loaded):
+        runner = Runner(candidate, None)
+        leaves.calls = []
+        trace = []
+        for results in ticks:
+            leaves.results = results
+            trace.append((await runner.tick(), runner.last_tick()))
+        seen.append((trace, leaves.calls))
+    assert seen[0] == seen[1]
