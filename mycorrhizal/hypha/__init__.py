@@ -4,6 +4,15 @@ Declare a net with ``@pn.net def Net(builder)`` (or ``NetBuilder("Name")``), run
 ``Runner(net, blackboard)``; see docs/hypha.md.
 """
 
+from .analysis import (
+    NetAnalysis,
+    ReachabilityGraph,
+    Unreachable,
+    analyze,
+    net_graph,
+    reachability_graph,
+    unreachable,
+)
 from .builder import PN, NetBuilder, SubnetHandle, build_net, pn
 from .marking import Marking
 from .places import FailedToken, PlaceKind, PlaceRef, PlaceSpec, PlaceType, TransitionRef
@@ -12,26 +21,33 @@ from .spec import ArcSpec, NetSpec, SubnetSpec
 from .transitions import Consumed, FiringContext, HandlerKind, OnError, TransitionSpec
 
 __all__ = [
-    "PN",
     "ArcSpec",
     "Consumed",
     "FailedToken",
     "FiringContext",
     "HandlerKind",
     "Marking",
+    "NetAnalysis",
     "NetBuilder",
     "NetSpec",
     "OnError",
+    "PN",
     "PlaceKind",
     "PlaceRef",
     "PlaceSpec",
     "PlaceType",
+    "ReachabilityGraph",
     "Runner",
     "RunnerStats",
     "SubnetHandle",
     "SubnetSpec",
     "TransitionRef",
     "TransitionSpec",
+    "Unreachable",
+    "analyze",
     "build_net",
+    "net_graph",
     "pn",
+    "reachability_graph",
+    "unreachable",
 ]

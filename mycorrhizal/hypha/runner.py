@@ -221,7 +221,7 @@ class Runner:
         self._running = False
         self._scheduled = False
         self._inflight = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], None] = {}  # in start order
         self._sources: list[asyncio.Task[None]] = []
         self._sources_active = 0
         self._sources_waiting = 0
@@ -268,7 +268,9 @@ class Runner:
                 t.retry_handle.cancel()
                 t.retry_handle = None
         if cancel:
-            for task in list(self._tasks):
+            # Newest first: each returns its tokens to the front of its places, so the oldest
+            # firing's tokens end up first again.
+            for task in reversed(list(self._tasks)):
                 task.cancel()
         pending = [*self._sources, *self._tasks]
         if pending:
@@ -575,10 +577,10 @@ class Runner:
             except Exception as exc:
                 self.stats.guard_errors += 1
                 self._record(
-                    t.qname,
                     f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
                     "the binding counts as not accepted",
                     exc,
+                    transition=t.qname,
                 )
                 continue
             if ok:
@@ -639,8 +641,8 @@ class Runner:
         self._inflight += 1
         assert self._loop is not None
         task = self._loop.create_task(self._finish(t, consumed, awaitable, ctx))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = None
+        task.add_done_callback(self._forget)
 
     async def _finish(
         self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
@@ -665,6 +667,9 @@ class Runner:
             self._commit(t, consumed, result, ctx)
         self._mark(t)
         self._wake_idle()
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.pop(task, None)
 
     def _end_flight(self, t: _Transition) -> None:
         t.inflight -= 1
@@ -806,10 +811,11 @@ class Runner:
         if isinstance(exc, RuntimeError) and ("inside a task" in str(exc) or "parent task" in str(exc)):
             hint = " (this handler needs its own task from its first line: declare it with eager=False)"
         self._record(
-            t.qname,
             f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}{hint}; its {len(consumed)} "
             f"consumed token(s) were {where}",
             exc,
+            transition=t.qname,
+            place=getattr(exc, "place", None),
         )
 
     def _retry(self, t: _Transition) -> None:
@@ -817,8 +823,10 @@ class Runner:
         t.blocked_gen = None
         self._mark(t)
 
-    def _record(self, where: str, message: str, exc: BaseException) -> None:
-        error = HandlerError(message, transition=where)
+    def _record(
+        self, message: str, exc: BaseException, *, transition: str | None = None, place: str | None = None
+    ) -> None:
+        error = HandlerError(message, transition=transition, place=place)
         error.__cause__ = exc
         self.errors.append(error)
         log.error("%s", message, exc_info=exc)
@@ -853,8 +861,8 @@ class Runner:
                         assert self._loop is not None
                         task = self._loop.create_task(self._finish_sink(p, token, Continue(result, first)))
                         p.sink_task = task
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                        self._tasks[task] = None
+                        task.add_done_callback(self._forget)
                         return
             except Exception as exc:
                 self._sink_failed(p, token, exc)
@@ -906,7 +914,9 @@ class Runner:
             p.sink_blocked_gen = p.gen  # retried when a new token arrives, not in a loop
             where = "kept at the head of the place"
         self._record(
-            p.qname, f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}; the token was {where}", exc
+            f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}; the token was {where}",
+            exc,
+            place=p.qname,
         )
 
     async def _pump(self, p: _Place) -> None:
@@ -932,9 +942,9 @@ class Runner:
         except Exception as exc:
             self.stats.source_errors += 1
             self._record(
-                p.qname,
                 f"source of {p.qname!r} failed with {type(exc).__name__}: {exc}; it produces no more tokens",
                 exc,
+                place=p.qname,
             )
         finally:
             self._sources_active -= 1

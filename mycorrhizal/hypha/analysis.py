@@ -1,0 +1,262 @@
+"""Structural and state-space analysis of nets with networkx.
+
+The analysis works on the *place/transition* abstraction of a net: a firing consumes the weight of
+each input arc and produces the weight of each output arc; capacities and priorities are
+respected; guards, handlers and token values are ignored (a handler that routes a token to one of
+several outputs is analysed as if it produced into all of them).  IO input places start empty
+(their sources are outside the net) and IO output places absorb what reaches them (their sinks
+drain them), unless ``initial`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+import attrs
+import networkx as nx
+
+from ..common.errors import AnalysisError
+from .compiled import FlatNet
+from .places import PlaceKind
+from .spec import NetSpec
+
+__all__ = [
+    "NetAnalysis",
+    "ReachabilityGraph",
+    "Unreachable",
+    "analyze",
+    "net_graph",
+    "reachability_graph",
+    "unreachable",
+]
+
+Marking = tuple[int, ...]
+
+
+def net_graph(net: NetSpec) -> nx.DiGraph:
+    """The net as a bipartite directed graph on qualified names.
+
+    Nodes carry ``kind`` (``"place"`` or ``"transition"``) and, for places, ``capacity`` and
+    ``initial`` (token count); edges carry ``weight``.
+    """
+    flat = net.flat()
+    graph = nx.DiGraph(name=net.name)
+    for fp in flat.places:
+        graph.add_node(
+            fp.qname,
+            kind="place",
+            capacity=fp.spec.capacity,
+            initial=len(fp.spec.initial),
+            io=fp.spec.kind.value,
+        )
+    for ft in flat.transitions:
+        graph.add_node(ft.qname, kind="transition", priority=ft.spec.priority)
+        for pi, w in ft.inputs:
+            graph.add_edge(flat.places[pi].qname, ft.qname, weight=w)
+        for pi, w in ft.outputs:
+            graph.add_edge(ft.qname, flat.places[pi].qname, weight=w)
+    return graph
+
+
+@attrs.frozen
+class Unreachable:
+    """Places that can never hold a token and transitions that can never fire, whatever the handlers do."""
+
+    places: frozenset[str]
+    transitions: frozenset[str]
+
+
+def unreachable(net: NetSpec, entry_places: Iterable[str] = ()) -> Unreachable:
+    """Structural check: which places can never be marked and which transitions never enabled.
+
+    Tokens enter through initial tokens, IO input places and ``entry_places`` (names of places that
+    ``runner.add_token`` feeds).  A transition can fire only once all its input places can be marked.
+    """
+    flat = net.flat()
+    marked = {fp.index for fp in flat.places if fp.spec.initial or fp.spec.kind is PlaceKind.IO_INPUT}
+    for name in entry_places:
+        index = flat.place_index(name)
+        if index is None:
+            raise AnalysisError(f"entry place {name!r} is not a place of net {flat.name!r}")
+        marked.add(index)
+    fired: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for ft in flat.transitions:
+            if ft.index not in fired and all(pi in marked for pi, _ in ft.inputs):
+                fired.add(ft.index)
+                changed = True
+                marked.update(pi for pi, _ in ft.outputs)
+    return Unreachable(
+        places=frozenset(fp.qname for fp in flat.places if fp.index not in marked),
+        transitions=frozenset(ft.qname for ft in flat.transitions if ft.index not in fired),
+    )
+
+
+@attrs.frozen
+class ReachabilityGraph:
+    """Every marking reachable from the initial one, and the firings between them."""
+
+    graph: nx.MultiDiGraph = attrs.field(eq=False, repr=False)
+    """Nodes are markings (tuples of counts in ``places`` order); edges are keyed by transition name."""
+    places: tuple[str, ...]
+    initial: Marking
+
+    def as_dict(self, marking: Marking) -> dict[str, int]:
+        """A marking as ``{place: count}`` for the places that hold tokens."""
+        return {p: n for p, n in zip(self.places, marking, strict=True) if n}
+
+    @property
+    def deadlocks(self) -> list[dict[str, int]]:
+        """Reachable markings in which no transition is enabled."""
+        return [self.as_dict(m) for m in self.graph.nodes if self.graph.out_degree(m) == 0]
+
+    @property
+    def deadlock_free(self) -> bool:
+        """True when every reachable marking enables some transition."""
+        return all(self.graph.out_degree(m) > 0 for m in self.graph.nodes)
+
+    def dead_transitions(self, transitions: Iterable[str]) -> frozenset[str]:
+        """Of ``transitions``, those that fire in no reachable marking."""
+        fired = {key for _, _, key in self.graph.edges(keys=True)}
+        return frozenset(t for t in transitions if t not in fired)
+
+    @property
+    def bounds(self) -> dict[str, int]:
+        """The most tokens each place ever holds."""
+        return {p: max(m[i] for m in self.graph.nodes) for i, p in enumerate(self.places)}
+
+    def path_to(self, marking: Mapping[str, int]) -> list[str]:
+        """Transitions that lead from the initial marking to ``marking`` (shortest such sequence)."""
+        target = tuple(marking.get(p, 0) for p in self.places)
+        if target not in self.graph:
+            raise AnalysisError(f"marking {dict(marking)} is not reachable")
+        nodes = nx.shortest_path(self.graph, self.initial, target)
+        return [next(iter(self.graph.get_edge_data(a, b))) for a, b in zip(nodes, nodes[1:], strict=False)]
+
+
+def reachability_graph(
+    net: NetSpec, initial: Mapping[str, int] | None = None, *, max_states: int = 100_000
+) -> ReachabilityGraph:
+    """Explore every reachable marking (breadth first).
+
+    ``initial`` overrides the initial token counts (place name -> count).  Raises
+    :class:`AnalysisError` if the net is unbounded (a reachable marking strictly covers one of its
+    ancestors, so tokens can pile up forever) or has more than ``max_states`` markings.
+    """
+    flat = net.flat()
+    start = [len(fp.spec.initial) for fp in flat.places]
+    if initial is not None:
+        for name, count in initial.items():
+            index = flat.place_index(name)
+            if index is None:
+                raise AnalysisError(f"initial marking names {name!r}, which is not a place of {flat.name!r}")
+            start[index] = count
+    absorbing = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_OUTPUT}
+    caps = [fp.spec.capacity for fp in flat.places]
+    moves = _moves(flat, absorbing)
+    # "A marking covers an ancestor" proves unboundedness only for monotonic nets: capacities and
+    # priorities can disable a transition when tokens are added, so there we rely on max_states.
+    monotonic = all(c is None for c in caps) and len({prio for _, prio, _, _ in moves}) <= 1
+    root: Marking = tuple(start)
+    graph = nx.MultiDiGraph()
+    graph.add_node(root)
+    parent: dict[Marking, Marking | None] = {root: None}
+    todo: deque[Marking] = deque([root])
+    while todo:
+        m = todo.popleft()
+        enabled = []
+        for name, prio, need, delta in moves:
+            if all(m[i] >= w for i, w in need) and all(
+                caps[i] is None or m[i] + d <= caps[i]  # type: ignore[operator]
+                for i, d in delta
+                if d > 0
+            ):
+                enabled.append((name, prio, delta))
+        if enabled:
+            top = max(prio for _, prio, _ in enabled)
+            enabled = [e for e in enabled if e[1] == top]
+        for name, _, delta in enabled:
+            nxt = list(m)
+            for i, d in delta:
+                nxt[i] += d
+            new: Marking = tuple(nxt)
+            graph.add_edge(m, new, key=name)
+            if new in parent:
+                continue
+            if monotonic:
+                _check_bounded(new, m, parent, flat)
+            parent[new] = m
+            if len(parent) > max_states:
+                raise AnalysisError(
+                    f"net {flat.name!r} has more than {max_states} reachable markings; raise max_states or "
+                    "bound the places (capacity) to analyse it"
+                )
+            todo.append(new)
+    return ReachabilityGraph(graph, tuple(fp.qname for fp in flat.places), root)
+
+
+def _moves(
+    flat: FlatNet, absorbing: set[int]
+) -> list[tuple[str, int, list[tuple[int, int]], list[tuple[int, int]]]]:
+    moves = []
+    for ft in flat.transitions:
+        need: dict[int, int] = {}
+        delta: dict[int, int] = {}
+        for pi, w in ft.inputs:
+            need[pi] = need.get(pi, 0) + w
+            delta[pi] = delta.get(pi, 0) - w
+        for pi, w in ft.outputs:
+            if pi not in absorbing:
+                delta[pi] = delta.get(pi, 0) + w
+        moves.append((ft.qname, ft.spec.priority, sorted(need.items()), sorted(delta.items())))
+    return moves
+
+
+def _check_bounded(new: Marking, via: Marking, parent: dict[Marking, Marking | None], flat: FlatNet) -> None:
+    ancestor: Marking | None = via
+    while ancestor is not None:
+        if ancestor != new and all(a <= b for a, b in zip(ancestor, new, strict=True)):
+            grow = [flat.places[i].qname for i, (a, b) in enumerate(zip(ancestor, new, strict=True)) if b > a]
+            raise AnalysisError(
+                f"net {flat.name!r} is unbounded: tokens can pile up without limit in {grow}; give those "
+                "places a capacity to analyse its reachable markings"
+            )
+        ancestor = parent[ancestor]
+
+
+@attrs.frozen
+class NetAnalysis:
+    """Everything :func:`analyze` found."""
+
+    graph: nx.DiGraph = attrs.field(eq=False, repr=False)
+    unreachable: Unreachable
+    reachability: ReachabilityGraph | None
+    """None when the net is unbounded (see ``unbounded``)."""
+    unbounded: str | None
+    """Why the reachability graph could not be built, or None."""
+    deadlocks: list[dict[str, int]]
+    dead_transitions: frozenset[str]
+
+
+def analyze(net: NetSpec, *, entry_places: Iterable[str] = (), max_states: int = 100_000) -> NetAnalysis:
+    """The graph, structurally unreachable parts and, for bounded nets, reachability, deadlocks and
+    dead transitions."""
+    flat = net.flat()
+    names = [ft.qname for ft in flat.transitions]
+    entries = list(entry_places)
+    try:
+        reach: ReachabilityGraph | None = reachability_graph(net, max_states=max_states)
+        why = None
+    except AnalysisError as exc:
+        reach, why = None, str(exc)
+    return NetAnalysis(
+        graph=net_graph(net),
+        unreachable=unreachable(net, entries),
+        reachability=reach,
+        unbounded=why,
+        deadlocks=[] if reach is None else reach.deadlocks,
+        dead_transitions=frozenset() if reach is None else reach.dead_transitions(names),
+    )

@@ -1,0 +1,207 @@
+"""Atomic firing and error policies: no token is ever lost, and a failing handler never spins."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.hypha import FailedToken, NetBuilder, OnError, Runner, pn
+
+from .conftest import settle
+
+
+def failing_net(
+    *,
+    on_error: Any = OnError.RETURN,
+    retry_delay: float | None = None,
+    suspend: bool = False,
+    fail_on: Any = None,
+) -> tuple[Any, list[Any]]:
+    """``src`` -> ``work`` -> ``out``; work raises for tokens in ``fail_on`` (all when None)."""
+    calls: list[Any] = []
+
+    @pn.net
+    def Failing(builder: NetBuilder) -> None:
+        src = builder.place("src")
+        out = builder.place("out")
+        builder.place("dead")
+
+        @builder.transition(inputs=[src], outputs=[out], on_error=on_error, retry_delay=retry_delay)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            calls.append(consumed[0])
+            if suspend:
+                await timebase.sleep(1)
+            if fail_on is None or consumed[0] in fail_on:
+                raise ValueError(f"cannot handle {consumed[0]}")
+            return {out: consumed[0]}
+
+    return Failing, calls
+
+
+async def test_failed_tokens_go_back_to_the_head_in_their_original_order(clock: ManualClock) -> None:
+    net, calls = failing_net(fail_on={"a"})
+    runner = Runner(net, {}, clock)
+    runner.add_tokens("src", ["a", "b", "c"])
+    await runner.run_until_idle()
+    # 'a' failed and went back to the head; the transition waits for a new token before retrying,
+    # so a QUEUE keeps its order (a poison token at the head blocks the queue: use an error place)
+    assert runner.marking()["src"] == ("a", "b", "c")
+    assert runner.marking()["out"] == ()
+    assert calls == ["a"]
+    assert runner.stats.failures == 1 and runner.stats.returned == 1
+
+
+async def test_concurrent_firings_fail_independently(clock: ManualClock) -> None:
+    net, calls = failing_net(suspend=True, fail_on={"a"})
+    runner = Runner(net, {}, clock)
+    runner.add_tokens("src", ["a", "b", "c"])
+    await settle(clock, runner.run_until_idle())
+    assert runner.marking()["src"] == ("a",)
+    assert runner.marking()["out"] == ("b", "c")
+    assert calls == ["a", "b", "c"]
+
+
+async def test_an_always_failing_handler_is_retried_only_when_the_marking_changes(bb: dict[str, Any]) -> None:
+    net, calls = failing_net()
+    runner = Runner(net, bb)
+    runner.add_token("src", "x")
+    await runner.run_until_idle()
+    assert calls == ["x"]
+    runner.add_token("src", "y")  # a new token: one more attempt (at the head, 'x')
+    await runner.run_until_idle()
+    assert calls == ["x", "x"]
+    assert runner.marking()["src"] == ("x", "y")
+    assert runner.stats.failures == 2 and runner.marking().total() == 2
+
+
+async def test_two_failing_transitions_on_one_place_do_not_ping_pong(bb: dict[str, Any]) -> None:
+    calls: list[str] = []
+
+    @pn.net
+    def Both(builder: NetBuilder) -> None:
+        shared = builder.place("shared", initial=["tok"])
+
+        @builder.transition(inputs=[shared])
+        async def first(consumed: Any, bb: Any, timebase: Any) -> None:
+            calls.append("first")
+            raise RuntimeError("first")
+
+        @builder.transition(inputs=[shared])
+        async def second(consumed: Any, bb: Any, timebase: Any) -> None:
+            calls.append("second")
+            raise RuntimeError("second")
+
+    runner = Runner(Both, bb)
+    await runner.run_until_idle()
+    assert sorted(calls) == ["first", "second"]
+    assert runner.marking()["shared"] == ("tok",)
+
+
+async def test_retry_delay_retries_on_the_timebase(clock: ManualClock) -> None:
+    net, calls = failing_net(retry_delay=5, fail_on={"x"})
+    runner = Runner(net, {}, clock)
+    runner.add_token("src", "x")
+    await settle(clock, runner.run_until_idle(), step=0.5)
+    assert calls == ["x"]
+    await clock.run_for(4.9)
+    assert calls == ["x"]
+    await clock.run_for(0.1)
+    assert calls == ["x", "x"]
+    await clock.run_for(5)
+    assert calls == ["x", "x", "x"]
+    await runner.stop()
+    await clock.run_for(50)  # stopped: the retry timer is gone
+    assert calls == ["x", "x", "x"]
+
+
+@pytest.mark.parametrize("suspend", [False, True])
+async def test_error_place_receives_failed_tokens_with_the_exception(
+    clock: ManualClock, suspend: bool
+) -> None:
+    net, calls = failing_net(on_error="dead", suspend=suspend, fail_on={"b"})
+    runner = Runner(net, {}, clock)
+    runner.add_tokens("src", ["a", "b", "c"])
+    await settle(clock, runner.run_until_idle())
+    assert sorted(runner.marking()["out"]) == ["a", "c"]
+    (failed,) = runner.marking()["dead"]
+    assert isinstance(failed, FailedToken)
+    assert failed.token == "b" and failed.transition == "Failing.work" and failed.place == "Failing.src"
+    assert isinstance(failed.error, ValueError) and str(failed.error) == "cannot handle b"
+    assert runner.stats.parked == 1
+
+
+async def test_error_place_wraps_every_consumed_token(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Multi(builder: NetBuilder) -> None:
+        a = builder.place("a", initial=[1, 2])
+        b = builder.place("b", initial=[3])
+        dead = builder.place("dead")
+
+        @builder.transition(on_error=dead)
+        def boom(consumed: Any, bb: Any, timebase: Any) -> None:
+            raise KeyError("k")
+
+        builder.arc(a, boom, weight=2)
+        builder.arc(b, boom)
+
+    runner = Runner(Multi, bb)
+    await runner.run_until_idle()
+    dead = runner.marking()["dead"]
+    assert [(f.token, f.place) for f in dead] == [(1, "Multi.a"), (2, "Multi.a"), (3, "Multi.b")]
+    assert runner.marking().total() == 3
+
+
+async def test_failures_are_logged_and_recorded(bb: dict[str, Any], caplog: Any) -> None:
+    runner = Runner(failing_net()[0], bb)
+    runner.add_token("src", "x")
+    with caplog.at_level(logging.ERROR, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert (
+        "transition 'Failing.work' failed with ValueError: cannot handle x; its 1 consumed token(s) were "
+        "returned to their input places" in caplog.text
+    )
+    (error,) = runner.errors
+    assert isinstance(error, HandlerError) and error.transition == "Failing.work"
+    assert isinstance(error.__cause__, ValueError)
+    with pytest.raises(HandlerError, match=r"transition 'Failing.work' failed with ValueError"):
+        raise error
+
+
+async def test_bounded_places_keep_their_room_across_a_failure(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Bounded(builder: NetBuilder) -> None:
+        src = builder.place("src", capacity=2, initial=[1, 2])
+        out = builder.place("out", capacity=1)
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def boom(consumed: Any, bb: Any, timebase: Any) -> None:
+            raise ValueError("no")
+
+    runner = Runner(Bounded, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["src"] == (1, 2)
+    from mycorrhizal.common import CapacityError
+
+    with pytest.raises(CapacityError, match=r"place 'Bounded.src' is full"):
+        runner.add_token("src", 3)
+    runner.add_token("out", "fits")  # the reservation on 'out' was released
+
+
+async def test_cancellation_of_a_firing_returns_its_tokens(clock: ManualClock) -> None:
+    net, calls = failing_net(suspend=True, fail_on=set())
+    runner = Runner(net, {}, clock)
+    runner.add_tokens("src", ["a", "b"])
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 2
+    for task in list(runner._tasks):
+        task.cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert sorted(runner.marking()["src"]) == ["a", "b"]
+    assert runner.stats.cancelled == 2
+    await runner.stop()

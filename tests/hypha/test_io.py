@@ -1,0 +1,157 @@
+"""IO places: async sources feeding the net and sinks draining it, with back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.hypha import FailedToken, NetBuilder, Runner, pn
+
+from .conftest import settle
+
+
+def io_net(count: int, *, capacity: int | None = None, sink_sleeps: float = 0, fail: Any = ()) -> Any:
+    @pn.net
+    def IO(builder: NetBuilder) -> None:
+        @builder.io_input_place(capacity=capacity)
+        async def requests(bb: Any, timebase: Any) -> Any:
+            for i in range(count):
+                bb.setdefault("produced", []).append(i)
+                yield i
+
+        @builder.io_output_place(capacity=capacity, on_error="dead")
+        async def replies(token: Any, bb: Any, timebase: Any) -> None:
+            if sink_sleeps:
+                await timebase.sleep(sink_sleeps)
+            if token in fail:
+                raise ValueError(f"sink refuses {token}")
+            bb.setdefault("delivered", []).append(token)
+
+        builder.place("dead")
+
+        @builder.transition(inputs=[requests], outputs=[replies])
+        async def handle(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {replies: consumed[0] * 10}
+
+    return IO
+
+
+async def test_source_tokens_reach_the_sink_in_order() -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(io_net(20), bb)
+    await runner.run_until_idle()
+    assert bb["delivered"] == [i * 10 for i in range(20)]
+    assert runner.marking().total() == 0
+    assert runner.stats.delivered == 20
+    await runner.stop()
+
+
+async def test_a_slow_sink_back_pressures_the_source(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(io_net(10, capacity=2, sink_sleeps=1), bb, clock)
+    await runner.start()
+    await clock.run_for(0)
+    # replies (capacity 2) holds 1 token in the sink plus 1 waiting; requests is full (2): the
+    # source is held back
+    assert runner.in_flight == 1
+    counts = runner.marking().counts()
+    assert counts["IO.replies"] == 1 and counts["IO.requests"] == 2
+    assert len(bb["produced"]) <= 6
+    await settle(clock, runner.run_until_idle())
+    assert bb["delivered"] == [i * 10 for i in range(10)]
+    await runner.stop()
+
+
+async def test_sink_failure_sends_the_token_to_its_error_place() -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(io_net(3, fail={10}), bb)
+    await runner.run_until_idle()
+    assert bb["delivered"] == [0, 20]
+    (failed,) = runner.marking()["dead"]
+    assert isinstance(failed, FailedToken) and failed.token == 10 and failed.place == "IO.replies"
+    assert runner.stats.sink_failures == 1
+    await runner.stop()
+
+
+async def test_sink_failure_without_error_place_keeps_the_token_until_a_new_one_arrives(
+    bb: dict[str, Any],
+) -> None:
+    attempts: list[Any] = []
+
+    @pn.net
+    def Sink(builder: NetBuilder) -> None:
+        src = builder.place("src")
+
+        @builder.io_output_place()
+        def out(token: Any, bb: Any, timebase: Any) -> None:
+            attempts.append(token)
+            if token == "bad":
+                raise ValueError("bad")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def move(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+    runner = Runner(Sink, bb)
+    runner.add_token("src", "bad")
+    await runner.run_until_idle()
+    assert attempts == ["bad"] and runner.marking()["out"] == ("bad",)
+    runner.add_token("src", "good")
+    await runner.run_until_idle()
+    assert attempts == ["bad", "bad"]
+    assert runner.marking()["out"] == ("bad", "good")
+    await runner.stop()
+
+
+async def test_source_errors_are_recorded_and_the_net_keeps_running(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Src(builder: NetBuilder) -> None:
+        @builder.io_input_place()
+        async def feed(bb: Any, timebase: Any) -> Any:
+            yield 1
+            raise ConnectionError("gone")
+
+        out = builder.place("out")
+
+        @builder.transition(inputs=[feed], outputs=[out])
+        def move(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+    runner = Runner(Src, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == (1,)
+    assert runner.stats.source_errors == 1
+    assert "source of 'Src.feed' failed with ConnectionError: gone" in str(runner.errors[-1])
+    await runner.stop()
+
+
+async def test_a_plain_iterable_source_works(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Src(builder: NetBuilder) -> None:
+        feed = builder.io_input_place("feed", lambda bb, timebase: iter([1, 2, 3]))
+        out = builder.place("out")
+        builder.transition(name="move", inputs=[feed], outputs=[out])(lambda c, bb, tb: {out: c[0]})
+
+    runner = Runner(Src, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == (1, 2, 3)
+    await runner.stop()
+
+
+async def test_stop_cancels_sources_and_sink_deliveries_without_losing_tokens(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(io_net(5, sink_sleeps=10), bb, clock)
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 1
+    await runner.stop(cancel=True)
+    delivered = bb.get("delivered", [])
+    assert delivered == []
+    assert runner.marking()["replies"] == tuple(i * 10 for i in range(len(bb["produced"])))
+    assert runner.in_flight == 0
+    # restarting delivers what waited (the source starts again from its beginning)
+    restarted = asyncio.ensure_future(runner.run_until_idle())
+    await settle(clock, restarted, step=10)
+    assert bb["delivered"][:5] == [0, 10, 20, 30, 40]
+    await runner.stop()

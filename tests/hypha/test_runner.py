@@ -1,0 +1,712 @@
+"""The runner: flow, consumed tokens, outputs, capacity, priorities, guards, concurrency, ctx, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
+from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
+
+from .conftest import settle
+
+
+def pipeline(stages: int, *, initial: Any = ()) -> Any:
+    """source -> t1 -> p1 -> ... -> sink with handlers that pass tokens on unchanged."""
+    builder = NetBuilder(f"Pipe{stages}")
+    places = [builder.place("p0", initial=initial)] + [builder.place(f"p{i}") for i in range(1, stages + 1)]
+    for i in range(stages):
+        src, dst = places[i], places[i + 1]
+
+        async def handler(consumed: Any, bb: Any, timebase: Any, dst: str = dst) -> Any:
+            return {dst: consumed[0]}
+
+        builder.transition(name=f"t{i}", inputs=[src], outputs=[dst])(handler)
+    return builder.build()
+
+
+async def test_tokens_flow_through_a_pipeline_in_order(bb: dict[str, Any]) -> None:
+    runner = Runner(pipeline(3, initial=range(5)), bb)
+    await runner.run_until_idle()
+    marking = runner.marking()
+    assert marking["p3"] == (0, 1, 2, 3, 4)
+    assert marking.total() == 5
+    assert runner.stats.firings == 15
+    assert runner.fired() == {"Pipe3.t0": 5, "Pipe3.t1": 5, "Pipe3.t2": 5}
+
+
+async def test_non_suspending_handlers_complete_inline_without_tasks(bb: dict[str, Any]) -> None:
+    runner = Runner(pipeline(50), bb)
+    await runner.start()
+    tasks_before = len(asyncio.all_tasks())
+    runner.add_token("p0", "x")
+    await asyncio.sleep(0)  # one loop iteration runs the whole scheduler pass
+    assert runner.marking()["p50"] == ("x",)
+    assert len(asyncio.all_tasks()) == tasks_before
+    await runner.stop()
+
+
+async def test_blackboard_and_timebase_are_passed_as_is(clock: ManualClock) -> None:
+    seen: list[Any] = []
+    board = object()
+
+    @pn.net
+    def Peek(builder: NetBuilder) -> None:
+        p = builder.place("p", initial=[1])
+
+        @builder.transition(inputs=[p])
+        def look(consumed: Any, bb: Any, timebase: Any) -> None:
+            seen.extend([bb, timebase])
+
+    runner = Runner(Peek, board, clock)
+    await runner.run_until_idle()
+    assert seen[0] is board and seen[1] is clock and runner.bb is board
+
+
+async def test_consumed_is_flat_and_per_place_with_weights(bb: dict[str, Any]) -> None:
+    got: list[Any] = []
+
+    @pn.net
+    def Join(builder: NetBuilder) -> None:
+        a = builder.place("a", initial=["a1", "a2", "a3"])
+        b = builder.place("b", initial=["b1"])
+        out = builder.place("out")
+
+        @builder.transition(outputs=[out])
+        async def join(consumed: Consumed, bb: Any, timebase: Any) -> Any:
+            got.append((list(consumed), consumed[a], consumed["b"], consumed["Join.b"], consumed.by_place()))
+            return {out: tuple(consumed)}
+
+        builder.arc(a, join, weight=2)
+        builder.arc(b, join)
+
+    runner = Runner(Join, bb)
+    await runner.run_until_idle()
+    flat, per_a, per_b, per_b_qualified, by_place = got[0]
+    assert flat == ["a1", "a2", "b1"]
+    assert per_a == ["a1", "a2"] and per_b == ["b1"] == per_b_qualified
+    assert by_place == {"Join.a": ["a1", "a2"], "Join.b": ["b1"]}
+    assert runner.marking()["a"] == ("a3",)
+    assert runner.marking()["out"] == (("a1", "a2", "b1"),)
+
+
+def test_consumed_errors() -> None:
+    consumed = Consumed([1, 2])
+    consumed._index = {"p": ("N.p", 0, 2)}
+    with pytest.raises(KeyError, match=r"'q' is not an input place of this transition \(inputs: \['N.p'\]\)"):
+        consumed["q"]
+    with pytest.raises(ValueError, match=r"consumed.token needs exactly one token, this firing consumed 2"):
+        _ = consumed.token
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (["x", "y"], ("x", "y")),  # a list means several tokens
+        ([["x", "y"]], (["x", "y"],)),  # wrap a list to send it as one token
+        (("x", "y"), (("x", "y"),)),  # anything else, tuples included, is one token
+        ([], ()),  # an empty list produces nothing
+    ],
+)
+async def test_a_list_value_means_several_tokens(bb: dict[str, Any], value: Any, expected: Any) -> None:
+    @pn.net
+    def Split(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[0])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def split(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: value}
+
+    runner = Runner(Split, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == expected
+
+
+async def test_generator_handlers_commit_everything_they_yield_together(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Gen(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[3])
+        evens = builder.place("evens")
+        odds = builder.place("odds")
+        other = builder.place("other", initial=[2])
+
+        @builder.transition(inputs=[src], outputs=[evens, odds])
+        async def count(consumed: Any, bb: Any, timebase: Any) -> Any:
+            for i in range(consumed[0] + 1):
+                yield {evens if i % 2 == 0 else odds: i}
+
+        @builder.transition(inputs=[other], outputs=[evens])
+        def plain(consumed: Any, bb: Any, timebase: Any) -> Any:
+            yield {evens: ["g1", "g2"]}
+            yield None
+
+    runner = Runner(Gen, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["evens"] == (0, 2, "g1", "g2")
+    assert runner.marking()["odds"] == (1, 3)
+
+
+async def test_a_failing_generator_produces_nothing(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Gen(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["t"])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        async def half(consumed: Any, bb: Any, timebase: Any) -> Any:
+            yield {out: 1}
+            raise ValueError("midway")
+
+    runner = Runner(Gen, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == () and runner.marking()["src"] == ("t",)
+
+
+async def test_plain_function_returning_a_coroutine_is_awaited(bb: dict[str, Any]) -> None:
+    async def real(token: Any, out: str) -> Any:
+        return {out: token + 1}
+
+    @pn.net
+    def Wrapped(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[1])
+        out = builder.place("out")
+        builder.transition(name="t", inputs=[src], outputs=[out])(lambda c, bb, tb: real(c[0], out))
+
+    runner = Runner(Wrapped, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == (2,)
+
+
+@pytest.mark.parametrize(
+    "result, error, match",
+    [
+        (
+            {"elsewhere": 1},
+            RoutingError,
+            r"transition 'Route.t' may not produce into 'elsewhere': it has no output",
+        ),
+        (42, HandlerError, r"transition 'Route.t' returned int 42; a handler returns"),
+    ],
+)
+async def test_bad_outputs_fail_the_firing_and_lose_nothing(
+    bb: dict[str, Any], result: Any, error: type[Exception], match: str
+) -> None:
+    @pn.net
+    def Route(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["tok"])
+        out = builder.place("out")
+        builder.place("elsewhere")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        async def t(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return result
+
+    runner = Runner(Route, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["src"] == ("tok",)
+    assert runner.stats.failures == 1
+    (recorded,) = runner.errors
+    assert isinstance(recorded, HandlerError) and recorded.transition == "Route.t"
+    assert isinstance(recorded.__cause__, error)
+    with pytest.raises(error, match=match):
+        raise recorded.__cause__
+    if error is RoutingError:
+        assert recorded.place == "elsewhere"
+
+
+async def test_none_consumes_without_producing(bb: dict[str, Any]) -> None:
+    runner = Runner(pn.net(_eat_all), bb)
+    await runner.run_until_idle()
+    assert runner.marking().total() == 0 and runner.stats.firings == 3
+
+
+def _eat_all(builder: NetBuilder) -> None:
+    p = builder.place("p", initial=[1, 2, 3])
+
+    @builder.transition(inputs=[p])
+    async def eat(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+
+# -- capacity ---------------------------------------------------------------------------------------
+
+
+def bounded_net(capacity: int) -> Any:
+    @pn.net
+    def Bounded(builder: NetBuilder) -> None:
+        src = builder.place("src")
+        buf = builder.place("buf", capacity=capacity)
+
+        @builder.transition(inputs=[src], outputs=[buf])
+        def fill(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {buf: consumed[0]}
+
+    return Bounded
+
+
+async def test_full_output_place_blocks_the_transition(bb: dict[str, Any]) -> None:
+    runner = Runner(bounded_net(2), bb)
+    runner.add_tokens("src", [1, 2, 3, 4])
+    await runner.run_until_idle()
+    assert runner.marking()["buf"] == (1, 2)
+    assert runner.marking()["src"] == (3, 4)
+
+
+async def test_room_freed_downstream_re_enables_the_producer(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Drain(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=range(6))
+        buf = builder.place("buf", capacity=1)
+        gate = builder.place("gate")
+        done = builder.place("done")
+
+        @builder.transition(inputs=[src], outputs=[buf])
+        def fill(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {buf: consumed[0]}
+
+        @builder.transition(inputs=[buf, gate], outputs=[done])
+        def drain(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {done: consumed[buf][0]}
+
+    runner = Runner(Drain, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["buf"] == (0,)
+    runner.add_tokens("gate", ["g"] * 3)
+    await runner.run_until_idle()
+    assert runner.marking()["done"] == (0, 1, 2)
+    assert runner.marking()["buf"] == (3,)
+    assert max(len(runner.marking()["buf"]), 0) <= 1
+
+
+async def test_add_token_to_a_full_place_raises(bb: dict[str, Any]) -> None:
+    runner = Runner(bounded_net(1), bb)
+    runner.add_token("buf", "a")
+    with pytest.raises(CapacityError, match=r"place 'Bounded.buf' is full \(capacity 1\)") as excinfo:
+        runner.add_token("buf", "b")
+    assert excinfo.value.place == "Bounded.buf"
+    with pytest.raises(CapacityError, match=r"has room for 0 more token\(s\), not 2"):
+        runner.add_tokens("buf", ["b", "c"])
+    assert runner.marking()["buf"] == ("a",)
+
+
+async def test_producing_more_than_the_room_fails_the_firing(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Over(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[1])
+        buf = builder.place("buf", capacity=2)
+
+        @builder.transition(inputs=[src], outputs=[buf])
+        def burst(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {buf: [1, 2, 3]}
+
+    runner = Runner(Over, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["src"] == (1,) and runner.marking()["buf"] == ()
+    cause = runner.errors[-1].__cause__
+    assert isinstance(cause, CapacityError)
+    with pytest.raises(CapacityError, match=r"produced 3 token\(s\) into 'Over.buf', which has room for 2"):
+        raise cause
+
+
+async def test_a_bounded_input_keeps_its_room_while_a_firing_is_in_flight(clock: ManualClock) -> None:
+    @pn.net
+    def Held(builder: NetBuilder) -> None:
+        src = builder.place("src")
+        buf = builder.place("buf", capacity=1)
+        done = builder.place("done")
+
+        @builder.transition(inputs=[src], outputs=[buf])
+        def fill(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {buf: consumed[0]}
+
+        @builder.transition(inputs=[buf], outputs=[done], concurrency=1)
+        async def slow(consumed: Any, bb: Any, timebase: Any) -> Any:
+            await timebase.sleep(1)
+            return {done: consumed[0]}
+
+    runner = Runner(Held, {}, clock)
+    runner.add_tokens("src", [1, 2])
+    await runner.start()
+    await clock.run_for(0)
+    # token 1 is in flight in 'slow'; its room in buf is still held, so 2 waits in src
+    assert runner.in_flight == 1
+    assert runner.marking()["src"] == (2,) and runner.marking()["buf"] == ()
+    await settle(clock, runner.run_until_idle())
+    assert runner.marking()["done"] == (1, 2)
+
+
+# -- priorities and guards --------------------------------------------------------------------------
+
+
+async def test_higher_priority_fires_first(bb: dict[str, Any]) -> None:
+    order: list[str] = []
+
+    @pn.net
+    def Prio(builder: NetBuilder) -> None:
+        shared = builder.place("shared", initial=[1, 2, 3])
+
+        @builder.transition(inputs=[shared], priority=0)
+        def low(consumed: Any, bb: Any, timebase: Any) -> None:
+            order.append("low")
+
+        @builder.transition(inputs=[shared], priority=5)
+        def high(consumed: Any, bb: Any, timebase: Any) -> None:
+            order.append("high")
+
+    runner = Runner(Prio, bb)
+    await runner.run_until_idle()
+    assert order == ["high", "high", "high"]
+
+
+async def test_priority_yields_to_guards_that_refuse(bb: dict[str, Any]) -> None:
+    order: list[Any] = []
+
+    @pn.net
+    def Prio(builder: NetBuilder) -> None:
+        shared = builder.place("shared", initial=[1, 2, 3, 4])
+
+        @builder.transition(inputs=[shared], priority=1, guard=lambda c: c[0] > 2)
+        def big(consumed: Any, bb: Any, timebase: Any) -> None:
+            order.append(("big", consumed[0]))
+
+        @builder.transition(inputs=[shared])
+        def small(consumed: Any, bb: Any, timebase: Any) -> None:
+            order.append(("small", consumed[0]))
+
+    runner = Runner(Prio, bb)
+    await runner.run_until_idle()
+    assert order == [("big", 3), ("big", 4), ("small", 1), ("small", 2)]
+
+
+@pytest.mark.parametrize("place_type", [PlaceType.QUEUE, PlaceType.BAG])
+async def test_guard_can_choose_a_token_that_is_not_at_the_head(
+    bb: dict[str, Any], place_type: PlaceType
+) -> None:
+    @pn.net
+    def Pick(builder: NetBuilder) -> None:
+        pool = builder.place("pool", type=place_type, initial=[1, 3, 5, 8, 7, 9])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[pool], outputs=[out], guard=lambda c: c[0] % 2 == 0)
+        def even(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+    runner = Runner(Pick, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == (8,)
+    assert sorted(runner.marking()["pool"]) == [1, 3, 5, 7, 9]
+    if place_type is PlaceType.QUEUE:
+        assert runner.marking()["pool"] == (1, 3, 5, 7, 9)
+
+
+async def test_guard_joins_tokens_across_places(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Match(builder: NetBuilder) -> None:
+        requests = builder.place("requests", initial=[("r1", 1), ("r2", 2), ("r3", 3)])
+        replies = builder.place("replies", initial=[("a", 3), ("b", 1)])
+        paired = builder.place("paired")
+
+        def same_id(consumed: Any, bb: Any) -> bool:
+            return bool(consumed[requests][0][1] == consumed[replies][0][1])
+
+        @builder.transition(inputs=[requests, replies], outputs=[paired], guard=same_id)
+        def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {paired: (consumed[0][0], consumed[1][0])}
+
+    runner = Runner(Match, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["paired"] == (("r1", "b"), ("r3", "a"))
+    assert runner.marking()["requests"] == (("r2", 2),) and runner.marking()["replies"] == ()
+
+
+async def test_guard_sees_the_blackboard_and_weights(bb: dict[str, Any]) -> None:
+    bb["want"] = 10
+
+    @pn.net
+    def Sum(builder: NetBuilder) -> None:
+        nums = builder.place("nums", initial=[1, 2, 3, 7, 4])
+        out = builder.place("out")
+
+        def adds_up(consumed: Any, bb: Any, timebase: Any) -> bool:
+            return bool(sum(consumed) == bb["want"])
+
+        @builder.transition(outputs=[out], guard=adds_up)
+        def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: tuple(consumed)}
+
+        builder.arc(nums, pair, weight=2)
+
+    runner = Runner(Sum, bb)
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == ((3, 7),)
+    assert runner.marking()["nums"] == (1, 2, 4)
+
+
+async def test_a_raising_guard_counts_as_false_and_is_recorded(bb: dict[str, Any], caplog: Any) -> None:
+    @pn.net
+    def Bad(builder: NetBuilder) -> None:
+        p = builder.place("p", initial=[0, 1])
+
+        @builder.transition(inputs=[p], guard=lambda c: 1 / c[0] > 0)
+        def t(consumed: Any, bb: Any, timebase: Any) -> None:
+            return None
+
+    runner = Runner(Bad, bb)
+    with caplog.at_level(logging.ERROR, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert runner.marking()["p"] == (0,)
+    # evaluated once before the firing of 1 and once after it (the marking changed): never in a loop
+    assert runner.stats.guard_errors == 2
+    assert "guard of transition 'Bad.t' raised ZeroDivisionError" in caplog.text
+
+
+# -- concurrency ------------------------------------------------------------------------------------
+
+
+def sleepy_net(concurrency: int, *, eager: bool = True) -> Any:
+    @pn.net
+    def Sleepy(builder: NetBuilder) -> None:
+        jobs = builder.place("jobs")
+        done = builder.place("done")
+
+        @builder.transition(inputs=[jobs], outputs=[done], concurrency=concurrency, eager=eager)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            bb.setdefault("running", []).append(consumed[0])
+            bb["peak"] = max(bb.get("peak", 0), len(bb["running"]))
+            await timebase.sleep(1)
+            bb["running"].remove(consumed[0])
+            return {done: consumed[0]}
+
+    return Sleepy
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, 16])
+async def test_suspending_handlers_run_concurrently_up_to_the_bound(
+    clock: ManualClock, concurrency: int
+) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(sleepy_net(concurrency), bb, clock)
+    runner.add_tokens("jobs", range(10))
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == min(concurrency, 10)
+    await settle(clock, runner.run_until_idle())
+    assert bb["peak"] == min(concurrency, 10)
+    assert sorted(runner.marking()["done"]) == list(range(10))
+    expected_time = -(-10 // concurrency)
+    assert clock.now() >= expected_time
+
+
+async def test_eager_false_runs_every_firing_in_its_own_task(bb: dict[str, Any]) -> None:
+    seen: list[Any] = []
+
+    @pn.net
+    def Tasky(builder: NetBuilder) -> None:
+        p = builder.place("p", initial=[1])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[p], outputs=[out], eager=False)
+        async def timed(consumed: Any, bb: Any, timebase: Any) -> Any:
+            seen.append(asyncio.current_task())
+            async with asyncio.timeout(5):
+                return {out: consumed[0]}
+
+    runner = Runner(Tasky, bb)
+    await runner.run_until_idle()
+    assert seen[0] is not None and runner.marking()["out"] == (1,)
+
+
+async def test_eager_handler_needing_a_task_gets_a_helpful_error(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Eager(builder: NetBuilder) -> None:
+        p = builder.place("p", initial=[1])
+
+        @builder.transition(inputs=[p])
+        async def timed(consumed: Any, bb: Any, timebase: Any) -> None:
+            async with asyncio.timeout(5):
+                return None
+
+    runner = Runner(Eager, bb)
+    await runner.run_until_idle()
+    assert "declare it with eager=False" in str(runner.errors[-1])
+    assert runner.marking()["p"] == (1,)
+
+
+# -- ctx --------------------------------------------------------------------------------------------
+
+
+async def test_ctx_gives_name_memory_runner_outputs_and_emit(bb: dict[str, Any]) -> None:
+    contexts: list[FiringContext] = []
+
+    @pn.net
+    def Ctx(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["a", "b", "c"])
+        ok = builder.place("ok")
+        bad = builder.place("bad")
+
+        @builder.transition(inputs=[src], outputs=[ok, bad])
+        async def route(consumed: Any, bb: Any, timebase: Any, ctx: FiringContext) -> Any:
+            contexts.append(ctx)
+            ctx.memory["count"] = ctx.memory.get("count", 0) + 1
+            ctx.emit(ctx.outputs[ctx.memory["count"] % 2], consumed[0])
+            return {ok: "also"} if consumed[0] == "c" else None
+
+    runner = Runner(Ctx, bb)
+    await runner.run_until_idle()
+    first = contexts[0]
+    assert first.transition == "Ctx.route" and first.runner is runner and first.outputs == ("ok", "bad")
+    assert first.memory is contexts[-1].memory and first.memory["count"] == 3
+    assert runner.marking()["ok"] == ("b", "also")
+    assert runner.marking()["bad"] == ("a", "c")
+    # memory is private to the runner
+    other = Runner(Ctx, bb)
+    await other.run_until_idle()
+    assert contexts[-1].memory is not first.memory
+
+
+async def test_ctx_emit_into_a_non_output_raises_routing_error(bb: dict[str, Any]) -> None:
+    @pn.net
+    def Ctx(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["a"])
+        builder.place("not_mine")
+
+        @builder.transition(inputs=[src])
+        def route(consumed: Any, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+            ctx.emit("not_mine", consumed[0])
+
+    runner = Runner(Ctx, bb)
+    await runner.run_until_idle()
+    cause = runner.errors[-1].__cause__
+    assert isinstance(cause, RoutingError) and cause.place == "not_mine"
+    with pytest.raises(RoutingError, match=r"transition 'Ctx.route' may not produce into 'not_mine'"):
+        raise cause
+    assert runner.marking()["src"] == ("a",)
+
+
+# -- names, marking, lifecycle ----------------------------------------------------------------------
+
+
+@pn.net
+def Inner(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox")
+    outbox = builder.place("outbox")
+
+    @builder.transition(inputs=[inbox], outputs=[outbox])
+    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {outbox: ("done", consumed[0])}
+
+
+@pn.net
+def Top(builder: NetBuilder) -> None:
+    jobs = builder.place("jobs")
+    results = builder.place("results")
+    w1 = builder.subnet(Inner, "worker1")
+    w2 = builder.subnet(Inner, "worker2")
+
+    @builder.transition(inputs=[jobs], outputs=[w1.inbox, w2.inbox])
+    def dispatch(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {w1.inbox if consumed[0] % 2 else w2.inbox: consumed[0]}
+
+    @builder.transition(inputs=[w1.outbox, w2.outbox], outputs=[results])
+    def gather(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {results: [consumed[w1.outbox][0], consumed[w2.outbox][0]]}
+
+
+async def test_subnet_instances_are_independent_and_named(bb: dict[str, Any]) -> None:
+    runner = Runner(Top, bb)
+    runner.add_tokens("jobs", [1, 2])
+    await runner.run_until_idle()
+    assert runner.marking()["Top.results"] == (("done", 1), ("done", 2))
+    assert list(runner.marking()) == [
+        "Top.jobs",
+        "Top.results",
+        "Top.worker1.inbox",
+        "Top.worker1.outbox",
+        "Top.worker2.inbox",
+        "Top.worker2.outbox",
+    ]
+
+
+@pytest.mark.parametrize("name", ["Top.worker1.inbox", "worker1.inbox", Top.lookup and "worker1.inbox"])
+async def test_add_token_by_qualified_or_relative_name(bb: dict[str, Any], name: str) -> None:
+    runner = Runner(Top, bb)
+    runner.add_token(name, 7)
+    assert runner.marking()["worker1.inbox"] == (7,)
+    assert runner.tokens("Top.worker1.inbox") == (7,)
+
+
+async def test_unique_local_names_work_and_ambiguous_ones_do_not(bb: dict[str, Any]) -> None:
+    runner = Runner(Top, bb)
+    runner.add_token("jobs", 1)
+    with pytest.raises(RoutingError, match=r"net 'Top' has no place 'inbox'; places: \['Top.jobs'"):
+        runner.add_token("inbox", 1)
+    with pytest.raises(RoutingError, match=r"no place 'nowhere'"):
+        runner.add_token("nowhere", 1)
+    with pytest.raises(KeyError, match=r"no place 'inbox' in this net"):
+        runner.marking()["inbox"]
+    assert "jobs" in runner.marking() and "inbox" not in runner.marking()
+    assert runner.marking().counts()["Top.jobs"] == 1
+
+
+async def test_runners_share_a_spec_but_not_a_marking(bb: dict[str, Any]) -> None:
+    first, second = Runner(Top, bb), Runner(Top, {})
+    first.add_token("jobs", 1)
+    await first.run_until_idle()
+    await second.run_until_idle()
+    assert first.marking().total() == 1 and second.marking().total() == 0
+
+
+async def test_initial_tokens_are_in_the_marking_before_start(bb: dict[str, Any]) -> None:
+    runner = Runner(pipeline(1, initial=[1, 2]), bb)
+    assert runner.marking()["p0"] == (1, 2)
+    assert not runner.running
+    assert "p0: 2" in repr(runner.marking()) and "stopped" in repr(runner)
+
+
+async def test_stop_lets_in_flight_firings_finish(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(sleepy_net(2), bb, clock)
+    runner.add_tokens("jobs", range(5))
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 2
+    stopping = asyncio.ensure_future(runner.stop())
+    await clock.run_for(1)
+    await stopping
+    marking = runner.marking()
+    assert sorted(marking["done"]) == [0, 1] and marking["jobs"] == (2, 3, 4)
+    assert not runner.running and runner.in_flight == 0
+
+
+async def test_stop_with_cancel_returns_in_flight_tokens(clock: ManualClock) -> None:
+    runner = Runner(sleepy_net(3), {}, clock)
+    runner.add_tokens("jobs", range(5))
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 3
+    await runner.stop(cancel=True)
+    assert runner.marking()["jobs"] == (0, 1, 2, 3, 4)
+    assert runner.marking()["done"] == ()
+    assert runner.stats.cancelled == 3 and runner.stats.returned == 3
+    # and it can start again and finish the work
+    await settle(clock, runner.run_until_idle())
+    assert sorted(runner.marking()["done"]) == [0, 1, 2, 3, 4]
+
+
+async def test_async_context_manager_starts_and_stops(bb: dict[str, Any]) -> None:
+    async with Runner(pipeline(2, initial=[1]), bb) as runner:
+        assert runner.running
+        await runner.run_until_idle()
+    assert not runner.running and runner.marking()["p2"] == (1,)
+
+
+async def test_debug_log_names_each_firing(bb: dict[str, Any], caplog: Any) -> None:
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.hypha"):
+        runner = Runner(pipeline(1, initial=["tok"]), bb)
+        await runner.run_until_idle()
+    assert "fired Pipe1.t0: consumed ['tok'], produced 'tok' into Pipe1.p1" in caplog.text
+    assert "runner started" in caplog.text
