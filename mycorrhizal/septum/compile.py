@@ -132,7 +132,10 @@ def _analyse(state: State) -> _Analysis:
         if role == "transitions" and is_async_callable(fn):
             problem("@septum.transitions must be a plain function, not async",
                     "drop `async` from transitions(); it only returns a list")
-        for name in unresolved(fn, names):
+        missing = unresolved(fn, names)
+        if missing and role == "transitions":
+            out.handlers.pop(role)  # calling it would only fail on the same names
+        for name in missing:
             hint = ("define `class Events(Enum)` inside the state (or import the Enum it means)"
                     if name == "Events" else f"define or import {name!r} where the state is declared")
             problem(f"handler {role} refers to {name!r}, which is not defined in the state, its "

@@ -56,11 +56,22 @@ def global_names(fn: Callable[..., Any]) -> set[str]:
     }
 
 
+def _vocabulary() -> dict[str, Any]:
+    from . import targets
+
+    return {name: getattr(targets, name) for name in
+            ("Again", "Unhandled", "Retry", "Repeat", "Restart", "Push", "Pop", "LabeledTransition")}
+
+
 def injected_names(state: State) -> dict[str, Any]:
-    """Names a class-form state's handlers see besides module globals, innermost first."""
-    names: dict[str, Any] = {}
-    # Enclosing classes named in the qualname (``Outer.Inner.MyState``), outermost first.
+    """Names a state's handlers see besides module globals, innermost first.
+
+    septum's own vocabulary (``Retry``, ``Push``, ``LabeledTransition``, ...) is the last resort:
+    it is visible by bare name unless the module defines the name itself.
+    """
     module = module_globals(state)
+    names: dict[str, Any] = {k: v for k, v in _vocabulary().items() if k not in module}
+    # Enclosing classes named in the qualname (``Outer.Inner.MyState``), outermost first.
     parts = state.qualname.split(".")[:-1]
     if "<locals>" not in parts:
         owner: Any = None
