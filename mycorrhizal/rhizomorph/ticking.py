@@ -158,7 +158,11 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
 
 
 def leaf_halt(i: int, hook: Call | None) -> HaltFn:
-    """Halt of a leaf: cancel its task (if any) and run its halt hook."""
+    """Halt of a leaf: cancel its task (if any) and run its halt hook.
+
+    The hook is skipped for an async leaf whose coroutine had already finished by itself (the tree
+    had not collected its result yet): there is no work left to stop.
+    """
 
     def halt(rt: Runner) -> None:
         if rt.status[i] is not RUNNING:
@@ -168,7 +172,10 @@ def leaf_halt(i: int, hook: Call | None) -> HaltFn:
         task = rt.data[i]
         if task is not None:
             rt.data[i] = None
+            finished = task.done()
             rt._abandon(task)
+            if finished:
+                return  # its work is already done (the result is discarded): nothing to stop
         if hook is not None:
             rt._run_halt_hook(i, hook)
 

@@ -200,3 +200,17 @@ async def test_an_async_leaf_whose_task_is_cancelled_by_someone_else_reports_can
     run = asyncio.create_task(runner.tick_until_complete())
     await clock.run_for(1)
     assert await run is Status.CANCELLED
+
+
+async def test_halting_a_leaf_whose_coroutine_already_finished_skips_its_halt_hook(
+    clock: ManualClock,
+) -> None:
+    b = TreeBuilder("Done")
+    job = Probe("job", 1)
+    b.root(job.node(b))
+    runner = Runner(b.build(), {}, clock)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(1)  # finished, but no tick has collected the result yet
+    runner.reset()
+    assert job.events == ["started", "finished"]
+    assert runner.statuses()["job"] is Status.CANCELLED
