@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.diagram import Diagram
-from ..common.errors import HandlerError, MycorrhizalError
+from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.timebase import Timebase, default_timebase
 from .status import ErrorPolicy, Status
 from .tree import Tree
@@ -47,6 +47,7 @@ class Runner:
         "_woken",
         "_waiter",
         "_last",
+        "_driven",
     )
 
     def __init__(
@@ -58,6 +59,10 @@ class Runner:
         *,
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
     ) -> None:
+        if not isinstance(tree, Tree):
+            raise TypeError(
+                f"Runner needs a behaviour tree (made with @bt.tree, TreeBuilder or load_tree), got {tree!r}"
+            )
         compiled = tree.compiled
         size = compiled.size
         self.tree = tree
@@ -81,6 +86,7 @@ class Runner:
         self._woken = False
         self._waiter: asyncio.Future[None] | None = None
         self._last: Status | None = None
+        self._driven = False
 
     # ------------------------------------------------------------------------------------- ticking
 
@@ -116,8 +122,15 @@ class Runner:
         """
         if max_ticks is not None and max_ticks < 1:
             raise ValueError(f"max_ticks must be >= 1, got {max_ticks}")
+        if self._waiter is not None or self._driven:
+            raise ExecutionError(
+                f"tree {self.tree.name!r}: tick_until_complete() is already running for this runner; "
+                "await that call, or make another Runner for a separate run",
+                node=self._compiled.ids[0],
+            )
         loop = asyncio.get_running_loop()
         count = 0
+        self._driven = True
         try:
             while True:
                 result = self._tick()
@@ -132,10 +145,13 @@ class Runner:
                 elif not self._woken:
                     await self._wait(loop, None)
             await self.settle()
+            log.info("%s finished %s after %d ticks", self.tree.name, result.name, count)
             return result
         except asyncio.CancelledError:
             self.reset()
             raise
+        finally:
+            self._driven = False
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, period: float | None) -> None:
         waiter = self._waiter = loop.create_future()

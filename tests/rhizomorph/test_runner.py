@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.common import ExecutionError, HandlerError, ManualClock
 from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
 
 from .conftest import Script
@@ -256,3 +256,28 @@ async def test_introspection(script: Script) -> None:
     assert runner.last_status is R and runner.running
     assert runner.last_tick() == {"main": R, "first": F, "second": R}
     assert "ticks=1" in repr(runner)
+
+
+async def test_one_runner_is_driven_by_one_tick_until_complete_at_a_time(clock: ManualClock) -> None:
+    runner = Runner(sleeper_tree(10), {}, clock)
+    first = asyncio.create_task(runner.tick_until_complete())
+    await asyncio.sleep(0)
+    with pytest.raises(ExecutionError, match=r"tree 'Nap': tick_until_complete\(\) is already running"):
+        await runner.tick_until_complete()
+    await clock.run_for(10)
+    assert await first is S
+    assert await runner.tick_until_complete(max_ticks=1) is R  # free again afterwards
+    runner.reset()
+
+
+def test_runner_needs_a_tree() -> None:
+    with pytest.raises(TypeError, match="Runner needs a behaviour tree"):
+        Runner("tree", {})  # type: ignore[arg-type]
+
+
+async def test_completion_is_logged_at_info(caplog: pytest.LogCaptureFixture, script: Script) -> None:
+    b = TreeBuilder("Brief")
+    b.root(b.action(script.leaf("go")))
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.rhizomorph"):
+        await Runner(b.build(), {}).tick_until_complete()
+    assert caplog.messages == ["Brief finished SUCCESS after 1 ticks"]
