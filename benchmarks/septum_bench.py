@@ -22,6 +22,7 @@ Run ``python benchmarks/septum_bench.py`` (``--quick`` for a smoke run).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -148,8 +149,6 @@ def five_state_spec() -> Any:
 def bench_septum(settings: Settings) -> list[Row]:
     """mycorrhizal.septum: ``tick()`` per transition (one call per transition, like the peers'
     triggers), and ``run(n)``, the machine's own loop taking n transitions in one call."""
-    import asyncio
-
     from mycorrhizal.septum import StateMachine
 
     spec = five_state_spec()
@@ -226,8 +225,6 @@ def bench_floor(settings: Settings) -> list[Row]:
     async def memory() -> float:
         return await abytes_per_object(make, machines)
 
-    import asyncio
-
     return [
         Row("floor", WORKLOAD_TRANSITION, abest_per_op(loop, settings) * 1e6, "us"),
         *_memory_rows("floor", asyncio.run(memory()), machines, targets=False),
@@ -240,9 +237,9 @@ def bench_floor(settings: Settings) -> list[Row]:
 
 def bench_python_statemachine(settings: Settings) -> list[Row]:
     """python-statemachine's async engine (chosen by the library because a callback is async)."""
-    import asyncio
-
     from statemachine import State, StateMachine
+
+    calls, taken = [0], [0]  # handler runs must equal the transitions asked for
 
     class FiveStates(StateMachine):  # type: ignore[misc]
         S1 = State(initial=True)
@@ -255,7 +252,7 @@ def bench_python_statemachine(settings: Settings) -> list[Row]:
         go = S1.to(S2) | S2.to(S3) | S3.to(S4) | S4.to(S5)
 
         async def on_loop(self) -> None:
-            return None
+            calls[0] += 1
 
     machines = _machines(settings, peer=True)
 
@@ -264,15 +261,13 @@ def bench_python_statemachine(settings: Settings) -> list[Row]:
         await machine.activate_initial_state()
         return machine
 
-    async def prepared() -> FiveStates:
-        return await make()
-
     machine_box: list[FiveStates] = []
 
     async def loop(n: int) -> None:
         if not machine_box:
             machine_box.append(await make())
         machine = machine_box[0]
+        taken[0] += n
         for _ in range(n):
             await machine.loop()
 
@@ -282,10 +277,10 @@ def bench_python_statemachine(settings: Settings) -> list[Row]:
 
     name = "python-statemachine"
     per_transition = abest_per_op(loop, settings)
-    assert machine_box[0].current_state_value == "S1" or machine_box[0].configuration_values
+    assert machine_box[0].current_state_value == "S1" and calls == taken
     return [
         Row(name, WORKLOAD_TRANSITION, per_transition * 1e6, "us"),
-        *_memory_rows(name, asyncio.run(abytes_per_object(prepared, machines)), machines, targets=False),
+        *_memory_rows(name, asyncio.run(abytes_per_object(make, machines)), machines, targets=False),
         Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
     ]
 
@@ -303,13 +298,13 @@ TRANSITIONS_SPEC = [
 
 def bench_transitions(settings: Settings) -> list[Row]:
     """transitions' AsyncMachine: one machine per model (what ``Machine(model=self)`` users get)."""
-    import asyncio
-
     from transitions.extensions.asyncio import AsyncMachine
+
+    calls, taken = [0], [0]  # handler runs must equal the transitions asked for
 
     class Model:
         async def on_loop(self) -> None:
-            return None
+            calls[0] += 1
 
     # The states are a list of names, built once: the "existing spec" the machines share.
     states = [*STATES]
@@ -326,6 +321,7 @@ def bench_transitions(settings: Settings) -> list[Row]:
         if not model_box:
             model_box.append(await make())
         model = model_box[0]
+        taken[0] += n
         for _ in range(n):
             await model.loop()  # type: ignore[attr-defined]
 
@@ -335,7 +331,7 @@ def bench_transitions(settings: Settings) -> list[Row]:
 
     name = "transitions"
     per_transition = abest_per_op(loop, settings)
-    assert model_box[0].state == "S1"  # type: ignore[attr-defined]
+    assert model_box[0].state == "S1" and calls == taken  # type: ignore[attr-defined]
     return [
         Row(name, WORKLOAD_TRANSITION, per_transition * 1e6, "us"),
         *_memory_rows(name, asyncio.run(abytes_per_object(make, machines)), machines, targets=False),
