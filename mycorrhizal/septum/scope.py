@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .state import State, module_globals
+from .state import State, StateGroup, module_globals
 
 __all__ = ["bind", "global_names", "unresolved", "injected_names"]
 
@@ -74,12 +74,17 @@ def injected_names(state: State) -> dict[str, Any]:
     # Enclosing classes named in the qualname (``Outer.Inner.MyState``), outermost first.
     parts = state.qualname.split(".")[:-1]
     if "<locals>" not in parts:
-        owner: Any = None
+        where: Any = module
         for part in parts:
-            owner = module.get(part) if owner is None else getattr(owner, "__dict__", {}).get(part)
-            if owner is None:
+            owner = where.get(part)
+            # An enclosing class may already have been turned into a group or a state.
+            if isinstance(owner, State | StateGroup):
+                where = owner.namespace
+            else:
+                where = getattr(owner, "__dict__", None)
+            if not hasattr(where, "items"):
                 break
-            names.update({k: v for k, v in vars(owner).items() if not k.startswith("__")})
+            names.update({k: v for k, v in where.items() if not k.startswith("__")})
     for scope in state.scopes:  # groups this state was declared in
         names.update(scope)
     names[state.name] = state

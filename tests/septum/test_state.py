@@ -278,3 +278,33 @@ def test_state_function_with_parameters_is_refused() -> None:
 
     with pytest.raises(DefinitionError, match="takes no arguments"):
         septum.state(Bad)
+
+
+@septum.group
+class Valve:
+    @septum.state
+    class Closed:
+        class Events(Enum):
+            OPEN = auto()
+
+        @septum.on_state
+        async def on_state(ctx):
+            return Events.OPEN if ctx.msg == "open" else None  # noqa: F821
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(Events.OPEN, Opened)]  # noqa: F821 - a sibling in the group
+
+    @septum.state(config=StateConfiguration(terminal=True))
+    class Opened:
+        pass
+
+
+async def test_module_level_group_members_resolve_through_the_group() -> None:
+    fsm = StateMachine(Valve)
+    fsm.send_message("open")
+    await fsm.run()
+    assert fsm.current_state is Valve.Opened
+    assert "Valve" in repr(Valve)
+    with pytest.raises(AttributeError, match="state group 'Valve' has no attribute 'Nope'"):
+        _ = Valve.Nope
