@@ -42,7 +42,7 @@ def spec_diagram(spec: MachineSpec, machine: StateMachine | None) -> Diagram:
         used.add(ident)
         ids[state] = ident
     current = machine.current_state if machine is not None else None
-    nodes = [Node(START, "", shape="point")]
+    nodes = [Node(START, "start", shape="point")]
     edges = [Edge(START, ids[spec.initial.state])]
     has_pop = False
     for state, node in spec.nodes.items():
