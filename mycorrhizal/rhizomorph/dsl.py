@@ -33,13 +33,20 @@ class _Scope:
         self.problems: list[Problem] = []
 
 
-_scopes: list[_Scope] = []
+# The bodies of the @bt.tree functions running right now (innermost last).  None is a barrier
+# pushed while a tree compiles: nodes its composite functions make are not the enclosing body's.
+_scopes: list[_Scope | None] = []
+
+
+def _current() -> _Scope | None:
+    return _scopes[-1] if _scopes else None
 
 
 def _declare(node: N, problems: list[Problem]) -> N:
-    if _scopes:
-        _scopes[-1].declared.append(node)
-        _scopes[-1].problems.extend(problems)
+    scope = _current()
+    if scope is not None:
+        scope.declared.append(node)
+        scope.problems.extend(problems)
     else:
         DefinitionError.raise_if_any(problems, what=f"{node.kind} {node.name!r}")
     return node
@@ -91,16 +98,21 @@ class BT:
             )
         if not scope.roots:
             DefinitionError.raise_if_any(scope.problems, what=f"tree {name!r}")
-        return Tree._checked(name, scope.roots[0], scope.declared, scope.problems)
+        _scopes.append(None)
+        try:
+            return Tree._checked(name, scope.roots[0], scope.declared, scope.problems)
+        finally:
+            _scopes.pop()
 
     def root(self, node: N) -> N:
         """Mark the tree's root node (use above the node's own decorator)."""
-        if not _scopes:
+        scope = _current()
+        if scope is None:
             raise DefinitionError(
                 [Problem("@bt.root", "used outside a @bt.tree function", "use it inside the tree's body")]
             )
         if not isinstance(node, Node):
-            _scopes[-1].problems.append(
+            scope.problems.append(
                 Problem(
                     f"root {_child_name(node)!r}",
                     "@bt.root was applied to something that is not a node",
@@ -108,7 +120,7 @@ class BT:
                 )
             )
             return node
-        _scopes[-1].roots.append(node)
+        scope.roots.append(node)
         return node
 
     # ----------------------------------------------------------------------------------- leaves
@@ -292,8 +304,9 @@ class BT:
         cond: Any = condition
         if not isinstance(condition, Node) and callable(condition):
             leaf, problems = make_leaf(condition, "condition")
-            if _scopes:
-                _scopes[-1].problems.extend(problems)  # not declared: it belongs to the guard
+            scope = _current()
+            if scope is not None:
+                scope.problems.extend(problems)  # not declared: it belongs to the guard
             else:
                 DefinitionError.raise_if_any(problems, what=f"condition {leaf.name!r}")
             cond = leaf

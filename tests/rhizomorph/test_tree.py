@@ -145,3 +145,25 @@ async def test_builder_errors() -> None:
         Tree("T", "oops")  # type: ignore[arg-type]
     b.root(b.action(lambda: S, name="x"))
     assert await Runner(b.build(), None).tick() is S
+
+
+def test_a_tree_defined_inside_another_trees_body_keeps_its_nodes_to_itself() -> None:
+    @bt.tree
+    def Outer() -> None:
+        @bt.tree
+        def Inner() -> None:
+            @bt.action
+            def flaky() -> Status:
+                return S
+
+            @bt.root
+            @bt.sequence
+            def main() -> Any:
+                yield bt.retry(2)(flaky)  # made while Inner compiles, inside Outer's body
+
+        @bt.root
+        @bt.sequence
+        def outer_main() -> Any:
+            yield bt.subtree(Inner)
+
+    assert [n.kind for n in Outer.nodes()] == ["sequence", "subtree", "sequence", "retry", "action"]
