@@ -11,14 +11,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Literal
+from typing import Any
 
 from ..common.diagram import Diagram
-from ..common.errors import ExecutionError, HandlerError, QueueOverflowError, UndeclaredLabelError
+from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
 from ..common.timebase import Timebase, default_timebase
 from .compile import MachineSpec, Node, Op, label_text, machine_spec
 from .context import Context
 from .errors import StateMachineComplete
+from .mailbox import (
+    DEFAULT_MAX_QUEUE_SIZE,
+    DONE,
+    FIRED,
+    TIMEOUT,
+    Mailbox,
+    Marker,
+    OverflowPolicy,
+    check_queue_options,
+)
 from .state import State, StateGroup
 from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 
@@ -28,32 +38,18 @@ log = logging.getLogger("mycorrhizal.septum")
 _INFO = logging.INFO
 _DEBUG = logging.DEBUG
 
-OverflowPolicy = Literal["raise", "drop_newest", "drop_oldest"]
-_POLICIES = ("raise", "drop_newest", "drop_oldest")
-#: Default bound on queued messages; pass ``max_queue_size=None`` for an unbounded queue.
-DEFAULT_MAX_QUEUE_SIZE = 10_000
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
 
 # Phases.  ENTRY: on_state must run once with msg=None (after entry or Again).  WAIT: waiting for a
 # message or timeout.  DONE: terminal.
 # TIMED_OUT: the timeout interrupted on_state; on_timeout runs next, before any queued message.
-_NEW, _ENTRY, _WAIT, _DONE, _TIMED_OUT = 0, 1, 2, 3, 4
+_NEW, _ENTRY, _WAIT, _DONE, _TIMED_OUT = 0, 1, 2, DONE, 4
 
 
-class _Marker:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-_TIMEOUT: Any = _Marker("<timeout>")  # queued when the state's timer fires: FIFO with messages
-_FIRED: Any = _Marker("<fired>")  # the _timer slot once the timer fired and its marker is queued
-_INTERRUPTED: Any = _Marker("<interrupted>")  # on_state was cancelled by the state's timeout
+_TIMEOUT: Any = TIMEOUT
+_FIRED: Any = FIRED
+_INTERRUPTED: Any = Marker("<interrupted>")  # on_state was cancelled by the state's timeout
 
 
 class _HookFailed(Exception):
@@ -63,12 +59,11 @@ class _HookFailed(Exception):
         self.node, self.role, self.exc = node, role, exc
 
 
-class StateMachine:
+class StateMachine(Mailbox):
     """One running state machine built from an initial state (or a ``septum.group``)."""
 
-    __slots__ = ("_spec", "_node", "_phase", "_retry", "_queue", "_others", "_stack", "_timer", "_ctx",
-                 "_timebase", "_running", "_waiter", "_turns", "_driver", "_failure", "_max_queue",
-                 "_policy", "_on_error", "_owner", "_inflight", "overflow_count", "unhandled_count")
+    __slots__ = ("_spec", "_node", "_phase", "_retry", "_stack", "_timer", "_ctx", "_timebase", "_running",
+                 "_waiter", "_turns", "_driver", "_failure", "_on_error", "_owner", "_inflight")
 
     def __init__(
         self,
@@ -85,19 +80,10 @@ class StateMachine:
             spec: MachineSpec = initial_state._cache[("spec", error_state)]
         except (AttributeError, KeyError):
             spec = machine_spec(initial_state, error_state)
-        if max_queue_size != DEFAULT_MAX_QUEUE_SIZE or queue_overflow != "raise":
-            if max_queue_size is not None and (
-                isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int) or max_queue_size < 1
-            ):
-                raise ValueError(f"max_queue_size must be an int >= 1 or None, got {max_queue_size!r}")
-            if queue_overflow not in _POLICIES:
-                raise ValueError(f"queue_overflow must be one of {_POLICIES}, got {queue_overflow!r}")
         self._spec = spec
         self._node = spec.initial
         self._phase = _NEW
         self._retry = 0
-        self._queue: deque[Any] | None = None
-        self._others: dict[int, deque[Any]] | None = None
         self._stack: list[Node] | None = None
         self._timer: Any = None
         self._ctx = Context(self, common_data)
@@ -107,16 +93,18 @@ class StateMachine:
         self._turns: list[asyncio.Future[None]] | None = None
         self._driver: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
-        self._max_queue = max_queue_size
-        self._policy = queue_overflow
         self._on_error = on_error
         # Task running a timed state's on_state, and 0 / 1 (suspended in it) / 2+n (interrupted by
         # its timeout; n = the task's cancel requests before ours).
         self._owner: asyncio.Task[Any] | None = None
         self._inflight = 0
-        #: Messages refused or evicted because the queue was full.
+        if max_queue_size != DEFAULT_MAX_QUEUE_SIZE or queue_overflow != "raise":
+            check_queue_options(max_queue_size, queue_overflow)
+        self._queue = None
+        self._others = None
+        self._max_queue = max_queue_size
+        self._policy = queue_overflow
         self.overflow_count = 0
-        #: Messages a state answered with ``Unhandled``.
         self.unhandled_count = 0
 
     # ----------------------------------------------------------------- inspection
@@ -160,14 +148,6 @@ class StateMachine:
         """True when there is nothing to do until a message or timeout arrives (or complete)."""
         return (self._phase == _WAIT or self._phase == _DONE) and not self._queue and not self._others
 
-    @property
-    def queue_size(self) -> int:
-        """Messages waiting (a pending timeout is not a message and is not counted)."""
-        size = len(self._queue) - (self._timer is _FIRED) if self._queue else 0
-        if self._others:
-            size += sum(len(q) for q in self._others.values())
-        return size
-
     def to_diagram(self) -> Diagram:
         """Picture of this machine's states with the current one highlighted."""
         from .diagram import spec_diagram
@@ -176,92 +156,6 @@ class StateMachine:
 
     def __repr__(self) -> str:
         return f"<StateMachine {self._spec.name} in {self._node.name}>"
-
-    # ----------------------------------------------------------------- messages
-    def send_message(self, msg: Any, *, priority: int = 0) -> bool:
-        """Queue ``msg``; higher ``priority`` is handled first, equal priorities in sending order.
-
-        Returns True when queued.  On a full queue the overflow policy applies: ``"raise"``
-        (QueueOverflowError), ``"drop_newest"`` (returns False) or ``"drop_oldest"`` (evicts the
-        longest-waiting message of the lowest priority); each overflow is counted and logged.
-        """
-        if self._phase == _DONE:
-            raise StateMachineComplete(
-                f"machine {self._spec.name} is complete (terminal state {self._node.name}); "
-                f"it takes no more messages", state=self._node.name, event=msg)
-        limit = self._max_queue
-        if limit is not None and self.queue_size >= limit and not self._overflow(msg, priority):
-            return False
-        if priority == 0:
-            queue = self._queue
-            if queue is None:
-                queue = self._queue = deque()
-            queue.append(msg)
-        else:
-            others = self._others
-            if others is None:
-                others = self._others = {}
-            bucket = others.get(priority)
-            if bucket is None:
-                bucket = others[priority] = deque()
-            bucket.append(msg)
-        if self._waiter is not None:
-            self._wake()
-        return True
-
-    def _overflow(self, msg: Any, priority: int) -> bool:
-        self.overflow_count += 1
-        name, policy = self._node.name, self._policy
-        if policy == "raise":
-            log.warning("machine %s in %s: queue full (%d), refused %r", self._spec.name, name,
-                        self._max_queue, msg)
-            raise QueueOverflowError(
-                f"machine {self._spec.name} (state {name}): message queue is full "
-                f"({self._max_queue} messages); run() the machine to drain it, raise max_queue_size, "
-                f"or choose queue_overflow='drop_newest'/'drop_oldest'", state=name, event=msg)
-        if policy == "drop_newest":
-            log.warning("machine %s in %s: queue full (%d), dropped new message %r (overflow #%d)",
-                        self._spec.name, name, self._max_queue, msg, self.overflow_count)
-            return False
-        evicted = self._evict_oldest(priority)
-        log.warning("machine %s in %s: queue full (%d), evicted oldest message %r (overflow #%d)",
-                    self._spec.name, name, self._max_queue, evicted, self.overflow_count)
-        return True
-
-    def _evict_oldest(self, incoming_priority: int) -> Any:
-        others, queue = self._others or {}, self._queue
-        has_plain = bool(queue) and any(m is not _TIMEOUT for m in queue)  # type: ignore[union-attr]
-        candidates = sorted(others) + ([0] if has_plain else [])
-        lowest = min(candidates)
-        if lowest == 0:
-            assert queue is not None
-            for i, m in enumerate(queue):
-                if m is not _TIMEOUT:
-                    del queue[i]
-                    return m
-        bucket = others[lowest]
-        evicted = bucket.popleft()
-        if not bucket:
-            del others[lowest]
-            if not others:
-                self._others = None
-        return evicted
-
-    def _pop_other(self) -> Any:
-        """Next message when some have a non-zero priority (the slow path)."""
-        others = self._others
-        assert others
-        top = max(others)
-        queue = self._queue
-        if top < 0 and queue:
-            return queue.popleft()
-        bucket = others[top]
-        msg = bucket.popleft()
-        if not bucket:
-            del others[top]
-            if not others:
-                self._others = None
-        return msg
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -306,13 +200,18 @@ class StateMachine:
             return
         if self._waiter is not None:
             self._wake()
-        elif not self._running and self._driver is None:
-            # Nobody is running the machine: process the timeout on the loop ourselves.
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return  # no loop (a synchronous clock.advance()): the next run()/tick() handles it
-            self._driver = loop.create_task(self._background(), name=f"septum {self._spec.name} timeout")
+        elif not self._running:
+            self._schedule_driver()
+
+    def _schedule_driver(self) -> None:
+        """Nobody is running the machine: process the fired timeout on the loop ourselves."""
+        if self._driver is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a synchronous clock.advance()): the next run()/tick() handles it
+        self._driver = loop.create_task(self._background(), name=f"septum {self._spec.name} timeout")
 
     async def _background(self) -> None:
         try:
@@ -332,6 +231,28 @@ class StateMachine:
         """Enter the initial state (``on_enter``, timeout armed).  A second call does nothing."""
         if self._phase != _NEW:
             return
+        node = self._node
+        if node.on_enter is None and node.timeout is None and not node.terminal and not self._running:
+            # Nothing to run and no timer to arm: entering is just a change of phase.
+            if log.isEnabledFor(_INFO):
+                log.info("machine %s: start in %s", self._spec.name, node.name)
+            self._phase = _ENTRY
+            return
+        if self._running:
+            await self._wait_turn()
+            if self._phase != _NEW:
+                return
+        self._running = True
+        try:
+            await self._initialize()
+        finally:
+            self._running = False
+            if self._turns:
+                self._pass_turn()
+        if self._timer is _FIRED:
+            self._schedule_driver()  # the timeout fired during on_enter: nobody else will run it
+
+    async def _initialize(self) -> None:
         if log.isEnabledFor(_INFO):
             log.info("machine %s: start in %s", self._spec.name, self._node.name)
         try:
@@ -367,7 +288,7 @@ class StateMachine:
         self._running = True
         try:
             if self._phase == _NEW:
-                await self.initialize()
+                await self._initialize()
             steps = await self._drive(-1 if max_steps is None else max_steps, wait)
         finally:
             self._running = False

@@ -235,3 +235,25 @@ async def test_run_wait_sleeps_until_a_timeout_or_message(clock: ManualClock) ->
     fsm.send_message("go")  # a message wakes it too; it then reaches a terminal state and returns
     assert await task == 3
     assert fsm.current_state is Later
+
+
+async def test_timeout_during_a_direct_initialize_is_handled_once_by_the_timer(clock: ManualClock) -> None:
+    async def slow_enter(ctx):
+        log_to(ctx, "enter")
+        await ctx.timebase.sleep(8)
+
+    s = make(
+        "SlowStart",
+        config=StateConfiguration(timeout=5.0),
+        on_enter=slow_enter,
+        on_state=lambda ctx: None,
+        on_timeout=lambda ctx: (log_to(ctx, ("timeout", ctx.timebase.now())), E.DONE)[1],
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    init = asyncio.create_task(fsm.initialize())
+    await clock.run_for(8)  # fires at 5 while on_enter is still running: not a second initialize
+    await init
+    await clock.run_for(0)  # the background run the timer scheduled
+    assert fsm.common["log"] == ["enter", ("timeout", 8.0)]
+    assert fsm.current_state is End
