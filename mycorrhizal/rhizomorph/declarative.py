@@ -110,7 +110,11 @@ class Registry:
 
     @classmethod
     def of(cls, *trees: Tree) -> Registry:
-        """A registry of every leaf and halt hook of ``trees`` (by function name) and their subtrees."""
+        """A registry of the leaves (by leaf name), halt hooks and subtrees of ``trees``.
+
+        Halt hooks are registered under their function name (``halt_<leaf>`` for a lambda).
+        Two different functions under one name - two leaves with the same name - is an error.
+        """
         registry = cls()
         for tree in trees:
             compiled = tree.compiled
@@ -124,21 +128,23 @@ class Registry:
                 if isinstance(spec, Subtree):
                     registry.add_tree(spec.tree)
                 elif isinstance(spec, Leaf):
-                    registry.add(_function_name(spec.fn), spec.fn)
+                    registry.add(spec.name, spec.fn)
                     if spec.on_halt is not None:
-                        registry.add(_function_name(spec.on_halt), spec.on_halt)
+                        registry.add(_hook_name(spec), spec.on_halt)
         return registry
 
 
-def _function_name(fn: Callable[..., Any]) -> str:
-    return str(getattr(fn, "__name__", repr(fn)))
+def _hook_name(leaf: Leaf) -> str:
+    """The registry name of a leaf's halt hook: its function name, or ``halt_<leaf>`` for a lambda."""
+    name = getattr(leaf.on_halt, "__name__", "")
+    return name if name.isidentifier() else f"halt_{leaf.name}"
 
 
 # ------------------------------------------------------------------------------------------- export
 
 
 def tree_to_dict(tree: Tree) -> dict[str, Any]:
-    """The JSON-ready form of ``tree``: leaves and hooks by function name, subtrees by tree name."""
+    """The JSON-ready form of ``tree``: leaves by leaf name, hooks by function name, subtrees by tree name."""
     compiled = tree.compiled
 
     def node(i: int) -> dict[str, Any]:
@@ -146,11 +152,9 @@ def tree_to_dict(tree: Tree) -> dict[str, Any]:
         kids = compiled.children[i]
         out: dict[str, Any]
         if isinstance(spec, Leaf):
-            out = {spec.leaf_kind: _function_name(spec.fn)}
-            if spec.name != _function_name(spec.fn):
-                out["name"] = spec.name
+            out = {spec.leaf_kind: spec.name}
             if spec.on_halt is not None:
-                out["on_halt"] = _function_name(spec.on_halt)
+                out["on_halt"] = _hook_name(spec)
             if spec.on_error is not None:
                 out["on_error"] = spec.on_error.value
             return out

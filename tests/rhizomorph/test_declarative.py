@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError, ManualClock
-from mycorrhizal.rhizomorph import Registry, Runner, Status, Tree, bt, load_tree, tree_to_dict
+from mycorrhizal.rhizomorph import Registry, Runner, Status, Tree, TreeBuilder, bt, load_tree, tree_to_dict
 
 S, F, R = Status.SUCCESS, Status.FAILURE, Status.RUNNING
 
@@ -244,3 +244,33 @@ def test_loading_never_evaluates_code() -> None:
     registry = Registry({"go": lambda: Status.SUCCESS})
     with pytest.raises(DefinitionError, match=r"action '__import__\(\"os\"\).system' is not in the registry"):
         load_tree({"tree": "X", "root": {"action": '__import__("os").system'}}, registry)
+
+
+async def test_lambdas_round_trip_under_their_leaf_names() -> None:
+    halted: list[str] = []
+    b = TreeBuilder("Lambdas")
+    b.root(
+        b.parallel(
+            "both",
+            b.action(lambda: Status.RUNNING, name="spin", on_halt=lambda: halted.append("spin")),
+            b.action(lambda bb: Status.FAILURE if bb["stop"] else Status.RUNNING, name="watch"),
+        )
+    )
+    tree = b.build()
+    data = tree_to_dict(tree)
+    assert data["root"]["parallel"][0] == {"action": "spin", "on_halt": "halt_spin"}
+    loaded = load_tree(data, Registry.of(tree))
+    for candidate in (tree, loaded):
+        bb = {"stop": False}
+        runner = Runner(candidate, bb)
+        assert await runner.tick() is R
+        bb["stop"] = True
+        assert await runner.tick() is F
+    assert halted == ["spin", "spin"]
+
+
+def test_two_leaves_with_one_name_but_different_functions_cannot_share_a_registry() -> None:
+    b = TreeBuilder("Clash")
+    b.root(b.sequence("s", b.action(lambda: S, name="same"), b.action(lambda: F, name="same")))
+    with pytest.raises(DefinitionError, match="registry name 'same': already names"):
+        Registry.of(b.build())
