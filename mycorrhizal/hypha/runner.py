@@ -111,8 +111,8 @@ class _Transition:
         "eager",
         "inputs",
         "outputs",
-        "bounded_in",
-        "bounded_out",
+        "holds",
+        "room_checks",
         "single",
         "guard",
         "guard_arity",
@@ -142,8 +142,14 @@ class _Transition:
         self.eager = spec.eager
         self.inputs = tuple((places[i], w) for i, w in flat.inputs)
         self.outputs = tuple((places[i], w) for i, w in flat.outputs)
-        self.bounded_in = tuple((p, w) for p, w in self.inputs if p.capacity is not None)
-        self.bounded_out = tuple((p, w) for p, w in self.outputs if p.capacity is not None)
+        # Capacity.  A firing holds room in every bounded place it touches from the moment it takes
+        # its tokens until it commits or fails: the consumed tokens' room (so a failure can always
+        # put them back) and the output arc weight (so the outputs fit).  In a place that is both
+        # input and output the two overlap.  It is enabled only if that room is free now.
+        w_in = {p: w for p, w in self.inputs if p.capacity is not None}
+        w_out = {p: w for p, w in self.outputs if p.capacity is not None}
+        self.holds = tuple((p, max(w_in.get(p, 0), w_out.get(p, 0))) for p in {**w_in, **w_out})
+        self.room_checks = tuple((p, w - w_in.get(p, 0)) for p, w in w_out.items() if w - w_in.get(p, 0) > 0)
         # The common case gets a short path: one input arc of weight 1, no guard.
         self.single = self.inputs[0][0] if len(self.inputs) == 1 and self.inputs[0][1] == 1 else None
         self.guard = spec.guard
@@ -168,8 +174,7 @@ class _Transition:
         self.fast = (
             self.single is not None
             and self.guard is None
-            and not self.bounded_in
-            and not self.bounded_out
+            and not self.holds
             and not self.wants_ctx
             and (self.kind is _FUNCTION or (self.kind is _COROUTINE and self.eager))
         )
@@ -531,8 +536,8 @@ class Runner:
             for p, w in t.inputs:
                 if len(p.tokens) < w:
                     return False
-        for p, w in t.bounded_out:
-            if len(p.tokens) + p.reserved + w > p.capacity:  # type: ignore[operator]
+        for p, extra in t.room_checks:
+            if len(p.tokens) + p.reserved + extra > p.capacity:  # type: ignore[operator]
                 return False
         if t.blocked_gen is not None:
             if sum(p.gen for p, _ in t.inputs) == t.blocked_gen:
@@ -551,10 +556,8 @@ class Runner:
                 for _ in range(w):
                     taken.append(take())
             consumed = t.ccls(taken)
-        for p, w in t.bounded_in:
-            p.reserved += w  # the room stays held until the firing commits or fails
-        for p, w in t.bounded_out:
-            p.reserved += w
+        for p, hold in t.holds:
+            p.reserved += hold  # held until the firing commits or fails
         self._call(t, consumed)
         return True
 
@@ -761,18 +764,15 @@ class Runner:
 
     def _release(self, t: _Transition) -> None:
         """Give back the room a firing held in its bounded places (it committed or failed)."""
-        for p, w in t.bounded_out:
-            p.reserved -= w
-        for p, w in t.bounded_in:
-            p.reserved -= w
+        for p, hold in t.holds:
+            p.reserved -= hold
             self._freed(p)
 
     def _give_back(self, t: _Transition, consumed: Consumed, *, notify: bool) -> None:
         """Return consumed tokens to their input places (front of a QUEUE), as if never taken."""
-        for p, w in t.bounded_out:
-            p.reserved -= w
-        for p, w in t.bounded_in:
-            p.reserved -= w
+        for p, hold in t.holds:
+            p.reserved -= hold
+            self._freed(p)  # an output's held room is free again (a failing t stays blocked)
         start = 0
         for p, w in t.inputs:
             p.restore(list.__getitem__(consumed, slice(start, start + w)))
@@ -964,10 +964,10 @@ class Runner:
 
 
 def _held(t: _Transition, p: _Place) -> int:
-    """Room ``t``'s firing reserved in ``p`` (as an output)."""
-    for q, w in t.bounded_out:
+    """Room a firing of ``t`` holds in ``p``."""
+    for q, hold in t.holds:
         if q is p:
-            return w
+            return hold
     return 0
 
 

@@ -1,0 +1,214 @@
+"""Structural analysis and reachability on textbook nets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from mycorrhizal.common.errors import AnalysisError
+from mycorrhizal.hypha import (
+    NetBuilder,
+    Runner,
+    analyze,
+    net_graph,
+    pn,
+    reachability_graph,
+    unreachable,
+)
+
+
+def passing(*outputs: str) -> Any:
+    """A handler that puts one token into each of ``outputs``."""
+
+    def handler(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {out: "tok" for out in outputs}
+
+    return handler
+
+
+@pn.net
+def MutualExclusion(builder: NetBuilder) -> None:
+    """Two processes share a critical section guarded by one mutex token."""
+    mutex = builder.place("mutex", initial=["m"])
+    for i in (1, 2):
+        idle = builder.place(f"idle{i}", initial=["p"])
+        critical = builder.place(f"critical{i}")
+        builder.transition(name=f"enter{i}", inputs=[idle, mutex], outputs=[critical])(passing(critical))
+        builder.transition(name=f"leave{i}", inputs=[critical], outputs=[idle, mutex])(passing(idle, mutex))
+
+
+def philosophers(n: int) -> Any:
+    """Each philosopher takes the left fork, then the right one: all holding a left fork deadlocks."""
+    builder = NetBuilder(f"Philosophers{n}")
+    forks = [builder.place(f"fork{i}", initial=["f"]) for i in range(n)]
+    for i in range(n):
+        thinking = builder.place(f"thinking{i}", initial=["p"])
+        has_left = builder.place(f"has_left{i}")
+        eating = builder.place(f"eating{i}")
+        left, right = forks[i], forks[(i + 1) % n]
+        builder.transition(name=f"take_left{i}", inputs=[thinking, left], outputs=[has_left])(
+            passing(has_left)
+        )
+        builder.transition(name=f"take_right{i}", inputs=[has_left, right], outputs=[eating])(passing(eating))
+        builder.transition(name=f"release{i}", inputs=[eating], outputs=[thinking, left, right])(
+            passing(thinking, left, right)
+        )
+    return builder.build()
+
+
+def test_mutual_exclusion_has_no_deadlock_and_is_safe() -> None:
+    reach = reachability_graph(MutualExclusion)
+    assert reach.deadlock_free and reach.deadlocks == []
+    assert reach.graph.number_of_nodes() == 3
+    for marking in reach.graph.nodes:
+        counts = reach.as_dict(marking)
+        assert counts.get("MutualExclusion.critical1", 0) + counts.get("MutualExclusion.critical2", 0) <= 1
+    assert set(reach.bounds.values()) == {1}
+    assert (
+        reach.dead_transitions([f"MutualExclusion.{t.name}" for t in MutualExclusion.transitions])
+        == frozenset()
+    )
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_dining_philosophers_deadlock_when_everyone_holds_a_left_fork(n: int) -> None:
+    net = philosophers(n)
+    reach = reachability_graph(net)
+    assert not reach.deadlock_free
+    (deadlock,) = reach.deadlocks
+    assert deadlock == {f"Philosophers{n}.has_left{i}": 1 for i in range(n)}
+    path = reach.path_to(deadlock)
+    assert sorted(path) == sorted(f"Philosophers{n}.take_left{i}" for i in range(n))
+
+
+async def test_the_runner_really_reaches_the_philosophers_deadlock() -> None:
+    # priorities force the bad interleaving: every philosopher takes a left fork first
+    builder = NetBuilder("Greedy")
+    forks = [builder.place(f"fork{i}", initial=["f"]) for i in range(3)]
+    for i in range(3):
+        thinking = builder.place(f"thinking{i}", initial=["p"])
+        has_left = builder.place(f"has_left{i}")
+        eating = builder.place(f"eating{i}")
+        builder.transition(name=f"left{i}", priority=1, inputs=[thinking, forks[i]], outputs=[has_left])(
+            passing(has_left)
+        )
+        builder.transition(name=f"right{i}", inputs=[has_left, forks[(i + 1) % 3]], outputs=[eating])(
+            passing(eating)
+        )
+    net = builder.build()
+    runner = Runner(net, {})
+    await runner.run_until_idle()
+    assert runner.marking().counts() == {
+        **{f"Greedy.fork{i}": 0 for i in range(3)},
+        **{f"Greedy.thinking{i}": 0 for i in range(3)},
+        **{f"Greedy.has_left{i}": 1 for i in range(3)},
+        **{f"Greedy.eating{i}": 0 for i in range(3)},
+    }
+    assert analyze(net).deadlocks == [{f"Greedy.has_left{i}": 1 for i in range(3)}]
+
+
+def test_net_graph_is_bipartite_with_weights() -> None:
+    builder = NetBuilder("W")
+    a = builder.place("a", initial=[1, 2], capacity=4)
+    b = builder.place("b")
+    builder.transition(name="t", outputs=[(b, 3)])(passing(b))
+    builder.arc(a, "t", weight=2)
+    graph = net_graph(builder.build())
+    assert nx.is_bipartite(graph)
+    assert graph.nodes["W.a"] == {"kind": "place", "capacity": 4, "initial": 2, "io": "place"}
+    assert graph.nodes["W.t"]["kind"] == "transition"
+    assert graph.edges["W.a", "W.t"]["weight"] == 2 and graph.edges["W.t", "W.b"]["weight"] == 3
+
+
+def test_weights_and_capacities_shape_the_reachable_markings() -> None:
+    builder = NetBuilder("W")
+    a = builder.place("a", initial=[1, 2, 3, 4])
+    b = builder.place("b", capacity=2)
+    builder.transition(name="t", outputs=[b])(passing(b))
+    builder.arc(a, "t", weight=2)
+    reach = reachability_graph(builder.build())
+    assert sorted(reach.as_dict(m).get("W.b", 0) for m in reach.graph.nodes) == [0, 1, 2]
+    assert reach.deadlocks == [{"W.b": 2}]
+
+
+def test_unreachable_parts_are_found_structurally() -> None:
+    @pn.net
+    def Orphans(builder: NetBuilder) -> None:
+        start = builder.place("start", initial=[1])
+        middle = builder.place("middle")
+        lonely = builder.place("lonely")
+        never = builder.place("never")
+        builder.transition(name="go", inputs=[start], outputs=[middle])(passing(middle))
+        builder.transition(name="stuck", inputs=[middle, lonely], outputs=[never])(passing(never))
+
+    found = unreachable(Orphans)
+    assert found.places == {"Orphans.lonely", "Orphans.never"}
+    assert found.transitions == {"Orphans.stuck"}
+    fed = unreachable(Orphans, entry_places=["lonely"])
+    assert fed.places == frozenset() and fed.transitions == frozenset()
+    with pytest.raises(AnalysisError, match=r"entry place 'nope' is not a place of net 'Orphans'"):
+        unreachable(Orphans, entry_places=["nope"])
+
+
+def test_unbounded_nets_are_reported() -> None:
+    @pn.net
+    def Pump(builder: NetBuilder) -> None:
+        seed = builder.place("seed", initial=[1])
+        pile = builder.place("pile")
+        builder.transition(name="pump", inputs=[seed], outputs=[seed, pile])(passing(seed, pile))
+
+    with pytest.raises(
+        AnalysisError, match=r"net 'Pump' is unbounded: tokens can pile up without limit in \['Pump.pile'\]"
+    ):
+        reachability_graph(Pump)
+    result = analyze(Pump)
+    assert result.reachability is None and result.unbounded is not None and "unbounded" in result.unbounded
+
+
+def test_state_space_limit() -> None:
+    with pytest.raises(AnalysisError, match=r"more than 10 reachable markings"):
+        reachability_graph(philosophers(5), max_states=10)
+
+
+def test_initial_marking_can_be_overridden() -> None:
+    reach = reachability_graph(MutualExclusion, {"mutex": 0})
+    assert reach.deadlocks == [{"MutualExclusion.idle1": 1, "MutualExclusion.idle2": 1}]
+    with pytest.raises(AnalysisError, match=r"initial marking names 'ghost'"):
+        reachability_graph(MutualExclusion, {"ghost": 1})
+    with pytest.raises(AnalysisError, match=r"is not reachable"):
+        reachability_graph(MutualExclusion).path_to({"MutualExclusion.critical1": 5})
+
+
+def test_priorities_are_respected() -> None:
+    builder = NetBuilder("P")
+    a = builder.place("a", initial=[1])
+    hi = builder.place("hi")
+    lo = builder.place("lo")
+    builder.transition(name="high", priority=1, inputs=[a], outputs=[hi])(passing(hi))
+    builder.transition(name="low", inputs=[a], outputs=[lo])(passing(lo))
+    net = builder.build()
+    reach = reachability_graph(net)
+    assert reach.deadlocks == [{"P.hi": 1}]
+    assert reach.dead_transitions(["P.high", "P.low"]) == {"P.low"}
+    assert analyze(net).dead_transitions == {"P.low"}
+
+
+def test_io_places_start_empty_and_sinks_absorb() -> None:
+    async def source(bb: Any, timebase: Any) -> Any:
+        yield 1
+
+    async def sink(token: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    @pn.net
+    def IO(builder: NetBuilder) -> None:
+        src = builder.io_input_place("src", source)
+        out = builder.io_output_place("out", sink)
+        builder.transition(name="t", inputs=[src], outputs=[out])(passing(out))
+
+    assert reachability_graph(IO).graph.number_of_nodes() == 1
+    reach = reachability_graph(IO, {"src": 2})
+    assert reach.graph.number_of_nodes() == 3 and reach.deadlocks == [{}]
+    assert unreachable(IO).transitions == frozenset()

@@ -1,0 +1,172 @@
+"""Invariants on random nets: with random handler failures, no token is ever lost or duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.hypha import FailedToken, NetBuilder, OnError, Runner
+
+FAILURE_RATE = 0.3
+ROUNDS = 60
+
+
+@attrs.frozen
+class TransitionShape:
+    inputs: tuple[tuple[int, int], ...]  # (place, weight)
+    outputs: tuple[tuple[int, int], ...]
+    to_error_place: bool
+    suspends: bool
+    priority: int
+    guarded: bool
+
+
+@attrs.frozen
+class NetShape:
+    capacities: tuple[int | None, ...]
+    initial: tuple[int, ...]
+    transitions: tuple[TransitionShape, ...]
+    fuel: int
+
+
+@st.composite
+def net_shapes(draw: Any) -> NetShape:
+    places = draw(st.integers(2, 5))
+    arc = st.tuples(st.integers(0, places - 1), st.integers(1, 2))
+    drawn = []
+    for _ in range(draw(st.integers(1, 5))):
+        inputs = draw(st.lists(arc, min_size=1, max_size=2, unique_by=lambda a: a[0]))
+        outputs = draw(st.lists(arc, max_size=3, unique_by=lambda a: a[0]))
+        drawn.append((inputs, outputs))
+    # Keep the net busy enough to fire thousands of times: tokens only go to places some
+    # transition consumes from, and a firing produces at least as many tokens as it consumed
+    # (besides its fuel).  Which places, how many, and whether it fails stay random.
+    consumed = sorted({p for inputs, _ in drawn for p, _ in inputs})
+    transitions = []
+    for inputs, outputs in drawn:
+        merged: dict[int, int] = {}
+        for p, w in outputs:
+            target = consumed[p % len(consumed)]
+            merged[target] = merged.get(target, 0) + w
+        deficit = sum(w for _, w in inputs) - sum(merged.values())
+        if deficit > 0:
+            target = consumed[draw(st.integers(0, len(consumed) - 1))]
+            merged[target] = merged.get(target, 0) + deficit
+        transitions.append(
+            TransitionShape(
+                inputs=tuple(inputs),
+                outputs=tuple(merged.items()),
+                to_error_place=draw(st.booleans()),
+                suspends=draw(st.booleans()),
+                priority=draw(st.integers(0, 1)),
+                guarded=draw(st.booleans()),
+            )
+        )
+    capacities = tuple(
+        draw(st.lists(st.one_of(st.none(), st.integers(3, 8)), min_size=places, max_size=places))
+    )
+    initial = tuple(min(draw(st.integers(2, 6)), cap if cap is not None else 6) for cap in capacities)
+    return NetShape(capacities, initial, tuple(transitions), draw(st.integers(200, 500)))
+
+
+def build(shape: NetShape, rng: random.Random, ids: Any) -> Any:
+    """The net: every transition also takes one 'fuel' token, so a run always ends."""
+    builder = NetBuilder("Random")
+    places = [
+        builder.place(f"p{i}", capacity=cap, initial=[next(ids) for _ in range(n)])
+        for i, (cap, n) in enumerate(zip(shape.capacities, shape.initial, strict=True))
+    ]
+    fuel = builder.place("fuel", initial=[next(ids) for _ in range(shape.fuel)])
+    errors = builder.place("errors")
+    for number, t in enumerate(shape.transitions):
+        outputs = [(places[p], w) for p, w in t.outputs]
+
+        async def handler(consumed: Any, bb: Any, timebase: Any, outputs: Any = outputs, t: Any = t) -> Any:
+            if t.suspends:
+                await asyncio.sleep(0)
+            if rng.random() < FAILURE_RATE:
+                raise RuntimeError("random failure")
+            return {place: [next(ids) for _ in range(w)] for place, w in outputs}
+
+        builder.transition(
+            name=f"t{number}",
+            inputs=[(places[p], w) for p, w in t.inputs] + [fuel],
+            outputs=outputs,
+            on_error=errors if t.to_error_place else OnError.RETURN,
+            priority=t.priority,
+            guard=(lambda consumed: sum(consumed) % 3 != 0) if t.guarded else None,
+            concurrency=rng.choice([1, 4]),
+            retry_delay=1.0,
+        )(handler)
+    return builder.build()
+
+
+def delta(t: TransitionShape) -> int:
+    return sum(w for _, w in t.outputs) - sum(w for _, w in t.inputs) - 1  # -1: the fuel token
+
+
+def test_tokens_are_conserved_under_random_failures(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.CRITICAL, logger="mycorrhizal.hypha")  # thousands of expected failures
+    firings: list[int] = []
+    failures: list[int] = []
+
+    @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(shape=net_shapes(), seed=st.integers(0, 2**32 - 1))
+    def check(shape: NetShape, seed: int) -> None:
+        ids = itertools.count()
+        net = build(shape, random.Random(seed), ids)
+        initial_total = sum(shape.initial) + shape.fuel
+        clock = ManualClock()
+        runner = Runner(net, {}, clock)
+
+        added = 0
+
+        async def run() -> None:
+            # A failed firing is retried after its retry delay (or when a new token arrives); each
+            # round moves virtual time past the delay and feeds one token into every place that
+            # has room, as an environment would, until the fuel is gone.
+            nonlocal added
+            await runner.run_until_idle()
+            for _ in range(ROUNDS):
+                if not runner.tokens("fuel"):
+                    break
+                for i, cap in enumerate(shape.capacities):
+                    if cap is None or len(runner.tokens(f"p{i}")) < cap:
+                        runner.add_token(f"p{i}", next(ids))
+                        added += 1
+                clock.advance(1.0)
+                await runner.run_until_idle()
+            await runner.stop()
+
+        asyncio.run(run())
+        initial_total += added
+        fired = runner.fired()
+        expected = initial_total + sum(
+            fired[f"Random.t{i}"] * delta(t) for i, t in enumerate(shape.transitions)
+        )
+        marking = runner.marking()
+        assert marking.total() == expected
+        # and every token is there exactly once (failed ones wrapped, with their exception)
+        seen = [
+            tok.token if isinstance(tok, FailedToken) else tok for toks in marking.values() for tok in toks
+        ]
+        assert len(seen) == len(set(seen))
+        assert all(isinstance(tok.error, RuntimeError) for tok in marking["errors"])
+        assert len(marking["errors"]) == runner.stats.parked
+        for i, cap in enumerate(shape.capacities):
+            assert cap is None or len(marking[f"p{i}"]) <= cap
+        firings.append(runner.stats.firings)
+        failures.append(runner.stats.failures)
+
+    check()
+    assert sum(firings) >= 10_000, (sum(firings), firings)
+    assert sum(failures) >= 0.2 * (sum(firings) + sum(failures))
