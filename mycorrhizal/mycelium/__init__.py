@@ -1,0 +1,22 @@
+"""mycelium: state machines and behaviour trees inside Petri-net transitions, over one blackboard.
+
+``from mycorrhizal.mycelium import pn, PNRunner``; then ``@builder.transition(bt=Tree, ...)`` or
+``@builder.transition(fsm=InitialState, ...)`` inside a ``@pn.net``. See docs/mycelium.md.
+"""
+
+from ..hypha import PlaceType
+from ..hypha import Runner as PNRunner
+from .builder import BT_MODES, MyceliumBuilder, MyceliumPN, pn
+from .routing import Delivery, Rejection, TokenContext
+
+__all__ = [
+    "BT_MODES",
+    "Delivery",
+    "MyceliumBuilder",
+    "MyceliumPN",
+    "PNRunner",
+    "PlaceType",
+    "Rejection",
+    "TokenContext",
+    "pn",
+]

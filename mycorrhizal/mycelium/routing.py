@@ -1,0 +1,169 @@
+"""How an embedded tree or machine says where a token goes.
+
+A behaviour tree inside a transition sees a :class:`TokenContext` as its leaves' ``ctx``; a state
+machine inside a transition receives each token wrapped in a :class:`Delivery` as ``ctx.msg``.
+Both route a token to one of the transition's declared outputs, or reject it with a reason.
+Every consumed token must end up routed or rejected exactly once: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ..common.errors import RoutingError
+
+__all__ = ["Delivery", "Rejection", "TokenContext"]
+
+_CURRENT: Any = object()
+
+
+@attrs.frozen
+class Rejection:
+    """A token a tree or machine refused, with why; this is what lands in the ``rejected`` place."""
+
+    token: Any
+    reason: str
+    transition: str
+
+
+class _Router:
+    """Shared bookkeeping: which token went where, checked against the declared outputs."""
+
+    __slots__ = ("transition", "tokens", "_outputs", "_decisions")
+
+    def __init__(self, transition: str, outputs: Mapping[str, str], tokens: tuple[Any, ...]) -> None:
+        self.transition = transition
+        self.tokens = tokens
+        self._outputs = outputs  # every accepted spelling of an output -> the key hypha expects
+        # One slot per consumed token, by position, so equal (even identical) tokens stay distinct.
+        self._decisions: list[tuple[str | None, str | None] | None] = [None] * len(tokens)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The names of the places a token may be routed to."""
+        return tuple(dict.fromkeys(self._outputs.values()))
+
+    def _decide(self, token: Any, output: str | None, reason: str | None) -> None:
+        decisions = self._decisions
+        for i, candidate in enumerate(self.tokens):
+            if candidate is token and decisions[i] is None:
+                decisions[i] = (output, reason)
+                return
+        known = any(candidate is token for candidate in self.tokens)
+        raise RoutingError(
+            f"transition {self.transition!r}: token {token!r} "
+            + ("was already routed; route or reject each token once" if known else
+               "is not one of the tokens this firing consumed"),
+            transition=self.transition,
+        )
+
+    def _output(self, output: Any) -> str:
+        key = self._outputs.get(str(output))
+        if key is None:
+            raise RoutingError(
+                f"transition {self.transition!r} cannot route to {str(output)!r}: its outputs are "
+                f"{list(self.outputs)}; add it to the transition's outputs=[...]",
+                transition=self.transition,
+                place=str(output),
+            )
+        return key
+
+    def decisions(self) -> list[tuple[Any, str | None, str | None]]:
+        """(token, output, rejection reason) per consumed token; output and reason None if undecided."""
+        return [
+            (token, *(decision if decision is not None else (None, None)))
+            for token, decision in zip(self.tokens, self._decisions, strict=True)
+        ]
+
+    @property
+    def undecided(self) -> tuple[Any, ...]:
+        """Tokens not yet routed or rejected."""
+        return tuple(t for t, d in zip(self.tokens, self._decisions, strict=True) if d is None)
+
+
+class TokenContext(_Router):
+    """The ``ctx`` a behaviour tree's leaves get inside a transition: the token(s) and routing."""
+
+    __slots__ = ("token", "bb", "timebase")
+
+    def __init__(
+        self,
+        transition: str,
+        outputs: Mapping[str, str],
+        tokens: Iterable[Any],
+        bb: Any,
+        timebase: Any,
+    ) -> None:
+        super().__init__(transition, outputs, tuple(tokens))
+        self.token = self.tokens[0] if len(self.tokens) == 1 else None
+        """The token being decided about, in ``bt_mode="token"`` (None for a batch)."""
+        self.bb = bb
+        self.timebase = timebase
+
+    def _pick(self, token: Any) -> Any:
+        if token is not _CURRENT:
+            return token
+        if len(self.tokens) != 1:
+            raise RoutingError(
+                f"transition {self.transition!r} runs its tree over a batch of {len(self.tokens)} tokens; "
+                "name the token: ctx.route(output, token)",
+                transition=self.transition,
+            )
+        return self.tokens[0]
+
+    def route(self, output: Any, token: Any = _CURRENT) -> None:
+        """Send ``token`` (default: the current one) to ``output`` when the firing commits."""
+        self._decide(self._pick(token), self._output(output), None)
+
+    def reject(self, reason: str, token: Any = _CURRENT) -> None:
+        """Refuse ``token`` (default: the current one); it goes to the ``rejected`` place with ``reason``."""
+        self._decide(self._pick(token), None, reason)
+
+class Delivery(_Router):
+    """A token delivered to an embedded state machine as ``ctx.msg``; its handlers route it."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, transition: str, outputs: Mapping[str, str], token: Any) -> None:
+        super().__init__(transition, outputs, (token,))
+        self.token = token
+        """The token carried by this message."""
+
+    def route(self, output: Any) -> None:
+        """Send the token to ``output`` when the firing commits."""
+        self._decide(self.token, self._output(output), None)
+
+    def reject(self, reason: str) -> None:
+        """Refuse the token; it goes to the ``rejected`` place with ``reason``."""
+        self._decide(self.token, None, reason)
+
+    @property
+    def routed(self) -> bool:
+        """True once the token was routed or rejected."""
+        return self._decisions[0] is not None
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.token!r} via {self.transition!r})"
+
+
+def commit(router: _Router, emit: Any, rejected: str | None, unrouted: str) -> None:
+    """Hand every decision to the firing (``emit(place, token)``); undecided tokens are rejected.
+
+    Rejections go to the ``rejected`` place as :class:`Rejection`; with no such place, a rejection
+    fails the firing with a :class:`RoutingError`, so the Petri net's error policy keeps the token.
+    """
+    for token, output, reason in router.decisions():
+        if output is not None:
+            emit(output, token)
+            continue
+        why = unrouted if reason is None else reason
+        if rejected is None:
+            raise RoutingError(
+                f"transition {router.transition!r} could not place token {token!r}: {why}; route every "
+                "token to an output, or declare rejected=<place> on the transition",
+                transition=router.transition,
+            )
+        emit(rejected, Rejection(token, why, router.transition))

@@ -1,0 +1,108 @@
+"""Petri-net transition handlers that run a behaviour tree or a state machine.
+
+Each factory returns an ordinary hypha handler ``async def fire(consumed, bb, timebase, ctx)``, so
+the net's scheduler, atomic firing and error policy apply unchanged: if the tree or machine raises,
+or leaves a token unplaced with nowhere to reject it, the firing fails and hypha puts the consumed
+tokens back (or into the transition's error place). Nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..common.callables import is_async_callable
+from ..common.errors import RoutingError
+from ..hypha import Consumed, FiringContext
+from ..rhizomorph import Runner as TreeRunner
+from ..rhizomorph import Tree
+from ..septum import State, StateMachine
+from .routing import Delivery, TokenContext, commit
+
+__all__ = ["BodyHook", "machine_handler", "tree_handler"]
+
+BodyHook = Callable[[Consumed, Any, Any], Any]
+"""The decorated function of an embedded transition: runs first on each firing, returns None."""
+
+Handler = Callable[[Consumed, Any, Any, FiringContext], Any]
+
+
+def _body_runner(body: BodyHook) -> Callable[[Consumed, Any, Any, str], Any]:
+    is_async = is_async_callable(body)
+
+    async def run_body(consumed: Consumed, bb: Any, timebase: Any, transition: str) -> None:
+        result = body(consumed, bb, timebase)
+        if is_async:
+            result = await result
+        if result is not None:
+            raise RoutingError(
+                f"transition {transition!r} returned {result!r} from its own body; with bt= or fsm= "
+                "the tree or machine routes the tokens, so the body must return None",
+                transition=transition,
+            )
+
+    return run_body
+
+
+def tree_handler(
+    tree: Tree, mode: str, body: BodyHook, outputs: Mapping[str, str], rejected: str | None
+) -> Handler:
+    """A handler that runs ``tree`` per consumed token (``mode="token"``) or once per firing ("batch")."""
+    run_body = _body_runner(body)
+
+    async def decide(tokens: tuple[Any, ...], bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        routing = TokenContext(ctx.transition, outputs, tokens, bb, timebase)
+        status = await TreeRunner(tree, bb, timebase, routing).tick_until_complete()
+        commit(routing, ctx.emit, rejected, f"tree {tree.name!r} ended {status.name} without routing it")
+
+    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        await run_body(consumed, bb, timebase, ctx.transition)
+        if mode == "batch":
+            await decide(tuple(consumed), bb, timebase, ctx)
+        else:
+            for token in consumed:
+                await decide((token,), bb, timebase, ctx)
+
+    return fire
+
+
+def machine_handler(
+    initial: State,
+    key: Callable[[Any], Any] | None,
+    body: BodyHook,
+    outputs: Mapping[str, str],
+    rejected: str | None,
+    options: Mapping[str, Any],
+) -> Handler:
+    """A handler that delivers each consumed token to a state machine living with the transition.
+
+    The machine is created on the first firing of the transition in a runner (one per ``key(token)``
+    when ``key`` is given), shares the net's blackboard and timebase, and keeps its state across
+    firings; its timeouts run on the net's timebase whether or not tokens arrive.
+    """
+    run_body = _body_runner(body)
+
+    async def machine_for(token: Any, bb: Any, timebase: Any, ctx: FiringContext) -> StateMachine:
+        machines: dict[Any, StateMachine] = ctx.memory.setdefault("machines", {})
+        which = None if key is None else key(token)
+        fsm = machines.get(which)
+        if fsm is None:
+            fsm = StateMachine(initial, common_data=bb, timebase=timebase, **options)
+            machines[which] = fsm
+            await fsm.run()  # enter the initial state and do its entry run before the first token
+        return fsm
+
+    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        await run_body(consumed, bb, timebase, ctx.transition)
+        for token in consumed:
+            fsm = await machine_for(token, bb, timebase, ctx)
+            delivery = Delivery(ctx.transition, outputs, token)
+            if fsm.is_complete:
+                unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
+            else:
+                fsm.send_message(delivery)
+                await fsm.run()
+                unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
+            commit(delivery, ctx.emit, rejected, unrouted)
+
+    return fire

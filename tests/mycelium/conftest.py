@@ -1,0 +1,101 @@
+"""Small trees, machines and a net harness shared by the mycelium tests."""
+
+from collections.abc import AsyncIterator, Callable
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.mycelium import PNRunner
+from mycorrhizal.rhizomorph import Status, bt
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+
+
+@bt.tree
+def PriorityRouter():
+    @bt.action
+    def route(ctx):  # type: ignore[no-untyped-def]
+        priority = ctx.token["priority"]
+        if priority < 0:
+            ctx.reject(f"priority {priority} is negative")
+        else:
+            ctx.route("fast" if priority > 5 else "slow")
+        return Status.SUCCESS
+
+    bt.root(route)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Tally():
+    """Counts the tokens it sees on the blackboard and routes them all to 'done'."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.common["tally"] = ctx.common.get("tally", 0) + 1
+            ctx.msg.route("done")
+
+
+@septum.state(config=StateConfiguration(timeout=5.0))
+def Gate():
+    """Lets tokens through; 'close' tokens close it for five seconds."""
+
+    class Events(Enum):
+        CLOSE = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is None:
+            return None
+        if str(ctx.msg.token).endswith("close"):
+            ctx.msg.route("passed")
+            return Events.CLOSE
+        ctx.msg.route("passed")
+        return None
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        return None
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.CLOSE, Shut)]
+
+
+@septum.state(config=StateConfiguration(timeout=5.0))
+def Shut():
+    class Events(Enum):
+        REOPEN = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.reject("gate is shut")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        return Events.REOPEN
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.REOPEN, Gate)]
+
+
+RunNet = Callable[..., Any]
+
+
+@pytest.fixture
+async def running(clock: ManualClock) -> AsyncIterator[RunNet]:
+    """Start a runner for a net on the virtual clock; every runner is stopped after the test."""
+    runners: list[PNRunner] = []
+
+    async def start(net: Any, bb: Any = None) -> PNRunner:
+        runner = PNRunner(net, {} if bb is None else bb, clock)
+        await runner.start()
+        runners.append(runner)
+        return runner
+
+    yield start
+    for runner in runners:
+        await runner.stop()

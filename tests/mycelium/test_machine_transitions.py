@@ -1,0 +1,143 @@
+"""State machines inside Petri-net transitions: state across firings, keys, timeouts, faults."""
+
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
+from mycorrhizal.mycelium import Rejection, pn
+from mycorrhizal.septum import StateConfiguration, septum
+
+from .conftest import Gate, RunNet, Tally
+
+
+def gate_net(initial: Any = Gate, **options: Any) -> Any:
+    @pn.net
+    def Gated(builder):  # type: ignore[no-untyped-def]
+        inbox, passed, refused, failed = (builder.place(n) for n in ("inbox", "passed", "refused", "failed"))
+
+        @builder.transition(
+            fsm=initial, inputs=[inbox], outputs=[passed], rejected=refused, on_error=failed, **options
+        )
+        async def gate(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Gated
+
+
+async def test_machine_keeps_its_state_across_firings(running: RunNet) -> None:
+    runner = await running(gate_net())
+    runner.add_tokens("inbox", ["a", "close", "b", "c"])
+    await runner.run_until_idle()
+    assert runner.tokens("passed") == ("a", "close")
+    assert runner.tokens("refused") == (
+        Rejection("b", "gate is shut", "Gated.gate"),
+        Rejection("c", "gate is shut", "Gated.gate"),
+    )
+
+
+async def test_timeouts_run_on_the_nets_clock_without_any_token(running: RunNet, clock: ManualClock) -> None:
+    runner = await running(gate_net())
+    runner.add_token("inbox", "close")
+    await runner.run_until_idle()
+    await clock.run_for(4.9)
+    runner.add_token("inbox", "early")
+    await runner.run_until_idle()
+    assert runner.tokens("refused")[-1].token == "early"
+    await clock.run_for(0.1)  # Shut's timeout: back to Gate with no token needed
+    runner.add_token("inbox", "late")
+    await runner.run_until_idle()
+    assert runner.tokens("passed") == ("close", "late")
+
+
+async def test_fsm_key_gives_one_machine_per_key(running: RunNet) -> None:
+    runner = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    runner.add_tokens("inbox", ["east:close", "west:x", "east:y", "west:z"])
+    await runner.run_until_idle()
+    # east's gate is shut; west's machine never saw a close and keeps letting tokens through
+    assert runner.tokens("passed") == ("east:close", "west:x", "west:z")
+    assert [r.token for r in runner.tokens("refused")] == ["east:y"]
+
+
+async def test_blackboard_is_the_same_object_for_net_and_machine(running: RunNet) -> None:
+    @pn.net
+    def Counting(builder):  # type: ignore[no-untyped-def]
+        inbox, done = builder.place("inbox"), builder.place("done")
+
+        @builder.transition(fsm=Tally, inputs=[inbox], outputs=[done])
+        async def count(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            bb.setdefault("boards", []).append(bb)
+
+    bb: dict[str, Any] = {}
+    runner = await running(Counting, bb)
+    runner.add_tokens("inbox", range(3))
+    await runner.run_until_idle()
+    assert bb["tally"] == 3 and all(board is bb for board in bb["boards"])
+    assert runner.tokens("done") == (0, 1, 2)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Fragile():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            if ctx.msg.token == "poison":
+                raise RuntimeError("poisoned")
+            ctx.msg.route("passed")
+
+
+async def test_a_raising_machine_handler_loses_no_token(running: RunNet) -> None:
+    runner = await running(gate_net(Fragile))
+    runner.add_tokens("inbox", ["a", "poison", "b"])
+    await runner.run_until_idle()
+    assert runner.tokens("passed") == ("a", "b")
+    (failed,) = runner.tokens("failed")
+    assert failed.token == "poison" and isinstance(failed.error, HandlerError)
+    assert failed.error.state == "Fragile"
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+def Finished():
+    pass
+
+
+@septum.state
+def OneShot():
+    class Events(Enum):
+        DONE = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("passed")
+            return Events.DONE
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        from mycorrhizal.septum import LabeledTransition
+
+        return [LabeledTransition(Events.DONE, Finished)]
+
+
+async def test_tokens_after_the_machine_finished_are_rejected(running: RunNet) -> None:
+    runner = await running(gate_net(OneShot))
+    runner.add_tokens("inbox", ["first", "second"])
+    await runner.run_until_idle()
+    assert runner.tokens("passed") == ("first",)
+    (rejection,) = runner.tokens("refused")
+    assert rejection.reason == "its machine has finished (terminal state Finished)"
+
+
+@septum.state(config=StateConfiguration(timeout=3.0))
+def Careless():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_invalid_embedded_machine_fails_the_net_definition() -> None:
+    expected = "transition 'gate' fsm state Careless: has timeout=3.0 but no @septum.on_timeout"
+    with pytest.raises(DefinitionError, match=expected) as info:
+        gate_net(Careless)
+    assert "net 'Gated'" in str(info.value)

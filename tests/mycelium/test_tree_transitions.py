@@ -1,0 +1,192 @@
+"""Behaviour trees inside Petri-net transitions: routing, batches, rejection, no token lost."""
+
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import DefinitionError, HandlerError, RoutingError
+from mycorrhizal.hypha import FailedToken
+from mycorrhizal.mycelium import Rejection, pn
+from mycorrhizal.rhizomorph import Status, bt
+
+from .conftest import PriorityRouter, RunNet
+
+
+def router_net(tree: Any = PriorityRouter, *, rejected: bool = True, mode: str = "token") -> Any:
+    @pn.net
+    def Routing(builder):  # type: ignore[no-untyped-def]
+        inbox = builder.place("inbox")
+        fast, slow = builder.place("fast"), builder.place("slow")
+        bad = builder.place("bad") if rejected else None
+        failed = builder.place("failed")
+
+        @builder.transition(
+            bt=tree, bt_mode=mode, inputs=[inbox], outputs=[fast, slow], rejected=bad, on_error=failed
+        )
+        async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            bb["firings"] = bb.get("firings", 0) + 1
+
+    return Routing
+
+
+async def test_tree_routes_each_token_to_its_output(running: RunNet) -> None:
+    bb: dict[str, Any] = {}
+    runner = await running(router_net(), bb)
+    jobs = [{"priority": p} for p in (9, 1, -3, 7, 0)]
+    runner.add_tokens("inbox", jobs)
+    await runner.run_until_idle()
+    assert runner.tokens("fast") == (jobs[0], jobs[3])
+    assert runner.tokens("slow") == (jobs[1], jobs[4])
+    assert runner.tokens("bad") == (Rejection(jobs[2], "priority -3 is negative", "Routing.route"),)
+    assert bb["firings"] == 5
+
+
+@bt.tree
+def Indecisive():
+    @bt.condition
+    def never(bb):  # type: ignore[no-untyped-def]
+        return False
+
+    bt.root(never)
+
+
+async def test_unrouted_token_is_rejected_with_the_trees_outcome(running: RunNet) -> None:
+    runner = await running(router_net(Indecisive))
+    runner.add_token("inbox", "job")
+    await runner.run_until_idle()
+    (rejection,) = runner.tokens("bad")
+    assert rejection.token == "job"
+    assert rejection.reason == "tree 'Indecisive' ended FAILURE without routing it"
+
+
+async def test_unrouted_token_without_rejected_place_goes_to_the_error_place(running: RunNet) -> None:
+    runner = await running(router_net(Indecisive, rejected=False))
+    runner.add_token("inbox", "job")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    assert isinstance(failed, FailedToken) and failed.token == "job" and failed.place == "Routing.inbox"
+    assert isinstance(failed.error, RoutingError)
+    assert "declare rejected=<place>" in str(failed.error)
+
+
+@bt.tree
+def Exploding():
+    @bt.action
+    def boom(ctx):  # type: ignore[no-untyped-def]
+        if ctx.token == "bad":
+            raise ValueError("cannot handle 'bad'")
+        ctx.route("fast")
+        return Status.SUCCESS
+
+    bt.root(boom)
+
+
+async def test_a_raising_tree_loses_no_token(running: RunNet) -> None:
+    runner = await running(router_net(Exploding))
+    runner.add_tokens("inbox", ["a", "bad", "b"])
+    await runner.run_until_idle()
+    assert runner.tokens("fast") == ("a", "b")
+    (failed,) = runner.tokens("failed")
+    assert isinstance(failed.error, HandlerError) and failed.error.node == "boom"
+    assert isinstance(failed.error.__cause__, ValueError)
+    total = sum(len(runner.tokens(p)) for p in ("inbox", "fast", "slow", "bad", "failed"))
+    assert total == 3
+
+
+@bt.tree
+def SplitBatch():
+    @bt.action
+    def split(ctx):  # type: ignore[no-untyped-def]
+        assert ctx.token is None and len(ctx.tokens) == 3
+        for token in ctx.tokens:
+            ctx.route("fast" if token % 2 else "slow", token)
+        return Status.SUCCESS
+
+    bt.root(split)
+
+
+async def test_batch_mode_runs_the_tree_once_over_all_consumed_tokens(running: RunNet) -> None:
+    @pn.net
+    def Batching(builder):  # type: ignore[no-untyped-def]
+        inbox, fast, slow = builder.place("inbox"), builder.place("fast"), builder.place("slow")
+
+        @builder.transition(bt=SplitBatch, bt_mode="batch", inputs=[(inbox, 3)], outputs=[fast, slow])
+        async def split(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    runner = await running(Batching)
+    runner.add_tokens("inbox", [1, 2, 3])
+    await runner.run_until_idle()
+    assert runner.tokens("fast") == (1, 3) and runner.tokens("slow") == (2,)
+
+
+@pytest.mark.parametrize(
+    "route, message",
+    [
+        (lambda ctx: ctx.route("nowhere"), r"cannot route to 'nowhere': its outputs are \['fast', 'slow'\]"),
+        (lambda ctx: [ctx.route("fast"), ctx.route("slow")], "was already routed"),
+    ],
+)
+async def test_routing_mistakes_fail_the_firing_naming_the_transition(
+    running: RunNet, route: Any, message: str
+) -> None:
+    @bt.tree
+    def Wrong():
+        @bt.action
+        def act(ctx):  # type: ignore[no-untyped-def]
+            route(ctx)
+            return Status.SUCCESS
+
+        bt.root(act)
+
+    runner = await running(router_net(Wrong))
+    runner.add_token("inbox", "job")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    with pytest.raises(RoutingError, match=message):
+        raise failed.error
+    assert runner.tokens("fast") == ()
+
+
+async def test_body_returning_routes_is_refused(running: RunNet) -> None:
+    @pn.net
+    def Confused(builder):  # type: ignore[no-untyped-def]
+        inbox, fast, slow, failed = (builder.place(n) for n in ("inbox", "fast", "slow", "failed"))
+
+        @builder.transition(bt=PriorityRouter, inputs=[inbox], outputs=[fast, slow], on_error=failed)
+        def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            return {fast: consumed[0]}
+
+    runner = await running(Confused)
+    runner.add_token("inbox", {"priority": 9})
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    with pytest.raises(RoutingError, match="routes the tokens, so the body must return None"):
+        raise failed.error
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bt": PriorityRouter, "bt_mode": "bulk"}, "bt_mode='bulk' is unknown. Fix: use 'token' or 'batch'"),
+        ({"bt": "PriorityRouter"}, "bt='PriorityRouter' is not a behaviour tree"),
+        ({"bt": PriorityRouter, "outputs": []}, "has no outputs to route tokens to"),
+        ({"bt": PriorityRouter, "outputs": [("fast", 2)]}, r"output \('fast', 2\) has a weight"),
+        ({"bt": PriorityRouter, "rejected": "fast"}, "rejected='fast' is also an output"),
+        ({"rejected": "fast"}, "rejected only apply to a transition with bt= or fsm="),
+    ],
+)
+def test_embedding_mistakes_are_definition_errors(kwargs: dict[str, Any], message: str) -> None:
+    options = {"outputs": ["fast"], **kwargs}
+
+    def Broken(builder):  # type: ignore[no-untyped-def]
+        inbox = builder.place("inbox")
+        builder.place("fast")
+
+        @builder.transition(inputs=[inbox], **options)
+        async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    with pytest.raises(DefinitionError, match=message) as info:
+        pn.net(Broken)
+    assert "transition 'route'" in str(info.value)
