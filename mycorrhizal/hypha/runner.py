@@ -169,11 +169,10 @@ class _Transition:
         # Each transition gets its own Consumed subclass carrying its input-name index, so building
         # the consumed list costs one call.
         self.ccls = type("Consumed", (Consumed,), {"__slots__": (), "_index": flat.in_keys})
-        # The short path: one input arc of weight 1, no guard, no bounded place, no ctx, and a handler
-        # that is a plain function or an eager coroutine.
+        # The short path: no guard, no bounded place, no ctx, and a handler that is a plain function
+        # or an eager coroutine.
         self.fast = (
-            self.single is not None
-            and self.guard is None
+            self.guard is None
             and not self.holds
             and not self.wants_ctx
             and (self.kind is _FUNCTION or (self.kind is _COROUTINE and self.eager))
@@ -458,11 +457,29 @@ class Runner:
     def _fire_fast(self, t: _Transition) -> bool:
         """``_try_fire`` for the common shape (see ``_Transition.fast``), with everything inlined."""
         p = t.single
-        if not p.tokens or t.inflight >= t.concurrency:  # type: ignore[union-attr]
-            return False
-        if t.blocked_gen is not None:
-            return self._try_fire(t)
-        consumed = t.ccls((p.take(),))  # type: ignore[union-attr]
+        if p is not None:
+            if not p.tokens or t.inflight >= t.concurrency:
+                return False
+            if t.blocked_gen is not None:
+                return self._try_fire(t)
+            consumed = t.ccls((p.take(),))
+        else:
+            if t.inflight >= t.concurrency:
+                return False
+            for q, w in t.inputs:
+                if len(q.tokens) < w:
+                    return False
+            if t.blocked_gen is not None:
+                return self._try_fire(t)
+            taken = []
+            for q, w in t.inputs:
+                if w == 1:
+                    taken.append(q.take())
+                else:
+                    take = q.take
+                    for _ in range(w):
+                        taken.append(take())
+            consumed = t.ccls(taken)
         if t.kind is _COROUTINE:
             coro = None
             try:
