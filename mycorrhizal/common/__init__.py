@@ -27,7 +27,15 @@ from .errors import (
     RoutingError,
     UndeclaredLabelError,
 )
-from .timebase import ManualClock, MonotonicClock, Timebase, TimerHandle, WallClock, default_timebase
+from .timebase import (
+    ManualClock,
+    MonotonicClock,
+    Timebase,
+    TimerHandle,
+    TimerScope,
+    WallClock,
+    default_timebase,
+)
 
 __all__ = [
     "BlackboardAccessError",
@@ -51,6 +59,7 @@ __all__ = [
     "RoutingError",
     "Timebase",
     "TimerHandle",
+    "TimerScope",
     "UndeclaredLabelError",
     "WallClock",
     "default_timebase",

@@ -19,6 +19,7 @@ __all__ = [
     "ManualClock",
     "MonotonicClock",
     "Timebase",
+    "TimerScope",
     "TimerHandle",
     "WallClock",
     "default_timebase",
@@ -86,6 +87,64 @@ _DEFAULT = MonotonicClock()
 def default_timebase() -> Timebase:
     """The timebase engines use when none is given: a shared :class:`MonotonicClock`."""
     return _DEFAULT
+
+
+class _ScopedTimer:
+    """A timer set through a :class:`TimerScope`; cancelling it also forgets it."""
+
+    __slots__ = ("scope", "inner")
+
+    def __init__(self, scope: TimerScope) -> None:
+        self.scope = scope
+        self.inner: TimerHandle | None = None
+
+    def fire(self, callback: Callable[[], object]) -> None:
+        self.scope._timers.discard(self)
+        callback()
+
+    def cancel(self) -> None:
+        self.scope._timers.discard(self)
+        if self.inner is not None:
+            self.inner.cancel()
+
+
+class TimerScope(Timebase):
+    """Another timebase seen through a scope whose pending timers :meth:`close` cancels at once.
+
+    Give one to something you may abandon (a state machine driven by a halted tree action, say):
+    closing the scope guarantees none of its timers fires afterwards.
+    """
+
+    __slots__ = ("_base", "_timers", "_closed")
+
+    def __init__(self, base: Timebase) -> None:
+        self._base = base
+        self._timers: set[_ScopedTimer] = set()
+        self._closed = False
+
+    def now(self) -> float:
+        return self._base.now()
+
+    async def sleep(self, delay: float) -> None:
+        await self._base.sleep(delay)
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        timer = _ScopedTimer(self)
+        if not self._closed:
+            self._timers.add(timer)
+            timer.inner = self._base.call_later(delay, lambda: timer.fire(callback))
+        return timer
+
+    @property
+    def pending(self) -> int:
+        """Timers set through this scope that have neither fired nor been cancelled."""
+        return len(self._timers)
+
+    def close(self) -> None:
+        """Cancel every pending timer; timers set afterwards never fire."""
+        self._closed = True
+        for timer in list(self._timers):
+            timer.cancel()
 
 
 class _ManualTimer:

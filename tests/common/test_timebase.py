@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from mycorrhizal.common import ManualClock, MonotonicClock, WallClock, default_timebase
+from mycorrhizal.common import ManualClock, MonotonicClock, TimerScope, WallClock, default_timebase
 
 
 def test_advance_fires_exactly_the_due_timers_in_deadline_order(clock: ManualClock) -> None:
@@ -100,3 +100,19 @@ async def test_real_clocks_schedule_on_the_loop(timebase) -> None:  # type: igno
     await asyncio.wait_for(done.wait(), 1)
     await timebase.sleep(0)
     assert timebase.now() >= before
+
+
+def test_timer_scope_close_cancels_every_pending_timer(clock: ManualClock) -> None:
+    scope = TimerScope(clock)
+    fired: list[str] = []
+    scope.call_later(1, lambda: fired.append("early"))
+    kept = scope.call_later(5, lambda: fired.append("late"))
+    scope.call_later(9, lambda: fired.append("cancelled by owner")).cancel()
+    assert scope.pending == 2
+    clock.advance(2)
+    assert fired == ["early"] and scope.pending == 1
+    scope.close()
+    scope.call_later(1, lambda: fired.append("after close"))
+    clock.advance(10)
+    assert fired == ["early"] and scope.pending == 0 and scope.now() == 12
+    kept.cancel()  # harmless after close
