@@ -16,7 +16,7 @@ from .analysis import (
 from .builder import PN, NetBuilder, SubnetHandle, build_net, pn
 from .marking import Marking
 from .places import FailedToken, PlaceKind, PlaceRef, PlaceSpec, PlaceType, TransitionRef
-from .runner import Runner, RunnerStats
+from .runner import FiringEvent, Runner, RunnerStats
 from .spec import ArcSpec, NetSpec, SubnetSpec
 from .transitions import Consumed, FiringContext, HandlerKind, OnError, TransitionSpec
 
@@ -25,6 +25,7 @@ __all__ = [
     "Consumed",
     "FailedToken",
     "FiringContext",
+    "FiringEvent",
     "HandlerKind",
     "Marking",
     "NetAnalysis",

@@ -22,8 +22,10 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+import attrs
 
 from ..common.errors import CapacityError, HandlerError, RoutingError
 from ..common.timebase import Timebase, TimerHandle, default_timebase
@@ -34,13 +36,28 @@ from .places import FailedToken, PlaceKind
 from .spec import NetSpec
 from .transitions import Consumed, FiringContext, HandlerKind
 
-__all__ = ["Runner", "RunnerStats"]
+__all__ = ["FiringEvent", "Runner", "RunnerStats"]
 
 log = logging.getLogger("mycorrhizal.hypha")
 
 _BATCH = 4096  # firings per scheduler pass before yielding to the event loop
 _COROUTINE = HandlerKind.COROUTINE
 _FUNCTION = HandlerKind.FUNCTION
+
+
+@attrs.frozen
+class FiringEvent:
+    """What an observer is told about one firing."""
+
+    kind: str
+    """``"fired"`` (committed), ``"failed"`` (handler raised or routed badly) or ``"cancelled"``."""
+    transition: str
+    consumed: tuple[Any, ...]
+    produced: dict[str, tuple[Any, ...]] = attrs.field(eq=False)
+    """Qualified place name -> tokens produced (empty unless committed)."""
+    error: BaseException | None = attrs.field(default=None, eq=False)
+    time: float = 0.0
+    """The runner's timebase ``now()`` when the firing ended."""
 
 
 class RunnerStats:
@@ -232,6 +249,7 @@ class Runner:
         self._sinks_busy = 0
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._debug = False
+        self._observers: list[Callable[[FiringEvent], object]] = []
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -529,6 +547,10 @@ class Runner:
                     if out.sink is not None:
                         self._kick_sink(out)
                 t.fired += 1
+                if self._observers:
+                    self._emit(
+                        "fired", t, consumed, {out.qname: tuple(value) if type(value) is list else (value,)}
+                    )
                 if self._debug:
                     log.debug(
                         "fired %s: consumed %r, produced %r into %s",
@@ -673,6 +695,8 @@ class Runner:
         except asyncio.CancelledError:
             self._end_flight(t)
             self.stats.cancelled += 1
+            if self._observers:
+                self._emit("cancelled", t, consumed, {})
             self._give_back(t, consumed, notify=True)
             raise
         except Exception as exc:
@@ -687,6 +711,32 @@ class Runner:
             self._commit(t, consumed, result, ctx)
         self._mark(t)
         self._wake_idle()
+
+    def add_observer(self, observer: Callable[[FiringEvent], object]) -> None:
+        """Call ``observer(event)`` after every firing that commits, fails or is cancelled.
+
+        Costs nothing while no observer is attached.  An observer that raises is logged and ignored.
+        """
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Callable[[FiringEvent], object]) -> None:
+        """Stop calling ``observer``."""
+        self._observers.remove(observer)
+
+    def _emit(
+        self,
+        kind: str,
+        t: _Transition,
+        consumed: Consumed,
+        produced: dict[str, tuple[Any, ...]],
+        error: BaseException | None = None,
+    ) -> None:
+        event = FiringEvent(kind, t.qname, tuple(consumed), produced, error, self.timebase.now())
+        for observer in list(self._observers):
+            try:
+                observer(event)
+            except Exception:
+                log.exception("net %s: observer %r failed on %s", self._flat.name, observer, event)
 
     def _forget(self, task: asyncio.Task[Any]) -> None:
         self._tasks.pop(task, None)
@@ -710,6 +760,8 @@ class Runner:
                     t.fired += 1
                     if batch:
                         self._put(p, batch)
+                    if self._observers:
+                        self._emit("fired", t, consumed, {p.qname: tuple(batch)})
                     if self._debug:
                         log.debug(
                             "fired %s: consumed %r, produced %r into %s",
@@ -728,6 +780,8 @@ class Runner:
         t.fired += 1
         for p, batch in plan:
             self._put(p, batch)
+        if self._observers:
+            self._emit("fired", t, consumed, {p.qname: tuple(batch) for p, batch in plan})
         if self._debug:
             log.debug(
                 "fired %s: consumed %r, produced %r",
@@ -803,6 +857,8 @@ class Runner:
     def _fail(self, t: _Transition, consumed: Consumed, exc: Exception) -> None:
         """A firing failed: apply the transition's error policy; never lose a token."""
         self.stats.failures += 1
+        if self._observers:
+            self._emit("failed", t, consumed, {}, exc)
         err_place = t.error_place
         if err_place is None:
             self._give_back(t, consumed, notify=True)

@@ -710,3 +710,38 @@ async def test_debug_log_names_each_firing(bb: dict[str, Any], caplog: Any) -> N
         await runner.run_until_idle()
     assert "fired Pipe1.t0: consumed ['tok'], produced 'tok' into Pipe1.p1" in caplog.text
     assert "runner started" in caplog.text
+
+
+async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any], caplog: Any) -> None:
+    events: list[Any] = []
+
+    @pn.net
+    def Watched(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[1, 2])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def t(consumed: Any, bb: Any, timebase: Any) -> Any:
+            if consumed[0] == 2:
+                raise ValueError("two")
+            return {out: consumed[0] * 10}
+
+    def broken(event: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    runner = Runner(Watched, bb)
+    runner.add_observer(events.append)
+    runner.add_observer(broken)
+    with caplog.at_level(logging.ERROR, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert [(e.kind, e.transition, e.consumed) for e in events] == [
+        ("fired", "Watched.t", (1,)),
+        ("failed", "Watched.t", (2,)),
+    ]
+    assert events[0].produced == {"Watched.out": (10,)} and isinstance(events[1].error, ValueError)
+    assert "observer" in caplog.text and runner.marking()["out"] == (10,)
+    runner.remove_observer(events.append)
+    runner.remove_observer(broken)
+    runner.add_token("src", 3)
+    await runner.run_until_idle()
+    assert len(events) == 2
