@@ -6,6 +6,7 @@
 
 from ..hypha import PlaceType
 from ..hypha import Runner as PNRunner
+from .bridges import machine_action, tree_state
 from .builder import BT_MODES, MyceliumBuilder, MyceliumPN, pn
 from .routing import Delivery, Rejection, TokenContext
 
@@ -18,5 +19,7 @@ __all__ = [
     "PlaceType",
     "Rejection",
     "TokenContext",
+    "machine_action",
     "pn",
+    "tree_state",
 ]

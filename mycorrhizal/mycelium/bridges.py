@@ -1,0 +1,95 @@
+"""State machines inside behaviour trees, and behaviour trees inside state machines.
+
+- :func:`machine_action` makes a tree action that runs a fresh state machine until it reaches a
+  terminal state (RUNNING meanwhile). Halting the action cancels the machine and all its timers.
+- :func:`tree_state` makes a state whose entry runs a tree to completion and then leaves for the
+  ``success`` or ``failure`` target.
+
+Both share the caller's blackboard and timebase: no copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from enum import Enum, auto
+from typing import Any
+
+from ..common.timebase import Timebase, TimerScope
+from ..rhizomorph import Leaf, Status, Tree, bt
+from ..rhizomorph import Runner as TreeRunner
+from ..septum import LabeledTransition, State, StateConfiguration, StateMachine, septum
+
+__all__ = ["machine_action", "tree_state"]
+
+
+def machine_action(
+    initial: State,
+    *,
+    name: str | None = None,
+    succeed_in: Collection[State] | None = None,
+    **machine_options: Any,
+) -> Leaf:
+    """A tree action that runs a state machine from ``initial`` until it reaches a terminal state.
+
+    The action is RUNNING while the machine runs and SUCCESS when it ends in a terminal state (one
+    of ``succeed_in`` when given; FAILURE in any other). The machine's ``ctx.common`` is the tree's
+    blackboard and its timers run on the tree's timebase. Each start of the action runs a new
+    machine; halting the action cancels the machine and every timer it set.
+    """
+    # Building one now validates the states when the tree is defined, not when the action first runs.
+    StateMachine(initial, **machine_options)
+    wanted = None if succeed_in is None else frozenset(succeed_in)
+
+    async def drive(bb: Any, timebase: Timebase) -> Status:
+        scope = TimerScope(timebase)
+        machine = StateMachine(initial, common_data=bb, timebase=scope, **machine_options)
+        try:
+            await machine.run(wait=True)
+        finally:
+            scope.close()
+        ended = machine.current_state
+        return Status.SUCCESS if wanted is None or ended in wanted else Status.FAILURE
+
+    return bt.action(name=name or f"run_{initial.name}")(drive)
+
+
+def tree_state(
+    tree: Tree,
+    *,
+    success: Any,
+    failure: Any,
+    name: str | None = None,
+    config: StateConfiguration | None = None,
+) -> State:
+    """A state that, on entry, runs ``tree`` to completion and goes to ``success`` or ``failure``.
+
+    The tree's blackboard is the machine's ``ctx.common``, its timebase the machine's, and its leaves
+    that ask for ``ctx`` get the machine's handler context. With ``config.timeout``, a tree still
+    running at the timeout is halted and the machine goes to ``failure``.
+    """
+    timed = config is not None and config.timeout is not None
+
+    def body() -> None:
+        class Events(Enum):
+            SUCCEEDED = auto()
+            FAILED = auto()
+
+        @septum.on_state
+        async def on_state(ctx: Any) -> Events | None:
+            if ctx.msg is not None:
+                return None  # the tree reads the blackboard; messages wait for the next state
+            status = await TreeRunner(tree, ctx.common, ctx.timebase, ctx).tick_until_complete()
+            return Events.SUCCEEDED if status is Status.SUCCESS else Events.FAILED
+
+        if timed:
+
+            @septum.on_timeout
+            def on_timeout(ctx: Any) -> Events:
+                return Events.FAILED
+
+        @septum.transitions
+        def transitions() -> list[LabeledTransition]:
+            return [LabeledTransition(Events.SUCCEEDED, success), LabeledTransition(Events.FAILED, failure)]
+
+    body.__name__ = body.__qualname__ = name or f"Run{tree.name}"
+    return septum.state(config=config)(body) if config is not None else septum.state(body)
