@@ -59,7 +59,7 @@ class Node:
 
     __slots__ = ("state", "name", "on_state", "on_state_async", "on_enter", "on_enter_async",
                  "on_leave", "on_leave_async", "on_timeout", "on_timeout_async", "on_fail",
-                 "on_fail_async", "table", "timeout", "retries", "terminal")
+                 "on_fail_async", "table", "by_id", "timeout", "retries", "terminal")
 
     on_state: Handler | None
     on_state_async: bool
@@ -84,6 +84,9 @@ class Node:
             setattr(self, role, fn)
             setattr(self, f"{role}_async", fn is not None and is_async_callable(fn))
         self.table: dict[Any, Op] = {}
+        # The same table keyed by id(label): Enum members hash in Python code, ids hash in C.  The
+        # table keeps every label alive, so an id here cannot be reused by another object.
+        self.by_id: dict[int, Op] = {}
 
     def __repr__(self) -> str:
         return f"<septum node {self.name}>"
@@ -280,6 +283,7 @@ def _link(node: Node, analysis: _Analysis) -> None:
             op = Op(target.kind, None, (), label)
         table[label] = op
     node.table = table
+    node.by_id = {id(label): op for label, op in table.items()}
 
 
 def machine_spec(root: State | StateGroup, error_state: State | None) -> MachineSpec:

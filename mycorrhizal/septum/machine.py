@@ -62,7 +62,8 @@ class _HookFailed(Exception):
 class StateMachine(Mailbox):
     """One running state machine built from an initial state (or a ``septum.group``)."""
 
-    __slots__ = ("_spec", "_node", "_phase", "_retry", "_stack", "_timer", "_ctx", "_timebase", "_running",
+    __slots__ = ("_spec", "_node", "_phase", "_retry", "_stack", "_timer", "_ctx", "_common", "_timebase",
+                 "_running",
                  "_waiter", "_turns", "_driver", "_failure", "_on_error", "_owner", "_inflight")
 
     def __init__(
@@ -86,7 +87,10 @@ class StateMachine(Mailbox):
         self._retry = 0
         self._stack: list[Node] | None = None
         self._timer: Any = None
-        self._ctx = Context(self, common_data)
+        # The ctx is made when a handler first needs one: a machine that has not run yet holds no
+        # reference cycle (machine <-> ctx) and is freed as soon as it is dropped.
+        self._ctx: Context | None = None
+        self._common = common_data
         self._timebase = default_timebase() if timebase is None else timebase
         self._running = False
         self._waiter: asyncio.Future[None] | None = None
@@ -126,7 +130,18 @@ class StateMachine(Mailbox):
     @property
     def common(self) -> Any:
         """The blackboard shared with the handlers (``ctx.common``)."""
-        return self._ctx.common
+        ctx = self._ctx
+        if ctx is not None:
+            return ctx.common
+        if self._common is None:
+            self._common = {}
+        return self._common
+
+    def _context(self) -> Context:
+        ctx = self._ctx
+        if ctx is None:
+            ctx = self._ctx = Context(self, self._common)
+        return ctx
 
     @property
     def timebase(self) -> Timebase:
@@ -265,11 +280,52 @@ class StateMachine(Mailbox):
 
         Raises :class:`StateMachineComplete` once the machine is in a terminal state.
         """
-        if self._phase == _DONE:
+        phase = self._phase
+        if phase == _DONE:
             raise StateMachineComplete(
                 f"machine {self._spec.name} is complete (terminal state {self._node.name})",
                 state=self._node.name)
-        return bool(await self.run(1))
+        node = self._node
+        if (phase != _ENTRY or self._running or self._failure is not None or not node.on_state_async
+                or node.timeout is not None):
+            return bool(await self.run(1))
+        # The common case (the entry run of an async state without a timer), in one frame: the same
+        # step as _drive() takes, without run()'s and _drive()'s set-up.
+        self._running = True
+        self._phase = _WAIT
+        ctx = self._ctx or self._context()
+        ctx.msg = None
+        try:
+            try:
+                label = await node.on_state(ctx)  # type: ignore[misc]
+            except Exception as exc:
+                await self._route(node, "on_state", exc)
+                return True
+            if label is None:
+                return True
+            op = node.by_id.get(id(label))
+            if op is None:
+                op = self._lookup(node, label)
+                if op is None:
+                    raise self._undeclared(node, "on_state", label)
+            if op.fast:
+                self._retry = 0
+                self._node = op.target  # type: ignore[assignment]
+                self._phase = _ENTRY
+                if log.isEnabledFor(_INFO):
+                    log.info("machine %s: %s -[%s]-> %s", self._spec.name, node.name, label_text(label),
+                             op.target.name)  # type: ignore[union-attr]
+                return True
+            try:
+                await self._apply(node, op, log.isEnabledFor(_INFO))
+            except _HookFailed as failed:
+                await self._route(failed.node, failed.role, failed.exc)
+            return True
+        finally:
+            self._running = False
+            ctx.msg = None
+            if self._turns:
+                self._pass_turn()
 
     async def run(self, max_steps: int | None = None, *, wait: bool = False) -> int:
         """Process until terminal, idle, or ``max_steps`` handler runs; return the steps taken.
@@ -294,7 +350,8 @@ class StateMachine(Mailbox):
             self._running = False
             self._waiter = None
             self._owner = None
-            self._ctx.msg = None
+            if self._ctx is not None:
+                self._ctx.msg = None
             if self._turns:
                 self._pass_turn()
         if steps == 0:
@@ -323,7 +380,7 @@ class StateMachine(Mailbox):
             future.set_result(None)
 
     async def _drive(self, limit: int, wait: bool) -> int:
-        ctx = self._ctx
+        ctx = self._ctx or self._context()
         info = log.isEnabledFor(_INFO)
         steps = 0
         budget = YIELD_EVERY
@@ -385,15 +442,11 @@ class StateMachine(Mailbox):
             if label is _INTERRUPTED:
                 self._phase = _TIMED_OUT
                 continue
-            try:
-                op = node.table.get(label)
-            except TypeError:
-                op = None
+            op = node.by_id.get(id(label))
             if op is None:
-                raise UndeclaredLabelError(
-                    f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
-                    f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
-                    state=node.name, event=label)
+                op = self._lookup(node, label)
+                if op is None:
+                    raise self._undeclared(node, role, label)
             if op.fast:
                 # Plain transition with no hooks and no timers on either side.
                 self._retry = 0
@@ -409,6 +462,21 @@ class StateMachine(Mailbox):
             except _HookFailed as failed:
                 await self._route(failed.node, failed.role, failed.exc)
         return steps
+
+    @staticmethod
+    def _undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
+        return UndeclaredLabelError(
+            f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
+            f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
+            state=node.name, event=label)
+
+    @staticmethod
+    def _lookup(node: Node, label: Any) -> Op | None:
+        """A label that is equal to, but not the same object as, a declared one (or not declared)."""
+        try:
+            return node.table.get(label)
+        except TypeError:  # unhashable: certainly not declared
+            return None
 
     async def _timed(self, fn: Any, ctx: Context) -> Any:
         """Await a timed state's on_state so that its timeout can interrupt it."""
@@ -435,8 +503,8 @@ class StateMachine(Mailbox):
         fn = getattr(node, role)
         try:
             if getattr(node, f"{role}_async"):
-                return await fn(self._ctx)
-            return fn(self._ctx)
+                return await fn(self._ctx or self._context())
+            return fn(self._ctx or self._context())
         except Exception as exc:
             raise _HookFailed(node, role, exc) from exc
 
@@ -483,7 +551,7 @@ class StateMachine(Mailbox):
         elif kind == AGAIN:
             self._phase = _ENTRY
         elif kind == UNHANDLED:
-            msg = self._ctx.msg
+            msg = self._context().msg
             if msg is not None:
                 self.unhandled_count += 1
                 if info:
@@ -520,11 +588,9 @@ class StateMachine(Mailbox):
         label = await self._call(node, "on_fail")
         if label is None:
             return
-        op = node.table.get(label)
+        op = self._lookup(node, label)
         if op is None:
-            raise UndeclaredLabelError(
-                f"state {node.name}: on_fail returned {label!r}, which its transitions() does not declare",
-                state=node.name, event=label)
+            raise self._undeclared(node, "on_fail", label)
         if op.kind == RETRY:
             raise ExecutionError(
                 f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
@@ -540,12 +606,12 @@ class StateMachine(Mailbox):
         """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
         error = HandlerError(
             f"state {node.name}: {role} raised {type(exc).__name__}: {exc}", state=node.name,
-            event=self._ctx.msg)
+            event=self._context().msg)
         error.__cause__ = exc
         spec = self._spec
         dest: Node | None = None
         if self._on_error is not None:
-            chosen = self._on_error(self._ctx, error)
+            chosen = self._on_error(self._context(), error)
             if asyncio.iscoroutine(chosen):
                 chosen = await chosen
             if chosen is not None:
@@ -559,7 +625,7 @@ class StateMachine(Mailbox):
         log.error("machine %s: %s; going to %s", spec.name, error, dest.name)
         self._disarm()  # the failed state is abandoned: no on_leave
         self._retry = 0
-        self._ctx.error = error
+        self._context().error = error
         try:
             await self._enter(dest)
         except _HookFailed as failed:

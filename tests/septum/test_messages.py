@@ -182,4 +182,12 @@ async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:
     await a.run()
     assert a.common == {"log": ["x"]} and b.common == {}
     with pytest.raises(AttributeError, match="ctx has no attribute 'nope'"):
-        _ = a._ctx.nope
+        _ = a._context().nope
+
+
+async def test_blackboard_is_the_same_object_before_and_after_the_machine_runs() -> None:
+    fsm = StateMachine(Recorder)
+    early = fsm.common  # asked for before any handler ran
+    fsm.send_message("m")
+    await fsm.run()
+    assert fsm.common is early and early == {"log": ["m"]}

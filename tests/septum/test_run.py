@@ -206,4 +206,77 @@ async def test_repr_and_properties() -> None:
     assert fsm.retry_count == 0 and fsm.queue_size == 0 and fsm.state_stack == ()
     fsm.send_message(1)
     assert fsm.queue_size == 1
-    assert "Echo" in repr(fsm._ctx)
+    assert "Echo" in repr(fsm._context())
+
+
+def _scenario():
+    """Three states exercising fast and slow transitions, hooks, an error and Retry."""
+    from mycorrhizal.septum import Retry
+
+    async def a_state(ctx):
+        log_to(ctx, ("A", ctx.msg, ctx.retry_count))
+        if ctx.msg == "boom":
+            raise ValueError("boom")
+        return {"retry": E.RETRY, "b": E.GO, None: None}.get(ctx.msg, E.AGAIN)
+
+    async def b_state(ctx):
+        log_to(ctx, ("B", ctx.msg))
+        return E.BACK if ctx.msg is None else None
+
+    A = make(
+        "A",
+        config=StateConfiguration(retries=5),
+        on_state=a_state,
+        on_fail=lambda ctx: None,
+        transitions=lambda: [
+            LabeledTransition(E.RETRY, Retry),
+            LabeledTransition(E.GO, B),
+            LabeledTransition(E.AGAIN, Again),
+        ],
+    )
+    B = make(
+        "B",
+        on_enter=lambda ctx: log_to(ctx, "enter B"),
+        on_state=b_state,
+        transitions=lambda: [LabeledTransition(E.BACK, A)],
+    )
+    Err = make("Err", on_state=lambda ctx: E.BACK, transitions=lambda: [LabeledTransition(E.BACK, A)])
+    return A, Err
+
+
+async def test_ticking_gives_the_same_trace_as_running() -> None:
+    A, Err = _scenario()
+    messages = ["x", "retry", "b", "boom", "retry", "y"]
+
+    async def drive(step_by_step: bool) -> list:
+        fsm = StateMachine(A, error_state=Err)
+        for msg in messages:
+            fsm.send_message(msg)
+            if step_by_step:
+                for _ in range(50):
+                    if not await fsm.tick():
+                        break
+            else:
+                await fsm.run(max_steps=50)
+        return [*fsm.common["log"], fsm.current_state.name, fsm.retry_count]
+
+    assert await drive(True) == await drive(False)
+
+
+async def test_tick_raises_undeclared_labels_and_handler_errors() -> None:
+    async def odd(ctx):
+        return "odd"
+
+    async def broken(ctx):
+        raise KeyError("k")
+
+    s = make("Odd", on_state=odd, transitions=lambda: [LabeledTransition(E.GO, End)])
+    fsm = StateMachine(s)
+    await fsm.initialize()
+    with pytest.raises(Exception, match="state Odd: on_state returned 'odd'"):
+        await fsm.tick()
+    b = make("Broken", on_state=broken, transitions=lambda: [LabeledTransition(E.GO, End)])
+    fsm = StateMachine(b)
+    await fsm.initialize()
+    with pytest.raises(Exception, match="state Broken: on_state raised KeyError"):
+        await fsm.tick()
