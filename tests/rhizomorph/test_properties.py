@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +183,76 @@ async def test_declarative_round_trip_of_random_trees(shape: Any, ticks: list[li
             trace.append((await runner.tick(), runner.last_tick()))
         seen.append((trace, leaves.calls))
     assert seen[0] == seen[1]
+
+
+timed_shapes = st.recursive(
+    leaf,
+    lambda children: st.one_of(_extend(children), st.tuples(st.just("timeout"), st.integers(1, 6), children)),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=timed_shapes,
+    durations=st.lists(st.integers(0, 5), min_size=LEAVES, max_size=LEAVES),
+    results=st.lists(st.sampled_from([S, F]), min_size=LEAVES, max_size=LEAVES),
+)
+async def test_when_a_run_ends_no_coroutine_or_timer_it_started_is_left_behind(
+    shape: Any, durations: list[int], results: list[Status]
+) -> None:
+    from mycorrhizal.common import ManualClock
+
+    clock = ManualClock()
+    started: list[int] = []
+    ended: list[str] = []
+
+    def make(k: int) -> Any:
+        async def work(timebase: ManualClock) -> Status:
+            started.append(k)
+            try:
+                if durations[k]:
+                    await timebase.sleep(durations[k])
+            except BaseException:
+                ended.append("cancelled")
+                raise
+            ended.append("finished")
+            return results[k]
+
+        work.__name__ = f"work{k}"
+        return work
+
+    b = TreeBuilder("Timed")
+
+    def node(s: Any) -> Any:
+        if s[0] == "leaf":
+            return b.action(make(s[1]))
+        if s[0] == "timeout":
+            return b.timeout(s[1], node(s[2]))
+        if s[0] in ("seq", "sel"):
+            return (b.sequence if s[0] == "seq" else b.selector)("c", *[node(k) for k in s[2]], memory=s[1])
+        if s[0] == "par":
+            return b.parallel("p", *[node(k) for k in s[2]], success_threshold=s[1])
+        if s[0] in ("retry", "repeat"):
+            return getattr(b, s[0])(s[1], node(s[2]))
+        return getattr(b, {"inv": "inverter"}.get(s[0], s[0]))(node(s[1]))
+
+    b.root(node(shape))
+    runner = Runner(b.build(), None, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    for _ in range(100):
+        if run.done():
+            break
+        await clock.run_for(1)
+    if run.done():
+        assert run.result() in (S, F)
+    else:
+        # Some trees never finish (two async actions in a reactive sequence restart each other):
+        # abandoning the run must clean up just the same.
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        await runner.settle()
+    assert len(ended) == len(started)  # every coroutine finished or was cancelled, none still waits
+    assert clock.pending == 0  # no sleeper and no timeout timer left
+    assert R not in runner.status
