@@ -10,6 +10,7 @@ active children, runs halt hooks and marks it CANCELLED.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,14 @@ def make_call(fn: Callable[..., Any], params: tuple[str, ...]) -> Call:
 
 def bad_status(value: Any, condition: bool, node: str, label: str) -> InvalidStatusError:
     """The error for a leaf that returned something that is not a status it may return."""
+    if inspect.iscoroutine(value):
+        value.close()  # never started: closing it avoids a "never awaited" warning on top of this error
+        kind = "condition" if condition else "action"
+        return InvalidStatusError(
+            f"{kind} {label!r} returned a coroutine: it is a plain function that calls an async one; "
+            "declare it `async def` and await inside it",
+            node=node,
+        )
     if condition:
         return InvalidStatusError(
             f"condition {label!r} returned {value!r}; a condition returns True/False or "

@@ -186,3 +186,14 @@ def test_async_halt_hook_is_a_definition_error() -> None:
 
     with pytest.raises(DefinitionError, match="action 'work': the halt hook is async"):
         bt.action(name="work", on_halt=cleanup)(lambda: Status.SUCCESS)
+
+
+@pytest.mark.parametrize("kind", ["action", "condition"])
+async def test_a_plain_leaf_returning_a_coroutine_is_told_to_be_async(kind: str, clock: ManualClock) -> None:
+    def wait(timebase: ManualClock) -> Any:
+        return timebase.sleep(1)  # forgot `async def` / `await`
+
+    with pytest.raises(
+        InvalidStatusError, match=f"{kind} 'wait' returned a coroutine.*declare it `async def`"
+    ):
+        await Runner(single(kind, wait), {}, clock).tick()
