@@ -59,7 +59,7 @@ class Node:
 
     __slots__ = ("state", "name", "on_state", "on_state_async", "on_enter", "on_enter_async",
                  "on_leave", "on_leave_async", "on_timeout", "on_timeout_async", "on_fail",
-                 "on_fail_async", "table", "by_id", "timeout", "retries", "terminal")
+                 "on_fail_async", "table", "by_id", "timeout", "retries", "terminal", "quick")
 
     on_state: Handler | None
     on_state_async: bool
@@ -83,6 +83,8 @@ class Node:
             fn = handlers.get(role)
             setattr(self, role, fn)
             setattr(self, f"{role}_async", fn is not None and is_async_callable(fn))
+        # tick() may take its one-frame path: an async on_state that no timer can interrupt.
+        self.quick = bool(self.on_state_async) and self.timeout is None
         self.table: dict[Any, Op] = {}
         # The same table keyed by id(label): Enum members hash in Python code, ids hash in C.  The
         # table keeps every label alive, so an id here cannot be reused by another object.

@@ -286,8 +286,7 @@ class StateMachine(Mailbox):
                 f"machine {self._spec.name} is complete (terminal state {self._node.name})",
                 state=self._node.name)
         node = self._node
-        if (phase != _ENTRY or self._running or self._failure is not None or not node.on_state_async
-                or node.timeout is not None):
+        if phase != _ENTRY or not node.quick or self._running or self._failure is not None:
             return bool(await self.run(1))
         # The common case (the entry run of an async state without a timer), in one frame: the same
         # step as _drive() takes, without run()'s and _drive()'s set-up.
