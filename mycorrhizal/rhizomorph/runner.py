@@ -27,7 +27,11 @@ RUNNING = Status.RUNNING
 
 
 class Runner:
-    """Ticks one tree over one blackboard; ``ctx`` is handed untouched to leaves that ask for it."""
+    """Ticks one tree over one blackboard; ``ctx`` is handed untouched to leaves that ask for it.
+
+    ``on_error`` is the error policy for leaves that do not set their own; ``on_tick(runner,
+    status)`` is called after every tick (for metrics or recording; costs nothing when None).
+    """
 
     __slots__ = (
         "tree",
@@ -48,6 +52,7 @@ class Runner:
         "_waiter",
         "_last",
         "_driven",
+        "_on_tick",
     )
 
     def __init__(
@@ -58,6 +63,7 @@ class Runner:
         ctx: Any = None,
         *,
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
+        on_tick: Callable[[Runner, Status], object] | None = None,
     ) -> None:
         if not isinstance(tree, Tree):
             raise TypeError(
@@ -87,6 +93,8 @@ class Runner:
         self._waiter: asyncio.Future[None] | None = None
         self._last: Status | None = None
         self._driven = False
+        #: Called after every tick with the runner and the root status (metrics, tracing, recording).
+        self._on_tick = on_tick
 
     # ------------------------------------------------------------------------------------- ticking
 
@@ -106,6 +114,8 @@ class Runner:
         self._last = result
         if log.isEnabledFor(_DEBUG):
             log.debug("%s", self.trace())
+        if self._on_tick is not None:
+            self._on_tick(self, result)
         return result
 
     async def tick_until_complete(

@@ -281,3 +281,17 @@ async def test_completion_is_logged_at_info(caplog: pytest.LogCaptureFixture, sc
     with caplog.at_level(logging.INFO, logger="mycorrhizal.rhizomorph"):
         await Runner(b.build(), {}).tick_until_complete()
     assert caplog.messages == ["Brief finished SUCCESS after 1 ticks"]
+
+
+async def test_on_tick_sees_every_tick(script: Script) -> None:
+    seen: list[tuple[int, Status, dict[str, Status]]] = []
+    b = TreeBuilder("Watched")
+    b.root(b.sequence("main", b.action(script.leaf("one")), b.action(script.leaf("two", R))))
+    runner = Runner(b.build(), {}, on_tick=lambda r, status: seen.append((r.ticks, status, r.last_tick())))
+    await runner.tick()
+    script.results["two"] = S
+    await runner.tick()
+    assert seen == [
+        (1, R, {"main": R, "one": S, "two": R}),
+        (2, S, {"main": S, "two": S}),
+    ]
