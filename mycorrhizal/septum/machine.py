@@ -38,6 +38,12 @@ log = logging.getLogger("mycorrhizal.septum")
 _INFO = logging.INFO
 _DEBUG = logging.DEBUG
 
+# Logger.isEnabledFor() answers from a per-level dict that logging clears (never replaces) when
+# levels change; reading it inline saves a method call on the per-step path.  If it is missing the
+# dict stays empty and isEnabledFor() answers every time.
+_found = getattr(log, "_cache", None)
+_LEVEL_CACHE: dict[int, bool] = _found if isinstance(_found, dict) else {}
+
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
 
@@ -311,7 +317,10 @@ class StateMachine(Mailbox):
                 self._retry = 0
                 self._node = op.target  # type: ignore[assignment]
                 self._phase = _ENTRY
-                if log.isEnabledFor(_INFO):
+                info = _LEVEL_CACHE.get(_INFO)
+                if info is None:
+                    info = log.isEnabledFor(_INFO)
+                if info:
                     log.info("machine %s: %s -[%s]-> %s", self._spec.name, node.name, label_text(label),
                              op.target.name)  # type: ignore[union-attr]
                 return True

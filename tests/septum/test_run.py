@@ -280,3 +280,23 @@ async def test_tick_raises_undeclared_labels_and_handler_errors() -> None:
     await fsm.initialize()
     with pytest.raises(Exception, match="state Broken: on_state raised KeyError"):
         await fsm.tick()
+
+
+async def test_tick_logs_follow_level_changes(caplog) -> None:
+    async def on_state(ctx):
+        return E.GO
+
+    looper = make("Looper", on_state=on_state, transitions=lambda: [LabeledTransition(E.GO, looper)])
+    fsm = StateMachine(looper)
+    await fsm.initialize()
+    logger = logging.getLogger("mycorrhizal.septum")
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.septum"):
+        assert await fsm.tick()
+    assert [r.getMessage() for r in caplog.records] == ["machine Looper: Looper -[GO]-> Looper"]
+    caplog.clear()
+    logger.setLevel(logging.WARNING)
+    try:
+        assert await fsm.tick()
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert caplog.records == []
