@@ -172,14 +172,32 @@ def _node_attrs(node: Node) -> dict[str, str]:
     return out
 
 
-def _add_cluster(graph: graphviz.Digraph, cluster: Cluster) -> None:
+_GV_UNSAFE = re.compile(r"[^A-Za-z0-9_.]")
+
+
+def _graphviz_ids(diagram: Diagram) -> dict[str, str]:
+    """Node id -> a Graphviz-safe id (``:`` would be read as a port, so only word chars and dots)."""
+    safe: dict[str, str] = {}
+    taken: set[str] = set()
+    for node in diagram.all_nodes():
+        candidate = base = _GV_UNSAFE.sub("_", node.id)
+        n = 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate)
+        safe[node.id] = candidate
+    return safe
+
+
+def _add_cluster(graph: graphviz.Digraph, cluster: Cluster, ids: dict[str, str]) -> None:
     # Graphviz only draws a frame for subgraphs whose name starts with "cluster".
     with graph.subgraph(name=f"cluster_{cluster.id}") as sub:
         sub.attr(label=cluster.label, style="rounded,dashed" if cluster.style == "dashed" else "rounded")
         for node in cluster.nodes:
-            sub.node(node.id, node.label or node.id, **_node_attrs(node))
+            sub.node(ids[node.id], node.label or node.id, **_node_attrs(node))
         for inner in cluster.clusters:
-            _add_cluster(sub, inner)
+            _add_cluster(sub, inner, ids)
 
 
 def to_graphviz(diagram: Diagram) -> graphviz.Digraph:
@@ -189,13 +207,14 @@ def to_graphviz(diagram: Diagram) -> graphviz.Digraph:
     graph.attr(rankdir=diagram.direction, fontname="Helvetica")
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", fontname="Helvetica", fontsize="10")
+    ids = _graphviz_ids(diagram)
     for node in diagram.nodes:
-        graph.node(node.id, node.label or node.id, **_node_attrs(node))
+        graph.node(ids[node.id], node.label or node.id, **_node_attrs(node))
     for cluster in diagram.clusters:
-        _add_cluster(graph, cluster)
+        _add_cluster(graph, cluster, ids)
     for edge in diagram.edges:
         extra = {} if edge.style == "solid" else {"style": edge.style}
-        graph.edge(edge.src, edge.dst, label=edge.label, **extra)
+        graph.edge(ids[edge.src], ids[edge.dst], label=edge.label, **extra)
     return graph
 
 

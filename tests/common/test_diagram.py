@@ -59,3 +59,14 @@ def test_render_writes_each_format(diagram: Diagram, tmp_path: Path, fmt: str) -
 def test_unknown_format_is_a_render_error(diagram: Diagram, tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="use svg, png, pdf, dot or mmd"):
         render(diagram, tmp_path / "x.bogus", format="bogus")
+
+
+def test_ids_graphviz_would_misread_are_made_safe_and_stay_distinct() -> None:
+    picture = Diagram(
+        "Ports",
+        nodes=(Node("t::a", "A"), Node("t__a", "B"), Node("plain")),
+        edges=(Edge("t::a", "t__a"), Edge("t__a", "plain")),
+    )
+    dot = to_dot(picture)
+    assert "::" not in dot
+    assert "t__a -> t__a_2" in dot and "t__a_2 -> plain" in dot
