@@ -125,7 +125,8 @@ class MyceliumBuilder(NetBuilder):
     ) -> Diagram | None:
         # Building a machine validates the states now, at net definition, not at the first token.
         try:
-            return StateMachine(fsm, **options).to_diagram()
+            StateMachine(fsm, **options)
+            return fsm.to_diagram()
         except DefinitionError as exc:
             problems.extend(
                 Problem(f"transition {name!r} fsm {p.subject}", p.message, p.fix) for p in exc.problems
