@@ -89,7 +89,8 @@ async def test_half_open_without_a_probe_reopens_after_its_window(breaker: Any, 
     bb, _, send = breaker
     await send("a", "b", "c", healthy=False)
     await clock.run_for(5 + 5)
-    assert [t[1:] for t in bb.transitions] == [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN"), ("HALF_OPEN", "OPEN")]
+    changes = [t[1:] for t in bb.transitions]
+    assert changes == [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN"), ("HALF_OPEN", "OPEN")]
 
 
 def test_main_prints_phases_and_writes_the_picture(
