@@ -52,7 +52,8 @@ def _level(
         if isinstance(t.on_error, str):
             edges.append(Edge(q, f"{scope}.{t.on_error}", "on error", "dashed"))
         if t.attachment is not None:
-            cluster, inner = t.attachment.as_cluster(f"{q}::", label=f"{t.name}: {t.attachment.name}")
+            # A transition has no elements of its own, so "<transition>." is a free id prefix.
+            cluster, inner = t.attachment.as_cluster(f"{q}.", label=f"{t.name}: {t.attachment.name}")
             clusters.append(cluster)
             edges.extend(inner)
             first = next(cluster.all_nodes(), None)

@@ -53,15 +53,15 @@ def test_net_diagram_shapes_weights_clusters_and_attachments() -> None:
         "Picture.stage1.step",
     }
     assert attached.style == "dashed" and {n.id for n in attached.nodes} == {
-        "Picture.feed::closed",
-        "Picture.feed::open",
+        "Picture.feed.closed",
+        "Picture.feed.open",
     }
     edges = {(e.src, e.dst): e for e in diagram.edges}
     assert edges["Picture.jobs", "Picture.feed"].label == "2"
     assert edges["Picture.feed", "Picture.stage1.inbox"].label == "2"
     assert edges["Picture.feed", "Picture.dead"].style == "dashed"
-    assert edges["Picture.feed", "Picture.feed::closed"].style == "dotted"
-    assert edges["Picture.feed::closed", "Picture.feed::open"].label == "trip"
+    assert edges["Picture.feed", "Picture.feed.closed"].style == "dotted"
+    assert edges["Picture.feed.closed", "Picture.feed.open"].label == "trip"
     diagram.check()
 
 
