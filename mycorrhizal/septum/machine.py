@@ -9,6 +9,7 @@ out of steps; a timeout that fires while nobody is running schedules a backgroun
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections import deque
 from typing import Any
@@ -343,6 +344,9 @@ class StateMachine(Mailbox):
         so only a terminal state or ``max_steps`` ends the call.  A call that finds nothing to do
         yields to the event loop once, so ``while True: await fsm.run()`` cannot starve it.
         """
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
+                                      or max_steps < 0):
+            raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
         failure = self._failure
         if failure is not None:
             self._failure = None
@@ -452,7 +456,19 @@ class StateMachine(Mailbox):
                 continue
             op = node.by_id.get(id(label))
             if op is None:
-                op = self._lookup(node, label)
+                if not is_async and inspect.isawaitable(label):
+                    # A plain function that returned an awaitable (say, a lambda calling an async
+                    # helper): await it, then treat its result as the handler's.
+                    try:
+                        label = await label
+                    except Exception as exc:
+                        await self._route(node, role, exc)
+                        continue
+                    if label is None:
+                        continue
+                    op = node.by_id.get(id(label))
+                if op is None:
+                    op = self._lookup(node, label)
                 if op is None:
                     raise self._undeclared(node, role, label)
             if op.fast:
@@ -512,7 +528,8 @@ class StateMachine(Mailbox):
         try:
             if getattr(node, f"{role}_async"):
                 return await fn(self._ctx or self._context())
-            return fn(self._ctx or self._context())
+            result = fn(self._ctx or self._context())
+            return (await result) if inspect.isawaitable(result) else result
         except Exception as exc:
             raise _HookFailed(node, role, exc) from exc
 

@@ -120,6 +120,8 @@ class Mailbox:
                 queue = self._queue = deque()
             queue.append(msg)
         else:
+            if isinstance(priority, bool) or not isinstance(priority, int):
+                raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
             others = self._others
             if others is None:
                 others = self._others = {}

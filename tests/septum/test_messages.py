@@ -191,3 +191,9 @@ async def test_blackboard_is_the_same_object_before_and_after_the_machine_runs()
     fsm.send_message("m")
     await fsm.run()
     assert fsm.common is early and early == {"log": ["m"]}
+
+
+@pytest.mark.parametrize("bad", [1.5, "high", True])
+def test_priority_must_be_an_int(bad) -> None:
+    with pytest.raises(TypeError, match="priority=...\\) takes an int"):
+        StateMachine(Recorder).send_message("m", priority=bad)

@@ -300,3 +300,34 @@ async def test_tick_logs_follow_level_changes(caplog) -> None:
     finally:
         logger.setLevel(logging.NOTSET)
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+async def test_max_steps_must_be_a_count(bad) -> None:
+    with pytest.raises(ValueError, match="run\\(max_steps=...\\) takes an int >= 0 or None"):
+        await StateMachine(Echo).run(bad)
+
+
+async def test_zero_max_steps_does_nothing() -> None:
+    fsm = StateMachine(Echo)
+    assert await fsm.run(0) == 0
+    assert not fsm.is_idle  # initialized, entry run still owed
+
+
+async def test_plain_handlers_returning_awaitables_are_awaited() -> None:
+    async def decide(ctx):
+        return E.DONE if ctx.msg == "go" else None
+
+    async def enter(ctx):
+        log_to(ctx, "entered")
+
+    s = make(
+        "Lazy",
+        on_enter=lambda ctx: enter(ctx),
+        on_state=lambda ctx: decide(ctx),
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s)
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is End and fsm.common["log"] == ["entered"]
