@@ -250,6 +250,7 @@ class Runner:
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._debug = False
         self._observers: list[Callable[[FiringEvent], object]] = []
+        self._stop_callbacks: list[Callable[[], object]] = []
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -277,9 +278,13 @@ class Runner:
                 self._kick_sink(p)
         self._schedule()
 
-    async def stop(self, *, cancel: bool = False) -> None:
-        """Stop firing.  In-flight firings finish and commit (``cancel=False``), or are cancelled and
-        their consumed tokens returned to their input places (``cancel=True``).  No token is lost."""
+    async def stop(self, *, cancel: bool = False, timeout: float | None = None) -> None:
+        """Stop firing and stop the sources.  No token is lost.
+
+        In-flight firings finish and commit (``cancel=False``), or are cancelled and their consumed
+        tokens returned to their input places (``cancel=True``).  With ``timeout`` (seconds on the
+        runner's timebase), firings still in flight after that long are cancelled the same way.
+        """
         if self._loop is None:
             return
         self._running = False
@@ -290,21 +295,38 @@ class Runner:
                 t.retry_handle.cancel()
                 t.retry_handle = None
         if cancel:
-            # Newest first: each returns its tokens to the front of its places, so the oldest
-            # firing's tokens end up first again.
-            for task in reversed(list(self._tasks)):
-                task.cancel()
+            self._cancel_in_flight()
         pending = [*self._sources, *self._tasks]
         if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+            timer = None if timeout is None else self.timebase.call_later(timeout, self._cancel_in_flight)
+            try:
+                await asyncio.gather(*pending, return_exceptions=True)
+            finally:
+                if timer is not None:
+                    timer.cancel()
         self._sources.clear()
         self._wake_idle()
+        for callback in list(self._stop_callbacks):
+            try:
+                callback()
+            except Exception:
+                log.exception("net %s: stop callback %r failed", self._flat.name, callback)
         log.info(
             "net %s: runner stopped (%d firings, %d failures)",
             self._flat.name,
             self.stats.firings,
             self.stats.failures,
         )
+
+    def _cancel_in_flight(self) -> None:
+        # Newest first: each returns its tokens to the front of its places, so the oldest
+        # firing's tokens end up first again.
+        for task in reversed(list(self._tasks)):
+            task.cancel()
+
+    def add_stop_callback(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` at the end of every :meth:`stop` (e.g. to close embedded machines' timers)."""
+        self._stop_callbacks.append(callback)
 
     async def __aenter__(self) -> Runner:
         await self.start()

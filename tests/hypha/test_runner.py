@@ -745,3 +745,19 @@ async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any],
     runner.add_token("src", 3)
     await runner.run_until_idle()
     assert len(events) == 2
+
+
+async def test_stop_timeout_cancels_firings_still_in_flight(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(sleepy_net(4), bb, clock)
+    stopped: list[str] = []
+    runner.add_stop_callback(lambda: stopped.append("closed"))
+    runner.add_tokens("jobs", range(3))
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 3
+    stopping = asyncio.ensure_future(runner.stop(timeout=0.5))
+    await clock.run_for(0.5)
+    await stopping
+    assert runner.marking()["jobs"] == (0, 1, 2) and runner.marking()["done"] == ()
+    assert stopped == ["closed"]
