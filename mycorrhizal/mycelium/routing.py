@@ -39,18 +39,18 @@ class _Router:
         self.tokens = tokens
         self._outputs = outputs  # every accepted spelling of an output -> the key hypha expects
         # One slot per consumed token, by position, so equal (even identical) tokens stay distinct.
-        self._decisions: list[tuple[str | None, str | None] | None] = [None] * len(tokens)
+        self._decisions: list[tuple[str | None, str | None, Any] | None] = [None] * len(tokens)
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The names of the places a token may be routed to."""
         return tuple(dict.fromkeys(self._outputs.values()))
 
-    def _decide(self, token: Any, output: str | None, reason: str | None) -> None:
+    def _decide(self, token: Any, output: str | None, reason: str | None, produce: Any = _CURRENT) -> None:
         decisions = self._decisions
         for i, candidate in enumerate(self.tokens):
             if candidate is token and decisions[i] is None:
-                decisions[i] = (output, reason)
+                decisions[i] = (output, reason, token if produce is _CURRENT else produce)
                 return
         known = any(candidate is token for candidate in self.tokens)
         raise RoutingError(
@@ -71,10 +71,13 @@ class _Router:
             )
         return key
 
-    def decisions(self) -> list[tuple[Any, str | None, str | None]]:
-        """(token, output, rejection reason) per consumed token; output and reason None if undecided."""
+    def decisions(self) -> list[tuple[Any, str | None, str | None, Any]]:
+        """(token, output, rejection reason, token to produce) per consumed token.
+
+        Output and reason are None for a token nobody decided about.
+        """
         return [
-            (token, *(decision if decision is not None else (None, None)))
+            (token, *(decision if decision is not None else (None, None, token)))
             for token, decision in zip(self.tokens, self._decisions, strict=True)
         ]
 
@@ -114,9 +117,13 @@ class TokenContext(_Router):
             )
         return self.tokens[0]
 
-    def route(self, output: Any, token: Any = _CURRENT) -> None:
-        """Send ``token`` (default: the current one) to ``output`` when the firing commits."""
-        self._decide(self._pick(token), self._output(output), None)
+    def route(self, output: Any, token: Any = _CURRENT, *, produce: Any = _CURRENT) -> None:
+        """Send ``token`` (default: the current one) to ``output`` when the firing commits.
+
+        ``produce`` puts another object in its place (an enriched copy, say); the consumed token is
+        then accounted for by that object.
+        """
+        self._decide(self._pick(token), self._output(output), None, produce)
 
     def reject(self, reason: str, token: Any = _CURRENT) -> None:
         """Refuse ``token`` (default: the current one); it goes to the ``rejected`` place with ``reason``."""
@@ -132,9 +139,9 @@ class Delivery(_Router):
         self.token = token
         """The token carried by this message."""
 
-    def route(self, output: Any) -> None:
-        """Send the token to ``output`` when the firing commits."""
-        self._decide(self.token, self._output(output), None)
+    def route(self, output: Any, *, produce: Any = _CURRENT) -> None:
+        """Send the token (or ``produce``, an object to put in its place) to ``output``."""
+        self._decide(self.token, self._output(output), None, produce)
 
     def reject(self, reason: str) -> None:
         """Refuse the token; it goes to the ``rejected`` place with ``reason``."""
@@ -155,9 +162,9 @@ def commit(router: _Router, emit: Any, rejected: str | None, unrouted: str) -> N
     Rejections go to the ``rejected`` place as :class:`Rejection`; with no such place, a rejection
     fails the firing with a :class:`RoutingError`, so the Petri net's error policy keeps the token.
     """
-    for token, output, reason in router.decisions():
+    for token, output, reason, produced in router.decisions():
         if output is not None:
-            emit(output, token)
+            emit(output, produced)
             continue
         why = unrouted if reason is None else reason
         if rejected is None:

@@ -190,3 +190,20 @@ def test_embedding_mistakes_are_definition_errors(kwargs: dict[str, Any], messag
     with pytest.raises(DefinitionError, match=message) as info:
         pn.net(Broken)
     assert "transition 'route'" in str(info.value)
+
+
+@bt.tree
+def Enricher():
+    @bt.action
+    def enrich(ctx, timebase):  # type: ignore[no-untyped-def]
+        ctx.route("fast", produce={**ctx.token, "seen_at": timebase.now()})
+        return Status.SUCCESS
+
+    bt.root(enrich)
+
+
+async def test_a_tree_can_route_an_enriched_token_in_place_of_the_consumed_one(running: RunNet) -> None:
+    runner = await running(router_net(Enricher))
+    runner.add_token("inbox", {"id": 1})
+    await runner.run_until_idle()
+    assert runner.tokens("fast") == ({"id": 1, "seen_at": 0.0},)
