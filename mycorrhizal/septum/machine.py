@@ -70,8 +70,7 @@ class StateMachine(Mailbox):
     """One running state machine built from an initial state (or a ``septum.group``)."""
 
     __slots__ = ("_spec", "_node", "_phase", "_retry", "_stack", "_timer", "_ctx", "_common", "_timebase",
-                 "_running",
-                 "_waiter", "_turns", "_driver", "_failure", "_on_error", "_owner", "_inflight")
+                 "_running", "_waiter", "_turns", "_driver", "_failure", "_on_error", "_owner", "_inflight")
 
     def __init__(
         self,
@@ -103,7 +102,7 @@ class StateMachine(Mailbox):
         self._waiter: asyncio.Future[None] | None = None
         self._turns: list[asyncio.Future[None]] | None = None
         self._driver: asyncio.Task[None] | None = None
-        self._failure: BaseException | None = None
+        self._failure: Exception | None = None
         self._on_error = on_error
         # Task running a timed state's on_state, and 0 / 1 (suspended in it) / 2+n (interrupted by
         # its timeout; n = the task's cancel requests before ours).
@@ -238,9 +237,7 @@ class StateMachine(Mailbox):
     async def _background(self) -> None:
         try:
             await self.run()
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
+        except Exception as exc:
             # Kept and re-raised by the next run()/tick(), so nothing is lost.
             self._failure = exc
             log.error("machine %s: error while handling a timeout in the background: %s",
