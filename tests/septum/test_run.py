@@ -331,3 +331,83 @@ async def test_plain_handlers_returning_awaitables_are_awaited() -> None:
     fsm.send_message("go")
     await fsm.run()
     assert fsm.current_state is End and fsm.common["log"] == ["entered"]
+
+
+async def test_tick_one_frame_path_handles_slow_transitions_and_routed_errors() -> None:
+    from mycorrhizal.septum import Retry
+
+    attempts = []
+
+    async def flaky(ctx):
+        attempts.append(ctx.retry_count)
+        if ctx.retry_count == 2:
+            raise RuntimeError("third time")
+        return E.RETRY
+
+    Err = make("TickErr", on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True))
+    s = make("TickFlaky", on_state=flaky, transitions=lambda: [LabeledTransition(E.RETRY, Retry)])
+    fsm = StateMachine(s, error_state=Err)
+    await fsm.initialize()
+    assert await fsm.tick() and await fsm.tick()  # entry runs whose labels ask for a (slow) Retry
+    assert await fsm.tick()  # the third raises: routed to the error state
+    assert attempts == [0, 1, 2] and fsm.current_state is Err
+
+
+async def test_info_log_of_retries_on_fail_and_interrupting_timeouts(clock: ManualClock, caplog) -> None:
+    from mycorrhizal.septum import Retry
+
+    async def hang(ctx):
+        if ctx.retry_count == 0:
+            await ctx.timebase.sleep(100)
+        return E.RETRY
+
+    Parking = make("Parking", on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True))
+    s = make(
+        "Hanging",
+        config=StateConfiguration(timeout=1, retries=1),
+        on_state=hang,
+        on_timeout=lambda ctx: E.RETRY,
+        on_fail=lambda ctx: E.DONE,
+        transitions=lambda: [LabeledTransition(E.RETRY, Retry), LabeledTransition(E.DONE, Parking)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.septum"):
+        task = asyncio.create_task(fsm.run())
+        await clock.run_for(1)
+        await task
+    text = caplog.text
+    assert "machine Hanging: Hanging timed out during on_state" in text
+    assert "machine Hanging: Hanging -[RETRY retry 1]-> Hanging" in text
+    assert "machine Hanging: Hanging out of retries (1), calling on_fail" in text
+    assert fsm.current_state is Parking  # on_fail's label took the plain (fast) transition
+
+
+async def test_error_state_whose_on_enter_fails_raises() -> None:
+    def fail(ctx):
+        raise OSError("cannot even fail properly")
+
+    async def boom(ctx):
+        raise ValueError("first")
+
+    Err = make(
+        "FailingErr", on_enter=fail, on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True)
+    )
+    s = make("Boom", on_state=boom, config=StateConfiguration(can_dwell=True))
+    with pytest.raises(Exception, match="state FailingErr: on_enter raised OSError"):
+        await StateMachine(s, error_state=Err).run()
+
+
+async def test_awaitable_from_a_plain_handler_that_raises_is_routed() -> None:
+    async def broken(ctx):
+        raise KeyError("inside")
+
+    Err = make("AwaitErr", on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True))
+    s = make(
+        "Lambda",
+        on_state=lambda ctx: broken(ctx) if ctx.msg else None,
+        config=StateConfiguration(can_dwell=True),
+    )
+    fsm = StateMachine(s, error_state=Err)
+    fsm.send_message("x")
+    await fsm.run()
+    assert fsm.current_state is Err and "KeyError" in str(fsm._context().error)
