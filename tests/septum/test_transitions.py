@@ -156,28 +156,33 @@ async def test_on_fail_undeclared_label() -> None:
         await StateMachine(s).run()
 
 
+_observed: list[int] = []
+
+
+def _worker_on_state(ctx):
+    _observed.append(ctx.retry_count)
+    if ctx.msg is None:
+        return None
+    return E.RETRY if ctx.msg == "retry" else E.GO
+
+
+_Other = make(
+    "Other",
+    on_state=lambda ctx: E.BACK if ctx.msg is None else None,
+    transitions=lambda: [LabeledTransition(E.BACK, _Worker)],
+)
+_Worker = make(
+    "Worker",
+    on_state=_worker_on_state,
+    transitions=lambda: [LabeledTransition(E.RETRY, Retry), LabeledTransition(E.GO, _Other)],
+)
+
+
 @given(st.lists(st.sampled_from(["retry", "away"]), max_size=30))
 async def test_retry_count_counts_retries_and_resets_when_leaving(moves) -> None:
     """Across leave/re-enter, retry_count is the number of Retries since the state was entered."""
-    Other = make(
-        "Other",
-        on_state=lambda ctx: E.BACK if ctx.msg is None else None,
-        transitions=lambda: [LabeledTransition(E.BACK, Worker)],
-    )
-    observed: list[int] = []
-
-    def on_state(ctx):
-        observed.append(ctx.retry_count)
-        if ctx.msg is None:
-            return None
-        return E.RETRY if ctx.msg == "retry" else E.GO
-
-    Worker = make(
-        "Worker",
-        on_state=on_state,
-        transitions=lambda: [LabeledTransition(E.RETRY, Retry), LabeledTransition(E.GO, Other)],
-    )
-    fsm = StateMachine(Worker)
+    _observed.clear()
+    fsm = StateMachine(_Worker)
     await fsm.run()
     expected = [0]
     count = 0
@@ -188,7 +193,7 @@ async def test_retry_count_counts_retries_and_resets_when_leaving(moves) -> None
         count = count + 1 if move == "retry" else 0
         expected.append(count)  # the entry run after the retry or after coming back
         assert fsm.retry_count == count
-    assert observed == expected
+    assert _observed == expected
 
 
 async def test_push_and_pop_give_call_and_return() -> None:
