@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import platform
 import sys
 import time
@@ -42,7 +43,7 @@ class Settings:
     quick: bool
     repeats: int
     warmup: int
-    budget: float = 0.15  # seconds one timed repeat should take when its size is calibrated
+    budget: float = 0.05  # seconds one timed repeat should take when its size is calibrated
     quick_ops: int = 50  # operations per repeat in a smoke run
 
     def scale(self, full: int, quick: int) -> int:
@@ -53,6 +54,11 @@ class Settings:
         """These settings with one repeat and no warm-up, for workloads that repeat inside."""
         return replace(self, repeats=1, warmup=0)
 
+    def few(self) -> Settings:
+        """At most 3 repeats: for slow peers whose fixed-size workload takes a second per repeat,
+        where a long repeat already averages out what best-of-many filters in short ones."""
+        return replace(self, repeats=min(3, self.repeats))
+
 
 def parse_settings(description: str, argv: Sequence[str] | None = None) -> Settings:
     """Parse the command line every benchmark script shares (``--quick``, ``--repeats``)."""
@@ -60,7 +66,7 @@ def parse_settings(description: str, argv: Sequence[str] | None = None) -> Setti
     parser.add_argument("--quick", action="store_true", help="tiny workloads, one repeat: a smoke run")
     parser.add_argument("--repeats", type=int, default=None, help="repeats per workload (best is kept)")
     args = parser.parse_args(argv)
-    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 7)
     if repeats < 1:
         parser.error("--repeats must be at least 1")
     return Settings(quick=args.quick, repeats=repeats, warmup=0 if args.quick else 1)
@@ -112,7 +118,11 @@ def print_table(title: str, rows: Sequence[Row], *, file: TextIO | None = None) 
         return "  ".join(parts).rstrip()
 
     print(f"\n{title}", file=out)
-    print(f"Python {platform.python_version()} on {platform.machine()}, {_cpu_count()} cores", file=out)
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, {_cpu_count()} cores, "
+        f"load average {_load()} (other work on the machine slows every figure)",
+        file=out,
+    )
     print(line(header), file=out)
     print(line(["-" * w for w in widths]), file=out)
     for cell in cells:
@@ -125,9 +135,14 @@ def print_table(title: str, rows: Sequence[Row], *, file: TextIO | None = None) 
 
 
 def _cpu_count() -> int:
-    import os
-
     return os.cpu_count() or 1
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:  # not available on this platform
+        return "unknown"
 
 
 def library_versions(*distributions: str) -> str:

@@ -186,7 +186,7 @@ def bench_snakes(settings: Settings) -> list[Row]:
             assert fired == n and len(net.place("sink").tokens) == n // stages
             return elapsed
 
-        per_firing = best_per_op(run, settings, ops=firings, self_timed=True)
+        per_firing = best_per_op(run, settings.few(), ops=firings, self_timed=True)
         note = f"{firings:,} firings per repeat"
         rows.append(Row("SNAKES", workload, per_firing * 1e6, "us", note=note))
     for backlog in SNAKES_BACKLOGS:
