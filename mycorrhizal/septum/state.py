@@ -109,6 +109,12 @@ class State:
 
         return spec_diagram(self.machine_spec(), None)
 
+    def analysis_report(self) -> list[tuple[bool, str]]:
+        """Structural findings about the machine starting here, as (fine, text) pairs."""
+        from .analysis import analysis_report
+
+        return analysis_report(self.machine_spec())
+
     def _add_scope(self, scope: dict[str, Any]) -> None:
         object.__setattr__(self, "scopes", (*self.scopes, scope))
 
@@ -158,6 +164,12 @@ class StateGroup:
         from .diagram import spec_diagram
 
         return spec_diagram(self.machine_spec(), None)
+
+    def analysis_report(self) -> list[tuple[bool, str]]:
+        """Structural findings about the group's machine, as (fine, text) pairs."""
+        from .analysis import analysis_report
+
+        return analysis_report(self.machine_spec())
 
 
 def _mark(role: str, fn: Any) -> Any:
