@@ -63,3 +63,26 @@ def test_undrawable_target_is_refused(tmp_path: Path) -> None:
     path.write_text("X = 3\n")
     with pytest.raises(TypeError, match="cannot draw 3"):
         main(["render", f"{path}:X"])
+
+
+@pytest.mark.parametrize(
+    "name, expected, picture",
+    [
+        ("circuit-breaker", "Final counts: success=3, failure=4, rejected=4, invalid=1", "circuit_breaker.svg"),
+        ("job-queue", "Counts: submitted=10 completed=7 rejected=3", "job_queue_net.svg"),
+    ],
+)
+def test_demo_runs_the_scenario_and_writes_its_pictures(
+    name: str, expected: str, picture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", name, "--out", str(tmp_path)]) == 0
+    assert expected in capsys.readouterr().out
+    assert (tmp_path / picture).read_text().lstrip().startswith("<?xml")
+
+
+def test_diagrams_check_reports_stale_and_current(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagrams", "--out", str(tmp_path), "--check"]) == 1
+    assert "stale diagrams (run 'mycorrhizal diagrams')" in capsys.readouterr().out
+    assert main(["diagrams", "--out", str(tmp_path)]) == 0
+    assert main(["diagrams", "--out", str(tmp_path), "--check"]) == 0
+    assert capsys.readouterr().out.endswith("diagrams are current\n")

@@ -48,6 +48,9 @@ def build_tree(mirrors: dict[str, float]) -> Tree:
     return b.build()
 
 
+DIAGRAMS = {"tree": build_tree(MIRRORS)}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     tree = build_tree(MIRRORS)
     bb: dict[str, Any] = {"events": []}

@@ -92,6 +92,9 @@ def Patrol() -> None:
         yield bt.timeout(5)(drive_to_next)
 
 
+DIAGRAMS = {"tree": Patrol}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     clock = ManualClock()
     robot = Robot()

@@ -98,6 +98,9 @@ for output in ("ok", "rejected", "failed"):
     registry.add(f"to_{output}", router(output))
 
 
+DIAGRAMS = {"tree": load_tree(TREE_JSON, registry)}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     tree = load_tree(TREE_JSON, registry)  # built and checked once, shared by every request
 
