@@ -13,11 +13,13 @@ from .analysis import (
     reachability_graph,
     unreachable,
 )
-from .builder import PN, NetBuilder, SubnetHandle, build_net, pn
+from .builder import NetBuilder, build_net
+from .decorator import PN, pn
 from .marking import Marking
 from .places import FailedToken, PlaceKind, PlaceRef, PlaceSpec, PlaceType, TransitionRef
 from .runner import FiringEvent, Runner, RunnerStats
 from .spec import ArcSpec, NetSpec, SubnetSpec
+from .subnets import SubnetHandle
 from .transitions import Consumed, FiringContext, HandlerKind, OnError, TransitionSpec
 
 __all__ = [

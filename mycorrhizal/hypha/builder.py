@@ -1,4 +1,5 @@
-"""Declaring nets: :class:`NetBuilder`, subnet handles, and the ``@pn.net`` decorator."""
+"""Declaring nets: :class:`NetBuilder` collects places, transitions, arcs and subnets, validates them
+all at once and builds the frozen :class:`~mycorrhizal.hypha.spec.NetSpec`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from ..common.diagram import Diagram
 from ..common.errors import DefinitionError, Problem
 from .places import PlaceKind, PlaceRef, PlaceSpec, PlaceType, SinkHandler, SourceFactory, TransitionRef
 from .spec import ArcSpec, NetSpec, SubnetSpec
+from .subnets import SubnetHandle
 from .transitions import DEFAULT_CONCURRENCY, OnError, TransitionSpec, guard_arity, inspect_handler
 
-__all__ = ["NetBuilder", "PN", "SubnetHandle", "build_net", "pn"]
+__all__ = ["NetBuilder", "build_net"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ArcEnd = str
@@ -30,53 +32,6 @@ def _check_name(kind: str, name: Any, problems: list[Problem]) -> bool:
         )
         return False
     return True
-
-
-class SubnetHandle:
-    """What ``builder.subnet(...)`` returns: ``handle.inbox`` / ``handle["inbox"]`` refer to its elements."""
-
-    __slots__ = ("_path", "_net")
-
-    def __init__(self, path: str, net: NetSpec) -> None:
-        self._path = path
-        self._net = net
-
-    @property
-    def net(self) -> NetSpec:
-        """The embedded net's spec."""
-        return self._net
-
-    def __getitem__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
-        found = self._net.lookup(name)
-        path = f"{self._path}.{name}"
-        if isinstance(found, PlaceSpec):
-            return PlaceRef(path)
-        if isinstance(found, TransitionSpec):
-            return TransitionRef(path)
-        if isinstance(found, NetSpec):
-            return SubnetHandle(path, found)
-        known = sorted([p.name for p in self._net.places] + [t.name for t in self._net.transitions])
-        raise DefinitionError(
-            [
-                Problem(
-                    f"subnet {self._path!r}",
-                    f"net {self._net.name!r} has no element {name!r} (it has {known})",
-                    "check the spelling or add that place/transition to the subnet",
-                )
-            ],
-            what=f"net {self._net.name!r}",
-        )
-
-    def __getattr__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self[name]
-
-    def __str__(self) -> str:
-        return self._path
-
-    def __repr__(self) -> str:
-        return f"SubnetHandle({self._path!r}, net={self._net.name!r})"
 
 
 class NetBuilder:
@@ -601,39 +556,3 @@ def build_net(
     """Build the net declared by ``def Net(builder)`` with ``builder_class`` (default :class:`NetBuilder`)."""
     builder = builder_class(name if name is not None else body.__name__, definition=body)
     return builder.run(body)
-
-
-class PN:
-    """The ``pn`` namespace: ``@pn.net`` turns ``def Net(builder)`` into a :class:`NetSpec`."""
-
-    PlaceType = PlaceType
-    OnError = OnError
-
-    @overload
-    def net(self, body: Callable[..., Any], /) -> NetSpec: ...
-
-    @overload
-    def net(
-        self, body: None = ..., /, *, name: str | None = ..., builder_class: type[NetBuilder] = ...
-    ) -> Callable[[Callable[..., Any]], NetSpec]: ...
-
-    def net(
-        self,
-        body: Callable[..., Any] | None = None,
-        /,
-        *,
-        name: str | None = None,
-        builder_class: type[NetBuilder] = NetBuilder,
-    ) -> NetSpec | Callable[[Callable[..., Any]], NetSpec]:
-        """Decorate ``def Net(builder)``; the result is the built net (named after the function)."""
-        if body is not None:
-            return build_net(body, builder_class=builder_class, name=name)
-
-        def decorate(fn: Callable[..., Any]) -> NetSpec:
-            return build_net(fn, builder_class=builder_class, name=name)
-
-        return decorate
-
-
-pn = PN()
-"""``@pn.net`` declares a net from a ``def Net(builder)`` function."""

@@ -1,74 +1,243 @@
-"""Running handlers without paying for a task when they do not suspend.
-
-A coroutine handler is first driven by hand (``coro.send(None)``).  If it finishes in that step
-(no real I/O), the firing completes inline: no task, no loop iteration.  If it suspends, the
-half-run coroutine is handed to an asyncio task through :class:`Continue`, which resumes it
-exactly where it stopped.
-"""
+"""Firing a transition: choosing a guarded binding, running the handler (inline when it does not
+suspend, in a task when it does) and committing its outputs atomically."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Generator, Iterator
-from typing import Any
+import asyncio
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
 
-__all__ = ["Continue", "collect_async", "merge_outputs"]
+from ..common.errors import CapacityError, HandlerError, RoutingError
+from .failures import _Failures
+from .handlers import Continue, collect, collect_async
+from .marking import _Place
+from .runtime import _COROUTINE, _FUNCTION, _held, _Transition, log
+from .transitions import Consumed, FiringContext, HandlerKind
+
+if TYPE_CHECKING:
+    from .runner import Runner
+
+__all__: list[str] = []
 
 
-class Continue:
-    """Awaitable that resumes a coroutine already advanced by hand to its first suspension."""
+class _Firing(_Failures):
+    """Bindings, handler calls, suspended firings and commits."""
 
-    __slots__ = ("coro", "first")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
-        self.coro = coro
-        self.first = first
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self.coro
-        value = self.first
-        while True:
+    def _choose(self, t: _Transition) -> Consumed | None:
+        """Find the first binding (in take order) the guard accepts, and take its tokens."""
+        guard = t.guard
+        assert guard is not None
+        arity = t.guard_arity
+        snapshots = [(p, p.in_take_order(), w) for p, w in t.inputs]
+        for combo in _bindings(snapshots, 0):
+            flat_tokens = [tok for picks in combo for _, tok in picks]
+            consumed = t.ccls(flat_tokens)
             try:
-                sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # cancellation and errors go to the handler where it waits
-                try:
-                    value = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
+                if arity == 1:
+                    ok = guard(consumed)
+                elif arity == 2:
+                    ok = guard(consumed, self.bb)
+                else:
+                    ok = guard(consumed, self.bb, self.timebase)
+            except Exception as exc:
+                self.stats.guard_errors += 1
+                self._record(
+                    f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
+                    "the binding counts as not accepted",
+                    exc,
+                    transition=t.qname,
+                )
+                continue
+            if ok:
+                for (p, _, _), picks in zip(snapshots, combo, strict=True):
+                    p.remove_at([i for i, _ in picks])
+                return consumed
+        return None
+
+    def _call(self, t: _Transition, consumed: Consumed) -> None:
+        """Run the handler on ``consumed``; commit inline if it does not suspend."""
+        ctx = None
+        if t.wants_ctx:
+            ctx = FiringContext(
+                t.qname,
+                t.memory,
+                cast("Runner", self),
+                t.flat.output_refs,
+                consumed,
+                self.bb,
+                self.timebase,
+                t.out_keys,
+            )
+            args: tuple[Any, ...] = (consumed, self.bb, self.timebase, ctx)
+        else:
+            args = (consumed, self.bb, self.timebase)
+        kind = t.kind
+        try:
+            if kind is _COROUTINE:
+                result = t.handler(*args)
+            elif kind is _FUNCTION:
+                result = t.handler(*args)
+                if not (result is None or type(result) is dict) and asyncio.iscoroutine(result):
+                    pass  # a plain function that returned a coroutine: drive it like an async handler
+                else:
+                    self._commit(t, consumed, result, ctx)
+                    return
+            elif kind is HandlerKind.GENERATOR:
+                self._commit(t, consumed, collect(t.handler(*args)), ctx)
+                return
             else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
+                result = collect_async(t.handler(*args))
+        except Exception as exc:
+            self._fail(t, consumed, exc)
+            return
+        # ``result`` is a coroutine here.
+        if t.eager:
+            try:
+                first = result.send(None)
+            except StopIteration as stop:
+                self._commit(t, consumed, stop.value, ctx)
+                return
+            except Exception as exc:
+                self._fail(t, consumed, exc)
+                return
+            awaitable: Any = Continue(result, first)
+        else:
+            awaitable = result
+        self._suspend(t, consumed, awaitable, ctx)
 
+    def _suspend(self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None) -> None:
+        """The handler suspended: finish the firing in a task."""
+        t.inflight += 1
+        self._inflight += 1
+        assert self._loop is not None
+        task = self._loop.create_task(self._finish(t, consumed, awaitable, ctx))
+        self._tasks[task] = None
+        task.add_done_callback(self._forget)
 
-def merge_outputs(chunks: list[Any]) -> dict[Any, Any] | Any:
-    """Merge the dicts a generator handler yielded into one ``{place: [tokens...]}`` dict.
+    async def _finish(
+        self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
+    ) -> None:
+        """The rest of a firing whose handler suspended, in its own task."""
+        try:
+            result = await awaitable
+        except asyncio.CancelledError:
+            self._end_flight(t)
+            self.stats.cancelled += 1
+            if self._observers:
+                self._emit("cancelled", t, consumed, {})
+            self._give_back(t, consumed, notify=True)
+            raise
+        except Exception as exc:
+            self._end_flight(t)
+            self._fail(t, consumed, exc)
+        except BaseException:
+            self._end_flight(t)
+            self._give_back(t, consumed, notify=True)
+            raise
+        else:
+            self._end_flight(t)
+            self._commit(t, consumed, result, ctx)
+        self._mark(t)
+        self._wake_idle()
 
-    A non-dict chunk is returned as is, so the caller reports it as a bad handler result.
-    """
-    merged: dict[Any, list[Any]] = {}
-    for chunk in chunks:
-        if chunk is None:
-            continue
-        if not isinstance(chunk, dict):
-            return chunk
-        for key, value in chunk.items():
-            bucket = merged.setdefault(key, [])
+    def _commit(self, t: _Transition, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:
+        """Validate every output first, then produce them all (or fail the firing as a whole)."""
+        out_keys = t.out_keys
+        if type(result) is dict and len(result) == 1 and ctx is None:
+            # Fast path: one output place.
+            ((key, value),) = result.items()
+            index = out_keys.get(key)
+            if index is not None:
+                p = self._places[index]
+                batch = value if type(value) is list else (value,)
+                if p.capacity is None or len(p.tokens) + p.reserved - _held(t, p) + len(batch) <= p.capacity:
+                    self._release(t)
+                    t.fired += 1
+                    if batch:
+                        self._put(p, batch)
+                    if self._observers:
+                        self._emit("fired", t, consumed, {p.qname: tuple(batch)})
+                    if self._debug:
+                        log.debug(
+                            "fired %s: consumed %r, produced %r into %s",
+                            t.qname,
+                            list(consumed),
+                            batch,
+                            p.qname,
+                        )
+                    return
+        try:
+            plan = self._plan(t, result, ctx)
+        except Exception as exc:
+            self._fail(t, consumed, exc)
+            return
+        self._release(t)
+        t.fired += 1
+        for p, batch in plan:
+            self._put(p, batch)
+        if self._observers:
+            self._emit("fired", t, consumed, {p.qname: tuple(batch) for p, batch in plan})
+        if self._debug:
+            log.debug(
+                "fired %s: consumed %r, produced %r",
+                t.qname,
+                list(consumed),
+                {p.qname: batch for p, batch in plan},
+            )
+
+    def _plan(self, t: _Transition, result: Any, ctx: FiringContext | None) -> list[tuple[_Place, list[Any]]]:
+        items: list[tuple[Any, Any]] = []
+        if result is not None:
+            if not isinstance(result, dict):
+                raise HandlerError(
+                    f"transition {t.qname!r} returned {type(result).__name__} {result!r}; a handler returns "
+                    "(or yields) a dict {place: token} or None",
+                    transition=t.qname,
+                )
+            items.extend(result.items())
+        if ctx is not None:
+            items.extend(ctx.emitted())
+        per_place: dict[int, list[Any]] = {}
+        for key, value in items:
+            index = t.out_keys.get(key) if isinstance(key, str) else None
+            if index is None:
+                raise RoutingError(
+                    f"transition {t.qname!r} may not produce into {key!r}: it has no output arc to that "
+                    f"place (outputs: {list(t.flat.output_refs)}); add builder.arc(transition, place) or "
+                    "outputs=[...]",
+                    transition=t.qname,
+                    place=str(key),
+                )
+            bucket = per_place.setdefault(index, [])
             if type(value) is list:
                 bucket.extend(value)
             else:
                 bucket.append(value)
-    return merged
+        plan = []
+        for index, batch in per_place.items():
+            p = self._places[index]
+            if p.capacity is not None and len(p.tokens) + p.reserved - _held(t, p) + len(batch) > p.capacity:
+                raise CapacityError(
+                    f"transition {t.qname!r} produced {len(batch)} token(s) into {p.qname!r}, which has room "
+                    f"for {p.capacity - len(p.tokens) - p.reserved + _held(t, p)}; produce fewer, or raise "
+                    "the capacity (the arc weight is the room a firing reserves)",
+                    transition=t.qname,
+                    place=p.qname,
+                )
+            if batch:
+                plan.append((p, batch))
+        return plan
 
 
-async def collect_async(agen: AsyncIterator[Any]) -> Any:
-    """Everything an async generator handler yields, merged (outputs commit together at the end)."""
-    return merge_outputs([chunk async for chunk in agen])
-
-
-def collect(gen: Iterator[Any]) -> Any:
-    """Everything a plain generator handler yields, merged."""
-    return merge_outputs(list(gen))
+def _bindings(
+    snapshots: list[tuple[_Place, list[Any], int]], i: int
+) -> Iterator[tuple[tuple[tuple[int, Any], ...], ...]]:
+    """Candidate bindings, lazily, in take order: for each input arc, ``weight`` distinct tokens."""
+    if i == len(snapshots):
+        yield ()
+        return
+    _, tokens, weight = snapshots[i]
+    for picks in itertools.combinations(enumerate(tokens), weight):
+        for rest in _bindings(snapshots, i + 1):
+            yield (picks, *rest)

@@ -1,0 +1,57 @@
+"""Subnet handles: how a net refers to the places and transitions of a net embedded in it."""
+
+from __future__ import annotations
+
+from ..common.errors import DefinitionError, Problem
+from .places import PlaceRef, PlaceSpec, TransitionRef
+from .spec import NetSpec
+from .transitions import TransitionSpec
+
+__all__ = ["SubnetHandle"]
+
+
+class SubnetHandle:
+    """What ``builder.subnet(...)`` returns: ``handle.inbox`` / ``handle["inbox"]`` refer to its elements."""
+
+    __slots__ = ("_path", "_net")
+
+    def __init__(self, path: str, net: NetSpec) -> None:
+        self._path = path
+        self._net = net
+
+    @property
+    def net(self) -> NetSpec:
+        """The embedded net's spec."""
+        return self._net
+
+    def __getitem__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
+        found = self._net.lookup(name)
+        path = f"{self._path}.{name}"
+        if isinstance(found, PlaceSpec):
+            return PlaceRef(path)
+        if isinstance(found, TransitionSpec):
+            return TransitionRef(path)
+        if isinstance(found, NetSpec):
+            return SubnetHandle(path, found)
+        known = sorted([p.name for p in self._net.places] + [t.name for t in self._net.transitions])
+        raise DefinitionError(
+            [
+                Problem(
+                    f"subnet {self._path!r}",
+                    f"net {self._net.name!r} has no element {name!r} (it has {known})",
+                    "check the spelling or add that place/transition to the subnet",
+                )
+            ],
+            what=f"net {self._net.name!r}",
+        )
+
+    def __getattr__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __str__(self) -> str:
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"SubnetHandle({self._path!r}, net={self._net.name!r})"
