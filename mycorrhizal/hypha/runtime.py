@@ -215,7 +215,8 @@ class _RunnerBase:
     _stop_callbacks: list[Callable[[], object]]
 
     def _run(self) -> None:
-        raise NotImplementedError  # the scheduler pass lives in Runner
+        """One scheduler pass (implemented by :class:`~mycorrhizal.hypha.runner.Runner`)."""
+        raise NotImplementedError
 
     def _idle(self) -> bool:
         return (
