@@ -68,7 +68,7 @@ def test_undrawable_target_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "name, expected, picture",
     [
-        ("circuit-breaker", "Final counts: success=3, failure=4, rejected=4, invalid=1", "circuit_breaker.svg"),
+        ("circuit-breaker", "counts: success=3, failure=4, rejected=4, invalid=1", "circuit_breaker.svg"),
         ("job-queue", "Counts: submitted=10 completed=7 rejected=3", "job_queue_net.svg"),
     ],
 )

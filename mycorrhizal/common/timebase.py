@@ -13,7 +13,7 @@ import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "ManualClock",
@@ -99,7 +99,12 @@ class _ScopedTimer:
         self.inner: TimerHandle | None = None
 
     def fire(self, callback: Callable[[], object]) -> None:
-        self.scope._timers.discard(self)
+        scope = self.scope
+        scope._timers.discard(self)
+        owner = scope._owner
+        if owner is not None and (owner.done() or owner.cancelling()):
+            scope.close()  # the owner is going away: its timers are void from the moment it was cancelled
+            return
         callback()
 
     def cancel(self) -> None:
@@ -112,15 +117,18 @@ class TimerScope(Timebase):
     """Another timebase seen through a scope whose pending timers :meth:`close` cancels at once.
 
     Give one to something you may abandon (a state machine driven by a halted tree action, say):
-    closing the scope guarantees none of its timers fires afterwards.
+    closing the scope guarantees none of its timers fires afterwards. With ``owner``, a task, the
+    scope also stops firing timers as soon as that task is done or has been asked to cancel, even
+    before the task has unwound far enough to call :meth:`close`.
     """
 
-    __slots__ = ("_base", "_timers", "_closed")
+    __slots__ = ("_base", "_timers", "_closed", "_owner")
 
-    def __init__(self, base: Timebase) -> None:
+    def __init__(self, base: Timebase, *, owner: asyncio.Task[Any] | None = None) -> None:
         self._base = base
         self._timers: set[_ScopedTimer] = set()
         self._closed = False
+        self._owner = owner
 
     def now(self) -> float:
         return self._base.now()

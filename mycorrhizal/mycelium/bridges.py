@@ -10,6 +10,7 @@ Both share the caller's blackboard and timebase: no copies.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 from enum import Enum, auto
 from typing import Any
@@ -41,7 +42,7 @@ def machine_action(
     wanted = None if succeed_in is None else frozenset(succeed_in)
 
     async def drive(bb: Any, timebase: Timebase) -> Status:
-        scope = TimerScope(timebase)
+        scope = TimerScope(timebase, owner=asyncio.current_task())
         machine = StateMachine(initial, common_data=bb, timebase=scope, **machine_options)
         try:
             await machine.run(wait=True)

@@ -116,3 +116,22 @@ def test_timer_scope_close_cancels_every_pending_timer(clock: ManualClock) -> No
     clock.advance(10)
     assert fired == ["early"] and scope.pending == 0 and scope.now() == 12
     kept.cancel()  # harmless after close
+
+
+async def test_timer_scope_with_an_owner_drops_timers_once_the_owner_is_cancelled(clock: ManualClock) -> None:
+    fired: list[str] = []
+    started = asyncio.Event()
+
+    async def owner() -> None:
+        scope = TimerScope(clock, owner=asyncio.current_task())
+        scope.call_later(2, lambda: fired.append("late"))
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(owner())
+    await started.wait()
+    task.cancel()  # asked to cancel, not yet unwound
+    assert clock.advance(5) == 1  # the timer came due, but was void
+    assert fired == []
+    with pytest.raises(asyncio.CancelledError):
+        await task

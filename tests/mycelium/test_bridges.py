@@ -147,3 +147,4 @@ async def test_tree_state_timeout_halts_the_tree_and_fails(clock: ManualClock) -
     await clock.run_for(5)
     await run
     assert fsm.current_state is Blocked and "scans" not in bb
+
