@@ -91,6 +91,9 @@ class _Firing(_Failures):
         except Exception as exc:
             self._fail(t, consumed, exc)
             return
+        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._give_back(t, consumed, notify=True)
+            raise
         # ``result`` is a coroutine here.
         if t.eager:
             try:
@@ -101,6 +104,9 @@ class _Firing(_Failures):
             except Exception as exc:
                 self._fail(t, consumed, exc)
                 return
+            except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+                self._give_back(t, consumed, notify=True)
+                raise
             awaitable: Any = Continue(result, first)
         else:
             awaitable = result
@@ -172,6 +178,9 @@ class _Firing(_Failures):
         except Exception as exc:
             self._fail(t, consumed, exc)
             return
+        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._give_back(t, consumed, notify=True)
+            raise
         self._release(t)
         t.fired += 1
         for p, batch in plan:

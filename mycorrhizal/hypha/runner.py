@@ -323,6 +323,9 @@ class Runner(_Firing):
             except Exception as exc:
                 self._fail(t, consumed, exc)
                 return True
+            except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+                self._give_back(t, consumed, notify=True)
+                raise
             else:
                 self._suspend(t, consumed, Continue(coro, first), None)
                 return True
@@ -332,6 +335,9 @@ class Runner(_Firing):
             except Exception as exc:
                 self._fail(t, consumed, exc)
                 return True
+            except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+                self._give_back(t, consumed, notify=True)
+                raise
             if asyncio.iscoroutine(result):
                 try:
                     first = result.send(None)
@@ -340,6 +346,9 @@ class Runner(_Firing):
                 except Exception as exc:
                     self._fail(t, consumed, exc)
                     return True
+                except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+                    self._give_back(t, consumed, notify=True)
+                    raise
                 else:
                     self._suspend(t, consumed, Continue(result, first), None)
                     return True

@@ -205,3 +205,34 @@ async def test_cancellation_of_a_firing_returns_its_tokens(clock: ManualClock) -
     assert sorted(runner.marking()["src"]) == ["a", "b"]
     assert runner.stats.cancelled == 2
     await runner.stop()
+
+
+class Abort(BaseException):
+    """Stands for KeyboardInterrupt/SystemExit: not a handler failure, but must not lose tokens."""
+
+
+@pytest.mark.parametrize("plain", [True, False])
+async def test_base_exceptions_propagate_but_keep_the_tokens(bb: dict[str, Any], plain: bool) -> None:
+    @pn.net
+    def Abortive(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["keep me"])
+
+        if plain:
+
+            @builder.transition(inputs=[src])
+            def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                raise Abort()
+
+        else:
+
+            @builder.transition(inputs=[src])
+            async def stop_everything(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+                raise Abort()
+
+    runner = Runner(Abortive, bb)
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda loop, context: None)  # the loop would log the escaped callback error
+    with pytest.raises(Abort):
+        await runner.run_until_idle()
+    assert runner.marking()["src"] == ("keep me",)
+    assert runner.stats.failures == 0

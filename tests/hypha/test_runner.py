@@ -761,3 +761,46 @@ async def test_stop_timeout_cancels_firings_still_in_flight(clock: ManualClock) 
     await stopping
     assert runner.marking()["jobs"] == (0, 1, 2) and runner.marking()["done"] == ()
     assert stopped == ["closed"]
+
+
+@pytest.mark.parametrize("produced, fires", [(1, 5), (2, 0)])
+async def test_a_self_loop_on_a_full_place_needs_room_only_for_what_it_adds(
+    bb: dict[str, Any], produced: int, fires: int
+) -> None:
+    @pn.net
+    def Loop(builder: NetBuilder) -> None:
+        ring = builder.place("ring", capacity=2, initial=["a", "b"])
+        fuel = builder.place("fuel", initial=range(5))
+
+        @builder.transition(inputs=[ring, fuel], outputs=[(ring, produced)])
+        def turn(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {ring: [consumed[ring][0]] * produced}
+
+    runner = Runner(Loop, bb)
+    await runner.run_until_idle()
+    assert runner.stats.firings == fires
+    assert len(runner.marking()["ring"]) == 2
+
+
+async def test_room_a_firing_held_but_did_not_use_wakes_other_producers(clock: ManualClock) -> None:
+    @pn.net
+    def Shared(builder: NetBuilder) -> None:
+        a = builder.place("a", initial=["x"])
+        b = builder.place("b", initial=["y"])
+        slot = builder.place("slot", capacity=1)
+
+        @builder.transition(inputs=[a], outputs=[slot])
+        async def maybe(consumed: Any, bb: Any, timebase: Any) -> None:
+            await timebase.sleep(1)
+            return None  # held room in 'slot' for nothing
+
+        @builder.transition(inputs=[b], outputs=[slot])
+        def surely(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {slot: consumed[0]}
+
+    runner = Runner(Shared, {}, clock)
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.marking()["b"] == ("y",)  # 'slot' is held by the firing of 'maybe'
+    await settle(clock, runner.run_until_idle())
+    assert runner.marking()["slot"] == ("y",)
