@@ -11,10 +11,11 @@ Both share the caller's blackboard and timebase: no copies.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from enum import Enum, auto
 from typing import Any
 
+from ..common.callables import resolve
 from ..common.timebase import Timebase, TimerScope
 from ..rhizomorph import Leaf, Status, Tree, bt
 from ..rhizomorph import Runner as TreeRunner
@@ -54,6 +55,13 @@ def machine_action(
     return bt.action(name=name or f"run_{initial.name}")(drive)
 
 
+def _hook(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    async def hook(ctx: Any) -> None:
+        await resolve(fn(ctx))
+
+    return hook
+
+
 def tree_state(
     tree: Tree,
     *,
@@ -61,12 +69,15 @@ def tree_state(
     failure: Any,
     name: str | None = None,
     config: StateConfiguration | None = None,
+    on_enter: Callable[[Any], Any] | None = None,
+    on_leave: Callable[[Any], Any] | None = None,
 ) -> State:
     """A state that, on entry, runs ``tree`` to completion and goes to ``success`` or ``failure``.
 
     The tree's blackboard is the machine's ``ctx.common``, its timebase the machine's, and its leaves
     that ask for ``ctx`` get the machine's handler context. With ``config.timeout``, a tree still
-    running at the timeout is halted and the machine goes to ``failure``.
+    running at the timeout is halted and the machine goes to ``failure``. ``on_enter``/``on_leave``
+    are the state's own enter and leave handlers (``fn(ctx)``, sync or async).
     """
     timed = config is not None and config.timeout is not None
 
@@ -81,6 +92,11 @@ def tree_state(
                 return None  # the tree reads the blackboard; messages wait for the next state
             status = await TreeRunner(tree, ctx.common, ctx.timebase, ctx).tick_until_complete()
             return Events.SUCCEEDED if status is Status.SUCCESS else Events.FAILED
+
+        # Wrapped so the user's own function is not marked as a handler of this state; bound to
+        # locals because a function-form state collects its handlers from the body's local names.
+        entering = None if on_enter is None else septum.on_enter(_hook(on_enter))  # noqa: F841
+        leaving = None if on_leave is None else septum.on_leave(_hook(on_leave))  # noqa: F841
 
         if timed:
 

@@ -148,3 +148,19 @@ async def test_tree_state_timeout_halts_the_tree_and_fails(clock: ManualClock) -
     await run
     assert fsm.current_state is Blocked and "scans" not in bb
 
+
+
+async def test_tree_state_runs_its_enter_and_leave_hooks(clock: ManualClock) -> None:
+    seen: list[str] = []
+
+    async def leaving(ctx: Any) -> None:
+        seen.append(f"leave@{ctx.timebase.now():g}")
+
+    Scanning = tree_state(
+        Scan, success=Clear, failure=Blocked, on_enter=lambda ctx: seen.append("enter"), on_leave=leaving
+    )
+    fsm = StateMachine(Scanning, common_data={}, timebase=clock)
+    run = asyncio.create_task(fsm.run())
+    await clock.run_for(3)
+    await run
+    assert seen == ["enter", "leave@3"] and fsm.current_state is Clear
