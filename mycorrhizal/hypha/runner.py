@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..common.diagram import Diagram
 from ..common.errors import CapacityError, HandlerError, RoutingError
 from ..common.timebase import Timebase, default_timebase
 from .compiled import FlatNet
@@ -31,6 +32,7 @@ from .firing import _Firing
 from .handlers import Continue
 from .marking import Marking, _Place
 from .places import PlaceKind
+from .render import net_diagram
 from .runtime import _COROUTINE, FiringEvent, RunnerStats, _Transition, log
 from .spec import NetSpec
 
@@ -439,10 +441,8 @@ class Runner(_Firing):
 
     # -- pictures ---------------------------------------------------------------------------------
 
-    def to_diagram(self) -> Any:
+    def to_diagram(self) -> Diagram:
         """The net's picture with the current number of tokens in each place."""
-        from .render import net_diagram
-
         return net_diagram(self.net, {p.qname: len(p.tokens) for p in self._places})
 
     def __repr__(self) -> str:
