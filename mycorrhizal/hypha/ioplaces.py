@@ -64,6 +64,11 @@ class _IOPlaces(_RunnerBase):
             except Exception as exc:
                 self._sink_failed(p, token, exc)
                 continue
+            except BaseException:  # KeyboardInterrupt and the like: keep the token, then go
+                if p.capacity is not None:
+                    p.reserved -= 1
+                p.restore([token])
+                raise
             self._delivered(p)
 
     def _delivered(self, p: _Place) -> None:

@@ -316,7 +316,6 @@ class Runner(_Firing):
                         taken.append(take())
             consumed = t.ccls(taken)
         if t.kind is _COROUTINE:
-            coro = None
             try:
                 coro = t.handler(consumed, self.bb, self.timebase)
                 first = coro.send(None)
