@@ -804,3 +804,24 @@ async def test_room_a_firing_held_but_did_not_use_wakes_other_producers(clock: M
     assert runner.marking()["b"] == ("y",)  # 'slot' is held by the firing of 'maybe'
     await settle(clock, runner.run_until_idle())
     assert runner.marking()["slot"] == ("y",)
+
+
+async def test_an_idle_runner_schedules_nothing(clock: ManualClock) -> None:
+    runner = Runner(pipeline(3, initial=[1]), {}, clock)
+    passes: list[int] = []
+    run_pass = runner._run
+
+    def counting_pass() -> None:
+        passes.append(1)
+        run_pass()
+
+    runner._run = counting_pass  # type: ignore[method-assign]
+    await runner.run_until_idle()
+    assert passes == [1]  # one pass fired everything
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert passes == [1] and clock.pending == 0  # no polling, no timers
+    runner.add_token("p0", 2)
+    await runner.run_until_idle()
+    assert passes == [1, 1] and runner.marking()["p3"] == (1, 2)
+    await runner.stop()
