@@ -15,7 +15,7 @@ from ..common.errors import HandlerError
 from ..common.timebase import Timebase, TimerHandle
 from .compiled import FlatNet, FlatTransition
 from .marking import _Place
-from .transitions import Consumed, HandlerKind
+from .transitions import Consumed, HandlerKind, consumed_class
 
 __all__ = ["FiringEvent", "RunnerStats"]
 
@@ -165,7 +165,7 @@ class _Transition:
         self.fired = 0
         # Each transition gets its own Consumed subclass carrying its input-name index, so building
         # the consumed list costs one call.
-        self.ccls = type("Consumed", (Consumed,), {"__slots__": (), "_index": flat.in_keys})
+        self.ccls = consumed_class(flat.in_keys)
         # The short path: no guard, no bounded place, no ctx, and a handler that is a plain function
         # or an eager coroutine.
         self.fast = (

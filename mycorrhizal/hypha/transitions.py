@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, SupportsIndex, overload
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, overload
 
 import attrs
 
@@ -21,6 +21,7 @@ __all__ = [
     "HandlerKind",
     "OnError",
     "TransitionSpec",
+    "consumed_class",
     "inspect_handler",
 ]
 
@@ -157,11 +158,12 @@ class Consumed(list[Any]):
     ``consumed[0]`` / iteration / ``len`` see every token (input arcs in declaration order, tokens
     in the order taken); ``consumed[inbox]`` or ``consumed["inbox"]`` is the list taken from that
     place.  ``consumed.by_place()`` gives them all as a dict keyed by qualified place name.
+    Each transition has its own subclass (see :func:`consumed_class`) that knows its input places.
     """
 
-    __slots__ = ("_index",)
+    __slots__ = ()
 
-    _index: Mapping[str, tuple[str, int, int]]
+    _index: ClassVar[Mapping[str, tuple[str, int, int]]] = {}
 
     @overload
     def __getitem__(self, key: SupportsIndex) -> Any: ...
@@ -172,7 +174,9 @@ class Consumed(list[Any]):
     @overload
     def __getitem__(self, key: str) -> list[Any]: ...
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: Any, _item: Any = list.__getitem__) -> Any:
+        if key.__class__ is int:  # the common case first: consumed[0]
+            return _item(self, key)
         if isinstance(key, str):
             try:
                 _, start, stop = self._index[key]
@@ -181,8 +185,8 @@ class Consumed(list[Any]):
                 raise KeyError(
                     f"{key!r} is not an input place of this transition (inputs: {known})"
                 ) from None
-            return list.__getitem__(self, slice(start, stop))
-        return list.__getitem__(self, key)
+            return _item(self, slice(start, stop))
+        return _item(self, key)
 
     def by_place(self) -> dict[str, list[Any]]:
         """Consumed tokens grouped by the qualified name of the place they came from."""
@@ -197,6 +201,12 @@ class Consumed(list[Any]):
         if len(self) != 1:
             raise ValueError(f"consumed.token needs exactly one token, this firing consumed {len(self)}")
         return list.__getitem__(self, 0)
+
+
+def consumed_class(index: Mapping[str, tuple[str, int, int]]) -> type[Consumed]:
+    """A :class:`Consumed` subclass for one transition: ``index`` maps each name of an input place to
+    (qualified name, start, stop) of its tokens in the flat list."""
+    return type("Consumed", (Consumed,), {"__slots__": (), "_index": index})
 
 
 class FiringContext:

@@ -10,6 +10,7 @@ import pytest
 
 from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
 from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
+from mycorrhizal.hypha.transitions import consumed_class
 
 from .conftest import settle
 
@@ -94,8 +95,8 @@ async def test_consumed_is_flat_and_per_place_with_weights(bb: dict[str, Any]) -
 
 
 def test_consumed_errors() -> None:
-    consumed = Consumed([1, 2])
-    consumed._index = {"p": ("N.p", 0, 2)}
+    consumed = consumed_class({"p": ("N.p", 0, 2)})([1, 2])
+    assert isinstance(consumed, Consumed) and consumed["p"] == [1, 2] and consumed[1] == 2
     with pytest.raises(KeyError, match=r"'q' is not an input place of this transition \(inputs: \['N.p'\]\)"):
         consumed["q"]
     with pytest.raises(ValueError, match=r"consumed.token needs exactly one token, this firing consumed 2"):
