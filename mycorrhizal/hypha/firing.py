@@ -67,7 +67,7 @@ class _Firing(_Failures):
                 consumed,
                 self.bb,
                 self.timebase,
-                t.out_keys,
+                t.out_places,
             )
             args: tuple[Any, ...] = (consumed, self.bb, self.timebase, ctx)
         else:
@@ -149,13 +149,11 @@ class _Firing(_Failures):
 
     def _commit(self, t: _Transition, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:
         """Validate every output first, then produce them all (or fail the firing as a whole)."""
-        out_keys = t.out_keys
         if type(result) is dict and len(result) == 1 and ctx is None:
             # Fast path: one output place.
             ((key, value),) = result.items()
-            index = out_keys.get(key)
-            if index is not None:
-                p = self._places[index]
+            p = t.out_places.get(key)
+            if p is not None:
                 batch = value if type(value) is list else (value,)
                 if p.capacity is None or len(p.tokens) + p.reserved - _held(t, p) + len(batch) <= p.capacity:
                     self._release(t)
@@ -207,10 +205,10 @@ class _Firing(_Failures):
             items.extend(result.items())
         if ctx is not None:
             items.extend(ctx.emitted())
-        per_place: dict[int, list[Any]] = {}
+        per_place: dict[_Place, list[Any]] = {}
         for key, value in items:
-            index = t.out_keys.get(key) if isinstance(key, str) else None
-            if index is None:
+            place = t.out_places.get(key) if isinstance(key, str) else None
+            if place is None:
                 raise RoutingError(
                     f"transition {t.qname!r} may not produce into {key!r}: it has no output arc to that "
                     f"place (outputs: {list(t.flat.output_refs)}); add builder.arc(transition, place) or "
@@ -218,14 +216,13 @@ class _Firing(_Failures):
                     transition=t.qname,
                     place=str(key),
                 )
-            bucket = per_place.setdefault(index, [])
+            bucket = per_place.setdefault(place, [])
             if type(value) is list:
                 bucket.extend(value)
             else:
                 bucket.append(value)
         plan = []
-        for index, batch in per_place.items():
-            p = self._places[index]
+        for p, batch in per_place.items():
             if p.capacity is not None and len(p.tokens) + p.reserved - _held(t, p) + len(batch) > p.capacity:
                 raise CapacityError(
                     f"transition {t.qname!r} produced {len(batch)} token(s) into {p.qname!r}, which has room "

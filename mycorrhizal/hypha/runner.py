@@ -355,9 +355,8 @@ class Runner(_Firing):
                     return True
         if type(result) is dict and len(result) == 1:
             ((key, value),) = result.items()
-            index = t.out_keys.get(key)
-            if index is not None:
-                out = self._places[index]
+            out = t.out_places.get(key)
+            if out is not None:
                 if type(value) is list:
                     if value:
                         self._put(out, value)

@@ -119,7 +119,7 @@ class _Transition:
         "ready",
         "blocked_gen",
         "in_keys",
-        "out_keys",
+        "out_places",
         "error_place",
         "retry_delay",
         "retry_handle",
@@ -157,7 +157,8 @@ class _Transition:
         self.ready = ready
         self.blocked_gen: int | None = None
         self.in_keys = flat.in_keys
-        self.out_keys = flat.out_keys
+        # any name of an output place -> the place itself
+        self.out_places = {key: places[i] for key, i in flat.out_keys.items()}
         self.error_place = None if flat.error_place is None else places[flat.error_place]
         self.retry_delay = spec.retry_delay
         self.retry_handle: TimerHandle | None = None
