@@ -125,6 +125,7 @@ class _Transition:
         "retry_handle",
         "memory",
         "fast",
+        "hot",
         "ccls",
         "fired",
     )
@@ -175,6 +176,9 @@ class _Transition:
             and not self.wants_ctx
             and (self.kind is _FUNCTION or (self.kind is _COROUTINE and self.eager))
         )
+        # The hottest shape, which the scheduler loop runs inline: one input arc of weight 1 and an
+        # eager coroutine handler.
+        self.hot = self.fast and self.single is not None and self.kind is _COROUTINE
 
 
 def _held(t: _Transition, p: _Place) -> int:
