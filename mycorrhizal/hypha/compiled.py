@@ -54,6 +54,8 @@ class FlatNet:
     transitions: tuple[FlatTransition, ...]
     place_aliases: dict[str, int] = attrs.field(eq=False)
     transition_aliases: dict[str, int] = attrs.field(eq=False)
+    ambiguous: dict[str, tuple[str, ...]] = attrs.field(factory=dict, eq=False)
+    """Bare place names used by several places -> their qualified names."""
 
     def place_index(self, name: Any) -> int | None:
         """Index of the place called ``name`` (ref, qualified or relative name, or unique local name)."""
@@ -140,14 +142,17 @@ def flatten(spec: NetSpec) -> FlatNet:
     by_local: dict[str, list[int]] = {}
     for fp in places:
         by_local.setdefault(fp.spec.name, []).append(fp.index)
+    ambiguous: dict[str, tuple[str, ...]] = {}
     for local, found in by_local.items():
         if len(found) == 1:
             place_aliases.setdefault(local, found[0])
+        elif local not in place_aliases:
+            ambiguous[local] = tuple(places[i].qname for i in found)
     transition_aliases: dict[str, int] = {}
     for ft in transitions:
         for key in _aliases(ft.qname, top):
             transition_aliases.setdefault(key, ft.index)
-    return FlatNet(top, tuple(places), tuple(transitions), place_aliases, transition_aliases)
+    return FlatNet(top, tuple(places), tuple(transitions), place_aliases, transition_aliases, ambiguous)
 
 
 def _keys(qname: str, scope: str, top: str, declared: list[str]) -> list[str]:

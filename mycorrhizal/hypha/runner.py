@@ -207,6 +207,13 @@ class Runner(_Firing):
     def _place(self, place: Any) -> _Place:
         index = self._flat.place_aliases.get(place) if isinstance(place, str) else None
         if index is None:
+            several = self._flat.ambiguous.get(place) if isinstance(place, str) else None
+            if several:
+                raise RoutingError(
+                    f"{place!r} is ambiguous in net {self._flat.name!r}: it names {list(several)}; use a "
+                    "qualified name",
+                    place=str(place),
+                )
             raise RoutingError(
                 f"net {self._flat.name!r} has no place {place!r}; places: {self._names}",
                 place=str(place),

@@ -643,7 +643,10 @@ async def test_add_token_by_qualified_or_relative_name(bb: dict[str, Any], name:
 async def test_unique_local_names_work_and_ambiguous_ones_do_not(bb: dict[str, Any]) -> None:
     runner = Runner(Top, bb)
     runner.add_token("jobs", 1)
-    with pytest.raises(RoutingError, match=r"net 'Top' has no place 'inbox'; places: \['Top.jobs'"):
+    with pytest.raises(
+        RoutingError,
+        match=r"'inbox' is ambiguous in net 'Top': it names \['Top.worker1.inbox', 'Top.worker2.inbox'\]",
+    ):
         runner.add_token("inbox", 1)
     with pytest.raises(RoutingError, match=r"no place 'nowhere'"):
         runner.add_token("nowhere", 1)
