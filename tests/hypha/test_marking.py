@@ -1,0 +1,66 @@
+"""Token stores: QUEUE and BAG removal by position, restoring, and the Marking snapshot."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mycorrhizal.hypha import Marking, NetBuilder, PlaceType
+from mycorrhizal.hypha.marking import _Place
+
+
+def make_place(kind: PlaceType, tokens: list[int]) -> _Place:
+    builder = NetBuilder("N")
+    builder.place("p", type=kind, initial=tokens)
+    return _Place(builder.build().flat().places[0])
+
+
+@given(
+    kind=st.sampled_from(PlaceType),
+    tokens=st.lists(st.integers(), max_size=30),
+    data=st.data(),
+)
+def test_remove_at_takes_exactly_the_chosen_tokens(
+    kind: PlaceType, tokens: list[int], data: st.DataObject
+) -> None:
+    place = make_place(kind, tokens)
+    order = place.in_take_order()
+    assert sorted(order) == sorted(tokens)
+    if kind is PlaceType.QUEUE:
+        assert order == tokens
+    chosen = data.draw(st.lists(st.integers(0, max(len(tokens) - 1, 0)), unique=True, max_size=len(tokens)))
+    chosen = sorted(chosen) if tokens else []
+    removed = place.remove_at(chosen)
+    assert removed == [order[i] for i in chosen]
+    remaining = place.in_take_order()
+    assert Counter(remaining) + Counter(removed) == Counter(tokens)
+    if kind is PlaceType.QUEUE:
+        assert remaining == [tok for i, tok in enumerate(order) if i not in set(chosen)]
+    # putting them back restores the take order of what was taken, ahead of the rest
+    place.restore(removed)
+    assert place.in_take_order()[: len(removed)] == removed
+    assert Counter(place.in_take_order()) == Counter(tokens)
+
+
+@pytest.mark.parametrize("kind", list(PlaceType))
+def test_take_and_room(kind: PlaceType) -> None:
+    place = make_place(kind, [1, 2, 3])
+    first = place.in_take_order()[0]
+    assert place.take() == first
+    assert place.room() is None
+
+
+def test_marking_is_a_read_only_mapping_with_aliases() -> None:
+    marking = Marking(
+        {"Top.a": (1, 2), "Top.b": ()}, {"a": 0, "Top.a": 0, "b": 1, "Top.b": 1}, ["Top.a", "Top.b"]
+    )
+    assert marking["a"] == (1, 2) and marking["Top.b"] == ()
+    assert len(marking) == 2 and list(marking) == ["Top.a", "Top.b"]
+    assert marking.counts() == {"Top.a": 2, "Top.b": 0} and marking.total() == 2
+    assert "a" in marking and "zzz" not in marking
+    assert repr(marking) == "Marking(Top.a: 2)"
+    with pytest.raises(KeyError, match=r"no place 'zzz' in this net \(places: \['Top.a', 'Top.b'\]\)"):
+        marking["zzz"]
