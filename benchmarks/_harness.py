@@ -19,22 +19,27 @@ import tracemalloc
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
+from pathlib import Path
 from typing import TextIO
 
+# Measure the mycorrhizal of the checkout this script lives in, not whichever copy happens to be
+# installed: `python benchmarks/x.py` puts benchmarks/ (not the repository) first on sys.path.
+REPOSITORY = Path(__file__).resolve().parent.parent
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
 __all__ = [
+    "REPOSITORY",
     "Row",
-    "abytes_per_object",
     "Settings",
     "abest_per_op",
+    "abytes_per_object",
     "best_per_op",
     "bytes_per_object",
     "library_versions",
     "parse_settings",
     "print_table",
 ]
-
-US = "us"
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -123,6 +128,9 @@ def print_table(title: str, rows: Sequence[Row], *, file: TextIO | None = None) 
         f"load average {_load()} (other work on the machine slows every figure)",
         file=out,
     )
+    package = sys.modules.get("mycorrhizal")
+    if package is not None and package.__file__ is not None:
+        print(f"mycorrhizal from {Path(package.__file__).parent.parent}", file=out)
     print(line(header), file=out)
     print(line(["-" * w for w in widths]), file=out)
     for cell in cells:
