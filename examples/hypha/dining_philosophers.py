@@ -53,6 +53,12 @@ def philosophers(n: int, *, greedy: bool = False) -> NetSpec:
     return builder.build()
 
 
+DIAGRAMS = {
+    "philosophers": philosophers(5),
+    "mutex": mutual_exclusion(2),
+}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     mutex = analyze(mutual_exclusion(3))
     assert mutex.reachability is not None

@@ -76,6 +76,9 @@ def Shop(builder: NetBuilder) -> None:
             return {shipping: consumed[0]}
 
 
+DIAGRAMS = {"net": Shop, "station": PackingStation}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     clock = ManualClock()
     board: dict[str, Any] = {"shipped": []}

@@ -49,6 +49,9 @@ def Matcher(builder: NetBuilder) -> None:
         return {replies: {"id": consumed[0], "body": f"result {consumed[0]}"}}
 
 
+DIAGRAMS = {"net": Matcher}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     clock = ManualClock()
     board = {"rng": random.Random(7), "backend_errors": 0}

@@ -3,9 +3,9 @@
 The analysis works on the *place/transition* abstraction of a net: a firing consumes the weight of
 each input arc and produces the weight of each output arc; capacities and priorities are
 respected; guards, handlers and token values are ignored (a handler that routes a token to one of
-several outputs is analysed as if it produced into all of them).  IO input places start empty
-(their sources are outside the net) and IO output places absorb what reaches them (their sinks
-drain them), unless ``initial`` says otherwise.
+several outputs is analysed as if it produced into all of them).  IO input places are unlimited
+supplies (their sources are outside the net) and IO output places absorb what reaches them (their
+sinks drain them), unless ``initial`` gives them a count.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ Marking = tuple[int, ...]
 def net_graph(net: NetSpec) -> nx.DiGraph:
     """The net as a bipartite directed graph on qualified names.
 
-    Nodes carry ``kind`` (``"place"`` or ``"transition"``) and, for places, ``capacity`` and
-    ``initial`` (token count); edges carry ``weight``.
+    Nodes carry ``kind`` (``"place"`` or ``"transition"``) and, for places, ``capacity``,
+    ``initial`` (token count) and ``io``; edges carry ``weight`` and ``kind``: ``"arc"``, or
+    ``"error"`` for the edge from a transition to its error place (weight 0: only failures use it).
     """
     flat = net.flat()
     graph = nx.DiGraph(name=net.name)
@@ -53,9 +54,11 @@ def net_graph(net: NetSpec) -> nx.DiGraph:
     for ft in flat.transitions:
         graph.add_node(ft.qname, kind="transition", priority=ft.spec.priority)
         for pi, w in ft.inputs:
-            graph.add_edge(flat.places[pi].qname, ft.qname, weight=w)
+            graph.add_edge(flat.places[pi].qname, ft.qname, weight=w, kind="arc")
         for pi, w in ft.outputs:
-            graph.add_edge(ft.qname, flat.places[pi].qname, weight=w)
+            graph.add_edge(ft.qname, flat.places[pi].qname, weight=w, kind="arc")
+        if ft.error_place is not None and not graph.has_edge(ft.qname, flat.places[ft.error_place].qname):
+            graph.add_edge(ft.qname, flat.places[ft.error_place].qname, weight=0, kind="error")
     return graph
 
 
@@ -71,7 +74,9 @@ def unreachable(net: NetSpec, entry_places: Iterable[str] = ()) -> Unreachable:
     """Structural check: which places can never be marked and which transitions never enabled.
 
     Tokens enter through initial tokens, IO input places and ``entry_places`` (names of places that
-    ``runner.add_token`` feeds).  A transition can fire only once all its input places can be marked.
+    ``runner.add_token`` feeds).  A transition can fire only once all its input places can be marked;
+    then its output places, and its error place (a firing may fail), can be marked too, and so can
+    the error place of a sink that can receive tokens.
     """
     flat = net.flat()
     marked = {fp.index for fp in flat.places if fp.spec.initial or fp.spec.kind is PlaceKind.IO_INPUT}
@@ -89,6 +94,12 @@ def unreachable(net: NetSpec, entry_places: Iterable[str] = ()) -> Unreachable:
                 fired.add(ft.index)
                 changed = True
                 marked.update(pi for pi, _ in ft.outputs)
+                if ft.error_place is not None:
+                    marked.add(ft.error_place)
+        for fp in flat.places:
+            if fp.error_place is not None and fp.index in marked and fp.error_place not in marked:
+                marked.add(fp.error_place)
+                changed = True
     return Unreachable(
         places=frozenset(fp.qname for fp in flat.places if fp.index not in marked),
         transitions=frozenset(ft.qname for ft in flat.transitions if ft.index not in fired),
@@ -138,28 +149,44 @@ class ReachabilityGraph:
 
 
 def reachability_graph(
-    net: NetSpec, initial: Mapping[str, int] | None = None, *, max_states: int = 100_000
+    net: NetSpec,
+    initial: Mapping[str, int] | None = None,
+    *,
+    sources: Iterable[str] = (),
+    max_states: int = 100_000,
 ) -> ReachabilityGraph:
     """Explore every reachable marking (breadth first).
 
-    ``initial`` overrides the initial token counts (place name -> count).  Raises
-    :class:`AnalysisError` if the net is unbounded (a reachable marking strictly covers one of its
-    ancestors, so tokens can pile up forever) or has more than ``max_states`` markings.
+    ``initial`` overrides the initial token counts (place name -> count).  IO input places, and the
+    places named in ``sources``, are unlimited supplies (never empty, never counted) unless
+    ``initial`` gives them a count.  Raises :class:`AnalysisError` if the net is unbounded (a
+    reachable marking strictly covers one of its ancestors, so tokens can pile up forever) or has
+    more than ``max_states`` markings.
     """
     flat = net.flat()
     start = [len(fp.spec.initial) for fp in flat.places]
+    unlimited = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_INPUT}
+    for name in sources:
+        index = flat.place_index(name)
+        if index is None:
+            raise AnalysisError(f"source {name!r} is not a place of net {flat.name!r}")
+        unlimited.add(index)
     if initial is not None:
         for name, count in initial.items():
             index = flat.place_index(name)
             if index is None:
                 raise AnalysisError(f"initial marking names {name!r}, which is not a place of {flat.name!r}")
             start[index] = count
+            unlimited.discard(index)
     absorbing = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_OUTPUT}
     caps = [fp.spec.capacity for fp in flat.places]
-    moves = _moves(flat, absorbing)
-    # "A marking covers an ancestor" proves unboundedness only for monotonic nets: capacities and
-    # priorities can disable a transition when tokens are added, so there we rely on max_states.
-    monotonic = all(c is None for c in caps) and len({prio for _, prio, _, _ in moves}) <= 1
+    moves = _moves(flat, absorbing, unlimited)
+    # If a marking covers one of its ancestors, the firings between them can repeat forever, so the
+    # net is unbounded, provided adding tokens never disables a transition: without priorities, and
+    # with the bounded places holding exactly as many tokens in both markings (capacity is the only
+    # thing extra tokens can block).  Otherwise we rely on max_states.
+    monotonic = len({prio for _, prio, _, _ in moves}) <= 1
+    bounded = [i for i, c in enumerate(caps) if c is not None]
     root: Marking = tuple(start)
     graph = nx.MultiDiGraph()
     graph.add_node(root)
@@ -187,7 +214,7 @@ def reachability_graph(
             if new in parent:
                 continue
             if monotonic:
-                _check_bounded(new, m, parent, flat)
+                _check_bounded(new, m, parent, flat, bounded)
             parent[new] = m
             if len(parent) > max_states:
                 raise AnalysisError(
@@ -199,13 +226,15 @@ def reachability_graph(
 
 
 def _moves(
-    flat: FlatNet, absorbing: set[int]
+    flat: FlatNet, absorbing: set[int], unlimited: set[int]
 ) -> list[tuple[str, int, list[tuple[int, int]], list[tuple[int, int]]]]:
     moves = []
     for ft in flat.transitions:
         need: dict[int, int] = {}
         delta: dict[int, int] = {}
         for pi, w in ft.inputs:
+            if pi in unlimited:
+                continue  # an unlimited supply is never short and never counted
             need[pi] = need.get(pi, 0) + w
             delta[pi] = delta.get(pi, 0) - w
         for pi, w in ft.outputs:
@@ -215,10 +244,16 @@ def _moves(
     return moves
 
 
-def _check_bounded(new: Marking, via: Marking, parent: dict[Marking, Marking | None], flat: FlatNet) -> None:
+def _check_bounded(
+    new: Marking, via: Marking, parent: dict[Marking, Marking | None], flat: FlatNet, bounded: list[int]
+) -> None:
     ancestor: Marking | None = via
     while ancestor is not None:
-        if ancestor != new and all(a <= b for a, b in zip(ancestor, new, strict=True)):
+        if (
+            ancestor != new
+            and all(a <= b for a, b in zip(ancestor, new, strict=True))
+            and all(ancestor[i] == new[i] for i in bounded)
+        ):
             grow = [flat.places[i].qname for i, (a, b) in enumerate(zip(ancestor, new, strict=True)) if b > a]
             raise AnalysisError(
                 f"net {flat.name!r} is unbounded: tokens can pile up without limit in {grow}; give those "
@@ -243,12 +278,12 @@ class NetAnalysis:
 
 def analyze(net: NetSpec, *, entry_places: Iterable[str] = (), max_states: int = 100_000) -> NetAnalysis:
     """The graph, structurally unreachable parts and, for bounded nets, reachability, deadlocks and
-    dead transitions."""
+    dead transitions; ``entry_places`` (fed by ``add_token``) count as unlimited supplies."""
     flat = net.flat()
     names = [ft.qname for ft in flat.transitions]
     entries = list(entry_places)
     try:
-        reach: ReachabilityGraph | None = reachability_graph(net, max_states=max_states)
+        reach: ReachabilityGraph | None = reachability_graph(net, sources=entries, max_states=max_states)
         why = None
     except AnalysisError as exc:
         reach, why = None, str(exc)

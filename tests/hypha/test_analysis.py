@@ -208,7 +208,75 @@ def test_io_places_start_empty_and_sinks_absorb() -> None:
         out = builder.io_output_place("out", sink)
         builder.transition(name="t", inputs=[src], outputs=[out])(passing(out))
 
-    assert reachability_graph(IO).graph.number_of_nodes() == 1
+    # the source is an unlimited supply: t can always fire, and the sink drains what it produces
+    unlimited = reachability_graph(IO)
+    assert unlimited.graph.number_of_nodes() == 1 and unlimited.deadlock_free
     reach = reachability_graph(IO, {"src": 2})
     assert reach.graph.number_of_nodes() == 3 and reach.deadlocks == [{}]
     assert unreachable(IO).transitions == frozenset()
+
+
+def test_error_places_count_as_reachable_and_are_drawn_in_the_graph() -> None:
+    async def sink(token: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    @pn.net
+    def Errors(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[1])
+        dead = builder.place("dead")
+        sink_dead = builder.place("sink_dead")
+        out = builder.io_output_place("out", sink, on_error=sink_dead)
+        builder.transition(name="t", inputs=[src], outputs=[out], on_error=dead)(passing(out))
+
+    assert unreachable(Errors) == unreachable(Errors, entry_places=[])
+    assert unreachable(Errors).places == frozenset()
+    graph = net_graph(Errors)
+    assert graph.edges["Errors.t", "Errors.dead"] == {"weight": 0, "kind": "error"}
+    assert graph.edges["Errors.t", "Errors.out"]["kind"] == "arc"
+
+
+def test_open_nets_without_back_pressure_are_unbounded() -> None:
+    async def source(bb: Any, timebase: Any) -> Any:
+        yield 1
+
+    def shop(capacity: int | None) -> Any:
+        builder = NetBuilder("Open")
+        requests = builder.io_input_place("requests", source)
+        backlog = builder.place("backlog", capacity=capacity)
+        done = builder.place("done", capacity=1)
+        builder.transition(name="accept", inputs=[requests], outputs=[backlog])(passing(backlog))
+        builder.transition(name="serve", inputs=[backlog], outputs=[done])(passing(done))
+        return builder.build()
+
+    # With capacities everywhere the state space is finite (and 'done' fills up: a deadlock).
+    bounded = reachability_graph(shop(2))
+    assert bounded.deadlocks == [{"Open.backlog": 2, "Open.done": 1}]
+    # Without back-pressure on the backlog, requests can pile up forever.
+    with pytest.raises(AnalysisError, match=r"net 'Open' is unbounded: .* in \['Open.backlog'\]"):
+        reachability_graph(shop(None))
+
+
+def test_entry_places_are_unlimited_supplies() -> None:
+    builder = NetBuilder("Fed")
+    inbox = builder.place("inbox")
+    out = builder.place("out")
+    builder.transition(name="t", inputs=[inbox], outputs=[out])(passing(out))
+    net = builder.build()
+    with pytest.raises(
+        AnalysisError, match=r"net 'Fed' is unbounded: tokens can pile up without limit in \['Fed.out'\]"
+    ):
+        reachability_graph(net, sources=["inbox"])
+    assert analyze(net, entry_places=["inbox"]).unbounded is not None
+    assert reachability_graph(net).deadlocks == [{}]
+    with pytest.raises(AnalysisError, match=r"source 'nope' is not a place of net 'Fed'"):
+        reachability_graph(net, sources=["nope"])
+
+
+def test_priorities_make_the_search_rely_on_the_state_limit() -> None:
+    builder = NetBuilder("Prio")
+    seed = builder.place("seed", initial=[1])
+    pile = builder.place("pile")
+    builder.transition(name="pump", priority=1, inputs=[seed], outputs=[seed, pile])(passing(seed, pile))
+    builder.transition(name="other", inputs=[pile], outputs=[pile])(passing(pile))
+    with pytest.raises(AnalysisError, match=r"more than 30 reachable markings"):
+        reachability_graph(builder.build(), max_states=30)
