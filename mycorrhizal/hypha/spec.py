@@ -36,7 +36,7 @@ class SubnetSpec:
     net: NetSpec
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class NetSpec:
     """An immutable Petri net: places, transitions, arcs and embedded subnets (compared by identity)."""
 
@@ -79,6 +79,12 @@ class NetSpec:
 
             flat = self._cache["flat"] = flatten(self)
         return flat
+
+    def __repr__(self) -> str:
+        return (
+            f"<NetSpec {self.name!r}: {len(self.places)} places, {len(self.transitions)} transitions, "
+            f"{len(self.arcs)} arcs, {len(self.subnets)} subnets>"
+        )
 
     def to_diagram(self) -> Diagram:
         """Places as circles (initial token counts), transitions as boxes, subnets as clusters."""
