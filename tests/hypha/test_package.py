@@ -1,0 +1,25 @@
+"""The public surface: the package and ``.core`` export the same documented names."""
+
+from __future__ import annotations
+
+import inspect
+
+import mycorrhizal.hypha as hypha
+import mycorrhizal.hypha.core as core
+
+
+def test_core_re_exports_exactly_the_package_names() -> None:
+    assert core.__all__ == hypha.__all__
+    for name in hypha.__all__:
+        assert getattr(core, name) is getattr(hypha, name)
+
+
+def test_every_public_name_is_documented() -> None:
+    for name in hypha.__all__:
+        obj = getattr(hypha, name)
+        doc = inspect.getdoc(obj if inspect.isclass(obj) or inspect.isroutine(obj) else type(obj))
+        assert doc and doc.strip(), f"{name} has no docstring"
+
+
+def test_api_contract_imports() -> None:
+    from mycorrhizal.hypha.core import NetBuilder, PlaceType, Runner, pn  # noqa: F401 - the contract
