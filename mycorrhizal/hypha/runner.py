@@ -101,9 +101,12 @@ class Runner(_Firing):
 
     async def start(self) -> None:
         """Start firing (and start the IO sources).  Starting a running runner does nothing."""
-        if self._running:
+        loop = asyncio.get_running_loop()
+        if self._running and self._loop is loop:
             return
-        self._loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._leave_loop()
+        self._loop = loop
         self._running = True
         log.info(
             "net %s: runner started (%d places, %d transitions)",
@@ -162,6 +165,17 @@ class Runner(_Firing):
             self.stats.firings,
             self.stats.failures,
         )
+
+    def _leave_loop(self) -> None:
+        """Forget what belonged to a previous event loop (its tasks were cancelled when it closed,
+        which gave their tokens back); the runner then starts afresh on the current loop."""
+        self._running = False
+        self._scheduled = False
+        self._idle_waiters = []
+        self._sources = []
+        self._tasks = {task: None for task in self._tasks if not task.done()}
+        for t in self._transitions:
+            t.retry_handle = None
 
     def _cancel_in_flight(self) -> None:
         # Newest first: each returns its tokens to the front of its places, so the oldest

@@ -257,6 +257,11 @@ class _RunnerBase:
 
     def _schedule(self) -> None:
         if self._running and not self._scheduled and self._loop is not None:
+            if self._loop.is_closed():
+                # The loop this runner ran on is gone (e.g. a finished asyncio.run); the next
+                # start() or run_until_idle() picks it up on the current loop.
+                self._running = False
+                return
             self._scheduled = True
             self._loop.call_soon(self._run)
 

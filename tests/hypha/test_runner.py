@@ -829,3 +829,12 @@ async def test_an_idle_runner_schedules_nothing(clock: ManualClock) -> None:
     await runner.run_until_idle()
     assert passes == [1, 1] and runner.marking()["p3"] == (1, 2)
     await runner.stop()
+
+
+def test_a_runner_can_be_driven_by_successive_event_loops() -> None:
+    runner = Runner(pipeline(2, initial=[1]), {})
+    asyncio.run(runner.run_until_idle())
+    runner.add_token("p0", 2)  # the first loop is closed: no error, the token waits
+    assert runner.marking()["p0"] == (2,)
+    asyncio.run(runner.run_until_idle())
+    assert runner.marking()["p2"] == (1, 2)
