@@ -479,9 +479,26 @@ class NetBuilder:
                 )
             if isinstance(t.on_error, str):
                 self._check_error_place(subject, t.on_error)
+                if any(a.direction == "in" and a.dst == t.name and a.src == t.on_error for a in arcs):
+                    self._problems.append(
+                        Problem(
+                            subject,
+                            f"its error place {t.on_error!r} is also one of its inputs, so a failed token "
+                            "would come straight back to the transition that failed on it",
+                            "send failures to a place of their own (and retry from there on purpose)",
+                        )
+                    )
         for p in self._places.values():
             if p.on_error is not None:
                 self._check_error_place(f"io output place {p.name!r}", p.on_error)
+                if p.on_error == p.name:
+                    self._problems.append(
+                        Problem(
+                            f"io output place {p.name!r}",
+                            "its error place is itself, so a failed token would go straight back to the sink",
+                            "send failures to a place of their own",
+                        )
+                    )
 
     def _check_error_place(self, subject: str, where: str) -> None:
         target = self._resolve(where)

@@ -144,6 +144,7 @@ def test_definition_errors_name_the_element_and_the_fix(declare: Any, match: str
         ({"guard": lambda: True}, r"guard takes 0 required parameter"),
         ({"outputs": ["src"]}, r"'src' is an io input place"),
         ({"inputs": ["p", "sink"]}, r"'sink' is an io output place"),
+        ({"on_error": "p"}, r"its error place 'p' is also one of its inputs"),
     ],
 )
 def test_transition_option_errors(kwargs: dict[str, Any], match: str) -> None:
@@ -367,3 +368,10 @@ def test_on_error_defaults_to_return() -> None:
 def test_runner_refuses_non_nets() -> None:
     with pytest.raises(TypeError, match=r"Runner needs a net built with @pn.net"):
         Runner(simple, {})  # type: ignore[arg-type]
+
+
+def test_a_sink_cannot_be_its_own_error_place() -> None:
+    builder = NetBuilder("Bad")
+    builder.io_output_place("out", _sink, on_error="out")
+    with pytest.raises(DefinitionError, match=r"io output place 'out': its error place is itself"):
+        builder.build()
