@@ -10,18 +10,19 @@ __all__ = ["net_diagram"]
 
 _FULL = "#ffe9a8"
 _IO = "#dbeafe"
+_BUSY = "#c7f0c2"
 
 
-def net_diagram(net: NetSpec, counts: dict[str, int] | None) -> Diagram:
-    """Picture of ``net``; ``counts`` (qualified place name -> tokens) comes from a runner, else the
-    initial tokens are shown."""
+def net_diagram(net: NetSpec, counts: dict[str, int] | None, busy: dict[str, int] | None = None) -> Diagram:
+    """Picture of ``net``.  From a runner, ``counts`` (qualified place name -> tokens) and ``busy``
+    (qualified transition name -> firings in flight); from a spec, the initial tokens."""
     edges: list[Edge] = []
-    nodes, clusters = _level(net, net.name, counts, edges)
+    nodes, clusters = _level(net, net.name, counts, busy or {}, edges)
     return Diagram(name=net.name, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters))
 
 
 def _level(
-    net: NetSpec, scope: str, counts: dict[str, int] | None, edges: list[Edge]
+    net: NetSpec, scope: str, counts: dict[str, int] | None, busy: dict[str, int], edges: list[Edge]
 ) -> tuple[list[Node], list[Cluster]]:
     nodes: list[Node] = []
     clusters: list[Cluster] = []
@@ -47,8 +48,10 @@ def _level(
             extras.append("[guard]")
         if t.priority:
             extras.append(f"prio {t.priority}")
+        if busy.get(q):
+            extras.append(f"{busy[q]} in flight")
         label = t.name + ("\n" + " ".join(extras) if extras else "")
-        nodes.append(Node(q, label, "box", None, f"transition {q}"))
+        nodes.append(Node(q, label, "box", _BUSY if busy.get(q) else None, f"transition {q}"))
         if isinstance(t.on_error, str):
             edges.append(Edge(q, f"{scope}.{t.on_error}", "on error", "dashed"))
         if t.attachment is not None:
@@ -62,7 +65,7 @@ def _level(
     for a in net.arcs:
         edges.append(Edge(f"{scope}.{a.src}", f"{scope}.{a.dst}", str(a.weight) if a.weight != 1 else ""))
     for s in net.subnets:
-        sub_nodes, sub_clusters = _level(s.net, f"{scope}.{s.name}", counts, edges)
+        sub_nodes, sub_clusters = _level(s.net, f"{scope}.{s.name}", counts, busy, edges)
         clusters.append(
             Cluster(f"{scope}.{s.name}", f"{s.name}: {s.net.name}", tuple(sub_nodes), tuple(sub_clusters))
         )

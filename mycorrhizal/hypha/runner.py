@@ -498,8 +498,12 @@ class Runner(_Firing):
     # -- pictures ---------------------------------------------------------------------------------
 
     def to_diagram(self) -> Diagram:
-        """The net's picture with the current number of tokens in each place."""
-        return net_diagram(self.net, {p.qname: len(p.tokens) for p in self._places})
+        """The net's picture with the tokens now in each place and the firings now in flight."""
+        return net_diagram(
+            self.net,
+            {p.qname: len(p.tokens) for p in self._places},
+            {t.qname: t.inflight for t in self._transitions if t.inflight},
+        )
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"

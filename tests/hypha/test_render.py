@@ -84,3 +84,27 @@ def test_dot_and_mermaid_text() -> None:
 def test_render_svg(tmp_path: Path) -> None:
     path = render(Picture, tmp_path / "picture.svg")
     assert path.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+async def test_runner_diagram_shows_firings_in_flight() -> None:
+    from mycorrhizal.common import ManualClock
+
+    clock = ManualClock()
+
+    @pn.net
+    def Busy(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[1, 2])
+
+        @builder.transition(inputs=[src])
+        async def slow(consumed: Any, bb: Any, timebase: Any) -> None:
+            await timebase.sleep(1)
+
+    runner = Runner(Busy, {}, clock)
+    await runner.start()
+    await clock.run_for(0)
+    nodes = {n.id: n for n in runner.to_diagram().all_nodes()}
+    assert nodes["Busy.slow"].label == "slow\n2 in flight" and nodes["Busy.slow"].fill
+    await clock.run_for(1)
+    await runner.stop()
+    nodes = {n.id: n for n in runner.to_diagram().all_nodes()}
+    assert nodes["Busy.slow"].label == "slow" and nodes["Busy.slow"].fill is None
