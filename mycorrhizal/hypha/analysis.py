@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
-import networkx as nx
 
 from ..common.errors import AnalysisError
 from .compiled import FlatNet
 from .places import PlaceKind
 from .spec import NetSpec
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "NetAnalysis",
@@ -41,6 +44,8 @@ def net_graph(net: NetSpec) -> nx.DiGraph:
     ``initial`` (token count) and ``io``; edges carry ``weight`` and ``kind``: ``"arc"``, or
     ``"error"`` for the edge from a transition to its error place (weight 0: only failures use it).
     """
+    import networkx as nx  # imported when analysing, so importing hypha stays fast
+
     flat = net.flat()
     graph = nx.DiGraph(name=net.name)
     for fp in flat.places:
@@ -144,6 +149,8 @@ class ReachabilityGraph:
         target = tuple(marking.get(p, 0) for p in self.places)
         if target not in self.graph:
             raise AnalysisError(f"marking {dict(marking)} is not reachable")
+        import networkx as nx
+
         nodes = nx.shortest_path(self.graph, self.initial, target)
         return [next(iter(self.graph.get_edge_data(a, b))) for a, b in zip(nodes, nodes[1:], strict=False)]
 
@@ -188,6 +195,8 @@ def reachability_graph(
     monotonic = len({prio for _, prio, _, _ in moves}) <= 1
     bounded = [i for i, c in enumerate(caps) if c is not None]
     root: Marking = tuple(start)
+    import networkx as nx
+
     graph = nx.MultiDiGraph()
     graph.add_node(root)
     parent: dict[Marking, Marking | None] = {root: None}
