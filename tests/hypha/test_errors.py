@@ -236,3 +236,57 @@ async def test_base_exceptions_propagate_but_keep_the_tokens(bb: dict[str, Any],
         await runner.run_until_idle()
     assert runner.marking()["src"] == ("keep me",)
     assert runner.stats.failures == 0
+
+
+async def test_a_handler_that_finishes_despite_cancellation_commits(clock: ManualClock) -> None:
+    @pn.net
+    def Stubborn(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["job"])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        async def finish_anyway(consumed: Any, bb: Any, timebase: Any) -> Any:
+            try:
+                await timebase.sleep(10)
+            except asyncio.CancelledError:
+                return {out: ("cut short", consumed[0])}
+            return {out: ("done", consumed[0])}
+
+    runner = Runner(Stubborn, {}, clock)
+    await runner.start()
+    await clock.run_for(0)
+    await runner.stop(cancel=True)
+    assert runner.marking()["out"] == (("cut short", "job"),) and runner.marking()["src"] == ()
+
+
+async def test_a_plain_function_returning_a_suspending_coroutine_that_fails(clock: ManualClock) -> None:
+    async def later(timebase: Any) -> Any:
+        await timebase.sleep(1)
+        raise LookupError("gone")
+
+    @pn.net
+    def Wrapped(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["a"])
+        dead = builder.place("dead")
+        builder.transition(name="t", inputs=[src], on_error=dead)(lambda c, bb, tb: later(tb))
+
+    runner = Runner(Wrapped, {}, clock)
+    await settle(clock, runner.run_until_idle())
+    (failed,) = runner.marking()["dead"]
+    assert failed.token == "a" and isinstance(failed.error, LookupError)
+
+
+async def test_ctx_emit_from_a_handler_that_suspends(clock: ManualClock) -> None:
+    @pn.net
+    def Later(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=[1, 2])
+        out = builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out], concurrency=1)
+        async def slow(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+            await timebase.sleep(1)
+            ctx.emit(out, consumed[0] * 10)
+
+    runner = Runner(Later, {}, clock)
+    await settle(clock, runner.run_until_idle())
+    assert runner.marking()["out"] == (10, 20) and clock.now() >= 2

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mycorrhizal.common import ManualClock
+import pytest
+
+from mycorrhizal.common import CapacityError, ManualClock
 from mycorrhizal.hypha import FailedToken, NetBuilder, Runner, pn
 
 from .conftest import settle
@@ -155,3 +157,26 @@ async def test_stop_cancels_sources_and_sink_deliveries_without_losing_tokens(cl
     await settle(clock, restarted, step=10)
     assert bb["delivered"][:5] == [0, 10, 20, 30, 40]
     await runner.stop()
+
+
+async def test_an_async_sink_failing_after_it_suspended(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(io_net(3, sink_sleeps=1, fail={10}), bb, clock)
+    await settle(clock, runner.run_until_idle())
+    assert bb["delivered"] == [0, 20]
+    (failed,) = runner.marking()["dead"]
+    assert failed.token == 10 and str(failed.error) == "sink refuses 10"
+    await runner.stop()
+
+
+async def test_a_cancelled_delivery_gives_back_its_token_and_its_room(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = Runner(io_net(2, capacity=1, sink_sleeps=5), bb, clock)
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 1
+    await runner.stop(cancel=True)
+    assert runner.marking()["replies"] == (0,)
+    # the room held for the interrupted delivery is free again: nothing else is reserved
+    with pytest.raises(CapacityError, match=r"place 'IO.replies' has room for 0 more token\(s\), not 1"):
+        runner.add_tokens("replies", ["extra"])
