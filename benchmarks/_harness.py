@@ -50,14 +50,26 @@ class Settings:
     warmup: int
     budget: float = 0.05  # seconds one timed repeat should take when its size is calibrated
     quick_ops: int = 50  # operations per repeat in a smoke run
+    # Repeats go on past ``repeats`` until they span this many seconds (at most ``max_repeats``):
+    # on a shared machine slow spells last about a second, so repeats spread over longer than that
+    # find the contender's real speed instead of the neighbours' load.
+    span: float = 1.5
+    max_repeats: int = 60
+
+    def more(self, done: int, started: float) -> bool:
+        """Whether to time another repeat after ``done`` repeats that began at ``started``."""
+        if done < self.repeats:
+            return True
+        return done < self.max_repeats and time.perf_counter() - started < self.span
 
     def scale(self, full: int, quick: int) -> int:
         """``full`` in a full run, ``quick`` in a smoke run."""
         return quick if self.quick else full
 
     def single(self) -> Settings:
-        """These settings with one repeat and no warm-up, for workloads that repeat inside."""
-        return replace(self, repeats=1, warmup=0)
+        """One repeat and no warm-up, for a workload that repeats inside (with ``more()`` of the
+        settings it was given)."""
+        return replace(self, repeats=1, warmup=0, span=0.0)
 
     def few(self) -> Settings:
         """At most 3 repeats: for slow peers whose fixed-size workload takes a second per repeat,
@@ -74,7 +86,9 @@ def parse_settings(description: str, argv: Sequence[str] | None = None) -> Setti
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 7)
     if repeats < 1:
         parser.error("--repeats must be at least 1")
-    return Settings(quick=args.quick, repeats=repeats, warmup=0 if args.quick else 1)
+    if args.quick:
+        return Settings(quick=True, repeats=repeats, warmup=0, span=0.0)
+    return Settings(quick=False, repeats=repeats, warmup=1)
 
 
 @dataclass(frozen=True)
@@ -178,7 +192,11 @@ def best_per_op(
     n = ops if ops is not None else _calibrate(lambda k: _timed(run, k, self_timed), settings)
     for _ in range(settings.warmup):
         run(n)
-    return min(_timed(run, n, self_timed) for _ in range(settings.repeats)) / n
+    best, done, started = float("inf"), 0, time.perf_counter()
+    while settings.more(done, started):
+        best = min(best, _timed(run, n, self_timed))
+        done += 1
+    return best / n
 
 
 def abest_per_op(
@@ -205,9 +223,10 @@ def abest_per_op(
                 n = max(1, round(n * settings.budget / max(elapsed, 1e-9)))
         for _ in range(settings.warmup):
             await run(n)
-        best = float("inf")
-        for _ in range(settings.repeats):
+        best, done, started = float("inf"), 0, time.perf_counter()
+        while settings.more(done, started):
             best = min(best, await _atimed(run, n, self_timed))
+            done += 1
         return best / n
 
     return asyncio.run(measure())
