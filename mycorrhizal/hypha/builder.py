@@ -499,6 +499,24 @@ class NetBuilder:
                             "send failures to a place of their own",
                         )
                     )
+                elif self._sink_error_cycle(p.name):
+                    self._problems.append(
+                        Problem(
+                            f"io output place {p.name!r}",
+                            "its failures go round a cycle of sinks back to itself",
+                            "end the chain of error places in a place that is not a sink",
+                        )
+                    )
+
+    def _sink_error_cycle(self, start: str) -> bool:
+        seen = {start}
+        here = self._places[start].on_error
+        while here is not None and here in self._places:
+            if here in seen:
+                return here == start
+            seen.add(here)
+            here = self._places[here].on_error
+        return False
 
     def _check_error_place(self, subject: str, where: str) -> None:
         target = self._resolve(where)

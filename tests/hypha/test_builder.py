@@ -375,3 +375,14 @@ def test_a_sink_cannot_be_its_own_error_place() -> None:
     builder.io_output_place("out", _sink, on_error="out")
     with pytest.raises(DefinitionError, match=r"io output place 'out': its error place is itself"):
         builder.build()
+
+
+def test_sinks_cannot_pass_failures_round_in_a_cycle() -> None:
+    builder = NetBuilder("Bad")
+    builder.io_output_place("a", _sink, on_error="b")
+    builder.io_output_place("b", _sink, on_error="a")
+    with pytest.raises(
+        DefinitionError, match=r"io output place 'a': its failures go round a cycle"
+    ) as excinfo:
+        builder.build()
+    assert len(excinfo.value.problems) == 2
