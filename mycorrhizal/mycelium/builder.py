@@ -66,6 +66,10 @@ class MyceliumBuilder(NetBuilder):
                 options = dict(fsm_options or {})
                 handler = machine_handler(fsm, fsm_key, body, routes, reject_to, options)
                 attachment = attachment or self._machine_picture(name, fsm, options, problems)
+                if _interruptible(fsm, options):
+                    # septum interrupts a hung async on_state at its state's timeout by cancelling the
+                    # task running it; hypha's eager firings have no task until they first suspend.
+                    hypha_options.setdefault("eager", False)
             else:
                 handler = body  # type: ignore[assignment]  # never runs: build() raises the problems collected here
             self._problems.extend(problems)
@@ -132,6 +136,15 @@ class MyceliumBuilder(NetBuilder):
                 Problem(f"transition {name!r} fsm {p.subject}", p.message, p.fix) for p in exc.problems
             )
             return None
+
+
+def _interruptible(fsm: State, options: Mapping[str, Any]) -> bool:
+    """True if some state of the machine has a timeout and an async ``on_state`` it may interrupt."""
+    try:
+        spec = StateMachine(fsm, **options).spec
+    except DefinitionError:
+        return False  # already reported by _machine_picture
+    return any(node.timeout is not None and node.on_state_async for node in spec.nodes.values())
 
 
 def _stray_keywords(

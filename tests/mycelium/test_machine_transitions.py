@@ -1,5 +1,6 @@
 """State machines inside Petri-net transitions: state across firings, keys, timeouts, faults."""
 
+import asyncio
 from enum import Enum, auto
 from typing import Any
 
@@ -141,3 +142,36 @@ def test_invalid_embedded_machine_fails_the_net_definition() -> None:
     with pytest.raises(DefinitionError, match=expected) as info:
         gate_net(Careless)
     assert "net 'Gated'" in str(info.value)
+
+
+@septum.state(config=StateConfiguration(timeout=5.0))
+def Calling():
+    class Events(Enum):
+        GAVE_UP = auto()
+
+    @septum.on_state
+    async def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            await asyncio.Event().wait()  # a backend call that never answers
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        return Events.GAVE_UP
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        from mycorrhizal.septum import LabeledTransition
+
+        return [LabeledTransition(Events.GAVE_UP, Calling)]
+
+
+async def test_a_hung_handler_is_interrupted_by_its_timeout(running: RunNet, clock: ManualClock) -> None:
+    runner = await running(gate_net(Calling))
+    runner.add_token("inbox", "request")
+    idle = asyncio.ensure_future(runner.run_until_idle())
+    await clock.run_for(4.9)
+    assert runner.in_flight == 1
+    await clock.run_for(0.1)
+    await idle
+    (rejection,) = runner.tokens("refused")
+    assert rejection.token == "request" and "did not route it" in rejection.reason
