@@ -274,6 +274,17 @@ class Runner(_Firing):
         """Tokens now in ``place``, in the order they would be taken."""
         return tuple(self._place(place).in_take_order())
 
+    def memory(self, transition: str) -> dict[str, Any]:
+        """The dict ``transition``'s handler sees as ``ctx.memory`` in this runner, for inspection."""
+        index = self._flat.transition_aliases.get(transition) if isinstance(transition, str) else None
+        if index is None:
+            known = [t.qname for t in self._transitions]
+            raise RoutingError(
+                f"net {self._flat.name!r} has no transition {transition!r}; transitions: {known}",
+                transition=str(transition),
+            )
+        return self._transitions[index].memory
+
     # -- scheduling -------------------------------------------------------------------------------
 
     def _run(self) -> None:

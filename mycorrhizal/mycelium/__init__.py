@@ -9,6 +9,7 @@ from ..hypha import Runner as PNRunner
 from .bridges import machine_action, tree_state
 from .builder import BT_MODES, MyceliumBuilder, MyceliumPN, pn
 from .routing import Delivery, Rejection, TokenContext
+from .transitions import machines
 
 __all__ = [
     "BT_MODES",
@@ -20,6 +21,7 @@ __all__ = [
     "Rejection",
     "TokenContext",
     "machine_action",
+    "machines",
     "pn",
     "tree_state",
 ]

@@ -9,17 +9,18 @@ tokens back (or into the transition's error place). Nothing is lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..common.callables import is_async_callable
 from ..common.errors import RoutingError
-from ..hypha import Consumed, FiringContext
+from ..hypha import Consumed, FiringContext, Runner
 from ..rhizomorph import Runner as TreeRunner
 from ..rhizomorph import Tree
 from ..septum import State, StateMachine
 from .routing import Delivery, TokenContext, commit
 
-__all__ = ["BodyHook", "machine_handler", "tree_handler"]
+__all__ = ["BodyHook", "machine_handler", "machines", "tree_handler"]
 
 BodyHook = Callable[[Consumed, Any, Any], Any]
 """The decorated function of an embedded transition: runs first on each firing, returns None."""
@@ -42,6 +43,17 @@ def _body_runner(body: BodyHook) -> Callable[[Consumed, Any, Any, str], Any]:
             )
 
     return run_body
+
+
+_MACHINES = "machines"  # where an fsm= transition keeps its machines in its runner memory
+
+
+def machines(runner: Runner, transition: str) -> Mapping[Any, StateMachine]:
+    """The live state machines of an ``fsm=`` transition in ``runner``, by key (``None`` without ``fsm_key``).
+
+    A read-only, live view: a machine appears when its first token arrives.
+    """
+    return MappingProxyType(runner.memory(transition).setdefault(_MACHINES, {}))
 
 
 def tree_handler(
@@ -83,12 +95,12 @@ def machine_handler(
     run_body = _body_runner(body)
 
     async def machine_for(token: Any, bb: Any, timebase: Any, ctx: FiringContext) -> StateMachine:
-        machines: dict[Any, StateMachine] = ctx.memory.setdefault("machines", {})
+        living: dict[Any, StateMachine] = ctx.memory.setdefault(_MACHINES, {})
         which = None if key is None else key(token)
-        fsm = machines.get(which)
+        fsm = living.get(which)
         if fsm is None:
             fsm = StateMachine(initial, common_data=bb, timebase=timebase, **options)
-            machines[which] = fsm
+            living[which] = fsm
             await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 

@@ -838,3 +838,21 @@ def test_a_runner_can_be_driven_by_successive_event_loops() -> None:
     assert runner.marking()["p0"] == (2,)
     asyncio.run(runner.run_until_idle())
     assert runner.marking()["p2"] == (1, 2)
+
+
+async def test_memory_of_a_transition_is_reachable_from_outside_by_name() -> None:
+    @pn.net
+    def Remembering(builder):  # type: ignore[no-untyped-def]
+        src, out = builder.place("src", initial=[1, 2, 3]), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def keep(consumed, bb, timebase, ctx):  # type: ignore[no-untyped-def]
+            ctx.memory.setdefault("seen", []).append(consumed.token)
+            return {out: consumed.token}
+
+    runner = Runner(Remembering, {})
+    await runner.run_until_idle()
+    assert runner.memory("keep") is runner.memory("Remembering.keep")
+    assert runner.memory("keep") == {"seen": [1, 2, 3]}
+    with pytest.raises(RoutingError, match=r"has no transition 'nope'; transitions: \['Remembering.keep'\]"):
+        runner.memory("nope")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
-from mycorrhizal.mycelium import Rejection, pn
+from mycorrhizal.mycelium import Rejection, machines, pn
 from mycorrhizal.septum import StateConfiguration, septum
 
 from .conftest import Gate, RunNet, Tally
@@ -59,6 +59,8 @@ async def test_fsm_key_gives_one_machine_per_key(running: RunNet) -> None:
     # east's gate is shut; west's machine never saw a close and keeps letting tokens through
     assert runner.tokens("passed") == ("east:close", "west:x", "west:z")
     assert [r.token for r in runner.tokens("refused")] == ["east:y"]
+    living = machines(runner, "gate")
+    assert {key: fsm.current_state.name for key, fsm in living.items()} == {"east": "Shut", "west": "Gate"}
 
 
 async def test_blackboard_is_the_same_object_for_net_and_machine(running: RunNet) -> None:
