@@ -1,37 +1,4 @@
-"""The public names of rhizomorph (the same as the package's), importable as ``rhizomorph.core``."""
+"""The public names of :mod:`mycorrhizal.rhizomorph`, also importable from ``mycorrhizal.rhizomorph.core``."""
 
-from . import (
-    BT,
-    Composite,
-    Decorator,
-    ErrorPolicy,
-    Leaf,
-    Node,
-    Registry,
-    Runner,
-    Status,
-    Subtree,
-    Tree,
-    TreeBuilder,
-    bt,
-    load_tree,
-    tree_to_dict,
-)
-
-__all__ = [
-    "BT",
-    "Composite",
-    "Decorator",
-    "ErrorPolicy",
-    "Leaf",
-    "Node",
-    "Registry",
-    "Runner",
-    "Status",
-    "Subtree",
-    "Tree",
-    "TreeBuilder",
-    "bt",
-    "load_tree",
-    "tree_to_dict",
-]
+from . import *  # noqa: F403 - the same public surface under the name the seeds import from
+from . import __all__ as __all__

@@ -1,31 +1,4 @@
-"""Everything septum offers, in one import: ``from mycorrhizal.septum.core import ...``."""
+"""The public names of :mod:`mycorrhizal.septum`, also importable from ``mycorrhizal.septum.core``."""
 
-from .compile import MachineSpec
-from .config import StateConfiguration
-from .context import Context
-from .errors import StateMachineComplete
-from .machine import DEFAULT_MAX_QUEUE_SIZE, OverflowPolicy, StateMachine
-from .state import State, StateGroup, septum
-from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled
-
-__all__ = [
-    "DEFAULT_MAX_QUEUE_SIZE",
-    "Again",
-    "Context",
-    "LabeledTransition",
-    "MachineSpec",
-    "OverflowPolicy",
-    "Pop",
-    "Push",
-    "Repeat",
-    "Restart",
-    "Retry",
-    "SpecialTarget",
-    "State",
-    "StateConfiguration",
-    "StateGroup",
-    "StateMachine",
-    "StateMachineComplete",
-    "Unhandled",
-    "septum",
-]
+from . import *  # noqa: F403 - the same public surface under the name the seeds import from
+from . import __all__ as __all__
