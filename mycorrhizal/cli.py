@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .common.diagram import dot_available
-from .common.errors import MycorrhizalError
+from .common.errors import CommandError, MycorrhizalError
 from .inspection import check_report, diagram_targets
 from .render import diagram_of, render, to_dot
 
@@ -35,10 +35,6 @@ DEMOS: dict[str, str] = {
     "circuit-breaker": "mycelium/circuit_breaker_handler.py",
     "job-queue": "mycelium/job_queue_processor.py",
 }
-
-
-class CommandError(MycorrhizalError):
-    """A command-line argument cannot be acted on; the message says what to pass instead."""
 
 
 def load_target(spec: str) -> Any:

@@ -14,8 +14,10 @@ from .diagram import (
     to_mermaid_text,
 )
 from .errors import (
+    AnalysisError,
     BlackboardAccessError,
     CapacityError,
+    CommandError,
     DefinitionError,
     ExecutionError,
     HandlerError,
@@ -25,6 +27,7 @@ from .errors import (
     QueueOverflowError,
     RenderError,
     RoutingError,
+    StateMachineComplete,
     UndeclaredLabelError,
 )
 from .timebase import (
@@ -38,10 +41,12 @@ from .timebase import (
 )
 
 __all__ = [
+    "AnalysisError",
     "BlackboardAccessError",
     "BlackboardView",
     "CapacityError",
     "Cluster",
+    "CommandError",
     "DefinitionError",
     "Diagram",
     "Diagrammable",
@@ -57,6 +62,7 @@ __all__ = [
     "QueueOverflowError",
     "RenderError",
     "RoutingError",
+    "StateMachineComplete",
     "Timebase",
     "TimerHandle",
     "TimerScope",

@@ -17,6 +17,7 @@ __all__ = [
     "AnalysisError",
     "BlackboardAccessError",
     "CapacityError",
+    "CommandError",
     "DefinitionError",
     "ExecutionError",
     "HandlerError",
@@ -26,6 +27,7 @@ __all__ = [
     "QueueOverflowError",
     "RenderError",
     "RoutingError",
+    "StateMachineComplete",
     "UndeclaredLabelError",
 ]
 
@@ -88,6 +90,10 @@ class ExecutionError(MycorrhizalError, RuntimeError):
         self.node = node
 
 
+class StateMachineComplete(ExecutionError):
+    """The machine is in a terminal state: it takes no more messages and has no more steps."""
+
+
 class UndeclaredLabelError(ExecutionError):
     """A state handler returned a label its ``transitions()`` does not declare."""
 
@@ -122,3 +128,7 @@ class RenderError(MycorrhizalError):
 
 class AnalysisError(MycorrhizalError):
     """A requested analysis cannot be completed (e.g. the state space is unbounded or too large)."""
+
+
+class CommandError(MycorrhizalError):
+    """A command-line argument cannot be acted on; the message says what to pass instead."""

@@ -4,10 +4,10 @@ Declare states with ``@septum.state`` (class or function form), build a :class:`
 from the initial state, ``send_message()`` and ``await run()``.  See docs/septum.md.
 """
 
+from ..common.errors import StateMachineComplete
 from .compile import MachineSpec
 from .config import StateConfiguration
 from .context import Context
-from .errors import StateMachineComplete
 from .machine import DEFAULT_MAX_QUEUE_SIZE, OverflowPolicy, StateMachine
 from .state import State, StateGroup, septum
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled

@@ -15,11 +15,10 @@ from collections import deque
 from typing import Any
 
 from ..common.diagram import Diagram
-from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
+from ..common.errors import ExecutionError, HandlerError, StateMachineComplete, UndeclaredLabelError
 from ..common.timebase import Timebase, default_timebase
 from .compile import MachineSpec, Node, Op, label_text, machine_spec
 from .context import Context
-from .errors import StateMachineComplete
 from .mailbox import (
     DEFAULT_MAX_QUEUE_SIZE,
     DONE,

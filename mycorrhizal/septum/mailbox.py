@@ -13,8 +13,7 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..common.errors import QueueOverflowError
-from .errors import StateMachineComplete
+from ..common.errors import QueueOverflowError, StateMachineComplete
 
 if TYPE_CHECKING:
     from .compile import MachineSpec, Node
