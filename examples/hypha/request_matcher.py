@@ -74,10 +74,5 @@ async def main() -> None:
 if __name__ == "__main__":
     # The failures in this example are expected (and reported above); keep the library's error
     # log, which carries a traceback for each, quiet while it runs.
-    hypha_log = logging.getLogger("mycorrhizal.hypha")
-    level = hypha_log.level
-    hypha_log.setLevel(logging.CRITICAL)
-    try:
-        asyncio.run(main())
-    finally:
-        hypha_log.setLevel(level)
+    logging.getLogger("mycorrhizal.hypha").setLevel(logging.CRITICAL)
+    asyncio.run(main())

@@ -125,10 +125,5 @@ async def main() -> None:
 if __name__ == "__main__":
     # The error policy logs each backend exception it turns into FAILURE (nothing is silent);
     # here they are expected, so keep them off the console while the example runs.
-    quiet = logging.getLogger("mycorrhizal.rhizomorph")
-    previous = quiet.level
-    quiet.setLevel(logging.CRITICAL)
-    try:
-        asyncio.run(main())
-    finally:
-        quiet.setLevel(previous)
+    logging.getLogger("mycorrhizal.rhizomorph").setLevel(logging.CRITICAL)
+    asyncio.run(main())
