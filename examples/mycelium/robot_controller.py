@@ -409,7 +409,6 @@ def Idle():
         if bb.needs_charge:
             return Events.CHARGE
         if bb.orders:
-            bb.enter_mode("Working")  # recorded here: a tree_state has no enter hook of its own
             return Events.WORK
         return None  # wait for the next "orders" message
 
@@ -491,7 +490,13 @@ def OffDuty():
 
 
 # BT-in-FSM: entering Working runs the work tree to completion; its outcome picks the next mode.
-Working = tree_state(WorkTree, success=Idle, failure=Recovering, name="Working")
+Working = tree_state(
+    WorkTree,
+    success=Idle,
+    failure=Recovering,
+    name="Working",
+    on_enter=lambda ctx: ctx.common.enter_mode("Working"),
+)
 
 DIAGRAMS = {"work_tree": WorkTree, "modes": Idle, "arm": Reaching}
 
