@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from ..common.errors import CapacityError, HandlerError, RoutingError
@@ -116,23 +117,19 @@ class _Firing(_Failures):
         """The handler suspended: finish the firing in a task."""
         t.inflight += 1
         self._inflight += 1
-        assert self._loop is not None
-        task = self._loop.create_task(self._finish(t, consumed, awaitable, ctx))
-        self._tasks[task] = None
-        task.add_done_callback(self._forget)
+        self._adopt(
+            self._finish(t, consumed, awaitable, ctx), partial(self._never_finished, t, consumed, awaitable)
+        )
 
     async def _finish(
         self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
     ) -> None:
         """The rest of a firing whose handler suspended, in its own task."""
+        self._started()
         try:
             result = await awaitable
         except asyncio.CancelledError:
-            self._end_flight(t)
-            self.stats.cancelled += 1
-            if self._observers:
-                self._emit("cancelled", t, consumed, {})
-            self._give_back(t, consumed, notify=True)
+            self._cancelled(t, consumed)
             raise
         except Exception as exc:
             self._end_flight(t)
@@ -145,6 +142,20 @@ class _Firing(_Failures):
             self._end_flight(t)
             self._commit(t, consumed, result, ctx)
         self._mark(t)
+        self._wake_idle()
+
+    def _cancelled(self, t: _Transition, consumed: Consumed) -> None:
+        """A suspended firing was cancelled: its tokens go back to their input places."""
+        self._end_flight(t)
+        self.stats.cancelled += 1
+        if self._observers:
+            self._emit("cancelled", t, consumed, {})
+        self._give_back(t, consumed, notify=True)
+
+    def _never_finished(self, t: _Transition, consumed: Consumed, awaitable: Any) -> None:
+        """The task of a suspended firing was cancelled before it started (see ``_adopt``)."""
+        self._close_handler(awaitable, f"the handler of transition {t.qname!r}")
+        self._cancelled(t, consumed)
         self._wake_idle()
 
     def _commit(self, t: _Transition, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from .handlers import Continue
@@ -53,13 +54,12 @@ class _IOPlaces(_RunnerBase):
                         pass
                     else:
                         p.sink_busy = True
-                        p.sink_token = token
                         self._sinks_busy += 1
-                        assert self._loop is not None
-                        task = self._loop.create_task(self._finish_sink(p, token, Continue(result, first)))
-                        p.sink_task = task
-                        self._tasks[task] = None
-                        task.add_done_callback(self._forget)
+                        awaitable = Continue(result, first)
+                        self._adopt(
+                            self._finish_sink(p, token, awaitable),
+                            partial(self._never_delivered, p, token, awaitable),
+                        )
                         return
             except Exception as exc:
                 self._sink_failed(p, token, exc)
@@ -78,13 +78,11 @@ class _IOPlaces(_RunnerBase):
             self._freed(p)
 
     async def _finish_sink(self, p: _Place, token: Any, awaitable: Any) -> None:
+        self._started()
         try:
             await awaitable
         except asyncio.CancelledError:
-            self._sink_done(p)
-            if p.capacity is not None:
-                p.reserved -= 1
-            p.restore([token])
+            self._undeliver(p, token)
             raise
         except Exception as exc:
             self._sink_done(p)
@@ -95,10 +93,21 @@ class _IOPlaces(_RunnerBase):
         self._kick_sink(p)
         self._wake_idle()
 
+    def _undeliver(self, p: _Place, token: Any) -> None:
+        """A delivery was interrupted: the token goes back to the head of the sink's place."""
+        self._sink_done(p)
+        if p.capacity is not None:
+            p.reserved -= 1
+        p.restore([token])
+
+    def _never_delivered(self, p: _Place, token: Any, awaitable: Any) -> None:
+        """The task of a suspended delivery was cancelled before it started (see ``_adopt``)."""
+        self._close_handler(awaitable, f"the sink of {p.qname!r}")
+        self._undeliver(p, token)
+        self._wake_idle()
+
     def _sink_done(self, p: _Place) -> None:
         p.sink_busy = False
-        p.sink_token = None
-        p.sink_task = None
         self._sinks_busy -= 1
 
     def _sink_failed(self, p: _Place, token: Any, exc: Exception) -> None:
@@ -148,9 +157,12 @@ class _IOPlaces(_RunnerBase):
                 exc,
                 place=p.qname,
             )
-        finally:
-            self._sources_active -= 1
-            self._wake_idle()
+
+    def _source_ended(self, task: asyncio.Task[None]) -> None:
+        # A done callback, not a ``finally`` in ``_pump``: a source task cancelled before its first
+        # step (stop() right after start()) never runs its body, but must stop counting all the same.
+        self._sources_active -= 1
+        self._wake_idle()
 
 
 async def _aiter(source: Any) -> Any:

@@ -34,8 +34,6 @@ class _Place:
         "sink",
         "sink_busy",
         "sink_blocked_gen",
-        "sink_task",
-        "sink_token",
         "error_place",
         "room_waiters",
     )
@@ -64,8 +62,6 @@ class _Place:
         self.sink = spec.sink if spec.kind is PlaceKind.IO_OUTPUT else None
         self.sink_busy = False
         self.sink_blocked_gen: int | None = None
-        self.sink_task: asyncio.Task[None] | None = None
-        self.sink_token: Any = None
         self.error_place: _Place | None = None
         self.room_waiters: list[asyncio.Future[None]] = []
 

@@ -87,7 +87,7 @@ class Runner(_Firing):
         self._running = False
         self._scheduled = False
         self._inflight = 0
-        self._tasks: dict[asyncio.Task[Any], None] = {}  # in start order
+        self._tasks: dict[asyncio.Task[Any], Callable[[], None] | None] = {}  # in start order
         self._sources: list[asyncio.Task[None]] = []
         self._sources_active = 0
         self._sources_waiting = 0
@@ -118,6 +118,7 @@ class Runner(_Firing):
             if p.kind is PlaceKind.IO_INPUT:
                 self._sources_active += 1
                 task = self._loop.create_task(self._pump(p), name=f"hypha source {p.qname}")
+                task.add_done_callback(self._source_ended)
                 self._sources.append(task)
         for t in self._transitions:
             self._mark(t)
@@ -173,7 +174,7 @@ class Runner(_Firing):
         self._scheduled = False
         self._idle_waiters = []
         self._sources = []
-        self._tasks = {task: None for task in self._tasks if not task.done()}
+        self._tasks = {task: unstarted for task, unstarted in self._tasks.items() if not task.done()}
         for t in self._transitions:
             t.retry_handle = None
 
@@ -181,7 +182,7 @@ class Runner(_Firing):
         # Newest first: each returns its tokens to the front of its places, so the oldest
         # firing's tokens end up first again.
         for task in reversed(list(self._tasks)):
-            task.cancel()
+            self._cancel_task(task)
 
     def add_stop_callback(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` at the end of every :meth:`stop` (e.g. to close embedded machines' timers)."""
@@ -197,8 +198,8 @@ class Runner(_Firing):
     async def run_until_idle(self) -> None:
         """Start if needed, then wait until nothing can fire, nothing is in flight, every sink is
         idle and every source has finished or waits for room."""
-        if not self._running:
-            await self.start()
+        if not self._running or self._loop is not asyncio.get_running_loop():
+            await self.start()  # also picks the runner up on a new loop after its old one closed
         if self._idle():
             return
         assert self._loop is not None

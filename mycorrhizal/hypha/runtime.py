@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import attrs
@@ -14,6 +14,7 @@ import attrs
 from ..common.errors import HandlerError
 from ..common.timebase import Timebase, TimerHandle
 from .compiled import FlatNet, FlatTransition
+from .handlers import Continue
 from .marking import _Place
 from .transitions import Consumed, HandlerKind, consumed_class
 
@@ -209,7 +210,9 @@ class _RunnerBase:
     _running: bool
     _scheduled: bool
     _inflight: int
-    _tasks: dict[asyncio.Task[Any], None]
+    _tasks: dict[asyncio.Task[Any], Callable[[], None] | None]
+    """Firing and sink tasks in start order -> what to do if the task is cancelled before its first
+    step (see :meth:`_adopt`), or None once it has started."""
     _sources: list[asyncio.Task[None]]
     _sources_active: int
     _sources_waiting: int
@@ -288,8 +291,42 @@ class _RunnerBase:
             except Exception:
                 log.exception("net %s: observer %r failed on %s", self._flat.name, observer, event)
 
+    def _adopt(self, coro: Coroutine[Any, Any, None], unstarted: Callable[[], None]) -> None:
+        """Run ``coro`` (a firing or delivery that suspended) in a task the runner keeps track of.
+
+        The coroutine gives its tokens back itself when it is cancelled, but only once it has started:
+        a task cancelled before its first step (``stop(cancel=True)`` or the event loop closing in the
+        same loop iteration) never runs its body.  Until it starts, ``unstarted()`` does that job
+        instead, at cancel time (:meth:`_cancel_task`) or at the latest when the task ends.
+        """
+        assert self._loop is not None
+        task = self._loop.create_task(coro)
+        self._tasks[task] = unstarted
+        task.add_done_callback(self._forget)
+
+    def _started(self) -> None:
+        """The first thing a task from :meth:`_adopt` does: it now cleans up after itself."""
+        self._tasks[asyncio.current_task()] = None  # type: ignore[index]
+
+    def _cancel_task(self, task: asyncio.Task[Any]) -> None:
+        unstarted = self._tasks.get(task)
+        if unstarted is not None:
+            self._tasks[task] = None
+            unstarted()
+        task.cancel()
+
     def _forget(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.pop(task, None)
+        unstarted = self._tasks.pop(task, None)
+        if unstarted is not None:
+            unstarted()
+
+    def _close_handler(self, awaitable: Any, what: str) -> None:
+        """Close a handler's coroutine that will never be resumed (its ``finally`` blocks run)."""
+        coro = awaitable.coro if isinstance(awaitable, Continue) else awaitable
+        try:
+            coro.close()
+        except Exception as exc:
+            self._record(f"{what} raised {type(exc).__name__} while being closed: {exc}", exc)
 
     def _end_flight(self, t: _Transition) -> None:
         t.inflight -= 1

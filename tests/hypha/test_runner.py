@@ -12,21 +12,7 @@ from mycorrhizal.common import CapacityError, HandlerError, ManualClock, Routing
 from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
 from mycorrhizal.hypha.transitions import consumed_class
 
-from .conftest import settle
-
-
-def pipeline(stages: int, *, initial: Any = ()) -> Any:
-    """source -> t1 -> p1 -> ... -> sink with handlers that pass tokens on unchanged."""
-    builder = NetBuilder(f"Pipe{stages}")
-    places = [builder.place("p0", initial=initial)] + [builder.place(f"p{i}") for i in range(1, stages + 1)]
-    for i in range(stages):
-        src, dst = places[i], places[i + 1]
-
-        async def handler(consumed: Any, bb: Any, timebase: Any, dst: str = dst) -> Any:
-            return {dst: consumed[0]}
-
-        builder.transition(name=f"t{i}", inputs=[src], outputs=[dst])(handler)
-    return builder.build()
+from .conftest import pipeline, settle, sleepy_net
 
 
 async def test_tokens_flow_through_a_pipeline_in_order(bb: dict[str, Any]) -> None:
@@ -468,23 +454,6 @@ async def test_a_raising_guard_counts_as_false_and_is_recorded(bb: dict[str, Any
 # -- concurrency ------------------------------------------------------------------------------------
 
 
-def sleepy_net(concurrency: int, *, eager: bool = True) -> Any:
-    @pn.net
-    def Sleepy(builder: NetBuilder) -> None:
-        jobs = builder.place("jobs")
-        done = builder.place("done")
-
-        @builder.transition(inputs=[jobs], outputs=[done], concurrency=concurrency, eager=eager)
-        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
-            bb.setdefault("running", []).append(consumed[0])
-            bb["peak"] = max(bb.get("peak", 0), len(bb["running"]))
-            await timebase.sleep(1)
-            bb["running"].remove(consumed[0])
-            return {done: consumed[0]}
-
-    return Sleepy
-
-
 @pytest.mark.parametrize("concurrency", [1, 3, 16])
 async def test_suspending_handlers_run_concurrently_up_to_the_bound(
     clock: ManualClock, concurrency: int
@@ -671,43 +640,6 @@ async def test_initial_tokens_are_in_the_marking_before_start(bb: dict[str, Any]
     assert "p0: 2" in repr(runner.marking()) and "stopped" in repr(runner)
 
 
-async def test_stop_lets_in_flight_firings_finish(clock: ManualClock) -> None:
-    bb: dict[str, Any] = {}
-    runner = Runner(sleepy_net(2), bb, clock)
-    runner.add_tokens("jobs", range(5))
-    await runner.start()
-    await clock.run_for(0)
-    assert runner.in_flight == 2
-    stopping = asyncio.ensure_future(runner.stop())
-    await clock.run_for(1)
-    await stopping
-    marking = runner.marking()
-    assert sorted(marking["done"]) == [0, 1] and marking["jobs"] == (2, 3, 4)
-    assert not runner.running and runner.in_flight == 0
-
-
-async def test_stop_with_cancel_returns_in_flight_tokens(clock: ManualClock) -> None:
-    runner = Runner(sleepy_net(3), {}, clock)
-    runner.add_tokens("jobs", range(5))
-    await runner.start()
-    await clock.run_for(0)
-    assert runner.in_flight == 3
-    await runner.stop(cancel=True)
-    assert runner.marking()["jobs"] == (0, 1, 2, 3, 4)
-    assert runner.marking()["done"] == ()
-    assert runner.stats.cancelled == 3 and runner.stats.returned == 3
-    # and it can start again and finish the work
-    await settle(clock, runner.run_until_idle())
-    assert sorted(runner.marking()["done"]) == [0, 1, 2, 3, 4]
-
-
-async def test_async_context_manager_starts_and_stops(bb: dict[str, Any]) -> None:
-    async with Runner(pipeline(2, initial=[1]), bb) as runner:
-        assert runner.running
-        await runner.run_until_idle()
-    assert not runner.running and runner.marking()["p2"] == (1,)
-
-
 async def test_debug_log_names_each_firing(bb: dict[str, Any], caplog: Any) -> None:
     with caplog.at_level(logging.DEBUG, logger="mycorrhizal.hypha"):
         runner = Runner(pipeline(1, initial=["tok"]), bb)
@@ -749,22 +681,6 @@ async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any],
     runner.add_token("src", 3)
     await runner.run_until_idle()
     assert len(events) == 2
-
-
-async def test_stop_timeout_cancels_firings_still_in_flight(clock: ManualClock) -> None:
-    bb: dict[str, Any] = {}
-    runner = Runner(sleepy_net(4), bb, clock)
-    stopped: list[str] = []
-    runner.add_stop_callback(lambda: stopped.append("closed"))
-    runner.add_tokens("jobs", range(3))
-    await runner.start()
-    await clock.run_for(0)
-    assert runner.in_flight == 3
-    stopping = asyncio.ensure_future(runner.stop(timeout=0.5))
-    await clock.run_for(0.5)
-    await stopping
-    assert runner.marking()["jobs"] == (0, 1, 2) and runner.marking()["done"] == ()
-    assert stopped == ["closed"]
 
 
 @pytest.mark.parametrize("produced, fires", [(1, 5), (2, 0)])
@@ -829,15 +745,6 @@ async def test_an_idle_runner_schedules_nothing(clock: ManualClock) -> None:
     await runner.run_until_idle()
     assert passes == [1, 1] and runner.marking()["p3"] == (1, 2)
     await runner.stop()
-
-
-def test_a_runner_can_be_driven_by_successive_event_loops() -> None:
-    runner = Runner(pipeline(2, initial=[1]), {})
-    asyncio.run(runner.run_until_idle())
-    runner.add_token("p0", 2)  # the first loop is closed: no error, the token waits
-    assert runner.marking()["p0"] == (2,)
-    asyncio.run(runner.run_until_idle())
-    assert runner.marking()["p2"] == (1, 2)
 
 
 async def test_memory_of_a_transition_is_reachable_from_outside_by_name() -> None:
