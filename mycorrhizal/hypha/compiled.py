@@ -6,7 +6,7 @@ runner of that spec.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -15,6 +15,8 @@ from .spec import NetSpec
 from .transitions import TransitionSpec
 
 __all__ = ["FlatNet", "FlatPlace", "FlatTransition", "flatten"]
+
+_V = TypeVar("_V")
 
 
 @attrs.frozen
@@ -92,32 +94,28 @@ def flatten(spec: NetSpec) -> FlatNet:
             scope = fp.qname.rsplit(".", 1)[0]
             places[i] = attrs.evolve(fp, error_place=pindex[f"{scope}.{fp.spec.on_error}"])
 
-    inputs: dict[int, list[tuple[int, int, list[str]]]] = {i: [] for i in range(len(tspecs))}
-    outputs: dict[int, list[tuple[int, int, list[str]]]] = {i: [] for i in range(len(tspecs))}
+    inputs: dict[int, list[tuple[int, int, str]]] = {i: [] for i in range(len(tspecs))}
+    outputs: dict[int, list[tuple[int, int, str]]] = {i: [] for i in range(len(tspecs))}
     for scope, arc in arcs:
         src, dst = f"{scope}.{arc.src}", f"{scope}.{arc.dst}"
         if arc.direction == "in":
-            inputs[tindex[dst]].append((pindex[src], arc.weight, [arc.src]))
+            inputs[tindex[dst]].append((pindex[src], arc.weight, arc.src))
         else:
-            outputs[tindex[src]].append((pindex[dst], arc.weight, [arc.dst]))
+            outputs[tindex[src]].append((pindex[dst], arc.weight, arc.dst))
 
     transitions: list[FlatTransition] = []
     for i, (q, scope, t) in enumerate(tspecs):
-        in_keys: dict[str, tuple[str, int, int]] = {}
+        in_named: list[tuple[list[str | None], tuple[str, int, int]]] = []
         start = 0
         for pi, weight, declared in inputs[i]:
             pq = places[pi].qname
-            entry = (pq, start, start + weight)
+            in_named.append((_keys(pq, scope, top, declared), (pq, start, start + weight)))
             start += weight
-            for key in _keys(pq, scope, top, declared):
-                in_keys.setdefault(key, entry)
-        out_keys: dict[str, int] = {}
-        refs: list[str] = []
-        for pi, _, declared in outputs[i]:
-            pq = places[pi].qname
-            refs.append(declared[0])
-            for key in _keys(pq, scope, top, declared):
-                out_keys.setdefault(key, pi)
+        in_keys = _by_priority(in_named)
+        out_keys = _by_priority(
+            [(_keys(places[pi].qname, scope, top, declared), pi) for pi, _, declared in outputs[i]]
+        )
+        refs = [declared for _, _, declared in outputs[i]]
         err = pindex[f"{scope}.{t.on_error}"] if isinstance(t.on_error, str) else None
         transitions.append(
             FlatTransition(
@@ -155,11 +153,24 @@ def flatten(spec: NetSpec) -> FlatNet:
     return FlatNet(top, tuple(places), tuple(transitions), place_aliases, transition_aliases, ambiguous)
 
 
-def _keys(qname: str, scope: str, top: str, declared: list[str]) -> list[str]:
-    """Names a transition in ``scope`` may use for place ``qname``, most specific first."""
-    keys = [qname]
-    if qname.startswith(scope + "."):
-        keys.append(qname[len(scope) + 1 :])
-    keys.extend(declared)
-    keys.append(qname[len(top) + 1 :])
+def _keys(qname: str, scope: str, top: str, declared: str) -> list[str | None]:
+    """Names a transition in ``scope`` may use for place ``qname``, most specific first (None where a
+    level does not apply)."""
+    local = qname[len(scope) + 1 :] if qname.startswith(scope + ".") else None
+    return [qname, local, declared, qname[len(top) + 1 :]]
+
+
+def _by_priority(named: list[tuple[list[str | None], _V]]) -> dict[str, _V]:
+    """Map every name to its value, a more specific name winning over a less specific one.
+
+    A transition of a subnet may have arcs both to its own ``outbox`` and, added by the embedding
+    net, to the embedding net's ``outbox``; in its handler ``"outbox"`` is its own place (the name
+    relative to its scope), whatever order the arcs were declared in.
+    """
+    keys: dict[str, _V] = {}
+    for level in range(4):
+        for names, value in named:
+            key = names[level]
+            if key is not None:
+                keys.setdefault(key, value)
     return keys

@@ -1,0 +1,131 @@
+"""Subnets and names: instances, qualified names, and names resolved in the declaring net's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import RoutingError
+from mycorrhizal.hypha import NetBuilder, Runner, pn
+
+
+@pn.net
+def Inner(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox")
+    outbox = builder.place("outbox")
+
+    @builder.transition(inputs=[inbox], outputs=[outbox])
+    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {outbox: ("done", consumed[0])}
+
+
+@pn.net
+def Top(builder: NetBuilder) -> None:
+    jobs = builder.place("jobs")
+    results = builder.place("results")
+    w1 = builder.subnet(Inner, "worker1")
+    w2 = builder.subnet(Inner, "worker2")
+
+    @builder.transition(inputs=[jobs], outputs=[w1.inbox, w2.inbox])
+    def dispatch(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {w1.inbox if consumed[0] % 2 else w2.inbox: consumed[0]}
+
+    @builder.transition(inputs=[w1.outbox, w2.outbox], outputs=[results])
+    def gather(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {results: [consumed[w1.outbox][0], consumed[w2.outbox][0]]}
+
+
+async def test_subnet_instances_are_independent_and_named(bb: dict[str, Any]) -> None:
+    runner = Runner(Top, bb)
+    runner.add_tokens("jobs", [1, 2])
+    await runner.run_until_idle()
+    assert runner.marking()["Top.results"] == (("done", 1), ("done", 2))
+    assert list(runner.marking()) == [
+        "Top.jobs",
+        "Top.results",
+        "Top.worker1.inbox",
+        "Top.worker1.outbox",
+        "Top.worker2.inbox",
+        "Top.worker2.outbox",
+    ]
+
+
+@pytest.mark.parametrize("name", ["Top.worker1.inbox", "worker1.inbox", Top.lookup and "worker1.inbox"])
+async def test_add_token_by_qualified_or_relative_name(bb: dict[str, Any], name: str) -> None:
+    runner = Runner(Top, bb)
+    runner.add_token(name, 7)
+    assert runner.marking()["worker1.inbox"] == (7,)
+    assert runner.tokens("Top.worker1.inbox") == (7,)
+
+
+async def test_unique_local_names_work_and_ambiguous_ones_do_not(bb: dict[str, Any]) -> None:
+    runner = Runner(Top, bb)
+    runner.add_token("jobs", 1)
+    with pytest.raises(
+        RoutingError,
+        match=r"'inbox' is ambiguous in net 'Top': it names \['Top.worker1.inbox', 'Top.worker2.inbox'\]",
+    ):
+        runner.add_token("inbox", 1)
+    with pytest.raises(RoutingError, match=r"no place 'nowhere'"):
+        runner.add_token("nowhere", 1)
+    with pytest.raises(KeyError, match=r"no place 'inbox' in this net"):
+        runner.marking()["inbox"]
+    assert "jobs" in runner.marking() and "inbox" not in runner.marking()
+    assert runner.marking().counts()["Top.jobs"] == 1
+
+
+async def test_runners_share_a_spec_but_not_a_marking(bb: dict[str, Any]) -> None:
+    first, second = Runner(Top, bb), Runner(Top, {})
+    first.add_token("jobs", 1)
+    await first.run_until_idle()
+    await second.run_until_idle()
+    assert first.marking().total() == 1 and second.marking().total() == 0
+
+
+@pn.net
+def Leaf(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox")
+    outbox = builder.place("outbox")
+
+    @builder.transition(inputs=[inbox], outputs=[outbox])
+    def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        bb.setdefault("seen", []).append(list(consumed["inbox"]))
+        return {outbox: consumed[inbox][0].upper()}
+
+
+@pn.net
+def Middle(builder: NetBuilder) -> None:
+    builder.subnet(Leaf, "leaf")
+
+
+@pn.net
+def Outer(builder: NetBuilder) -> None:
+    # The outer net has places named like the leaf's, and wires them to the leaf's transition too.
+    inbox = builder.place("inbox")
+    outbox = builder.place("outbox")
+    middle = builder.subnet(Middle, "middle")
+    builder.arc(inbox, middle.leaf.work)
+    builder.arc(middle.leaf.work, outbox)
+
+
+async def test_a_deep_handler_resolves_names_in_its_own_net_first(bb: dict[str, Any]) -> None:
+    runner = Runner(Outer, bb)
+    runner.add_token("middle.leaf.inbox", "deep")
+    runner.add_token("Outer.inbox", "outer")
+    await runner.run_until_idle()
+    marking = runner.marking()
+    assert marking["Outer.middle.leaf.outbox"] == ("DEEP",)  # the leaf's own outbox, not Outer's
+    assert marking["Outer.outbox"] == () and marking.total() == 1
+    assert bb["seen"] == [["deep"]]
+
+
+async def test_names_at_depth_three(bb: dict[str, Any]) -> None:
+    runner = Runner(Outer, bb)
+    for name in ("Outer.middle.leaf.inbox", "middle.leaf.inbox", "Outer.inbox", "inbox"):
+        runner.add_token(name, name)
+    assert runner.marking()["middle.leaf.inbox"] == ("Outer.middle.leaf.inbox", "middle.leaf.inbox")
+    assert runner.marking()["inbox"] == ("Outer.inbox", "inbox")  # the top net's own name wins
+    assert runner.memory("middle.leaf.work") is runner.memory("Outer.middle.leaf.work")
+    with pytest.raises(RoutingError, match=r"no place 'leaf.inbox'"):
+        runner.add_token("leaf.inbox", 1)
