@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from collections import deque
+from types import FrameType
 from typing import Any
 
 from ..common.diagram import Diagram
@@ -343,12 +345,15 @@ class StateMachine(Mailbox):
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
                                       or max_steps < 0):
             raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
-        failure = self._failure
-        if failure is not None:
-            self._failure = None
-            raise failure
         if self._running:
             await self._wait_turn()
+        failure = self._failure
+        if failure is not None:
+            # Raised by the first run() after it, including one that waited while it happened.
+            self._failure = None
+            if self._turns:
+                self._pass_turn()
+            raise failure
         self._running = True
         try:
             if self._phase == _NEW:
@@ -367,7 +372,7 @@ class StateMachine(Mailbox):
         return steps
 
     async def _wait_turn(self) -> None:
-        if self._driver is not None and asyncio.current_task() is self._driver:
+        if self._called_by_own_handler():
             raise ExecutionError(
                 f"machine {self._spec.name}: a handler called run() on its own machine; use "
                 f"ctx.send_message() instead", state=self._node.name)
@@ -376,16 +381,40 @@ class StateMachine(Mailbox):
             if self._turns is None:
                 self._turns = []
             self._turns.append(future)
-            await future
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled() and not self._running and self._turns:
+                    self._pass_turn()  # we were handed the turn but will not take it: pass it on
+                raise
+
+    def _called_by_own_handler(self) -> bool:
+        """True if the caller runs inside one of this machine's handlers (waiting would deadlock).
+
+        Recording which task runs the machine would cost every run() and tick() more than a step;
+        instead, only a run() that has to wait looks down its caller chain (a coroutine's frame
+        links to the one awaiting it) for this machine's own driving loop.
+        """
+        frame: FrameType | None = sys._getframe(2)  # past this and _wait_turn: the waiting run()
+        while frame is not None:
+            code = frame.f_code
+            # tick() drives handlers itself on its one-frame path, which is where it binds ``ctx``.
+            if (code is _DRIVE or code is _INITIALIZE or (code is _TICK and "ctx" in frame.f_locals)) \
+                    and frame.f_locals.get("self") is self:
+                return True
+            frame = frame.f_back
+        return False
 
     def _pass_turn(self) -> None:
+        """Wake the longest-waiting run() that is still waiting."""
         turns = self._turns
-        assert turns
-        future = turns.pop(0)
+        while turns:
+            future = turns.pop(0)
+            if not future.done():  # a cancelled waiter is skipped, not handed the turn
+                future.set_result(None)
+                break
         if not turns:
             self._turns = None
-        if not future.done():
-            future.set_result(None)
 
     async def _drive(self, limit: int, wait: bool) -> int:
         ctx = self._ctx or self._context()
@@ -535,6 +564,10 @@ class StateMachine(Mailbox):
             self._arm(node)  # measured from entry, so on_enter's own time counts
         if node.on_enter is not None:
             await self._call(node, "on_enter")
+        self._entered(node)
+
+    def _entered(self, node: Node) -> None:
+        """The state is entered (even if its on_enter failed): complete, or owe the entry run."""
         if node.terminal:
             self._disarm()
             self._phase = _DONE
@@ -546,12 +579,17 @@ class StateMachine(Mailbox):
             self._phase = _ENTRY
 
     async def _leave(self, node: Node) -> None:
-        self._disarm()
+        # The timer is cancelled once on_leave has succeeded: if it raises, the state is not left.
+        # A timeout that fires during on_leave is queued, and dropped here.
         if node.on_leave is not None:
             await self._call(node, "on_leave")
+        self._disarm()
 
     async def _goto(self, node: Node, target: Node, label: Any, info: bool, how: str = "") -> None:
         await self._leave(node)
+        await self._arrive(node, target, label, info, how)
+
+    async def _arrive(self, node: Node, target: Node, label: Any, info: bool, how: str = "") -> None:
         self._retry = 0
         if info:
             log.info("machine %s: %s -[%s%s]-> %s", self._spec.name, node.name, label_text(label), how,
@@ -593,14 +631,17 @@ class StateMachine(Mailbox):
             stack = self._stack
             if stack is None:
                 stack = self._stack = []
+            # The stack changes only once the state is left: a failing on_leave leaves it intact.
+            await self._leave(node)
             stack.extend(reversed(op.stack))
-            await self._goto(node, op.target, op.label, info, " push")  # type: ignore[arg-type]
+            await self._arrive(node, op.target, op.label, info, " push")  # type: ignore[arg-type]
         elif kind == POP:
             if not self._stack:
                 raise ExecutionError(
                     f"state {node.name}: Pop (label {label_text(op.label)}) with an empty stack; Push(...) "
                     f"into this state before popping, or target a state", state=node.name, event=op.label)
-            await self._goto(node, self._stack.pop(), op.label, info, " pop")
+            await self._leave(node)
+            await self._arrive(node, self._stack.pop(), op.label, info, " pop")
 
     async def _fail(self, node: Node, info: bool) -> None:
         if info:
@@ -623,12 +664,22 @@ class StateMachine(Mailbox):
             return
         await self._apply(node, op, info)
 
-    async def _route(self, node: Node, role: str, exc: Exception) -> None:
-        """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
+    def _error(self, node: Node, role: str, exc: Exception) -> HandlerError:
         error = HandlerError(
             f"state {node.name}: {role} raised {type(exc).__name__}: {exc}", state=node.name,
             event=self._context().msg)
         error.__cause__ = exc
+        return error
+
+    def _unrouted(self, node: Node, role: str, error: HandlerError) -> HandlerError:
+        """``error``, about to be raised rather than routed; the machine stays where it is."""
+        if role == "on_enter":
+            self._entered(node)  # only the hook failed: the machine is in that state all the same
+        return error
+
+    async def _route(self, node: Node, role: str, exc: Exception) -> None:
+        """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
+        error = self._error(node, role, exc)
         spec = self._spec
         dest: Node | None = None
         if self._on_error is not None:
@@ -642,7 +693,7 @@ class StateMachine(Mailbox):
         if dest is None:
             dest = spec.error
         if dest is None or node is spec.error:
-            raise error
+            raise self._unrouted(node, role, error)
         log.error("machine %s: %s; going to %s", spec.name, error, dest.name)
         self._disarm()  # the failed state is abandoned: no on_leave
         self._retry = 0
@@ -650,4 +701,12 @@ class StateMachine(Mailbox):
         try:
             await self._enter(dest)
         except _HookFailed as failed:
-            await self._route(failed.node, failed.role, failed.exc)
+            # Entering the state chosen for an error failed: raised, never routed again (the hook
+            # would likely choose the same state, for ever).
+            error = self._error(failed.node, failed.role, failed.exc)
+            raise self._unrouted(failed.node, failed.role, error) from failed.exc
+
+
+_DRIVE = StateMachine._drive.__code__
+_INITIALIZE = StateMachine._initialize.__code__
+_TICK = StateMachine.tick.__code__

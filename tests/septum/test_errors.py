@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mycorrhizal.common import HandlerError
-from mycorrhizal.septum import LabeledTransition, Pop, Push, StateConfiguration, StateMachine
+from mycorrhizal.common import HandlerError, StateMachineComplete
+from mycorrhizal.septum import LabeledTransition, Pop, Push, Repeat, StateConfiguration, StateMachine
 
 from ._helpers import E, log_to, make, terminal
 
@@ -149,3 +149,109 @@ async def test_initial_on_enter_failure_is_routed() -> None:
     fsm = StateMachine(Start, error_state=Oops)
     await fsm.initialize()
     assert fsm.current_state is Oops
+
+
+# -- a hook that raises with nowhere to route the error: the machine stays consistent ----------
+
+
+def _fail(ctx):
+    raise RuntimeError("hook broke")
+
+
+@pytest.mark.parametrize("move", ["push", "pop"])
+async def test_a_failed_on_leave_leaves_the_stack_as_it_was(move) -> None:
+    Callee = make("Callee", on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True))
+    Caller = make(
+        "Caller",
+        on_state=lambda ctx: {"push": E.PUSH, "pop": E.POP}.get(ctx.msg),
+        on_leave=lambda ctx: _fail(ctx) if ctx.common.get("fragile") else None,
+        transitions=lambda: [LabeledTransition(E.PUSH, Push(Caller, Callee)), LabeledTransition(E.POP, Pop)],
+    )
+    fsm = StateMachine(Caller)
+    fsm.send_message("push")  # Caller -> Caller, with Callee to return to: the stack is [Callee]
+    await fsm.run()
+    assert fsm.state_stack == (Callee,)
+    fsm.common["fragile"] = True
+    fsm.send_message(move)
+    with pytest.raises(HandlerError, match="state Caller: on_leave raised RuntimeError: hook broke"):
+        await fsm.run()
+    assert fsm.current_state is Caller and fsm.state_stack == (Callee,)  # the move did not happen
+    fsm.common["fragile"] = False
+    fsm.send_message("pop")
+    await fsm.run()
+    assert fsm.current_state is Callee and fsm.state_stack == ()
+
+
+async def test_a_failed_on_leave_keeps_the_states_timeout(clock) -> None:
+    s = make(
+        "Sticky",
+        config=StateConfiguration(timeout=5.0),
+        on_state=lambda ctx: E.GO if ctx.msg == "go" else None,
+        on_leave=lambda ctx: _fail(ctx) if ctx.msg == "go" else None,
+        on_timeout=lambda ctx: E.DONE,
+        transitions=lambda: [LabeledTransition(E.GO, End), LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    fsm.send_message("go")
+    with pytest.raises(HandlerError, match="state Sticky: on_leave raised"):
+        await fsm.run()
+    assert fsm.current_state is s  # still in Sticky, so its timeout still counts
+    await clock.run_for(5)
+    assert fsm.current_state is End
+
+
+async def test_a_failed_initial_on_enter_enters_once_and_arms_one_timer(clock) -> None:
+    def enter(ctx):
+        log_to(ctx, "enter")
+        if len(ctx.common["log"]) == 1:
+            raise OSError("no disk")
+
+    s = make(
+        "Booting",
+        config=StateConfiguration(timeout=5.0),
+        on_enter=enter,
+        on_state=lambda ctx: log_to(ctx, ("state", ctx.msg)),
+        on_timeout=lambda ctx: (log_to(ctx, ("timeout", ctx.timebase.now())), E.REPEAT)[1],
+        transitions=lambda: [LabeledTransition(E.REPEAT, Repeat)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    with pytest.raises(HandlerError, match="state Booting: on_enter raised OSError: no disk"):
+        await fsm.run()
+    await clock.run_for(1)
+    await fsm.run()  # the state was entered (only its hook failed): its entry run, no second entry
+    assert fsm.common["log"] == ["enter", ("state", None)]
+    await clock.run_for(4)
+    assert fsm.common["log"][2:] == [("timeout", 5.0), "enter", ("state", None)]
+    await clock.run_for(4.9)
+    assert len(fsm.common["log"]) == 5  # one timer per entry: nothing stale fires early
+    await clock.run_for(0.1)
+    assert fsm.common["log"][5] == ("timeout", 10.0)
+
+
+async def test_a_failed_terminal_on_enter_still_completes_the_machine() -> None:
+    Final = terminal("Final", on_enter=_fail)
+    s = make("Last", on_state=lambda ctx: E.DONE, transitions=lambda: [LabeledTransition(E.DONE, Final)])
+    fsm = StateMachine(s)
+    with pytest.raises(HandlerError, match="state Final: on_enter raised RuntimeError"):
+        await fsm.run()
+    assert fsm.current_state is Final and fsm.is_complete
+    assert await fsm.run() == 0
+    with pytest.raises(StateMachineComplete):
+        fsm.send_message("more")
+
+
+async def test_a_state_chosen_by_the_error_hook_whose_on_enter_fails_is_raised_not_rerouted() -> None:
+    Shaky = make(
+        "Shaky", on_enter=_fail, on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True)
+    )
+    calls = []
+
+    def hook(ctx, error):
+        calls.append(error.state)
+        return Shaky
+
+    fsm = StateMachine(Worker, on_error=hook)
+    fsm.send_message("bad")
+    with pytest.raises(HandlerError, match="state Shaky: on_enter raised RuntimeError: hook broke"):
+        await fsm.run()
+    assert calls == ["Worker"] and fsm.current_state is Shaky

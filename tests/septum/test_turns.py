@@ -1,0 +1,109 @@
+"""Who runs a machine: a caller's run(), the timer's background run, and handlers calling run()."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mycorrhizal.common import ExecutionError, ManualClock
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine
+
+from ._helpers import E, log_to, make, terminal
+
+End = terminal()
+
+
+async def test_a_handler_calling_run_on_its_own_machine_is_refused_not_deadlocked() -> None:
+    holder: list[StateMachine] = []
+
+    async def reenter(ctx):
+        if ctx.msg == "again":
+            await holder[0].run()
+
+    s = make("SelfRunner", on_state=reenter, config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(s)
+    holder.append(fsm)
+    fsm.send_message("again")
+    with pytest.raises(Exception, match=r"a handler called run\(\) on its own machine") as info:
+        await fsm.run()
+    assert isinstance(info.value.__cause__, ExecutionError)
+
+
+async def test_the_timers_background_run_waits_for_a_callers_run_instead_of_failing(
+    clock: ManualClock,
+) -> None:
+    async def on_timeout(ctx):
+        log_to(ctx, "timeout")
+        await ctx.timebase.sleep(1)  # the caller's run() is suspended here
+        log_to(ctx, "timeout handled")
+
+    s = make(
+        "Busy",
+        config=StateConfiguration(timeout=1.0),
+        on_state=lambda ctx: log_to(ctx, ctx.msg) if ctx.msg is not None else None,
+        on_timeout=on_timeout,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    clock.advance(1)  # fires: the timer schedules a background run, which has not started yet
+    later = asyncio.create_task(clock.run_for(1))
+    await fsm.run()  # ...and a caller gets there first; the background run starts while it waits
+    await later
+    fsm.send_message("next")
+    await fsm.run()  # nothing went wrong in the background, so nothing is raised here
+    assert fsm.common["log"] == ["timeout", "timeout handled", "next"]
+
+
+async def test_a_cancelled_waiter_does_not_strand_the_runs_behind_it(clock: ManualClock) -> None:
+    async def slow(ctx):
+        if ctx.msg == "slow":
+            await ctx.timebase.sleep(1)
+        if ctx.msg is not None:
+            log_to(ctx, ctx.msg)
+
+    s = make("Queue", on_state=slow, config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(s, timebase=clock)
+    fsm.send_message("slow")
+    first = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(fsm.run())
+    third = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)
+    second.cancel()
+    await clock.run_for(1)
+    assert await first == 2
+    assert await third == 0  # not stranded behind the cancelled second: it got its turn, idle
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert fsm.common["log"] == ["slow"]
+
+
+async def test_a_background_failure_while_a_caller_waited_is_raised_to_that_caller(
+    clock: ManualClock,
+) -> None:
+    async def on_timeout(ctx):
+        await ctx.timebase.sleep(1)
+        return None
+
+    def on_state(ctx):
+        if ctx.msg == "poison":
+            raise RuntimeError("poisoned")
+
+    s = make(
+        "Shared",
+        config=StateConfiguration(timeout=1.0),
+        on_state=on_state,
+        on_timeout=on_timeout,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)  # the background run is now suspended in on_timeout
+    fsm.send_message("poison")
+    caller = asyncio.create_task(fsm.run())  # waits its turn; the background run handles "poison"
+    await clock.run_for(1)
+    with pytest.raises(Exception, match="on_state raised RuntimeError: poisoned"):
+        await caller
+    assert await fsm.run() == 0  # reported once
