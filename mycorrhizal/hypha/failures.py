@@ -3,6 +3,8 @@ rule that keeps a failing handler from spinning."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from .ioplaces import _IOPlaces
 from .places import FailedToken
 from .runtime import _Transition
@@ -47,9 +49,7 @@ class _Failures(_IOPlaces):
             t.blocked_gen = sum(p.gen for p, _ in t.inputs)
             where = "returned to their input places"
             if t.retry_delay is not None and self._running:
-                if t.retry_handle is not None:
-                    t.retry_handle.cancel()
-                t.retry_handle = self.timebase.call_later(t.retry_delay, lambda: self._retry(t))
+                self._arm_retry(t)
         else:
             self._release(t)
             wrapped = []
@@ -71,6 +71,13 @@ class _Failures(_IOPlaces):
             transition=t.qname,
             place=getattr(exc, "place", None),
         )
+
+    def _arm_retry(self, t: _Transition) -> None:
+        """Retry ``t`` after its ``retry_delay`` (stop() cancels the timer; start() arms it again)."""
+        assert t.retry_delay is not None
+        if t.retry_handle is not None:
+            t.retry_handle.cancel()
+        t.retry_handle = self.timebase.call_later(t.retry_delay, partial(self._retry, t))
 
     def _retry(self, t: _Transition) -> None:
         t.retry_handle = None

@@ -122,6 +122,8 @@ class Runner(_Firing):
                 self._sources.append(task)
         for t in self._transitions:
             self._mark(t)
+            if t.blocked_gen is not None and t.retry_delay is not None:
+                self._arm_retry(t)  # it failed before a stop(), which cancelled its retry
         for p in self._places:
             if p.sink is not None and p.tokens:
                 self._kick_sink(p)

@@ -290,3 +290,16 @@ async def test_ctx_emit_from_a_handler_that_suspends(clock: ManualClock) -> None
     runner = Runner(Later, {}, clock)
     await settle(clock, runner.run_until_idle())
     assert runner.marking()["out"] == (10, 20) and clock.now() >= 2
+
+
+async def test_retry_delay_survives_a_stop_and_a_restart(clock: ManualClock) -> None:
+    net, calls = failing_net(retry_delay=5, fail_on={"x"})
+    runner = Runner(net, {}, clock)
+    runner.add_token("src", "x")
+    await settle(clock, runner.run_until_idle(), step=0.5)
+    assert calls == ["x"]
+    await runner.stop()  # cancels the pending retry
+    await runner.start()
+    await clock.run_for(5)  # the restarted runner arms it again
+    assert calls == ["x", "x"]
+    await runner.stop()
