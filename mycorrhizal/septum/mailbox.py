@@ -110,6 +110,9 @@ class Mailbox:
                 state=self._node.name,
                 event=msg,
             )
+        if priority != 0 and (isinstance(priority, bool) or not isinstance(priority, int)):
+            # Checked first: a full queue must not evict or count for a message it then refuses.
+            raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
         limit = self._max_queue
         if limit is not None and self.queue_size >= limit and not self._overflow(msg, priority):
             return False
@@ -119,8 +122,6 @@ class Mailbox:
                 queue = self._queue = deque()
             queue.append(msg)
         else:
-            if isinstance(priority, bool) or not isinstance(priority, int):
-                raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
             others = self._others
             if others is None:
                 others = self._others = {}
@@ -178,13 +179,7 @@ class Mailbox:
                 if m is not TIMEOUT:
                     del queue[i]
                     return m
-        bucket = others[lowest]
-        evicted = bucket.popleft()
-        if not bucket:
-            del others[lowest]
-            if not others:
-                self._others = None
-        return evicted
+        return self._take(lowest)
 
     def _pop_other(self) -> Any:
         """Next message when some have a non-zero priority (the slow path)."""
@@ -194,10 +189,16 @@ class Mailbox:
         queue = self._queue
         if top < 0 and queue:
             return queue.popleft()
-        bucket = others[top]
+        return self._take(top)
+
+    def _take(self, priority: int) -> Any:
+        """The longest-waiting message of a non-zero ``priority``; an emptied priority goes away."""
+        others = self._others
+        assert others
+        bucket = others[priority]
         msg = bucket.popleft()
         if not bucket:
-            del others[top]
+            del others[priority]
             if not others:
                 self._others = None
         return msg

@@ -197,3 +197,60 @@ async def test_blackboard_is_the_same_object_before_and_after_the_machine_runs()
 def test_priority_must_be_an_int(bad) -> None:
     with pytest.raises(TypeError, match="priority=...\\) takes an int"):
         StateMachine(Recorder).send_message("m", priority=bad)
+
+
+@pytest.mark.parametrize("policy", ["raise", "drop_newest", "drop_oldest"])
+def test_a_bad_priority_on_a_full_queue_is_refused_before_any_overflow(policy) -> None:
+    fsm = StateMachine(Recorder, max_queue_size=1, queue_overflow=policy)
+    fsm.send_message("kept")
+    with pytest.raises(TypeError, match="takes an int"):
+        fsm.send_message("m", priority="high")
+    assert fsm.queue_size == 1 and fsm.overflow_count == 0
+
+
+_operation = st.one_of(
+    st.tuples(st.just("send"), st.integers(-2, 2)),
+    st.tuples(st.just("step"), st.just(0)),
+)
+
+
+@given(
+    policy=st.sampled_from(["raise", "drop_newest", "drop_oldest"]),
+    limit=st.integers(1, 4),
+    operations=st.lists(_operation, max_size=40),
+)
+async def test_queue_matches_its_model_under_priorities_and_overflow(policy, limit, operations) -> None:
+    """Handled order, refusals, evictions and counts match a plain list model of the documented rules."""
+    bb: dict = {}
+    fsm = StateMachine(Recorder, common_data=bb, max_queue_size=limit, queue_overflow=policy)
+    await fsm.run()  # the entry run
+    model: list[tuple[int, int]] = []  # (priority, sequence) in arrival order
+    handled: list[tuple[int, int]] = []
+    overflows = 0
+    for seq, (what, priority) in enumerate(operations):
+        if what == "step":
+            steps = await fsm.run(max_steps=1)
+            assert steps == (1 if model else 0)
+            if model:
+                top = max(p for p, _ in model)
+                handled.append(model.pop(next(i for i, (p, _) in enumerate(model) if p == top)))
+            continue
+        msg = (priority, seq)
+        if len(model) < limit:
+            assert fsm.send_message(msg, priority=priority) is True
+            model.append(msg)
+            continue
+        overflows += 1
+        if policy == "raise":
+            with pytest.raises(QueueOverflowError):
+                fsm.send_message(msg, priority=priority)
+        elif policy == "drop_newest":
+            assert fsm.send_message(msg, priority=priority) is False
+        else:
+            assert fsm.send_message(msg, priority=priority) is True
+            low = min(p for p, _ in model)
+            model.pop(next(i for i, (p, _) in enumerate(model) if p == low))
+            model.append(msg)
+        assert fsm.queue_size == len(model)
+    assert bb.get("log", []) == handled
+    assert fsm.overflow_count == overflows and fsm.queue_size == len(model)
