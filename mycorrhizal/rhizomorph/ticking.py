@@ -466,24 +466,21 @@ def rate_limit(i: int, j: int, kid: TickFn, period: float) -> TickFn:
     """rate_limit(p): start the child (node ``j``) at most once every ``p`` seconds.
 
     A RUNNING child is ticked normally; a tick that comes too soon after the last start reports
-    the status the child last finished with, without ticking it.
+    the status the child last ended with (CANCELLED if it was halted), without ticking it.
+    ``data[i]`` is the time of the last start; it survives halts (a halt must not reopen the window).
     """
 
     def tick(rt: Runner) -> Status:
-        state = rt.data[i]  # [time of last start, status it last finished with]
-        if state is None:
-            state = rt.data[i] = [None, None]
         if rt.status[j] is RUNNING:
             r = kid(rt)
         else:
             now = rt.timebase.now()
-            if state[1] is not None and now - state[0] < period:
-                r = state[1]
+            started = rt.data[i]
+            if started is not None and now - started < period:
+                r = rt.status[j]  # type: ignore[assignment]  # set when it started
             else:
-                state[0] = now
+                rt.data[i] = now
                 r = kid(rt)
-        if r is not RUNNING:
-            state[1] = r
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r

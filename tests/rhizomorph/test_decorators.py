@@ -206,6 +206,30 @@ async def test_rate_limit_keeps_ticking_a_running_child(clock: ManualClock, scri
     assert script.take() == ["poll"] * 3
 
 
+async def test_rate_limit_counts_a_start_that_was_halted(clock: ManualClock) -> None:
+    starts: list[float] = []
+
+    def ping(bb: Any) -> Status:
+        starts.append(clock.now())
+        return R
+
+    b = TreeBuilder("Limited")
+    on = b.condition(lambda bb: bb["on"], name="on")
+    b.root(b.sequence("watch", on, b.rate_limit(10.0, b.action(ping, name="ping")), memory=False))
+    bb = {"on": True}
+    runner = Runner(b.build(), bb, clock)
+    assert await runner.tick() is R
+    bb["on"] = False
+    assert await runner.tick() is F  # the reactive sequence halts the running child
+    bb["on"] = True
+    clock.advance(1)
+    assert await runner.tick() is C  # too soon: how the child last ended
+    assert starts == [0]
+    clock.advance(9)
+    assert await runner.tick() is R
+    assert starts == [0, 10]
+
+
 async def test_guard_ticks_the_child_only_while_the_condition_holds(script: Script) -> None:
     bb = {"allowed": True}
 
