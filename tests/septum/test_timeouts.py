@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mycorrhizal.common import ManualClock
-from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, StateMachine
+from mycorrhizal.septum import LabeledTransition, Pop, Push, Repeat, Retry, StateConfiguration, StateMachine
 
 from ._helpers import E, log_to, make, terminal
 
@@ -257,3 +259,90 @@ async def test_timeout_during_a_direct_initialize_is_handled_once_by_the_timer(c
     await clock.run_for(0)  # the background run the timer scheduled
     assert fsm.common["log"] == ["enter", ("timeout", 8.0)]
     assert fsm.current_state is End
+
+
+# -- one live timer at most, always the current state's, whatever path the machine takes ---------
+
+
+def _entered(ctx):
+    ctx.common["entered"] = ctx.timebase.now()
+
+
+def _timed_out(ctx, label=None):
+    ctx.common.setdefault("timeouts", []).append((ctx.state.name, ctx.timebase.now() - ctx.common["entered"]))
+    return label
+
+
+def _on(moves):
+    def on_state(ctx):
+        if ctx.msg == "err":
+            raise RuntimeError("handler failed")
+        return moves.get(ctx.msg)
+
+    return on_state
+
+
+_Caller = make(
+    "Caller",
+    config=StateConfiguration(timeout=3.0),
+    on_enter=_entered,
+    on_state=_on({"push": E.PUSH, "go": E.GO, "retry": E.RETRY}),
+    on_timeout=lambda ctx: _timed_out(ctx, E.REPEAT),
+    transitions=lambda: [
+        LabeledTransition(E.PUSH, Push(_Callee, _Caller)),
+        LabeledTransition(E.GO, _Plain),
+        LabeledTransition(E.RETRY, Retry),
+        LabeledTransition(E.REPEAT, Repeat),
+    ],
+)
+_Callee = make(
+    "Callee",
+    config=StateConfiguration(timeout=2.0),
+    on_enter=_entered,
+    on_state=_on({"pop": E.POP}),
+    on_timeout=_timed_out,
+    transitions=lambda: [LabeledTransition(E.POP, Pop)],
+)
+_Plain = make(
+    "Plain",
+    on_state=_on({"back": E.BACK, "end": E.DONE}),
+    transitions=lambda: [LabeledTransition(E.BACK, _Caller), LabeledTransition(E.DONE, End)],
+)
+_Recovering = make(
+    "Recovering",
+    config=StateConfiguration(timeout=1.0),
+    on_enter=_entered,
+    on_state=lambda ctx: None,
+    on_timeout=lambda ctx: _timed_out(ctx, E.BACK),
+    transitions=lambda: [LabeledTransition(E.BACK, _Caller)],
+)
+
+
+@given(
+    errors=st.sampled_from(["error_state", "hook"]),
+    steps=st.lists(
+        st.one_of(st.sampled_from(["push", "pop", "err", "go", "retry", "back", "end"]), st.integers(1, 4)),
+        max_size=30,
+    ),
+)
+async def test_at_most_one_timer_and_every_timeout_is_its_states_own(errors, steps) -> None:
+    clock = ManualClock()
+    options = {"error_state": _Recovering} if errors == "error_state" else {
+        "on_error": lambda ctx, error: _Plain if error.state == "Callee" else _Recovering}
+    fsm = StateMachine(_Caller, timebase=clock, **options)
+    await fsm.run()
+    for step in steps:
+        if fsm.is_complete:
+            break
+        if isinstance(step, int):
+            await clock.run_for(step)
+        else:
+            fsm.send_message(step)
+            await fsm.run()
+        assert clock.pending <= 1  # never a stale timer next to the live one
+        if fsm.current_state.config.timeout is None:
+            assert clock.pending == 0
+    timeout_of = {"Caller": 3.0, "Callee": 2.0, "Recovering": 1.0}
+    assert all(elapsed == timeout_of[name] for name, elapsed in fsm.common.get("timeouts", []))
+    if fsm.is_complete:
+        assert clock.pending == 0

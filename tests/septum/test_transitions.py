@@ -336,3 +336,59 @@ async def test_labelled_self_transition_reenters_and_resets_retries() -> None:
         "Self r1 None",
         "Self r0 None",
     ]
+
+
+_seen: list[tuple[str, int]] = []
+_MOVES = {"retry": E.RETRY, "repeat": E.REPEAT, "restart": E.RESTART, "again": E.AGAIN, "self": E.SKIP,
+          "away": E.GO}
+
+
+def _budget_on_state(ctx):
+    _seen.append(("state", ctx.retry_count))
+    return None if ctx.msg is None else _MOVES[ctx.msg]
+
+
+_Budgeted = make(
+    "Budgeted",
+    config=StateConfiguration(retries=2),
+    on_enter=lambda ctx: _seen.append(("enter", ctx.retry_count)),
+    on_state=_budget_on_state,
+    on_fail=lambda ctx: _seen.append(("fail", ctx.retry_count)),
+    transitions=lambda: [
+        LabeledTransition(E.RETRY, Retry),
+        LabeledTransition(E.REPEAT, Repeat),
+        LabeledTransition(E.RESTART, Restart),
+        LabeledTransition(E.AGAIN, Again),
+        LabeledTransition(E.SKIP, _Budgeted),
+        LabeledTransition(E.GO, _Away),
+    ],
+)
+_Away = make(
+    "Away",
+    on_state=lambda ctx: E.BACK if ctx.msg is None else None,
+    transitions=lambda: [LabeledTransition(E.BACK, _Budgeted)],
+)
+
+
+@given(st.lists(st.sampled_from(sorted(_MOVES)), max_size=30))
+async def test_retry_budget_across_repeat_restart_again_and_leaving(moves) -> None:
+    """retry_count as each handler sees it, against the table of targets in docs/septum.md."""
+    _seen.clear()
+    fsm = StateMachine(_Budgeted)
+    await fsm.run()
+    expected = [("enter", 0), ("state", 0)]
+    count = 0
+    for move in moves:
+        fsm.send_message(move)
+        await fsm.run()
+        expected.append(("state", count))
+        if move == "retry" and count == 2:
+            expected.append(("fail", 2))  # the budget is spent: on_fail, and stay
+            continue
+        if move == "again":
+            expected.append(("state", count))
+            continue
+        count = {"retry": count + 1, "repeat": count}.get(move, 0)  # restart, self, away: 0
+        expected += [("enter", count), ("state", count)]
+        assert fsm.retry_count == count
+    assert _seen == expected
