@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
+_SETTLED: Any = object()
+"""What :meth:`_Firing._first_step` returns when there is nothing left to commit."""
+
 
 class _Firing(_Failures):
     """Bindings, handler calls, suspended firings and commits."""
@@ -97,21 +100,30 @@ class _Firing(_Failures):
             raise
         # ``result`` is a coroutine here.
         if t.eager:
-            try:
-                first = result.send(None)
-            except StopIteration as stop:
-                self._commit(t, consumed, stop.value, ctx)
-                return
-            except Exception as exc:
-                self._fail(t, consumed, exc)
-                return
-            except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-                self._give_back(t, consumed, notify=True)
-                raise
-            awaitable: Any = Continue(result, first)
+            result = self._first_step(t, consumed, result, ctx)
+            if result is not _SETTLED:
+                self._commit(t, consumed, result, ctx)
         else:
-            awaitable = result
-        self._suspend(t, consumed, awaitable, ctx)
+            self._suspend(t, consumed, result, ctx)
+
+    def _first_step(self, t: _Transition, consumed: Consumed, coro: Any, ctx: FiringContext | None) -> Any:
+        """Run a handler's coroutine by hand up to its first suspension.
+
+        Returns its result if it finished right there (the caller commits it), else ``_SETTLED``: the
+        firing failed, or it suspended and goes on in a task.
+        """
+        try:
+            first = coro.send(None)
+        except StopIteration as stop:
+            return stop.value
+        except Exception as exc:
+            self._fail(t, consumed, exc)
+            return _SETTLED
+        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._give_back(t, consumed, notify=True)
+            raise
+        self._suspend(t, consumed, Continue(coro, first), ctx)
+        return _SETTLED
 
     def _suspend(self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None) -> None:
         """The handler suspended: finish the firing in a task."""

@@ -28,7 +28,7 @@ from ..common.diagram import Diagram
 from ..common.errors import CapacityError, HandlerError, RoutingError
 from ..common.timebase import Timebase, default_timebase
 from .compiled import FlatNet
-from .firing import _Firing
+from .firing import _SETTLED, _Firing
 from .handlers import Continue
 from .marking import Marking, _Place
 from .places import PlaceKind
@@ -387,44 +387,18 @@ class Runner(_Firing):
                     for _ in range(w):
                         taken.append(take())
             consumed = t.ccls(taken)
-        if t.kind is _COROUTINE:
-            try:
-                coro = t.handler(consumed, self.bb, self.timebase)
-                first = coro.send(None)
-            except StopIteration as stop:
-                result = stop.value
-            except Exception as exc:
-                self._fail(t, consumed, exc)
+        try:
+            result = t.handler(consumed, self.bb, self.timebase)
+        except Exception as exc:
+            self._fail(t, consumed, exc)
+            return True
+        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._give_back(t, consumed, notify=True)
+            raise
+        if t.kind is _COROUTINE or asyncio.iscoroutine(result):
+            result = self._first_step(t, consumed, result, None)
+            if result is _SETTLED:
                 return True
-            except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-                self._give_back(t, consumed, notify=True)
-                raise
-            else:
-                self._suspend(t, consumed, Continue(coro, first), None)
-                return True
-        else:
-            try:
-                result = t.handler(consumed, self.bb, self.timebase)
-            except Exception as exc:
-                self._fail(t, consumed, exc)
-                return True
-            except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-                self._give_back(t, consumed, notify=True)
-                raise
-            if asyncio.iscoroutine(result):
-                try:
-                    first = result.send(None)
-                except StopIteration as stop:
-                    result = stop.value
-                except Exception as exc:
-                    self._fail(t, consumed, exc)
-                    return True
-                except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-                    self._give_back(t, consumed, notify=True)
-                    raise
-                else:
-                    self._suspend(t, consumed, Continue(result, first), None)
-                    return True
         if type(result) is dict and len(result) == 1:
             ((key, value),) = result.items()
             out = t.out_places.get(key)
@@ -433,6 +407,7 @@ class Runner(_Firing):
                     if value:
                         self._put(out, value)
                 else:
+                    # ``_put`` inlined for one token (and no ``_schedule``: we run inside ``_run``)
                     tokens = out.tokens
                     tokens.append(value)
                     out.gen += 1

@@ -44,8 +44,7 @@ class FiringEvent:
 class RunnerStats:
     """Counters a runner keeps (nothing is dropped without being counted)."""
 
-    __slots__ = (
-        "_transitions",
+    _COUNTERS = (
         "failures",
         "returned",
         "parked",
@@ -55,18 +54,8 @@ class RunnerStats:
         "source_errors",
         "cancelled",
     )
-
-    _NAMES = (
-        "firings",
-        "failures",
-        "returned",
-        "parked",
-        "guard_errors",
-        "delivered",
-        "sink_failures",
-        "source_errors",
-        "cancelled",
-    )
+    __slots__ = ("_transitions", *_COUNTERS)
+    _NAMES = ("firings", *_COUNTERS)
 
     def __init__(self, transitions: list[_Transition]) -> None:
         self._transitions = transitions
