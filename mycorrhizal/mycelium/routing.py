@@ -32,7 +32,7 @@ class Rejection:
 class _Router:
     """Shared bookkeeping: which token went where, checked against the declared outputs."""
 
-    __slots__ = ("transition", "tokens", "_outputs", "_decisions")
+    __slots__ = ("transition", "tokens", "_outputs", "_decisions", "_open")
 
     def __init__(self, transition: str, outputs: Mapping[str, str], tokens: tuple[Any, ...]) -> None:
         self.transition = transition
@@ -40,6 +40,11 @@ class _Router:
         self._outputs = outputs  # every accepted spelling of an output -> the key hypha expects
         # One slot per consumed token, by position, so equal (even identical) tokens stay distinct.
         self._decisions: list[tuple[str | None, str | None, Any] | None] = [None] * len(tokens)
+        self._open = True  # until the firing that consumed the tokens ends
+
+    def close(self) -> None:
+        """The firing has ended: its decisions are final, and later ones are refused."""
+        self._open = False
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -47,6 +52,12 @@ class _Router:
         return tuple(dict.fromkeys(self._outputs.values()))
 
     def _decide(self, token: Any, output: str | None, reason: str | None, produce: Any = _CURRENT) -> None:
+        if not self._open:
+            raise RoutingError(
+                f"transition {self.transition!r}: token {token!r} was consumed by a firing that has "
+                "ended, so routing it now would go nowhere; route or reject a token while handling it",
+                transition=self.transition,
+            )
         decisions = self._decisions
         for i, candidate in enumerate(self.tokens):
             if candidate is token and decisions[i] is None:
@@ -161,7 +172,9 @@ def commit(router: _Router, emit: Any, rejected: str | None, unrouted: str) -> N
 
     Rejections go to the ``rejected`` place as :class:`Rejection`; with no such place, a rejection
     fails the firing with a :class:`RoutingError`, so the Petri net's error policy keeps the token.
+    The router is closed: a decision made after this would go nowhere, so it is refused.
     """
+    router.close()
     for token, output, reason, produced in router.decisions():
         if output is not None:
             emit(output, produced)

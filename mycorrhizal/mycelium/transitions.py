@@ -64,7 +64,10 @@ def tree_handler(
 
     async def decide(tokens: tuple[Any, ...], bb: Any, timebase: Any, ctx: FiringContext) -> None:
         routing = TokenContext(ctx.transition, outputs, tokens, bb, timebase)
-        status = await TreeRunner(tree, bb, timebase, routing).tick_until_complete()
+        try:
+            status = await TreeRunner(tree, bb, timebase, routing).tick_until_complete()
+        finally:
+            routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
         commit(routing, ctx.emit, rejected, f"tree {tree.name!r} ended {status.name} without routing it")
 
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
@@ -94,9 +97,8 @@ def machine_handler(
     """
     run_body = _body_runner(body)
 
-    async def machine_for(token: Any, bb: Any, timebase: Any, ctx: FiringContext) -> StateMachine:
+    async def machine_for(which: Any, bb: Any, timebase: Any, ctx: FiringContext) -> StateMachine:
         living: dict[Any, StateMachine] = ctx.memory.setdefault(_MACHINES, {})
-        which = None if key is None else key(token)
         fsm = living.get(which)
         if fsm is None:
             fsm = StateMachine(initial, common_data=bb, timebase=timebase, **options)
@@ -104,16 +106,27 @@ def machine_handler(
             await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 
+    async def deliver(fsm: StateMachine, delivery: Delivery) -> None:
+        fsm.send_message(delivery)
+        try:
+            await fsm.run()
+        finally:
+            # If run() failed before the machine took the token (an error its timer hit earlier),
+            # the firing fails and the token goes back: the machine must not handle it later too.
+            fsm.withdraw(delivery)
+            delivery.close()
+
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
         await run_body(consumed, bb, timebase, ctx.transition)
-        for token in consumed:
-            fsm = await machine_for(token, bb, timebase, ctx)
+        # Every key first: a key that raises fails the firing before any machine saw a token.
+        keys = [None] * len(consumed) if key is None else [key(token) for token in consumed]
+        for token, which in zip(consumed, keys, strict=True):
+            fsm = await machine_for(which, bb, timebase, ctx)
             delivery = Delivery(ctx.transition, outputs, token)
             if fsm.is_complete:
                 unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
             else:
-                fsm.send_message(delivery)
-                await fsm.run()
+                await deliver(fsm, delivery)
                 unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
             commit(delivery, ctx.emit, rejected, unrouted)
 

@@ -133,6 +133,26 @@ class Mailbox:
             self._wake()
         return True
 
+    def withdraw(self, msg: Any) -> bool:
+        """Take back ``msg`` (that very object) if it is still queued, unhandled; True if it was.
+
+        For an embedder whose own step failed after it sent a message: the machine must not
+        handle later a message whose sender has given up on it.
+        """
+        queue = self._queue
+        if queue:
+            for i, queued in enumerate(queue):
+                if queued is msg:
+                    del queue[i]
+                    return True
+        for priority, bucket in (self._others or {}).items():
+            for i, queued in enumerate(bucket):
+                if queued is msg:
+                    del bucket[i]
+                    self._prune(priority)
+                    return True
+        return False
+
     def _overflow(self, msg: Any, priority: int) -> bool:
         self.overflow_count += 1
         name, policy = self._node.name, self._policy
@@ -193,12 +213,16 @@ class Mailbox:
 
     def _take(self, priority: int) -> Any:
         """The longest-waiting message of a non-zero ``priority``; an emptied priority goes away."""
+        assert self._others
+        msg = self._others[priority].popleft()
+        self._prune(priority)
+        return msg
+
+    def _prune(self, priority: int) -> None:
+        """Forget a non-zero ``priority`` once nothing waits at it."""
         others = self._others
         assert others
-        bucket = others[priority]
-        msg = bucket.popleft()
-        if not bucket:
+        if not others[priority]:
             del others[priority]
             if not others:
                 self._others = None
-        return msg

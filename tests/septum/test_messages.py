@@ -254,3 +254,17 @@ async def test_queue_matches_its_model_under_priorities_and_overflow(policy, lim
         assert fsm.queue_size == len(model)
     assert bb.get("log", []) == handled
     assert fsm.overflow_count == overflows and fsm.queue_size == len(model)
+
+
+async def test_withdraw_takes_back_exactly_the_object_sent_if_still_queued(bb) -> None:
+    first, second, urgent = ["m"], ["m"], ["m"]  # equal but distinct messages
+    fsm = StateMachine(Recorder, common_data=bb)
+    await fsm.run()
+    fsm.send_message(first)
+    fsm.send_message(second)
+    fsm.send_message(urgent, priority=3)
+    assert fsm.withdraw(second) is True and fsm.withdraw(urgent) is True
+    assert fsm.withdraw(second) is False and fsm.queue_size == 1
+    await fsm.run()
+    assert bb["log"] == [first] and bb["log"][0] is first
+    assert fsm.withdraw(first) is False  # already handled

@@ -1,0 +1,194 @@
+"""Every consumed token ends in exactly one place, whatever the embedded tree or machine does."""
+
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import HandlerError, ManualClock, RoutingError
+from mycorrhizal.hypha import FailedToken
+from mycorrhizal.mycelium import Rejection, machines, pn
+from mycorrhizal.rhizomorph import Status, bt
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+
+from .conftest import RunNet
+
+PLACES = ("inbox", "ok", "refused", "failed")
+
+
+def net(*, weight: int = 1, rejected: bool = True, **embedded: Any) -> Any:
+    @pn.net
+    def Accounting(builder):  # type: ignore[no-untyped-def]
+        inbox, ok, refused, failed = (builder.place(n) for n in PLACES)
+
+        @builder.transition(
+            inputs=[(inbox, weight)], outputs=[ok], rejected=refused if rejected else None, on_error=failed,
+            **embedded,
+        )
+        async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Accounting
+
+
+def where(runner: Any) -> dict[str, tuple[Any, ...]]:
+    """Each place's tokens, unwrapped from Rejection/FailedToken, for a per-token account."""
+    def plain(token: Any) -> Any:
+        return token.token if isinstance(token, Rejection | FailedToken) else token
+
+    return {place: tuple(plain(t) for t in runner.tokens(place)) for place in PLACES}
+
+
+@bt.tree
+def RejectThenRoute():
+    @bt.action
+    def act(ctx):  # type: ignore[no-untyped-def]
+        ctx.reject("no")
+        ctx.route("ok")
+        return Status.SUCCESS
+
+    bt.root(act)
+
+
+async def test_a_rejected_token_cannot_also_be_routed(running: RunNet) -> None:
+    runner = await running(net(bt=RejectThenRoute))
+    runner.add_token("inbox", "job")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    with pytest.raises(RoutingError, match="token 'job' was already routed"):
+        raise failed.error
+    assert where(runner) == {"inbox": (), "ok": (), "refused": (), "failed": ("job",)}
+
+
+@bt.tree
+def FailsOnSecond():
+    @bt.action
+    def act(ctx):  # type: ignore[no-untyped-def]
+        if ctx.token == "b":
+            raise ValueError("second token")
+        ctx.route("ok")
+        return Status.SUCCESS
+
+    bt.root(act)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def RaisesOnSecond():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            if ctx.msg.token == "b":
+                raise ValueError("second token")
+            ctx.msg.route("ok")
+
+
+@pytest.mark.parametrize(
+    "embedded", [{"bt": FailsOnSecond}, {"fsm": RaisesOnSecond}], ids=["tree", "machine"]
+)
+async def test_a_failure_mid_batch_produces_nothing_and_keeps_every_token(
+    running: RunNet, embedded: dict[str, Any]
+) -> None:
+    runner = await running(net(weight=2, **embedded))
+    runner.add_tokens("inbox", ["a", "b"])
+    await runner.run_until_idle()
+    assert where(runner) == {"inbox": (), "ok": (), "refused": (), "failed": ("a", "b")}
+    assert all(isinstance(t.error, HandlerError) for t in runner.tokens("failed"))
+
+
+def by_letter(token: str) -> str:
+    if token == "?":
+        raise KeyError("no key for '?'")
+    return token[0]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Counter():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.common.setdefault("seen", []).append(ctx.msg.token)
+            ctx.msg.route("ok")
+
+
+async def test_a_failing_fsm_key_fails_the_firing_before_any_machine_sees_a_token(running: RunNet) -> None:
+    bb: dict[str, Any] = {}
+    runner = await running(net(weight=2, fsm=Counter, fsm_key=by_letter), bb)
+    runner.add_tokens("inbox", ["ab", "?"])
+    await runner.run_until_idle()
+    assert where(runner) == {"inbox": (), "ok": (), "refused": (), "failed": ("ab", "?")}
+    (_, failed) = runner.tokens("failed")
+    with pytest.raises(KeyError, match="no key for"):
+        raise failed.error
+    assert "seen" not in bb  # "ab" was not handled by a machine and then failed with the firing
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Hoarder():
+    class Events(Enum):
+        FLUSH = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is None:
+            return None
+        if ctx.msg.token == "flush":
+            for held in ctx.common.pop("held"):
+                held.route("ok")  # too late: the firings that delivered these have ended
+            ctx.msg.route("ok")
+            return None
+        ctx.common.setdefault("held", []).append(ctx.msg)  # kept to be routed later
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.FLUSH, Hoarder)]
+
+
+async def test_routing_a_delivery_after_its_firing_ended_is_an_error_not_a_silent_no_op(
+    running: RunNet,
+) -> None:
+    runner = await running(net(fsm=Hoarder))
+    runner.add_token("inbox", "held")
+    await runner.run_until_idle()
+    (rejection,) = runner.tokens("refused")
+    assert rejection.token == "held" and "did not route it" in rejection.reason
+    runner.add_token("inbox", "flush")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    assert failed.token == "flush"
+    with pytest.raises(HandlerError) as info:
+        raise failed.error
+    with pytest.raises(RoutingError, match="token 'held' was consumed by a firing that has ended"):
+        raise info.value.__cause__  # type: ignore[misc]
+    assert runner.tokens("ok") == ()  # "held" is in refused, once; never also in ok
+
+
+@septum.state(config=StateConfiguration(timeout=5.0, can_dwell=True))
+def Ticking():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.common.setdefault("seen", []).append(ctx.msg.token)
+            ctx.msg.route("ok")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        raise RuntimeError("timer handler broke")
+
+
+async def test_a_machine_failing_on_its_own_timer_leaves_no_stale_delivery(
+    running: RunNet, clock: ManualClock
+) -> None:
+    bb: dict[str, Any] = {}
+    runner = await running(net(fsm=Ticking), bb)
+    runner.add_token("inbox", "first")
+    await runner.run_until_idle()
+    await clock.run_for(5)  # on_timeout raises in the background: kept for the next run()
+    runner.add_token("inbox", "second")
+    await runner.run_until_idle()  # that failure surfaces in this firing: "second" goes to failed
+    (failed,) = runner.tokens("failed")
+    assert failed.token == "second" and "timer handler broke" in str(failed.error)
+    runner.add_token("inbox", "third")
+    await runner.run_until_idle()
+    assert bb["seen"] == ["first", "third"]  # "second" was not handed to the machine later
+    assert machines(runner, "work")[None].queue_size == 0
+    assert where(runner)["ok"] == ("first", "third")
