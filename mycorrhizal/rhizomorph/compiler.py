@@ -348,9 +348,9 @@ def _build_closures(compiled: CompiledTree) -> None:
             if kind in _MAPS:
                 ticks[i] = ticking.status_map(i, kid_ticks[0], _MAPS[kind])
             elif kind == "retry":
-                ticks[i] = ticking.retry(i, kid_ticks[0], int(node.arg or 1))
+                ticks[i] = ticking.counted(i, kid_ticks[0], int(node.arg or 1), ticking.RETRY_ON)
             elif kind == "repeat":
-                ticks[i] = ticking.repeat(i, kid_ticks[0], int(node.arg or 1))
+                ticks[i] = ticking.counted(i, kid_ticks[0], int(node.arg or 1), ticking.REPEAT_ON)
             elif kind == "timeout":
                 ticks[i] = ticking.timeout(i, kid_ticks[0], kid_halts[0], float(node.arg or 0), node.name)
             elif kind == "rate_limit":

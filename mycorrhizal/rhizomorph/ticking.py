@@ -216,6 +216,19 @@ def composite_halt(i: int, kids: Sequence[HaltFn], reset_cur: int, clear_data: b
     return halt
 
 
+def follow(rt: Runner, i: int, halts: tuple[HaltFn, ...], now: int) -> None:
+    """A reactive composite now follows child ``now`` (-1: none is RUNNING): halt the child it was
+    following, which it no longer ticks."""
+    before = rt.cur[i]
+    if before >= 0:
+        halts[before](rt)
+    rt.cur[i] = now
+
+
+# Sequence and selector are written out in full, memory and reactive variants apart, rather than
+# sharing one loop with a "go on while" predicate: they are the hottest code of a tick.
+
+
 def sequence(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bool) -> TickFn:
     """Sequence: children in order until one does not succeed."""
     kids = tuple(kids)
@@ -251,11 +264,8 @@ def sequence(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bo
                 break
             k += 1
         now = k if r is RUNNING else -1
-        before = rt.cur[i]
-        if before != now:
-            if before >= 0:
-                halts[before](rt)  # a RUNNING child we no longer tick
-            rt.cur[i] = now
+        if rt.cur[i] != now:
+            follow(rt, i, halts, now)
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r
@@ -300,11 +310,8 @@ def selector(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bo
                 break
             k += 1
         now = k if r is RUNNING else -1
-        before = rt.cur[i]
-        if before != now:
-            if before >= 0:
-                halts[before](rt)
-            rt.cur[i] = now
+        if rt.cur[i] != now:
+            follow(rt, i, halts, now)
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r
@@ -385,35 +392,16 @@ def passthrough(i: int, kid: TickFn) -> TickFn:
     return tick
 
 
-def retry(i: int, kid: TickFn, attempts: int) -> TickFn:
-    """retry(n): re-run a child that fails (FAILURE or ERROR) until it succeeds, n attempts at most."""
+def counted(i: int, kid: TickFn, times: int, again: frozenset[Status]) -> TickFn:
+    """retry(n) / repeat(n): tick the child again, in the same tick, while it reports a status in
+    ``again``, up to ``times`` runs in all; ``cur[i]`` counts the runs that ended (a RUNNING run
+    keeps the count for the next tick)."""
 
     def tick(rt: Runner) -> Status:
         cur = rt.cur
         while True:
             r = kid(rt)
-            if r is SUCCESS or r is RUNNING or r is CANCELLED:
-                break
-            cur[i] += 1
-            if cur[i] >= attempts:
-                break
-        if r is not RUNNING:
-            cur[i] = 0
-        rt.status[i] = r
-        rt.seen[i] = rt.ticks
-        return r
-
-    return tick
-
-
-def repeat(i: int, kid: TickFn, times: int) -> TickFn:
-    """repeat(n): run the child to success n times in a row; stop at the first non-success."""
-
-    def tick(rt: Runner) -> Status:
-        cur = rt.cur
-        while True:
-            r = kid(rt)
-            if r is not SUCCESS:
+            if r not in again:
                 break
             cur[i] += 1
             if cur[i] >= times:
@@ -425,6 +413,12 @@ def repeat(i: int, kid: TickFn, times: int) -> TickFn:
         return r
 
     return tick
+
+
+RETRY_ON = frozenset({FAILURE, ERROR})
+"""retry(n) re-runs a child that failed or raised (CANCELLED is not retried)."""
+REPEAT_ON = frozenset({SUCCESS})
+"""repeat(n) runs the child again while it succeeds."""
 
 
 def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float, label: str) -> TickFn:
