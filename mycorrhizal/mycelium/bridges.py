@@ -16,10 +16,12 @@ from enum import Enum, auto
 from typing import Any
 
 from ..common.callables import resolve
+from ..common.errors import DefinitionError
 from ..common.timebase import Timebase, TimerScope
 from ..rhizomorph import Leaf, Status, Tree, bt
 from ..rhizomorph import Runner as TreeRunner
 from ..septum import LabeledTransition, State, StateConfiguration, StateMachine, septum
+from .options import trial_machine
 
 __all__ = ["machine_action", "tree_state"]
 
@@ -38,8 +40,12 @@ def machine_action(
     blackboard and its timers run on the tree's timebase. Each start of the action runs a new
     machine; halting the action cancels the machine and every timer it set.
     """
-    # Building one now validates the states when the tree is defined, not when the action first runs.
-    StateMachine(initial, **machine_options)
+    name = name or f"run_{initial.name}"
+    # Building one now checks the states and options when the tree is defined, not at the first tick.
+    _, problems = trial_machine(
+        f"machine_action {name!r}", initial, machine_options, what="machine options", owner="the tree"
+    )
+    DefinitionError.raise_if_any(problems, what=f"machine_action {name!r}")
     wanted = None if succeed_in is None else frozenset(succeed_in)
 
     async def drive(bb: Any, timebase: Timebase) -> Status:
@@ -52,7 +58,7 @@ def machine_action(
         ended = machine.current_state
         return Status.SUCCESS if wanted is None or ended in wanted else Status.FAILURE
 
-    return bt.action(name=name or f"run_{initial.name}")(drive)
+    return bt.action(name=name)(drive)
 
 
 def _hook(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..common.diagram import Diagram
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import Problem
 from ..hypha import PN, NetBuilder, build_net
 from ..rhizomorph import Tree
 from ..septum import State, StateMachine
+from .options import trial_machine
 from .transitions import BodyHook, machine_handler, tree_handler
 
 __all__ = ["BT_MODES", "MyceliumBuilder", "MyceliumPN", "pn"]
@@ -65,11 +65,17 @@ class MyceliumBuilder(NetBuilder):
             elif fsm is not None and not problems:
                 options = dict(fsm_options or {})
                 handler = machine_handler(fsm, fsm_key, body, routes, reject_to, options)
-                attachment = attachment or self._machine_picture(name, fsm, options, problems)
-                if _interruptible(fsm, options):
-                    # septum interrupts a hung async on_state at its state's timeout by cancelling the
-                    # task running it; hypha's eager firings have no task until they first suspend.
-                    hypha_options.setdefault("eager", False)
+                # Building one now checks the states and options at net definition, not at the first token.
+                trial, found = trial_machine(
+                    f"transition {name!r} fsm", fsm, options, what="fsm_options", owner="the net"
+                )
+                problems.extend(found)
+                if trial is not None:
+                    attachment = attachment or fsm.to_diagram()
+                    if _interruptible(trial):
+                        # septum interrupts a hung async on_state at its state's timeout by cancelling
+                        # the task running it; hypha's eager firings have no task until they suspend.
+                        hypha_options.setdefault("eager", False)
             else:
                 handler = body  # type: ignore[assignment]  # never runs: build() raises the problems collected here
             self._problems.extend(problems)
@@ -123,28 +129,11 @@ class MyceliumBuilder(NetBuilder):
             )
         return problems
 
-    @staticmethod
-    def _machine_picture(
-        name: str, fsm: State, options: Mapping[str, Any], problems: list[Problem]
-    ) -> Diagram | None:
-        # Building a machine validates the states now, at net definition, not at the first token.
-        try:
-            StateMachine(fsm, **options)
-            return fsm.to_diagram()
-        except DefinitionError as exc:
-            problems.extend(
-                Problem(f"transition {name!r} fsm {p.subject}", p.message, p.fix) for p in exc.problems
-            )
-            return None
 
 
-def _interruptible(fsm: State, options: Mapping[str, Any]) -> bool:
+def _interruptible(machine: StateMachine) -> bool:
     """True if some state of the machine has a timeout and an async ``on_state`` it may interrupt."""
-    try:
-        spec = StateMachine(fsm, **options).spec
-    except DefinitionError:
-        return False  # already reported by _machine_picture
-    return any(node.timeout is not None and node.on_state_async for node in spec.nodes.values())
+    return any(node.timeout is not None and node.on_state_async for node in machine.spec.nodes.values())
 
 
 def _stray_keywords(

@@ -164,3 +164,11 @@ async def test_tree_state_runs_its_enter_and_leave_hooks(clock: ManualClock) -> 
     await clock.run_for(3)
     await run
     assert seen == ["enter", "leave@3"] and fsm.current_state is Clear
+
+
+@pytest.mark.parametrize("option", ["common_data", "timebase"])
+def test_machine_action_refuses_options_the_tree_provides(option: str) -> None:
+    message = f"machine options may not set {option}: the machine uses the tree's"
+    with pytest.raises(DefinitionError, match=message) as info:
+        machine_action(Reaching, **{option: None})
+    assert "machine_action 'run_Reaching'" in str(info.value)

@@ -177,3 +177,20 @@ async def test_a_hung_handler_is_interrupted_by_its_timeout(running: RunNet, clo
     await idle
     (rejection,) = runner.tokens("refused")
     assert rejection.token == "request" and "did not route it" in rejection.reason
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"common_data": {}}, "fsm_options may not set common_data: the machine uses the net's"),
+        ({"timebase": ManualClock()}, "fsm_options may not set timebase: the machine uses the net's"),
+        ({"eror_state": Finished}, "fsm_options has eror_state, which StateMachine does not take"),
+        ({"max_queue_size": 0}, "fsm_options: max_queue_size must be an int >= 1 or None"),
+    ],
+)
+def test_bad_fsm_options_are_definition_errors_naming_the_transition(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DefinitionError, match=message) as info:
+        gate_net(Tally, fsm_options=options)
+    assert "transition 'gate'" in str(info.value)
