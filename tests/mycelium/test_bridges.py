@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError, ManualClock
-from mycorrhizal.mycelium import machine_action, tree_state
+from mycorrhizal.mycelium import machine_action, pn, tree_state
 from mycorrhizal.rhizomorph import Runner, Status, bt
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
 
@@ -172,3 +172,81 @@ def test_machine_action_refuses_options_the_tree_provides(option: str) -> None:
     with pytest.raises(DefinitionError, match=message) as info:
         machine_action(Reaching, **{option: None})
     assert "machine_action 'run_Reaching'" in str(info.value)
+
+
+# -- one blackboard: the net, its trees, its machines, and trees and machines nested in them -------
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+def Noted():
+    @septum.on_enter
+    def on_enter(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["seen"].append(("machine in a tree in a machine", ctx.common))
+
+
+@bt.tree
+def Nested():
+    @bt.action
+    def look(bb):  # type: ignore[no-untyped-def]
+        bb["seen"].append(("tree in a machine", bb))
+        return Status.SUCCESS
+
+    @bt.root
+    @bt.sequence
+    def both():  # type: ignore[no-untyped-def]
+        yield look
+        yield machine_action(Noted)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Forwarding():
+    class Events(Enum):
+        DIG = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is None:
+            return None
+        ctx.common["seen"].append(("machine in the net", ctx.common))
+        ctx.msg.route("done")
+        return Events.DIG
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.DIG, tree_state(Nested, success=Forwarding, failure=Forwarding))]
+
+
+@bt.tree
+def Passing():
+    @bt.action
+    def note(ctx, bb):  # type: ignore[no-untyped-def]
+        bb["seen"].extend([("tree in the net", bb), ("its ctx.bb", ctx.bb)])
+        ctx.route("middle")
+        return Status.SUCCESS
+
+    bt.root(note)
+
+
+async def test_one_blackboard_object_everywhere(running: Any) -> None:
+    @pn.net
+    def Layers(builder):  # type: ignore[no-untyped-def]
+        inbox, middle, done = builder.place("inbox"), builder.place("middle"), builder.place("done")
+
+        @builder.transition(bt=Passing, inputs=[inbox], outputs=[middle])
+        async def first(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            bb["seen"].append(("net handler", bb))
+
+        @builder.transition(fsm=Forwarding, inputs=[middle], outputs=[done])
+        async def second(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            bb["seen"].append(("net handler", bb))
+
+    bb: dict[str, Any] = {"seen": []}
+    runner = await running(Layers, bb)
+    runner.add_token("inbox", "t")
+    await runner.run_until_idle()
+    assert runner.tokens("done") == ("t",)
+    assert [where for where, _ in bb["seen"]] == [
+        "net handler", "tree in the net", "its ctx.bb", "net handler", "machine in the net",
+        "tree in a machine", "machine in a tree in a machine",
+    ]
+    assert all(board is bb for _, board in bb["seen"])
