@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -110,6 +111,26 @@ async def test_repeat_resumes_its_count_after_a_running_child(builder: TreeBuild
     assert await runner.tick() is R
     assert await runner.tick() is S
     assert queue == []
+
+
+@pytest.mark.parametrize("kind, outcome, runs, expected", [("retry", F, 3, F), ("repeat", S, 3, S)])
+async def test_retry_and_repeat_count_runs_that_end_on_a_later_tick(
+    clock: ManualClock, kind: str, outcome: Status, runs: int, expected: Status
+) -> None:
+    started: list[float] = []
+
+    async def attempt(timebase: ManualClock) -> Status:
+        started.append(timebase.now())
+        await timebase.sleep(1)
+        return outcome
+
+    b = TreeBuilder("Counted")
+    b.root(getattr(b, kind)(runs, b.action(attempt, name="attempt")))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(10)
+    assert await run is expected
+    assert started == [0, 1, 2]  # each run started on the tick that collected the one before
 
 
 @pytest.mark.parametrize(

@@ -79,22 +79,6 @@ async def test_reactive_selector_cancels_the_branch_it_switches_away_from(clock:
     assert patrol.events == ["started", "halt hook", "cancelled"]
 
 
-async def test_reactive_sequence_cancels_the_running_child_when_an_earlier_one_fails(
-    clock: ManualClock,
-) -> None:
-    b = TreeBuilder("Drive")
-    drive = Probe("drive", 60)
-    ok = b.condition(lambda bb: bb["path_clear"], name="path_clear")
-    b.root(b.sequence("main", ok, drive.node(b), memory=False))
-    bb = {"path_clear": True}
-    runner = Runner(b.build(), bb, clock)
-    assert await runner.tick() is Status.RUNNING
-    bb["path_clear"] = False
-    assert await runner.tick() is Status.FAILURE
-    await runner.settle()
-    assert drive.events == ["started", "halt hook", "cancelled"]
-
-
 async def test_reset_halts_everything_running(clock: ManualClock) -> None:
     b = TreeBuilder("Both")
     one, two = Probe("one", 10), Probe("two", 20)
@@ -125,17 +109,30 @@ async def test_cancelling_tick_until_complete_halts_the_tree(clock: ManualClock)
     assert job.events == ["started", "halt hook", "cancelled"]
 
 
-async def test_guard_cancels_the_child_when_its_condition_fails(clock: ManualClock) -> None:
-    b = TreeBuilder("Guarded")
-    charge = Probe("charge", 50)
-    b.root(b.guard(b.condition(lambda bb: bb["docked"], name="docked"), charge.node(b)))
-    bb = {"docked": True}
+@pytest.mark.parametrize(
+    "gate",
+    [
+        pytest.param(
+            lambda b, cond, child: b.sequence("main", cond, child, memory=False), id="reactive sequence"
+        ),
+        pytest.param(lambda b, cond, child: b.guard(cond, child), id="guard"),
+    ],
+)
+async def test_a_condition_turning_false_cancels_the_running_child_once(
+    clock: ManualClock, gate: Any
+) -> None:
+    b = TreeBuilder("Gated")
+    work = Probe("work", 60)
+    b.root(gate(b, b.condition(lambda bb: bb["ok"], name="ok"), work.node(b)))
+    bb = {"ok": True}
     runner = Runner(b.build(), bb, clock)
     assert await runner.tick() is Status.RUNNING
-    bb["docked"] = False
+    bb["ok"] = False
     assert await runner.tick() is Status.FAILURE
+    assert await runner.tick() is Status.FAILURE
+    runner.reset()
     await runner.settle()
-    assert charge.events == ["started", "halt hook", "cancelled"]
+    assert work.events == ["started", "halt hook", "cancelled"]  # halted once, not again by reset
 
 
 async def test_halting_recurses_through_nested_composites(clock: ManualClock) -> None:
@@ -214,3 +211,25 @@ async def test_halting_a_leaf_whose_coroutine_already_finished_skips_its_halt_ho
     runner.reset()
     assert job.events == ["started", "finished"]
     assert runner.statuses()["job"] is Status.CANCELLED
+
+
+async def test_a_parallel_decided_in_the_tick_that_started_a_child_cancels_it(clock: ManualClock) -> None:
+    b = TreeBuilder("Doomed")
+    slow = Probe("slow", 10)
+    b.root(b.parallel("both", slow.node(b), b.action(lambda bb: Status.FAILURE, name="refuse")))
+    runner = Runner(b.build(), {}, clock)
+    assert await runner.tick() is Status.FAILURE
+    await runner.settle()
+    assert slow.events == ["started", "halt hook", "cancelled"]
+    assert clock.pending == 0  # its sleep's timer went with it
+
+
+async def test_a_timeout_halts_every_branch_of_a_parallel_below_it(clock: ManualClock) -> None:
+    b = TreeBuilder("Fleet")
+    probes = [Probe(f"p{k}", 100) for k in range(3)]
+    b.root(b.timeout(5, b.parallel("fleet", *(b.sequence(f"s{k}", p.node(b)) for k, p in enumerate(probes)))))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(5)
+    assert await run is Status.FAILURE
+    assert [p.events for p in probes] == [["started", "halt hook", "cancelled"]] * 3

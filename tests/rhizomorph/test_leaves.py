@@ -51,6 +51,25 @@ async def test_action_must_return_a_status(value: Any) -> None:
     assert info.value.node == "work"
 
 
+async def test_an_async_action_returning_nothing_after_it_suspended_names_the_node(
+    clock: ManualClock,
+) -> None:
+    async def work(timebase: ManualClock) -> Any:
+        await timebase.sleep(1)  # forgot to return a status
+
+    b = TreeBuilder("Forgetful")
+    b.root(b.sequence("steps", b.action(work, on_halt=lambda: None)))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await clock.run_for(1)
+    with pytest.raises(
+        InvalidStatusError, match=r"action 'work' returned None, which is not a Status"
+    ) as err:
+        await run
+    assert err.value.node == "work"
+    assert not runner.running  # the runner was reset before the error propagated
+
+
 @pytest.mark.parametrize("status", list(Status))
 async def test_action_may_return_any_status(status: Status) -> None:
     assert await Runner(single("action", lambda: status), {}).tick() is status
