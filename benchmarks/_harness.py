@@ -35,6 +35,7 @@ __all__ = [
     "abest_per_op",
     "abytes_per_object",
     "best_per_op",
+    "best_of_passes",
     "bytes_per_object",
     "library_versions",
     "parse_settings",
@@ -46,15 +47,18 @@ class Settings:
     """How hard a script works: ``quick`` is a smoke run, the default a full measurement."""
 
     quick: bool
-    repeats: int
+    repeats: int  # minimum timed repeats per workload in each pass
     warmup: int
-    budget: float = 0.05  # seconds one timed repeat should take when its size is calibrated
+    passes: int = 3  # the whole script's workloads are measured this many times, one after the other
+    # Seconds one timed repeat should take when its size is calibrated: short enough to fit in one
+    # scheduler time slice, so the best repeat is one no other process interrupted.
+    budget: float = 0.002
     quick_ops: int = 50  # operations per repeat in a smoke run
-    # Repeats go on past ``repeats`` until they span this many seconds (at most ``max_repeats``):
-    # on a shared machine slow spells last about a second, so repeats spread over longer than that
-    # find the contender's real speed instead of the neighbours' load.
-    span: float = 1.5
-    max_repeats: int = 60
+    # Within a pass, repeats go on past ``repeats`` until they span this many seconds (at most
+    # ``max_repeats``).  On a shared machine slow spells last seconds; passes spread each workload's
+    # repeats over the whole run, so every contender gets timed in calm moments as well.
+    span: float = 0.5
+    max_repeats: int = 400
 
     def more(self, done: int, started: float) -> bool:
         """Whether to time another repeat after ``done`` repeats that began at ``started``."""
@@ -74,21 +78,44 @@ class Settings:
     def few(self) -> Settings:
         """At most 3 repeats: for slow peers whose fixed-size workload takes a second per repeat,
         where a long repeat already averages out what best-of-many filters in short ones."""
-        return replace(self, repeats=min(3, self.repeats))
+        return replace(self, repeats=min(3, self.repeats), span=0.0)
+
+    def once(self) -> Settings:
+        """One repeat per pass (so ``passes`` in all) for second-long workloads of slow peers."""
+        return replace(self, repeats=1, span=0.0)
 
 
 def parse_settings(description: str, argv: Sequence[str] | None = None) -> Settings:
-    """Parse the command line every benchmark script shares (``--quick``, ``--repeats``)."""
+    """Parse the command line every benchmark script shares (``--quick``, ``--repeats``, ``--passes``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny workloads, one repeat: a smoke run")
-    parser.add_argument("--repeats", type=int, default=None, help="repeats per workload (best is kept)")
+    parser.add_argument("--repeats", type=int, default=None, help="minimum repeats per workload and pass")
+    parser.add_argument("--passes", type=int, default=None, help="measure everything this many times")
     args = parser.parse_args(argv)
-    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 7)
-    if repeats < 1:
-        parser.error("--repeats must be at least 1")
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
+    passes = args.passes if args.passes is not None else (1 if args.quick else 3)
+    if repeats < 1 or passes < 1:
+        parser.error("--repeats and --passes must be at least 1")
     if args.quick:
-        return Settings(quick=True, repeats=repeats, warmup=0, span=0.0)
-    return Settings(quick=False, repeats=repeats, warmup=1)
+        return Settings(quick=True, repeats=repeats, warmup=0, passes=passes, span=0.0)
+    return Settings(quick=False, repeats=repeats, warmup=1, passes=passes)
+
+
+def best_of_passes(measure: Callable[[Settings, bool], list[Row]], settings: Settings) -> list[Row]:
+    """Run ``measure(settings, first_pass)`` ``settings.passes`` times; keep each row's best figure.
+
+    Every contender goes through the same passes, so a slow spell of the machine that covers one
+    contender's repeats in one pass does not decide its figure.  Rows measured only in the first
+    pass (memory, which does not vary) are kept as they are.
+    """
+    best: dict[tuple[str, str], Row] = {}
+    for index in range(settings.passes):
+        for row in measure(settings, index == 0):
+            key = (row.contender, row.workload)
+            kept = best.get(key)
+            if kept is None or row.figure < kept.figure:
+                best[key] = row if kept is None else replace(row, note=kept.note)
+    return list(best.values())
 
 
 @dataclass(frozen=True)
@@ -194,7 +221,7 @@ def best_per_op(
         run(n)
     best, done, started = float("inf"), 0, time.perf_counter()
     while settings.more(done, started):
-        best = min(best, _timed(run, n, self_timed))
+        best = min(best, _timed(run, n, self_timed, collect=done % 64 == 0))
         done += 1
     return best / n
 
@@ -225,7 +252,7 @@ def abest_per_op(
             await run(n)
         best, done, started = float("inf"), 0, time.perf_counter()
         while settings.more(done, started):
-            best = min(best, await _atimed(run, n, self_timed))
+            best = min(best, await _atimed(run, n, self_timed, collect=done % 64 == 0))
             done += 1
         return best / n
 
@@ -244,8 +271,9 @@ def _calibrate(timed: Callable[[int], float], settings: Settings) -> int:
     return max(1, round(n * settings.budget / max(elapsed, 1e-9)))
 
 
-def _timed(run: Callable[[int], object], n: int, self_timed: bool) -> float:
-    gc.collect()
+def _timed(run: Callable[[int], object], n: int, self_timed: bool, collect: bool = True) -> float:
+    if collect:  # now and then, not before every one of hundreds of short repeats
+        gc.collect()
     gc.disable()  # a collection landing in one contender's repeat is noise, not its cost
     try:
         start = time.perf_counter()
@@ -256,8 +284,11 @@ def _timed(run: Callable[[int], object], n: int, self_timed: bool) -> float:
     return _own_time(result, elapsed, self_timed)
 
 
-async def _atimed(run: Callable[[int], Awaitable[object]], n: int, self_timed: bool) -> float:
-    gc.collect()
+async def _atimed(
+    run: Callable[[int], Awaitable[object]], n: int, self_timed: bool, collect: bool = True
+) -> float:
+    if collect:
+        gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()
