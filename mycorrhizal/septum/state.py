@@ -33,7 +33,31 @@ _ROLE_ATTR = "__septum_role__"
 _collectors: list[list[Callable[..., Any]]] = []
 
 
-class State:
+class _MachineRoot:
+    """What a machine can be built from (a state, or a group): its spec, picture and analysis."""
+
+    __slots__ = ()
+
+    def machine_spec(self, error_state: State | None = None) -> MachineSpec:
+        """The validated, compiled spec of the machine starting here (built once, then cached)."""
+        from .compile import machine_spec
+
+        return machine_spec(self, error_state)  # type: ignore[arg-type]  # State or StateGroup
+
+    def to_diagram(self) -> Diagram:
+        """Picture of the machine starting here (every state reachable from its initial state)."""
+        from .diagram import spec_diagram
+
+        return spec_diagram(self.machine_spec(), None)
+
+    def analysis_report(self) -> list[tuple[bool, str]]:
+        """Structural findings about the machine starting here, as (fine, text) pairs."""
+        from .analysis import analysis_report
+
+        return analysis_report(self.machine_spec())
+
+
+class State(_MachineRoot):
     """An immutable state spec produced by ``@septum.state``; machines are built from it."""
 
     __slots__ = ("name", "qualname", "module", "config", "form", "handlers", "namespace", "scopes",
@@ -97,29 +121,11 @@ class State:
         found = self.handlers.get(role, ())
         return found[0] if found else None
 
-    def machine_spec(self, error_state: State | None = None) -> MachineSpec:
-        """The validated, compiled spec of the machine starting here (built once, then cached)."""
-        from .compile import machine_spec
-
-        return machine_spec(self, error_state)
-
-    def to_diagram(self) -> Diagram:
-        """Picture of the machine that starts in this state (every state reachable from it)."""
-        from .diagram import spec_diagram
-
-        return spec_diagram(self.machine_spec(), None)
-
-    def analysis_report(self) -> list[tuple[bool, str]]:
-        """Structural findings about the machine starting here, as (fine, text) pairs."""
-        from .analysis import analysis_report
-
-        return analysis_report(self.machine_spec())
-
     def _add_scope(self, scope: dict[str, Any]) -> None:
         object.__setattr__(self, "scopes", (*self.scopes, scope))
 
 
-class StateGroup:
+class StateGroup(_MachineRoot):
     """States declared together as one machine; the first one listed is the initial state.
 
     Building a machine from a group also checks that every member is reachable from the initial
@@ -153,23 +159,6 @@ class StateGroup:
     def __repr__(self) -> str:
         return f"<septum group {self.name}: {', '.join(s.name for s in self.states)}>"
 
-    def machine_spec(self, error_state: State | None = None) -> MachineSpec:
-        """The validated, compiled spec of the machine this group declares."""
-        from .compile import machine_spec
-
-        return machine_spec(self, error_state)
-
-    def to_diagram(self) -> Diagram:
-        """Picture of the group's machine."""
-        from .diagram import spec_diagram
-
-        return spec_diagram(self.machine_spec(), None)
-
-    def analysis_report(self) -> list[tuple[bool, str]]:
-        """Structural findings about the group's machine, as (fine, text) pairs."""
-        from .analysis import analysis_report
-
-        return analysis_report(self.machine_spec())
 
 
 def _mark(role: str, fn: Any) -> Any:
