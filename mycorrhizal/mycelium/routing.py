@@ -101,7 +101,7 @@ class _Router:
 class TokenContext(_Router):
     """The ``ctx`` a behaviour tree's leaves get inside a transition: the token(s) and routing."""
 
-    __slots__ = ("token", "bb", "timebase")
+    __slots__ = ("token", "bb", "timebase", "_batch")
 
     def __init__(
         self,
@@ -110,17 +110,20 @@ class TokenContext(_Router):
         tokens: Iterable[Any],
         bb: Any,
         timebase: Any,
+        *,
+        batch: bool = False,
     ) -> None:
         super().__init__(transition, outputs, tuple(tokens))
-        self.token = self.tokens[0] if len(self.tokens) == 1 else None
-        """The token being decided about, in ``bt_mode="token"`` (None for a batch)."""
+        self._batch = batch or len(self.tokens) != 1
+        self.token = None if self._batch else self.tokens[0]
+        """The token being decided about, in ``bt_mode="token"`` (None for a batch, even of one)."""
         self.bb = bb
         self.timebase = timebase
 
     def _pick(self, token: Any) -> Any:
         if token is not _CURRENT:
             return token
-        if len(self.tokens) != 1:
+        if self._batch:
             raise RoutingError(
                 f"transition {self.transition!r} runs its tree over a batch of {len(self.tokens)} tokens; "
                 "name the token: ctx.route(output, token)",

@@ -63,7 +63,7 @@ def tree_handler(
     run_body = _body_runner(body)
 
     async def decide(tokens: tuple[Any, ...], bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        routing = TokenContext(ctx.transition, outputs, tokens, bb, timebase)
+        routing = TokenContext(ctx.transition, outputs, tokens, bb, timebase, batch=mode == "batch")
         try:
             status = await TreeRunner(tree, bb, timebase, routing).tick_until_complete()
         finally:

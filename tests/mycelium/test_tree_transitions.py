@@ -207,3 +207,23 @@ async def test_a_tree_can_route_an_enriched_token_in_place_of_the_consumed_one(r
     runner.add_token("inbox", {"id": 1})
     await runner.run_until_idle()
     assert runner.tokens("fast") == ({"id": 1, "seen_at": 0.0},)
+
+
+@bt.tree
+def BatchOfOne():
+    @bt.action
+    def check(ctx):  # type: ignore[no-untyped-def]
+        assert ctx.token is None and len(ctx.tokens) == 1  # a batch, even of one token
+        ctx.route("fast")  # without naming the token: refused, as for any batch
+        return Status.SUCCESS
+
+    bt.root(check)
+
+
+async def test_batch_mode_is_a_batch_even_with_one_token(running: RunNet) -> None:
+    runner = await running(router_net(BatchOfOne, mode="batch"))
+    runner.add_token("inbox", "job")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    with pytest.raises(RoutingError, match="runs its tree over a batch of 1 tokens; name the token"):
+        raise failed.error
