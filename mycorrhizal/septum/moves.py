@@ -128,6 +128,10 @@ class Moves(Mailbox):
                 self._wake()
             if log.isEnabledFor(_INFO):
                 log.info("machine %s: complete in terminal state %s", self._spec.name, node.name)
+            left = self.queue_size
+            if left:  # they can never be handled now: say so rather than drop them silently
+                log.warning("machine %s: complete in terminal state %s with %d queued message%s never "
+                            "handled", self._spec.name, node.name, left, "" if left == 1 else "s")
         else:
             self._phase = _ENTRY
 

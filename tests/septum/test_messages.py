@@ -268,3 +268,14 @@ async def test_withdraw_takes_back_exactly_the_object_sent_if_still_queued(bb) -
     await fsm.run()
     assert bb["log"] == [first] and bb["log"][0] is first
     assert fsm.withdraw(first) is False  # already handled
+
+
+async def test_messages_left_when_the_machine_completes_are_reported_not_dropped_silently(caplog) -> None:
+    fsm = StateMachine(Recorder)
+    for msg in ("stop", "late", "later"):
+        fsm.send_message(msg)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        await fsm.run()
+    assert fsm.is_complete and fsm.common["log"] == ["stop"] and fsm.queue_size == 2
+    expected = "machine Recorder: complete in terminal state End with 2 queued messages never handled"
+    assert expected in caplog.text
