@@ -59,12 +59,16 @@ class MyceliumBuilder(NetBuilder):
             routes = {str(o): str(o) for o in declared if not isinstance(o, tuple)}
             reject_to = None if rejected is None else str(rejected)
             attachment = hypha_options.pop("attachment", None)
+            if fsm is not None:
+                # One token at a time through a machine keeps its state changes in token order.
+                hypha_options.setdefault("concurrency", 1)
             if bt is not None and not problems:
                 handler = tree_handler(bt, bt_mode, body, routes, reject_to)
                 attachment = attachment or bt.to_diagram()
             elif fsm is not None and not problems:
                 options = dict(fsm_options or {})
-                handler = machine_handler(fsm, fsm_key, body, routes, reject_to, options)
+                serial = hypha_options["concurrency"] == 1
+                handler = machine_handler(fsm, fsm_key, body, routes, reject_to, options, serial=serial)
                 # Building one now checks the states and options at net definition, not at the first token.
                 trial, found = trial_machine(
                     f"transition {name!r} fsm", fsm, options, what="fsm_options", owner="the net"
@@ -79,9 +83,6 @@ class MyceliumBuilder(NetBuilder):
             else:
                 handler = body  # type: ignore[assignment]  # never runs: build() raises the problems collected here
             self._problems.extend(problems)
-            if fsm is not None:
-                # One token at a time through a machine keeps its state changes in token order.
-                hypha_options.setdefault("concurrency", 1)
             return super(MyceliumBuilder, self).transition(
                 handler,
                 name=name,

@@ -8,6 +8,7 @@ tokens back (or into the transition's error place). Nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +47,7 @@ def _body_runner(body: BodyHook) -> Callable[[Consumed, Any, Any, str], Any]:
 
 
 _MACHINES = "machines"  # where an fsm= transition keeps its machines in its runner memory
+_LOCKS = "machine locks"  # and, when it fires concurrently, one lock per machine
 
 
 def machines(runner: Runner, transition: str) -> Mapping[Any, StateMachine]:
@@ -88,12 +90,15 @@ def machine_handler(
     outputs: Mapping[str, str],
     rejected: str | None,
     options: Mapping[str, Any],
+    *,
+    serial: bool = True,
 ) -> Handler:
     """A handler that delivers each consumed token to a state machine living with the transition.
 
     The machine is created on the first firing of the transition in a runner (one per ``key(token)``
     when ``key`` is given), shares the net's blackboard and timebase, and keeps its state across
-    firings; its timeouts run on the net's timebase whether or not tokens arrive.
+    firings; its timeouts run on the net's timebase whether or not tokens arrive.  ``serial`` says
+    the transition fires one at a time; otherwise concurrent firings take turns per machine.
     """
     run_body = _body_runner(body)
 
@@ -116,18 +121,31 @@ def machine_handler(
             fsm.withdraw(delivery)
             delivery.close()
 
+    async def hand_over(token: Any, which: Any, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        fsm = await machine_for(which, bb, timebase, ctx)
+        delivery = Delivery(ctx.transition, outputs, token)
+        if fsm.is_complete:
+            unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
+        else:
+            await deliver(fsm, delivery)
+            unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
+        commit(delivery, ctx.emit, rejected, unrouted)
+
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
         await run_body(consumed, bb, timebase, ctx.transition)
         # Every key first: a key that raises fails the firing before any machine saw a token.
         keys = [None] * len(consumed) if key is None else [key(token) for token in consumed]
         for token, which in zip(consumed, keys, strict=True):
-            fsm = await machine_for(which, bb, timebase, ctx)
-            delivery = Delivery(ctx.transition, outputs, token)
-            if fsm.is_complete:
-                unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
-            else:
-                await deliver(fsm, delivery)
-                unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
-            commit(delivery, ctx.emit, rejected, unrouted)
+            if serial:
+                await hand_over(token, which, bb, timebase, ctx)
+                continue
+            # Concurrent firings: one token at a time per machine, or one firing's run() would
+            # handle (and answer for) another firing's token.
+            locks: dict[Any, asyncio.Lock] = ctx.memory.setdefault(_LOCKS, {})
+            lock = locks.get(which)
+            if lock is None:
+                lock = locks[which] = asyncio.Lock()
+            async with lock:
+                await hand_over(token, which, bb, timebase, ctx)
 
     return fire

@@ -1,5 +1,6 @@
 """Every consumed token ends in exactly one place, whatever the embedded tree or machine does."""
 
+import asyncio
 from enum import Enum, auto
 from typing import Any
 
@@ -192,3 +193,28 @@ async def test_a_machine_failing_on_its_own_timer_leaves_no_stale_delivery(
     assert bb["seen"] == ["first", "third"]  # "second" was not handed to the machine later
     assert machines(runner, "work")[None].queue_size == 0
     assert where(runner)["ok"] == ("first", "third")
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Slow():
+    @septum.on_state
+    async def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is None:
+            return None
+        if ctx.msg.token == "bad":
+            raise ValueError("bad token")
+        await ctx.timebase.sleep(1)
+        ctx.msg.route("ok")
+
+
+async def test_concurrent_firings_hand_one_machine_one_token_at_a_time(
+    running: RunNet, clock: ManualClock
+) -> None:
+    runner = await running(net(fsm=Slow, concurrency=2))
+    runner.add_tokens("inbox", ["good", "bad"])
+    idle = asyncio.ensure_future(runner.run_until_idle())
+    await clock.run_for(1)
+    await idle
+    assert where(runner) == {"inbox": (), "ok": ("good",), "refused": (), "failed": ("bad",)}
+    (failed,) = runner.tokens("failed")
+    assert "bad token" in str(failed.error)
