@@ -79,6 +79,24 @@ async def test_timeout_queued_before_a_message_is_handled_first(clock: ManualClo
     assert fsm.current_state is End
 
 
+async def test_a_fired_timeout_takes_its_place_among_messages_as_priority_zero(clock: ManualClock) -> None:
+    s = make(
+        "Sorted",
+        config=StateConfiguration(timeout=5.0, can_dwell=True),
+        on_state=lambda ctx: log_to(ctx, ctx.msg) if ctx.msg is not None else None,
+        on_timeout=lambda ctx: log_to(ctx, "timeout"),
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    fsm.send_message("low", priority=-1)
+    fsm.send_message("before")
+    clock.advance(5)
+    fsm.send_message("after")
+    fsm.send_message("urgent", priority=1)
+    await fsm.run()
+    assert fsm.common["log"] == ["urgent", "before", "timeout", "after", "low"]
+
+
 async def test_on_timeout_returning_none_stays_and_repeat_rearms(clock: ManualClock) -> None:
     count = {"n": 0}
 
