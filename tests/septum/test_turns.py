@@ -14,20 +14,44 @@ from ._helpers import E, log_to, make, terminal
 End = terminal()
 
 
-async def test_a_handler_calling_run_on_its_own_machine_is_refused_not_deadlocked() -> None:
+@pytest.mark.parametrize("driver", ["run", "tick"])
+@pytest.mark.parametrize("nested", ["run", "tick", "initialize"])
+async def test_a_handler_driving_its_own_machine_is_refused_not_deadlocked(driver, nested) -> None:
     holder: list[StateMachine] = []
 
     async def reenter(ctx):
-        if ctx.msg == "again":
-            await holder[0].run()
+        if ctx.msg is None:  # the entry run: tick() takes its one-frame path for it
+            await getattr(holder[0], nested)()
 
     s = make("SelfRunner", on_state=reenter, config=StateConfiguration(can_dwell=True))
     fsm = StateMachine(s)
     holder.append(fsm)
-    fsm.send_message("again")
+    if nested == "initialize":
+        await fsm.initialize()  # done: a second call returns at once, inside a handler too
+        await getattr(fsm, driver)()
+        return
     with pytest.raises(Exception, match=r"a handler called run\(\) on its own machine") as info:
-        await fsm.run()
+        await getattr(fsm, driver)()
     assert isinstance(info.value.__cause__, ExecutionError)
+
+
+async def test_a_handler_may_start_its_own_machine_in_another_task() -> None:
+    tasks: list[asyncio.Task[int]] = []
+    holder: list[StateMachine] = []
+
+    async def later(ctx):
+        if ctx.msg == "spawn":
+            ctx.send_message("spawned")
+            tasks.append(asyncio.create_task(holder[0].run()))  # waits its turn: no deadlock
+        elif ctx.msg is not None:
+            log_to(ctx, ctx.msg)
+
+    s = make("Spawner", on_state=later, config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(s)
+    holder.append(fsm)
+    fsm.send_message("spawn")
+    assert await fsm.run() == 3
+    assert await tasks[0] == 0 and fsm.common["log"] == ["spawned"]
 
 
 async def test_the_timers_background_run_waits_for_a_callers_run_instead_of_failing(
