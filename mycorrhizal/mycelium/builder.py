@@ -75,7 +75,7 @@ class MyceliumBuilder(NetBuilder):
                 )
                 problems.extend(found)
                 if trial is not None:
-                    attachment = attachment or fsm.to_diagram()
+                    attachment = attachment or fsm.to_diagram(options.get("error_state"))
                     if _interruptible(trial):
                         # septum interrupts a hung async on_state at its state's timeout by cancelling
                         # the task running it; hypha's eager firings have no task until they suspend.

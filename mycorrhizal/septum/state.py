@@ -44,11 +44,11 @@ class _MachineRoot:
 
         return machine_spec(self, error_state)  # type: ignore[arg-type]  # State or StateGroup
 
-    def to_diagram(self) -> Diagram:
-        """Picture of the machine starting here (every state reachable from its initial state)."""
+    def to_diagram(self, error_state: State | None = None) -> Diagram:
+        """Picture of the machine starting here: every state reachable from its initial (and error) state."""
         from .diagram import spec_diagram
 
-        return spec_diagram(self.machine_spec(), None)
+        return spec_diagram(self.machine_spec(error_state), None)
 
     def analysis_report(self) -> list[tuple[bool, str]]:
         """Structural findings about the machine starting here, as (fine, text) pairs."""

@@ -194,3 +194,18 @@ def test_bad_fsm_options_are_definition_errors_naming_the_transition(
     with pytest.raises(DefinitionError, match=message) as info:
         gate_net(Tally, fsm_options=options)
     assert "transition 'gate'" in str(info.value)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Salvage():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.reject(f"salvaged after {ctx.error}")
+
+
+def test_the_machines_picture_shows_its_error_state() -> None:
+    from mycorrhizal.render import to_dot
+
+    dot = to_dot(gate_net(Fragile, fsm_options={"error_state": Salvage}))
+    assert 'label="gate: Fragile"' in dot and "Salvage" in dot
