@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
-from mycorrhizal.mycelium import Rejection, machines, pn
+from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.septum import StateConfiguration, septum
 
 from .conftest import Gate, RunNet, Tally
@@ -209,3 +209,18 @@ def test_the_machines_picture_shows_its_error_state() -> None:
 
     dot = to_dot(gate_net(Fragile, fsm_options={"error_state": Salvage}))
     assert 'label="gate: Fragile"' in dot and "Salvage" in dot
+
+
+async def test_a_machines_timers_outlive_a_stopped_runner(clock: ManualClock) -> None:
+    runner = PNRunner(gate_net(), {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "close")
+    await runner.run_until_idle()
+    await runner.stop()
+    await clock.run_for(5)  # the net is stopped, but time passes for the machine: Shut -> Gate
+    assert machines(runner, "gate")[None].current_state is Gate
+    await runner.start()
+    runner.add_token("inbox", "again")
+    await runner.run_until_idle()
+    assert runner.tokens("passed") == ("close", "again")
+    await runner.stop()
