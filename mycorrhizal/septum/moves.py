@@ -153,8 +153,9 @@ class Moves(Mailbox):
                      target.name)
         await self._enter(target)
 
-    async def _reenter(self, node: Node, label: Any, info: bool, how: str) -> None:
+    async def _reenter(self, node: Node, label: Any, info: bool, how: str, retries: int) -> None:
         await self._leave(node)
+        self._retry = retries  # counted once the state is left: a failing on_leave changes nothing
         if info:
             log.info("machine %s: %s -[%s %s]-> %s", self._spec.name, node.name, label_text(label), how,
                      node.name)
@@ -175,15 +176,13 @@ class Moves(Mailbox):
                              node.name, msg, self.unhandled_count)
         elif kind == RETRY:
             if node.retries is None or self._retry < node.retries:
-                self._retry += 1
-                await self._reenter(node, op.label, info, f"retry {self._retry}")
+                await self._reenter(node, op.label, info, f"retry {self._retry + 1}", self._retry + 1)
             else:
                 await self._fail(node, info)
         elif kind == REPEAT:
-            await self._reenter(node, op.label, info, "repeat")
+            await self._reenter(node, op.label, info, "repeat", self._retry)
         elif kind == RESTART:
-            self._retry = 0
-            await self._reenter(node, op.label, info, "restart")
+            await self._reenter(node, op.label, info, "restart", 0)
         elif kind == PUSH:
             stack = self._stack
             if stack is None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from mycorrhizal.common import HandlerError, StateMachineComplete
-from mycorrhizal.septum import LabeledTransition, Pop, Push, Repeat, StateConfiguration, StateMachine
+from mycorrhizal.septum import (
+    LabeledTransition,
+    Pop,
+    Push,
+    Repeat,
+    Restart,
+    Retry,
+    StateConfiguration,
+    StateMachine,
+)
 
 from ._helpers import E, log_to, make, terminal
 
@@ -255,3 +264,24 @@ async def test_a_state_chosen_by_the_error_hook_whose_on_enter_fails_is_raised_n
     with pytest.raises(HandlerError, match="state Shaky: on_enter raised RuntimeError: hook broke"):
         await fsm.run()
     assert calls == ["Worker"] and fsm.current_state is Shaky
+
+
+@pytest.mark.parametrize("move", ["retry", "restart"])
+async def test_a_failed_on_leave_leaves_the_retry_count_as_it_was(move) -> None:
+    s = make(
+        "Counting",
+        config=StateConfiguration(retries=5),
+        on_state=lambda ctx: {"retry": E.RETRY, "restart": E.RESTART}.get(ctx.msg),
+        on_leave=lambda ctx: _fail(ctx) if ctx.common.get("fragile") else None,
+        on_fail=lambda ctx: None,
+        transitions=lambda: [LabeledTransition(E.RETRY, Retry), LabeledTransition(E.RESTART, Restart)],
+    )
+    fsm = StateMachine(s)
+    fsm.send_message("retry")
+    await fsm.run()
+    assert fsm.retry_count == 1
+    fsm.common["fragile"] = True
+    fsm.send_message(move)
+    with pytest.raises(HandlerError, match="on_leave raised"):
+        await fsm.run()
+    assert fsm.retry_count == 1  # the re-entry did not happen, so neither did its count
