@@ -26,6 +26,38 @@ def PriorityRouter():
     bt.root(route)
 
 
+def tree_failing_on(bad: Any, output: str) -> Any:
+    """A tree whose action ``boom`` raises on token ``bad`` and routes every other token to ``output``."""
+
+    @bt.tree
+    def Exploding():
+        @bt.action
+        def boom(ctx):  # type: ignore[no-untyped-def]
+            if ctx.token == bad:
+                raise ValueError(f"cannot handle {bad!r}")
+            ctx.route(output)
+            return Status.SUCCESS
+
+        bt.root(boom)
+
+    return Exploding
+
+
+def machine_failing_on(bad: Any, output: str) -> Any:
+    """A machine (state ``Fragile``) that raises on token ``bad`` and routes the others to ``output``."""
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Fragile():
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            if ctx.msg is not None:
+                if ctx.msg.token == bad:
+                    raise ValueError(f"cannot handle {bad!r}")
+                ctx.msg.route(output)
+
+    return Fragile
+
+
 @septum.state(config=StateConfiguration(can_dwell=True))
 def Tally():
     """Counts the tokens it sees on the blackboard and routes them all to 'done'."""

@@ -10,7 +10,7 @@ from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.septum import StateConfiguration, septum
 
-from .conftest import Gate, RunNet, Tally
+from .conftest import Gate, RunNet, Tally, machine_failing_on
 
 
 def gate_net(initial: Any = Gate, **options: Any) -> Any:
@@ -80,14 +80,7 @@ async def test_blackboard_is_the_same_object_for_net_and_machine(running: RunNet
     assert runner.tokens("done") == (0, 1, 2)
 
 
-@septum.state(config=StateConfiguration(can_dwell=True))
-def Fragile():
-    @septum.on_state
-    def on_state(ctx):  # type: ignore[no-untyped-def]
-        if ctx.msg is not None:
-            if ctx.msg.token == "poison":
-                raise RuntimeError("poisoned")
-            ctx.msg.route("passed")
+Fragile = machine_failing_on("poison", "passed")
 
 
 async def test_a_raising_machine_handler_loses_no_token(running: RunNet) -> None:

@@ -12,7 +12,7 @@ from mycorrhizal.mycelium import Rejection, machines, pn
 from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
 
-from .conftest import RunNet
+from .conftest import RunNet, machine_failing_on, tree_failing_on
 
 PLACES = ("inbox", "ok", "refused", "failed")
 
@@ -61,30 +61,10 @@ async def test_a_rejected_token_cannot_also_be_routed(running: RunNet) -> None:
     assert where(runner) == {"inbox": (), "ok": (), "refused": (), "failed": ("job",)}
 
 
-@bt.tree
-def FailsOnSecond():
-    @bt.action
-    def act(ctx):  # type: ignore[no-untyped-def]
-        if ctx.token == "b":
-            raise ValueError("second token")
-        ctx.route("ok")
-        return Status.SUCCESS
-
-    bt.root(act)
-
-
-@septum.state(config=StateConfiguration(can_dwell=True))
-def RaisesOnSecond():
-    @septum.on_state
-    def on_state(ctx):  # type: ignore[no-untyped-def]
-        if ctx.msg is not None:
-            if ctx.msg.token == "b":
-                raise ValueError("second token")
-            ctx.msg.route("ok")
-
-
 @pytest.mark.parametrize(
-    "embedded", [{"bt": FailsOnSecond}, {"fsm": RaisesOnSecond}], ids=["tree", "machine"]
+    "embedded",
+    [{"bt": tree_failing_on("b", "ok")}, {"fsm": machine_failing_on("b", "ok")}],
+    ids=["tree", "machine"],
 )
 async def test_a_failure_mid_batch_produces_nothing_and_keeps_every_token(
     running: RunNet, embedded: dict[str, Any]

@@ -9,7 +9,7 @@ from mycorrhizal.hypha import FailedToken
 from mycorrhizal.mycelium import Rejection, pn
 from mycorrhizal.rhizomorph import Status, bt
 
-from .conftest import PriorityRouter, RunNet
+from .conftest import PriorityRouter, RunNet, tree_failing_on
 
 
 def router_net(tree: Any = PriorityRouter, *, rejected: bool = True, mode: str = "token") -> Any:
@@ -69,16 +69,7 @@ async def test_unrouted_token_without_rejected_place_goes_to_the_error_place(run
     assert "declare rejected=<place>" in str(failed.error)
 
 
-@bt.tree
-def Exploding():
-    @bt.action
-    def boom(ctx):  # type: ignore[no-untyped-def]
-        if ctx.token == "bad":
-            raise ValueError("cannot handle 'bad'")
-        ctx.route("fast")
-        return Status.SUCCESS
-
-    bt.root(boom)
+Exploding = tree_failing_on("bad", "fast")
 
 
 async def test_a_raising_tree_loses_no_token(running: RunNet) -> None:
