@@ -79,6 +79,9 @@ class StateMachine(Moves):
         self._turns: list[asyncio.Future[None]] | None = None
         self._driver: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
+        if on_error is not None and not callable(on_error):
+            # Refused now: otherwise the mistake shows only when a handler first fails.
+            raise TypeError(f"on_error must be a function hook(ctx, error), got {on_error!r}")
         self._on_error = on_error
         # Task running a timed state's on_state, and 0 / 1 (suspended in it) / 2+n (interrupted by
         # its timeout; n = the task's cancel requests before ours).

@@ -270,3 +270,8 @@ def test_machine_needs_a_state() -> None:
         StateMachine(object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="error_state must be a @septum.state"):
         StateMachine(End, error_state="Oops")  # type: ignore[arg-type]
+
+
+def test_an_error_hook_that_is_not_callable_is_refused_when_the_machine_is_built() -> None:
+    with pytest.raises(TypeError, match="on_error must be a function hook\\(ctx, error\\), got 'Oops'"):
+        StateMachine(End, on_error="Oops")
