@@ -5,10 +5,12 @@ from enum import Enum, auto
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mycorrhizal.common import HandlerError, ManualClock, RoutingError
 from mycorrhizal.hypha import FailedToken
-from mycorrhizal.mycelium import Rejection, machines, pn
+from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
 
@@ -198,3 +200,73 @@ async def test_concurrent_firings_hand_one_machine_one_token_at_a_time(
     assert where(runner) == {"inbox": (), "ok": ("good",), "refused": (), "failed": ("bad",)}
     (failed,) = runner.tokens("failed")
     assert "bad token" in str(failed.error)
+
+
+# -- the invariant, under any mix of decisions ----------------------------------------------------
+
+DECISIONS = ("route", "reject", "raise", "nothing", "route twice", "reject then route")
+
+
+def decide(token: tuple[int, str], route: Any, reject: Any) -> None:
+    """Do to ``token`` what its second item says (``route``/``reject`` act on it)."""
+    what = token[1]
+    if what == "raise":
+        raise ValueError(f"token {token[0]} asked for it")
+    if what in ("route", "route twice"):
+        route()
+    if what in ("reject", "reject then route"):
+        reject()
+    if what in ("route twice", "reject then route"):
+        route()
+
+
+@bt.tree
+def Decider():
+    @bt.action
+    def act(ctx):  # type: ignore[no-untyped-def]
+        for token in ctx.tokens:
+            decide(token, lambda t=token: ctx.route("ok", t), lambda t=token: ctx.reject("no", t))
+        return Status.SUCCESS
+
+    bt.root(act)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def DecidingMachine():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            decide(ctx.msg.token, lambda: ctx.msg.route("ok"), lambda: ctx.msg.reject("no"))
+
+
+_nets: dict[tuple[Any, ...], Any] = {}
+
+
+@given(
+    embedded=st.sampled_from(["tree", "batch", "machine"]),
+    weight=st.integers(1, 3),
+    rejected=st.booleans(),
+    decisions=st.lists(st.sampled_from(DECISIONS), max_size=12),
+)
+async def test_every_token_ends_in_exactly_one_place(
+    embedded: str, weight: int, rejected: bool, decisions: list[str]
+) -> None:
+    key = (embedded, weight, rejected)
+    if key not in _nets:
+        options = {"fsm": DecidingMachine} if embedded == "machine" else {
+            "bt": Decider, "bt_mode": "batch" if embedded == "batch" else "token"}
+        _nets[key] = net(weight=weight, rejected=rejected, **options)
+    tokens = list(enumerate(decisions))
+    runner = PNRunner(_nets[key], {}, ManualClock())
+    await runner.start()
+    runner.add_tokens("inbox", tokens)
+    await runner.run_until_idle()
+    await runner.stop()
+    found = where(runner)
+    assert sorted(t for place in found.values() for t in place) == tokens  # each once, none lost
+    left = len(tokens) % weight
+    assert sorted(found["inbox"]) == tokens[len(tokens) - left:]  # too few for one more firing
+    for token in found["ok"]:
+        assert token[1] == "route"
+    for token in found["refused"]:
+        assert rejected and token[1] in ("reject", "nothing")
