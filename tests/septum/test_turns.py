@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mycorrhizal.common import ExecutionError, ManualClock
-from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine
+from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, StateMachine
 
 from ._helpers import E, log_to, make, terminal
 
@@ -131,3 +133,61 @@ async def test_a_background_failure_while_a_caller_waited_is_raised_to_that_call
     with pytest.raises(Exception, match="on_state raised RuntimeError: poisoned"):
         await caller
     assert await fsm.run() == 0  # reported once
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("send"), st.booleans()),  # a message; True: its handler suspends
+            st.tuples(st.just("run"), st.just(False)),  # a caller's run(), as a task
+            st.tuples(st.just("time"), st.sampled_from([0.5, 1.0, 2.0])),
+        ),
+        max_size=25,
+    )
+)
+async def test_callers_and_the_timer_share_a_machine_without_losing_or_repeating_anything(ops) -> None:
+    clock = ManualClock()
+
+    async def on_state(ctx):
+        if ctx.msg is not None:
+            number, slow = ctx.msg
+            if slow:
+                try:
+                    await ctx.timebase.sleep(0.5)
+                except asyncio.CancelledError:  # the state's timeout interrupted it, as documented
+                    log_to(ctx, number)
+                    raise
+            log_to(ctx, number)
+
+    async def on_timeout(ctx):
+        ctx.common.setdefault("timeouts", []).append(ctx.timebase.now() - ctx.common["entered"])
+        await ctx.timebase.sleep(0.25)  # the timer's background run is suspended here for a while
+        return E.REPEAT
+
+    s = make(
+        "Shared",
+        config=StateConfiguration(timeout=1.0),
+        on_enter=lambda ctx: ctx.common.__setitem__("entered", ctx.timebase.now()),
+        on_state=on_state,
+        on_timeout=on_timeout,
+        transitions=lambda: [LabeledTransition(E.REPEAT, Repeat)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    callers = []
+    sent = 0
+    for what, arg in ops:
+        if what == "send":
+            fsm.send_message((sent, arg))
+            sent += 1
+        elif what == "run":
+            callers.append(asyncio.create_task(fsm.run()))
+        else:
+            await clock.run_for(arg)
+    callers.append(asyncio.create_task(fsm.run()))  # the last: it also raises a background failure
+    while not all(c.done() for c in callers) or fsm.queue_size:
+        await clock.run_for(0.5)  # a run() may wait behind the timer's, asleep on this clock
+    for caller in callers:
+        await caller  # none of them raises: nothing failed, in a caller or in the background
+    assert fsm.common.get("log", []) == list(range(sent))  # once each, handled or interrupted, in order
+    assert all(elapsed >= 1.0 for elapsed in fsm.common.get("timeouts", []))
