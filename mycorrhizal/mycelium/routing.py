@@ -149,12 +149,23 @@ class Delivery(_Router):
     __slots__ = ("token",)
 
     def __init__(self, transition: str, outputs: Mapping[str, str], token: Any) -> None:
-        super().__init__(transition, outputs, (token,))
+        # Slots set directly, not through _Router.__init__: one Delivery is made per token on the
+        # hot path of every fsm= transition.
+        self.transition = transition
+        self.tokens = (token,)
+        self._outputs = outputs
+        self._decisions = [None]
+        self._open = True
         self.token = token
         """The token carried by this message."""
 
     def route(self, output: Any, *, produce: Any = _CURRENT) -> None:
         """Send the token (or ``produce``, an object to put in its place) to ``output``."""
+        key = self._outputs.get(output) if type(output) is str else None
+        if key is not None and self._open and self._decisions[0] is None:
+            self._decisions[0] = (key, None, self.token if produce is _CURRENT else produce)
+            return
+        # Anything unusual (a ref object, a second decision, a closed firing) takes the checked path.
         self._decide(self.token, self._output(output), None, produce)
 
     def reject(self, reason: str) -> None:
@@ -165,6 +176,13 @@ class Delivery(_Router):
     def routed(self) -> bool:
         """True once the token was routed or rejected."""
         return self._decisions[0] is not None
+
+    def routed_to(self) -> tuple[str, Any] | None:
+        """(output, token to produce) if the token was routed; None if rejected or undecided."""
+        decision = self._decisions[0]
+        if decision is None or decision[0] is None:
+            return None
+        return decision[0], decision[2]
 
     def __repr__(self) -> str:
         return f"Delivery({self.token!r} via {self.transition!r})"

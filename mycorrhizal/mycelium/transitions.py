@@ -29,7 +29,23 @@ BodyHook = Callable[[Consumed, Any, Any], Any]
 Handler = Callable[[Consumed, Any, Any, FiringContext], Any]
 
 
-def _body_runner(body: BodyHook) -> Callable[[Consumed, Any, Any, str], Any]:
+async def _empty_async(consumed: Any, bb: Any, timebase: Any) -> None:
+    pass
+
+
+def _empty_sync(consumed: Any, bb: Any, timebase: Any) -> None:
+    pass
+
+
+# A body that is only ``pass``/``...``/a docstring compiles to exactly these instructions.
+_EMPTY_BODIES = {_empty_async.__code__.co_code, _empty_sync.__code__.co_code}
+
+
+def _body_runner(body: BodyHook) -> Callable[[Consumed, Any, Any, str], Any] | None:
+    """A coroutine function running the transition's own body, or None when the body is empty."""
+    code = getattr(body, "__code__", None)
+    if code is not None and code.co_code in _EMPTY_BODIES:
+        return None  # the usual ``pass`` body: not calling it saves a coroutine per firing
     is_async = is_async_callable(body)
 
     async def run_body(consumed: Consumed, bb: Any, timebase: Any, transition: str) -> None:
@@ -73,7 +89,8 @@ def tree_handler(
         commit(routing, ctx.emit, rejected, f"tree {tree.name!r} ended {status.name} without routing it")
 
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        await run_body(consumed, bb, timebase, ctx.transition)
+        if run_body is not None:
+            await run_body(consumed, bb, timebase, ctx.transition)
         if mode == "batch":
             await decide(tuple(consumed), bb, timebase, ctx)
         else:
@@ -102,16 +119,19 @@ def machine_handler(
     """
     run_body = _body_runner(body)
 
-    async def machine_for(which: Any, bb: Any, timebase: Any, ctx: FiringContext) -> StateMachine:
-        living: dict[Any, StateMachine] = ctx.memory.setdefault(_MACHINES, {})
+    async def hand_over(token: Any, which: Any, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        # One flat coroutine per token: this is the hot path of every fsm= transition.
+        living: dict[Any, StateMachine] = ctx.memory.get(_MACHINES) or ctx.memory.setdefault(_MACHINES, {})
         fsm = living.get(which)
         if fsm is None:
             fsm = StateMachine(initial, common_data=bb, timebase=timebase, **options)
             living[which] = fsm
             await fsm.run()  # enter the initial state and do its entry run before the first token
-        return fsm
-
-    async def deliver(fsm: StateMachine, delivery: Delivery) -> None:
+        delivery = Delivery(ctx.transition, outputs, token)
+        if fsm.is_complete:
+            unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
+            commit(delivery, ctx.emit, rejected, unrouted)
+            return
         fsm.send_message(delivery)
         try:
             await fsm.run()
@@ -120,19 +140,20 @@ def machine_handler(
             # the firing fails and the token goes back: the machine must not handle it later too.
             fsm.withdraw(delivery)
             delivery.close()
-
-    async def hand_over(token: Any, which: Any, bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        fsm = await machine_for(which, bb, timebase, ctx)
-        delivery = Delivery(ctx.transition, outputs, token)
-        if fsm.is_complete:
-            unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
+        routed = delivery.routed_to()
+        if routed is not None:
+            ctx.emit(*routed)
         else:
-            await deliver(fsm, delivery)
             unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
-        commit(delivery, ctx.emit, rejected, unrouted)
+            commit(delivery, ctx.emit, rejected, unrouted)
 
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        await run_body(consumed, bb, timebase, ctx.transition)
+        if run_body is not None:
+            await run_body(consumed, bb, timebase, ctx.transition)
+        if len(consumed) == 1 and serial:
+            token = consumed[0]
+            await hand_over(token, None if key is None else key(token), bb, timebase, ctx)
+            return
         # Every key first: a key that raises fails the firing before any machine saw a token.
         keys = [None] * len(consumed) if key is None else [key(token) for token in consumed]
         for token, which in zip(consumed, keys, strict=True):
