@@ -285,3 +285,24 @@ async def test_a_failed_on_leave_leaves_the_retry_count_as_it_was(move) -> None:
     with pytest.raises(HandlerError, match="on_leave raised"):
         await fsm.run()
     assert fsm.retry_count == 1  # the re-entry did not happen, so neither did its count
+
+
+async def test_an_error_in_a_timer_driven_on_timeout_is_routed_to_the_error_state(clock) -> None:
+    s = make(
+        "Expiring",
+        config=StateConfiguration(timeout=2.0),
+        on_state=lambda ctx: None,
+        on_timeout=_fail,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    Catch = make(
+        "CatchTimeout",
+        on_state=lambda ctx: log_to(ctx, str(ctx.error)),
+        config=StateConfiguration(can_dwell=True),
+    )
+    fsm = StateMachine(s, timebase=clock, error_state=Catch)
+    await fsm.run()
+    await clock.run_for(2)  # nobody runs the machine: the timer's background run handles it
+    assert fsm.current_state is Catch and clock.pending == 0
+    assert fsm.common["log"] == ["state Expiring: on_timeout raised RuntimeError: hook broke"]
+    assert await fsm.run() == 0  # routed, so nothing is kept to be raised later
