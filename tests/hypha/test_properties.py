@@ -114,6 +114,32 @@ def delta(t: TransitionShape) -> int:
     return sum(w for _, w in t.outputs) - sum(w for _, w in t.inputs) - 1  # -1: the fuel token
 
 
+def check_conserved(shape: NetShape, runner: Runner, initial_total: int) -> None:
+    """Exactly the tokens conservation predicts, each once, and no bounded place over capacity."""
+    fired = runner.fired()
+    expected = initial_total + sum(fired[f"Random.t{i}"] * delta(t) for i, t in enumerate(shape.transitions))
+    marking = runner.marking()
+    assert marking.total() == expected
+    # and every token is there exactly once (failed ones wrapped, with their exception)
+    seen = [tok.token if isinstance(tok, FailedToken) else tok for toks in marking.values() for tok in toks]
+    assert len(seen) == len(set(seen))
+    assert all(isinstance(tok.error, RuntimeError) for tok in marking["errors"])
+    assert len(marking["errors"]) == runner.stats.parked
+    for i, cap in enumerate(shape.capacities):
+        assert cap is None or len(marking[f"p{i}"]) <= cap
+    assert runner.in_flight == 0
+
+
+def feed(shape: NetShape, runner: Runner, ids: Any) -> int:
+    """One token into every place that has room, as an environment would; returns how many."""
+    added = 0
+    for i, cap in enumerate(shape.capacities):
+        if cap is None or len(runner.tokens(f"p{i}")) < cap:
+            runner.add_token(f"p{i}", next(ids))
+            added += 1
+    return added
+
+
 def test_tokens_are_conserved_under_random_failures(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.CRITICAL, logger="mycorrhizal.hypha")  # thousands of expected failures
     firings: list[int] = []
@@ -139,34 +165,53 @@ def test_tokens_are_conserved_under_random_failures(caplog: pytest.LogCaptureFix
             for _ in range(ROUNDS):
                 if not runner.tokens("fuel"):
                     break
-                for i, cap in enumerate(shape.capacities):
-                    if cap is None or len(runner.tokens(f"p{i}")) < cap:
-                        runner.add_token(f"p{i}", next(ids))
-                        added += 1
+                added += feed(shape, runner, ids)
                 clock.advance(1.0)
                 await runner.run_until_idle()
             await runner.stop()
 
         asyncio.run(run())
-        initial_total += added
-        fired = runner.fired()
-        expected = initial_total + sum(
-            fired[f"Random.t{i}"] * delta(t) for i, t in enumerate(shape.transitions)
-        )
-        marking = runner.marking()
-        assert marking.total() == expected
-        # and every token is there exactly once (failed ones wrapped, with their exception)
-        seen = [
-            tok.token if isinstance(tok, FailedToken) else tok for toks in marking.values() for tok in toks
-        ]
-        assert len(seen) == len(set(seen))
-        assert all(isinstance(tok.error, RuntimeError) for tok in marking["errors"])
-        assert len(marking["errors"]) == runner.stats.parked
-        for i, cap in enumerate(shape.capacities):
-            assert cap is None or len(marking[f"p{i}"]) <= cap
+        check_conserved(shape, runner, initial_total + added)
         firings.append(runner.stats.firings)
         failures.append(runner.stats.failures)
 
     check()
     assert sum(firings) >= 10_000, (sum(firings), firings)
     assert sum(failures) >= 0.2 * (sum(firings) + sum(failures))
+
+
+def test_tokens_are_conserved_when_runs_are_stopped_at_random_moments(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.CRITICAL, logger="mycorrhizal.hypha")
+
+    @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @given(shape=net_shapes(), seed=st.integers(0, 2**32 - 1))
+    def check(shape: NetShape, seed: int) -> None:
+        rng = random.Random(seed)
+        ids = itertools.count()
+        clock = ManualClock()
+        runner = Runner(build(shape, rng, ids), {}, clock)
+        added = 0
+
+        async def run() -> None:
+            # Stop (letting firings finish, or cancelling them) after a random number of loop
+            # turns - firings suspended, their tasks started or not yet - and start again.
+            nonlocal added
+            await runner.run_until_idle()
+            for _ in range(ROUNDS // 2):
+                if not runner.tokens("fuel"):
+                    break
+                added += feed(shape, runner, ids)
+                clock.advance(1.0)
+                for _ in range(rng.randint(0, 3)):
+                    await asyncio.sleep(0)
+                await runner.stop(cancel=rng.random() < 0.5)
+                await runner.start()
+                await runner.run_until_idle()
+            await runner.stop()
+
+        asyncio.run(run())
+        check_conserved(shape, runner, sum(shape.initial) + shape.fuel + added)
+
+    check()
