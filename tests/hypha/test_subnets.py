@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import RoutingError
-from mycorrhizal.hypha import NetBuilder, Runner, pn
+from mycorrhizal.hypha import NetBuilder, PlaceRef, Runner, pn
 
 
 @pn.net
@@ -51,7 +51,7 @@ async def test_subnet_instances_are_independent_and_named(bb: dict[str, Any]) ->
     ]
 
 
-@pytest.mark.parametrize("name", ["Top.worker1.inbox", "worker1.inbox", Top.lookup and "worker1.inbox"])
+@pytest.mark.parametrize("name", ["Top.worker1.inbox", "worker1.inbox", PlaceRef("worker1.inbox")])
 async def test_add_token_by_qualified_or_relative_name(bb: dict[str, Any], name: str) -> None:
     runner = Runner(Top, bb)
     runner.add_token(name, 7)
