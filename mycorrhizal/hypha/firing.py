@@ -172,6 +172,14 @@ class _Firing(_Failures):
 
     def _commit(self, t: _Transition, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:
         """Validate every output first, then produce them all (or fail the firing as a whole)."""
+        if ctx is not None:
+            emitted = ctx._emitted
+            if not emitted:
+                ctx = None  # nothing emitted: commit the returned outputs alone
+            elif result is None and len(emitted) == 1:
+                # One emit and no returned dict is one returned output (a list is several tokens
+                # either way), so it can take the fast path below.
+                result, ctx = dict(emitted), None
         if type(result) is dict and len(result) == 1 and ctx is None:
             # Fast path: one output place.
             ((key, value),) = result.items()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import HandlerError, ManualClock, RoutingError
+from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
 from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
 from mycorrhizal.hypha.transitions import consumed_class
 
@@ -540,3 +540,21 @@ async def test_memory_of_a_transition_is_reachable_from_outside_by_name() -> Non
     assert runner.memory("keep") == {"seen": [1, 2, 3]}
     with pytest.raises(RoutingError, match=r"has no transition 'nope'; transitions: \['Remembering.keep'\]"):
         runner.memory("nope")
+
+
+async def test_one_emit_commits_like_a_returned_output_including_lists_and_capacity() -> None:
+    @pn.net
+    def Emitting(builder):  # type: ignore[no-untyped-def]
+        src = builder.place("src", initial=[[1, 2], [3, 4, 5]])
+        out = builder.place("out", capacity=3)
+        failed = builder.place("failed")
+
+        @builder.transition(inputs=[src], outputs=[out], on_error=failed, concurrency=1)
+        def spread(consumed, bb, timebase, ctx):  # type: ignore[no-untyped-def]
+            ctx.emit(out, consumed.token)  # a list: several tokens, as when returned
+
+    runner = Runner(Emitting, {})
+    await runner.run_until_idle()
+    assert runner.tokens("out") == (1, 2)
+    (failed,) = runner.tokens("failed")  # three more do not fit in the one free slot
+    assert failed.token == [3, 4, 5] and isinstance(failed.error, CapacityError)
