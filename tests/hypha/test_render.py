@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from mycorrhizal.common import Diagram, Edge, Node, dot_available
+from mycorrhizal.common import Diagram, Edge, Node
 from mycorrhizal.hypha import NetBuilder, Runner, pn
 from mycorrhizal.render import render, to_dot, to_mermaid
 
@@ -80,7 +78,6 @@ def test_dot_and_mermaid_text() -> None:
     assert mermaid.startswith("flowchart LR") and '(("jobs' in mermaid
 
 
-@pytest.mark.skipif(not dot_available(), reason="Graphviz 'dot' is not installed")
 def test_render_svg(tmp_path: Path) -> None:
     path = render(Picture, tmp_path / "picture.svg")
     assert path.read_text().lstrip().startswith(("<?xml", "<svg"))

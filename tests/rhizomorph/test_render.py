@@ -6,9 +6,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from mycorrhizal.common import dot_available
 from mycorrhizal.render import render, to_dot, to_mermaid
 from mycorrhizal.rhizomorph import Runner, Status, TreeBuilder, bt
 from mycorrhizal.rhizomorph.render import NOT_TICKED, STATUS_COLOURS
@@ -96,7 +93,6 @@ def test_dot_and_mermaid_come_from_the_same_picture() -> None:
     assert mermaid.count("-->") == len(Door.to_diagram().edges)
 
 
-@pytest.mark.skipif(not dot_available(), reason="Graphviz's dot program is not installed")
 async def test_render_writes_an_svg(tmp_path: Path) -> None:
     runner = Runner(Door, {"open": True})
     await runner.tick()
