@@ -149,9 +149,14 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
-def print_table(title: str, rows: Sequence[Row], *, file: TextIO | None = None) -> None:
-    """Print ``rows`` as one aligned table under ``title``, with the interpreter and platform."""
+def print_table(title: str, rows: Sequence[Row], *, quick: bool = False, file: TextIO | None = None) -> None:
+    """Print ``rows`` as one aligned table under ``title``, with the interpreter and platform.
+
+    ``quick`` marks the title as a smoke run whose figures mean nothing.
+    """
     out = file if file is not None else sys.stdout
+    if quick:
+        title += " [quick: smoke run, figures not meaningful]"
     header = ("contender", "workload", "figure", "unit", "target")
     cells = [(r.contender, r.workload, _number(r.figure), r.unit, r.target_text()) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]

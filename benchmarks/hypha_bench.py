@@ -336,9 +336,9 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     rows = best_of_passes(measure, settings)
     rows += growth_rows(rows)
     print_table(
-        "hypha benchmark (" + library_versions("mycorrhizal", "SNAKES") + "), microseconds per firing"
-        + (" [quick: smoke run, figures not meaningful]" if settings.quick else ""),
+        "hypha benchmark (" + library_versions("mycorrhizal", "SNAKES") + "), microseconds per firing",
         rows,
+        quick=settings.quick,
     )
     return rows
 

@@ -349,8 +349,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
 
     rows = with_overheads(best_of_passes(measure_all, settings))
     versions = library_versions("mycorrhizal", "python-statemachine", "transitions")
-    quick = " [quick: smoke run, figures not meaningful]" if settings.quick else ""
-    print_table(f"mycelium benchmark ({versions}), microseconds per token{quick}", rows)
+    print_table(f"mycelium benchmark ({versions}), microseconds per token", rows, quick=settings.quick)
     return rows
 
 

@@ -313,9 +313,9 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
 
     rows = best_of_passes(measure, settings)
     print_table(
-        "rhizomorph benchmark (" + library_versions("mycorrhizal", "py_trees") + ")"
-        + (" [quick: smoke run, figures not meaningful]" if settings.quick else ""),
+        "rhizomorph benchmark (" + library_versions("mycorrhizal", "py_trees") + ")",
         rows,
+        quick=settings.quick,
     )
     return rows
 

@@ -379,9 +379,9 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
 
     rows = best_of_passes(measure, settings)
     print_table(
-        "septum benchmark (" + library_versions("mycorrhizal", "python-statemachine", "transitions") + ")"
-        + (" [quick: smoke run, figures not meaningful]" if settings.quick else ""),
+        "septum benchmark (" + library_versions("mycorrhizal", "python-statemachine", "transitions") + ")",
         rows,
+        quick=settings.quick,
     )
     return rows
 
