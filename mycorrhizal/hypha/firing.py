@@ -59,20 +59,24 @@ class _Firing(_Failures):
                 return consumed
         return None
 
+    def _context(self, t: _Transition, consumed: Consumed) -> FiringContext:
+        """The ``ctx`` of one firing of ``t``."""
+        return FiringContext(
+            t.qname,
+            t.memory,
+            cast("Runner", self),
+            t.flat.output_refs,
+            consumed,
+            self.bb,
+            self.timebase,
+            t.out_places,
+        )
+
     def _call(self, t: _Transition, consumed: Consumed) -> None:
         """Run the handler on ``consumed``; commit inline if it does not suspend."""
         ctx = None
         if t.wants_ctx:
-            ctx = FiringContext(
-                t.qname,
-                t.memory,
-                cast("Runner", self),
-                t.flat.output_refs,
-                consumed,
-                self.bb,
-                self.timebase,
-                t.out_places,
-            )
+            ctx = self._context(t, consumed)
             args: tuple[Any, ...] = (consumed, self.bb, self.timebase, ctx)
         else:
             args = (consumed, self.bb, self.timebase)
@@ -173,13 +177,7 @@ class _Firing(_Failures):
     def _commit(self, t: _Transition, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:
         """Validate every output first, then produce them all (or fail the firing as a whole)."""
         if ctx is not None:
-            emitted = ctx._emitted
-            if not emitted:
-                ctx = None  # nothing emitted: commit the returned outputs alone
-            elif result is None and len(emitted) == 1:
-                # One emit and no returned dict is one returned output (a list is several tokens
-                # either way), so it can take the fast path below.
-                result, ctx = dict(emitted), None
+            result, ctx = _plain_outputs(result, ctx)
         if type(result) is dict and len(result) == 1 and ctx is None:
             # Fast path: one output place.
             ((key, value),) = result.items()
@@ -278,3 +276,17 @@ def _bindings(
     for picks in itertools.combinations(enumerate(tokens), weight):
         for rest in _bindings(snapshots, i + 1):
             yield (picks, *rest)
+
+
+def _plain_outputs(result: Any, ctx: FiringContext) -> tuple[Any, FiringContext | None]:
+    """(result, ctx) with ctx dropped when its emits can be committed as a returned dict.
+
+    Nothing emitted: the returned outputs alone. One emit and no returned dict: that one output (a
+    list is several tokens either way). Either can then take the one-output fast commit.
+    """
+    emitted = ctx._emitted
+    if not emitted:
+        return result, None
+    if result is None and len(emitted) == 1:
+        return dict(emitted), None
+    return result, ctx

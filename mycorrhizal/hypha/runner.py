@@ -28,7 +28,7 @@ from ..common.diagram import Diagram
 from ..common.errors import CapacityError, HandlerError, RoutingError
 from ..common.timebase import Timebase, default_timebase
 from .compiled import FlatNet
-from .firing import _SETTLED, _Firing
+from .firing import _SETTLED, _Firing, _plain_outputs
 from .handlers import Continue
 from .marking import Marking, _Place
 from .places import PlaceKind
@@ -387,8 +387,13 @@ class Runner(_Firing):
                     for _ in range(w):
                         taken.append(take())
             consumed = t.ccls(taken)
+        ctx = None
         try:
-            result = t.handler(consumed, self.bb, self.timebase)
+            if t.wants_ctx:
+                ctx = self._context(t, consumed)
+                result = t.handler(consumed, self.bb, self.timebase, ctx)
+            else:
+                result = t.handler(consumed, self.bb, self.timebase)
         except Exception as exc:
             self._fail(t, consumed, exc)
             return True
@@ -396,8 +401,13 @@ class Runner(_Firing):
             self._give_back(t, consumed, notify=True)
             raise
         if t.kind is _COROUTINE or asyncio.iscoroutine(result):
-            result = self._first_step(t, consumed, result, None)
+            result = self._first_step(t, consumed, result, ctx)
             if result is _SETTLED:
+                return True
+        if ctx is not None:
+            result, ctx = _plain_outputs(result, ctx)
+            if ctx is not None:
+                self._commit(t, consumed, result, ctx)
                 return True
         if type(result) is dict and len(result) == 1:
             ((key, value),) = result.items()

@@ -158,17 +158,16 @@ class _Transition:
         # Each transition gets its own Consumed subclass carrying its input-name index, so building
         # the consumed list costs one call.
         self.ccls = consumed_class(flat.in_keys)
-        # The short path: no guard, no bounded place, no ctx, and a handler that is a plain function
-        # or an eager coroutine.
+        # The short path: no guard, no bounded place, and a handler that is a plain function or an
+        # eager coroutine.
         self.fast = (
             self.guard is None
             and not self.holds
-            and not self.wants_ctx
             and (self.kind is _FUNCTION or (self.kind is _COROUTINE and self.eager))
         )
         # The hottest shape, which the scheduler loop runs inline: one input arc of weight 1 and an
-        # eager coroutine handler.
-        self.hot = self.fast and self.single is not None and self.kind is _COROUTINE
+        # eager coroutine handler without ctx.
+        self.hot = self.fast and self.single is not None and self.kind is _COROUTINE and not self.wants_ctx
 
 
 def _held(t: _Transition, p: _Place) -> int:
