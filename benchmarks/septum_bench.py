@@ -121,50 +121,38 @@ def five_state_spec() -> Any:
             def transitions() -> list[Any]:
                 return [LabeledTransition(Events.LOOP, S1), LabeledTransition(Events.GO, S2)]  # noqa: F821
 
-        @septum.state
-        class S2:
-            class Events(Enum):
-                GO = auto()
-
-            @septum.on_state
-            async def on_state(ctx: Any) -> Any:
-                return Events.GO  # noqa: F821
-
-            @septum.transitions
-            def transitions() -> list[Any]:
-                return [LabeledTransition(Events.GO, S3)]  # noqa: F821
-
-        @septum.state
-        class S3:
-            class Events(Enum):
-                GO = auto()
-
-            @septum.on_state
-            async def on_state(ctx: Any) -> Any:
-                return Events.GO  # noqa: F821
-
-            @septum.transitions
-            def transitions() -> list[Any]:
-                return [LabeledTransition(Events.GO, S4)]  # noqa: F821
-
-        @septum.state
-        class S4:
-            class Events(Enum):
-                GO = auto()
-
-            @septum.on_state
-            async def on_state(ctx: Any) -> Any:
-                return Events.GO  # noqa: F821
-
-            @septum.transitions
-            def transitions() -> list[Any]:
-                return [LabeledTransition(Events.GO, S5)]  # noqa: F821
-
         @septum.state(config=StateConfiguration(terminal=True))
         class S5:
             pass
 
+        # S2 -> S3 -> S4 -> S5: the same one-label state three times, built by chain() below.
+        S4 = chain("S4", S5)
+        S3 = chain("S3", S4)
+        S2 = chain("S2", S3)
+
     return FiveStates
+
+
+def chain(name: str, target: Any) -> Any:
+    """A state named ``name`` whose on_state always returns GO, mapped to ``target``."""
+    from enum import Enum, auto
+
+    from mycorrhizal.septum import LabeledTransition, septum
+
+    def body() -> None:
+        class Events(Enum):
+            GO = auto()
+
+        @septum.on_state
+        async def on_state(ctx: Any) -> Any:
+            return Events.GO
+
+        @septum.transitions
+        def transitions() -> list[Any]:
+            return [LabeledTransition(Events.GO, target)]
+
+    body.__name__ = body.__qualname__ = name
+    return septum.state(body)
 
 
 def bench_septum(settings: Settings, memory: bool = True) -> list[Row]:
