@@ -352,3 +352,27 @@ async def abytes_per_object(make: Callable[[], Awaitable[object]], count: int) -
     per_object = (after - before - sys.getsizeof(objects)) / count
     del objects, keep
     return per_object
+
+
+def run_benchmark(
+    argv: Sequence[str] | None,
+    doc: str,
+    measure: Callable[[Settings, bool], list[Row]],
+    *,
+    name: str,
+    peers: Sequence[str],
+    unit: str = "",
+    finish: Callable[[list[Row]], list[Row]] | None = None,
+) -> list[Row]:
+    """What every script's ``main`` does: parse the command line, measure in passes, print one table.
+
+    ``doc``'s first line describes the script; ``finish`` derives extra rows from the best figures;
+    ``unit`` ends the table's title (", microseconds per token").
+    """
+    settings = parse_settings(doc.splitlines()[0], argv)
+    rows = best_of_passes(measure, settings)
+    if finish is not None:
+        rows = finish(rows)
+    title = f"{name} benchmark ({library_versions('mycorrhizal', *peers)}){unit}"
+    print_table(title, rows, quick=settings.quick)
+    return rows

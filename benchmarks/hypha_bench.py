@@ -39,11 +39,8 @@ from _harness import (
     Row,
     Settings,
     abest_per_op,
-    best_of_passes,
     best_per_op,
-    library_versions,
-    parse_settings,
-    print_table,
+    run_benchmark,
 )
 
 TARGET_FIRING_US = 3.0  # issue 3: <= 3 us per firing on the producer/consumer net
@@ -328,19 +325,15 @@ def growth_rows(rows: list[Row]) -> list[Row]:
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
-    settings = parse_settings(__doc__.splitlines()[0], argv)
 
     def measure(settings: Settings, first: bool) -> list[Row]:
         return [*bench_hypha(settings), *bench_snakes(settings), *bench_floor(settings)]
 
-    rows = best_of_passes(measure, settings)
-    rows += growth_rows(rows)
-    print_table(
-        "hypha benchmark (" + library_versions("mycorrhizal", "SNAKES") + "), microseconds per firing",
-        rows,
-        quick=settings.quick,
-    )
-    return rows
+    def finish(rows: list[Row]) -> list[Row]:
+        return rows + growth_rows(rows)
+
+    unit = ", microseconds per firing"
+    return run_benchmark(argv, __doc__, measure, name="hypha", peers=("SNAKES",), unit=unit, finish=finish)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,7 @@ from _harness import (
     Row,
     Settings,
     abest_per_op,
-    best_of_passes,
-    library_versions,
-    parse_settings,
-    print_table,
+    run_benchmark,
 )
 
 TARGET_OVERHEAD_US = 5.0  # issue 5: FSM-in-PN overhead per token (deliver + FSM step + route)
@@ -341,16 +338,20 @@ def with_overheads(rows: list[Row]) -> list[Row]:
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
-    settings = parse_settings(__doc__.splitlines()[0], argv)
 
     def measure_all(settings: Settings, first: bool) -> list[Row]:
         floor = Row("floor", WORKLOAD_FLOOR, measure(floor_net(), settings, _tokens(settings)), "us")
         return [floor, *bench_mycorrhizal(settings), *bench_peers(settings)]
 
-    rows = with_overheads(best_of_passes(measure_all, settings))
-    versions = library_versions("mycorrhizal", "python-statemachine", "transitions")
-    print_table(f"mycelium benchmark ({versions}), microseconds per token", rows, quick=settings.quick)
-    return rows
+    return run_benchmark(
+        argv,
+        __doc__,
+        measure_all,
+        name="mycelium",
+        peers=("python-statemachine", "transitions"),
+        unit=", microseconds per token",
+        finish=with_overheads,
+    )
 
 
 if __name__ == "__main__":

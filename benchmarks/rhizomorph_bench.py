@@ -47,11 +47,8 @@ from _harness import (
     Row,
     Settings,
     abest_per_op,
-    best_of_passes,
     best_per_op,
-    library_versions,
-    parse_settings,
-    print_table,
+    run_benchmark,
 )
 
 TARGET_TICK_US = 8.0
@@ -306,18 +303,11 @@ def bench_rhizomorph(settings: Settings) -> list[Row]:
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
-    settings = parse_settings(__doc__.splitlines()[0], argv)
 
     def measure(settings: Settings, first: bool) -> list[Row]:
         return [*bench_rhizomorph(settings), *bench_py_trees(settings), *bench_floor(settings)]
 
-    rows = best_of_passes(measure, settings)
-    print_table(
-        "rhizomorph benchmark (" + library_versions("mycorrhizal", "py_trees") + ")",
-        rows,
-        quick=settings.quick,
-    )
-    return rows
+    return run_benchmark(argv, __doc__, measure, name="rhizomorph", peers=("py_trees",))
 
 
 if __name__ == "__main__":

@@ -31,10 +31,7 @@ from _harness import (
     Settings,
     abest_per_op,
     abytes_per_object,
-    best_of_passes,
-    library_versions,
-    parse_settings,
-    print_table,
+    run_benchmark,
 )
 
 # Targets from issue 2.
@@ -354,7 +351,6 @@ def bench_transitions(settings: Settings, memory: bool = True) -> list[Row]:
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
-    settings = parse_settings(__doc__.splitlines()[0], argv)
 
     def measure(settings: Settings, first: bool) -> list[Row]:
         # memory does not vary between passes: measured in the first only
@@ -365,13 +361,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
             *bench_floor(settings, memory=first),
         ]
 
-    rows = best_of_passes(measure, settings)
-    print_table(
-        "septum benchmark (" + library_versions("mycorrhizal", "python-statemachine", "transitions") + ")",
-        rows,
-        quick=settings.quick,
-    )
-    return rows
+    return run_benchmark(argv, __doc__, measure, name="septum", peers=("python-statemachine", "transitions"))
 
 
 if __name__ == "__main__":
