@@ -80,6 +80,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         runpy.run_path(str(script), run_name="__main__")
     finally:
         sys.argv = old_argv
+        sys.path.remove(str(script.parent))
     return 0
 
 
