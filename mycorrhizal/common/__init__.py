@@ -1,7 +1,7 @@
 """Pieces shared by every engine: errors, timebases, blackboard helpers and the picture model."""
 
 from .blackboard import BlackboardView, read, read_only, write
-from .callables import is_async_callable, parameter_names, resolve
+from .callables import is_async_callable, resolve
 from .diagram import (
     Cluster,
     Diagram,
@@ -71,7 +71,6 @@ __all__ = [
     "default_timebase",
     "dot_available",
     "is_async_callable",
-    "parameter_names",
     "read",
     "read_only",
     "render_diagram",

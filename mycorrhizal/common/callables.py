@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["is_async_callable", "parameter_names", "resolve"]
+__all__ = ["is_async_callable", "resolve"]
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:
@@ -19,16 +19,6 @@ def is_async_callable(fn: Callable[..., Any]) -> bool:
         return True
     call = getattr(fn, "__call__", None)  # noqa: B004 - we want the attribute, not callable()
     return call is not None and inspect.iscoroutinefunction(call)
-
-
-def parameter_names(fn: Callable[..., Any]) -> tuple[str, ...]:
-    """Names of the positional parameters ``fn`` accepts (used to check handler signatures)."""
-    params = inspect.signature(fn).parameters.values()
-    return tuple(
-        p.name
-        for p in params
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    )
 
 
 async def resolve(value: Any) -> Any:
