@@ -42,6 +42,7 @@ __all__ = [
     "print_table",
 ]
 
+
 @dataclass(frozen=True)
 class Settings:
     """How hard a script works: ``quick`` is a smoke run, the default a full measurement."""
@@ -163,9 +164,7 @@ def print_table(title: str, rows: Sequence[Row], *, quick: bool = False, file: T
 
     def line(values: Sequence[str]) -> str:
         # names left-aligned, the figure right-aligned so magnitudes line up
-        parts = [
-            v.rjust(widths[i]) if i == 2 else v.ljust(widths[i]) for i, v in enumerate(values)
-        ]
+        parts = [v.rjust(widths[i]) if i == 2 else v.ljust(widths[i]) for i, v in enumerate(values)]
         return "  ".join(parts).rstrip()
 
     print(f"\n{title}", file=out)

@@ -6,14 +6,14 @@ import pytest
 
 from mycorrhizal.cli import main
 
-SCRIPT = '''
+SCRIPT = """
 from mycorrhizal.common import Diagram, Edge, Node
 
 Flow = Diagram(
     "Flow", nodes=(Node("a", "start"), Node("b", "end", "doublecircle")), edges=(Edge("a", "b", "go"),)
 )
 DIAGRAMS = {"flow": Flow}
-'''
+"""
 
 
 @pytest.fixture

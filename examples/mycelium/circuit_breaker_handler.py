@@ -262,8 +262,12 @@ PHASES: list[tuple[str, bool, float, list[Request]]] = [
         "Phase 1: normal operation (CLOSED)",
         True,
         0.0,
-        [Request("req-1", "/users"), Request("req-2", "/orders"), Request("req-x", "orders"),
-         Request("req-3", "/users/42")],
+        [
+            Request("req-1", "/users"),
+            Request("req-2", "/orders"),
+            Request("req-x", "orders"),
+            Request("req-3", "/users/42"),
+        ],
     ),
     (
         "Phase 2: service degradation",

@@ -292,4 +292,3 @@ def render_diagram(diagram: Diagram, path: str | Path, format: str = "svg") -> P
         raise RenderError(f"cannot render {diagram.name!r}: {exc}; use svg, png, pdf, dot or mmd") from exc
     target.write_bytes(data)
     return target
-

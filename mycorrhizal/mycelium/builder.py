@@ -47,6 +47,7 @@ class MyceliumBuilder(NetBuilder):
         tokens the tree/machine rejects or leaves unrouted. The decorated function runs first on every
         firing (for bookkeeping) and must return None. Other keywords go to hypha unchanged.
         """
+
         def decorate(body: BodyHook) -> Any:
             name = hypha_options.pop("name", None) or getattr(body, "__name__", "transition")
             if bt is None and fsm is None:
@@ -131,15 +132,12 @@ class MyceliumBuilder(NetBuilder):
         return problems
 
 
-
 def _interruptible(machine: StateMachine) -> bool:
     """True if some state of the machine has a timeout and an async ``on_state`` it may interrupt."""
     return any(node.timeout is not None and node.on_state_async for node in machine.spec.nodes.values())
 
 
-def _stray_keywords(
-    name: str, bt_mode: str, fsm_key: Any, fsm_options: Any, rejected: Any
-) -> list[Problem]:
+def _stray_keywords(name: str, bt_mode: str, fsm_key: Any, fsm_options: Any, rejected: Any) -> list[Problem]:
     given = {"fsm_key": fsm_key, "fsm_options": fsm_options, "rejected": rejected}
     stray = [k for k, v in given.items() if v is not None] + (["bt_mode"] if bt_mode != "token" else [])
     if not stray:

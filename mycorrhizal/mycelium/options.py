@@ -21,7 +21,8 @@ PROVIDED = ("common_data", "timebase")
 """StateMachine options an embedder always sets itself: the shared blackboard and clock."""
 
 _ACCEPTED = tuple(
-    name for name, p in inspect.signature(StateMachine).parameters.items()
+    name
+    for name, p in inspect.signature(StateMachine).parameters.items()
     if p.kind is p.KEYWORD_ONLY and name not in PROVIDED
 )
 
@@ -35,14 +36,20 @@ def trial_machine(
     blackboard and timebase (``"the net"``).
     """
     problems = [
-        Problem(subject, f"{what} may not set {key}: the machine uses {owner}'s",
-                f"drop {key} from {what}; {owner} passes its own")
-        for key in PROVIDED if key in options
+        Problem(
+            subject,
+            f"{what} may not set {key}: the machine uses {owner}'s",
+            f"drop {key} from {what}; {owner} passes its own",
+        )
+        for key in PROVIDED
+        if key in options
     ]
     problems += [
-        Problem(subject, f"{what} has {key}, which StateMachine does not take",
-                f"use only {', '.join(_ACCEPTED)}")
-        for key in options if key not in PROVIDED and key not in _ACCEPTED
+        Problem(
+            subject, f"{what} has {key}, which StateMachine does not take", f"use only {', '.join(_ACCEPTED)}"
+        )
+        for key in options
+        if key not in PROVIDED and key not in _ACCEPTED
     ]
     if problems:
         return None, problems

@@ -66,8 +66,11 @@ class _Router:
         known = any(candidate is token for candidate in self.tokens)
         raise RoutingError(
             f"transition {self.transition!r}: token {token!r} "
-            + ("was already routed; route or reject each token once" if known else
-               "is not one of the tokens this firing consumed"),
+            + (
+                "was already routed; route or reject each token once"
+                if known
+                else "is not one of the tokens this firing consumed"
+            ),
             transition=self.transition,
         )
 
@@ -142,6 +145,7 @@ class TokenContext(_Router):
     def reject(self, reason: str, token: Any = _CURRENT) -> None:
         """Refuse ``token`` (default: the current one); it goes to the ``rejected`` place with ``reason``."""
         self._decide(self._pick(token), None, reason)
+
 
 class Delivery(_Router):
     """A token delivered to an embedded state machine as ``ctx.msg``; its handlers route it."""

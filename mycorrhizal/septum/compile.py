@@ -57,9 +57,26 @@ class Op:
 class Node:
     """A compiled state: its handlers (bound, with async flags), config and transition table."""
 
-    __slots__ = ("state", "name", "on_state", "on_state_async", "on_enter", "on_enter_async",
-                 "on_leave", "on_leave_async", "on_timeout", "on_timeout_async", "on_fail",
-                 "on_fail_async", "table", "by_id", "timeout", "retries", "terminal", "quick")
+    __slots__ = (
+        "state",
+        "name",
+        "on_state",
+        "on_state_async",
+        "on_enter",
+        "on_enter_async",
+        "on_leave",
+        "on_leave_async",
+        "on_timeout",
+        "on_timeout_async",
+        "on_fail",
+        "on_fail_async",
+        "table",
+        "by_id",
+        "timeout",
+        "retries",
+        "terminal",
+        "quick",
+    )
 
     on_state: Handler | None
     on_state_async: bool
@@ -132,68 +149,97 @@ def _analyse(state: State) -> _Analysis:
             variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
             if len(required) > want or (len(positional) < want and not variadic):
                 shape = "no arguments" if want == 0 else "one argument, ctx"
-                problem(f"handler {role} ({fn.__name__}) must take {shape}",
-                        f"define it as `def {fn.__name__}({'' if want == 0 else 'ctx'})`")
+                problem(
+                    f"handler {role} ({fn.__name__}) must take {shape}",
+                    f"define it as `def {fn.__name__}({'' if want == 0 else 'ctx'})`",
+                )
         if role == "transitions" and is_async_callable(fn):
-            problem("@septum.transitions must be a plain function, not async",
-                    "drop `async` from transitions(); it only returns a list")
+            problem(
+                "@septum.transitions must be a plain function, not async",
+                "drop `async` from transitions(); it only returns a list",
+            )
         missing = unresolved(fn, names)
         if missing and role == "transitions":
             out.handlers.pop(role)  # calling it would only fail on the same names
         for name in missing:
-            hint = ("define `class Events(Enum)` inside the state (or import the Enum it means)"
-                    if name == "Events" else f"define or import {name!r} where the state is declared")
-            problem(f"handler {role} refers to {name!r}, which is not defined in the state, its "
-                    f"enclosing classes or its module", hint)
+            hint = (
+                "define `class Events(Enum)` inside the state (or import the Enum it means)"
+                if name == "Events"
+                else f"define or import {name!r} where the state is declared"
+            )
+            problem(
+                f"handler {role} refers to {name!r}, which is not defined in the state, its "
+                f"enclosing classes or its module",
+                hint,
+            )
 
     cfg = state.config
     has = out.handlers.__contains__
     if cfg.terminal:
         for role in ("on_state", "transitions", "on_timeout", "on_fail"):
             if has(role):
-                problem(f"is terminal but declares {role}, which would never run",
-                        "move final work to on_enter, or drop terminal=True")
+                problem(
+                    f"is terminal but declares {role}, which would never run",
+                    "move final work to on_enter, or drop terminal=True",
+                )
         if cfg.timeout is not None or cfg.retries is not None:
-            problem("is terminal but has a timeout or retries",
-                    "drop them: a terminal state never runs again")
+            problem(
+                "is terminal but has a timeout or retries", "drop them: a terminal state never runs again"
+            )
     else:
         if not has("on_state"):
-            problem("has no @septum.on_state handler",
-                    "add `@septum.on_state async def on_state(ctx): ...`, or mark the state "
-                    "StateConfiguration(terminal=True) if the machine ends here")
+            problem(
+                "has no @septum.on_state handler",
+                "add `@septum.on_state async def on_state(ctx): ...`, or mark the state "
+                "StateConfiguration(terminal=True) if the machine ends here",
+            )
         if cfg.timeout is not None and not has("on_timeout"):
-            problem(f"has timeout={cfg.timeout} but no @septum.on_timeout handler",
-                    "add an on_timeout handler returning a label, or drop the timeout")
+            problem(
+                f"has timeout={cfg.timeout} but no @septum.on_timeout handler",
+                "add an on_timeout handler returning a label, or drop the timeout",
+            )
         if cfg.timeout is None and has("on_timeout"):
-            problem("declares on_timeout but no timeout, so it would never run",
-                    "set StateConfiguration(timeout=...) or remove on_timeout")
+            problem(
+                "declares on_timeout but no timeout, so it would never run",
+                "set StateConfiguration(timeout=...) or remove on_timeout",
+            )
         if cfg.retries is not None and not has("on_fail"):
-            problem(f"has retries={cfg.retries} but no @septum.on_fail handler",
-                    "add an on_fail handler saying where to go when retries run out")
+            problem(
+                f"has retries={cfg.retries} but no @septum.on_fail handler",
+                "add an on_fail handler saying where to go when retries run out",
+            )
         if cfg.retries is None and has("on_fail"):
-            problem("declares on_fail but no retries, so it would never run",
-                    "set StateConfiguration(retries=...) or remove on_fail")
+            problem(
+                "declares on_fail but no retries, so it would never run",
+                "set StateConfiguration(retries=...) or remove on_fail",
+            )
 
     declare = out.handlers.get("transitions")
     if declare is not None and not is_async_callable(declare):
         try:
             declared = declare()
         except NameError as exc:
-            problem(f"transitions() refers to an undefined name ({exc})",
-                    "define or import it where the state is declared")
+            problem(
+                f"transitions() refers to an undefined name ({exc})",
+                "define or import it where the state is declared",
+            )
             declared = []
         except Exception as exc:  # report, with the others, rather than stop at the first
             problem(f"transitions() raised {type(exc).__name__}: {exc}", "make transitions() return a list")
             declared = []
         if not isinstance(declared, list | tuple):
-            problem(f"transitions() returned {type(declared).__name__}, not a list",
-                    "return a list of LabeledTransition(label, target)")
+            problem(
+                f"transitions() returned {type(declared).__name__}, not a list",
+                "return a list of LabeledTransition(label, target)",
+            )
             declared = []
         seen: set[Any] = set()
         for item in declared:
             if not isinstance(item, LabeledTransition):
-                problem(f"transitions() lists {item!r}, which is not a LabeledTransition",
-                        "wrap it: LabeledTransition(label, target)")
+                problem(
+                    f"transitions() lists {item!r}, which is not a LabeledTransition",
+                    "wrap it: LabeledTransition(label, target)",
+                )
                 continue
             try:
                 duplicate = item.label in seen
@@ -201,8 +247,10 @@ def _analyse(state: State) -> _Analysis:
                 problem(f"label {item.label!r} is not hashable", "use Enum members (or strings) as labels")
                 continue
             if duplicate:
-                problem(f"uses label {label_text(item.label)} twice",
-                        "give each transition its own label (one label, one target)")
+                problem(
+                    f"uses label {label_text(item.label)} twice",
+                    "give each transition its own label (one label, one target)",
+                )
                 continue
             if item.label is None:
                 problem("uses None as a label, but None means 'no transition'", "use an Enum member")
@@ -211,8 +259,10 @@ def _analyse(state: State) -> _Analysis:
             target = item.target
             if isinstance(target, type) and issubclass(target, SpecialTarget):
                 if target.kind == PUSH:
-                    problem(f"label {label_text(item.label)} targets Push without states",
-                            "write Push(FirstState, ReturnState, ...)")
+                    problem(
+                        f"label {label_text(item.label)} targets Push without states",
+                        "write Push(FirstState, ReturnState, ...)",
+                    )
                     continue
                 target = target()
             if isinstance(target, SpecialTarget):
@@ -220,22 +270,28 @@ def _analyse(state: State) -> _Analysis:
                     pushed = target.states  # type: ignore[attr-defined]
                     bad = [s for s in pushed if not isinstance(s, State)]
                     if not pushed or bad:
-                        problem(f"label {label_text(item.label)}: Push needs septum states, got {pushed!r}",
-                                "decorate each with @septum.state")
+                        problem(
+                            f"label {label_text(item.label)}: Push needs septum states, got {pushed!r}",
+                            "decorate each with @septum.state",
+                        )
                         continue
                 if target.kind == RETRY and cfg.retries is None:
                     log.debug("state %s retries without a budget (no StateConfiguration.retries)", state.name)
             elif not isinstance(target, State):
-                what = ("a class not decorated with @septum.state" if isinstance(target, type)
-                        else repr(target))
-                problem(f"label {label_text(item.label)} targets {what}",
-                        "target a @septum.state, or Again/Unhandled/Retry/Repeat/Restart/Push(...)/Pop")
+                what = (
+                    "a class not decorated with @septum.state" if isinstance(target, type) else repr(target)
+                )
+                problem(
+                    f"label {label_text(item.label)} targets {what}",
+                    "target a @septum.state, or Again/Unhandled/Retry/Repeat/Restart/Push(...)/Pop",
+                )
                 continue
             out.transitions.append((item.label, target))
     if not cfg.terminal and not cfg.can_dwell and not out.transitions and not out.problems:
-        problem("has no transitions and is not terminal, so the machine could never leave it",
-                "add @septum.transitions, mark it terminal=True, or can_dwell=True if it should "
-                "wait for ever")
+        problem(
+            "has no transitions and is not terminal, so the machine could never leave it",
+            "add @septum.transitions, mark it terminal=True, or can_dwell=True if it should wait for ever",
+        )
     if not out.problems:
         state._cache["analysis"] = out  # failures are not cached: a later build re-resolves names
     return out
@@ -246,8 +302,14 @@ class MachineSpec:
 
     __slots__ = ("initial", "error", "nodes", "group", "root")
 
-    def __init__(self, root: State | StateGroup, initial: Node, error: Node | None,
-                 nodes: dict[State, Node], group: StateGroup | None) -> None:
+    def __init__(
+        self,
+        root: State | StateGroup,
+        initial: Node,
+        error: Node | None,
+        nodes: dict[State, Node],
+        group: StateGroup | None,
+    ) -> None:
         self.root = root
         self.initial = initial
         self.error = error
@@ -276,8 +338,13 @@ def _link(node: Node, analysis: _Analysis) -> None:
         if isinstance(target, State):
             dest = target._cache["node"]
             op = Op(GOTO, dest, (), label)
-            op.fast = (node.on_leave is None and node.timeout is None and dest.on_enter is None
-                       and dest.timeout is None and not dest.terminal)
+            op.fast = (
+                node.on_leave is None
+                and node.timeout is None
+                and dest.on_enter is None
+                and dest.timeout is None
+                and not dest.terminal
+            )
         elif target.kind == PUSH:
             first, *rest = (s._cache["node"] for s in target.states)
             op = Op(PUSH, first, tuple(rest), label)
@@ -323,24 +390,36 @@ def machine_spec(root: State | StateGroup, error_state: State | None) -> Machine
             elif target.kind == POP:
                 uses_pop = True
     if uses_pop and not uses_push:
-        popper = next(s for s in order if any(isinstance(t, SpecialTarget) and t.kind == POP
-                                               for _l, t in analyses[s].transitions))
-        problems.append(Problem(f"state {popper.qualname}", "can Pop, but no reachable state ever Pushes",
-                                "Push(...) into it from a caller, or target a state instead of Pop"))
+        popper = next(
+            s
+            for s in order
+            if any(isinstance(t, SpecialTarget) and t.kind == POP for _l, t in analyses[s].transitions)
+        )
+        problems.append(
+            Problem(
+                f"state {popper.qualname}",
+                "can Pop, but no reachable state ever Pushes",
+                "Push(...) into it from a caller, or target a state instead of Pop",
+            )
+        )
     if group is not None:
         for member in group.states:
             if member not in analyses:
-                problems.append(Problem(
-                    f"state {member.qualname}",
-                    f"is declared in group {group.name} but unreachable from its initial state "
-                    f"{initial.name}",
-                    "add a transition to it, or remove it from the group"))
+                problems.append(
+                    Problem(
+                        f"state {member.qualname}",
+                        f"is declared in group {group.name} but unreachable from its initial state "
+                        f"{initial.name}",
+                        "add a transition to it, or remove it from the group",
+                    )
+                )
     DefinitionError.raise_if_any(problems, what=f"state machine {group.name if group else initial.name}")
     nodes = {state: _node(state, analyses[state]) for state in order}
     for state in order:
         _link(nodes[state], analyses[state])
-    spec = MachineSpec(root, nodes[initial], nodes[error_state] if error_state is not None else None,
-                       nodes, group)
+    spec = MachineSpec(
+        root, nodes[initial], nodes[error_state] if error_state is not None else None, nodes, group
+    )
     cache[key] = spec
     if log.isEnabledFor(logging.DEBUG):
         log.debug("compiled machine %s: %d states", spec.name, len(nodes))

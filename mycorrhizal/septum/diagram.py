@@ -47,16 +47,25 @@ def spec_diagram(spec: MachineSpec, machine: StateMachine | None) -> Diagram:
     has_pop = False
     for state, node in spec.nodes.items():
         cfg = state.config
-        notes = [f"timeout={cfg.timeout:g}s" if cfg.timeout is not None else "",
-                 f"retries={cfg.retries}" if cfg.retries is not None else ""]
+        notes = [
+            f"timeout={cfg.timeout:g}s" if cfg.timeout is not None else "",
+            f"retries={cfg.retries}" if cfg.retries is not None else "",
+        ]
         label = state.name + "".join(f"\n{n}" for n in notes if n)
         fill = None
         if spec.error is not None and node is spec.error:
             fill = "#f8d0d0"
         if state is current:
             fill = "#fff2a8"
-        nodes.append(Node(ids[state], label, shape="doublecircle" if cfg.terminal else "rounded", fill=fill,
-                          tooltip=state.qualname))
+        nodes.append(
+            Node(
+                ids[state],
+                label,
+                shape="doublecircle" if cfg.terminal else "rounded",
+                fill=fill,
+                tooltip=state.qualname,
+            )
+        )
         me = ids[state]
         for op in node.table.values():
             text = label_text(op.label)
@@ -74,8 +83,14 @@ def spec_diagram(spec: MachineSpec, machine: StateMachine | None) -> Diagram:
             elif op.kind == UNHANDLED:
                 continue  # staying put without handling is not a transition
             else:
-                edges.append(Edge(me, me, f"{text} ({KIND_NAMES[op.kind]})",
-                                  style="dotted" if op.kind == AGAIN else "dashed"))
+                edges.append(
+                    Edge(
+                        me,
+                        me,
+                        f"{text} ({KIND_NAMES[op.kind]})",
+                        style="dotted" if op.kind == AGAIN else "dashed",
+                    )
+                )
     if has_pop:
         nodes.append(Node(RETURN, "return\n(pop)", shape="circle"))
     return Diagram(name=spec.name, nodes=tuple(nodes), edges=tuple(edges))

@@ -195,8 +195,12 @@ class StateMachine(Moves):
         except Exception as exc:
             # Kept and re-raised by the next run()/tick(), so nothing is lost.
             self._failure = exc
-            log.error("machine %s: error while handling a timeout in the background: %s",
-                      self._spec.name, exc, exc_info=exc)
+            log.error(
+                "machine %s: error while handling a timeout in the background: %s",
+                self._spec.name,
+                exc,
+                exc_info=exc,
+            )
         finally:
             self._driver = None
 
@@ -243,7 +247,8 @@ class StateMachine(Moves):
         if phase == _DONE:
             raise StateMachineComplete(
                 f"machine {self._spec.name} is complete (terminal state {self._node.name})",
-                state=self._node.name)
+                state=self._node.name,
+            )
         node = self._node
         if phase != _ENTRY or not node.quick or self._running or self._failure is not None:
             return bool(await self.run(1))
@@ -274,8 +279,13 @@ class StateMachine(Moves):
                 if info is None:
                     info = log.isEnabledFor(_INFO)
                 if info:
-                    log.info("machine %s: %s -[%s]-> %s", self._spec.name, node.name, label_text(label),
-                             op.target.name)  # type: ignore[union-attr]
+                    log.info(
+                        "machine %s: %s -[%s]-> %s",
+                        self._spec.name,
+                        node.name,
+                        label_text(label),
+                        op.target.name,
+                    )  # type: ignore[union-attr]
                 return True
             try:
                 await self._apply(node, op, log.isEnabledFor(_INFO))
@@ -296,8 +306,9 @@ class StateMachine(Moves):
         so only a terminal state or ``max_steps`` ends the call.  A call that finds nothing to do
         yields to the event loop once, so ``while True: await fsm.run()`` cannot starve it.
         """
-        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
-                                      or max_steps < 0):
+        if max_steps is not None and (
+            isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
+        ):
             raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
         if self._running:
             await self._wait_turn()
@@ -329,7 +340,9 @@ class StateMachine(Moves):
         if self._called_by_own_handler():
             raise ExecutionError(
                 f"machine {self._spec.name}: a handler called run() on its own machine; use "
-                f"ctx.send_message() instead", state=self._node.name)
+                f"ctx.send_message() instead",
+                state=self._node.name,
+            )
         while self._running:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             if self._turns is None:
@@ -353,8 +366,9 @@ class StateMachine(Moves):
         while frame is not None:
             code = frame.f_code
             # tick() drives handlers itself on its one-frame path, which is where it binds ``ctx``.
-            if (code is _DRIVE or code is _INITIALIZE or (code is _TICK and "ctx" in frame.f_locals)) \
-                    and frame.f_locals.get("self") is self:
+            if (
+                code is _DRIVE or code is _INITIALIZE or (code is _TICK and "ctx" in frame.f_locals)
+            ) and frame.f_locals.get("self") is self:
                 return True
             frame = frame.f_back
         return False
@@ -457,8 +471,13 @@ class StateMachine(Moves):
                 self._node = target  # type: ignore[assignment]
                 self._phase = _ENTRY
                 if info:
-                    log.info("machine %s: %s -[%s]-> %s", self._spec.name, node.name,
-                             label_text(label), target.name)  # type: ignore[union-attr]
+                    log.info(
+                        "machine %s: %s -[%s]-> %s",
+                        self._spec.name,
+                        node.name,
+                        label_text(label),
+                        target.name,
+                    )  # type: ignore[union-attr]
                 continue
             try:
                 await self._apply(node, op, info)
@@ -486,6 +505,7 @@ class StateMachine(Moves):
             if self._inflight >= 2 and owner is not None:
                 owner.uncancel()  # the handler swallowed our cancellation; take the request back
             self._inflight = 0
+
 
 _DRIVE = StateMachine._drive.__code__
 _INITIALIZE = StateMachine._initialize.__code__

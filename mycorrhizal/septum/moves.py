@@ -49,8 +49,18 @@ class Moves(Mailbox):
     """Transitions and error routing for :class:`~mycorrhizal.septum.StateMachine`."""
 
     # What a move changes; StateMachine sets them up.
-    __slots__ = ("_spec", "_node", "_phase", "_retry", "_stack", "_timer", "_ctx", "_common", "_timebase",
-                 "_on_error")
+    __slots__ = (
+        "_spec",
+        "_node",
+        "_phase",
+        "_retry",
+        "_stack",
+        "_timer",
+        "_ctx",
+        "_common",
+        "_timebase",
+        "_on_error",
+    )
 
     _retry: int
     _stack: list[Node] | None
@@ -91,7 +101,9 @@ class Moves(Mailbox):
         return UndeclaredLabelError(
             f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
             f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
-            state=node.name, event=label)
+            state=node.name,
+            event=label,
+        )
 
     @staticmethod
     def _lookup(node: Node, label: Any) -> Op | None:
@@ -130,8 +142,13 @@ class Moves(Mailbox):
                 log.info("machine %s: complete in terminal state %s", self._spec.name, node.name)
             left = self.queue_size
             if left:  # they can never be handled now: say so rather than drop them silently
-                log.warning("machine %s: complete in terminal state %s with %d queued message%s never "
-                            "handled", self._spec.name, node.name, left, "" if left == 1 else "s")
+                log.warning(
+                    "machine %s: complete in terminal state %s with %d queued message%s never handled",
+                    self._spec.name,
+                    node.name,
+                    left,
+                    "" if left == 1 else "s",
+                )
         else:
             self._phase = _ENTRY
 
@@ -149,16 +166,18 @@ class Moves(Mailbox):
     async def _arrive(self, node: Node, target: Node, label: Any, info: bool, how: str = "") -> None:
         self._retry = 0
         if info:
-            log.info("machine %s: %s -[%s%s]-> %s", self._spec.name, node.name, label_text(label), how,
-                     target.name)
+            log.info(
+                "machine %s: %s -[%s%s]-> %s", self._spec.name, node.name, label_text(label), how, target.name
+            )
         await self._enter(target)
 
     async def _reenter(self, node: Node, label: Any, info: bool, how: str, retries: int) -> None:
         await self._leave(node)
         self._retry = retries  # counted once the state is left: a failing on_leave changes nothing
         if info:
-            log.info("machine %s: %s -[%s %s]-> %s", self._spec.name, node.name, label_text(label), how,
-                     node.name)
+            log.info(
+                "machine %s: %s -[%s %s]-> %s", self._spec.name, node.name, label_text(label), how, node.name
+            )
         await self._enter(node)
 
     async def _apply(self, node: Node, op: Op, info: bool) -> None:
@@ -172,8 +191,13 @@ class Moves(Mailbox):
             if msg is not None:
                 self.unhandled_count += 1
                 if info:
-                    log.info("machine %s: %s left message %r unhandled (unhandled #%d)", self._spec.name,
-                             node.name, msg, self.unhandled_count)
+                    log.info(
+                        "machine %s: %s left message %r unhandled (unhandled #%d)",
+                        self._spec.name,
+                        node.name,
+                        msg,
+                        self.unhandled_count,
+                    )
         elif kind == RETRY:
             if node.retries is None or self._retry < node.retries:
                 await self._reenter(node, op.label, info, f"retry {self._retry + 1}", self._retry + 1)
@@ -195,14 +219,18 @@ class Moves(Mailbox):
             if not self._stack:
                 raise ExecutionError(
                     f"state {node.name}: Pop (label {label_text(op.label)}) with an empty stack; Push(...) "
-                    f"into this state before popping, or target a state", state=node.name, event=op.label)
+                    f"into this state before popping, or target a state",
+                    state=node.name,
+                    event=op.label,
+                )
             await self._leave(node)
             await self._arrive(node, self._stack.pop(), op.label, info, " pop")
 
     async def _fail(self, node: Node, info: bool) -> None:
         if info:
-            log.info("machine %s: %s out of retries (%d), calling on_fail", self._spec.name, node.name,
-                     self._retry)
+            log.info(
+                "machine %s: %s out of retries (%d), calling on_fail", self._spec.name, node.name, self._retry
+            )
         label = await self._call(node, "on_fail")
         if label is None:
             return
@@ -212,7 +240,10 @@ class Moves(Mailbox):
         if op.kind == RETRY:
             raise ExecutionError(
                 f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
-                f"ran out; return a label leading elsewhere", state=node.name, event=label)
+                f"ran out; return a label leading elsewhere",
+                state=node.name,
+                event=label,
+            )
         if op.fast:
             self._retry = 0
             self._node = op.target  # type: ignore[assignment]
@@ -222,8 +253,10 @@ class Moves(Mailbox):
 
     def _error(self, node: Node, role: str, exc: Exception) -> HandlerError:
         error = HandlerError(
-            f"state {node.name}: {role} raised {type(exc).__name__}: {exc}", state=node.name,
-            event=self._context().msg)
+            f"state {node.name}: {role} raised {type(exc).__name__}: {exc}",
+            state=node.name,
+            event=self._context().msg,
+        )
         error.__cause__ = exc
         return error
 

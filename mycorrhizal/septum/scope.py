@@ -59,8 +59,10 @@ def global_names(fn: Callable[..., Any]) -> set[str]:
 def _vocabulary() -> dict[str, Any]:
     from . import targets
 
-    return {name: getattr(targets, name) for name in
-            ("Again", "Unhandled", "Retry", "Repeat", "Restart", "Push", "Pop", "LabeledTransition")}
+    return {
+        name: getattr(targets, name)
+        for name in ("Again", "Unhandled", "Retry", "Repeat", "Restart", "Push", "Pop", "LabeledTransition")
+    }
 
 
 def injected_names(state: State) -> dict[str, Any]:

@@ -60,8 +60,18 @@ class _MachineRoot:
 class State(_MachineRoot):
     """An immutable state spec produced by ``@septum.state``; machines are built from it."""
 
-    __slots__ = ("name", "qualname", "module", "config", "form", "handlers", "namespace", "scopes",
-                 "definition", "_cache")
+    __slots__ = (
+        "name",
+        "qualname",
+        "module",
+        "config",
+        "form",
+        "handlers",
+        "namespace",
+        "scopes",
+        "definition",
+        "_cache",
+    )
 
     name: str
     qualname: str
@@ -160,7 +170,6 @@ class StateGroup(_MachineRoot):
         return f"<septum group {self.name}: {', '.join(s.name for s in self.states)}>"
 
 
-
 def _mark(role: str, fn: Any) -> Any:
     target = fn.__func__ if isinstance(fn, staticmethod | classmethod) else fn
     if not callable(target):
@@ -211,8 +220,13 @@ def _from_function(fn: Callable[..., Any], config: StateConfiguration) -> State:
     ]
     if required:
         raise DefinitionError(
-            [Problem(qualname, f"a state function takes no arguments, this one needs {len(required)}",
-                     "declare the handlers inside a function without parameters")],
+            [
+                Problem(
+                    qualname,
+                    f"a state function takes no arguments, this one needs {len(required)}",
+                    "declare the handlers inside a function without parameters",
+                )
+            ],
             what=f"state {qualname!r}",
         )
     collected: list[Callable[..., Any]] = []

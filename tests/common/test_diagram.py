@@ -8,8 +8,11 @@ from mycorrhizal.render import render, to_dot, to_mermaid
 
 @pytest.fixture
 def diagram() -> Diagram:
-    inner = Diagram("Breaker", nodes=(Node("closed", "CLOSED"), Node("open", "OPEN", "doublecircle")),
-                    edges=(Edge("closed", "open", "FAIL"),))
+    inner = Diagram(
+        "Breaker",
+        nodes=(Node("closed", "CLOSED"), Node("open", "OPEN", "doublecircle")),
+        edges=(Edge("closed", "open", "FAIL"),),
+    )
     cluster, inner_edges = inner.as_cluster("fsm_")
     return Diagram(
         "Net",
@@ -22,9 +25,9 @@ def diagram() -> Diagram:
 def test_dot_contains_nodes_edges_and_clusters(diagram: Diagram) -> None:
     dot = to_dot(diagram)
     assert "subgraph cluster_fsm_root" in dot
-    assert 'fsm_closed -> fsm_open [label=FAIL]' in dot
+    assert "fsm_closed -> fsm_open [label=FAIL]" in dot
     assert "inbox -> route [label=2]" in dot
-    assert "fillcolor=\"#ddeeff\"" in dot
+    assert 'fillcolor="#ddeeff"' in dot
 
 
 def test_mermaid_numbers_nodes_and_keeps_labels(diagram: Diagram) -> None:

@@ -149,7 +149,6 @@ async def test_tree_state_timeout_halts_the_tree_and_fails(clock: ManualClock) -
     assert fsm.current_state is Blocked and "scans" not in bb
 
 
-
 async def test_tree_state_runs_its_enter_and_leave_hooks(clock: ManualClock) -> None:
     seen: list[str] = []
 
@@ -246,7 +245,12 @@ async def test_one_blackboard_object_everywhere(running: Any) -> None:
     await runner.run_until_idle()
     assert runner.tokens("done") == ("t",)
     assert [where for where, _ in bb["seen"]] == [
-        "net handler", "tree in the net", "its ctx.bb", "net handler", "machine in the net",
-        "tree in a machine", "machine in a tree in a machine",
+        "net handler",
+        "tree in the net",
+        "its ctx.bb",
+        "net handler",
+        "machine in the net",
+        "tree in a machine",
+        "machine in a tree in a machine",
     ]
     assert all(board is bb for _, board in bb["seen"])

@@ -25,7 +25,10 @@ def net(*, weight: int = 1, rejected: bool = True, **embedded: Any) -> Any:
         inbox, ok, refused, failed = (builder.place(n) for n in PLACES)
 
         @builder.transition(
-            inputs=[(inbox, weight)], outputs=[ok], rejected=refused if rejected else None, on_error=failed,
+            inputs=[(inbox, weight)],
+            outputs=[ok],
+            rejected=refused if rejected else None,
+            on_error=failed,
             **embedded,
         )
         async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
@@ -36,6 +39,7 @@ def net(*, weight: int = 1, rejected: bool = True, **embedded: Any) -> Any:
 
 def where(runner: Any) -> dict[str, tuple[Any, ...]]:
     """Each place's tokens, unwrapped from Rejection/FailedToken, for a per-token account."""
+
     def plain(token: Any) -> Any:
         return token.token if isinstance(token, Rejection | FailedToken) else token
 
@@ -253,8 +257,11 @@ async def test_every_token_ends_in_exactly_one_place(
 ) -> None:
     key = (embedded, weight, rejected)
     if key not in _nets:
-        options = {"fsm": DecidingMachine} if embedded == "machine" else {
-            "bt": Decider, "bt_mode": "batch" if embedded == "batch" else "token"}
+        options = (
+            {"fsm": DecidingMachine}
+            if embedded == "machine"
+            else {"bt": Decider, "bt_mode": "batch" if embedded == "batch" else "token"}
+        )
         _nets[key] = net(weight=weight, rejected=rejected, **options)
     tokens = list(enumerate(decisions))
     runner = PNRunner(_nets[key], {}, ManualClock())
@@ -265,7 +272,7 @@ async def test_every_token_ends_in_exactly_one_place(
     found = where(runner)
     assert sorted(t for place in found.values() for t in place) == tokens  # each once, none lost
     left = len(tokens) % weight
-    assert sorted(found["inbox"]) == tokens[len(tokens) - left:]  # too few for one more firing
+    assert sorted(found["inbox"]) == tokens[len(tokens) - left :]  # too few for one more firing
     for token in found["ok"]:
         assert token[1] == "route"
     for token in found["refused"]:

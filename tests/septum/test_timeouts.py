@@ -345,8 +345,11 @@ _Recovering = make(
 )
 async def test_at_most_one_timer_and_every_timeout_is_its_states_own(errors, steps) -> None:
     clock = ManualClock()
-    options = {"error_state": _Recovering} if errors == "error_state" else {
-        "on_error": lambda ctx, error: _Plain if error.state == "Callee" else _Recovering}
+    options = (
+        {"error_state": _Recovering}
+        if errors == "error_state"
+        else {"on_error": lambda ctx, error: _Plain if error.state == "Callee" else _Recovering}
+    )
     fsm = StateMachine(_Caller, timebase=clock, **options)
     await fsm.run()
     for step in steps:

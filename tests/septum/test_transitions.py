@@ -339,8 +339,14 @@ async def test_labelled_self_transition_reenters_and_resets_retries() -> None:
 
 
 _seen: list[tuple[str, int]] = []
-_MOVES = {"retry": E.RETRY, "repeat": E.REPEAT, "restart": E.RESTART, "again": E.AGAIN, "self": E.SKIP,
-          "away": E.GO}
+_MOVES = {
+    "retry": E.RETRY,
+    "repeat": E.REPEAT,
+    "restart": E.RESTART,
+    "again": E.AGAIN,
+    "self": E.SKIP,
+    "away": E.GO,
+}
 
 
 def _budget_on_state(ctx):
