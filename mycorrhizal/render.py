@@ -35,7 +35,8 @@ def to_graphviz_graph(subject: Any) -> graphviz.Digraph:
 
 def to_dot(subject: Any) -> str:
     """Graphviz DOT source of ``subject``."""
-    return to_graphviz(diagram_of(subject)).source
+    source: str = to_graphviz(diagram_of(subject)).source
+    return source
 
 
 def to_mermaid(subject: Any) -> str:

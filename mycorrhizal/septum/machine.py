@@ -284,8 +284,8 @@ class StateMachine(Moves):
                         self._spec.name,
                         node.name,
                         label_text(label),
-                        op.target.name,
-                    )  # type: ignore[union-attr]
+                        op.target.name,  # type: ignore[union-attr]
+                    )
                 return True
             try:
                 await self._apply(node, op, log.isEnabledFor(_INFO))
@@ -476,8 +476,8 @@ class StateMachine(Moves):
                         self._spec.name,
                         node.name,
                         label_text(label),
-                        target.name,
-                    )  # type: ignore[union-attr]
+                        target.name,  # type: ignore[union-attr]
+                    )
                 continue
             try:
                 await self._apply(node, op, info)

@@ -170,7 +170,7 @@ class StateGroup(_MachineRoot):
         return f"<septum group {self.name}: {', '.join(s.name for s in self.states)}>"
 
 
-def _mark(role: str, fn: Any) -> Any:
+def _mark(role: str, fn: F) -> F:
     target = fn.__func__ if isinstance(fn, staticmethod | classmethod) else fn
     if not callable(target):
         raise TypeError(f"@septum.{role} decorates a function, got {fn!r}")
