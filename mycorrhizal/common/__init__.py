@@ -30,6 +30,7 @@ from .errors import (
     StateMachineComplete,
     UndeclaredLabelError,
 )
+from .observers import Event, Observer, Observers
 from .timebase import (
     ManualClock,
     MonotonicClock,
@@ -48,6 +49,7 @@ __all__ = [
     "Cluster",
     "CommandError",
     "DefinitionError",
+    "Event",
     "Diagram",
     "Diagrammable",
     "Edge",
@@ -58,6 +60,8 @@ __all__ = [
     "MonotonicClock",
     "MycorrhizalError",
     "Node",
+    "Observer",
+    "Observers",
     "Problem",
     "QueueOverflowError",
     "RenderError",

@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..common.errors import InvalidStatusError
-from ._eager import start_eager
+from ..common.interpreter import start_eager
 from .status import Status
 
 if TYPE_CHECKING:

@@ -1,4 +1,9 @@
-"""Start a coroutine eagerly: run it up to its first suspension inside its own task.
+"""Everything that depends on one interpreter's internals, in one place, tested on every version.
+
+Engines import these helpers instead of reaching into ``sys``, ``asyncio`` or code objects
+themselves; a new Python release then means reviewing this one module.
+
+``start_eager``: start a coroutine eagerly, running it up to its first suspension inside its own task.
 
 An async leaf that finishes without suspending must not pay for a trip through the event loop, and
 one that does suspend must keep running in the background while the tree reports RUNNING.  Python

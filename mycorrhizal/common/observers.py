@@ -1,0 +1,179 @@
+"""One way for every engine to tell the outside world what happened: observers of event records.
+
+Each runtime (a state machine, a net's runner, a tree's runner) owns one :class:`Observers` and
+emits small frozen :class:`Event` records into it.  Logging, OCEL event logs, metrics and the live
+view are all observers.  With nothing attached, emitting costs the runtime one truth test
+(``if self._observers:``), so engines guard the construction of each record with it.
+
+Observers may be plain functions or ``async def``.  A plain observer runs inline, at the moment of
+the event.  An async observer gets its own queue and one task that awaits it for each event in
+order, so a slow observer never reorders events and never blocks the engine; :meth:`Observers.drain`
+waits until every queued event was delivered (runtimes call it when they are closed), so nothing is
+lost at shutdown.  An observer that raises is logged once at WARNING and detached: it never breaks
+the run it watches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["Event", "Observer", "Observers"]
+
+Observer = Callable[[Any], "Awaitable[object] | object"]
+"""What ``add_observer`` accepts: ``fn(event)``, plain or ``async def``."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Event:
+    """Base of every event record: which runtime it came from and when, on that runtime's timebase."""
+
+    source: str
+    """The name of the machine, net or tree that emitted the event."""
+    time: float
+    """The runtime's timebase reading when the event happened."""
+
+
+class _Queued:
+    """An async observer's backlog and the one task that delivers it in order."""
+
+    __slots__ = ("callback", "backlog", "task")
+
+    def __init__(self, callback: Observer) -> None:
+        self.callback = callback
+        self.backlog: deque[Any] = deque()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Observers:
+    """The observers attached to one runtime; false while none is attached."""
+
+    __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner")
+
+    def __init__(self, log: logging.Logger, owner: str) -> None:
+        self._plain: list[Observer] = []
+        self._queued: list[_Queued] = []
+        # Async observers removed while events were still queued for them: delivered, then dropped.
+        self._retired: list[_Queued] = []
+        self._log = log
+        self._owner = owner
+
+    def __bool__(self) -> bool:
+        return bool(self._plain or self._queued)
+
+    def __len__(self) -> int:
+        return len(self._plain) + len(self._queued)
+
+    def add(self, callback: Observer) -> None:
+        """Attach ``callback``: called with every event from now on."""
+        if not callable(callback):
+            raise TypeError(
+                f"{self._owner}: add_observer() takes a function called with each event, "
+                f"got {callback!r}; pass a function or an async function"
+            )
+        # An ``async def`` function, or an object whose ``__call__`` is one.
+        if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
+            self._queued.append(_Queued(callback))
+        else:
+            self._plain.append(callback)
+
+    def remove(self, callback: Observer) -> None:
+        """Detach ``callback``; events already queued for an async observer are still delivered."""
+        for plain in self._plain:
+            if plain == callback:
+                self._plain.remove(plain)
+                return
+        for queued in self._queued:
+            if queued.callback == callback:
+                self._queued.remove(queued)
+                if queued.backlog or queued.task is not None:
+                    self._retired.append(queued)
+                return
+        raise ValueError(
+            f"{self._owner}: remove_observer({callback!r}): that observer is not attached; "
+            "pass the same object given to add_observer()"
+        )
+
+    def emit(self, event: Any) -> None:
+        """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
+        queued_before = tuple(self._queued)  # not those a plain observer turns into below
+        for callback in tuple(self._plain):
+            try:
+                result = callback(event)
+            except Exception as exc:
+                self._detach(callback, exc, event)
+                continue
+            if inspect.isawaitable(result):
+                # A plain callable that returned an awaitable is an async observer in disguise:
+                # deliver this event through a queue and treat it as async from now on.
+                self._plain.remove(callback)
+                queued = _Queued(callback)
+                self._queued.append(queued)
+                self._start(queued, _Ready(result))
+        for queued in queued_before:
+            queued.backlog.append(event)
+            if queued.task is None:
+                self._start(queued)
+
+    async def drain(self) -> None:
+        """Wait until every event emitted so far has been delivered to every async observer."""
+        while True:
+            busy = [q for q in (*self._queued, *self._retired) if q.backlog or q.task is not None]
+            if not busy:
+                return
+            for queued in busy:
+                if queued.task is None:
+                    self._start(queued)
+            await asyncio.gather(*(q.task for q in busy if q.task is not None))
+
+    def _start(self, queued: _Queued, first: _Ready | None = None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # No loop yet (a machine stepped from synchronous code): the backlog waits for the
+            # next emit or drain() that runs inside a loop.  Nothing is dropped.
+            if first is not None:
+                queued.backlog.appendleft(first)
+            return
+        queued.task = loop.create_task(self._pump(queued, first))
+
+    async def _pump(self, queued: _Queued, first: _Ready | None) -> None:
+        try:
+            if first is not None:
+                await first.awaitable
+            while queued.backlog:
+                item = queued.backlog.popleft()
+                if isinstance(item, _Ready):
+                    await item.awaitable
+                else:
+                    await queued.callback(item)  # type: ignore[misc]
+        except Exception as exc:
+            self._detach(queued.callback, exc, None)
+            queued.backlog.clear()
+        finally:
+            queued.task = None
+            if queued in self._retired and not queued.backlog:
+                self._retired.remove(queued)
+
+    def _detach(self, callback: Observer, exc: Exception, event: Any) -> None:
+        self._log.warning(
+            "%s: observer %r raised %s: %s; it is detached", self._owner, callback, type(exc).__name__, exc
+        )
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug("observer failure on %r", event, exc_info=exc)
+        self._plain = [c for c in self._plain if c != callback]
+        self._queued = [q for q in self._queued if q.callback != callback]
+        self._retired = [q for q in self._retired if q.callback != callback]
+
+
+@attrs.frozen(slots=True)
+class _Ready:
+    """The awaitable a plain-looking observer already returned for an event."""
+
+    awaitable: Awaitable[object]

@@ -1,0 +1,144 @@
+"""The observer set every engine emits through: order, async delivery, failures, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from mycorrhizal.common.observers import Event, Observers
+
+LOG = logging.getLogger("mycorrhizal.test")
+
+
+@pytest.fixture
+def observers() -> Observers:
+    return Observers(LOG, "machine M")
+
+
+def events(n: int) -> list[Event]:
+    return [Event(source="M", time=float(i)) for i in range(n)]
+
+
+def test_empty_set_is_false_and_attached_set_is_true(observers: Observers) -> None:
+    assert not observers
+    observers.add(lambda e: None)
+    assert observers and len(observers) == 1
+
+
+def test_plain_observer_sees_every_event_in_order_at_once(observers: Observers) -> None:
+    seen: list[Event] = []
+    observers.add(seen.append)
+    for e in events(5):
+        observers.emit(e)
+    assert seen == events(5)
+
+
+async def test_async_observer_gets_every_event_in_order_even_when_slow(observers: Observers) -> None:
+    seen: list[float] = []
+
+    async def slow(event: Event) -> None:
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        seen.append(event.time)
+
+    observers.add(slow)
+    for e in events(50):
+        observers.emit(e)
+    assert seen == []  # delivered by its own task, never inline
+    await observers.drain()
+    assert seen == [float(i) for i in range(50)]
+
+
+async def test_plain_callable_returning_a_coroutine_becomes_async_without_duplicates(
+    observers: Observers,
+) -> None:
+    seen: list[float] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event.time)
+
+    observers.add(lambda event: record(event))
+    for e in events(3):
+        observers.emit(e)
+    await observers.drain()
+    assert seen == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("kind", ["plain", "async"])
+async def test_an_observer_that_raises_is_logged_and_detached_and_others_go_on(
+    observers: Observers, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    good: list[float] = []
+
+    def bad_plain(event: Event) -> None:
+        raise KeyError("boom")
+
+    async def bad_async(event: Event) -> None:
+        raise KeyError("boom")
+
+    observers.add(bad_plain if kind == "plain" else bad_async)
+    observers.add(good.append)
+    # The engine never sees the failure.
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.test"):
+        for e in events(3):
+            observers.emit(e)
+            await observers.drain()
+    assert [e.time for e in good] == [0.0, 1.0, 2.0]  # type: ignore[attr-defined]
+    assert len(observers) == 1
+    failures = [r for r in caplog.records if "detached" in r.getMessage()]
+    assert len(failures) == 1 and "machine M" in failures[0].getMessage()
+    assert failures[0].exc_info is None  # one line at WARNING; the traceback is DEBUG only
+
+
+async def test_events_emitted_before_a_loop_runs_are_delivered_by_drain(observers: Observers) -> None:
+    seen: list[float] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event.time)
+
+    observers.add(record)
+
+    def emit_without_loop() -> None:
+        for e in events(3):
+            observers.emit(e)
+
+    # Emitting from a worker thread has no running loop there: the events wait, none is lost.
+    await asyncio.to_thread(emit_without_loop)
+    await observers.drain()
+    assert seen == [0.0, 1.0, 2.0]
+
+
+async def test_removing_an_async_observer_still_delivers_what_was_queued(observers: Observers) -> None:
+    seen: list[float] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event.time)
+
+    observers.add(record)
+    for e in events(3):
+        observers.emit(e)
+    observers.remove(record)
+    observers.emit(Event(source="M", time=99.0))
+    await observers.drain()
+    assert seen == [0.0, 1.0, 2.0]
+    assert not observers
+
+
+def test_remove_of_an_unknown_observer_says_so(observers: Observers) -> None:
+    with pytest.raises(ValueError, match=r"machine M: remove_observer\(.*\): that observer is not attached"):
+        observers.remove(print)
+
+
+def test_add_of_something_not_callable_says_what_to_pass(observers: Observers) -> None:
+    with pytest.raises(TypeError, match="machine M: add_observer.* got 42; pass a function"):
+        observers.add(42)  # type: ignore[arg-type]
+
+
+def test_events_are_frozen_and_keyword_only() -> None:
+    event = Event(source="M", time=1.0)
+    with pytest.raises(AttributeError):
+        event.time = 2.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Event("M", 1.0)  # type: ignore[misc]
