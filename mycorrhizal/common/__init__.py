@@ -32,11 +32,14 @@ from .errors import (
 )
 from .observers import Event, Observer, Observers
 from .timebase import (
+    CycleClock,
+    DictatedClock,
     ManualClock,
     MonotonicClock,
     Timebase,
     TimerHandle,
     TimerScope,
+    UTCClock,
     WallClock,
     default_timebase,
 )
@@ -47,11 +50,13 @@ __all__ = [
     "BlackboardView",
     "CapacityError",
     "Cluster",
+    "CycleClock",
     "CommandError",
     "DefinitionError",
     "Event",
     "Diagram",
     "Diagrammable",
+    "DictatedClock",
     "Edge",
     "ExecutionError",
     "HandlerError",
@@ -71,6 +76,7 @@ __all__ = [
     "TimerHandle",
     "TimerScope",
     "UndeclaredLabelError",
+    "UTCClock",
     "WallClock",
     "default_timebase",
     "dot_available",

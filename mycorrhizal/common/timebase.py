@@ -1,8 +1,10 @@
 """Timebases: where every engine gets the time, sleeps and schedules timers.
 
-Real use takes :class:`MonotonicClock` (the default) or :class:`WallClock`.  Tests and simulations
-take :class:`ManualClock`, whose time only moves when told to, so hours of timeouts run in
-milliseconds and give the same result every run.
+Real use takes :class:`MonotonicClock` (the default), :class:`WallClock` or :class:`UTCClock`.
+Tests and simulations take a virtual clock, whose time only moves when told to, so hours of
+timeouts run in milliseconds and give the same result every run: :class:`ManualClock` (moved by
+``advance(dt)``), :class:`CycleClock` (one ``stepsize`` per ``advance()``) or
+:class:`DictatedClock` (``set(value)`` from outside).  All three share one timer heap.
 """
 
 from __future__ import annotations
@@ -13,14 +15,20 @@ import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .errors import DefinitionError, Problem
+
 __all__ = [
+    "CycleClock",
+    "DictatedClock",
     "ManualClock",
     "MonotonicClock",
     "Timebase",
     "TimerScope",
     "TimerHandle",
+    "UTCClock",
     "WallClock",
     "default_timebase",
 ]
@@ -49,6 +57,18 @@ class Timebase(ABC):
     @abstractmethod
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
         """Run ``callback()`` once ``delay`` seconds have passed on this timebase."""
+
+    def advance(self, amount: float | None = None) -> int:
+        """Move a virtual clock forward (by its step, or ``amount``); real clocks ignore it. Timers fired."""
+        return 0
+
+    def reset(self) -> None:
+        """Put a virtual clock back to its start; real clocks ignore it."""
+        return None  # deliberately nothing: real time cannot be reset
+
+    def set(self, value: float) -> None:
+        """Set a virtual clock's time to ``value``; real clocks ignore it."""
+        return None  # deliberately nothing: real time cannot be set
 
 
 class _LoopClock(Timebase):
@@ -79,6 +99,15 @@ class WallClock(_LoopClock):
 
     def now(self) -> float:
         return time.time()
+
+
+class UTCClock(_LoopClock):
+    """The current UTC time as a POSIX timestamp; timers run on the loop's monotonic clock."""
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        return datetime.now(UTC).timestamp()
 
 
 _DEFAULT = MonotonicClock()
@@ -143,6 +172,15 @@ class TimerScope(Timebase):
             timer.inner = self._base.call_later(delay, lambda: timer.fire(callback))
         return timer
 
+    def advance(self, amount: float | None = None) -> int:
+        return self._base.advance(amount)
+
+    def reset(self) -> None:
+        self._base.reset()
+
+    def set(self, value: float) -> None:
+        self._base.set(value)
+
     @property
     def pending(self) -> int:
         """Timers set through this scope that have neither fired nor been cancelled."""
@@ -155,39 +193,47 @@ class TimerScope(Timebase):
             timer.cancel()
 
 
-class _ManualTimer:
-    """A timer on a :class:`ManualClock`."""
+class _VirtualTimer:
+    """A timer on a virtual clock; ``clock`` is None once it fired or was cancelled."""
 
-    __slots__ = ("deadline", "callback", "cancelled")
+    __slots__ = ("deadline", "callback", "clock")
 
-    def __init__(self, deadline: float, callback: Callable[[], object]) -> None:
+    def __init__(self, deadline: float, callback: Callable[[], object], clock: _VirtualClock) -> None:
         self.deadline = deadline
         self.callback = callback
-        self.cancelled = False
+        self.clock: _VirtualClock | None = clock
 
     def cancel(self) -> None:
-        self.cancelled = True
+        clock = self.clock
+        if clock is not None:
+            self.clock = None
+            clock._forget_one()
 
 
-class ManualClock(Timebase):
-    """Virtual time that moves only when :meth:`advance` (or :meth:`run_for`) is called.
+#: Cancelled timers stay in the heap (removing from the middle of a heap is O(n)) until they reach
+#: its head or until they are the majority, when the heap is rebuilt without them. So memory stays
+#: proportional to the live timers however often a timer is set and cancelled.
+_COMPACT_AT_LEAST = 64
 
-    ``advance(dt)`` fires, in deadline order, exactly the timers and sleepers due within ``dt``,
-    setting ``now()`` to each one's deadline as it fires, and leaves the rest waiting.
-    """
 
-    __slots__ = ("_now", "_heap", "_seq")
+class _VirtualClock(Timebase):
+    """Time that moves only when told to; the timer heap shared by every virtual clock."""
 
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = float(start)
-        self._heap: list[tuple[float, int, _ManualTimer]] = []
+    __slots__ = ("_now", "_heap", "_seq", "_dead", "_initial", "_step")
+
+    def __init__(self, initial: float, step: float | None) -> None:
+        self._now = float(initial)
+        self._initial = float(initial)
+        self._step = step
+        self._heap: list[tuple[float, int, _VirtualTimer]] = []
         self._seq = itertools.count()
+        self._dead = 0  # cancelled timers still in the heap
 
     def now(self) -> float:
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
-        timer = _ManualTimer(self._now + max(0.0, delay), callback)
+        timer = _VirtualTimer(self._now + max(0.0, delay), callback, self)
         # The sequence number keeps timers with equal deadlines in the order they were set.
         heapq.heappush(self._heap, (timer.deadline, next(self._seq), timer))
         return timer
@@ -211,34 +257,42 @@ class ManualClock(Timebase):
     @property
     def pending(self) -> int:
         """Number of timers and sleepers still waiting."""
-        return sum(1 for _, _, t in self._heap if not t.cancelled)
+        return len(self._heap) - self._dead
+
+    @property
+    def heap_size(self) -> int:
+        """Entries held for timers, cancelled ones not yet dropped included (stays near :attr:`pending`)."""
+        return len(self._heap)
 
     def next_deadline(self) -> float | None:
         """Deadline of the earliest waiting timer, or None if nothing waits."""
         self._drop_cancelled()
         return self._heap[0][0] if self._heap else None
 
-    def advance(self, delay: float) -> int:
-        """Move time forward by ``delay`` seconds, firing every timer that falls due; return count.
+    def advance(self, amount: float | None = None) -> int:
+        """Move time forward by ``amount`` (default: the clock's step), firing every timer due; return count.
 
         Timers set by a callback fire too if they fall within the window.  Sleepers are woken
         (their futures resolved); they resume when the event loop next runs.
         """
-        if delay < 0:
-            raise ValueError(f"ManualClock.advance() needs a delay >= 0, got {delay}")
-        target = self._now + delay
-        fired = 0
-        while True:
-            self._drop_cancelled()
-            if not self._heap or self._heap[0][0] > target:
-                break
-            deadline, _, timer = heapq.heappop(self._heap)
-            self._now = max(self._now, deadline)
-            timer.cancelled = True  # fired timers count as done; cancel() afterwards is a no-op
-            timer.callback()
-            fired += 1
-        self._now = target
-        return fired
+        if amount is None:
+            if self._step is None:
+                return 0
+            amount = self._step
+        if amount < 0:
+            raise ValueError(
+                f"{type(self).__name__}.advance() needs a delay >= 0, got {amount}; "
+                "to move time back, use set(value) or reset()"
+            )
+        return self._move_to(self._now + amount)
+
+    def set(self, value: float) -> None:
+        """Move time to ``value``: forward fires the timers due by then; backward fires nothing."""
+        self._move_to(float(value))
+
+    def reset(self) -> None:
+        """Go back to the time the clock started at; waiting timers keep their deadlines."""
+        self._now = self._initial
 
     async def run_for(self, delay: float, *, settle: int = 20) -> int:
         """Advance ``delay`` seconds letting the event loop run after each deadline; return count.
@@ -248,7 +302,7 @@ class ManualClock(Timebase):
         sleeps inside the window behave as they would in real time.
         """
         if delay < 0:
-            raise ValueError(f"ManualClock.run_for() needs a delay >= 0, got {delay}")
+            raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay}")
         target = self._now + delay
         fired = 0
         await _settle(settle)
@@ -256,15 +310,108 @@ class ManualClock(Timebase):
             nxt = self.next_deadline()
             if nxt is None or nxt > target:
                 break
-            fired += self.advance(nxt - self._now)
+            fired += self._move_to(max(nxt, self._now))
             await _settle(settle)
+        self._now = target
+        return fired
+
+    def _move_to(self, target: float) -> int:
+        """Fire, in deadline order, every timer due by ``target``, then stand at ``target``."""
+        fired = 0
+        while True:
+            self._drop_cancelled()
+            heap = self._heap
+            if not heap or heap[0][0] > target:
+                break
+            deadline, _, timer = heapq.heappop(heap)
+            self._now = max(self._now, deadline)
+            timer.clock = None  # fired timers count as done; cancel() afterwards is a no-op
+            timer.callback()
+            fired += 1
         self._now = target
         return fired
 
     def _drop_cancelled(self) -> None:
         heap = self._heap
-        while heap and heap[0][2].cancelled:
+        while heap and heap[0][2].clock is None:
             heapq.heappop(heap)
+            self._dead -= 1
+
+    def _forget_one(self) -> None:
+        """A timer in the heap was cancelled: count it, and rebuild the heap once most are dead."""
+        self._dead += 1
+        if self._dead >= _COMPACT_AT_LEAST and 2 * self._dead > len(self._heap):
+            self._heap = [entry for entry in self._heap if entry[2].clock is not None]
+            heapq.heapify(self._heap)
+            self._dead = 0
+
+
+class ManualClock(_VirtualClock):
+    """Virtual time that moves only when :meth:`advance` (or :meth:`run_for`, :meth:`set`) is called.
+
+    ``advance(dt)`` fires, in deadline order, exactly the timers and sleepers due within ``dt``,
+    setting ``now()`` to each one's deadline as it fires, and leaves the rest waiting.  It has no
+    step of its own: ``advance()`` without an amount does nothing.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, start: float = 0.0) -> None:
+        super().__init__(start, None)
+
+
+class CycleClock(_VirtualClock):
+    """Time counted in cycles: each ``advance()`` adds ``stepsize`` and wakes what fell due.
+
+    Starts at ``initial`` (0); ``reset()`` goes back to it.  ``advance(amount)`` moves by ``amount``
+    instead.  A tree runner that steps its clock after each tick thus sees one cycle per tick.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, stepsize: float = 1, *, initial: float = 0.0) -> None:
+        if not stepsize > 0:
+            raise DefinitionError(
+                [
+                    Problem(
+                        "CycleClock", f"stepsize must be > 0, got {stepsize!r}", "pass a positive stepsize"
+                    )
+                ],
+                what="CycleClock",
+            )
+        super().__init__(initial, float(stepsize))
+
+    @property
+    def stepsize(self) -> float:
+        """How far one ``advance()`` moves the clock."""
+        assert self._step is not None  # always set by __init__
+        return self._step
+
+    @property
+    def cycles(self) -> float:
+        """The current time (the same as ``now()``)."""
+        return self._now
+
+
+class DictatedClock(_VirtualClock):
+    """Time set from outside: ``set(value)`` (or ``set_time``) moves it and wakes what fell due.
+
+    ``reset()`` goes back to ``initial``; ``advance()`` without an amount does nothing.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, initial: float = 0.0) -> None:
+        super().__init__(initial, None)
+
+    @property
+    def value(self) -> float:
+        """The current time (the same as ``now()``)."""
+        return self._now
+
+    def set_time(self, value: float) -> None:
+        """The same as :meth:`set`."""
+        self.set(value)
 
 
 async def _settle(iterations: int) -> None:

@@ -1,8 +1,25 @@
 import asyncio
+import random
+import time
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mycorrhizal.common import ManualClock, MonotonicClock, TimerScope, WallClock, default_timebase
+from mycorrhizal.common import (
+    CycleClock,
+    DefinitionError,
+    DictatedClock,
+    ManualClock,
+    MonotonicClock,
+    Timebase,
+    TimerScope,
+    UTCClock,
+    WallClock,
+    default_timebase,
+)
+from mycorrhizal.common import timebase as timebase_module
 
 
 def test_advance_fires_exactly_the_due_timers_in_deadline_order(clock: ManualClock) -> None:
@@ -92,7 +109,7 @@ async def test_cancelled_sleeper_leaves_no_timer(clock: ManualClock) -> None:
     assert clock.pending == 0
 
 
-@pytest.mark.parametrize("timebase", [MonotonicClock(), WallClock(), default_timebase()])
+@pytest.mark.parametrize("timebase", [MonotonicClock(), WallClock(), UTCClock(), default_timebase()])
 async def test_real_clocks_schedule_on_the_loop(timebase) -> None:  # type: ignore[no-untyped-def]
     done = asyncio.Event()
     before = timebase.now()
@@ -135,3 +152,183 @@ async def test_timer_scope_with_an_owner_drops_timers_once_the_owner_is_cancelle
     assert fired == []
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+# --- memory: cancelled timers do not pile up (issue 8 #4) ------------------------------------------
+
+
+def test_a_timer_set_and_cancelled_over_and_over_keeps_the_heap_small(clock: ManualClock) -> None:
+    # The pattern of a machine re-entering a timeout=30 state: each entry sets the state's timer,
+    # each exit cancels it, and time barely moves, so no deadline is ever reached.
+    keep = clock.call_later(1_000, lambda: None)
+    largest = 0
+    for _ in range(100_000):
+        clock.call_later(30, lambda: None).cancel()
+        clock.advance(0.001)
+        largest = max(largest, clock.heap_size)
+    assert clock.pending == 1
+    assert largest <= 2 * timebase_module._COMPACT_AT_LEAST
+    keep.cancel()
+    assert clock.pending == 0 and clock.next_deadline() is None and clock.heap_size == 0
+
+
+def test_compaction_keeps_the_order_of_the_live_timers(clock: ManualClock) -> None:
+    fired: list[int] = []
+    handles = [clock.call_later(1 + i % 7, lambda i=i: fired.append(i)) for i in range(1_000)]
+    for i, handle in enumerate(handles):
+        if i % 3:
+            handle.cancel()
+    assert clock.heap_size < 1_000  # compacted at least once
+    clock.advance(10)
+    expected = sorted((i for i in range(1_000) if i % 3 == 0), key=lambda i: (1 + i % 7, i))
+    assert fired == expected
+
+
+@given(st.lists(st.tuples(st.sampled_from(["set", "cancel", "advance"]), st.integers(0, 50)), max_size=400))
+def test_heap_stays_proportional_to_the_live_timers(steps: list[tuple[str, int]]) -> None:
+    clock = ManualClock()
+    live: list[object] = []
+    peak = 0
+    for op, n in steps:
+        if op == "set":
+            live.append(clock.call_later(n, lambda: None))
+        elif op == "cancel" and live:
+            live.pop(n % len(live)).cancel()  # type: ignore[attr-defined]
+        elif op == "advance":
+            clock.advance(n / 10)
+        peak = max(peak, clock.pending)
+        assert clock.heap_size <= 2 * peak + timebase_module._COMPACT_AT_LEAST
+    assert clock.pending == sum(1 for t in live if t.clock is not None)  # type: ignore[attr-defined]
+
+
+# --- the advance/reset/set interface and the clocks of mycorrhizal 0.x -----------------------------
+
+
+@pytest.mark.parametrize("timebase", [MonotonicClock(), WallClock(), UTCClock()])
+def test_real_clocks_ignore_advance_reset_and_set(timebase: Timebase) -> None:
+    before = timebase.now()
+    assert timebase.advance() == 0 and timebase.advance(100) == 0
+    timebase.reset()
+    timebase.set(before + 1e6)
+    assert before <= timebase.now() < before + 1e5
+
+
+def test_utc_clock_reads_the_utc_timestamp() -> None:
+    assert abs(UTCClock().now() - datetime.now(UTC).timestamp()) < 60
+    assert abs(UTCClock().now() - time.time()) < 60
+
+
+def test_manual_clock_has_no_step_but_can_be_set_and_reset() -> None:
+    clock = ManualClock(start=5)
+    fired: list[float] = []
+    clock.call_later(10, lambda: fired.append(clock.now()))
+    assert clock.advance() == 0 and clock.now() == 5
+    clock.set(20)
+    assert fired == [15.0] and clock.now() == 20
+    clock.reset()
+    assert clock.now() == 5
+
+
+async def test_cycle_clock_counts_steps_and_wakes_sleepers_when_due() -> None:
+    clock = CycleClock()
+    assert clock.now() == 0 and clock.stepsize == 1 and clock.cycles == 0
+    woke: list[float] = []
+
+    async def sleeper() -> None:
+        await clock.sleep(3)
+        woke.append(clock.now())
+
+    task = asyncio.create_task(sleeper())
+    await asyncio.sleep(0)
+    for _ in range(2):
+        clock.advance()
+        await asyncio.sleep(0)
+    assert woke == [] and clock.now() == 2
+    clock.advance()
+    await task
+    assert woke == [3.0]
+    clock.reset()
+    assert clock.now() == 0
+
+
+async def test_cycle_clock_with_a_fractional_step_drives_a_loop_like_the_0x_demo() -> None:
+    clock = CycleClock(stepsize=0.1)
+    done = asyncio.Event()
+
+    async def worker() -> None:
+        await clock.sleep(0.5)
+        done.set()
+
+    task = asyncio.create_task(worker())
+    steps = 0
+    while not done.is_set():
+        clock.advance()
+        steps += 1
+        await asyncio.sleep(0)
+    await task
+    assert 5 <= steps <= 6  # 0.1 added five times is 0.5 up to float rounding
+    assert clock.now() == pytest.approx(steps * 0.1)
+
+
+def test_cycle_clock_doc_forms_initial_and_amount() -> None:
+    clock = CycleClock(initial=10.0)
+    assert clock.now() == 10
+    clock.advance(amount=2.5)
+    assert clock.now() == 12.5
+    clock.reset()
+    assert clock.now() == 10
+
+
+@pytest.mark.parametrize("stepsize", [0, -1, float("nan")])
+def test_cycle_clock_refuses_a_step_that_does_not_move(stepsize: float) -> None:
+    with pytest.raises(DefinitionError, match="CycleClock: stepsize must be > 0.*Fix: pass a positive"):
+        CycleClock(stepsize=stepsize)
+
+
+async def test_dictated_clock_moves_only_when_set_and_wakes_sleepers() -> None:
+    clock = DictatedClock(100.0)
+    assert clock.now() == 100 and clock.value == 100
+    task = asyncio.create_task(clock.sleep(5))
+    await asyncio.sleep(0)
+    assert clock.advance() == 0 and clock.now() == 100
+    clock.set(104.9)
+    await asyncio.sleep(0)
+    assert not task.done()
+    clock.set_time(105)
+    await task
+    assert clock.now() == 105
+
+
+def test_dictated_clock_may_go_back_and_timers_keep_their_deadlines() -> None:
+    clock = DictatedClock(initial=0.0)
+    fired: list[float] = []
+    clock.call_later(10, lambda: fired.append(clock.now()))
+    clock.set(8)
+    clock.reset()
+    assert clock.now() == 0 and fired == []
+    clock.set(9.5)
+    assert fired == []
+    clock.set(12)
+    assert fired == [10.0] and clock.now() == 12
+
+
+def test_timer_scope_passes_advance_reset_and_set_to_its_clock() -> None:
+    clock = CycleClock(stepsize=2)
+    scope = TimerScope(clock)
+    fired: list[float] = []
+    scope.call_later(2, lambda: fired.append(scope.now()))
+    assert scope.advance() == 1 and fired == [2.0]
+    scope.set(7)
+    assert clock.now() == 7
+    scope.reset()
+    assert clock.now() == 0
+
+
+def test_virtual_clocks_fire_in_deadline_order_whatever_the_order_set() -> None:
+    rng = random.Random(8)
+    clock = DictatedClock(0)
+    fired: list[float] = []
+    for _ in range(200):
+        clock.call_later(rng.randint(1, 50), lambda: fired.append(clock.now()))
+    clock.set(50)
+    assert fired == sorted(fired) and len(fired) == 200
