@@ -1,9 +1,20 @@
-"""Shared helpers for the benchmark scripts: timing, memory, command line and the printed table.
+"""Shared harness of the benchmark scripts: interleaved rounds, median and spread, the printed table.
 
-Every script in ``benchmarks/`` measures all its contenders in one run and prints one table with the
-columns contender, workload, figure, unit, target. Timings use ``time.perf_counter``: each workload is
-warmed up, then repeated, and the best repeat is reported (the least disturbed by the rest of the
-machine, which is what a comparison between libraries needs).
+A script describes what it measures as :class:`Case` objects (one contender on one workload), and
+optionally :class:`Once` measurements (memory: one figure, no timing) and :class:`Derived` rows (a
+difference or ratio of two cases, such as an overhead over the floor).  :func:`run_benchmark` then
+
+1. prepares every case (its own event loop, its set-up, a calibration of the operations per sample so
+   one sample takes about ``--budget`` seconds, and a warm-up sample);
+2. runs ``--rounds`` rounds; round *r* times every case exactly once, starting at case *r mod k* and
+   going forward on even rounds, backward on odd ones, so every contender is measured under the same
+   load as the others, spread over the whole run, and no case always follows the same neighbour;
+3. reports per row the **median** over the rounds, the **spread** (the interquartile range, p25..p75)
+   and the **best** round as a second column, and the target with its verdict computed from the
+   median.
+
+The garbage collector stays on while timing (what real programs run with) unless ``--gc off`` is
+given or a case asks for it (``Case.gc``); the table's heading says which.  Nothing is pinned.
 """
 
 from __future__ import annotations
@@ -11,16 +22,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import inspect
+import json
 import os
 import platform
+import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 # Measure the mycorrhizal of the checkout this script lives in, not whichever copy happens to be
 # installed: `python benchmarks/x.py` puts benchmarks/ (not the repository) first on sys.path.
@@ -30,114 +44,340 @@ if str(REPOSITORY) not in sys.path:
 
 __all__ = [
     "REPOSITORY",
+    "Case",
+    "Derived",
+    "Once",
     "Row",
     "Settings",
-    "abest_per_op",
     "abytes_per_object",
-    "best_per_op",
-    "best_of_passes",
     "bytes_per_object",
     "library_versions",
     "parse_settings",
     "print_table",
+    "rotation",
+    "run_benchmark",
 ]
+
+SPREAD = "p25..p75"  # what the spread column is: the interquartile range over the rounds
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How hard a script works: ``quick`` is a smoke run, the default a full measurement."""
+    """How a run measures: ``quick`` is a smoke run, the default a full measurement."""
 
-    quick: bool
-    repeats: int  # minimum timed repeats per workload in each pass
-    warmup: int
-    passes: int = 3  # the whole script's workloads are measured this many times, one after the other
-    # Seconds one timed repeat should take when its size is calibrated: short enough to fit in one
-    # scheduler time slice, so the best repeat is one no other process interrupted.
-    budget: float = 0.002
-    quick_ops: int = 50  # operations per repeat in a smoke run
-    # Within a pass, repeats go on past ``repeats`` until they span this many seconds (at most
-    # ``max_repeats``).  On a shared machine slow spells last seconds; passes spread each workload's
-    # repeats over the whole run, so every contender gets timed in calm moments as well.
-    span: float = 0.5
-    max_repeats: int = 400
-
-    def more(self, done: int, started: float) -> bool:
-        """Whether to time another repeat after ``done`` repeats that began at ``started``."""
-        if done < self.repeats:
-            return True
-        return done < self.max_repeats and time.perf_counter() - started < self.span
+    quick: bool = False
+    rounds: int = 41
+    gc: bool = True  # the collector stays on while timing
+    budget: float = 0.01  # seconds one calibrated sample should take
+    quick_ops: int = 20  # operations per sample in a smoke run (for cases without fixed ops)
+    json: Path | None = None
+    only: tuple[str, ...] = ()
 
     def scale(self, full: int, quick: int) -> int:
         """``full`` in a full run, ``quick`` in a smoke run."""
         return quick if self.quick else full
 
-    def single(self) -> Settings:
-        """One repeat and no warm-up, for a workload that repeats inside (with ``more()`` of the
-        settings it was given)."""
-        return replace(self, repeats=1, warmup=0, span=0.0)
-
-    def few(self) -> Settings:
-        """At most 3 repeats: for slow peers whose fixed-size workload takes a second per repeat,
-        where a long repeat already averages out what best-of-many filters in short ones."""
-        return replace(self, repeats=min(3, self.repeats), span=0.0)
-
-    def once(self) -> Settings:
-        """One repeat per pass (so ``passes`` in all) for second-long workloads of slow peers."""
-        return replace(self, repeats=1, span=0.0)
+    def wanted(self, contender: str, workload: str) -> bool:
+        """Whether ``--only`` keeps the row ``contender / workload``."""
+        text = f"{contender} / {workload}".lower()
+        return not self.only or any(part.lower() in text for part in self.only)
 
 
-def parse_settings(description: str, argv: Sequence[str] | None = None) -> Settings:
-    """Parse the command line every benchmark script shares (``--quick``, ``--repeats``, ``--passes``)."""
+def parse_settings(description: str, argv: Sequence[str] | None = None, *, rounds: int = 41) -> Settings:
+    """Parse the command line every benchmark script shares."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help="tiny workloads, one repeat: a smoke run")
-    parser.add_argument("--repeats", type=int, default=None, help="minimum repeats per workload and pass")
-    parser.add_argument("--passes", type=int, default=None, help="measure everything this many times")
+    parser.add_argument("--quick", action="store_true", help="tiny workloads, two rounds: a smoke run")
+    parser.add_argument("--rounds", type=int, default=None, help=f"interleaved rounds (default {rounds})")
+    parser.add_argument(
+        "--gc", choices=("on", "off"), default="on", help="garbage collector while timing (default on)"
+    )
+    parser.add_argument("--budget", type=float, default=0.01, help="seconds per calibrated sample")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="measure only rows whose 'contender / workload' contains this text (repeatable)",
+    )
     args = parser.parse_args(argv)
-    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
-    passes = args.passes if args.passes is not None else (1 if args.quick else 3)
-    if repeats < 1 or passes < 1:
-        parser.error("--repeats and --passes must be at least 1")
-    if args.quick:
-        return Settings(quick=True, repeats=repeats, warmup=0, passes=passes, span=0.0)
-    return Settings(quick=False, repeats=repeats, warmup=1, passes=passes)
+    count = args.rounds if args.rounds is not None else (2 if args.quick else rounds)
+    if count < 1:
+        parser.error("--rounds must be at least 1")
+    if args.budget <= 0:
+        parser.error("--budget must be positive")
+    return Settings(
+        quick=args.quick,
+        rounds=count,
+        gc=args.gc == "on",
+        budget=args.budget,
+        json=args.json,
+        only=tuple(args.only),
+    )
 
 
-def best_of_passes(measure: Callable[[Settings, bool], list[Row]], settings: Settings) -> list[Row]:
-    """Run ``measure(settings, first_pass)`` ``settings.passes`` times; keep each row's best figure.
+# --- what a script declares ----------------------------------------------------------------------
 
-    Every contender goes through the same passes, so a slow spell of the machine that covers one
-    contender's repeats in one pass does not decide its figure.  Rows measured only in the first
-    pass (memory, which does not vary) are kept as they are.
+
+@dataclass(eq=False)
+class Case:
+    """One contender on one workload: ``run(n)`` performs ``n`` operations (sync or ``async def``).
+
+    ``ops`` fixes ``n`` (for workloads whose size is part of their definition); otherwise it is
+    calibrated to the run's budget.  With ``self_timed``, ``run(n)`` does its own set-up untimed and
+    returns the seconds its measured part took.  ``gc`` overrides the run's collector setting for
+    this case.  ``setup``/``teardown`` (sync or async) run once, in the case's own event loop.
+    The figure is seconds per operation times ``scale`` (``1e6``: microseconds).
     """
-    best: dict[tuple[str, str], Row] = {}
-    for index in range(settings.passes):
-        for row in measure(settings, index == 0):
-            key = (row.contender, row.workload)
-            kept = best.get(key)
-            if kept is None or row.figure < kept.figure:
-                best[key] = row if kept is None else replace(row, note=kept.note)
-    return list(best.values())
+
+    contender: str
+    workload: str
+    run: Callable[[int], Any]
+    target: float | None = None
+    ops: int | None = None
+    unit: str = "us"
+    scale: float = 1e6
+    self_timed: bool = False
+    gc: bool | None = None
+    note: str = ""
+    setup: Callable[[], Any] | None = None
+    teardown: Callable[[], Any] | None = None
+    samples: list[float] = field(default_factory=list)  # one figure per round, filled by the harness
+    n: int = 0
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.contender, self.workload)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A row computed round by round from two cases: ``left - right`` or ``left / right``.
+
+    Pairing the two figures of the same round cancels what the machine's load did to both.
+    """
+
+    contender: str
+    workload: str
+    left: tuple[str, str]
+    right: tuple[str, str]
+    op: str = "-"  # "-" (an overhead) or "/" (a ratio)
+    unit: str = "us"
+    target: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Once:
+    """A measurement taken once (memory): ``measure()`` returns finished rows."""
+
+    contender: str
+    workload: str  # what --only matches against
+    measure: Callable[[], list[Row]]
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: a contender's figure on one workload, and the target if there is one."""
+    """One line of the table."""
 
     contender: str
     workload: str
-    figure: float
+    median: float
     unit: str
-    target: float | None = None  # upper bound the figure should stay at or under
+    low: float | None = None  # p25 over the rounds
+    high: float | None = None  # p75 over the rounds
+    best: float | None = None  # the best round
+    target: float | None = None  # upper bound the median should stay at or under
     note: str = ""
+    samples: tuple[float, ...] = ()
 
-    def target_text(self) -> str:
+    @property
+    def figure(self) -> float:
+        """The headline figure: the median."""
+        return self.median
+
+    @property
+    def verdict(self) -> str:
         if self.target is None:
-            return "-"
-        verdict = "met" if self.figure <= self.target else "MISSED"
-        return f"<= {_number(self.target)} {verdict}"
+            return ""
+        return "met" if self.median <= self.target else "MISSED"
 
 
-def _number(value: float) -> str:
+def rotation(count: int, round_index: int) -> list[int]:
+    """The order round ``round_index`` measures ``count`` cases in (see the module docstring)."""
+    start = round_index % count if count else 0
+    order = [(start + i) % count for i in range(count)]
+    return order if round_index % 2 == 0 else [order[0], *reversed(order[1:])]
+
+
+# --- timing --------------------------------------------------------------------------------------
+
+
+def _own_time(result: object, elapsed: float, self_timed: bool) -> float:
+    if not self_timed:
+        return elapsed
+    if not isinstance(result, float):
+        raise TypeError(f"a self-timed workload must return the seconds it measured, got {result!r}")
+    return result
+
+
+async def _atimed(run: Callable[[int], Awaitable[object]], n: int, self_timed: bool) -> float:
+    start = time.perf_counter()
+    result = await run(n)
+    elapsed = time.perf_counter() - start
+    return _own_time(result, elapsed, self_timed)
+
+
+def _call(case: Case, fn: Callable[[], Any]) -> Any:
+    """Call a set-up or tear-down function, in the case's loop if it is a coroutine function."""
+    if inspect.iscoroutinefunction(fn):
+        assert case.loop is not None
+        return case.loop.run_until_complete(fn())
+    return fn()
+
+
+def _sample(case: Case, n: int, collector: bool) -> float:
+    """Seconds ``case.run(n)`` took (its own figure if self-timed), with the collector as asked."""
+    if not collector:
+        gc.collect()
+        gc.disable()
+    try:
+        if case.loop is not None and inspect.iscoroutinefunction(case.run):
+            return case.loop.run_until_complete(_atimed(case.run, n, case.self_timed))
+        start = time.perf_counter()
+        result = case.run(n)
+        return _own_time(result, time.perf_counter() - start, case.self_timed)
+    finally:
+        gc.enable()
+
+
+def _prepare(case: Case, settings: Settings) -> None:
+    """Event loop, set-up, operations per sample (calibrated unless fixed) and a warm-up sample."""
+    needs_loop = any(inspect.iscoroutinefunction(f) for f in (case.run, case.setup, case.teardown) if f)
+    if needs_loop:
+        case.loop = asyncio.new_event_loop()
+    if case.setup is not None:
+        _call(case, case.setup)
+    collector = settings.gc if case.gc is None else case.gc
+    if case.ops is not None:
+        case.n = case.ops
+    elif settings.quick:
+        case.n = settings.quick_ops
+    else:
+        n = 1
+        while True:
+            elapsed = _sample(case, n, collector)
+            if elapsed >= settings.budget / 8 or n >= 1 << 30:
+                break
+            n *= 4
+        case.n = max(1, round(n * settings.budget / max(elapsed, 1e-9)))
+    if not settings.quick:
+        _sample(case, case.n, collector)
+
+
+async def _gather(tasks: set[asyncio.Task[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _close(case: Case) -> None:
+    try:
+        if case.teardown is not None:
+            _call(case, case.teardown)
+    finally:
+        loop = case.loop
+        if loop is not None:
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(_gather(tasks))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            case.loop = None
+
+
+def measure_rounds(cases: Sequence[Case], settings: Settings) -> None:
+    """Prepare every case, then fill each one's ``samples`` with one figure per interleaved round."""
+    prepared: list[Case] = []
+    try:
+        for case in cases:
+            prepared.append(case)
+            _prepare(case, settings)
+        for index in range(settings.rounds):
+            for position in rotation(len(cases), index):
+                case = cases[position]
+                collector = settings.gc if case.gc is None else case.gc
+                case.samples.append(_sample(case, case.n, collector) / case.n * case.scale)
+    finally:
+        for case in prepared:
+            _close(case)
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    low, median, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, median, high
+
+
+def case_row(case: Case) -> Row:
+    """The row of a measured case: median, p25..p75 and best over its rounds."""
+    low, median, high = _quartiles(case.samples)
+    return Row(
+        case.contender,
+        case.workload,
+        median,
+        case.unit,
+        low,
+        high,
+        min(case.samples),
+        case.target,
+        case.note,
+        tuple(case.samples),
+    )
+
+
+def derived_row(spec: Derived, left: Case, right: Case) -> Row:
+    """``spec`` computed per round from the figures ``left`` and ``right`` got in the same round."""
+
+    def apply(a: float, b: float) -> float:
+        return a - b if spec.op == "-" else a / b
+
+    values = [apply(a, b) for a, b in zip(left.samples, right.samples, strict=True)]
+    low, median, high = _quartiles(values)
+    best = apply(min(left.samples), min(right.samples))
+    return Row(spec.contender, spec.workload, median, spec.unit, low, high, best, spec.target, spec.note)
+
+
+def fixed_row(
+    contender: str, workload: str, value: float, unit: str, target: float | None = None, note: str = ""
+) -> Row:
+    """A row measured once (no rounds, so no spread and no best)."""
+    return Row(contender, workload, value, unit, target=target, note=note)
+
+
+def collect_rows(cases: Sequence[Case], derived: Sequence[Derived], once_rows: Sequence[Row]) -> list[Row]:
+    """Every case's row followed by the derived rows whose left side it is; then the once-rows."""
+    by_key = {case.key: case for case in cases}
+    rows: list[Row] = []
+    for case in cases:
+        rows.append(case_row(case))
+        for spec in derived:
+            if spec.left == case.key and spec.right in by_key:
+                rows.append(derived_row(spec, case, by_key[spec.right]))
+    return rows + list(once_rows)
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def number(value: float | None) -> str:
+    """A figure with as many digits as its size deserves."""
+    if value is None:
+        return "-"
     if value == 0:
         return "0"
     magnitude = abs(value)
@@ -150,33 +390,66 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
-def print_table(title: str, rows: Sequence[Row], *, quick: bool = False, file: TextIO | None = None) -> None:
-    """Print ``rows`` as one aligned table under ``title``, with the interpreter and platform.
+def _cells(row: Row) -> tuple[str, ...]:
+    spread = "-" if row.low is None else f"{number(row.low)}..{number(row.high)}"
+    target = "-" if row.target is None else f"<= {number(row.target)}"
+    return (
+        row.contender,
+        row.workload,
+        number(row.median),
+        spread,
+        number(row.best),
+        row.unit,
+        target,
+        row.verdict,
+    )
 
-    ``quick`` marks the title as a smoke run whose figures mean nothing.
-    """
+
+HEADER = ("contender", "workload", "median", SPREAD, "best", "unit", "target", "verdict")
+RIGHT_ALIGNED = {2, 3, 4}  # the figures, so magnitudes line up
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine slows every figure)."""
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:  # not available on this platform
+        return "unknown"
+
+
+def print_table(
+    title: str, rows: Sequence[Row], settings: Settings, *, load: str = "", file: TextIO | None = None
+) -> None:
+    """Print ``rows`` as one aligned table under ``title``, with how and where they were measured."""
     out = file if file is not None else sys.stdout
-    if quick:
+    if settings.quick:
         title += " [quick: smoke run, figures not meaningful]"
-    header = ("contender", "workload", "figure", "unit", "target")
-    cells = [(r.contender, r.workload, _number(r.figure), r.unit, r.target_text()) for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+    cells = [_cells(row) for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(HEADER)]
 
     def line(values: Sequence[str]) -> str:
-        # names left-aligned, the figure right-aligned so magnitudes line up
-        parts = [v.rjust(widths[i]) if i == 2 else v.ljust(widths[i]) for i, v in enumerate(values)]
+        parts = [
+            v.rjust(widths[i]) if i in RIGHT_ALIGNED else v.ljust(widths[i]) for i, v in enumerate(values)
+        ]
         return "  ".join(parts).rstrip()
 
     print(f"\n{title}", file=out)
     print(
-        f"Python {platform.python_version()} on {platform.machine()}, {_cpu_count()} cores, "
-        f"load average {_load()} (other work on the machine slows every figure)",
+        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count() or 1} cores, "
+        "not pinned;",
         file=out,
     )
+    print(f"load average {load or load_average()} at the start, {load_average()} at the end", file=out)
     package = sys.modules.get("mycorrhizal")
     if package is not None and package.__file__ is not None:
         print(f"mycorrhizal from {Path(package.__file__).parent.parent}", file=out)
-    print(line(header), file=out)
+    print(
+        f"{settings.rounds} interleaved rounds; median over the rounds, spread = {SPREAD} "
+        f"(interquartile range), best = fastest round; GC {'on' if settings.gc else 'off'} while timing"
+        " unless the workload names its own setting",
+        file=out,
+    )
+    print(line(HEADER), file=out)
     print(line(["-" * w for w in widths]), file=out)
     for cell in cells:
         print(line(cell), file=out)
@@ -187,15 +460,22 @@ def print_table(title: str, rows: Sequence[Row], *, quick: bool = False, file: T
             print(note, file=out)
 
 
-def _cpu_count() -> int:
-    return os.cpu_count() or 1
-
-
-def _load() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:  # not available on this platform
-        return "unknown"
+def write_json(path: Path, title: str, rows: Sequence[Row], settings: Settings, load: str) -> None:
+    """The rows and how they were measured, for updating docs/benchmarks.md by script."""
+    document = {
+        "title": title,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "load_start": load,
+        "load_end": load_average(),
+        "rounds": settings.rounds,
+        "gc": "on" if settings.gc else "off",
+        "spread": SPREAD,
+        "quick": settings.quick,
+        "rows": [{**asdict(row), "verdict": row.verdict} for row in rows],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def library_versions(*distributions: str) -> str:
@@ -209,106 +489,7 @@ def library_versions(*distributions: str) -> str:
     return ", ".join(found)
 
 
-def best_per_op(
-    run: Callable[[int], object], settings: Settings, *, ops: int | None = None, self_timed: bool = False
-) -> float:
-    """Best-of-N seconds per operation of ``run(n)``, which performs ``n`` operations.
-
-    ``ops`` fixes ``n`` (for workloads whose size is part of their definition); otherwise ``n`` is
-    calibrated so one repeat takes about ``settings.budget`` seconds, which keeps slow peers from
-    dominating the run time while fast contenders still run long enough to be timed precisely.
-    With ``self_timed``, ``run(n)`` does its own setup untimed and returns the seconds its measured
-    part took (``time.perf_counter`` around just that part).
-    """
-    n = ops if ops is not None else _calibrate(lambda k: _timed(run, k, self_timed), settings)
-    for _ in range(settings.warmup):
-        run(n)
-    best, done, started = float("inf"), 0, time.perf_counter()
-    while settings.more(done, started):
-        best = min(best, _timed(run, n, self_timed, collect=done % 64 == 0))
-        done += 1
-    return best / n
-
-
-def abest_per_op(
-    run: Callable[[int], Awaitable[object]],
-    settings: Settings,
-    *,
-    ops: int | None = None,
-    self_timed: bool = False,
-) -> float:
-    """Like :func:`best_per_op` for a coroutine function; all repeats run in one event loop."""
-
-    async def measure() -> float:
-        if ops is not None:
-            n = ops
-        else:
-            n = settings.quick_ops
-            if not settings.quick:
-                n = 1
-                while True:
-                    elapsed = await _atimed(run, n, self_timed)
-                    if elapsed >= settings.budget / 8 or n >= 1 << 30:
-                        break
-                    n *= 4
-                n = max(1, round(n * settings.budget / max(elapsed, 1e-9)))
-        for _ in range(settings.warmup):
-            await run(n)
-        best, done, started = float("inf"), 0, time.perf_counter()
-        while settings.more(done, started):
-            best = min(best, await _atimed(run, n, self_timed, collect=done % 64 == 0))
-            done += 1
-        return best / n
-
-    return asyncio.run(measure())
-
-
-def _calibrate(timed: Callable[[int], float], settings: Settings) -> int:
-    if settings.quick:
-        return settings.quick_ops
-    n = 1
-    while True:
-        elapsed = timed(n)
-        if elapsed >= settings.budget / 8 or n >= 1 << 30:
-            break
-        n *= 4
-    return max(1, round(n * settings.budget / max(elapsed, 1e-9)))
-
-
-def _timed(run: Callable[[int], object], n: int, self_timed: bool, collect: bool = True) -> float:
-    if collect:  # now and then, not before every one of hundreds of short repeats
-        gc.collect()
-    gc.disable()  # a collection landing in one contender's repeat is noise, not its cost
-    try:
-        start = time.perf_counter()
-        result = run(n)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return _own_time(result, elapsed, self_timed)
-
-
-async def _atimed(
-    run: Callable[[int], Awaitable[object]], n: int, self_timed: bool, collect: bool = True
-) -> float:
-    if collect:
-        gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        result = await run(n)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return _own_time(result, elapsed, self_timed)
-
-
-def _own_time(result: object, elapsed: float, self_timed: bool) -> float:
-    if not self_timed:
-        return elapsed
-    if not isinstance(result, float):
-        raise TypeError(f"a self-timed workload must return the seconds it measured, got {result!r}")
-    return result
+# --- memory --------------------------------------------------------------------------------------
 
 
 def bytes_per_object(make: Callable[[], object], count: int) -> float:
@@ -318,7 +499,7 @@ def bytes_per_object(make: Callable[[], object], count: int) -> float:
     created by a warm-up call before tracing starts, so only what each new object adds is counted.
     The list that keeps the objects alive is the benchmark's, not the library's, and is subtracted.
     """
-    keep = make()  # warm-up: lazily built shared structures are not per-object cost
+    keep = make()
     gc.collect()
     tracemalloc.start()
     try:
@@ -334,10 +515,7 @@ def bytes_per_object(make: Callable[[], object], count: int) -> float:
 
 
 async def abytes_per_object(make: Callable[[], Awaitable[object]], count: int) -> float:
-    """Like :func:`bytes_per_object` for objects that need ``await`` to be ready (e.g. initialised).
-
-    Awaited inside the caller's running loop, so the loop itself is not counted.
-    """
+    """Like :func:`bytes_per_object` for objects that need ``await`` to be ready (e.g. initialised)."""
     keep = await make()
     gc.collect()
     tracemalloc.start()
@@ -353,25 +531,36 @@ async def abytes_per_object(make: Callable[[], Awaitable[object]], count: int) -
     return per_object
 
 
+# --- the whole run -------------------------------------------------------------------------------
+
+
 def run_benchmark(
     argv: Sequence[str] | None,
     doc: str,
-    measure: Callable[[Settings, bool], list[Row]],
     *,
     name: str,
     peers: Sequence[str],
+    cases: Callable[[Settings], Sequence[Case]],
+    derived: Sequence[Derived] | Callable[[Settings], Sequence[Derived]] = (),
+    once: Callable[[Settings], Sequence[Once]] | None = None,
     unit: str = "",
-    finish: Callable[[list[Row]], list[Row]] | None = None,
+    rounds: int = 41,
 ) -> list[Row]:
-    """What every script's ``main`` does: parse the command line, measure in passes, print one table.
+    """What every script's ``main`` does: parse the command line, measure, print (and write) the table.
 
-    ``doc``'s first line describes the script; ``finish`` derives extra rows from the best figures;
-    ``unit`` ends the table's title (", microseconds per token").
+    ``doc``'s first line describes the script; ``unit`` ends the table's title.
     """
-    settings = parse_settings(doc.splitlines()[0], argv)
-    rows = best_of_passes(measure, settings)
-    if finish is not None:
-        rows = finish(rows)
+    settings = parse_settings(doc.splitlines()[0], argv, rounds=rounds)
+    load = load_average()
+    measured = [case for case in cases(settings) if settings.wanted(case.contender, case.workload)]
+    once_rows: list[Row] = []
+    for item in once(settings) if once is not None else ():
+        if settings.wanted(item.contender, item.workload):
+            once_rows.extend(item.measure())
+    measure_rounds(measured, settings)
+    rows = collect_rows(measured, derived(settings) if callable(derived) else derived, once_rows)
     title = f"{name} benchmark ({library_versions('mycorrhizal', *peers)}){unit}"
-    print_table(title, rows, quick=settings.quick)
+    print_table(title, rows, settings, load=load)
+    if settings.json is not None:
+        write_json(settings.json, title, rows, settings, load)
     return rows

@@ -1,6 +1,7 @@
 """Petri nets: mycorrhizal.hypha against SNAKES (fired by hand) and a bare asyncio.Queue floor.
 
-Workloads (issue 3), all measured in one run; every figure is microseconds per firing:
+Workloads (issues 3 and 16), every contender in the same interleaved rounds; figures are
+microseconds per firing:
 
 * producer -> queue -> consumer: places ``source``, ``queue``, ``sink``; transition ``produce`` moves
   a token source -> queue, ``consume`` moves it queue -> sink.  50,000 tokens = 10^5 firings.
@@ -8,14 +9,17 @@ Workloads (issue 3), all measured in one run; every figure is microseconds per f
   25,000 tokens = 10^5 firings.
 * backlog: a place ``queue`` holds 10 / 1,000 / 100,000 / 1,000,000 tokens; transition ``recycle``
   takes the head token (and one ``fuel`` token, which bounds the run) and puts it back at the tail,
-  so the backlog stays the same size while it fires.  Cost per firing must not grow with the backlog.
+  so the backlog stays the same size while it fires (bursts of 5,000 firings on one runner).  Cost
+  per firing must not grow with the backlog: the growth row divides, round by round, the cost at the
+  largest backlog by the cost at 10 tokens.
 
 How the workloads are kept equivalent: tokens are the ints 0..n-1, every firing moves one token from
-its input place to its output place unchanged, and the timed region covers feeding the tokens in and
-running until every token reached the sink.  mycorrhizal and the floor run one ``async`` handler per
+its input place to its output place unchanged, and the timed region runs from a filled source place
+until every token reached the sink.  mycorrhizal and the floor run one ``async`` handler per
 firing (hypha: the transition's handler; floor: the same coroutine called by hand); SNAKES has no
 handlers (its arcs move the token), so it pays no handler at all.
-* mycorrhizal: ``runner.add_token`` for every token, then ``await runner.run_until_idle()``.
+* mycorrhizal: ``runner.add_tokens("source", ...)`` untimed, then the timed
+  ``await runner.run_until_idle()``.
 * SNAKES: fired by hand as its users do: ``modes = t.modes(); t.fire(modes[0])`` for every transition
   until none is enabled.  Its places are multisets and ``modes()`` enumerates every token of an input
   place, so the driver adds one token to ``source`` at a time and fires until quiescent: places hold
@@ -23,7 +27,10 @@ handlers (its arcs move the token), so it pays no handler at all.
 * floor: one asyncio task per transition connected by ``asyncio.Queue``s, each doing get, await the
   handler, put: the least an asyncio program can do to move the tokens through.
 
-Run ``python benchmarks/hypha_bench.py`` (``--quick`` for a smoke run).
+Targets: producer -> consumer <= 2.5 us per firing (issue 16, measured in the same rounds as the
+floor, so under the same load); backlog growth <= 1.25x (issue 3: flat, 25 % for timing noise).
+
+Run ``python benchmarks/hypha_bench.py`` (``--quick`` for a smoke run, ``--help`` for options).
 """
 
 from __future__ import annotations
@@ -35,22 +42,18 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from _harness import (
-    Row,
-    Settings,
-    abest_per_op,
-    best_per_op,
-    run_benchmark,
-)
+from _harness import Case, Derived, Row, Settings, run_benchmark
 
-TARGET_FIRING_US = 3.0  # issue 3: <= 3 us per firing on the producer/consumer net
+TARGET_FIRING_US = 2.5  # issue 16 (issue 3 had 3 us): producer -> consumer, per firing
 TARGET_GROWTH = 1.25  # "flat": a 10^6-token backlog may cost at most 25 % (timing noise) over 10 tokens
 
 WORKLOAD_PC = "producer -> queue -> consumer"
 WORKLOAD_PIPELINE = "4-stage pipeline"
-FIRINGS = 100_000  # per workload, as the issue defines it
+WORKLOAD_PC_RATIO = "producer -> consumer / floor"
+FIRINGS = 100_000  # per sample, as issue 3 defines the workload
 BACKLOGS = (10, 1_000, 100_000, 1_000_000)
 SNAKES_BACKLOGS = (10, 1_000)  # modes() is O(backlog): 10^5 tokens would take ~0.6 s per firing
+MYCORRHIZAL, SNAKES, FLOOR = "mycorrhizal", "SNAKES", "floor"
 
 
 def backlog_workload(backlog: int) -> str:
@@ -62,11 +65,11 @@ def _firings(settings: Settings) -> int:
 
 
 def _backlogs(settings: Settings) -> tuple[int, ...]:
-    return (10, 1_000) if settings.quick else BACKLOGS
+    return SNAKES_BACKLOGS if settings.quick else BACKLOGS
 
 
 def _recycle_firings(settings: Settings) -> int:
-    return settings.scale(5_000, 100)  # ~12 ms bursts: short enough to find uncontended ones
+    return settings.scale(5_000, 100)
 
 
 async def handler(token: int) -> int:
@@ -97,38 +100,34 @@ async def floor_chain(tokens: int, stages: int) -> float:
     return elapsed
 
 
-def bench_floor(settings: Settings) -> list[Row]:
-    firings = _firings(settings)
+def floor_backlog(backlog: int, ops: int) -> Case:
+    queue: asyncio.Queue[int] = asyncio.Queue()
 
+    async def setup() -> None:
+        for token in range(backlog):
+            queue.put_nowait(token)
+
+    async def recycle(n: int) -> None:
+        for _ in range(n):
+            queue.put_nowait(await handler(await queue.get()))
+        assert queue.qsize() == backlog
+
+    return Case(FLOOR, backlog_workload(backlog), recycle, ops=ops, setup=setup)
+
+
+def floor_cases(settings: Settings) -> list[Case]:
     async def pc(n: int) -> float:
         return await floor_chain(n // 2, 2)
 
     async def pipeline(n: int) -> float:
         return await floor_chain(n // 4, 4)
 
-    rows = [
-        Row("floor", WORKLOAD_PC, abest_per_op(pc, settings, ops=firings, self_timed=True) * 1e6, "us"),
-        Row(
-            "floor",
-            WORKLOAD_PIPELINE,
-            abest_per_op(pipeline, settings, ops=firings, self_timed=True) * 1e6,
-            "us",
-        ),
+    firings, ops = _firings(settings), _recycle_firings(settings)
+    return [
+        Case(FLOOR, WORKLOAD_PC, pc, ops=firings, self_timed=True),
+        Case(FLOOR, WORKLOAD_PIPELINE, pipeline, ops=firings, self_timed=True),
+        *(floor_backlog(backlog, ops) for backlog in _backlogs(settings)),
     ]
-    ops = _recycle_firings(settings)
-    for backlog in _backlogs(settings):
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for token in range(backlog):
-            queue.put_nowait(token)
-
-        async def recycle(n: int, queue: asyncio.Queue[int] = queue) -> None:
-            for _ in range(n):
-                queue.put_nowait(await handler(await queue.get()))
-
-        per_firing = abest_per_op(recycle, settings, ops=ops)
-        assert queue.qsize() == backlog
-        rows.append(Row("floor", backlog_workload(backlog), per_firing * 1e6, "us"))
-    return rows
 
 
 # --- SNAKES --------------------------------------------------------------------------------------
@@ -174,47 +173,51 @@ def fire_until_quiescent(transitions: list[Any]) -> int:
     return fired
 
 
-def bench_snakes(settings: Settings) -> list[Row]:
+def snakes_chain_case(nets: ModuleType, workload: str, stages: int, firings: int) -> Case:
+    def run(n: int) -> float:
+        net, source, transitions = snakes_chain(nets, stages)
+        fired = 0
+        start = time.perf_counter()
+        for token in range(n // stages):
+            source.add(token)
+            fired += fire_until_quiescent(transitions)
+        elapsed = time.perf_counter() - start
+        assert fired == n and len(net.place("sink").tokens) == n // stages
+        return elapsed
+
+    note = f"{firings:,} firings per sample"
+    return Case(SNAKES, workload, run, ops=firings, self_timed=True, note=note)
+
+
+def snakes_backlog_case(nets: ModuleType, backlog: int, settings: Settings) -> Case:
+    ops = settings.scale(max(10, 200_000 // (backlog * 100)), 5)
+    net = nets.PetriNet("recycle")
+    net.add_place(nets.Place("queue", range(backlog)))
+    net.add_place(nets.Place("fuel", []))
+    net.add_transition(nets.Transition("recycle"))
+    net.add_input("queue", "recycle", nets.Variable("x"))
+    net.add_input("fuel", "recycle", nets.Value(nets.dot))
+    net.add_output("queue", "recycle", nets.Variable("x"))
+    fuel, transitions = net.place("fuel"), [net.transition("recycle")]
+
+    def recycle(n: int) -> None:
+        fuel.add([nets.dot] * n)
+        assert fire_until_quiescent(transitions) == n
+        assert len(net.place("queue").tokens) == backlog
+
+    return Case(SNAKES, backlog_workload(backlog), recycle, ops=ops)
+
+
+def snakes_cases(settings: Settings) -> list[Case]:
     nets = import_snakes()
     # SNAKES runs ~40 us per firing whatever the count (its places hold one token at a time), so
-    # 2,000 firings (~80 ms) per repeat time it precisely and leave room for several repeats.
+    # 2,000 firings (~80 ms) per sample time it precisely.
     firings = settings.scale(2_000, 400)
-    rows = []
-    for workload, stages in ((WORKLOAD_PC, 2), (WORKLOAD_PIPELINE, 4)):
-
-        def run(n: int, stages: int = stages) -> float:
-            net, source, transitions = snakes_chain(nets, stages)
-            fired = 0
-            start = time.perf_counter()
-            for token in range(n // stages):
-                source.add(token)
-                fired += fire_until_quiescent(transitions)
-            elapsed = time.perf_counter() - start
-            assert fired == n and len(net.place("sink").tokens) == n // stages
-            return elapsed
-
-        per_firing = best_per_op(run, settings, ops=firings, self_timed=True)
-        note = f"{firings:,} firings per repeat"
-        rows.append(Row("SNAKES", workload, per_firing * 1e6, "us", note=note))
-    for backlog in SNAKES_BACKLOGS:
-        ops = settings.scale(max(10, 200_000 // (backlog * 100)), 5)  # ~1 s per backlog at most
-        net = nets.PetriNet("recycle")
-        net.add_place(nets.Place("queue", range(backlog)))
-        net.add_place(nets.Place("fuel", []))
-        net.add_transition(nets.Transition("recycle"))
-        net.add_input("queue", "recycle", nets.Variable("x"))
-        net.add_input("fuel", "recycle", nets.Value(nets.dot))
-        net.add_output("queue", "recycle", nets.Variable("x"))
-        fuel, transitions = net.place("fuel"), [net.transition("recycle")]
-
-        def recycle(n: int, fuel: Any = fuel, transitions: list[Any] = transitions) -> None:
-            fuel.add([nets.dot] * n)
-            assert fire_until_quiescent(transitions) == n
-
-        per_firing = best_per_op(recycle, settings, ops=ops)
-        assert len(net.place("queue").tokens) == backlog
-        rows.append(Row("SNAKES", backlog_workload(backlog), per_firing * 1e6, "us"))
-    return rows
+    return [
+        snakes_chain_case(nets, WORKLOAD_PC, 2, firings),
+        snakes_chain_case(nets, WORKLOAD_PIPELINE, 4, firings),
+        *(snakes_backlog_case(nets, backlog, settings) for backlog in SNAKES_BACKLOGS),
+    ]
 
 
 # --- mycorrhizal.hypha ---------------------------------------------------------------------------
@@ -256,84 +259,101 @@ def hypha_recycle() -> Any:
     return Recycle
 
 
-def bench_hypha(settings: Settings) -> list[Row]:
+def hypha_chain_case(workload: str, stages: int, firings: int, target: float | None) -> Case:
     from mycorrhizal.hypha import Runner
 
-    firings = _firings(settings)
-    rows = []
-    for workload, stages in ((WORKLOAD_PC, 2), (WORKLOAD_PIPELINE, 4)):
-        net = hypha_chain(stages)
+    net = hypha_chain(stages)
 
-        async def run(n: int, net: Any = net, stages: int = stages) -> float:
-            runner = Runner(net, None)
-            runner.add_tokens("source", range(n // stages))
-            start = time.perf_counter()
-            await runner.run_until_idle()
-            elapsed = time.perf_counter() - start
-            await runner.stop()
-            fired = runner.stats.firings
-            assert fired == n and len(runner.tokens("sink")) == n // stages, f"{net}: {fired} firings"
-            return elapsed
+    async def run(n: int) -> float:
+        runner = Runner(net, None)
+        runner.add_tokens("source", range(n // stages))
+        start = time.perf_counter()
+        await runner.run_until_idle()
+        elapsed = time.perf_counter() - start
+        await runner.stop()
+        fired = runner.stats.firings
+        assert fired == n and len(runner.tokens("sink")) == n // stages, f"{net}: {fired} firings"
+        return elapsed
 
-        per_firing = abest_per_op(run, settings, ops=firings, self_timed=True)
-        target = TARGET_FIRING_US if stages == 2 else None
-        rows.append(Row("mycorrhizal", workload, per_firing * 1e6, "us", target))
-
-    ops = _recycle_firings(settings)
-    net = hypha_recycle()
-    for backlog in _backlogs(settings):
-
-        async def recycle(n: int, backlog: int = backlog) -> float:
-            runner = Runner(net, None)
-            runner.add_tokens("queue", range(backlog))
-            await runner.start()
-            await runner.run_until_idle()
-            # setup of a 10^6-token place takes a while: time all the bursts on the same runner
-            best, done, started = float("inf"), 0, time.perf_counter()
-            while settings.more(done, started):
-                runner.add_tokens("fuel", [None] * n)
-                start = time.perf_counter()
-                await runner.run_until_idle()
-                best = min(best, time.perf_counter() - start)
-                done += 1
-            assert len(runner.tokens("queue")) == backlog and not runner.tokens("fuel")
-            await runner.stop()
-            return best
-
-        per_firing = abest_per_op(recycle, settings.single(), ops=ops, self_timed=True)
-        rows.append(Row("mycorrhizal", backlog_workload(backlog), per_firing * 1e6, "us"))
-    return rows
+    return Case(MYCORRHIZAL, workload, run, target, ops=firings, self_timed=True)
 
 
-def growth_rows(rows: list[Row]) -> list[Row]:
-    """Per contender: cost per firing at its largest backlog over the cost at 10 tokens (flat = 1)."""
-    out = []
-    for contender in dict.fromkeys(r.contender for r in rows):
-        backlog = {r.workload: r.figure for r in rows if r.contender == contender and "backlog" in r.workload}
-        sizes = [b for b in BACKLOGS if backlog_workload(b) in backlog]
-        if len(sizes) < 2:
-            continue
-        low, high = backlog[backlog_workload(sizes[0])], backlog[backlog_workload(sizes[-1])]
-        target = TARGET_GROWTH if contender == "mycorrhizal" else None
-        workload = f"backlog growth {sizes[0]:,} -> {sizes[-1]:,}"
-        out.append(Row(contender, workload, high / low, "x", target))
-    return out
+def hypha_backlog_case(net: Any, backlog: int, ops: int) -> Case:
+    from mycorrhizal.hypha import Runner
+
+    box: list[Any] = []
+
+    async def setup() -> None:
+        runner = Runner(net, None)
+        runner.add_tokens("queue", range(backlog))
+        await runner.start()
+        await runner.run_until_idle()
+        box.append(runner)
+
+    async def recycle(n: int) -> float:
+        runner = box[0]
+        runner.add_tokens("fuel", [None] * n)
+        start = time.perf_counter()
+        await runner.run_until_idle()
+        elapsed = time.perf_counter() - start
+        assert len(runner.tokens("queue")) == backlog and not runner.tokens("fuel")
+        return elapsed
+
+    async def teardown() -> None:
+        await box[0].stop()
+
+    workload = backlog_workload(backlog)
+    return Case(MYCORRHIZAL, workload, recycle, ops=ops, self_timed=True, setup=setup, teardown=teardown)
+
+
+def hypha_cases(settings: Settings) -> list[Case]:
+    firings, ops, recycle = _firings(settings), _recycle_firings(settings), hypha_recycle()
+    return [
+        hypha_chain_case(WORKLOAD_PC, 2, firings, TARGET_FIRING_US),
+        hypha_chain_case(WORKLOAD_PIPELINE, 4, firings, None),
+        *(hypha_backlog_case(recycle, backlog, ops) for backlog in _backlogs(settings)),
+    ]
 
 
 # --- run -----------------------------------------------------------------------------------------
 
 
+def cases(settings: Settings) -> list[Case]:
+    """Every timed case, grouped by workload so the table reads contender beside contender."""
+    every = [*hypha_cases(settings), *snakes_cases(settings), *floor_cases(settings)]
+    order = [WORKLOAD_PC, WORKLOAD_PIPELINE, *(backlog_workload(b) for b in BACKLOGS)]
+    return sorted(every, key=lambda case: order.index(case.workload))
+
+
+def derived(settings: Settings) -> list[Derived]:
+    """Per contender: the cost per firing at its largest backlog over the cost at 10 tokens."""
+    rows = [
+        Derived(MYCORRHIZAL, WORKLOAD_PC_RATIO, (MYCORRHIZAL, WORKLOAD_PC), (FLOOR, WORKLOAD_PC), "/", "x")
+    ]
+    for contender, sizes in (
+        (MYCORRHIZAL, _backlogs(settings)),
+        (SNAKES, SNAKES_BACKLOGS),
+        (FLOOR, _backlogs(settings)),
+    ):
+        low, high = sizes[0], sizes[-1]
+        workload = f"backlog growth {low:,} -> {high:,}"
+        target = TARGET_GROWTH if contender == MYCORRHIZAL else None
+        left, right = (contender, backlog_workload(high)), (contender, backlog_workload(low))
+        rows.append(Derived(contender, workload, left, right, "/", "x", target))
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
-
-    def measure(settings: Settings, first: bool) -> list[Row]:
-        return [*bench_hypha(settings), *bench_snakes(settings), *bench_floor(settings)]
-
-    def finish(rows: list[Row]) -> list[Row]:
-        return rows + growth_rows(rows)
-
-    unit = ", microseconds per firing"
-    return run_benchmark(argv, __doc__, measure, name="hypha", peers=("SNAKES",), unit=unit, finish=finish)
+    return run_benchmark(
+        argv,
+        __doc__,
+        name="hypha",
+        peers=(SNAKES,),
+        cases=cases,
+        derived=derived,
+        unit=", microseconds per firing",
+    )
 
 
 if __name__ == "__main__":

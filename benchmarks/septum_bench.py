@@ -1,75 +1,77 @@
 """State machines: mycorrhizal.septum against python-statemachine, transitions and a bare floor.
 
-Workloads (issue 2), all measured in one run:
+Workloads (issues 2 and 16), every contender in the same interleaved rounds:
 
 * self-transition: a machine in state S1 takes a labelled transition S1 -> S1 whose user code is one
-  ``async`` handler doing nothing; figure = microseconds per transition.
-* memory per live machine: 10,000 initialised machines of one 5-state spec, measured with
-  tracemalloc; figure = bytes per machine, and the same figure projected to 1,000,000 machines.
-* create + initialise one machine of an existing (already defined) spec; figure = microseconds.
+  ``async`` handler doing nothing; one library call per transition (septum: ``await fsm.tick()``).
+* self-transition, run(n) loop: septum only, ``await fsm.run(n)`` takes n of them in one call.
+* message -> self-transition: what an event-driven program does: a message is queued and the machine
+  processes it (septum: ``send_message(msg)`` + ``await run()``; python-statemachine:
+  ``await sm.send("loop")``; transitions: ``await model.trigger("loop")``; floor: a deque append and
+  popleft around the awaited handler).  The script asserts that each message reached the handler
+  exactly once, in order; "on_state runs per message" counts every run of septum's handler (the
+  entry run after the self-transition included), target 1.
+* create + initialise one machine of an existing spec, with the collector on and with it off.
+* memory per live machine: 10,000 initialised machines of one 5-state spec (tracemalloc), fresh and
+  after one transition, and the larger projected to 1,000,000 machines.
 
 How the workloads are kept equivalent: every contender's spec has the same five states S1..S5, a
 ``loop`` transition S1 -> S1 and a ``go`` chain S1 -> S2 -> S3 -> S4 -> S5 (S5 final/terminal), and
-the user code run per self-transition is exactly one ``async`` function that returns immediately
-(septum: the state's ``on_state`` handler returning the label; python-statemachine: the ``on_loop``
-action; transitions: the ``after`` callback of the ``loop`` trigger). Each library is driven through
-its async path (python-statemachine's async engine, ``transitions.extensions.asyncio.AsyncMachine``).
-The floor is what no library can beat: a bare ``await`` of the same handler, and a ``__slots__``
-object holding only its current state.
+the user code run per transition is exactly one ``async`` function that returns at once (septum: the
+state's ``on_state`` handler returning the label; python-statemachine: the ``on_loop`` action;
+transitions: the ``after`` callback).  Each library runs its async engine.  The floor is what no
+library can beat: a bare ``await`` of the same handler, and a ``__slots__`` object holding its state.
 
-Run ``python benchmarks/septum_bench.py`` (``--quick`` for a smoke run).
+Run ``python benchmarks/septum_bench.py`` (``--quick`` for a smoke run, ``--help`` for the options).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from enum import Enum, auto
 from typing import Any
 
-from _harness import (
-    Row,
-    Settings,
-    abest_per_op,
-    abytes_per_object,
-    run_benchmark,
-)
+from _harness import Case, Once, Row, Settings, abytes_per_object, fixed_row, run_benchmark
 
-# Targets from issue 2.
+# Targets: issue 2 (transition, memory, create) and issue 16 (messages).
 TARGET_TRANSITION_US = 1.0
+TARGET_MESSAGE_US = 1.5
+TARGET_RUNS_PER_MESSAGE = 1.0
 TARGET_BYTES = 400.0
 TARGET_CREATE_US = 3.0
 TARGET_MILLION_MB = 1000.0  # "a million live machines fit in under 1 GB"
 
 WORKLOAD_TRANSITION = "self-transition"
 WORKLOAD_RUN = "self-transition, run(n) loop"
+WORKLOAD_MESSAGE = "message -> self-transition"
+WORKLOAD_RUNS = "on_state runs per message"
+WORKLOAD_CREATE = "create + initialize, GC on"
+WORKLOAD_CREATE_OFF = "create + initialize, GC off"
 WORKLOAD_MEMORY = "memory per live machine"
 WORKLOAD_MEMORY_STEPPED = "memory, after one transition"
 WORKLOAD_MILLION = "1,000,000 machines (projected)"
-WORKLOAD_CREATE = "create + initialize"
 
+MYCORRHIZAL, PSM, TRANSITIONS, FLOOR = "mycorrhizal", "python-statemachine", "transitions", "floor"
 STATES = ("S1", "S2", "S3", "S4", "S5")
 
 
 def _machines(settings: Settings, *, peer: bool = False) -> int:
-    """How many live machines the memory workload holds.
-
-    The peers' machines are 30-60x bigger and tracemalloc slows their creation down to ~2 ms each,
-    so they are measured on 1,000 machines (bytes per machine do not depend on the count; the
-    figure stays within a percent of the 10,000-machine one) to keep the run under a minute.
-    """
-    return settings.scale(1_000 if peer else 10_000, 100)
+    """Live machines for the memory rows; the peers' are 30-90x bigger and slow to create under
+    tracemalloc, so they are measured on 1,000 (bytes per machine do not depend on the count)."""
+    return settings.scale(1_000 if peer else 10_000, 50)
 
 
-def _memory_rows(
+def memory_rows(
     contender: str,
     make: Callable[[], Awaitable[Any]],
     step: Callable[[Any], Awaitable[Any]],
     machines: int,
     *,
-    targets: bool = True,
+    targets: bool = False,
 ) -> list[Row]:
-    """Bytes per live machine, initialised and after one transition; the projection uses the larger
-    (a machine that has run may hold more, e.g. a lazily created context)."""
+    """Bytes per live machine, initialised and after one transition; the projection uses the larger."""
 
     async def stepped() -> Any:
         machine = await make()
@@ -80,27 +82,45 @@ def _memory_rows(
     after_step = asyncio.run(abytes_per_object(stepped, machines))
     note = "" if machines == 10_000 else f"measured on {machines:,} live machines"
     bytes_target = TARGET_BYTES if targets else None
+    million = max(fresh, after_step)  # bytes per machine = MB per million machines
     return [
-        Row(contender, WORKLOAD_MEMORY, fresh, "bytes", bytes_target, note),
-        Row(contender, WORKLOAD_MEMORY_STEPPED, after_step, "bytes", bytes_target, note),
-        Row(
-            contender,
-            WORKLOAD_MILLION,
-            max(fresh, after_step) * 1_000_000 / 1e6,
-            "MB",
-            TARGET_MILLION_MB if targets else None,
-        ),
+        fixed_row(contender, WORKLOAD_MEMORY, fresh, "bytes", bytes_target, note),
+        fixed_row(contender, WORKLOAD_MEMORY_STEPPED, after_step, "bytes", bytes_target, note),
+        fixed_row(contender, WORKLOAD_MILLION, million, "MB", TARGET_MILLION_MB if targets else None),
+    ]
+
+
+def create_cases(contender: str, make: Callable[[], Awaitable[Any]], target: float | None) -> list[Case]:
+    """Create + initialise ``n`` machines, once with the collector on and once with it off.
+
+    The machines stay alive until the sample ends, as a program keeps the machines it creates: that
+    is what makes the collector work (objects that survive are traversed again and again).
+    """
+
+    async def create(n: int) -> None:
+        alive = []
+        for _ in range(n):
+            alive.append(await make())
+
+    return [
+        Case(contender, WORKLOAD_CREATE, create, target, gc=True),
+        Case(contender, WORKLOAD_CREATE_OFF, create, target, gc=False),
     ]
 
 
 # --- mycorrhizal.septum --------------------------------------------------------------------------
 
 
-def five_state_spec() -> Any:
-    """The 5-state spec as a septum group: S1 loops on itself (LOOP) or goes on (GO) to S5."""
-    from enum import Enum, auto
+def five_state_spec(*, messages: bool = False, calls: list[int] | None = None) -> Any:
+    """The 5-state spec as a septum group: S1 loops on itself (LOOP) or goes on (GO) to S5.
 
+    With ``messages``, S1 reacts to messages only: the entry run (``ctx.msg is None``) returns None,
+    and every message returns LOOP.  ``calls`` (if given) counts every run of S1's handler, and its
+    second slot the runs that carried a message.
+    """
     from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+
+    counts = calls if calls is not None else [0, 0]
 
     @septum.group
     class FiveStates:
@@ -110,9 +130,21 @@ def five_state_spec() -> Any:
                 LOOP = auto()
                 GO = auto()
 
-            @septum.on_state
-            async def on_state(ctx: Any) -> Any:
-                return Events.LOOP  # noqa: F821 - septum resolves Events in the state's scope
+            if messages:
+
+                @septum.on_state
+                async def on_state(ctx: Any) -> Any:
+                    counts[0] += 1
+                    if ctx.msg is None:
+                        return None
+                    counts[1] += 1
+                    return Events.LOOP  # noqa: F821 - septum resolves Events in the state's scope
+
+            else:
+
+                @septum.on_state
+                async def on_state(ctx: Any) -> Any:
+                    return Events.LOOP  # noqa: F821
 
             @septum.transitions
             def transitions() -> list[Any]:
@@ -132,8 +164,6 @@ def five_state_spec() -> Any:
 
 def chain(name: str, target: Any) -> Any:
     """A state named ``name`` whose on_state always returns GO, mapped to ``target``."""
-    from enum import Enum, auto
-
     from mycorrhizal.septum import LabeledTransition, septum
 
     def body() -> None:
@@ -152,50 +182,98 @@ def chain(name: str, target: Any) -> Any:
     return septum.state(body)
 
 
-def bench_septum(settings: Settings, memory: bool = True) -> list[Row]:
-    """mycorrhizal.septum: ``tick()`` per transition (one call per transition, like the peers'
-    triggers), and ``run(n)``, the machine's own loop taking n transitions in one call."""
+def septum_maker(spec: Any) -> Callable[[], Awaitable[Any]]:
     from mycorrhizal.septum import StateMachine
 
-    spec = five_state_spec()
     StateMachine(spec)  # builds, validates and caches the compiled spec: it is "existing" from here
-    machines = _machines(settings)
 
-    async def make() -> StateMachine:
+    async def make() -> Any:
         machine = StateMachine(spec)
         await machine.initialize()
         return machine
 
-    machine_box: list[StateMachine] = []
+    return make
+
+
+def septum_cases(settings: Settings) -> list[Case]:
+    make = septum_maker(five_state_spec())
+    box: list[Any] = []
+
+    async def setup() -> None:
+        box.append(await make())
 
     async def ticks(n: int) -> None:
-        if not machine_box:
-            machine_box.append(await make())
-        tick = machine_box[0].tick
+        tick = box[0].tick
         for _ in range(n):
             await tick()
+        assert box[0].current_state.name == "S1"
 
     async def run(n: int) -> None:
-        if not machine_box:
-            machine_box.append(await make())
-        taken = await machine_box[0].run(n)
+        taken = await box[0].run(n)
         assert taken == n, f"septum took {taken} of {n} steps"
 
-    async def create(n: int) -> None:
-        for _ in range(n):
-            await make()
-
-    name = "mycorrhizal"
-    rows = [
-        Row(name, WORKLOAD_TRANSITION, abest_per_op(ticks, settings) * 1e6, "us", TARGET_TRANSITION_US),
-        Row(name, WORKLOAD_RUN, abest_per_op(run, settings) * 1e6, "us", TARGET_TRANSITION_US),
-    ]
-    assert machine_box[0].current_state.name == "S1"
     return [
-        *rows,
-        *(_memory_rows(name, make, lambda machine: machine.tick(), machines) if memory else []),
-        Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us", TARGET_CREATE_US),
+        Case(MYCORRHIZAL, WORKLOAD_TRANSITION, ticks, TARGET_TRANSITION_US, setup=setup),
+        Case(MYCORRHIZAL, WORKLOAD_RUN, run, TARGET_TRANSITION_US, setup=setup),
+        septum_message_case(),
+        *create_cases(MYCORRHIZAL, make, TARGET_CREATE_US),
     ]
+
+
+def septum_message_case() -> Case:
+    """``send_message`` + ``await run()`` per message; each message must reach the handler once."""
+    calls = [0, 0]
+    make = septum_maker(five_state_spec(messages=True, calls=calls))
+    box: list[Any] = []
+
+    async def setup() -> None:
+        machine = await make()
+        await machine.run()  # the entry run: from here on the machine is idle, waiting for messages
+        box.append(machine)
+
+    async def messages(n: int) -> None:
+        machine = box[0]
+        send, run = machine.send_message, machine.run
+        before = calls[1]
+        for i in range(n):
+            send(i)
+            await run()
+        handled = calls[1] - before
+        assert handled == n, f"septum: {n} messages reached the handler {handled} times"
+        assert machine.current_state.name == "S1" and machine.is_idle
+
+    return Case(MYCORRHIZAL, WORKLOAD_MESSAGE, messages, TARGET_MESSAGE_US, setup=setup)
+
+
+def septum_runs_per_message(settings: Settings) -> list[Row]:
+    """Every run of the handler (entry runs included) per message, on the message workload."""
+    calls = [0, 0]
+    make = septum_maker(five_state_spec(messages=True, calls=calls))
+    messages = settings.scale(1_000, 20)
+
+    async def count() -> float:
+        machine = await make()
+        await machine.run()
+        start_runs, start_handled = calls
+        for i in range(messages):
+            machine.send_message(i)
+            await machine.run()
+        assert calls[1] - start_handled == messages, "a message was lost or handled twice"
+        return (calls[0] - start_runs) / messages
+
+    note = "every on_state call, the entry run after each self-transition included"
+    return [
+        fixed_row(MYCORRHIZAL, WORKLOAD_RUNS, asyncio.run(count()), "runs", TARGET_RUNS_PER_MESSAGE, note)
+    ]
+
+
+def septum_memory(settings: Settings) -> list[Row]:
+    make = septum_maker(five_state_spec())
+
+    async def step(machine: Any) -> None:
+        await machine.tick()
+
+    return memory_rows(MYCORRHIZAL, make, step, _machines(settings), targets=True)
 
 
 # --- floor ---------------------------------------------------------------------------------------
@@ -210,43 +288,52 @@ class _FloorMachine:
         self.state = state
 
 
-def bench_floor(settings: Settings, memory: bool = True) -> list[Row]:
-    """A bare ``await`` of the handler; a one-slot object as the machine."""
-    machines = _machines(settings)
+async def _handler() -> str:
+    return "S1"
 
-    async def handler() -> str:
-        return "loop"
+
+async def _make_floor() -> _FloorMachine:
+    return _FloorMachine("S1")
+
+
+def floor_cases(settings: Settings) -> list[Case]:
+    machine = _FloorMachine("S1")
 
     async def loop(n: int) -> None:
         for _ in range(n):
-            await handler()
+            machine.state = await _handler()
 
-    async def make() -> _FloorMachine:
-        return _FloorMachine("S1")
-
-    async def create(n: int) -> None:
-        for _ in range(n):
-            await make()
-
-    async def step(machine: _FloorMachine) -> None:
-        await handler()
-        machine.state = "S1"
+    async def messages(n: int) -> None:
+        queue: deque[int] = deque()
+        handled = 0
+        for i in range(n):
+            queue.append(i)
+            while queue:
+                queue.popleft()
+                machine.state = await _handler()
+                handled += 1
+        assert handled == n
 
     return [
-        Row("floor", WORKLOAD_TRANSITION, abest_per_op(loop, settings) * 1e6, "us"),
-        *(_memory_rows("floor", make, step, machines, targets=False) if memory else []),
-        Row("floor", WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
+        Case(FLOOR, WORKLOAD_TRANSITION, loop),
+        Case(FLOOR, WORKLOAD_MESSAGE, messages),
+        *create_cases(FLOOR, _make_floor, None),
     ]
+
+
+def floor_memory(settings: Settings) -> list[Row]:
+    async def step(machine: _FloorMachine) -> None:
+        machine.state = await _handler()
+
+    return memory_rows(FLOOR, _make_floor, step, _machines(settings))
 
 
 # --- python-statemachine -------------------------------------------------------------------------
 
 
-def bench_python_statemachine(settings: Settings, memory: bool = True) -> list[Row]:
-    """python-statemachine's async engine (chosen by the library because a callback is async)."""
+def python_statemachine_class(calls: list[int]) -> Any:
+    """The 5-state machine; its async ``on_loop`` makes python-statemachine run its async engine."""
     from statemachine import State, StateMachine
-
-    calls, taken = [0], [0]  # handler runs must equal the transitions asked for
 
     class FiveStates(StateMachine):  # type: ignore[misc]
         S1 = State(initial=True)
@@ -261,35 +348,54 @@ def bench_python_statemachine(settings: Settings, memory: bool = True) -> list[R
         async def on_loop(self) -> None:
             calls[0] += 1
 
-    machines = _machines(settings, peer=True)
+    return FiveStates
 
-    async def make() -> FiveStates:
-        machine = FiveStates()
+
+def python_statemachine_cases(settings: Settings) -> list[Case]:
+    calls = [0]  # handler runs must equal the transitions asked for
+    machine_class = python_statemachine_class(calls)
+
+    async def make() -> Any:
+        machine = machine_class()
         await machine.activate_initial_state()
         return machine
 
-    machine_box: list[FiveStates] = []
+    box: list[Any] = []
+
+    async def setup() -> None:
+        box.append(await make())
 
     async def loop(n: int) -> None:
-        if not machine_box:
-            machine_box.append(await make())
-        machine = machine_box[0]
-        taken[0] += n
+        machine, before = box[0], calls[0]
         for _ in range(n):
             await machine.loop()
+        assert calls[0] - before == n and machine.current_state_value == "S1"
 
-    async def create(n: int) -> None:
+    async def messages(n: int) -> None:
+        machine, before = box[0], calls[0]
         for _ in range(n):
-            await make()
+            await machine.send("loop")
+        assert calls[0] - before == n and machine.current_state_value == "S1"
 
-    name = "python-statemachine"
-    per_transition = abest_per_op(loop, settings)
-    assert machine_box[0].current_state_value == "S1" and calls == taken
     return [
-        Row(name, WORKLOAD_TRANSITION, per_transition * 1e6, "us"),
-        *(_memory_rows(name, make, lambda sm: sm.loop(), machines, targets=False) if memory else []),
-        Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
+        Case(PSM, WORKLOAD_TRANSITION, loop, setup=setup),
+        Case(PSM, WORKLOAD_MESSAGE, messages, setup=setup),
+        *create_cases(PSM, make, None),
     ]
+
+
+def python_statemachine_memory(settings: Settings) -> list[Row]:
+    machine_class = python_statemachine_class([0])
+
+    async def make() -> Any:
+        machine = machine_class()
+        await machine.activate_initial_state()
+        return machine
+
+    async def step(machine: Any) -> None:
+        await machine.loop()
+
+    return memory_rows(PSM, make, step, _machines(settings, peer=True))
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -303,65 +409,94 @@ TRANSITIONS_SPEC = [
 ]
 
 
-def bench_transitions(settings: Settings, memory: bool = True) -> list[Row]:
-    """transitions' AsyncMachine: one machine per model (what ``Machine(model=self)`` users get)."""
+def transitions_maker(calls: list[int]) -> Callable[[], Awaitable[Any]]:
+    """transitions' AsyncMachine, one machine per model (what ``Machine(model=self)`` users get)."""
     from transitions.extensions.asyncio import AsyncMachine
-
-    calls, taken = [0], [0]  # handler runs must equal the transitions asked for
 
     class Model:
         async def on_loop(self) -> None:
             calls[0] += 1
 
-    # The states are a list of names, built once: the "existing spec" the machines share.
-    states = [*STATES]
-    machines = _machines(settings, peer=True)
+    states = [*STATES]  # built once: the "existing spec" the machines share
 
-    async def make() -> Model:
+    async def make() -> Any:
         model = Model()
         AsyncMachine(model=model, states=states, transitions=TRANSITIONS_SPEC, initial="S1")
         return model
 
-    model_box: list[Model] = []
+    return make
+
+
+def transitions_cases(settings: Settings) -> list[Case]:
+    calls = [0]
+    make = transitions_maker(calls)
+    box: list[Any] = []
+
+    async def setup() -> None:
+        box.append(await make())
 
     async def loop(n: int) -> None:
-        if not model_box:
-            model_box.append(await make())
-        model = model_box[0]
-        taken[0] += n
+        model, before = box[0], calls[0]
         for _ in range(n):
-            await model.loop()  # type: ignore[attr-defined]
+            await model.loop()
+        assert calls[0] - before == n and model.state == "S1"
 
-    async def create(n: int) -> None:
+    async def messages(n: int) -> None:
+        model, before = box[0], calls[0]
         for _ in range(n):
-            await make()
+            await model.trigger("loop")
+        assert calls[0] - before == n and model.state == "S1"
 
-    name = "transitions"
-    per_transition = abest_per_op(loop, settings)
-    assert model_box[0].state == "S1" and calls == taken  # type: ignore[attr-defined]
     return [
-        Row(name, WORKLOAD_TRANSITION, per_transition * 1e6, "us"),
-        *(_memory_rows(name, make, lambda model: model.loop(), machines, targets=False) if memory else []),
-        Row(name, WORKLOAD_CREATE, abest_per_op(create, settings) * 1e6, "us"),
+        Case(TRANSITIONS, WORKLOAD_TRANSITION, loop, setup=setup),
+        Case(TRANSITIONS, WORKLOAD_MESSAGE, messages, setup=setup),
+        *create_cases(TRANSITIONS, make, None),
     ]
+
+
+def transitions_memory(settings: Settings) -> list[Row]:
+    async def step(model: Any) -> None:
+        await model.loop()
+
+    return memory_rows(TRANSITIONS, transitions_maker([0]), step, _machines(settings, peer=True))
 
 
 # --- run -----------------------------------------------------------------------------------------
 
 
+def cases(settings: Settings) -> list[Case]:
+    """Every timed case, grouped by workload so the table reads contender beside contender."""
+    every = [
+        *septum_cases(settings),
+        *python_statemachine_cases(settings),
+        *transitions_cases(settings),
+        *floor_cases(settings),
+    ]
+    order = [WORKLOAD_TRANSITION, WORKLOAD_RUN, WORKLOAD_MESSAGE, WORKLOAD_CREATE, WORKLOAD_CREATE_OFF]
+    return sorted(every, key=lambda case: order.index(case.workload))
+
+
+def once(settings: Settings) -> list[Once]:
+    return [
+        Once(MYCORRHIZAL, WORKLOAD_RUNS, lambda: septum_runs_per_message(settings)),
+        Once(MYCORRHIZAL, WORKLOAD_MEMORY, lambda: septum_memory(settings)),
+        Once(PSM, WORKLOAD_MEMORY, lambda: python_statemachine_memory(settings)),
+        Once(TRANSITIONS, WORKLOAD_MEMORY, lambda: transitions_memory(settings)),
+        Once(FLOOR, WORKLOAD_MEMORY, lambda: floor_memory(settings)),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Measure every contender and print the table; returns the rows for callers and tests."""
-
-    def measure(settings: Settings, first: bool) -> list[Row]:
-        # memory does not vary between passes: measured in the first only
-        return [
-            *bench_septum(settings, memory=first),
-            *bench_python_statemachine(settings, memory=first),
-            *bench_transitions(settings, memory=first),
-            *bench_floor(settings, memory=first),
-        ]
-
-    return run_benchmark(argv, __doc__, measure, name="septum", peers=("python-statemachine", "transitions"))
+    return run_benchmark(
+        argv,
+        __doc__,
+        name="septum",
+        peers=(PSM, TRANSITIONS),
+        cases=cases,
+        once=once,
+        unit=", microseconds per operation unless stated",
+    )
 
 
 if __name__ == "__main__":

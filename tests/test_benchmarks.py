@@ -1,25 +1,109 @@
-"""Each benchmark script runs (``--quick``) and prints a table row for every contender it compares.
+"""The benchmark scripts and their harness.
 
-Only the shape of the output is checked: timings depend on the machine, so no figure is asserted.
+Each script runs (``--quick``) and prints a row for every contender and workload it promises.  Only
+the shape of the output is checked: timings depend on the machine, so no figure is asserted.  The
+harness is checked on fake cases: the interleaving order, the rows it derives, the collector
+setting, the JSON file and the ``--only`` filter.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import importlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+SCRIPTS = ("septum_bench", "hypha_bench", "rhizomorph_bench", "mycelium_bench")
 
-# Every contender each script must measure in the same run.
-CONTENDERS = {
-    "septum_bench": {"mycorrhizal", "python-statemachine", "transitions", "floor"},
-    "hypha_bench": {"mycorrhizal", "SNAKES", "floor"},
-    "rhizomorph_bench": {"mycorrhizal", "py_trees", "floor"},
+M, PSM, TR, PT, SN, F = "mycorrhizal", "python-statemachine", "transitions", "py_trees", "SNAKES", "floor"
+
+
+def each(contenders: tuple[str, ...], *workloads: str) -> set[tuple[str, str]]:
+    return {(contender, workload) for contender in contenders for workload in workloads}
+
+
+# Every (contender, workload) row each script must print in a quick run, and no other.
+SEPTUM_ROWS = {
+    *each(
+        (M, PSM, TR, F),
+        "self-transition",
+        "message -> self-transition",
+        "create + initialize, GC on",
+        "create + initialize, GC off",
+        "memory per live machine",
+        "memory, after one transition",
+        "1,000,000 machines (projected)",
+    ),
+    (M, "self-transition, run(n) loop"),
+    (M, "on_state runs per message"),
+}
+HYPHA_ROWS = {
+    *each((M, SN, F), "producer -> queue -> consumer", "4-stage pipeline"),
+    *each((M, SN, F), "backlog of 10 tokens", "backlog of 1,000 tokens", "backlog growth 10 -> 1,000"),
+    (M, "producer -> consumer / floor"),
+}
+RHIZOMORPH_ROWS = {
+    *each(
+        (M, PT, F),
+        "15 nodes, sync leaves: tick",
+        "15 nodes, async leaves, no suspension: tick",
+        "15 nodes, async leaves suspend once: run",
+        "1,501 nodes, sync leaves: tick",
+    ),
+    *each((M, PT), "runner build (15 nodes)"),
+    (M, "async no-suspension tick / sync tick"),
+    (M, "1,501-node tick / floor"),
+}
+MYCELIUM_ROWS = {
+    (F, "plain transition routes token"),
+    (M, "FSM-in-PN per token"),
+    (M, "FSM-in-PN overhead over floor"),
+    (M, "BT-in-PN per token"),
+    (M, "BT-in-PN overhead over floor"),
+    (M, "septum driven in plain transition"),
+    (M, "septum by hand overhead over floor"),
+    (M, "rhizomorph driven in plain transition"),
+    (M, "rhizomorph by hand overhead over floor"),
+    *each((PSM, TR), "machine driven in plain transition", "driven machine overhead over floor"),
+    (PT, "tree driven in plain transition"),
+    (PT, "driven tree overhead over floor"),
+}
+ROWS = {
+    "septum_bench": SEPTUM_ROWS,
+    "hypha_bench": HYPHA_ROWS,
+    "rhizomorph_bench": RHIZOMORPH_ROWS,
+    "mycelium_bench": MYCELIUM_ROWS,
+}
+# The targets of issue 16 (and the earlier issues) each script must state, by row.
+TARGETS = {
+    "septum_bench": {
+        (M, "self-transition"): 1.0,
+        (M, "self-transition, run(n) loop"): 1.0,
+        (M, "message -> self-transition"): 1.5,
+        (M, "on_state runs per message"): 1.0,
+        (M, "create + initialize, GC on"): 3.0,
+        (M, "create + initialize, GC off"): 3.0,
+        (M, "memory per live machine"): 400.0,
+        (M, "memory, after one transition"): 400.0,
+        (M, "1,000,000 machines (projected)"): 1000.0,
+    },
+    "hypha_bench": {(M, "producer -> queue -> consumer"): 2.5, (M, "backlog growth 10 -> 1,000"): 1.25},
+    "rhizomorph_bench": {
+        (M, "15 nodes, sync leaves: tick"): 8.0,
+        (M, "async no-suspension tick / sync tick"): 2.0,
+        (M, "15 nodes, async leaves suspend once: run"): 40.0,
+        (M, "1,501-node tick / floor"): 3.0,
+        (M, "runner build (15 nodes)"): 20.0,
+    },
+    "mycelium_bench": {(M, "FSM-in-PN overhead over floor"): 5.0, (M, "BT-in-PN overhead over floor"): 6.0},
 }
 
 
@@ -28,34 +112,209 @@ def bench_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make ``benchmarks/`` importable the way ``python benchmarks/<name>.py`` does."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     yield
-    for name in [*CONTENDERS, "_harness"]:
+    for name in [*SCRIPTS, "_harness"]:
         sys.modules.pop(name, None)
 
 
-def table_contenders(output: str) -> set[str]:
-    """The contender column of the table printed in ``output`` (located by its dashed rule)."""
+@pytest.fixture
+def harness(bench_path: None) -> ModuleType:
+    return importlib.import_module("_harness")
+
+
+def printed_rows(output: str) -> list[tuple[str, str]]:
+    """(contender, workload) of every row of the table in ``output``, located by its dashed rule."""
     lines = output.splitlines()
     rule = next(i for i, line in enumerate(lines) if line.startswith("---"))
-    width = len(lines[rule].split("  ")[0])
-    contenders = set()
+    widths = [len(dashes) for dashes in lines[rule].split("  ")]
+    rows = []
     for line in lines[rule + 1 :]:
         if not line.strip() or line.startswith("notes:"):
             break
-        contenders.add(line[:width].strip())
-    return contenders
+        contender = line[: widths[0]].strip()
+        workload = line[widths[0] + 2 : widths[0] + 2 + widths[1]].strip()
+        rows.append((contender, workload))
+    return rows
 
 
-def test_table_parser_reads_contender_column() -> None:
-    output = "title\nheader\ncontender  workload\n---------  --------\nfloor      w\nmy lib     w\n\nafter\n"
-    assert table_contenders(output) == {"floor", "my lib"}
+def test_row_parser_reads_contender_and_workload() -> None:
+    output = "\n".join(
+        [
+            "title",
+            "contender  workload  median",
+            "---------  --------  ------",
+            "floor      w one       1.00",
+            "my lib     w           2.00",
+            "",
+            "notes:",
+        ]
+    )
+    assert printed_rows(output) == [("floor", "w one"), ("my lib", "w")]
 
 
-@pytest.mark.parametrize("script", sorted(CONTENDERS))
-def test_quick_run_prints_every_contender(
-    script: str, bench_path: None, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_quick_run_prints_every_contender_and_workload(
+    script: str, bench_path: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    module: ModuleType = importlib.import_module(script)
-    rows = module.main(["--quick"])
+    module = importlib.import_module(script)
+    out = tmp_path / "rows.json"
+    rows = module.main(["--quick", "--json", str(out)])
     output = capsys.readouterr().out
-    assert table_contenders(output) == CONTENDERS[script]
-    assert {row.contender for row in rows} == CONTENDERS[script]
+    printed = printed_rows(output)
+    assert len(printed) == len(set(printed)), "a row is printed twice"
+    assert set(printed) == ROWS[script]
+    assert [(row.contender, row.workload) for row in rows] == printed
+    assert {(row.contender, row.workload): row.target for row in rows if row.target is not None} == TARGETS[
+        script
+    ]
+    assert "GC on while timing" in output and "p25..p75" in output
+    document = json.loads(out.read_text())
+    assert document["quick"] is True and document["gc"] == "on"
+    assert [(row["contender"], row["workload"]) for row in document["rows"]] == printed
+
+
+def test_only_keeps_the_matching_rows(bench_path: None, capsys: pytest.CaptureFixture[str]) -> None:
+    module = importlib.import_module("rhizomorph_bench")
+    rows = module.main(["--quick", "--only", "1,501", "--rounds", "1"])
+    assert {(row.contender, row.workload) for row in rows} == {
+        (M, "1,501 nodes, sync leaves: tick"),
+        (PT, "1,501 nodes, sync leaves: tick"),
+        (F, "1,501 nodes, sync leaves: tick"),
+        (M, "1,501-node tick / floor"),
+    }
+
+
+# --- the harness on fake cases -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_rotation_measures_every_case_once_per_round_starting_in_turn(
+    harness: ModuleType, count: int
+) -> None:
+    orders = [harness.rotation(count, r) for r in range(2 * count)]
+    for r, order in enumerate(orders):
+        assert sorted(order) == list(range(count))
+        assert order[0] == r % count
+    if count > 2:
+        assert orders[0] == [0, 1, 2, 3, 4] and orders[1] == [1, 0, 4, 3, 2]  # forward, then backward
+
+
+def _settings(harness: ModuleType, **changes: Any) -> Any:
+    return harness.Settings(quick=True, rounds=changes.pop("rounds", 3), **changes)
+
+
+def test_rounds_interleave_sync_and_async_cases(harness: ModuleType) -> None:
+    calls: list[str] = []
+
+    def sync(n: int) -> None:
+        calls.append("sync")
+
+    async def coroutine(n: int) -> None:
+        await asyncio.sleep(0)
+        calls.append("async")
+
+    def timed(n: int) -> float:
+        calls.append("timed")
+        return 0.5 * n  # its own figure: half a second per operation
+
+    cases = [
+        harness.Case("a", "w", sync),
+        harness.Case("b", "w", coroutine),
+        harness.Case("c", "w", timed, ops=4, self_timed=True),
+    ]
+    harness.measure_rounds(cases, _settings(harness))
+    assert calls == ["sync", "async", "timed"] + ["async", "sync", "timed"] + ["timed", "sync", "async"]
+    assert [len(case.samples) for case in cases] == [3, 3, 3]
+    assert cases[2].samples == [0.5e6] * 3
+    assert all(case.loop is None for case in cases)  # every loop is closed after the run
+
+
+def test_a_self_timed_case_must_return_its_seconds(harness: ModuleType) -> None:
+    case = harness.Case("a", "w", lambda n: None, self_timed=True)
+    with pytest.raises(TypeError, match="must return the seconds it measured"):
+        harness.measure_rounds([case], _settings(harness))
+
+
+def test_setup_and_teardown_run_once_in_the_case_loop_and_leftover_tasks_are_cancelled(
+    harness: ModuleType,
+) -> None:
+    seen: list[str] = []
+    loops: set[int] = set()
+    left: list[asyncio.Task[None]] = []
+
+    async def setup() -> None:
+        loops.add(id(asyncio.get_running_loop()))
+        seen.append("setup")
+
+    async def run(n: int) -> None:
+        loops.add(id(asyncio.get_running_loop()))
+        left.append(asyncio.get_running_loop().create_task(asyncio.sleep(3600)))
+
+    def teardown() -> None:
+        seen.append("teardown")
+
+    harness.measure_rounds([harness.Case("a", "w", run, setup=setup, teardown=teardown)], _settings(harness))
+    assert seen == ["setup", "teardown"] and len(loops) == 1
+    assert left and all(task.cancelled() for task in left)
+
+
+def test_the_collector_is_on_while_timing_unless_the_run_or_the_case_says_off(harness: ModuleType) -> None:
+    seen: dict[str, list[bool]] = {"default": [], "off": [], "on": []}
+
+    def probe(name: str) -> Any:
+        return lambda n: seen[name].append(gc.isenabled())
+
+    cases = [
+        harness.Case("a", "default", probe("default")),
+        harness.Case("a", "off", probe("off"), gc=False),
+        harness.Case("a", "on", probe("on"), gc=True),
+    ]
+    harness.measure_rounds(cases, _settings(harness))
+    assert seen == {"default": [True] * 3, "off": [False] * 3, "on": [True] * 3}
+    for case in cases:
+        case.samples.clear()
+    harness.measure_rounds(cases, _settings(harness, gc=False))
+    assert seen["default"][3:] == [False] * 3 and seen["on"][3:] == [True] * 3
+    assert gc.isenabled()
+
+
+def _measured(harness: ModuleType, contender: str, samples: list[float]) -> Any:
+    case = harness.Case(contender, "w", lambda n: None)
+    case.samples.extend(samples)
+    return case
+
+
+def test_derived_rows_pair_the_figures_of_the_same_round(harness: ModuleType) -> None:
+    left = _measured(harness, "lib", [10.0, 20.0, 30.0])
+    right = _measured(harness, "floor", [9.0, 10.0, 29.0])  # same-round differences: 1, 10, 1
+    overhead = harness.Derived("lib", "overhead", left.key, right.key, "-", "us", target=2.0)
+    ratio = harness.Derived("lib", "ratio", left.key, right.key, "/", "x")
+    rows = harness.collect_rows([left, right], [overhead, ratio], [])
+    assert [row.workload for row in rows] == ["w", "overhead", "ratio", "w"]
+    assert rows[1].median == 1.0 and rows[1].verdict == "met"  # medians apart: 20 - 10 = 10
+    assert rows[1].best == 10.0 - 9.0
+    assert rows[2].median == pytest.approx(10.0 / 9.0)  # ratios 10/9, 2, 30/29
+
+
+def test_a_case_row_reports_median_quartiles_and_best(harness: ModuleType) -> None:
+    row = harness.case_row(_measured(harness, "lib", [5.0, 1.0, 3.0, 2.0, 4.0]))
+    assert (row.median, row.low, row.high, row.best) == (3.0, 2.0, 4.0, 1.0)
+    assert row.figure == row.median
+    missed = harness.Row("lib", "w", 3.0, "us", best=1.0, target=2.0)
+    assert missed.verdict == "MISSED"  # judged by the median, not by the best round
+
+
+def test_rows_measured_once_are_printed_without_spread(
+    harness: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = harness.fixed_row("lib", "memory", 216.0, "bytes", 400.0)
+    harness.print_table("title", [row], _settings(harness))
+    line = capsys.readouterr().out.splitlines()[-1].split()
+    assert line == ["lib", "memory", "216", "-", "-", "bytes", "<=", "400", "met"]
+
+
+def test_the_command_line_rejects_nonsense(harness: ModuleType) -> None:
+    with pytest.raises(SystemExit):
+        harness.parse_settings("x", ["--rounds", "0"])
+    settings = harness.parse_settings("x", ["--gc", "off", "--only", "tick", "--rounds", "7"])
+    assert (settings.gc, settings.only, settings.rounds, settings.quick) == (False, ("tick",), 7, False)
+    assert settings.wanted("mycorrhizal", "15 nodes: TICK") and not settings.wanted("floor", "build")
