@@ -9,8 +9,12 @@ its state machines and trees as clusters.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -28,10 +32,13 @@ __all__ = [
     "Node",
     "Shape",
     "dot_available",
+    "dot_program",
     "render_diagram",
     "to_graphviz",
     "to_mermaid_text",
 ]
+
+_log = logging.getLogger("mycorrhizal.common")
 
 Shape = Literal["box", "rounded", "circle", "doublecircle", "diamond", "hexagon", "point", "note"]
 EdgeStyle = Literal["solid", "dashed", "dotted", "bold"]
@@ -262,33 +269,89 @@ def to_mermaid_text(diagram: Diagram) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The formats :func:`render_diagram` writes: images need a layout program, text formats need nothing.
+IMAGE_FORMATS = ("svg", "png", "pdf")
+TEXT_FORMATS = ("dot", "mmd", "mermaid")
+#: A self-contained port of Graphviz's ``dot``, installed with this library where wheels exist
+#: (PyPI ``graphviz-pure``); used only when Graphviz itself is not installed. It has no PDF output.
+FALLBACK_PROGRAM = "graphviz-pure"
+_FALLBACK_FORMATS = ("svg", "png")
+
+
+def _fallback_program() -> str | None:
+    """The ``graphviz-pure`` program: on the PATH, or beside this interpreter (an unactivated venv)."""
+    found = shutil.which(FALLBACK_PROGRAM)
+    if found is not None:
+        return found
+    folders = {sysconfig.get_path("scripts"), str(Path(sys.executable).parent)}
+    return next((hit for f in sorted(folders) if (hit := shutil.which(FALLBACK_PROGRAM, path=f))), None)
+
+
+def dot_program() -> str | None:
+    """The program that lays out images: Graphviz's ``dot``, else ``graphviz-pure``, else None."""
+    return shutil.which("dot") or _fallback_program()
+
+
 def dot_available() -> bool:
-    """True when Graphviz's ``dot`` program is on the PATH (needed for SVG/PNG, not for DOT)."""
-    return shutil.which("dot") is not None
+    """True when SVG and PNG pictures can be made (Graphviz's ``dot`` or ``graphviz-pure`` is there)."""
+    return dot_program() is not None
+
+
+def _no_program(diagram: Diagram, format: str) -> RenderError:
+    return RenderError(
+        f"cannot render {diagram.name!r} as {format}: neither Graphviz's 'dot' nor "
+        f"{FALLBACK_PROGRAM!r} is installed; 'pip install {FALLBACK_PROGRAM}' (svg, png) or install "
+        "Graphviz (e.g. 'apt-get install graphviz'), or use format='dot' or 'mmd'"
+    )
+
+
+def _pipe_graphviz(diagram: Diagram, graph: graphviz.Digraph, format: str) -> bytes:
+    try:
+        data: bytes = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound as exc:
+        raise _no_program(diagram, format) from exc
+    return data
+
+
+def _pipe_fallback(diagram: Diagram, source: str, format: str, program: str) -> bytes:
+    if format not in _FALLBACK_FORMATS:
+        raise RenderError(
+            f"cannot render {diagram.name!r} as {format}: Graphviz's 'dot' is not installed and "
+            f"{FALLBACK_PROGRAM} writes only svg and png; install Graphviz (e.g. 'apt-get install "
+            "graphviz') or use svg or png"
+        )
+    done = subprocess.run([program, f"-T{format}"], input=source.encode(), capture_output=True, check=False)
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise RenderError(f"cannot render {diagram.name!r} as {format}: {program} failed: {reason[0]}")
+    if done.stderr and _log.isEnabledFor(logging.DEBUG):
+        _log.debug(
+            "%s said while drawing %r: %s", program, diagram.name, done.stderr.decode(errors="replace")
+        )
+    return done.stdout
 
 
 def render_diagram(diagram: Diagram, path: str | Path, format: str = "svg") -> Path:
     """Write ``diagram`` to ``path`` as ``svg``, ``png``, ``pdf``, ``dot`` or ``mmd``; return the path.
 
-    ``dot`` and ``mmd`` (Mermaid) need nothing installed; image formats need Graphviz's ``dot``.
+    ``dot`` and ``mmd`` (Mermaid) need nothing installed. Images are laid out by Graphviz's ``dot``
+    when it is installed, else by ``graphviz-pure`` (svg and png only).
     """
+    if format not in IMAGE_FORMATS + TEXT_FORMATS:
+        raise RenderError(f"cannot render {diagram.name!r} as {format!r}: use svg, png, pdf, dot or mmd")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if format == "dot":
-        target.write_text(to_graphviz(diagram).source, encoding="utf-8")
-        return target
-    if format in ("mmd", "mermaid"):
-        target.write_text(to_mermaid_text(diagram), encoding="utf-8")
-        return target
-    graph = to_graphviz(diagram)
-    try:
-        data = graph.pipe(format=format)
-    except graphviz.ExecutableNotFound as exc:
-        raise RenderError(
-            f"cannot render {diagram.name!r} as {format}: Graphviz's 'dot' program is not installed; "
-            "install it (e.g. 'apt-get install graphviz') or use format='dot'"
-        ) from exc
-    except ValueError as exc:  # graphviz rejects unknown formats with ValueError
-        raise RenderError(f"cannot render {diagram.name!r}: {exc}; use svg, png, pdf, dot or mmd") from exc
+        data = to_graphviz(diagram).source.encode()
+    elif format in ("mmd", "mermaid"):
+        data = to_mermaid_text(diagram).encode()
+    else:
+        graph = to_graphviz(diagram)
+        if shutil.which("dot") is not None:
+            data = _pipe_graphviz(diagram, graph, format)
+        elif (fallback := _fallback_program()) is not None:
+            data = _pipe_fallback(diagram, graph.source, format, fallback)
+        else:
+            raise _no_program(diagram, format)
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from mycorrhizal.common import Cluster, Diagram, Edge, Node, RenderError, dot_available
+from mycorrhizal.common import Cluster, Diagram, Edge, Node, RenderError, dot_available, dot_program
+from mycorrhizal.common import diagram as diagram_module
 from mycorrhizal.render import render, to_dot, to_mermaid
 
 
@@ -53,7 +54,7 @@ def test_non_diagrammable_is_refused_with_what_to_pass() -> None:
 @pytest.mark.parametrize("fmt", ["dot", "mmd", "svg"])
 def test_render_writes_each_format(diagram: Diagram, tmp_path: Path, fmt: str) -> None:
     if fmt == "svg" and not dot_available():
-        pytest.fail("Graphviz 'dot' must be installed for the test suite (.ci/run installs it)")
+        pytest.fail("no layout program: graphviz-pure is a dependency and must be installed with the package")
     out = render(diagram, tmp_path / f"net.{fmt}", format=fmt)
     text = out.read_text()
     assert {"dot": "digraph Net", "mmd": "flowchart LR", "svg": "<svg"}[fmt] in text
@@ -73,3 +74,63 @@ def test_ids_graphviz_would_misread_are_made_safe_and_stay_distinct() -> None:
     dot = to_dot(picture)
     assert "::" not in dot
     assert "t__a -> t__a_2" in dot and "t__a_2 -> plain" in dot
+
+
+@pytest.fixture
+def without_system_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH on which Graphviz's dot is not found; returns that PATH's only folder."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<svg"), ("png", b"\x89PNG")])
+@pytest.mark.usefixtures("without_system_dot")
+def test_without_graphviz_the_bundled_fallback_draws(
+    diagram: Diagram, tmp_path: Path, fmt: str, magic: bytes
+) -> None:
+    program = dot_program()
+    assert program is not None and Path(program).name.startswith(diagram_module.FALLBACK_PROGRAM)
+    data = render(diagram, tmp_path / f"net.{fmt}", format=fmt).read_bytes()
+    assert magic in data[:400]
+    if fmt == "svg":
+        assert b"CLOSED" in data and b"say &quot;hi&quot;" in data
+
+
+@pytest.mark.usefixtures("without_system_dot")
+def test_the_fallback_has_no_pdf_and_says_what_to_do(diagram: Diagram, tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="writes only svg and png; install Graphviz .* or use svg or png"):
+        render(diagram, tmp_path / "net.pdf", format="pdf")
+    assert not (tmp_path / "net.pdf").exists()
+
+
+def test_a_failing_fallback_is_a_render_error(
+    diagram: Diagram, tmp_path: Path, without_system_dot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = without_system_dot / "broken-layout"
+    fake.write_text("#!/bin/sh\necho 'Error: something broke' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(diagram_module, "FALLBACK_PROGRAM", "broken-layout")
+    with pytest.raises(RenderError, match="as svg: .*broken-layout failed: Error: something broke"):
+        render(diagram, tmp_path / "net.svg")
+
+
+@pytest.mark.usefixtures("without_system_dot")
+def test_with_no_layout_program_at_all_images_are_refused_and_text_still_works(
+    diagram: Diagram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(diagram_module, "FALLBACK_PROGRAM", "graphviz-pure-not-installed")
+    assert not dot_available() and dot_program() is None
+    with pytest.raises(
+        RenderError, match="neither Graphviz's 'dot' nor 'graphviz-pure-not-installed' is installed"
+    ):
+        render(diagram, tmp_path / "net.png", format="png")
+    assert render(diagram, tmp_path / "net.mmd", format="mmd").read_text().startswith("flowchart")
+
+
+def test_graphviz_dot_is_preferred_when_installed(without_system_dot: Path) -> None:
+    fake_dot = without_system_dot / "dot"
+    fake_dot.write_text("#!/bin/sh\n")
+    fake_dot.chmod(0o755)
+    assert dot_program() == str(fake_dot)
