@@ -1,34 +1,33 @@
 """The ``mycorrhizal`` command: run a scenario, draw any net/machine/tree, check one.
 
-    mycorrhizal demo circuit-breaker [--out DIR]
-    mycorrhizal render MODULE:ATTR [-o PATH] [-f svg|png|pdf|dot|mmd]
-    mycorrhizal check MODULE:ATTR
-    mycorrhizal diagrams [--out DIR] [--check]
-
-``MODULE`` is a dotted module name (``mypkg.flows``) or a path to a ``.py`` file
-(``examples/hypha/pipeline.py``). The command line is the one place that prints; the library
-underneath only logs.
+The command line is the one place that prints; the library underneath only logs. Every failure a
+user can cause ends in one line on stderr and exit status 1 (2 for a malformed command line).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import runpy
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .common.diagram import dot_available
+from . import __version__
+from .common.diagram import FALLBACK_PROGRAM, Diagram, Diagrammable, dot_available
 from .common.errors import CommandError, MycorrhizalError
 from .inspection import check_report, diagram_targets
 from .render import diagram_of, render, to_dot
 
-__all__ = ["main"]
+__all__ = ["build_parser", "load_target", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
+FORMATS = ("svg", "png", "pdf", "dot", "mmd")
 
 #: Scenario name -> example script, relative to examples/.
 DEMOS: dict[str, str] = {
@@ -36,27 +35,91 @@ DEMOS: dict[str, str] = {
     "job-queue": "mycelium/job_queue_processor.py",
 }
 
+DESCRIPTION = "Run a scenario, draw any net, state machine or tree, or check one."
+EPILOG = """\
+examples:
+  mycorrhizal demo circuit-breaker --out out
+  mycorrhizal render examples/hypha/order_pipeline.py:Shop -o shop.svg
+  mycorrhizal render myapp.flows:Checkout -f mmd
+  mycorrhizal check myapp.flows:Checkout
+  mycorrhizal diagrams --check
+
+TARGET is MODULE:ATTR. MODULE is a dotted module name importable from the current folder
+(myapp.flows) or a path to a .py file (examples/hypha/order_pipeline.py); ATTR may be dotted.
+"""
+TARGET_HELP = "MODULE:ATTR, e.g. myapp.flows:Checkout or examples/hypha/order_pipeline.py:Shop"
+NO_PICTURES = (
+    f"mycorrhizal: note: neither Graphviz's 'dot' nor {FALLBACK_PROGRAM} is installed, so pictures "
+    f"are written as .dot text only; 'pip install {FALLBACK_PROGRAM}' or install Graphviz for SVG/PNG"
+)
+
+
+# --------------------------------------------------------------------------- loading a target
+
+
+@contextlib.contextmanager
+def _first_on_path(folder: Path) -> Iterator[None]:
+    """Put ``folder`` first on ``sys.path`` while loading, so the target imports its neighbours."""
+    entry = str(folder)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)
+
+
+def _where(exc: BaseException) -> str:
+    """' (file, line N)' for the innermost frame of ``exc``'s traceback, or ''."""
+    if isinstance(exc, SyntaxError):
+        return ""  # its message already says where
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+
+
+def _load_failure(what: str, exc: Exception) -> CommandError:
+    if isinstance(exc, MycorrhizalError):
+        return CommandError(f"cannot load {what}: {exc}")
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return CommandError(f"cannot load {what}: {type(exc).__name__}: {first_line}{_where(exc)}")
+
+
+def _run_file(module_part: str) -> dict[str, Any]:
+    path = Path(module_part)
+    if not path.is_file():
+        raise CommandError(f"no such file {module_part!r}; give a path to a .py file or a dotted module")
+    with _first_on_path(path.resolve().parent):
+        try:
+            return runpy.run_path(str(path), run_name=f"mycorrhizal_target_{path.stem}")
+        except Exception as exc:  # anything the user's file raises while it runs
+            raise _load_failure(repr(module_part), exc) from exc
+
+
+def _import_module(module_part: str) -> dict[str, Any]:
+    # Like 'python -m', a dotted name resolves from the current folder first.
+    with _first_on_path(Path.cwd()):
+        try:
+            return vars(importlib.import_module(module_part))
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and f"{module_part}.".startswith(f"{exc.name}."):
+                raise CommandError(
+                    f"cannot import module {module_part!r}: no module named {exc.name!r}; run from the "
+                    "folder that holds it, or give a path to the .py file"
+                ) from exc
+            raise _load_failure(f"module {module_part!r}", exc) from exc
+        except Exception as exc:  # anything the user's module raises while it is imported
+            raise _load_failure(f"module {module_part!r}", exc) from exc
+
 
 def load_target(spec: str) -> Any:
     """Import ``MODULE:ATTR`` (dotted module or .py path) and return the attribute."""
     module_part, sep, attr_path = spec.partition(":")
     if not sep or not module_part or not attr_path:
         raise CommandError(
-            f"{spec!r} is not MODULE:ATTRIBUTE; write e.g. 'examples/hypha/pipeline.py:Pipeline'"
+            f"{spec!r} is not MODULE:ATTRIBUTE; write e.g. 'examples/hypha/order_pipeline.py:Shop'",
+            usage=True,
         )
-    namespace: Any
-    if module_part.endswith(".py") or "/" in module_part:
-        path = Path(module_part)
-        if not path.is_file():
-            raise CommandError(f"no such file {module_part!r}; give a path to a .py file or a dotted module")
-        # The script's own folder goes first on sys.path so it can import its neighbours.
-        sys.path.insert(0, str(path.resolve().parent))
-        namespace = runpy.run_path(str(path), run_name=f"mycorrhizal_target_{path.stem}")
-    else:
-        try:
-            namespace = vars(importlib.import_module(module_part))
-        except ImportError as exc:
-            raise CommandError(f"cannot import module {module_part!r}: {exc}") from exc
+    is_file = module_part.endswith(".py") or "/" in module_part or os.sep in module_part
+    namespace = _run_file(module_part) if is_file else _import_module(module_part)
     obj: Any = namespace
     for i, name in enumerate(attr_path.split(".")):
         try:
@@ -66,6 +129,22 @@ def load_target(spec: str) -> Any:
     return obj
 
 
+def _load_drawable(spec: str) -> Any:
+    target = load_target(spec)
+    if not isinstance(target, Diagram | Diagrammable):
+        shown = repr(target)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise CommandError(
+            f"{spec!r} is {shown} (of type {type(target).__name__}), which cannot be drawn or checked; "
+            "name a septum state or machine, a hypha net or runner, a rhizomorph tree or runner, "
+            "or a mycelium net"
+        )
+    return target
+
+
+# --------------------------------------------------------------------------- commands
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     script = EXAMPLES / DEMOS[args.name]
     if not script.is_file():
@@ -73,91 +152,176 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"demo {args.name!r} runs {script}, which is missing: demos ship with the source tree "
             "(clone the repository and 'pip install -e .')"
         )
-    argv = [str(script)] + (["--out", str(args.out)] if args.out else [])
+    argv = [str(script)]
+    if args.out is not None:
+        _make_folder(Path(args.out), "--out")
+        argv += ["--out", str(args.out)]
+        if not dot_available():
+            print(NO_PICTURES, file=sys.stderr)
     old_argv, sys.argv = sys.argv, argv
-    sys.path.insert(0, str(script.parent))
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        with _first_on_path(script.parent):
+            runpy.run_path(str(script), run_name="__main__")
+    except OSError as exc:
+        raise CommandError(f"demo {args.name!r} could not write its pictures: {exc}") from exc
     finally:
         sys.argv = old_argv
-        sys.path.remove(str(script.parent))
     return 0
 
 
+def _make_folder(folder: Path, option: str) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{option} {str(folder)!r} is a file; give a folder (it is created if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}") from exc
+
+
+def _format_of(output: str | None, fmt: str | None) -> str:
+    """The format to write, from ``-f`` and/or the suffix of ``-o``; refuses a contradiction."""
+    suffix = Path(output).suffix.lstrip(".").lower() if output else ""
+    suffix = "mmd" if suffix == "mermaid" else suffix
+    if fmt is not None:
+        if suffix and suffix != fmt:
+            better = Path(str(output)).with_suffix(f".{fmt}")
+            raise CommandError(
+                f"-f {fmt} does not match the file name {output!r}; drop -f to write {suffix}, "
+                f"or name the file {str(better)!r}",
+                usage=True,
+            )
+        return fmt
+    if output is None:
+        return "svg"
+    if not suffix:
+        raise CommandError(
+            f"cannot tell which format to write to {output!r}: name it {output}.svg (or .png, .pdf, "
+            ".dot, .mmd), or pass -f",
+            usage=True,
+        )
+    if suffix not in FORMATS:
+        raise CommandError(
+            f"{output!r}: mycorrhizal does not write .{suffix} files; use .svg, .png, .pdf, .dot or .mmd",
+            usage=True,
+        )
+    return suffix
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
-    target = load_target(args.target)
-    fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output else "svg")
-    if args.output is None:
-        if fmt == "dot":
-            sys.stdout.write(to_dot(target))
-            return 0
-        name = diagram_of(target).name
-        args.output = f"{name}.{fmt}"
-    path = render(target, args.output, format=fmt)
+    fmt = _format_of(args.output, args.format)
+    target = _load_drawable(args.target)
+    if args.output is None and fmt == "dot":
+        sys.stdout.write(to_dot(target))
+        return 0
+    output = args.output or f"{diagram_of(target).name}.{fmt}"
+    try:
+        path = render(target, output, format=fmt)
+    except OSError as exc:
+        raise CommandError(f"cannot write {output!r}: {exc.strerror or exc}") from exc
     print(f"wrote {path}")
     return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    target = load_target(args.target)
+    target = _load_drawable(args.target)
     ok, lines = check_report(target)
     for line in lines:
         print(line)
     return 0 if ok else 1
 
 
+def _example_diagrams(examples: Path) -> list[tuple[str, Diagram]]:
+    if not examples.is_dir():
+        raise CommandError(
+            f"no examples folder at {str(examples)!r}: 'mycorrhizal diagrams' draws the examples of a "
+            "source checkout; run it in one, or pass --examples DIR"
+        )
+    found = list(diagram_targets(examples))
+    if not found:
+        raise CommandError(f"no example in {str(examples)!r} declares DIAGRAMS; nothing to draw or check")
+    return found
+
+
+def _stale(out: Path, found: list[tuple[str, Diagram]]) -> list[str]:
+    stale: list[str] = []
+    for stem, diagram in found:
+        dot_path = out / f"{stem}.dot"
+        if not dot_path.is_file() or dot_path.read_text(encoding="utf-8") != to_dot(diagram):
+            stale.append(stem)
+        elif not (out / f"{stem}.svg").is_file():
+            stale.append(f"{stem} (svg missing)")
+    return stale
+
+
+def _write_diagrams(out: Path, found: list[tuple[str, Diagram]]) -> None:
+    draw = dot_available()
+    if not draw:
+        print(NO_PICTURES, file=sys.stderr)
+    for stem, diagram in found:
+        try:
+            render(diagram, out / f"{stem}.dot", format="dot")
+            if draw:
+                render(diagram, out / f"{stem}.svg")
+        except OSError as exc:
+            raise CommandError(f"cannot write the diagrams into {str(out)!r}: {exc}") from exc
+
+
 def _cmd_diagrams(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    stale: list[str] = []
-    written = 0
-    for stem, diagram in diagram_targets(EXAMPLES):
-        dot_path = out / f"{stem}.dot"
-        source = to_dot(diagram)
-        if args.check:
-            if not dot_path.is_file() or dot_path.read_text(encoding="utf-8") != source:
-                stale.append(stem)
-            elif not (out / f"{stem}.svg").is_file():
-                stale.append(f"{stem} (svg missing)")
-            continue
-        dot_path.parent.mkdir(parents=True, exist_ok=True)
-        dot_path.write_text(source, encoding="utf-8")
-        if dot_available():
-            render(diagram, out / f"{stem}.svg")
-        written += 1
+    found = _example_diagrams(Path(args.examples))
     if args.check:
+        stale = _stale(out, found)
         if stale:
             print("stale diagrams (run 'mycorrhizal diagrams'): " + ", ".join(stale))
             return 1
-        print("diagrams are current")
+        print(f"diagrams are current ({len(found)} checked)")
         return 0
-    print(f"wrote {written} diagrams to {out}")
+    _make_folder(out, "--out")
+    _write_diagrams(out, found)
+    print(f"wrote {len(found)} diagrams to {out}")
     return 0
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def _add_commands(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="run a named scenario", description="Run a named scenario.")
+    demo.add_argument("name", choices=sorted(DEMOS))
+    demo.add_argument("--out", help="folder for the scenario's pictures (created if missing)")
+    demo.set_defaults(func=_cmd_demo)
+
+    rend = sub.add_parser(
+        "render",
+        help="draw a net, state machine or tree",
+        description="Draw a net, state machine or tree as svg, png, pdf, dot or mmd (Mermaid).",
+    )
+    rend.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    rend.add_argument("-o", "--output", help="output file; its suffix picks the format (default: <name>.svg)")
+    rend.add_argument("-f", "--format", choices=FORMATS, help="format when -o has no suffix (dot: stdout)")
+    rend.set_defaults(func=_cmd_render)
+
+    check = sub.add_parser("check", help="validate and analyse a net, state machine or tree")
+    check.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    check.set_defaults(func=_cmd_check)
+
+    diagrams = sub.add_parser("diagrams", help="regenerate (or --check) the pictures of every example")
+    diagrams.add_argument("--out", default=str(REPO_ROOT / "diagrams"), help="default: the diagrams/ folder")
+    diagrams.add_argument("--examples", default=str(EXAMPLES), help="default: the examples/ folder")
+    diagrams.add_argument("--check", action="store_true", help="only report stale pictures (exit 1)")
+    diagrams.set_defaults(func=_cmd_diagrams)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mycorrhizal`` command."""
-    parser = argparse.ArgumentParser(prog="mycorrhizal", description=__doc__.split("\n", 1)[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    demo = sub.add_parser("demo", help="run a named scenario")
-    demo.add_argument("name", choices=sorted(DEMOS))
-    demo.add_argument("--out", help="folder for the scenario's pictures")
-    demo.set_defaults(func=_cmd_demo)
-
-    rend = sub.add_parser("render", help="draw a net, state machine or tree given as MODULE:ATTR")
-    rend.add_argument("target")
-    rend.add_argument("-o", "--output", help="output file (default: <name>.<format>; dot goes to stdout)")
-    rend.add_argument("-f", "--format", choices=["svg", "png", "pdf", "dot", "mmd"])
-    rend.set_defaults(func=_cmd_render)
-
-    check = sub.add_parser("check", help="validate and analyse a net, state machine or tree")
-    check.add_argument("target")
-    check.set_defaults(func=_cmd_check)
-
-    diagrams = sub.add_parser("diagrams", help="regenerate the pictures of every example")
-    diagrams.add_argument("--out", default=str(REPO_ROOT / "diagrams"))
-    diagrams.add_argument("--check", action="store_true", help="only report stale pictures")
-    diagrams.set_defaults(func=_cmd_diagrams)
+    parser = argparse.ArgumentParser(
+        prog="mycorrhizal",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mycorrhizal {__version__}")
+    _add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     return parser
 
 
@@ -166,9 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)
+    except CommandError as exc:
+        print(f"mycorrhizal: {exc}", file=sys.stderr)
+        return exc.exit_status
     except MycorrhizalError as exc:
         print(f"mycorrhizal: {exc}", file=sys.stderr)
-        return 2
+        return 1
     return status
 
 

@@ -1,10 +1,17 @@
 """The ``mycorrhizal`` command line."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from mycorrhizal.cli import main
+from mycorrhizal import __version__
+from mycorrhizal.cli import NO_PICTURES, main
+from mycorrhizal.common import diagram as diagram_module
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """
 from mycorrhizal.common import Diagram, Edge, Node
@@ -41,28 +48,155 @@ def test_check_reports_a_valid_target(target: Path, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize(
-    "spec, message",
+    "spec, message, status",
     [
-        ("nocolon", "is not MODULE:ATTRIBUTE"),
-        ("missing/file.py:X", "no such file 'missing/file.py'"),
-        ("no_such_module_xyz:X", "cannot import module 'no_such_module_xyz'"),
+        ("nocolon", "is not MODULE:ATTRIBUTE", 2),
+        ("missing/file.py:X", "no such file 'missing/file.py'", 1),
+        ("no_such_module_xyz:X", "cannot import module 'no_such_module_xyz': no module named", 1),
     ],
 )
-def test_bad_targets_get_a_clear_error(spec: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["render", spec]) == 2
-    assert message in capsys.readouterr().err
+def test_bad_targets_get_a_clear_error(
+    spec: str, message: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", spec]) == status
+    assert message in one_line_error(capsys)
 
 
 def test_missing_attribute_is_named(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", f"{target}:Nope"]) == 2
-    assert "has no attribute 'Nope'" in capsys.readouterr().err
+    assert main(["check", f"{target}:Nope"]) == 1
+    assert "has no attribute 'Nope'" in one_line_error(capsys)
 
 
-def test_undrawable_target_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "m.py"
-    path.write_text("X = 3\n")
-    with pytest.raises(TypeError, match="cannot draw 3"):
-        main(["render", f"{path}:X"])
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """The whole of stderr, checked to be one 'mycorrhizal: ...' line and no traceback."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mycorrhizal: ") and "Traceback" not in err, err
+    return err
+
+
+BAD_FILES = {
+    "syntax": ("x = (\n", "cannot load '{path}': SyntaxError: '(' was never closed"),
+    "import": ("import no_such_package_for_cli_tests\n", "ModuleNotFoundError: No module named"),
+    "raises": ("\n\nX = 1 / 0\n", "ZeroDivisionError: division by zero (bad.py, line 3)"),
+    "wrong kind": ("X = 42\n", "'{path}:X' is 42 (of type int), which cannot be drawn or checked"),
+}
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_a_bad_target_file_is_one_line_and_exit_1(
+    kind: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, message = BAD_FILES[kind]
+    path = tmp_path / "bad.py"
+    path.write_text(source)
+    assert main([command, f"{path}:X"]) == 1
+    assert message.format(path=path) in one_line_error(capsys)
+
+
+def test_a_module_raising_at_import_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken_flows_pkg").mkdir()
+    (tmp_path / "broken_flows_pkg" / "__init__.py").write_text("")
+    (tmp_path / "broken_flows_pkg" / "flows.py").write_text("raise RuntimeError('no config\\nat all')\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "broken_flows_pkg.flows:X"]) == 1
+    expected = "cannot load module 'broken_flows_pkg.flows': RuntimeError: no config (flows.py, line 1)"
+    assert expected in one_line_error(capsys)
+
+
+def test_dotted_names_resolve_from_the_current_folder(
+    target: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(target.parent)
+    monkeypatch.delitem(sys.modules, "flows", raising=False)
+    assert main(["render", "flows:Flow", "-f", "dot"]) == 0
+    assert "a -> b [label=go]" in capsys.readouterr().out
+    assert str(target.parent) not in sys.path  # the folder was only borrowed for the import
+
+
+def test_a_dotted_example_module_resolves_from_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(REPO_ROOT))])
+    out = tmp_path / "shop.mmd"
+    assert main(["render", "examples.hypha.order_pipeline:Shop", "-o", str(out)]) == 0
+    assert out.read_text().startswith("flowchart")
+
+
+def test_an_unwritable_output_is_one_line(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A path under a file, not a folder: unwritable even for root.
+    assert main(["render", f"{target}:Flow", "-o", str(target / "flow.svg")]) == 1
+    assert f"cannot write '{target / 'flow.svg'}'" in one_line_error(capsys)
+
+
+def test_demo_out_pointing_at_a_file_is_one_line(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "circuit-breaker", "--out", str(target)]) == 1
+    assert f"--out '{target}' is a file; give a folder" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["-f", "png", "-o", "x.svg"],
+            "-f png does not match the file name 'x.svg'; drop -f to write svg, or",
+        ),
+        (["-o", "shop"], "cannot tell which format to write to 'shop': name it shop.svg"),
+        (["-o", "shop.txt"], "mycorrhizal does not write .txt files; use .svg, .png, .pdf, .dot or .mmd"),
+    ],
+)
+def test_format_and_file_name_must_agree(
+    target: Path,
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", f"{target}:Flow", *args]) == 2
+    assert message in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.py"]  # nothing written
+
+
+def test_a_format_without_a_suffix_writes_that_format(target: Path, tmp_path: Path) -> None:
+    out = tmp_path / "flow"
+    assert main(["render", f"{target}:Flow", "-f", "mmd", "-o", str(out)]) == 0
+    assert out.read_text().startswith("flowchart LR")
+
+
+def test_png_is_written_as_png(target: Path, tmp_path: Path) -> None:
+    out = tmp_path / "flow.png"
+    assert main(["render", f"{target}:Flow", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"mycorrhizal {__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and "TARGET is MODULE:ATTR" in text and "mycorrhizal demo circuit-breaker" in text
+
+
+def test_a_malformed_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["render"])
+    assert exit_.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_command(target: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "mycorrhizal", "render"]
+    done = subprocess.run([*command, f"{target}:Flow", "-f", "dot"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "digraph Flow" in done.stdout
+    bad = subprocess.run([*command, f"{target}:Nope"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and bad.stderr == f"mycorrhizal: '{target}' has no attribute 'Nope'\n"
 
 
 @pytest.mark.parametrize(
@@ -85,4 +219,43 @@ def test_diagrams_check_reports_stale_and_current(tmp_path: Path, capsys: pytest
     assert "stale diagrams (run 'mycorrhizal diagrams')" in capsys.readouterr().out
     assert main(["diagrams", "--out", str(tmp_path)]) == 0
     assert main(["diagrams", "--out", str(tmp_path), "--check"]) == 0
-    assert capsys.readouterr().out.endswith("diagrams are current\n")
+    assert capsys.readouterr().out.endswith(" checked)\n")
+
+
+def test_diagrams_without_examples_is_an_error_not_current(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a non-editable install sees: no examples folder beside the package.
+    assert main(["diagrams", "--check", "--examples", str(tmp_path / "examples")]) == 1
+    assert "no examples folder at" in one_line_error(capsys)
+    (tmp_path / "examples").mkdir()
+    assert main(["diagrams", "--check", "--examples", str(tmp_path / "examples")]) == 1
+    assert "declares DIAGRAMS; nothing to draw or check" in one_line_error(capsys)
+
+
+@pytest.fixture
+def no_layout_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine with neither Graphviz's dot nor graphviz-pure."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setattr(diagram_module, "FALLBACK_PROGRAM", "graphviz-pure-not-installed")
+
+
+@pytest.mark.usefixtures("no_layout_program")
+def test_demo_without_any_dot_says_so_once_and_writes_dot_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "pictures"
+    assert main(["demo", "circuit-breaker", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == NO_PICTURES + "\n"
+    assert [p.name for p in out.iterdir()] == ["circuit_breaker.dot"]
+
+
+@pytest.mark.usefixtures("no_layout_program")
+def test_render_svg_without_any_dot_is_one_line(
+    target: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", f"{target}:Flow", "-o", str(tmp_path / "flow.svg")]) == 1
+    assert "neither Graphviz's 'dot' nor 'graphviz-pure-not-installed' is installed" in one_line_error(capsys)

@@ -131,4 +131,12 @@ class AnalysisError(MycorrhizalError):
 
 
 class CommandError(MycorrhizalError):
-    """A command-line argument cannot be acted on; the message says what to pass instead."""
+    """A command-line argument cannot be acted on; the message says what to pass instead.
+
+    ``usage=True`` marks a malformed command line (exit status 2); otherwise what was named could
+    not be loaded, drawn or written (exit status 1).
+    """
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.exit_status = 2 if usage else 1
