@@ -22,6 +22,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPTS = ("septum_bench", "hypha_bench", "rhizomorph_bench", "mycelium_bench")
+MODULES = (*SCRIPTS, "compare", "_harness")
 
 M, PSM, TR, PT, SN, F = "mycorrhizal", "python-statemachine", "transitions", "py_trees", "SNAKES", "floor"
 
@@ -112,7 +113,7 @@ def bench_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make ``benchmarks/`` importable the way ``python benchmarks/<name>.py`` does."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     yield
-    for name in [*SCRIPTS, "_harness"]:
+    for name in MODULES:
         sys.modules.pop(name, None)
 
 
@@ -318,3 +319,32 @@ def test_the_command_line_rejects_nonsense(harness: ModuleType) -> None:
     settings = harness.parse_settings("x", ["--gc", "off", "--only", "tick", "--rounds", "7"])
     assert (settings.gc, settings.only, settings.rounds, settings.quick) == (False, ("tick",), 7, False)
     assert settings.wanted("mycorrhizal", "15 nodes: TICK") and not settings.wanted("floor", "build")
+
+
+def _document(rows: list[tuple[str, str, float]]) -> dict[str, Any]:
+    return {
+        "title": "t",
+        "python": "3",
+        "rounds": 3,
+        "gc": "on",
+        "load_start": "1",
+        "load_end": "1",
+        "spread": "p25..p75",
+        "rows": [
+            {"contender": c, "workload": w, "median": m, "low": m, "high": m, "unit": "us", "verdict": ""}
+            for c, w, m in rows
+        ],
+    }
+
+
+def test_compare_matches_rows_of_two_runs(
+    bench_path: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compare = importlib.import_module("compare")
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    before.write_text(json.dumps(_document([("lib", "tick", 4.0), ("lib", "gone", 1.0)])))
+    after.write_text(json.dumps(_document([("lib", "tick", 3.0), ("lib", "new", 1.0)])))
+    lines = compare.main([str(before), str(after)])
+    assert lines == [("lib", "tick", "4.00 (4.00..4.00)", "3.00 (3.00..3.00)", "-25 %", "us", "")]
+    output = capsys.readouterr().out
+    assert "only before: lib / gone" in output and "only after: lib / new" in output
