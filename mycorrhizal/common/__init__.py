@@ -1,4 +1,4 @@
-"""Pieces shared by every engine: errors, timebases, blackboard helpers and the picture model."""
+"""Pieces shared by every engine: errors, timebases, blackboards and their views, and the picture model."""
 
 from .blackboard import BlackboardView, read, read_only, write
 from .callables import is_async_callable, resolve
@@ -15,6 +15,7 @@ from .diagram import (
     to_mermaid_text,
 )
 from .errors import (
+    AccessControlError,
     AnalysisError,
     BlackboardAccessError,
     CapacityError,
@@ -31,6 +32,19 @@ from .errors import (
     StateMachineComplete,
     UndeclaredLabelError,
 )
+from .interface_builder import FieldSpec, blackboard_interface, readonly, readwrite
+from .interface_views import InterfaceViews, interface_of, is_interface
+from .interfaces import (
+    BlackboardProtocol,
+    FieldAccessor,
+    FieldMetadata,
+    InterfaceMetadata,
+    Readable,
+    Writable,
+    create_interface_from_model,
+    get_interface_fields,
+    get_interface_metadata,
+)
 from .observers import Event, Observer, Observers
 from .timebase import (
     CycleClock,
@@ -44,23 +58,42 @@ from .timebase import (
     WallClock,
     default_timebase,
 )
+from .wrappers import (
+    CompositeView,
+    ConstrainedView,
+    ReadOnlyView,
+    View,
+    WriteOnlyView,
+    create_constrained_view,
+    create_readonly_view,
+    create_view_from_protocol,
+)
 
 __all__ = [
+    "AccessControlError",
     "AnalysisError",
     "BlackboardAccessError",
+    "BlackboardProtocol",
     "BlackboardView",
     "CapacityError",
     "Cluster",
-    "CycleClock",
     "CommandError",
+    "CompositeView",
+    "ConstrainedView",
+    "CycleClock",
     "DefinitionError",
-    "Event",
     "Diagram",
     "Diagrammable",
     "DictatedClock",
     "Edge",
+    "Event",
     "ExecutionError",
+    "FieldAccessor",
+    "FieldMetadata",
+    "FieldSpec",
     "HandlerError",
+    "InterfaceMetadata",
+    "InterfaceViews",
     "InvalidStatusError",
     "ManualClock",
     "MonotonicClock",
@@ -70,21 +103,37 @@ __all__ = [
     "Observers",
     "Problem",
     "QueueOverflowError",
+    "ReadOnlyView",
+    "Readable",
     "RenderError",
     "RoutingError",
     "StateMachineComplete",
     "Timebase",
     "TimerHandle",
     "TimerScope",
-    "UndeclaredLabelError",
     "UTCClock",
+    "UndeclaredLabelError",
+    "View",
     "WallClock",
+    "Writable",
+    "WriteOnlyView",
+    "blackboard_interface",
+    "create_constrained_view",
+    "create_interface_from_model",
+    "create_readonly_view",
+    "create_view_from_protocol",
     "default_timebase",
     "dot_available",
     "dot_program",
+    "get_interface_fields",
+    "get_interface_metadata",
+    "interface_of",
     "is_async_callable",
+    "is_interface",
     "read",
     "read_only",
+    "readonly",
+    "readwrite",
     "render_diagram",
     "resolve",
     "to_graphviz",

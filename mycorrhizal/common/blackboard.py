@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from .errors import BlackboardAccessError
+from .errors import AccessControlError
 
 __all__ = ["BlackboardView", "read", "read_only", "write"]
 
@@ -68,11 +68,17 @@ class BlackboardView:
 
     def _check(self, key: str, allowed: frozenset[str] | None, verb: str) -> None:
         if allowed is not None and key not in allowed:
-            shown = ", ".join(sorted(allowed)) or "nothing"
-            raise BlackboardAccessError(
-                f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}); "
-                f"add {key!r} to its {'readable' if verb == 'read' else 'writable'} keys"
-            )
+            raise self._refusal(key, allowed, verb)
+
+    def _refusal(self, key: str, allowed: frozenset[str], verb: str) -> Exception:
+        """The error for a ``verb`` ('read' or 'write') of ``key`` that this view does not allow."""
+        shown = ", ".join(sorted(allowed)) or "nothing"
+        return AccessControlError(
+            f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}); "
+            f"add {key!r} to its {'readable' if verb == 'read' else 'writable'} keys",
+            key,
+            verb,
+        )
 
     def __getitem__(self, key: str) -> Any:
         self._check(key, self._readable, "read")

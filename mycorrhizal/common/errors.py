@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "AccessControlError",
     "AnalysisError",
     "BlackboardAccessError",
     "CapacityError",
@@ -120,6 +121,18 @@ class HandlerError(ExecutionError):
 
 class BlackboardAccessError(MycorrhizalError, PermissionError):
     """A blackboard view refused a read or write outside what it allows."""
+
+
+class AccessControlError(BlackboardAccessError):
+    """A view refused one operation on one field: ``.field_name`` and ``.operation`` (read/write)."""
+
+    def __init__(self, message: str, field_name: str, operation: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+        self.operation = operation
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.field_name, self.operation)
 
 
 class RenderError(MycorrhizalError):
