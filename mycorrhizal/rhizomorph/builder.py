@@ -5,12 +5,46 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, Problem
-from .nodes import Composite, Decorator, Leaf, Node, Subtree, make_leaf
+from . import checks
+from .compile import compile_tree
+from .nodes import Composite, Decorator, Leaf, LeafKind, Node
 from .status import ErrorPolicy
-from .tree import Tree
+from .tree import Subtree, Tree
 
-__all__ = ["TreeBuilder"]
+__all__ = ["TreeBuilder", "make_leaf"]
+
+
+def make_leaf(
+    fn: Callable[..., Any],
+    kind: LeafKind,
+    name: str | None = None,
+    on_halt: Callable[..., Any] | None = None,
+    on_error: ErrorPolicy | str | None = None,
+) -> tuple[Leaf, list[Problem]]:
+    """Build a leaf spec and list what is wrong with it (the caller decides when to raise)."""
+    label = name or getattr(fn, "__name__", None) or repr(fn)
+    subject = f"{kind} {label!r}"
+    params, problems = checks.leaf_parameters(fn, subject, kind)
+    problems += checks.check_leaf_function(fn, subject)
+    halt_params: tuple[str, ...] = ()
+    if on_halt is not None:
+        halt_params, more = checks.check_halt_hook(on_halt, subject)
+        problems += more
+    policy, more = checks.check_error_policy(on_error, subject)
+    problems += more
+    leaf = Leaf(
+        name=label,
+        fn=fn,
+        leaf_kind=kind,
+        params=params,
+        is_async=callable(fn) and is_async_callable(fn),
+        on_halt=on_halt,
+        halt_params=halt_params,
+        on_error=policy,
+    )
+    return leaf, problems
 
 
 class TreeBuilder:
@@ -123,4 +157,6 @@ class TreeBuilder:
                 [Problem(f"tree {self.name!r}", "has no root", "call builder.root(node) before build()")],
                 what=f"tree {self.name!r}",
             )
-        return Tree(self.name, self._root)
+        tree = Tree(self.name, self._root)
+        compile_tree(tree)
+        return tree

@@ -18,8 +18,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..common.errors import DefinitionError, Problem
-from .nodes import Composite, Decorator, Leaf, Node, Subtree, make_leaf
-from .tree import Tree
+from . import views
+from .builder import make_leaf
+from .compile import Plan, compile_tree, plan_of
+from .nodes import Composite, Decorator, Leaf, Node
+from .tree import Subtree, Tree
 
 __all__ = ["Registry", "load_tree", "tree_to_dict"]
 
@@ -117,7 +120,7 @@ class Registry:
         """
         registry = cls()
         for tree in trees:
-            compiled = tree.compiled
+            compiled = plan_of(tree)
             inside = [False] * compiled.size  # True for nodes of an embedded tree
             for i, spec in enumerate(compiled.specs):
                 parent = compiled.parents[i]
@@ -143,48 +146,70 @@ def _hook_name(leaf: Leaf) -> str:
 # ------------------------------------------------------------------------------------------- export
 
 
+@views.to_data.register
 def tree_to_dict(tree: Tree) -> dict[str, Any]:
     """The JSON-ready form of ``tree``: leaves by leaf name, hooks by function name, subtrees by tree name."""
-    compiled = tree.compiled
+    return {"tree": tree.name, "root": _Export(plan_of(tree)).node(0)}
 
-    def node(i: int) -> dict[str, Any]:
-        spec = compiled.specs[i]
-        kids = compiled.children[i]
-        out: dict[str, Any]
+
+def _leaf_data(spec: Leaf) -> dict[str, Any]:
+    out: dict[str, Any] = {spec.leaf_kind: spec.name}
+    if spec.on_halt is not None:
+        out["on_halt"] = _hook_name(spec)
+    if spec.on_error is not None:
+        out["on_error"] = spec.on_error.value
+    return out
+
+
+def _subtree_data(spec: Subtree) -> dict[str, Any]:
+    out: dict[str, Any] = {"subtree": spec.tree.name}
+    if spec.name != spec.tree.name:
+        out["name"] = spec.name
+    return out
+
+
+class _Export:
+    """The declarative form of each node of a plan, children included."""
+
+    __slots__ = ("plan",)
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def node(self, i: int) -> dict[str, Any]:
+        spec = self.plan.specs[i]
         if isinstance(spec, Leaf):
-            out = {spec.leaf_kind: spec.name}
-            if spec.on_halt is not None:
-                out["on_halt"] = _hook_name(spec)
-            if spec.on_error is not None:
-                out["on_error"] = spec.on_error.value
-            return out
+            return _leaf_data(spec)
         if isinstance(spec, Subtree):
-            out = {"subtree": spec.tree.name}
-            if spec.name != spec.tree.name:
-                out["name"] = spec.name
-            return out
+            return _subtree_data(spec)
         if isinstance(spec, Composite):
-            out = {spec.composite_kind: [node(k) for k in kids], "name": spec.name}
-            if spec.composite_kind == "parallel":
-                if spec.success_threshold is not None:
-                    out["success_threshold"] = spec.success_threshold
-                if spec.failure_threshold is not None:
-                    out["failure_threshold"] = spec.failure_threshold
-            elif not spec.memory:
-                out["memory"] = False
-            return out
+            return self._composite(i, spec)
         assert isinstance(spec, Decorator)
+        return self._decorator(i, spec)
+
+    def _composite(self, i: int, spec: Composite) -> dict[str, Any]:
+        kids = [self.node(k) for k in self.plan.children[i]]
+        out: dict[str, Any] = {spec.composite_kind: kids, "name": spec.name}
+        if spec.composite_kind == "parallel":
+            for key in ("success_threshold", "failure_threshold"):
+                if getattr(spec, key) is not None:
+                    out[key] = getattr(spec, key)
+        elif not spec.memory:
+            out["memory"] = False
+        return out
+
+    def _decorator(self, i: int, spec: Decorator) -> dict[str, Any]:
         kind = spec.decorator_kind
+        kids = self.plan.children[i]
+        out: dict[str, Any]
         if kind == "guard":
-            out = {"guard": node(kids[1]), "if": node(kids[0])}
+            out = {"guard": self.node(kids[1]), "if": self.node(kids[0])}
         else:
-            out = {kind: node(kids[0])}
+            out = {kind: self.node(kids[0])}
         if kind in _ARGUMENT:
             out[_ARGUMENT[kind]] = spec.arg
         out["name"] = spec.name
         return out
-
-    return {"tree": tree.name, "root": node(0)}
 
 
 # ------------------------------------------------------------------------------------------- import
@@ -227,7 +252,9 @@ def load_tree(data: Mapping[str, Any] | str, registry: Registry) -> Tree:
     root = _Loader(registry, problems).node(data["root"], f"{name}.root")
     DefinitionError.raise_if_any(problems, what=f"tree {name!r}")
     assert root is not None
-    return Tree(name, root)
+    tree = Tree(name, root)
+    compile_tree(tree)
+    return tree
 
 
 class _Loader:
@@ -256,11 +283,12 @@ class _Loader:
             )
         return fn
 
-    def node(self, data: Any, where: str) -> Node | None:
+    def kind_of(self, data: Any, where: str) -> str | None:
+        """The one node type ``data`` names (or None, after reporting why not)."""
         if not isinstance(data, Mapping):
             self.fail(where, f"is {data!r}, not a node object", 'write a node as {"action": "name"} etc.')
             return None
-        kinds = [key for key in data if key in _TYPES]
+        kinds: list[str] = [key for key in data if key in _TYPES]
         if len(kinds) != 1:
             self.fail(
                 where,
@@ -268,7 +296,12 @@ class _Loader:
                 f"give exactly one of: {', '.join(_TYPES)}",
             )
             return None
-        kind = kinds[0]
+        return kinds[0]
+
+    def node(self, data: Any, where: str) -> Node | None:
+        kind = self.kind_of(data, where)
+        if kind is None:
+            return None
         label = data.get("name")
         if label is not None and not isinstance(label, str):
             self.fail(where, f'"name" is {label!r}', "use a string")
@@ -283,16 +316,19 @@ class _Loader:
         if kind in _LEAVES:
             return self.leaf(kind, value, data, label, here)
         if kind == "subtree":
-            tree = self.registry.tree(value) if isinstance(value, str) else None
-            if tree is None:
-                self.fail(
-                    here, f"subtree {value!r} is not in the registry", "register it: registry.add_tree(tree)"
-                )
-                return None
-            return Subtree(name=label or tree.name, tree=tree)
+            return self.subtree(value, label, here)
         if kind in _COMPOSITES:
             return self.composite(kind, value, data, label, here)
         return self.wrapper(kind, value, data, label, here)
+
+    def subtree(self, value: Any, label: str | None, where: str) -> Node | None:
+        tree = self.registry.tree(value) if isinstance(value, str) else None
+        if tree is None:
+            self.fail(
+                where, f"subtree {value!r} is not in the registry", "register it: registry.add_tree(tree)"
+            )
+            return None
+        return Subtree(name=label or tree.name, tree=tree)
 
     def leaf(
         self, kind: Any, ref: Any, data: Mapping[str, Any], label: str | None, where: str

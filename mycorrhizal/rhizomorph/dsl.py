@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from ..common.errors import DefinitionError, Problem
-from .nodes import Composite, Decorator, Leaf, Node, Subtree, make_leaf
+from .builder import make_leaf
+from .compile import compile_tree
+from .nodes import Composite, Decorator, Leaf, Node
 from .status import ErrorPolicy
-from .tree import Tree
+from .tree import Subtree, Tree
 
 __all__ = ["bt"]
 
@@ -98,11 +100,13 @@ class BT:
             )
         if not scope.roots:
             DefinitionError.raise_if_any(scope.problems, what=f"tree {name!r}")
+        tree = Tree(name, scope.roots[0])
         _scopes.append(None)
         try:
-            return Tree._checked(name, scope.roots[0], scope.declared, scope.problems)
+            compile_tree(tree, scope.problems, scope.declared)
         finally:
             _scopes.pop()
+        return tree
 
     def root(self, node: N) -> N:
         """Mark the tree's root node (use above the node's own decorator)."""

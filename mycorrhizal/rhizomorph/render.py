@@ -1,22 +1,23 @@
 """Trees and runners as :class:`~mycorrhizal.common.Diagram` pictures.
 
-Node ids are the compiled tree's plain identifiers (unique per tree); edges go parent -> child in
-tick order.  A runner's picture colours each node by the status it reported in the last tick.
+Node ids are the plan's plain identifiers (unique per tree); edges go parent -> child in tick
+order (a guard's are labelled ``if`` / ``then``).  A runner's picture colours each node by the
+status it reported in the last tick.  This module registers itself as the implementation of
+``tree.to_diagram()`` and ``runner.to_diagram()`` (:func:`.views.picture`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..common.diagram import Diagram, Edge, Node, Shape
-from .compiler import CompiledTree
-from .nodes import Composite, Decorator, Leaf, Subtree
+from . import views
+from .compile import Plan, plan_of
+from .nodes import Composite, Decorator, Leaf
+from .nodes import Node as Spec
+from .runner import Runner
 from .status import Status
+from .tree import Subtree, Tree
 
-if TYPE_CHECKING:
-    from .runner import Runner
-
-__all__ = ["STATUS_COLOURS", "tree_diagram"]
+__all__ = ["NOT_TICKED", "STATUS_COLOURS", "tree_diagram"]
 
 #: Fill colour of each status in a runner's picture; nodes not ticked in the last tick are grey.
 STATUS_COLOURS: dict[Status, str] = {
@@ -29,7 +30,7 @@ STATUS_COLOURS: dict[Status, str] = {
 NOT_TICKED = "#eeeeee"
 
 
-def _shape(spec: object) -> Shape:
+def _shape(spec: Spec) -> Shape:
     if isinstance(spec, Leaf):
         return "rounded" if spec.leaf_kind == "action" else "hexagon"
     if isinstance(spec, Decorator):
@@ -39,37 +40,60 @@ def _shape(spec: object) -> Shape:
     return "box"
 
 
-def _symbol(spec: object) -> str:
-    if isinstance(spec, Composite):
-        return {"sequence": "→ ", "selector": "? ", "parallel": "⇉ "}[spec.composite_kind]
-    return ""
+def _decorator_label(node: Decorator) -> str:
+    kind = node.decorator_kind
+    if kind in ("retry", "repeat"):
+        what = f"{kind} ×{node.arg}"
+    elif kind in ("timeout", "rate_limit"):
+        what = f"{kind.replace('_', ' ')} {node.arg}s"
+    else:
+        what = kind
+    default = node.name.startswith(f"{kind}(")
+    return what if default else f"{node.name}\n{what}"
 
 
-def tree_diagram(compiled: CompiledTree, runner: Runner | None) -> Diagram:
+_SYMBOLS = {"sequence": "→ ", "selector": "? ", "parallel": "⇉ "}
+
+
+def _label(node: Spec) -> str:
+    if isinstance(node, Decorator):
+        return _decorator_label(node)
+    if isinstance(node, Composite):
+        extra = "" if node.memory or node.composite_kind == "parallel" else " (reactive)"
+        return f"{_SYMBOLS[node.composite_kind]}{node.name}\n{node.composite_kind}{extra}"
+    if isinstance(node, Subtree):
+        return f"{node.name}\nsubtree {node.tree.name}"
+    return node.name
+
+
+def _fill(runner: Runner | None, i: int, kind: str) -> tuple[str | None, str]:
+    """(fill colour, tooltip) of node ``i``: by its status in ``runner``'s last tick."""
+    if runner is None:
+        return None, kind
+    status = runner.status[i]
+    if status is not None and runner.seen[i] == runner.ticks:
+        return STATUS_COLOURS[status], f"{kind}: {status.name}"
+    return NOT_TICKED, f"{kind}: not ticked in the last tick"
+
+
+def tree_diagram(plan: Plan, runner: Runner | None = None) -> Diagram:
     """The picture of a compiled tree, coloured by ``runner``'s last tick when one is given."""
     nodes: list[Node] = []
     edges: list[Edge] = []
-    for i in range(compiled.size):
-        spec = compiled.specs[i]
-        fill = None
-        tooltip = spec.kind
-        if runner is not None:
-            status = runner.status[i]
-            if status is not None and runner.seen[i] == runner.ticks:
-                fill = STATUS_COLOURS[status]
-                tooltip = f"{spec.kind}: {status.name}"
-            else:
-                fill = NOT_TICKED
-                tooltip = f"{spec.kind}: not ticked in the last tick"
-        nodes.append(
-            Node(
-                id=compiled.ids[i],
-                label=_symbol(spec) + compiled.labels[i],
-                shape=_shape(spec),
-                fill=fill,
-                tooltip=tooltip,
-            )
-        )
-        for kid, label in zip(compiled.children[i], compiled.edge_labels[i], strict=True):
-            edges.append(Edge(compiled.ids[i], compiled.ids[kid], label))
-    return Diagram(name=compiled.name, nodes=tuple(nodes), edges=tuple(edges), direction="TB")
+    for i, spec in enumerate(plan.specs):
+        fill, tooltip = _fill(runner, i, spec.kind)
+        nodes.append(Node(id=plan.ids[i], label=_label(spec), shape=_shape(spec), fill=fill, tooltip=tooltip))
+        kids = plan.children[i]
+        labels = ("if", "then") if plan.kinds[i] == "guard" else ("",) * len(kids)
+        edges.extend(Edge(plan.ids[i], plan.ids[kid], label) for kid, label in zip(kids, labels, strict=True))
+    return Diagram(name=plan.name, nodes=tuple(nodes), edges=tuple(edges), direction="TB")
+
+
+@views.picture.register
+def _tree_picture(tree: Tree) -> Diagram:
+    return tree_diagram(plan_of(tree))
+
+
+@views.picture.register
+def _runner_picture(runner: Runner) -> Diagram:
+    return tree_diagram(plan_of(runner.tree), runner)

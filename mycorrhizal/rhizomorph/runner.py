@@ -1,22 +1,30 @@
-"""Runner: one execution of a compiled tree over a blackboard.
+"""Runner: one execution of a tree over a blackboard.
 
 A runner holds only what changes - per-node status, tick stamp, cursor and data lists, and the
 tasks of async leaves still at work - so building one for an existing tree costs a few list
-allocations.  Ticks are synchronous inside: sync leaves are plain calls and async leaves start
-eagerly, so a tick never yields to the event loop.
+allocations; the tree's program (:mod:`.program`) is shared.  Ticks are synchronous inside: sync
+leaves are plain calls and async leaves start eagerly, so a tick never yields to the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
-from typing import Any
+from types import TracebackType
+from typing import Any, NoReturn
 
 from ..common.diagram import Diagram
-from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
+from ..common.errors import DefinitionError, ExecutionError, HandlerError, MycorrhizalError, Problem
+from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, default_timebase
+from . import views
+from .behaviours.host import Call
+from .events import CleanupFailed, LeafFailed, TimedOut
+from .program import observed_program_of, program_of
 from .status import ErrorPolicy, Status
+from .tasks import LeafTasks
 from .tree import Tree
 
 __all__ = ["Runner"]
@@ -30,7 +38,8 @@ class Runner:
     """Ticks one tree over one blackboard; ``ctx`` is handed untouched to leaves that ask for it.
 
     ``on_error`` is the error policy for leaves that do not set their own; ``on_tick(runner,
-    status)`` is called after every tick (for metrics or recording; costs nothing when None).
+    status)`` is called after every tick (costs nothing when None).  ``await runner.aclose()`` (or
+    ``async with Runner(...) as runner:``) halts whatever is running and waits for it to unwind.
     """
 
     __slots__ = (
@@ -45,14 +54,16 @@ class Runner:
         "data",
         "ticks",
         "polling",
-        "_compiled",
-        "_live",
-        "_abandoned",
+        "_program",
+        "_tasks",
+        "_observers",
         "_woken",
         "_waiter",
         "_last",
         "_driven",
+        "_closed",
         "_on_tick",
+        "__weakref__",
     )
 
     def __init__(
@@ -65,12 +76,10 @@ class Runner:
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
         on_tick: Callable[[Runner, Status], object] | None = None,
     ) -> None:
-        if not isinstance(tree, Tree):
-            raise TypeError(
-                f"Runner needs a behaviour tree (made with @bt.tree, TreeBuilder or load_tree), got {tree!r}"
-            )
-        compiled = tree.compiled
-        size = compiled.size
+        if not isinstance(tree, Tree) or on_error.__class__ is not ErrorPolicy:
+            _refuse_arguments(tree, on_error)
+        program = program_of(tree)
+        size = program.plan.size
         self.tree = tree
         self.bb = bb
         self.timebase = default_timebase() if timebase is None else timebase
@@ -80,20 +89,20 @@ class Runner:
         self.status: list[Status | None] = [None] * size
         #: The tick number at which each node last reported (or was halted).
         self.seen: list[int] = [0] * size
-        self.cur: list[int] = compiled.cur_template.copy()
+        self.cur: list[int] = program.plan.cursors.copy()
         self.data: list[Any] = [None] * size
         #: Number of ticks so far.
         self.ticks = 0
         #: True when a sync leaf reported RUNNING in the last tick (it wants to be ticked again).
         self.polling = False
-        self._compiled = compiled
-        self._live: set[asyncio.Task[Any]] = set()
-        self._abandoned: set[asyncio.Task[Any]] = set()
+        self._program = program
+        self._tasks: LeafTasks | None = None  # made when the first async leaf suspends
+        self._observers: Observers | None = None  # made when the first observer is attached
         self._woken = False
         self._waiter: asyncio.Future[None] | None = None
         self._last: Status | None = None
         self._driven = False
-        #: Called after every tick with the runner and the root status (metrics, tracing, recording).
+        self._closed = False
         self._on_tick = on_tick
 
     # ------------------------------------------------------------------------------------- ticking
@@ -103,11 +112,13 @@ class Runner:
         return self._tick()
 
     def _tick(self) -> Status:
+        if self._closed:
+            self._refuse_closed("tick()")
         self.ticks += 1
         self.polling = False
         self._woken = False
         try:
-            result = self._compiled.root_tick(self)
+            result = self._program.root_tick(self)
         except BaseException:
             self.reset()
             raise
@@ -128,7 +139,8 @@ class Runner:
         tick again after ``period`` seconds on the timebase (``None``: as soon as the event loop
         has run other ready work).  ``max_ticks`` bounds the ticks; reaching it returns RUNNING.
         Before returning, it waits for the coroutines it cancelled to finish cancelling.  If the
-        caller is cancelled, the tree is reset (everything running is halted) first.
+        caller is cancelled, the tree is reset (everything running is halted) first; if the runner
+        is closed meanwhile, it returns CANCELLED.
         """
         if max_ticks is not None and max_ticks < 1:
             raise ValueError(f"max_ticks must be >= 1, got {max_ticks}")
@@ -136,24 +148,11 @@ class Runner:
             raise ExecutionError(
                 f"tree {self.tree.name!r}: tick_until_complete() is already running for this runner; "
                 "await that call, or make another Runner for a separate run",
-                node=self._compiled.ids[0],
+                node=self._program.plan.ids[0],
             )
-        loop = asyncio.get_running_loop()
-        count = 0
         self._driven = True
         try:
-            while True:
-                result = self._tick()
-                count += 1
-                if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
-                    break
-                if self.polling:
-                    if period is None:
-                        await asyncio.sleep(0)
-                    else:
-                        await self._wait(loop, period)
-                elif not self._woken:
-                    await self._wait(loop, None)
+            result, count = await self._drive(period, max_ticks)
             await self.settle()
             log.info("%s finished %s after %d ticks", self.tree.name, result.name, count)
             return result
@@ -162,6 +161,25 @@ class Runner:
             raise
         finally:
             self._driven = False
+
+    async def _drive(self, period: float | None, max_ticks: int | None) -> tuple[Status, int]:
+        """Tick, and wait between ticks, until the root completes (or ``max_ticks``, or aclose())."""
+        loop = asyncio.get_running_loop()
+        count = 0
+        while True:
+            result = self._tick()
+            count += 1
+            if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
+                return result, count
+            if self.polling:
+                if period is None:
+                    await asyncio.sleep(0)
+                else:
+                    await self._wait(loop, period)
+            elif not self._woken:
+                await self._wait(loop, None)
+            if self._closed:
+                return Status.CANCELLED, count
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, period: float | None) -> None:
         waiter = self._waiter = loop.create_future()
@@ -175,27 +193,86 @@ class Runner:
 
     async def settle(self) -> None:
         """Wait until every coroutine this runner cancelled has finished (run its cleanup)."""
-        while self._abandoned:
-            await asyncio.wait(tuple(self._abandoned))
+        tasks = self._tasks
+        while tasks is not None and tasks.abandoned:
+            await asyncio.wait(tuple(tasks.abandoned))
 
     def reset(self) -> None:
         """Halt everything running (cancelling async leaves, running halt hooks) and start afresh."""
-        compiled = self._compiled
+        program = self._program
+        halts = program.halts
         if self.status[0] is RUNNING:
-            compiled.halts[0](self)
+            halts[0](self)
         # Anything still marked running was left behind by an exception mid-tick: halt it too.
         for i, status in enumerate(self.status):
             if status is RUNNING:
-                compiled.halts[i](self)
-        for task in tuple(self._live):
-            self._abandon(task)
+                halts[i](self)
+        if self._tasks is not None:
+            self._tasks.drop()
         for data in self.data:
             cancel = getattr(data, "cancel", None)
             if cancel is not None:  # a timeout's timer (or a task)
                 cancel()
-        self.cur[:] = compiled.cur_template
-        self.data[:] = [None] * compiled.size
+        self.cur[:] = program.plan.cursors
+        self.data[:] = [None] * program.plan.size
         self.polling = False
+
+    # ----------------------------------------------------------------------------------- lifecycle
+
+    async def aclose(self) -> None:
+        """Halt everything running, wait for it to unwind and for async observers to catch up.
+
+        The runner takes no more ticks afterwards (:class:`~mycorrhizal.common.ExecutionError`);
+        a ``tick_until_complete()`` running meanwhile returns CANCELLED.  Closing twice is harmless.
+        """
+        if not self._closed:
+            self._closed = True
+            self.reset()
+            self._wake()
+        await self.settle()
+        if self._observers is not None:
+            await self._observers.drain()
+
+    async def __aenter__(self) -> Runner:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called."""
+        return self._closed
+
+    def _refuse_closed(self, what: str) -> NoReturn:
+        raise ExecutionError(
+            f"tree {self.tree.name!r}: {what} on a closed runner; make a new Runner to run the tree again",
+            node=self._program.plan.ids[0],
+        )
+
+    # ----------------------------------------------------------------------------------- observers
+
+    def add_observer(self, callback: Observer) -> None:
+        """Call ``callback(event)`` with every :mod:`~mycorrhizal.rhizomorph.events` record from now on."""
+        if self._observers is None:
+            self._observers = Observers(log, f"tree {self.tree.name!r}")
+        self._observers.add(callback)
+        if not self._program.observed:
+            self._program = observed_program_of(self.tree)
+
+    def remove_observer(self, callback: Observer) -> None:
+        """Stop calling ``callback``; with no observer left the runner runs its plain program again."""
+        if self._observers is None:
+            self._observers = Observers(log, f"tree {self.tree.name!r}")
+        self._observers.remove(callback)  # raises ValueError, naming the tree, if it is not attached
+        if not self._observers:
+            self._program = program_of(self.tree)
+
+    def _emit(self, event: Event) -> None:
+        if self._observers:
+            self._observers.emit(event)
 
     # ------------------------------------------------------------------------------ introspection
 
@@ -211,14 +288,14 @@ class Runner:
 
     def statuses(self) -> dict[str, Status | None]:
         """Last status of every node by node id (None: never ticked)."""
-        return dict(zip(self._compiled.ids, self.status, strict=True))
+        return dict(zip(self._program.plan.ids, self.status, strict=True))
 
     def last_tick(self) -> dict[str, Status]:
         """Status of every node that reported (or was halted) during the last tick, by node id."""
         ticks = self.ticks
         return {
             node_id: status
-            for node_id, status, seen in zip(self._compiled.ids, self.status, self.seen, strict=True)
+            for node_id, status, seen in zip(self._program.plan.ids, self.status, self.seen, strict=True)
             if seen == ticks and status is not None
         }
 
@@ -229,9 +306,7 @@ class Runner:
 
     def to_diagram(self) -> Diagram:
         """The tree's picture coloured by the last tick's statuses (grey: not ticked then)."""
-        from .render import tree_diagram
-
-        return tree_diagram(self._compiled, self)
+        return views.picture(self)
 
     def __repr__(self) -> str:
         return f"Runner({self.tree.name!r}, ticks={self.ticks}, last={self._last!r})"
@@ -244,54 +319,144 @@ class Runner:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        if task in self._live:
-            self._wake()
-        elif task in self._abandoned:
-            self._abandoned.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                log.error(
-                    "%s: a halted leaf raised while being cancelled",
-                    self.tree.name,
-                    exc_info=task.exception(),
-                )
+    def _track(self, i: int, task: asyncio.Task[Any]) -> None:
+        tasks = self._tasks
+        if tasks is None:
+            tasks = self._tasks = _leaf_tasks(self)
+        tasks.track(i, task)
 
-    def _abandon(self, task: asyncio.Task[Any]) -> None:
-        self._live.discard(task)
-        if task.done():
-            if not task.cancelled():
-                task.exception()  # retrieved: its result no longer matters
-            return
-        task.cancel()
-        self._abandoned.add(task)
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        if self._tasks is not None:
+            self._tasks.live.pop(task, None)
+
+    def _abandon(self, i: int, task: asyncio.Task[Any]) -> None:
+        if self._tasks is None:
+            self._tasks = _leaf_tasks(self)
+        self._tasks.live.setdefault(task, i)
+        self._tasks.abandon(task)
 
     def _leaf_raised(self, i: int, exc: Exception) -> Status:
-        compiled = self._compiled
-        policy = compiled.policies[i] or self.on_error
-        spec = compiled.specs[i]
+        plan = self._program.plan
+        policy = plan.policies[i] or self.on_error
+        spec = plan.specs[i]
         if policy is ErrorPolicy.PROPAGATE:
+            # The leaf's call is over: it is not RUNNING any more, so the reset that follows does
+            # not halt it (its coroutine finished; there is nothing for its halt hook to stop).
+            self.status[i] = Status.ERROR
+            self.seen[i] = self.ticks
+            self._report_failure(i, exc, None)
             if isinstance(exc, MycorrhizalError):
                 raise exc  # our own errors (a blackboard view's, a nested runner's) keep their type
             raise HandlerError(
-                f"{spec.kind} {spec.name!r} in tree {self.tree.name!r} raised {exc!r}",
-                node=compiled.ids[i],
+                f"{spec.kind} {spec.name!r} in tree {self.tree.name!r} raised {exc!r}", node=plan.ids[i]
             ) from exc
+        outcome = Status.FAILURE if policy is ErrorPolicy.FAILURE else Status.ERROR
         log.error(
             "%s: %s %r raised %r; reporting %s",
             self.tree.name,
             spec.kind,
             spec.name,
             exc,
-            policy.name,
+            outcome.name,
             exc_info=exc,
         )
-        return Status.FAILURE if policy is ErrorPolicy.FAILURE else Status.ERROR
+        self._report_failure(i, exc, outcome)
+        return outcome
 
-    def _run_halt_hook(self, i: int, hook: Callable[[Runner], Any]) -> None:
+    def _report_failure(self, i: int, exc: Exception, outcome: Status | None) -> None:
+        if self._observers:
+            plan = self._program.plan
+            self._observers.emit(
+                LeafFailed(
+                    source=self.tree.name,
+                    time=self.timebase.now(),
+                    node=plan.ids[i],
+                    path=plan.paths[i],
+                    error=exc,
+                    outcome=outcome,
+                )
+            )
+
+    def _refuse(self, i: int, error: ExecutionError) -> NoReturn:
+        self.status[i] = Status.ERROR  # its call is over: nothing for a halt to stop
+        self.seen[i] = self.ticks
+        raise error
+
+    def _run_halt_hook(self, i: int, hook: Call) -> None:
         try:
             hook(self)
-        except Exception:
-            log.exception("%s: halt hook of %r raised", self.tree.name, self._compiled.specs[i].name)
+        except Exception as exc:
+            self._cleanup_failed(i, exc, "halt hook")
 
-    def _timed_out(self, i: int, label: str, seconds: float) -> None:
-        log.info("%s: %r timed out after %gs; halting its child", self.tree.name, label, seconds)
+    def _cleanup_failed(self, i: int, error: BaseException, during: str) -> None:
+        plan = self._program.plan
+        name = plan.specs[i].name if i >= 0 else "?"
+        log.error("%s: the %s of %r raised", self.tree.name, during, name, exc_info=error)
+        if self._observers and i >= 0:
+            self._observers.emit(
+                CleanupFailed(
+                    source=self.tree.name,
+                    time=self.timebase.now(),
+                    node=plan.ids[i],
+                    path=plan.paths[i],
+                    error=error,
+                    during=during,
+                )
+            )
+
+    def _timed_out(self, i: int, seconds: float) -> None:
+        plan = self._program.plan
+        log.info("%s: %r timed out after %gs; halting its child", self.tree.name, plan.specs[i].name, seconds)
+        if self._observers:
+            self._observers.emit(
+                TimedOut(
+                    source=self.tree.name,
+                    time=self.timebase.now(),
+                    node=plan.ids[i],
+                    path=plan.paths[i],
+                    seconds=seconds,
+                )
+            )
+
+
+def _leaf_tasks(runner: Runner) -> LeafTasks:
+    """The runner's task collaborator; it (and so the tasks) reach the runner only weakly."""
+    ref = weakref.ref(runner)
+    name = runner.tree.name
+
+    def wake() -> None:
+        owner = ref()
+        if owner is not None:
+            owner._wake()
+
+    def failed(i: int, error: BaseException) -> None:
+        owner = ref()
+        if owner is not None:
+            owner._cleanup_failed(i, error, "cancellation")
+        else:
+            log.error("%s: a leaf of a dropped runner raised while being cancelled", name, exc_info=error)
+
+    tasks = LeafTasks(name, wake, failed)
+    weakref.finalize(runner, tasks.drop).atexit = False
+    return tasks
+
+
+def _refuse_arguments(tree: Any, on_error: Any) -> NoReturn:
+    problems = []
+    if not isinstance(tree, Tree):
+        problems.append(
+            Problem(
+                "Runner",
+                f"needs a behaviour tree, got {tree!r}",
+                "pass a tree made with @bt.tree, TreeBuilder or load_tree",
+            )
+        )
+    if on_error.__class__ is not ErrorPolicy:
+        problems.append(
+            Problem(
+                "Runner",
+                f"on_error={on_error!r} is not an error policy",
+                "use ErrorPolicy.PROPAGATE, ErrorPolicy.FAILURE or ErrorPolicy.ERROR",
+            )
+        )
+    raise DefinitionError(problems, what="Runner")

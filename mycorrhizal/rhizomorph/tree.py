@@ -1,59 +1,73 @@
-"""The tree spec: a name and a root node, validated and compiled once when it is made."""
+"""The tree spec: a name and a root node, and the node that embeds one tree in another.
+
+A :class:`Tree` is a plain frozen value.  It is validated and compiled by :mod:`.compile`, which
+keeps the plan in its own cache (keyed by the tree's identity), never on the tree.  The ways of
+making one - ``@bt.tree``, :class:`~.builder.TreeBuilder`, :func:`~.declarative.load_tree` - compile
+it at once, so their errors come where the tree is defined; a ``Tree(name, root)`` made by hand is
+compiled (and so checked) the first time it is used.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
 from ..common.diagram import Diagram
-from ..common.errors import Problem
-from .compiler import CompiledTree, compile_tree
+from ..common.errors import DefinitionError, Problem
+from . import views
 from .nodes import Leaf, Node
 
-__all__ = ["Tree"]
+__all__ = ["Subtree", "Tree"]
 
 
 @attrs.frozen(eq=False)
 class Tree:
-    """A behaviour tree: ``name`` and ``root``; compiled (and so validated) on construction."""
+    """A behaviour tree: ``name`` and ``root``."""
 
     name: str
-    root: Node
-    compiled: CompiledTree = attrs.field(init=False, repr=False)
+    root: Node = attrs.field()
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "compiled", compile_tree(self))
-
-    @classmethod
-    def _checked(cls, name: str, root: Node, declared: Iterable[Node], problems: list[Problem]) -> Tree:
-        """Build a tree from a ``@bt.tree`` body: also reports declared nodes the root never uses."""
-        tree = cls.__new__(cls)
-        object.__setattr__(tree, "name", name)
-        object.__setattr__(tree, "root", root)
-        object.__setattr__(tree, "compiled", compile_tree(tree, problems, declared))
-        return tree
+    @root.validator
+    def _a_node(self, _: attrs.Attribute[Node], root: object) -> None:
+        # The one thing checked on construction: what the tree is made of (the rest at compile).
+        if not isinstance(root, Node):
+            problem = Problem(
+                f"tree {self.name!r}", f"its root is {root!r}, not a node", "pass a node as the root"
+            )
+            raise DefinitionError([problem], what=f"tree {self.name!r}")
 
     def nodes(self) -> Iterator[Node]:
         """Every node spec in preorder (a spec used in two places appears twice)."""
-        return iter(self.compiled.specs)
+        return iter(views.preorder(self))
 
     def leaves(self) -> Iterator[Leaf]:
         """Every action and condition, in preorder."""
-        return (node for node in self.compiled.specs if isinstance(node, Leaf))
+        return (node for node in views.preorder(self) if isinstance(node, Leaf))
 
     def to_diagram(self) -> Diagram:
         """The tree's picture (nodes by kind, edges parent -> child in tick order)."""
-        from .render import tree_diagram
-
-        return tree_diagram(self.compiled, None)
+        return views.picture(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The declarative (JSON-ready) form; leaves are referred to by name, see :func:`load_tree`."""
-        from .declarative import tree_to_dict
-
-        return tree_to_dict(self)
+        return views.to_data(self)
 
     def __repr__(self) -> str:
-        return f"Tree({self.name!r}, {self.compiled.size} nodes)"
+        try:
+            size = len(views.preorder(self))
+        except DefinitionError:
+            return f"Tree({self.name!r}, invalid)"
+        return f"Tree({self.name!r}, {size} nodes)"
+
+
+@attrs.frozen(eq=False)
+class Subtree(Node):
+    """Another tree embedded at this point (its root is compiled in place)."""
+
+    tree: Tree
+
+    @property
+    def kind(self) -> str:
+        return "subtree"

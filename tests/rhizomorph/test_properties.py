@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.rhizomorph import Registry, Runner, Status, Tree, TreeBuilder, load_tree, tree_to_dict
+from mycorrhizal.rhizomorph.compile import plan_of
 
 S, F, R = Status.SUCCESS, Status.FAILURE, Status.RUNNING
 LEAVES = 6
@@ -149,7 +150,8 @@ async def test_nothing_keeps_running_without_a_running_parent_and_reset_halts_al
     leaves = Leaves()
     tree = build(shape, leaves)
     runner = Runner(tree, None)
-    parents = tree.compiled.parents
+    plan = plan_of(tree)
+    parents = plan.parents
     for results in ticks:
         leaves.results = results
         await runner.tick()
@@ -158,7 +160,7 @@ async def test_nothing_keeps_running_without_a_running_parent_and_reset_halts_al
             if status is R and parents[i] >= 0:
                 assert runner.status[parents[i]] is R
         running_leaves = sorted(
-            i for i, spec in enumerate(tree.compiled.specs) if spec.kind == "action" and runner.status[i] is R
+            i for i, spec in enumerate(plan.specs) if spec.kind == "action" and runner.status[i] is R
         )
     leaves.halts = []
     runner.reset()

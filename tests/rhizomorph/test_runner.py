@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ExecutionError, HandlerError, ManualClock
+from mycorrhizal.common import DefinitionError, ExecutionError, HandlerError, ManualClock
 from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
 
 from .conftest import Script
@@ -270,9 +270,15 @@ async def test_one_runner_is_driven_by_one_tick_until_complete_at_a_time(clock: 
     runner.reset()
 
 
-def test_runner_needs_a_tree() -> None:
-    with pytest.raises(TypeError, match="Runner needs a behaviour tree"):
+def test_runner_arguments_are_checked_as_a_definition() -> None:
+    with pytest.raises(
+        DefinitionError, match=r"Runner: needs a behaviour tree, got 'tree'. Fix: pass a tree"
+    ):
         Runner("tree", {})  # type: ignore[arg-type]
+    b = TreeBuilder("T")
+    b.root(b.action(lambda: Status.SUCCESS, name="go"))
+    with pytest.raises(DefinitionError, match=r"Runner: on_error='error' is not an error policy. Fix: use"):
+        Runner(b.build(), on_error="error")  # type: ignore[arg-type]
 
 
 async def test_completion_is_logged_at_info(caplog: pytest.LogCaptureFixture, script: Script) -> None:

@@ -1,0 +1,185 @@
+"""How actions and conditions tick and halt.
+
+A leaf's user function is called through a *call adapter* (:func:`make_call`): a function of the
+runner that hands the function the runner's values for the parameters it declared.  A plain
+function is called directly within the tick; an ``async def`` one is started eagerly (see
+:func:`~mycorrhizal.common.interpreter.start_eager`) and only becomes a background task if it
+suspends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from ...common.errors import InvalidStatusError
+from ...common.interpreter import start_eager
+from ..status import Status
+from .host import Call, HaltFn, Host, TickFn
+
+__all__ = ["async_leaf", "bad_status", "leaf_halt", "make_call", "sync_leaf"]
+
+SUCCESS = Status.SUCCESS
+FAILURE = Status.FAILURE
+RUNNING = Status.RUNNING
+CANCELLED = Status.CANCELLED
+
+
+def make_call(fn: Callable[..., Any], params: tuple[str, ...]) -> Call:
+    """A function of the runner that calls ``fn`` with the runner's values for ``params``."""
+    if params == ():
+        return lambda rt: fn()
+    if params == ("bb",):
+        return lambda rt: fn(rt.bb)
+    if params == ("bb", "timebase"):
+        return lambda rt: fn(rt.bb, rt.timebase)
+    if params == ("bb", "ctx"):
+        return lambda rt: fn(rt.bb, rt.ctx)
+    names = params
+    return lambda rt: fn(*[getattr(rt, name) for name in names])
+
+
+def bad_status(value: Any, condition: bool, node: str, label: str) -> InvalidStatusError:
+    """The error for a leaf that returned something that is not a status it may return."""
+    if inspect.iscoroutine(value):
+        value.close()  # never started: closing it avoids a "never awaited" warning on top of this error
+        kind = "condition" if condition else "action"
+        return InvalidStatusError(
+            f"{kind} {label!r} returned a coroutine: it is a plain function that calls an async one; "
+            "declare it `async def` and await inside it",
+            node=node,
+        )
+    if condition:
+        return InvalidStatusError(
+            f"condition {label!r} returned {value!r}; a condition returns True/False or "
+            "Status.SUCCESS/Status.FAILURE (make it an action if it needs RUNNING)",
+            node=node,
+        )
+    return InvalidStatusError(
+        f"action {label!r} returned {value!r}, which is not a Status; return Status.SUCCESS, "
+        "Status.FAILURE or Status.RUNNING",
+        node=node,
+    )
+
+
+def _as_status(rt: Host, i: int, value: Any, condition: bool, node: str, label: str) -> Status:
+    """A leaf's return value as its status (or the runner refuses it)."""
+    if condition:
+        if value is True or value is SUCCESS:
+            return SUCCESS
+        if value is False or value is FAILURE:
+            return FAILURE
+    elif value.__class__ is Status:
+        return value
+    rt._refuse(i, bad_status(value, condition, node, label))
+
+
+def _raised(rt: Host, i: int, exc: BaseException) -> Status:
+    """The status of an async leaf whose coroutine raised ``exc`` (or re-raise what is not ours)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return CANCELLED
+    if isinstance(exc, Exception):
+        return rt._leaf_raised(i, exc)
+    raise exc
+
+
+def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> TickFn:
+    """Tick function of a plain-function leaf: called directly, no event-loop involvement."""
+
+    def tick(rt: Host) -> Status:
+        try:
+            r = call(rt)
+        except Exception as exc:
+            r = rt._leaf_raised(i, exc)
+        else:
+            if condition:
+                if r is True:
+                    r = SUCCESS
+                elif r is False:
+                    r = FAILURE
+                elif r is not SUCCESS and r is not FAILURE:
+                    rt._refuse(i, bad_status(r, condition, node, label))
+            elif r.__class__ is not Status:
+                rt._refuse(i, bad_status(r, condition, node, label))
+            elif r is RUNNING:
+                rt.polling = True
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> TickFn:
+    """Tick function of an ``async def`` leaf.
+
+    The coroutine runs eagerly up to its first suspension; if it finishes there, its result is the
+    status of this very tick.  Otherwise its task keeps running in the background, the leaf reports
+    RUNNING, and a later tick collects the result once the task is done.
+    """
+
+    def outcome(rt: Host, value: Any, exc: BaseException | None) -> Status:
+        if exc is None:
+            return _as_status(rt, i, value, condition, node, label)
+        return _raised(rt, i, exc)
+
+    def start(rt: Host) -> Status:
+        try:
+            coro = call(rt)
+        except Exception as raised:
+            return rt._leaf_raised(i, raised)
+        task, done, value, error = start_eager(coro)
+        if done:
+            return outcome(rt, value, error)
+        rt.data[i] = task
+        rt._track(i, task)
+        return RUNNING
+
+    def collect(rt: Host, task: asyncio.Task[Any]) -> Status:
+        rt.data[i] = None
+        rt._forget(task)
+        if task.cancelled():
+            return CANCELLED
+        failure = task.exception()
+        return outcome(rt, None if failure is not None else task.result(), failure)
+
+    def tick(rt: Host) -> Status:
+        task = rt.data[i]
+        if task is None:
+            r = start(rt)
+        elif task.done():
+            r = collect(rt, task)
+        else:
+            r = RUNNING
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def leaf_halt(i: int, hook: Call | None) -> HaltFn:
+    """Halt of a leaf: cancel its task (if any) and run its halt hook.
+
+    The hook is skipped for an async leaf whose coroutine had already finished by itself (the tree
+    had not collected its result yet): there is no work left to stop.
+    """
+
+    def halt(rt: Host) -> None:
+        if rt.status[i] is not RUNNING:
+            return
+        rt.status[i] = CANCELLED
+        rt.seen[i] = rt.ticks
+        task = rt.data[i]
+        if task is not None:
+            rt.data[i] = None
+            finished = task.done()
+            rt._abandon(i, task)
+            if finished:
+                return  # its work is already done (the result is discarded): nothing to stop
+        if hook is not None:
+            rt._run_halt_hook(i, hook)
+
+    return halt

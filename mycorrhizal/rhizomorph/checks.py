@@ -1,0 +1,263 @@
+"""Every rule a tree definition must follow, one small checker per rule.
+
+Each checker looks at one thing and returns the :class:`~mycorrhizal.common.Problem` objects it
+finds (an empty list when all is well); nothing here raises.  The declaration forms call the leaf
+checkers when a leaf is made, and :mod:`.compile` calls the structural ones while it walks a tree,
+collecting every problem before raising one :class:`~mycorrhizal.common.DefinitionError`.
+Every problem names the node (``kind 'name'``) and ends with what to do.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from numbers import Real
+from typing import Any, TypeGuard
+
+from ..common.callables import is_async_callable
+from ..common.errors import Problem
+from .nodes import LEAF_PARAMETERS, Composite, Decorator, Node
+from .status import ErrorPolicy
+
+__all__ = [
+    "check_counts",
+    "check_durations",
+    "check_error_policy",
+    "check_halt_hook",
+    "check_leaf_function",
+    "check_thresholds",
+    "describe",
+    "leaf_parameters",
+]
+
+_ALLOWED = ", ".join(LEAF_PARAMETERS)
+
+
+def describe(node: Node) -> str:
+    """How a node is named in error messages: its kind and name."""
+    return f"{node.kind} {node.name!r}"
+
+
+# --------------------------------------------------------------------------------------------- leaves
+
+
+def _parameter_problem(p: inspect.Parameter, subject: str, role: str) -> Problem | None:
+    if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+        return Problem(subject, f"the {role} takes *{p.name}", f"name each parameter it needs ({_ALLOWED})")
+    if p.kind is inspect.Parameter.KEYWORD_ONLY:
+        return Problem(
+            subject,
+            f"the {role} has keyword-only parameter {p.name!r}",
+            "make it a normal parameter (leaves are called positionally)",
+        )
+    if p.name not in LEAF_PARAMETERS:
+        return Problem(
+            subject,
+            f"the {role} asks for parameter {p.name!r}, which a behaviour tree cannot supply",
+            f"use only these parameter names: {_ALLOWED}",
+        )
+    return None
+
+
+def leaf_parameters(fn: Any, subject: str, role: str) -> tuple[tuple[str, ...], list[Problem]]:
+    """Parameter names of a leaf or halt hook, and the problems with them (unknown names, *args ...)."""
+    if not callable(fn):
+        return (), [Problem(subject, f"the {role} is {fn!r}, not a function", "pass a function")]
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return (), [
+            Problem(subject, f"the signature of the {role} cannot be read", "pass a plain Python function")
+        ]
+    names: list[str] = []
+    problems: list[Problem] = []
+    for p in signature.parameters.values():
+        problem = _parameter_problem(p, subject, role)
+        if problem is None:
+            names.append(p.name)
+        else:
+            problems.append(problem)
+    return tuple(names), problems
+
+
+def check_leaf_function(fn: Any, subject: str) -> list[Problem]:
+    """A leaf returns its status: a generator function cannot be one."""
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        return [
+            Problem(
+                subject,
+                "is a generator function, but a leaf returns its status",
+                "return a Status (or a bool for a condition); only composites yield (their children)",
+            )
+        ]
+    return []
+
+
+def check_halt_hook(hook: Any, subject: str) -> tuple[tuple[str, ...], list[Problem]]:
+    """A halt hook's parameters, and its problems: the leaf's rules, and it must not be async."""
+    params, problems = leaf_parameters(hook, subject, "halt hook")
+    if not problems and is_async_callable(hook):
+        problems.append(
+            Problem(
+                subject,
+                "the halt hook is async, but halting happens synchronously",
+                "make it a plain function; cleanup that must await belongs in the leaf's "
+                "`except asyncio.CancelledError` / `finally` block",
+            )
+        )
+    return params, problems
+
+
+def check_error_policy(value: Any, subject: str) -> tuple[ErrorPolicy | None, list[Problem]]:
+    """The error policy ``value`` names (None: the runner's), or the problem with it."""
+    if value is None:
+        return None, []
+    try:
+        return ErrorPolicy(value), []
+    except ValueError:
+        return None, [
+            Problem(
+                subject,
+                f"on_error={value!r} is not an error policy",
+                "use ErrorPolicy.PROPAGATE, ErrorPolicy.FAILURE or ErrorPolicy.ERROR",
+            )
+        ]
+
+
+# ----------------------------------------------------------------------------------------- composites
+
+
+def check_source_signature(node: Composite, source: Callable[..., Any]) -> list[Problem]:
+    """A composite function takes no parameters: it only yields its children."""
+    try:
+        params = tuple(inspect.signature(source).parameters)
+    except (TypeError, ValueError):
+        params = ()
+    if not params:
+        return []
+    return [
+        Problem(
+            describe(node),
+            f"its function takes parameters ({', '.join(params)})",
+            "a composite function takes no parameters; it yields its children",
+        )
+    ]
+
+
+def not_yielding(node: Composite, produced: Any) -> list[Problem]:
+    """A composite function must be a generator (it returned something that is not iterable)."""
+    if produced is not None and isinstance(produced, Iterable):
+        return []
+    return [
+        Problem(
+            describe(node),
+            f"its function returned {produced!r} instead of yielding children",
+            "write it as a generator: `yield child` for each child, in order",
+        )
+    ]
+
+
+def source_raised(node: Composite, exc: Exception) -> Problem:
+    """The composite function raised while listing the children."""
+    return Problem(describe(node), f"raised {exc!r} while listing its children", "fix the generator")
+
+
+def not_a_child(node: Composite, position: int, item: Any) -> Problem:
+    """Something a composite yielded (or was given) is not a node."""
+    hint = (
+        "decorate it with @bt.action or @bt.condition"
+        if callable(item)
+        else "yield nodes declared with @bt.action, @bt.condition, a composite or a decorator"
+    )
+    return Problem(describe(node), f"child {position} is {item!r}, not a behaviour-tree node", hint)
+
+
+def no_children(node: Composite) -> Problem:
+    """A composite needs at least one child."""
+    return Problem(describe(node), "has no children", f"give the {node.composite_kind} at least one child")
+
+
+def check_thresholds(node: Composite, kid_count: int) -> list[Problem]:
+    """A parallel's thresholds are whole numbers from 1 to its number of children."""
+    if node.composite_kind != "parallel" or not kid_count:
+        return []
+    out: list[Problem] = []
+    for label, value in (
+        ("success_threshold", node.success_threshold),
+        ("failure_threshold", node.failure_threshold),
+    ):
+        if value is not None and not (_whole(value) and 1 <= value <= kid_count):
+            out.append(
+                Problem(
+                    describe(node),
+                    f"{label}={value!r} but it has {kid_count} children",
+                    f"use a whole number from 1 to {kid_count}",
+                )
+            )
+    return out
+
+
+# ----------------------------------------------------------------------------------------- decorators
+
+
+def check_decorated(node: Decorator) -> list[Problem]:
+    """A decorator wraps a node (and a guard's condition is a node)."""
+    out: list[Problem] = []
+    if node.decorator_kind == "guard" and not isinstance(node.condition, Node):
+        out.append(
+            Problem(describe(node), f"its condition is {node.condition!r}, not a node", "pass a condition")
+        )
+    if not isinstance(node.child, Node):
+        out.append(
+            Problem(
+                describe(node),
+                f"decorates {node.child!r}, which is not a node",
+                "apply it to a node: put it above @bt.action/@bt.condition/a composite",
+            )
+        )
+    return out
+
+
+def check_counts(node: Decorator) -> list[Problem]:
+    """retry/repeat counts are whole numbers >= 1."""
+    kind, arg = node.decorator_kind, node.arg
+    if kind in ("retry", "repeat") and not (_whole(arg) and arg >= 1):
+        return [Problem(describe(node), f"{kind} count is {arg!r}", "use a whole number >= 1")]
+    return []
+
+
+def check_durations(node: Decorator) -> list[Problem]:
+    """timeout/rate_limit durations are numbers of seconds > 0."""
+    kind, arg = node.decorator_kind, node.arg
+    if kind in ("timeout", "rate_limit") and not (
+        isinstance(arg, Real) and not isinstance(arg, bool) and arg > 0
+    ):
+        return [Problem(describe(node), f"{kind} duration is {arg!r}", "use a number of seconds > 0")]
+    return []
+
+
+def _whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ------------------------------------------------------------------------------------------ the tree
+
+
+def contains_itself(node: Node, path: tuple[Node, ...]) -> Problem:
+    """A node reached again below itself: the tree would be infinite."""
+    cycle = " -> ".join(p.name for p in (*path[path.index(node) :], node))
+    return Problem(describe(node), f"contains itself ({cycle})", "a tree cannot contain a cycle")
+
+
+def embeds_itself(node: Node, tree_name: str) -> Problem:
+    """A subtree that embeds, somewhere below, the tree it is in."""
+    return Problem(describe(node), f"embeds tree {tree_name!r} inside itself", "remove the loop")
+
+
+def unreachable(node: Node, tree_name: str) -> Problem:
+    """A node declared in a ``@bt.tree`` body that the root never reaches (a forgotten ``yield``)."""
+    return Problem(
+        describe(node),
+        f"is declared in tree {tree_name!r} but not reachable from its root",
+        "yield it from a composite (or wrap it in a decorator that is), or delete it",
+    )

@@ -1,0 +1,87 @@
+"""What a tree's runner tells its observers: small frozen records, one per thing that happened.
+
+Attach an observer with :meth:`Runner.add_observer <mycorrhizal.rhizomorph.Runner.add_observer>`.
+Every record carries ``source`` (the tree's name) and ``time`` (the runner's timebase reading); node
+records name the node by its id (``node``, unique in the tree, as in ``runner.statuses()``) and by
+its ``path`` from the root (ids joined by ``/``).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..common.observers import Event
+from .status import Status
+
+__all__ = [
+    "CleanupFailed",
+    "LeafFailed",
+    "NodeEvent",
+    "NodeHalted",
+    "NodeStatusChanged",
+    "TickFinished",
+    "TickStarted",
+    "TimedOut",
+]
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class TickStarted(Event):
+    """A tick began; ``tick`` is its number (1 for the first)."""
+
+    tick: int
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class TickFinished(Event):
+    """A tick ended with the root reporting ``status``."""
+
+    tick: int
+    status: Status
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class NodeEvent(Event):
+    """Base of the records about one node."""
+
+    node: str
+    """The node's id (unique in the tree)."""
+    path: str
+    """Ids from the root to the node, joined by ``/``."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class NodeStatusChanged(NodeEvent):
+    """A node reported a status different from the one it reported before (``old``: None at first)."""
+
+    old: Status | None
+    new: Status
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class NodeHalted(NodeEvent):
+    """A RUNNING node was halted (its status is now CANCELLED; its work was cancelled)."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class LeafFailed(NodeEvent):
+    """A leaf raised ``error``; ``outcome`` is the status the error policy made of it (None: propagated)."""
+
+    error: Exception
+    outcome: Status | None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class TimedOut(NodeEvent):
+    """A timeout node's child was still RUNNING ``seconds`` after it started: the child is halted."""
+
+    seconds: float
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class CleanupFailed(NodeEvent):
+    """A leaf's cleanup raised ``error``: its halt hook (``during="halt hook"``), or its coroutine
+    while it was being cancelled (``during="cancellation"``).  Halting went on."""
+
+    error: BaseException
+    during: str

@@ -1,0 +1,208 @@
+"""A tree's program: the tick and halt function of every node, built from its plan once per tree.
+
+The builders are looked up by node kind (:data:`BUILDERS`), so a new kind of node is one builder
+function and one table entry.  Each node's function calls its children's functions directly, and
+what changes during a run lives in the runner, so one program serves every runner of the tree.
+
+A second, *observed* program is built the first time a runner of the tree has observers: the same
+functions, each wrapped to report status changes and halts (:mod:`.events`).  Runners without
+observers run the plain program and pay nothing for observability.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .behaviours import composites, decorators, leaves
+from .behaviours.host import HaltFn, Host, TickFn
+from .compile import Plan, plan_of
+from .events import NodeHalted, NodeStatusChanged, TickFinished, TickStarted
+from .nodes import Composite, Decorator, Leaf
+from .status import Status
+from .tree import Tree
+
+__all__ = ["BUILDERS", "Program", "observed_program_of", "program_of"]
+
+Build = Callable[[Plan, int, Sequence[TickFn], Sequence[HaltFn]], TickFn]
+
+
+class Program:
+    """The executable form of one tree: its plan, the root's tick function and every halt function."""
+
+    __slots__ = ("plan", "root_tick", "halts", "observed")
+
+    def __init__(self, plan: Plan, root_tick: TickFn, halts: Sequence[HaltFn], observed: bool) -> None:
+        self.plan = plan
+        self.root_tick = root_tick
+        self.halts = tuple(halts)
+        self.observed = observed
+
+
+# ------------------------------------------------------------------------------------------ builders
+
+
+def _leaf(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+    spec = plan.specs[i]
+    assert isinstance(spec, Leaf)
+    build = leaves.async_leaf if spec.is_async else leaves.sync_leaf
+    condition = spec.leaf_kind == "condition"
+    return build(i, plan.ids[i], spec.name, condition, leaves.make_call(spec.fn, spec.params))
+
+
+def _sequence(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+    spec = plan.specs[i]
+    assert isinstance(spec, Composite)
+    return composites.sequence(i, kids, halts, spec.memory)
+
+
+def _selector(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+    spec = plan.specs[i]
+    assert isinstance(spec, Composite)
+    return composites.selector(i, kids, halts, spec.memory)
+
+
+def _parallel(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+    spec = plan.specs[i]
+    assert isinstance(spec, Composite)
+    need_success = spec.success_threshold or len(kids)
+    # By default a parallel fails exactly when success has become impossible.
+    need_failure = spec.failure_threshold or len(kids) - need_success + 1
+    return composites.parallel(i, kids, halts, need_success, need_failure)
+
+
+def _arg(plan: Plan, i: int) -> float:
+    spec = plan.specs[i]
+    assert isinstance(spec, Decorator) and spec.arg is not None
+    return spec.arg
+
+
+def _status_map(mapping: dict[Status, Status]) -> Build:
+    return lambda plan, i, kids, halts: decorators.status_map(i, kids[0], mapping)
+
+
+def _counted(again: frozenset[Status]) -> Build:
+    return lambda plan, i, kids, halts: decorators.counted(i, kids[0], int(_arg(plan, i)), again)
+
+
+BUILDERS: dict[str, Build] = {
+    "action": _leaf,
+    "condition": _leaf,
+    "sequence": _sequence,
+    "selector": _selector,
+    "parallel": _parallel,
+    "inverter": _status_map({Status.SUCCESS: Status.FAILURE, Status.FAILURE: Status.SUCCESS}),
+    "succeeder": _status_map({Status.FAILURE: Status.SUCCESS}),
+    "failer": _status_map({Status.SUCCESS: Status.FAILURE}),
+    "retry": _counted(decorators.RETRY_ON),
+    "repeat": _counted(decorators.REPEAT_ON),
+    "timeout": lambda plan, i, kids, halts: decorators.timeout(i, kids[0], halts[0], _arg(plan, i)),
+    "rate_limit": lambda plan, i, kids, halts: decorators.rate_limit(
+        i, plan.children[i][0], kids[0], _arg(plan, i)
+    ),
+    # A guard's children are (condition, child).
+    "guard": lambda plan, i, kids, halts: decorators.guard(i, kids[0], kids[1], halts[1]),
+    "subtree": lambda plan, i, kids, halts: decorators.passthrough(i, kids[0]),
+}
+"""How to build the tick function of each kind of node from the plan and its children's functions."""
+
+
+def _halt(plan: Plan, i: int, halts: Sequence[HaltFn]) -> HaltFn:
+    spec = plan.specs[i]
+    if isinstance(spec, Leaf):
+        hook = leaves.make_call(spec.on_halt, spec.halt_params) if spec.on_halt is not None else None
+        return leaves.leaf_halt(i, hook)
+    # A rate limit keeps the time of its child's last start across halts (a halt must not reopen it).
+    return composites.composite_halt(i, halts, plan.cursors[i], clear_data=plan.kinds[i] != "rate_limit")
+
+
+def build(plan: Plan, observed: bool = False) -> Program:
+    """Build every node's functions, children first (they have higher numbers than their parents)."""
+    size = plan.size
+    ticks: list[Any] = [None] * size
+    halts: list[Any] = [None] * size
+    for i in range(size - 1, -1, -1):
+        kids = plan.children[i]
+        kid_ticks = [ticks[k] for k in kids]
+        kid_halts = [halts[k] for k in kids]
+        ticks[i] = BUILDERS[plan.kinds[i]](plan, i, kid_ticks, kid_halts)
+        halts[i] = _halt(plan, i, kid_halts)
+        if observed:
+            ticks[i] = _observe_tick(plan, i, ticks[i])
+            halts[i] = _observe_halt(plan, i, halts[i])
+    root = _observe_root(plan, ticks[0]) if observed else ticks[0]
+    return Program(plan, root, halts, observed)
+
+
+# ----------------------------------------------------------------------------------------- observing
+
+
+def _observe_tick(plan: Plan, i: int, tick: TickFn) -> TickFn:
+    source, node, path = plan.name, plan.ids[i], plan.paths[i]
+
+    def observed(rt: Host) -> Status:
+        old = rt.status[i]
+        r = tick(rt)
+        if r is not old:
+            rt._emit(
+                NodeStatusChanged(source=source, time=rt.timebase.now(), node=node, path=path, old=old, new=r)
+            )
+        return r
+
+    return observed
+
+
+def _observe_halt(plan: Plan, i: int, halt: HaltFn) -> HaltFn:
+    source, node, path = plan.name, plan.ids[i], plan.paths[i]
+
+    def observed(rt: Host) -> None:
+        was_running = rt.status[i] is Status.RUNNING
+        halt(rt)
+        if was_running:
+            rt._emit(NodeHalted(source=source, time=rt.timebase.now(), node=node, path=path))
+
+    return observed
+
+
+def _observe_root(plan: Plan, tick: TickFn) -> TickFn:
+    source = plan.name
+
+    def observed(rt: Host) -> Status:
+        rt._emit(TickStarted(source=source, time=rt.timebase.now(), tick=rt.ticks))
+        r = tick(rt)
+        rt._emit(TickFinished(source=source, time=rt.timebase.now(), tick=rt.ticks, status=r))
+        return r
+
+    return observed
+
+
+# ------------------------------------------------------------------------------------------- caching
+
+# Keyed by id(tree): a dict lookup is what building a runner costs.  Each entry is dropped when its
+# tree is garbage collected (before the id can be reused), so the cache never outlives a tree.
+_plain: dict[int, Program] = {}
+_observed: dict[int, Program] = {}
+
+
+def program_of(tree: Tree) -> Program:
+    """The plain program of ``tree`` (compiling it first if needed)."""
+    program = _plain.get(id(tree))
+    if program is None:
+        program = _cache(_plain, tree, build(plan_of(tree)))
+    return program
+
+
+def observed_program_of(tree: Tree) -> Program:
+    """The program of ``tree`` whose functions report to the runner's observers."""
+    program = _observed.get(id(tree))
+    if program is None:
+        program = _cache(_observed, tree, build(plan_of(tree), observed=True))
+    return program
+
+
+def _cache(cache: dict[int, Program], tree: Tree, program: Program) -> Program:
+    key = id(tree)
+    cache[key] = program
+    weakref.finalize(tree, cache.pop, key, None).atexit = False
+    return program
