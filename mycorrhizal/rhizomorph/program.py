@@ -23,7 +23,7 @@ from .nodes import Composite, Decorator, Leaf
 from .status import Status
 from .tree import Tree
 
-__all__ = ["BUILDERS", "Program", "observed_program_of", "program_of"]
+__all__ = ["BUILDERS", "PROGRAMS", "Program", "observed_program_of", "program_of"]
 
 Build = Callable[[Plan, int, Sequence[TickFn], Sequence[HaltFn]], TickFn]
 
@@ -181,15 +181,16 @@ def _observe_root(plan: Plan, tick: TickFn) -> TickFn:
 
 # Keyed by id(tree): a dict lookup is what building a runner costs.  Each entry is dropped when its
 # tree is garbage collected (before the id can be reused), so the cache never outlives a tree.
-_plain: dict[int, Program] = {}
+PROGRAMS: dict[int, Program] = {}
+"""The plain program of every live compiled-for-running tree, by ``id(tree)``."""
 _observed: dict[int, Program] = {}
 
 
 def program_of(tree: Tree) -> Program:
     """The plain program of ``tree`` (compiling it first if needed)."""
-    program = _plain.get(id(tree))
+    program = PROGRAMS.get(id(tree))
     if program is None:
-        program = _cache(_plain, tree, build(plan_of(tree)))
+        program = _cache(PROGRAMS, tree, build(plan_of(tree)))
     return program
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NoReturn
@@ -22,7 +21,7 @@ from ..common.timebase import Timebase, default_timebase
 from . import views
 from .behaviours.host import Call
 from .events import CleanupFailed, LeafFailed, TimedOut
-from .program import observed_program_of, program_of
+from .program import PROGRAMS, observed_program_of, program_of
 from .status import ErrorPolicy, Status
 from .tasks import LeafTasks
 from .tree import Tree
@@ -32,6 +31,8 @@ __all__ = ["Runner"]
 log = logging.getLogger("mycorrhizal.rhizomorph")
 _DEBUG = logging.DEBUG
 RUNNING = Status.RUNNING
+_PROPAGATE = ErrorPolicy.PROPAGATE
+_programs_get = PROGRAMS.get
 
 
 class Runner:
@@ -76,9 +77,13 @@ class Runner:
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
         on_tick: Callable[[Runner, Status], object] | None = None,
     ) -> None:
-        if not isinstance(tree, Tree) or on_error.__class__ is not ErrorPolicy:
+        if on_error is not _PROPAGATE and on_error.__class__ is not ErrorPolicy:
             _refuse_arguments(tree, on_error)
-        program = program_of(tree)
+        program = _programs_get(id(tree))  # only trees are in there: a hit is a tree
+        if program is None:
+            if not isinstance(tree, Tree):
+                _refuse_arguments(tree, on_error)
+            program = program_of(tree)
         size = program.plan.size
         self.tree = tree
         self.bb = bb
@@ -322,18 +327,12 @@ class Runner:
     def _track(self, i: int, task: asyncio.Task[Any]) -> None:
         tasks = self._tasks
         if tasks is None:
-            tasks = self._tasks = _leaf_tasks(self)
+            tasks = self._tasks = LeafTasks(self.tree.name, self)
         tasks.track(i, task)
 
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        if self._tasks is not None:
-            self._tasks.live.pop(task, None)
-
     def _abandon(self, i: int, task: asyncio.Task[Any]) -> None:
-        if self._tasks is None:
-            self._tasks = _leaf_tasks(self)
-        self._tasks.live.setdefault(task, i)
-        self._tasks.abandon(task)
+        assert self._tasks is not None  # the task was tracked when its leaf started it
+        self._tasks.abandon(i, task)
 
     def _leaf_raised(self, i: int, exc: Exception) -> Status:
         plan = self._program.plan
@@ -417,28 +416,6 @@ class Runner:
                     seconds=seconds,
                 )
             )
-
-
-def _leaf_tasks(runner: Runner) -> LeafTasks:
-    """The runner's task collaborator; it (and so the tasks) reach the runner only weakly."""
-    ref = weakref.ref(runner)
-    name = runner.tree.name
-
-    def wake() -> None:
-        owner = ref()
-        if owner is not None:
-            owner._wake()
-
-    def failed(i: int, error: BaseException) -> None:
-        owner = ref()
-        if owner is not None:
-            owner._cleanup_failed(i, error, "cancellation")
-        else:
-            log.error("%s: a leaf of a dropped runner raised while being cancelled", name, exc_info=error)
-
-    tasks = LeafTasks(name, wake, failed)
-    weakref.finalize(runner, tasks.drop).atexit = False
-    return tasks
 
 
 def _refuse_arguments(tree: Any, on_error: Any) -> NoReturn:

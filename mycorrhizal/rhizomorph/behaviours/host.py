@@ -48,9 +48,6 @@ class Host(Protocol):
     def _track(self, i: int, task: asyncio.Task[Any]) -> None:
         """Leaf ``i``'s task, which keeps running after its tick."""
 
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        """A tracked task whose result was collected."""
-
     def _abandon(self, i: int, task: asyncio.Task[Any]) -> None:
         """Cancel leaf ``i``'s task, which nobody will collect (the leaf was halted)."""
 

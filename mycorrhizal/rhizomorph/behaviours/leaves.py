@@ -125,21 +125,7 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
             return _as_status(rt, i, value, condition, node, label)
         return _raised(rt, i, exc)
 
-    def start(rt: Host) -> Status:
-        try:
-            coro = call(rt)
-        except Exception as raised:
-            return rt._leaf_raised(i, raised)
-        task, done, value, error = start_eager(coro)
-        if done:
-            return outcome(rt, value, error)
-        rt.data[i] = task
-        rt._track(i, task)
-        return RUNNING
-
-    def collect(rt: Host, task: asyncio.Task[Any]) -> Status:
-        rt.data[i] = None
-        rt._forget(task)
+    def result(rt: Host, task: asyncio.Task[Any]) -> Status:
         if task.cancelled():
             return CANCELLED
         failure = task.exception()
@@ -148,9 +134,21 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
     def tick(rt: Host) -> Status:
         task = rt.data[i]
         if task is None:
-            r = start(rt)
+            try:
+                coro = call(rt)
+            except Exception as raised:
+                r = rt._leaf_raised(i, raised)
+            else:
+                task, done, value, error = start_eager(coro)
+                if done:
+                    r = outcome(rt, value, error)
+                else:
+                    rt.data[i] = task
+                    rt._track(i, task)
+                    r = RUNNING
         elif task.done():
-            r = collect(rt, task)
+            rt.data[i] = None
+            r = result(rt, task)
         else:
             r = RUNNING
         rt.status[i] = r
