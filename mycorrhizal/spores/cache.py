@@ -1,0 +1,133 @@
+"""The object cache: adapters write an object when it is new or changed, not with every event.
+
+Objects that adapters find on blackboards and tokens pass through an LRU cache keyed by object id.
+An object record is written when the object is first seen, whenever its attribute values changed,
+every ``touch_resend_n``-th sighting, and (policy ``evict_and_log``) when it is evicted.  Objects
+logged by ``log_event`` do not pass through the cache: they are written every time.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from .records import Attributes, RawObject
+
+__all__ = ["CacheMetrics", "EvictionPolicy", "ObjectLRUCache"]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+
+class EvictionPolicy(enum.StrEnum):
+    """What happens to an object pushed out of a full cache."""
+
+    EVICT_AND_LOG = "evict_and_log"
+    """Write it once more with its last-seen attributes (the upstream behaviour)."""
+    EVICT_AND_BUFFER = "evict_and_buffer"
+    """Drop it from the cache without writing: its last state was written when it was seen."""
+    NO_EVICT = "no_evict"
+    """Never evict: the cache grows past its size (memory grows with the number of objects)."""
+
+
+@attrs.define
+class CacheMetrics:
+    """Counters of the object cache."""
+
+    evictions: int = 0
+    eviction_failures: int = 0
+    first_sights: int = 0
+
+
+_PLAIN = (str, int, float, bool, type(None), datetime)
+
+
+def _freeze(value: Any) -> Any:
+    """A value to compare later sightings with: immutable values as they are, others as text."""
+    if isinstance(value, _PLAIN) or isinstance(value, Enum):
+        return value
+    return str(value)
+
+
+class _Entry:
+    __slots__ = ("type", "snapshot", "attributes", "relations", "sightings")
+
+    def __init__(self, kind: str, snapshot: tuple[Any, ...], attributes: Attributes) -> None:
+        self.type = kind
+        self.snapshot = snapshot
+        self.attributes = attributes
+        self.relations: list[tuple[str, str]] = []
+        self.sightings = 1
+
+
+class ObjectLRUCache:
+    """An LRU cache of the objects adapters have written (see the module documentation)."""
+
+    def __init__(
+        self,
+        write: Callable[[RawObject], None],
+        size: int = 128,
+        policy: EvictionPolicy | str = EvictionPolicy.EVICT_AND_LOG,
+        touch_resend_n: int = 100,
+    ) -> None:
+        if size < 1 or touch_resend_n < 0:
+            raise ValueError(
+                f"object cache: size={size}, touch_resend_n={touch_resend_n}; "
+                "use size >= 1 and touch_resend_n >= 0 (0 = never resend unchanged objects)"
+            )
+        self._write = write
+        self.size = size
+        self.policy = EvictionPolicy(policy)
+        self.touch_resend_n = touch_resend_n
+        self.metrics = CacheMetrics()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, object_id: object) -> bool:
+        return object_id in self._entries
+
+    def see(self, object_id: str, object_type: str, attributes: Attributes, time: float) -> None:
+        """An adapter saw this object now: write it if it is new, changed or due a resend."""
+        snapshot = tuple((n, _freeze(v)) for n, v in attributes)
+        entry = self._entries.get(object_id)
+        if entry is None:
+            self.metrics.first_sights += 1
+            self._entries[object_id] = _Entry(object_type, snapshot, attributes)
+            self._write((object_id, object_type, time, attributes, []))
+            if len(self._entries) > self.size and self.policy is not EvictionPolicy.NO_EVICT:
+                self._evict(time)
+            return
+        self._entries.move_to_end(object_id)
+        entry.sightings += 1
+        n = self.touch_resend_n
+        if entry.snapshot != snapshot or entry.type != object_type or (n and entry.sightings % n == 0):
+            entry.snapshot, entry.type, entry.attributes = snapshot, object_type, attributes
+            self._write((object_id, object_type, time, attributes, []))
+
+    def _evict(self, time: float) -> None:
+        object_id, entry = self._entries.popitem(last=False)
+        self.metrics.evictions += 1
+        if self.policy is not EvictionPolicy.EVICT_AND_LOG:
+            return
+        try:
+            self._write((object_id, entry.type, time, entry.attributes, []))
+        except Exception:
+            self.metrics.eviction_failures += 1
+            log.exception("spores: writing evicted object %r failed", object_id)
+
+    def flush(self, time: float) -> None:
+        """Write every cached object once more with its last-seen attributes (the cache is kept)."""
+        for object_id, entry in self._entries.items():
+            self._write((object_id, entry.type, time, entry.attributes, []))
+
+    def clear(self) -> None:
+        """Forget every object (the next sighting of each is a first sighting)."""
+        self._entries.clear()

@@ -1,0 +1,249 @@
+"""The dispatcher: hands every record to the configured encoder and transport, in order, exactly once.
+
+It is what makes any transport work with any caller (upstream lost records at both mismatches):
+
+- a **record sink** (``write_event``/``write_object``, e.g. the OCEL 2.0 writers) gets the record
+  itself, no encoding;
+- a transport with ``send_nowait`` (:class:`~mycorrhizal.spores.transport.AsyncFileTransport`)
+  is called directly from sync and async code alike;
+- a **sync** transport's ``send`` is called directly, from sync and async code alike;
+- an **async** transport's ``send`` is awaited: directly by async callers (so a slow transport
+  slows them down: back-pressure); from synchronous code the coroutine is queued and awaited, in
+  order, by one task of the running loop, or on a private loop when none runs.  The queue is
+  delivered by :meth:`Dispatcher.drain` / :meth:`Dispatcher.close` and at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import lifecycle
+from .encoder import Encoder, JSONEncoder
+from .records import RawEvent, RawObject, to_log_record
+from .transport import RecordSink
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+
+class Dispatcher:
+    """Delivers records to one transport through one encoder (see the module documentation)."""
+
+    __slots__ = (
+        "transport",
+        "encoder",
+        "events",
+        "objects",
+        "unsent",
+        "_content_type",
+        "_encode_event",
+        "_encode_object",
+        "_write_event",
+        "_write_object",
+        "_nowait",
+        "_async",
+        "_backlog",
+        "_pump",
+        "_private",
+    )
+
+    def __init__(self, transport: Any, encoder: Encoder | None = None) -> None:
+        self.transport = transport
+        self.encoder: Encoder = encoder if encoder is not None else JSONEncoder()
+        self.events = 0
+        """Events handed to the transport so far."""
+        self.objects = 0
+        """Object records handed to the transport so far."""
+        self.unsent = 0
+        """Records emitted while no transport was configured."""
+        self._content_type = self.encoder.content_type()
+        self._encode_event, self._encode_object = self._encoders(self.encoder)
+        sink = transport if isinstance(transport, RecordSink) else None
+        self._write_event: Callable[[RawEvent], None] | None = sink.write_event if sink else None
+        self._write_object: Callable[[RawObject], None] | None = sink.write_object if sink else None
+        self._nowait: Callable[[bytes, str], Any] | None = getattr(transport, "send_nowait", None)
+        self._async = inspect.iscoroutinefunction(getattr(transport, "send", None))
+        self._backlog: deque[tuple[bytes, Awaitable[Any] | None]] = deque()
+        self._pump: asyncio.Task[None] | None = None
+        self._private: asyncio.AbstractEventLoop | None = None
+
+    @staticmethod
+    def _encoders(
+        encoder: Encoder,
+    ) -> tuple[Callable[[RawEvent], bytes], Callable[[RawObject], bytes]]:
+        if isinstance(encoder, JSONEncoder) and type(encoder).encode is JSONEncoder.encode:
+            return encoder.encode_event, encoder.encode_object  # no model objects on the hot path
+
+        def event(raw: RawEvent) -> bytes:
+            return encoder.encode(to_log_record("event", raw))
+
+        def obj(raw: RawObject) -> bytes:
+            return encoder.encode(to_log_record("object", raw))
+
+        return event, obj
+
+    # -- emitting -----------------------------------------------------------------------------------
+
+    def event(self, raw: RawEvent) -> None:
+        """Deliver an event from any code; an async transport's send is queued, never dropped."""
+        self.events += 1
+        if self._write_event is not None:
+            self._write_event(raw)
+        else:
+            self._deliver(self._encode_event(raw))
+
+    def object(self, raw: RawObject) -> None:
+        """Deliver an object record from any code (see :meth:`event`)."""
+        self.objects += 1
+        if self._write_object is not None:
+            self._write_object(raw)
+        else:
+            self._deliver(self._encode_object(raw))
+
+    async def aevent(self, raw: RawEvent) -> None:
+        """Deliver an event from async code, awaiting an async transport."""
+        self.events += 1
+        if self._write_event is not None:
+            self._write_event(raw)
+        else:
+            await self._adeliver(self._encode_event(raw))
+
+    async def aobject(self, raw: RawObject) -> None:
+        """Deliver an object record from async code, awaiting an async transport."""
+        self.objects += 1
+        if self._write_object is not None:
+            self._write_object(raw)
+        else:
+            await self._adeliver(self._encode_object(raw))
+
+    def _deliver(self, data: bytes) -> None:
+        if self._nowait is not None:
+            self._nowait(data, self._content_type)
+        elif self._async:
+            self._queue(data, None)
+        else:
+            self._send_now(data)
+
+    async def _adeliver(self, data: bytes) -> None:
+        if self._nowait is not None:
+            self._nowait(data, self._content_type)
+        elif not self._async:
+            self._send_now(data)
+        elif self._backlog or self._pump is not None:  # keep the order of what sync code queued
+            self._queue(data, None)
+            await self.drain()
+        else:
+            await self.transport.send(data, self._content_type)
+
+    def _send_now(self, data: bytes) -> None:
+        if self.transport is None:
+            if not self.unsent:
+                log.warning("spores: no transport configured; records are not written (call configure())")
+            self.unsent += 1
+            return
+        result = self.transport.send(data, self._content_type)
+        if inspect.isawaitable(result):  # a plain ``send`` that returns an awaitable: async from now on
+            self._async = True
+            self._queue(data, result)
+
+    # -- the queue of async sends from sync code ----------------------------------------------------
+
+    def _queue(self, data: bytes, started: Awaitable[Any] | None) -> None:
+        self._backlog.append((data, started))
+        if self._pump is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._run_privately()
+            return
+        lifecycle.register(self, self._deliver_at_exit)
+        self._pump = loop.create_task(self._run_backlog())
+
+    async def _run_backlog(self) -> None:
+        try:
+            while self._backlog:
+                data, started = self._backlog[0]
+                sending = started if started is not None else self.transport.send(data, self._content_type)
+                # If this task is cancelled mid-send (its loop shutting down), the record stays
+                # queued and is sent again, in full, from a fresh call: at least once, never lost.
+                self._backlog[0] = (data, None)
+                try:
+                    await sending
+                except Exception:  # a broken transport: report it, keep delivering the rest
+                    log.exception("spores: transport %r failed to send a record", self.transport)
+                self._backlog.popleft()
+        finally:
+            self._pump = None
+
+    def _run_privately(self) -> None:
+        """No event loop runs here: deliver the queue on spores' own loop, now."""
+        if self._private is None:
+            self._private = asyncio.new_event_loop()
+        self._private.run_until_complete(self._run_backlog())
+
+    async def drain(self) -> None:
+        """Wait until every queued send has been delivered."""
+        while self._pump is not None or self._backlog:
+            if self._pump is None:
+                self._pump = asyncio.get_running_loop().create_task(self._run_backlog())
+            await asyncio.shield(self._pump)
+
+    def _deliver_at_exit(self) -> None:
+        if self._backlog:
+            self._pump = None  # its loop is gone
+            self._run_privately()
+        self._close_private()
+
+    def _close_private(self) -> None:
+        if self._private is not None:
+            self._private.close()
+            self._private = None
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Deliver the queue, then close the transport (awaiting an async ``close``)."""
+        await self.drain()
+        lifecycle.unregister(self)
+        self._close_private()
+        if self.transport is not None:
+            result = self.transport.close()
+            if inspect.isawaitable(result):
+                await result
+
+    def close(self) -> None:
+        """:meth:`aclose` for synchronous code; inside a running loop use ``await aclose()``."""
+        closer = (
+            None if self.transport is None else getattr(self.transport, "close_now", self.transport.close)
+        )
+        if _running() and (self._backlog or self._pump is not None or inspect.iscoroutinefunction(closer)):
+            raise RuntimeError(
+                "spores.close() was called inside a running event loop with records or an async "
+                "transport to await; use 'await spores.aclose()' there"
+            )
+        self._deliver_at_exit()
+        lifecycle.unregister(self)
+        if closer is None:
+            return
+        result = closer()
+        if inspect.isawaitable(result):
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(result)
+            finally:
+                loop.close()
+
+
+def _running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

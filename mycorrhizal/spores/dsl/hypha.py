@@ -1,0 +1,124 @@
+"""Petri-net adapters: ``HyphaAdapter.log_transition`` on transition handlers, ``log_place`` on IO places.
+
+::
+
+    adapter = HyphaAdapter()
+
+    @builder.transition(inputs=[inbox], outputs=[done])
+    @adapter.log_transition(event_type="process", log_outputs=True)
+    async def process(consumed, bb, timebase): ...
+
+``log_transition`` writes one event per firing, after the handler returned (a generator handler:
+after it finished): ``transition_name``, ``token_count``, the blackboard's ``EventAttr`` fields,
+and relationships to each consumed token (qualifier ``"input"``), to each produced token with
+``log_outputs=True`` (``"output"``) and to the blackboard's ``ObjectRef`` objects.  Tokens are
+objects like any other (id from ``id``, type from ``@spore.object`` or the class) and go through
+the object cache.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from ..emit import adapter_event, relate
+from ..records import Attributes, RawEvent, Relations
+from ..wrapping import ArgumentFinder, wrap
+from .base import Adapter, UserAttributes, check_target
+
+__all__ = ["HyphaAdapter"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def produced_tokens(outputs: Any) -> Iterator[Any]:
+    """The tokens in what a handler returned or yielded: ``{place: token or [tokens]}`` dicts."""
+    batches = outputs if isinstance(outputs, list) else [outputs]
+    for batch in batches:
+        if not isinstance(batch, dict):
+            continue
+        for value in batch.values():
+            if isinstance(value, list):
+                yield from value
+            else:
+                yield value
+
+
+def _relate_all(tokens: Iterable[Any], qualifier: str, now: float, into: Relations) -> None:
+    for token in tokens:
+        if token is not None:
+            into.append(relate(token, qualifier, now=now))
+
+
+class HyphaAdapter(Adapter):
+    """Spores decorators for Petri-net handlers."""
+
+    __slots__ = ()
+
+    def log_transition(
+        self,
+        event_type: str,
+        attributes: dict[str, Any] | None = None,
+        log_inputs: bool = True,
+        log_outputs: bool = False,
+    ) -> Callable[[F], F]:
+        """Write ``event_type`` for each firing of the decorated transition handler."""
+
+        def decorate(fn: F) -> F:
+            check_target(fn, "@adapter.log_transition(...)", "@builder.transition(...)")
+            finder = ArgumentFinder(fn)
+            extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {fn.__qualname__}")
+
+            def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
+                if not self.enabled:
+                    return None
+                now = time.time()
+                consumed = args[0] if args else kwargs.get("consumed", ())
+                ctx = finder.get("ctx", args, kwargs)
+                name = getattr(ctx, "transition", None) or fn.__name__
+                attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
+                extra.evaluate(args, kwargs, result, attrs)
+                relations: Relations = []
+                if log_inputs:
+                    _relate_all(consumed, "input", now, relations)
+                if log_outputs:
+                    _relate_all(produced_tokens(result), "output", now, relations)
+                    if ctx is not None and hasattr(ctx, "emitted"):
+                        _relate_all((token for _, token in ctx.emitted()), "output", now, relations)
+                bb = args[1] if len(args) > 1 else kwargs.get("bb")
+                return adapter_event(event_type, attrs, bb, relations, now)
+
+            return wrap(fn, after=after)  # type: ignore[return-value]
+
+        return decorate
+
+    def log_place(self, event_type: str = "token_arrived") -> Callable[[F], F]:
+        """Write ``event_type`` for each token an IO place handler sees.
+
+        On an output place's handler ``(token, bb, timebase)`` the event is written before the
+        handler takes the token; on an input place's source ``(bb, timebase)`` (a generator), for
+        each token it yields.  Attributes: ``place_name``; relationship: the token (``"token"``).
+        """
+
+        def decorate(fn: F) -> F:
+            check_target(fn, "@adapter.log_place(...)", "@builder.io_input_place / io_output_place")
+            name = fn.__name__
+            source = inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn)
+
+            def event(token: Any, bb: Any) -> RawEvent | None:
+                if not self.enabled:
+                    return None
+                now = time.time()
+                relations: Relations = []
+                _relate_all([token], "token", now, relations)
+                return adapter_event(event_type, [("place_name", name)], bb, relations, now)
+
+            if source:
+                return wrap(fn, each=lambda args, kwargs, token: event(token, args[0] if args else None))  # type: ignore[return-value]
+            return wrap(  # type: ignore[return-value]
+                fn, before=lambda args, kwargs: event(args[0], args[1] if len(args) > 1 else None)
+            )
+
+        return decorate

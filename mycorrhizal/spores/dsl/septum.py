@@ -1,0 +1,166 @@
+"""State-machine adapters: ``SeptumAdapter.log_state`` / ``log_state_lifecycle`` and ``log_message``.
+
+::
+
+    adapter = SeptumAdapter()
+
+    @septum.state()
+    def Idle():
+        @septum.on_state
+        @adapter.log_state(event_type="idle_tick")
+        async def on_state(ctx): ...
+
+``log_state`` writes after ``on_state`` returns: ``state_name``, ``transition`` (the label or
+target it returned, if any), ``message_type`` (when there is a message), the ``EventAttr`` fields
+of ``ctx.common`` and its ``ObjectRef`` objects.  ``log_state_lifecycle`` writes *before*
+``on_enter``/``on_leave``/``on_timeout``/``on_fail`` run (``lifecycle_method``, ``phase``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+from ..emit import adapter_event, relate
+from ..models import ObjectScope
+from ..records import Attributes, RawEvent, Relations
+from ..wrapping import wrap
+from .base import Adapter, UserAttributes, check_target
+
+__all__ = ["SeptumAdapter", "log_message"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_PHASES = {"on_enter": "enter", "on_leave": "leave", "on_timeout": "timeout", "on_fail": "fail"}
+
+
+def state_name(ctx: Any, fn: Callable[..., Any]) -> str:
+    """The current state's name (from the handler's qualified name when ``ctx`` has no state)."""
+    state = getattr(ctx, "state", None)
+    name = getattr(state, "name", None)
+    if isinstance(name, str):
+        return name
+    parts = [p for p in fn.__qualname__.split(".") if p != "<locals>"]
+    return parts[-2] if len(parts) > 1 else fn.__qualname__
+
+
+def transition_text(result: Any) -> str:
+    """What a handler returned, as written: a label's name, a target's name or class name."""
+    if isinstance(result, Enum):
+        return result.name
+    name = getattr(result, "name", None) or getattr(result, "__name__", None)
+    return name if isinstance(name, str) else type(result).__name__
+
+
+def _ctx(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0] if args else kwargs.get("ctx")
+
+
+def _common(ctx: Any) -> Any:
+    try:
+        return ctx.common
+    except AttributeError:
+        return None
+
+
+class SeptumAdapter(Adapter):
+    """Spores decorators for state handlers."""
+
+    __slots__ = ()
+
+    def log_state(
+        self,
+        event_type: str,
+        attributes: dict[str, Any] | None = None,
+        log_state_name: bool = True,
+        log_transition: bool = True,
+    ) -> Callable[[F], F]:
+        """Write ``event_type`` after each run of the decorated ``on_state`` handler."""
+
+        def decorate(fn: F) -> F:
+            check_target(fn, "@adapter.log_state(...)", "@septum.on_state")
+            extra = UserAttributes(attributes, fn, f"log_state({event_type!r}) on {fn.__qualname__}")
+
+            def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
+                if not self.enabled:
+                    return None
+                ctx = _ctx(args, kwargs)
+                attrs: Attributes = []
+                if log_state_name:
+                    attrs.append(("state_name", state_name(ctx, fn)))
+                if log_transition and result is not None:
+                    attrs.append(("transition", transition_text(result)))
+                msg = getattr(ctx, "msg", None)
+                if msg is not None:
+                    attrs.append(("message_type", type(msg).__name__))
+                extra.evaluate(args, kwargs, result, attrs)
+                return adapter_event(event_type, attrs, _common(ctx), [], time.time())
+
+            return wrap(fn, after=after)  # type: ignore[return-value]
+
+        return decorate
+
+    def log_state_lifecycle(
+        self, event_type: str, attributes: dict[str, Any] | None = None
+    ) -> Callable[[F], F]:
+        """Write ``event_type`` before each run of the decorated lifecycle handler."""
+
+        def decorate(fn: F) -> F:
+            check_target(fn, "@adapter.log_state_lifecycle(...)", "@septum.on_enter (or on_leave...)")
+            extra = UserAttributes(
+                attributes, fn, f"log_state_lifecycle({event_type!r}) on {fn.__qualname__}"
+            )
+            method = fn.__name__
+            phase = _PHASES.get(method, method)
+
+            def before(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RawEvent | None:
+                if not self.enabled:
+                    return None
+                ctx = _ctx(args, kwargs)
+                attrs: Attributes = [
+                    ("lifecycle_method", method),
+                    ("phase", phase),
+                    ("state_name", state_name(ctx, fn)),
+                ]
+                extra.evaluate(args, kwargs, None, attrs)
+                return adapter_event(event_type, attrs, _common(ctx), [], time.time())
+
+            return wrap(fn, before=before)  # type: ignore[return-value]
+
+        return decorate
+
+
+def _is_object(msg: Any) -> bool:
+    return isinstance(getattr(type(msg), "_spores_object_type", None), str) or (
+        getattr(msg, "id", None) is not None
+    )
+
+
+def log_message(
+    event_type: str = "message_received", attributes: dict[str, Any] | None = None
+) -> Callable[[F], F]:
+    """Write ``event_type`` before the decorated ``on_state`` handles a message (not when it runs
+    without one): ``message_type``, ``state_name``, and the message itself as an object
+    (qualifier ``"message"``) when it is one (it has an ``id`` or a ``@spore.object`` type)."""
+
+    def decorate(fn: F) -> F:
+        check_target(fn, "@log_message(...)", "@septum.on_state")
+        extra = UserAttributes(attributes, fn, f"log_message({event_type!r}) on {fn.__qualname__}")
+
+        def before(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RawEvent | None:
+            ctx = _ctx(args, kwargs)
+            msg = getattr(ctx, "msg", None)
+            if msg is None:
+                return None
+            now = time.time()
+            attrs: Attributes = [("message_type", type(msg).__name__), ("state_name", state_name(ctx, fn))]
+            extra.evaluate(args, kwargs, None, attrs)
+            relations: Relations = []
+            if _is_object(msg):
+                relations.append(relate(msg, "message", ObjectScope.EVENT, now=now))
+            return adapter_event(event_type, attrs, _common(ctx), relations, now)
+
+        return wrap(fn, before=before)  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,122 @@
+"""Writing events and objects directly: the layer loggers, adapters and observers are built on.
+
+``emit_event("shipped", {"weight": 2.5}, [("order-1", "order")])`` writes one event now;
+``relate(obj, "order")`` writes an object (through the object cache, or directly for an
+``EVENT``-scoped one) and returns the relationship to put on an event.  Everything goes through
+the configured dispatcher, so it follows :func:`~mycorrhizal.spores.configure`.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from . import config
+from .extraction import blackboard_objects, event_attributes, object_attributes, object_type
+from .models import ObjectScope, Relationship, epoch, generate_event_id, generate_object_id
+from .records import Attributes, RawEvent, Relations
+
+__all__ = ["adapter_event", "blackboard_relations", "emit_event", "emit_object", "enabled", "relate"]
+
+
+def enabled() -> bool:
+    """Whether spores logs at all right now (``configure(enabled=False)`` turns it off)."""
+    return config.get_config().enabled
+
+
+def _attributes(attributes: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Attributes:
+    if attributes is None:
+        return []
+    if isinstance(attributes, Mapping):
+        return list(attributes.items())
+    return list(attributes)
+
+
+def _relations(relationships: Iterable[Any] | Mapping[str, Relationship] | None) -> Relations:
+    if relationships is None:
+        return []
+    items = relationships.values() if isinstance(relationships, Mapping) else relationships
+    return [
+        (r.object_id, r.qualifier) if isinstance(r, Relationship) else (str(r[0]), str(r[1])) for r in items
+    ]
+
+
+def emit_event(
+    event_type: str,
+    attributes: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+    relationships: Iterable[Any] | Mapping[str, Relationship] | None = None,
+    *,
+    time: datetime | float | None = None,
+    activity: str | None = None,
+) -> str | None:
+    """Write one event; returns its id (None while spores is disabled).
+
+    ``relationships`` are :class:`Relationship` objects or ``(object id, qualifier)`` pairs (a
+    mapping's values are used); ``time`` is a datetime or epoch seconds (default: now).
+    """
+    if not config.get_config().enabled:
+        return None
+    ident = generate_event_id()
+    raw: RawEvent = (
+        ident,
+        event_type,
+        epoch(time),
+        _attributes(attributes),
+        _relations(relationships),
+        activity,
+    )
+    config.get_dispatcher().event(raw)
+    return ident
+
+
+def emit_object(
+    object_type: str,
+    object_id: str,
+    attributes: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+    relationships: Iterable[Any] | Mapping[str, Relationship] | None = None,
+    *,
+    time: datetime | float | None = None,
+) -> None:
+    """Write one object record (not through the cache); ``relationships`` link it to other objects."""
+    if not config.get_config().enabled:
+        return
+    config.get_dispatcher().object(
+        (str(object_id), object_type, epoch(time), _attributes(attributes), _relations(relationships))
+    )
+
+
+def relate(
+    obj: Any, qualifier: str, scope: ObjectScope = ObjectScope.GLOBAL, *, now: float | None = None
+) -> tuple[str, str]:
+    """Write ``obj`` as its scope says and return the ``(object id, qualifier)`` relationship.
+
+    ``GLOBAL``/``AUTO`` objects go through the object cache (written when new or changed);
+    ``EVENT`` objects are written every time.
+    """
+    ident = generate_object_id(obj)
+    kind = object_type(obj)
+    when = _time.time() if now is None else now
+    if scope is ObjectScope.EVENT:
+        config.get_dispatcher().object((ident, kind, when, object_attributes(obj), []))
+    else:
+        config.get_object_cache().see(ident, kind, object_attributes(obj), when)
+    return ident, qualifier
+
+
+def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
+    """Write the ``ObjectRef`` objects of ``bb`` and append their relationships to ``into``."""
+    for obj, qualifier, scope in blackboard_objects(bb):
+        into.append(relate(obj, qualifier, scope, now=now))
+
+
+def adapter_event(
+    event_type: str, attributes: Attributes, bb: Any, relations: Relations, now: float
+) -> RawEvent:
+    """The event an adapter writes: its attributes, then the blackboard's EventAttr fields and
+    ObjectRef objects (written first), then ``relations`` already collected."""
+    if bb is not None:
+        attributes.extend(event_attributes(bb))
+        blackboard_relations(bb, now, relations)
+    return (generate_event_id(), event_type, now, attributes, relations, None)

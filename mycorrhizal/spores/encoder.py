@@ -1,0 +1,104 @@
+"""Encoders turn a record into the bytes a transport writes: by default one compact JSON object.
+
+The format (one record per line, both keys always present, one of them ``null``)::
+
+    {"event":{"id":"evt-..","type":"OrderCreated","activity":null,"time":1706800000.123,
+      "attributes":[{"name":"item_count","value":"2","type":"integer"}],
+      "relationships":[{"objectId":"order_1","qualifier":"order"}]},"object":null}
+    {"event":null,"object":{"id":"order_1","type":"Order",
+      "attributes":[{"name":"status","value":"created","type":"string","time":1706800000.12}],
+      "relationships":[]}}
+
+Times are Unix epoch seconds (floats); values are strings with a type name.
+"""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring_ascii as _text
+from typing import Protocol, runtime_checkable
+
+from .models import LogRecord, attribute_type, value_text
+from .records import Attributes, RawEvent, RawObject, Relations
+
+__all__ = ["Encoder", "JSONEncoder"]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns a :class:`LogRecord` into bytes for a transport."""
+
+    def encode(self, record: LogRecord) -> bytes:
+        """The bytes of one record (without a line terminator)."""
+        ...
+
+    def content_type(self) -> str:
+        """The MIME type of what :meth:`encode` returns."""
+        ...
+
+
+def _attributes(attributes: Attributes, time: str | None) -> str:
+    suffix = "}" if time is None else f',"time":{time}}}'
+    return ",".join(
+        f'{{"name":{_text(n)},"value":{_text(value_text(v))},"type":"{attribute_type(v)}"{suffix}'
+        for n, v in attributes
+    )
+
+
+def _relations(relations: Relations) -> str:
+    return ",".join(f'{{"objectId":{_text(o)},"qualifier":{_text(q)}}}' for o, q in relations)
+
+
+class JSONEncoder:
+    """Compact JSON, one object per record (``application/json``); the default encoder."""
+
+    __slots__ = ()
+
+    def content_type(self) -> str:
+        """``application/json``."""
+        return "application/json"
+
+    def encode(self, record: LogRecord) -> bytes:
+        """The JSON of one record built from the model classes."""
+        event, obj = record.event, record.object
+        if event is not None:
+            attrs = ",".join(
+                f'{{"name":{_text(a.name)},"value":{_text(a.value)},"type":{_text(a.type)}}}'
+                for a in event.attributes.values()
+            )
+            rels = _relations([(r.object_id, r.qualifier) for r in event.relationships.values()])
+            activity = "null" if event.activity is None else _text(event.activity)
+            return (
+                f'{{"event":{{"id":{_text(event.id)},"type":{_text(event.type)},"activity":{activity},'
+                f'"time":{event.time.timestamp()!r},"attributes":[{attrs}],"relationships":[{rels}]}},'
+                '"object":null}'
+            ).encode()
+        assert obj is not None  # LogRecord guarantees one of the two
+        attrs = ",".join(
+            f'{{"name":{_text(a.name)},"value":{_text(a.value)},"type":{_text(a.type)},'
+            f'"time":{"null" if a.time is None else repr(a.time.timestamp())}}}'
+            for a in obj.attributes.values()
+        )
+        rels = _relations([(r.object_id, r.qualifier) for r in obj.relationships.values()])
+        return (
+            f'{{"event":null,"object":{{"id":{_text(obj.id)},"type":{_text(obj.type)},'
+            f'"attributes":[{attrs}],"relationships":[{rels}]}}}}'
+        ).encode()
+
+    def encode_event(self, raw: RawEvent) -> bytes:
+        """The same JSON as :meth:`encode` for an event given as a tuple (the hot path)."""
+        ident, kind, time, attributes, relations, activity = raw
+        act = "null" if activity is None else _text(activity)
+        return (
+            f'{{"event":{{"id":{_text(ident)},"type":{_text(kind)},"activity":{act},"time":{time!r},'
+            f'"attributes":[{_attributes(attributes, None)}],"relationships":[{_relations(relations)}]}},'
+            '"object":null}'
+        ).encode()
+
+    def encode_object(self, raw: RawObject) -> bytes:
+        """The same JSON as :meth:`encode` for an object given as a tuple."""
+        ident, kind, time, attributes, relations = raw
+        return (
+            f'{{"event":null,"object":{{"id":{_text(ident)},"type":{_text(kind)},'
+            f'"attributes":[{_attributes(attributes, repr(time))}],'
+            f'"relationships":[{_relations(relations)}]}}}}'
+        ).encode()

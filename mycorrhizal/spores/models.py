@@ -1,0 +1,252 @@
+"""The records spores writes (events and objects), the annotation markers, and value conversion.
+
+An *event* is something that happened at a time, with typed attributes and qualified links
+(relationships) to objects; an *object* is an entity with typed attributes.  These classes are the
+public shape of a record (what a custom :class:`~mycorrhizal.spores.encoder.Encoder` receives).
+The hot path never builds them: it passes the same content as plain tuples (see
+:mod:`mycorrhizal.spores.records`) and builds these only for an encoder that asks for them.
+
+Value conversion follows the upstream format: every value is written as a string with a type name
+(``"string"``, ``"integer"``, ``"float"``, ``"boolean"``, ``"timestamp"``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time as _time
+import uuid
+import weakref
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "Event",
+    "EventAttr",
+    "EventAttributeValue",
+    "LogRecord",
+    "Object",
+    "ObjectAttributeValue",
+    "ObjectRef",
+    "ObjectScope",
+    "Relationship",
+    "SporesAttr",
+    "attribute_type",
+    "attribute_value_from_python",
+    "epoch",
+    "generate_event_id",
+    "generate_object_id",
+    "object_attribute_from_python",
+    "value_text",
+]
+
+
+# -- annotation markers ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SporesAttr:
+    """Marks a model field logged as an object attribute: ``Annotated[T, SporesAttr]``."""
+
+    name: str | None = None
+    """The attribute's name in the log (default: the field's name)."""
+
+
+@attrs.frozen
+class EventAttr:
+    """Marks a blackboard field copied into every adapter event: ``Annotated[T, EventAttr]``."""
+
+    name: str | None = None
+    """The attribute's name in the log (default: the field's name)."""
+
+
+class ObjectScope(Enum):
+    """How long an object named by an :class:`ObjectRef` field matters to the log."""
+
+    GLOBAL = "global"
+    """Lives across events: written when first seen, when it changes and on cache eviction."""
+    EVENT = "event"
+    """Belongs to the event at hand: written with every event that relates to it."""
+    AUTO = "auto"
+    """Let spores decide: treated like ``GLOBAL`` (written through the object cache)."""
+
+
+@attrs.frozen
+class ObjectRef:
+    """Marks a blackboard field holding an object to relate to adapter events."""
+
+    qualifier: str
+    """The relationship's qualifier in the log (``"actor"``, ``"order"``...)."""
+    scope: ObjectScope = attrs.field(default=ObjectScope.EVENT, converter=ObjectScope)
+    """See :class:`ObjectScope`; a string such as ``"global"`` is accepted too."""
+
+
+# -- records --------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Relationship:
+    """A qualified link from an event (or object) to an object."""
+
+    object_id: str
+    qualifier: str
+
+
+@attrs.frozen
+class EventAttributeValue:
+    """One event attribute: its name, its value as text and the value's type name."""
+
+    name: str
+    value: str
+    type: str
+
+
+@attrs.frozen
+class ObjectAttributeValue:
+    """One object attribute: like :class:`EventAttributeValue`, with the time it had that value."""
+
+    name: str
+    value: str
+    type: str
+    time: datetime | None = None
+
+
+@attrs.define
+class Event:
+    """Something that happened: ``type`` at ``time``, with attributes and related objects.
+
+    ``relationships`` maps any key to a :class:`Relationship`; the qualifier written to the log is
+    the relationship's own ``qualifier`` (so one event can relate several objects with the same
+    qualifier, e.g. every consumed token as ``"input"``).
+    """
+
+    id: str
+    type: str
+    activity: str | None = None
+    time: datetime = attrs.field(factory=datetime.now)
+    attributes: dict[str, EventAttributeValue] = attrs.field(factory=dict)
+    relationships: dict[str, Relationship] = attrs.field(factory=dict)
+
+
+@attrs.define
+class Object:
+    """An entity events relate to, with its current attributes and links to other objects."""
+
+    id: str
+    type: str
+    attributes: dict[str, ObjectAttributeValue] = attrs.field(factory=dict)
+    relationships: dict[str, Relationship] = attrs.field(factory=dict)
+
+
+@attrs.define
+class LogRecord:
+    """One line of the log: exactly one of ``event`` and ``object``."""
+
+    event: Event | None = None
+    object: Object | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.event is None) == (self.object is None):
+            raise ValueError("a LogRecord holds exactly one of event= and object=; pass one of them")
+
+
+# -- ids ------------------------------------------------------------------------------------------
+
+# Event ids: one random prefix per process plus a counter.  As unique as a uuid4 per event for any
+# realistic log (2**64 prefixes), at a tenth of the cost: ids are made for every event.
+_PREFIX = f"{uuid.uuid4().int >> 64:016x}"
+_counter = itertools.count(1)
+_pid = os.getpid()
+
+
+def generate_event_id() -> str:
+    """A new unique event id, ``evt-<process prefix>-<n>``."""
+    global _PREFIX, _counter, _pid
+    if os.getpid() != _pid:  # a forked child must not repeat its parent's ids
+        _pid, _PREFIX, _counter = os.getpid(), f"{uuid.uuid4().int >> 64:016x}", itertools.count(1)
+    return f"evt-{_PREFIX}-{next(_counter)}"
+
+
+_generated: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def generate_object_id(obj: Any) -> str:
+    """The id an object is logged under.
+
+    ``str(obj.id)`` when it has an ``id`` (a dict: an ``"id"`` key); a string or number is its own
+    id; any other object gets ``obj-<uuid4>``, the same one every time the same instance is seen.
+    """
+    ident = getattr(obj, "id", None)
+    if ident is None and type(obj) is dict:
+        ident = obj.get("id")
+    if ident is not None:
+        return str(ident)
+    if isinstance(obj, str | int | float):
+        return str(obj)
+    try:
+        found = _generated.get(obj)
+    except TypeError:  # not weak-referenceable (or unhashable): a fresh id each time
+        return f"obj-{uuid.uuid4()}"
+    if found is None:
+        found = f"obj-{uuid.uuid4()}"
+        _generated[obj] = found
+    return found
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+_TYPES: dict[type, str] = {bool: "boolean", int: "integer", float: "float", datetime: "timestamp"}
+
+
+def attribute_type(value: Any) -> str:
+    """The log's type name for ``value``: boolean, integer, float, timestamp or string."""
+    found = _TYPES.get(type(value))
+    if found is not None:
+        return found
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) and not isinstance(value, Enum):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, datetime):
+        return "timestamp"
+    return "string"
+
+
+def value_text(value: Any) -> str:
+    """``value`` as the log writes it: None -> "null", an Enum -> its member name, a datetime ->
+    ISO text, a bool -> "true"/"false", anything else ``str(value)``."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def attribute_value_from_python(name: str, value: Any) -> EventAttributeValue:
+    """An event attribute from a Python value."""
+    return EventAttributeValue(name, value_text(value), attribute_type(value))
+
+
+def object_attribute_from_python(name: str, value: Any, time: datetime | None = None) -> ObjectAttributeValue:
+    """An object attribute from a Python value, valid from ``time``."""
+    return ObjectAttributeValue(name, value_text(value), attribute_type(value), time)
+
+
+def epoch(when: datetime | float | None) -> float:
+    """Seconds since the Unix epoch for a datetime (naive means local time), a float or now."""
+    if when is None:
+        return _time.time()
+    if isinstance(when, datetime):
+        return when.timestamp()
+    return float(when)

@@ -1,0 +1,200 @@
+"""What the OCEL 2.0 writers share: attribute types, value conversion, times and object histories.
+
+OCEL 2.0 (the object-centric event log standard) declares, for each event type and object type,
+its attributes with one type each (``string``, ``integer``, ``float``, ``boolean``, ``time``).
+Objects carry a history: an attribute's first value and every later change, each with its time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from .records import Attributes, RawEvent, RawObject
+
+__all__ = [
+    "ObjectHistory",
+    "TypeRegistry",
+    "UNKNOWN_TYPE",
+    "converted",
+    "iso_time",
+    "ocel_value",
+    "parse_jsonl_record",
+    "typed_value",
+]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+UNKNOWN_TYPE = "UNKNOWN"
+"""The type given to an object that events relate to but that was never logged itself."""
+
+
+def iso_time(epoch: float) -> str:
+    """An epoch time as OCEL writes it: ISO 8601 in UTC, ``2024-05-01T10:00:00.123456Z``."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_DIRECT = {bool: "boolean", int: "integer", float: "float", str: "string"}
+
+
+def ocel_value(value: Any) -> tuple[str, Any] | None:
+    """``(OCEL type, value)`` for a Python value; None for None (OCEL leaves the attribute out)."""
+    kind = _DIRECT.get(type(value))
+    if kind is not None:
+        return kind, value
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return "string", value.name
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.astimezone()
+        return "time", iso_time(moment.timestamp())
+    for base, name in _DIRECT.items():  # subclasses (IntFlag aside: enums are handled above)
+        if isinstance(value, base):
+            return name, base(value)
+    return "string", str(value)
+
+
+def _widen(old: str, new: str) -> str:
+    if old == new:
+        return old
+    if {old, new} == {"integer", "float"}:
+        return "float"
+    return "string"
+
+
+def typed_value(kind: str, value: Any) -> Any:
+    """``value`` as an attribute declared ``kind`` holds it (after widening, e.g. to text)."""
+    if kind == "string" and not isinstance(value, str):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+    if kind == "float" and isinstance(value, int):
+        return float(value)
+    return value
+
+
+class TypeRegistry:
+    """The attributes (and their OCEL types) of each event or object type, in first-seen order."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, dict[str, str]] = {}
+
+    def note(self, type_name: str, attributes: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
+        """Record the attributes of one record; returns the (name, type) of attributes new to the type."""
+        known = self.types.get(type_name)
+        if known is None:
+            known = self.types[type_name] = {}
+        added: list[tuple[str, str]] = []
+        for name, kind, _ in attributes:
+            old = known.get(name)
+            if old is None:
+                known[name] = kind
+                added.append((name, kind))
+            elif old != kind:
+                wider = _widen(old, kind)
+                if wider != old:
+                    log.warning(
+                        "spores: attribute %r of type %r holds %s and %s values; written as %s",
+                        name,
+                        type_name,
+                        old,
+                        kind,
+                        wider,
+                    )
+                    known[name] = wider
+        return added
+
+
+def converted(attributes: Attributes) -> list[tuple[str, str, Any]]:
+    """(name, OCEL type, value) of the attributes that are not None."""
+    out: list[tuple[str, str, Any]] = []
+    for name, value in attributes:
+        typed = ocel_value(value)
+        if typed is not None:
+            out.append((name, typed[0], typed[1]))
+    return out
+
+
+class ObjectHistory:
+    """Every object's type and current attribute values: which parts of a record are news."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, str] = {}
+        self.values: dict[str, dict[str, Any]] = {}
+
+    def observe(self, raw: RawObject) -> tuple[bool, list[tuple[str, str, Any]]]:
+        """(first sighting?, the attributes that are new or changed) for one object record."""
+        ident, kind, _, attributes, _ = raw
+        values = converted(attributes)
+        current = self.values.get(ident)
+        if current is None:
+            self.types[ident] = kind
+            self.values[ident] = {name: value for name, _, value in values}
+            return True, values
+        if self.types[ident] != kind:
+            log.warning(
+                "spores: object %r was logged as %r and now as %r; OCEL keeps its first type",
+                ident,
+                self.types[ident],
+                kind,
+            )
+        changed = [(n, k, v) for n, k, v in values if current.get(n, _MISSING) != v]
+        for name, _, value in changed:
+            current[name] = value
+        return False, changed
+
+
+_MISSING = object()
+
+_FROM_TEXT: dict[str, Any] = {
+    "integer": int,
+    "float": float,
+    "boolean": lambda text: text == "true",
+    "timestamp": datetime.fromisoformat,
+}
+
+
+def _python_value(item: dict[str, Any]) -> Any:
+    text, kind = item.get("value"), item.get("type", "string")
+    if text is None or text == "null":
+        return None
+    parse = _FROM_TEXT.get(kind)
+    return parse(text) if parse is not None else text
+
+
+def _relations(items: Any) -> list[tuple[str, str]]:
+    return [(str(r["objectId"]), str(r["qualifier"])) for r in items or ()]
+
+
+def parse_jsonl_record(line: bytes | str) -> tuple[str, RawEvent | RawObject]:
+    """A line of spores' JSON-lines format (also upstream's) as ``("event"|"object", raw record)``."""
+    data = json.loads(line)
+    event = data.get("event")
+    if event is not None:
+        attrs = [(a["name"], _python_value(a)) for a in event.get("attributes") or ()]
+        raw_event: RawEvent = (
+            str(event["id"]),
+            str(event["type"]),
+            float(event["time"]),
+            attrs,
+            _relations(event.get("relationships")),
+            event.get("activity"),
+        )
+        return "event", raw_event
+    obj = data.get("object")
+    if obj is None:
+        raise ValueError(f"not a spores record (neither 'event' nor 'object'): {line!r:.200}")
+    items = obj.get("attributes") or ()
+    when = next((float(a["time"]) for a in items if a.get("time") is not None), 0.0)
+    raw_object: RawObject = (
+        str(obj["id"]),
+        str(obj["type"]),
+        when,
+        [(a["name"], _python_value(a)) for a in items],
+        _relations(obj.get("relationships")),
+    )
+    return "object", raw_object

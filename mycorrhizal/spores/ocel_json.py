@@ -1,0 +1,167 @@
+"""OCEL 2.0 JSON: the standard's JSON document, written when the log is closed.
+
+``configure(transport=Ocel2JsonTransport("run.json"))``: records are kept in memory and the
+whole document (``objectTypes``, ``eventTypes``, ``objects``, ``events``) is written on
+:meth:`~Ocel2JsonTransport.close`, on :meth:`~Ocel2JsonTransport.flush` (the log so far) and at
+interpreter exit, to a temporary file renamed over the target (a reader never sees half a file).
+For logs too large for memory use :class:`~mycorrhizal.spores.ocel_sqlite.Ocel2SqliteTransport`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from . import lifecycle
+from .ocel import (
+    UNKNOWN_TYPE,
+    ObjectHistory,
+    TypeRegistry,
+    converted,
+    iso_time,
+    parse_jsonl_record,
+    typed_value,
+)
+from .records import RawEvent, RawObject
+
+__all__ = ["Ocel2JsonTransport"]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+
+class Ocel2JsonTransport:
+    """Collects records and writes them as one OCEL 2.0 JSON document (an existing file is replaced)."""
+
+    def __init__(self, filepath: str | Path, *, indent: int | None = None) -> None:
+        self.path = Path(filepath)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._indent = indent
+        self._lock = threading.Lock()
+        self._event_types = TypeRegistry()
+        self._object_types = TypeRegistry()
+        self._history = ObjectHistory()
+        self._events: list[tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]] = []
+        # object id -> (attribute entries (name, value, time), o2o relationships)
+        self._objects: dict[str, tuple[list[tuple[str, Any, float]], list[tuple[str, str]]]] = {}
+        self._referenced: set[str] = set()
+        self._closed = False
+        lifecycle.register(self, self.close)
+
+    def write_event(self, raw: RawEvent) -> None:
+        """Take one event."""
+        ident, kind, when, attributes, relations, _ = raw
+        values = converted(attributes)
+        with self._lock:
+            self._refuse_if_closed()
+            self._event_types.note(kind, values)
+            self._events.append((ident, kind, when, values, list(relations)))
+            self._referenced.update(oid for oid, _ in relations)
+
+    def write_object(self, raw: RawObject) -> None:
+        """Take one object record: its first values, then only what changed."""
+        with self._lock:
+            self._refuse_if_closed()
+            first, news = self._history.observe(raw)
+            ident, _, when, _, relations = raw
+            if first:
+                self._object_types.note(raw[1], news)
+                self._objects[ident] = ([], [])
+            else:
+                self._object_types.note(self._history.types[ident], news)
+            entries, o2o = self._objects[ident]
+            entries.extend((name, value, when) for name, _, value in news)
+            o2o.extend(r for r in relations if r not in o2o)
+            self._referenced.update(oid for oid, _ in relations)
+
+    def send(self, data: bytes, content_type: str = "application/json") -> None:
+        """Take one record in spores' JSON-lines format (to convert existing files)."""
+        kind, raw = parse_jsonl_record(data)
+        if kind == "event":
+            self.write_event(raw)  # type: ignore[arg-type]
+        else:
+            self.write_object(raw)  # type: ignore[arg-type]
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise ValueError(f"Ocel2JsonTransport({str(self.path)!r}) is closed; records sent after close()")
+
+    def document(self) -> dict[str, Any]:
+        """The OCEL 2.0 JSON document of everything taken so far."""
+        with self._lock:
+            return self._document()
+
+    def _document(self) -> dict[str, Any]:
+        types = self._history.types
+        for ident in sorted(self._referenced - types.keys()):
+            log.warning(
+                "spores: object %r is related to events but was never logged; its OCEL type is %r",
+                ident,
+                UNKNOWN_TYPE,
+            )
+        objects = [self._object(ident, types[ident]) for ident in self._objects]
+        objects += [{"id": i, "type": UNKNOWN_TYPE} for i in sorted(self._referenced - types.keys())]
+        declared_objects = dict(self._object_types.types)
+        if len(objects) > len(self._objects):
+            declared_objects.setdefault(UNKNOWN_TYPE, {})
+        return {
+            "objectTypes": _declare(declared_objects),
+            "eventTypes": _declare(self._event_types.types),
+            "objects": objects,
+            "events": [self._event(e) for e in self._events],
+        }
+
+    def _object(self, ident: str, kind: str) -> dict[str, Any]:
+        entries, o2o = self._objects[ident]
+        declared = self._object_types.types.get(kind, {})
+        out: dict[str, Any] = {"id": ident, "type": kind}
+        out["attributes"] = [
+            {"name": name, "time": iso_time(when), "value": typed_value(declared.get(name, "string"), value)}
+            for name, value, when in entries
+        ]
+        out["relationships"] = [{"objectId": oid, "qualifier": q} for oid, q in o2o]
+        return out
+
+    def _event(self, event: tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]) -> Any:
+        ident, kind, when, values, relations = event
+        declared = self._event_types.types.get(kind, {})
+        return {
+            "id": ident,
+            "type": kind,
+            "time": iso_time(when),
+            "attributes": [{"name": n, "value": typed_value(declared.get(n, k), v)} for n, k, v in values],
+            "relationships": [{"objectId": oid, "qualifier": q} for oid, q in relations],
+        }
+
+    def flush(self) -> None:
+        """Write the document of everything taken so far (the file is replaced)."""
+        with self._lock:
+            document = self._document()
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            with open(temporary, "w", encoding="utf-8") as out:
+                json.dump(document, out, indent=self._indent, ensure_ascii=False)
+            os.replace(temporary, self.path)
+
+    def close(self) -> None:
+        """Write the document and stop taking records (idempotent)."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        lifecycle.unregister(self)
+
+    def __enter__(self) -> Ocel2JsonTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _declare(types: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "attributes": [{"name": a, "type": t} for a, t in attributes.items()]}
+        for name, attributes in types.items()
+    ]

@@ -1,0 +1,229 @@
+"""OCEL 2.0 SQLite: the standard's relational layout, written as the log grows (for large logs).
+
+Tables (as the OCEL 2.0 specification lays them out, and pm4py reads them):
+
+- ``event(ocel_id, ocel_type)``, ``object(ocel_id, ocel_type)``;
+- ``event_object(ocel_event_id, ocel_object_id, ocel_qualifier)`` and
+  ``object_object(ocel_source_id, ocel_target_id, ocel_qualifier)``;
+- ``event_map_type`` / ``object_map_type`` (``ocel_type`` -> ``ocel_type_map``, the table suffix);
+- one ``event_<map>(ocel_id, ocel_time, <attributes>)`` table per event type and one
+  ``object_<map>(ocel_id, ocel_time, ocel_changed_field, <attributes>)`` per object type: an
+  object's first row holds its initial values (``ocel_changed_field`` NULL), each later row one
+  changed attribute.
+
+Rows are buffered and inserted ``batch_size`` at a time in one transaction, and on
+:meth:`~Ocel2SqliteTransport.flush`, :meth:`~Ocel2SqliteTransport.close` and at interpreter exit.
+An existing file is replaced when the transport is created.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from . import lifecycle
+from .ocel import (
+    UNKNOWN_TYPE,
+    ObjectHistory,
+    TypeRegistry,
+    converted,
+    iso_time,
+    parse_jsonl_record,
+    typed_value,
+)
+from .records import RawEvent, RawObject
+
+__all__ = ["Ocel2SqliteTransport"]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+_SCHEMA = """
+CREATE TABLE event (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
+CREATE TABLE object (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
+CREATE TABLE event_object (ocel_event_id TEXT, ocel_object_id TEXT, ocel_qualifier TEXT,
+    PRIMARY KEY (ocel_event_id, ocel_object_id, ocel_qualifier));
+CREATE TABLE object_object (ocel_source_id TEXT, ocel_target_id TEXT, ocel_qualifier TEXT,
+    PRIMARY KEY (ocel_source_id, ocel_target_id, ocel_qualifier));
+CREATE TABLE event_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
+CREATE TABLE object_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
+"""
+_COLUMN_TYPES = {
+    "string": "TEXT",
+    "integer": "INTEGER",
+    "float": "REAL",
+    "boolean": "BOOLEAN",
+    "time": "TIMESTAMP",
+}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Ocel2SqliteTransport:
+    """Writes records into an OCEL 2.0 SQLite database as they come (see the module documentation)."""
+
+    def __init__(self, filepath: str | Path, *, batch_size: int = 2000) -> None:
+        if batch_size < 1:
+            raise ValueError(f"Ocel2SqliteTransport: batch_size={batch_size}; use 1 or more")
+        self.path = Path(filepath)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._batch_size = batch_size
+        self._event_types = TypeRegistry()
+        self._object_types = TypeRegistry()
+        self._history = ObjectHistory()
+        self._maps: dict[tuple[str, str], str] = {}  # ("event"|"object", type) -> table suffix
+        self._rows: defaultdict[str, list[tuple[Any, ...]]] = defaultdict(list)  # insert statement -> rows
+        self._buffered = 0
+        self._referenced: set[str] = set()
+        self._closed = False
+        lifecycle.register(self, self.close)
+
+    # -- taking records -------------------------------------------------------------------------------
+
+    def write_event(self, raw: RawEvent) -> None:
+        """Take one event."""
+        ident, kind, when, attributes, relations, _ = raw
+        values = converted(attributes)
+        with self._lock:
+            self._refuse_if_closed()
+            table = self._table("event", kind, self._event_types.note(kind, values))
+            declared = self._event_types.types[kind]
+            names = [n for n, _, _ in values]
+            self._add("INSERT INTO event VALUES (?, ?)", (ident, kind))
+            self._add(
+                self._insert(table, ["ocel_id", "ocel_time", *names]),
+                (ident, iso_time(when), *(typed_value(declared[n], v) for n, _, v in values)),
+            )
+            for oid, qualifier in relations:
+                self._add("INSERT OR IGNORE INTO event_object VALUES (?, ?, ?)", (ident, oid, qualifier))
+                self._referenced.add(oid)
+            self._maybe_flush()
+
+    def write_object(self, raw: RawObject) -> None:
+        """Take one object record: its first values, then one row per changed attribute."""
+        ident, kind, when, _, relations = raw
+        with self._lock:
+            self._refuse_if_closed()
+            first, news = self._history.observe(raw)
+            kind = self._history.types[ident]
+            table = self._table("object", kind, self._object_types.note(kind, news))
+            declared = self._object_types.types[kind]
+            if first:
+                self._add("INSERT INTO object VALUES (?, ?)", (ident, kind))
+                names = [n for n, _, _ in news]
+                row = (ident, iso_time(when), None, *(typed_value(declared[n], v) for n, _, v in news))
+                self._add(self._insert(table, ["ocel_id", "ocel_time", "ocel_changed_field", *names]), row)
+            else:
+                for name, _, value in news:
+                    statement = self._insert(table, ["ocel_id", "ocel_time", "ocel_changed_field", name])
+                    self._add(statement, (ident, iso_time(when), name, typed_value(declared[name], value)))
+            for target, qualifier in relations:
+                self._add("INSERT OR IGNORE INTO object_object VALUES (?, ?, ?)", (ident, target, qualifier))
+                self._referenced.add(target)
+            self._maybe_flush()
+
+    def send(self, data: bytes, content_type: str = "application/json") -> None:
+        """Take one record in spores' JSON-lines format (to convert existing files)."""
+        kind, raw = parse_jsonl_record(data)
+        if kind == "event":
+            self.write_event(raw)  # type: ignore[arg-type]
+        else:
+            self.write_object(raw)  # type: ignore[arg-type]
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise ValueError(
+                f"Ocel2SqliteTransport({str(self.path)!r}) is closed; records sent after close()"
+            )
+
+    # -- tables ---------------------------------------------------------------------------------------
+
+    def _table(self, side: str, type_name: str, added: list[tuple[str, str]]) -> str:
+        """The per-type table of ``type_name`` (created on first use), with columns for ``added``."""
+        suffix = self._maps.get((side, type_name))
+        if suffix is None:
+            suffix = self._new_suffix(side, type_name)
+            extra = ", ocel_changed_field TEXT" if side == "object" else ""
+            self._flush_rows()  # rows for tables created before must not wait behind this DDL
+            self._db.execute(
+                f"CREATE TABLE {_quote(side + '_' + suffix)} (ocel_id TEXT, ocel_time TIMESTAMP{extra})"
+            )
+            self._db.execute(f"INSERT INTO {side}_map_type VALUES (?, ?)", (type_name, suffix))
+        table = _quote(f"{side}_{suffix}")
+        if added:
+            self._flush_rows()
+            for name, kind in added:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(name)} {_COLUMN_TYPES[kind]}")
+        return table
+
+    def _new_suffix(self, side: str, type_name: str) -> str:
+        base = re.sub(r"[^0-9A-Za-z_]", "", type_name) or "Type"
+        taken = {s.casefold() for (k, _), s in self._maps.items() if k == side}
+        suffix, n = base, 2
+        while suffix.casefold() in taken:
+            suffix, n = f"{base}_{n}", n + 1
+        self._maps[(side, type_name)] = suffix
+        return suffix
+
+    @staticmethod
+    def _insert(table: str, columns: list[str]) -> str:
+        names = ", ".join(_quote(c) for c in columns)
+        return f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    def _add(self, statement: str, row: tuple[Any, ...]) -> None:
+        self._rows[statement].append(row)
+        self._buffered += 1
+
+    def _maybe_flush(self) -> None:
+        if self._buffered >= self._batch_size:
+            self._flush_rows()
+
+    def _flush_rows(self) -> None:
+        if not self._buffered:
+            return
+        rows, self._rows, self._buffered = self._rows, defaultdict(list), 0
+        with self._db:  # one transaction
+            for statement, batch in rows.items():
+                self._db.executemany(statement, batch)
+
+    def flush(self) -> None:
+        """Insert every buffered row now."""
+        with self._lock:
+            self._flush_rows()
+
+    def close(self) -> None:
+        """Insert everything (objects related but never logged get type ``UNKNOWN``) and close."""
+        with self._lock:
+            if self._closed:
+                return
+            for ident in sorted(self._referenced - self._history.types.keys()):
+                log.warning(
+                    "spores: object %r is related to events but was never logged; its OCEL type is %r",
+                    ident,
+                    UNKNOWN_TYPE,
+                )
+                table = self._table("object", UNKNOWN_TYPE, [])
+                self._add("INSERT INTO object VALUES (?, ?)", (ident, UNKNOWN_TYPE))
+                self._add(f"INSERT INTO {table} VALUES (?, ?, NULL)", (ident, iso_time(0.0)))
+            self._flush_rows()
+            self._db.close()
+            self._closed = True
+        lifecycle.unregister(self)
+
+    def __enter__(self) -> Ocel2SqliteTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

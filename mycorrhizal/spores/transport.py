@@ -1,0 +1,304 @@
+"""Transports: where encoded records go.  JSON-lines files, synchronous or batched for asyncio.
+
+A transport is any object with ``send(data, content_type)`` and ``close()``, either plain
+(:class:`SyncTransport`) or ``async def`` (:class:`AsyncTransport`, alias :class:`Transport`).
+spores calls each kind correctly from synchronous and asynchronous code alike (see
+:mod:`mycorrhizal.spores.dispatch`), so any transport works with any logger or adapter.
+
+:class:`AsyncFileTransport` keeps records in memory and writes them in batches from a worker
+thread, so logging costs the event loop an append.  Nothing is lost: ``close()`` (and, for a
+transport never closed, interpreter exit) writes every record.  When the disk cannot keep up and
+more than ``max_pending`` records wait, ``overflow="block"`` (the default) makes the caller write
+them itself (back-pressure) and ``overflow="drop"`` drops new records, counting them in
+``dropped`` and logging a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Literal, Protocol, runtime_checkable
+
+from . import lifecycle
+from .records import RawEvent, RawObject
+
+__all__ = [
+    "AsyncFileTransport",
+    "AsyncTransport",
+    "RecordSink",
+    "SyncFileTransport",
+    "SyncTransport",
+    "Transport",
+]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+
+@runtime_checkable
+class SyncTransport(Protocol):
+    """A blocking transport: ``send`` has written (or handed on) the record when it returns."""
+
+    def send(self, data: bytes, content_type: str) -> None:
+        """Write one encoded record."""
+        ...
+
+    def close(self) -> None:
+        """Write what is buffered and release the resource."""
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """A transport whose ``send`` and ``close`` are coroutines; subclass it for your own."""
+
+    async def send(self, data: bytes, content_type: str) -> None:
+        """Write one encoded record."""
+        ...
+
+    async def close(self) -> None:
+        """Write what is buffered and release the resource."""
+        ...
+
+
+Transport = AsyncTransport
+"""Upstream's name for :class:`AsyncTransport` (``class ConsoleTransport(Transport)``)."""
+
+
+@runtime_checkable
+class RecordSink(Protocol):
+    """A writer that takes records themselves rather than encoded bytes (the OCEL 2.0 writers).
+
+    Called synchronously from any code; it must not block for long (buffer, write in batches).
+    """
+
+    def write_event(self, raw: RawEvent) -> None:
+        """Take one event."""
+        ...
+
+    def write_object(self, raw: RawObject) -> None:
+        """Take one object record."""
+        ...
+
+    def close(self) -> None:
+        """Write everything and release the resource."""
+        ...
+
+
+def _open_append(filepath: str | Path) -> tuple[Path, IO[bytes]]:
+    path = Path(filepath)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, open(path, "ab")  # noqa: SIM115 - closed by the transport's close()
+
+
+class SyncFileTransport:
+    """Appends each record as one line to ``filepath`` and flushes it before returning."""
+
+    def __init__(self, filepath: str | Path) -> None:
+        self.path, self._file = _open_append(filepath)
+        self._lock = threading.Lock()
+        self.written = 0
+        """Records written so far."""
+
+    def send(self, data: bytes, content_type: str = "application/json") -> None:
+        """Write ``data`` and a newline; the line is in the file when this returns."""
+        with self._lock:
+            if self._file.closed:
+                raise ValueError(
+                    f"SyncFileTransport({str(self.path)!r}) is closed; records sent after close()"
+                )
+            self._file.write(data + b"\n")
+            self._file.flush()
+            self.written += 1
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        with self._lock:
+            self._file.close()
+
+    def __enter__(self) -> SyncFileTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncFileTransport:
+    """Appends records as lines to ``filepath`` in batches written by a worker thread.
+
+    ``batch_size`` records make a batch; a partial batch is written ``flush_interval`` seconds
+    after its first record (wall time, while an event loop runs), on :meth:`flush`, on
+    :meth:`close` and at interpreter exit.  See the module documentation for ``max_pending``
+    and ``overflow``.
+    """
+
+    def __init__(
+        self,
+        filepath: str | Path,
+        *,
+        batch_size: int = 1024,
+        flush_interval: float = 0.5,
+        max_pending: int = 100_000,
+        overflow: Literal["block", "drop"] = "block",
+    ) -> None:
+        if batch_size < 1 or max_pending < batch_size:
+            raise ValueError(
+                f"AsyncFileTransport: batch_size={batch_size}, max_pending={max_pending}; "
+                "use batch_size >= 1 and max_pending >= batch_size"
+            )
+        if overflow not in ("block", "drop"):
+            raise ValueError(f"AsyncFileTransport: overflow={overflow!r}; use 'block' or 'drop'")
+        self.path, self._file = _open_append(filepath)
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._max_pending = max_pending
+        self._overflow = overflow
+        self._pending: list[bytes] = []
+        self._batches: deque[list[bytes]] = deque()
+        self._lock = threading.Lock()  # one writer at a time, batches in order
+        self._writer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._sealed = 0  # records moved into batches (event-loop side)
+        self.written = 0
+        """Records written to the file so far."""
+        self.dropped = 0
+        """Records dropped by ``overflow="drop"`` (always 0 with ``"block"``)."""
+        self._closed = False
+        lifecycle.register(self, self.close_now)
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    def send_nowait(self, data: bytes, content_type: str = "application/json") -> None:
+        """Queue one record; never awaits (what spores itself calls on the hot path)."""
+        if self._closed:
+            raise ValueError(f"AsyncFileTransport({str(self.path)!r}) is closed; records sent after close()")
+        pending = self._pending
+        pending.append(data)
+        if len(pending) >= self._batch_size:
+            self._seal()
+        elif len(pending) == 1 and self._timer is None:
+            self._arm_timer()
+
+    async def send(self, data: bytes, content_type: str = "application/json") -> None:
+        """Queue one record (the :class:`AsyncTransport` form of :meth:`send_nowait`)."""
+        self.send_nowait(data, content_type)
+
+    @property
+    def pending(self) -> int:
+        """Records accepted but not yet written."""
+        return len(self._pending) + self._sealed - self.written - self.dropped
+
+    # -- flushing -----------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write every record queued so far (in a worker thread) and wait until it is on disk."""
+        self._seal()
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+        if self._batches:
+            await asyncio.to_thread(self._write_batches)
+
+    async def close(self) -> None:
+        """Write everything, then close the file (idempotent)."""
+        if self._closed:
+            return
+        await self.flush()
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Write everything from this thread, then close the file (used at exit; idempotent)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._seal(start=False)
+        self._write_batches()
+        with self._lock:
+            self._file.close()
+        if not self._closed:
+            self._closed = True
+            lifecycle.unregister(self)
+            if self.dropped:
+                log.warning("%s: %d records were dropped (overflow='drop')", self.path, self.dropped)
+
+    async def __aenter__(self) -> AsyncFileTransport:
+        return self
+
+    async def __aexit__(
+        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _arm_timer(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the batch is written when full, on close or at exit
+        self._timer = loop.call_later(self._flush_interval, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._pending and not self._closed:
+            self._seal()
+
+    def _seal(self, start: bool = True) -> None:
+        """Move the pending records into the batch queue and get a writer going."""
+        batch = self._pending
+        if batch:
+            self._pending = []
+            self._batches.append(batch)
+            self._sealed += len(batch)
+            waiting = self._sealed - self.written - self.dropped
+            if waiting > self._max_pending:
+                self._overflowed(batch)
+        if start and self._batches:
+            self._start_writer()
+
+    def _overflowed(self, batch: list[bytes]) -> None:
+        if self._overflow == "block":
+            self._write_batches()  # the caller waits for the disk: back-pressure
+            return
+        try:
+            self._batches.remove(batch)
+        except ValueError:  # the writer already took it
+            return
+        if not self.dropped:
+            log.warning(
+                "%s: more than %d records wait for the disk; dropping new ones (overflow='drop')",
+                self.path,
+                self._max_pending,
+            )
+        self.dropped += len(batch)
+
+    def _start_writer(self) -> None:
+        if self._writer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write_batches()  # no event loop: write right here
+            return
+        self._writer = loop.create_task(self._write_in_thread())
+
+    async def _write_in_thread(self) -> None:
+        try:
+            while self._batches:
+                await asyncio.to_thread(self._write_batches)
+        finally:
+            self._writer = None
+
+    def _write_batches(self) -> None:
+        """Write every queued batch, oldest first (any thread; batches stay queued until written)."""
+        with self._lock:
+            if not self._batches:
+                return
+            while self._batches:
+                batch = self._batches[0]
+                self._file.write(b"\n".join(batch) + b"\n")
+                self._batches.popleft()
+                self.written += len(batch)
+            self._file.flush()

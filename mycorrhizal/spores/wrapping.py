@@ -1,0 +1,163 @@
+"""Wrapping user handlers so that the engines still accept them.
+
+The engines inspect what they are given: its signature (which parameters to pass), whether it is
+``async def``, a generator or an async generator.  :func:`wrap` returns a wrapper of the same
+kind, made with ``functools.wraps`` (so ``inspect.signature`` sees the handler's own parameters
+through ``__wrapped__``), that writes an event before and/or after each call.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import Any
+
+from . import config
+from .records import RawEvent
+
+__all__ = ["After", "ArgumentFinder", "Before", "Each", "wrap"]
+
+Before = Callable[[tuple[Any, ...], dict[str, Any]], "RawEvent | None"]
+"""Called with (args, kwargs) before the handler; returns the event to write, or None."""
+After = Callable[[tuple[Any, ...], dict[str, Any], Any], "RawEvent | None"]
+"""Called with (args, kwargs, result) after the handler returned; returns the event, or None.
+For generators ``result`` is the list of what the handler yielded."""
+
+
+class ArgumentFinder:
+    """Finds a named parameter's argument in a call, by the handler's own signature."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        try:
+            names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            names = []
+        self._index = {name: i for i, name in enumerate(names)}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._index
+
+    def get(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], default: Any = None) -> Any:
+        """The argument passed for ``name`` (positionally or by keyword), else ``default``."""
+        i = self._index.get(name)
+        if i is not None and i < len(args):
+            return args[i]
+        return kwargs.get(name, default)
+
+
+def _dispatch(raw: RawEvent | None) -> None:
+    if raw is not None:
+        config.get_dispatcher().event(raw)
+
+
+async def _adispatch(raw: RawEvent | None) -> None:
+    if raw is not None:
+        await config.get_dispatcher().aevent(raw)
+
+
+def _off() -> bool:
+    return not config.get_config().enabled
+
+
+Each = Callable[[tuple[Any, ...], dict[str, Any], Any], "RawEvent | None"]
+"""Called with (args, kwargs, item) for each item a generator handler yields."""
+
+
+def wrap(
+    fn: Callable[..., Any], before: Before | None = None, after: After | None = None, each: Each | None = None
+) -> Callable[..., Any]:
+    """A wrapper of ``fn``'s kind that writes the events ``before``, ``each`` and ``after`` return.
+
+    ``each`` applies to generator handlers only.  Nothing is written after ``fn`` raises, nor
+    while spores is disabled.
+    """
+    if inspect.isasyncgenfunction(fn):
+        return _wrap_async_generator(fn, before, after, each)
+    if inspect.iscoroutinefunction(fn):
+        return _wrap_coroutine(fn, before, after)
+    if inspect.isgeneratorfunction(fn):
+        return _wrap_generator(fn, before, after, each)
+    return _wrap_function(fn, before, after)
+
+
+def _wrap_function(fn: Callable[..., Any], before: Before | None, after: After | None) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _off():
+            return fn(*args, **kwargs)
+        if before is not None:
+            _dispatch(before(args, kwargs))
+        result = fn(*args, **kwargs)
+        if after is not None:
+            _dispatch(after(args, kwargs, result))
+        return result
+
+    return wrapper
+
+
+def _wrap_coroutine(fn: Callable[..., Any], before: Before | None, after: After | None) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _off():
+            return await fn(*args, **kwargs)
+        if before is not None:
+            await _adispatch(before(args, kwargs))
+        result = await fn(*args, **kwargs)
+        if after is not None:
+            await _adispatch(after(args, kwargs, result))
+        return result
+
+    return wrapper
+
+
+def _wrap_generator(
+    fn: Callable[..., Any], before: Before | None, after: After | None, each: Each | None
+) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        if _off():
+            return (yield from fn(*args, **kwargs))
+        if before is not None:
+            _dispatch(before(args, kwargs))
+        produced: list[Any] | None = [] if after is not None else None
+        gen = fn(*args, **kwargs)
+        try:
+            for item in gen:
+                if each is not None:
+                    _dispatch(each(args, kwargs, item))
+                if produced is not None:
+                    produced.append(item)
+                yield item
+        finally:
+            gen.close()
+        if after is not None:
+            _dispatch(after(args, kwargs, produced))
+
+    return wrapper
+
+
+def _wrap_async_generator(
+    fn: Callable[..., Any], before: Before | None, after: After | None, each: Each | None
+) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        if before is not None and not _off():
+            await _adispatch(before(args, kwargs))
+        produced: list[Any] | None = [] if after is not None else None
+        gen = fn(*args, **kwargs)
+        try:
+            async for item in gen:
+                if each is not None and not _off():
+                    await _adispatch(each(args, kwargs, item))
+                if produced is not None:
+                    produced.append(item)
+                yield item
+        finally:
+            await gen.aclose()
+        if after is not None and not _off():
+            await _adispatch(after(args, kwargs, produced))
+
+    return wrapper

@@ -1,0 +1,325 @@
+"""The DSL adapters (UPSTREAM-API 6.5) on real engines: the wrapped handlers are accepted as they are."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum, auto
+from typing import Annotated, Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.hypha import NetBuilder, pn
+from mycorrhizal.hypha import Runner as NetRunner
+from mycorrhizal.rhizomorph import Node, Status, bt
+from mycorrhizal.rhizomorph import Runner as TreeRunner
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.spores import (
+    EventAttr,
+    HyphaAdapter,
+    ObjectRef,
+    ObjectScope,
+    RhizomorphAdapter,
+    SeptumAdapter,
+    spore,
+)
+from mycorrhizal.spores.dsl.rhizomorph import log_tree_event
+from mycorrhizal.spores.dsl.septum import log_message
+
+from .conftest import MemorySink
+
+
+@spore.object("Robot")
+@dataclass
+class Robot:
+    id: str
+    battery: int = 100
+
+
+@dataclass
+class Job:
+    id: str
+    size: int = 1
+
+
+@dataclass
+class Board:
+    mission: Annotated[str, EventAttr] = "patrol"
+    speed: Annotated[float, EventAttr(name="robot_speed")] = 1.5
+    robot: Annotated[Robot | None, ObjectRef("actor", ObjectScope.GLOBAL)] = None
+    job: Annotated[Job | None, ObjectRef("target")] = None  # EVENT scope: included (upstream dropped it)
+    log: list[str] = field(default_factory=list)
+
+
+# -- rhizomorph -------------------------------------------------------------------------------------
+
+tree_adapter = RhizomorphAdapter()
+
+
+@bt.tree
+def Patrol() -> None:
+    @bt.condition
+    @tree_adapter.log_node("check", attributes={"battery": lambda bb: bb.robot.battery})
+    def charged(bb: Board) -> bool:
+        return bb.robot is not None and bb.robot.battery > 20
+
+    @bt.action
+    @tree_adapter.log_node("drive")
+    async def drive(bb: Board, timebase: Any) -> Status:
+        await timebase.sleep(1)
+        bb.robot.battery -= 30  # type: ignore[union-attr]
+        return Status.SUCCESS
+
+    @bt.root
+    @bt.sequence
+    def main() -> Iterator[Node]:
+        yield charged
+        yield drive
+
+
+async def test_log_node_on_a_condition_and_an_async_action(sink: MemorySink, clock: ManualClock) -> None:
+    bb = Board(robot=Robot("r1"), job=Job("j1"))
+    runner = TreeRunner(Patrol, bb, clock)
+    for _ in range(4):
+        status = await runner.tick()
+        if status is Status.RUNNING:
+            await clock.run_for(1)
+    events = sink.events()
+    assert [(e["type"], e["attributes"]["status"]) for e in events] == [
+        ("check", Status.SUCCESS),
+        ("drive", Status.SUCCESS),
+        ("check", Status.SUCCESS),
+        ("drive", Status.SUCCESS),
+    ]
+    first = events[0]
+    assert first["attributes"] == {
+        "node_name": "charged",
+        "status": Status.SUCCESS,
+        "battery": 100,
+        "mission": "patrol",
+        "robot_speed": 1.5,
+    }
+    assert first["relationships"] == [("r1", "actor"), ("j1", "target")]  # ObjectRef qualifiers
+    robot_records = sink.objects("r1")
+    assert [o["attributes"]["battery"] for o in robot_records] == [100, 70, 40]  # written when changed
+    assert robot_records[0]["type"] == "Robot"
+    assert len(sink.objects("j1")) == 4  # EVENT scope: with every event
+
+
+def test_the_wrapped_leaf_keeps_its_signature_and_kind() -> None:
+    async def drive(bb: Board, timebase: Any) -> Status:
+        return Status.SUCCESS
+
+    wrapped = tree_adapter.log_node("drive")(drive)
+    assert inspect.iscoroutinefunction(wrapped)
+    assert list(inspect.signature(wrapped).parameters) == ["bb", "timebase"]
+    assert wrapped.__name__ == "drive"
+
+
+def test_an_adapter_above_the_engine_decorator_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"below @bt.action"):
+
+        @bt.tree
+        def Wrong() -> None:
+            @tree_adapter.log_node("x")
+            @bt.action
+            def act(bb: Board) -> Status:
+                return Status.SUCCESS
+
+            bt.root(act)
+
+
+async def test_a_disabled_adapter_writes_nothing(sink: MemorySink, clock: ManualClock) -> None:
+    tree_adapter.disable()
+    try:
+        await TreeRunner(Patrol, Board(robot=Robot("r1", 0)), clock).tick()
+    finally:
+        tree_adapter.enable()
+    assert sink.records == []
+
+
+async def test_log_tree_event_wraps_the_function_that_runs_a_tree(
+    sink: MemorySink, clock: ManualClock
+) -> None:
+    @log_tree_event("mission", tree_name="Patrol", attributes={"waypoints": lambda bb: len(bb.log)})
+    async def run_mission(bb: Board) -> Status:
+        return await TreeRunner(Patrol, bb, clock).tick()
+
+    await run_mission(Board(robot=Robot("r9", 10)))
+    (event,) = sink.events("mission")
+    assert event["attributes"]["tree_name"] == "Patrol"
+    assert event["attributes"]["status"] is Status.FAILURE
+    assert event["attributes"]["waypoints"] == 0
+    assert event["relationships"] == [("r9", "actor")]
+
+
+# -- septum -----------------------------------------------------------------------------------------
+
+fsm_adapter = SeptumAdapter()
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Idle():
+    class Events(Enum):
+        START = auto()
+
+    @septum.on_enter
+    @fsm_adapter.log_state_lifecycle("idle_entered")
+    async def on_enter(ctx):
+        ctx.common.log.append("enter idle")
+
+    @septum.on_state
+    @log_message("message_received")
+    @fsm_adapter.log_state("idle_tick", attributes={"queued": lambda ctx: len(ctx.common.log)})
+    async def on_state(ctx):
+        return Events.START if ctx.msg is not None and ctx.msg.id == "j1" else None
+
+    @septum.on_leave
+    @fsm_adapter.log_state_lifecycle("idle_left")
+    def on_leave(ctx):
+        ctx.common.log.append("leave idle")
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.START, Working)]
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+def Working():
+    @septum.on_enter
+    @fsm_adapter.log_state_lifecycle("working")
+    async def on_enter(ctx):
+        ctx.common.log.append("working")
+
+
+async def test_septum_adapters_on_a_running_machine(sink: MemorySink) -> None:
+    bb = Board(robot=Robot("r1"))
+    fsm = StateMachine(Idle, common_data=bb)
+    await fsm.initialize()
+    fsm.send_message(Job("j0"))
+    fsm.send_message(Job("j1"))
+    await fsm.run()
+    assert [e["type"] for e in sink.events()] == [
+        "idle_entered",
+        "idle_tick",  # the run on entry, no message
+        "message_received",
+        "idle_tick",
+        "message_received",
+        "idle_tick",
+        "idle_left",
+        "working",
+    ]
+    entered, first_tick, received, _, _, last_tick, left, working = sink.events()
+    assert entered["attributes"]["phase"] == "enter" and entered["attributes"]["state_name"] == "Idle"
+    assert entered["attributes"]["lifecycle_method"] == "on_enter"
+    assert "transition" not in first_tick["attributes"] and "message_type" not in first_tick["attributes"]
+    assert first_tick["attributes"]["queued"] == 1
+    assert received["attributes"]["message_type"] == "Job"
+    assert received["relationships"] == [("j0", "message"), ("r1", "actor")]
+    assert last_tick["attributes"]["transition"] == "START"
+    assert last_tick["attributes"]["mission"] == "patrol"
+    assert left["attributes"]["phase"] == "leave"
+    assert working["attributes"]["state_name"] == "Working"
+    assert bb.log == ["enter idle", "leave idle", "working"]
+
+
+def test_septum_adapter_above_on_state_is_refused() -> None:
+    def on_state(ctx: Any) -> None: ...
+
+    with pytest.raises(TypeError, match="below @septum.on_state"):
+        fsm_adapter.log_state("x")(septum.on_state(on_state))
+
+
+# -- hypha ------------------------------------------------------------------------------------------
+
+net_adapter = HyphaAdapter()
+
+
+@pn.net
+def Jobs(builder: NetBuilder) -> None:
+    @builder.io_input_place()
+    @net_adapter.log_place("job_arrived")
+    async def arrivals(bb: Board, timebase: Any) -> Any:
+        for i in range(3):
+            yield Job(f"j{i}", size=i + 1)
+
+    @builder.io_output_place()
+    @net_adapter.log_place("job_shipped")
+    def shipped(token: Any, bb: Board, timebase: Any) -> None:
+        bb.log.append(token.id)
+
+    small = builder.place("small")
+    large = builder.place("large")
+
+    @builder.transition(inputs=[arrivals], outputs=[small, large])
+    @net_adapter.log_transition(
+        "sort", attributes={"size": lambda consumed: consumed[0].size}, log_outputs=True
+    )
+    async def sort(consumed: Any, bb: Board, timebase: Any) -> Any:
+        job = consumed[0]
+        return {large if job.size > 1 else small: job}
+
+    @builder.transition(inputs=[small], outputs=[shipped])
+    @net_adapter.log_transition("ship_small")
+    def ship_small(consumed: Any, bb: Board, timebase: Any) -> Any:
+        return {shipped: consumed[0]}
+
+    @builder.transition(inputs=[large], outputs=[shipped])
+    @net_adapter.log_transition("ship_large", log_outputs=True)
+    async def ship_large(consumed: Any, bb: Board, timebase: Any, ctx: Any) -> Any:
+        for job in consumed:
+            yield {shipped: job}
+
+
+async def test_hypha_adapters_on_a_running_net(sink: MemorySink, clock: ManualClock) -> None:
+    bb = Board(robot=Robot("r1"))
+    runner = NetRunner(Jobs, bb, clock)
+    await runner.run_until_idle()
+    await runner.stop()
+    assert sorted(bb.log) == ["j0", "j1", "j2"]
+    types = [e["type"] for e in sink.events()]
+    assert types.count("job_arrived") == 3 and types.count("job_shipped") == 3
+    assert types.count("sort") == 3 and types.count("ship_small") == 1 and types.count("ship_large") == 2
+    sort = sink.events("sort")[0]
+    assert sort["attributes"] == {
+        "transition_name": "sort",
+        "token_count": 1,
+        "size": 1,
+        "mission": "patrol",
+        "robot_speed": 1.5,
+    }
+    assert sort["relationships"] == [("j0", "input"), ("j0", "output"), ("r1", "actor")]
+    large = sink.events("ship_large")[0]
+    assert large["attributes"]["transition_name"] == "Jobs.ship_large"  # from ctx: the qualified name
+    assert [q for _, q in large["relationships"]] == ["input", "output", "actor"]
+    arrived = sink.events("job_arrived")
+    assert [e["relationships"][0] for e in arrived] == [("j0", "token"), ("j1", "token"), ("j2", "token")]
+    assert {o["type"] for o in sink.objects()} == {"Job", "Robot"}
+
+
+@pytest.mark.parametrize("kind", ["function", "coroutine", "generator", "async generator"])
+def test_every_handler_kind_stays_that_kind(kind: str) -> None:
+    def function(consumed, bb, timebase):
+        return None
+
+    async def coroutine(consumed, bb, timebase):
+        return None
+
+    def generator(consumed, bb, timebase):
+        yield {}
+
+    async def async_generator(consumed, bb, timebase, ctx):
+        yield {}
+
+    fn = {
+        "function": function,
+        "coroutine": coroutine,
+        "generator": generator,
+        "async generator": async_generator,
+    }[kind]
+    wrapped = net_adapter.log_transition("t")(fn)
+    for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction, inspect.isgeneratorfunction):
+        assert check(wrapped) == check(fn)
+    assert inspect.signature(wrapped) == inspect.signature(fn)

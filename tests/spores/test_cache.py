@@ -1,0 +1,101 @@
+"""The object cache (UPSTREAM-API 6.8): written when new, changed, every n-th sighting, on eviction."""
+
+from __future__ import annotations
+
+import pytest
+
+from mycorrhizal import spores
+from mycorrhizal.spores import EvictionPolicy, ObjectLRUCache, ObjectScope, relate
+
+from .conftest import MemorySink
+
+
+@pytest.fixture
+def written() -> list[tuple]:
+    return []
+
+
+def cache(written: list[tuple], **kwargs) -> ObjectLRUCache:
+    return ObjectLRUCache(written.append, **kwargs)
+
+
+def test_an_object_is_written_when_first_seen_and_when_it_changes(written: list[tuple]) -> None:
+    c = cache(written)
+    for status in ["new", "new", "new", "paid", "paid"]:
+        c.see("o1", "Order", [("status", status)], 1.0)
+    assert [w[3] for w in written] == [[("status", "new")], [("status", "paid")]]
+    assert c.metrics.first_sights == 1
+
+
+def test_mutable_values_are_compared_by_content_at_each_sighting(written: list[tuple]) -> None:
+    c = cache(written)
+    items = ["a"]
+    c.see("o1", "Order", [("items", items)], 1.0)
+    items.append("b")
+    c.see("o1", "Order", [("items", items)], 2.0)
+    assert len(written) == 2
+
+
+def test_every_nth_sighting_is_written_again(written: list[tuple]) -> None:
+    c = cache(written, touch_resend_n=3)
+    for _ in range(7):
+        c.see("o1", "Order", [("status", "new")], 1.0)
+    assert len(written) == 3  # first, 3rd and 6th sighting
+
+
+@pytest.mark.parametrize(
+    ("policy", "writes", "size"),
+    [(EvictionPolicy.EVICT_AND_LOG, 4, 2), (EvictionPolicy.EVICT_AND_BUFFER, 3, 2), ("no_evict", 3, 3)],
+)
+def test_eviction_policies(written: list[tuple], policy, writes: int, size: int) -> None:
+    c = cache(written, size=2, policy=policy)
+    for ident in ["a", "b", "c"]:
+        c.see(ident, "T", [("v", 1)], 1.0)
+    assert len(written) == writes and len(c) == size
+    if policy == EvictionPolicy.EVICT_AND_LOG:
+        assert written[-1][0] == "a"  # the least recently seen went out, and was written once more
+        assert c.metrics.evictions == 1
+
+
+def test_least_recently_seen_is_evicted(written: list[tuple]) -> None:
+    c = cache(written, size=2)
+    c.see("a", "T", [], 1.0)
+    c.see("b", "T", [], 1.0)
+    c.see("a", "T", [], 1.0)
+    c.see("c", "T", [], 1.0)
+    assert "a" in c and "b" not in c
+
+
+def test_a_failed_eviction_write_is_counted(written: list[tuple], caplog: pytest.LogCaptureFixture) -> None:
+    def write(raw: tuple) -> None:
+        if raw[0] == "a" and written:
+            raise OSError("disk full")
+        written.append(raw)
+
+    c = ObjectLRUCache(write, size=1)
+    c.see("a", "T", [], 1.0)
+    c.see("b", "T", [], 1.0)
+    assert c.metrics.eviction_failures == 1
+    assert "writing evicted object 'a' failed" in caplog.text
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="size=0"):
+        ObjectLRUCache(print, size=0)
+    with pytest.raises(ValueError, match="evict_sometimes"):
+        spores.configure(eviction_policy="evict_sometimes")
+
+
+def test_configured_cache_flush_and_metrics(sink: MemorySink) -> None:
+    spores.configure(transport=sink, object_cache_size=8, touch_resend_n=0)
+    order = {"id": "o1", "status": "new"}
+    assert relate(order, "order") == ("o1", "order")
+    relate(order, "order")
+    assert len(sink.objects()) == 1
+    relate(order, "order", ObjectScope.EVENT)  # event-scoped: written every time
+    assert len(sink.objects()) == 2
+    spores.flush_object_cache()
+    assert len(sink.objects()) == 3
+    assert spores.get_cache_metrics().first_sights == 1
+    assert spores.get_object_cache().size == 8
+    assert spores.get_config().touch_resend_n == 0

@@ -1,0 +1,180 @@
+"""get_spore_sync/async(...).log_event, event(), log_object() and spore (UPSTREAM-API 6.3, 6.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import pytest
+
+from mycorrhizal import spores
+from mycorrhizal.common import DefinitionError
+from mycorrhizal.spores import Relationship, SporesAttr, get_spore_async, get_spore_sync, spore
+
+from .conftest import MemorySink
+
+
+@spore.object("Customer")
+@dataclass
+class Customer:
+    id: str
+    name: Annotated[str, SporesAttr]
+    tier: Annotated[str, SporesAttr(name="level")] = "gold"
+    secret: str = "not logged"
+
+
+@dataclass
+class Order:
+    id: str
+    total: float
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Shop:
+    owner: Customer
+    last: Order | None = None
+
+
+log = get_spore_async(__name__)
+sync_log = get_spore_sync(__name__)
+
+
+@log.log_event(
+    event_type="OrderCreated",
+    relationships={"order": ("return", "Order", ["total"]), "customer": ("customer", "Customer")},
+    attributes={
+        "item_count": lambda items: len(items),
+        "who": "customer.name",
+        "channel": "web",
+        "n": "count",
+    },
+)
+async def create_order(customer: Customer, items: list[str], count: int = 1) -> Order:
+    return Order("o1", 9.5, items)
+
+
+async def test_objects_are_written_before_their_event_with_the_given_qualifiers(sink: MemorySink) -> None:
+    await create_order(Customer("c1", "Ann"), ["a", "b"])
+    assert sink.kinds() == ["object", "object", "event"]
+    order, customer = sink.objects()
+    assert order == {"id": "o1", "type": "Order", "attributes": {"total": 9.5}, "relationships": []}
+    assert customer["type"] == "Customer"
+    assert customer["attributes"] == {"name": "Ann", "level": "gold"}  # only the SporesAttr fields
+    (event,) = sink.events()
+    assert event["type"] == "OrderCreated"
+    assert event["attributes"] == {"item_count": 2, "who": "Ann", "channel": "web", "n": 1}
+    assert event["relationships"] == [("o1", "order"), ("c1", "customer")]
+
+
+def test_sync_functions_self_dict_attributes_and_the_blackboard_source(sink: MemorySink) -> None:
+    class Cashier:
+        id = "till-3"
+
+        @sync_log.log_event(
+            "Paid",
+            relationships={
+                "till": ("self", "Till", {"label": lambda till: f"T{till.id}", "fixed": 1, "ident": "id"}),
+                "order": ("bb", "Order", ["total"]),
+                "owner": ("bb", "Customer"),
+                "missing": ("ret", "Receipt"),
+            },
+        )
+        def pay(self, bb: Shop) -> None:
+            return None
+
+    Cashier().pay(Shop(Customer("c2", "Bo"), Order("o7", 3.0)))
+    objects = {o["id"]: o for o in sink.objects()}
+    assert objects["till-3"]["attributes"] == {"label": "Ttill-3", "fixed": 1, "ident": "till-3"}
+    assert objects["o7"] == {"id": "o7", "type": "Order", "attributes": {"total": 3.0}, "relationships": []}
+    assert objects["c2"]["type"] == "Customer"
+    (event,) = sink.events("Paid")
+    assert event["relationships"] == [("till-3", "till"), ("o7", "order"), ("c2", "owner")]  # None skipped
+
+
+def test_nothing_is_written_when_the_function_raises(sink: MemorySink) -> None:
+    @sync_log.log_event("Boom", attributes={"x": 1})
+    def boom() -> None:
+        raise KeyError("no")
+
+    with pytest.raises(KeyError):
+        boom()
+    assert sink.records == []
+
+
+def test_sources_and_callables_that_name_nothing_are_definition_errors() -> None:
+    with pytest.raises(DefinitionError, match=r"relationship 'order' reads 'odrer'") as info:
+
+        @sync_log.log_event(
+            "X",
+            relationships={"order": ("odrer", "Order"), "bad": ["ret", "T"]},
+            attributes={"n": lambda itms: len(itms)},
+        )
+        def f(order: Order) -> None: ...
+
+    assert len(info.value.problems) == 3
+    assert "itms" in str(info.value)
+
+
+def test_relationship_singular_is_accepted_with_a_deprecation_warning(sink: MemorySink) -> None:
+    with pytest.warns(DeprecationWarning, match="the keyword is 'relationships'"):
+
+        @sync_log.log_event("Made", relationship={"order": ("return", "Order", ["total"])})
+        def make() -> Order:
+            return Order("o2", 1.0)
+
+    make()
+    assert sink.events()[0]["relationships"] == [("o2", "order")]
+    with pytest.raises(TypeError, match="relationships= only"):
+        sync_log.log_event("X", relationships={}, relationship={})
+
+
+def test_a_failing_attribute_is_logged_and_the_event_still_written(
+    sink: MemorySink, caplog: pytest.LogCaptureFixture
+) -> None:
+    @sync_log.log_event("Div", attributes={"ratio": lambda a, b: a / b, "a": "a"})
+    def div(a: int, b: int) -> None: ...
+
+    div(1, 0)
+    assert sink.events()[0]["attributes"] == {"a": 1}
+    assert "attribute 'ratio' could not be computed" in caplog.text
+
+
+async def test_event_and_log_object_methods(sink: MemorySink) -> None:
+    await log.log_object("Order", "o1", status="new")
+    await log.event("Shipped", relationships={"order": Relationship("o1", "order")}, weight=2.5)
+    sync_log.log_object("Order", "o1", status="shipped")
+    sync_log.event("Closed")
+    assert sink.kinds() == ["object", "event", "object", "event"]
+    assert sink.events("Shipped")[0]["attributes"] == {"weight": 2.5}
+    assert sink.events("Shipped")[0]["relationships"] == [("o1", "order")]
+    assert [o["attributes"]["status"] for o in sink.objects("o1")] == ["new", "shipped"]
+
+
+async def test_disabled_spores_write_nothing(sink: MemorySink) -> None:
+    spores.configure(enabled=False, transport=sink)
+    await create_order(Customer("c1", "Ann"), [])
+    sync_log.event("X")
+    assert sink.records == []
+
+
+def test_spore_object_and_the_older_spore_event(sink: MemorySink) -> None:
+    assert Customer._spores_object_type == "Customer"  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="decorates a class"):
+        spore.object("X")(lambda: None)  # type: ignore[arg-type]
+
+    @spore.event("Greeted", attributes={"loud": True}, objects=["customer", "return"])
+    def greet(customer: Customer) -> Order:
+        return Order("o3", 0.0)
+
+    greet(Customer("c3", "Cy"))
+    event = sink.events("Greeted")[0]
+    assert event["relationships"] == [("c3", "customer"), ("o3", "return")]
+    assert {o["id"]: o["type"] for o in sink.objects()} == {"c3": "Customer", "o3": "Order"}
+    with pytest.raises(DefinitionError, match="objects names 'nope'"):
+        spore.event("X", objects=["nope"])(lambda customer: None)
+
+
+def test_loggers_have_names() -> None:
+    assert repr(get_spore_sync("a.b")) == "SyncEventLogger('a.b')"
+    assert get_spore_async("x").name == "x"

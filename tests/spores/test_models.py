@@ -1,0 +1,156 @@
+"""Models, value conversion, ids and the JSON-lines format (UPSTREAM-API 6.7)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mycorrhizal.spores import (
+    Event,
+    EventAttributeValue,
+    JSONEncoder,
+    LogRecord,
+    Object,
+    ObjectRef,
+    ObjectScope,
+    Relationship,
+    attribute_value_from_python,
+    generate_event_id,
+    generate_object_id,
+    object_attribute_from_python,
+)
+from mycorrhizal.spores.records import to_log_record
+
+
+class Color(Enum):
+    RED = 1
+
+
+WHEN = datetime(2024, 2, 1, 12, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "kind"),
+    [
+        (None, "null", "string"),
+        (True, "true", "boolean"),
+        (False, "false", "boolean"),
+        (3, "3", "integer"),
+        (2.5, "2.5", "float"),
+        (Color.RED, "RED", "string"),
+        (WHEN, "2024-02-01T12:00:00", "timestamp"),
+        ("x", "x", "string"),
+        ([1, 2], "[1, 2]", "string"),
+    ],
+)
+def test_values_are_text_with_a_type_name(value, text, kind) -> None:
+    assert attribute_value_from_python("a", value) == EventAttributeValue("a", text, kind)
+    assert object_attribute_from_python("a", value, WHEN).time == WHEN
+
+
+def test_a_log_record_holds_exactly_one_of_event_and_object() -> None:
+    with pytest.raises(ValueError, match="exactly one of event= and object="):
+        LogRecord()
+    with pytest.raises(ValueError, match="exactly one"):
+        LogRecord(event=Event("e", "t"), object=Object("o", "t"))
+
+
+def test_event_ids_are_unique_and_object_ids_come_from_the_object() -> None:
+    ids = {generate_event_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(i.startswith("evt-") for i in ids)
+
+    @dataclass
+    class WithId:
+        id: int
+
+    class Plain:
+        pass
+
+    plain = Plain()
+    assert generate_object_id(WithId(7)) == "7"
+    assert generate_object_id({"id": "order-1", "x": 1}) == "order-1"
+    assert generate_object_id("job-1") == "job-1"
+    assert generate_object_id(plain) == generate_object_id(plain) != generate_object_id(Plain())
+    assert generate_object_id(plain).startswith("obj-")
+
+
+def test_object_ref_takes_a_scope_name() -> None:
+    assert ObjectRef("actor", "global").scope is ObjectScope.GLOBAL
+    assert ObjectRef("actor").scope is ObjectScope.EVENT
+    with pytest.raises(ValueError):
+        ObjectRef("actor", "forever")
+
+
+def test_the_json_lines_format_is_upstream_s() -> None:
+    event = Event(
+        id="evt-1",
+        type="OrderCreated",
+        time=WHEN,
+        attributes={"item_count": attribute_value_from_python("item_count", 2)},
+        relationships={"order": Relationship("order_1", "order")},
+    )
+    line = JSONEncoder().encode(LogRecord(event=event))
+    assert line == (
+        b'{"event":{"id":"evt-1","type":"OrderCreated","activity":null,"time":'
+        + repr(WHEN.timestamp()).encode()
+        + b',"attributes":[{"name":"item_count","value":"2","type":"integer"}],'
+        b'"relationships":[{"objectId":"order_1","qualifier":"order"}]},"object":null}'
+    )
+    obj = Object("order_1", "Order", {"status": object_attribute_from_python("status", "created", WHEN)})
+    assert json.loads(JSONEncoder().encode(LogRecord(object=obj))) == {
+        "event": None,
+        "object": {
+            "id": "order_1",
+            "type": "Order",
+            "attributes": [
+                {"name": "status", "value": "created", "type": "string", "time": WHEN.timestamp()}
+            ],
+            "relationships": [],
+        },
+    }
+    assert JSONEncoder().content_type() == "application/json"
+
+
+def test_relationship_qualifiers_come_from_the_relationship_not_the_key() -> None:
+    event = Event(
+        "e", "fired", relationships={"t1": Relationship("t1", "input"), "t2": Relationship("t2", "input")}
+    )
+    rels = json.loads(JSONEncoder().encode(LogRecord(event=event)))["event"]["relationships"]
+    assert rels == [{"objectId": "t1", "qualifier": "input"}, {"objectId": "t2", "qualifier": "input"}]
+
+
+attribute_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(), st.sampled_from(Color)
+)
+
+
+@given(
+    name=st.text(),
+    # the models key attributes by name and relationships by (object, qualifier): no repeats
+    values=st.lists(st.tuples(st.text(), attribute_values), max_size=4, unique_by=lambda v: v[0]),
+    rels=st.lists(st.tuples(st.text(), st.text()), max_size=3, unique=True),
+    when=st.floats(min_value=0, max_value=4e9),
+)
+def test_the_fast_encoder_writes_what_the_model_encoder_writes(name, values, rels, when) -> None:
+    encoder = JSONEncoder()
+    # The models hold a datetime (microseconds), so times agree to a microsecond.
+    raw_event = ("evt-x", name, when, values, rels, None)
+    fast = json.loads(encoder.encode_event(raw_event))
+    model = json.loads(encoder.encode(to_log_record("event", raw_event)))
+    assert fast["event"].pop("time") == pytest.approx(model["event"].pop("time"), abs=1e-6)
+    assert fast == model
+    raw_object = ("o", name, when, values, rels)
+    fast = json.loads(encoder.encode_object(raw_object))
+    model = json.loads(encoder.encode(to_log_record("object", raw_object)))
+    for a, b in zip(fast["object"]["attributes"], model["object"]["attributes"], strict=True):
+        assert a.pop("time") == pytest.approx(b.pop("time"), abs=1e-6)
+    assert fast == model
+    assert [a["value"] for a in fast["object"]["attributes"]] == [
+        attribute_value_from_python(n, v).value for n, v in values
+    ]

@@ -1,0 +1,246 @@
+"""Transports and the dispatcher: every record written once, in order, whatever calls what."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mycorrhizal import spores
+from mycorrhizal.spores import (
+    AsyncFileTransport,
+    AsyncTransport,
+    SyncFileTransport,
+    SyncTransport,
+    Transport,
+    get_spore_async,
+    get_spore_sync,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def event_numbers(path: Path) -> list[int]:
+    return [int(r["event"]["attributes"][0]["value"]) for r in lines(path) if r["event"] is not None]
+
+
+class ListTransport(Transport):
+    """A user's async transport, written the upstream way (subclassing Transport)."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed = False
+
+    async def send(self, data: bytes, content_type: str) -> None:
+        await asyncio.sleep(0)  # really suspends
+        self.sent.append(data)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class SyncListTransport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes, content_type: str) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def numbers(sent: list[bytes]) -> list[int]:
+    return [int(json.loads(d)["event"]["attributes"][0]["value"]) for d in sent]
+
+
+def test_protocols_recognise_both_kinds() -> None:
+    assert isinstance(SyncListTransport(), SyncTransport)
+    assert isinstance(ListTransport(), AsyncTransport)
+    assert Transport is AsyncTransport
+
+
+def test_sync_file_transport_writes_each_line_before_returning(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "log.jsonl"
+    with SyncFileTransport(path) as transport:
+        spores.configure(transport=transport)
+        log = get_spore_sync("t")
+        for i in range(3):
+            log.event("tick", n=i)
+            assert len(path.read_text().splitlines()) == i + 1
+    assert event_numbers(path) == [0, 1, 2]
+    with pytest.raises(ValueError, match="is closed"):
+        transport.send(b"{}", "application/json")
+
+
+async def test_async_file_transport_batches_and_close_writes_everything(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=10, flush_interval=3600)
+    spores.configure(transport=transport)
+    log = get_spore_async("t")
+    for i in range(25):
+        await log.event("tick", n=i)
+    await transport.flush()
+    assert event_numbers(path) == list(range(25))
+    for i in range(25, 28):
+        await log.event("tick", n=i)
+    assert transport.pending == 3
+    await spores.aclose()
+    assert event_numbers(path) == list(range(28))
+    assert transport.written == 28 and transport.pending == 0
+
+
+def test_async_file_transport_works_without_an_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=4)
+    spores.configure(transport=transport)
+    log = get_spore_sync("t")
+    for i in range(10):
+        log.event("tick", n=i)
+    assert event_numbers(path) == list(range(8))  # two full batches, written in place
+    spores.close()
+    assert event_numbers(path) == list(range(10))
+
+
+def test_a_full_queue_blocks_the_caller_by_default(tmp_path: Path) -> None:
+    transport = AsyncFileTransport(tmp_path / "log.jsonl", batch_size=2, max_pending=4)
+    transport._start_writer = lambda: None  # type: ignore[method-assign] - a disk that never catches up
+    for i in range(9):
+        transport.send_nowait(json.dumps({"n": i}).encode())
+    assert transport.dropped == 0
+    assert transport.written >= 4  # the caller wrote the overflow itself
+    transport.close_now()
+    assert [json.loads(x)["n"] for x in (tmp_path / "log.jsonl").read_text().splitlines()] == list(range(9))
+
+
+def test_the_drop_policy_counts_and_logs_what_it_drops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = AsyncFileTransport(tmp_path / "log.jsonl", batch_size=2, max_pending=4, overflow="drop")
+    transport._start_writer = lambda: None  # type: ignore[method-assign] - a disk that never catches up
+    with caplog.at_level(logging.WARNING, "mycorrhizal.spores"):
+        for i in range(10):
+            transport.send_nowait(json.dumps({"n": i}).encode())
+        transport.close_now()
+    assert transport.dropped == 6
+    assert transport.written == 4
+    assert "dropping new ones" in caplog.text and "6 records were dropped" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"batch_size": 0}, "batch_size"), ({"max_pending": 1}, "max_pending"), ({"overflow": "x"}, "overflow")],
+)
+def test_bad_settings_are_refused(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AsyncFileTransport(tmp_path / "x.jsonl", **kwargs)
+
+
+async def test_an_async_transport_used_from_sync_code_inside_a_loop_gets_every_record_in_order() -> None:
+    transport = ListTransport()
+    spores.configure(transport=transport)
+    sync_log, async_log = get_spore_sync("s"), get_spore_async("a")
+    for i in range(5):
+        sync_log.event("tick", n=i)  # queued: cannot await here
+    await async_log.event("tick", n=5)  # waits behind the queue
+    sync_log.event("tick", n=6)
+    await spores.aclose()
+    assert numbers(transport.sent) == list(range(7))
+    assert transport.closed
+
+
+def test_an_async_transport_used_from_sync_code_without_a_loop_is_awaited_on_the_spot() -> None:
+    transport = ListTransport()
+    spores.configure(transport=transport)
+    log = get_spore_sync("s")
+    for i in range(3):
+        log.event("tick", n=i)
+        assert numbers(transport.sent) == list(range(i + 1))
+    spores.close()
+    assert transport.closed
+
+
+async def test_a_sync_transport_used_from_async_code_is_just_called(caplog: pytest.LogCaptureFixture) -> None:
+    transport = SyncListTransport()
+    spores.configure(transport=transport)
+    with caplog.at_level(logging.WARNING, "mycorrhizal.spores"):
+        await get_spore_async("a").event("tick", n=1)
+    assert numbers(transport.sent) == [1]
+    assert caplog.text == ""  # upstream logged a spurious "Failed to send" here
+
+
+async def test_sync_close_inside_a_loop_with_queued_async_sends_says_what_to_do() -> None:
+    spores.configure(transport=ListTransport())
+    get_spore_sync("s").event("tick", n=1)
+    with pytest.raises(RuntimeError, match="await spores.aclose"):
+        spores.close()
+    await spores.aclose()
+
+
+def test_without_a_transport_records_are_counted_and_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, "mycorrhizal.spores"):
+        for i in range(3):
+            get_spore_sync("s").event("tick", n=i)
+    assert spores.get_dispatcher().unsent == 3
+    assert caplog.text.count("no transport configured") == 1
+
+
+EXIT_SCRIPT = """
+import asyncio, sys
+from mycorrhizal import spores
+from mycorrhizal.spores import AsyncFileTransport, get_spore_async, get_spore_sync, Transport
+
+class Slow(Transport):
+    def __init__(self, path): self.file = open(path, "w")
+    async def send(self, data, content_type):
+        await asyncio.sleep(0)
+        self.file.write(data.decode() + "\\n"); self.file.flush()
+
+file_transport = AsyncFileTransport(sys.argv[1], batch_size=1000, flush_interval=3600)
+spores.configure(transport=file_transport)
+
+async def main():
+    log = get_spore_async("exit")
+    for i in range(2500):
+        await log.event("tick", n=i)
+    # no close(), no flush(): the program just ends
+
+asyncio.run(main())
+spores.configure(transport=Slow(sys.argv[2]))
+sync_log = get_spore_sync("exit")
+
+async def queued():
+    for i in range(50):
+        sync_log.event("tick", n=i)  # queued behind an async transport; the loop ends at once
+
+asyncio.run(queued())
+"""
+
+
+def test_nothing_is_lost_at_interpreter_exit(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(EXIT_SCRIPT))
+    first, second = tmp_path / "file.jsonl", tmp_path / "slow.jsonl"
+    env_path = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(first), str(second)],
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert event_numbers(first) == list(range(2500))
+    assert event_numbers(second) == list(range(50))
