@@ -54,9 +54,14 @@ class Timebase(ABC):
     async def sleep(self, delay: float) -> None:
         """Suspend the caller until ``delay`` seconds have passed on this timebase."""
 
-    @abstractmethod
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
-        """Run ``callback()`` once ``delay`` seconds have passed on this timebase."""
+        """Run ``callback()`` once ``delay`` seconds have passed on this timebase.
+
+        This default serves clocks that define only ``now()`` and ``sleep()`` (as 0.x clocks do):
+        a task sleeps on the clock, then calls back. The clocks here override it with a timer
+        queue, which costs no task per timer.
+        """
+        return _SleepTimer(self, delay, callback)
 
     def advance(self, amount: float | None = None) -> int:
         """Move a virtual clock forward (by its step, or ``amount``); real clocks ignore it. Timers fired."""
@@ -69,6 +74,26 @@ class Timebase(ABC):
     def set(self, value: float) -> None:
         """Set a virtual clock's time to ``value``; real clocks ignore it."""
         return None  # deliberately nothing: real time cannot be set
+
+
+class _SleepTimer:
+    """A timer made of a task that sleeps on a timebase; kept alive until it fires or is cancelled."""
+
+    __slots__ = ("task",)
+
+    _live: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly: keep pending ones here
+
+    def __init__(self, timebase: Timebase, delay: float, callback: Callable[[], object]) -> None:
+        async def later() -> None:
+            await timebase.sleep(delay)
+            callback()
+
+        self.task = asyncio.get_running_loop().create_task(later())
+        self._live.add(self.task)
+        self.task.add_done_callback(self._live.discard)
+
+    def cancel(self) -> None:
+        self.task.cancel()
 
 
 class _LoopClock(Timebase):

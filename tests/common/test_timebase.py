@@ -332,3 +332,31 @@ def test_virtual_clocks_fire_in_deadline_order_whatever_the_order_set() -> None:
         clock.call_later(rng.randint(1, 50), lambda: fired.append(clock.now()))
     clock.set(50)
     assert fired == sorted(fired) and len(fired) == 200
+
+
+class OldStyleClock(Timebase):
+    """A custom clock written for 0.x: only now() and sleep()."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        await asyncio.sleep(0)
+        self.t += delay
+
+
+async def test_a_clock_with_only_now_and_sleep_still_schedules_timers() -> None:
+    clock = OldStyleClock()
+    fired: list[float] = []
+    clock.call_later(5, lambda: fired.append(clock.now()))
+    cancelled = clock.call_later(7, lambda: fired.append(-1))
+    cancelled.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert fired == [5.0] and clock.sleeps == [5]  # the cancelled timer never even slept
+    assert not timebase_module._SleepTimer._live  # nothing left pending
