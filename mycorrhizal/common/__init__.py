@@ -2,6 +2,7 @@
 
 from .blackboard import BlackboardView, read, read_only, write
 from .callables import is_async_callable, resolve
+from .codecs import JSON, CodecRegistry
 from .diagram import (
     Cluster,
     Diagram,
@@ -19,6 +20,7 @@ from .errors import (
     AnalysisError,
     BlackboardAccessError,
     CapacityError,
+    CodecError,
     CommandError,
     DefinitionError,
     ExecutionError,
@@ -77,6 +79,8 @@ __all__ = [
     "BlackboardView",
     "CapacityError",
     "Cluster",
+    "CodecError",
+    "CodecRegistry",
     "CommandError",
     "CompositeView",
     "ConstrainedView",
@@ -95,6 +99,7 @@ __all__ = [
     "InterfaceMetadata",
     "InterfaceViews",
     "InvalidStatusError",
+    "JSON",
     "ManualClock",
     "MonotonicClock",
     "MycorrhizalError",

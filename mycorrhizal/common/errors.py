@@ -18,6 +18,7 @@ __all__ = [
     "AnalysisError",
     "BlackboardAccessError",
     "CapacityError",
+    "CodecError",
     "CommandError",
     "DefinitionError",
     "ExecutionError",
@@ -153,3 +154,11 @@ class CommandError(MycorrhizalError):
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.exit_status = 2 if usage else 1
+
+
+class CodecError(MycorrhizalError, ValueError):
+    """A value cannot be encoded, or a document cannot be decoded; names the type and the fix."""
+
+    def __init__(self, message: str, *, type_name: str | None = None) -> None:
+        super().__init__(message)
+        self.type_name = type_name
