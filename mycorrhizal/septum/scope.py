@@ -95,8 +95,25 @@ def injected_names(state: State) -> dict[str, Any]:
     return names
 
 
+def _rewrappable(fn: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """(the wrapped function, ``__rewrap__``) of a decorator's wrapper that can be re-made around
+    another function (spores' adapters are); such a wrapper's own code never needs the state's names."""
+    inner = getattr(fn, "__wrapped__", None)
+    rewrap = getattr(fn, "__rewrap__", None)
+    return (inner, rewrap) if inner is not None and callable(rewrap) else None
+
+
 def bind(fn: Callable[..., Any], state: State, names: dict[str, Any]) -> Callable[..., Any]:
-    """``fn`` itself if it needs none of ``names``, else a copy of it that sees them."""
+    """``fn`` itself if it needs none of ``names``, else a copy of it that sees them.
+
+    A wrapper with ``__wrapped__`` and ``__rewrap__(fn)`` is re-made around the bound copy of the
+    function it wraps.
+    """
+    wrapped = _rewrappable(fn)
+    if wrapped is not None:
+        inner, rewrap = wrapped
+        bound = bind(inner, state, names)
+        return fn if bound is inner else rewrap(bound)
     if not isinstance(fn, types.FunctionType) or not (global_names(fn) & names.keys()):
         return fn
     scope = _Scope(names, fn.__globals__)
@@ -111,6 +128,9 @@ def bind(fn: Callable[..., Any], state: State, names: dict[str, Any]) -> Callabl
 
 def unresolved(fn: Callable[..., Any], names: dict[str, Any]) -> list[str]:
     """Global names ``fn`` uses that neither ``names``, its module nor builtins define."""
+    wrapped = _rewrappable(fn)
+    if wrapped is not None:
+        return unresolved(wrapped[0], names)
     globals_ = getattr(fn, "__globals__", {})
     module = globals_._module if isinstance(globals_, _Scope) else globals_
     builtin_names = vars(builtins)
