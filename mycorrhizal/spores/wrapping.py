@@ -75,12 +75,17 @@ def wrap(
     while spores is disabled.
     """
     if inspect.isasyncgenfunction(fn):
-        return _wrap_async_generator(fn, before, after, each)
-    if inspect.iscoroutinefunction(fn):
-        return _wrap_coroutine(fn, before, after)
-    if inspect.isgeneratorfunction(fn):
-        return _wrap_generator(fn, before, after, each)
-    return _wrap_function(fn, before, after)
+        wrapper = _wrap_async_generator(fn, before, after, each)
+    elif inspect.iscoroutinefunction(fn):
+        wrapper = _wrap_coroutine(fn, before, after)
+    elif inspect.isgeneratorfunction(fn):
+        wrapper = _wrap_generator(fn, before, after, each)
+    else:
+        wrapper = _wrap_function(fn, before, after)
+    # The same wrapper around another function: septum re-makes it around the copy of a class-form
+    # handler that sees the state's names (``Events``, sibling states).
+    wrapper.__rewrap__ = lambda other: wrap(other, before, after, each)  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _wrap_function(fn: Callable[..., Any], before: Before | None, after: After | None) -> Callable[..., Any]:

@@ -323,3 +323,26 @@ def test_every_handler_kind_stays_that_kind(kind: str) -> None:
     for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction, inspect.isgeneratorfunction):
         assert check(wrapped) == check(fn)
     assert inspect.signature(wrapped) == inspect.signature(fn)
+
+
+@septum.state
+class ClassForm:
+    class Events(Enum):
+        DONE = auto()
+
+    @septum.on_state
+    @fsm_adapter.log_state("class_form_tick")
+    async def on_state(ctx):
+        return Events.DONE  # noqa: F821 - septum resolves the class body's names, through the wrapper
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.DONE, Working)]  # noqa: F821
+
+
+async def test_adapters_on_class_form_states_keep_bare_names_working(sink: MemorySink) -> None:
+    fsm = StateMachine(ClassForm, common_data=Board())
+    await fsm.initialize()
+    await fsm.run()
+    assert fsm.current_state is Working
+    assert sink.events("class_form_tick")[0]["attributes"]["transition"] == "DONE"
