@@ -146,7 +146,18 @@ class TreeBuilder:
         return Subtree(name=name or tree.name, tree=tree)
 
     def root(self, node: Node) -> Node:
-        """Make ``node`` the root (the last call wins)."""
+        """Make ``node`` the root (a tree has one: a second, different root is an error)."""
+        if self._root is not None and self._root is not node:
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"tree {self.name!r}",
+                        f"root() was called twice: first with {_name_of(self._root)}, then with {_name_of(node)}",
+                        "call builder.root(node) once, with the node at the top of the tree",
+                    )
+                ],
+                what=f"tree {self.name!r}",
+            )
         self._root = node
         return node
 
@@ -160,3 +171,7 @@ class TreeBuilder:
         tree = Tree(self.name, self._root)
         compile_tree(tree)
         return tree
+
+
+def _name_of(node: Any) -> str:
+    return f"{node.kind} {node.name!r}" if isinstance(node, Node) else repr(node)

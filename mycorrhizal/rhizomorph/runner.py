@@ -350,15 +350,12 @@ class Runner:
                 f"{spec.kind} {spec.name!r} in tree {self.tree.name!r} raised {exc!r}", node=plan.ids[i]
             ) from exc
         outcome = Status.FAILURE if policy is ErrorPolicy.FAILURE else Status.ERROR
-        log.error(
-            "%s: %s %r raised %r; reporting %s",
-            self.tree.name,
-            spec.kind,
-            spec.name,
-            exc,
-            outcome.name,
-            exc_info=exc,
+        # A failure the policy handles is expected: one line; the traceback only for debugging.
+        log.warning(
+            "%s: %s %r raised %r; reporting %s", self.tree.name, spec.kind, spec.name, exc, outcome.name
         )
+        if log.isEnabledFor(_DEBUG):
+            log.debug("%s: traceback of %r's failure", self.tree.name, spec.name, exc_info=exc)
         self._report_failure(i, exc, outcome)
         return outcome
 

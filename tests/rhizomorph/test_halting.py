@@ -233,3 +233,39 @@ async def test_a_timeout_halts_every_branch_of_a_parallel_below_it(clock: Manual
     await clock.run_for(5)
     assert await run is Status.FAILURE
     assert [p.events for p in probes] == [["started", "halt hook", "cancelled"]] * 3
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_with_propagate_the_leaf_that_raised_is_not_halted_but_its_running_sibling_is(
+    is_async: bool,
+) -> None:
+    """Issue 8 #6: the leaf's own call is over when it raises; only the others still running are halted."""
+    hooks: list[str] = []
+    clock = ManualClock()
+
+    def raise_on_second_tick(bb: dict[str, int]) -> Status:
+        bb["ticks"] += 1
+        if bb["ticks"] == 2:
+            raise ValueError("second tick")
+        return Status.RUNNING
+
+    async def raise_after_a_while(timebase: ManualClock) -> Status:
+        await timebase.sleep(1)
+        raise ValueError("after a while")
+
+    b = TreeBuilder("Propagating")
+    failing = (
+        b.action(raise_after_a_while, name="failing", on_halt=lambda: hooks.append("failing"))
+        if is_async
+        else b.action(raise_on_second_tick, name="failing", on_halt=lambda: hooks.append("failing"))
+    )
+    sibling = b.action(lambda: Status.RUNNING, name="sibling", on_halt=lambda: hooks.append("sibling"))
+    b.root(b.parallel("both", failing, sibling))
+    runner = Runner(b.build(), {"ticks": 0}, clock)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(1)
+    with pytest.raises(Exception, match="raised ValueError"):
+        await runner.tick()
+    assert hooks == ["sibling"]
+    assert runner.statuses()["failing"] is Status.ERROR
+    assert not runner.running

@@ -152,6 +152,27 @@ async def test_error_policy_turns_exceptions_into_statuses(
     assert "action 'boom' raised KeyError('missing')" in caplog.text
 
 
+async def test_a_handled_leaf_failure_is_one_warning_line_with_the_traceback_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 8 (logs): an expected fault the policy handles is not an ERROR with a traceback."""
+    runner = Runner(raising_tree(None, False), {}, on_error=ErrorPolicy.FAILURE)
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.rhizomorph"):
+        await runner.tick()
+    failures = [r for r in caplog.records if "raised" in r.getMessage()]
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in failures] == [
+        ("WARNING", "Faulty: action 'boom' raised KeyError('missing'); reporting FAILURE", None)
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.rhizomorph"):
+        await Runner(raising_tree(None, False), {}, on_error=ErrorPolicy.FAILURE).tick()
+    traced = [r for r in caplog.records if r.exc_info is not None]
+    assert [(r.levelname, r.getMessage()) for r in traced] == [
+        ("DEBUG", "Faulty: traceback of 'boom''s failure")
+    ]
+    assert isinstance(traced[0].exc_info[1], KeyError)  # type: ignore[index]
+
+
 def test_an_unknown_error_policy_is_a_definition_error() -> None:
     from mycorrhizal.common import DefinitionError
 

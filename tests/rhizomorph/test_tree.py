@@ -167,3 +167,17 @@ def test_a_tree_defined_inside_another_trees_body_keeps_its_nodes_to_itself() ->
             yield bt.subtree(Inner)
 
     assert [n.kind for n in Outer.nodes()] == ["sequence", "subtree", "sequence", "retry", "action"]
+
+
+def test_builder_root_twice_is_a_definition_error_naming_both() -> None:
+    """Issue 8: a second root used to replace the first silently."""
+    b = TreeBuilder("Twice")
+    first = b.root(b.action(lambda: S, name="first"))
+    with pytest.raises(
+        DefinitionError,
+        match=r"tree 'Twice': root\(\) was called twice: first with action 'first', then with action 'second'. "
+        r"Fix: call builder.root\(node\) once",
+    ):
+        b.root(b.action(lambda: S, name="second"))
+    assert b.root(first) is first  # the same root again changes nothing
+    assert b.build().root is first
