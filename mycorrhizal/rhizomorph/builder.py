@@ -143,6 +143,13 @@ class TreeBuilder:
 
     def subtree(self, tree: Tree, *, name: str | None = None) -> Subtree:
         """Embed ``tree`` here."""
+        if not isinstance(tree, Tree):
+            problem = Problem(
+                f"subtree {name or str(tree)!r}",
+                f"builder.subtree() got {tree!r}, not a tree",
+                "pass a tree made with @bt.tree, TreeBuilder or load_tree",
+            )
+            raise DefinitionError([problem], what=f"tree {self.name!r}")
         return Subtree(name=name or tree.name, tree=tree)
 
     def root(self, node: Node) -> Node:
@@ -152,7 +159,8 @@ class TreeBuilder:
                 [
                     Problem(
                         f"tree {self.name!r}",
-                        f"root() was called twice: first with {_name_of(self._root)}, then with {_name_of(node)}",
+                        f"root() was called twice: first with {_name_of(self._root)}, "
+                        f"then with {_name_of(node)}",
                         "call builder.root(node) once, with the node at the top of the tree",
                     )
                 ],

@@ -190,7 +190,7 @@ def check_thresholds(node: Composite, kid_count: int) -> list[Problem]:
             out.append(
                 Problem(
                     describe(node),
-                    f"{label}={value!r} but it has {kid_count} children",
+                    f"{label}={value!r} but it has {kid_count} {'child' if kid_count == 1 else 'children'}",
                     f"use a whole number from 1 to {kid_count}",
                 )
             )

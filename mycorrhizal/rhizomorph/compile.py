@@ -90,9 +90,10 @@ def compile_tree(tree: Tree, problems: Iterable[Problem] = (), declared: Iterabl
     """
     walk = _Walk(tree.name, list(problems))
     walk.visit(tree.root, ())
-    walk.found.extend(
-        checks.unreachable(node, tree.name) for node in declared if id(node) not in walk.reachable
-    )
+    if not walk.unlisted:  # (if a composite could not list its children, reachability is unknown)
+        walk.found.extend(
+            checks.unreachable(node, tree.name) for node in declared if id(node) not in walk.reachable
+        )
     DefinitionError.raise_if_any(walk.found, what=f"tree {tree.name!r}")
     plan = _Flatten(tree.name, walk).run(tree.root)
     _plans[tree] = plan
@@ -102,13 +103,15 @@ def compile_tree(tree: Tree, problems: Iterable[Problem] = (), declared: Iterabl
 class _Walk:
     """One pass over the node graph: resolve every node's children, check every rule."""
 
-    __slots__ = ("tree_name", "found", "resolved", "reachable")
+    __slots__ = ("tree_name", "found", "resolved", "reachable", "unlisted")
 
     def __init__(self, tree_name: str, found: list[Problem]) -> None:
         self.tree_name = tree_name
         self.found = found
         self.resolved: dict[int, tuple[Node, ...]] = {}
         self.reachable: set[int] = set()
+        #: True once a composite's function could not list its children.
+        self.unlisted = False
 
     def kids_of(self, node: Node) -> tuple[Node, ...]:
         """The children of ``node`` in tick order (a composite's function is called only once)."""
@@ -156,6 +159,7 @@ class _Walk:
             except Exception as exc:  # the generator body is user code: report it, naming the node
                 problems = [checks.source_raised(node, exc)]
         self.found.extend(problems)
+        self.unlisted = True
         return None
 
     def visit(self, node: Node, path: tuple[Node, ...]) -> None:

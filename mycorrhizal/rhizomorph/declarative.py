@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from ..common.errors import DefinitionError, Problem
 from . import views
@@ -45,6 +45,10 @@ _ALLOWED = {
 }
 
 
+def _refuse(subject: str, message: str, fix: str) -> NoReturn:
+    raise DefinitionError([Problem(subject, message, fix)], what="registry")
+
+
 class Registry:
     """Named functions (leaves, halt hooks) and trees that declarative trees may refer to."""
 
@@ -64,38 +68,39 @@ class Registry:
 
     def add(self, name: str, fn: Callable[..., Any]) -> None:
         """Register ``fn`` under ``name``; registering another function under a taken name is an error."""
+        if not isinstance(name, str) or not name:
+            _refuse(
+                f"registry name {name!r}", f"is not a name for {fn!r}", "register it under a non-empty string"
+            )
+        if not callable(fn):
+            _refuse(f"registry name {name!r}", f"{fn!r} is not a function", "register a function")
         known = self._functions.get(name)
         if known is not None and known is not fn:
-            raise DefinitionError(
-                [
-                    Problem(
-                        f"registry name {name!r}",
-                        f"already names {known!r}, cannot also name {fn!r}",
-                        "register one of them under another name",
-                    )
-                ],
-                what="registry",
+            _refuse(
+                f"registry name {name!r}",
+                f"already names {known!r}, cannot also name {fn!r}",
+                "register one of them under another name",
             )
         self._functions[name] = fn
 
     def leaf(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorator: register ``fn`` under its ``__name__`` and return it unchanged."""
-        self.add(fn.__name__, fn)
+        name = getattr(fn, "__name__", None)
+        if name is None:
+            _refuse(
+                f"registry entry {fn!r}", "has no __name__ to register it under", "use registry.add(name, fn)"
+            )
+        self.add(name, fn)
         return fn
 
     def add_tree(self, tree: Tree, name: str | None = None) -> None:
         """Register ``tree`` for ``{"subtree": name}`` (default: the tree's own name)."""
+        if not isinstance(tree, Tree):
+            _refuse(f"registry tree {name or str(tree)!r}", f"{tree!r} is not a tree", "register a tree")
         key = name or tree.name
         known = self._trees.get(key)
         if known is not None and known is not tree:
-            raise DefinitionError(
-                [
-                    Problem(
-                        f"registry tree {key!r}", "is already registered", "register it under another name"
-                    )
-                ],
-                what="registry",
-            )
+            _refuse(f"registry tree {key!r}", "is already registered", "register it under another name")
         self._trees[key] = tree
 
     def function(self, name: str) -> Callable[..., Any] | None:
@@ -120,6 +125,8 @@ class Registry:
         """
         registry = cls()
         for tree in trees:
+            if not isinstance(tree, Tree):
+                _refuse(f"Registry.of({tree!r})", "was given something that is not a tree", "pass trees")
             compiled = plan_of(tree)
             inside = [False] * compiled.size  # True for nodes of an embedded tree
             for i, spec in enumerate(compiled.specs):
@@ -221,6 +228,11 @@ def load_tree(data: Mapping[str, Any] | str, registry: Registry) -> Tree:
     Every problem - unknown node types, unknown or missing keys, names not in ``registry``, bad
     leaf signatures - is collected, each naming where it is, and raised as one DefinitionError.
     """
+    if not isinstance(registry, Registry):
+        problem = Problem(
+            "load_tree()", f"needs a Registry, got {registry!r}", "pass Registry({name: function, ...})"
+        )
+        raise DefinitionError([problem], what="tree")
     if isinstance(data, str):
         try:
             data = json.loads(data)
@@ -235,7 +247,8 @@ def load_tree(data: Mapping[str, Any] | str, registry: Registry) -> Tree:
                 Problem(
                     "tree data", f"is {type(data).__name__}, not an object", 'use {"tree": ..., "root": ...}'
                 )
-            ]
+            ],
+            what="tree",
         )
     name = data.get("tree")
     if not isinstance(name, str) or not name:

@@ -66,6 +66,39 @@ def _child_name(child: Any) -> str:
     return child.name if isinstance(child, Node) else getattr(child, "__name__", repr(child))
 
 
+def _check_roots(scope: _Scope) -> None:
+    """Exactly one root; otherwise raise now (which nodes are reachable would be guesswork)."""
+    subject = f"tree {scope.name!r}"
+    if len(scope.roots) > 1:
+        names = ", ".join(repr(r.name) for r in scope.roots)
+        scope.problems.append(
+            Problem(subject, f"declares {len(scope.roots)} roots ({names})", "keep one @bt.root")
+        )
+    elif not scope.roots and not scope.problems:  # (a tree function that was not run has problems)
+        scope.problems.append(Problem(subject, "declares no root", "mark exactly one node with @bt.root"))
+    if len(scope.roots) != 1:
+        DefinitionError.raise_if_any(scope.problems, what=subject)
+
+
+def _run_body(fn: Callable[[], Any], scope: _Scope) -> None:
+    """Run a ``@bt.tree`` function's body (it takes no parameters); its exceptions are problems."""
+    try:
+        params = tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        params = ()
+    subject = f"tree {scope.name!r}"
+    if params:
+        scope.problems.append(Problem(subject, f"its function takes parameters {params}", "remove them"))
+        return
+    try:
+        fn()
+    except DefinitionError:
+        raise  # a leaf or subtree already reported what is wrong, naming it
+    except Exception as exc:
+        problem = Problem(subject, f"its body raised {exc!r}", "fix the tree function's body")
+        raise DefinitionError([problem], what=subject) from exc
+
+
 class BT:
     """The ``bt`` namespace: decorators that declare behaviour-tree nodes and trees."""
 
@@ -74,32 +107,20 @@ class BT:
     def tree(self, fn: Callable[[], Any]) -> Tree:
         """Run ``fn``'s body, collecting the nodes it declares; return the validated :class:`Tree`."""
         name = getattr(fn, "__name__", "tree")
-        scope = _Scope(name)
-        try:
-            params = tuple(inspect.signature(fn).parameters)
-        except (TypeError, ValueError):
-            params = ()
-        if params:
-            scope.problems.append(
-                Problem(f"tree {name!r}", f"its function takes parameters {params}", "remove them")
+        if not callable(fn):
+            problem = Problem(
+                f"tree {name!r}",
+                f"@bt.tree was applied to {fn!r}",
+                "apply it to a function whose body declares the tree's nodes",
             )
+            raise DefinitionError([problem], what=f"tree {name!r}")
+        scope = _Scope(name)
         _scopes.append(scope)
         try:
-            if not params:
-                fn()
+            _run_body(fn, scope)
         finally:
             _scopes.pop()
-        if not scope.roots:
-            scope.problems.append(
-                Problem(f"tree {name!r}", "declares no root", "mark exactly one node with @bt.root")
-            )
-        elif len(scope.roots) > 1:
-            names = ", ".join(repr(r.name) for r in scope.roots)
-            scope.problems.append(
-                Problem(f"tree {name!r}", f"declares {len(scope.roots)} roots ({names})", "keep one @bt.root")
-            )
-        if not scope.roots:
-            DefinitionError.raise_if_any(scope.problems, what=f"tree {name!r}")
+        _check_roots(scope)
         tree = Tree(name, scope.roots[0])
         _scopes.append(None)
         try:
@@ -113,7 +134,8 @@ class BT:
         scope = _current()
         if scope is None:
             raise DefinitionError(
-                [Problem("@bt.root", "used outside a @bt.tree function", "use it inside the tree's body")]
+                [Problem("@bt.root", "used outside a @bt.tree function", "use it inside the tree's body")],
+                what="@bt.root",
             )
         if not isinstance(node, Node):
             scope.problems.append(

@@ -226,7 +226,7 @@ async def test_loaded_trees_are_built_from_data_only() -> None:
         ),
         (
             {"tree": "X", "root": {"parallel": [{"action": "go"}], "success_threshold": 2, "name": "p"}},
-            ["parallel 'p': success_threshold=2 but it has 1 children"],
+            ["parallel 'p': success_threshold=2 but it has 1 child"],
         ),
     ],
 )

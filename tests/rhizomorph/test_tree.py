@@ -175,8 +175,8 @@ def test_builder_root_twice_is_a_definition_error_naming_both() -> None:
     first = b.root(b.action(lambda: S, name="first"))
     with pytest.raises(
         DefinitionError,
-        match=r"tree 'Twice': root\(\) was called twice: first with action 'first', then with action 'second'. "
-        r"Fix: call builder.root\(node\) once",
+        match=r"tree 'Twice': root\(\) was called twice: first with action 'first', "
+        r"then with action 'second'. Fix: call builder.root\(node\) once",
     ):
         b.root(b.action(lambda: S, name="second"))
     assert b.root(first) is first  # the same root again changes nothing
