@@ -82,6 +82,9 @@ def Fulfilment(builder):
             yield {shipped: order}
 
 
+DIAGRAMS = {"fulfilment": Fulfilment}  # what `mycorrhizal diagrams` draws
+
+
 async def main(out: Path) -> None:
     path = out / "fulfilment.sqlite"
     configure(transport=Ocel2SqliteTransport(path))

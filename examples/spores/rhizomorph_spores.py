@@ -97,6 +97,9 @@ def Delivery():
         yield delivery
 
 
+DIAGRAMS = {"delivery": Delivery}  # what `mycorrhizal diagrams` draws
+
+
 async def main(out: Path) -> None:
     path = out / "delivery.ocel.json"
     configure(transport=Ocel2JsonTransport(path, indent=1))

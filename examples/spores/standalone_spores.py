@@ -12,8 +12,10 @@ from sync and async code alike.
 import asyncio
 import json
 from dataclasses import dataclass, field
+from enum import Enum, auto
 from typing import Annotated
 
+from mycorrhizal.septum.core import LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.spores import SporesAttr, configure, get_spore_async, get_spore_sync, spore
 from mycorrhizal.spores import aclose as close_spores
 from mycorrhizal.spores.transport import Transport
@@ -60,6 +62,44 @@ class Order:
     status: Annotated[str, SporesAttr] = "created"
 
 
+# The order's lifecycle, which the service functions below move along.
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Created():
+    class Events(Enum):
+        PAID = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return Events.PAID if ctx.msg == "paid" else None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.PAID, Paid)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Paid():
+    class Events(Enum):
+        SHIPPED = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return Events.SHIPPED if ctx.msg == "shipped" else None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.SHIPPED, Shipped)]
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+def Shipped():
+    @septum.on_enter
+    async def on_enter(ctx):
+        ctx.common["shipped"] = True
+
+
+DIAGRAMS = {"order_lifecycle": Created}  # what `mycorrhizal diagrams` draws
+
 spore_async = get_spore_async(__name__)
 spore_sync = get_spore_sync(__name__)
 PRICES = {"tea": 4.5, "cup": 12.0, "pot": 30.0}
@@ -95,10 +135,16 @@ async def ship(order: Order) -> None:
 
 async def main() -> None:
     configure(transport=ConsoleTransport())
+    lifecycle = StateMachine(Created, common_data={})
+    await lifecycle.initialize()
     ann = Customer("c1", "Ann", "ann@example.com")
     order = await create_order(ann, ["tea", "pot"])
     take_payment(order)  # plain function: its records wait in order behind the async transport
+    lifecycle.send_message("paid")
     await ship(order)
+    lifecycle.send_message("shipped")
+    await lifecycle.run()
+    print(f"  (the order's lifecycle ended in {lifecycle.current_state.name})")
     try:
         take_payment(None)  # type: ignore[arg-type] - raises: nothing is logged for it
     except AttributeError:
