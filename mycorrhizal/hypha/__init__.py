@@ -4,6 +4,7 @@ Declare a net with ``@pn.net def Net(builder)`` (or ``NetBuilder("Name")``), run
 ``Runner(net, blackboard)``; see docs/hypha.md.
 """
 
+from . import render  # noqa: F401 - installs how nets and runners are drawn (see spec.set_drawer)
 from .analysis import (
     NetAnalysis,
     ReachabilityGraph,
@@ -14,20 +15,38 @@ from .analysis import (
     unreachable,
 )
 from .builder import NetBuilder, build_net
-from .decorator import PN, pn
+from .context import Consumed, FiringContext
+from .dsl import PN, pn
+from .events import (
+    DeliveryFailed,
+    FiringCancelled,
+    FiringCommitted,
+    FiringEvent,
+    FiringFailed,
+    FiringStarted,
+    GuardFailed,
+    SourceFailed,
+)
 from .marking import Marking
 from .places import FailedToken, PlaceKind, PlaceRef, PlaceSpec, PlaceType, TransitionRef
-from .runner import FiringEvent, Runner, RunnerStats
+from .reporting import RunnerStats
+from .runner import Runner
 from .spec import ArcSpec, NetSpec, SubnetSpec
 from .subnets import SubnetHandle
-from .transitions import Consumed, FiringContext, HandlerKind, OnError, TransitionSpec
+from .transitions import HandlerKind, OnError, TransitionSpec
 
 __all__ = [
     "ArcSpec",
     "Consumed",
+    "DeliveryFailed",
     "FailedToken",
+    "FiringCancelled",
+    "FiringCommitted",
     "FiringContext",
     "FiringEvent",
+    "FiringFailed",
+    "FiringStarted",
+    "GuardFailed",
     "HandlerKind",
     "Marking",
     "NetAnalysis",
@@ -42,6 +61,7 @@ __all__ = [
     "ReachabilityGraph",
     "Runner",
     "RunnerStats",
+    "SourceFailed",
     "SubnetHandle",
     "SubnetSpec",
     "TransitionRef",

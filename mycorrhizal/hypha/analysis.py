@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..common.errors import AnalysisError
-from .compiled import FlatNet
+from .compile import FlatNet, compile_net
 from .places import PlaceKind
 from .spec import NetSpec
 
@@ -46,7 +46,7 @@ def net_graph(net: NetSpec) -> nx.DiGraph:
     """
     import networkx as nx  # imported when analysing, so importing hypha stays fast
 
-    flat = net.flat()
+    flat = compile_net(net)
     graph = nx.DiGraph(name=net.name)
     for fp in flat.places:
         graph.add_node(
@@ -83,7 +83,7 @@ def unreachable(net: NetSpec, entry_places: Iterable[str] = ()) -> Unreachable:
     then its output places, and its error place (a firing may fail), can be marked too, and so can
     the error place of a sink that can receive tokens.
     """
-    flat = net.flat()
+    flat = compile_net(net)
     marked = {fp.index for fp in flat.places if fp.spec.initial or fp.spec.kind is PlaceKind.IO_INPUT}
     for name in entry_places:
         index = flat.place_index(name)
@@ -170,7 +170,17 @@ def reachability_graph(
     reachable marking strictly covers one of its ancestors, so tokens can pile up forever) or has
     more than ``max_states`` markings.
     """
-    flat = net.flat()
+    flat = compile_net(net)
+    root, unlimited = _start(flat, initial, sources)
+    absorbing = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_OUTPUT}
+    graph = _Explorer(flat, _moves(flat, absorbing, unlimited), max_states).explore(root)
+    return ReachabilityGraph(graph, tuple(fp.qname for fp in flat.places), root)
+
+
+def _start(
+    flat: FlatNet, initial: Mapping[str, int] | None, sources: Iterable[str]
+) -> tuple[Marking, set[int]]:
+    """The initial marking, and the places that are unlimited supplies."""
     start = [len(fp.spec.initial) for fp in flat.places]
     unlimited = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_INPUT}
     for name in sources:
@@ -178,65 +188,86 @@ def reachability_graph(
         if index is None:
             raise AnalysisError(f"source {name!r} is not a place of net {flat.name!r}")
         unlimited.add(index)
-    if initial is not None:
-        for name, count in initial.items():
-            index = flat.place_index(name)
-            if index is None:
-                raise AnalysisError(f"initial marking names {name!r}, which is not a place of {flat.name!r}")
-            start[index] = count
-            unlimited.discard(index)
-    absorbing = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_OUTPUT}
-    caps = [fp.spec.capacity for fp in flat.places]
-    moves = _moves(flat, absorbing, unlimited)
-    # If a marking covers one of its ancestors, the firings between them can repeat forever, so the
-    # net is unbounded, provided adding tokens never disables a transition: without priorities, and
-    # with the bounded places holding exactly as many tokens in both markings (capacity is the only
-    # thing extra tokens can block).  Otherwise we rely on max_states.
-    monotonic = len({prio for _, prio, _, _ in moves}) <= 1
-    bounded = [i for i, c in enumerate(caps) if c is not None]
-    root: Marking = tuple(start)
-    import networkx as nx
-
-    graph = nx.MultiDiGraph()
-    graph.add_node(root)
-    parent: dict[Marking, Marking | None] = {root: None}
-    todo: deque[Marking] = deque([root])
-    while todo:
-        m = todo.popleft()
-        enabled = []
-        for name, prio, need, delta in moves:
-            if all(m[i] >= w for i, w in need) and all(
-                caps[i] is None or m[i] + d <= caps[i]  # type: ignore[operator]
-                for i, d in delta
-                if d > 0
-            ):
-                enabled.append((name, prio, delta))
-        if enabled:
-            top = max(prio for _, prio, _ in enabled)
-            enabled = [e for e in enabled if e[1] == top]
-        for name, _, delta in enabled:
-            nxt = list(m)
-            for i, d in delta:
-                nxt[i] += d
-            new: Marking = tuple(nxt)
-            graph.add_edge(m, new, key=name)
-            if new in parent:
-                continue
-            if monotonic:
-                _check_bounded(new, m, parent, flat, bounded)
-            parent[new] = m
-            if len(parent) > max_states:
-                raise AnalysisError(
-                    f"net {flat.name!r} has more than {max_states} reachable markings; raise max_states or "
-                    "bound the places (capacity) to analyse it"
-                )
-            todo.append(new)
-    return ReachabilityGraph(graph, tuple(fp.qname for fp in flat.places), root)
+    for name, count in (initial or {}).items():
+        index = flat.place_index(name)
+        if index is None:
+            raise AnalysisError(f"initial marking names {name!r}, which is not a place of {flat.name!r}")
+        start[index] = count
+        unlimited.discard(index)
+    return tuple(start), unlimited
 
 
-def _moves(
-    flat: FlatNet, absorbing: set[int], unlimited: set[int]
-) -> list[tuple[str, int, list[tuple[int, int]], list[tuple[int, int]]]]:
+_Move = tuple[str, int, list[tuple[int, int]], list[tuple[int, int]]]
+"""(transition, priority, tokens needed per place, change per place)."""
+
+
+class _Explorer:
+    """Breadth-first search of the markings a net can reach."""
+
+    def __init__(self, flat: FlatNet, moves: list[_Move], max_states: int) -> None:
+        self.flat = flat
+        self.moves = moves
+        self.max_states = max_states
+        self.caps = [fp.spec.capacity for fp in flat.places]
+        # If a marking covers one of its ancestors, the firings between them can repeat forever, so
+        # the net is unbounded, provided adding tokens never disables a transition: without
+        # priorities, and with the bounded places holding exactly as many tokens in both markings
+        # (capacity is the only thing extra tokens can block).  Otherwise we rely on max_states.
+        self.monotonic = len({prio for _, prio, _, _ in moves}) <= 1
+        self.bounded = [i for i, c in enumerate(self.caps) if c is not None]
+
+    def explore(self, root: Marking) -> nx.MultiDiGraph:
+        import networkx as nx  # imported when analysing, so importing hypha stays fast
+
+        graph = nx.MultiDiGraph()
+        graph.add_node(root)
+        parent: dict[Marking, Marking | None] = {root: None}
+        todo: deque[Marking] = deque([root])
+        while todo:
+            m = todo.popleft()
+            for name, new in self.successors(m):
+                graph.add_edge(m, new, key=name)
+                if new in parent:
+                    continue
+                if self.monotonic:
+                    _check_bounded(new, m, parent, self.flat, self.bounded)
+                parent[new] = m
+                if len(parent) > self.max_states:
+                    raise AnalysisError(
+                        f"net {self.flat.name!r} has more than {self.max_states} reachable markings; raise "
+                        "max_states or bound the places (capacity) to analyse it"
+                    )
+                todo.append(new)
+        return graph
+
+    def successors(self, m: Marking) -> list[tuple[str, Marking]]:
+        """(transition, next marking) for every transition of the highest enabled priority."""
+        enabled = [
+            (name, prio, delta) for name, prio, need, delta in self.moves if self.fires(m, need, delta)
+        ]
+        if not enabled:
+            return []
+        top = max(prio for _, prio, _ in enabled)
+        out = []
+        for name, prio, delta in enabled:
+            if prio == top:
+                nxt = list(m)
+                for i, d in delta:
+                    nxt[i] += d
+                out.append((name, tuple(nxt)))
+        return out
+
+    def fires(self, m: Marking, need: list[tuple[int, int]], delta: list[tuple[int, int]]) -> bool:
+        """Whether a move is enabled in ``m``: enough tokens, and room in bounded places."""
+        caps = self.caps
+        return all(m[i] >= w for i, w in need) and all(
+            caps[i] is None or m[i] + d <= caps[i]  # type: ignore[operator]
+            for i, d in delta
+            if d > 0
+        )
+
+
+def _moves(flat: FlatNet, absorbing: set[int], unlimited: set[int]) -> list[_Move]:
     moves = []
     for ft in flat.transitions:
         need: dict[int, int] = {}
@@ -288,7 +319,7 @@ class NetAnalysis:
 def analyze(net: NetSpec, *, entry_places: Iterable[str] = (), max_states: int = 100_000) -> NetAnalysis:
     """The graph, structurally unreachable parts and, for bounded nets, reachability, deadlocks and
     dead transitions; ``entry_places`` (fed by ``add_token``) count as unlimited supplies."""
-    flat = net.flat()
+    flat = compile_net(net)
     names = [ft.qname for ft in flat.transitions]
     entries = list(entry_places)
     try:

@@ -7,51 +7,77 @@ import asyncio
 import itertools
 from collections.abc import Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from ..common.errors import CapacityError, HandlerError, RoutingError
-from .failures import _Failures
-from .handlers import Continue, collect, collect_async
-from .marking import _Place
-from .runtime import _COROUTINE, _FUNCTION, _held, _Transition, log
-from .transitions import Consumed, FiringContext, HandlerKind
+from .context import Consumed, FiringContext
+from .coroutines import Continue, collect, collect_async
+from .events import FiringCancelled, FiringCommitted, FiringStarted, GuardFailed
+from .failures import Failures
+from .inflight import InFlight
+from .ioplaces import IOPlaces
+from .ready import Ready
+from .reporting import Reporter, log
+from .state import PlaceState, TransitionState, held
+from .transitions import HandlerKind
 
-if TYPE_CHECKING:
-    from .runner import Runner
+__all__ = ["SETTLED", "Firing", "plain_outputs"]
 
-__all__: list[str] = []
+SETTLED: Any = object()
+"""What :meth:`Firing.first_step` returns when there is nothing left to commit."""
 
-_SETTLED: Any = object()
-"""What :meth:`_Firing._first_step` returns when there is nothing left to commit."""
+_COROUTINE = HandlerKind.COROUTINE
+_FUNCTION = HandlerKind.FUNCTION
+
+Plan = list[tuple[PlaceState, list[Any]]]
 
 
-class _Firing(_Failures):
-    """Bindings, handler calls, suspended firings and commits."""
+class Firing:
+    """Bindings, handler calls, suspended firings and commits, for one runner."""
 
-    def _choose(self, t: _Transition) -> Consumed | None:
+    __slots__ = ("runner", "bb", "timebase", "_ready", "_inflight", "_io", "_failures", "_report")
+
+    def __init__(
+        self,
+        runner: Any,
+        ready: Ready,
+        inflight: InFlight,
+        io: IOPlaces,
+        failures: Failures,
+        report: Reporter,
+    ) -> None:
+        self.runner = runner
+        """The public runner, handed to handlers as ``ctx.runner``."""
+        self.bb = io.bb
+        self.timebase = io.timebase
+        self._ready = ready
+        self._inflight = inflight
+        self._io = io
+        self._failures = failures
+        self._report = report
+
+    def started(self, t: TransitionState, consumed: Consumed) -> None:
+        """Tell observers a firing took its tokens (callers test ``report.watched`` first)."""
+        self._report.emit(FiringStarted(**self._report.fields(t.qname, consumed)))
+
+    # -- bindings ---------------------------------------------------------------------------------
+
+    def choose(self, t: TransitionState) -> Consumed | None:
         """Find the first binding (in take order) the guard accepts, and take its tokens."""
-        guard = t.guard
+        guard, arity, bb, timebase = t.guard, t.guard_arity, self.bb, self.timebase
         assert guard is not None
-        arity = t.guard_arity
         snapshots = [(p, p.in_take_order(), w) for p, w in t.inputs]
         for combo in _bindings(snapshots, 0):
-            flat_tokens = [tok for picks in combo for _, tok in picks]
-            consumed = t.ccls(flat_tokens)
+            consumed = t.ccls([tok for picks in combo for _, tok in picks])
             try:
                 if arity == 1:
                     ok = guard(consumed)
                 elif arity == 2:
-                    ok = guard(consumed, self.bb)
+                    ok = guard(consumed, bb)
                 else:
-                    ok = guard(consumed, self.bb, self.timebase)
+                    ok = guard(consumed, bb, timebase)
             except Exception as exc:
-                self.stats.guard_errors += 1
-                self._record(
-                    f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
-                    "the binding counts as not accepted",
-                    exc,
-                    transition=t.qname,
-                )
+                self._guard_failed(t, consumed, exc)
                 continue
             if ok:
                 for (p, _, _), picks in zip(snapshots, combo, strict=True):
@@ -59,24 +85,31 @@ class _Firing(_Failures):
                 return consumed
         return None
 
-    def _context(self, t: _Transition, consumed: Consumed) -> FiringContext:
-        """The ``ctx`` of one firing of ``t``."""
-        return FiringContext(
-            t.qname,
-            t.memory,
-            cast("Runner", self),
-            t.flat.output_refs,
-            consumed,
-            self.bb,
-            self.timebase,
-            t.out_places,
+    def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: Exception) -> None:
+        """A guard raised: the binding counts as not accepted; count, tell and log it."""
+        self._report.stats.guard_errors += 1
+        if self._report.watched:
+            self._report.emit(GuardFailed(**self._report.fields(t.qname, consumed), error=exc))
+        self._report.record(
+            f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
+            "the binding counts as not accepted",
+            exc,
+            transition=t.qname,
         )
 
-    def _call(self, t: _Transition, consumed: Consumed) -> None:
+    # -- calling the handler ----------------------------------------------------------------------
+
+    def context(self, t: TransitionState, consumed: Consumed) -> FiringContext:
+        """The ``ctx`` of one firing of ``t``."""
+        return FiringContext(
+            t.qname, t.memory, self.runner, t.flat.output_refs, consumed, self.bb, self.timebase, t.out_places
+        )
+
+    def call(self, t: TransitionState, consumed: Consumed) -> None:
         """Run the handler on ``consumed``; commit inline if it does not suspend."""
         ctx = None
         if t.wants_ctx:
-            ctx = self._context(t, consumed)
+            ctx = self.context(t, consumed)
             args: tuple[Any, ...] = (consumed, self.bb, self.timebase, ctx)
         else:
             args = (consumed, self.bb, self.timebase)
@@ -86,34 +119,33 @@ class _Firing(_Failures):
                 result = t.handler(*args)
             elif kind is _FUNCTION:
                 result = t.handler(*args)
-                if not (result is None or type(result) is dict) and asyncio.iscoroutine(result):
-                    pass  # a plain function that returned a coroutine: drive it like an async handler
-                else:
-                    self._commit(t, consumed, result, ctx)
+                if result is None or type(result) is dict or not asyncio.iscoroutine(result):
+                    self.commit(t, consumed, result, ctx)
                     return
+                # a plain function that returned a coroutine: drive it like an async handler
             elif kind is HandlerKind.GENERATOR:
-                self._commit(t, consumed, collect(t.handler(*args)), ctx)
+                self.commit(t, consumed, collect(t.handler(*args)), ctx)
                 return
             else:
                 result = collect_async(t.handler(*args))
         except Exception as exc:
-            self._fail(t, consumed, exc)
+            self._failures.fail(t, consumed, exc)
             return
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._give_back(t, consumed, notify=True)
+            self._failures.give_back(t, consumed, notify=True)
             raise
         # ``result`` is a coroutine here.
         if t.eager:
-            result = self._first_step(t, consumed, result, ctx)
-            if result is not _SETTLED:
-                self._commit(t, consumed, result, ctx)
+            result = self.first_step(t, consumed, result, ctx)
+            if result is not SETTLED:
+                self.commit(t, consumed, result, ctx)
         else:
-            self._suspend(t, consumed, result, ctx)
+            self.suspend(t, consumed, result, ctx)
 
-    def _first_step(self, t: _Transition, consumed: Consumed, coro: Any, ctx: FiringContext | None) -> Any:
+    def first_step(self, t: TransitionState, consumed: Consumed, coro: Any, ctx: FiringContext | None) -> Any:
         """Run a handler's coroutine by hand up to its first suspension.
 
-        Returns its result if it finished right there (the caller commits it), else ``_SETTLED``: the
+        Returns its result if it finished right there (the caller commits it), else ``SETTLED``: the
         firing failed, or it suspended and goes on in a task.
         """
         try:
@@ -121,121 +153,125 @@ class _Firing(_Failures):
         except StopIteration as stop:
             return stop.value
         except Exception as exc:
-            self._fail(t, consumed, exc)
-            return _SETTLED
+            self._failures.fail(t, consumed, exc)
+            return SETTLED
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._give_back(t, consumed, notify=True)
+            self._failures.give_back(t, consumed, notify=True)
             raise
-        self._suspend(t, consumed, Continue(coro, first), ctx)
-        return _SETTLED
+        self.suspend(t, consumed, Continue(coro, first), ctx)
+        return SETTLED
 
-    def _suspend(self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None) -> None:
+    # -- suspended firings ------------------------------------------------------------------------
+
+    def suspend(
+        self, t: TransitionState, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
+    ) -> None:
         """The handler suspended: finish the firing in a task."""
         t.inflight += 1
-        self._inflight += 1
-        self._adopt(
+        self._ready.inflight += 1
+        self._inflight.adopt(
             self._finish(t, consumed, awaitable, ctx), partial(self._never_finished, t, consumed, awaitable)
         )
 
     async def _finish(
-        self, t: _Transition, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
+        self, t: TransitionState, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
     ) -> None:
         """The rest of a firing whose handler suspended, in its own task."""
-        self._started()
+        self._inflight.started()
         try:
             result = await awaitable
         except asyncio.CancelledError:
             self._cancelled(t, consumed)
             raise
         except Exception as exc:
-            self._end_flight(t)
-            self._fail(t, consumed, exc)
+            self._ready.end_flight(t)
+            self._failures.fail(t, consumed, exc)
         except BaseException:
-            self._end_flight(t)
-            self._give_back(t, consumed, notify=True)
+            self._ready.end_flight(t)
+            self._failures.give_back(t, consumed, notify=True)
             raise
         else:
-            self._end_flight(t)
-            self._commit(t, consumed, result, ctx)
-        self._mark(t)
-        self._wake_idle()
+            self._ready.end_flight(t)
+            self.commit(t, consumed, result, ctx)
+        self._ready.mark(t)
+        self._ready.wake_idle()
 
-    def _cancelled(self, t: _Transition, consumed: Consumed) -> None:
+    def _cancelled(self, t: TransitionState, consumed: Consumed) -> None:
         """A suspended firing was cancelled: its tokens go back to their input places."""
-        self._end_flight(t)
-        self.stats.cancelled += 1
-        if self._observers:
-            self._emit("cancelled", t, consumed, {})
-        self._give_back(t, consumed, notify=True)
+        self._ready.end_flight(t)
+        self._report.stats.cancelled += 1
+        self._failures.give_back(t, consumed, notify=True)
+        if self._report.watched:
+            self._report.emit(FiringCancelled(**self._report.fields(t.qname, consumed)))
 
-    def _never_finished(self, t: _Transition, consumed: Consumed, awaitable: Any) -> None:
-        """The task of a suspended firing was cancelled before it started (see ``_adopt``)."""
-        self._close_handler(awaitable, f"the handler of transition {t.qname!r}")
+    def _never_finished(self, t: TransitionState, consumed: Consumed, awaitable: Any) -> None:
+        """The task of a suspended firing was cancelled before it started (see ``InFlight.adopt``)."""
+        self._inflight.close_handler(awaitable, f"the handler of transition {t.qname!r}")
         self._cancelled(t, consumed)
-        self._wake_idle()
+        self._ready.wake_idle()
 
-    def _commit(self, t: _Transition, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:
+    # -- committing -------------------------------------------------------------------------------
+
+    def commit(self, t: TransitionState, consumed: Consumed, result: Any, ctx: FiringContext | None) -> None:
         """Validate every output first, then produce them all (or fail the firing as a whole)."""
         if ctx is not None:
-            result, ctx = _plain_outputs(result, ctx)
+            result, ctx = plain_outputs(result, ctx)
         if type(result) is dict and len(result) == 1 and ctx is None:
-            # Fast path: one output place.
+            # The common case first: one output place, with room.
             ((key, value),) = result.items()
             p = t.out_places.get(key)
-            if p is not None:
-                batch = value if type(value) is list else (value,)
-                if p.capacity is None or len(p.tokens) + p.reserved - _held(t, p) + len(batch) <= p.capacity:
-                    self._release(t)
-                    t.fired += 1
-                    if batch:
-                        self._put(p, batch)
-                    if self._observers:
-                        self._emit("fired", t, consumed, {p.qname: tuple(batch)})
-                    if self._debug:
-                        log.debug(
-                            "fired %s: consumed %r, produced %r into %s",
-                            t.qname,
-                            list(consumed),
-                            batch,
-                            p.qname,
-                        )
-                    return
+            batch = value if type(value) is list else (value,)
+            if p is not None and (
+                p.capacity is None or len(p.tokens) + p.reserved - held(t, p) + len(batch) <= p.capacity
+            ):
+                self._failures.release(t)
+                t.fired += 1
+                if batch:
+                    self._io.put(p, batch)
+                if self._report.watched or self._report.debug:
+                    self.committed(t, consumed, [(p, list(batch))])
+                return
+        self._commit_plan(t, consumed, result, ctx)
+
+    def _commit_plan(
+        self, t: TransitionState, consumed: Consumed, result: Any, ctx: FiringContext | None
+    ) -> None:
+        """:meth:`commit` for any result: plan every output, then produce them all."""
         try:
             plan = self._plan(t, result, ctx)
         except Exception as exc:
-            self._fail(t, consumed, exc)
+            self._failures.fail(t, consumed, exc)
             return
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._give_back(t, consumed, notify=True)
+            self._failures.give_back(t, consumed, notify=True)
             raise
-        self._release(t)
+        self._failures.release(t)
         t.fired += 1
         for p, batch in plan:
-            self._put(p, batch)
-        if self._observers:
-            self._emit("fired", t, consumed, {p.qname: tuple(batch) for p, batch in plan})
-        if self._debug:
+            self._io.put(p, batch)
+        if self._report.watched or self._report.debug:
+            self.committed(t, consumed, plan)
+
+    def committed(self, t: TransitionState, consumed: Consumed, plan: Plan) -> None:
+        """Tell observers and the DEBUG log what a firing produced."""
+        if self._report.watched:
+            produced = {p.qname: tuple(batch) for p, batch in plan}
+            self._report.emit(FiringCommitted(**self._report.fields(t.qname, consumed), produced=produced))
+        if not self._report.debug:
+            return
+        if len(plan) == 1:
+            ((p, batch),) = plan
+            shown = batch[0] if len(batch) == 1 else batch
+            log.debug("fired %s: consumed %r, produced %r into %s", t.qname, list(consumed), shown, p.qname)
+        else:
             log.debug(
-                "fired %s: consumed %r, produced %r",
-                t.qname,
-                list(consumed),
-                {p.qname: batch for p, batch in plan},
+                "fired %s: consumed %r, produced %r", t.qname, list(consumed), {p.qname: b for p, b in plan}
             )
 
-    def _plan(self, t: _Transition, result: Any, ctx: FiringContext | None) -> list[tuple[_Place, list[Any]]]:
-        items: list[tuple[Any, Any]] = []
-        if result is not None:
-            if not isinstance(result, dict):
-                raise HandlerError(
-                    f"transition {t.qname!r} returned {type(result).__name__} {result!r}; a handler returns "
-                    "(or yields) a dict {place: token} or None",
-                    transition=t.qname,
-                )
-            items.extend(result.items())
-        if ctx is not None:
-            items.extend(ctx.emitted())
-        per_place: dict[_Place, list[Any]] = {}
-        for key, value in items:
+    def _plan(self, t: TransitionState, result: Any, ctx: FiringContext | None) -> Plan:
+        """Every output of a firing as (place, tokens); raises if any is not allowed or does not fit."""
+        per_place: dict[PlaceState, list[Any]] = {}
+        for key, value in _outputs(t, result, ctx):
             place = t.out_places.get(key) if isinstance(key, str) else None
             if place is None:
                 raise RoutingError(
@@ -250,23 +286,37 @@ class _Firing(_Failures):
                 bucket.extend(value)
             else:
                 bucket.append(value)
-        plan = []
         for p, batch in per_place.items():
-            if p.capacity is not None and len(p.tokens) + p.reserved - _held(t, p) + len(batch) > p.capacity:
+            room = None if p.capacity is None else p.capacity - len(p.tokens) - p.reserved + held(t, p)
+            if room is not None and len(batch) > room:
                 raise CapacityError(
                     f"transition {t.qname!r} produced {len(batch)} token(s) into {p.qname!r}, which has room "
-                    f"for {p.capacity - len(p.tokens) - p.reserved + _held(t, p)}; produce fewer, or raise "
-                    "the capacity (the arc weight is the room a firing reserves)",
+                    f"for {room}; produce fewer, or raise the capacity (the arc weight is the room a firing "
+                    "reserves)",
                     transition=t.qname,
                     place=p.qname,
                 )
-            if batch:
-                plan.append((p, batch))
-        return plan
+        return [(p, batch) for p, batch in per_place.items() if batch]
+
+
+def _outputs(t: TransitionState, result: Any, ctx: FiringContext | None) -> list[tuple[Any, Any]]:
+    """The (key, value) pairs a handler returned and emitted."""
+    items: list[tuple[Any, Any]] = []
+    if result is not None:
+        if not isinstance(result, dict):
+            raise HandlerError(
+                f"transition {t.qname!r} returned {type(result).__name__} {result!r}; a handler returns "
+                "(or yields) a dict {place: token} or None",
+                transition=t.qname,
+            )
+        items.extend(result.items())
+    if ctx is not None:
+        items.extend(ctx.emitted())
+    return items
 
 
 def _bindings(
-    snapshots: list[tuple[_Place, list[Any], int]], i: int
+    snapshots: list[tuple[PlaceState, list[Any], int]], i: int
 ) -> Iterator[tuple[tuple[tuple[int, Any], ...], ...]]:
     """Candidate bindings, lazily, in take order: for each input arc, ``weight`` distinct tokens."""
     if i == len(snapshots):
@@ -278,7 +328,7 @@ def _bindings(
             yield (picks, *rest)
 
 
-def _plain_outputs(result: Any, ctx: FiringContext) -> tuple[Any, FiringContext | None]:
+def plain_outputs(result: Any, ctx: FiringContext) -> tuple[Any, FiringContext | None]:
     """(result, ctx) with ctx dropped when its emits can be committed as a returned dict.
 
     Nothing emitted: the returned outputs alone. One emit and no returned dict: that one output (a

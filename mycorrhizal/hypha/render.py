@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..common.diagram import Cluster, Diagram, Edge, Node, Shape
 from .places import PlaceKind
-from .spec import NetSpec
+from .spec import NetSpec, set_drawer
 
 __all__ = ["net_diagram"]
 
@@ -13,7 +15,9 @@ _IO = "#dbeafe"
 _BUSY = "#c7f0c2"
 
 
-def net_diagram(net: NetSpec, counts: dict[str, int] | None, busy: dict[str, int] | None = None) -> Diagram:
+def net_diagram(
+    net: NetSpec, counts: Mapping[str, int] | None, busy: Mapping[str, int] | None = None
+) -> Diagram:
     """Picture of ``net``.  From a runner, ``counts`` (qualified place name -> tokens) and ``busy``
     (qualified transition name -> firings in flight); from a spec, the initial tokens."""
     edges: list[Edge] = []
@@ -22,7 +26,7 @@ def net_diagram(net: NetSpec, counts: dict[str, int] | None, busy: dict[str, int
 
 
 def _level(
-    net: NetSpec, scope: str, counts: dict[str, int] | None, busy: dict[str, int], edges: list[Edge]
+    net: NetSpec, scope: str, counts: Mapping[str, int] | None, busy: Mapping[str, int], edges: list[Edge]
 ) -> tuple[list[Node], list[Cluster]]:
     nodes: list[Node] = []
     clusters: list[Cluster] = []
@@ -70,3 +74,6 @@ def _level(
             Cluster(f"{scope}.{s.name}", f"{s.name}: {s.net.name}", tuple(sub_nodes), tuple(sub_clusters))
         )
     return nodes, clusters
+
+
+set_drawer(net_diagram)  # NetSpec.to_diagram() and Runner.to_diagram() draw with it (see spec.set_drawer)

@@ -1,20 +1,21 @@
-"""The frozen net spec a builder produces and a runner accepts."""
+"""The frozen net spec a builder produces and a runner accepts.
+
+A spec is a value: it knows its elements and how to find them by name, nothing more.  Validating
+and flattening it is :mod:`.compile`'s job (with a cache of its own), drawing it :mod:`.render`'s.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
 
 import attrs
 
+from ..common.diagram import Diagram
 from .places import PlaceSpec
 from .transitions import TransitionSpec
 
-if TYPE_CHECKING:
-    from ..common.diagram import Diagram
-    from .compiled import FlatNet
-
-__all__ = ["ArcSpec", "NetSpec", "SubnetSpec"]
+__all__ = ["ArcSpec", "NetDrawer", "NetSpec", "SubnetSpec", "draw", "set_drawer"]
 
 
 @attrs.frozen
@@ -26,6 +27,8 @@ class ArcSpec:
     weight: int = 1
     direction: Literal["in", "out"] = "in"
     """``"in"``: place -> transition (consumes); ``"out"``: transition -> place (produces)."""
+    origin: str = attrs.field(default="arc", eq=False, repr=False)
+    """How the arc was declared (``arc``, or a transition's ``inputs=``/``outputs=``), for messages."""
 
 
 @attrs.frozen
@@ -47,7 +50,6 @@ class NetSpec:
     subnets: tuple[SubnetSpec, ...] = ()
     definition: Callable[..., Any] | None = attrs.field(default=None, repr=False)
     """The ``def Net(builder)`` body this spec was built from, if any (to re-run it on another builder)."""
-    _cache: dict[str, Any] = attrs.field(factory=dict, repr=False, alias="_cache")
 
     def lookup(self, path: str) -> PlaceSpec | TransitionSpec | NetSpec | None:
         """The place, transition or subnet at a dotted ``path`` relative to this net, or None."""
@@ -71,15 +73,6 @@ class NetSpec:
         for s in self.subnets:
             yield from s.net.walk(f"{here}.{s.name}")
 
-    def flat(self) -> FlatNet:
-        """This net flattened into one level with qualified names (computed once, then cached)."""
-        flat = self._cache.get("flat")
-        if flat is None:
-            from .compiled import flatten
-
-            flat = self._cache["flat"] = flatten(self)
-        return flat
-
     def __repr__(self) -> str:
         return (
             f"<NetSpec {self.name!r}: {len(self.places)} places, {len(self.transitions)} transitions, "
@@ -88,6 +81,26 @@ class NetSpec:
 
     def to_diagram(self) -> Diagram:
         """Places as circles (initial token counts), transitions as boxes, subnets as clusters."""
-        from .render import net_diagram
+        return draw(self, None, None)
 
-        return net_diagram(self, None)
+
+NetDrawer = Callable[[NetSpec, Mapping[str, int] | None, Mapping[str, int] | None], Diagram]
+"""``draw(net, counts, busy)``: the picture of ``net``, with token counts and firings in flight (from a
+runner) or without (from a spec)."""
+
+_drawer: list[NetDrawer] = []
+
+
+def set_drawer(drawer: NetDrawer) -> None:
+    """Install how nets are drawn.
+
+    Drawing sits above the specs and the runtime (:mod:`.render`), which must not import it; render
+    installs itself here when :mod:`mycorrhizal.hypha` is imported, so ``to_diagram()`` works on a
+    spec and a runner all the same.
+    """
+    _drawer[:] = [drawer]
+
+
+def draw(net: NetSpec, counts: Mapping[str, int] | None, busy: Mapping[str, int] | None) -> Diagram:
+    """The picture of ``net`` by the installed drawer (see :func:`set_drawer`)."""
+    return _drawer[0](net, counts, busy)

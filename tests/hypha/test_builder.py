@@ -20,6 +20,7 @@ from mycorrhizal.hypha import (
     build_net,
     pn,
 )
+from mycorrhizal.hypha.compile import compile_net
 from mycorrhizal.hypha.transitions import HandlerKind
 
 
@@ -253,7 +254,7 @@ def test_subnets_nest_at_any_depth_with_readable_names() -> None:
         team = builder.subnet(Team, "team")
         builder.transition(name="assign", inputs=[jobs], outputs=[team.alice.inbox])(move)
 
-    flat = Top.flat()
+    flat = compile_net(Top)
     assert [p.qname for p in flat.places] == [
         "Top.jobs",
         "Top.team.alice.inbox",
@@ -357,7 +358,7 @@ def test_io_places_decorator_and_call_forms() -> None:
     assert kinds["requests"] == (PlaceKind.IO_INPUT, 2)
     assert kinds["replies"] == (PlaceKind.IO_OUTPUT, None)
     assert kinds["more"][0] is PlaceKind.IO_INPUT and kinds["log"][0] is PlaceKind.IO_OUTPUT
-    assert IO.flat().places[3].error_place == 4
+    assert compile_net(IO).places[3].error_place == 4
 
 
 def test_on_error_defaults_to_return() -> None:
@@ -366,7 +367,7 @@ def test_on_error_defaults_to_return() -> None:
 
 
 def test_runner_refuses_non_nets() -> None:
-    with pytest.raises(TypeError, match=r"Runner needs a net built with @pn.net"):
+    with pytest.raises(DefinitionError, match=r"Runner: <function simple.*is not a net.*Fix: pass a net"):
         Runner(simple, {})  # type: ignore[arg-type]
 
 

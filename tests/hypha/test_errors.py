@@ -198,7 +198,7 @@ async def test_cancellation_of_a_firing_returns_its_tokens(clock: ManualClock) -
     await runner.start()
     await clock.run_for(0)
     assert runner.in_flight == 2
-    for task in list(runner._tasks):
+    for task in list(runner._inflight.tasks):
         task.cancel()
     await asyncio.sleep(0)
     await asyncio.sleep(0)

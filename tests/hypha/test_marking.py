@@ -1,4 +1,4 @@
-"""Token stores: QUEUE and BAG removal by position, restoring, and the Marking snapshot."""
+"""Runtime state of places (QUEUE and BAG removal by position, restoring) and the Marking snapshot."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mycorrhizal.hypha import Marking, NetBuilder, PlaceType
-from mycorrhizal.hypha.marking import _Place
+from mycorrhizal.hypha.compile import compile_net
+from mycorrhizal.hypha.state import PlaceState
 
 
-def make_place(kind: PlaceType, tokens: list[int]) -> _Place:
+def make_place(kind: PlaceType, tokens: list[int]) -> PlaceState:
     builder = NetBuilder("N")
     builder.place("p", type=kind, initial=tokens)
-    return _Place(builder.build().flat().places[0])
+    return PlaceState(compile_net(builder.build()).places[0])
 
 
 @given(

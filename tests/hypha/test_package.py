@@ -23,3 +23,15 @@ def test_every_public_name_is_documented() -> None:
 
 def test_api_contract_imports() -> None:
     from mycorrhizal.hypha.core import NetBuilder, PlaceType, Runner, pn  # noqa: F401 - the contract
+
+
+def test_core_is_a_package_with_the_submodules_upstream_programs_import() -> None:
+    from mycorrhizal.hypha.core import builder, runtime, specs
+
+    assert builder.NetBuilder is hypha.NetBuilder and builder.pn is hypha.pn
+    assert runtime.Runner is hypha.Runner
+    names = ("PlaceType", "PlaceSpec", "TransitionSpec", "ArcSpec", "NetSpec", "PlaceRef", "TransitionRef")
+    for name in names:
+        assert getattr(specs, name) is getattr(hypha, name)
+    for module in (builder, runtime, specs):
+        assert all(hasattr(module, name) for name in module.__all__)

@@ -10,7 +10,7 @@ import pytest
 
 from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
 from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
-from mycorrhizal.hypha.transitions import consumed_class
+from mycorrhizal.hypha.context import consumed_class
 
 from .conftest import pipeline, settle, sleepy_net
 
@@ -488,31 +488,34 @@ async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any],
     runner = Runner(Watched, bb)
     runner.add_observer(events.append)
     runner.add_observer(broken)
-    with caplog.at_level(logging.ERROR, logger="mycorrhizal.hypha"):
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
         await runner.run_until_idle()
     assert [(e.kind, e.transition, e.consumed) for e in events] == [
-        ("fired", "Watched.t", (1,)),
-        ("failed", "Watched.t", (2,)),
+        ("started", "Watched.t", {"Watched.src": (1,)}),
+        ("committed", "Watched.t", {"Watched.src": (1,)}),
+        ("started", "Watched.t", {"Watched.src": (2,)}),
+        ("failed", "Watched.t", {"Watched.src": (2,)}),
     ]
-    assert events[0].produced == {"Watched.out": (10,)} and isinstance(events[1].error, ValueError)
-    assert "observer" in caplog.text and runner.marking()["out"] == (10,)
+    assert events[1].produced == {"Watched.out": (10,)} and isinstance(events[3].error, ValueError)
+    assert "observer" in caplog.text and "is detached" in caplog.text and runner.marking()["out"] == (10,)
+    with pytest.raises(ValueError, match="that observer is not attached"):
+        runner.remove_observer(broken)  # it raised, so it was detached
     runner.remove_observer(events.append)
-    runner.remove_observer(broken)
     runner.add_token("src", 3)
     await runner.run_until_idle()
-    assert len(events) == 2
+    assert len(events) == 4
 
 
 async def test_an_idle_runner_schedules_nothing(clock: ManualClock) -> None:
     runner = Runner(pipeline(3, initial=[1]), {}, clock)
     passes: list[int] = []
-    run_pass = runner._run
+    run_pass = runner._ready.fire
 
     def counting_pass() -> None:
         passes.append(1)
         run_pass()
 
-    runner._run = counting_pass  # type: ignore[method-assign]
+    runner._ready.fire = counting_pass
     await runner.run_until_idle()
     assert passes == [1]  # one pass fired everything
     for _ in range(100):

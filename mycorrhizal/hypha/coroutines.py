@@ -1,4 +1,4 @@
-"""Running handlers without paying for a task when they do not suspend.
+"""Driving handler coroutines by hand, so that a handler that does not suspend costs no task.
 
 A coroutine handler is first driven by hand (``coro.send(None)``).  If it finishes in that step
 (no real I/O), the firing completes inline: no task, no loop iteration.  If it suspends, the

@@ -1,0 +1,415 @@
+"""Every rule a net definition must follow, one small checker each.
+
+A checker looks at one level of a net (its own places, transitions, arcs and the names of its
+subnets; a subnet is checked on its own) and yields a :class:`Problem` per violation, naming the
+user's place or transition and ending with the fix.  :func:`problems` runs them all, so a broken net
+reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..common.diagram import Diagram
+from ..common.errors import Problem
+from .places import PlaceKind, PlaceSpec, PlaceType
+from .spec import ArcSpec, NetSpec
+from .transitions import OnError, TransitionSpec, signature_of
+
+__all__ = ["RULES", "place_subject", "problems"]
+
+Rule = Callable[[NetSpec], Iterable[Problem]]
+
+
+def place_subject(p: PlaceSpec) -> str:
+    """How problems name a place: ``place 'inbox'``, ``io input place 'requests'``..."""
+    kind = "place" if p.kind is PlaceKind.PLAIN else p.kind.value.replace("_", " ") + " place"
+    return f"{kind} {p.name!r}"
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _valid_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(name) and "." not in name
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+
+def _elements(net: NetSpec) -> Iterator[tuple[str, Any]]:
+    """(subject, name) of every element of ``net``, places first."""
+    for p in net.places:
+        yield place_subject(p), p.name
+    for t in net.transitions:
+        yield f"transition {t.name!r}", t.name
+    for s in net.subnets:
+        yield f"subnet {s.name!r}", s.name
+
+
+def names_are_valid(net: NetSpec) -> Iterator[Problem]:
+    """Names are non-empty strings without dots (dots separate subnet levels)."""
+    for subject, name in [(f"net {net.name!r}", net.name), *_elements(net)]:
+        if not _valid_name(name):
+            yield Problem(
+                subject,
+                "names must be non-empty strings without '.' (dots separate subnet levels)",
+                "rename it, e.g. 'worker_inbox'",
+            )
+
+
+def names_are_unique(net: NetSpec) -> Iterator[Problem]:
+    """A place, a transition and a subnet of one net never share a name."""
+    seen: set[str] = set()
+    for subject, name in _elements(net):
+        if not _valid_name(name):
+            continue
+        if name in seen:
+            yield Problem(
+                subject,
+                f"the name is already used in net {net.name!r}",
+                "give each place, transition and subnet of a net its own name",
+            )
+        seen.add(name)
+
+
+# -- places ---------------------------------------------------------------------------------------
+
+
+def place_types_are_known(net: NetSpec) -> Iterator[Problem]:
+    """A place is a QUEUE or a BAG."""
+    for p in net.places:
+        if not isinstance(p.type, PlaceType):
+            yield Problem(
+                place_subject(p),
+                f"type {p.type!r} is not a PlaceType",
+                "use PlaceType.QUEUE or PlaceType.BAG",
+            )
+
+
+def capacities_fit(net: NetSpec) -> Iterator[Problem]:
+    """A capacity is a positive int, and the initial tokens fit in it."""
+    for p in net.places:
+        cap = p.capacity
+        if cap is None:
+            continue
+        if not _is_count(cap):
+            yield Problem(
+                place_subject(p),
+                f"capacity {cap!r} is not a positive integer",
+                "use capacity=None (unbounded) or an int >= 1",
+            )
+        elif len(p.initial) > cap:
+            yield Problem(
+                place_subject(p),
+                f"{len(p.initial)} initial tokens exceed capacity {cap}",
+                "raise the capacity or start with fewer tokens",
+            )
+
+
+def io_handlers_are_callable(net: NetSpec) -> Iterator[Problem]:
+    """A source and a sink are functions."""
+    for p in net.places:
+        if p.kind is PlaceKind.IO_INPUT and not callable(p.source):
+            yield Problem(
+                place_subject(p),
+                f"source {p.source!r} is not callable",
+                "pass 'async def source(bb, timebase)' that yields tokens",
+            )
+        elif p.kind is PlaceKind.IO_OUTPUT and not callable(p.sink):
+            yield Problem(
+                place_subject(p),
+                f"sink {p.sink!r} is not callable",
+                "pass 'async def sink(token, bb, timebase)'",
+            )
+
+
+# -- transitions ----------------------------------------------------------------------------------
+
+
+def handlers_fit(net: NetSpec) -> Iterator[Problem]:
+    """A handler is called with (consumed, bb, timebase) and an optional 4th ``ctx``."""
+    for t in net.transitions:
+        subject = f"transition {t.name!r}"
+        if not callable(t.handler):
+            yield Problem(
+                subject,
+                f"handler {t.handler!r} is not callable",
+                "decorate a function (consumed, bb, timebase)",
+            )
+            continue
+        sig = signature_of(t.handler)
+        if not sig.known:
+            continue
+        extra = [name for name in sig.positional[4 if sig.wants_ctx else 3 :] if name in sig.required]
+        if len(sig.positional) < 3 and not sig.varargs:
+            yield Problem(
+                subject,
+                f"handler takes {len(sig.positional)} positional parameter(s), but a transition handler is "
+                "called with (consumed, bb, timebase)",
+                "declare it as 'async def handler(consumed, bb, timebase)' (optionally a 4th parameter "
+                "named 'ctx')",
+            )
+        elif extra:
+            yield Problem(
+                subject,
+                f"handler has extra required parameter(s) {', '.join(extra)}; only (consumed, bb, timebase) "
+                "and an optional 4th named 'ctx' are passed",
+                "remove them, give them defaults, or name the 4th parameter 'ctx'",
+            )
+
+
+def guards_fit(net: NetSpec) -> Iterator[Problem]:
+    """A guard is a plain function of (consumed), (consumed, bb) or (consumed, bb, timebase)."""
+    for t in net.transitions:
+        if t.guard is not None:
+            yield from _guard_problems(f"transition {t.name!r}", t.guard)
+
+
+def _guard_problems(subject: str, guard: Any) -> Iterator[Problem]:
+    if not callable(guard):
+        yield Problem(subject, f"guard {guard!r} is not callable", "pass a function (consumed, bb)")
+        return
+    if inspect.iscoroutinefunction(guard) or inspect.isasyncgenfunction(guard):
+        yield Problem(
+            subject,
+            "guard is async; guards are evaluated by the scheduler while it chooses what to fire and "
+            "cannot await",
+            "make the guard a plain 'def guard(consumed, bb)' and do I/O in the handler",
+        )
+        return
+    sig = signature_of(guard)
+    if sig.known and not sig.varargs and not 1 <= len(sig.required) <= 3:
+        yield Problem(
+            subject,
+            f"guard takes {len(sig.required)} required parameter(s)",
+            "declare it as 'def guard(consumed)', '(consumed, bb)' or '(consumed, bb, timebase)'",
+        )
+
+
+def options_fit(net: NetSpec) -> Iterator[Problem]:
+    """priority, concurrency, retry_delay and attachment have usable values."""
+    for t in net.transitions:
+        subject = f"transition {t.name!r}"
+        if not isinstance(t.priority, int) or isinstance(t.priority, bool):
+            yield Problem(subject, f"priority {t.priority!r} is not an int", "use an int; higher fires first")
+        if not _is_count(t.concurrency):
+            yield Problem(
+                subject,
+                f"concurrency {t.concurrency!r} is not a positive int",
+                "use concurrency=1 for one firing at a time, or more",
+            )
+        delay = t.retry_delay
+        if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+            yield Problem(
+                subject,
+                f"retry_delay {delay!r} is not a duration >= 0",
+                "use seconds on the runner's timebase, or None",
+            )
+        if t.attachment is not None and not isinstance(t.attachment, Diagram):
+            yield Problem(
+                subject,
+                f"attachment {t.attachment!r} is not a Diagram",
+                "pass a mycorrhizal.common.Diagram (e.g. some_spec.to_diagram())",
+            )
+
+
+def transitions_have_inputs(net: NetSpec) -> Iterator[Problem]:
+    """Every transition has an input arc (one without would be enabled forever).
+
+    Any arc declared into the transition counts, even one with another problem of its own: that
+    problem is reported by its own rule, not again as a missing input.
+    """
+    has_input = {a.dst for a in net.arcs if a.direction == "in"}
+    for t in net.transitions:
+        if t.name not in has_input:
+            yield Problem(
+                f"transition {t.name!r}",
+                "it has no input arc, so it would be enabled forever",
+                "give it an input place (use an io_input_place for a source)",
+            )
+
+
+# -- arcs -----------------------------------------------------------------------------------------
+
+
+def arc_subject(a: ArcSpec) -> str:
+    """How problems name an arc: how it was declared, and its ends."""
+    return f"{a.origin} {a.src!r} -> {a.dst!r}"
+
+
+def arcs_join_a_place_and_a_transition(net: NetSpec) -> Iterator[Problem]:
+    """Both ends exist; one is a place, the other a transition, in the arc's direction."""
+    for a in net.arcs:
+        ends = [(end, net.lookup(end) if isinstance(end, str) else None) for end in (a.src, a.dst)]
+        missing = [end for end, found in ends if found is None]
+        for end in missing:
+            yield Problem(
+                arc_subject(a),
+                f"{end!r} is not a place or transition of net {net.name!r}",
+                "declare it first, or use 'subnet.element'",
+            )
+        if missing:
+            continue
+        (_, src), (_, dst) = ends
+        forward = isinstance(src, PlaceSpec) and isinstance(dst, TransitionSpec)
+        backward = isinstance(src, TransitionSpec) and isinstance(dst, PlaceSpec)
+        if not (forward or backward):
+            yield Problem(
+                arc_subject(a),
+                "an arc must join a place and a transition",
+                "connect place -> transition or transition -> place",
+            )
+        elif forward != (a.direction == "in"):
+            yield Problem(
+                arc_subject(a),
+                f"its direction is {a.direction!r} but it goes "
+                f"{'into' if forward else 'out of'} the transition",
+                f"use direction={'in' if forward else 'out'!r}",
+            )
+
+
+def arc_weights_are_counts(net: NetSpec) -> Iterator[Problem]:
+    """An arc moves a whole number of tokens, at least one."""
+    for a in net.arcs:
+        if not _is_count(a.weight):
+            yield Problem(
+                arc_subject(a), f"weight {a.weight!r} is not a positive int", "use weight=1 or more"
+            )
+
+
+def arcs_respect_io_places(net: NetSpec) -> Iterator[Problem]:
+    """Transitions never consume from a sink's place nor produce into a source's place."""
+    for a in net.arcs:
+        place = net.lookup(a.src if a.direction == "in" else a.dst)
+        if not isinstance(place, PlaceSpec):
+            continue
+        if a.direction == "in" and place.kind is PlaceKind.IO_OUTPUT:
+            yield Problem(
+                arc_subject(a),
+                f"{a.src!r} is an io output place (a sink); transitions cannot consume from it",
+                "consume from an ordinary place instead",
+            )
+        elif a.direction == "out" and place.kind is PlaceKind.IO_INPUT:
+            yield Problem(
+                arc_subject(a),
+                f"{a.dst!r} is an io input place (fed by its source); transitions cannot produce into it",
+                "produce into an ordinary place instead",
+            )
+
+
+def arcs_are_declared_once(net: NetSpec) -> Iterator[Problem]:
+    """The same arc twice would double its weight behind the reader's back."""
+    seen: dict[tuple[str, str], str] = {}
+    for a in net.arcs:
+        key = (a.src, a.dst)
+        if key in seen:
+            yield Problem(
+                arc_subject(a),
+                f"this arc is declared twice ({seen[key]} and {a.origin})",
+                "declare it once; use weight= for several tokens",
+            )
+        else:
+            seen[key] = a.origin
+
+
+# -- error places ---------------------------------------------------------------------------------
+
+
+def _error_place_problems(net: NetSpec, subject: str, where: Any) -> Iterator[Problem]:
+    target = net.lookup(where) if isinstance(where, str) else None
+    if not isinstance(target, PlaceSpec):
+        yield Problem(
+            subject,
+            f"error place {where!r} is not a place of net {net.name!r}",
+            "declare the error place in the same net, or use OnError.RETURN",
+        )
+    elif target.kind is PlaceKind.IO_INPUT:
+        yield Problem(
+            subject,
+            f"error place {where!r} is an io input place",
+            "use an ordinary place or an io output place",
+        )
+    elif target.capacity is not None:
+        yield Problem(
+            subject,
+            f"error place {where!r} has a capacity, so a failure could have nowhere to go",
+            "make the error place unbounded",
+        )
+
+
+def transition_error_places_fit(net: NetSpec) -> Iterator[Problem]:
+    """A transition's error place is an unbounded place of its net, and not one of its inputs."""
+    for t in net.transitions:
+        if isinstance(t.on_error, OnError):
+            continue
+        subject = f"transition {t.name!r}"
+        yield from _error_place_problems(net, subject, t.on_error)
+        if any(a.direction == "in" and a.dst == t.name and a.src == t.on_error for a in net.arcs):
+            yield Problem(
+                subject,
+                f"its error place {t.on_error!r} is also one of its inputs, so a failed token would come "
+                "straight back to the transition that failed on it",
+                "send failures to a place of their own (and retry from there on purpose)",
+            )
+
+
+def sink_error_places_fit(net: NetSpec) -> Iterator[Problem]:
+    """A sink's error place is an unbounded place of its net, and failures never come back to it."""
+    places = {p.name: p for p in net.places}
+    for p in net.places:
+        if p.on_error is None:
+            continue
+        subject = place_subject(p)
+        yield from _error_place_problems(net, subject, p.on_error)
+        if p.on_error == p.name:
+            yield Problem(
+                subject,
+                "its error place is itself, so a failed token would go straight back to the sink",
+                "send failures to a place of their own",
+            )
+        elif _sink_error_cycle(places, p.name):
+            yield Problem(
+                subject,
+                "its failures go round a cycle of sinks back to itself",
+                "end the chain of error places in a place that is not a sink",
+            )
+
+
+def _sink_error_cycle(places: dict[str, PlaceSpec], start: str) -> bool:
+    seen = {start}
+    here = places[start].on_error
+    while here is not None and here in places:
+        if here in seen:
+            return here == start
+        seen.add(here)
+        here = places[here].on_error
+    return False
+
+
+RULES: tuple[Rule, ...] = (
+    names_are_valid,
+    names_are_unique,
+    place_types_are_known,
+    capacities_fit,
+    io_handlers_are_callable,
+    handlers_fit,
+    guards_fit,
+    options_fit,
+    arcs_join_a_place_and_a_transition,
+    arc_weights_are_counts,
+    arcs_respect_io_places,
+    arcs_are_declared_once,
+    transitions_have_inputs,
+    transition_error_places_fit,
+    sink_error_places_fit,
+)
+"""Every rule, in the order their problems are listed."""
+
+
+def problems(net: NetSpec) -> list[Problem]:
+    """Everything wrong with ``net``'s own level (its subnets are checked on their own)."""
+    return [problem for rule in RULES for problem in rule(net)]

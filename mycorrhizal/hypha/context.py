@@ -1,0 +1,123 @@
+"""What a handler receives: the tokens a firing consumed, and the optional firing context ``ctx``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, SupportsIndex, overload
+
+from ..common.errors import RoutingError
+
+__all__ = ["Consumed", "FiringContext", "consumed_class"]
+
+
+class Consumed(list[Any]):
+    """The tokens one firing consumed: a flat list, and per input place with ``consumed[place]``.
+
+    ``consumed[0]`` / iteration / ``len`` see every token (input arcs in declaration order, tokens
+    in the order taken); ``consumed[inbox]`` or ``consumed["inbox"]`` is the list taken from that
+    place.  ``consumed.by_place()`` gives them all as a dict keyed by qualified place name.
+    Each transition has its own subclass (see :func:`consumed_class`) that knows its input places.
+    """
+
+    __slots__ = ()
+
+    _index: ClassVar[Mapping[str, tuple[str, int, int]]] = {}
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> Any: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, key: str) -> list[Any]: ...
+
+    def __getitem__(self, key: Any, _item: Any = list.__getitem__) -> Any:
+        if key.__class__ is int:  # the common case first: consumed[0]
+            return _item(self, key)
+        if isinstance(key, str):
+            try:
+                _, start, stop = self._index[key]
+            except KeyError:
+                known = sorted({q for q, _, _ in self._index.values()})
+                raise KeyError(
+                    f"{key!r} is not an input place of this transition (inputs: {known})"
+                ) from None
+            return _item(self, slice(start, stop))
+        return _item(self, key)
+
+    def by_place(self) -> dict[str, list[Any]]:
+        """Consumed tokens grouped by the qualified name of the place they came from."""
+        out: dict[str, list[Any]] = {}
+        for qualified, start, stop in self._index.values():
+            out[qualified] = list.__getitem__(self, slice(start, stop))
+        return out
+
+    @property
+    def token(self) -> Any:
+        """The single consumed token (for transitions with one input arc of weight 1)."""
+        if len(self) != 1:
+            raise ValueError(f"consumed.token needs exactly one token, this firing consumed {len(self)}")
+        return list.__getitem__(self, 0)
+
+
+def consumed_class(index: Mapping[str, tuple[str, int, int]]) -> type[Consumed]:
+    """A :class:`Consumed` subclass for one transition: ``index`` maps each name of an input place to
+    (qualified name, start, stop) of its tokens in the flat list."""
+    return type("Consumed", (Consumed,), {"__slots__": (), "_index": index})
+
+
+class FiringContext:
+    """The optional 4th handler argument ``ctx``: who is firing, private memory, and output routing."""
+
+    __slots__ = (
+        "transition",
+        "memory",
+        "runner",
+        "outputs",
+        "consumed",
+        "bb",
+        "timebase",
+        "_emitted",
+        "_keys",
+    )
+
+    def __init__(
+        self,
+        transition: str,
+        memory: dict[str, Any],
+        runner: Any,
+        outputs: tuple[str, ...],
+        consumed: Consumed,
+        bb: Any,
+        timebase: Any,
+        keys: Mapping[str, Any],
+    ) -> None:
+        self.transition = transition
+        """Qualified name of the transition."""
+        self.memory = memory
+        """A dict private to this transition in this runner, kept across firings."""
+        self.runner = runner
+        """The :class:`~mycorrhizal.hypha.Runner` running this firing."""
+        self.outputs = outputs
+        """The transition's output places (refs as written in the net; valid output keys)."""
+        self.consumed = consumed
+        self.bb = bb
+        self.timebase = timebase
+        self._emitted: list[tuple[str, Any]] = []
+        self._keys = keys
+
+    def emit(self, place: str, token: Any) -> None:
+        """Produce ``token`` into output ``place`` when this firing commits (same as returning it)."""
+        if place not in self._keys:
+            raise RoutingError(
+                f"transition {self.transition!r} may not produce into {place!r}: it has no output arc to "
+                f"it (outputs: {list(self.outputs)}); add an arc or an 'outputs=' entry",
+                transition=self.transition,
+                place=str(place),
+            )
+        self._emitted.append((place, token))
+
+    def emitted(self) -> Iterator[tuple[str, Any]]:
+        """What :meth:`emit` collected so far in this firing."""
+        return iter(self._emitted)

@@ -1,0 +1,9 @@
+"""Running nets: ``Runner`` and what it hands out (``from mycorrhizal.hypha.core.runtime import Runner``)."""
+
+from ..context import Consumed, FiringContext
+from ..marking import Marking
+from ..places import FailedToken
+from ..reporting import RunnerStats
+from ..runner import Runner
+
+__all__ = ["Consumed", "FailedToken", "FiringContext", "Marking", "Runner", "RunnerStats"]

@@ -1,0 +1,109 @@
+"""What a net's runner tells its observers: one frozen record per thing that happened.
+
+Every firing emits :class:`FiringStarted` when it has taken its tokens, then exactly one of
+:class:`FiringCommitted`, :class:`FiringFailed` or :class:`FiringCancelled`.  Failures that are not
+firings (a sink, a source or a guard that raised) have records of their own.  Token collections are
+keyed by qualified place name, in take order.  Attach observers with ``runner.add_observer(fn)``;
+with none attached no record is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from ..common.observers import Event
+
+__all__ = [
+    "DeliveryFailed",
+    "FiringCancelled",
+    "FiringCommitted",
+    "FiringEvent",
+    "FiringFailed",
+    "FiringStarted",
+    "GuardFailed",
+    "SourceFailed",
+]
+
+Tokens = Mapping[str, tuple[Any, ...]]
+"""Qualified place name -> tokens."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FiringEvent(Event):
+    """Something that happened to one firing of a transition."""
+
+    kind: ClassVar[str] = "firing"
+    """``"started"``, ``"committed"``, ``"failed"`` or ``"cancelled"``: the record's class, as a word."""
+    transition: str
+    """Qualified name of the transition."""
+    consumed: Tokens = attrs.field(eq=False)
+    """The tokens the firing took, by the place they came from."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FiringStarted(FiringEvent):
+    """A firing took its tokens; its handler runs next."""
+
+    kind: ClassVar[str] = "started"
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FiringCommitted(FiringEvent):
+    """A firing finished: its consumed tokens are gone and its outputs are in their places."""
+
+    kind: ClassVar[str] = "committed"
+    produced: Tokens = attrs.field(eq=False)
+    """The tokens it produced, by the place they went to."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FiringFailed(FiringEvent):
+    """A firing's handler raised (or returned outputs it may not produce): nothing was produced."""
+
+    kind: ClassVar[str] = "failed"
+    error: BaseException = attrs.field(eq=False)
+    error_place: str | None
+    """Where the consumed tokens went: the qualified name of the error place (as ``FailedToken``s),
+    or None when they went back to their input places."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FiringCancelled(FiringEvent):
+    """A firing was cancelled while its handler was suspended: its tokens went back to their places."""
+
+    kind: ClassVar[str] = "cancelled"
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class DeliveryFailed(Event):
+    """A sink raised on a token."""
+
+    kind: ClassVar[str] = "delivery failed"
+    place: str
+    """Qualified name of the sink's place."""
+    token: Any = attrs.field(eq=False)
+    error: BaseException = attrs.field(eq=False)
+    error_place: str | None
+    """Where the token went: the sink's error place, or None when it stayed at the head of its place."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class SourceFailed(Event):
+    """A source raised; it produces no more tokens until the runner is started again."""
+
+    kind: ClassVar[str] = "source failed"
+    place: str
+    error: BaseException = attrs.field(eq=False)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class GuardFailed(Event):
+    """A guard raised on a candidate binding, which then counts as not accepted."""
+
+    kind: ClassVar[str] = "guard failed"
+    transition: str
+    consumed: Tokens = attrs.field(eq=False)
+    error: BaseException = attrs.field(eq=False)

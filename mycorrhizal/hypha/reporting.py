@@ -1,0 +1,109 @@
+"""How a runner tells the world what happened: counters, the recent errors, the log and observers."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any
+
+from ..common.errors import HandlerError
+from ..common.observers import Event, Observers
+from ..common.timebase import Timebase
+from .context import Consumed
+from .state import TransitionState
+
+__all__ = ["Reporter", "RunnerStats", "log"]
+
+log = logging.getLogger("mycorrhizal.hypha")
+
+
+class RunnerStats:
+    """Counters a runner keeps (nothing is dropped without being counted)."""
+
+    _COUNTERS = (
+        "failures",
+        "returned",
+        "parked",
+        "guard_errors",
+        "delivered",
+        "sink_failures",
+        "source_errors",
+        "cancelled",
+    )
+    __slots__ = ("_transitions", *_COUNTERS)
+    _NAMES = ("firings", *_COUNTERS)
+
+    def __init__(self, transitions: list[TransitionState]) -> None:
+        self._transitions = transitions
+        self.failures = 0
+        """Firings whose handler raised or produced something invalid."""
+        self.returned = 0
+        """Tokens put back into their input places after a failure or a cancelled firing."""
+        self.parked = 0
+        """Tokens sent to an error place as FailedToken."""
+        self.guard_errors = 0
+        self.delivered = 0
+        """Tokens handed to sinks successfully."""
+        self.sink_failures = 0
+        self.source_errors = 0
+        self.cancelled = 0
+        """Firings cancelled by stop(cancel=True) (their tokens were returned)."""
+
+    @property
+    def firings(self) -> int:
+        """Firings committed (each transition counts its own: ``runner.fired()``)."""
+        return sum(t.fired for t in self._transitions)
+
+    def as_dict(self) -> dict[str, int]:
+        """All counters by name."""
+        return {name: getattr(self, name) for name in self._NAMES}
+
+    def __repr__(self) -> str:
+        return f"RunnerStats({self.as_dict()})"
+
+
+class Reporter:
+    """Counts, keeps the latest errors, logs and emits events for one runner.
+
+    ``watched`` and ``debug`` are plain flags the firing paths test before building an event or a
+    log line; :meth:`refresh` sets them once per scheduler pass (and on every observer change), so
+    with nothing attached and DEBUG off a firing pays two attribute tests.
+    """
+
+    __slots__ = ("name", "stats", "errors", "observers", "watched", "debug", "timebase")
+
+    def __init__(self, name: str, transitions: list[TransitionState], timebase: Timebase) -> None:
+        self.name = name
+        self.stats = RunnerStats(transitions)
+        self.errors: deque[HandlerError] = deque(maxlen=256)
+        self.observers = Observers(log, f"net {name!r}")
+        self.watched = False
+        self.debug = False
+        self.timebase = timebase
+
+    def refresh(self) -> None:
+        """Read the log level and whether anything observes the runner."""
+        self.debug = log.isEnabledFor(logging.DEBUG)
+        self.watched = bool(self.observers)
+
+    def record(
+        self, message: str, exc: BaseException, *, transition: str | None = None, place: str | None = None
+    ) -> None:
+        """Keep a failure in ``errors`` (a HandlerError caused by ``exc``) and log it."""
+        error = HandlerError(message, transition=transition, place=place)
+        error.__cause__ = exc
+        self.errors.append(error)
+        log.error("%s", message, exc_info=exc)
+
+    def emit(self, event: Event) -> None:
+        """Hand ``event`` to the observers (callers test ``watched`` first)."""
+        self.observers.emit(event)
+
+    def fields(self, transition: str, consumed: Consumed) -> dict[str, Any]:
+        """The fields every firing event has: source, time, transition and consumed by place."""
+        return {
+            "source": self.name,
+            "time": self.timebase.now(),
+            "transition": transition,
+            "consumed": {q: tuple(tokens) for q, tokens in consumed.by_place().items()},
+        }
