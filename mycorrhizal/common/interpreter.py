@@ -11,17 +11,28 @@ one that does suspend must keep running in the background while the tree reports
 first, made the *current* task while the coroutine runs its first step (so ``asyncio.timeout()``,
 ``TaskGroup`` and ``current_task()`` inside the leaf see the task that will carry on its work), and
 the task's own first step then just hands back what that first step produced.
+
+``is_empty_function``: tell, from its bytecode, that a function does nothing but return None.
+
+mycelium skips calling a transition's own body when it is only ``pass``, ``...``, a docstring or
+``return None``: that saves a coroutine per firing.  Bytecode differs between versions (3.11 loads
+None and returns it, 3.12+ returns the constant directly, coroutines start with a generator
+prologue), so the check reads the instructions rather than comparing raw bytes: a docstring-only
+body loads constant 1 where ``pass`` loads constant 0, and the same bytes would also mean
+``return 1`` in a function whose constant 1 is not None.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import dis
+import inspect
 import sys
 from collections.abc import Coroutine, Generator
 from typing import Any
 
-__all__ = ["start_eager"]
+__all__ = ["is_empty_function", "start_eager"]
 
 _NOTHING: Any = object()
 
@@ -102,3 +113,32 @@ else:
             if previous is not None:
                 _enter_task(loop, previous)
         return task, False, None, None
+
+
+# Instructions the interpreter puts before a function's first statement (coroutine set-up, cells).
+_PROLOGUE = frozenset({"RESUME", "NOP", "RETURN_GENERATOR", "POP_TOP", "COPY_FREE_VARS", "MAKE_CELL"})
+_NOT_PLAIN = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+
+
+def is_empty_function(fn: object) -> bool:
+    """True if calling ``fn`` (or awaiting its coroutine) does nothing and returns None.
+
+    That is a plain or ``async def`` function whose body is only ``pass``, ``...``, a docstring or
+    ``return None``.  Anything else (other callables, generators, any other statement) is False:
+    a false "not empty" only costs a call, a false "empty" would skip the user's code.
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None or not inspect.iscode(code) or code.co_flags & _NOT_PLAIN:
+        return False
+    loaded_none = False
+    for instruction in dis.get_instructions(code):
+        name = instruction.opname
+        if name == "RETURN_CONST":  # 3.12+: return a constant in one instruction
+            return instruction.argval is None and not loaded_none
+        if name == "RETURN_VALUE":  # 3.11: LOAD_CONST None; RETURN_VALUE
+            return loaded_none
+        if name == "LOAD_CONST" and instruction.argval is None and not loaded_none:
+            loaded_none = True
+        elif name not in _PROLOGUE or loaded_none:
+            return False
+    return False
