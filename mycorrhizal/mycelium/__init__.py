@@ -8,12 +8,13 @@ from ..hypha import PlaceType
 from ..hypha import Runner as PNRunner
 from .bridges import machine_action, tree_state
 from .builder import BT_MODES, MyceliumBuilder, MyceliumPN, pn
+from .machine_pool import Machines, machines
 from .routing import Delivery, Rejection, TokenContext
-from .transitions import machines
 
 __all__ = [
     "BT_MODES",
     "Delivery",
+    "Machines",
     "MyceliumBuilder",
     "MyceliumPN",
     "PNRunner",

@@ -21,7 +21,7 @@ from ..common.timebase import Timebase, TimerScope
 from ..rhizomorph import Leaf, Status, Tree, bt
 from ..rhizomorph import Runner as TreeRunner
 from ..septum import LabeledTransition, State, StateConfiguration, StateMachine, septum
-from .options import trial_machine
+from .checks import action_problems, describe, tree_state_problems
 
 __all__ = ["machine_action", "tree_state"]
 
@@ -40,13 +40,10 @@ def machine_action(
     blackboard and its timers run on the tree's timebase. Each start of the action runs a new
     machine; halting the action cancels the machine and every timer it set.
     """
-    name = name or f"run_{initial.name}"
+    name = name or f"run_{describe(initial)}"
     # Building one now checks the states and options when the tree is defined, not at the first tick.
-    _, problems = trial_machine(
-        f"machine_action {name!r}", initial, machine_options, what="machine options", owner="the tree"
-    )
+    wanted, problems = action_problems(f"machine_action {name!r}", initial, succeed_in, machine_options)
     DefinitionError.raise_if_any(problems, what=f"machine_action {name!r}")
-    wanted = None if succeed_in is None else frozenset(succeed_in)
 
     async def drive(bb: Any, timebase: Timebase) -> Status:
         scope = TimerScope(timebase, owner=asyncio.current_task())
@@ -85,6 +82,9 @@ def tree_state(
     running at the timeout is halted and the machine goes to ``failure``. ``on_enter``/``on_leave``
     are the state's own enter and leave handlers (``fn(ctx)``, sync or async).
     """
+    subject = f"tree_state {name!r}" if isinstance(name, str) else f"tree_state of {describe(tree)}"
+    problems = tree_state_problems(subject, tree, name, config, {"on_enter": on_enter, "on_leave": on_leave})
+    DefinitionError.raise_if_any(problems, what=subject)
     timed = config is not None and config.timeout is not None
 
     def body() -> None:

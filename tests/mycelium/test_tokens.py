@@ -104,9 +104,26 @@ async def test_a_failing_fsm_key_fails_the_firing_before_any_machine_sees_a_toke
     await runner.run_until_idle()
     assert where(runner) == {"inbox": (), "ok": (), "refused": (), "failed": ("ab", "?")}
     (_, failed) = runner.tokens("failed")
-    with pytest.raises(KeyError, match="no key for"):
+    with pytest.raises(HandlerError, match="transition 'Accounting.work': fsm_key raised KeyError: .*'[?]'"):
         raise failed.error
+    assert isinstance(failed.error.__cause__, KeyError) and failed.error.transition == "Accounting.work"
     assert "seen" not in bb  # "ab" was not handled by a machine and then failed with the firing
+
+
+@pytest.mark.parametrize("weight", [1, 2], ids=["one token", "a batch"])
+async def test_an_unhashable_fsm_key_fails_the_firing_naming_fsm_key(running: RunNet, weight: int) -> None:
+    bb: dict[str, Any] = {}
+    runner = await running(net(weight=weight, fsm=Counter, fsm_key=lambda token: [token]), bb)
+    runner.add_tokens("inbox", ["a", "b"][:weight])
+    await runner.run_until_idle()
+    assert where(runner)["failed"] == ("a", "b")[:weight] and "seen" not in bb
+    expected = (
+        "transition 'Accounting.work': fsm_key returned ['a'] for token 'a', which is unhashable, so it "
+        "cannot name a machine; make fsm_key return a str, a number or a tuple"
+    )
+    error = runner.tokens("failed")[0].error
+    assert isinstance(error, HandlerError) and str(error) == expected
+    assert error.transition == "Accounting.work" and isinstance(error.__cause__, TypeError)
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))

@@ -1,0 +1,104 @@
+"""The Petri-net handler of an ``fsm=`` transition: each token is a message to a living machine.
+
+The handler is an ordinary hypha handler ``async def fire(consumed, bb, timebase, ctx)``, so the
+net's scheduler, atomic firing and error policy apply unchanged: if the machine raises, or leaves a
+token unplaced with nowhere to reject it, the firing fails and hypha puts the consumed tokens back
+(or into the transition's error place). Nothing is lost. The machines themselves live in the
+transition's :class:`~.machine_pool.MachinePool`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ..hypha import Consumed, FiringContext
+from .body import BodyHook, body_runner
+from .machine_pool import POOL, MachinePool
+from .routing import Delivery, commit
+from .spec import EmbeddedMachine
+from .tree_handler import Handler
+
+__all__ = ["machine_handler"]
+
+
+HandOver = Callable[[MachinePool, Any, Any, FiringContext], Coroutine[Any, Any, None]]
+"""Hands one token to the machine of a key: ``await hand_over(pool, token, key, ctx)``."""
+
+
+def machine_handler(spec: EmbeddedMachine, body: BodyHook) -> Handler:
+    """A handler that delivers each consumed token to the state machine of its key.
+
+    The machine is made on the first token for its key in a runner, shares the net's blackboard and
+    timebase, and keeps its state across firings; its timeouts run on the net's timebase whether or
+    not tokens arrive. When the transition fires concurrently, firings take turns per machine.
+    """
+    run_body = body_runner(body)
+    key = spec.key
+    hand_over = _hand_over(spec)
+    deliver = hand_over if spec.serial and not spec.evicts else _taking_turns(hand_over, spec.serial)
+
+    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        if run_body is not None:
+            await run_body(consumed, bb, timebase, ctx.transition)
+        pool = ctx.memory.get(POOL) or MachinePool.of(spec, ctx)
+        if len(consumed) == 1:
+            token = consumed[0]
+            await deliver(pool, token, None if key is None else pool.key_of(token), ctx)
+            return
+        # Every key first: a key that fails fails the firing before any machine saw a token.
+        keys = [pool.key_of(token) for token in consumed]
+        for token, which in zip(consumed, keys, strict=True):
+            await deliver(pool, token, which, ctx)
+
+    return fire
+
+
+def _hand_over(spec: EmbeddedMachine) -> HandOver:
+    outputs, rejected = spec.routes.outputs, spec.routes.rejected
+
+    async def hand_over(pool: MachinePool, token: Any, which: Any, ctx: FiringContext) -> None:
+        # One flat coroutine per token: this is the hot path of every fsm= transition.
+        fsm = pool.living.get(which)
+        if fsm is None:
+            fsm = await pool.open(which)
+        delivery = Delivery(ctx.transition, outputs, token)
+        if fsm.is_complete:
+            unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
+            commit(delivery, ctx.emit, rejected, unrouted)
+            return
+        fsm.send_message(delivery)
+        try:
+            await fsm.run()
+        finally:
+            # If run() failed before the machine took the token (an error its timer hit earlier),
+            # the firing fails and the token goes back: the machine must not handle it later too.
+            fsm.withdraw(delivery)
+            delivery.close()
+        routed = delivery.routed_to()
+        if routed is not None:
+            ctx.emit(*routed)
+        else:
+            unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
+            commit(delivery, ctx.emit, rejected, unrouted)
+
+    return hand_over
+
+
+def _taking_turns(hand_over: HandOver, serial: bool) -> HandOver:
+    """``hand_over`` with the machine marked in use, and for concurrent firings one token at a time."""
+
+    async def take_turn(pool: MachinePool, token: Any, which: Any, ctx: FiringContext) -> None:
+        # Marked in use while waiting too: a machine a firing waits for is neither evicted nor
+        # without its lock, or one firing's run() could handle (and answer for) another's token.
+        pool.enter(which)
+        try:
+            if serial:
+                await hand_over(pool, token, which, ctx)
+            else:
+                async with pool.turn(which):
+                    await hand_over(pool, token, which, ctx)
+        finally:
+            pool.leave(which)
+
+    return take_turn

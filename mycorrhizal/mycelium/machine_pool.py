@@ -1,0 +1,267 @@
+"""The state machines of one ``fsm=`` transition in one runner: made on demand, evicted, closed.
+
+A machine is made when the first token for its key arrives and then keeps its state across
+firings. With ``fsm_idle_ttl`` or ``fsm_max_machines`` the pool also lets machines go:
+
+- *at rest* means: in one of the idle states (the initial state unless ``fsm_idle_states`` says
+  otherwise, and never a state with a timeout), nothing on its stack, nothing queued, and no
+  firing handing it a token. A machine at rest has no timer and no task: dropping it loses only
+  its position, which a fresh machine from the initial state would take again.
+- ``fsm_idle_ttl``: a machine at rest whose last token came ``fsm_idle_ttl`` seconds ago (on the
+  net's timebase) is evicted; one not at rest then is looked at again ``fsm_idle_ttl`` later.
+- ``fsm_max_machines``: a token for a new key when the pool is full evicts the least recently
+  used machine (the one whose last token is oldest) that is not handling a token, whatever its
+  state: like any bounded cache, it forgets what that machine knew.
+
+An evicted machine is forgotten entirely; the next token for its key starts a fresh machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..common.errors import HandlerError
+from ..common.timebase import Timebase, TimerHandle
+from ..hypha import FiringContext, Runner
+from ..septum import StateMachine
+from .spec import EmbeddedMachine
+
+__all__ = ["POOL", "MachinePool", "Machines", "machines"]
+
+log = logging.getLogger("mycorrhizal.mycelium")
+
+POOL = "machine pool"
+"""Where an fsm= transition keeps its pool in its runner memory."""
+
+
+class MachinePool:
+    """The live machines of one ``fsm=`` transition in one runner, by key."""
+
+    __slots__ = (
+        "spec",
+        "transition",
+        "bb",
+        "timebase",
+        "living",
+        "_seen",
+        "_users",
+        "_turns",
+        "_sweep",
+        "evicted_idle",
+        "evicted_lru",
+        "evicted_lru_active",
+    )
+
+    def __init__(self, spec: EmbeddedMachine, transition: str, bb: Any, timebase: Timebase) -> None:
+        self.spec = spec
+        self.transition = transition
+        self.bb = bb
+        self.timebase = timebase
+        # Machines by key; in order of their last token when the pool evicts (LRU first).
+        self.living: dict[Any, StateMachine] = OrderedDict() if spec.evicts else {}
+        self._seen: OrderedDict[Any, float] = OrderedDict()  # with fsm_idle_ttl: key -> last token time
+        self._users: dict[Any, int] = {}  # firings handing a token to the machine of a key
+        self._turns: dict[Any, asyncio.Lock] = {}  # concurrent firings take turns per machine
+        self._sweep: TimerHandle | None = None
+        self.evicted_idle = 0
+        self.evicted_lru = 0
+        self.evicted_lru_active = 0
+
+    @classmethod
+    def of(cls, spec: EmbeddedMachine, ctx: FiringContext) -> MachinePool:
+        """The pool of the firing's transition in its runner (made at its first firing)."""
+        pool: MachinePool | None = ctx.memory.get(POOL)
+        if pool is None:
+            pool = ctx.memory[POOL] = cls(spec, ctx.transition, ctx.bb, ctx.timebase)
+        return pool
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def key_of(self, token: Any) -> Any:
+        """The key of the machine ``token`` goes to: ``fsm_key(token)``, checked to be hashable."""
+        key = self.spec.key
+        if key is None:
+            return None
+        try:
+            which = key(token)
+        except Exception as exc:
+            raise HandlerError(
+                f"transition {self.transition!r}: fsm_key raised {type(exc).__name__}: {exc} "
+                f"on token {token!r}",
+                transition=self.transition,
+            ) from exc
+        try:
+            hash(which)
+        except TypeError as exc:
+            raise HandlerError(
+                f"transition {self.transition!r}: fsm_key returned {which!r} for token {token!r}, which is "
+                "unhashable, so it cannot name a machine; make fsm_key return a str, a number or a tuple",
+                transition=self.transition,
+            ) from exc
+        return which
+
+    # -- use ----------------------------------------------------------------------------------------
+
+    def enter(self, which: Any) -> None:
+        """A firing is about to hand a token to the machine of ``which``: it is in use, and used now."""
+        self._users[which] = self._users.get(which, 0) + 1
+        if which in self.living and self.spec.evicts:
+            self.living.move_to_end(which)  # type: ignore[attr-defined]
+            if self.spec.idle_ttl is not None:
+                self._seen[which] = self.timebase.now()
+                self._seen.move_to_end(which)
+
+    def leave(self, which: Any) -> None:
+        """The firing is done with the machine of ``which``."""
+        users = self._users[which] - 1
+        if users:
+            self._users[which] = users
+        else:
+            del self._users[which]
+            self._turns.pop(which, None)
+
+    def turn(self, which: Any) -> asyncio.Lock:
+        """The lock concurrent firings take to hand the machine of ``which`` one token at a time."""
+        lock = self._turns.get(which)
+        if lock is None:
+            lock = self._turns[which] = asyncio.Lock()
+        return lock
+
+    async def open(self, which: Any) -> StateMachine:
+        """Make the machine for a new key (evicting one if the pool is full) and enter its initial state."""
+        spec = self.spec
+        if spec.max_machines is not None and len(self.living) >= spec.max_machines:
+            self._make_room()
+        fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
+        self.living[which] = fsm
+        if spec.idle_ttl is not None:
+            self._seen[which] = self.timebase.now()
+            self._arm()
+        await fsm.run()  # enter the initial state and do its entry run before the first token
+        return fsm
+
+    # -- eviction -----------------------------------------------------------------------------------
+
+    def at_rest(self, which: Any, fsm: StateMachine) -> bool:
+        """True if the machine has nothing to remember but being in one of the idle states."""
+        return (
+            which not in self._users
+            and fsm.is_idle
+            and not fsm.state_stack
+            and fsm.current_state in self.spec.idle_states
+        )
+
+    def _drop(self, which: Any) -> StateMachine:
+        self._seen.pop(which, None)
+        return self.living.pop(which)
+
+    def _make_room(self) -> None:
+        for which, fsm in self.living.items():
+            if which in self._users:
+                continue  # handling a token right now
+            resting = self.at_rest(which, fsm)
+            self._drop(which)
+            self.evicted_lru += 1
+            if not resting:
+                self.evicted_lru_active += 1
+                log.info(
+                    "transition %s: fsm_max_machines=%d reached; evicted the machine of key %r in state %s "
+                    "(least recently used)",
+                    self.transition,
+                    self.spec.max_machines,
+                    which,
+                    fsm.current_state.name,
+                )
+            return
+        # Every machine is handling a token: the pool holds one more until one of them is done.
+
+    def _arm(self) -> None:
+        ttl = self.spec.idle_ttl
+        if self._sweep is not None or not self._seen or ttl is None:
+            return
+        last = next(iter(self._seen.values()))
+        self._sweep = self.timebase.call_later(max(0.0, last + ttl - self.timebase.now()), self._expire)
+
+    def _expire(self) -> None:
+        """Evict machines at rest whose last token is ``fsm_idle_ttl`` old; look again later at the others."""
+        self._sweep = None
+        ttl = self.spec.idle_ttl
+        assert ttl is not None
+        now = self.timebase.now()
+        seen = self._seen
+        for _ in range(len(seen)):  # each at most once, even if now + ttl rounds to now
+            which, last = next(iter(seen.items()))
+            if last + ttl > now:
+                break
+            if self.at_rest(which, self.living[which]):
+                self._drop(which)
+                self.evicted_idle += 1
+            else:
+                seen[which] = now
+                seen.move_to_end(which)
+        self._arm()
+
+    def clear(self) -> None:
+        """Forget every machine and cancel the eviction timer."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        self.living.clear()
+        self._seen.clear()
+
+
+class Machines(Mapping[Any, StateMachine]):
+    """A live, read-only view of an ``fsm=`` transition's machines by key, with eviction counts."""
+
+    __slots__ = ("_memory",)
+
+    def __init__(self, memory: Mapping[str, Any]) -> None:
+        self._memory = memory
+
+    def _living(self) -> Mapping[Any, StateMachine]:
+        pool: MachinePool | None = self._memory.get(POOL)
+        return {} if pool is None else pool.living
+
+    def _count(self, name: str) -> int:
+        pool: MachinePool | None = self._memory.get(POOL)
+        return 0 if pool is None else int(getattr(pool, name))
+
+    def __getitem__(self, key: Any) -> StateMachine:
+        return self._living()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._living())
+
+    def __len__(self) -> int:
+        return len(self._living())
+
+    def __repr__(self) -> str:
+        return f"Machines({dict(self._living())!r})"
+
+    @property
+    def evicted_idle(self) -> int:
+        """Machines evicted at rest after ``fsm_idle_ttl``."""
+        return self._count("evicted_idle")
+
+    @property
+    def evicted_lru(self) -> int:
+        """Machines evicted to stay within ``fsm_max_machines``."""
+        return self._count("evicted_lru")
+
+    @property
+    def evicted_lru_active(self) -> int:
+        """Those of :attr:`evicted_lru` that were not at rest: they forgot a state or a timeout."""
+        return self._count("evicted_lru_active")
+
+
+def machines(runner: Runner, transition: str) -> Machines:
+    """The live state machines of an ``fsm=`` transition in ``runner``, by key (``None`` without ``fsm_key``).
+
+    A read-only, live view: a machine appears when its first token arrives and disappears when it
+    is evicted.
+    """
+    return Machines(runner.memory(transition))
