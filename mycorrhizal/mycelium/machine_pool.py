@@ -14,6 +14,8 @@ firings. With ``fsm_idle_ttl`` or ``fsm_max_machines`` the pool also lets machin
   state: like any bounded cache, it forgets what that machine knew.
 
 An evicted machine is forgotten entirely; the next token for its key starts a fresh machine.
+Stopping the runner closes every machine of the pool: none of their timeouts fires afterwards, and
+a restarted runner starts fresh machines.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..common.errors import HandlerError
-from ..common.timebase import Timebase, TimerHandle
+from ..common.timebase import Timebase, TimerHandle, TimerScope
 from ..hypha import FiringContext, Runner
 from ..septum import StateMachine
 from .spec import EmbeddedMachine
@@ -51,6 +53,7 @@ class MachinePool:
         "_users",
         "_turns",
         "_sweep",
+        "_scope",
         "evicted_idle",
         "evicted_lru",
         "evicted_lru_active",
@@ -67,6 +70,8 @@ class MachinePool:
         self._users: dict[Any, int] = {}  # firings handing a token to the machine of a key
         self._turns: dict[Any, asyncio.Lock] = {}  # concurrent firings take turns per machine
         self._sweep: TimerHandle | None = None
+        # Every machine's timers go through this scope, so that closing it stops them all at once.
+        self._scope = TimerScope(timebase)
         self.evicted_idle = 0
         self.evicted_lru = 0
         self.evicted_lru_active = 0
@@ -77,6 +82,7 @@ class MachinePool:
         pool: MachinePool | None = ctx.memory.get(POOL)
         if pool is None:
             pool = ctx.memory[POOL] = cls(spec, ctx.transition, ctx.bb, ctx.timebase)
+            ctx.runner.add_stop_callback(pool.close)
         return pool
 
     # -- keys ---------------------------------------------------------------------------------------
@@ -136,7 +142,9 @@ class MachinePool:
         spec = self.spec
         if spec.max_machines is not None and len(self.living) >= spec.max_machines:
             self._make_room()
-        fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
+        # A machine that may be evicted while it waits for a timeout gets a scope of its own to close.
+        clock = self._scope if spec.max_machines is None else TimerScope(self._scope)
+        fsm = StateMachine(spec.initial, common_data=self.bb, timebase=clock, **spec.options)
         self.living[which] = fsm
         if spec.idle_ttl is not None:
             self._seen[which] = self.timebase.now()
@@ -165,6 +173,7 @@ class MachinePool:
                 continue  # handling a token right now
             resting = self.at_rest(which, fsm)
             self._drop(which)
+            fsm.timebase.close()  # type: ignore[attr-defined]  # its own TimerScope: see open()
             self.evicted_lru += 1
             if not resting:
                 self.evicted_lru_active += 1
@@ -205,11 +214,15 @@ class MachinePool:
                 seen.move_to_end(which)
         self._arm()
 
-    def clear(self) -> None:
-        """Forget every machine and cancel the eviction timer."""
+    def close(self) -> None:
+        """Close every machine (no timer of theirs fires afterwards) and forget them: the runner stopped."""
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
+        self._scope.close()
+        self._scope = TimerScope(self.timebase)
+        if self.living:
+            log.debug("transition %s: closed %d machine(s) at stop", self.transition, len(self.living))
         self.living.clear()
         self._seen.clear()
 

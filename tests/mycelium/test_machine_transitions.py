@@ -8,9 +8,9 @@ import pytest
 
 from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
-from mycorrhizal.septum import StateConfiguration, septum
+from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, septum
 
-from .conftest import Gate, RunNet, Tally, machine_failing_on
+from .conftest import Gate, RunNet, Shut, Tally, machine_failing_on
 
 
 def gate_net(initial: Any = Gate, **options: Any) -> Any:
@@ -204,16 +204,58 @@ def test_the_machines_picture_shows_its_error_state() -> None:
     assert 'label="gate: Fragile"' in dot and "Salvage" in dot
 
 
-async def test_a_machines_timers_outlive_a_stopped_runner(clock: ManualClock) -> None:
+async def test_stop_closes_the_machines_and_a_restart_starts_fresh_ones(clock: ManualClock) -> None:
+    # Until issue 8 the machines outlived runner.stop(): their timers kept firing with the net stopped.
     runner = PNRunner(gate_net(), {}, clock)
     await runner.start()
     runner.add_token("inbox", "close")
     await runner.run_until_idle()
+    shut = machines(runner, "gate")[None]
+    assert shut.current_state is Shut and clock.pending == 1
     await runner.stop()
-    await clock.run_for(5)  # the net is stopped, but time passes for the machine: Shut -> Gate
-    assert machines(runner, "gate")[None].current_state is Gate
+    assert len(machines(runner, "gate")) == 0 and clock.pending == 0
+    await clock.run_for(5)
+    assert shut.current_state is Shut  # its timeout did not fire
     await runner.start()
     runner.add_token("inbox", "again")
     await runner.run_until_idle()
-    assert runner.tokens("passed") == ("close", "again")
+    assert runner.tokens("passed") == ("close", "again")  # a fresh machine, at the Gate
+    assert machines(runner, "gate")[None] is not shut
     await runner.stop()
+
+
+@septum.state(config=StateConfiguration(timeout=0.001))
+def Ticking():
+    """Counts its own timeouts on the blackboard, forever; routes tokens to 'passed'."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("passed")
+
+    class Events(Enum):
+        TICK = auto()
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["timeouts"] += 1
+        return Events.TICK
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.TICK, Repeat)]
+
+
+async def test_no_timeout_fires_after_stop_from_any_of_many_machines(clock: ManualClock) -> None:
+    bb = {"timeouts": 0}
+    runner = PNRunner(gate_net(Ticking, fsm_key=lambda token: token), bb, clock)
+    await runner.start()
+    runner.add_tokens("inbox", range(200))
+    await runner.run_until_idle()
+    await clock.run_for(0.01)
+    assert bb["timeouts"] >= 200 and len(machines(runner, "gate")) == 200
+    await runner.stop()
+    before = bb["timeouts"]
+    await clock.run_for(0.2)
+    assert bb["timeouts"] == before and clock.pending == 0
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []

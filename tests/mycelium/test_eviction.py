@@ -1,0 +1,201 @@
+"""fsm_key machines go away: at rest past fsm_idle_ttl, or least recently used past fsm_max_machines."""
+
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.mycelium import PNRunner, machines, pn
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+
+from .conftest import RunNet
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Idle():
+    """Routes every token; 'k:close' closes its key for 100 s, 'k:park' parks it, 'k:slow' takes 100 s."""
+
+    class Events(Enum):
+        CLOSE = auto()
+        PARK = auto()
+
+    @septum.on_enter
+    def on_enter(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["entries"] = ctx.common.get("entries", 0) + 1
+
+    @septum.on_state
+    async def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is None:
+            return None
+        command = ctx.msg.token.split(":")[1]
+        if command == "slow":
+            await ctx.timebase.sleep(100)
+        ctx.msg.route("done")
+        return {"close": Events.CLOSE, "park": Events.PARK}.get(command)
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.CLOSE, Closed), LabeledTransition(Events.PARK, Parked)]
+
+
+@septum.state(config=StateConfiguration(timeout=100.0))
+def Closed():
+    class Events(Enum):
+        REOPEN = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.reject("closed")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["reopened"] = ctx.common.get("reopened", 0) + 1
+        return Events.REOPEN
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.REOPEN, Idle)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Parked():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.reject("parked")
+
+
+def keyed(**options: Any) -> Any:
+    @pn.net
+    def Keyed(builder):  # type: ignore[no-untyped-def]
+        inbox, done, refused = builder.place("inbox"), builder.place("done"), builder.place("refused")
+
+        @builder.transition(
+            fsm=Idle,
+            fsm_key=lambda token: token.split(":")[0],
+            inputs=[inbox],
+            outputs=[done],
+            rejected=refused,
+            **options,
+        )
+        async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Keyed
+
+
+async def send(runner: PNRunner, *tokens: str) -> None:
+    runner.add_tokens("inbox", tokens)
+    await runner.run_until_idle()
+
+
+def keys(runner: PNRunner) -> set[str]:
+    return set(machines(runner, "work"))
+
+
+async def test_a_machine_at_rest_goes_fsm_idle_ttl_after_its_last_token(
+    running: RunNet, clock: ManualClock
+) -> None:
+    runner = await running(keyed(fsm_idle_ttl=60))
+    await send(runner, "a:x", "b:x")
+    await clock.run_for(30)
+    await send(runner, "a:x")
+    await clock.run_for(29.9)
+    assert keys(runner) == {"a", "b"}
+    await clock.run_for(0.1)  # t=60: b's last token is 60 s old
+    assert keys(runner) == {"a"} and machines(runner, "work").evicted_idle == 1
+    await clock.run_for(30)  # t=90: a's too
+    assert keys(runner) == set() and machines(runner, "work").evicted_idle == 2
+    assert clock.pending == 0  # no machine left, no eviction timer left
+
+
+async def test_a_machine_away_from_rest_is_looked_at_again_a_ttl_later(
+    running: RunNet, clock: ManualClock
+) -> None:
+    runner = await running(keyed(fsm_idle_ttl=60))
+    await send(runner, "a:close")
+    await clock.run_for(60)
+    assert machines(runner, "work")["a"].current_state is Closed  # waiting for its timeout: kept
+    await clock.run_for(40)  # t=100: the timeout takes it back to Idle, at rest from now on
+    await clock.run_for(19.9)
+    assert keys(runner) == {"a"}
+    await clock.run_for(0.1)  # t=120: looked at again, and at rest
+    assert keys(runner) == set()
+
+
+async def test_a_machine_handling_a_token_is_not_evicted(running: RunNet, clock: ManualClock) -> None:
+    runner = await running(keyed(fsm_idle_ttl=60))
+    runner.add_token("inbox", "a:slow")  # its handler takes 100 s, in the initial state
+    await clock.run_for(60)
+    assert runner.in_flight == 1 and keys(runner) == {"a"}
+    await clock.run_for(40)
+    await runner.run_until_idle()
+    assert runner.tokens("done") == ("a:slow",)
+    await clock.run_for(19.9)
+    assert keys(runner) == {"a"}
+    await clock.run_for(0.1)
+    assert keys(runner) == set()
+
+
+@pytest.mark.parametrize(
+    ("idle_states", "evicted"), [(None, False), ([Idle, Parked], True)], ids=["default", "declared"]
+)
+async def test_declared_idle_states_are_rest_too(
+    running: RunNet, clock: ManualClock, idle_states: Any, evicted: bool
+) -> None:
+    runner = await running(keyed(fsm_idle_ttl=60, fsm_idle_states=idle_states))
+    await send(runner, "a:park")
+    await clock.run_for(180)
+    assert keys(runner) == (set() if evicted else {"a"})
+
+
+async def test_an_evicted_machine_is_forgotten_and_its_key_starts_afresh(
+    running: RunNet, clock: ManualClock
+) -> None:
+    bb: dict[str, Any] = {}
+    runner = await running(keyed(fsm_idle_ttl=60, fsm_idle_states=[Idle, Parked]), bb)
+    await send(runner, "a:park", "a:x")
+    assert [r.reason for r in runner.tokens("refused")] == ["parked"]
+    old = machines(runner, "work")["a"]
+    await clock.run_for(60)
+    await send(runner, "a:x")  # a fresh machine: it forgot it was parked
+    assert runner.tokens("done") == ("a:park", "a:x")
+    assert machines(runner, "work")["a"] is not old and bb["entries"] == 2
+
+
+async def test_fsm_max_machines_evicts_the_least_recently_used(running: RunNet, clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = await running(keyed(fsm_max_machines=2), bb)
+    await send(runner, "a:x", "b:x", "a:x", "c:x")
+    assert keys(runner) == {"a", "c"}  # b's last token was older than a's
+    view = machines(runner, "work")
+    assert (view.evicted_lru, view.evicted_lru_active) == (1, 0)
+    await send(runner, "a:close", "c:x", "d:x")  # a, closed for 100 s, is now the least recently used
+    assert keys(runner) == {"c", "d"} and (view.evicted_lru, view.evicted_lru_active) == (2, 1)
+    await clock.run_for(200)
+    assert "reopened" not in bb  # the evicted machine's timeout never fires
+    assert len(view) == 2
+
+
+async def test_memory_stays_flat_with_a_key_per_token(running: RunNet, clock: ManualClock) -> None:
+    # 2,000 distinct keys, each used once: with both rules the pool never holds more than the bound,
+    # and once the traffic stops, fsm_idle_ttl empties it.
+    runner = await running(keyed(fsm_idle_ttl=60, fsm_max_machines=100))
+    most = 0
+    for batch in range(20):
+        await send(runner, *(f"{batch}-{i}:x" for i in range(100)))
+        most = max(most, len(machines(runner, "work")))
+        await clock.run_for(1)
+    assert most == 100 and len(runner.tokens("done")) == 2_000
+    assert machines(runner, "work").evicted_lru == 1_900
+    await clock.run_for(60)
+    assert len(machines(runner, "work")) == 0 and clock.pending == 0
+
+
+async def test_without_eviction_every_key_keeps_its_machine(running: RunNet, clock: ManualClock) -> None:
+    runner = await running(keyed())
+    await send(runner, *(f"{i}:x" for i in range(50)))
+    await clock.run_for(10_000)
+    assert len(machines(runner, "work")) == 50
