@@ -32,6 +32,7 @@ __all__ = [
 
 log = logging.getLogger("mycorrhizal.septum")
 
+#: What a full message queue does with one more message: raise, refuse it, or evict the oldest.
 OverflowPolicy = Literal["raise", "drop_newest", "drop_oldest"]
 POLICIES = ("raise", "drop_newest", "drop_oldest")
 #: Default bound on queued messages; pass ``max_queue_size=None`` for an unbounded queue.
