@@ -1,12 +1,16 @@
 """The interpreter-specific helpers, on whichever Python runs the suite (CI runs 3.11, 3.12, 3.13)."""
 
+import asyncio
+import contextvars
 import functools
+import gc
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from mycorrhizal.common.interpreter import is_empty_function
+from mycorrhizal.common.interpreter import is_empty_function, start_eager
 
 
 def only_pass(a: Any, b: Any) -> None:
@@ -144,3 +148,112 @@ def test_a_docstring_only_body_with_a_constant_return_elsewhere_is_told_apart() 
     # Same bytes as only_docstring's body on every version: LOAD/RETURN constant 1.
     assert documented_return_one.__code__.co_code == only_docstring.__code__.co_code
     assert is_empty_function(only_docstring) and not is_empty_function(documented_return_one)
+
+
+# --------------------------------------------- start_eager (3.11: done by hand; 3.12+: eager_start)
+
+where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="outside")
+
+
+async def test_a_coroutine_that_does_not_suspend_finishes_within_the_call() -> None:
+    async def quick() -> str:
+        return "done"
+
+    task, done, value, error = start_eager(quick())
+    assert (done, value, error) == (True, "done", None)
+    assert await task == "done"  # the task carries the same outcome (on 3.11 after its first step)
+
+
+@pytest.mark.parametrize("raised", [KeyError("k"), asyncio.CancelledError()], ids=["error", "cancelled"])
+async def test_an_exception_before_the_first_suspension_is_handed_back(raised: BaseException) -> None:
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+
+    async def failing() -> None:
+        raise raised
+
+    try:
+        task, done, value, error = start_eager(failing())
+        assert done and value is None
+        assert type(error) is type(raised)
+        await asyncio.sleep(0)
+        assert task.done()  # nothing left running
+        del task
+        gc.collect()
+        assert reported == []  # and nothing left to retrieve: the caller owns the exception
+    finally:
+        loop.set_exception_handler(None)
+
+
+async def test_a_suspending_coroutine_runs_on_in_its_own_task() -> None:
+    seen: list[Any] = []
+    gate = asyncio.get_running_loop().create_future()
+
+    async def patient() -> str:
+        seen.append(asyncio.current_task())
+        await gate
+        seen.append(asyncio.current_task())
+        return "later"
+
+    caller = asyncio.current_task()
+    task, done, value, error = start_eager(patient())
+    assert (done, value, error) == (False, None, None)
+    assert asyncio.current_task() is caller  # the caller is current again after the first step
+    gate.set_result(None)
+    assert await task == "later"
+    assert seen == [task, task]  # the same task before and after the suspension
+
+
+async def test_asyncio_timeout_inside_cancels_the_coroutine_task_not_the_caller() -> None:
+    async def bounded() -> str:
+        try:
+            async with asyncio.timeout(0):
+                await asyncio.sleep(10)
+        except TimeoutError:
+            return "timed out"
+        return "slept"  # pragma: no cover
+
+    task, done, _, _ = start_eager(bounded())
+    assert not done
+    assert await task == "timed out"
+
+
+async def test_cancelling_the_task_reaches_the_coroutine_at_its_await() -> None:
+    log: list[str] = []
+
+    async def sleeper() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log.append("cancelled")
+            raise
+
+    task, done, _, _ = start_eager(sleeper())
+    assert not done
+    task.cancel()  # before the task ever ran a step of its own
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log == ["cancelled"]
+
+
+async def test_the_coroutine_runs_in_a_copy_of_the_callers_context() -> None:
+    where.set("caller")
+
+    async def change() -> str:
+        seen = where.get()
+        where.set("inside")
+        await asyncio.sleep(0)
+        return seen
+
+    task, _, _, _ = start_eager(change())
+    assert await task == "caller"
+    assert where.get() == "caller"
+
+
+def test_the_eager_start_of_this_python_is_the_one_expected() -> None:
+    """3.12+ uses asyncio's own eager_start; 3.11 has no such parameter and is done by hand."""
+    import inspect
+
+    has_eager = "eager_start" in inspect.signature(asyncio.Task).parameters
+    assert has_eager == (sys.version_info >= (3, 12))
