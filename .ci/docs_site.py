@@ -40,6 +40,10 @@ NAV_TITLE = "API reference"  # the nav section (in mkdocs.yml) the generated pag
 ORDER = ["", "septum", "hypha", "rhizomorph", "mycelium", "common", "render"]
 # Sphinx roles some docstrings use (:class:`Name`, :func:`~mod.name`): shown as code on the site.
 ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|exc|data|obj|const):`~?\.?([^`]+)`")
+# A reStructuredText literal-block marker: "text::" reads "text:", a lone "::" line goes; the
+# indented block below it is a code block in Markdown too.
+LITERAL_AFTER_TEXT = re.compile(r"(?<=\S)::$", re.MULTILINE)
+LITERAL_ALONE = re.compile(r"^[ \t]*::[ \t]*$", re.MULTILINE)
 
 log = logging.getLogger("mkdocs.hooks.docs_site")  # under "mkdocs": a warning fails --strict
 
@@ -62,7 +66,7 @@ class SphinxConventions(griffe.Extension):
     def on_instance(self, *, node: Any, obj: griffe.Object, agent: Any, **kwargs: Any) -> None:
         """Turn Sphinx roles in the docstring into Markdown code."""
         if obj.docstring is not None:
-            obj.docstring.value = ROLE.sub(r"`\1`", obj.docstring.value)
+            obj.docstring.value = _markdown(obj.docstring.value)
 
     def on_attribute_instance(self, *, node: Any, attr: griffe.Attribute, agent: Any, **kwargs: Any) -> None:
         """Give an attribute without a docstring the ``#:`` comment lines right above it."""
@@ -75,8 +79,13 @@ class SphinxConventions(griffe.Extension):
             comment.insert(0, lines[index].strip()[2:].strip())
             index -= 1
         if comment:
-            text = ROLE.sub(r"`\1`", " ".join(comment))
+            text = _markdown(" ".join(comment))
             attr.docstring = griffe.Docstring(text, lineno=index + 2, parent=attr)
+
+
+def _markdown(docstring: str) -> str:
+    text = ROLE.sub(r"`\1`", docstring)
+    return LITERAL_ALONE.sub("", LITERAL_AFTER_TEXT.sub(":", text))
 
 
 def _classes(obj: griffe.Object) -> Iterator[griffe.Class]:

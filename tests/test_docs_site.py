@@ -123,7 +123,14 @@ SAMPLE = {
 
 
         def area(shape: Shape) -> float:
-            """The area of ``shape``."""
+            """The area of ``shape``, for instance::
+
+                area(Circle())
+
+            ::
+
+                area(Square())
+            """
             return 0.0
 
 
@@ -165,6 +172,8 @@ def test_docstrings_are_read_as_the_code_base_writes_them(sample: griffe.Module)
     assert sample["documented_constant"].final_target.docstring.value == "Documented by a comment above it."
     assert sample["Circle"].final_target.docstring.value == "A circle, see `Square`."
     assert sample["Circle"].final_target["draw"].docstring.value == "Draw the shape."
+    area = sample["area"].final_target.docstring.value
+    assert area == "The area of ``shape``, for instance:\n\n    area(Circle())\n\n\n\n    area(Square())"
 
 
 def test_a_missing_reference_entry_is_reported(sample: griffe.Module, tmp_path: Path) -> None:
