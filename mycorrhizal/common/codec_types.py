@@ -31,7 +31,7 @@ from .errors import CodecError, Problem
 __all__ = ["RESERVED_NAMES", "TypeCodec", "builtin_codecs", "derive_functions", "name_problems", "preview"]
 
 T = TypeVar("T")
-Functions = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+Functions = tuple[Callable[[Any], Any], Callable[[Any], Any], tuple[str, ...] | None]
 _NAME = re.compile(r"[A-Za-z_][\w.:<>-]*\Z")
 _HEX_INT = re.compile(r"-?0x[0-9a-f]+\Z")
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -47,10 +47,14 @@ class TypeCodec:
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
     upgrade: Callable[[int, Any], Any] | None = None
+    fields: tuple[str, ...] | None = None
+    """For attrs classes and dataclasses: the field names ``encode`` reads, so the registry can
+    encode the fields directly (the hot path of journaling tokens)."""
+    tag: str = attrs.field(init=False)
+    """The ``$t`` of its encoded values: the name, with ``@version`` past version 1."""
 
-    @property
-    def tag(self) -> str:
-        """The ``$t`` of its encoded values: the name, with ``@version`` past version 1."""
+    @tag.default
+    def _tag(self) -> str:
         return self.name if self.version == 1 else f"{self.name}@{self.version}"
 
 
@@ -93,7 +97,7 @@ def _is_pydantic(cls: type[Any]) -> bool:
 
 
 def _pydantic(cls: type[Any]) -> Functions:
-    return (lambda model: model.model_dump(mode="json")), cls.model_validate
+    return (lambda model: model.model_dump(mode="json")), cls.model_validate, None
 
 
 def _attrs(cls: type[Any]) -> Functions:
@@ -105,7 +109,7 @@ def _dataclass(cls: type[Any]) -> Functions:
 
 
 def _flag(cls: type[Any]) -> Functions:
-    return (lambda member: member.value), cls  # combined flags have no single name
+    return (lambda member: member.value), cls, None  # combined flags have no single name
 
 
 def _enum(cls: type[Any]) -> Functions:
@@ -117,7 +121,7 @@ def _enum(cls: type[Any]) -> Functions:
             )
         return cls[name]  # type: ignore[no-any-return]
 
-    return (lambda member: member.name), decode
+    return (lambda member: member.name), decode, None
 
 
 _DERIVED: list[tuple[Callable[[type[Any]], bool], Callable[[type[Any]], Functions]]] = [
@@ -152,7 +156,7 @@ def _field_codec(cls: type[Any], fields: list[tuple[str, str, bool]]) -> Functio
             object.__setattr__(value, name, data[name])
         return value
 
-    return encode, decode
+    return encode, decode, names
 
 
 # --- builtins JSON lacks -------------------------------------------------------------------------
