@@ -24,6 +24,7 @@ from .errors import (
     CommandError,
     DefinitionError,
     ExecutionError,
+    FencedError,
     HandlerError,
     InvalidStatusError,
     MycorrhizalError,
@@ -32,6 +33,7 @@ from .errors import (
     RenderError,
     RoutingError,
     StateMachineComplete,
+    StoreError,
     UndeclaredLabelError,
 )
 from .interface_builder import FieldSpec, blackboard_interface, readonly, readwrite
@@ -48,6 +50,7 @@ from .interfaces import (
     get_interface_metadata,
 )
 from .observers import Event, Observer, Observers
+from .store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from .timebase import (
     CycleClock,
     DictatedClock,
@@ -92,6 +95,7 @@ __all__ = [
     "Edge",
     "Event",
     "ExecutionError",
+    "FencedError",
     "FieldAccessor",
     "FieldMetadata",
     "FieldSpec",
@@ -100,6 +104,7 @@ __all__ = [
     "InterfaceViews",
     "InvalidStatusError",
     "JSON",
+    "Journal",
     "ManualClock",
     "MonotonicClock",
     "MycorrhizalError",
@@ -110,9 +115,15 @@ __all__ = [
     "QueueOverflowError",
     "ReadOnlyView",
     "Readable",
+    "Record",
+    "Recovery",
     "RenderError",
     "RoutingError",
+    "RunInfo",
+    "Snapshot",
     "StateMachineComplete",
+    "Store",
+    "StoreError",
     "Timebase",
     "TimerHandle",
     "TimerScope",

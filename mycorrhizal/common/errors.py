@@ -22,6 +22,7 @@ __all__ = [
     "CommandError",
     "DefinitionError",
     "ExecutionError",
+    "FencedError",
     "HandlerError",
     "InvalidStatusError",
     "MycorrhizalError",
@@ -30,6 +31,7 @@ __all__ = [
     "RenderError",
     "RoutingError",
     "StateMachineComplete",
+    "StoreError",
     "UndeclaredLabelError",
 ]
 
@@ -162,3 +164,11 @@ class CodecError(MycorrhizalError, ValueError):
     def __init__(self, message: str, *, type_name: str | None = None) -> None:
         super().__init__(message)
         self.type_name = type_name
+
+
+class StoreError(MycorrhizalError):
+    """A durability store cannot read or write what was asked; says why and what to do."""
+
+
+class FencedError(StoreError):
+    """A journal lost its run to a newer writer (another process or handle opened the same run)."""
