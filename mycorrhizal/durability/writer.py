@@ -1,0 +1,350 @@
+"""The one thread that touches an :class:`SQLiteStore`'s file: group commit, jobs, fencing.
+
+The event loop never waits for the disk.  ``append`` puts a row on :attr:`Writer.queue` (a deque:
+appending and popping are atomic) and wakes the thread if it sleeps.  The thread waits up to
+``commit_interval`` for more rows to join (or less, once ``max_batch`` are pending or someone waits
+in ``flush``), then writes everything pending in one transaction.  Jobs (open a journal, load a run,
+flush barriers, stop) travel in the same queue, so they see every row appended before them.
+
+A commit first checks that each run it writes still belongs to this store's journal (the epoch in
+``runs`` is the one the journal got when it opened): a run taken over by another writer is fenced,
+its rows dropped, and its journal refuses any further work.  Any other database error stops the
+store for good: what was appended after the last successful commit is not written, so the file
+always holds a prefix of what was appended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..common.errors import FencedError, StoreError
+
+__all__ = ["Job", "Owner", "SnapshotRow", "Writer"]
+
+log = logging.getLogger("mycorrhizal.durability")
+
+Row = tuple[int, int, str]  # run id, seq, the record as JSON text ``[kind, payload]``
+_INSERT = "INSERT INTO journal (run_id, first_seq, last_seq, records) VALUES (?, ?, ?, ?)"
+_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (run_id, seq, written, document) VALUES (?, ?, ?, ?)"
+_PRUNE_SNAPSHOTS = (
+    "DELETE FROM snapshots WHERE run_id = ?1 AND seq < "
+    "(SELECT seq FROM snapshots WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)"
+)
+_PRUNE_JOURNAL = (
+    "DELETE FROM journal WHERE run_id = ?1 AND last_seq <= (SELECT min(seq) FROM snapshots WHERE run_id = ?1)"
+)
+
+
+class Owner:
+    """What the writer knows of a journal: its run, its epoch, and how to stop it."""
+
+    __slots__ = ("run", "run_id", "epoch", "durable_seq", "broken")
+
+    def __init__(self, run: str, run_id: int, epoch: int, last_seq: int) -> None:
+        self.run = run
+        self.run_id = run_id
+        self.epoch = epoch
+        self.durable_seq = last_seq
+        self.broken: StoreError | None = None  # set once; the journal refuses work from then on
+
+
+class SnapshotRow:
+    """A snapshot on its way to the file."""
+
+    __slots__ = ("run_id", "seq", "text")
+
+    def __init__(self, run_id: int, seq: int, text: str) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.text = text
+
+
+class Job:
+    """Work for the thread after the rows before it are committed; ``action=None`` is a barrier."""
+
+    __slots__ = ("action", "future", "loop")
+
+    def __init__(
+        self, action: Callable[[sqlite3.Connection], Any] | None, future: asyncio.Future[Any] | None
+    ) -> None:
+        self.action = action
+        self.future = future
+        self.loop = future.get_loop() if future is not None else None
+
+
+class Writer:
+    """Owns the connection and the thread; the store and its journals feed :attr:`queue`."""
+
+    __slots__ = (
+        "queue",
+        "wake",
+        "hurry",
+        "owners",
+        "failure",
+        "_connection",
+        "_interval",
+        "_max_batch",
+        "_keep",
+        "_thread",
+        "_gate",
+        "_closed",
+    )
+
+    def __init__(
+        self, connection: sqlite3.Connection, *, interval: float, max_batch: int, keep: int, name: str
+    ) -> None:
+        self.queue: deque[Row | SnapshotRow | Job] = deque()
+        self.wake = threading.Event()  # something is pending
+        self.hurry = threading.Event()  # commit now: a batch is full or someone waits
+        self.owners: dict[int, Owner] = {}  # run id -> the journal currently writing it
+        self.failure: StoreError | None = None
+        self._connection = connection
+        self._interval = interval
+        self._max_batch = max_batch
+        self._keep = keep
+        self._gate = threading.Lock()  # orders submit() against the thread's last look at the queue
+        self._closed = False
+        # A daemon: a store never closed must not keep the interpreter alive (its finalizer stops it).
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job`` behind everything appended so far and have it done without delay."""
+        with self._gate:
+            if self._closed:  # the thread ended (stopped or crashed): nobody else will answer
+                _settle(job, None, self.failure or _closed_error())
+                return
+            self.queue.append(job)
+        self.wake.set()
+        self.hurry.set()
+
+    def stop_job(self, future: asyncio.Future[None] | None) -> Job:
+        """A job that commits what is pending, closes the file, ends the thread, then settles."""
+        return Job(_stop, future)
+
+    def stop(self) -> None:
+        """Stop (see :meth:`stop_job`) and block until the thread has ended; harmless twice."""
+        self.submit(self.stop_job(None))
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    # --- the thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        stop: Job | None = None
+        try:
+            while stop is None:
+                self.wake.wait()
+                if self._interval and not self.hurry.is_set() and len(self.queue) < self._max_batch:
+                    self.hurry.wait(self._interval)  # let more rows join this commit
+                self.wake.clear()
+                self.hurry.clear()
+                queue = self.queue
+                stop = self._process([queue.popleft() for _ in range(len(queue))])
+        except Exception as exc:  # a bug: never leave a caller awaiting an answer that cannot come
+            log.exception("the SQLite store's writer thread crashed")
+            self._fail(StoreError(f"the store's writer thread crashed: {exc!r}"), exc)
+        finally:
+            self._close(stop)
+
+    def _close(self, stop: Job | None) -> None:
+        try:
+            self._connection.close()  # the last connection checkpoints the WAL into the file
+        except sqlite3.Error as exc:
+            log.warning("closing the SQLite store failed: %s", exc)
+        with self._gate:
+            self._closed = True
+            left = [item for item in self.queue if isinstance(item, Job)]
+            self.queue.clear()
+        if stop is not None:
+            _settle(stop, None, self.failure)
+        for job in left:
+            _settle(job, None, self.failure or _closed_error())
+
+    def _process(self, items: list[Row | SnapshotRow | Job]) -> Job | None:
+        """Write ``items`` in order; returns the stop job if there was one (what follows it is
+        refused)."""
+        rows: list[Row] = []
+        snapshots: list[SnapshotRow] = []
+        barriers: list[Job] = []
+        for index, item in enumerate(items):
+            if isinstance(item, tuple):
+                rows.append(item)
+            elif isinstance(item, SnapshotRow):
+                snapshots.append(item)
+            elif item.action is None:
+                barriers.append(item)
+            else:
+                self._commit(rows, snapshots)
+                rows, snapshots = [], []
+                self._settle_all(barriers)
+                barriers = []
+                if item.action is _stop:
+                    for job in items[index + 1 :]:
+                        if isinstance(job, Job):
+                            _settle(job, None, _closed_error())
+                    return item
+                self._run_job(item)
+        self._commit(rows, snapshots)
+        self._settle_all(barriers)
+        return None
+
+    def _settle_all(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            _settle(job, None, self.failure)
+
+    def _run_job(self, job: Job) -> None:
+        assert job.action is not None
+        if self.failure is not None:
+            _settle(job, None, self.failure)
+            return
+        try:
+            result = job.action(self._connection)
+        except StoreError as exc:
+            _rollback(self._connection)
+            _settle(job, None, exc)
+        except sqlite3.Error as exc:
+            _rollback(self._connection)
+            _settle(job, None, StoreError(f"the SQLite store could not do what was asked: {exc}"))
+        except Exception as exc:
+            _rollback(self._connection)
+            _settle(job, None, exc)
+        else:
+            _settle(job, result, None)
+
+    # --- group commit ----------------------------------------------------------------------------
+
+    def _commit(self, rows: list[Row], snapshots: list[SnapshotRow]) -> None:
+        if not rows and not snapshots or self.failure is not None:
+            return
+        chunks = self._chunks(rows)
+        last = {run_id: last_seq for run_id, _, last_seq, _ in chunks}  # run id -> its last seq here
+        for snapshot in snapshots:
+            last.setdefault(snapshot.run_id, snapshot.seq)
+        connection = self._connection
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            fenced = self._fenced(last)
+            if fenced:
+                chunks = [chunk for chunk in chunks if chunk[0] not in fenced]
+                snapshots = [s for s in snapshots if s.run_id not in fenced]
+            connection.executemany(_INSERT, chunks)
+            if snapshots:
+                self._write_snapshots(snapshots)
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(connection)
+            failure = StoreError(
+                f"the SQLite store could not commit: {exc}; nothing more is written. Fix: free the disk "
+                f"or repair the file, then open a new SQLiteStore and recover from it"
+            )
+            self._fail(failure, exc)
+            return
+        owners = self.owners
+        for run_id, seq in last.items():
+            owner = owners.get(run_id)
+            if owner is not None and run_id not in fenced:
+                owner.durable_seq = seq
+
+    def _chunks(self, rows: list[Row]) -> list[tuple[int, int, int, str]]:
+        """One table row per run and up to ``max_batch`` consecutive records: (run id, first seq,
+        last seq, the records as one JSON array).  Far cheaper than a table row per record."""
+        chunks = []
+        start, count, limit = 0, len(rows), self._max_batch
+        while start < count:
+            run_id = rows[start][0]
+            end = start + 1
+            while end < count and rows[end][0] == run_id and end - start < limit:
+                end += 1
+            texts = [row[2] for row in rows[start:end]]
+            chunks.append((run_id, rows[start][1], rows[end - 1][1], "[" + ",".join(texts) + "]"))
+            start = end
+        return chunks
+
+    def _fenced(self, runs: dict[int, int]) -> set[int]:
+        fenced = set()
+        for run_id in runs:
+            owner = self.owners.get(run_id)
+            (epoch,) = self._connection.execute("SELECT epoch FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if owner is None:  # cannot happen: rows come only from the run's current journal
+                fenced.add(run_id)
+            elif epoch != owner.epoch:
+                fenced.add(run_id)
+                owner.broken = FencedError(
+                    f"run {owner.run!r} was taken over by a newer writer (epoch {epoch}, this journal "
+                    f"holds {owner.epoch}); its unwritten records were dropped. Fix: stop this runtime; "
+                    f"the newer writer recovers the run"
+                )
+                log.warning(
+                    "run %r fenced: epoch %d in the store, journal has %d", owner.run, epoch, owner.epoch
+                )
+        return fenced
+
+    def _write_snapshots(self, snapshots: list[SnapshotRow]) -> None:
+        now = time.time()
+        connection = self._connection
+        connection.executemany(_SNAPSHOT, [(s.run_id, s.seq, now, s.text) for s in snapshots])
+        for run_id in {s.run_id for s in snapshots}:
+            connection.execute(_PRUNE_SNAPSHOTS, (run_id, self._keep - 1))
+            connection.execute(_PRUNE_JOURNAL, (run_id,))
+
+    def _fail(self, failure: StoreError, cause: BaseException) -> None:
+        failure.__cause__ = cause
+        self.failure = failure
+        log.error("SQLite store stopped writing: %s", failure)
+        for owner in self.owners.values():
+            if owner.broken is None:
+                owner.broken = failure
+        for job in [item for item in self.queue if isinstance(item, Job)]:
+            _settle(job, None, failure)
+
+
+def _closed_error() -> StoreError:
+    return StoreError("the store is closed. Fix: open a new SQLiteStore")
+
+
+def _stop(connection: sqlite3.Connection) -> None:
+    """The stop job's marker action (never called: the thread recognises it)."""
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        try:
+            connection.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("rolling back failed: %s", exc)
+
+
+def _settle(job: Job, result: Any, error: BaseException | None) -> None:
+    """Hand ``job``'s outcome to the event loop that waits for it (from any thread)."""
+    if job.future is None or job.loop is None:
+        return
+    try:
+        job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+    except RuntimeError:  # that loop is closed: nobody waits any more
+        pass
+
+
+def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled by its waiter
+        return
+    if error is not None:
+        future.set_exception(_fresh(error))
+    else:
+        future.set_result(result)
+
+
+def _fresh(error: BaseException) -> BaseException:
+    """A new exception like ``error`` (one instance raised in many places grows one traceback)."""
+    if isinstance(error, StoreError):
+        copy = type(error)(str(error))
+        copy.__cause__ = error.__cause__
+        return copy
+    return error

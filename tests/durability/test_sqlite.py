@@ -1,0 +1,222 @@
+"""SQLiteStore: its file, options, group commit, fencing across stores, failures and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mycorrhizal.common import DefinitionError, FencedError, Record, StoreError
+from mycorrhizal.durability import SQLiteStore
+from mycorrhizal.durability.schema import SCHEMA_VERSION
+
+from .conftest import payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "run.db"
+
+
+def raw(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    """Run ``sql`` on the file through a connection of its own, as another program would."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        return connection.execute(sql, args).fetchall()
+    finally:
+        connection.close()
+
+
+def test_options_are_checked_all_at_once(path: Path) -> None:
+    with pytest.raises(DefinitionError, match="SQLiteStore options has 4 problems") as info:
+        SQLiteStore(path, commit_interval=-1, max_batch=0, synchronous="SOMETIMES", busy_timeout=-2)
+    text = str(info.value)
+    assert "SQLiteStore(commit_interval=...): must be seconds between 0 and 60, got -1" in text
+    assert "SQLiteStore(synchronous=...): must be one of OFF, NORMAL, FULL, EXTRA" in text
+    assert not path.exists()
+
+
+async def test_the_file_is_in_wal_mode_and_marked_as_ours(path: Path) -> None:
+    store = SQLiteStore(path)
+    await store.close()
+    assert raw(path, "PRAGMA journal_mode") == [("wal",)]
+    assert raw(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw(path, "PRAGMA application_id") == [(0x4D594352,)]
+
+
+async def test_a_database_of_another_program_is_refused(path: Path) -> None:
+    raw(path, "CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(
+        StoreError, match="an SQLite database of another program.*Fix: give SQLiteStore a path"
+    ):
+        SQLiteStore(path)
+
+
+async def test_a_file_of_a_newer_schema_is_refused(path: Path) -> None:
+    store = SQLiteStore(path)
+    await store.close()
+    raw(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match=f"newer mycorrhizal \\(store schema {SCHEMA_VERSION + 1}"):
+        SQLiteStore(path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(path: Path) -> None:
+    path.write_bytes(b"certainly not SQLite " * 100)
+    with pytest.raises(StoreError, match="cannot use .* as an SQLite store: file is not a database"):
+        SQLiteStore(path)
+
+
+async def test_records_appended_between_commits_share_one_row(path: Path) -> None:
+    # The writer waits up to 10 s for more records; flush() makes it commit at once.
+    store = SQLiteStore(path, commit_interval=10.0)
+    journal = await store.open_journal("orders")
+    for seq in range(1, 101):
+        journal.append("fire", payload(seq))
+    await journal.flush()
+    rows = raw(path, "SELECT first_seq, last_seq, records FROM journal")
+    assert [(first, last) for first, last, _ in rows] == [(1, 100)]
+    assert json.loads(str(rows[0][2]))[0] == ["fire", payload(1)]
+    await store.close()
+
+
+async def test_a_full_batch_is_committed_without_waiting(path: Path) -> None:
+    store = SQLiteStore(path, commit_interval=10.0, max_batch=10)
+    journal = await store.open_journal("orders")
+    for seq in range(1, 26):
+        journal.append("fire", payload(seq))
+    await journal.flush()
+    rows = raw(path, "SELECT first_seq, last_seq FROM journal ORDER BY first_seq")
+    assert all(last - first < 10 for first, last in rows)  # no row holds more than max_batch records
+    assert [first for first, _ in rows] == [1, *(last + 1 for _, last in rows[:-1])] and rows[-1][1] == 25
+    await store.close()
+
+
+async def test_another_store_opening_the_run_fences_this_one(path: Path) -> None:
+    first = SQLiteStore(path)
+    second = SQLiteStore(path)  # as another process would: its own connection to the same file
+    old = await first.open_journal("orders")
+    old.append("fire", payload(1))
+    await old.flush()
+    new = await second.open_journal("orders")
+    assert (new.epoch, new.last_seq) == (2, 1)
+    old.append("fire", {"stale": True})  # accepted in memory; refused when committed
+    with pytest.raises(FencedError, match=r"run 'orders' was taken over by a newer writer \(epoch 2"):
+        await old.flush()
+    with pytest.raises(FencedError):
+        old.append("fire", payload(2))
+    new.append("fire", payload(2))
+    await new.flush()
+    recovery = await first.load("orders")  # the fenced store still reads
+    assert recovery is not None
+    assert recovery.records == (Record(1, "fire", payload(1)), Record(2, "fire", payload(2)))
+    await first.close()
+    await second.close()
+
+
+async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) -> None:
+    store = SQLiteStore(path, commit_interval=0)
+    journal = await store.open_journal("orders")
+    for seq in range(1, 4):
+        journal.append("fire", payload(seq))
+    await journal.flush()
+    # A disk that refuses writes, as far as this store can tell.
+    raw(path, "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    journal.append("fire", payload(4))
+    with pytest.raises(StoreError, match="could not commit: disk full; nothing more is written"):
+        await journal.flush()
+    with pytest.raises(StoreError, match="disk full"):
+        journal.append("fire", payload(5))
+    with pytest.raises(StoreError, match="disk full"):
+        await store.load("orders")
+    with pytest.raises(StoreError, match="disk full"):
+        await store.close()
+    raw(path, "DROP TRIGGER full")
+    again = SQLiteStore(path)
+    recovery = await again.load("orders")
+    assert recovery is not None and [r.seq for r in recovery.records] == [1, 2, 3]
+    journal = await again.open_journal("orders")
+    assert journal.append("fire", payload(4)) == 4
+    await again.close()
+
+
+async def test_a_missing_record_is_reported_not_skipped(path: Path) -> None:
+    store = SQLiteStore(path)
+    journal = await store.open_journal("orders")
+    for seq in range(1, 4):
+        journal.append("fire", payload(seq))
+        await journal.flush()  # one row per record
+    await store.close()
+    raw(path, "DELETE FROM journal WHERE first_seq = 2")
+    store = SQLiteStore(path)
+    with pytest.raises(StoreError, match="run 'orders' lacks record 2 .*damaged or edited"):
+        await store.load("orders")
+    raw(path, "UPDATE journal SET records = '[[\"fire\"' WHERE first_seq = 1")
+    with pytest.raises(StoreError, match="records 1..1 of run 'orders' in the store is not valid JSON"):
+        await store.load("orders")
+    await store.close()
+
+
+async def test_closing_checkpoints_the_wal_into_the_file(path: Path) -> None:
+    store = SQLiteStore(path)
+    journal = await store.open_journal("orders")
+    journal.append("fire", payload(1))
+    await store.close()  # no flush: closing commits what is pending
+    wal = Path(f"{path}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert raw(path, "SELECT first_seq, last_seq FROM journal") == [(1, 1)]
+
+
+async def test_a_cancelled_flush_leaves_the_store_working(path: Path) -> None:
+    store = SQLiteStore(path, commit_interval=10.0)
+    journal = await store.open_journal("orders")
+    journal.append("fire", payload(1))
+    waiter = asyncio.ensure_future(journal.flush())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    journal.append("fire", payload(2))
+    await journal.flush()
+    assert journal.durable_seq == 2
+    await store.close()
+
+
+def test_one_store_serves_several_event_loops_in_turn(path: Path) -> None:
+    store = SQLiteStore(path)
+
+    async def append(seq: int) -> None:
+        journal = await store.open_journal("orders")
+        journal.append("fire", payload(seq))
+        await journal.flush()
+
+    asyncio.run(append(1))
+    asyncio.run(append(2))
+    asyncio.run(store.close())
+    assert raw(path, "SELECT last_seq FROM journal ORDER BY first_seq") == [(1,), (2,)]
+
+
+def test_what_an_unclosed_store_holds_is_written_when_the_interpreter_exits(path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import asyncio
+        from mycorrhizal.durability import SQLiteStore
+
+        async def main():
+            store = SQLiteStore({str(path)!r}, commit_interval=10.0)
+            journal = await store.open_journal("orders")
+            for seq in range(1, 6):
+                journal.append("fire", seq)
+            return store  # kept alive past the loop, never flushed or closed
+
+        kept = asyncio.run(main())
+        """
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=30)
+    assert raw(path, "SELECT first_seq, last_seq FROM journal") == [(1, 5)]
