@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SCRIPTS = ("septum_bench", "hypha_bench", "rhizomorph_bench", "mycelium_bench")
+SCRIPTS = ("septum_bench", "hypha_bench", "rhizomorph_bench", "mycelium_bench", "durability_bench")
 MODULES = (*SCRIPTS, "compare", "_harness")
 
 M, PSM, TR, PT, SN, F = "mycorrhizal", "python-statemachine", "transitions", "py_trees", "SNAKES", "floor"
@@ -77,11 +77,18 @@ MYCELIUM_ROWS = {
     (PT, "tree driven in plain transition"),
     (PT, "driven tree overhead over floor"),
 }
+DURABILITY_ROWS = {
+    *each((M, F, "naive"), "records made durable, FULL", "records made durable, NORMAL"),
+    *each((M, "naive"), "one record, durable before the next"),
+    (M, "encode token + append, FULL"),
+    (M, "FULL, over the floor"),
+}
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
     "hypha_bench": HYPHA_ROWS,
     "rhizomorph_bench": RHIZOMORPH_ROWS,
     "mycelium_bench": MYCELIUM_ROWS,
+    "durability_bench": DURABILITY_ROWS,
 }
 # The targets of issue 16 (and the earlier issues) each script must state, by row.
 TARGETS = {
@@ -105,6 +112,7 @@ TARGETS = {
         (M, "runner build (15 nodes)"): 20.0,
     },
     "mycelium_bench": {(M, "FSM-in-PN overhead over floor"): 5.0, (M, "BT-in-PN overhead over floor"): 6.0},
+    "durability_bench": {(M, "records made durable, FULL"): 8.0, (M, "encode token + append, FULL"): 8.0},
 }
 
 
