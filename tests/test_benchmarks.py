@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SCRIPTS = ("septum_bench", "hypha_bench", "rhizomorph_bench", "mycelium_bench", "durability_bench")
+SCRIPTS = (
+    "septum_bench",
+    "hypha_bench",
+    "rhizomorph_bench",
+    "mycelium_bench",
+    "durability_bench",
+    "spores_bench",
+)
 MODULES = (*SCRIPTS, "compare", "_harness")
 
 M, PSM, TR, PT, SN, F = "mycorrhizal", "python-statemachine", "transitions", "py_trees", "SNAKES", "floor"
@@ -83,12 +90,23 @@ DURABILITY_ROWS = {
     (M, "encode token + append, FULL"),
     (M, "FULL, over the floor"),
 }
+SPORES_FILE = "spores -> AsyncFileTransport"
+SPORES_ROWS = {
+    *each(("no logging", SPORES_FILE), "FSM self-transition", "PN firing"),
+    *each(
+        (SPORES_FILE, "spores -> Ocel2SqliteTransport", "spores -> Ocel2JsonTransport"),
+        "emit_event (1 attribute, 1 relationship)",
+    ),
+    ("spores, added by logging", "per FSM transition (logged - plain)"),
+    ("spores, added by logging", "per PN firing (logged - plain)"),
+}
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
     "hypha_bench": HYPHA_ROWS,
     "rhizomorph_bench": RHIZOMORPH_ROWS,
     "mycelium_bench": MYCELIUM_ROWS,
     "durability_bench": DURABILITY_ROWS,
+    "spores_bench": SPORES_ROWS,
 }
 # The targets of issue 16 (and the earlier issues) each script must state, by row.
 TARGETS = {
@@ -113,6 +131,10 @@ TARGETS = {
     },
     "mycelium_bench": {(M, "FSM-in-PN overhead over floor"): 5.0, (M, "BT-in-PN overhead over floor"): 6.0},
     "durability_bench": {(M, "records made durable, FULL"): 8.0, (M, "encode token + append, FULL"): 8.0},
+    "spores_bench": {
+        ("spores, added by logging", "per FSM transition (logged - plain)"): 3.0,
+        ("spores, added by logging", "per PN firing (logged - plain)"): 3.0,
+    },
 }
 
 

@@ -46,6 +46,7 @@ class CacheMetrics:
 
 
 _PLAIN = (str, int, float, bool, type(None), datetime)
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def _freeze(value: Any) -> Any:
@@ -55,14 +56,22 @@ def _freeze(value: Any) -> Any:
     return str(value)
 
 
-class _Entry:
-    __slots__ = ("type", "snapshot", "attributes", "relations", "sightings")
+def snapshot_of(attributes: Attributes) -> list[tuple[str, Any]]:
+    """What later sightings are compared with: the attributes themselves when their values are
+    plain (a fresh list for each sighting), else a copy with other values as text."""
+    for _, value in attributes:
+        if type(value) not in _PLAIN_TYPES:
+            return [(n, _freeze(v)) for n, v in attributes]
+    return attributes
 
-    def __init__(self, kind: str, snapshot: tuple[Any, ...], attributes: Attributes) -> None:
+
+class _Entry:
+    __slots__ = ("type", "snapshot", "attributes", "sightings")
+
+    def __init__(self, kind: str, snapshot: list[tuple[str, Any]], attributes: Attributes) -> None:
         self.type = kind
         self.snapshot = snapshot
         self.attributes = attributes
-        self.relations: list[tuple[str, str]] = []
         self.sightings = 1
 
 
@@ -96,7 +105,7 @@ class ObjectLRUCache:
 
     def see(self, object_id: str, object_type: str, attributes: Attributes, time: float) -> None:
         """An adapter saw this object now: write it if it is new, changed or due a resend."""
-        snapshot = tuple((n, _freeze(v)) for n, v in attributes)
+        snapshot = snapshot_of(attributes)
         entry = self._entries.get(object_id)
         if entry is None:
             self.metrics.first_sights += 1

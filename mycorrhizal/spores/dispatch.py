@@ -88,6 +88,11 @@ class Dispatcher:
 
         return event, obj
 
+    @property
+    def awaits(self) -> bool:
+        """Whether async callers must await deliveries (an async transport); else ``event()`` will do."""
+        return self._async and self._nowait is None and self._write_event is None
+
     # -- emitting -----------------------------------------------------------------------------------
 
     def event(self, raw: RawEvent) -> None:
@@ -95,6 +100,8 @@ class Dispatcher:
         self.events += 1
         if self._write_event is not None:
             self._write_event(raw)
+        elif self._nowait is not None:
+            self._nowait(self._encode_event(raw), self._content_type)
         else:
             self._deliver(self._encode_event(raw))
 

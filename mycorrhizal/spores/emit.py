@@ -9,13 +9,13 @@ the configured dispatcher, so it follows :func:`~mycorrhizal.spores.configure`.
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from . import config
-from .extraction import blackboard_objects, event_attributes, object_attributes, object_type
-from .models import ObjectScope, Relationship, epoch, generate_event_id, generate_object_id
+from .extraction import blackboard_objects, describe, plan_of
+from .models import ObjectScope, Relationship, epoch, generate_event_id
 from .records import Attributes, RawEvent, Relations
 
 __all__ = ["adapter_event", "blackboard_relations", "emit_event", "emit_object", "enabled", "relate"]
@@ -95,20 +95,52 @@ def relate(
     ``GLOBAL``/``AUTO`` objects go through the object cache (written when new or changed);
     ``EVENT`` objects are written every time.
     """
-    ident = generate_object_id(obj)
-    kind = object_type(obj)
+    ident, kind, attributes = describe(obj)
     when = _time.time() if now is None else now
     if scope is ObjectScope.EVENT:
-        config.get_dispatcher().object((ident, kind, when, object_attributes(obj), []))
+        config.get_dispatcher().object((ident, kind, when, attributes, []))
     else:
-        config.get_object_cache().see(ident, kind, object_attributes(obj), when)
+        config.get_object_cache().see(ident, kind, attributes, when)
     return ident, qualifier
 
 
 def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
     """Write the ``ObjectRef`` objects of ``bb`` and append their relationships to ``into``."""
-    for obj, qualifier, scope in blackboard_objects(bb):
-        into.append(relate(obj, qualifier, scope, now=now))
+    if plan_of(type(bb)).object_refs:
+        for obj, qualifier, scope in blackboard_objects(bb):
+            into.append(relate(obj, qualifier, scope, now=now))
+
+
+Reader = Callable[[Any, float, Attributes, Relations], None]
+_readers: dict[type, Reader] = {}
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def _nothing(bb: Any, now: float, attributes: Attributes, relations: Relations) -> None:
+    return None
+
+
+def _reader(cls: type) -> Reader:
+    """What adapters read from blackboards of ``cls``, as one function (made once per class)."""
+    plan = plan_of(cls)
+    fields, refs = plan.event_attrs, plan.object_refs
+    if not fields and not refs:
+        return _nothing
+
+    def read(bb: Any, now: float, attributes: Attributes, relations: Relations) -> None:
+        for field, name in fields:
+            value = getattr(bb, field, None)
+            if value is not None:
+                attributes.append((name, value))
+        for field, qualifier, scope in refs:
+            value = getattr(bb, field, None)
+            if value is None:
+                continue
+            for obj in value if isinstance(value, _COLLECTIONS) else (value,):
+                if obj is not None:
+                    relations.append(relate(obj, qualifier, scope, now=now))
+
+    return read
 
 
 def adapter_event(
@@ -117,6 +149,8 @@ def adapter_event(
     """The event an adapter writes: its attributes, then the blackboard's EventAttr fields and
     ObjectRef objects (written first), then ``relations`` already collected."""
     if bb is not None:
-        attributes.extend(event_attributes(bb))
-        blackboard_relations(bb, now, relations)
+        read = _readers.get(type(bb))
+        if read is None:
+            read = _readers[type(bb)] = _reader(type(bb))
+        read(bb, now, attributes, relations)
     return (generate_event_id(), event_type, now, attributes, relations, None)

@@ -12,16 +12,17 @@ import dataclasses
 import logging
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, get_args, get_origin
 
 import attrs
 
-from .models import EventAttr, ObjectRef, ObjectScope, SporesAttr
+from .models import EventAttr, ObjectRef, ObjectScope, SporesAttr, generate_object_id
 from .records import Attributes
 
 __all__ = [
     "ObjectPlan",
+    "describe",
     "blackboard_objects",
     "event_attributes",
     "field_of_type",
@@ -188,3 +189,50 @@ def _public_fields(cls: type, obj: Any) -> tuple[str, ...]:
     names = tuple(n for n in names if not n.startswith("_"))
     _fields[cls] = names
     return names
+
+
+Description = tuple[str, str, Attributes]
+"""(object id, object type, attributes) of one object."""
+_describers: dict[type, Callable[[Any], Description]] = {}
+
+
+def describe(obj: Any) -> Description:
+    """``obj``'s id, type and attributes, as :func:`generate_object_id`, :func:`object_type` and
+    :func:`object_attributes` give them (a class with declared fields is read once per class)."""
+    found = _describers.get(type(obj))
+    if found is None:
+        found = _describer(type(obj), obj)
+    return found(obj)
+
+
+def _generic(obj: Any) -> Description:
+    return generate_object_id(obj), object_type(obj), object_attributes(obj)
+
+
+def _describer(cls: type, obj: Any) -> Callable[[Any], Description]:
+    """A function describing instances of ``cls``; cached when the class declares its fields."""
+    if isinstance(obj, dict) or isinstance(obj, _NO_HINTS) or not _declares_fields(cls):
+        return _generic  # per instance (a dict's keys, an instance __dict__): nothing to cache
+    kind = object_type(obj)
+    marked = plan_of(cls).spores_attrs
+    fields = marked or tuple((n, n) for n in _public_fields(cls, obj) if n != "id")
+
+    def described(o: Any) -> Description:
+        ident = getattr(o, "id", None)
+        return (
+            str(ident) if ident is not None else generate_object_id(o),
+            kind,
+            [(name, getattr(o, field, None)) for field, name in fields],
+        )
+
+    _describers[cls] = described
+    return described
+
+
+def _declares_fields(cls: type) -> bool:
+    return bool(
+        plan_of(cls).spores_attrs
+        or dataclasses.is_dataclass(cls)
+        or attrs.has(cls)
+        or isinstance(getattr(cls, "model_fields", None), dict)
+    )

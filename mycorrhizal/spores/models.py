@@ -157,17 +157,23 @@ class LogRecord:
 
 # Event ids: one random prefix per process plus a counter.  As unique as a uuid4 per event for any
 # realistic log (2**64 prefixes), at a tenth of the cost: ids are made for every event.
-_PREFIX = f"{uuid.uuid4().int >> 64:016x}"
+_PREFIX = f"evt-{uuid.uuid4().int >> 64:016x}-"
 _counter = itertools.count(1)
-_pid = os.getpid()
+
+
+def _new_prefix() -> None:
+    """A forked child must not repeat its parent's ids: it gets its own prefix."""
+    global _PREFIX, _counter
+    _PREFIX, _counter = f"evt-{uuid.uuid4().int >> 64:016x}-", itertools.count(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_prefix)
 
 
 def generate_event_id() -> str:
     """A new unique event id, ``evt-<process prefix>-<n>``."""
-    global _PREFIX, _counter, _pid
-    if os.getpid() != _pid:  # a forked child must not repeat its parent's ids
-        _pid, _PREFIX, _counter = os.getpid(), f"{uuid.uuid4().int >> 64:016x}", itertools.count(1)
-    return f"evt-{_PREFIX}-{next(_counter)}"
+    return _PREFIX + str(next(_counter))
 
 
 _generated: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()

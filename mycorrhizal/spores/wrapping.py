@@ -55,7 +55,11 @@ def _dispatch(raw: RawEvent | None) -> None:
 
 async def _adispatch(raw: RawEvent | None) -> None:
     if raw is not None:
-        await config.get_dispatcher().aevent(raw)
+        dispatcher = config.get_dispatcher()
+        if dispatcher.awaits:
+            await dispatcher.aevent(raw)
+        else:
+            dispatcher.event(raw)
 
 
 def _off() -> bool:
@@ -112,7 +116,13 @@ def _wrap_coroutine(fn: Callable[..., Any], before: Before | None, after: After 
             await _adispatch(before(args, kwargs))
         result = await fn(*args, **kwargs)
         if after is not None:
-            await _adispatch(after(args, kwargs, result))
+            raw = after(args, kwargs, result)
+            if raw is not None:
+                dispatcher = config.get_dispatcher()
+                if dispatcher.awaits:  # an async transport: wait for it (back-pressure)
+                    await dispatcher.aevent(raw)
+                else:
+                    dispatcher.event(raw)
         return result
 
     return wrapper
