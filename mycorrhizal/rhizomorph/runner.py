@@ -328,7 +328,8 @@ class Runner:
         tasks = self._tasks
         if tasks is None:
             tasks = self._tasks = LeafTasks(self.tree.name, self)
-        tasks.track(i, task)
+        tasks.live[task] = i  # (LeafTasks.track, written out: this is once per async leaf run)
+        task.add_done_callback(tasks.done)
 
     def _abandon(self, i: int, task: asyncio.Task[Any]) -> None:
         assert self._tasks is not None  # the task was tracked when its leaf started it

@@ -44,7 +44,7 @@ class LeafTasks:
     def track(self, i: int, task: asyncio.Task[Any]) -> None:
         """Follow leaf ``i``'s task until it finishes or is abandoned."""
         self.live[task] = i
-        task.add_done_callback(self._done)
+        task.add_done_callback(self.done)
 
     def abandon(self, i: int, task: asyncio.Task[Any]) -> None:
         """Cancel leaf ``i``'s task (if it already finished, its result no longer matters)."""
@@ -61,7 +61,8 @@ class LeafTasks:
     def _owner_gone(self, _: object) -> None:
         self.drop()
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
+    def done(self, task: asyncio.Task[Any]) -> None:
+        """A tracked task finished: wake the runner to collect it, or report a failed cleanup."""
         if not task.cancelled():
             task.exception()  # retrieved: a tick collects it, or nobody will (no warning either way)
         if self.live.pop(task, None) is not None:

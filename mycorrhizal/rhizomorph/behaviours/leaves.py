@@ -125,12 +125,6 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
             return _as_status(rt, i, value, condition, node, label)
         return _raised(rt, i, exc)
 
-    def result(rt: Host, task: asyncio.Task[Any]) -> Status:
-        if task.cancelled():
-            return CANCELLED
-        failure = task.exception()
-        return outcome(rt, None if failure is not None else task.result(), failure)
-
     def tick(rt: Host) -> Status:
         task = rt.data[i]
         if task is None:
@@ -148,7 +142,11 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
                     r = RUNNING
         elif task.done():
             rt.data[i] = None
-            r = result(rt, task)
+            if task.cancelled():
+                r = CANCELLED
+            else:
+                failure = task.exception()
+                r = outcome(rt, None if failure is not None else task.result(), failure)
         else:
             r = RUNNING
         rt.status[i] = r
