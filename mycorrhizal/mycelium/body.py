@@ -12,12 +12,15 @@ from typing import Any
 from ..common.callables import is_async_callable
 from ..common.errors import RoutingError
 from ..common.interpreter import is_empty_function
-from ..hypha import Consumed
+from ..hypha import Consumed, FiringContext
 
-__all__ = ["BodyHook", "BodyRunner", "body_runner"]
+__all__ = ["BodyHook", "BodyRunner", "Handler", "body_runner"]
 
 BodyHook = Callable[[Consumed, Any, Any], Any]
 """The decorated function of an embedded transition: ``fn(consumed, bb, timebase)``, returns None."""
+
+Handler = Callable[[Consumed, Any, Any, FiringContext], Any]
+"""The hypha handler a ``bt=``/``fsm=`` transition gets: ``async def fire(consumed, bb, timebase, ctx)``."""
 
 BodyRunner = Callable[[Consumed, Any, Any, str], Coroutine[Any, Any, None]]
 """Runs the hook for one firing: ``await run(consumed, bb, timebase, transition_name)``."""

@@ -17,11 +17,11 @@ from ..hypha import PN, NetBuilder, build_net
 from ..rhizomorph import Tree
 from ..septum import State
 from . import checks
-from .body import BodyHook
+from .body import BodyHook, Handler
 from .checks import BT_MODES
 from .machine_handler import machine_handler
 from .spec import EmbeddedMachine, EmbeddedTree, Routes
-from .tree_handler import Handler, tree_handler
+from .tree_handler import tree_handler
 
 __all__ = ["BT_MODES", "MyceliumBuilder", "MyceliumPN", "pn"]
 

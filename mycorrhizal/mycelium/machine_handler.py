@@ -13,11 +13,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..hypha import Consumed, FiringContext
-from .body import BodyHook, body_runner
+from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
 from .routing import Delivery, commit
 from .spec import EmbeddedMachine
-from .tree_handler import Handler
 
 __all__ = ["machine_handler"]
 

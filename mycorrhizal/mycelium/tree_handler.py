@@ -8,19 +8,15 @@ token unplaced with nowhere to reject it, the firing fails and hypha puts the co
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
-from .body import BodyHook, body_runner
+from .body import BodyHook, Handler, body_runner
 from .routing import TokenContext, commit
 from .spec import EmbeddedTree
 
-__all__ = ["Handler", "tree_handler"]
-
-Handler = Callable[[Consumed, Any, Any, FiringContext], Any]
-"""A hypha handler that takes the firing context."""
+__all__ = ["tree_handler"]
 
 
 def tree_handler(spec: EmbeddedTree, body: BodyHook) -> Handler:
