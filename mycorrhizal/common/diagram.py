@@ -33,6 +33,7 @@ __all__ = [
     "Shape",
     "dot_available",
     "dot_program",
+    "graphviz_ids",
     "render_diagram",
     "to_graphviz",
     "to_mermaid_text",
@@ -182,8 +183,11 @@ def _node_attrs(node: Node) -> dict[str, str]:
 _GV_UNSAFE = re.compile(r"[^A-Za-z0-9_.]")
 
 
-def _graphviz_ids(diagram: Diagram) -> dict[str, str]:
-    """Node id -> a Graphviz-safe id (``:`` would be read as a port, so only word chars and dots)."""
+def graphviz_ids(diagram: Diagram) -> dict[str, str]:
+    """Node id -> its Graphviz id (``:`` would be read as a port, so only word chars and dots).
+
+    Graphviz's SVG names each node by this id (its ``<title>``), so a page can find a node there.
+    """
     safe: dict[str, str] = {}
     taken: set[str] = set()
     for node in diagram.all_nodes():
@@ -214,7 +218,7 @@ def to_graphviz(diagram: Diagram) -> graphviz.Digraph:
     graph.attr(rankdir=diagram.direction, fontname="Helvetica")
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", fontname="Helvetica", fontsize="10")
-    ids = _graphviz_ids(diagram)
+    ids = graphviz_ids(diagram)
     for node in diagram.nodes:
         graph.node(ids[node.id], node.label or node.id, **_node_attrs(node))
     for cluster in diagram.clusters:
