@@ -12,6 +12,8 @@ seeded random generator: every run prints exactly the same thing.
 
 Run:  python examples/mycelium/circuit_breaker_handler.py [--out DIR]
   or: mycorrhizal demo circuit-breaker --out DIR
+Watch it in the browser (pip install 'mycorrhizal[live]'):
+      mycorrhizal demo circuit-breaker --serve [--speed 2] [--paused]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from enum import Enum, auto
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
 
 OPEN_TIMEOUT = 5.0  # seconds the breaker stays OPEN before letting a probe through
 PROBE_WINDOW = 5.0  # seconds HALF_OPEN waits for a probe before re-opening
+ARRIVAL_GAP = 0.5  # seconds between requests when the scenario is watched live
 
 
 # --------------------------------------------------------------------------- the world around it
@@ -281,30 +285,80 @@ PHASES: list[tuple[str, bool, float, list[Request]]] = [
 ]
 
 
-async def run_scenario(*, seed: int = 7, quiet: bool = False) -> Report:
-    """Drive the five phases on a virtual clock and return what happened."""
+@attrs.define
+class World:
+    """The scenario's clock, blackboard and net runner."""
+
+    clock: ManualClock
+    bb: Blackboard
+    runner: Any
+
+
+def build(seed: int = 7) -> World:
+    """A fresh world: a virtual clock, a blackboard over a seeded backend, and the net's runner."""
     clock = ManualClock()
     bb = Blackboard(backend=Backend(seed), clock=clock)
-    runner = PNRunner(CircuitBreakerOrchestrator, bb, clock)
-    await runner.start()
+    return World(clock, bb, PNRunner(CircuitBreakerOrchestrator, bb, clock))
+
+
+async def drive(
+    world: World, elapse: Callable[[float], Awaitable[Any]], *, gap: float = 0.0, quiet: bool = False
+) -> Report:
+    """Play the five phases; ``elapse(dt)`` lets virtual time pass, ``gap`` spaces the requests."""
+    bb, runner = world.bb, world.runner
     phases = []
     for title, healthy, wait, requests in PHASES:
         if not quiet:
-            print(f"\n{title}")
+            print(f"\n{title}", flush=True)
         noted = len(bb.journal)
-        await clock.run_for(wait)  # the breaker's own timers fire here, with no request needed
+        await elapse(wait)  # the breaker's own timers fire here, with no request needed
         bb.backend.healthy = healthy
         seen = len(bb.outcomes)
-        runner.add_tokens("input_queue", requests)
-        await runner.run_until_idle()
+        if gap:  # one request at a time, so a watcher sees each go through
+            for request in requests:
+                runner.add_token("input_queue", request)
+                await runner.run_until_idle()
+                await elapse(gap)
+        else:
+            runner.add_tokens("input_queue", requests)
+            await runner.run_until_idle()
         outcomes = tuple(bb.outcomes[seen:])
         if not quiet:
             print("\n".join(bb.journal[noted:]))
-            print(f"  circuit is {bb.circuit}")
+            print(f"  circuit is {bb.circuit}", flush=True)
         phases.append(Phase(title, outcomes, bb.circuit))
     counts = {place: len(runner.tokens(place)) for place in ("success", "failure", "rejected", "invalid")}
-    await runner.stop()
     return Report(tuple(phases), tuple(bb.transitions), counts)
+
+
+async def run_scenario(*, seed: int = 7, quiet: bool = False) -> Report:
+    """Drive the five phases on a virtual clock and return what happened."""
+    world = build(seed)
+    await world.runner.start()
+    report = await drive(world, world.clock.run_for, quiet=quiet)
+    await world.runner.stop()
+    return report
+
+
+async def watch_scenario(
+    *, speed: float = 1.0, paused: bool = False, host: str = "127.0.0.1", port: int = 8000
+) -> Report:
+    """The scenario with its live view open, paced at ``speed``; the view stays open until Ctrl-C."""
+    from mycorrhizal.live import LiveView  # the optional extra: mycorrhizal[live]
+
+    world = build()
+    view = LiveView(world.runner, clock=world.clock, speed=speed, paused=paused, host=host, port=port)
+    async with view:
+        print(f"live view: {view.url}  (Ctrl-C to stop)", flush=True)
+        await world.runner.start()
+        # The view moves the clock now: sleeping on it lets virtual time pass at the chosen pace.
+        report = await drive(world, world.clock.sleep, gap=ARRIVAL_GAP)
+        print("\nscenario finished; the view stays open until Ctrl-C", flush=True)
+        try:
+            await view.wait_closed()
+        finally:
+            await world.runner.stop()
+    return report
 
 
 def write_pictures(out: Path) -> list[Path]:
@@ -313,11 +367,31 @@ def write_pictures(out: Path) -> list[Path]:
     return [render(CircuitBreakerOrchestrator, out / f"circuit_breaker.{fmt}", format=fmt)]
 
 
-def main(argv: list[str] | None = None) -> Report:
+def _speed(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def main(argv: list[str] | None = None) -> Report | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, help="write the net's picture into this folder")
+    parser.add_argument("--serve", action="store_true", help="watch it run in the browser (live view)")
+    parser.add_argument("--speed", type=_speed, default=1.0, help="virtual seconds per real second")
+    parser.add_argument("--paused", action="store_true", help="start paused (use the page's Step)")
+    parser.add_argument("--host", default="127.0.0.1", help="address of the view (default: this machine)")
+    parser.add_argument("--port", type=int, default=8000, help="port of the live view (0: any free one)")
     args = parser.parse_args(argv)
     print("Circuit breaker: septum FSM inside a hypha Petri net (virtual clock, seeded backend)")
+    if args.serve:
+        try:
+            return asyncio.run(
+                watch_scenario(speed=args.speed, paused=args.paused, host=args.host, port=args.port)
+            )
+        except KeyboardInterrupt:
+            print("live view closed")
+            return None
     report = asyncio.run(run_scenario())
     print("\nBreaker transitions:")
     for at, before, after in report.transitions:
