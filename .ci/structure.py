@@ -36,6 +36,8 @@ ALLOWED = {
     "durability": {"common"},
     # Event logging wraps user handlers of every engine and observes every runtime.
     "spores": {"common", "mycelium"} | ENGINES,
+    # The live view watches runtimes of every engine (and mycelium's embedded machines).
+    "live": {"common", "mycelium"} | ENGINES,
 }
 
 

@@ -7,8 +7,10 @@ user can cause ends in one line on stderr and exit status 1 (2 for a malformed c
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib
+import math
 import os
 import runpy
 import sys
@@ -23,6 +25,13 @@ from .common.errors import CommandError, MycorrhizalError
 from .inspection import check_report, diagram_targets
 from .render import diagram_of, render, to_dot
 
+try:
+    from . import live
+except ModuleNotFoundError as _missing:  # the optional extra mycorrhizal[live] (aiohttp) is absent
+    if _missing.name is None or _missing.name.split(".")[0] != "aiohttp":
+        raise
+    live = None  # type: ignore[assignment]
+
 __all__ = ["build_parser", "load_target", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +43,16 @@ DEMOS: dict[str, str] = {
     "circuit-breaker": "mycelium/circuit_breaker_handler.py",
     "job-queue": "mycelium/job_queue_processor.py",
 }
+#: Demos whose script takes --serve (and --speed, --paused, --host, --port): a live view of the run.
+LIVE_DEMOS = ("circuit-breaker",)
+NO_LIVE = "the live view needs aiohttp: pip install 'mycorrhizal[live]'"
 
-DESCRIPTION = "Run a scenario, draw any net, state machine or tree, or check one."
+DESCRIPTION = "Run a scenario, draw any net, state machine or tree, check one, or watch one run live."
 EPILOG = """\
 examples:
   mycorrhizal demo circuit-breaker --out out
+  mycorrhizal demo circuit-breaker --serve --speed 2
+  mycorrhizal serve examples/hypha/order_pipeline.py:Shop --port 8000
   mycorrhizal render examples/hypha/order_pipeline.py:Shop -o shop.svg
   mycorrhizal render myapp.flows:Checkout -f mmd
   mycorrhizal check myapp.flows:Checkout
@@ -145,14 +159,39 @@ def _load_drawable(spec: str) -> Any:
 # --------------------------------------------------------------------------- commands
 
 
+def _demo_argv(args: argparse.Namespace) -> list[str]:
+    """The demo script's own options, from ours; refuses live-view options without --serve."""
+    live_options = [f"--{name}" for name in ("speed", "paused", "host", "port") if getattr(args, name)]
+    if not args.serve:
+        if live_options:
+            raise CommandError(f"{live_options[0]} only applies with --serve", usage=True)
+        return []
+    if args.out is not None:
+        raise CommandError("--out and --serve do not go together; run the demo twice", usage=True)
+    if args.name not in LIVE_DEMOS:
+        raise CommandError(
+            f"demo {args.name!r} has no live view; --serve works with: {', '.join(LIVE_DEMOS)}", usage=True
+        )
+    _need_live()
+    port = 8000 if args.port is None else args.port
+    argv = ["--serve", "--host", args.host or "127.0.0.1", "--port", str(port)]
+    return argv + ["--speed", repr(args.speed or 1.0)] + (["--paused"] if args.paused else [])
+
+
+def _need_live() -> None:
+    if live is None:
+        raise CommandError(NO_LIVE)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     script = EXAMPLES / DEMOS[args.name]
+    extra = _demo_argv(args)
     if not script.is_file():
         raise CommandError(
             f"demo {args.name!r} runs {script}, which is missing: demos ship with the source tree "
             "(clone the repository and 'pip install -e .')"
         )
-    argv = [str(script)]
+    argv = [str(script), *extra]
     if args.out is not None:
         _make_folder(Path(args.out), "--out")
         argv += ["--out", str(args.out)]
@@ -163,9 +202,37 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         with _first_on_path(script.parent):
             runpy.run_path(str(script), run_name="__main__")
     except OSError as exc:
+        if args.serve:
+            raise CommandError(str(exc)) from exc
         raise CommandError(f"demo {args.name!r} could not write its pictures: {exc}") from exc
     finally:
         sys.argv = old_argv
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    _need_live()
+    assert live is not None
+    target = load_target(args.target)
+    try:
+        live.runtime_of(target)
+    except TypeError as exc:
+        raise CommandError(f"{args.target!r}: {exc}") from exc
+    try:
+        asyncio.run(
+            live.serve(
+                target,
+                host=args.host or "127.0.0.1",
+                port=8000 if args.port is None else args.port,
+                speed=args.speed,
+                paused=args.paused,
+                say=lambda text: print(text, flush=True),
+            )
+        )
+    except KeyboardInterrupt:
+        print("live view closed")
+    except (OSError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
     return 0
 
 
@@ -289,7 +356,19 @@ def _add_commands(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run a named scenario", description="Run a named scenario.")
     demo.add_argument("name", choices=sorted(DEMOS))
     demo.add_argument("--out", help="folder for the scenario's pictures (created if missing)")
+    demo.add_argument("--serve", action="store_true", help="watch the scenario run in the browser")
+    _add_live_options(demo)
     demo.set_defaults(func=_cmd_demo)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run a net, machine or tree with a live view in the browser",
+        description="Run a net, state machine or tree and watch it in the browser until Ctrl-C "
+        "(needs mycorrhizal[live]).",
+    )
+    serve.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    _add_live_options(serve)
+    serve.set_defaults(func=_cmd_serve)
 
     rend = sub.add_parser(
         "render",
@@ -310,6 +389,31 @@ def _add_commands(sub: Any) -> None:
     diagrams.add_argument("--examples", default=str(EXAMPLES), help="default: the examples/ folder")
     diagrams.add_argument("--check", action="store_true", help="only report stale pictures (exit 1)")
     diagrams.set_defaults(func=_cmd_diagrams)
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a speed above 0 (virtual seconds per real second)")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 to 65535 (0: any free one)")
+    return int(text)
+
+
+def _add_live_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=_port, help="port of the live view (default 8000; 0: any free one)")
+    parser.add_argument(
+        "--host", help="address to serve on (default 127.0.0.1: this machine only; others must be asked for)"
+    )
+    parser.add_argument("--speed", type=_speed, help="pace virtual time: virtual seconds per real second")
+    parser.add_argument("--paused", action="store_true", help="start paused; step with the page's Step")
 
 
 def build_parser() -> argparse.ArgumentParser:

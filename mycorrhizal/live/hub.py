@@ -1,0 +1,261 @@
+"""The hub between one watched runtime and the browsers looking at it.
+
+The hub is the runtime's observer.  Receiving an event costs the engine a list append: describing
+events, reading snapshots and encoding JSON happen later, at most once per ``min_interval`` (real
+seconds), in one *flush* that sends every connected client one update (the new events and a fresh
+snapshot).
+
+Slow clients never slow the run.  Each client has a bounded buffer of ``client_buffer`` updates;
+when a client falls that far behind (its connection drains slower than updates come), its backlog
+is thrown away and replaced by one fresh snapshot: the client's picture is right again at once,
+and its event list shows how many events it skipped.  Each such *coalescing* is counted per client
+and in :attr:`Hub.coalesced`; the events it skipped are counted in :attr:`Hub.dropped`.  Only the
+view's copy is dropped: the engine's own events were all delivered to the hub (``seen``), and the
+most recent ``history`` of them stay available at ``/api/events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .records import describe
+from .watch import NetWatch, Snapshot, Watched
+
+__all__ = ["Client", "Hub"]
+
+log = logging.getLogger("mycorrhizal.live")
+
+
+class Client:
+    """One browser's stream: a bounded buffer of encoded updates, coalesced when it overflows."""
+
+    __slots__ = ("queue", "limit", "wake", "resync", "dropped", "coalesced", "closed")
+
+    def __init__(self, limit: int) -> None:
+        self.queue: deque[tuple[str, int]] = deque()
+        self.limit = limit
+        self.wake = asyncio.Event()
+        self.resync = False
+        """True when the backlog was dropped: the client gets a fresh snapshot next."""
+        self.dropped = 0
+        """Events this client's view skipped because it fell behind."""
+        self.coalesced = 0
+        """Times this client's backlog was replaced by a snapshot."""
+        self.closed = False
+
+    def offer(self, message: str, events: int) -> bool:
+        """Queue an update carrying ``events`` events; False when it coalesced the backlog instead."""
+        if self.resync:  # the snapshot it gets next already covers this update
+            self.dropped += events
+            return False
+        if len(self.queue) >= self.limit:
+            self.dropped += events + sum(count for _, count in self.queue)
+            self.queue.clear()
+            self.resync = True
+            self.coalesced += 1
+            self.wake.set()
+            return False
+        self.queue.append((message, events))
+        self.wake.set()
+        return True
+
+    def close(self) -> None:
+        """End this client's stream."""
+        self.closed = True
+        self.wake.set()
+
+
+class Hub:
+    """Receives a runtime's events, keeps recent history, and feeds every connected client."""
+
+    def __init__(
+        self,
+        watched: Watched,
+        *,
+        history: int = 500,
+        client_buffer: int = 64,
+        min_interval: float = 0.05,
+        control: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.watched = watched
+        self.history: deque[dict[str, Any]] = deque(maxlen=history)
+        self.client_buffer = client_buffer
+        self.min_interval = min_interval
+        self.control = control or (lambda: {"pausable": False})
+        self.clients: set[Client] = set()
+        self.seen = 0
+        """Events the runtime delivered to the view (every one of them)."""
+        self.skipped = 0
+        """Events counted but not described, because more than ``history`` came between two flushes."""
+        self._pending: list[tuple[Any, dict[str, str] | None]] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self._last_core = ""
+        self._machines: dict[int, tuple[Any, Callable[[Any], None]]] = {}  # id -> (machine, observer)
+        self._gone = [0, 0]  # dropped, coalesced: of clients that disconnected
+        self._closed = False
+
+    # ------------------------------------------------------------------ receiving (the engine's side)
+
+    def observe(self, event: Any) -> None:
+        """The observer attached to the runtime: note ``event`` and schedule a flush."""
+        self._receive(event, None)
+
+    def _receive(self, event: Any, tag: dict[str, str] | None) -> None:
+        self._pending.append((event, tag))
+        self.seen += 1
+        self.watched.note(event)
+        if self._handle is None:
+            self._schedule()
+
+    def poke(self) -> None:
+        """Something changed without an event (the clock moved): flush soon."""
+        if self._handle is None:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # emitted outside a loop: the view's periodic poll flushes it
+            return
+        delay = max(0.0, self._last_flush + self.min_interval - loop.time())
+        self._handle = loop.call_later(delay, self.flush)
+
+    # ------------------------------------------------------------------ sending (the clients' side)
+
+    def flush(self) -> None:
+        """Describe what came in, and send every client an update if anything changed."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._last_flush = asyncio.get_running_loop().time()
+        self._watch_machines()
+        records = self._describe()
+        if not self.clients:
+            return
+        core = self._core()
+        encoded = json.dumps(core, sort_keys=True)
+        if not records and encoded == self._last_core:
+            return
+        self._last_core = encoded
+        message = json.dumps({"events": records, "snapshot": self._with_stats(core)})
+        for client in list(self.clients):
+            client.offer(message, len(records))
+
+    @property
+    def dropped(self) -> int:
+        """Events some client's view skipped (a client that fell behind got a snapshot instead)."""
+        return self._gone[0] + sum(client.dropped for client in self.clients)
+
+    @property
+    def coalesced(self) -> int:
+        """Times a client's backlog was replaced by a fresh snapshot."""
+        return self._gone[1] + sum(client.coalesced for client in self.clients)
+
+    def _describe(self) -> list[dict[str, Any]]:
+        pending, self._pending = self._pending, []
+        limit = self.history.maxlen or len(pending)
+        kept = pending[-limit:]
+        self.skipped += len(pending) - len(kept)
+        first = self.seen - len(kept) + 1
+        records = []
+        for offset, (event, tag) in enumerate(kept):
+            nodes = self._nodes(event, tag)
+            records.append(describe(event, first + offset, nodes, tag))
+        self.history.extend(records)
+        return records
+
+    def _nodes(self, event: Any, tag: dict[str, str] | None) -> list[str]:
+        watched = self.watched
+        if tag is not None and isinstance(watched, NetWatch):
+            node = watched.state_node(tag["transition"], getattr(event, "state", None))
+            return [] if node is None else [node]
+        return watched.nodes_of(event)
+
+    def _core(self) -> Snapshot:
+        snap = self.watched.snapshot()
+        snap["control"] = self.control()
+        return snap
+
+    def _with_stats(self, snap: Snapshot) -> Snapshot:
+        snap["stats"] = {
+            "seen": self.seen,
+            "skipped": self.skipped,
+            "dropped": self.dropped,
+            "coalesced": self.coalesced,
+            "clients": len(self.clients),
+        }
+        return snap
+
+    def snapshot(self) -> Snapshot:
+        """The runtime's state now, with the view's controls and counters."""
+        return self._with_stats(self._core())
+
+    def snapshot_message(self, client: Client | None, history: int) -> str:
+        """What a client gets first, and again after its backlog was coalesced: state and recent events."""
+        self.flush_pending_only()
+        recent = list(self.history)[-history:] if history else []
+        body = {
+            "snapshot": self.snapshot(),
+            "history": recent,
+            "dropped": 0 if client is None else client.dropped,
+            "coalesced": 0 if client is None else client.coalesced,
+        }
+        return json.dumps(body)
+
+    def flush_pending_only(self) -> None:
+        """Describe events received so far (without sending), so history is current."""
+        self._describe()
+
+    def connect(self) -> Client:
+        """A new client stream."""
+        client = Client(self.client_buffer)
+        self.clients.add(client)
+        log.debug("live view: client connected (%d now)", len(self.clients))
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        """Forget ``client`` (its connection closed)."""
+        if client in self.clients:
+            self.clients.discard(client)
+            self._gone[0] += client.dropped
+            self._gone[1] += client.coalesced
+            log.debug("live view: client disconnected (%d left)", len(self.clients))
+
+    def close(self) -> None:
+        """End every client's stream and stop flushing."""
+        self._closed = True
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        for client in list(self.clients):
+            client.close()
+        for fsm, observer in self._machines.values():
+            fsm.remove_observer(observer)
+        self._machines.clear()
+
+    # ------------------------------------------------------------------ embedded machines
+
+    def _watch_machines(self) -> None:
+        """Observe machines that appeared in the net's ``fsm=`` transitions (tagged with both)."""
+        watched = self.watched
+        if not isinstance(watched, NetWatch):
+            return
+        for transition, key, fsm in watched.embedded_machines():
+            add = getattr(fsm, "add_observer", None)
+            if add is None or id(fsm) in self._machines:
+                continue
+            tag = {"transition": transition, "key": "" if key is None else str(key)}
+
+            def observer(event: Any, tag: dict[str, str] = tag) -> None:
+                self._receive(event, tag)
+
+            add(observer)
+            self._machines[id(fsm)] = (fsm, observer)

@@ -1,0 +1,247 @@
+// mycorrhizal live view: plain JavaScript, no build step, nothing fetched from elsewhere.
+// The page loads the picture (diagram.svg), then follows api/stream (server-sent events):
+// a "snapshot" (state + recent events) first and after the page fell behind, then "update"s.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const MAX_EVENTS = 1000;
+  const nodes = new Map();        // picture node id -> <g class="node">
+  const badges = new Map();       // place node id -> its token badge <g>
+  const chosenKey = new Map();    // machine name -> key shown in the picture
+  const types = new Map();        // event type -> its filter checkbox
+  let last = null;                // last snapshot
+  let follow = true;              // keep the event list scrolled to the newest (until the user scrolls up)
+
+  // ------------------------------------------------------------------ the picture
+
+  async function loadPicture() {
+    const response = await fetch("diagram.svg");
+    $("svg").classList.remove("muted");
+    $("svg").innerHTML = await response.text();
+    for (const g of document.querySelectorAll("#svg g.node[data-node]")) nodes.set(g.dataset.node, g);
+  }
+
+  function badge(id) {
+    let b = badges.get(id);
+    if (b) return b;
+    const g = nodes.get(id);
+    if (!g) return null;
+    const box = g.getBBox();
+    b = document.createElementNS(SVG_NS, "g");
+    b.setAttribute("class", "badge empty");
+    const circle = document.createElementNS(SVG_NS, "circle");
+    circle.setAttribute("cx", box.x + box.width - 3);
+    circle.setAttribute("cy", box.y + 3);
+    circle.setAttribute("r", 9);
+    const text = document.createElementNS(SVG_NS, "text");
+    text.setAttribute("x", box.x + box.width - 3);
+    text.setAttribute("y", box.y + 3);
+    b.append(circle, text);
+    g.append(b);
+    badges.set(id, b);
+    return b;
+  }
+
+  function setClass(g, name, on) { if (g) g.classList.toggle(name, on); }
+
+  // ------------------------------------------------------------------ applying a snapshot
+
+  function apply(snap) {
+    last = snap;
+    $("name").textContent = snap.name;
+    $("kind").textContent = snap.kind;
+    document.title = `${snap.name} - mycorrhizal live view`;
+    $("time").textContent = Number(snap.time).toFixed(2);
+    const current = applyMachines(snap.machines);
+    for (const [id, g] of nodes) {
+      setClass(g, "current", current.has(id));
+      setClass(g, "busy", (snap.busy[id] || 0) > 0);
+      setClass(g, "outcome-failed", snap.outcomes[id] === "failed");
+      for (const st of ["running", "success", "failure", "cancelled"]) {
+        setClass(g, `st-${st}`, (snap.statuses[id] || "").toLowerCase() === st);
+      }
+    }
+    applyPlaces(snap.places);
+    $("tree-box").hidden = snap.kind !== "tree";
+    $("ticks").textContent = snap.ticks ?? 0;
+    applyControl(snap.control || {});
+    const stats = snap.stats || {};
+    $("event-count").textContent = `${stats.seen ?? 0} seen`;
+  }
+
+  function applyPlaces(places) {
+    const names = Object.keys(places);
+    $("places-box").hidden = names.length === 0;
+    const body = $("places").tBodies[0];
+    for (const id of names) {
+      const count = places[id];
+      let row = body.querySelector(`tr[data-place="${CSS.escape(id)}"]`);
+      if (!row) {
+        row = body.insertRow();
+        row.dataset.place = id;
+        row.insertCell().textContent = id.split(".").slice(-1)[0];
+        row.cells[0].title = id;
+        row.insertCell().className = "count";
+      }
+      row.cells[1].textContent = count;
+      const b = badge(id);
+      if (b) {
+        b.querySelector("text").textContent = count;
+        b.classList.toggle("empty", count === 0);
+        setClass(nodes.get(id), "marked", count > 0);
+      }
+    }
+  }
+
+  function applyMachines(machines) {
+    const current = new Set();
+    $("machines-box").hidden = machines.length === 0;
+    const box = $("machines");
+    for (const m of machines) {
+      let div = box.querySelector(`div.machine[data-machine="${CSS.escape(m.name)}"]`);
+      if (!div) {
+        div = document.createElement("div");
+        div.className = "machine";
+        div.dataset.machine = m.name;
+        div.innerHTML = '<span class="name"></span>: <span class="state"></span><select hidden></select>';
+        div.querySelector(".name").textContent = m.name.split(".").slice(-1)[0];
+        div.title = m.name;
+        div.querySelector("select").addEventListener("change", (e) => {
+          chosenKey.set(m.name, e.target.value);
+          if (last) apply(last);
+        });
+        box.append(div);
+      }
+      const select = div.querySelector("select");
+      const keys = m.keys.map((k) => k.key);
+      select.hidden = m.keys.length < 2 && !(m.keys[0] && m.keys[0].key);
+      if ([...select.options].map((o) => o.value).join("\n") !== keys.join("\n")) {
+        select.replaceChildren(...keys.map((k) => new Option(k || "(one machine)", k)));
+      }
+      if (!keys.includes(chosenKey.get(m.name))) chosenKey.set(m.name, keys[0]);
+      select.value = chosenKey.get(m.name) ?? "";
+      const shown = m.keys.find((k) => k.key === chosenKey.get(m.name));
+      div.querySelector(".state").textContent = shown ? shown.state + (shown.complete ? " (done)" : "") : "not started";
+      if (shown && shown.node) current.add(shown.node);
+    }
+    return current;
+  }
+
+  function applyControl(control) {
+    $("controls").hidden = !control.pausable;
+    if (!control.pausable) return;
+    $("pause").textContent = control.paused ? "Resume" : "Pause";
+    $("pause").dataset.paused = control.paused ? "yes" : "no";
+    if (document.activeElement !== $("speed")) $("speed").value = control.speed;
+    $("steps").textContent = control.steps ? `${control.steps} steps` : "";
+  }
+
+  // ------------------------------------------------------------------ the event list
+
+  function typeFilter(type) {
+    if (types.has(type)) return types.get(type);
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = true;
+    box.value = type;
+    box.addEventListener("change", refilter);
+    label.append(box, " " + type);
+    $("filter-types").append(label);
+    types.set(type, box);
+    return box;
+  }
+
+  function visible(li) {
+    const box = types.get(li.dataset.type);
+    if (box && !box.checked) return false;
+    const text = $("filter-text").value.trim().toLowerCase();
+    return !text || li.textContent.toLowerCase().includes(text);
+  }
+
+  function refilter() {
+    for (const li of $("events").children) li.hidden = !visible(li);
+  }
+
+  function addEvents(records) {
+    const list = $("events");
+    for (const r of records) {
+      typeFilter(r.type);
+      const li = document.createElement("li");
+      li.dataset.type = r.type;
+      li.dataset.seq = r.seq;
+      if (/Fail|Error/.test(r.type)) li.classList.add("failed");
+      const t = document.createElement("span");
+      t.className = "t";
+      t.textContent = r.time == null ? "" : Number(r.time).toFixed(2);
+      const type = document.createElement("span");
+      type.className = "type";
+      type.textContent = r.type;
+      li.append(t, type, r.text);
+      li.title = `${r.engine} ${r.source} #${r.seq}`;
+      li.addEventListener("click", () => flash(r.nodes));
+      li.hidden = !visible(li);
+      list.append(li);
+    }
+    while (list.children.length > MAX_EVENTS) list.firstElementChild.remove();
+    if (follow) list.scrollTop = list.scrollHeight;
+  }
+
+  function flash(ids) {
+    for (const id of ids || []) {
+      const g = nodes.get(id);
+      if (!g) continue;
+      g.classList.add("flash");
+      setTimeout(() => g.classList.remove("flash"), 600);
+    }
+  }
+
+  function notice(text) {
+    $("notice").hidden = !text;
+    $("notice").textContent = text || "";
+  }
+
+  // ------------------------------------------------------------------ the stream and the controls
+
+  function connect() {
+    const stream = new EventSource("api/stream");
+    stream.onopen = () => { $("connection").textContent = "live"; $("connection").className = "connection live"; };
+    stream.onerror = () => { $("connection").textContent = "reconnecting..."; $("connection").className = "connection lost"; };
+    stream.addEventListener("snapshot", (e) => {
+      const data = JSON.parse(e.data);
+      if (data.history.length) {
+        $("events").replaceChildren();
+        addEvents(data.history);
+      }
+      if (data.dropped) {
+        notice(`This page fell behind: ${data.dropped} events were skipped here (${data.coalesced}x); the picture is current.`);
+      }
+      apply(data.snapshot);
+    });
+    stream.addEventListener("update", (e) => {
+      const data = JSON.parse(e.data);
+      addEvents(data.events);
+      apply(data.snapshot);
+      for (const r of data.events) flash(r.nodes);
+    });
+  }
+
+  async function control(body) {
+    const response = await fetch("api/control", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!response.ok) notice(await response.text());
+  }
+
+  $("pause").addEventListener("click", () => control({ action: $("pause").dataset.paused === "yes" ? "resume" : "pause" }));
+  $("step").addEventListener("click", () => control({ action: "step" }));
+  $("speed").addEventListener("change", () => control({ action: "speed", speed: Number($("speed").value) }));
+  $("filter-text").addEventListener("input", refilter);
+  $("events").addEventListener("scroll", () => {
+    const list = $("events");
+    follow = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+  });
+
+  loadPicture().then(connect, (err) => { $("svg").textContent = `cannot load the picture: ${err}`; });
+})();

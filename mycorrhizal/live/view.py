@@ -1,0 +1,201 @@
+"""LiveView: a web page showing a running net, state machine or tree as it runs.
+
+::
+
+    async with LiveView(runner, port=8000) as view:   # the run goes on as usual meanwhile
+        print("open", view.url)
+        await runner.run_until_idle()
+
+With ``clock=`` (the run's virtual clock) the view also paces it in real time (``speed`` virtual
+seconds per real second) and the page gets pause and step buttons; see :mod:`.pacer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import ipaddress
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..common.diagram import Diagram, graphviz_ids, render_diagram
+from .hub import Hub
+from .pacer import Pacer
+from .server import make_app
+from .watch import Watched, watch
+
+__all__ = ["LiveView", "is_loopback", "picture_svg"]
+
+log = logging.getLogger("mycorrhizal.live")
+
+POLL = 0.25
+"""Real seconds between two looks at the runtime for changes no event announced (timers, tokens)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_NODE = re.compile(r'(<g id="[^"]*" class="node")(>\s*<title>)([^<]*)(</title>)')
+
+
+def picture_svg(diagram: Diagram) -> str:
+    """``diagram`` as SVG (Graphviz's ``dot``, else graphviz-pure), each node tagged ``data-node="<id>"``.
+
+    The XML prolog is left out, so the page can put the picture inline and style its nodes.
+    """
+    with tempfile.TemporaryDirectory(prefix="mycorrhizal-live-") as folder:
+        path = render_diagram(diagram, Path(folder) / "view.svg", "svg")
+        text = path.read_text(encoding="utf-8")
+    node_of = {gv: node for node, gv in graphviz_ids(diagram).items()}
+
+    def tag(match: re.Match[str]) -> str:
+        node = node_of.get(html.unescape(match.group(3)))
+        extra = "" if node is None else f' data-node="{html.escape(node, quote=True)}"'
+        return match.group(1) + extra + match.group(2) + match.group(3) + match.group(4)
+
+    return _NODE.sub(tag, text[text.find("<svg") :])
+
+
+class LiveView:
+    """Serve a live web view of ``target`` (a net runner, state machine or tree runner) while it runs.
+
+    ``host`` is 127.0.0.1 unless asked otherwise (any other address is logged as a WARNING: the view
+    has no authentication).  ``port=0`` picks a free port (see :attr:`url`).  ``clock``: the run's
+    virtual clock, paced at ``speed`` (and started ``paused`` if asked); it enables pause and step.
+    ``history`` events are kept for new pages; each page may fall ``client_buffer`` updates behind
+    before its backlog is replaced by a fresh snapshot (counted; the run never waits for a page).
+    """
+
+    def __init__(
+        self,
+        target: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        clock: Any = None,
+        speed: float = 1.0,
+        paused: bool = False,
+        history: int = 500,
+        client_buffer: int = 64,
+    ) -> None:
+        self.watched: Watched = watch(target)
+        self.host = host
+        self.port = port
+        self.pacer: Pacer | None = None
+        self.hub = Hub(self.watched, history=history, client_buffer=client_buffer, control=self._control)
+        if clock is not None:
+            self.pacer = Pacer(clock, speed=speed, paused=paused, moved=self.hub.poke)
+        self._runner: web.AppRunner | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        """The page's address (with the real port once started, when ``port=0`` was asked for)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def _control(self) -> dict[str, Any]:
+        if self.pacer is None:
+            return {"pausable": False}
+        return self.pacer.state()
+
+    async def start(self) -> None:
+        """Draw the picture, start the server and attach to the runtime."""
+        svg = await asyncio.to_thread(picture_svg, self.watched.diagram)
+        runner = web.AppRunner(make_app(self.hub, svg, self.pacer), access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise OSError(
+                f"cannot serve the live view on {self.host}:{self.port}: {reason}; "
+                "pick another port (0: any free one)"
+            ) from exc
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        self.watched.attach(self.hub.observe)
+        if self.pacer is not None:
+            self.pacer.start()
+        self._poller = asyncio.get_running_loop().create_task(self._poll(), name="mycorrhizal live poll")
+        log.info("live view of %s %r at %s", self.watched.kind, self.watched.name, self.url)
+        if not is_loopback(self.host):
+            log.warning(
+                "live view serving on %s, reachable from other machines (it has no authentication)",
+                self.host,
+            )
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL)
+            if self.hub.clients:
+                self.hub.flush()
+
+    async def close(self) -> None:
+        """Detach from the runtime, end every page's stream and stop the server."""
+        if self._runner is None:
+            return
+        runner, self._runner = self._runner, None
+        if self.pacer is not None:
+            await self.pacer.stop()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        self.watched.detach()
+        self.hub.close()
+        await runner.cleanup()
+        self._closed.set()
+        log.info("live view of %r closed", self.watched.name)
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`close` (e.g. to keep the page open after the run until Ctrl-C)."""
+        await self._closed.wait()
+
+    async def __aenter__(self) -> LiveView:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ controls from Python
+
+    def pause(self) -> None:
+        """Stop the paced clock (needs ``clock=``)."""
+        self._pacer().pause()
+
+    def resume(self) -> None:
+        """Let the paced clock run again."""
+        self._pacer().resume()
+
+    def step(self) -> None:
+        """Move the paced clock to the next deadline and stay paused."""
+        self._pacer().step()
+
+    def _pacer(self) -> Pacer:
+        if self.pacer is None:
+            raise RuntimeError(
+                "this live view does not pace a clock; pass clock=<the run's ManualClock> to pause and step"
+            )
+        return self.pacer
+
+    def __repr__(self) -> str:
+        state = "serving" if self._runner is not None else "closed"
+        return f"<LiveView of {self.watched.kind} {self.watched.name!r} {state} at {self.url}>"

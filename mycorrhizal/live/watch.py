@@ -1,0 +1,264 @@
+"""What the live view watches: one adapter per kind of runtime, all answering the same questions.
+
+A :class:`Watched` knows the runtime's picture (a :class:`~mycorrhizal.common.Diagram` drawn from
+its spec, so it never changes while the view is open), attaches the view's observer to the runtime,
+and reads a *snapshot*: plain JSON-ready data saying, in terms of the picture's node ids, how many
+tokens sit in each place, which state each machine is in, which transitions are firing and which
+tree nodes are running, succeeded or failed.  Snapshots are read from the runtime itself, not
+rebuilt from events, so a view that skipped events (a slow browser) is still exactly right.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..common.diagram import Cluster, Diagram
+from ..common.timebase import Timebase
+from ..hypha import Runner as NetRunner
+from ..hypha.events import FiringCancelled, FiringCommitted, FiringEvent, FiringFailed, FiringStarted
+from ..mycelium import machines
+from ..render import diagram_of
+from ..rhizomorph import Runner as TreeRunner
+from ..septum import StateMachine
+
+__all__ = ["MachineWatch", "NetWatch", "TreeWatch", "Watched", "watch"]
+
+Snapshot = dict[str, Any]
+Sink = Callable[[Any], None]
+
+
+class Watched(ABC):
+    """One runtime seen by the live view: its picture, its observers, and snapshots of its state."""
+
+    kind: str = ""
+    """``"net"``, ``"machine"`` or ``"tree"``."""
+
+    def __init__(self, target: Any, diagram: Diagram, timebase: Timebase) -> None:
+        self.target = target
+        self.diagram = diagram
+        self.timebase = timebase
+        self.node_ids = {node.id for node in diagram.all_nodes()}
+
+    @property
+    def name(self) -> str:
+        """The picture's name (the net's, machine's or tree's)."""
+        return self.diagram.name
+
+    @abstractmethod
+    def attach(self, sink: Sink) -> None:
+        """Start calling ``sink(event)`` with every event the runtime emits."""
+
+    @abstractmethod
+    def detach(self) -> None:
+        """Stop calling the sink given to :meth:`attach`."""
+
+    @abstractmethod
+    def snapshot(self) -> Snapshot:
+        """The runtime's state now, keyed by the picture's node ids."""
+
+    def note(self, event: Any) -> None:  # noqa: B027  (most runtimes need nothing here)
+        """Learn from ``event`` what a snapshot cannot read from the runtime (called for every event)."""
+
+    def nodes_of(self, event: Any) -> list[str]:
+        """The picture's node ids ``event`` is about (for the page to point at them)."""
+        found = []
+        for field in ("transition", "place", "node", "state"):
+            value = getattr(event, field, None)
+            if isinstance(value, str) and value in self.node_ids:
+                found.append(value)
+        return found
+
+    def _base(self) -> Snapshot:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "time": self.timebase.now(),
+            "places": {},
+            "busy": {},
+            "outcomes": {},
+            "machines": [],
+            "statuses": {},
+        }
+
+
+def _states_by_qualname(nodes: Iterable[Any], prefix: str = "") -> dict[str, str]:
+    """Picture node id of each state, found by its tooltip (septum draws a state's qualname there)."""
+    return {node.tooltip: node.id for node in nodes if node.tooltip and node.id.startswith(prefix)}
+
+
+def _machine_entry(name: str, living: Mapping[Any, StateMachine], ids: Mapping[str, str]) -> dict[str, Any]:
+    keys = []
+    for key, fsm in living.items():
+        state = fsm.current_state
+        keys.append(
+            {
+                "key": "" if key is None else str(key),
+                "state": state.name,
+                "node": ids.get(state.qualname),
+                "complete": fsm.is_complete,
+            }
+        )
+    return {"name": name, "keys": keys}
+
+
+class NetWatch(Watched):
+    """A hypha (or mycelium) net's runner, with the state machines living in its ``fsm=`` transitions."""
+
+    kind = "net"
+
+    def __init__(self, runner: NetRunner) -> None:
+        super().__init__(runner, diagram_of(runner.net), runner.timebase)
+        self.runner = runner
+        self._sink: Sink | None = None
+        self._busy: dict[str, int] = {}
+        self._outcomes: dict[str, str] = {}
+        transitions = set(runner.fired())
+        # A transition with an embedded picture is drawn as the cluster "<transition>.root".
+        self._embedded: dict[str, dict[str, str]] = {}
+        for cluster in _clusters(self.diagram.clusters):
+            owner = cluster.id.removesuffix(".root")
+            if cluster.id.endswith(".root") and owner in transitions:
+                self._embedded[owner] = _states_by_qualname(cluster.all_nodes(), f"{owner}.")
+
+    def attach(self, sink: Sink) -> None:
+        self._sink = sink
+        self.runner.add_observer(sink)
+
+    def detach(self) -> None:
+        if self._sink is not None:
+            self.runner.remove_observer(self._sink)
+            self._sink = None
+
+    def note(self, event: Any) -> None:
+        if not isinstance(event, FiringEvent):
+            return
+        name = event.transition
+        if isinstance(event, FiringStarted):
+            self._busy[name] = self._busy.get(name, 0) + 1
+            return
+        if name in self._busy:
+            self._busy[name] -= 1
+            if not self._busy[name]:
+                del self._busy[name]
+        if isinstance(event, FiringCommitted):
+            self._outcomes[name] = "committed"
+        elif isinstance(event, FiringFailed):
+            self._outcomes[name] = "failed"
+        elif isinstance(event, FiringCancelled):
+            self._outcomes[name] = "cancelled"
+
+    def snapshot(self) -> Snapshot:
+        snap = self._base()
+        snap["places"] = self.runner.marking().counts()
+        snap["busy"] = dict(self._busy)
+        snap["outcomes"] = dict(self._outcomes)
+        snap["machines"] = [
+            _machine_entry(transition, machines(self.runner, transition), ids)
+            for transition, ids in self._embedded.items()
+            if ids  # a tree's cluster has no states
+        ]
+        return snap
+
+    def state_node(self, transition: str, state: Any) -> str | None:
+        """The picture's node of state ``state`` (its name) of the machine in ``transition``."""
+        for qualname, node in self._embedded.get(transition, {}).items():
+            if isinstance(state, str) and (qualname == state or qualname.endswith("." + state)):
+                return node
+        return None
+
+    def embedded_machines(self) -> Iterable[tuple[str, Any, StateMachine]]:
+        """(transition, key, machine) for every machine living in the net's ``fsm=`` transitions now."""
+        for transition, ids in self._embedded.items():
+            if ids:
+                for key, fsm in machines(self.runner, transition).items():
+                    yield transition, key, fsm
+
+
+def _clusters(clusters: Iterable[Cluster]) -> Iterable[Cluster]:
+    for cluster in clusters:
+        yield cluster
+        yield from _clusters(cluster.clusters)
+
+
+class MachineWatch(Watched):
+    """A septum state machine."""
+
+    kind = "machine"
+
+    def __init__(self, machine: StateMachine) -> None:
+        spec = machine.spec
+        error = spec.error.state if spec.error is not None else None
+        super().__init__(machine, spec.root.to_diagram(error), machine.timebase)
+        self.machine = machine
+        self._ids = _states_by_qualname(self.diagram.all_nodes())
+        # Machine events name their state by its short name.
+        self._by_name = {s.name: self._ids[s.qualname] for s in spec.nodes if s.qualname in self._ids}
+        self._sink: Sink | None = None
+
+    def attach(self, sink: Sink) -> None:
+        add = getattr(self.machine, "add_observer", None)
+        if add is not None:  # machines report their events once septum's observers exist
+            add(sink)
+            self._sink = sink
+
+    def detach(self) -> None:
+        if self._sink is not None:
+            self.machine.remove_observer(self._sink)  # type: ignore[attr-defined]
+            self._sink = None
+
+    def nodes_of(self, event: Any) -> list[str]:
+        node = self._by_name.get(getattr(event, "state", None))  # type: ignore[arg-type]
+        return [] if node is None else [node]
+
+    def snapshot(self) -> Snapshot:
+        snap = self._base()
+        snap["machines"] = [_machine_entry(self.name, {None: self.machine}, self._ids)]
+        return snap
+
+
+class TreeWatch(Watched):
+    """A rhizomorph tree's runner: every node's last status."""
+
+    kind = "tree"
+
+    def __init__(self, runner: TreeRunner) -> None:
+        super().__init__(runner, diagram_of(runner.tree), runner.timebase)
+        self.runner = runner
+        self._sink: Sink | None = None
+
+    def attach(self, sink: Sink) -> None:
+        self.runner.add_observer(sink)
+        self._sink = sink
+
+    def detach(self) -> None:
+        if self._sink is not None:
+            self.runner.remove_observer(self._sink)
+            self._sink = None
+
+    def snapshot(self) -> Snapshot:
+        snap = self._base()
+        snap["statuses"] = {
+            node: status.name for node, status in self.runner.statuses().items() if status is not None
+        }
+        snap["ticks"] = self.runner.ticks
+        return snap
+
+
+def watch(target: Any) -> Watched:
+    """The adapter for ``target``: a hypha/mycelium runner, a septum machine or a rhizomorph runner."""
+    if isinstance(target, Watched):
+        return target
+    if isinstance(target, NetRunner):
+        return NetWatch(target)
+    if isinstance(target, StateMachine):
+        return MachineWatch(target)
+    if isinstance(target, TreeRunner):
+        return TreeWatch(target)
+    shown = repr(target)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise TypeError(
+        f"the live view watches running things, not {shown} (of type {type(target).__name__}); pass a "
+        "hypha/mycelium Runner (PNRunner), a septum StateMachine or a rhizomorph Runner"
+    )

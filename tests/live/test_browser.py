@@ -1,0 +1,152 @@
+"""The page in a real headless browser (Debian's chromium + chromedriver, driven by Selenium).
+
+A real ``mycorrhizal demo circuit-breaker --serve --paused`` runs in a subprocess; the test clicks
+the page's Step button and watches the highlighted breaker state and the token counts change.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,820",
+]
+PREFIX = "CircuitBreakerOrchestrator.route_through_circuit_breaker."
+WAIT = 10.0  # seconds: a bound for each DOM change, not an expected duration
+
+
+@pytest.fixture
+def demo() -> Iterator[str]:
+    """The demo's live view, started paused on a free port; its URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mycorrhizal",
+            "demo",
+            "circuit-breaker",
+            "--serve",
+            "--paused",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    url = ""
+    for line in process.stdout:
+        if line.startswith("live view: "):
+            url = line.split()[2]
+            break
+    assert url.startswith("http://127.0.0.1:"), f"the demo did not start its view (exit {process.poll()})"
+    yield url
+    process.send_signal(signal.SIGINT)  # Ctrl-C: the demo closes its view and exits
+    try:
+        rest = process.communicate(timeout=WAIT)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 0 and "live view closed" in rest
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a fresh profile and nothing that reaches for the network."""
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
+        "the browser tests need Debian's chromium and chromium-driver: "
+        "apt-get install -y chromium chromium-driver"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def until(driver: webdriver.Chrome, condition: Callable[[], Any], what: str) -> Any:
+    """Poll the page until ``condition()`` is truthy (at most WAIT seconds); return its value."""
+    return WebDriverWait(driver, WAIT, poll_frequency=0.05).until(lambda _: condition(), message=what)
+
+
+def highlighted(driver: webdriver.Chrome) -> list[str]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#svg g.node.current')].map(g => g.dataset.node)"
+    )
+
+
+def count(driver: webdriver.Chrome, place: str) -> int:
+    selector = f'#places tr[data-place="CircuitBreakerOrchestrator.{place}"] td.count'
+    return int(driver.find_element(By.CSS_SELECTOR, selector).text)
+
+
+def state(driver: webdriver.Chrome) -> str:
+    return driver.find_element(By.CSS_SELECTOR, "#machines .state").text
+
+
+def step(driver: webdriver.Chrome) -> None:
+    """Click Step and wait until the page shows the step was taken."""
+    before = driver.find_element(By.ID, "steps").text
+    driver.find_element(By.ID, "step").click()
+    until(driver, lambda: driver.find_element(By.ID, "steps").text != before, "the step to show")
+
+
+def test_stepping_the_circuit_breaker_in_the_browser(demo: str, browser: webdriver.Chrome) -> None:
+    browser.get(demo)
+    until(browser, lambda: state(browser) == "CircuitBreakerClosed", "the breaker's first state")
+    assert highlighted(browser) == [PREFIX + "CircuitBreakerClosed"]
+    assert until(browser, lambda: count(browser, "success") == 1, "req-1 to succeed")
+    assert browser.find_element(By.ID, "pause").text == "Resume"  # started paused
+
+    # Each step moves virtual time to the next request: successes grow, then failures trip it.
+    seen_success = [count(browser, "success")]
+    for _ in range(15):
+        step(browser)
+        seen_success.append(count(browser, "success"))
+        if state(browser) == "CircuitBreakerOpen":
+            break
+    assert seen_success[-1] == 3 and seen_success == sorted(seen_success) and len(set(seen_success)) == 3
+    until(browser, lambda: highlighted(browser) == [PREFIX + "CircuitBreakerOpen"], "OPEN highlighted")
+    assert until(browser, lambda: count(browser, "failure") == 3, "three failures")
+    assert browser.find_element(By.CSS_SELECTOR, "#svg g.badge:not(.empty) text").text != ""
+
+    # More steps: rejections while OPEN, then its timeout moves it to HALF_OPEN with no request.
+    for _ in range(10):
+        step(browser)
+        if state(browser) == "CircuitBreakerHalfOpen":
+            break
+    until(
+        browser, lambda: highlighted(browser) == [PREFIX + "CircuitBreakerHalfOpen"], "HALF_OPEN highlighted"
+    )
+    assert count(browser, "rejected") == 2
+    # The event list has the firings, and filtering by type hides the others.
+    events = browser.find_elements(By.CSS_SELECTOR, "#events li")
+    assert len(events) >= 20 and any("FiringCommitted" in e.text for e in events)
+    browser.find_element(By.CSS_SELECTOR, '#filter-types input[value="FiringStarted"]').click()
+    shown = [e for e in browser.find_elements(By.CSS_SELECTOR, "#events li") if e.is_displayed()]
+    assert shown and not any(e.get_attribute("data-type") == "FiringStarted" for e in shown)

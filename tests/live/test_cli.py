@@ -1,0 +1,125 @@
+"""``mycorrhizal serve`` and ``mycorrhizal demo ... --serve``: one clear line for every bad input."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mycorrhizal import cli
+from mycorrhizal.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["demo", "job-queue", "--serve"],
+            "demo 'job-queue' has no live view; --serve works with: circuit-breaker",
+        ),
+        (["demo", "circuit-breaker", "--speed", "2"], "--speed only applies with --serve"),
+        (["demo", "circuit-breaker", "--port", "9000"], "--port only applies with --serve"),
+        (["demo", "circuit-breaker", "--serve", "--out", "x"], "--out and --serve do not go together"),
+    ],
+)
+def test_demo_option_mistakes(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"mycorrhizal: {message}" + (
+        "; run the demo twice\n" if "--out" in argv else "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--speed", "0"], "'0' is not a speed above 0"),
+        (["--speed", "fast"], "'fast' is not a speed above 0"),
+        (["--speed", "inf"], "'inf' is not a speed above 0"),
+        (["--port", "70000"], "'70000' is not a port number from 0 to 65535"),
+        (["--port", "-1"], "'-1' is not a port number from 0 to 65535"),
+    ],
+)
+def test_malformed_live_options(option: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "x.py:X", *option])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_serve_refuses_what_cannot_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "things.py").write_text("NUMBER = 42\n")
+    assert main(["serve", f"{tmp_path / 'things.py'}:NUMBER"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mycorrhizal: ") and err.count("\n") == 1
+    assert "cannot serve 42 (of type int): name a hypha/mycelium net or its Runner" in err
+
+
+def test_serve_without_the_live_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "live", None)
+    assert main(["serve", "x.py:X"]) == 1
+    assert main(["demo", "circuit-breaker", "--serve"]) == 1
+    assert capsys.readouterr().err == (
+        "mycorrhizal: the live view needs aiohttp: pip install 'mycorrhizal[live]'\n" * 2
+    )
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port some other program is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_serve_on_a_taken_port(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    target = f"{EXAMPLES / 'septum' / 'single_machine.py'}:MyState"
+    assert main(["serve", target, "--port", str(busy_port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"mycorrhizal: cannot serve the live view on 127.0.0.1:{busy_port}: ")
+    assert err.endswith("pick another port (0: any free one)\n") and err.count("\n") == 1
+
+
+def test_pacing_needs_a_virtual_clock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "running.py"
+    script.write_text(
+        "import runpy\n"
+        "from mycorrhizal.septum import StateMachine\n"
+        f"states = runpy.run_path({str(EXAMPLES / 'septum' / 'single_machine.py')!r})\n"
+        "MACHINE = StateMachine(states['MyState'], common_data={'loops': 0})\n"
+    )
+    assert main(["serve", f"{script}:MACHINE", "--port", "0", "--speed", "2"]) == 1
+    assert capsys.readouterr().err == (
+        "mycorrhizal: --speed and --paused pace a virtual clock, but this StateMachine runs on "
+        "MonotonicClock; build it with timebase=ManualClock(), or drop them\n"
+    )
+
+
+def test_serve_a_machine_until_ctrl_c(tmp_path: Path) -> None:
+    """A real `mycorrhizal serve`: it runs the machine to its end, keeps the view open, stops on Ctrl-C."""
+    target = f"{EXAMPLES / 'septum' / 'single_machine.py'}:MyState"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mycorrhizal", "serve", target, "--port", "0", "--speed", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith("live view of machine 'MyState': http://127.0.0.1:")
+    second = process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=10)[0]
+    assert process.returncode == 0, rest
+    # No blackboard was given, so the handler fails; the view stays open to show it.
+    assert second.startswith("the run failed: HandlerError: state MyState: on_state raised KeyError: 'loops'")
+    assert second.endswith("; the view stays open\n")
+    assert rest.strip() == "live view closed"

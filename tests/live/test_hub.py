@@ -1,0 +1,66 @@
+"""The hub: every engine event reaches it; a slow client's backlog is coalesced, counted, never blocking."""
+
+import json
+from typing import Any
+
+import pytest
+
+from mycorrhizal.live import Client, Hub, LiveView, NetWatch
+
+
+def test_a_client_that_falls_behind_gets_a_snapshot_instead_of_its_backlog() -> None:
+    client = Client(limit=3)
+    assert all(client.offer(f"update {i}", events=2) for i in range(3))
+    assert not client.offer("update 3", events=5)  # full: the backlog goes, a snapshot comes next
+    assert client.resync and not client.queue
+    assert (client.dropped, client.coalesced) == (3 * 2 + 5, 1)
+    assert not client.offer("update 4", events=1)  # still waiting for its snapshot: covered by it
+    assert (client.dropped, client.coalesced) == (12, 1)
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+async def test_the_hub_counts_what_slow_clients_skipped(world: Any, cb: dict[str, Any], limit: int) -> None:
+    hub = Hub(NetWatch(world.runner), client_buffer=limit, min_interval=0)
+    world.runner.add_observer(hub.observe)
+    slow, fast = hub.connect(), hub.connect()
+    for i in range(6):
+        world.runner.add_token("input_queue", cb["Request"](f"r{i}", "/x"))
+        await world.runner.run_until_idle()
+        hub.flush()
+        while fast.queue:  # this one keeps up; the slow one never reads
+            fast.queue.popleft()
+    assert hub.seen == 24 and len(hub.history) == 24  # every engine event reached the view
+    assert fast.dropped == 0 and fast.coalesced == 0
+    assert slow.coalesced == 1 and slow.dropped == 24  # all its events: it read none
+    assert (hub.dropped, hub.coalesced) == (slow.dropped, 1)
+    # What it gets instead: the state now, with its counters.
+    message = json.loads(hub.snapshot_message(slow, history=0))
+    assert message["snapshot"]["places"]["CircuitBreakerOrchestrator.success"] == 6
+    assert (message["dropped"], message["coalesced"]) == (24, 1)
+    hub.disconnect(slow)
+    assert (hub.dropped, hub.coalesced) == (24, 1)  # counts outlive the client
+    world.runner.remove_observer(hub.observe)
+
+
+async def test_more_events_between_flushes_than_the_history_holds(world: Any, cb: dict[str, Any]) -> None:
+    hub = Hub(NetWatch(world.runner), history=10, min_interval=3600)
+    world.runner.add_observer(hub.observe)
+    world.runner.add_tokens("input_queue", [cb["Request"](f"r{i}", "/x") for i in range(5)])
+    await world.runner.run_until_idle()
+    hub.flush()
+    assert (hub.seen, hub.skipped) == (20, 10)
+    assert [r["seq"] for r in hub.history] == list(range(11, 21))  # the newest, numbered as seen
+    world.runner.remove_observer(hub.observe)
+    hub.close()
+
+
+async def test_the_view_never_waits_for_a_page(world: Any, cb: dict[str, Any]) -> None:
+    async with LiveView(world.runner, port=0, client_buffer=2) as view:
+        view.hub.min_interval = 0
+        stuck = view.hub.connect()  # a page that never reads
+        for i in range(20):
+            world.runner.add_token("input_queue", cb["Request"](f"r{i}", "/x"))
+            await world.runner.run_until_idle()
+            view.hub.flush()
+        assert len(world.runner.tokens("success")) == 20
+        assert len(stuck.queue) <= 2 and stuck.coalesced >= 1 and view.hub.seen == 80

@@ -1,0 +1,247 @@
+"""The live view's server: its answers to good and bad requests, the stream, and the run's safety."""
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mycorrhizal.live import LiveView
+
+PREFIX = "CircuitBreakerOrchestrator."
+
+
+async def send(world: Any, cb: dict[str, Any], *ids: str, healthy: bool = True) -> None:
+    world.bb.backend.healthy = healthy
+    world.runner.add_tokens("input_queue", [cb["Request"](i, "/x") for i in ids])
+    await world.runner.run_until_idle()
+
+
+async def get_json(http: aiohttp.ClientSession, url: str) -> Any:
+    async with http.get(url) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_the_page_its_files_and_the_picture(view: LiveView, http: aiohttp.ClientSession) -> None:
+    async with http.get(view.url) as page:
+        assert page.status == 200
+        assert 'src="static/live.js"' in await page.text()
+    for name, kind in [("live.js", "text/javascript"), ("live.css", "text/css")]:
+        async with http.get(view.url + "static/" + name) as response:
+            assert response.status == 200 and response.content_type == kind
+    async with http.get(view.url + "diagram.svg") as response:
+        svg = await response.text()
+    assert svg.startswith("<svg")
+    # Every place, transition and breaker state can be found by its id.
+    for node in (
+        "input_queue",
+        "success",
+        "validate_request",
+        "route_through_circuit_breaker.CircuitBreakerOpen",
+    ):
+        assert f'data-node="{PREFIX}{node}"' in svg
+
+
+async def test_snapshot_follows_the_run(
+    view: LiveView, world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    before = await get_json(http, view.url + "api/snapshot")
+    # The breaker machine is made when the first request reaches it.
+    assert before["machines"] == [{"name": PREFIX + "route_through_circuit_breaker", "keys": []}]
+    assert before["places"][PREFIX + "success"] == 0
+    await send(world, cb, "a", "b")
+    await send(world, cb, "c", "d", "e", healthy=False)
+    snap = await get_json(http, view.url + "api/snapshot")
+    assert snap["places"][PREFIX + "success"] == 2 and snap["places"][PREFIX + "failure"] == 3
+    [machine] = snap["machines"]
+    assert machine["name"] == PREFIX + "route_through_circuit_breaker"
+    assert machine["keys"] == [
+        {
+            "key": "",
+            "state": "CircuitBreakerOpen",
+            "node": PREFIX + "route_through_circuit_breaker.CircuitBreakerOpen",
+            "complete": False,
+        }
+    ]
+    assert snap["control"]["pausable"] and snap["control"]["paused"]
+    assert snap["stats"]["seen"] == 20  # 5 requests x 2 transitions x (started, committed)
+
+
+async def test_events_with_filters(
+    view: LiveView, world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    await send(world, cb, "a", "b")
+    everything = await get_json(http, view.url + "api/events")
+    assert [e["seq"] for e in everything["events"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    committed = await get_json(http, view.url + "api/events?type=FiringCommitted&since=4&limit=2")
+    assert [(e["seq"], e["type"]) for e in committed["events"]] == [
+        (6, "FiringCommitted"),
+        (8, "FiringCommitted"),
+    ]
+    first = everything["events"][0]
+    assert first["engine"] == "hypha" and first["nodes"] == [PREFIX + "validate_request"]
+    assert first["text"].startswith("transition=validate_request consumed=")
+
+
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        ("nowhere", 404, "no page '/nowhere' here; the live view serves /, /diagram.svg"),
+        ("static/secret.py", 404, "no file 'secret.py' in /static/; there are index.html, live.css, live.js"),
+        ("static/../view.py", 404, "no page"),
+        ("api/events?since=abc", 400, "parameter since='abc' must be a whole number from 0 to"),
+        ("api/events?limit=0", 400, "parameter limit='0' must be a whole number from 1 to 1000"),
+        (
+            "api/events?sort=time",
+            400,
+            "unknown parameter 'sort' for /api/events; accepted: since, limit, type",
+        ),
+        ("api/stream?history=-1", 400, "parameter history='-1' must be a whole number from 0 to 1000"),
+        ("api/snapshot?x=1", 400, "unknown parameter 'x' for /api/snapshot; accepted: none"),
+    ],
+)
+async def test_bad_requests_get_one_clear_line(
+    view: LiveView, http: aiohttp.ClientSession, path: str, status: int, message: str
+) -> None:
+    async with http.get(view.url + path) as response:
+        text = await response.text()
+    assert response.status == status
+    assert text.startswith(message) and text.count("\n") == 1
+
+
+async def test_wrong_method(view: LiveView, http: aiohttp.ClientSession) -> None:
+    async with http.post(view.url + "api/snapshot") as response:
+        assert response.status == 405
+        assert await response.text() == "POST is not accepted at '/api/snapshot'; use GET, HEAD\n"
+    async with http.get(view.url + "api/control") as response:
+        assert response.status == 405 and "use POST" in await response.text()
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"not json", 'the body must be JSON like {"action": "pause"}; actions: pause, resume, step, speed'),
+        (b'["pause"]', 'the body must be JSON like {"action": "pause"}'),
+        (b'{"action": "rewind"}', 'the body must be JSON like {"action": "pause"}'),
+        (b'{"action": "speed"}', '"speed" needs a number'),
+        (b'{"action": "speed", "speed": 0}', "speed must be a number above 0"),
+        (b'{"action": "speed", "speed": "fast"}', "speed must be a number above 0"),
+    ],
+)
+async def test_bad_controls(view: LiveView, http: aiohttp.ClientSession, body: bytes, message: str) -> None:
+    async with http.post(view.url + "api/control", data=body) as response:
+        assert response.status == 400
+        assert (await response.text()).startswith(message)
+    assert view.pacer is not None and view.pacer.paused and view.pacer.speed == 1.0
+
+
+async def test_controls_of_a_view_that_does_not_pace(world: Any, http: aiohttp.ClientSession) -> None:
+    async with LiveView(world.runner, port=0) as view:
+        async with http.post(view.url + "api/control", json={"action": "pause"}) as response:
+            assert response.status == 409
+            assert (
+                "cannot pause or step its target: give LiveView the run's virtual clock"
+                in await response.text()
+            )
+        snap = await get_json(http, view.url + "api/snapshot")
+        assert snap["control"] == {"pausable": False}
+
+
+async def wait_for(condition: Any, what: str) -> None:
+    """Let the loop run (real time: the server is real) until ``condition()``; at most 5 s."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_step_moves_to_the_next_deadline(
+    view: LiveView, world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    await send(world, cb, "a", "b", "c", healthy=False)  # trips the breaker: OPEN, 5 s timeout
+    assert world.clock.now() == 0.0
+    async with http.post(view.url + "api/control", json={"action": "step"}) as response:
+        assert response.status == 200
+    assert view.pacer is not None
+    await wait_for(lambda: view.pacer.steps == 1, "the step")
+    assert world.clock.now() == 5.0 and world.bb.circuit == "HALF_OPEN"
+    snap = await get_json(http, view.url + "api/snapshot")
+    assert snap["time"] == 5.0 and snap["machines"][0]["keys"][0]["state"] == "CircuitBreakerHalfOpen"
+    assert snap["control"]["paused"] and snap["control"]["steps"] == 1
+
+
+async def test_resume_runs_the_clock_at_the_speed_asked(
+    view: LiveView, world: Any, http: aiohttp.ClientSession
+) -> None:
+    async with http.post(view.url + "api/control", json={"action": "speed", "speed": 1000}) as response:
+        assert (await response.json())["speed"] == 1000
+    async with http.post(view.url + "api/control", json={"action": "resume"}) as response:
+        assert (await response.json())["paused"] is False
+    await wait_for(lambda: world.clock.now() > 10, "virtual time to move")
+    view.pause()
+    await asyncio.sleep(0.1)
+    stopped = world.clock.now()
+    await asyncio.sleep(0.1)
+    assert world.clock.now() == stopped
+
+
+async def read_event(stream: aiohttp.ClientResponse) -> tuple[str, Any]:
+    """The next server-sent event of ``stream``: (kind, data)."""
+    kind, data = "", ""
+    async for raw in stream.content:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            data = line[6:]
+        elif not line and kind:
+            return kind, json.loads(data)
+    raise AssertionError("the stream ended")
+
+
+async def test_the_stream_sends_a_snapshot_then_updates(
+    view: LiveView, world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    await send(world, cb, "a")
+    async with http.get(view.url + "api/stream?history=1") as stream:
+        assert stream.content_type == "text/event-stream"
+        kind, data = await read_event(stream)
+        assert kind == "snapshot" and [e["seq"] for e in data["history"]] == [4]
+        assert data["snapshot"]["places"][PREFIX + "success"] == 1
+        await send(world, cb, "b")
+        kind, data = await read_event(stream)
+        assert kind == "update" and [e["seq"] for e in data["events"]] == [5, 6, 7, 8]
+        assert data["snapshot"]["places"][PREFIX + "success"] == 2
+
+
+async def test_a_client_that_disconnects_mid_stream_does_not_disturb_the_run(
+    view: LiveView, world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    stream = await http.get(view.url + "api/stream")
+    await read_event(stream)
+    assert len(view.hub.clients) == 1
+    stream.close()  # gone without a goodbye, mid-stream
+    for i in range(5):  # the next updates find the connection closed
+        await send(world, cb, f"r{i}")
+        await asyncio.sleep(0.06)
+    await wait_for(lambda: not view.hub.clients, "the server to notice")
+    assert len(world.runner.tokens("success")) == 5 and not world.runner.errors
+    snap = await get_json(http, view.url + "api/snapshot")  # and the view still serves
+    assert snap["places"][PREFIX + "success"] == 5
+
+
+async def test_closing_the_view_ends_open_streams(
+    world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    view = LiveView(world.runner, port=0)
+    await view.start()
+    stream = await http.get(view.url + "api/stream")
+    await read_event(stream)
+    await view.close()
+    assert await stream.content.read() == b""  # the stream ended cleanly
+    await send(world, cb, "after")  # the runner goes on without the view
+    assert [r.id for r in world.runner.tokens("success")] == ["after"]
+    assert not view.hub.clients and len(world.runner.errors) == 0
