@@ -150,8 +150,11 @@ class Checked:
             return sum(1 for line in self.path.read_text().splitlines() if json.loads(line)["event"])
         if self.path.suffix == ".json":
             return len(json.loads(self.path.read_text())["events"])
-        with sqlite3.connect(self.path) as db:
+        db = sqlite3.connect(self.path)
+        try:
             return int(db.execute("SELECT COUNT(*) FROM event").fetchone()[0])
+        finally:
+            db.close()
 
     async def close(self, case: Case) -> None:
         result = self.transport.close()

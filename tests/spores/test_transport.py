@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -226,6 +227,11 @@ async def queued():
         sync_log.event("tick", n=i)  # queued behind an async transport; the loop ends at once
 
 asyncio.run(queued())
+
+for path, writer in ((sys.argv[3], spores.Ocel2JsonTransport), (sys.argv[4], spores.Ocel2SqliteTransport)):
+    spores.configure(transport=writer(path))  # never closed either
+    for i in range(30):
+        spores.emit_event("tick", {"n": i})
 """
 
 
@@ -233,9 +239,10 @@ def test_nothing_is_lost_at_interpreter_exit(tmp_path: Path) -> None:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(EXIT_SCRIPT))
     first, second = tmp_path / "file.jsonl", tmp_path / "slow.jsonl"
+    ocel_json, ocel_sqlite = tmp_path / "log.json", tmp_path / "log.sqlite"
     env_path = str(ROOT)
     done = subprocess.run(
-        [sys.executable, str(script), str(first), str(second)],
+        [sys.executable, str(script), str(first), str(second), str(ocel_json), str(ocel_sqlite)],
         env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -244,3 +251,9 @@ def test_nothing_is_lost_at_interpreter_exit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert event_numbers(first) == list(range(2500))
     assert event_numbers(second) == list(range(50))
+    assert len(json.loads(ocel_json.read_text())["events"]) == 30
+    db = sqlite3.connect(ocel_sqlite)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM event_tick").fetchone() == (30,)
+    finally:
+        db.close()
