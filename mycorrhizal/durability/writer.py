@@ -34,11 +34,12 @@ Row = tuple[int, int, str]  # run id, seq, the record as JSON text ``[kind, payl
 _INSERT = "INSERT INTO journal (run_id, first_seq, last_seq, records) VALUES (?, ?, ?, ?)"
 _SNAPSHOT = "INSERT OR REPLACE INTO snapshots (run_id, seq, written, document) VALUES (?, ?, ?, ?)"
 _PRUNE_SNAPSHOTS = (
-    "DELETE FROM snapshots WHERE run_id = ?1 AND seq < "
-    "(SELECT seq FROM snapshots WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)"
+    "DELETE FROM snapshots WHERE run_id = :run AND seq < "
+    "(SELECT seq FROM snapshots WHERE run_id = :run ORDER BY seq DESC LIMIT 1 OFFSET :keep)"
 )
 _PRUNE_JOURNAL = (
-    "DELETE FROM journal WHERE run_id = ?1 AND last_seq <= (SELECT min(seq) FROM snapshots WHERE run_id = ?1)"
+    "DELETE FROM journal WHERE run_id = :run"
+    " AND last_seq <= (SELECT min(seq) FROM snapshots WHERE run_id = :run)"
 )
 
 
@@ -139,6 +140,7 @@ class Writer:
 
     def _run(self) -> None:
         stop: Job | None = None
+        items: list[Row | SnapshotRow | Job] = []
         try:
             while stop is None:
                 self.wake.wait()
@@ -147,10 +149,15 @@ class Writer:
                 self.wake.clear()
                 self.hurry.clear()
                 queue = self.queue
-                stop = self._process([queue.popleft() for _ in range(len(queue))])
+                items = [queue.popleft() for _ in range(len(queue))]
+                stop = self._process(items)
         except Exception as exc:  # a bug: never leave a caller awaiting an answer that cannot come
             log.exception("the SQLite store's writer thread crashed")
+            _rollback(self._connection)
             self._fail(StoreError(f"the store's writer thread crashed: {exc!r}"), exc)
+            for job in items:  # those of the batch it crashed in (settling twice is harmless)
+                if isinstance(job, Job):
+                    _settle(job, None, self.failure)
         finally:
             self._close(stop)
 
@@ -292,8 +299,8 @@ class Writer:
         connection = self._connection
         connection.executemany(_SNAPSHOT, [(s.run_id, s.seq, now, s.text) for s in snapshots])
         for run_id in {s.run_id for s in snapshots}:
-            connection.execute(_PRUNE_SNAPSHOTS, (run_id, self._keep - 1))
-            connection.execute(_PRUNE_JOURNAL, (run_id,))
+            connection.execute(_PRUNE_SNAPSHOTS, {"run": run_id, "keep": self._keep - 1})
+            connection.execute(_PRUNE_JOURNAL, {"run": run_id})
 
     def _fail(self, failure: StoreError, cause: BaseException) -> None:
         failure.__cause__ = cause

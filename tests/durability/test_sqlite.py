@@ -15,6 +15,7 @@ import pytest
 from mycorrhizal.common import DefinitionError, FencedError, Record, StoreError
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.durability.schema import SCHEMA_VERSION
+from mycorrhizal.durability.writer import Writer
 
 from .conftest import payload
 
@@ -145,6 +146,28 @@ async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) ->
     journal = await again.open_journal("orders")
     assert journal.append("fire", payload(4)) == 4
     await again.close()
+
+
+async def test_a_crash_of_the_writer_thread_fails_the_waiters_instead_of_hanging(
+    path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(path)
+    journal = await store.open_journal("orders")
+
+    def broken(self: Writer, rows: list[object]) -> list[object]:
+        raise RuntimeError("a bug in the writer")
+
+    monkeypatch.setattr(Writer, "_chunks", broken)
+    journal.append("fire", payload(1))
+    with pytest.raises(StoreError, match="writer thread crashed: RuntimeError\\('a bug in the writer'\\)"):
+        await journal.flush()
+    with pytest.raises(StoreError, match="writer thread crashed"):
+        journal.append("fire", payload(2))
+    with pytest.raises(StoreError, match="writer thread crashed"):
+        await store.load("orders")
+    with pytest.raises(StoreError, match="writer thread crashed"):
+        await store.close()
+    assert "writer thread crashed" in caplog.text
 
 
 async def test_a_missing_record_is_reported_not_skipped(path: Path) -> None:
