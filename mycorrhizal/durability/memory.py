@@ -95,7 +95,7 @@ class MemoryStore:
         await asyncio.sleep(0)
 
     async def close(self) -> None:
-        """Refuse further work; what was kept stays readable through no one (it was memory)."""
+        """Refuse further work; what it held is dropped with it."""
         self._closed = True
 
     def _check_open(self) -> None:

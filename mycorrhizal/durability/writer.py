@@ -306,7 +306,7 @@ class Writer:
         failure.__cause__ = cause
         self.failure = failure
         log.error("SQLite store stopped writing: %s", failure)
-        for owner in self.owners.values():
+        for owner in list(self.owners.values()):  # the loop's thread may add one meanwhile
             if owner.broken is None:
                 owner.broken = failure
         for job in [item for item in self.queue if isinstance(item, Job)]:
