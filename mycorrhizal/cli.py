@@ -13,6 +13,7 @@ import importlib
 import math
 import os
 import runpy
+import signal
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -192,6 +193,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "(clone the repository and 'pip install -e .')"
         )
     argv = [str(script), *extra]
+    if args.serve:
+        _ctrl_c_stops()
     if args.out is not None:
         _make_folder(Path(args.out), "--out")
         argv += ["--out", str(args.out)]
@@ -210,10 +213,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ctrl_c_stops() -> None:
+    """Make Ctrl-C (SIGINT) end a served view even if this process inherited SIGINT as ignored.
+
+    A program started in the background by a non-interactive shell (a CI job, ``nohup``...) has
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the view would never stop.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     _need_live()
     assert live is not None
     target = load_target(args.target)
+    _ctrl_c_stops()
     try:
         live.runtime_of(target)
     except TypeError as exc:

@@ -69,6 +69,7 @@ def demo() -> Iterator[str]:
         rest = process.communicate(timeout=WAIT)[0]
     except subprocess.TimeoutExpired:
         process.kill()
+        process.communicate()
         raise
     assert process.returncode == 0 and "live view closed" in rest
 

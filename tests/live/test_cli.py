@@ -102,8 +102,16 @@ def test_pacing_needs_a_virtual_clock(tmp_path: Path, capsys: pytest.CaptureFixt
     )
 
 
-def test_serve_a_machine_until_ctrl_c(tmp_path: Path) -> None:
-    """A real `mycorrhizal serve`: it runs the machine to its end, keeps the view open, stops on Ctrl-C."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "started-in-background"])
+def test_serve_a_machine_until_ctrl_c(tmp_path: Path, sigint_ignored: bool) -> None:
+    """A real `mycorrhizal serve`: it runs the machine to its end, keeps the view open, stops on Ctrl-C.
+
+    Also when it was started the way a non-interactive shell starts a background job: with SIGINT
+    ignored, which Python would otherwise keep (the view then never stopped)."""
     target = f"{EXAMPLES / 'septum' / 'single_machine.py'}:MyState"
     process = subprocess.Popen(
         [sys.executable, "-m", "mycorrhizal", "serve", target, "--port", "0", "--speed", "5"],
@@ -111,13 +119,19 @@ def test_serve_a_machine_until_ctrl_c(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
     assert process.stdout is not None
     first = process.stdout.readline()
     assert first.startswith("live view of machine 'MyState': http://127.0.0.1:")
     second = process.stdout.readline()
     process.send_signal(signal.SIGINT)
-    rest = process.communicate(timeout=10)[0]
+    try:
+        rest = process.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
     assert process.returncode == 0, rest
     # No blackboard was given, so the handler fails; the view stays open to show it.
     assert second.startswith("the run failed: HandlerError: state MyState: on_state raised KeyError: 'loops'")
