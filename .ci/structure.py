@@ -31,11 +31,13 @@ ALLOWED = {
     "septum": {"common"},
     "hypha": {"common"},
     "rhizomorph": {"common"},
-    "mycelium": {"common"} | ENGINES,
+    # mycelium composes the engines; its spores_integration module (a 0.x import path) re-exports
+    # the tree adapter that spores builds, so spores sits below mycelium.
+    "mycelium": {"common", "spores"} | ENGINES,
     # Stores (SQLite, Redis) implement common's store interface; engines only know that interface.
     "durability": {"common"},
     # Event logging wraps user handlers of every engine and observes every runtime.
-    "spores": {"common", "mycelium"} | ENGINES,
+    "spores": {"common"} | ENGINES,
     # The live view watches runtimes of every engine (and mycelium's embedded machines).
     "live": {"common", "mycelium"} | ENGINES,
 }
