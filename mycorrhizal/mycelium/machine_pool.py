@@ -209,6 +209,7 @@ class MachinePool:
             if self.at_rest(which, self.living[which]):
                 self._drop(which)
                 self.evicted_idle += 1
+                log.debug("transition %s: evicted the machine of key %r, at rest", self.transition, which)
             else:
                 seen[which] = now
                 seen.move_to_end(which)
