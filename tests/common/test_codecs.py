@@ -530,3 +530,40 @@ def test_pydantic_models_use_their_own_dump_and_validate(registry: CodecRegistry
     }
     with pytest.raises(CodecError, match="cannot decode a Order from .*: 2 validation errors for Order"):
         registry.decode({"$t": "Order", "v": {"id": 1, "lines": "x", "when": "never"}})
+
+
+# --- fuzzing: any JSON data decodes to a value or fails with a CodecError, nothing else -----------
+
+TAG_NAMES = [*CodecRegistry().names(), "pickle", "Job", "Colour", "Access", "Order", "Money", "Job@2", "nope"]
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["0x1f", "-0x0", "inf", "nan", "2024-01-01", "AAEC", "1.5", "12:00", "x@y"])
+)
+fuzzed_json = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+        | st.fixed_dictionaries({"$t": st.sampled_from(TAG_NAMES), "v": inner})
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fuzzed_json)
+def test_any_json_data_decodes_or_fails_with_a_codec_error(data: Any) -> None:
+    registry = CodecRegistry()
+    registry.register(Job, name="Job")
+    registry.register(Colour, name="Colour")
+    registry.register(Access, name="Access")
+    registry.register(Order, name="Order")
+    registry.register(Money, name="Money", encode=lambda m: (m.cents, m.currency), decode=lambda d: Money(*d))
+    try:
+        registry.decode(data)
+    except CodecError:
+        pass
