@@ -89,6 +89,15 @@ class CodecRegistry:
         ``version`` numbers the encoded form; ``upgrade(old_version, data)`` turns data written by an
         older version into the current form.  Usable as a class decorator.
         """
+        if not isinstance(cls, type):
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"codec for {cls!r}", "what is registered must be a class", "pass the class itself"
+                    )
+                ],
+                what="registering a codec",
+            )
         type_name = name if name is not None else f"{cls.__module__}.{cls.__qualname__}"
         subject = f"codec for {type_name!r}"
         problems = name_problems(type_name, subject, self._by_name, cls)

@@ -321,6 +321,11 @@ def test_names_must_be_unique_valid_and_not_builtin() -> None:
         registry.register(Point, version=0)
 
 
+def test_only_classes_are_registered() -> None:
+    with pytest.raises(DefinitionError, match="what is registered must be a class. Fix: pass the class"):
+        CodecRegistry().register(Job(1))  # type: ignore[arg-type]
+
+
 def test_registry_options_are_checked() -> None:
     with pytest.raises(DefinitionError, match="max_depth must be a positive int"):
         CodecRegistry(max_depth=0)
