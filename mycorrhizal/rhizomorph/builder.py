@@ -2,56 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, Problem
-from . import checks
+from .checks import make_leaf
 from .compile import compile_tree
-from .nodes import Composite, Decorator, Leaf, LeafKind, Node
+from .declarative import Registry, load_tree
+from .nodes import Composite, Decorator, Leaf, Node
 from .status import ErrorPolicy
 from .tree import Subtree, Tree
 
-__all__ = ["TreeBuilder", "make_leaf"]
+__all__ = ["TreeBuilder", "auto_name"]
+
+LeafFn = Callable[..., Any]
 
 
-def make_leaf(
-    fn: Callable[..., Any],
-    kind: LeafKind,
-    name: str | None = None,
-    on_halt: Callable[..., Any] | None = None,
-    on_error: ErrorPolicy | str | None = None,
-) -> tuple[Leaf, list[Problem]]:
-    """Build a leaf spec and list what is wrong with it (the caller decides when to raise)."""
-    label = name or getattr(fn, "__name__", None) or repr(fn)
-    subject = f"{kind} {label!r}"
-    params, problems = checks.leaf_parameters(fn, subject, kind)
-    problems += checks.check_leaf_function(fn, subject)
-    halt_params: tuple[str, ...] = ()
-    if on_halt is not None:
-        halt_params, more = checks.check_halt_hook(on_halt, subject)
-        problems += more
-    policy, more = checks.check_error_policy(on_error, subject)
-    problems += more
-    leaf = Leaf(
-        name=label,
-        fn=fn,
-        leaf_kind=kind,
-        params=params,
-        is_async=callable(fn) and is_async_callable(fn),
-        on_halt=on_halt,
-        halt_params=halt_params,
-        on_error=policy,
+def _named(args: tuple[Any, ...]) -> tuple[str | None, tuple[Any, ...]]:
+    """(name, children) of ``sequence("name", a, b)`` or of the 0.x form ``sequence(a, b)``."""
+    if args and isinstance(args[0], str):
+        return args[0], args[1:]
+    return None, args
+
+
+def _leaf_args(first: LeafFn | str, second: LeafFn | None, name: str | None) -> tuple[LeafFn, str | None]:
+    """(function, name) of ``action(fn, name=...)`` or of the 0.x order ``action("name", fn)``."""
+    if isinstance(first, str):
+        if second is None:
+            raise DefinitionError(
+                [Problem(f"leaf {first!r}", "was given a name but no function", "pass action(name, fn)")],
+                what=f"leaf {first!r}",
+            )
+        return second, name or first
+    return first, name
+
+
+def auto_name(kind: str, children: tuple[Any, ...]) -> str:
+    """The name of a composite given none: ``sequence(a, b)``."""
+    names = ", ".join(
+        str(getattr(child, "name", None) or getattr(child, "__name__", "?")) for child in children
     )
-    return leaf, problems
+    return f"{kind}({names})"
 
 
 class TreeBuilder:
     """Make nodes with explicit names and children, pick a root, ``build()`` the :class:`Tree`.
 
     Every method returns the node it made; children are passed in tick order.  Leaf signature
-    problems raise at once; structural problems raise from :meth:`build`, all together.
+    problems raise at once; structural problems raise from :meth:`build`, all together.  The 0.x
+    argument orders work too: ``action("name", fn)``, ``sequence(a, b, memory=False)`` (no name
+    first), ``build(root)``; every node has the fluent wrappers (``leaf.gate(ok).timeout(1)``).
     """
 
     def __init__(self, name: str) -> None:
@@ -60,43 +60,55 @@ class TreeBuilder:
 
     def action(
         self,
-        fn: Callable[..., Any],
+        fn: LeafFn | str,
+        func: LeafFn | None = None,
         *,
         name: str | None = None,
         on_halt: Callable[..., Any] | None = None,
         on_error: ErrorPolicy | str | None = None,
     ) -> Leaf:
-        """An action leaf calling ``fn`` (see :meth:`BT.action`)."""
+        """An action leaf calling ``fn`` (see :meth:`BT.action`); also ``action("name", fn)``."""
+        fn, name = _leaf_args(fn, func, name)
         leaf, problems = make_leaf(fn, "action", name, on_halt, on_error)
         DefinitionError.raise_if_any(problems, what=f"tree {self.name!r}")
         return leaf
 
     def condition(
-        self, fn: Callable[..., Any], *, name: str | None = None, on_error: ErrorPolicy | str | None = None
+        self,
+        fn: LeafFn | str,
+        func: LeafFn | None = None,
+        *,
+        name: str | None = None,
+        on_error: ErrorPolicy | str | None = None,
     ) -> Leaf:
-        """A condition leaf calling ``fn`` (see :meth:`BT.condition`)."""
+        """A condition leaf calling ``fn`` (see :meth:`BT.condition`); also ``condition("name", fn)``."""
+        fn, name = _leaf_args(fn, func, name)
         leaf, problems = make_leaf(fn, "condition", name, None, on_error)
         DefinitionError.raise_if_any(problems, what=f"tree {self.name!r}")
         return leaf
 
-    def sequence(self, name: str, *children: Node, memory: bool = True) -> Composite:
-        """A sequence over ``children``."""
-        return Composite(name=name, composite_kind="sequence", children=children, memory=memory)
+    def sequence(self, *args: Any, memory: bool = True) -> Composite:
+        """A sequence: ``sequence("name", *children)`` (or ``sequence(*children)``, named after them)."""
+        name, children = _named(args)
+        label = name or auto_name("sequence", children)
+        return Composite(name=label, composite_kind="sequence", children=children, memory=memory)
 
-    def selector(self, name: str, *children: Node, memory: bool = True) -> Composite:
-        """A selector over ``children``."""
-        return Composite(name=name, composite_kind="selector", children=children, memory=memory)
+    def selector(self, *args: Any, memory: bool = True) -> Composite:
+        """A selector: ``selector("name", *children)`` (or ``selector(*children)``)."""
+        name, children = _named(args)
+        label = name or auto_name("selector", children)
+        return Composite(name=label, composite_kind="selector", children=children, memory=memory)
 
     def parallel(
         self,
-        name: str,
-        *children: Node,
+        *args: Any,
         success_threshold: int | None = None,
         failure_threshold: int | None = None,
     ) -> Composite:
-        """A parallel node over ``children`` with the given thresholds."""
+        """A parallel node: ``parallel("name", *children, ...)`` (or ``parallel(*children, ...)``)."""
+        name, children = _named(args)
         return Composite(
-            name=name,
+            name=name or auto_name("parallel", children),
             composite_kind="parallel",
             children=children,
             success_threshold=success_threshold,
@@ -169,8 +181,13 @@ class TreeBuilder:
         self._root = node
         return node
 
-    def build(self) -> Tree:
-        """Validate and compile the tree (one DefinitionError lists every problem)."""
+    def build(self, root: Node | None = None) -> Tree:
+        """Validate and compile the tree (one DefinitionError lists every problem).
+
+        ``build(node)`` is ``root(node)`` then ``build()``.
+        """
+        if root is not None:
+            self.root(root)
         if self._root is None:
             raise DefinitionError(
                 [Problem(f"tree {self.name!r}", "has no root", "call builder.root(node) before build()")],
@@ -179,6 +196,27 @@ class TreeBuilder:
         tree = Tree(self.name, self._root)
         compile_tree(tree)
         return tree
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any] | str, function_registry: Mapping[str, Callable[..., Any]] | Registry
+    ) -> TreeBuilder:
+        """A builder holding the tree of ``data`` (see :func:`load_tree`), its leaves looked up by name."""
+        registry = (
+            function_registry if isinstance(function_registry, Registry) else Registry(function_registry)
+        )
+        tree = load_tree(data, registry)
+        builder = cls(tree.name)
+        builder.root(tree.root)
+        return builder
+
+    def to_mermaid(self) -> str:
+        """The built tree's Mermaid text (see :meth:`Tree.to_mermaid`)."""
+        return self.build().to_mermaid()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The built tree's declarative form (see :meth:`Tree.to_dict`)."""
+        return self.build().to_dict()
 
 
 def _name_of(node: Any) -> str:

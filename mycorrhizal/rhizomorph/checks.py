@@ -15,9 +15,21 @@ from numbers import Real
 from typing import Any, TypeGuard
 
 from ..common.callables import is_async_callable
-from ..common.errors import Problem
-from .nodes import LEAF_PARAMETERS, Composite, Decorator, Node
-from .status import ErrorPolicy
+from ..common.errors import DefinitionError, Problem
+from ..common.interface_views import interface_of
+from .nodes import (
+    CONDITIONED,
+    LEAF_PARAMETERS,
+    Case,
+    Composite,
+    Decorator,
+    Leaf,
+    LeafKind,
+    Match,
+    Node,
+    TryCatch,
+)
+from .status import ErrorPolicy, Status
 
 __all__ = [
     "check_counts",
@@ -25,9 +37,15 @@ __all__ = [
     "check_error_policy",
     "check_halt_hook",
     "check_leaf_function",
+    "check_match",
+    "check_retry_on",
+    "check_try_catch",
     "check_thresholds",
     "describe",
+    "keyword_only",
+    "leaf_interface",
     "leaf_parameters",
+    "make_leaf",
 ]
 
 _ALLOWED = ", ".join(LEAF_PARAMETERS)
@@ -44,12 +62,6 @@ def describe(node: Node) -> str:
 def _parameter_problem(p: inspect.Parameter, subject: str, role: str) -> Problem | None:
     if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
         return Problem(subject, f"the {role} takes *{p.name}", f"name each parameter it needs ({_ALLOWED})")
-    if p.kind is inspect.Parameter.KEYWORD_ONLY:
-        return Problem(
-            subject,
-            f"the {role} has keyword-only parameter {p.name!r}",
-            "make it a normal parameter (leaves are called positionally)",
-        )
     if p.name not in LEAF_PARAMETERS:
         return Problem(
             subject,
@@ -60,7 +72,10 @@ def _parameter_problem(p: inspect.Parameter, subject: str, role: str) -> Problem
 
 
 def leaf_parameters(fn: Any, subject: str, role: str) -> tuple[tuple[str, ...], list[Problem]]:
-    """Parameter names of a leaf or halt hook, and the problems with them (unknown names, *args ...)."""
+    """Parameter names of a leaf or halt hook, and the problems with them (unknown names, *args ...).
+
+    Keyword-only parameters are fine: :func:`keyword_only` tells whether the call must name them.
+    """
     if not callable(fn):
         return (), [Problem(subject, f"the {role} is {fn!r}, not a function", "pass a function")]
     try:
@@ -78,6 +93,60 @@ def leaf_parameters(fn: Any, subject: str, role: str) -> tuple[tuple[str, ...], 
         else:
             problems.append(problem)
     return tuple(names), problems
+
+
+def keyword_only(fn: Any) -> bool:
+    """True if ``fn`` has a keyword-only parameter (so it is called with keyword arguments)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters)
+
+
+def leaf_interface(fn: Any, subject: str) -> tuple[type | None, list[Problem]]:
+    """The interface a leaf's ``bb`` parameter is annotated with (None: the blackboard as it is)."""
+    try:
+        return interface_of(fn, "bb"), []
+    except DefinitionError as err:
+        return None, [Problem(subject, p.message, p.fix) for p in err.problems]
+
+
+def make_leaf(
+    fn: Callable[..., Any],
+    kind: LeafKind,
+    name: str | None = None,
+    on_halt: Callable[..., Any] | None = None,
+    on_error: ErrorPolicy | str | None = None,
+) -> tuple[Leaf, list[Problem]]:
+    """Build a leaf spec and list what is wrong with it (the caller decides when to raise)."""
+    label = name or getattr(fn, "__name__", None) or repr(fn)
+    subject = f"{kind} {label!r}"
+    params, problems = leaf_parameters(fn, subject, kind)
+    problems += check_leaf_function(fn, subject)
+    interface: type | None = None
+    if not problems and "bb" in params:
+        interface, more = leaf_interface(fn, subject)
+        problems += more
+    halt_params: tuple[str, ...] = ()
+    if on_halt is not None:
+        halt_params, more = check_halt_hook(on_halt, subject)
+        problems += more
+    policy, more = check_error_policy(on_error, subject)
+    problems += more
+    leaf = Leaf(
+        name=label,
+        fn=fn,
+        leaf_kind=kind,
+        params=params,
+        is_async=callable(fn) and is_async_callable(fn),
+        on_halt=on_halt,
+        halt_params=halt_params,
+        on_error=policy,
+        interface=interface,
+        by_keyword=not problems and keyword_only(fn),
+    )
+    return leaf, problems
 
 
 def check_leaf_function(fn: Any, subject: str) -> list[Problem]:
@@ -201,11 +270,17 @@ def check_thresholds(node: Composite, kid_count: int) -> list[Problem]:
 
 
 def check_decorated(node: Decorator) -> list[Problem]:
-    """A decorator wraps a node (and a guard's condition is a node)."""
+    """A decorator wraps a node (and a guard's, when's or do_while's condition is a node or function)."""
     out: list[Problem] = []
-    if node.decorator_kind == "guard" and not isinstance(node.condition, Node):
+    if node.decorator_kind in CONDITIONED and not (
+        isinstance(node.condition, Node) or callable(node.condition)
+    ):
         out.append(
-            Problem(describe(node), f"its condition is {node.condition!r}, not a node", "pass a condition")
+            Problem(
+                describe(node),
+                f"its condition is {node.condition!r}, not a node or function",
+                "pass a condition (@bt.condition) or a function of bb returning True/False",
+            )
         )
     if not isinstance(node.child, Node):
         out.append(
@@ -215,6 +290,63 @@ def check_decorated(node: Decorator) -> list[Problem]:
                 "apply it to a node: put it above @bt.action/@bt.condition/a composite",
             )
         )
+    return out
+
+
+def check_retry_on(node: Decorator) -> list[Problem]:
+    """retry's ``retry_on`` names completed statuses (a RUNNING child is never retried)."""
+    statuses = node.retry_on
+    if statuses is None:
+        return []
+    if not statuses or not all(isinstance(s, Status) and s is not Status.RUNNING for s in statuses):
+        return [
+            Problem(
+                describe(node),
+                f"retry_on={sorted(statuses, key=repr)!r}",
+                "list one or more of Status.FAILURE, Status.ERROR, Status.CANCELLED, Status.SUCCESS",
+            )
+        ]
+    return []
+
+
+def check_try_catch(node: TryCatch) -> list[Problem]:
+    """A try_catch has a try block and a catch block, both nodes."""
+    return [
+        Problem(
+            describe(node), f"its {role} block is {block!r}, not a node", f"pass a node as the {role} block"
+        )
+        for role, block in (("try", node.body), ("catch", node.handler))
+        if not isinstance(block, Node)
+    ]
+
+
+def check_match(node: Match) -> list[Problem]:
+    """A match has a plain key function (of bb / tb / ctx) and at least one case, each a Case of a node."""
+    subject = describe(node)
+    _, out = leaf_parameters(node.key, subject, "key function")
+    if not out and is_async_callable(node.key):
+        out.append(Problem(subject, "the key function is async", "make it a plain function of bb"))
+    if not node.cases:
+        out.append(
+            Problem(
+                subject, "has no cases", "give it at least one bt.case(...)(child) or bt.defaultcase(child)"
+            )
+        )
+    for position, case in enumerate(node.cases):
+        if not isinstance(case, Case):
+            out.append(
+                Problem(
+                    subject,
+                    f"case {position} is {case!r}, not a case",
+                    "make it with bt.case(matcher)(child)",
+                )
+            )
+        elif not isinstance(case.child, Node):
+            out.append(
+                Problem(
+                    subject, f"case {case.label} runs {case.child!r}, which is not a node", "give it a node"
+                )
+            )
     return out
 
 

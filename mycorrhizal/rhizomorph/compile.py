@@ -12,6 +12,7 @@ the tree does.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,13 +20,14 @@ from weakref import WeakKeyDictionary
 
 from ..common.errors import DefinitionError, Problem
 from . import checks, views
-from .nodes import Composite, Decorator, Leaf, Node
+from .nodes import CONDITIONED, Composite, Decorator, Leaf, Match, Node, TryCatch
 from .status import ErrorPolicy
 from .tree import Subtree, Tree
 
 __all__ = ["Plan", "compile_tree", "plan_of"]
 
 _NOT_IDENT = re.compile(r"\W+")
+log = logging.getLogger("mycorrhizal.rhizomorph")
 
 
 class Plan:
@@ -46,6 +48,7 @@ class Plan:
         "children",
         "policies",
         "cursors",
+        "unused",
     )
 
     def __init__(self, name: str) -> None:
@@ -65,6 +68,8 @@ class Plan:
         self.policies: list[ErrorPolicy | None] = []
         #: Where each node's cursor starts: -1 for a reactive sequence/selector (no child followed).
         self.cursors: list[int] = []
+        #: Nodes the tree's body declared that the root never reaches (accepted, with a WARNING).
+        self.unused: tuple[Node, ...] = ()
 
 
 _plans: WeakKeyDictionary[Tree, Plan] = WeakKeyDictionary()
@@ -83,21 +88,47 @@ def _preorder(tree: Tree) -> Sequence[Node]:
     return plan_of(tree).specs
 
 
-def compile_tree(tree: Tree, problems: Iterable[Problem] = (), declared: Iterable[Node] = ()) -> Plan:
+def compile_tree(
+    tree: Tree, problems: Iterable[Problem] = (), declared: Iterable[Node] = (), *, strict: bool = False
+) -> Plan:
     """Compile ``tree``; raise one DefinitionError listing every problem (plus ``problems``).
 
-    ``declared`` are the nodes a ``@bt.tree`` body declared: each must be reachable from the root.
+    ``declared`` are the nodes a ``@bt.tree`` body declared.  One the root never reaches is logged
+    as a WARNING and listed in ``plan.unused`` (``mycorrhizal check`` reports it); with ``strict``
+    it is a problem like any other.
     """
     walk = _Walk(tree.name, list(problems))
     walk.visit(tree.root, ())
+    unused: list[Node] = []
     if not walk.unlisted:  # (if a composite could not list its children, reachability is unknown)
-        walk.found.extend(
-            checks.unreachable(node, tree.name) for node in declared if id(node) not in walk.reachable
-        )
+        unused = [node for node in declared if id(node) not in walk.reachable]
+        if strict:
+            walk.found.extend(checks.unreachable(node, tree.name) for node in unused)
     DefinitionError.raise_if_any(walk.found, what=f"tree {tree.name!r}")
     plan = _Flatten(tree.name, walk).run(tree.root)
+    plan.unused = tuple(unused)
+    for node in unused:
+        log.warning(
+            "tree %r: %s %r is declared but the root never reaches it; it is ignored "
+            "(yield it from a composite, or delete it)",
+            tree.name,
+            node.kind,
+            node.name,
+        )
     _plans[tree] = plan
     return plan
+
+
+@views.findings.register
+def _findings(tree: Tree) -> list[tuple[bool, str]]:
+    plan = plan_of(tree)
+    found = [(True, f"{plan.size} nodes")]
+    if plan.unused:
+        names = ", ".join(f"{node.kind} {node.name!r}" for node in plan.unused)
+        found.append((False, f"declared but never reached from the root: {names}"))
+    else:
+        found.append((True, "every declared node is reached from the root"))
+    return found
 
 
 class _Walk:
@@ -126,11 +157,28 @@ class _Walk:
             return self._composite_children(node)
         if isinstance(node, Decorator):
             self.found.extend(checks.check_decorated(node))
-            kids = (node.condition, node.child) if node.decorator_kind == "guard" else (node.child,)
+            kids = (
+                (self._condition(node), node.child) if node.decorator_kind in CONDITIONED else (node.child,)
+            )
             return tuple(kid for kid in kids if isinstance(kid, Node))
+        if isinstance(node, TryCatch):
+            self.found.extend(checks.check_try_catch(node))
+            return tuple(kid for kid in (node.body, node.handler) if isinstance(kid, Node))
+        if isinstance(node, Match):
+            self.found.extend(checks.check_match(node))
+            return tuple(case.child for case in node.cases if isinstance(getattr(case, "child", None), Node))
         if isinstance(node, Subtree):
             return (node.tree.root,)
         return ()
+
+    def _condition(self, node: Decorator) -> Any:
+        """The decorator's condition node; a plain function becomes a condition leaf (checked as one)."""
+        cond = node.condition
+        if isinstance(cond, Node) or not callable(cond):
+            return cond
+        leaf, problems = checks.make_leaf(cond, "condition")
+        self.found.extend(problems)
+        return leaf
 
     def _composite_children(self, node: Composite) -> tuple[Node, ...]:
         items = node.children if node.source is None else self._run_source(node, node.source)
@@ -182,7 +230,7 @@ class _Walk:
         if isinstance(node, Composite):
             return checks.check_thresholds(node, kid_count)
         if isinstance(node, Decorator):
-            return checks.check_counts(node) + checks.check_durations(node)
+            return checks.check_counts(node) + checks.check_durations(node) + checks.check_retry_on(node)
         return []
 
 
@@ -221,6 +269,7 @@ class _Flatten:
         plan.children.append(())
         plan.policies.append(node.on_error if isinstance(node, Leaf) else None)
         reactive = isinstance(node, Composite) and not node.memory and node.composite_kind != "parallel"
-        plan.cursors.append(-1 if reactive else 0)
+        # -1: a reactive sequence/selector follows no child yet; a match runs no case yet.
+        plan.cursors.append(-1 if reactive or isinstance(node, Match) else 0)
         plan.children[index] = tuple(self._add(kid, index) for kid in self.walk.kids_of(node))
         return index

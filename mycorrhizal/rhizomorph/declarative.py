@@ -18,31 +18,45 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from ..common.errors import DefinitionError, Problem
-from . import views
-from .builder import make_leaf
-from .compile import Plan, compile_tree, plan_of
-from .nodes import Composite, Decorator, Leaf, Node
+from .checks import leaf_parameters, make_leaf
+from .compile import compile_tree, plan_of
+from .export import ARGUMENT as _ARGUMENT
+from .export import CONDITION_KEY, functions_of, tree_to_dict
+from .nodes import Case, Composite, Decorator, Match, Node, TryCatch
+from .status import Status
 from .tree import Subtree, Tree
 
 __all__ = ["Registry", "load_tree", "tree_to_dict"]
 
 _LEAVES = ("action", "condition")
 _COMPOSITES = ("sequence", "selector", "parallel")
-_WRAPPERS = ("inverter", "succeeder", "failer", "retry", "repeat", "timeout", "rate_limit", "guard")
-_TYPES = (*_LEAVES, *_COMPOSITES, *_WRAPPERS, "subtree")
-#: The extra key each decorator needs, and the type of its value.
-_ARGUMENT = {"retry": "attempts", "repeat": "times", "timeout": "seconds", "rate_limit": "period"}
+_WRAPPERS = (
+    "inverter",
+    "succeeder",
+    "failer",
+    "retry",
+    "repeat",
+    "timeout",
+    "rate_limit",
+    "guard",
+    "when",
+    "do_while",
+)
+_TYPES = (*_LEAVES, *_COMPOSITES, *_WRAPPERS, "subtree", "try_catch", "match")
 _ALLOWED = {
     "action": {"name", "on_halt", "on_error"},
     "condition": {"name", "on_error"},
     "sequence": {"name", "memory"},
     "selector": {"name", "memory"},
     "parallel": {"name", "success_threshold", "failure_threshold"},
-    "guard": {"name", "if"},
     "subtree": {"name"},
+    "try_catch": {"name", "catch"},
+    "match": {"name", "cases"},
     **{kind: {"name"} for kind in ("inverter", "succeeder", "failer")},
     **{kind: {"name", key} for kind, key in _ARGUMENT.items()},
+    **{kind: {"name", key} for kind, key in CONDITION_KEY.items()},
 }
+_ALLOWED["retry"].add("retry_on")
 
 
 def _refuse(subject: str, message: str, fix: str) -> NoReturn:
@@ -127,96 +141,12 @@ class Registry:
         for tree in trees:
             if not isinstance(tree, Tree):
                 _refuse(f"Registry.of({tree!r})", "was given something that is not a tree", "pass trees")
-            compiled = plan_of(tree)
-            inside = [False] * compiled.size  # True for nodes of an embedded tree
-            for i, spec in enumerate(compiled.specs):
-                parent = compiled.parents[i]
-                if parent >= 0:
-                    inside[i] = inside[parent] or isinstance(compiled.specs[parent], Subtree)
-                if inside[i]:
-                    continue
-                if isinstance(spec, Subtree):
-                    registry.add_tree(spec.tree)
-                elif isinstance(spec, Leaf):
-                    registry.add(spec.name, spec.fn)
-                    if spec.on_halt is not None:
-                        registry.add(_hook_name(spec), spec.on_halt)
+            for name, thing in functions_of(plan_of(tree)):
+                if isinstance(thing, Tree):
+                    registry.add_tree(thing)
+                else:
+                    registry.add(name, thing)
         return registry
-
-
-def _hook_name(leaf: Leaf) -> str:
-    """The registry name of a leaf's halt hook: its function name, or ``halt_<leaf>`` for a lambda."""
-    name = getattr(leaf.on_halt, "__name__", "")
-    return name if name.isidentifier() else f"halt_{leaf.name}"
-
-
-# ------------------------------------------------------------------------------------------- export
-
-
-@views.to_data.register
-def tree_to_dict(tree: Tree) -> dict[str, Any]:
-    """The JSON-ready form of ``tree``: leaves by leaf name, hooks by function name, subtrees by tree name."""
-    return {"tree": tree.name, "root": _Export(plan_of(tree)).node(0)}
-
-
-def _leaf_data(spec: Leaf) -> dict[str, Any]:
-    out: dict[str, Any] = {spec.leaf_kind: spec.name}
-    if spec.on_halt is not None:
-        out["on_halt"] = _hook_name(spec)
-    if spec.on_error is not None:
-        out["on_error"] = spec.on_error.value
-    return out
-
-
-def _subtree_data(spec: Subtree) -> dict[str, Any]:
-    out: dict[str, Any] = {"subtree": spec.tree.name}
-    if spec.name != spec.tree.name:
-        out["name"] = spec.name
-    return out
-
-
-class _Export:
-    """The declarative form of each node of a plan, children included."""
-
-    __slots__ = ("plan",)
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-
-    def node(self, i: int) -> dict[str, Any]:
-        spec = self.plan.specs[i]
-        if isinstance(spec, Leaf):
-            return _leaf_data(spec)
-        if isinstance(spec, Subtree):
-            return _subtree_data(spec)
-        if isinstance(spec, Composite):
-            return self._composite(i, spec)
-        assert isinstance(spec, Decorator)
-        return self._decorator(i, spec)
-
-    def _composite(self, i: int, spec: Composite) -> dict[str, Any]:
-        kids = [self.node(k) for k in self.plan.children[i]]
-        out: dict[str, Any] = {spec.composite_kind: kids, "name": spec.name}
-        if spec.composite_kind == "parallel":
-            for key in ("success_threshold", "failure_threshold"):
-                if getattr(spec, key) is not None:
-                    out[key] = getattr(spec, key)
-        elif not spec.memory:
-            out["memory"] = False
-        return out
-
-    def _decorator(self, i: int, spec: Decorator) -> dict[str, Any]:
-        kind = spec.decorator_kind
-        kids = self.plan.children[i]
-        out: dict[str, Any]
-        if kind == "guard":
-            out = {"guard": self.node(kids[1]), "if": self.node(kids[0])}
-        else:
-            out = {kind: self.node(kids[0])}
-        if kind in _ARGUMENT:
-            out[_ARGUMENT[kind]] = spec.arg
-        out["name"] = spec.name
-        return out
 
 
 # ------------------------------------------------------------------------------------------- import
@@ -325,16 +255,20 @@ class _Loader:
             self.fail(
                 here, f"{kind} has unknown keys {sorted(unknown)}", f"allowed: {sorted(_ALLOWED[kind])}"
             )
-        value = data[kind]
-        if kind in _LEAVES:
-            return self.leaf(kind, value, data, label, here)
-        if kind == "subtree":
-            return self.subtree(value, label, here)
-        if kind in _COMPOSITES:
-            return self.composite(kind, value, data, label, here)
-        return self.wrapper(kind, value, data, label, here)
+        return self._make(kind, data[kind], data, label, here)
 
-    def subtree(self, value: Any, label: str | None, where: str) -> Node | None:
+    def _make(
+        self, kind: str, value: Any, data: Mapping[str, Any], label: str | None, where: str
+    ) -> Node | None:
+        if kind in _LEAVES:
+            return self.leaf(kind, value, data, label, where)
+        if kind in _COMPOSITES:
+            return self.composite(kind, value, data, label, where)
+        if kind in _OTHERS:
+            return _OTHERS[kind](self, value, data, label, where)
+        return self.wrapper(kind, value, data, label, where)
+
+    def subtree(self, value: Any, data: Mapping[str, Any], label: str | None, where: str) -> Node | None:
         tree = self.registry.tree(value) if isinstance(value, str) else None
         if tree is None:
             self.fail(
@@ -381,11 +315,12 @@ class _Loader:
     ) -> Node | None:
         child = self.node(value, f"{where}.{kind}")
         cond = None
-        if kind == "guard":
-            if "if" not in data:
-                self.fail(where, "guard has no condition", 'add "if": {"condition": "name"}')
+        if kind in CONDITION_KEY:
+            key = CONDITION_KEY[kind]
+            if key not in data:
+                self.fail(where, f"{kind} has no condition", f'add "{key}": {{"condition": "name"}}')
                 return None
-            cond = self.node(data["if"], f"{where}.if")
+            cond = self.node(data[key], f"{where}.{key}")
         arg = None
         if kind in _ARGUMENT:
             key = _ARGUMENT[kind]
@@ -393,8 +328,82 @@ class _Loader:
                 self.fail(where, f'{kind} has no "{key}"', f'add "{key}": <number>')
                 return None
             arg = data[key]
-        if child is None or (kind == "guard" and cond is None):
+        retry_on = self.statuses(data["retry_on"], where) if "retry_on" in data else None
+        if child is None or (kind in CONDITION_KEY and cond is None):
             return None
         return Decorator(
-            name=label or f"{kind}({child.name})", decorator_kind=kind, child=child, arg=arg, condition=cond
+            name=label or f"{kind}({child.name})",
+            decorator_kind=kind,
+            child=child,
+            arg=arg,
+            condition=cond,
+            retry_on=retry_on,
         )
+
+    def statuses(self, value: Any, where: str) -> frozenset[Status] | None:
+        names = {status.value: status for status in Status}
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in names for v in value):
+            self.fail(where, f'"retry_on" is {value!r}', f"use a list of status names from {sorted(names)}")
+            return None
+        return frozenset(names[v] for v in value)
+
+    def try_catch(self, value: Any, data: Mapping[str, Any], label: str | None, where: str) -> Node | None:
+        body = self.node(value, f"{where}.try_catch")
+        if "catch" not in data:
+            self.fail(where, "try_catch has no catch block", 'add "catch": {...}')
+            return None
+        handler = self.node(data["catch"], f"{where}.catch")
+        if body is None or handler is None:
+            return None
+        return TryCatch(name=label or f"try_catch({body.name}, {handler.name})", body=body, handler=handler)
+
+    def match(self, value: Any, data: Mapping[str, Any], label: str | None, where: str) -> Node | None:
+        key = self.function(value, where, "key function")
+        cases = data.get("cases")
+        if not isinstance(cases, list) or not cases:
+            self.fail(
+                where, f'"cases" is {cases!r}', 'give a list: [{"value": v, "do": node}, {"default": node}]'
+            )
+            return None
+        made = [self.case(item, f"{where}.cases[{n}]") for n, item in enumerate(cases)]
+        if key is None or any(case is None for case in made):
+            return None
+        params, problems = leaf_parameters(key, f"{where}: match", "key function")
+        self.problems.extend(problems)
+        return Match(
+            name=label or f"match({value})",
+            key=key,
+            key_params=params,
+            cases=tuple(case for case in made if case is not None),
+        )
+
+    def case(self, data: Any, where: str) -> Case | None:
+        kinds = [
+            k for k in ("value", "type", "predicate", "default") if isinstance(data, Mapping) and k in data
+        ]
+        expected = {"default"} if kinds == ["default"] else {kinds[0], "do"} if len(kinds) == 1 else set()
+        if not kinds or len(kinds) > 1 or set(data) != expected:
+            self.fail(
+                where,
+                f"is {data!r}",
+                'write a case as {"value": v, "do": node}, {"type": "Name", "do": node}, '
+                '{"predicate": "name", "do": node} or {"default": node}',
+            )
+            return None
+        kind = kinds[0]
+        child = self.node(data[kind] if kind == "default" else data["do"], f"{where}.{kind}")
+        if child is None:
+            return None
+        if kind == "default":
+            return Case(None, child, default=True)
+        if kind == "value":
+            return Case(data["value"], child)
+        matcher = self.function(data[kind], where, kind)
+        return None if matcher is None else Case(matcher, child)
+
+
+_OTHERS: dict[str, Callable[[_Loader, Any, Mapping[str, Any], str | None, str], Node | None]] = {
+    "subtree": _Loader.subtree,
+    "try_catch": _Loader.try_catch,
+    "match": _Loader.match,
+}

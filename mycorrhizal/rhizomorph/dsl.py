@@ -1,9 +1,14 @@
 """The decorator language: ``@bt.tree`` functions declaring leaves, composites and decorators.
 
 While a ``@bt.tree`` body runs, every node it declares is recorded in a scope local to that call
-(nothing process-wide), so the tree can check that it has exactly one root and that every declared
-node is used.  Composite functions are generators; they are called once, when the tree compiles,
-after the whole body has run - so a composite may yield nodes declared below it.
+(nothing process-wide), so the tree can check that it has exactly one root and report declared
+nodes it never uses.  Composite functions are generators; they are called once, when the tree
+compiles, after the whole body has run - so a composite may yield nodes declared below it.
+
+Decorators are :class:`~.nodes.Chain` values: ``bt.timeout(5)`` is a chain of one wrapper that is
+applied by calling it on a node (``bt.timeout(5)(fetch)``, or as ``@bt.timeout(5)`` above a leaf)
+and that can grow (``bt.failer().gate(ok).timeout(5)``).  Composites also have an inline form,
+``bt.sequence(a, b)``.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from ..common.errors import DefinitionError, Problem
-from .builder import make_leaf
+from .builder import auto_name
+from .checks import leaf_parameters, make_leaf
 from .compile import compile_tree
-from .nodes import Composite, Decorator, Leaf, Node
-from .status import ErrorPolicy
+from .nodes import Case, Chain, Composite, Leaf, Match, Node, TryCatch, Wrap
+from .status import ErrorPolicy, Status
 from .tree import Subtree, Tree
 
 __all__ = ["bt"]
@@ -104,8 +110,23 @@ class BT:
 
     # ------------------------------------------------------------------------------------ trees
 
-    def tree(self, fn: Callable[[], Any]) -> Tree:
-        """Run ``fn``'s body, collecting the nodes it declares; return the validated :class:`Tree`."""
+    @overload
+    def tree(self, fn: Callable[[], Any], /) -> Tree: ...
+    @overload
+    def tree(self, fn: None = None, /, *, strict: bool = False) -> Callable[[Callable[[], Any]], Tree]: ...
+    def tree(
+        self, fn: Callable[[], Any] | None = None, /, *, strict: bool = False
+    ) -> Tree | Callable[[Callable[[], Any]], Tree]:
+        """Run ``fn``'s body, collecting the nodes it declares; return the validated :class:`Tree`.
+
+        A declared node the root never reaches is logged as a WARNING (and reported by
+        ``mycorrhizal check``); ``@bt.tree(strict=True)`` makes it a DefinitionError.
+        """
+        if fn is None:
+            return lambda f: self._tree(f, strict)
+        return self._tree(fn, strict)
+
+    def _tree(self, fn: Callable[[], Any], strict: bool) -> Tree:
         name = getattr(fn, "__name__", "tree")
         if not callable(fn):
             problem = Problem(
@@ -121,10 +142,10 @@ class BT:
         finally:
             _scopes.pop()
         _check_roots(scope)
-        tree = Tree(name, scope.roots[0])
+        tree = Tree(name, scope.roots[0], tuple(scope.declared))
         _scopes.append(None)
         try:
-            compile_tree(tree, scope.problems, scope.declared)
+            compile_tree(tree, scope.problems, scope.declared, strict=strict)
         finally:
             _scopes.pop()
         return tree
@@ -207,53 +228,72 @@ class BT:
         node = Composite(name=label, composite_kind=kind, source=fn if callable(fn) else None, **settings)
         return _declare(node, _composite_problems(fn, kind, label))
 
+    def _inline(self, kind: Any, children: tuple[Any, ...], **settings: Any) -> Composite:
+        label = settings.pop("name", None) or auto_name(kind, children)
+        return _declare(Composite(name=label, composite_kind=kind, children=children, **settings), [])
+
+    def _shape(self, kind: Any, args: tuple[Any, ...], **settings: Any) -> Any:
+        """The decorator form (a generator function, or nothing yet) or the inline form (nodes)."""
+        if not args:
+            return lambda f: self._composite(kind, f, **settings)
+        if len(args) == 1 and not isinstance(args[0], Node | Tree):
+            return self._composite(kind, args[0], **settings)
+        return self._inline(kind, args, **settings)
+
     @overload
     def sequence(self, fn: Children, /) -> Composite: ...
     @overload
     def sequence(
-        self, fn: None = None, /, *, memory: bool = True, name: str | None = None
-    ) -> Callable[[Children], Composite]: ...
+        self, first: Node | Tree, /, *children: Node | Tree, memory: bool = True, name: str | None = None
+    ) -> Composite: ...
+    @overload
     def sequence(
-        self, fn: Children | None = None, /, *, memory: bool = True, name: str | None = None
-    ) -> Composite | Callable[[Children], Composite]:
+        self, *, memory: bool = True, name: str | None = None
+    ) -> Callable[[Children], Composite]: ...
+    def sequence(self, *args: Any, memory: bool = True, name: str | None = None) -> Any:
         """Declare a sequence: succeeds when all children succeed, in order.
 
-        ``memory=True`` (default) resumes at the child that was RUNNING; ``memory=False`` (reactive)
-        re-checks the earlier children every tick and halts the running one if one of them fails.
+        On a generator function (``@bt.sequence``, ``@bt.sequence(memory=False)``), or inline over
+        nodes: ``bt.sequence(a, b)``.  ``memory=True`` (default) resumes at the child that was
+        RUNNING; ``memory=False`` (reactive) re-checks the earlier children every tick and halts
+        the running one if one of them fails.
         """
-
-        def make(f: Children) -> Composite:
-            return self._composite("sequence", f, memory=memory, name=name)
-
-        return make if fn is None else make(fn)
+        return self._shape("sequence", args, memory=memory, name=name)
 
     @overload
     def selector(self, fn: Children, /) -> Composite: ...
     @overload
     def selector(
-        self, fn: None = None, /, *, memory: bool = True, name: str | None = None
-    ) -> Callable[[Children], Composite]: ...
+        self, first: Node | Tree, /, *children: Node | Tree, memory: bool = True, name: str | None = None
+    ) -> Composite: ...
+    @overload
     def selector(
-        self, fn: Children | None = None, /, *, memory: bool = True, name: str | None = None
-    ) -> Composite | Callable[[Children], Composite]:
+        self, *, memory: bool = True, name: str | None = None
+    ) -> Callable[[Children], Composite]: ...
+    def selector(self, *args: Any, memory: bool = True, name: str | None = None) -> Any:
         """Declare a selector (fallback): succeeds with the first child that does not fail.
 
-        ``memory=False`` (reactive) re-tries higher-priority children every tick and halts a
-        lower-priority running child when a higher one succeeds or runs.
+        Same forms as :meth:`sequence`.  ``memory=False`` (reactive) re-tries higher-priority
+        children every tick and halts a lower-priority running child when a higher one succeeds
+        or runs.
         """
-
-        def make(f: Children) -> Composite:
-            return self._composite("selector", f, memory=memory, name=name)
-
-        return make if fn is None else make(fn)
+        return self._shape("selector", args, memory=memory, name=name)
 
     @overload
     def parallel(self, fn: Children, /) -> Composite: ...
     @overload
     def parallel(
         self,
-        fn: None = None,
+        first: Node | Tree,
         /,
+        *children: Node | Tree,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
+        name: str | None = None,
+    ) -> Composite: ...
+    @overload
+    def parallel(
+        self,
         *,
         success_threshold: int | None = None,
         failure_threshold: int | None = None,
@@ -261,85 +301,121 @@ class BT:
     ) -> Callable[[Children], Composite]: ...
     def parallel(
         self,
-        fn: Children | None = None,
-        /,
-        *,
+        *args: Any,
         success_threshold: int | None = None,
         failure_threshold: int | None = None,
         name: str | None = None,
-    ) -> Composite | Callable[[Children], Composite]:
+    ) -> Any:
         """Declare a parallel node: ticks all unfinished children each tick.
 
         SUCCESS once ``success_threshold`` children succeeded (default: all); FAILURE once
         ``failure_threshold`` failed or success became impossible (the default).
         """
-
-        def make(f: Children) -> Composite:
-            return self._composite(
-                "parallel",
-                f,
-                success_threshold=success_threshold,
-                failure_threshold=failure_threshold,
-                name=name,
-            )
-
-        return make if fn is None else make(fn)
+        return self._shape(
+            "parallel",
+            args,
+            success_threshold=success_threshold,
+            failure_threshold=failure_threshold,
+            name=name,
+        )
 
     # ------------------------------------------------------------------------------- decorators
 
-    def _decorate(self, kind: Any, child: Any, arg: float | None = None, condition: Any = None) -> Decorator:
-        node = Decorator(
-            name=f"{kind}({_child_name(child)})",
-            decorator_kind=kind,
-            child=child,
-            arg=arg,
-            condition=condition,
-        )
-        return _declare(node, [])
+    @staticmethod
+    def _chain(wrap: Wrap, child: Any = None) -> Any:
+        chain = Chain((wrap,))
+        return chain if child is None else chain(child)
 
-    def inverter(self, child: Node) -> Decorator:
-        """SUCCESS <-> FAILURE; RUNNING, ERROR and CANCELLED pass through."""
-        return self._decorate("inverter", child)
+    def inverter(self, child: Node | None = None) -> Any:
+        """SUCCESS <-> FAILURE; RUNNING, ERROR and CANCELLED pass through.
 
-    def succeeder(self, child: Node) -> Decorator:
-        """FAILURE becomes SUCCESS once the child completes."""
-        return self._decorate("succeeder", child)
+        ``bt.inverter(child)`` wraps at once; ``bt.inverter()`` starts a chain.
+        """
+        return self._chain(Wrap("inverter"), child)
 
-    def failer(self, child: Node) -> Decorator:
-        """SUCCESS becomes FAILURE once the child completes."""
-        return self._decorate("failer", child)
+    def succeeder(self, child: Node | None = None) -> Any:
+        """FAILURE becomes SUCCESS once the child completes (``bt.succeeder()`` starts a chain)."""
+        return self._chain(Wrap("succeeder"), child)
 
-    def retry(self, attempts: int) -> Callable[[Node], Decorator]:
-        """Run the child again when it fails (FAILURE or ERROR), ``attempts`` tries in all."""
-        return lambda child: self._decorate("retry", child, attempts)
+    def failer(self, child: Node | None = None) -> Any:
+        """SUCCESS becomes FAILURE once the child completes (``bt.failer()`` starts a chain)."""
+        return self._chain(Wrap("failer"), child)
 
-    def repeat(self, times: int) -> Callable[[Node], Decorator]:
+    def retry(self, max_attempts: int, retry_on: Iterable[Status] | None = None) -> Chain:
+        """Run the child again when it fails (FAILURE or ERROR, or the statuses in ``retry_on``),
+        ``max_attempts`` runs in all."""
+        return Chain(()).retry(max_attempts, retry_on)  # type: ignore[no-any-return]
+
+    def repeat(self, times: int) -> Chain:
         """Run the child to SUCCESS ``times`` times; the first other result ends it."""
-        return lambda child: self._decorate("repeat", child, times)
+        return Chain((Wrap("repeat", times),))
 
-    def timeout(self, seconds: float) -> Callable[[Node], Decorator]:
+    def timeout(self, seconds: float) -> Chain:
         """FAILURE, and the child halted, if it is still RUNNING ``seconds`` after it started."""
-        return lambda child: self._decorate("timeout", child, seconds)
+        return Chain((Wrap("timeout", seconds),))
 
-    def rate_limit(self, period: float) -> Callable[[Node], Decorator]:
+    def rate_limit(self, period: float) -> Chain:
         """Start the child at most once per ``period`` seconds; in between report its last result."""
-        return lambda child: self._decorate("rate_limit", child, period)
+        return Chain((Wrap("rate_limit", period),))
 
-    def guard(self, condition: Node | Callable[..., Any]) -> Callable[[Node], Decorator]:
-        """Tick the child only while ``condition`` succeeds; halt it when the condition fails."""
-        cond: Any = condition
-        if not isinstance(condition, Node) and callable(condition):
-            leaf, problems = make_leaf(condition, "condition")
-            scope = _current()
-            if scope is not None:
-                scope.problems.extend(problems)  # not declared: it belongs to the guard
-            else:
-                DefinitionError.raise_if_any(problems, what=f"condition {leaf.name!r}")
-            cond = leaf
-        return lambda child: self._decorate("guard", child, None, cond)
+    def ratelimit(self, *, hz: float | None = None, period: float | None = None) -> Chain:
+        """:meth:`rate_limit` given as a rate (``hz``) or a ``period``: exactly one of them."""
+        return Chain(()).ratelimit(hz=hz, period=period)  # type: ignore[no-any-return]
 
-    #: Same as :meth:`guard`.
-    when = guard
+    def guard(self, condition: Node | Callable[..., Any]) -> Chain:
+        """Tick the child only while ``condition`` succeeds; halt it when the condition fails.
+
+        The condition is a condition node or a plain function (made into a condition leaf).
+        """
+        return Chain((Wrap("guard", condition=condition),))
+
+    #: The 0.x name of :meth:`guard`.
+    gate = guard
+
+    def when(self, condition: Node | Callable[..., Any]) -> Chain:
+        """An optional step: tick the child while ``condition`` succeeds; if it fails, halt the
+        child and succeed."""
+        return Chain((Wrap("when", condition=condition),))
+
+    def do_while(self, condition: Node | Callable[..., Any]) -> Chain:
+        """Loop: while ``condition`` holds, run the child (one run per tick, RUNNING in between);
+        SUCCESS once the condition fails, the child's status if the child fails."""
+        return Chain((Wrap("do_while", condition=condition),))
+
+    def try_catch(self, try_block: Node) -> Callable[[Node], TryCatch]:
+        """``bt.try_catch(body)(handler)``: ``body``'s SUCCESS, or else what ``handler`` reports."""
+
+        def catch(catch_block: Node) -> TryCatch:
+            label = f"try_catch({_child_name(try_block)}, {_child_name(catch_block)})"
+            return _declare(TryCatch(name=label, body=try_block, handler=catch_block), [])
+
+        return catch
+
+    def match(self, key: Callable[..., Any], name: str | None = None) -> Callable[..., Match]:
+        """``bt.match(key_fn)(bt.case(m1)(a), bt.case(m2)(b), bt.defaultcase(c))``: tick the first
+        case whose matcher accepts ``key_fn(bb)``; FAILURE if none does."""
+        params, _ = leaf_parameters(key, "match", "key function")  # (problems: reported at compile)
+        label = name or f"match({getattr(key, '__name__', 'key')})"
+
+        def cases(*given: Case) -> Match:
+            return _declare(Match(name=label, key=key, key_params=params, cases=given), [])
+
+        return cases
+
+    def case(self, matcher: Any) -> Callable[[Node], Case]:
+        """A case of :meth:`match`: a type (isinstance), a predicate of the key, or a value (==)."""
+        return lambda child: Case(matcher, child)
+
+    def defaultcase(self, child: Node) -> Case:
+        """The case of :meth:`match` that accepts every key."""
+        return Case(None, child, default=True)
+
+    def as_spec(self, thing: Any) -> Node:
+        """The node ``thing`` is (a node, or anything with a ``node_spec``); TypeError otherwise."""
+        spec = thing if isinstance(thing, Node) else getattr(thing, "node_spec", None)
+        if not isinstance(spec, Node):
+            raise TypeError(f"{thing!r} is not a behaviour-tree node")
+        return spec
 
     def subtree(self, tree: Tree, *, name: str | None = None) -> Subtree:
         """Embed another tree here; it is compiled in place (its nodes get their own slots)."""

@@ -19,7 +19,7 @@ from .behaviours import composites, decorators, leaves
 from .behaviours.host import HaltFn, Host, TickFn
 from .compile import Plan, plan_of
 from .events import NodeHalted, NodeStatusChanged, TickFinished, TickStarted
-from .nodes import Composite, Decorator, Leaf
+from .nodes import Composite, Decorator, Leaf, Match
 from .status import Status
 from .tree import Tree
 
@@ -48,7 +48,8 @@ def _leaf(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -
     assert isinstance(spec, Leaf)
     build = leaves.async_leaf if spec.is_async else leaves.sync_leaf
     condition = spec.leaf_kind == "condition"
-    return build(i, plan.ids[i], spec.name, condition, leaves.make_call(spec.fn, spec.params))
+    call = leaves.make_call(spec.fn, spec.params, spec.interface, spec.by_keyword)
+    return build(i, plan.ids[i], spec.name, condition, call)
 
 
 def _sequence(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
@@ -86,6 +87,18 @@ def _counted(again: frozenset[Status]) -> Build:
     return lambda plan, i, kids, halts: decorators.counted(i, kids[0], int(_arg(plan, i)), again)
 
 
+def _retry(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+    spec = plan.specs[i]
+    assert isinstance(spec, Decorator)
+    return decorators.counted(i, kids[0], int(_arg(plan, i)), spec.retry_on or decorators.RETRY_ON)
+
+
+def _match(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+    spec = plan.specs[i]
+    assert isinstance(spec, Match)
+    return decorators.match(i, leaves.make_call(spec.key, spec.key_params), spec.cases, kids)
+
+
 BUILDERS: dict[str, Build] = {
     "action": _leaf,
     "condition": _leaf,
@@ -95,14 +108,19 @@ BUILDERS: dict[str, Build] = {
     "inverter": _status_map({Status.SUCCESS: Status.FAILURE, Status.FAILURE: Status.SUCCESS}),
     "succeeder": _status_map({Status.FAILURE: Status.SUCCESS}),
     "failer": _status_map({Status.SUCCESS: Status.FAILURE}),
-    "retry": _counted(decorators.RETRY_ON),
+    "retry": _retry,
     "repeat": _counted(decorators.REPEAT_ON),
     "timeout": lambda plan, i, kids, halts: decorators.timeout(i, kids[0], halts[0], _arg(plan, i)),
     "rate_limit": lambda plan, i, kids, halts: decorators.rate_limit(
         i, plan.children[i][0], kids[0], _arg(plan, i)
     ),
-    # A guard's children are (condition, child).
+    # A guard's (when's, do_while's) children are (condition, child).
     "guard": lambda plan, i, kids, halts: decorators.guard(i, kids[0], kids[1], halts[1]),
+    "when": lambda plan, i, kids, halts: decorators.when(i, kids[0], kids[1], halts[1]),
+    "do_while": lambda plan, i, kids, halts: decorators.do_while(i, kids[0], kids[1], halts[1]),
+    # A try_catch's children are (try block, catch block); a match's, its cases' children in order.
+    "try_catch": lambda plan, i, kids, halts: decorators.try_catch(i, kids[0], kids[1]),
+    "match": _match,
     "subtree": lambda plan, i, kids, halts: decorators.passthrough(i, kids[0]),
 }
 """How to build the tick function of each kind of node from the plan and its children's functions."""

@@ -1,9 +1,11 @@
 """Trees and runners as :class:`~mycorrhizal.common.Diagram` pictures.
 
 Node ids are the plan's plain identifiers (unique per tree); edges go parent -> child in tick
-order (a guard's are labelled ``if`` / ``then``).  A runner's picture colours each node by the
-status it reported in the last tick.  This module registers itself as the implementation of
-``tree.to_diagram()`` and ``runner.to_diagram()`` (:func:`.views.picture`).
+order (labelled where children play different parts: a guard's ``if`` / ``then``, a do_while's
+``condition`` / ``body``, a try_catch's ``try`` / ``catch``, a match's by case).  A runner's
+picture colours each node by the status it reported in the last tick.  This module registers
+itself as the implementation of ``tree.to_diagram()`` and ``runner.to_diagram()``
+(:func:`.views.picture`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from ..common.diagram import Diagram, Edge, Node, Shape
 from . import views
 from .compile import Plan, plan_of
-from .nodes import Composite, Decorator, Leaf
+from .nodes import Composite, Decorator, Leaf, Match, TryCatch
 from .nodes import Node as Spec
 from .runner import Runner
 from .status import Status
@@ -53,11 +55,20 @@ def _decorator_label(node: Decorator) -> str:
 
 
 _SYMBOLS = {"sequence": "→ ", "selector": "? ", "parallel": "⇉ "}
+#: Edge labels of the nodes whose children play different parts.
+_EDGE_LABELS = {
+    "guard": ("if", "then"),
+    "when": ("if", "then"),
+    "do_while": ("condition", "body"),
+    "try_catch": ("try", "catch"),
+}
 
 
 def _label(node: Spec) -> str:
     if isinstance(node, Decorator):
         return _decorator_label(node)
+    if isinstance(node, TryCatch | Match):
+        return f"{node.name}\n{node.kind.replace('_', ' ')}"
     if isinstance(node, Composite):
         extra = "" if node.memory or node.composite_kind == "parallel" else " (reactive)"
         return f"{_SYMBOLS[node.composite_kind]}{node.name}\n{node.composite_kind}{extra}"
@@ -84,9 +95,15 @@ def tree_diagram(plan: Plan, runner: Runner | None = None) -> Diagram:
         fill, tooltip = _fill(runner, i, spec.kind)
         nodes.append(Node(id=plan.ids[i], label=_label(spec), shape=_shape(spec), fill=fill, tooltip=tooltip))
         kids = plan.children[i]
-        labels = ("if", "then") if plan.kinds[i] == "guard" else ("",) * len(kids)
+        labels = _edge_labels(spec, len(kids))
         edges.extend(Edge(plan.ids[i], plan.ids[kid], label) for kid, label in zip(kids, labels, strict=True))
     return Diagram(name=plan.name, nodes=tuple(nodes), edges=tuple(edges), direction="TB")
+
+
+def _edge_labels(spec: Spec, count: int) -> tuple[str, ...]:
+    if isinstance(spec, Match):
+        return tuple(case.label for case in spec.cases)
+    return _EDGE_LABELS.get(spec.kind, ("",) * count)
 
 
 @views.picture.register

@@ -15,10 +15,11 @@ from types import TracebackType
 from typing import Any, NoReturn
 
 from ..common.diagram import Diagram
-from ..common.errors import DefinitionError, ExecutionError, HandlerError, MycorrhizalError, Problem
+from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
+from ..common.interface_views import InterfaceViews
 from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, default_timebase
-from . import views
+from . import options, views
 from .behaviours.host import Call
 from .events import CleanupFailed, LeafFailed, TimedOut
 from .program import PROGRAMS, observed_program_of, program_of
@@ -64,6 +65,10 @@ class Runner:
         "_driven",
         "_closed",
         "_on_tick",
+        "_advance",
+        "_steps",
+        "_views",
+        "_expired",
         "__weakref__",
     )
 
@@ -76,18 +81,23 @@ class Runner:
         *,
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
         on_tick: Callable[[Runner, Status], object] | None = None,
+        tb: Timebase | None = None,
+        exception_policy: ErrorPolicy | None = None,
+        trace: logging.Logger | None = None,
     ) -> None:
+        if tb is not None or exception_policy is not None:
+            timebase, on_error = options.resolve(timebase, tb, on_error, exception_policy)
         if on_error is not _PROPAGATE and on_error.__class__ is not ErrorPolicy:
-            _refuse_arguments(tree, on_error)
+            options.refuse_arguments(tree, on_error)
         program = _programs_get(id(tree))  # only trees are in there: a hit is a tree
         if program is None:
             if not isinstance(tree, Tree):
-                _refuse_arguments(tree, on_error)
+                options.refuse_arguments(tree, on_error)
             program = program_of(tree)
         size = program.plan.size
         self.tree = tree
         self.bb = bb
-        self.timebase = default_timebase() if timebase is None else timebase
+        self.timebase = timebase = default_timebase() if timebase is None else timebase
         self.ctx = ctx
         self.on_error = on_error
         #: Each node's last status (None: never ticked); RUNNING means the node is active.
@@ -108,7 +118,23 @@ class Runner:
         self._last: Status | None = None
         self._driven = False
         self._closed = False
+        if trace is not None:
+            on_tick = options.chain_hooks(options.tracer(trace, program.plan), on_tick)
         self._on_tick = on_tick
+        self._advance = options.advancer(timebase)
+        self._steps = options.steps_per_tick(timebase)
+        self._views: InterfaceViews | None = None
+        self._expired = False
+
+    @property
+    def tb(self) -> Timebase:
+        """The timebase (its 0.x name)."""
+        return self.timebase
+
+    @property
+    def exception_policy(self) -> ErrorPolicy:
+        """The error policy (its 0.x name; the same as ``on_error``)."""
+        return self.on_error
 
     # ------------------------------------------------------------------------------------- ticking
 
@@ -127,6 +153,8 @@ class Runner:
         except BaseException:
             self.reset()
             raise
+        if self._advance is not None:
+            self._advance()  # a CycleClock moves one step per tick
         self._last = result
         if log.isEnabledFor(_DEBUG):
             log.debug("%s", self.trace())
@@ -135,9 +163,12 @@ class Runner:
         return result
 
     async def tick_until_complete(
-        self, *, period: float | None = None, max_ticks: int | None = None
+        self, timeout: float | None = None, *, period: float | None = None, max_ticks: int | None = None
     ) -> Status:
         """Tick until the root reports something other than RUNNING; return that status.
+
+        ``timeout`` (seconds on the timebase): if the tree is still RUNNING then, it is reset
+        (everything running halted) and the result is CANCELLED.
 
         Between ticks it waits, without polling, until an async leaf finishes or a timer (timeout)
         fires.  Only when a plain-function leaf reported RUNNING - it can only be polled - does it
@@ -156,6 +187,8 @@ class Runner:
                 node=self._program.plan.ids[0],
             )
         self._driven = True
+        self._expired = False
+        deadline = None if timeout is None else self.timebase.call_later(timeout, self._expire)
         try:
             result, count = await self._drive(period, max_ticks)
             await self.settle()
@@ -166,6 +199,12 @@ class Runner:
             raise
         finally:
             self._driven = False
+            if deadline is not None:
+                deadline.cancel()
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._wake()
 
     async def _drive(self, period: float | None, max_ticks: int | None) -> tuple[Status, int]:
         """Tick, and wait between ticks, until the root completes (or ``max_ticks``, or aclose())."""
@@ -176,7 +215,11 @@ class Runner:
             count += 1
             if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
                 return result, count
-            if self.polling:
+            if self._expired:
+                return self._time_up(), count
+            if self._steps:
+                await asyncio.sleep(0)  # only ticks move this clock: let what it woke run, tick again
+            elif self.polling:
                 if period is None:
                     await asyncio.sleep(0)
                 else:
@@ -185,6 +228,14 @@ class Runner:
                 await self._wait(loop, None)
             if self._closed:
                 return Status.CANCELLED, count
+            if self._expired:
+                return self._time_up(), count
+
+    def _time_up(self) -> Status:
+        """tick_until_complete()'s timeout passed with the tree RUNNING: halt everything."""
+        self.reset()
+        log.info("%s: tick_until_complete() timed out; everything running was halted", self.tree.name)
+        return Status.CANCELLED
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, period: float | None) -> None:
         waiter = self._waiter = loop.create_future()
@@ -324,6 +375,12 @@ class Runner:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _view(self, interface: type) -> Any:
+        views = self._views
+        if views is None:
+            views = self._views = InterfaceViews()
+        return views.view(self.bb, interface)
+
     def _track(self, i: int, task: asyncio.Task[Any]) -> None:
         tasks = self._tasks
         if tasks is None:
@@ -414,24 +471,3 @@ class Runner:
                     seconds=seconds,
                 )
             )
-
-
-def _refuse_arguments(tree: Any, on_error: Any) -> NoReturn:
-    problems = []
-    if not isinstance(tree, Tree):
-        problems.append(
-            Problem(
-                "Runner",
-                f"needs a behaviour tree, got {tree!r}",
-                "pass a tree made with @bt.tree, TreeBuilder or load_tree",
-            )
-        )
-    if on_error.__class__ is not ErrorPolicy:
-        problems.append(
-            Problem(
-                "Runner",
-                f"on_error={on_error!r} is not an error policy",
-                "use ErrorPolicy.PROPAGATE, ErrorPolicy.FAILURE or ErrorPolicy.ERROR",
-            )
-        )
-    raise DefinitionError(problems, what="Runner")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ErrorPolicy", "Status"]
+__all__ = ["ErrorPolicy", "ExceptionPolicy", "Status"]
 
 
 class Status(Enum):
@@ -41,3 +41,9 @@ class ErrorPolicy(Enum):
     FAILURE = "failure"
     #: The leaf reports ERROR; the exception is logged.
     ERROR = "error"
+    #: The 0.x name of :attr:`ERROR` (an alias: ``ErrorPolicy.LOG_AND_CONTINUE is ErrorPolicy.ERROR``).
+    LOG_AND_CONTINUE = "error"
+
+
+ExceptionPolicy = ErrorPolicy
+"""The 0.x name of :class:`ErrorPolicy` (``ExceptionPolicy.LOG_AND_CONTINUE``, ``.PROPAGATE``)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ..common.diagram import Diagram
+from ..common.diagram import Diagram, to_mermaid_text
 from ..common.errors import DefinitionError, Problem
 from . import views
 from .nodes import Leaf, Node
@@ -24,10 +24,15 @@ __all__ = ["Subtree", "Tree"]
 
 @attrs.frozen(eq=False)
 class Tree:
-    """A behaviour tree: ``name`` and ``root``."""
+    """A behaviour tree: ``name`` and ``root``.
+
+    ``declared`` are the nodes a ``@bt.tree`` body declared; each is also an attribute of the tree
+    by its name (``Patrol.charge``), as in 0.x.
+    """
 
     name: str
     root: Node = attrs.field()
+    declared: tuple[Node, ...] = attrs.field(default=(), repr=False)
 
     @root.validator
     def _a_node(self, _: attrs.Attribute[Node], root: object) -> None:
@@ -49,6 +54,22 @@ class Tree:
     def to_diagram(self) -> Diagram:
         """The tree's picture (nodes by kind, edges parent -> child in tick order)."""
         return views.picture(self)
+
+    def to_mermaid(self) -> str:
+        """The tree's picture as Mermaid flowchart text."""
+        return to_mermaid_text(views.picture(self))
+
+    def analysis_report(self) -> list[tuple[bool, str]]:
+        """What ``mycorrhizal check`` reports: (fine?, text) pairs, e.g. declared nodes never used."""
+        return views.findings(self)
+
+    def __getattr__(self, name: str) -> Node:
+        # Only reached when normal lookup fails: a declared node by its name (0.x trees had them).
+        if not name.startswith("_") and name not in ("declared", "name", "root"):
+            for node in self.declared:
+                if node.name == name:
+                    return node
+        raise AttributeError(f"tree declares no node named {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The declarative (JSON-ready) form; leaves are referred to by name, see :func:`load_tree`."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..common.diagram import Diagram
 
-__all__ = ["picture", "preorder", "to_data"]
+__all__ = ["findings", "picture", "preorder", "to_data"]
 
 
 @singledispatch
@@ -36,3 +36,9 @@ def picture(subject: Any) -> Diagram:
 def to_data(tree: Any) -> dict[str, Any]:
     """The declarative (JSON-ready) form of a tree; see :mod:`.declarative`."""
     raise NotImplementedError(f"to_data({tree!r}): mycorrhizal.rhizomorph.declarative registers it")
+
+
+@singledispatch
+def findings(tree: Any) -> list[tuple[bool, str]]:
+    """What ``mycorrhizal check`` reports about a tree: (fine?, text) pairs; see :mod:`.compile`."""
+    raise NotImplementedError(f"findings({tree!r}): mycorrhizal.rhizomorph.compile registers it")

@@ -49,13 +49,6 @@ def star_kwargs() -> None:
     bt.action(lambda **kw: S, name="keywords")
 
 
-def keyword_only() -> None:
-    def strict(*, bb: Any) -> Status:
-        return S
-
-    bt.action(strict)
-
-
 def generator_leaf() -> None:
     @bt.action
     def yielding(bb: Any) -> Any:
@@ -231,7 +224,9 @@ def guard_condition_not_a_node() -> None:
 
 
 def guard_condition_bad_parameter() -> None:
-    bt.guard(lambda robot: True)
+    @bt.tree
+    def Guarded() -> None:
+        bt.root(bt.guard(lambda robot: True)(bt.action(ok)))
 
 
 # ------------------------------------------------------------------------------------- @bt.tree body
@@ -265,7 +260,7 @@ def root_outside_a_tree() -> None:
 
 
 def unreachable_node() -> None:
-    @bt.tree
+    @bt.tree(strict=True)  # (without strict: a WARNING, see test_tree.py)
     def Forgetful() -> None:
         bt.action(lambda: S, name="forgotten")
         bt.root(bt.action(ok))
@@ -449,25 +444,19 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     unknown_parameter: (
         "condition 'too_curious'",
         [
-            "condition 'too_curious': the condition asks for parameter 'robot', which a behaviour tree cannot supply. Fix: use only these parameter names: bb, timebase, ctx",
+            "condition 'too_curious': the condition asks for parameter 'robot', which a behaviour tree cannot supply. Fix: use only these parameter names: bb, timebase, tb, ctx",
         ],
     ),
     star_args: (
         "action 'spread'",
         [
-            "action 'spread': the action takes *args. Fix: name each parameter it needs (bb, timebase, ctx)",
+            "action 'spread': the action takes *args. Fix: name each parameter it needs (bb, timebase, tb, ctx)",
         ],
     ),
     star_kwargs: (
         "action 'keywords'",
         [
-            "action 'keywords': the action takes *kw. Fix: name each parameter it needs (bb, timebase, ctx)",
-        ],
-    ),
-    keyword_only: (
-        "action 'strict'",
-        [
-            "action 'strict': the action has keyword-only parameter 'bb'. Fix: make it a normal parameter (leaves are called positionally)",
+            "action 'keywords': the action takes *kw. Fix: name each parameter it needs (bb, timebase, tb, ctx)",
         ],
     ),
     generator_leaf: (
@@ -491,7 +480,7 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     halt_hook_bad_parameter: (
         "action 'ok'",
         [
-            "action 'ok': the halt hook asks for parameter 'robot', which a behaviour tree cannot supply. Fix: use only these parameter names: bb, timebase, ctx",
+            "action 'ok': the halt hook asks for parameter 'robot', which a behaviour tree cannot supply. Fix: use only these parameter names: bb, timebase, tb, ctx",
         ],
     ),
     unknown_error_policy: (
@@ -611,13 +600,13 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     guard_condition_not_a_node: (
         "tree 'T'",
         [
-            "guard 'guard(ok)': its condition is 42, not a node. Fix: pass a condition",
+            "guard 'guard(ok)': its condition is 42, not a node or function. Fix: pass a condition (@bt.condition) or a function of bb returning True/False",
         ],
     ),
     guard_condition_bad_parameter: (
-        "condition '<lambda>'",
+        "tree 'Guarded'",
         [
-            "condition '<lambda>': the condition asks for parameter 'robot', which a behaviour tree cannot supply. Fix: use only these parameter names: bb, timebase, ctx",
+            "condition '<lambda>': the condition asks for parameter 'robot', which a behaviour tree cannot supply. Fix: use only these parameter names: bb, timebase, tb, ctx",
         ],
     ),
     no_root: (
@@ -755,7 +744,7 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     node_with_two_types: (
         "tree 'T'",
         [
-            "T.root: names 2 node types (action, condition). Fix: give exactly one of: action, condition, sequence, selector, parallel, inverter, succeeder, failer, retry, repeat, timeout, rate_limit, guard, subtree",
+            "T.root: names 2 node types (action, condition). Fix: give exactly one of: action, condition, sequence, selector, parallel, inverter, succeeder, failer, retry, repeat, timeout, rate_limit, guard, when, do_while, subtree, try_catch, match",
         ],
     ),
     node_name_not_text: (

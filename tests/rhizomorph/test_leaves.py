@@ -22,6 +22,7 @@ def single(kind: str, fn: Any) -> Any:
     [
         (True, Status.SUCCESS),
         (False, Status.FAILURE),
+        (None, Status.FAILURE),  # as in 0.x: a condition's None is falsy
         (Status.SUCCESS, Status.SUCCESS),
         (Status.FAILURE, Status.FAILURE),
     ],
@@ -30,7 +31,7 @@ async def test_condition_accepts_bool_and_success_failure(value: Any, expected: 
     assert await Runner(single("condition", lambda bb: value), {}).tick() is expected
 
 
-@pytest.mark.parametrize("value", [None, 1, "yes", Status.RUNNING, Status.ERROR])
+@pytest.mark.parametrize("value", [1, "yes", 0.0, Status.RUNNING, Status.ERROR])
 async def test_condition_rejects_other_results_naming_the_node(value: Any) -> None:
     def ready(bb: Any) -> Any:
         return value
@@ -41,7 +42,16 @@ async def test_condition_rejects_other_results_naming_the_node(value: Any) -> No
     assert info.value.node == "ready"
 
 
-@pytest.mark.parametrize("value", [None, True, False, 0, "SUCCESS"])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, Status.SUCCESS), (True, Status.SUCCESS), (False, Status.FAILURE)]
+)
+async def test_an_action_returning_none_or_a_bool_reports_success_or_failure(
+    value: Any, expected: Status
+) -> None:
+    assert await Runner(single("action", lambda bb: value), {}).tick() is expected
+
+
+@pytest.mark.parametrize("value", [0, 1, "SUCCESS", 2.5, [], "success"])
 async def test_action_must_return_a_status(value: Any) -> None:
     def work(bb: Any) -> Any:
         return value
@@ -51,11 +61,12 @@ async def test_action_must_return_a_status(value: Any) -> None:
     assert info.value.node == "work"
 
 
-async def test_an_async_action_returning_nothing_after_it_suspended_names_the_node(
+async def test_an_async_action_returning_a_non_status_after_it_suspended_names_the_node(
     clock: ManualClock,
 ) -> None:
     async def work(timebase: ManualClock) -> Any:
-        await timebase.sleep(1)  # forgot to return a status
+        await timebase.sleep(1)
+        return "done"  # not a status
 
     b = TreeBuilder("Forgetful")
     b.root(b.sequence("steps", b.action(work, on_halt=lambda: None)))
@@ -63,7 +74,7 @@ async def test_an_async_action_returning_nothing_after_it_suspended_names_the_no
     run = asyncio.create_task(runner.tick_until_complete())
     await clock.run_for(1)
     with pytest.raises(
-        InvalidStatusError, match=r"action 'work' returned None, which is not a Status"
+        InvalidStatusError, match=r"action 'work' returned 'done', which is not a Status"
     ) as err:
         await run
     assert err.value.node == "work"
@@ -150,7 +161,7 @@ async def test_bb_timebase_and_ctx_are_passed_untouched(clock: ManualClock) -> N
         (lambda blackboard: True, "parameter 'blackboard'"),
         (lambda bb, *rest: True, r"takes \*rest"),
         (lambda bb, **kw: True, r"takes \*kw"),
-        (lambda bb, *, ctx: True, "keyword-only parameter 'ctx'"),
+        (lambda bb, *, robot: True, "parameter 'robot'"),
     ],
 )
 def test_unknown_leaf_parameters_are_definition_errors_naming_the_leaf(fn: Any, message: str) -> None:

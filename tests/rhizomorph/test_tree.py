@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -40,12 +41,58 @@ def test_two_roots_are_an_error_naming_both() -> None:
                 return S
 
 
-def test_a_declared_node_the_root_never_reaches_is_an_error() -> None:
+def forgetful() -> Tree:
+    @bt.tree
+    def Forgetful() -> None:
+        @bt.action
+        def used() -> Status:
+            return S
+
+        @bt.action
+        def forgotten() -> Status:
+            return S
+
+        @bt.root
+        @bt.sequence
+        def main() -> Any:
+            yield used
+
+    return Forgetful
+
+
+def test_a_declared_node_the_root_never_reaches_is_accepted_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.rhizomorph"):
+        tree = forgetful()
+    assert [r.getMessage() for r in caplog.records] == [
+        "tree 'Forgetful': action 'forgotten' is declared but the root never reaches it; it is ignored "
+        "(yield it from a composite, or delete it)"
+    ]
+    assert [n.name for n in tree.nodes()] == ["main", "used"]
+    assert tree.analysis_report() == [
+        (True, "2 nodes"),
+        (False, "declared but never reached from the root: action 'forgotten'"),
+    ]
+
+
+def test_a_tree_whose_nodes_are_all_used_reports_so() -> None:
+    @bt.tree
+    def Tidy() -> None:
+        bt.root(bt.action(lambda: S, name="only"))
+
+    assert Tidy.analysis_report() == [
+        (True, "1 nodes"),
+        (True, "every declared node is reached from the root"),
+    ]
+
+
+def test_a_declared_node_the_root_never_reaches_is_an_error_in_strict_mode() -> None:
     with pytest.raises(
         DefinitionError, match=r"action 'forgotten': is declared in tree 'Forgetful' but not reachable"
     ):
 
-        @bt.tree
+        @bt.tree(strict=True)
         def Forgetful() -> None:
             @bt.action
             def used() -> Status:
@@ -105,10 +152,6 @@ def test_problems_across_the_tree_are_reported_together() -> None:
             def bad(robot: Any) -> bool:
                 return True
 
-            @bt.action
-            def unused() -> Status:
-                return S
-
             @bt.root
             @bt.parallel(success_threshold=5)
             def main() -> Any:
@@ -116,7 +159,7 @@ def test_problems_across_the_tree_are_reported_together() -> None:
                 yield bt.retry(0)(bad)
 
     subjects = sorted(p.subject for p in info.value.problems)
-    assert subjects == ["action 'unused'", "condition 'bad'", "parallel 'main'", "retry 'retry(bad)'"]
+    assert subjects == ["condition 'bad'", "parallel 'main'", "retry 'retry(bad)'"]
 
 
 def test_builder_makes_the_same_tree_as_the_decorators() -> None:

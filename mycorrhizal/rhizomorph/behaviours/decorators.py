@@ -1,16 +1,32 @@
-"""How decorators tick: status maps, retry/repeat, timeout, rate limit, guard, subtree.
+"""How decorators tick: status maps, retry/repeat, timeout, rate limit, guard/when/do_while,
+try_catch, match, subtree.
 
 A decorator halts like a composite (:func:`~.composites.composite_halt`): its active child first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 from ..status import Status
 from .host import HaltFn, Host, TickFn
 
-__all__ = ["REPEAT_ON", "RETRY_ON", "counted", "guard", "passthrough", "rate_limit", "status_map", "timeout"]
+__all__ = [
+    "REPEAT_ON",
+    "RETRY_ON",
+    "counted",
+    "do_while",
+    "guard",
+    "match",
+    "passthrough",
+    "rate_limit",
+    "status_map",
+    "timeout",
+    "try_catch",
+    "when",
+]
 
 SUCCESS = Status.SUCCESS
 FAILURE = Status.FAILURE
@@ -145,6 +161,122 @@ def guard(i: int, cond: TickFn, kid: TickFn, kid_halt: HaltFn) -> TickFn:
             if c is not RUNNING:
                 kid_halt(rt)
             r = c
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def when(i: int, cond: TickFn, kid: TickFn, kid_halt: HaltFn) -> TickFn:
+    """when(c): an optional step - tick the child while the condition holds; if it fails, halt the
+    child and SUCCEED (a guard would fail)."""
+
+    def tick(rt: Host) -> Status:
+        c = cond(rt)
+        if c is SUCCESS:
+            r = kid(rt)
+        elif c is RUNNING:
+            r = c
+        else:
+            kid_halt(rt)
+            r = SUCCESS
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def do_while(i: int, cond: TickFn, kid: TickFn, kid_halt: HaltFn) -> TickFn:
+    """do_while(c): while the condition holds run the child, one run per tick.
+
+    Condition fails: SUCCESS (a RUNNING child is halted).  Condition holds: tick the child; its
+    SUCCESS ends one run and the loop reports RUNNING (and asks to be ticked again: the runner
+    polls it), any failure ends the loop with that status.
+    """
+
+    def tick(rt: Host) -> Status:
+        c = cond(rt)
+        if c is SUCCESS:
+            r = kid(rt)
+            if r is SUCCESS:
+                r = RUNNING
+                rt.polling = True  # nothing else would wake a waiting run for the next iteration
+        elif c is RUNNING:
+            r = c
+        else:
+            kid_halt(rt)
+            r = SUCCESS
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def try_catch(i: int, body: TickFn, handler: TickFn) -> TickFn:
+    """try_catch: tick the try block; if it fails, the catch block runs (and is resumed while RUNNING)
+    and its status is the node's.  ``cur[i]`` is 1 while the catch block is the one running."""
+
+    def tick(rt: Host) -> Status:
+        cur = rt.cur
+        if cur[i]:
+            r = handler(rt)
+        else:
+            r = body(rt)
+            if r is not SUCCESS and r is not RUNNING:
+                cur[i] = 1
+                r = handler(rt)
+        if r is not RUNNING:
+            cur[i] = 0
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def _accepts(matcher: Any, default: bool) -> Callable[[Any], bool]:
+    """A test of the key: always (default case), isinstance (a type), a predicate, or ``==``."""
+    if default:
+        return lambda key: True
+    if isinstance(matcher, type):
+        return lambda key: isinstance(key, matcher)
+    if callable(matcher):
+        return lambda key: bool(matcher(key))
+    return lambda key: bool(key == matcher)
+
+
+def match(i: int, key: Callable[[Host], Any], cases: Sequence[Any], kids: Sequence[TickFn]) -> TickFn:
+    """match: compute the key, tick the first case that accepts it (FAILURE if none does).
+
+    ``cur[i]`` is the case that is RUNNING (-1: none): it is resumed without computing the key again.
+    The key function (and a predicate) raising is a leaf-like failure: the error policy applies.
+    """
+    tests = tuple(_accepts(case.matcher, case.default) for case in cases)
+    kids = tuple(kids)
+
+    def choose(rt: Host) -> int:
+        value = key(rt)
+        for k, test in enumerate(tests):
+            if test(value):
+                return k
+        return -1
+
+    def tick(rt: Host) -> Status:
+        k = rt.cur[i]
+        if k < 0:
+            try:
+                k = choose(rt)
+            except Exception as exc:
+                k = -1
+                r = rt._leaf_raised(i, exc)
+            else:
+                r = FAILURE
+        if k >= 0:
+            r = kids[k](rt)
+            rt.cur[i] = k if r is RUNNING else -1
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r

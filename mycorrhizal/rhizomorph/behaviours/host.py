@@ -39,6 +39,9 @@ class Host(Protocol):
     #: Set when a plain-function leaf reported RUNNING (it can only be polled).
     polling: bool
 
+    def _view(self, interface: type) -> Any:
+        """The blackboard seen through ``interface`` (one view per blackboard and interface)."""
+
     def _leaf_raised(self, i: int, exc: Exception) -> Status:
         """Apply the error policy to leaf ``i``'s exception: a status, or raise."""
 

@@ -27,18 +27,38 @@ RUNNING = Status.RUNNING
 CANCELLED = Status.CANCELLED
 
 
-def make_call(fn: Callable[..., Any], params: tuple[str, ...]) -> Call:
-    """A function of the runner that calls ``fn`` with the runner's values for ``params``."""
-    if params == ():
-        return lambda rt: fn()
-    if params == ("bb",):
-        return lambda rt: fn(rt.bb)
-    if params == ("bb", "timebase"):
-        return lambda rt: fn(rt.bb, rt.timebase)
-    if params == ("bb", "ctx"):
-        return lambda rt: fn(rt.bb, rt.ctx)
-    names = params
-    return lambda rt: fn(*[getattr(rt, name) for name in names])
+_GETTERS: dict[str, Callable[[Host], Any]] = {
+    "bb": lambda rt: rt.bb,
+    "timebase": lambda rt: rt.timebase,
+    "tb": lambda rt: rt.timebase,
+    "ctx": lambda rt: rt.ctx,
+}
+
+
+def make_call(
+    fn: Callable[..., Any], params: tuple[str, ...], interface: type | None = None, by_keyword: bool = False
+) -> Call:
+    """A function of the runner that calls ``fn`` with the runner's values for ``params``.
+
+    ``bb`` is the blackboard, or its view through ``interface`` when the parameter is annotated
+    with one; ``timebase`` and ``tb`` are the timebase.  ``by_keyword``: pass them by name.
+    """
+    if interface is None and not by_keyword:
+        if params == ():
+            return lambda rt: fn()
+        if params == ("bb",):
+            return lambda rt: fn(rt.bb)
+        if params == ("bb", "timebase") or params == ("bb", "tb"):
+            return lambda rt: fn(rt.bb, rt.timebase)
+        if params == ("bb", "ctx"):
+            return lambda rt: fn(rt.bb, rt.ctx)
+    getters = [_GETTERS[name] for name in params]
+    if interface is not None:
+        getters[params.index("bb")] = lambda rt: rt._view(interface)
+    if by_keyword:
+        named = tuple(zip(params, getters, strict=True))
+        return lambda rt: fn(**{name: get(rt) for name, get in named})
+    return lambda rt: fn(*[get(rt) for get in getters])
 
 
 def bad_status(value: Any, condition: bool, node: str, label: str) -> InvalidStatusError:
@@ -59,7 +79,7 @@ def bad_status(value: Any, condition: bool, node: str, label: str) -> InvalidSta
         )
     return InvalidStatusError(
         f"action {label!r} returned {value!r}, which is not a Status; return Status.SUCCESS, "
-        "Status.FAILURE or Status.RUNNING",
+        "Status.FAILURE or Status.RUNNING (or True / False / None)",
         node=node,
     )
 
@@ -69,10 +89,23 @@ def _as_status(rt: Host, i: int, value: Any, condition: bool, node: str, label: 
     if condition:
         if value is True or value is SUCCESS:
             return SUCCESS
-        if value is False or value is FAILURE:
+        if value is False or value is FAILURE or value is None:
             return FAILURE
     elif value.__class__ is Status:
         return value
+    return _coerce(rt, i, value, condition, node, label)
+
+
+def _coerce(rt: Host, i: int, value: Any, condition: bool, node: str, label: str) -> Status:
+    """The status of a leaf result that is not a Status: ``True`` is SUCCESS, ``False`` FAILURE, and
+    ``None`` (no return statement) SUCCESS for an action, FAILURE for a condition; anything else
+    is refused (an ``InvalidStatusError`` naming the leaf)."""
+    if value is True:
+        return SUCCESS
+    if value is False:
+        return FAILURE
+    if value is None:
+        return FAILURE if condition else SUCCESS
     rt._refuse(i, bad_status(value, condition, node, label))
 
 
@@ -100,9 +133,9 @@ def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Tic
                 elif r is False:
                     r = FAILURE
                 elif r is not SUCCESS and r is not FAILURE:
-                    rt._refuse(i, bad_status(r, condition, node, label))
+                    r = _coerce(rt, i, r, condition, node, label)
             elif r.__class__ is not Status:
-                rt._refuse(i, bad_status(r, condition, node, label))
+                r = _coerce(rt, i, r, condition, node, label)
             elif r is RUNNING:
                 rt.polling = True
         rt.status[i] = r

@@ -1,0 +1,132 @@
+"""The keyword arguments of :class:`~mycorrhizal.rhizomorph.Runner`, checked and resolved once.
+
+Besides its own names (``timebase``, ``on_error``, ``on_tick``) a runner accepts the 0.x ones:
+``tb`` for the timebase, ``exception_policy`` for the error policy, and ``trace``, a logger that
+gets one DEBUG line per leaf ticked (``action: module.function | SUCCESS``).  Giving both names
+of one setting is an error, so no argument is silently ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol
+
+from ..common.errors import DefinitionError, Problem
+from ..common.timebase import CycleClock, Timebase, default_timebase
+from .compile import Plan
+from .nodes import Leaf
+from .status import ErrorPolicy, Status
+from .tree import Tree
+
+__all__ = ["Traced", "advancer", "chain_hooks", "refuse_arguments", "resolve", "steps_per_tick", "tracer"]
+
+_DEBUG = logging.DEBUG
+
+
+class Traced(Protocol):
+    """What a trace reads of a runner after a tick."""
+
+    ticks: int
+    status: list[Status | None]
+    seen: list[int]
+
+
+def _both(first: str, second: str, a: Any, b: Any) -> NoReturn:
+    raise DefinitionError(
+        [
+            Problem(
+                "Runner", f"got both {first}={a!r} and {second}={b!r}", f"pass only one of {first}, {second}"
+            )
+        ],
+        what="Runner",
+    )
+
+
+def resolve(
+    timebase: Timebase | None,
+    tb: Timebase | None,
+    on_error: ErrorPolicy,
+    exception_policy: ErrorPolicy | None,
+) -> tuple[Timebase, ErrorPolicy]:
+    """The runner's timebase and error policy from its own and its 0.x keywords."""
+    if tb is not None:
+        if timebase is not None and timebase is not tb:
+            _both("timebase", "tb", timebase, tb)
+        timebase = tb
+    if exception_policy is not None:
+        if on_error is not ErrorPolicy.PROPAGATE and on_error is not exception_policy:
+            _both("on_error", "exception_policy", on_error, exception_policy)
+        on_error = exception_policy
+    return (default_timebase() if timebase is None else timebase), on_error
+
+
+def advancer(timebase: Timebase) -> Callable[[], object] | None:
+    """What to call after each tick to step the timebase (None: its ``advance()`` does nothing)."""
+    if type(timebase).advance is Timebase.advance:
+        return None
+    return timebase.advance
+
+
+def steps_per_tick(timebase: Timebase) -> bool:
+    """True if only ticks move this timebase's time (a CycleClock): a run must keep ticking."""
+    return isinstance(timebase, CycleClock)
+
+
+def _leaf_label(leaf: Leaf) -> str:
+    fn = leaf.fn
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or leaf.name
+    return f"{leaf.leaf_kind}: {module}.{name}" if module else f"{leaf.leaf_kind}: {name}"
+
+
+def tracer(logger: logging.Logger, plan: Plan) -> Callable[[Traced, Status], None]:
+    """An ``on_tick`` hook logging, at DEBUG on ``logger``, each leaf the tick reached and its status."""
+    leaves = [(i, _leaf_label(spec)) for i, spec in enumerate(plan.specs) if isinstance(spec, Leaf)]
+
+    def trace(runner: Traced, _: Status) -> None:
+        if not logger.isEnabledFor(_DEBUG):
+            return
+        ticks, status, seen = runner.ticks, runner.status, runner.seen
+        for i, label in leaves:
+            s = status[i]
+            if seen[i] == ticks and s is not None:
+                logger.debug("%s | %s", label, s.name)
+
+    return trace
+
+
+def chain_hooks(
+    first: Callable[[Any, Status], object] | None, second: Callable[[Any, Status], object] | None
+) -> Callable[[Any, Status], object] | None:
+    """One ``on_tick`` hook calling ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def both(runner: Any, status: Status) -> None:
+        first(runner, status)
+        second(runner, status)
+
+    return both
+
+
+def refuse_arguments(tree: Any, on_error: Any) -> NoReturn:
+    """Raise the DefinitionError for a runner of something that is not a tree, or a bad policy."""
+    problems = []
+    if not isinstance(tree, Tree):
+        problems.append(
+            Problem(
+                "Runner",
+                f"needs a behaviour tree, got {tree!r}",
+                "pass a tree made with @bt.tree, TreeBuilder or load_tree",
+            )
+        )
+    if on_error.__class__ is not ErrorPolicy:
+        problems.append(
+            Problem(
+                "Runner",
+                f"on_error={on_error!r} is not an error policy",
+                "use ErrorPolicy.PROPAGATE, ErrorPolicy.FAILURE or ErrorPolicy.ERROR",
+            )
+        )
+    raise DefinitionError(problems, what="Runner")
