@@ -97,6 +97,9 @@ def Patrol():
         yield bt.try_catch(report)(write_down)
 
 
+DIAGRAMS = {"tree": Patrol}  # what `mycorrhizal diagrams` draws
+
+
 def fluent_tree():
     """The same checks made with TreeBuilder's 0.x forms."""
     b = TreeBuilder("Fluent")
