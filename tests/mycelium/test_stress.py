@@ -128,6 +128,8 @@ async def stop(runner: PNRunner, clock: ManualClock, *, cancel: bool) -> None:
     while not stopping.done():
         await clock.run_for(0.5)
     await stopping
+    # A stopped runner leaves nothing running: no firing, no leaf, no machine's background work.
+    assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
 
 
 async def caller(runner: PNRunner, clock: ManualClock, rng: random.Random, tokens: list[int]) -> None:
