@@ -29,14 +29,15 @@ from .events import (
 )
 from .marking import Marking
 from .places import FailedToken, PlaceKind, PlaceRef, PlaceSpec, PlaceType, TransitionRef
-from .reporting import RunnerStats
+from .reporting import RunnerStats, Stuck
 from .runner import Runner
 from .spec import ArcSpec, NetSpec, SubnetSpec
 from .subnets import SubnetHandle
-from .transitions import HandlerKind, OnError, TransitionSpec
+from .transitions import Backoff, HandlerKind, OnError, TransitionSpec
 
 __all__ = [
     "ArcSpec",
+    "Backoff",
     "Consumed",
     "DeliveryFailed",
     "FailedToken",
@@ -62,6 +63,7 @@ __all__ = [
     "Runner",
     "RunnerStats",
     "SourceFailed",
+    "Stuck",
     "SubnetHandle",
     "SubnetSpec",
     "TransitionRef",

@@ -15,11 +15,21 @@ from typing import Any, Literal, overload
 
 from ..common.diagram import Diagram
 from ..common.errors import DefinitionError, Problem
+from .checks import no_input
 from .compile import compile_net
 from .places import PlaceKind, PlaceRef, PlaceSpec, PlaceType, SinkHandler, SourceFactory, TransitionRef
 from .spec import ArcSpec, NetSpec, SubnetSpec
 from .subnets import SubnetHandle
-from .transitions import DEFAULT_CONCURRENCY, OnError, TransitionSpec, guard_arity, handler_kind, signature_of
+from .transitions import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRY,
+    Backoff,
+    OnError,
+    TransitionSpec,
+    guard_arity,
+    handler_kind,
+    signature_of,
+)
 
 __all__ = ["NetBuilder", "build_net"]
 
@@ -45,6 +55,7 @@ class NetBuilder:
         self._names: dict[str, PlaceSpec | TransitionSpec | NetSpec] = {}
         self._arcs: list[tuple[Any, Any, Any, str]] = []  # (src, dst, weight, how it was declared)
         self._problems: list[Problem] = []
+        self._unread_inputs: set[str] = set()
         """Problems found while declaring (subclasses add theirs); build() reports them with the rest."""
         self._built: NetSpec | None = None
 
@@ -73,6 +84,15 @@ class NetBuilder:
                     f"place {name!r}",
                     "initial is a string, which would make one token per character",
                     "pass a list of tokens, e.g. initial=['job']",
+                )
+            )
+            initial = ()
+        elif not isinstance(initial, Iterable):
+            self._problems.append(
+                Problem(
+                    f"place {name!r}",
+                    f"initial={initial!r} is not a collection of tokens",
+                    f"pass a list of tokens, e.g. initial=[{initial!r}] for one token",
                 )
             )
             initial = ()
@@ -186,7 +206,7 @@ class NetBuilder:
         name: str | None = None,
         attachment: Diagram | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
-        retry_delay: float | None = None,
+        retry_delay: float | Backoff | None = DEFAULT_RETRY,
         eager: bool = True,
     ) -> Any:
         """Declare a transition on ``async def handler(consumed, bb, timebase[, ctx])``; returns its ref.
@@ -194,7 +214,8 @@ class NetBuilder:
         ``inputs``/``outputs`` declare arcs (a ref, or ``(ref, weight)``) in addition to :meth:`arc`;
         ``guard(consumed, bb)`` chooses among candidate bindings; higher ``priority`` fires first;
         ``concurrency`` bounds firings in flight; ``on_error`` is ``OnError.RETURN`` or an error place;
-        ``retry_delay`` re-tries a failed transition after that long on the runner's timebase;
+        ``retry_delay`` re-tries a failed transition after that long (seconds, or a :class:`Backoff`,
+        the default; None: only when a new token arrives) on the runner's timebase;
         ``eager=False`` starts every firing in its own asyncio task.
         """
 
@@ -230,13 +251,39 @@ class NetBuilder:
         self._name(spec.name, spec)
         ref = TransitionRef(spec.name)
         subject = f"transition {spec.name!r}"
-        for item in inputs or ():
-            src, weight = item if isinstance(item, tuple) else (item, 1)
+        problems = len(self._problems)
+        for src, weight in self._weighted(subject, "inputs", inputs):
             self._arcs.append((src, ref, weight, f"{subject} inputs="))
-        for item in outputs or ():
-            dst, weight = item if isinstance(item, tuple) else (item, 1)
+        if len(self._problems) > problems:
+            self._unread_inputs.add(spec.name)
+        for dst, weight in self._weighted(subject, "outputs", outputs):
             self._arcs.append((ref, dst, weight, f"{subject} outputs="))
         return ref
+
+    def _weighted(self, subject: str, which: str, items: Any) -> list[tuple[Any, Any]]:
+        """The (place, weight) pairs of an ``inputs=``/``outputs=`` list (problems for malformed ones)."""
+        if items is None:
+            return []
+        if isinstance(items, str) or not isinstance(items, Iterable):
+            self._problems.append(
+                Problem(subject, f"{which}={items!r} is not a list", f"write {which}=[place, ...]")
+            )
+            return []
+        pairs = []
+        for item in items:
+            if not isinstance(item, tuple):
+                pairs.append((item, 1))
+            elif len(item) == 2:
+                pairs.append(item)
+            else:
+                self._problems.append(
+                    Problem(
+                        subject,
+                        f"{which}= entry {item!r} is neither a place nor a (place, weight) pair",
+                        f"write {which}=[place] or {which}=[(place, 2)]",
+                    )
+                )
+        return pairs
 
     # -- arcs and subnets -------------------------------------------------------------------------
 
@@ -298,7 +345,9 @@ class NetBuilder:
             subnets=tuple(self._subnets),
             definition=self.definition,
         )
-        compile_net(spec, also=self._problems)  # checks it, and runners then find the plan made
+        # Checks it (runners then find the plan made); a transition whose inputs= could not be read
+        # is not also reported as having no input.
+        compile_net(spec, also=self._problems, moot=[no_input(name) for name in self._unread_inputs])
         self._built = spec
         return spec
 
@@ -317,7 +366,21 @@ class NetBuilder:
             )
         if self.definition is None:
             self.definition = body
-        body(self)
+        try:
+            body(self)
+        except DefinitionError:
+            raise
+        except Exception as exc:
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"net {self.name!r}",
+                        f"its body raised {type(exc).__name__}: {exc}",
+                        "fix the net body (the original error and its traceback are attached)",
+                    )
+                ],
+                what=f"net {self.name!r}",
+            ) from exc
         return self.build()
 
 
@@ -330,5 +393,12 @@ def build_net(
     body: Callable[..., Any], *, builder_class: type[NetBuilder] = NetBuilder, name: str | None = None
 ) -> NetSpec:
     """Build the net declared by ``def Net(builder)`` with ``builder_class`` (default :class:`NetBuilder`)."""
-    builder = builder_class(name if name is not None else body.__name__, definition=body)
+    if not callable(body):
+        raise DefinitionError(
+            [Problem("pn.net", f"{body!r} is not a function", "decorate 'def Net(builder)' with @pn.net")],
+            what="net definition",
+        )
+    builder = builder_class(
+        name if name is not None else getattr(body, "__name__", repr(body)), definition=body
+    )
     return builder.run(body)

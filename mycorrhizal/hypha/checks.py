@@ -16,9 +16,9 @@ from ..common.diagram import Diagram
 from ..common.errors import Problem
 from .places import PlaceKind, PlaceSpec, PlaceType
 from .spec import ArcSpec, NetSpec
-from .transitions import OnError, TransitionSpec, signature_of
+from .transitions import Backoff, OnError, TransitionSpec, signature_of
 
-__all__ = ["RULES", "place_subject", "problems"]
+__all__ = ["RULES", "no_input", "place_subject", "problems"]
 
 Rule = Callable[[NetSpec], Iterable[Problem]]
 
@@ -63,17 +63,23 @@ def names_are_valid(net: NetSpec) -> Iterator[Problem]:
 
 def names_are_unique(net: NetSpec) -> Iterator[Problem]:
     """A place, a transition and a subnet of one net never share a name."""
-    seen: set[str] = set()
+    users: dict[str, list[str]] = {}
     for subject, name in _elements(net):
-        if not _valid_name(name):
+        if _valid_name(name):
+            users.setdefault(name, []).append(subject)
+    for name, subjects in users.items():
+        if len(subjects) == 1:
             continue
-        if name in seen:
-            yield Problem(
-                subject,
-                f"the name is already used in net {net.name!r}",
-                "give each place, transition and subnet of a net its own name",
-            )
-        seen.add(name)
+        if len(set(subjects)) == 1:
+            subject, message = subjects[0], f"the name is declared {len(subjects)} times in net {net.name!r}"
+        else:
+            subject, message = ", ".join(subjects), f"these share the name {name!r} in net {net.name!r}"
+        yield Problem(subject, message, "give each place, transition and subnet of a net its own name")
+
+
+def _shared_names(net: NetSpec) -> set[str]:
+    names = [name for _, name in _elements(net)]
+    return {name for name in names if names.count(name) > 1}
 
 
 # -- places ---------------------------------------------------------------------------------------
@@ -110,21 +116,30 @@ def capacities_fit(net: NetSpec) -> Iterator[Problem]:
             )
 
 
-def io_handlers_are_callable(net: NetSpec) -> Iterator[Problem]:
-    """A source and a sink are functions."""
+def io_handlers_fit(net: NetSpec) -> Iterator[Problem]:
+    """A source is called with (bb, timebase), a sink with (token, bb, timebase)."""
     for p in net.places:
-        if p.kind is PlaceKind.IO_INPUT and not callable(p.source):
-            yield Problem(
-                place_subject(p),
-                f"source {p.source!r} is not callable",
-                "pass 'async def source(bb, timebase)' that yields tokens",
+        if p.kind is PlaceKind.IO_INPUT:
+            yield from _io_problems(
+                p, p.source, "source", ("bb", "timebase"), "async def source(bb, timebase)"
             )
-        elif p.kind is PlaceKind.IO_OUTPUT and not callable(p.sink):
-            yield Problem(
-                place_subject(p),
-                f"sink {p.sink!r} is not callable",
-                "pass 'async def sink(token, bb, timebase)'",
+        elif p.kind is PlaceKind.IO_OUTPUT:
+            yield from _io_problems(
+                p, p.sink, "sink", ("token", "bb", "timebase"), "async def sink(token, bb, timebase)"
             )
+
+
+def _io_problems(p: PlaceSpec, fn: Any, role: str, args: tuple[str, ...], form: str) -> Iterator[Problem]:
+    if not callable(fn):
+        yield Problem(place_subject(p), f"{role} {fn!r} is not callable", f"pass '{form}'")
+        return
+    sig = signature_of(fn)
+    if sig.known and not sig.varargs and not len(sig.required) <= len(args) <= len(sig.positional):
+        yield Problem(
+            place_subject(p),
+            f"its {role} takes ({', '.join(sig.positional)}) but is called with ({', '.join(args)})",
+            f"declare it as '{form}'",
+        )
 
 
 # -- transitions ----------------------------------------------------------------------------------
@@ -202,19 +217,40 @@ def options_fit(net: NetSpec) -> Iterator[Problem]:
                 f"concurrency {t.concurrency!r} is not a positive int",
                 "use concurrency=1 for one firing at a time, or more",
             )
-        delay = t.retry_delay
-        if delay is not None and (not isinstance(delay, int | float) or delay < 0):
-            yield Problem(
-                subject,
-                f"retry_delay {delay!r} is not a duration >= 0",
-                "use seconds on the runner's timebase, or None",
-            )
+        yield from _retry_problems(subject, t.retry_delay)
         if t.attachment is not None and not isinstance(t.attachment, Diagram):
             yield Problem(
                 subject,
                 f"attachment {t.attachment!r} is not a Diagram",
                 "pass a mycorrhizal.common.Diagram (e.g. some_spec.to_diagram())",
             )
+
+
+def _is_duration(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _retry_problems(subject: str, delay: Any) -> Iterator[Problem]:
+    if delay is None or _is_duration(delay):
+        return
+    if not isinstance(delay, Backoff):
+        yield Problem(
+            subject,
+            f"retry_delay {delay!r} is not a duration >= 0",
+            "use seconds on the runner's timebase, a Backoff(first, factor, limit), or None",
+        )
+    elif not (
+        _is_duration(delay.first)
+        and _is_duration(delay.limit)
+        and _is_duration(delay.factor)
+        and delay.factor >= 1
+        and delay.limit >= delay.first
+    ):
+        yield Problem(
+            subject,
+            f"retry_delay {delay!r} is not a backoff: it needs 0 <= first <= limit and factor >= 1",
+            "e.g. Backoff(first=0.1, factor=2, limit=30)",
+        )
 
 
 def transitions_have_inputs(net: NetSpec) -> Iterator[Problem]:
@@ -226,11 +262,16 @@ def transitions_have_inputs(net: NetSpec) -> Iterator[Problem]:
     has_input = {a.dst for a in net.arcs if a.direction == "in"}
     for t in net.transitions:
         if t.name not in has_input:
-            yield Problem(
-                f"transition {t.name!r}",
-                "it has no input arc, so it would be enabled forever",
-                "give it an input place (use an io_input_place for a source)",
-            )
+            yield no_input(t.name)
+
+
+def no_input(transition: str) -> Problem:
+    """The problem of a transition without an input arc."""
+    return Problem(
+        f"transition {transition!r}",
+        "it has no input arc, so it would be enabled forever",
+        "give it an input place (use an io_input_place for a source)",
+    )
 
 
 # -- arcs -----------------------------------------------------------------------------------------
@@ -242,7 +283,11 @@ def arc_subject(a: ArcSpec) -> str:
 
 
 def arcs_join_a_place_and_a_transition(net: NetSpec) -> Iterator[Problem]:
-    """Both ends exist; one is a place, the other a transition, in the arc's direction."""
+    """Both ends exist; one is a place, the other a transition, in the arc's direction.
+
+    Which kind an end is, when several elements share its name, is left to :func:`names_are_unique`.
+    """
+    shared = _shared_names(net)
     for a in net.arcs:
         ends = [(end, net.lookup(end) if isinstance(end, str) else None) for end in (a.src, a.dst)]
         missing = [end for end, found in ends if found is None]
@@ -252,7 +297,7 @@ def arcs_join_a_place_and_a_transition(net: NetSpec) -> Iterator[Problem]:
                 f"{end!r} is not a place or transition of net {net.name!r}",
                 "declare it first, or use 'subnet.element'",
             )
-        if missing:
+        if missing or {str(a.src).split(".")[0], str(a.dst).split(".")[0]} & shared:
             continue
         (_, src), (_, dst) = ends
         forward = isinstance(src, PlaceSpec) and isinstance(dst, TransitionSpec)
@@ -279,6 +324,27 @@ def arc_weights_are_counts(net: NetSpec) -> Iterator[Problem]:
             yield Problem(
                 arc_subject(a), f"weight {a.weight!r} is not a positive int", "use weight=1 or more"
             )
+
+
+def arc_weights_fit_capacities(net: NetSpec) -> Iterator[Problem]:
+    """An arc never needs more tokens, or more room, than its place can ever hold."""
+    for a in net.arcs:
+        place = net.lookup(a.src if a.direction == "in" else a.dst)
+        if not (isinstance(place, PlaceSpec) and _is_count(place.capacity) and _is_count(a.weight)):
+            continue
+        assert place.capacity is not None
+        if a.weight <= place.capacity:
+            continue
+        cap = place.capacity
+        if a.direction == "in":
+            why = f"it takes {a.weight} tokens per firing from {a.src!r}, which holds at most {cap}"
+        else:
+            why = f"it puts {a.weight} tokens per firing into {a.dst!r}, which has room for at most {cap}"
+        yield Problem(
+            arc_subject(a),
+            f"{why}, so the transition can never fire",
+            f"lower the weight to {place.capacity} or less, or raise the place's capacity to {a.weight}",
+        )
 
 
 def arcs_respect_io_places(net: NetSpec) -> Iterator[Problem]:
@@ -395,12 +461,13 @@ RULES: tuple[Rule, ...] = (
     names_are_unique,
     place_types_are_known,
     capacities_fit,
-    io_handlers_are_callable,
+    io_handlers_fit,
     handlers_fit,
     guards_fit,
     options_fit,
     arcs_join_a_place_and_a_transition,
     arc_weights_are_counts,
+    arc_weights_fit_capacities,
     arcs_respect_io_places,
     arcs_are_declared_once,
     transitions_have_inputs,

@@ -72,12 +72,17 @@ class FlatNet:
 _plans: WeakKeyDictionary[NetSpec, FlatNet] = WeakKeyDictionary()
 
 
-def compile_net(spec: NetSpec, *, also: Iterable[Problem] = ()) -> FlatNet:
-    """The plan of ``spec``, compiled once: raises one :class:`DefinitionError` listing every problem
-    (``also``: problems found while declaring it, reported with the rest)."""
+def compile_net(spec: NetSpec, *, also: Iterable[Problem] = (), moot: Iterable[Problem] = ()) -> FlatNet:
+    """The plan of ``spec``, compiled once: raises one :class:`DefinitionError` listing every problem.
+
+    ``also``: problems found while declaring it, reported with the rest; ``moot``: problems those
+    make pointless to report (a transition whose ``inputs=`` could not be read has no input arc).
+    """
     plan = _plans.get(spec)
     if plan is None:
-        DefinitionError.raise_if_any([*also, *problems_of(spec)], what=f"net {spec.name!r}")
+        skip = set(moot)
+        found = [*also, *(p for p in problems_of(spec) if p not in skip)]
+        DefinitionError.raise_if_any(found, what=f"net {spec.name!r}")
         plan = _plans[spec] = flatten(spec)
     return plan
 

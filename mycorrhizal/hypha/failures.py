@@ -1,17 +1,25 @@
-"""Failed firings: the error policies (tokens back to their places, or to an error place) and the
-rule that keeps a failing handler from spinning."""
+"""Failed firings: the error policies (tokens back to their places, or to an error place), retries,
+and the rule that keeps a failing handler from spinning.
+
+After a failure with ``OnError.RETURN`` a transition is *blocked*: it does not fire again until a
+new token reaches one of its inputs or its retry timer (``retry_delay``: by default a backoff from
+0.1 s to 30 s on the runner's timebase) expires.  A firing cancelled from outside the runner is
+handled the same way.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 
+from ..common.errors import HandlerError
 from .context import Consumed
-from .events import FiringFailed
+from .events import FiringCancelled, FiringFailed
 from .ioplaces import IOPlaces
 from .places import FailedToken
 from .ready import Ready
 from .reporting import Reporter
 from .state import TransitionState
+from .transitions import Backoff
 
 __all__ = ["Failures"]
 
@@ -47,37 +55,68 @@ class Failures:
                         self._ready.mark(c)
         self._report.stats.returned += len(consumed)
 
-    def fail(self, t: TransitionState, consumed: Consumed, exc: Exception) -> None:
+    def fail(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A firing failed: apply the transition's error policy; never lose a token."""
         self._report.stats.failures += 1
+        exc = _as_failure(t, exc)
+        t.last_error = exc
+        t.interrupted = False
         err_place = t.error_place
         if err_place is None:
             self.give_back(t, consumed, notify=True)
-            # Not retried until a new token reaches one of its inputs (or the retry delay passes).
-            t.blocked_gen = sum(p.gen for p, _ in t.inputs)
-            where = "returned to their input places"
-            if t.retry_delay is not None and self._ready.running:
-                self.arm_retry(t)
+            where = f"returned to their input places; {self._block(t)}"
         else:
             self._park(t, consumed, exc)
             where = f"sent to error place {err_place.qname!r}"
         if self._report.watched:
+            fields = self._report.fields(t.qname, consumed)
             error_place = None if err_place is None else err_place.qname
-            self._report.emit(
-                FiringFailed(**self._report.fields(t.qname, consumed), error=exc, error_place=error_place)
-            )
-        hint = ""
-        if isinstance(exc, RuntimeError) and ("inside a task" in str(exc) or "parent task" in str(exc)):
-            hint = " (this handler needs its own task from its first line: declare it with eager=False)"
+            self._report.emit(FiringFailed(**fields, error=exc, error_place=error_place))
         self._report.record(
-            f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}{hint}; its {len(consumed)} "
-            f"consumed token(s) were {where}",
+            f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}{_hint(exc)}; "
+            f"its {len(consumed)} consumed token(s) were {where}",
             exc,
             transition=t.qname,
             place=getattr(exc, "place", None),
         )
 
-    def _park(self, t: TransitionState, consumed: Consumed, exc: Exception) -> None:
+    def cancelled(self, t: TransitionState, consumed: Consumed, *, outside: bool) -> None:
+        """A suspended firing was cancelled: its tokens go back to their input places.
+
+        By ``stop()`` (``outside=False``) that is all; cancelled from outside the runner (by the
+        application, or a shutdown), the transition is then blocked like after a failure, so that the
+        work someone just stopped is not restarted at once.
+        """
+        self._ready.end_flight(t)
+        self._report.stats.cancelled += 1
+        self.give_back(t, consumed, notify=True)
+        if self._report.watched:
+            self._report.emit(FiringCancelled(**self._report.fields(t.qname, consumed)))
+        if outside and self._ready.running:
+            t.last_error = HandlerError(f"a firing of {t.qname!r} was cancelled", transition=t.qname)
+            t.interrupted = True
+            retry = self._block(t)
+            self._report.record(
+                f"a firing of transition {t.qname!r} was cancelled from outside the runner; its "
+                f"{len(consumed)} consumed token(s) were returned to their input places; {retry}",
+                t.last_error,
+                transition=t.qname,
+            )
+        self._ready.wake_idle()
+
+    def _block(self, t: TransitionState) -> str:
+        """Keep ``t`` from firing until a new token arrives or its retry timer expires; say which."""
+        t.streak = t.streak + 1 if t.fired == t.fired_at_failure else 1
+        t.fired_at_failure = t.fired
+        t.blocked_gen = sum(p.gen for p, _ in t.inputs)
+        if t.retry_delay is None:
+            return "it is retried when a new token reaches one of its inputs"
+        delay = t.retry_delay.delay(t.streak) if isinstance(t.retry_delay, Backoff) else t.retry_delay
+        if self._ready.running:
+            t.retry.arm(self._io.timebase, delay, partial(self._retry, t))
+        return f"it is retried in {delay:g} s, or when a new token reaches one of its inputs"
+
+    def _park(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """Send every consumed token to the error place, wrapped in a FailedToken."""
         assert t.error_place is not None
         self.release(t)
@@ -90,27 +129,43 @@ class Failures:
         self._report.stats.parked += len(wrapped)
         self._io.put(t.error_place, wrapped)
 
-    def arm_retry(self, t: TransitionState) -> None:
-        """Retry ``t`` after its ``retry_delay`` (stop() cancels the timer; start() arms it again)."""
-        assert t.retry_delay is not None
-        if t.retry_handle is not None:
-            t.retry_handle.cancel()
-        t.retry_handle = self._io.timebase.call_later(t.retry_delay, partial(self._retry, t))
-
     def _retry(self, t: TransitionState) -> None:
-        t.retry_handle = None
         t.blocked_gen = None
+        t.interrupted = False
         self._ready.mark(t)
 
     def pause_retries(self, transitions: list[TransitionState]) -> None:
         """Cancel pending retry timers (the runner stops; :meth:`resume_retries` arms them again)."""
         for t in transitions:
-            if t.retry_handle is not None:
-                t.retry_handle.cancel()
-                t.retry_handle = None
+            t.retry.cancel()
 
     def resume_retries(self, transitions: list[TransitionState]) -> None:
-        """Arm the retry timer, with its full delay, of every transition that failed before a stop()."""
+        """Arm again, with its full delay, the retry of every transition still blocked after a stop();
+        one whose firing was cancelled from outside the runner (e.g. when its event loop closed) may
+        fire at once."""
         for t in transitions:
-            if t.blocked_gen is not None and t.retry_delay is not None:
-                self.arm_retry(t)
+            if t.interrupted:
+                t.interrupted = False
+                t.blocked_gen = None
+            elif t.blocked_gen is not None and t.retry_delay is not None:
+                delay = t.retry_delay.delay(t.streak) if isinstance(t.retry_delay, Backoff) else t.retry_delay
+                t.retry.arm(self._io.timebase, delay, partial(self._retry, t))
+
+
+def _as_failure(t: TransitionState, exc: BaseException) -> BaseException:
+    """A handler's own CancelledError (nothing cancelled its firing) is a failure like any other."""
+    if isinstance(exc, Exception):
+        return exc
+    error = HandlerError(
+        f"its handler raised {type(exc).__name__} although nothing cancelled the firing (did it await "
+        "a task or future that someone else cancelled?)",
+        transition=t.qname,
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _hint(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError) and ("inside a task" in str(exc) or "parent task" in str(exc)):
+        return " (this handler needs its own task from its first line: declare it with eager=False)"
+    return ""

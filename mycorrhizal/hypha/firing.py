@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 from ..common.errors import CapacityError, HandlerError, RoutingError
 from .context import Consumed, FiringContext
 from .coroutines import Continue, collect, collect_async
-from .events import FiringCancelled, FiringCommitted, FiringStarted, GuardFailed
+from .events import FiringCommitted, FiringStarted, GuardFailed
 from .failures import Failures
 from .inflight import InFlight
 from .ioplaces import IOPlaces
@@ -21,7 +21,11 @@ from .reporting import Reporter, log
 from .state import PlaceState, TransitionState, held
 from .transitions import HandlerKind
 
-__all__ = ["SETTLED", "Firing", "plain_outputs"]
+__all__ = ["FAILURES", "SETTLED", "Firing", "plain_outputs"]
+
+FAILURES = (Exception, asyncio.CancelledError)
+"""What a handler raising while it runs inline (outside any task) is: a failure.  Nothing can cancel
+it there, so a CancelledError is its own (e.g. from awaiting a future someone else cancelled)."""
 
 SETTLED: Any = object()
 """What :meth:`Firing.first_step` returns when there is nothing left to commit."""
@@ -76,7 +80,7 @@ class Firing:
                     ok = guard(consumed, bb)
                 else:
                     ok = guard(consumed, bb, timebase)
-            except Exception as exc:
+            except FAILURES as exc:
                 self._guard_failed(t, consumed, exc)
                 continue
             if ok:
@@ -85,7 +89,7 @@ class Firing:
                 return consumed
         return None
 
-    def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: Exception) -> None:
+    def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A guard raised: the binding counts as not accepted; count, tell and log it."""
         self._report.stats.guard_errors += 1
         if self._report.watched:
@@ -128,7 +132,7 @@ class Firing:
                 return
             else:
                 result = collect_async(t.handler(*args))
-        except Exception as exc:
+        except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
@@ -152,7 +156,7 @@ class Firing:
             first = coro.send(None)
         except StopIteration as stop:
             return stop.value
-        except Exception as exc:
+        except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return SETTLED
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
@@ -166,27 +170,40 @@ class Firing:
     def suspend(
         self, t: TransitionState, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
     ) -> None:
-        """The handler suspended: finish the firing in a task."""
+        """The handler suspended (or, with ``eager=False``, is yet to start): finish the firing in a task."""
         t.inflight += 1
         self._ready.inflight += 1
-        self._inflight.adopt(
-            self._finish(t, consumed, awaitable, ctx), partial(self._never_finished, t, consumed, awaitable)
-        )
+        if isinstance(awaitable, Continue):  # it ran its first step: the task continues it
+            self._inflight.start(self._finish(t, consumed, awaitable, ctx))
+        else:
+            abandon = partial(self._abandoned, t, consumed, awaitable)
+            self._inflight.start(
+                self._finish(t, consumed, awaitable, ctx, started=self._inflight.running), abandon
+            )
 
     async def _finish(
-        self, t: TransitionState, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
+        self,
+        t: TransitionState,
+        consumed: Consumed,
+        awaitable: Any,
+        ctx: FiringContext | None,
+        started: Callable[[], None] | None = None,
     ) -> None:
         """The rest of a firing whose handler suspended, in its own task."""
-        self._inflight.started()
+        if started is not None:
+            started()
         try:
             result = await awaitable
-        except asyncio.CancelledError:
-            self._cancelled(t, consumed)
-            raise
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or not task.cancelling():
+                self._ended(t, consumed, exc)  # the handler's own CancelledError: a failure
+            else:
+                self._inflight.give_back(task, self._give_back_cancelled(t, consumed, task))
+                raise
         except Exception as exc:
-            self._ready.end_flight(t)
-            self._failures.fail(t, consumed, exc)
-        except BaseException:
+            self._ended(t, consumed, exc)
+        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._ready.end_flight(t)
             self._failures.give_back(t, consumed, notify=True)
             raise
@@ -196,19 +213,22 @@ class Firing:
         self._ready.mark(t)
         self._ready.wake_idle()
 
-    def _cancelled(self, t: TransitionState, consumed: Consumed) -> None:
-        """A suspended firing was cancelled: its tokens go back to their input places."""
-        self._ready.end_flight(t)
-        self._report.stats.cancelled += 1
-        self._failures.give_back(t, consumed, notify=True)
-        if self._report.watched:
-            self._report.emit(FiringCancelled(**self._report.fields(t.qname, consumed)))
+    def _give_back_cancelled(
+        self, t: TransitionState, consumed: Consumed, task: asyncio.Task[Any] | None
+    ) -> Callable[[], None]:
+        return partial(self._failures.cancelled, t, consumed, outside=not self._inflight.stopping(task))
 
-    def _never_finished(self, t: TransitionState, consumed: Consumed, awaitable: Any) -> None:
-        """The task of a suspended firing was cancelled before it started (see ``InFlight.adopt``)."""
-        self._inflight.close_handler(awaitable, f"the handler of transition {t.qname!r}")
-        self._cancelled(t, consumed)
-        self._ready.wake_idle()
+    def _abandoned(
+        self, t: TransitionState, consumed: Consumed, awaitable: Any, task: asyncio.Task[Any]
+    ) -> None:
+        """The task of an ``eager=False`` firing was cancelled before its handler started."""
+        awaitable.close()
+        self._inflight.give_back(task, self._give_back_cancelled(t, consumed, task))
+
+    def _ended(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
+        """A suspended handler raised: the firing fails."""
+        self._ready.end_flight(t)
+        self._failures.fail(t, consumed, exc)
 
     # -- committing -------------------------------------------------------------------------------
 
@@ -297,6 +317,12 @@ class Firing:
                     place=p.qname,
                 )
         return [(p, batch) for p, batch in per_place.items() if batch]
+
+
+def _being_cancelled() -> bool:
+    """Whether the current task was asked to cancel (rather than something in it raising CancelledError)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _outputs(t: TransitionState, result: Any, ctx: FiringContext | None) -> list[tuple[Any, Any]]:

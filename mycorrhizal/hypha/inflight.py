@@ -1,4 +1,16 @@
-"""Firings and sink deliveries that suspended: the tasks they continue in, and cancelling them."""
+"""Firings and sink deliveries that suspended: the tasks they continue in, and cancelling them.
+
+A suspended handler always sees cancellation as a ``CancelledError`` at the ``await`` where it
+waits, so it can clean up, asynchronously if it must, whenever the cancellation comes.  That is why
+the coroutine that finishes a firing is started *eagerly* (:func:`~mycorrhizal.common.interpreter.
+start_eager`): it is inside its ``try`` before the task is even scheduled, whereas a task cancelled
+before its first step would never enter its coroutine at all.  (An ``eager=False`` handler has not
+run at all then, so there is nothing to clean up: its coroutine is just closed.)
+
+When ``stop()`` cancels firings, their tokens go back once all of them have ended, newest firing
+first, so that the oldest firing's tokens end up at the head of their places again whatever order
+the handlers finished cleaning up in.
+"""
 
 from __future__ import annotations
 
@@ -6,69 +18,79 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .coroutines import Continue
+from ..common.interpreter import start_eager
 from .ready import Ready
-from .reporting import Reporter
 
 __all__ = ["InFlight"]
 
+Abandon = Callable[[asyncio.Task[Any]], None]
+"""What to do when a task ends before its coroutine ran at all (given the task)."""
+
 
 class InFlight:
-    """The tasks of one runner's suspended firings and deliveries, in start order."""
+    """The tasks of one runner's suspended firings and deliveries, and what cancelled ones give back."""
 
-    __slots__ = ("tasks", "_ready", "_report")
+    __slots__ = ("tasks", "_ready", "_stopping", "_returns")
 
-    def __init__(self, ready: Ready, report: Reporter) -> None:
-        self.tasks: dict[asyncio.Task[Any], Callable[[], None] | None] = {}
-        """Task -> what to do if it is cancelled before its first step (see :meth:`adopt`), or None
-        once it has started."""
+    def __init__(self, ready: Ready) -> None:
+        self.tasks: dict[asyncio.Task[Any], Abandon | None] = {}
+        """Tasks in start order -> what to do if one ends before its coroutine ran (None once it runs)."""
         self._ready = ready
-        self._report = report
+        self._stopping: dict[asyncio.Task[Any], int] = {}
+        """Tasks ``stop()`` cancelled -> their start order."""
+        self._returns: list[tuple[int, Callable[[], None]]] | None = None
 
-    def adopt(self, coro: Coroutine[Any, Any, None], unstarted: Callable[[], None]) -> None:
-        """Run ``coro`` (a firing or delivery that suspended) in a task the runner keeps track of.
+    def start(self, coro: Coroutine[Any, Any, None], abandon: Abandon | None = None) -> None:
+        """Run ``coro`` in a task.  Without ``abandon`` it runs its first step right here (up to the
+        ``await`` where the handler waits); with it, the task starts it (an ``eager=False`` handler
+        must run inside its task from its first line), and ``abandon(task)`` cleans up if the task
+        ends before that."""
+        if abandon is None:
+            task = start_eager(coro)[0]
+        else:
+            assert self._ready.loop is not None
+            task = self._ready.loop.create_task(coro)
+        self.tasks[task] = abandon
+        task.add_done_callback(self._ended)
 
-        The coroutine gives its tokens back itself when it is cancelled, but only once it has started:
-        a task cancelled before its first step (``stop(cancel=True)`` or the event loop closing in the
-        same loop iteration) never runs its body.  Until it starts, ``unstarted()`` does that job
-        instead, at cancel time (:meth:`cancel`) or at the latest when the task ends.
-        """
-        assert self._ready.loop is not None
-        task = self._ready.loop.create_task(coro)
-        self.tasks[task] = unstarted
-        task.add_done_callback(self._forget)
-
-    def started(self) -> None:
-        """The first thing a task from :meth:`adopt` does: it now cleans up after itself."""
+    def running(self) -> None:
+        """Called first thing by a coroutine started with ``abandon``: it now cleans up after itself."""
         self.tasks[asyncio.current_task()] = None  # type: ignore[index]
 
-    def cancel(self, task: asyncio.Task[Any]) -> None:
-        """Cancel one task (giving its tokens back now if it never started)."""
-        unstarted = self.tasks.get(task)
-        if unstarted is not None:
-            self.tasks[task] = None
-            unstarted()
-        task.cancel()
+    def stopping(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether ``stop()`` cancelled ``task`` (rather than something outside the runner)."""
+        return task in self._stopping
+
+    def give_back(self, task: asyncio.Task[Any] | None, give_back: Callable[[], None]) -> None:
+        """A cancelled task's tokens go back: now, or in order at the end of the ``stop()`` that
+        cancelled it."""
+        if self._returns is not None and task in self._stopping:
+            self._returns.append((self._stopping[task], give_back))
+        else:
+            give_back()
+
+    def collecting(self) -> None:
+        """``stop()`` begins: flights it cancels give their tokens back at :meth:`settle`."""
+        self._returns = []
 
     def cancel_all(self) -> None:
-        """Cancel every task, newest first: each returns its tokens to the front of its places, so
-        the oldest firing's tokens end up first again."""
-        for task in reversed(list(self.tasks)):
-            self.cancel(task)
+        """Cancel every task (``stop(cancel=True)``, or its timeout)."""
+        for order, task in enumerate(list(self.tasks)):
+            self._stopping.setdefault(task, order)
+            task.cancel()
 
-    def close_handler(self, awaitable: Any, what: str) -> None:
-        """Close a handler's coroutine that will never be resumed (its ``finally`` blocks run)."""
-        coro = awaitable.coro if isinstance(awaitable, Continue) else awaitable
-        try:
-            coro.close()
-        except Exception as exc:
-            self._report.record(f"{what} raised {type(exc).__name__} while being closed: {exc}", exc)
+    def settle(self) -> None:
+        """``stop()`` ends: give back what the cancelled tasks returned, newest first (so the oldest
+        firing's tokens end up first)."""
+        returns, self._returns, self._stopping = self._returns or [], None, {}
+        for _, give_back in sorted(returns, key=lambda item: -item[0]):
+            give_back()
 
     def forget_finished(self) -> None:
         """Drop the tasks of a previous event loop that are done (the runner starts afresh)."""
-        self.tasks = {task: unstarted for task, unstarted in self.tasks.items() if not task.done()}
+        self.tasks = {task: abandon for task, abandon in self.tasks.items() if not task.done()}
 
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        unstarted = self.tasks.pop(task, None)
-        if unstarted is not None:
-            unstarted()
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        abandon = self.tasks.pop(task, None)
+        if abandon is not None:
+            abandon(task)  # it ended before its coroutine ran: nothing else cleans up after it

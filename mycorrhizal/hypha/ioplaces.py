@@ -8,12 +8,15 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+from ..common.errors import HandlerError
 from .coroutines import Continue
+from .events import DeliveryFailed, SourceFailed
 from .inflight import InFlight
 from .places import FailedToken, SourceFactory
 from .ready import Ready
 from .reporting import Reporter
 from .state import PlaceState
+from .transitions import DEFAULT_RETRY
 
 __all__ = ["IOPlaces"]
 
@@ -70,7 +73,7 @@ class IOPlaces:
                     else:
                         self._suspend_delivery(p, token, Continue(result, first))
                         return
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:  # inline, a CancelledError is the sink's own
                 self._sink_failed(p, token, exc)
                 continue
             except BaseException:  # KeyboardInterrupt and the like: keep the token, then go
@@ -83,23 +86,30 @@ class IOPlaces:
     def _suspend_delivery(self, p: PlaceState, token: Any, awaitable: Continue) -> None:
         p.sink_busy = True
         self._ready.sinks_busy += 1
-        self._inflight.adopt(
-            self._finish_delivery(p, token, awaitable), partial(self._never_delivered, p, token, awaitable)
-        )
+        self._inflight.start(self._finish_delivery(p, token, awaitable))
 
     def _delivered(self, p: PlaceState) -> None:
         self._report.stats.delivered += 1
+        p.sink_streak = 0
         if p.capacity is not None:
             p.reserved -= 1
             self._ready.freed(p)
 
     async def _finish_delivery(self, p: PlaceState, token: Any, awaitable: Any) -> None:
-        self._inflight.started()
         try:
             await awaitable
-        except asyncio.CancelledError:
-            self._undeliver(p, token)
-            raise
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                self._undeliver(p, token)
+                if not self._inflight.stopping(task) and self._ready.running:  # cancelled from outside
+                    self._sink_blocked(
+                        p, HandlerError(f"a delivery to {p.qname!r} was cancelled", place=p.qname)
+                    )
+                self._ready.wake_idle()
+                raise
+            self._sink_done(p)
+            self._sink_failed(p, token, exc)
         except Exception as exc:
             self._sink_done(p)
             self._sink_failed(p, token, exc)
@@ -116,18 +126,22 @@ class IOPlaces:
             p.reserved -= 1
         p.restore([token])
 
-    def _never_delivered(self, p: PlaceState, token: Any, awaitable: Any) -> None:
-        """The task of a suspended delivery was cancelled before it started (see ``InFlight.adopt``)."""
-        self._inflight.close_handler(awaitable, f"the sink of {p.qname!r}")
-        self._undeliver(p, token)
-        self._ready.wake_idle()
-
     def _sink_done(self, p: PlaceState) -> None:
         p.sink_busy = False
         self._ready.sinks_busy -= 1
 
-    def _sink_failed(self, p: PlaceState, token: Any, exc: Exception) -> None:
+    def _sink_failed(self, p: PlaceState, token: Any, exc: BaseException) -> None:
         self._report.stats.sink_failures += 1
+        if isinstance(exc, asyncio.CancelledError):
+            cause, exc = (
+                exc,
+                HandlerError(
+                    f"sink {p.qname!r} raised CancelledError although nothing cancelled the delivery (did it "
+                    "await a task or future that someone else cancelled?)",
+                    place=p.qname,
+                ),
+            )
+            exc.__cause__ = cause
         if p.capacity is not None:
             p.reserved -= 1
         if p.error_place is not None:
@@ -138,13 +152,52 @@ class IOPlaces:
             where = f"sent to error place {p.error_place.qname!r}"
         else:
             p.restore([token])
-            p.sink_blocked_gen = p.gen  # retried when a new token arrives, not in a loop
-            where = "kept at the head of the place"
+            where = f"kept at the head of the place; {self._sink_blocked(p, exc)}"
+        if self._report.watched:
+            error_place = None if p.error_place is None else p.error_place.qname
+            self._report.emit(
+                DeliveryFailed(
+                    source=self._report.name,
+                    time=self.timebase.now(),
+                    place=p.qname,
+                    token=token,
+                    error=exc,
+                    error_place=error_place,
+                )
+            )
         self._report.record(
             f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}; the token was {where}",
             exc,
             place=p.qname,
         )
+
+    def _sink_blocked(self, p: PlaceState, exc: BaseException) -> str:
+        """Keep sink ``p`` from delivering until a new token arrives or its retry timer expires."""
+        p.sink_error = exc
+        p.sink_streak += 1
+        p.sink_blocked_gen = p.gen
+        delay = DEFAULT_RETRY.delay(p.sink_streak)
+        if self._ready.running:
+            p.sink_retry.arm(self.timebase, delay, partial(self._retry_sink, p))
+        return f"it is retried in {delay:g} s, or when a new token arrives"
+
+    def _retry_sink(self, p: PlaceState) -> None:
+        p.sink_blocked_gen = None
+        self.kick_sink(p)
+        self._ready.wake_idle()
+
+    def pause_retries(self, places: list[PlaceState]) -> None:
+        """Cancel pending sink retries (the runner stops; :meth:`resume_retries` arms them again)."""
+        for p in places:
+            p.sink_retry.cancel()
+
+    def resume_retries(self, places: list[PlaceState]) -> None:
+        """Arm again, with its full delay, the retry of every sink still blocked after a stop()."""
+        for p in places:
+            if p.sink_blocked_gen is not None and p.tokens:
+                p.sink_retry.arm(
+                    self.timebase, DEFAULT_RETRY.delay(p.sink_streak), partial(self._retry_sink, p)
+                )
 
     # -- sources ----------------------------------------------------------------------------------
 
@@ -170,10 +223,16 @@ class IOPlaces:
             raise
         except Exception as exc:
             self._report.stats.source_errors += 1
+            if self._report.watched:
+                self._report.emit(
+                    SourceFailed(source=self._report.name, time=self.timebase.now(), place=p.qname, error=exc)
+                )
             self._report.record(
-                f"source of {p.qname!r} failed with {type(exc).__name__}: {exc}; it produces no more tokens",
+                f"source of {p.qname!r} failed with {type(exc).__name__}: {exc}; it produces no more tokens "
+                "until the runner is started again",
                 exc,
                 place=p.qname,
+                handled=False,
             )
 
     async def _room(self, p: PlaceState) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, Literal
+
+import attrs
 
 from ..common.errors import HandlerError
 from ..common.observers import Event, Observers
@@ -12,7 +14,7 @@ from ..common.timebase import Timebase
 from .context import Consumed
 from .state import TransitionState
 
-__all__ = ["Reporter", "RunnerStats", "log"]
+__all__ = ["Reporter", "RunnerStats", "Stuck", "log"]
 
 log = logging.getLogger("mycorrhizal.hypha")
 
@@ -62,6 +64,30 @@ class RunnerStats:
         return f"RunnerStats({self.as_dict()})"
 
 
+@attrs.frozen
+class Stuck:
+    """A transition or sink that has tokens it could take, but waits after a failure."""
+
+    name: str
+    """Qualified name of the transition, or of the sink's place."""
+    kind: Literal["transition", "sink"]
+    waiting: int
+    """Tokens waiting for it: in the transition's input places, or in the sink's place."""
+    error: BaseException | None = attrs.field(eq=False)
+    """Why it last failed (or was cancelled from outside)."""
+    retry_at: float | None
+    """When it is retried, on the runner's timebase; None: only when a new token arrives."""
+
+    def __str__(self) -> str:
+        why = "" if self.error is None else f" after {type(self.error).__name__}: {self.error}"
+        when = (
+            "when a new token arrives"
+            if self.retry_at is None
+            else f"at {self.retry_at:g} or when a new token arrives"
+        )
+        return f"{self.kind} {self.name!r} holds back {self.waiting} token(s){why}; retried {when}"
+
+
 class Reporter:
     """Counts, keeps the latest errors, logs and emits events for one runner.
 
@@ -87,13 +113,28 @@ class Reporter:
         self.watched = bool(self.observers)
 
     def record(
-        self, message: str, exc: BaseException, *, transition: str | None = None, place: str | None = None
+        self,
+        message: str,
+        exc: BaseException,
+        *,
+        transition: str | None = None,
+        place: str | None = None,
+        handled: bool = True,
     ) -> None:
-        """Keep a failure in ``errors`` (a HandlerError caused by ``exc``) and log it."""
+        """Keep a failure in ``errors`` (a HandlerError caused by ``exc``) and log it.
+
+        A handled failure (its tokens were returned, parked or will be retried) is one WARNING line,
+        with the traceback at DEBUG; one that ends something for good is an ERROR with the traceback.
+        """
         error = HandlerError(message, transition=transition, place=place)
         error.__cause__ = exc
         self.errors.append(error)
-        log.error("%s", message, exc_info=exc)
+        if not handled:
+            log.error("%s", message, exc_info=exc)
+            return
+        log.warning("%s", message)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("traceback of: %s", message, exc_info=exc)
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` to the observers (callers test ``watched`` first)."""

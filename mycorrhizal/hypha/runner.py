@@ -34,7 +34,7 @@ from .ioplaces import IOPlaces
 from .marking import Marking
 from .places import PlaceKind
 from .ready import Ready
-from .reporting import Reporter, RunnerStats, log
+from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
 from .spec import NetSpec, draw
 from .state import PlaceState, link
@@ -69,7 +69,7 @@ class Runner:
         self._names = [p.qname for p in self._places]
         self._ready = Ready(levels)
         self._report = Reporter(self._flat.name, self._transitions, self.timebase)
-        self._inflight = InFlight(self._ready, self._report)
+        self._inflight = InFlight(self._ready)
         self._io = IOPlaces(self._ready, self._inflight, self._report, self.bb, self.timebase)
         self._failures = Failures(self._ready, self._io, self._report)
         self._firing = Firing(self, self._ready, self._inflight, self._io, self._failures, self._report)
@@ -113,6 +113,7 @@ class Runner:
         for t in self._transitions:
             ready.mark(t)
         self._failures.resume_retries(self._transitions)  # stop() cancelled them
+        self._io.resume_retries(self._places)
         for p in self._places:
             if p.sink is not None and p.tokens:
                 self._io.kick_sink(p)
@@ -131,16 +132,20 @@ class Runner:
         for task in self._io.sources:
             task.cancel()
         self._failures.pause_retries(self._transitions)
-        if cancel:
-            self._inflight.cancel_all()
-        pending = [*self._io.sources, *self._inflight.tasks]
-        if pending:
+        self._io.pause_retries(self._places)
+        self._inflight.collecting()
+        try:
+            if cancel:
+                self._inflight.cancel_all()
+            pending = [*self._io.sources, *self._inflight.tasks]
             timer = None if timeout is None else self.timebase.call_later(timeout, self._inflight.cancel_all)
             try:
                 await asyncio.gather(*pending, return_exceptions=True)
             finally:
                 if timer is not None:
                     timer.cancel()
+        finally:
+            self._inflight.settle()
         self._io.sources.clear()
         self._ready.wake_idle()
         await self._report.observers.drain()
@@ -168,7 +173,9 @@ class Runner:
         self._io.sources = []
         self._inflight.forget_finished()
         for t in self._transitions:
-            t.retry_handle = None
+            t.retry.cancel()
+        for p in self._places:
+            p.sink_retry.cancel()
 
     def add_stop_callback(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` at the end of every :meth:`stop` (e.g. to close embedded machines' timers)."""
@@ -181,17 +188,40 @@ class Runner:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop(cancel=exc[0] is not None)
 
-    async def run_until_idle(self) -> None:
+    async def run_until_idle(self) -> tuple[Stuck, ...]:
         """Start if needed, then wait until nothing can fire, nothing is in flight, every sink is
-        idle and every source has finished or waits for room."""
+        idle and every source has finished or waits for room.
+
+        Returns what is held back after a failure (see :meth:`stuck`; empty when nothing is), and
+        logs it at WARNING: pending retries do not count as work, so a failing transition cannot keep
+        this waiting forever, but it does not go unnoticed either.
+        """
         if not self._ready.running or self._ready.loop is not asyncio.get_running_loop():
             await self.start()  # also picks the runner up on a new loop after its old one closed
-        if self._ready.idle():
-            return
-        assert self._ready.loop is not None
-        waiter: asyncio.Future[None] = self._ready.loop.create_future()
-        self._ready.idle_waiters.append(waiter)
-        await waiter
+        if not self._ready.idle():
+            assert self._ready.loop is not None
+            waiter: asyncio.Future[None] = self._ready.loop.create_future()
+            self._ready.idle_waiters.append(waiter)
+            await waiter
+        stuck = self.stuck()
+        for item in stuck:
+            log.warning("net %s: idle, but %s", self._flat.name, item)
+        return stuck
+
+    def stuck(self) -> tuple[Stuck, ...]:
+        """Transitions and sinks that have tokens they could take but wait after a failure (or after a
+        firing was cancelled from outside): until their retry timer expires or a new token arrives."""
+        found = [
+            Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.last_error, t.retry.at)
+            for t in self._transitions
+            if t.blocked_gen is not None and all(len(p.tokens) >= w for p, w in t.inputs)
+        ]
+        found.extend(
+            Stuck(p.qname, "sink", len(p.tokens), p.sink_error, p.sink_retry.at)
+            for p in self._places
+            if p.sink is not None and p.sink_blocked_gen is not None and p.tokens
+        )
+        return tuple(found)
 
     @property
     def running(self) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from .context import FiringContext
 from .coroutines import Continue
 from .failures import Failures
-from .firing import SETTLED, Firing, plain_outputs
+from .firing import FAILURES, SETTLED, Firing, plain_outputs
 from .ioplaces import IOPlaces
 from .ready import Ready
 from .reporting import Reporter, log
@@ -150,7 +150,7 @@ class Scheduler:
                     t.fired += 1
                     return True
             self._firing.commit(t, consumed, result, None)
-        except Exception as exc:
+        except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._failures.give_back(t, consumed, notify=True)
@@ -181,7 +181,7 @@ class Scheduler:
                 result = t.handler(consumed, self.bb, self.timebase, ctx)
             else:
                 result = t.handler(consumed, self.bb, self.timebase)
-        except Exception as exc:
+        except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return True
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go

@@ -9,18 +9,50 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-from ..common.timebase import TimerHandle
+from ..common.timebase import Timebase, TimerHandle
 from .compile import FlatNet, FlatPlace, FlatTransition
 from .context import consumed_class
 from .places import PlaceKind, PlaceType
 from .transitions import HandlerKind
 
-__all__ = ["PlaceState", "TransitionState", "held", "link"]
+__all__ = ["PlaceState", "Retry", "TransitionState", "held", "link"]
 
 _COROUTINE = HandlerKind.COROUTINE
 _FUNCTION = HandlerKind.FUNCTION
+
+
+class Retry:
+    """A pending retry after a failure: its timer and when it fires (on the runner's timebase)."""
+
+    __slots__ = ("handle", "at")
+
+    def __init__(self) -> None:
+        self.handle: TimerHandle | None = None
+        self.at: float | None = None
+
+    def arm(self, timebase: Timebase, delay: float, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after ``delay`` seconds on ``timebase`` (replacing a pending retry)."""
+        self.cancel()
+        self.at = timebase.now() + delay
+        self.handle = timebase.call_later(delay, self._fire(callback))
+
+    def _fire(self, callback: Callable[[], None]) -> Callable[[], None]:
+        def fire() -> None:
+            self.handle = None
+            self.at = None
+            callback()
+
+        return fire
+
+    def cancel(self) -> None:
+        """Forget the pending retry, if any."""
+        if self.handle is not None:
+            self.handle.cancel()
+        self.handle = None
+        self.at = None
 
 
 class PlaceState:
@@ -43,6 +75,9 @@ class PlaceState:
         "sink_blocked_gen",
         "error_place",
         "room_waiters",
+        "sink_retry",
+        "sink_error",
+        "sink_streak",
     )
 
     def __init__(self, flat: FlatPlace) -> None:
@@ -71,6 +106,11 @@ class PlaceState:
         self.sink_blocked_gen: int | None = None
         self.error_place: PlaceState | None = None
         self.room_waiters: list[asyncio.Future[None]] = []
+        self.sink_retry = Retry()
+        """The timer that retries a failed delivery (a sink without an error place)."""
+        self.sink_error: BaseException | None = None
+        self.sink_streak = 0
+        """Deliveries that failed in a row."""
 
     def room(self) -> int | None:
         """Free room, or None when unbounded."""
@@ -137,7 +177,11 @@ class TransitionState:
         "out_places",
         "error_place",
         "retry_delay",
-        "retry_handle",
+        "retry",
+        "last_error",
+        "streak",
+        "fired_at_failure",
+        "interrupted",
         "memory",
         "fast",
         "hot",
@@ -158,14 +202,7 @@ class TransitionState:
         self.eager = spec.eager
         self.inputs = tuple((places[i], w) for i, w in flat.inputs)
         self.outputs = tuple((places[i], w) for i, w in flat.outputs)
-        # Capacity.  A firing holds room in every bounded place it touches from the moment it takes
-        # its tokens until it commits or fails: the consumed tokens' room (so a failure can always
-        # put them back) and the output arc weight (so the outputs fit).  In a place that is both
-        # input and output the two overlap.  It is enabled only if that room is free now.
-        w_in = {p: w for p, w in self.inputs if p.capacity is not None}
-        w_out = {p: w for p, w in self.outputs if p.capacity is not None}
-        self.holds = tuple((p, max(w_in.get(p, 0), w_out.get(p, 0))) for p in {**w_in, **w_out})
-        self.room_checks = tuple((p, w - w_in.get(p, 0)) for p, w in w_out.items() if w - w_in.get(p, 0) > 0)
+        self.holds, self.room_checks = _room(self.inputs, self.outputs)
         # The common case gets a short path: one input arc of weight 1, no guard.
         self.single = self.inputs[0][0] if len(self.inputs) == 1 and self.inputs[0][1] == 1 else None
         # Taking a binding without a guard: the first ``weight`` tokens of each input, in arc order;
@@ -187,7 +224,14 @@ class TransitionState:
         self.out_places = {key: places[i] for key, i in flat.out_keys.items()}
         self.error_place = None if flat.error_place is None else places[flat.error_place]
         self.retry_delay = spec.retry_delay
-        self.retry_handle: TimerHandle | None = None
+        self.retry = Retry()
+        self.last_error: BaseException | None = None
+        """Why the last firing failed (or was cancelled from outside)."""
+        self.streak = 0
+        """Failures in a row: with no firing committed between them."""
+        self.fired_at_failure = -1
+        self.interrupted = False
+        """Blocked because a firing was cancelled from outside the runner (not because one failed)."""
         self.memory: dict[str, Any] = {}
         self.fired = 0
         # Each transition gets its own Consumed subclass carrying its input-name index, so building
@@ -203,6 +247,24 @@ class TransitionState:
         # The hottest shape, which the scheduler loop runs inline: one input arc of weight 1 and an
         # eager coroutine handler without ctx.
         self.hot = self.fast and self.single is not None and self.kind is _COROUTINE and not self.wants_ctx
+
+
+Arcs = tuple[tuple[PlaceState, int], ...]
+
+
+def _room(inputs: Arcs, outputs: Arcs) -> tuple[Arcs, Arcs]:
+    """(room a firing holds in each bounded place, extra room each bounded output must have free).
+
+    A firing holds room in every bounded place it touches from the moment it takes its tokens until
+    it commits or fails: the consumed tokens' room (so a failure can always put them back) and the
+    output arc weight (so the outputs fit).  In a place that is both input and output the two
+    overlap.  It is enabled only if that room is free now.
+    """
+    w_in = {p: w for p, w in inputs if p.capacity is not None}
+    w_out = {p: w for p, w in outputs if p.capacity is not None}
+    holds = tuple((p, max(w_in.get(p, 0), w_out.get(p, 0))) for p in {**w_in, **w_out})
+    room_checks = tuple((p, w - w_in.get(p, 0)) for p, w in w_out.items() if w - w_in.get(p, 0) > 0)
+    return holds, room_checks
 
 
 def held(t: TransitionState, p: PlaceState) -> int:

@@ -42,7 +42,7 @@ class SubnetHandle:
                     "check the spelling or add that place/transition to the subnet",
                 )
             ],
-            what=f"net {self._net.name!r}",
+            what=f"subnet {self._path!r}",
         )
 
     def __getattr__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:

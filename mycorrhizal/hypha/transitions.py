@@ -17,6 +17,8 @@ from ..common.diagram import Diagram
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_RETRY",
+    "Backoff",
     "HandlerKind",
     "OnError",
     "Signature",
@@ -46,6 +48,28 @@ class HandlerKind(enum.Enum):
 
 
 @attrs.frozen
+class Backoff:
+    """Retry delays after failures in a row: ``first``, then ``factor`` times longer each time, never
+    more than ``limit`` (seconds on the runner's timebase)."""
+
+    first: float = 0.1
+    factor: float = 2.0
+    limit: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        """The delay before the retry that follows the ``failures``-th failure in a row (1 for the first)."""
+        try:
+            return float(min(self.limit, self.first * self.factor ** (failures - 1)))
+        except OverflowError:
+            return float(self.limit)
+
+
+DEFAULT_RETRY = Backoff()
+"""What a transition does after a failure unless told otherwise: retry after 0.1 s, 0.2 s, 0.4 s...
+up to 30 s between tries (and at once when a new token reaches one of its inputs)."""
+
+
+@attrs.frozen
 class TransitionSpec:
     """A declared transition: handler, guard, priority, concurrency bound and error policy."""
 
@@ -56,7 +80,9 @@ class TransitionSpec:
     concurrency: int = DEFAULT_CONCURRENCY
     on_error: OnError | str = OnError.RETURN
     """``OnError.RETURN`` or the name (in this net) of the error place."""
-    retry_delay: float | None = None
+    retry_delay: float | Backoff | None = DEFAULT_RETRY
+    """After a failure: retry after this many seconds, or after a :class:`Backoff`, or (None) only
+    when a new token reaches one of its inputs."""
     eager: bool = True
     attachment: Diagram | None = attrs.field(default=None, eq=False, repr=False)
     kind: HandlerKind = HandlerKind.COROUTINE

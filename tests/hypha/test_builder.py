@@ -111,7 +111,7 @@ def _problems(excinfo: pytest.ExceptionInfo[DefinitionError]) -> str:
     "declare, match",
     [
         (lambda b: b.place("a.b"), r"place 'a\.b': names must be non-empty strings without '\.'"),
-        (lambda b: (b.place("x"), b.place("x")), r"place 'x': the name is already used in net 'Bad'"),
+        (lambda b: (b.place("x"), b.place("x")), r"place 'x': the name is declared 2 times in net 'Bad'"),
         (lambda b: b.place("x", capacity=0), r"capacity 0 is not a positive integer"),
         (lambda b: b.place("x", capacity=1, initial=[1, 2]), r"2 initial tokens exceed capacity 1"),
         (lambda b: b.place("x", initial="abc"), r"initial is a string"),

@@ -158,17 +158,33 @@ async def test_error_place_wraps_every_consumed_token(bb: dict[str, Any]) -> Non
 async def test_failures_are_logged_and_recorded(bb: dict[str, Any], caplog: Any) -> None:
     runner = Runner(failing_net()[0], bb)
     runner.add_token("src", "x")
-    with caplog.at_level(logging.ERROR, logger="mycorrhizal.hypha"):
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
         await runner.run_until_idle()
-    assert (
+    failure = (
         "transition 'Failing.work' failed with ValueError: cannot handle x; its 1 consumed token(s) were "
-        "returned to their input places" in caplog.text
+        "returned to their input places; it is retried when a new token reaches one of its inputs"
+    )
+    (record, idle) = caplog.records
+    assert (record.levelno, record.getMessage(), record.exc_info) == (logging.WARNING, failure, None)
+    assert idle.getMessage() == (
+        "net Failing: idle, but transition 'Failing.work' holds back 1 token(s) after ValueError: "
+        "cannot handle x; retried when a new token arrives"
     )
     (error,) = runner.errors
     assert isinstance(error, HandlerError) and error.transition == "Failing.work"
     assert isinstance(error.__cause__, ValueError)
     with pytest.raises(HandlerError, match=r"transition 'Failing.work' failed with ValueError"):
         raise error
+
+
+async def test_the_traceback_of_a_handled_failure_is_logged_at_debug(bb: dict[str, Any], caplog: Any) -> None:
+    runner = Runner(failing_net()[0], bb)
+    runner.add_token("src", "x")
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    (traced,) = [r for r in caplog.records if r.exc_info]
+    assert traced.levelno == logging.DEBUG and traced.getMessage().startswith("traceback of: transition")
+    assert traced.exc_info is not None and isinstance(traced.exc_info[1], ValueError)
 
 
 async def test_bounded_places_keep_their_room_across_a_failure(bb: dict[str, Any]) -> None:
@@ -303,3 +319,37 @@ async def test_retry_delay_survives_a_stop_and_a_restart(clock: ManualClock) -> 
     await clock.run_for(5)  # the restarted runner arms it again
     assert calls == ["x", "x"]
     await runner.stop()
+
+
+async def test_handled_failures_of_every_kind_are_one_warning_line_without_a_traceback(
+    clock: ManualClock, caplog: Any
+) -> None:
+    @pn.net
+    def Noisy(builder: NetBuilder) -> None:
+        src, mid, dead = builder.place("src", initial=[1, 2, 3]), builder.place("mid"), builder.place("dead")
+
+        @builder.io_output_place(on_error=dead)
+        def parked(token: Any, bb: Any, timebase: Any) -> None:
+            raise OSError("parked sink")
+
+        @builder.io_output_place()
+        def retried(token: Any, bb: Any, timebase: Any) -> None:
+            raise OSError("retried sink")
+
+        @builder.transition(inputs=[src], outputs=[mid], guard=lambda consumed: 1 / (consumed[0] - 1))
+        def guarded(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {mid: consumed[0]}
+
+        @builder.transition(inputs=[mid], outputs=[parked, retried])
+        def fan(consumed: Any, bb: Any, timebase: Any) -> Any:
+            if consumed[0] == 3:
+                raise ValueError("fan")
+            return {parked: consumed[0], retried: consumed[0]}
+
+    runner = Runner(Noisy, {}, clock)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert runner.stats.guard_errors and runner.stats.sink_failures == 2 and runner.stats.failures == 1
+    handled = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(handled) >= 3 and all(r.exc_info is None and "\n" not in r.getMessage() for r in handled)
+    assert [r for r in caplog.records if r.levelno > logging.WARNING] == []

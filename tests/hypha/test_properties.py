@@ -71,9 +71,12 @@ def net_shapes(draw: Any) -> NetShape:
                 guarded=draw(st.booleans()),
             )
         )
-    capacities = tuple(
-        draw(st.lists(st.one_of(st.none(), st.integers(3, 8)), min_size=places, max_size=places))
-    )
+    # A bounded place holds at least the weight of every arc at it (a heavier arc is a definition error).
+    need = [
+        max([w for t in transitions for q, w in (*t.inputs, *t.outputs) if q == i], default=1)
+        for i in range(places)
+    ]
+    capacities = tuple(draw(st.one_of(st.none(), st.integers(max(3, n), max(8, n)))) for n in need)
     initial = tuple(min(draw(st.integers(2, 6)), cap if cap is not None else 6) for cap in capacities)
     return NetShape(capacities, initial, tuple(transitions), draw(st.integers(200, 500)))
 

@@ -336,7 +336,7 @@ async def test_a_raising_guard_counts_as_false_and_is_recorded(bb: dict[str, Any
             return None
 
     runner = Runner(Bad, bb)
-    with caplog.at_level(logging.ERROR, logger="mycorrhizal.hypha"):
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
         await runner.run_until_idle()
     assert runner.marking()["p"] == (0,)
     # evaluated once before the firing of 1 and once after it (the marking changed): never in a loop

@@ -1,0 +1,183 @@
+"""Observers: the exact events of a run, async observers, and events that account for every token."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.hypha import (
+    DeliveryFailed,
+    FailedToken,
+    FiringCancelled,
+    FiringCommitted,
+    FiringFailed,
+    FiringStarted,
+    GuardFailed,
+    NetBuilder,
+    Runner,
+    SourceFailed,
+    pn,
+)
+
+from .test_properties import NetShape, build, net_shapes
+
+
+def summary(events: list[Any]) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    for e in events:
+        row: tuple[Any, ...] = (e.time, e.kind, dict(e.consumed))
+        if isinstance(e, FiringCommitted):
+            row += (dict(e.produced),)
+        if isinstance(e, FiringFailed):
+            row += (type(e.error).__name__, e.error_place)
+        out.append(row)
+    return out
+
+
+async def test_a_failure_its_retry_a_cancellation_and_a_commit_in_order(clock: ManualClock) -> None:
+    @pn.net
+    def Story(builder: NetBuilder) -> None:
+        jobs, done = builder.place("jobs", initial=["a"]), builder.place("done")
+
+        @builder.transition(inputs=[jobs], outputs=[done], retry_delay=1.0)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            bb["calls"] = bb.get("calls", 0) + 1
+            if bb["calls"] == 1:
+                raise ValueError("first try")
+            await timebase.sleep(5)
+            return {done: consumed[0].upper()}
+
+    events: list[Any] = []
+    runner = Runner(Story, {}, clock)
+    runner.add_observer(events.append)
+    await runner.run_until_idle()  # fails at once: the retry is 1 s away
+    await clock.run_for(2)  # retried at 1, now sleeping until 6
+    await runner.stop(cancel=True)  # cancelled at 2
+    await runner.start()
+    await clock.run_for(5)  # started again at 2, commits at 7
+    await runner.stop()
+    src = {"Story.jobs": ("a",)}
+    assert summary(events) == [
+        (0.0, "started", src),
+        (0.0, "failed", src, "ValueError", None),
+        (1.0, "started", src),
+        (2.0, "cancelled", src),
+        (2.0, "started", src),
+        (7.0, "committed", src, {"Story.done": ("A",)}),
+    ]
+    assert {e.source for e in events} == {"Story"} and {e.transition for e in events} == {"Story.work"}
+    assert all(isinstance(e, FiringStarted) for e in events[::2])
+    assert isinstance(events[3], FiringCancelled)
+
+
+async def test_failures_outside_firings_have_events_too(clock: ManualClock) -> None:
+    @pn.net
+    def Edges(builder: NetBuilder) -> None:
+        @builder.io_input_place()
+        async def feed(bb: Any, timebase: Any) -> Any:
+            yield 1
+            raise OSError("feed gone")
+
+        dead = builder.place("dead")
+
+        @builder.io_output_place(on_error=dead)
+        def sink(token: Any, bb: Any, timebase: Any) -> None:
+            raise OSError("sink gone")
+
+        @builder.transition(inputs=[feed], outputs=[sink], guard=lambda consumed: 1 / 0)
+        def forward(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {sink: consumed[0]}
+
+        @builder.transition(inputs=[feed], outputs=[sink], priority=-1)
+        def fallback(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {sink: consumed[0]}
+
+    events: list[Any] = []
+    runner = Runner(Edges, {}, clock)
+    runner.add_observer(events.append)
+    await runner.run_until_idle()
+    await runner.stop()
+    kinds = Counter(type(e) for e in events)
+    assert kinds == {
+        SourceFailed: 1,
+        GuardFailed: 1,
+        FiringStarted: 1,
+        FiringCommitted: 1,
+        DeliveryFailed: 1,
+    }
+    (delivery,) = [e for e in events if isinstance(e, DeliveryFailed)]
+    assert (delivery.place, delivery.token, delivery.error_place) == ("Edges.sink", 1, "Edges.dead")
+    (source,) = [e for e in events if isinstance(e, SourceFailed)]
+    assert source.place == "Edges.feed" and str(source.error) == "feed gone"
+
+
+async def test_async_observers_get_every_event_in_order_by_the_time_stop_returns() -> None:
+    @pn.net
+    def Relay(builder: NetBuilder) -> None:
+        src, out = builder.place("src", initial=range(5)), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def relay(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+    seen: list[Any] = []
+
+    async def slow(event: Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(event)
+
+    runner = Runner(Relay, {})
+    runner.add_observer(slow)
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [(e.kind, e.consumed["Relay.src"]) for e in seen] == [
+        (kind, (i,)) for i in range(5) for kind in ("started", "committed")
+    ]
+
+
+def place_counts(runner: Runner) -> Counter[str]:
+    return Counter({name: len(tokens) for name, tokens in runner.marking().items()})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=net_shapes(), seed=st.integers(0, 2**16))
+def test_firing_events_account_for_every_token(shape: NetShape, seed: int) -> None:
+    """Whatever fails, returns or is parked: initial + produced - consumed, per place, is the marking."""
+
+    async def check() -> None:
+        rng = random.Random(seed)
+        net = build(shape, rng, itertools.count())
+        clock = ManualClock()
+        runner = Runner(net, {}, clock)
+        before = place_counts(runner)
+        events: list[Any] = []
+        runner.add_observer(events.append)
+        await runner.start()
+        for _ in range(30):
+            await clock.run_for(1.0)
+        await runner.stop(cancel=True)
+        delta: Counter[str] = Counter()
+        for e in events:
+            if isinstance(e, FiringCommitted):
+                delta.update({p: len(t) for p, t in e.produced.items()})
+                delta.subtract({p: len(t) for p, t in e.consumed.items()})
+            elif isinstance(e, FiringFailed) and e.error_place is not None:
+                delta.subtract({p: len(t) for p, t in e.consumed.items()})
+                delta[e.error_place] += sum(len(t) for t in e.consumed.values())
+        after = place_counts(runner)
+        assert {p: after[p] - before[p] for p in after} == {p: delta[p] for p in after}
+        starts = sum(isinstance(e, FiringStarted) for e in events)
+        ends = sum(isinstance(e, FiringCommitted | FiringFailed | FiringCancelled) for e in events)
+        assert starts == ends  # every firing that started ended, once
+        assert runner.stats.parked == sum(
+            isinstance(t, FailedToken) for tokens in runner.marking().values() for t in tokens
+        )
+
+    asyncio.run(check())
