@@ -36,6 +36,9 @@ ALLOWED = {
     "mycelium": {"common", "spores"} | ENGINES,
     # Stores (SQLite, Redis) implement common's store interface; engines only know that interface.
     "durability": {"common"},
+    # Redis: RedisStore (the store interface, sharing durability's payload rules) and workers running
+    # hypha nets over shared places; the engines never import it.
+    "distribution": {"common", "durability", "hypha"},
     # Event logging wraps user handlers of every engine and observes every runtime.
     "spores": {"common"} | ENGINES,
     # The live view watches runtimes of every engine (and mycelium's embedded machines).

@@ -8,19 +8,29 @@ from pathlib import Path
 import pytest
 
 from mycorrhizal.common import Store
+from mycorrhizal.distribution import RedisStore
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 
 StoreFactory = Callable[[], Awaitable[Store]]
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "redis"])
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
-    """Opens the store under test; for SQLite each call opens the same file again (a restart)."""
+    """Opens the store under test; for SQLite and Redis each call opens the same file or keys again
+    (a restart).  Redis is the test session's own server (tests/conftest.py), under a fresh prefix."""
     opened: list[Store] = []
     memory = MemoryStore()
+    if request.param == "redis":
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
 
     async def make() -> Store:
-        store: Store = SQLiteStore(tmp_path / "run.db") if request.param == "sqlite" else memory
+        store: Store
+        if request.param == "sqlite":
+            store = SQLiteStore(tmp_path / "run.db")
+        elif request.param == "redis":
+            store = RedisStore(url, prefix=prefix)
+        else:
+            store = memory
         opened.append(store)
         return store
 

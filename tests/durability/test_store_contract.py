@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.common import FencedError, Journal, Record, Recovery, Store, StoreError
+from mycorrhizal.distribution import RedisStore
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 
+from ..redis_server import RedisServer
 from .conftest import StoreFactory, document, payload
 
 
@@ -187,11 +190,15 @@ operations = st.lists(
 )
 
 
-async def replay(ops: list[tuple[str, int]], path: Path | None, keep: int) -> None:
+async def replay(ops: list[tuple[str, int]], kind: str, path: Path, keep: int, redis_url: str) -> None:
+    prefix = f"histories-{uuid.uuid4().hex}"
+
     def open_store() -> Store:
-        return (
-            SQLiteStore(path, keep_snapshots=keep) if path is not None else MemoryStore(keep_snapshots=keep)
-        )
+        if kind == "sqlite":
+            return SQLiteStore(path, keep_snapshots=keep)
+        if kind == "redis":
+            return RedisStore(redis_url, prefix=prefix, keep_snapshots=keep)
+        return MemoryStore(keep_snapshots=keep)
 
     store = open_store()
     journal: Journal = await store.open_journal("r")
@@ -207,7 +214,7 @@ async def replay(ops: list[tuple[str, int]], path: Path | None, keep: int) -> No
             await journal.flush()
         elif op == "reopen journal":
             journal = await store.open_journal("r")
-        elif path is not None:  # restart: closing commits everything appended
+        elif kind != "memory":  # restart: closing commits everything appended
             await store.close()
             store = open_store()
             journal = await store.open_journal("r")
@@ -227,7 +234,9 @@ async def replay(ops: list[tuple[str, int]], path: Path | None, keep: int) -> No
 
 
 @settings(max_examples=40, deadline=None)
-@given(ops=operations, keep=st.integers(1, 3), sqlite=st.booleans())
-def test_random_histories_load_as_the_model_says(ops: list[tuple[str, int]], keep: int, sqlite: bool) -> None:
+@given(ops=operations, keep=st.integers(1, 3), kind=st.sampled_from(["sqlite", "memory", "redis"]))
+def test_random_histories_load_as_the_model_says(
+    ops: list[tuple[str, int]], keep: int, kind: str, redis_service: RedisServer
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(replay(ops, Path(folder) / "run.db" if sqlite else None, keep))
+        asyncio.run(replay(ops, kind, Path(folder) / "run.db", keep, redis_service.url))

@@ -1,0 +1,32 @@
+"""Connecting to Redis: a client from a URL (or the caller's own client), and reading its replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ..common.errors import StoreError
+
+__all__ = ["client_for", "decoded"]
+
+SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def client_for(url: str | Redis) -> tuple[Redis, bool]:
+    """(client, whether we made it and so close it) for a ``redis://`` URL or a client."""
+    if isinstance(url, Redis):
+        return url, False
+    if type(url) is not str or not url.startswith(SCHEMES):
+        raise StoreError(
+            f"{url!r} is not a Redis URL. Fix: pass e.g. 'redis://127.0.0.1:6379/0' (or rediss://, unix://)"
+        )
+    try:
+        return Redis.from_url(url, decode_responses=True), True
+    except ValueError as exc:
+        raise StoreError(f"{url!r} is not a usable Redis URL: {exc}. Fix: 'redis://HOST:PORT/DB'") from exc
+
+
+def decoded(value: Any) -> Any:
+    """``value`` as ``str`` if Redis gave bytes (a client made without ``decode_responses``)."""
+    return value.decode() if isinstance(value, bytes) else value
