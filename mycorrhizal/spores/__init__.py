@@ -4,7 +4,8 @@ Configure once, then log with decorators on ordinary functions (``get_spore_sync
 ``get_spore_async(...).log_event``) or with the engine adapters (:mod:`mycorrhizal.spores.dsl`).
 Records go to a transport: JSON-lines files (:class:`SyncFileTransport`,
 :class:`AsyncFileTransport`) or OCEL 2.0 documents (:class:`Ocel2JsonTransport`,
-:class:`Ocel2SqliteTransport`).  See docs/observing.md.
+:class:`Ocel2SqliteTransport`).  :func:`observe` logs everything a net, tree or state machine does
+from the events it emits, with no handler decorated.  See docs/observing.md.
 """
 
 from .cache import CacheMetrics, EvictionPolicy, ObjectLRUCache
@@ -41,6 +42,7 @@ from .models import (
     generate_object_id,
     object_attribute_from_python,
 )
+from .observing import Observation, observe
 from .ocel_json import Ocel2JsonTransport
 from .ocel_sqlite import Ocel2SqliteTransport
 from .spore import SporeDecorator, spore
@@ -73,6 +75,7 @@ __all__ = [
     "ObjectLRUCache",
     "ObjectRef",
     "ObjectScope",
+    "Observation",
     "Ocel2JsonTransport",
     "Ocel2SqliteTransport",
     "RecordSink",
@@ -103,6 +106,7 @@ __all__ = [
     "get_spore_async",
     "get_spore_sync",
     "object_attribute_from_python",
+    "observe",
     "relate",
     "spore",
 ]

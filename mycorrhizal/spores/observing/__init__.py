@@ -1,0 +1,80 @@
+"""Logging what a net, tree or state machine did, from the events it emits: ``spores.observe(runtime)``.
+
+No handler is decorated: the observation is a plain observer attached with the runtime's
+``add_observer``, and every event record the runtime emits becomes an OCEL event (and the objects
+it relates) in the configured log.  The tables in :mod:`.hypha` and :mod:`.rhizomorph` say what
+each record becomes; docs/observing.md shows them with examples.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from ..records import Attributes
+from .base import Handler, Observation, Timestamps
+from .hypha import HANDLERS as HYPHA
+from .rhizomorph import HANDLERS as RHIZOMORPH
+
+__all__ = ["Observation", "Timestamps", "observe"]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH}
+_PLAIN = (str, int, float, bool)
+
+
+def _generic(obs: Observation, event: Any) -> None:
+    """An event class no table knows (a newer engine's): its class name, its plain fields."""
+    when = obs.when(event.time)
+    owner = obs.runtime_object("runtime", event.source, when)
+    attributes: Attributes = []
+    for field in attrs.fields(type(event)) if attrs.has(type(event)) else ():
+        if field.name in ("source", "time"):
+            continue
+        value = getattr(event, field.name, None)
+        if isinstance(value, Enum):
+            attributes.append((field.name, value.name))
+        elif isinstance(value, _PLAIN):
+            attributes.append((field.name, value))
+    obs.write(type(event).__name__, when, attributes, [(owner, "runtime")])
+
+
+def handler_for(cls: type) -> Handler:
+    """The function writing records of event class ``cls`` (its own, a base class's, or generic)."""
+    for base in cls.__mro__:
+        found = _HANDLERS.get(base)
+        if found is not None:
+            return found
+    log.debug("spores: no mapping for %s events; written generically", cls.__qualname__)
+    return _generic
+
+
+def observe(
+    runtime: Any,
+    *,
+    run: str | None = None,
+    started: bool = False,
+    timestamps: Timestamps = "anchored",
+) -> Observation:
+    """Write every event of ``runtime`` (a hypha or mycelium runner, a rhizomorph runner, a septum
+    state machine) into the configured spores log, from now until ``detach()``.
+
+    ``run`` prefixes the ids of the net/tree/machine objects (to tell two runs in one log apart).
+    ``started=True`` also writes the start of each firing and tick.  ``timestamps``: ``"anchored"``
+    (default) writes the wall time of the moment ``observe`` was called plus the runtime's
+    timebase time elapsed since (virtual clocks give a readable timeline); ``"timebase"`` writes
+    the timebase's reading as epoch seconds (for a ``WallClock``); ``"wall"`` the wall time at
+    which the observer runs.
+    """
+    add = getattr(runtime, "add_observer", None)
+    if add is None or not callable(add):
+        raise TypeError(
+            f"observe() takes a runtime that emits events (a hypha or mycelium runner, a rhizomorph "
+            f"runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
+        )
+    observation = Observation(runtime, handler_for, run=run, started=started, timestamps=timestamps)
+    return observation.attach()

@@ -1,0 +1,183 @@
+"""The observer that writes a runtime's events into the spores log: times, runtime objects, writing.
+
+:class:`Observation` is a plain (synchronous) observer: attached with ``runtime.add_observer``, it
+is called inline with each event record and turns it into OCEL records at once, through the
+configured dispatcher (so it follows :func:`~mycorrhizal.spores.configure` like every logger).  What
+each engine's records become is decided by the per-engine modules next to this one; this module
+holds what they share.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections.abc import Callable
+from enum import Enum
+from types import TracebackType
+from typing import Any, Literal
+
+from ...common.errors import HandlerError
+from .. import config
+from ..dispatch import Dispatcher
+from ..emit import relate
+from ..models import generate_event_id
+from ..records import Attributes, Relations
+
+__all__ = ["Handler", "Observation", "Timestamps", "error_attributes", "short_name"]
+
+log = logging.getLogger("mycorrhizal.spores")
+
+Timestamps = Literal["anchored", "timebase", "wall"]
+"""How an event's time is written (see :func:`~mycorrhizal.spores.observe`)."""
+
+Handler = Callable[["Observation", Any], None]
+"""Writes the records of one engine event: ``handler(observation, event)``."""
+
+
+def short_name(qualified: str, source: str) -> str:
+    """A place's or transition's name without its net's name in front (``shop.pack`` -> ``pack``)."""
+    prefix = source + "."
+    return qualified[len(prefix) :] if qualified.startswith(prefix) else qualified
+
+
+def error_attributes(error: BaseException, into: Attributes) -> None:
+    """``error_type`` (the exception's class name) and ``error`` (its message) of a failure."""
+    # septum hands over a HandlerError naming the state; what the user's code raised is its cause.
+    cause = error.__cause__ if isinstance(error, HandlerError) and error.__cause__ is not None else error
+    into.append(("error_type", type(cause).__name__))
+    into.append(("error", str(cause)))
+
+
+def label_text(label: Any) -> str | None:
+    """A septum label or message kind as text: an enum member's name, else ``str``; None stays None."""
+    if label is None:
+        return None
+    if isinstance(label, Enum):
+        return label.name
+    return label if type(label) is str else str(label)
+
+
+class Observation:
+    """A runtime observed into the spores log; also the observer itself (``observation(event)``).
+
+    Made by :func:`~mycorrhizal.spores.observe`.  :meth:`detach` (or leaving a ``with`` block)
+    stops it; the records already written stay.
+    """
+
+    __slots__ = (
+        "runtime",
+        "run",
+        "started",
+        "timestamps",
+        "_offset",
+        "_handlers",
+        "_resolve",
+        "_written",
+        "_names",
+        "_attached",
+    )
+
+    def __init__(
+        self,
+        runtime: Any,
+        handlers: Callable[[type], Handler],
+        *,
+        run: str | None,
+        started: bool,
+        timestamps: Timestamps,
+    ) -> None:
+        if timestamps not in ("anchored", "timebase", "wall"):
+            raise ValueError(f"observe(): timestamps={timestamps!r}; use 'anchored', 'timebase' or 'wall'")
+        self.runtime = runtime
+        self.run = run
+        """The prefix of the ids of net, tree and machine objects (to tell runs apart), or None."""
+        self.started = started
+        """Whether firing and tick starts are written too."""
+        self.timestamps: Timestamps = timestamps
+        """``anchored``, ``timebase`` or ``wall``."""
+        self._offset = 0.0
+        if timestamps == "anchored":
+            timebase = getattr(runtime, "timebase", None)
+            self._offset = _time.time() - (timebase.now() if timebase is not None else _time.time())
+        self._handlers: dict[type, Handler] = {}
+        self._resolve = handlers
+        # object id -> the dispatcher it was written to (a new configure() writes it again)
+        self._written: dict[str, Dispatcher] = {}
+        self._names: dict[tuple[str, str], str] = {}
+        self._attached = False
+
+    # -- being an observer ----------------------------------------------------------------------
+
+    def __call__(self, event: Any) -> None:
+        """Write the records of one event (what the runtime calls)."""
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            handler = self._handlers[type(event)] = self._resolve(type(event))
+        if config.get_config().enabled:
+            handler(self, event)
+
+    def attach(self) -> Observation:
+        """Start observing (``observe`` does it); returns the observation."""
+        if not self._attached:
+            self.runtime.add_observer(self)
+            self._attached = True
+        return self
+
+    def detach(self) -> None:
+        """Stop observing (idempotent)."""
+        if self._attached:
+            self.runtime.remove_observer(self)
+            self._attached = False
+
+    def __enter__(self) -> Observation:
+        return self
+
+    def __exit__(
+        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.detach()
+
+    # -- what handlers use ----------------------------------------------------------------------
+
+    def when(self, timebase_time: float) -> float:
+        """The epoch time written for an event that happened at ``timebase_time``."""
+        if self.timestamps == "wall":
+            return _time.time()
+        return timebase_time + self._offset
+
+    def runtime_object(self, kind: str, name: str, when: float) -> str:
+        """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""
+        ident = name if self.run is None else f"{self.run}/{name}"
+        dispatcher = config.get_dispatcher()
+        if self._written.get(ident) is not dispatcher:
+            self._written[ident] = dispatcher
+            dispatcher.object((ident, kind, when, [], []))
+        return ident
+
+    def part_object(self, kind: str, ident: str, owner: str, qualifier: str, when: float) -> str:
+        """The id of a part of a runtime (a tree's node), written once with a link to its owner."""
+        dispatcher = config.get_dispatcher()
+        if self._written.get(ident) is not dispatcher:
+            self._written[ident] = dispatcher
+            dispatcher.object((ident, kind, when, [], [(owner, qualifier)]))
+        return ident
+
+    def name(self, prefix: str, qualified: str, source: str) -> str:
+        """``prefix`` + the short name of ``qualified`` (made once per pair: a qualifier or a type)."""
+        key = (prefix, qualified)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = prefix + short_name(qualified, source)
+        return found
+
+    @staticmethod
+    def relate_tokens(tokens: Any, qualifier: str, when: float, into: Relations) -> None:
+        """Write each token (through the object cache) and relate it with ``qualifier``."""
+        for token in tokens:
+            if token is not None:
+                into.append(relate(token, qualifier, now=when))
+
+    @staticmethod
+    def write(event_type: str, when: float, attributes: Attributes, relations: Relations) -> None:
+        """Write one event."""
+        config.get_dispatcher().event((generate_event_id(), event_type, when, attributes, relations, None))

@@ -1,0 +1,131 @@
+"""What a net's events become in the log.
+
+Every event relates the net (object type ``net``, qualifier ``net``).  Names drop the net's own
+name in front (``shop.pack`` is written ``pack``).
+
+==================  ======================================  =================================
+record              event type                              relationships (besides the net)
+==================  ======================================  =================================
+FiringCommitted     ``<transition>``                        each consumed token
+                                                            (``consumed:<place>``), each
+                                                            produced one (``produced:<place>``)
+FiringFailed        ``<transition> failed``                 consumed tokens; attributes
+                                                            ``error_type``, ``error``,
+                                                            ``error_place``
+FiringCancelled     ``<transition> cancelled``              consumed tokens
+FiringStarted       ``<transition> started`` (with          consumed tokens
+                    ``started=True`` only)
+GuardFailed         ``<transition> guard failed``           the candidate tokens
+DeliveryFailed      ``<place> delivery failed``             the token (``token``)
+SourceFailed        ``<place> source failed``               -
+==================  ======================================  =================================
+
+Tokens are objects like any other: id from ``id`` (or the value itself for a string or number),
+type from ``@spore.object`` or the class name, written through the object cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...hypha.events import (
+    DeliveryFailed,
+    FiringCancelled,
+    FiringCommitted,
+    FiringFailed,
+    FiringStarted,
+    GuardFailed,
+    SourceFailed,
+)
+from ..records import Attributes, Relations
+from .base import Handler, Observation, error_attributes, short_name
+
+__all__ = ["HANDLERS"]
+
+
+def _consumed(obs: Observation, event: Any, when: float, relations: Relations) -> None:
+    source = event.source
+    for place, tokens in event.consumed.items():
+        obs.relate_tokens(tokens, obs.name("consumed:", place, source), when, relations)
+
+
+def _start(obs: Observation, event: Any) -> tuple[float, Relations]:
+    when = obs.when(event.time)
+    return when, [(obs.runtime_object("net", event.source, when), "net")]
+
+
+def committed(obs: Observation, event: FiringCommitted) -> None:
+    """A firing's event: the transition's name, its consumed and produced tokens."""
+    when, relations = _start(obs, event)
+    _consumed(obs, event, when, relations)
+    source = event.source
+    for place, tokens in event.produced.items():
+        obs.relate_tokens(tokens, obs.name("produced:", place, source), when, relations)
+    obs.write(obs.name("", event.transition, source), when, [], relations)
+
+
+def failed(obs: Observation, event: FiringFailed) -> None:
+    """``<transition> failed``, with the error and where the consumed tokens went."""
+    when, relations = _start(obs, event)
+    _consumed(obs, event, when, relations)
+    attributes: Attributes = []
+    error_attributes(event.error, attributes)
+    if event.error_place is not None:
+        attributes.append(("error_place", short_name(event.error_place, event.source)))
+    obs.write(obs.name("", event.transition, event.source) + " failed", when, attributes, relations)
+
+
+def cancelled(obs: Observation, event: FiringCancelled) -> None:
+    """``<transition> cancelled``: the tokens went back to their places."""
+    when, relations = _start(obs, event)
+    _consumed(obs, event, when, relations)
+    obs.write(obs.name("", event.transition, event.source) + " cancelled", when, [], relations)
+
+
+def started(obs: Observation, event: FiringStarted) -> None:
+    """``<transition> started`` (only with ``started=True``)."""
+    if not obs.started:
+        return
+    when, relations = _start(obs, event)
+    _consumed(obs, event, when, relations)
+    obs.write(obs.name("", event.transition, event.source) + " started", when, [], relations)
+
+
+def guard_failed(obs: Observation, event: GuardFailed) -> None:
+    """``<transition> guard failed``, related to the candidate tokens."""
+    when, relations = _start(obs, event)
+    _consumed(obs, event, when, relations)
+    attributes: Attributes = []
+    error_attributes(event.error, attributes)
+    obs.write(obs.name("", event.transition, event.source) + " guard failed", when, attributes, relations)
+
+
+def delivery_failed(obs: Observation, event: DeliveryFailed) -> None:
+    """``<place> delivery failed``: a sink raised on a token."""
+    when, relations = _start(obs, event)
+    obs.relate_tokens((event.token,), "token", when, relations)
+    attributes: Attributes = []
+    error_attributes(event.error, attributes)
+    if event.error_place is not None:
+        attributes.append(("error_place", short_name(event.error_place, event.source)))
+    obs.write(obs.name("", event.place, event.source) + " delivery failed", when, attributes, relations)
+
+
+def source_failed(obs: Observation, event: SourceFailed) -> None:
+    """``<place> source failed``: a source raised and produces no more tokens."""
+    when, relations = _start(obs, event)
+    attributes: Attributes = []
+    error_attributes(event.error, attributes)
+    obs.write(obs.name("", event.place, event.source) + " source failed", when, attributes, relations)
+
+
+HANDLERS: dict[type, Handler] = {
+    FiringCommitted: committed,
+    FiringFailed: failed,
+    FiringCancelled: cancelled,
+    FiringStarted: started,
+    GuardFailed: guard_failed,
+    DeliveryFailed: delivery_failed,
+    SourceFailed: source_failed,
+}
+"""Event class -> the function writing its records."""

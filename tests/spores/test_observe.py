@@ -1,0 +1,322 @@
+"""spores.observe: a runtime's event records written as OCEL events and objects, engine by engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal import spores
+from mycorrhizal.common import ManualClock
+from mycorrhizal.common.observers import Event
+from mycorrhizal.hypha import NetBuilder, pn
+from mycorrhizal.hypha import Runner as NetRunner
+from mycorrhizal.rhizomorph import ErrorPolicy, Status, TreeBuilder
+from mycorrhizal.rhizomorph import Runner as TreeRunner
+from mycorrhizal.spores import observe, spore
+from mycorrhizal.spores.observing import handler_for
+
+from .conftest import MemorySink
+
+
+@spore.object("job")
+@attrs.frozen
+class Job:
+    id: str
+    size: int
+
+
+@pn.net
+def Shop(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox")
+    done = builder.place("done")
+    dead = builder.place("dead")
+
+    @builder.transition(inputs=[inbox], outputs=[done], on_error=dead)
+    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        job = consumed.token
+        if job.size < 0:
+            raise ValueError(f"bad size {job.size}")
+        if job.size > 100:
+            await timebase.sleep(60)  # still suspended when the runner is stopped: cancelled
+        return {done: job}
+
+
+async def run_shop(clock: ManualClock, **options: Any) -> spores.Observation:
+    """j1 commits, j2 fails into 'dead', j3 is cancelled by stop(cancel=True)."""
+    runner = NetRunner(Shop, {}, clock)
+    observation = observe(runner, **options)
+    runner.add_tokens("inbox", [Job("j1", 1), Job("j2", -1)])
+    await runner.run_until_idle()
+    clock.advance(2.5)
+    runner.add_token("inbox", Job("j3", 500))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await runner.stop(cancel=True)
+    return observation
+
+
+def brief(sink: MemorySink) -> list[tuple[Any, ...]]:
+    return [(e["type"], e["relationships"], e["attributes"]) for e in sink.events()]
+
+
+async def test_a_net_run_writes_one_event_per_firing_with_its_tokens_by_place(
+    sink: MemorySink, caplog: Any
+) -> None:
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await run_shop(ManualClock())
+    net = ("Shop", "net")
+    assert brief(sink) == [
+        ("work", [net, ("j1", "consumed:inbox"), ("j1", "produced:done")], {}),
+        (
+            "work failed",
+            [net, ("j2", "consumed:inbox")],
+            {"error_type": "ValueError", "error": "bad size -1", "error_place": "dead"},
+        ),
+        ("work cancelled", [net, ("j3", "consumed:inbox")], {}),
+    ]
+    # the net and each job are objects, written once each (the cache saw the jobs unchanged)
+    assert [(o["id"], o["type"], o["attributes"]) for o in sink.objects()] == [
+        ("Shop", "net", {}),
+        ("j1", "job", {"size": 1}),
+        ("j2", "job", {"size": -1}),
+        ("j3", "job", {"size": 500}),
+    ]
+
+
+async def test_started_adds_the_start_of_every_firing(sink: MemorySink, caplog: Any) -> None:
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await run_shop(ManualClock(), started=True)
+    assert [e["type"] for e in sink.events()] == [
+        "work started",
+        "work",
+        "work started",
+        "work failed",
+        "work started",
+        "work cancelled",
+    ]
+
+
+@pytest.mark.parametrize("timestamps", ["anchored", "timebase", "wall"])
+async def test_timestamps(sink: MemorySink, caplog: Any, timestamps: str) -> None:
+    before = time.time()
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await run_shop(ManualClock(), timestamps=timestamps)  # type: ignore[arg-type]
+    after = time.time()
+    times = [e["time"] for e in sink.events()]
+    if timestamps == "timebase":
+        assert times == [0.0, 0.0, 2.5]  # the virtual clock's readings
+    elif timestamps == "anchored":  # the virtual timeline, starting when observe() was called
+        assert before <= times[0] <= after and times[1] == times[0]
+        assert times[2] == pytest.approx(times[0] + 2.5)
+    else:
+        assert before <= times[0] <= times[1] <= times[2] <= after
+
+
+async def test_bad_timestamps_and_bad_runtimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="timestamps='utc'; use 'anchored', 'timebase' or 'wall'"):
+        observe(NetRunner(Shop, {}), timestamps="utc")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="pass the runner, not the spec"):
+        observe(Shop)
+
+
+async def test_run_prefixes_the_runtime_objects_and_detach_stops(sink: MemorySink, caplog: Any) -> None:
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        observation = await run_shop(ManualClock(), run="night")
+    assert sink.events()[0]["relationships"][0] == ("night/Shop", "net")
+    observation.detach()
+    observation.detach()  # idempotent
+    runner = observation.runtime
+    runner.add_token("inbox", Job("j4", 1))
+    await runner.start()  # j3 (back in inbox) and j4 fire again, unobserved
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await runner.stop(cancel=True)
+    assert (runner.stats.firings, runner.stats.cancelled) == (2, 2)  # j4 committed, j3 cancelled again
+    assert len(sink.events()) == 3
+
+
+async def test_a_new_configuration_gets_the_runtime_object_again(caplog: Any) -> None:
+    first, second = MemorySink(), MemorySink()
+    spores.configure(transport=first)
+    runner = NetRunner(Shop, {})
+    with observe(runner):
+        runner.add_token("inbox", Job("j1", 1))
+        await runner.run_until_idle()
+        spores.configure(transport=second)
+        runner.add_token("inbox", Job("j2", 1))
+        await runner.run_until_idle()
+    await runner.stop()
+    assert [o["id"] for o in first.objects()] == ["Shop", "j1"]
+    assert [o["id"] for o in second.objects()] == ["Shop", "j2"]
+    assert not runner._report.observers  # the with block detached it
+
+
+async def test_spores_disabled_writes_nothing(sink: MemorySink) -> None:
+    spores.configure(enabled=False, transport=sink)
+    runner = NetRunner(Shop, {})
+    observe(runner)
+    runner.add_token("inbox", Job("j1", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    assert sink.records == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(-3, 3), max_size=12))
+def test_the_log_accounts_for_every_token(sizes: list[int]) -> None:
+    """Per job: consumed once; produced into 'done' exactly when the marking holds it there."""
+
+    async def scenario() -> tuple[MemorySink, Any]:
+        sink = MemorySink()
+        spores.configure(transport=sink)
+        runner = NetRunner(Shop, {})
+        observe(runner)
+        runner.add_tokens("inbox", [Job(f"j{i}", size) for i, size in enumerate(sizes)])
+        await runner.run_until_idle()
+        await runner.stop()
+        return sink, runner.marking()
+
+    logging.getLogger("mycorrhizal.hypha").disabled = True
+    try:
+        sink, marking = asyncio.run(scenario())
+    finally:
+        logging.getLogger("mycorrhizal.hypha").disabled = False
+    consumed = [oid for e in sink.events() for oid, q in e["relationships"] if q == "consumed:inbox"]
+    produced = [oid for e in sink.events() for oid, q in e["relationships"] if q == "produced:done"]
+    assert sorted(consumed) == sorted(f"j{i}" for i in range(len(sizes)))
+    assert sorted(produced) == sorted(job.id for job in marking["done"])
+    failed = [e for e in sink.events() if e["type"] == "work failed"]
+    assert len(failed) == len(marking["dead"]) == sum(1 for s in sizes if s < 0)
+
+
+# -- trees ------------------------------------------------------------------------------------------
+
+
+def patrol_tree() -> Any:
+    """selector main: flaky (raises, taken as FAILURE) then limit = timeout(5, slow)."""
+
+    def flaky() -> Status:
+        raise ValueError("flaky")
+
+    async def slow(timebase: Any) -> Status:
+        await timebase.sleep(60)
+        return Status.SUCCESS
+
+    b = TreeBuilder("Patrol")
+    b.root(
+        b.selector(
+            "main",
+            b.action(flaky, on_error=ErrorPolicy.FAILURE),
+            b.timeout(5, b.action(slow), name="limit"),
+        )
+    )
+    return b.build()
+
+
+async def test_a_tree_run_writes_node_changes_failures_timeouts_halts_and_ticks(sink: MemorySink) -> None:
+    clock = ManualClock()
+    runner = TreeRunner(patrol_tree(), {}, clock)
+    observe(runner, timestamps="timebase")
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(5)  # the timeout halts slow
+    assert await runner.tick() is Status.FAILURE
+    await runner.aclose()
+    tree = ("Patrol", "tree")
+    node = lambda n: (f"Patrol/{n}", "node")  # noqa: E731
+    assert [(e["type"], e["time"], e["relationships"], e["attributes"]) for e in sink.events()] == [
+        (
+            "flaky failed",
+            0.0,
+            [tree, node("flaky")],
+            {"path": "main/flaky", "error_type": "ValueError", "error": "flaky", "outcome": "FAILURE"},
+        ),
+        ("flaky FAILURE", 0.0, [tree, node("flaky")], {"path": "main/flaky"}),
+        ("slow RUNNING", 0.0, [tree, node("slow")], {"path": "main/limit/slow"}),
+        ("limit RUNNING", 0.0, [tree, node("limit")], {"path": "main/limit"}),
+        ("main RUNNING", 0.0, [tree, node("main")], {"path": "main"}),
+        ("tick", 0.0, [tree], {"tick": 1, "status": "RUNNING"}),
+        ("limit timed out", 5.0, [tree, node("limit")], {"path": "main/limit", "seconds": 5}),
+        ("slow halted", 5.0, [tree, node("slow")], {"path": "main/limit/slow"}),
+        ("limit FAILURE", 5.0, [tree, node("limit")], {"path": "main/limit", "old": "RUNNING"}),
+        ("main FAILURE", 5.0, [tree, node("main")], {"path": "main", "old": "RUNNING"}),
+        ("tick", 5.0, [tree], {"tick": 2, "status": "FAILURE"}),
+    ]
+    objects = [(o["id"], o["type"], o["relationships"]) for o in sink.objects()]
+    assert objects[0] == ("Patrol", "tree", [])
+    assert ("Patrol/slow", "node", [("Patrol", "part of")]) in objects
+    assert len(objects) == 1 + 4  # the tree and its four nodes, each once
+
+
+async def test_tick_starts_with_started(sink: MemorySink) -> None:
+    b = TreeBuilder("One")
+    b.root(b.action(lambda: Status.SUCCESS, name="ok"))
+    runner = TreeRunner(b.build(), {})
+    observe(runner, started=True)
+    await runner.tick()
+    assert [e["type"] for e in sink.events()] == ["tick started", "ok SUCCESS", "tick"]
+
+
+async def test_a_cleanup_failure_is_written(sink: MemorySink, caplog: Any) -> None:
+    async def stuck(timebase: Any) -> Status:
+        try:
+            await timebase.sleep(60)
+        finally:
+            raise RuntimeError("cleanup broke")
+        return Status.SUCCESS  # pragma: no cover - the sleep never ends
+
+    b = TreeBuilder("Stuck")
+    b.root(b.action(stuck))
+    runner = TreeRunner(b.build(), {}, ManualClock())
+    observe(runner)
+    await runner.tick()
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.rhizomorph"):
+        await runner.aclose()
+    cleanup = sink.events("stuck cleanup failed")
+    assert len(cleanup) == 1
+    assert cleanup[0]["attributes"]["error"] == "cleanup broke"
+    assert cleanup[0]["attributes"]["during"] == "cancellation"
+
+
+# -- events no table knows ------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Heartbeat(Event):
+    beat: int
+    mood: Status
+    payload: object = None
+
+
+def test_an_unknown_event_class_is_written_with_its_plain_fields(sink: MemorySink) -> None:
+    class Emitter:
+        timebase = ManualClock()
+
+        def __init__(self) -> None:
+            self.observers: list[Any] = []
+
+        def add_observer(self, fn: Any) -> None:
+            self.observers.append(fn)
+
+        def remove_observer(self, fn: Any) -> None:
+            self.observers.remove(fn)
+
+    emitter = Emitter()
+    observe(emitter, timestamps="timebase")
+    emitter.observers[0](Heartbeat(source="pump", time=1.0, beat=3, mood=Status.SUCCESS, payload=[1]))
+    assert sink.events() == [
+        {
+            "id": sink.events()[0]["id"],
+            "type": "Heartbeat",
+            "time": 1.0,
+            "attributes": {"beat": 3, "mood": "SUCCESS"},
+            "relationships": [("pump", "runtime")],
+        }
+    ]
+    assert handler_for(Heartbeat) is handler_for(Heartbeat)
