@@ -5,6 +5,8 @@ The behaviour-tree names are re-exported here (``from mycorrhizal import bt, Run
 0.x did; each engine's own names live in its package.
 """
 
+import logging
+
 from .rhizomorph import (
     BT,
     Composite,
@@ -52,3 +54,8 @@ __all__ = [
 
 #: The installed version of mycorrhizal.
 __version__ = "0.1.0"
+
+# A library adds no handler of its own (the logging HOWTO's rule): with logging unconfigured, the
+# WARNING lines for failures the engines handle (retried firings, routed errors) are not printed
+# by Python's last-resort handler; an application that configures logging sees them.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
