@@ -41,6 +41,8 @@ ALLOWED = {
     "distribution": {"common", "durability", "hypha"},
     # Event logging wraps user handlers of every engine and observes every runtime.
     "spores": {"common"} | ENGINES,
+    # Prometheus metrics are observers of every engine's runtimes.
+    "metrics": {"common"} | ENGINES,
     # The live view watches runtimes of every engine (and mycelium's embedded machines).
     "live": {"common", "mycelium"} | ENGINES,
 }

@@ -1,0 +1,111 @@
+"""Prometheus metrics of nets, trees and state machines, built as observers (``mycorrhizal[metrics]``).
+
+::
+
+    from prometheus_client import CollectorRegistry
+    from mycorrhizal.metrics import Metrics
+
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.observe(runner)        # a hypha/mycelium runner, a rhizomorph runner, a StateMachine
+
+Everything is registered on the registry you pass (nothing on prometheus_client's global one):
+counters and latency histograms moved by the runtime's events, and gauges read when the registry
+is collected (tokens per place, a machine's queued messages).  See docs/observing.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+try:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
+except ModuleNotFoundError as missing:  # the optional extra
+    if missing.name is None or missing.name.split(".")[0] != "prometheus_client":
+        raise
+    raise ModuleNotFoundError(
+        "mycorrhizal.metrics needs prometheus_client: pip install 'mycorrhizal[metrics]'",
+        name="prometheus_client",
+    ) from missing
+
+from ..hypha import Runner as NetRunner
+from .families import LATENCY_BUCKETS, Families
+from .observer import MetricsObserver
+
+__all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsObserver"]
+
+
+class _Gauges(Collector):
+    """Read at collection time: tokens in each place of each observed net, queued messages of each
+    observed machine."""
+
+    def __init__(self, metrics: Metrics, namespace: str) -> None:
+        self._metrics = metrics
+        self._namespace = namespace
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        ns = self._namespace
+        return (
+            GaugeMetricFamily(f"{ns}_net_place_tokens", "Tokens now in a place.", labels=["net", "place"]),
+            GaugeMetricFamily(
+                f"{ns}_machine_queue_size", "Messages queued for a machine.", labels=["machine"]
+            ),
+        )
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The gauges with their values now."""
+        tokens, queued = self._families()
+        for observer in self._metrics.observers:
+            runtime = observer.runtime
+            if isinstance(runtime, NetRunner):
+                net = runtime.net.name
+                for place, count in runtime.marking().counts().items():
+                    short = place[len(net) + 1 :] if place.startswith(net + ".") else place
+                    tokens.add_metric([net, short], count)
+            elif hasattr(runtime, "queue_size"):
+                queued.add_metric([runtime.spec.name], runtime.queue_size)
+        yield tokens
+        yield queued
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families (without samples), so registering checks their names once."""
+        yield from self._families()
+
+
+class Metrics:
+    """The metrics of every runtime observed through it, registered on ``registry``.
+
+    One ``Metrics`` per registry (creating a second one on the same registry is refused by
+    prometheus_client: the names are taken).  ``namespace`` starts every metric name.
+    """
+
+    def __init__(self, registry: CollectorRegistry, *, namespace: str = "mycorrhizal") -> None:
+        self.registry = registry
+        """Where the metrics are registered."""
+        self.families = Families(registry, namespace)
+        """The counters and histograms."""
+        self.observers: list[MetricsObserver] = []
+        """One per observed runtime, in the order they were attached."""
+        self._gauges = _Gauges(self, namespace)
+        registry.register(self._gauges)
+
+    def observe(self, runtime: Any) -> MetricsObserver:
+        """Count the events of ``runtime`` from now on; returns its observer (see :meth:`detach`)."""
+        add = getattr(runtime, "add_observer", None)
+        if add is None or not callable(add):
+            raise TypeError(
+                f"Metrics.observe() takes a runtime that emits events (a hypha or mycelium runner, a "
+                f"rhizomorph runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
+            )
+        observer = MetricsObserver(self.families, runtime)
+        add(observer)
+        self.observers.append(observer)
+        return observer
+
+    def detach(self, observer: MetricsObserver) -> None:
+        """Stop counting the events of ``observer``'s runtime (its counts stay; its gauges go)."""
+        observer.runtime.remove_observer(observer)
+        self.observers.remove(observer)

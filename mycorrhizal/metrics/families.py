@@ -1,0 +1,89 @@
+"""The Prometheus metrics of every engine, registered on the registry the user passes in.
+
+Names follow Prometheus conventions: ``<namespace>_<engine>_<what>_<unit>``; counters end in
+``_total``.  Label values are the engine's own names (the net's name, a transition's name without
+the net's name in front, a state's or node's name).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["Families", "LATENCY_BUCKETS"]
+
+LATENCY_BUCKETS = (
+    0.000_01,
+    0.000_05,
+    0.000_1,
+    0.000_5,
+    0.001,
+    0.005,
+    0.01,
+    0.05,
+    0.1,
+    0.5,
+    1.0,
+    5.0,
+    10.0,
+    60.0,
+    float("inf"),
+)
+"""Histogram buckets in seconds: 10 µs (a plain handler) to a minute (a slow one)."""
+
+
+class Families:
+    """Every counter and histogram, created once per registry."""
+
+    def __init__(self, registry: CollectorRegistry, namespace: str) -> None:
+        def counter(name: str, doc: str, labels: list[str]) -> Counter:
+            return Counter(name, doc, labels, namespace=namespace, registry=registry)
+
+        def histogram(name: str, doc: str, labels: list[str]) -> Histogram:
+            return Histogram(
+                name, doc, labels, namespace=namespace, registry=registry, buckets=LATENCY_BUCKETS
+            )
+
+        # nets
+        self.firings = counter(
+            "net_firings_total",
+            "Firings of a transition by outcome (committed, failed, cancelled).",
+            ["net", "transition", "outcome"],
+        )
+        self.firing_seconds = histogram(
+            "net_firing_seconds",
+            "Wall time from a firing taking its tokens to its outcome, seconds.",
+            ["net", "transition"],
+        )
+        self.consumed = counter("net_tokens_consumed_total", "Tokens taken by firings.", ["net", "place"])
+        self.produced = counter("net_tokens_produced_total", "Tokens produced by firings.", ["net", "place"])
+        self.net_errors = counter(
+            "net_errors_total",
+            "Failures outside firings: a guard, a sink (delivery) or a source that raised.",
+            ["net", "element", "kind"],
+        )
+        # trees
+        self.ticks = counter("tree_ticks_total", "Ticks of a tree by the root's status.", ["tree", "status"])
+        self.tick_seconds = histogram("tree_tick_seconds", "Wall time of one tick, seconds.", ["tree"])
+        self.node_status = counter(
+            "tree_node_status_total", "Status changes of a node, by new status.", ["tree", "node", "status"]
+        )
+        self.node_events = counter(
+            "tree_node_events_total",
+            "Halts, leaf failures, timeouts and cleanup failures of a node.",
+            ["tree", "node", "kind"],
+        )
+        # machines
+        self.transitions = counter(
+            "machine_transitions_total", "State changes of a machine.", ["machine", "source", "target"]
+        )
+        self.messages = counter(
+            "machine_messages_total", "Messages handled, by the handling state.", ["machine", "state"]
+        )
+        self.machine_events = counter(
+            "machine_events_total", "Timeouts, retries, handler failures.", ["machine", "state", "kind"]
+        )
+        self.state_seconds = histogram(
+            "machine_state_seconds",
+            "Time spent in a state, on the machine's timebase, seconds (observed when it is left).",
+            ["machine", "state"],
+        )

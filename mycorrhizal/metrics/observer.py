@@ -1,0 +1,175 @@
+"""The observer that counts a runtime's events into the metric families.
+
+Counters move with each event.  Latencies: a firing's and a tick's are wall time
+(``time.perf_counter``) between the start record and the outcome record, which the observer sees
+inline; a state's dwell time is the machine's timebase time between entering and leaving it.
+Concurrent firings of one transition are matched to their starts by the tokens they consumed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import Counter
+
+from ..hypha.events import (
+    DeliveryFailed,
+    FiringCancelled,
+    FiringCommitted,
+    FiringEvent,
+    FiringFailed,
+    FiringStarted,
+    GuardFailed,
+    SourceFailed,
+)
+from ..rhizomorph.events import (
+    CleanupFailed,
+    LeafFailed,
+    NodeHalted,
+    NodeStatusChanged,
+    TickFinished,
+    TickStarted,
+    TimedOut,
+)
+from .families import Families
+
+__all__ = ["MetricsObserver"]
+
+Handler = Callable[["MetricsObserver", Any], None]
+
+
+def _short(qualified: str, source: str) -> str:
+    prefix = source + "."
+    return qualified[len(prefix) :] if qualified.startswith(prefix) else qualified
+
+
+def _firing_key(event: FiringEvent) -> tuple[Any, ...]:
+    return (event.transition, *(id(t) for tokens in event.consumed.values() for t in tokens))
+
+
+class MetricsObserver:
+    """Counts the events of one runtime (a plain observer; see :class:`~mycorrhizal.metrics.Metrics`)."""
+
+    __slots__ = ("families", "runtime", "_children", "_firings", "_ticks", "_entered")
+
+    def __init__(self, families: Families, runtime: Any) -> None:
+        self.families = families
+        self.runtime = runtime
+        """The observed runtime."""
+        # (family, label values) -> the labelled child: labels() takes a lock and a dict lookup
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._firings: dict[tuple[Any, ...], list[float]] = {}  # firing key -> start times
+        self._ticks: dict[str, float] = {}  # tree -> start of its tick in progress
+        self._entered: dict[str, tuple[str, float]] = {}  # machine -> (state, time entered)
+
+    def __call__(self, event: Any) -> None:
+        """Count one event (what the runtime calls)."""
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def child(self, family: Any, *labels: str) -> Any:
+        """``family.labels(*labels)``, looked up once."""
+        key = (id(family), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = family.labels(*labels)
+        return found
+
+    def inc(self, family: Counter, *labels: str, amount: float = 1) -> None:
+        """Add ``amount`` to a counter."""
+        self.child(family, *labels).inc(amount)
+
+
+# -- nets -------------------------------------------------------------------------------------------
+
+
+def _started(obs: MetricsObserver, event: FiringStarted) -> None:
+    obs._firings.setdefault(_firing_key(event), []).append(time.perf_counter())
+
+
+def _outcome(obs: MetricsObserver, event: FiringEvent, outcome: str) -> None:
+    fam, net = obs.families, event.source
+    transition = _short(event.transition, net)
+    obs.inc(fam.firings, net, transition, outcome)
+    for place, tokens in event.consumed.items():
+        obs.inc(fam.consumed, net, _short(place, net), amount=len(tokens))
+    key = _firing_key(event)
+    starts = obs._firings.get(key)
+    if starts:
+        obs.child(fam.firing_seconds, net, transition).observe(time.perf_counter() - starts.pop(0))
+        if not starts:
+            del obs._firings[key]
+
+
+def _committed(obs: MetricsObserver, event: FiringCommitted) -> None:
+    _outcome(obs, event, "committed")
+    net = event.source
+    for place, tokens in event.produced.items():
+        obs.inc(obs.families.produced, net, _short(place, net), amount=len(tokens))
+
+
+def _failed(obs: MetricsObserver, event: FiringFailed) -> None:
+    _outcome(obs, event, "failed")
+
+
+def _cancelled(obs: MetricsObserver, event: FiringCancelled) -> None:
+    _outcome(obs, event, "cancelled")
+
+
+def _guard(obs: MetricsObserver, event: GuardFailed) -> None:
+    obs.inc(obs.families.net_errors, event.source, _short(event.transition, event.source), "guard")
+
+
+def _delivery(obs: MetricsObserver, event: DeliveryFailed) -> None:
+    obs.inc(obs.families.net_errors, event.source, _short(event.place, event.source), "delivery")
+
+
+def _source(obs: MetricsObserver, event: SourceFailed) -> None:
+    obs.inc(obs.families.net_errors, event.source, _short(event.place, event.source), "source")
+
+
+# -- trees ------------------------------------------------------------------------------------------
+
+
+def _tick_started(obs: MetricsObserver, event: TickStarted) -> None:
+    obs._ticks[event.source] = time.perf_counter()
+
+
+def _tick_finished(obs: MetricsObserver, event: TickFinished) -> None:
+    fam = obs.families
+    obs.inc(fam.ticks, event.source, event.status.name)
+    start = obs._ticks.pop(event.source, None)
+    if start is not None:
+        obs.child(fam.tick_seconds, event.source).observe(time.perf_counter() - start)
+
+
+def _status(obs: MetricsObserver, event: NodeStatusChanged) -> None:
+    obs.inc(obs.families.node_status, event.source, event.node, event.new.name)
+
+
+def _node_event(kind: str) -> Handler:
+    def count(obs: MetricsObserver, event: Any) -> None:
+        obs.inc(obs.families.node_events, event.source, event.node, kind)
+
+    return count
+
+
+_HANDLERS: dict[type, Handler] = {
+    FiringStarted: _started,
+    FiringCommitted: _committed,
+    FiringFailed: _failed,
+    FiringCancelled: _cancelled,
+    GuardFailed: _guard,
+    DeliveryFailed: _delivery,
+    SourceFailed: _source,
+    TickStarted: _tick_started,
+    TickFinished: _tick_finished,
+    NodeStatusChanged: _status,
+    NodeHalted: _node_event("halted"),
+    LeafFailed: _node_event("failed"),
+    TimedOut: _node_event("timed out"),
+    CleanupFailed: _node_event("cleanup failed"),
+}

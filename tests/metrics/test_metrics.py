@@ -1,0 +1,163 @@
+"""mycorrhizal.metrics: the counters, histograms and gauges of observed runtimes, read from the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import attrs
+import prometheus_client
+import pytest
+from prometheus_client import CollectorRegistry
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.hypha import NetBuilder, pn
+from mycorrhizal.hypha import Runner as NetRunner
+from mycorrhizal.metrics import Metrics
+from mycorrhizal.rhizomorph import ErrorPolicy, Status, TreeBuilder
+from mycorrhizal.rhizomorph import Runner as TreeRunner
+
+
+@attrs.frozen
+class Job:
+    id: str
+    size: int
+
+
+@pn.net
+def Shop(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox")
+    done = builder.place("done")
+    dead = builder.place("dead")
+
+    @builder.transition(inputs=[inbox], outputs=[done], on_error=dead)
+    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        job = consumed.token
+        if job.size < 0:
+            raise ValueError(f"bad size {job.size}")
+        if job.size > 100:
+            await timebase.sleep(60)  # still suspended when the runner is stopped: cancelled
+        return {done: job}
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+async def test_a_net_counts_firings_by_outcome_tokens_latencies_and_place_depths(
+    registry: CollectorRegistry, caplog: Any
+) -> None:
+    metrics = Metrics(registry)
+    runner = NetRunner(Shop, {}, ManualClock())
+    metrics.observe(runner)
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        runner.add_tokens("inbox", [Job("j1", 1), Job("j2", -1), Job("j3", 2)])
+        await runner.run_until_idle()
+        runner.add_token("inbox", Job("j4", 500))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await runner.stop(cancel=True)
+    work = {"net": "Shop", "transition": "work"}
+    assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="committed") == 2
+    assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="failed") == 1
+    assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="cancelled") == 1
+    assert value(registry, "mycorrhizal_net_tokens_consumed_total", net="Shop", place="inbox") == 4
+    assert value(registry, "mycorrhizal_net_tokens_produced_total", net="Shop", place="done") == 2
+    assert value(registry, "mycorrhizal_net_firing_seconds_count", **work) == 4  # every firing timed
+    assert value(registry, "mycorrhizal_net_firing_seconds_bucket", **work, le="+Inf") == 4
+    # gauges are read when the registry is collected: j4 went back to the inbox
+    for place, count in {"inbox": 1, "done": 2, "dead": 1}.items():
+        assert value(registry, "mycorrhizal_net_place_tokens", net="Shop", place=place) == count
+
+
+async def test_concurrent_firings_are_timed_by_their_own_start(registry: CollectorRegistry) -> None:
+    @pn.net
+    def Slow(builder: NetBuilder) -> None:
+        inbox, done = builder.place("inbox"), builder.place("done")
+
+        @builder.transition(inputs=[inbox], outputs=[done], concurrency=3)
+        async def wait(consumed: Any, bb: Any, timebase: Any) -> Any:
+            await timebase.sleep(consumed.token)
+            return {done: consumed.token}
+
+    clock = ManualClock()
+    metrics = Metrics(registry)
+    runner = NetRunner(Slow, {}, clock)
+    observer = metrics.observe(runner)
+    runner.add_tokens("inbox", [3.0, 1.0, 2.0])
+    await runner.start()
+    await clock.run_for(5)
+    await runner.run_until_idle()
+    await runner.stop()
+    assert value(registry, "mycorrhizal_net_firing_seconds_count", net="Slow", transition="wait") == 3
+    assert observer._firings == {}  # every start was matched with its own outcome
+
+
+def patrol_tree() -> Any:
+    def flaky() -> Status:
+        raise ValueError("flaky")
+
+    async def slow(timebase: Any) -> Status:
+        await timebase.sleep(60)
+        return Status.SUCCESS
+
+    b = TreeBuilder("Patrol")
+    b.root(
+        b.selector(
+            "main",
+            b.action(flaky, on_error=ErrorPolicy.FAILURE),
+            b.timeout(5, b.action(slow), name="limit"),
+        )
+    )
+    return b.build()
+
+
+async def test_a_tree_counts_ticks_statuses_and_node_events(registry: CollectorRegistry) -> None:
+    clock = ManualClock()
+    metrics = Metrics(registry)
+    runner = TreeRunner(patrol_tree(), {}, clock)
+    metrics.observe(runner)
+    await runner.tick()
+    await clock.run_for(5)
+    await runner.tick()
+    await runner.aclose()
+    assert value(registry, "mycorrhizal_tree_ticks_total", tree="Patrol", status="RUNNING") == 1
+    assert value(registry, "mycorrhizal_tree_ticks_total", tree="Patrol", status="FAILURE") == 1
+    assert value(registry, "mycorrhizal_tree_tick_seconds_count", tree="Patrol") == 2
+    main = {"tree": "Patrol", "node": "main"}
+    assert value(registry, "mycorrhizal_tree_node_status_total", **main, status="FAILURE") == 1
+    for node, kind in [("flaky", "failed"), ("limit", "timed out"), ("slow", "halted")]:
+        assert value(registry, "mycorrhizal_tree_node_events_total", tree="Patrol", node=node, kind=kind) == 1
+
+
+async def test_detach_stops_counting_and_nothing_touches_the_global_registry(
+    registry: CollectorRegistry,
+) -> None:
+    metrics = Metrics(registry, namespace="shop")
+    runner = NetRunner(Shop, {})
+    observer = metrics.observe(runner)
+    runner.add_token("inbox", Job("j1", 1))
+    await runner.run_until_idle()
+    metrics.detach(observer)
+    runner.add_token("inbox", Job("j2", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    labels = {"net": "Shop", "transition": "work", "outcome": "committed"}
+    assert value(registry, "shop_net_firings_total", **labels) == 1
+    assert value(registry, "shop_net_place_tokens", net="Shop", place="done") is None  # its gauges went
+    names = {metric.name for metric in prometheus_client.REGISTRY.collect()}
+    assert not any(name.startswith(("mycorrhizal_", "shop_")) for name in names)
+
+
+def test_one_metrics_per_registry_and_runtimes_only(registry: CollectorRegistry) -> None:
+    metrics = Metrics(registry)
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Metrics(registry)
+    with pytest.raises(TypeError, match="pass the runner, not the spec"):
+        metrics.observe(Shop)
