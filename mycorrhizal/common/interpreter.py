@@ -3,14 +3,29 @@
 Engines import these helpers instead of reaching into ``sys``, ``asyncio`` or code objects
 themselves; a new Python release then means reviewing this one module.
 
-``start_eager``: start a coroutine eagerly, running it up to its first suspension inside its own task.
+``start_eager``: run a coroutine up to its first suspension, and make a task of it only then.
 
-An async leaf that finishes without suspending must not pay for a trip through the event loop, and
-one that does suspend must keep running in the background while the tree reports RUNNING.  Python
-3.12 has ``eager_start`` for exactly this.  On 3.11 we do the same by hand: the task is created
-first, made the *current* task while the coroutine runs its first step (so ``asyncio.timeout()``,
-``TaskGroup`` and ``current_task()`` inside the leaf see the task that will carry on its work), and
-the task's own first step then just hands back what that first step produced.
+An async leaf that finishes without suspending must cost little more than a plain call: no task,
+no trip through the event loop, nothing left behind.  One that suspends must keep running in the
+background, in a task, while the tree reports RUNNING.  And code inside the coroutine must see,
+from its first line, the task that will carry on its work (``asyncio.timeout()``, ``TaskGroup`` and
+``current_task()`` bind to the current task when they are entered).  Even 3.12's ``eager_start``
+creates and registers a whole task per call, which costs several times the leaf itself.
+
+So the first step runs with a *task to be* as the current task: an allocated but not initialised
+``asyncio.Task`` (``Task.__new__``), put into asyncio's table of current tasks for the loop, with
+the coroutine run in a copy of the caller's context as a task would.  If the coroutine finishes,
+that object is dropped unused (never reused: code may have kept a reference to it).  If it
+suspends, ``Task.__init__`` turns that very object into a real, scheduled task (same identity,
+same context) whose first step hands back what the coroutine's first step yielded.  Before
+``__init__`` the C task is inert: the ``cancelling()`` / ``uncancel()`` that ``asyncio.timeout()``
+calls work on it, anything else raises ``RuntimeError`` ("uninitialized"), and it is never
+scheduled nor registered.  So code that keeps ``current_task()`` beyond a coroutine that
+finished without suspending holds an object that never ran (its methods raise); within the
+call, and in every coroutine that suspends, it is the task.  This relies on the C
+task (CPython's ``_asyncio``) and on ``asyncio.tasks._current_tasks`` being the C module's dict
+(3.11 to 3.13); elsewhere the task is created first and made current by hand, which works
+everywhere at the cost of a task per call.
 
 ``is_empty_function``: tell, from its bytecode, that a function does nothing but return None.
 
@@ -38,31 +53,56 @@ import inspect
 import json
 import json.encoder
 import sys
+from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["compact_json", "is_empty_function", "start_eager"]
+__all__ = ["LAZY_TASKS", "compact_json", "is_empty_function", "start_eager"]
 
 _NOTHING: Any = object()
 
-#: (task, finished during the first step, its result, the exception it raised)
-Started = tuple[asyncio.Task[Any], bool, Any, BaseException | None]
+#: (task carrying on the coroutine - None if it finished -, finished during the first step, its
+#: result, the exception it raised)
+Started = tuple[asyncio.Task[Any] | None, bool, Any, BaseException | None]
 
 
 class _Resume(Coroutine[Any, Any, Any]):
-    """The coroutine a task runs to continue a coroutine whose first step already ran."""
+    """The coroutine a task runs to continue a coroutine whose first step already ran.
 
-    __slots__ = ("_coro", "_first", "_result")
+    A future the first step is waiting on has its "blocking" flag set (asyncio's handshake between a
+    future and the task step that receives it).  Until the task's own first step takes it, the flag
+    is cleared - so another coroutine may await the same future meanwhile - and set again when the
+    step receives the future.
+    """
+
+    __slots__ = ("_coro", "_first", "_result", "_reblock")
 
     def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
         self._coro = coro
         self._first: Any = _NOTHING  # what the first step yielded, until the task picks it up
         self._result: Any = _NOTHING  # the return value, if the first step finished
+        self._reblock = False
+
+    def hold(self, first: Any) -> None:
+        """Keep what the first step yielded for the task's first step.
+
+        A bare ``yield`` (``asyncio.sleep(0)``) yields None: it only asks to be resumed on the next
+        turn of the loop, which is exactly when the new task's first step runs - so that step
+        resumes the coroutine at once instead of handing the None to the task to reschedule itself.
+        """
+        if first is None:
+            return
+        self._first = first
+        if getattr(first, "_asyncio_future_blocking", False):
+            first._asyncio_future_blocking = False
+            self._reblock = True
 
     def send(self, value: Any) -> Any:
         first = self._first
         if first is not _NOTHING:
             self._first = _NOTHING
+            if self._reblock:
+                first._asyncio_future_blocking = True
             return first
         if self._result is not _NOTHING:
             raise StopIteration(self._result)
@@ -84,44 +124,72 @@ class _Resume(Coroutine[Any, Any, Any]):
         raise TypeError("_Resume is driven by its task only")
 
 
-if sys.version_info >= (3, 12):
+_Task: Any = asyncio.Task
+_current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
+#: True where a task can be allocated first and initialised later (CPython's C task, 3.11-3.13).
+LAZY_TASKS = (
+    _Task is getattr(asyncio.tasks, "_CTask", None)
+    and isinstance(_current_tasks, dict)
+    and _current_tasks is getattr(sys.modules.get("_asyncio"), "_current_tasks", None)
+)
 
-    def start_eager(coro: Coroutine[Any, Any, Any]) -> Started:
-        """Run ``coro`` to its first suspension; return (task, finished, result, exception)."""
-        task = asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)  # type: ignore[call-arg]
-        if not task.done():
-            return task, False, None, None
-        if task.cancelled():
-            return task, True, None, asyncio.CancelledError()
-        exc = task.exception()
-        return task, True, (None if exc is not None else task.result()), exc
 
-else:
-    from asyncio.tasks import _enter_task, _leave_task
+def _start_lazy(coro: Coroutine[Any, Any, Any]) -> Started:
+    """Run ``coro``'s first step with a task-to-be as the current task; initialise it on suspension."""
+    loop = _running_loop()
+    task = _new_task(_Task)
+    current = _current_tasks
+    previous = current.get(loop)
+    current[loop] = task
+    context = _copy_context()
+    try:
+        first = context.run(coro.send, None)
+    except StopIteration as stop:
+        return None, True, stop.value, None
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, who applies the policy
+        return None, True, None, exc
+    finally:
+        if previous is None:
+            del current[loop]
+        else:
+            current[loop] = previous
+    resume = _Resume(coro)
+    resume.hold(first)
+    _Task.__init__(task, resume, loop=loop, context=context)
+    return task, False, None, None
 
-    def start_eager(coro: Coroutine[Any, Any, Any]) -> Started:
-        """Run ``coro`` to its first suspension; return (task, finished, result, exception)."""
-        loop = asyncio.get_running_loop()
-        resume = _Resume(coro)
-        context = contextvars.copy_context()
-        task: asyncio.Task[Any] = loop.create_task(resume, context=context)
-        previous = asyncio.current_task(loop)
+
+def _start_by_hand(coro: Coroutine[Any, Any, Any]) -> Started:
+    """The same with the task created first (any interpreter): one task per call."""
+    loop = asyncio.get_running_loop()
+    resume = _Resume(coro)
+    context = contextvars.copy_context()
+    task: asyncio.Task[Any] = loop.create_task(resume, context=context)
+    previous = asyncio.current_task(loop)
+    if previous is not None:
+        _leave_task(loop, previous)
+    _enter_task(loop, task)
+    try:
+        resume.hold(context.run(coro.send, None))
+    except StopIteration as stop:
+        resume._result = stop.value
+        return None, True, stop.value, None
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, who applies the policy
+        resume._result = None
+        return None, True, None, exc
+    finally:
+        _leave_task(loop, task)
         if previous is not None:
-            _leave_task(loop, previous)
-        _enter_task(loop, task)
-        try:
-            resume._first = context.run(coro.send, None)
-        except StopIteration as stop:
-            resume._result = stop.value
-            return task, True, stop.value, None
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, who applies the policy
-            resume._result = None
-            return task, True, None, exc
-        finally:
-            _leave_task(loop, task)
-            if previous is not None:
-                _enter_task(loop, previous)
-        return task, False, None, None
+            _enter_task(loop, previous)
+    return task, False, None, None
+
+
+_running_loop = asyncio.get_running_loop
+_copy_context = contextvars.copy_context
+_new_task = _Task.__new__
+
+start_eager: Callable[[Coroutine[Any, Any, Any]], Started] = _start_lazy if LAZY_TASKS else _start_by_hand
+"""Run ``coro`` to its first suspension; (its task - None if it finished -, finished, result, exception)."""
 
 
 # Instructions the interpreter puts before a function's first statement (coroutine set-up, cells).

@@ -154,7 +154,7 @@ def test_a_docstring_only_body_with_a_constant_return_elsewhere_is_told_apart() 
     assert is_empty_function(only_docstring) and not is_empty_function(documented_return_one)
 
 
-# --------------------------------------------- start_eager (3.11: done by hand; 3.12+: eager_start)
+# ------------------------------- start_eager (a task only once the coroutine suspends; see the module)
 
 where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="outside")
 
@@ -163,9 +163,10 @@ async def test_a_coroutine_that_does_not_suspend_finishes_within_the_call() -> N
     async def quick() -> str:
         return "done"
 
+    before = len(asyncio.all_tasks())
     task, done, value, error = start_eager(quick())
-    assert (done, value, error) == (True, "done", None)
-    assert await task == "done"  # the task carries the same outcome (on 3.11 after its first step)
+    assert (task, done, value, error) == (None, True, "done", None)
+    assert len(asyncio.all_tasks()) == before  # no task was made
 
 
 @pytest.mark.parametrize("raised", [KeyError("k"), asyncio.CancelledError()], ids=["error", "cancelled"])
@@ -179,11 +180,9 @@ async def test_an_exception_before_the_first_suspension_is_handed_back(raised: B
 
     try:
         task, done, value, error = start_eager(failing())
-        assert done and value is None
+        assert done and value is None and task is None  # nothing left running
         assert type(error) is type(raised)
         await asyncio.sleep(0)
-        assert task.done()  # nothing left running
-        del task
         gc.collect()
         assert reported == []  # and nothing left to retrieve: the caller owns the exception
     finally:
@@ -202,7 +201,7 @@ async def test_a_suspending_coroutine_runs_on_in_its_own_task() -> None:
 
     caller = asyncio.current_task()
     task, done, value, error = start_eager(patient())
-    assert (done, value, error) == (False, None, None)
+    assert task is not None and (done, value, error) == (False, None, None)
     assert asyncio.current_task() is caller  # the caller is current again after the first step
     gate.set_result(None)
     assert await task == "later"
@@ -219,7 +218,7 @@ async def test_asyncio_timeout_inside_cancels_the_coroutine_task_not_the_caller(
         return "slept"  # pragma: no cover
 
     task, done, _, _ = start_eager(bounded())
-    assert not done
+    assert task is not None and not done
     assert await task == "timed out"
 
 
@@ -234,7 +233,7 @@ async def test_cancelling_the_task_reaches_the_coroutine_at_its_await() -> None:
             raise
 
     task, done, _, _ = start_eager(sleeper())
-    assert not done
+    assert task is not None and not done
     task.cancel()  # before the task ever ran a step of its own
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -251,16 +250,88 @@ async def test_the_coroutine_runs_in_a_copy_of_the_callers_context() -> None:
         return seen
 
     task, _, _, _ = start_eager(change())
-    assert await task == "caller"
+    assert task is not None and await task == "caller"
     assert where.get() == "caller"
 
 
-def test_the_eager_start_of_this_python_is_the_one_expected() -> None:
-    """3.12+ uses asyncio's own eager_start; 3.11 has no such parameter and is done by hand."""
-    import inspect
+async def test_a_coroutine_that_does_not_suspend_leaves_its_context_changes_behind() -> None:
+    where.set("caller")
 
-    has_eager = "eager_start" in inspect.signature(asyncio.Task).parameters
-    assert has_eager == (sys.version_info >= (3, 12))
+    async def change() -> None:
+        where.set("inside")
+
+    start_eager(change())
+    assert where.get() == "caller"
+
+
+def test_lazy_tasks_are_used_on_every_supported_cpython() -> None:
+    """The C task and asyncio's table of current tasks are what the lazy start relies on (3.11-3.13)."""
+    expected = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+    assert interpreter.LAZY_TASKS is expected
+    assert start_eager is (interpreter._start_lazy if expected else interpreter._start_by_hand)
+
+
+@pytest.fixture(params=["lazy", "by hand"])
+def start(request: pytest.FixtureRequest) -> Any:
+    """Both ways of starting (the one this interpreter does not use is still correct everywhere)."""
+    if request.param == "lazy" and not interpreter.LAZY_TASKS:
+        pytest.skip("this interpreter has no lazily initialised C tasks")
+    return interpreter._start_lazy if request.param == "lazy" else interpreter._start_by_hand
+
+
+async def test_the_task_seen_inside_is_the_task_that_carries_on_for_both_ways(start: Any) -> None:
+    seen: list[Any] = []
+    gate = asyncio.get_running_loop().create_future()
+
+    async def patient() -> str:
+        seen.append(asyncio.current_task())
+        async with asyncio.timeout(60):
+            await gate
+        seen.append(asyncio.current_task())
+        return "later"
+
+    caller = asyncio.current_task()
+    task, done, _, _ = start(patient())
+    assert not done and asyncio.current_task() is caller
+    gate.set_result(None)
+    assert await task == "later" and seen == [task, task]
+
+
+async def test_starts_nest_each_with_its_own_task(start: Any) -> None:
+    inner_tasks: list[Any] = []
+    gate = asyncio.get_running_loop().create_future()
+
+    async def inner() -> str:
+        inner_tasks.append(asyncio.current_task())
+        await gate
+        return "inner"
+
+    async def outer() -> str:
+        me = asyncio.current_task()
+        task, done, _, _ = start(inner())  # started from within the outer's first step
+        assert not done and task is not me and asyncio.current_task() is me
+        await gate
+        assert asyncio.current_task() is me
+        return str(await task)
+
+    task, done, _, _ = start(outer())
+    assert not done and inner_tasks[0] is not task
+    gate.set_result(None)
+    assert await task == "inner"
+
+
+async def test_ten_thousand_quick_coroutines_leave_no_task_behind(start: Any) -> None:
+    async def quick(n: int) -> int:
+        return n
+
+    before = len(asyncio.all_tasks())
+    for n in range(10_000):
+        task, done, value, _ = start(quick(n))
+        assert task is None and done and value == n
+    if start is interpreter._start_lazy:
+        assert len(asyncio.all_tasks()) == before  # not even until the loop runs
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before
 
 
 # --- compact_json: the reused C encoder and its fallback write the same text ------------------------

@@ -168,7 +168,10 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
             else:
                 task, done, value, error = start_eager(coro)
                 if done:
-                    r = outcome(rt, value, error)
+                    if error is None and value.__class__ is Status and not condition:
+                        r = value  # (the common case, without a call)
+                    else:
+                        r = outcome(rt, value, error)
                 else:
                     rt.data[i] = task
                     rt._track(i, task)
