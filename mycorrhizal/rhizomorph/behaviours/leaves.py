@@ -166,8 +166,8 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
             except Exception as raised:
                 r = rt._leaf_raised(i, raised)
             else:
-                task, done, value, error = start_eager(coro)
-                if done:
+                task, _, value, error = start_eager(coro)
+                if task is None:  # it finished during its first step
                     if error is None and value.__class__ is Status and not condition:
                         r = value  # (the common case, without a call)
                     else:
