@@ -13,13 +13,21 @@ from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
 from ..common.errors import DefinitionError, Problem
-from ..common.timebase import CycleClock, Timebase, default_timebase
-from .compile import Plan
+from ..common.timebase import CycleClock, Timebase
+from .compile import Plan, plan_of
 from .nodes import Leaf
 from .status import ErrorPolicy, Status
 from .tree import Tree
 
-__all__ = ["Traced", "advancer", "chain_hooks", "refuse_arguments", "resolve", "steps_per_tick", "tracer"]
+__all__ = [
+    "Traced",
+    "chain_hooks",
+    "refuse_arguments",
+    "resolve",
+    "steps_per_tick",
+    "tracer",
+    "with_clock_step",
+]
 
 _DEBUG = logging.DEBUG
 
@@ -44,12 +52,15 @@ def _both(first: str, second: str, a: Any, b: Any) -> NoReturn:
 
 
 def resolve(
+    tree: Any,
     timebase: Timebase | None,
     tb: Timebase | None,
     on_error: ErrorPolicy,
     exception_policy: ErrorPolicy | None,
-) -> tuple[Timebase, ErrorPolicy]:
-    """The runner's timebase and error policy from its own and its 0.x keywords."""
+    trace: logging.Logger | None,
+    on_tick: Callable[[Any, Status], object] | None,
+) -> tuple[Timebase | None, ErrorPolicy, Callable[[Any, Status], object] | None]:
+    """The runner's timebase, error policy and tick hook from its own and its 0.x keywords."""
     if tb is not None:
         if timebase is not None and timebase is not tb:
             _both("timebase", "tb", timebase, tb)
@@ -58,14 +69,24 @@ def resolve(
         if on_error is not ErrorPolicy.PROPAGATE and on_error is not exception_policy:
             _both("on_error", "exception_policy", on_error, exception_policy)
         on_error = exception_policy
-    return (default_timebase() if timebase is None else timebase), on_error
+    if trace is not None and isinstance(tree, Tree):  # (a runner of something else is refused next)
+        on_tick = chain_hooks(tracer(trace, plan_of(tree)), on_tick)
+    return timebase, on_error, on_tick
 
 
-def advancer(timebase: Timebase) -> Callable[[], object] | None:
-    """What to call after each tick to step the timebase (None: its ``advance()`` does nothing)."""
+def with_clock_step(
+    timebase: Timebase, on_tick: Callable[[Any, Status], object] | None
+) -> Callable[[Any, Status], object] | None:
+    """``on_tick`` preceded by ``timebase.advance()`` when the timebase has something to step (0.x
+    steps its clock after every tick: a CycleClock moves one ``stepsize``); real clocks: as is."""
     if type(timebase).advance is Timebase.advance:
-        return None
-    return timebase.advance
+        return on_tick
+    advance = timebase.advance
+
+    def step(runner: Any, status: Status) -> None:
+        advance()
+
+    return chain_hooks(step, on_tick)
 
 
 def steps_per_tick(timebase: Timebase) -> bool:

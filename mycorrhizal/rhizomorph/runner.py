@@ -34,6 +34,7 @@ _DEBUG = logging.DEBUG
 RUNNING = Status.RUNNING
 _PROPAGATE = ErrorPolicy.PROPAGATE
 _programs_get = PROGRAMS.get
+_EXPIRED = 2  # runner._driven once tick_until_complete()'s timeout has passed
 
 
 class Runner:
@@ -65,12 +66,10 @@ class Runner:
         "_driven",
         "_closed",
         "_on_tick",
-        "_advance",
-        "_steps",
         "_views",
-        "_expired",
         "__weakref__",
     )
+    _views: InterfaceViews  # made by the first leaf that asks for a view
 
     def __init__(
         self,
@@ -85,8 +84,10 @@ class Runner:
         exception_policy: ErrorPolicy | None = None,
         trace: logging.Logger | None = None,
     ) -> None:
-        if tb is not None or exception_policy is not None:
-            timebase, on_error = options.resolve(timebase, tb, on_error, exception_policy)
+        if tb is not None or exception_policy is not None or trace is not None:
+            timebase, on_error, on_tick = options.resolve(
+                tree, timebase, tb, on_error, exception_policy, trace, on_tick
+            )
         if on_error is not _PROPAGATE and on_error.__class__ is not ErrorPolicy:
             options.refuse_arguments(tree, on_error)
         program = _programs_get(id(tree))  # only trees are in there: a hit is a tree
@@ -97,7 +98,11 @@ class Runner:
         size = program.plan.size
         self.tree = tree
         self.bb = bb
-        self.timebase = timebase = default_timebase() if timebase is None else timebase
+        if timebase is None:
+            self.timebase = default_timebase()
+        else:
+            self.timebase = timebase
+            on_tick = options.with_clock_step(timebase, on_tick)  # a CycleClock: one step per tick
         self.ctx = ctx
         self.on_error = on_error
         #: Each node's last status (None: never ticked); RUNNING means the node is active.
@@ -116,15 +121,10 @@ class Runner:
         self._woken = False
         self._waiter: asyncio.Future[None] | None = None
         self._last: Status | None = None
-        self._driven = False
+        self._driven = 0  # 1 while tick_until_complete() runs, _EXPIRED once its timeout passed
         self._closed = False
-        if trace is not None:
-            on_tick = options.chain_hooks(options.tracer(trace, program.plan), on_tick)
         self._on_tick = on_tick
-        self._advance = options.advancer(timebase)
-        self._steps = options.steps_per_tick(timebase)
-        self._views: InterfaceViews | None = None
-        self._expired = False
+        # (_views is set when first needed: building a runner stays cheap)
 
     @property
     def tb(self) -> Timebase:
@@ -153,8 +153,6 @@ class Runner:
         except BaseException:
             self.reset()
             raise
-        if self._advance is not None:
-            self._advance()  # a CycleClock moves one step per tick
         self._last = result
         if log.isEnabledFor(_DEBUG):
             log.debug("%s", self.trace())
@@ -186,8 +184,7 @@ class Runner:
                 "await that call, or make another Runner for a separate run",
                 node=self._program.plan.ids[0],
             )
-        self._driven = True
-        self._expired = False
+        self._driven = 1
         deadline = None if timeout is None else self.timebase.call_later(timeout, self._expire)
         try:
             result, count = await self._drive(period, max_ticks)
@@ -198,26 +195,27 @@ class Runner:
             self.reset()
             raise
         finally:
-            self._driven = False
+            self._driven = 0
             if deadline is not None:
                 deadline.cancel()
 
     def _expire(self) -> None:
-        self._expired = True
+        self._driven = _EXPIRED
         self._wake()
 
     async def _drive(self, period: float | None, max_ticks: int | None) -> tuple[Status, int]:
         """Tick, and wait between ticks, until the root completes (or ``max_ticks``, or aclose())."""
         loop = asyncio.get_running_loop()
+        steps = options.steps_per_tick(self.timebase)
         count = 0
         while True:
             result = self._tick()
             count += 1
             if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
                 return result, count
-            if self._expired:
+            if self._driven == _EXPIRED:
                 return self._time_up(), count
-            if self._steps:
+            if steps:
                 await asyncio.sleep(0)  # only ticks move this clock: let what it woke run, tick again
             elif self.polling:
                 if period is None:
@@ -228,7 +226,7 @@ class Runner:
                 await self._wait(loop, None)
             if self._closed:
                 return Status.CANCELLED, count
-            if self._expired:
+            if self._driven == _EXPIRED:
                 return self._time_up(), count
 
     def _time_up(self) -> Status:
@@ -376,8 +374,9 @@ class Runner:
             waiter.set_result(None)
 
     def _view(self, interface: type) -> Any:
-        views = self._views
-        if views is None:
+        try:
+            views = self._views
+        except AttributeError:
             views = self._views = InterfaceViews()
         return views.view(self.bb, interface)
 
