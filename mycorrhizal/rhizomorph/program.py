@@ -31,13 +31,22 @@ Build = Callable[[Plan, int, Sequence[TickFn], Sequence[HaltFn]], TickFn]
 class Program:
     """The executable form of one tree: its plan, the root's tick function and every halt function."""
 
-    __slots__ = ("plan", "root_tick", "halts", "observed")
+    __slots__ = ("plan", "root_tick", "halts", "observed", "rearms")
 
-    def __init__(self, plan: Plan, root_tick: TickFn, halts: Sequence[HaltFn], observed: bool) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        root_tick: TickFn,
+        halts: Sequence[HaltFn],
+        observed: bool,
+        rearms: dict[int, Callable[[Host, float], None]],
+    ) -> None:
         self.plan = plan
         self.root_tick = root_tick
         self.halts = tuple(halts)
         self.observed = observed
+        #: For each timeout node: set its timer again to fire at a given time (restoring a runner).
+        self.rearms = rearms
 
 
 # ------------------------------------------------------------------------------------------ builders
@@ -140,17 +149,21 @@ def build(plan: Plan, observed: bool = False) -> Program:
     size = plan.size
     ticks: list[Any] = [None] * size
     halts: list[Any] = [None] * size
+    rearms = {}
     for i in range(size - 1, -1, -1):
         kids = plan.children[i]
         kid_ticks = [ticks[k] for k in kids]
         kid_halts = [halts[k] for k in kids]
         ticks[i] = BUILDERS[plan.kinds[i]](plan, i, kid_ticks, kid_halts)
+        rearm = getattr(ticks[i], "rearm", None)
+        if rearm is not None:
+            rearms[i] = rearm
         halts[i] = _halt(plan, i, kid_halts)
         if observed:
             ticks[i] = _observe_tick(plan, i, ticks[i])
             halts[i] = _observe_halt(plan, i, halts[i])
     root = _observe_root(plan, ticks[0]) if observed else ticks[0]
-    return Program(plan, root, halts, observed)
+    return Program(plan, root, halts, observed, rearms)
 
 
 # ----------------------------------------------------------------------------------------- observing

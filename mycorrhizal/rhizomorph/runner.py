@@ -14,12 +14,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NoReturn
 
+from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
 from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, default_timebase
-from . import options, views
+from . import options, snapshot, views
 from .behaviours.host import Call
 from .events import CleanupFailed, LeafFailed, TimedOut
 from .program import PROGRAMS, observed_program_of, program_of
@@ -270,6 +271,28 @@ class Runner:
         self.cur[:] = program.plan.cursors
         self.data[:] = [None] * program.plan.size
         self.polling = False
+
+    # ------------------------------------------------------------------------------------ durability
+
+    def snapshot(self, codecs: CodecRegistry | None = None) -> dict[str, JSON]:
+        """The runner's state as a plain, versioned JSON document (blackboard through ``codecs``);
+        take it between ticks.  See :mod:`~mycorrhizal.rhizomorph.snapshot` for what restarts."""
+        return snapshot.write(self, self._program, self.tree.name, self._last, codecs or CodecRegistry())
+
+    @classmethod
+    def restore(
+        cls, tree: Tree, document: Any, *, codecs: CodecRegistry | None = None, **options: Any
+    ) -> Runner:
+        """A new runner of ``tree`` continuing from ``document`` (made by :meth:`snapshot`).
+
+        ``options`` are the constructor's (``timebase`` - continuing from the snapshot's time -,
+        ``ctx``, ``on_error`` ...).  Another tree's, a newer or a malformed document: CodecError.
+        """
+        runner = cls(tree, **options)
+        checked = snapshot.check(document, runner._program, tree.name)
+        runner.bb = (codecs or CodecRegistry()).from_document(checked.get("blackboard"))
+        runner._last = snapshot.read(runner, runner._program, checked)
+        return runner
 
     # ----------------------------------------------------------------------------------- lifecycle
 

@@ -10,10 +10,12 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from ...common.timebase import TimerHandle
 from ..status import Status
 from .host import HaltFn, Host, TickFn
 
 __all__ = [
+    "Deadline",
     "REPEAT_ON",
     "RETRY_ON",
     "counted",
@@ -89,11 +91,26 @@ REPEAT_ON = frozenset({SUCCESS})
 """repeat(n) runs the child again while it succeeds."""
 
 
+class Deadline:
+    """A timeout's running timer and the time (on the timebase) at which it fires."""
+
+    __slots__ = ("handle", "at")
+
+    def __init__(self, handle: TimerHandle, at: float) -> None:
+        self.handle = handle
+        self.at = at
+
+    def cancel(self) -> None:
+        """Stop the timer (halting or finishing in time)."""
+        self.handle.cancel()
+
+
 def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float) -> TickFn:
     """timeout(t): FAILURE if the child is still RUNNING ``t`` seconds after it started.
 
-    ``cur[i]`` is 1 once the limit has passed; ``data[i]`` holds the timer.  The timer halts the
-    child at the deadline itself, so its work stops on time however rarely the tree is ticked.
+    ``cur[i]`` is 1 once the limit has passed; ``data[i]`` holds the :class:`Deadline`.  The timer
+    halts the child at the deadline itself, so its work stops on time however rarely the tree is
+    ticked.  ``tick.rearm(rt, at)`` sets the timer again for a restored runner.
     """
 
     def expire(rt: Host) -> None:
@@ -105,6 +122,10 @@ def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float) -> TickFn:
         kid_halt(rt)
         rt._wake()
 
+    def arm(rt: Host, at: float) -> None:
+        delay = at - rt.timebase.now()
+        rt.data[i] = Deadline(rt.timebase.call_later(delay, partial(expire, rt)), at)
+
     def tick(rt: Host) -> Status:
         cur = rt.cur
         if cur[i]:
@@ -112,7 +133,7 @@ def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float) -> TickFn:
             r = FAILURE
         else:
             if rt.data[i] is None:
-                rt.data[i] = rt.timebase.call_later(seconds, partial(expire, rt))
+                arm(rt, rt.timebase.now() + seconds)
             r = kid(rt)
             if r is not RUNNING:
                 rt.data[i].cancel()
@@ -121,6 +142,7 @@ def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float) -> TickFn:
         rt.seen[i] = rt.ticks
         return r
 
+    tick.rearm = arm  # type: ignore[attr-defined]
     return tick
 
 

@@ -1,0 +1,161 @@
+"""A runner written down: ``runner.snapshot()`` -> a plain, versioned JSON document, and back.
+
+The document holds everything a tick reads: the blackboard (through a
+:class:`~mycorrhizal.common.CodecRegistry`), and per node its last status, tick stamp, cursor (the
+child a memory composite resumes at, a retry's count, a reactive composite's followed child, the
+running case of a match ...) and working data (a parallel's results this round, a rate limit's last
+start, a timeout's deadline on the timebase).
+
+What cannot be written down restarts: an ``async def`` leaf that was RUNNING (its coroutine was in
+the middle of an ``await``) is started again from the beginning on the restored runner's next tick.
+Its node keeps its RUNNING status, so its parent resumes it as usual, and a halt before that tick
+runs its halt hook.  Plain-function leaves hold nothing between ticks, so they continue exactly.
+A restored timeout's timer is set again for its original deadline on the restored runner's
+timebase (give it a clock that continues from the snapshot's time).
+
+    {"engine": "rhizomorph", "version": 1, "tree": "Patrol", "kinds": ["selector", ...],
+     "ticks": 12, "last": "running", "polling": false, "blackboard": {"codec": 1, "value": ...},
+     "status": ["running", null, ...], "seen": [12, 0, ...], "cur": [1, 0, ...],
+     "data": {"3": {"deadline": 17.5}, "5": {"results": ["success", null]}, "8": {"started": 10.0}}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..common.codecs import JSON, CodecRegistry
+from ..common.errors import CodecError
+from .behaviours.decorators import Deadline
+from .behaviours.host import Host
+from .program import Program
+from .status import Status
+
+__all__ = ["FORMAT", "read", "write"]
+
+FORMAT = 1
+"""Version of the snapshot document; a newer one is refused."""
+ENGINE = "rhizomorph"
+_STATUS = {status.value: status for status in Status}
+
+
+def _status(value: Status | None) -> str | None:
+    return None if value is None else value.value
+
+
+def _data(kind: str, data: Any) -> JSON:
+    """The JSON form of one node's working data (None: nothing worth keeping, e.g. a leaf's task)."""
+    if kind == "timeout" and isinstance(data, Deadline):
+        return {"deadline": data.at}
+    if kind == "rate_limit" and isinstance(data, int | float):
+        return {"started": data}
+    if kind == "parallel" and isinstance(data, list):
+        return {"results": [_status(r) for r in data]}
+    return None
+
+
+def write(
+    runner: Host, program: Program, name: str, last: Status | None, codecs: CodecRegistry
+) -> dict[str, JSON]:
+    """The snapshot document of ``runner`` (see the module)."""
+    kinds = program.plan.kinds
+    data: dict[str, JSON] = {}
+    for i, value in enumerate(runner.data):
+        if value is not None:
+            kept = _data(kinds[i], value)
+            if kept is not None:
+                data[str(i)] = kept
+    return {
+        "engine": ENGINE,
+        "version": FORMAT,
+        "tree": name,
+        "kinds": list(kinds),
+        "ticks": runner.ticks,
+        "last": _status(last),
+        "polling": runner.polling,
+        "blackboard": codecs.document(runner.bb),
+        "status": [_status(s) for s in runner.status],
+        "seen": list(runner.seen),
+        "cur": list(runner.cur),
+        "data": data,
+    }
+
+
+def _refuse(message: str) -> CodecError:
+    return CodecError(f"rhizomorph snapshot: {message}")
+
+
+def check(document: Any, program: Program, name: str) -> dict[str, Any]:
+    """``document`` if it is a snapshot of this tree in a format this version reads; else CodecError."""
+    if type(document) is not dict or document.get("engine") != ENGINE:
+        raise _refuse(
+            f"not a behaviour-tree snapshot: {str(document)[:80]!r}. Fix: pass what runner.snapshot() made"
+        )
+    version = document.get("version")
+    if type(version) is not int or version < 1:
+        raise _refuse(f"malformed version {version!r}")
+    if version > FORMAT:
+        raise _refuse(
+            f"format {version} is newer than format {FORMAT} that this mycorrhizal reads. "
+            "Fix: restore it with the (newer) mycorrhizal version that wrote it"
+        )
+    kinds = program.plan.kinds
+    if document.get("tree") != name or document.get("kinds") != list(kinds):
+        taken = f"tree {document.get('tree')!r} with {len(document.get('kinds') or ())} nodes"
+        raise _refuse(
+            f"it was taken of {taken}, not of tree {name!r} with {len(kinds)} nodes as defined now. "
+            "Fix: restore it with the tree it was taken of"
+        )
+    size = len(kinds)
+    for key in ("status", "seen", "cur"):
+        values = document.get(key)
+        if type(values) is not list or len(values) != size:
+            raise _refuse(f"{key!r} is not a list of {size} entries")
+    return document
+
+
+def _node_data(kind: str, saved: Any) -> Any:
+    if type(saved) is not dict:
+        raise _refuse(f"node data {saved!r} is not an object")
+    if kind == "rate_limit" and isinstance(saved.get("started"), int | float):
+        return saved["started"]
+    if kind == "parallel" and type(saved.get("results")) is list:
+        return [None if r is None else _parse_status(r) for r in saved["results"]]
+    if kind == "timeout" and isinstance(saved.get("deadline"), int | float):
+        return float(saved["deadline"])
+    raise _refuse(f"node data {saved!r} does not fit a {kind} node")
+
+
+def _parse_status(value: Any) -> Status:
+    status = _STATUS.get(value) if isinstance(value, str) else None
+    if status is None:
+        raise _refuse(f"{value!r} is not a status")
+    return status
+
+
+def read(runner: Host, program: Program, document: dict[str, Any]) -> Status | None:
+    """Put the state of ``document`` (already :func:`check`-ed) into a fresh ``runner``; its last status.
+
+    Timeouts that were running get their timers again, for their original deadlines.
+    """
+    kinds = program.plan.kinds
+    runner.status[:] = [None if s is None else _parse_status(s) for s in document["status"]]
+    if not all(type(n) is int for n in (*document["seen"], *document["cur"], document.get("ticks"))):
+        raise _refuse("tick stamps and cursors must be whole numbers")
+    runner.seen[:] = document["seen"]
+    runner.cur[:] = document["cur"]
+    runner.ticks = document["ticks"]
+    runner.polling = bool(document.get("polling"))
+    data = document.get("data") or {}
+    if type(data) is not dict:
+        raise _refuse("'data' is not an object")
+    for key, saved in data.items():
+        i = int(key) if key.isdigit() else -1
+        if not 0 <= i < len(kinds):
+            raise _refuse(f"node {key!r} does not exist")
+        value = _node_data(kinds[i], saved)
+        if kinds[i] == "timeout":
+            program.rearms[i](runner, value)  # a Deadline with a fresh timer
+        else:
+            runner.data[i] = value
+    last = document.get("last")
+    return None if last is None else _parse_status(last)

@@ -1,0 +1,236 @@
+"""runner.snapshot() / Runner.restore(): a restored runner continues exactly as the original would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.common import CodecError, CodecRegistry, ManualClock
+from mycorrhizal.rhizomorph import Runner, Status, Tree, TreeBuilder, bt
+
+LEAVES = 5
+VALUES = ["success", "failure", "running"]
+
+leaf = st.builds(lambda k: ("leaf", k), st.integers(0, LEAVES - 1))
+
+
+def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    kids = st.lists(children, min_size=1, max_size=3)
+    return st.one_of(
+        st.tuples(st.sampled_from(["seq", "sel"]), st.booleans(), kids),
+        kids.flatmap(lambda ks: st.tuples(st.just("par"), st.integers(1, len(ks)), st.just(ks))),
+        st.tuples(st.sampled_from(["inv", "retry", "timeout", "rate", "when", "loop"]), children),
+        st.tuples(st.just("try"), children, children),
+    )
+
+
+shapes = st.recursive(leaf, _extend, max_leaves=8)
+steps = st.lists(st.one_of(st.just("tick"), st.sampled_from([0.5, 1.0, 2.5])), min_size=1, max_size=12)
+scripts = st.lists(
+    st.lists(st.sampled_from(VALUES), min_size=1, max_size=4), min_size=LEAVES, max_size=LEAVES
+)
+
+
+def make_leaf(b: TreeBuilder, k: int) -> Any:
+    """Leaf k: its n-th call returns bb["script"][k][n % len]; everything it does is in the blackboard."""
+
+    def act(bb: dict[str, Any]) -> Status:
+        n = bb["calls"][k]
+        bb["calls"][k] = n + 1
+        script = bb["script"][k]
+        return Status(script[n % len(script)])
+
+    def halted(bb: dict[str, Any]) -> None:
+        bb["halts"].append(k)
+
+    act.__name__ = f"leaf{k}"
+    return b.action(act, on_halt=halted)
+
+
+def build(shape: Any) -> Tree:
+    b = TreeBuilder("Random")
+    numbers = iter(range(1000))
+
+    def make(s: Any) -> Any:
+        kind = s[0]
+        if kind == "leaf":
+            return make_leaf(b, s[1])
+        name = f"{kind}{next(numbers)}"
+        if kind in ("seq", "sel"):
+            return (b.sequence if kind == "seq" else b.selector)(name, *map(make, s[2]), memory=s[1])
+        if kind == "par":
+            return b.parallel(name, *map(make, s[2]), success_threshold=s[1])
+        if kind == "try":
+            return bt.try_catch(make(s[1]))(make(s[2]))
+        child = make(s[1])
+        condition = lambda bb: bb["calls"][0] % 3 != 2  # noqa: E731 - a condition of the blackboard
+        return {
+            "inv": lambda: child.inverter(),
+            "retry": lambda: child.retry(2),
+            "timeout": lambda: child.timeout(2.0),
+            "rate": lambda: child.rate_limit(1.5),
+            "when": lambda: child.when(condition),
+            "loop": lambda: child.do_while(condition),
+        }[kind]()
+
+    return b.build(make(shape))
+
+
+def blackboard(script: list[list[str]]) -> dict[str, Any]:
+    return {"calls": [0] * LEAVES, "script": script, "halts": []}
+
+
+def step(runner: Runner, clock: ManualClock, op: Any) -> Any:
+    async def run() -> Any:
+        if op == "tick":
+            return (await runner.tick()).name
+        clock.advance(op)
+        return None
+
+    return run()
+
+
+async def observe(runner: Runner, clock: ManualClock, ops: list[Any]) -> list[Any]:
+    seen = []
+    for op in ops:
+        result = await step(runner, clock, op)
+        seen.append((op, result, [s and s.name for s in runner.status], json.dumps(runner.bb), clock.now()))
+    return seen
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=shapes, script=scripts, before=steps, after=steps)
+def test_run_n_snapshot_restore_run_m_equals_run_n_plus_m(
+    shape: Any, script: list[list[str]], before: list[Any], after: list[Any]
+) -> None:
+    tree = build(shape)
+
+    async def scenario() -> None:
+        clock = ManualClock()
+        reference = Runner(tree, blackboard(script), clock)
+        expected = await observe(reference, clock, before + after)
+
+        clock = ManualClock()
+        original = Runner(tree, blackboard(script), clock)
+        first = await observe(original, clock, before)
+        document = json.loads(json.dumps(original.snapshot()))  # plain JSON, through text
+        original.reset()  # the original goes away (its halt hooks write to its own blackboard)
+        clock = ManualClock(start=clock.now())
+        restored = Runner.restore(tree, document, timebase=clock)
+        assert restored.last_status is original.last_status and restored.ticks == original.ticks
+        rest = await observe(restored, clock, after)
+        assert first + rest == expected
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------- parts
+
+
+@pytest.fixture
+def patrol() -> Tree:
+    @bt.tree
+    def Patrol() -> None:
+        @bt.action
+        def step_forward(bb: dict[str, Any]) -> Status:
+            bb["position"] += 1
+            return Status.SUCCESS if bb["position"] % 3 == 0 else Status.RUNNING
+
+        @bt.action
+        async def wait(bb: dict[str, Any], timebase: ManualClock) -> Status:
+            bb["waits"] += 1
+            await timebase.sleep(10)
+            return Status.SUCCESS
+
+        @bt.root
+        @bt.sequence
+        def main() -> Any:
+            yield step_forward
+            yield bt.timeout(5)(wait)
+
+    return Patrol
+
+
+async def test_the_document_is_versioned_json_with_the_blackboard_through_the_codecs(patrol: Tree) -> None:
+    runner = Runner(patrol, {"position": 0, "waits": 0}, ManualClock())
+    await runner.tick()
+    document = runner.snapshot()
+    assert json.loads(json.dumps(document)) == document
+    assert (document["engine"], document["version"], document["tree"]) == ("rhizomorph", 1, "Patrol")
+    assert document["blackboard"] == {"codec": 1, "value": {"position": 1, "waits": 0}}
+    assert document["cur"][0] == 0 and document["status"][0] == "running"
+
+
+async def test_a_running_async_leaf_restarts_and_a_running_timeout_keeps_its_deadline(patrol: Tree) -> None:
+    clock = ManualClock()
+    runner = Runner(patrol, {"position": 0, "waits": 0}, clock)
+    for _ in range(3):
+        await runner.tick()  # step_forward runs to 3, then wait starts (the timeout's deadline: t=5)
+    await clock.run_for(2)
+    assert runner.snapshot()["data"] == {"2": {"deadline": 5.0}}  # node 2: the timeout
+    document = runner.snapshot()
+    await runner.aclose()
+
+    clock = ManualClock(start=2)
+    restored = Runner.restore(patrol, document, timebase=clock)
+    assert restored.bb == {"position": 3, "waits": 1} and restored.running
+    assert await restored.tick() is Status.RUNNING
+    assert restored.bb["waits"] == 2  # the async leaf started again from scratch
+    run = asyncio.create_task(restored.tick_until_complete())
+    await clock.run_for(3)  # t=5: the original deadline, not 5 s after the restore
+    assert await run is Status.FAILURE
+
+
+@dataclass
+class Board:
+    n: int
+
+
+async def test_registered_blackboard_types_go_through_the_codecs() -> None:
+    @bt.tree
+    def Count() -> None:
+        @bt.root
+        @bt.action
+        def add(bb: Board) -> Status:
+            bb.n += 1
+            return Status.SUCCESS
+
+    codecs = CodecRegistry()
+    codecs.register(Board)
+    runner = Runner(Count, Board(1))
+    await runner.tick()
+    again = Runner.restore(Count, runner.snapshot(codecs), codecs=codecs)
+    assert again.bb == Board(2) and again.ticks == 1 and again.last_status is Status.SUCCESS
+    with pytest.raises(CodecError):
+        runner.snapshot()  # Board is not registered in a default registry
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(engine="septum"), "not a behaviour-tree snapshot"),
+        (lambda d: d.update(version=2), "format 2 is newer than format 1"),
+        (lambda d: d.update(version="1"), "malformed version"),
+        (lambda d: d.update(tree="Other"), "taken of tree 'Other'"),
+        (lambda d: d["status"].pop(), "'status' is not a list of"),
+        (lambda d: d["status"].__setitem__(0, "bogus"), "'bogus' is not a status"),
+        (lambda d: d["data"].update({"99": {"started": 1}}), "node '99' does not exist"),
+        (lambda d: d["data"].update({"2": {"started": "x"}}), "does not fit a timeout node"),
+        (lambda d: d.update(ticks=1.5), "whole numbers"),
+    ],
+)
+async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, message: str) -> None:
+    runner = Runner(patrol, {"position": 0, "waits": 0}, ManualClock())
+    await runner.tick()
+    document = runner.snapshot()
+    change(document)
+    with pytest.raises(CodecError, match=message):
+        Runner.restore(patrol, document, timebase=ManualClock())
+    with pytest.raises(CodecError, match="not a behaviour-tree snapshot"):
+        Runner.restore(patrol, [1, 2], timebase=ManualClock())
