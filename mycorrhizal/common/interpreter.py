@@ -3,7 +3,8 @@
 Engines import these helpers instead of reaching into ``sys``, ``asyncio`` or code objects
 themselves; a new Python release then means reviewing this one module.
 
-``start_eager``: run a coroutine up to its first suspension, and make a task of it only then.
+``start_eager``: run a coroutine up to its first suspension inside its own task (made first).
+``run_eager``: the same, but make the task only if the coroutine suspends.
 
 An async leaf that finishes without suspending must cost little more than a plain call: no task,
 no trip through the event loop, nothing left behind.  One that suspends must keep running in the
@@ -24,8 +25,10 @@ scheduled nor registered.  So code that keeps ``current_task()`` beyond a corout
 finished without suspending holds an object that never ran (its methods raise); within the
 call, and in every coroutine that suspends, it is the task.  This relies on the C
 task (CPython's ``_asyncio``) and on ``asyncio.tasks._current_tasks`` being the C module's dict
-(3.11 to 3.13); elsewhere the task is created first and made current by hand, which works
-everywhere at the cost of a task per call.
+(3.11 to 3.13); elsewhere ``run_eager`` is ``start_eager``, which creates the task first
+(``eager_start`` on 3.12+, by hand on 3.11) and works everywhere at the cost of a task per call.
+``start_eager`` stays for callers that want the task in every case (hypha tracks its handlers'
+tasks).
 
 ``is_empty_function``: tell, from its bytecode, that a function does nothing but return None.
 
@@ -57,13 +60,14 @@ from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["LAZY_TASKS", "compact_json", "is_empty_function", "start_eager"]
+__all__ = ["LAZY_TASKS", "compact_json", "is_empty_function", "run_eager", "start_eager"]
 
 _NOTHING: Any = object()
 
-#: (task carrying on the coroutine - None if it finished -, finished during the first step, its
-#: result, the exception it raised)
-Started = tuple[asyncio.Task[Any] | None, bool, Any, BaseException | None]
+#: (task, finished during the first step, its result, the exception it raised)
+Started = tuple[asyncio.Task[Any], bool, Any, BaseException | None]
+#: The same, with no task (None) for a coroutine that finished during its first step.
+Ran = tuple[asyncio.Task[Any] | None, bool, Any, BaseException | None]
 
 
 class _Resume(Coroutine[Any, Any, Any]):
@@ -134,7 +138,7 @@ LAZY_TASKS = (
 )
 
 
-def _start_lazy(coro: Coroutine[Any, Any, Any]) -> Started:
+def _start_lazy(coro: Coroutine[Any, Any, Any]) -> Ran:
     """Run ``coro``'s first step with a task-to-be as the current task; initialise it on suspension."""
     loop = _running_loop()
     task = _new_task(_Task)
@@ -160,7 +164,7 @@ def _start_lazy(coro: Coroutine[Any, Any, Any]) -> Started:
 
 
 def _start_by_hand(coro: Coroutine[Any, Any, Any]) -> Started:
-    """The same with the task created first (any interpreter): one task per call."""
+    """``start_eager`` on 3.11: the task is created first and made current by hand."""
     loop = asyncio.get_running_loop()
     resume = _Resume(coro)
     context = contextvars.copy_context()
@@ -173,10 +177,10 @@ def _start_by_hand(coro: Coroutine[Any, Any, Any]) -> Started:
         resume.hold(context.run(coro.send, None))
     except StopIteration as stop:
         resume._result = stop.value
-        return None, True, stop.value, None
+        return task, True, stop.value, None
     except BaseException as exc:  # noqa: BLE001 - handed to the caller, who applies the policy
         resume._result = None
-        return None, True, None, exc
+        return task, True, None, exc
     finally:
         _leave_task(loop, task)
         if previous is not None:
@@ -184,12 +188,36 @@ def _start_by_hand(coro: Coroutine[Any, Any, Any]) -> Started:
     return task, False, None, None
 
 
+def _start_eager_task(coro: Coroutine[Any, Any, Any]) -> Started:
+    """``start_eager`` on 3.12+: asyncio's own ``eager_start``."""
+    task = asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)  # type: ignore[call-arg]
+    if not task.done():
+        return task, False, None, None
+    if task.cancelled():
+        return task, True, None, asyncio.CancelledError()
+    exc = task.exception()
+    return task, True, (None if exc is not None else task.result()), exc
+
+
+def _run_with_a_task(coro: Coroutine[Any, Any, Any]) -> Ran:
+    """``run_eager`` where tasks cannot be initialised late: ``start_eager``, forgetting a finished task."""
+    task, done, value, exc = start_eager(coro)
+    return (None if done else task), done, value, exc
+
+
 _running_loop = asyncio.get_running_loop
 _copy_context = contextvars.copy_context
 _new_task = _Task.__new__
 
-start_eager: Callable[[Coroutine[Any, Any, Any]], Started] = _start_lazy if LAZY_TASKS else _start_by_hand
-"""Run ``coro`` to its first suspension; (its task - None if it finished -, finished, result, exception)."""
+start_eager: Callable[[Coroutine[Any, Any, Any]], Started] = (
+    _start_eager_task if sys.version_info >= (3, 12) else _start_by_hand
+)
+"""Run ``coro`` to its first suspension inside its own task, made first; (the task, finished, result,
+exception).  A task exists even when the coroutine finished (it carries the outcome)."""
+
+run_eager: Callable[[Coroutine[Any, Any, Any]], Ran] = _start_lazy if LAZY_TASKS else _run_with_a_task
+"""Run ``coro`` to its first suspension, making its task only if it suspends; (the task - None if it
+finished -, finished, result, exception)."""
 
 
 # Instructions the interpreter puts before a function's first statement (coroutine set-up, cells).

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import interpreter
-from mycorrhizal.common.interpreter import compact_json, is_empty_function, start_eager
+from mycorrhizal.common.interpreter import compact_json, is_empty_function, run_eager, start_eager
 
 
 def only_pass(a: Any, b: Any) -> None:
@@ -154,7 +154,7 @@ def test_a_docstring_only_body_with_a_constant_return_elsewhere_is_told_apart() 
     assert is_empty_function(only_docstring) and not is_empty_function(documented_return_one)
 
 
-# ------------------------------- start_eager (a task only once the coroutine suspends; see the module)
+# --------------------------------------------- start_eager (3.11: done by hand; 3.12+: eager_start)
 
 where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="outside")
 
@@ -163,10 +163,9 @@ async def test_a_coroutine_that_does_not_suspend_finishes_within_the_call() -> N
     async def quick() -> str:
         return "done"
 
-    before = len(asyncio.all_tasks())
     task, done, value, error = start_eager(quick())
-    assert (task, done, value, error) == (None, True, "done", None)
-    assert len(asyncio.all_tasks()) == before  # no task was made
+    assert (done, value, error) == (True, "done", None)
+    assert await task == "done"  # the task carries the same outcome (on 3.11 after its first step)
 
 
 @pytest.mark.parametrize("raised", [KeyError("k"), asyncio.CancelledError()], ids=["error", "cancelled"])
@@ -180,9 +179,11 @@ async def test_an_exception_before_the_first_suspension_is_handed_back(raised: B
 
     try:
         task, done, value, error = start_eager(failing())
-        assert done and value is None and task is None  # nothing left running
+        assert done and value is None
         assert type(error) is type(raised)
         await asyncio.sleep(0)
+        assert task.done()  # nothing left running
+        del task
         gc.collect()
         assert reported == []  # and nothing left to retrieve: the caller owns the exception
     finally:
@@ -201,7 +202,7 @@ async def test_a_suspending_coroutine_runs_on_in_its_own_task() -> None:
 
     caller = asyncio.current_task()
     task, done, value, error = start_eager(patient())
-    assert task is not None and (done, value, error) == (False, None, None)
+    assert (done, value, error) == (False, None, None)
     assert asyncio.current_task() is caller  # the caller is current again after the first step
     gate.set_result(None)
     assert await task == "later"
@@ -218,7 +219,7 @@ async def test_asyncio_timeout_inside_cancels_the_coroutine_task_not_the_caller(
         return "slept"  # pragma: no cover
 
     task, done, _, _ = start_eager(bounded())
-    assert task is not None and not done
+    assert not done
     assert await task == "timed out"
 
 
@@ -233,7 +234,7 @@ async def test_cancelling_the_task_reaches_the_coroutine_at_its_await() -> None:
             raise
 
     task, done, _, _ = start_eager(sleeper())
-    assert task is not None and not done
+    assert not done
     task.cancel()  # before the task ever ran a step of its own
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -250,8 +251,30 @@ async def test_the_coroutine_runs_in_a_copy_of_the_callers_context() -> None:
         return seen
 
     task, _, _, _ = start_eager(change())
-    assert task is not None and await task == "caller"
+    assert await task == "caller"
     assert where.get() == "caller"
+
+
+def test_the_eager_start_of_this_python_is_the_one_expected() -> None:
+    """3.12+ uses asyncio's own eager_start; 3.11 has no such parameter and is done by hand."""
+    import inspect
+
+    has_eager = "eager_start" in inspect.signature(asyncio.Task).parameters
+    assert has_eager == (sys.version_info >= (3, 12))
+
+
+# ------------------------- run_eager: the task is made only if the coroutine suspends (see the module)
+
+
+async def test_run_eager_makes_no_task_for_a_coroutine_that_does_not_suspend() -> None:
+    async def quick() -> str:
+        return "done"
+
+    before = len(asyncio.all_tasks())
+    task, done, value, error = run_eager(quick())
+    assert (task, done, value, error) == (None, True, "done", None)
+    if interpreter.LAZY_TASKS:
+        assert len(asyncio.all_tasks()) == before  # no task was made
 
 
 async def test_a_coroutine_that_does_not_suspend_leaves_its_context_changes_behind() -> None:
@@ -260,7 +283,7 @@ async def test_a_coroutine_that_does_not_suspend_leaves_its_context_changes_behi
     async def change() -> None:
         where.set("inside")
 
-    start_eager(change())
+    run_eager(change())
     assert where.get() == "caller"
 
 
@@ -268,15 +291,15 @@ def test_lazy_tasks_are_used_on_every_supported_cpython() -> None:
     """The C task and asyncio's table of current tasks are what the lazy start relies on (3.11-3.13)."""
     expected = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
     assert interpreter.LAZY_TASKS is expected
-    assert start_eager is (interpreter._start_lazy if expected else interpreter._start_by_hand)
+    assert run_eager is (interpreter._start_lazy if expected else interpreter._run_with_a_task)
 
 
-@pytest.fixture(params=["lazy", "by hand"])
+@pytest.fixture(params=["lazy", "with a task"])
 def start(request: pytest.FixtureRequest) -> Any:
-    """Both ways of starting (the one this interpreter does not use is still correct everywhere)."""
+    """Both ways run_eager may work (the one this interpreter does not use is still correct)."""
     if request.param == "lazy" and not interpreter.LAZY_TASKS:
         pytest.skip("this interpreter has no lazily initialised C tasks")
-    return interpreter._start_lazy if request.param == "lazy" else interpreter._start_by_hand
+    return interpreter._start_lazy if request.param == "lazy" else interpreter._run_with_a_task
 
 
 async def test_the_task_seen_inside_is_the_task_that_carries_on_for_both_ways(start: Any) -> None:

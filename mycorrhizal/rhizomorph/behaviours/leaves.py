@@ -3,7 +3,7 @@
 A leaf's user function is called through a *call adapter* (:func:`make_call`): a function of the
 runner that hands the function the runner's values for the parameters it declared.  A plain
 function is called directly within the tick; an ``async def`` one is started eagerly (see
-:func:`~mycorrhizal.common.interpreter.start_eager`) and only becomes a background task if it
+:func:`~mycorrhizal.common.interpreter.run_eager`) and only becomes a background task if it
 suspends.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...common.errors import InvalidStatusError
-from ...common.interpreter import start_eager
+from ...common.interpreter import run_eager
 from ..status import Status
 from .host import Call, HaltFn, Host, TickFn
 
@@ -166,7 +166,7 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
             except Exception as raised:
                 r = rt._leaf_raised(i, raised)
             else:
-                task, _, value, error = start_eager(coro)
+                task, _, value, error = run_eager(coro)
                 if task is None:  # it finished during its first step
                     if error is None and value.__class__ is Status and not condition:
                         r = value  # (the common case, without a call)
