@@ -1,0 +1,174 @@
+"""``Client``: put tokens into a distributed net's shared places, read them, and see its state.
+
+For programs that feed or watch workers without being one: ``submit`` appends tokens to a shared
+place's stream (encoded with the codec registry, all of a call or none), ``tokens`` reads what a
+place holds, ``status`` tells per place how many tokens wait and are pending per worker, and which
+workers are alive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..common.codecs import CodecRegistry
+from ..common.errors import RoutingError, StoreError
+from ..hypha import NetSpec
+from .connection import client_for, decoded
+from .shared import GROUP, SharedNet
+
+__all__ = ["Client", "PlaceStatus", "Status", "WorkerStatus"]
+
+
+@attrs.frozen
+class PlaceStatus:
+    """One shared place: tokens in its stream, and those of them held by workers (pending)."""
+
+    place: str
+    depth: int
+    """Tokens in the place: waiting for a worker, plus held by one (pending)."""
+    pending: dict[str, int]
+    """Tokens held per worker (delivered, not yet committed)."""
+
+    @property
+    def waiting(self) -> int:
+        """Tokens no worker holds yet."""
+        return self.depth - sum(self.pending.values())
+
+
+@attrs.frozen
+class WorkerStatus:
+    """A worker as its last heartbeat described it."""
+
+    name: str
+    seen: float
+    """Seconds since its last heartbeat."""
+    alive: bool
+    """Its last heartbeat is younger than three leases (a worker renews every third of one)."""
+    info: dict[str, str]
+
+
+@attrs.frozen
+class Status:
+    """The shared places and the workers of a distributed net."""
+
+    net: str
+    places: tuple[PlaceStatus, ...]
+    workers: tuple[WorkerStatus, ...]
+
+
+class Client:
+    """Talks to the Redis of a distributed net: ``submit``, ``tokens``, ``status``, ``close``."""
+
+    def __init__(
+        self,
+        net: NetSpec,
+        redis: str | Redis = "redis://127.0.0.1:6379/0",
+        *,
+        shared: list[str] | None = None,
+        prefix: str = "mycorrhizal",
+        codecs: CodecRegistry | None = None,
+    ) -> None:
+        """The same ``net``, ``shared`` and ``prefix`` as the workers' (they name the streams)."""
+        self.shared = SharedNet(net, shared, prefix=prefix)
+        self.codecs = codecs if codecs is not None else CodecRegistry()
+        self._client, self._own = client_for(redis)
+        self.url = redis if isinstance(redis, str) else repr(redis)
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection (if this client made it)."""
+        if self._own:
+            await self._client.aclose()
+
+    def _stream(self, place: str) -> tuple[str, str]:
+        try:
+            qname = self.shared.qname(place)
+        except KeyError as exc:
+            raise RoutingError(str(exc.args[0]), place=str(place)) from None
+        if qname not in self.shared.streams:
+            raise RoutingError(
+                f"place {qname!r} is not shared (shared: {list(self.shared.shared)}); tokens of a local "
+                "place are added to a worker's runner",
+                place=qname,
+            )
+        return qname, self.shared.streams[qname]
+
+    async def submit(self, place: str, tokens: Iterable[Any]) -> list[str]:
+        """Append ``tokens`` to shared ``place`` (all or none); returns their stream entry ids."""
+        _, key = self._stream(place)
+        texts = [self.codecs.dumps(token) for token in tokens]  # every one encodes, or none is sent
+        ids: list[str] = []
+        for start in range(0, len(texts), 10_000):
+            async with self._client.pipeline(transaction=True) as pipe:
+                for text in texts[start : start + 10_000]:
+                    pipe.xadd(key, {"t": text})
+                ids += [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
+        return ids
+
+    async def depth(self, place: str) -> int:
+        """Tokens in shared ``place`` now: waiting, plus held by workers (one round trip)."""
+        _, key = self._stream(place)
+        return int(await self._call(self._client.xlen(key), f"read the depth of {place!r}"))
+
+    async def tokens(self, place: str) -> list[Any]:
+        """Every token in shared ``place`` (waiting or held by a worker), oldest first."""
+        _, key = self._stream(place)
+        out: list[Any] = []
+        start = "-"
+        while True:
+            entries = await self._call(self._client.xrange(key, start, "+", count=10_000), f"read {place!r}")
+            out += [self.codecs.loads(decoded(fields.get("t", fields.get(b"t")))) for _, fields in entries]
+            if len(entries) < 10_000:
+                return out
+            start = "(" + decoded(entries[-1][0])
+
+    async def status(self) -> Status:
+        """Per shared place its depth and pending tokens per worker; the workers and their liveness."""
+        places = []
+        for q in self.shared.shared:
+            key = self.shared.streams[q]
+            depth = await self._call(self._client.xlen(key), "read depths")
+            pending: dict[str, int] = {}
+            if depth and q in self.shared.fed:
+                summary = await self._pending(key)
+                pending = {decoded(c["name"]): int(c["pending"]) for c in summary.get("consumers") or ()}
+            places.append(PlaceStatus(q, int(depth), pending))
+        return Status(self.shared.flat.name, tuple(places), await self._workers())
+
+    async def _pending(self, key: str) -> dict[str, Any]:
+        try:
+            return await self._client.xpending(key, GROUP)
+        except RedisError as exc:
+            if "NOGROUP" in str(exc):
+                return {}
+            raise StoreError(f"cannot read the pending entries of {key!r}: {exc}") from exc
+
+    async def _workers(self) -> tuple[WorkerStatus, ...]:
+        keys = self.shared.keys
+        seen = await self._call(self._client.zrange(keys.workers, 0, -1, withscores=True), "read workers")
+        now = time.time()
+        workers = []
+        for name, score in seen:
+            info = await self._call(self._client.hgetall(keys.worker(decoded(name))), "read workers")
+            info = {decoded(k): decoded(v) for k, v in info.items()}
+            age = max(0.0, now - float(score) / 1000)
+            lease = float(info.get("lease", "0") or 0)
+            workers.append(WorkerStatus(decoded(name), age, bool(info) and age < 3 * lease, info))
+        return tuple(workers)
+
+    async def _call(self, awaitable: Any, what: str) -> Any:
+        try:
+            return await awaitable
+        except RedisError as exc:
+            raise StoreError(f"cannot {what} in Redis at {self.url}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,149 @@
+"""The local net a worker runs: the user's net with the handlers that touch shared places wrapped.
+
+The engine is not told about Redis.  A wrapped handler is an ordinary hypha handler
+``async def fire(consumed, bb, timebase, ctx)``: it looks up which stream entry the consumed token
+came from, runs the user's handler (any kind: coroutine, function, generator), and sends the
+outputs meant for shared places to Redis in one atomic commit with the acknowledgement of the input
+entry, awaiting it.  Only outputs into local places are returned to the engine.  If the user's
+handler fails or the firing is cancelled, the entry goes back with the token, which the engine puts
+back into its place (and retries as its error policy says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import attrs
+
+from ..common.errors import HandlerError, RoutingError
+from ..hypha import Consumed, FiringContext, HandlerKind, NetSpec, SubnetSpec, TransitionSpec
+from ..hypha.compile import FlatTransition
+from ..hypha.coroutines import collect_async, merge_outputs
+from .shared import SharedNet
+
+__all__ = ["Port", "local_net"]
+
+Outputs = list[tuple[str, Any]]  # (qualified name of a shared place, token)
+
+
+class Port(Protocol):
+    """What a wrapped handler needs from its worker."""
+
+    def take(self, place: str, token: Any) -> str:
+        """The id of the stream entry ``token`` (now being fired) was delivered from."""
+
+    def untake(self, place: str, token: Any, entry: str) -> None:
+        """The firing of ``token`` did not commit: it is back in ``place`` with its entry."""
+
+    def commit(self, place: str | None, entry: str | None, outputs: Outputs) -> Awaitable[bool]:
+        """Acknowledge ``entry`` of ``place`` and append ``outputs``, atomically; False if fenced."""
+
+
+def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec:
+    """The net a worker runs: every transition touching a shared place gets a wrapped handler
+    (and, if given, ``concurrency`` for those consuming one)."""
+    names = [p.qname for p in shared.flat.places]
+    replaced: dict[str, TransitionSpec] = {}
+    for ft in shared.flat.transitions:
+        touched = [names[i] for i, _ in (*ft.inputs, *ft.outputs) if names[i] in shared.shared]
+        if not touched:
+            continue
+        source = names[ft.inputs[0][0]] if ft.inputs and names[ft.inputs[0][0]] in shared.shared else None
+        spec = ft.spec
+        replaced[ft.qname] = attrs.evolve(
+            spec,
+            handler=_wrapped(ft, source, frozenset(shared.shared), names, port),
+            kind=HandlerKind.COROUTINE,
+            wants_ctx=True,
+            eager=True,
+            concurrency=concurrency if concurrency is not None and source is not None else spec.concurrency,
+        )
+    return _rebuild(shared.net, shared.flat.name, replaced)
+
+
+def _rebuild(net: NetSpec, scope: str, replaced: dict[str, TransitionSpec]) -> NetSpec:
+    return attrs.evolve(
+        net,
+        transitions=tuple(replaced.get(f"{scope}.{t.name}", t) for t in net.transitions),
+        subnets=tuple(
+            SubnetSpec(s.name, _rebuild(s.net, f"{scope}.{s.name}", replaced)) for s in net.subnets
+        ),
+    )
+
+
+def _wrapped(
+    ft: FlatTransition, source: str | None, shared: frozenset[str], names: list[str], port: Port
+) -> Callable[..., Awaitable[Any]]:
+    handler, kind, wants_ctx, out_keys = ft.spec.handler, ft.spec.kind, ft.spec.wants_ctx, ft.out_keys
+
+    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> Any:
+        entry = port.take(source, consumed[0]) if source is not None else None
+        try:
+            inner = None
+            if wants_ctx:
+                inner = FiringContext(
+                    ctx.transition, ctx.memory, ctx.runner, ctx.outputs, consumed, bb, timebase, out_keys
+                )
+                result = await _call(handler, kind, (consumed, bb, timebase, inner))
+            else:
+                result = await _call(handler, kind, (consumed, bb, timebase))
+            remote, local = _split(ft, result, inner, shared, names)
+            committed = True
+            if remote or entry is not None:
+                committed = await port.commit(source, entry, remote)
+        except BaseException:
+            if entry is not None:
+                port.untake(source, consumed[0], entry)  # type: ignore[arg-type]
+            raise
+        return local if committed and local else None
+
+    fire.__qualname__ = fire.__name__ = getattr(handler, "__name__", "fire")
+    return fire
+
+
+async def _call(handler: Any, kind: HandlerKind, args: tuple[Any, ...]) -> Any:
+    if kind is HandlerKind.COROUTINE:
+        return await handler(*args)
+    if kind is HandlerKind.FUNCTION:
+        result = handler(*args)
+        return await result if asyncio.iscoroutine(result) else result
+    if kind is HandlerKind.GENERATOR:
+        return merge_outputs(list(handler(*args)))
+    return await collect_async(handler(*args))
+
+
+def _split(
+    ft: FlatTransition, result: Any, ctx: FiringContext | None, shared: frozenset[str], names: list[str]
+) -> tuple[Outputs, dict[str, list[Any]]]:
+    """The outputs of a firing: (those for shared places, the others as a result dict for hypha)."""
+    items: list[tuple[Any, Any]] = []
+    if result is not None:
+        if not isinstance(result, dict):
+            raise HandlerError(
+                f"transition {ft.qname!r} returned {type(result).__name__} {result!r}; a handler returns "
+                "(or yields) a dict {place: token} or None",
+                transition=ft.qname,
+            )
+        items.extend(result.items())
+    if ctx is not None:
+        items.extend(ctx.emitted())
+    remote: Outputs = []
+    local: dict[str, list[Any]] = {}
+    for key, value in items:
+        index = ft.out_keys.get(key) if isinstance(key, str) else None
+        if index is None:
+            raise RoutingError(
+                f"transition {ft.qname!r} may not produce into {key!r}: it has no output arc to that "
+                f"place (outputs: {list(ft.output_refs)}); add builder.arc(transition, place) or "
+                "outputs=[...]",
+                transition=ft.qname,
+                place=str(key),
+            )
+        tokens = value if type(value) is list else [value]
+        if names[index] in shared:
+            remote.extend((names[index], token) for token in tokens)
+        else:
+            local.setdefault(key, []).extend(tokens)
+    return remote, local

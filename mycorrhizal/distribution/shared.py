@@ -1,0 +1,188 @@
+"""Which places of a net are shared through Redis, what that requires of the net, and the keys.
+
+A *shared* place keeps its tokens in a Redis stream instead of a runner's memory.  Every worker
+runs the same net; a transition that consumes a shared place is fed from the stream through a
+consumer group, and commits in Redis.  So that the commit can be one atomic server-side step that
+neither loses nor doubles a token, such a transition must
+
+- have exactly one input arc, of weight 1 (a join across workers could wait forever on tokens
+  another worker holds);
+- produce only into shared places (an output kept in one worker's memory would be lost with it);
+- return its tokens on failure (``on_error`` a place is not supported: the token stays in Redis and
+  the firing is retried, with the transition's ``retry_delay``).
+
+A shared place must be a plain place without initial tokens (every worker would add them again):
+submit them once instead.  Transitions without shared inputs run as usual in each worker; those that
+produce into shared places append to their streams.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..common.errors import DefinitionError, Problem
+from ..hypha import NetSpec, PlaceKind
+from ..hypha.compile import FlatNet, FlatTransition, compile_net
+from ..hypha.transitions import OnError
+
+__all__ = ["GROUP", "Keys", "SharedNet"]
+
+GROUP = "workers"
+"""The consumer group every worker of a net reads shared places through."""
+
+
+@attrs.frozen
+class Keys:
+    """The Redis keys of one net under a prefix; all share the hash tag ``{net}`` (one cluster slot)."""
+
+    prefix: str
+    net: str
+
+    @property
+    def base(self) -> str:
+        """``<prefix>:{<net>}``: what every key of the net starts with."""
+        return f"{self.prefix}:{{{self.net}}}"
+
+    def place(self, qname: str) -> str:
+        """The stream of the shared place ``qname``."""
+        return f"{self.base}:place:{qname}"
+
+    @property
+    def workers(self) -> str:
+        """Sorted set: worker name -> time of its last heartbeat (ms since the epoch)."""
+        return f"{self.base}:workers"
+
+    def worker(self, name: str) -> str:
+        """Hash: what a worker says about itself (host, pid, concurrency, started)."""
+        return f"{self.base}:worker:{name}"
+
+
+class SharedNet:
+    """A net with some places shared: checked once, with the keys of its streams."""
+
+    __slots__ = ("net", "flat", "shared", "keys", "fed", "streams")
+
+    def __init__(self, net: NetSpec, shared: list[str] | None = None, *, prefix: str = "mycorrhizal") -> None:
+        """``shared``: place names (any name a runner accepts); None: every plain place of the net."""
+        if not isinstance(net, NetSpec):
+            raise DefinitionError(
+                [
+                    Problem(
+                        "shared net", f"{net!r} is not a net", "pass a net built with @pn.net or NetBuilder"
+                    )
+                ],
+                what="distributed net",
+            )
+        self.net = net
+        self.flat: FlatNet = compile_net(net)
+        self.shared = self._choose(shared)
+        self.keys = Keys(prefix, self.flat.name)
+        problems = [*self._place_problems(), *(p for t in self.flat.transitions for p in self._problems(t))]
+        DefinitionError.raise_if_any(problems, what=f"distributed net {self.flat.name!r}")
+        self.fed = tuple(q for q in self.shared if self.consumers(q))
+        """Shared places some transition consumes: the streams workers read."""
+        self.streams = {q: self.keys.place(q) for q in self.shared}
+        """Qualified name of each shared place -> its stream key."""
+
+    def __repr__(self) -> str:
+        return f"<SharedNet {self.flat.name!r}: shared {list(self.shared)}>"
+
+    def qname(self, place: str) -> str:
+        """The qualified name of ``place`` (any name a runner accepts); ``KeyError`` if unknown."""
+        index = self.flat.place_index(place)
+        if index is None:
+            known = [p.qname for p in self.flat.places]
+            raise KeyError(f"net {self.flat.name!r} has no place {place!r}; places: {known}")
+        return self.flat.places[index].qname
+
+    def consumers(self, qname: str) -> list[FlatTransition]:
+        """The transitions consuming place ``qname``."""
+        index = self.flat.place_index(qname)
+        return [t for t in self.flat.transitions if any(i == index for i, _ in t.inputs)]
+
+    def _choose(self, shared: list[str] | None) -> tuple[str, ...]:
+        if shared is None:
+            return tuple(p.qname for p in self.flat.places if p.spec.kind is PlaceKind.PLAIN)
+        chosen, unknown = [], []
+        for name in shared:
+            index = self.flat.place_index(name) if isinstance(name, str) else None
+            if index is None:
+                unknown.append(name)
+            elif self.flat.places[index].qname not in chosen:
+                chosen.append(self.flat.places[index].qname)
+        if unknown:
+            known = [p.qname for p in self.flat.places]
+            raise DefinitionError(
+                [
+                    Problem(f"shared place {name!r}", "is not a place of the net", f"name one of {known}")
+                    for name in unknown
+                ],
+                what=f"distributed net {self.flat.name!r}",
+            )
+        return tuple(chosen)
+
+    def _place_problems(self) -> list[Problem]:
+        found = []
+        for q in self.shared:
+            spec = self.flat.places[self.flat.place_index(q)].spec  # type: ignore[index]
+            if spec.kind is not PlaceKind.PLAIN:
+                found.append(
+                    Problem(
+                        f"shared place {q!r}",
+                        f"is an {spec.kind.value} place; its source or sink runs in one process",
+                        "share the plain place next to it, or leave this one out of shared=[...]",
+                    )
+                )
+            if spec.capacity is not None:
+                found.append(
+                    Problem(
+                        f"shared place {q!r}",
+                        f"has capacity {spec.capacity}, but a stream is not bounded by one worker",
+                        "drop capacity; bound what each worker holds with prefetch= (--prefetch)",
+                    )
+                )
+            if spec.initial:
+                found.append(
+                    Problem(
+                        f"shared place {q!r}",
+                        f"has {len(spec.initial)} initial token(s), which every worker would add again",
+                        "declare it without initial tokens and submit them once (mycorrhizal submit)",
+                    )
+                )
+        return found
+
+    def _problems(self, t: FlatTransition) -> list[Problem]:
+        names = [p.qname for p in self.flat.places]
+        ins = [names[i] for i, _ in t.inputs]
+        if not any(q in self.shared for q in ins):
+            return []
+        subject = f"transition {t.qname!r}"
+        found = []
+        if len(t.inputs) != 1 or t.inputs[0][1] != 1:
+            arcs = ", ".join(f"{names[i]} (weight {w})" for i, w in t.inputs)
+            found.append(
+                Problem(
+                    subject,
+                    f"consumes a shared place but has the input arcs {arcs}; workers hold different "
+                    "tokens, so a join could wait forever",
+                    "give it one input arc of weight 1 (join in a transition before the shared place)",
+                )
+            )
+        local = [names[i] for i, _ in t.outputs if names[i] not in self.shared]
+        if local:
+            found.append(
+                Problem(
+                    subject,
+                    f"consumes a shared place but produces into {local}, kept in one worker's memory",
+                    "share those places too (or produce into shared places only)",
+                )
+            )
+        if t.spec.on_error is not OnError.RETURN:
+            found.append(
+                Problem(
+                    subject,
+                    f"consumes a shared place and sends failures to the place {t.spec.on_error!r}",
+                    "drop on_error: a failed firing keeps its token in Redis and is retried",
+                )
+            )
+        return found

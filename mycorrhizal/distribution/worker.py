@@ -1,0 +1,381 @@
+"""``Worker``: one process's share of a net whose places live in Redis Streams.
+
+Every worker runs the same net in a local hypha :class:`~mycorrhizal.hypha.Runner`.  Tokens of the
+shared places it consumes come from their streams through one consumer group (``XREADGROUP``,
+batched, bounded by ``prefetch``); each firing commits in Redis in one atomic step (see
+:mod:`.handlers` and :mod:`.committer`).  A background *sweep*, every ``lease / 3`` seconds,
+
+- renews the lease of every entry the worker holds (resets its idle time, if it still owns it),
+- reclaims entries of other workers idle for longer than ``lease`` (``XAUTOCLAIM``): a dead
+  worker's tokens are fired by the living,
+- and tells Redis the worker is alive (for ``inspect``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from ..common.codecs import CodecRegistry
+from ..common.errors import CodecError, ExecutionError, StoreError
+from ..hypha import NetSpec, Runner
+from .committer import Committer
+from .connection import client_for
+from .handlers import Outputs, local_net
+from .places_lua import GIVE_BACK, RENEW
+from .shared import GROUP, SharedNet
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("mycorrhizal.distribution")
+
+Entries = list[tuple[str, dict[str, str]]]
+
+
+class Worker:
+    """Runs a net with shared places in Redis: ``await worker.start()`` ... ``await worker.stop()``."""
+
+    def __init__(
+        self,
+        net: NetSpec,
+        redis: str | Redis = "redis://127.0.0.1:6379/0",
+        *,
+        shared: list[str] | None = None,
+        prefix: str = "mycorrhizal",
+        blackboard: Any = None,
+        codecs: CodecRegistry | None = None,
+        concurrency: int | None = None,
+        prefetch: int | None = None,
+        lease: float = 30.0,
+        name: str | None = None,
+    ) -> None:
+        """See docs/distribution.md: ``lease`` in seconds; ``prefetch``: tokens held at most."""
+        if not (isinstance(lease, int | float) and 0.05 <= lease <= 86400):
+            raise ValueError(f"lease must be seconds between 0.05 and 86400, got {lease!r}")
+        if concurrency is not None and (type(concurrency) is not int or concurrency < 1):
+            raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        if prefetch is not None and (type(prefetch) is not int or prefetch < 1):
+            raise ValueError(f"prefetch must be an int >= 1, got {prefetch!r}")
+        self.shared = SharedNet(net, shared, prefix=prefix)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.codecs = codecs if codecs is not None else CodecRegistry()
+        self.lease = float(lease)
+        self.prefetch = prefetch if prefetch is not None else 2 * (concurrency or 16)
+        self._client, self._own_client = client_for(redis)
+        self._keys = [self.shared.streams[q] for q in self.shared.shared]
+        self._index = {q: i for i, q in enumerate(self.shared.shared, 1)}  # Lua counts from 1
+        self._committer = Committer(self._client, self._keys, GROUP, self.name)
+        self._renew = self._client.register_script(RENEW)
+        self._give_back = self._client.register_script(GIVE_BACK)
+        self.concurrency = concurrency
+        self.runner = Runner(local_net(self.shared, self, concurrency), blackboard)
+        """The local runner (its stats count this worker's firings)."""
+        self._held: dict[str, dict[str, Any]] = {q: {} for q in self.shared.fed}  # entry id -> token
+        self._local: dict[str, dict[int, tuple[Any, list[str]]]] = {q: {} for q in self.shared.fed}
+        self._committing = 0  # entries whose firing's commit is on its way
+        self._room = asyncio.Event()
+        self._running = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.reads = 0
+        """``XREADGROUP`` calls that delivered entries (round trips that fed this worker)."""
+        self.read_entries = 0
+        """Entries those calls delivered."""
+        self.reclaimed = 0
+        """Entries this worker took over from others whose lease ran out."""
+        self.fenced = 0
+        """Firings whose commit Redis refused: their token had been taken over meanwhile."""
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
+
+    @property
+    def holding(self) -> int:
+        """Stream entries this worker holds now (in its places or being fired)."""
+        return self._committing + sum(len(held) for held in self._held.values())
+
+    @property
+    def commits(self) -> tuple[int, int]:
+        """(commit calls sent to Redis, firings they carried)."""
+        return self._committer.calls, self._committer.firings
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the consumer groups, start the local runner, the reader and the sweep."""
+        await self._groups()
+        await self.runner.start()
+        self._running = True
+        loop = asyncio.get_running_loop()
+        await self._sweep_once()
+        self._tasks = [
+            loop.create_task(self._read_loop(), name=f"worker {self.name} reader"),
+            loop.create_task(self._sweep_loop(), name=f"worker {self.name} sweep"),
+        ]
+        log.info("worker %s started on net %s (prefetch %d)", self.name, self.shared.flat.name, self.prefetch)
+
+    async def stop(self, *, timeout: float | None = None) -> None:
+        """Stop taking tokens; let firings in flight finish and commit (cancelled after ``timeout``
+        seconds), give every token not fired back to the group, leave, and close the connection."""
+        if not self._running:
+            return
+        self._running = False
+        self._room.set()
+        reader, sweep = self._tasks
+        await asyncio.wait([reader], timeout=1.0 + self._block)  # lets a read in progress deliver
+        reader.cancel()
+        await self.runner.stop(timeout=timeout)
+        sweep.cancel()
+        await asyncio.gather(reader, sweep, return_exceptions=True)
+        given = await self._hand_back()
+        await self._leave()
+        log.info("worker %s stopped; %d token(s) given back", self.name, given)
+        if self._own_client:
+            await self._client.aclose()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start, work until ``stop`` is set (e.g. by a SIGTERM handler), then stop cleanly."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    @property
+    def _block(self) -> float:
+        return min(0.2, self.lease / 4)
+
+    async def _groups(self) -> None:
+        for q in self.shared.fed:
+            try:
+                await self._client.xgroup_create(self.shared.streams[q], GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    # -- the Port of the wrapped handlers -------------------------------------------------------
+
+    def take(self, place: str, token: Any) -> str:
+        """The entry ``token`` came from (the firing that consumed it has started)."""
+        local = self._local[place]
+        slot = local.get(id(token))
+        if slot is None:
+            raise ExecutionError(
+                f"a token in shared place {place!r} did not come from Redis (was it added with "
+                "runner.add_token?); submit tokens of shared places with Client.submit",
+                place=place,
+            )
+        entry = slot[1].pop()
+        if not slot[1]:
+            del local[id(token)]
+        return entry
+
+    def untake(self, place: str, token: Any, entry: str) -> None:
+        """The firing did not commit: the token is back in its place, with its entry."""
+        if entry in self._held[place]:
+            self._local[place].setdefault(id(token), (token, []))[1].append(entry)
+
+    async def commit(self, place: str | None, entry: str | None, outputs: Outputs) -> bool:
+        """One firing's atomic commit (batched with others); False if Redis refused it (fenced)."""
+        try:
+            encoded = [[self._index[q], self.codecs.dumps(token)] for q, token in outputs]
+        except CodecError as exc:
+            raise ExecutionError(f"an output of a firing cannot be encoded: {exc}", place=place) from exc
+        if entry is None:
+            return await self._committer.commit([[], encoded])
+        assert place is not None
+        token = self._held[place].pop(entry)  # not renewed while its commit is on the way
+        self._committing += 1
+        try:
+            ok = await self._committer.commit([[[self._index[place], entry]], encoded])
+        except BaseException:
+            self._held[place][entry] = token  # not committed: the token goes back with its entry
+            raise
+        finally:
+            self._committing -= 1
+            self._room.set()
+        if not ok:
+            self.fenced += 1
+            log.warning(
+                "worker %s: entry %s of %s was taken over by another worker before this firing "
+                "committed; its outputs were dropped (the other worker fires it)",
+                self.name,
+                entry,
+                place,
+            )
+        return ok
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        streams = {self.shared.streams[q]: ">" for q in self.shared.fed}
+        if not streams:
+            return
+        by_key = {self.shared.streams[q]: q for q in self.shared.fed}
+        block = max(1, int(self._block * 1000))
+        while self._running:
+            room = self.prefetch - self.holding
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                reply: Any = await self._client.xreadgroup(
+                    GROUP,
+                    self.name,
+                    streams,  # type: ignore[arg-type]
+                    count=room,
+                    block=block,
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("worker %s: reading failed (%s); retrying", self.name, exc)
+                await asyncio.sleep(self._block)
+                continue
+            if reply:
+                self.reads += 1
+            for key, entries in reply or ():
+                self.read_entries += len(entries)
+                self._deliver(by_key[key], entries)
+
+    def _deliver(self, place: str, entries: Entries) -> None:
+        """Put delivered (or reclaimed) entries into the local place, each at most once."""
+        held, local, tokens = self._held[place], self._local[place], []
+        for entry, fields in entries:
+            if entry in held or not fields:
+                continue
+            try:
+                token = self.codecs.loads(fields["t"])
+            except (CodecError, KeyError) as exc:
+                self._bury(place, entry, fields, exc)
+                continue
+            held[entry] = token
+            local.setdefault(id(token), (token, []))[1].append(entry)
+            tokens.append(token)
+        if tokens:
+            self.runner.add_tokens(place, tokens)
+
+    def _bury(self, place: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
+        log.error(
+            "worker %s: entry %s of %s cannot be decoded (%s); moved to %s",
+            self.name,
+            entry,
+            place,
+            exc,
+            self._dead(place),
+        )
+        held = self._held[place]
+        held[entry] = None
+        asyncio.get_running_loop().create_task(self._move_dead(place, entry, fields, str(exc)))
+
+    def _dead(self, place: str) -> str:
+        return f"{self.shared.keys.base}:dead:{place}"
+
+    async def _move_dead(self, place: str, entry: str, fields: dict[str, str], error: str) -> None:
+        key = self.shared.streams[place]
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                dead: dict[Any, Any] = {**fields, "entry": entry, "error": error}
+                pipe.xadd(self._dead(place), dead)
+                pipe.xack(key, GROUP, entry)
+                pipe.xdel(key, entry)
+                await pipe.execute()
+        finally:
+            self._held[place].pop(entry, None)
+            self._room.set()
+
+    # -- the sweep: leases, reclaiming, liveness ------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self._sweep_once()
+            except (RedisError, OSError, StoreError) as exc:
+                log.warning("worker %s: sweep failed (%s); retrying", self.name, exc)
+
+    async def _sweep_once(self) -> None:
+        await self._renew_held()
+        for q in self.shared.fed:
+            await self._reclaim(q)
+        now_ms = int(time.time() * 1000)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.shared.keys.workers, {self.name: now_ms})
+            info = self.shared.keys.worker(self.name)
+            pipe.hset(
+                info,
+                mapping={
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "lease": self.lease,
+                    "concurrency": self.concurrency or 0,
+                    "holding": self.holding,
+                },
+            )
+            pipe.pexpire(info, int(self.lease * 3000))
+            await pipe.execute()
+
+    async def _renew_held(self) -> None:
+        pairs = [(q, entry) for q, held in self._held.items() for entry in held]
+        for start in range(0, len(pairs), 1000):
+            chunk = pairs[start : start + 1000]
+            args = [x for q, entry in chunk for x in (self._index[q], entry)]
+            lost = set(await self._renew(keys=self._keys, args=[GROUP, self.name, *args]))
+            # Entries committed while the renewal was on its way are gone too: those are not lost.
+            lost_held = [entry for q, entry in chunk if entry in lost and entry in self._held[q]]
+            if lost_held:
+                log.warning(
+                    "worker %s lost %d entries to other workers (its lease ran out); their firings "
+                    "here will not commit",
+                    self.name,
+                    len(lost_held),
+                )
+
+    async def _reclaim(self, place: str) -> None:
+        key, start = self.shared.streams[place], "0-0"
+        min_idle = int(self.lease * 1000)
+        while self._running or start == "0-0":
+            room = self.prefetch - self.holding
+            if room <= 0:
+                return
+            reply = await self._client.xautoclaim(key, GROUP, self.name, min_idle, start, count=room)
+            start, entries = reply[0], reply[1]
+            fresh = [(entry, fields) for entry, fields in entries if entry not in self._held[place]]
+            if fresh:
+                self.reclaimed += len(fresh)
+                log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), place)
+                self._deliver(place, fresh)
+            if start == "0-0":
+                return
+
+    # -- leaving ----------------------------------------------------------------------------------
+
+    async def _hand_back(self) -> int:
+        args: list[Any] = []
+        for q, held in self._held.items():
+            for entry in held:
+                args += [self._index[q], entry]
+            held.clear()
+            self._local[q].clear()
+        if not args:
+            return 0
+        return int(await self._give_back(keys=self._keys, args=[GROUP, self.name, *args]))
+
+    async def _leave(self) -> None:
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.zrem(self.shared.keys.workers, self.name)
+            pipe.delete(self.shared.keys.worker(self.name))
+            for q in self.shared.fed:
+                pipe.xpending_range(self.shared.streams[q], GROUP, "-", "+", 1, consumername=self.name)
+            replies = await pipe.execute()
+        if not any(replies[2:]):  # nothing pending under our name: the consumer can go
+            async with self._client.pipeline(transaction=False) as pipe:
+                for q in self.shared.fed:
+                    pipe.xgroup_delconsumer(self.shared.streams[q], GROUP, self.name)
+                await pipe.execute()

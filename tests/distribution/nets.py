@@ -1,0 +1,78 @@
+"""Nets the distribution tests run (also as MODULE:ATTR targets of worker processes)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mycorrhizal.hypha import NetBuilder, pn
+
+
+@pn.net
+def TwoStage(builder: NetBuilder) -> None:
+    """jobs -> double -> middle -> label -> done: each token is an int, labelled at the end."""
+    jobs = builder.place("jobs")
+    middle = builder.place("middle")
+    done = builder.place("done")
+
+    @builder.transition(inputs=[jobs], outputs=[middle])
+    async def double(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
+        return {middle: consumed[0] * 2}
+
+    @builder.transition(inputs=[middle], outputs=[done])
+    async def label(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
+        await asyncio.sleep(0)  # suspends, like a handler doing I/O
+        return {done: f"job-{consumed[0] // 2}"}
+
+
+@pn.net
+def Gated(builder: NetBuilder) -> None:
+    """jobs -> work -> done; a worker whose blackboard holds a 'gate' event waits on it in work."""
+    jobs = builder.place("jobs")
+    done = builder.place("done")
+
+    @builder.transition(inputs=[jobs], outputs=[done], retry_delay=0.01)
+    async def work(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
+        if bb is not None and "gate" in bb:
+            bb.setdefault("waiting", []).append(consumed[0])
+            await bb["gate"].wait()
+        if bb is not None and bb.get("fail", 0) > 0:
+            bb["fail"] -= 1
+            raise RuntimeError("transient failure")
+        return {done: consumed[0]}
+
+
+@pn.net
+def Mixed(builder: NetBuilder) -> None:
+    """A local inbox feeding a shared queue; a generator handler and ctx.emit; a local sink place."""
+    inbox = builder.place("inbox")  # local to each worker (not shared)
+    jobs = builder.place("jobs")
+    done = builder.place("done")
+    log = builder.place("log")  # local
+
+    @builder.transition(inputs=[inbox], outputs=[jobs, log])
+    def accept(consumed: Any, bb: Any, timebase: Any) -> Any:
+        yield {jobs: consumed[0]}
+        yield {log: f"accepted {consumed[0]}"}
+
+    @builder.transition(inputs=[jobs], outputs=[done])
+    async def work(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+        ctx.emit(done, [consumed[0], consumed[0] + 0.5])
+
+
+@pn.net
+def Broken(builder: NetBuilder) -> None:
+    """Everything a distributed net may not do with shared places."""
+    left = builder.place("left")
+    right = builder.place("right", capacity=5)
+    seeded = builder.place("seeded", initial=[1])
+    local = builder.place("local")
+    errors = builder.place("errors")
+
+    @builder.transition(inputs=[left, right], outputs=[local])
+    async def join(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    @builder.transition(inputs=[seeded], outputs=[left], on_error=errors)
+    async def parked(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None

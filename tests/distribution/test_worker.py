@@ -1,0 +1,192 @@
+"""Workers in one process against the test session's Redis: what a net may share, commits, fencing of
+a stale worker, failures, a clean stop giving tokens back, undecodable entries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from mycorrhizal.common import CodecError, DefinitionError, RoutingError
+from mycorrhizal.distribution import Client, SharedNet, Worker
+
+from .nets import Broken, Gated, Mixed, TwoStage
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20.0) -> None:
+    """Poll ``condition`` (Redis leases run on the server's real clock) until true, or fail."""
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.01)
+
+
+def soon(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A plain check as a condition for :func:`until`."""
+
+    async def condition() -> bool:
+        return check()
+
+    return condition
+
+
+def waiting(worker: Worker) -> list[Any]:
+    """Tokens whose firing waits at the gate of ``worker``'s blackboard."""
+    return list(worker.runner.bb.get("waiting", []))
+
+
+async def depths(client: Client) -> dict[str, tuple[int, int]]:
+    status = await client.status()
+    return {p.place.split(".")[-1]: (p.depth, sum(p.pending.values())) for p in status.places}
+
+
+def test_what_a_distributed_net_may_not_do_is_one_error() -> None:
+    with pytest.raises(DefinitionError, match="distributed net 'Broken' has 5 problems") as info:
+        SharedNet(Broken, ["left", "right", "seeded"])
+    text = str(info.value)
+    assert "transition 'Broken.join': consumes a shared place but has the input arcs" in text
+    assert "produces into ['Broken.local']" in text
+    assert (
+        "transition 'Broken.parked': consumes a shared place and sends failures to the place 'errors'" in text
+    )
+    assert "shared place 'Broken.right': has capacity 5" in text
+    assert "shared place 'Broken.seeded': has 1 initial token(s)" in text
+    with pytest.raises(DefinitionError, match=r"shared place 'nowhere': is not a place of the net"):
+        SharedNet(Broken, ["nowhere"])
+
+
+async def test_two_workers_share_the_work_and_every_token_arrives_once(
+    redis_url: str, redis_prefix: str
+) -> None:
+    workers = [Worker(TwoStage, redis_url, prefix=redis_prefix, lease=5) for _ in range(2)]
+    async with Client(TwoStage, redis_url, prefix=redis_prefix) as client:
+        for worker in workers:
+            await worker.start()
+        await client.submit("jobs", range(500))
+
+        async def finished() -> bool:
+            return (await depths(client))["done"] == (500, 0)
+
+        await until(finished, "500 tokens are done")
+        for worker in workers:
+            await worker.stop()
+        assert sorted(await client.tokens("done")) == sorted(f"job-{n}" for n in range(500))
+        assert await depths(client) == {"jobs": (0, 0), "middle": (0, 0), "done": (500, 0)}
+        assert sum(w.runner.stats.firings for w in workers) == 1000
+        calls, firings = workers[0].commits
+        assert 0 < calls <= firings  # commits are batched
+        assert (await client.status()).workers == ()  # both left
+
+
+async def test_a_stale_worker_cannot_commit_what_another_took_over(redis_url: str, redis_prefix: str) -> None:
+    gate = asyncio.Event()
+    slow = Worker(Gated, redis_url, prefix=redis_prefix, lease=0.3, blackboard={"gate": gate})
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await slow.start()
+        await client.submit("jobs", ["only"])
+        await until(soon(lambda: waiting(slow) == ["only"]), "the slow worker fires")
+        slow._tasks[1].cancel()  # its lease is no longer renewed: as if the process were paused
+        fast = Worker(Gated, redis_url, prefix=redis_prefix, lease=0.3)
+        await fast.start()
+
+        async def done_once() -> bool:
+            return (await depths(client))["done"] == (1, 0)
+
+        await until(done_once, "the other worker took the token over and committed it")
+        assert fast.reclaimed == 1
+        gate.set()  # the slow worker wakes up and tries to commit its stale firing
+        await until(soon(lambda: slow.fenced == 1), "the stale commit is refused")
+        assert await client.tokens("done") == ["only"]
+        assert await depths(client) == {"jobs": (0, 0), "done": (1, 0)}
+        await slow.stop()
+        await fast.stop()
+
+
+async def test_a_failed_firing_keeps_its_token_and_is_retried(redis_url: str, redis_prefix: str) -> None:
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, blackboard={"fail": 2})
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", [7])
+
+        async def done() -> bool:
+            return (await depths(client))["done"] == (1, 0)
+
+        await until(done, "the token is done after two failures")
+        assert worker.runner.stats.failures == 2
+        assert await client.tokens("done") == [7]
+        await worker.stop()
+
+
+async def test_a_stopping_worker_gives_back_what_it_did_not_fire(redis_url: str, redis_prefix: str) -> None:
+    gate = asyncio.Event()
+    holder = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, prefetch=10, blackboard={"gate": gate})
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await holder.start()
+        await client.submit("jobs", range(30))
+        await until(soon(lambda: holder.holding == 10), "the worker holds its prefetch")
+        assert (await depths(client))["jobs"] == (30, 10)
+        await holder.stop(timeout=0.05)  # the firings waiting at the gate are cancelled
+        assert await depths(client) == {"jobs": (30, 0), "done": (0, 0)}  # all back, none pending
+        helper = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
+        await helper.start()
+
+        async def all_done() -> bool:
+            return (await depths(client))["done"] == (30, 0)
+
+        await until(all_done, "another worker fired everything given back")
+        assert sorted(await client.tokens("done")) == list(range(30))
+        await helper.stop()
+
+
+async def test_local_places_generators_and_emits(redis_url: str, redis_prefix: str) -> None:
+    worker = Worker(Mixed, redis_url, prefix=redis_prefix, shared=["jobs", "done"], lease=5)
+    async with Client(Mixed, redis_url, prefix=redis_prefix, shared=["jobs", "done"]) as client:
+        await worker.start()
+        worker.runner.add_tokens("inbox", [1, 2])
+
+        async def done() -> bool:
+            return (await depths(client))["done"] == (4, 0)
+
+        await until(done, "both tokens are worked")
+        assert sorted(await client.tokens("done")) == [1, 1.5, 2, 2.5]
+        assert sorted(worker.runner.tokens("log")) == ["accepted 1", "accepted 2"]
+        with pytest.raises(RoutingError, match="place 'Mixed.inbox' is not shared"):
+            await client.submit("inbox", [1])
+        with pytest.raises(RoutingError, match="has no place 'nowhere'"):
+            await client.submit("nowhere", [1])
+        with pytest.raises(CodecError):
+            await client.submit("jobs", [3, object()])
+        assert (await depths(client))["jobs"] == (0, 0)  # nothing of a refused submit was sent
+        await worker.stop()
+
+
+async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, redis_prefix: str) -> None:
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await raw.xadd(worker.shared.streams["Gated.jobs"], {"t": '{"codec":1,"value":{"$t":"nope","v":1}}'})
+        await client.submit("jobs", [1])
+        await worker.start()
+
+        async def done() -> bool:
+            return (await depths(client))["done"] == (1, 0) and (await depths(client))["jobs"] == (0, 0)
+
+        await until(done, "the good token is done and the bad one moved")
+        dead = await raw.xrange(f"{worker.shared.keys.base}:dead:Gated.jobs")
+        assert len(dead) == 1 and "unknown type" in dead[0][1]["error"].lower()
+        await worker.stop()
+    await raw.aclose()
+
+
+def test_worker_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="lease must be seconds"):
+        Worker(Gated, lease=0)
+    with pytest.raises(ValueError, match="concurrency must be an int >= 1"):
+        Worker(Gated, concurrency=0)
+    with pytest.raises(ValueError, match="prefetch must be an int >= 1"):
+        Worker(Gated, prefetch=-1)
