@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, cli_redis
 from .common.diagram import FALLBACK_PROGRAM, Diagram, Diagrammable, dot_available
 from .common.errors import CommandError, MycorrhizalError
 from .inspection import check_report, diagram_targets
@@ -48,7 +48,10 @@ DEMOS: dict[str, str] = {
 LIVE_DEMOS = ("circuit-breaker",)
 NO_LIVE = "the live view needs aiohttp: pip install 'mycorrhizal[live]'"
 
-DESCRIPTION = "Run a scenario, draw any net, state machine or tree, check one, or watch one run live."
+DESCRIPTION = (
+    "Run a scenario, draw any net, state machine or tree, check one, watch one run live, or run a net "
+    "over Redis with many workers."
+)
 EPILOG = """\
 examples:
   mycorrhizal demo circuit-breaker --out out
@@ -58,6 +61,9 @@ examples:
   mycorrhizal render myapp.flows:Checkout -f mmd
   mycorrhizal check myapp.flows:Checkout
   mycorrhizal diagrams --check
+  mycorrhizal worker myapp.flows:Orders --redis redis://127.0.0.1:6379/0 --concurrency 32
+  mycorrhizal submit myapp.flows:Orders jobs 1 2 3
+  mycorrhizal inspect myapp.flows:Orders
 
 TARGET is MODULE:ATTR. MODULE is a dotted module name importable from the current folder
 (myapp.flows) or a path to a .py file (examples/hypha/order_pipeline.py); ATTR may be dotted.
@@ -402,6 +408,8 @@ def _add_commands(sub: Any) -> None:
     diagrams.add_argument("--examples", default=str(EXAMPLES), help="default: the examples/ folder")
     diagrams.add_argument("--check", action="store_true", help="only report stale pictures (exit 1)")
     diagrams.set_defaults(func=_cmd_diagrams)
+
+    cli_redis.add_commands(sub, load_target)
 
 
 def _speed(text: str) -> float:

@@ -1,0 +1,103 @@
+"""``mycorrhizal worker``, ``submit`` and ``inspect``: what they print, their one-line errors, signals."""
+
+from __future__ import annotations
+
+import io
+import signal
+
+import pytest
+
+from mycorrhizal.cli import main
+
+from .workers import ROOT, start_worker, started
+
+NET = "tests/distribution/nets.py:TwoStage"
+
+
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def test_submit_then_inspect(
+    at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--redis", redis_url, "--prefix", redis_prefix]
+    assert main(["submit", NET, "jobs", "1", "2", *where]) == 0
+    assert capsys.readouterr().out == "submitted 2 token(s) to jobs\n"
+    assert main(["inspect", NET, *where]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "net TwoStage"
+    assert lines[1].split() == ["place", "tokens", "waiting", "pending", "per", "worker"]
+    assert lines[2].split() == ["TwoStage.jobs", "2", "2", "-"]
+    assert lines[4].split() == ["TwoStage.done", "0", "0", "-"]
+    assert lines[5] == "workers: 0 alive"
+
+
+def test_submit_reads_json_lines_from_stdin(
+    at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1}\n\n[2, 3]\n'))
+    assert main(["submit", NET, "jobs", "--redis", redis_url, "--prefix", redis_prefix]) == 0
+    assert capsys.readouterr().out == "submitted 2 token(s) to jobs\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["submit", NET, "jobs", "{oops"], "token 1 ('{oops') is not a JSON token"),
+        (["submit", NET, "nowhere", "1"], "net 'TwoStage' has no place 'nowhere'"),
+        (["inspect", "tests/distribution/nets.py:NETS"], "has no attribute 'NETS'"),
+        (["inspect", "tests/distribution/workers.py:ROOT"], "is PosixPath, not a hypha net"),
+        (["inspect", NET, "--codecs", "tests/distribution/workers.py:NETS"], "is str, not a CodecRegistry"),
+        (["inspect", NET, "--shared", "jobs,nowhere"], "shared place 'nowhere': is not a place of the net"),
+    ],
+)
+def test_mistakes_end_in_one_line_and_exit_1(
+    at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str],
+    argv: list[str], message: str,
+) -> None:  # fmt: skip
+    assert main([*argv, "--redis", redis_url, "--prefix", redis_prefix]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mycorrhizal: ") and message in err
+    # one line, but a definition error lists each of its problems on a line of its own
+    assert err.count("\n") == 1 + err.count("\n  - ")
+
+
+def test_an_unreachable_redis_is_one_line(at_root: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", NET, "--redis", "redis://127.0.0.1:1/0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "mycorrhizal: cannot read depths in Redis at redis://127.0.0.1:1/0: ConnectionError"
+    )
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--lease", "0"], "is not a number of seconds"), (["--concurrency", "0"], "is not a whole number")],
+)
+def test_bad_worker_options_exit_2(
+    option: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["worker", NET, *option])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_worker_started_with_sigint_ignored_still_stops_on_ctrl_c(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # As a non-interactive shell starts a background job: SIGINT ignored.
+    process = start_worker(redis_url, redis_prefix, "TwoStage", "--lease", "1", ignore_sigint=True)
+    try:
+        name = started(process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.startswith(f"worker {name} stopped: 0 firings")
