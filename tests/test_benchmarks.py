@@ -93,12 +93,15 @@ DURABILITY_ROWS = {
 SPORES_FILE = "spores -> AsyncFileTransport"
 SPORES_ROWS = {
     *each(("no logging", SPORES_FILE), "FSM self-transition", "PN firing"),
+    *each(("do-nothing observer", "spores.observe -> AsyncFileTransport"), "PN firing"),
     *each(
         (SPORES_FILE, "spores -> Ocel2SqliteTransport", "spores -> Ocel2JsonTransport"),
         "emit_event (1 attribute, 1 relationship)",
     ),
     ("spores, added by logging", "per FSM transition (logged - plain)"),
     ("spores, added by logging", "per PN firing (logged - plain)"),
+    ("spores, added by logging", "per PN firing (do-nothing observer - plain)"),
+    ("spores, added by logging", "per PN firing (observe - plain)"),
 }
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
@@ -134,6 +137,8 @@ TARGETS = {
     "spores_bench": {
         ("spores, added by logging", "per FSM transition (logged - plain)"): 3.0,
         ("spores, added by logging", "per PN firing (logged - plain)"): 3.0,
+        ("spores, added by logging", "per PN firing (do-nothing observer - plain)"): 0.3,
+        ("spores, added by logging", "per PN firing (observe - plain)"): 3.0,
     },
 }
 

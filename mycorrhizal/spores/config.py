@@ -20,9 +20,11 @@ from .transport import RecordSink
 
 __all__ = [
     "SporesConfig",
+    "State",
     "aclose",
     "close",
     "configure",
+    "current",
     "flush_object_cache",
     "get_cache_metrics",
     "get_config",
@@ -45,7 +47,9 @@ class SporesConfig:
     touch_resend_n: int = 100
 
 
-class _State:
+class State:
+    """The configuration in force, with the dispatcher and object cache made for it."""
+
     __slots__ = ("config", "dispatcher", "cache", "configured")
 
     def __init__(self, config: SporesConfig, configured: bool) -> None:
@@ -58,7 +62,7 @@ class _State:
 
 
 _lock = threading.Lock()
-_state = _State(SporesConfig(), configured=False)
+_state = State(SporesConfig(), configured=False)
 
 
 def configure(
@@ -91,11 +95,17 @@ def configure(
         eviction_policy=policy,
         touch_resend_n=touch_resend_n,
     )
-    new = _State(config, configured=True)
+    new = State(config, configured=True)
     with _lock:
         old, _state = _state, new
     if old.configured:
         log.info("spores: configure() called again; the new configuration replaces the old one")
+
+
+def current() -> State:
+    """The configuration in force with its dispatcher and cache, in one call (for the hot paths of
+    observers: read it once per event, since ``configure`` may replace it at any time)."""
+    return _state
 
 
 def get_config() -> SporesConfig:

@@ -108,47 +108,43 @@ class JSONEncoder:
 
     def encode_event(self, raw: RawEvent) -> bytes:
         """The same JSON as :meth:`encode` for an event given as a tuple (the hot path: one
-        function, no helper calls for the usual str/int/float values)."""
+        f-string, names and types quoted once, no helper calls for str/int/float values)."""
         ident, kind, time, attributes, relations, activity = raw
         quoted = _quoted
-        parts = [
-            '{"event":{"id":',
-            _text(ident),
-            ',"type":',
-            quoted.get(kind) or _quote(kind),
-            ',"activity":',
-            "null" if activity is None else _text(activity),
-            f',"time":{time!r},"attributes":[',
-        ]
-        comma = ""
-        for name, value in attributes:
-            cls = type(value)
-            if cls is str:
-                text, type_name = _text(value), "string"
-            elif cls is int:
-                text, type_name = f'"{value}"', "integer"
-            elif cls is float:
-                text, type_name = f'"{value!r}"', "float"
-            else:
-                text, type_name = _text(value_text(value)), attribute_type(value)
-            parts.append(
-                f'{comma}{{"name":{quoted.get(name) or _quote(name)},"value":{text},"type":"{type_name}"}}'
-            )
-            comma = ","
-        parts.append('],"relationships":[')
-        comma = ""
-        for object_id, qualifier in relations:
-            label = quoted.get(qualifier) or _quote(qualifier)
-            parts.append(f'{comma}{{"objectId":{_text(object_id)},"qualifier":{label}}}')
-            comma = ","
-        parts.append(']},"object":null}')
-        return "".join(parts).encode()
+        rels = ",".join(
+            [f'{{"objectId":{_text(oid)},"qualifier":{quoted.get(q) or _quote(q)}}}' for oid, q in relations]
+        )
+        return (
+            f'{{"event":{{"id":{_text(ident)},"type":{quoted.get(kind) or _quote(kind)},'
+            f'"activity":{"null" if activity is None else _text(activity)},"time":{time!r},'
+            f'"attributes":[{_event_attributes(attributes) if attributes else ""}],'
+            f'"relationships":[{rels}]}},"object":null}}'
+        ).encode()
 
     def encode_object(self, raw: RawObject) -> bytes:
         """The same JSON as :meth:`encode` for an object given as a tuple."""
         ident, kind, time, attributes, relations = raw
+        quoted = _quoted
         return (
-            f'{{"event":null,"object":{{"id":{_text(ident)},"type":{_text(kind)},'
-            f'"attributes":[{_attributes(attributes, repr(time))}],'
-            f'"relationships":[{_relations(relations)}]}}}}'
+            f'{{"event":null,"object":{{"id":{_text(ident)},"type":{quoted.get(kind) or _quote(kind)},'
+            f'"attributes":[{_attributes(attributes, repr(time)) if attributes else ""}],'
+            f'"relationships":[{_relations(relations) if relations else ""}]}}}}'
         ).encode()
+
+
+def _event_attributes(attributes: Attributes) -> str:
+    """The attribute list of an event (no times), str/int/float values without helper calls."""
+    quoted = _quoted
+    parts = []
+    for name, value in attributes:
+        cls = type(value)
+        if cls is str:
+            text, type_name = _text(value), "string"
+        elif cls is int:
+            text, type_name = f'"{value}"', "integer"
+        elif cls is float:
+            text, type_name = f'"{value!r}"', "float"
+        else:
+            text, type_name = _text(value_text(value)), attribute_type(value)
+        parts.append(f'{{"name":{quoted.get(name) or _quote(name)},"value":{text},"type":"{type_name}"}}')
+    return ",".join(parts)

@@ -209,10 +209,26 @@ def _generic(obj: Any) -> Description:
     return generate_object_id(obj), object_type(obj), object_attributes(obj)
 
 
+def _describe_dict(obj: dict[Any, Any]) -> Description:
+    """A plain dict: its ``"id"`` key, type ``dict``, its other public string keys (the hot case of
+    tokens written as dicts, so in one function)."""
+    ident = obj.get("id")
+    return (
+        generate_object_id(obj) if ident is None else str(ident),
+        "dict",
+        [(k, v) for k, v in obj.items() if type(k) is str and k != "id" and k[:1] != "_"],
+    )
+
+
 def _describer(cls: type, obj: Any) -> Callable[[Any], Description]:
-    """A function describing instances of ``cls``; cached when the class declares its fields."""
+    """A function describing instances of ``cls`` (made once per class)."""
+    if cls is dict:
+        _describers[cls] = _describe_dict
+        return _describe_dict
     if isinstance(obj, dict) or isinstance(obj, _NO_HINTS) or not _declares_fields(cls):
-        return _generic  # per instance (a dict's keys, an instance __dict__): nothing to cache
+        # per instance (a dict's keys, an instance __dict__): the generic reading, every time
+        _describers[cls] = _generic
+        return _generic
     kind = object_type(obj)
     marked = plan_of(cls).spores_attrs
     fields = marked or tuple((n, n) for n in _public_fields(cls, obj) if n != "id")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ...common.errors import HandlerError
 from .. import config
 from ..dispatch import Dispatcher
-from ..emit import relate
+from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
 
@@ -73,7 +73,7 @@ class Observation:
         "_handlers",
         "_resolve",
         "_written",
-        "_names",
+        "names",
         "_attached",
     )
 
@@ -103,7 +103,8 @@ class Observation:
         self._resolve = handlers
         # object id -> the dispatcher it was written to (a new configure() writes it again)
         self._written: dict[str, Dispatcher] = {}
-        self._names: dict[tuple[str, str], str] = {}
+        self.names: dict[tuple[str, str], str] = {}
+        """(prefix, qualified name) -> prefix + short name: qualifiers and event types, made once."""
         self._attached = False
 
     # -- being an observer ----------------------------------------------------------------------
@@ -113,7 +114,7 @@ class Observation:
         handler = self._handlers.get(type(event))
         if handler is None:
             handler = self._handlers[type(event)] = self._resolve(type(event))
-        if config.get_config().enabled:
+        if config.current().config.enabled:
             handler(self, event)
 
     def attach(self) -> Observation:
@@ -148,7 +149,7 @@ class Observation:
     def runtime_object(self, kind: str, name: str, when: float) -> str:
         """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""
         ident = name if self.run is None else f"{self.run}/{name}"
-        dispatcher = config.get_dispatcher()
+        dispatcher = config.current().dispatcher
         if self._written.get(ident) is not dispatcher:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], []))
@@ -156,7 +157,7 @@ class Observation:
 
     def part_object(self, kind: str, ident: str, owner: str, qualifier: str, when: float) -> str:
         """The id of a part of a runtime (a tree's node), written once with a link to its owner."""
-        dispatcher = config.get_dispatcher()
+        dispatcher = config.current().dispatcher
         if self._written.get(ident) is not dispatcher:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], [(owner, qualifier)]))
@@ -165,19 +166,23 @@ class Observation:
     def name(self, prefix: str, qualified: str, source: str) -> str:
         """``prefix`` + the short name of ``qualified`` (made once per pair: a qualifier or a type)."""
         key = (prefix, qualified)
-        found = self._names.get(key)
+        found = self.names.get(key)
         if found is None:
-            found = self._names[key] = prefix + short_name(qualified, source)
+            found = self.names[key] = prefix + short_name(qualified, source)
         return found
 
     @staticmethod
     def relate_tokens(tokens: Any, qualifier: str, when: float, into: Relations) -> None:
         """Write each token (through the object cache) and relate it with ``qualifier``."""
+        see = config.current().cache.see
         for token in tokens:
             if token is not None:
-                into.append(relate(token, qualifier, now=when))
+                ident, kind, attributes = describe(token)
+                see(ident, kind, attributes, when)
+                into.append((ident, qualifier))
 
     @staticmethod
     def write(event_type: str, when: float, attributes: Attributes, relations: Relations) -> None:
         """Write one event."""
-        config.get_dispatcher().event((generate_event_id(), event_type, when, attributes, relations, None))
+        raw = (generate_event_id(), event_type, when, attributes, relations, None)
+        config.current().dispatcher.event(raw)
