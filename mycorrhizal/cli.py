@@ -25,6 +25,7 @@ from .common.diagram import FALLBACK_PROGRAM, Diagram, Diagrammable, dot_availab
 from .common.errors import CommandError, MycorrhizalError
 from .inspection import check_report, diagram_targets
 from .render import diagram_of, render, to_dot
+from .spores.logfile import LOG_SUFFIXES
 
 try:
     from . import live
@@ -55,6 +56,7 @@ DESCRIPTION = (
 EPILOG = """\
 examples:
   mycorrhizal demo circuit-breaker --out out
+  mycorrhizal demo circuit-breaker --log out/events.json
   mycorrhizal demo circuit-breaker --serve --speed 2
   mycorrhizal serve examples/hypha/order_pipeline.py:Shop --port 8000
   mycorrhizal render examples/hypha/order_pipeline.py:Shop -o shop.svg
@@ -173,8 +175,9 @@ def _demo_argv(args: argparse.Namespace) -> list[str]:
         if live_options:
             raise CommandError(f"{live_options[0]} only applies with --serve", usage=True)
         return []
-    if args.out is not None:
-        raise CommandError("--out and --serve do not go together; run the demo twice", usage=True)
+    for option in ("out", "log"):
+        if getattr(args, option) is not None:
+            raise CommandError(f"--{option} and --serve do not go together; run the demo twice", usage=True)
     if args.name not in LIVE_DEMOS:
         raise CommandError(
             f"demo {args.name!r} has no live view; --serve works with: {', '.join(LIVE_DEMOS)}", usage=True
@@ -206,6 +209,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         argv += ["--out", str(args.out)]
         if not dot_available():
             print(NO_PICTURES, file=sys.stderr)
+    if args.log is not None:
+        argv += ["--log", _log_file(args.log)]
     old_argv, sys.argv = sys.argv, argv
     try:
         with _first_on_path(script.parent):
@@ -213,10 +218,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         if args.serve:
             raise CommandError(str(exc)) from exc
-        raise CommandError(f"demo {args.name!r} could not write its pictures: {exc}") from exc
+        what = (
+            "its pictures" if args.log is None else "its log" if args.out is None else "its pictures or log"
+        )
+        raise CommandError(f"demo {args.name!r} could not write {what}: {exc}") from exc
     finally:
         sys.argv = old_argv
     return 0
+
+
+def _log_file(text: str) -> str:
+    """Check a demo's ``--log`` file name and make its folder; returns it."""
+    path = Path(text)
+    if not path.name.lower().endswith(LOG_SUFFIXES):
+        raise CommandError(
+            f"--log {text!r}: end the file name with .json (OCEL 2.0 JSON), .sqlite (OCEL 2.0 SQLite) "
+            "or .jsonl (JSON lines)",
+            usage=True,
+        )
+    if path.is_dir():
+        raise CommandError(
+            f"--log {text!r} is a folder; give a file name such as {text.rstrip('/')}/events.json"
+        )
+    _make_folder(path.parent, "--log")
+    return text
 
 
 def _ctrl_c_stops() -> None:
@@ -375,6 +400,10 @@ def _add_commands(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run a named scenario", description="Run a named scenario.")
     demo.add_argument("name", choices=sorted(DEMOS))
     demo.add_argument("--out", help="folder for the scenario's pictures (created if missing)")
+    demo.add_argument(
+        "--log",
+        help="write the run's event log: OCEL 2.0 JSON (.json) or SQLite (.sqlite), JSON lines (.jsonl)",
+    )
     demo.add_argument("--serve", action="store_true", help="watch the scenario run in the browser")
     _add_live_options(demo)
     demo.set_defaults(func=_cmd_demo)

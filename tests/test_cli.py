@@ -1,6 +1,9 @@
 """The ``mycorrhizal`` command line."""
 
+import contextlib
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +262,46 @@ def test_render_svg_without_any_dot_is_one_line(
 ) -> None:
     assert main(["render", f"{target}:Flow", "-o", str(tmp_path / "flow.svg")]) == 1
     assert "neither Graphviz's 'dot' nor 'graphviz-pure-not-installed' is installed" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("name, events", [("circuit-breaker", 23), ("job-queue", 24)])
+@pytest.mark.parametrize("suffix", ["json", "sqlite", "jsonl"])
+def test_demo_log_writes_the_runs_event_log(
+    name: str, events: int, suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "out" / f"events.{suffix}"
+    assert main(["demo", name, "--log", str(log)]) == 0
+    assert f"wrote {events} events to {log}" in capsys.readouterr().out
+    if suffix == "json":
+        assert len(json.loads(log.read_text())["events"]) == events
+    elif suffix == "sqlite":
+        with contextlib.closing(sqlite3.connect(log)) as db:
+            assert db.execute("SELECT COUNT(*) FROM event").fetchone() == (events,)
+    else:
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        assert sum(1 for line in lines if line["event"] is not None) == events
+
+
+@pytest.mark.parametrize(
+    "argv, status, message",
+    [
+        (["--log", "events.txt"], 2, "--log 'events.txt': end the file name with .json (OCEL 2.0 JSON)"),
+        (["--log", "x.json", "--serve"], 2, "--log and --serve do not go together; run the demo twice"),
+    ],
+)
+def test_demo_log_mistakes_are_one_line(
+    argv: list[str], status: int, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "circuit-breaker", *argv]) == status
+    assert message in one_line_error(capsys)
+
+
+def test_demo_log_in_a_folder_that_is_a_file_or_a_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["demo", "circuit-breaker", "--log", str(tmp_path / "file" / "events.json")]) == 1
+    assert "is a file; give a folder" in one_line_error(capsys)
+    (tmp_path / "logs.json").mkdir()
+    assert main(["demo", "circuit-breaker", "--log", str(tmp_path / "logs.json")]) == 1
+    assert "is a folder; give a file name" in one_line_error(capsys)

@@ -10,8 +10,10 @@ handlers route the request. Its OPEN timeout runs on the net's virtual clock, so
 happens when five simulated seconds pass, with no request needed. The backend is simulated with a
 seeded random generator: every run prints exactly the same thing.
 
-Run:  python examples/mycelium/circuit_breaker_handler.py [--out DIR]
-  or: mycorrhizal demo circuit-breaker --out DIR
+Run:  python examples/mycelium/circuit_breaker_handler.py [--out DIR] [--log out/events.json]
+  or: mycorrhizal demo circuit-breaker --out DIR --log out/events.json
+``--log`` writes everything the run did as an object-centric event log (spores.observe): OCEL 2.0
+JSON for ``.json``, OCEL 2.0 SQLite for ``.sqlite``, JSON lines for ``.jsonl``.
 Watch it in the browser (pip install 'mycorrhizal[live]'):
       mycorrhizal demo circuit-breaker --serve [--speed 2] [--paused]
 """
@@ -28,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from mycorrhizal import spores
 from mycorrhizal.common import ManualClock, RenderError, dot_available
 from mycorrhizal.mycelium import PlaceType, PNRunner, pn
 from mycorrhizal.render import render
@@ -41,6 +44,7 @@ ARRIVAL_GAP = 0.5  # seconds between requests when the scenario is watched live
 # --------------------------------------------------------------------------- the world around it
 
 
+@spores.spore.object("request")  # its OCEL object type in --log
 @attrs.frozen
 class Request:
     """An API request flowing through the net as a token."""
@@ -331,12 +335,17 @@ async def drive(
     return Report(tuple(phases), tuple(bb.transitions), counts)
 
 
-async def run_scenario(*, seed: int = 7, quiet: bool = False) -> Report:
-    """Drive the five phases on a virtual clock and return what happened."""
+async def run_scenario(*, seed: int = 7, quiet: bool = False, log: Path | None = None) -> Report:
+    """Drive the five phases on a virtual clock and return what happened (logged into ``log``)."""
     world = build(seed)
+    if log is not None:
+        spores.configure(transport=spores.transport_for(log))
+        spores.observe(world.runner)
     await world.runner.start()
     report = await drive(world, world.clock.run_for, quiet=quiet)
     await world.runner.stop()
+    if log is not None:
+        await spores.aclose()  # writes the whole log
     return report
 
 
@@ -367,6 +376,12 @@ def write_pictures(out: Path) -> list[Path]:
     return [render(CircuitBreakerOrchestrator, out / f"circuit_breaker.{fmt}", format=fmt)]
 
 
+def _log_path(text: str) -> Path:
+    if not text.lower().endswith(spores.LOG_SUFFIXES):
+        raise argparse.ArgumentTypeError(f"{text!r}: end the file name with .json, .sqlite or .jsonl")
+    return Path(text)
+
+
 def _speed(text: str) -> float:
     value = float(text)
     if not 0 < value < float("inf"):
@@ -377,6 +392,7 @@ def _speed(text: str) -> float:
 def main(argv: list[str] | None = None) -> Report | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, help="write the net's picture into this folder")
+    parser.add_argument("--log", type=_log_path, help="write the run's event log (.json, .sqlite, .jsonl)")
     parser.add_argument("--serve", action="store_true", help="watch it run in the browser (live view)")
     parser.add_argument("--speed", type=_speed, default=1.0, help="virtual seconds per real second")
     parser.add_argument("--paused", action="store_true", help="start paused (use the page's Step)")
@@ -392,7 +408,7 @@ def main(argv: list[str] | None = None) -> Report | None:
         except KeyboardInterrupt:
             print("live view closed")
             return None
-    report = asyncio.run(run_scenario())
+    report = asyncio.run(run_scenario(log=args.log))
     print("\nBreaker transitions:")
     for at, before, after in report.transitions:
         print(f"  t={at:4.1f}s  {before} -> {after}")
@@ -403,6 +419,8 @@ def main(argv: list[str] | None = None) -> Report | None:
                 print(f"wrote {path}")
         except RenderError as err:
             print(f"could not draw the net: {err}")
+    if args.log is not None:
+        print(f"wrote {spores.get_dispatcher().events} events to {args.log}")
     return report
 
 

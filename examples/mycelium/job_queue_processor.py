@@ -13,8 +13,11 @@ jobs with a reason and routes good ones as enriched jobs; the routing tree picks
 has one worker (a transition with concurrency 1) whose work takes virtual time, critical jobs
 first. Run it and the output is the same every time.
 
-Run:  python examples/mycelium/job_queue_processor.py [--out DIR]
-  or: mycorrhizal demo job-queue --out DIR
+Run:  python examples/mycelium/job_queue_processor.py [--out DIR] [--log out/events.json]
+  or: mycorrhizal demo job-queue --out DIR --log out/events.json
+``--log`` writes everything the run did as an object-centric event log (spores.observe): OCEL 2.0
+JSON for ``.json``, OCEL 2.0 SQLite for ``.sqlite``, JSON lines for ``.jsonl``. A job is one
+``job`` object through its life: submitted, enriched (estimate), completed (lane, times).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import argparse
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 
+from mycorrhizal import spores
 from mycorrhizal.common import ManualClock, RenderError, dot_available
 from mycorrhizal.mycelium import PlaceType, PNRunner, pn
 from mycorrhizal.render import render
@@ -37,6 +41,7 @@ log = logging.getLogger("job_queue_example")
 LANES = ("critical", "fast", "normal")
 
 
+@spores.spore.object("job")  # in --log, every stage of a job is the same "job" object
 @attrs.frozen
 class Job:
     """A job as submitted."""
@@ -48,23 +53,35 @@ class Job:
     size_kb: int
 
 
+@spores.spore.object("job")
 @attrs.frozen
 class ReadyJob:
     """A validated job, enriched with what the routing tree and the workers need."""
 
     job: Job
-    estimate: float  # virtual seconds of work
-    received_at: float
+    estimate: Annotated[float, spores.SporesAttr]  # virtual seconds of work
+    received_at: Annotated[float, spores.SporesAttr]
+
+    @property
+    def id(self) -> str:
+        """The job's id (what the event log calls this token)."""
+        return self.job.id
 
 
+@spores.spore.object("job")
 @attrs.frozen
 class Completed:
     """A finished job: which lane ran it and when."""
 
     job: Job
-    lane: str
-    started: float
-    finished: float
+    lane: Annotated[str, spores.SporesAttr]
+    started: Annotated[float, spores.SporesAttr]
+    finished: Annotated[float, spores.SporesAttr]
+
+    @property
+    def id(self) -> str:
+        """The job's id (what the event log calls this token)."""
+        return self.job.id
 
 
 @attrs.define
@@ -232,11 +249,15 @@ class Report:
     finished_at: float
 
 
-async def run_scenario() -> Report:
-    """Submit the jobs at t=0 and run the net on a virtual clock until every job is settled."""
+async def run_scenario(log: Path | None = None) -> Report:
+    """Submit the jobs at t=0 and run the net on a virtual clock until every job is settled
+    (logged into ``log``)."""
     clock = ManualClock()
     bb = Blackboard()
     runner = PNRunner(JobQueueProcessor, bb, clock)
+    if log is not None:
+        spores.configure(transport=spores.transport_for(log))
+        spores.observe(runner)
     await runner.start()
     runner.add_tokens("incoming", JOBS)
     idle = asyncio.ensure_future(runner.run_until_idle())
@@ -245,6 +266,8 @@ async def run_scenario() -> Report:
     await idle
     rejected = tuple((r.token.id, r.reason) for r in runner.tokens("rejected"))
     await runner.stop()
+    if log is not None:
+        await spores.aclose()  # writes the whole log
     by_lane = {lane: tuple(c.job.id for c in bb.done if c.lane == lane) for lane in LANES}
     finished = max(c.finished for c in bb.done)
     return Report(by_lane, rejected, tuple(bb.done), tuple(bb.log), finished)
@@ -253,9 +276,10 @@ async def run_scenario() -> Report:
 def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, help="write the net's and the trees' pictures into this folder")
+    parser.add_argument("--log", type=_log_path, help="write the run's event log (.json, .sqlite, .jsonl)")
     args = parser.parse_args(argv)
     print(f"Job queue: {len(JOBS)} jobs validated and routed by behaviour trees inside a Petri net\n")
-    report = asyncio.run(run_scenario())
+    report = asyncio.run(run_scenario(args.log))
     print("Completed (virtual time):")
     for line in report.log:
         print(f"  {line}")
@@ -274,7 +298,15 @@ def main(argv: list[str] | None = None) -> Report:
                 print(f"wrote {render(subject, args.out / f'job_queue_{name}.{fmt}', format=fmt)}")
         except RenderError as err:
             print(f"could not draw: {err}")
+    if args.log is not None:
+        print(f"wrote {spores.get_dispatcher().events} events to {args.log}")
     return report
+
+
+def _log_path(text: str) -> Path:
+    if not text.lower().endswith(spores.LOG_SUFFIXES):
+        raise argparse.ArgumentTypeError(f"{text!r}: end the file name with .json, .sqlite or .jsonl")
+    return Path(text)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from .dispatch import Dispatcher
 from .dsl import HyphaAdapter, RhizomorphAdapter, SeptumAdapter
 from .emit import emit_event, emit_object, relate
 from .encoder import Encoder, JSONEncoder
+from .logfile import LOG_SUFFIXES, transport_for
 from .logger import AsyncEventLogger, EventLogger, SyncEventLogger, get_spore_async, get_spore_sync
 from .models import (
     Event,
@@ -69,6 +70,7 @@ __all__ = [
     "EvictionPolicy",
     "HyphaAdapter",
     "JSONEncoder",
+    "LOG_SUFFIXES",
     "LogRecord",
     "Object",
     "ObjectAttributeValue",
@@ -109,4 +111,5 @@ __all__ = [
     "observe",
     "relate",
     "spore",
+    "transport_for",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .logfile import SQLITE_SUFFIXES
 from .ocel_json import Ocel2JsonTransport
 from .ocel_sqlite import Ocel2SqliteTransport
 
@@ -16,7 +17,7 @@ def convert_jsonl(source: str | Path, target: str | Path) -> int:
     ``target`` ending in ``.sqlite``/``.sqlite3``/``.db`` is written as SQLite, else as JSON.
     """
     out_path = Path(target)
-    sqlite = out_path.suffix.lower() in (".sqlite", ".sqlite3", ".db")
+    sqlite = out_path.suffix.lower() in SQLITE_SUFFIXES
     writer = Ocel2SqliteTransport(out_path) if sqlite else Ocel2JsonTransport(out_path)
     count = 0
     try:
