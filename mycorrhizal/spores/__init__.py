@@ -22,7 +22,7 @@ from .config import (
 )
 from .convert import convert_jsonl
 from .dispatch import Dispatcher
-from .dsl import HyphaAdapter, RhizomorphAdapter, SeptumAdapter
+from .dsl import HyphaAdapter, RhizomorphAdapter, SeptumAdapter, TreeSporesAdapter
 from .emit import emit_event, emit_object, relate
 from .encoder import Encoder, JSONEncoder
 from .logfile import LOG_SUFFIXES, transport_for
@@ -91,6 +91,7 @@ __all__ = [
     "SyncFileTransport",
     "SyncTransport",
     "Transport",
+    "TreeSporesAdapter",
     "aclose",
     "attribute_value_from_python",
     "close",

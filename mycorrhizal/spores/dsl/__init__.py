@@ -8,5 +8,16 @@ from .base import Adapter
 from .hypha import HyphaAdapter
 from .rhizomorph import RhizomorphAdapter, log_tree_event
 from .septum import SeptumAdapter, log_message
+from .trees import TreeSporesAdapter, log_state_snapshot, state_snapshot
 
-__all__ = ["Adapter", "HyphaAdapter", "RhizomorphAdapter", "SeptumAdapter", "log_message", "log_tree_event"]
+__all__ = [
+    "Adapter",
+    "HyphaAdapter",
+    "RhizomorphAdapter",
+    "SeptumAdapter",
+    "TreeSporesAdapter",
+    "log_message",
+    "log_state_snapshot",
+    "log_tree_event",
+    "state_snapshot",
+]
