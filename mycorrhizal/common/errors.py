@@ -28,6 +28,7 @@ __all__ = [
     "MycorrhizalError",
     "Problem",
     "QueueOverflowError",
+    "RecordedError",
     "RenderError",
     "RoutingError",
     "StateMachineComplete",
@@ -120,6 +121,19 @@ class RoutingError(ExecutionError):
 
 class HandlerError(ExecutionError):
     """A user handler raised; the original exception is ``__cause__``."""
+
+
+class RecordedError(HandlerError):
+    """An error read back from a snapshot or journal: only the original's type name and message were
+    written down (an exception object cannot be), so this stands in for it after a restore."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(f"{type_name}: {message}" if message else type_name)
+        self.type_name = type_name
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.type_name, self.message)
 
 
 class BlackboardAccessError(MycorrhizalError, PermissionError):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, SupportsIndex, overload
 
-from ..common.errors import RoutingError
+from ..common.errors import HandlerError, RoutingError
 
 __all__ = ["Consumed", "FiringContext", "consumed_class"]
 
@@ -80,6 +80,7 @@ class FiringContext:
         "timebase",
         "_emitted",
         "_keys",
+        "_key_of",
     )
 
     def __init__(
@@ -92,6 +93,7 @@ class FiringContext:
         bb: Any,
         timebase: Any,
         keys: Mapping[str, Any],
+        key_of: Callable[[str, Consumed], str] | None = None,
     ) -> None:
         self.transition = transition
         """Qualified name of the transition."""
@@ -106,6 +108,24 @@ class FiringContext:
         self.timebase = timebase
         self._emitted: list[tuple[str, Any]] = []
         self._keys = keys
+        self._key_of = key_of
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key naming this firing's work, the same when it runs again (after a failure, or after a
+        crash and ``Runner.recover``): ``"<run>/<transition>/<ids of the consumed tokens>"``.
+
+        Pass it to whatever the handler changes outside the net, so that a repeated attempt is
+        recognised there (exactly-once effects).  Only a runner with a ``store=`` has durable token
+        ids: elsewhere this raises :class:`~mycorrhizal.common.errors.HandlerError`.
+        """
+        if self._key_of is None:
+            raise HandlerError(
+                f"transition {self.transition!r} asked for ctx.idempotency_key, which only a runner with "
+                "a store has; pass store=... to the Runner",
+                transition=self.transition,
+            )
+        return self._key_of(self.transition, self.consumed)
 
     def emit(self, place: str, token: Any) -> None:
         """Produce ``token`` into output ``place`` when this firing commits (same as returning it)."""

@@ -45,6 +45,8 @@ class Failures:
         for p, hold in t.holds:
             p.reserved -= hold
             self._ready.freed(p)  # an output's held room is free again (a failing t stays blocked)
+        if self._io.recorder is not None:
+            self._io.recorder.unclaim(t, consumed)
         start = 0
         for p, w in t.inputs:
             p.restore(list.__getitem__(consumed, slice(start, start + w)))
@@ -65,6 +67,8 @@ class Failures:
         if err_place is None:
             self.give_back(t, consumed, notify=True)
             where = f"returned to their input places; {self._block(t)}"
+            if self._io.recorder is not None:
+                self._io.recorder.blocked(t)
         else:
             self._park(t, consumed, exc)
             where = f"sent to error place {err_place.qname!r}"
@@ -87,7 +91,7 @@ class Failures:
         application, or a shutdown), the transition is then blocked like after a failure, so that the
         work someone just stopped is not restarted at once.
         """
-        self._ready.end_flight(t)
+        self._ready.end_flight(t, consumed)
         self._report.stats.cancelled += 1
         self.give_back(t, consumed, notify=True)
         if self._report.watched:
@@ -127,6 +131,8 @@ class Failures:
                 wrapped.append(FailedToken(token, exc, t.qname, p.qname))
             start += w
         self._report.stats.parked += len(wrapped)
+        if self._io.recorder is not None:
+            self._io.recorder.parked_firing(t, consumed, t.error_place, wrapped)
         self._io.put(t.error_place, wrapped)
 
     def _retry(self, t: TransitionState) -> None:
@@ -140,15 +146,24 @@ class Failures:
             t.retry.cancel()
 
     def resume_retries(self, transitions: list[TransitionState]) -> None:
-        """Arm again, with its full delay, the retry of every transition still blocked after a stop();
-        one whose firing was cancelled from outside the runner (e.g. when its event loop closed) may
-        fire at once."""
+        """Arm again, with its full delay (a restored runner: at the deadline it had), the retry of
+        every transition still blocked after a stop(); one whose firing was cancelled from outside the
+        runner (e.g. when its event loop closed) may fire at once."""
         for t in transitions:
             if t.interrupted:
                 t.interrupted = False
                 t.blocked_gen = None
             elif t.blocked_gen is not None and t.retry_delay is not None:
-                delay = t.retry_delay.delay(t.streak) if isinstance(t.retry_delay, Backoff) else t.retry_delay
+                if t.retry.due is not None:  # restored: the deadline it had
+                    delay = t.retry.due - self._io.timebase.now()
+                    t.retry.due = None
+                    if delay <= 0:  # passed while the runner was down: retry now
+                        self._retry(t)
+                        continue
+                else:
+                    delay = (
+                        t.retry_delay.delay(t.streak) if isinstance(t.retry_delay, Backoff) else t.retry_delay
+                    )
                 t.retry.arm(self._io.timebase, delay, partial(self._retry, t))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-from ..common.errors import CapacityError, HandlerError, RoutingError
+from ..common.errors import CapacityError, CodecError, HandlerError, RoutingError
 from .context import Consumed, FiringContext
 from .coroutines import Continue, collect, collect_async
 from .events import FiringCommitted, FiringStarted, GuardFailed
@@ -106,7 +106,15 @@ class Firing:
     def context(self, t: TransitionState, consumed: Consumed) -> FiringContext:
         """The ``ctx`` of one firing of ``t``."""
         return FiringContext(
-            t.qname, t.memory, self.runner, t.flat.output_refs, consumed, self.bb, self.timebase, t.out_places
+            t.qname,
+            t.memory,
+            self.runner,
+            t.flat.output_refs,
+            consumed,
+            self.bb,
+            self.timebase,
+            t.out_places,
+            self.runner.firing_key,
         )
 
     def call(self, t: TransitionState, consumed: Consumed) -> None:
@@ -171,8 +179,7 @@ class Firing:
         self, t: TransitionState, consumed: Consumed, awaitable: Any, ctx: FiringContext | None
     ) -> None:
         """The handler suspended (or, with ``eager=False``, is yet to start): finish the firing in a task."""
-        t.inflight += 1
-        self._ready.inflight += 1
+        self._ready.start_flight(t, consumed)
         if isinstance(awaitable, Continue):  # it ran its first step: the task continues it
             self._inflight.start(self._finish(t, consumed, awaitable, ctx))
         else:
@@ -204,11 +211,11 @@ class Firing:
         except Exception as exc:
             self._ended(t, consumed, exc)
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._ready.end_flight(t)
+            self._ready.end_flight(t, consumed)
             self._failures.give_back(t, consumed, notify=True)
             raise
         else:
-            self._ready.end_flight(t)
+            self._ready.end_flight(t, consumed)
             self.commit(t, consumed, result, ctx)
         self._ready.mark(t)
         self._ready.wake_idle()
@@ -227,7 +234,7 @@ class Firing:
 
     def _ended(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A suspended handler raised: the firing fails."""
-        self._ready.end_flight(t)
+        self._ready.end_flight(t, consumed)
         self._failures.fail(t, consumed, exc)
 
     # -- committing -------------------------------------------------------------------------------
@@ -236,8 +243,8 @@ class Firing:
         """Validate every output first, then produce them all (or fail the firing as a whole)."""
         if ctx is not None:
             result, ctx = plain_outputs(result, ctx)
-        if type(result) is dict and len(result) == 1 and ctx is None:
-            # The common case first: one output place, with room.
+        if type(result) is dict and len(result) == 1 and ctx is None and self._io.recorder is None:
+            # The common case first: one output place, with room (journaled: planned, below).
             ((key, value),) = result.items()
             p = t.out_places.get(key)
             batch = value if type(value) is list else (value,)
@@ -265,6 +272,12 @@ class Firing:
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._failures.give_back(t, consumed, notify=True)
             raise
+        if self._io.recorder is not None:
+            try:
+                self._io.recorder.fired(t, consumed, plan)
+            except CodecError as exc:  # an output the journal cannot write down: the firing fails
+                self._failures.fail(t, consumed, exc)
+                return
         self._failures.release(t)
         t.fired += 1
         for p, batch in plan:

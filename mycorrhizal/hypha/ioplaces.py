@@ -12,10 +12,11 @@ from ..common.errors import HandlerError
 from .coroutines import Continue
 from .events import DeliveryFailed, SourceFailed
 from .inflight import InFlight
+from .journal import Recorder
 from .places import FailedToken, SourceFactory
 from .ready import Ready
 from .reporting import Reporter
-from .state import PlaceState
+from .state import NO_TOKEN, PlaceState
 from .transitions import DEFAULT_RETRY
 
 __all__ = ["IOPlaces"]
@@ -24,12 +25,14 @@ __all__ = ["IOPlaces"]
 class IOPlaces:
     """Token arrival (:meth:`put`), sink deliveries and source pumps of one runner."""
 
-    __slots__ = ("bb", "timebase", "sources", "_ready", "_inflight", "_report")
+    __slots__ = ("bb", "timebase", "sources", "recorder", "_ready", "_inflight", "_report")
 
     def __init__(self, ready: Ready, inflight: InFlight, report: Reporter, bb: Any, timebase: Any) -> None:
         self.bb = bb
         self.timebase = timebase
         self.sources: list[asyncio.Task[None]] = []
+        self.recorder: Recorder | None = None
+        """Journals every committed step (a runner with a store, once started); None otherwise."""
         self._ready = ready
         self._inflight = inflight
         self._report = report
@@ -60,7 +63,7 @@ class IOPlaces:
                 if p.sink_blocked_gen == p.gen:
                     return
                 p.sink_blocked_gen = None
-            token = p.take()
+            token = p.delivering = p.take()
             if p.capacity is not None:
                 p.reserved += 1
             try:
@@ -77,18 +80,22 @@ class IOPlaces:
                 self._sink_failed(p, token, exc)
                 continue
             except BaseException:  # KeyboardInterrupt and the like: keep the token, then go
+                p.delivering = NO_TOKEN
                 if p.capacity is not None:
                     p.reserved -= 1
                 p.restore([token])
                 raise
-            self._delivered(p)
+            self._delivered(p, token)
 
     def _suspend_delivery(self, p: PlaceState, token: Any, awaitable: Continue) -> None:
         p.sink_busy = True
         self._ready.sinks_busy += 1
         self._inflight.start(self._finish_delivery(p, token, awaitable))
 
-    def _delivered(self, p: PlaceState) -> None:
+    def _delivered(self, p: PlaceState, token: Any) -> None:
+        p.delivering = NO_TOKEN
+        if self.recorder is not None:
+            self.recorder.delivered(p, token)
         self._report.stats.delivered += 1
         p.sink_streak = 0
         if p.capacity is not None:
@@ -115,13 +122,14 @@ class IOPlaces:
             self._sink_failed(p, token, exc)
         else:
             self._sink_done(p)
-            self._delivered(p)
+            self._delivered(p, token)
         self.kick_sink(p)
         self._ready.wake_idle()
 
     def _undeliver(self, p: PlaceState, token: Any) -> None:
         """A delivery was interrupted: the token goes back to the head of the sink's place."""
         self._sink_done(p)
+        p.delivering = NO_TOKEN
         if p.capacity is not None:
             p.reserved -= 1
         p.restore([token])
@@ -131,6 +139,7 @@ class IOPlaces:
         self._ready.sinks_busy -= 1
 
     def _sink_failed(self, p: PlaceState, token: Any, exc: BaseException) -> None:
+        p.delivering = NO_TOKEN
         self._report.stats.sink_failures += 1
         if isinstance(exc, asyncio.CancelledError):
             cause, exc = (
@@ -148,11 +157,16 @@ class IOPlaces:
             if p.capacity is not None:
                 self._ready.freed(p)
             self._report.stats.parked += 1
-            self.put(p.error_place, (FailedToken(token, exc, p.qname, p.qname),))
+            wrapped = FailedToken(token, exc, p.qname, p.qname)
+            if self.recorder is not None:
+                self.recorder.parked_delivery(p, token, wrapped)
+            self.put(p.error_place, (wrapped,))
             where = f"sent to error place {p.error_place.qname!r}"
         else:
             p.restore([token])
             where = f"kept at the head of the place; {self._sink_blocked(p, exc)}"
+            if self.recorder is not None:
+                self.recorder.sink_blocked(p)
         if self._report.watched:
             error_place = None if p.error_place is None else p.error_place.qname
             self._report.emit(
@@ -192,12 +206,18 @@ class IOPlaces:
             p.sink_retry.cancel()
 
     def resume_retries(self, places: list[PlaceState]) -> None:
-        """Arm again, with its full delay, the retry of every sink still blocked after a stop()."""
+        """Arm again, with its full delay (a restored runner: at the deadline it had), the retry of
+        every sink still blocked after a stop()."""
         for p in places:
             if p.sink_blocked_gen is not None and p.tokens:
-                p.sink_retry.arm(
-                    self.timebase, DEFAULT_RETRY.delay(p.sink_streak), partial(self._retry_sink, p)
-                )
+                delay = DEFAULT_RETRY.delay(p.sink_streak)
+                if p.sink_retry.due is not None:  # restored: the deadline it had
+                    delay = p.sink_retry.due - self.timebase.now()
+                    p.sink_retry.due = None
+                    if delay <= 0:  # passed while the runner was down: retry now
+                        p.sink_blocked_gen = None
+                        continue
+                p.sink_retry.arm(self.timebase, delay, partial(self._retry_sink, p))
 
     # -- sources ----------------------------------------------------------------------------------
 
@@ -218,6 +238,8 @@ class IOPlaces:
             async for token in _aiter(source):
                 while p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
                     await self._room(p)
+                if self.recorder is not None:
+                    self.recorder.added(p, [token])
                 self.put(p, (token,))
         except asyncio.CancelledError:
             raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from .state import PlaceState, TransitionState
 
@@ -31,6 +32,8 @@ class Ready:
         "sources_active",
         "sources_waiting",
         "idle_waiters",
+        "flights",
+        "in_pass",
     )
 
     def __init__(self, levels: list[deque[TransitionState]]) -> None:
@@ -47,6 +50,11 @@ class Ready:
         self.sources_active = 0
         self.sources_waiting = 0
         self.idle_waiters: list[asyncio.Future[None]] = []
+        self.flights: dict[int, tuple[TransitionState, list[Any]]] = {}
+        """Suspended firings, oldest first: id(consumed) -> (transition, consumed); what snapshots put
+        back into the input places (a firing that has not committed has not happened)."""
+        self.in_pass = False
+        """True while a scheduler pass runs (handlers' first steps, guards, inline sinks...)."""
 
     def mark(self, t: TransitionState) -> None:
         """``t`` may have become enabled: queue it and make sure a pass will look at it."""
@@ -77,10 +85,17 @@ class Ready:
                 if not w.done():
                     w.set_result(None)
 
-    def end_flight(self, t: TransitionState) -> None:
+    def start_flight(self, t: TransitionState, consumed: list[Any]) -> None:
+        """A firing of ``t`` suspended in its handler, holding ``consumed``."""
+        t.inflight += 1
+        self.inflight += 1
+        self.flights[id(consumed)] = (t, consumed)
+
+    def end_flight(self, t: TransitionState, consumed: list[Any]) -> None:
         """A suspended firing of ``t`` ended (committed, failed or cancelled)."""
         t.inflight -= 1
         self.inflight -= 1
+        del self.flights[id(consumed)]
 
     def idle(self) -> bool:
         """Nothing scheduled, nothing in flight, every source finished or waiting for room."""

@@ -22,20 +22,25 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
-from ..common.errors import CapacityError, DefinitionError, HandlerError, Problem, RoutingError
+from ..common.errors import CapacityError, HandlerError, RoutingError
 from ..common.observers import Observer
+from ..common.store import Store
 from ..common.timebase import Timebase, default_timebase
 from .compile import compile_net
+from .durable import Durable, check_options
 from .failures import Failures
 from .firing import Firing
 from .inflight import InFlight
 from .ioplaces import IOPlaces
+from .journal import DEFAULT_SNAPSHOT_EVERY
 from .marking import Marking
 from .places import PlaceKind
 from .ready import Ready
 from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
+from .snapshot import Parts, hypha_codecs, read, token_order, write
 from .spec import NetSpec, draw
 from .state import PlaceState, link
 
@@ -47,20 +52,26 @@ class Runner:
 
     The blackboard is used as is (never copied) and is passed, with the runner's timebase, to every
     handler, guard, source and sink.  Many runners can share one net spec.
+
+    With ``store=`` (a :class:`~mycorrhizal.common.store.Store`, e.g. ``SQLiteStore("run.db")``) the
+    runner journals every committed step of run ``run`` (default: the net's name) from its start, and
+    :meth:`recover` rebuilds it after a crash; ``codecs`` encodes tokens and ``ctx.memory`` for
+    snapshots and the journal; a snapshot is journaled about every ``snapshot_every`` records.  See
+    docs/durability.md.
     """
 
-    def __init__(self, net: NetSpec, blackboard: Any = None, timebase: Timebase | None = None) -> None:
-        if not isinstance(net, NetSpec):
-            raise DefinitionError(
-                [
-                    Problem(
-                        "Runner",
-                        f"{net!r} is not a net",
-                        "pass a net built with @pn.net or NetBuilder(...).build()",
-                    )
-                ],
-                what="Runner(net)",
-            )
+    def __init__(
+        self,
+        net: NetSpec,
+        blackboard: Any = None,
+        timebase: Timebase | None = None,
+        *,
+        codecs: CodecRegistry | None = None,
+        store: Store | None = None,
+        run: str | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
+        check_options(net, codecs, store, run, snapshot_every)
         self.net = net
         self.bb = blackboard
         self.timebase = timebase if timebase is not None else default_timebase()
@@ -76,6 +87,29 @@ class Runner:
         self._scheduler = Scheduler(self._ready, self._firing, self._failures, self._io, self._report)
         self._ready.fire = self._scheduler.run_pass
         self._stop_callbacks: list[Callable[[], object]] = []
+        self.codecs = hypha_codecs(codecs if codecs is not None else CodecRegistry())
+        """Encodes tokens and ``ctx.memory`` for snapshots and the journal."""
+        self._parts = Parts(
+            self._flat.name,
+            self._places,
+            self._transitions,
+            self._ready,
+            self._report.stats,
+            self.timebase,
+            self.codecs,
+        )
+        self._durable = (
+            None
+            if store is None
+            else Durable(
+                store,
+                self._flat.name if run is None else run,
+                snapshot_every,
+                self._parts,
+                self._io,
+                self._report,
+            )
+        )
 
     @property
     def stats(self) -> RunnerStats:
@@ -95,6 +129,10 @@ class Runner:
         ready = self._ready
         if ready.running and ready.loop is loop:
             return
+        if self._durable is not None:
+            if self._durable.recorder is None:
+                await self._durable.open_fresh()
+            self._durable.started()
         if ready.loop is not loop:
             self._leave_loop()
         ready.loop = loop
@@ -150,6 +188,8 @@ class Runner:
         self._ready.wake_idle()
         await self._report.observers.drain()
         self._stopped()
+        if self._durable is not None:
+            await self._durable.flush()
 
     def _stopped(self) -> None:
         for callback in list(self._stop_callbacks):
@@ -263,6 +303,8 @@ class Runner:
                 "raise its capacity",
                 place=p.qname,
             )
+        if self._io.recorder is not None:
+            self._io.recorder.added(p, [token])
         self._io.put(p, (token,))
 
     def add_tokens(self, place: str, tokens: Iterable[Any]) -> None:
@@ -276,6 +318,8 @@ class Runner:
                 place=p.qname,
             )
         if batch:
+            if self._io.recorder is not None:
+                self._io.recorder.added(p, batch)
             self._io.put(p, batch)
 
     def marking(self) -> Marking:
@@ -301,6 +345,93 @@ class Runner:
                 transition=str(transition),
             )
         return self._transitions[index].memory
+
+    # -- durability -------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, JSON]:
+        """The runner's state as a plain, versioned, JSON-compatible document (see docs/durability.md).
+
+        Firings in flight have not committed: their tokens are written back in their input places.
+        Call it between firings (not from a handler, guard, inline sink or plain observer).
+        """
+        if self._ready.in_pass:
+            raise HandlerError(
+                f"net {self._flat.name!r}: snapshot() was called from inside a scheduler pass (a handler's "
+                "first step, a guard, a sink or a plain observer), where a firing is half done; call it "
+                "between firings, e.g. from a task or after run_until_idle()"
+            )
+        return write(self._parts, token_order(self._parts))
+
+    @classmethod
+    def restore(
+        cls,
+        net: NetSpec,
+        document: JSON,
+        blackboard: Any = None,
+        timebase: Timebase | None = None,
+        *,
+        codecs: CodecRegistry | None = None,
+        store: Store | None = None,
+        run: str | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> Runner:
+        """A fresh runner of ``net`` in the state :meth:`snapshot` wrote in ``document``, not started.
+
+        It continues as the original would have (firings that were in flight run again from the
+        start; retry deadlines are kept on the timebase).  With ``store=``, it journals a new run
+        from that state when it starts.
+        """
+        runner = cls(
+            net, blackboard, timebase, codecs=codecs, store=store, run=run, snapshot_every=snapshot_every
+        )
+        read(runner._parts, document)
+        return runner
+
+    @classmethod
+    async def recover(
+        cls,
+        net: NetSpec,
+        store: Store,
+        blackboard: Any = None,
+        timebase: Timebase | None = None,
+        *,
+        codecs: CodecRegistry | None = None,
+        run: str | None = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> Runner:
+        """A runner of ``net`` in the last committed state of run ``run`` in ``store`` (a fresh one if
+        the store has no such run), journaling on from there; not started.
+
+        Opening the run fences any older writer of it.  Nothing is replayed through handlers: the
+        journal describes what firings committed.
+        """
+        runner = cls(
+            net, blackboard, timebase, codecs=codecs, store=store, run=run, snapshot_every=snapshot_every
+        )
+        assert runner._durable is not None
+        await runner._durable.recover()
+        return runner
+
+    async def flush(self) -> None:
+        """Return once every step journaled so far is durable (nothing to do without a store)."""
+        if self._durable is not None:
+            await self._durable.flush()
+
+    @property
+    def run(self) -> str | None:
+        """The name of the run this runner journals (None without a store)."""
+        return None if self._durable is None else self._durable.run
+
+    def firing_key(self, transition: str, consumed: list[Any]) -> str:
+        """The idempotency key of the firing of ``transition`` in flight with ``consumed`` (what
+        ``ctx.idempotency_key`` gives); only a runner with a store has one."""
+        if self._durable is None:
+            raise HandlerError(
+                f"transition {transition!r} asked for ctx.idempotency_key, which only a runner with a store "
+                "has (token ids are durable only there); pass store=... to the Runner",
+                transition=transition,
+            )
+        return self._durable.key(transition, consumed)
 
     # -- observers --------------------------------------------------------------------------------
 

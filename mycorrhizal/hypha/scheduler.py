@@ -56,6 +56,7 @@ class Scheduler:
         """One scheduler pass: fire ready transitions, highest priority first, up to a batch."""
         ready = self._ready
         self._report.refresh()
+        ready.in_pass = True
         try:
             self._fire_batch()
         except BaseException as exc:  # a bug here must not leave waiters hanging
@@ -63,6 +64,8 @@ class Scheduler:
             log.exception("net %s: scheduler failed", self._report.name)
             ready.fail_waiters(exc)
             raise
+        finally:
+            ready.in_pass = False
         if ready.running and any(ready.levels):
             assert ready.loop is not None
             ready.loop.call_soon(self.run_pass)
@@ -227,6 +230,8 @@ class Scheduler:
                 return False
         else:
             consumed = t.ccls((t.single.take(),)) if t.single is not None else t.ccls(map(call, t.takers))
+        if self._io.recorder is not None:
+            self._io.recorder.claim(t, consumed)
         for p, hold in t.holds:
             p.reserved += hold  # held until the firing commits or fails
         if self._report.watched:

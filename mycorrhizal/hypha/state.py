@@ -18,7 +18,10 @@ from .context import consumed_class
 from .places import PlaceKind, PlaceType
 from .transitions import HandlerKind
 
-__all__ = ["PlaceState", "Retry", "TransitionState", "held", "link"]
+__all__ = ["NO_TOKEN", "PlaceState", "Retry", "TransitionState", "held", "link"]
+
+NO_TOKEN: Any = object()
+"""What ``PlaceState.delivering`` holds while no delivery is under way (a token may be None)."""
 
 _COROUTINE = HandlerKind.COROUTINE
 _FUNCTION = HandlerKind.FUNCTION
@@ -27,11 +30,13 @@ _FUNCTION = HandlerKind.FUNCTION
 class Retry:
     """A pending retry after a failure: its timer and when it fires (on the runner's timebase)."""
 
-    __slots__ = ("handle", "at")
+    __slots__ = ("handle", "at", "due")
 
     def __init__(self) -> None:
         self.handle: TimerHandle | None = None
         self.at: float | None = None
+        self.due: float | None = None
+        """A deadline a restored runner arms at its next start (instead of the full delay)."""
 
     def arm(self, timebase: Timebase, delay: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after ``delay`` seconds on ``timebase`` (replacing a pending retry)."""
@@ -78,6 +83,7 @@ class PlaceState:
         "sink_retry",
         "sink_error",
         "sink_streak",
+        "delivering",
     )
 
     def __init__(self, flat: FlatPlace) -> None:
@@ -111,6 +117,8 @@ class PlaceState:
         self.sink_error: BaseException | None = None
         self.sink_streak = 0
         """Deliveries that failed in a row."""
+        self.delivering: Any = NO_TOKEN
+        """The token a sink is being handed now (taken, not yet delivered), or NO_TOKEN."""
 
     def room(self) -> int | None:
         """Free room, or None when unbounded."""

@@ -1,0 +1,202 @@
+"""The durable side of a runner with a ``store=``: opening its journal, recovering, periodic snapshots.
+
+A runner given a store journals nothing until it starts (or is recovered): then it opens its run's
+journal, which fences any older writer of the run, writes a snapshot of where it starts from, and
+from then on its :class:`~.journal.Recorder` appends a record for every committed step.  Firings
+then take the general path (the scheduler's inline short cuts do not journal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..common.codecs import CodecRegistry
+from ..common.errors import CodecError, DefinitionError, HandlerError, Problem, StoreError
+from ..common.store import Journal, Store
+from .ioplaces import IOPlaces
+from .journal import Recorder
+from .replay import replay
+from .reporting import Reporter, log
+from .snapshot import Parts, read, token_order, write
+from .spec import NetSpec
+
+__all__ = ["Durable", "check_options"]
+
+
+class Durable:
+    """The store, run name and (once started) the recorder of one runner."""
+
+    __slots__ = ("store", "run", "every", "_parts", "_io", "_report")
+
+    def __init__(
+        self, store: Store, run: str, every: int, parts: Parts, io: IOPlaces, report: Reporter
+    ) -> None:
+        self.store = store
+        self.run = run
+        self.every = every
+        self._parts = parts
+        self._io = io
+        self._report = report
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The recorder, once the journal is open."""
+        return self._io.recorder
+
+    async def open_fresh(self) -> None:
+        """Start journaling a new run from the runner's current state (refusing a run that has one)."""
+        found = await self.store.load(self.run)
+        if found is not None and (found.snapshot is not None or found.records):
+            raise StoreError(
+                f"run {self.run!r} already has a journal in {self.store!r} (up to record {found.last_seq}). "
+                f"Fix: continue it with Runner.recover(net, store, run={self.run!r}), or give this runner "
+                "another run= name"
+            )
+        journal = await self.store.open_journal(self.run)
+        self._attach(journal, token_order(self._parts), None, 1)
+
+    async def recover(self) -> None:
+        """Rebuild the run's last committed state into the (fresh) runner, then journal on from there."""
+        journal = await self.store.open_journal(self.run)  # first: no older writer adds records now
+        recovery = await self.store.load(self.run)
+        if recovery is None or (recovery.snapshot is None and not recovery.records):
+            log.info("net %s: run %r has nothing to recover; it starts fresh", self._parts.name, self.run)
+            self._attach(journal, token_order(self._parts), None, 1)
+            return
+        if recovery.snapshot is None:
+            raise StoreError(
+                f"run {self.run!r} has journal records but no snapshot: it was not written by a hypha "
+                "runner. Fix: recover it with what wrote it, or use another run= name"
+            )
+        if recovery.last_seq != journal.last_seq:
+            raise StoreError(
+                f"run {self.run!r} changed while it was being recovered (record {journal.last_seq} "
+                "appeared). Fix: stop the other writer of the run, then recover again"
+            )
+        document = replay(recovery.snapshot.document, recovery.records)
+        order = read(self._parts, document)
+        ids: Any = document["ids"]
+        self._attach(journal, order, [ids.get(p.qname, []) for p in self._parts.places], document["next_id"])
+        log.info(
+            "net %s: run %r recovered from snapshot %d and %d journal records",
+            self._parts.name,
+            self.run,
+            recovery.snapshot.seq,
+            len(recovery.records),
+        )
+
+    def _attach(self, journal: Journal, order: list[list[Any]], ids: Any, next_id: Any) -> None:
+        if type(next_id) is not int:
+            raise StoreError(f"run {self.run!r}: malformed next_id {next_id!r} in its snapshot")
+        recorder = Recorder(
+            journal,
+            self._parts.codecs,
+            len(self._parts.places),
+            self.every,
+            self.request_snapshot,
+            self.failed,
+            self._parts.timebase.now,
+        )
+        recorder.number(order, ids, next_id)
+        for t in self._parts.transitions:
+            t.fast = t.hot = False  # the inline short cuts commit without the recorder
+        self._io.recorder = recorder
+        self.write_snapshot()  # where the journal starts from (after a recovery: pruning the old records)
+
+    def request_snapshot(self) -> None:
+        """The recorder wants a snapshot: take it once the current step has finished."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # taken at the next start() (snapshot_requested stays set)
+        loop.call_soon(self.write_snapshot)
+
+    def write_snapshot(self) -> None:
+        """Write a snapshot (with token ids) of the runner as it is now to the journal."""
+        recorder = self._io.recorder
+        if recorder is None or recorder.failure is not None:
+            return
+        order = token_order(self._parts)
+        try:
+            document = write(self._parts, order)
+        except CodecError as exc:
+            recorder.fail(StoreError(f"run {self.run!r}: cannot write a snapshot: {exc}"))
+            return
+        ids = recorder.ids_in_order(self._parts.ready, self._parts.places)
+        document["ids"] = {p.qname: ids[p.index] for p in self._parts.places}  # type: ignore[misc]
+        document["next_id"] = recorder.next_id
+        recorder.snapshot(document, sum(map(len, order)))
+
+    def failed(self, error: StoreError) -> None:
+        """The journal failed: stop firing (what runs on is not durable) and tell whoever waits."""
+        ready = self._parts.ready
+        ready.running = False
+        self._report.record(
+            f"the journal of run {self.run!r} failed ({error}); the runner stopped firing: recover the run "
+            "with Runner.recover once the store works again",
+            error,
+            handled=False,
+        )
+        ready.fail_waiters(error)
+
+    def started(self) -> None:
+        """The runner starts: refuse if the journal failed; take a snapshot still owed."""
+        recorder = self._io.recorder
+        if recorder is None:
+            return
+        if recorder.failure is not None:
+            raise StoreError(f"the journal of run {self.run!r} failed earlier: {recorder.failure}")
+        if recorder.snapshot_requested:
+            self.write_snapshot()
+
+    async def flush(self) -> None:
+        """Return once every record so far is durable; raise the journal's failure, if any."""
+        recorder = self._io.recorder
+        if recorder is None:
+            return
+        if recorder.failure is None:
+            await recorder.journal.flush()
+        if recorder.failure is not None:
+            raise StoreError(f"the journal of run {self.run!r} failed: {recorder.failure}")
+
+    def key(self, transition: str, consumed: list[Any]) -> str:
+        """The idempotency key of a firing in flight."""
+        recorder = self._io.recorder
+        if recorder is None:
+            raise HandlerError(
+                f"transition {transition!r} asked for ctx.idempotency_key before the runner's journal was "
+                "open; it opens when the runner starts",
+                transition=transition,
+            )
+        return recorder.key(self.run, transition, consumed)
+
+
+def check_options(net: Any, codecs: Any, store: Any, run: Any, snapshot_every: Any) -> None:
+    """Every problem with what a Runner was given, raised at once."""
+    problems = []
+    if not isinstance(net, NetSpec):
+        problems.append(
+            Problem(
+                "Runner", f"{net!r} is not a net", "pass a net built with @pn.net or NetBuilder(...).build()"
+            )
+        )
+    if codecs is not None and not isinstance(codecs, CodecRegistry):
+        problems.append(
+            Problem("Runner", f"codecs={codecs!r} is not a CodecRegistry", "pass CodecRegistry()")
+        )
+    if store is not None and not isinstance(store, Store):
+        problems.append(
+            Problem(
+                "Runner",
+                f"store={store!r} is not a store",
+                "pass e.g. SQLiteStore('run.db') or MemoryStore()",
+            )
+        )
+    if run is not None and (type(run) is not str or not run):
+        problems.append(Problem("Runner", f"run={run!r} is not a non-empty str", "pass a name like 'orders'"))
+    if type(snapshot_every) is not int or snapshot_every < 1:
+        problems.append(
+            Problem("Runner", f"snapshot_every={snapshot_every!r} is not a positive int", "pass e.g. 10_000")
+        )
+    DefinitionError.raise_if_any(problems, what="Runner(net)")

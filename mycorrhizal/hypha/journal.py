@@ -1,0 +1,328 @@
+"""A journaled runner's record of what it committed, as it happens: one journal record per step.
+
+The runner's state is a snapshot plus the records after it (see :mod:`.snapshot` and
+:mod:`.replay`).  Records describe *effects*, never inputs, so recovery replays them without running
+any handler, guard, source or sink again:
+
+- ``fire``: a firing committed: the durable ids of the tokens it consumed (``in``), the tokens it
+  produced by place (``out``, encoded; they get the ids ``id``, ``id + 1``... in that order) and, for
+  a transition that keeps ``ctx.memory``, that memory after the firing (``m``);
+- ``add``: tokens arrived from outside (``add_token``, a source);
+- ``park``: a failed firing's (or delivery's) tokens went to an error place as ``FailedToken``\\ s;
+- ``deliver``: a sink took a token for good;
+- ``block``, ``sink_block``: a failure holds a transition (or sink) back until its retry deadline.
+
+Every token that enters a place gets a *durable id* (1, 2, 3... per run, never reused); the records
+name consumed tokens by it.  Tokens live in the runner's places as the user's own objects, so the
+recorder keeps, per place, a map from the token object's identity to its id (several ids when the
+same object is in a place several times), and, for every firing from the moment it takes its tokens
+until it ends, the ids it took (its *claim*).  The claim is also what a firing's idempotency key is
+made of: a firing that runs again after a crash takes the same tokens, so it gets the same key.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..common.codecs import JSON, CodecRegistry
+from ..common.errors import CodecError, HandlerError, StoreError
+from ..common.store import Journal
+from .ready import Ready
+from .snapshot import arrange, blocked_entry, encode_memory, error_json
+from .state import NO_TOKEN, PlaceState, TransitionState
+
+__all__ = ["DEFAULT_SNAPSHOT_EVERY", "Recorder"]
+
+DEFAULT_SNAPSHOT_EVERY = 10_000
+"""Records between periodic snapshots (at least; see :class:`Recorder`)."""
+
+Ids = dict[int, Any]
+"""One place's ids: ``id(token)`` -> its durable id, or a deque of them (the same object several times)."""
+
+
+class Recorder:
+    """Appends a journaled runner's committed steps to its journal and keeps every token's durable id.
+
+    A snapshot is requested after ``every`` records, and never before as many records as the last
+    snapshot held tokens: recovery then replays at most about as many records as a snapshot holds,
+    and writing snapshots costs at most about one token written per record.
+    """
+
+    __slots__ = (
+        "journal",
+        "codecs",
+        "ids",
+        "claims",
+        "next_id",
+        "since",
+        "threshold",
+        "every",
+        "failure",
+        "snapshot_requested",
+        "now",
+        "_request_snapshot",
+        "_on_failure",
+    )
+
+    def __init__(
+        self,
+        journal: Journal,
+        codecs: CodecRegistry,
+        places: int,
+        every: int,
+        request_snapshot: Callable[[], None],
+        on_failure: Callable[[StoreError], None],
+        now: Callable[[], float],
+    ) -> None:
+        self.journal = journal
+        self.codecs = codecs
+        self.ids: list[Ids] = [{} for _ in range(places)]
+        self.claims: dict[int, tuple[list[Any], list[int]]] = {}
+        """id(consumed) -> (consumed, the durable ids it took), for every firing not yet ended."""
+        self.next_id = 1
+        self.since = 0
+        """Records appended since the last snapshot."""
+        self.threshold = every
+        self.every = every
+        self.failure: StoreError | None = None
+        """Why the journal cannot take more records (the runner stopped firing then)."""
+        self.snapshot_requested = False
+        self._request_snapshot = request_snapshot
+        self._on_failure = on_failure
+        self.now = now
+        """The runner's clock (block records say when they were written)."""
+
+    # -- ids ----------------------------------------------------------------------------------------
+
+    def number(self, order: Sequence[list[Any]], ids: Sequence[Sequence[int]] | None, next_id: int) -> None:
+        """Know the tokens in ``order`` (per place, document order) by ``ids`` (new ones if None)."""
+        self.claims.clear()
+        self.next_id = next_id
+        for index, tokens in enumerate(order):
+            mapping = self.ids[index] = {}
+            if ids is None:
+                self._new_ids(mapping, tokens)
+                continue
+            for token, durable in zip(tokens, ids[index], strict=True):
+                _add(mapping, id(token), durable)
+
+    def ids_in_order(self, ready: Ready, places: Sequence[PlaceState]) -> list[list[int]]:
+        """The durable ids of every place's tokens in document order (as
+        :func:`.snapshot.token_order` arranges the tokens)."""
+        taken: list[list[int]] = [[] for _ in places]
+        for t, consumed in ready.flights.values():
+            claimed = self.claims[id(consumed)][1]
+            start = 0
+            for p, w in t.inputs:
+                taken[p.index].extend(claimed[start : start + w])
+                start += w
+        result = []
+        for p in places:
+            seen: dict[int, int] = {}
+            mapping = self.ids[p.index]
+            if p.delivering is not NO_TOKEN:
+                taken[p.index].append(_peek(mapping, p.delivering, seen))
+            stored = [_peek(mapping, token, seen) for token in p.tokens]
+            result.append(arrange(p, taken[p.index], stored))
+        return result
+
+    def _new_ids(self, mapping: Ids, tokens: Iterable[Any]) -> None:
+        number = self.next_id
+        for token in tokens:
+            _add(mapping, id(token), number)
+            number += 1
+        self.next_id = number
+
+    def claim(self, t: TransitionState, consumed: list[Any]) -> None:
+        """A firing of ``t`` took ``consumed``: it holds their ids until it ends."""
+        taken = []
+        start = 0
+        for p, w in t.inputs:
+            mapping = self.ids[p.index]
+            for token in list.__getitem__(consumed, slice(start, start + w)):
+                taken.append(_take(mapping, id(token)))
+            start += w
+        self.claims[id(consumed)] = (consumed, taken)
+
+    def unclaim(self, t: TransitionState, consumed: list[Any]) -> None:
+        """A firing of ``t`` gave its tokens back (failed or cancelled): they are in their places again."""
+        found = self.claims.pop(id(consumed), None)
+        if found is None:
+            return
+        taken = found[1]
+        start = 0
+        for p, w in t.inputs:
+            mapping = self.ids[p.index]
+            tokens = list.__getitem__(consumed, slice(start, start + w))
+            for token, durable in zip(reversed(tokens), reversed(taken[start : start + w]), strict=True):
+                _add(mapping, id(token), durable, front=True)
+            start += w
+
+    def key(self, run: str, transition: str, consumed: list[Any]) -> str:
+        """The idempotency key of the firing of ``transition`` that took ``consumed``."""
+        found = self.claims.get(id(consumed))
+        if found is None:
+            raise HandlerError(
+                f"the firing of {transition!r} has ended: its idempotency key exists only while it runs",
+                transition=transition,
+            )
+        return f"{run}/{transition}/{'.'.join(map(str, found[1]))}"
+
+    # -- records ------------------------------------------------------------------------------------
+
+    def fired(
+        self, t: TransitionState, consumed: list[Any], plan: list[tuple[PlaceState, list[Any]]]
+    ) -> None:
+        """A firing of ``t`` commits ``plan``; encodes first, so a CodecError changes nothing."""
+        out = [[p.qname, self._encode(p, batch)] for p, batch in plan]
+        memory = encode_memory(t, self.codecs) if t.wants_ctx and t.memory else None
+        taken = self.claims.pop(id(consumed))[1]
+        payload: dict[str, JSON] = {"t": t.qname, "in": taken, "out": out, "id": self.next_id}  # type: ignore[dict-item]
+        for p, batch in plan:
+            self._new_ids(self.ids[p.index], batch)
+        if memory is not None:
+            payload["m"] = memory
+        self._append("fire", payload)
+
+    def added(self, p: PlaceState, tokens: list[Any]) -> None:
+        """Tokens arrive in ``p`` from outside the net (``add_token``, a source)."""
+        encoded = self._encode(p, tokens)
+        first = self.next_id
+        self._new_ids(self.ids[p.index], tokens)
+        self._append("add", {"place": p.qname, "id": first, "tokens": encoded})
+
+    def delivered(self, p: PlaceState, token: Any) -> None:
+        """Sink ``p`` took ``token`` for good."""
+        self._append("deliver", {"place": p.qname, "in": [_take(self.ids[p.index], id(token))]})
+
+    def parked(
+        self, by: tuple[str, str], taken: list[int], error_place: PlaceState, wrapped: list[Any]
+    ) -> None:
+        """Tokens (durable ids ``taken``) went to ``error_place`` as the FailedTokens ``wrapped``;
+        ``by`` is ("t", transition) or ("sink", place)."""
+        try:
+            encoded = self.codecs.encode(wrapped)
+        except CodecError as exc:  # they were encoded when they arrived: they changed since
+            self.fail(StoreError(f"cannot journal the tokens sent to {error_place.qname!r}: {exc}"))
+            return
+        first = self.next_id
+        self._new_ids(self.ids[error_place.index], wrapped)
+        kind, name = by
+        ids: list[JSON] = list(taken)
+        self._append(
+            "park", {kind: name, "in": ids, "place": error_place.qname, "id": first, "tokens": encoded}
+        )
+
+    def parked_firing(
+        self, t: TransitionState, consumed: list[Any], error_place: PlaceState, wrapped: list[Any]
+    ) -> None:
+        """A failed firing of ``t`` sends its tokens to ``error_place``."""
+        found = self.claims.pop(id(consumed), None)
+        self.parked(("t", t.qname), [] if found is None else found[1], error_place, wrapped)
+
+    def parked_delivery(self, p: PlaceState, token: Any, wrapped: Any) -> None:
+        """Sink ``p`` failed on ``token``, which goes to its error place."""
+        assert p.error_place is not None
+        self.parked(("sink", p.qname), [_take(self.ids[p.index], id(token))], p.error_place, [wrapped])
+
+    def blocked(self, t: TransitionState) -> None:
+        """A failure holds ``t`` back (its tokens went back to their places)."""
+        self._append(
+            "block",
+            {
+                "t": t.qname,
+                "now": self.now(),
+                "streak": t.streak,
+                "fired_at": t.fired_at_failure,
+                **blocked_entry(t),
+            },
+        )
+
+    def sink_blocked(self, p: PlaceState) -> None:
+        """A failed delivery holds sink ``p`` back (its token stays at the head of the place)."""
+        self._append(
+            "sink_block",
+            {
+                "sink": p.qname,
+                "now": self.now(),
+                "streak": p.sink_streak,
+                "at": p.sink_retry.at,
+                "error": error_json(p.sink_error),
+            },
+        )
+
+    def _encode(self, p: PlaceState, tokens: list[Any]) -> JSON:
+        try:
+            return self.codecs.encode(tokens)
+        except CodecError as exc:
+            raise CodecError(
+                f"a token for place {p.qname!r} cannot be journaled: {exc}", type_name=exc.type_name
+            ) from exc
+
+    def _append(self, kind: str, payload: dict[str, JSON]) -> None:
+        if self.failure is not None:
+            return
+        try:
+            self.journal.append(kind, payload)
+        except StoreError as exc:
+            self.fail(exc)
+            return
+        self.since += 1
+        if self.since >= self.threshold and not self.snapshot_requested:
+            self.snapshot_requested = True
+            self._request_snapshot()
+
+    def snapshot(self, document: dict[str, JSON], tokens: int) -> None:
+        """Write ``document`` (which stands for every record so far) to the journal."""
+        self.snapshot_requested = False
+        if self.failure is not None:
+            return
+        try:
+            self.journal.snapshot(document)
+        except StoreError as exc:
+            self.fail(exc)
+            return
+        self.since = 0
+        self.threshold = max(self.every, tokens)
+
+    def fail(self, error: StoreError) -> None:
+        """The journal takes no more records: remember why and tell the runner (once)."""
+        if self.failure is None:
+            self.failure = error
+            self._on_failure(error)
+
+
+def _add(mapping: Ids, key: int, durable: int, *, front: bool = False) -> None:
+    found = mapping.get(key)
+    if found is None:
+        mapping[key] = durable
+    elif type(found) is int:
+        mapping[key] = deque((durable, found) if front else (found, durable))
+    elif front:
+        found.appendleft(durable)
+    else:
+        found.append(durable)
+
+
+def _peek(mapping: Ids, token: Any, seen: dict[int, int]) -> int:
+    """The id of ``token`` (the next of its ids in ``seen``'s count, for the same object repeated)."""
+    key = id(token)
+    found = mapping[key]
+    if type(found) is int:
+        return found
+    nth = seen.get(key, 0)
+    seen[key] = nth + 1
+    return found[nth]  # type: ignore[no-any-return]
+
+
+def _take(mapping: Ids, key: int) -> int:
+    found = mapping[key]
+    if type(found) is int:
+        del mapping[key]
+        return found
+    durable: int = found.popleft()
+    if len(found) == 1:
+        mapping[key] = found[0]
+    return durable

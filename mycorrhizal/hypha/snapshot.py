@@ -1,0 +1,339 @@
+"""A runner's state written down as a plain, versioned JSON document, and read back.
+
+What a document holds (``version`` 1; the layout is in docs/durability.md):
+
+- ``places``: every place's tokens, encoded by a :class:`~mycorrhizal.common.codecs.CodecRegistry`:
+  a QUEUE's in the order they will be taken, a BAG's in no promised order.  A firing suspended in its
+  handler has not committed, so its tokens are written back into their input places (to be taken
+  first, oldest firing first), as cancelling it would leave them; so is a token a sink is being
+  handed.
+- ``transitions``: committed firings, ``ctx.memory``, and what a failure holds back: the failures in
+  a row and, while the transition waits to be retried, the retry deadline on the runner's timebase.
+- ``sinks``: the same for sinks whose deliveries failed; ``stats``: the runner's counters.
+- ``ids`` and ``next_id``, written by a runner with a store only: the durable id of every token,
+  which the journal's records name (see :mod:`.journal`).
+
+Restoring builds the same state in a fresh runner of the same net: it then continues as the original
+would have, except that firings that were in flight run again from the start.  Decoding runs no code
+from the document (see the codecs); a document of another net, an unknown place or transition, or a
+newer version is refused with a :class:`~mycorrhizal.common.errors.CodecError` saying what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..common.codecs import JSON, CodecRegistry
+from ..common.errors import CodecError, RecordedError
+from ..common.timebase import Timebase
+from .places import FailedToken
+from .ready import Ready
+from .reporting import RunnerStats
+from .state import NO_TOKEN, PlaceState, TransitionState
+
+__all__ = ["ENGINE", "VERSION", "Parts", "hypha_codecs", "read", "mismatch", "write"]
+
+ENGINE = "hypha"
+"""What a hypha document's ``"engine"`` field says."""
+
+VERSION = 1
+"""The document layout this module writes; a newer one is refused."""
+
+_COUNTERS = RunnerStats._COUNTERS
+
+
+class Parts:
+    """What a document is made of and read into: a runner's collaborators, handed over by the runner."""
+
+    __slots__ = ("name", "places", "transitions", "ready", "stats", "timebase", "codecs")
+
+    def __init__(
+        self,
+        name: str,
+        places: list[PlaceState],
+        transitions: list[TransitionState],
+        ready: Ready,
+        stats: RunnerStats,
+        timebase: Timebase,
+        codecs: CodecRegistry,
+    ) -> None:
+        self.name = name
+        self.places = places
+        self.transitions = transitions
+        self.ready = ready
+        self.stats = stats
+        self.timebase = timebase
+        self.codecs = codecs
+
+
+def hypha_codecs(codecs: CodecRegistry) -> CodecRegistry:
+    """``codecs``, taught :class:`FailedToken` (as ``"hypha.FailedToken"``) if it does not know it yet.
+
+    The exception a FailedToken carries cannot be written down: its type name and message are, and a
+    :class:`RecordedError` stands in for it when the token is read back.
+    """
+    if FailedToken not in codecs:
+        codecs.register(FailedToken, name="hypha.FailedToken", encode=_encode_failed, decode=_decode_failed)
+    return codecs
+
+
+def _encode_failed(failed: FailedToken) -> list[Any]:
+    return [failed.token, *error_text(failed.error), failed.transition, failed.place]
+
+
+def _decode_failed(data: Any) -> FailedToken:
+    token, type_name, message, transition, place = data
+    return FailedToken(token, RecordedError(type_name, message), transition, place)
+
+
+def error_text(error: BaseException) -> tuple[str, str]:
+    """(type name, message) of an error, as documents keep it."""
+    if isinstance(error, RecordedError):
+        return error.type_name, error.message
+    return type(error).__qualname__, str(error)
+
+
+def error_json(error: BaseException | None) -> JSON:
+    """``[type name, message]`` of an error (None for None), as documents keep it."""
+    if error is None:
+        return None
+    type_name, message = error_text(error)
+    return [type_name, message]
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+
+def token_order(parts: Parts) -> list[list[Any]]:
+    """Every place's tokens in document order (see :func:`arrange`)."""
+    taken = in_flight(parts)
+    return [arrange(p, taken[p.index], p.tokens) for p in parts.places]
+
+
+def in_flight(parts: Parts) -> list[list[Any]]:
+    """Per place, the tokens taken but not committed, in take order: those of suspended firings
+    (oldest firing first), then a token a sink is being handed."""
+    taken: list[list[Any]] = [[] for _ in parts.places]
+    for t, consumed in parts.ready.flights.values():
+        start = 0
+        for p, w in t.inputs:
+            taken[p.index].extend(list.__getitem__(consumed, slice(start, start + w)))
+            start += w
+    for p in parts.places:
+        if p.delivering is not NO_TOKEN:
+            taken[p.index].append(p.delivering)
+    return taken
+
+
+def arrange(p: PlaceState, taken: list[Any], stored: Any) -> list[Any]:
+    """A place's tokens in document order, from those ``taken`` (in take order) and those ``stored``
+    in the place (in its container's order), as if the taken ones had been given back.
+
+    A QUEUE: in take order, the taken ones at the head.  A BAG promises no order: its container's
+    order (it takes from the end), the taken ones at the end, so that they are taken first.  New
+    tokens go at the end in both, which is what lets recovery append the tokens a record produced.
+    """
+    if p.queue:
+        return [*taken, *stored] if taken else list(stored)
+    return [*stored, *reversed(taken)] if taken else list(stored)
+
+
+def write(parts: Parts, order: list[list[Any]]) -> dict[str, JSON]:
+    """The document of a runner whose tokens, per place in document order, are ``order``."""
+    codecs = parts.codecs
+    places: dict[str, JSON] = {}
+    for p, tokens in zip(parts.places, order, strict=True):
+        try:
+            places[p.qname] = codecs.encode(tokens)
+        except CodecError as exc:
+            raise CodecError(
+                f"a token in place {p.qname!r} cannot be written down: {exc}", type_name=exc.type_name
+            ) from exc
+    return {
+        "engine": ENGINE,
+        "version": VERSION,
+        "net": parts.name,
+        "time": parts.timebase.now(),
+        "places": places,
+        "transitions": {t.qname: _transition(t, codecs) for t in parts.transitions},
+        "sinks": {p.qname: entry for p in parts.places if (entry := _sink(p))},
+        "stats": {name: getattr(parts.stats, name) for name in _COUNTERS},
+    }
+
+
+def _transition(t: TransitionState, codecs: CodecRegistry) -> dict[str, JSON]:
+    entry: dict[str, JSON] = {"fired": t.fired}
+    if t.memory:
+        entry["memory"] = encode_memory(t, codecs)
+    if t.streak:
+        entry["streak"] = t.streak
+        entry["fired_at"] = t.fired_at_failure
+    if t.blocked_gen is not None and not t.interrupted:  # a cancelled firing's hold ends at restart
+        entry["blocked"] = blocked_entry(t)
+    return entry
+
+
+def blocked_entry(t: TransitionState) -> dict[str, JSON]:
+    """What holds ``t`` back after a failure: its retry deadline, why, and the places whose next
+    token releases it."""
+    return {
+        "at": t.retry.at if t.retry.at is not None else t.retry.due,
+        "error": error_json(t.last_error),
+        "inputs": list(dict.fromkeys(p.qname for p, _ in t.inputs)),
+    }
+
+
+def encode_memory(t: TransitionState, codecs: CodecRegistry) -> JSON:
+    """``t``'s ``ctx.memory``, encoded; a value the codecs do not know is an error naming ``t``."""
+    try:
+        return codecs.encode(t.memory)
+    except CodecError as exc:
+        raise CodecError(
+            f"the ctx.memory of transition {t.qname!r} cannot be written down: {exc}",
+            type_name=exc.type_name,
+        ) from exc
+
+
+def _sink(p: PlaceState) -> dict[str, JSON] | None:
+    if p.sink is None or not p.sink_streak:
+        return None
+    entry: dict[str, JSON] = {"streak": p.sink_streak}
+    if p.sink_blocked_gen is not None:
+        at = p.sink_retry.at if p.sink_retry.at is not None else p.sink_retry.due
+        entry["blocked"] = {"at": at, "error": error_json(p.sink_error)}
+    return entry
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+def mismatch(what: str) -> CodecError:
+    """The error for a document that does not fit: ``what`` is wrong, restore with the right net."""
+    return CodecError(f"{what}. Fix: restore a document with the net (and version of it) that wrote it")
+
+
+def check_header(document: Any, name: str) -> dict[str, Any]:
+    """``document`` as a dict, after checking that it is a hypha document of net ``name`` we can read."""
+    if type(document) is not dict or document.get("engine") != ENGINE:
+        raise CodecError(
+            f"not a hypha runner document: {str(document)[:80]!r}. Fix: pass what Runner.snapshot() returned"
+        )
+    version = document.get("version")
+    if type(version) is not int or version < 1:
+        raise CodecError(f"malformed version {version!r} in the hypha document")
+    if version > VERSION:
+        raise CodecError(
+            f"the hypha document is version {version}, newer than version {VERSION} that this mycorrhizal "
+            "reads. Fix: restore it with the (newer) mycorrhizal that wrote it"
+        )
+    if document.get("net") != name:
+        raise mismatch(f"the document was written by net {document.get('net')!r}, not {name!r}")
+    for key in ("places", "transitions", "sinks", "stats"):
+        if type(document.get(key)) is not dict:
+            raise CodecError(
+                f"the hypha document has no {key!r} object. Fix: pass what Runner.snapshot() made"
+            )
+    return document
+
+
+def read(parts: Parts, document: Any) -> list[list[Any]]:
+    """Put the state in ``document`` into the fresh runner ``parts`` belongs to; returns every place's
+    tokens in document order (as :func:`token_order` would give them)."""
+    doc = check_header(document, parts.name)
+    by_name = {p.qname: p for p in parts.places}
+    for name in doc["places"]:
+        _known(by_name, name, "place")
+    order: list[list[Any]] = []
+    for p in parts.places:
+        data = doc["places"].get(p.qname, [])
+        tokens = parts.codecs.decode(data)
+        if type(tokens) is not list:
+            raise CodecError(
+                f"place {p.qname!r} holds {str(data)[:60]!r} in the document, not a list of tokens"
+            )
+        _fill(p, tokens)
+        order.append(tokens)
+    transitions = {t.qname: t for t in parts.transitions}
+    now = parts.timebase.now()
+    written = doc.get("time")
+    late = now - written if isinstance(written, int | float) else 0.0
+    for name, entry in doc["transitions"].items():
+        _read_transition(_known(transitions, name, "transition"), entry, parts.codecs, now, late)
+    for name, entry in doc["sinks"].items():
+        _read_sink(_known(by_name, name, "sink place"), entry, now, late)
+    for counter in _COUNTERS:
+        value = doc["stats"].get(counter, 0)
+        setattr(parts.stats, counter, value if type(value) is int else 0)
+    return order
+
+
+def _known(found: dict[str, Any], name: str, what: str) -> Any:
+    item = found.get(name)
+    if item is None:
+        raise mismatch(f"the document names a {what} {name!r} that this net does not have")
+    return item
+
+
+def _fill(p: PlaceState, tokens: list[Any]) -> None:
+    if p.capacity is not None and len(tokens) > p.capacity:
+        raise mismatch(
+            f"place {p.qname!r} holds {len(tokens)} tokens in the document, more than its capacity "
+            f"{p.capacity}"
+        )
+    p.tokens.clear()
+    p.tokens.extend(tokens)  # document order is the container's order (see arrange)
+
+
+def _read_transition(t: TransitionState, entry: Any, codecs: CodecRegistry, now: float, late: float) -> None:
+    if type(entry) is not dict:
+        raise CodecError(f"transition {t.qname!r} has {str(entry)[:60]!r} in the document, not an object")
+    t.fired = _int(entry, "fired", t.qname)
+    if "memory" in entry:
+        memory = codecs.decode(entry["memory"])
+        if type(memory) is not dict:
+            raise CodecError(f"the memory of transition {t.qname!r} in the document is not a dict")
+        t.memory.clear()
+        t.memory.update(memory)
+    t.streak = _int(entry, "streak", t.qname)
+    t.fired_at_failure = _int(entry, "fired_at", t.qname, -1)
+    blocked = entry.get("blocked")
+    if blocked is not None:
+        t.blocked_gen = sum(p.gen for p, _ in t.inputs)
+        t.last_error = _error(blocked.get("error"))
+        t.retry.due = _due(blocked.get("at"), now, late)
+
+
+def _read_sink(p: PlaceState, entry: Any, now: float, late: float) -> None:
+    if p.sink is None or type(entry) is not dict:
+        raise mismatch(f"the document holds sink state for {p.qname!r}, which has no sink")
+    p.sink_streak = _int(entry, "streak", p.qname)
+    blocked = entry.get("blocked")
+    if blocked is not None:
+        p.sink_blocked_gen = p.gen
+        p.sink_error = _error(blocked.get("error"))
+        p.sink_retry.due = _due(blocked.get("at"), now, late)
+
+
+def _int(entry: dict[str, Any], key: str, owner: str, default: int = 0) -> int:
+    value = entry.get(key, default)
+    if type(value) is not int:
+        raise CodecError(f"{key!r} of {owner!r} in the document is {value!r}, not an int")
+    return value
+
+
+def _error(data: Any) -> BaseException | None:
+    if data is None:
+        return None
+    if type(data) is not list or len(data) != 2 or not all(type(part) is str for part in data):
+        raise CodecError(f"malformed error {str(data)[:60]!r} in the document: expected [type name, message]")
+    return RecordedError(data[0], data[1])
+
+
+def _due(at: Any, now: float, late: float) -> float | None:
+    """A retry deadline read back: as written, but never further away than it was when written (a
+    clock that went backwards, e.g. a monotonic clock after a reboot, must not stretch a wait)."""
+    if at is None:
+        return None
+    if not isinstance(at, int | float) or isinstance(at, bool):
+        raise CodecError(f"malformed retry deadline {at!r} in the document")
+    return float(at + late if late < 0 else at)

@@ -1,0 +1,280 @@
+"""A hypha Runner with a store: every committed step journaled, recovery rebuilding the last committed
+state, idempotency keys, periodic snapshots and what a failing store does."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import (
+    CodecError,
+    CodecRegistry,
+    DefinitionError,
+    HandlerError,
+    ManualClock,
+    RecordedError,
+    StoreError,
+)
+from mycorrhizal.durability import MemoryStore, SQLiteStore
+from mycorrhizal.hypha import FailedToken, NetBuilder, NetSpec, PlaceType, Runner
+
+
+def shop(gate: asyncio.Event | None = None, keys: list[str] | None = None) -> NetSpec:
+    """orders -> pack (remembers a count; waits for ``gate`` if given) -> packed -> ship -> shipped;
+    ``reject`` parks odd orders over 100 in ``broken``; ``audit`` is a BAG."""
+    b = NetBuilder("Shop")
+    orders, packed, shipped = b.place("orders"), b.place("packed"), b.place("shipped")
+    broken, audit = b.place("broken"), b.place("audit", type=PlaceType.BAG)
+
+    @b.transition(inputs=[orders], outputs=[packed, audit], on_error=broken)
+    async def pack(consumed: Any, bb: Any, tb: Any, ctx: Any) -> Any:
+        if keys is not None:
+            keys.append(ctx.idempotency_key)
+        if gate is not None:
+            await gate.wait()
+        order = consumed[0]
+        if order > 100 and order % 2:
+            raise ValueError(f"order {order} is odd")
+        ctx.memory["packed"] = ctx.memory.get("packed", 0) + 1
+        return {packed: ("box", order), audit: order}
+
+    @b.transition(inputs=[packed], outputs=[shipped])
+    def ship(consumed: Any, bb: Any, tb: Any) -> Any:
+        return {shipped: consumed[0][1]}
+
+    return b.build()
+
+
+def state(runner: Runner) -> Any:
+    return (
+        {name: tokens for name, tokens in runner.marking().items()},
+        runner.fired(),
+        dict(runner.memory("pack")),
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "memory":
+        return MemoryStore()
+    return SQLiteStore(tmp_path / "run.db", commit_interval=0.0005)
+
+
+async def test_recovery_rebuilds_the_committed_state(store: Any) -> None:
+    runner = Runner(shop(), store=store)
+    runner.add_tokens("orders", [1, 2, 101, 3])
+    await runner.run_until_idle()
+    runner.add_token("orders", 4)  # journaled, not fired yet
+    await runner.flush()
+    before = state(runner)
+    recovered = await Runner.recover(shop(), store)
+    assert state(recovered) == before
+    assert recovered.tokens("broken") == (FailedToken(101, ValueError(), "Shop.pack", "Shop.orders"),)
+    assert isinstance(recovered.tokens("broken")[0].error, RecordedError)
+    await recovered.run_until_idle()
+    assert recovered.tokens("shipped") == (1, 2, 3, 4)
+    await store.close()
+
+
+async def test_every_committed_step_is_one_record() -> None:
+    store = MemoryStore()
+    runner = Runner(shop(), store=store)
+    await runner.start()
+    runner.add_tokens("orders", [1, 103])
+    await runner.run_until_idle()
+    recovery = await store.load("Shop")
+    assert recovery is not None and recovery.snapshot is not None
+    assert recovery.snapshot.seq == 0  # where the run started: the net's initial marking
+    kinds = [(r.kind, r.payload.get("t") or r.payload.get("place")) for r in recovery.records]  # type: ignore[union-attr]
+    assert kinds == [
+        ("add", "Shop.orders"),
+        ("fire", "Shop.pack"),
+        ("fire", "Shop.ship"),
+        ("park", "Shop.pack"),
+    ]
+    fire = recovery.records[1].payload
+    assert fire == {
+        "t": "Shop.pack",
+        "in": [1],
+        "out": [["Shop.packed", [{"$t": "tuple", "v": ["box", 1]}]], ["Shop.audit", [1]]],
+        "id": 3,
+        "m": {"packed": 1},
+    }
+
+
+async def test_a_firing_in_flight_at_a_crash_runs_again_with_the_same_key() -> None:
+    store = MemoryStore()
+    gate, keys = asyncio.Event(), []
+    crashed = Runner(shop(gate, keys), store=store, run="shop-1")
+    crashed.add_tokens("orders", [10, 20])
+    await crashed.start()
+    await asyncio.sleep(0)
+    assert len(keys) == 2 and crashed.in_flight == 2
+    # The process dies here: nothing of the two firings was committed.
+    gate2, keys2 = asyncio.Event(), []
+    recovered = await Runner.recover(shop(gate2, keys2), store, run="shop-1")
+    assert recovered.tokens("orders") == (10, 20)
+    gate2.set()
+    await recovered.run_until_idle()
+    assert keys2 == keys
+    assert keys == ["shop-1/Shop.pack/1", "shop-1/Shop.pack/2"]
+    assert recovered.tokens("shipped") == (10, 20)
+    gate.set()
+    await asyncio.sleep(0)  # the fenced runner's firings commit in memory only
+    with pytest.raises(StoreError, match="taken over by a newer writer"):
+        await crashed.flush()
+
+
+async def test_a_fenced_runner_stops_firing() -> None:
+    store = MemoryStore()
+    old = Runner(shop(), store=store)
+    await old.start()
+    await Runner.recover(shop(), store)  # another process took the run over
+    old.add_token("orders", 5)
+    with pytest.raises(StoreError, match="taken over by a newer writer"):
+        await old.run_until_idle()
+    assert not old.running
+    assert "the runner stopped firing" in str(old.errors[-1])
+    with pytest.raises(StoreError, match="failed earlier"):
+        await old.start()
+
+
+async def test_periodic_snapshots_bound_what_recovery_replays() -> None:
+    store = MemoryStore()
+    runner = Runner(shop(), store=store, snapshot_every=10)
+    for number in range(40):
+        runner.add_token("orders", number * 2)
+        await runner.run_until_idle()
+    (info,) = await store.runs()
+    assert info.snapshot_seq is not None and info.snapshot_seq > 100
+    recovery = await store.load("Shop")
+    assert recovery is not None and recovery.snapshot is not None
+    held = sum(map(len, recovery.snapshot.document["places"].values()))  # type: ignore[index, union-attr]
+    # A snapshot comes after snapshot_every records, or as many as the last one held tokens
+    assert len(recovery.records) <= max(10, held) + 2
+    recovered = await Runner.recover(shop(), store)
+    assert state(recovered) == state(runner)
+
+
+async def test_retry_deadlines_survive_a_crash() -> None:
+    b = NetBuilder("Retry")
+    inbox, out = b.place("inbox"), b.place("out")
+
+    @b.transition(inputs=[inbox], outputs=[out], retry_delay=5.0)
+    def wait(consumed: Any, bb: Any, tb: Any) -> Any:
+        if tb.now() < consumed[0]:
+            raise RuntimeError("too early")
+        return {out: consumed[0]}
+
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(b.build(), timebase=clock, store=store)
+    await clock.run_for(2.0)
+    runner.add_token("inbox", 4.0)
+    await runner.run_until_idle()  # fails at 2.0: retried at 7.0
+    later = ManualClock(3.0)
+    recovered = await Runner.recover(b.build(), store, timebase=later)
+    await recovered.start()
+    assert [s.retry_at for s in recovered.stuck()] == [7.0]
+    await later.run_for(3.99)
+    await recovered.run_until_idle()
+    assert recovered.tokens("out") == ()
+    await later.run_for(0.01)
+    await recovered.run_until_idle()
+    assert recovered.tokens("out") == (4.0,)
+
+
+async def test_sink_deliveries_are_journaled_and_undelivered_tokens_delivered_again() -> None:
+    delivered: list[Any] = []
+    gate = asyncio.Event()
+
+    def net() -> NetSpec:
+        b = NetBuilder("Mail")
+        inbox = b.place("inbox")
+
+        async def send(token: Any, bb: Any, tb: Any) -> None:
+            if token == "slow":
+                await gate.wait()
+            delivered.append((bb, token))
+
+        outbox = b.io_output_place("outbox", send)
+
+        @b.transition(inputs=[inbox], outputs=[outbox])
+        def post(consumed: Any, bb: Any, tb: Any) -> Any:
+            return {outbox: consumed[0]}
+
+        return b.build()
+
+    store = MemoryStore()
+    runner = Runner(net(), "crashed", store=store)
+    runner.add_tokens("inbox", ["a", "slow", "b"])
+    await runner.start()
+    await asyncio.sleep(0)
+    assert delivered == [("crashed", "a")]  # "slow" is being delivered, "b" waits behind it
+    recovered = await Runner.recover(net(), store, "recovered")
+    assert recovered.tokens("outbox") == ("slow", "b")  # at-least-once: "slow" is delivered again
+    gate.set()
+    await recovered.run_until_idle()
+    assert [token for who, token in delivered if who == "recovered"] == ["slow", "b"]
+
+
+async def test_what_the_journal_cannot_write_down_fails_early() -> None:
+    b = NetBuilder("Odd")
+    inbox, out = b.place("inbox"), b.place("out")
+
+    @b.transition(inputs=[inbox], outputs=[out], retry_delay=None)
+    def wrap(consumed: Any, bb: Any, tb: Any) -> Any:
+        return {out: object()}
+
+    runner = Runner(b.build(), store=MemoryStore())
+    await runner.start()
+    with pytest.raises(CodecError, match="a token for place 'Odd.inbox' cannot be journaled"):
+        runner.add_token("inbox", object())
+    assert runner.tokens("inbox") == ()
+    runner.add_token("inbox", 1)
+    await runner.run_until_idle()
+    assert runner.tokens("inbox") == (1,)  # the firing failed: its output cannot be journaled
+    assert "a token for place 'Odd.out' cannot be journaled" in str(runner.errors[-1])
+
+
+async def test_a_fresh_runner_refuses_a_run_that_has_a_journal() -> None:
+    store = MemoryStore()
+    await Runner(shop(), store=store).start()
+    with pytest.raises(StoreError, match=r"run 'Shop' already has a journal .* Runner.recover"):
+        await Runner(shop(), store=store).start()
+
+
+async def test_keys_need_a_store_and_options_are_checked() -> None:
+    b = NetBuilder("Keys")
+    inbox = b.place("inbox")
+    seen: list[BaseException] = []
+
+    @b.transition(inputs=[inbox])
+    def peek(consumed: Any, bb: Any, tb: Any, ctx: Any) -> None:
+        try:
+            seen.append(AssertionError(ctx.idempotency_key))
+        except HandlerError as exc:
+            seen.append(exc)
+
+    runner = Runner(b.build())
+    runner.add_token("inbox", 1)
+    await runner.run_until_idle()
+    assert "only a runner with a store" in str(seen[0])
+    with pytest.raises(DefinitionError) as info:
+        Runner(b.build(), store="run.db", run="", snapshot_every=0, codecs={})  # type: ignore[arg-type]
+    text = str(info.value)
+    assert "is not a store" in text and "non-empty str" in text and "positive int" in text
+    assert "is not a CodecRegistry" in text
+
+
+async def test_recovering_a_run_that_does_not_exist_starts_it() -> None:
+    store = MemoryStore()
+    codecs = CodecRegistry()
+    runner = await Runner.recover(shop(), store, codecs=codecs, run="new")
+    assert runner.run == "new" and runner.codecs is codecs
+    runner.add_token("orders", 1)
+    await runner.run_until_idle()
+    again = await Runner.recover(shop(), store, run="new")
+    assert again.tokens("shipped") == (1,)
