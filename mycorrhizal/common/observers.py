@@ -102,14 +102,14 @@ class Observers:
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
-        queued_before = tuple(self._queued)  # not those a plain observer turns into below
+        queued_before = tuple(self._queued) if self._queued else ()  # not those a plain one turns into
         for callback in tuple(self._plain):
             try:
                 result = callback(event)
             except Exception as exc:
                 self._detach(callback, exc, event)
                 continue
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):  # None: the usual case, in one test
                 # A plain callable that returned an awaitable is an async observer in disguise:
                 # deliver this event through a queue and treat it as async from now on.
                 self._plain.remove(callback)
