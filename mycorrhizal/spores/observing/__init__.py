@@ -14,6 +14,8 @@ from typing import Any
 
 import attrs
 
+from ...hypha.events import FiringStarted
+from ...rhizomorph.events import TickStarted
 from ..records import Attributes
 from .base import Handler, Observation, Timestamps
 from .hypha import HANDLERS as HYPHA
@@ -24,6 +26,8 @@ __all__ = ["Observation", "Timestamps", "observe"]
 log = logging.getLogger("mycorrhizal.spores")
 
 _HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH}
+STARTS: tuple[type, ...] = (FiringStarted, TickStarted)
+"""Records written only with ``observe(..., started=True)``."""
 _PLAIN = (str, int, float, bool)
 
 
@@ -43,8 +47,11 @@ def _generic(obs: Observation, event: Any) -> None:
     obs.write(type(event).__name__, when, attributes, [(owner, "runtime")])
 
 
-def handler_for(cls: type) -> Handler:
-    """The function writing records of event class ``cls`` (its own, a base class's, or generic)."""
+def handler_for(cls: type, started: bool = False) -> Handler | None:
+    """The function writing records of event class ``cls`` (its own, a base class's, or generic);
+    None for the start records (``FiringStarted``, ``TickStarted``) unless ``started``."""
+    if not started and issubclass(cls, STARTS):
+        return None
     for base in cls.__mro__:
         found = _HANDLERS.get(base)
         if found is not None:

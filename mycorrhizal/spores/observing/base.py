@@ -57,6 +57,13 @@ def label_text(label: Any) -> str | None:
     return label if type(label) is str else str(label)
 
 
+def _unresolved(obs: Observation, event: Any) -> None:
+    """Marks an event class whose handler is not looked up yet."""
+
+
+_UNRESOLVED: Handler = _unresolved
+
+
 class Observation:
     """A runtime observed into the spores log; also the observer itself (``observation(event)``).
 
@@ -80,7 +87,7 @@ class Observation:
     def __init__(
         self,
         runtime: Any,
-        handlers: Callable[[type], Handler],
+        handlers: Callable[[type, bool], Handler | None],
         *,
         run: str | None,
         started: bool,
@@ -99,7 +106,7 @@ class Observation:
         if timestamps == "anchored":
             timebase = getattr(runtime, "timebase", None)
             self._offset = _time.time() - (timebase.now() if timebase is not None else _time.time())
-        self._handlers: dict[type, Handler] = {}
+        self._handlers: dict[type, Handler | None] = {}  # None: a record this observation skips
         self._resolve = handlers
         # object id -> the dispatcher it was written to (a new configure() writes it again)
         self._written: dict[str, Dispatcher] = {}
@@ -111,10 +118,10 @@ class Observation:
 
     def __call__(self, event: Any) -> None:
         """Write the records of one event (what the runtime calls)."""
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            handler = self._handlers[type(event)] = self._resolve(type(event))
-        if config.current().config.enabled:
+        handler = self._handlers.get(type(event), _UNRESOLVED)
+        if handler is _UNRESOLVED:
+            handler = self._handlers[type(event)] = self._resolve(type(event), self.started)
+        if handler is not None and config.current().config.enabled:
             handler(self, event)
 
     def attach(self) -> Observation:

@@ -99,8 +99,6 @@ def cancelled(obs: Observation, event: FiringCancelled) -> None:
 
 def started(obs: Observation, event: FiringStarted) -> None:
     """``<transition> started`` (only with ``started=True``)."""
-    if not obs.started:
-        return
     when, relations = _start(obs, event)
     _consumed(obs, event, when, relations)
     obs.write(obs.name("", event.transition, event.source) + " started", when, [], relations)

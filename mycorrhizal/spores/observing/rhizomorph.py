@@ -94,8 +94,6 @@ def tick_finished(obs: Observation, event: TickFinished) -> None:
 
 def tick_started(obs: Observation, event: TickStarted) -> None:
     """``tick started`` (only with ``started=True``)."""
-    if not obs.started:
-        return
     when = obs.when(event.time)
     tree = obs.runtime_object("tree", event.source, when)
     obs.write("tick started", when, [("tick", event.tick)], [(tree, "tree")])
