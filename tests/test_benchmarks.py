@@ -28,6 +28,7 @@ SCRIPTS = (
     "mycelium_bench",
     "durability_bench",
     "spores_bench",
+    "distribution_bench",
 )
 MODULES = (*SCRIPTS, "compare", "_harness")
 
@@ -103,6 +104,16 @@ SPORES_ROWS = {
     ("spores, added by logging", "per PN firing (do-nothing observer - plain)"),
     ("spores, added by logging", "per PN firing (observe - plain)"),
 }
+DISTRIBUTION_ROWS = {
+    ("1 worker", "I/O-bound tokens"),
+    ("4 workers", "I/O-bound tokens"),
+    ("4 workers / 1 worker", "time per token"),
+    ("Redis path", "firing, no latency"),
+    ("in memory", "firing, no latency"),
+    ("Redis path", "over in memory"),
+    ("Redis path", "firings per commit round trip"),
+    ("Redis path", "tokens per read round trip"),
+}
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
     "hypha_bench": HYPHA_ROWS,
@@ -110,6 +121,7 @@ ROWS = {
     "mycelium_bench": MYCELIUM_ROWS,
     "durability_bench": DURABILITY_ROWS,
     "spores_bench": SPORES_ROWS,
+    "distribution_bench": DISTRIBUTION_ROWS,
 }
 # The targets of issue 16 (and the earlier issues) each script must state, by row.
 TARGETS = {
@@ -140,6 +152,7 @@ TARGETS = {
         ("spores, added by logging", "per PN firing (do-nothing observer - plain)"): 0.3,
         ("spores, added by logging", "per PN firing (observe - plain)"): 3.0,
     },
+    "distribution_bench": {("4 workers / 1 worker", "time per token"): 0.667},
 }
 
 

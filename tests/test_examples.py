@@ -25,9 +25,14 @@ def restore_log_levels() -> Iterator[None]:
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_example_runs(
-    script: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    script: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.setattr(sys, "argv", [str(script)])
+    if script.parent.name == "distribution":  # they talk to the test session's own Redis server
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
     monkeypatch.syspath_prepend(str(script.parent))
     runpy.run_path(str(script), run_name="__main__")
     assert capsys.readouterr().out.strip(), f"{script.name} printed nothing"

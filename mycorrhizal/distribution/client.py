@@ -116,6 +116,14 @@ class Client:
                 ids += [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
         return ids
 
+    async def clear(self) -> int:
+        """Delete every key of this net under the prefix (streams, workers, dead letters): all its
+        tokens are gone.  Only for a net no worker runs any more; returns how many keys went."""
+        keys = [key async for key in self._client.scan_iter(match=f"{self.shared.keys.base}:*", count=1000)]
+        if not keys:
+            return 0
+        return int(await self._call(self._client.delete(*keys), "delete the net's keys"))
+
     async def depth(self, place: str) -> int:
         """Tokens in shared ``place`` now: waiting, plus held by workers (one round trip)."""
         _, key = self._stream(place)

@@ -81,6 +81,8 @@ async def test_two_workers_share_the_work_and_every_token_arrives_once(
         calls, firings = workers[0].commits
         assert 0 < calls <= firings  # commits are batched
         assert (await client.status()).workers == ()  # both left
+        assert await client.clear() == 3  # the three streams (emptied streams stay, with their group)
+        assert await depths(client) == {"jobs": (0, 0), "middle": (0, 0), "done": (0, 0)}
 
 
 async def test_a_stale_worker_cannot_commit_what_another_took_over(redis_url: str, redis_prefix: str) -> None:
