@@ -40,6 +40,9 @@ def Orders(builder: NetBuilder) -> None:
         return {shipped: consumed[0]["id"]}
 
 
+DIAGRAMS = {"net": Orders}  # what `mycorrhizal diagrams` draws
+
+
 async def main() -> None:
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     prefix = f"example-{uuid.uuid4().hex[:8]}"  # this run's keys only
