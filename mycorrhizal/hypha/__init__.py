@@ -14,7 +14,7 @@ from .analysis import (
     reachability_graph,
     unreachable,
 )
-from .builder import NetBuilder, build_net
+from .builder import ArcChain, NetBuilder, build_net
 from .context import Consumed, FiringContext
 from .dsl import PN, pn
 from .events import (
@@ -28,14 +28,16 @@ from .events import (
     SourceFailed,
 )
 from .marking import Marking
+from .netruntime import NetRuntime, PlaceRuntime, TransitionRuntime
 from .places import FailedToken, PlaceKind, PlaceRef, PlaceSpec, PlaceType, TransitionRef
 from .reporting import RunnerStats, Stuck
 from .runner import Runner
 from .spec import ArcSpec, NetSpec, SubnetSpec
-from .subnets import SubnetHandle
-from .transitions import Backoff, HandlerKind, OnError, TransitionSpec
+from .subnets import SubnetHandle, SubnetRef
+from .transitions import Backoff, GuardSpec, HandlerKind, ListValue, OnError, TransitionSpec
 
 __all__ = [
+    "ArcChain",
     "ArcSpec",
     "Backoff",
     "Consumed",
@@ -48,15 +50,19 @@ __all__ = [
     "FiringFailed",
     "FiringStarted",
     "GuardFailed",
+    "GuardSpec",
     "HandlerKind",
+    "ListValue",
     "Marking",
     "NetAnalysis",
     "NetBuilder",
+    "NetRuntime",
     "NetSpec",
     "OnError",
     "PN",
     "PlaceKind",
     "PlaceRef",
+    "PlaceRuntime",
     "PlaceSpec",
     "PlaceType",
     "ReachabilityGraph",
@@ -65,8 +71,10 @@ __all__ = [
     "SourceFailed",
     "Stuck",
     "SubnetHandle",
+    "SubnetRef",
     "SubnetSpec",
     "TransitionRef",
+    "TransitionRuntime",
     "TransitionSpec",
     "Unreachable",
     "analyze",

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, overload
+from typing import Any, ClassVar, Literal
+
+import attrs
 
 from ..common.diagram import Diagram
 from ..common.errors import DefinitionError, Problem
 from .checks import no_input
 from .compile import compile_net
-from .places import PlaceKind, PlaceRef, PlaceSpec, PlaceType, SinkHandler, SourceFactory, TransitionRef
-from .spec import ArcSpec, NetSpec, SubnetSpec
+from .patterns import Patterns
+from .place_declarations import PlaceDeclarations
+from .places import PlaceRef, PlaceSpec, TransitionRef
+from .spec import ArcSpec, NetSpec, SubnetSpec, net_of
 from .subnets import SubnetHandle
 from .transitions import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RETRY,
     Backoff,
+    GuardSpec,
+    ListValue,
     OnError,
     TransitionSpec,
     guard_arity,
@@ -31,18 +37,40 @@ from .transitions import (
     signature_of,
 )
 
-__all__ = ["NetBuilder", "build_net"]
+__all__ = ["ArcChain", "NetBuilder", "build_net"]
 
 WeightedRef = str | tuple[str, int]
 
 
-class NetBuilder:
+class ArcChain:
+    """What :meth:`NetBuilder.arc` returns: ``builder.arc(p1, t1).arc(p2).arc(t2)`` declares
+    p1 -> t1, t1 -> p2 and p2 -> t2 (each ``arc`` continues from where the previous one ended)."""
+
+    __slots__ = ("_builder", "current")
+
+    def __init__(self, builder: NetBuilder, current: str) -> None:
+        self._builder = builder
+        self.current = current
+        """The element the chain stands at: the target of the last arc."""
+
+    def arc(self, target: str, name: str | None = None, weight: int = 1) -> ArcChain:
+        """Declare an arc from :attr:`current` to ``target``; the new chain stands at ``target``."""
+        return self._builder.arc(self.current, target, name, weight)
+
+    def __repr__(self) -> str:
+        return f"ArcChain(at {self.current!r})"
+
+
+class NetBuilder(PlaceDeclarations, Patterns):
     """Collects places, transitions, arcs and subnets, then :meth:`build` returns a frozen :class:`NetSpec`.
 
     Subclass it to add keywords to :meth:`transition` (call ``super().transition(...)`` with a generated
     handler; add a :class:`Problem` to ``self._problems`` for a keyword that is wrong); :meth:`subnet`
     builds plain-function subnets with ``type(self)``.
     """
+
+    list_value: ClassVar[ListValue] = ListValue.SEVERAL
+    """How the transitions this builder declares read a ``list`` output value (see :class:`ListValue`)."""
 
     def __init__(self, name: str, *, definition: Callable[..., Any] | None = None) -> None:
         self.name = name
@@ -53,7 +81,7 @@ class NetBuilder:
         self._transitions: list[TransitionSpec] = []
         self._subnets: list[SubnetSpec] = []
         self._names: dict[str, PlaceSpec | TransitionSpec | NetSpec] = {}
-        self._arcs: list[tuple[Any, Any, Any, str]] = []  # (src, dst, weight, how it was declared)
+        self._arcs: list[tuple[Any, Any, Any, str, Any]] = []  # (src, dst, weight, how declared, name)
         self._problems: list[Problem] = []
         self._unread_inputs: set[str] = set()
         """Problems found while declaring (subclasses add theirs); build() reports them with the rest."""
@@ -65,131 +93,26 @@ class NetBuilder:
 
     # -- places -----------------------------------------------------------------------------------
 
+    def _open(self, what: str) -> None:
+        """Declarations end when the net is built: a later one would be missing from the spec."""
+        if self._built is not None:
+            raise DefinitionError(
+                [
+                    Problem(
+                        what,
+                        f"it is declared after net {self.name!r} was built (build() or builder.spec), so "
+                        "the built spec would not have it",
+                        "declare every element before reading builder.spec or calling build()",
+                    )
+                ],
+                what=f"net {self.name!r}",
+            )
+
     def _add_place(self, spec: PlaceSpec) -> PlaceRef:
+        self._open(f"place {spec.name!r}")
         self._places.append(spec)
         self._name(spec.name, spec)
-        return PlaceRef(spec.name)
-
-    def place(
-        self,
-        name: str,
-        type: PlaceType = PlaceType.QUEUE,
-        capacity: int | None = None,
-        initial: Iterable[Any] = (),
-    ) -> PlaceRef:
-        """Declare a place; ``initial`` tokens are there when a runner is created."""
-        if isinstance(initial, (str, bytes)):
-            self._problems.append(
-                Problem(
-                    f"place {name!r}",
-                    "initial is a string, which would make one token per character",
-                    "pass a list of tokens, e.g. initial=['job']",
-                )
-            )
-            initial = ()
-        elif not isinstance(initial, Iterable):
-            self._problems.append(
-                Problem(
-                    f"place {name!r}",
-                    f"initial={initial!r} is not a collection of tokens",
-                    f"pass a list of tokens, e.g. initial=[{initial!r}] for one token",
-                )
-            )
-            initial = ()
-        return self._add_place(PlaceSpec(name, type, capacity, tuple(initial)))
-
-    @overload
-    def io_input_place(
-        self, name: str, source: SourceFactory, *, type: PlaceType = ..., capacity: int | None = ...
-    ) -> PlaceRef: ...
-
-    @overload
-    def io_input_place(
-        self, name: str | None = ..., source: None = ..., *, type: PlaceType = ..., capacity: int | None = ...
-    ) -> Callable[[SourceFactory], PlaceRef]: ...
-
-    def io_input_place(
-        self,
-        name: str | Callable[..., Any] | None = None,
-        source: SourceFactory | None = None,
-        *,
-        type: PlaceType = PlaceType.QUEUE,
-        capacity: int | None = None,
-    ) -> PlaceRef | Callable[[SourceFactory], PlaceRef]:
-        """A place fed by ``async def source(bb, timebase)`` yielding tokens (also usable as a decorator).
-
-        The runner starts the source on ``start()``; a full place makes the source wait (back-pressure).
-        """
-        if callable(name) and source is None:
-            fn = name
-            return self._add_io_input(fn.__name__, fn, type, capacity)
-        if source is not None:
-            return self._add_io_input(str(name), source, type, capacity)
-
-        def decorate(fn: SourceFactory) -> PlaceRef:
-            return self._add_io_input(fn.__name__ if name is None else str(name), fn, type, capacity)
-
-        return decorate
-
-    def _add_io_input(self, name: str, source: Any, type: PlaceType, capacity: int | None) -> PlaceRef:
-        return self._add_place(PlaceSpec(name, type, capacity, (), PlaceKind.IO_INPUT, source=source))
-
-    @overload
-    def io_output_place(
-        self,
-        name: str,
-        sink: SinkHandler,
-        *,
-        type: PlaceType = ...,
-        capacity: int | None = ...,
-        on_error: str | None = ...,
-    ) -> PlaceRef: ...
-
-    @overload
-    def io_output_place(
-        self,
-        name: str | None = ...,
-        sink: None = ...,
-        *,
-        type: PlaceType = ...,
-        capacity: int | None = ...,
-        on_error: str | None = ...,
-    ) -> Callable[[SinkHandler], PlaceRef]: ...
-
-    def io_output_place(
-        self,
-        name: str | Callable[..., Any] | None = None,
-        sink: SinkHandler | None = None,
-        *,
-        type: PlaceType = PlaceType.QUEUE,
-        capacity: int | None = None,
-        on_error: str | None = None,
-    ) -> PlaceRef | Callable[[SinkHandler], PlaceRef]:
-        """A place drained by ``async def sink(token, bb, timebase)``, one token at a time, in order.
-
-        ``capacity`` bounds how many tokens may wait for the sink (back-pressure on producers).
-        ``on_error`` names a place (in this net) where a token goes, as a ``FailedToken``, if the sink raises.
-        """
-        if callable(name) and sink is None:
-            fn = name
-            return self._add_io_output(fn.__name__, fn, type, capacity, on_error)
-        if sink is not None:
-            return self._add_io_output(str(name), sink, type, capacity, on_error)
-
-        def decorate(fn: SinkHandler) -> PlaceRef:
-            return self._add_io_output(
-                fn.__name__ if name is None else str(name), fn, type, capacity, on_error
-            )
-
-        return decorate
-
-    def _add_io_output(
-        self, name: str, sink: Any, type: PlaceType, capacity: int | None, on_error: str | None
-    ) -> PlaceRef:
-        err = None if on_error is None else str(on_error)
-        return self._add_place(
-            PlaceSpec(name, type, capacity, (), PlaceKind.IO_OUTPUT, sink=sink, on_error=err)
-        )
+        return PlaceRef(spec.name, self.name)
 
     # -- transitions ------------------------------------------------------------------------------
 
@@ -208,6 +131,7 @@ class NetBuilder:
         concurrency: int = DEFAULT_CONCURRENCY,
         retry_delay: float | Backoff | None = DEFAULT_RETRY,
         eager: bool = True,
+        state_factory: Callable[[], Any] | None = None,
     ) -> Any:
         """Declare a transition on ``async def handler(consumed, bb, timebase[, ctx])``; returns its ref.
 
@@ -216,7 +140,8 @@ class NetBuilder:
         ``concurrency`` bounds firings in flight; ``on_error`` is ``OnError.RETURN`` or an error place;
         ``retry_delay`` re-tries a failed transition after that long (seconds, or a :class:`Backoff`,
         the default; None: only when a new token arrives) on the runner's timebase;
-        ``eager=False`` starts every firing in its own asyncio task.
+        ``eager=False`` starts every firing in its own asyncio task; ``state_factory()`` is called once
+        per runner and its result passed as the handler's 4th argument (instead of ``ctx``).
         """
 
         def decorate(handler: Callable[..., Any]) -> TransitionRef:
@@ -232,8 +157,10 @@ class NetBuilder:
                 eager=bool(eager),
                 attachment=attachment,
                 kind=handler_kind(handler),
-                wants_ctx=callable(handler) and signature_of(handler).wants_ctx,
+                wants_ctx=state_factory is None and callable(handler) and signature_of(handler).wants_ctx,
                 guard_arity=0 if guard is None else guard_arity(guard),
+                state_factory=state_factory,
+                list_value=self.list_value,
             )
             return self._add_transition(spec, inputs, outputs)
 
@@ -247,17 +174,18 @@ class NetBuilder:
         inputs: Iterable[WeightedRef] | None,
         outputs: Iterable[WeightedRef] | None,
     ) -> TransitionRef:
+        self._open(f"transition {spec.name!r}")
         self._transitions.append(spec)
         self._name(spec.name, spec)
-        ref = TransitionRef(spec.name)
+        ref = TransitionRef(spec.name, self.name)
         subject = f"transition {spec.name!r}"
         problems = len(self._problems)
         for src, weight in self._weighted(subject, "inputs", inputs):
-            self._arcs.append((src, ref, weight, f"{subject} inputs="))
+            self._arcs.append((src, ref, weight, f"{subject} inputs=", None))
         if len(self._problems) > problems:
             self._unread_inputs.add(spec.name)
         for dst, weight in self._weighted(subject, "outputs", outputs):
-            self._arcs.append((ref, dst, weight, f"{subject} outputs="))
+            self._arcs.append((ref, dst, weight, f"{subject} outputs=", None))
         return ref
 
     def _weighted(self, subject: str, which: str, items: Any) -> list[tuple[Any, Any]]:
@@ -287,16 +215,29 @@ class NetBuilder:
 
     # -- arcs and subnets -------------------------------------------------------------------------
 
-    def arc(self, src: str, dst: str, weight: int = 1) -> None:
-        """Join a place to a transition (consumes ``weight`` tokens) or a transition to a place (produces)."""
-        self._arcs.append((src, dst, weight, "arc"))
+    def guard(self, func: Callable[..., Any]) -> GuardSpec:
+        """A guard choosing among all candidate bindings at once: ``func(bindings, bb, timebase)`` is a
+        generator yielding the binding to fire (see :class:`GuardSpec`); pass it as ``guard=``."""
+        return GuardSpec(func)
+
+    def arc(self, src: str, dst: str, name: str | None = None, weight: int = 1) -> ArcChain:
+        """Join a place to a transition (consumes ``weight`` tokens) or a transition to a place (produces).
+
+        Returns an :class:`ArcChain` standing at ``dst``: ``builder.arc(p, t).arc(q)`` also adds t -> q.
+        ``name`` labels the arc (pass ``weight`` by keyword).
+        """
+        self._open(f"arc {src!r} -> {dst!r}")
+        self._arcs.append((src, dst, weight, "arc", name))
+        return ArcChain(self, dst)
 
     def subnet(self, net: NetSpec | Callable[..., Any], name: str) -> SubnetHandle:
         """Embed ``net`` under instance ``name``; its elements are then ``handle.place`` / ``"name.place"``.
 
-        ``net`` is a built spec (``@pn.net``) or a plain ``def Net(builder)`` body, which is built with
-        this builder's class.
+        ``net`` is a built spec (``@pn.net``), anything holding one as ``_spec``, or a plain
+        ``def Net(builder)`` body, which is built with this builder's class.
         """
+        self._open(f"subnet {name!r}")
+        net = net_of(net)
         if not isinstance(net, NetSpec):
             if not callable(net):
                 self._problems.append(
@@ -311,7 +252,7 @@ class NetBuilder:
                 net = build_net(net, builder_class=type(self))
         self._subnets.append(SubnetSpec(name, net))
         self._name(name, net)
-        return SubnetHandle(name, net)
+        return SubnetHandle(name, net, self.name)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -326,11 +267,25 @@ class NetBuilder:
         return isinstance(found, TransitionSpec)
 
     def _arc_specs(self) -> tuple[ArcSpec, ...]:
-        arcs = []
-        for src, dst, weight, origin in self._arcs:
+        """The declared arcs, an arc declared both by a transition's ``inputs=``/``outputs=`` and by
+        :meth:`arc` (with the same weight) counting once: both describe the same arc."""
+        arcs: list[ArcSpec] = []
+        declared: dict[tuple[str, str], int] = {}
+        for src, dst, weight, origin, name in self._arcs:
             direction: Literal["in", "out"] = "out" if self._points_out(src) else "in"
-            arcs.append(ArcSpec(str(src), str(dst), weight, direction, origin))
+            arc = ArcSpec(str(src), str(dst), weight, direction, origin, name)
+            first = declared.setdefault((arc.src, arc.dst), len(arcs))
+            if first != len(arcs) and _same_arc(arcs[first], arc):
+                if arc.name is not None:
+                    arcs[first] = attrs.evolve(arcs[first], name=arc.name)
+                continue
+            arcs.append(arc)
         return tuple(arcs)
+
+    @property
+    def spec(self) -> NetSpec:
+        """The built spec (:meth:`build`): read it once everything is declared."""
+        return self.build()
 
     def build(self) -> NetSpec:
         """Check everything declared (raising one :class:`DefinitionError` listing every problem) and
@@ -382,6 +337,12 @@ class NetBuilder:
                 what=f"net {self.name!r}",
             ) from exc
         return self.build()
+
+
+def _same_arc(first: ArcSpec, again: ArcSpec) -> bool:
+    """Whether ``again`` repeats ``first`` from the other way of declaring arcs, with the same weight."""
+    by_arc = (first.origin == "arc", again.origin == "arc")
+    return by_arc in ((True, False), (False, True)) and first.weight == again.weight
 
 
 def _seconds(delay: Any) -> Any:

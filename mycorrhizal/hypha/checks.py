@@ -8,29 +8,26 @@ reports every problem at once.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..common.diagram import Diagram
 from ..common.errors import Problem
+from .handler_checks import (
+    guards_fit,
+    handler_interfaces_resolve,
+    handlers_fit,
+    io_handlers_fit,
+    is_count,
+    options_fit,
+    place_subject,
+)
 from .places import PlaceKind, PlaceSpec, PlaceType
 from .spec import ArcSpec, NetSpec
-from .transitions import Backoff, OnError, TransitionSpec, signature_of
+from .transitions import OnError, TransitionSpec
 
 __all__ = ["RULES", "no_input", "place_subject", "problems"]
 
 Rule = Callable[[NetSpec], Iterable[Problem]]
-
-
-def place_subject(p: PlaceSpec) -> str:
-    """How problems name a place: ``place 'inbox'``, ``io input place 'requests'``..."""
-    kind = "place" if p.kind is PlaceKind.PLAIN else p.kind.value.replace("_", " ") + " place"
-    return f"{kind} {p.name!r}"
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _valid_name(name: Any) -> bool:
@@ -51,13 +48,19 @@ def _elements(net: NetSpec) -> Iterator[tuple[str, Any]]:
 
 
 def names_are_valid(net: NetSpec) -> Iterator[Problem]:
-    """Names are non-empty strings without dots (dots separate subnet levels)."""
+    """Names are non-empty strings without dots (dots separate subnet levels), and not ``*``."""
     for subject, name in [(f"net {net.name!r}", net.name), *_elements(net)]:
         if not _valid_name(name):
             yield Problem(
                 subject,
                 "names must be non-empty strings without '.' (dots separate subnet levels)",
                 "rename it, e.g. 'worker_inbox'",
+            )
+        elif name == "*":
+            yield Problem(
+                subject,
+                "'*' is not a name: as an output key it means every output place not named beside it",
+                "rename it, e.g. 'all'",
             )
 
 
@@ -102,7 +105,7 @@ def capacities_fit(net: NetSpec) -> Iterator[Problem]:
         cap = p.capacity
         if cap is None:
             continue
-        if not _is_count(cap):
+        if not is_count(cap):
             yield Problem(
                 place_subject(p),
                 f"capacity {cap!r} is not a positive integer",
@@ -116,141 +119,7 @@ def capacities_fit(net: NetSpec) -> Iterator[Problem]:
             )
 
 
-def io_handlers_fit(net: NetSpec) -> Iterator[Problem]:
-    """A source is called with (bb, timebase), a sink with (token, bb, timebase)."""
-    for p in net.places:
-        if p.kind is PlaceKind.IO_INPUT:
-            yield from _io_problems(
-                p, p.source, "source", ("bb", "timebase"), "async def source(bb, timebase)"
-            )
-        elif p.kind is PlaceKind.IO_OUTPUT:
-            yield from _io_problems(
-                p, p.sink, "sink", ("token", "bb", "timebase"), "async def sink(token, bb, timebase)"
-            )
-
-
-def _io_problems(p: PlaceSpec, fn: Any, role: str, args: tuple[str, ...], form: str) -> Iterator[Problem]:
-    if not callable(fn):
-        yield Problem(place_subject(p), f"{role} {fn!r} is not callable", f"pass '{form}'")
-        return
-    sig = signature_of(fn)
-    if sig.known and not sig.varargs and not len(sig.required) <= len(args) <= len(sig.positional):
-        yield Problem(
-            place_subject(p),
-            f"its {role} takes ({', '.join(sig.positional)}) but is called with ({', '.join(args)})",
-            f"declare it as '{form}'",
-        )
-
-
 # -- transitions ----------------------------------------------------------------------------------
-
-
-def handlers_fit(net: NetSpec) -> Iterator[Problem]:
-    """A handler is called with (consumed, bb, timebase) and an optional 4th ``ctx``."""
-    for t in net.transitions:
-        subject = f"transition {t.name!r}"
-        if not callable(t.handler):
-            yield Problem(
-                subject,
-                f"handler {t.handler!r} is not callable",
-                "decorate a function (consumed, bb, timebase)",
-            )
-            continue
-        sig = signature_of(t.handler)
-        if not sig.known:
-            continue
-        extra = [name for name in sig.positional[4 if sig.wants_ctx else 3 :] if name in sig.required]
-        if len(sig.positional) < 3 and not sig.varargs:
-            yield Problem(
-                subject,
-                f"handler takes {len(sig.positional)} positional parameter(s), but a transition handler is "
-                "called with (consumed, bb, timebase)",
-                "declare it as 'async def handler(consumed, bb, timebase)' (optionally a 4th parameter "
-                "named 'ctx')",
-            )
-        elif extra:
-            yield Problem(
-                subject,
-                f"handler has extra required parameter(s) {', '.join(extra)}; only (consumed, bb, timebase) "
-                "and an optional 4th named 'ctx' are passed",
-                "remove them, give them defaults, or name the 4th parameter 'ctx'",
-            )
-
-
-def guards_fit(net: NetSpec) -> Iterator[Problem]:
-    """A guard is a plain function of (consumed), (consumed, bb) or (consumed, bb, timebase)."""
-    for t in net.transitions:
-        if t.guard is not None:
-            yield from _guard_problems(f"transition {t.name!r}", t.guard)
-
-
-def _guard_problems(subject: str, guard: Any) -> Iterator[Problem]:
-    if not callable(guard):
-        yield Problem(subject, f"guard {guard!r} is not callable", "pass a function (consumed, bb)")
-        return
-    if inspect.iscoroutinefunction(guard) or inspect.isasyncgenfunction(guard):
-        yield Problem(
-            subject,
-            "guard is async; guards are evaluated by the scheduler while it chooses what to fire and "
-            "cannot await",
-            "make the guard a plain 'def guard(consumed, bb)' and do I/O in the handler",
-        )
-        return
-    sig = signature_of(guard)
-    if sig.known and not sig.varargs and not 1 <= len(sig.required) <= 3:
-        yield Problem(
-            subject,
-            f"guard takes {len(sig.required)} required parameter(s)",
-            "declare it as 'def guard(consumed)', '(consumed, bb)' or '(consumed, bb, timebase)'",
-        )
-
-
-def options_fit(net: NetSpec) -> Iterator[Problem]:
-    """priority, concurrency, retry_delay and attachment have usable values."""
-    for t in net.transitions:
-        subject = f"transition {t.name!r}"
-        if not isinstance(t.priority, int) or isinstance(t.priority, bool):
-            yield Problem(subject, f"priority {t.priority!r} is not an int", "use an int; higher fires first")
-        if not _is_count(t.concurrency):
-            yield Problem(
-                subject,
-                f"concurrency {t.concurrency!r} is not a positive int",
-                "use concurrency=1 for one firing at a time, or more",
-            )
-        yield from _retry_problems(subject, t.retry_delay)
-        if t.attachment is not None and not isinstance(t.attachment, Diagram):
-            yield Problem(
-                subject,
-                f"attachment {t.attachment!r} is not a Diagram",
-                "pass a mycorrhizal.common.Diagram (e.g. some_spec.to_diagram())",
-            )
-
-
-def _is_duration(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-
-
-def _retry_problems(subject: str, delay: Any) -> Iterator[Problem]:
-    if delay is None or _is_duration(delay):
-        return
-    if not isinstance(delay, Backoff):
-        yield Problem(
-            subject,
-            f"retry_delay {delay!r} is not a duration >= 0",
-            "use seconds on the runner's timebase, a Backoff(first, factor, limit), or None",
-        )
-    elif not (
-        _is_duration(delay.first)
-        and _is_duration(delay.limit)
-        and _is_duration(delay.factor)
-        and delay.factor >= 1
-        and delay.limit >= delay.first
-    ):
-        yield Problem(
-            subject,
-            f"retry_delay {delay!r} is not a backoff: it needs 0 <= first <= limit and factor >= 1",
-            "e.g. Backoff(first=0.1, factor=2, limit=30)",
-        )
 
 
 def transitions_have_inputs(net: NetSpec) -> Iterator[Problem]:
@@ -317,10 +186,21 @@ def arcs_join_a_place_and_a_transition(net: NetSpec) -> Iterator[Problem]:
             )
 
 
+def arc_names_are_text(net: NetSpec) -> Iterator[Problem]:
+    """An arc's optional name is a string (``arc(src, dst, 2)`` would be a name, not a weight)."""
+    for a in net.arcs:
+        if a.name is not None and not isinstance(a.name, str):
+            yield Problem(
+                arc_subject(a),
+                f"its name {a.name!r} is not a string (the third argument of arc() is the arc's name)",
+                f"pass the weight by keyword: arc(src, dst, weight={a.name!r})",
+            )
+
+
 def arc_weights_are_counts(net: NetSpec) -> Iterator[Problem]:
     """An arc moves a whole number of tokens, at least one."""
     for a in net.arcs:
-        if not _is_count(a.weight):
+        if not is_count(a.weight):
             yield Problem(
                 arc_subject(a), f"weight {a.weight!r} is not a positive int", "use weight=1 or more"
             )
@@ -330,7 +210,7 @@ def arc_weights_fit_capacities(net: NetSpec) -> Iterator[Problem]:
     """An arc never needs more tokens, or more room, than its place can ever hold."""
     for a in net.arcs:
         place = net.lookup(a.src if a.direction == "in" else a.dst)
-        if not (isinstance(place, PlaceSpec) and _is_count(place.capacity) and _is_count(a.weight)):
+        if not (isinstance(place, PlaceSpec) and is_count(place.capacity) and is_count(a.weight)):
             continue
         assert place.capacity is not None
         if a.weight <= place.capacity:
@@ -465,7 +345,9 @@ RULES: tuple[Rule, ...] = (
     handlers_fit,
     guards_fit,
     options_fit,
+    handler_interfaces_resolve,
     arcs_join_a_place_and_a_transition,
+    arc_names_are_text,
     arc_weights_are_counts,
     arc_weights_fit_capacities,
     arcs_respect_io_places,

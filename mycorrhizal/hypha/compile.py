@@ -14,14 +14,25 @@ from weakref import WeakKeyDictionary
 import attrs
 
 from ..common.errors import DefinitionError, Problem
+from ..common.interface_views import interface_of
 from .checks import problems
+from .handler_checks import BB_POSITION
 from .places import PlaceKind, PlaceSpec
 from .spec import ArcSpec, NetSpec
-from .transitions import TransitionSpec
+from .transitions import TransitionSpec, signature_of
 
-__all__ = ["FlatNet", "FlatPlace", "FlatTransition", "compile_net", "flatten", "problems_of"]
+__all__ = ["FlatNet", "FlatPlace", "FlatTransition", "IOCall", "compile_net", "flatten", "problems_of"]
 
 _V = TypeVar("_V")
+
+
+@attrs.frozen
+class IOCall:
+    """How a source ``(bb, timebase)`` or a sink ``(token, bb, timebase)`` is called: with the first
+    ``arity`` of those arguments, and a view of the blackboard if it is annotated with an interface."""
+
+    arity: int
+    interface: type | None = None
 
 
 @attrs.frozen
@@ -32,6 +43,8 @@ class FlatPlace:
     qname: str
     spec: PlaceSpec
     error_place: int | None = None
+    io: IOCall | None = None
+    """IO places: how their source or sink is called."""
 
 
 @attrs.frozen
@@ -50,6 +63,8 @@ class FlatTransition:
     """Any name of an output place -> place index."""
     output_refs: tuple[str, ...] = ()
     error_place: int | None = None
+    interface: type | None = None
+    """The interface the handler's ``bb`` parameter is annotated with: it gets a view of the blackboard."""
 
 
 @attrs.frozen
@@ -138,13 +153,26 @@ def _collect(spec: NetSpec) -> _Tree:
         for p in net.places:
             q = f"{scope}.{p.name}"
             tree.pindex[q] = len(tree.places)
-            tree.places.append(FlatPlace(len(tree.places), q, p))
+            tree.places.append(FlatPlace(len(tree.places), q, p, io=_io_call(p)))
         for t in net.transitions:
             q = f"{scope}.{t.name}"
             tree.tindex[q] = len(tree.transitions)
             tree.transitions.append((q, scope, t))
         tree.arcs.extend((scope, a) for a in net.arcs)
     return tree
+
+
+def _io_call(p: PlaceSpec) -> IOCall | None:
+    fn: Any
+    if p.kind is PlaceKind.IO_INPUT:
+        fn, given, position = p.source, 2, BB_POSITION["source"]
+    elif p.kind is PlaceKind.IO_OUTPUT:
+        fn, given, position = p.sink, 3, BB_POSITION["sink"]
+    else:
+        return None
+    sig = signature_of(fn)
+    arity = given if not sig.known or sig.varargs else min(given, len(sig.positional))
+    return IOCall(arity, interface_of(fn, position) if arity > position else None)
 
 
 def _link_sink_error_places(tree: _Tree) -> None:
@@ -187,6 +215,7 @@ def _flat_transition(tree: _Tree, i: int, inputs: list[_Arc], outputs: list[_Arc
         out_keys=_by_priority(out_named),
         output_refs=tuple(declared for _, _, declared in outputs),
         error_place=tree.pindex[f"{scope}.{t.on_error}"] if isinstance(t.on_error, str) else None,
+        interface=interface_of(t.handler, BB_POSITION["transition"]),
     )
 
 

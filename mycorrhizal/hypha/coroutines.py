@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Coroutine, Generator, Iterator
 from typing import Any
 
-__all__ = ["Continue", "collect_async", "merge_outputs"]
+__all__ = ["Continue", "Produced", "collect", "collect_async", "merge_outputs"]
 
 
 class Continue:
@@ -44,24 +44,21 @@ class Continue:
                     return stop.value
 
 
-def merge_outputs(chunks: list[Any]) -> dict[Any, Any] | Any:
-    """Merge the dicts a generator handler yielded into one ``{place: [tokens...]}`` dict.
+class Produced(list[Any]):
+    """Everything a generator handler yielded, when that is more than one item: each item is read
+    as if it had been returned on its own (a dict, or a ``(place, token)`` pair)."""
 
-    A non-dict chunk is returned as is, so the caller reports it as a bad handler result.
-    """
-    merged: dict[Any, list[Any]] = {}
-    for chunk in chunks:
-        if chunk is None:
-            continue
-        if not isinstance(chunk, dict):
-            return chunk
-        for key, value in chunk.items():
-            bucket = merged.setdefault(key, [])
-            if type(value) is list:
-                bucket.extend(value)
-            else:
-                bucket.append(value)
-    return merged
+    __slots__ = ()
+
+
+def merge_outputs(chunks: list[Any]) -> Any:
+    """What a generator handler's yields amount to: None, the one item it yielded, or :class:`Produced`."""
+    items = [chunk for chunk in chunks if chunk is not None]
+    if not items:
+        return None
+    if len(items) == 1:
+        return items[0]
+    return Produced(items)
 
 
 async def collect_async(agen: AsyncIterator[Any]) -> Any:

@@ -35,7 +35,11 @@ class PN:
         name: str | None = None,
         builder_class: type[NetBuilder] = NetBuilder,
     ) -> NetSpec | Callable[[Callable[..., Any]], NetSpec]:
-        """Decorate ``def Net(builder)``; the result is the built net (named after the function)."""
+        """Decorate ``def Net(builder)``; the result is the built net (named after the function).
+
+        The net also answers what 0.x programs ask of a decorated net: ``Net._spec`` (the net itself)
+        and ``Net.to_mermaid()``.
+        """
         if body is not None:
             return build_net(body, builder_class=builder_class, name=name)
 

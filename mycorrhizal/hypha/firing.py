@@ -4,14 +4,14 @@ suspend, in a task when it does) and committing its outputs atomically."""
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from ..common.errors import CapacityError, CodecError, HandlerError, RoutingError
+from .bindings import Binding, bindings, pick
 from .context import Consumed, FiringContext
-from .coroutines import Continue, collect, collect_async
+from .coroutines import Continue, Produced, collect, collect_async
 from .events import FiringCommitted, FiringStarted, GuardFailed
 from .failures import Failures
 from .inflight import InFlight
@@ -19,7 +19,7 @@ from .ioplaces import IOPlaces
 from .ready import Ready
 from .reporting import Reporter, log
 from .state import PlaceState, TransitionState, held
-from .transitions import HandlerKind
+from .transitions import GuardSpec, HandlerKind
 
 __all__ = ["FAILURES", "SETTLED", "Firing", "plain_outputs"]
 
@@ -71,7 +71,9 @@ class Firing:
         guard, arity, bb, timebase = t.guard, t.guard_arity, self.bb, self.timebase
         assert guard is not None
         snapshots = [(p, p.in_take_order(), w) for p, w in t.inputs]
-        for combo in _bindings(snapshots, 0):
+        if isinstance(guard, GuardSpec):
+            return self._choose_among(t, guard, snapshots)
+        for combo in bindings(snapshots):
             consumed = t.ccls([tok for picks in combo for _, tok in picks])
             try:
                 if arity == 1:
@@ -84,10 +86,29 @@ class Firing:
                 self._guard_failed(t, consumed, exc)
                 continue
             if ok:
-                for (p, _, _), picks in zip(snapshots, combo, strict=True):
-                    p.remove_at([i for i, _ in picks])
-                return consumed
+                return self._take(snapshots, combo, t)
         return None
+
+    def _choose_among(
+        self, t: TransitionState, guard: GuardSpec, snapshots: list[tuple[PlaceState, list[Any], int]]
+    ) -> Consumed | None:
+        """A :class:`GuardSpec` is shown every candidate binding at once and yields the one to fire."""
+        combos = list(bindings(snapshots))
+        shown = [tuple(tuple(tok for _, tok in picks) for picks in combo) for combo in combos]
+        try:
+            chosen = pick(t.qname, guard.func, shown, self.bb, self.timebase)
+        except FAILURES as exc:
+            self._guard_failed(t, t.ccls(()), exc)
+            return None
+        return None if chosen is None else self._take(snapshots, combos[chosen], t)
+
+    @staticmethod
+    def _take(
+        snapshots: list[tuple[PlaceState, list[Any], int]], combo: Binding, t: TransitionState
+    ) -> Consumed:
+        for (p, _, _), picks in zip(snapshots, combo, strict=True):
+            p.remove_at([i for i, _ in picks])
+        return t.ccls([tok for picks in combo for _, tok in picks])
 
     def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A guard raised: the binding counts as not accepted; count, tell and log it."""
@@ -247,7 +268,7 @@ class Firing:
             # The common case first: one output place, with room (journaled: planned, below).
             ((key, value),) = result.items()
             p = t.out_places.get(key)
-            batch = value if type(value) is list else (value,)
+            batch = value if type(value) is list and t.split else (value,)
             if p is not None and (
                 p.capacity is None or len(p.tokens) + p.reserved - held(t, p) + len(batch) <= p.capacity
             ):
@@ -305,7 +326,9 @@ class Firing:
         """Every output of a firing as (place, tokens); raises if any is not allowed or does not fit."""
         per_place: dict[PlaceState, list[Any]] = {}
         for key, value in _outputs(t, result, ctx):
-            place = t.out_places.get(key) if isinstance(key, str) else None
+            place = (
+                key if type(key) is PlaceState else t.out_places.get(key) if isinstance(key, str) else None
+            )
             if place is None:
                 raise RoutingError(
                     f"transition {t.qname!r} may not produce into {key!r}: it has no output arc to that "
@@ -315,7 +338,7 @@ class Firing:
                     place=str(key),
                 )
             bucket = per_place.setdefault(place, [])
-            if type(value) is list:
+            if type(value) is list and t.split:
                 bucket.extend(value)
             else:
                 bucket.append(value)
@@ -339,32 +362,35 @@ def _being_cancelled() -> bool:
 
 
 def _outputs(t: TransitionState, result: Any, ctx: FiringContext | None) -> list[tuple[Any, Any]]:
-    """The (key, value) pairs a handler returned and emitted."""
+    """The (key or place, value) pairs a handler returned (or yielded) and emitted."""
     items: list[tuple[Any, Any]] = []
-    if result is not None:
-        if not isinstance(result, dict):
+    for chunk in result if type(result) is Produced else (result,):
+        if chunk is None:
+            continue
+        if type(chunk) is tuple and len(chunk) == 2:
+            items.append(chunk)  # (place, token)
+        elif not isinstance(chunk, dict):
             raise HandlerError(
-                f"transition {t.qname!r} returned {type(result).__name__} {result!r}; a handler returns "
-                "(or yields) a dict {place: token} or None",
+                f"transition {t.qname!r} returned {type(chunk).__name__} {chunk!r}; a handler returns "
+                "(or yields) a dict {place: token}, a pair (place, token), or None",
                 transition=t.qname,
             )
-        items.extend(result.items())
+        elif "*" in chunk:
+            items.extend(_everywhere(t, chunk))
+        else:
+            items.extend(chunk.items())
     if ctx is not None:
         items.extend(ctx.emitted())
     return items
 
 
-def _bindings(
-    snapshots: list[tuple[PlaceState, list[Any], int]], i: int
-) -> Iterator[tuple[tuple[tuple[int, Any], ...], ...]]:
-    """Candidate bindings, lazily, in take order: for each input arc, ``weight`` distinct tokens."""
-    if i == len(snapshots):
-        yield ()
-        return
-    _, tokens, weight = snapshots[i]
-    for picks in itertools.combinations(enumerate(tokens), weight):
-        for rest in _bindings(snapshots, i + 1):
-            yield (picks, *rest)
+def _everywhere(t: TransitionState, chunk: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    """A dict with the key ``"*"``: its value goes to every output place not named in the same dict."""
+    named = {t.out_places.get(key) for key in chunk if key != "*" and isinstance(key, str)}
+    items = [(key, value) for key, value in chunk.items() if key != "*"]
+    value = chunk["*"]
+    items.extend((p, value) for p in dict.fromkeys(p for p, _ in t.outputs) if p not in named)
+    return items
 
 
 def plain_outputs(result: Any, ctx: FiringContext) -> tuple[Any, FiringContext | None]:

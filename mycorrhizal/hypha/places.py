@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -52,19 +52,51 @@ class PlaceKind(enum.Enum):
     """Drained by a sink handler; transitions only produce into it."""
 
 
-class PlaceRef(str):
-    """A reference to a place: its name relative to the net that declared it."""
+class _Ref(str):
+    """A name relative to the declaring net that also knows that net's name (for ``fqn``/``parts``)."""
 
-    __slots__ = ()
+    _net: str | None
+
+    def __new__(cls, name: str, net: str | None = None) -> Self:
+        ref = super().__new__(cls, name)
+        ref._net = net
+        return ref
+
+    @property
+    def local_name(self) -> str:
+        """The element's own name, without the subnet path (``"inbox"`` for ``"worker1.inbox"``)."""
+        return self.rpartition(".")[2]
+
+    @property
+    def fqn(self) -> str:
+        """Dotted name from the declaring net down (``"Top.worker1.inbox"``); the relative name when that
+        net is not known (a ref made by hand)."""
+        net = getattr(self, "_net", None)
+        return str(self) if net is None else f"{net}.{self}"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """:attr:`fqn` split at the dots: the key of this element in ``runner.runtime.places``."""
+        return tuple(self.fqn.split("."))
+
+    def get_fqn(self) -> str:
+        """:attr:`fqn` (the 0.x spelling)."""
+        return self.fqn
+
+    def get_parts(self) -> tuple[str, ...]:
+        """:attr:`parts` (the 0.x spelling)."""
+        return self.parts
+
+
+class PlaceRef(_Ref):
+    """A reference to a place: its name relative to the net that declared it."""
 
     def __repr__(self) -> str:
         return f"PlaceRef({str.__repr__(self)})"
 
 
-class TransitionRef(str):
+class TransitionRef(_Ref):
     """A reference to a transition: its name relative to the net that declared it."""
-
-    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"TransitionRef({str.__repr__(self)})"

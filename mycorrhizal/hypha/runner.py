@@ -24,10 +24,11 @@ from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
-from ..common.errors import CapacityError, HandlerError, RoutingError
+from ..common.errors import CapacityError, ExecutionError, HandlerError, RoutingError
 from ..common.observers import Observer
 from ..common.store import Store
 from ..common.timebase import Timebase, default_timebase
+from .arguments import bind_arguments
 from .compile import compile_net
 from .durable import Durable, check_options
 from .failures import Failures
@@ -36,12 +37,12 @@ from .inflight import InFlight
 from .ioplaces import IOPlaces
 from .journal import DEFAULT_SNAPSHOT_EVERY
 from .marking import Marking
-from .places import PlaceKind
+from .netruntime import NetRuntime
 from .ready import Ready
 from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
 from .snapshot import Parts, hypha_codecs, read, token_order, write
-from .spec import NetSpec, draw
+from .spec import NetSpec, draw, net_of
 from .state import PlaceState, link
 
 __all__ = ["Runner"]
@@ -71,12 +72,14 @@ class Runner:
         run: str | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
+        net = net_of(net)
         check_options(net, codecs, store, run, snapshot_every)
         self.net = net
         self.bb = blackboard
         self.timebase = timebase if timebase is not None else default_timebase()
         self._flat = compile_net(net)
         self._places, self._transitions, levels = link(self._flat)
+        self._sources = bind_arguments(self._flat, self._places, self._transitions, blackboard)
         self._names = [p.qname for p in self._places]
         self._ready = Ready(levels)
         self._report = Reporter(self._flat.name, self._transitions, self.timebase)
@@ -110,6 +113,7 @@ class Runner:
                 self._report,
             )
         )
+        self._runtime: NetRuntime | None = None
 
     @property
     def stats(self) -> RunnerStats:
@@ -123,12 +127,24 @@ class Runner:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start firing (and start the IO sources).  Starting a running runner does nothing."""
+    async def start(self, timebase: Timebase | None = None) -> None:
+        """Start firing (and start the IO sources).  Starting a running runner does nothing.
+
+        ``timebase``, if given, replaces the runner's timebase from now on (handlers, retries and
+        ``stop(timeout=...)`` use it); it cannot change while the runner runs.
+        """
         loop = asyncio.get_running_loop()
         ready = self._ready
+        new_timebase = timebase is not None and timebase is not self.timebase
         if ready.running and ready.loop is loop:
+            if new_timebase:
+                raise ExecutionError(
+                    f"runner of net {self._flat.name!r} is running on {self.timebase!r}; stop() it before "
+                    f"starting it on {timebase!r}"
+                )
             return
+        if timebase is not None and new_timebase:
+            self._use_timebase(timebase)
         if self._durable is not None:
             if self._durable.recorder is None:
                 await self._durable.open_fresh()
@@ -143,11 +159,7 @@ class Runner:
             len(self._places),
             len(self._transitions),
         )
-        self._io.start_sources(
-            (p, fp.spec.source)
-            for p, fp in zip(self._places, self._flat.places, strict=True)
-            if p.kind is PlaceKind.IO_INPUT and fp.spec.source is not None
-        )
+        self._io.start_sources(self._sources)
         for t in self._transitions:
             ready.mark(t)
         self._failures.resume_retries(self._transitions)  # stop() cancelled them
@@ -190,6 +202,12 @@ class Runner:
         self._stopped()
         if self._durable is not None:
             await self._durable.flush()
+
+    def _use_timebase(self, timebase: Timebase) -> None:
+        """Give every collaborator the new timebase (while stopped: no timer runs on the old one)."""
+        self.timebase = timebase
+        for part in (self._report, self._io, self._firing, self._scheduler, self._parts):
+            part.timebase = timebase
 
     def _stopped(self) -> None:
         for callback in list(self._stop_callbacks):
@@ -262,6 +280,24 @@ class Runner:
             if p.sink is not None and p.sink_blocked_gen is not None and p.tokens
         )
         return tuple(found)
+
+    @property
+    def spec(self) -> NetSpec:
+        """The net this runner runs (also :attr:`net`)."""
+        return self.net
+
+    @property
+    def blackboard(self) -> Any:
+        """The blackboard handed to every handler (also :attr:`bb`)."""
+        return self.bb
+
+    @property
+    def runtime(self) -> NetRuntime:
+        """Places and transitions by the tuple of their name parts: ``runtime.places[("Net", "inbox")]``
+        has ``tokens``, ``add_token(token)``, ``remove_tokens(tokens)``, ``peek_tokens(n)``."""
+        if self._runtime is None:
+            self._runtime = NetRuntime(self, self._flat, self._places, self._transitions, self._ready)
+        return self._runtime
 
     @property
     def running(self) -> bool:

@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 import attrs
 
-from ..common.diagram import Diagram
+from ..common.diagram import Diagram, to_mermaid_text
 from .places import PlaceSpec
 from .transitions import TransitionSpec
 
-__all__ = ["ArcSpec", "NetDrawer", "NetSpec", "SubnetSpec", "draw", "set_drawer"]
+__all__ = ["ArcSpec", "NetDrawer", "NetSpec", "SubnetSpec", "draw", "net_of", "set_drawer"]
 
 
 @attrs.frozen
@@ -29,6 +29,8 @@ class ArcSpec:
     """``"in"``: place -> transition (consumes); ``"out"``: transition -> place (produces)."""
     origin: str = attrs.field(default="arc", eq=False, repr=False)
     """How the arc was declared (``arc``, or a transition's ``inputs=``/``outputs=``), for messages."""
+    name: str | None = attrs.field(default=None, eq=False)
+    """An optional label (``builder.arc(src, dst, name)``); it changes nothing in how the net runs."""
 
 
 @attrs.frozen
@@ -82,6 +84,25 @@ class NetSpec:
     def to_diagram(self) -> Diagram:
         """Places as circles (initial token counts), transitions as boxes, subnets as clusters."""
         return draw(self, None, None)
+
+    def to_mermaid(self) -> str:
+        """The picture of :meth:`to_diagram` as Mermaid flowchart text."""
+        return to_mermaid_text(self.to_diagram())
+
+    @property
+    def _spec(self) -> NetSpec:
+        """The spec itself: 0.x programs reach a net's spec as ``MyNet._spec``, and whatever has a
+        ``_spec`` is accepted where a net is (``Runner``, ``builder.subnet``)."""
+        return self
+
+
+def net_of(net: Any) -> Any:
+    """The :class:`NetSpec` ``net`` stands for: itself, or what it holds as ``_spec`` (0.x programs'
+    net functions); anything else is returned as is, for the caller to report."""
+    if isinstance(net, NetSpec):
+        return net
+    held = getattr(net, "_spec", None)
+    return held if isinstance(held, NetSpec) else net
 
 
 NetDrawer = Callable[[NetSpec, Mapping[str, int] | None, Mapping[str, int] | None], Diagram]

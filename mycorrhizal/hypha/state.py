@@ -16,7 +16,7 @@ from ..common.timebase import Timebase, TimerHandle
 from .compile import FlatNet, FlatPlace, FlatTransition
 from .context import consumed_class
 from .places import PlaceKind, PlaceType
-from .transitions import HandlerKind
+from .transitions import HandlerKind, ListValue
 
 __all__ = ["NO_TOKEN", "PlaceState", "Retry", "TransitionState", "held", "link"]
 
@@ -198,6 +198,7 @@ class TransitionState:
         "takers",
         "stores",
         "unit",
+        "split",
     )
 
     def __init__(self, flat: FlatTransition, places: list[PlaceState], ready: deque[TransitionState]) -> None:
@@ -220,6 +221,8 @@ class TransitionState:
         """The input places' token containers (the same objects for the runner's life)."""
         self.unit = all(w == 1 for _, w in self.inputs)
         """Every input arc has weight 1: enabled when every store is non-empty."""
+        self.split = spec.list_value is ListValue.SEVERAL
+        """A list output value is several tokens (else one token, the list)."""
         self.guard = spec.guard
         self.guard_arity = spec.guard_arity
         self.concurrency = spec.concurrency

@@ -7,17 +7,18 @@ from .places import PlaceRef, PlaceSpec, TransitionRef
 from .spec import NetSpec
 from .transitions import TransitionSpec
 
-__all__ = ["SubnetHandle"]
+__all__ = ["SubnetHandle", "SubnetRef"]
 
 
 class SubnetHandle:
     """What ``builder.subnet(...)`` returns: ``handle.inbox`` / ``handle["inbox"]`` refer to its elements."""
 
-    __slots__ = ("_path", "_net")
+    __slots__ = ("_path", "_net", "_scope")
 
-    def __init__(self, path: str, net: NetSpec) -> None:
+    def __init__(self, path: str, net: NetSpec, scope: str | None = None) -> None:
         self._path = path
         self._net = net
+        self._scope = scope  # the embedding net's name, for the refs' fqn
 
     @property
     def net(self) -> NetSpec:
@@ -28,11 +29,11 @@ class SubnetHandle:
         found = self._net.lookup(name)
         path = f"{self._path}.{name}"
         if isinstance(found, PlaceSpec):
-            return PlaceRef(path)
+            return PlaceRef(path, self._scope)
         if isinstance(found, TransitionSpec):
-            return TransitionRef(path)
+            return TransitionRef(path, self._scope)
         if isinstance(found, NetSpec):
-            return SubnetHandle(path, found)
+            return SubnetHandle(path, found, self._scope)
         known = sorted([p.name for p in self._net.places] + [t.name for t in self._net.transitions])
         raise DefinitionError(
             [
@@ -46,7 +47,7 @@ class SubnetHandle:
         )
 
     def __getattr__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
-        if name.startswith("__"):
+        if name.startswith("_"):  # Python's own probes (and private names) are not elements
             raise AttributeError(name)
         return self[name]
 
@@ -55,3 +56,7 @@ class SubnetHandle:
 
     def __repr__(self) -> str:
         return f"SubnetHandle({self._path!r}, net={self._net.name!r})"
+
+
+SubnetRef = SubnetHandle
+"""The 0.x name of :class:`SubnetHandle`."""

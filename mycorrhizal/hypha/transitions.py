@@ -19,7 +19,9 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_RETRY",
     "Backoff",
+    "GuardSpec",
     "HandlerKind",
+    "ListValue",
     "OnError",
     "Signature",
     "TransitionSpec",
@@ -45,6 +47,27 @@ class HandlerKind(enum.Enum):
     ASYNC_GENERATOR = "async def yielding outputs"
     FUNCTION = "def returning outputs"
     GENERATOR = "def yielding outputs"
+
+
+class ListValue(enum.Enum):
+    """How a handler's output value that is a ``list`` is read (decided per net, by its builder)."""
+
+    SEVERAL = "several tokens"
+    """``{out: [a, b]}`` puts two tokens, ``a`` and ``b`` (``[[a, b]]`` is one list token)."""
+    ONE = "one token"
+    """``{out: [a, b]}`` puts one token, the list (how mycorrhizal 0.x read it)."""
+
+
+@attrs.frozen
+class GuardSpec:
+    """A guard that sees every candidate binding at once: ``func(bindings, bb, timebase)`` is a
+    generator (plain or async) yielding the binding to fire (from ``builder.guard(func)``).
+
+    ``bindings`` is a list of candidates, each a tuple holding, per input arc in declaration order,
+    the tuple of tokens it would take; the first candidate yielded that is not None fires.
+    """
+
+    func: Callable[..., Any] = attrs.field(eq=False)
 
 
 @attrs.frozen
@@ -75,7 +98,8 @@ class TransitionSpec:
 
     name: str
     handler: Callable[..., Any] = attrs.field(eq=False, repr=False)
-    guard: Callable[..., Any] | None = attrs.field(default=None, eq=False, repr=False)
+    guard: Callable[..., Any] | GuardSpec | None = attrs.field(default=None, eq=False, repr=False)
+    """A predicate ``guard(consumed[, bb[, timebase]])`` tried on each binding, or a :class:`GuardSpec`."""
     priority: int = 0
     concurrency: int = DEFAULT_CONCURRENCY
     on_error: OnError | str = OnError.RETURN
@@ -88,6 +112,10 @@ class TransitionSpec:
     kind: HandlerKind = HandlerKind.COROUTINE
     wants_ctx: bool = False
     guard_arity: int = 0
+    state_factory: Callable[[], Any] | None = attrs.field(default=None, eq=False, repr=False)
+    """Called once per runner; its result is the handler's 4th argument (instead of ``ctx``)."""
+    list_value: ListValue = ListValue.SEVERAL
+    """How a ``list`` value in the handler's outputs is read."""
 
 
 @attrs.frozen

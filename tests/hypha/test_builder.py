@@ -119,7 +119,11 @@ def _problems(excinfo: pytest.ExceptionInfo[DefinitionError]) -> str:
         (lambda b: b.arc("nowhere", "t0"), r"'nowhere' is not a place or transition of net 'Bad'"),
         (lambda b: b.arc("p0", "p0"), r"an arc must join a place and a transition"),
         (lambda b: b.arc("t0", "p0", weight=0), r"weight 0 is not a positive int"),
-        (lambda b: b.arc("p0", "t0"), r"this arc is declared twice"),
+        (
+            lambda b: b.arc("p0", "t0", weight=2),
+            r"this arc is declared twice \(transition 't0' inputs= and arc\)",
+        ),
+        (lambda b: (b.place("p1"), b.arc("p1", "t0"), b.arc("p1", "t0")), r"declared twice \(arc and arc\)"),
     ],
 )
 def test_definition_errors_name_the_element_and_the_fix(declare: Any, match: str) -> None:

@@ -111,9 +111,9 @@ def source_not_callable(b: NetBuilder) -> None:
     b.io_input_place("src", 42)
 
 
-def source_without_parameters(b: NetBuilder) -> None:
-    async def src() -> Any:
-        yield 1
+def source_with_an_extra_parameter(b: NetBuilder) -> None:
+    async def src(bb: Any, timebase: Any, limit: int) -> Any:
+        yield limit
 
     b.io_input_place("src", src)
 
@@ -122,8 +122,8 @@ def sink_not_callable(b: NetBuilder) -> None:
     b.io_output_place("out", "print")
 
 
-def sink_taking_only_the_token(b: NetBuilder) -> None:
-    async def out(token: Any) -> None:
+def sink_taking_no_token(b: NetBuilder) -> None:
+    async def out() -> None:
         return None
 
     b.io_output_place("out", out)
@@ -251,7 +251,22 @@ def arc_from_a_place_of_another_net(b: NetBuilder) -> None:
 
 
 def arc_declared_twice(b: NetBuilder) -> None:
-    b.arc("p", "t")
+    b.arc("p", "t", weight=2)  # inputs=[p] declared it with weight 1 (the same weight would be one arc)
+
+
+def arc_called_twice(b: NetBuilder) -> None:
+    b.place("q")
+    b.arc("q", "t")
+    b.arc("q", "t")
+
+
+def arc_weight_as_third_argument(b: NetBuilder) -> None:
+    b.place("q")
+    b.arc("q", "t", 2)  # type: ignore[arg-type]
+
+
+def place_named_star(b: NetBuilder) -> None:
+    b.place("*")
 
 
 def consuming_from_a_sink(b: NetBuilder) -> None:
@@ -433,12 +448,12 @@ BUILDER_CASES = [
         ],
     ),
     (
-        source_without_parameters,
+        source_with_an_extra_parameter,
         "net 'Bad'",
         [
             (
-                "io input place 'src': its source takes () but is called with (bb, timebase). Fix: "
-                "declare it as 'async def source(bb, timebase)'"
+                "io input place 'src': its source takes (bb, timebase, limit) but is called with (bb, "
+                "timebase). Fix: declare it as 'async def source(bb, timebase)'"
             ),
         ],
     ),
@@ -453,12 +468,12 @@ BUILDER_CASES = [
         ],
     ),
     (
-        sink_taking_only_the_token,
+        sink_taking_no_token,
         "net 'Bad'",
         [
             (
-                "io output place 'out': its sink takes (token) but is called with (token, bb, "
-                "timebase). Fix: declare it as 'async def sink(token, bb, timebase)'"
+                "io output place 'out': its sink takes no parameter, so it cannot be given the token. "
+                "Fix: declare it as 'async def sink(token, bb, timebase)'"
             ),
         ],
     ),
@@ -743,6 +758,36 @@ BUILDER_CASES = [
             (
                 "arc 'p' -> 't': this arc is declared twice (transition 't' inputs= and arc). Fix: "
                 "declare it once; use weight= for several tokens"
+            ),
+        ],
+    ),
+    (
+        arc_called_twice,
+        "net 'Bad'",
+        [
+            (
+                "arc 'q' -> 't': this arc is declared twice (arc and arc). Fix: declare it once; use "
+                "weight= for several tokens"
+            ),
+        ],
+    ),
+    (
+        arc_weight_as_third_argument,
+        "net 'Bad'",
+        [
+            (
+                "arc 'q' -> 't': its name 2 is not a string (the third argument of arc() is the arc's "
+                "name). Fix: pass the weight by keyword: arc(src, dst, weight=2)"
+            ),
+        ],
+    ),
+    (
+        place_named_star,
+        "net 'Bad'",
+        [
+            (
+                "place '*': '*' is not a name: as an output key it means every output place not named "
+                "beside it. Fix: rename it, e.g. 'all'"
             ),
         ],
     ),

@@ -2,8 +2,19 @@
 
 from ..context import Consumed, FiringContext
 from ..marking import Marking
+from ..netruntime import NetRuntime, PlaceRuntime, TransitionRuntime
 from ..places import FailedToken
 from ..reporting import RunnerStats
 from ..runner import Runner
 
-__all__ = ["Consumed", "FailedToken", "FiringContext", "Marking", "Runner", "RunnerStats"]
+__all__ = [
+    "Consumed",
+    "FailedToken",
+    "FiringContext",
+    "Marking",
+    "NetRuntime",
+    "PlaceRuntime",
+    "Runner",
+    "RunnerStats",
+    "TransitionRuntime",
+]

@@ -1,0 +1,168 @@
+"""Common shapes declared in one call: forward, fork, join, merge, round robin and routing by type.
+
+Each is an ordinary transition with its arcs, declared through the builder's ``transition`` (so it is
+checked, drawn and analysed like any other) with a handler that moves tokens unchanged: the same
+objects, one output token per token consumed, whatever the tokens are (lists included).
+:class:`Patterns` is part of :class:`~mycorrhizal.hypha.builder.NetBuilder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from ..common.errors import RoutingError
+from .places import TransitionRef
+from .transitions import ListValue
+
+__all__ = ["Patterns"]
+
+
+class _Declares(Protocol):
+    list_value: ListValue
+    transition: Callable[..., Any]
+
+
+def _local(ref: Any) -> str:
+    """The element's own name (``"inbox"`` for ``"worker1.inbox"``), for default transition names."""
+    return str(ref).rpartition(".")[2]
+
+
+def _one(builder: _Declares) -> Callable[[Any], Any]:
+    """How to write one token as an output value, whichever way the builder reads lists."""
+    if builder.list_value is ListValue.SEVERAL:
+        return lambda token: [token]  # a list of one: exactly that token, even if it is a list
+    return lambda token: token
+
+
+class Patterns:
+    """``forward``, ``fork``, ``join``, ``merge``, ``round_robin`` and ``route`` of a net builder.
+
+    Each returns the ref of the transition it declares (``merge`` a list of them); ``name`` replaces
+    the default name and ``options`` go to ``transition()`` (``priority=``, ``on_error=``...).
+    """
+
+    def forward(
+        self: _Declares, input_place: str, output_place: str, name: str | None = None, **options: Any
+    ) -> TransitionRef:
+        """A transition ``forward_<in>_to_<out>`` moving each token of ``input_place`` to ``output_place``."""
+        one = _one(self)
+
+        def forward(consumed: Sequence[Any], bb: Any, timebase: Any) -> Iterator[dict[str, Any]]:
+            for token in consumed:
+                yield {output_place: one(token)}
+
+        tname = name or f"forward_{_local(input_place)}_to_{_local(output_place)}"
+        ref: TransitionRef = self.transition(
+            name=tname, inputs=[input_place], outputs=[output_place], **options
+        )(forward)
+        return ref
+
+    def fork(
+        self: _Declares,
+        input_place: str,
+        output_places: Sequence[str],
+        name: str | None = None,
+        **options: Any,
+    ) -> TransitionRef:
+        """A transition ``fork_<in>`` putting each token (the same object) into every output place."""
+        one, outs = _one(self), list(output_places)
+
+        def fork(consumed: Sequence[Any], bb: Any, timebase: Any) -> Iterator[dict[str, Any]]:
+            for token in consumed:
+                yield {out: one(token) for out in outs}
+
+        tname = name or f"fork_{_local(input_place)}"
+        ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(fork)
+        return ref
+
+    def join(
+        self: _Declares,
+        input_places: Sequence[str],
+        output_place: str,
+        name: str | None = None,
+        **options: Any,
+    ) -> TransitionRef:
+        """A transition ``join_to_<out>`` that fires when every input place has a token and puts each
+        consumed token, separately, into ``output_place``."""
+        one = _one(self)
+
+        def join(consumed: Sequence[Any], bb: Any, timebase: Any) -> Iterator[dict[str, Any]]:
+            for token in consumed:
+                yield {output_place: one(token)}
+
+        tname = name or f"join_to_{_local(output_place)}"
+        ref: TransitionRef = self.transition(
+            name=tname, inputs=list(input_places), outputs=[output_place], **options
+        )(join)
+        return ref
+
+    def merge(
+        self: _Declares,
+        input_places: Sequence[str],
+        output_place: str,
+        name: str | None = None,
+        **options: Any,
+    ) -> list[TransitionRef]:
+        """One forwarding transition per input place (``<in>_<i>_to_<out>``, or ``<name>_<i>``)."""
+        refs = []
+        for i, place in enumerate(input_places):
+            tname = f"{name}_{i}" if name else f"{_local(place)}_{i}_to_{_local(output_place)}"
+            refs.append(Patterns.forward(self, place, output_place, tname, **options))
+        return refs
+
+    def round_robin(
+        self: _Declares,
+        input_place: str,
+        output_places: Sequence[str],
+        name: str | None = None,
+        **options: Any,
+    ) -> TransitionRef:
+        """A transition ``round_robin_<in>`` sending tokens to the output places in turn."""
+        one, outs = _one(self), list(output_places)
+
+        def round_robin(
+            consumed: Sequence[Any], bb: Any, timebase: Any, ctx: Any
+        ) -> Iterator[dict[str, Any]]:
+            for token in consumed:
+                turn = ctx.memory.get("next", 0)
+                ctx.memory["next"] = (turn + 1) % len(outs)
+                yield {outs[turn]: one(token)}
+
+        tname = name or f"round_robin_{_local(input_place)}"
+        options.setdefault("concurrency", 1)
+        ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(
+            round_robin
+        )
+        return ref
+
+    def route(
+        self: _Declares,
+        input_place: str,
+        type_map: Mapping[type, str],
+        name: str | None = None,
+        **options: Any,
+    ) -> TransitionRef:
+        """A transition ``route_<in>`` putting each token into ``type_map[type(token)]`` (exact type).
+
+        A token of a type the map does not have fails the firing with a :class:`RoutingError`: it goes
+        back to ``input_place`` (or to the ``on_error=`` place), never silently away.
+        """
+        one, targets = _one(self), dict(type_map)
+        tname = name or f"route_{_local(input_place)}"
+
+        def route(consumed: Sequence[Any], bb: Any, timebase: Any) -> Iterator[dict[str, Any]]:
+            for token in consumed:
+                target = targets.get(type(token))
+                if target is None:
+                    known = [t.__name__ for t in targets]
+                    raise RoutingError(
+                        f"transition {tname!r} has no place for a token of type {type(token).__name__} "
+                        f"(it routes {known}); add the type to the map, or give it on_error=",
+                        transition=tname,
+                    )
+                yield {target: one(token)}
+
+        outs = list(dict.fromkeys(targets.values()))
+        ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(route)
+        return ref
