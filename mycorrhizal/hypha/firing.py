@@ -8,14 +8,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ..common.errors import CapacityError, CodecError, HandlerError, RoutingError
+from ..common.errors import CapacityError, CodecError, RoutingError
 from .bindings import Binding, bindings, pick
 from .context import Consumed, FiringContext
-from .coroutines import Continue, Produced, collect, collect_async
+from .coroutines import Continue, collect, collect_async
 from .events import FiringCommitted, FiringStarted, GuardFailed
 from .failures import Failures
 from .inflight import InFlight
 from .ioplaces import IOPlaces
+from .outputs import output_items
 from .ready import Ready
 from .reporting import Reporter, log
 from .state import PlaceState, TransitionState, held
@@ -362,35 +363,9 @@ def _being_cancelled() -> bool:
 
 
 def _outputs(t: TransitionState, result: Any, ctx: FiringContext | None) -> list[tuple[Any, Any]]:
-    """The (key or place, value) pairs a handler returned (or yielded) and emitted."""
-    items: list[tuple[Any, Any]] = []
-    for chunk in result if type(result) is Produced else (result,):
-        if chunk is None:
-            continue
-        if type(chunk) is tuple and len(chunk) == 2:
-            items.append(chunk)  # (place, token)
-        elif not isinstance(chunk, dict):
-            raise HandlerError(
-                f"transition {t.qname!r} returned {type(chunk).__name__} {chunk!r}; a handler returns "
-                "(or yields) a dict {place: token}, a pair (place, token), or None",
-                transition=t.qname,
-            )
-        elif "*" in chunk:
-            items.extend(_everywhere(t, chunk))
-        else:
-            items.extend(chunk.items())
-    if ctx is not None:
-        items.extend(ctx.emitted())
-    return items
-
-
-def _everywhere(t: TransitionState, chunk: dict[Any, Any]) -> list[tuple[Any, Any]]:
-    """A dict with the key ``"*"``: its value goes to every output place not named in the same dict."""
-    named = {t.out_places.get(key) for key in chunk if key != "*" and isinstance(key, str)}
-    items = [(key, value) for key, value in chunk.items() if key != "*"]
-    value = chunk["*"]
-    items.extend((p, value) for p in dict.fromkeys(p for p, _ in t.outputs) if p not in named)
-    return items
+    """The (key, value) pairs a handler returned (or yielded) and emitted."""
+    emitted = ctx.emitted() if ctx is not None else ()
+    return output_items(t.qname, result, emitted, t.flat.output_refs, t.out_places.get)
 
 
 def plain_outputs(result: Any, ctx: FiringContext) -> tuple[Any, FiringContext | None]:
