@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..common.errors import HandlerError, RoutingError
-from ..hypha import Consumed, FiringContext, HandlerKind, NetSpec, SubnetSpec, TransitionSpec
+from ..common.errors import RoutingError
+from ..hypha import Consumed, FiringContext, HandlerKind, ListValue, NetSpec, SubnetSpec, TransitionSpec
 from ..hypha.compile import FlatTransition
 from ..hypha.coroutines import collect_async, merge_outputs
+from ..hypha.outputs import output_items, tokens_of
 from .shared import SharedNet
 
 __all__ = ["Port", "local_net"]
@@ -57,6 +58,7 @@ def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec
             handler=_wrapped(ft, source, frozenset(shared.shared), names, port),
             kind=HandlerKind.COROUTINE,
             wants_ctx=True,
+            list_value=ListValue.SEVERAL,  # the local outputs it returns are lists of tokens
             eager=True,
             concurrency=concurrency if concurrency is not None and source is not None else spec.concurrency,
         )
@@ -118,17 +120,9 @@ def _split(
     ft: FlatTransition, result: Any, ctx: FiringContext | None, shared: frozenset[str], names: list[str]
 ) -> tuple[Outputs, dict[str, list[Any]]]:
     """The outputs of a firing: (those for shared places, the others as a result dict for hypha)."""
-    items: list[tuple[Any, Any]] = []
-    if result is not None:
-        if not isinstance(result, dict):
-            raise HandlerError(
-                f"transition {ft.qname!r} returned {type(result).__name__} {result!r}; a handler returns "
-                "(or yields) a dict {place: token} or None",
-                transition=ft.qname,
-            )
-        items.extend(result.items())
-    if ctx is not None:
-        items.extend(ctx.emitted())
+    emitted = ctx.emitted() if ctx is not None else ()
+    items = output_items(ft.qname, result, emitted, ft.output_refs, ft.out_keys.get)
+    split = ft.spec.list_value is ListValue.SEVERAL
     remote: Outputs = []
     local: dict[str, list[Any]] = {}
     for key, value in items:
@@ -141,7 +135,7 @@ def _split(
                 transition=ft.qname,
                 place=str(key),
             )
-        tokens = value if type(value) is list else [value]
+        tokens = tokens_of(value, split)
         if names[index] in shared:
             remote.extend((names[index], token) for token in tokens)
         else:
