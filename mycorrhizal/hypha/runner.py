@@ -135,16 +135,10 @@ class Runner:
         """
         loop = asyncio.get_running_loop()
         ready = self._ready
-        new_timebase = timebase is not None and timebase is not self.timebase
+        if timebase is not None and timebase is not self.timebase:
+            self._use_timebase(timebase, loop)
         if ready.running and ready.loop is loop:
-            if new_timebase:
-                raise ExecutionError(
-                    f"runner of net {self._flat.name!r} is running on {self.timebase!r}; stop() it before "
-                    f"starting it on {timebase!r}"
-                )
             return
-        if timebase is not None and new_timebase:
-            self._use_timebase(timebase)
         if self._durable is not None:
             if self._durable.recorder is None:
                 await self._durable.open_fresh()
@@ -203,8 +197,13 @@ class Runner:
         if self._durable is not None:
             await self._durable.flush()
 
-    def _use_timebase(self, timebase: Timebase) -> None:
-        """Give every collaborator the new timebase (while stopped: no timer runs on the old one)."""
+    def _use_timebase(self, timebase: Timebase, loop: asyncio.AbstractEventLoop) -> None:
+        """Give every collaborator the new timebase; only while stopped (timers run on the old one)."""
+        if self._ready.running and self._ready.loop is loop:
+            raise ExecutionError(
+                f"runner of net {self._flat.name!r} is running on {self.timebase!r}; stop() it before "
+                f"starting it on {timebase!r}"
+            )
         self.timebase = timebase
         for part in (self._report, self._io, self._firing, self._scheduler, self._parts):
             part.timebase = timebase
