@@ -66,6 +66,7 @@ examples:
   mycorrhizal worker myapp.flows:Orders --redis redis://127.0.0.1:6379/0 --concurrency 32
   mycorrhizal submit myapp.flows:Orders jobs 1 2 3
   mycorrhizal inspect myapp.flows:Orders
+  mycorrhizal inspect run.db --run orders
 
 TARGET is MODULE:ATTR. MODULE is a dotted module name importable from the current folder
 (myapp.flows) or a path to a .py file (examples/hypha/order_pipeline.py); ATTR may be dotted.

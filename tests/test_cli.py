@@ -1,5 +1,6 @@
 """The ``mycorrhizal`` command line."""
 
+import asyncio
 import contextlib
 import json
 import os
@@ -13,6 +14,8 @@ import pytest
 from mycorrhizal import __version__
 from mycorrhizal.cli import NO_PICTURES, main
 from mycorrhizal.common import diagram as diagram_module
+from mycorrhizal.durability import SQLiteStore
+from mycorrhizal.hypha import NetBuilder, Runner
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -305,3 +308,71 @@ def test_demo_log_in_a_folder_that_is_a_file_or_a_folder_is_one_line(
     (tmp_path / "logs.json").mkdir()
     assert main(["demo", "circuit-breaker", "--log", str(tmp_path / "logs.json")]) == 1
     assert "is a folder; give a file name" in one_line_error(capsys)
+
+
+# --------------------------------------------------------------------------- inspect a store file
+
+
+def _journaled_run(path: Path) -> None:
+    """A run of a small net in the SQLite store at ``path``: 3 jobs done, 1 held back, 1 waiting."""
+    builder = NetBuilder("Jobs")
+    inbox, done = builder.place("inbox"), builder.place("done")
+
+    @builder.transition(inputs=[inbox], outputs=[done], retry_delay=None)
+    def work(consumed: list[int], bb: object, tb: object) -> dict[str, object]:
+        if consumed[0] == 13:
+            raise ValueError("unlucky")
+        return {done: {"job": consumed[0]}}
+
+    async def run() -> None:
+        async with SQLiteStore(path) as store:
+            runner = Runner(builder.build(), store=store)
+            await runner.start()
+            runner.add_tokens("inbox", [10, 11, 12, 13, 14])
+            await runner.run_until_idle()
+            await runner.stop()
+
+    asyncio.run(run())
+
+
+def test_inspect_prints_a_runs_recovered_marking_and_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _journaled_run(tmp_path / "run.db")
+    assert main(["inspect", str(tmp_path / "run.db"), "--records", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "run 'Jobs': epoch 1, 5 records, snapshot at record 0" in out
+    assert "    Jobs.inbox       2  13, 14\n" in out
+    assert '    Jobs.done        3  {"job":10}, {"job":11}, {"job":12}\n' in out
+    assert "transition Jobs.work is held back after ValueError: unlucky; until a new token arrives" in out
+    assert "recent journal (2 of 5 kept after the snapshot):" in out
+    assert out.rstrip().splitlines()[-1].split()[:3] == ["5", "block", "Jobs.work"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["inspect", "{dir}/missing.db"], "no store file '{dir}/missing.db'; give the file a Runner"),
+        (["inspect", "{dir}/notes.txt"], "cannot open '{dir}/notes.txt' as a store: "),
+        (
+            ["inspect", "{dir}/run.db", "--run", "Other"],
+            "store '{dir}/run.db' has no run 'Other' (runs: 'Jobs')",
+        ),
+    ],
+)
+def test_inspect_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    _journaled_run(tmp_path / "run.db")
+    (tmp_path / "notes.txt").write_text("not a database, but long enough to be read as one" * 40)
+    assert main([part.format(dir=tmp_path) for part in argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"mycorrhizal: {message.format(dir=tmp_path)}")
+    assert err.count("\n") == 1
+
+
+def test_inspect_records_must_be_a_count(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["inspect", "run.db", "--records", "many"])
+    assert exited.value.code == 2
+    assert "'many' is not a whole number" in capsys.readouterr().err
