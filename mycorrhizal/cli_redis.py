@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from . import cli_store
 from .common.codecs import CodecRegistry
 from .common.errors import CodecError, CommandError, StoreError
 from .hypha import NetSpec
@@ -66,10 +67,20 @@ def add_commands(sub: Any, load_target: Loader) -> None:
 
     inspect = sub.add_parser(
         "inspect",
-        help="show a distributed net: tokens per place, pending per worker, live workers",
+        help="show a durable run's store file (run.db), or a distributed net in Redis",
+        description="With a store file (run.db): every run's recovered marking, what holds it back, "
+        "and its recent journal.  With MODULE:ATTR of a net: tokens per shared place in Redis, "
+        "pending per worker, live workers.",
     )
     _common(inspect)
-    inspect.set_defaults(func=lambda args: _cmd_inspect(args, load_target))
+    cli_store.add_inspect_options(inspect)
+    inspect.set_defaults(
+        func=lambda args: (
+            cli_store.inspect_store(args)
+            if cli_store.is_store(args.target)
+            else _cmd_inspect(args, load_target)
+        )
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
