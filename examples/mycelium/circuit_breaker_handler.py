@@ -345,7 +345,11 @@ async def run_scenario(*, seed: int = 7, quiet: bool = False, log: Path | None =
     report = await drive(world, world.clock.run_for, quiet=quiet)
     await world.runner.stop()
     if log is not None:
-        await spores.aclose()  # writes the whole log
+        await spores.aclose()  # writes the whole log and closes the file
+        events = spores.get_dispatcher().events
+        spores.configure()  # logging off again: nothing else in this process writes to the closed file
+        if not quiet:
+            print(f"\nwrote {events} events to {log}")
     return report
 
 
@@ -419,8 +423,6 @@ def main(argv: list[str] | None = None) -> Report | None:
                 print(f"wrote {path}")
         except RenderError as err:
             print(f"could not draw the net: {err}")
-    if args.log is not None:
-        print(f"wrote {spores.get_dispatcher().events} events to {args.log}")
     return report
 
 

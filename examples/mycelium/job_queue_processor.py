@@ -267,7 +267,10 @@ async def run_scenario(log: Path | None = None) -> Report:
     rejected = tuple((r.token.id, r.reason) for r in runner.tokens("rejected"))
     await runner.stop()
     if log is not None:
-        await spores.aclose()  # writes the whole log
+        await spores.aclose()  # writes the whole log and closes the file
+        events = spores.get_dispatcher().events
+        spores.configure()  # logging off again: nothing else in this process writes to the closed file
+        print(f"wrote {events} events to {log}\n")
     by_lane = {lane: tuple(c.job.id for c in bb.done if c.lane == lane) for lane in LANES}
     finished = max(c.finished for c in bb.done)
     return Report(by_lane, rejected, tuple(bb.done), tuple(bb.log), finished)
@@ -298,8 +301,6 @@ def main(argv: list[str] | None = None) -> Report:
                 print(f"wrote {render(subject, args.out / f'job_queue_{name}.{fmt}', format=fmt)}")
         except RenderError as err:
             print(f"could not draw: {err}")
-    if args.log is not None:
-        print(f"wrote {spores.get_dispatcher().events} events to {args.log}")
     return report
 
 

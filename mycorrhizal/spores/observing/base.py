@@ -23,7 +23,15 @@ from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
 
-__all__ = ["Handler", "Observation", "Timestamps", "error_attributes", "short_name"]
+__all__ = [
+    "Handler",
+    "Observation",
+    "Timestamps",
+    "error_attributes",
+    "label_text",
+    "one_per_object",
+    "short_name",
+]
 
 log = logging.getLogger("mycorrhizal.spores")
 
@@ -46,6 +54,24 @@ def error_attributes(error: BaseException, into: Attributes) -> None:
     cause = error.__cause__ if isinstance(error, HandlerError) and error.__cause__ is not None else error
     into.append(("error_type", type(cause).__name__))
     into.append(("error", str(cause)))
+
+
+def one_per_object(relations: Relations) -> Relations:
+    """The relationships with each object once: an object in several roles (a token consumed from
+    one place and produced into another) gets their qualifiers joined by a space, in order
+    (``consumed:validated produced:success``).
+
+    OCEL 2.0 allows several qualifiers per event and object, but readers such as pm4py keep one
+    per pair; one relationship carrying every role loses nothing for either.
+    """
+    if len({oid for oid, _ in relations}) == len(relations):
+        return relations
+    merged: dict[str, list[str]] = {}
+    for oid, qualifier in relations:
+        roles = merged.setdefault(oid, [])
+        if qualifier not in roles:
+            roles.append(qualifier)
+    return [(oid, " ".join(roles)) for oid, roles in merged.items()]
 
 
 def label_text(label: Any) -> str | None:
@@ -191,5 +217,5 @@ class Observation:
     @staticmethod
     def write(event_type: str, when: float, attributes: Attributes, relations: Relations) -> None:
         """Write one event."""
-        raw = (generate_event_id(), event_type, when, attributes, relations, None)
+        raw = (generate_event_id(), event_type, when, attributes, one_per_object(relations), None)
         config.current().dispatcher.event(raw)

@@ -8,7 +8,10 @@ record              event type                              relationships (besid
 ==================  ======================================  =================================
 FiringCommitted     ``<transition>``                        each consumed token
                                                             (``consumed:<place>``), each
-                                                            produced one (``produced:<place>``)
+                                                            produced one (``produced:<place>``);
+                                                            a token both consumed and produced is
+                                                            related once, its qualifiers joined:
+                                                            ``consumed:a produced:b``
 FiringFailed        ``<transition> failed``                 consumed tokens; attributes
                                                             ``error_type``, ``error``,
                                                             ``error_place``
@@ -41,7 +44,7 @@ from .. import config
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
-from .base import Handler, Observation, error_attributes, short_name
+from .base import Handler, Observation, error_attributes, one_per_object, short_name
 
 __all__ = ["HANDLERS"]
 
@@ -76,7 +79,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
                     see(ident, kind, attributes, when)
                     relations.append((ident, qualifier))
     event_type = names.get(("", event.transition)) or obs.name("", event.transition, source)
-    state.dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
+    state.dispatcher.event((generate_event_id(), event_type, when, [], one_per_object(relations), None))
 
 
 def failed(obs: Observation, event: FiringFailed) -> None:

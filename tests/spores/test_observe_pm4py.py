@@ -1,0 +1,66 @@
+"""A real consumer reads what spores.observe writes (issue 11 item 3): the circuit-breaker demo's run,
+logged to OCEL 2.0 JSON and SQLite and read back with pm4py, checked against what the run did."""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pm4py
+import pytest
+
+from mycorrhizal.spores.observing.base import one_per_object
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "mycelium" / "circuit_breaker_handler.py"
+
+
+@pytest.fixture(scope="module")
+def demo() -> dict[str, Any]:
+    return runpy.run_path(str(DEMO), run_name="circuit_breaker_for_pm4py")
+
+
+READERS = [("json", pm4py.read_ocel2_json), ("sqlite", pm4py.read_ocel2_sqlite)]
+
+
+@pytest.mark.parametrize("suffix, read", READERS)
+def test_the_circuit_breaker_run_read_back_with_pm4py(
+    demo: dict[str, Any], tmp_path: Path, suffix: str, read: Any
+) -> None:
+    path = tmp_path / f"events.{suffix}"
+    report = asyncio.run(demo["run_scenario"](quiet=True, log=path))
+    ocel = read(str(path))
+    sent = [request for _, _, _, requests in demo["PHASES"] for request in requests]
+
+    # one request object per request id (req-7 is sent twice: one object), and the net
+    objects = Counter(ocel.objects["ocel:type"])
+    assert objects["request"] == len({r.id for r in sent}) == 11
+    assert objects["net"] == 1
+    assert objects["Rejection"] == report.counts["rejected"]  # the breaker's refusals, as tokens
+    # one event per firing: every request validated, every valid one routed through the breaker
+    activities = Counter(ocel.events["ocel:activity"])
+    assert activities == {"validate_request": len(sent), "route_through_circuit_breaker": len(sent) - 1}
+    # every event relates the net, and each request in its roles, by place
+    relations = ocel.relations
+    assert (relations[relations["ocel:type"] == "net"]["ocel:qualifier"] == "net").sum() == len(ocel.events)
+    roles = Counter(role for q in relations["ocel:qualifier"] for role in q.split())
+    assert roles["consumed:input_queue"] == len(sent)
+    assert roles["produced:validated"] == roles["consumed:validated"] == len(sent) - 1
+    assert roles["produced:invalid"] == report.counts["invalid"] == 1
+    assert roles["produced:success"] == report.counts["success"]
+    assert roles["produced:failure"] == report.counts["failure"]
+    assert roles["produced:rejected"] == report.counts["rejected"]
+    # req-7's two passes are two validate_request events of the same object
+    req7 = relations[(relations["ocel:oid"] == "req-7") & (relations["ocel:activity"] == "validate_request")]
+    assert len(req7) == 2
+
+
+def test_an_object_in_several_roles_is_related_once() -> None:
+    assert one_per_object([("n", "net"), ("a", "consumed:p"), ("a", "consumed:p"), ("a", "produced:q")]) == [
+        ("n", "net"),
+        ("a", "consumed:p produced:q"),
+    ]
+    distinct = [("n", "net"), ("a", "consumed:p")]
+    assert one_per_object(distinct) is distinct
