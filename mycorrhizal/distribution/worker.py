@@ -70,6 +70,7 @@ class Worker:
         self.lease = float(lease)
         self.prefetch = prefetch if prefetch is not None else 2 * (concurrency or 16)
         self._client, self._own_client = client_for(redis)
+        self.url = redis if isinstance(redis, str) else repr(redis)
         self._keys = [self.shared.streams[q] for q in self.shared.shared]
         self._index = {q: i for i, q in enumerate(self.shared.shared, 1)}  # Lua counts from 1
         self._committer = Committer(self._client, self._keys, GROUP, self.name)
@@ -109,12 +110,24 @@ class Worker:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Join the consumer groups, start the local runner, the reader and the sweep."""
-        await self._groups()
-        await self.runner.start()
+        """Join the consumer groups, start the local runner, the reader and the sweep.
+
+        Raises StoreError if Redis cannot be reached or a live worker already has this name.
+        """
+        if self._running:
+            return
+        try:
+            await self._claim_name()
+            await self._groups()
+            await self.runner.start()
+            await self._sweep_once()  # takes over what dead workers left at once
+        except (RedisError, OSError) as exc:
+            await self.runner.stop()
+            raise StoreError(
+                f"worker {self.name}: cannot reach Redis at {self.url}: {type(exc).__name__}: {exc}"
+            ) from exc
         self._running = True
         loop = asyncio.get_running_loop()
-        await self._sweep_once()
         self._tasks = [
             loop.create_task(self._read_loop(), name=f"worker {self.name} reader"),
             loop.create_task(self._sweep_loop(), name=f"worker {self.name} sweep"),
@@ -151,6 +164,16 @@ class Worker:
     @property
     def _block(self) -> float:
         return min(0.2, self.lease / 4)
+
+    async def _claim_name(self) -> None:
+        last = await self._client.zscore(self.shared.keys.workers, self.name)
+        if last is not None and time.time() * 1000 - float(last) < 3000 * self.lease:
+            raise StoreError(
+                f"a live worker named {self.name!r} already works on net {self.shared.flat.name!r} (its "
+                f"last heartbeat is {time.time() - float(last) / 1000:.1f}s old). Fix: give each worker "
+                "its own name, or none (host-pid-random); a dead worker's name is free 3 leases after "
+                "its last heartbeat"
+            )
 
     async def _groups(self) -> None:
         for q in self.shared.fed:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from mycorrhizal.common import CodecError, DefinitionError, RoutingError
+from mycorrhizal.common import CodecError, DefinitionError, RoutingError, StoreError
 from mycorrhizal.distribution import Client, SharedNet, Worker
 
 from .nets import Broken, Gated, Mixed, TwoStage
@@ -183,6 +183,26 @@ async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, re
         assert len(dead) == 1 and "unknown type" in dead[0][1]["error"].lower()
         await worker.stop()
     await raw.aclose()
+
+
+async def test_a_name_a_live_worker_has_is_refused(redis_url: str, redis_prefix: str) -> None:
+    first = Worker(Gated, redis_url, prefix=redis_prefix, name="w1", lease=5)
+    await first.start()
+    second = Worker(Gated, redis_url, prefix=redis_prefix, name="w1", lease=5)
+    with pytest.raises(StoreError, match="a live worker named 'w1' already works on net 'Gated'.*Fix: give"):
+        await second.start()
+    await first.stop()
+    await second.start()  # the name is free once its worker left
+    await second.stop()
+
+
+async def test_an_unreachable_redis_fails_start_with_the_cause() -> None:
+    worker = Worker(Gated, "redis://127.0.0.1:1/0", lease=5)
+    with pytest.raises(
+        StoreError, match=r"worker .*: cannot reach Redis at redis://127.0.0.1:1/0: ConnectionError"
+    ):
+        await worker.start()
+    assert not worker.runner.running
 
 
 def test_worker_options_are_checked() -> None:
