@@ -96,13 +96,16 @@ class Durable:
             self.every,
             self.request_snapshot,
             self.failed,
-            self._parts.timebase.now,
+            self._now,
         )
         recorder.number(order, ids, next_id)
         for t in self._parts.transitions:
             t.fast = t.hot = False  # the inline short cuts commit without the recorder
         self._io.recorder = recorder
         self.write_snapshot()  # where the journal starts from (after a recovery: pruning the old records)
+
+    def _now(self) -> float:
+        return self._parts.timebase.now()  # the runner's timebase may change while it is stopped
 
     def request_snapshot(self) -> None:
         """The recorder wants a snapshot: take it once the current step has finished."""

@@ -1,0 +1,93 @@
+"""The process the hypha crash tests kill: a journaled net with retries on the timebase, fed tokens
+until it is killed.
+
+The net: ``inbox -> work -> outbox -> finish -> done``, where ``work`` sometimes suspends (so firings
+are in flight when the kill lands) and sends every 17th job to the error place ``broken``, and
+``finish`` fails while a job is not yet due (retried 0.5 s later on the child's ManualClock).  Every token carries its
+job id, so the parent can find each job wherever it ended up.
+
+The child writes, with one ``os.write`` per line group (whatever the kill interrupts, the file
+holds complete lines): ``a <id>`` for each job whose ``add_token`` was durable (``flush()``
+returned), ``d <deadline>`` for each retry deadline it armed, and ``t <time>`` as its clock moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.durability import SQLiteStore
+from mycorrhizal.hypha import NetBuilder, NetSpec, PlaceType, Runner
+
+RUN = "crash"
+RETRY = 0.5
+
+
+def net(log: int | None = None) -> NetSpec:
+    """The crash test's net; ``log`` is the file descriptor its failures write deadlines to."""
+    b = NetBuilder("Crash")
+    inbox, outbox, done = b.place("inbox"), b.place("outbox"), b.place("done", type=PlaceType.BAG)
+    broken = b.place("broken")
+
+    @b.transition(inputs=[inbox], outputs=[outbox], on_error=broken, concurrency=4)
+    async def work(consumed: Any, bb: Any, tb: Any) -> Any:
+        job, due = consumed[0]
+        if job % 3 == 0:
+            await asyncio.sleep(0)  # in flight across an event-loop turn
+        if job % 17 == 0:
+            raise ValueError(f"job {job} is broken")
+        return {outbox: ("w", job, due)}
+
+    @b.transition(inputs=[outbox], outputs=[done], retry_delay=RETRY)
+    def finish(consumed: Any, bb: Any, tb: Any) -> Any:
+        _, job, due = consumed[0]
+        if tb.now() < due:
+            if log is not None:
+                os.write(log, b"d %r\n" % (tb.now() + RETRY))
+            raise RuntimeError(f"job {job} not due before {due}")
+        return {done: ("d", job)}
+
+    return b.build()
+
+
+def main(path: str, log: str, first: int, start: float, seed: float, ready: Event) -> None:
+    """Entry point of a child process (run by the forkserver, which already imported this module)."""
+    asyncio.run(_run_forever(path, log, first, start, random.Random(seed), ready))
+
+
+async def _run_forever(
+    path: str, log: str, first: int, start: float, rng: random.Random, ready: Event
+) -> None:
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    store = SQLiteStore(
+        path,
+        commit_interval=rng.choice([0.0, 0.0005, 0.002]),
+        max_batch=rng.choice([5, 50, 1000]),
+        keep_snapshots=rng.choice([1, 2]),
+        synchronous=rng.choice(["NORMAL", "FULL"]),
+    )
+    clock = ManualClock(start)
+    runner = await Runner.recover(
+        net(fd), store, timebase=clock, run=RUN, snapshot_every=rng.choice([20, 200])
+    )
+    await runner.start()
+    ready.set()
+    job, pending = first, []
+    while True:
+        # Quiet turns (no new job) let a held-back transition wait for its retry deadline.
+        for _ in range(rng.randint(1, 8) if rng.random() < 0.5 else 0):
+            runner.add_token("inbox", (job, clock.now() + rng.choice([0.0, 0.0, 0.3, 1.2, 2.5])))
+            pending.append(job)
+            job += 1
+        clock.advance(0.25)
+        os.write(fd, b"t %r\n" % clock.now())
+        for _ in range(rng.randint(1, 3)):
+            await asyncio.sleep(0)
+        if rng.random() < 0.3:
+            await runner.flush()
+            os.write(fd, b"".join(b"a %d\n" % acked for acked in pending))
+            pending = []

@@ -1,0 +1,186 @@
+"""Crash tests of a journaled hypha runner: what Runner.recover rebuilds after a kill or a torn WAL.
+
+After every crash, in the recovered marking: every job is in exactly one place (in whatever form the
+firings that committed gave it), no job twice, no job that was never injected, every job whose
+injection was acknowledged (``flush()`` returned) present; and a transition held back by a failure
+is retried at the deadline it had before the crash, not a new one.
+
+- SIGKILL: child processes (:mod:`.hypha_crash_child`) run the net and are killed at random
+  moments, 4 chains of 13 kills on the same file each, in parallel; each child recovers the run the
+  previous one left.
+- Torn writes: the WAL of a run is cut (and sometimes followed by garbage) at random offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import random
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.durability import SQLiteStore
+from mycorrhizal.hypha import FailedToken, Runner
+
+from . import hypha_crash_child as child
+
+CHAINS = 4
+KILLS_PER_CHAIN = 13  # 52 kills in all
+
+
+def job_of(token: Any) -> int:
+    """The job id a token of the crash net carries, in whatever form it has reached."""
+    if isinstance(token, FailedToken):
+        token = token.token
+    if token[0] in ("w", "d"):
+        return int(token[1])
+    return int(token[0])
+
+
+class Log:
+    """What a chain's children wrote: acknowledged jobs, armed deadlines, the last clock reading."""
+
+    def __init__(self, path: Path) -> None:
+        lines = path.read_text().split("\n")[:-1] if path.exists() else []  # complete lines only
+        self.acked = {int(line[2:]) for line in lines if line.startswith("a ")}
+        self.deadlines = {float(line[2:]) for line in lines if line.startswith("d ")}
+        times = [float(line[2:]) for line in lines if line.startswith("t ")]
+        self.now = times[-1] if times else 0.0
+
+
+async def check_recovery(path: Path, log: Log, injected: int) -> tuple[int, int, int]:
+    """Recover a copy of the run at ``path``; check the invariants; return (jobs found, acked,
+    deadlines checked)."""
+    copy = path.with_name(f"{path.name}.check")
+    for suffix in ("", "-wal"):
+        if Path(f"{path}{suffix}").exists():
+            shutil.copy(f"{path}{suffix}", f"{copy}{suffix}")
+        elif Path(f"{copy}{suffix}").exists():
+            os.remove(f"{copy}{suffix}")
+    clock = ManualClock(log.now)
+    async with SQLiteStore(copy) as store:
+        runner = await Runner.recover(child.net(), store, timebase=clock, run=child.RUN)
+        jobs = Counter(job_of(token) for tokens in runner.marking().values() for token in tokens)
+        duplicates = [job for job, count in jobs.items() if count > 1]
+        assert not duplicates, f"jobs in two places at once: {duplicates}"
+        assert all(job < injected for job in jobs), "a job that was never injected"
+        missing = log.acked - set(jobs)
+        assert not missing, f"acknowledged jobs lost: {sorted(missing)[:10]}"
+        checked = await check_deadlines(runner, clock, log)
+        await runner.stop(cancel=True)
+    return len(jobs), len(log.acked), checked
+
+
+async def check_deadlines(runner: Runner, clock: ManualClock, log: Log) -> int:
+    """A transition held back by a failure is retried at the deadline it had, not a fresh one;
+    returns how many such deadlines were still ahead (and checked)."""
+    await runner.start()  # arms the deadlines; nothing has fired yet
+    checked = 0
+    for stuck in runner.stuck():
+        if stuck.retry_at is None:
+            continue
+        assert stuck.retry_at in log.deadlines, f"{stuck}: a deadline the crashed run never armed"
+        if stuck.retry_at <= clock.now() or runner.tokens("inbox"):
+            continue  # due already, or a job coming from upstream would release it before its time
+        tried = runner.stats.failures + runner.fired()[stuck.name]
+        clock.advance(stuck.retry_at - clock.now() - 0.001)
+        await asyncio.sleep(0)
+        assert runner.stats.failures + runner.fired()[stuck.name] == tried, "retried before its deadline"
+        clock.advance(0.001)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert runner.stats.failures + runner.fired()[stuck.name] > tried, "not retried at its deadline"
+        checked += 1
+    return checked
+
+
+def kill_chain(chain: int, folder: Path) -> list[tuple[int, int, int]]:
+    """Start, kill and check a child ``KILLS_PER_CHAIN`` times on one file; (jobs found, acked,
+    deadlines checked) after each kill."""
+    context = multiprocessing.get_context("forkserver")
+    rng = random.Random(chain)
+    path, log_path = folder / f"chain{chain}.db", folder / f"chain{chain}.log"
+    outcomes = []
+    for attempt in range(KILLS_PER_CHAIN):
+        first = attempt * 100_000
+        ready = context.Event()
+        start = Log(log_path).now
+        process = context.Process(
+            target=child.main, args=(str(path), str(log_path), first, start, rng.random(), ready)
+        )
+        process.start()
+        assert ready.wait(timeout=30), "the child never got going"
+        time.sleep(rng.uniform(0.0, 0.05))  # a random moment in real time
+        process.kill()
+        process.join(timeout=30)
+        assert process.exitcode in (-9, 255), (
+            f"attempt {attempt}: the child ended on its own ({process.exitcode})"
+        )
+        outcomes.append(asyncio.run(check_recovery(path, Log(log_path), first + 100_000)))
+    return outcomes
+
+
+def test_a_killed_runner_recovers_every_committed_token_once(tmp_path: Path) -> None:
+    multiprocessing.get_context("forkserver").set_forkserver_preload([child.__name__])
+    with ThreadPoolExecutor(CHAINS) as pool:
+        results = list(pool.map(kill_chain, range(CHAINS), [tmp_path] * CHAINS))
+    outcomes = [outcome for chain in results for outcome in chain]
+    assert len(outcomes) >= 50
+    assert all(chain[-1][0] > 50 for chain in results), "the children did not get much done"
+    # Kills landed with work not yet acknowledged: more jobs recovered than acknowledged ...
+    assert sum(found > acked for found, acked, _ in outcomes) >= 5
+    # ... and while a failed transition waited for its retry deadline.
+    assert sum(checked for _, _, checked in outcomes) >= 5
+
+
+async def run_into_wal(path: Path) -> int:
+    """Run the net in many commits without a checkpoint; leave the files as a crash would."""
+    store = SQLiteStore(path, autocheckpoint=0, commit_interval=0, synchronous="OFF")
+    clock = ManualClock()
+    runner = await Runner.recover(child.net(), store, timebase=clock, run=child.RUN, snapshot_every=50)
+    await runner.start()
+    rng = random.Random(3)
+    for job in range(300):
+        runner.add_token("inbox", (job, clock.now() + rng.choice([0.0, 0.6])))
+        clock.advance(0.25)
+        await asyncio.sleep(0)
+        if job % 4 == 0:
+            await runner.flush()
+    await runner.flush()
+    shutil.copy(path, f"{path}.crashed")
+    shutil.copy(f"{path}-wal", f"{path}-wal.crashed")
+    await store.close()
+    return 300
+
+
+@pytest.mark.parametrize("garbage", [False, True], ids=["truncated", "garbage-after-cut"])
+async def test_a_torn_wal_recovers_a_consistent_state(tmp_path: Path, garbage: bool) -> None:
+    source = tmp_path / "source.db"
+    injected = await run_into_wal(source)
+    database = Path(f"{source}.crashed").read_bytes()
+    wal = Path(f"{source}-wal.crashed").read_bytes()
+    rng = random.Random(garbage)
+    cuts = sorted(rng.sample(range(len(wal)), 25)) + [len(wal)]
+    found = []
+    for number, cut in enumerate(cuts):
+        torn = tmp_path / f"torn{number}.db"
+        torn.write_bytes(database)
+        tail = os.urandom(rng.randint(1, 5000)) if garbage and cut < len(wal) else b""
+        Path(f"{torn}-wal").write_bytes(wal[:cut] + tail)
+        async with SQLiteStore(torn, synchronous="OFF") as store:
+            runner = await Runner.recover(child.net(), store, timebase=ManualClock(100.0), run=child.RUN)
+            jobs = Counter(job_of(token) for tokens in runner.marking().values() for token in tokens)
+            assert all(count == 1 for count in jobs.values()), "a job in two places"
+            assert set(jobs) <= set(range(injected))
+            found.append(len(jobs))
+    assert found == sorted(found), "a longer WAL gave fewer jobs"
+    assert found[-1] == injected  # the whole WAL: every job
+    assert len(set(found)) > 8  # the cuts landed in many different commits
