@@ -3,8 +3,8 @@ until it is killed.
 
 The net: ``inbox -> work -> outbox -> finish -> done``, where ``work`` sometimes suspends (so firings
 are in flight when the kill lands) and sends every 17th job to the error place ``broken``, and
-``finish`` fails while a job is not yet due (retried 0.5 s later on the child's ManualClock).  Every token carries its
-job id, so the parent can find each job wherever it ended up.
+``finish`` fails while a job is not yet due (retried 0.5 s later on the child's ManualClock).  Every
+token carries its job id, so the parent can find each job wherever it ended up.
 
 The child writes, with one ``os.write`` per line group (whatever the kill interrupts, the file
 holds complete lines): ``a <id>`` for each job whose ``add_token`` was durable (``flush()``
