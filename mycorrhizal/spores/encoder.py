@@ -15,7 +15,7 @@ Times are Unix epoch seconds (floats); values are strings with a type name.
 from __future__ import annotations
 
 from json.encoder import encode_basestring_ascii as _text
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .models import LogRecord, attribute_type, value_text
 from .records import Attributes, RawEvent, RawObject, Relations
@@ -46,6 +46,28 @@ def _quote(name: str) -> str:
         found = _text(name)
         if len(_quoted) < 4096:
             _quoted[name] = found
+    return found
+
+
+# Fragments that repeat from event to event (a relationship to the same object, a text attribute
+# with the same value) keep their JSON text; bounded, so a log of ever-new values costs a lookup.
+_relations_made: dict[tuple[str, str], str] = {}
+_texts_made: dict[tuple[str, Any], str] = {}  # not shared with relationships: the keys look alike
+_FRAGMENTS = 8192
+
+
+def _relation(pair: tuple[str, str]) -> str:
+    oid, qualifier = pair
+    found = f'{{"objectId":{_text(oid)},"qualifier":{_quoted.get(qualifier) or _quote(qualifier)}}}'
+    if len(_relations_made) < _FRAGMENTS:
+        _relations_made[pair] = found
+    return found
+
+
+def _text_attribute(name: str, value: str) -> str:
+    found = f'{{"name":{_quoted.get(name) or _quote(name)},"value":{_text(value)},"type":"string"}}'
+    if len(_texts_made) < _FRAGMENTS:
+        _texts_made[(name, value)] = found
     return found
 
 
@@ -110,10 +132,8 @@ class JSONEncoder:
         """The same JSON as :meth:`encode` for an event given as a tuple (the hot path: one
         f-string, names and types quoted once, no helper calls for str/int/float values)."""
         ident, kind, time, attributes, relations, activity = raw
-        quoted = _quoted
-        rels = ",".join(
-            [f'{{"objectId":{_text(oid)},"qualifier":{quoted.get(q) or _quote(q)}}}' for oid, q in relations]
-        )
+        quoted, made = _quoted, _relations_made
+        rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
         return (
             f'{{"event":{{"id":{_text(ident)},"type":{quoted.get(kind) or _quote(kind)},'
             f'"activity":{"null" if activity is None else _text(activity)},"time":{time!r},'
@@ -134,13 +154,15 @@ class JSONEncoder:
 
 def _event_attributes(attributes: Attributes) -> str:
     """The attribute list of an event (no times), str/int/float values without helper calls."""
-    quoted = _quoted
+    quoted, made = _quoted, _texts_made
     parts = []
-    for name, value in attributes:
+    for pair in attributes:
+        name, value = pair
         cls = type(value)
-        if cls is str:
-            text, type_name = _text(value), "string"
-        elif cls is int:
+        if cls is str:  # names and texts repeat (a state's name, a label): each pair made once
+            parts.append(made.get(pair) or _text_attribute(name, value))
+            continue
+        if cls is int:
             text, type_name = f'"{value}"', "integer"
         elif cls is float:
             text, type_name = f'"{value!r}"', "float"
