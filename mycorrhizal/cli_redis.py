@@ -162,7 +162,9 @@ async def _work(worker: Any) -> None:
     try:
         await stop.wait()
     finally:
-        await worker.stop()
+        # Firings still in flight after one lease are cancelled and their tokens given back: by then
+        # the other workers would have reclaimed them anyway.
+        await worker.stop(timeout=worker.lease)
 
 
 # --------------------------------------------------------------------------- submit

@@ -11,6 +11,8 @@ from ..common.errors import StoreError
 __all__ = ["client_for", "decoded"]
 
 SCHEMES = ("redis://", "rediss://", "unix://")
+SOCKET_TIMEOUT = 10.0
+"""Seconds a call to Redis may take before it fails (clients made from a URL)."""
 
 
 def client_for(url: str | Redis) -> tuple[Redis, bool]:
@@ -22,7 +24,12 @@ def client_for(url: str | Redis) -> tuple[Redis, bool]:
             f"{url!r} is not a Redis URL. Fix: pass e.g. 'redis://127.0.0.1:6379/0' (or rediss://, unix://)"
         )
     try:
-        return Redis.from_url(url, decode_responses=True), True
+        # Timeouts so that a Redis behind a broken network fails calls instead of hanging them
+        # (reads block for at most a fraction of a second, far below the socket timeout).
+        client = Redis.from_url(
+            url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5
+        )
+        return client, True
     except ValueError as exc:
         raise StoreError(f"{url!r} is not a usable Redis URL: {exc}. Fix: 'redis://HOST:PORT/DB'") from exc
 
