@@ -19,8 +19,19 @@ ids and the produced token.  The peers:
   SQLite journal can cost, with none of the store's guarantees until that one commit;
 * naive: the same insert committed after every record, the obvious way to make each one durable.
 
-Target (issue 12): a journaled firing <= 10 us amortized; a firing in memory costs ~2 us, which leaves
-the journal <= 8 us for encoding and appending it.
+Engine workloads (issue 12):
+
+* journaled firing: a hypha net ``source -> produce -> queue -> consume`` (``consume`` takes the token
+  and produces nothing) run by ``Runner(net, store=SQLiteStore(...))``: the tokens are added (one
+  journaled record), the net runs until idle and the journal is flushed, so every firing's record is
+  durable when the sample ends; microseconds per firing.  Beside it, in memory: the same net and
+  steps without a store.
+* snapshot / restore of a net holding 10^6 small tokens (ints in a QUEUE place): ``runner.snapshot()``
+  and ``Runner.restore(net, document)``; seconds per call.
+
+Targets (issue 12): a journaled firing <= 10 us amortized (a firing in memory costs ~2 us, which
+leaves the journal <= 8 us for encoding and appending it); snapshot and restore of 10^6 tokens <= 2 s
+each.
 
 Run ``python benchmarks/durability_bench.py`` (``--quick`` for a smoke run).
 """
@@ -40,6 +51,7 @@ from _harness import Case, Derived, Row, Settings, run_benchmark
 
 from mycorrhizal.common import CodecRegistry
 from mycorrhizal.durability import SQLiteStore
+from mycorrhizal.hypha import NetBuilder, NetSpec, Runner
 
 MYCORRHIZAL, FLOOR, NAIVE = "mycorrhizal", "floor", "naive"
 WORKLOAD_FULL = "records made durable, FULL"
@@ -48,6 +60,12 @@ WORKLOAD_SINGLE = "one record, durable before the next"
 WORKLOAD_CODEC = "encode token + append, FULL"
 WORKLOAD_OVERHEAD = "FULL, over the floor"
 TARGET_JOURNAL_US = 8.0  # of the 10 us a journaled firing may cost, ~2 us are the firing itself
+TARGET_FIRING_US = 10.0
+TARGET_SNAPSHOT_S = 2.0
+WORKLOAD_FIRING = "journaled firing, producer -> queue -> consumer"
+WORKLOAD_SNAPSHOT = "snapshot of 10^6 tokens"
+WORKLOAD_RESTORE = "restore of 10^6 tokens"
+IN_MEMORY = "in memory"
 
 
 @attrs.frozen
@@ -118,6 +136,94 @@ def store_case(workload: str, synchronous: str, *, flush_each: bool = False, cod
     return Case(MYCORRHIZAL, workload, run, target, setup=setup, teardown=teardown)
 
 
+# --- a journaled net ------------------------------------------------------------------------------
+
+
+def producer_consumer() -> NetSpec:
+    """``source -> produce -> queue -> consume``; ``consume`` takes its token and produces nothing."""
+    builder = NetBuilder("Bench")
+    source, queue = builder.place("source"), builder.place("queue")
+
+    @builder.transition(inputs=[source], outputs=[queue])
+    async def produce(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {queue: consumed[0]}
+
+    @builder.transition(inputs=[queue])
+    async def consume(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    return builder.build()
+
+
+def firing_case(journaled: bool) -> Case:
+    folder = Folder()
+    box: list[Any] = []
+
+    async def setup() -> None:
+        store = SQLiteStore(folder.path / "run.db") if journaled else None
+        runner = Runner(producer_consumer(), store=store)
+        await runner.start()
+        box.extend([runner, store])
+
+    async def teardown() -> None:
+        runner, store = box
+        await runner.stop()
+        if store is not None:
+            await store.close()
+        folder.remove()
+
+    async def fire(n: int) -> None:
+        runner = box[0]
+        runner.add_tokens("source", range(n // 2))  # n // 2 tokens: n firings
+        await runner.run_until_idle()
+        await runner.flush()  # journaled: every firing's record is durable now
+
+    contender = MYCORRHIZAL if journaled else IN_MEMORY
+    return Case(
+        contender,
+        WORKLOAD_FIRING,
+        fire,
+        TARGET_FIRING_US if journaled else None,
+        setup=setup,
+        teardown=teardown,
+    )
+
+
+def snapshot_cases(tokens: int) -> list[Case]:
+    net = producer_consumer()
+    box: list[Any] = []
+
+    def setup() -> None:
+        if not box:
+            runner = Runner(net)
+            runner.add_tokens("queue", range(tokens))
+            box.extend([runner, runner.snapshot()])
+
+    def snapshot(n: int) -> None:
+        for _ in range(n):
+            box[0].snapshot()
+
+    def restore(n: int) -> None:
+        for _ in range(n):
+            Runner.restore(net, box[1])
+
+    return [
+        Case(
+            MYCORRHIZAL,
+            WORKLOAD_SNAPSHOT,
+            snapshot,
+            TARGET_SNAPSHOT_S,
+            ops=1,
+            unit="s",
+            scale=1.0,
+            setup=setup,
+        ),
+        Case(
+            MYCORRHIZAL, WORKLOAD_RESTORE, restore, TARGET_SNAPSHOT_S, ops=1, unit="s", scale=1.0, setup=setup
+        ),
+    ]
+
+
 # --- peers ---------------------------------------------------------------------------------------
 
 
@@ -181,10 +287,12 @@ def cases(settings: Settings) -> list[Case]:
         (store_case(WORKLOAD_SINGLE, "FULL", flush_each=True), single),
         (sqlite_case(NAIVE, WORKLOAD_SINGLE, "FULL", commit_each=True), single),
         (store_case(WORKLOAD_CODEC, "FULL", codec=True), grouped),
+        (firing_case(journaled=True), grouped),
+        (firing_case(journaled=False), grouped),
     ]
     for case, ops in every:
         case.ops = ops
-    return [case for case, _ in every]
+    return [case for case, _ in every] + snapshot_cases(settings.scale(1_000_000, 1_000))
 
 
 DERIVED = [

@@ -90,6 +90,9 @@ DURABILITY_ROWS = {
     *each((M, "naive"), "one record, durable before the next"),
     (M, "encode token + append, FULL"),
     (M, "FULL, over the floor"),
+    *each((M, "in memory"), "journaled firing, producer -> queue -> consumer"),
+    (M, "snapshot of 10^6 tokens"),
+    (M, "restore of 10^6 tokens"),
 }
 SPORES_FILE = "spores -> AsyncFileTransport"
 SPORES_ROWS = {
@@ -145,7 +148,13 @@ TARGETS = {
         (M, "runner build (15 nodes)"): 20.0,
     },
     "mycelium_bench": {(M, "FSM-in-PN overhead over floor"): 5.0, (M, "BT-in-PN overhead over floor"): 6.0},
-    "durability_bench": {(M, "records made durable, FULL"): 8.0, (M, "encode token + append, FULL"): 8.0},
+    "durability_bench": {
+        (M, "records made durable, FULL"): 8.0,
+        (M, "encode token + append, FULL"): 8.0,
+        (M, "journaled firing, producer -> queue -> consumer"): 10.0,
+        (M, "snapshot of 10^6 tokens"): 2.0,
+        (M, "restore of 10^6 tokens"): 2.0,
+    },
     "spores_bench": {
         ("spores, added by logging", "per FSM transition (logged - plain)"): 3.0,
         ("spores, added by logging", "per PN firing (logged - plain)"): 3.0,

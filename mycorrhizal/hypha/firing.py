@@ -265,14 +265,16 @@ class Firing:
         """Validate every output first, then produce them all (or fail the firing as a whole)."""
         if ctx is not None:
             result, ctx = plain_outputs(result, ctx)
-        if type(result) is dict and len(result) == 1 and ctx is None and self._io.recorder is None:
-            # The common case first: one output place, with room (journaled: planned, below).
+        if ctx is None and type(result) is dict and len(result) == 1:
+            # The common case first: one output place, with room.
             ((key, value),) = result.items()
             p = t.out_places.get(key)
             batch = value if type(value) is list and t.split else (value,)
             if p is not None and (
                 p.capacity is None or len(p.tokens) + p.reserved - held(t, p) + len(batch) <= p.capacity
             ):
+                if self._io.recorder is not None and not self._journaled(t, consumed, [(p, list(batch))]):
+                    return
                 self._failures.release(t)
                 t.fired += 1
                 if batch:
@@ -280,7 +282,25 @@ class Firing:
                 if self._report.watched or self._report.debug:
                     self.committed(t, consumed, [(p, list(batch))])
                 return
+        elif ctx is None and result is None:  # nothing produced
+            if self._io.recorder is not None and not self._journaled(t, consumed, []):
+                return
+            self._failures.release(t)
+            t.fired += 1
+            if self._report.watched or self._report.debug:
+                self.committed(t, consumed, [])
+            return
         self._commit_plan(t, consumed, result, ctx)
+
+    def _journaled(self, t: TransitionState, consumed: Consumed, plan: Plan) -> bool:
+        """Journal a commit; False (and the firing failed) if an output cannot be written down."""
+        assert self._io.recorder is not None
+        try:
+            self._io.recorder.fired(t, consumed, plan)
+        except CodecError as exc:
+            self._failures.fail(t, consumed, exc)
+            return False
+        return True
 
     def _commit_plan(
         self, t: TransitionState, consumed: Consumed, result: Any, ctx: FiringContext | None
@@ -294,12 +314,8 @@ class Firing:
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._failures.give_back(t, consumed, notify=True)
             raise
-        if self._io.recorder is not None:
-            try:
-                self._io.recorder.fired(t, consumed, plan)
-            except CodecError as exc:  # an output the journal cannot write down: the firing fails
-                self._failures.fail(t, consumed, exc)
-                return
+        if self._io.recorder is not None and not self._journaled(t, consumed, plan):
+            return  # an output the journal cannot write down: the firing failed
         self._failures.release(t)
         t.fired += 1
         for p, batch in plan:

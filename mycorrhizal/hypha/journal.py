@@ -137,13 +137,17 @@ class Recorder:
 
     def claim(self, t: TransitionState, consumed: list[Any]) -> None:
         """A firing of ``t`` took ``consumed``: it holds their ids until it ends."""
-        taken = []
-        start = 0
-        for p, w in t.inputs:
-            mapping = self.ids[p.index]
-            for token in list.__getitem__(consumed, slice(start, start + w)):
-                taken.append(_take(mapping, id(token)))
-            start += w
+        single = t.single
+        if single is not None:  # the common shape: one token from one place
+            taken = [_take(self.ids[single.index], id(list.__getitem__(consumed, 0)))]
+        else:
+            taken = []
+            start = 0
+            for p, w in t.inputs:
+                mapping = self.ids[p.index]
+                for token in list.__getitem__(consumed, slice(start, start + w)):
+                    taken.append(_take(mapping, id(token)))
+                start += w
         self.claims[id(consumed)] = (consumed, taken)
 
     def unclaim(self, t: TransitionState, consumed: list[Any]) -> None:
@@ -176,12 +180,15 @@ class Recorder:
         self, t: TransitionState, consumed: list[Any], plan: list[tuple[PlaceState, list[Any]]]
     ) -> None:
         """A firing of ``t`` commits ``plan``; encodes first, so a CodecError changes nothing."""
-        out = [[p.qname, self._encode(p, batch)] for p, batch in plan]
+        out: list[JSON] = [[p.qname, self._encode(p, batch)] for p, batch in plan] if plan else []
         memory = encode_memory(t, self.codecs) if t.wants_ctx and t.memory else None
-        taken = self.claims.pop(id(consumed))[1]
-        payload: dict[str, JSON] = {"t": t.qname, "in": taken, "out": out, "id": self.next_id}  # type: ignore[dict-item]
-        for p, batch in plan:
-            self._new_ids(self.ids[p.index], batch)
+        taken: list[JSON] = self.claims.pop(id(consumed))[1]  # type: ignore[assignment]
+        payload: dict[str, JSON] = {"t": t.qname, "in": taken}
+        if out:
+            payload["out"] = out
+            payload["id"] = self.next_id
+            for p, batch in plan:
+                self._new_ids(self.ids[p.index], batch)
         if memory is not None:
             payload["m"] = memory
         self._append("fire", payload)

@@ -112,7 +112,7 @@ def _apply(state: _State, kind: str, payload: dict[str, Any]) -> None:
         entry["fired"] = entry.get("fired", 0) + 1
         entry.pop("blocked", None)
         first = payload.get("id", state.next_id)
-        for place, tokens in payload["out"]:
+        for place, tokens in payload.get("out", ()):
             state.put(place, first, tokens)
             first += len(tokens)
         if "m" in payload:
