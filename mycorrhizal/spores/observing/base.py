@@ -107,6 +107,7 @@ class Observation:
         "_resolve",
         "_written",
         "names",
+        "states",
         "_attached",
     )
 
@@ -138,6 +139,8 @@ class Observation:
         self._written: dict[str, Dispatcher] = {}
         self.names: dict[tuple[str, str], str] = {}
         """(prefix, qualified name) -> prefix + short name: qualifiers and event types, made once."""
+        self.states: dict[str, tuple[str, Dispatcher]] = {}
+        """Machine object id -> (the state last written as its attribute, the dispatcher it went to)."""
         self._attached = False
 
     # -- being an observer ----------------------------------------------------------------------
