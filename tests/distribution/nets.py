@@ -76,3 +76,33 @@ def Broken(builder: NetBuilder) -> None:
     @builder.transition(inputs=[seeded], outputs=[left], on_error=errors)
     async def parked(consumed: Any, bb: Any, timebase: Any) -> None:
         return None
+
+
+@pn.net
+def Station(builder: NetBuilder) -> None:
+    """inbox -> work -> outbox (a plain function handler)."""
+    inbox = builder.place("inbox")
+    outbox = builder.place("outbox")
+
+    @builder.transition(inputs=[inbox], outputs=[outbox])
+    def work(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> dict[str, Any]:
+        return {outbox: (ctx.transition, consumed[0])}
+
+
+@pn.net
+def Stations(builder: NetBuilder) -> None:
+    """jobs routed to two embedded stations by parity; their outputs collected into done."""
+    jobs = builder.place("jobs")
+    done = builder.place("done")
+    left = builder.subnet(Station, "left")
+    right = builder.subnet(Station, "right")
+
+    @builder.transition(inputs=[jobs], outputs=[left.inbox, right.inbox])
+    def route(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
+        return {left.inbox if consumed[0] % 2 else right.inbox: consumed[0]}
+
+    for station in (left, right):
+
+        @builder.transition(name=f"collect_{station}", inputs=[station.outbox], outputs=[done])
+        async def collect(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
+            return {done: consumed[0]}

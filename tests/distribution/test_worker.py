@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from mycorrhizal.common import CodecError, DefinitionError, RoutingError, StoreError
 from mycorrhizal.distribution import Client, SharedNet, Worker
 
-from .nets import Broken, Gated, Mixed, TwoStage
+from .nets import Broken, Gated, Mixed, Stations, TwoStage
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20.0) -> None:
@@ -164,6 +164,27 @@ async def test_local_places_generators_and_emits(redis_url: str, redis_prefix: s
         with pytest.raises(CodecError):
             await client.submit("jobs", [3, object()])
         assert (await depths(client))["jobs"] == (0, 0)  # nothing of a refused submit was sent
+        await worker.stop()
+
+
+async def test_subnets_share_their_places_under_qualified_names(redis_url: str, redis_prefix: str) -> None:
+    worker = Worker(Stations, redis_url, prefix=redis_prefix, lease=5)
+    assert set(worker.shared.shared) == {
+        "Stations.jobs", "Stations.done", "Stations.left.inbox", "Stations.left.outbox",
+        "Stations.right.inbox", "Stations.right.outbox",
+    }  # fmt: skip
+    async with Client(Stations, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", range(6))
+
+        async def done() -> bool:
+            return await client.depth("done") == 6
+
+        await until(done, "every job went through its station")
+        assert sorted(await client.tokens("done")) == sorted(
+            (f"Stations.{'left' if n % 2 else 'right'}.work", n) for n in range(6)
+        )
+        assert await client.depth("left.inbox") == 0 and await client.depth("Stations.right.outbox") == 0
         await worker.stop()
 
 
