@@ -14,6 +14,7 @@ batched, bounded by ``prefetch``); each firing commits in Redis in one atomic st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -260,6 +261,9 @@ class Worker:
             except (RedisError, OSError) as exc:
                 log.warning("worker %s: reading failed (%s); retrying", self.name, exc)
                 await asyncio.sleep(self._block)
+                if "NOGROUP" in str(exc):  # the streams were deleted (Client.clear, FLUSHDB): start afresh
+                    with contextlib.suppress(RedisError, OSError):
+                        await self._groups()
                 continue
             if reply:
                 self.reads += 1

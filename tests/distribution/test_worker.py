@@ -188,6 +188,20 @@ async def test_subnets_share_their_places_under_qualified_names(redis_url: str, 
         await worker.stop()
 
 
+async def test_a_worker_goes_on_after_its_streams_were_deleted(redis_url: str, redis_prefix: str) -> None:
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        assert await client.clear() >= 1  # the stream of 'jobs' and its consumer group are gone
+        await client.submit("jobs", [1, 2])
+
+        async def done() -> bool:
+            return await client.depth("done") == 2
+
+        await until(done, "the worker made its group again and fired both")
+        await worker.stop()
+
+
 async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, redis_prefix: str) -> None:
     raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
     worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
