@@ -21,6 +21,7 @@ __all__ = [
     "CodecError",
     "CommandError",
     "DefinitionError",
+    "DefinitionTypeError",
     "ExecutionError",
     "FencedError",
     "HandlerError",
@@ -72,6 +73,10 @@ class DefinitionError(MycorrhizalError, ValueError):
         collected = tuple(problems)
         if collected:
             raise cls(collected, what=what)
+
+
+class DefinitionTypeError(DefinitionError, TypeError):
+    """A definition was given something of the wrong kind; also a ``TypeError`` for code catching that."""
 
 
 class ExecutionError(MycorrhizalError, RuntimeError):

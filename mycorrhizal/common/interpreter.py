@@ -45,6 +45,18 @@ A durability journal serialises every record it appends, one small value at a ti
 builds a new C encoder for each call, which costs more than encoding a small record; CPython's
 ``json.encoder.c_make_encoder`` (not public) builds one that can be called again and again.  Where it
 is missing (another interpreter), a reused ``json.JSONEncoder`` gives the same text.
+
+``global_names`` / ``with_constants``: read which global names a function uses, and make a copy of
+it whose reads of some of those names load values fixed now, as constants.  septum uses them for
+handlers written in a class body, which Python does not let see the class's own names: the names
+are resolved once, when a machine is compiled, and the handler then runs exactly as fast as any
+function (its other globals stay live in its module).
+
+``level_cache``: a logger's own cache of ``isEnabledFor()`` answers, so that a per-step "is INFO on?"
+costs a dict lookup rather than a method call.
+
+``called_within``: whether the current call chain runs inside a given method of a given object
+(septum refuses, rather than deadlocks on, a handler that runs its own machine).
 """
 
 from __future__ import annotations
@@ -55,12 +67,24 @@ import dis
 import inspect
 import json
 import json.encoder
+import logging
 import sys
+import types
 from asyncio.tasks import _enter_task, _leave_task
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Collection, Coroutine, Generator, Iterator, Mapping
 from typing import Any
 
-__all__ = ["LAZY_TASKS", "compact_json", "is_empty_function", "run_eager", "start_eager"]
+__all__ = [
+    "LAZY_TASKS",
+    "called_within",
+    "compact_json",
+    "global_names",
+    "is_empty_function",
+    "level_cache",
+    "run_eager",
+    "start_eager",
+    "with_constants",
+]
 
 _NOTHING: Any = object()
 
@@ -279,3 +303,128 @@ def _compact_json_function() -> Callable[[Any], str]:
 compact_json: Callable[[Any], str] = _compact_json_function()
 """Strict compact JSON text of ``value`` (no NaN/Infinity, non-ASCII kept); TypeError, ValueError or
 RecursionError for what is not JSON data."""
+
+
+# --- global names as constants ----------------------------------------------------------------
+
+_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
+_LOAD_CONST = dis.opmap["LOAD_CONST"]
+_PUSH_NULL = dis.opmap["PUSH_NULL"]
+_NOP = dis.opmap["NOP"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+# LOAD_GLOBAL's low oparg bit asks for a NULL next to the value (the callable slot of a call).
+# 3.11 and 3.12 push the NULL below the value, 3.13 above it.
+_NULL_FIRST = sys.version_info < (3, 13)
+
+
+def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
+
+
+def global_names(fn: object) -> set[str]:
+    """Names ``fn`` (and the functions, lambdas and comprehensions nested in it) read as globals."""
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return set()
+    return {
+        ins.argval
+        for c in _codes(code)
+        for ins in dis.get_instructions(c)
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(ins.argval, str)
+    }
+
+
+def _with_arg(opcode: int, arg: int) -> bytes:
+    prefix = b"".join(bytes((_EXTENDED_ARG, (arg >> shift) & 0xFF)) for shift in (24, 16, 8) if arg >> shift)
+    return prefix + bytes((opcode, arg & 0xFF))
+
+
+def _fold(code: types.CodeType, values: Mapping[str, Any]) -> types.CodeType:
+    consts = [_fold(c, values) if isinstance(c, types.CodeType) else c for c in code.co_consts]
+    changed = any(new is not old for new, old in zip(consts, code.co_consts, strict=True))
+    raw = bytearray(code.co_code)
+    instructions = list(dis.get_instructions(code))
+    start = None  # where the EXTENDED_ARG prefix of the current instruction begins
+    for i, ins in enumerate(instructions):
+        if ins.opcode == _EXTENDED_ARG:
+            start = ins.offset if start is None else start
+            continue
+        begin, start = (ins.offset if start is None else start), None
+        if ins.opcode != _LOAD_GLOBAL or ins.argval not in values:
+            continue
+        end = instructions[i + 1].offset if i + 1 < len(instructions) else len(raw)
+        consts.append(values[ins.argval])
+        load = _with_arg(_LOAD_CONST, len(consts) - 1)
+        null = bytes((_PUSH_NULL, 0)) if ins.arg is not None and ins.arg & 1 else b""
+        new = (null + load) if _NULL_FIRST else (load + null)
+        if len(new) > end - begin:  # LOAD_GLOBAL's inline caches always leave room; stay safe
+            raise ValueError(f"no room to fold {ins.argval!r} in {code.co_qualname}")
+        # Same length as what it replaces, so jumps, line numbers and exception ranges still hold.
+        raw[begin:end] = new + bytes((_NOP, 0)) * ((end - begin - len(new)) // 2)
+        changed = True
+    return code.replace(co_code=bytes(raw), co_consts=tuple(consts)) if changed else code
+
+
+def with_constants(fn: types.FunctionType, values: Mapping[str, Any]) -> types.FunctionType:
+    """A copy of ``fn`` whose reads of the global names in ``values`` load those values instead.
+
+    The values are fixed now; every other global ``fn`` reads is still looked up in its module, live
+    (monkeypatching a module helper still reaches the copy).  Functions nested in ``fn`` are
+    covered too.  Names ``fn`` also assigns with ``global`` are left alone.  Returns ``fn`` itself
+    when it reads none of the names.
+    """
+    wanted = {name: value for name, value in values.items() if name in global_names(fn)}
+    assigned = {
+        ins.argval
+        for c in _codes(fn.__code__)
+        for ins in dis.get_instructions(c)
+        if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL")
+    }
+    for name in assigned:
+        wanted.pop(name, None)
+    if not wanted:
+        return fn
+    folded = types.FunctionType(
+        _fold(fn.__code__, wanted), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    folded.__kwdefaults__ = fn.__kwdefaults__
+    folded.__qualname__ = fn.__qualname__
+    folded.__doc__ = fn.__doc__
+    folded.__module__ = fn.__module__
+    folded.__dict__.update(fn.__dict__)
+    return folded
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+
+def level_cache(logger: logging.Logger) -> dict[int, bool]:
+    """The dict in which ``logger`` caches its ``isEnabledFor(level)`` answers, by level.
+
+    logging fills it as ``isEnabledFor()`` answers and empties it (never replaces it) whenever a
+    level changes, so a missing level means "ask ``isEnabledFor()``".  Where a Python has no such
+    cache, an empty dict is returned, which always means exactly that.
+    """
+    found = getattr(logger, "_cache", None)
+    return found if isinstance(found, dict) else {}
+
+
+# --- call chains ------------------------------------------------------------------------------
+
+
+def called_within(owner: object, codes: Collection[types.CodeType], *, skip: int = 1) -> bool:
+    """True if a frame up the current call chain runs one of ``codes`` with ``self`` bound to ``owner``.
+
+    A coroutine's frame links back to the frame awaiting it, so this also sees through ``await``.
+    ``skip`` frames above the caller are not looked at (the caller's own frame is always skipped).
+    Walking frames costs microseconds: callers use it only on paths that are about to wait.
+    """
+    frame: types.FrameType | None = sys._getframe(skip + 1)
+    while frame is not None:
+        if frame.f_code in codes and frame.f_locals.get("self") is owner:
+            return True
+        frame = frame.f_back
+    return False

@@ -2,22 +2,48 @@
 
 Declare states with ``@septum.state`` (class or function form), build a :class:`StateMachine`
 from the initial state, ``send_message()`` and ``await run()``.  See docs/septum.md.
+
+The package is layered, each layer importing only the ones below it: declaration (:mod:`.dsl`),
+specs (:mod:`.states`, :mod:`.config`, :mod:`.targets`), compilation (:mod:`.compile` into a
+:mod:`.plan`), the runtime (:mod:`.machine` and its :mod:`.engine`), and pictures and analysis
+(:mod:`.render`, :mod:`.analysis`).  Specs draw and analyse themselves through the tools installed
+below, so that they never import the layers above them.
 """
 
 from ..common.errors import StateMachineComplete
-from .compile import MachineSpec
+from . import analysis, compile, render, states
 from .config import StateConfiguration
 from .context import Context
-from .machine import DEFAULT_MAX_QUEUE_SIZE, OverflowPolicy, StateMachine
-from .state import State, StateGroup, septum
+from .dsl import septum
+from .events import (
+    HandlerFailed,
+    MachineEvent,
+    MessageHandled,
+    StateEntered,
+    StateLeft,
+    StateRetried,
+    TimeoutFired,
+)
+from .machine import StateMachine
+from .mailbox import OverflowPolicy
+from .options import DEFAULT_MAX_QUEUE_SIZE
+from .plan import MachineSpec
+from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled
+
+states.install_tools(
+    states.Tools(compile=compile.machine_spec, diagram=render.spec_diagram, analyse=analysis.analysis_report)
+)
 
 __all__ = [
     "DEFAULT_MAX_QUEUE_SIZE",
     "Again",
     "Context",
+    "HandlerFailed",
     "LabeledTransition",
+    "MachineEvent",
     "MachineSpec",
+    "MessageHandled",
     "OverflowPolicy",
     "Pop",
     "Push",
@@ -27,9 +53,13 @@ __all__ = [
     "SpecialTarget",
     "State",
     "StateConfiguration",
+    "StateEntered",
     "StateGroup",
+    "StateLeft",
     "StateMachine",
     "StateMachineComplete",
+    "StateRetried",
+    "TimeoutFired",
     "Unhandled",
     "septum",
 ]

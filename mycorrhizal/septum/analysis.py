@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .compile import MachineSpec
+from .plan import MachineSpec
 from .targets import GOTO, POP, PUSH
 
 __all__ = ["machine_graph", "analysis_report"]

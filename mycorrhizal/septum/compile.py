@@ -1,431 +1,426 @@
-"""Turning state specs into validated, compiled machine specs.
+"""Turning state specs into a validated, compiled :class:`~.plan.MachineSpec`.
 
-Each state is analysed once (handlers bound to their scope, ``transitions()`` called, every problem
-collected) and compiled into a :class:`Node` whose transition table is a dict from label to an
-operation.  A :class:`MachineSpec` is the set of nodes reachable from an initial state (and the error
-state), validated together; it is cached on the initial state, so every machine built from the same
-initial state shares it.  Nothing here looks at any state the machine cannot reach.
+Compiling a machine reads every state reachable from its initial state (and its error state): its
+handlers are bound to the names they use (:mod:`.names`), its ``transitions()`` is called, and each
+validation rule below looks at it.  Every problem found is collected and raised at once as one
+:class:`DefinitionError`.  Nothing here looks at a state the machine cannot reach.
+
+Compiled specs are cached here, keyed by the initial state (or group) and the error state; the
+specs themselves never hold a compiled artefact.  A spec stays cached while any machine uses it, and
+the most recently used ones stay cached even when no machine is alive.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
-from enum import Enum
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..common.callables import is_async_callable
-from ..common.errors import DefinitionError, Problem
-from .scope import bind, injected_names, unresolved
-from .state import ROLES, State, StateGroup
-from .targets import (
-    GOTO,
-    POP,
-    PUSH,
-    RETRY,
-    LabeledTransition,
-    SpecialTarget,
-)
+from ..common.errors import DefinitionError, DefinitionTypeError, Problem
+from .names import bind, scope, unresolved
+from .plan import MachineSpec, Node, Op, label_text
+from .states import State, StateGroup
+from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
 
-__all__ = ["MachineSpec", "Node", "Op", "label_text", "machine_spec"]
+__all__ = ["SPECS", "MachineSpec", "compile_machine", "machine_spec"]
 
 log = logging.getLogger("mycorrhizal.septum")
 
 Handler = Callable[..., Any]
+Finding = tuple[str, str]  # (what is wrong, how to fix it), about the state being checked
 
 
-def label_text(label: Any) -> str:
-    """A label as people read it: ``DONE`` for ``Events.DONE``, else ``str(label)``."""
-    return label.name if isinstance(label, Enum) else str(label)
+class _Reading:
+    """One state as a machine sees it: bound handlers, declared (label, target) pairs, problems."""
 
+    __slots__ = ("state", "handlers", "transitions", "problems")
 
-class Op:
-    """One compiled transition: what a label does, where it goes, and whether it can take the
-    fast path (no enter/leave hooks, no timer, not terminal)."""
-
-    __slots__ = ("kind", "target", "stack", "label", "fast")
-
-    def __init__(self, kind: int, target: Node | None, stack: tuple[Node, ...], label: Any) -> None:
-        self.kind = kind
-        self.target = target
-        self.stack = stack  # states Push leaves on the stack, top first
-        self.label = label
-        self.fast = False
-
-
-class Node:
-    """A compiled state: its handlers (bound, with async flags), config and transition table."""
-
-    __slots__ = (
-        "state",
-        "name",
-        "on_state",
-        "on_state_async",
-        "on_enter",
-        "on_enter_async",
-        "on_leave",
-        "on_leave_async",
-        "on_timeout",
-        "on_timeout_async",
-        "on_fail",
-        "on_fail_async",
-        "table",
-        "by_id",
-        "timeout",
-        "retries",
-        "terminal",
-        "quick",
-    )
-
-    on_state: Handler | None
-    on_state_async: bool
-    on_enter: Handler | None
-    on_enter_async: bool
-    on_leave: Handler | None
-    on_leave_async: bool
-    on_timeout: Handler | None
-    on_timeout_async: bool
-    on_fail: Handler | None
-    on_fail_async: bool
-
-    def __init__(self, state: State, handlers: dict[str, Handler]) -> None:
+    def __init__(self, state: State) -> None:
         self.state = state
-        self.name = state.name
-        cfg = state.config
-        self.timeout = cfg.timeout
-        self.retries = cfg.retries
-        self.terminal = cfg.terminal
-        for role in ("on_state", "on_enter", "on_leave", "on_timeout", "on_fail"):
-            fn = handlers.get(role)
-            setattr(self, role, fn)
-            setattr(self, f"{role}_async", fn is not None and is_async_callable(fn))
-        # tick() may take its one-frame path: an async on_state that no timer can interrupt.
-        self.quick = bool(self.on_state_async) and self.timeout is None
-        self.table: dict[Any, Op] = {}
-        # The same table keyed by id(label): Enum members hash in Python code, ids hash in C.  The
-        # table keeps every label alive, so an id here cannot be reused by another object.
-        self.by_id: dict[int, Op] = {}
-
-    def __repr__(self) -> str:
-        return f"<septum node {self.name}>"
-
-
-class _Analysis:
-    """What one state declares, resolved: bound handlers and raw (label, target) pairs."""
-
-    __slots__ = ("handlers", "transitions", "problems")
-
-    def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
         self.transitions: list[tuple[Any, Any]] = []
         self.problems: list[Problem] = []
 
+    def add(self, findings: Iterator[Finding]) -> None:
+        self.problems.extend(Problem(f"state {self.state.qualname}", m, fix) for m, fix in findings)
 
-def _analyse(state: State) -> _Analysis:
-    cached: _Analysis | None = state._cache.get("analysis")
-    if cached is not None:
-        return cached
-    out = _Analysis()
-    subject = f"state {state.qualname}"
+    def note(self, message: str, fix: str) -> None:
+        self.problems.append(Problem(f"state {self.state.qualname}", message, fix))
 
-    def problem(message: str, fix: str) -> None:
-        out.problems.append(Problem(subject, message, fix))
 
-    names = injected_names(state)
-    for role, fns in state.handlers.items():
-        if len(fns) > 1:
-            problem(f"declares {len(fns)} @septum.{role} handlers", f"keep exactly one @septum.{role}")
-        fn = bind(fns[0], state, names)
-        out.handlers[role] = fn
-        want = 0 if role == "transitions" else 1
-        try:
-            params = inspect.signature(fn).parameters.values()
-        except (TypeError, ValueError):
-            params = None  # builtins and the like: trust them
-        if params is not None:
-            positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-            required = [p for p in positional if p.default is p.empty]
-            variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
-            if len(required) > want or (len(positional) < want and not variadic):
-                shape = "no arguments" if want == 0 else "one argument, ctx"
-                problem(
-                    f"handler {role} ({fn.__name__}) must take {shape}",
-                    f"define it as `def {fn.__name__}({'' if want == 0 else 'ctx'})`",
-                )
-        if role == "transitions" and is_async_callable(fn):
-            problem(
-                "@septum.transitions must be a plain function, not async",
-                "drop `async` from transitions(); it only returns a list",
-            )
-        missing = unresolved(fn, names)
+# --- rules about one handler ---------------------------------------------------------------------
+
+
+def _one_per_role(role: str, fns: tuple[Handler, ...]) -> Iterator[Finding]:
+    if len(fns) > 1:
+        yield f"declares {len(fns)} @septum.{role} handlers", f"keep exactly one @septum.{role}"
+
+
+def _arity(role: str, fn: Handler) -> Iterator[Finding]:
+    want = 0 if role == "transitions" else 1
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return  # builtins and the like: trust them
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+    if len(required) > want or (len(positional) < want and not variadic):
+        shape = "no arguments" if want == 0 else "one argument, ctx"
+        yield (
+            f"handler {role} ({fn.__name__}) must take {shape}",
+            f"define it as `def {fn.__name__}({'' if want == 0 else 'ctx'})`",
+        )
+
+
+def _plain_transitions(role: str, fn: Handler) -> Iterator[Finding]:
+    if role == "transitions" and is_async_callable(fn):
+        yield (
+            "@septum.transitions must be a plain function, not async",
+            "drop `async` from transitions(); it only returns a list",
+        )
+
+
+def _known_names(role: str, fn: Handler, missing: list[str]) -> Iterator[Finding]:
+    for name in missing:
+        hint = (
+            "define `class Events(Enum)` inside the state (or import the Enum it means)"
+            if name == "Events"
+            else f"define or import {name!r} where the state is declared"
+        )
+        yield (
+            f"handler {role} refers to {name!r}, which is not defined in the state, its "
+            f"enclosing classes or its module",
+            hint,
+        )
+
+
+def _read_handlers(reading: _Reading, group: StateGroup | None) -> None:
+    names = scope(reading.state, group)
+    for role, fns in reading.state.handlers.items():
+        reading.add(_one_per_role(role, fns))
+        fn = bind(fns[0], names)
+        reading.handlers[role] = fn
+        reading.add(_arity(role, fn))
+        reading.add(_plain_transitions(role, fn))
+        missing = unresolved(fns[0], names)
+        reading.add(_known_names(role, fn, missing))
         if missing and role == "transitions":
-            out.handlers.pop(role)  # calling it would only fail on the same names
-        for name in missing:
-            hint = (
-                "define `class Events(Enum)` inside the state (or import the Enum it means)"
-                if name == "Events"
-                else f"define or import {name!r} where the state is declared"
-            )
-            problem(
-                f"handler {role} refers to {name!r}, which is not defined in the state, its "
-                f"enclosing classes or its module",
-                hint,
-            )
+            del reading.handlers[role]  # calling it would only fail on the same names
 
-    cfg = state.config
-    has = out.handlers.__contains__
-    if cfg.terminal:
-        for role in ("on_state", "transitions", "on_timeout", "on_fail"):
-            if has(role):
-                problem(
-                    f"is terminal but declares {role}, which would never run",
-                    "move final work to on_enter, or drop terminal=True",
-                )
-        if cfg.timeout is not None or cfg.retries is not None:
-            problem(
-                "is terminal but has a timeout or retries", "drop them: a terminal state never runs again"
-            )
-    else:
-        if not has("on_state"):
-            problem(
-                "has no @septum.on_state handler",
-                "add `@septum.on_state async def on_state(ctx): ...`, or mark the state "
-                "StateConfiguration(terminal=True) if the machine ends here",
-            )
-        if cfg.timeout is not None and not has("on_timeout"):
-            problem(
-                f"has timeout={cfg.timeout} but no @septum.on_timeout handler",
-                "add an on_timeout handler returning a label, or drop the timeout",
-            )
-        if cfg.timeout is None and has("on_timeout"):
-            problem(
-                "declares on_timeout but no timeout, so it would never run",
-                "set StateConfiguration(timeout=...) or remove on_timeout",
-            )
-        if cfg.retries is not None and not has("on_fail"):
-            problem(
-                f"has retries={cfg.retries} but no @septum.on_fail handler",
-                "add an on_fail handler saying where to go when retries run out",
-            )
-        if cfg.retries is None and has("on_fail"):
-            problem(
-                "declares on_fail but no retries, so it would never run",
-                "set StateConfiguration(retries=...) or remove on_fail",
-            )
 
-    declare = out.handlers.get("transitions")
-    if declare is not None and not is_async_callable(declare):
-        try:
-            declared = declare()
-        except NameError as exc:
-            problem(
-                f"transitions() refers to an undefined name ({exc})",
-                "define or import it where the state is declared",
+# --- rules about a state's configuration ----------------------------------------------------------
+
+
+def _terminal_runs_nothing(state: State, roles: set[str]) -> Iterator[Finding]:
+    if not state.config.terminal:
+        return
+    for role in ("on_state", "transitions", "on_timeout", "on_fail"):
+        if role in roles:
+            yield (
+                f"is terminal but declares {role}, which would never run",
+                "move final work to on_enter, or drop terminal=True",
             )
-            declared = []
-        except Exception as exc:  # report, with the others, rather than stop at the first
-            problem(f"transitions() raised {type(exc).__name__}: {exc}", "make transitions() return a list")
-            declared = []
-        if not isinstance(declared, list | tuple):
-            problem(
-                f"transitions() returned {type(declared).__name__}, not a list",
-                "return a list of LabeledTransition(label, target)",
+    if state.config.timeout is not None or state.config.retries is not None:
+        yield "is terminal but has a timeout or retries", "drop them: a terminal state never runs again"
+
+
+def _has_on_state(state: State, roles: set[str]) -> Iterator[Finding]:
+    if not state.config.terminal and "on_state" not in roles:
+        yield (
+            "has no @septum.on_state handler",
+            "add `@septum.on_state async def on_state(ctx): ...`, or mark the state "
+            "StateConfiguration(terminal=True) if the machine ends here",
+        )
+
+
+def _timeout_has_handler(state: State, roles: set[str]) -> Iterator[Finding]:
+    timeout = state.config.timeout
+    if state.config.terminal:
+        return
+    if timeout is not None and "on_timeout" not in roles:
+        yield (
+            f"has timeout={timeout} but no @septum.on_timeout handler",
+            "add an on_timeout handler returning a label, or drop the timeout",
+        )
+    if timeout is None and "on_timeout" in roles:
+        yield (
+            "declares on_timeout but no timeout, so it would never run",
+            "set StateConfiguration(timeout=...) or remove on_timeout",
+        )
+
+
+def _retries_have_handler(state: State, roles: set[str]) -> Iterator[Finding]:
+    retries = state.config.retries
+    if state.config.terminal:
+        return
+    if retries is not None and "on_fail" not in roles:
+        yield (
+            f"has retries={retries} but no @septum.on_fail handler",
+            "add an on_fail handler saying where to go when retries run out",
+        )
+    if retries is None and "on_fail" in roles:
+        yield (
+            "declares on_fail but no retries, so it would never run",
+            "set StateConfiguration(retries=...) or remove on_fail",
+        )
+
+
+STATE_RULES = (_terminal_runs_nothing, _has_on_state, _timeout_has_handler, _retries_have_handler)
+
+
+# --- rules about declared transitions -------------------------------------------------------------
+
+
+def _declared(declare: Handler, reading: _Reading) -> list[Any] | tuple[Any, ...]:
+    """What ``transitions()`` returns, or nothing if it cannot be called or returns no list."""
+    try:
+        declared = declare()
+    except NameError as exc:
+        reading.note(
+            f"transitions() refers to an undefined name ({exc})",
+            "define or import it where the state is declared",
+        )
+        return []
+    except Exception as exc:  # report, with the others, rather than stop at the first
+        reading.note(f"transitions() raised {type(exc).__name__}: {exc}", "make transitions() return a list")
+        return []
+    if not isinstance(declared, list | tuple):
+        reading.note(
+            f"transitions() returned {type(declared).__name__}, not a list",
+            "return a list of LabeledTransition(label, target)",
+        )
+        return []
+    return declared
+
+
+def _label(item: Any, seen: set[Any]) -> Iterator[Finding]:
+    if not isinstance(item, LabeledTransition):
+        yield (
+            f"transitions() lists {item!r}, which is not a LabeledTransition",
+            "wrap it: LabeledTransition(label, target)",
+        )
+        return
+    try:
+        duplicate = item.label in seen
+    except TypeError:
+        yield f"label {item.label!r} is not hashable", "use Enum members (or strings) as labels"
+        return
+    if duplicate:
+        yield (
+            f"uses label {label_text(item.label)} twice",
+            "give each transition its own label (one label, one target)",
+        )
+    elif item.label is None:
+        yield "uses None as a label, but None means 'no transition'", "use an Enum member"
+
+
+def _target(item: LabeledTransition) -> Iterator[Finding]:
+    target, text = item.target, label_text(item.label)
+    if isinstance(target, type) and issubclass(target, SpecialTarget) and target.kind == PUSH:
+        yield f"label {text} targets Push without states", "write Push(FirstState, ReturnState, ...)"
+    elif isinstance(target, SpecialTarget) and target.kind == PUSH:
+        pushed = target.states  # type: ignore[attr-defined]
+        if not pushed or any(not isinstance(s, State) for s in pushed):
+            yield (
+                f"label {text}: Push needs septum states, got {pushed!r}",
+                "decorate each with @septum.state",
             )
-            declared = []
-        seen: set[Any] = set()
-        for item in declared:
-            if not isinstance(item, LabeledTransition):
-                problem(
-                    f"transitions() lists {item!r}, which is not a LabeledTransition",
-                    "wrap it: LabeledTransition(label, target)",
-                )
-                continue
-            try:
-                duplicate = item.label in seen
-            except TypeError:
-                problem(f"label {item.label!r} is not hashable", "use Enum members (or strings) as labels")
-                continue
-            if duplicate:
-                problem(
-                    f"uses label {label_text(item.label)} twice",
-                    "give each transition its own label (one label, one target)",
-                )
-                continue
-            if item.label is None:
-                problem("uses None as a label, but None means 'no transition'", "use an Enum member")
-                continue
-            seen.add(item.label)
-            target = item.target
-            if isinstance(target, type) and issubclass(target, SpecialTarget):
-                if target.kind == PUSH:
-                    problem(
-                        f"label {label_text(item.label)} targets Push without states",
-                        "write Push(FirstState, ReturnState, ...)",
-                    )
-                    continue
-                target = target()
-            if isinstance(target, SpecialTarget):
-                if target.kind == PUSH:
-                    pushed = target.states  # type: ignore[attr-defined]
-                    bad = [s for s in pushed if not isinstance(s, State)]
-                    if not pushed or bad:
-                        problem(
-                            f"label {label_text(item.label)}: Push needs septum states, got {pushed!r}",
-                            "decorate each with @septum.state",
-                        )
-                        continue
-                if target.kind == RETRY and cfg.retries is None:
-                    log.debug("state %s retries without a budget (no StateConfiguration.retries)", state.name)
-            elif not isinstance(target, State):
-                what = (
-                    "a class not decorated with @septum.state" if isinstance(target, type) else repr(target)
-                )
-                problem(
-                    f"label {label_text(item.label)} targets {what}",
-                    "target a @septum.state, or Again/Unhandled/Retry/Repeat/Restart/Push(...)/Pop",
-                )
-                continue
-            out.transitions.append((item.label, target))
-    if not cfg.terminal and not cfg.can_dwell and not out.transitions and not out.problems:
-        problem(
+    elif not isinstance(target, State | SpecialTarget) and not (
+        isinstance(target, type) and issubclass(target, SpecialTarget)
+    ):
+        what = "a class not decorated with @septum.state" if isinstance(target, type) else repr(target)
+        yield (
+            f"label {text} targets {what}",
+            "target a @septum.state, or Again/Unhandled/Retry/Repeat/Restart/Push(...)/Pop",
+        )
+
+
+def _read_transitions(reading: _Reading) -> None:
+    declare = reading.handlers.get("transitions")
+    if declare is None or is_async_callable(declare):
+        return
+    seen: set[Any] = set()
+    for item in _declared(declare, reading):
+        before = len(reading.problems)
+        reading.add(_label(item, seen))
+        if len(reading.problems) == before:
+            reading.add(_target(item))
+        if len(reading.problems) != before:
+            continue
+        seen.add(item.label)
+        target = item.target() if isinstance(item.target, type) else item.target  # Retry -> Retry()
+        if (
+            isinstance(target, SpecialTarget)
+            and target.kind == RETRY
+            and reading.state.config.retries is None
+        ):
+            log.debug("state %s retries without a budget (no StateConfiguration.retries)", reading.state.name)
+        reading.transitions.append((item.label, target))
+
+
+def _can_leave(reading: _Reading) -> Iterator[Finding]:
+    cfg = reading.state.config
+    if not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems:
+        yield (
             "has no transitions and is not terminal, so the machine could never leave it",
             "add @septum.transitions, mark it terminal=True, or can_dwell=True if it should wait for ever",
         )
-    if not out.problems:
-        state._cache["analysis"] = out  # failures are not cached: a later build re-resolves names
-    return out
 
 
-class MachineSpec:
-    """The validated, compiled states of one machine: shared by every instance built from it."""
-
-    __slots__ = ("initial", "error", "nodes", "group", "root")
-
-    def __init__(
-        self,
-        root: State | StateGroup,
-        initial: Node,
-        error: Node | None,
-        nodes: dict[State, Node],
-        group: StateGroup | None,
-    ) -> None:
-        self.root = root
-        self.initial = initial
-        self.error = error
-        self.nodes = nodes
-        self.group = group
-
-    @property
-    def name(self) -> str:
-        """The machine's name: its group's, else its initial state's."""
-        return self.group.name if self.group is not None else self.initial.name
+def read_state(state: State, group: StateGroup | None) -> _Reading:
+    """Resolve one state's handlers and transitions, checking every rule about the state alone."""
+    reading = _Reading(state)
+    _read_handlers(reading, group)
+    roles = set(reading.handlers)
+    for rule in STATE_RULES:
+        reading.add(rule(state, roles))
+    _read_transitions(reading)
+    reading.add(_can_leave(reading))
+    return reading
 
 
-def _node(state: State, analysis: _Analysis) -> Node:
-    node: Node | None = state._cache.get("node")
-    if node is None:
-        node = Node(state, analysis.handlers)
-        state._cache["node"] = node
-    return node
+# --- rules about the whole machine ----------------------------------------------------------------
 
 
-def _link(node: Node, analysis: _Analysis) -> None:
-    if node.table or not analysis.transitions:
+def _pop_has_push(readings: dict[State, _Reading]) -> Iterator[Problem]:
+    kinds = {t.kind for r in readings.values() for _, t in r.transitions if isinstance(t, SpecialTarget)}
+    if POP in kinds and PUSH not in kinds:
+        popper = next(
+            s
+            for s, r in readings.items()
+            if any(isinstance(t, SpecialTarget) and t.kind == POP for _, t in r.transitions)
+        )
+        yield Problem(
+            f"state {popper.qualname}",
+            "can Pop, but no reachable state ever Pushes",
+            "Push(...) into it from a caller, or target a state instead of Pop",
+        )
+
+
+def _members_reachable(group: StateGroup | None, readings: dict[State, _Reading]) -> Iterator[Problem]:
+    if group is None:
         return
-    table: dict[Any, Op] = {}
-    for label, target in analysis.transitions:
-        if isinstance(target, State):
-            dest = target._cache["node"]
-            op = Op(GOTO, dest, (), label)
-            op.fast = (
-                node.on_leave is None
-                and node.timeout is None
-                and dest.on_enter is None
-                and dest.timeout is None
-                and not dest.terminal
+    for member in group.states:
+        if member not in readings:
+            yield Problem(
+                f"state {member.qualname}",
+                f"is declared in group {group.name} but unreachable from its initial state "
+                f"{group.initial.name}",
+                "add a transition to it, or remove it from the group",
             )
-        elif target.kind == PUSH:
-            first, *rest = (s._cache["node"] for s in target.states)
-            op = Op(PUSH, first, tuple(rest), label)
-        else:
-            op = Op(target.kind, None, (), label)
-        table[label] = op
-    node.table = table
-    node.by_id = {id(label): op for label, op in table.items()}
 
 
-def machine_spec(root: State | StateGroup, error_state: State | None) -> MachineSpec:
-    """Build (once) and return the validated spec of the machine starting at ``root``."""
-    if not isinstance(root, State | StateGroup):
-        raise TypeError(f"a machine starts from a @septum.state or a septum.group, got {root!r}")
-    if error_state is not None and not isinstance(error_state, State):
-        raise TypeError(f"error_state must be a @septum.state, got {error_state!r}")
-    cache = root._cache
-    key = ("spec", error_state)
-    spec: MachineSpec | None = cache.get(key)
-    if spec is not None:
-        return spec
-    group = root if isinstance(root, StateGroup) else None
-    initial = root.initial if isinstance(root, StateGroup) else root
-    problems: list[Problem] = []
-    analyses: dict[State, _Analysis] = {}
-    order: list[State] = []
-    pending = [initial] + ([error_state] if error_state is not None else [])
-    uses_push = uses_pop = False
+# --- building ------------------------------------------------------------------------------------
+
+
+def _read_reachable(starts: list[State], group: StateGroup | None) -> dict[State, _Reading]:
+    readings: dict[State, _Reading] = {}
+    pending = list(starts)
     while pending:
         state = pending.pop(0)
-        if state in analyses:
+        if state in readings:
             continue
-        analysis = _analyse(state)
-        analyses[state] = analysis
-        order.append(state)
-        problems.extend(analysis.problems)
-        for _label, target in analysis.transitions:
+        reading = readings[state] = read_state(state, group)
+        for _label, target in reading.transitions:
             if isinstance(target, State):
                 pending.append(target)
             elif target.kind == PUSH:
-                uses_push = True
                 pending.extend(target.states)
-            elif target.kind == POP:
-                uses_pop = True
-    if uses_pop and not uses_push:
-        popper = next(
-            s
-            for s in order
-            if any(isinstance(t, SpecialTarget) and t.kind == POP for _l, t in analyses[s].transitions)
+    return readings
+
+
+def _op(node: Node, label: Any, target: Any, nodes: dict[State, Node]) -> Op:
+    if isinstance(target, State):
+        dest = nodes[target]
+        op = Op(GOTO, dest, (), label)
+        op.fast = (
+            node.on_leave is None
+            and node.timeout is None
+            and dest.on_enter is None
+            and dest.timeout is None
+            and not dest.terminal
         )
-        problems.append(
-            Problem(
-                f"state {popper.qualname}",
-                "can Pop, but no reachable state ever Pushes",
-                "Push(...) into it from a caller, or target a state instead of Pop",
-            )
-        )
-    if group is not None:
-        for member in group.states:
-            if member not in analyses:
-                problems.append(
-                    Problem(
-                        f"state {member.qualname}",
-                        f"is declared in group {group.name} but unreachable from its initial state "
-                        f"{initial.name}",
-                        "add a transition to it, or remove it from the group",
-                    )
+        return op
+    if target.kind == PUSH:
+        first, *rest = (nodes[s] for s in target.states)
+        return Op(PUSH, first, tuple(rest), label)
+    return Op(target.kind, None, (), label)
+
+
+def _check_root(root: Any, error_state: Any) -> None:
+    if not isinstance(root, State | StateGroup):
+        raise DefinitionTypeError(
+            [
+                Problem(
+                    "StateMachine",
+                    f"a machine starts from a @septum.state or a septum.group, got {root!r}",
+                    "pass the initial state (or the group) of the machine",
                 )
+            ],
+            what="StateMachine",
+        )
+    if error_state is not None and not isinstance(error_state, State):
+        raise DefinitionTypeError(
+            [
+                Problem(
+                    "StateMachine",
+                    f"error_state must be a @septum.state, got {error_state!r}",
+                    "pass a state decorated with @septum.state, or None",
+                )
+            ],
+            what="StateMachine",
+        )
+
+
+def compile_machine(root: State | StateGroup, error_state: State | None = None) -> MachineSpec:
+    """Validate and compile the machine starting at ``root`` (no cache: see :func:`machine_spec`)."""
+    _check_root(root, error_state)
+    group = root if isinstance(root, StateGroup) else None
+    initial = root.initial if isinstance(root, StateGroup) else root
+    readings = _read_reachable([initial] + ([error_state] if error_state is not None else []), group)
+    problems = [p for r in readings.values() for p in r.problems]
+    problems.extend(_pop_has_push(readings))
+    problems.extend(_members_reachable(group, readings))
     DefinitionError.raise_if_any(problems, what=f"state machine {group.name if group else initial.name}")
-    nodes = {state: _node(state, analyses[state]) for state in order}
-    for state in order:
-        _link(nodes[state], analyses[state])
+    nodes = {state: Node(state, reading.handlers) for state, reading in readings.items()}
+    for state, reading in readings.items():
+        node = nodes[state]
+        node.link({label: _op(node, label, target, nodes) for label, target in reading.transitions})
     spec = MachineSpec(
         root, nodes[initial], nodes[error_state] if error_state is not None else None, nodes, group
     )
-    cache[key] = spec
     if log.isEnabledFor(logging.DEBUG):
         log.debug("compiled machine %s: %d states", spec.name, len(nodes))
     return spec
 
 
-def roles() -> tuple[str, ...]:
-    """Handler roles, for documentation and tests."""
-    return ROLES
+# --- the cache -----------------------------------------------------------------------------------
+
+#: How many recently used specs stay cached when no machine holds them.
+RECENT = 256
+#: The recently used specs, by initial state or group (with an error state: by both, as a pair).
+SPECS: dict[Any, MachineSpec] = {}
+_live: weakref.WeakValueDictionary[Any, MachineSpec] = weakref.WeakValueDictionary()
+
+
+def machine_spec(root: State | StateGroup, error_state: State | None = None) -> MachineSpec:
+    """The compiled spec of the machine starting at ``root``: built once, then shared."""
+    key = root if error_state is None else (root, error_state)
+    try:
+        spec = SPECS.get(key)
+    except TypeError:  # not hashable, so certainly not a state: compile_machine says so
+        spec = None
+    if spec is not None:
+        return spec
+    spec = _live.get(key)
+    if spec is None:
+        spec = compile_machine(root, error_state)  # a failed build raises here, and is not cached
+        _live[key] = spec
+    if len(SPECS) >= RECENT:
+        del SPECS[next(iter(SPECS))]  # the oldest: it is still shared while a machine holds it
+    SPECS[key] = spec
+    return spec

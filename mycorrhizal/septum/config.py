@@ -4,22 +4,40 @@ from __future__ import annotations
 
 import attrs
 
+from ..common.errors import DefinitionError, Problem
+
 __all__ = ["StateConfiguration"]
+
+
+def _refuse(name: str, message: str, fix: str) -> None:
+    raise DefinitionError(
+        [Problem("StateConfiguration", f"{name} {message}", fix)], what="StateConfiguration"
+    )
 
 
 def _positive_or_none(_inst: object, attr: attrs.Attribute[float | None], value: float | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
-        raise ValueError(f"StateConfiguration.{attr.name} must be a number > 0 or None, got {value!r}")
+        _refuse(
+            attr.name,
+            f"must be a number > 0 or None, got {value!r}",
+            f"give {attr.name} in seconds, e.g. {attr.name}=5.0, or leave it out",
+        )
 
 
 def _count_or_none(_inst: object, attr: attrs.Attribute[int | None], value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"StateConfiguration.{attr.name} must be an int >= 0 or None, got {value!r}")
+        _refuse(
+            attr.name,
+            f"must be an int >= 0 or None, got {value!r}",
+            f"give a whole number, e.g. {attr.name}=3, or leave it out",
+        )
 
 
 def _flag(_inst: object, attr: attrs.Attribute[bool], value: bool) -> None:
     if not isinstance(value, bool):
-        raise ValueError(f"StateConfiguration.{attr.name} must be True or False, got {value!r}")
+        _refuse(
+            attr.name, f"must be True or False, got {value!r}", f"write {attr.name}=True or {attr.name}=False"
+        )
 
 
 @attrs.frozen

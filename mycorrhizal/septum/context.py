@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..common.errors import HandlerError
 from ..common.timebase import Timebase
+from .states import State
 
-if TYPE_CHECKING:
-    from .machine import StateMachine
-    from .state import State
+__all__ = ["Context", "Machine"]
 
-__all__ = ["Context"]
+
+class Machine(Protocol):
+    """What a handler's ``ctx`` reads from the machine running it."""
+
+    @property
+    def current_state(self) -> State: ...
+    @property
+    def retry_count(self) -> int: ...
+    @property
+    def state_stack(self) -> tuple[State, ...]: ...
+    @property
+    def timebase(self) -> Timebase: ...
+    def send_message(self, msg: Any, *, priority: int = 0) -> bool: ...
 
 
 class Context:
@@ -28,7 +39,7 @@ class Context:
     msg: Any
     error: HandlerError | None
 
-    def __init__(self, fsm: StateMachine, common: Any) -> None:
+    def __init__(self, fsm: Machine, common: Any) -> None:
         self._fsm = fsm
         if common is not None:
             self.common = common
@@ -44,8 +55,8 @@ class Context:
         raise AttributeError(f"ctx has no attribute {key!r}")
 
     @property
-    def machine(self) -> StateMachine:
-        """The machine running this handler."""
+    def machine(self) -> Any:
+        """The machine running this handler (a :class:`~mycorrhizal.septum.StateMachine`)."""
         return self._fsm
 
     @property

@@ -1,47 +1,25 @@
-"""The message queue of a state machine: FIFO within a priority, bounded, explicit overflow policy.
+"""A machine's message queue: FIFO within a priority, higher priorities first, bounded.
 
-Kept apart from the driving loop in :mod:`.machine`; :class:`StateMachine` inherits it.  Priority 0
-(the common case) is one deque; other priorities get a deque each, created only when used.  A
-fired timeout is queued in the priority-0 deque as a marker so it keeps its place in arrival order,
-but it is never counted as a message and never refused.
+Priority 0 (the common case) is one deque; other priorities get a deque each, created only when
+used.  A fired timeout is queued in the priority-0 deque as a marker, so it keeps its place in
+arrival order, but it is never counted as a message and never refused.  The mailbox only keeps
+messages: what a full queue means (refuse, drop, evict) is decided, counted and reported by the
+machine that owns it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from ..common.errors import QueueOverflowError, StateMachineComplete
-
-if TYPE_CHECKING:
-    from .compile import MachineSpec, Node
-
-__all__ = [
-    "DEFAULT_MAX_QUEUE_SIZE",
-    "POLICIES",
-    "TIMEOUT",
-    "FIRED",
-    "DONE",
-    "Mailbox",
-    "Marker",
-    "OverflowPolicy",
-    "check_queue_options",
-]
-
-log = logging.getLogger("mycorrhizal.septum")
+__all__ = ["EMPTY", "POLICIES", "TIMEOUT", "Mailbox", "OverflowPolicy"]
 
 #: What a full message queue does with one more message: raise, refuse it, or evict the oldest.
 OverflowPolicy = Literal["raise", "drop_newest", "drop_oldest"]
-POLICIES = ("raise", "drop_newest", "drop_oldest")
-#: Default bound on queued messages; pass ``max_queue_size=None`` for an unbounded queue.
-DEFAULT_MAX_QUEUE_SIZE = 10_000
-#: The machine phase meaning "terminal" (see :mod:`.machine`).
-DONE = 3
+POLICIES: tuple[OverflowPolicy, ...] = ("raise", "drop_newest", "drop_oldest")
 
 
-class Marker:
+class _Marker:
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -51,101 +29,85 @@ class Marker:
         return self.name
 
 
-TIMEOUT: Any = Marker("<timeout>")  # queued when the state's timer fires: FIFO with messages
-FIRED: Any = Marker("<fired>")  # the _timer slot once the timer fired and its marker is queued
-
-
-def check_queue_options(max_queue_size: object, queue_overflow: object) -> None:
-    """Refuse a queue bound or overflow policy that makes no sense."""
-    if max_queue_size is not None and (
-        isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int) or max_queue_size < 1
-    ):
-        raise ValueError(f"max_queue_size must be an int >= 1 or None, got {max_queue_size!r}")
-    if queue_overflow not in POLICIES:
-        raise ValueError(f"queue_overflow must be one of {POLICIES}, got {queue_overflow!r}")
+#: Queued when the state's timer fires: handled in arrival order with the messages.
+TIMEOUT: Any = _Marker("<timeout>")
+#: What :meth:`Mailbox.take` returns when nothing is queued.
+EMPTY: Any = _Marker("<empty>")
 
 
 class Mailbox:
-    """Queue state and ``send_message`` for :class:`~mycorrhizal.septum.StateMachine`."""
+    """Queued messages of one machine, and the fired timeout if one is waiting."""
 
-    __slots__ = ("_queue", "_others", "_max_queue", "_policy", "overflow_count", "unhandled_count")
+    __slots__ = ("_plain", "_others", "limit", "overflows", "timeout_queued")
 
-    # Provided by StateMachine.
-    _spec: MachineSpec
-    _node: Node
-    _phase: int
-    _timer: Any
-    _waiter: asyncio.Future[None] | None
-
-    _queue: deque[Any] | None
-    _others: dict[int, deque[Any]] | None
-    _max_queue: int | None
-    _policy: OverflowPolicy
-    #: Messages refused or evicted because the queue was full.
-    overflow_count: int
-    #: Messages a state answered with ``Unhandled``.
-    unhandled_count: int
-
-    def _wake(self) -> None:
-        raise NotImplementedError
+    def __init__(self, limit: int | None) -> None:
+        self._plain: deque[Any] = deque()
+        self._others: dict[int, deque[Any]] | None = None  # priority -> messages, non-zero only
+        self.limit = limit
+        #: Messages refused or evicted because the queue was full.
+        self.overflows = 0
+        #: True while a fired timeout waits in the queue.
+        self.timeout_queued = False
 
     @property
-    def queue_size(self) -> int:
-        """Messages waiting (a pending timeout is not a message and is not counted)."""
-        size = len(self._queue) - (self._timer is FIRED) if self._queue else 0
+    def size(self) -> int:
+        """Messages waiting (a fired timeout is not a message and is not counted)."""
+        size = len(self._plain) - self.timeout_queued
         if self._others:
             size += sum(len(q) for q in self._others.values())
         return size
 
-    def send_message(self, msg: Any, *, priority: int = 0) -> bool:
-        """Queue ``msg``; higher ``priority`` is handled first, equal priorities in sending order.
+    @property
+    def pending(self) -> bool:
+        """True if anything (a message or a fired timeout) waits."""
+        return bool(self._plain or self._others)
 
-        Returns True when queued.  On a full queue the overflow policy applies: ``"raise"``
-        (QueueOverflowError), ``"drop_newest"`` (returns False) or ``"drop_oldest"`` (evicts the
-        longest-waiting message of the lowest priority); each overflow is counted and logged.
-        """
-        if self._phase == DONE:
-            raise StateMachineComplete(
-                f"machine {self._spec.name} is complete (terminal state {self._node.name}); "
-                f"it takes no more messages",
-                state=self._node.name,
-                event=msg,
-            )
-        if priority != 0 and (isinstance(priority, bool) or not isinstance(priority, int)):
-            # Checked first: a full queue must not evict or count for a message it then refuses.
-            raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
-        limit = self._max_queue
-        if limit is not None and self.queue_size >= limit and not self._overflow(msg, priority):
-            return False
+    def full(self) -> bool:
+        """True if one more message would pass the bound."""
+        return self.limit is not None and self.size >= self.limit
+
+    def put(self, msg: Any, priority: int) -> None:
+        """Queue ``msg`` behind the others of its priority."""
         if priority == 0:
-            queue = self._queue
-            if queue is None:
-                queue = self._queue = deque()
-            queue.append(msg)
-        else:
-            others = self._others
-            if others is None:
-                others = self._others = {}
-            bucket = others.get(priority)
-            if bucket is None:
-                bucket = others[priority] = deque()
-            bucket.append(msg)
-        if self._waiter is not None:
-            self._wake()
-        return True
+            self._plain.append(msg)
+            return
+        others = self._others
+        if others is None:
+            others = self._others = {}
+        bucket = others.get(priority)
+        if bucket is None:
+            bucket = others[priority] = deque()
+        bucket.append(msg)
+
+    def take(self) -> Any:
+        """The next message (or :data:`TIMEOUT`), highest priority first; :data:`EMPTY` if none."""
+        if self._others is not None:
+            return self._take_other()
+        plain = self._plain
+        if not plain:
+            return EMPTY
+        msg = plain.popleft()
+        if msg is TIMEOUT:
+            self.timeout_queued = False
+        return msg
+
+    def add_timeout(self) -> None:
+        """Queue the fired timeout behind the priority-0 messages already waiting."""
+        self._plain.append(TIMEOUT)
+        self.timeout_queued = True
+
+    def drop_timeout(self) -> None:
+        """Take a queued timeout back off the queue (its state was left)."""
+        if self.timeout_queued:
+            self.withdraw(TIMEOUT)  # by identity: messages may define a strange __eq__
+            self.timeout_queued = False
 
     def withdraw(self, msg: Any) -> bool:
-        """Take back ``msg`` (that very object) if it is still queued, unhandled; True if it was.
-
-        For an embedder whose own step failed after it sent a message: the machine must not
-        handle later a message whose sender has given up on it.
-        """
-        queue = self._queue
-        if queue:
-            for i, queued in enumerate(queue):
-                if queued is msg:
-                    del queue[i]
-                    return True
+        """Take back ``msg`` (that very object) if it is still queued; True if it was."""
+        for i, queued in enumerate(self._plain):
+            if queued is msg:
+                del self._plain[i]
+                return True
         for priority, bucket in (self._others or {}).items():
             for i, queued in enumerate(bucket):
                 if queued is msg:
@@ -154,62 +116,28 @@ class Mailbox:
                     return True
         return False
 
-    def _overflow(self, msg: Any, priority: int) -> bool:
-        self.overflow_count += 1
-        name, policy = self._node.name, self._policy
-        if policy == "raise":
-            log.warning(
-                "machine %s in %s: queue full (%d), refused %r", self._spec.name, name, self._max_queue, msg
-            )
-            raise QueueOverflowError(
-                f"machine {self._spec.name} (state {name}): message queue is full "
-                f"({self._max_queue} messages); run() the machine to drain it, raise max_queue_size, "
-                f"or choose queue_overflow='drop_newest'/'drop_oldest'",
-                state=name,
-                event=msg,
-            )
-        if policy == "drop_newest":
-            log.warning(
-                "machine %s in %s: queue full (%d), dropped new message %r (overflow #%d)",
-                self._spec.name,
-                name,
-                self._max_queue,
-                msg,
-                self.overflow_count,
-            )
-            return False
-        evicted = self._evict_oldest(priority)
-        log.warning(
-            "machine %s in %s: queue full (%d), evicted oldest message %r (overflow #%d)",
-            self._spec.name,
-            name,
-            self._max_queue,
-            evicted,
-            self.overflow_count,
-        )
-        return True
-
-    def _evict_oldest(self, incoming_priority: int) -> Any:
-        others, queue = self._others or {}, self._queue
-        has_plain = bool(queue) and any(m is not TIMEOUT for m in queue)  # type: ignore[union-attr]
-        candidates = sorted(others) + ([0] if has_plain else [])
-        lowest = min(candidates)
+    def evict_oldest(self) -> Any:
+        """Remove and return the longest-waiting message of the lowest priority present."""
+        others = self._others or {}
+        has_plain = any(m is not TIMEOUT for m in self._plain)
+        lowest = min([*others, *([0] if has_plain else [])])
         if lowest == 0:
-            assert queue is not None
-            for i, m in enumerate(queue):
-                if m is not TIMEOUT:
-                    del queue[i]
-                    return m
+            for i, msg in enumerate(self._plain):
+                if msg is not TIMEOUT:
+                    del self._plain[i]
+                    return msg
         return self._take(lowest)
 
-    def _pop_other(self) -> Any:
+    def _take_other(self) -> Any:
         """Next message when some have a non-zero priority (the slow path)."""
         others = self._others
         assert others
         top = max(others)
-        queue = self._queue
-        if top < 0 and queue:
-            return queue.popleft()
+        if top < 0 and self._plain:
+            msg = self._plain.popleft()
+            if msg is TIMEOUT:
+                self.timeout_queued = False
+            return msg
         return self._take(top)
 
     def _take(self, priority: int) -> Any:

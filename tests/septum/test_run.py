@@ -9,7 +9,7 @@ import pytest
 
 from mycorrhizal.common import ExecutionError, ManualClock
 from mycorrhizal.septum import Again, LabeledTransition, StateConfiguration, StateMachine
-from mycorrhizal.septum.machine import YIELD_EVERY
+from mycorrhizal.septum.engine import YIELD_EVERY
 
 from ._helpers import E, log_to, make, terminal
 
@@ -206,7 +206,8 @@ async def test_repr_and_properties() -> None:
     assert fsm.retry_count == 0 and fsm.queue_size == 0 and fsm.state_stack == ()
     fsm.send_message(1)
     assert fsm.queue_size == 1
-    assert "Echo" in repr(fsm._context())
+    await fsm.run()
+    assert "Echo" in repr(fsm._engine.ctx)
 
 
 def _scenario():
@@ -410,4 +411,4 @@ async def test_awaitable_from_a_plain_handler_that_raises_is_routed() -> None:
     fsm = StateMachine(s, error_state=Err)
     fsm.send_message("x")
     await fsm.run()
-    assert fsm.current_state is Err and "KeyError" in str(fsm._context().error)
+    assert fsm.current_state is Err and "KeyError" in str(fsm._engine.ctx.error)  # type: ignore[union-attr]

@@ -27,7 +27,7 @@ import pytest
 
 from mycorrhizal.common import DefinitionError, ManualClock
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
-from mycorrhizal.septum.scope import bind, injected_names
+from mycorrhizal.septum.names import bind, scope
 
 GUIDE = Path(__file__).with_name("septum-production-guide.md")
 BLOCKS = re.findall(r"^```python\n(.*?)^```", GUIDE.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
@@ -103,7 +103,7 @@ WINDOW = 32  # steps a never-waiting run() takes before yielding to the loop, in
 @pytest.fixture
 def transitions(monkeypatch: pytest.MonkeyPatch) -> Any:
     # A small fairness window keeps the for-ever snippets (and their INFO logs) cheap to watch.
-    monkeypatch.setattr("mycorrhizal.septum.machine.YIELD_EVERY", WINDOW)
+    monkeypatch.setattr("mycorrhizal.septum.engine.YIELD_EVERY", WINDOW)
     logger = logging.getLogger("mycorrhizal.septum")
     handler, level = Transitions(), logger.level
     logger.addHandler(handler)
@@ -267,9 +267,9 @@ async def test_metrics_state_is_a_clear_definition_error_and_its_hooks_resolve(h
     # Its hooks resolve ``MyState`` (the state itself) and ``ctx.common.get`` on a dict blackboard.
     metrics = MetricsFSM()
     ctx = types.SimpleNamespace(common={"metrics": metrics})
-    names = injected_names(state)
-    await bind(state.handler("on_enter"), state, names)(ctx)
-    await bind(state.handler("on_leave"), state, names)(ctx)
+    names = scope(state, None)
+    await bind(state.handler("on_enter"), names)(ctx)
+    await bind(state.handler("on_leave"), names)(ctx)
     assert metrics.state_counts == {"MyState": 1}
     assert len(metrics.transition_times) == 1
     MetricsFSM.report_metrics(metrics)

@@ -308,3 +308,58 @@ async def test_module_level_group_members_resolve_through_the_group() -> None:
     assert "Valve" in repr(Valve)
     with pytest.raises(AttributeError, match="state group 'Valve' has no attribute 'Nope'"):
         _ = Valve.Nope
+
+
+# A group that reuses a module-level state and declares its own ``Done``, shadowing the module's.
+# The two orders below differ only in whether a machine is built from ``Start`` before the group
+# is declared; what either machine does must not depend on it (issue 8, item 7).
+_SHADOWING = """
+from enum import Enum, auto
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+
+@septum.state
+class Start:
+    class Events(Enum):
+        GO = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return Events.GO
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.GO, Done)]
+
+@septum.state(config=StateConfiguration(terminal=True))
+class Done:
+    pass
+
+{first}
+
+@septum.group
+class Flow:
+    Begin = Start
+
+    @septum.state(config=StateConfiguration(terminal=True))
+    class Done:
+        pass
+
+{second}
+"""
+
+
+@pytest.mark.parametrize("alone_first", [True, False], ids=["state-then-group", "group-then-state"])
+async def test_results_do_not_depend_on_construction_order(alone_first: bool) -> None:
+    alone = "alone = StateMachine(Start)"
+    source = _SHADOWING.format(first=alone if alone_first else "", second="" if alone_first else alone)
+    namespace: dict[str, object] = {"__name__": f"shadowing_{alone_first}"}
+    exec(compile(source, f"<shadowing {alone_first}>", "exec"), namespace)
+    flow, done, start = namespace["Flow"], namespace["Done"], namespace["Start"]
+    alone_machine = namespace["alone"]
+    in_group = StateMachine(flow)  # type: ignore[arg-type]
+    await alone_machine.run()  # type: ignore[attr-defined]
+    await in_group.run()
+    # Built from the state, Start sees the module's Done; built from the group, the group's own.
+    assert alone_machine.current_state is done  # type: ignore[attr-defined]
+    assert in_group.current_state is flow.Done  # type: ignore[attr-defined]
+    assert StateMachine(start).spec.nodes.keys() == {start, done}  # type: ignore[arg-type]

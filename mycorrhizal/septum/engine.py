@@ -1,0 +1,498 @@
+"""Where a machine is and how it moves: the :class:`Engine` every :class:`~.machine.StateMachine` owns.
+
+The engine holds what changes as a machine runs (its compiled state, phase, retry count, stack) and
+the collaborators it makes when first needed: a :class:`~.mailbox.Mailbox` for messages, a
+:class:`~.clock.Clock` for timeouts, :class:`~mycorrhizal.common.observers.Observers`.
+
+:meth:`Engine.drive` is the one loop behind ``run()`` and ``tick()``.  A **step** is one run of
+``on_state`` or ``on_timeout`` and the transition its label asks for (:meth:`Engine._apply`).
+Handlers are awaited directly: one that does not suspend costs one coroutine, never a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import Any
+
+from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
+from ..common.observers import Observers
+from ..common.timebase import Timebase
+from . import report
+from .clock import INTERRUPTED, Clock
+from .compile import machine_spec
+from .context import Context, Machine
+from .events import HandlerFailed, MessageHandled, StateEntered, StateLeft, StateRetried, TimeoutFired
+from .mailbox import EMPTY, TIMEOUT, Mailbox
+from .options import Options
+from .plan import MachineSpec, Node, Op, label_text
+from .states import State
+from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
+
+__all__ = ["DONE", "ENTRY", "NEW", "WAIT", "Engine"]
+
+log = report.log
+_INFO = logging.INFO
+_LEVELS = report.LEVELS
+
+#: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
+YIELD_EVERY = 1024
+
+# Phases.  NEW: not initialized.  ENTRY: on_state owes its entry run (after entry or Again).
+# WAIT: waiting for a message or timeout.  DONE: terminal.  TIMED_OUT: the timeout interrupted
+# on_state; on_timeout runs next, before any queued message.
+NEW, ENTRY, WAIT, DONE, TIMED_OUT = range(5)
+
+_HOW = {GOTO: "", REPEAT: " repeat", RESTART: " restart", PUSH: " push", POP: " pop"}  # in the INFO log
+
+
+class _HookFailed(Exception):
+    """A handler raised while a transition was being applied."""
+
+    def __init__(self, node: Node, role: str, exc: Exception) -> None:
+        self.node, self.role, self.exc = node, role, exc
+
+
+class Engine:
+    """A running machine's position in its compiled spec, and the steps that move it."""
+
+    __slots__ = (
+        "spec",
+        "node",
+        "phase",
+        "retry",
+        "stack",
+        "ctx",
+        "common",
+        "timebase",
+        "options",
+        "mailbox",
+        "observers",
+        "clock",
+        "waiter",
+        "running",
+        "unhandled",
+    )
+
+    def __init__(self, spec: MachineSpec, common: Any, timebase: Timebase, options: Options) -> None:
+        self.spec = spec
+        self.node = spec.initial
+        self.phase = NEW
+        self.retry = 0
+        self.stack: list[Node] | None = None
+        # The ctx is made when a handler first needs one: a machine that has not run yet holds no
+        # reference cycle (machine <-> ctx) and is freed as soon as it is dropped.
+        self.ctx: Context | None = None
+        self.common = common
+        self.timebase = timebase
+        self.options = options
+        self.mailbox: Mailbox | None = None
+        self.observers: Observers | None = None
+        self.clock: Clock | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        #: A run() (or initialize()) is driving the machine.
+        self.running = False
+        #: Messages a state answered with ``Unhandled``.
+        self.unhandled = 0
+
+    # ----------------------------------------------------------------- collaborators
+    def context(self, host: Machine) -> Context:
+        """The ``ctx`` handlers get, made on first use; ``host`` is the machine they see."""
+        ctx = self.ctx
+        if ctx is None:
+            ctx = self.ctx = Context(host, self.common)
+        return ctx
+
+    def open_mailbox(self) -> Mailbox:
+        mailbox = self.mailbox = Mailbox(self.options.max_queue_size)
+        return mailbox
+
+    def emit(self, kind: type[Any], **fields: Any) -> None:
+        assert self.observers is not None
+        self.observers.emit(kind(source=self.spec.name, time=self.timebase.now(), **fields))
+
+    def wake(self) -> None:
+        """Wake a run(wait=True) that waits for work."""
+        waiter = self.waiter
+        self.waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def end_run(self) -> None:
+        """A run() ends: nothing of it stays behind."""
+        self.running = False
+        self.waiter = None
+        if self.clock is not None:
+            self.clock.owner = None
+        if self.ctx is not None:
+            self.ctx.msg = None
+
+    # ----------------------------------------------------------------- timers
+    def arm(self, node: Node) -> None:
+        clock = self.clock
+        if clock is None:
+            clock = self.clock = Clock(self.timebase)
+        clock.arm(node.timeout, self.fire)  # type: ignore[arg-type]  # a timed node
+
+    def disarm(self) -> None:
+        clock = self.clock
+        if clock is not None and clock.disarm() and self.mailbox is not None:
+            self.mailbox.drop_timeout()
+
+    def fire(self) -> None:
+        """The state's timer fired: queue its timeout, and see that something handles it."""
+        clock = self.clock
+        if clock is None or clock.handle is None or self.phase == DONE:
+            return
+        clock.fire()
+        (self.mailbox or self.open_mailbox()).add_timeout()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("machine %s: timeout of %s fired", self.spec.name, self.node.name)
+        if self.observers is not None:
+            self.emit(TimeoutFired, state=self.node.name)
+        if clock.interrupt(f"septum: state {self.node.name} timed out"):
+            return  # on_state of this state was suspended: on_timeout runs next
+        if self.waiter is not None:
+            self.wake()
+        elif not self.running:
+            self.run_in_background()
+
+    def run_in_background(self) -> None:
+        """Nobody is running the machine: handle the fired timeout on the loop ourselves."""
+        clock, ctx = self.clock, self.ctx
+        if clock is None or ctx is None or not clock.fired:
+            return
+        name = self.spec.name
+        clock.start(
+            ctx.machine.run, f"septum {name} timeout", lambda exc: report.background_failed(name, exc)
+        )
+
+    # ----------------------------------------------------------------- entering the initial state
+    def start_quietly(self) -> bool:
+        """Enter the initial state if that runs nothing (no on_enter, timer or end); True if done."""
+        node = self.node
+        if node.on_enter is not None or node.timeout is not None or node.terminal or self.running:
+            return False
+        if log.isEnabledFor(_INFO):
+            report.started(self.spec.name, node.name)
+        if self.observers is not None:
+            self.emit(StateEntered, state=node.name, previous=None, label=None)
+        self.phase = ENTRY
+        return True
+
+    async def initialize(self, host: Machine) -> None:
+        """Enter the initial state: ``on_enter`` runs and its timer is armed."""
+        self.context(host)
+        self._started()
+        try:
+            await self._enter(self.node, None, None)
+        except _HookFailed as failed:
+            await self._route(failed.node, failed.role, failed.exc)
+
+    def _started(self) -> None:
+        if log.isEnabledFor(_INFO):
+            report.started(self.spec.name, self.node.name)
+
+    # ----------------------------------------------------------------- steps
+    async def drive(self, host: Machine, limit: int, wait: bool) -> int:
+        """Do up to ``limit`` steps (-1: no limit) and return how many: the loop behind run() and tick()."""
+        ctx = self.ctx or self.context(host)
+        info = _LEVELS.get(_INFO)  # the logger's cached answer, if it has one
+        info = log.isEnabledFor(_INFO) if info is None else info
+        steps, budget = 0, YIELD_EVERY
+        while steps != limit:
+            if not budget:
+                # Yield before taking anything off the queue, so a cancellation here loses nothing.
+                budget = YIELD_EVERY
+                await asyncio.sleep(0)
+            node = self.node
+            if self.phase == ENTRY:
+                self.phase = WAIT
+                ctx.msg = None
+                timeout = False
+            else:
+                found = self._next(ctx, info)
+                if found is None:
+                    if not (wait and await self._idle()):
+                        break
+                    info = log.isEnabledFor(_INFO)
+                    continue
+                timeout = found
+            steps += 1
+            budget -= 1
+            fn = node.on_timeout if timeout else node.on_state
+            is_async = node.on_timeout_async if timeout else node.on_state_async
+            try:
+                label = fn(ctx)  # type: ignore[misc]
+                if is_async:
+                    # A timed state's on_state is awaited so that its timeout can interrupt it.
+                    label = await (label if timeout or node.timeout is None else self._timed(label))
+            except Exception as exc:
+                await self._route(node, "on_timeout" if timeout else "on_state", exc)
+                continue
+            op = node.by_id.get(id(label))
+            if op is not None and op.fast and self.observers is None:
+                # A plain transition with no hooks and no timers on either side.
+                self.retry = 0
+                self.node = op.target  # type: ignore[assignment]
+                self.phase = ENTRY
+                if info:
+                    report.moved(self.spec.name, node.name, label, "", op.target.name)  # type: ignore[union-attr]
+            elif label is not None or self.observers is not None:
+                await self._settle(node, timeout, label, op, info)
+        return steps
+
+    async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, info: bool) -> None:
+        """What a handler's label leads to, when that is more than a plain transition."""
+        ctx = self.ctx
+        if self.observers is not None and ctx is not None and ctx.msg is not None:
+            self.emit(MessageHandled, state=node.name, message=ctx.msg, label=label)
+        if label is None:
+            return
+        op = op or await self._resolve(node, timeout, label)
+        if op is not None:
+            await self._move(node, op, info)
+
+    def _next(self, ctx: Context, info: bool) -> bool | None:
+        """Take what the next step handles: True for a timeout, False for a message, None if idle."""
+        if self.phase == TIMED_OUT:
+            self.phase = WAIT
+            self.disarm()  # takes the queued timeout back off the queue
+            ctx.msg = None
+            if info:
+                report.timed_out(self.spec.name, self.node.name, True)
+            return True
+        if self.phase != WAIT or self.mailbox is None:
+            return None
+        msg = self.mailbox.take()
+        if msg is EMPTY:
+            return None
+        if msg is TIMEOUT:
+            self.disarm()
+            ctx.msg = None
+            if info:
+                report.timed_out(self.spec.name, self.node.name, False)
+            return True
+        ctx.msg = msg
+        return False
+
+    async def _idle(self) -> bool:
+        """Wait for the next message or timeout; False (at once) if the machine is not waiting."""
+        if self.phase != WAIT:
+            return False  # complete, or not started
+        self.waiter = asyncio.get_running_loop().create_future()
+        await self.waiter
+        return True
+
+    async def _timed(self, call: Any) -> Any:
+        """Await a timed state's on_state so that its timeout can interrupt it."""
+        clock = self.clock
+        assert clock is not None  # entering a timed state armed it
+        return await clock.guard(call)
+
+    async def _resolve(self, node: Node, timeout: bool, label: Any) -> Op | None:
+        """The transition for a label that is not one of the declared objects; None: nothing to do."""
+        role = "on_timeout" if timeout else "on_state"
+        if label is INTERRUPTED:
+            self.phase = TIMED_OUT
+            return None
+        if inspect.isawaitable(label) and not (node.on_timeout_async if timeout else node.on_state_async):
+            # A plain function that returned an awaitable (say, a lambda calling an async helper):
+            # await it, then treat its result as the handler's.
+            try:
+                label = await label
+            except Exception as exc:
+                await self._route(node, role, exc)
+                return None
+            if label is None:
+                return None
+        op = node.lookup(label)
+        if op is None:
+            raise self._undeclared(node, role, label)
+        return op
+
+    @staticmethod
+    def _undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
+        return UndeclaredLabelError(
+            f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
+            f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
+            state=node.name,
+            event=label,
+        )
+
+    # ----------------------------------------------------------------- moves
+    async def _move(self, node: Node, op: Op, info: bool) -> None:
+        """Apply ``op``, sending a hook that fails on the way to the error route."""
+        try:
+            await self._apply(node, op, info)
+        except _HookFailed as failed:
+            await self._route(failed.node, failed.role, failed.exc)
+
+    async def _apply(self, node: Node, op: Op, info: bool) -> None:
+        kind = op.kind
+        if kind == AGAIN:
+            self.phase = ENTRY
+        elif kind == UNHANDLED:
+            msg = self.ctx.msg if self.ctx is not None else None
+            if msg is not None:
+                self.unhandled += 1
+                if info:
+                    report.unhandled(self.spec.name, node.name, msg, self.unhandled)
+        elif kind == RETRY and node.retries is not None and self.retry >= node.retries:
+            await self._fail(node, info)
+        else:
+            await self._transfer(node, op, info)
+
+    async def _transfer(self, node: Node, op: Op, info: bool) -> None:
+        """Leave ``node`` for where ``op`` leads: a state, the same one again, a pushed or popped one."""
+        kind = op.kind
+        if kind == POP and not self.stack:
+            raise ExecutionError(
+                f"state {node.name}: Pop (label {label_text(op.label)}) with an empty stack; Push(...) "
+                f"into this state before popping, or target a state",
+                state=node.name,
+                event=op.label,
+            )
+        if kind == GOTO or kind == PUSH:
+            target: Node = op.target  # type: ignore[assignment]
+        elif kind == POP:
+            target = self.stack[-1]  # type: ignore[index]
+        else:
+            target = node  # Retry, Repeat, Restart: the same state again
+        retry = self.retry + 1 if kind == RETRY else self.retry if kind == REPEAT else 0
+        if kind == RETRY and self.observers is not None:
+            self.emit(StateRetried, state=node.name, retry=retry, label=op.label)
+        await self._leave(node, op.label, target)
+        # The count and the stack change once the state is left: a failing on_leave changes nothing.
+        self.retry = retry
+        if kind == PUSH:
+            stack = self.stack
+            if stack is None:
+                stack = self.stack = []
+            stack.extend(reversed(op.stack))
+        elif kind == POP:
+            self.stack.pop()  # type: ignore[union-attr]
+        if info:
+            how = f" retry {retry}" if kind == RETRY else _HOW[kind]
+            report.moved(self.spec.name, node.name, op.label, how, target.name)
+        await self._enter(target, node, op.label)
+
+    async def _fail(self, node: Node, info: bool) -> None:
+        """``Retry`` with the budget spent: ``on_fail`` says where to go."""
+        if info:
+            report.out_of_retries(self.spec.name, node.name, self.retry)
+        label = await self._hook(node, "on_fail")
+        if label is None:
+            return
+        op = node.lookup(label)
+        if op is None:
+            raise self._undeclared(node, "on_fail", label)
+        if op.kind == RETRY:
+            raise ExecutionError(
+                f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
+                f"ran out; return a label leading elsewhere",
+                state=node.name,
+                event=label,
+            )
+        await self._apply(node, op, info)
+
+    async def _hook(self, node: Node, role: str) -> Any:
+        """Run hook ``role`` of ``node``; a failure becomes :class:`_HookFailed`."""
+        fn = getattr(node, role)
+        try:
+            if getattr(node, f"{role}_async"):
+                return await fn(self.ctx)
+            result = fn(self.ctx)
+            return (await result) if inspect.isawaitable(result) else result
+        except Exception as exc:
+            raise _HookFailed(node, role, exc) from exc
+
+    async def _enter(self, node: Node, previous: Node | None, label: Any) -> None:
+        self.node = node
+        if node.timeout is not None:
+            self.arm(node)  # measured from entry, so on_enter's own time counts
+        if self.observers is not None:
+            self.emit(StateEntered, state=node.name, previous=previous and previous.name, label=label)
+        if node.on_enter is not None:
+            await self._hook(node, "on_enter")
+        self._entered(node)
+
+    def _entered(self, node: Node) -> None:
+        """The state is entered (even if its on_enter failed): complete, or owe the entry run."""
+        if not node.terminal:
+            self.phase = ENTRY
+            return
+        self.disarm()
+        self.phase = DONE
+        if self.waiter is not None:
+            self.wake()
+        report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
+
+    async def _leave(self, node: Node, label: Any, target: Node) -> None:
+        # The timer is cancelled once on_leave has succeeded: if it raises, the state is not left.
+        # A timeout that fires during on_leave is queued, and dropped here.
+        if node.on_leave is not None:
+            await self._hook(node, "on_leave")
+        self.disarm()
+        if self.observers is not None:
+            self.emit(StateLeft, state=node.name, label=label, target=target.name)
+
+    # ----------------------------------------------------------------- errors
+    async def _route(self, node: Node, role: str, exc: Exception) -> None:
+        """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
+        assert self.ctx is not None
+        error = HandlerError(
+            f"state {node.name}: {role} raised {type(exc).__name__}: {exc}",
+            state=node.name,
+            event=self.ctx.msg,
+        )
+        error.__cause__ = exc
+        error_node = self.spec.error
+        dest = await self._chosen(error, exc) or error_node
+        if dest is None or (error_node is not None and node.state is error_node.state):
+            dest = None
+        if self.observers is not None:
+            self.emit(
+                HandlerFailed,
+                state=node.name,
+                role=role,
+                message=error.event,
+                error=error,
+                routed_to=dest and dest.name,
+            )
+        if dest is None:
+            if role == "on_enter":
+                self._entered(node)  # only the hook failed: the machine is in that state all the same
+            raise error
+        report.routed(self.spec.name, error, dest.name)
+        self.disarm()  # the failed state is abandoned: no on_leave
+        self.retry = 0
+        self.ctx.error = error
+        try:
+            await self._enter(dest, node, None)
+        except _HookFailed as failed:
+            # Entering the state chosen for an error failed: raised, never routed again (the hook
+            # would likely choose the same state, for ever).
+            error = HandlerError(
+                f"state {failed.node.name}: {failed.role} raised {type(failed.exc).__name__}: {failed.exc}",
+                state=failed.node.name,
+                event=self.ctx.msg,
+            )
+            if failed.role == "on_enter":
+                self._entered(failed.node)
+            raise error from failed.exc
+
+    async def _chosen(self, error: HandlerError, exc: Exception) -> Node | None:
+        """The state the ``on_error`` hook chooses for ``error``, if there is a hook and it chooses."""
+        hook = self.options.on_error
+        if hook is None:
+            return None
+        chosen = hook(self.ctx, error)
+        if asyncio.iscoroutine(chosen):
+            chosen = await chosen
+        if chosen is None:
+            return None
+        if not isinstance(chosen, State):
+            raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from exc
+        return self.spec.nodes.get(chosen) or machine_spec(chosen, None).initial

@@ -1,0 +1,88 @@
+"""What a state machine tells its observers: one small frozen record per thing that happened.
+
+Attach an observer with :meth:`StateMachine.add_observer`; it is called with each record, in the
+order things happen.  Every record carries ``source`` (the machine's name), ``time`` (its
+timebase's reading) and ``state`` (the name of the state it is about).  Labels and messages are
+the very objects the handlers returned and were sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ..common.errors import HandlerError
+from ..common.observers import Event
+
+__all__ = [
+    "HandlerFailed",
+    "MachineEvent",
+    "MessageHandled",
+    "StateEntered",
+    "StateLeft",
+    "StateRetried",
+    "TimeoutFired",
+]
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class MachineEvent(Event):
+    """Base of septum's events: which state it is about."""
+
+    state: str
+    """The name of the state the event is about."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StateEntered(MachineEvent):
+    """``state`` was entered (its ``on_enter``, if any, has run), from ``previous`` by ``label``.
+
+    At start ``previous`` and ``label`` are None; after a handler error routed here, ``label`` is None.
+    """
+
+    previous: str | None
+    label: Any
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StateLeft(MachineEvent):
+    """``state`` was left for ``target`` by ``label`` (its ``on_leave``, if any, has run)."""
+
+    label: Any
+    target: str
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class MessageHandled(MachineEvent):
+    """``on_state`` of ``state`` returned ``label`` for ``message`` (None: it stays)."""
+
+    message: Any
+    label: Any
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class TimeoutFired(MachineEvent):
+    """The timeout of ``state`` expired; its ``on_timeout`` runs next."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StateRetried(MachineEvent):
+    """``Retry`` re-enters ``state``: this is retry number ``retry`` (1 for the first)."""
+
+    retry: int
+    label: Any
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class HandlerFailed(MachineEvent):
+    """Handler ``role`` of ``state`` raised ``error`` while handling ``message``.
+
+    ``routed_to`` is the state the machine goes to next (the hook's choice or the error state), or
+    None when the error is raised to the caller of ``run()``/``tick()``.
+    """
+
+    role: str
+    message: Any
+    error: HandlerError
+    routed_to: str | None

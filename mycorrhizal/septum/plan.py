@@ -1,0 +1,135 @@
+"""The compiled plan of a machine: what :mod:`.compile` produces and a running machine follows.
+
+A :class:`MachineSpec` is the set of compiled states (:class:`Node`) reachable from an initial
+state (and the error state), shared by every machine built from the same states.  Each node's
+transition table maps a label to an :class:`Op`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from ..common.callables import is_async_callable
+from .states import State, StateGroup
+
+__all__ = ["MachineSpec", "Node", "Op", "label_text"]
+
+Handler = Callable[..., Any]
+
+
+def label_text(label: Any) -> str:
+    """A label as people read it: ``DONE`` for ``Events.DONE``, else ``str(label)``."""
+    return label.name if isinstance(label, Enum) else str(label)
+
+
+class Op:
+    """One compiled transition: what a label does, where it goes, and whether it can take the
+    fast path (no enter/leave hooks, no timer, not terminal)."""
+
+    __slots__ = ("kind", "target", "stack", "label", "fast")
+
+    def __init__(self, kind: int, target: Node | None, stack: tuple[Node, ...], label: Any) -> None:
+        self.kind = kind
+        self.target = target
+        self.stack = stack  # states Push leaves on the stack, top first
+        self.label = label
+        self.fast = False
+
+
+class Node:
+    """A compiled state: its handlers (bound, with async flags), config and transition table."""
+
+    __slots__ = (
+        "state",
+        "name",
+        "on_state",
+        "on_state_async",
+        "on_enter",
+        "on_enter_async",
+        "on_leave",
+        "on_leave_async",
+        "on_timeout",
+        "on_timeout_async",
+        "on_fail",
+        "on_fail_async",
+        "table",
+        "by_id",
+        "timeout",
+        "retries",
+        "terminal",
+    )
+
+    on_state: Handler | None
+    on_state_async: bool
+    on_enter: Handler | None
+    on_enter_async: bool
+    on_leave: Handler | None
+    on_leave_async: bool
+    on_timeout: Handler | None
+    on_timeout_async: bool
+    on_fail: Handler | None
+    on_fail_async: bool
+
+    def __init__(self, state: State, handlers: dict[str, Handler]) -> None:
+        self.state = state
+        self.name = state.name
+        cfg = state.config
+        self.timeout = cfg.timeout
+        self.retries = cfg.retries
+        self.terminal = cfg.terminal
+        for role in ("on_state", "on_enter", "on_leave", "on_timeout", "on_fail"):
+            fn = handlers.get(role)
+            setattr(self, role, fn)
+            setattr(self, f"{role}_async", fn is not None and is_async_callable(fn))
+        self.table: dict[Any, Op] = {}
+        # The same table keyed by id(label): Enum members hash in Python code, ids hash in C.  The
+        # table keeps every label alive, so an id here cannot be reused by another object.
+        self.by_id: dict[int, Op] = {}
+
+    def link(self, table: dict[Any, Op]) -> None:
+        """Set the transition table (once every node of the machine exists)."""
+        self.table = table
+        self.by_id = {id(label): op for label, op in table.items()}
+
+    def lookup(self, label: Any) -> Op | None:
+        """The transition ``label`` leads to, or None if the state does not declare it."""
+        op = self.by_id.get(id(label))
+        if op is None:
+            try:
+                op = self.table.get(label)  # equal to, but not the same object as, a declared label
+            except TypeError:  # unhashable: certainly not declared
+                return None
+        return op
+
+    def __repr__(self) -> str:
+        return f"<septum node {self.name}>"
+
+
+class MachineSpec:
+    """The validated, compiled states of one machine: shared by every instance built from it."""
+
+    __slots__ = ("initial", "error", "nodes", "group", "root", "__weakref__")
+
+    def __init__(
+        self,
+        root: State | StateGroup,
+        initial: Node,
+        error: Node | None,
+        nodes: dict[State, Node],
+        group: StateGroup | None,
+    ) -> None:
+        self.root = root
+        self.initial = initial
+        self.error = error
+        self.nodes = nodes
+        self.group = group
+
+    @property
+    def name(self) -> str:
+        """The machine's name: its group's, else its initial state's."""
+        return self.group.name if self.group is not None else self.initial.name
+
+    def __repr__(self) -> str:
+        return f"<septum machine spec {self.name}: {len(self.nodes)} states>"

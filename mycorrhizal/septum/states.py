@@ -1,0 +1,174 @@
+"""State specs: :class:`State` and :class:`StateGroup`, the immutable values the decorators produce.
+
+A spec records what was declared and nothing else: its handlers as written, its configuration, the
+names of its class body.  Nothing here resolves names, validates or compiles (that is
+:mod:`.compile`), and no compiled artefact is ever stored on a spec: a machine's compiled plan is
+cached by the compile layer, keyed by the spec.
+
+A state draws and analyses the machine that starts at it (``to_diagram()``,
+``analysis_report()``), which needs the layers above this one.  Specs import nothing above them,
+so the package hands those layers down once, at import, through :func:`install_tools`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ..common.diagram import Diagram
+from .config import StateConfiguration
+
+__all__ = ["ROLES", "State", "StateGroup", "Tools", "install_tools"]
+
+#: Handler roles in the order they are documented.
+ROLES = ("on_state", "on_enter", "on_leave", "on_timeout", "on_fail", "transitions")
+
+Handler = Callable[..., Any]
+
+
+@attrs.frozen
+class Tools:
+    """What specs need from the layers above them: compile a machine, draw and analyse the result.
+
+    Compiled specs are typed ``Any`` here: their type lives in a layer above this one.
+    """
+
+    compile: Callable[[State | StateGroup, State | None], Any]
+    """``compile(root, error_state)``: the machine's compiled (cached) spec."""
+    diagram: Callable[[Any, State | None], Diagram]
+    """``diagram(compiled, current)``: its picture, with ``current`` highlighted when given."""
+    analyse: Callable[[Any], list[tuple[bool, str]]]
+    """``analyse(compiled)``: structural findings as (fine, text)."""
+
+
+_tools: list[Tools] = []
+
+
+def install_tools(tools: Tools) -> None:
+    """Hand the compile, render and analysis layers down to the specs (done once, by the package)."""
+    _tools[:] = [tools]
+
+
+def tools() -> Tools:
+    """The installed :class:`Tools` (``mycorrhizal.septum`` installs them when it is imported)."""
+    return _tools[0]
+
+
+class _MachineRoot:
+    """What a machine can be built from (a state, or a group): its spec, picture and analysis."""
+
+    __slots__ = ()
+
+    def machine_spec(self, error_state: State | None = None) -> Any:
+        """The validated, compiled spec of the machine starting here (a shared, cached plan)."""
+        return tools().compile(self, error_state)  # type: ignore[arg-type]  # State or StateGroup
+
+    def to_diagram(self, error_state: State | None = None) -> Diagram:
+        """Picture of the machine starting here: every state reachable from its initial (and error) state."""
+        return tools().diagram(self.machine_spec(error_state), None)
+
+    def analysis_report(self) -> list[tuple[bool, str]]:
+        """Structural findings about the machine starting here, as (fine, text) pairs."""
+        return tools().analyse(self.machine_spec())
+
+    def __copy__(self) -> Any:
+        # A spec is an immutable value that stands for what was declared, like a class or a
+        # function: copying it gives the same object.
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
+
+
+def _immutable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    raise AttributeError(f"{instance.kind} {instance.name!r} is immutable; declare a new one instead")
+
+
+@attrs.define(eq=False, repr=False, on_setattr=_immutable)
+class State(_MachineRoot):
+    """An immutable state spec produced by ``@septum.state``; machines are built from it.
+
+    States compare by identity, like the classes they are declared on.
+    """
+
+    name: str
+    """The state's name (its class or function name)."""
+    qualname: str
+    """Its qualified name, e.g. ``Door.Shut``."""
+    module: str
+    """The module it was declared in."""
+    config: StateConfiguration
+    """Its timeout, retries, and whether it is terminal or may dwell."""
+    form: str
+    """``"class"`` or ``"function"``: how it was declared."""
+    handlers: dict[str, tuple[Handler, ...]]
+    """Handlers by role, as written (unbound)."""
+    namespace: dict[str, Any]
+    """The names of its class body (or, for the function form, of its handlers' closures)."""
+    definition: Any
+    """The decorated class or function."""
+
+    kind = "state"
+
+    def __getattr__(self, key: str) -> Any:
+        # ``MyState.__name__`` and ``MyState.Events`` read as they would on the decorated class.
+        if key == "__name__":
+            return self.name
+        if key == "__qualname__":
+            return self.qualname
+        if key.startswith("__") or key in _STATE_FIELDS:
+            # Dunders, and fields not set yet (an object being built): never the namespace.
+            raise AttributeError(key)
+        try:
+            return self.namespace[key]
+        except KeyError:
+            raise AttributeError(f"state {self.name!r} has no attribute {key!r}") from None
+
+    def __repr__(self) -> str:
+        return f"<septum state {self.qualname}>"
+
+    def handler(self, role: str) -> Handler | None:
+        """The handler declared for ``role`` (e.g. ``"on_enter"``), or None; as written, unbound."""
+        found = self.handlers.get(role, ())
+        return found[0] if found else None
+
+
+@attrs.define(eq=False, repr=False, on_setattr=_immutable)
+class StateGroup(_MachineRoot):
+    """States declared together as one machine; the first one listed is the initial state.
+
+    Building a machine from a group also checks that every member is reachable from the initial
+    state, which a lone state cannot know, and lets the members name each other by the names the
+    group gives them.
+    """
+
+    name: str
+    """The group's name (its class's qualified name, or the ``name=`` given)."""
+    states: tuple[State, ...]
+    """Its member states; the first is the initial state."""
+    namespace: dict[str, Any]
+    """The names of its class body (or the members by name)."""
+
+    kind = "state group"
+
+    @property
+    def initial(self) -> State:
+        """The state a machine built from the group starts in."""
+        return self.states[0]
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__") or key in _GROUP_FIELDS:
+            raise AttributeError(key)
+        try:
+            return self.namespace[key]
+        except KeyError:
+            raise AttributeError(f"state group {self.name!r} has no attribute {key!r}") from None
+
+    def __repr__(self) -> str:
+        return f"<septum group {self.name}: {', '.join(s.name for s in self.states)}>"
+
+
+_STATE_FIELDS = frozenset(field.name for field in attrs.fields(State))
+_GROUP_FIELDS = frozenset(field.name for field in attrs.fields(StateGroup))
