@@ -102,6 +102,8 @@ def trial_machine(
     try:
         return StateMachine(initial, **options), []
     except DefinitionError as exc:
+        if exc.what == "StateMachine options":  # an option's value: StateMachine says what is wrong
+            return None, [Problem(subject, f"{what}: {p.message}", p.fix) for p in exc.problems]
         return None, [Problem(f"{subject} {p.subject}", p.message, p.fix) for p in exc.problems]
     except (TypeError, ValueError) as exc:  # an option's value: StateMachine says what is wrong
         return None, [Problem(subject, f"{what}: {exc}", f"correct it in {what}")]
