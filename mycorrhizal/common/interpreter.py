@@ -311,6 +311,7 @@ _LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
 _LOAD_CONST = dis.opmap["LOAD_CONST"]
 _PUSH_NULL = dis.opmap["PUSH_NULL"]
 _NOP = dis.opmap["NOP"]
+_JUMP_FORWARD = dis.opmap["JUMP_FORWARD"]
 _EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 # LOAD_GLOBAL's low oparg bit asks for a NULL next to the value (the callable slot of a call).
 # 3.11 and 3.12 push the NULL below the value, 3.13 above it.
@@ -362,8 +363,14 @@ def _fold(code: types.CodeType, values: Mapping[str, Any]) -> types.CodeType:
         new = (null + load) if _NULL_FIRST else (load + null)
         if len(new) > end - begin:  # LOAD_GLOBAL's inline caches always leave room; stay safe
             raise ValueError(f"no room to fold {ins.argval!r} in {code.co_qualname}")
-        # Same length as what it replaces, so jumps, line numbers and exception ranges still hold.
-        raw[begin:end] = new + bytes((_NOP, 0)) * ((end - begin - len(new)) // 2)
+        # Same length as what it replaces, so jumps, line numbers and exception ranges still hold;
+        # the load's inline cache slots left over are jumped over, not run as NOPs.
+        spare = (end - begin - len(new)) // 2
+        if spare > 1:
+            new += bytes((_JUMP_FORWARD, spare - 1))
+            raw[begin : begin + len(new)] = new
+        else:
+            raw[begin:end] = new + bytes((_NOP, 0)) * spare
         changed = True
     return code.replace(co_code=bytes(raw), co_consts=tuple(consts)) if changed else code
 

@@ -6,15 +6,27 @@ import functools
 import gc
 import json
 import json.encoder
+import logging
 import math
 import sys
+import traceback
+import types
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from mycorrhizal.common import interpreter
-from mycorrhizal.common.interpreter import compact_json, is_empty_function, run_eager, start_eager
+from mycorrhizal.common.interpreter import (
+    called_within,
+    compact_json,
+    global_names,
+    is_empty_function,
+    level_cache,
+    run_eager,
+    start_eager,
+    with_constants,
+)
 
 
 def only_pass(a: Any, b: Any) -> None:
@@ -399,3 +411,162 @@ def test_a_value_containing_itself_hits_the_recursion_limit(dumps: Any) -> None:
 def test_this_interpreter_uses_the_c_encoder() -> None:
     assert json.encoder.c_make_encoder is not None
     assert compact_json.__name__ == "compact"  # not the fallback's JSONEncoder.encode
+
+
+# --- with_constants, global_names, level_cache, called_within (septum's handlers and turns) ---
+
+
+class Events:
+    GO = "go"
+
+
+def helper() -> str:
+    return "module helper"
+
+
+def _compiled(source: str, name: str, namespace: dict[str, Any] | None = None) -> types.FunctionType:
+    namespace = {} if namespace is None else namespace
+    exec(compile(source, f"<{name}>", "exec"), namespace)
+    fn: types.FunctionType = namespace[name]
+    return fn
+
+
+def test_global_names_covers_nested_functions_lambdas_and_comprehensions() -> None:
+    def handler(ctx: Any) -> Any:
+        inner = lambda: Events  # noqa: E731
+        return [helper() for _ in range(1)], inner, {len(x) for x in "ab"}
+
+    assert {"Events", "helper", "len", "range"} <= global_names(handler)
+    assert global_names(len) == set()
+
+
+def test_with_constants_fixes_the_given_names_and_leaves_the_module_live(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Other:
+        GO = "other"
+
+    def handler() -> tuple[str, str, int]:
+        return Events.GO, helper(), len("abc")
+
+    fixed = with_constants(handler, {"Events": Other, "len": lambda s: -1})
+    assert fixed() == ("other", "module helper", -1)
+    monkeypatch.setitem(globals(), "helper", lambda: "patched")
+    assert fixed() == ("other", "patched", -1)  # a name not fixed is still read from the module
+    assert handler() == ("go", "patched", 3)  # the original is untouched
+    assert fixed.__name__ == handler.__name__ and fixed.__qualname__ == handler.__qualname__
+
+
+def test_with_constants_returns_the_function_itself_when_it_reads_none_of_the_names() -> None:
+    def handler() -> str:
+        return helper()
+
+    assert with_constants(handler, {"Events": object()}) is handler
+
+
+@pytest.mark.parametrize("as_call", [True, False], ids=["called", "read"])
+def test_folded_names_work_as_callables_and_as_values(as_call: bool) -> None:
+    # A call needs the NULL LOAD_GLOBAL pushes next to the callable, on the side each version expects.
+    source = "def f():\n    return target()\n" if as_call else "def f():\n    return target\n"
+    f = _compiled(source, "f")
+    fixed = with_constants(f, {"target": (lambda: "called") if as_call else "read"})
+    assert fixed() == ("called" if as_call else "read")
+
+
+def test_nested_functions_lambdas_and_comprehensions_see_the_fixed_names() -> None:
+    source = (
+        "def f():\n"
+        "    def inner():\n"
+        "        return target\n"
+        "    return inner(), (lambda: target)(), [target for _ in range(2)], sum(target for _ in range(2))\n"
+    )
+    fixed = with_constants(_compiled(source, "f"), {"target": 5})
+    assert fixed() == (5, 5, [5, 5], 10)
+
+
+async def test_coroutines_and_loops_keep_working() -> None:
+    # The loop's jump lands on the first instruction of the rewritten load.
+    source = (
+        "async def f(n):\n"
+        "    total = 0\n"
+        "    while n:\n"
+        "        total += step\n"
+        "        n -= 1\n"
+        "    return total\n"
+    )
+    fixed = with_constants(_compiled(source, "f"), {"step": 3})
+    assert await fixed(4) == 12
+
+
+def test_many_names_and_many_constants_need_extended_arguments() -> None:
+    # 300 globals: the late ones have a name index past 255; their constants too.
+    names = [f"g{i}" for i in range(300)]
+    namespace = dict.fromkeys(names, 1)
+    f = _compiled(f"def f():\n    return {' + '.join(names)}\n", "f", namespace)
+    fixed = with_constants(f, {"g0": 1000, "g299": 2000})
+    assert f() == 300 and fixed() == 1000 + 2000 + 298
+
+
+def test_exceptions_and_line_numbers_are_unchanged() -> None:
+    source = (
+        "def f():\n"
+        "    try:\n"
+        "        return target.missing\n"
+        "    except AttributeError:\n"
+        "        raise KeyError(marker)\n"
+    )
+    fixed = with_constants(_compiled(source, "f", {"marker": "m"}), {"target": object()})
+    with pytest.raises(KeyError, match="m") as info:
+        fixed()
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert frames[-1].lineno == 5 and frames[-1].name == "f"
+
+
+def test_names_the_function_assigns_with_global_are_left_alone() -> None:
+    namespace: dict[str, Any] = {"counter": 0}
+    f = _compiled("def f():\n    global counter\n    counter += 1\n    return counter\n", "f", namespace)
+    fixed = with_constants(f, {"counter": 100})
+    assert fixed() == 1 and fixed() == 2 and namespace["counter"] == 2
+
+
+def test_level_cache_holds_the_loggers_own_answers() -> None:
+    log = logging.getLogger("mycorrhizal.tests.interpreter")
+    cache = level_cache(log)
+    log.setLevel(logging.INFO)
+    assert log.isEnabledFor(logging.INFO)
+    assert cache.get(logging.INFO) is True  # filled as the logger answers
+    log.setLevel(logging.WARNING)
+    assert logging.INFO not in cache  # emptied (not replaced) when a level changes
+    assert level_cache(log) is cache
+
+
+class _Owner:
+    def outer(self, codes: set[types.CodeType]) -> bool:
+        return self.inner(codes)
+
+    def inner(self, codes: set[types.CodeType]) -> bool:
+        return called_within(self, codes)
+
+
+def test_called_within_finds_a_method_of_the_same_object_up_the_call_chain() -> None:
+    owner, other = _Owner(), _Owner()
+    outer = {_Owner.outer.__code__}
+    assert owner.outer(outer) is True
+    assert owner.inner(outer) is False  # outer is not on the chain
+    assert other.inner({_Owner.inner.__code__}) is False  # the caller's own frame is skipped
+
+
+async def test_called_within_sees_through_await() -> None:
+    class Driver:
+        async def run(self, inner: Any) -> bool:
+            return bool(await inner())
+
+    driver = Driver()
+    codes = {Driver.run.__code__}
+
+    async def handler() -> bool:
+        await asyncio.sleep(0)
+        return called_within(driver, codes)
+
+    assert await driver.run(handler) is True
+    assert await Driver().run(handler) is False
