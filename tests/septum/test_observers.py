@@ -1,0 +1,181 @@
+"""Observers: the exact events of a small scenario, and attaching and detaching them."""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.septum import (
+    HandlerFailed,
+    LabeledTransition,
+    MachineEvent,
+    MessageHandled,
+    Retry,
+    StateConfiguration,
+    StateEntered,
+    StateLeft,
+    StateMachine,
+    StateRetried,
+    TimeoutFired,
+    septum,
+)
+
+
+class E(Enum):
+    WORK = auto()
+    FAIL = auto()
+    LATE = auto()
+
+
+@septum.state
+class Idle:
+    @septum.on_state
+    def on_state(ctx):
+        if ctx.msg == "bad":
+            raise KeyError("bad input")
+        return E.WORK if ctx.msg == "work" else None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.WORK, Working)]
+
+
+@septum.state(config=StateConfiguration(timeout=5, retries=1))
+class Working:
+    @septum.on_state
+    def on_state(ctx):
+        return E.FAIL if ctx.retry_count == 0 else None  # fails once, then waits
+
+    @septum.on_timeout
+    def on_timeout(ctx):
+        return E.LATE
+
+    @septum.on_fail
+    def on_fail(ctx):
+        return E.LATE
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.FAIL, Retry), LabeledTransition(E.LATE, Idle)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Broken:
+    @septum.on_state
+    def on_state(ctx):
+        return None
+
+
+def summary(event: MachineEvent) -> tuple[Any, ...]:
+    """The fields that matter, without source and time."""
+    if isinstance(event, StateEntered):
+        return ("entered", event.state, event.previous, event.label)
+    if isinstance(event, StateLeft):
+        return ("left", event.state, event.label, event.target)
+    if isinstance(event, MessageHandled):
+        return ("handled", event.state, event.message, event.label)
+    if isinstance(event, TimeoutFired):
+        return ("timeout", event.state)
+    if isinstance(event, StateRetried):
+        return ("retried", event.state, event.retry, event.label)
+    assert isinstance(event, HandlerFailed)
+    return ("failed", event.state, event.role, event.message, type(event.error.__cause__), event.routed_to)
+
+
+async def test_the_events_of_a_scenario_in_order() -> None:
+    clock = ManualClock()
+    fsm = StateMachine(Idle, error_state=Broken, timebase=clock)
+    events: list[MachineEvent] = []
+    fsm.add_observer(events.append)
+    await fsm.initialize()
+    fsm.send_message("work")
+    await fsm.run()
+    await clock.run_for(5)  # Working's timeout: the machine moves on in the background
+    fsm.send_message("bad")
+    await fsm.run()
+    assert [summary(e) for e in events] == [
+        ("entered", "Idle", None, None),
+        ("handled", "Idle", "work", E.WORK),
+        ("left", "Idle", E.WORK, "Working"),
+        ("entered", "Working", "Idle", E.WORK),
+        ("retried", "Working", 1, E.FAIL),
+        ("left", "Working", E.FAIL, "Working"),
+        ("entered", "Working", "Working", E.FAIL),
+        ("timeout", "Working"),
+        ("left", "Working", E.LATE, "Idle"),
+        ("entered", "Idle", "Working", E.LATE),
+        ("failed", "Idle", "on_state", "bad", KeyError, "Broken"),
+        ("entered", "Broken", "Idle", None),
+    ]
+    assert {e.source for e in events} == {"Idle"}
+    assert [e.time for e in events if isinstance(e, TimeoutFired)] == [5.0]
+    failed = next(e for e in events if isinstance(e, HandlerFailed))
+    assert isinstance(failed.error, HandlerError) and failed.error.state == "Idle"
+
+
+async def test_an_unrouted_failure_is_reported_before_it_is_raised() -> None:
+    fsm = StateMachine(Idle)
+    events: list[MachineEvent] = []
+    fsm.add_observer(events.append)
+    fsm.send_message("bad")
+    with pytest.raises(HandlerError):
+        await fsm.run()
+    assert summary(events[-1]) == ("failed", "Idle", "on_state", "bad", KeyError, None)
+
+
+async def test_async_observers_get_every_event_in_order() -> None:
+    fsm = StateMachine(Idle)
+    seen: list[str] = []
+
+    async def observer(event: MachineEvent) -> None:
+        seen.append(type(event).__name__)
+
+    fsm.add_observer(observer)
+    fsm.send_message("work")
+    await fsm.run()
+    await fsm._engine.observers.drain()  # type: ignore[union-attr]
+    assert seen[:4] == ["StateEntered", "MessageHandled", "StateLeft", "StateEntered"]
+
+
+async def test_removing_the_last_observer_leaves_nothing_behind() -> None:
+    fsm = StateMachine(Idle)
+    events: list[MachineEvent] = []
+    fsm.add_observer(events.append)
+    fsm.remove_observer(events.append)
+    assert fsm._engine.observers is None  # each step is back to a single test
+    fsm.send_message("work")
+    await fsm.run()
+    assert events == []
+    with pytest.raises(ValueError, match="that observer is not attached"):
+        fsm.remove_observer(events.append)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Plain:
+    @septum.on_state
+    def on_state(ctx):
+        return E.WORK if ctx.msg == "work" else None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.WORK, Plain)]
+
+
+async def test_plain_transitions_are_reported_too() -> None:
+    # Plain -> Plain has no hooks and no timer: it takes the fast path when nobody observes, and is
+    # reported like any other transition when someone does.
+    fsm = StateMachine(Plain)
+    assert fsm.spec.initial.table[E.WORK].fast
+    events: list[MachineEvent] = []
+    fsm.add_observer(events.append)
+    fsm.send_message("work")
+    await fsm.run()
+    assert [summary(e) for e in events] == [
+        ("entered", "Plain", None, None),
+        ("handled", "Plain", "work", E.WORK),
+        ("left", "Plain", E.WORK, "Plain"),
+        ("entered", "Plain", "Plain", E.WORK),
+    ]
