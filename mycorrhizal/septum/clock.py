@@ -75,9 +75,7 @@ class Clock:
     # ----------------------------------------------------------------- interrupting on_state
     async def guard(self, call: Coroutine[Any, Any, Any]) -> Any:
         """Await ``call`` (a timed state's on_state) so that :meth:`interrupt` can cancel it."""
-        owner = self.owner
-        if owner is None:
-            owner = self.owner = asyncio.current_task()
+        owner = self.owner = asyncio.current_task()
         self.inflight = 1
         try:
             return await call
@@ -93,6 +91,7 @@ class Clock:
             if self.inflight >= 2 and owner is not None:
                 owner.uncancel()  # the handler swallowed our cancellation; take the request back
             self.inflight = 0
+            self.owner = None
 
     def interrupt(self, why: str) -> bool:
         """Cancel the guarded on_state if it is suspended right now; True if it was."""

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
+from ..common.interpreter import called_within
 from ..common.observers import Observers
 from ..common.timebase import Timebase
 from . import report
@@ -29,6 +31,7 @@ from .options import Options
 from .plan import MachineSpec, Node, Op, label_text
 from .states import State
 from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
+from .turns import Turns
 
 __all__ = ["DONE", "ENTRY", "NEW", "WAIT", "Engine"]
 
@@ -72,6 +75,7 @@ class Engine:
         "clock",
         "waiter",
         "running",
+        "turns",
         "unhandled",
     )
 
@@ -93,6 +97,8 @@ class Engine:
         self.waiter: asyncio.Future[None] | None = None
         #: A run() (or initialize()) is driving the machine.
         self.running = False
+        #: Calls waiting for the one driving the machine to finish (made when one first waits).
+        self.turns: Turns | None = None
         #: Messages a state answered with ``Unhandled``.
         self.unhandled = 0
 
@@ -118,15 +124,6 @@ class Engine:
         self.waiter = None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def end_run(self) -> None:
-        """A run() ends: nothing of it stays behind."""
-        self.running = False
-        self.waiter = None
-        if self.clock is not None:
-            self.clock.owner = None
-        if self.ctx is not None:
-            self.ctx.msg = None
 
     # ----------------------------------------------------------------- timers
     def arm(self, node: Node) -> None:
@@ -174,7 +171,8 @@ class Engine:
         node = self.node
         if node.on_enter is not None or node.timeout is not None or node.terminal or self.running:
             return False
-        if log.isEnabledFor(_INFO):
+        info = _LEVELS.get(_INFO)
+        if info or (info is None and log.isEnabledFor(_INFO)):
             report.started(self.spec.name, node.name)
         if self.observers is not None:
             self.emit(StateEntered, state=node.name, previous=None, label=None)
@@ -194,57 +192,112 @@ class Engine:
         if log.isEnabledFor(_INFO):
             report.started(self.spec.name, self.node.name)
 
-    # ----------------------------------------------------------------- steps
-    async def drive(self, host: Machine, limit: int, wait: bool) -> int:
-        """Do up to ``limit`` steps (-1: no limit) and return how many: the loop behind run() and tick()."""
-        ctx = self.ctx or self.context(host)
-        info = _LEVELS.get(_INFO)  # the logger's cached answer, if it has one
-        info = log.isEnabledFor(_INFO) if info is None else info
-        steps, budget = 0, YIELD_EVERY
-        while steps != limit:
-            if not budget:
-                # Yield before taking anything off the queue, so a cancellation here loses nothing.
-                budget = YIELD_EVERY
-                await asyncio.sleep(0)
-            node = self.node
-            if self.phase == ENTRY:
-                self.phase = WAIT
-                ctx.msg = None
-                timeout = False
-            else:
-                found = self._next(ctx, info)
-                if found is None:
-                    if not (wait and await self._idle()):
-                        break
-                    info = log.isEnabledFor(_INFO)
-                    continue
-                timeout = found
-            steps += 1
-            budget -= 1
-            fn = node.on_timeout if timeout else node.on_state
-            is_async = node.on_timeout_async if timeout else node.on_state_async
-            try:
-                label = fn(ctx)  # type: ignore[misc]
-                if is_async:
-                    # A timed state's on_state is awaited so that its timeout can interrupt it.
-                    label = await (label if timeout or node.timeout is None else self._timed(label))
-            except Exception as exc:
-                await self._route(node, "on_timeout" if timeout else "on_state", exc)
-                continue
-            op = node.by_id.get(id(label))
-            if op is not None and op.fast and self.observers is None:
-                # A plain transition with no hooks and no timers on either side.
-                self.retry = 0
-                self.node = op.target  # type: ignore[assignment]
-                self.phase = ENTRY
-                if info:
-                    report.moved(self.spec.name, node.name, label, "", op.target.name)  # type: ignore[union-attr]
-            elif label is not None or self.observers is not None:
-                await self._settle(node, timeout, label, op, info)
-        return steps
+    # ----------------------------------------------------------------- taking turns
+    async def take_turn(self, skip: int) -> None:
+        """Wait until nobody drives the machine, then raise what its background run hit, if anything.
 
-    async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, info: bool) -> None:
-        """What a handler's label leads to, when that is more than a plain transition."""
+        ``skip``: frames between the caller that asked to run and this one (see ``called_within``).
+        """
+        if self.running:
+            if called_within(self, _DRIVING, skip=skip + 1):
+                raise ExecutionError(
+                    f"machine {self.spec.name}: a handler called run() on its own machine; use "
+                    f"ctx.send_message() instead",
+                    state=self.node.name,
+                )
+            turns = self.turns
+            if turns is None:
+                turns = self.turns = Turns()
+            while self.running:
+                await turns.wait()
+        failure = self.clock.take_failure() if self.clock is not None else None
+        if failure is not None:
+            # Raised by the first run() after it, including one that waited while it happened.
+            self.release()
+            raise failure
+
+    def release(self) -> None:
+        """The caller driving the machine is done: hand the turn to the one waiting longest."""
+        self.running = False
+        if self.ctx is not None:
+            self.ctx.msg = None  # nothing of this run stays behind
+        if self.turns:
+            self.turns.pass_on()
+
+    async def _drive_in_turn(
+        self, host: Machine, limit: int, wait: bool, answer: Callable[[int], Any]
+    ) -> Any:
+        """:meth:`drive` for a caller that must first wait its turn, raise a failure, or start the machine."""
+        await self.take_turn(skip=2)
+        self.running = True
+        if self.phase == NEW:
+            try:
+                await self.initialize(host)
+            except BaseException:
+                self.release()
+                raise
+        return await self.drive(host, limit, wait, answer, held=True)
+
+    # ----------------------------------------------------------------- steps
+    async def drive(
+        self, host: Machine, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
+    ) -> Any:
+        """Do up to ``limit`` steps (-1: no limit); ``answer(steps)``: the loop behind run() and tick().
+
+        ``held``: the caller already has the turn.  A call that does no step yields to the loop once.
+        """
+        if not held and (self.running or self.phase == NEW or self.clock is not None):
+            return await self._drive_in_turn(host, limit, wait, answer)
+        self.running = True
+        ctx = self.ctx or self.context(host)
+        # Plain transitions are taken inline only when nobody needs to hear of them: INFO logging
+        # known to be off (from the logger's own cache) and no observer.
+        steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
+        try:
+            while steps != limit:
+                if not budget:
+                    # Yield before taking anything off the queue, so a cancellation here loses nothing.
+                    budget = YIELD_EVERY
+                    await asyncio.sleep(0)
+                node = self.node
+                if self.phase == ENTRY:
+                    self.phase = WAIT
+                    ctx.msg = None
+                    timeout, fn, is_async = False, node.on_state, node.on_state_async
+                else:
+                    found = self._next(ctx)
+                    if found is None:
+                        if not await self._idle(wait, steps):
+                            break
+                        quiet = _LEVELS.get(_INFO) is False
+                        continue
+                    timeout = found
+                    fn = node.on_timeout if timeout else node.on_state
+                    is_async = node.on_timeout_async if timeout else node.on_state_async
+                steps += 1
+                budget -= 1
+                try:
+                    label = fn(ctx)  # type: ignore[misc]
+                    if is_async:
+                        # A timed state's on_state is awaited so that its timeout can interrupt it.
+                        label = await (label if timeout or node.timeout is None else self._timed(label))
+                except Exception as exc:
+                    await self._route(node, "on_timeout" if timeout else "on_state", exc)
+                    continue
+                op = node.by_id.get(id(label))
+                if op is not None and op.fast and quiet and self.observers is None:
+                    # A plain transition with no hooks and no timers on either side.
+                    self.retry = 0
+                    self.node = op.target  # type: ignore[assignment]
+                    self.phase = ENTRY
+                elif label is not None or self.observers is not None:
+                    await self._settle(node, timeout, label, op)
+        finally:
+            self.release()
+        return answer(steps)
+
+    async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None) -> None:
+        """What a handler's label leads to, when that is more than a plain unreported transition."""
         ctx = self.ctx
         if self.observers is not None and ctx is not None and ctx.msg is not None:
             self.emit(MessageHandled, state=node.name, message=ctx.msg, label=label)
@@ -252,37 +305,52 @@ class Engine:
             return
         op = op or await self._resolve(node, timeout, label)
         if op is not None:
-            await self._move(node, op, info)
+            await self._move(node, op, report.info_enabled())
 
-    def _next(self, ctx: Context, info: bool) -> bool | None:
+    def _next(self, ctx: Context) -> bool | None:
         """Take what the next step handles: True for a timeout, False for a message, None if idle."""
         if self.phase == TIMED_OUT:
             self.phase = WAIT
             self.disarm()  # takes the queued timeout back off the queue
             ctx.msg = None
-            if info:
+            if report.info_enabled():
                 report.timed_out(self.spec.name, self.node.name, True)
             return True
-        if self.phase != WAIT or self.mailbox is None:
+        mailbox = self.mailbox
+        if self.phase != WAIT or mailbox is None:
             return None
-        msg = self.mailbox.take()
-        if msg is EMPTY:
-            return None
+        plain = mailbox.plain
+        if plain and mailbox.others is None:
+            msg = plain.popleft()  # the common case, without a call
+        else:
+            msg = mailbox.take()
+            if msg is EMPTY:
+                return None
         if msg is TIMEOUT:
+            mailbox.timeout_queued = False
             self.disarm()
             ctx.msg = None
-            if info:
+            if report.info_enabled():
                 report.timed_out(self.spec.name, self.node.name, False)
             return True
         ctx.msg = msg
         return False
 
-    async def _idle(self) -> bool:
-        """Wait for the next message or timeout; False (at once) if the machine is not waiting."""
-        if self.phase != WAIT:
-            return False  # complete, or not started
+    async def _idle(self, wait: bool, steps: int) -> bool:
+        """Nothing to do: with ``wait``, wait for a message or timeout (True); else stop (False).
+
+        A call that did no step yields to the event loop once before it stops, so that
+        ``while True: await fsm.run()`` cannot starve the loop.
+        """
+        if not wait or self.phase != WAIT:  # not waiting, or complete
+            if not steps:
+                await asyncio.sleep(0)
+            return False
         self.waiter = asyncio.get_running_loop().create_future()
-        await self.waiter
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
         return True
 
     async def _timed(self, call: Any) -> Any:
@@ -496,3 +564,8 @@ class Engine:
         if not isinstance(chosen, State):
             raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from exc
         return self.spec.nodes.get(chosen) or machine_spec(chosen, None).initial
+
+
+# A run() that has to wait for its turn looks down its caller chain for these: finding one of them
+# driving this machine means a handler is waiting for itself.
+_DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.initialize))

@@ -9,12 +9,11 @@ machine runs it in the background.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from ..common.diagram import Diagram
-from ..common.errors import ExecutionError, QueueOverflowError, StateMachineComplete
-from ..common.interpreter import called_within
+from ..common.errors import QueueOverflowError, StateMachineComplete
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, default_timebase
 from . import report
@@ -24,7 +23,6 @@ from .mailbox import TIMEOUT, Mailbox, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULTS, options
 from .plan import MachineSpec
 from .states import State, StateGroup, tools
-from .turns import Turns
 
 __all__ = ["StateMachine"]
 
@@ -32,7 +30,7 @@ __all__ = ["StateMachine"]
 class StateMachine:
     """One running state machine built from an initial state (or a ``septum.group``)."""
 
-    __slots__ = ("_engine", "_turns")
+    __slots__ = ("_engine",)
 
     def __init__(
         self,
@@ -59,7 +57,6 @@ class StateMachine:
             default_timebase() if timebase is None else timebase,
             chosen,
         )
-        self._turns: Turns | None = None
 
     # ----------------------------------------------------------------- inspection
     @property
@@ -154,9 +151,13 @@ class StateMachine:
             # Checked first: a full queue must not evict or count for a message it then refuses.
             raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
         mailbox = engine.mailbox or engine.open_mailbox()
-        if mailbox.limit is not None and mailbox.full() and not self._overflow(mailbox, msg):
+        limit = mailbox.limit
+        if limit is not None and mailbox.size >= limit and not self._overflow(mailbox, msg):
             return False
-        mailbox.put(msg, priority)
+        if priority == 0:
+            mailbox.plain.append(msg)  # the common case, without a call
+        else:
+            mailbox.put(msg, priority)
         if engine.waiter is not None:
             engine.wake()
         return True
@@ -213,21 +214,23 @@ class StateMachine:
         engine = self._engine
         if engine.phase != NEW or engine.start_quietly():
             return
-        await self._take_turn()
+        await engine.take_turn(skip=1)
         if engine.phase != NEW:
-            self._end_turn()
+            engine.release()
             return
         engine.running = True
         try:
             await engine.initialize(self)
         finally:
-            self._end_turn()
+            engine.release()
         engine.run_in_background()  # a timeout that fired during on_enter: nobody else runs it
 
-    async def tick(self) -> bool:
+    def tick(self) -> Coroutine[Any, Any, bool]:
         """Do one step (one handler run and the transition it asks for); False if there was none.
 
-        Raises :class:`StateMachineComplete` once the machine is in a terminal state.
+        Raises :class:`StateMachineComplete` once the machine is in a terminal state.  (Like
+        ``run()``, a plain method returning what to await: no frame of its own between the caller
+        and the step.)
         """
         engine = self._engine
         if engine.phase == DONE:
@@ -235,19 +238,9 @@ class StateMachine:
                 f"machine {engine.spec.name} is complete (terminal state {engine.node.name})",
                 state=engine.node.name,
             )
-        if engine.running or engine.phase == NEW or engine.clock is not None:
-            return bool(await self.run(1))  # taking turns, starting, or timers: run()'s full path
-        # The common case, and the same step run() takes, without run()'s own frame.
-        engine.running = True
-        try:
-            stepped = await engine.drive(self, 1, False)
-        finally:
-            self._end_turn()
-        if not stepped:
-            await asyncio.sleep(0)
-        return stepped == 1
+        return engine.drive(self, 1, False, bool)
 
-    async def run(self, max_steps: int | None = None, *, wait: bool = False) -> int:
+    def run(self, max_steps: int | None = None, *, wait: bool = False) -> Coroutine[Any, Any, int]:
         """Process until terminal, idle, or ``max_steps`` handler runs; return the steps taken.
 
         Idle means: no entry run pending and no message or fired timeout queued.  With
@@ -259,48 +252,4 @@ class StateMachine:
             isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
         ):
             raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
-        engine = self._engine
-        if engine.running or (engine.clock is not None and engine.clock.failure is not None):
-            await self._take_turn()
-        engine.running = True
-        try:
-            if engine.phase == NEW:
-                await engine.initialize(self)
-            steps = await engine.drive(self, -1 if max_steps is None else max_steps, wait)
-        finally:
-            self._end_turn()
-        if steps == 0:
-            await asyncio.sleep(0)
-        return steps
-
-    async def _take_turn(self) -> None:
-        """Wait for a run() in progress to finish, and raise what the background run hit."""
-        engine = self._engine
-        if engine.running:
-            if called_within(self, _DRIVING, skip=2):
-                raise ExecutionError(
-                    f"machine {engine.spec.name}: a handler called run() on its own machine; use "
-                    f"ctx.send_message() instead",
-                    state=engine.node.name,
-                )
-            turns = self._turns
-            if turns is None:
-                turns = self._turns = Turns()
-            while engine.running:
-                await turns.wait()
-        failure = engine.clock.take_failure() if engine.clock is not None else None
-        if failure is not None:
-            # Raised by the first run() after it, including one that waited while it happened.
-            if self._turns:
-                self._turns.pass_on()
-            raise failure
-
-    def _end_turn(self) -> None:
-        self._engine.end_run()
-        if self._turns:
-            self._turns.pass_on()
-
-
-# A run() that has to wait for its turn looks down its caller chain for these: finding one of them
-# running this machine means a handler is waiting for itself.
-_DRIVING = frozenset(method.__code__ for method in (StateMachine.run, StateMachine.initialize))
+        return self._engine.drive(self, -1 if max_steps is None else max_steps, wait, int)

@@ -38,11 +38,13 @@ EMPTY: Any = _Marker("<empty>")
 class Mailbox:
     """Queued messages of one machine, and the fired timeout if one is waiting."""
 
-    __slots__ = ("_plain", "_others", "limit", "overflows", "timeout_queued")
+    __slots__ = ("plain", "others", "limit", "overflows", "timeout_queued")
 
     def __init__(self, limit: int | None) -> None:
-        self._plain: deque[Any] = deque()
-        self._others: dict[int, deque[Any]] | None = None  # priority -> messages, non-zero only
+        #: Priority-0 messages (and a fired timeout), oldest first.
+        self.plain: deque[Any] = deque()
+        #: Messages of other priorities, by priority; None while there are none.
+        self.others: dict[int, deque[Any]] | None = None
         self.limit = limit
         #: Messages refused or evicted because the queue was full.
         self.overflows = 0
@@ -52,15 +54,15 @@ class Mailbox:
     @property
     def size(self) -> int:
         """Messages waiting (a fired timeout is not a message and is not counted)."""
-        size = len(self._plain) - self.timeout_queued
-        if self._others:
-            size += sum(len(q) for q in self._others.values())
+        size = len(self.plain) - self.timeout_queued
+        if self.others:
+            size += sum(len(q) for q in self.others.values())
         return size
 
     @property
     def pending(self) -> bool:
         """True if anything (a message or a fired timeout) waits."""
-        return bool(self._plain or self._others)
+        return bool(self.plain or self.others)
 
     def full(self) -> bool:
         """True if one more message would pass the bound."""
@@ -69,11 +71,11 @@ class Mailbox:
     def put(self, msg: Any, priority: int) -> None:
         """Queue ``msg`` behind the others of its priority."""
         if priority == 0:
-            self._plain.append(msg)
+            self.plain.append(msg)
             return
-        others = self._others
+        others = self.others
         if others is None:
-            others = self._others = {}
+            others = self.others = {}
         bucket = others.get(priority)
         if bucket is None:
             bucket = others[priority] = deque()
@@ -81,9 +83,9 @@ class Mailbox:
 
     def take(self) -> Any:
         """The next message (or :data:`TIMEOUT`), highest priority first; :data:`EMPTY` if none."""
-        if self._others is not None:
+        if self.others is not None:
             return self._take_other()
-        plain = self._plain
+        plain = self.plain
         if not plain:
             return EMPTY
         msg = plain.popleft()
@@ -93,7 +95,7 @@ class Mailbox:
 
     def add_timeout(self) -> None:
         """Queue the fired timeout behind the priority-0 messages already waiting."""
-        self._plain.append(TIMEOUT)
+        self.plain.append(TIMEOUT)
         self.timeout_queued = True
 
     def drop_timeout(self) -> None:
@@ -104,11 +106,11 @@ class Mailbox:
 
     def withdraw(self, msg: Any) -> bool:
         """Take back ``msg`` (that very object) if it is still queued; True if it was."""
-        for i, queued in enumerate(self._plain):
+        for i, queued in enumerate(self.plain):
             if queued is msg:
-                del self._plain[i]
+                del self.plain[i]
                 return True
-        for priority, bucket in (self._others or {}).items():
+        for priority, bucket in (self.others or {}).items():
             for i, queued in enumerate(bucket):
                 if queued is msg:
                     del bucket[i]
@@ -118,23 +120,23 @@ class Mailbox:
 
     def evict_oldest(self) -> Any:
         """Remove and return the longest-waiting message of the lowest priority present."""
-        others = self._others or {}
-        has_plain = any(m is not TIMEOUT for m in self._plain)
+        others = self.others or {}
+        has_plain = any(m is not TIMEOUT for m in self.plain)
         lowest = min([*others, *([0] if has_plain else [])])
         if lowest == 0:
-            for i, msg in enumerate(self._plain):
+            for i, msg in enumerate(self.plain):
                 if msg is not TIMEOUT:
-                    del self._plain[i]
+                    del self.plain[i]
                     return msg
         return self._take(lowest)
 
     def _take_other(self) -> Any:
         """Next message when some have a non-zero priority (the slow path)."""
-        others = self._others
+        others = self.others
         assert others
         top = max(others)
-        if top < 0 and self._plain:
-            msg = self._plain.popleft()
+        if top < 0 and self.plain:
+            msg = self.plain.popleft()
             if msg is TIMEOUT:
                 self.timeout_queued = False
             return msg
@@ -142,16 +144,16 @@ class Mailbox:
 
     def _take(self, priority: int) -> Any:
         """The longest-waiting message of a non-zero ``priority``; an emptied priority goes away."""
-        assert self._others
-        msg = self._others[priority].popleft()
+        assert self.others
+        msg = self.others[priority].popleft()
         self._prune(priority)
         return msg
 
     def _prune(self, priority: int) -> None:
         """Forget a non-zero ``priority`` once nothing waits at it."""
-        others = self._others
+        others = self.others
         assert others
         if not others[priority]:
             del others[priority]
             if not others:
-                self._others = None
+                self.others = None
