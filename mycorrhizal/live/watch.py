@@ -205,7 +205,7 @@ class MachineWatch(Watched):
 
     def detach(self) -> None:
         if self._sink is not None:
-            self.machine.remove_observer(self._sink)  # type: ignore[attr-defined]
+            self.machine.remove_observer(self._sink)
             self._sink = None
 
     def nodes_of(self, event: Any) -> list[str]:
