@@ -15,25 +15,22 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
-from ..common.interpreter import called_within
 from ..common.observers import Observers
 from ..common.timebase import Timebase
-from . import report
+from . import moves, report
 from .clock import INTERRUPTED, Clock
-from .compile import machine_spec
 from .context import Context, Machine
-from .events import HandlerFailed, MessageHandled, StateEntered, StateLeft, StateRetried, TimeoutFired
+from .events import HandlerFailed, MessageHandled, StateEntered, TimeoutFired
+from .failures import HookFailed, chosen_state, handler_error, undeclared
 from .mailbox import EMPTY, TIMEOUT, Mailbox
+from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
-from .plan import MachineSpec, Node, Op, label_text
-from .states import State
-from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
+from .plan import MachineSpec, Node, Op
 from .turns import Turns
 
-__all__ = ["DONE", "ENTRY", "NEW", "WAIT", "Engine"]
+__all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine", "Host"]
 
 log = report.log
 _INFO = logging.INFO
@@ -42,19 +39,13 @@ _LEVELS = report.LEVELS
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
 
-# Phases.  NEW: not initialized.  ENTRY: on_state owes its entry run (after entry or Again).
-# WAIT: waiting for a message or timeout.  DONE: terminal.  TIMED_OUT: the timeout interrupted
-# on_state; on_timeout runs next, before any queued message.
-NEW, ENTRY, WAIT, DONE, TIMED_OUT = range(5)
 
-_HOW = {GOTO: "", REPEAT: " repeat", RESTART: " restart", PUSH: " push", POP: " pop"}  # in the INFO log
+class Host(Machine, Protocol):
+    """The machine an engine runs for (a :class:`~.machine.StateMachine`): what the engine asks of it."""
 
-
-class _HookFailed(Exception):
-    """A handler raised while a transition was being applied."""
-
-    def __init__(self, node: Node, role: str, exc: Exception) -> None:
-        self.node, self.role, self.exc = node, role, exc
+    async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
+        """Wait for the turn (and start the machine), then :meth:`Engine.drive` with ``held``."""
+        ...
 
 
 class Engine:
@@ -158,12 +149,11 @@ class Engine:
     def run_in_background(self) -> None:
         """Nobody is running the machine: handle the fired timeout on the loop ourselves."""
         clock, ctx = self.clock, self.ctx
-        if clock is None or ctx is None or not clock.fired:
-            return
-        name = self.spec.name
-        clock.start(
-            ctx.machine.run, f"septum {name} timeout", lambda exc: report.background_failed(name, exc)
-        )
+        if clock is not None and ctx is not None and clock.fired:
+            name = self.spec.name
+            clock.start(
+                ctx.machine.run, f"septum {name} timeout", lambda exc: report.background_failed(name, exc)
+            )
 
     # ----------------------------------------------------------------- entering the initial state
     def start_quietly(self) -> bool:
@@ -184,38 +174,15 @@ class Engine:
         self.context(host)
         self._started()
         try:
-            await self._enter(self.node, None, None)
-        except _HookFailed as failed:
+            await moves.enter(self, self.node, None, None)
+        except HookFailed as failed:
             await self._route(failed.node, failed.role, failed.exc)
 
     def _started(self) -> None:
         if log.isEnabledFor(_INFO):
             report.started(self.spec.name, self.node.name)
 
-    # ----------------------------------------------------------------- taking turns
-    async def take_turn(self, skip: int) -> None:
-        """Wait until nobody drives the machine, then raise what its background run hit, if anything.
-
-        ``skip``: frames between the caller that asked to run and this one (see ``called_within``).
-        """
-        if self.running:
-            if called_within(self, _DRIVING, skip=skip + 1):
-                raise ExecutionError(
-                    f"machine {self.spec.name}: a handler called run() on its own machine; use "
-                    f"ctx.send_message() instead",
-                    state=self.node.name,
-                )
-            turns = self.turns
-            if turns is None:
-                turns = self.turns = Turns()
-            while self.running:
-                await turns.wait()
-        failure = self.clock.take_failure() if self.clock is not None else None
-        if failure is not None:
-            # Raised by the first run() after it, including one that waited while it happened.
-            self.release()
-            raise failure
-
+    # ----------------------------------------------------------------- turns
     def release(self) -> None:
         """The caller driving the machine is done: hand the turn to the one waiting longest."""
         self.running = False
@@ -224,30 +191,19 @@ class Engine:
         if self.turns:
             self.turns.pass_on()
 
-    async def _drive_in_turn(
-        self, host: Machine, limit: int, wait: bool, answer: Callable[[int], Any]
-    ) -> Any:
-        """:meth:`drive` for a caller that must first wait its turn, raise a failure, or start the machine."""
-        await self.take_turn(skip=2)
-        self.running = True
-        if self.phase == NEW:
-            try:
-                await self.initialize(host)
-            except BaseException:
-                self.release()
-                raise
-        return await self.drive(host, limit, wait, answer, held=True)
-
     # ----------------------------------------------------------------- steps
     async def drive(
-        self, host: Machine, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
+        self, host: Host, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
     ) -> Any:
         """Do up to ``limit`` steps (-1: no limit); ``answer(steps)``: the loop behind run() and tick().
 
-        ``held``: the caller already has the turn.  A call that does no step yields to the loop once.
+        ``held``: the caller already has the turn.  Otherwise a machine that is busy, new or timed
+        is driven by ``host.drive_in_turn``, which waits for the turn, starts the machine, raises a
+        failure of its background run, then calls back with ``held``.  A call that does no step
+        yields to the event loop once.
         """
         if not held and (self.running or self.phase == NEW or self.clock is not None):
-            return await self._drive_in_turn(host, limit, wait, answer)
+            return await host.drive_in_turn(limit, wait, answer)
         self.running = True
         ctx = self.ctx or self.context(host)
         # Plain transitions are taken inline only when nobody needs to hear of them: INFO logging
@@ -377,116 +333,18 @@ class Engine:
                 return None
         op = node.lookup(label)
         if op is None:
-            raise self._undeclared(node, role, label)
+            raise undeclared(node, role, label)
         return op
-
-    @staticmethod
-    def _undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
-        return UndeclaredLabelError(
-            f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
-            f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
-            state=node.name,
-            event=label,
-        )
 
     # ----------------------------------------------------------------- moves
     async def _move(self, node: Node, op: Op, info: bool) -> None:
         """Apply ``op``, sending a hook that fails on the way to the error route."""
         try:
-            await self._apply(node, op, info)
-        except _HookFailed as failed:
+            await moves.apply(self, node, op, info)
+        except HookFailed as failed:
             await self._route(failed.node, failed.role, failed.exc)
 
-    async def _apply(self, node: Node, op: Op, info: bool) -> None:
-        kind = op.kind
-        if kind == AGAIN:
-            self.phase = ENTRY
-        elif kind == UNHANDLED:
-            msg = self.ctx.msg if self.ctx is not None else None
-            if msg is not None:
-                self.unhandled += 1
-                if info:
-                    report.unhandled(self.spec.name, node.name, msg, self.unhandled)
-        elif kind == RETRY and node.retries is not None and self.retry >= node.retries:
-            await self._fail(node, info)
-        else:
-            await self._transfer(node, op, info)
-
-    async def _transfer(self, node: Node, op: Op, info: bool) -> None:
-        """Leave ``node`` for where ``op`` leads: a state, the same one again, a pushed or popped one."""
-        kind = op.kind
-        if kind == POP and not self.stack:
-            raise ExecutionError(
-                f"state {node.name}: Pop (label {label_text(op.label)}) with an empty stack; Push(...) "
-                f"into this state before popping, or target a state",
-                state=node.name,
-                event=op.label,
-            )
-        if kind == GOTO or kind == PUSH:
-            target: Node = op.target  # type: ignore[assignment]
-        elif kind == POP:
-            target = self.stack[-1]  # type: ignore[index]
-        else:
-            target = node  # Retry, Repeat, Restart: the same state again
-        retry = self.retry + 1 if kind == RETRY else self.retry if kind == REPEAT else 0
-        if kind == RETRY and self.observers is not None:
-            self.emit(StateRetried, state=node.name, retry=retry, label=op.label)
-        await self._leave(node, op.label, target)
-        # The count and the stack change once the state is left: a failing on_leave changes nothing.
-        self.retry = retry
-        if kind == PUSH:
-            stack = self.stack
-            if stack is None:
-                stack = self.stack = []
-            stack.extend(reversed(op.stack))
-        elif kind == POP:
-            self.stack.pop()  # type: ignore[union-attr]
-        if info:
-            how = f" retry {retry}" if kind == RETRY else _HOW[kind]
-            report.moved(self.spec.name, node.name, op.label, how, target.name)
-        await self._enter(target, node, op.label)
-
-    async def _fail(self, node: Node, info: bool) -> None:
-        """``Retry`` with the budget spent: ``on_fail`` says where to go."""
-        if info:
-            report.out_of_retries(self.spec.name, node.name, self.retry)
-        label = await self._hook(node, "on_fail")
-        if label is None:
-            return
-        op = node.lookup(label)
-        if op is None:
-            raise self._undeclared(node, "on_fail", label)
-        if op.kind == RETRY:
-            raise ExecutionError(
-                f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
-                f"ran out; return a label leading elsewhere",
-                state=node.name,
-                event=label,
-            )
-        await self._apply(node, op, info)
-
-    async def _hook(self, node: Node, role: str) -> Any:
-        """Run hook ``role`` of ``node``; a failure becomes :class:`_HookFailed`."""
-        fn = getattr(node, role)
-        try:
-            if getattr(node, f"{role}_async"):
-                return await fn(self.ctx)
-            result = fn(self.ctx)
-            return (await result) if inspect.isawaitable(result) else result
-        except Exception as exc:
-            raise _HookFailed(node, role, exc) from exc
-
-    async def _enter(self, node: Node, previous: Node | None, label: Any) -> None:
-        self.node = node
-        if node.timeout is not None:
-            self.arm(node)  # measured from entry, so on_enter's own time counts
-        if self.observers is not None:
-            self.emit(StateEntered, state=node.name, previous=previous and previous.name, label=label)
-        if node.on_enter is not None:
-            await self._hook(node, "on_enter")
-        self._entered(node)
-
-    def _entered(self, node: Node) -> None:
+    def entered(self, node: Node) -> None:
         """The state is entered (even if its on_enter failed): complete, or owe the entry run."""
         if not node.terminal:
             self.phase = ENTRY
@@ -497,29 +355,15 @@ class Engine:
             self.wake()
         report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
 
-    async def _leave(self, node: Node, label: Any, target: Node) -> None:
-        # The timer is cancelled once on_leave has succeeded: if it raises, the state is not left.
-        # A timeout that fires during on_leave is queued, and dropped here.
-        if node.on_leave is not None:
-            await self._hook(node, "on_leave")
-        self.disarm()
-        if self.observers is not None:
-            self.emit(StateLeft, state=node.name, label=label, target=target.name)
-
     # ----------------------------------------------------------------- errors
     async def _route(self, node: Node, role: str, exc: Exception) -> None:
         """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
         assert self.ctx is not None
-        error = HandlerError(
-            f"state {node.name}: {role} raised {type(exc).__name__}: {exc}",
-            state=node.name,
-            event=self.ctx.msg,
-        )
-        error.__cause__ = exc
+        error = handler_error(node, role, exc, self.ctx.msg)
         error_node = self.spec.error
-        dest = await self._chosen(error, exc) or error_node
-        if dest is None or (error_node is not None and node.state is error_node.state):
-            dest = None
+        dest = await chosen_state(self.options.on_error, self.ctx, error, self.spec) or error_node
+        if error_node is not None and node.state is error_node.state:
+            dest = None  # an error in the error state itself is raised, never routed again
         if self.observers is not None:
             self.emit(
                 HandlerFailed,
@@ -531,41 +375,22 @@ class Engine:
             )
         if dest is None:
             if role == "on_enter":
-                self._entered(node)  # only the hook failed: the machine is in that state all the same
+                self.entered(node)  # only the hook failed: the machine is in that state all the same
             raise error
         report.routed(self.spec.name, error, dest.name)
         self.disarm()  # the failed state is abandoned: no on_leave
         self.retry = 0
         self.ctx.error = error
         try:
-            await self._enter(dest, node, None)
-        except _HookFailed as failed:
+            await moves.enter(self, dest, node, None)
+        except HookFailed as failed:
             # Entering the state chosen for an error failed: raised, never routed again (the hook
             # would likely choose the same state, for ever).
-            error = HandlerError(
-                f"state {failed.node.name}: {failed.role} raised {type(failed.exc).__name__}: {failed.exc}",
-                state=failed.node.name,
-                event=self.ctx.msg,
-            )
             if failed.role == "on_enter":
-                self._entered(failed.node)
-            raise error from failed.exc
-
-    async def _chosen(self, error: HandlerError, exc: Exception) -> Node | None:
-        """The state the ``on_error`` hook chooses for ``error``, if there is a hook and it chooses."""
-        hook = self.options.on_error
-        if hook is None:
-            return None
-        chosen = hook(self.ctx, error)
-        if asyncio.iscoroutine(chosen):
-            chosen = await chosen
-        if chosen is None:
-            return None
-        if not isinstance(chosen, State):
-            raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from exc
-        return self.spec.nodes.get(chosen) or machine_spec(chosen, None).initial
+                self.entered(failed.node)
+            raise handler_error(failed.node, failed.role, failed.exc, self.ctx.msg) from failed.exc
 
 
-# A run() that has to wait for its turn looks down its caller chain for these: finding one of them
-# driving this machine means a handler is waiting for itself.
-_DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.initialize))
+#: A run() that has to wait for its turn looks down its caller chain for these: finding one of them
+#: driving this machine means a handler is waiting for itself.
+DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.initialize))

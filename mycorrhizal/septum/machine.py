@@ -9,20 +9,22 @@ machine runs it in the background.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..common.diagram import Diagram
-from ..common.errors import QueueOverflowError, StateMachineComplete
+from ..common.errors import ExecutionError, QueueOverflowError, StateMachineComplete
+from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, default_timebase
 from . import report
 from .compile import SPECS, machine_spec
-from .engine import DONE, NEW, WAIT, Engine
+from .engine import DONE, DRIVING, NEW, WAIT, Engine
 from .mailbox import TIMEOUT, Mailbox, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULTS, options
 from .plan import MachineSpec
 from .states import State, StateGroup, tools
+from .turns import Turns
 
 __all__ = ["StateMachine"]
 
@@ -214,7 +216,7 @@ class StateMachine:
         engine = self._engine
         if engine.phase != NEW or engine.start_quietly():
             return
-        await engine.take_turn(skip=1)
+        await self._take_turn(skip=1)
         if engine.phase != NEW:
             engine.release()
             return
@@ -239,6 +241,44 @@ class StateMachine:
                 state=engine.node.name,
             )
         return engine.drive(self, 1, False, bool)
+
+    async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
+        """Drive the machine once it is this caller's turn: the engine's way in when it is busy, new
+        or timed (see :meth:`Engine.drive <mycorrhizal.septum.engine.Engine.drive>`)."""
+        engine = self._engine
+        await self._take_turn(skip=2)
+        engine.running = True
+        if engine.phase == NEW:
+            try:
+                await engine.initialize(self)
+            except BaseException:
+                engine.release()
+                raise
+        return await engine.drive(self, limit, wait, answer, held=True)
+
+    async def _take_turn(self, skip: int) -> None:
+        """Wait until nobody drives the machine, then raise what its background run hit, if anything.
+
+        ``skip``: frames between this one and the caller that asked to run (see ``called_within``).
+        """
+        engine = self._engine
+        if engine.running:
+            if called_within(engine, DRIVING, skip=skip + 1):
+                raise ExecutionError(
+                    f"machine {engine.spec.name}: a handler called run() on its own machine; use "
+                    f"ctx.send_message() instead",
+                    state=engine.node.name,
+                )
+            turns = engine.turns
+            if turns is None:
+                turns = engine.turns = Turns()
+            while engine.running:
+                await turns.wait()
+        failure = engine.clock.take_failure() if engine.clock is not None else None
+        if failure is not None:
+            # Raised by the first run() after it, including one that waited while it happened.
+            engine.release()
+            raise failure
 
     def run(self, max_steps: int | None = None, *, wait: bool = False) -> Coroutine[Any, Any, int]:
         """Process until terminal, idle, or ``max_steps`` handler runs; return the steps taken.

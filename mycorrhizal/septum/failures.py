@@ -1,0 +1,80 @@
+"""What goes wrong while a machine runs: the errors it raises, and where a failed handler sends it.
+
+Pure helpers for the engine: each builds an error naming the state (and label or message) at fault
+and saying what to do, or asks the ``on_error`` hook where to go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
+from .compile import machine_spec
+from .plan import MachineSpec, Node, label_text
+from .states import State
+
+__all__ = ["HookFailed", "chosen_state", "empty_stack", "handler_error", "retry_after_fail", "undeclared"]
+
+
+class HookFailed(Exception):
+    """A handler raised while a transition was being applied (the engine routes it)."""
+
+    def __init__(self, node: Node, role: str, exc: Exception) -> None:
+        self.node, self.role, self.exc = node, role, exc
+
+
+def handler_error(node: Node, role: str, exc: Exception, msg: Any) -> HandlerError:
+    """The :class:`HandlerError` for ``exc``, raised by handler ``role`` of ``node`` on ``msg``."""
+    error = HandlerError(
+        f"state {node.name}: {role} raised {type(exc).__name__}: {exc}", state=node.name, event=msg
+    )
+    error.__cause__ = exc
+    return error
+
+
+def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
+    """``role`` of ``node`` returned a label its ``transitions()`` does not declare."""
+    return UndeclaredLabelError(
+        f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
+        f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
+        state=node.name,
+        event=label,
+    )
+
+
+def empty_stack(node: Node, label: Any) -> ExecutionError:
+    """``Pop`` with nothing on the stack."""
+    return ExecutionError(
+        f"state {node.name}: Pop (label {label_text(label)}) with an empty stack; Push(...) "
+        f"into this state before popping, or target a state",
+        state=node.name,
+        event=label,
+    )
+
+
+def retry_after_fail(node: Node, label: Any) -> ExecutionError:
+    """``on_fail`` asked for ``Retry`` although the retries ran out."""
+    return ExecutionError(
+        f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
+        f"ran out; return a label leading elsewhere",
+        state=node.name,
+        event=label,
+    )
+
+
+async def chosen_state(
+    hook: Callable[..., Any] | None, ctx: Any, error: HandlerError, spec: MachineSpec
+) -> Node | None:
+    """The state the ``on_error`` hook chooses for ``error``, if there is a hook and it chooses."""
+    if hook is None:
+        return None
+    chosen = hook(ctx, error)
+    if asyncio.iscoroutine(chosen):
+        chosen = await chosen
+    if chosen is None:
+        return None
+    if not isinstance(chosen, State):
+        raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from error.__cause__
+    return spec.nodes.get(chosen) or machine_spec(chosen, None).initial

@@ -1,0 +1,143 @@
+"""What a label does to a machine: entering and leaving states, the special targets, retries.
+
+Once a handler has returned a label, :func:`apply` carries out the compiled :class:`~.plan.Op` it
+maps to: the leave hook, the timer, the retry count and the stack, the enter hook.  These functions
+work on the engine through :class:`Moving`, the part of it a move reads and changes; the engine
+(:mod:`.engine`) passes itself.  A handler that raises on the way becomes
+:class:`~.failures.HookFailed`, which the engine routes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Protocol
+
+from ..common.observers import Observers
+from . import report
+from .context import Context
+from .events import StateEntered, StateLeft, StateRetried
+from .failures import HookFailed, empty_stack, retry_after_fail, undeclared
+from .plan import MachineSpec, Node, Op
+from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
+
+__all__ = ["DONE", "ENTRY", "NEW", "TIMED_OUT", "WAIT", "Moving", "apply", "enter", "hook"]
+
+# The phases of a machine.  NEW: not initialized.  ENTRY: on_state owes its entry run (after entry
+# or Again).  WAIT: waiting for a message or timeout.  DONE: terminal.  TIMED_OUT: the timeout
+# interrupted on_state; on_timeout runs next, before any queued message.
+NEW, ENTRY, WAIT, DONE, TIMED_OUT = range(5)
+
+_HOW = {GOTO: "", REPEAT: " repeat", RESTART: " restart", PUSH: " push", POP: " pop"}  # in the INFO log
+
+
+class Moving(Protocol):
+    """The part of a machine's engine that a move reads and changes."""
+
+    spec: MachineSpec
+    node: Node
+    phase: int
+    retry: int
+    stack: list[Node] | None
+    ctx: Context | None
+    observers: Observers | None
+    unhandled: int
+
+    def emit(self, kind: type[Any], **fields: Any) -> None: ...
+    def arm(self, node: Node) -> None: ...
+    def disarm(self) -> None: ...
+    def entered(self, node: Node) -> None: ...
+
+
+async def apply(m: Moving, node: Node, op: Op, info: bool) -> None:
+    """Do what ``op`` (the transition of a label ``node``'s handler returned) asks for."""
+    kind = op.kind
+    if kind == AGAIN:
+        m.phase = ENTRY
+    elif kind == UNHANDLED:
+        msg = m.ctx.msg if m.ctx is not None else None
+        if msg is not None:
+            m.unhandled += 1
+            if info:
+                report.unhandled(m.spec.name, node.name, msg, m.unhandled)
+    elif kind == RETRY and node.retries is not None and m.retry >= node.retries:
+        await _fail(m, node, info)
+    else:
+        await _transfer(m, node, op, info)
+
+
+async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
+    """Leave ``node`` for where ``op`` leads: a state, the same one again, a pushed or popped one."""
+    kind = op.kind
+    if kind == POP and not m.stack:
+        raise empty_stack(node, op.label)
+    if kind == GOTO or kind == PUSH:
+        target: Node = op.target  # type: ignore[assignment]
+    elif kind == POP:
+        target = m.stack[-1]  # type: ignore[index]
+    else:
+        target = node  # Retry, Repeat, Restart: the same state again
+    retry = m.retry + 1 if kind == RETRY else m.retry if kind == REPEAT else 0
+    if kind == RETRY and m.observers is not None:
+        m.emit(StateRetried, state=node.name, retry=retry, label=op.label)
+    await _leave(m, node, op.label, target)
+    # The count and the stack change once the state is left: a failing on_leave changes nothing.
+    m.retry = retry
+    if kind == PUSH:
+        if m.stack is None:
+            m.stack = []
+        m.stack.extend(reversed(op.stack))
+    elif kind == POP:
+        m.stack.pop()  # type: ignore[union-attr]
+    if info:
+        how = f" retry {retry}" if kind == RETRY else _HOW[kind]
+        report.moved(m.spec.name, node.name, op.label, how, target.name)
+    await enter(m, target, node, op.label)
+
+
+async def _fail(m: Moving, node: Node, info: bool) -> None:
+    """``Retry`` with the budget spent: ``on_fail`` says where to go."""
+    if info:
+        report.out_of_retries(m.spec.name, node.name, m.retry)
+    label = await hook(m, node, "on_fail")
+    if label is None:
+        return
+    op = node.lookup(label)
+    if op is None:
+        raise undeclared(node, "on_fail", label)
+    if op.kind == RETRY:
+        raise retry_after_fail(node, label)
+    await apply(m, node, op, info)
+
+
+async def hook(m: Moving, node: Node, role: str) -> Any:
+    """Run hook ``role`` of ``node``; a failure becomes :class:`~.failures.HookFailed`."""
+    fn = getattr(node, role)
+    try:
+        if getattr(node, f"{role}_async"):
+            return await fn(m.ctx)
+        result = fn(m.ctx)
+        return (await result) if inspect.isawaitable(result) else result
+    except Exception as exc:
+        raise HookFailed(node, role, exc) from exc
+
+
+async def enter(m: Moving, node: Node, previous: Node | None, label: Any) -> None:
+    """Enter ``node``: its timer starts, its ``on_enter`` runs, then it owes its entry run (or ends)."""
+    m.node = node
+    if node.timeout is not None:
+        m.arm(node)  # measured from entry, so on_enter's own time counts
+    if m.observers is not None:
+        m.emit(StateEntered, state=node.name, previous=previous and previous.name, label=label)
+    if node.on_enter is not None:
+        await hook(m, node, "on_enter")
+    m.entered(node)
+
+
+async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:
+    # The timer is cancelled once on_leave has succeeded: if it raises, the state is not left.
+    # A timeout that fires during on_leave is queued, and dropped here.
+    if node.on_leave is not None:
+        await hook(m, node, "on_leave")
+    m.disarm()
+    if m.observers is not None:
+        m.emit(StateLeft, state=node.name, label=label, target=target.name)
