@@ -66,7 +66,8 @@ async def test_snapshot_follows_the_run(
         }
     ]
     assert snap["control"]["pausable"] and snap["control"]["paused"]
-    assert snap["stats"]["seen"] == 20  # 5 requests x 2 transitions x (started, committed)
+    # 5 requests x 2 transitions x (started, committed), and the breaker's MessageHandled for each
+    assert snap["stats"]["seen"] == 25
 
 
 async def test_events_with_filters(
@@ -213,7 +214,8 @@ async def test_the_stream_sends_a_snapshot_then_updates(
         assert data["snapshot"]["places"][PREFIX + "success"] == 1
         await send(world, cb, "b")
         kind, data = await read_event(stream)
-        assert kind == "update" and [e["seq"] for e in data["events"]] == [5, 6, 7, 8]
+        # b's four net events and the breaker machine's MessageHandled
+        assert kind == "update" and [e["seq"] for e in data["events"]] == [5, 6, 7, 8, 9]
         assert data["snapshot"]["places"][PREFIX + "success"] == 2
 
 
