@@ -57,7 +57,7 @@ def test_every_package_gets_a_reference_page_with_every_name(package: griffe.Mod
 
 def test_the_decorator_namespace_shows_its_methods(package: griffe.Module) -> None:
     page = docs_site.page(package["septum"], [])
-    assert "::: mycorrhizal.septum.state._Septum\n" in page  # @septum.state, @septum.on_state, ...
+    assert "::: mycorrhizal.septum.dsl._Septum\n" in page  # @septum.state, @septum.on_state, ...
 
 
 def test_every_guide_is_in_the_nav_and_every_nav_entry_exists() -> None:
