@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.common import CodecError, CodecRegistry, HandlerError, ManualClock, RecordedError
+from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import Backoff, FailedToken, NetBuilder, NetSpec, PlaceType, Runner
 
 PLACES = ("inbox", "pool", "slow")
@@ -316,3 +317,64 @@ async def test_a_snapshot_from_inside_a_firing_is_refused() -> None:
     assert len(caught) == 1
     assert "called from inside a scheduler pass" in str(caught[0])
     assert runner.tokens("q") == (1,)
+
+
+def queue_net() -> NetSpec:
+    """``busy_net`` with queues only and no guard: the shape whose every order recovery keeps
+    exactly (a BAG promises none, and a guard may reorder a queue after a failure)."""
+    b = NetBuilder("Queues")
+    inbox, pool, slow = b.place("inbox"), b.place("pool"), b.place("slow", capacity=3)
+    evens, odds, late, broken = b.place("evens"), b.place("odds"), b.place("late"), b.place("broken")
+
+    @b.transition(inputs=[inbox], outputs=[evens, odds], priority=1)
+    async def split(consumed: Any, bb: Any, tb: Any, ctx: Any) -> Any:
+        ctx.memory["split"] = ctx.memory.get("split", 0) + 1
+        value = consumed[0]
+        return {evens if value % 2 == 0 else odds: value}
+
+    @b.transition(inputs=[(pool, 2)], outputs=[slow])
+    def pair(consumed: Any, bb: Any, tb: Any) -> Any:
+        return {slow: Job(consumed[0] * 100 + consumed[1], float(consumed[0] % 5))}
+
+    @b.transition(inputs=[slow], outputs=[late], retry_delay=Backoff(0.5, 2.0, 4.0))
+    def wait(consumed: Any, bb: Any, tb: Any) -> Any:
+        if tb.now() < consumed[0].due:
+            raise RuntimeError(f"job {consumed[0].id} not due")
+        return {late: consumed[0].id}
+
+    @b.transition(inputs=[odds], outputs=[pool], on_error=broken)
+    def odd(consumed: Any, bb: Any, tb: Any) -> Any:
+        if consumed[0] % 7 == 0:
+            raise ValueError(f"{consumed[0]} is unlucky")
+        return {pool: consumed[0] % 10}
+
+    return b.build()
+
+
+async def recover_through(ops_list: list[Op], cut: int | None) -> Any:
+    """Run ``ops_list`` journaled; at ``cut``, abandon the runner (a crash) and go on with
+    ``Runner.recover`` from its store; what the run looks like at the end."""
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(queue_net(), timebase=clock, codecs=codecs(), store=store, snapshot_every=7)
+    for op in ops_list[:cut] if cut is not None else ops_list:
+        await apply(runner, clock, op)
+    if cut is not None:
+        clock = ManualClock(clock.now())
+        runner = await Runner.recover(queue_net(), store, timebase=clock, codecs=codecs())
+        await runner.start()
+        for op in ops_list[cut:]:
+            await apply(runner, clock, op)
+    await runner.run_until_idle()
+    return (
+        {name: tokens for name, tokens in runner.marking().items()},
+        runner.fired(),
+        [(s.name, s.kind, s.waiting, s.retry_at) for s in runner.stuck()],
+        dict(runner.memory("split")),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops, data=st.data())
+def test_a_recovered_runner_continues_exactly_as_the_original(ops: list[Op], data: st.DataObject) -> None:
+    cut = data.draw(st.integers(0, len(ops)))
+    assert asyncio.run(recover_through(ops, cut)) == asyncio.run(recover_through(ops, None))
