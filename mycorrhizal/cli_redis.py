@@ -211,10 +211,13 @@ def _cmd_inspect(args: argparse.Namespace, load_target: Loader) -> int:
 
 def _report(status: Any) -> list[str]:
     width = max([len("place"), *(len(p.place) for p in status.places)])
-    lines = [f"net {status.net}", f"{'place':<{width}}  {'tokens':>8}  {'waiting':>8}  pending per worker"]
+    lines = [
+        f"net {status.net}",
+        f"{'place':<{width}}  {'tokens':>8}  {'waiting':>8}  {'dead':>5}  pending per worker",
+    ]
     for p in status.places:
         pending = ", ".join(f"{name}: {count}" for name, count in sorted(p.pending.items())) or "-"
-        lines.append(f"{p.place:<{width}}  {p.depth:>8}  {p.waiting:>8}  {pending}")
+        lines.append(f"{p.place:<{width}}  {p.depth:>8}  {p.waiting:>8}  {p.dead:>5}  {pending}")
     alive = [w for w in status.workers if w.alive]
     lines.append(
         f"workers: {len(alive)} alive"

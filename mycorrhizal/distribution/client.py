@@ -34,6 +34,8 @@ class PlaceStatus:
     """Tokens in the place: waiting for a worker, plus held by one (pending)."""
     pending: dict[str, int]
     """Tokens held per worker (delivered, not yet committed)."""
+    dead: int = 0
+    """Entries that could not be decoded, moved aside to the place's dead-letter stream."""
 
     @property
     def waiting(self) -> int:
@@ -151,7 +153,8 @@ class Client:
             if depth and q in self.shared.fed:
                 summary = await self._pending(key)
                 pending = {decoded(c["name"]): int(c["pending"]) for c in summary.get("consumers") or ()}
-            places.append(PlaceStatus(q, int(depth), pending))
+            dead = await self._call(self._client.xlen(self.shared.keys.dead(q)), "read depths")
+            places.append(PlaceStatus(q, int(depth), pending, int(dead)))
         return Status(self.shared.flat.name, tuple(places), await self._workers())
 
     async def _pending(self, key: str) -> dict[str, Any]:

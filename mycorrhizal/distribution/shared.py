@@ -47,6 +47,10 @@ class Keys:
         """The stream of the shared place ``qname``."""
         return f"{self.base}:place:{qname}"
 
+    def dead(self, qname: str) -> str:
+        """The stream where entries of shared place ``qname`` that cannot be decoded are moved."""
+        return f"{self.base}:dead:{qname}"
+
     @property
     def workers(self) -> str:
         """Sorted set: worker name -> time of its last heartbeat (ms since the epoch)."""

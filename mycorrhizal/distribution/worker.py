@@ -295,21 +295,18 @@ class Worker:
             entry,
             place,
             exc,
-            self._dead(place),
+            self.shared.keys.dead(place),
         )
         held = self._held[place]
         held[entry] = None
         asyncio.get_running_loop().create_task(self._move_dead(place, entry, fields, str(exc)))
-
-    def _dead(self, place: str) -> str:
-        return f"{self.shared.keys.base}:dead:{place}"
 
     async def _move_dead(self, place: str, entry: str, fields: dict[str, str], error: str) -> None:
         key = self.shared.streams[place]
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 dead: dict[Any, Any] = {**fields, "entry": entry, "error": error}
-                pipe.xadd(self._dead(place), dead)
+                pipe.xadd(self.shared.keys.dead(place), dead)
                 pipe.xack(key, GROUP, entry)
                 pipe.xdel(key, entry)
                 await pipe.execute()

@@ -28,9 +28,9 @@ def test_submit_then_inspect(
     assert main(["inspect", NET, *where]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "net TwoStage"
-    assert lines[1].split() == ["place", "tokens", "waiting", "pending", "per", "worker"]
-    assert lines[2].split() == ["TwoStage.jobs", "2", "2", "-"]
-    assert lines[4].split() == ["TwoStage.done", "0", "0", "-"]
+    assert lines[1].split() == ["place", "tokens", "waiting", "dead", "pending", "per", "worker"]
+    assert lines[2].split() == ["TwoStage.jobs", "2", "2", "0", "-"]
+    assert lines[4].split() == ["TwoStage.done", "0", "0", "0", "-"]
     assert lines[5] == "workers: 0 alive"
 
 

@@ -214,8 +214,12 @@ async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, re
             return (await depths(client))["done"] == (1, 0) and (await depths(client))["jobs"] == (0, 0)
 
         await until(done, "the good token is done and the bad one moved")
-        dead = await raw.xrange(f"{worker.shared.keys.base}:dead:Gated.jobs")
+        dead = await raw.xrange(worker.shared.keys.dead("Gated.jobs"))
         assert len(dead) == 1 and "unknown type" in dead[0][1]["error"].lower()
+        assert [(p.place, p.dead) for p in (await client.status()).places] == [
+            ("Gated.jobs", 1),
+            ("Gated.done", 0),
+        ]
         await worker.stop()
     await raw.aclose()
 
