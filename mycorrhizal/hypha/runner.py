@@ -41,7 +41,7 @@ from .netruntime import NetRuntime
 from .ready import Ready
 from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
-from .snapshot import Parts, hypha_codecs, read, token_order, write
+from .snapshot import Parts, document_of, hypha_codecs, read
 from .spec import NetSpec, draw, net_of
 from .state import PlaceState, link
 
@@ -383,19 +383,14 @@ class Runner:
 
     # -- durability -------------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, JSON]:
+    def snapshot(self, codecs: CodecRegistry | None = None) -> dict[str, JSON]:
         """The runner's state as a plain, versioned, JSON-compatible document (see docs/durability.md).
 
         Firings in flight have not committed: their tokens are written back in their input places.
-        Call it between firings (not from a handler, guard, inline sink or plain observer).
+        ``codecs`` (default: the runner's) encodes tokens and ``ctx.memory``.  Call it between
+        firings (not from a handler, guard, inline sink or plain observer).
         """
-        if self._ready.in_pass:
-            raise HandlerError(
-                f"net {self._flat.name!r}: snapshot() was called from inside a scheduler pass (a handler's "
-                "first step, a guard, a sink or a plain observer), where a firing is half done; call it "
-                "between firings, e.g. from a task or after run_until_idle()"
-            )
-        return write(self._parts, token_order(self._parts))
+        return document_of(self._parts, codecs)
 
     @classmethod
     def restore(

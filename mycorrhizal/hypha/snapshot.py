@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
-from ..common.errors import CodecError, RecordedError
+from ..common.errors import CodecError, HandlerError, RecordedError
 from ..common.timebase import Timebase
 from .places import FailedToken
 from .ready import Ready
@@ -138,9 +138,21 @@ def arrange(p: PlaceState, taken: list[Any], stored: Any) -> list[Any]:
     return [*stored, *reversed(taken)] if taken else list(stored)
 
 
-def write(parts: Parts, order: list[list[Any]]) -> dict[str, JSON]:
+def document_of(parts: Parts, codecs: CodecRegistry | None = None) -> dict[str, JSON]:
+    """What ``Runner.snapshot()`` returns: the runner's document, encoded by ``codecs`` (default: the
+    runner's); refused while a firing is half done (inside a scheduler pass)."""
+    if parts.ready.in_pass:
+        raise HandlerError(
+            f"net {parts.name!r}: snapshot() was called from inside a scheduler pass (a handler's first "
+            "step, a guard, a sink or a plain observer), where a firing is half done; call it between "
+            "firings, e.g. from a task or after run_until_idle()"
+        )
+    return write(parts, token_order(parts), None if codecs is None else hypha_codecs(codecs))
+
+
+def write(parts: Parts, order: list[list[Any]], codecs: CodecRegistry | None = None) -> dict[str, JSON]:
     """The document of a runner whose tokens, per place in document order, are ``order``."""
-    codecs = parts.codecs
+    codecs = parts.codecs if codecs is None else codecs
     places: dict[str, JSON] = {}
     for p, tokens in zip(parts.places, order, strict=True):
         try:
