@@ -6,9 +6,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..common.errors import StoreError
+from ..common.errors import DefinitionError, Problem, StoreError
 
-__all__ = ["client_for", "decoded"]
+__all__ = ["check_options", "client_for", "decoded"]
 
 SCHEMES = ("redis://", "rediss://", "unix://")
 SOCKET_TIMEOUT = 10.0
@@ -37,3 +37,18 @@ def client_for(url: str | Redis) -> tuple[Redis, bool]:
 def decoded(value: Any) -> Any:
     """``value`` as ``str`` if Redis gave bytes (a client made without ``decode_responses``)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def check_options(owner: str, checks: list[tuple[str, object, bool, str, str]]) -> None:
+    """Raise one DefinitionError listing every option that fails its check.
+
+    ``checks``: (option name, value, whether it is fine, what it must be, an example to pass).
+    """
+    DefinitionError.raise_if_any(
+        [
+            Problem(f"{owner}({name}=...)", f"must be {expected}, got {value!r}", f"pass {name}={example}")
+            for name, value, fine, expected, example in checks
+            if not fine
+        ],
+        what=f"{owner} options",
+    )

@@ -22,7 +22,7 @@ from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from ..durability.payloads import dumps, loads, record_text
-from .connection import client_for, decoded
+from .connection import check_options, client_for, decoded
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
 
 __all__ = ["RedisJournal", "RedisStore"]
@@ -65,18 +65,21 @@ class RedisStore:
         max_batch: int = 1000,
         keep_snapshots: int = 2,
     ) -> None:
-        """Use the Redis server at ``url`` (or a ``redis.asyncio.Redis`` client), keys under ``prefix``."""
-        problems = []
-        if not isinstance(commit_interval, int | float) or not 0 <= commit_interval <= 60:
-            problems.append(f"commit_interval must be seconds between 0 and 60, got {commit_interval!r}")
-        if type(max_batch) is not int or max_batch < 1:
-            problems.append(f"max_batch must be an int >= 1, got {max_batch!r}")
-        if type(keep_snapshots) is not int or keep_snapshots < 1:
-            problems.append(f"keep_snapshots must be an int >= 1, got {keep_snapshots!r}")
-        if type(prefix) is not str or not prefix:
-            problems.append(f"prefix must be a non-empty str, got {prefix!r}")
-        if problems:
-            raise StoreError("RedisStore: " + "; ".join(problems) + ". Fix: pass the defaults")
+        """Use the Redis server at ``url`` (or a ``redis.asyncio.Redis`` client), keys under ``prefix``.
+
+        Raises DefinitionError listing every option out of range.
+        """
+        interval_ok = isinstance(commit_interval, int | float) and 0 <= commit_interval <= 60
+        check_options(
+            "RedisStore",
+            [
+                ("commit_interval", commit_interval, interval_ok, "seconds between 0 and 60", "0.002"),
+                ("max_batch", max_batch, type(max_batch) is int and max_batch >= 1, "an int >= 1", "1000"),
+                ("keep_snapshots", keep_snapshots, type(keep_snapshots) is int and keep_snapshots >= 1,
+                 "an int >= 1", "2"),
+                ("prefix", prefix, type(prefix) is str and bool(prefix), "a non-empty str", "'mycorrhizal'"),
+            ],
+        )  # fmt: skip
         self._client, self._own_client = client_for(url)
         self.url = url if isinstance(url, str) else repr(url)
         self.prefix = prefix

@@ -29,7 +29,7 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, StoreError
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import client_for
+from .connection import check_options, client_for
 from .handlers import Outputs, local_net
 from .places_lua import GIVE_BACK, RENEW
 from .shared import GROUP, SharedNet
@@ -58,13 +58,23 @@ class Worker:
         lease: float = 30.0,
         name: str | None = None,
     ) -> None:
-        """See docs/distribution.md: ``lease`` in seconds; ``prefetch``: tokens held at most."""
-        if not (isinstance(lease, int | float) and 0.05 <= lease <= 86400):
-            raise ValueError(f"lease must be seconds between 0.05 and 86400, got {lease!r}")
-        if concurrency is not None and (type(concurrency) is not int or concurrency < 1):
-            raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
-        if prefetch is not None and (type(prefetch) is not int or prefetch < 1):
-            raise ValueError(f"prefetch must be an int >= 1, got {prefetch!r}")
+        """See docs/distribution.md: ``lease`` in seconds; ``prefetch``: tokens held at most.
+
+        Raises DefinitionError for options out of range and for what the net may not share.
+        """
+
+        def count_or_none(value: object) -> bool:
+            return value is None or (type(value) is int and value >= 1)
+
+        lease_ok = isinstance(lease, int | float) and 0.05 <= lease <= 86400
+        check_options(
+            "Worker",
+            [
+                ("lease", lease, lease_ok, "seconds between 0.05 and 86400", "30.0"),
+                ("concurrency", concurrency, count_or_none(concurrency), "an int >= 1 or None", "16"),
+                ("prefetch", prefetch, count_or_none(prefetch), "an int >= 1 or None", "64"),
+            ],
+        )
         self.shared = SharedNet(net, shared, prefix=prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.codecs = codecs if codecs is not None else CodecRegistry()

@@ -6,15 +6,18 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from mycorrhizal.common import FencedError, StoreError
+from mycorrhizal.common import DefinitionError, FencedError, StoreError
 from mycorrhizal.distribution import RedisStore
 
 from .. import redis_server
 
 
 def test_options_are_checked_all_at_once() -> None:
-    with pytest.raises(StoreError, match="commit_interval must be .*max_batch must be .*keep_snapshots.*Fix"):
-        RedisStore("redis://127.0.0.1:1/0", commit_interval=-1, max_batch=0, keep_snapshots=0)
+    with pytest.raises(DefinitionError, match="RedisStore options has 4 problems") as info:
+        RedisStore("redis://127.0.0.1:1/0", commit_interval=-1, max_batch=0, keep_snapshots=0, prefix="")
+    text = str(info.value)
+    assert "RedisStore(commit_interval=...): must be seconds between 0 and 60, got -1. Fix: pass" in text
+    assert "RedisStore(prefix=...): must be a non-empty str, got ''" in text
 
 
 @pytest.mark.parametrize("url", ["http://localhost", "", 5])

@@ -244,10 +244,10 @@ async def test_an_unreachable_redis_fails_start_with_the_cause() -> None:
     assert not worker.runner.running
 
 
-def test_worker_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="lease must be seconds"):
-        Worker(Gated, lease=0)
-    with pytest.raises(ValueError, match="concurrency must be an int >= 1"):
-        Worker(Gated, concurrency=0)
-    with pytest.raises(ValueError, match="prefetch must be an int >= 1"):
-        Worker(Gated, prefetch=-1)
+def test_worker_options_are_checked_all_at_once() -> None:
+    with pytest.raises(DefinitionError, match="Worker options has 3 problems") as info:
+        Worker(Gated, lease=0, concurrency=0, prefetch=-1)
+    text = str(info.value)
+    assert "Worker(lease=...): must be seconds between 0.05 and 86400, got 0. Fix: pass lease=30.0" in text
+    assert "Worker(concurrency=...): must be an int >= 1 or None, got 0" in text
+    assert "Worker(prefetch=...): must be an int >= 1 or None, got -1" in text
