@@ -278,3 +278,61 @@ async def test_recovering_a_run_that_does_not_exist_starts_it() -> None:
     await runner.run_until_idle()
     again = await Runner.recover(shop(), store, run="new")
     assert again.tokens("shipped") == (1,)
+
+
+async def test_sources_sinks_and_their_failures_are_journaled() -> None:
+    attempts: list[Any] = []
+
+    def net() -> NetSpec:
+        b = NetBuilder("Io")
+
+        async def feed(bb: Any, tb: Any) -> Any:
+            for number in (1, 2, 3):
+                yield number
+
+        inbox = b.io_input_place("inbox", feed)
+        bounced = b.place("bounced")
+
+        def strict(token: Any, bb: Any, tb: Any) -> None:
+            attempts.append(token)
+            if token == 2:
+                raise ConnectionError("mail server down")
+
+        def picky(token: Any, bb: Any, tb: Any) -> None:
+            raise ValueError(f"{token} refused")
+
+        outbox = b.io_output_place("outbox", strict)
+        refused = b.io_output_place("refused", picky, on_error=bounced)
+
+        @b.transition(inputs=[inbox], outputs=[outbox, refused])
+        def route(consumed: Any, bb: Any, tb: Any) -> Any:
+            return {outbox: consumed[0], refused: consumed[0] * 10}
+
+        return b.build()
+
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net(), timebase=clock, store=store)
+    await runner.run_until_idle()
+    assert attempts == [1, 2, 2]  # 2 failed, and again when 3 arrived: the sink is held back
+    held = [(s.name, s.kind, s.retry_at) for s in runner.stuck()]
+    assert held == [("Io.outbox", "sink", 0.2)]  # the second failure in a row: backoff 0.2 s
+    await runner.stop()
+    recovery = await store.load("Io")
+    assert recovery is not None
+    assert {r.kind for r in recovery.records} == {"add", "fire", "deliver", "park", "sink_block"}
+    recovered = await Runner.recover(net(), store, timebase=ManualClock(clock.now()))
+    assert recovered.tokens("outbox") == (2, 3)
+    assert [t.token for t in recovered.tokens("bounced")] == [10, 20, 30]
+    assert recovered.tokens("refused") == ()
+    await recovered.start()
+    assert [(s.name, s.kind, s.retry_at) for s in recovered.stuck()] == held  # the deadline it had
+
+
+async def test_a_restored_runner_with_a_store_journals_a_new_run_from_its_state() -> None:
+    store = MemoryStore()
+    original = Runner(shop())
+    original.add_tokens("orders", [1, 2])
+    restored = Runner.restore(shop(), original.snapshot(), store=store, run="copy")
+    await restored.run_until_idle()
+    recovered = await Runner.recover(shop(), store, run="copy")
+    assert recovered.tokens("shipped") == (1, 2)
