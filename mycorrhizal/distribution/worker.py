@@ -96,6 +96,10 @@ class Worker:
         self._room = asyncio.Event()
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.sweeps = 0
+        """Sweeps done (lease renewals, reclaiming, heartbeat), one every ``lease / 3`` seconds."""
+        self.sweeps = 0
+        """Sweeps done (lease renewals, reclaiming, heartbeat), one every ``lease / 3`` seconds."""
         self.reads = 0
         """``XREADGROUP`` calls that delivered entries (round trips that fed this worker)."""
         self.read_entries = 0
@@ -335,6 +339,7 @@ class Worker:
                 log.warning("worker %s: sweep failed (%s); retrying", self.name, exc)
 
     async def _sweep_once(self) -> None:
+        self.sweeps += 1
         await self._renew_held()
         for q in self.shared.fed:
             await self._reclaim(q)

@@ -109,6 +109,54 @@ async def test_a_stale_worker_cannot_commit_what_another_took_over(redis_url: st
         await fast.stop()
 
 
+async def test_a_handler_may_run_longer_than_the_lease(redis_url: str, redis_prefix: str) -> None:
+    gate = asyncio.Event()
+    slow = Worker(Gated, redis_url, prefix=redis_prefix, lease=0.5, blackboard={"gate": gate})
+    other = Worker(Gated, redis_url, prefix=redis_prefix, lease=0.5)
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await slow.start()
+        await client.submit("jobs", ["long"])
+        await until(soon(lambda: waiting(slow) == ["long"]), "the slow worker fires")
+        await other.start()
+        # Three leases pass (Redis measures them on its own clock): the renewals keep the token.
+        await until(soon(lambda: other.sweeps >= 9), "the other worker swept nine times")
+        gate.set()
+
+        async def done() -> bool:
+            return await client.depth("done") == 1
+
+        await until(done, "the slow firing committed")
+        assert (slow.fenced, other.reclaimed, other.runner.stats.firings) == (0, 0, 0)
+        await slow.stop()
+        await other.stop()
+
+
+async def test_renewing_resets_the_idle_time_of_held_entries(redis_url: str, redis_prefix: str) -> None:
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    gate = asyncio.Event()
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, blackboard={"gate": gate})
+    key = worker.shared.streams["Gated.jobs"]
+
+    async def idle_ms() -> int:
+        (entry,) = await raw.xpending_range(key, "workers", "-", "+", 1)
+        return int(entry["time_since_delivered"])
+
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", ["held"])
+        await until(soon(lambda: waiting(worker) == ["held"]), "the worker fires")
+
+        async def idle_a_while() -> bool:
+            return await idle_ms() >= 150
+
+        await until(idle_a_while, "the entry was idle for 150 ms")
+        await worker._renew_held()
+        assert await idle_ms() < 150
+        gate.set()
+        await worker.stop()
+    await raw.aclose()
+
+
 async def test_a_failed_firing_keeps_its_token_and_is_retried(redis_url: str, redis_prefix: str) -> None:
     worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, blackboard={"fail": 2})
     async with Client(Gated, redis_url, prefix=redis_prefix) as client:
