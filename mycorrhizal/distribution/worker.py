@@ -63,18 +63,7 @@ class Worker:
         Raises DefinitionError for options out of range and for what the net may not share.
         """
 
-        def count_or_none(value: object) -> bool:
-            return value is None or (type(value) is int and value >= 1)
-
-        lease_ok = isinstance(lease, int | float) and 0.05 <= lease <= 86400
-        check_options(
-            "Worker",
-            [
-                ("lease", lease, lease_ok, "seconds between 0.05 and 86400", "30.0"),
-                ("concurrency", concurrency, count_or_none(concurrency), "an int >= 1 or None", "16"),
-                ("prefetch", prefetch, count_or_none(prefetch), "an int >= 1 or None", "64"),
-            ],
-        )
+        _check(lease, concurrency, prefetch)
         self.shared = SharedNet(net, shared, prefix=prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.codecs = codecs if codecs is not None else CodecRegistry()
@@ -96,8 +85,6 @@ class Worker:
         self._room = asyncio.Event()
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
-        self.sweeps = 0
-        """Sweeps done (lease renewals, reclaiming, heartbeat), one every ``lease / 3`` seconds."""
         self.sweeps = 0
         """Sweeps done (lease renewals, reclaiming, heartbeat), one every ``lease / 3`` seconds."""
         self.reads = 0
@@ -418,3 +405,18 @@ class Worker:
                 for q in self.shared.fed:
                     pipe.xgroup_delconsumer(self.shared.streams[q], GROUP, self.name)
                 await pipe.execute()
+
+
+def _check(lease: float, concurrency: int | None, prefetch: int | None) -> None:
+    def count_or_none(value: object) -> bool:
+        return value is None or (type(value) is int and value >= 1)
+
+    lease_ok = isinstance(lease, int | float) and 0.05 <= lease <= 86400
+    check_options(
+        "Worker",
+        [
+            ("lease", lease, lease_ok, "seconds between 0.05 and 86400", "30.0"),
+            ("concurrency", concurrency, count_or_none(concurrency), "an int >= 1 or None", "16"),
+            ("prefetch", prefetch, count_or_none(prefetch), "an int >= 1 or None", "64"),
+        ],
+    )
