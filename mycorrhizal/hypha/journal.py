@@ -181,7 +181,18 @@ class Recorder:
     ) -> None:
         """A firing of ``t`` commits ``plan``; encodes first, so a CodecError changes nothing."""
         out: list[JSON] = [[p.qname, self._encode(p, batch)] for p, batch in plan] if plan else []
-        memory = encode_memory(t, self.codecs) if t.wants_ctx and t.memory else None
+        memory = None
+        if t.wants_ctx and t.memory:
+            try:
+                memory = encode_memory(t, self.codecs)
+            except CodecError as exc:  # not this firing's fault: the run cannot be journaled on
+                self.fail(
+                    StoreError(
+                        f"{exc}; a journaled net keeps in ctx.memory only what its codecs encode (the "
+                        "machines of an fsm= transition cannot be journaled yet)"
+                    )
+                )
+                return
         taken: list[JSON] = self.claims.pop(id(consumed))[1]  # type: ignore[assignment]
         payload: dict[str, JSON] = {"t": t.qname, "in": taken}
         if out:

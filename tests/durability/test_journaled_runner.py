@@ -336,3 +336,21 @@ async def test_a_restored_runner_with_a_store_journals_a_new_run_from_its_state(
     await restored.run_until_idle()
     recovered = await Runner.recover(shop(), store, run="copy")
     assert recovered.tokens("shipped") == (1, 2)
+
+
+async def test_a_memory_the_journal_cannot_write_down_stops_the_run() -> None:
+    b = NetBuilder("Locks")
+    inbox, out = b.place("inbox"), b.place("out")
+
+    @b.transition(inputs=[inbox], outputs=[out])
+    def keep(consumed: Any, bb: Any, tb: Any, ctx: Any) -> Any:
+        ctx.memory["lock"] = asyncio.Lock()
+        return {out: consumed[0]}
+
+    runner = Runner(b.build(), store=MemoryStore())
+    runner.add_token("inbox", 1)
+    with pytest.raises(StoreError, match=r"the ctx.memory of transition 'Locks.keep' cannot be written down"):
+        await runner.run_until_idle()
+    assert not runner.running
+    with pytest.raises(StoreError, match="fsm= transition cannot be journaled yet"):
+        await runner.flush()
