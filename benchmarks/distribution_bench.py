@@ -34,6 +34,7 @@ from tests import redis_server
 LATENCY = float(os.environ.get("MYCORRHIZAL_BENCH_LATENCY", "0.005"))
 CONCURRENCY = "8"
 SERVER: list[redis_server.RedisServer] = []
+FLEETS: list[Fleet] = []
 
 
 @pn.net
@@ -70,36 +71,29 @@ class Fleet:
         self.client: Client | None = None
         self.done = 0
 
-    async def setup(self) -> None:
-        url = server().url
+    def launch(self) -> Fleet:
+        """Start the processes now (every fleet starts at once; ``setup`` waits until they are ready)."""
         env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-        target = f"{__file__}:Latency"
+        argv = [sys.executable, "-m", "mycorrhizal", "worker", f"{__file__}:Latency", "--redis", server().url,
+                "--prefix", self.prefix, "--concurrency", CONCURRENCY]  # fmt: skip
         for _ in range(self.workers):
             self.processes.append(
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "mycorrhizal",
-                        "worker",
-                        target,
-                        "--redis",
-                        url,
-                        "--prefix",
-                        self.prefix,
-                        "--concurrency",
-                        CONCURRENCY,
-                    ],
+                    argv,
                     env=env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
                     text=True,
                     cwd=REPOSITORY,
-                )  # fmt: skip
+                )
             )
+        FLEETS.append(self)
+        return self
+
+    async def setup(self) -> None:
         for process in self.processes:
             assert process.stdout is not None and process.stdout.readline().startswith("worker ")
-        self.client = Client(Latency, url, prefix=self.prefix)
+        self.client = Client(Latency, server().url, prefix=self.prefix)
 
     async def run(self, n: int) -> float:
         assert self.client is not None
@@ -165,7 +159,11 @@ async def in_memory(n: int) -> float:
 
 def cases(settings: Settings) -> Sequence[Case]:
     tokens = settings.scale(2000, 200)
-    one, four, local = Fleet(1), Fleet(4), InProcess()
+    fleets = {n: Fleet(n) for n in (1, 4)}
+    for n, fleet in fleets.items():  # started together: their start-up overlaps
+        if settings.wanted(f"{n} worker" + ("s" if n > 1 else ""), "I/O-bound tokens"):
+            fleet.launch()
+    one, four, local = fleets[1], fleets[4], InProcess()
     return [
         Case("1 worker", "I/O-bound tokens", one.run, ops=tokens, self_timed=True, setup=one.setup,
              teardown=one.teardown, note=f"{LATENCY * 1000:g} ms of awaited latency per firing"),
@@ -214,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
             once=round_trips, rounds=7,
         )  # fmt: skip
     finally:
+        for fleet in FLEETS:  # those --only left out were started all the same
+            for process in fleet.processes:
+                if process.poll() is None:
+                    process.kill()
+                process.communicate()
+        FLEETS.clear()
         for started in SERVER:
             started.stop()
         SERVER.clear()
