@@ -22,11 +22,12 @@ from .events import (
     StateEntered,
     StateLeft,
     StateRetried,
+    StepCancelled,
     TimeoutFired,
 )
 from .machine import StateMachine
 from .mailbox import OverflowPolicy
-from .options import DEFAULT_MAX_QUEUE_SIZE
+from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH
 from .plan import MachineSpec
 from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled
@@ -37,6 +38,7 @@ states.install_tools(
 
 __all__ = [
     "DEFAULT_MAX_QUEUE_SIZE",
+    "DEFAULT_MAX_STACK_DEPTH",
     "Again",
     "Context",
     "HandlerFailed",
@@ -59,6 +61,7 @@ __all__ = [
     "StateMachine",
     "StateMachineComplete",
     "StateRetried",
+    "StepCancelled",
     "TimeoutFired",
     "Unhandled",
     "septum",

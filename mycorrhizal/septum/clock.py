@@ -33,7 +33,7 @@ INTERRUPTED: Any = _Marker()
 class Clock:
     """The timer of the state a machine is in, the handler it may interrupt, its background run."""
 
-    __slots__ = ("timebase", "handle", "fired", "owner", "inflight", "task", "failure")
+    __slots__ = ("timebase", "handle", "fired", "owner", "inflight", "task", "failure", "passive")
 
     def __init__(self, timebase: Timebase) -> None:
         self.timebase = timebase
@@ -48,6 +48,9 @@ class Clock:
         self.task: asyncio.Task[None] | None = None
         #: What the last background run raised; the next run() raises it.
         self.failure: Exception | None = None
+        #: Whoever drove the machine was cancelled (a ``run(wait=True)``, the background run): a
+        #: timeout that fires is queued for the next run(), not run in the background.
+        self.passive = False
 
     @property
     def armed(self) -> bool:
@@ -120,12 +123,25 @@ class Clock:
     ) -> None:
         try:
             await run()
+        except asyncio.CancelledError:
+            self.passive = True  # whoever cancelled the background run wants the machine still
+            raise
         except Exception as exc:
             # Kept and raised by the next run()/tick(), so nothing is lost.
             self.failure = exc
             on_failure(exc)
         finally:
             self.task = None
+
+    async def aclose(self) -> None:
+        """Stop the timer and the background run, and wait until that run has unwound."""
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        task = self.task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     def take_failure(self) -> Exception | None:
         """What the background run raised, once (None if nothing)."""

@@ -22,9 +22,9 @@ from ..common.timebase import Timebase
 from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .context import Context, Machine
-from .events import HandlerFailed, MessageHandled, StateEntered, TimeoutFired
+from .events import HandlerFailed, MessageHandled, StateEntered, StepCancelled, TimeoutFired
 from .failures import HookFailed, chosen_state, handler_error, undeclared
-from .mailbox import EMPTY, TIMEOUT, Mailbox
+from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
 from .plan import MachineSpec, Node, Op
@@ -38,6 +38,9 @@ _LEVELS = report.LEVELS
 
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
+
+ENTRY_RUN: Any = Marker("<entry run>")  # what a step took: the entry run on_state owed
+RESUMED: Any = Marker("<resumed>")  # what a step took: on_timeout after the timeout interrupted on_state
 
 
 class Host(Machine, Protocol):
@@ -68,6 +71,7 @@ class Engine:
         "running",
         "turns",
         "unhandled",
+        "closed",
     )
 
     def __init__(self, spec: MachineSpec, common: Any, timebase: Timebase, options: Options) -> None:
@@ -92,6 +96,8 @@ class Engine:
         self.turns: Turns | None = None
         #: Messages a state answered with ``Unhandled``.
         self.unhandled = 0
+        #: The machine was closed: it takes no more messages and no more steps.
+        self.closed = False
 
     # ----------------------------------------------------------------- collaborators
     def context(self, host: Machine) -> Context:
@@ -143,7 +149,7 @@ class Engine:
             return  # on_state of this state was suspended: on_timeout runs next
         if self.waiter is not None:
             self.wake()
-        elif not self.running:
+        elif not self.running and not clock.passive:
             self.run_in_background()
 
     def run_in_background(self) -> None:
@@ -210,36 +216,37 @@ class Engine:
         # known to be off (from the logger's own cache) and no observer.
         steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
         try:
-            while steps != limit:
+            while steps != limit and not self.closed:
                 if not budget:
                     # Yield before taking anything off the queue, so a cancellation here loses nothing.
                     budget = YIELD_EVERY
                     await asyncio.sleep(0)
                 node = self.node
-                if self.phase == ENTRY:
-                    self.phase = WAIT
-                    ctx.msg = None
-                    timeout, fn, is_async = False, node.on_state, node.on_state_async
-                else:
-                    found = self._next(ctx)
-                    if found is None:
-                        if not await self._idle(wait, steps):
-                            break
-                        quiet = _LEVELS.get(_INFO) is False
-                        continue
-                    timeout = found
-                    fn = node.on_timeout if timeout else node.on_state
-                    is_async = node.on_timeout_async if timeout else node.on_state_async
+                ctx.msg = None
+                took = ENTRY_RUN if self.phase == ENTRY else self._next(ctx)
+                if took is EMPTY:
+                    if not await self._idle(wait, steps):
+                        break
+                    quiet = _LEVELS.get(_INFO) is False
+                    continue
                 steps += 1
                 budget -= 1
+                timeout = took is TIMEOUT or took is RESUMED
+                fn = node.on_timeout if timeout else node.on_state
+                is_async = node.on_timeout_async if timeout else node.on_state_async
                 try:
                     label = fn(ctx)  # type: ignore[misc]
                     if is_async:
                         # A timed state's on_state is awaited so that its timeout can interrupt it.
                         label = await (label if timeout or node.timeout is None else self._timed(label))
                 except Exception as exc:
+                    self.phase = WAIT
                     await self._route(node, "on_timeout" if timeout else "on_state", exc)
                     continue
+                except asyncio.CancelledError:
+                    self._put_back(node, took, timeout)  # the step did not happen: it is owed again
+                    raise
+                self.phase = WAIT  # the step happened: an entry run is no longer owed
                 op = node.by_id.get(id(label))
                 if op is not None and op.fast and quiet and self.observers is None:
                     # A plain transition with no hooks and no timers on either side.
@@ -263,34 +270,49 @@ class Engine:
         if op is not None:
             await self._move(node, op, report.info_enabled())
 
-    def _next(self, ctx: Context) -> bool | None:
-        """Take what the next step handles: True for a timeout, False for a message, None if idle."""
+    def _next(self, ctx: Context) -> Any:
+        """Take what the next step handles: a message (``ctx.msg``), :data:`TIMEOUT`,
+        :data:`RESUMED` (on_timeout after it interrupted on_state), or :data:`EMPTY` if idle."""
         if self.phase == TIMED_OUT:
             self.phase = WAIT
             self.disarm()  # takes the queued timeout back off the queue
-            ctx.msg = None
             if report.info_enabled():
                 report.timed_out(self.spec.name, self.node.name, True)
-            return True
+            return RESUMED
         mailbox = self.mailbox
         if self.phase != WAIT or mailbox is None:
-            return None
+            return EMPTY
         plain = mailbox.plain
         if plain and mailbox.others is None:
+            mailbox.taken_priority = 0
             msg = plain.popleft()  # the common case, without a call
         else:
             msg = mailbox.take()
             if msg is EMPTY:
-                return None
+                return EMPTY
         if msg is TIMEOUT:
             mailbox.timeout_queued = False
             self.disarm()
-            ctx.msg = None
             if report.info_enabled():
                 report.timed_out(self.spec.name, self.node.name, False)
-            return True
+            return TIMEOUT
         ctx.msg = msg
-        return False
+        return msg
+
+    def _put_back(self, node: Node, took: Any, timeout: bool) -> None:
+        """The handler of a step was cancelled before it returned: what the step took is owed again."""
+        if took is RESUMED:
+            self.phase = TIMED_OUT
+        elif took is not ENTRY_RUN:  # a message, or a fired timeout (an entry run is still owed)
+            assert self.mailbox is not None
+            self.mailbox.put_back(took)
+            if took is TIMEOUT and self.clock is not None:
+                self.clock.fired = True  # so that leaving the state drops it
+        message = None if timeout or took is ENTRY_RUN else took
+        role = "on_timeout" if timeout else "on_state"
+        report.cancelled(self.spec.name, node.name, role, message)
+        if self.observers is not None:
+            self.emit(StepCancelled, state=node.name, role=role, message=message)
 
     async def _idle(self, wait: bool, steps: int) -> bool:
         """Nothing to do: with ``wait``, wait for a message or timeout (True); else stop (False).
@@ -298,7 +320,7 @@ class Engine:
         A call that did no step yields to the event loop once before it stops, so that
         ``while True: await fsm.run()`` cannot starve the loop.
         """
-        if not wait or self.phase != WAIT:  # not waiting, or complete
+        if not wait or self.phase != WAIT or self.closed:  # not waiting, complete or closed
             if not steps:
                 await asyncio.sleep(0)
             return False

@@ -22,6 +22,7 @@ __all__ = [
     "StateEntered",
     "StateLeft",
     "StateRetried",
+    "StepCancelled",
     "TimeoutFired",
 ]
 
@@ -86,3 +87,15 @@ class HandlerFailed(MachineEvent):
     message: Any
     error: HandlerError
     routed_to: str | None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StepCancelled(MachineEvent):
+    """The task running ``role`` of ``state`` was cancelled before the handler returned.
+
+    What the step had taken is put back: ``message`` at the head of its queue (None for an entry
+    run, which is owed again, or for a timeout, which is queued again).
+    """
+
+    role: str
+    message: Any

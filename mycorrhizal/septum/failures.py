@@ -15,7 +15,15 @@ from .compile import machine_spec
 from .plan import MachineSpec, Node, label_text
 from .states import State
 
-__all__ = ["HookFailed", "chosen_state", "empty_stack", "handler_error", "retry_after_fail", "undeclared"]
+__all__ = [
+    "HookFailed",
+    "chosen_state",
+    "empty_stack",
+    "handler_error",
+    "retry_after_fail",
+    "stack_too_deep",
+    "undeclared",
+]
 
 
 class HookFailed(Exception):
@@ -49,6 +57,17 @@ def empty_stack(node: Node, label: Any) -> ExecutionError:
     return ExecutionError(
         f"state {node.name}: Pop (label {label_text(label)}) with an empty stack; Push(...) "
         f"into this state before popping, or target a state",
+        state=node.name,
+        event=label,
+    )
+
+
+def stack_too_deep(node: Node, label: Any, depth: int, limit: int) -> ExecutionError:
+    """``Push`` would leave more states on the stack than the machine allows."""
+    return ExecutionError(
+        f"state {node.name}: Push (label {label_text(label)}) would make the stack {depth} deep, past "
+        f"max_stack_depth={limit}; Pop before pushing again (a state that pushes itself recurses "
+        f"for ever), or build the machine with a larger max_stack_depth",
         state=node.name,
         event=label,
     )

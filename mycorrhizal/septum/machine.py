@@ -9,8 +9,10 @@ machine runs it in the background.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NoReturn
 
 from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, QueueOverflowError, StateMachineComplete
@@ -18,10 +20,11 @@ from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, default_timebase
 from . import report
+from .clock import Clock
 from .compile import SPECS, machine_spec
 from .engine import DONE, DRIVING, NEW, WAIT, Engine
-from .mailbox import TIMEOUT, Mailbox, OverflowPolicy
-from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULTS, options
+from .mailbox import NEWCOMER, TIMEOUT, Mailbox, OverflowPolicy
+from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, options
 from .plan import MachineSpec
 from .states import State, StateGroup, tools
 from .turns import Turns
@@ -44,15 +47,21 @@ class StateMachine:
         max_queue_size: int | None = DEFAULT_MAX_QUEUE_SIZE,
         queue_overflow: OverflowPolicy = "raise",
         on_error: Any = None,
+        max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
     ) -> None:
         try:
             spec = SPECS.get(initial_state) if error_state is None else None  # the common case, cached
         except TypeError:  # unhashable: not a state, and machine_spec() says so
             spec = None
-        if max_queue_size == DEFAULT_MAX_QUEUE_SIZE and queue_overflow == "raise" and on_error is None:
+        if (
+            max_queue_size == DEFAULT_MAX_QUEUE_SIZE
+            and queue_overflow == "raise"
+            and on_error is None
+            and max_stack_depth == DEFAULT_MAX_STACK_DEPTH
+        ):
             chosen = DEFAULTS
         else:
-            chosen = options(max_queue_size, queue_overflow, on_error)
+            chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth)
         self._engine = Engine(
             spec or machine_spec(initial_state, error_state),
             common_data,
@@ -110,6 +119,11 @@ class StateMachine:
         return (engine.phase == WAIT or engine.phase == DONE) and not pending
 
     @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called: the machine takes no more messages and no more steps."""
+        return self._engine.closed
+
+    @property
     def queue_size(self) -> int:
         """Messages waiting (a pending timeout is not a message and is not counted)."""
         mailbox = self._engine.mailbox
@@ -149,12 +163,14 @@ class StateMachine:
                 state=engine.node.name,
                 event=msg,
             )
+        if engine.closed:
+            self._refuse_closed("messages", msg)
         if priority != 0 and (isinstance(priority, bool) or not isinstance(priority, int)):
             # Checked first: a full queue must not evict or count for a message it then refuses.
             raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
         mailbox = engine.mailbox or engine.open_mailbox()
         limit = mailbox.limit
-        if limit is not None and mailbox.size >= limit and not self._overflow(mailbox, msg):
+        if limit is not None and mailbox.size >= limit and not self._overflow(mailbox, msg, priority):
             return False
         if priority == 0:
             mailbox.plain.append(msg)  # the common case, without a call
@@ -173,7 +189,7 @@ class StateMachine:
         mailbox = self._engine.mailbox
         return mailbox is not None and msg is not TIMEOUT and mailbox.withdraw(msg)
 
-    def _overflow(self, mailbox: Mailbox, msg: Any) -> bool:
+    def _overflow(self, mailbox: Mailbox, msg: Any, priority: int) -> bool:
         """The queue is full: apply the overflow policy; True if ``msg`` may be queued."""
         engine = self._engine
         mailbox.overflows += 1
@@ -190,7 +206,12 @@ class StateMachine:
         if policy == "drop_newest":
             report.queue_full(name, state, mailbox.limit, "dropped new message", msg, mailbox.overflows)
             return False
-        evicted = mailbox.evict_oldest()
+        evicted = mailbox.evict_for(priority)
+        if evicted is NEWCOMER:  # every queued message has a higher priority than the new one
+            report.queue_full(
+                name, state, mailbox.limit, "dropped new lower-priority message", msg, mailbox.overflows
+            )
+            return False
         report.queue_full(name, state, mailbox.limit, "evicted oldest message", evicted, mailbox.overflows)
         return True
 
@@ -214,6 +235,8 @@ class StateMachine:
     async def initialize(self) -> None:
         """Enter the initial state (``on_enter``, timeout armed).  A second call does nothing."""
         engine = self._engine
+        if engine.closed:
+            self._refuse_closed("steps")
         if engine.phase != NEW or engine.start_quietly():
             return
         await self._take_turn(skip=1)
@@ -240,6 +263,8 @@ class StateMachine:
                 f"machine {engine.spec.name} is complete (terminal state {engine.node.name})",
                 state=engine.node.name,
             )
+        if engine.closed:
+            self._refuse_closed("steps")
         return engine.drive(self, 1, False, bool)
 
     async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
@@ -247,6 +272,11 @@ class StateMachine:
         or timed (see :meth:`Engine.drive <mycorrhizal.septum.engine.Engine.drive>`)."""
         engine = self._engine
         await self._take_turn(skip=2)
+        if engine.closed:  # closed while this caller waited for its turn
+            engine.release()
+            self._refuse_closed("steps")
+        if engine.clock is not None:
+            engine.clock.passive = False  # someone runs the machine again: its timeouts may drive it
         engine.running = True
         if engine.phase == NEW:
             try:
@@ -292,4 +322,97 @@ class StateMachine:
             isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
         ):
             raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
-        return self._engine.drive(self, -1 if max_steps is None else max_steps, wait, int)
+        if self._engine.closed:
+            self._refuse_closed("steps")
+        drive = self._engine.drive(self, -1 if max_steps is None else max_steps, wait, int)
+        return self._waiting(drive) if wait else drive
+
+    async def _waiting(self, drive: Coroutine[Any, Any, int]) -> int:
+        """``run(wait=True)``: cancelling it stops the machine moving on its own too."""
+        try:
+            return await drive
+        except asyncio.CancelledError:
+            if self._engine.clock is not None:
+                # Whoever ran the machine wants it still: a timeout that fires now is queued for the
+                # next run(), not run in the background (see docs/septum.md, Closing a machine).
+                self._engine.clock.passive = True
+            raise
+
+    # ----------------------------------------------------------------- closing and copying
+    async def aclose(self) -> None:
+        """Stop the machine for good: it takes no more messages and no more steps.
+
+        Its timer is cancelled and its background run (if any) is cancelled and awaited; a
+        ``run(wait=True)`` waiting for work returns; a run() in the middle of a step ends after
+        that step, and aclose() waits for it.  Messages still queued stay queued, unhandled (a
+        WARNING says how many).  Closing twice is harmless.
+        """
+        engine = self._engine
+        if engine.closed:
+            return
+        engine.closed = True
+        if engine.clock is not None:
+            await engine.clock.aclose()
+        engine.wake()
+        if engine.running and not called_within(engine, DRIVING):  # not from one of its own handlers
+            turns = engine.turns = engine.turns or Turns()
+            while engine.running:
+                await turns.wait()
+            turns.pass_on()  # a caller waiting for its turn learns that the machine is closed
+        if engine.observers is not None:
+            await engine.observers.drain()
+        report.closed(engine.spec.name, engine.node.name, self.queue_size)
+
+    async def __aenter__(self) -> StateMachine:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        await self.aclose()
+
+    def _refuse_closed(self, what: str, msg: Any = None) -> NoReturn:
+        engine = self._engine
+        raise ExecutionError(
+            f"machine {engine.spec.name} is closed; it takes no more {what}; build a new StateMachine "
+            f"to run the states again",
+            state=engine.node.name,
+            event=msg,
+        )
+
+    def __copy__(self) -> StateMachine:
+        return self._copy(None)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StateMachine:
+        return self._copy(memo)
+
+    def _copy(self, memo: dict[int, Any] | None) -> StateMachine:
+        """A new, idle machine at the same point (see docs/septum.md, Copying a machine)."""
+        engine = self._engine
+        if engine.closed:
+            self._refuse_closed("copies")
+        if engine.running:
+            raise ExecutionError(
+                f"machine {engine.spec.name} is running a step; copy it between steps",
+                state=engine.node.name,
+            )
+        twin = StateMachine.__new__(StateMachine)
+        if memo is not None:
+            memo[id(self)] = twin
+        common = self.common if memo is None else copy.deepcopy(self.common, memo)
+        new = twin._engine = Engine(engine.spec, common, engine.timebase, engine.options)
+        new.node, new.phase, new.retry, new.unhandled = (
+            engine.node,
+            engine.phase,
+            engine.retry,
+            engine.unhandled,
+        )
+        new.stack = None if engine.stack is None else list(engine.stack)
+        new.mailbox = None if engine.mailbox is None else engine.mailbox.copy(memo)
+        clock = engine.clock
+        if clock is not None:
+            new.context(twin)  # its timer runs it in the background: the ctx knows the machine
+        if clock is not None and clock.handle is not None:
+            new.arm(new.node)  # its own timer, started now
+        elif clock is not None and clock.fired:
+            new.clock = Clock(new.timebase)
+            new.clock.fired = True  # its timeout is in the copied queue
+        return twin

@@ -9,17 +9,20 @@ machine that owns it.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from typing import Any, Literal
 
-__all__ = ["EMPTY", "POLICIES", "TIMEOUT", "Mailbox", "OverflowPolicy"]
+__all__ = ["EMPTY", "NEWCOMER", "POLICIES", "TIMEOUT", "Mailbox", "Marker", "OverflowPolicy"]
 
 #: What a full message queue does with one more message: raise, refuse it, or evict the oldest.
 OverflowPolicy = Literal["raise", "drop_newest", "drop_oldest"]
 POLICIES: tuple[OverflowPolicy, ...] = ("raise", "drop_newest", "drop_oldest")
 
 
-class _Marker:
+class Marker:
+    """A stand-in queued or returned among messages; only ever compared by identity."""
+
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -28,17 +31,25 @@ class _Marker:
     def __repr__(self) -> str:
         return self.name
 
+    def __copy__(self) -> Marker:
+        return self  # a marker is compared by identity: copies of a queue keep the very marker
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Marker:
+        return self
+
 
 #: Queued when the state's timer fires: handled in arrival order with the messages.
-TIMEOUT: Any = _Marker("<timeout>")
+TIMEOUT: Any = Marker("<timeout>")
 #: What :meth:`Mailbox.take` returns when nothing is queued.
-EMPTY: Any = _Marker("<empty>")
+EMPTY: Any = Marker("<empty>")
+#: What :meth:`Mailbox.evict_for` returns when the newcomer is the one to give up.
+NEWCOMER: Any = Marker("<newcomer>")
 
 
 class Mailbox:
     """Queued messages of one machine, and the fired timeout if one is waiting."""
 
-    __slots__ = ("plain", "others", "limit", "overflows", "timeout_queued")
+    __slots__ = ("plain", "others", "limit", "overflows", "timeout_queued", "taken_priority")
 
     def __init__(self, limit: int | None) -> None:
         #: Priority-0 messages (and a fired timeout), oldest first.
@@ -50,6 +61,8 @@ class Mailbox:
         self.overflows = 0
         #: True while a fired timeout waits in the queue.
         self.timeout_queued = False
+        #: The priority of the message taken last (so that it can be put back where it was).
+        self.taken_priority = 0
 
     @property
     def size(self) -> int:
@@ -88,10 +101,31 @@ class Mailbox:
         plain = self.plain
         if not plain:
             return EMPTY
+        self.taken_priority = 0
         msg = plain.popleft()
         if msg is TIMEOUT:
             self.timeout_queued = False
         return msg
+
+    def put_back(self, msg: Any) -> None:
+        """Return the message taken last to the head of its priority (its handling was cancelled)."""
+        if msg is TIMEOUT:
+            self.plain.appendleft(msg)
+            self.timeout_queued = True
+        elif self.taken_priority == 0:
+            self.plain.appendleft(msg)
+        else:
+            self.put(msg, self.taken_priority)
+            self.others[self.taken_priority].rotate(1)  # type: ignore[index]  # to the head
+
+    def copy(self, memo: dict[int, Any] | None) -> Mailbox:
+        """A mailbox with the same messages (deep copies of them when ``memo`` is given)."""
+        twin = copy.copy(self)
+        twin.plain = _copy_queue(self.plain, memo)
+        twin.others = (
+            None if self.others is None else {p: _copy_queue(q, memo) for p, q in self.others.items()}
+        )
+        return twin
 
     def add_timeout(self) -> None:
         """Queue the fired timeout behind the priority-0 messages already waiting."""
@@ -118,11 +152,14 @@ class Mailbox:
                     return True
         return False
 
-    def evict_oldest(self) -> Any:
-        """Remove and return the longest-waiting message of the lowest priority present."""
+    def evict_for(self, priority: int) -> Any:
+        """Make room for a message of ``priority``: remove and return the longest-waiting message of
+        the lowest priority present, or :data:`NEWCOMER` if the newcomer's priority is lower still."""
         others = self.others or {}
         has_plain = any(m is not TIMEOUT for m in self.plain)
         lowest = min([*others, *([0] if has_plain else [])])
+        if priority < lowest:
+            return NEWCOMER
         if lowest == 0:
             for i, msg in enumerate(self.plain):
                 if msg is not TIMEOUT:
@@ -136,10 +173,12 @@ class Mailbox:
         assert others
         top = max(others)
         if top < 0 and self.plain:
+            self.taken_priority = 0
             msg = self.plain.popleft()
             if msg is TIMEOUT:
                 self.timeout_queued = False
             return msg
+        self.taken_priority = top
         return self._take(top)
 
     def _take(self, priority: int) -> Any:
@@ -157,3 +196,7 @@ class Mailbox:
             del others[priority]
             if not others:
                 self.others = None
+
+
+def _copy_queue(queue: deque[Any], memo: dict[int, Any] | None) -> deque[Any]:
+    return deque(queue) if memo is None else deque(copy.deepcopy(list(queue), memo))

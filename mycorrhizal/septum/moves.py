@@ -9,6 +9,7 @@ work on the engine through :class:`Moving`, the part of it a move reads and chan
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, Protocol
 
@@ -16,7 +17,8 @@ from ..common.observers import Observers
 from . import report
 from .context import Context
 from .events import StateEntered, StateLeft, StateRetried
-from .failures import HookFailed, empty_stack, retry_after_fail, undeclared
+from .failures import HookFailed, empty_stack, retry_after_fail, stack_too_deep, undeclared
+from .options import Options
 from .plan import MachineSpec, Node, Op
 from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 
@@ -41,6 +43,7 @@ class Moving(Protocol):
     ctx: Context | None
     observers: Observers | None
     unhandled: int
+    options: Options
 
     def emit(self, kind: type[Any], **fields: Any) -> None: ...
     def arm(self, node: Node) -> None: ...
@@ -70,6 +73,9 @@ async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
     kind = op.kind
     if kind == POP and not m.stack:
         raise empty_stack(node, op.label)
+    depth = len(m.stack or ()) + len(op.stack)
+    if kind == PUSH and depth > m.options.max_stack_depth:
+        raise stack_too_deep(node, op.label, depth, m.options.max_stack_depth)
     if kind == GOTO or kind == PUSH:
         target: Node = op.target  # type: ignore[assignment]
     elif kind == POP:
@@ -129,7 +135,11 @@ async def enter(m: Moving, node: Node, previous: Node | None, label: Any) -> Non
     if m.observers is not None:
         m.emit(StateEntered, state=node.name, previous=previous and previous.name, label=label)
     if node.on_enter is not None:
-        await hook(m, node, "on_enter")
+        try:
+            await hook(m, node, "on_enter")
+        except asyncio.CancelledError:
+            m.entered(node)  # cancelled in on_enter: the state is entered all the same, its entry run owed
+            raise
     m.entered(node)
 
 

@@ -14,10 +14,12 @@ import attrs
 from ..common.errors import DefinitionError, DefinitionTypeError, Problem
 from .mailbox import POLICIES, OverflowPolicy
 
-__all__ = ["DEFAULT_MAX_QUEUE_SIZE", "DEFAULTS", "WHAT", "Options", "options"]
+__all__ = ["DEFAULT_MAX_QUEUE_SIZE", "DEFAULT_MAX_STACK_DEPTH", "DEFAULTS", "WHAT", "Options", "options"]
 
 #: Default bound on queued messages; pass ``max_queue_size=None`` for an unbounded queue.
 DEFAULT_MAX_QUEUE_SIZE = 10_000
+#: Default bound on the pushdown stack: a ``Push`` that would pass it is refused.
+DEFAULT_MAX_STACK_DEPTH = 1000
 
 
 @attrs.frozen
@@ -27,6 +29,7 @@ class Options:
     max_queue_size: int | None = DEFAULT_MAX_QUEUE_SIZE
     queue_overflow: OverflowPolicy = "raise"
     on_error: Callable[..., Any] | None = None
+    max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH
 
 
 DEFAULTS = Options()
@@ -35,8 +38,16 @@ DEFAULTS = Options()
 WHAT = "StateMachine options"
 
 
-def _problems(max_queue_size: object, queue_overflow: object) -> list[Problem]:
+def _problems(max_queue_size: object, queue_overflow: object, max_stack_depth: object) -> list[Problem]:
     problems = []
+    if isinstance(max_stack_depth, bool) or not isinstance(max_stack_depth, int) or max_stack_depth < 1:
+        problems.append(
+            Problem(
+                "StateMachine",
+                f"max_stack_depth must be an int >= 1, got {max_stack_depth!r}",
+                "pass how many states Push may leave on the stack at most",
+            )
+        )
     if max_queue_size is not None and (
         isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int) or max_queue_size < 1
     ):
@@ -58,10 +69,8 @@ def _problems(max_queue_size: object, queue_overflow: object) -> list[Problem]:
     return problems
 
 
-def options(max_queue_size: Any, queue_overflow: Any, on_error: Any) -> Options:
+def options(max_queue_size: Any, queue_overflow: Any, on_error: Any, max_stack_depth: Any) -> Options:
     """The :class:`Options` for these arguments, or a :class:`DefinitionError` saying what is wrong."""
-    if max_queue_size == DEFAULT_MAX_QUEUE_SIZE and queue_overflow == "raise" and on_error is None:
-        return DEFAULTS
     if on_error is not None and not callable(on_error):
         # Refused now: otherwise the mistake shows only when a handler first fails.
         raise DefinitionTypeError(
@@ -74,5 +83,5 @@ def options(max_queue_size: Any, queue_overflow: Any, on_error: Any) -> Options:
             ],
             what=WHAT,
         )
-    DefinitionError.raise_if_any(_problems(max_queue_size, queue_overflow), what=WHAT)
-    return Options(max_queue_size, queue_overflow, on_error)
+    DefinitionError.raise_if_any(_problems(max_queue_size, queue_overflow, max_stack_depth), what=WHAT)
+    return Options(max_queue_size, queue_overflow, on_error, max_stack_depth)

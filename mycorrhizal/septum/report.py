@@ -68,7 +68,29 @@ def queue_full(machine: str, state: str, limit: int | None, outcome: str, msg: A
 
 
 def routed(machine: str, error: HandlerError, target: str) -> None:
-    log.error("machine %s: %s; going to %s", machine, error, target)
+    # Handled (the machine goes on from the error state): one line; the traceback only at DEBUG.
+    log.warning("machine %s: %s; going to %s", machine, error, target)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("machine %s: the traceback of %s", machine, error, exc_info=error.__cause__)
+
+
+def cancelled(machine: str, state: str, role: str, message: Any) -> None:
+    if log.isEnabledFor(logging.INFO):
+        what = "the entry run is owed again" if message is None else f"message {message!r} is queued again"
+        log.info("machine %s: %s cancelled in %s; %s", machine, role, state, what)
+
+
+def closed(machine: str, state: str, left: int) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info("machine %s: closed in %s", machine, state)
+    if left:
+        log.warning(
+            "machine %s: closed in %s with %d queued message%s never handled",
+            machine,
+            state,
+            left,
+            "" if left == 1 else "s",
+        )
 
 
 def background_failed(machine: str, exc: Exception) -> None:

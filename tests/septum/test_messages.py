@@ -247,8 +247,11 @@ async def test_queue_matches_its_model_under_priorities_and_overflow(policy, lim
         elif policy == "drop_newest":
             assert fsm.send_message(msg, priority=priority) is False
         else:
-            assert fsm.send_message(msg, priority=priority) is True
             low = min(p for p, _ in model)
+            if priority < low:  # the newcomer is the lowest of all: it is the one given up
+                assert fsm.send_message(msg, priority=priority) is False
+                continue
+            assert fsm.send_message(msg, priority=priority) is True
             model.pop(next(i for i, (p, _) in enumerate(model) if p == low))
             model.append(msg)
         assert fsm.queue_size == len(model)
