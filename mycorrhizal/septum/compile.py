@@ -77,10 +77,22 @@ def _arity(role: str, fn: Handler) -> Iterator[Finding]:
 
 
 def _plain_transitions(role: str, fn: Handler) -> Iterator[Finding]:
-    if role == "transitions" and is_async_callable(fn):
+    if role == "transitions" and is_async_callable(fn) and not inspect.isasyncgenfunction(fn):
         yield (
             "@septum.transitions must be a plain function, not async",
             "drop `async` from transitions(); it only returns a list",
+        )
+
+
+def _not_a_generator(role: str, fn: Handler) -> Iterator[Finding]:
+    kind = "an async generator" if inspect.isasyncgenfunction(fn) else "a generator"
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        yield (
+            f"handler {role} ({fn.__name__}) is {kind} function (it uses yield), so calling it "
+            f"runs nothing and returns {kind}",
+            "return the label instead of yielding it"
+            if role != "transitions"
+            else "return the list of LabeledTransition instead of yielding them",
         )
 
 
@@ -101,15 +113,16 @@ def _known_names(role: str, fn: Handler, missing: list[str]) -> Iterator[Finding
 def _read_handlers(reading: _Reading, group: StateGroup | None) -> None:
     names = scope(reading.state, group)
     for role, fns in reading.state.handlers.items():
+        before = len(reading.problems)
         reading.add(_one_per_role(role, fns))
         fn = bind(fns[0], names)
         reading.handlers[role] = fn
         reading.add(_arity(role, fn))
+        reading.add(_not_a_generator(role, fn))
         reading.add(_plain_transitions(role, fn))
-        missing = unresolved(fns[0], names)
-        reading.add(_known_names(role, fn, missing))
-        if missing and role == "transitions":
-            del reading.handlers[role]  # calling it would only fail on the same names
+        reading.add(_known_names(role, fn, unresolved(fns[0], names)))
+        if role == "transitions" and len(reading.problems) > before:
+            del reading.handlers[role]  # calling it would only fail for the reason already given
 
 
 # --- rules about a state's configuration ----------------------------------------------------------
@@ -232,7 +245,11 @@ def _target(item: LabeledTransition) -> Iterator[Finding]:
     elif not isinstance(target, State | SpecialTarget) and not (
         isinstance(target, type) and issubclass(target, SpecialTarget)
     ):
-        what = "a class not decorated with @septum.state" if isinstance(target, type) else repr(target)
+        what = (
+            f"class {target.__qualname__}, which is not decorated with @septum.state"
+            if isinstance(target, type)
+            else repr(target)
+        )
         yield (
             f"label {text} targets {what}",
             "target a @septum.state, or Again/Unhandled/Retry/Repeat/Restart/Push(...)/Pop",
@@ -275,7 +292,7 @@ def read_state(state: State, group: StateGroup | None) -> _Reading:
     """Resolve one state's handlers and transitions, checking every rule about the state alone."""
     reading = _Reading(state)
     _read_handlers(reading, group)
-    roles = set(reading.handlers)
+    roles = set(state.handlers)  # as declared (a broken transitions() is dropped from the handlers)
     for rule in STATE_RULES:
         reading.add(rule(state, roles))
     _read_transitions(reading)

@@ -29,9 +29,14 @@ _collectors: list[list[Callable[..., Any]]] = []
 
 
 def _refuse(
-    subject: str, message: str, fix: str, *, error: type[DefinitionError] = DefinitionTypeError
+    subject: str,
+    message: str,
+    fix: str,
+    *,
+    error: type[DefinitionError] = DefinitionTypeError,
+    cause: BaseException | None = None,
 ) -> NoReturn:
-    raise error([Problem(subject, message, fix)], what=subject)
+    raise error([Problem(subject, message, fix)], what=subject) from cause
 
 
 def _mark(role: str, fn: F) -> F:
@@ -84,7 +89,7 @@ def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
     ]
     if required:
         _refuse(
-            f"state {qualname!r}",
+            f"state {qualname}",
             f"a state function takes no arguments, this one needs {len(required)}",
             "declare the handlers inside a function without parameters",
             error=DefinitionError,
@@ -93,6 +98,16 @@ def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
     _collectors.append(collected)
     try:
         fn()
+    except DefinitionError:
+        raise  # a decorator inside said what is wrong, naming it
+    except Exception as exc:
+        _refuse(
+            f"state {qualname}",
+            f"its body raised {type(exc).__name__}: {exc}",
+            "a state function only declares its handlers (and Events); move other work into them",
+            error=DefinitionError,
+            cause=exc,
+        )
     finally:
         _collectors.pop()
     return collected
@@ -135,7 +150,7 @@ def _make_state(obj: Any, config: StateConfiguration | None) -> State:
             "pass config=StateConfiguration(...)",
         )
     if isinstance(obj, State):
-        _refuse(f"state {obj.qualname}", f"{obj!r} is already a state", "apply @septum.state once")
+        _refuse(f"state {obj.qualname}", "is already a state", "apply @septum.state once")
     if isinstance(obj, type):
         return _from_class(obj, config)
     if inspect.isfunction(obj):

@@ -23,7 +23,7 @@ from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .context import Context, Machine
 from .events import HandlerFailed, MessageHandled, StateEntered, StepCancelled, TimeoutFired
-from .failures import HookFailed, chosen_state, handler_error, undeclared
+from .failures import HookFailed, chosen_state, handler_error, unawaited, undeclared
 from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
@@ -355,7 +355,9 @@ class Engine:
                 return None
         op = node.lookup(label)
         if op is None:
-            raise undeclared(node, role, label)
+            raise (
+                unawaited(node, role, label) if inspect.iscoroutine(label) else undeclared(node, role, label)
+            )
         return op
 
     # ----------------------------------------------------------------- moves

@@ -22,6 +22,7 @@ __all__ = [
     "handler_error",
     "retry_after_fail",
     "stack_too_deep",
+    "unawaited",
     "undeclared",
 ]
 
@@ -49,6 +50,17 @@ def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
         f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
         state=node.name,
         event=label,
+    )
+
+
+def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:
+    """An async handler returned a coroutine it did not await (``return helper()``)."""
+    name = getattr(coroutine, "__qualname__", repr(coroutine))
+    coroutine.close()  # never run: closed here, so Python does not warn that it was never awaited
+    return ExecutionError(
+        f"state {node.name}: {role} returned the coroutine {name}() instead of a label; "
+        f"write `return await {name}(...)`",
+        state=node.name,
     )
 
 

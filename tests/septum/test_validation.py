@@ -55,7 +55,7 @@ def test_unknown_target_is_named() -> None:
         pass
 
     s = make("Pointer", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, NotAState)])
-    assert "label GO targets a class not decorated with @septum.state" in errors_of(s)
+    assert "label GO targets class test_unknown_target_is_named.<locals>.NotAState, which is not decorated" in errors_of(s)
 
 
 def test_unresolvable_target_is_named() -> None:
