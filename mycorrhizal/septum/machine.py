@@ -272,9 +272,9 @@ class StateMachine:
         or timed (see :meth:`Engine.drive <mycorrhizal.septum.engine.Engine.drive>`)."""
         engine = self._engine
         await self._take_turn(skip=2)
-        if engine.closed:  # closed while this caller waited for its turn
+        if engine.closed:  # closed while this caller waited for its turn: it ends, like the one running
             engine.release()
-            self._refuse_closed("steps")
+            return answer(0)
         if engine.clock is not None:
             engine.clock.passive = False  # someone runs the machine again: its timeouts may drive it
         engine.running = True
@@ -324,13 +324,14 @@ class StateMachine:
             raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
         if self._engine.closed:
             self._refuse_closed("steps")
-        drive = self._engine.drive(self, -1 if max_steps is None else max_steps, wait, int)
-        return self._waiting(drive) if wait else drive
+        limit = -1 if max_steps is None else max_steps
+        return self._waiting(limit) if wait else self._engine.drive(self, limit, False, int)
 
-    async def _waiting(self, drive: Coroutine[Any, Any, int]) -> int:
+    async def _waiting(self, limit: int) -> int:
         """``run(wait=True)``: cancelling it stops the machine moving on its own too."""
         try:
-            return await drive
+            steps: int = await self._engine.drive(self, limit, True, int)
+            return steps
         except asyncio.CancelledError:
             if self._engine.clock is not None:
                 # Whoever ran the machine wants it still: a timeout that fires now is queued for the
