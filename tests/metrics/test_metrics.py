@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import attrs
@@ -161,3 +163,14 @@ def test_one_metrics_per_registry_and_runtimes_only(registry: CollectorRegistry)
         Metrics(registry)
     with pytest.raises(TypeError, match="pass the runner, not the spec"):
         metrics.observe(Shop)
+
+
+def test_without_prometheus_client_the_import_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "try:\n    import mycorrhizal.metrics\n"
+        "except ModuleNotFoundError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    needs = "mycorrhizal.metrics needs prometheus_client: pip install 'mycorrhizal[metrics]'"
+    assert done.stdout.strip() == needs
