@@ -75,6 +75,8 @@ W_EMIT = "emit_event (1 attribute, 1 relationship)"
 W_FSM_ADDED = "per FSM transition (logged - plain)"
 W_PN_ADDED = "per PN firing (logged - plain)"
 W_PN_NULL = "per PN firing (do-nothing observer - plain)"
+W_FSM_NULL = "per FSM transition (do-nothing observer - plain)"
+W_FSM_OBSERVED = "per FSM transition (observe - plain)"
 W_PN_OBSERVED = "per PN firing (observe - plain)"
 
 
@@ -176,10 +178,15 @@ class Checked:
 
 
 def fsm_case(contender: str, checked: Checked | None, ops: int) -> Case:
+    """One workload of FSM self-transitions; ``contender`` says how it is watched."""
     box: list[Any] = []
 
     async def setup() -> None:
-        fsm = StateMachine(machine_spec(checked is not None), common_data=Board())
+        fsm = StateMachine(machine_spec(contender == FILE), common_data=Board())
+        if contender == NULL:
+            fsm.add_observer(_nothing)
+        elif contender == OBSERVED:
+            spores.observe(fsm)
         await fsm.initialize()
         box.append(fsm)
 
@@ -269,6 +276,8 @@ def cases(settings: Settings) -> Sequence[Case]:
     ops = settings.scale(10_000, 50)
     return [
         fsm_case(PLAIN, None, ops),
+        fsm_case(NULL, None, ops),
+        fsm_case(OBSERVED, file(OBSERVED), ops),
         fsm_case(FILE, file(FILE), ops),
         pn_case(PLAIN, None, ops),
         pn_case(NULL, None, ops),
@@ -282,6 +291,8 @@ def cases(settings: Settings) -> Sequence[Case]:
 
 DERIVED = [
     Derived(ADDED, W_FSM_ADDED, (FILE, W_FSM), (PLAIN, W_FSM), target=TARGET_ADDED_US),
+    Derived(ADDED, W_FSM_NULL, (NULL, W_FSM), (PLAIN, W_FSM), target=TARGET_OBSERVER_US),
+    Derived(ADDED, W_FSM_OBSERVED, (OBSERVED, W_FSM), (PLAIN, W_FSM), target=TARGET_ADDED_US),
     Derived(ADDED, W_PN_NULL, (NULL, W_PN), (PLAIN, W_PN), target=TARGET_OBSERVER_US),
     Derived(ADDED, W_PN_OBSERVED, (OBSERVED, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),
     Derived(ADDED, W_PN_ADDED, (ADAPTER, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),

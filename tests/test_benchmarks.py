@@ -97,7 +97,9 @@ DURABILITY_ROWS = {
 SPORES_FILE = "spores -> AsyncFileTransport"
 SPORES_ROWS = {
     *each(("no logging", SPORES_FILE), "FSM self-transition", "PN firing"),
-    *each(("do-nothing observer", "spores.observe -> AsyncFileTransport"), "PN firing"),
+    *each(
+        ("do-nothing observer", "spores.observe -> AsyncFileTransport"), "FSM self-transition", "PN firing"
+    ),
     *each(
         (SPORES_FILE, "spores -> Ocel2SqliteTransport", "spores -> Ocel2JsonTransport"),
         "emit_event (1 attribute, 1 relationship)",
@@ -106,6 +108,18 @@ SPORES_ROWS = {
     ("spores, added by logging", "per PN firing (logged - plain)"),
     ("spores, added by logging", "per PN firing (do-nothing observer - plain)"),
     ("spores, added by logging", "per PN firing (observe - plain)"),
+    ("spores, added by logging", "per FSM transition (do-nothing observer - plain)"),
+    ("spores, added by logging", "per FSM transition (observe - plain)"),
+}
+DISTRIBUTION_ROWS = {
+    ("1 worker", "I/O-bound tokens"),
+    ("4 workers", "I/O-bound tokens"),
+    ("4 workers / 1 worker", "time per token"),
+    ("Redis path", "firing, no latency"),
+    ("in memory", "firing, no latency"),
+    ("Redis path", "over in memory"),
+    ("Redis path", "firings per commit round trip"),
+    ("Redis path", "tokens per read round trip"),
 }
 DISTRIBUTION_ROWS = {
     ("1 worker", "I/O-bound tokens"),
@@ -160,6 +174,8 @@ TARGETS = {
         ("spores, added by logging", "per PN firing (logged - plain)"): 3.0,
         ("spores, added by logging", "per PN firing (do-nothing observer - plain)"): 0.3,
         ("spores, added by logging", "per PN firing (observe - plain)"): 3.0,
+        ("spores, added by logging", "per FSM transition (do-nothing observer - plain)"): 0.3,
+        ("spores, added by logging", "per FSM transition (observe - plain)"): 3.0,
     },
     "distribution_bench": {("4 workers / 1 worker", "time per token"): 0.667},
 }

@@ -32,6 +32,7 @@ except ModuleNotFoundError as missing:  # the optional extra
     ) from missing
 
 from ..hypha import Runner as NetRunner
+from ..septum import StateMachine
 from .families import LATENCY_BUCKETS, Families
 from .observer import MetricsObserver
 
@@ -65,7 +66,7 @@ class _Gauges(Collector):
                 for place, count in runtime.marking().counts().items():
                     short = place[len(net) + 1 :] if place.startswith(net + ".") else place
                     tokens.add_metric([net, short], count)
-            elif hasattr(runtime, "queue_size"):
+            elif isinstance(runtime, StateMachine):
                 queued.add_metric([runtime.spec.name], runtime.queue_size)
         yield tokens
         yield queued

@@ -33,6 +33,14 @@ from ..rhizomorph.events import (
     TickStarted,
     TimedOut,
 )
+from ..septum.events import (
+    HandlerFailed,
+    MessageHandled,
+    StateEntered,
+    StateLeft,
+    StateRetried,
+    TimeoutFired,
+)
 from .families import Families
 
 __all__ = ["MetricsObserver"]
@@ -157,6 +165,32 @@ def _node_event(kind: str) -> Handler:
     return count
 
 
+# -- machines ---------------------------------------------------------------------------------------
+
+
+def _entered(obs: MetricsObserver, event: StateEntered) -> None:
+    obs._entered[event.source] = (event.state, event.time)
+
+
+def _left(obs: MetricsObserver, event: StateLeft) -> None:
+    fam, machine = obs.families, event.source
+    obs.inc(fam.transitions, machine, event.state, event.target)
+    entered = obs._entered.pop(machine, None)
+    if entered is not None and entered[0] == event.state:
+        obs.child(fam.state_seconds, machine, event.state).observe(event.time - entered[1])
+
+
+def _handled(obs: MetricsObserver, event: MessageHandled) -> None:
+    obs.inc(obs.families.messages, event.source, event.state)
+
+
+def _machine_event(kind: str) -> Handler:
+    def count(obs: MetricsObserver, event: Any) -> None:
+        obs.inc(obs.families.machine_events, event.source, event.state, kind)
+
+    return count
+
+
 _HANDLERS: dict[type, Handler] = {
     FiringStarted: _started,
     FiringCommitted: _committed,
@@ -172,4 +206,10 @@ _HANDLERS: dict[type, Handler] = {
     LeafFailed: _node_event("failed"),
     TimedOut: _node_event("timed out"),
     CleanupFailed: _node_event("cleanup failed"),
+    StateEntered: _entered,
+    StateLeft: _left,
+    MessageHandled: _handled,
+    TimeoutFired: _machine_event("timeout"),
+    StateRetried: _machine_event("retry"),
+    HandlerFailed: _machine_event("failure"),
 }

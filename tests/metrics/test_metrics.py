@@ -6,6 +6,7 @@ import asyncio
 import logging
 import subprocess
 import sys
+from enum import Enum, auto
 from typing import Any
 
 import attrs
@@ -19,6 +20,7 @@ from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.rhizomorph import ErrorPolicy, Status, TreeBuilder
 from mycorrhizal.rhizomorph import Runner as TreeRunner
+from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine, septum
 
 
 @attrs.frozen
@@ -174,3 +176,78 @@ def test_without_prometheus_client_the_import_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     needs = "mycorrhizal.metrics needs prometheus_client: pip install 'mycorrhizal[metrics]'"
     assert done.stdout.strip() == needs
+
+
+class E(Enum):
+    WORK = auto()
+    FAIL = auto()
+    LATE = auto()
+
+
+@septum.state
+class Idle:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        if ctx.msg == "bad":
+            raise KeyError("bad input")
+        return E.WORK if ctx.msg == "work" else None
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(E.WORK, Working)]
+
+
+@septum.state(config=StateConfiguration(timeout=5, retries=1))
+class Working:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return E.FAIL if ctx.retry_count == 0 else None  # fails once, then waits
+
+    @septum.on_timeout
+    def on_timeout(ctx: Any) -> Any:
+        return E.LATE
+
+    @septum.on_fail
+    def on_fail(ctx: Any) -> Any:
+        return E.LATE
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(E.FAIL, Retry), LabeledTransition(E.LATE, Idle)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Broken:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return None
+
+
+async def test_a_machine_counts_transitions_messages_timeouts_retries_failures_and_dwell(
+    registry: CollectorRegistry, caplog: Any
+) -> None:
+    clock = ManualClock()
+    metrics = Metrics(registry)
+    fsm = StateMachine(Idle, error_state=Broken, timebase=clock)
+    metrics.observe(fsm)
+    await fsm.initialize()
+    fsm.send_message("work")
+    await fsm.run()
+    await clock.run_for(5)
+    fsm.send_message("bad")
+    fsm.send_message("queued behind the failure")
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.septum"):
+        await fsm.run()
+    m = {"machine": "Idle"}
+    assert value(registry, "mycorrhizal_machine_transitions_total", **m, source="Idle", target="Working") == 1
+    assert (
+        value(registry, "mycorrhizal_machine_transitions_total", **m, source="Working", target="Working") == 1
+    )
+    assert value(registry, "mycorrhizal_machine_transitions_total", **m, source="Working", target="Idle") == 1
+    assert value(registry, "mycorrhizal_machine_messages_total", **m, state="Idle") == 1
+    for state, kind in [("Working", "timeout"), ("Working", "retry"), ("Idle", "failure")]:
+        assert value(registry, "mycorrhizal_machine_events_total", **m, state=state, kind=kind) == 1
+    # time in Working: 0 s before its retry, then the 5 s until its timeout (on the machine's clock)
+    assert value(registry, "mycorrhizal_machine_state_seconds_count", **m, state="Working") == 2
+    assert value(registry, "mycorrhizal_machine_state_seconds_sum", **m, state="Working") == 5.0
+    assert value(registry, "mycorrhizal_machine_queue_size", **m) == fsm.queue_size

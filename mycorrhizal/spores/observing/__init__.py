@@ -20,12 +20,13 @@ from ..records import Attributes
 from .base import Handler, Observation, Timestamps
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
+from .septum import HANDLERS as SEPTUM
 
 __all__ = ["Observation", "Timestamps", "observe"]
 
 log = logging.getLogger("mycorrhizal.spores")
 
-_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH}
+_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM}
 STARTS: tuple[type, ...] = (FiringStarted, TickStarted)
 """Records written only with ``observe(..., started=True)``."""
 _PLAIN = (str, int, float, bool)

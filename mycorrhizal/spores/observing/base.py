@@ -38,6 +38,8 @@ log = logging.getLogger("mycorrhizal.spores")
 Timestamps = Literal["anchored", "timebase", "wall"]
 """How an event's time is written (see :func:`~mycorrhizal.spores.observe`)."""
 
+_TICK = 1e-6  # OCEL times have microseconds: the smallest step a reader still sees
+
 Handler = Callable[["Observation", Any], None]
 """Writes the records of one engine event: ``handler(observation, event)``."""
 
@@ -103,6 +105,7 @@ class Observation:
         "started",
         "timestamps",
         "_offset",
+        "_last",
         "_handlers",
         "_resolve",
         "_written",
@@ -130,6 +133,7 @@ class Observation:
         self.timestamps: Timestamps = timestamps
         """``anchored``, ``timebase`` or ``wall``."""
         self._offset = 0.0
+        self._last = 0.0  # the last time written (anchored and wall times only go forward)
         if timestamps == "anchored":
             timebase = getattr(runtime, "timebase", None)
             self._offset = _time.time() - (timebase.now() if timebase is not None else _time.time())
@@ -177,10 +181,19 @@ class Observation:
     # -- what handlers use ----------------------------------------------------------------------
 
     def when(self, timebase_time: float) -> float:
-        """The epoch time written for an event that happened at ``timebase_time``."""
-        if self.timestamps == "wall":
-            return _time.time()
-        return timebase_time + self._offset
+        """The epoch time written for an event that happened at ``timebase_time``.
+
+        ``anchored`` and ``wall`` times only go forward, by at least a microsecond per event: a
+        virtual clock that did not move between two events must not let a reader that sorts by
+        time (pm4py does) put them in another order.  ``timebase`` times are written as they are.
+        """
+        if self.timestamps == "timebase":
+            return timebase_time
+        when = _time.time() if self.timestamps == "wall" else timebase_time + self._offset
+        if when <= self._last:
+            when = self._last + _TICK
+        self._last = when
+        return when
 
     def runtime_object(self, kind: str, name: str, when: float) -> str:
         """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""

@@ -1,0 +1,134 @@
+"""What a state machine's events become in the log.
+
+Every event relates the machine (object type ``machine``, qualifier ``machine``); an event about a
+message also relates the message (qualifier ``message``) when it is an object of its own (it has
+an ``id`` or a ``@spore.object`` type).  Each state the machine enters is also written as the
+machine object's ``state`` attribute, so the object's history is the machine's path.
+
+==================  ==============================  ==============================================
+record              event type                      attributes
+==================  ==============================  ==============================================
+StateEntered        ``<state> entered``             ``previous`` (absent at start), ``label``
+StateLeft           ``<state> left``                ``target``, ``label``
+MessageHandled      ``<state> handled``             ``message_type`` (``message``: a text or enum
+                                                    one), ``label`` (absent: it stayed)
+TimeoutFired        ``<state> timed out``           -
+StateRetried        ``<state> retried``             ``retry`` (1 for the first), ``label``
+HandlerFailed       ``<state> failed``              ``role``, ``error_type``, ``error``,
+                                                    ``routed_to``, ``message_type``
+==================  ==============================  ==============================================
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from ...septum.events import (
+    HandlerFailed,
+    MachineEvent,
+    MessageHandled,
+    StateEntered,
+    StateLeft,
+    StateRetried,
+    TimeoutFired,
+)
+from .. import config
+from ..extraction import describe
+from ..records import Attributes, Relations
+from .base import Handler, Observation, error_attributes, label_text
+
+__all__ = ["HANDLERS"]
+
+
+def _machine(obs: Observation, event: MachineEvent) -> tuple[float, Relations]:
+    when = obs.when(event.time)
+    return when, [(obs.runtime_object("machine", event.source, when), "machine")]
+
+
+def _label(label: Any, into: Attributes) -> None:
+    text = label_text(label)
+    if text is not None:
+        into.append(("label", text))
+
+
+def _message(message: Any, when: float, attributes: Attributes, relations: Relations) -> None:
+    """``message_type``; a text or enum message as ``message`` too; a message that is an object of
+    its own (an ``id`` or a ``@spore.object`` type) related as ``message``."""
+    if message is None:
+        return
+    attributes.append(("message_type", type(message).__name__))
+    if isinstance(message, str | Enum):
+        attributes.append(("message", label_text(message)))
+    elif getattr(message, "id", None) is not None or hasattr(type(message), "_spores_object_type"):
+        ident, kind, values = describe(message)
+        config.current().cache.see(ident, kind, values, when)
+        relations.append((ident, "message"))
+
+
+def entered(obs: Observation, event: StateEntered) -> None:
+    """``<state> entered``; the machine object's ``state`` becomes ``<state>``."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = []
+    if event.previous is not None:
+        attributes.append(("previous", event.previous))
+    _label(event.label, attributes)
+    machine = relations[0][0]
+    state = config.current()
+    if obs.states.get(machine) != (event.state, state.dispatcher):  # a self-transition changes nothing
+        obs.states[machine] = (event.state, state.dispatcher)
+        state.dispatcher.object((machine, "machine", when, [("state", event.state)], []))
+    obs.write(f"{event.state} entered", when, attributes, relations)
+
+
+def left(obs: Observation, event: StateLeft) -> None:
+    """``<state> left`` for ``target``."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = [("target", event.target)]
+    _label(event.label, attributes)
+    obs.write(f"{event.state} left", when, attributes, relations)
+
+
+def handled(obs: Observation, event: MessageHandled) -> None:
+    """``<state> handled``: ``on_state`` returned ``label`` for a message."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = []
+    _message(event.message, when, attributes, relations)
+    _label(event.label, attributes)
+    obs.write(f"{event.state} handled", when, attributes, relations)
+
+
+def timed_out(obs: Observation, event: TimeoutFired) -> None:
+    """``<state> timed out``."""
+    when, relations = _machine(obs, event)
+    obs.write(f"{event.state} timed out", when, [], relations)
+
+
+def retried(obs: Observation, event: StateRetried) -> None:
+    """``<state> retried``, with the retry's number."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = [("retry", event.retry)]
+    _label(event.label, attributes)
+    obs.write(f"{event.state} retried", when, attributes, relations)
+
+
+def failed(obs: Observation, event: HandlerFailed) -> None:
+    """``<state> failed``: a handler raised; where the machine goes next."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = [("role", event.role)]
+    error_attributes(event.error, attributes)
+    if event.routed_to is not None:
+        attributes.append(("routed_to", event.routed_to))
+    _message(event.message, when, attributes, relations)
+    obs.write(f"{event.state} failed", when, attributes, relations)
+
+
+HANDLERS: dict[type, Handler] = {
+    StateEntered: entered,
+    StateLeft: left,
+    MessageHandled: handled,
+    TimeoutFired: timed_out,
+    StateRetried: retried,
+    HandlerFailed: failed,
+}
+"""Event class -> the function writing its records."""
