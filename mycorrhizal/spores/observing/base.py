@@ -38,8 +38,6 @@ log = logging.getLogger("mycorrhizal.spores")
 Timestamps = Literal["anchored", "timebase", "wall"]
 """How an event's time is written (see :func:`~mycorrhizal.spores.observe`)."""
 
-_TICK = 1e-6  # OCEL times have microseconds: the smallest step a reader still sees
-
 Handler = Callable[["Observation", Any], None]
 """Writes the records of one engine event: ``handler(observation, event)``."""
 
@@ -133,7 +131,7 @@ class Observation:
         self.timestamps: Timestamps = timestamps
         """``anchored``, ``timebase`` or ``wall``."""
         self._offset = 0.0
-        self._last = 0.0  # the last time written (anchored and wall times only go forward)
+        self._last = 0  # the last time written, in microseconds (anchored and wall times go forward)
         if timestamps == "anchored":
             timebase = getattr(runtime, "timebase", None)
             self._offset = _time.time() - (timebase.now() if timebase is not None else _time.time())
@@ -190,10 +188,13 @@ class Observation:
         if self.timestamps == "timebase":
             return timebase_time
         when = _time.time() if self.timestamps == "wall" else timebase_time + self._offset
-        if when <= self._last:
-            when = self._last + _TICK
-        self._last = when
-        return when
+        # On OCEL's microsecond grid first: two times a microsecond apart as floats may round to
+        # the same written microsecond (about 0.24 us between floats at today's epoch).
+        micros = round(when * 1_000_000)
+        if micros <= self._last:
+            micros = self._last + 1
+        self._last = micros
+        return micros / 1_000_000
 
     def runtime_object(self, kind: str, name: str, when: float) -> str:
         """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""
