@@ -3,7 +3,7 @@
 A runner given a store journals nothing until it starts (or is recovered): then it opens its run's
 journal, which fences any older writer of the run, writes a snapshot of where it starts from, and
 from then on its :class:`~.journal.Recorder` appends a record for every committed step.  Firings
-then take the general path (the scheduler's inline short cuts do not journal).
+then commit through the firing's general commit (the scheduler's inline one does not journal).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Durable:
         )
         recorder.number(order, ids, next_id)
         for t in self._parts.transitions:
-            t.fast = t.hot = False  # the inline short cuts commit without the recorder
+            t.hot = False  # the scheduler's inline firing commits without the recorder
         self._io.recorder = recorder
         self.write_snapshot()  # where the journal starts from (after a recovery: pruning the old records)
 

@@ -175,6 +175,8 @@ class Scheduler:
         if t.blocked_gen is not None:
             return self.try_fire(t)
         consumed = t.ccls((p.take(),)) if p is not None else t.ccls(map(call, t.takers))
+        if self._io.recorder is not None:
+            self._io.recorder.claim(t, consumed)
         if self._report.watched:
             self._firing.started(t, consumed)
         ctx = None
@@ -201,7 +203,7 @@ class Scheduler:
                 return
         if ctx is not None:
             result, ctx = plain_outputs(result, ctx)
-        if ctx is None and type(result) is dict and len(result) == 1:
+        if ctx is None and type(result) is dict and len(result) == 1 and self._io.recorder is None:
             ((key, value),) = result.items()
             out = t.out_places.get(key)
             if out is not None and type(value) is not list:
