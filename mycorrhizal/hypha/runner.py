@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..common.callables import resolve
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
 from ..common.errors import CapacityError, ExecutionError, HandlerError, RoutingError
@@ -193,7 +194,7 @@ class Runner:
         self._io.sources.clear()
         self._ready.wake_idle()
         await self._report.observers.drain()
-        self._stopped()
+        await self._stopped()
         if self._durable is not None:
             await self._durable.flush()
 
@@ -208,10 +209,10 @@ class Runner:
         for part in (self._report, self._io, self._firing, self._scheduler, self._parts):
             part.timebase = timebase
 
-    def _stopped(self) -> None:
+    async def _stopped(self) -> None:
         for callback in list(self._stop_callbacks):
             try:
-                callback()
+                await resolve(callback())
             except Exception:
                 log.exception("net %s: stop callback %r failed", self._flat.name, callback)
         log.info(
@@ -235,7 +236,7 @@ class Runner:
             p.sink_retry.cancel()
 
     def add_stop_callback(self, callback: Callable[[], object]) -> None:
-        """Call ``callback()`` at the end of every :meth:`stop` (e.g. to close embedded machines' timers)."""
+        """Call ``callback()`` at the end of every :meth:`stop` (awaited if it returns an awaitable)."""
         self._stop_callbacks.append(callback)
 
     async def __aenter__(self) -> Runner:

@@ -65,6 +65,25 @@ async def test_stop_timeout_cancels_firings_still_in_flight(clock: ManualClock) 
     assert stopped == ["closed"]
 
 
+async def test_stop_awaits_a_stop_callback_that_returns_an_awaitable(clock: ManualClock) -> None:
+    runner = Runner(pipeline(2, initial=[1]), {}, clock)
+    closed: list[str] = []
+
+    async def close_slowly() -> None:
+        await clock.sleep(1.0)  # e.g. closing embedded machines that wind down on the net's clock
+        closed.append("async")
+
+    runner.add_stop_callback(close_slowly)
+    runner.add_stop_callback(lambda: closed.append("sync"))
+    await runner.run_until_idle()
+    stopping = asyncio.ensure_future(runner.stop())
+    await clock.run_for(0.5)
+    assert not stopping.done() and closed == []
+    await clock.run_for(0.5)
+    await stopping
+    assert closed == ["async", "sync"]
+
+
 def test_a_runner_can_be_driven_by_successive_event_loops() -> None:
     runner = Runner(pipeline(2, initial=[1]), {})
     asyncio.run(runner.run_until_idle())
