@@ -14,8 +14,8 @@ firings. With ``fsm_idle_ttl`` or ``fsm_max_machines`` the pool also lets machin
   state: like any bounded cache, it forgets what that machine knew.
 
 An evicted machine is forgotten entirely; the next token for its key starts a fresh machine.
-Stopping the runner closes every machine of the pool: none of their timeouts fires afterwards, and
-a restarted runner starts fresh machines.
+Stopping the runner closes every machine of the pool (``aclose()``: its timer and any background
+work are cancelled), and a restarted runner starts fresh machines.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..common.errors import HandlerError
-from ..common.timebase import Timebase, TimerHandle, TimerScope
+from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
 from ..septum import StateMachine
 from .spec import EmbeddedMachine
@@ -53,7 +53,6 @@ class MachinePool:
         "_users",
         "_turns",
         "_sweep",
-        "_scope",
         "evicted_idle",
         "evicted_lru",
         "evicted_lru_active",
@@ -70,8 +69,6 @@ class MachinePool:
         self._users: dict[Any, int] = {}  # firings handing a token to the machine of a key
         self._turns: dict[Any, asyncio.Lock] = {}  # concurrent firings take turns per machine
         self._sweep: TimerHandle | None = None
-        # Every machine's timers go through this scope, so that closing it stops them all at once.
-        self._scope = TimerScope(timebase)
         self.evicted_idle = 0
         self.evicted_lru = 0
         self.evicted_lru_active = 0
@@ -140,15 +137,15 @@ class MachinePool:
     async def open(self, which: Any) -> StateMachine:
         """Make the machine for a new key (evicting one if the pool is full) and enter its initial state."""
         spec = self.spec
-        if spec.max_machines is not None and len(self.living) >= spec.max_machines:
-            self._make_room()
-        # A machine that may be evicted while it waits for a timeout gets a scope of its own to close.
-        clock = self._scope if spec.max_machines is None else TimerScope(self._scope)
-        fsm = StateMachine(spec.initial, common_data=self.bb, timebase=clock, **spec.options)
+        full = spec.max_machines is not None and len(self.living) >= spec.max_machines
+        evicted = self._make_room() if full else None
+        fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
         self.living[which] = fsm
         if spec.idle_ttl is not None:
             self._seen[which] = self.timebase.now()
             self._arm()
+        if evicted is not None:
+            await evicted.aclose()  # its timer, if it had one, and any work it does in the background
         await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 
@@ -167,13 +164,13 @@ class MachinePool:
         self._seen.pop(which, None)
         return self.living.pop(which)
 
-    def _make_room(self) -> None:
+    def _make_room(self) -> StateMachine | None:
+        """Evict the least recently used machine not handling a token (None if all are)."""
         for which, fsm in self.living.items():
             if which in self._users:
                 continue  # handling a token right now
             resting = self.at_rest(which, fsm)
             self._drop(which)
-            fsm.timebase.close()  # type: ignore[attr-defined]  # its own TimerScope: see open()
             self.evicted_lru += 1
             if not resting:
                 self.evicted_lru_active += 1
@@ -185,8 +182,9 @@ class MachinePool:
                     which,
                     fsm.current_state.name,
                 )
-            return
+            return fsm
         # Every machine is handling a token: the pool holds one more until one of them is done.
+        return None
 
     def _arm(self) -> None:
         ttl = self.spec.idle_ttl
@@ -215,17 +213,17 @@ class MachinePool:
                 seen.move_to_end(which)
         self._arm()
 
-    def close(self) -> None:
-        """Close every machine (no timer of theirs fires afterwards) and forget them: the runner stopped."""
+    async def close(self) -> None:
+        """Close every machine (no timer or background work of theirs is left) and forget them."""
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
-        self._scope.close()
-        self._scope = TimerScope(self.timebase)
-        if self.living:
-            log.debug("transition %s: closed %d machine(s) at stop", self.transition, len(self.living))
+        closing = list(self.living.values())
         self.living.clear()
         self._seen.clear()
+        if closing:
+            log.debug("transition %s: closing %d machine(s) at stop", self.transition, len(closing))
+            await asyncio.gather(*(fsm.aclose() for fsm in closing))
 
 
 class Machines(Mapping[Any, StateMachine]):

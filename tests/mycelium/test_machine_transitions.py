@@ -259,3 +259,39 @@ async def test_no_timeout_fires_after_stop_from_any_of_many_machines(clock: Manu
     await clock.run_for(0.2)
     assert bb["timeouts"] == before and clock.pending == 0
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+@septum.state(config=StateConfiguration(timeout=1.0))
+def Winding():
+    """Its timeout handler takes 100 s (on the net's clock) before it moves on."""
+
+    class Events(Enum):
+        WOUND = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("passed")
+
+    @septum.on_timeout
+    async def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        await ctx.timebase.sleep(100)
+        ctx.common["wound"] = True
+        return Events.WOUND
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.WOUND, Winding)]
+
+
+async def test_stop_cancels_a_timeout_handler_running_in_the_background(clock: ManualClock) -> None:
+    bb: dict[str, Any] = {}
+    runner = PNRunner(gate_net(Winding), bb, clock)
+    runner.add_token("inbox", "a")
+    await runner.run_until_idle()
+    await clock.run_for(1)  # the timeout fires with no token in hand: the machine handles it alone
+    assert len([t for t in asyncio.all_tasks() if t is not asyncio.current_task()]) == 1
+    await runner.stop()
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    await clock.run_for(200)
+    assert "wound" not in bb and clock.pending == 0
