@@ -7,9 +7,12 @@ written), in a temporary folder that :meth:`RedisServer.stop` removes with the p
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +62,12 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel ends the server when the test process dies, even by
+    SIGKILL or a timeout, so no server outlives its test run (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
+
+
 def start() -> RedisServer:
     """Start a server on a free loopback port; raises RuntimeError if ``redis-server`` is missing."""
     program = shutil.which("redis-server")
@@ -83,6 +92,7 @@ def start() -> RedisServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )  # fmt: skip
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline and process.poll() is None:
