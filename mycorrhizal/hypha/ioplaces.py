@@ -68,7 +68,7 @@ class IOPlaces:
                 p.reserved += 1
             try:
                 result = sink(token, self.bb, self.timebase)
-                if asyncio.iscoroutine(result):
+                if result is not None and asyncio.iscoroutine(result):
                     try:
                         first = result.send(None)
                     except StopIteration:

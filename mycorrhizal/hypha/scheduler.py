@@ -5,7 +5,9 @@ How it works, in short (docs/hypha.md has the full story):
 * Every transition sits in at most one *ready* queue (one per priority level); :mod:`.ready` puts it
   there when something that could enable it happens.  Nothing is ever polled.
 * A pass is a plain loop callback that fires ready transitions up to a batch, then yields to the
-  event loop.
+  event loop.  Its loop is a coroutine stepped by hand (:meth:`Scheduler._fire_batch`), so the
+  hottest handlers are awaited in it; one that suspends takes that coroutine, which then finishes
+  only its firing, into a task, and a new one carries on.
 * The commonest shapes take short paths with the work inlined: ``fire_fast`` for a transition without
   guard or bounded place, and, inside the pass itself, one input arc of weight 1 and an eager
   coroutine handler without ``ctx``.  Everything else goes through :meth:`Scheduler.try_fire`.
@@ -39,7 +41,17 @@ _COROUTINE = HandlerKind.COROUTINE
 class Scheduler:
     """Fires the ready transitions of one runner."""
 
-    __slots__ = ("bb", "timebase", "_ready", "_firing", "_failures", "_io", "_report")
+    __slots__ = (
+        "bb",
+        "timebase",
+        "_ready",
+        "_firing",
+        "_failures",
+        "_io",
+        "_report",
+        "_budget",
+        "_suspended",
+    )
 
     def __init__(
         self, ready: Ready, firing: Firing, failures: Failures, io: IOPlaces, report: Reporter
@@ -51,6 +63,10 @@ class Scheduler:
         self._failures = failures
         self._io = io
         self._report = report
+        self._budget = 0
+        """Firings left in the current pass."""
+        self._suspended: tuple[TransitionState, Any] | None = None
+        """The hot firing the batch coroutine is running (see :meth:`_fire_batch`)."""
 
     def run_pass(self) -> None:
         """One scheduler pass: fire ready transitions, highest priority first, up to a batch."""
@@ -76,91 +92,99 @@ class Scheduler:
     def _fire_batch(self) -> None:
         """Fire up to ``BATCH`` ready transitions, always from the highest-priority queue that has one.
 
-        Each transition goes by the shortest path its shape allows; the hottest shape skips events and
-        DEBUG lines, so with either on it takes the fast path.  (:meth:`_drain` is the same loop for
-        the common single-priority net, without choosing a queue each time.)
+        The loop itself is a coroutine, :meth:`_batch`, driven by hand: inside it the hottest shape's
+        handler is *awaited*, and a coroutine that returns at once then costs no ``StopIteration``
+        (which stepping it with ``send()`` would raise on every firing).  If that handler suspends,
+        ``send()`` returns here while the batch coroutine waits inside that firing: from then on it is
+        the firing's continuation (it returns the handler's result, or raises its error, and nothing
+        else), handed to a task like any suspended firing, and a new batch coroutine goes on.
         """
+        self._budget = BATCH
+        while True:
+            detached = [False]
+            batch = self._batch(detached)
+            try:
+                first = batch.send(None)
+            except StopIteration:
+                return
+            detached[0] = True
+            suspended, self._suspended = self._suspended, None
+            assert suspended is not None
+            t, consumed = suspended
+            self._firing.suspend(t, consumed, Continue(batch, first), None)
+            self._budget -= 1
+            if not t.queued:
+                t.queued = True
+                t.ready.append(t)  # round robin among equals
+
+    async def _batch(self, detached: list[bool]) -> Any:
+        """The scheduler loop (see :meth:`_fire_batch`).  Each transition goes by the shortest path its
+        shape allows; the hottest (one input arc of weight 1, an eager coroutine handler without
+        ``ctx``) is fired right here when nobody watches (events and DEBUG lines take ``fire_fast``)."""
         ready = self._ready
         levels = ready.levels
-        if len(levels) == 1:
-            self._drain(levels[0])
-            return
-        fire_fast, try_fire = self.fire_fast, self.try_fire
-        fire_hot = fire_fast if self._report.debug or self._report.watched else self._fire_hot
-        budget = BATCH
-        while budget and ready.running:
-            for queue in levels:
-                if queue:
-                    break
-            else:
+        only = levels[0] if len(levels) == 1 else None
+        fire_fast, try_fire, put_hot = self.fire_fast, self.try_fire, self._put_hot
+        bb, timebase = self.bb, self.timebase
+        inline = not (self._report.debug or self._report.watched)
+        while self._budget and ready.running:
+            queue = only if only is not None else _first_ready(levels)
+            if not queue:
+                return None
+            t = queue.popleft()
+            t.queued = False
+            if inline and t.hot and t.blocked_gen is None:
+                p: Any = t.single
+                if not p.tokens or t.inflight >= t.concurrency:
+                    continue
+                consumed = t.ccls((p.take(),))
+                self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
+                try:
+                    result = await t.handler(consumed, bb, timebase)
+                except BaseException as exc:
+                    if detached[0]:
+                        raise  # the firing's task (Firing._finish) deals with it
+                    self._hot_failed(t, consumed, exc)
+                else:
+                    if detached[0]:
+                        return result  # the firing's task (Firing._finish) commits it
+                    put_hot(t, consumed, result)
+            elif not (fire_fast(t) if t.fast else try_fire(t)):
+                continue
+            self._budget -= 1
+            if not t.queued:
+                t.queued = True
+                queue.append(t)  # round robin among equals
+        return None
+
+    def _put_hot(self, t: TransitionState, consumed: Any, result: Any) -> None:
+        """Commit a hot firing: a one-token result is put in place right here, anything else by
+        :meth:`Firing.commit`."""
+        if type(result) is dict and len(result) == 1:
+            ((key, value),) = result.items()
+            out = t.out_places.get(key)
+            if out is not None and type(value) is not list:
+                # ``put`` inlined for one token (and no ``schedule``: we run inside the pass)
+                out.tokens.append(value)
+                out.gen += 1
+                for c in out.consumers:
+                    if not c.queued:
+                        c.queued = True
+                        c.ready.append(c)
+                if out.sink is not None:
+                    self._io.kick_sink(out)
+                t.fired += 1
                 return
-            t = queue.popleft()
-            t.queued = False
-            if t.hot and t.blocked_gen is None:
-                fired = fire_hot(t)
-            else:
-                fired = fire_fast(t) if t.fast else try_fire(t)
-            if fired:
-                budget -= 1
-                if not t.queued:
-                    t.queued = True
-                    queue.append(t)  # round robin among equals
+        self._firing.commit(t, consumed, result, None)
 
-    def _drain(self, queue: deque[TransitionState]) -> None:
-        """:meth:`_fire_batch` for a net whose transitions all have one priority."""
-        ready = self._ready
-        fire_fast, try_fire = self.fire_fast, self.try_fire
-        fire_hot = fire_fast if self._report.debug or self._report.watched else self._fire_hot
-        budget = BATCH
-        while budget and queue and ready.running:
-            t = queue.popleft()
-            t.queued = False
-            if t.hot and t.blocked_gen is None:
-                fired = fire_hot(t)
-            else:
-                fired = fire_fast(t) if t.fast else try_fire(t)
-            if fired:
-                budget -= 1
-                if not t.queued:
-                    t.queued = True
-                    queue.append(t)  # round robin among equals
-
-    def _fire_hot(self, t: TransitionState) -> bool:
-        """:meth:`fire_fast` for the hottest shape: one input arc of weight 1, an eager coroutine
-        handler without ``ctx``, nobody watching; a one-token result is put in place right here."""
-        p: Any = t.single
-        if not p.tokens or t.inflight >= t.concurrency:
-            return False
-        consumed = t.ccls((p.take(),))
-        try:
-            coro = t.handler(consumed, self.bb, self.timebase)
-            first = coro.send(None)
-        except StopIteration as stop:
-            result = stop.value
-            if type(result) is dict and len(result) == 1:
-                ((key, value),) = result.items()
-                out = t.out_places.get(key)
-                if out is not None and type(value) is not list:
-                    # ``put`` inlined for one token (and no ``schedule``: we run inside the pass)
-                    out.tokens.append(value)
-                    out.gen += 1
-                    for c in out.consumers:
-                        if not c.queued:
-                            c.queued = True
-                            c.ready.append(c)
-                    if out.sink is not None:
-                        self._io.kick_sink(out)
-                    t.fired += 1
-                    return True
-            self._firing.commit(t, consumed, result, None)
-        except FAILURES as exc:
+    def _hot_failed(self, t: TransitionState, consumed: Any, exc: BaseException) -> None:
+        """A hot handler raised before it suspended: the firing fails (or, for KeyboardInterrupt and the
+        like, its tokens go back and the exception goes on)."""
+        if isinstance(exc, FAILURES):
             self._failures.fail(t, consumed, exc)
-        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.give_back(t, consumed, notify=True)
-            raise
-        else:
-            self._firing.suspend(t, consumed, Continue(coro, first), None)
-        return True
+            return
+        self._failures.give_back(t, consumed, notify=True)
+        raise exc
 
     def fire_fast(self, t: TransitionState) -> bool:
         """:meth:`try_fire` for the common shape (see ``TransitionState.fast``), with everything inlined."""
@@ -197,7 +221,9 @@ class Scheduler:
 
     def _settle_fast(self, t: TransitionState, consumed: Any, result: Any, ctx: FiringContext | None) -> None:
         """Finish a fast firing whose handler was called: its first step, then its commit."""
-        if t.kind is _COROUTINE or asyncio.iscoroutine(result):
+        if t.kind is _COROUTINE or (
+            result is not None and type(result) is not dict and asyncio.iscoroutine(result)
+        ):
             result = self._firing.first_step(t, consumed, result, ctx)
             if result is SETTLED:
                 return
@@ -240,6 +266,14 @@ class Scheduler:
             self._firing.started(t, consumed)
         self._firing.call(t, consumed)
         return True
+
+
+def _first_ready(levels: list[deque[TransitionState]]) -> deque[TransitionState] | None:
+    """The highest-priority ready queue that is not empty."""
+    for queue in levels:
+        if queue:
+            return queue
+    return None
 
 
 def _has_tokens(t: TransitionState) -> bool:
