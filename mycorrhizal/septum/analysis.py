@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import networkx as nx
 
+from .guards import ops
 from .plan import MachineSpec
 from .targets import GOTO, POP, PUSH
 
-__all__ = ["machine_graph", "analysis_report"]
+__all__ = ["analysis_report", "machine_graph"]
 
 
 def machine_graph(spec: MachineSpec) -> nx.DiGraph:
     """Compiled states (:class:`~.compile.Node`) as graph nodes, possible transitions as edges."""
     graph = nx.DiGraph()
     returns = {
-        then
-        for node in spec.nodes.values()
-        for op in node.table.values()
-        if op.kind == PUSH
-        for then in op.stack
+        then for node in spec.nodes.values() for op in ops(node) if op.kind == PUSH for then in op.stack
     }
     for node in spec.nodes.values():
         graph.add_node(node)
-        for op in node.table.values():
+        for op in ops(node):
             if op.kind in (GOTO, PUSH) and op.target is not None:
                 graph.add_edge(node, op.target)
             elif op.kind == POP:

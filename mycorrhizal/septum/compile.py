@@ -18,8 +18,11 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
+
 from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, DefinitionTypeError, Problem
+from . import guards
 from .names import bind, scope, unresolved
 from .plan import MachineSpec, Node, Op, label_text
 from .states import State, StateGroup
@@ -41,7 +44,8 @@ class _Reading:
     def __init__(self, state: State) -> None:
         self.state = state
         self.handlers: dict[str, Handler] = {}
-        self.transitions: list[tuple[Any, Any]] = []
+        #: Declared transitions, targets in instance form (``Retry`` -> ``Retry()``).
+        self.transitions: list[LabeledTransition] = []
         self.problems: list[Problem] = []
 
     def add(self, findings: Iterator[Finding]) -> None:
@@ -210,7 +214,7 @@ def _declared(declare: Handler, reading: _Reading) -> list[Any] | tuple[Any, ...
     return declared
 
 
-def _label(item: Any, seen: set[Any]) -> Iterator[Finding]:
+def _label(item: Any, seen: dict[Any, bool]) -> Iterator[Finding]:
     if not isinstance(item, LabeledTransition):
         yield (
             f"transitions() lists {item!r}, which is not a LabeledTransition",
@@ -218,14 +222,16 @@ def _label(item: Any, seen: set[Any]) -> Iterator[Finding]:
         )
         return
     try:
-        duplicate = item.label in seen
+        # A label may come back only after guarded transitions: an unguarded one always wins.
+        duplicate = seen.get(item.label) is False
     except TypeError:
         yield f"label {item.label!r} is not hashable", "use Enum members (or strings) as labels"
         return
     if duplicate:
         yield (
-            f"uses label {label_text(item.label)} twice",
-            "give each transition its own label (one label, one target)",
+            f"uses label {label_text(item.label)} twice, and the earlier transition has no guard, so "
+            f"the later one could never be taken",
+            "give each transition its own label, or a guard= to every transition of the label but the last",
         )
     elif item.label is None:
         yield "uses None as a label, but None means 'no transition'", "use an Enum member"
@@ -260,15 +266,16 @@ def _read_transitions(reading: _Reading) -> None:
     declare = reading.handlers.get("transitions")
     if declare is None or is_async_callable(declare):
         return
-    seen: set[Any] = set()
+    seen: dict[Any, bool] = {}  # label -> every transition of it so far has a guard
     for item in _declared(declare, reading):
         before = len(reading.problems)
         reading.add(_label(item, seen))
         if len(reading.problems) == before:
             reading.add(_target(item))
+            reading.add(guards.check(item))
         if len(reading.problems) != before:
             continue
-        seen.add(item.label)
+        seen[item.label] = item.guard is not None
         target = item.target() if isinstance(item.target, type) else item.target  # Retry -> Retry()
         if (
             isinstance(target, SpecialTarget)
@@ -276,7 +283,7 @@ def _read_transitions(reading: _Reading) -> None:
             and reading.state.config.retries is None
         ):
             log.debug("state %s retries without a budget (no StateConfiguration.retries)", reading.state.name)
-        reading.transitions.append((item.label, target))
+        reading.transitions.append(attrs.evolve(item, target=target))
 
 
 def _can_leave(reading: _Reading) -> Iterator[Finding]:
@@ -304,12 +311,14 @@ def read_state(state: State, group: StateGroup | None) -> _Reading:
 
 
 def _pop_has_push(readings: dict[State, _Reading]) -> Iterator[Problem]:
-    kinds = {t.kind for r in readings.values() for _, t in r.transitions if isinstance(t, SpecialTarget)}
+    kinds = {
+        t.target.kind for r in readings.values() for t in r.transitions if isinstance(t.target, SpecialTarget)
+    }
     if POP in kinds and PUSH not in kinds:
         popper = next(
             s
             for s, r in readings.items()
-            if any(isinstance(t, SpecialTarget) and t.kind == POP for _, t in r.transitions)
+            if any(isinstance(t.target, SpecialTarget) and t.target.kind == POP for t in r.transitions)
         )
         yield Problem(
             f"state {popper.qualname}",
@@ -342,7 +351,8 @@ def _read_reachable(starts: list[State], group: StateGroup | None) -> dict[State
         if state in readings:
             continue
         reading = readings[state] = read_state(state, group)
-        for _label, target in reading.transitions:
+        for item in reading.transitions:
+            target = item.target
             if isinstance(target, State):
                 pending.append(target)
             elif target.kind == PUSH:
@@ -366,6 +376,11 @@ def _op(node: Node, label: Any, target: Any, nodes: dict[State, Node]) -> Op:
         first, *rest = (nodes[s] for s in target.states)
         return Op(PUSH, first, tuple(rest), label)
     return Op(target.kind, None, (), label)
+
+
+def _maker(node: Node, nodes: dict[State, Node]) -> Callable[[LabeledTransition], Op]:
+    """What builds the op of each of ``node``'s declared transitions."""
+    return lambda item: _op(node, item.label, item.target, nodes)
 
 
 def _check_root(root: Any, error_state: Any) -> None:
@@ -406,7 +421,7 @@ def compile_machine(root: State | StateGroup, error_state: State | None = None) 
     nodes = {state: Node(state, reading.handlers) for state, reading in readings.items()}
     for state, reading in readings.items():
         node = nodes[state]
-        node.link({label: _op(node, label, target, nodes) for label, target in reading.transitions})
+        node.link(guards.link(reading.transitions, _maker(node, nodes)))
     spec = MachineSpec(
         root, nodes[initial], nodes[error_state] if error_state is not None else None, nodes, group
     )

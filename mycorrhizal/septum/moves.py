@@ -13,8 +13,9 @@ import asyncio
 import inspect
 from typing import Any, Protocol
 
+from ..common.errors import ExecutionError
 from ..common.observers import Observers
-from . import report
+from . import guards, report
 from .context import Context
 from .events import StateEntered, StateLeft, StateRetried
 from .failures import HookFailed, empty_stack, retry_after_fail, stack_too_deep, undeclared
@@ -22,7 +23,7 @@ from .options import Options
 from .plan import MachineSpec, Node, Op
 from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 
-__all__ = ["DONE", "ENTRY", "NEW", "TIMED_OUT", "WAIT", "Moving", "apply", "enter", "hook"]
+__all__ = ["DONE", "ENTRY", "NEW", "TIMED_OUT", "WAIT", "Moving", "apply", "choose", "enter", "hook"]
 
 # The phases of a machine.  NEW: not initialized.  ENTRY: on_state owes its entry run (after entry
 # or Again).  WAIT: waiting for a message or timeout.  DONE: terminal.  TIMED_OUT: the timeout
@@ -54,6 +55,13 @@ class Moving(Protocol):
 async def apply(m: Moving, node: Node, op: Op, info: bool) -> None:
     """Do what ``op`` (the transition of a label ``node``'s handler returned) asks for."""
     kind = op.kind
+    if kind == guards.CHOOSE:
+        chosen = choose(m, node, op)
+        if chosen is not None:
+            await apply(m, node, chosen, info)
+        return
+    if op.action is not None and (kind == AGAIN or kind == UNHANDLED):
+        await _act(m, node, op)
     if kind == AGAIN:
         m.phase = ENTRY
     elif kind == UNHANDLED:
@@ -86,6 +94,8 @@ async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
     if kind == RETRY and m.observers is not None:
         m.emit(StateRetried, state=node.name, retry=retry, label=op.label)
     await _leave(m, node, op.label, target)
+    # As in SCXML, a failing action does not stop the transition: the target is entered, then it is reported.
+    failed = await _act_safely(m, node, op) if op.action is not None else None
     # The count and the stack change once the state is left: a failing on_leave changes nothing.
     m.retry = retry
     if kind == PUSH:
@@ -98,6 +108,8 @@ async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
         how = f" retry {retry}" if kind == RETRY else _HOW[kind]
         report.moved(m.spec.name, node.name, op.label, how, target.name)
     await enter(m, target, node, op.label)
+    if failed is not None:
+        raise failed
 
 
 async def _fail(m: Moving, node: Node, info: bool) -> None:
@@ -110,9 +122,39 @@ async def _fail(m: Moving, node: Node, info: bool) -> None:
     op = node.lookup(label)
     if op is None:
         raise undeclared(node, "on_fail", label)
+    if op.kind == guards.CHOOSE:
+        op = choose(m, node, op)
+        if op is None:
+            return
     if op.kind == RETRY:
         raise retry_after_fail(node, label)
     await apply(m, node, op, info)
+
+
+def choose(m: Moving, node: Node, choice: Op) -> Op | None:
+    """The transition a guarded label takes (None: no guard passes); a guard that raises fails like a hook."""
+    try:
+        return guards.choose(node, choice, m.ctx)  # type: ignore[arg-type]  # a Choice
+    except ExecutionError:
+        raise  # a guard that does not answer True or False: a bug in the machine, never routed
+    except Exception as exc:
+        raise HookFailed(node, "guard", exc) from exc
+
+
+async def _act(m: Moving, node: Node, op: Op) -> None:
+    """Run the transition's action; a failure becomes :class:`~.failures.HookFailed` of ``node``."""
+    try:
+        await guards.act(op, m.ctx)
+    except Exception as exc:
+        raise HookFailed(node, "action", exc) from exc
+
+
+async def _act_safely(m: Moving, node: Node, op: Op) -> HookFailed | None:
+    try:
+        await _act(m, node, op)
+    except HookFailed as failed:
+        return failed
+    return None
 
 
 async def hook(m: Moving, node: Node, role: str) -> Any:

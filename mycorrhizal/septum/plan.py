@@ -28,7 +28,7 @@ class Op:
     """One compiled transition: what a label does, where it goes, and whether it can take the
     fast path (no enter/leave hooks, no timer, not terminal)."""
 
-    __slots__ = ("kind", "target", "stack", "label", "fast")
+    __slots__ = ("kind", "target", "stack", "label", "fast", "action")
 
     def __init__(self, kind: int, target: Node | None, stack: tuple[Node, ...], label: Any) -> None:
         self.kind = kind
@@ -36,6 +36,8 @@ class Op:
         self.stack = stack  # states Push leaves on the stack, top first
         self.label = label
         self.fast = False
+        #: The transition's ``action(ctx)`` (see :mod:`.guards`), or None.
+        self.action: Handler | None = None
 
 
 class Node:

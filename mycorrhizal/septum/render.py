@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..common.diagram import Diagram, Edge, Node
+from . import guards
 from .plan import MachineSpec, Op, label_text
 from .plan import Node as PlanNode
 from .states import State
@@ -62,8 +63,10 @@ def _state_node(spec: MachineSpec, node: PlanNode, ident: str, current: State | 
     )
 
 
-def _op_edges(me: str, op: Op, ids: dict[State, str]) -> list[Edge]:
-    text = label_text(op.label)
+def _op_edges(me: str, op: Op, ids: dict[State, str], guard: object = None) -> list[Edge]:
+    if isinstance(op, guards.Choice):
+        return [edge for when, option in op.options for edge in _op_edges(me, option, ids, when)]
+    text = label_text(op.label) + guards.describe(guard, op)
     if op.kind == GOTO:
         assert op.target is not None
         return [Edge(me, ids[op.target.state], text)]
@@ -87,6 +90,6 @@ def spec_diagram(spec: MachineSpec, current: State | None) -> Diagram:
         nodes.append(_state_node(spec, node, ids[state], current))
         for op in node.table.values():
             edges.extend(_op_edges(ids[state], op, ids))
-    if any(op.kind == POP for node in spec.nodes.values() for op in node.table.values()):
+    if any(op.kind == POP for node in spec.nodes.values() for op in guards.ops(node)):
         nodes.append(Node(RETURN, "return\n(pop)", shape="circle"))
     return Diagram(name=spec.name, nodes=tuple(nodes), edges=tuple(edges))

@@ -46,10 +46,18 @@ KIND_NAMES = {
 
 @attrs.frozen
 class LabeledTransition:
-    """``label`` returned by a handler leads to ``target`` (a state or a special target)."""
+    """``label`` returned by a handler leads to ``target`` (a state or a special target).
+
+    ``guard(ctx) -> bool`` (a plain function) decides whether this transition is the one taken:
+    several transitions may share a label, and the first whose guard passes wins.  ``action(ctx)``
+    runs while the transition is taken, after the state is left and before the target is entered
+    (see docs/septum.md, Guards and actions).
+    """
 
     label: Any
     target: Any
+    guard: Any = None
+    action: Any = None
 
 
 class SpecialTarget:

@@ -317,7 +317,7 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "label used twice",
         DefinitionError,
-        "state machine Twice has 1 problem:\n  - state Twice: uses label GO twice. Fix: give each transition its own label (one label, one target)",
+        "state machine Twice has 1 problem:\n  - state Twice: uses label GO twice, and the earlier transition has no guard, so the later one could never be taken. Fix: give each transition its own label, or a guard= to every transition of the label but the last",
     ),
     (
         "None as a label",
