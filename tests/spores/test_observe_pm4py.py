@@ -12,6 +12,8 @@ from typing import Any
 import pm4py
 import pytest
 
+from mycorrhizal import spores
+from mycorrhizal.mycelium import machines
 from mycorrhizal.spores.observing.base import one_per_object
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "mycelium" / "circuit_breaker_handler.py"
@@ -64,3 +66,56 @@ def test_an_object_in_several_roles_is_related_once() -> None:
     ]
     distinct = [("n", "net"), ("a", "consumed:p")]
     assert one_per_object(distinct) is distinct
+
+
+@pytest.mark.parametrize("suffix, read", READERS)
+def test_the_breaker_machine_and_every_state_change_read_back_with_pm4py(
+    demo: dict[str, Any], tmp_path: Path, suffix: str, read: Any
+) -> None:
+    """The breaker is the machine in route_through_circuit_breaker. Until mycelium forwards its
+    events through the net's runner it is observed on its own, from the moment it exists (after
+    the first request reached it), as docs/observing.md says."""
+    path = tmp_path / f"breaker.{suffix}"
+    spores.configure(transport=spores.transport_for(path))
+    world = demo["build"]()
+    runner = world.runner
+    spores.observe(runner)
+    breakers: list[Any] = []
+
+    def watch_the_breaker(event: Any) -> None:
+        if not breakers and event.transition.endswith("route_through_circuit_breaker"):
+            breakers.extend(machines(runner, event.transition).values())  # none before the first firing
+            for breaker in breakers:
+                spores.observe(breaker)
+
+    runner.add_observer(watch_the_breaker)
+
+    async def scenario() -> Any:
+        await runner.start()
+        report = await demo["drive"](world, world.clock.run_for, quiet=True)
+        await runner.stop()
+        await spores.aclose()
+        return report
+
+    report = asyncio.run(scenario())
+    ocel = read(str(path))
+    assert Counter(ocel.objects["ocel:type"])["machine"] == 1  # the breaker
+    short = {
+        "CircuitBreakerClosed": "CLOSED",
+        "CircuitBreakerOpen": "OPEN",
+        "CircuitBreakerHalfOpen": "HALF_OPEN",
+    }
+    events = ocel.events.sort_values("ocel:timestamp", kind="stable")
+    left = [
+        (short[activity.removesuffix(" left")], short[target])
+        for activity, target in zip(events["ocel:activity"], events.get("target", []), strict=False)
+        if activity.endswith(" left")
+    ]
+    assert left == [(before, after) for _, before, after in report.transitions]  # every state change
+    machine_relations = ocel.relations[ocel.relations["ocel:type"] == "machine"]
+    assert set(machine_relations["ocel:qualifier"]) == {"machine"}
+    # the machine object's state history (pm4py: its first value, then its changes) follows the breaker
+    machine = ocel.objects[ocel.objects["ocel:type"] == "machine"]
+    changes = ocel.object_changes.sort_values("ocel:timestamp", kind="stable")
+    history = [*machine.get("state", []).dropna(), *changes["state"].dropna()]
+    assert [short[s] for s in history] == [after for _, _, after in report.transitions]
