@@ -19,7 +19,7 @@ from ..common.errors import ExecutionError, QueueOverflowError, StateMachineComp
 from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, default_timebase
-from . import report
+from . import report, sync
 from .clock import Clock
 from .compile import SPECS, machine_spec
 from .engine import DONE, DRIVING, NEW, WAIT, Engine
@@ -338,6 +338,29 @@ class StateMachine:
                 # next run(), not run in the background (see docs/septum.md, Closing a machine).
                 self._engine.clock.passive = True
             raise
+
+    # ----------------------------------------------------------------- the synchronous door
+    def send(self, msg: Any, *, priority: int = 0) -> int:
+        """Queue ``msg`` and handle it now, with no event loop (all handlers sync); the steps taken.
+
+        ``send_message(msg)`` followed by ``run()``, driven synchronously (see :mod:`.sync`).
+        """
+        sync.ensure(self._engine)
+        self.send_message(msg, priority=priority)
+        steps: int = sync.finish(self._engine, self.run())
+        return steps
+
+    def step(self) -> bool:
+        """Do one step now, with no event loop (all handlers sync); False if there was none."""
+        sync.ensure(self._engine)
+        did: bool = sync.finish(self._engine, self.tick())
+        return did
+
+    def run_sync(self, max_steps: int | None = None) -> int:
+        """``run(max_steps)`` with no event loop (all handlers sync): until idle or terminal; the steps."""
+        sync.ensure(self._engine)
+        steps: int = sync.finish(self._engine, self.run(max_steps))
+        return steps
 
     # ----------------------------------------------------------------- closing and copying
     async def aclose(self) -> None:
