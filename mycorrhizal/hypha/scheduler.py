@@ -119,7 +119,7 @@ class Scheduler:
 
     async def _batch(self, detached: list[bool]) -> Any:
         """The scheduler loop (see :meth:`_fire_batch`).  Each transition goes by the shortest path its
-        shape allows; the hottest (one input arc of weight 1, an eager coroutine handler without
+        shape allows; the hottest (no guard, no bounded place, an eager coroutine handler without
         ``ctx``) is fired right here when nobody watches (events and DEBUG lines take ``fire_fast``)."""
         ready = self._ready
         levels = ready.levels
@@ -135,16 +135,19 @@ class Scheduler:
             t.queued = False
             if inline and t.hot and t.blocked_gen is None:
                 p: Any = t.single
-                if not p.tokens or t.inflight >= t.concurrency:
+                if p is None:
+                    consumed = _take_unguarded(t)
+                    if consumed is None:
+                        continue
+                elif not p.tokens or t.inflight >= t.concurrency:
                     continue
-                consumed = t.ccls((p.take(),))
+                else:
+                    consumed = t.ccls((p.take(),))
                 self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
                 try:
                     result = await t.handler(consumed, bb, timebase)
                 except BaseException as exc:
-                    if detached[0]:
-                        raise  # the firing's task (Firing._finish) deals with it
-                    self._hot_failed(t, consumed, exc)
+                    self._hot_failed(t, consumed, exc, detached[0])
                 else:
                     if detached[0]:
                         return result  # the firing's task (Firing._finish) commits it
@@ -177,9 +180,12 @@ class Scheduler:
                 return
         self._firing.commit(t, consumed, result, None)
 
-    def _hot_failed(self, t: TransitionState, consumed: Any, exc: BaseException) -> None:
-        """A hot handler raised before it suspended: the firing fails (or, for KeyboardInterrupt and the
-        like, its tokens go back and the exception goes on)."""
+    def _hot_failed(self, t: TransitionState, consumed: Any, exc: BaseException, detached: bool) -> None:
+        """A hot handler raised.  After it suspended, the error goes on to the firing's task (which
+        deals with it in :meth:`Firing._finish`); before, the firing fails right here (or, for
+        KeyboardInterrupt and the like, its tokens go back and the exception goes on)."""
+        if detached:
+            raise exc
         if isinstance(exc, FAILURES):
             self._failures.fail(t, consumed, exc)
             return
@@ -274,6 +280,13 @@ def _first_ready(levels: list[deque[TransitionState]]) -> deque[TransitionState]
         if queue:
             return queue
     return None
+
+
+def _take_unguarded(t: TransitionState) -> Any:
+    """Take the tokens of one firing of ``t`` (several input arcs, no guard), or None if it cannot fire."""
+    if t.inflight >= t.concurrency or not (all(t.stores) if t.unit else _has_tokens(t)):
+        return None
+    return t.ccls(map(call, t.takers))
 
 
 def _has_tokens(t: TransitionState) -> bool:

@@ -255,9 +255,9 @@ class TransitionState:
             and not self.holds
             and (self.kind is _FUNCTION or (self.kind is _COROUTINE and self.eager))
         )
-        # The hottest shape, which the scheduler loop runs inline: one input arc of weight 1 and an
-        # eager coroutine handler without ctx.
-        self.hot = self.fast and self.single is not None and self.kind is _COROUTINE and not self.wants_ctx
+        # The hottest shape, which the scheduler loop awaits inline: the short path with an eager
+        # coroutine handler without ctx.
+        self.hot = self.fast and self.kind is _COROUTINE and not self.wants_ctx
 
 
 Arcs = tuple[tuple[PlaceState, int], ...]

@@ -127,3 +127,33 @@ async def test_a_suspended_hot_firing_cancelled_by_stop_returns_its_token() -> N
     assert runner.in_flight == 2
     await runner.stop(cancel=True)
     assert cleaned == ["x", "y"] and runner.marking()["src"] == ("x", "y") and runner.marking()["out"] == ()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_a_hot_firing_with_several_inputs_suspends_commits_or_gives_both_back(fail: bool) -> None:
+    clock = ManualClock()
+
+    @pn.net
+    def Pair(builder: NetBuilder) -> None:
+        left, right, out = builder.place("left"), builder.place("right"), builder.place("out")
+
+        @builder.transition(inputs=[left, right], outputs=[out], retry_delay=None)
+        async def join(consumed: Any, bb: Any, timebase: Any) -> Any:
+            await timebase.sleep(1)
+            if fail:
+                raise LookupError("no partner")
+            return {out: (consumed[left][0], consumed[right][0])}
+
+    runner = Runner(Pair, None, clock)
+    runner.add_tokens("left", ["l1", "l2"])
+    runner.add_tokens("right", ["r1"])
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 1 and runner.marking()["left"] == ("l2",)
+    await clock.run_for(1)
+    await runner.run_until_idle()
+    await runner.stop()
+    if fail:
+        assert runner.marking()["left"] == ("l1", "l2") and runner.marking()["right"] == ("r1",)
+    else:
+        assert runner.marking()["out"] == (("l1", "r1"),) and runner.marking()["left"] == ("l2",)
