@@ -5,6 +5,7 @@ microseconds per firing:
 
 * producer -> queue -> consumer: places ``source``, ``queue``, ``sink``; transition ``produce`` moves
   a token source -> queue, ``consume`` moves it queue -> sink.  50,000 tokens = 10^5 firings.
+* the same net with plain ``def`` handlers (mycorrhizal only: the handler kind is the only change).
 * 4-stage pipeline: ``source -> stage1 -> p1 -> stage2 -> p2 -> stage3 -> p3 -> stage4 -> sink``.
   25,000 tokens = 10^5 firings.
 * backlog: a place ``queue`` holds 10 / 1,000 / 100,000 / 1,000,000 tokens; transition ``recycle``
@@ -48,6 +49,7 @@ TARGET_FIRING_US = 2.5  # issue 16 (issue 3 had 3 us): producer -> consumer, per
 TARGET_GROWTH = 1.25  # "flat": a 10^6-token backlog may cost at most 25 % (timing noise) over 10 tokens
 
 WORKLOAD_PC = "producer -> queue -> consumer"
+WORKLOAD_PC_PLAIN = "producer -> consumer, plain def handlers"
 WORKLOAD_PIPELINE = "4-stage pipeline"
 WORKLOAD_PC_RATIO = "producer -> consumer / floor"
 FIRINGS = 100_000  # per sample, as issue 3 defines the workload
@@ -223,9 +225,9 @@ def snakes_cases(settings: Settings) -> list[Case]:
 # --- mycorrhizal.hypha ---------------------------------------------------------------------------
 
 
-def hypha_chain(stages: int) -> Any:
+def hypha_chain(stages: int, *, plain: bool = False) -> Any:
     """``source -> t1 -> p1 -> ... -> t<stages> -> sink`` as a hypha net; each handler hands the
-    token on unchanged."""
+    token on unchanged (``async def``, or with ``plain`` a plain ``def``)."""
     from mycorrhizal.hypha import pn
 
     @pn.net
@@ -238,7 +240,11 @@ def hypha_chain(stages: int) -> Any:
             async def hand_on(consumed: Any, bb: Any, timebase: Any, out: Any = out) -> dict[Any, Any]:
                 return {out: consumed[0]}
 
-            builder.transition(hand_on, name=f"t{i + 1}", inputs=[places[i]], outputs=[out])
+            def plain_hand_on(consumed: Any, bb: Any, timebase: Any, out: Any = out) -> dict[Any, Any]:
+                return {out: consumed[0]}
+
+            handler = plain_hand_on if plain else hand_on
+            builder.transition(handler, name=f"t{i + 1}", inputs=[places[i]], outputs=[out])
 
     return Chain
 
@@ -259,10 +265,12 @@ def hypha_recycle() -> Any:
     return Recycle
 
 
-def hypha_chain_case(workload: str, stages: int, firings: int, target: float | None) -> Case:
+def hypha_chain_case(
+    workload: str, stages: int, firings: int, target: float | None, *, plain: bool = False
+) -> Case:
     from mycorrhizal.hypha import Runner
 
-    net = hypha_chain(stages)
+    net = hypha_chain(stages, plain=plain)
 
     async def run(n: int) -> float:
         runner = Runner(net, None)
@@ -310,6 +318,7 @@ def hypha_cases(settings: Settings) -> list[Case]:
     firings, ops, recycle = _firings(settings), _recycle_firings(settings), hypha_recycle()
     return [
         hypha_chain_case(WORKLOAD_PC, 2, firings, TARGET_FIRING_US),
+        hypha_chain_case(WORKLOAD_PC_PLAIN, 2, firings, None, plain=True),
         hypha_chain_case(WORKLOAD_PIPELINE, 4, firings, None),
         *(hypha_backlog_case(recycle, backlog, ops) for backlog in _backlogs(settings)),
     ]
@@ -321,7 +330,7 @@ def hypha_cases(settings: Settings) -> list[Case]:
 def cases(settings: Settings) -> list[Case]:
     """Every timed case, grouped by workload so the table reads contender beside contender."""
     every = [*hypha_cases(settings), *snakes_cases(settings), *floor_cases(settings)]
-    order = [WORKLOAD_PC, WORKLOAD_PIPELINE, *(backlog_workload(b) for b in BACKLOGS)]
+    order = [WORKLOAD_PC, WORKLOAD_PC_PLAIN, WORKLOAD_PIPELINE, *(backlog_workload(b) for b in BACKLOGS)]
     return sorted(every, key=lambda case: order.index(case.workload))
 
 

@@ -58,6 +58,7 @@ HYPHA_ROWS = {
     *each((M, SN, F), "producer -> queue -> consumer", "4-stage pipeline"),
     *each((M, SN, F), "backlog of 10 tokens", "backlog of 1,000 tokens", "backlog growth 10 -> 1,000"),
     (M, "producer -> consumer / floor"),
+    (M, "producer -> consumer, plain def handlers"),
 }
 RHIZOMORPH_ROWS = {
     *each(
