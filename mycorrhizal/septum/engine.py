@@ -165,7 +165,7 @@ class Engine:
     def start_quietly(self) -> bool:
         """Enter the initial state if that runs nothing (no on_enter, timer or end); True if done."""
         node = self.node
-        if node.on_enter is not None or node.timeout is not None or node.terminal or self.running:
+        if not node.plain_entry or self.running:
             return False
         info = _LEVELS.get(_INFO)
         if info or (info is None and log.isEnabledFor(_INFO)):
@@ -217,23 +217,22 @@ class Engine:
         steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
         try:
             while steps != limit and not self.closed:
-                if not budget:
-                    # Yield before taking anything off the queue, so a cancellation here loses nothing.
-                    budget = YIELD_EVERY
-                    await asyncio.sleep(0)
                 node = self.node
                 ctx.msg = None
-                took = ENTRY_RUN if self.phase == ENTRY else self._next(ctx)
-                if took is EMPTY:
-                    if not await self._idle(wait, steps):
-                        break
-                    quiet = _LEVELS.get(_INFO) is False
-                    continue
+                took, timeout = ENTRY_RUN, False
+                fn, is_async = node.on_state, node.on_state_async
+                if self.phase != ENTRY:
+                    took = self._next(ctx)
+                    if took is EMPTY:
+                        if not await self._idle(wait, steps):
+                            break
+                        quiet = _LEVELS.get(_INFO) is False
+                        continue
+                    timeout = took is TIMEOUT or took is RESUMED
+                    fn = node.on_timeout if timeout else node.on_state
+                    is_async = node.on_timeout_async if timeout else node.on_state_async
                 steps += 1
                 budget -= 1
-                timeout = took is TIMEOUT or took is RESUMED
-                fn = node.on_timeout if timeout else node.on_state
-                is_async = node.on_timeout_async if timeout else node.on_state_async
                 try:
                     label = fn(ctx)  # type: ignore[misc]
                     if is_async:
@@ -248,27 +247,35 @@ class Engine:
                     raise
                 self.phase = WAIT  # the step happened: an entry run is no longer owed
                 op = node.by_id.get(id(label))
-                if op is not None and op.fast and quiet and self.observers is None:
+                if op is not None and op.fast and quiet and budget > 0 and self.observers is None:
                     # A plain transition with no hooks and no timers on either side.
                     self.retry = 0
                     self.node = op.target  # type: ignore[assignment]
                     self.phase = ENTRY
-                elif label is not None or self.observers is not None:
-                    await self._settle(node, timeout, label, op)
+                elif label is not None or budget <= 0 or self.observers is not None:
+                    budget = await self._settle(node, timeout, label, op, budget)
         finally:
             self.release()
         return answer(steps)
 
-    async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None) -> None:
-        """What a handler's label leads to, when that is more than a plain unreported transition."""
+    async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, budget: int) -> int:
+        """What a handler's label leads to, when that is more than a plain unreported transition.
+
+        Returns the loop's step budget: once it is spent, the loop yields to the event loop here,
+        after the step and before taking anything more off the queue (a cancellation here loses
+        nothing), so that a long run() cannot starve other tasks.
+        """
         ctx = self.ctx
         if self.observers is not None and ctx is not None and ctx.msg is not None:
             self.emit(MessageHandled, state=node.name, message=ctx.msg, label=label)
-        if label is None:
-            return
-        op = op or await self._resolve(node, timeout, label)
-        if op is not None:
-            await self._move(node, op, report.info_enabled())
+        if label is not None:
+            op = op or await self._resolve(node, timeout, label)
+            if op is not None:
+                await self._move(node, op, report.info_enabled())
+        if budget > 0:
+            return budget
+        await asyncio.sleep(0)
+        return YIELD_EVERY
 
     def _next(self, ctx: Context) -> Any:
         """Take what the next step handles: a message (``ctx.msg``), :data:`TIMEOUT`,
@@ -283,13 +290,15 @@ class Engine:
         if self.phase != WAIT or mailbox is None:
             return EMPTY
         plain = mailbox.plain
-        if plain and mailbox.others is None:
+        if mailbox.others is not None:
+            msg = mailbox.take()
+        elif plain:
             mailbox.taken_priority = 0
             msg = plain.popleft()  # the common case, without a call
         else:
-            msg = mailbox.take()
-            if msg is EMPTY:
-                return EMPTY
+            return EMPTY
+        if msg is EMPTY:
+            return EMPTY
         if msg is TIMEOUT:
             mailbox.timeout_queued = False
             self.disarm()

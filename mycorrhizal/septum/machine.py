@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
@@ -22,14 +23,17 @@ from ..common.timebase import Timebase, default_timebase
 from . import report, sync
 from .clock import Clock
 from .compile import SPECS, machine_spec
-from .engine import DONE, DRIVING, NEW, WAIT, Engine
+from .engine import DONE, DRIVING, ENTRY, NEW, WAIT, Engine
 from .mailbox import NEWCOMER, TIMEOUT, Mailbox, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, options
 from .plan import MachineSpec
+from .report import LEVELS as _LEVELS
 from .states import State, StateGroup, tools
 from .turns import Turns
 
 __all__ = ["StateMachine"]
+
+_INFO = logging.INFO
 
 
 class StateMachine:
@@ -237,7 +241,12 @@ class StateMachine:
         engine = self._engine
         if engine.closed:
             self._refuse_closed("steps")
-        if engine.phase != NEW or engine.start_quietly():
+        if engine.phase != NEW:
+            return
+        if engine.node.plain_entry and engine.observers is None and _LEVELS.get(_INFO) is False:
+            engine.phase = ENTRY  # nothing to run, arm or report: entering is a change of phase
+            return
+        if engine.start_quietly():
             return
         await self._take_turn(skip=1)
         if engine.phase != NEW:

@@ -61,6 +61,7 @@ class Node:
         "timeout",
         "retries",
         "terminal",
+        "plain_entry",
     )
 
     on_state: Handler | None
@@ -85,6 +86,8 @@ class Node:
             fn = handlers.get(role)
             setattr(self, role, fn)
             setattr(self, f"{role}_async", fn is not None and is_async_callable(fn))
+        #: Entering the state runs nothing and arms nothing (no on_enter, no timer, not terminal).
+        self.plain_entry = self.on_enter is None and self.timeout is None and not self.terminal
         self.table: dict[Any, Op] = {}
         # The same table keyed by id(label): Enum members hash in Python code, ids hash in C.  The
         # table keeps every label alive, so an id here cannot be reused by another object.
