@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from enum import Enum, auto
 from typing import Any
 
@@ -19,6 +20,7 @@ from mycorrhizal.septum import (
     StateLeft,
     StateMachine,
     StateRetried,
+    StepCancelled,
     TimeoutFired,
     septum,
 )
@@ -33,9 +35,11 @@ class E(Enum):
 @septum.state
 class Idle:
     @septum.on_state
-    def on_state(ctx):
+    async def on_state(ctx):
         if ctx.msg == "bad":
             raise KeyError("bad input")
+        if ctx.msg == "slow":
+            await ctx.common["gate"].wait()  # the caller may be cancelled here
         return E.WORK if ctx.msg == "work" else None
 
     @septum.transitions
@@ -81,19 +85,29 @@ def summary(event: MachineEvent) -> tuple[Any, ...]:
         return ("timeout", event.state)
     if isinstance(event, StateRetried):
         return ("retried", event.state, event.retry, event.label)
+    if isinstance(event, StepCancelled):
+        return ("cancelled", event.state, event.role, event.message)
     assert isinstance(event, HandlerFailed)
     return ("failed", event.state, event.role, event.message, type(event.error.__cause__), event.routed_to)
 
 
 async def test_the_events_of_a_scenario_in_order() -> None:
+    """A transition, a retry, a timeout, a cancelled step and a failure routed to the error state."""
     clock = ManualClock()
-    fsm = StateMachine(Idle, error_state=Broken, timebase=clock)
+    gate = asyncio.Event()
+    fsm = StateMachine(Idle, error_state=Broken, timebase=clock, common_data={"gate": gate})
     events: list[MachineEvent] = []
     fsm.add_observer(events.append)
     await fsm.initialize()
     fsm.send_message("work")
     await fsm.run()
     await clock.run_for(5)  # Working's timeout: the machine moves on in the background
+    fsm.send_message("slow")
+    caller = asyncio.create_task(fsm.run())
+    await clock.run_for(0)  # the handler waits at the gate
+    caller.cancel()  # the caller goes away: the step is owed again
+    await asyncio.gather(caller, return_exceptions=True)
+    gate.set()
     fsm.send_message("bad")
     await fsm.run()
     assert [summary(e) for e in events] == [
@@ -107,6 +121,8 @@ async def test_the_events_of_a_scenario_in_order() -> None:
         ("timeout", "Working"),
         ("left", "Working", E.LATE, "Idle"),
         ("entered", "Idle", "Working", E.LATE),
+        ("cancelled", "Idle", "on_state", "slow"),
+        ("handled", "Idle", "slow", None),
         ("failed", "Idle", "on_state", "bad", KeyError, "Broken"),
         ("entered", "Broken", "Idle", None),
     ]
@@ -117,7 +133,7 @@ async def test_the_events_of_a_scenario_in_order() -> None:
 
 
 async def test_an_unrouted_failure_is_reported_before_it_is_raised() -> None:
-    fsm = StateMachine(Idle)
+    fsm = StateMachine(Idle, common_data={"gate": asyncio.Event()})
     events: list[MachineEvent] = []
     fsm.add_observer(events.append)
     fsm.send_message("bad")
