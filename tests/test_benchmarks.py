@@ -122,16 +122,6 @@ DISTRIBUTION_ROWS = {
     ("Redis path", "firings per commit round trip"),
     ("Redis path", "tokens per read round trip"),
 }
-DISTRIBUTION_ROWS = {
-    ("1 worker", "I/O-bound tokens"),
-    ("4 workers", "I/O-bound tokens"),
-    ("4 workers / 1 worker", "time per token"),
-    ("Redis path", "firing, no latency"),
-    ("in memory", "firing, no latency"),
-    ("Redis path", "over in memory"),
-    ("Redis path", "firings per commit round trip"),
-    ("Redis path", "tokens per read round trip"),
-}
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
     "hypha_bench": HYPHA_ROWS,
@@ -184,11 +174,20 @@ TARGETS = {
 
 @pytest.fixture
 def bench_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Make ``benchmarks/`` importable the way ``python benchmarks/<name>.py`` does."""
+    """Make ``benchmarks/`` importable the way ``python benchmarks/<name>.py`` does.
+
+    The objects the suite made so far are frozen (``gc.freeze``) meanwhile: the scripts collect
+    garbage before each sample timed with the collector off and around memory measurements, and in a
+    process holding a whole test suite every full collection would walk all of it (seconds per run).
+    """
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    yield
-    for name in MODULES:
-        sys.modules.pop(name, None)
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        for name in MODULES:
+            sys.modules.pop(name, None)
 
 
 @pytest.fixture
