@@ -21,7 +21,8 @@ from redis.exceptions import RedisError
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from ..durability.payloads import dumps, loads, record_text
+from ..durability.journal import Retired, check_kind, check_run, fresh
+from ..durability.payloads import dumps, loads, record_from, record_text
 from .connection import check_options, client_for, decoded
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
 
@@ -111,10 +112,7 @@ class RedisStore:
 
     async def open_journal(self, run: str) -> RedisJournal:
         """Become ``run``'s only writer (fencing earlier ones), continuing after its last record."""
-        if type(run) is not str or not run:
-            raise StoreError(
-                f"a run is named by a non-empty str, not {run!r}. Fix: pass a name like 'orders'"
-            )
+        check_run(run)
         self._check_open()
         earlier = self._journals.pop(run, None)
         if earlier is not None:  # this store's own older journal: commit what it queued, then fence it
@@ -161,7 +159,7 @@ class RedisStore:
         """Return once everything appended so far, by any of this store's journals, is committed."""
         await self._settled(self._appended)
         if self._failure is not None:
-            raise _copy(self._failure)
+            raise fresh(self._failure)
 
     async def close(self) -> None:
         """Commit what is queued, stop the writer and close the connection (if this store made it)."""
@@ -180,7 +178,7 @@ class RedisStore:
             if self._own_client:
                 await self._client.aclose()
         if self._failure is not None:
-            raise _copy(self._failure)
+            raise fresh(self._failure)
 
     # --- the writer --------------------------------------------------------------------------------
 
@@ -196,7 +194,7 @@ class RedisStore:
         if self._closed:
             raise StoreError(f"the store {self!r} is closed. Fix: make a new RedisStore")
         if self._failure is not None:
-            raise _copy(self._failure)
+            raise fresh(self._failure)
 
     async def _run(self, awaitable: Any, what: str) -> Any:
         try:
@@ -318,8 +316,7 @@ class RedisJournal:
     def append(self, kind: str, payload: JSON) -> int:
         """Record one step; returns its sequence number at once (committed with the next group)."""
         self._check_writer()
-        if type(kind) is not str or not kind:
-            raise StoreError(f"a record kind is a non-empty str, not {kind!r}. Fix: pass e.g. 'fire'")
+        check_kind(kind)
         text = record_text(kind, payload, self._run)
         self._seq += 1
         self._store._queued(self, ("r", self._seq, text))
@@ -337,8 +334,8 @@ class RedisJournal:
         if not self._store._closed:
             await self._store.flush()
         broken = self._fenced or self._broken
-        if broken is not None and not isinstance(broken, _Retired):
-            raise _copy(broken)
+        if broken is not None and not isinstance(broken, Retired):
+            raise fresh(broken)
 
     async def close(self) -> None:
         """Flush, then stop writing; the run stays in the store for recovery."""
@@ -350,16 +347,16 @@ class RedisJournal:
 
     def _retire(self, why: str) -> None:
         if self._broken is None:
-            self._broken = _Retired(f"run {self._run!r}: {why}. Fix: open_journal() again on an open store")
+            self._broken = Retired(f"run {self._run!r}: {why}. Fix: open_journal() again on an open store")
 
     def _check_writer(self) -> None:
         if self._store._closed and self._broken is None:
             self._retire("the store was closed")
         broken = self._fenced or self._broken
         if broken is not None:
-            raise _copy(broken)
+            raise fresh(broken)
         if self._store._failure is not None:
-            raise _copy(self._store._failure)
+            raise fresh(self._store._failure)
 
     def _committed(self, status: int, detail: str, ops: list[Op]) -> None:
         if status == 1:
@@ -379,16 +376,6 @@ class RedisJournal:
         )
 
 
-class _Retired(StoreError):
-    """Why a closed journal refuses appends (its flush and close are then no-ops)."""
-
-
-def _copy(error: StoreError) -> StoreError:
-    copy = type(error)(str(error))
-    copy.__cause__ = error.__cause__
-    return copy
-
-
 def _records(run: str, after: int, entries: list[Any]) -> tuple[Record, ...]:
     """Stream entries as records; StoreError if one is missing or damaged."""
     records = []
@@ -399,9 +386,7 @@ def _records(run: str, after: int, entries: list[Any]) -> tuple[Record, ...]:
                 f"were changed by something else. Fix: restore them from a backup"
             )
         pair = loads(decoded(fields[1]) if len(fields) == 2 else "", f"record {seq} of run {run!r}")
-        if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-            raise StoreError(f"record {seq} of run {run!r} is damaged: {pair!r:.80}")
-        records.append(Record(seq, pair[0], pair[1]))
+        records.append(record_from(seq, pair, run))
     return tuple(records)
 
 

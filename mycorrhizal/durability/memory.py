@@ -13,6 +13,7 @@ import asyncio
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
+from .journal import check_kind, check_run
 from .payloads import dumps, loads
 
 __all__ = ["MemoryJournal", "MemoryStore"]
@@ -50,10 +51,7 @@ class MemoryStore:
     async def open_journal(self, run: str) -> MemoryJournal:
         """Become ``run``'s only writer (fencing earlier ones), continuing after its last record."""
         self._check_open()
-        if type(run) is not str or not run:
-            raise StoreError(
-                f"a run is named by a non-empty str, not {run!r}. Fix: pass a name like 'orders'"
-            )
+        check_run(run)
         state = self._runs.setdefault(run, _Run())
         state.epoch += 1
         return MemoryJournal(self, run, state)
@@ -139,8 +137,7 @@ class MemoryJournal:
     def append(self, kind: str, payload: JSON) -> int:
         """Record one step; returns its sequence number."""
         self._check_writer()
-        if type(kind) is not str or not kind:
-            raise StoreError(f"a record kind is a non-empty str, not {kind!r}. Fix: pass e.g. 'fire'")
+        check_kind(kind)
         text = dumps(payload, f"the payload of a {kind!r} record of run {self._run!r}")
         self._seq += 1
         self._state.records.append((self._seq, kind, text))

@@ -7,8 +7,9 @@ import json
 from ..common.codecs import JSON
 from ..common.errors import StoreError
 from ..common.interpreter import compact_json
+from ..common.store import Record
 
-__all__ = ["dumps", "loads", "record_text"]
+__all__ = ["dumps", "loads", "record_from", "record_text"]
 
 
 def dumps(data: JSON, what: str) -> str:
@@ -39,4 +40,16 @@ def loads(text: str, what: str) -> JSON:
     try:
         return json.loads(text)  # type: ignore[no-any-return]
     except (ValueError, RecursionError) as exc:
-        raise StoreError(f"{what} in the store is not valid JSON ({exc}): the store was damaged") from None
+        raise StoreError(
+            f"{what} in the store is not valid JSON ({exc}): the store was damaged. Fix: restore it from "
+            f"a backup"
+        ) from None
+
+
+def record_from(seq: int, pair: JSON, run: str) -> Record:
+    """Record ``seq`` of ``run`` from its ``[kind, payload]`` pair read back; StoreError if damaged."""
+    if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+        raise StoreError(
+            f"record {seq} of run {run!r} is damaged: {pair!r:.80}. Fix: restore the store from a backup"
+        )
+    return Record(seq, pair[0], pair[1])

@@ -18,7 +18,8 @@ from typing import TypeVar
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from .payloads import dumps, loads, record_text
+from .journal import Retired, check_kind, check_run, fresh
+from .payloads import dumps, loads, record_from, record_text
 from .schema import Options, connect
 from .writer import Job, Owner, SnapshotRow, Writer
 
@@ -77,10 +78,7 @@ class SQLiteStore:
 
     async def open_journal(self, run: str) -> SQLiteJournal:
         """Become ``run``'s only writer (fencing earlier ones), continuing after its last record."""
-        if type(run) is not str or not run:
-            raise StoreError(
-                f"a run is named by a non-empty str, not {run!r}. Fix: pass a name like 'orders'"
-            )
+        check_run(run)
         self._check_open()
         earlier = self._journals.pop(run, None)
         if earlier is not None:  # this store's own older journal: fenced at once, not at its next commit
@@ -125,7 +123,7 @@ class SQLiteStore:
         finally:
             self._finalizer()  # joins the thread, which has nothing left to do
         if self._writer.failure is not None:
-            raise _copy(self._writer.failure)
+            raise fresh(self._writer.failure)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -186,9 +184,8 @@ class SQLiteJournal:
     def append(self, kind: str, payload: JSON) -> int:
         """Record one step; returns its sequence number at once (durable after the next commit)."""
         if self._owner.broken is not None:
-            raise _copy(self._owner.broken)
-        if type(kind) is not str or not kind:
-            raise StoreError(f"a record kind is a non-empty str, not {kind!r}. Fix: pass e.g. 'fire'")
+            raise fresh(self._owner.broken)
+        check_kind(kind)
         text = record_text(kind, payload, self._owner.run)
         seq = self._seq = self._seq + 1
         queue = self._queue
@@ -202,7 +199,7 @@ class SQLiteJournal:
     def snapshot(self, document: JSON) -> int:
         """Record ``document`` as standing for every record appended so far; returns that seq."""
         if self._owner.broken is not None:
-            raise _copy(self._owner.broken)
+            raise fresh(self._owner.broken)
         text = dumps(document, f"the snapshot document of run {self._owner.run!r}")
         self._queue.append(SnapshotRow(self._run_id, self._seq, text))
         self._wake.set()
@@ -213,8 +210,8 @@ class SQLiteJournal:
         if not self._store._closed:  # a closed store committed everything when it closed
             await self._store._call(None)
         broken = self._owner.broken
-        if broken is not None and not isinstance(broken, _Retired):
-            raise _copy(broken)
+        if broken is not None and not isinstance(broken, Retired):
+            raise fresh(broken)
 
     async def close(self) -> None:
         """Flush, then stop writing; the run stays in the store for recovery."""
@@ -225,19 +222,9 @@ class SQLiteJournal:
 
     def _retire(self, why: str) -> None:
         if self._owner.broken is None:
-            self._owner.broken = _Retired(
+            self._owner.broken = Retired(
                 f"run {self.run!r}: {why}. Fix: open_journal() again on an open store"
             )
-
-
-class _Retired(StoreError):
-    """Why a closed journal refuses appends (its flush and close are then no-ops)."""
-
-
-def _copy(error: StoreError) -> StoreError:
-    copy = type(error)(str(error))
-    copy.__cause__ = error.__cause__
-    return copy
 
 
 # --- jobs run on the writer thread ---------------------------------------------------------------
@@ -292,9 +279,7 @@ def _records(run: str, after: int, rows: list[tuple[int, int, str]]) -> tuple[Re
             )
         for seq, pair in enumerate(pairs, first):
             if seq >= expected:
-                if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-                    raise StoreError(f"record {seq} of run {run!r} is damaged: {pair!r:.80}")
-                records.append(Record(seq, pair[0], pair[1]))
+                records.append(record_from(seq, pair, run))
         expected = max(expected, last + 1)
     return tuple(records)
 

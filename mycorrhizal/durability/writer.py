@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.errors import FencedError, StoreError
+from .journal import fresh
 
 __all__ = ["Job", "Owner", "SnapshotRow", "Writer"]
 
@@ -343,15 +344,6 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
     if future.done():  # cancelled by its waiter
         return
     if error is not None:
-        future.set_exception(_fresh(error))
+        future.set_exception(fresh(error) if isinstance(error, StoreError) else error)
     else:
         future.set_result(result)
-
-
-def _fresh(error: BaseException) -> BaseException:
-    """A new exception like ``error`` (one instance raised in many places grows one traceback)."""
-    if isinstance(error, StoreError):
-        copy = type(error)(str(error))
-        copy.__cause__ = error.__cause__
-        return copy
-    return error

@@ -184,6 +184,11 @@ async def test_a_missing_record_is_reported_not_skipped(path: Path) -> None:
     raw(path, "UPDATE journal SET records = '[[\"fire\"' WHERE first_seq = 1")
     with pytest.raises(StoreError, match="records 1..1 of run 'orders' in the store is not valid JSON"):
         await store.load("orders")
+    raw(path, "UPDATE journal SET records = '[[\"fire\"]]' WHERE first_seq = 1")
+    with pytest.raises(
+        StoreError, match=r"record 1 of run 'orders' is damaged: \['fire'\]\. Fix: restore the store"
+    ):
+        await store.load("orders")
     await store.close()
 
 

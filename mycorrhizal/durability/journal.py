@@ -1,0 +1,35 @@
+"""What every store's journal shares: the checks of what it is given, and the errors it hands out.
+
+``MemoryStore``, ``SQLiteStore`` and ``RedisStore`` refuse the same bad input with the same words, and
+a journal that stopped (fenced, failed or closed) raises a fresh copy of the error that stopped it
+each time it is used: one instance raised in many places would grow one ever longer traceback.
+"""
+
+from __future__ import annotations
+
+from ..common.errors import StoreError
+
+__all__ = ["Retired", "check_kind", "check_run", "fresh"]
+
+
+class Retired(StoreError):
+    """Why a closed journal refuses appends (its flush and close are then no-ops)."""
+
+
+def check_run(run: object) -> None:
+    """StoreError unless ``run`` is a run's name: a non-empty str."""
+    if type(run) is not str or not run:
+        raise StoreError(f"a run is named by a non-empty str, not {run!r}. Fix: pass a name like 'orders'")
+
+
+def check_kind(kind: object) -> None:
+    """StoreError unless ``kind`` is a record kind: a non-empty str."""
+    if type(kind) is not str or not kind:
+        raise StoreError(f"a record kind is a non-empty str, not {kind!r}. Fix: pass e.g. 'fire'")
+
+
+def fresh(error: StoreError) -> StoreError:
+    """A new error of the same type, message and cause as ``error``, to raise once more."""
+    copy = type(error)(str(error))
+    copy.__cause__ = error.__cause__
+    return copy
