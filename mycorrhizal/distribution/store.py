@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from ..durability.journal import Retired, check_kind, check_run, fresh
+from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh
 from ..durability.payloads import dumps, loads, record_from, record_text
 from .connection import check_options, client_for, decoded
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
@@ -275,38 +275,18 @@ class RedisStore:
         self._release()
 
 
-class RedisJournal:
+class RedisJournal(JournalBase):
     """The one writer of a run in a :class:`RedisStore` (made by ``open_journal``)."""
 
-    __slots__ = ("_store", "_run", "_keys", "_epoch", "_seq", "_durable", "_broken", "_fenced")
+    __slots__ = ("_store", "_keys", "_durable", "_broken", "_fenced")
 
     def __init__(self, store: RedisStore, run: str, keys: list[str], epoch: int, seq: int) -> None:
+        super().__init__(run, epoch, seq)
         self._store = store
-        self._run = run
         self._keys = keys
-        self._epoch = epoch
-        self._seq = seq
         self._durable = seq
         self._broken: StoreError | None = None  # set once: refuse appends from then on
         self._fenced: FencedError | None = None  # set when Redis refused a commit of this journal
-
-    def __repr__(self) -> str:
-        return f"RedisJournal({self._run!r}, epoch={self._epoch}, last_seq={self._seq})"
-
-    @property
-    def run(self) -> str:
-        """The run this journal writes."""
-        return self._run
-
-    @property
-    def epoch(self) -> int:
-        """The fencing token this journal holds; a later ``open_journal`` of the run raises it."""
-        return self._epoch
-
-    @property
-    def last_seq(self) -> int:
-        """Sequence number of the last record appended (committed or not yet)."""
-        return self._seq
 
     @property
     def durable_seq(self) -> int:

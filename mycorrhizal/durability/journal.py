@@ -9,7 +9,36 @@ from __future__ import annotations
 
 from ..common.errors import StoreError
 
-__all__ = ["Retired", "check_kind", "check_run", "fresh"]
+__all__ = ["JournalBase", "Retired", "check_kind", "check_run", "fresh"]
+
+
+class JournalBase:
+    """What every store's journal keeps the same way: its run, the epoch it holds, its last seq."""
+
+    __slots__ = ("_run", "_epoch", "_seq")
+
+    def __init__(self, run: str, epoch: int, seq: int) -> None:
+        self._run = run
+        self._epoch = epoch
+        self._seq = seq
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._run!r}, epoch={self._epoch}, last_seq={self._seq})"
+
+    @property
+    def run(self) -> str:
+        """The run this journal writes."""
+        return self._run
+
+    @property
+    def epoch(self) -> int:
+        """The fencing token this journal holds; a later ``open_journal`` of the run raises it."""
+        return self._epoch
+
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last record appended (durable or not yet)."""
+        return self._seq
 
 
 class Retired(StoreError):

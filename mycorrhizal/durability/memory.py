@@ -13,7 +13,7 @@ import asyncio
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from .journal import check_kind, check_run
+from .journal import JournalBase, check_kind, check_run
 from .payloads import dumps, loads
 
 __all__ = ["MemoryJournal", "MemoryStore"]
@@ -101,33 +101,16 @@ class MemoryStore:
             raise StoreError("the MemoryStore is closed. Fix: make a new one")
 
 
-class MemoryJournal:
+class MemoryJournal(JournalBase):
     """The one writer of a run in a :class:`MemoryStore`."""
 
-    __slots__ = ("_store", "_run", "_state", "_epoch", "_seq", "_closed")
+    __slots__ = ("_store", "_state", "_closed")
 
     def __init__(self, store: MemoryStore, run: str, state: _Run) -> None:
+        super().__init__(run, state.epoch, state.last_seq())
         self._store = store
-        self._run = run
         self._state = state
-        self._epoch = state.epoch
-        self._seq = state.last_seq()
         self._closed = False
-
-    @property
-    def run(self) -> str:
-        """The run this journal writes."""
-        return self._run
-
-    @property
-    def epoch(self) -> int:
-        """The fencing token this journal holds."""
-        return self._epoch
-
-    @property
-    def last_seq(self) -> int:
-        """Sequence number of the last record appended."""
-        return self._seq
 
     @property
     def durable_seq(self) -> int:

@@ -18,7 +18,7 @@ from typing import TypeVar
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from .journal import Retired, check_kind, check_run, fresh
+from .journal import JournalBase, Retired, check_kind, check_run, fresh
 from .payloads import dumps, loads, record_from, record_text
 from .schema import Options, connect
 from .writer import Job, Owner, SnapshotRow, Writer
@@ -142,12 +142,13 @@ class SQLiteStore:
             self._writer.owners.pop(journal._owner.run_id, None)
 
 
-class SQLiteJournal:
+class SQLiteJournal(JournalBase):
     """The one writer of a run in a :class:`SQLiteStore` (made by ``open_journal``)."""
 
-    __slots__ = ("_store", "_owner", "_queue", "_wake", "_hurry", "_max_batch", "_seq", "_run_id")
+    __slots__ = ("_store", "_owner", "_queue", "_wake", "_hurry", "_max_batch", "_run_id")
 
     def __init__(self, store: SQLiteStore, owner: Owner) -> None:
+        super().__init__(owner.run, owner.epoch, owner.durable_seq)
         self._store = store
         self._owner = owner
         writer = store._writer
@@ -155,26 +156,7 @@ class SQLiteJournal:
         self._wake = writer.wake
         self._hurry = writer.hurry
         self._max_batch = store.options.max_batch
-        self._seq = owner.durable_seq
         self._run_id = owner.run_id
-
-    def __repr__(self) -> str:
-        return f"SQLiteJournal({self.run!r}, epoch={self.epoch}, last_seq={self._seq})"
-
-    @property
-    def run(self) -> str:
-        """The run this journal writes."""
-        return self._owner.run
-
-    @property
-    def epoch(self) -> int:
-        """The fencing token this journal holds; a later ``open_journal`` of the run raises it."""
-        return self._owner.epoch
-
-    @property
-    def last_seq(self) -> int:
-        """Sequence number of the last record appended (durable or not yet)."""
-        return self._seq
 
     @property
     def durable_seq(self) -> int:
@@ -186,7 +168,7 @@ class SQLiteJournal:
         if self._owner.broken is not None:
             raise fresh(self._owner.broken)
         check_kind(kind)
-        text = record_text(kind, payload, self._owner.run)
+        text = record_text(kind, payload, self._run)
         seq = self._seq = self._seq + 1
         queue = self._queue
         queue.append((self._run_id, seq, text))
@@ -200,7 +182,7 @@ class SQLiteJournal:
         """Record ``document`` as standing for every record appended so far; returns that seq."""
         if self._owner.broken is not None:
             raise fresh(self._owner.broken)
-        text = dumps(document, f"the snapshot document of run {self._owner.run!r}")
+        text = dumps(document, f"the snapshot document of run {self._run!r}")
         self._queue.append(SnapshotRow(self._run_id, self._seq, text))
         self._wake.set()
         return self._seq
