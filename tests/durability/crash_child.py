@@ -12,9 +12,8 @@ import os
 import random
 from multiprocessing.synchronize import Event
 
-from mycorrhizal.durability import SQLiteStore
-
 from .conftest import document, payload
+from .crashes import random_store
 
 RUN = "crash"
 
@@ -25,13 +24,7 @@ def main(path: str, acks: str, seed: int, ready: Event) -> None:
 
 
 async def _append_forever(path: str, acks: str, rng: random.Random, ready: Event) -> None:
-    store = SQLiteStore(
-        path,
-        commit_interval=rng.choice([0.0, 0.0005, 0.002]),
-        max_batch=rng.choice([5, 50, 1000]),
-        keep_snapshots=rng.choice([1, 2]),
-        synchronous=rng.choice(["NORMAL", "FULL"]),
-    )
+    store = random_store(path, rng)
     journal = await store.open_journal(RUN)
     fd = os.open(acks, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     ready.set()

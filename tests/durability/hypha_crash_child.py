@@ -20,8 +20,9 @@ from multiprocessing.synchronize import Event
 from typing import Any
 
 from mycorrhizal.common import ManualClock
-from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import NetBuilder, NetSpec, PlaceType, Runner
+
+from .crashes import random_store
 
 RUN = "crash"
 RETRY = 0.5
@@ -63,13 +64,7 @@ async def _run_forever(
     path: str, log: str, first: int, start: float, rng: random.Random, ready: Event
 ) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    store = SQLiteStore(
-        path,
-        commit_interval=rng.choice([0.0, 0.0005, 0.002]),
-        max_batch=rng.choice([5, 50, 1000]),
-        keep_snapshots=rng.choice([1, 2]),
-        synchronous=rng.choice(["NORMAL", "FULL"]),
-    )
+    store = random_store(path, rng)
     clock = ManualClock(start)
     runner = await Runner.recover(
         net(fd), store, timebase=clock, run=RUN, snapshot_every=rng.choice([20, 200])

@@ -13,12 +13,7 @@ record whose ``flush()`` had returned.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 import random
-import shutil
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,9 +23,7 @@ from mycorrhizal.durability import SQLiteStore
 
 from . import crash_child
 from .conftest import document, payload
-
-CHAINS = 4
-KILLS_PER_CHAIN = 13  # 52 kills in all
+from .crashes import KILLS_PER_CHAIN, kill_chains, kill_one, leave_as_crashed, torn_copies
 
 
 def check_prefix(recovery: Recovery | None) -> int:
@@ -57,26 +50,14 @@ async def recover(path: Path, run: str, synchronous: str = "FULL") -> Recovery |
 
 def kill_chain(chain: int, folder: Path) -> list[tuple[int, int]]:
     """Start, kill and check a child ``KILLS_PER_CHAIN`` times on one file; (acknowledged, found)."""
-    context = multiprocessing.get_context("forkserver")
     rng = random.Random(chain)
     path, acks = folder / f"chain{chain}.db", folder / f"chain{chain}.acks"
     outcomes: list[tuple[int, int]] = []
     found = 0
     for attempt in range(KILLS_PER_CHAIN):
-        ready = context.Event()
-        child = context.Process(target=crash_child.main, args=(str(path), str(acks), rng.random(), ready))
-        child.start()
-        if rng.random() < 0.8:  # mostly while appending; sometimes while it opens the file
-            assert ready.wait(timeout=30), "the child never got going"
-        # A random moment in real time: the point is to interrupt a real process anywhere.
-        time.sleep(rng.uniform(0.0, 0.03))
-        child.kill()
-        child.join(timeout=30)
-        # -9: killed.  255: the forkserver lost the status of a child killed just after it forked
-        # (multiprocessing reports 255 then).  A child that failed on its own would exit with 1.
-        assert child.exitcode in (-9, 255), (
-            f"attempt {attempt}: the child ended on its own ({child.exitcode})"
-        )
+        args = (str(path), str(acks), rng.random())
+        ready = rng.random() < 0.8  # mostly while appending; sometimes while it opens the file
+        kill_one(crash_child.main, args, rng, ready=ready, longest=0.03, attempt=attempt)
         lines = acks.read_text().split() if acks.exists() else []
         acknowledged = max(map(int, lines), default=0)
         before = found
@@ -88,9 +69,7 @@ def kill_chain(chain: int, folder: Path) -> list[tuple[int, int]]:
 
 
 def test_a_killed_writer_leaves_a_prefix_with_every_flushed_record(tmp_path: Path) -> None:
-    multiprocessing.get_context("forkserver").set_forkserver_preload([crash_child.__name__])
-    with ThreadPoolExecutor(CHAINS) as pool:
-        results = list(pool.map(kill_chain, range(CHAINS), [tmp_path] * CHAINS))
+    results = kill_chains(kill_chain, tmp_path, crash_child.__name__)
     outcomes = [outcome for chain in results for outcome in chain]
     assert len(outcomes) >= 50
     # The kills did land while records were being written, not only before or after.
@@ -110,9 +89,7 @@ async def write_many_commits(path: Path) -> int:
         if rng.random() < 0.15:
             journal.snapshot(document(journal.last_seq))
         await journal.flush()
-    # Leave the files as a crash would: no close (which would checkpoint the WAL into the file).
-    shutil.copy(path, f"{path}.crashed")
-    shutil.copy(f"{path}-wal", f"{path}-wal.crashed")
+    leave_as_crashed(path)  # before closing, which would checkpoint the WAL into the file
     last = journal.last_seq
     await store.close()
     return last
@@ -122,17 +99,10 @@ async def write_many_commits(path: Path) -> int:
 async def test_a_torn_wal_leaves_a_prefix(tmp_path: Path, garbage: bool) -> None:
     source = tmp_path / "source.db"
     last = await write_many_commits(source)
-    database = Path(f"{source}.crashed").read_bytes()
-    wal = Path(f"{source}-wal.crashed").read_bytes()
-    rng = random.Random(garbage)
-    cuts = sorted(rng.sample(range(len(wal)), 25)) + [len(wal)]
-    found = []
-    for number, cut in enumerate(cuts):
-        torn = tmp_path / f"torn{number}.db"
-        torn.write_bytes(database)
-        tail = os.urandom(rng.randint(1, 5000)) if garbage and cut < len(wal) else b""
-        Path(f"{torn}-wal").write_bytes(wal[:cut] + tail)
-        found.append(check_prefix(await recover(torn, crash_child.RUN, synchronous="OFF")))
+    found = [
+        check_prefix(await recover(torn, crash_child.RUN, synchronous="OFF"))
+        for torn in torn_copies(source, tmp_path, garbage)
+    ]
     assert found == sorted(found), "a longer WAL gave fewer records"
     assert found[-1] == last  # the whole WAL: everything
     assert len(set(found)) > 8  # the cuts did land in many different commits

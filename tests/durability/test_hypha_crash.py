@@ -14,13 +14,10 @@ is retried at the deadline it had before the crash, not a new one.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import random
 import shutil
-import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +28,7 @@ from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import FailedToken, Runner
 
 from . import hypha_crash_child as child
-
-CHAINS = 4
-KILLS_PER_CHAIN = 13  # 52 kills in all
+from .crashes import KILLS_PER_CHAIN, kill_chains, kill_one, leave_as_crashed, torn_copies
 
 
 def job_of(token: Any) -> int:
@@ -105,33 +100,19 @@ async def check_deadlines(runner: Runner, clock: ManualClock, log: Log) -> int:
 def kill_chain(chain: int, folder: Path) -> list[tuple[int, int, int]]:
     """Start, kill and check a child ``KILLS_PER_CHAIN`` times on one file; (jobs found, acked,
     deadlines checked) after each kill."""
-    context = multiprocessing.get_context("forkserver")
     rng = random.Random(chain)
     path, log_path = folder / f"chain{chain}.db", folder / f"chain{chain}.log"
     outcomes = []
     for attempt in range(KILLS_PER_CHAIN):
         first = attempt * 100_000
-        ready = context.Event()
-        start = Log(log_path).now
-        process = context.Process(
-            target=child.main, args=(str(path), str(log_path), first, start, rng.random(), ready)
-        )
-        process.start()
-        assert ready.wait(timeout=30), "the child never got going"
-        time.sleep(rng.uniform(0.0, 0.05))  # a random moment in real time
-        process.kill()
-        process.join(timeout=30)
-        assert process.exitcode in (-9, 255), (
-            f"attempt {attempt}: the child ended on its own ({process.exitcode})"
-        )
+        args = (str(path), str(log_path), first, Log(log_path).now, rng.random())
+        kill_one(child.main, args, rng, ready=True, longest=0.05, attempt=attempt)
         outcomes.append(asyncio.run(check_recovery(path, Log(log_path), first + 100_000)))
     return outcomes
 
 
 def test_a_killed_runner_recovers_every_committed_token_once(tmp_path: Path) -> None:
-    multiprocessing.get_context("forkserver").set_forkserver_preload([child.__name__])
-    with ThreadPoolExecutor(CHAINS) as pool:
-        results = list(pool.map(kill_chain, range(CHAINS), [tmp_path] * CHAINS))
+    results = kill_chains(kill_chain, tmp_path, child.__name__)
     outcomes = [outcome for chain in results for outcome in chain]
     assert len(outcomes) >= 50
     assert all(chain[-1][0] > 50 for chain in results), "the children did not get much done"
@@ -155,8 +136,7 @@ async def run_into_wal(path: Path) -> int:
         if job % 4 == 0:
             await runner.flush()
     await runner.flush()
-    shutil.copy(path, f"{path}.crashed")
-    shutil.copy(f"{path}-wal", f"{path}-wal.crashed")
+    leave_as_crashed(path)
     await store.close()
     return 300
 
@@ -165,16 +145,8 @@ async def run_into_wal(path: Path) -> int:
 async def test_a_torn_wal_recovers_a_consistent_state(tmp_path: Path, garbage: bool) -> None:
     source = tmp_path / "source.db"
     injected = await run_into_wal(source)
-    database = Path(f"{source}.crashed").read_bytes()
-    wal = Path(f"{source}-wal.crashed").read_bytes()
-    rng = random.Random(garbage)
-    cuts = sorted(rng.sample(range(len(wal)), 25)) + [len(wal)]
     found = []
-    for number, cut in enumerate(cuts):
-        torn = tmp_path / f"torn{number}.db"
-        torn.write_bytes(database)
-        tail = os.urandom(rng.randint(1, 5000)) if garbage and cut < len(wal) else b""
-        Path(f"{torn}-wal").write_bytes(wal[:cut] + tail)
+    for torn in torn_copies(source, tmp_path, garbage):
         async with SQLiteStore(torn, synchronous="OFF") as store:
             runner = await Runner.recover(child.net(), store, timebase=ManualClock(100.0), run=child.RUN)
             jobs = Counter(job_of(token) for tokens in runner.marking().values() for token in tokens)
