@@ -1,11 +1,12 @@
 """What the live view watches: one adapter per kind of runtime, all answering the same questions.
 
 A :class:`Watched` knows the runtime's picture (a :class:`~mycorrhizal.common.Diagram` drawn from
-its spec, so it never changes while the view is open), attaches the view's observer to the runtime,
-and reads a *snapshot*: plain JSON-ready data saying, in terms of the picture's node ids, how many
-tokens sit in each place, which state each machine is in, which transitions are firing and which
-tree nodes are running, succeeded or failed.  Snapshots are read from the runtime itself, not
-rebuilt from events, so a view that skipped events (a slow browser) is still exactly right.
+its spec, so it never changes while the view is open), attaches the view's observer to the runtime
+(every runtime has ``add_observer``), and reads a *snapshot*: plain JSON-ready data saying, in terms
+of the picture's node ids, how many tokens sit in each place, which state each machine is in, which
+transitions are firing and which tree nodes are running, succeeded or failed.  Snapshots are read
+from the runtime itself, not rebuilt from events, so a view that skipped events (a slow browser) is
+still exactly right.
 """
 
 from __future__ import annotations
@@ -40,19 +41,23 @@ class Watched(ABC):
         self.diagram = diagram
         self.timebase = timebase
         self.node_ids = {node.id for node in diagram.all_nodes()}
+        self._sink: Sink | None = None
 
     @property
     def name(self) -> str:
         """The picture's name (the net's, machine's or tree's)."""
         return self.diagram.name
 
-    @abstractmethod
     def attach(self, sink: Sink) -> None:
         """Start calling ``sink(event)`` with every event the runtime emits."""
+        self.target.add_observer(sink)
+        self._sink = sink
 
-    @abstractmethod
     def detach(self) -> None:
         """Stop calling the sink given to :meth:`attach`."""
+        if self._sink is not None:
+            self.target.remove_observer(self._sink)
+            self._sink = None
 
     @abstractmethod
     def snapshot(self) -> Snapshot:
@@ -111,7 +116,6 @@ class NetWatch(Watched):
     def __init__(self, runner: NetRunner) -> None:
         super().__init__(runner, diagram_of(runner.net), runner.timebase)
         self.runner = runner
-        self._sink: Sink | None = None
         self._busy: dict[str, int] = {}
         self._outcomes: dict[str, str] = {}
         transitions = set(runner.fired())
@@ -121,15 +125,6 @@ class NetWatch(Watched):
             owner = cluster.id.removesuffix(".root")
             if cluster.id.endswith(".root") and owner in transitions:
                 self._embedded[owner] = _states_by_qualname(cluster.all_nodes(), f"{owner}.")
-
-    def attach(self, sink: Sink) -> None:
-        self._sink = sink
-        self.runner.add_observer(sink)
-
-    def detach(self) -> None:
-        if self._sink is not None:
-            self.runner.remove_observer(self._sink)
-            self._sink = None
 
     def note(self, event: Any) -> None:
         if not isinstance(event, FiringEvent):
@@ -195,18 +190,6 @@ class MachineWatch(Watched):
         self._ids = _states_by_qualname(self.diagram.all_nodes())
         # Machine events name their state by its short name.
         self._by_name = {s.name: self._ids[s.qualname] for s in spec.nodes if s.qualname in self._ids}
-        self._sink: Sink | None = None
-
-    def attach(self, sink: Sink) -> None:
-        add = getattr(self.machine, "add_observer", None)
-        if add is not None:  # machines report their events once septum's observers exist
-            add(sink)
-            self._sink = sink
-
-    def detach(self) -> None:
-        if self._sink is not None:
-            self.machine.remove_observer(self._sink)
-            self._sink = None
 
     def nodes_of(self, event: Any) -> list[str]:
         node = self._by_name.get(getattr(event, "state", None))  # type: ignore[arg-type]
@@ -226,16 +209,6 @@ class TreeWatch(Watched):
     def __init__(self, runner: TreeRunner) -> None:
         super().__init__(runner, diagram_of(runner.tree), runner.timebase)
         self.runner = runner
-        self._sink: Sink | None = None
-
-    def attach(self, sink: Sink) -> None:
-        self.runner.add_observer(sink)
-        self._sink = sink
-
-    def detach(self) -> None:
-        if self._sink is not None:
-            self.runner.remove_observer(self._sink)
-            self._sink = None
 
     def snapshot(self) -> Snapshot:
         snap = self._base()
