@@ -1,5 +1,6 @@
 """The ``mycorrhizal`` command line."""
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mycorrhizal import __version__
-from mycorrhizal.cli import NO_PICTURES, main
+from mycorrhizal.cli import COMMANDS, build_parser, command, main
+from mycorrhizal.cli.drawing import NO_PICTURES
 from mycorrhizal.common import diagram as diagram_module
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import NetBuilder, Runner
@@ -203,6 +205,42 @@ def test_python_dash_m_runs_the_command(target: Path) -> None:
     assert done.returncode == 0 and "digraph Flow" in done.stdout
     bad = subprocess.run([*command, f"{target}:Nope"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stderr == f"mycorrhizal: '{target}' has no attribute 'Nope'\n"
+
+
+def test_every_command_has_a_module_that_carries_it_out() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(COMMANDS) == set(subparsers.choices)
+    assert all(callable(command(name)) for name in COMMANDS)
+
+
+LOADED_BY_RENDER = """
+import sys
+from mycorrhizal.cli import build_parser, main
+
+COMMAND_MODULES = {f"mycorrhizal.cli.{name}" for name in ("running", "drawing", "distributed")}
+
+
+def loaded():
+    extras = [name for name in sys.modules if name.split(".")[0] in ("aiohttp", "redis")]
+    return sorted(extras + [name for name in COMMAND_MODULES if name in sys.modules])
+
+
+build_parser()
+print(loaded())
+main(["render", sys.argv[1], "-f", "dot"])
+print(loaded())
+"""
+
+
+def test_reading_the_command_line_loads_no_command_and_render_no_web_server_or_redis(target: Path) -> None:
+    """Each command's module (and the extras it needs) is imported only when that command runs."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_RENDER, f"{target}:Flow"], capture_output=True, text=True, env=env
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and lines[0] == "[]" and lines[-1] == "['mycorrhizal.cli.drawing']"
 
 
 @pytest.mark.parametrize(

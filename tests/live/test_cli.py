@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mycorrhizal import cli
-from mycorrhizal.cli import main
+from mycorrhizal.cli import main, running
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -62,7 +61,7 @@ def test_serve_refuses_what_cannot_run(tmp_path: Path, capsys: pytest.CaptureFix
 def test_serve_without_the_live_extra(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "live", None)
+    monkeypatch.setattr(running, "live", None)
     assert main(["serve", "x.py:X"]) == 1
     assert main(["demo", "circuit-breaker", "--serve"]) == 1
     assert capsys.readouterr().err == (

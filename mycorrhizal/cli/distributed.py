@@ -1,7 +1,8 @@
 """The ``mycorrhizal worker``, ``submit`` and ``inspect`` commands: a net distributed over Redis.
 
 Like the rest of the command line, every failure a user can cause ends in one line on stderr and
-exit status 1 (2 for a malformed command line).  Needs the ``redis`` extra.
+exit status 1 (2 for a malformed command line).  Needs the ``redis`` extra, except ``inspect`` of a
+store file (:mod:`.stores`).
 """
 
 from __future__ import annotations
@@ -11,103 +12,30 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
-from . import cli_store
-from .common.codecs import CodecRegistry
-from .common.errors import CodecError, CommandError, StoreError
-from .hypha import NetSpec
+from ..common.codecs import CodecRegistry
+from ..common.errors import CodecError, CommandError, StoreError
+from ..hypha import NetSpec
+from .stores import inspect_store, is_store
+from .targets import load_target
 
 try:
     from redis.exceptions import RedisError
 
-    from . import distribution
+    from .. import distribution
 except ModuleNotFoundError as _missing:  # the optional extra mycorrhizal[redis] is absent
     if _missing.name is None or _missing.name.split(".")[0] != "redis":
         raise
     distribution = None  # type: ignore[assignment]
     RedisError = OSError  # type: ignore[misc,assignment]
 
-__all__ = ["add_commands"]
+__all__ = ["cmd_inspect", "cmd_submit", "cmd_worker"]
 
 NO_REDIS = "distribution needs the redis package: pip install 'mycorrhizal[redis]'"
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
-TARGET_HELP = "MODULE:ATTR of the net, e.g. myapp.flows:Orders (the same for every worker)"
-
-Loader = Callable[[str], Any]
 
 
-def add_commands(sub: Any, load_target: Loader) -> None:
-    """Add ``worker``, ``submit`` and ``inspect`` to the command line's subparsers."""
-    worker = sub.add_parser(
-        "worker",
-        help="run a net's share of work from Redis until SIGTERM or Ctrl-C",
-        description="Run a worker of a net whose shared places live in Redis Streams; stops cleanly "
-        "on SIGTERM or Ctrl-C (firings in flight finish, tokens not fired go back to the others).",
-    )
-    _common(worker)
-    worker.add_argument("--concurrency", type=_positive, help="firings in flight per transition")
-    worker.add_argument("--prefetch", type=_positive, help="tokens held at most (default 2 x concurrency)")
-    worker.add_argument("--lease", type=_seconds, default=30.0, help="seconds before others reclaim a "
-                        "silent worker's tokens (default 30)")  # fmt: skip
-    worker.add_argument("--name", help="consumer name (default host-pid-random)")
-    worker.set_defaults(func=lambda args: _cmd_worker(args, load_target))
-
-    submit = sub.add_parser(
-        "submit",
-        help="put tokens into a shared place",
-        description="Append tokens to a shared place. Each TOKEN is JSON (a codec's tagged form for "
-        "other types); with no TOKEN, one JSON value per line is read from stdin.",
-    )
-    _common(submit)
-    submit.add_argument("place", help="the shared place, e.g. jobs")
-    submit.add_argument("tokens", nargs="*", metavar="TOKEN", help="JSON, e.g. 42 or '{\"id\": 7}'")
-    submit.set_defaults(func=lambda args: _cmd_submit(args, load_target))
-
-    inspect = sub.add_parser(
-        "inspect",
-        help="show a durable run's store file (run.db), or a distributed net in Redis",
-        description="With a store file (run.db): every run's recovered marking, what holds it back, "
-        "and its recent journal.  With MODULE:ATTR of a net: tokens per shared place in Redis, "
-        "pending per worker, live workers.",
-    )
-    _common(inspect)
-    cli_store.add_inspect_options(inspect)
-    inspect.set_defaults(
-        func=lambda args: (
-            cli_store.inspect_store(args)
-            if cli_store.is_store(args.target)
-            else _cmd_inspect(args, load_target)
-        )
-    )
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    parser.add_argument("--redis", default=DEFAULT_URL, help=f"Redis URL (default {DEFAULT_URL})")
-    parser.add_argument("--prefix", default="mycorrhizal", help="key prefix (default mycorrhizal)")
-    parser.add_argument("--shared", help="comma-separated shared places (default: every plain place)")
-    parser.add_argument("--codecs", metavar="MODULE:ATTR", help="a CodecRegistry for the tokens' types")
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.05 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0.05 to 86400")
-    return value
-
-
-def _setup(args: argparse.Namespace, load_target: Loader) -> tuple[Any, dict[str, Any]]:
+def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """(net, the keyword arguments every Worker/Client of it takes)."""
     if distribution is None:
         raise CommandError(NO_REDIS)
@@ -137,8 +65,9 @@ def _run(coroutine: Any, url: str) -> Any:
 # --------------------------------------------------------------------------- worker
 
 
-def _cmd_worker(args: argparse.Namespace, load_target: Loader) -> int:
-    net, options = _setup(args, load_target)
+def cmd_worker(args: argparse.Namespace) -> int:
+    """``mycorrhizal worker TARGET``: work on the net until SIGTERM or Ctrl-C."""
+    net, options = _setup(args)
     worker = distribution.Worker(
         net, **options, concurrency=args.concurrency, prefetch=args.prefetch, lease=args.lease, name=args.name
     )
@@ -181,8 +110,9 @@ def _tokens(args: argparse.Namespace, codecs: CodecRegistry) -> list[Any]:
     return tokens
 
 
-def _cmd_submit(args: argparse.Namespace, load_target: Loader) -> int:
-    net, options = _setup(args, load_target)
+def cmd_submit(args: argparse.Namespace) -> int:
+    """``mycorrhizal submit TARGET PLACE [TOKEN...]``: append tokens to a shared place."""
+    net, options = _setup(args)
     tokens = _tokens(args, options["codecs"])
 
     async def submit() -> int:
@@ -197,8 +127,11 @@ def _cmd_submit(args: argparse.Namespace, load_target: Loader) -> int:
 # --------------------------------------------------------------------------- inspect
 
 
-def _cmd_inspect(args: argparse.Namespace, load_target: Loader) -> int:
-    net, options = _setup(args, load_target)
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """``mycorrhizal inspect TARGET``: a store file's runs, or a distributed net's places and workers."""
+    if is_store(args.target):
+        return inspect_store(args)
+    net, options = _setup(args)
 
     async def status() -> Any:
         async with distribution.Client(net, **options) as client:

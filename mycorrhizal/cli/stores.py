@@ -5,7 +5,7 @@ recovered marking (the latest snapshot with the journal records after it replaye
 ``Runner.recover`` does, without the net or the token types: tokens are shown in their encoded JSON
 form), what holds transitions and sinks back, what transitions keep in ``ctx.memory``, and the most
 recent journal records.  The command shares ``inspect`` with the Redis view of a distributed net
-(:mod:`.cli_redis`): a path to an existing file (or anything without ``MODULE:ATTR``'s colon) is a
+(:mod:`.distributed`): a path to an existing file (or anything without ``MODULE:ATTR``'s colon) is a
 store.  Failures end in one line on stderr and exit status 1, like the rest of the command line.
 """
 
@@ -17,13 +17,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .common.codecs import JSON
-from .common.errors import CommandError, StoreError
-from .common.store import Record, Recovery, RunInfo
-from .durability import SQLiteStore
-from .hypha.replay import replay
+from ..common.codecs import JSON
+from ..common.errors import CommandError, StoreError
+from ..common.store import Record, Recovery, RunInfo
+from ..durability import SQLiteStore
+from ..hypha.replay import replay
 
-__all__ = ["add_inspect_options", "inspect_store", "is_store", "store_report"]
+__all__ = ["inspect_store", "is_store", "store_report"]
 
 SHOWN_TOKENS = 5
 """Tokens shown per place (the count says how many there are)."""
@@ -36,23 +36,6 @@ TOKEN_PREVIEW = 40
 def is_store(target: str) -> bool:
     """Whether ``inspect``'s TARGET names a store file rather than a net (``MODULE:ATTR``)."""
     return ":" not in target or Path(target).is_file()
-
-
-def add_inspect_options(parser: argparse.ArgumentParser) -> None:
-    """The options ``inspect`` takes for a store file."""
-    parser.add_argument("--run", help="a store file: show only this run (default: every run)")
-    parser.add_argument(
-        "--records",
-        type=_count,
-        default=10,
-        help="a store file: recent journal records shown per run (default 10)",
-    )
-
-
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
-    return int(text)
 
 
 def inspect_store(args: argparse.Namespace) -> int:

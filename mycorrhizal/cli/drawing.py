@@ -1,0 +1,137 @@
+"""The ``mycorrhizal render``, ``check`` and ``diagrams`` commands: pictures and checks of a spec."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..common.diagram import FALLBACK_PROGRAM, Diagram, dot_available
+from ..common.errors import CommandError
+from ..inspection import check_report, diagram_targets
+from ..render import diagram_of, render, to_dot
+from .parser import FORMATS
+from .targets import load_drawable
+
+__all__ = ["NO_PICTURES", "cmd_check", "cmd_diagrams", "cmd_render", "make_folder"]
+
+NO_PICTURES = (
+    f"mycorrhizal: note: neither Graphviz's 'dot' nor {FALLBACK_PROGRAM} is installed, so pictures "
+    f"are written as .dot text only; 'pip install {FALLBACK_PROGRAM}' or install Graphviz for SVG/PNG"
+)
+
+
+def make_folder(folder: Path, option: str) -> None:
+    """Create ``folder`` (given with ``option``) if missing; CommandError if it cannot be one."""
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{option} {str(folder)!r} is a file; give a folder (it is created if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}") from exc
+
+
+def _format_of(output: str | None, fmt: str | None) -> str:
+    """The format to write, from ``-f`` and/or the suffix of ``-o``; refuses a contradiction."""
+    suffix = Path(output).suffix.lstrip(".").lower() if output else ""
+    suffix = "mmd" if suffix == "mermaid" else suffix
+    if fmt is not None:
+        if suffix and suffix != fmt:
+            better = Path(str(output)).with_suffix(f".{fmt}")
+            raise CommandError(
+                f"-f {fmt} does not match the file name {output!r}; drop -f to write {suffix}, "
+                f"or name the file {str(better)!r}",
+                usage=True,
+            )
+        return fmt
+    if output is None:
+        return "svg"
+    if not suffix:
+        raise CommandError(
+            f"cannot tell which format to write to {output!r}: name it {output}.svg (or .png, .pdf, "
+            ".dot, .mmd), or pass -f",
+            usage=True,
+        )
+    if suffix not in FORMATS:
+        raise CommandError(
+            f"{output!r}: mycorrhizal does not write .{suffix} files; use .svg, .png, .pdf, .dot or .mmd",
+            usage=True,
+        )
+    return suffix
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """``mycorrhizal render TARGET [-o FILE] [-f FORMAT]``."""
+    fmt = _format_of(args.output, args.format)
+    target = load_drawable(args.target)
+    if args.output is None and fmt == "dot":
+        sys.stdout.write(to_dot(target))
+        return 0
+    output = args.output or f"{diagram_of(target).name}.{fmt}"
+    try:
+        path = render(target, output, format=fmt)
+    except OSError as exc:
+        raise CommandError(f"cannot write {output!r}: {exc.strerror or exc}") from exc
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``mycorrhizal check TARGET``: exit status 1 if the report found a problem."""
+    ok, lines = check_report(load_drawable(args.target))
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
+
+
+def _example_diagrams(examples: Path) -> list[tuple[str, Diagram]]:
+    if not examples.is_dir():
+        raise CommandError(
+            f"no examples folder at {str(examples)!r}: 'mycorrhizal diagrams' draws the examples of a "
+            "source checkout; run it in one, or pass --examples DIR"
+        )
+    found = list(diagram_targets(examples))
+    if not found:
+        raise CommandError(f"no example in {str(examples)!r} declares DIAGRAMS; nothing to draw or check")
+    return found
+
+
+def _stale(out: Path, found: list[tuple[str, Diagram]]) -> list[str]:
+    stale: list[str] = []
+    for stem, diagram in found:
+        dot_path = out / f"{stem}.dot"
+        if not dot_path.is_file() or dot_path.read_text(encoding="utf-8") != to_dot(diagram):
+            stale.append(stem)
+        elif not (out / f"{stem}.svg").is_file():
+            stale.append(f"{stem} (svg missing)")
+    return stale
+
+
+def _write_diagrams(out: Path, found: list[tuple[str, Diagram]]) -> None:
+    draw = dot_available()
+    if not draw:
+        print(NO_PICTURES, file=sys.stderr)
+    for stem, diagram in found:
+        try:
+            render(diagram, out / f"{stem}.dot", format="dot")
+            if draw:
+                render(diagram, out / f"{stem}.svg")
+        except OSError as exc:
+            raise CommandError(f"cannot write the diagrams into {str(out)!r}: {exc}") from exc
+
+
+def cmd_diagrams(args: argparse.Namespace) -> int:
+    """``mycorrhizal diagrams [--check]``: exit status 1 if ``--check`` found stale pictures."""
+    out = Path(args.out)
+    found = _example_diagrams(Path(args.examples))
+    if args.check:
+        stale = _stale(out, found)
+        if stale:
+            print("stale diagrams (run 'mycorrhizal diagrams'): " + ", ".join(stale))
+            return 1
+        print(f"diagrams are current ({len(found)} checked)")
+        return 0
+    make_folder(out, "--out")
+    _write_diagrams(out, found)
+    print(f"wrote {len(found)} diagrams to {out}")
+    return 0

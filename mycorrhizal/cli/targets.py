@@ -1,0 +1,104 @@
+"""Finding what a command works on: the user's ``MODULE:ATTR``, a dotted module or a ``.py`` file."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..common.diagram import Diagram, Diagrammable
+from ..common.errors import CommandError, MycorrhizalError
+
+__all__ = ["first_on_path", "load_drawable", "load_target"]
+
+
+@contextlib.contextmanager
+def first_on_path(folder: Path) -> Iterator[None]:
+    """Put ``folder`` first on ``sys.path`` while loading, so the target imports its neighbours."""
+    entry = str(folder)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)
+
+
+def _where(exc: BaseException) -> str:
+    """' (file, line N)' for the innermost frame of ``exc``'s traceback, or ''."""
+    if isinstance(exc, SyntaxError):
+        return ""  # its message already says where
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+
+
+def _load_failure(what: str, exc: Exception) -> CommandError:
+    if isinstance(exc, MycorrhizalError):
+        return CommandError(f"cannot load {what}: {exc}")
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return CommandError(f"cannot load {what}: {type(exc).__name__}: {first_line}{_where(exc)}")
+
+
+def _run_file(module_part: str) -> dict[str, Any]:
+    path = Path(module_part)
+    if not path.is_file():
+        raise CommandError(f"no such file {module_part!r}; give a path to a .py file or a dotted module")
+    with first_on_path(path.resolve().parent):
+        try:
+            return runpy.run_path(str(path), run_name=f"mycorrhizal_target_{path.stem}")
+        except Exception as exc:  # anything the user's file raises while it runs
+            raise _load_failure(repr(module_part), exc) from exc
+
+
+def _import_module(module_part: str) -> dict[str, Any]:
+    # Like 'python -m', a dotted name resolves from the current folder first.
+    with first_on_path(Path.cwd()):
+        try:
+            return vars(importlib.import_module(module_part))
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and f"{module_part}.".startswith(f"{exc.name}."):
+                raise CommandError(
+                    f"cannot import module {module_part!r}: no module named {exc.name!r}; run from the "
+                    "folder that holds it, or give a path to the .py file"
+                ) from exc
+            raise _load_failure(f"module {module_part!r}", exc) from exc
+        except Exception as exc:  # anything the user's module raises while it is imported
+            raise _load_failure(f"module {module_part!r}", exc) from exc
+
+
+def load_target(spec: str) -> Any:
+    """Import ``MODULE:ATTR`` (dotted module or .py path) and return the attribute."""
+    module_part, sep, attr_path = spec.partition(":")
+    if not sep or not module_part or not attr_path:
+        raise CommandError(
+            f"{spec!r} is not MODULE:ATTRIBUTE; write e.g. 'examples/hypha/order_pipeline.py:Shop'",
+            usage=True,
+        )
+    is_file = module_part.endswith(".py") or "/" in module_part or os.sep in module_part
+    namespace = _run_file(module_part) if is_file else _import_module(module_part)
+    obj: Any = namespace
+    for i, name in enumerate(attr_path.split(".")):
+        try:
+            obj = obj[name] if i == 0 else getattr(obj, name)
+        except (KeyError, AttributeError) as exc:
+            raise CommandError(f"{module_part!r} has no attribute {attr_path!r}") from exc
+    return obj
+
+
+def load_drawable(spec: str) -> Diagram | Diagrammable:
+    """:func:`load_target`, refusing anything that cannot be drawn or checked."""
+    target = load_target(spec)
+    if not isinstance(target, Diagram | Diagrammable):
+        shown = repr(target)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise CommandError(
+            f"{spec!r} is {shown} (of type {type(target).__name__}), which cannot be drawn or checked; "
+            "name a septum state or machine, a hypha net or runner, a rhizomorph tree or runner, "
+            "or a mycelium net"
+        )
+    return target
