@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import RoutingError, StoreError
+from ..common.errors import RoutingError
 from ..hypha import NetSpec
-from .connection import client_for, decoded
+from .connection import client_for, decoded, redis_failure
 from .shared import GROUP, SharedNet
 
 __all__ = ["Client", "PlaceStatus", "Status", "WorkerStatus"]
@@ -163,7 +163,7 @@ class Client:
         except RedisError as exc:
             if "NOGROUP" in str(exc):
                 return {}
-            raise StoreError(f"cannot read the pending entries of {key!r}: {exc}") from exc
+            raise redis_failure(f"cannot read the pending entries of {key!r}", self.url, exc) from exc
 
     async def _workers(self) -> tuple[WorkerStatus, ...]:
         keys = self.shared.keys
@@ -182,4 +182,4 @@ class Client:
         try:
             return await awaitable
         except RedisError as exc:
-            raise StoreError(f"cannot {what} in Redis at {self.url}: {type(exc).__name__}: {exc}") from exc
+            raise redis_failure(f"cannot {what} in Redis at {self.url}", self.url, exc) from exc

@@ -10,7 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ..common.errors import StoreError
+from .connection import redis_failure
 from .places_lua import COMMIT
 
 __all__ = ["Committer"]
@@ -21,12 +21,14 @@ Firing = list[list[list[Any]]]  # [[[key index, entry id]...], [[key index, toke
 class Committer:
     """Batches the commits of one worker; at most one commit call is in flight at a time."""
 
-    __slots__ = ("_script", "_keys", "_args", "_pending", "_task", "max_batch", "calls", "firings")
+    __slots__ = ("_script", "_keys", "_args", "_url", "_pending", "_task", "max_batch", "calls", "firings")
 
     def __init__(
-        self, client: Redis, keys: list[str], group: str, consumer: str, max_batch: int = 1000
+        self, client: Redis, keys: list[str], group: str, consumer: str, url: str, max_batch: int = 1000
     ) -> None:
+        """Commit to the streams ``keys`` as ``consumer`` of ``group`` (``url`` names the server)."""
         self._script = client.register_script(COMMIT)
+        self._url = url
         self._keys = keys
         self._args = [group, consumer]
         self._pending: list[tuple[Firing, asyncio.Future[bool]]] = []
@@ -54,9 +56,7 @@ class Committer:
                         keys=self._keys, args=[*self._args, json.dumps([firing for firing, _ in batch])]
                     )
                 except (RedisError, OSError) as exc:
-                    error = StoreError(
-                        f"cannot commit {len(batch)} firing(s) in Redis: {type(exc).__name__}: {exc}"
-                    )
+                    error = redis_failure(f"cannot commit {len(batch)} firing(s) in Redis", self._url, exc)
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(error)

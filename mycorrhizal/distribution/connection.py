@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from ..common.errors import DefinitionError, Problem, StoreError
 
-__all__ = ["check_options", "client_for", "decoded"]
+__all__ = ["check_options", "client_for", "decoded", "redis_failure"]
 
 SCHEMES = ("redis://", "rediss://", "unix://")
 SOCKET_TIMEOUT = 10.0
@@ -51,4 +51,12 @@ def check_options(owner: str, checks: list[tuple[str, object, bool, str, str]]) 
             if not fine
         ],
         what=f"{owner} options",
+    )
+
+
+def redis_failure(what: str, url: str, exc: BaseException) -> StoreError:
+    """The StoreError for a call to the Redis at ``url`` that failed: ``what`` failed, why, the fix."""
+    return StoreError(
+        f"{what}: {type(exc).__name__}: {exc}. Fix: check that the Redis server at {url} runs and this "
+        "machine can reach it (its log says why it refused a command)"
     )

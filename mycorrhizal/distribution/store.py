@@ -23,7 +23,7 @@ from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh
 from ..durability.payloads import dumps, loads, record_from, record_text
-from .connection import check_options, client_for, decoded
+from .connection import check_options, client_for, decoded, redis_failure
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
 
 __all__ = ["RedisJournal", "RedisStore"]
@@ -200,7 +200,7 @@ class RedisStore:
         try:
             return await awaitable
         except RedisError as exc:
-            raise StoreError(f"{self!r} could not {what}: {type(exc).__name__}: {exc}") from exc
+            raise redis_failure(f"{self!r} could not {what}", self.url, exc) from exc
 
     def _queued(self, journal: RedisJournal, op: Op) -> None:
         self._queue.append((journal, op))

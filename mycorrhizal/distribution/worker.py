@@ -29,7 +29,7 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, StoreError
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_options, client_for
+from .connection import check_options, client_for, redis_failure
 from .handlers import Outputs, local_net
 from .places_lua import GIVE_BACK, RENEW
 from .shared import GROUP, SharedNet
@@ -73,7 +73,7 @@ class Worker:
         self.url = redis if isinstance(redis, str) else repr(redis)
         self._keys = [self.shared.streams[q] for q in self.shared.shared]
         self._index = {q: i for i, q in enumerate(self.shared.shared, 1)}  # Lua counts from 1
-        self._committer = Committer(self._client, self._keys, GROUP, self.name)
+        self._committer = Committer(self._client, self._keys, GROUP, self.name, self.url)
         self._renew = self._client.register_script(RENEW)
         self._give_back = self._client.register_script(GIVE_BACK)
         self.concurrency = concurrency
@@ -125,8 +125,8 @@ class Worker:
             await self._sweep_once()  # takes over what dead workers left at once
         except (RedisError, OSError) as exc:
             await self.runner.stop()
-            raise StoreError(
-                f"worker {self.name}: cannot reach Redis at {self.url}: {type(exc).__name__}: {exc}"
+            raise redis_failure(
+                f"worker {self.name}: cannot reach Redis at {self.url}", self.url, exc
             ) from exc
         self._running = True
         loop = asyncio.get_running_loop()

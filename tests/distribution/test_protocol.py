@@ -39,7 +39,8 @@ class World:
         self.client = client
         self.source, self.sink = f"{prefix}:in", f"{prefix}:out"
         self.held: dict[str, list[str]] = {w: [] for w in WORKERS}  # may be stale: lost to another
-        self.committers = {w: Committer(client, [self.source, self.sink], GROUP, w) for w in WORKERS}
+        keys = [self.source, self.sink]
+        self.committers = {w: Committer(client, keys, GROUP, w, url=repr(client)) for w in WORKERS}
         self.renew = client.register_script(RENEW)
         self.give_back = client.register_script(GIVE_BACK)
 

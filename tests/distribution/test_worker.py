@@ -286,7 +286,9 @@ async def test_a_name_a_live_worker_has_is_refused(redis_url: str, redis_prefix:
 async def test_an_unreachable_redis_fails_start_with_the_cause() -> None:
     worker = Worker(Gated, "redis://127.0.0.1:1/0", lease=5)
     with pytest.raises(
-        StoreError, match=r"worker .*: cannot reach Redis at redis://127.0.0.1:1/0: ConnectionError"
+        StoreError,
+        match=r"worker .*: cannot reach Redis at redis://127.0.0.1:1/0: ConnectionError.*\. Fix: check "
+        r"that the Redis server at redis://127.0.0.1:1/0 runs",
     ):
         await worker.start()
     assert not worker.runner.running
