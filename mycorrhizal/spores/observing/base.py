@@ -64,7 +64,7 @@ def one_per_object(relations: Relations) -> Relations:
     OCEL 2.0 allows several qualifiers per event and object, but readers such as pm4py keep one
     per pair; one relationship carrying every role loses nothing for either.
     """
-    if len({oid for oid, _ in relations}) == len(relations):
+    if len(relations) < 2 or len({oid for oid, _ in relations}) == len(relations):
         return relations
     merged: dict[str, list[str]] = {}
     for oid, qualifier in relations:
