@@ -202,3 +202,27 @@ def test_util_to_mermaid_takes_a_spec_or_a_net_function() -> None:
     assert to_mermaid(Packer._spec) == to_mermaid(Packer) == Packer.to_mermaid()
     with pytest.raises(ValueError, match="is not a net"):
         to_mermaid(42)
+
+
+async def test_stop_with_a_timeout_cancels_what_is_still_in_flight_and_keeps_its_tokens() -> None:
+    @pn.net
+    def Slow(builder: NetBuilder) -> None:
+        jobs, done = builder.place("jobs"), builder.place("done")
+
+        @builder.transition()
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            await timebase.sleep(10)
+            return {done: consumed[0]}
+
+        builder.arc(jobs, work).arc(done)
+
+    clock = ManualClock()
+    runner = Runner(Slow, None)
+    await runner.start(clock)
+    runner.runtime.places[("Slow", "jobs")].add_token("job")
+    await clock.run_for(0)
+    stopping = asyncio.ensure_future(runner.stop(timeout=5.0))
+    await clock.run_for(5)
+    await stopping
+    assert runner.runtime.places[("Slow", "jobs")].tokens == ("job",)
+    assert runner.runtime.places[("Slow", "done")].tokens == ()
