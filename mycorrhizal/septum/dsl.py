@@ -10,18 +10,33 @@ when a machine is first built from them (:mod:`.compile`).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, overload
 
 from ..common.errors import DefinitionError, DefinitionTypeError, Problem
 from .config import StateConfiguration
-from .states import State, StateGroup
+from .states import ROLES, State, StateGroup
 
-__all__ = ["septum"]
+__all__ = [
+    "events",
+    "on_enter",
+    "on_fail",
+    "on_leave",
+    "on_state",
+    "on_timeout",
+    "root",
+    "septum",
+    "state",
+    "transitions",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=type)
 
 _ROLE_ATTR = "__septum_role__"
+#: The role ``@septum.events`` gives an enum: a name of the state's body, not a handler.
+EVENTS = "events"
 
 # Function-form states run their body while one of these lists is on top, so the handler
 # decorators inside it can be collected.
@@ -55,20 +70,20 @@ def _role_of(value: Any) -> tuple[str, Callable[..., Any]] | None:
     return (role, fn) if isinstance(role, str) else None
 
 
-def _from_class(cls: type, config: StateConfiguration) -> State:
+def _from_class(cls: type, config: StateConfiguration, name: str | None, group: str | None) -> State:
     handlers: dict[str, list[Callable[..., Any]]] = {}
     namespace: dict[str, Any] = {}
     for key, value in vars(cls).items():
         if key.startswith("__") and key.endswith("__"):
             continue
         found = _role_of(value)
-        if found is not None:
+        if found is not None and found[0] != EVENTS:
             handlers.setdefault(found[0], []).append(found[1])
             namespace[key] = found[1]
         else:
             namespace[key] = value
     return State(
-        name=cls.__name__,
+        name=name or cls.__name__,
         qualname=cls.__qualname__,
         module=cls.__module__,
         config=config,
@@ -76,6 +91,7 @@ def _from_class(cls: type, config: StateConfiguration) -> State:
         handlers={k: tuple(v) for k, v in handlers.items()},
         namespace=namespace,
         definition=cls,
+        group_name=group,
     )
 
 
@@ -104,7 +120,7 @@ def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
         _refuse(
             f"state {qualname}",
             f"its body raised {type(exc).__name__}: {exc}",
-            "a state function only declares its handlers (and Events); move other work into them",
+            _body_fix(exc),
             error=DefinitionError,
             cause=exc,
         )
@@ -113,12 +129,31 @@ def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
     return collected
 
 
-def _from_function(fn: Callable[..., Any], config: StateConfiguration) -> State:
+def _body_fix(exc: Exception) -> str:
+    """How to fix a state function whose body raised ``exc``."""
+    found = re.search(r"'(\w+)'", str(exc)) if isinstance(exc, UnboundLocalError) else None
+    shadowed = found.group(1) if found else None
+    if shadowed in ROLES:
+        # ``from ...core import on_state`` then ``@on_state async def on_state(ctx)`` in the body:
+        # the handler's own name hides the decorator inside the function.
+        return (
+            f"the handler named {shadowed} hides the decorator {shadowed} inside the state function: "
+            f"write @septum.{shadowed}, or import it under another name"
+        )
+    return "a state function only declares its handlers (and Events); move other work into them"
+
+
+def _from_function(
+    fn: Callable[..., Any], config: StateConfiguration, name: str | None, group: str | None
+) -> State:
     qualname = getattr(fn, "__qualname__", repr(fn))
     handlers: dict[str, list[Callable[..., Any]]] = {}
     namespace: dict[str, Any] = {}
     for handler in _collect(fn, qualname):
         role = getattr(handler, _ROLE_ATTR)
+        if role == EVENTS:  # an enum marked with @septum.events: visible as State.Events
+            namespace[handler.__name__] = handler
+            continue
         handlers.setdefault(role, []).append(handler)
         namespace[handler.__name__] = handler
         # The body's other names (``Events``, helpers) are visible through the handlers' closures.
@@ -129,7 +164,7 @@ def _from_function(fn: Callable[..., Any], config: StateConfiguration) -> State:
             except ValueError:  # an empty cell: the name is bound later in an enclosing scope
                 continue
     return State(
-        name=fn.__name__,
+        name=name or fn.__name__,
         qualname=qualname,
         module=getattr(fn, "__module__", "") or "",
         config=config,
@@ -137,10 +172,21 @@ def _from_function(fn: Callable[..., Any], config: StateConfiguration) -> State:
         handlers={k: tuple(v) for k, v in handlers.items()},
         namespace=namespace,
         definition=fn,
+        group_name=group,
     )
 
 
-def _make_state(obj: Any, config: StateConfiguration | None) -> State:
+def _check_names(name: Any, group: Any) -> None:
+    for keyword, value in (("name", name), ("group", group)):
+        if value is not None and (not isinstance(value, str) or not value):
+            _refuse(
+                f"@septum.state({keyword}=...)",
+                f"takes a non-empty str or None, got {value!r}",
+                f"write {keyword}='...' or leave it out",
+            )
+
+
+def _make_state(obj: Any, config: StateConfiguration | None, name: str | None, group: str | None) -> State:
     if config is None:
         config = StateConfiguration()  # every state gets its own configuration object
     elif not isinstance(config, StateConfiguration):
@@ -151,10 +197,11 @@ def _make_state(obj: Any, config: StateConfiguration | None) -> State:
         )
     if isinstance(obj, State):
         _refuse(f"state {obj.qualname}", "is already a state", "apply @septum.state once")
+    _check_names(name, group)
     if isinstance(obj, type):
-        return _from_class(obj, config)
+        return _from_class(obj, config, name, group)
     if inspect.isfunction(obj):
-        return _from_function(obj, config)
+        return _from_function(obj, config, name, group)
     _refuse("@septum.state", f"decorates a class or a function, got {obj!r}", "put it on a class or a def")
 
 
@@ -179,16 +226,35 @@ class _Septum:
 
     @overload
     def state(
-        self, obj: None = None, /, *, config: StateConfiguration | None = None
+        self,
+        obj: StateConfiguration | None = None,
+        /,
+        *,
+        config: StateConfiguration | None = None,
+        name: str | None = None,
+        group: str | None = None,
     ) -> Callable[[Any], State]: ...
 
     def state(
-        self, obj: Any = None, /, *, config: StateConfiguration | None = None
+        self,
+        obj: Any = None,
+        /,
+        *,
+        config: StateConfiguration | None = None,
+        name: str | None = None,
+        group: str | None = None,
     ) -> State | Callable[[Any], State]:
-        """Declare a state on a class or function: ``@septum.state`` or ``@septum.state(config=...)``."""
+        """Declare a state on a class or function: ``@septum.state`` or ``@septum.state(config=...)``.
+
+        ``name`` replaces the state's name (its class or function name); ``group`` is recorded as
+        ``State.group_name`` and changes nothing else.  ``@septum.state(StateConfiguration(...))``
+        (the configuration given by position) means ``config=``.
+        """
+        if isinstance(obj, StateConfiguration) and config is None:
+            obj, config = None, obj
         if obj is not None:
-            return _make_state(obj, config)
-        return lambda target: _make_state(target, config)
+            return _make_state(obj, config, name, group)
+        return lambda target: _make_state(target, config, name, group)
 
     def on_state(self, fn: F) -> F:
         """The state's main handler: runs on entry and for each message; returns a label or None."""
@@ -213,6 +279,27 @@ class _Septum:
     def transitions(self, fn: F) -> F:
         """Returns the state's list of ``LabeledTransition``; called when a machine is compiled."""
         return _mark("transitions", fn)
+
+    def events(self, cls: C) -> C:
+        """Marks the state's ``Events`` enum (optional: ``State.Events`` works without it).
+
+        In a function-form state it makes the enum visible as ``State.Events`` even when no
+        handler refers to it.
+        """
+        if not isinstance(cls, type):
+            _refuse(
+                "@septum.events", f"decorates a class, got {cls!r}", "put @septum.events on the Events enum"
+            )
+        setattr(cls, _ROLE_ATTR, EVENTS)
+        if _collectors:
+            _collectors[-1].append(cls)
+        return cls
+
+    def root(self, fn: F) -> F:
+        """Marks a function as a machine's root (``fn._septum_is_root``), as 0.x did; nothing reads it."""
+        target = fn.__func__ if isinstance(fn, staticmethod | classmethod) else fn
+        target._septum_is_root = True  # type: ignore[attr-defined]
+        return fn
 
     @overload
     def group(self, cls: type, /) -> StateGroup: ...
@@ -239,3 +326,24 @@ class _Septum:
 
 #: The decorator namespace: ``@septum.state``, ``@septum.on_state``, ``@septum.transitions``, ...
 septum = _Septum()
+
+# Module-level aliases of the decorators, as 0.x offered them (``from mycorrhizal.septum.core import
+# state, on_state``): the very bound methods of ``septum``.
+#: ``septum.state``.
+state = septum.state
+#: ``septum.on_state``.
+on_state = septum.on_state
+#: ``septum.on_enter``.
+on_enter = septum.on_enter
+#: ``septum.on_leave``.
+on_leave = septum.on_leave
+#: ``septum.on_timeout``.
+on_timeout = septum.on_timeout
+#: ``septum.on_fail``.
+on_fail = septum.on_fail
+#: ``septum.transitions``.
+transitions = septum.transitions
+#: ``septum.events``.
+events = septum.events
+#: ``septum.root``.
+root = septum.root

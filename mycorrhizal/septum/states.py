@@ -109,6 +109,8 @@ class State(_MachineRoot):
     """The names of its class body (or, for the function form, of its handlers' closures)."""
     definition: Any
     """The decorated class or function."""
+    group_name: str | None = None
+    """``@septum.state(group=...)``: a label for people (0.x's ``group_name``); it changes nothing."""
 
     kind = "state"
 
