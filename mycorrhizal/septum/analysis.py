@@ -60,6 +60,8 @@ def analysis_report(spec: MachineSpec) -> list[tuple[bool, str]]:
             )
         else:
             findings.append((True, "every state reachable from the start can still reach a terminal state"))
+    # What 0.x accepted and this library accepts too (logged as WARNINGs; strict machines refuse it).
+    findings.extend((False, f"{warning.subject}: {warning.message}") for warning in spec.warnings)
     dwellers = sorted(node.name for node in spec.nodes.values() if node.state.config.can_dwell)
     if dwellers:
         findings.append((True, f"may wait for ever by design (can_dwell): {', '.join(dwellers)}"))

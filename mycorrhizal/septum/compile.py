@@ -2,8 +2,9 @@
 
 Compiling a machine reads every state reachable from its initial state (and its error state): its
 handlers are bound to the names they use (:mod:`.names`), its ``transitions()`` is called, and each
-validation rule below looks at it.  Every problem found is collected and raised at once as one
-:class:`DefinitionError`.  Nothing here looks at a state the machine cannot reach.
+validation rule (:mod:`.checks`, and those about the whole machine below) looks at it.  Every
+problem found is collected and raised at once as one :class:`DefinitionError`.  Nothing here looks
+at a state the machine cannot reach.
 
 Compiled specs are cached here, keyed by the initial state (or group) and the error state; the
 specs themselves never hold a compiled artefact.  A spec stays cached while any machine uses it, and
@@ -12,7 +13,6 @@ the most recently used ones stay cached even when no machine is alive.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import weakref
 from collections.abc import Callable, Iterator
@@ -21,10 +21,11 @@ from typing import Any
 import attrs
 
 from ..common.callables import is_async_callable
-from ..common.errors import DefinitionError, DefinitionTypeError, Problem
-from . import guards
+from ..common.errors import DefinitionError, DefinitionTypeError, ExecutionError, Problem
+from . import checks, guards
+from .checks import Finding
 from .names import bind, scope, unresolved
-from .plan import MachineSpec, Node, Op, label_text
+from .plan import MachineSpec, Node, Op
 from .states import State, StateGroup
 from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
 
@@ -33,13 +34,14 @@ __all__ = ["SPECS", "MachineSpec", "compile_machine", "machine_spec"]
 log = logging.getLogger("mycorrhizal.septum")
 
 Handler = Callable[..., Any]
-Finding = tuple[str, str]  # (what is wrong, how to fix it), about the state being checked
 
 
 class _Reading:
-    """One state as a machine sees it: bound handlers, declared (label, target) pairs, problems."""
+    """One state as a machine sees it: bound handlers, declared (label, target) pairs, problems,
+    and warnings (what 0.x accepted and this library accepts too, saying so; strict machines refuse
+    them)."""
 
-    __slots__ = ("state", "handlers", "transitions", "problems")
+    __slots__ = ("state", "handlers", "transitions", "problems", "warnings")
 
     def __init__(self, state: State) -> None:
         self.state = state
@@ -47,146 +49,34 @@ class _Reading:
         #: Declared transitions, targets in instance form (``Retry`` -> ``Retry()``).
         self.transitions: list[LabeledTransition] = []
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, findings: Iterator[Finding]) -> None:
         self.problems.extend(Problem(f"state {self.state.qualname}", m, fix) for m, fix in findings)
+
+    def warn(self, findings: Iterator[Finding]) -> None:
+        self.warnings.extend(Problem(f"state {self.state.qualname}", m, fix) for m, fix in findings)
 
     def note(self, message: str, fix: str) -> None:
         self.problems.append(Problem(f"state {self.state.qualname}", message, fix))
 
 
-# --- rules about one handler ---------------------------------------------------------------------
-
-
-def _one_per_role(role: str, fns: tuple[Handler, ...]) -> Iterator[Finding]:
-    if len(fns) > 1:
-        yield f"declares {len(fns)} @septum.{role} handlers", f"keep exactly one @septum.{role}"
-
-
-def _arity(role: str, fn: Handler) -> Iterator[Finding]:
-    want = 0 if role == "transitions" else 1
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return  # builtins and the like: trust them
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    required = [p for p in positional if p.default is p.empty]
-    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
-    if len(required) > want or (len(positional) < want and not variadic):
-        shape = "no arguments" if want == 0 else "one argument, ctx"
-        yield (
-            f"handler {role} ({fn.__name__}) must take {shape}",
-            f"define it as `def {fn.__name__}({'' if want == 0 else 'ctx'})`",
-        )
-
-
-def _plain_transitions(role: str, fn: Handler) -> Iterator[Finding]:
-    if role == "transitions" and is_async_callable(fn) and not inspect.isasyncgenfunction(fn):
-        yield (
-            "@septum.transitions must be a plain function, not async",
-            "drop `async` from transitions(); it only returns a list",
-        )
-
-
-def _not_a_generator(role: str, fn: Handler) -> Iterator[Finding]:
-    kind = "an async generator" if inspect.isasyncgenfunction(fn) else "a generator"
-    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
-        yield (
-            f"handler {role} ({fn.__name__}) is {kind} function (it uses yield), so calling it "
-            f"runs nothing and returns {kind}",
-            "return the label instead of yielding it"
-            if role != "transitions"
-            else "return the list of LabeledTransition instead of yielding them",
-        )
-
-
-def _known_names(role: str, fn: Handler, missing: list[str]) -> Iterator[Finding]:
-    for name in missing:
-        hint = (
-            "define `class Events(Enum)` inside the state (or import the Enum it means)"
-            if name == "Events"
-            else f"define or import {name!r} where the state is declared"
-        )
-        yield (
-            f"handler {role} refers to {name!r}, which is not defined in the state, its "
-            f"enclosing classes or its module",
-            hint,
-        )
+# --- reading one state -------------------------------------------------------------------------
 
 
 def _read_handlers(reading: _Reading, group: StateGroup | None) -> None:
     names = scope(reading.state, group)
     for role, fns in reading.state.handlers.items():
         before = len(reading.problems)
-        reading.add(_one_per_role(role, fns))
+        reading.add(checks.one_per_role(role, fns))
         fn = bind(fns[0], names)
         reading.handlers[role] = fn
-        reading.add(_arity(role, fn))
-        reading.add(_not_a_generator(role, fn))
-        reading.add(_plain_transitions(role, fn))
-        reading.add(_known_names(role, fn, unresolved(fns[0], names)))
+        reading.add(checks.arity(role, fn))
+        reading.add(checks.not_a_generator(role, fn))
+        reading.add(checks.plain_transitions(role, fn))
+        reading.add(checks.known_names(role, fn, unresolved(fns[0], names)))
         if role == "transitions" and len(reading.problems) > before:
             del reading.handlers[role]  # calling it would only fail for the reason already given
-
-
-# --- rules about a state's configuration ----------------------------------------------------------
-
-
-def _terminal_runs_nothing(state: State, roles: set[str]) -> Iterator[Finding]:
-    if not state.config.terminal:
-        return
-    for role in ("on_state", "transitions", "on_timeout", "on_fail"):
-        if role in roles:
-            yield (
-                f"is terminal but declares {role}, which would never run",
-                "move final work to on_enter, or drop terminal=True",
-            )
-    if state.config.timeout is not None or state.config.retries is not None:
-        yield "is terminal but has a timeout or retries", "drop them: a terminal state never runs again"
-
-
-def _has_on_state(state: State, roles: set[str]) -> Iterator[Finding]:
-    if not state.config.terminal and "on_state" not in roles:
-        yield (
-            "has no @septum.on_state handler",
-            "add `@septum.on_state async def on_state(ctx): ...`, or mark the state "
-            "StateConfiguration(terminal=True) if the machine ends here",
-        )
-
-
-def _timeout_has_handler(state: State, roles: set[str]) -> Iterator[Finding]:
-    timeout = state.config.timeout
-    if state.config.terminal:
-        return
-    if timeout is not None and "on_timeout" not in roles:
-        yield (
-            f"has timeout={timeout} but no @septum.on_timeout handler",
-            "add an on_timeout handler returning a label, or drop the timeout",
-        )
-    if timeout is None and "on_timeout" in roles:
-        yield (
-            "declares on_timeout but no timeout, so it would never run",
-            "set StateConfiguration(timeout=...) or remove on_timeout",
-        )
-
-
-def _retries_have_handler(state: State, roles: set[str]) -> Iterator[Finding]:
-    retries = state.config.retries
-    if state.config.terminal:
-        return
-    if retries is not None and "on_fail" not in roles:
-        yield (
-            f"has retries={retries} but no @septum.on_fail handler",
-            "add an on_fail handler saying where to go when retries run out",
-        )
-    if retries is None and "on_fail" in roles:
-        yield (
-            "declares on_fail but no retries, so it would never run",
-            "set StateConfiguration(retries=...) or remove on_fail",
-        )
-
-
-STATE_RULES = (_terminal_runs_nothing, _has_on_state, _timeout_has_handler, _retries_have_handler)
 
 
 # --- rules about declared transitions -------------------------------------------------------------
@@ -214,64 +104,20 @@ def _declared(declare: Handler, reading: _Reading) -> list[Any] | tuple[Any, ...
     return declared
 
 
-def _label(item: Any, seen: dict[Any, bool]) -> Iterator[Finding]:
-    if not isinstance(item, LabeledTransition):
-        yield (
-            f"transitions() lists {item!r}, which is not a LabeledTransition",
-            "wrap it: LabeledTransition(label, target)",
-        )
-        return
-    try:
-        # A label may come back only after guarded transitions: an unguarded one always wins.
-        duplicate = seen.get(item.label) is False
-    except TypeError:
-        yield f"label {item.label!r} is not hashable", "use Enum members (or strings) as labels"
-        return
-    if duplicate:
-        yield (
-            f"uses label {label_text(item.label)} twice, and the earlier transition has no guard, so "
-            f"the later one could never be taken",
-            "give each transition its own label, or a guard= to every transition of the label but the last",
-        )
-    elif item.label is None:
-        yield "uses None as a label, but None means 'no transition'", "use an Enum member"
-
-
-def _target(item: LabeledTransition) -> Iterator[Finding]:
-    target, text = item.target, label_text(item.label)
-    if isinstance(target, type) and issubclass(target, SpecialTarget) and target.kind == PUSH:
-        yield f"label {text} targets Push without states", "write Push(FirstState, ReturnState, ...)"
-    elif isinstance(target, SpecialTarget) and target.kind == PUSH:
-        pushed = target.states  # type: ignore[attr-defined]
-        if not pushed or any(not isinstance(s, State) for s in pushed):
-            yield (
-                f"label {text}: Push needs septum states, got {pushed!r}",
-                "decorate each with @septum.state",
-            )
-    elif not isinstance(target, State | SpecialTarget) and not (
-        isinstance(target, type) and issubclass(target, SpecialTarget)
-    ):
-        what = (
-            f"class {target.__qualname__}, which is not decorated with @septum.state"
-            if isinstance(target, type)
-            else repr(target)
-        )
-        yield (
-            f"label {text} targets {what}",
-            "target a @septum.state, or Again/Unhandled/Retry/Repeat/Restart/Push(...)/Pop",
-        )
-
-
 def _read_transitions(reading: _Reading) -> None:
     declare = reading.handlers.get("transitions")
     if declare is None or is_async_callable(declare):
         return
+    declared = _declared(declare, reading)
+    if reading.state.config.terminal:
+        reading.warn(checks.terminal_transitions(declared))  # 0.x ignored them: they are not followed
+        return
     seen: dict[Any, bool] = {}  # label -> every transition of it so far has a guard
-    for item in _declared(declare, reading):
+    for item in declared:
         before = len(reading.problems)
-        reading.add(_label(item, seen))
+        reading.add(checks.label(item, seen))
         if len(reading.problems) == before:
-            reading.add(_target(item))
+            reading.add(checks.target(item))
             reading.add(guards.check(item))
         if len(reading.problems) != before:
             continue
@@ -288,10 +134,23 @@ def _read_transitions(reading: _Reading) -> None:
 
 def _can_leave(reading: _Reading) -> Iterator[Finding]:
     cfg = reading.state.config
-    if not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems:
+    stuck = not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems
+    if stuck and "transitions" not in reading.handlers:
         yield (
             "has no transitions and is not terminal, so the machine could never leave it",
             "add @septum.transitions, mark it terminal=True, or can_dwell=True if it should wait for ever",
+        )
+
+
+def _empty_transitions(reading: _Reading) -> Iterator[Finding]:
+    """A warning (0.x accepted ``transitions()`` returning ``[]``): the state waits for ever."""
+    cfg = reading.state.config
+    stuck = not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems
+    if stuck and "transitions" in reading.handlers:
+        yield (
+            "declares no transitions and is not terminal, so the machine can never leave it: it waits "
+            "for ever",
+            "add a LabeledTransition, or say so with StateConfiguration(can_dwell=True)",
         )
 
 
@@ -300,10 +159,13 @@ def read_state(state: State, group: StateGroup | None) -> _Reading:
     reading = _Reading(state)
     _read_handlers(reading, group)
     roles = set(state.handlers)  # as declared (a broken transitions() is dropped from the handlers)
-    for rule in STATE_RULES:
+    for rule in checks.STATE_RULES:
         reading.add(rule(state, roles))
+    for rule in checks.STATE_WARNINGS:
+        reading.warn(rule(state, roles))
     _read_transitions(reading)
     reading.add(_can_leave(reading))
+    reading.warn(_empty_transitions(reading))
     return reading
 
 
@@ -408,23 +270,55 @@ def _check_root(root: Any, error_state: Any) -> None:
         )
 
 
-def compile_machine(root: State | StateGroup, error_state: State | None = None) -> MachineSpec:
-    """Validate and compile the machine starting at ``root`` (no cache: see :func:`machine_spec`)."""
+def _missing_on_timeout(state: State) -> Handler:
+    """What runs when the timer of a state without ``on_timeout`` fires: a handler error, as in 0.x."""
+
+    def on_timeout(ctx: Any) -> None:
+        raise ExecutionError(
+            f"state {state.name} timed out but declares no @septum.on_timeout handler; add one "
+            f"returning a label, or drop the timeout",
+            state=state.name,
+        )
+
+    return on_timeout
+
+
+def _handlers(reading: _Reading) -> dict[str, Handler]:
+    """The handlers a node runs: the state's own, and a stand-in on_timeout for a timed state without one."""
+    handlers, config = reading.handlers, reading.state.config
+    if config.timeout is not None and not config.terminal and "on_timeout" not in handlers:
+        handlers = {**handlers, "on_timeout": _missing_on_timeout(reading.state)}
+    return handlers
+
+
+def compile_machine(
+    root: State | StateGroup, error_state: State | None = None, *, strict: bool = False
+) -> MachineSpec:
+    """Validate and compile the machine starting at ``root`` (no cache: see :func:`machine_spec`).
+
+    What 0.x accepted (see :data:`STATE_WARNINGS`) is logged as a WARNING and kept in
+    ``spec.warnings``; with ``strict`` it is refused like any other problem.
+    """
     _check_root(root, error_state)
     group = root if isinstance(root, StateGroup) else None
     initial = root.initial if isinstance(root, StateGroup) else root
+    name = f"state machine {group.name if group else initial.name}"
     readings = _read_reachable([initial] + ([error_state] if error_state is not None else []), group)
     problems = [p for r in readings.values() for p in r.problems]
     problems.extend(_pop_has_push(readings))
     problems.extend(_members_reachable(group, readings))
-    DefinitionError.raise_if_any(problems, what=f"state machine {group.name if group else initial.name}")
-    nodes = {state: Node(state, reading.handlers) for state, reading in readings.items()}
+    warnings = [p for r in readings.values() for p in r.warnings]
+    DefinitionError.raise_if_any(problems + warnings if strict else problems, what=name)
+    nodes = {state: Node(state, _handlers(reading)) for state, reading in readings.items()}
     for state, reading in readings.items():
         node = nodes[state]
         node.link(guards.link(reading.transitions, _maker(node, nodes)))
     spec = MachineSpec(
         root, nodes[initial], nodes[error_state] if error_state is not None else None, nodes, group
     )
+    spec.warnings = tuple(warnings)
+    for warning in warnings:
+        log.warning("%s: %s (accepted; StateMachine(..., strict=True) refuses it)", name, warning)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("compiled machine %s: %d states", spec.name, len(nodes))
     return spec
@@ -439,19 +333,29 @@ SPECS: dict[Any, MachineSpec] = {}
 _live: weakref.WeakValueDictionary[Any, MachineSpec] = weakref.WeakValueDictionary()
 
 
-def machine_spec(root: State | StateGroup, error_state: State | None = None) -> MachineSpec:
-    """The compiled spec of the machine starting at ``root``: built once, then shared."""
+def machine_spec(
+    root: State | StateGroup, error_state: State | None = None, *, strict: bool = False
+) -> MachineSpec:
+    """The compiled spec of the machine starting at ``root``: built once, then shared.
+
+    ``strict``: what 0.x accepted (``spec.warnings``) is a :class:`DefinitionError` too.
+    """
     key = root if error_state is None else (root, error_state)
     try:
         spec = SPECS.get(key)
     except TypeError:  # not hashable, so certainly not a state: compile_machine says so
         spec = None
     if spec is not None:
+        if strict:
+            DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.name}")
         return spec
     spec = _live.get(key)
     if spec is None:
-        spec = compile_machine(root, error_state)  # a failed build raises here, and is not cached
+        # A failed build raises here, and is not cached.
+        spec = compile_machine(root, error_state, strict=strict)
         _live[key] = spec
+    elif strict:
+        DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.name}")
     if len(SPECS) >= RECENT:
         del SPECS[next(iter(SPECS))]  # the oldest: it is still shared while a machine holds it
     SPECS[key] = spec

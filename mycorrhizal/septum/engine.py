@@ -407,8 +407,10 @@ class Engine:
                 routed_to=dest and dest.name,
             )
         if dest is None:
-            if role == "on_enter":
-                self.entered(node)  # only the hook failed: the machine is in that state all the same
+            if role == "on_enter" or node.terminal:
+                # Only a hook (on_enter, or a terminal state's on_state) failed: the machine is in
+                # that state all the same.
+                self.entered(node)
             raise error
         report.routed(self.spec.name, error, dest.name)
         self.disarm()  # the failed state is abandoned: no on_leave
@@ -419,7 +421,7 @@ class Engine:
         except HookFailed as failed:
             # Entering the state chosen for an error failed: raised, never routed again (the hook
             # would likely choose the same state, for ever).
-            if failed.role == "on_enter":
+            if failed.role == "on_enter" or failed.node.terminal:
                 self.entered(failed.node)
             raise handler_error(failed.node, failed.role, failed.exc, self.ctx.msg) from failed.exc
 

@@ -52,9 +52,11 @@ class StateMachine:
         queue_overflow: OverflowPolicy = "raise",
         on_error: Any = None,
         max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
+        strict: bool = False,
     ) -> None:
         try:
-            spec = SPECS.get(initial_state) if error_state is None else None  # the common case, cached
+            # The common case: cached.  ``strict`` asks machine_spec() to refuse what 0.x accepted.
+            spec = SPECS.get(initial_state) if error_state is None and not strict else None
         except TypeError:  # unhashable: not a state, and machine_spec() says so
             spec = None
         if (
@@ -67,7 +69,7 @@ class StateMachine:
         else:
             chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth)
         self._engine = Engine(
-            spec or machine_spec(initial_state, error_state),
+            spec or machine_spec(initial_state, error_state, strict=strict),
             common_data,
             default_timebase() if timebase is None else timebase,
             chosen,

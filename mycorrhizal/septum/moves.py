@@ -176,13 +176,26 @@ async def enter(m: Moving, node: Node, previous: Node | None, label: Any) -> Non
         m.arm(node)  # measured from entry, so on_enter's own time counts
     if m.observers is not None:
         m.emit(StateEntered, state=node.name, previous=previous and previous.name, label=label)
-    if node.on_enter is not None:
+    arrival = node.on_state if node.terminal else None
+    if node.on_enter is not None or arrival is not None:
         try:
-            await hook(m, node, "on_enter")
+            if node.on_enter is not None:
+                await hook(m, node, "on_enter")
+            if arrival is not None:
+                await _arrive(m, node)
         except asyncio.CancelledError:
-            m.entered(node)  # cancelled in on_enter: the state is entered all the same, its entry run owed
+            # Cancelled in on_enter (or a terminal state's on_state): the state is entered all the
+            # same, its entry run owed (a terminal state completes).
+            m.entered(node)
             raise
     m.entered(node)
+
+
+async def _arrive(m: Moving, node: Node) -> None:
+    """A terminal state's ``on_state`` runs once, on arrival, with no message; its label is ignored."""
+    if m.ctx is not None:
+        m.ctx.msg = None
+    await hook(m, node, "on_state")
 
 
 async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:

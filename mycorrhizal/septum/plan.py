@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from ..common.callables import is_async_callable
+from ..common.errors import Problem
 from .states import State, StateGroup
 
 __all__ = ["MachineSpec", "Node", "Op", "label_text"]
@@ -115,7 +116,7 @@ class Node:
 class MachineSpec:
     """The validated, compiled states of one machine: shared by every instance built from it."""
 
-    __slots__ = ("initial", "error", "nodes", "group", "root", "__weakref__")
+    __slots__ = ("initial", "error", "nodes", "group", "root", "warnings", "__weakref__")
 
     def __init__(
         self,
@@ -130,6 +131,8 @@ class MachineSpec:
         self.error = error
         self.nodes = nodes
         self.group = group
+        #: What the machine's states do that 0.x accepted and a strict machine refuses (logged once).
+        self.warnings: tuple[Problem, ...] = ()
 
     @property
     def name(self) -> str:

@@ -129,8 +129,14 @@ CASES: dict[str, Any] = {
     ),
     "undefined name in transitions": lambda: StateMachine(undefined_target()),
     "undefined Events": lambda: StateMachine(undefined_events()),
-    "timeout without on_timeout": lambda: StateMachine(
-        make("Timed", config=StateConfiguration(timeout=3), on_state=stay, transitions=go)
+    "timeout without on_timeout (strict)": lambda: StateMachine(
+        make("Timed", config=StateConfiguration(timeout=3), on_state=stay, transitions=go), strict=True
+    ),
+    "no transitions declared (strict)": lambda: StateMachine(
+        make("Empty", on_state=stay, transitions=lambda: []), strict=True
+    ),
+    "terminal with transitions (strict)": lambda: StateMachine(
+        make("Final", config=StateConfiguration(terminal=True), transitions=go), strict=True
     ),
     "on_timeout without timeout": lambda: StateMachine(
         make("Untimed", on_state=stay, on_timeout=on_timeout, transitions=go)
@@ -141,8 +147,8 @@ CASES: dict[str, Any] = {
     "on_fail without retries": lambda: StateMachine(
         make("Failing", on_state=stay, on_fail=on_fail, transitions=go)
     ),
-    "terminal with on_state": lambda: StateMachine(
-        make("Final", config=StateConfiguration(terminal=True), on_state=stay)
+    "terminal with on_timeout": lambda: StateMachine(
+        make("Final", config=StateConfiguration(terminal=True), on_timeout=on_timeout)
     ),
     "terminal with a timeout": lambda: StateMachine(
         make("Final", config=StateConfiguration(terminal=True, timeout=1))
@@ -255,9 +261,19 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
         "state machine NoEvents has 1 problem:\n  - state undefined_events.<locals>.NoEvents: handler on_state refers to 'Events', which is not defined in the state, its enclosing classes or its module. Fix: define `class Events(Enum)` inside the state (or import the Enum it means)",
     ),
     (
-        "timeout without on_timeout",
+        "timeout without on_timeout (strict)",
         DefinitionError,
-        "state machine Timed has 1 problem:\n  - state Timed: has timeout=3 but no @septum.on_timeout handler. Fix: add an on_timeout handler returning a label, or drop the timeout",
+        "state machine Timed has 1 problem:\n  - state Timed: has timeout=3 but no @septum.on_timeout handler, so its timeout fails the machine as a handler error would. Fix: add an on_timeout handler returning a label, or drop the timeout",
+    ),
+    (
+        "no transitions declared (strict)",
+        DefinitionError,
+        "state machine Empty has 1 problem:\n  - state Empty: declares no transitions and is not terminal, so the machine can never leave it: it waits for ever. Fix: add a LabeledTransition, or say so with StateConfiguration(can_dwell=True)",
+    ),
+    (
+        "terminal with transitions (strict)",
+        DefinitionError,
+        "state machine Final has 1 problem:\n  - state Final: is terminal, so the 1 transition(s) its transitions() declares are never taken. Fix: drop @septum.transitions (a terminal state needs none), or drop terminal=True",
     ),
     (
         "on_timeout without timeout",
@@ -275,9 +291,9 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
         "state machine Failing has 1 problem:\n  - state Failing: declares on_fail but no retries, so it would never run. Fix: set StateConfiguration(retries=...) or remove on_fail",
     ),
     (
-        "terminal with on_state",
+        "terminal with on_timeout",
         DefinitionError,
-        "state machine Final has 1 problem:\n  - state Final: is terminal but declares on_state, which would never run. Fix: move final work to on_enter, or drop terminal=True",
+        "state machine Final has 1 problem:\n  - state Final: is terminal but declares on_timeout, which would never run. Fix: move final work to on_enter, or drop terminal=True",
     ),
     (
         "terminal with a timeout",

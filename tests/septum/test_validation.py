@@ -94,7 +94,7 @@ def test_every_problem_is_reported_at_once() -> None:
         transitions=lambda: [LabeledTransition(E.GO, End), LabeledTransition(E.GO, End)],
     )
     with pytest.raises(DefinitionError) as info:
-        StateMachine(s)
+        StateMachine(s, strict=True)  # strict: the timeout without on_timeout (0.x accepted it) too
     messages = [p.message for p in info.value.problems]
     assert len(messages) == 4, messages
     assert any("no @septum.on_state" in m for m in messages)
@@ -111,8 +111,8 @@ def test_every_problem_is_reported_at_once() -> None:
         (StateConfiguration(), {"on_fail": lambda ctx: None}, "declares on_fail but no retries"),
         (
             StateConfiguration(terminal=True),
-            {"on_state": lambda ctx: None},
-            "is terminal but declares on_state",
+            {"on_fail": lambda ctx: None},
+            "is terminal but declares on_fail",
         ),
         (StateConfiguration(terminal=True, timeout=1), {}, "is terminal but has a timeout"),
         (StateConfiguration(), {"on_state": lambda ctx: None}, "has no transitions and is not terminal"),
