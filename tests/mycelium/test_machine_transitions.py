@@ -133,7 +133,7 @@ def Careless():
 
 
 def test_invalid_embedded_machine_fails_the_net_definition() -> None:
-    expected = "transition 'gate' fsm state Careless: has timeout=3.0 but no @septum.on_timeout"
+    expected = "transition 'gate' fsm state Careless: has no transitions and is not terminal"
     with pytest.raises(DefinitionError, match=expected) as info:
         gate_net(Careless)
     assert "net 'Gated'" in str(info.value)
