@@ -91,6 +91,26 @@ async def test_a_polling_sync_leaf_without_a_period_yields_to_the_loop_between_t
     assert other_ran == [1, 2, 3]  # the other task ran between ticks
 
 
+@pytest.mark.parametrize("suspends", [False, True], ids=["at-once", "after-a-suspension"])
+async def test_an_async_leaf_that_ends_running_is_polled_like_a_sync_one(
+    clock: ManualClock, suspends: bool
+) -> None:
+    calls: list[float] = []
+
+    async def arrived(timebase: ManualClock) -> Status:
+        if suspends:
+            await asyncio.sleep(0)
+        calls.append(timebase.now())
+        return S if timebase.now() >= 2 else R
+
+    b = TreeBuilder("AsyncPoll")
+    b.root(b.action(arrived))
+    run = asyncio.create_task(Runner(b.build(), {}, clock).tick_until_complete(period=1.0))
+    await clock.run_for(2)
+    assert await run is S  # (without polling it waited for ever: nothing else would wake it)
+    assert calls == [0.0, 1.0, 2.0]
+
+
 async def test_max_ticks_bounds_tick_until_complete(script: Script) -> None:
     b = TreeBuilder("Forever")
     b.root(b.action(script.leaf("spin", R)))

@@ -185,6 +185,8 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
                 r = outcome(rt, None if failure is not None else task.result(), failure)
         else:
             r = RUNNING
+        if r is RUNNING and rt.data[i] is None:
+            rt.polling = True  # its coroutine ended saying RUNNING: like a plain leaf, it can only be polled
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r
