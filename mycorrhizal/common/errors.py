@@ -23,9 +23,11 @@ __all__ = [
     "DefinitionError",
     "DefinitionTypeError",
     "ExecutionError",
+    "FSMInstantiationError",
     "FencedError",
     "HandlerError",
     "InvalidStatusError",
+    "MyceliumError",
     "MycorrhizalError",
     "Problem",
     "QueueOverflowError",
@@ -34,6 +36,7 @@ __all__ = [
     "RoutingError",
     "StateMachineComplete",
     "StoreError",
+    "TreeDefinitionError",
     "UndeclaredLabelError",
 ]
 
@@ -139,6 +142,18 @@ class RecordedError(HandlerError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return type(self), (self.type_name, self.message)
+
+
+class MyceliumError(MycorrhizalError):
+    """An error of composition (mycelium) in particular; its 0.x name, kept for ``except`` clauses."""
+
+
+class TreeDefinitionError(DefinitionError, MyceliumError):
+    """A composed tree (``mycelium.tree``) is invalid: no root, an ``Action`` outside ``@tree``..."""
+
+
+class FSMInstantiationError(ExecutionError, MyceliumError):
+    """The machine of an ``Action(fsm=...)`` could not be made for a tree; the cause is ``__cause__``."""
 
 
 class BlackboardAccessError(MycorrhizalError, PermissionError):
