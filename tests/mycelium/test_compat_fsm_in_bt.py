@@ -1,0 +1,468 @@
+"""0.x's FSM-in-BT forms (UPSTREAM-API.md §4.1): @tree, Action(fsm=...), TreeRunner, fsm_runner."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal import spores
+from mycorrhizal.common import BlackboardView, DefinitionError, ExecutionError, ManualClock
+from mycorrhizal.common.timebase import CycleClock
+from mycorrhizal.mycelium import (
+    Action,
+    Condition,
+    FSMInstantiationError,
+    FSMRunner,
+    MyceliumError,
+    Parallel,
+    Selector,
+    Sequence,
+    TreeDefinitionError,
+    TreeInstance,
+    TreeRunner,
+    root,
+    tree,
+)
+from mycorrhizal.mycelium.instance import DrivenMachine
+from mycorrhizal.mycelium.spores_integration import TreeSporesAdapter
+from mycorrhizal.rhizomorph import Runner, Status, Tree, bt
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+
+from ..spores.conftest import MemorySink
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Off():
+    class Events(Enum):
+        ON = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg == "on":
+            ctx.common["switched"] = ctx.common.get("switched", 0) + 1
+            return Events.ON
+        return None
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.ON, On)]
+
+
+@septum.state(config=StateConfiguration(timeout=2.0))
+def On():
+    class Events(Enum):
+        OFF = auto()
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        return Events.OFF if ctx.msg == "off" else None
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["timed_out"] = True
+        return Events.OFF
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition(Events.OFF, Off)]
+
+
+def lamp(seen: list[str]) -> Tree:
+    """A tree whose action ``switch`` turns its machine on and reports what it saw each tick."""
+
+    @tree
+    def Lamp():
+        @Action(fsm=Off)
+        async def switch(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+            seen.append(fsm_runner.current_state.name)
+            if fsm_runner.current_state is Off:
+                fsm_runner.send_message("on")
+                return Status.RUNNING
+            return Status.SUCCESS
+
+        @root
+        @Sequence
+        def main():  # type: ignore[no-untyped-def]
+            yield switch
+
+    return Lamp
+
+
+async def test_the_machine_handles_what_is_pending_before_the_action_runs() -> None:
+    seen: list[str] = []
+    bb: dict[str, Any] = {}
+    runner = TreeRunner(lamp(seen), bb, ManualClock())
+    assert await runner.tick() is Status.RUNNING  # first tick: the machine enters Off; 'on' sent
+    assert runner.fsms.switch.current_state is Off and seen == ["Off"]
+    assert await runner.tick() is Status.SUCCESS  # the machine handled 'on' before the action ran
+    assert seen == ["Off", "On"] and bb == {"switched": 1}  # its ctx.common is the tree's dict itself
+    await runner.aclose()
+
+
+async def test_machines_live_as_long_as_the_runner_and_keep_their_state() -> None:
+    seen: list[str] = []
+    runner = TreeRunner(lamp(seen), {}, ManualClock())
+    assert await runner.run() is Status.SUCCESS
+    machine = runner.fsms["switch"].fsm
+    assert await runner.run() is Status.SUCCESS  # a second run: the same machine, still On
+    assert runner.fsms["switch"].fsm is machine and seen == ["Off", "On", "On"]
+    await runner.aclose()
+
+
+async def test_the_machine_times_out_on_the_tree_timebase_and_reset_makes_new_machines(
+    clock: ManualClock,
+) -> None:
+    bb: dict[str, Any] = {}
+    runner = TreeRunner(lamp([]), bb, clock)
+    await runner.run()
+    before = runner.fsms.switch
+    assert before.current_state is On
+    runner.reset()  # halts the tree and cancels the machine's timer: it never fires
+    await clock.run_for(5)
+    assert "timed_out" not in bb and before.current_state is On
+    assert runner.fsms.switch is not before and runner.fsms.switch.current_state is Off
+    await runner.run()
+    await clock.run_for(2)  # the new machine's own timeout
+    assert bb["timed_out"] is True and runner.fsms.switch.current_state is Off
+    await runner.aclose()
+
+
+async def test_tree_runner_attributes_and_accessor() -> None:
+    bb: dict[str, Any] = {}
+    clock = ManualClock()
+    runner = TreeRunner(lamp([]), bb, clock)
+    assert runner.spec.name == "Lamp" and runner.bb is bb and runner.tb is clock
+    assert isinstance(runner.instance, TreeInstance)
+    fsms = runner.fsms
+    assert "switch" in fsms and len(fsms) == 1 and list(fsms) == ["switch"]
+    assert fsms.switch is fsms["switch"] is runner.instance.get_fsm_runner("switch")
+    assert isinstance(fsms.switch, FSMRunner) and fsms.switch.name == "switch"
+    with pytest.raises(KeyError, match=r"no Action\(fsm=...\) named 'lamp'; the tree's are \['switch'\]"):
+        fsms["lamp"]
+    with pytest.raises(AttributeError, match="no Action"):
+        _ = fsms.lamp
+    await runner.aclose()
+
+
+async def test_to_mermaid_is_fenced_and_draws_each_machine_beside_its_action() -> None:
+    runner = TreeRunner(lamp([]), {}, ManualClock())
+    text = runner.to_mermaid()
+    lines = text.splitlines()
+    assert lines[0] == "```mermaid" and lines[-1] == "```"
+    assert "FSM: switch" in text and "ticks" in text and "On" in text
+    assert runner.instance.to_mermaid() == "\n".join(lines[1:-1])
+    picture = runner.to_diagram()
+    assert {c.label for c in picture.clusters} == {"FSM: switch"}
+    await runner.aclose()
+
+
+async def test_run_stops_after_max_ticks_with_running() -> None:
+    @tree
+    def Forever():
+        @Action(fsm=Off)
+        async def wait(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+            return Status.RUNNING
+
+        root(wait)
+
+    runner = TreeRunner(Forever, {}, CycleClock())
+    assert await runner.run(max_ticks=5) is Status.RUNNING
+    assert runner.instance.runner.ticks == 5 and runner.tb.now() == 5  # a CycleClock: one step a tick
+    await runner.aclose()
+
+
+@dataclass
+class Robot:
+    battery: int = 100
+    log: list[str] = field(default_factory=list)
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Draining():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg == "drain":
+            ctx.common["battery"] = ctx.common.get("battery", 0) - 10  # 0.x handlers used a dict
+            ctx.common.log.append("drained")  # attributes work as well
+
+
+async def test_an_object_blackboard_reaches_machine_handlers_through_a_dict_style_view() -> None:
+    @tree
+    def Drainer():
+        @Action(fsm=Draining)
+        def drain(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]  # a plain function works too
+            if bb.battery == 100:
+                fsm_runner.send_message("drain")
+                return Status.RUNNING
+            return Status.SUCCESS
+
+        root(drain)
+
+    robot = Robot()
+    runner = TreeRunner(Drainer, robot, ManualClock())
+    assert await runner.run() is Status.SUCCESS
+    assert robot == Robot(battery=90, log=["drained"])  # the robot itself changed: no copy
+    common = runner.fsms.drain.fsm.common
+    assert isinstance(common, BlackboardView) and common.target is robot
+    await runner.aclose()
+
+
+async def test_plain_actions_and_conditions_are_called_positionally() -> None:
+    calls: list[Any] = []
+
+    @tree
+    def Positional():
+        @Condition
+        def ready(board):  # type: ignore[no-untyped-def]  # any name: 0.x passed it by position
+            calls.append(("ready", board))
+            return True
+
+        @Condition
+        async def awaited(board):  # type: ignore[no-untyped-def]  # 0.x never awaited it (always true)
+            return False
+
+        @Action
+        async def act(board, clock):  # type: ignore[no-untyped-def]
+            calls.append(("act", board, clock))
+            return Status.SUCCESS
+
+        @Action
+        def only_bb(bb):  # type: ignore[no-untyped-def]
+            calls.append(("only_bb", bb))
+
+        @root
+        @Selector
+        def main():  # type: ignore[no-untyped-def]
+            yield bt.sequence(awaited, only_bb)
+            yield bt.sequence(ready, act, only_bb)
+
+    bb: dict[str, Any] = {}
+    clock = ManualClock()
+    assert await Runner(Positional, bb, clock).tick() is Status.SUCCESS
+    assert calls == [("ready", bb), ("act", bb, clock), ("only_bb", bb)]
+
+
+async def test_parallel_succeeds_with_one_child_by_default() -> None:
+    @tree
+    def Race():
+        @Action
+        async def fast(bb, tb):  # type: ignore[no-untyped-def]
+            return Status.SUCCESS
+
+        @Action
+        async def slow(bb, tb):  # type: ignore[no-untyped-def]
+            return Status.RUNNING
+
+        @root
+        @Parallel
+        def both():  # type: ignore[no-untyped-def]
+            yield fast
+            yield slow
+
+    @tree
+    def Strict():
+        @Action
+        async def fast(bb, tb):  # type: ignore[no-untyped-def]
+            return Status.SUCCESS
+
+        @Action
+        async def slow(bb, tb):  # type: ignore[no-untyped-def]
+            return Status.RUNNING
+
+        @root
+        @Parallel(success_threshold=2)
+        def both():  # type: ignore[no-untyped-def]
+            yield fast
+            yield slow
+
+    assert await Runner(Race, {}).tick() is Status.SUCCESS
+    assert await Runner(Strict, {}).tick() is Status.RUNNING
+
+
+async def test_a_driven_action_outside_tree_runner_says_how_to_run_it() -> None:
+    with pytest.raises(ExecutionError, match="run the tree with mycelium.TreeRunner") as caught:
+        await Runner(lamp([]), {}).tick()
+    assert caught.value.node == "switch"
+
+
+async def test_fsm_runner_tick_waits_for_work_and_run_waits_for_a_terminal_state(clock: ManualClock) -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Waiting():
+        class Events(Enum):
+            GO = auto()
+
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            return Events.GO if ctx.msg == "go" else None
+
+        @septum.transitions
+        def transitions():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Events.GO, Finished)]
+
+    @septum.state(config=StateConfiguration(terminal=True))
+    def Finished():
+        pass
+
+    @tree
+    def Holder():
+        @Action(fsm=Waiting)
+        async def hold(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+            return Status.SUCCESS
+
+        root(hold)
+
+    runner = TreeRunner(Holder, {}, clock)
+    machine = runner.fsms.hold
+    await machine.tick(0)  # enters the initial state, waits for nothing
+    assert machine.current_state is Waiting
+    waiting = asyncio.create_task(machine.tick(timeout=3))  # idle: waits up to 3 s for work
+    await clock.run_for(3)
+    await waiting
+    assert machine.current_state is Waiting and clock.now() == 3
+    finishing = asyncio.create_task(machine.run())
+    await asyncio.sleep(0)
+    assert not finishing.done()
+    machine.send_message("go")
+    await finishing
+    assert machine.current_state is Finished and machine.fsm.is_complete
+    quick = TreeRunner(Holder, {}, clock).fsms.hold
+    await quick.tick(0)
+    ticking = asyncio.create_task(quick.tick(timeout=10))
+    await asyncio.sleep(0)
+    quick.send_message("go")  # arrives while it waits: handled at once, no need for the 10 s
+    await ticking
+    assert quick.current_state is Finished and clock.now() == 3
+    bounded = TreeRunner(Holder, {}, clock).fsms.hold
+    running = asyncio.create_task(bounded.run(timeout=4))
+    await clock.run_for(4)
+    await running  # gave up after 4 s; the machine keeps its state
+    assert bounded.current_state is Waiting
+    await runner.aclose()
+
+
+# -- definition errors ----------------------------------------------------------------------------
+
+
+def test_action_condition_and_root_only_inside_tree() -> None:
+    for name, use in (
+        ("Action", lambda: Action(lambda bb, tb: Status.SUCCESS)),
+        ("Condition", lambda: Condition(lambda bb: True)),
+        ("root", lambda: root(None)),
+    ):
+        with pytest.raises(TreeDefinitionError, match=f"{name}: is used outside a @tree function"):
+            use()
+
+
+def test_a_tree_without_root_is_a_tree_definition_error() -> None:
+    with pytest.raises(TreeDefinitionError, match="declares no root") as caught:
+
+        @tree
+        def Rootless():
+            @Action
+            async def act(bb, tb):  # type: ignore[no-untyped-def]
+                return Status.SUCCESS
+
+    assert isinstance(caught.value, DefinitionError) and isinstance(caught.value, MyceliumError)
+
+
+def test_an_action_and_a_condition_may_not_share_a_name() -> None:
+    with pytest.raises(TreeDefinitionError, match="declares an action and a condition both named 'check'"):
+
+        @tree
+        def Clash():
+            @Action
+            async def check(bb, tb):  # type: ignore[no-untyped-def]
+                return Status.SUCCESS
+
+            @Condition
+            def check(bb):  # type: ignore[no-untyped-def]  # noqa: F811
+                return True
+
+            @root
+            @Sequence
+            def main():  # type: ignore[no-untyped-def]
+                yield check
+
+
+def test_bad_fsm_actions_are_listed_together() -> None:
+    @septum.state
+    def Broken():  # no on_state, no can_dwell: septum refuses it
+        pass
+
+    with pytest.raises(TreeDefinitionError) as caught:
+
+        @tree
+        def Bad():
+            @Action(fsm=Off)
+            async def two(bb, tb):  # type: ignore[no-untyped-def]
+                return Status.SUCCESS
+
+            @Action(fsm="Off")  # type: ignore[arg-type]
+            async def named(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+                return Status.SUCCESS
+
+            @Action(fsm=Broken)
+            async def broken(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+                return Status.SUCCESS
+
+            @root
+            @Sequence
+            def main():  # type: ignore[no-untyped-def]
+                yield two
+                yield named
+                yield broken
+
+    text = str(caught.value)
+    assert "Action 'two': with fsm= it is called as two(bb, tb, fsm_runner), but takes 2 argument(s)" in text
+    assert "Action 'named': fsm='Off' is not a state. Fix: pass the initial @septum.state" in text
+    assert "Action 'broken' state test_bad_fsm_actions_are_listed_together.<locals>.Broken: has no" in text
+
+
+async def test_a_machine_that_cannot_be_made_is_an_fsm_instantiation_error() -> None:
+    @septum.state
+    def Broken():
+        pass
+
+    async def fn(bb: Any, tb: Any, fsm_runner: Any) -> Status:
+        return Status.SUCCESS
+
+    # Only a tree made by hand around mycelium's leaf function skips the checks of @tree.
+    unchecked = Tree("Unchecked", bt.action(name="broken")(DrivenMachine("broken", Broken, fn, True)))
+    with pytest.raises(
+        FSMInstantiationError, match=r"tree 'Unchecked': the machine of action 'broken' \(from Broken\)"
+    ):
+        TreeRunner(unchecked, {}, ManualClock())
+    assert isinstance(FSMInstantiationError("x"), ExecutionError | MyceliumError)
+
+
+async def test_tree_spores_adapter_logs_an_fsm_action_with_its_machine_state() -> None:
+    adapter = TreeSporesAdapter("Lamp")
+
+    @tree
+    def Logged():
+        @Action(fsm=Off)
+        @adapter.log_action("switched", log_blackboard=False)
+        async def switch(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+            if fsm_runner.current_state is Off:
+                fsm_runner.send_message("on")
+                return Status.RUNNING
+            return Status.SUCCESS
+
+        root(switch)
+
+    memory = MemorySink()
+    spores.configure(transport=memory)
+    try:
+        runner = TreeRunner(Logged, {}, ManualClock())
+        assert await runner.run() is Status.SUCCESS
+        await runner.aclose()
+    finally:
+        spores.configure()
+    assert [(e["attributes"]["fsm_state"], e["attributes"]["status"]) for e in memory.events("switched")] == [
+        ("Off", Status.RUNNING),
+        ("On", Status.SUCCESS),
+    ]
