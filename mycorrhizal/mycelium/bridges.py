@@ -23,7 +23,7 @@ from ..rhizomorph import Runner as TreeRunner
 from ..septum import LabeledTransition, State, StateConfiguration, StateMachine, septum
 from .checks import action_problems, describe, tree_state_problems
 
-__all__ = ["machine_action", "tree_state"]
+__all__ = ["machine_action", "run_tree", "tree_state"]
 
 
 def machine_action(
@@ -56,6 +56,12 @@ def machine_action(
         return Status.SUCCESS if wanted is None or ended in wanted else Status.FAILURE
 
     return bt.action(name=name)(drive)
+
+
+async def run_tree(tree: Tree, ctx: Any) -> Status:
+    """Run ``tree`` to completion for a state handler: over the machine's blackboard and timebase, its
+    leaves that ask for ``ctx`` getting the handler's context.  Cancelling the handler halts the tree."""
+    return await TreeRunner(tree, ctx.common, ctx.timebase, ctx).tick_until_complete()
 
 
 def _hook(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -96,7 +102,7 @@ def tree_state(
         async def on_state(ctx: Any) -> Events | None:
             if ctx.msg is not None:
                 return None  # the tree reads the blackboard; messages wait for the next state
-            status = await TreeRunner(tree, ctx.common, ctx.timebase, ctx).tick_until_complete()
+            status = await run_tree(tree, ctx)
             return Events.SUCCEEDED if status is Status.SUCCESS else Events.FAILED
 
         # Wrapped so the user's own function is not marked as a handler of this state; bound to

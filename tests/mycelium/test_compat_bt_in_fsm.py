@@ -1,0 +1,181 @@
+"""0.x's BT-in-FSM forms (UPSTREAM-API.md §4.2): @state(bt=...), @on_state(ctx, bt_result), events."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal import mycelium, septum
+from mycorrhizal.common import DefinitionError, ManualClock
+from mycorrhizal.mycelium import StateConfiguration, events, on_state, state, transitions
+from mycorrhizal.rhizomorph import Status, Tree, bt
+from mycorrhizal.septum import LabeledTransition, StateMachine
+
+
+def counting_tree(outcome: Status, calls: list[Any]) -> Tree:
+    """A tree whose one action records the blackboard and ctx it got, then ends ``outcome``."""
+
+    @bt.tree
+    def Counting():
+        @bt.action
+        def count(bb, ctx):  # type: ignore[no-untyped-def]
+            calls.append((bb, ctx.msg))
+            return outcome
+
+        bt.root(count)
+
+    return Counting
+
+
+def test_the_re_exports_are_septums_own() -> None:
+    for name in ("LabeledTransition", "StateConfiguration", "Push", "Pop", "Again", "Unhandled", "Retry"):
+        assert getattr(mycelium, name) is getattr(septum, name)
+    assert mycelium.Restart is septum.Restart and mycelium.Repeat is septum.Repeat
+    assert transitions == septum.septum.transitions
+
+
+async def test_the_handler_gets_the_tree_result_over_the_machine_blackboard() -> None:
+    calls: list[Any] = []
+
+    @state(bt=counting_tree(Status.FAILURE, calls), config=StateConfiguration(can_dwell=True))
+    def Checking():
+        @events
+        class Events(Enum):
+            BAD = auto()
+
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            ctx.common["results"].append(bt_result)
+            return Events.BAD if ctx.msg == "judge" else None
+
+        @transitions
+        def transitions_():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Events.BAD, Rejected)]
+
+    @septum.septum.state(config=StateConfiguration(terminal=True))
+    def Rejected():
+        pass
+
+    bb: dict[str, Any] = {"results": []}
+    fsm = StateMachine(Checking, common_data=bb)
+    await fsm.run()
+    assert bb["results"] == [Status.FAILURE] and calls == [(bb, None)]  # the tree ran on entry
+    fsm.send_message("judge")
+    await fsm.run()  # and again for the message, before the handler saw it
+    assert bb["results"] == [Status.FAILURE, Status.FAILURE] and calls[1] == (bb, "judge")
+    assert fsm.current_state is Rejected
+    assert Checking.Events.BAD.name == "BAD"  # @events marks it; the state shows its Events anyway
+
+
+async def test_a_handler_in_a_state_without_a_tree_gets_none() -> None:
+    seen: list[Any] = []
+
+    @state(config=StateConfiguration(can_dwell=True))
+    def Plain():
+        @on_state
+        def handler(ctx, bt_result):  # type: ignore[no-untyped-def]  # a plain function works too
+            seen.append(bt_result)
+
+    await StateMachine(Plain).run()
+    assert seen == [None]
+
+
+async def test_a_one_argument_handler_is_septums_on_state() -> None:
+    seen: list[Any] = []
+
+    @state(bt=counting_tree(Status.SUCCESS, []), config=StateConfiguration(can_dwell=True))
+    def OneArgument():
+        @on_state
+        def handler(ctx):  # type: ignore[no-untyped-def]
+            seen.append(ctx.msg)
+
+    await StateMachine(OneArgument).run()
+    assert seen == [None]
+
+
+async def test_bare_state_and_the_class_form() -> None:
+    calls: list[Any] = []
+
+    @state
+    def Bare():
+        @on_state
+        def handler(ctx):  # type: ignore[no-untyped-def]
+            return None
+
+    assert isinstance(Bare, septum.State) and Bare.name == "Bare"
+
+    @state(bt=counting_tree(Status.SUCCESS, calls), config=StateConfiguration(can_dwell=True))
+    class Classy:
+        @on_state
+        def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            calls.append(bt_result)
+
+    await StateMachine(Classy, common_data={}).run()
+    assert calls[-1] is Status.SUCCESS and len(calls) == 2  # the class body ran before @state: still its tree
+
+
+async def test_bt_tree_is_deprecated_but_used_when_the_state_has_no_tree() -> None:
+    calls: list[Any] = []
+    with pytest.warns(DeprecationWarning, match=r"on_state\(bt_tree=...\) is deprecated"):
+
+        @state(config=StateConfiguration(can_dwell=True))
+        def Old():
+            @on_state(bt_tree=counting_tree(Status.SUCCESS, calls))
+            def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+                calls.append(bt_result)
+
+    await StateMachine(Old, common_data={}).run()
+    assert calls[-1] is Status.SUCCESS
+
+
+async def test_the_state_timeout_halts_a_tree_that_hangs(clock: ManualClock) -> None:
+    halted: list[str] = []
+
+    @bt.tree
+    def Hanging():
+        async def forever(timebase):  # type: ignore[no-untyped-def]
+            try:
+                await timebase.sleep(1e9)
+            except asyncio.CancelledError:
+                halted.append("halted")
+                raise
+            return Status.SUCCESS
+
+        bt.root(bt.action(forever))
+
+    @state(bt=Hanging, config=StateConfiguration(timeout=5.0))
+    def Waiting():
+        class Events(Enum):
+            GAVE_UP = auto()
+
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            return None
+
+        @septum.septum.on_timeout
+        def on_timeout(ctx):  # type: ignore[no-untyped-def]
+            return Events.GAVE_UP
+
+        @transitions
+        def transitions_():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Events.GAVE_UP, Gone)]
+
+    @septum.septum.state(config=StateConfiguration(terminal=True))
+    def Gone():
+        pass
+
+    fsm = StateMachine(Waiting, common_data={}, timebase=clock)
+    run = asyncio.create_task(fsm.run(wait=True))
+    await clock.run_for(5)
+    await run
+    assert fsm.current_state is Gone and halted == ["halted"]
+
+
+def test_bt_must_be_a_tree() -> None:
+    with pytest.raises(
+        DefinitionError, match=r"bt='Tree' is not a behaviour tree\. Fix: pass a @bt.tree tree"
+    ):
+        state(bt="Tree", config=StateConfiguration())
