@@ -8,6 +8,7 @@ Everything else is hypha unchanged: the result is an ordinary net spec for the h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -23,7 +24,9 @@ from .machine_handler import machine_handler
 from .spec import EmbeddedMachine, EmbeddedTree, Routes
 from .tree_handler import tree_handler
 
-__all__ = ["BT_MODES", "MyceliumBuilder", "MyceliumPN", "pn"]
+__all__ = ["BT_MODES", "MyceliumBuilder", "MyceliumPN", "pn", "pn_net"]
+
+log = logging.getLogger("mycorrhizal.mycelium")
 
 
 class MyceliumBuilder(NetBuilder):
@@ -91,6 +94,8 @@ class MyceliumBuilder(NetBuilder):
         """Add a transition whose tree or machine routes its tokens: checks, handler and picture."""
         rejected = given["rejected"]
         problems = checks.embedded_problems(name, bt, bt_mode, fsm, outputs, rejected)
+        if fsm is not None and bt is None and checks.produces_outputs(body):
+            return self._drawn_machine(name, body, fsm, given, outputs, options, problems)
         routes = Routes(
             MappingProxyType({str(o): str(o) for o in outputs if not isinstance(o, tuple)}),
             None if rejected is None else str(rejected),
@@ -108,6 +113,32 @@ class MyceliumBuilder(NetBuilder):
         if rejected is not None and str(rejected) not in routes.outputs:
             outputs = [*outputs, rejected]  # (already an output is a problem reported above, not twice)
         return super().transition(handler, name=name, outputs=outputs, **options)
+
+    def _drawn_machine(
+        self,
+        name: str,
+        body: BodyHook,
+        fsm: State,
+        given: Mapping[str, Any],
+        outputs: list[Any],
+        options: dict[str, Any],
+        problems: list[Problem],
+    ) -> Any:
+        """0.x's ``fsm=`` on a body that yields its outputs: the body fires as usual, the machine is drawn."""
+        problems += checks.stray_keywords(name, {k: v for k, v in given.items() if v is not None}, drawn=True)
+        if isinstance(fsm, State):
+            subject = f"transition {name!r} fsm"
+            problems += checks.trial_machine(subject, fsm, {}, what="fsm_options", owner="the net")[1]
+        if not problems and isinstance(fsm, State):
+            options["attachment"] = options.get("attachment") or fsm.to_diagram()
+            log.info(
+                "transition %s: its body yields the outputs, so it routes the tokens and the machine %s is "
+                "only drawn beside it (0.x's fsm=); write the body as a hook to have the machine route",
+                name,
+                fsm.name,
+            )
+        self._problems.extend(problems)
+        return super().transition(body, name=name, outputs=outputs, **options)
 
     @staticmethod
     def _machine_transition(
@@ -169,3 +200,6 @@ class MyceliumPN(PN):
 
 pn = MyceliumPN()
 """``@pn.net`` for composed nets: ``def Net(builder)`` gets a :class:`MyceliumBuilder`."""
+
+pn_net = pn.net
+"""``@pn_net``: 0.x's name of ``@pn.net``."""

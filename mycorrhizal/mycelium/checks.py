@@ -30,6 +30,7 @@ __all__ = [
     "eviction_problems",
     "interruptible",
     "key_problems",
+    "produces_outputs",
     "stray_keywords",
     "tree_state_problems",
     "trial_machine",
@@ -181,10 +182,22 @@ def embedded_problems(
     return problems
 
 
-def stray_keywords(name: str, given: Mapping[str, Any]) -> list[Problem]:
-    """Keywords of embedded transitions given to a plain one (``given``: only those the user set)."""
+def stray_keywords(name: str, given: Mapping[str, Any], *, drawn: bool = False) -> list[Problem]:
+    """Keywords of embedded transitions given to a plain one (``given``: only those the user set).
+
+    ``drawn``: the transition has ``fsm=`` but its body yields the outputs (the machine is only drawn).
+    """
     if not given:
         return []
+    if drawn:
+        return [
+            Problem(
+                f"transition {name!r}",
+                f"{', '.join(given)} only apply when the machine routes the tokens, but the body yields "
+                "the outputs itself (so the machine is only drawn)",
+                "write the body as a hook that returns None and route with ctx.msg.route(...), or drop them",
+            )
+        ]
     return [
         Problem(
             f"transition {name!r}",
@@ -192,6 +205,11 @@ def stray_keywords(name: str, given: Mapping[str, Any]) -> list[Problem]:
             "add bt=<tree> or fsm=<initial state>, or drop those keywords",
         )
     ]
+
+
+def produces_outputs(body: Any) -> bool:
+    """True if a transition body is a generator: it yields outputs, so it routes its tokens itself."""
+    return inspect.isasyncgenfunction(body) or inspect.isgeneratorfunction(body)
 
 
 def key_problems(name: str, fsm_key: Any) -> list[Problem]:

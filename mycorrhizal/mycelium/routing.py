@@ -9,15 +9,19 @@ Every consumed token must end up routed or rejected exactly once: nothing is dro
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import attrs
 
 from ..common.errors import RoutingError
 
-__all__ = ["Delivery", "Rejection", "TokenContext"]
+__all__ = ["DEFERRED", "Delivery", "Rejection", "TokenContext"]
 
 _CURRENT: Any = object()
+
+DEFERRED = "deferred"
+"""The reason of a token a tree deferred (0.x's ``defer_token()``): it is rejected with this reason."""
 
 
 @attrs.frozen
@@ -102,9 +106,13 @@ class _Router:
 
 
 class TokenContext(_Router):
-    """The ``ctx`` a behaviour tree's leaves get inside a transition: the token(s) and routing."""
+    """The ``ctx`` a behaviour tree's leaves get inside a transition: the token(s) and routing.
 
-    __slots__ = ("token", "bb", "timebase", "_batch")
+    It also answers 0.x's ``PNContext`` names (``current_token``, ``places``, ``route_to``,
+    ``reject_token``, ``defer_token``...), which a 0.x tree reaches as ``bb.pn_ctx``.
+    """
+
+    __slots__ = ("token", "bb", "timebase", "_batch", "_consumed")
 
     def __init__(
         self,
@@ -115,6 +123,7 @@ class TokenContext(_Router):
         timebase: Any,
         *,
         batch: bool = False,
+        consumed: Any = None,
     ) -> None:
         super().__init__(transition, outputs, tuple(tokens))
         self._batch = batch or len(self.tokens) != 1
@@ -122,6 +131,7 @@ class TokenContext(_Router):
         """The token being decided about, in ``bt_mode="token"`` (None for a batch, even of one)."""
         self.bb = bb
         self.timebase = timebase
+        self._consumed = consumed  # the firing's Consumed: where each token came from
 
     def _pick(self, token: Any) -> Any:
         if token is not _CURRENT:
@@ -145,6 +155,73 @@ class TokenContext(_Router):
     def reject(self, reason: str, token: Any = _CURRENT) -> None:
         """Refuse ``token`` (default: the current one); it goes to the ``rejected`` place with ``reason``."""
         self._decide(self._pick(token), None, reason)
+
+    # -- 0.x's PNContext ------------------------------------------------------------------------------
+
+    @property
+    def current_token(self) -> Any:
+        """The token being decided about (None for a batch): 0.x's name of :attr:`token`."""
+        return self.token
+
+    @property
+    def places(self) -> SimpleNamespace:
+        """The transition's outputs by local name: ``ctx.places.fast`` is the output ``fast``."""
+        return SimpleNamespace(**{name.rsplit(".", 1)[-1]: name for name in self.outputs})
+
+    def _is_one(self, token: Any) -> bool:
+        return any(candidate is token for candidate in self.tokens)
+
+    def route_to(self, place: Any, token: Any = None) -> None:
+        """Route the current token to ``place``; ``token=`` names one of a batch's tokens, or (one token)
+        an object to send in its place, e.g. an enriched copy."""
+        if token is None:
+            self.route(place)
+        elif self._is_one(token) or self._batch:
+            self.route(place, token)
+        else:
+            self.route(place, produce=token)
+
+    def route_all_to(self, place: Any) -> None:
+        """Route every token not decided yet to ``place``."""
+        output = self._output(place)
+        for token in self.undecided:
+            self._decide(token, output, None)
+
+    def reject_token(self, reason: str = "", token: Any = None) -> None:
+        """Reject ``token`` (default: the current one) with ``reason``."""
+        self.reject(reason or "rejected", _CURRENT if token is None else token)
+
+    def defer_token(self, token: Any = None) -> None:
+        """Put ``token`` (default: the current one) aside: it is rejected with the reason ``"deferred"``.
+
+        (0.x lost deferred tokens; see docs/compat.md.)
+        """
+        self.reject(DEFERRED, _CURRENT if token is None else token)
+
+    def get_routing_decisions(self) -> list[tuple[Any, str]]:
+        """(token to produce, output) of every token routed so far."""
+        return [(made, output) for _, output, _, made in self.decisions() if output is not None]
+
+    def get_rejected_tokens(self) -> list[tuple[Any, str]]:
+        """(token, reason) of every token rejected so far (deferred ones included)."""
+        return [(token, reason) for token, _, reason, _ in self.decisions() if reason is not None]
+
+    def get_deferred_tokens(self) -> list[Any]:
+        """Every token deferred so far."""
+        return [token for token, _, reason, _ in self.decisions() if reason == DEFERRED]
+
+    def has_decisions(self) -> bool:
+        """True once some token was routed, rejected or deferred."""
+        return len(self.undecided) < len(self.tokens)
+
+    def get_token_origin(self, token: Any) -> str | None:
+        """The input place ``token`` was consumed from (its qualified name); None for another token."""
+        if self._consumed is None:
+            return None
+        for place, tokens in self._consumed.by_place().items():
+            if any(candidate is token for candidate in tokens):
+                return str(place)
+        return None
 
 
 class Delivery(_Router):

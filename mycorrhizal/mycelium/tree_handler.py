@@ -8,26 +8,53 @@ token unplaced with nowhere to reject it, the firing fails and hypha puts the co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from ..common.blackboard import BlackboardView
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
+from ..rhizomorph import Tree
 from .body import BodyHook, Handler, body_runner
 from .routing import TokenContext, commit
 from .spec import EmbeddedTree
 
-__all__ = ["tree_handler"]
+__all__ = ["PNBlackboard", "asks_for_ctx", "tree_handler"]
+
+
+class PNBlackboard(BlackboardView):
+    """The blackboard as a 0.x tree's leaves see it in a transition: itself, plus ``bb.pn_ctx``.
+
+    0.x trees have no ``ctx`` parameter; they route through ``bb.pn_ctx``.  Rather than writing that
+    attribute on the user's blackboard (which concurrent firings would overwrite), each run gets
+    this view: reads and writes go to the blackboard itself, ``pn_ctx`` is the run's own context.
+    """
+
+    __slots__ = ("pn_ctx",)
+
+    def __init__(self, bb: Any, routing: TokenContext) -> None:
+        super().__init__(bb, name="blackboard")
+        object.__setattr__(self, "pn_ctx", routing)
+
+
+def asks_for_ctx(tree: Tree) -> bool:
+    """True if a leaf of ``tree`` takes ``ctx`` (this library's form); else it is a 0.x tree."""
+    return any("ctx" in leaf.params for leaf in tree.leaves())
 
 
 def tree_handler(spec: EmbeddedTree, body: BodyHook) -> Handler:
     """A handler that runs the tree per consumed token (``mode="token"``) or once per firing ("batch")."""
     run_body = body_runner(body)
     tree, batch, routes = spec.tree, spec.mode == "batch", spec.routes
+    old_style = not asks_for_ctx(tree)
 
     async def decide(tokens: tuple[Any, ...], bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        routing = TokenContext(ctx.transition, routes.outputs, tokens, bb, timebase, batch=batch)
+        routing = TokenContext(
+            ctx.transition, routes.outputs, tokens, bb, timebase, batch=batch, consumed=ctx.consumed
+        )
+        board = PNBlackboard(bb, routing) if old_style and not isinstance(bb, Mapping) else bb
         try:
-            status = await TreeRunner(tree, bb, timebase, routing).tick_until_complete()
+            status = await TreeRunner(tree, board, timebase, routing).tick_until_complete()
         finally:
             routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
         unrouted = f"tree {tree.name!r} ended {status.name} without routing it"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError
-from mycorrhizal.mycelium import machine_action, pn, tree_state
+from mycorrhizal.mycelium import Action, machine_action, pn, root, state, tree, tree_state
 from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
 
@@ -298,7 +298,73 @@ CATALOGUE: list[tuple[str, Callable[[], Any], str]] = [
         lambda: net(bt=Check, outputs=["done"], rejected="done"),
         in_net("transition 'work': rejected='done' is also an output. Fix: use a separate place"),
     ),
+    # 0.x's forms (docs/compat.md)
+    (
+        "machine keywords on a machine that is only drawn (the body yields its outputs)",
+        lambda: drawn_net(fsm_key=lambda token: token, rejected="<bounced>"),
+        in_net(
+            "transition 'work': fsm_key, rejected only apply when the machine routes the tokens, but the "
+            "body yields the outputs itself (so the machine is only drawn). Fix: write the body as a hook "
+            "that returns None and route with ctx.msg.route(...), or drop them"
+        ),
+    ),
+    (
+        "Action outside @tree",
+        lambda: Action(lambda bb, tb: Status.SUCCESS),
+        "Action has 1 problem:\n"
+        "  - Action: is used outside a @tree function. Fix: declare it inside a @tree function",
+    ),
+    (
+        "a @tree without a root",
+        lambda: tree(lambda: None),
+        "tree '<lambda>' has 1 problem:\n  - tree '<lambda>': declares no root. "
+        "Fix: mark exactly one node with @bt.root",
+    ),
+    (
+        "Action(fsm=...) with two parameters, and fsm= not a state",
+        lambda: tree(fsm_actions),
+        "tree 'fsm_actions' has 2 problems:\n"
+        "  - Action 'two': with fsm= it is called as two(bb, tb, fsm_runner), but takes 2 argument(s). "
+        "Fix: define it as `async def two(bb, tb, fsm_runner)`\n"
+        "  - Action 'named': fsm='Warming' is not a state. Fix: pass the initial @septum.state",
+    ),
+    (
+        "state(bt=...) with something that is not a tree",
+        lambda: state(bt=42),
+        "@state(bt=42) has 1 problem:\n"
+        "  - @state(bt=42): bt=42 is not a behaviour tree. Fix: pass a @bt.tree tree",
+    ),
 ]
+
+
+def drawn_net(**transition: Any) -> Any:
+    """A net whose transition ``work`` has fsm=Tally and a body yielding its outputs, given these keywords."""
+
+    @pn.net
+    def Shop(builder):  # type: ignore[no-untyped-def]
+        inbox, done, bounced = builder.place("inbox"), builder.place("done"), builder.place("bounced")
+        options = {"inputs": [inbox], "outputs": [done], **transition}
+        options = {k: (bounced if v == "<bounced>" else v) for k, v in options.items()}
+
+        @builder.transition(fsm=Tally, **options)
+        async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            yield {done: consumed[0]}
+
+    return Shop
+
+
+def fsm_actions() -> None:
+    """A @tree body with two bad Action(fsm=...) leaves."""
+
+    @Action(fsm=Warming)
+    async def two(bb, tb):  # type: ignore[no-untyped-def]
+        return Status.SUCCESS
+
+    @Action(fsm="Warming")  # type: ignore[arg-type]
+    async def named(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+        return Status.SUCCESS
+
+    root(bt.sequence(two, named))
 
 
 @pytest.mark.parametrize(("define", "message"), [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE])
