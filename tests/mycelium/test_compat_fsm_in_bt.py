@@ -246,7 +246,9 @@ async def test_plain_actions_and_conditions_are_called_positionally() -> None:
     assert calls == [("ready", bb), ("act", bb, clock), ("only_bb", bb)]
 
 
-async def test_parallel_succeeds_with_one_child_by_default() -> None:
+def race(parallel: Any) -> Any:
+    """A tree whose root ``parallel`` runs an action that succeeds and one that keeps running."""
+
     @tree
     def Race():
         @Action
@@ -258,29 +260,17 @@ async def test_parallel_succeeds_with_one_child_by_default() -> None:
             return Status.RUNNING
 
         @root
-        @Parallel
+        @parallel
         def both():  # type: ignore[no-untyped-def]
             yield fast
             yield slow
 
-    @tree
-    def Strict():
-        @Action
-        async def fast(bb, tb):  # type: ignore[no-untyped-def]
-            return Status.SUCCESS
+    return Race
 
-        @Action
-        async def slow(bb, tb):  # type: ignore[no-untyped-def]
-            return Status.RUNNING
 
-        @root
-        @Parallel(success_threshold=2)
-        def both():  # type: ignore[no-untyped-def]
-            yield fast
-            yield slow
-
-    assert await Runner(Race, {}).tick() is Status.SUCCESS
-    assert await Runner(Strict, {}).tick() is Status.RUNNING
+async def test_parallel_succeeds_with_one_child_by_default() -> None:
+    assert await Runner(race(Parallel), {}).tick() is Status.SUCCESS
+    assert await Runner(race(Parallel(success_threshold=2)), {}).tick() is Status.RUNNING
 
 
 async def test_a_driven_action_outside_tree_runner_says_how_to_run_it() -> None:
