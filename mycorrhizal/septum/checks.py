@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..common.callables import is_async_callable
+from .compound import CompositeState
 from .plan import label_text
 from .states import State
 from .targets import PUSH, LabeledTransition, SpecialTarget
@@ -112,7 +113,8 @@ def terminal_runs_nothing(state: State, roles: set[str]) -> Iterator[Finding]:
 
 
 def has_on_state(state: State, roles: set[str]) -> Iterator[Finding]:
-    if not state.config.terminal and "on_state" not in roles:
+    # A composite state's children handle its messages; its own on_state only sees what they decline.
+    if not state.config.terminal and "on_state" not in roles and not isinstance(state, CompositeState):
         yield (
             "has no @septum.on_state handler",
             "add `@septum.on_state async def on_state(ctx): ...`, or mark the state "

@@ -22,7 +22,7 @@ import attrs
 
 from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, DefinitionTypeError, ExecutionError, Problem
-from . import checks, guards
+from . import checks, compound, guards, hierarchy, history
 from .checks import Finding
 from .names import bind, scope, unresolved
 from .plan import MachineSpec, Node, Op
@@ -134,6 +134,8 @@ def _read_transitions(reading: _Reading) -> None:
 
 def _can_leave(reading: _Reading) -> Iterator[Finding]:
     cfg = reading.state.config
+    if compound.is_chart((reading.state,)):
+        return  # left by the transitions of the states around it, or when its composite state completes
     stuck = not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems
     if stuck and "transitions" not in reading.handlers:
         yield (
@@ -146,7 +148,7 @@ def _empty_transitions(reading: _Reading) -> Iterator[Finding]:
     """A warning (0.x accepted ``transitions()`` returning ``[]``): the state waits for ever."""
     cfg = reading.state.config
     stuck = not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems
-    if stuck and "transitions" in reading.handlers:
+    if stuck and "transitions" in reading.handlers and not compound.is_chart((reading.state,)):
         yield (
             "declares no transitions and is not terminal, so the machine can never leave it: it waits "
             "for ever",
@@ -213,6 +215,7 @@ def _read_reachable(starts: list[State], group: StateGroup | None) -> dict[State
         if state in readings:
             continue
         reading = readings[state] = read_state(state, group)
+        pending.extend(compound.related(state, reading.transitions))  # parent, children, history
         for item in reading.transitions:
             target = item.target
             if isinstance(target, State):
@@ -237,6 +240,8 @@ def _op(node: Node, label: Any, target: Any, nodes: dict[State, Node]) -> Op:
     if target.kind == PUSH:
         first, *rest = (nodes[s] for s in target.states)
         return Op(PUSH, first, tuple(rest), label)
+    if isinstance(target, history.History):
+        return history.op(target, label, nodes)
     return Op(target.kind, None, (), label)
 
 
@@ -303,19 +308,26 @@ def compile_machine(
     group = root if isinstance(root, StateGroup) else None
     initial = root.initial if isinstance(root, StateGroup) else root
     name = f"state machine {group.name if group else initial.name}"
-    readings = _read_reachable([initial] + ([error_state] if error_state is not None else []), group)
+    starts = [initial] + ([error_state] if error_state is not None else [])
+    readings = _read_reachable(starts, group)
     problems = [p for r in readings.values() for p in r.problems]
     problems.extend(_pop_has_push(readings))
     problems.extend(_members_reachable(group, readings))
+    problems.extend(compound.chart_problems(starts, {s: r.transitions for s, r in readings.items()}))
     warnings = [p for r in readings.values() for p in r.warnings]
     DefinitionError.raise_if_any(problems + warnings if strict else problems, what=name)
-    nodes = {state: Node(state, _handlers(reading)) for state, reading in readings.items()}
+    chart = compound.is_chart(readings)
+    kind = hierarchy.ChartNode if chart else Node
+    nodes = {state: kind(state, _handlers(reading)) for state, reading in readings.items()}
     for state, reading in readings.items():
         node = nodes[state]
         node.link(guards.link(reading.transitions, _maker(node, nodes)))
-    spec = MachineSpec(
-        root, nodes[initial], nodes[error_state] if error_state is not None else None, nodes, group
-    )
+    if chart:
+        spec: MachineSpec = hierarchy.chart_spec(root, initial, error_state, nodes, group)
+    else:
+        spec = MachineSpec(
+            root, nodes[initial], nodes[error_state] if error_state is not None else None, nodes, group
+        )
     spec.warnings = tuple(warnings)
     for warning in warnings:
         log.warning("%s: %s (accepted; StateMachine(..., strict=True) refuses it)", name, warning)

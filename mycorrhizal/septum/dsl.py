@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, overload
 
 from ..common.errors import DefinitionError, DefinitionTypeError, Problem
+from . import compound
 from .config import StateConfiguration
 from .states import ROLES, State, StateGroup
 
@@ -216,6 +217,20 @@ def _group(name: str, states: tuple[State, ...], namespace: dict[str, Any]) -> S
     return StateGroup(name=name, states=states, namespace=namespace)
 
 
+def _composite(obj: Any, initial: str | None, config: StateConfiguration | None, parallel: bool) -> Any:
+    def make(target: Any) -> State:
+        if not isinstance(target, type):
+            what = "parallel" if parallel else "compound"
+            _refuse(
+                f"@septum.{what}",
+                f"decorates a class, got {target!r}",
+                "put it on a class nesting its states",
+            )
+        return compound.build(target, _make_state(target, config, None, None), initial=initial, parallel=parallel)
+
+    return make if obj is None else make(obj)
+
+
 class _Septum:
     """The ``septum`` decorator namespace."""
 
@@ -255,6 +270,25 @@ class _Septum:
         if obj is not None:
             return _make_state(obj, config, name, group)
         return lambda target: _make_state(target, config, name, group)
+
+    def compound(
+        self,
+        cls: type | None = None,
+        /,
+        *,
+        initial: str | None = None,
+        config: StateConfiguration | None = None,
+    ) -> Any:
+        """Declare a compound state on a class whose nested states are its children (see docs/septum.md).
+
+        ``@septum.compound`` or ``@septum.compound(initial="Child", config=...)``: the first nested
+        state is the initial child unless ``initial`` names another.
+        """
+        return _composite(cls, initial, config, parallel=False)
+
+    def parallel(self, cls: type | None = None, /, *, config: StateConfiguration | None = None) -> Any:
+        """Declare a parallel state on a class whose nested states are its regions, all active at once."""
+        return _composite(cls, None, config, parallel=True)
 
     def on_state(self, fn: F) -> F:
         """The state's main handler: runs on entry and for each message; returns a label or None."""

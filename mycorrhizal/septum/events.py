@@ -19,6 +19,7 @@ __all__ = [
     "HandlerFailed",
     "MachineEvent",
     "MessageHandled",
+    "StateCompleted",
     "StateEntered",
     "StateLeft",
     "StateRetried",
@@ -52,6 +53,12 @@ class StateLeft(MachineEvent):
 
     label: Any
     target: str
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StateCompleted(MachineEvent):
+    """Composite ``state`` completed: a compound state entered a terminal child, or every region of a
+    parallel state is in a terminal state.  Its ``Completed`` transition, if it declares one, follows."""
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -21,9 +21,11 @@ from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, default_timebase
 from . import report, sync
+from .chart import DRIVING, ChartEngine
 from .clock import Clock
 from .compile import SPECS, machine_spec
-from .engine import DONE, DRIVING, ENTRY, NEW, WAIT, Engine
+from .engine import DONE, ENTRY, NEW, WAIT, Engine
+from .hierarchy import ChartSpec
 from .mailbox import NEWCOMER, TIMEOUT, Mailbox, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, options
 from .plan import MachineSpec
@@ -68,8 +70,9 @@ class StateMachine:
             chosen = DEFAULTS
         else:
             chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth)
-        self._engine = Engine(
-            spec or machine_spec(initial_state, error_state, strict=strict),
+        spec = spec or machine_spec(initial_state, error_state, strict=strict)
+        self._engine = (ChartEngine if isinstance(spec, ChartSpec) else Engine)(
+            spec,  # type: ignore[arg-type]  # a ChartSpec for a ChartEngine
             common_data,
             default_timebase() if timebase is None else timebase,
             chosen,
@@ -80,6 +83,17 @@ class StateMachine:
     def current_state(self) -> State:
         """The state the machine is in (the initial state before ``initialize()``)."""
         return self._engine.node.state
+
+    @property
+    def configuration(self) -> tuple[State, ...]:
+        """Every active state, outermost first: the current state and the compound states around it
+        (with parallel states, every active state of every region), in document order."""
+        engine = self._engine
+        return engine.configuration() if isinstance(engine, ChartEngine) else (engine.node.state,)
+
+    def in_state(self, state: State) -> bool:
+        """True if ``state`` is active: the current state, or a compound or parallel state around it."""
+        return state in self.configuration
 
     @property
     def state_stack(self) -> tuple[State, ...]:
@@ -148,7 +162,7 @@ class StateMachine:
 
     def to_diagram(self) -> Diagram:
         """Picture of this machine's states with the current one highlighted."""
-        return tools().diagram(self._engine.spec, self._engine.node.state)
+        return tools().diagram(self._engine.spec, self.configuration)
 
     def __repr__(self) -> str:
         return f"<StateMachine {self._engine.spec.name} in {self._engine.node.name}>"
@@ -433,7 +447,7 @@ class StateMachine:
         if memo is not None:
             memo[id(self)] = twin
         common = self.common if memo is None else copy.deepcopy(self.common, memo)
-        new = twin._engine = Engine(engine.spec, common, engine.timebase, engine.options)
+        new = twin._engine = type(engine)(engine.spec, common, engine.timebase, engine.options)
         new.node, new.phase, new.retry, new.unhandled = (
             engine.node,
             engine.phase,
@@ -445,7 +459,9 @@ class StateMachine:
         clock = engine.clock
         if clock is not None:
             new.context(twin)  # its timer runs it in the background: the ctx knows the machine
-        if clock is not None and clock.handle is not None:
+        if isinstance(new, ChartEngine):
+            new.adopt(engine)  # type: ignore[arg-type]  # a ChartEngine's copy
+        elif clock is not None and clock.handle is not None:
             new.arm(new.node)  # its own timer, started now
         elif clock is not None and clock.fired:
             new.clock = Clock(new.timebase)

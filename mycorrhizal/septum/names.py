@@ -24,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.interpreter import global_names, with_constants
+from .compound import Completed, ancestors
+from .history import DeepHistory, History
 from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, Unhandled
 
@@ -31,8 +33,10 @@ __all__ = ["bind", "module_globals", "scope", "unresolved"]
 
 #: septum's own names, visible by bare name unless the module defines them itself.
 VOCABULARY: dict[str, Any] = {
-    cls.__name__: cls for cls in (Again, Unhandled, Retry, Repeat, Restart, Push, Pop, LabeledTransition)
+    cls.__name__: cls
+    for cls in (Again, Unhandled, Retry, Repeat, Restart, Push, Pop, LabeledTransition, History, DeepHistory)
 }
+VOCABULARY["Completed"] = Completed
 
 
 def module_globals(state: State) -> dict[str, Any]:
@@ -73,6 +77,8 @@ def scope(state: State, group: StateGroup | None) -> dict[str, Any]:
     module = module_globals(state)
     names: dict[str, Any] = {k: v for k, v in VOCABULARY.items() if k not in module}
     names.update(_enclosing(state, module))
+    for composite in reversed(ancestors(state)):  # the composite states around it, innermost winning
+        names.update({k: v for k, v in composite.namespace.items() if not k.startswith("__")})
     if group is not None and any(member is state for member in group.states):
         names.update(group.namespace)
     names[state.name] = state

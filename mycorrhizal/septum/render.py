@@ -43,7 +43,7 @@ def _ids(spec: MachineSpec) -> dict[State, str]:
     return ids
 
 
-def _state_node(spec: MachineSpec, node: PlanNode, ident: str, current: State | None) -> Node:
+def _state_node(spec: MachineSpec, node: PlanNode, ident: str, current: tuple[State, ...] | None) -> Node:
     cfg = node.state.config
     notes = [
         f"timeout={cfg.timeout:g}s" if cfg.timeout is not None else "",
@@ -52,7 +52,7 @@ def _state_node(spec: MachineSpec, node: PlanNode, ident: str, current: State | 
     fill = None
     if spec.error is not None and node is spec.error:
         fill = "#f8d0d0"
-    if node.state is current:
+    if current is not None and node.state in current:
         fill = "#fff2a8"
     return Node(
         ident,
@@ -81,8 +81,10 @@ def _op_edges(me: str, op: Op, ids: dict[State, str], guard: object = None) -> l
     return [Edge(me, me, f"{text} ({KIND_NAMES[op.kind]})", style="dotted" if op.kind == AGAIN else "dashed")]
 
 
-def spec_diagram(spec: MachineSpec, current: State | None) -> Diagram:
-    """The picture of ``spec``; ``current`` (a running machine's state), when given, is highlighted."""
+def spec_diagram(spec: MachineSpec, current: State | tuple[State, ...] | None) -> Diagram:
+    """The picture of ``spec``; ``current`` (a running machine's state or states), when given, is filled."""
+    if isinstance(current, State):
+        current = (current,)
     ids = _ids(spec)
     nodes = [Node(START, "start", shape="point")]
     edges = [Edge(START, ids[spec.initial.state])]

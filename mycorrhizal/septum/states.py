@@ -37,8 +37,8 @@ class Tools:
 
     compile: Callable[[State | StateGroup, State | None], Any]
     """``compile(root, error_state)``: the machine's compiled (cached) spec."""
-    diagram: Callable[[Any, State | None], Diagram]
-    """``diagram(compiled, current)``: its picture, with ``current`` highlighted when given."""
+    diagram: Callable[[Any, Any], Diagram]
+    """``diagram(compiled, current)``: its picture, with ``current`` (a state or states) highlighted."""
     analyse: Callable[[Any], list[tuple[bool, str]]]
     """``analyse(compiled)``: structural findings as (fine, text)."""
 

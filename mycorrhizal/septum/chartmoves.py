@@ -1,0 +1,184 @@
+"""Taking a statechart's transitions: SCXML's microstep (leave, act, enter) on a :class:`Charting` engine.
+
+:mod:`.chartsteps` chooses the transitions of a step; this module takes them together: every state
+they leave is left innermost first (reverse document order; the history of a compound state with
+history is recorded before anything is left), then the actions run in the order the transitions
+were chosen, then every state they enter is entered outermost first (document order).  A hook that
+raises does not stop the microstep; its failure is collected and reported when the step is done.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from . import hierarchy, moves, report
+from .events import StateLeft
+from .failures import HookFailed
+from .hierarchy import ChartNode
+from .history import DEEP_HISTORY, HISTORY
+from .plan import Op
+from .targets import POP, PUSH, REPEAT, RESTART, RETRY
+
+__all__ = ["Charting", "Taken", "enter_all", "microstep"]
+
+
+class Charting(moves.Moving, Protocol):
+    """The part of a :class:`~.chart.ChartEngine` a step reads and changes."""
+
+    active: dict[ChartNode, None]
+    child: dict[ChartNode, ChartNode]
+    top: ChartNode | None
+    owing: set[ChartNode]
+    counts: dict[ChartNode, int]
+    remembered: dict[ChartNode, tuple[ChartNode, ...]]
+    acting: ChartNode | None
+    cut: ChartNode | None
+    clock: Any
+    mailbox: Any
+
+    def focus(self, node: ChartNode) -> None: ...
+    def emit_entered(self, node: ChartNode, previous: ChartNode | None, label: Any) -> None: ...
+    def disarm_node(self, node: ChartNode) -> None: ...
+    def finish(self, node: ChartNode) -> None: ...
+    async def _route(self, node: Any, role: str, exc: Exception) -> None: ...
+
+
+class Taken:
+    """One transition being taken: from ``source`` by ``op`` to ``target``; ``where``: its domain."""
+
+    __slots__ = ("source", "op", "target", "where", "exits", "retry")
+
+    def __init__(self, source: ChartNode, op: Op, target: ChartNode, retry: int) -> None:
+        self.source, self.op, self.target, self.retry = source, op, target, retry
+        history = op.kind == HISTORY or op.kind == DEEP_HISTORY
+        self.where = hierarchy.domain(source, target, history)
+        self.exits: set[ChartNode] = set()
+
+
+async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -> list[ChartNode]:
+    """Take ``taken`` together: leave, act, enter.  The composite states that completed."""
+    leaving = sorted(set().union(*(t.exits for t in taken)), key=lambda n: -n.order)
+    for node in leaving:
+        if node.remembers:
+            inside = (n for n in e.active if node in n.ancestors)
+            e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
+    for node in leaving:
+        t = next(t for t in taken if node in t.exits)
+        await _leave(e, node, t, errors)
+    info = report.info_enabled()
+    for t in taken:
+        _restack(e, t)
+        _recount(e, t, leaving)
+        if info:
+            how = f" retry {t.retry + 1}" if t.op.kind == RETRY else _HOW.get(t.op.kind, "")
+            report.moved(e.spec.name, t.source.name, t.op.label, how, t.target.name)
+        if t.op.action is not None:
+            failed = await moves._act_safely(e, t.source, t.op)
+            if failed is not None:
+                errors.append(failed)
+    moves_in = [
+        (hierarchy.targets(t.op, e.remembered) if _remembers(t) else [t.target], t.where) for t in taken
+    ]
+    completed: list[ChartNode] = []
+    for node in hierarchy.entry_set(moves_in):
+        t = next((t for t, (first, _) in zip(taken, moves_in, strict=True) if _covers(first, node)), taken[0])
+        await _enter(e, node, t.source, t.op.label, errors, completed)
+    return completed
+
+
+_HOW = {REPEAT: " repeat", RESTART: " restart", PUSH: " push", POP: " pop", HISTORY: " history"}
+_HOW[DEEP_HISTORY] = " deep history"
+
+
+def _remembers(t: Taken) -> bool:
+    return t.op.kind == HISTORY or t.op.kind == DEEP_HISTORY
+
+
+def _covers(first: list[ChartNode], node: ChartNode) -> bool:
+    return any(f.within(node) or node.within(f) for f in first)
+
+
+def _restack(e: Charting, t: Taken) -> None:
+    if t.op.kind == PUSH:
+        if e.stack is None:
+            e.stack = []
+        e.stack.extend(reversed(t.op.stack))
+    elif t.op.kind == POP:
+        e.stack.pop()  # type: ignore[union-attr]
+
+
+def _recount(e: Charting, t: Taken, leaving: list[ChartNode]) -> None:
+    """Counts start again for every state left, except the one a Retry or Repeat re-enters."""
+    for node in leaving:
+        e.counts.pop(node, None)
+    kind = t.op.kind
+    if kind == RETRY:
+        e.counts[t.source] = t.retry + 1
+    elif kind == REPEAT and t.retry:
+        e.counts[t.source] = t.retry
+
+
+async def _leave(e: Charting, node: ChartNode, t: Taken, errors: list[HookFailed]) -> None:
+    if node.on_leave is not None:
+        e.focus(node)
+        try:
+            await moves.hook(e, node, "on_leave")
+        except HookFailed as failed:
+            errors.append(failed)
+    if node.timeout is not None:
+        e.disarm_node(node)
+    del e.active[node]
+    e.owing.discard(node)
+    parent = node.parent
+    if parent is None:
+        if e.top is node:
+            e.top = None
+    elif e.child.get(parent) is node:
+        del e.child[parent]
+    if e.observers is not None:
+        e.emit(StateLeft, state=node.name, label=t.op.label, target=t.target.name)
+
+
+async def _enter(
+    e: Charting,
+    node: ChartNode,
+    previous: ChartNode | None,
+    label: Any,
+    errors: list[HookFailed],
+    completed: list[ChartNode],
+) -> None:
+    e.active[node] = None
+    parent = node.parent
+    if parent is None:
+        e.top = node
+    elif not parent.parallel:
+        e.child[parent] = node
+    if node.timeout is not None:
+        e.arm(node)  # measured from entry, so on_enter's own time counts
+    e.emit_entered(node, previous, label)
+    if node.on_enter is not None:
+        e.focus(node)
+        try:
+            await moves.hook(e, node, "on_enter")
+        except HookFailed as failed:
+            errors.append(failed)
+    if node.composite:
+        return
+    if not node.terminal:
+        e.owing.add(node)
+    elif parent is None:
+        e.finish(node)
+    else:
+        completed.append(parent)
+        grand = parent.parent
+        if grand is not None and grand.parallel and hierarchy.in_final(grand, e.active):
+            completed.append(grand)
+
+
+async def enter_all(
+    e: Charting, nodes: list[ChartNode], previous: ChartNode | None, label: Any, errors: list[HookFailed]
+) -> list[ChartNode]:
+    completed: list[ChartNode] = []
+    for node in nodes:
+        await _enter(e, node, previous, label, errors, completed)
+    return completed

@@ -1,0 +1,357 @@
+"""One step of a statechart: who handles what was taken, which transitions follow, and taking them.
+
+A step starts from what the engine took (:mod:`.chart`): the entry runs that active states owe, one
+state's fired timeout, or a message.  A message is *offered* to the active states, innermost first:
+a compound state passes it to its active child, a parallel state to every region in document
+order, and a state's own ``on_state`` sees it only when everything inside declined it (returned
+None).  Each label a handler returns is looked up in its state's transitions and, when not declared
+there or when no guard there passes, in the enclosing states' (the label *bubbles*); the state whose
+transition is found is the transition's *source*.
+
+The transitions a step chose are then taken together, as SCXML's microstep: conflicting ones are
+dropped (two conflict when they would leave a common state: the one from the inner source wins,
+else the earlier), every state they leave is left innermost first (history recorded before), the
+actions run, and every state they enter is entered outermost first.  Completing a composite state
+takes its ``Completed`` transition in a further microstep of the same step.  A hook that raises does
+not stop a microstep (as in SCXML): the first failure is routed once the step's transitions are done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from ..common.errors import ExecutionError
+from . import chartmoves, guards, hierarchy, moves, report
+from .chartmoves import Charting, Taken
+from .clock import INTERRUPTED
+from .compound import Completed
+from .engine import ENTRY_RUN
+from .events import HandlerFailed, MessageHandled, StateCompleted, StateRetried, StepCancelled
+from .failures import (
+    HookFailed,
+    chosen_state,
+    empty_stack,
+    handler_error,
+    retry_after_fail,
+    stack_too_deep,
+    unawaited,
+    undeclared,
+)
+from .hierarchy import ChartNode, TimerMarker
+from .plan import Op
+from .targets import AGAIN, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
+
+__all__ = ["route", "start", "step"]
+
+Pick = tuple[ChartNode, Any, str]  # (state whose handler answered, its label, the handler's role)
+
+
+class _Failed(Exception):
+    """A handler raised while a step chose its transitions (the step ends; the engine routes it)."""
+
+    def __init__(self, node: ChartNode, role: str, exc: Exception) -> None:
+        self.node, self.role, self.exc = node, role, exc
+
+
+# --- starting, and what a step takes -------------------------------------------------------------
+
+
+async def start(e: Charting) -> None:
+    """Enter the initial configuration (the engine's ``initialize``)."""
+    errors: list[HookFailed] = []
+    entering = hierarchy.entry_set([([e.spec.initial], None)])  # type: ignore[list-item]
+    completed = await chartmoves.enter_all(e, entering, None, None, errors)
+    await _complete(e, completed, errors)
+    if errors:
+        await e._route(errors[0].node, errors[0].role, errors[0].exc)
+
+
+async def step(e: Charting, took: Any) -> None:
+    """One step: handle what the engine took and take the transitions it leads to."""
+    try:
+        if took is ENTRY_RUN:
+            picks = await _entry_runs(e)
+        elif isinstance(took, TimerMarker):
+            picks = await _timed_out(e, took)
+        else:
+            picks = await _offer(e, e.top, took)  # type: ignore[arg-type]  # a started machine has one
+        await _dispatch(e, picks)
+    except (_Failed, HookFailed) as failed:
+        await e._route(failed.node, failed.role, failed.exc)
+
+
+async def _entry_runs(e: Charting) -> list[Pick]:
+    picks = []
+    for leaf in sorted(e.owing, key=lambda n: n.order):
+        label = await _call(e, leaf, "on_state", ENTRY_RUN)
+        e.owing.discard(leaf)
+        if label is not None:
+            picks.append((leaf, label, "on_state"))
+    return picks
+
+
+async def _timed_out(e: Charting, marker: TimerMarker) -> list[Pick]:
+    node = marker.node
+    if report.info_enabled():
+        report.timed_out(e.spec.name, node.name, e.cut is node)
+    e.cut = None
+    label = await _call(e, node, "on_timeout", marker)
+    return [] if label is None else [(node, label, "on_timeout")]
+
+
+async def _offer(e: Charting, node: ChartNode, msg: Any) -> list[Pick]:
+    """Offer ``msg`` to the active states inside ``node``, innermost first, then to ``node``."""
+    picks: list[Pick] = []
+    if node.parallel:
+        for region in node.children:
+            picks.extend(await _offer(e, region, msg))
+    elif node.composite:
+        picks = await _offer(e, e.child[node], msg)
+    if picks or node.on_state is None:
+        return picks
+    label = await _call(e, node, "on_state", msg)
+    if e.observers is not None:
+        e.emit(MessageHandled, state=node.name, message=msg, label=None if label is INTERRUPTED else label)
+    return [] if label is None else [(node, label, "on_state")]
+
+
+async def _call(e: Charting, node: ChartNode, role: str, took: Any) -> Any:
+    """Run handler ``role`` of ``node`` (on_state or on_timeout) and return its label."""
+    e.focus(node)
+    is_async = getattr(node, f"{role}_async")
+    try:
+        label = getattr(node, role)(e.ctx)
+        if is_async:
+            label = await (_guarded(e, node, label) if node.timed and role == "on_state" else label)
+        elif inspect.isawaitable(label):  # a plain function returning an awaitable: its result counts
+            label = await label
+    except Exception as exc:
+        raise _Failed(node, role, exc) from exc
+    except asyncio.CancelledError:
+        _put_back(e, node, role, took)
+        raise
+    return label
+
+
+async def _guarded(e: Charting, node: ChartNode, call: Any) -> Any:
+    """Await ``node``'s on_state so that the timeout of it (or of a state around it) can interrupt it."""
+    clock = e.clock
+    assert clock is not None  # a timed state around it is active, so armed
+    e.acting = node
+    try:
+        label = await clock.guard(call)
+    finally:
+        e.acting = None
+    cut = e.cut
+    if label is INTERRUPTED and cut is not None and e.mailbox is not None:
+        # The timeout that interrupted it is handled next, before anything queued.
+        e.mailbox.withdraw(cut.marker)
+        e.mailbox.plain.appendleft(cut.marker)
+    return label
+
+
+def _put_back(e: Charting, node: ChartNode, role: str, took: Any) -> None:
+    """A handler was cancelled before it returned: what the step took is owed again."""
+    if isinstance(took, TimerMarker):
+        assert e.mailbox is not None and e.clock is not None
+        e.mailbox.put_back(took)
+        e.mailbox.markers += 1
+        e.clock.fired = True
+    elif took is not ENTRY_RUN:
+        assert e.mailbox is not None
+        e.mailbox.put_back(took)
+    message = None if took is ENTRY_RUN or isinstance(took, TimerMarker) else took
+    report.cancelled(e.spec.name, node.name, role, message)
+    if e.observers is not None:
+        e.emit(StepCancelled, state=node.name, role=role, message=message)
+
+
+# --- choosing transitions ------------------------------------------------------------------------
+
+
+def _resolve(e: Charting, node: ChartNode, label: Any, role: str) -> tuple[ChartNode, Op] | None:
+    """The (source, op) ``label`` leads to from ``node``, looked up outwards; None: no guard passes."""
+    declared, where = False, node
+    current: ChartNode | None = node
+    while current is not None:
+        op = current.lookup(label)
+        if op is not None:
+            declared = True
+            if op.kind == guards.CHOOSE:
+                op = moves.choose(e, current, op)
+            if op is not None:
+                return current, op
+        current = current.parent
+    if not declared:
+        raise unawaited(where, role, label) if inspect.iscoroutine(label) else undeclared(where, role, label)
+    return None
+
+
+async def _dispatch(e: Charting, picks: list[Pick]) -> None:
+    taken = []
+    for node, label, role in picks:
+        if label is INTERRUPTED:
+            continue
+        found = _resolve(e, node, label, role)
+        if found is not None:
+            chosen = await _plan(e, node, found[0], found[1])
+            if chosen is not None:
+                taken.append(chosen)
+    if taken:
+        errors: list[HookFailed] = []
+        await _complete(e, await chartmoves.microstep(e, _without_conflicts(e, taken), errors), errors)
+        if errors:
+            raise errors[0]
+
+
+async def _plan(e: Charting, trigger: ChartNode, source: ChartNode, op: Op) -> Taken | None:
+    """What ``op`` (from ``source``, for a label of ``trigger``) does: stay, or a transition to take."""
+    kind = op.kind
+    if kind == AGAIN or kind == UNHANDLED:
+        if op.action is not None:
+            await moves._act(e, source, op)
+        if kind == AGAIN:
+            e.owing.update(n for n in e.active if not n.composite and n.within(trigger))
+        elif e.ctx is not None and e.ctx.msg is not None:
+            e.unhandled += 1
+            if report.info_enabled():
+                report.unhandled(e.spec.name, trigger.name, e.ctx.msg, e.unhandled)
+        return None
+    retry = e.counts.get(source, 0)
+    if kind == RETRY and source.retries is not None and retry >= source.retries:
+        return await _fail(e, source, retry)
+    return _transition(e, source, op, retry)
+
+
+async def _fail(e: Charting, source: ChartNode, retry: int) -> Taken | None:
+    """``Retry`` with ``source``'s budget spent: its ``on_fail`` says where to go."""
+    if report.info_enabled():
+        report.out_of_retries(e.spec.name, source.name, retry)
+    e.focus(source)
+    label = await moves.hook(e, source, "on_fail")
+    if label is None:
+        return None
+    found = _resolve(e, source, label, "on_fail")
+    if found is None:
+        return None
+    if found[1].kind == RETRY:
+        raise retry_after_fail(source, label)
+    return await _plan(e, source, found[0], found[1])
+
+
+def _transition(e: Charting, source: ChartNode, op: Op, retry: int) -> Taken:
+    kind = op.kind
+    if kind == POP:
+        if not e.stack:
+            raise empty_stack(source, op.label)
+        target: ChartNode = e.stack[-1]  # type: ignore[assignment]
+    elif kind == RETRY or kind == REPEAT or kind == RESTART:
+        target = source
+    else:
+        target = op.target  # type: ignore[assignment]
+    depth = len(e.stack or ()) + len(op.stack)
+    if kind == PUSH and depth > e.options.max_stack_depth:
+        raise stack_too_deep(source, op.label, depth, e.options.max_stack_depth)
+    if kind == RETRY and e.observers is not None:
+        e.emit(StateRetried, state=source.name, retry=retry + 1, label=op.label)
+    return Taken(source, op, target, retry)
+
+
+def _without_conflicts(e: Charting, taken: list[Taken]) -> list[Taken]:
+    """SCXML's rule: of two transitions leaving a common state, the one from the inner source wins,
+    else the one chosen first."""
+    kept: list[Taken] = []
+    for t in taken:
+        t.exits = set(hierarchy.exit_set(e.active, t.where))
+        beaten = False
+        for other in list(kept):
+            if t.exits & other.exits:
+                if t.source is not other.source and t.source.within(other.source):
+                    kept.remove(other)
+                else:
+                    beaten = True
+                    break
+        if not beaten:
+            kept.append(t)
+    return kept
+
+
+# --- taking transitions --------------------------------------------------------------------------
+
+
+async def _complete(e: Charting, completed: list[ChartNode], errors: list[HookFailed]) -> None:
+    """Completed composite states take their ``Completed`` transition (a top-level one with none
+    completes the machine)."""
+    while completed and e.phase != moves.DONE:
+        taken = []
+        for node in dict.fromkeys(completed):
+            if node not in e.active:
+                continue
+            if e.observers is not None:
+                e.emit(StateCompleted, state=node.name)
+            found = _completion(e, node)
+            if found is not None:
+                chosen = await _plan(e, node, node, found)
+                if chosen is not None:
+                    taken.append(chosen)
+            elif node.parent is None:
+                e.finish(node)
+                return
+        if not taken:
+            return
+        completed = await chartmoves.microstep(e, _without_conflicts(e, taken), errors)
+
+
+def _completion(e: Charting, node: ChartNode) -> Op | None:
+    op = node.lookup(Completed)
+    if op is not None and op.kind == guards.CHOOSE:
+        op = moves.choose(e, node, op)
+    return op
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+async def route(e: Charting, node: ChartNode, role: str, exc: Exception) -> None:
+    """A handler raised: send the machine to its error hook's state or error state, or raise."""
+    assert e.ctx is not None
+    error = handler_error(node, role, exc, e.ctx.msg)
+    error_node = e.spec.error
+    dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec) or error_node
+    if error_node is not None and node.within(error_node):  # type: ignore[arg-type]
+        dest = None  # an error in the error state itself is raised, never routed again
+    if e.observers is not None:
+        e.emit(
+            HandlerFailed,
+            state=node.name,
+            role=role,
+            message=error.event,
+            error=error,
+            routed_to=dest and dest.name,
+        )
+    if dest is None:
+        raise error
+    if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:
+        raise ExecutionError(
+            f"machine {e.spec.name}: on_error chose state {dest.name}, which this machine does not hold; "
+            f"a machine with compound states can only go to one of its own states",
+            state=node.name,
+        ) from exc
+    report.routed(e.spec.name, error, dest.name)
+    for active in list(e.active):  # every active state is abandoned: no on_leave
+        if active.timeout is not None:
+            e.disarm_node(active)
+    e.active.clear()
+    e.child.clear()
+    e.owing.clear()
+    e.counts.clear()
+    e.top = None
+    e.ctx.error = error
+    errors: list[HookFailed] = []
+    entering = hierarchy.entry_set([([dest], None)])
+    await _complete(e, await chartmoves.enter_all(e, entering, node, None, errors), errors)
+    if errors:
+        failed = errors[0]
+        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg) from failed.exc

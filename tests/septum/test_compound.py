@@ -1,0 +1,345 @@
+"""Compound states: enter/leave order across levels (UML/SCXML), labels bubbling, per-level timeouts
+and retries, completion."""
+
+# ruff: noqa: E501 - statecharts read best one state a line
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.septum import (
+    Again,
+    LabeledTransition,
+    Pop,
+    Push,
+    Retry,
+    StateConfiguration,
+    StateMachine,
+    StateMachineComplete,
+    septum,
+)
+from mycorrhizal.septum.compound import Completed
+from tests.septum._charts import box, drain, final, leaf, names, on
+from tests.septum._helpers import E
+
+
+def three_levels() -> tuple[Any, dict[str, Any]]:
+    """Outer > Middle > (A, B); Outer > C; and Away outside.  A -GO-> B, B -BACK-> A (declared in
+    Middle), A/B -SKIP-> C (declared in Outer), C -DONE-> Away."""
+    away = final("Away")
+    a = leaf("A", on_state=on({"go": E.GO, "back": E.BACK, "skip": E.SKIP, "out": E.DONE}))
+    b = leaf("B", on_state=on({"back": E.BACK, "skip": E.SKIP, "out": E.DONE}))
+    c = leaf("C", on_state=on({"out": E.DONE}))
+    a_t = [LabeledTransition(E.GO, b)]
+    a_cls = septum.state(type("A", (), {**_roles(a), "transitions": septum.transitions(lambda: a_t)}))
+    middle = box("Middle", a_cls, b, transitions=lambda: [LabeledTransition(E.BACK, a_cls)])
+    outer = box(
+        "Outer",
+        middle,
+        c,
+        transitions=lambda: [LabeledTransition(E.SKIP, c), LabeledTransition(E.DONE, away)],
+    )
+    return outer, {"A": a_cls, "B": b, "C": c, "Middle": middle, "Away": away}
+
+
+def _roles(state: Any) -> dict[str, Any]:
+    return {role: getattr(septum, role)(fns[0]) for role, fns in state.handlers.items()}
+
+
+async def test_entering_enters_outermost_first_down_to_the_initial_leaf() -> None:
+    outer, _ = three_levels()
+    fsm = StateMachine(outer)
+    await fsm.initialize()
+    assert drain(fsm) == ["enter Outer", "enter Middle", "enter A"]
+    assert names(fsm.configuration) == ["Outer", "Middle", "A"] and fsm.current_state.name == "A"
+
+
+@pytest.mark.parametrize(
+    ("messages", "log", "where"),
+    [
+        (["go"], ["leave A", "enter B"], ["Outer", "Middle", "B"]),
+        # BACK is declared on Middle, the source: a transition from Middle to its own child leaves
+        # and re-enters Middle (every transition is external, as in SCXML).
+        (["go", "back"], ["leave B", "leave Middle", "enter Middle", "enter A"], ["Outer", "Middle", "A"]),
+        # SKIP is declared on Outer: leaving for Outer's own child C leaves and re-enters Outer too.
+        (["skip"], ["leave A", "leave Middle", "leave Outer", "enter Outer", "enter C"], ["Outer", "C"]),
+        (["out"], ["leave A", "leave Middle", "leave Outer", "enter Away"], ["Away"]),
+        (["skip", "out"], ["leave C", "leave Outer", "enter Away"], ["Away"]),
+    ],
+)
+async def test_leaving_exits_innermost_first_and_entering_enters_outermost_first(
+    messages: list[str], log: list[str], where: list[str]
+) -> None:
+    outer, _ = three_levels()
+    fsm = StateMachine(outer)
+    await fsm.run()
+    for msg in messages:
+        drain(fsm)
+        fsm.send_message(msg)
+        await fsm.run()
+    assert drain(fsm) == log and names(fsm.configuration) == where
+
+
+async def test_a_label_the_child_does_not_declare_bubbles_to_the_enclosing_states() -> None:
+    outer, states = three_levels()
+    fsm = StateMachine(outer)
+    fsm.send_message("out")  # A returns DONE: not A's, not Middle's, Outer's
+    await fsm.run()
+    assert fsm.is_complete and fsm.current_state is states["Away"]
+
+
+async def test_a_message_the_child_declines_is_offered_to_the_enclosing_state() -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def outer_on_state(ctx: Any) -> Any:
+        seen.append((ctx.state.name, ctx.msg))
+        return E.DONE if ctx.msg == "quit" else None
+
+    inner = leaf("Inner", on_state=on({"x": E.GO}), transitions=lambda: [LabeledTransition(E.GO, Again)])
+    outer = box(
+        "Outer", inner, on_state=outer_on_state, transitions=lambda: [LabeledTransition(E.DONE, final("End"))]
+    )
+    fsm = StateMachine(outer)
+    for msg in ("x", "quit"):
+        fsm.send_message(msg)
+    await fsm.run()
+    assert seen == [("Outer", "quit")] and fsm.is_complete  # "x" was Inner's; only "quit" bubbled
+
+
+async def test_no_passing_guard_in_the_child_lets_the_enclosing_state_take_the_label() -> None:
+    end, there = final("End"), final("There")
+    inner = leaf(
+        "Inner",
+        on_state=on({"go": E.GO}),
+        transitions=lambda: [LabeledTransition(E.GO, there, guard=lambda ctx: ctx.common.get("ok", False))],
+    )
+    outer = box("Outer", inner, transitions=lambda: [LabeledTransition(E.GO, end)])
+    fsm = StateMachine(outer)
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is end
+    allowed = StateMachine(outer, common_data={"ok": True})
+    allowed.send_message("go")
+    await allowed.run()
+    assert allowed.current_state is there
+
+
+async def test_a_label_nobody_declares_is_an_undeclared_label_error_naming_the_leaf() -> None:
+    outer, _ = three_levels()
+    lone = leaf("Lone", on_state=on({"x": E.FAIL}))
+    fsm = StateMachine(box("Box", lone, transitions=lambda: [LabeledTransition(E.GO, outer)]))
+    fsm.send_message("x")
+    with pytest.raises(
+        Exception, match=r"state Lone: on_state returned <E.FAIL: \d+>, which its transitions"
+    ):
+        await fsm.run()
+
+
+async def test_handlers_see_their_own_state_and_retry_count() -> None:
+    seen: list[tuple[str, str, int]] = []
+
+    def record(where: str) -> Any:
+        return lambda ctx: seen.append((where, ctx.state.name, ctx.retry_count))
+
+    inner = leaf(
+        "Inner",
+        config=StateConfiguration(retries=3),
+        on_state=on({"again": E.RETRY}),
+        on_enter=record("enter"),
+        on_fail=lambda ctx: None,
+        transitions=lambda: [LabeledTransition(E.RETRY, Retry)],
+    )
+    outer = box("Outer", inner, on_enter=record("outer"))
+    fsm = StateMachine(outer)
+    fsm.send_message("again")
+    await fsm.run()
+    assert seen == [("outer", "Outer", 0), ("enter", "Inner", 0), ("enter", "Inner", 1)]
+    assert fsm.retry_count == 1 and fsm.current_state is inner
+
+
+async def test_retry_of_a_compound_state_re_enters_it_with_its_own_count_and_on_fail() -> None:
+    fails: list[int] = []
+    inner = leaf("Inner", on_state=on({"again": E.RETRY}))
+    outer = box(
+        "Outer",
+        inner,
+        config=StateConfiguration(retries=1),
+        on_fail=lambda ctx: fails.append(ctx.retry_count) or E.DONE,
+        transitions=lambda: [LabeledTransition(E.RETRY, Retry), LabeledTransition(E.DONE, final("Gave"))],
+    )
+    fsm = StateMachine(outer)
+    await fsm.run()
+    drain(fsm)
+    fsm.send_message("again")
+    await fsm.run()
+    assert drain(fsm) == ["leave Inner", "leave Outer", "enter Outer", "enter Inner"]
+    assert fsm.retry_count == 0  # Inner's own count: Outer's is 1
+    fsm.send_message("again")
+    await fsm.run()
+    assert fails == [1] and fsm.current_state.name == "Gave"
+
+
+async def test_timeouts_run_per_level() -> None:
+    clock = ManualClock()
+    late = final("Late")
+    a = leaf("A", on_state=on({"go": E.GO}))
+    b = leaf(
+        "B",
+        config=StateConfiguration(timeout=2),
+        on_state=on({}),
+        on_timeout=lambda ctx: E.BACK,
+        transitions=lambda: [LabeledTransition(E.BACK, a_again)],
+    )
+    a_again = leaf("Again", on_state=on({}))
+    outer = box(
+        "Outer",
+        septum.state(
+            type(
+                "A",
+                (),
+                {
+                    "on_state": septum.on_state(on({"go": E.GO})),
+                    "transitions": septum.transitions(lambda: [LabeledTransition(E.GO, b)]),
+                },
+            )
+        ),
+        b,
+        a_again,
+        config=StateConfiguration(timeout=5),
+        on_timeout=lambda ctx: E.DONE,
+        transitions=lambda: [LabeledTransition(E.DONE, late)],
+    )
+    del a
+    fsm = StateMachine(outer, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)
+    fsm.send_message("go")
+    await fsm.run()
+    await clock.run_for(2)  # B's own timeout (2 s after it was entered, at t=1)
+    assert fsm.current_state.name == "Again"
+    await clock.run_for(1.9)  # moving between Outer's children does not restart Outer's timer
+    assert fsm.current_state.name == "Again"
+    await clock.run_for(0.1)
+    assert fsm.current_state is late
+
+
+async def test_completion_takes_the_compound_states_completed_transition() -> None:
+    steps = leaf(
+        "Step", on_state=on({"next": E.GO}), transitions=lambda: [LabeledTransition(E.GO, done_child)]
+    )
+    done_child = final("Finished")
+    after = leaf("After", on_state=on({}), config=StateConfiguration(can_dwell=True))
+    job = box("Job", steps, done_child, transitions=lambda: [LabeledTransition(Completed, after)])
+    fsm = StateMachine(job)
+    await fsm.run()
+    drain(fsm)
+    fsm.send_message("next")
+    await fsm.run()
+    assert drain(fsm) == ["leave Step", "enter Finished", "leave Finished", "leave Job", "enter After"]
+    assert not fsm.is_complete
+
+
+async def test_a_top_level_compound_state_that_completes_with_nowhere_to_go_completes_the_machine() -> None:
+    done_child = final("Finished")
+    steps = leaf(
+        "Step", on_state=on({"next": E.GO}), transitions=lambda: [LabeledTransition(E.GO, done_child)]
+    )
+    fsm = StateMachine(box("Job", steps, done_child))
+    fsm.send_message("next")
+    await fsm.run()
+    assert fsm.is_complete and names(fsm.configuration) == ["Job", "Finished"]
+    with pytest.raises(StateMachineComplete):
+        await fsm.tick()
+
+
+async def test_push_and_pop_into_and_out_of_compound_states() -> None:
+    menu = leaf("Menu", on_state=on({"open": E.PUSH}))
+    page = leaf("Page", on_state=on({"back": E.POP}), transitions=lambda: [LabeledTransition(E.POP, Pop)])
+    dialog = box("Dialog", page)
+    menu_t = septum.state(
+        type(
+            "Menu",
+            (),
+            {
+                "on_state": septum.on_state(on({"open": E.PUSH})),
+                "transitions": septum.transitions(lambda: [LabeledTransition(E.PUSH, Push(dialog, menu_t))]),
+            },
+        )
+    )
+    del menu
+    fsm = StateMachine(menu_t)
+    fsm.send_message("open")
+    await fsm.run()
+    assert names(fsm.configuration) == ["Dialog", "Page"] and fsm.state_stack == (menu_t,)
+    fsm.send_message("back")
+    await fsm.run()
+    assert fsm.configuration == (menu_t,) and fsm.state_stack == ()
+
+
+async def test_a_handler_error_inside_goes_to_the_error_state_abandoning_every_level() -> None:
+    def boom(ctx: Any) -> None:
+        if ctx.msg == "boom":
+            raise ValueError("bad")
+
+    inner = leaf("Inner", on_state=boom, config=StateConfiguration(can_dwell=True))
+    broken = leaf("Broken", on_state=on({}), config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(box("Outer", inner), error_state=broken)
+    await fsm.run()
+    drain(fsm)
+    fsm.send_message("boom")
+    await fsm.run()
+    assert drain(fsm) == ["enter Broken"] and fsm.configuration == (broken,)
+    assert fsm.common is not None
+    raising = StateMachine(
+        box("Outer2", leaf("Inner2", on_state=boom, config=StateConfiguration(can_dwell=True)))
+    )
+    raising.send_message("boom")
+    with pytest.raises(HandlerError, match="state Inner2: on_state raised ValueError: bad"):
+        await raising.run()
+
+
+async def test_a_copy_carries_the_configuration_and_its_own_timers() -> None:
+    import copy
+
+    clock = ManualClock()
+    outer, _ = three_levels()
+    timed = box(
+        "Timed",
+        leaf("T", on_state=on({"x": E.GO}), transitions=lambda: [LabeledTransition(E.GO, outer)]),
+        config=StateConfiguration(timeout=3),
+        on_timeout=lambda ctx: E.DONE,
+        transitions=lambda: [LabeledTransition(E.DONE, final("Expired"))],
+    )
+    fsm = StateMachine(timed, timebase=clock)
+    await fsm.run()
+    twin = copy.copy(fsm)
+    assert twin.configuration == fsm.configuration
+    fsm.send_message("x")
+    await fsm.run()
+    await clock.run_for(3)
+    assert names(twin.configuration) == ["Expired"] and fsm.configuration[-1].name == "A"
+
+
+async def test_closing_stops_every_timer() -> None:
+    clock = ManualClock()
+    inner = leaf(
+        "Inner",
+        config=StateConfiguration(timeout=1),
+        on_state=on({}),
+        on_timeout=lambda ctx: E.GO,
+        transitions=lambda: [LabeledTransition(E.GO, final("In"))],
+    )
+    outer = box(
+        "Outer",
+        inner,
+        config=StateConfiguration(timeout=2),
+        on_timeout=lambda ctx: E.GO,
+        transitions=lambda: [LabeledTransition(E.GO, final("Out"))],
+    )
+    async with StateMachine(outer, timebase=clock) as fsm:
+        await fsm.run()
+    await clock.run_for(5)
+    assert names(fsm.configuration) == ["Outer", "Inner"] and clock.pending == 0

@@ -1,0 +1,183 @@
+"""Parallel states: every region active at once, messages offered to each, completion when every
+region is in a terminal state, SCXML's order and conflict rules."""
+
+# ruff: noqa: E501 - statecharts read best one state a line
+
+from __future__ import annotations
+
+from typing import Any
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine
+from mycorrhizal.septum.compound import Completed
+from mycorrhizal.septum.events import StateCompleted
+from tests.septum._charts import box, drain, final, leaf, names, on, regions
+from tests.septum._helpers import E
+
+
+def crossing(*, outside: Any = None, label: Any = Completed) -> tuple[Any, Any]:
+    """Crossing || (Cars > (Green -> Yellow -> CarsDone), Walkers > (Wait -> Walk -> WalkersDone)).
+
+    "cars" moves the cars' region, "walk" the walkers'; "both" moves both at once.  Crossing's
+    ``label`` transition leads to ``outside`` (a terminal Over by default).
+    """
+    over = outside if outside is not None else final("Over")
+    cars_done, walkers_done = final("CarsDone"), final("WalkersDone")
+    yellow = leaf(
+        "Yellow",
+        on_state=on({"cars": E.GO, "both": E.GO}),
+        transitions=lambda: [LabeledTransition(E.GO, cars_done)],
+    )
+    green = leaf(
+        "Green",
+        on_state=on({"cars": E.GO, "both": E.GO}),
+        transitions=lambda: [LabeledTransition(E.GO, yellow)],
+    )
+    walk = leaf(
+        "Walk",
+        on_state=on({"walk": E.GO, "both": E.GO}),
+        transitions=lambda: [LabeledTransition(E.GO, walkers_done)],
+    )
+    wait = leaf(
+        "Wait", on_state=on({"walk": E.GO, "both": E.GO}), transitions=lambda: [LabeledTransition(E.GO, walk)]
+    )
+    cars = box("Cars", green, yellow, cars_done)
+    walkers = box("Walkers", wait, walk, walkers_done)
+    return regions("Crossing", cars, walkers, transitions=lambda: [LabeledTransition(label, over)]), over
+
+
+async def send_all(fsm: StateMachine, *messages: str) -> None:
+    for msg in messages:
+        fsm.send_message(msg)
+        await fsm.run()
+
+
+async def test_entering_a_parallel_state_enters_every_region_in_document_order() -> None:
+    fsm = StateMachine(crossing()[0])
+    await fsm.initialize()
+    assert drain(fsm) == ["enter Crossing", "enter Cars", "enter Green", "enter Walkers", "enter Wait"]
+    assert names(fsm.configuration) == ["Crossing", "Cars", "Green", "Walkers", "Wait"]
+    assert fsm.current_state.name == "Crossing"  # the innermost state holding every active state
+
+
+async def test_a_message_reaches_every_region_and_each_moves_on_its_own() -> None:
+    fsm = StateMachine(crossing()[0])
+    await send_all(fsm, "cars")
+    assert names(fsm.configuration) == ["Crossing", "Cars", "Yellow", "Walkers", "Wait"]
+    drain(fsm)
+    await send_all(fsm, "both")  # both regions take a transition in one step: leave both, then enter both
+    assert drain(fsm) == ["leave Wait", "leave Yellow", "enter CarsDone", "enter Walk"]
+
+
+async def test_it_completes_when_every_region_is_in_a_terminal_state() -> None:
+    top, over = crossing()
+    fsm = StateMachine(top)
+    seen: list[str] = []
+    fsm.add_observer(lambda event: seen.append(event.state) if isinstance(event, StateCompleted) else None)
+    await send_all(fsm, "cars", "cars")
+    assert names(fsm.configuration)[2] == "CarsDone" and seen == ["Cars"] and not fsm.is_complete
+    drain(fsm)
+    await send_all(fsm, "walk", "walk")
+    assert seen == ["Cars", "Walkers", "Crossing"] and fsm.current_state is over and fsm.is_complete
+    # Leaving a parallel state leaves its states in reverse document order.
+    assert drain(fsm)[-6:] == [
+        "leave WalkersDone",
+        "leave Walkers",
+        "leave CarsDone",
+        "leave Cars",
+        "leave Crossing",
+        "enter Over",
+    ]
+
+
+async def test_the_parallel_states_own_on_state_sees_only_what_every_region_declined() -> None:
+    seen: list[Any] = []
+
+    def on_state(ctx: Any) -> Any:
+        seen.append(ctx.msg)
+        return E.DONE if ctx.msg == "stop" else None
+
+    a = leaf("A", on_state=on({"x": E.GO}), transitions=lambda: [LabeledTransition(E.GO, Retry)])
+    b = leaf("B", on_state=on({}))
+    top = regions(
+        "Both",
+        box("RA", a),
+        box("RB", b),
+        on_state=on_state,
+        transitions=lambda: [LabeledTransition(E.DONE, final("Stopped"))],
+    )
+    fsm = StateMachine(top)
+    await send_all(fsm, "x", "y", "stop")
+    assert seen == ["y", "stop"] and fsm.is_complete
+
+
+async def test_conflicting_transitions_the_earlier_region_wins() -> None:
+    first, second = final("First"), final("Second")
+    a = leaf("A", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, first)])
+    b = leaf("B", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, second)])
+    fsm = StateMachine(regions("Race", box("RA", a), box("RB", b)))
+    await send_all(fsm, "go")
+    assert fsm.current_state is first  # both leave Race: the one from the earlier region is taken
+
+
+async def test_an_inner_transition_preempts_an_outer_one_it_conflicts_with() -> None:
+    inner_target, outer_target = leaf("Inner2", on_state=on({})), final("Outside")
+    a = leaf("A", on_state=on({"go": E.DONE}))  # DONE is declared on the parallel state
+    b = leaf("B", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, inner_target)])
+    top = regions(
+        "Pair",
+        box("RA", a),
+        box("RB", b, inner_target),
+        transitions=lambda: [LabeledTransition(E.DONE, outer_target)],
+    )
+    fsm = StateMachine(top)
+    await send_all(fsm, "go")
+    assert names(fsm.configuration) == ["Pair", "RA", "A", "RB", "Inner2"]
+
+
+async def test_regions_keep_their_own_timers() -> None:
+    clock = ManualClock()
+    a_done, b_done = final("ADone"), final("BDone")
+    a = leaf(
+        "A",
+        config=StateConfiguration(timeout=1),
+        on_state=on({}),
+        on_timeout=lambda ctx: E.GO,
+        transitions=lambda: [LabeledTransition(E.GO, a_done)],
+    )
+    b = leaf(
+        "B",
+        config=StateConfiguration(timeout=3),
+        on_state=on({}),
+        on_timeout=lambda ctx: E.GO,
+        transitions=lambda: [LabeledTransition(E.GO, b_done)],
+    )
+    top, over = crossing()
+    timers = regions(
+        "Timers",
+        box("RA", a, a_done),
+        box("RB", b, b_done),
+        transitions=lambda: [LabeledTransition(Completed, top)],
+    )
+    fsm = StateMachine(timers, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)
+    assert names(fsm.configuration) == ["Timers", "RA", "ADone", "RB", "B"]
+    await clock.run_for(2)
+    assert names(fsm.configuration)[:3] == ["Crossing", "Cars", "Green"]
+    assert over is not None
+
+
+async def test_a_region_that_retries_re_enters_the_whole_parallel_state() -> None:
+    a = leaf("A", on_state=on({"again": E.RETRY}))
+    b = leaf("B", on_state=on({}))
+    ra = box("RA", a, transitions=lambda: [LabeledTransition(E.RETRY, Retry)])
+    fsm = StateMachine(regions("Pair", ra, box("RB", b)))
+    await fsm.run()
+    drain(fsm)
+    await send_all(fsm, "again")
+    # As in SCXML, a transition from a region to itself is external: its domain is outside Pair.
+    assert drain(fsm) == [
+        "leave B", "leave RB", "leave A", "leave RA", "leave Pair",
+        "enter Pair", "enter RA", "enter A", "enter RB", "enter B",
+    ]  # fmt: skip
