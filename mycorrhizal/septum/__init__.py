@@ -11,7 +11,8 @@ below, so that they never import the layers above them.
 """
 
 from ..common.errors import StateMachineComplete
-from . import analysis, compile, render, states
+from . import chartanalysis, chartrender, compile, states
+from .compound import Completed, CompositeState
 from .config import StateConfiguration
 from .context import Context
 from .dsl import septum
@@ -19,12 +20,14 @@ from .events import (
     HandlerFailed,
     MachineEvent,
     MessageHandled,
+    StateCompleted,
     StateEntered,
     StateLeft,
     StateRetried,
     StepCancelled,
     TimeoutFired,
 )
+from .history import DeepHistory, History
 from .machine import StateMachine
 from .mailbox import OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH
@@ -33,15 +36,19 @@ from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled
 
 states.install_tools(
-    states.Tools(compile=compile.machine_spec, diagram=render.spec_diagram, analyse=analysis.analysis_report)
+    states.Tools(compile=compile.machine_spec, diagram=chartrender.diagram, analyse=chartanalysis.report)
 )
 
 __all__ = [
     "DEFAULT_MAX_QUEUE_SIZE",
     "DEFAULT_MAX_STACK_DEPTH",
     "Again",
+    "Completed",
+    "CompositeState",
     "Context",
+    "DeepHistory",
     "HandlerFailed",
+    "History",
     "LabeledTransition",
     "MachineEvent",
     "MachineSpec",
@@ -54,6 +61,7 @@ __all__ = [
     "Retry",
     "SpecialTarget",
     "State",
+    "StateCompleted",
     "StateConfiguration",
     "StateEntered",
     "StateGroup",
