@@ -237,7 +237,8 @@ def main():
             fsm.send(message)
         print(f"t={clock.now():5.0f}s {message or '':7} {where(fsm)}")
     print(
-        f"pedestrian phases entered: {fsm.common['crossings']} (once more after the night); complete: {fsm.is_complete}"
+        f"pedestrian phases entered: {fsm.common['crossings']} (once more after the night); "
+        f"complete: {fsm.is_complete}"
     )
     print(to_mermaid(Light))
 

@@ -93,8 +93,7 @@ def report(spec: MachineSpec) -> list[tuple[bool, str]]:
         (True, f"{len(reach)} states reachable from {start.name}{error}"),
         (
             True,
-            "composite states: "
-            + ", ".join(f"{n.name} ({'parallel' if n.parallel else 'compound'})" for n in composites),
+            "composite states: " + ", ".join(f"{n.name} ({_kind(n)})" for n in composites),
         ),
     ]
     if not ends:
@@ -112,7 +111,10 @@ def report(spec: MachineSpec) -> list[tuple[bool, str]]:
     waiting = sorted(
         n.name
         for n in composites
-        if n.parent is not None and not _completions(n) and any(c.terminal for c in n.children)
+        if n.parent is not None
+        and not n.parent.parallel  # a region's completion is its parallel state's to take
+        and not _completions(n)
+        and any(c.terminal for c in n.children)
     )
     if waiting:
         shown = ", ".join(waiting)
