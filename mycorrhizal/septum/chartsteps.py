@@ -28,10 +28,10 @@ from .chartmoves import Charting, Taken
 from .clock import INTERRUPTED
 from .compound import Completed
 from .engine import ENTRY_RUN
-from .events import HandlerFailed, MessageHandled, StateCompleted, StateRetried, StepCancelled
+from .events import MessageHandled, StateCompleted, StateRetried, StepCancelled
 from .failures import (
     HookFailed,
-    chosen_state,
+    destination,
     empty_stack,
     handler_error,
     retry_after_fail,
@@ -317,20 +317,9 @@ def _completion(e: Charting, node: ChartNode) -> Op | None:
 async def route(e: Charting, node: ChartNode, role: str, exc: Exception) -> None:
     """A handler raised: send the machine to its error hook's state or error state, or raise."""
     assert e.ctx is not None
-    error = handler_error(node, role, exc, e.ctx.msg)
     error_node = e.spec.error
-    dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec) or error_node
-    if error_node is not None and node.within(error_node):  # type: ignore[arg-type]
-        dest = None  # an error in the error state itself is raised, never routed again
-    if e.observers is not None:
-        e.emit(
-            HandlerFailed,
-            state=node.name,
-            role=role,
-            message=error.event,
-            error=error,
-            routed_to=dest and dest.name,
-        )
+    own = error_node is not None and node.within(error_node)  # type: ignore[arg-type]
+    error, dest = await destination(e, node, role, exc, own)
     if dest is None:
         raise error
     if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:

@@ -22,8 +22,8 @@ from ..common.timebase import Timebase
 from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .context import Context, Machine
-from .events import HandlerFailed, MessageHandled, StateEntered, StepCancelled, TimeoutFired
-from .failures import HookFailed, chosen_state, handler_error, unawaited, undeclared
+from .events import MessageHandled, StateEntered, StepCancelled, TimeoutFired
+from .failures import HookFailed, destination, handler_error, unawaited, undeclared
 from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
@@ -392,20 +392,9 @@ class Engine:
     async def _route(self, node: Node, role: str, exc: Exception) -> None:
         """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
         assert self.ctx is not None
-        error = handler_error(node, role, exc, self.ctx.msg)
         error_node = self.spec.error
-        dest = await chosen_state(self.options.on_error, self.ctx, error, self.spec) or error_node
-        if error_node is not None and node.state is error_node.state:
-            dest = None  # an error in the error state itself is raised, never routed again
-        if self.observers is not None:
-            self.emit(
-                HandlerFailed,
-                state=node.name,
-                role=role,
-                message=error.event,
-                error=error,
-                routed_to=dest and dest.name,
-            )
+        own = error_node is not None and node.state is error_node.state
+        error, dest = await destination(self, node, role, exc, own)
         if dest is None:
             if role == "on_enter" or node.terminal:
                 # Only a hook (on_enter, or a terminal state's on_state) failed: the machine is in

@@ -12,12 +12,14 @@ from typing import Any
 
 from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
 from .compile import machine_spec
+from .events import HandlerFailed
 from .plan import MachineSpec, Node, label_text
 from .states import State
 
 __all__ = [
     "HookFailed",
     "chosen_state",
+    "destination",
     "empty_stack",
     "handler_error",
     "retry_after_fail",
@@ -109,3 +111,25 @@ async def chosen_state(
     if not isinstance(chosen, State):
         raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from error.__cause__
     return spec.nodes.get(chosen) or machine_spec(chosen, None).initial
+
+
+async def destination(
+    e: Any, node: Node, role: str, exc: Exception, own: bool
+) -> tuple[HandlerError, Node | None]:
+    """``exc`` raised by ``node``'s ``role`` on engine ``e``: its error, and the state the machine goes to
+    (None: raise it).  ``own``: ``node`` is (inside) the error state, whose errors are never routed again.
+    Observers see :class:`HandlerFailed`."""
+    error = handler_error(node, role, exc, e.ctx.msg)
+    dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec) or e.spec.error
+    if own:
+        dest = None  # an error in the error state itself is raised, never routed again
+    if e.observers is not None:
+        e.emit(
+            HandlerFailed,
+            state=node.name,
+            role=role,
+            message=error.event,
+            error=error,
+            routed_to=dest and dest.name,
+        )
+    return error, dest
