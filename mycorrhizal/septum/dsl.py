@@ -226,7 +226,8 @@ def _composite(obj: Any, initial: str | None, config: StateConfiguration | None,
                 f"decorates a class, got {target!r}",
                 "put it on a class nesting its states",
             )
-        return compound.build(target, _make_state(target, config, None, None), initial=initial, parallel=parallel)
+        base = _make_state(target, config, None, None)
+        return compound.build(target, base, initial=initial, parallel=parallel)
 
     return make if obj is None else make(obj)
 
