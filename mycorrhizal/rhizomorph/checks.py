@@ -120,6 +120,8 @@ def make_leaf(
     on_error: ErrorPolicy | str | None = None,
 ) -> tuple[Leaf, list[Problem]]:
     """Build a leaf spec and list what is wrong with it (the caller decides when to raise)."""
+    if isinstance(fn, Leaf):  # a @bt.action function given as a function again (in 0.x it was one)
+        fn = fn.fn
     label = name or getattr(fn, "__name__", None) or repr(fn)
     subject = f"{kind} {label!r}"
     params, problems = leaf_parameters(fn, subject, kind)

@@ -203,7 +203,7 @@ class _Walk:
                 produced = source()
                 problems = checks.not_yielding(node, produced)
                 if not problems:
-                    return list(produced)
+                    return list(_spread(produced))
             except Exception as exc:  # the generator body is user code: report it, naming the node
                 problems = [checks.source_raised(node, exc)]
         self.found.extend(problems)
@@ -232,6 +232,16 @@ class _Walk:
         if isinstance(node, Decorator):
             return checks.check_counts(node) + checks.check_durations(node) + checks.check_retry_on(node)
         return []
+
+
+def _spread(items: Iterable[Any]) -> Iterable[Any]:
+    """A composite function's yields, with a list or tuple of children standing for each of them
+    (``yield [a, b]`` is ``yield a; yield b``, as in mycorrhizal 0.x)."""
+    for item in items:
+        if isinstance(item, list | tuple):
+            yield from _spread(item)
+        else:
+            yield item
 
 
 class _Flatten:

@@ -63,6 +63,19 @@ class Tree:
         """What ``mycorrhizal check`` reports: (fine?, text) pairs, e.g. declared nodes never used."""
         return views.findings(self)
 
+    # 0.x's private names of a built tree (programs read them): its root node spec and its name.
+    @property
+    def _spec(self) -> Node:
+        return self.root
+
+    @property
+    def _name(self) -> str:
+        return self.name
+
+    @property
+    def _tree_name(self) -> str:
+        return self.name
+
     def __getattr__(self, name: str) -> Node:
         # Only reached when normal lookup fails: a declared node by its name (0.x trees had them).
         if not name.startswith("_") and name not in ("declared", "name", "root"):

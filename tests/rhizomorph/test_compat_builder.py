@@ -81,6 +81,18 @@ def test_builder_to_mermaid_to_dict_and_from_dict() -> None:
     assert TreeBuilder.from_dict(data, Registry({"ok": ok, "risky": risky})).build().name == "Pic"
 
 
+async def test_a_bt_decorated_function_is_a_function_for_the_builder_and_the_registry() -> None:
+    """In 0.x ``@bt.action`` returned the function itself, so programs pass it where a function goes."""
+    decorated = bt.action(risky)
+    b = TreeBuilder("Reuse")
+    b.root(b.sequence(b.condition("ok", bt.condition(ok)), b.action("risky", decorated)))
+    again = TreeBuilder.from_dict(b.to_dict(), {"ok": bt.condition(ok), "risky": decorated}).build()
+    for tree in (b.build(), again):
+        bb: dict[str, Any] = {}
+        assert await Runner(tree, bb=bb).tick() is Status.SUCCESS and bb == {"risky": 1}
+    assert next(again.leaves()).fn is ok
+
+
 def test_util_to_mermaid_refuses_what_cannot_draw_itself() -> None:
     with pytest.raises(ValueError, match="has no to_mermaid"):
         to_mermaid(42)

@@ -96,6 +96,42 @@ def test_a_declared_but_unused_node_is_a_warning_and_check_reports_it(
     )
 
 
+async def test_a_composite_may_yield_a_list_or_tuple_of_children() -> None:
+    """0.x: composites yield nodes, lists/tuples of nodes, or wrapper results; a list is its children
+    in order, nested lists included."""
+
+    @bt.tree
+    def Batches() -> None:
+        a, b, c, d = counter("a"), counter("b"), counter("c"), counter("d")
+
+        @bt.root
+        @bt.sequence
+        def root() -> Any:
+            yield [a, b]
+            yield (c, [bt.inverter()(counter("e", F))])
+            yield d
+
+    bb: dict[str, Any] = {}
+    assert await Runner(Batches, bb).tick() is S
+    assert bb == {"a": 1, "b": 1, "c": 1, "e": 1, "d": 1}
+
+
+def test_a_list_holding_something_else_is_still_named_in_the_error() -> None:
+    with pytest.raises(DefinitionError, match=r"sequence 'root': child 1 is 42, not a behaviour-tree node"):
+
+        @bt.tree
+        def Bad() -> None:
+            @bt.root
+            @bt.sequence
+            def root() -> Any:
+                yield [counter("a"), 42]
+
+
+def test_a_built_tree_answers_to_the_0x_private_names() -> None:
+    tree = tree_of(counter("a"))
+    assert tree._spec is tree.root and tree._name == tree._tree_name == tree.name == "T"
+
+
 # ------------------------------------------------------------------------------------------ inline
 
 
