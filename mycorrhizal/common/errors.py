@@ -82,6 +82,11 @@ class DefinitionTypeError(DefinitionError, TypeError):
     """A definition was given something of the wrong kind; also a ``TypeError`` for code catching that."""
 
 
+class DefinitionAttributeError(DefinitionError, AttributeError):
+    """An attribute names no element of a definition; also an ``AttributeError``, so ``hasattr`` and
+    ``getattr(x, name, default)`` work as on any object."""
+
+
 class ExecutionError(MycorrhizalError, RuntimeError):
     """Something went wrong while running; carries the element involved."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionAttributeError, DefinitionError, Problem
 from .places import PlaceRef, PlaceSpec, TransitionRef
 from .spec import NetSpec
 from .transitions import TransitionSpec
@@ -26,6 +26,9 @@ class SubnetHandle:
         return self._net
 
     def __getitem__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
+        return self._element(name, DefinitionError)
+
+    def _element(self, name: str, error: type[DefinitionError]) -> PlaceRef | TransitionRef | SubnetHandle:
         found = self._net.lookup(name)
         path = f"{self._path}.{name}"
         if isinstance(found, PlaceSpec):
@@ -35,7 +38,7 @@ class SubnetHandle:
         if isinstance(found, NetSpec):
             return SubnetHandle(path, found, self._scope)
         known = sorted([p.name for p in self._net.places] + [t.name for t in self._net.transitions])
-        raise DefinitionError(
+        raise error(
             [
                 Problem(
                     f"subnet {self._path!r}",
@@ -49,7 +52,7 @@ class SubnetHandle:
     def __getattr__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:
         if name.startswith("_"):  # Python's own probes (and private names) are not elements
             raise AttributeError(name)
-        return self[name]
+        return self._element(name, DefinitionAttributeError)  # hasattr() and getattr(h, n, d) still work
 
     def __str__(self) -> str:
         return self._path

@@ -138,6 +138,11 @@ def test_refs_know_their_qualified_names() -> None:
     assert not hasattr(sub, "_spec") and not hasattr(sub, "_private")
     with pytest.raises(DefinitionError, match="has no element 'nope'"):
         _ = sub.nope
+    # 0.x raised AttributeError for an unknown name; programs probing with hasattr/getattr keep working
+    assert not hasattr(sub, "nope") and getattr(sub, "nope", None) is None
+    with pytest.raises(DefinitionError, match="has no element 'nope'") as info:
+        _ = sub["nope"]
+    assert not isinstance(info.value, AttributeError)
 
 
 # -- builder.spec and nets held as _spec -----------------------------------------------------------
