@@ -83,8 +83,9 @@ class NetBuilder(PlaceDeclarations, Patterns):
         self._names: dict[str, PlaceSpec | TransitionSpec | NetSpec] = {}
         self._arcs: list[tuple[Any, Any, Any, str, Any]] = []  # (src, dst, weight, how declared, name)
         self._problems: list[Problem] = []
-        self._unread_inputs: set[str] = set()
         """Problems found while declaring (subclasses add theirs); build() reports them with the rest."""
+        self._unread_inputs: set[str] = set()
+        self._unapplied: dict[object, tuple[str, str, str]] = {}  # decorators made but not yet applied
         self._built: NetSpec | None = None
 
     def _name(self, name: str, element: PlaceSpec | TransitionSpec | NetSpec) -> None:
@@ -166,7 +167,8 @@ class NetBuilder(PlaceDeclarations, Patterns):
 
         if fn is not None:
             return decorate(fn)
-        return decorate
+        what = "a transition" if name is None else f"transition {name!r}"
+        return self._expect_function(decorate, what, "builder.transition(...)")
 
     def _add_transition(
         self,
@@ -302,7 +304,8 @@ class NetBuilder(PlaceDeclarations, Patterns):
         )
         # Checks it (runners then find the plan made); a transition whose inputs= could not be read
         # is not also reported as having no input.
-        compile_net(spec, also=self._problems, moot=[no_input(name) for name in self._unread_inputs])
+        also = [*self._problems, *self._unapplied_problems()]
+        compile_net(spec, also=also, moot=[no_input(name) for name in self._unread_inputs])
         self._built = spec
         return spec
 

@@ -7,21 +7,46 @@ form into a :class:`PlaceSpec` and hands it to the builder's ``_add_place``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from ..common.errors import Problem
 from .places import PlaceKind, PlaceRef, PlaceSpec, PlaceType, SinkHandler, SourceFactory
 
 __all__ = ["PlaceDeclarations"]
 
+_F = TypeVar("_F")
+_R = TypeVar("_R")
+
 
 class PlaceDeclarations:
     """``place``, ``io_input_place`` and ``io_output_place`` of a net builder."""
 
     _problems: list[Problem]
+    _unapplied: dict[object, tuple[str, str, str]]
 
     def _add_place(self, spec: PlaceSpec) -> PlaceRef:
         raise NotImplementedError  # the builder records the place
+
+    def _expect_function(
+        self, decorate: Callable[[_F], _R], what: str, call: str, fix: str = ""
+    ) -> Callable[[_F], _R]:
+        """``decorate`` as the call form ``call`` returns it, remembered until it is applied to a
+        function: one never applied declared nothing, and build() reports it (``what`` names it)."""
+        key = object()
+        fix = fix or f"put @{call} above the function, or call it with the function: {call}(fn)"
+        self._unapplied[key] = (what, call, fix)
+
+        def apply(fn: _F) -> _R:
+            self._unapplied.pop(key, None)
+            return decorate(fn)
+
+        return apply
+
+    def _unapplied_problems(self) -> list[Problem]:
+        return [
+            Problem(what, f"{call} was called but never applied to a function, so nothing was declared", fix)
+            for what, call, fix in self._unapplied.values()
+        ]
 
     @overload
     def place(
@@ -63,7 +88,8 @@ class PlaceDeclarations:
             def decorate(fn: Callable[..., Any]) -> PlaceRef:
                 return self._plain_place(fn.__name__, type, capacity, initial)
 
-            return decorate
+            fix = "name the place, builder.place('name', ...), or put @builder.place(...) above a function"
+            return self._expect_function(decorate, "a place", "builder.place(...)", fix)
         return self._plain_place(name, type, capacity, initial)
 
     def _plain_place(
@@ -120,7 +146,8 @@ class PlaceDeclarations:
         def decorate(fn: SourceFactory) -> PlaceRef:
             return self._add_io_input(fn.__name__ if name is None else str(name), fn, type, capacity)
 
-        return decorate
+        what = "an io_input_place" if name is None else f"io_input_place {name!r}"
+        return self._expect_function(decorate, what, "builder.io_input_place(...)")
 
     def _add_io_input(self, name: str, source: Any, type: PlaceType, capacity: int | None) -> PlaceRef:
         return self._add_place(PlaceSpec(name, type, capacity, (), PlaceKind.IO_INPUT, source=source))
@@ -172,7 +199,8 @@ class PlaceDeclarations:
                 fn.__name__ if name is None else str(name), fn, type, capacity, on_error
             )
 
-        return decorate
+        what = "an io_output_place" if name is None else f"io_output_place {name!r}"
+        return self._expect_function(decorate, what, "builder.io_output_place(...)")
 
     def _add_io_output(
         self, name: str, sink: Any, type: PlaceType, capacity: int | None, on_error: str | None

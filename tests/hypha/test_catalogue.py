@@ -20,6 +20,7 @@ from mycorrhizal.hypha import (
     NetSpec,
     PlaceRef,
     PlaceSpec,
+    PlaceType,
     Runner,
     TransitionSpec,
     pn,
@@ -300,6 +301,17 @@ def subnet_not_a_net(b: NetBuilder) -> None:
 def unknown_element_of_a_subnet(b: NetBuilder) -> None:
     w = b.subnet(Other, "w")
     w.inbox  # noqa: B018 - the lookup is the test
+
+
+def transition_never_applied(b: NetBuilder) -> None:
+    b.transition(name="gate", inputs=["p"])  # the handler was forgotten: nothing is declared
+
+
+def call_forms_never_applied(b: NetBuilder) -> None:
+    b.transition(inputs=["p"])
+    b.io_input_place("incoming")
+    b.io_output_place()
+    b.place(type=PlaceType.BAG)
 
 
 BUILDER_CASES = [
@@ -859,6 +871,33 @@ BUILDER_CASES = [
                 "subnet 'w': net 'Other' has no element 'inbox' (it has ['elsewhere', 't']). Fix: "
                 "check the spelling or add that place/transition to the subnet"
             ),
+        ],
+    ),
+    (
+        transition_never_applied,
+        "net 'Bad'",
+        [
+            "transition 'gate': builder.transition(...) was called but never applied to a function, so "
+            "nothing was declared. Fix: put @builder.transition(...) above the function, or call it with "
+            "the function: builder.transition(...)(fn)"
+        ],
+    ),
+    (
+        call_forms_never_applied,
+        "net 'Bad'",
+        [
+            "a transition: builder.transition(...) was called but never applied to a function, so nothing "
+            "was declared. Fix: put @builder.transition(...) above the function, or call it with the "
+            "function: builder.transition(...)(fn)",
+            "io_input_place 'incoming': builder.io_input_place(...) was called but never applied to a "
+            "function, so nothing was declared. Fix: put @builder.io_input_place(...) above the function, "
+            "or call it with the function: builder.io_input_place(...)(fn)",
+            "an io_output_place: builder.io_output_place(...) was called but never applied to a function, "
+            "so nothing was declared. Fix: put @builder.io_output_place(...) above the function, or call "
+            "it with the function: builder.io_output_place(...)(fn)",
+            "a place: builder.place(...) was called but never applied to a function, so nothing was "
+            "declared. Fix: name the place, builder.place('name', ...), or put @builder.place(...) above "
+            "a function",
         ],
     ),
 ]
