@@ -78,7 +78,9 @@ class MyceliumBuilder(NetBuilder):
 
         if fn is not None:
             return decorate(fn)
-        return decorate
+        named = hypha_options.get("name")
+        what = "a transition" if named is None else f"transition {named!r}"
+        return self._expect_function(decorate, what, "builder.transition(...)")  # forgotten: an error
 
     def _embedded(
         self,
