@@ -38,6 +38,7 @@ __all__ = [
     "StoreError",
     "TreeDefinitionError",
     "UndeclaredLabelError",
+    "PopFromEmptyStack",
 ]
 
 
@@ -114,6 +115,10 @@ class StateMachineComplete(ExecutionError):
 
 class UndeclaredLabelError(ExecutionError):
     """A state handler returned a label its ``transitions()`` does not declare."""
+
+
+class PopFromEmptyStack(ExecutionError):
+    """A state machine took a ``Pop`` transition with nothing on its pushdown stack."""
 
 
 class InvalidStatusError(ExecutionError):

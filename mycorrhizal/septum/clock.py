@@ -33,11 +33,13 @@ INTERRUPTED: Any = _Marker()
 class Clock:
     """The timer of the state a machine is in, the handler it may interrupt, its background run."""
 
-    __slots__ = ("timebase", "handle", "fired", "owner", "inflight", "task", "failure", "passive")
+    __slots__ = ("timebase", "handle", "deadline", "fired", "owner", "inflight", "task", "failure", "passive")
 
     def __init__(self, timebase: Timebase) -> None:
         self.timebase = timebase
         self.handle: TimerHandle | None = None
+        #: When the running timer fires, on the timebase (what a snapshot writes down).
+        self.deadline = 0.0
         #: The timer fired and its timeout is queued (or being handled).
         self.fired = False
         # Task running a timed state's on_state, and 0 / 1 (suspended in it) / 2+n (interrupted by
@@ -60,6 +62,7 @@ class Clock:
     def arm(self, delay: float, callback: Callable[[], object]) -> None:
         """Start the timer: ``callback`` runs after ``delay`` on the timebase."""
         self.handle = self.timebase.call_later(delay, callback)
+        self.deadline = self.timebase.now() + delay
         self.fired = False
 
     def disarm(self) -> bool:
@@ -134,10 +137,13 @@ class Clock:
             self.task = None
 
     async def aclose(self) -> None:
-        """Stop the timer and the background run, and wait until that run has unwound."""
+        """Stop the timer and the background run, and wait until that run has unwound.
+
+        The cancelled timer's handle is kept: a snapshot of the closed machine still writes its
+        deadline down (and a cancelled timer never fires).
+        """
         if self.handle is not None:
             self.handle.cancel()
-            self.handle = None
         task = self.task
         if task is not None and task is not asyncio.current_task():
             task.cancel()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from types import GenericAlias
 from typing import Any, Protocol
 
 from ..common.errors import HandlerError
@@ -9,6 +12,8 @@ from ..common.timebase import Timebase
 from .states import State
 
 __all__ = ["Context", "Machine"]
+
+log = logging.getLogger("mycorrhizal.septum")
 
 
 class Machine(Protocol):
@@ -31,13 +36,18 @@ class Context:
     ``common`` is the blackboard given to the machine (the very object, never a copy); ``msg`` is
     exactly the object passed to ``send_message`` (None on entry, on ``Again`` and on timeouts);
     ``error`` is the :class:`HandlerError` that sent the machine to its error state, else None.
+    ``Context[Blackboard]`` may annotate a handler's ``ctx`` (0.x's ``SharedContext[T]``).
     """
 
-    __slots__ = ("_fsm", "common", "msg", "error")
+    __slots__ = ("_fsm", "common", "msg", "error", "log_to")
 
     common: Any
     msg: Any
     error: HandlerError | None
+    #: What :meth:`log` calls instead of logging (``fsm.log = ...``), or None.
+    log_to: Callable[[str], Any] | None
+
+    __class_getitem__: classmethod[Any, Any, GenericAlias] = classmethod(GenericAlias)
 
     def __init__(self, fsm: Machine, common: Any) -> None:
         self._fsm = fsm
@@ -46,6 +56,7 @@ class Context:
         # else: left unset, and a dict is made on first use (most machines never need one)
         self.msg = None
         self.error = None
+        self.log_to = None
 
     def __getattr__(self, key: str) -> Any:
         if key == "common":
@@ -82,6 +93,16 @@ class Context:
     def send_message(self, msg: Any, *, priority: int = 0) -> bool:
         """Queue ``msg`` for this machine (see :meth:`StateMachine.send_message`)."""
         return self._fsm.send_message(msg, priority=priority)
+
+    def log(self, message: str) -> None:
+        """Log ``message`` at INFO on ``mycorrhizal.septum``, naming the state (0.x's ``ctx.log``).
+
+        If the machine's ``log`` was replaced (``fsm.log = fn``), ``fn(message)`` is called instead.
+        """
+        if self.log_to is not None:
+            self.log_to(message)
+        elif log.isEnabledFor(logging.INFO):
+            log.info("state %s: %s", self._fsm.current_state.name, message)
 
     def __repr__(self) -> str:
         return f"<septum ctx {self._fsm.current_state.name} msg={self.msg!r}>"

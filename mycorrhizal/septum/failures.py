@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..common.errors import ExecutionError, HandlerError, UndeclaredLabelError
+from ..common.errors import ExecutionError, HandlerError, PopFromEmptyStack, UndeclaredLabelError
 from .compile import machine_spec
 from .events import HandlerFailed
 from .plan import MachineSpec, Node, label_text
@@ -66,9 +66,9 @@ def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:
     )
 
 
-def empty_stack(node: Node, label: Any) -> ExecutionError:
+def empty_stack(node: Node, label: Any) -> PopFromEmptyStack:
     """``Pop`` with nothing on the stack."""
-    return ExecutionError(
+    return PopFromEmptyStack(
         f"state {node.name}: Pop (label {label_text(label)}) with an empty stack; Push(...) "
         f"into this state before popping, or target a state",
         state=node.name,

@@ -9,29 +9,31 @@ machine runs it in the background.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
+from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
-from ..common.errors import ExecutionError, QueueOverflowError, StateMachineComplete
+from ..common.errors import ExecutionError, StateMachineComplete
 from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, default_timebase
-from . import report, sync
+from . import durable, report, sync
 from .chart import DRIVING, ChartEngine
-from .clock import Clock
 from .compile import SPECS, machine_spec
+from .context import Context
 from .engine import DONE, ENTRY, NEW, WAIT, Engine
 from .hierarchy import ChartSpec
-from .mailbox import NEWCOMER, TIMEOUT, Mailbox, OverflowPolicy
+from .mailbox import TIMEOUT, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, options
+from .overflow import overflow
 from .plan import MachineSpec
 from .report import LEVELS as _LEVELS
 from .states import State, StateGroup, tools
 from .turns import Turns
+from .waiting import check_timeout, run_waiting, take_turn, tick_within
 
 __all__ = ["StateMachine"]
 
@@ -160,6 +162,44 @@ class StateMachine:
         """Messages a state answered with ``Unhandled``."""
         return self._engine.unhandled
 
+    @property
+    def queue_depth(self) -> int:
+        """``queue_size`` under 0.x's name."""
+        return self.queue_size
+
+    @property
+    def initial_state(self) -> State:
+        """The state the machine starts (and ``reset()`` returns) in."""
+        return self._engine.spec.initial.state
+
+    @property
+    def error_state(self) -> State | None:
+        """Where a handler's error sends the machine (``error_state=``), or None."""
+        error = self._engine.spec.error
+        return None if error is None else error.state
+
+    @property
+    def context(self) -> Context:
+        """The ``ctx`` every handler of this machine receives (0.x's ``fsm.context``)."""
+        return self._engine.context(self)
+
+    @property
+    def log(self) -> Callable[[str], Any]:
+        """``fsm.log(text)`` logs ``text`` as ``ctx.log`` does (INFO, ``mycorrhizal.septum``).
+
+        Assign a function (``fsm.log = print``, or ``lambda text: None`` to silence it, as 0.x
+        programs do) and ``ctx.log`` calls it instead.
+        """
+        ctx = self.context
+        fn: Callable[[str], Any] = ctx.log_to or ctx.log
+        return fn
+
+    @log.setter
+    def log(self, fn: Callable[[str], Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"fsm.log takes a function of one text, got {fn!r}")
+        self.context.log_to = fn
+
     def to_diagram(self) -> Diagram:
         """Picture of this machine's states with the current one highlighted."""
         return tools().diagram(self._engine.spec, self.configuration)
@@ -190,7 +230,7 @@ class StateMachine:
             raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
         mailbox = engine.mailbox or engine.open_mailbox()
         limit = mailbox.limit
-        if limit is not None and mailbox.size >= limit and not self._overflow(mailbox, msg, priority):
+        if limit is not None and mailbox.size >= limit and not overflow(engine, msg, priority):
             return False
         if priority == 0:
             mailbox.plain.append(msg)  # the common case, without a call
@@ -208,32 +248,6 @@ class StateMachine:
         """
         mailbox = self._engine.mailbox
         return mailbox is not None and msg is not TIMEOUT and mailbox.withdraw(msg)
-
-    def _overflow(self, mailbox: Mailbox, msg: Any, priority: int) -> bool:
-        """The queue is full: apply the overflow policy; True if ``msg`` may be queued."""
-        engine = self._engine
-        mailbox.overflows += 1
-        name, state, policy = engine.spec.name, engine.node.name, engine.options.queue_overflow
-        if policy == "raise":
-            report.queue_full(name, state, mailbox.limit, "refused", msg, mailbox.overflows)
-            raise QueueOverflowError(
-                f"machine {name} (state {state}): message queue is full ({mailbox.limit} messages); "
-                f"run() the machine to drain it, raise max_queue_size, or choose "
-                f"queue_overflow='drop_newest'/'drop_oldest'",
-                state=state,
-                event=msg,
-            )
-        if policy == "drop_newest":
-            report.queue_full(name, state, mailbox.limit, "dropped new message", msg, mailbox.overflows)
-            return False
-        evicted = mailbox.evict_for(priority)
-        if evicted is NEWCOMER:  # every queued message has a higher priority than the new one
-            report.queue_full(
-                name, state, mailbox.limit, "dropped new lower-priority message", msg, mailbox.overflows
-            )
-            return False
-        report.queue_full(name, state, mailbox.limit, "evicted oldest message", evicted, mailbox.overflows)
-        return True
 
     # ----------------------------------------------------------------- observers
     def add_observer(self, callback: Observer) -> None:
@@ -264,7 +278,7 @@ class StateMachine:
             return
         if engine.start_quietly():
             return
-        await self._take_turn(skip=1)
+        await take_turn(self._engine, skip=1)
         if engine.phase != NEW:
             engine.release()
             return
@@ -275,12 +289,26 @@ class StateMachine:
             engine.release()
         engine.run_in_background()  # a timeout that fired during on_enter: nobody else runs it
 
-    def tick(self) -> Coroutine[Any, Any, bool]:
+    async def reset(self) -> None:
+        """Back to the initial state as a new machine: the timer is cancelled, the stack, retry
+        count and queue are cleared (a WARNING says how many messages were dropped), then
+        :meth:`initialize` runs.  Not from one of its own handlers."""
+        engine = self._engine
+        if engine.closed:
+            self._refuse_closed("steps")
+        await take_turn(engine, skip=1)
+        report.reset(engine.spec.name, engine.node.name, self.queue_size)
+        durable.restart(engine)
+        engine.release()
+        await self.initialize()
+
+    def tick(self, timeout: float | None = 0) -> Coroutine[Any, Any, bool]:
         """Do one step (one handler run and the transition it asks for); False if there was none.
 
-        Raises :class:`StateMachineComplete` once the machine is in a terminal state.  (Like
-        ``run()``, a plain method returning what to await: no frame of its own between the caller
-        and the step.)
+        Raises :class:`StateMachineComplete` once the machine is in a terminal state.  An idle
+        machine waits for work up to ``timeout`` seconds on its timebase (None: until it comes).
+        (Like ``run()``, a plain method returning what to await: no frame of its own between the
+        caller and the step.)
         """
         engine = self._engine
         if engine.phase == DONE:
@@ -290,13 +318,16 @@ class StateMachine:
             )
         if engine.closed:
             self._refuse_closed("steps")
-        return engine.drive(self, 1, False, bool)
+        if timeout == 0 and not isinstance(timeout, bool):
+            return engine.drive(self, 1, False, bool)
+        check_timeout(timeout)
+        return tick_within(engine, self, timeout)
 
     async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
         """Drive the machine once it is this caller's turn: the engine's way in when it is busy, new
         or timed (see :meth:`Engine.drive <mycorrhizal.septum.engine.Engine.drive>`)."""
         engine = self._engine
-        await self._take_turn(skip=2)
+        await take_turn(self._engine, skip=2)
         if engine.closed:  # closed while this caller waited for its turn: it ends, like the one running
             engine.release()
             return answer(0)
@@ -311,38 +342,24 @@ class StateMachine:
                 raise
         return await engine.drive(self, limit, wait, answer, held=True)
 
-    async def _take_turn(self, skip: int) -> None:
-        """Wait until nobody drives the machine, then raise what its background run hit, if anything.
-
-        ``skip``: frames between this one and the caller that asked to run (see ``called_within``).
-        """
-        engine = self._engine
-        if engine.running:
-            if called_within(engine, DRIVING, skip=skip + 1):
-                raise ExecutionError(
-                    f"machine {engine.spec.name}: a handler called run() on its own machine; use "
-                    f"ctx.send_message() instead",
-                    state=engine.node.name,
-                )
-            turns = engine.turns
-            if turns is None:
-                turns = engine.turns = Turns()
-            while engine.running:
-                await turns.wait()
-        failure = engine.clock.take_failure() if engine.clock is not None else None
-        if failure is not None:
-            # Raised by the first run() after it, including one that waited while it happened.
-            engine.release()
-            raise failure
-
-    def run(self, max_steps: int | None = None, *, wait: bool = False) -> Coroutine[Any, Any, int]:
+    def run(
+        self,
+        max_steps: int | None = None,
+        *,
+        wait: bool = False,
+        max_iterations: int | None = None,
+        timeout: float | None = None,
+    ) -> Coroutine[Any, Any, int]:
         """Process until terminal, idle, or ``max_steps`` handler runs; return the steps taken.
 
         Idle means: no entry run pending and no message or fired timeout queued.  With
         ``wait=True`` an idle machine waits for the next message or timeout instead of returning,
         so only a terminal state or ``max_steps`` ends the call.  A call that finds nothing to do
         yields to the event loop once, so ``while True: await fsm.run()`` cannot starve it.
+        0.x's ``run(max_iterations=n, timeout=t)`` (either keyword) is ``run(n, wait=True)``.
         """
+        if max_iterations is not None or timeout is not None:
+            max_steps, wait = max_iterations, True
         if max_steps is not None and (
             isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
         ):
@@ -350,19 +367,7 @@ class StateMachine:
         if self._engine.closed:
             self._refuse_closed("steps")
         limit = -1 if max_steps is None else max_steps
-        return self._waiting(limit) if wait else self._engine.drive(self, limit, False, int)
-
-    async def _waiting(self, limit: int) -> int:
-        """``run(wait=True)``: cancelling it stops the machine moving on its own too."""
-        try:
-            steps: int = await self._engine.drive(self, limit, True, int)
-            return steps
-        except asyncio.CancelledError:
-            if self._engine.clock is not None:
-                # Whoever ran the machine wants it still: a timeout that fires now is queued for the
-                # next run(), not run in the background (see docs/septum.md, Closing a machine).
-                self._engine.clock.passive = True
-            raise
+        return run_waiting(self._engine, self, limit) if wait else self._engine.drive(self, limit, False, int)
 
     # ----------------------------------------------------------------- the synchronous door
     def send(self, msg: Any, *, priority: int = 0) -> int:
@@ -447,23 +452,42 @@ class StateMachine:
         if memo is not None:
             memo[id(self)] = twin
         common = self.common if memo is None else copy.deepcopy(self.common, memo)
-        new = twin._engine = type(engine)(engine.spec, common, engine.timebase, engine.options)
-        new.node, new.phase, new.retry, new.unhandled = (
-            engine.node,
-            engine.phase,
-            engine.retry,
-            engine.unhandled,
-        )
-        new.stack = None if engine.stack is None else list(engine.stack)
-        new.mailbox = None if engine.mailbox is None else engine.mailbox.copy(memo)
-        clock = engine.clock
-        if clock is not None:
-            new.context(twin)  # its timer runs it in the background: the ctx knows the machine
-        if isinstance(new, ChartEngine):
-            new.adopt(engine)  # type: ignore[arg-type]  # a ChartEngine's copy
-        elif clock is not None and clock.handle is not None:
-            new.arm(new.node)  # its own timer, started now
-        elif clock is not None and clock.fired:
-            new.clock = Clock(new.timebase)
-            new.clock.fired = True  # its timeout is in the copied queue
+        twin._engine = durable.copy_engine(engine, twin, common, memo)
         return twin
+
+    # ----------------------------------------------------------------- durability
+    def snapshot(self, codecs: CodecRegistry | None = None, *, blackboard: bool = True) -> dict[str, JSON]:
+        """Where the machine is, as a plain, versioned, JSON-compatible document (docs/durability.md).
+
+        State, stack, retry count, queued messages and the blackboard (encoded by ``codecs``), the
+        pending timeout as a deadline on the timebase.  ``blackboard=False`` leaves the blackboard
+        out (an embedder writes it down itself).  Take it between steps.
+        """
+        return durable.write(self._engine, codecs or CodecRegistry(), self.common if blackboard else None)
+
+    @classmethod
+    def restore(
+        cls,
+        initial_state: State | StateGroup,
+        document: Any,
+        *,
+        codecs: CodecRegistry | None = None,
+        common_data: Any = None,
+        **options: Any,
+    ) -> StateMachine:
+        """A new machine of ``initial_state``'s states continuing where :meth:`snapshot` wrote down.
+
+        ``common_data`` (else the document's blackboard) is its blackboard; ``options`` are the
+        constructor's (give ``timebase=`` a clock that continues from the snapshot's time).  A
+        document of another machine, of a newer format or malformed is a CodecError.
+        """
+        codecs = codecs or CodecRegistry()
+        fsm = cls(initial_state, common_data=common_data, **options)
+        engine = fsm._engine
+        checked = durable.check(document, engine.spec)
+        if common_data is None and "blackboard" in checked:
+            engine.common = codecs.from_document(checked["blackboard"])
+        durable.read(engine, checked, codecs)
+        if engine.clock is not None:
+            engine.context(fsm)  # its timer runs it in the background: the ctx knows the machine
+        return fsm

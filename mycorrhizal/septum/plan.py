@@ -107,7 +107,16 @@ class Node:
                 op = self.table.get(label)  # equal to, but not the same object as, a declared label
             except TypeError:  # unhashable: certainly not declared
                 return None
+            if op is None and isinstance(label, str | int) and not isinstance(label, Enum | bool):
+                op = self._by_member(label)
         return op
+
+    def _by_member(self, label: str | int) -> Op | None:
+        """0.x's lookup: a declared enum label named ``label``, or with ``label`` as its value."""
+        for declared, op in self.table.items():
+            if isinstance(declared, Enum) and (declared.name == label or declared.value == label):
+                return op
+        return None
 
     def __repr__(self) -> str:
         return f"<septum node {self.name}>"

@@ -80,6 +80,19 @@ def cancelled(machine: str, state: str, role: str, message: Any) -> None:
         log.info("machine %s: %s cancelled in %s; %s", machine, role, state, what)
 
 
+def reset(machine: str, state: str, left: int) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info("machine %s: reset in %s", machine, state)
+    if left:
+        log.warning(
+            "machine %s: reset in %s dropped %d queued message%s never handled",
+            machine,
+            state,
+            left,
+            "" if left == 1 else "s",
+        )
+
+
 def closed(machine: str, state: str, left: int) -> None:
     if log.isEnabledFor(logging.INFO):
         log.info("machine %s: closed in %s", machine, state)

@@ -126,10 +126,28 @@ class State(_MachineRoot):
         try:
             return self.namespace[key]
         except KeyError:
+            if key in ROLES:  # 0.x's spec attributes: ``MyState.on_state`` is the handler, or None
+                return self.handler(key)
             raise AttributeError(f"state {self.name!r} has no attribute {key!r}") from None
 
     def __repr__(self) -> str:
         return f"<septum state {self.qualname}>"
+
+    @property
+    def CONFIG(self) -> StateConfiguration:  # noqa: N802 - 0.x's name
+        """``config`` under 0.x's name."""
+        return self.config
+
+    @property
+    def base_name(self) -> str:
+        """The last part of the name (0.x's names were dotted; this one is already short)."""
+        return self.name.rsplit(".", 1)[-1]
+
+    def get_transitions(self) -> list[Any]:
+        """What ``transitions()`` returns, as a list (empty when the state declares none)."""
+        fn = self.handler("transitions")
+        found = fn() if fn is not None else []
+        return list(found) if isinstance(found, list | tuple) else [found]
 
     def handler(self, role: str) -> Handler | None:
         """The handler declared for ``role`` (e.g. ``"on_enter"``), or None; as written, unbound."""

@@ -59,6 +59,11 @@ class LabeledTransition:
     guard: Any = None
     action: Any = None
 
+    @property
+    def transition(self) -> Any:
+        """The target, under 0.x's name for it (``LabeledTransition(label, transition)``)."""
+        return self.target
+
 
 class SpecialTarget:
     """Base of the special targets; ``kind`` is the operation they stand for."""
@@ -126,6 +131,11 @@ class Push(SpecialTarget):
 
     def __init__(self, *states: Any) -> None:
         self.states: tuple[Any, ...] = states
+
+    @property
+    def push_states(self) -> tuple[Any, ...]:
+        """The states, under 0.x's name for them."""
+        return self.states
 
     def __repr__(self) -> str:
         return f"Push({', '.join(getattr(s, 'name', repr(s)) for s in self.states)})"

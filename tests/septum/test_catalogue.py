@@ -521,7 +521,8 @@ def forgot_await() -> Any:
 
 
 def undeclared() -> Any:
-    return make("Undeclared", on_state=lambda ctx: "GO", transitions=go)
+    # (returning "GO", the name of the declared E.GO, would take it: 0.x looked labels up by name)
+    return make("Undeclared", on_state=lambda ctx: "GONE", transitions=go)
 
 
 def pops_first() -> Any:
@@ -545,7 +546,7 @@ RUN_TIME: list[tuple[str, Any, str]] = [
     (
         "a label transitions() does not declare",
         undeclared,
-        "state Undeclared: on_state returned 'GO', which its transitions() does not declare; add LabeledTransition(GO, ...) or return a declared label",
+        "state Undeclared: on_state returned 'GONE', which its transitions() does not declare; add LabeledTransition(GONE, ...) or return a declared label",
     ),
     (
         "Pop with an empty stack",

@@ -1,0 +1,242 @@
+"""A machine's position written down and reproduced: snapshot documents, restores and copies.
+
+``fsm.snapshot()`` writes where a machine is as a plain, versioned, JSON-compatible document;
+``StateMachine.restore(initial_state, document)`` builds a machine that continues from there, and
+``copy.copy(fsm)`` / ``copy.deepcopy(fsm)`` do the same in memory.  The document::
+
+    {"engine": "septum", "version": 1, "machine": "Door", "state": "Door.Shut",
+     "phase": "wait", "retry": 0, "unhandled": 0, "stack": ["Door.Open"],
+     "queue": [[0, "open"], "timeout", [5, {"$t": "tuple", "v": [1, 2]}]],
+     "timer": {"deadline": 17.5}, "blackboard": {"codec": 1, "value": {...}}}
+
+States are written by qualified name (with the module when two states of the machine share
+one).  ``queue`` lists the queued messages, encoded by a
+:class:`~mycorrhizal.common.CodecRegistry`, as ``[priority, data]`` in the order each priority is
+taken, with ``"timeout"`` where a fired timeout waits.  ``timer`` is the pending timeout's deadline
+on the machine's timebase (``{"fired": true}`` once it fired and waits in the queue; None for no
+timer).  ``blackboard`` (the machine's ``common``) is left out when the blackboard belongs to an
+embedder that writes it down itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from ..common.codecs import JSON, CodecRegistry
+from ..common.errors import CodecError, ExecutionError
+from .chart import ChartEngine
+from .clock import Clock
+from .engine import Engine
+from .mailbox import TIMEOUT, Mailbox
+from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
+from .plan import MachineSpec, Node
+
+__all__ = ["FORMAT", "check", "copy_engine", "read", "restart", "write"]
+
+FORMAT = 1
+"""Version of the snapshot document; a newer one is refused."""
+ENGINE = "septum"
+_PHASES = {NEW: "new", ENTRY: "entry", WAIT: "wait", DONE: "done", TIMED_OUT: "timed_out"}
+_PHASE_OF = {name: phase for phase, name in _PHASES.items()}
+
+#: Per compiled spec: each node's key in documents, and the node of each key.
+_KEYS: WeakKeyDictionary[MachineSpec, tuple[dict[Node, str], dict[str, Node]]] = WeakKeyDictionary()
+
+
+def _keys(spec: MachineSpec) -> tuple[dict[Node, str], dict[str, Node]]:
+    keys = _KEYS.get(spec)
+    if keys is None:
+        nodes = list(spec.nodes.values())
+        shared = {n.state.qualname for n in nodes}
+        plain = len(shared) == len(nodes)
+        by_node = {n: n.state.qualname if plain else f"{n.state.module}:{n.state.qualname}" for n in nodes}
+        keys = _KEYS[spec] = (by_node, {key: node for node, key in by_node.items()})
+    return keys
+
+
+def _refuse(message: str) -> CodecError:
+    return CodecError(f"septum snapshot: {message}")
+
+
+# ------------------------------------------------------------------------------------------ writing
+def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, JSON]:
+    """The snapshot document of ``engine``; ``blackboard`` is written unless it is :data:`None`."""
+    spec = engine.spec
+    if isinstance(engine, ChartEngine):
+        raise ExecutionError(
+            f"machine {spec.name} has compound or parallel states, which snapshots do not cover yet; "
+            f"snapshot machines of plain states, or keep this one in memory (copy.deepcopy works)",
+            state=engine.node.name,
+        )
+    if engine.running:
+        raise ExecutionError(
+            f"machine {spec.name} is running a step; take its snapshot between steps (not from its "
+            f"own handlers)",
+            state=engine.node.name,
+        )
+    by_node = _keys(spec)[0]
+    document: dict[str, JSON] = {
+        "engine": ENGINE,
+        "version": FORMAT,
+        "machine": spec.name,
+        "state": by_node[engine.node],
+        "phase": _PHASES[engine.phase],
+        "retry": engine.retry,
+        "unhandled": engine.unhandled,
+        "stack": [by_node[n] for n in engine.stack or ()],
+        "queue": [] if engine.mailbox is None else _queue(engine.mailbox, codecs),
+        "timer": _timer(engine.clock),
+    }
+    if blackboard is not None:
+        document["blackboard"] = codecs.document(blackboard)
+    return document
+
+
+def _queue(mailbox: Mailbox, codecs: CodecRegistry) -> list[JSON]:
+    encode = codecs.encode
+    entries: list[JSON] = ["timeout" if m is TIMEOUT else [0, encode(m)] for m in mailbox.plain]
+    for priority, bucket in sorted((mailbox.others or {}).items(), reverse=True):
+        entries.extend([priority, encode(m)] for m in bucket)
+    return entries
+
+
+def _timer(clock: Clock | None) -> JSON:
+    if clock is None:
+        return None
+    if clock.fired:
+        return {"fired": True}
+    return None if clock.handle is None else {"deadline": clock.deadline}
+
+
+# ------------------------------------------------------------------------------------------ reading
+def check(document: Any, spec: MachineSpec) -> dict[str, Any]:
+    """``document`` if it is a snapshot of this machine in a format this version reads; else CodecError."""
+    if type(document) is not dict or document.get("engine") != ENGINE:
+        raise _refuse(
+            f"not a state-machine snapshot: {str(document)[:80]!r}. Fix: pass what fsm.snapshot() made"
+        )
+    version = document.get("version")
+    if type(version) is not int or version < 1:
+        raise _refuse(f"malformed version {version!r}")
+    if version > FORMAT:
+        raise _refuse(
+            f"format {version} is newer than format {FORMAT} that this mycorrhizal reads. "
+            "Fix: restore it with the (newer) mycorrhizal version that wrote it"
+        )
+    if document.get("machine") != spec.name:
+        raise _refuse(
+            f"it was taken of machine {document.get('machine')!r}, not {spec.name!r}. "
+            "Fix: restore it with the initial state (or group) of the machine it was taken of"
+        )
+    return document
+
+
+def _node(spec: MachineSpec, key: Any) -> Node:
+    node = _keys(spec)[1].get(key) if isinstance(key, str) else None
+    if node is None:
+        known = sorted(_keys(spec)[1])
+        raise _refuse(
+            f"machine {spec.name} has no state {key!r} (its states: {known}). Fix: restore it with "
+            "the states the snapshot was taken of"
+        )
+    return node
+
+
+def _count(document: dict[str, Any], key: str) -> int:
+    value = document.get(key)
+    if type(value) is not int or value < 0:
+        raise _refuse(f"{key!r} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def read(engine: Engine, document: dict[str, Any], codecs: CodecRegistry) -> None:
+    """Put the position of ``document`` (already :func:`check`-ed) into a new ``engine``.
+
+    A pending timer is set again for its original deadline on the engine's timebase (at once if
+    that has passed).
+    """
+    spec = engine.spec
+    phase = _PHASE_OF.get(document.get("phase"))  # type: ignore[arg-type]  # checked just below
+    if phase is None:
+        raise _refuse(f"unknown phase {document.get('phase')!r}")
+    stack = document.get("stack")
+    if type(stack) is not list:
+        raise _refuse(f"'stack' is not a list: {stack!r}")
+    engine.node = _node(spec, document.get("state"))
+    engine.phase = phase
+    engine.retry = _count(document, "retry")
+    engine.unhandled = _count(document, "unhandled")
+    engine.stack = [_node(spec, key) for key in stack] or None
+    _read_queue(engine, document.get("queue"), codecs)
+    _read_timer(engine, document.get("timer"))
+
+
+def _read_queue(engine: Engine, queue: Any, codecs: CodecRegistry) -> None:
+    if type(queue) is not list:
+        raise _refuse(f"'queue' is not a list: {str(queue)[:80]!r}")
+    if not queue:
+        return
+    mailbox = engine.open_mailbox()
+    for entry in queue:
+        if entry == "timeout":
+            mailbox.add_timeout()
+        elif type(entry) is list and len(entry) == 2 and type(entry[0]) is int:
+            mailbox.put(codecs.decode(entry[1]), entry[0])
+        else:
+            raise _refuse(f"queue entry {str(entry)[:80]!r} is neither [priority, message] nor 'timeout'")
+
+
+def _read_timer(engine: Engine, timer: Any) -> None:
+    if timer is None:
+        return
+    if type(timer) is not dict:
+        raise _refuse(f"'timer' is not an object: {timer!r}")
+    if engine.node.timeout is None:
+        raise _refuse(f"state {engine.node.name} has no timeout, but the snapshot has a timer")
+    if timer.get("fired") is True:
+        engine.clock = Clock(engine.timebase)
+        engine.clock.fired = True
+        return
+    deadline = timer.get("deadline")
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float):
+        raise _refuse(f"timer deadline {deadline!r} is not a number")
+    clock = engine.clock = Clock(engine.timebase)
+    clock.arm(max(0.0, deadline - engine.timebase.now()), engine.fire)
+
+
+# ------------------------------------------------------------------------------------------ restarting
+def restart(engine: Engine) -> None:
+    """Put ``engine`` back where a new machine starts: timers cancelled, its stack, retry counts
+    and queue emptied, not yet initialized."""
+    if isinstance(engine, ChartEngine):
+        for node in list(engine.active):
+            engine.disarm_node(node)
+        engine.adopt(ChartEngine(engine.spec, None, engine.timebase, engine.options))  # type: ignore[arg-type]  # a ChartSpec
+    else:
+        engine.disarm()
+    engine.node, engine.phase, engine.retry, engine.stack = engine.spec.initial, NEW, 0, None
+    engine.mailbox = None
+    if engine.ctx is not None:
+        engine.ctx.error = None
+
+
+# ------------------------------------------------------------------------------------------ copying
+def copy_engine(engine: Engine, twin: Any, common: Any, memo: dict[int, Any] | None) -> Engine:
+    """A new, idle engine for ``twin`` at the same point as ``engine``, with ``common`` (messages
+    deep-copied when ``memo`` is given); a pending timer starts again with the state's whole timeout."""
+    new = type(engine)(engine.spec, common, engine.timebase, engine.options)
+    new.node, new.phase, new.retry, new.unhandled = engine.node, engine.phase, engine.retry, engine.unhandled
+    new.stack = None if engine.stack is None else list(engine.stack)
+    new.mailbox = None if engine.mailbox is None else engine.mailbox.copy(memo)
+    clock = engine.clock
+    if clock is not None:
+        new.context(twin)  # its timer runs it in the background: the ctx knows the machine
+    if isinstance(new, ChartEngine):
+        new.adopt(engine)  # type: ignore[arg-type]  # a ChartEngine's copy
+    elif clock is not None and clock.handle is not None:
+        new.arm(new.node)  # its own timer, started now
+    elif clock is not None and clock.fired:
+        new.clock = Clock(new.timebase)
+        new.clock.fired = True  # its timeout is in the copied queue
+    return new

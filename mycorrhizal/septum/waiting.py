@@ -1,0 +1,93 @@
+"""Driving a machine that waits: for its turn (:func:`take_turn`), or for work (``run(wait=True)``
+and ``tick(timeout=...)``).
+
+Both wait, when the machine is idle, for the next message or timeout.  Cancelling
+``run(wait=True)`` tells the machine that whoever ran it wants it still: a timeout that fires
+afterwards is queued for the next ``run()`` instead of running it in the background.  A
+``tick(timeout=t)`` that found nothing to do in ``t`` seconds on the machine's timebase returns
+False, as 0.x's ``tick(timeout)`` did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..common.errors import ExecutionError
+from ..common.interpreter import called_within
+from .chart import DRIVING
+from .engine import Engine, Host
+from .turns import Turns
+
+__all__ = ["check_timeout", "run_waiting", "take_turn", "tick_within"]
+
+
+async def run_waiting(engine: Engine, host: Host, limit: int) -> int:
+    """``run(limit, wait=True)``: until terminal or ``limit`` steps, waiting whenever idle."""
+    try:
+        steps: int = await engine.drive(host, limit, True, int)
+        return steps
+    except asyncio.CancelledError:
+        if engine.clock is not None:
+            # Whoever ran the machine wants it still: a timeout that fires now is queued for the
+            # next run(), not run in the background (see docs/septum.md, Closing a machine).
+            engine.clock.passive = True
+        raise
+
+
+async def tick_within(engine: Engine, host: Host, timeout: float | None) -> bool:
+    """One step, waiting for work if idle: for ever (``timeout=None``) or ``timeout`` seconds."""
+    if timeout is None:
+        did: bool = await engine.drive(host, 1, True, bool)
+        return did
+    task = asyncio.current_task()
+    assert task is not None
+    expired: list[bool] = []
+
+    def expire() -> None:
+        if engine.waiter is not None:  # still idle (a step under way ends the tick by itself)
+            expired.append(True)
+            task.cancel("septum: tick(timeout=...) found nothing to do")
+
+    handle = engine.timebase.call_later(timeout, expire)
+    try:
+        did = await engine.drive(host, 1, True, bool)
+        return did
+    except asyncio.CancelledError:
+        if expired and task.uncancel() == 0:
+            return False
+        raise
+    finally:
+        handle.cancel()
+
+
+def check_timeout(timeout: Any) -> None:
+    """``tick(timeout=...)`` takes None or a number >= 0."""
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
+    ):
+        raise ValueError(f"tick(timeout=...) takes a number of seconds >= 0 or None, got {timeout!r}")
+
+
+async def take_turn(engine: Engine, skip: int) -> None:
+    """Wait until nobody drives the machine, then raise what its background run hit, if anything.
+
+    ``skip``: frames between this one and the caller that asked to run (see ``called_within``).
+    """
+    if engine.running:
+        if called_within(engine, DRIVING, skip=skip + 1):
+            raise ExecutionError(
+                f"machine {engine.spec.name}: a handler called run() on its own machine; use "
+                f"ctx.send_message() instead",
+                state=engine.node.name,
+            )
+        turns = engine.turns
+        if turns is None:
+            turns = engine.turns = Turns()
+        while engine.running:
+            await turns.wait()
+    failure = engine.clock.take_failure() if engine.clock is not None else None
+    if failure is not None:
+        # Raised by the first run() after it, including one that waited while it happened.
+        engine.release()
+        raise failure

@@ -1,0 +1,311 @@
+"""fsm.snapshot() / StateMachine.restore(): a restored machine continues exactly as the original would."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.common import CodecError, CodecRegistry, ExecutionError, ManualClock
+from mycorrhizal.septum import (
+    Again,
+    LabeledTransition,
+    Pop,
+    Push,
+    Retry,
+    StateConfiguration,
+    StateMachine,
+    septum,
+)
+
+from ._charts import box, leaf
+
+
+class Ev(Enum):
+    GO = auto()
+    DIVE = auto()
+    UP = auto()
+    AGAIN = auto()
+    RETRY = auto()
+    HOME = auto()
+
+
+def noted(ctx: Any, role: str) -> None:
+    ctx.common["log"].append([ctx.state.name, role, ctx.msg, ctx.retry_count, ctx.timebase.now()])
+
+
+@septum.group
+class Job:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Idle:
+        @septum.on_state
+        def on_state(ctx):
+            noted(ctx, "on_state")
+            return {"go": Ev.GO, "dive": Ev.DIVE, "up": Ev.UP, "again": Ev.AGAIN}.get(ctx.msg)
+
+        @septum.transitions
+        def transitions():
+            return [
+                LabeledTransition(Ev.GO, Busy),
+                LabeledTransition(Ev.DIVE, Push(Sub, Idle)),
+                LabeledTransition(Ev.UP, Pop),
+                LabeledTransition(Ev.AGAIN, Again),
+            ]
+
+    @septum.state(config=StateConfiguration(timeout=3.0, retries=2))
+    class Busy:
+        @septum.on_enter
+        def on_enter(ctx):
+            noted(ctx, "on_enter")
+
+        @septum.on_state
+        def on_state(ctx):
+            noted(ctx, "on_state")
+            return {"done": Ev.HOME, "retry": Ev.RETRY, "dive": Ev.DIVE}.get(ctx.msg)
+
+        @septum.on_timeout
+        def on_timeout(ctx):
+            noted(ctx, "on_timeout")
+            return Ev.RETRY
+
+        @septum.on_fail
+        def on_fail(ctx):
+            noted(ctx, "on_fail")
+            return Ev.HOME
+
+        @septum.transitions
+        def transitions():
+            return [
+                LabeledTransition(Ev.HOME, Idle),
+                LabeledTransition(Ev.RETRY, Retry),
+                LabeledTransition(Ev.DIVE, Push(Sub, Busy)),
+            ]
+
+    @septum.state(config=StateConfiguration(timeout=2.0))
+    class Sub:
+        @septum.on_state
+        def on_state(ctx):
+            noted(ctx, "on_state")
+            return Ev.UP if ctx.msg == "up" else None
+
+        @septum.on_timeout
+        def on_timeout(ctx):
+            noted(ctx, "on_timeout")
+            return Ev.UP
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(Ev.UP, Pop)]
+
+
+Idle, Busy, Sub = Job.Idle, Job.Busy, Job.Sub
+
+messages = st.sampled_from(["go", "dive", "up", "again", "done", "retry", "noise", ("t", 1)])
+ops = st.one_of(
+    st.tuples(st.just("send"), messages, st.sampled_from([0, 0, 1, -1])),
+    st.tuples(st.just("advance"), st.sampled_from([0.5, 1.0, 2.0, 3.5])),
+    st.tuples(st.just("run")),
+    st.tuples(st.just("tick")),
+)
+
+
+async def apply(fsm: StateMachine, clock: ManualClock, script: list[Any]) -> None:
+    for op in script:
+        try:
+            await one(fsm, clock, op)
+        except ExecutionError as error:  # a Pop with an empty stack: part of what is compared
+            fsm.common["log"].append(["error", str(error)])
+
+
+async def one(fsm: StateMachine, clock: ManualClock, op: Any) -> None:
+    if op[0] == "send":
+        fsm.send_message(op[1], priority=op[2])
+    elif op[0] == "advance":
+        clock.advance(op[1])
+        await fsm.run()
+    elif op[0] == "run":
+        await fsm.run()
+    else:
+        await fsm.tick()
+    for _ in range(4):  # a timeout that fired with nobody running the machine ran it in the background
+        await asyncio.sleep(0)
+
+
+def observed(fsm: StateMachine) -> Any:
+    return (
+        fsm.common["log"],
+        fsm.current_state.name,
+        [s.name for s in fsm.state_stack],
+        fsm.retry_count,
+        fsm.queue_size,
+        fsm.unhandled_count,
+    )
+
+
+def codecs() -> CodecRegistry:
+    return CodecRegistry()
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.lists(ops, max_size=12), then=st.lists(ops, max_size=12))
+def test_run_snapshot_restore_run_is_one_run(first: list[Any], then: list[Any]) -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        whole = StateMachine(Job, common_data={"log": []}, timebase=clock)
+        await apply(whole, clock, first + then)
+
+        clock = ManualClock()
+        before = StateMachine(Job, common_data={"log": []}, timebase=clock)
+        await apply(before, clock, first)
+        document = json.loads(json.dumps(before.snapshot(codecs())))  # through JSON text
+        await before.aclose()
+        later = ManualClock(clock.now())
+        after = StateMachine.restore(Job, document, codecs=codecs(), timebase=later)
+        await apply(after, later, then)
+        assert observed(after) == observed(whole)
+        await whole.aclose()
+        await after.aclose()
+
+    asyncio.run(scenario())
+
+
+async def test_the_document_holds_state_stack_retries_queue_and_timer(clock: ManualClock) -> None:
+    fsm = StateMachine(Job, common_data={"log": []}, timebase=clock)
+    for msg in ("go", "retry", "dive"):
+        fsm.send_message(msg)
+    await fsm.run()
+    clock.advance(0.5)
+    fsm.send_message(("t", 1), priority=2)
+    fsm.send_message("up")
+    document = fsm.snapshot()
+    assert {k: document[k] for k in ("engine", "version", "machine", "state", "phase", "retry")} == {
+        "engine": "septum",
+        "version": 1,
+        "machine": "Job",
+        "state": "Job.Sub",
+        "phase": "wait",
+        "retry": 0,
+    }
+    assert document["stack"] == ["Job.Busy"]
+    assert document["queue"] == [[0, "up"], [2, {"$t": "tuple", "v": ["t", 1]}]]
+    assert document["timer"] == {"deadline": 2.0}
+    assert document["blackboard"]["value"]["log"][0] == ["Idle", "on_state", None, 0, 0.0]
+    assert "blackboard" not in fsm.snapshot(blackboard=False)
+
+
+async def test_a_fired_timeout_waiting_in_the_queue_is_kept_in_its_place(clock: ManualClock) -> None:
+    fsm = StateMachine(Job, common_data={"log": []}, timebase=clock)
+    fsm.send_message("go")
+    await fsm.run()
+    await fsm.aclose()  # a closed machine still writes its timer down
+    assert fsm.snapshot()["timer"] == {"deadline": 3.0}
+    fsm = StateMachine.restore(Job, fsm.snapshot(), timebase=clock)
+    waiting = asyncio.ensure_future(fsm.run(wait=True))
+    await asyncio.sleep(0)
+    waiting.cancel()  # whoever ran it wants it still: the timeout that fires is queued, not run
+    await asyncio.gather(waiting, return_exceptions=True)
+    fsm.send_message("noise")
+    clock.advance(3.0)
+    fsm.send_message("done")
+    document = fsm.snapshot()
+    assert document["queue"] == [[0, "noise"], "timeout", [0, "done"]]
+    assert document["timer"] == {"fired": True}
+    restored = StateMachine.restore(Job, document, timebase=clock)
+    await restored.run()
+    assert restored.common["log"][-6:] == [
+        ["Busy", "on_state", "noise", 0, 3.0],
+        ["Busy", "on_timeout", None, 0, 3.0],  # in its place in the queue
+        ["Busy", "on_enter", None, 1, 3.0],  # Retry
+        ["Busy", "on_state", None, 1, 3.0],
+        ["Busy", "on_state", "done", 1, 3.0],
+        ["Idle", "on_state", None, 0, 3.0],
+    ]
+
+
+async def test_an_overdue_timer_fires_at_once_after_restore(clock: ManualClock) -> None:
+    fsm = StateMachine(Busy, common_data={"log": []}, timebase=clock)
+    await fsm.run()
+    document = fsm.snapshot()
+    await fsm.aclose()
+    later = ManualClock(10.0)
+    restored = StateMachine.restore(Busy, document, timebase=later)
+    later.advance(0)
+    await restored.run()
+    assert restored.retry_count == 1  # the timeout fired: Retry
+
+
+async def test_restore_keeps_a_given_blackboard() -> None:
+    fsm = StateMachine(Job, common_data={"log": ["mine"]})
+    board = {"log": []}
+    assert StateMachine.restore(Job, fsm.snapshot(), common_data=board).common is board
+    assert StateMachine.restore(Job, fsm.snapshot()).common == {"log": ["mine"]}
+
+
+async def test_a_snapshot_is_refused_from_a_running_step() -> None:
+    seen: list[str] = []
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Inside:
+        @septum.on_state
+        def on_state(ctx):
+            with pytest.raises(ExecutionError, match="running a step; take its snapshot between steps"):
+                ctx.machine.snapshot()
+            seen.append("refused")
+
+    await StateMachine(Inside).run()
+    assert seen == ["refused"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(engine="hypha"), "not a state-machine snapshot"),
+        (lambda d: d.update(version=99), "format 99 is newer than format 1"),
+        (lambda d: d.update(version="1"), "malformed version '1'"),
+        (lambda d: d.update(machine="Other"), "taken of machine 'Other', not 'Job'"),
+        (lambda d: d.update(state="Job.Gone"), "machine Job has no state 'Job.Gone'"),
+        (lambda d: d.update(stack=["Nope"]), "machine Job has no state 'Nope'"),
+        (lambda d: d.update(stack="Job.Idle"), "'stack' is not a list"),
+        (lambda d: d.update(phase="dancing"), "unknown phase 'dancing'"),
+        (lambda d: d.update(retry=-1), "'retry' must be a whole number >= 0, got -1"),
+        (lambda d: d.update(queue={"a": 1}), "'queue' is not a list"),
+        (lambda d: d.update(queue=[[0.5, "x"]]), "is neither \\[priority, message\\] nor 'timeout'"),
+        (lambda d: d.update(queue=[[0, {"$t": "Secret", "v": 1}]]), "Secret"),
+        (lambda d: d.update(state="Job.Busy", timer={"deadline": "soon"}), "deadline 'soon' is not a number"),
+        (lambda d: d.update(timer=[1]), "'timer' is not an object"),
+        (lambda d: d.update(timer={"deadline": 1.0}), "Idle has no timeout, but the snapshot has a timer"),
+    ],
+)
+def test_a_bad_document_is_a_clear_codec_error(change: Any, message: str) -> None:
+    document = StateMachine(Job, common_data={"log": []}).snapshot()
+    change(document)
+    with pytest.raises(CodecError, match=message):
+        StateMachine.restore(Job, document)
+
+
+def test_a_document_that_is_not_a_dict_is_refused() -> None:
+    with pytest.raises(CodecError, match="septum snapshot: not a state-machine snapshot: '\\[\\]'"):
+        StateMachine.restore(Job, [])
+
+
+async def test_copies_still_continue_from_the_same_point(clock: ManualClock) -> None:
+    fsm = StateMachine(Job, common_data={"log": []}, timebase=clock)
+    fsm.send_message("go")
+    await fsm.run()
+    twin = copy.deepcopy(fsm)
+    assert twin.current_state is Busy and twin.common == fsm.common and twin.common is not fsm.common
+    clock.advance(3.0)
+    await twin.run()
+    assert twin.retry_count == 1
+
+
+def test_a_statechart_is_refused_clearly() -> None:
+    chart = box("Outer", leaf("Inside", config=StateConfiguration(can_dwell=True), on_state=lambda ctx: None))
+    with pytest.raises(ExecutionError, match="compound or parallel states, which snapshots do not cover yet"):
+        StateMachine(chart).snapshot()
