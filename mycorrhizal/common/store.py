@@ -100,6 +100,10 @@ class Journal(Protocol):
     def append(self, kind: str, payload: JSON) -> int:
         """Record one step; returns its sequence number at once (durable after the next commit)."""
 
+    def append_text(self, kind: str, text: str) -> int:
+        """:meth:`append` for a payload already written as compact JSON text (the caller vouches that
+        it is valid JSON): what a journaled runner appends per firing, without encoding it twice."""
+
     def snapshot(self, document: JSON) -> int:
         """Record ``document`` as standing for every record appended so far; returns that seq."""
 

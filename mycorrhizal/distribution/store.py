@@ -22,7 +22,7 @@ from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh
-from ..durability.payloads import dumps, loads, record_from, record_text
+from ..durability.payloads import dumps, loads, record_from, record_of_text, record_text
 from .connection import check_options, client_for, decoded, redis_failure
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
 
@@ -297,9 +297,17 @@ class RedisJournal(JournalBase):
         """Record one step; returns its sequence number at once (committed with the next group)."""
         self._check_writer()
         check_kind(kind)
-        text = record_text(kind, payload, self._run)
+        return self._queued(record_text(kind, payload, self._run))
+
+    def append_text(self, kind: str, text: str) -> int:
+        """:meth:`append` for a payload already written as compact JSON text."""
+        self._check_writer()
+        check_kind(kind)
+        return self._queued(record_of_text(kind, text))
+
+    def _queued(self, record: str) -> int:
         self._seq += 1
-        self._store._queued(self, ("r", self._seq, text))
+        self._store._queued(self, ("r", self._seq, record))
         return self._seq
 
     def snapshot(self, document: JSON) -> int:

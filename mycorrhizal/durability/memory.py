@@ -121,7 +121,15 @@ class MemoryJournal(JournalBase):
         """Record one step; returns its sequence number."""
         self._check_writer()
         check_kind(kind)
-        text = dumps(payload, f"the payload of a {kind!r} record of run {self._run!r}")
+        return self._kept(kind, dumps(payload, f"the payload of a {kind!r} record of run {self._run!r}"))
+
+    def append_text(self, kind: str, text: str) -> int:
+        """:meth:`append` for a payload already written as compact JSON text."""
+        self._check_writer()
+        check_kind(kind)
+        return self._kept(kind, text)
+
+    def _kept(self, kind: str, text: str) -> int:
         self._seq += 1
         self._state.records.append((self._seq, kind, text))
         return self._seq

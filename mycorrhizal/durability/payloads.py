@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 
 from ..common.codecs import JSON
 from ..common.errors import StoreError
 from ..common.interpreter import compact_json
 from ..common.store import Record
 
-__all__ = ["dumps", "loads", "record_from", "record_text"]
+__all__ = ["dumps", "loads", "record_from", "record_of_text", "record_text"]
 
 
 def dumps(data: JSON, what: str) -> str:
@@ -26,6 +27,11 @@ def record_text(kind: str, payload: JSON, run: str) -> str:
         return compact_json((kind, payload))
     except (TypeError, ValueError, RecursionError) as exc:
         raise _not_json(f"the payload of a {kind!r} record of run {run!r}", exc) from None
+
+
+def record_of_text(kind: str, text: str) -> str:
+    """The journal record of a payload given as JSON text: the same text as :func:`record_text`."""
+    return f"[{encode_basestring(kind)},{text}]"
 
 
 def _not_json(what: str, exc: BaseException) -> StoreError:

@@ -19,7 +19,7 @@ from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from .journal import JournalBase, Retired, check_kind, check_run, fresh
-from .payloads import dumps, loads, record_from, record_text
+from .payloads import dumps, loads, record_from, record_of_text, record_text
 from .schema import Options, connect
 from .writer import Job, Owner, SnapshotRow, Writer
 
@@ -168,10 +168,19 @@ class SQLiteJournal(JournalBase):
         if self._owner.broken is not None:
             raise fresh(self._owner.broken)
         check_kind(kind)
-        text = record_text(kind, payload, self._run)
+        return self._queued(record_text(kind, payload, self._run))
+
+    def append_text(self, kind: str, text: str) -> int:
+        """:meth:`append` for a payload already written as compact JSON text."""
+        if self._owner.broken is not None:
+            raise fresh(self._owner.broken)
+        check_kind(kind)
+        return self._queued(record_of_text(kind, text))
+
+    def _queued(self, record: str) -> int:
         seq = self._seq = self._seq + 1
         queue = self._queue
-        queue.append((self._run_id, seq, text))
+        queue.append((self._run_id, seq, record))
         if not self._wake.is_set():
             self._wake.set()
         if len(queue) >= self._max_batch:

@@ -99,8 +99,6 @@ class Durable:
             self._now,
         )
         recorder.number(order, ids, next_id)
-        for t in self._parts.transitions:
-            t.hot = False  # the scheduler's inline firing commits without the recorder
         self._io.recorder = recorder
         self.write_snapshot()  # where the journal starts from (after a recovery: pruning the old records)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from functools import partial
 from operator import call
 from typing import Any
 
@@ -124,9 +125,14 @@ class Scheduler:
         ready = self._ready
         levels = ready.levels
         only = levels[0] if len(levels) == 1 else None
-        fire_fast, try_fire, put_hot = self.fire_fast, self.try_fire, self._put_hot
+        fire_fast, try_fire = self.fire_fast, self.try_fire
         bb, timebase = self.bb, self.timebase
         inline = not (self._report.debug or self._report.watched)
+        # A journaled runner fires inline too: the firing claims its tokens' ids as it takes them
+        # and commits through the journal (Firing.commit).
+        recorder = self._io.recorder
+        claim = recorder.claim if recorder is not None else None
+        put_hot = self._put_hot if recorder is None else partial(self._firing.commit, ctx=None)
         while self._budget and ready.running:
             queue = only if only is not None else _first_ready(levels)
             if not queue:
@@ -143,6 +149,7 @@ class Scheduler:
                     continue
                 else:
                     consumed = t.ccls((p.take(),))
+                claim is None or claim(t, consumed)  # an expression: no branch in this hot loop
                 self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
                 try:
                     result = await t.handler(consumed, bb, timebase)

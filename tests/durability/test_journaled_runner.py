@@ -105,6 +105,28 @@ async def test_every_committed_step_is_one_record() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "token", ['say "hi" \\ é\n', "", 2**53, 2**60, -7, True, None, 1.5, ("a", 1), {"k": [1, "é"]}]
+)
+async def test_a_fired_token_is_journaled_as_itself(store: Any, token: Any) -> None:
+    # The recorder writes a firing's record as JSON text itself (one str or int token without the
+    # general encoder): what comes back must be the token, whatever its text needs.
+    b = NetBuilder("Move")
+    inbox, done = b.place("inbox"), b.place("done")
+
+    @b.transition(inputs=[inbox], outputs=[done])
+    async def move(consumed: Any, bb: Any, tb: Any) -> Any:
+        return {done: consumed[0]}
+
+    runner = Runner(b.build(), store=store)
+    runner.add_token("inbox", token)
+    await runner.run_until_idle()
+    await runner.flush()
+    recovered = await Runner.recover(b.build(), store)
+    assert recovered.tokens("done") == (token,) and type(recovered.tokens("done")[0]) is type(token)
+    await store.close()
+
+
 async def test_a_firing_in_flight_at_a_crash_runs_again_with_the_same_key() -> None:
     store = MemoryStore()
     gate, keys = asyncio.Event(), []

@@ -36,6 +36,20 @@ async def test_appended_records_come_back_in_order(make_store: StoreFactory) -> 
     assert recovery.last_seq == 3
 
 
+async def test_a_payload_given_as_json_text_comes_back_as_the_payload(make_store: StoreFactory) -> None:
+    store = await make_store()
+    journal = await store.open_journal("orders")
+    journal.append("fire", payload(1))
+    text = '{"seq":2,"text":"éé","items":[2,null,0.5,true]}'
+    assert journal.append_text("fire", text) == 2
+    journal.append("fire", payload(3))
+    await journal.flush()
+    recovery = await store.load("orders")
+    assert recovery == Recovery("orders", None, expected_records(1, 3))
+    with pytest.raises(StoreError, match="record kind is a non-empty str"):
+        journal.append_text("", "{}")
+
+
 async def test_an_unknown_run_loads_as_none(make_store: StoreFactory) -> None:
     store = await make_store()
     assert await store.load("never") is None
