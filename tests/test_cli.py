@@ -137,7 +137,9 @@ def test_a_dotted_example_module_resolves_from_the_repository_root(
 def test_an_unwritable_output_is_one_line(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # A path under a file, not a folder: unwritable even for root.
     assert main(["render", f"{target}:Flow", "-o", str(target / "flow.svg")]) == 1
-    assert f"cannot write '{target / 'flow.svg'}'" in one_line_error(capsys)
+    error = one_line_error(capsys)
+    assert f"cannot write '{target / 'flow.svg'}'" in error
+    assert error.rstrip().endswith("; give -o a file in a folder that exists and that you may write to")
 
 
 def test_demo_out_pointing_at_a_file_is_one_line(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -264,6 +266,17 @@ def test_diagrams_check_reports_stale_and_current(tmp_path: Path, capsys: pytest
     assert main(["diagrams", "--out", str(tmp_path)]) == 0
     assert main(["diagrams", "--out", str(tmp_path), "--check"]) == 0
     assert capsys.readouterr().out.endswith(" checked)\n")
+
+
+def test_unwritable_diagrams_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "flows.py").write_text(SCRIPT + "\nDIAGRAMS = {'flow': Flow}\n")
+    (tmp_path / "pictures" / "flows.dot").mkdir(parents=True)  # a folder where the picture goes
+    args = ["diagrams", "--out", str(tmp_path / "pictures"), "--examples", str(tmp_path / "examples")]
+    assert main(args) == 1
+    error = one_line_error(capsys)
+    assert error.startswith(f"mycorrhizal: cannot write the diagrams into '{tmp_path / 'pictures'}': ")
+    assert error.rstrip().endswith("; give --out a folder you may write to")
 
 
 def test_diagrams_without_examples_is_an_error_not_current(

@@ -71,7 +71,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         path = render(target, output, format=fmt)
     except OSError as exc:
-        raise CommandError(f"cannot write {output!r}: {exc.strerror or exc}") from exc
+        raise CommandError(
+            f"cannot write {output!r}: {exc.strerror or exc}; give -o a file in a folder that exists "
+            "and that you may write to"
+        ) from exc
     print(f"wrote {path}")
     return 0
 
@@ -117,7 +120,10 @@ def _write_diagrams(out: Path, found: list[tuple[str, Diagram]]) -> None:
             if draw:
                 render(diagram, out / f"{stem}.svg")
         except OSError as exc:
-            raise CommandError(f"cannot write the diagrams into {str(out)!r}: {exc}") from exc
+            raise CommandError(
+                f"cannot write the diagrams into {str(out)!r}: {exc.strerror or exc}; give --out a folder "
+                "you may write to"
+            ) from exc
 
 
 def cmd_diagrams(args: argparse.Namespace) -> int:
