@@ -18,7 +18,10 @@ from .machine_pool import POOL, MachinePool
 from .routing import Delivery, commit
 from .spec import EmbeddedMachine
 
-__all__ = ["machine_handler"]
+__all__ = ["EMBEDDED", "embedded_machine", "machine_handler"]
+
+EMBEDDED = "embedded_machine"
+"""The attribute of an ``fsm=`` transition's handler holding its :class:`EmbeddedMachine`."""
 
 
 HandOver = Callable[[MachinePool, Any, Any, FiringContext], Coroutine[Any, Any, None]]
@@ -50,7 +53,14 @@ def machine_handler(spec: EmbeddedMachine, body: BodyHook) -> Handler:
         for token, which in zip(consumed, keys, strict=True):
             await deliver(pool, token, which, ctx)
 
+    setattr(fire, EMBEDDED, spec)  # for those that run the net elsewhere (distribution's workers)
     return fire
+
+
+def embedded_machine(handler: Any) -> EmbeddedMachine | None:
+    """The machines an ``fsm=`` transition's handler delivers to (None for any other handler)."""
+    spec = getattr(handler, EMBEDDED, None)
+    return spec if isinstance(spec, EmbeddedMachine) else None
 
 
 def _hand_over(spec: EmbeddedMachine) -> HandOver:
