@@ -37,8 +37,9 @@ ALLOWED = {
     # Stores (SQLite, Redis) implement common's store interface; engines only know that interface.
     "durability": {"common"},
     # Redis: RedisStore (the store interface, sharing durability's payload rules) and workers running
-    # hypha nets over shared places; the engines never import it.
-    "distribution": {"common", "durability", "hypha"},
+    # hypha nets over shared places, with mycelium's fsm= machines kept per key (one worker per key,
+    # machine snapshots from septum); the engines never import it.
+    "distribution": {"common", "durability", "hypha", "mycelium", "septum"},
     # Event logging wraps user handlers of every engine and observes every runtime.
     "spores": {"common"} | ENGINES,
     # Prometheus metrics are observers of every engine's runtimes.

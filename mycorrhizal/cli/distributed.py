@@ -50,7 +50,8 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         if not isinstance(codecs, CodecRegistry):
             raise CommandError(f"--codecs {args.codecs!r} is {type(codecs).__name__}, not a CodecRegistry")
     shared = [name.strip() for name in args.shared.split(",") if name.strip()] if args.shared else None
-    return net, {"redis": args.redis, "prefix": args.prefix, "shared": shared, "codecs": codecs}
+    options = {"redis": args.redis, "prefix": args.prefix, "shared": shared, "codecs": codecs}
+    return net, {**options, "partitions": args.partitions}
 
 
 def _run(coroutine: Any, url: str) -> Any:

@@ -191,6 +191,9 @@ def _add_redis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", default="mycorrhizal", help="key prefix (default mycorrhizal)")
     parser.add_argument("--shared", help="comma-separated shared places (default: every plain place)")
     parser.add_argument("--codecs", metavar="MODULE:ATTR", help="a CodecRegistry for the tokens' types")
+    parser.add_argument(
+        "--partitions", type=_positive, default=16, help="streams per place of an fsm= transition (default 16)"
+    )
 
 
 def _positive(text: str) -> int:

@@ -9,6 +9,7 @@ workers are alive.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,9 +76,11 @@ class Client:
         shared: list[str] | None = None,
         prefix: str = "mycorrhizal",
         codecs: CodecRegistry | None = None,
+        partitions: int = 16,
     ) -> None:
-        """The same ``net``, ``shared`` and ``prefix`` as the workers' (they name the streams)."""
-        self.shared = SharedNet(net, shared, prefix=prefix)
+        """The same ``net``, ``shared``, ``prefix`` and ``partitions`` as the workers' (they name the
+        streams)."""
+        self.shared = SharedNet(net, shared, prefix=prefix, partitions=partitions)
         self.codecs = codecs if codecs is not None else CodecRegistry()
         self._client, self._own = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
@@ -93,7 +96,7 @@ class Client:
         if self._own:
             await self._client.aclose()
 
-    def _stream(self, place: str) -> tuple[str, str]:
+    def _streams(self, place: str) -> tuple[str, tuple[str, ...]]:
         try:
             qname = self.shared.qname(place)
         except KeyError as exc:
@@ -107,13 +110,19 @@ class Client:
         return qname, self.shared.streams[qname]
 
     async def submit(self, place: str, tokens: Iterable[Any]) -> list[str]:
-        """Append ``tokens`` to shared ``place`` (all or none); returns their stream entry ids."""
-        _, key = self._stream(place)
-        texts = [self.codecs.dumps(token) for token in tokens]  # every one encodes, or none is sent
+        """Append ``tokens`` to shared ``place`` (all or none); returns their stream entry ids.
+
+        A token of a keyed place goes to the partition of its ``fsm_key``; RoutingError (before
+        anything is sent) if the key function fails on one."""
+        qname, _ = self._streams(place)
+        # Every one encodes and is routed, or none is sent.
+        texts = [
+            (self.shared.stream_of(qname, token, self.codecs), self.codecs.dumps(token)) for token in tokens
+        ]
         ids: list[str] = []
         for start in range(0, len(texts), 10_000):
             async with self._client.pipeline(transaction=True) as pipe:
-                for text in texts[start : start + 10_000]:
+                for key, text in texts[start : start + 10_000]:
                     pipe.xadd(key, {"t": text})
                 ids += [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
         return ids
@@ -128,33 +137,44 @@ class Client:
 
     async def depth(self, place: str) -> int:
         """Tokens in shared ``place`` now: waiting, plus held by workers (one round trip)."""
-        _, key = self._stream(place)
-        return int(await self._call(self._client.xlen(key), f"read the depth of {place!r}"))
+        _, keys = self._streams(place)
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xlen(key)
+            return sum(int(n) for n in await self._call(pipe.execute(), f"read the depth of {place!r}"))
 
     async def tokens(self, place: str) -> list[Any]:
-        """Every token in shared ``place`` (waiting or held by a worker), oldest first."""
-        _, key = self._stream(place)
+        """Every token in shared ``place`` (waiting or held by a worker), oldest first (per
+        partition, partition after partition, for a keyed place)."""
+        _, keys = self._streams(place)
         out: list[Any] = []
-        start = "-"
-        while True:
-            entries = await self._call(self._client.xrange(key, start, "+", count=10_000), f"read {place!r}")
-            out += [self.codecs.loads(decoded(fields.get("t", fields.get(b"t")))) for _, fields in entries]
-            if len(entries) < 10_000:
-                return out
-            start = "(" + decoded(entries[-1][0])
+        for key in keys:
+            start = "-"
+            while True:
+                read = self._client.xrange(key, start, "+", count=10_000)
+                entries = await self._call(read, f"read {place!r}")
+                out += [
+                    self.codecs.loads(decoded(fields.get("t", fields.get(b"t")))) for _, fields in entries
+                ]
+                if len(entries) < 10_000:
+                    break
+                start = "(" + decoded(entries[-1][0])
+        return out
 
     async def status(self) -> Status:
         """Per shared place its depth and pending tokens per worker; the workers and their liveness."""
         places = []
         for q in self.shared.shared:
-            key = self.shared.streams[q]
-            depth = await self._call(self._client.xlen(key), "read depths")
-            pending: dict[str, int] = {}
-            if depth and q in self.shared.fed:
-                summary = await self._pending(key)
-                pending = {decoded(c["name"]): int(c["pending"]) for c in summary.get("consumers") or ()}
+            depth, pending = 0, Counter[str]()
+            for key in self.shared.streams[q]:
+                length = int(await self._call(self._client.xlen(key), "read depths"))
+                depth += length
+                if length and q in self.shared.fed:
+                    summary = await self._pending(key)
+                    for c in summary.get("consumers") or ():
+                        pending[decoded(c["name"])] += int(c["pending"])
             dead = await self._call(self._client.xlen(self.shared.keys.dead(q)), "read depths")
-            places.append(PlaceStatus(q, int(depth), pending, int(dead)))
+            places.append(PlaceStatus(q, depth, dict(pending), int(dead)))
         return Status(self.shared.flat.name, tuple(places), await self._workers())
 
     async def _pending(self, key: str) -> dict[str, Any]:

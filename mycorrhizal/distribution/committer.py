@@ -15,7 +15,7 @@ from .places_lua import COMMIT
 
 __all__ = ["Committer"]
 
-Firing = list[list[list[Any]]]  # [[[key index, entry id]...], [[key index, token text]...]]
+Firing = list[Any]  # [[[key index, entry id]...], [[key index, token text]...], fence, machines]
 
 
 class Committer:

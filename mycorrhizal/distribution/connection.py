@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from ..common.errors import DefinitionError, Problem, StoreError
 
-__all__ = ["check_options", "client_for", "decoded", "redis_failure"]
+__all__ = ["check_options", "check_worker_options", "client_for", "decoded", "redis_failure"]
 
 SCHEMES = ("redis://", "rediss://", "unix://")
 SOCKET_TIMEOUT = 10.0
@@ -59,4 +59,21 @@ def redis_failure(what: str, url: str, exc: BaseException) -> StoreError:
     return StoreError(
         f"{what}: {type(exc).__name__}: {exc}. Fix: check that the Redis server at {url} runs and this "
         "machine can reach it (its log says why it refused a command)"
+    )
+
+
+def check_worker_options(lease: float, concurrency: int | None, prefetch: int | None) -> None:
+    """Raise one DefinitionError for the options of a Worker out of range."""
+
+    def count_or_none(value: object) -> bool:
+        return value is None or (type(value) is int and value >= 1)
+
+    lease_ok = isinstance(lease, int | float) and 0.05 <= lease <= 86400
+    check_options(
+        "Worker",
+        [
+            ("lease", lease, lease_ok, "seconds between 0.05 and 86400", "30.0"),
+            ("concurrency", concurrency, count_or_none(concurrency), "an int >= 1 or None", "16"),
+            ("prefetch", prefetch, count_or_none(prefetch), "an int >= 1 or None", "64"),
+        ],
     )

@@ -24,22 +24,24 @@ from ..hypha.coroutines import collect_async, merge_outputs
 from ..hypha.outputs import output_items, tokens_of
 from .shared import SharedNet
 
-__all__ = ["Port", "local_net"]
+__all__ = ["Outputs", "Port", "Source", "local_net"]
 
 Outputs = list[tuple[str, Any]]  # (qualified name of a shared place, token)
+Source = tuple[str, str, str | None]
+"""Where a consumed token came from: (stream, entry id, the partition lease it was read under)."""
 
 
 class Port(Protocol):
     """What a wrapped handler needs from its worker."""
 
-    def take(self, place: str, token: Any) -> str:
-        """The id of the stream entry ``token`` (now being fired) was delivered from."""
+    def take(self, place: str, token: Any) -> Source:
+        """The stream entry ``token`` (now being fired) was delivered from."""
 
-    def untake(self, place: str, token: Any, entry: str) -> None:
+    def untake(self, place: str, token: Any, source: Source) -> None:
         """The firing of ``token`` did not commit: it is back in ``place`` with its entry."""
 
-    def commit(self, place: str | None, entry: str | None, outputs: Outputs) -> Awaitable[bool]:
-        """Acknowledge ``entry`` of ``place`` and append ``outputs``, atomically; False if fenced."""
+    def commit(self, place: str | None, source: Source | None, outputs: Outputs) -> Awaitable[bool]:
+        """Acknowledge ``source`` of ``place`` and append ``outputs``, atomically; False if fenced."""
 
 
 def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec:
@@ -51,16 +53,16 @@ def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec
         touched = [names[i] for i, _ in (*ft.inputs, *ft.outputs) if names[i] in shared.shared]
         if not touched:
             continue
-        source = names[ft.inputs[0][0]] if ft.inputs and names[ft.inputs[0][0]] in shared.shared else None
+        fed = names[ft.inputs[0][0]] if ft.inputs and names[ft.inputs[0][0]] in shared.shared else None
         spec = ft.spec
         replaced[ft.qname] = attrs.evolve(
             spec,
-            handler=_wrapped(ft, source, frozenset(shared.shared), names, port),
+            handler=_wrapped(ft, fed, frozenset(shared.shared), names, port),
             kind=HandlerKind.COROUTINE,
             wants_ctx=True,
             list_value=ListValue.SEVERAL,  # the local outputs it returns are lists of tokens
             eager=True,
-            concurrency=concurrency if concurrency is not None and source is not None else spec.concurrency,
+            concurrency=concurrency if concurrency is not None and fed is not None else spec.concurrency,
         )
     return _rebuild(shared.net, shared.flat.name, replaced)
 
@@ -76,12 +78,12 @@ def _rebuild(net: NetSpec, scope: str, replaced: dict[str, TransitionSpec]) -> N
 
 
 def _wrapped(
-    ft: FlatTransition, source: str | None, shared: frozenset[str], names: list[str], port: Port
+    ft: FlatTransition, fed: str | None, shared: frozenset[str], names: list[str], port: Port
 ) -> Callable[..., Awaitable[Any]]:
     handler, kind, wants_ctx, out_keys = ft.spec.handler, ft.spec.kind, ft.spec.wants_ctx, ft.out_keys
 
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> Any:
-        entry = port.take(source, consumed[0]) if source is not None else None
+        origin = port.take(fed, consumed[0]) if fed is not None else None
         try:
             inner = None
             if wants_ctx:
@@ -93,11 +95,11 @@ def _wrapped(
                 result = await _call(handler, kind, (consumed, bb, timebase))
             remote, local = _split(ft, result, inner, shared, names)
             committed = True
-            if remote or entry is not None:
-                committed = await port.commit(source, entry, remote)
+            if remote or origin is not None:
+                committed = await port.commit(fed, origin, remote)
         except BaseException:
-            if entry is not None:
-                port.untake(source, consumed[0], entry)  # type: ignore[arg-type]
+            if origin is not None:
+                port.untake(fed, consumed[0], origin)  # type: ignore[arg-type]
             raise
         return local if committed and local else None
 

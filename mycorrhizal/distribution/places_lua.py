@@ -9,7 +9,7 @@ back.
 
 from __future__ import annotations
 
-__all__ = ["COMMIT", "GIVE_BACK", "RENEW"]
+__all__ = ["ACQUIRE", "COMMIT", "GIVE_BACK", "RELEASE", "RENEW"]
 
 _OWNED = """
 local function owned(key, id)
@@ -25,8 +25,12 @@ local firings = cjson.decode(ARGV[3])
 local out = {}
 for i, f in ipairs(firings) do
   local ok = 1
-  for _, a in ipairs(f[1]) do
-    if not owned(KEYS[a[1]], a[2]) then ok = 0 break end
+  local fence = f[3]
+  if fence and #fence == 2 and redis.call('GET', KEYS[fence[1]]) ~= fence[2] then ok = 0 end
+  if ok == 1 then
+    for _, a in ipairs(f[1]) do
+      if not owned(KEYS[a[1]], a[2]) then ok = 0 break end
+    end
   end
   if ok == 1 then
     for _, a in ipairs(f[1]) do
@@ -36,6 +40,9 @@ for i, f in ipairs(firings) do
     for _, o in ipairs(f[2]) do
       redis.call('XADD', KEYS[o[1]], '*', 't', o[2])
     end
+    for _, m in ipairs(f[4] or {}) do
+      redis.call('HSET', KEYS[m[1]], m[2], m[3])
+    end
   end
   out[i] = ok
 end
@@ -43,8 +50,10 @@ return out
 """
 )
 """Commit a batch of firings (ARGV[3]: JSON ``[[[[key index, entry id]...], [[key index, token
-text]...]]...]``): per firing, if every input entry still belongs to this worker, acknowledge and
-delete them and append the outputs; otherwise write nothing for it.  Returns 1 or 0 per firing."""
+text]...], fence, machines]...]``): per firing, if every input entry still belongs to this worker
+and the fence (if any: ``[lease key index, "<worker> <epoch>"]``) still holds, acknowledge and
+delete the entries, append the outputs and write the machines' documents (``[[hash key index,
+key text, document]...]``); otherwise write nothing for it.  Returns 1 or 0 per firing."""
 
 RENEW = (
     _OWNED
@@ -85,3 +94,33 @@ return n
 )
 """Give entries this worker holds but will not fire back to the group at once (a stopping worker):
 each that still belongs to it is moved to the end of its stream as a new, undelivered entry."""
+
+ACQUIRE = """
+local out = {}
+for i = 2, #KEYS do
+  local held = redis.call('GET', KEYS[i])
+  if not held then
+    local epoch = redis.call('HINCRBY', KEYS[1], KEYS[i], 1)
+    redis.call('SET', KEYS[i], ARGV[1] .. ' ' .. epoch, 'PX', ARGV[2])
+    out[i - 1] = epoch
+  elseif held == ARGV[1] .. ' ' .. ARGV[i + 1] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    out[i - 1] = tonumber(ARGV[i + 1])
+  else
+    out[i - 1] = 0
+  end
+end
+return out
+"""
+"""Take or renew partition leases (KEYS[1]: the epochs hash, then lease keys; ARGV: worker, lease in
+ms, then per lease key the epoch the worker holds, 0 for none): a free lease is taken with the next
+epoch, one held with the given epoch is renewed, one held by another (or under another epoch) is
+left alone.  Returns per lease key its epoch now held by this worker, or 0."""
+
+RELEASE = """
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) end
+end
+return 0
+"""
+"""Give up partition leases (ARGV per lease key: ``"<worker> <epoch>"``), each only if still held so."""

@@ -14,18 +14,30 @@ neither loses nor doubles a token, such a transition must
 A shared place must be a plain place without initial tokens (every worker would add them again):
 submit them once instead.  Transitions without shared inputs run as usual in each worker; those that
 produce into shared places append to their streams.
+
+A shared place consumed by an ``fsm=`` transition (mycelium) is *keyed*: its stream is split into
+``partitions`` streams by the ``fsm_key`` of each token (one stream without ``fsm_key``: a single
+machine), and each partition is leased to one worker at a time, which keeps the machines of its keys
+(see :mod:`.partitions`).  Such a place has that transition as its only consumer.
 """
 
 from __future__ import annotations
 
+import zlib
+from typing import Any
+
 import attrs
 
-from ..common.errors import DefinitionError, Problem
+from ..common.codecs import CodecRegistry
+from ..common.errors import DefinitionError, Problem, RoutingError
 from ..hypha import NetSpec, PlaceKind
 from ..hypha.compile import FlatNet, FlatTransition, compile_net
 from ..hypha.transitions import OnError
+from ..mycelium.machine_handler import embedded_machine
+from ..mycelium.spec import EmbeddedMachine
+from .connection import check_options
 
-__all__ = ["GROUP", "Keys", "SharedNet"]
+__all__ = ["GROUP", "Keyed", "Keys", "SharedNet"]
 
 GROUP = "workers"
 """The consumer group every worker of a net reads shared places through."""
@@ -60,14 +72,68 @@ class Keys:
         """Hash: what a worker says about itself (host, pid, concurrency, started)."""
         return f"{self.base}:worker:{name}"
 
+    def partition(self, qname: str, index: int) -> str:
+        """The stream of partition ``index`` of the keyed place ``qname``."""
+        return f"{self.base}:place:{qname}:{index}"
+
+    def lease(self, qname: str, index: int) -> str:
+        """String ``"<worker> <epoch>"``, expiring after the holder's lease: who owns the partition."""
+        return f"{self.base}:lease:{qname}:{index}"
+
+    @property
+    def epochs(self) -> str:
+        """Hash: lease key -> the last epoch given out for it (each new owner gets the next)."""
+        return f"{self.base}:epochs"
+
+    def machines(self, qname: str, index: int) -> str:
+        """Hash: key (codec text) -> snapshot document of the machine of that key, per partition."""
+        return f"{self.base}:machines:{qname}:{index}"
+
+
+@attrs.frozen
+class Keyed:
+    """A keyed shared place: the ``fsm=`` transition consuming it, and its partitions."""
+
+    place: str
+    transition: str
+    machine: EmbeddedMachine
+    partitions: int
+    """How many streams the place is split into (1 without ``fsm_key``: one machine for all)."""
+
+    def partition_of(self, token: Any, codecs: CodecRegistry) -> tuple[int, Any, str]:
+        """(partition, key, the key's codec text) of ``token``; RoutingError if ``fsm_key`` fails."""
+        key_of = self.machine.key
+        if key_of is None:
+            return 0, None, codecs.dumps(None)
+        try:
+            key = key_of(token)
+            text = codecs.dumps(key)
+        except Exception as exc:
+            raise RoutingError(
+                f"transition {self.transition!r}: fsm_key raised {type(exc).__name__}: {exc} on token "
+                f"{token!r} (or its key cannot be encoded), so it cannot be routed to the worker of its "
+                f"key; make fsm_key return a str, a number or a tuple for every token of {self.place!r}",
+                transition=self.transition,
+                place=self.place,
+            ) from exc
+        return zlib.crc32(text.encode()) % self.partitions, key, text
+
 
 class SharedNet:
     """A net with some places shared: checked once, with the keys of its streams."""
 
-    __slots__ = ("net", "flat", "shared", "keys", "fed", "streams")
+    __slots__ = ("net", "flat", "shared", "keys", "fed", "streams", "keyed")
 
-    def __init__(self, net: NetSpec, shared: list[str] | None = None, *, prefix: str = "mycorrhizal") -> None:
-        """``shared``: place names (any name a runner accepts); None: every plain place of the net."""
+    def __init__(
+        self,
+        net: NetSpec,
+        shared: list[str] | None = None,
+        *,
+        prefix: str = "mycorrhizal",
+        partitions: int = 16,
+    ) -> None:
+        """``shared``: place names (any name a runner accepts); None: every plain place of the net.
+        ``partitions``: streams per keyed place (the same for every worker and client)."""
         if not isinstance(net, NetSpec):
             raise DefinitionError(
                 [
@@ -77,16 +143,20 @@ class SharedNet:
                 ],
                 what="distributed net",
             )
+        ok = type(partitions) is int and 1 <= partitions <= 4096
+        check_options("SharedNet", [("partitions", partitions, ok, "an int from 1 to 4096", "16")])
         self.net = net
         self.flat: FlatNet = compile_net(net)
         self.shared = self._choose(shared)
         self.keys = Keys(prefix, self.flat.name)
+        self.keyed = self._keyed(partitions)
+        """Keyed shared places (consumed by an ``fsm=`` transition) by qualified name."""
         problems = [*self._place_problems(), *(p for t in self.flat.transitions for p in self._problems(t))]
         DefinitionError.raise_if_any(problems, what=f"distributed net {self.flat.name!r}")
         self.fed = tuple(q for q in self.shared if self.consumers(q))
         """Shared places some transition consumes: the streams workers read."""
-        self.streams = {q: self.keys.place(q) for q in self.shared}
-        """Qualified name of each shared place -> its stream key."""
+        self.streams = {q: self._streams(q) for q in self.shared}
+        """Qualified name of each shared place -> its stream keys (one, or one per partition)."""
 
     def __repr__(self) -> str:
         return f"<SharedNet {self.flat.name!r}: shared {list(self.shared)}>"
@@ -98,6 +168,45 @@ class SharedNet:
             known = [p.qname for p in self.flat.places]
             raise KeyError(f"net {self.flat.name!r} has no place {place!r}; places: {known}")
         return self.flat.places[index].qname
+
+    @property
+    def parts(self) -> list[tuple[str, int]]:
+        """Every partition of the keyed places: (qualified place name, index)."""
+        return [(q, i) for q, keyed in self.keyed.items() for i in range(keyed.partitions)]
+
+    @property
+    def commit_keys(self) -> list[str]:
+        """Every key a commit may touch: the streams, the partitions' leases and machine hashes."""
+        streams = [s for q in self.shared for s in self.streams[q]]
+        return [
+            *streams,
+            *(self.keys.lease(*p) for p in self.parts),
+            *(self.keys.machines(*p) for p in self.parts),
+        ]
+
+    def stream_of(self, qname: str, token: Any, codecs: CodecRegistry) -> str:
+        """The stream ``token`` goes to in shared place ``qname`` (its key's partition, if keyed)."""
+        keyed = self.keyed.get(qname)
+        if keyed is None:
+            return self.streams[qname][0]
+        return self.streams[qname][keyed.partition_of(token, codecs)[0]]
+
+    def _streams(self, qname: str) -> tuple[str, ...]:
+        keyed = self.keyed.get(qname)
+        if keyed is None:
+            return (self.keys.place(qname),)
+        return tuple(self.keys.partition(qname, i) for i in range(keyed.partitions))
+
+    def _keyed(self, partitions: int) -> dict[str, Keyed]:
+        names = [p.qname for p in self.flat.places]
+        found = {}
+        for t in self.flat.transitions:
+            machine = embedded_machine(t.spec.handler)
+            if machine is None or len(t.inputs) != 1 or names[t.inputs[0][0]] not in self.shared:
+                continue
+            q = names[t.inputs[0][0]]
+            found[q] = Keyed(q, t.qname, machine, partitions if machine.key is not None else 1)
+        return found
 
     def consumers(self, qname: str) -> list[FlatTransition]:
         """The transitions consuming place ``qname``."""
@@ -127,6 +236,17 @@ class SharedNet:
 
     def _place_problems(self) -> list[Problem]:
         found = []
+        for q, keyed in self.keyed.items():
+            others = [t.qname for t in self.consumers(q) if t.qname != keyed.transition]
+            if others:
+                found.append(
+                    Problem(
+                        f"shared place {q!r}",
+                        f"feeds the fsm= transition {keyed.transition!r}, whose machines are kept by one "
+                        f"worker per key, and also {others}",
+                        "give the fsm= transition a place of its own (copy tokens into it upstream)",
+                    )
+                )
         for q in self.shared:
             spec = self.flat.places[self.flat.place_index(q)].spec  # type: ignore[index]
             if spec.kind is not PlaceKind.PLAIN:

@@ -8,7 +8,9 @@ batched, bounded by ``prefetch``); each firing commits in Redis in one atomic st
 - renews the lease of every entry the worker holds (resets its idle time, if it still owns it),
 - reclaims entries of other workers idle for longer than ``lease`` (``XAUTOCLAIM``): a dead
   worker's tokens are fired by the living,
-- and tells Redis the worker is alive (for ``inspect``).
+- tells Redis the worker is alive (for ``inspect``),
+- and renews, takes and gives up the leases on partitions of keyed places (see :mod:`.partitions`):
+  a partition's stream is read only by the worker holding its lease.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import socket
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from redis.asyncio import Redis
@@ -27,10 +30,12 @@ from redis.exceptions import RedisError, ResponseError
 
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, StoreError
+from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_options, client_for, redis_failure
-from .handlers import Outputs, local_net
+from .connection import check_worker_options, client_for, redis_failure
+from .handlers import Outputs, Source, local_net
+from .partitions import Partition, Partitions
 from .places_lua import GIVE_BACK, RENEW
 from .shared import GROUP, SharedNet
 
@@ -57,31 +62,40 @@ class Worker:
         prefetch: int | None = None,
         lease: float = 30.0,
         name: str | None = None,
+        partitions: int = 16,
+        timebase: Timebase | None = None,
     ) -> None:
-        """See docs/distribution.md: ``lease`` in seconds; ``prefetch``: tokens held at most.
+        """See docs/distribution.md: ``lease`` in seconds; ``prefetch``: tokens held at most;
+        ``partitions``: streams per keyed place; ``timebase``: the runner's clock (the wall clock).
 
         Raises DefinitionError for options out of range and for what the net may not share.
         """
-
-        _check(lease, concurrency, prefetch)
-        self.shared = SharedNet(net, shared, prefix=prefix)
+        check_worker_options(lease, concurrency, prefetch)
+        self.shared = SharedNet(net, shared, prefix=prefix, partitions=partitions)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.codecs = codecs if codecs is not None else CodecRegistry()
         self.lease = float(lease)
         self.prefetch = prefetch if prefetch is not None else 2 * (concurrency or 16)
         self._client, self._own_client = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
-        self._keys = [self.shared.streams[q] for q in self.shared.shared]
-        self._index = {q: i for i, q in enumerate(self.shared.shared, 1)}  # Lua counts from 1
+        self._place_of = {s: q for q in self.shared.shared for s in self.shared.streams[q]}
+        self._part_of: dict[str, Partition] = {
+            self.shared.streams[q][i]: (q, i) for q, i in self.shared.parts
+        }
+        self._keys = self.shared.commit_keys
+        self._index = {key: i for i, key in enumerate(self._keys, 1)}  # Lua counts from 1
         self._committer = Committer(self._client, self._keys, GROUP, self.name, self.url)
-        self._renew = self._client.register_script(RENEW)
-        self._give_back = self._client.register_script(GIVE_BACK)
+        self._renew, self._give_back = (self._client.register_script(lua) for lua in (RENEW, GIVE_BACK))
+        self._partitions = Partitions(self._client, self.shared, self.name, self.lease)
         self.concurrency = concurrency
-        self.runner = Runner(local_net(self.shared, self, concurrency), blackboard)
+        clock = timebase if timebase is not None else WallClock()
+        self.runner = Runner(local_net(self.shared, self, concurrency), blackboard, clock)
         """The local runner (its stats count this worker's firings)."""
-        self._held: dict[str, dict[str, Any]] = {q: {} for q in self.shared.fed}  # entry id -> token
-        self._local: dict[str, dict[int, tuple[Any, list[str]]]] = {q: {} for q in self.shared.fed}
-        self._committing = 0  # entries whose firing's commit is on its way
+        fed = [s for q in self.shared.fed for s in self.shared.streams[q]]
+        self._unkeyed = [s for s in fed if s not in self._part_of]  # read by all, leased per entry
+        self._held: dict[str, dict[str, Any]] = {s: {} for s in fed}  # stream -> entry id -> token
+        self._local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in self.shared.fed}
+        self._committing: Counter[str] = Counter()  # per stream: entries whose commit is on its way
         self._room = asyncio.Event()
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -102,7 +116,12 @@ class Worker:
     @property
     def holding(self) -> int:
         """Stream entries this worker holds now (in its places or being fired)."""
-        return self._committing + sum(len(held) for held in self._held.values())
+        return self._committing.total() + sum(len(held) for held in self._held.values())
+
+    @property
+    def partitions(self) -> list[Partition]:
+        """The partitions of keyed places this worker holds now: (place, index)."""
+        return list(self._partitions.epochs)
 
     @property
     def commits(self) -> tuple[int, int]:
@@ -138,7 +157,8 @@ class Worker:
 
     async def stop(self, *, timeout: float | None = None) -> None:
         """Stop taking tokens; let firings in flight finish and commit (cancelled after ``timeout``
-        seconds), give every token not fired back to the group, leave, and close the connection."""
+        seconds), give every token not fired back to the group, release the partitions held, leave,
+        and close the connection."""
         if not self._running:
             return
         self._running = False
@@ -150,6 +170,7 @@ class Worker:
         sweep.cancel()
         await asyncio.gather(reader, sweep, return_exceptions=True)
         given = await self._hand_back()
+        await self._partitions.release_all()
         await self._leave()
         log.info("worker %s stopped; %d token(s) given back", self.name, given)
         if self._own_client:
@@ -178,16 +199,16 @@ class Worker:
             )
 
     async def _groups(self) -> None:
-        for q in self.shared.fed:
+        for stream in self._held:
             try:
-                await self._client.xgroup_create(self.shared.streams[q], GROUP, id="0", mkstream=True)
+                await self._client.xgroup_create(stream, GROUP, id="0", mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
     # -- the Port of the wrapped handlers -------------------------------------------------------
 
-    def take(self, place: str, token: Any) -> str:
+    def take(self, place: str, token: Any) -> Source:
         """The entry ``token`` came from (the firing that consumed it has started)."""
         local = self._local[place]
         slot = local.get(id(token))
@@ -197,34 +218,39 @@ class Worker:
                 "runner.add_token?); submit tokens of shared places with Client.submit",
                 place=place,
             )
-        entry = slot[1].pop()
+        source = slot[1].pop()
         if not slot[1]:
             del local[id(token)]
-        return entry
+        return source
 
-    def untake(self, place: str, token: Any, entry: str) -> None:
+    def untake(self, place: str, token: Any, source: Source) -> None:
         """The firing did not commit: the token is back in its place, with its entry."""
-        if entry in self._held[place]:
-            self._local[place].setdefault(id(token), (token, []))[1].append(entry)
+        if source[1] in self._held[source[0]]:
+            self._local[place].setdefault(id(token), (token, []))[1].append(source)
 
-    async def commit(self, place: str | None, entry: str | None, outputs: Outputs) -> bool:
+    async def commit(self, place: str | None, source: Source | None, outputs: Outputs) -> bool:
         """One firing's atomic commit (batched with others); False if Redis refused it (fenced)."""
         try:
-            encoded = [[self._index[q], self.codecs.dumps(token)] for q, token in outputs]
+            encoded = [
+                [self._index[self.shared.stream_of(q, token, self.codecs)], self.codecs.dumps(token)]
+                for q, token in outputs
+            ]
         except CodecError as exc:
             raise ExecutionError(f"an output of a firing cannot be encoded: {exc}", place=place) from exc
-        if entry is None:
+        if source is None:
             return await self._committer.commit([[], encoded])
-        assert place is not None
-        token = self._held[place].pop(entry)  # not renewed while its commit is on the way
-        self._committing += 1
+        stream, entry, fence = source
+        token = self._held[stream].pop(entry)  # not renewed while its commit is on the way
+        self._committing[stream] += 1
+        part = self._part_of.get(stream)
+        fenced_by: list[Any] = [] if part is None else [self._index[self.shared.keys.lease(*part)], fence]
         try:
-            ok = await self._committer.commit([[[self._index[place], entry]], encoded])
+            ok = await self._committer.commit([[[self._index[stream], entry]], encoded, fenced_by])
         except BaseException:
-            self._held[place][entry] = token  # not committed: the token goes back with its entry
+            self._held[stream][entry] = token  # not committed: the token goes back with its entry
             raise
         finally:
-            self._committing -= 1
+            self._committing[stream] -= 1
             self._room.set()
         if not ok:
             self.fenced += 1
@@ -233,23 +259,27 @@ class Worker:
                 "committed; its outputs were dropped (the other worker fires it)",
                 self.name,
                 entry,
-                place,
+                stream,
             )
         return ok
 
     # -- reading --------------------------------------------------------------------------------
 
+    def _reading(self) -> dict[str, str]:
+        parts = self._partitions.reading()
+        return {**{s: ">" for s in self._unkeyed}, **{self.shared.streams[q][i]: ">" for q, i in parts}}
+
     async def _read_loop(self) -> None:
-        streams = {self.shared.streams[q]: ">" for q in self.shared.fed}
-        if not streams:
-            return
-        by_key = {self.shared.streams[q]: q for q in self.shared.fed}
         block = max(1, int(self._block * 1000))
         while self._running:
             room = self.prefetch - self.holding
             if room <= 0:
                 self._room.clear()
                 await self._room.wait()
+                continue
+            streams = self._reading()
+            if not streams:  # no partition held yet, and no stream read by all
+                await asyncio.sleep(self._block)
                 continue
             try:
                 reply: Any = await self._client.xreadgroup(
@@ -268,51 +298,53 @@ class Worker:
                 continue
             if reply:
                 self.reads += 1
-            for key, entries in reply or ():
+            for stream, entries in reply or ():
                 self.read_entries += len(entries)
-                self._deliver(by_key[key], entries)
+                if stream in streams:  # (a partition given up meanwhile is read by its next owner)
+                    self._deliver(stream, entries)
 
-    def _deliver(self, place: str, entries: Entries) -> None:
+    def _deliver(self, stream: str, entries: Entries) -> None:
         """Put delivered (or reclaimed) entries into the local place, each at most once."""
-        held, local, tokens = self._held[place], self._local[place], []
+        place, part = self._place_of[stream], self._part_of.get(stream)
+        fence = None if part is None else self._partitions.fence(part)
+        held, local, tokens = self._held[stream], self._local[place], []
         for entry, fields in entries:
             if entry in held or not fields:
                 continue
             try:
                 token = self.codecs.loads(fields["t"])
             except (CodecError, KeyError) as exc:
-                self._bury(place, entry, fields, exc)
+                self._bury(stream, entry, fields, exc)
                 continue
             held[entry] = token
-            local.setdefault(id(token), (token, []))[1].append(entry)
+            local.setdefault(id(token), (token, []))[1].append((stream, entry, fence))
             tokens.append(token)
         if tokens:
             self.runner.add_tokens(place, tokens)
 
-    def _bury(self, place: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
+    def _bury(self, stream: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
+        place = self._place_of[stream]
         log.error(
             "worker %s: entry %s of %s cannot be decoded (%s); moved to %s",
             self.name,
             entry,
-            place,
+            stream,
             exc,
             self.shared.keys.dead(place),
         )
-        held = self._held[place]
-        held[entry] = None
-        asyncio.get_running_loop().create_task(self._move_dead(place, entry, fields, str(exc)))
+        self._held[stream][entry] = None
+        asyncio.get_running_loop().create_task(self._move_dead(stream, entry, fields, str(exc)))
 
-    async def _move_dead(self, place: str, entry: str, fields: dict[str, str], error: str) -> None:
-        key = self.shared.streams[place]
+    async def _move_dead(self, stream: str, entry: str, fields: dict[str, str], error: str) -> None:
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 dead: dict[Any, Any] = {**fields, "entry": entry, "error": error}
-                pipe.xadd(self.shared.keys.dead(place), dead)
-                pipe.xack(key, GROUP, entry)
-                pipe.xdel(key, entry)
+                pipe.xadd(self.shared.keys.dead(self._place_of[stream]), dead)
+                pipe.xack(stream, GROUP, entry)
+                pipe.xdel(stream, entry)
                 await pipe.execute()
         finally:
-            self._held[place].pop(entry, None)
+            self._held[stream].pop(entry, None)
             self._room.set()
 
     # -- the sweep: leases, reclaiming, liveness ------------------------------------------------
@@ -328,8 +360,13 @@ class Worker:
     async def _sweep_once(self) -> None:
         self.sweeps += 1
         await self._renew_held()
-        for q in self.shared.fed:
-            await self._reclaim(q)
+        for stream in self._unkeyed:
+            await self._reclaim(stream)
+        await self._heartbeat()
+        if self.shared.keyed:
+            await self._balance()
+
+    async def _heartbeat(self) -> None:
         now_ms = int(time.time() * 1000)
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.zadd(self.shared.keys.workers, {self.name: now_ms})
@@ -347,14 +384,49 @@ class Worker:
             pipe.pexpire(info, int(self.lease * 3000))
             await pipe.execute()
 
+    async def _balance(self) -> None:
+        """Renew the partition leases; take free partitions over and give up extra ones."""
+        since = int(time.time() * 1000 - self.lease * 1000)
+        live = int(await self._client.zcount(self.shared.keys.workers, since, "+inf"))
+        gained, gone = await self._partitions.balance(live, self._settled)
+        for part in gone:
+            log.info("worker %s no longer holds partition %s", self.name, part)
+        for part in gained:
+            await self._take_over(part)
+
+    def _settled(self, part: Partition) -> bool:
+        """True if this worker holds nothing of ``part``: no token, no commit on its way."""
+        stream = self.shared.streams[part[0]][part[1]]
+        return not self._held[stream] and not self._committing[stream]
+
+    async def _take_over(self, part: Partition) -> None:
+        """Claim every entry of the partition still pending under a previous owner (oldest first),
+        then read it."""
+        stream, start = self.shared.streams[part[0]][part[1]], "0-0"
+        try:
+            while True:
+                reply = await self._client.xautoclaim(stream, GROUP, self.name, 0, start, count=1000)
+                start, entries = reply[0], reply[1]
+                fresh = [(entry, fields) for entry, fields in entries if entry not in self._held[stream]]
+                if fresh:
+                    self.reclaimed += len(fresh)
+                    self._deliver(stream, fresh)
+                if start == "0-0":
+                    break
+        finally:
+            self._partitions.opened(part)
+        log.info(
+            "worker %s took partition %s over (epoch %d)", self.name, part, self._partitions.epochs[part]
+        )
+
     async def _renew_held(self) -> None:
-        pairs = [(q, entry) for q, held in self._held.items() for entry in held]
+        pairs = [(stream, entry) for stream in self._unkeyed for entry in self._held[stream]]
         for start in range(0, len(pairs), 1000):
             chunk = pairs[start : start + 1000]
-            args = [x for q, entry in chunk for x in (self._index[q], entry)]
+            args = [x for stream, entry in chunk for x in (self._index[stream], entry)]
             lost = set(await self._renew(keys=self._keys, args=[GROUP, self.name, *args]))
             # Entries committed while the renewal was on its way are gone too: those are not lost.
-            lost_held = [entry for q, entry in chunk if entry in lost and entry in self._held[q]]
+            lost_held = [entry for stream, entry in chunk if entry in lost and entry in self._held[stream]]
             if lost_held:
                 log.warning(
                     "worker %s lost %d entries to other workers (its lease ran out); their firings "
@@ -363,60 +435,49 @@ class Worker:
                     len(lost_held),
                 )
 
-    async def _reclaim(self, place: str) -> None:
-        key, start = self.shared.streams[place], "0-0"
+    async def _reclaim(self, stream: str) -> None:
+        start = "0-0"
         min_idle = int(self.lease * 1000)
         while self._running or start == "0-0":
             room = self.prefetch - self.holding
             if room <= 0:
                 return
-            reply = await self._client.xautoclaim(key, GROUP, self.name, min_idle, start, count=room)
+            reply = await self._client.xautoclaim(stream, GROUP, self.name, min_idle, start, count=room)
             start, entries = reply[0], reply[1]
-            fresh = [(entry, fields) for entry, fields in entries if entry not in self._held[place]]
+            fresh = [(entry, fields) for entry, fields in entries if entry not in self._held[stream]]
             if fresh:
                 self.reclaimed += len(fresh)
-                log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), place)
-                self._deliver(place, fresh)
+                log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), stream)
+                self._deliver(stream, fresh)
             if start == "0-0":
                 return
 
     # -- leaving ----------------------------------------------------------------------------------
 
     async def _hand_back(self) -> int:
+        """Give the tokens held but not fired back: those of streams read by all go to the end of
+        their stream; those of partitions stay pending for the partition's next owner (in order)."""
         args: list[Any] = []
-        for q, held in self._held.items():
-            for entry in held:
-                args += [self._index[q], entry]
+        for stream, held in self._held.items():
+            if stream not in self._part_of:
+                args += [x for entry in held for x in (self._index[stream], entry)]
             held.clear()
-            self._local[q].clear()
+        for local in self._local.values():
+            local.clear()
         if not args:
             return 0
         return int(await self._give_back(keys=self._keys, args=[GROUP, self.name, *args]))
 
     async def _leave(self) -> None:
+        streams = list(self._held)
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.zrem(self.shared.keys.workers, self.name)
             pipe.delete(self.shared.keys.worker(self.name))
-            for q in self.shared.fed:
-                pipe.xpending_range(self.shared.streams[q], GROUP, "-", "+", 1, consumername=self.name)
+            for stream in streams:
+                pipe.xpending_range(stream, GROUP, "-", "+", 1, consumername=self.name)
             replies = await pipe.execute()
         if not any(replies[2:]):  # nothing pending under our name: the consumer can go
             async with self._client.pipeline(transaction=False) as pipe:
-                for q in self.shared.fed:
-                    pipe.xgroup_delconsumer(self.shared.streams[q], GROUP, self.name)
+                for stream in streams:
+                    pipe.xgroup_delconsumer(stream, GROUP, self.name)
                 await pipe.execute()
-
-
-def _check(lease: float, concurrency: int | None, prefetch: int | None) -> None:
-    def count_or_none(value: object) -> bool:
-        return value is None or (type(value) is int and value >= 1)
-
-    lease_ok = isinstance(lease, int | float) and 0.05 <= lease <= 86400
-    check_options(
-        "Worker",
-        [
-            ("lease", lease, lease_ok, "seconds between 0.05 and 86400", "30.0"),
-            ("concurrency", concurrency, count_or_none(concurrency), "an int >= 1 or None", "16"),
-            ("prefetch", prefetch, count_or_none(prefetch), "an int >= 1 or None", "64"),
-        ],
-    )

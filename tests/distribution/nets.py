@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from enum import Enum, auto
 from typing import Any
 
 from mycorrhizal.hypha import NetBuilder, pn
+from mycorrhizal.mycelium import pn as mpn
+from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, septum
 
 
 @pn.net
@@ -106,3 +109,38 @@ def Stations(builder: NetBuilder) -> None:
         @builder.transition(name=f"collect_{station}", inputs=[station.outbox], outputs=[done])
         async def collect(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
             return {done: consumed[0]}
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Counting() -> Any:
+    """Routes each token [key, n] to done as (key, n, tokens of its key this machine saw before)."""
+
+    class Events(Enum):
+        NEXT = auto()
+
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        if ctx.msg is None:
+            return None
+        key, n = ctx.msg.token
+        ctx.msg.route("done", produce=(key, n, ctx.retry_count))  # a list would be several tokens
+        if isinstance(ctx.common, dict):
+            ctx.common.setdefault("seen", []).append((key, n))
+        return Events.NEXT
+
+    @septum.transitions
+    def transitions() -> list[LabeledTransition]:
+        return [LabeledTransition(Events.NEXT, Retry)]
+
+
+@mpn.net
+def Tally(builder: Any) -> None:
+    """jobs -> count (a Counting machine per key: the token's first item) -> done."""
+    jobs = builder.place("jobs")
+    done = builder.place("done")
+
+    @builder.transition(fsm=Counting, fsm_key=lambda token: token[0], inputs=[jobs], outputs=[done])
+    async def count(consumed: Any, bb: Any, timebase: Any) -> None:
+        if isinstance(bb, dict) and "gate" in bb:
+            bb.setdefault("waiting", []).append(consumed[0])
+            await bb["gate"].wait()

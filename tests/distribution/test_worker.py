@@ -135,7 +135,7 @@ async def test_renewing_resets_the_idle_time_of_held_entries(redis_url: str, red
     raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
     gate = asyncio.Event()
     worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, blackboard={"gate": gate})
-    key = worker.shared.streams["Gated.jobs"]
+    key = worker.shared.streams["Gated.jobs"][0]
 
     async def idle_ms() -> int:
         (entry,) = await raw.xpending_range(key, "workers", "-", "+", 1)
@@ -254,7 +254,9 @@ async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, re
     raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
     worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
     async with Client(Gated, redis_url, prefix=redis_prefix) as client:
-        await raw.xadd(worker.shared.streams["Gated.jobs"], {"t": '{"codec":1,"value":{"$t":"nope","v":1}}'})
+        await raw.xadd(
+            worker.shared.streams["Gated.jobs"][0], {"t": '{"codec":1,"value":{"$t":"nope","v":1}}'}
+        )
         await client.submit("jobs", [1])
         await worker.start()
 

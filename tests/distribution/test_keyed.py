@@ -1,0 +1,127 @@
+"""Keyed places: an fsm= transition's tokens are split into partitions by key, each partition read
+by one worker at a time (a lease with an epoch), balanced over the live workers and fenced."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import DefinitionError, RoutingError
+from mycorrhizal.distribution import Client, SharedNet, Worker
+from mycorrhizal.mycelium import pn as mpn
+
+from .nets import Counting, Tally
+from .test_worker import soon, until, waiting
+
+KEYS = [f"backend-{n}" for n in range(12)]
+
+
+def balanced(workers: list[Worker], partitions: int = 16) -> bool:
+    """Every partition is held by exactly one of ``workers``, and each holds its share."""
+    held = [part for w in workers for part in w.partitions]
+    share = partitions - (len(workers) - 1) * math.ceil(partitions / len(workers))  # each takes its ceil
+    return len(held) == len(set(held)) == partitions and all(len(w.partitions) >= share for w in workers)
+
+
+async def done(client: Client, count: int) -> bool:
+    return await client.depth("done") == count
+
+
+def by_key(outputs: list[Any]) -> dict[str, list[tuple[int, int]]]:
+    found: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for key, n, count in outputs:
+        found[key].append((n, count))
+    return {key: sorted(pairs) for key, pairs in found.items()}
+
+
+async def test_each_key_is_handled_by_one_worker_in_order(redis_url: str, redis_prefix: str) -> None:
+    boards: list[dict[str, Any]] = [{}, {}, {}]
+    workers = [Worker(Tally, redis_url, prefix=redis_prefix, lease=1, blackboard=bb) for bb in boards]
+    for worker in workers:
+        await worker.start()
+    await until(soon(lambda: balanced(workers)), "the workers share the 16 partitions")
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await client.submit("jobs", [[key, n] for n in range(10) for key in KEYS])
+        await until(lambda: done(client, 120), "every token is done")
+        # Each key's machine saw its tokens in order, one machine per key: its count is n.
+        assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(10)] for key in KEYS}
+        owners = {key: [i for i, bb in enumerate(boards) if any(k == key for k, _ in bb.get("seen", ()))]
+                  for key in KEYS}  # fmt: skip
+        assert all(len(found) == 1 for found in owners.values()), owners
+        assert len({found[0] for found in owners.values()}) > 1  # the keys are spread over workers
+        assert await client.depth("jobs") == 0
+    for worker in workers:
+        await worker.stop()
+
+
+async def test_partitions_are_balanced_as_workers_come_and_go(redis_url: str, redis_prefix: str) -> None:
+    first = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+    second = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+    await first.start()
+    assert len(first.partitions) == 16  # alone: it takes every partition at once
+    await second.start()
+    await until(soon(lambda: balanced([first, second])), "the first gives half of them up to the second")
+    assert len(first.partitions) == len(second.partitions) == 8
+    await second.stop()  # a clean stop releases its leases at once
+    await until(soon(lambda: len(first.partitions) == 16), "the first takes them back")
+    await first.stop()
+
+
+async def test_a_worker_that_lost_its_partition_cannot_commit(redis_url: str, redis_prefix: str) -> None:
+    gate = asyncio.Event()
+    slow = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3, blackboard={"gate": gate})
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await slow.start()
+        await client.submit("jobs", [["only", 0]])
+        await until(soon(lambda: waiting(slow) == [["only", 0]]), "the slow worker fires")
+        slow._tasks[1].cancel()  # its leases are no longer renewed: as if the process were paused
+        fast = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+        await fast.start()
+        await until(lambda: done(client, 1), "the other worker took the partition over and fired the token")
+        assert fast.reclaimed == 1 and len(fast.partitions) == 16
+        gate.set()  # the slow worker wakes up and tries to commit its stale firing
+        await until(soon(lambda: slow.fenced == 1), "the stale commit is refused")
+        assert await client.tokens("done") == [("only", 0, 0)]
+        assert await client.depth("jobs") == 0
+        await slow.stop()
+        await fast.stop()
+
+
+async def test_tokens_go_to_the_partition_of_their_key(redis_url: str, redis_prefix: str) -> None:
+    async with Client(Tally, redis_url, prefix=redis_prefix, partitions=4) as client:
+        await client.submit("jobs", [["a", 1], ["b", 1], ["a", 2], ["c", 1], ["a", 3]])
+        keyed = client.shared.keyed["Tally.jobs"]
+        part = {key: keyed.partition_of([key, 0], client.codecs)[0] for key in "abc"}
+        lengths = [await client._client.xlen(stream) for stream in client.shared.streams["Tally.jobs"]]
+        expected = [0] * 4
+        for key, count in {"a": 3, "b": 1, "c": 1}.items():
+            expected[part[key]] += count
+        assert lengths == expected
+        assert await client.depth("jobs") == 5
+        with pytest.raises(RoutingError, match=r"transition 'Tally.count': fsm_key raised TypeError"):
+            await client.submit("jobs", [["d", 1], 5])  # 5[0] fails: nothing of the call is sent
+        assert await client.depth("jobs") == 5
+
+
+def test_a_keyed_place_has_its_machine_transition_as_only_consumer() -> None:
+    @mpn.net
+    def Split(builder: Any) -> None:
+        jobs = builder.place("jobs")
+        done = builder.place("done")
+
+        @builder.transition(fsm=Counting, fsm_key=lambda t: t[0], inputs=[jobs], outputs=[done])
+        async def count(consumed: Any, bb: Any, timebase: Any) -> None:
+            return None
+
+        @builder.transition(inputs=[jobs], outputs=[done])
+        async def skim(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {done: consumed[0]}
+
+    with pytest.raises(DefinitionError, match=r"shared place 'Split.jobs': feeds the fsm= transition"):
+        SharedNet(Split)
+    with pytest.raises(DefinitionError, match=r"SharedNet\(partitions=...\): must be an int from 1 to 4096"):
+        SharedNet(Tally, partitions=0)
