@@ -192,7 +192,7 @@ def _add_redis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shared", help="comma-separated shared places (default: every plain place)")
     parser.add_argument("--codecs", metavar="MODULE:ATTR", help="a CodecRegistry for the tokens' types")
     parser.add_argument(
-        "--partitions", type=_positive, default=16, help="streams per place of an fsm= transition (default 16)"
+        "--partitions", type=_positive, default=16, help="streams per fsm= transition input (default 16)"
     )
 
 
