@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from mycorrhizal.common import DefinitionError, InvalidStatusError, ManualClock
 from mycorrhizal.common.interface_builder import blackboard_interface, readonly, readwrite
 from mycorrhizal.common.wrappers import AccessControlError
-from mycorrhizal.rhizomorph import Runner, Status, Tree, bt
+from mycorrhizal.rhizomorph import ExceptionPolicy, Runner, Status, Tree, bt
 
 
 def single(kind: str, fn: Any) -> Tree:
@@ -137,3 +138,41 @@ def test_an_unresolvable_annotation_is_a_definition_error_naming_the_leaf() -> N
 
     with pytest.raises(DefinitionError, match=r"action 'broken': the annotation 'NoSuchInterface'"):
         bt.action(broken)
+
+
+@pytest.mark.parametrize("policy", [ExceptionPolicy.LOG_AND_CONTINUE, ExceptionPolicy.PROPAGATE])
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_a_leaf_raising_cancelled_error_reports_cancelled(
+    policy: ExceptionPolicy, is_async: bool
+) -> None:
+    """0.x: ``asyncio.CancelledError`` from a leaf is CANCELLED under either policy (it is no fault)."""
+
+    def give_up(bb: Any) -> Status:
+        raise asyncio.CancelledError()
+
+    async def give_up_later(bb: Any) -> Status:
+        raise asyncio.CancelledError()
+
+    tree = single("action", give_up_later if is_async else give_up)
+    assert await Runner(tree, {}, exception_policy=policy).tick() is Status.CANCELLED
+
+
+async def test_a_composite_may_yield_leaves_declared_after_it_in_the_tree_body() -> None:
+    @bt.tree
+    def Later() -> None:
+        @bt.root
+        @bt.sequence
+        def root() -> Any:
+            yield first  # declared below: children are listed when the tree is built
+            yield second
+
+        @bt.action
+        def first(bb: list[str]) -> None:
+            bb.append("first")
+
+        @bt.action
+        def second(bb: list[str]) -> None:
+            bb.append("second")
+
+    bb: list[str] = []
+    assert await Runner(Later, bb).tick() is Status.SUCCESS and bb == ["first", "second"]

@@ -126,6 +126,8 @@ def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Tic
             r = call(rt)
         except Exception as exc:
             r = rt._leaf_raised(i, exc)
+        except asyncio.CancelledError:  # raised by the leaf itself (a plain call sees no cancellation)
+            r = CANCELLED
         else:
             if condition:
                 if r is True:
