@@ -51,7 +51,7 @@ class LabeledTransition:
     ``guard(ctx) -> bool`` (a plain function) decides whether this transition is the one taken:
     several transitions may share a label, and the first whose guard passes wins.  ``action(ctx)``
     runs while the transition is taken, after the state is left and before the target is entered
-    (see docs/septum.md, Guards and actions).
+    (see docs/statecharts.md, Guards and actions).
     """
 
     label: Any
