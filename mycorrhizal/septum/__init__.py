@@ -32,6 +32,8 @@ from .machine import StateMachine
 from .mailbox import OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH
 from .plan import MachineSpec
+from .scxml_export import to_scxml
+from .scxml_import import from_scxml
 from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled
 
@@ -72,5 +74,7 @@ __all__ = [
     "StepCancelled",
     "TimeoutFired",
     "Unhandled",
+    "from_scxml",
     "septum",
+    "to_scxml",
 ]
