@@ -53,7 +53,7 @@ from .interfaces import (
     get_interface_fields,
     get_interface_metadata,
 )
-from .observers import Event, Observer, Observers
+from .observers import Event, Forwarded, Observer, Observers
 from .store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from .timebase import (
     CycleClock,
@@ -105,6 +105,7 @@ __all__ = [
     "FieldAccessor",
     "FieldMetadata",
     "FieldSpec",
+    "Forwarded",
     "HandlerError",
     "InterfaceMetadata",
     "InterfaceViews",

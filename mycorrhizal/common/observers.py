@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Event", "Observer", "Observers"]
+__all__ = ["Event", "Forwarded", "Observer", "Observers"]
 
 Observer = Callable[[Any], "Awaitable[object] | object"]
 """What ``add_observer`` accepts: ``fn(event)``, plain or ``async def``."""
@@ -38,6 +38,23 @@ class Event:
     """The name of the machine, net or tree that emitted the event."""
     time: float
     """The runtime's timebase reading when the event happened."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Forwarded(Event):
+    """An event of a runtime living inside another, told to the outer one's observers.
+
+    mycelium's nets forward what the state machines of their ``fsm=`` transitions and the trees of
+    their ``bt=`` transitions emit: ``source`` is the net, ``time`` the inner event's time.
+    """
+
+    transition: str
+    """Qualified name of the transition the machine or tree lives in."""
+    key: Any = attrs.field(eq=False)
+    """A machine's key (``fsm_key``'s value; None for a transition's only machine); for a tree, the
+    token it decides about (None for a batch)."""
+    event: Event
+    """The machine's or tree's own record (``event.source`` is its name)."""
 
 
 class _Queued:
@@ -54,7 +71,7 @@ class _Queued:
 class Observers:
     """The observers attached to one runtime; false while none is attached."""
 
-    __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner")
+    __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner", "_watchers")
 
     def __init__(self, log: logging.Logger, owner: str) -> None:
         self._plain: list[Observer] = []
@@ -63,6 +80,7 @@ class Observers:
         self._retired: list[_Queued] = []
         self._log = log
         self._owner = owner
+        self._watchers: list[Callable[[bool], object]] = []
 
     def __bool__(self) -> bool:
         return bool(self._plain or self._queued)
@@ -77,28 +95,48 @@ class Observers:
                 f"{self._owner}: add_observer() takes a function called with each event, "
                 f"got {callback!r}; pass a function or an async function"
             )
+        was = bool(self)
         # An ``async def`` function, or an object whose ``__call__`` is one.
         if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
             self._queued.append(_Queued(callback))
         else:
             self._plain.append(callback)
+        if not was:
+            self._tell(True)
 
     def remove(self, callback: Observer) -> None:
         """Detach ``callback``; events already queued for an async observer are still delivered."""
         for plain in self._plain:
             if plain == callback:
                 self._plain.remove(plain)
+                if not self:
+                    self._tell(False)
                 return
         for queued in self._queued:
             if queued.callback == callback:
                 self._queued.remove(queued)
                 if queued.backlog or queued.task is not None:
                     self._retired.append(queued)
+                if not self:
+                    self._tell(False)
                 return
         raise ValueError(
             f"{self._owner}: remove_observer({callback!r}): that observer is not attached; "
             "pass the same object given to add_observer()"
         )
+
+    def watch(self, callback: Callable[[bool], object]) -> None:
+        """Call ``callback(True)`` when a first observer is attached and ``callback(False)`` when the
+        last one goes (runtimes living inside this one start or stop forwarding their events)."""
+        self._watchers.append(callback)
+
+    def unwatch(self, callback: Callable[[bool], object]) -> None:
+        """Stop calling a ``callback`` given to :meth:`watch`."""
+        self._watchers.remove(callback)
+
+    def _tell(self, observed: bool) -> None:
+        for callback in tuple(self._watchers):
+            callback(observed)
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
@@ -167,9 +205,12 @@ class Observers:
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
+        was = bool(self)
         self._plain = [c for c in self._plain if c != callback]
         self._queued = [q for q in self._queued if q.callback != callback]
         self._retired = [q for q in self._retired if q.callback != callback]
+        if was and not self:
+            self._tell(False)
 
 
 @attrs.frozen(slots=True)

@@ -142,3 +142,30 @@ def test_events_are_frozen_and_keyword_only() -> None:
         event.time = 2.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         Event("M", 1.0)  # type: ignore[misc]
+
+
+async def test_watchers_hear_when_the_first_observer_comes_and_the_last_goes(observers: Observers) -> None:
+    heard: list[bool] = []
+    observers.watch(heard.append)
+
+    def plain(event: Event) -> None:
+        pass
+
+    async def queued(event: Event) -> None:
+        pass
+
+    def raising(event: Event) -> None:
+        raise KeyError("boom")
+
+    observers.add(plain)
+    observers.add(queued)  # not the first: nothing to tell
+    observers.remove(plain)
+    assert heard == [True]
+    observers.remove(queued)
+    assert heard == [True, False]
+    observers.add(raising)
+    observers.emit(events(1)[0])  # it raises, is detached: the last one went
+    assert heard == [True, False, True, False]
+    observers.unwatch(heard.append)
+    observers.add(plain)
+    assert heard == [True, False, True, False]
