@@ -84,6 +84,8 @@ class Runner:
         self._names = [p.qname for p in self._places]
         self._ready = Ready(levels)
         self._report = Reporter(self._flat.name, self._transitions, self.timebase)
+        self.observers = self._report.observers
+        """What :meth:`add_observer` attaches to (runtimes living in transitions emit through it too)."""
         self._inflight = InFlight(self._ready)
         self._io = IOPlaces(self._ready, self._inflight, self._report, self.bb, self.timebase)
         self._failures = Failures(self._ready, self._io, self._report)
