@@ -27,9 +27,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..common.errors import HandlerError
+from ..common.observers import Observers
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
 from ..septum import StateMachine
+from .forwarding import Forward, forwarder
 from .spec import EmbeddedMachine
 
 __all__ = ["POOL", "MachinePool", "Machines", "machines"]
@@ -56,9 +58,20 @@ class MachinePool:
         "evicted_idle",
         "evicted_lru",
         "evicted_lru_active",
+        "observers",
+        "net",
+        "_forwards",
     )
 
-    def __init__(self, spec: EmbeddedMachine, transition: str, bb: Any, timebase: Timebase) -> None:
+    def __init__(
+        self,
+        spec: EmbeddedMachine,
+        transition: str,
+        bb: Any,
+        timebase: Timebase,
+        observers: Observers | None = None,
+        net: str = "",
+    ) -> None:
         self.spec = spec
         self.transition = transition
         self.bb = bb
@@ -72,15 +85,42 @@ class MachinePool:
         self.evicted_idle = 0
         self.evicted_lru = 0
         self.evicted_lru_active = 0
+        self.observers = observers
+        """The net's observers, which the machines' records are forwarded to while it has some."""
+        self.net = net
+        self._forwards: dict[Any, Forward] = {}  # key -> the forwarder attached to its machine
 
     @classmethod
     def of(cls, spec: EmbeddedMachine, ctx: FiringContext) -> MachinePool:
         """The pool of the firing's transition in its runner (made at its first firing)."""
         pool: MachinePool | None = ctx.memory.get(POOL)
         if pool is None:
-            pool = ctx.memory[POOL] = cls(spec, ctx.transition, ctx.bb, ctx.timebase)
-            ctx.runner.add_stop_callback(pool.close)
+            runner = ctx.runner
+            observers = runner.observers
+            pool = cls(spec, ctx.transition, ctx.bb, ctx.timebase, observers, runner.net.name)
+            ctx.memory[POOL] = pool
+            runner.add_stop_callback(pool.close)
+            observers.watch(pool.forwarding)
         return pool
+
+    # -- forwarding the machines' records to the net's observers ------------------------------------
+
+    def forwarding(self, observed: bool) -> None:
+        """The net's first observer came (forward every machine's records) or its last one went."""
+        for which in list(self.living):
+            self._unforward(which)
+            if observed:
+                self._forward(which)
+
+    def _forward(self, which: Any) -> None:
+        assert self.observers is not None
+        forward = self._forwards[which] = forwarder(self.observers, self.net, self.transition, which)
+        self.living[which].add_observer(forward)
+
+    def _unforward(self, which: Any) -> None:
+        forward = self._forwards.pop(which, None)
+        if forward is not None:
+            self.living[which].remove_observer(forward)
 
     # -- keys ---------------------------------------------------------------------------------------
 
@@ -141,6 +181,8 @@ class MachinePool:
         evicted = self._make_room() if full else None
         fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
         self.living[which] = fsm
+        if self.observers:  # observed: the machine's first records (entering its state) are forwarded
+            self._forward(which)
         if spec.idle_ttl is not None:
             self._seen[which] = self.timebase.now()
             self._arm()
@@ -162,6 +204,7 @@ class MachinePool:
 
     def _drop(self, which: Any) -> StateMachine:
         self._seen.pop(which, None)
+        self._forwards.pop(which, None)  # (what it does while it is closed is still forwarded)
         return self.living.pop(which)
 
     def _make_room(self) -> StateMachine | None:
@@ -219,6 +262,7 @@ class MachinePool:
             self._sweep.cancel()
             self._sweep = None
         closing = list(self.living.values())
+        self._forwards.clear()  # (what they do while they are closed is still forwarded)
         self.living.clear()
         self._seen.clear()
         if closing:

@@ -16,6 +16,7 @@ from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
 from ..rhizomorph import Tree
 from .body import BodyHook, Handler, body_runner
+from .forwarding import forwarder
 from .routing import TokenContext, commit
 from .spec import EmbeddedTree
 
@@ -53,8 +54,12 @@ def tree_handler(spec: EmbeddedTree, body: BodyHook) -> Handler:
             ctx.transition, routes.outputs, tokens, bb, timebase, batch=batch, consumed=ctx.consumed
         )
         board = PNBlackboard(bb, routing) if old_style and not isinstance(bb, Mapping) else bb
+        runner = TreeRunner(tree, board, timebase, routing)
+        observers = ctx.runner.observers
+        if observers:  # the net is observed: so is this run of the tree
+            runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
         try:
-            status = await TreeRunner(tree, board, timebase, routing).tick_until_complete()
+            status = await runner.tick_until_complete()
         finally:
             routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
         unrouted = f"tree {tree.name!r} ended {status.name} without routing it"

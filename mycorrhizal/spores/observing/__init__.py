@@ -14,10 +14,11 @@ from typing import Any
 
 import attrs
 
+from ...common.observers import Forwarded
 from ...hypha.events import FiringStarted
-from ...rhizomorph.events import TickStarted
+from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from ..records import Attributes
-from .base import Handler, Observation, Timestamps
+from .base import Handler, Observation, Timestamps, short_name
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
 from .septum import HANDLERS as SEPTUM
@@ -26,10 +27,10 @@ __all__ = ["Observation", "Timestamps", "observe"]
 
 log = logging.getLogger("mycorrhizal.spores")
 
-_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM}
 STARTS: tuple[type, ...] = (FiringStarted, TickStarted)
 """Records written only with ``observe(..., started=True)``."""
 _PLAIN = (str, int, float, bool)
+TREE_EVENTS = (NodeEvent, TickStarted, TickFinished)
 
 
 def _generic(obs: Observation, event: Any) -> None:
@@ -46,6 +47,19 @@ def _generic(obs: Observation, event: Any) -> None:
         elif isinstance(value, _PLAIN):
             attributes.append((field.name, value))
     obs.write(type(event).__name__, when, attributes, [(owner, "runtime")])
+
+
+def _forwarded(obs: Observation, event: Forwarded) -> None:
+    """A record of a machine or tree living in a net's transition: written as that runtime's own,
+    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``)."""
+    inner = event.event
+    name = short_name(event.transition, event.source)
+    if event.key is not None and not isinstance(inner, TREE_EVENTS):
+        name = f"{name}[{event.key}]"
+    obs(attrs.evolve(inner, source=name))
+
+
+_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _forwarded}
 
 
 def handler_for(cls: type, started: bool = False) -> Handler | None:

@@ -1,0 +1,32 @@
+"""What the machines and trees living in a net's transitions emit reaches the net's observers.
+
+An observer attached to a composed net's runner gets the net's own records and, wrapped in a
+:class:`~mycorrhizal.common.observers.Forwarded` naming the transition and the machine's key (or
+the tree's token), every record of its ``fsm=`` machines and ``bt=`` trees.  Nothing is forwarded
+while nobody observes the runner: a tree run gets a forwarder only if the runner is observed when
+it starts, and the machines of an ``fsm=`` transition get theirs when the runner's first observer
+is attached (or when they are made while it is observed) and lose them when the last one goes,
+so an unobserved machine builds no records at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..common.observers import Event, Forwarded, Observers
+
+__all__ = ["Forward", "forwarder"]
+
+Forward = Callable[[Event], None]
+"""An observer of an embedded machine or tree that hands each record on to the net's observers."""
+
+
+def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forward:
+    """An observer telling ``observers`` (the net's) each record, as a ``Forwarded`` from ``transition``."""
+    emit = observers.emit
+
+    def forward(event: Event) -> None:
+        emit(Forwarded(source=net, time=event.time, transition=transition, key=key, event=event))
+
+    return forward

@@ -1,0 +1,150 @@
+"""The net's observers see what the machines of its fsm= transitions and the trees of its bt=
+transitions do, as Forwarded records naming the transition and key (docs/observing.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mycorrhizal import spores
+from mycorrhizal.common import ManualClock
+from mycorrhizal.common.observers import Forwarded
+from mycorrhizal.hypha.events import FiringEvent
+from mycorrhizal.mycelium import machines, pn
+
+from ..spores.conftest import MemorySink
+from .conftest import PriorityRouter, RunNet
+from .test_machine_transitions import gate_net
+
+
+def line(event: Any) -> tuple[Any, ...]:
+    """An event as (record, transition, key, inner record, its state or node) or (record, transition)."""
+    if isinstance(event, Forwarded):
+        inner = event.event
+        what = getattr(inner, "state", None) or getattr(inner, "node", None) or getattr(inner, "status", None)
+        return (type(inner).__name__, event.transition, event.key, inner.source, getattr(what, "name", what))
+    assert isinstance(event, FiringEvent)
+    return (type(event).__name__, event.transition)
+
+
+async def test_a_machines_life_reaches_the_nets_observer(running: RunNet, clock: ManualClock) -> None:
+    runner = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    runner.add_tokens("inbox", ["east:close", "west:x"])
+    await runner.run_until_idle()
+    await clock.run_for(5.0)  # east's Shut times out, no token involved
+    assert all(event.source == "Gated" for event in seen)
+    east, west = ("Gated.gate", "east", "Gate"), ("Gated.gate", "west", "Gate")
+    assert [line(e) for e in seen] == [
+        ("FiringStarted", "Gated.gate"),
+        ("StateEntered", *east, "Gate"),  # the machine is made for the token, and enters its state
+        ("MessageHandled", *east, "Gate"),
+        ("StateLeft", *east, "Gate"),
+        ("StateEntered", *east, "Shut"),
+        ("FiringCommitted", "Gated.gate"),
+        ("FiringStarted", "Gated.gate"),
+        ("StateEntered", *west, "Gate"),
+        ("MessageHandled", *west, "Gate"),
+        ("FiringCommitted", "Gated.gate"),
+        ("TimeoutFired", *east, "Shut"),
+        ("TimeoutFired", *west, "Gate"),
+        ("StateLeft", *east, "Shut"),
+        ("StateEntered", *east, "Gate"),
+    ]
+    assert seen[-1].time == 5.0 and seen[-1].event.previous == "Shut"
+
+
+def engaged(runner: Any) -> list[bool]:
+    """Whether each machine of the gate transition has observers (it builds records only then)."""
+    return [fsm._engine.observers is not None for fsm in machines(runner, "gate").values()]
+
+
+async def test_machines_forward_while_the_net_is_observed(running: RunNet, clock: ManualClock) -> None:
+    runner = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    runner.add_tokens("inbox", ["east:close", "west:x"])
+    await runner.run_until_idle()
+    assert engaged(runner) == [False, False]  # nobody observes: the machines build no records
+    seen: list[Any] = []
+    runner.add_observer(seen.append)  # machines that already exist start forwarding at once
+    assert engaged(runner) == [True, True]
+    await clock.run_for(5.0)
+    assert [line(e)[:3] for e in seen] == [
+        ("TimeoutFired", "Gated.gate", "east"),
+        ("TimeoutFired", "Gated.gate", "west"),
+        ("StateLeft", "Gated.gate", "east"),
+        ("StateEntered", "Gated.gate", "east"),
+    ]
+    runner.remove_observer(seen.append)
+    assert engaged(runner) == [False, False]
+    runner.add_token("inbox", "north:x")
+    await runner.run_until_idle()
+    assert engaged(runner) == [False, False, False] and len(seen) == 4
+
+
+@pn.net
+def Triage(builder):  # type: ignore[no-untyped-def]
+    inbox, fast, slow, refused = (builder.place(n) for n in ("inbox", "fast", "slow", "refused"))
+
+    @builder.transition(bt=PriorityRouter, inputs=[inbox], outputs=[fast, slow], rejected=refused)
+    async def triage(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+async def test_each_tree_run_reaches_the_nets_observer_with_its_token(running: RunNet) -> None:
+    runner = await running(Triage)
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    urgent, late = {"priority": 9}, {"priority": -1}
+    runner.add_tokens("inbox", [urgent, late])
+    await runner.run_until_idle()
+    trees = [e for e in seen if isinstance(e, Forwarded)]
+    assert {id(e.key) for e in trees} == {id(urgent), id(late)}
+    assert [line(e) for e in trees if e.key is urgent] == [
+        ("TickStarted", "Triage.triage", urgent, "PriorityRouter", None),
+        ("NodeStatusChanged", "Triage.triage", urgent, "PriorityRouter", "route"),
+        ("TickFinished", "Triage.triage", urgent, "PriorityRouter", "SUCCESS"),
+    ]
+    assert runner.tokens("fast") == (urgent,)
+
+
+@pytest.fixture
+def sink() -> Iterator[MemorySink]:
+    memory = MemorySink()
+    spores.configure(transport=memory)
+    yield memory
+    spores.configure()
+
+
+async def test_spores_observe_on_the_net_logs_its_machines_and_trees(
+    running: RunNet, clock: ManualClock, sink: MemorySink
+) -> None:
+    gated = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    triage = await running(Triage)
+    spores.observe(gated)
+    spores.observe(triage)
+    gated.add_token("inbox", "east:close")
+    triage.add_token("inbox", {"priority": 1, "id": "t1"})
+    await gated.run_until_idle()
+    await triage.run_until_idle()
+    await clock.run_for(5.0)
+    events = [(e["type"], e["relationships"]) for e in sink.events()]
+    east = [("gate[east]", "machine")]  # the machine of key east in transition gate
+    route = [("triage", "tree"), ("triage/route", "node")]  # the tree of transition triage
+    assert events == [
+        ("Gate entered", east),
+        ("Gate handled", east),
+        ("Gate left", east),
+        ("Shut entered", east),
+        ("gate", [("Gated", "net"), ("east:close", "consumed:inbox produced:passed")]),
+        ("route SUCCESS", route),
+        ("tick", [("triage", "tree")]),
+        ("triage", [("Triage", "net"), ("t1", "consumed:inbox produced:slow")]),
+        ("Shut timed out", east),
+        ("Shut left", east),
+        ("Gate entered", east),
+    ]
+    states = [o["attributes"]["state"] for o in sink.objects("gate[east]") if o["attributes"]]
+    assert states == ["Gate", "Shut", "Gate"]
