@@ -23,7 +23,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .records import describe
+from ..common.observers import Forwarded
+from ..rhizomorph.events import NodeEvent, TickFinished, TickStarted
+from .records import describe, show
 from .watch import NetWatch, Snapshot, Watched
 
 __all__ = ["Client", "Hub"]
@@ -96,20 +98,23 @@ class Hub:
         self._handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._last_core = ""
-        self._machines: dict[int, tuple[Any, Callable[[Any], None]]] = {}  # id -> (machine, observer)
         self._gone = [0, 0]  # dropped, coalesced: of clients that disconnected
         self._closed = False
 
     # ------------------------------------------------------------------ receiving (the engine's side)
 
     def observe(self, event: Any) -> None:
-        """The observer attached to the runtime: note ``event`` and schedule a flush."""
-        self._receive(event, None)
+        """The observer attached to the runtime: note ``event`` and schedule a flush.
 
-    def _receive(self, event: Any, tag: dict[str, str] | None) -> None:
-        self._pending.append((event, tag))
-        self.seen += 1
+        A machine's or tree's record forwarded by a net is listed as its own, tagged with the
+        transition and the machine's key (a tree's token).
+        """
         self.watched.note(event)
+        if isinstance(event, Forwarded):
+            self._pending.append((event.event, _tag(event)))
+        else:
+            self._pending.append((event, None))
+        self.seen += 1
         if self._handle is None:
             self._schedule()
 
@@ -136,7 +141,6 @@ class Hub:
             self._handle.cancel()
             self._handle = None
         self._last_flush = asyncio.get_running_loop().time()
-        self._watch_machines()
         records = self._describe()
         if not self.clients:
             return
@@ -175,8 +179,7 @@ class Hub:
     def _nodes(self, event: Any, tag: dict[str, str] | None) -> list[str]:
         watched = self.watched
         if tag is not None and isinstance(watched, NetWatch):
-            node = watched.state_node(tag["transition"], getattr(event, "state", None))
-            return [] if node is None else [node]
+            return watched.embedded_nodes(tag["transition"], event)
         return watched.nodes_of(event)
 
     def _core(self) -> Snapshot:
@@ -237,25 +240,10 @@ class Hub:
             self._handle = None
         for client in list(self.clients):
             client.close()
-        for fsm, observer in self._machines.values():
-            fsm.remove_observer(observer)
-        self._machines.clear()
 
-    # ------------------------------------------------------------------ embedded machines
 
-    def _watch_machines(self) -> None:
-        """Observe machines that appeared in the net's ``fsm=`` transitions (tagged with both)."""
-        watched = self.watched
-        if not isinstance(watched, NetWatch):
-            return
-        for transition, key, fsm in watched.embedded_machines():
-            add = getattr(fsm, "add_observer", None)
-            if add is None or id(fsm) in self._machines:
-                continue
-            tag = {"transition": transition, "key": "" if key is None else str(key)}
-
-            def observer(event: Any, tag: dict[str, str] = tag) -> None:
-                self._receive(event, tag)
-
-            add(observer)
-            self._machines[id(fsm)] = (fsm, observer)
+def _tag(event: Forwarded) -> dict[str, str]:
+    """What the page shows of where a forwarded record comes from: transition, and key or token."""
+    key = "" if event.key is None else str(show(event.key))
+    of_tree = isinstance(event.event, NodeEvent | TickStarted | TickFinished)
+    return {"transition": event.transition, "token" if of_tree else "key": key}

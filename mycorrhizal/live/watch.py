@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..common.diagram import Cluster, Diagram
+from ..common.observers import Forwarded
 from ..common.timebase import Timebase
 from ..hypha import Runner as NetRunner
 from ..hypha.events import FiringCancelled, FiringCommitted, FiringEvent, FiringFailed, FiringStarted
@@ -118,6 +119,7 @@ class NetWatch(Watched):
         self.runner = runner
         self._busy: dict[str, int] = {}
         self._outcomes: dict[str, str] = {}
+        self._statuses: dict[str, str] = {}  # picture id of a bt= tree's node -> its last status
         transitions = set(runner.fired())
         # A transition with an embedded picture is drawn as the cluster "<transition>.root".
         self._embedded: dict[str, dict[str, str]] = {}
@@ -127,6 +129,9 @@ class NetWatch(Watched):
                 self._embedded[owner] = _states_by_qualname(cluster.all_nodes(), f"{owner}.")
 
     def note(self, event: Any) -> None:
+        if isinstance(event, Forwarded):
+            self._note_tree(event)
+            return
         if not isinstance(event, FiringEvent):
             return
         name = event.transition
@@ -144,8 +149,17 @@ class NetWatch(Watched):
         elif isinstance(event, FiringCancelled):
             self._outcomes[name] = "cancelled"
 
+    def _note_tree(self, forwarded: Forwarded) -> None:
+        """The last status of each node of a ``bt=`` tree (the latest run's, when runs overlap)."""
+        inner = forwarded.event
+        new = getattr(inner, "new", None)
+        node = getattr(inner, "node", None)
+        if new is not None and isinstance(node, str):
+            self._statuses[f"{forwarded.transition}.{node}"] = new.name
+
     def snapshot(self) -> Snapshot:
         snap = self._base()
+        snap["statuses"] = dict(self._statuses)
         snap["places"] = self.runner.marking().counts()
         snap["busy"] = dict(self._busy)
         snap["outcomes"] = dict(self._outcomes)
@@ -163,12 +177,14 @@ class NetWatch(Watched):
                 return node
         return None
 
-    def embedded_machines(self) -> Iterable[tuple[str, Any, StateMachine]]:
-        """(transition, key, machine) for every machine living in the net's ``fsm=`` transitions now."""
-        for transition, ids in self._embedded.items():
-            if ids:
-                for key, fsm in machines(self.runner, transition).items():
-                    yield transition, key, fsm
+    def embedded_nodes(self, transition: str, event: Any) -> list[str]:
+        """The picture's nodes a record of the machine or tree living in ``transition`` is about."""
+        node = getattr(event, "node", None)
+        if isinstance(node, str):
+            found = f"{transition}.{node}"
+            return [found] if found in self.node_ids else []
+        state = self.state_node(transition, getattr(event, "state", None))
+        return [] if state is None else [state]
 
 
 def _clusters(clusters: Iterable[Cluster]) -> Iterable[Cluster]:

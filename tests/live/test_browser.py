@@ -148,6 +148,10 @@ def test_stepping_the_circuit_breaker_in_the_browser(demo: str, browser: webdriv
     # The event list has the firings, and filtering by type hides the others.
     events = browser.find_elements(By.CSS_SELECTOR, "#events li")
     assert len(events) >= 20 and any("FiringCommitted" in e.text for e in events)
+    # with the breaker machine's own records, which the net forwards: its timeout, its move to HALF_OPEN
+    texts = [e.text for e in events]
+    assert any("TimeoutFired" in t and "route_through_circuit_breaker" in t for t in texts)
+    assert any("StateEntered" in t and "state=CircuitBreakerHalfOpen" in t for t in texts)
     browser.find_element(By.CSS_SELECTOR, '#filter-types input[value="FiringStarted"]').click()
     shown = [e for e in browser.find_elements(By.CSS_SELECTOR, "#events li") if e.is_displayed()]
     assert shown and not any(e.get_attribute("data-type") == "FiringStarted" for e in shown)

@@ -29,18 +29,19 @@ async def test_the_hub_counts_what_slow_clients_skipped(world: Any, cb: dict[str
         hub.flush()
         while fast.queue:  # this one keeps up; the slow one never reads
             fast.queue.popleft()
-    # Every engine event reached the view: 24 of the net and 5 of the breaker machine (a
-    # MessageHandled per request once the hub watches the machine, which the first request makes).
-    assert hub.seen == 29 and len(hub.history) == 29
+    # Every engine event reached the view: 24 of the net and 7 of the breaker machine, which the net
+    # forwards from the moment the first request makes it (it enters CLOSED, then a MessageHandled
+    # per request).
+    assert hub.seen == 31 and len(hub.history) == 31
     assert fast.dropped == 0 and fast.coalesced == 0
-    assert slow.coalesced == 1 and slow.dropped == 29  # all its events: it read none
+    assert slow.coalesced == 1 and slow.dropped == 31  # all its events: it read none
     assert (hub.dropped, hub.coalesced) == (slow.dropped, 1)
     # What it gets instead: the state now, with its counters.
     message = json.loads(hub.snapshot_message(slow, history=0))
     assert message["snapshot"]["places"]["CircuitBreakerOrchestrator.success"] == 6
-    assert (message["dropped"], message["coalesced"]) == (29, 1)
+    assert (message["dropped"], message["coalesced"]) == (31, 1)
     hub.disconnect(slow)
-    assert (hub.dropped, hub.coalesced) == (29, 1)  # counts outlive the client
+    assert (hub.dropped, hub.coalesced) == (31, 1)  # counts outlive the client
     world.runner.remove_observer(hub.observe)
 
 
@@ -50,8 +51,8 @@ async def test_more_events_between_flushes_than_the_history_holds(world: Any, cb
     world.runner.add_tokens("input_queue", [cb["Request"](f"r{i}", "/x") for i in range(5)])
     await world.runner.run_until_idle()
     hub.flush()
-    assert (hub.seen, hub.skipped) == (20, 10)
-    assert [r["seq"] for r in hub.history] == list(range(11, 21))  # the newest, numbered as seen
+    assert (hub.seen, hub.skipped) == (26, 16)  # 20 of the net, 6 of the breaker machine
+    assert [r["seq"] for r in hub.history] == list(range(17, 27))  # the newest, numbered as seen
     world.runner.remove_observer(hub.observe)
     hub.close()
 
@@ -65,4 +66,4 @@ async def test_the_view_never_waits_for_a_page(world: Any, cb: dict[str, Any]) -
             await world.runner.run_until_idle()
             view.hub.flush()
         assert len(world.runner.tokens("success")) == 20
-        assert len(stuck.queue) <= 2 and stuck.coalesced >= 1 and view.hub.seen == 80 + 19  # net + machine
+        assert len(stuck.queue) <= 2 and stuck.coalesced >= 1 and view.hub.seen == 80 + 21  # net + machine

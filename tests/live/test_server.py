@@ -66,8 +66,9 @@ async def test_snapshot_follows_the_run(
         }
     ]
     assert snap["control"]["pausable"] and snap["control"]["paused"]
-    # 5 requests x 2 transitions x (started, committed), and the breaker's MessageHandled for each
-    assert snap["stats"]["seen"] == 25
+    # 5 requests x 2 transitions x (started, committed); the breaker entering CLOSED, its
+    # MessageHandled for each request, and its move to OPEN (left, entered)
+    assert snap["stats"]["seen"] == 20 + 1 + 5 + 2
 
 
 async def test_events_with_filters(
@@ -75,11 +76,11 @@ async def test_events_with_filters(
 ) -> None:
     await send(world, cb, "a", "b")
     everything = await get_json(http, view.url + "api/events")
-    assert [e["seq"] for e in everything["events"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [e["seq"] for e in everything["events"]] == list(range(1, 12))  # 8 of the net, 3 of the breaker
     committed = await get_json(http, view.url + "api/events?type=FiringCommitted&since=4&limit=2")
     assert [(e["seq"], e["type"]) for e in committed["events"]] == [
-        (6, "FiringCommitted"),
         (8, "FiringCommitted"),
+        (11, "FiringCommitted"),
     ]
     first = everything["events"][0]
     assert first["engine"] == "hypha" and first["nodes"] == [PREFIX + "validate_request"]
@@ -210,12 +211,12 @@ async def test_the_stream_sends_a_snapshot_then_updates(
     async with http.get(view.url + "api/stream?history=1") as stream:
         assert stream.content_type == "text/event-stream"
         kind, data = await read_event(stream)
-        assert kind == "snapshot" and [e["seq"] for e in data["history"]] == [4]
+        assert kind == "snapshot" and [e["seq"] for e in data["history"]] == [6]
         assert data["snapshot"]["places"][PREFIX + "success"] == 1
         await send(world, cb, "b")
         kind, data = await read_event(stream)
         # b's four net events and the breaker machine's MessageHandled
-        assert kind == "update" and [e["seq"] for e in data["events"]] == [5, 6, 7, 8, 9]
+        assert kind == "update" and [e["seq"] for e in data["events"]] == [7, 8, 9, 10, 11]
         assert data["snapshot"]["places"][PREFIX + "success"] == 2
 
 

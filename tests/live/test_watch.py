@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import ManualClock
-from mycorrhizal.live import MachineWatch, TreeWatch, runtime_of, watch
+from mycorrhizal.live import Hub, MachineWatch, NetWatch, TreeWatch, runtime_of, watch
+from mycorrhizal.mycelium import PNRunner, pn
 from mycorrhizal.rhizomorph import Runner as TreeRunner
+from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import StateMachine
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -63,3 +65,57 @@ def test_specs_become_runtimes_and_other_things_are_refused(
         runtime_of(42)
     with pytest.raises(TypeError, match=r"the live view watches running things, not 'text' \(of type str\)"):
         watch("text")
+
+
+@bt.tree
+def Sorter():
+    @bt.condition
+    def known(ctx):  # type: ignore[no-untyped-def]
+        return ctx.token != "?"
+
+    @bt.action
+    def send(ctx):  # type: ignore[no-untyped-def]
+        ctx.route("sorted")
+        return Status.SUCCESS
+
+    bt.root(bt.sequence(known, send, name="sort"))
+
+
+@pn.net
+def Mail(builder):  # type: ignore[no-untyped-def]
+    inbox, done, odd = builder.place("inbox"), builder.place("sorted"), builder.place("odd")
+
+    @builder.transition(bt=Sorter, inputs=[inbox], outputs=[done], rejected=odd)
+    async def sort(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+async def test_a_nets_trees_show_their_nodes_and_events_from_the_forwarded_records() -> None:
+    runner = PNRunner(Mail, {}, ManualClock())
+    watched = watch(runner)
+    assert isinstance(watched, NetWatch)
+    hub = Hub(watched, min_interval=3600)
+    runner.add_observer(hub.observe)
+    runner.add_tokens("inbox", ["letter", "?"])
+    await runner.run_until_idle()
+    hub.flush()
+    # the latest run's statuses: "?" was not known, so its sequence failed and send never ran again
+    statuses = hub.snapshot()["statuses"]
+    assert statuses == {
+        "Mail.sort.known": "FAILURE",
+        "Mail.sort.send": "SUCCESS",
+        "Mail.sort.sort": "FAILURE",
+    }
+    assert set(statuses) <= watched.node_ids
+    tree_events = [r for r in hub.history if r["engine"] == "rhizomorph"]
+    assert {r["fields"]["token"] for r in tree_events} == {"letter", "?"}
+    assert {r["fields"]["transition"] for r in tree_events} == {"Mail.sort"}
+    changes = [(r["fields"]["token"], r["nodes"]) for r in tree_events if r["type"] == "NodeStatusChanged"]
+    assert changes[:3] == [
+        ("letter", ["Mail.sort.known"]),
+        ("letter", ["Mail.sort.send"]),
+        ("letter", ["Mail.sort.sort"]),
+    ]
+    runner.remove_observer(hub.observe)
+    hub.close()
+    await runner.stop()
