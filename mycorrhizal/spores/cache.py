@@ -105,7 +105,11 @@ class ObjectLRUCache:
 
     def see(self, object_id: str, object_type: str, attributes: Attributes, time: float) -> None:
         """An adapter saw this object now: write it if it is new, changed or due a resend."""
-        snapshot = snapshot_of(attributes)
+        snapshot = attributes
+        for _, value in attributes:  # snapshot_of(attributes), without a call for plain values
+            if type(value) not in _PLAIN_TYPES:
+                snapshot = snapshot_of(attributes)
+                break
         entry = self._entries.get(object_id)
         if entry is None:
             self.metrics.first_sights += 1

@@ -41,6 +41,7 @@ class Dispatcher:
         "events",
         "objects",
         "unsent",
+        "awaits",
         "_content_type",
         "_encode_event",
         "_encode_object",
@@ -69,6 +70,8 @@ class Dispatcher:
         self._write_object: Callable[[RawObject], None] | None = sink.write_object if sink else None
         self._nowait: Callable[[bytes, str], Any] | None = getattr(transport, "send_nowait", None)
         self._async = inspect.iscoroutinefunction(getattr(transport, "send", None))
+        self.awaits = self._async and self._nowait is None and self._write_event is None
+        """Whether async callers must await deliveries (an async transport); else ``event()`` will do."""
         self._backlog: deque[tuple[bytes, Awaitable[Any] | None]] = deque()
         self._pump: asyncio.Task[None] | None = None
         self._private: asyncio.AbstractEventLoop | None = None
@@ -87,11 +90,6 @@ class Dispatcher:
             return encoder.encode(to_log_record("object", raw))
 
         return event, obj
-
-    @property
-    def awaits(self) -> bool:
-        """Whether async callers must await deliveries (an async transport); else ``event()`` will do."""
-        return self._async and self._nowait is None and self._write_event is None
 
     # -- emitting -----------------------------------------------------------------------------------
 
@@ -157,6 +155,7 @@ class Dispatcher:
         result = self.transport.send(data, self._content_type)
         if inspect.isawaitable(result):  # a plain ``send`` that returns an awaitable: async from now on
             self._async = True
+            self.awaits = self._nowait is None and self._write_event is None
             self._queue(data, result)
 
     # -- the queue of async sends from sync code ----------------------------------------------------

@@ -29,7 +29,7 @@ def enabled() -> bool:
 def _attributes(attributes: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Attributes:
     if attributes is None:
         return []
-    if isinstance(attributes, Mapping):
+    if type(attributes) is dict or isinstance(attributes, Mapping):
         return list(attributes.items())
     return list(attributes)
 
@@ -56,18 +56,19 @@ def emit_event(
     ``relationships`` are :class:`Relationship` objects or ``(object id, qualifier)`` pairs (a
     mapping's values are used); ``time`` is a datetime or epoch seconds (default: now).
     """
-    if not config.get_config().enabled:
+    state = config.current()
+    if not state.config.enabled:
         return None
     ident = generate_event_id()
     raw: RawEvent = (
         ident,
         event_type,
-        epoch(time),
+        _time.time() if time is None else epoch(time),
         _attributes(attributes),
         _relations(relationships),
         activity,
     )
-    config.get_dispatcher().event(raw)
+    state.dispatcher.event(raw)
     return ident
 
 
@@ -98,9 +99,9 @@ def relate(
     ident, kind, attributes = describe(obj)
     when = _time.time() if now is None else now
     if scope is ObjectScope.EVENT:
-        config.get_dispatcher().object((ident, kind, when, attributes, []))
+        config.current().dispatcher.object((ident, kind, when, attributes, []))
     else:
-        config.get_object_cache().see(ident, kind, attributes, when)
+        config.current().cache.see(ident, kind, attributes, when)
     return ident, qualifier
 
 

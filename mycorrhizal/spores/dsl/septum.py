@@ -48,7 +48,7 @@ def state_name(ctx: Any, fn: Callable[..., Any]) -> str:
 def transition_text(result: Any) -> str:
     """What a handler returned, as written: a label's name, a target's name or class name."""
     if isinstance(result, Enum):
-        return result.name
+        return result._name_  # the documented sunder name: .name is a descriptor call
     name = getattr(result, "name", None) or getattr(result, "__name__", None)
     return name if isinstance(name, str) else type(result).__name__
 

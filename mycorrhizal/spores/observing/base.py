@@ -79,7 +79,7 @@ def label_text(label: Any) -> str | None:
     if label is None:
         return None
     if isinstance(label, Enum):
-        return label.name
+        return label._name_  # the documented sunder name: .name is a descriptor call
     return label if type(label) is str else str(label)
 
 
@@ -234,5 +234,7 @@ class Observation:
     @staticmethod
     def write(event_type: str, when: float, attributes: Attributes, relations: Relations) -> None:
         """Write one event."""
-        raw = (generate_event_id(), event_type, when, attributes, one_per_object(relations), None)
+        if len(relations) > 1:
+            relations = one_per_object(relations)
+        raw = (generate_event_id(), event_type, when, attributes, relations, None)
         config.current().dispatcher.event(raw)
