@@ -219,18 +219,15 @@ class Engine:
             while steps != limit and not self.closed:
                 node = self.node
                 ctx.msg = None
-                took, timeout = ENTRY_RUN, False
-                fn, is_async = node.on_state, node.on_state_async
-                if self.phase != ENTRY:
-                    took = self._next(ctx)
-                    if took is EMPTY:
-                        if not await self._idle(wait, steps):
-                            break
-                        quiet = _LEVELS.get(_INFO) is False
-                        continue
-                    timeout = took is TIMEOUT or took is RESUMED
-                    fn = node.on_timeout if timeout else node.on_state
-                    is_async = node.on_timeout_async if timeout else node.on_state_async
+                took = ENTRY_RUN if self.phase == ENTRY else self._next(ctx)
+                if took is EMPTY:
+                    if (steps and not wait) or not await self._idle(wait, steps):
+                        break  # idle after doing something: a run() without wait= ends here
+                    quiet = _LEVELS.get(_INFO) is False
+                    continue
+                timeout = took is TIMEOUT or took is RESUMED
+                fn = node.on_timeout if timeout else node.on_state
+                is_async = node.on_timeout_async if timeout else node.on_state_async
                 steps += 1
                 budget -= 1
                 try:
@@ -246,7 +243,7 @@ class Engine:
                     self._put_back(node, took, timeout)  # the step did not happen: it is owed again
                     raise
                 self.phase = WAIT  # the step happened: an entry run is no longer owed
-                op = node.by_id.get(id(label))
+                op = None if label is None else node.by_id.get(id(label))
                 if op is not None and op.fast and quiet and budget > 0 and self.observers is None:
                     # A plain transition with no hooks and no timers on either side.
                     self.retry = 0
@@ -255,7 +252,10 @@ class Engine:
                 elif label is not None or budget <= 0 or self.observers is not None:
                     budget = await self._settle(node, timeout, label, op, budget)
         finally:
-            self.release()
+            self.running = False  # self.release(), written out: it ends every run() and tick()
+            ctx.msg = None
+            if self.turns:
+                self.turns.pass_on()
         return answer(steps)
 
     async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, budget: int) -> int:
@@ -280,15 +280,9 @@ class Engine:
     def _next(self, ctx: Context) -> Any:
         """Take what the next step handles: a message (``ctx.msg``), :data:`TIMEOUT`,
         :data:`RESUMED` (on_timeout after it interrupted on_state), or :data:`EMPTY` if idle."""
-        if self.phase == TIMED_OUT:
-            self.phase = WAIT
-            self.disarm()  # takes the queued timeout back off the queue
-            if report.info_enabled():
-                report.timed_out(self.spec.name, self.node.name, True)
-            return RESUMED
         mailbox = self.mailbox
-        if self.phase != WAIT or mailbox is None:
-            return EMPTY
+        if mailbox is None or self.phase != WAIT:
+            return self._resumed() if self.phase == TIMED_OUT else EMPTY
         plain = mailbox.plain
         if mailbox.others is not None:
             msg = mailbox.take()
@@ -307,6 +301,14 @@ class Engine:
             return TIMEOUT
         ctx.msg = msg
         return msg
+
+    def _resumed(self) -> Any:
+        """The timeout interrupted on_state: on_timeout runs next (:data:`RESUMED`)."""
+        self.phase = WAIT
+        self.disarm()  # takes the queued timeout back off the queue
+        if report.info_enabled():
+            report.timed_out(self.spec.name, self.node.name, True)
+        return RESUMED
 
     def _put_back(self, node: Node, took: Any, timeout: bool) -> None:
         """The handler of a step was cancelled before it returned: what the step took is owed again."""

@@ -230,7 +230,13 @@ class StateMachine:
             raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
         mailbox = engine.mailbox or engine.open_mailbox()
         limit = mailbox.limit
-        if limit is not None and mailbox.size >= limit and not overflow(engine, msg, priority):
+        # Only priority-0 messages queued: fewer than the bound there means room, without counting.
+        if (
+            limit is not None
+            and (mailbox.others is not None or len(mailbox.plain) >= limit)
+            and mailbox.size >= limit
+            and not overflow(engine, msg, priority)
+        ):
             return False
         if priority == 0:
             mailbox.plain.append(msg)  # the common case, without a call
@@ -358,16 +364,19 @@ class StateMachine:
         yields to the event loop once, so ``while True: await fsm.run()`` cannot starve it.
         0.x's ``run(max_iterations=n, timeout=t)`` (either keyword) is ``run(n, wait=True)``.
         """
+        engine = self._engine
+        if max_steps is None and not wait and max_iterations is None and timeout is None and not engine.closed:
+            return engine.drive(self, -1, False, int)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
             max_steps, wait = max_iterations, True
         if max_steps is not None and (
             isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
         ):
             raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
-        if self._engine.closed:
+        if engine.closed:
             self._refuse_closed("steps")
         limit = -1 if max_steps is None else max_steps
-        return run_waiting(self._engine, self, limit) if wait else self._engine.drive(self, limit, False, int)
+        return run_waiting(engine, self, limit) if wait else engine.drive(self, limit, False, int)
 
     # ----------------------------------------------------------------- the synchronous door
     def send(self, msg: Any, *, priority: int = 0) -> int:

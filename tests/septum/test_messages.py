@@ -282,3 +282,44 @@ async def test_messages_left_when_the_machine_completes_are_reported_not_dropped
     assert fsm.is_complete and fsm.common["log"] == ["stop"] and fsm.queue_size == 2
     expected = "machine Recorder: complete in terminal state End with 2 queued messages never handled"
     assert expected in caplog.text
+
+
+def _looping_state(calls: list, is_async: bool):
+    """S1 -> S1 on every message (the message path of benchmarks/septum_bench.py); ``calls`` gets
+    every on_state run's ``ctx.msg``."""
+
+    def on_state(ctx):
+        calls.append(ctx.msg)
+        return None if ctx.msg is None else E.GO
+
+    async def on_state_async(ctx):
+        return on_state(ctx)
+
+    itself: list = []  # the transition's target is the state being made
+    state = make(
+        "Looping",
+        on_state=on_state_async if is_async else on_state,
+        transitions=lambda: [LabeledTransition(E.GO, itself[0])],
+    )
+    itself.append(state)
+    return state
+
+
+@pytest.mark.parametrize("is_async", [True, False], ids=["async handler", "plain handler"])
+@pytest.mark.parametrize("watched", ["fast path", "observer", "INFO log"])
+async def test_send_message_then_run_hands_each_message_to_the_handler_once(
+    is_async, watched, caplog
+) -> None:
+    calls: list = []
+    fsm = StateMachine(_looping_state(calls, is_async))
+    if watched == "observer":
+        fsm.add_observer(lambda event: None)
+    if watched == "INFO log":
+        caplog.set_level(logging.INFO, logger="mycorrhizal.septum")
+    await fsm.run()  # the entry run
+    for i in range(5):
+        fsm.send_message(i)
+        assert await fsm.run() == 2  # the message, then the entry run the self-transition owes
+    # Each message reaches on_state exactly once; the only other runs are entry runs (msg None).
+    assert calls == [None, 0, None, 1, None, 2, None, 3, None, 4, None]
+    assert fsm.is_idle and fsm.queue_size == 0
