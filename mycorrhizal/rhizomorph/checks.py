@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from numbers import Real
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
 
 from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, Problem
@@ -21,6 +21,7 @@ from .nodes import (
     CONDITIONED,
     LEAF_PARAMETERS,
     Case,
+    Chain,
     Composite,
     Decorator,
     Leaf,
@@ -233,8 +234,29 @@ def source_raised(node: Composite, exc: Exception) -> Problem:
     return Problem(describe(node), f"raised {exc!r} while listing its children", "fix the generator")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def awaiting(factory: _F, what: str, form: str) -> _F:
+    """Mark the function a two-step form returns (``bt.match(key)`` waits for its cases): yielded as
+    it is, it is reported as ``what``, with ``form`` as the fix."""
+    factory._bt_awaits = (what, form)  # type: ignore[attr-defined]
+    return factory
+
+
 def not_a_child(node: Composite, position: int, item: Any) -> Problem:
     """Something a composite yielded (or was given) is not a node."""
+    if isinstance(item, Chain):
+        steps = ", ".join(wrap.kind for wrap in item.steps)
+        return Problem(
+            describe(node),
+            f"child {position} is a wrapper chain ({steps}) that was not applied to a node",
+            "apply it to the node it wraps, e.g. bt.failer()(node) or bt.gate(ok)(node)",
+        )
+    awaits = getattr(item, "_bt_awaits", None)
+    if awaits is not None:
+        what, form = awaits
+        return Problem(describe(node), f"child {position} is {what}, not a node", f"complete it: {form}")
     hint = (
         "decorate it with @bt.action or @bt.condition"
         if callable(item)

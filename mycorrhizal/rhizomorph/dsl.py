@@ -19,7 +19,7 @@ from typing import Any, TypeVar, overload
 
 from ..common.errors import DefinitionError, Problem
 from .builder import auto_name
-from .checks import leaf_parameters, make_leaf
+from .checks import awaiting, leaf_parameters, make_leaf
 from .compile import compile_tree
 from .nodes import Case, Chain, Composite, Leaf, Match, Node, TryCatch, Wrap
 from .status import ErrorPolicy, Status
@@ -389,7 +389,7 @@ class BT:
             label = f"try_catch({_child_name(try_block)}, {_child_name(catch_block)})"
             return _declare(TryCatch(name=label, body=try_block, handler=catch_block), [])
 
-        return catch
+        return awaiting(catch, "bt.try_catch(...) without its catch block", "bt.try_catch(body)(handler)")
 
     def match(self, key: Callable[..., Any], name: str | None = None) -> Callable[..., Match]:
         """``bt.match(key_fn)(bt.case(m1)(a), bt.case(m2)(b), bt.defaultcase(c))``: tick the first
@@ -400,11 +400,15 @@ class BT:
         def cases(*given: Case) -> Match:
             return _declare(Match(name=label, key=key, key_params=params, cases=given), [])
 
-        return cases
+        return awaiting(cases, f"{label} without its cases", "bt.match(key)(bt.case(value)(node), ...)")
 
     def case(self, matcher: Any) -> Callable[[Node], Case]:
         """A case of :meth:`match`: a type (isinstance), a predicate of the key, or a value (==)."""
-        return lambda child: Case(matcher, child)
+        return awaiting(
+            lambda child: Case(matcher, child),
+            "a bt.case(...)",
+            "bt.case(value)(node), inside bt.match(key)(...)",
+        )
 
     def defaultcase(self, child: Node) -> Case:
         """The case of :meth:`match` that accepts every key."""

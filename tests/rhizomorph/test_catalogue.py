@@ -440,6 +440,34 @@ def load_without_registry() -> None:
     load_tree({"tree": "T", "root": {"action": "ok"}}, {"ok": ok})  # type: ignore[arg-type]
 
 
+def yielding(*items: Any) -> None:
+    """A tree whose root sequence yields ``ok`` and then ``items``."""
+
+    @bt.tree
+    def Unfinished() -> None:
+        @bt.root
+        @bt.sequence
+        def steps() -> Any:
+            yield bt.action(ok)
+            yield from items
+
+
+def chain_not_applied() -> None:
+    yielding(bt.failer().gate(bt.condition(ok)))
+
+
+def match_without_cases() -> None:
+    yielding(bt.match(ok))
+
+
+def case_outside_a_match() -> None:
+    yielding(bt.case(1))
+
+
+def try_catch_without_its_handler() -> None:
+    yielding(bt.try_catch(bt.action(ok)))
+
+
 EXPECTED: dict[Any, tuple[str, list[str]]] = {
     unknown_parameter: (
         "condition 'too_curious'",
@@ -667,6 +695,30 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
         "tree 'Nothing'",
         [
             "tree 'Nothing': has no root. Fix: call builder.root(node) before build()",
+        ],
+    ),
+    chain_not_applied: (
+        "tree 'Unfinished'",
+        [
+            "sequence 'steps': child 1 is a wrapper chain (failer, guard) that was not applied to a node. Fix: apply it to the node it wraps, e.g. bt.failer()(node) or bt.gate(ok)(node)",
+        ],
+    ),
+    match_without_cases: (
+        "tree 'Unfinished'",
+        [
+            "sequence 'steps': child 1 is match(ok) without its cases, not a node. Fix: complete it: bt.match(key)(bt.case(value)(node), ...)",
+        ],
+    ),
+    case_outside_a_match: (
+        "tree 'Unfinished'",
+        [
+            "sequence 'steps': child 1 is a bt.case(...), not a node. Fix: complete it: bt.case(value)(node), inside bt.match(key)(...)",
+        ],
+    ),
+    try_catch_without_its_handler: (
+        "tree 'Unfinished'",
+        [
+            "sequence 'steps': child 1 is bt.try_catch(...) without its catch block, not a node. Fix: complete it: bt.try_catch(body)(handler)",
         ],
     ),
     builder_root_twice: (
