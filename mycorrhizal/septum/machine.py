@@ -230,14 +230,10 @@ class StateMachine:
             raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
         mailbox = engine.mailbox or engine.open_mailbox()
         limit = mailbox.limit
-        # Only priority-0 messages queued: fewer than the bound there means room, without counting.
-        if (
-            limit is not None
-            and (mailbox.others is not None or len(mailbox.plain) >= limit)
-            and mailbox.size >= limit
-            and not overflow(engine, msg, priority)
-        ):
-            return False
+        # With priority-0 messages only, fewer than the bound queued means room, without counting.
+        if limit is not None and (mailbox.others is not None or len(mailbox.plain) >= limit):
+            if mailbox.size >= limit and not overflow(engine, msg, priority):
+                return False
         if priority == 0:
             mailbox.plain.append(msg)  # the common case, without a call
         else:
@@ -365,7 +361,7 @@ class StateMachine:
         0.x's ``run(max_iterations=n, timeout=t)`` (either keyword) is ``run(n, wait=True)``.
         """
         engine = self._engine
-        if max_steps is None and not wait and max_iterations is None and timeout is None and not engine.closed:
+        if max_steps is None and max_iterations is timeout is None and not wait and not engine.closed:
             return engine.drive(self, -1, False, int)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
             max_steps, wait = max_iterations, True
