@@ -183,7 +183,7 @@ class SQLiteJournal(JournalBase):
         queue.append((self._run_id, seq, record))
         if not self._wake.is_set():
             self._wake.set()
-        if len(queue) >= self._max_batch:
+        if len(queue) >= self._max_batch and not self._hurry.is_set():  # set() takes a lock: once
             self._hurry.set()
         return seq
 
