@@ -261,11 +261,32 @@ def test_demo_runs_the_scenario_and_writes_its_pictures(
 
 
 def test_diagrams_check_reports_stale_and_current(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diagrams", "--out", str(tmp_path), "--check"]) == 1
-    assert "stale diagrams (run 'mycorrhizal diagrams')" in capsys.readouterr().out
-    assert main(["diagrams", "--out", str(tmp_path)]) == 0
-    assert main(["diagrams", "--out", str(tmp_path), "--check"]) == 0
-    assert capsys.readouterr().out.endswith(" checked)\n")
+    # Two examples (a real machine and a hand-made diagram) rather than the whole examples/ folder,
+    # which tests/test_diagrams.py checks against diagrams/ once.
+    examples, out = tmp_path / "examples", tmp_path / "out"
+    (examples / "septum").mkdir(parents=True)
+    (examples / "septum" / "single_machine.py").write_text(
+        (REPO_ROOT / "examples/septum/single_machine.py").read_text()
+    )
+    (examples / "flows.py").write_text(SCRIPT)
+    options = ["--examples", str(examples), "--out", str(out)]
+    assert main(["diagrams", *options, "--check"]) == 1
+    assert (
+        "stale diagrams (run 'mycorrhizal diagrams'): flows, septum/single_machine\n"
+        in capsys.readouterr().out
+    )
+    assert main(["diagrams", *options]) == 0
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*.*")} == {
+        "flows.dot",
+        "flows.svg",
+        "septum/single_machine.dot",
+        "septum/single_machine.svg",
+    }
+    assert main(["diagrams", *options, "--check"]) == 0
+    assert capsys.readouterr().out.endswith("diagrams are current (2 checked)\n")
+    (out / "flows.svg").unlink()
+    assert main(["diagrams", *options, "--check"]) == 1
+    assert "stale diagrams (run 'mycorrhizal diagrams'): flows (svg missing)\n" in capsys.readouterr().out
 
 
 def test_unwritable_diagrams_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
