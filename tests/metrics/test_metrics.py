@@ -6,7 +6,6 @@ import asyncio
 import logging
 import subprocess
 import sys
-from enum import Enum, auto
 from typing import Any
 
 import attrs
@@ -18,31 +17,16 @@ from mycorrhizal.common import ManualClock
 from mycorrhizal.hypha import NetBuilder, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.metrics import Metrics
-from mycorrhizal.rhizomorph import ErrorPolicy, Status, TreeBuilder
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum import StateMachine
+
+from ..runtimes import Broken, Idle, Shop, patrol_tree
 
 
 @attrs.frozen
 class Job:
     id: str
     size: int
-
-
-@pn.net
-def Shop(builder: NetBuilder) -> None:
-    inbox = builder.place("inbox")
-    done = builder.place("done")
-    dead = builder.place("dead")
-
-    @builder.transition(inputs=[inbox], outputs=[done], on_error=dead)
-    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
-        job = consumed.token
-        if job.size < 0:
-            raise ValueError(f"bad size {job.size}")
-        if job.size > 100:
-            await timebase.sleep(60)  # still suspended when the runner is stopped: cancelled
-        return {done: job}
 
 
 @pytest.fixture
@@ -103,25 +87,6 @@ async def test_concurrent_firings_are_timed_by_their_own_start(registry: Collect
     assert observer._firings == {}  # every start was matched with its own outcome
 
 
-def patrol_tree() -> Any:
-    def flaky() -> Status:
-        raise ValueError("flaky")
-
-    async def slow(timebase: Any) -> Status:
-        await timebase.sleep(60)
-        return Status.SUCCESS
-
-    b = TreeBuilder("Patrol")
-    b.root(
-        b.selector(
-            "main",
-            b.action(flaky, on_error=ErrorPolicy.FAILURE),
-            b.timeout(5, b.action(slow), name="limit"),
-        )
-    )
-    return b.build()
-
-
 async def test_a_tree_counts_ticks_statuses_and_node_events(registry: CollectorRegistry) -> None:
     clock = ManualClock()
     metrics = Metrics(registry)
@@ -176,51 +141,6 @@ def test_without_prometheus_client_the_import_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     needs = "mycorrhizal.metrics needs prometheus_client: pip install 'mycorrhizal[metrics]'"
     assert done.stdout.strip() == needs
-
-
-class E(Enum):
-    WORK = auto()
-    FAIL = auto()
-    LATE = auto()
-
-
-@septum.state
-class Idle:
-    @septum.on_state
-    def on_state(ctx: Any) -> Any:
-        if ctx.msg == "bad":
-            raise KeyError("bad input")
-        return E.WORK if ctx.msg == "work" else None
-
-    @septum.transitions
-    def transitions() -> list[Any]:
-        return [LabeledTransition(E.WORK, Working)]
-
-
-@septum.state(config=StateConfiguration(timeout=5, retries=1))
-class Working:
-    @septum.on_state
-    def on_state(ctx: Any) -> Any:
-        return E.FAIL if ctx.retry_count == 0 else None  # fails once, then waits
-
-    @septum.on_timeout
-    def on_timeout(ctx: Any) -> Any:
-        return E.LATE
-
-    @septum.on_fail
-    def on_fail(ctx: Any) -> Any:
-        return E.LATE
-
-    @septum.transitions
-    def transitions() -> list[Any]:
-        return [LabeledTransition(E.FAIL, Retry), LabeledTransition(E.LATE, Idle)]
-
-
-@septum.state(config=StateConfiguration(can_dwell=True))
-class Broken:
-    @septum.on_state
-    def on_state(ctx: Any) -> Any:
-        return None
 
 
 async def test_a_machine_counts_transitions_messages_timeouts_retries_failures_and_dwell(

@@ -9,7 +9,7 @@ import pytest
 
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Event
-from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, Tree, TreeBuilder
+from mycorrhizal.rhizomorph import Runner, Status, TreeBuilder
 from mycorrhizal.rhizomorph.events import (
     CleanupFailed,
     LeafFailed,
@@ -19,6 +19,8 @@ from mycorrhizal.rhizomorph.events import (
     TickStarted,
     TimedOut,
 )
+
+from ..runtimes import patrol_tree
 
 S, F, R = Status.SUCCESS, Status.FAILURE, Status.RUNNING
 
@@ -44,30 +46,9 @@ def brief(event: Event) -> tuple[Any, ...]:
     raise AssertionError(event)
 
 
-def demo_tree() -> Tree:
-    """selector main: flaky (raises, reported as FAILURE) then limit = timeout(5, slow)."""
-
-    def flaky() -> Status:
-        raise ValueError("flaky")
-
-    async def slow(timebase: Any) -> Status:
-        await timebase.sleep(60)
-        return S
-
-    b = TreeBuilder("Demo")
-    b.root(
-        b.selector(
-            "main",
-            b.action(flaky, on_error=ErrorPolicy.FAILURE),
-            b.timeout(5, b.action(slow), name="limit"),
-        )
-    )
-    return b.build()
-
-
 async def test_a_run_with_a_failure_a_timeout_and_halts_reports_exactly_this() -> None:
     clock = ManualClock()
-    runner = Runner(demo_tree(), {}, clock)
+    runner = Runner(patrol_tree("Demo"), {}, clock)
     seen: list[Event] = []
     runner.add_observer(seen.append)
 
@@ -149,7 +130,7 @@ async def test_failing_cleanup_is_reported_and_halting_goes_on(caplog: pytest.Lo
 
 
 async def test_without_observers_the_runner_runs_the_plain_program() -> None:
-    runner = Runner(demo_tree(), {}, ManualClock())
+    runner = Runner(patrol_tree("Demo"), {}, ManualClock())
     plain = runner._program
     seen: list[Event] = []
     runner.add_observer(seen.append)
@@ -170,7 +151,7 @@ async def test_async_observers_get_every_event_in_order_by_aclose() -> None:
         await asyncio.sleep(0)
         got.append(brief(event)[0])
 
-    runner = Runner(demo_tree(), {}, ManualClock())
+    runner = Runner(patrol_tree("Demo"), {}, ManualClock())
     runner.add_observer(slow_observer)
     await runner.tick()
     await runner.aclose()  # drains the observer's queue
@@ -179,7 +160,7 @@ async def test_async_observers_get_every_event_in_order_by_aclose() -> None:
 
 async def test_on_tick_still_sees_every_tick_with_observers_attached() -> None:
     ticks: list[Status] = []
-    runner = Runner(demo_tree(), {}, ManualClock(), on_tick=lambda rt, status: ticks.append(status))
+    runner = Runner(patrol_tree("Demo"), {}, ManualClock(), on_tick=lambda rt, status: ticks.append(status))
     runner.add_observer(lambda event: None)
     await runner.tick()
     await runner.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from enum import Enum, auto
 from typing import Any
 
 import attrs
@@ -16,15 +15,15 @@ from hypothesis import strategies as st
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Event
-from mycorrhizal.hypha import NetBuilder, pn
 from mycorrhizal.hypha import Runner as NetRunner
-from mycorrhizal.rhizomorph import ErrorPolicy, Status, TreeBuilder
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine, septum
+from mycorrhizal.rhizomorph import Status, TreeBuilder
+from mycorrhizal.septum import StateMachine
 from mycorrhizal.spores import observe, spore
 from mycorrhizal.spores.observing import handler_for
 from mycorrhizal.spores.ocel import iso_time
 
+from ..runtimes import Broken, Idle, Shop, patrol_tree
 from .conftest import MemorySink
 
 
@@ -33,22 +32,6 @@ from .conftest import MemorySink
 class Job:
     id: str
     size: int
-
-
-@pn.net
-def Shop(builder: NetBuilder) -> None:
-    inbox = builder.place("inbox")
-    done = builder.place("done")
-    dead = builder.place("dead")
-
-    @builder.transition(inputs=[inbox], outputs=[done], on_error=dead)
-    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
-        job = consumed.token
-        if job.size < 0:
-            raise ValueError(f"bad size {job.size}")
-        if job.size > 100:
-            await timebase.sleep(60)  # still suspended when the runner is stopped: cancelled
-        return {done: job}
 
 
 async def run_shop(clock: ManualClock, **options: Any) -> spores.Observation:
@@ -205,27 +188,6 @@ def test_the_log_accounts_for_every_token(sizes: list[int]) -> None:
 # -- trees ------------------------------------------------------------------------------------------
 
 
-def patrol_tree() -> Any:
-    """selector main: flaky (raises, taken as FAILURE) then limit = timeout(5, slow)."""
-
-    def flaky() -> Status:
-        raise ValueError("flaky")
-
-    async def slow(timebase: Any) -> Status:
-        await timebase.sleep(60)
-        return Status.SUCCESS
-
-    b = TreeBuilder("Patrol")
-    b.root(
-        b.selector(
-            "main",
-            b.action(flaky, on_error=ErrorPolicy.FAILURE),
-            b.timeout(5, b.action(slow), name="limit"),
-        )
-    )
-    return b.build()
-
-
 async def test_a_tree_run_writes_node_changes_failures_timeouts_halts_and_ticks(sink: MemorySink) -> None:
     clock = ManualClock()
     runner = TreeRunner(patrol_tree(), {}, clock)
@@ -329,53 +291,6 @@ def test_an_unknown_event_class_is_written_with_its_plain_fields(sink: MemorySin
 
 
 # -- machines -------------------------------------------------------------------------------------
-
-
-class E(Enum):
-    WORK = auto()
-    FAIL = auto()
-    LATE = auto()
-
-
-@septum.state
-class Idle:
-    @septum.on_state
-    def on_state(ctx: Any) -> Any:
-        if ctx.msg == "bad":
-            raise KeyError("bad input")
-        if isinstance(ctx.msg, Job):
-            return None
-        return E.WORK if ctx.msg == "work" else None
-
-    @septum.transitions
-    def transitions() -> list[Any]:
-        return [LabeledTransition(E.WORK, Working)]
-
-
-@septum.state(config=StateConfiguration(timeout=5, retries=1))
-class Working:
-    @septum.on_state
-    def on_state(ctx: Any) -> Any:
-        return E.FAIL if ctx.retry_count == 0 else None  # fails once, then waits
-
-    @septum.on_timeout
-    def on_timeout(ctx: Any) -> Any:
-        return E.LATE
-
-    @septum.on_fail
-    def on_fail(ctx: Any) -> Any:
-        return E.LATE
-
-    @septum.transitions
-    def transitions() -> list[Any]:
-        return [LabeledTransition(E.FAIL, Retry), LabeledTransition(E.LATE, Idle)]
-
-
-@septum.state(config=StateConfiguration(can_dwell=True))
-class Broken:
-    @septum.on_state
-    def on_state(ctx: Any) -> Any:
-        return None
 
 
 async def test_a_machine_run_writes_entries_messages_retries_timeouts_and_failures(

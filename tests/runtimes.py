@@ -1,0 +1,105 @@
+"""One net, one tree and one machine whose runs emit every kind of event their engine has.
+
+Shared by the tests of what observes runtimes (``tests/metrics``, ``tests/spores``) and of
+rhizomorph's own events, so that each reads the same run and says what it makes of it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+from typing import Any
+
+from mycorrhizal.hypha import NetBuilder, pn
+from mycorrhizal.rhizomorph import ErrorPolicy, Status, Tree, TreeBuilder
+from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, septum
+
+# -- a net ------------------------------------------------------------------------------------------
+
+
+@pn.net
+def Shop(builder: NetBuilder) -> None:
+    """inbox -> work -> done; a token of negative ``size`` fails into 'dead', one over 100 sleeps."""
+    inbox = builder.place("inbox")
+    done = builder.place("done")
+    dead = builder.place("dead")
+
+    @builder.transition(inputs=[inbox], outputs=[done], on_error=dead)
+    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        job = consumed.token
+        if job.size < 0:
+            raise ValueError(f"bad size {job.size}")
+        if job.size > 100:
+            await timebase.sleep(60)  # still suspended when the runner is stopped: cancelled
+        return {done: job}
+
+
+# -- a tree -----------------------------------------------------------------------------------------
+
+
+def patrol_tree(name: str = "Patrol") -> Tree:
+    """selector main: flaky (raises, taken as FAILURE) then limit = timeout(5, slow)."""
+
+    def flaky() -> Status:
+        raise ValueError("flaky")
+
+    async def slow(timebase: Any) -> Status:
+        await timebase.sleep(60)
+        return Status.SUCCESS
+
+    b = TreeBuilder(name)
+    b.root(
+        b.selector(
+            "main",
+            b.action(flaky, on_error=ErrorPolicy.FAILURE),
+            b.timeout(5, b.action(slow), name="limit"),
+        )
+    )
+    return b.build()
+
+
+# -- a machine: Idle -> Working (fails once, is retried, times out) -> Idle -> Broken ---------------
+
+
+class E(Enum):
+    WORK = auto()
+    FAIL = auto()
+    LATE = auto()
+
+
+@septum.state
+class Idle:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        if ctx.msg == "bad":
+            raise KeyError("bad input")
+        return E.WORK if ctx.msg == "work" else None
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(E.WORK, Working)]
+
+
+@septum.state(config=StateConfiguration(timeout=5, retries=1))
+class Working:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return E.FAIL if ctx.retry_count == 0 else None  # fails once, then waits
+
+    @septum.on_timeout
+    def on_timeout(ctx: Any) -> Any:
+        return E.LATE
+
+    @septum.on_fail
+    def on_fail(ctx: Any) -> Any:
+        return E.LATE
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(E.FAIL, Retry), LabeledTransition(E.LATE, Idle)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Broken:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return None
