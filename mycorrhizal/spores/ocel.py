@@ -1,4 +1,5 @@
-"""What the OCEL 2.0 writers share: attribute types, value conversion, times and object histories.
+"""What the OCEL 2.0 writers share: attribute types, value conversion, times, object histories and
+the bookkeeping of a file transport (:class:`OcelFile`).
 
 OCEL 2.0 (the object-centric event log standard) declares, for each event type and object type,
 its attributes with one type each (``string``, ``integer``, ``float``, ``boolean``, ``time``).
@@ -9,14 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from .records import Attributes, RawEvent, RawObject
 
 __all__ = [
     "ObjectHistory",
+    "OcelFile",
     "TypeRegistry",
     "UNKNOWN_TYPE",
     "converted",
@@ -198,3 +203,60 @@ def parse_jsonl_record(line: bytes | str) -> tuple[str, RawEvent | RawObject]:
         _relations(obj.get("relationships")),
     )
     return "object", raw_object
+
+
+class OcelFile(ABC):
+    """What both OCEL 2.0 file transports keep: the target file, the types declared so far, the
+    objects' histories, the objects events relate to; and what they do alike."""
+
+    def __init__(self, filepath: str | Path) -> None:
+        self.path = Path(filepath)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._event_types = TypeRegistry()
+        self._object_types = TypeRegistry()
+        self._history = ObjectHistory()
+        self._referenced: set[str] = set()
+        self._closed = False
+
+    @abstractmethod
+    def write_event(self, raw: RawEvent) -> None:
+        """Take one event."""
+
+    @abstractmethod
+    def write_object(self, raw: RawObject) -> None:
+        """Take one object record."""
+
+    def send(self, data: bytes, content_type: str = "application/json") -> None:
+        """Take one record in spores' JSON-lines format (to convert existing files)."""
+        kind, raw = parse_jsonl_record(data)
+        if kind == "event":
+            self.write_event(raw)  # type: ignore[arg-type]
+        else:
+            self.write_object(raw)  # type: ignore[arg-type]
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            name = type(self).__name__
+            raise ValueError(f"{name}({str(self.path)!r}) is closed; records sent after close()")
+
+    def _never_logged(self) -> list[str]:
+        """Objects events relate to that were never logged themselves (each warned about once)."""
+        unknown = sorted(self._referenced - self._history.types.keys())
+        for ident in unknown:
+            log.warning(
+                "spores: object %r is related to events but was never logged; its OCEL type is %r",
+                ident,
+                UNKNOWN_TYPE,
+            )
+        return unknown
+
+    @abstractmethod
+    def close(self) -> None:
+        """Write everything and stop taking records."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

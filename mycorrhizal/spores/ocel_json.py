@@ -10,45 +10,32 @@ For logs too large for memory use :class:`~mycorrhizal.spores.ocel_sqlite.Ocel2S
 from __future__ import annotations
 
 import json
-import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 from . import lifecycle
 from .ocel import (
     UNKNOWN_TYPE,
-    ObjectHistory,
-    TypeRegistry,
+    OcelFile,
     converted,
     iso_time,
-    parse_jsonl_record,
     typed_value,
 )
 from .records import RawEvent, RawObject
 
 __all__ = ["Ocel2JsonTransport"]
 
-log = logging.getLogger("mycorrhizal.spores")
 
-
-class Ocel2JsonTransport:
+class Ocel2JsonTransport(OcelFile):
     """Collects records and writes them as one OCEL 2.0 JSON document (an existing file is replaced)."""
 
     def __init__(self, filepath: str | Path, *, indent: int | None = None) -> None:
-        self.path = Path(filepath)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(filepath)
         self._indent = indent
-        self._lock = threading.Lock()
-        self._event_types = TypeRegistry()
-        self._object_types = TypeRegistry()
-        self._history = ObjectHistory()
         self._events: list[tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]] = []
         # object id -> (attribute entries (name, value, time), o2o relationships)
         self._objects: dict[str, tuple[list[tuple[str, Any, float]], list[tuple[str, str]]]] = {}
-        self._referenced: set[str] = set()
-        self._closed = False
         lifecycle.register(self, self.close)
 
     def write_event(self, raw: RawEvent) -> None:
@@ -77,18 +64,6 @@ class Ocel2JsonTransport:
             o2o.extend(r for r in relations if r not in o2o)
             self._referenced.update(oid for oid, _ in relations)
 
-    def send(self, data: bytes, content_type: str = "application/json") -> None:
-        """Take one record in spores' JSON-lines format (to convert existing files)."""
-        kind, raw = parse_jsonl_record(data)
-        if kind == "event":
-            self.write_event(raw)  # type: ignore[arg-type]
-        else:
-            self.write_object(raw)  # type: ignore[arg-type]
-
-    def _refuse_if_closed(self) -> None:
-        if self._closed:
-            raise ValueError(f"Ocel2JsonTransport({str(self.path)!r}) is closed; records sent after close()")
-
     def document(self) -> dict[str, Any]:
         """The OCEL 2.0 JSON document of everything taken so far."""
         with self._lock:
@@ -96,14 +71,8 @@ class Ocel2JsonTransport:
 
     def _document(self) -> dict[str, Any]:
         types = self._history.types
-        for ident in sorted(self._referenced - types.keys()):
-            log.warning(
-                "spores: object %r is related to events but was never logged; its OCEL type is %r",
-                ident,
-                UNKNOWN_TYPE,
-            )
         objects = [self._object(ident, types[ident]) for ident in self._objects]
-        objects += [{"id": i, "type": UNKNOWN_TYPE} for i in sorted(self._referenced - types.keys())]
+        objects += [{"id": i, "type": UNKNOWN_TYPE} for i in self._never_logged()]
         declared_objects = dict(self._object_types.types)
         if len(objects) > len(self._objects):
             declared_objects.setdefault(UNKNOWN_TYPE, {})
@@ -152,12 +121,6 @@ class Ocel2JsonTransport:
         self.flush()
         self._closed = True
         lifecycle.unregister(self)
-
-    def __enter__(self) -> Ocel2JsonTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _declare(types: dict[str, dict[str, str]]) -> list[dict[str, Any]]:

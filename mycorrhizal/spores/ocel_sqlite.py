@@ -18,10 +18,8 @@ An existing file is replaced when the transport is created.
 
 from __future__ import annotations
 
-import logging
 import re
 import sqlite3
-import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -29,18 +27,14 @@ from typing import Any
 from . import lifecycle
 from .ocel import (
     UNKNOWN_TYPE,
-    ObjectHistory,
-    TypeRegistry,
+    OcelFile,
     converted,
     iso_time,
-    parse_jsonl_record,
     typed_value,
 )
 from .records import RawEvent, RawObject
 
 __all__ = ["Ocel2SqliteTransport"]
-
-log = logging.getLogger("mycorrhizal.spores")
 
 _SCHEMA = """
 CREATE TABLE event (ocel_id TEXT PRIMARY KEY, ocel_type TEXT);
@@ -65,14 +59,13 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class Ocel2SqliteTransport:
+class Ocel2SqliteTransport(OcelFile):
     """Writes records into an OCEL 2.0 SQLite database as they come (see the module documentation)."""
 
     def __init__(self, filepath: str | Path, *, batch_size: int = 2000) -> None:
         if batch_size < 1:
             raise ValueError(f"Ocel2SqliteTransport: batch_size={batch_size}; use 1 or more")
-        self.path = Path(filepath)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(filepath)
         self.path.unlink(missing_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False)
         # A log is written in batches; a batch need not wait for the disk twice (WAL, and no sync
@@ -80,16 +73,10 @@ class Ocel2SqliteTransport:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
         self._batch_size = batch_size
-        self._event_types = TypeRegistry()
-        self._object_types = TypeRegistry()
-        self._history = ObjectHistory()
         self._maps: dict[tuple[str, str], str] = {}  # ("event"|"object", type) -> table suffix
         self._rows: defaultdict[str, list[tuple[Any, ...]]] = defaultdict(list)  # insert statement -> rows
         self._buffered = 0
-        self._referenced: set[str] = set()
-        self._closed = False
         lifecycle.register(self, self.close)
 
     # -- taking records -------------------------------------------------------------------------------
@@ -135,20 +122,6 @@ class Ocel2SqliteTransport:
                 self._add("INSERT OR IGNORE INTO object_object VALUES (?, ?, ?)", (ident, target, qualifier))
                 self._referenced.add(target)
             self._maybe_flush()
-
-    def send(self, data: bytes, content_type: str = "application/json") -> None:
-        """Take one record in spores' JSON-lines format (to convert existing files)."""
-        kind, raw = parse_jsonl_record(data)
-        if kind == "event":
-            self.write_event(raw)  # type: ignore[arg-type]
-        else:
-            self.write_object(raw)  # type: ignore[arg-type]
-
-    def _refuse_if_closed(self) -> None:
-        if self._closed:
-            raise ValueError(
-                f"Ocel2SqliteTransport({str(self.path)!r}) is closed; records sent after close()"
-            )
 
     # -- tables ---------------------------------------------------------------------------------------
 
@@ -212,12 +185,7 @@ class Ocel2SqliteTransport:
         with self._lock:
             if self._closed:
                 return
-            for ident in sorted(self._referenced - self._history.types.keys()):
-                log.warning(
-                    "spores: object %r is related to events but was never logged; its OCEL type is %r",
-                    ident,
-                    UNKNOWN_TYPE,
-                )
+            for ident in self._never_logged():
                 table = self._table("object", UNKNOWN_TYPE, [])
                 self._add("INSERT INTO object VALUES (?, ?)", (ident, UNKNOWN_TYPE))
                 self._add(f"INSERT INTO {table} VALUES (?, ?, NULL)", (ident, iso_time(0.0)))
@@ -226,9 +194,3 @@ class Ocel2SqliteTransport:
             self._db.close()
             self._closed = True
         lifecycle.unregister(self)
-
-    def __enter__(self) -> Ocel2SqliteTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
