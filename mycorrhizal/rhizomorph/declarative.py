@@ -15,33 +15,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 from ..common.errors import DefinitionError, Problem
 from .checks import leaf_parameters, make_leaf
 from .compile import compile_tree, plan_of
 from .export import ARGUMENT as _ARGUMENT
 from .export import CONDITION_KEY, functions_of, tree_to_dict
-from .nodes import Case, Composite, Decorator, Match, Node, TryCatch
+from .nodes import Case, Composite, CompositeKind, Decorator, DecoratorKind, LeafKind, Match, Node, TryCatch
 from .status import Status
 from .tree import Subtree, Tree
 
 __all__ = ["Registry", "load_tree", "tree_to_dict"]
 
-_LEAVES = ("action", "condition")
-_COMPOSITES = ("sequence", "selector", "parallel")
-_WRAPPERS = (
-    "inverter",
-    "succeeder",
-    "failer",
-    "retry",
-    "repeat",
-    "timeout",
-    "rate_limit",
-    "guard",
-    "when",
-    "do_while",
-)
+# The node types a document may name: the spec's own kinds, so that a new kind is known to both.
+_LEAVES: tuple[str, ...] = get_args(LeafKind)
+_COMPOSITES: tuple[str, ...] = get_args(CompositeKind)
+_WRAPPERS: tuple[str, ...] = get_args(DecoratorKind)
 _TYPES = (*_LEAVES, *_COMPOSITES, *_WRAPPERS, "subtree", "try_catch", "match")
 _ALLOWED = {
     "action": {"name", "on_halt", "on_error"},
