@@ -24,14 +24,19 @@ class Job:
     due: float
 
 
-def busy_net() -> NetSpec:
+def busy_net(*, queues_only: bool = False) -> NetSpec:
     """Queue and bag places, a guard, priorities, capacity, retries on the timebase, an error place
-    and ctx.memory: everything a snapshot must carry.  Handlers are deterministic."""
-    b = NetBuilder("Busy")
+    and ctx.memory: everything a snapshot must carry.  Handlers are deterministic.
+
+    ``queues_only``: the same net ("Queues") with queues only and no guard, the shape whose every
+    order recovery keeps exactly (a BAG promises none, and a guard may reorder a queue after a
+    failure)."""
+    b = NetBuilder("Queues" if queues_only else "Busy")
+    bag = PlaceType.QUEUE if queues_only else PlaceType.BAG
     inbox = b.place("inbox")
-    pool = b.place("pool", type=PlaceType.BAG)
+    pool = b.place("pool", type=bag)
     slow = b.place("slow", capacity=3)
-    evens, odds, late = b.place("evens"), b.place("odds"), b.place("late", type=PlaceType.BAG)
+    evens, odds, late = b.place("evens"), b.place("odds"), b.place("late", type=bag)
     broken = b.place("broken")
 
     @b.transition(inputs=[inbox], outputs=[evens, odds], priority=1)
@@ -40,7 +45,9 @@ def busy_net() -> NetSpec:
         value = consumed[0]
         return {evens if value % 2 == 0 else odds: value}
 
-    @b.transition(inputs=[(pool, 2)], outputs=[slow], guard=lambda consumed: consumed[0] < consumed[1])
+    guard = None if queues_only else (lambda consumed: consumed[0] < consumed[1])
+
+    @b.transition(inputs=[(pool, 2)], outputs=[slow], guard=guard)
     def pair(consumed: Any, bb: Any, tb: Any) -> Any:
         return {slow: Job(consumed[0] * 100 + consumed[1], float(consumed[0] % 5))}
 
@@ -321,48 +328,17 @@ async def test_a_snapshot_from_inside_a_firing_is_refused() -> None:
     assert runner.tokens("q") == (1,)
 
 
-def queue_net() -> NetSpec:
-    """``busy_net`` with queues only and no guard: the shape whose every order recovery keeps
-    exactly (a BAG promises none, and a guard may reorder a queue after a failure)."""
-    b = NetBuilder("Queues")
-    inbox, pool, slow = b.place("inbox"), b.place("pool"), b.place("slow", capacity=3)
-    evens, odds, late, broken = b.place("evens"), b.place("odds"), b.place("late"), b.place("broken")
-
-    @b.transition(inputs=[inbox], outputs=[evens, odds], priority=1)
-    async def split(consumed: Any, bb: Any, tb: Any, ctx: Any) -> Any:
-        ctx.memory["split"] = ctx.memory.get("split", 0) + 1
-        value = consumed[0]
-        return {evens if value % 2 == 0 else odds: value}
-
-    @b.transition(inputs=[(pool, 2)], outputs=[slow])
-    def pair(consumed: Any, bb: Any, tb: Any) -> Any:
-        return {slow: Job(consumed[0] * 100 + consumed[1], float(consumed[0] % 5))}
-
-    @b.transition(inputs=[slow], outputs=[late], retry_delay=Backoff(0.5, 2.0, 4.0))
-    def wait(consumed: Any, bb: Any, tb: Any) -> Any:
-        if tb.now() < consumed[0].due:
-            raise RuntimeError(f"job {consumed[0].id} not due")
-        return {late: consumed[0].id}
-
-    @b.transition(inputs=[odds], outputs=[pool], on_error=broken)
-    def odd(consumed: Any, bb: Any, tb: Any) -> Any:
-        if consumed[0] % 7 == 0:
-            raise ValueError(f"{consumed[0]} is unlucky")
-        return {pool: consumed[0] % 10}
-
-    return b.build()
-
-
 async def recover_through(ops_list: list[Op], cut: int | None) -> Any:
     """Run ``ops_list`` journaled; at ``cut``, abandon the runner (a crash) and go on with
     ``Runner.recover`` from its store; what the run looks like at the end."""
     store, clock = MemoryStore(), ManualClock()
-    runner = Runner(queue_net(), timebase=clock, codecs=codecs(), store=store, snapshot_every=7)
+    net = busy_net(queues_only=True)
+    runner = Runner(net, timebase=clock, codecs=codecs(), store=store, snapshot_every=7)
     for op in ops_list[:cut] if cut is not None else ops_list:
         await apply(runner, clock, op)
     if cut is not None:
         clock = ManualClock(clock.now())
-        runner = await Runner.recover(queue_net(), store, timebase=clock, codecs=codecs())
+        runner = await Runner.recover(busy_net(queues_only=True), store, timebase=clock, codecs=codecs())
         await runner.start()
         for op in ops_list[cut:]:
             await apply(runner, clock, op)
