@@ -71,7 +71,7 @@ class _Queued:
 class Observers:
     """The observers attached to one runtime; false while none is attached."""
 
-    __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner", "_watchers")
+    __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner", "_watchers", "active")
 
     def __init__(self, log: logging.Logger, owner: str) -> None:
         self._plain: list[Observer] = []
@@ -81,6 +81,8 @@ class Observers:
         self._log = log
         self._owner = owner
         self._watchers: list[Callable[[bool], object]] = []
+        self.active = False
+        """True while an observer is attached (the same as ``bool(observers)``, read without a call)."""
 
     def __bool__(self) -> bool:
         return bool(self._plain or self._queued)
@@ -95,30 +97,26 @@ class Observers:
                 f"{self._owner}: add_observer() takes a function called with each event, "
                 f"got {callback!r}; pass a function or an async function"
             )
-        was = bool(self)
         # An ``async def`` function, or an object whose ``__call__`` is one.
         if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
             self._queued.append(_Queued(callback))
         else:
             self._plain.append(callback)
-        if not was:
-            self._tell(True)
+        self._settle()
 
     def remove(self, callback: Observer) -> None:
         """Detach ``callback``; events already queued for an async observer are still delivered."""
         for plain in self._plain:
             if plain == callback:
                 self._plain.remove(plain)
-                if not self:
-                    self._tell(False)
+                self._settle()
                 return
         for queued in self._queued:
             if queued.callback == callback:
                 self._queued.remove(queued)
                 if queued.backlog or queued.task is not None:
                     self._retired.append(queued)
-                if not self:
-                    self._tell(False)
+                self._settle()
                 return
         raise ValueError(
             f"{self._owner}: remove_observer({callback!r}): that observer is not attached; "
@@ -134,9 +132,13 @@ class Observers:
         """Stop calling a ``callback`` given to :meth:`watch`."""
         self._watchers.remove(callback)
 
-    def _tell(self, observed: bool) -> None:
-        for callback in tuple(self._watchers):
-            callback(observed)
+    def _settle(self) -> None:
+        """Update :attr:`active` after a change; tell the watchers if it flipped."""
+        was, now = self.active, bool(self._plain or self._queued)
+        if now is not was:
+            self.active = now
+            for callback in tuple(self._watchers):
+                callback(now)
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
@@ -205,12 +207,10 @@ class Observers:
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
-        was = bool(self)
         self._plain = [c for c in self._plain if c != callback]
         self._queued = [q for q in self._queued if q.callback != callback]
         self._retired = [q for q in self._retired if q.callback != callback]
-        if was and not self:
-            self._tell(False)
+        self._settle()
 
 
 @attrs.frozen(slots=True)

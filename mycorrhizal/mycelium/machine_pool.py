@@ -181,7 +181,8 @@ class MachinePool:
         evicted = self._make_room() if full else None
         fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
         self.living[which] = fsm
-        if self.observers:  # observed: the machine's first records (entering its state) are forwarded
+        if self.observers is not None and self.observers.active:
+            # observed: the machine's first records (entering its initial state) are forwarded too
             self._forward(which)
         if spec.idle_ttl is not None:
             self._seen[which] = self.timebase.now()

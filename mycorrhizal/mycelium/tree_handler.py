@@ -56,7 +56,7 @@ def tree_handler(spec: EmbeddedTree, body: BodyHook) -> Handler:
         board = PNBlackboard(bb, routing) if old_style and not isinstance(bb, Mapping) else bb
         runner = TreeRunner(tree, board, timebase, routing)
         observers = ctx.runner.observers
-        if observers:  # the net is observed: so is this run of the tree
+        if observers.active:  # the net is observed: so is this run of the tree
             runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
         try:
             status = await runner.tick_until_complete()

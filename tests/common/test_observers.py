@@ -160,9 +160,9 @@ async def test_watchers_hear_when_the_first_observer_comes_and_the_last_goes(obs
     observers.add(plain)
     observers.add(queued)  # not the first: nothing to tell
     observers.remove(plain)
-    assert heard == [True]
+    assert heard == [True] and observers.active
     observers.remove(queued)
-    assert heard == [True, False]
+    assert heard == [True, False] and not observers.active
     observers.add(raising)
     observers.emit(events(1)[0])  # it raises, is detached: the last one went
     assert heard == [True, False, True, False]
