@@ -18,7 +18,7 @@ from typing import Any
 from ..common.blackboard import BlackboardView
 from ..common.diagram import Diagram, Edge, to_mermaid_text
 from ..common.errors import ExecutionError, FSMInstantiationError
-from ..common.timebase import Timebase, TimerScope
+from ..common.timebase import Timebase, TimerScope, default_timebase
 from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, StateMachine
 
@@ -253,14 +253,14 @@ class TreeRunner:
 
     __slots__ = ("spec", "bb", "tb", "instance")
 
-    def __init__(self, tree: Tree, bb: Any, tb: Timebase) -> None:
+    def __init__(self, tree: Tree, bb: Any = None, tb: Timebase | None = None) -> None:
         self.spec = tree
         """The tree."""
         self.bb = bb
         """The blackboard."""
-        self.tb = tb
-        """The timebase."""
-        self.instance = TreeInstance(tree, bb, tb)
+        self.tb = tb if tb is not None else default_timebase()
+        """The timebase (without one, the default monotonic clock, as 0.x's docs wrote it)."""
+        self.instance = TreeInstance(tree, bb, self.tb)
         """The current run of the tree and its machines."""
 
     @property

@@ -11,7 +11,7 @@ import pytest
 
 from mycorrhizal import spores
 from mycorrhizal.common import BlackboardView, DefinitionError, ExecutionError, ManualClock
-from mycorrhizal.common.timebase import CycleClock
+from mycorrhizal.common.timebase import CycleClock, MonotonicClock
 from mycorrhizal.mycelium import (
     Action,
     Condition,
@@ -145,6 +145,15 @@ async def test_tree_runner_attributes_and_accessor() -> None:
         fsms["lamp"]
     with pytest.raises(AttributeError, match="no Action"):
         _ = fsms.lamp
+    await runner.aclose()
+
+
+async def test_tree_runner_without_a_timebase_uses_the_default_one() -> None:
+    """0.x's docs wrote TreeRunner(Tree, bb=bb) (0.x itself required tb)."""
+    bb: dict[str, Any] = {}
+    runner = TreeRunner(lamp([]), bb=bb)
+    assert isinstance(runner.tb, MonotonicClock) and runner.instance.tb is runner.tb
+    assert await runner.tick() is Status.RUNNING
     await runner.aclose()
 
 
