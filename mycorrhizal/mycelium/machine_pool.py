@@ -95,13 +95,54 @@ class MachinePool:
         """The pool of the firing's transition in its runner (made at its first firing)."""
         pool: MachinePool | None = ctx.memory.get(POOL)
         if pool is None:
-            runner = ctx.runner
-            observers = runner.observers
-            pool = cls(spec, ctx.transition, ctx.bb, ctx.timebase, observers, runner.net.name)
-            ctx.memory[POOL] = pool
-            runner.add_stop_callback(pool.close)
-            observers.watch(pool.forwarding)
+            pool = cls._made(spec, ctx.runner, ctx.transition, ctx.memory, ctx.bb, ctx.timebase)
         return pool
+
+    @classmethod
+    def in_runner(cls, spec: EmbeddedMachine, runner: Runner, transition: str) -> MachinePool:
+        """The pool of ``transition`` in ``runner``, made now if no firing made it yet (for machines
+        brought in from outside a firing: see :meth:`adopt`)."""
+        memory = runner.memory(transition)
+        pool: MachinePool | None = memory.get(POOL)
+        if pool is None:
+            pool = cls._made(spec, runner, transition, memory, runner.blackboard, runner.timebase)
+        return pool
+
+    @classmethod
+    def _made(
+        cls,
+        spec: EmbeddedMachine,
+        runner: Runner,
+        transition: str,
+        memory: dict[str, Any],
+        bb: Any,
+        timebase: Timebase,
+    ) -> MachinePool:
+        observers = runner.observers
+        pool = memory[POOL] = cls(spec, transition, bb, timebase, observers, runner.net.name)
+        runner.add_stop_callback(pool.close)
+        observers.watch(pool.forwarding)
+        return pool
+
+    def adopt(self, which: Any, fsm: StateMachine) -> StateMachine | None:
+        """Make ``fsm`` (e.g. restored from a snapshot) the machine of key ``which``; returns the one
+        it replaces, which the caller closes.  Eviction counts it as used now."""
+        self._forwards.pop(which, None)  # (what the replaced one does while it closes is still forwarded)
+        replaced = self.living.pop(which, None)
+        self.living[which] = fsm
+        if self.observers:
+            self._forward(which)
+        if self.spec.idle_ttl is not None:
+            self._seen[which] = self.timebase.now()
+            self._seen.move_to_end(which)
+            self._arm()
+        return replaced
+
+    def forget(self, which: Any) -> StateMachine | None:
+        """Drop the machine of key ``which`` (its keys moved to another runner); the caller closes it."""
+        self._seen.pop(which, None)
+        self._forwards.pop(which, None)
+        return self.living.pop(which, None)
 
     # -- forwarding the machines' records to the net's observers ------------------------------------
 

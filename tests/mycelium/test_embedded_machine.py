@@ -1,13 +1,14 @@
-"""``embedded_machine``: what runs an fsm= transition elsewhere (distribution's workers) reads of it."""
+"""What runs an fsm= transition elsewhere (distribution's workers) reads of it and brings into it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mycorrhizal.hypha import NetSpec
-from mycorrhizal.mycelium import pn
+from mycorrhizal.mycelium import PNRunner, machines, pn
 from mycorrhizal.mycelium.machine_handler import embedded_machine
-from mycorrhizal.septum import State, StateConfiguration, septum
+from mycorrhizal.mycelium.machine_pool import MachinePool
+from mycorrhizal.septum import State, StateConfiguration, StateMachine, septum
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
@@ -51,3 +52,18 @@ def test_an_fsm_transition_tells_its_machine_and_key_and_others_none() -> None:
     assert found.initial is Idle
     assert embedded_machine(again.handler) is None
     assert embedded_machine(None) is None
+
+
+async def test_a_pool_adopts_and_forgets_machines_made_elsewhere() -> None:
+    spec = net()
+    runner = PNRunner(spec)
+    embedded = embedded_machine(next(t for t in spec.transitions if t.name == "serve").handler)
+    assert embedded is not None
+    pool = MachinePool.in_runner(embedded, runner, "Desk.serve")
+    assert MachinePool.in_runner(embedded, runner, "serve") is pool  # made once, kept in the runner
+    first, second = StateMachine(Idle), StateMachine(Idle)
+    assert pool.adopt("ann", first) is None
+    assert machines(runner, "serve")["ann"] is first
+    assert pool.adopt("ann", second) is first  # replaced: the caller closes the old one
+    assert pool.forget("ann") is second
+    assert "ann" not in machines(runner, "serve") and pool.forget("ann") is None
