@@ -8,6 +8,7 @@ workers are alive.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -160,6 +161,32 @@ class Client:
                     break
                 start = "(" + decoded(entries[-1][0])
         return out
+
+    async def machines(self, transition: str) -> dict[Any, dict[str, Any]]:
+        """The state machines of ``transition`` (an ``fsm=`` transition consuming a shared place) as
+        committed in Redis: key -> its septum snapshot document (``document["state"]`` names its
+        state).  A key appears once its machine handled a token or was written after a timeout."""
+        keyed = next(
+            (
+                k
+                for k in self.shared.keyed.values()
+                if transition in (k.transition, k.transition.split(".")[-1])
+            ),
+            None,
+        )
+        if keyed is None:
+            known = [k.transition for k in self.shared.keyed.values()]
+            raise RoutingError(
+                f"{transition!r} is not an fsm= transition consuming a shared place of net "
+                f"{self.shared.flat.name!r} (those are: {known})",
+                transition=str(transition),
+            )
+        found: dict[Any, dict[str, Any]] = {}
+        for index in range(keyed.partitions):
+            read = self._client.hgetall(self.shared.keys.machines(keyed.place, index))
+            for text, document in (await self._call(read, f"read the machines of {transition!r}")).items():
+                found[self.codecs.loads(decoded(text))] = json.loads(decoded(document))
+        return found
 
     async def status(self) -> Status:
         """Per shared place its depth and pending tokens per worker; the workers and their liveness."""

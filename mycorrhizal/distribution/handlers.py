@@ -62,7 +62,11 @@ def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec
             wants_ctx=True,
             list_value=ListValue.SEVERAL,  # the local outputs it returns are lists of tokens
             eager=True,
-            concurrency=concurrency if concurrency is not None and fed is not None else spec.concurrency,
+            # An fsm= transition keeps its own (1 by default): a machine's document is written after
+            # each firing, which another firing of its key must not be in the middle of.
+            concurrency=concurrency
+            if concurrency is not None and fed is not None and fed not in shared.keyed
+            else spec.concurrency,
         )
     return _rebuild(shared.net, shared.flat.name, replaced)
 

@@ -103,11 +103,9 @@ class Keyed:
     def partition_of(self, token: Any, codecs: CodecRegistry) -> tuple[int, Any, str]:
         """(partition, key, the key's codec text) of ``token``; RoutingError if ``fsm_key`` fails."""
         key_of = self.machine.key
-        if key_of is None:
-            return 0, None, codecs.dumps(None)
         try:
-            key = key_of(token)
-            text = codecs.dumps(key)
+            key = None if key_of is None else key_of(token)
+            return self.partition_of_key(key, codecs)
         except Exception as exc:
             raise RoutingError(
                 f"transition {self.transition!r}: fsm_key raised {type(exc).__name__}: {exc} on token "
@@ -116,6 +114,10 @@ class Keyed:
                 transition=self.transition,
                 place=self.place,
             ) from exc
+
+    def partition_of_key(self, key: Any, codecs: CodecRegistry) -> tuple[int, Any, str]:
+        """(partition, key, the key's codec text) of the machine of ``key``."""
+        text = codecs.dumps(key)
         return zlib.crc32(text.encode()) % self.partitions, key, text
 
 

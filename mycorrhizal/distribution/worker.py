@@ -20,7 +20,6 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -35,6 +34,8 @@ from ..hypha import NetSpec, Runner
 from .committer import Committer
 from .connection import check_worker_options, client_for, redis_failure
 from .handlers import Outputs, Source, local_net
+from .liveness import claim_name, heartbeat, live_workers
+from .machines import KeyedMachines, Write
 from .partitions import Partition, Partitions
 from .places_lua import GIVE_BACK, RENEW
 from .shared import GROUP, SharedNet
@@ -78,12 +79,7 @@ class Worker:
         self.prefetch = prefetch if prefetch is not None else 2 * (concurrency or 16)
         self._client, self._own_client = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
-        self._place_of = {s: q for q in self.shared.shared for s in self.shared.streams[q]}
-        self._part_of: dict[str, Partition] = {
-            self.shared.streams[q][i]: (q, i) for q, i in self.shared.parts
-        }
-        self._keys = self.shared.commit_keys
-        self._index = {key: i for i, key in enumerate(self._keys, 1)}  # Lua counts from 1
+        self._streams()
         self._committer = Committer(self._client, self._keys, GROUP, self.name, self.url)
         self._renew, self._give_back = (self._client.register_script(lua) for lua in (RENEW, GIVE_BACK))
         self._partitions = Partitions(self._client, self.shared, self.name, self.lease)
@@ -91,11 +87,9 @@ class Worker:
         clock = timebase if timebase is not None else WallClock()
         self.runner = Runner(local_net(self.shared, self, concurrency), blackboard, clock)
         """The local runner (its stats count this worker's firings)."""
-        fed = [s for q in self.shared.fed for s in self.shared.streams[q]]
-        self._unkeyed = [s for s in fed if s not in self._part_of]  # read by all, leased per entry
-        self._held: dict[str, dict[str, Any]] = {s: {} for s in fed}  # stream -> entry id -> token
-        self._local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in self.shared.fed}
-        self._committing: Counter[str] = Counter()  # per stream: entries whose commit is on its way
+        self._machines = KeyedMachines(
+            self.shared, self.runner, self.codecs, self._client, self._index, self._commit_machines
+        )
         self._room = asyncio.Event()
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -109,6 +103,20 @@ class Worker:
         """Entries this worker took over from others whose lease ran out."""
         self.fenced = 0
         """Firings whose commit Redis refused: their token had been taken over meanwhile."""
+
+    def _streams(self) -> None:
+        """The streams' bookkeeping: which place and partition each is, and what is held of it."""
+        self._place_of = {s: q for q in self.shared.shared for s in self.shared.streams[q]}
+        self._part_of: dict[str, Partition] = {
+            self.shared.streams[q][i]: (q, i) for q, i in self.shared.parts
+        }
+        self._keys = self.shared.commit_keys
+        self._index = {key: i for i, key in enumerate(self._keys, 1)}  # Lua counts from 1
+        fed = [s for q in self.shared.fed for s in self.shared.streams[q]]
+        self._unkeyed = [s for s in fed if s not in self._part_of]  # read by all, leased per entry
+        self._held: dict[str, dict[str, Any]] = {s: {} for s in fed}  # stream -> entry id -> token
+        self._local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in self.shared.fed}
+        self._committing: Counter[str] = Counter()  # per stream: entries whose commit is on its way
 
     def __repr__(self) -> str:
         return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
@@ -138,7 +146,7 @@ class Worker:
         if self._running:
             return
         try:
-            await self._claim_name()
+            await claim_name(self._client, self.shared.keys, self.name, self.lease)
             await self._groups()
             await self.runner.start()
             await self._sweep_once()  # takes over what dead workers left at once
@@ -166,6 +174,7 @@ class Worker:
         reader, sweep = self._tasks
         await asyncio.wait([reader], timeout=1.0 + self._block)  # lets a read in progress deliver
         reader.cancel()
+        await self._machines.flush()  # what timeouts changed: the next owner continues from there
         await self.runner.stop(timeout=timeout)
         sweep.cancel()
         await asyncio.gather(reader, sweep, return_exceptions=True)
@@ -187,16 +196,6 @@ class Worker:
     @property
     def _block(self) -> float:
         return min(0.2, self.lease / 4)
-
-    async def _claim_name(self) -> None:
-        last = await self._client.zscore(self.shared.keys.workers, self.name)
-        if last is not None and time.time() * 1000 - float(last) < 3000 * self.lease:
-            raise StoreError(
-                f"a live worker named {self.name!r} already works on net {self.shared.flat.name!r} (its "
-                f"last heartbeat is {time.time() - float(last) / 1000:.1f}s old). Fix: give each worker "
-                "its own name, or none (host-pid-random); a dead worker's name is free 3 leases after "
-                "its last heartbeat"
-            )
 
     async def _groups(self) -> None:
         for stream in self._held:
@@ -221,10 +220,16 @@ class Worker:
         source = slot[1].pop()
         if not slot[1]:
             del local[id(token)]
+        part = self._part_of.get(source[0])
+        if part is not None:
+            self._machines.begin(part, token)
         return source
 
     def untake(self, place: str, token: Any, source: Source) -> None:
         """The firing did not commit: the token is back in its place, with its entry."""
+        part = self._part_of.get(source[0])
+        if part is not None:
+            self._machines.end(part, token)
         if source[1] in self._held[source[0]]:
             self._local[place].setdefault(id(token), (token, []))[1].append(source)
 
@@ -244,14 +249,17 @@ class Worker:
         self._committing[stream] += 1
         part = self._part_of.get(stream)
         fenced_by: list[Any] = [] if part is None else [self._index[self.shared.keys.lease(*part)], fence]
+        machines = [] if part is None else self._machines.written(part, token)
         try:
-            ok = await self._committer.commit([[[self._index[stream], entry]], encoded, fenced_by])
+            ok = await self._committer.commit([[[self._index[stream], entry]], encoded, fenced_by, machines])
         except BaseException:
             self._held[stream][entry] = token  # not committed: the token goes back with its entry
             raise
         finally:
             self._committing[stream] -= 1
             self._room.set()
+        if part is not None:
+            self._machines.end(part, token)
         if not ok:
             self.fenced += 1
             log.warning(
@@ -262,6 +270,15 @@ class Worker:
                 stream,
             )
         return ok
+
+    async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
+        """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""
+        fence = self._partitions.fence(part)
+        if fence is None:
+            return False
+        return await self._committer.commit(
+            [[], [], [self._index[self.shared.keys.lease(*part)], fence], writes]
+        )
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -361,35 +378,21 @@ class Worker:
         self.sweeps += 1
         await self._renew_held()
         for stream in self._unkeyed:
-            await self._reclaim(stream)
+            await self._reclaim(stream, int(self.lease * 1000))
         await self._heartbeat()
         if self.shared.keyed:
             await self._balance()
 
     async def _heartbeat(self) -> None:
-        now_ms = int(time.time() * 1000)
-        async with self._client.pipeline(transaction=False) as pipe:
-            pipe.zadd(self.shared.keys.workers, {self.name: now_ms})
-            info = self.shared.keys.worker(self.name)
-            pipe.hset(
-                info,
-                mapping={
-                    "host": socket.gethostname(),
-                    "pid": os.getpid(),
-                    "lease": self.lease,
-                    "concurrency": self.concurrency or 0,
-                    "holding": self.holding,
-                },
-            )
-            pipe.pexpire(info, int(self.lease * 3000))
-            await pipe.execute()
+        info = {"lease": self.lease, "concurrency": self.concurrency or 0, "holding": self.holding}
+        await heartbeat(self._client, self.shared.keys, self.name, self.lease, info)
 
     async def _balance(self) -> None:
         """Renew the partition leases; take free partitions over and give up extra ones."""
-        since = int(time.time() * 1000 - self.lease * 1000)
-        live = int(await self._client.zcount(self.shared.keys.workers, since, "+inf"))
+        live = await live_workers(self._client, self.shared.keys, self.lease)
         gained, gone = await self._partitions.balance(live, self._settled)
         for part in gone:
+            await self._machines.drop(part)
             log.info("worker %s no longer holds partition %s", self.name, part)
         for part in gained:
             await self._take_over(part)
@@ -397,27 +400,23 @@ class Worker:
     def _settled(self, part: Partition) -> bool:
         """True if this worker holds nothing of ``part``: no token, no commit on its way."""
         stream = self.shared.streams[part[0]][part[1]]
-        return not self._held[stream] and not self._committing[stream]
+        return not self._held[stream] and not self._committing[stream] and self._machines.settled(part)
 
     async def _take_over(self, part: Partition) -> None:
-        """Claim every entry of the partition still pending under a previous owner (oldest first),
-        then read it."""
-        stream, start = self.shared.streams[part[0]][part[1]], "0-0"
+        """Restore the partition's machines, claim every entry still pending under a previous owner
+        (oldest first), then read it.  A machine that cannot be restored keeps the partition unread:
+        its tokens wait rather than go to a machine that forgot its state."""
+        stream = self.shared.streams[part[0]][part[1]]
         try:
-            while True:
-                reply = await self._client.xautoclaim(stream, GROUP, self.name, 0, start, count=1000)
-                start, entries = reply[0], reply[1]
-                fresh = [(entry, fields) for entry, fields in entries if entry not in self._held[stream]]
-                if fresh:
-                    self.reclaimed += len(fresh)
-                    self._deliver(stream, fresh)
-                if start == "0-0":
-                    break
+            machines = await self._machines.restore(part)
+        except (CodecError, ExecutionError) as exc:
+            log.error("worker %s cannot take partition %s over: %s; its tokens wait", self.name, part, exc)
+            return
+        try:
+            await self._reclaim(stream, 0, bounded=False)
         finally:
             self._partitions.opened(part)
-        log.info(
-            "worker %s took partition %s over (epoch %d)", self.name, part, self._partitions.epochs[part]
-        )
+        log.info("worker %s took partition %s over with %d machine(s)", self.name, part, machines)
 
     async def _renew_held(self) -> None:
         pairs = [(stream, entry) for stream in self._unkeyed for entry in self._held[stream]]
@@ -435,11 +434,12 @@ class Worker:
                     len(lost_held),
                 )
 
-    async def _reclaim(self, stream: str) -> None:
+    async def _reclaim(self, stream: str, min_idle: int, *, bounded: bool = True) -> None:
+        """Claim the entries of ``stream`` idle for ``min_idle`` ms or more, oldest first: as many
+        as ``prefetch`` leaves room for, or (``bounded=False``, a partition taken over) all."""
         start = "0-0"
-        min_idle = int(self.lease * 1000)
-        while self._running or start == "0-0":
-            room = self.prefetch - self.holding
+        while True:
+            room = self.prefetch - self.holding if bounded else 1000
             if room <= 0:
                 return
             reply = await self._client.xautoclaim(stream, GROUP, self.name, min_idle, start, count=room)
@@ -449,7 +449,7 @@ class Worker:
                 self.reclaimed += len(fresh)
                 log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), stream)
                 self._deliver(stream, fresh)
-            if start == "0-0":
+            if start == "0-0" or (bounded and not self._running):
                 return
 
     # -- leaving ----------------------------------------------------------------------------------

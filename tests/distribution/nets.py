@@ -144,3 +144,51 @@ def Tally(builder: Any) -> None:
         if isinstance(bb, dict) and "gate" in bb:
             bb.setdefault("waiting", []).append(consumed[0])
             await bb["gate"].wait()
+
+
+@septum.state(config=StateConfiguration(terminal=False, can_dwell=True))
+def Expired() -> Any:
+    """The key's deadline passed: its tokens are routed as (key, n, "expired")."""
+
+    @septum.on_state
+    def on_state(ctx: Any) -> None:
+        if ctx.msg is not None:
+            key, n = ctx.msg.token
+            ctx.msg.route("done", produce=(key, n, "expired"))
+
+    @septum.transitions
+    def transitions() -> list[LabeledTransition]:
+        return []
+
+
+@septum.state(config=StateConfiguration(timeout=10.0))
+def Armed() -> Any:
+    """Routes tokens as (key, n, "armed") until 10 s after the first; then Expired."""
+
+    class Events(Enum):
+        EXPIRE = auto()
+
+    @septum.on_state
+    def on_state(ctx: Any) -> None:
+        if ctx.msg is not None:
+            key, n = ctx.msg.token
+            ctx.msg.route("done", produce=(key, n, "armed"))
+
+    @septum.on_timeout
+    def on_timeout(ctx: Any) -> Any:
+        return Events.EXPIRE
+
+    @septum.transitions
+    def transitions() -> list[LabeledTransition]:
+        return [LabeledTransition(Events.EXPIRE, Expired)]
+
+
+@mpn.net
+def Deadlines(builder: Any) -> None:
+    """jobs -> expire (an Armed machine per key, expiring 10 s after it starts) -> done."""
+    jobs = builder.place("jobs")
+    done = builder.place("done")
+
+    @builder.transition(fsm=Armed, fsm_key=lambda token: token[0], inputs=[jobs], outputs=[done])
+    async def expire(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None

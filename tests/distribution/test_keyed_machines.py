@@ -1,0 +1,119 @@
+"""fsm= machines across workers: each key's machine is written to Redis with the commit of every
+firing (and after a timeout, on its own), and the worker that takes a partition over restores them,
+timers at their original deadlines on the shared clock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock, RoutingError
+from mycorrhizal.distribution import Client, Worker
+
+from .nets import Deadlines, Tally
+from .test_keyed import by_key, done
+from .test_worker import soon, until
+
+KEYS = ["north", "south", "east"]
+
+
+async def crash(worker: Worker) -> None:
+    """``worker`` stops at once, as if its process were killed: nothing more reaches Redis from it
+    (no commit, no renewal, no give-back, no release), and its machines and timers are gone."""
+    for task in worker._tasks:
+        task.cancel()
+    await asyncio.gather(*worker._tasks, return_exceptions=True)
+    worker._running = False
+    await worker._client.aclose()
+    await worker.runner.stop(timeout=0)
+
+
+async def test_machines_continue_on_the_worker_that_takes_their_partition_over(
+    redis_url: str, redis_prefix: str
+) -> None:
+    first = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+    second = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await first.start()
+        await client.submit("jobs", [[key, n] for n in range(5) for key in KEYS])
+        await until(lambda: done(client, 15), "the first worker handled 5 tokens per key")
+        machines = await client.machines("count")
+        assert {key: (doc["state"], doc["retry"]) for key, doc in machines.items()} == {
+            key: ("Counting", 5) for key in KEYS
+        }
+        await crash(first)
+        await second.start()
+        await until(soon(lambda: len(second.partitions) == 16), "the second took every partition over")
+        await client.submit("jobs", [[key, n] for n in range(5, 10) for key in KEYS])
+        await until(lambda: done(client, 30), "the second worker handled 5 more per key")
+        # Each machine went on counting where the first worker's left off: its count is n.
+        assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(10)] for key in KEYS}
+        assert second.runner.stats.firings == 15
+        await second.stop()
+
+
+async def test_a_timeout_fires_at_its_original_deadline_on_the_next_worker(
+    redis_url: str, redis_prefix: str
+) -> None:
+    clock = ManualClock()  # the workers' shared clock, as the wall clock is for real workers
+
+    def worker() -> Worker:
+        return Worker(Deadlines, redis_url, prefix=redis_prefix, lease=0.3, timebase=clock)
+
+    first, second, third = worker(), worker(), worker()
+    async with Client(Deadlines, redis_url, prefix=redis_prefix) as client:
+        await first.start()
+        await client.submit("jobs", [["north", 0]])  # at t=0: its machine expires at t=10
+        await until(lambda: done(client, 1), "the first token is handled")
+        clock.advance(5.0)
+        await crash(first)
+        await second.start()
+        await until(soon(lambda: len(second.partitions) == 16), "the second took the partitions over")
+        clock.advance(4.9)  # t=9.9: not yet
+        await client.submit("jobs", [["north", 1]])
+        await until(lambda: done(client, 2), "the second token is handled")
+
+        async def expired() -> bool:
+            return (await client.machines("expire"))["north"]["state"] == "Expired"
+
+        clock.advance(0.2)  # t=10.1: the deadline set on the first worker passes on the second
+        await until(expired, "the timeout fired and its new state was written")
+        await crash(second)
+        await third.start()
+        await until(soon(lambda: len(third.partitions) == 16), "the third took the partitions over")
+        await client.submit("jobs", [["north", 2]])
+        await until(lambda: done(client, 3), "the third token is handled")
+        assert await client.tokens("done") == [
+            ("north", 0, "armed"),
+            ("north", 1, "armed"),
+            ("north", 2, "expired"),
+        ]
+        assert third.runner.stats.firings == 1
+        await third.stop()
+
+
+async def test_machines_of_an_unknown_transition_are_an_error(redis_url: str, redis_prefix: str) -> None:
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        with pytest.raises(RoutingError, match=r"'nope' is not an fsm= transition .* \['Tally.count'\]"):
+            await client.machines("nope")
+        assert await client.machines("Tally.count") == {}
+
+
+async def test_a_stopping_worker_hands_its_machines_to_the_next(redis_url: str, redis_prefix: str) -> None:
+    boards: list[dict[str, Any]] = [{}, {}]
+    first = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3, blackboard=boards[0])
+    second = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3, blackboard=boards[1])
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await first.start()
+        await client.submit("jobs", [[key, n] for n in range(3) for key in KEYS])
+        await until(lambda: done(client, 9), "the first worker handled 3 tokens per key")
+        await second.start()
+        await until(soon(lambda: len(first.partitions) == len(second.partitions) == 8), "they balance")
+        await first.stop()
+        await until(soon(lambda: len(second.partitions) == 16), "the second takes the rest")
+        await client.submit("jobs", [[key, n] for n in range(3, 6) for key in KEYS])
+        await until(lambda: done(client, 18), "the second handled 3 more per key")
+        assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(6)] for key in KEYS}
+        await second.stop()
