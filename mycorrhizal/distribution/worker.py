@@ -128,8 +128,9 @@ class Worker:
 
     @property
     def partitions(self) -> list[Partition]:
-        """The partitions of keyed places this worker holds now: (place, index)."""
-        return list(self._partitions.epochs)
+        """The partitions of keyed places this worker holds and has taken over (their machines
+        restored, what their last owner left claimed): (place, index)."""
+        return [part for part in self._partitions.epochs if part not in self._partitions.opening]
 
     @property
     def commits(self) -> tuple[int, int]:
@@ -184,6 +185,18 @@ class Worker:
         log.info("worker %s stopped; %d token(s) given back", self.name, given)
         if self._own_client:
             await self._client.aclose()
+
+    async def abort(self) -> None:
+        """Stop at once, as if the process had died (for failure drills and tests): nothing more
+        reaches Redis from this worker (no commit, renewal, give-back or release; the connection is
+        closed), and its runner stops, cancelling firings in flight.  Other workers take its tokens
+        and partitions over once its leases run out."""
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._client.aclose()
+        await self.runner.stop(timeout=0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, work until ``stop`` is set (e.g. by a SIGTERM handler), then stop cleanly."""

@@ -4,7 +4,6 @@ timers at their original deadlines on the shared clock."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -17,17 +16,6 @@ from .test_keyed import by_key, done
 from .test_worker import soon, until
 
 KEYS = ["north", "south", "east"]
-
-
-async def crash(worker: Worker) -> None:
-    """``worker`` stops at once, as if its process were killed: nothing more reaches Redis from it
-    (no commit, no renewal, no give-back, no release), and its machines and timers are gone."""
-    for task in worker._tasks:
-        task.cancel()
-    await asyncio.gather(*worker._tasks, return_exceptions=True)
-    worker._running = False
-    await worker._client.aclose()
-    await worker.runner.stop(timeout=0)
 
 
 async def test_machines_continue_on_the_worker_that_takes_their_partition_over(
@@ -43,7 +31,7 @@ async def test_machines_continue_on_the_worker_that_takes_their_partition_over(
         assert {key: (doc["state"], doc["retry"]) for key, doc in machines.items()} == {
             key: ("Counting", 5) for key in KEYS
         }
-        await crash(first)
+        await first.abort()
         await second.start()
         await until(soon(lambda: len(second.partitions) == 16), "the second took every partition over")
         await client.submit("jobs", [[key, n] for n in range(5, 10) for key in KEYS])
@@ -68,7 +56,7 @@ async def test_a_timeout_fires_at_its_original_deadline_on_the_next_worker(
         await client.submit("jobs", [["north", 0]])  # at t=0: its machine expires at t=10
         await until(lambda: done(client, 1), "the first token is handled")
         clock.advance(5.0)
-        await crash(first)
+        await first.abort()
         await second.start()
         await until(soon(lambda: len(second.partitions) == 16), "the second took the partitions over")
         clock.advance(4.9)  # t=9.9: not yet
@@ -80,7 +68,7 @@ async def test_a_timeout_fires_at_its_original_deadline_on_the_next_worker(
 
         clock.advance(0.2)  # t=10.1: the deadline set on the first worker passes on the second
         await until(expired, "the timeout fired and its new state was written")
-        await crash(second)
+        await second.abort()
         await third.start()
         await until(soon(lambda: len(third.partitions) == 16), "the third took the partitions over")
         await client.submit("jobs", [["north", 2]])

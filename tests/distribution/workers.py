@@ -15,10 +15,12 @@ NETS = "tests/distribution/nets.py"
 def start_worker(
     url: str, prefix: str, net: str = "TwoStage", *options: str, ignore_sigint: bool = False
 ) -> subprocess.Popen[str]:
-    """A ``mycorrhizal worker`` process running ``net`` of tests/distribution/nets.py."""
+    """A ``mycorrhizal worker`` process running ``net`` of tests/distribution/nets.py (or the
+    ``MODULE:NET`` target ``net``)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    target = net if ":" in net else f"{NETS}:{net}"
     return subprocess.Popen(
-        [sys.executable, "-m", "mycorrhizal", "worker", f"{NETS}:{net}", "--redis", url, "--prefix", prefix,
+        [sys.executable, "-m", "mycorrhizal", "worker", target, "--redis", url, "--prefix", prefix,
          *options],
         cwd=ROOT,
         env=env,
