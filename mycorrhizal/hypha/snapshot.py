@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..common import documents
 from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import CodecError, HandlerError, RecordedError
 from ..common.timebase import Timebase
@@ -226,26 +227,17 @@ def mismatch(what: str) -> CodecError:
 
 def check_header(document: Any, name: str) -> dict[str, Any]:
     """``document`` as a dict, after checking that it is a hypha document of net ``name`` we can read."""
-    if type(document) is not dict or document.get("engine") != ENGINE:
-        raise CodecError(
-            f"not a hypha runner document: {str(document)[:80]!r}. Fix: pass what Runner.snapshot() returned"
-        )
-    version = document.get("version")
-    if type(version) is not int or version < 1:
-        raise CodecError(f"malformed version {version!r} in the hypha document")
-    if version > VERSION:
-        raise CodecError(
-            f"the hypha document is version {version}, newer than version {VERSION} that this mycorrhizal "
-            "reads. Fix: restore it with the (newer) mycorrhizal that wrote it"
-        )
-    if document.get("net") != name:
-        raise mismatch(f"the document was written by net {document.get('net')!r}, not {name!r}")
+    checked = documents.check_header(
+        document, engine=ENGINE, reads=VERSION, what="hypha runner document", made_by="Runner.snapshot()"
+    )
+    if checked.get("net") != name:
+        raise mismatch(f"the checked was written by net {checked.get('net')!r}, not {name!r}")
     for key in ("places", "transitions", "sinks", "stats"):
-        if type(document.get(key)) is not dict:
+        if type(checked.get(key)) is not dict:
             raise CodecError(
-                f"the hypha document has no {key!r} object. Fix: pass what Runner.snapshot() made"
+                f"the hypha checked has no {key!r} object. Fix: pass what Runner.snapshot() made"
             )
-    return document
+    return checked
 
 
 def read(parts: Parts, document: Any) -> list[list[Any]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
+from ..common.documents import check_header, refusal
 from ..common.errors import CodecError
 from .behaviours.decorators import Deadline
 from .behaviours.host import Host
@@ -81,36 +82,27 @@ def write(
 
 
 def _refuse(message: str) -> CodecError:
-    return CodecError(f"rhizomorph snapshot: {message}")
+    return refusal(ENGINE, message)
 
 
 def check(document: Any, program: Program, name: str) -> dict[str, Any]:
     """``document`` if it is a snapshot of this tree in a format this version reads; else CodecError."""
-    if type(document) is not dict or document.get("engine") != ENGINE:
-        raise _refuse(
-            f"not a behaviour-tree snapshot: {str(document)[:80]!r}. Fix: pass what runner.snapshot() made"
-        )
-    version = document.get("version")
-    if type(version) is not int or version < 1:
-        raise _refuse(f"malformed version {version!r}")
-    if version > FORMAT:
-        raise _refuse(
-            f"format {version} is newer than format {FORMAT} that this mycorrhizal reads. "
-            "Fix: restore it with the (newer) mycorrhizal version that wrote it"
-        )
+    checked = check_header(
+        document, engine=ENGINE, reads=FORMAT, what="behaviour-tree snapshot", made_by="runner.snapshot()"
+    )
     kinds = program.plan.kinds
-    if document.get("tree") != name or document.get("kinds") != list(kinds):
-        taken = f"tree {document.get('tree')!r} with {len(document.get('kinds') or ())} nodes"
+    if checked.get("tree") != name or checked.get("kinds") != list(kinds):
+        taken = f"tree {checked.get('tree')!r} with {len(checked.get('kinds') or ())} nodes"
         raise _refuse(
             f"it was taken of {taken}, not of tree {name!r} with {len(kinds)} nodes as defined now. "
             "Fix: restore it with the tree it was taken of"
         )
     size = len(kinds)
     for key in ("status", "seen", "cur"):
-        values = document.get(key)
+        values = checked.get(key)
         if type(values) is not list or len(values) != size:
             raise _refuse(f"{key!r} is not a list of {size} entries")
-    return document
+    return checked
 
 
 def _node_data(kind: str, saved: Any) -> Any:

@@ -271,7 +271,7 @@ def broken_document(change: str) -> Any:
     ("change", "message"),
     [
         ("engine", "not a hypha runner document"),
-        ("version", "version 2, newer than version 1"),
+        ("version", "hypha snapshot: format 2 is newer than format 1"),
         ("net", "written by net 'Other', not 'Busy'"),
         ("place", "names a place 'Busy.nowhere' that this net does not have"),
         ("transition", "names a transition 'Busy.nothing'"),
