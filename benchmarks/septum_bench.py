@@ -12,6 +12,8 @@ Workloads (issues 2 and 16), every contender in the same interleaved rounds:
   exactly once, in order; "on_state runs per message" counts every run of septum's handler (the
   entry run after the self-transition included), target 1.
 * create + initialise one machine of an existing spec, with the collector on and with it off.
+* statechart workloads (issue 15): a transition 3 levels deep in compound states, and a guarded
+  self-transition; see ``_septum_charts.py``.
 * memory per live machine: 10,000 initialised machines of one 5-state spec (tracemalloc), fresh and
   after one transition, and the larger projected to 1,000,000 machines.
 
@@ -33,6 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum, auto
 from typing import Any
 
+import _septum_charts
 from _harness import Case, Once, Row, Settings, abytes_per_object, fixed_row, run_benchmark
 
 # Targets: issue 2 (transition, memory, create) and issue 16 (messages).
@@ -471,8 +474,16 @@ def cases(settings: Settings) -> list[Case]:
         *python_statemachine_cases(settings),
         *transitions_cases(settings),
         *floor_cases(settings),
+        *_septum_charts.cases(),
     ]
-    order = [WORKLOAD_TRANSITION, WORKLOAD_RUN, WORKLOAD_MESSAGE, WORKLOAD_CREATE, WORKLOAD_CREATE_OFF]
+    order = [
+        WORKLOAD_TRANSITION,
+        WORKLOAD_RUN,
+        WORKLOAD_MESSAGE,
+        WORKLOAD_CREATE,
+        WORKLOAD_CREATE_OFF,
+        *_septum_charts.WORKLOADS,
+    ]
     return sorted(every, key=lambda case: order.index(case.workload))
 
 

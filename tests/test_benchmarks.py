@@ -53,6 +53,7 @@ SEPTUM_ROWS = {
     ),
     (M, "self-transition, run(n) loop"),
     (M, "on_state runs per message"),
+    *each((M, PSM, TR), "statechart: transition 3 levels deep", "guarded self-transition"),
 }
 HYPHA_ROWS = {
     *each((M, SN, F), "producer -> queue -> consumer", "4-stage pipeline"),
@@ -143,6 +144,8 @@ TARGETS = {
         (M, "memory per live machine"): 400.0,
         (M, "memory, after one transition"): 400.0,
         (M, "1,000,000 machines (projected)"): 1000.0,
+        (M, "statechart: transition 3 levels deep"): 2.0,  # issue 15
+        (M, "guarded self-transition"): 1.5,
     },
     "hypha_bench": {(M, "producer -> queue -> consumer"): 2.5, (M, "backlog growth 10 -> 1,000"): 1.25},
     "rhizomorph_bench": {

@@ -133,11 +133,15 @@ class ChartEngine(Engine):
 
     def settle(self) -> None:
         """Between steps: focus on the innermost state holding every active state; set the phase."""
-        node = self.top
-        while node is not None and node.composite and not node.parallel and node in self.child:
-            node = self.child[node]
+        node, child = self.top, self.child
+        while node is not None and node.composite and not node.parallel:
+            inner = child.get(node)
+            if inner is None:
+                break
+            node = inner
         if node is not None:
-            self.focus(node)
+            self.node = node
+            self.retry = self.counts.get(node, 0)
         if self.phase != DONE:
             self.phase = ENTRY if self.owing else WAIT
 
@@ -289,6 +293,7 @@ class ChartEngine(Engine):
             clock.fired = True
 
     def emit_entered(self, node: ChartNode, previous: ChartNode | None, label: Any) -> None:
+        """Observers see ``node`` entered (the caller checked that there are observers)."""
         if self.observers is not None:
             self.emit(
                 StateEntered,

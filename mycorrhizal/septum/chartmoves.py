@@ -9,6 +9,7 @@ raises does not stop the microstep; its failure is collected and reported when t
 
 from __future__ import annotations
 
+from logging import INFO
 from typing import Any, Protocol
 
 from . import hierarchy, moves, report
@@ -19,7 +20,7 @@ from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
 from .targets import POP, PUSH, REPEAT, RESTART, RETRY
 
-__all__ = ["Charting", "Taken", "enter_all", "microstep"]
+__all__ = ["Charting", "Taken", "enter_all", "hop", "microstep", "sibling"]
 
 
 class Charting(moves.Moving, Protocol):
@@ -64,7 +65,7 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
             e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
     for node in leaving:
         t = next(t for t in taken if node in t.exits)
-        await _leave(e, node, t, errors)
+        await _leave(e, node, t.op.label, t.target, errors)
     info = report.info_enabled()
     for t in taken:
         _restack(e, t)
@@ -118,13 +119,62 @@ def _recount(e: Charting, t: Taken, leaving: list[ChartNode]) -> None:
         e.counts[t.source] = t.retry
 
 
-async def _leave(e: Charting, node: ChartNode, t: Taken, errors: list[HookFailed]) -> None:
-    if node.on_leave is not None:
-        e.focus(node)
-        try:
-            await moves.hook(e, node, "on_leave")
-        except HookFailed as failed:
+async def sibling(e: Charting, source: ChartNode, op: Op, errors: list[HookFailed]) -> list[ChartNode]:
+    """Take ``op``, a transition between two atomic children of one compound state (``op.fast``):
+    the microstep of a transition that leaves ``source`` and enters its target, and nothing else.
+    The composite states that completed.  (The common step of a statechart: no set is built.)"""
+    target: ChartNode = op.target  # type: ignore[assignment]
+    label = op.label
+    if source.on_leave is not None:
+        await _leave_hook(e, source, errors)
+    _left(e, source, label, target)
+    e.counts.pop(source, None)
+    if report.info_enabled():
+        report.moved(e.spec.name, source.name, label, "", target.name)
+    if op.action is not None:
+        failed = await moves._act_safely(e, source, op)
+        if failed is not None:
             errors.append(failed)
+    _arrive(e, target, source, label)
+    if target.on_enter is not None:
+        await _enter_hook(e, target, errors)
+    completed: list[ChartNode] = []
+    _landed(e, target, completed)
+    return completed
+
+
+def hop(e: Charting, source: ChartNode, op: Op) -> list[ChartNode]:
+    """:func:`sibling` when neither state has a hook and the transition no action: nothing awaits."""
+    target: ChartNode = op.target  # type: ignore[assignment]
+    label = op.label
+    _left(e, source, label, target)
+    e.counts.pop(source, None)
+    if report.LEVELS.get(INFO) is not False and report.info_enabled():
+        report.moved(e.spec.name, source.name, label, "", target.name)
+    _arrive(e, target, source, label)
+    completed: list[ChartNode] = []
+    _landed(e, target, completed)
+    return completed
+
+
+async def _leave(
+    e: Charting, node: ChartNode, label: Any, target: ChartNode, errors: list[HookFailed]
+) -> None:
+    if node.on_leave is not None:
+        await _leave_hook(e, node, errors)
+    _left(e, node, label, target)
+
+
+async def _leave_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
+    e.focus(node)
+    try:
+        await moves.hook(e, node, "on_leave")
+    except HookFailed as failed:
+        errors.append(failed)
+
+
+def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode) -> None:
+    """``node`` is no longer active (its on_leave has run)."""
     if node.timeout is not None:
         e.disarm_node(node)
     del e.active[node]
@@ -136,7 +186,7 @@ async def _leave(e: Charting, node: ChartNode, t: Taken, errors: list[HookFailed
     elif e.child.get(parent) is node:
         del e.child[parent]
     if e.observers is not None:
-        e.emit(StateLeft, state=node.name, label=t.op.label, target=t.target.name)
+        e.emit(StateLeft, state=node.name, label=label, target=target.name)
 
 
 async def _enter(
@@ -147,6 +197,14 @@ async def _enter(
     errors: list[HookFailed],
     completed: list[ChartNode],
 ) -> None:
+    _arrive(e, node, previous, label)
+    if node.on_enter is not None:
+        await _enter_hook(e, node, errors)
+    _landed(e, node, completed)
+
+
+def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any) -> None:
+    """``node`` is active (before its on_enter)."""
     e.active[node] = None
     parent = node.parent
     if parent is None:
@@ -155,15 +213,23 @@ async def _enter(
         e.child[parent] = node
     if node.timeout is not None:
         e.arm(node)  # measured from entry, so on_enter's own time counts
-    e.emit_entered(node, previous, label)
-    if node.on_enter is not None:
-        e.focus(node)
-        try:
-            await moves.hook(e, node, "on_enter")
-        except HookFailed as failed:
-            errors.append(failed)
+    if e.observers is not None:
+        e.emit_entered(node, previous, label)
+
+
+async def _enter_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
+    e.focus(node)
+    try:
+        await moves.hook(e, node, "on_enter")
+    except HookFailed as failed:
+        errors.append(failed)
+
+
+def _landed(e: Charting, node: ChartNode, completed: list[ChartNode]) -> None:
+    """After ``node``'s on_enter: an atomic state owes its entry run, or completes what holds it."""
     if node.composite:
         return
+    parent = node.parent
     if not node.terminal:
         e.owing.add(node)
     elif parent is None:

@@ -55,6 +55,10 @@ class _Failed(Exception):
         self.node, self.role, self.exc = node, role, exc
 
 
+def _order(node: ChartNode) -> int:
+    return node.order
+
+
 # --- starting, and what a step takes -------------------------------------------------------------
 
 
@@ -71,6 +75,30 @@ async def start(e: Charting) -> None:
 async def step(e: Charting, took: Any) -> None:
     """One step: handle what the engine took and take the transitions it leads to."""
     try:
+        owing = e.owing
+        if took is ENTRY_RUN and len(owing) == 1:  # the common case: one atomic state is active
+            leaf = next(iter(owing))
+            label = await _call(e, leaf, "on_state", ENTRY_RUN)
+            owing.discard(leaf)
+            if label is None:
+                return
+            op = leaf.by_id.get(id(label))
+            if (
+                op is not None
+                and op.fast
+                and op.action is None
+                and leaf.on_leave is None
+                and op.target.on_enter is None  # type: ignore[union-attr]  # fast: a state
+            ):
+                completed = chartmoves.hop(e, leaf, op)  # to a sibling, with no code on the way
+                if completed:
+                    errors: list[HookFailed] = []
+                    await _complete(e, completed, errors)
+                    if errors:
+                        raise errors[0]
+                return
+            await _dispatch(e, [(leaf, label, "on_state")])
+            return
         if took is ENTRY_RUN:
             picks = await _entry_runs(e)
         elif isinstance(took, TimerMarker):
@@ -84,7 +112,8 @@ async def step(e: Charting, took: Any) -> None:
 
 async def _entry_runs(e: Charting) -> list[Pick]:
     picks = []
-    for leaf in sorted(e.owing, key=lambda n: n.order):
+    owing = e.owing
+    for leaf in sorted(owing, key=_order) if len(owing) > 1 else list(owing):
         label = await _call(e, leaf, "on_state", ENTRY_RUN)
         e.owing.discard(leaf)
         if label is not None:
@@ -119,12 +148,14 @@ async def _offer(e: Charting, node: ChartNode, msg: Any) -> list[Pick]:
 
 async def _call(e: Charting, node: ChartNode, role: str, took: Any) -> Any:
     """Run handler ``role`` of ``node`` (on_state or on_timeout) and return its label."""
-    e.focus(node)
-    is_async = getattr(node, f"{role}_async")
+    e.node = node  # ctx.state and ctx.retry_count are about the state whose handler runs
+    e.retry = e.counts.get(node, 0)
+    state = role == "on_state"
+    is_async = node.on_state_async if state else node.on_timeout_async
     try:
-        label = getattr(node, role)(e.ctx)
+        label = (node.on_state if state else node.on_timeout)(e.ctx)  # type: ignore[misc]
         if is_async:
-            label = await (_guarded(e, node, label) if node.timed and role == "on_state" else label)
+            label = await (_guarded(e, node, label) if node.timed and state else label)
         elif inspect.isawaitable(label):  # a plain function returning an awaitable: its result counts
             label = await label
     except Exception as exc:
@@ -195,12 +226,20 @@ async def _dispatch(e: Charting, picks: list[Pick]) -> None:
         if label is INTERRUPTED:
             continue
         found = _resolve(e, node, label, role)
+        if found is not None and found[1].fast and len(picks) == 1:
+            errors: list[HookFailed] = []  # between two atomic siblings: nothing else can be left
+            completed = await chartmoves.sibling(e, node, found[1], errors)
+            if completed:
+                await _complete(e, completed, errors)
+            if errors:
+                raise errors[0]
+            return
         if found is not None:
             chosen = await _plan(e, node, found[0], found[1])
             if chosen is not None:
                 taken.append(chosen)
     if taken:
-        errors: list[HookFailed] = []
+        errors = []
         await _complete(e, await chartmoves.microstep(e, _without_conflicts(e, taken), errors), errors)
         if errors:
             raise errors[0]

@@ -24,6 +24,7 @@ from .clock import INTERRUPTED, Clock
 from .context import Context, Machine
 from .events import MessageHandled, StateEntered, StepCancelled, TimeoutFired
 from .failures import HookFailed, destination, handler_error, unawaited, undeclared
+from .guards import CHOOSE
 from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
@@ -270,8 +271,15 @@ class Engine:
             self.emit(MessageHandled, state=node.name, message=ctx.msg, label=label)
         if label is not None:
             op = op or await self._resolve(node, timeout, label)
+            if op is not None and op.kind == CHOOSE:
+                op = await self._choose(node, op)
             if op is not None:
-                await self._move(node, op, report.info_enabled())
+                if op.fast and self.observers is None and not report.info_enabled():
+                    self.retry = 0  # the guarded transition is a plain one: taken as the loop takes those
+                    self.node = op.target  # type: ignore[assignment]
+                    self.phase = ENTRY
+                else:
+                    await self._move(node, op, report.info_enabled())
         if budget > 0:
             return budget
         await asyncio.sleep(0)
@@ -372,6 +380,14 @@ class Engine:
         return op
 
     # ----------------------------------------------------------------- moves
+    async def _choose(self, node: Node, choice: Op) -> Op | None:
+        """The transition a guarded label takes (None: no guard passes, or a guard failed and was routed)."""
+        try:
+            return moves.choose(self, node, choice)
+        except HookFailed as failed:
+            await self._route(failed.node, failed.role, failed.exc)
+            return None
+
     async def _move(self, node: Node, op: Op, info: bool) -> None:
         """Apply ``op``, sending a hook that fails on the way to the error route."""
         try:

@@ -27,6 +27,7 @@ from .history import DEEP_HISTORY, HISTORY, HistoryOp
 from .mailbox import Marker
 from .plan import MachineSpec, Node, Op
 from .states import State, StateGroup
+from .targets import GOTO
 
 __all__ = [
     "ChartNode",
@@ -153,8 +154,26 @@ def chart_spec(
         for op in _every_op(node):
             if isinstance(op, HistoryOp):
                 op.target.remembers = True  # type: ignore[union-attr]
+            op.fast = _between_siblings(node, op)
     error = nodes[error_state] if error_state is not None else None
     return ChartSpec(root, nodes[initial], error, nodes, group)
+
+
+def _between_siblings(node: ChartNode, op: Op) -> bool:
+    """In a statechart, ``op.fast`` means: a plain transition between two atomic children of one
+    compound state (it leaves ``node`` and enters its target, and nothing else; see chartsteps)."""
+    target = op.target
+    parent = node.parent
+    return (
+        op.kind == GOTO
+        and isinstance(target, ChartNode)
+        and parent is not None
+        and not parent.parallel
+        and target.parent is parent
+        and target is not node
+        and not node.composite
+        and not target.composite
+    )
 
 
 def _every_op(node: Node) -> Iterable[Op]:

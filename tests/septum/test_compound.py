@@ -343,3 +343,83 @@ async def test_closing_stops_every_timer() -> None:
         await fsm.run()
     await clock.run_for(5)
     assert names(fsm.configuration) == ["Outer", "Inner"] and clock.pending == 0
+
+
+def hookless() -> tuple[Any, dict[str, Any]]:
+    """Outer > (Inner > (A -go-> B(timeout 5) -timeout-> Done, B -go-> A), C); Inner -Completed-> C.
+    No state has a hook, so moves between A, B and Done take the statechart's shortest path."""
+    c = leaf_plain("C", {})
+    done = septum.state(config=StateConfiguration(terminal=True))(type("Done", (), {}))
+    holder: dict[str, Any] = {}
+    b = septum.state(config=StateConfiguration(timeout=5))(
+        type(
+            "B",
+            (),
+            {
+                "on_state": septum.on_state(lambda ctx: E.GO if ctx.msg == "go" else None),
+                "on_timeout": septum.on_timeout(lambda ctx: E.DONE),
+                "transitions": septum.transitions(
+                    lambda: [LabeledTransition(E.GO, holder["A"]), LabeledTransition(E.DONE, done)]
+                ),
+            },
+        )
+    )
+    holder["A"] = leaf_plain("A", {"go": E.GO}, [LabeledTransition(E.GO, b)])
+    inner = septum.compound(
+        type(
+            "Inner",
+            (),
+            {
+                "A": holder["A"],
+                "B": b,
+                "Done": done,
+                "transitions": septum.transitions(lambda: [LabeledTransition(Completed, c)]),
+            },
+        )
+    )
+    outer = septum.compound(type("Outer", (), {"Inner": inner, "C": c}))
+    return outer, {"A": holder["A"], "B": b, "C": c, "Done": done}
+
+
+def leaf_plain(name: str, table: dict[str, Any], transitions: list[Any] | None = None) -> Any:
+    body: dict[str, Any] = {"on_state": septum.on_state(on(table))}
+    if transitions is not None:
+        body["transitions"] = septum.transitions(lambda: transitions)
+    return septum.state(type(name, (), body))
+
+
+@pytest.mark.parametrize("observed", [False, True])
+def test_moves_between_siblings_without_hooks_keep_timers_completion_and_events(observed: bool) -> None:
+    outer, s = hookless()
+    clock = ManualClock()
+    fsm = StateMachine(outer, timebase=clock)
+    seen: list[Any] = []
+    if observed:  # observers take the general path: both must agree
+        fsm.add_observer(seen.append)
+    fsm.run_sync()
+    fsm.send("go")
+    assert names(fsm.configuration) == ["Outer", "Inner", "B"] and fsm.current_state is s["B"]
+    fsm.send("go")
+    fsm.send("go")
+    clock.advance(4.9)
+    fsm.run_sync()
+    assert fsm.current_state is s["B"]  # B's timer started when B was entered the second time
+    clock.advance(0.1)
+    fsm.run_sync()
+    assert names(fsm.configuration) == ["Outer", "C"]  # timeout -> Done: Inner completed -> C
+    if observed:
+        moves = [
+            (type(ev).__name__, ev.state)
+            for ev in seen
+            if type(ev).__name__ in ("StateEntered", "StateLeft", "StateCompleted")
+        ]
+        assert moves[-8:] == [
+            ("StateLeft", "A"),
+            ("StateEntered", "B"),
+            ("StateLeft", "B"),
+            ("StateEntered", "Done"),
+            ("StateCompleted", "Inner"),
+            ("StateLeft", "Done"),
+            ("StateLeft", "Inner"),
+            ("StateEntered", "C"),
+        ]
