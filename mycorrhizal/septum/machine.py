@@ -40,6 +40,10 @@ __all__ = ["StateMachine"]
 _INFO = logging.INFO
 
 
+MachineSpec.engine = Engine
+ChartSpec.engine = ChartEngine
+
+
 class StateMachine:
     """One running state machine built from an initial state (or a ``septum.group``)."""
 
@@ -73,8 +77,8 @@ class StateMachine:
         else:
             chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth)
         spec = spec or machine_spec(initial_state, error_state, strict=strict)
-        self._engine = (ChartEngine if isinstance(spec, ChartSpec) else Engine)(
-            spec,  # type: ignore[arg-type]  # a ChartSpec for a ChartEngine
+        self._engine: Engine = spec.engine(  # Engine, or ChartEngine for a statechart
+            spec,
             common_data,
             default_timebase() if timebase is None else timebase,
             chosen,

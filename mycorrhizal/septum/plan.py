@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from ..common.callables import is_async_callable
 from ..common.errors import Problem
@@ -126,6 +126,10 @@ class MachineSpec:
     """The validated, compiled states of one machine: shared by every instance built from it."""
 
     __slots__ = ("initial", "error", "nodes", "group", "root", "warnings", "__weakref__")
+
+    #: The engine class that runs machines of this kind of spec (:mod:`.machine` sets it, since
+    #: this layer knows no engine): ``Engine``, and ``ChartEngine`` for a statechart's spec.
+    engine: ClassVar[Any] = None
 
     def __init__(
         self,
