@@ -31,7 +31,7 @@ from .hierarchy import ChartNode, ChartSpec
 from .mailbox import EMPTY, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, WAIT
 from .options import Options
-from .plan import Node
+from .plan import MachineSpec, Node
 
 __all__ = ["DRIVING", "ChartClock", "ChartEngine", "ChartMailbox"]
 
@@ -305,3 +305,7 @@ class ChartEngine(Engine):
 
 #: A run() that has to wait for its turn looks down its caller chain for these (see engine.DRIVING).
 DRIVING = FLAT_DRIVING | frozenset(m.__code__ for m in (ChartEngine.drive, ChartEngine.initialize))
+
+# The engine of each kind of spec (the spec layer knows no engine; see MachineSpec.engine).
+MachineSpec.engine = Engine
+ChartSpec.engine = ChartEngine

@@ -25,7 +25,6 @@ from .chart import DRIVING, ChartEngine
 from .compile import SPECS, machine_spec
 from .context import Context
 from .engine import DONE, ENTRY, NEW, WAIT, Engine
-from .hierarchy import ChartSpec
 from .mailbox import TIMEOUT, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, options
 from .overflow import overflow
@@ -38,10 +37,6 @@ from .waiting import check_timeout, run_waiting, take_turn, tick_within
 __all__ = ["StateMachine"]
 
 _INFO = logging.INFO
-
-
-MachineSpec.engine = Engine
-ChartSpec.engine = ChartEngine
 
 
 class StateMachine:
