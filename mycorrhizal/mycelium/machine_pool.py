@@ -310,6 +310,8 @@ class MachinePool:
         if closing:
             log.debug("transition %s: closing %d machine(s) at stop", self.transition, len(closing))
             await asyncio.gather(*(fsm.aclose() for fsm in closing))
+            if self.observers is not None:
+                await self.observers.drain()  # what they forwarded while closing (the runner drained before)
 
 
 class Machines(Mapping[Any, StateMachine]):

@@ -3,6 +3,7 @@ transitions do, as Forwarded records naming the transition and key (docs/observi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,10 +13,11 @@ from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Forwarded
 from mycorrhizal.hypha.events import FiringEvent
-from mycorrhizal.mycelium import machines, pn
+from mycorrhizal.mycelium import PNRunner, machines, pn
+from mycorrhizal.septum.events import StateEntered
 
 from ..spores.conftest import MemorySink
-from .conftest import PriorityRouter, RunNet
+from .conftest import PriorityRouter, RunNet, machine_failing_on
 from .test_machine_transitions import gate_net
 
 
@@ -148,3 +150,56 @@ async def test_spores_observe_on_the_net_logs_its_machines_and_trees(
     ]
     states = [o["attributes"]["state"] for o in sink.objects("gate[east]") if o["attributes"]]
     assert states == ["Gate", "Shut", "Gate"]
+
+
+@pn.net
+def Fragile(builder):  # type: ignore[no-untyped-def]
+    inbox, done, failed = builder.place("inbox"), builder.place("done"), builder.place("failed")
+
+    fragile = machine_failing_on("bad", "done")
+
+    @builder.transition(fsm=fragile, inputs=[inbox], outputs=[done], on_error=failed)
+    async def handle(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+async def test_a_machine_failure_is_forwarded_inside_the_failed_firing(running: RunNet) -> None:
+    runner = await running(Fragile)
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    runner.add_tokens("inbox", ["ok", "bad"])
+    await runner.run_until_idle()
+    handle = ("Fragile.handle", None, "Fragile", "Fragile")
+    assert [line(e) for e in seen] == [
+        ("FiringStarted", "Fragile.handle"),
+        ("StateEntered", *handle),
+        ("MessageHandled", *handle),
+        ("FiringCommitted", "Fragile.handle"),
+        ("FiringStarted", "Fragile.handle"),
+        ("HandlerFailed", *handle),  # the machine's record of it, then the firing's
+        ("FiringFailed", "Fragile.handle"),
+    ]
+    assert seen[5].event.error is seen[6].error and seen[6].error_place == "Fragile.failed"
+
+
+async def test_an_async_observer_gets_every_forwarded_record_by_stop_evictions_included(
+    clock: ManualClock,
+) -> None:
+    runner = PNRunner(gate_net(fsm_key=lambda token: token.split(":")[0], fsm_max_machines=1), {}, clock)
+    plain: list[Any] = []
+    queued: list[Any] = []
+
+    async def slow(event: Any) -> None:
+        await asyncio.sleep(0)
+        queued.append(event)
+
+    runner.add_observer(plain.append)
+    runner.add_observer(slow)
+    runner.add_tokens("inbox", ["east:close", "west:x", "east:y"])  # each new key evicts the other's machine
+    await runner.run_until_idle()
+    await runner.stop()
+    assert queued == plain
+    forwarded = [e for e in plain if isinstance(e, Forwarded)]
+    entered = [(e.key, e.event.state) for e in forwarded if isinstance(e.event, StateEntered)]
+    assert entered == [("east", "Gate"), ("east", "Shut"), ("west", "Gate"), ("east", "Gate")]
+    assert machines(runner, "gate").evicted_lru == 2
