@@ -35,6 +35,12 @@ def test_the_layer_picture_is_the_real_import_graph() -> None:
     engines = {"septum", "hypha", "rhizomorph"}
     assert not {(a, b) for a, b in solid if a in engines and b in engines}
     assert set(layers["GATE"].ALLOWED) <= {n.id for n in diagram.all_nodes()}
+    table = layers["GATE"].ALLOWED
+    upward = {(a, b) for a, b in layers["IMPORTS"] if a in table and b not in table}
+    assert upward == {("live", "render")}, (
+        "docs/architecture.md says that only live imports a front door (render.py); "
+        f"the code now has {sorted(upward)}: update the page (or the import)"
+    )
 
 
 def test_the_architecture_page_shows_the_generated_picture() -> None:
