@@ -189,8 +189,10 @@ class Runner:
         deadline = None if timeout is None else self.timebase.call_later(timeout, self._expire)
         try:
             result, count = await self._drive(period, max_ticks)
-            await self.settle()
-            log.info("%s finished %s after %d ticks", self.tree.name, result.name, count)
+            if self._tasks is not None and self._tasks.abandoned:
+                await self.settle()
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s finished %s after %d ticks", self.tree.name, result.name, count)
             return result
         except asyncio.CancelledError:
             self.reset()
@@ -206,14 +208,13 @@ class Runner:
 
     async def _drive(self, period: float | None, max_ticks: int | None) -> tuple[Status, int]:
         """Tick, and wait between ticks, until the root completes (or ``max_ticks``, or aclose())."""
+        result = self._tick()  # a tree that completes at once (a tree per token) needs nothing more
+        if result is not RUNNING or max_ticks == 1:
+            return result, 1
         loop = asyncio.get_running_loop()
         steps = options.steps_per_tick(self.timebase)
-        count = 0
+        count = 1
         while True:
-            result = self._tick()
-            count += 1
-            if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
-                return result, count
             if self._driven == _EXPIRED:
                 return self._time_up(), count
             if steps:
@@ -229,6 +230,10 @@ class Runner:
                 return Status.CANCELLED, count
             if self._driven == _EXPIRED:
                 return self._time_up(), count
+            result = self._tick()
+            count += 1
+            if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
+                return result, count
 
     def _time_up(self) -> Status:
         """tick_until_complete()'s timeout passed with the tree RUNNING: halt everything."""
