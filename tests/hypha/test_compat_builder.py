@@ -58,6 +58,21 @@ def test_arc_returns_a_chain_that_continues_from_its_target() -> None:
     assert runner.marking()["p3"] == (1, 2)
 
 
+def test_arc_and_subnet_take_0x_keyword_names() -> None:
+    @pn.net
+    def Inner(builder: NetBuilder) -> None:
+        q, done = builder.place("q"), builder.place("done")
+        builder.arc(source=q, target=builder.transition(name="t")(forward_to(done))).arc(target=done)
+
+    builder = NetBuilder("Top")
+    inner = builder.subnet(net_func=Inner, instance_name="inner")
+    inbox = builder.place("inbox")
+    builder.arc(source=inbox, target=builder.transition(name="feed")(forward_to(inner.q)), weight=1).arc(
+        target=inner.q
+    )
+    assert run(builder.spec, {"inbox": ["job"]}).marking()["inner.done"] == ("job",)
+
+
 def test_outputs_and_an_explicit_arc_to_the_same_place_are_one_arc() -> None:
     @pn.net
     def Twice(builder: NetBuilder) -> None:

@@ -15,6 +15,7 @@ from .. import builder as native
 from ..builder import ArcChain
 from ..dsl import PN
 from ..spec import NetSpec
+from ..subnets import SubnetHandle
 from ..transitions import ListValue
 
 __all__ = ["PN", "ArcChain", "NetBuilder", "build_net", "pn"]
@@ -24,6 +25,15 @@ class NetBuilder(native.NetBuilder):
     """hypha's :class:`~mycorrhizal.hypha.NetBuilder` reading a list output value as one token, as 0.x did."""
 
     list_value: ClassVar[ListValue] = ListValue.ONE
+
+    # 0.x's parameter names, so its keyword calls (arc(source=p, target=t)) run unchanged.
+    def arc(self, source: str, target: str, name: str | None = None, weight: int = 1) -> ArcChain:
+        """Join ``source`` to ``target`` (see :meth:`mycorrhizal.hypha.NetBuilder.arc`)."""
+        return super().arc(source, target, name, weight)
+
+    def subnet(self, net_func: NetSpec | Callable[..., Any], instance_name: str) -> SubnetHandle:
+        """Embed ``net_func`` as ``instance_name`` (see :meth:`mycorrhizal.hypha.NetBuilder.subnet`)."""
+        return super().subnet(net_func, instance_name)
 
 
 def build_net(
