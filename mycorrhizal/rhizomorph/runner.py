@@ -18,6 +18,7 @@ from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
+from ..common.interpreter import level_cache
 from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, default_timebase
 from . import options, snapshot, views
@@ -31,6 +32,7 @@ from .tree import Tree
 __all__ = ["Runner"]
 
 log = logging.getLogger("mycorrhizal.rhizomorph")
+_LEVELS = level_cache(log)
 _DEBUG = logging.DEBUG
 RUNNING = Status.RUNNING
 _PROPAGATE = ErrorPolicy.PROPAGATE
@@ -155,7 +157,8 @@ class Runner:
             self.reset()
             raise
         self._last = result
-        if log.isEnabledFor(_DEBUG):
+        debug = _LEVELS.get(_DEBUG)  # the logger's own cache: no method call per tick
+        if debug or (debug is None and log.isEnabledFor(_DEBUG)):
             log.debug("%s", self.trace())
         if self._on_tick is not None:
             self._on_tick(self, result)

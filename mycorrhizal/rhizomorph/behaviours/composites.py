@@ -53,23 +53,22 @@ def follow(rt: Host, i: int, halts: tuple[HaltFn, ...], now: int) -> None:
 def sequence(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bool) -> TickFn:
     """Sequence: children in order until one does not succeed."""
     kids = tuple(kids)
-    n = len(kids)
     halts = tuple(halts)
     if memory:
 
         def tick(rt: Host) -> Status:
-            cur = rt.cur
-            k = cur[i]
-            while k < n:
-                r = kids[k](rt)
-                if r is SUCCESS:
-                    k += 1
-                    continue
-                cur[i] = k if r is RUNNING else 0
-                break
-            else:
-                r = SUCCESS
-                cur[i] = 0
+            # The cursor is 0 unless a child was RUNNING: only then is it read back and written.
+            k = start = rt.cur[i]
+            r = SUCCESS
+            for kid in kids[k:] if k else kids:
+                r = kid(rt)
+                if r is not SUCCESS:
+                    break
+                k += 1
+            if r is RUNNING:
+                rt.cur[i] = k
+            elif start:
+                rt.cur[i] = 0
             rt.status[i] = r
             rt.seen[i] = rt.ticks
             return r
@@ -97,25 +96,21 @@ def sequence(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bo
 def selector(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bool) -> TickFn:
     """Selector (fallback): children in order until one does not fail."""
     kids = tuple(kids)
-    n = len(kids)
     halts = tuple(halts)
     if memory:
 
         def tick(rt: Host) -> Status:
-            cur = rt.cur
-            k = cur[i]
+            k = start = rt.cur[i]  # as in sequence(): 0 unless a child was RUNNING
             r = FAILURE
-            while k < n:
-                r = kids[k](rt)
-                if r is SUCCESS:
-                    cur[i] = 0
-                    break
-                if r is RUNNING:
-                    cur[i] = k
+            for kid in kids[k:] if k else kids:
+                r = kid(rt)
+                if r is SUCCESS or r is RUNNING:
                     break
                 k += 1
-            else:
-                cur[i] = 0
+            if r is RUNNING:
+                rt.cur[i] = k
+            elif start:
+                rt.cur[i] = 0
             rt.status[i] = r
             rt.seen[i] = rt.ticks
             return r

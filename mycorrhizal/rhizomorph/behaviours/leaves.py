@@ -118,12 +118,17 @@ def _raised(rt: Host, i: int, exc: BaseException) -> Status:
     raise exc
 
 
-def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> TickFn:
-    """Tick function of a plain-function leaf: called directly, no event-loop involvement."""
+def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None) -> TickFn:
+    """Tick function of a plain-function leaf: called directly, no event-loop involvement.
+
+    ``fn``: the user function itself when it takes only ``bb`` (then called as ``fn(rt.bb)``,
+    one frame fewer than through ``call``).
+    """
+    direct = fn is not None
 
     def tick(rt: Host) -> Status:
         try:
-            r = call(rt)
+            r = fn(rt.bb) if direct else call(rt)
         except Exception as exc:
             r = rt._leaf_raised(i, exc)
         except asyncio.CancelledError:  # raised by the leaf itself (a plain call sees no cancellation)
@@ -147,13 +152,15 @@ def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Tic
     return tick
 
 
-def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> TickFn:
+def async_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None) -> TickFn:
     """Tick function of an ``async def`` leaf.
 
     The coroutine runs eagerly up to its first suspension; if it finishes there, its result is the
     status of this very tick.  Otherwise its task keeps running in the background, the leaf reports
-    RUNNING, and a later tick collects the result once the task is done.
+    RUNNING, and a later tick collects the result once the task is done.  ``fn``: as for
+    :func:`sync_leaf`.
     """
+    direct = fn is not None
 
     def outcome(rt: Host, value: Any, exc: BaseException | None) -> Status:
         if exc is None:
@@ -164,14 +171,16 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call) -> Ti
         task = rt.data[i]
         if task is None:
             try:
-                coro = call(rt)
+                coro = fn(rt.bb) if direct else call(rt)
             except Exception as raised:
                 r = rt._leaf_raised(i, raised)
             else:
                 task, _, value, error = run_eager(coro)
                 if task is None:  # it finished during its first step
-                    if error is None and value.__class__ is Status and not condition:
-                        r = value  # (the common case, without a call)
+                    # The common results (a Status from an action, a bool from a condition) without a call.
+                    kind = value.__class__
+                    if error is None and kind is (bool if condition else Status):
+                        r = (SUCCESS if value else FAILURE) if condition else value
                     else:
                         r = outcome(rt, value, error)
                 else:
