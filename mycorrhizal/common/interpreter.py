@@ -162,9 +162,10 @@ LAZY_TASKS = (
 )
 
 
-def _start_lazy(coro: Coroutine[Any, Any, Any]) -> Ran:
+def _start_lazy(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop | None = None) -> Ran:
     """Run ``coro``'s first step with a task-to-be as the current task; initialise it on suspension."""
-    loop = _running_loop()
+    if loop is None:
+        loop = _running_loop()
     task = _new_task(_Task)
     current = _current_tasks
     previous = current.get(loop)
@@ -223,8 +224,9 @@ def _start_eager_task(coro: Coroutine[Any, Any, Any]) -> Started:
     return task, True, (None if exc is not None else task.result()), exc
 
 
-def _run_with_a_task(coro: Coroutine[Any, Any, Any]) -> Ran:
-    """``run_eager`` where tasks cannot be initialised late: ``start_eager``, forgetting a finished task."""
+def _run_with_a_task(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop | None = None) -> Ran:
+    """``run_eager`` where tasks cannot be initialised late: ``start_eager``, forgetting a finished task
+    (``loop``: the running loop, which ``start_eager`` finds itself)."""
     task, done, value, exc = start_eager(coro)
     return (None if done else task), done, value, exc
 
@@ -239,9 +241,12 @@ start_eager: Callable[[Coroutine[Any, Any, Any]], Started] = (
 """Run ``coro`` to its first suspension inside its own task, made first; (the task, finished, result,
 exception).  A task exists even when the coroutine finished (it carries the outcome)."""
 
-run_eager: Callable[[Coroutine[Any, Any, Any]], Ran] = _start_lazy if LAZY_TASKS else _run_with_a_task
+run_eager: Callable[[Coroutine[Any, Any, Any], asyncio.AbstractEventLoop | None], Ran] = (
+    _start_lazy if LAZY_TASKS else _run_with_a_task
+)
 """Run ``coro`` to its first suspension, making its task only if it suspends; (the task - None if it
-finished -, finished, result, exception)."""
+finished -, finished, result, exception).  ``loop``: the running loop, if the caller has it at hand
+(a caller starting many coroutines in one synchronous stretch asks for it once); None: look it up."""
 
 
 # Instructions the interpreter puts before a function's first statement (coroutine set-up, cells).

@@ -31,7 +31,7 @@ Build = Callable[[Plan, int, Sequence[TickFn], Sequence[HaltFn]], TickFn]
 class Program:
     """The executable form of one tree: its plan, the root's tick function and every halt function."""
 
-    __slots__ = ("plan", "root_tick", "halts", "observed", "rearms")
+    __slots__ = ("plan", "root_tick", "halts", "observed", "rearms", "eager")
 
     def __init__(
         self,
@@ -47,6 +47,8 @@ class Program:
         self.observed = observed
         #: For each timeout node: set its timer again to fire at a given time (restoring a runner).
         self.rearms = rearms
+        #: The tree has ``async def`` leaves: a tick looks up the running loop once, for all of them.
+        self.eager = any(isinstance(spec, Leaf) and spec.is_async for spec in plan.specs)
 
 
 # ------------------------------------------------------------------------------------------ builders

@@ -60,6 +60,7 @@ class Runner:
         "data",
         "ticks",
         "polling",
+        "loop",
         "_program",
         "_tasks",
         "_observers",
@@ -118,6 +119,7 @@ class Runner:
         self.ticks = 0
         #: True when a sync leaf reported RUNNING in the last tick (it wants to be ticked again).
         self.polling = False
+        self.loop: asyncio.AbstractEventLoop | None = None  # see Host.loop
         self._program = program
         self._tasks: LeafTasks | None = None  # made when the first async leaf suspends
         self._observers: Observers | None = None  # made when the first observer is attached
@@ -127,7 +129,6 @@ class Runner:
         self._driven = 0  # 1 while tick_until_complete() runs, _EXPIRED once its timeout passed
         self._closed = False
         self._on_tick = on_tick
-        # (_views is set when first needed: building a runner stays cheap)
 
     @property
     def tb(self) -> Timebase:
@@ -151,14 +152,15 @@ class Runner:
         self.ticks += 1
         self.polling = False
         self._woken = False
+        if self._program.eager:
+            self.loop = asyncio.get_running_loop()
         try:
             result = self._program.root_tick(self)
         except BaseException:
             self.reset()
             raise
         self._last = result
-        debug = _LEVELS.get(_DEBUG)  # the logger's own cache: no method call per tick
-        if debug or (debug is None and log.isEnabledFor(_DEBUG)):
+        if _LEVELS.get(_DEBUG) or (_DEBUG not in _LEVELS and log.isEnabledFor(_DEBUG)):  # (its cache first)
             log.debug("%s", self.trace())
         if self._on_tick is not None:
             self._on_tick(self, result)

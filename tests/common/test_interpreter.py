@@ -355,6 +355,24 @@ async def test_starts_nest_each_with_its_own_task(start: Any) -> None:
     assert await task == "inner"
 
 
+async def test_the_running_loop_may_be_given_instead_of_looked_up(start: Any) -> None:
+    loop = asyncio.get_running_loop()
+    gate = loop.create_future()
+
+    async def quick() -> str:
+        return "now"
+
+    async def patient() -> str:
+        await gate
+        return "later"
+
+    assert start(quick(), loop) == (None, True, "now", None)
+    task, done, _, _ = start(patient(), loop)
+    assert not done and task.get_loop() is loop and task in asyncio.all_tasks()
+    gate.set_result(None)
+    assert await task == "later"
+
+
 async def test_ten_thousand_quick_coroutines_leave_no_task_behind(start: Any) -> None:
     async def quick(n: int) -> int:
         return n

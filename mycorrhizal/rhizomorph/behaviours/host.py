@@ -36,6 +36,8 @@ class Host(Protocol):
     #: Per-node working data: an async leaf's task, a timeout's timer, a parallel's results ...
     data: list[Any]
     ticks: int
+    #: The running event loop during a tick of a tree with async leaves (looked up once per tick).
+    loop: asyncio.AbstractEventLoop | None
     #: Set when a plain-function leaf reported RUNNING (it can only be polled).
     polling: bool
 

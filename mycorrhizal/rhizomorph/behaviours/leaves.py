@@ -175,7 +175,7 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: A
             except Exception as raised:
                 r = rt._leaf_raised(i, raised)
             else:
-                task, _, value, error = run_eager(coro)
+                task, _, value, error = run_eager(coro, rt.loop)
                 if task is None:  # it finished during its first step
                     # The common results (a Status from an action, a bool from a condition) without a call.
                     kind = value.__class__
