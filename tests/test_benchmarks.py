@@ -54,6 +54,7 @@ SEPTUM_ROWS = {
     (M, "self-transition, run(n) loop"),
     (M, "on_state runs per message"),
     *each((M, PSM, TR), "statechart: transition 3 levels deep", "guarded self-transition"),
+    (M, "handler runs with the message, per message"),
 }
 HYPHA_ROWS = {
     *each((M, SN, F), "producer -> queue -> consumer", "4-stage pipeline"),
@@ -138,7 +139,7 @@ TARGETS = {
         (M, "self-transition"): 1.0,
         (M, "self-transition, run(n) loop"): 1.0,
         (M, "message -> self-transition"): 1.5,
-        (M, "on_state runs per message"): 1.0,
+        (M, "handler runs with the message, per message"): 1.0,
         (M, "create + initialize, GC on"): 3.0,
         (M, "create + initialize, GC off"): 3.0,
         (M, "memory per live machine"): 400.0,
