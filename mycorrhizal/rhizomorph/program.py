@@ -11,6 +11,7 @@ observers run the plain program and pay nothing for observability.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,7 +32,7 @@ Build = Callable[[Plan, int, Sequence[TickFn], Sequence[HaltFn]], TickFn]
 class Program:
     """The executable form of one tree: its plan, the root's tick function and every halt function."""
 
-    __slots__ = ("plan", "root_tick", "halts", "observed", "rearms", "eager")
+    __slots__ = ("plan", "root_tick", "halts", "observed", "rearms")
 
     def __init__(
         self,
@@ -47,8 +48,6 @@ class Program:
         self.observed = observed
         #: For each timeout node: set its timer again to fire at a given time (restoring a runner).
         self.rearms = rearms
-        #: The tree has ``async def`` leaves: a tick looks up the running loop once, for all of them.
-        self.eager = any(isinstance(spec, Leaf) and spec.is_async for spec in plan.specs)
 
 
 # ------------------------------------------------------------------------------------------ builders
@@ -166,7 +165,21 @@ def build(plan: Plan, observed: bool = False) -> Program:
             ticks[i] = _observe_tick(plan, i, ticks[i])
             halts[i] = _observe_halt(plan, i, halts[i])
     root = _observe_root(plan, ticks[0]) if observed else ticks[0]
+    if any(isinstance(spec, Leaf) and spec.is_async for spec in plan.specs):
+        root = _with_loop(root)
     return Program(plan, root, halts, observed, rearms)
+
+
+def _with_loop(tick: TickFn) -> TickFn:
+    """The root of a tree with ``async def`` leaves: the running loop they start on, looked up once
+    per tick (a tick is synchronous) rather than by each leaf."""
+    running_loop = asyncio.get_running_loop
+
+    def root(rt: Host) -> Status:
+        rt.loop = running_loop()
+        return tick(rt)
+
+    return root
 
 
 # ----------------------------------------------------------------------------------------- observing

@@ -18,7 +18,6 @@ from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
-from ..common.interpreter import level_cache
 from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, default_timebase
 from . import options, snapshot, views
@@ -32,7 +31,6 @@ from .tree import Tree
 __all__ = ["Runner"]
 
 log = logging.getLogger("mycorrhizal.rhizomorph")
-_LEVELS = level_cache(log)
 _DEBUG = logging.DEBUG
 RUNNING = Status.RUNNING
 _PROPAGATE = ErrorPolicy.PROPAGATE
@@ -102,10 +100,8 @@ class Runner:
         size = program.plan.size
         self.tree = tree
         self.bb = bb
-        if timebase is None:
-            self.timebase = default_timebase()
-        else:
-            self.timebase = timebase
+        self.timebase = default_timebase() if timebase is None else timebase
+        if timebase is not None:
             on_tick = options.with_clock_step(timebase, on_tick)  # a CycleClock: one step per tick
         self.ctx = ctx
         self.on_error = on_error
@@ -152,15 +148,13 @@ class Runner:
         self.ticks += 1
         self.polling = False
         self._woken = False
-        if self._program.eager:
-            self.loop = asyncio.get_running_loop()
         try:
             result = self._program.root_tick(self)
         except BaseException:
             self.reset()
             raise
         self._last = result
-        if _LEVELS.get(_DEBUG) or (_DEBUG not in _LEVELS and log.isEnabledFor(_DEBUG)):  # (its cache first)
+        if log.isEnabledFor(_DEBUG):
             log.debug("%s", self.trace())
         if self._on_tick is not None:
             self._on_tick(self, result)
