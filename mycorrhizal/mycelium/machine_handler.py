@@ -73,8 +73,12 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
             fsm = await pool.open(which)
         delivery = Delivery(ctx.transition, outputs, token)
         if fsm.is_complete:
-            unrouted = f"its machine has finished (terminal state {fsm.current_state.name})"
-            commit(delivery, ctx.emit, rejected, unrouted)
+            commit(
+                delivery,
+                ctx.emit,
+                rejected,
+                lambda: f"its machine has finished (terminal state {fsm.current_state.name})",
+            )
             return
         fsm.send_message(delivery)
         try:
@@ -88,8 +92,12 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         if routed is not None:
             ctx.emit(*routed)
         else:
-            unrouted = f"its machine, in state {fsm.current_state.name}, did not route it"
-            commit(delivery, ctx.emit, rejected, unrouted)
+            commit(
+                delivery,
+                ctx.emit,
+                rejected,
+                lambda: f"its machine, in state {fsm.current_state.name}, did not route it",
+            )
 
     return hand_over
 

@@ -8,7 +8,7 @@ Every consumed token must end up routed or rejected exactly once: nothing is dro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -269,19 +269,25 @@ class Delivery(_Router):
         return f"Delivery({self.token!r} via {self.transition!r})"
 
 
-def commit(router: _Router, emit: Any, rejected: str | None, unrouted: str) -> None:
+def commit(router: _Router, emit: Any, rejected: str | None, unrouted: Callable[[], str]) -> None:
     """Hand every decision to the firing (``emit(place, token)``); undecided tokens are rejected.
 
     Rejections go to the ``rejected`` place as :class:`Rejection`; with no such place, a rejection
     fails the firing with a :class:`RoutingError`, so the Petri net's error policy keeps the token.
+    ``unrouted()`` says why an undecided token was not routed (made only for such a token).
     The router is closed: a decision made after this would go nowhere, so it is refused.
     """
     router.close()
+    decisions = router._decisions
+    if len(decisions) == 1 and decisions[0] is not None and decisions[0][0] is not None:
+        output, _, produced = decisions[0]  # one token, routed: the common case
+        emit(output, produced)
+        return
     for token, output, reason, produced in router.decisions():
         if output is not None:
             emit(output, produced)
             continue
-        why = unrouted if reason is None else reason
+        why = unrouted() if reason is None else reason
         if rejected is None:
             raise RoutingError(
                 f"transition {router.transition!r} could not place token {token!r}: {why}; route every "

@@ -9,6 +9,7 @@ token unplaced with nowhere to reject it, the firing fails and hypha puts the co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ..common.blackboard import BlackboardView
@@ -38,6 +39,10 @@ class PNBlackboard(BlackboardView):
         object.__setattr__(self, "pn_ctx", routing)
 
 
+def _unrouted(tree: Tree, status: Any) -> str:
+    return f"tree {tree.name!r} ended {status.name} without routing it"
+
+
 def asks_for_ctx(tree: Tree) -> bool:
     """True if a leaf of ``tree`` takes ``ctx`` (this library's form); else it is a 0.x tree."""
     return any("ctx" in leaf.params for leaf in tree.leaves())
@@ -49,29 +54,23 @@ def tree_handler(spec: EmbeddedTree, body: BodyHook) -> Handler:
     tree, batch, routes = spec.tree, spec.mode == "batch", spec.routes
     old_style = not asks_for_ctx(tree)
 
-    async def decide(tokens: tuple[Any, ...], bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        routing = TokenContext(
-            ctx.transition, routes.outputs, tokens, bb, timebase, batch=batch, consumed=ctx.consumed
-        )
-        board = PNBlackboard(bb, routing) if old_style and not isinstance(bb, Mapping) else bb
-        runner = TreeRunner(tree, board, timebase, routing)
-        observers = ctx.runner.observers
-        if observers.active:  # the net is observed: so is this run of the tree
-            runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
-        try:
-            status = await runner.tick_until_complete()
-        finally:
-            routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
-        unrouted = f"tree {tree.name!r} ended {status.name} without routing it"
-        commit(routing, ctx.emit, routes.rejected, unrouted)
-
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
         if run_body is not None:
             await run_body(consumed, bb, timebase, ctx.transition)
-        if batch:
-            await decide(tuple(consumed), bb, timebase, ctx)
-        else:
-            for token in consumed:
-                await decide((token,), bb, timebase, ctx)
+        observers = ctx.runner.observers
+        # One run of the tree per token (zip gives each as a 1-tuple), or one over them all.
+        for tokens in (tuple(consumed),) if batch else zip(consumed):
+            routing = TokenContext(
+                ctx.transition, routes.outputs, tokens, bb, timebase, batch=batch, consumed=ctx.consumed
+            )
+            board = PNBlackboard(bb, routing) if old_style and not isinstance(bb, Mapping) else bb
+            runner = TreeRunner(tree, board, timebase, routing)
+            if observers.active:  # the net is observed: so is this run of the tree
+                runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
+            try:
+                status = await runner.tick_until_complete()
+            finally:
+                routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
+            commit(routing, ctx.emit, routes.rejected, partial(_unrouted, tree, status))
 
     return fire
