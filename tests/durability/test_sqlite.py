@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, FencedError, Record, StoreError
+from mycorrhizal.common import DefinitionError, FencedError, Journal, Record, StoreError
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.durability.schema import SCHEMA_VERSION
 from mycorrhizal.durability.writer import Writer
@@ -122,6 +122,16 @@ async def test_another_store_opening_the_run_fences_this_one(path: Path) -> None
     await second.close()
 
 
+async def refuses_everything(store: SQLiteStore, journal: Journal, cause: str) -> None:
+    """A stopped store: appending, loading and closing each raise a StoreError naming ``cause``."""
+    with pytest.raises(StoreError, match=cause):
+        journal.append("fire", payload(99))
+    with pytest.raises(StoreError, match=cause):
+        await store.load("orders")
+    with pytest.raises(StoreError, match=cause):
+        await store.close()
+
+
 async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) -> None:
     store = SQLiteStore(path, commit_interval=0)
     journal = await store.open_journal("orders")
@@ -133,12 +143,7 @@ async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) ->
     journal.append("fire", payload(4))
     with pytest.raises(StoreError, match="could not commit: disk full; nothing more is written"):
         await journal.flush()
-    with pytest.raises(StoreError, match="disk full"):
-        journal.append("fire", payload(5))
-    with pytest.raises(StoreError, match="disk full"):
-        await store.load("orders")
-    with pytest.raises(StoreError, match="disk full"):
-        await store.close()
+    await refuses_everything(store, journal, "disk full")
     raw(path, "DROP TRIGGER full")
     again = SQLiteStore(path)
     recovery = await again.load("orders")
@@ -161,12 +166,7 @@ async def test_a_crash_of_the_writer_thread_fails_the_waiters_instead_of_hanging
     journal.append("fire", payload(1))
     with pytest.raises(StoreError, match="writer thread crashed: RuntimeError\\('a bug in the writer'\\)"):
         await journal.flush()
-    with pytest.raises(StoreError, match="writer thread crashed"):
-        journal.append("fire", payload(2))
-    with pytest.raises(StoreError, match="writer thread crashed"):
-        await store.load("orders")
-    with pytest.raises(StoreError, match="writer thread crashed"):
-        await store.close()
+    await refuses_everything(store, journal, "writer thread crashed")
     assert "writer thread crashed" in caplog.text
 
 
