@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh
+from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh, superseded
 from ..durability.payloads import dumps, loads, record_from, record_of_text, record_text
 from .connection import check_options, client_for, decoded, redis_failure
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
@@ -117,9 +117,7 @@ class RedisStore:
         earlier = self._journals.pop(run, None)
         if earlier is not None:  # this store's own older journal: commit what it queued, then fence it
             await self.flush()
-            earlier._broken = FencedError(
-                f"run {run!r} was opened again by a newer journal of this store. Fix: use the newer one"
-            )
+            earlier._broken = superseded(run)
         keys = self._keys(run)
         epoch, seq = await self._run(self._scripts["open"](keys=keys[:1]), f"open run {run!r}")
         await self._run(self._client.sadd(self._runs_key, run), f"list run {run!r}")

@@ -7,9 +7,9 @@ each time it is used: one instance raised in many places would grow one ever lon
 
 from __future__ import annotations
 
-from ..common.errors import StoreError
+from ..common.errors import FencedError, StoreError
 
-__all__ = ["JournalBase", "Retired", "check_kind", "check_run", "fresh"]
+__all__ = ["JournalBase", "Retired", "check_kind", "check_run", "fresh", "superseded"]
 
 
 class JournalBase:
@@ -62,3 +62,10 @@ def fresh(error: StoreError) -> StoreError:
     copy = type(error)(str(error))
     copy.__cause__ = error.__cause__
     return copy
+
+
+def superseded(run: str) -> FencedError:
+    """Why a journal whose store opened ``run`` again (with a newer journal) refuses more work."""
+    return FencedError(
+        f"run {run!r} was opened again by a newer journal of this store. Fix: use the newer one"
+    )

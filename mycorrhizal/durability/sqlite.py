@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ..common.codecs import JSON
-from ..common.errors import FencedError, StoreError
+from ..common.errors import StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
-from .journal import JournalBase, Retired, check_kind, check_run, fresh
+from .journal import JournalBase, Retired, check_kind, check_run, fresh, superseded
 from .payloads import dumps, loads, record_from, record_of_text, record_text
 from .schema import Options, connect
 from .writer import Job, Owner, SnapshotRow, Writer
@@ -82,9 +82,7 @@ class SQLiteStore:
         self._check_open()
         earlier = self._journals.pop(run, None)
         if earlier is not None:  # this store's own older journal: fenced at once, not at its next commit
-            earlier._owner.broken = FencedError(
-                f"run {run!r} was opened again by a newer journal of this store. Fix: use the newer one"
-            )
+            earlier._owner.broken = superseded(run)
         owner = await self._call(lambda connection: _claim(connection, run))
         self._writer.owners[owner.run_id] = owner
         journal = SQLiteJournal(self, owner)
