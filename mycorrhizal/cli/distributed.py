@@ -152,6 +152,14 @@ def _report(status: Any) -> list[str]:
     for p in status.places:
         pending = ", ".join(f"{name}: {count}" for name, count in sorted(p.pending.items())) or "-"
         lines.append(f"{p.place:<{width}}  {p.depth:>8}  {p.waiting:>8}  {p.dead:>5}  {pending}")
+    for k in status.keyed:
+        held = ", ".join(f"{name}: {count}" for name, count in sorted(k.held.items())) or "-"
+        states = ", ".join(f"{state} {count}" for state, count in sorted(k.machines.items()))
+        lines += [
+            f"keyed {k.place} (machines of {k.transition}): {k.partitions} partitions",
+            f"  held: {held} (free: {k.free})",
+            f"  machines: {sum(k.machines.values())}" + (f" ({states})" if states else ""),
+        ]
     alive = [w for w in status.workers if w.alive]
     lines.append(
         f"workers: {len(alive)} alive"

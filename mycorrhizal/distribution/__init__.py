@@ -6,13 +6,14 @@
 See docs/distribution.md.  Needs the ``redis`` extra: ``pip install 'mycorrhizal[redis]'``.
 """
 
-from .client import Client, PlaceStatus, Status, WorkerStatus
+from .client import Client, KeyedStatus, PlaceStatus, Status, WorkerStatus
 from .shared import SharedNet
 from .store import RedisJournal, RedisStore
 from .worker import Worker
 
 __all__ = [
     "Client",
+    "KeyedStatus",
     "PlaceStatus",
     "RedisJournal",
     "RedisStore",

@@ -22,9 +22,9 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import RoutingError
 from ..hypha import NetSpec
 from .connection import client_for, decoded, redis_failure
-from .shared import GROUP, SharedNet
+from .shared import GROUP, Keyed, SharedNet
 
-__all__ = ["Client", "PlaceStatus", "Status", "WorkerStatus"]
+__all__ = ["Client", "KeyedStatus", "PlaceStatus", "Status", "WorkerStatus"]
 
 
 @attrs.frozen
@@ -58,12 +58,33 @@ class WorkerStatus:
 
 
 @attrs.frozen
+class KeyedStatus:
+    """A keyed place: who holds its partitions, and its machines as committed in Redis."""
+
+    place: str
+    transition: str
+    """The ``fsm=`` transition consuming it."""
+    partitions: int
+    held: dict[str, int]
+    """Partitions per worker holding a lease on them."""
+    machines: dict[str, int]
+    """Machines per state (their state's name)."""
+
+    @property
+    def free(self) -> int:
+        """Partitions nobody holds (their tokens wait for the next sweep of a live worker)."""
+        return self.partitions - sum(self.held.values())
+
+
+@attrs.frozen
 class Status:
     """The shared places and the workers of a distributed net."""
 
     net: str
     places: tuple[PlaceStatus, ...]
     workers: tuple[WorkerStatus, ...]
+    keyed: tuple[KeyedStatus, ...] = ()
+    """The keyed places (consumed by ``fsm=`` transitions)."""
 
 
 class Client:
@@ -202,7 +223,22 @@ class Client:
                         pending[decoded(c["name"])] += int(c["pending"])
             dead = await self._call(self._client.xlen(self.shared.keys.dead(q)), "read depths")
             places.append(PlaceStatus(q, depth, dict(pending), int(dead)))
-        return Status(self.shared.flat.name, tuple(places), await self._workers())
+        keyed = tuple([await self._keyed(k) for k in self.shared.keyed.values()])
+        return Status(self.shared.flat.name, tuple(places), await self._workers(), keyed)
+
+    async def _keyed(self, keyed: Keyed) -> KeyedStatus:
+        keys = self.shared.keys
+        leases = [keys.lease(keyed.place, i) for i in range(keyed.partitions)]
+        held = Counter(
+            decoded(v).split()[0] for v in await self._call(self._client.mget(leases), "read leases") if v
+        )
+        states: Counter[str] = Counter()
+        for index in range(keyed.partitions):
+            documents = await self._call(
+                self._client.hvals(keys.machines(keyed.place, index)), "read machines"
+            )
+            states.update(str(json.loads(decoded(d)).get("state")) for d in documents)
+        return KeyedStatus(keyed.place, keyed.transition, keyed.partitions, dict(held), dict(states))
 
     async def _pending(self, key: str) -> dict[str, Any]:
         try:

@@ -133,19 +133,6 @@ def Counting() -> Any:
         return [LabeledTransition(Events.NEXT, Retry)]
 
 
-@mpn.net
-def Tally(builder: Any) -> None:
-    """jobs -> count (a Counting machine per key: the token's first item) -> done."""
-    jobs = builder.place("jobs")
-    done = builder.place("done")
-
-    @builder.transition(fsm=Counting, fsm_key=lambda token: token[0], inputs=[jobs], outputs=[done])
-    async def count(consumed: Any, bb: Any, timebase: Any) -> None:
-        if isinstance(bb, dict) and "gate" in bb:
-            bb.setdefault("waiting", []).append(consumed[0])
-            await bb["gate"].wait()
-
-
 @septum.state(config=StateConfiguration(terminal=False, can_dwell=True))
 def Expired() -> Any:
     """The key's deadline passed: its tokens are routed as (key, n, "expired")."""
@@ -183,12 +170,24 @@ def Armed() -> Any:
         return [LabeledTransition(Events.EXPIRE, Expired)]
 
 
-@mpn.net
-def Deadlines(builder: Any) -> None:
-    """jobs -> expire (an Armed machine per key, expiring 10 s after it starts) -> done."""
-    jobs = builder.place("jobs")
-    done = builder.place("done")
+def keyed(name: str, machine: Any, transition: str) -> Any:
+    """jobs -> ``transition`` (a ``machine`` per key: the token's first item) -> done.  A worker whose
+    blackboard holds a 'gate' event waits on it in ``transition``."""
 
-    @builder.transition(fsm=Armed, fsm_key=lambda token: token[0], inputs=[jobs], outputs=[done])
-    async def expire(consumed: Any, bb: Any, timebase: Any) -> None:
-        return None
+    def body(builder: Any) -> None:
+        jobs = builder.place("jobs")
+        done = builder.place("done")
+
+        @builder.transition(
+            name=transition, fsm=machine, fsm_key=lambda t: t[0], inputs=[jobs], outputs=[done]
+        )
+        async def handle(consumed: Any, bb: Any, timebase: Any) -> None:
+            if isinstance(bb, dict) and "gate" in bb:
+                bb.setdefault("waiting", []).append(consumed[0])
+                await bb["gate"].wait()
+
+    return mpn.net(body, name=name)
+
+
+Tally = keyed("Tally", Counting, "count")
+Deadlines = keyed("Deadlines", Armed, "expire")  # an Armed machine per key, expiring 10 s after it starts

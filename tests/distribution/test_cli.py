@@ -34,6 +34,18 @@ def test_submit_then_inspect(
     assert lines[5] == "workers: 0 alive"
 
 
+def test_inspect_shows_keyed_places(
+    at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--redis", redis_url, "--prefix", redis_prefix, "--partitions", "4"]
+    assert main(["submit", "tests/distribution/nets.py:Tally", "jobs", '["a", 1]', *where]) == 0
+    assert main(["inspect", "tests/distribution/nets.py:Tally", *where]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3].split() == ["Tally.jobs", "1", "1", "0", "-"]
+    assert lines[5:8] == ["keyed Tally.jobs (machines of Tally.count): 4 partitions", "  held: - (free: 4)",
+                          "  machines: 0"]  # fmt: skip
+
+
 def test_submit_reads_json_lines_from_stdin(
     at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

@@ -31,6 +31,9 @@ async def test_machines_continue_on_the_worker_that_takes_their_partition_over(
         assert {key: (doc["state"], doc["retry"]) for key, doc in machines.items()} == {
             key: ("Counting", 5) for key in KEYS
         }
+        (keyed,) = (await client.status()).keyed
+        assert (keyed.place, keyed.transition, keyed.partitions) == ("Tally.jobs", "Tally.count", 16)
+        assert (keyed.held, keyed.free, keyed.machines) == ({first.name: 16}, 0, {"Counting": 3})
         await first.abort()
         await second.start()
         await until(soon(lambda: len(second.partitions) == 16), "the second took every partition over")
