@@ -158,10 +158,11 @@ def psm_cases() -> list[Case]:
             box[key] = machine
 
     async def nested(n: int) -> None:
-        machine, before = box["nested"], calls[0]
+        machine, before, done = box["nested"], calls[0], box.get("moves", 0)
         send = machine.send
-        for i in range(n):
+        for i in range(done, done + n):  # go, back, go ... across samples (n may be odd)
             await send("back" if i % 2 else "go")
+        box["moves"] = done + n
         assert calls[0] - before == n
 
     async def guarded(n: int) -> None:
@@ -220,10 +221,13 @@ def transitions_cases() -> list[Case]:
         ],
     )
 
+    moves = [0]
+
     async def nested(n: int) -> None:
-        before = calls[0]
-        for i in range(n):
+        before, done = calls[0], moves[0]
+        for i in range(done, done + n):  # go, back, go ... across samples (n may be odd)
             await nested_model.trigger("back" if i % 2 else "go")
+        moves[0] = done + n
         assert calls[0] - before == n
 
     async def guarded(n: int) -> None:
