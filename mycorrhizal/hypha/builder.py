@@ -133,6 +133,7 @@ class NetBuilder(PlaceDeclarations, Patterns):
         retry_delay: float | Backoff | None = DEFAULT_RETRY,
         eager: bool = True,
         state_factory: Callable[[], Any] | None = None,
+        memory_codecs: Callable[[Any, str], object] | None = None,
     ) -> Any:
         """Declare a transition on ``async def handler(consumed, bb, timebase[, ctx])``; returns its ref.
 
@@ -142,7 +143,8 @@ class NetBuilder(PlaceDeclarations, Patterns):
         ``retry_delay`` re-tries a failed transition after that long (seconds, or a :class:`Backoff`,
         the default; None: only when a new token arrives) on the runner's timebase;
         ``eager=False`` starts every firing in its own asyncio task; ``state_factory()`` is called once
-        per runner and its result passed as the handler's 4th argument (instead of ``ctx``).
+        per runner and its result passed as the handler's 4th argument (instead of ``ctx``);
+        ``memory_codecs(runner, qname)`` teaches each runner's codecs what it keeps in ``ctx.memory``.
         """
 
         def decorate(handler: Callable[..., Any]) -> TransitionRef:
@@ -162,6 +164,7 @@ class NetBuilder(PlaceDeclarations, Patterns):
                 guard_arity=0 if guard is None else guard_arity(guard),
                 state_factory=state_factory,
                 list_value=self.list_value,
+                memory_codecs=memory_codecs,
             )
             return self._add_transition(spec, inputs, outputs)
 

@@ -204,6 +204,8 @@ class Recorder:
         memory = None
         if t.wants_ctx and t.memory:
             try:
+                if t.flat.spec.memory_codecs is not None:
+                    raise CodecError(f"the ctx.memory of transition {t.qname!r} holds live objects")
                 memory = encode_memory(t, self.codecs)
             except CodecError as exc:  # not this firing's fault: the run cannot be journaled on
                 self.fail(

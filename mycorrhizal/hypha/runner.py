@@ -95,6 +95,9 @@ class Runner:
         self._stop_callbacks: list[Callable[[], object]] = []
         self.codecs = hypha_codecs(codecs if codecs is not None else CodecRegistry())
         """Encodes tokens and ``ctx.memory`` for snapshots and the journal."""
+        for t in self._flat.transitions:
+            if t.spec.memory_codecs is not None:
+                t.spec.memory_codecs(self, t.qname)
         self._parts = Parts(
             self._flat.name,
             self._places,

@@ -116,6 +116,11 @@ class TransitionSpec:
     """Called once per runner; its result is the handler's 4th argument (instead of ``ctx``)."""
     list_value: ListValue = ListValue.SEVERAL
     """How a ``list`` value in the handler's outputs is read."""
+    memory_codecs: Callable[[Any, str], object] | None = attrs.field(default=None, eq=False, repr=False)
+    """``memory_codecs(runner, qname)``, called once per runner as it is made, teaches
+    ``runner.codecs`` the live objects this transition keeps in ``ctx.memory`` (an embedder's, e.g.
+    mycelium's ``fsm=`` machines) so that snapshots write them down and restores rebuild them in
+    that runner; a transition with one is not journaled."""
 
 
 @attrs.frozen

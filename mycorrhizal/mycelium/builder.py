@@ -21,6 +21,7 @@ from . import checks
 from .body import BodyHook, Handler
 from .checks import BT_MODES
 from .machine_handler import machine_handler
+from .machine_snapshot import teacher
 from .spec import EmbeddedMachine, EmbeddedTree, Routes
 from .tree_handler import tree_handler
 
@@ -180,6 +181,7 @@ class MyceliumBuilder(NetBuilder):
             max_machines=given["fsm_max_machines"],
             idle_states=idle_states,
         )
+        options["memory_codecs"] = teacher(spec)  # so that runner snapshots write the machines down
         return machine_handler(spec, body)
 
 

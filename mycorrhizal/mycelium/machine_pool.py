@@ -233,6 +233,18 @@ class MachinePool:
         await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 
+    # -- restoring ----------------------------------------------------------------------------------
+
+    @property
+    def seen(self) -> Mapping[Any, float]:
+        """With ``fsm_idle_ttl``: when each machine's last token came (on the timebase), oldest first."""
+        return self._seen
+
+    def resume(self, seen: list[tuple[Any, float]]) -> None:
+        """Take the last-token times of restored machines and look for idle ones again from there."""
+        self._seen.update(seen)
+        self._arm()
+
     # -- eviction -----------------------------------------------------------------------------------
 
     def at_rest(self, which: Any, fsm: StateMachine) -> bool:

@@ -1,0 +1,134 @@
+"""``fsm=`` machines written down: a transition's pool in a runner snapshot, and rebuilt on restore.
+
+Each ``fsm=`` transition teaches the runner's codecs its :class:`~.machine_pool.MachinePool` and
+the :class:`~.routing.Rejection` tokens it puts in its ``rejected=`` place (through hypha's
+``memory_codecs`` hook, once per runner).  The pool is then written in the transition's
+``ctx.memory`` like any value::
+
+    {"$t": "mycelium.MachinePool", "v": {"transition": "Net.t", "machines": [[key, machine], ...],
+                                        "seen": [[key, time], ...], "evicted": [idle, lru, lru_active]}}
+
+``machine`` is the machine's own snapshot (:meth:`~mycorrhizal.septum.StateMachine.snapshot`,
+without the blackboard, which is the net's); keys are encoded by the same codecs.  Reading it back
+rebuilds the pool in the restored runner at once: every machine in its state, with its stack,
+retry count, queue and pending timer (for its original deadline on the runner's timebase), so its
+timeouts fire even if no token comes; its order of use and idle times are kept for eviction.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ..common.codecs import CodecRegistry
+from ..common.errors import CodecError, ExecutionError
+from ..hypha import Runner
+from ..septum import StateMachine
+from .machine_pool import MachinePool
+from .routing import Rejection
+from .spec import EmbeddedMachine
+
+__all__ = ["NAME", "teacher"]
+
+NAME = "mycelium.MachinePool"
+"""The type name of a pool in documents."""
+
+
+class _Where:
+    """What a registry needs to rebuild pools: the runner being restored and each transition's spec.
+
+    One per registry, kept alive by the codec functions registered in it; a registry shared by
+    several runners rebuilds pools in the runner made last, which is the one
+    :meth:`Runner.restore` reads the document into.
+    """
+
+    __slots__ = ("codecs", "runner", "specs", "__weakref__")
+
+    def __init__(self, codecs: CodecRegistry, runner: Runner) -> None:
+        self.codecs = codecs
+        self.runner = weakref.ref(runner)
+        self.specs: dict[str, EmbeddedMachine] = {}
+
+
+_WHERE: weakref.WeakValueDictionary[int, _Where] = weakref.WeakValueDictionary()
+
+
+def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str], None]:
+    """The ``memory_codecs`` hook of an ``fsm=`` transition with machines ``spec``."""
+
+    def teach(runner: Runner, qname: str) -> None:
+        codecs = runner.codecs
+        where = _WHERE.get(id(codecs))
+        if where is None or where.codecs is not codecs:
+            if MachinePool in codecs:
+                raise CodecError(
+                    f"{NAME}: the codecs given to this runner already know MachinePool from elsewhere. "
+                    "Fix: give each runner its own CodecRegistry"
+                )
+            where = _WHERE[id(codecs)] = _Where(codecs, runner)
+            if Rejection not in codecs:  # what lands in a rejected= place
+                codecs.register(Rejection, name="mycelium.Rejection")
+            codecs.register(
+                MachinePool,
+                name=NAME,
+                encode=lambda pool: document(pool, codecs),
+                decode=lambda data: rebuilt(data, where, codecs),
+            )
+        if where.runner() is not runner:
+            where.runner, where.specs = weakref.ref(runner), {}
+        where.specs[qname] = spec
+
+    return teach
+
+
+def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
+    """What a pool writes down (its keys and messages still to be encoded by ``codecs``)."""
+    machines = []
+    for which, fsm in pool.living.items():
+        try:
+            machines.append([which, fsm.snapshot(codecs, blackboard=False)])
+        except ExecutionError as exc:
+            raise CodecError(
+                f"transition {pool.transition!r}: the machine of key {which!r} is in the middle of a "
+                f"step; take the snapshot between firings, when the net is idle"
+            ) from exc
+    return {
+        "transition": pool.transition,
+        "machines": machines,
+        "seen": [[which, time] for which, time in pool.seen.items()],
+        "evicted": [pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active],
+    }
+
+
+def _refuse(message: str) -> CodecError:
+    return CodecError(f"{NAME}: {message}")
+
+
+def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
+    """The pool ``data`` describes, with its machines restored, in the runner being restored."""
+    if type(data) is not dict or type(data.get("machines")) is not list or type(data.get("seen")) is not list:
+        raise _refuse(f"malformed pool {str(data)[:80]!r}. Fix: restore what runner.snapshot() wrote")
+    qname = data.get("transition")
+    spec = where.specs.get(qname) if isinstance(qname, str) else None
+    if spec is None:
+        raise _refuse(
+            f"the net has no fsm= transition {qname!r} (fsm= transitions: {sorted(where.specs)}). "
+            "Fix: restore the snapshot with the net it was taken of"
+        )
+    runner = where.runner()
+    assert runner is not None  # the runner being restored is alive
+    pool = MachinePool(spec, str(qname), runner.bb, runner.timebase)
+    for entry in data["machines"]:
+        if type(entry) is not list or len(entry) != 2:
+            raise _refuse(f"machine entry {str(entry)[:80]!r} is not [key, machine]")
+        which, saved = entry
+        options = {"common_data": runner.bb, "timebase": runner.timebase, **spec.options}
+        pool.living[which] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
+    evicted = data.get("evicted")
+    if type(evicted) is not list or len(evicted) != 3 or not all(type(n) is int for n in evicted):
+        raise _refuse(f"'evicted' is not three counts: {evicted!r}")
+    pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active = evicted
+    pool.resume([(which, time) for which, time in data["seen"]])
+    runner.add_stop_callback(pool.close)
+    return pool

@@ -1,0 +1,143 @@
+"""runner.snapshot() / Runner.restore() of a net with fsm= machines: machines by key, with their timers."""
+
+import asyncio
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.common import CodecError, CodecRegistry, ManualClock, StoreError
+from mycorrhizal.durability import MemoryStore
+from mycorrhizal.hypha import Runner
+from mycorrhizal.mycelium import machines
+
+from .test_eviction import Idle, keyed
+
+NET = keyed()
+
+
+def seen(runner: Runner, bb: dict[str, Any]) -> Any:
+    return (
+        sorted(runner.tokens("done")),
+        sorted(str(t) for t in runner.tokens("refused")),
+        {k: m.current_state.name for k, m in machines(runner, "work").items()},
+        bb.get("reopened", 0),
+    )
+
+
+async def play(runner: Runner, clock: ManualClock, script: list[Any]) -> None:
+    for op in script:
+        if isinstance(op, str):
+            runner.add_token("inbox", op)
+            await runner.run_until_idle()
+        else:
+            await clock.run_for(op)
+            await runner.run_until_idle()
+
+
+tokens = st.sampled_from(["a:x", "a:close", "b:x", "b:close", "c:park", "c:x"])
+ops = st.lists(st.one_of(tokens, st.sampled_from([10.0, 40.0, 99.5])), max_size=10)
+
+
+@settings(max_examples=25)
+@given(first=ops, then=ops)
+def test_a_restored_net_continues_with_its_machines_and_timers(first: list[Any], then: list[Any]) -> None:
+    async def scenario() -> None:
+        clock, bb = ManualClock(), {}
+        whole = Runner(NET, bb, clock)
+        await whole.start()
+        await play(whole, clock, first + then)
+
+        clock, bb = ManualClock(), {}
+        before = Runner(NET, bb, clock)
+        await before.start()
+        await play(before, clock, first)
+        text = json.dumps(before.snapshot())
+        await before.stop()
+        later, bb_later = ManualClock(clock.now()), copy.deepcopy(bb)
+        after = Runner.restore(NET, json.loads(text), bb_later, later)
+        await after.start()
+        await play(after, later, then)
+        assert seen(after, bb_later) == seen(whole, whole.bb)
+        await whole.stop()
+        await after.stop()
+
+    asyncio.run(scenario())
+
+
+async def test_a_pending_timeout_fires_at_its_deadline_with_no_token() -> None:
+    clock, bb = ManualClock(), {}
+    runner = Runner(NET, bb, clock)
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", ("b:x")])
+    await runner.run_until_idle()
+    await clock.run_for(40.0)
+    document = runner.snapshot()
+    await runner.stop()
+    pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]
+    assert pool["$t"] == "mycelium.MachinePool"
+    assert [[key, m["state"], m["timer"]] for key, m in pool["v"]["machines"]] == [
+        ["a", "Closed", {"deadline": 100.0}],
+        ["b", "Idle", None],
+    ]
+
+    later = ManualClock(40.0)
+    restored = Runner.restore(NET, document, {}, later)
+    await restored.start()
+    states = {k: m.current_state.name for k, m in machines(restored, "work").items()}
+    assert states == {"a": "Closed", "b": "Idle"}
+    await later.run_for(59.9)
+    assert restored.bb.get("reopened") is None
+    await later.run_for(0.1)  # no token: the timer alone reopens a at t=100
+    await restored.run_until_idle()
+    assert restored.bb["reopened"] == 1 and machines(restored, "work")["a"].current_state is Idle
+    await restored.stop()
+
+
+async def test_eviction_bookkeeping_is_kept(clock: ManualClock) -> None:
+    net = keyed(fsm_idle_ttl=30.0)
+    runner = Runner(net, {}, clock)
+    await runner.start()
+    runner.add_tokens("inbox", ["a:x", "b:x"])
+    await runner.run_until_idle()
+    await clock.run_for(20.0)
+    document = runner.snapshot()
+    await runner.stop()
+    later = ManualClock(20.0)
+    restored = Runner.restore(net, document, {}, later)
+    await restored.start()
+    await later.run_for(10.0)  # t=30: both last tokens are 30 s old
+    assert len(machines(restored, "work")) == 0 and machines(restored, "work").evicted_idle == 2
+    await restored.stop()
+
+
+async def test_a_journaled_net_still_refuses_fsm_machines() -> None:
+    runner = Runner(NET, {}, store=MemoryStore())
+    runner.add_token("inbox", "a:x")
+    with pytest.raises(StoreError, match="holds live objects.*fsm= transition cannot be journaled yet"):
+        await runner.run_until_idle()
+
+
+def test_a_registry_shared_with_a_foreign_machine_pool_codec_is_refused() -> None:
+    from mycorrhizal.mycelium.machine_pool import MachinePool
+
+    codecs = CodecRegistry()
+    codecs.register(MachinePool, name="elsewhere", encode=lambda p: None, decode=lambda d: None)
+    with pytest.raises(CodecError, match="already know MachinePool from elsewhere"):
+        Runner(NET, {}, codecs=codecs)
+
+
+async def test_a_pool_of_another_net_is_refused(clock: ManualClock) -> None:
+    runner = Runner(NET, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]
+    pool["v"]["transition"] = "Other.work"
+    with pytest.raises(CodecError, match="the net has no fsm= transition 'Other.work'"):
+        Runner.restore(NET, document, {}, clock)
