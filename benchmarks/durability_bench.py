@@ -28,10 +28,13 @@ Engine workloads (issue 12):
   steps without a store.
 * snapshot / restore of a net holding 10^6 small tokens (ints in a QUEUE place): ``runner.snapshot()``
   and ``Runner.restore(net, document)``; seconds per call.
+* snapshot / restore of 10^5 keyed machines: a mycelium net whose ``fsm=`` transition has made one
+  machine per key (each waiting in its state after one token): ``runner.snapshot()`` and
+  ``Runner.restore(net, document, blackboard)``, which rebuilds every machine; seconds per call.
 
 Targets (issue 12): a journaled firing <= 10 us amortized (a firing in memory costs ~2 us, which
 leaves the journal <= 8 us for encoding and appending it); snapshot and restore of 10^6 tokens <= 2 s
-each.
+each; of 10^5 keyed machines <= 1 s each.
 
 Run ``python benchmarks/durability_bench.py`` (``--quick`` for a smoke run).
 """
@@ -52,6 +55,8 @@ from _harness import Case, Derived, Row, Settings, run_benchmark
 from mycorrhizal.common import CodecRegistry
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import NetBuilder, NetSpec, Runner
+from mycorrhizal.mycelium import pn
+from mycorrhizal.septum import StateConfiguration, septum
 
 MYCORRHIZAL, FLOOR, NAIVE = "mycorrhizal", "floor", "naive"
 WORKLOAD_FULL = "records made durable, FULL"
@@ -65,6 +70,9 @@ TARGET_SNAPSHOT_S = 2.0
 WORKLOAD_FIRING = "journaled firing, producer -> queue -> consumer"
 WORKLOAD_SNAPSHOT = "snapshot of 10^6 tokens"
 WORKLOAD_RESTORE = "restore of 10^6 tokens"
+WORKLOAD_MACHINES_SNAPSHOT = "snapshot of 10^5 keyed machines"
+WORKLOAD_MACHINES_RESTORE = "restore of 10^5 keyed machines"
+TARGET_MACHINES_S = 1.0
 IN_MEMORY = "in memory"
 
 
@@ -224,6 +232,57 @@ def snapshot_cases(tokens: int) -> list[Case]:
     ]
 
 
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Session:
+    """One machine per key: routes each token to ``done`` and waits for the next."""
+
+    @septum.on_state
+    def on_state(ctx: Any) -> None:
+        if ctx.msg is not None:
+            ctx.msg.route("done")
+
+
+def keyed_sessions() -> NetSpec:
+    """``inbox -> work -> done``; ``work`` runs one ``Session`` machine per token (its own key)."""
+
+    @pn.net
+    def Sessions(builder: Any) -> None:
+        inbox, done = builder.place("inbox"), builder.place("done")
+
+        @builder.transition(fsm=Session, fsm_key=lambda token: token, inputs=[inbox], outputs=[done])
+        async def work(consumed: Any, bb: Any, timebase: Any) -> None:
+            return None
+
+    net: NetSpec = Sessions
+    return net
+
+
+def machine_cases(machines: int) -> list[Case]:
+    net = keyed_sessions()
+    box: list[Any] = []
+
+    async def setup() -> None:
+        if not box:
+            runner = Runner(net, {})
+            runner.add_tokens("inbox", range(machines))
+            await runner.run_until_idle()
+            box.extend([runner, runner.snapshot()])
+
+    def snapshot(n: int) -> None:
+        for _ in range(n):
+            box[0].snapshot()
+
+    def restore(n: int) -> None:
+        for _ in range(n):
+            Runner.restore(net, box[1], {})
+
+    options: dict[str, Any] = {"ops": 1, "unit": "s", "scale": 1.0, "setup": setup}
+    return [
+        Case(MYCORRHIZAL, WORKLOAD_MACHINES_SNAPSHOT, snapshot, TARGET_MACHINES_S, **options),
+        Case(MYCORRHIZAL, WORKLOAD_MACHINES_RESTORE, restore, TARGET_MACHINES_S, **options),
+    ]
+
+
 # --- peers ---------------------------------------------------------------------------------------
 
 
@@ -292,7 +351,11 @@ def cases(settings: Settings) -> list[Case]:
     ]
     for case, ops in every:
         case.ops = ops
-    return [case for case, _ in every] + snapshot_cases(settings.scale(1_000_000, 1_000))
+    return (
+        [case for case, _ in every]
+        + snapshot_cases(settings.scale(1_000_000, 1_000))
+        + machine_cases(settings.scale(100_000, 1_000))
+    )
 
 
 DERIVED = [

@@ -42,7 +42,7 @@ from .netruntime import NetRuntime
 from .ready import Ready
 from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
-from .snapshot import Parts, document_of, hypha_codecs, read
+from .snapshot import Parts, document_of, hypha_codecs, read, teach_memory_codecs
 from .spec import NetSpec, draw, net_of
 from .state import PlaceState, link
 
@@ -95,9 +95,7 @@ class Runner:
         self._stop_callbacks: list[Callable[[], object]] = []
         self.codecs = hypha_codecs(codecs if codecs is not None else CodecRegistry())
         """Encodes tokens and ``ctx.memory`` for snapshots and the journal."""
-        for t in self._flat.transitions:
-            if t.spec.memory_codecs is not None:
-                t.spec.memory_codecs(self, t.qname)
+        teach_memory_codecs(self, self._flat.transitions)
         self._parts = Parts(
             self._flat.name,
             self._places,

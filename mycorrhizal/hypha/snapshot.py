@@ -32,7 +32,7 @@ from .ready import Ready
 from .reporting import RunnerStats
 from .state import NO_TOKEN, PlaceState, TransitionState
 
-__all__ = ["ENGINE", "VERSION", "Parts", "hypha_codecs", "read", "mismatch", "write"]
+__all__ = ["ENGINE", "VERSION", "Parts", "hypha_codecs", "read", "mismatch", "teach_memory_codecs", "write"]
 
 ENGINE = "hypha"
 """What a hypha document's ``"engine"`` field says."""
@@ -76,6 +76,13 @@ def hypha_codecs(codecs: CodecRegistry) -> CodecRegistry:
     if FailedToken not in codecs:
         codecs.register(FailedToken, name="hypha.FailedToken", encode=_encode_failed, decode=_decode_failed)
     return codecs
+
+
+def teach_memory_codecs(runner: Any, transitions: Any) -> None:
+    """Let each transition with a ``memory_codecs`` hook teach ``runner.codecs`` what its memory holds."""
+    for t in transitions:
+        if t.spec.memory_codecs is not None:
+            t.spec.memory_codecs(runner, t.qname)
 
 
 def _encode_failed(failed: FailedToken) -> list[Any]:

@@ -5,11 +5,15 @@ the :class:`~.routing.Rejection` tokens it puts in its ``rejected=`` place (thro
 ``memory_codecs`` hook, once per runner).  The pool is then written in the transition's
 ``ctx.memory`` like any value::
 
-    {"$t": "mycelium.MachinePool", "v": {"transition": "Net.t", "machines": [[key, machine], ...],
-                                        "seen": [[key, time], ...], "evicted": [idle, lru, lru_active]}}
+    {"$t": "mycelium.MachinePool", "v": {"transition": "Net.t", "header": {...},
+        "machines": [[key, state], [key, state, {...}], ...], "seen": [[key, time], ...],
+        "evicted": [idle, lru, lru_active]}}
 
-``machine`` is the machine's own snapshot (:meth:`~mycorrhizal.septum.StateMachine.snapshot`,
-without the blackboard, which is the net's); keys are encoded by the same codecs.  Reading it back
+Each machine is its own snapshot (:meth:`~mycorrhizal.septum.StateMachine.snapshot`, without the
+blackboard, which is the net's), written compactly: the fields all machines share once in
+``header``, then per machine its key, its state and only the fields that are not those of a
+machine waiting with nothing else to remember (``[key, state]`` for most).  Keys are encoded by
+the same codecs.  Reading it back
 rebuilds the pool in the restored runner at once: every machine in its state, with its stack,
 retry count, queue and pending timer (for its original deadline on the runner's timebase), so its
 timeouts fire even if no token comes; its order of use and idle times are kept for eviction.
@@ -82,19 +86,43 @@ def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str], None]:
     return teach
 
 
+#: What every machine of a pool has in common in its document: written once, in the pool's.
+_HEADER = ("engine", "version", "machine")
+#: A machine waiting in its state with nothing else to remember: written as [key, state].
+_AT_REST = {"phase": "wait", "retry": 0, "unhandled": 0, "stack": [], "queue": [], "timer": None}
+_SKIPPED = frozenset({*_HEADER, "state"})
+
+
+def _entry(which: Any, saved: dict[str, Any]) -> list[Any]:
+    """A machine's entry in the pool: ``[key, state]``, or ``[key, state, what else it holds]``."""
+    if (
+        saved["phase"] == "wait"
+        and saved["timer"] is None
+        and not (saved["retry"] or saved["unhandled"] or saved["stack"] or saved["queue"])
+    ):
+        return [which, saved["state"]]  # the common case, without a dict
+    rest = {k: v for k, v in saved.items() if k not in _SKIPPED and (k not in _AT_REST or _AT_REST[k] != v)}
+    return [which, saved["state"], rest]
+
+
 def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
     """What a pool writes down (its keys and messages still to be encoded by ``codecs``)."""
     machines = []
+    header = None
     for which, fsm in pool.living.items():
         try:
-            machines.append([which, fsm.snapshot(codecs, blackboard=False)])
+            saved = fsm.snapshot(codecs, blackboard=False)
         except ExecutionError as exc:
             raise CodecError(
                 f"transition {pool.transition!r}: the machine of key {which!r} is in the middle of a "
                 f"step; take the snapshot between firings, when the net is idle"
             ) from exc
+        if header is None:
+            header = {k: saved[k] for k in _HEADER}
+        machines.append(_entry(which, saved))
     return {
         "transition": pool.transition,
+        "header": header,
         "machines": machines,
         "seen": [[which, time] for which, time in pool.seen.items()],
         "evicted": [pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active],
@@ -118,17 +146,31 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
         )
     runner = where.runner()
     assert runner is not None  # the runner being restored is alive
-    pool = MachinePool(spec, str(qname), runner.bb, runner.timebase)
+    pool = MachinePool.in_runner(spec, runner, str(qname))
+    header = data.get("header")
+    if data["machines"] and type(header) is not dict:
+        raise _refuse(f"'header' is not an object: {str(header)[:80]!r}")
+    options = {"common_data": runner.bb, "timebase": runner.timebase, **spec.options}
+    restore = StateMachine.restore
+    at_rest: dict[Any, dict[str, Any]] = {}  # by state: the one document of every machine at rest there
     for entry in data["machines"]:
-        if type(entry) is not list or len(entry) != 2:
-            raise _refuse(f"machine entry {str(entry)[:80]!r} is not [key, machine]")
-        which, saved = entry
-        options = {"common_data": runner.bb, "timebase": runner.timebase, **spec.options}
-        pool.living[which] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
+        size = len(entry) if type(entry) is list else 0
+        if size == 2:
+            saved = at_rest.get(entry[1]) if isinstance(entry[1], str) else None
+            if saved is None:
+                saved = {**header, **_AT_REST, "state": entry[1]}  # type: ignore[dict-item]
+                if isinstance(entry[1], str):
+                    at_rest[entry[1]] = saved
+        elif size == 3 and type(entry[2]) is dict:
+            saved = {**header, **_AT_REST, "state": entry[1], **entry[2]}  # type: ignore[dict-item]
+        else:
+            raise _refuse(f"machine entry {str(entry)[:80]!r} is not [key, state] or [key, state, {{...}}]")
+        pool.living[entry[0]] = restore(spec.initial, saved, codecs=codecs, **options)
     evicted = data.get("evicted")
     if type(evicted) is not list or len(evicted) != 3 or not all(type(n) is int for n in evicted):
         raise _refuse(f"'evicted' is not three counts: {evicted!r}")
     pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active = evicted
     pool.resume([(which, time) for which, time in data["seen"]])
-    runner.add_stop_callback(pool.close)
+    if pool.observers:  # the restored runner is observed already: its machines forward from now
+        pool.forwarding(True)
     return pool

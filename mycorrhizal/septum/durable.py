@@ -21,7 +21,6 @@ embedder that writes it down itself.
 from __future__ import annotations
 
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import CodecError, ExecutionError
@@ -32,7 +31,7 @@ from .mailbox import TIMEOUT, Mailbox
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .plan import MachineSpec, Node
 
-__all__ = ["FORMAT", "check", "copy_engine", "read", "restart", "write"]
+__all__ = ["FORMAT", "check", "copy_engine", "read", "restart", "resume", "write"]
 
 FORMAT = 1
 """Version of the snapshot document; a newer one is refused."""
@@ -40,18 +39,16 @@ ENGINE = "septum"
 _PHASES = {NEW: "new", ENTRY: "entry", WAIT: "wait", DONE: "done", TIMED_OUT: "timed_out"}
 _PHASE_OF = {name: phase for phase, name in _PHASES.items()}
 
-#: Per compiled spec: each node's key in documents, and the node of each key.
-_KEYS: WeakKeyDictionary[MachineSpec, tuple[dict[Node, str], dict[str, Node]]] = WeakKeyDictionary()
-
 
 def _keys(spec: MachineSpec) -> tuple[dict[Node, str], dict[str, Node]]:
-    keys = _KEYS.get(spec)
+    """Each node's key in documents, and the node of each key (kept on the compiled spec)."""
+    keys = spec.keys
     if keys is None:
         nodes = list(spec.nodes.values())
         shared = {n.state.qualname for n in nodes}
         plain = len(shared) == len(nodes)
         by_node = {n: n.state.qualname if plain else f"{n.state.module}:{n.state.qualname}" for n in nodes}
-        keys = _KEYS[spec] = (by_node, {key: node for node, key in by_node.items()})
+        keys = spec.keys = (by_node, {key: node for node, key in by_node.items()})
     return keys
 
 
@@ -130,6 +127,17 @@ def check(document: Any, spec: MachineSpec) -> dict[str, Any]:
             "Fix: restore it with the initial state (or group) of the machine it was taken of"
         )
     return document
+
+
+def resume(host: Any, engine: Engine, document: Any, codecs: CodecRegistry, own_blackboard: bool) -> None:
+    """Put a new machine ``host`` (its ``engine``) where ``document`` says; with ``own_blackboard``
+    its blackboard is the document's."""
+    checked = check(document, engine.spec)
+    if own_blackboard and "blackboard" in checked:
+        engine.common = codecs.from_document(checked["blackboard"])
+    read(engine, checked, codecs)
+    if engine.clock is not None:
+        engine.context(host)  # its timer runs it in the background: the ctx knows the machine
 
 
 def _node(spec: MachineSpec, key: Any) -> Node:

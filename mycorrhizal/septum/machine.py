@@ -485,13 +485,6 @@ class StateMachine:
         constructor's (give ``timebase=`` a clock that continues from the snapshot's time).  A
         document of another machine, of a newer format or malformed is a CodecError.
         """
-        codecs = codecs or CodecRegistry()
         fsm = cls(initial_state, common_data=common_data, **options)
-        engine = fsm._engine
-        checked = durable.check(document, engine.spec)
-        if common_data is None and "blackboard" in checked:
-            engine.common = codecs.from_document(checked["blackboard"])
-        durable.read(engine, checked, codecs)
-        if engine.clock is not None:
-            engine.context(fsm)  # its timer runs it in the background: the ctx knows the machine
+        durable.resume(fsm, fsm._engine, document, codecs or CodecRegistry(), common_data is None)
         return fsm

@@ -125,7 +125,7 @@ class Node:
 class MachineSpec:
     """The validated, compiled states of one machine: shared by every instance built from it."""
 
-    __slots__ = ("initial", "error", "nodes", "group", "root", "warnings", "__weakref__")
+    __slots__ = ("initial", "error", "nodes", "group", "root", "warnings", "keys", "__weakref__")
 
     #: The engine class that runs machines of this kind of spec (:mod:`.machine` sets it, since
     #: this layer knows no engine): ``Engine``, and ``ChartEngine`` for a statechart's spec.
@@ -146,6 +146,8 @@ class MachineSpec:
         self.group = group
         #: What the machine's states do that 0.x accepted and a strict machine refuses (logged once).
         self.warnings: tuple[Problem, ...] = ()
+        #: Each node's name in snapshot documents and back (made by the first snapshot or restore).
+        self.keys: tuple[dict[Node, str], dict[str, Node]] | None = None
 
     @property
     def name(self) -> str:

@@ -79,10 +79,8 @@ async def test_a_pending_timeout_fires_at_its_deadline_with_no_token() -> None:
     await runner.stop()
     pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]
     assert pool["$t"] == "mycelium.MachinePool"
-    assert [[key, m["state"], m["timer"]] for key, m in pool["v"]["machines"]] == [
-        ["a", "Closed", {"deadline": 100.0}],
-        ["b", "Idle", None],
-    ]
+    assert pool["v"]["machines"] == [["a", "Closed", {"timer": {"deadline": 100.0}}], ["b", "Idle"]]
+    assert pool["v"]["header"] == {"engine": "septum", "version": 1, "machine": "Idle"}
 
     later = ManualClock(40.0)
     restored = Runner.restore(NET, document, {}, later)
@@ -140,4 +138,27 @@ async def test_a_pool_of_another_net_is_refused(clock: ManualClock) -> None:
     pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]
     pool["v"]["transition"] = "Other.work"
     with pytest.raises(CodecError, match="the net has no fsm= transition 'Other.work'"):
+        Runner.restore(NET, document, {}, clock)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda v: v.update(machines=["a"]), "machine entry 'a' is not \\[key, state\\]"),
+        (lambda v: v.update(machines=[["a", "Idle", 3]]), "machine entry .* is not \\[key, state\\]"),
+        (lambda v: v.update(machines=[["a", "Gone"]]), "machine Idle has no state 'Gone'"),
+        (lambda v: v.update(header=None), "'header' is not an object"),
+        (lambda v: v.update(seen="x"), "malformed pool"),
+        (lambda v: v.update(evicted=[1]), "'evicted' is not three counts"),
+    ],
+)
+async def test_a_malformed_pool_is_a_clear_codec_error(clock: ManualClock, change: Any, message: str) -> None:
+    runner = Runner(NET, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    change(document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"])
+    with pytest.raises(CodecError, match=message):
         Runner.restore(NET, document, {}, clock)
