@@ -96,6 +96,8 @@ DURABILITY_ROWS = {
     *each((M, "in memory"), "journaled firing, producer -> queue -> consumer"),
     (M, "snapshot of 10^6 tokens"),
     (M, "restore of 10^6 tokens"),
+    (M, "snapshot of 10^5 keyed machines"),
+    (M, "restore of 10^5 keyed machines"),
 }
 SPORES_FILE = "spores -> AsyncFileTransport"
 SPORES_ROWS = {
@@ -163,6 +165,8 @@ TARGETS = {
         (M, "journaled firing, producer -> queue -> consumer"): 10.0,
         (M, "snapshot of 10^6 tokens"): 2.0,
         (M, "restore of 10^6 tokens"): 2.0,
+        (M, "snapshot of 10^5 keyed machines"): 1.0,
+        (M, "restore of 10^5 keyed machines"): 1.0,
     },
     "spores_bench": {
         ("spores, added by logging", "per FSM transition (logged - plain)"): 3.0,
