@@ -272,7 +272,11 @@ class Engine:
         if label is not None:
             op = op or await self._resolve(node, timeout, label)
             if op is not None and op.kind == CHOOSE:
-                op = await self._choose(node, op)
+                try:
+                    op = moves.choose(self, node, op)  # the transition whose guard passes
+                except HookFailed as failed:
+                    await self._route(failed.node, failed.role, failed.exc)
+                    op = None
             if op is not None:
                 if op.fast and self.observers is None and not report.info_enabled():
                     self.retry = 0  # the guarded transition is a plain one: taken as the loop takes those
@@ -380,14 +384,6 @@ class Engine:
         return op
 
     # ----------------------------------------------------------------- moves
-    async def _choose(self, node: Node, choice: Op) -> Op | None:
-        """The transition a guarded label takes (None: no guard passes, or a guard failed and was routed)."""
-        try:
-            return moves.choose(self, node, choice)
-        except HookFailed as failed:
-            await self._route(failed.node, failed.role, failed.exc)
-            return None
-
     async def _move(self, node: Node, op: Op, info: bool) -> None:
         """Apply ``op``, sending a hook that fails on the way to the error route."""
         try:
