@@ -74,14 +74,17 @@ class ChartMailbox(Mailbox):
 class ChartClock(Clock):
     """A :class:`~.clock.Clock` with a timer per active timed state instead of one."""
 
-    __slots__ = ("timers",)
+    __slots__ = ("timers", "deadlines")
 
     def __init__(self, timebase: Timebase) -> None:
         super().__init__(timebase)
         self.timers: dict[ChartNode, TimerHandle] = {}
+        #: When each running timer fires, on the timebase (what a snapshot writes down).
+        self.deadlines: dict[ChartNode, float] = {}
 
     def cancel(self, node: ChartNode) -> None:
         """Stop ``node``'s timer, if it runs."""
+        self.deadlines.pop(node, None)
         handle = self.timers.pop(node, None)
         if handle is not None:
             handle.cancel()
@@ -150,14 +153,18 @@ class ChartEngine(Engine):
         """The clock holding this machine's timers (None until a timed state was entered)."""
         return cast(ChartClock | None, self.clock)
 
-    def arm(self, node: Node) -> None:
+    def arm(self, node: Node, delay: float | None = None) -> None:
+        """Start ``node``'s timer: its whole timeout, or ``delay`` (a restored timer's remainder)."""
         timed = cast(ChartNode, node)
         clock = self.timers()
         if clock is None:
             clock = ChartClock(self.timebase)
             self.clock = clock
         clock.cancel(timed)
-        delay: float = node.timeout  # type: ignore[assignment]  # only timed states are armed
+        if delay is None:
+            delay = node.timeout
+        assert delay is not None  # only timed states are armed
+        clock.deadlines[timed] = self.timebase.now() + delay
         clock.timers[timed] = self.timebase.call_later(delay, lambda: self.fire_node(timed))
 
     def disarm_node(self, node: ChartNode) -> None:
@@ -180,6 +187,7 @@ class ChartEngine(Engine):
         clock = self.timers()
         if clock is None or clock.timers.pop(node, None) is None or self.phase == DONE:
             return
+        clock.deadlines.pop(node, None)
         mailbox = self.mailbox or self.open_mailbox()
         assert isinstance(mailbox, ChartMailbox)
         mailbox.plain.append(node.marker)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import CodecError, ExecutionError
+from . import chartdurable
 from .chart import ChartEngine
 from .clock import Clock
 from .engine import Engine
@@ -60,12 +61,6 @@ def _refuse(message: str) -> CodecError:
 def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, JSON]:
     """The snapshot document of ``engine``; ``blackboard`` is written unless it is :data:`None`."""
     spec = engine.spec
-    if isinstance(engine, ChartEngine):
-        raise ExecutionError(
-            f"machine {spec.name} has compound or parallel states, which snapshots do not cover yet; "
-            f"snapshot machines of plain states, or keep this one in memory (copy.deepcopy works)",
-            state=engine.node.name,
-        )
     if engine.running:
         raise ExecutionError(
             f"machine {spec.name} is running a step; take its snapshot between steps (not from its "
@@ -82,9 +77,16 @@ def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, J
         "retry": engine.retry,
         "unhandled": engine.unhandled,
         "stack": [by_node[n] for n in engine.stack or ()],
-        "queue": [] if engine.mailbox is None else _queue(engine.mailbox, codecs),
+        "queue": []
+        if engine.mailbox is None or isinstance(engine, ChartEngine)
+        else _queue(engine.mailbox, codecs),
         "timer": _timer(engine.clock),
     }
+    if isinstance(engine, ChartEngine):  # a statechart: its configuration, timers and history
+        document["timer"] = None
+        document["chart"] = chartdurable.write(engine, by_node)
+        if engine.mailbox is not None:
+            document["queue"] = chartdurable.queue(engine.mailbox, by_node, codecs)  # type: ignore[arg-type]
     if blackboard is not None:
         document["blackboard"] = codecs.document(blackboard)
     return document
@@ -176,6 +178,9 @@ def read(engine: Engine, document: dict[str, Any], codecs: CodecRegistry) -> Non
     engine.retry = _count(document, "retry")
     engine.unhandled = _count(document, "unhandled")
     engine.stack = [_node(spec, key) for key in stack] or None
+    if isinstance(engine, ChartEngine):
+        chartdurable.read(engine, document, lambda key: _node(spec, key), codecs)
+        return
     _read_queue(engine, document.get("queue"), codecs)
     _read_timer(engine, document.get("timer"))
 

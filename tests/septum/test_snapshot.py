@@ -24,8 +24,6 @@ from mycorrhizal.septum import (
     septum,
 )
 
-from ._charts import box, leaf
-
 
 class Ev(Enum):
     GO = auto()
@@ -303,9 +301,3 @@ async def test_copies_still_continue_from_the_same_point(clock: ManualClock) -> 
     clock.advance(3.0)
     await twin.run()
     assert twin.retry_count == 1
-
-
-def test_a_statechart_is_refused_clearly() -> None:
-    chart = box("Outer", leaf("Inside", config=StateConfiguration(can_dwell=True), on_state=lambda ctx: None))
-    with pytest.raises(ExecutionError, match="compound or parallel states, which snapshots do not cover yet"):
-        StateMachine(chart).snapshot()

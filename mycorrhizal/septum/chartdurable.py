@@ -1,0 +1,129 @@
+"""Snapshots of statecharts: what a :class:`~.chart.ChartEngine` adds to a machine's snapshot document.
+
+A statechart's document is a flat machine's (see :mod:`.durable`: ``state`` is the innermost state
+holding every active one, ``phase``, ``stack``, ``unhandled``, the blackboard) with ``timer`` left
+None and one more entry, ``chart``::
+
+    "chart": {"active": ["Light", "Light.Day", "Light.Day.Cycle", "Light.Day.Cycle.Green"],
+              "owing": [], "counts": {"Light.Day.Cycle.Green": 1},
+              "history": {"Light.Day": ["Light.Day.Cycle", "Light.Day.Cycle.Green"]},
+              "timers": {"Light.Day.Cycle.Green": 130.0}}
+
+``active`` lists the active states in the order they were entered, ``owing`` those that owe their
+entry run, ``counts`` the retry counts, ``history`` what each compound state with history
+remembers, and ``timers`` the deadline of each pending timeout on the machine's timebase.  A fired
+timeout waiting in the queue is the entry ``["timeout", "Light.Day.Cycle.Green"]`` of ``queue``.
+Restored, every timer is set again for its original deadline (at once if it has passed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..common.codecs import JSON, CodecRegistry
+from ..common.errors import CodecError
+from .chart import ChartClock, ChartEngine, ChartMailbox
+from .hierarchy import ChartNode, TimerMarker
+from .plan import Node
+
+__all__ = ["queue", "read", "write"]
+
+Keys = dict[Node, str]
+Find = Callable[[Any], Node]
+
+
+def write(engine: ChartEngine, key: Keys) -> dict[str, JSON]:
+    """The ``chart`` entry of ``engine``'s snapshot (``key``: each state's key in documents)."""
+    clock = engine.timers()
+    timers = {} if clock is None else {key[n]: when for n, when in clock.deadlines.items()}
+    return {
+        "active": [key[n] for n in engine.active],
+        "owing": [key[n] for n in sorted(engine.owing, key=lambda n: n.order)],
+        "counts": {key[n]: count for n, count in engine.counts.items()},
+        "history": {key[n]: [key[m] for m in kept] for n, kept in engine.remembered.items()},
+        "timers": timers,  # type: ignore[dict-item]  # floats
+    }
+
+
+def queue(mailbox: ChartMailbox, key: Keys, codecs: CodecRegistry) -> list[JSON]:
+    """The ``queue`` entry: messages as ``[priority, data]``, fired timeouts as ``["timeout", state]``."""
+    encode = codecs.encode
+    entries: list[JSON] = [
+        ["timeout", key[m.node]] if isinstance(m, TimerMarker) else [0, encode(m)] for m in mailbox.plain
+    ]
+    for priority, bucket in sorted((mailbox.others or {}).items(), reverse=True):
+        entries.extend([priority, encode(m)] for m in bucket)
+    return entries
+
+
+def _refuse(message: str) -> CodecError:
+    return CodecError(f"septum snapshot: {message}")
+
+
+def _keys_of(chart: dict[str, Any], name: str, find: Find) -> list[ChartNode]:
+    keys = chart.get(name)
+    if type(keys) is not list:
+        raise _refuse(f"'chart.{name}' is not a list: {str(keys)[:80]!r}")
+    return [find(k) for k in keys]  # type: ignore[misc]  # a statechart's nodes
+
+
+def _mapping(chart: dict[str, Any], name: str) -> dict[str, Any]:
+    value = chart.get(name)
+    if type(value) is not dict:
+        raise _refuse(f"'chart.{name}' is not an object: {str(value)[:80]!r}")
+    return value
+
+
+def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: CodecRegistry) -> None:
+    """Put the configuration, counts, history, timers and queue of ``document`` into a new ``engine``."""
+    chart = document.get("chart")
+    if type(chart) is not dict:
+        raise _refuse("a machine with compound or parallel states needs its 'chart' entry")
+    active = _keys_of(chart, "active", find)
+    for node in active:
+        if node.parent is not None and node.parent not in active:
+            raise _refuse(f"state {node.name} is active but {node.parent.name}, which holds it, is not")
+        engine.active[node] = None
+        if node.parent is None:
+            engine.top = node
+        elif not node.parent.parallel:
+            engine.child[node.parent] = node
+    engine.owing = set(_keys_of(chart, "owing", find))
+    for key, count in _mapping(chart, "counts").items():
+        if type(count) is not int or count < 0:
+            raise _refuse(f"retry count {count!r} of {key!r} is not a whole number >= 0")
+        engine.counts[find(key)] = count  # type: ignore[index]
+    for key, kept in _mapping(chart, "history").items():
+        if type(kept) is not list:
+            raise _refuse(f"history of {key!r} is not a list")
+        engine.remembered[find(key)] = tuple(find(k) for k in kept)  # type: ignore[index,misc]
+    for key, deadline in _mapping(chart, "timers").items():
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float):
+            raise _refuse(f"timer deadline {deadline!r} of {key!r} is not a number")
+        engine.arm(find(key), max(0.0, deadline - engine.timebase.now()))
+    _read_queue(engine, document.get("queue"), find, codecs)
+    engine.settle()
+
+
+def _read_queue(engine: ChartEngine, entries: Any, find: Find, codecs: CodecRegistry) -> None:
+    if type(entries) is not list:
+        raise _refuse(f"'queue' is not a list: {str(entries)[:80]!r}")
+    if not entries:
+        return
+    mailbox = engine.open_mailbox()
+    assert isinstance(mailbox, ChartMailbox)
+    for entry in entries:
+        if type(entry) is not list or len(entry) != 2:
+            raise _refuse(f"queue entry {str(entry)[:80]!r} is neither [priority, message] nor a timeout")
+        if entry[0] == "timeout":
+            node: ChartNode = find(entry[1])  # type: ignore[assignment]
+            clock = engine.timers() or ChartClock(engine.timebase)
+            engine.clock = clock
+            mailbox.plain.append(node.marker)
+            mailbox.markers += 1
+            clock.fired = True
+        elif type(entry[0]) is int:
+            mailbox.put(codecs.decode(entry[1]), entry[0])
+        else:
+            raise _refuse(f"queue entry {str(entry)[:80]!r} is neither [priority, message] nor a timeout")

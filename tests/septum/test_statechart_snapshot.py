@@ -1,0 +1,118 @@
+"""Snapshots of statecharts: the configuration, every region's timers, retry counts, history and
+fired timeouts are written down, and a restored machine goes on exactly as the original does."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import CodecError, ManualClock
+from mycorrhizal.septum import StateMachine
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "septum" / "traffic_light.py"
+
+
+@pytest.fixture(scope="module")
+def light() -> Any:
+    return runpy.run_path(str(EXAMPLE), run_name="snapshot_test")["Light"]
+
+
+def where(fsm: StateMachine) -> list[str]:
+    return [s.name for s in fsm.configuration]
+
+
+def run(fsm: StateMachine, clock: ManualClock, script: list[tuple[float, str | None]]) -> list[Any]:
+    seen = []
+    for seconds, message in script:
+        clock.advance(seconds)
+        fsm.run_sync()
+        if message is not None:
+            fsm.send(message)
+        seen.append((clock.now(), where(fsm), dict(fsm.common)))
+    return seen
+
+
+BEFORE = [(5, "button"), (25, None), (3, None), (7, None)]  # in the crossing: Walk, Stopped timed
+AFTER = [(4, None), (6, "night"), (60, "day"), (20, None), (40, "off")]
+
+
+def twin(light: Any, clock: ManualClock, document: Any) -> StateMachine:
+    """The machine restored from ``document`` (through JSON text) on a clock at the same time."""
+    other = ManualClock()
+    other.advance(clock.now())
+    return StateMachine.restore(light, json.loads(json.dumps(document)), timebase=other)
+
+
+def test_a_restored_statechart_goes_on_as_the_original(light: Any) -> None:
+    clock = ManualClock()
+    fsm = StateMachine(light, timebase=clock)
+    fsm.run_sync()
+    run(fsm, clock, BEFORE)
+    assert where(fsm) == ["Light", "Day", "Crossing", "Cars", "Stopped", "Walkers", "Walk"]
+    document = fsm.snapshot()
+    chart = document["chart"]
+    assert chart["timers"] == {
+        "Light.Day.Crossing.Cars.Stopped": 48.0,
+        "Light.Day.Crossing.Walkers.Walk": 43.0,
+    }  # type: ignore[index]
+    restored = twin(light, clock, document)
+    assert where(restored) == where(fsm) and restored.current_state is fsm.current_state
+    theirs = run(restored, restored._engine.timebase, AFTER)  # type: ignore[arg-type]
+    assert run(fsm, clock, AFTER) == [(t, w, c) for t, w, c in theirs]
+    assert fsm.is_complete and restored.is_complete
+
+
+def test_history_and_a_fired_timeout_waiting_in_the_queue_are_kept(light: Any) -> None:
+    clock = ManualClock()
+    fsm = StateMachine(light, timebase=clock)
+    fsm.run_sync()
+    run(fsm, clock, [*BEFORE, (4, "night")])  # Day remembers the crossing, deeply
+    fsm.send_message("day")
+    clock.advance(0)
+    document = fsm.snapshot()
+    assert document["chart"]["history"]["Light.Day"][-1] == "Light.Day.Crossing.Walkers.Flashing"  # type: ignore[index]
+    assert document["queue"] == [[0, "day"]]
+    restored = twin(light, clock, document)
+    restored.run_sync()
+    fsm.run_sync()
+    assert (
+        where(restored)
+        == where(fsm)
+        == ["Light", "Day", "Crossing", "Cars", "Stopped", "Walkers", "Flashing"]
+    )
+    clock.advance(5)  # Flashing's timer (restarted on re-entry) fires: its timeout waits, unhandled yet
+    document = fsm.snapshot()
+    assert ["timeout", "Light.Day.Crossing.Walkers.Flashing"] in document["queue"]  # type: ignore[operator]
+    restored = twin(light, clock, document)
+    fsm.run_sync()
+    restored.run_sync()
+    assert (
+        where(restored)
+        == where(fsm)
+        == ["Light", "Day", "Crossing", "Cars", "Stopped", "Walkers", "WalkersDone"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("chart"), "needs its 'chart' entry"),
+        (
+            lambda d: d["chart"]["active"].remove("Light.Day"),
+            "state Cycle is active but Day, which holds it, is not",
+        ),
+        (lambda d: d["chart"].update(timers={"Light.Day.Cycle.Green": "soon"}), "timer deadline 'soon'"),
+        (lambda d: d["chart"]["active"].append("Light.Nowhere"), "has no state 'Light.Nowhere'"),
+    ],
+)
+def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, message: str) -> None:
+    fsm = StateMachine(light, timebase=ManualClock())
+    fsm.run_sync()
+    document = json.loads(json.dumps(fsm.snapshot()))
+    change(document)
+    with pytest.raises(CodecError, match=message):
+        StateMachine.restore(light, document, timebase=ManualClock())
