@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from prometheus_client import Counter
 
+from ..common.observers import Forwarded
 from ..hypha.events import (
     DeliveryFailed,
     FiringCancelled,
@@ -46,6 +48,8 @@ from .families import Families
 __all__ = ["MetricsObserver"]
 
 Handler = Callable[["MetricsObserver", Any], None]
+Tracked = Callable[["MetricsObserver", Any, Any], None]
+"""A handler pairing records (entered/left, tick started/finished) by a tracking key it is given."""
 
 
 def _short(qualified: str, source: str) -> str:
@@ -69,8 +73,10 @@ class MetricsObserver:
         # (family, label values) -> the labelled child: labels() takes a lock and a dict lookup
         self._children: dict[tuple[Any, ...], Any] = {}
         self._firings: dict[tuple[Any, ...], list[float]] = {}  # firing key -> start times
-        self._ticks: dict[str, float] = {}  # tree -> start of its tick in progress
-        self._entered: dict[str, tuple[str, float]] = {}  # machine -> (state, time entered)
+        # tree (or a net's tree run) -> start of its tick in progress
+        self._ticks: dict[Any, float] = {}
+        # machine (or a net's machine, with its key) -> (state, time entered)
+        self._entered: dict[Any, tuple[str, float]] = {}
 
     def __call__(self, event: Any) -> None:
         """Count one event (what the runtime calls)."""
@@ -142,14 +148,14 @@ def _source(obs: MetricsObserver, event: SourceFailed) -> None:
 # -- trees ------------------------------------------------------------------------------------------
 
 
-def _tick_started(obs: MetricsObserver, event: TickStarted) -> None:
-    obs._ticks[event.source] = time.perf_counter()
+def _tick_started(obs: MetricsObserver, event: TickStarted, track: Any = None) -> None:
+    obs._ticks[event.source if track is None else track] = time.perf_counter()
 
 
-def _tick_finished(obs: MetricsObserver, event: TickFinished) -> None:
+def _tick_finished(obs: MetricsObserver, event: TickFinished, track: Any = None) -> None:
     fam = obs.families
     obs.inc(fam.ticks, event.source, event.status.name)
-    start = obs._ticks.pop(event.source, None)
+    start = obs._ticks.pop(event.source if track is None else track, None)
     if start is not None:
         obs.child(fam.tick_seconds, event.source).observe(time.perf_counter() - start)
 
@@ -168,14 +174,14 @@ def _node_event(kind: str) -> Handler:
 # -- machines ---------------------------------------------------------------------------------------
 
 
-def _entered(obs: MetricsObserver, event: StateEntered) -> None:
-    obs._entered[event.source] = (event.state, event.time)
+def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> None:
+    obs._entered[event.source if track is None else track] = (event.state, event.time)
 
 
-def _left(obs: MetricsObserver, event: StateLeft) -> None:
+def _left(obs: MetricsObserver, event: StateLeft, track: Any = None) -> None:
     fam, machine = obs.families, event.source
     obs.inc(fam.transitions, machine, event.state, event.target)
-    entered = obs._entered.pop(machine, None)
+    entered = obs._entered.pop(machine if track is None else track, None)
     if entered is not None and entered[0] == event.state:
         obs.child(fam.state_seconds, machine, event.state).observe(event.time - entered[1])
 
@@ -190,6 +196,35 @@ def _machine_event(kind: str) -> Handler:
 
     return count
 
+
+# -- machines and trees living in a net's transitions (mycelium) -----------------------------------
+
+
+def _forwarded(obs: MetricsObserver, event: Forwarded) -> None:
+    """A record of a machine or tree in a net's transition, counted under the transition's name
+    (every key's machine together, so a label set per key never grows without bound); entering and
+    leaving, and a tick's start and end, are paired per machine key or per tree run (its token)."""
+    inner = event.event
+    handler = _HANDLERS.get(type(inner))
+    if handler is None:
+        return
+    label = _short(event.transition, event.source)
+    renamed = attrs.evolve(inner, source=label)
+    tracked = _TRACKED.get(type(inner))
+    if tracked is None:
+        handler(obs, renamed)
+    elif isinstance(inner, StateEntered | StateLeft):
+        tracked(obs, renamed, (label, event.key))
+    else:
+        tracked(obs, renamed, (label, id(event.key)))  # a tree run, by its token (maybe unhashable)
+
+
+_TRACKED: dict[type, Tracked] = {
+    TickStarted: _tick_started,
+    TickFinished: _tick_finished,
+    StateEntered: _entered,
+    StateLeft: _left,
+}
 
 _HANDLERS: dict[type, Handler] = {
     FiringStarted: _started,
@@ -212,4 +247,5 @@ _HANDLERS: dict[type, Handler] = {
     TimeoutFired: _machine_event("timeout"),
     StateRetried: _machine_event("retry"),
     HandlerFailed: _machine_event("failure"),
+    Forwarded: _forwarded,
 }

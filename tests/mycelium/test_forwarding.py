@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Forwarded
 from mycorrhizal.hypha.events import FiringEvent
+from mycorrhizal.metrics import Metrics
 from mycorrhizal.mycelium import PNRunner, machines, pn
 from mycorrhizal.septum.events import StateEntered
 
@@ -203,3 +205,35 @@ async def test_an_async_observer_gets_every_forwarded_record_by_stop_evictions_i
     entered = [(e.key, e.event.state) for e in forwarded if isinstance(e.event, StateEntered)]
     assert entered == [("east", "Gate"), ("east", "Shut"), ("west", "Gate"), ("east", "Gate")]
     assert machines(runner, "gate").evicted_lru == 2
+
+
+async def test_metrics_count_a_nets_machines_and_trees_under_their_transition(
+    running: RunNet, clock: ManualClock
+) -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    gated = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    triage = await running(Triage)
+    metrics.observe(gated)
+    metrics.observe(triage)
+    gated.add_tokens("inbox", ["east:close", "west:x", "west:y"])
+    triage.add_tokens("inbox", [{"priority": 1}, {"priority": 9}])
+    await gated.run_until_idle()
+    await triage.run_until_idle()
+    await clock.run_for(5.0)  # east's Shut times out: back to Gate
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(f"mycorrhizal_{name}", labels)
+
+    gate = {"machine": "gate"}  # every key's machine together, under the transition's name
+    assert value("machine_messages_total", **gate, state="Gate") == 3
+    assert value("machine_transitions_total", **gate, source="Gate", target="Shut") == 1
+    assert value("machine_transitions_total", **gate, source="Shut", target="Gate") == 1
+    # east's time in Shut, paired by its key although west entered Gate meanwhile
+    assert value("machine_state_seconds_count", **gate, state="Shut") == 1
+    assert value("machine_state_seconds_sum", **gate, state="Shut") == 5.0
+    assert value("machine_events_total", **gate, state="Shut", kind="timeout") == 1
+    assert value("tree_ticks_total", tree="triage", status="SUCCESS") == 2
+    assert value("tree_tick_seconds_count", tree="triage") == 2
+    assert value("tree_node_status_total", tree="triage", node="route", status="SUCCESS") == 2
+    assert value("net_firings_total", net="Triage", transition="triage", outcome="committed") == 2
