@@ -282,6 +282,8 @@ class Worker:
                 entry,
                 stream,
             )
+            if part is not None and part not in self._partitions.epochs:
+                await self._machines.drop(part)  # what the stale firing made here has no owner
         return ok
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:

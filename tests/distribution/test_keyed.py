@@ -12,6 +12,7 @@ import pytest
 
 from mycorrhizal.common import DefinitionError, RoutingError
 from mycorrhizal.distribution import Client, SharedNet, Worker
+from mycorrhizal.mycelium import machines
 from mycorrhizal.mycelium import pn as mpn
 
 from .nets import Counting, Tally
@@ -88,6 +89,9 @@ async def test_a_worker_that_lost_its_partition_cannot_commit(redis_url: str, re
         gate.set()  # the slow worker wakes up and tries to commit its stale firing
         await until(soon(lambda: slow.fenced == 1), "the stale commit is refused")
         assert await client.tokens("done") == [("only", 0, 0)]
+        await slow._sweep_once()  # it wakes up fully: its renewals fail, so it lets the partitions go
+        assert slow.partitions == [] and dict(machines(slow.runner, "count")) == {}  # closed, dropped
+        assert list(machines(fast.runner, "count")) == ["only"]
         assert await client.depth("jobs") == 0
         await slow.stop()
         await fast.stop()
