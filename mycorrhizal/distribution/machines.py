@@ -27,7 +27,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError
+from ..common.errors import CodecError, ExecutionError, StoreError
 from ..common.observers import Event
 from ..hypha import Runner
 from ..mycelium.machine_pool import MachinePool
@@ -190,7 +190,12 @@ class KeyedMachines:
                 if isinstance(write, list):
                     writes.setdefault(part, []).append(write)
             for part, batch in writes.items():
-                if not await self._commit(part, batch):
+                try:
+                    written = await self._commit(part, batch)
+                except StoreError as exc:  # Redis unreachable: a later firing of the key writes it
+                    log.warning("machines of partition %s were not written: %s", part, exc)
+                    continue
+                if not written:
                     log.warning("machines of partition %s were not written: the partition moved on", part)
             if not wait or not (writes or stepping):
                 return
