@@ -31,6 +31,7 @@ __all__ = [
     "UTCClock",
     "WallClock",
     "default_timebase",
+    "checked_timebase",
 ]
 
 
@@ -141,6 +142,29 @@ _DEFAULT = MonotonicClock()
 def default_timebase() -> Timebase:
     """The timebase engines use when none is given: a shared :class:`MonotonicClock`."""
     return _DEFAULT
+
+
+def checked_timebase(timebase: Timebase | None, owner: str, name: str = "") -> Timebase:
+    """``timebase`` (the default one for None) if it can serve as a timebase - a :class:`Timebase`, or
+    any object with ``now()``, ``sleep()`` and ``call_later()`` - else a DefinitionError naming
+    ``owner`` (and its ``name``, e.g. ``("Runner of net", "Shop")``)."""
+    if timebase is None:
+        return _DEFAULT
+    if isinstance(timebase, Timebase) or (
+        not isinstance(timebase, type)
+        and all(callable(getattr(timebase, method, None)) for method in ("now", "sleep", "call_later"))
+    ):
+        return timebase
+    fix = (
+        f"pass an instance: {timebase.__name__}()"
+        if isinstance(timebase, type) and issubclass(timebase, Timebase)
+        else "pass a clock such as MonotonicClock(), ManualClock() or CycleClock(), or subclass Timebase"
+    )
+    owner = f"{owner} {name!r}" if name else owner
+    problem = Problem(
+        owner, f"timebase={timebase!r} is not a timebase (it needs now(), sleep() and call_later())", fix
+    )
+    raise DefinitionError([problem], what=owner)
 
 
 class _ScopedTimer:

@@ -28,7 +28,7 @@ from ..common.diagram import Diagram
 from ..common.errors import CapacityError, ExecutionError, HandlerError, RoutingError
 from ..common.observers import Observer
 from ..common.store import Store
-from ..common.timebase import Timebase, default_timebase
+from ..common.timebase import Timebase, checked_timebase
 from .arguments import bind_arguments
 from .compile import compile_net
 from .durable import Durable, check_options
@@ -77,7 +77,7 @@ class Runner:
         check_options(net, codecs, store, run, snapshot_every)
         self.net = net
         self.bb = blackboard
-        self.timebase = timebase if timebase is not None else default_timebase()
+        self.timebase = checked_timebase(timebase, "Runner of net", net.name)
         self._flat = compile_net(net)
         self._places, self._transitions, levels = link(self._flat)
         self._sources = bind_arguments(self._flat, self._places, self._transitions, blackboard)
@@ -140,7 +140,7 @@ class Runner:
         loop = asyncio.get_running_loop()
         ready = self._ready
         if timebase is not None and timebase is not self.timebase:
-            self._use_timebase(timebase, loop)
+            self._use_timebase(checked_timebase(timebase, "Runner of net", self._flat.name), loop)
         if ready.running and ready.loop is loop:
             return
         if self._durable is not None:

@@ -19,7 +19,7 @@ from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
 from ..common.observers import Event, Observer, Observers
-from ..common.timebase import Timebase, default_timebase
+from ..common.timebase import Timebase, checked_timebase
 from . import options, snapshot, views
 from .behaviours.host import Call
 from .events import CleanupFailed, LeafFailed, TimedOut
@@ -100,7 +100,7 @@ class Runner:
         size = program.plan.size
         self.tree = tree
         self.bb = bb
-        self.timebase = default_timebase() if timebase is None else timebase
+        self.timebase = checked_timebase(timebase, "Runner of tree", tree.name)  # (None: the default)
         if timebase is not None:
             on_tick = options.with_clock_step(timebase, on_tick)  # a CycleClock: one step per tick
         self.ctx = ctx

@@ -360,3 +360,46 @@ async def test_a_clock_with_only_now_and_sleep_still_schedules_timers() -> None:
         await asyncio.sleep(0)
     assert fired == [5.0] and clock.sleeps == [5]  # the cancelled timer never even slept
     assert not timebase_module._SleepTimer._live  # nothing left pending
+
+
+# --- what engines accept as a timebase ------------------------------------------------------------
+
+
+class _DuckClock:
+    """Not a Timebase subclass, but it has what an engine calls."""
+
+    def now(self) -> float:
+        return 0.0
+
+    async def sleep(self, delay: float) -> None:
+        return None
+
+    def call_later(self, delay: float, callback: object) -> None:
+        return None
+
+
+def test_checked_timebase_gives_the_default_for_none_and_keeps_any_clock() -> None:
+    assert timebase_module.checked_timebase(None, "Runner") is timebase_module.default_timebase()
+    clock, duck = ManualClock(), _DuckClock()
+    assert timebase_module.checked_timebase(clock, "Runner") is clock
+    assert timebase_module.checked_timebase(duck, "Runner") is duck  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("bad", "fix"),
+    [
+        (
+            "clock",
+            "pass a clock such as MonotonicClock(), ManualClock() or CycleClock(), or subclass Timebase",
+        ),
+        (5.0, "pass a clock such as MonotonicClock(), ManualClock() or CycleClock(), or subclass Timebase"),
+        (MonotonicClock, "pass an instance: MonotonicClock()"),  # the class, not a clock
+    ],
+)
+def test_checked_timebase_refuses_what_is_not_a_clock_naming_the_owner(bad: object, fix: str) -> None:
+    with pytest.raises(DefinitionError) as info:
+        timebase_module.checked_timebase(bad, "Runner of net 'N'")  # type: ignore[arg-type]
+    assert [str(p) for p in info.value.problems] == [
+        f"Runner of net 'N': timebase={bad!r} is not a timebase (it needs now(), sleep() and call_later()). "
+        f"Fix: {fix}"
+    ]

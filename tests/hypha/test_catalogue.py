@@ -960,6 +960,15 @@ OTHER_CASES = [
         ["Runner: 42 is not a net. Fix: pass a net built with @pn.net or NetBuilder(...).build()"],
     ),
     (
+        lambda: Runner(Other, {}, "clock"),  # type: ignore[arg-type]
+        "Runner of net 'Other'",
+        [
+            "Runner of net 'Other': timebase='clock' is not a timebase (it needs now(), sleep() and "
+            "call_later()). Fix: pass a clock such as MonotonicClock(), ManualClock() or CycleClock(), or "
+            "subclass Timebase"
+        ],
+    ),
+    (
         _hand_made_net_against_its_arc,
         "net 'Hand'",
         ["arc 't' -> 'p': its direction is 'in' but it goes out of the transition. Fix: use direction='out'"],
@@ -975,6 +984,7 @@ OTHER_CASES = [
         "net_body_raises",
         "pn_net_on_a_non_function",
         "runner_of_a_non_net",
+        "runner_timebase_not_a_clock",
         "hand_made_arc",
     ],
 )

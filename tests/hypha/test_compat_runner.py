@@ -83,6 +83,11 @@ async def test_start_with_another_timebase_while_running_is_refused() -> None:
     await runner.start(clock)  # stopped: the new timebase is taken
     assert runner.timebase is clock
     await runner.stop()
+    with pytest.raises(
+        DefinitionError, match=r"Runner of net 'Packer': timebase=.*MonotonicClock'> is not a"
+    ):
+        await runner.start(MonotonicClock)  # type: ignore[arg-type] - the class, not a clock
+    assert runner.timebase is clock and not runner.running
 
 
 async def test_place_runtime_peeks_and_removes_without_losing_duplicates() -> None:

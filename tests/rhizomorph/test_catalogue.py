@@ -436,6 +436,11 @@ def registry_tree_not_a_tree() -> None:
     Registry().add_tree(42)  # type: ignore[arg-type]
 
 
+def runner_timebase_not_a_clock() -> None:
+    b = TreeBuilder("Clockless")
+    Runner(b.build(b.action(ok)), {}, "clock")  # type: ignore[arg-type]
+
+
 def load_without_registry() -> None:
     load_tree({"tree": "T", "root": {"action": "ok"}}, {"ok": ok})  # type: ignore[arg-type]
 
@@ -719,6 +724,12 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
         "tree 'Unfinished'",
         [
             "sequence 'steps': child 1 is bt.try_catch(...) without its catch block, not a node. Fix: complete it: bt.try_catch(body)(handler)",
+        ],
+    ),
+    runner_timebase_not_a_clock: (
+        "Runner of tree 'Clockless'",
+        [
+            "Runner of tree 'Clockless': timebase='clock' is not a timebase (it needs now(), sleep() and call_later()). Fix: pass a clock such as MonotonicClock(), ManualClock() or CycleClock(), or subclass Timebase",
         ],
     ),
     builder_root_twice: (
