@@ -28,6 +28,7 @@ from .names import bind, scope, unresolved
 from .plan import MachineSpec, Node, Op
 from .states import State, StateGroup
 from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
+from .views import viewed
 
 __all__ = ["SPECS", "MachineSpec", "compile_machine", "machine_spec"]
 
@@ -77,6 +78,11 @@ def _read_handlers(reading: _Reading, group: StateGroup | None) -> None:
         reading.add(checks.known_names(role, fn, unresolved(fns[0], names)))
         if role == "transitions" and len(reading.problems) > before:
             del reading.handlers[role]  # calling it would only fail for the reason already given
+        elif role != "transitions" and len(reading.problems) == before:
+            try:
+                reading.handlers[role] = viewed(fn)  # ctx: Context[Interface] sees common through it
+            except DefinitionError as err:
+                reading.problems.extend(err.problems)
 
 
 # --- rules about declared transitions -------------------------------------------------------------
