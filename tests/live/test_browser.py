@@ -5,6 +5,7 @@ the page's Step button and watches the highlighted breaker state and the token c
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,21 +37,10 @@ PREFIX = "CircuitBreakerOrchestrator.route_through_circuit_breaker."
 WAIT = 10.0  # seconds: a bound for each DOM change, not an expected duration
 
 
-@pytest.fixture
-def demo() -> Iterator[str]:
-    """The demo's live view, started paused on a free port; its URL."""
+def serving(*argv: str) -> Iterator[str]:
+    """``mycorrhizal ARGV...`` serving a live view on a free port, in a subprocess; its URL."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mycorrhizal",
-            "demo",
-            "circuit-breaker",
-            "--serve",
-            "--paused",
-            "--port",
-            "0",
-        ],
+        [sys.executable, "-m", "mycorrhizal", *argv, "--paused", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -59,12 +49,13 @@ def demo() -> Iterator[str]:
     assert process.stdout is not None
     url = ""
     for line in process.stdout:
-        if line.startswith("live view: "):
-            url = line.split()[2]
+        found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        if line.startswith("live view") and found:
+            url = found.group()
             break
-    assert url.startswith("http://127.0.0.1:"), f"the demo did not start its view (exit {process.poll()})"
+    assert url, f"{argv[0]} did not start its view (exit {process.poll()})"
     yield url
-    process.send_signal(signal.SIGINT)  # Ctrl-C: the demo closes its view and exits
+    process.send_signal(signal.SIGINT)  # Ctrl-C: it closes its view and exits
     try:
         rest = process.communicate(timeout=WAIT)[0]
     except subprocess.TimeoutExpired:
@@ -72,6 +63,18 @@ def demo() -> Iterator[str]:
         process.communicate()
         raise
     assert process.returncode == 0 and "live view closed" in rest
+
+
+@pytest.fixture
+def demo() -> Iterator[str]:
+    """The demo's live view, started paused on a free port; its URL."""
+    yield from serving("demo", "circuit-breaker", "--serve")
+
+
+@pytest.fixture
+def mail_room() -> Iterator[str]:
+    """``mycorrhizal serve`` of a net whose transition runs a tree per letter, paused; its URL."""
+    yield from serving("serve", str(Path(__file__).with_name("mail_room.py")) + ":MailRoom")
 
 
 @pytest.fixture
@@ -155,3 +158,36 @@ def test_stepping_the_circuit_breaker_in_the_browser(demo: str, browser: webdriv
     browser.find_element(By.CSS_SELECTOR, '#filter-types input[value="FiringStarted"]').click()
     shown = [e for e in browser.find_elements(By.CSS_SELECTOR, "#events li") if e.is_displayed()]
     assert shown and not any(e.get_attribute("data-type") == "FiringStarted" for e in shown)
+
+
+def node_status(driver: webdriver.Chrome, node: str) -> list[str]:
+    """The status classes the picture's node ``node`` has (``st-success``...)."""
+    return driver.execute_script(
+        "const g = document.querySelector(`#svg g.node[data-node='${arguments[0]}']`);"
+        "return g ? [...g.classList].filter(c => c.startsWith('st-')) : null",
+        node,
+    )
+
+
+def test_the_tree_of_a_nets_transition_in_the_browser(mail_room: str, browser: webdriver.Chrome) -> None:
+    browser.get(mail_room)
+    sort = "MailRoom.sort."
+    until(browser, lambda: node_status(browser, sort + "send") == [], "the tree's nodes, no status yet")
+    step(browser)  # the first letter arrives; its tree sorts it
+    until(browser, lambda: node_status(browser, sort + "send") == ["st-success"], "send to succeed")
+    assert node_status(browser, sort + "sort") == ["st-success"]
+    until(browser, lambda: count_in(browser, "MailRoom.sorted") == 1, "one letter sorted")
+    step(browser)
+    step(browser)  # "to whom?": not addressed, so the sequence fails before send
+    until(browser, lambda: node_status(browser, sort + "addressed") == ["st-failure"], "addressed to fail")
+    assert node_status(browser, sort + "sort") == ["st-failure"]
+    assert node_status(browser, sort + "send") == ["st-success"]  # its last status, from the letter before
+    until(browser, lambda: count_in(browser, "MailRoom.odd") == 1, "the odd letter rejected")
+    # the tree's records are in the event list, each with the letter it decided about
+    texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#events li")]
+    assert any("NodeStatusChanged" in t and "token=to whom?" in t for t in texts)
+
+
+def count_in(driver: webdriver.Chrome, place: str) -> int:
+    found = driver.find_elements(By.CSS_SELECTOR, f'#places tr[data-place="{place}"] td.count')
+    return int(found[0].text) if found else -1
