@@ -256,8 +256,8 @@ class ChartEngine(Engine):
                     continue
                 steps += 1
                 budget -= 1
-                await chartsteps.step(self, took)
-                self.settle()
+                if not await chartsteps.step(self, took):
+                    self.settle()
         finally:
             self.release()
         return answer(steps)

@@ -72,8 +72,9 @@ async def start(e: Charting) -> None:
         await e._route(errors[0].node, errors[0].role, errors[0].exc)
 
 
-async def step(e: Charting, took: Any) -> None:
-    """One step: handle what the engine took and take the transitions it leads to."""
+async def step(e: Charting, took: Any) -> bool:
+    """One step: handle what the engine took and take the transitions it leads to.  True when the
+    step left the engine settled (focused on the innermost active state, its phase set)."""
     try:
         owing = e.owing
         if took is ENTRY_RUN and len(owing) == 1:  # the common case: one atomic state is active
@@ -81,7 +82,7 @@ async def step(e: Charting, took: Any) -> None:
             label = await _call(e, leaf, "on_state", ENTRY_RUN)
             owing.discard(leaf)
             if label is None:
-                return
+                return False
             op = leaf.by_id.get(id(label))
             if (
                 op is not None
@@ -96,9 +97,13 @@ async def step(e: Charting, took: Any) -> None:
                     await _complete(e, completed, errors)
                     if errors:
                         raise errors[0]
-                return
+                elif not e.spec.has_parallel:  # type: ignore[attr-defined]  # a ChartSpec
+                    # No parallel state: the active states are a chain, and the target now ends it.
+                    e.node, e.retry, e.phase = op.target, 0, moves.ENTRY  # type: ignore[assignment]
+                    return True
+                return False
             await _dispatch(e, [(leaf, label, "on_state")])
-            return
+            return False
         if took is ENTRY_RUN:
             picks = await _entry_runs(e)
         elif isinstance(took, TimerMarker):
@@ -108,6 +113,7 @@ async def step(e: Charting, took: Any) -> None:
         await _dispatch(e, picks)
     except (_Failed, HookFailed) as failed:
         await e._route(failed.node, failed.role, failed.exc)
+    return False
 
 
 async def _entry_runs(e: Charting) -> list[Pick]:
