@@ -21,6 +21,7 @@ timeouts fire even if no token comes; its order of use and idle times are kept f
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -151,21 +152,23 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
     if data["machines"] and type(header) is not dict:
         raise _refuse(f"'header' is not an object: {str(header)[:80]!r}")
     options = {"common_data": runner.bb, "timebase": runner.timebase, **spec.options}
-    restore = StateMachine.restore
-    at_rest: dict[Any, dict[str, Any]] = {}  # by state: the one document of every machine at rest there
+    living = pool.living
+    at_rest: dict[Any, StateMachine] = {}  # by state: a machine at rest there, copied for the others
     for entry in data["machines"]:
         size = len(entry) if type(entry) is list else 0
         if size == 2:
-            saved = at_rest.get(entry[1]) if isinstance(entry[1], str) else None
-            if saved is None:
-                saved = {**header, **_AT_REST, "state": entry[1]}  # type: ignore[dict-item]
-                if isinstance(entry[1], str):
-                    at_rest[entry[1]] = saved
+            model = at_rest.get(entry[1]) if isinstance(entry[1], str) else None
+            if model is not None:
+                living[entry[0]] = copy.copy(model)  # the same position, several times cheaper
+                continue
+            saved = {**header, **_AT_REST, "state": entry[1]}  # type: ignore[dict-item]
         elif size == 3 and type(entry[2]) is dict:
             saved = {**header, **_AT_REST, "state": entry[1], **entry[2]}  # type: ignore[dict-item]
         else:
             raise _refuse(f"machine entry {str(entry)[:80]!r} is not [key, state] or [key, state, {{...}}]")
-        pool.living[entry[0]] = restore(spec.initial, saved, codecs=codecs, **options)
+        fsm = living[entry[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
+        if size == 2 and isinstance(entry[1], str):
+            at_rest[entry[1]] = fsm
     evicted = data.get("evicted")
     if type(evicted) is not list or len(evicted) != 3 or not all(type(n) is int for n in evicted):
         raise _refuse(f"'evicted' is not three counts: {evicted!r}")

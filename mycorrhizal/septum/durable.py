@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
+from ..common.documents import check_header, refusal
 from ..common.errors import CodecError, ExecutionError
 from . import chartdurable
 from .chart import ChartEngine
@@ -54,7 +55,7 @@ def _keys(spec: MachineSpec) -> tuple[dict[Node, str], dict[str, Node]]:
 
 
 def _refuse(message: str) -> CodecError:
-    return CodecError(f"septum snapshot: {message}")
+    return refusal(ENGINE, message)
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -111,24 +112,15 @@ def _timer(clock: Clock | None) -> JSON:
 # ------------------------------------------------------------------------------------------ reading
 def check(document: Any, spec: MachineSpec) -> dict[str, Any]:
     """``document`` if it is a snapshot of this machine in a format this version reads; else CodecError."""
-    if type(document) is not dict or document.get("engine") != ENGINE:
+    checked = check_header(
+        document, engine=ENGINE, reads=FORMAT, what="state-machine snapshot", made_by="fsm.snapshot()"
+    )
+    if checked.get("machine") != spec.name:
         raise _refuse(
-            f"not a state-machine snapshot: {str(document)[:80]!r}. Fix: pass what fsm.snapshot() made"
-        )
-    version = document.get("version")
-    if type(version) is not int or version < 1:
-        raise _refuse(f"malformed version {version!r}")
-    if version > FORMAT:
-        raise _refuse(
-            f"format {version} is newer than format {FORMAT} that this mycorrhizal reads. "
-            "Fix: restore it with the (newer) mycorrhizal version that wrote it"
-        )
-    if document.get("machine") != spec.name:
-        raise _refuse(
-            f"it was taken of machine {document.get('machine')!r}, not {spec.name!r}. "
+            f"it was taken of machine {checked.get('machine')!r}, not {spec.name!r}. "
             "Fix: restore it with the initial state (or group) of the machine it was taken of"
         )
-    return document
+    return checked
 
 
 def resume(host: Any, engine: Engine, document: Any, codecs: CodecRegistry, own_blackboard: bool) -> None:
