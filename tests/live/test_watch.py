@@ -10,8 +10,9 @@ from mycorrhizal.common import ManualClock
 from mycorrhizal.live import Hub, MachineWatch, NetWatch, TreeWatch, runtime_of, watch
 from mycorrhizal.mycelium import PNRunner, pn
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import StateMachine
+
+from .mail_room import Sorter
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -67,20 +68,6 @@ def test_specs_become_runtimes_and_other_things_are_refused(
         watch("text")
 
 
-@bt.tree
-def Sorter():
-    @bt.condition
-    def known(ctx):  # type: ignore[no-untyped-def]
-        return ctx.token != "?"
-
-    @bt.action
-    def send(ctx):  # type: ignore[no-untyped-def]
-        ctx.route("sorted")
-        return Status.SUCCESS
-
-    bt.root(bt.sequence(known, send, name="sort"))
-
-
 @pn.net
 def Mail(builder):  # type: ignore[no-untyped-def]
     inbox, done, odd = builder.place("inbox"), builder.place("sorted"), builder.place("odd")
@@ -96,25 +83,25 @@ async def test_a_nets_trees_show_their_nodes_and_events_from_the_forwarded_recor
     assert isinstance(watched, NetWatch)
     hub = Hub(watched, min_interval=3600)
     runner.add_observer(hub.observe)
-    runner.add_tokens("inbox", ["letter", "?"])
+    runner.add_tokens("inbox", ["to ann", "to whom?"])
     await runner.run_until_idle()
     hub.flush()
-    # the latest run's statuses: "?" was not known, so its sequence failed and send never ran again
+    # the latest run's statuses: "to whom?" is not addressed, so its sequence failed before send
     statuses = hub.snapshot()["statuses"]
     assert statuses == {
-        "Mail.sort.known": "FAILURE",
+        "Mail.sort.addressed": "FAILURE",
         "Mail.sort.send": "SUCCESS",
         "Mail.sort.sort": "FAILURE",
     }
     assert set(statuses) <= watched.node_ids
     tree_events = [r for r in hub.history if r["engine"] == "rhizomorph"]
-    assert {r["fields"]["token"] for r in tree_events} == {"letter", "?"}
+    assert {r["fields"]["token"] for r in tree_events} == {"to ann", "to whom?"}
     assert {r["fields"]["transition"] for r in tree_events} == {"Mail.sort"}
     changes = [(r["fields"]["token"], r["nodes"]) for r in tree_events if r["type"] == "NodeStatusChanged"]
     assert changes[:3] == [
-        ("letter", ["Mail.sort.known"]),
-        ("letter", ["Mail.sort.send"]),
-        ("letter", ["Mail.sort.sort"]),
+        ("to ann", ["Mail.sort.addressed"]),
+        ("to ann", ["Mail.sort.send"]),
+        ("to ann", ["Mail.sort.sort"]),
     ]
     runner.remove_observer(hub.observe)
     hub.close()
