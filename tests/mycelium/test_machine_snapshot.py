@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.common import CodecError, CodecRegistry, ManualClock, StoreError
+from mycorrhizal.common.observers import Forwarded
 from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.mycelium import machines
@@ -162,3 +163,23 @@ async def test_a_malformed_pool_is_a_clear_codec_error(clock: ManualClock, chang
     change(document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"])
     with pytest.raises(CodecError, match=message):
         Runner.restore(NET, document, {}, clock)
+
+
+async def test_restored_machines_forward_their_records_once_the_runner_is_observed() -> None:
+    clock = ManualClock()
+    runner = Runner(NET, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "a:close")
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+
+    restored = Runner.restore(NET, document, {}, clock)
+    await restored.start()
+    seen: list[Any] = []
+    restored.add_observer(seen.append)
+    await clock.run_for(100.0)  # a's timer, restored, fires with no token
+    await restored.run_until_idle()
+    forwarded = [(e.key, type(e.event).__name__) for e in seen if isinstance(e, Forwarded)]
+    assert ("a", "TimeoutFired") in forwarded and ("a", "StateEntered") in forwarded
+    await restored.stop()
