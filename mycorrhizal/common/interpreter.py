@@ -388,7 +388,8 @@ def with_constants(fn: types.FunctionType, values: Mapping[str, Any]) -> types.F
     covered too.  Names ``fn`` also assigns with ``global`` are left alone.  Returns ``fn`` itself
     when it reads none of the names.
     """
-    wanted = {name: value for name, value in values.items() if name in global_names(fn)}
+    reads = global_names(fn)  # once: it disassembles fn
+    wanted = {name: value for name, value in values.items() if name in reads}
     assigned = {
         ins.argval
         for c in _codes(fn.__code__)
