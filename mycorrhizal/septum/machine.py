@@ -19,7 +19,7 @@ from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, StateMachineComplete
 from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
-from ..common.timebase import Timebase, default_timebase
+from ..common.timebase import Timebase, checked_timebase, default_timebase
 from . import durable, report, sync
 from .chart import DRIVING, ChartEngine
 from .compile import SPECS, machine_spec
@@ -75,7 +75,7 @@ class StateMachine:
         self._engine: Engine = spec.engine(  # Engine, or ChartEngine for a statechart
             spec,
             common_data,
-            default_timebase() if timebase is None else timebase,
+            default_timebase() if timebase is None else checked_timebase(timebase, "StateMachine", spec.name),
             chosen,
         )
 

@@ -6,7 +6,7 @@ from enum import Enum, auto
 
 import pytest
 
-from mycorrhizal.common import DefinitionError
+from mycorrhizal.common import DefinitionError, ManualClock
 from mycorrhizal.septum import (
     Again,
     LabeledTransition,
@@ -276,3 +276,15 @@ def test_machine_needs_a_state() -> None:
 def test_an_error_hook_that_is_not_callable_is_refused_when_the_machine_is_built() -> None:
     with pytest.raises(TypeError, match="on_error must be a function hook\\(ctx, error\\), got 'Oops'"):
         StateMachine(End, on_error="Oops")
+
+
+@pytest.mark.parametrize(
+    ("timebase", "fix"),
+    [
+        ("clock", r"Fix: pass a clock such as MonotonicClock\(\), ManualClock\(\)"),
+        (ManualClock, r"Fix: pass an instance: ManualClock\(\)$"),
+    ],
+)
+def test_a_timebase_that_is_not_a_clock_is_a_definition_error_naming_the_machine(timebase, fix) -> None:
+    with pytest.raises(DefinitionError, match=r"StateMachine 'End': timebase=.* is not a timebase.*" + fix):
+        StateMachine(End, timebase=timebase)
