@@ -277,7 +277,7 @@ class ChartEngine(Engine):
         return msg
 
     # ----------------------------------------------------------------- errors
-    async def _route(self, node: Any, role: str, exc: Exception) -> None:
+    async def _route(self, node: Any, role: str, exc: BaseException) -> None:
         await chartsteps.route(self, node, role, exc)
         self.settle()
 

@@ -34,6 +34,7 @@ from .failures import (
     destination,
     empty_stack,
     handler_error,
+    raised_itself,
     retry_after_fail,
     stack_too_deep,
     unawaited,
@@ -51,7 +52,7 @@ Pick = tuple[ChartNode, Any, str]  # (state whose handler answered, its label, t
 class _Failed(Exception):
     """A handler raised while a step chose its transitions (the step ends; the engine routes it)."""
 
-    def __init__(self, node: ChartNode, role: str, exc: Exception) -> None:
+    def __init__(self, node: ChartNode, role: str, exc: BaseException) -> None:
         self.node, self.role, self.exc = node, role, exc
 
 
@@ -166,7 +167,9 @@ async def _call(e: Charting, node: ChartNode, role: str, took: Any) -> Any:
             label = await label
     except Exception as exc:
         raise _Failed(node, role, exc) from exc
-    except asyncio.CancelledError:
+    except asyncio.CancelledError as exc:
+        if raised_itself(exc):  # nobody cancelled the run: the handler failed
+            raise _Failed(node, role, exc) from exc
         _put_back(e, node, role, took)
         raise
     return label
@@ -359,7 +362,7 @@ def _completion(e: Charting, node: ChartNode) -> Op | None:
 # --- errors --------------------------------------------------------------------------------------
 
 
-async def route(e: Charting, node: ChartNode, role: str, exc: Exception) -> None:
+async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> None:
     """A handler raised: send the machine to its error hook's state or error state, or raise."""
     assert e.ctx is not None
     error_node = e.spec.error

@@ -23,7 +23,7 @@ from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .context import Context, Machine
 from .events import MessageHandled, StateEntered, StepCancelled, TimeoutFired
-from .failures import HookFailed, destination, handler_error, unawaited, undeclared
+from .failures import HookFailed, destination, handler_error, raised_itself, unawaited, undeclared
 from .guards import CHOOSE
 from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
@@ -236,13 +236,13 @@ class Engine:
                     if is_async:
                         # A timed state's on_state is awaited so that its timeout can interrupt it.
                         label = await (label if timeout or node.timeout is None else self._timed(label))
-                except Exception as exc:
-                    self.phase = WAIT
+                except (Exception, asyncio.CancelledError) as exc:
+                    if isinstance(exc, asyncio.CancelledError) and not raised_itself(exc):
+                        self._put_back(node, took, timeout)  # cancelled: the step is owed again
+                        raise
+                    self.phase = WAIT  # failed (a CancelledError nobody asked for included): routed
                     await self._route(node, "on_timeout" if timeout else "on_state", exc)
                     continue
-                except asyncio.CancelledError:
-                    self._put_back(node, took, timeout)  # the step did not happen: it is owed again
-                    raise
                 self.phase = WAIT  # the step happened: an entry run is no longer owed
                 op = None if label is None else node.by_id.get(id(label))
                 if op is not None and op.fast and quiet and budget > 0 and self.observers is None:
@@ -403,7 +403,7 @@ class Engine:
         report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
 
     # ----------------------------------------------------------------- errors
-    async def _route(self, node: Node, role: str, exc: Exception) -> None:
+    async def _route(self, node: Node, role: str, exc: BaseException) -> None:
         """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
         assert self.ctx is not None
         error_node = self.spec.error

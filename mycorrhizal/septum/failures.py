@@ -18,10 +18,12 @@ from .states import State
 
 __all__ = [
     "HookFailed",
+    "Unwind",
     "chosen_state",
     "destination",
     "empty_stack",
     "handler_error",
+    "raised_itself",
     "retry_after_fail",
     "stack_too_deep",
     "unawaited",
@@ -32,15 +34,40 @@ __all__ = [
 class HookFailed(Exception):
     """A handler raised while a transition was being applied (the engine routes it)."""
 
-    def __init__(self, node: Node, role: str, exc: Exception) -> None:
+    def __init__(self, node: Node, role: str, exc: BaseException) -> None:
         self.node, self.role, self.exc = node, role, exc
 
 
-def handler_error(node: Node, role: str, exc: Exception, msg: Any) -> HandlerError:
+class Unwind(asyncio.CancelledError):
+    """The synchronous door unwinding a step it cannot finish: a cancellation, not a handler's failure."""
+
+
+def raised_itself(exc: asyncio.CancelledError) -> bool:
+    """Whether a handler raised ``exc`` itself (a failure) rather than its run being cancelled.
+
+    A real cancellation - ``task.cancel()``, ``asyncio.timeout()``, the synchronous door's unwind -
+    leaves the task asking to cancel; a handler that raises CancelledError, or awaits a future that
+    someone else cancelled, does not.
+    """
+    if isinstance(exc, Unwind):
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop: the synchronous door, which cancels only with Unwind
+        return True
+    return task is None or not task.cancelling()
+
+
+def handler_error(node: Node, role: str, exc: BaseException, msg: Any) -> HandlerError:
     """The :class:`HandlerError` for ``exc``, raised by handler ``role`` of ``node`` on ``msg``."""
-    error = HandlerError(
-        f"state {node.name}: {role} raised {type(exc).__name__}: {exc}", state=node.name, event=msg
-    )
+    what = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, asyncio.CancelledError):
+        what = (
+            f"{type(exc).__name__}{f' ({exc})' if str(exc) else ''} although nothing cancelled the run "
+            "(a failure like any other); if it awaited a task or future that someone else cancelled, "
+            "catch that CancelledError in the handler"
+        )
+    error = HandlerError(f"state {node.name}: {role} raised {what}", state=node.name, event=msg)
     error.__cause__ = exc
     return error
 
@@ -114,7 +141,7 @@ async def chosen_state(
 
 
 async def destination(
-    e: Any, node: Node, role: str, exc: Exception, own: bool
+    e: Any, node: Node, role: str, exc: BaseException, own: bool
 ) -> tuple[HandlerError, Node | None]:
     """``exc`` raised by ``node``'s ``role`` on engine ``e``: its error, and the state the machine goes to
     (None: raise it).  ``own``: ``node`` is (inside) the error state, whose errors are never routed again.

@@ -18,7 +18,7 @@ from ..common.observers import Observers
 from . import guards, report
 from .context import Context
 from .events import StateEntered, StateLeft, StateRetried
-from .failures import HookFailed, empty_stack, retry_after_fail, stack_too_deep, undeclared
+from .failures import HookFailed, empty_stack, raised_itself, retry_after_fail, stack_too_deep, undeclared
 from .options import Options
 from .plan import MachineSpec, Node, Op
 from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
@@ -147,6 +147,10 @@ async def _act(m: Moving, node: Node, op: Op) -> None:
         await guards.act(op, m.ctx)
     except Exception as exc:
         raise HookFailed(node, "action", exc) from exc
+    except asyncio.CancelledError as exc:
+        if raised_itself(exc):  # nobody cancelled the run: the action failed
+            raise HookFailed(node, "action", exc) from exc
+        raise
 
 
 async def _act_safely(m: Moving, node: Node, op: Op) -> HookFailed | None:
@@ -167,6 +171,10 @@ async def hook(m: Moving, node: Node, role: str) -> Any:
         return (await result) if inspect.isawaitable(result) else result
     except Exception as exc:
         raise HookFailed(node, role, exc) from exc
+    except asyncio.CancelledError as exc:
+        if raised_itself(exc):  # nobody cancelled the run: the hook failed
+            raise HookFailed(node, role, exc) from exc
+        raise
 
 
 async def enter(m: Moving, node: Node, previous: Node | None, label: Any) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from ..common.callables import is_async_callable
 from ..common.errors import ExecutionError
 from ..common.timebase import MonotonicClock, UTCClock, WallClock
+from .failures import Unwind
 from .guards import ops
 from .plan import MachineSpec
 
@@ -91,7 +92,7 @@ def finish(engine: Any, step: Coroutine[Any, Any, Any]) -> Any:
     except StopIteration as done:
         return done.value
     try:
-        step.throw(asyncio.CancelledError())  # unwinds as a cancelled step: what it took is put back
+        step.throw(Unwind())  # unwinds as a cancelled step: what it took is put back
     except (asyncio.CancelledError, StopIteration):
         pass
     raise ExecutionError(

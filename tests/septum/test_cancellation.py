@@ -6,7 +6,9 @@ import asyncio
 from enum import Enum, auto
 from typing import Any
 
-from mycorrhizal.common import ManualClock
+import pytest
+
+from mycorrhizal.common import HandlerError, ManualClock
 from mycorrhizal.septum import (
     LabeledTransition,
     MachineEvent,
@@ -169,3 +171,104 @@ async def test_a_timeout_whose_handler_is_cancelled_is_handled_later() -> None:
     gate.set()
     await fsm.run()
     assert fsm.common["timeouts"] == 2 and fsm.common["handled"]
+
+
+class Own(Enum):
+    DONE = auto()
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+class Caught:
+    """Where a machine built with error_state=Caught goes when a handler fails."""
+
+    @septum.on_state
+    def on_state(ctx):
+        ctx.common["error"] = ctx.error
+
+
+def confused(raise_it: Any, role: str = "on_state") -> Any:
+    """A state whose ``role`` handler is ``raise_it`` (which raises CancelledError itself)."""
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Confused:
+        @septum.on_state
+        async def on_state(ctx):
+            if role == "on_state" and ctx.msg is not None:
+                await raise_it(ctx)
+            ctx.common.setdefault("handled", []).append(ctx.msg)
+
+        @septum.on_enter
+        async def on_enter(ctx):
+            if role == "on_enter":
+                await raise_it(ctx)
+
+    return Confused
+
+
+async def _raises(ctx: Any) -> None:
+    raise asyncio.CancelledError()  # before any suspension: nobody cancelled anything
+
+
+async def _awaits_a_cancelled_future(ctx: Any) -> None:
+    future = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(future.cancel)  # someone else's future, cancelled
+    await future
+
+
+@pytest.mark.parametrize("raise_it", [_raises, _awaits_a_cancelled_future])
+async def test_a_handler_raising_cancelled_error_itself_is_a_failure_not_a_cancellation(
+    raise_it: Any,
+) -> None:
+    fsm = StateMachine(confused(raise_it), common_data={})
+    await fsm.initialize()
+    fsm.send_message("a")
+    fsm.send_message("b")
+    # Before the fix: CancelledError out of run(), "a" back at the head of the queue for ever.
+    with pytest.raises(
+        HandlerError,
+        match=r"state Confused: on_state raised CancelledError.*although nothing cancelled the run",
+    ) as raised:
+        await fsm.run()
+    assert isinstance(raised.value.__cause__, asyncio.CancelledError) and raised.value.event == "a"
+    assert fsm.queue_size == 1  # "a" is consumed, as any failed message is
+    with pytest.raises(HandlerError, match="on_state raised CancelledError"):
+        await fsm.run()  # "b" fails the same way, once
+    assert fsm.queue_size == 0
+    await fsm.run()  # nothing is stuck
+
+
+@pytest.mark.parametrize("role", ["on_state", "on_enter"])
+async def test_a_handler_s_own_cancelled_error_goes_to_the_error_state(role: str) -> None:
+    fsm = StateMachine(confused(_raises, role), common_data={}, error_state=Caught)
+    await fsm.initialize()  # on_enter fails here
+    if role == "on_state":
+        fsm.send_message("a")
+        await fsm.run()
+    assert fsm.current_state is Caught and fsm.is_complete
+    error = fsm.common["error"]
+    assert isinstance(error, HandlerError) and isinstance(error.__cause__, asyncio.CancelledError)
+    assert f"{role} raised CancelledError" in str(error)
+
+
+async def test_a_real_cancellation_of_run_still_puts_the_message_back() -> None:
+    fsm = worker()
+    fsm.send_message("b")
+    await cancel_when_held(fsm, fsm.run())  # task.cancel() while its handler waits: not a failure
+    assert fsm.queue_size == 1 and fsm.common["done"] == [None]
+
+
+def test_the_synchronous_door_treats_a_handler_s_own_cancelled_error_as_a_failure() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Plain:
+        @septum.on_state
+        def on_state(ctx):
+            if ctx.msg is not None:
+                raise asyncio.CancelledError()
+
+    fsm = StateMachine(Plain)
+    fsm.run_sync()
+    with pytest.raises(
+        HandlerError, match="state Plain: on_state raised CancelledError although nothing cancelled"
+    ):
+        fsm.send("a")  # before the fix: CancelledError, "a" put back at the head of the queue
+    assert fsm.queue_size == 0
