@@ -10,9 +10,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..common.errors import StoreError
-from .shared import Keys
+from .shared import GROUP, Keys
 
-__all__ = ["claim_name", "heartbeat", "live_workers"]
+__all__ = ["claim_name", "heartbeat", "leave", "live_workers"]
 
 
 async def claim_name(client: Redis, keys: Keys, name: str, lease: float) -> None:
@@ -40,3 +40,19 @@ async def live_workers(client: Redis, keys: Keys, lease: float) -> int:
     """Workers whose last heartbeat is younger than ``lease`` seconds."""
     since = int(time.time() * 1000 - lease * 1000)
     return int(await client.zcount(keys.workers, since, "+inf"))
+
+
+async def leave(client: Redis, keys: Keys, name: str, streams: list[str]) -> None:
+    """Worker ``name`` leaves: off the list of workers, and out of the consumer group of ``streams``
+    if nothing is pending under its name there (entries it still holds stay for the next owner)."""
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.zrem(keys.workers, name)
+        pipe.delete(keys.worker(name))
+        for stream in streams:
+            pipe.xpending_range(stream, GROUP, "-", "+", 1, consumername=name)
+        replies = await pipe.execute()
+    if not any(replies[2:]):  # nothing pending under our name: the consumer can go
+        async with client.pipeline(transaction=False) as pipe:
+            for stream in streams:
+                pipe.xgroup_delconsumer(stream, GROUP, name)
+            await pipe.execute()

@@ -117,24 +117,38 @@ class KeyedMachines:
         """Bring in every machine of ``part`` as committed in Redis; how many."""
         keyed = self._keyed(part)
         documents = await self._client.hgetall(self._shared.keys.machines(*part))
-        pool = self._pool(keyed)
-        spec = keyed.machine
         for raw, document in documents.items():
             text = decoded(raw)
-            key = self._codecs.loads(text)
-            fsm = StateMachine.restore(
-                spec.initial,
-                json.loads(document),
-                codecs=self._codecs,
-                common_data=self._runner.blackboard,
-                timebase=self._runner.timebase,
-                **spec.options,
-            )
-            replaced = pool.adopt(key, fsm)
-            if replaced is not None:
-                await replaced.aclose()
-            self._watch(part, key, text, fsm)
+            await self._adopt(part, keyed, self._codecs.loads(text), text, document)
         return len(documents)
+
+    async def reload(self, part: Partition, token: Any) -> None:
+        """Put the machine of ``token``'s key back as committed (a fenced firing changed it here)."""
+        keyed = self._keyed(part)
+        _, key, text = keyed.partition_of(token, self._codecs)
+        document = await self._client.hget(self._shared.keys.machines(*part), text)
+        if document is not None:
+            await self._adopt(part, keyed, key, text, document)
+            return
+        self._watched.pop((part, text), None)
+        fsm = self._pool(keyed).forget(key)  # never committed: the next token starts a fresh one
+        if fsm is not None:
+            await fsm.aclose()
+
+    async def _adopt(self, part: Partition, keyed: Keyed, key: Any, text: str, document: Any) -> None:
+        spec = keyed.machine
+        fsm = StateMachine.restore(
+            spec.initial,
+            json.loads(decoded(document)),
+            codecs=self._codecs,
+            common_data=self._runner.blackboard,
+            timebase=self._runner.timebase,
+            **spec.options,
+        )
+        replaced = self._pool(keyed).adopt(key, fsm)
+        if replaced is not None:
+            await replaced.aclose()
+        self._watch(part, key, text, fsm)
 
     async def drop(self, part: Partition) -> None:
         """Close the machines of ``part`` here (another worker owns them now)."""

@@ -92,17 +92,19 @@ class Partitions:
         held = list(self.epochs)
         keys = [self._shared.keys.epochs, *(self.lease_key(p) for p in (*held, *wanted))]
         args: list[Any] = [self._name, self._lease_ms, *(self.epochs[p] for p in held), *(0 for _ in wanted)]
-        reply = await self._acquire(keys=keys, args=args)
-        lost = [p for p, epoch in zip(held, reply, strict=False) if int(epoch) == 0]
-        gained = [p for p, epoch in zip(wanted, reply[len(held) :], strict=True) if int(epoch)]
+        reply = [int(epoch) for epoch in await self._acquire(keys=keys, args=args)]
+        lost = [p for p, epoch in zip(held, reply, strict=False) if epoch == 0]
+        # A held lease that had run out is taken again under a new epoch: taken over like a new one
+        # (another worker may have had it meanwhile).
+        again = [p for p, epoch in zip(held, reply, strict=False) if epoch not in (0, self.epochs[p])]
+        gained = [*again, *(p for p, epoch in zip(wanted, reply[len(held) :], strict=True) if epoch)]
         for part in lost:
             del self.epochs[part]
             self.leaving.discard(part)
-        for part in gained:
-            self.opening.add(part)
-        for part, epoch in zip(wanted, reply[len(held) :], strict=True):
-            if int(epoch):
-                self.epochs[part] = int(epoch)
+        for part, epoch in zip([*held, *wanted], reply, strict=True):
+            if epoch:
+                self.epochs[part] = epoch
+        self.opening.update(gained)
         if lost:
             log.warning("worker %s lost the lease on partitions %s (its lease ran out)", self._name, lost)
         self._choose_leaving(max(1, live))

@@ -32,9 +32,9 @@ from ..common.errors import CodecError, ExecutionError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, redis_failure
+from .connection import check_worker_options, client_for, decoded, redis_failure
 from .handlers import Outputs, Source, local_net
-from .liveness import claim_name, heartbeat, live_workers
+from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
 from .partitions import Partition, Partitions
 from .places_lua import GIVE_BACK, RENEW
@@ -181,7 +181,7 @@ class Worker:
         await asyncio.gather(reader, sweep, return_exceptions=True)
         given = await self._hand_back()
         await self._partitions.release_all()
-        await self._leave()
+        await leave(self._client, self.shared.keys, self.name, list(self._held))
         log.info("worker %s stopped; %d token(s) given back", self.name, given)
         if self._own_client:
             await self._client.aclose()
@@ -282,9 +282,25 @@ class Worker:
                 entry,
                 stream,
             )
-            if part is not None and part not in self._partitions.epochs:
-                await self._machines.drop(part)  # what the stale firing made here has no owner
+            if part is not None:
+                await self._fenced_in(part, stream, entry, token)
         return ok
+
+    async def _fenced_in(self, part: Partition, stream: str, entry: str, token: Any) -> None:
+        """A firing from ``part`` was fenced: it was read under a lease this worker no longer holds."""
+        if part not in self._partitions.epochs:
+            await self._machines.drop(part)  # what the stale firing made here has no owner
+            return
+        # Taken again (a new epoch, machines restored): the entry, if still pending here, fires again.
+        pending = await self._client.xpending_range(stream, GROUP, entry, entry, 1)
+        if not pending or decoded(pending[0]["consumer"]) != self.name:
+            return
+        await self._machines.reload(part, token)
+        self._held[stream][entry] = token
+        place = self._place_of[stream]
+        source = (stream, entry, self._partitions.fence(part))
+        self._local[place].setdefault(id(token), (token, []))[1].append(source)
+        self.runner.add_tokens(place, [token])
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
         """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""
@@ -394,13 +410,10 @@ class Worker:
         await self._renew_held()
         for stream in self._unkeyed:
             await self._reclaim(stream, int(self.lease * 1000))
-        await self._heartbeat()
+        about = {"lease": self.lease, "concurrency": self.concurrency or 0, "holding": self.holding}
+        await heartbeat(self._client, self.shared.keys, self.name, self.lease, about)
         if self.shared.keyed:
             await self._balance()
-
-    async def _heartbeat(self) -> None:
-        info = {"lease": self.lease, "concurrency": self.concurrency or 0, "holding": self.holding}
-        await heartbeat(self._client, self.shared.keys, self.name, self.lease, info)
 
     async def _balance(self) -> None:
         """Renew the partition leases; take free partitions over and give up extra ones."""
@@ -427,6 +440,9 @@ class Worker:
         except (CodecError, ExecutionError) as exc:
             log.error("worker %s cannot take partition %s over: %s; its tokens wait", self.name, part, exc)
             return
+        fence = self._partitions.fence(part)
+        for _, sources in self._local[self._place_of[stream]].values():  # held from an earlier lease
+            sources[:] = [(s, e, fence if s == stream else f) for s, e, f in sources]
         try:
             await self._reclaim(stream, 0, bounded=False)
         finally:
@@ -482,17 +498,3 @@ class Worker:
         if not args:
             return 0
         return int(await self._give_back(keys=self._keys, args=[GROUP, self.name, *args]))
-
-    async def _leave(self) -> None:
-        streams = list(self._held)
-        async with self._client.pipeline(transaction=False) as pipe:
-            pipe.zrem(self.shared.keys.workers, self.name)
-            pipe.delete(self.shared.keys.worker(self.name))
-            for stream in streams:
-                pipe.xpending_range(stream, GROUP, "-", "+", 1, consumername=self.name)
-            replies = await pipe.execute()
-        if not any(replies[2:]):  # nothing pending under our name: the consumer can go
-            async with self._client.pipeline(transaction=False) as pipe:
-                for stream in streams:
-                    pipe.xgroup_delconsumer(stream, GROUP, self.name)
-                await pipe.execute()

@@ -131,3 +131,33 @@ def test_a_keyed_place_has_its_machine_transition_as_only_consumer() -> None:
         SharedNet(Split)
     with pytest.raises(DefinitionError, match=r"SharedNet\(partitions=...\): must be an int from 1 to 4096"):
         SharedNet(Tally, partitions=0)
+
+
+async def test_a_worker_that_takes_its_partition_back_fires_its_stale_token_again(
+    redis_url: str, redis_prefix: str
+) -> None:
+    gate = asyncio.Event()
+    board: dict[str, Any] = {"gate": gate}
+    worker = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3, blackboard=board)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", [["k", 0]])
+        await until(soon(lambda: waiting(worker) == [["k", 0]]), "the worker fires")
+        worker._tasks[1].cancel()  # paused: its leases run out with nobody else to take them
+        lease = client.shared.keys.lease(
+            "Tally.jobs", client.shared.keyed["Tally.jobs"].partition_of(["k", 0], client.codecs)[0]
+        )
+
+        async def expired() -> bool:
+            return await client._client.get(lease) is None
+
+        await until(expired, "its lease ran out")
+        await worker._sweep_once()  # it wakes up and takes every partition again, under a new epoch
+        worker._tasks[1] = asyncio.get_running_loop().create_task(worker._sweep_loop())  # and renews
+        del board["gate"]
+        gate.set()  # the firing read under the old lease commits: refused, so the token fires again
+        await until(lambda: done(client, 1), "the token is done")
+        assert worker.fenced == 1
+        assert await client.tokens("done") == [("k", 0, 0)]  # once, by a machine that counted it once
+        assert await client.depth("jobs") == 0
+        await worker.stop()
