@@ -92,11 +92,19 @@ async def test_a_breaker_survives_the_sigkill_of_its_worker(
         for process in names.values():
             out, err = process.communicate(timeout=20)
             assert process.returncode == 0, err
+    except AssertionError as failure:  # say what the workers logged
+        logs = []
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            out, err = process.communicate(timeout=10)
+            logs.append(f"--- worker {process.pid} (exit {process.returncode}):\n{out[-1500:]}{err[-3000:]}")
+        raise AssertionError(f"{failure}\n" + "\n".join(logs)) from failure
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
             try:
                 process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, ValueError):
                 pass
