@@ -9,7 +9,8 @@ Green.  "night" from anywhere in the day switches to a flashing yellow, and "day
 where the day was left (deep history).  "off" ends the machine.
 
 Every handler is a plain function, so the example drives the machine through the synchronous door
-(``send``/``run_sync``) with a manual clock: no event loop.
+(``send``/``run_sync``) with a manual clock: no event loop.  At the end it prints the statechart as
+SCXML, which statechart tools read (``from_scxml`` reads it back, its guards and actions by name).
 
     python examples/septum/traffic_light.py
 """
@@ -29,6 +30,7 @@ from mycorrhizal.septum import (
     StateMachine,
     Unhandled,
     septum,
+    to_scxml,
 )
 
 MIN_GREEN = 10.0  # seconds of green before a pedestrian's button is acted on at once
@@ -241,6 +243,7 @@ def main():
         f"complete: {fsm.is_complete}"
     )
     print(to_mermaid(Light))
+    print(to_scxml(Light))
 
 
 if __name__ == "__main__":
