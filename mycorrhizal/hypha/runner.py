@@ -25,10 +25,11 @@ from typing import Any
 from ..common.callables import resolve
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
-from ..common.errors import CapacityError, ExecutionError, HandlerError, RoutingError
+from ..common.errors import ExecutionError, HandlerError, RoutingError
 from ..common.observers import Observer
 from ..common.store import Store
 from ..common.timebase import Timebase, checked_timebase
+from . import adding
 from .arguments import bind_arguments
 from .compile import compile_net
 from .durable import Durable, check_options
@@ -336,26 +337,18 @@ class Runner:
         Raises :class:`RoutingError` for an unknown place and :class:`CapacityError` when it is full.
         """
         p = self._place(place)
-        if p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
-            raise CapacityError(
-                f"place {p.qname!r} is full (capacity {p.capacity}); wait for room (run_until_idle) or "
-                "raise its capacity",
-                place=p.qname,
-            )
+        adding.check_room(p)
         if self._io.recorder is not None:
             self._io.recorder.added(p, [token])
         self._io.put(p, (token,))
 
     def add_tokens(self, place: str, tokens: Iterable[Any]) -> None:
-        """Put several tokens into ``place``, in order (all or none, if capacity would be exceeded)."""
+        """Put several tokens into ``place``, in order (all or none, if capacity would be exceeded).
+
+        A str or bytes is refused (``ExecutionError``): it is one token, not one per character.
+        """
         p = self._place(place)
-        batch = list(tokens)
-        if p.capacity is not None and len(p.tokens) + p.reserved + len(batch) > p.capacity:
-            raise CapacityError(
-                f"place {p.qname!r} has room for {p.room()} more token(s), not {len(batch)}; add fewer or "
-                "raise its capacity",
-                place=p.qname,
-            )
+        batch = adding.batch(p, tokens)
         if batch:
             if self._io.recorder is not None:
                 self._io.recorder.added(p, batch)

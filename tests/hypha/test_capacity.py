@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import CapacityError, ManualClock
+from mycorrhizal.common import CapacityError, ExecutionError, ManualClock
 from mycorrhizal.hypha import NetBuilder, Runner, pn
 
 from .conftest import settle
@@ -68,6 +68,27 @@ async def test_add_token_to_a_full_place_raises(bb: dict[str, Any]) -> None:
     with pytest.raises(CapacityError, match=r"has room for 0 more token\(s\), not 2"):
         runner.add_tokens("buf", ["b", "c"])
     assert runner.marking()["buf"] == ("a",)
+
+
+@pytest.mark.parametrize("tokens", ["abc", b"abc", bytearray(b"abc")])
+async def test_add_tokens_refuses_a_string_that_would_become_one_token_per_character(
+    bb: dict[str, Any], tokens: Any
+) -> None:
+    runner = Runner(bounded_net(5), bb)
+    fix = (
+        r"; pass a list of tokens, add_tokens\('Bounded.src', \[token\]\), "
+        r"or use add_token\('Bounded.src', token\)$"
+    )
+    with pytest.raises(
+        ExecutionError, match=r"^place 'Bounded.src': add_tokens was given the .*abc.*" + fix
+    ) as raised:
+        runner.add_tokens("src", tokens)  # before the fix: three tokens 'a', 'b', 'c'
+    assert raised.value.place == "Bounded.src"
+    with pytest.raises(ExecutionError, match="one token per character"):
+        runner.runtime.places[("Bounded", "src")].add_tokens(tokens)
+    assert runner.marking()["src"] == ()
+    runner.add_tokens("src", [tokens])  # as the error says: one token
+    assert runner.marking()["src"] == (tokens,)
 
 
 async def test_producing_more_than_the_room_fails_the_firing(bb: dict[str, Any]) -> None:

@@ -1,0 +1,45 @@
+"""Tokens put into a place from outside the net: the checks ``add_token`` and ``add_tokens`` make.
+
+Each refuses before anything moves, naming the place and saying what to do: a full place (all or
+nothing for a batch), and a batch that is a single string or bytes value, which would otherwise be
+split silently into one token per character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..common.errors import CapacityError, ExecutionError
+from .state import PlaceState
+
+__all__ = ["batch", "check_room"]
+
+
+def check_room(p: PlaceState) -> None:
+    """Refuse (``CapacityError``) one more token in a full place ``p``."""
+    if p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
+        raise CapacityError(
+            f"place {p.qname!r} is full (capacity {p.capacity}); wait for room (run_until_idle) or "
+            "raise its capacity",
+            place=p.qname,
+        )
+
+
+def batch(p: PlaceState, tokens: Iterable[Any]) -> list[Any]:
+    """``tokens`` as a list to put into ``p``, if it is a collection of tokens and they all fit."""
+    if isinstance(tokens, str | bytes | bytearray):
+        raise ExecutionError(
+            f"place {p.qname!r}: add_tokens was given the {type(tokens).__name__} {tokens[:40]!r}, which "
+            f"would become one token per character; pass a list of tokens, add_tokens({p.qname!r}, [token]), "
+            f"or use add_token({p.qname!r}, token)",
+            place=p.qname,
+        )
+    listed = list(tokens)
+    if p.capacity is not None and len(p.tokens) + p.reserved + len(listed) > p.capacity:
+        raise CapacityError(
+            f"place {p.qname!r} has room for {p.room()} more token(s), not {len(listed)}; add fewer or "
+            "raise its capacity",
+            place=p.qname,
+        )
+    return listed
