@@ -21,6 +21,7 @@ from .tree import Tree
 
 __all__ = [
     "Traced",
+    "check_drive",
     "chain_hooks",
     "refuse_arguments",
     "resolve",
@@ -151,3 +152,16 @@ def refuse_arguments(tree: Any, on_error: Any) -> NoReturn:
             )
         )
     raise DefinitionError(problems, what="Runner")
+
+
+def check_drive(tree: str, timeout: float | None, period: float | None, max_ticks: int | None) -> None:
+    """Refuse (``ValueError`` naming ``tree``) ``tick_until_complete()`` arguments that mean nothing."""
+    wrong = []
+    if timeout is not None and not timeout >= 0:  # (``not >=`` also catches NaN)
+        wrong.append(f"timeout={timeout!r} (seconds on the timebase: pass 0 or more, or None for no timeout)")
+    if period is not None and not period >= 0:
+        wrong.append(f"period={period!r} (seconds between polls: pass 0 or more, or None to poll at once)")
+    if max_ticks is not None and max_ticks < 1:
+        wrong.append(f"max_ticks={max_ticks!r}: max_ticks must be >= 1 (or None for no limit)")
+    if wrong:
+        raise ValueError(f"tree {tree!r}: tick_until_complete() got {'; '.join(wrong)}")

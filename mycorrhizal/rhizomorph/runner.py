@@ -176,8 +176,7 @@ class Runner:
         caller is cancelled, the tree is reset (everything running is halted) first; if the runner
         is closed meanwhile, it returns CANCELLED.
         """
-        if max_ticks is not None and max_ticks < 1:
-            raise ValueError(f"max_ticks must be >= 1, got {max_ticks}")
+        options.check_drive(self.tree.name, timeout, period, max_ticks)
         if self._waiter is not None or self._driven:
             raise ExecutionError(
                 f"tree {self.tree.name!r}: tick_until_complete() is already running for this runner; "

@@ -121,6 +121,33 @@ async def test_max_ticks_bounds_tick_until_complete(script: Script) -> None:
         await runner.tick_until_complete(max_ticks=0)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        (
+            {"period": -1},
+            r"got period=-1 \(seconds between polls: pass 0 or more, or None to poll at once\)$",
+        ),
+        ({"period": float("nan")}, r"got period=nan"),
+        (
+            {"timeout": -0.5},
+            r"got timeout=-0.5 \(seconds on the timebase: pass 0 or more, or None for no timeout\)$",
+        ),
+        ({"timeout": -1, "period": -1}, r"got timeout=-1 .*; period=-1 "),
+    ],
+)
+async def test_tick_until_complete_refuses_a_negative_period_or_timeout(
+    script: Script, arguments: dict[str, float], match: str
+) -> None:
+    b = TreeBuilder("Forever")
+    b.root(b.action(script.leaf("spin", R)))
+    runner = Runner(b.build(), {})
+    with pytest.raises(ValueError, match=r"^tree 'Forever': tick_until_complete\(\) " + match):
+        await runner.tick_until_complete(**arguments)  # before the fix: accepted (period=-1 polled at once)
+    assert runner.ticks == 0
+    assert await runner.tick_until_complete(max_ticks=1) is R  # the runner is still usable
+
+
 def raising_tree(policy: ErrorPolicy | None = None, is_async: bool = False) -> Any:
     def boom(bb: Any) -> Status:
         raise KeyError("missing")
