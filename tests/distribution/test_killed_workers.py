@@ -12,7 +12,7 @@ from mycorrhizal.distribution import Client
 from .nets import TwoStage
 from .workers import start_worker, started
 
-TOKENS = 2_000  # enough for both kills to land while workers hold tokens
+TOKENS = 10_000  # issue 13: 4 workers, 10^4 tokens, two killed at random moments
 LEASE = "0.5"  # seconds: short, so the dead workers' tokens come back quickly
 DEADLINE = 45.0  # seconds: the run must end well before (a liveness bound, not a speed figure)
 
