@@ -25,12 +25,14 @@ __all__ = ["IOPlaces"]
 class IOPlaces:
     """Token arrival (:meth:`put`), sink deliveries and source pumps of one runner."""
 
-    __slots__ = ("bb", "timebase", "sources", "recorder", "_ready", "_inflight", "_report")
+    __slots__ = ("bb", "timebase", "sources", "failed", "recorder", "_ready", "_inflight", "_report")
 
     def __init__(self, ready: Ready, inflight: InFlight, report: Reporter, bb: Any, timebase: Any) -> None:
         self.bb = bb
         self.timebase = timebase
         self.sources: list[asyncio.Task[None]] = []
+        #: The sources that failed since the last start (qualified place name -> the error kept).
+        self.failed: dict[str, HandlerError] = {}
         self.recorder: Recorder | None = None
         """Journals every committed step (a runner with a store, once started); None otherwise."""
         self._ready = ready
@@ -225,6 +227,7 @@ class IOPlaces:
         """Start a pump task for every io input place."""
         loop = self._ready.loop
         assert loop is not None
+        self.failed.clear()  # each source is called again, from its beginning
         for p, source in places:
             self._ready.sources_active += 1
             task = loop.create_task(self._pump(p, source), name=f"hypha source {p.qname}")
@@ -234,7 +237,7 @@ class IOPlaces:
     async def _pump(self, p: PlaceState, source_factory: SourceFactory) -> None:
         """Feed io input place ``p`` from its source, waiting for room when it is full."""
         try:
-            source = source_factory(self.bb, self.timebase)
+            source = _tokens(source_factory(self.bb, self.timebase))
             async for token in _aiter(source):
                 while p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
                     await self._room(p)
@@ -256,6 +259,7 @@ class IOPlaces:
                 place=p.qname,
                 handled=False,
             )
+            self.failed[p.qname] = self._report.errors[-1]
 
     async def _room(self, p: PlaceState) -> None:
         """Wait until bounded ``p`` has room (the source counts as waiting, not busy, meanwhile)."""
@@ -274,6 +278,22 @@ class IOPlaces:
         # step (stop() right after start()) never runs its body, but must stop counting all the same.
         self._ready.sources_active -= 1
         self._ready.wake_idle()
+
+
+def _tokens(source: Any) -> Any:
+    """What a source function returned, if it can give tokens (an iterable or async iterable)."""
+    if hasattr(source, "__aiter__") or hasattr(source, "__iter__"):
+        return source
+    if asyncio.iscoroutine(source):
+        source.close()  # never run: closed, so Python does not warn that it was never awaited
+        raise TypeError(
+            "it is an async def that returns instead of yielding; write `yield token` for each token "
+            "(an async generator), or make it a plain def returning an iterable"
+        )
+    raise TypeError(
+        f"it returned {source!r} (type {type(source).__name__}), not tokens; make it yield each token "
+        "(a generator or async generator) or return an iterable of tokens"
+    )
 
 
 async def _aiter(source: Any) -> Any:

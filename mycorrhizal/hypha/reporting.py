@@ -66,13 +66,14 @@ class RunnerStats:
 
 @attrs.frozen
 class Stuck:
-    """A transition or sink that has tokens it could take, but waits after a failure."""
+    """A transition or sink that has tokens it could take, but waits after a failure; or a source
+    that failed and produces no more tokens until the runner is started again."""
 
     name: str
     """Qualified name of the transition, or of the sink's place."""
-    kind: Literal["transition", "sink"]
+    kind: Literal["transition", "sink", "source"]
     waiting: int
-    """Tokens waiting for it: in the transition's input places, or in the sink's place."""
+    """Tokens waiting for it: in the transition's input places, or in the sink's place (0 for a source)."""
     error: BaseException | None = attrs.field(eq=False)
     """Why it last failed (or was cancelled from outside)."""
     retry_at: float | None
@@ -80,6 +81,8 @@ class Stuck:
 
     def __str__(self) -> str:
         why = "" if self.error is None else f" after {type(self.error).__name__}: {self.error}"
+        if self.kind == "source":
+            return f"source {self.name!r} stopped{why}"
         when = (
             "when a new token arrives"
             if self.retry_at is None

@@ -272,7 +272,8 @@ class Runner:
 
     def stuck(self) -> tuple[Stuck, ...]:
         """Transitions and sinks that have tokens they could take but wait after a failure (or after a
-        firing was cancelled from outside): until their retry timer expires or a new token arrives."""
+        firing was cancelled from outside): until their retry timer expires or a new token arrives;
+        then the sources that failed since the runner started (they give no more tokens)."""
         found = [
             Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.last_error, t.retry.at)
             for t in self._transitions
@@ -283,6 +284,7 @@ class Runner:
             for p in self._places
             if p.sink is not None and p.sink_blocked_gen is not None and p.tokens
         )
+        found.extend(Stuck(name, "source", 0, error, None) for name, error in self._io.failed.items())
         return tuple(found)
 
     @property

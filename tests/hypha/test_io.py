@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from typing import Any
 
 import pytest
@@ -121,7 +123,9 @@ async def test_source_errors_are_recorded_and_the_net_keeps_running(bb: dict[str
             return {out: consumed[0]}
 
     runner = Runner(Src, bb)
-    await runner.run_until_idle()
+    (stopped,) = await runner.run_until_idle()  # the failed source is reported, not only logged
+    assert (stopped.name, stopped.kind, stopped.waiting) == ("Src.feed", "source", 0)
+    assert isinstance(stopped.error.__cause__, ConnectionError)
     assert runner.marking()["out"] == (1,)
     assert runner.stats.source_errors == 1
     assert "source of 'Src.feed' failed with ConnectionError: gone" in str(runner.errors[-1])
@@ -180,3 +184,48 @@ async def test_a_cancelled_delivery_gives_back_its_token_and_its_room(clock: Man
     # the room held for the interrupted delivery is free again: nothing else is reserved
     with pytest.raises(CapacityError, match=r"place 'IO.replies' has room for 0 more token\(s\), not 1"):
         runner.add_tokens("replies", ["extra"])
+
+
+def _returns_a_number(bb: Any, timebase: Any) -> Any:
+    return 42
+
+
+async def _returns_instead_of_yielding(bb: Any, timebase: Any) -> Any:
+    return [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("source", "match"),
+    [
+        (
+            _returns_a_number,
+            r"source of 'Src.feed' failed with TypeError: it returned 42 \(type int\), not tokens; make it "
+            r"yield each token .*or return an iterable of tokens",
+        ),
+        (
+            _returns_instead_of_yielding,
+            r"source of 'Src.feed' failed with TypeError: it is an async def that returns instead of "
+            r"yielding; write `yield token` for each token",
+        ),
+    ],
+)
+async def test_a_source_returning_no_tokens_is_a_clear_failure_that_run_until_idle_reports(
+    bb: dict[str, Any], source: Any, match: str, caplog: Any
+) -> None:
+    @pn.net
+    def Src(builder: NetBuilder) -> None:
+        feed = builder.io_input_place("feed", source)
+        out = builder.place("out")
+        builder.transition(name="move", inputs=[feed], outputs=[out])(lambda c, bb, tb: {out: c[0]})
+
+    runner = Runner(Src, bb)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        (stopped,) = await runner.run_until_idle()  # before the fix: () although the source failed
+    assert stopped.kind == "source" and stopped.name == "Src.feed" and stopped.retry_at is None
+    assert re.search(match, str(stopped.error)) and isinstance(stopped.error.__cause__, TypeError)
+    assert runner.stats.source_errors == 1 and runner.stuck() == (stopped,)
+    assert "idle, but source 'Src.feed' stopped after HandlerError" in caplog.text
+    await runner.stop()
+    await runner.start()  # a new start calls the source again: nothing failed yet in this run
+    assert runner.stuck() == ()
+    await runner.stop()
