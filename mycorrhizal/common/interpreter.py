@@ -57,11 +57,16 @@ costs a dict lookup rather than a method call.
 
 ``called_within``: whether the current call chain runs inside a given method of a given object
 (septum refuses, rather than deadlocks on, a handler that runs its own machine).
+
+``shutting_down``: whether ``asyncio.run()`` (or an ``asyncio.Runner``) is closing its loop - cancelling
+the tasks left over, shutting down async generators and the executor - so a timer firing then starts
+no new task that would be destroyed pending when the loop closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import asyncio.runners
 import contextvars
 import dis
 import inspect
@@ -82,6 +87,7 @@ __all__ = [
     "is_empty_function",
     "level_cache",
     "run_eager",
+    "shutting_down",
     "start_eager",
     "with_constants",
 ]
@@ -438,6 +444,29 @@ def called_within(owner: object, codes: Collection[types.CodeType], *, skip: int
     frame: types.FrameType | None = sys._getframe(skip + 1)
     while frame is not None:
         if frame.f_code in codes and frame.f_locals.get("self") is owner:
+            return True
+        frame = frame.f_back
+    return False
+
+
+#: The code of asyncio's loop shutdown: ``Runner.close()`` (asyncio.run ends through it) and the
+#: helper cancelling the tasks left over, which it runs the loop for.
+_SHUTDOWN_CODES = frozenset(
+    (asyncio.runners.Runner.close.__code__, asyncio.runners._cancel_all_tasks.__code__)  # type: ignore[attr-defined]
+)
+
+
+def shutting_down() -> bool:
+    """True if the current call runs inside asyncio's shutdown of the loop (``asyncio.run()`` returning).
+
+    A timer callback is called from the loop, which runs inside ``Runner.close()`` while asyncio
+    cancels the tasks left over and shuts down async generators and the executor; a task started
+    then is never awaited and is destroyed pending when the loop closes.  Walks the frames (a few
+    microseconds): callers ask only when about to start a task from a callback.
+    """
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code in _SHUTDOWN_CODES:
             return True
         frame = frame.f_back
     return False

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ..common.interpreter import shutting_down
 from ..common.timebase import Timebase, TimerHandle
 
 __all__ = ["INTERRUPTED", "Clock"]
@@ -119,6 +120,8 @@ class Clock:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (a synchronous clock.advance()): the next run()/tick() handles it
+        if shutting_down():
+            return  # asyncio.run() is closing the loop: a task now would be destroyed pending
         self.task = loop.create_task(self._background(run, on_failure), name=name)
 
     async def _background(

@@ -588,3 +588,34 @@ async def test_called_within_sees_through_await() -> None:
 
     assert await driver.run(handler) is True
     assert await Driver().run(handler) is False
+
+
+def test_shutting_down_is_true_only_while_asyncio_run_closes_its_loop() -> None:
+    seen: dict[str, bool] = {}
+
+    async def left_over() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            seen["cancelled at shutdown"] = interpreter.shutting_down()
+            asyncio.get_running_loop().call_soon(
+                lambda: seen.setdefault("callback", interpreter.shutting_down())
+            )
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        seen["running"] = interpreter.shutting_down()
+        asyncio.get_running_loop().call_soon(
+            lambda: seen.setdefault("callback while running", interpreter.shutting_down())
+        )
+        asyncio.get_running_loop().create_task(left_over())
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert seen == {
+        "running": False,
+        "callback while running": False,
+        "cancelled at shutdown": True,
+        "callback": True,
+    }
+    assert interpreter.shutting_down() is False

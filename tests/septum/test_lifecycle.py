@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import gc
+import subprocess
+import sys
 import warnings
 from enum import Enum, auto
 from typing import Any
@@ -188,3 +190,72 @@ async def test_a_machine_is_not_copied_while_it_runs() -> None:
     await fsm.aclose()
     with pytest.raises(ExecutionError, match="machine Ticking is closed"):
         copy.copy(fsm)
+
+
+#: An app that returns from asyncio.run() leaving 1000 timed machines open (no aclose()), while the
+#: clock moves on every turn of the loop to its last: their timers fire during asyncio's shutdown.
+SHUTDOWN_WITH_OPEN_MACHINES = """
+import asyncio
+from enum import Enum, auto
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+
+
+class E(Enum):
+    AGAIN = auto()
+
+
+@septum.state(config=StateConfiguration(timeout=1.0, can_dwell=True))
+class Tick:
+    @septum.on_state
+    def on_state(ctx):
+        return None
+
+    @septum.on_timeout
+    def on_timeout(ctx):
+        return E.AGAIN
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.AGAIN, Tick)]
+
+
+clock = ManualClock()
+
+
+def tick():
+    '''Move the clock on every turn of the loop, to its very last one: timers fire during shutdown.'''
+    clock.advance(1.0)
+    asyncio.get_running_loop().call_soon(tick)
+
+
+async def left_over():
+    try:
+        await asyncio.Event().wait()
+    finally:  # asyncio.run cancels this while it closes the loop
+        tick()
+
+
+async def main():
+    machines = [StateMachine(Tick, timebase=clock) for _ in range(1000)]
+    for machine in machines:
+        await machine.initialize()
+    asyncio.get_running_loop().create_task(left_over())
+    await asyncio.sleep(0)
+
+
+asyncio.run(main())
+"""
+
+
+def test_timers_firing_while_asyncio_run_closes_the_loop_start_no_task() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SHUTDOWN_WITH_OPEN_MACHINES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Before the fix: 1000 x "Task was destroyed but it is pending!" and "coroutine
+    # 'Clock._background' was never awaited" on stderr.
+    assert done.returncode == 0 and done.stderr == ""
