@@ -5,6 +5,7 @@ and retries, completion."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -423,3 +424,28 @@ def test_moves_between_siblings_without_hooks_keep_timers_completion_and_events(
             ("StateLeft", "Inner"),
             ("StateEntered", "C"),
         ]
+
+
+async def test_a_handler_raising_cancelled_error_itself_inside_a_chart_is_a_failure() -> None:
+    def cancels(ctx: Any) -> None:
+        if ctx.msg == "cancel":
+            raise asyncio.CancelledError()  # nobody cancelled the run
+
+    inner = leaf("Inner", on_state=cancels, config=StateConfiguration(can_dwell=True))
+    broken = leaf("Broken", on_state=on({}), config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(box("Outer", inner), error_state=broken)
+    await fsm.run()
+    drain(fsm)
+    fsm.send_message("cancel")
+    await fsm.run()  # before the fix: CancelledError here, "cancel" back at the head of the queue
+    assert drain(fsm) == ["enter Broken"] and fsm.configuration == (broken,) and fsm.queue_size == 0
+    raising = StateMachine(
+        box("Outer2", leaf("Inner2", on_state=cancels, config=StateConfiguration(can_dwell=True)))
+    )
+    raising.send_message("cancel")
+    with pytest.raises(
+        HandlerError, match="state Inner2: on_state raised CancelledError although nothing cancelled"
+    ):
+        await raising.run()
+    assert raising.queue_size == 0
+    await raising.run()  # nothing is stuck
