@@ -6,8 +6,8 @@ batched, bounded by ``prefetch``); each firing commits in Redis in one atomic st
 :mod:`.handlers` and :mod:`.committer`).  A background *sweep*, every ``lease / 3`` seconds,
 
 - renews the lease of every entry the worker holds (resets its idle time, if it still owns it),
-- reclaims entries of other workers idle for longer than ``lease`` (``XAUTOCLAIM``): a dead
-  worker's tokens are fired by the living,
+- reclaims entries of other workers idle for longer than ``lease`` (``XAUTOCLAIM``), in streams
+  read by all and in the partitions it holds: a dead or stale worker's tokens are fired by the living,
 - tells Redis the worker is alive (for ``inspect``),
 - and renews, takes and gives up the leases on partitions of keyed places (see :mod:`.partitions`):
   a partition's stream is read only by the worker holding its lease.
@@ -21,7 +21,6 @@ import logging
 import os
 import socket
 import uuid
-from collections import Counter
 from typing import Any
 
 from redis.asyncio import Redis
@@ -116,7 +115,7 @@ class Worker:
         self._unkeyed = [s for s in fed if s not in self._part_of]  # read by all, leased per entry
         self._held: dict[str, dict[str, Any]] = {s: {} for s in fed}  # stream -> entry id -> token
         self._local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in self.shared.fed}
-        self._committing: Counter[str] = Counter()  # per stream: entries whose commit is on its way
+        self._committing: dict[str, set[str]] = {s: set() for s in fed}  # entries being committed
 
     def __repr__(self) -> str:
         return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
@@ -124,7 +123,7 @@ class Worker:
     @property
     def holding(self) -> int:
         """Stream entries this worker holds now (in its places or being fired)."""
-        return self._committing.total() + sum(len(held) for held in self._held.values())
+        return sum(len(c) for c in self._committing.values()) + sum(len(h) for h in self._held.values())
 
     @property
     def partitions(self) -> list[Partition]:
@@ -259,7 +258,7 @@ class Worker:
             return await self._committer.commit([[], encoded])
         stream, entry, fence = source
         token = self._held[stream].pop(entry)  # not renewed while its commit is on the way
-        self._committing[stream] += 1
+        self._committing[stream].add(entry)
         part = self._part_of.get(stream)
         fenced_by: list[Any] = [] if part is None else [self._index[self.shared.keys.lease(*part)], fence]
         machines = [] if part is None else self._machines.written(part, token)
@@ -269,19 +268,14 @@ class Worker:
             self._held[stream][entry] = token  # not committed: the token goes back with its entry
             raise
         finally:
-            self._committing[stream] -= 1
+            self._committing[stream].discard(entry)
             self._room.set()
         if part is not None:
             self._machines.end(part, token)
         if not ok:
             self.fenced += 1
-            log.warning(
-                "worker %s: entry %s of %s was taken over by another worker before this firing "
-                "committed; its outputs were dropped (the other worker fires it)",
-                self.name,
-                entry,
-                stream,
-            )
+            msg = "worker %s: entry %s of %s was taken over before this firing committed; its outputs "
+            log.warning(msg + "were dropped (the other worker fires it)", self.name, entry, stream)
             if part is not None:
                 await self._fenced_in(part, stream, entry, token)
         return ok
@@ -414,6 +408,10 @@ class Worker:
         await heartbeat(self._client, self.shared.keys, self.name, self.lease, about)
         if self.shared.keyed:
             await self._balance()
+            # A former owner reading on until its next sweep leaves entries pending under its name
+            # (fenced there, read after this worker's takeover claimed): claim them a lease old.
+            for place, index in self.partitions:
+                await self._reclaim(self.shared.streams[place][index], int(self.lease * 1000))
 
     async def _balance(self) -> None:
         """Renew the partition leases; take free partitions over and give up extra ones."""
@@ -475,7 +473,8 @@ class Worker:
                 return
             reply = await self._client.xautoclaim(stream, GROUP, self.name, min_idle, start, count=room)
             start, entries = reply[0], reply[1]
-            fresh = [(entry, fields) for entry, fields in entries if entry not in self._held[stream]]
+            mine = self._held[stream].keys() | self._committing[stream]
+            fresh = [(entry, fields) for entry, fields in entries if entry not in mine]
             if fresh:
                 self.reclaimed += len(fresh)
                 log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), stream)

@@ -97,6 +97,30 @@ async def test_a_worker_that_lost_its_partition_cannot_commit(redis_url: str, re
         await fast.stop()
 
 
+async def test_entries_a_stale_owner_reads_after_the_takeover_are_fired_by_the_new_owner(
+    redis_url: str, redis_prefix: str
+) -> None:
+    gate = asyncio.Event()
+    stale = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3, blackboard={"gate": gate})
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await stale.start()
+        stale._tasks[1].cancel()  # paused sweep: it never learns that its leases ran out, and reads on
+        fresh = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+        await fresh.start()
+        await until(soon(lambda: len(fresh.partitions) == 16), "the new owner took every partition over")
+        # Its takeover claimed what was pending then (nothing); entries read by the stale owner from
+        # now on stay pending under the stale owner's name, which fences each commit of theirs.
+        await client.submit("jobs", [[key, 0] for key in KEYS])
+        await until(soon(lambda: bool(waiting(stale))), "the stale owner read some of them")
+        gate.set()
+        await until(lambda: done(client, len(KEYS)), "every token is done, by the new owner")
+        assert stale.fenced >= 1
+        assert by_key(await client.tokens("done")) == {key: [(0, 0)] for key in KEYS}  # each once
+        assert await client.depth("jobs") == 0
+        await fresh.stop()
+        await stale.abort()
+
+
 async def test_tokens_go_to_the_partition_of_their_key(redis_url: str, redis_prefix: str) -> None:
     async with Client(Tally, redis_url, prefix=redis_prefix, partitions=4) as client:
         await client.submit("jobs", [["a", 1], ["b", 1], ["a", 2], ["c", 1], ["a", 3]])
