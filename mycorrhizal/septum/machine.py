@@ -20,13 +20,13 @@ from ..common.errors import ExecutionError, StateMachineComplete
 from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
 from ..common.timebase import Timebase, checked_timebase, default_timebase
-from . import durable, report, sync
+from . import durable, legacy, report, sync
 from .chart import DRIVING, ChartEngine
 from .compile import SPECS, machine_spec
 from .context import Context
 from .engine import DONE, ENTRY, NEW, WAIT, Engine
 from .mailbox import TIMEOUT, OverflowPolicy
-from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, options
+from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, options
 from .overflow import overflow
 from .plan import MachineSpec
 from .report import LEVELS as _LEVELS
@@ -56,21 +56,21 @@ class StateMachine:
         on_error: Any = None,
         max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
         strict: bool = False,
+        filter_fn: Callable[[Any, Any], Any] | None = None,
+        trap_fn: Callable[[Any], Any] | None = None,
+        on_error_fn: Any = None,
+        queue_overflow_policy: str | None = None,
     ) -> None:
+        if (filter_fn, trap_fn, on_error_fn, queue_overflow_policy) != (None, None, None, None):  # 0.x's
+            queue_overflow, on_error = legacy.translate(
+                queue_overflow, queue_overflow_policy, on_error, on_error_fn, filter_fn, trap_fn
+            )
         try:
             # The common case: cached.  ``strict`` asks machine_spec() to refuse what 0.x accepted.
             spec = SPECS.get(initial_state) if error_state is None and not strict else None
         except TypeError:  # unhashable: not a state, and machine_spec() says so
             spec = None
-        if (
-            max_queue_size == DEFAULT_MAX_QUEUE_SIZE
-            and queue_overflow == "raise"
-            and on_error is None
-            and max_stack_depth == DEFAULT_MAX_STACK_DEPTH
-        ):
-            chosen = DEFAULTS
-        else:
-            chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth)
+        chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth, filter_fn)
         spec = spec or machine_spec(initial_state, error_state, strict=strict)
         self._engine: Engine = spec.engine(  # Engine, or ChartEngine for a statechart
             spec,
@@ -78,6 +78,8 @@ class StateMachine:
             default_timebase() if timebase is None else checked_timebase(timebase, "StateMachine", spec.name),
             chosen,
         )
+        if trap_fn is not None:
+            self.add_observer(legacy.trap(self, self._engine, trap_fn))
 
     # ----------------------------------------------------------------- inspection
     @property
@@ -227,6 +229,10 @@ class StateMachine:
         if priority != 0 and (isinstance(priority, bool) or not isinstance(priority, int)):
             # Checked first: a full queue must not evict or count for a message it then refuses.
             raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
+        if engine.options.filter_fn is not None and legacy.dropped(
+            self, engine.spec.name, engine.options.filter_fn, msg
+        ):
+            return False
         mailbox = engine.mailbox or engine.open_mailbox()
         limit = mailbox.limit
         # With priority-0 messages only, fewer than the bound queued means room, without counting.

@@ -30,6 +30,8 @@ class Options:
     queue_overflow: OverflowPolicy = "raise"
     on_error: Callable[..., Any] | None = None
     max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH
+    #: 0.x's ``filter_fn(ctx, msg)``: a truthy result drops the message in ``send_message``.
+    filter_fn: Callable[[Any, Any], Any] | None = None
 
 
 DEFAULTS = Options()
@@ -69,8 +71,18 @@ def _problems(max_queue_size: object, queue_overflow: object, max_stack_depth: o
     return problems
 
 
-def options(max_queue_size: Any, queue_overflow: Any, on_error: Any, max_stack_depth: Any) -> Options:
+def options(
+    max_queue_size: Any, queue_overflow: Any, on_error: Any, max_stack_depth: Any, filter_fn: Any = None
+) -> Options:
     """The :class:`Options` for these arguments, or a :class:`DefinitionError` saying what is wrong."""
+    if (
+        max_queue_size == DEFAULT_MAX_QUEUE_SIZE
+        and queue_overflow == "raise"
+        and on_error is None
+        and max_stack_depth == DEFAULT_MAX_STACK_DEPTH
+        and filter_fn is None
+    ):
+        return DEFAULTS  # shared by every machine built with the defaults
     if on_error is not None and not callable(on_error):
         # Refused now: otherwise the mistake shows only when a handler first fails.
         raise DefinitionTypeError(
@@ -84,4 +96,4 @@ def options(max_queue_size: Any, queue_overflow: Any, on_error: Any, max_stack_d
             what=WHAT,
         )
     DefinitionError.raise_if_any(_problems(max_queue_size, queue_overflow, max_stack_depth), what=WHAT)
-    return Options(max_queue_size, queue_overflow, on_error, max_stack_depth)
+    return Options(max_queue_size, queue_overflow, on_error, max_stack_depth, filter_fn)

@@ -1,0 +1,104 @@
+"""0.x's ``StateMachine`` keywords mapped onto this library's options (see docs/compat.md).
+
+``queue_overflow_policy=`` is ``queue_overflow=`` (``"block"`` and ``"fail"`` refuse, as 0.x's
+raised), ``on_error_fn=`` is ``on_error=``, ``filter_fn(ctx, msg)`` drops a message in
+``send_message`` (logged at DEBUG) and ``trap_fn(ctx)`` is called when a handler answered a message
+with ``None`` or ``Unhandled``.  Nothing here costs a machine built without them anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..common.errors import DefinitionTypeError, Problem
+from .events import MessageHandled
+from .mailbox import OverflowPolicy
+from .options import WHAT
+from .targets import UNHANDLED
+
+__all__ = ["POLICIES_0X", "dropped", "translate", "trap"]
+
+log = logging.getLogger("mycorrhizal.septum")
+
+#: 0.x's ``queue_overflow_policy`` values and the ``queue_overflow`` each one is here.
+POLICIES_0X: dict[str, OverflowPolicy] = {
+    "block": "raise",
+    "fail": "raise",
+    "drop_newest": "drop_newest",
+    "drop_oldest": "drop_oldest",
+}
+
+
+class _Host(Protocol):
+    @property
+    def context(self) -> Any: ...
+
+
+def _one(ours: str, ours_value: Any, default: Any, theirs: str, theirs_value: Any) -> list[Problem]:
+    if theirs_value is None or ours_value == default:
+        return []
+    return [
+        Problem(
+            "StateMachine",
+            f"both {ours}= and {theirs}= given",
+            f"pass only {ours}= ({theirs}= is 0.x's name)",
+        )
+    ]
+
+
+def translate(
+    queue_overflow: OverflowPolicy,
+    queue_overflow_policy: str | None,
+    on_error: Any,
+    on_error_fn: Any,
+    filter_fn: Any,
+    trap_fn: Any,
+) -> tuple[OverflowPolicy, Any]:
+    """``(queue_overflow, on_error)`` with 0.x's keywords folded in; refuses what cannot be meant."""
+    problems = _one("queue_overflow", queue_overflow, "raise", "queue_overflow_policy", queue_overflow_policy)
+    problems += _one("on_error", on_error, None, "on_error_fn", on_error_fn)
+    if queue_overflow_policy is not None and queue_overflow_policy not in POLICIES_0X:
+        problems.append(
+            Problem(
+                "StateMachine",
+                f"queue_overflow_policy must be one of {tuple(POLICIES_0X)}, got {queue_overflow_policy!r}",
+                "pick one of those policies (or pass queue_overflow=)",
+            )
+        )
+    for name, fn in (("filter_fn", filter_fn), ("trap_fn", trap_fn)):
+        if fn is not None and not callable(fn):
+            problems.append(
+                Problem(
+                    "StateMachine", f"{name} must be a function, got {fn!r}", f"pass a function as {name}="
+                )
+            )
+    if problems:
+        raise DefinitionTypeError(problems, what=WHAT)
+    if queue_overflow_policy is not None:
+        queue_overflow = POLICIES_0X[queue_overflow_policy]
+    return queue_overflow, on_error if on_error_fn is None else on_error_fn
+
+
+def dropped(host: _Host, name: str, filter_fn: Callable[[Any, Any], Any], msg: Any) -> bool:
+    """True if ``filter_fn(ctx, msg)`` drops ``msg`` (a falsy message is never filtered, as in 0.x)."""
+    if not msg or not filter_fn(host.context, msg):
+        return False
+    log.debug("machine %s: filter_fn dropped message %r", name, msg)
+    return True
+
+
+def trap(host: _Host, engine: Any, trap_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An observer calling ``trap_fn(ctx)`` after a handler answered a message with None or a label
+    whose target is ``Unhandled`` (emitted before the machine moves, so ``ctx.msg`` is the message)."""
+
+    def observe(event: Any) -> Any:
+        if isinstance(event, MessageHandled):
+            label = event.label
+            op = None if label is None else engine.node.lookup(label)
+            if label is None or (op is not None and op.kind == UNHANDLED):
+                return trap_fn(host.context)
+        return None
+
+    return observe

@@ -1,0 +1,129 @@
+"""0.x's ``StateMachine`` keywords (UPSTREAM-API §1.4): ``filter_fn``, ``trap_fn``, ``on_error_fn``
+and ``queue_overflow_policy``, mapped onto this library's options."""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum, auto
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import DefinitionError, QueueOverflowError
+from mycorrhizal.septum.core import LabeledTransition, StateConfiguration, StateMachine, Unhandled, septum
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Broken():
+    @septum.on_state
+    async def on_state(ctx):
+        return None
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Listening():
+    class Events(Enum):
+        FAIL = auto()
+        IGNORE = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        if ctx.msg is not None:  # not the entry run
+            ctx.common.setdefault("seen", []).append(ctx.msg)
+        if ctx.msg == "boom":
+            raise ValueError("boom")
+        if ctx.msg == "ignore":
+            return Events.IGNORE
+        return None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.FAIL, Broken), LabeledTransition(Events.IGNORE, Unhandled)]
+
+
+async def test_filter_fn_drops_a_message_it_answers_truthily_with_a_debug_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[Any] = []
+
+    def noisy(ctx: Any, msg: Any) -> bool:
+        calls.append((ctx, msg))
+        return msg == "noise"
+
+    fsm = StateMachine(initial_state=Listening, common_data={}, filter_fn=noisy)
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.septum"):
+        assert fsm.send_message("noise") is False
+        assert fsm.send_message("signal") is True
+        assert fsm.send_message("") is True  # a falsy message is never filtered, as in 0.x
+    await fsm.run()
+    assert fsm.common["seen"] == ["signal", ""]
+    assert [msg for _, msg in calls] == ["noise", "signal"]
+    assert calls[0][0] is fsm.context
+    assert any("filter_fn dropped message 'noise'" in r.getMessage() for r in caplog.records)
+
+
+async def test_trap_fn_is_called_when_a_message_is_answered_with_none_or_unhandled() -> None:
+    trapped: list[Any] = []
+    fsm = StateMachine(
+        initial_state=Listening, common_data={}, trap_fn=lambda ctx: trapped.append((ctx, ctx.msg))
+    )
+    fsm.send_message("hello")
+    fsm.send_message("ignore")
+    await fsm.run()
+    assert [msg for _, msg in trapped] == ["hello", "ignore"]
+    assert all(ctx is fsm.context for ctx, _ in trapped)
+
+
+async def test_on_error_fn_is_the_on_error_hook() -> None:
+    errors: list[BaseException] = []
+
+    def to_broken(ctx: Any, exc: BaseException) -> Any:
+        errors.append(exc)
+        return Broken
+
+    fsm = StateMachine(initial_state=Listening, common_data={}, on_error_fn=to_broken)
+    fsm.send_message("boom")
+    await fsm.run()
+    assert fsm.current_state is Broken
+    assert len(errors) == 1 and "boom" in str(errors[0])
+
+
+@pytest.mark.parametrize("policy", ["block", "fail"])
+def test_block_and_fail_refuse_a_message_on_a_full_queue_with_a_runtime_error(policy: str) -> None:
+    fsm = StateMachine(initial_state=Listening, max_queue_size=2, queue_overflow_policy=policy)
+    fsm.send_message("a")
+    fsm.send_message("b")
+    with pytest.raises(QueueOverflowError, match="message queue is full") as raised:
+        fsm.send_message("c")
+    assert isinstance(raised.value, RuntimeError)  # what 0.x raised
+    assert fsm.queue_size == 2
+
+
+async def test_drop_newest_and_drop_oldest_are_ours() -> None:
+    newest = StateMachine(
+        initial_state=Listening, common_data={}, max_queue_size=2, queue_overflow_policy="drop_newest"
+    )
+    oldest = StateMachine(
+        initial_state=Listening, common_data={}, max_queue_size=2, queue_overflow_policy="drop_oldest"
+    )
+    for fsm in (newest, oldest):
+        for msg in ("a", "b", "c"):
+            fsm.send_message(msg)
+        await fsm.run()
+    assert newest.common["seen"] == ["a", "b"]
+    assert oldest.common["seen"] == ["b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"queue_overflow_policy": "spill"}, "queue_overflow_policy must be one of"),
+        ({"queue_overflow_policy": "fail", "queue_overflow": "drop_newest"}, "both queue_overflow= and"),
+        ({"on_error_fn": lambda c, e: None, "on_error": lambda c, e: None}, "both on_error= and"),
+        ({"filter_fn": 3}, "filter_fn must be a function"),
+        ({"trap_fn": "x"}, "trap_fn must be a function"),
+    ],
+)
+def test_bad_0x_keywords_are_refused_naming_the_fix(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(DefinitionError, match=match):
+        StateMachine(initial_state=Listening, **kwargs)
