@@ -207,7 +207,7 @@ def rotation(count: int, round_index: int) -> list[int]:
     """The order round ``round_index`` measures ``count`` cases in (see the module docstring)."""
     start = round_index % count if count else 0
     order = [(start + i) % count for i in range(count)]
-    return order if round_index % 2 == 0 else [order[0], *reversed(order[1:])]
+    return order if round_index % 2 == 0 or not order else [order[0], *reversed(order[1:])]
 
 
 # --- timing --------------------------------------------------------------------------------------

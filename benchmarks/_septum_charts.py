@@ -156,6 +156,7 @@ def psm_cases() -> list[Case]:
             machine = cls()
             await machine.activate_initial_state()
             box[key] = machine
+        box["moves"] = 0  # the new nested machine starts in its initial state: the next event is 'go'
 
     async def nested(n: int) -> None:
         machine, before, done = box["nested"], calls[0], box.get("moves", 0)

@@ -280,6 +280,11 @@ def test_rotation_measures_every_case_once_per_round_starting_in_turn(
         assert orders[0] == [0, 1, 2, 3, 4] and orders[1] == [1, 0, 4, 3, 2]  # forward, then backward
 
 
+def test_rotation_of_no_case_is_empty_in_every_round(harness: ModuleType) -> None:
+    # --only matching only one-off rows (memory, counts) leaves no timed case to rotate
+    assert harness.rotation(0, 0) == harness.rotation(0, 1) == []
+
+
 def _settings(harness: ModuleType, **changes: Any) -> Any:
     return harness.Settings(quick=True, rounds=changes.pop("rounds", 3), **changes)
 
