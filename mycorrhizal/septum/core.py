@@ -11,9 +11,12 @@ from . import *  # noqa: F403 - the same public surface under the name the seeds
 from . import __all__ as _package_all
 from .context import Context
 from .dsl import events, on_enter, on_fail, on_leave, on_state, on_timeout, root, state, transitions
+from .legacy import BlockedInUntimedState, NoStateToTick
 
 __all__ = [
     *_package_all,
+    "BlockedInUntimedState",
+    "NoStateToTick",
     "PopFromEmptyStack",
     "SharedContext",
     "ValidationError",

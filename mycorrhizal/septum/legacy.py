@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from enum import IntEnum
 from typing import Any, Protocol
 
-from ..common.errors import DefinitionTypeError, Problem
+from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .events import MessageHandled
 from .mailbox import OverflowPolicy
 from .options import WHAT
 from .targets import UNHANDLED
 
-__all__ = ["POLICIES_0X", "dropped", "translate", "trap"]
+__all__ = [
+    "POLICIES_0X",
+    "BlockedInUntimedState",
+    "MessagePriorities",
+    "NoStateToTick",
+    "dropped",
+    "priority",
+    "translate",
+    "trap",
+]
 
 log = logging.getLogger("mycorrhizal.septum")
 
@@ -102,3 +112,38 @@ def trap(host: _Host, engine: Any, trap_fn: Callable[[Any], Any]) -> Callable[[A
         return None
 
     return observe
+
+
+class BlockedInUntimedState(ExecutionError):
+    """0.x's error for ``None``/``Unhandled`` in a state with neither ``can_dwell`` nor a timeout.
+
+    Never raised here: a state returning None waits for the next message in any state.
+    """
+
+
+class NoStateToTick(ExecutionError):
+    """0.x's error for ``tick()`` with no current state.
+
+    Never raised here: a machine is in its initial state from the moment it is built.
+    """
+
+
+class MessagePriorities(IntEnum):
+    """0.x's queue priorities (lower first), accepted as ``send_message(..., priority=...)``."""
+
+    ERROR = 0
+    INTERNAL_MESSAGE = 1
+    MESSAGE = 2
+
+
+#: 0.x's priorities as ours (higher first): MESSAGE is a plain message, ERROR the most urgent.
+_OURS = {MessagePriorities.ERROR: 2, MessagePriorities.INTERNAL_MESSAGE: 1, MessagePriorities.MESSAGE: 0}
+
+
+def priority(value: object) -> int:
+    """Our priority for a ``send_message(priority=value)`` that is not a plain int."""
+    if isinstance(value, MessagePriorities):
+        return _OURS[value]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"send_message(priority=...) takes an int, got {value!r}")
+    return int(value)

@@ -44,6 +44,9 @@ class StateMachine:
 
     __slots__ = ("_engine",)
 
+    #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by :meth:`send_message`.
+    MessagePriorities = legacy.MessagePriorities
+
     def __init__(
         self,
         initial_state: State | StateGroup,
@@ -226,9 +229,9 @@ class StateMachine:
             )
         if engine.closed:
             self._refuse_closed("messages", msg)
-        if priority != 0 and (isinstance(priority, bool) or not isinstance(priority, int)):
+        if priority.__class__ is not int:  # 0.x's MessagePriorities, or not a priority at all
             # Checked first: a full queue must not evict or count for a message it then refuses.
-            raise TypeError(f"send_message(priority=...) takes an int, got {priority!r}")
+            priority = legacy.priority(priority)
         if engine.options.filter_fn is not None and legacy.dropped(
             self, engine.spec.name, engine.options.filter_fn, msg
         ):

@@ -9,8 +9,16 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, QueueOverflowError
-from mycorrhizal.septum.core import LabeledTransition, StateConfiguration, StateMachine, Unhandled, septum
+from mycorrhizal.common import DefinitionError, ExecutionError, QueueOverflowError
+from mycorrhizal.septum.core import (
+    BlockedInUntimedState,
+    LabeledTransition,
+    NoStateToTick,
+    StateConfiguration,
+    StateMachine,
+    Unhandled,
+    septum,
+)
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
@@ -127,3 +135,31 @@ async def test_drop_newest_and_drop_oldest_are_ours() -> None:
 def test_bad_0x_keywords_are_refused_naming_the_fix(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(DefinitionError, match=match):
         StateMachine(initial_state=Listening, **kwargs)
+
+
+async def test_0x_message_priorities_are_accepted_most_urgent_first() -> None:
+    priorities = StateMachine.MessagePriorities
+    assert [(p.name, int(p)) for p in priorities] == [("ERROR", 0), ("INTERNAL_MESSAGE", 1), ("MESSAGE", 2)]
+    fsm = StateMachine(initial_state=Listening, common_data={})
+    fsm.send_message("plain")
+    fsm.send_message("message", priority=priorities.MESSAGE)
+    fsm.send_message("internal", priority=priorities.INTERNAL_MESSAGE)
+    fsm.send_message("error", priority=priorities.ERROR)
+    await fsm.run()
+    assert fsm.common["seen"] == ["error", "internal", "plain", "message"]
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "high"])
+def test_a_priority_that_is_not_an_int_is_refused(bad: Any) -> None:
+    fsm = StateMachine(initial_state=Listening)
+    with pytest.raises(TypeError, match="takes an int"):
+        fsm.send_message("m", priority=bad)
+    assert fsm.queue_size == 0
+
+
+@pytest.mark.parametrize("error", [BlockedInUntimedState, NoStateToTick])
+def test_0x_error_names_are_importable_execution_errors(error: type[Exception]) -> None:
+    assert issubclass(error, ExecutionError)
+    assert error.__module__ == "mycorrhizal.septum.legacy"
+    with pytest.raises(ExecutionError):
+        raise error("x")
