@@ -26,6 +26,7 @@ from . import checks, compound, guards, hierarchy, history
 from .checks import Finding
 from .names import bind, scope, unresolved
 from .plan import MachineSpec, Node, Op
+from .registry import StateRef, get_state
 from .states import State, StateGroup
 from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
 from .views import viewed
@@ -120,6 +121,16 @@ def _read_transitions(reading: _Reading) -> None:
         return
     seen: dict[Any, bool] = {}  # label -> every transition of it so far has a guard
     for item in declared:
+        if isinstance(getattr(item, "target", None), StateRef):  # 0.x's target by registered name
+            found = get_state(item.target.state)
+            if found is None:
+                reading.note(
+                    f"StateRef({item.target.state!r}) names no registered state",
+                    "write the state's full 'module.QualName' (see get_all_states()), "
+                    "or name the state itself",
+                )
+                continue
+            item = attrs.evolve(item, target=found)
         before = len(reading.problems)
         reading.add(checks.label(item, seen))
         if len(reading.problems) == before:

@@ -12,11 +12,16 @@ from . import __all__ as _package_all
 from .context import Context
 from .dsl import events, on_enter, on_fail, on_leave, on_state, on_timeout, root, state, transitions
 from .legacy import BlockedInUntimedState, NoStateToTick
+from .registry import StateRef, get_all_states, get_state, register_state
 
 __all__ = [
     *_package_all,
     "BlockedInUntimedState",
     "NoStateToTick",
+    "StateRef",
+    "get_all_states",
+    "get_state",
+    "register_state",
     "PopFromEmptyStack",
     "SharedContext",
     "ValidationError",

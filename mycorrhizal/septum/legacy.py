@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..common.errors import DefinitionTypeError, ExecutionError, Problem
@@ -22,6 +23,7 @@ from .targets import UNHANDLED
 __all__ = [
     "POLICIES_0X",
     "BlockedInUntimedState",
+    "Compat0x",
     "MessagePriorities",
     "NoStateToTick",
     "dropped",
@@ -147,3 +149,24 @@ def priority(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"send_message(priority=...) takes an int, got {value!r}")
     return int(value)
+
+
+class Compat0x:
+    """0.x's read-only views of a machine (a base of :class:`~.machine.StateMachine`)."""
+
+    __slots__ = ()
+    _engine: Any
+
+    #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by ``send_message``.
+    MessagePriorities = MessagePriorities
+
+    @property
+    def retry_counters(self) -> MappingProxyType[str, int]:
+        """Retries by state name: only the current state's count is kept (it resets when left)."""
+        engine = self._engine
+        return MappingProxyType({engine.node.name: engine.retry} if engine.retry else {})
+
+    @property
+    def registry(self) -> MappingProxyType[str, Any]:
+        """This machine's states by ``module.qualname`` (the names :func:`~.registry.get_state` takes)."""
+        return MappingProxyType({f"{s.module}.{s.qualname}": s for s in self._engine.spec.nodes})

@@ -39,13 +39,10 @@ __all__ = ["StateMachine"]
 _INFO = logging.INFO
 
 
-class StateMachine:
+class StateMachine(legacy.Compat0x):
     """One running state machine built from an initial state (or a ``septum.group``)."""
 
     __slots__ = ("_engine",)
-
-    #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by :meth:`send_message`.
-    MessagePriorities = legacy.MessagePriorities
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ so the package hands those layers down once, at import, through :func:`install_t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ import attrs
 from ..common.diagram import Diagram
 from .config import StateConfiguration
 
-__all__ = ["ROLES", "State", "StateGroup", "Tools", "install_tools"]
+__all__ = ["REGISTRY", "ROLES", "State", "StateGroup", "Tools", "install_tools"]
 
 #: Handler roles in the order they are documented.
 ROLES = ("on_state", "on_enter", "on_leave", "on_timeout", "on_fail", "transitions")
@@ -86,6 +87,10 @@ def _immutable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> An
     raise AttributeError(f"{instance.kind} {instance.name!r} is immutable; declare a new one instead")
 
 
+#: Every declared state by ``module.qualname`` (0.x's global registry; see :mod:`.registry`).
+REGISTRY: weakref.WeakValueDictionary[str, State] = weakref.WeakValueDictionary()
+
+
 @attrs.define(eq=False, repr=False, on_setattr=_immutable)
 class State(_MachineRoot):
     """An immutable state spec produced by ``@septum.state``; machines are built from it.
@@ -113,6 +118,9 @@ class State(_MachineRoot):
     """``@septum.state(group=...)``: a label for people (0.x's ``group_name``); it changes nothing."""
 
     kind = "state"
+
+    def __attrs_post_init__(self) -> None:
+        REGISTRY[f"{self.module}.{self.qualname}"] = self  # 0.x's registry: the latest of a name wins
 
     def __getattr__(self, key: str) -> Any:
         # ``MyState.__name__`` and ``MyState.Events`` read as they would on the decorated class.

@@ -1,0 +1,124 @@
+"""0.x's global state registry (UPSTREAM-API §1.1-§1.3): ``register_state``, ``get_state``,
+``get_all_states``, ``StateRef("module.Name")`` targets, and the machine's read-only views
+``fsm.registry`` and ``fsm.retry_counters``."""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+
+import pytest
+
+from mycorrhizal.common import DefinitionError
+from mycorrhizal.septum.core import (
+    LabeledTransition,
+    Retry,
+    StateConfiguration,
+    StateMachine,
+    StateRef,
+    get_all_states,
+    get_state,
+    register_state,
+    septum,
+)
+
+HERE = __name__
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Start():
+    class Events(Enum):
+        GO = auto()
+        AGAIN = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return {"go": Events.GO, "again": Events.AGAIN}.get(ctx.msg)
+
+    @septum.transitions
+    def transitions():
+        return [
+            LabeledTransition(Events.GO, StateRef(f"{HERE}.Finish")),
+            LabeledTransition(Events.AGAIN, Retry),
+        ]
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+def Finish():
+    @septum.on_state
+    async def on_state(ctx):
+        return None
+
+
+def test_every_declared_state_is_registered_under_module_and_qualname() -> None:
+    assert get_state(f"{HERE}.Start") is Start
+    assert get_state(f"{HERE}.Finish") is Finish
+    assert get_state(f"{HERE}.Nowhere") is None
+    everything = get_all_states()
+    assert everything[f"{HERE}.Start"] is Start
+    everything.clear()  # a copy: the registry is unchanged
+    assert get_state(f"{HERE}.Start") is Start
+
+
+def test_a_later_state_of_the_same_name_replaces_the_earlier_one() -> None:
+    def declare() -> object:
+        @septum.state(config=StateConfiguration(terminal=True))
+        def Twin():
+            @septum.on_state
+            async def on_state(ctx):
+                return None
+
+        return Twin
+
+    first, second = declare(), declare()
+    name = (
+        f"{HERE}.test_a_later_state_of_the_same_name_replaces_the_earlier_one.<locals>.declare.<locals>.Twin"
+    )
+    assert get_state(name) is second
+    assert register_state(first) is first  # type: ignore[arg-type]
+    assert get_state(name) is first
+
+
+def test_register_state_refuses_what_is_not_a_state() -> None:
+    with pytest.raises(TypeError, match="decorate it with @septum.state"):
+        register_state("Start")  # type: ignore[arg-type]
+
+
+async def test_a_state_ref_target_goes_to_the_registered_state() -> None:
+    fsm = StateMachine(initial_state=Start)
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is Finish
+    assert StateRef(f"{HERE}.Finish").resolve() is Finish
+
+
+def test_a_state_ref_to_no_registered_state_is_a_definition_error() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Lost():
+        class Events(Enum):
+            GO = auto()
+
+        @septum.on_state
+        async def on_state(ctx):
+            return None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(Events.GO, StateRef("nowhere.Missing"))]
+
+    with pytest.raises(DefinitionError, match=r"StateRef\('nowhere.Missing'\) names no registered state"):
+        StateMachine(initial_state=Lost)
+    with pytest.raises(DefinitionError, match="no state is registered under that name"):
+        StateRef("nowhere.Missing").resolve()
+
+
+async def test_machine_views_registry_and_retry_counters_are_read_only() -> None:
+    fsm = StateMachine(initial_state=Start)
+    assert dict(fsm.registry) == {f"{HERE}.Start": Start, f"{HERE}.Finish": Finish}
+    assert dict(fsm.retry_counters) == {}
+    fsm.send_message("again")
+    await fsm.run()
+    assert dict(fsm.retry_counters) == {"Start": 1}
+    with pytest.raises(TypeError):
+        fsm.retry_counters["Start"] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        fsm.registry["x"] = Start  # type: ignore[index]
