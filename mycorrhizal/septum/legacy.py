@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..common.errors import DefinitionTypeError, ExecutionError, Problem
-from .events import MessageHandled
+from .events import MessageHandled, StateEntered
 from .mailbox import OverflowPolicy
 from .options import WHAT
 from .targets import UNHANDLED
@@ -154,8 +154,9 @@ def priority(value: object) -> int:
 class Compat0x:
     """0.x's read-only views of a machine (a base of :class:`~.machine.StateMachine`)."""
 
-    __slots__ = ()
+    __slots__ = ("_entered",)  # state_enter_times, once read (unset until then: no cost)
     _engine: Any
+    _entered: dict[str, float]
 
     #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by ``send_message``.
     MessagePriorities = MessagePriorities
@@ -170,3 +171,25 @@ class Compat0x:
     def registry(self) -> MappingProxyType[str, Any]:
         """This machine's states by ``module.qualname`` (the names :func:`~.registry.get_state` takes)."""
         return MappingProxyType({f"{s.module}.{s.qualname}": s for s in self._engine.spec.nodes})
+
+    @property
+    def state_enter_times(self) -> MappingProxyType[str, float]:
+        """When each state was last entered, on the machine's timebase, from the first read on.
+
+        The first read starts recording (an observer: machines that never read it pay nothing);
+        read it before ``initialize()`` to record the initial state's entry too.
+        """
+        try:
+            return MappingProxyType(self._entered)
+        except AttributeError:
+            pass
+        times: dict[str, float] = {}
+        self._entered = times
+        timebase = self._engine.timebase
+
+        def observe(event: Any) -> None:
+            if isinstance(event, StateEntered):
+                times[event.state] = timebase.now()
+
+        self.add_observer(observe)  # type: ignore[attr-defined]
+        return MappingProxyType(times)

@@ -8,7 +8,7 @@ from enum import Enum, auto
 
 import pytest
 
-from mycorrhizal.common import DefinitionError
+from mycorrhizal.common import DefinitionError, ManualClock
 from mycorrhizal.septum.core import (
     LabeledTransition,
     Retry,
@@ -122,3 +122,24 @@ async def test_machine_views_registry_and_retry_counters_are_read_only() -> None
         fsm.retry_counters["Start"] = 0  # type: ignore[index]
     with pytest.raises(TypeError):
         fsm.registry["x"] = Start  # type: ignore[index]
+
+
+async def test_state_enter_times_record_entries_on_the_timebase_from_the_first_read(
+    clock: ManualClock,
+) -> None:
+    fsm = StateMachine(initial_state=Start, timebase=clock)
+    times = fsm.state_enter_times
+    assert dict(times) == {}
+    clock.advance(2.0)
+    await fsm.initialize()
+    assert dict(fsm.state_enter_times) == {"Start": 2.0}
+    clock.advance(3.0)
+    fsm.send_message("again")  # Retry re-enters Start
+    await fsm.run()
+    clock.advance(1.0)
+    fsm.send_message("go")
+    await fsm.run()
+    assert dict(fsm.state_enter_times) == {"Start": 5.0, "Finish": 6.0}
+    assert dict(times) == dict(fsm.state_enter_times)  # one record, kept up to date
+    with pytest.raises(TypeError):
+        fsm.state_enter_times["Start"] = 0.0  # type: ignore[index]
