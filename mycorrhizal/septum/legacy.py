@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .events import MessageHandled, StateEntered
 from .mailbox import OverflowPolicy
-from .options import WHAT
+from .options import WHAT, Options, options
 from .targets import UNHANDLED
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "MessagePriorities",
     "NoStateToTick",
     "dropped",
+    "options_of",
     "priority",
     "translate",
     "trap",
@@ -91,6 +92,18 @@ def translate(
     if queue_overflow_policy is not None:
         queue_overflow = POLICIES_0X[queue_overflow_policy]
     return queue_overflow, on_error if on_error_fn is None else on_error_fn
+
+
+def options_of(ours: tuple[Any, Any, Any, Any], theirs: tuple[Any, Any, Any, Any]) -> Options:
+    """The machine's :class:`Options` from ``(max_queue_size, queue_overflow, on_error,
+    max_stack_depth)`` and 0.x's ``(filter_fn, trap_fn, on_error_fn, queue_overflow_policy)``."""
+    max_queue_size, queue_overflow, on_error, max_stack_depth = ours
+    filter_fn, trap_fn, on_error_fn, queue_overflow_policy = theirs
+    if theirs != (None, None, None, None):
+        queue_overflow, on_error = translate(
+            queue_overflow, queue_overflow_policy, on_error, on_error_fn, filter_fn, trap_fn
+        )
+    return options(max_queue_size, queue_overflow, on_error, max_stack_depth, filter_fn)
 
 
 def dropped(host: _Host, name: str, filter_fn: Callable[[Any, Any], Any], msg: Any) -> bool:
@@ -160,6 +173,12 @@ class Compat0x:
 
     #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by ``send_message``.
     MessagePriorities = MessagePriorities
+
+    @property
+    def queue_depth(self) -> int:
+        """``queue_size`` under 0.x's name."""
+        size: int = self.queue_size  # type: ignore[attr-defined]
+        return size
 
     @property
     def retry_counters(self) -> MappingProxyType[str, int]:

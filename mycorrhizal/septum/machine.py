@@ -26,7 +26,7 @@ from .compile import SPECS, machine_spec
 from .context import Context
 from .engine import DONE, ENTRY, NEW, WAIT, Engine
 from .mailbox import TIMEOUT, OverflowPolicy
-from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, options
+from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS
 from .overflow import overflow
 from .plan import MachineSpec
 from .report import LEVELS as _LEVELS
@@ -61,16 +61,24 @@ class StateMachine(legacy.Compat0x):
         on_error_fn: Any = None,
         queue_overflow_policy: str | None = None,
     ) -> None:
-        if (filter_fn, trap_fn, on_error_fn, queue_overflow_policy) != (None, None, None, None):  # 0.x's
-            queue_overflow, on_error = legacy.translate(
-                queue_overflow, queue_overflow_policy, on_error, on_error_fn, filter_fn, trap_fn
-            )
         try:
             # The common case: cached.  ``strict`` asks machine_spec() to refuse what 0.x accepted.
             spec = SPECS.get(initial_state) if error_state is None and not strict else None
         except TypeError:  # unhashable: not a state, and machine_spec() says so
             spec = None
-        chosen = options(max_queue_size, queue_overflow, on_error, max_stack_depth, filter_fn)
+        if (
+            max_queue_size == DEFAULT_MAX_QUEUE_SIZE
+            and queue_overflow == "raise"
+            and on_error is None
+            and max_stack_depth == DEFAULT_MAX_STACK_DEPTH
+            and filter_fn is None is trap_fn is on_error_fn is queue_overflow_policy  # no 0.x keyword
+        ):
+            chosen = DEFAULTS
+        else:  # with 0.x's keywords (see .legacy) folded in
+            chosen = legacy.options_of(
+                (max_queue_size, queue_overflow, on_error, max_stack_depth),
+                (filter_fn, trap_fn, on_error_fn, queue_overflow_policy),
+            )
         spec = spec or machine_spec(initial_state, error_state, strict=strict)
         self._engine: Engine = spec.engine(  # Engine, or ChartEngine for a statechart
             spec,
@@ -162,11 +170,6 @@ class StateMachine(legacy.Compat0x):
     def unhandled_count(self) -> int:
         """Messages a state answered with ``Unhandled``."""
         return self._engine.unhandled
-
-    @property
-    def queue_depth(self) -> int:
-        """``queue_size`` under 0.x's name."""
-        return self.queue_size
 
     @property
     def initial_state(self) -> State:
