@@ -13,12 +13,17 @@ from .context import Context
 from .dsl import events, on_enter, on_fail, on_leave, on_state, on_timeout, root, state, transitions
 from .legacy import BlockedInUntimedState, NoStateToTick
 from .registry import StateRef, get_all_states, get_state, register_state
+from .target_kinds import StateContinuation, StateRenewal, StateTransition, TransitionType
 
 __all__ = [
     *_package_all,
     "BlockedInUntimedState",
     "NoStateToTick",
+    "StateContinuation",
     "StateRef",
+    "StateRenewal",
+    "StateTransition",
+    "TransitionType",
     "get_all_states",
     "get_state",
     "register_state",
