@@ -23,7 +23,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
-from .. import config
+from ..config import current
 from ..emit import adapter_event
 from ..extraction import object_attributes
 from ..records import Attributes, RawEvent
@@ -60,7 +60,7 @@ def state_snapshot(
     field of the blackboard as text (``include_blackboard``) and, for each field holding a state
     machine, ``fsm:<field>`` = its current state's name (``include_fsms``).
     """
-    state = config.current()
+    state = current()
     if not state.config.enabled:
         return
     bb = _blackboard(subject)

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ...common.errors import HandlerError
-from .. import config
+from ..config import current
 from ..dispatch import Dispatcher
 from ..extraction import describe
 from ..models import generate_event_id
@@ -152,7 +152,7 @@ class Observation:
         handler = self._handlers.get(type(event), _UNRESOLVED)
         if handler is _UNRESOLVED:
             handler = self._handlers[type(event)] = self._resolve(type(event), self.started)
-        if handler is not None and config.current().config.enabled:
+        if handler is not None and current().config.enabled:
             handler(self, event)
 
     def attach(self) -> Observation:
@@ -199,7 +199,7 @@ class Observation:
     def runtime_object(self, kind: str, name: str, when: float) -> str:
         """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""
         ident = name if self.run is None else f"{self.run}/{name}"
-        dispatcher = config.current().dispatcher
+        dispatcher = current().dispatcher
         if self._written.get(ident) is not dispatcher:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], []))
@@ -207,7 +207,7 @@ class Observation:
 
     def part_object(self, kind: str, ident: str, owner: str, qualifier: str, when: float) -> str:
         """The id of a part of a runtime (a tree's node), written once with a link to its owner."""
-        dispatcher = config.current().dispatcher
+        dispatcher = current().dispatcher
         if self._written.get(ident) is not dispatcher:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], [(owner, qualifier)]))
@@ -224,7 +224,7 @@ class Observation:
     @staticmethod
     def relate_tokens(tokens: Any, qualifier: str, when: float, into: Relations) -> None:
         """Write each token (through the object cache) and relate it with ``qualifier``."""
-        see = config.current().cache.see
+        see = current().cache.see
         for token in tokens:
             if token is not None:
                 ident, kind, attributes = describe(token)
@@ -237,4 +237,4 @@ class Observation:
         if len(relations) > 1:
             relations = one_per_object(relations)
         raw = (generate_event_id(), event_type, when, attributes, relations, None)
-        config.current().dispatcher.event(raw)
+        current().dispatcher.event(raw)

@@ -40,7 +40,7 @@ from ...hypha.events import (
     GuardFailed,
     SourceFailed,
 )
-from .. import config
+from ..config import current
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -65,7 +65,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
 
     The hot path of a logged net, so written out in one function.
     """
-    state = config.current()
+    state = current()
     source = event.source
     when = obs.when(event.time)
     relations: Relations = [(obs.runtime_object("net", source, when), "net")]

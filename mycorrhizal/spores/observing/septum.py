@@ -33,7 +33,7 @@ from ...septum.events import (
     StateRetried,
     TimeoutFired,
 )
-from .. import config
+from ..config import current
 from ..extraction import describe
 from ..records import Attributes, Relations
 from .base import Handler, Observation, error_attributes, label_text
@@ -62,7 +62,7 @@ def _message(message: Any, when: float, attributes: Attributes, relations: Relat
         attributes.append(("message", label_text(message)))
     elif getattr(message, "id", None) is not None or hasattr(type(message), "_spores_object_type"):
         ident, kind, values = describe(message)
-        config.current().cache.see(ident, kind, values, when)
+        current().cache.see(ident, kind, values, when)
         relations.append((ident, "message"))
 
 
@@ -74,7 +74,7 @@ def entered(obs: Observation, event: StateEntered) -> None:
         attributes.append(("previous", event.previous))
     _label(event.label, attributes)
     machine = relations[0][0]
-    state = config.current()
+    state = current()
     if obs.states.get(machine) != (event.state, state.dispatcher):  # a self-transition changes nothing
         obs.states[machine] = (event.state, state.dispatcher)
         state.dispatcher.object((machine, "machine", when, [("state", event.state)], []))
