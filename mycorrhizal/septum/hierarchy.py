@@ -72,6 +72,7 @@ class ChartNode(Node):
 
     def __init__(self, state: State, handlers: dict[str, Handler]) -> None:
         super().__init__(state, handlers)
+        self.quick = False  # steps are the chart engine's
         self.parent: ChartNode | None = None
         self.children: tuple[ChartNode, ...] = ()
         self.initial: ChartNode | None = None

@@ -181,6 +181,23 @@ class Compat0x:
         return size
 
     @property
+    def log(self) -> Callable[[str], Any]:
+        """``fsm.log(text)`` logs ``text`` as ``ctx.log`` does (INFO, ``mycorrhizal.septum``).
+
+        Assign a function (``fsm.log = print``, or ``lambda text: None`` to silence it, as 0.x
+        programs do) and ``ctx.log`` calls it instead.
+        """
+        ctx = self._engine.context(self)
+        fn: Callable[[str], Any] = ctx.log_to or ctx.log
+        return fn
+
+    @log.setter
+    def log(self, fn: Callable[[str], Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"fsm.log takes a function of one text, got {fn!r}")
+        self._engine.context(self).log_to = fn
+
+    @property
     def retry_counters(self) -> MappingProxyType[str, int]:
         """Retries by state name: only the current state's count is kept (it resets when left)."""
         engine = self._engine

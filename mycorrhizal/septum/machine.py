@@ -37,6 +37,7 @@ from .waiting import check_timeout, run_waiting, take_turn, tick_within
 __all__ = ["StateMachine"]
 
 _INFO = logging.INFO
+_NOW = 0  # tick()'s default timeout (a test of identity: False == 0 too)
 
 
 class StateMachine(legacy.Compat0x):
@@ -187,23 +188,6 @@ class StateMachine(legacy.Compat0x):
         """The ``ctx`` every handler of this machine receives (0.x's ``fsm.context``)."""
         return self._engine.context(self)
 
-    @property
-    def log(self) -> Callable[[str], Any]:
-        """``fsm.log(text)`` logs ``text`` as ``ctx.log`` does (INFO, ``mycorrhizal.septum``).
-
-        Assign a function (``fsm.log = print``, or ``lambda text: None`` to silence it, as 0.x
-        programs do) and ``ctx.log`` calls it instead.
-        """
-        ctx = self.context
-        fn: Callable[[str], Any] = ctx.log_to or ctx.log
-        return fn
-
-    @log.setter
-    def log(self, fn: Callable[[str], Any]) -> None:
-        if not callable(fn):
-            raise TypeError(f"fsm.log takes a function of one text, got {fn!r}")
-        self.context.log_to = fn
-
     def to_diagram(self) -> Diagram:
         """Picture of this machine's states with the current one highlighted."""
         return tools().diagram(self._engine.spec, self.configuration)
@@ -321,6 +305,10 @@ class StateMachine(legacy.Compat0x):
         caller and the step.)
         """
         engine = self._engine
+        node = engine.node
+        if node.quick and engine.phase == ENTRY and timeout is _NOW and not (engine.running or engine.closed):
+            if engine.observers is None and engine.clock is None:  # the commonest step, in one frame
+                return engine.entry_step(self, node)
         if engine.phase == DONE:
             raise StateMachineComplete(
                 f"machine {engine.spec.name} is complete (terminal state {engine.node.name})",

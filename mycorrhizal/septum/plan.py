@@ -63,6 +63,7 @@ class Node:
         "retries",
         "terminal",
         "plain_entry",
+        "quick",
     )
 
     on_state: Handler | None
@@ -89,6 +90,9 @@ class Node:
             setattr(self, f"{role}_async", fn is not None and is_async_callable(fn))
         #: Entering the state runs nothing and arms nothing (no on_enter, no timer, not terminal).
         self.plain_entry = self.on_enter is None and self.timeout is None and not self.terminal
+        #: Its entry run may take the one-frame step (:meth:`~.engine.Engine.entry_step`): an async
+        #: on_state and no timer (a statechart's nodes never: their steps are the chart engine's).
+        self.quick = self.on_state_async and self.timeout is None
         self.table: dict[Any, Op] = {}
         # The same table keyed by id(label): Enum members hash in Python code, ids hash in C.  The
         # table keeps every label alive, so an id here cannot be reused by another object.

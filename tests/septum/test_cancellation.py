@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from enum import Enum, auto
 from typing import Any
 
@@ -96,12 +97,17 @@ class Arrived:
     pass
 
 
-async def test_an_entry_run_that_is_cancelled_runs_again() -> None:
+@pytest.mark.parametrize("step", ["run", "tick"])  # tick() takes an entry run in a frame of its own
+async def test_an_entry_run_that_is_cancelled_runs_again(step: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "mycorrhizal.septum")
     gate = asyncio.Event()
     fsm = StateMachine(Starting, common_data={"gate": gate})
-    await cancel_when_held(fsm, fsm.run())
+    await fsm.initialize()
+    await cancel_when_held(fsm, getattr(fsm, step)())
     assert fsm.common["entries"] == 1 and not fsm.is_idle  # the entry run is still owed
+    assert "on_state cancelled in Starting; the entry run is owed again" in caplog.text
     gate.set()
+    assert await fsm.tick() and fsm.common["entries"] == 2
     await fsm.run()
     assert fsm.common["entries"] == 2 and fsm.current_state is Arrived
 

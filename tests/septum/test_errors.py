@@ -62,6 +62,31 @@ async def test_error_state_receives_the_error_and_the_failed_state_is_abandoned(
     assert "machine Worker: state Worker: on_state raised ValueError: bad input; going to Oops" in caplog.text
 
 
+async def _fails_on_entry(ctx):
+    raise ValueError("bad entry")
+
+
+FailingEntry = make(
+    "FailingEntry", on_state=_fails_on_entry, transitions=lambda: [LabeledTransition(E.DONE, End)]
+)
+
+
+@pytest.mark.parametrize("routed", [False, True])
+async def test_a_failing_async_entry_run_taken_by_tick_is_raised_or_routed(routed: bool) -> None:
+    # tick() takes the entry run of an async state in a frame of its own: failures go the same way.
+    fsm = StateMachine(FailingEntry, error_state=Oops if routed else None)
+    await fsm.initialize()
+    if routed:
+        assert await fsm.tick()
+        assert fsm.current_state is Oops and fsm.common == {}  # Oops has not run yet
+        await fsm.tick()
+        assert fsm.common["log"] == [("recovering", "FailingEntry", None, "ValueError")]
+        return
+    with pytest.raises(HandlerError, match="state FailingEntry: on_state raised ValueError: bad entry"):
+        await fsm.tick()
+    assert fsm.current_state is FailingEntry and fsm.is_idle  # the entry run was taken, not owed
+
+
 async def test_error_in_the_error_state_is_raised() -> None:
     def broken(ctx):
         raise KeyError("again")

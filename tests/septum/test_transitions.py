@@ -196,6 +196,30 @@ async def test_retry_count_counts_retries_and_resets_when_leaving(moves) -> None
     assert _observed == expected
 
 
+async def _retries_once(ctx):
+    return E.RETRY if ctx.retry_count == 0 else E.GO
+
+
+async def _stays(ctx):
+    return None
+
+
+_Elsewhere = make("Elsewhere", on_state=_stays, config=StateConfiguration(can_dwell=True))
+_RetriesOnce = make(
+    "RetriesOnce",
+    on_state=_retries_once,
+    transitions=lambda: [LabeledTransition(E.RETRY, Retry), LabeledTransition(E.GO, _Elsewhere)],
+)
+
+
+async def test_ticking_a_retry_then_a_plain_transition_resets_the_count() -> None:
+    # tick() takes an async state's entry run in a frame of its own; the count resets there too.
+    fsm = StateMachine(_RetriesOnce)
+    await fsm.initialize()
+    assert await fsm.tick() and (fsm.current_state, fsm.retry_count) == (_RetriesOnce, 1)
+    assert await fsm.tick() and (fsm.current_state, fsm.retry_count) == (_Elsewhere, 0)
+
+
 async def test_push_and_pop_give_call_and_return() -> None:
     Menu = traced(
         "Menu",
