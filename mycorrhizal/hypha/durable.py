@@ -100,7 +100,8 @@ class Durable:
         )
         recorder.number(order, ids, next_id)
         self._io.recorder = recorder
-        self.write_snapshot()  # where the journal starts from (after a recovery: pruning the old records)
+        recorder.attach_memory(self._parts.transitions)
+        self.write_snapshot(wait=False)  # where the journal starts (after a recovery: pruning old records)
 
     def _now(self) -> float:
         return self._parts.timebase.now()  # the runner's timebase may change while it is stopped
@@ -113,10 +114,14 @@ class Durable:
             return  # taken at the next start() (snapshot_requested stays set)
         loop.call_soon(self.write_snapshot)
 
-    def write_snapshot(self) -> None:
-        """Write a snapshot (with token ids) of the runner as it is now to the journal."""
+    def write_snapshot(self, *, wait: bool = True) -> None:
+        """Write a snapshot (with token ids) of the runner as it is now to the journal; with ``wait``,
+        not while an ``fsm=`` machine is in a step (a later record asks again)."""
         recorder = self._io.recorder
         if recorder is None or recorder.failure is not None:
+            return
+        if wait and not recorder.memory_ready(self._parts.transitions):
+            recorder.snapshot_requested = False  # a machine is in a step: the next record asks again
             return
         order = token_order(self._parts)
         try:
@@ -148,8 +153,8 @@ class Durable:
             return
         if recorder.failure is not None:
             raise StoreError(f"the journal of run {self.run!r} failed earlier: {recorder.failure}")
-        if recorder.snapshot_requested:
-            self.write_snapshot()
+        if recorder.attach_memory(self._parts.transitions) or recorder.snapshot_requested:
+            self.write_snapshot()  # (stopping closed the fsm= machines: the journal learns it here)
 
     async def flush(self) -> None:
         """Return once every record so far is durable; raise the journal's failure, if any."""

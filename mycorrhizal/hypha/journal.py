@@ -6,7 +6,9 @@ any handler, guard, source or sink again:
 
 - ``fire``: a firing committed: the durable ids of the tokens it consumed (``in``), the tokens it
   produced by place (``out``, encoded; they get the ids ``id``, ``id + 1``... in that order) and, for
-  a transition that keeps ``ctx.memory``, that memory after the firing (``m``);
+  a transition that keeps ``ctx.memory``, that memory after the firing (``m``), or for live objects
+  there that journal themselves (``fsm=`` machines), what the firing changed in them (``mc``);
+- ``memory``: such an object changed outside any firing (a machine's timeout);
 - ``add``: tokens arrived from outside (``add_token``, a source);
 - ``park``: a failed firing's (or delivery's) tokens went to an error place as ``FailedToken``\\ s;
 - ``deliver``: a sink took a token for good;
@@ -202,17 +204,16 @@ class Recorder:
         """
         out = ",".join([f"[{self._quoted(p.qname)},{_json(self._encode(p, batch))}]" for p, batch in plan])
         memory = None
+        changes = None
         if t.wants_ctx and t.memory:
             try:
                 if t.flat.spec.memory_codecs is not None:
-                    raise CodecError(f"the ctx.memory of transition {t.qname!r} holds live objects")
-                memory = encode_memory(t, self.codecs)
+                    changes = self._memory_changes(t, consumed)
+                else:
+                    memory = encode_memory(t, self.codecs)
             except CodecError as exc:  # not this firing's fault: the run cannot be journaled on
                 self.fail(
-                    StoreError(
-                        f"{exc}; a journaled net keeps in ctx.memory only what its codecs encode (the "
-                        "machines of an fsm= transition cannot be journaled yet)"
-                    )
+                    StoreError(f"{exc}; a journaled net keeps in ctx.memory only what its codecs encode")
                 )
                 return
         taken: list[int] = self.claims.pop(id(consumed))[1]
@@ -223,7 +224,55 @@ class Recorder:
                 self._new_ids(self.ids[p.index], batch)
         if memory is not None:
             text += f',"m":{compact_json(memory)}'
+        if changes:
+            text += f',"mc":{compact_json(changes)}'
         self._append("fire", text + "}")
+
+    # -- memory that journals itself (see .memory_journal) --------------------------------------------
+
+    def _memory_changes(self, t: TransitionState, consumed: list[Any]) -> list[JSON]:
+        """What a firing of ``t`` changed in its ``ctx.memory`` values, as ``[[key, change], ...]``."""
+        changes: list[JSON] = []
+        for name, value in t.memory.items():
+            journal_changes = getattr(value, "journal_changes", None)
+            if journal_changes is None:
+                raise CodecError(
+                    f"the ctx.memory of transition {t.qname!r} holds {type(value).__name__} under {name!r}, "
+                    "a live object that does not journal its changes"
+                )
+            change = journal_changes(consumed, self._recording(t, name), self.codecs)
+            if change is not None:
+                changes.append([name, change])
+        return changes
+
+    def attach_memory(self, transitions: Iterable[TransitionState]) -> bool:
+        """Let every ``ctx.memory`` value that journals itself record its changes outside firings from
+        now on; True if one was not doing so already (its state is then not in the journal yet)."""
+        attached = False
+        for t in transitions:
+            if t.flat.spec.memory_codecs is None:
+                continue
+            for name, value in t.memory.items():
+                attach = getattr(value, "journal_attach", None)
+                if attach is not None and attach(self._recording(t, name), self.codecs):
+                    attached = True
+        return attached
+
+    def memory_ready(self, transitions: Iterable[TransitionState]) -> bool:
+        """True if every ``ctx.memory`` value that journals itself can be written down now."""
+        return all(
+            value.journal_ready()
+            for t in transitions
+            if t.flat.spec.memory_codecs is not None
+            for value in t.memory.values()
+            if hasattr(value, "journal_ready")
+        )
+
+    def _recording(self, t: TransitionState, name: str) -> Callable[[JSON], None]:
+        def record(change: JSON) -> None:
+            self._append("memory", {"t": t.qname, "k": name, "c": change})
+
+        return record
 
     def added(self, p: PlaceState, tokens: list[Any]) -> None:
         """Tokens arrive in ``p`` from outside the net (``add_token``, a source)."""

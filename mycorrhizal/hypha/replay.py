@@ -15,6 +15,7 @@ from typing import Any
 from ..common.codecs import JSON
 from ..common.errors import StoreError
 from ..common.store import Record
+from .memory_journal import Patches
 from .snapshot import ENGINE
 
 __all__ = ["replay"]
@@ -23,7 +24,7 @@ __all__ = ["replay"]
 class _State:
     """A document being replayed: tokens by durable id (in place order), per-transition entries."""
 
-    __slots__ = ("doc", "tokens", "next_id", "seq")
+    __slots__ = ("doc", "tokens", "next_id", "seq", "patches")
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
@@ -37,6 +38,7 @@ class _State:
                 self.tokens[durable] = (place, token)
         self.next_id: int = doc["next_id"]
         self.seq = 0
+        self.patches = Patches()
 
     def take(self, ids: Iterable[int]) -> None:
         for durable in ids:
@@ -78,6 +80,7 @@ class _State:
         self.doc["places"] = places
         self.doc["ids"] = ids
         self.doc["next_id"] = self.next_id
+        self.patches.finish()
         return self.doc
 
 
@@ -96,7 +99,7 @@ def replay(document: JSON, records: Iterable[Record]) -> dict[str, JSON]:
         payload: Any = record.payload
         try:
             _apply(state, record.kind, payload)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise StoreError(f"journal record {record.seq} ({record.kind}) is malformed: {exc!r}") from exc
     return state.finish()
 
@@ -117,6 +120,11 @@ def _apply(state: _State, kind: str, payload: dict[str, Any]) -> None:
             first += len(tokens)
         if "m" in payload:
             entry["memory"] = payload["m"]
+        for name, change in payload.get("mc", ()):
+            state.patches.apply(payload["t"], entry, name, change)
+    elif kind == "memory":
+        name = payload["t"]
+        state.patches.apply(name, state.transition(name), payload["k"], payload["c"])
     elif kind == "add":
         state.put(payload["place"], payload["id"], payload["tokens"])
     elif kind == "park":

@@ -120,7 +120,8 @@ class TransitionSpec:
     """``memory_codecs(runner, qname)``, called once per runner as it is made, teaches
     ``runner.codecs`` the live objects this transition keeps in ``ctx.memory`` (an embedder's, e.g.
     mycelium's ``fsm=`` machines) so that snapshots write them down and restores rebuild them in
-    that runner; a transition with one is not journaled."""
+    that runner.  In a journaled net such objects journal their own changes (see
+    :mod:`~mycorrhizal.hypha.memory_journal`)."""
 
 
 @attrs.frozen

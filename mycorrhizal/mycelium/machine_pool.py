@@ -26,12 +26,15 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import HandlerError
 from ..common.observers import Observers
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
+from ..hypha.memory_journal import RecordChange
 from ..septum import StateMachine
 from .forwarding import Forward, forwarder
+from .machine_journal import PoolJournal
 from .spec import EmbeddedMachine
 
 __all__ = ["POOL", "MachinePool", "Machines", "machines"]
@@ -61,6 +64,7 @@ class MachinePool:
         "observers",
         "net",
         "_forwards",
+        "journal",
     )
 
     def __init__(
@@ -89,6 +93,8 @@ class MachinePool:
         """The net's observers, which the machines' records are forwarded to while it has some."""
         self.net = net
         self._forwards: dict[Any, Forward] = {}  # key -> the forwarder attached to its machine
+        self.journal: PoolJournal | None = None
+        """In a journaled net: what journals the machines' changes (see :mod:`.machine_journal`)."""
 
     @classmethod
     def of(cls, spec: EmbeddedMachine, ctx: FiringContext) -> MachinePool:
@@ -259,6 +265,8 @@ class MachinePool:
     def _drop(self, which: Any) -> StateMachine:
         self._seen.pop(which, None)
         self._forwards.pop(which, None)  # (what it does while it is closed is still forwarded)
+        if self.journal is not None:
+            self.journal.dropped_key(which)
         return self.living.pop(which)
 
     def _make_room(self) -> StateMachine | None:
@@ -315,6 +323,9 @@ class MachinePool:
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
+        if self.journal is not None:  # (a restarted runner writes a snapshot of the emptied pool)
+            self.journal.close()
+            self.journal = None
         closing = list(self.living.values())
         self._forwards.clear()  # (what they do while they are closed is still forwarded)
         self.living.clear()
@@ -324,6 +335,26 @@ class MachinePool:
             await asyncio.gather(*(fsm.aclose() for fsm in closing))
             if self.observers is not None:
                 await self.observers.drain()  # what they forwarded while closing (the runner drained before)
+
+    # -- journaling (hypha's JournaledMemory: a journaled net records every machine's changes) ------
+
+    def journal_attach(self, record: RecordChange, codecs: CodecRegistry) -> bool:
+        """Journal the machines' changes outside firings with ``record``; False if already so."""
+        if self.journal is not None:
+            return False
+        self.journal = PoolJournal(self, record, codecs)
+        return True
+
+    def journal_changes(self, consumed: list[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
+        """What the firing that consumed ``consumed`` changed: the rows of the machines it used."""
+        if self.journal is None:  # made by this firing: the whole pool
+            self.journal = PoolJournal(self, record, codecs)
+            return {"value": codecs.encode(self)}
+        return self.journal.changes(consumed)
+
+    def journal_ready(self) -> bool:
+        """True if no machine is in a step, so the pool can be written down."""
+        return PoolJournal.ready(self)
 
 
 class Machines(Mapping[Any, StateMachine]):

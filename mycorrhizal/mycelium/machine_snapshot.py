@@ -30,6 +30,8 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError
 from ..hypha import Runner
 from ..septum import StateMachine
+from ..septum.durable import kick
+from .machine_journal import AT_REST, HEADER, entry
 from .machine_pool import MachinePool
 from .routing import Rejection
 from .spec import EmbeddedMachine
@@ -87,25 +89,6 @@ def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str], None]:
     return teach
 
 
-#: What every machine of a pool has in common in its document: written once, in the pool's.
-_HEADER = ("engine", "version", "machine")
-#: A machine waiting in its state with nothing else to remember: written as [key, state].
-_AT_REST = {"phase": "wait", "retry": 0, "unhandled": 0, "stack": [], "queue": [], "timer": None}
-_SKIPPED = frozenset({*_HEADER, "state"})
-
-
-def _entry(which: Any, saved: dict[str, Any]) -> list[Any]:
-    """A machine's entry in the pool: ``[key, state]``, or ``[key, state, what else it holds]``."""
-    if (
-        saved["phase"] == "wait"
-        and saved["timer"] is None
-        and not (saved["retry"] or saved["unhandled"] or saved["stack"] or saved["queue"])
-    ):
-        return [which, saved["state"]]  # the common case, without a dict
-    rest = {k: v for k, v in saved.items() if k not in _SKIPPED and (k not in _AT_REST or _AT_REST[k] != v)}
-    return [which, saved["state"], rest]
-
-
 def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
     """What a pool writes down (its keys and messages still to be encoded by ``codecs``)."""
     machines = []
@@ -119,8 +102,10 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
                 f"step; take the snapshot between firings, when the net is idle"
             ) from exc
         if header is None:
-            header = {k: saved[k] for k in _HEADER}
-        machines.append(_entry(which, saved))
+            header = {k: saved[k] for k in HEADER}
+        machines.append(entry(which, saved))
+    if pool.journal is not None and header is None:
+        pool.journal.header = False  # written without one: the next machine's row brings it
     return {
         "transition": pool.transition,
         "header": header,
@@ -154,21 +139,23 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
     options = {"common_data": runner.bb, "timebase": runner.timebase, **spec.options}
     living = pool.living
     at_rest: dict[Any, StateMachine] = {}  # by state: a machine at rest there, copied for the others
-    for entry in data["machines"]:
-        size = len(entry) if type(entry) is list else 0
+    for item in data["machines"]:
+        size = len(item) if type(item) is list else 0
         if size == 2:
-            model = at_rest.get(entry[1]) if isinstance(entry[1], str) else None
+            model = at_rest.get(item[1]) if isinstance(item[1], str) else None
             if model is not None:
-                living[entry[0]] = copy.copy(model)  # the same position, several times cheaper
+                living[item[0]] = copy.copy(model)  # the same position, several times cheaper
                 continue
-            saved = {**header, **_AT_REST, "state": entry[1]}  # type: ignore[dict-item]
-        elif size == 3 and type(entry[2]) is dict:
-            saved = {**header, **_AT_REST, "state": entry[1], **entry[2]}  # type: ignore[dict-item]
+            saved = {**header, **AT_REST, "state": item[1]}  # type: ignore[dict-item]
+        elif size == 3 and type(item[2]) is dict:
+            saved = {**header, **AT_REST, "state": item[1], **item[2]}  # type: ignore[dict-item]
         else:
-            raise _refuse(f"machine entry {str(entry)[:80]!r} is not [key, state] or [key, state, {{...}}]")
-        fsm = living[entry[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
-        if size == 2 and isinstance(entry[1], str):
-            at_rest[entry[1]] = fsm
+            raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
+        fsm = living[item[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
+        if size == 2 and isinstance(item[1], str):
+            at_rest[item[1]] = fsm
+        else:
+            kick(fsm)  # a timeout that had fired is handled now, as the machine written down would have
     evicted = data.get("evicted")
     if type(evicted) is not list or len(evicted) != 3 or not all(type(n) is int for n in evicted):
         raise _refuse(f"'evicted' is not three counts: {evicted!r}")

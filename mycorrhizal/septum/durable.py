@@ -20,20 +20,24 @@ embedder that writes it down itself.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.documents import check_header, refusal
 from ..common.errors import CodecError, ExecutionError
 from . import chartdurable
-from .chart import ChartEngine
+from .chart import ChartClock, ChartEngine
 from .clock import Clock
 from .engine import Engine
 from .mailbox import TIMEOUT, Mailbox
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .plan import MachineSpec, Node
 
-__all__ = ["FORMAT", "check", "copy_engine", "read", "restart", "resume", "write"]
+__all__ = [
+    "FORMAT", "background", "busy", "check", "copy_engine", "kick", "next_change", "read", "restart",
+    "resume", "write",
+]  # fmt: skip
 
 FORMAT = 1
 """Version of the snapshot document; a newer one is refused."""
@@ -208,6 +212,41 @@ def _read_timer(engine: Engine, timer: Any) -> None:
         raise _refuse(f"timer deadline {deadline!r} is not a number")
     clock = engine.clock = Clock(engine.timebase)
     clock.arm(max(0.0, deadline - engine.timebase.now()), engine.fire)
+
+
+# ------------------------------------------------------------------------------------------ owners
+def background(machine: Any) -> asyncio.Task[None] | None:
+    """The run a fired timeout of ``machine`` (a StateMachine) started on its own, while it runs.
+
+    An owner that writes the machine down after its timeouts (a journaled net) waits for it: the
+    machine is between steps once it is done.
+    """
+    clock: Clock | None = machine._engine.clock
+    return None if clock is None else clock.task
+
+
+def busy(machine: Any) -> bool:
+    """True while a step of ``machine`` runs (it cannot be written down until it ends)."""
+    return machine._engine.running  # type: ignore[no-any-return]
+
+
+def next_change(machine: Any) -> float | None:
+    """When ``machine`` changes on its own next, on its timebase: its earliest pending timer's
+    deadline (None if it has none: a timeout that fired is handled by its background run)."""
+    clock: Clock | None = machine._engine.clock
+    if clock is None:
+        return None
+    if isinstance(clock, ChartClock):  # a statechart's: a timer per timed state
+        return min(clock.deadlines.values()) if clock.deadlines else None
+    return None if clock.handle is None else clock.deadline
+
+
+def kick(machine: Any) -> None:
+    """Handle a restored machine's fired timeout (queued in its snapshot) in the background now, as
+    the machine that was written down was about to."""
+    engine: Engine = machine._engine
+    if engine.clock is not None and engine.clock.fired and not engine.running:
+        engine.run_in_background()
 
 
 # ------------------------------------------------------------------------------------------ restarting

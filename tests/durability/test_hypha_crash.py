@@ -3,7 +3,9 @@
 After every crash, in the recovered marking: every job is in exactly one place (in whatever form the
 firings that committed gave it), no job twice, no job that was never injected, every job whose
 injection was acknowledged (``flush()`` returned) present; and a transition held back by a failure
-is retried at the deadline it had before the crash, not a new one.
+is retried at the deadline it had before the crash, not a new one; every ``fsm=`` machine is in a
+state it had reached: one in ``Hold`` was sent there by a job whose firing committed (the job is in
+``tracked``), with the deadline it had then, and its timeout fires at that deadline, not before.
 
 - SIGKILL: child processes (:mod:`.hypha_crash_child`) run the net and are killed at random
   moments, 4 chains of 13 kills on the same file each, in parallel; each child recovers the run the
@@ -26,6 +28,7 @@ import pytest
 from mycorrhizal.common import ManualClock
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import FailedToken, Runner
+from mycorrhizal.mycelium import machines
 
 from . import hypha_crash_child as child
 from .crashes import KILLS_PER_CHAIN, kill_chains, kill_one, leave_as_crashed, torn_copies
@@ -49,11 +52,18 @@ class Log:
         self.deadlines = {float(line[2:]) for line in lines if line.startswith("d ")}
         times = [float(line[2:]) for line in lines if line.startswith("t ")]
         self.now = times[-1] if times else 0.0
+        flushed = [float(line[2:]) for line in lines if line.startswith("f ")]
+        self.flushed = max(flushed, default=-1.0)
+        self.holds: dict[tuple[str, float], set[int]] = {}  # (key, deadline) -> the jobs that set it
+        for line in lines:
+            if line.startswith("h "):
+                _, key, job, deadline = line.split()
+                self.holds.setdefault((key, float(deadline)), set()).add(int(job))
 
 
-async def check_recovery(path: Path, log: Log, injected: int) -> tuple[int, int, int]:
+async def check_recovery(path: Path, log: Log, injected: int) -> tuple[int, int, int, int]:
     """Recover a copy of the run at ``path``; check the invariants; return (jobs found, acked,
-    deadlines checked)."""
+    deadlines checked, machines found in Hold)."""
     copy = path.with_name(f"{path.name}.check")
     for suffix in ("", "-wal"):
         if Path(f"{path}{suffix}").exists():
@@ -69,9 +79,64 @@ async def check_recovery(path: Path, log: Log, injected: int) -> tuple[int, int,
         assert all(job < injected for job in jobs), "a job that was never injected"
         missing = log.acked - set(jobs)
         assert not missing, f"acknowledged jobs lost: {sorted(missing)[:10]}"
-        checked = await check_deadlines(runner, clock, log)
+        held = await check_machines(runner, clock, log)
+        checked = await check_timeouts(runner, clock, held) + await check_deadlines(runner, clock, log)
         await runner.stop(cancel=True)
-    return len(jobs), len(log.acked), checked
+    return len(jobs), len(log.acked), checked, len(held)
+
+
+async def check_machines(runner: Runner, clock: ManualClock, log: Log) -> dict[str, float]:
+    """Every machine is in a state it reached: in Hold, sent there by a job whose firing committed
+    (the job is in ``tracked``), with the deadline it had then (one already past is set for now, to
+    time out at the clock's next move).  Returns the deadline per key held."""
+    await asyncio.sleep(0)  # a timeout that had fired before the crash is handled on restore
+    tracked = {token[1] for token in runner.tokens("tracked")}
+    held = {}
+    for key, fsm in machines(runner, "track").items():
+        assert fsm.current_state in (child.Open, child.Hold)
+        if fsm.current_state is child.Open:
+            continue
+        timer = fsm.snapshot(blackboard=False)["timer"]
+        assert isinstance(timer, dict) and "deadline" in timer, f"machine {key} in Hold without a timer"
+        deadline = timer["deadline"]
+        causes = log.holds.get((key, deadline), set())
+        if deadline == clock.now():  # the deadline had passed: any that had, but not before the last
+            # flush (the timeout had been handled and journaled well before it: a step earlier)
+            causes = {
+                job
+                for (k, d), jobs in log.holds.items()
+                if k == key and log.flushed - child.STEP < d <= deadline
+                for job in jobs
+            }
+        assert causes, f"machine {key} is in Hold until {deadline}, which it never was"
+        assert causes & tracked, f"machine {key} is in Hold for jobs {causes} whose firing did not commit"
+        held[key] = deadline
+    return held
+
+
+async def check_timeouts(runner: Runner, clock: ManualClock, held: dict[str, float]) -> int:
+    """The machines in Hold whose deadline is ahead time out at that deadline, not before."""
+    ahead = sorted(deadline for deadline in held.values() if deadline > clock.now() + 0.001)
+    if not ahead:
+        return 0
+    first = ahead[0]
+    clock.advance(first - clock.now() - 0.001)
+    await asyncio.sleep(0)
+    early = [
+        key
+        for key, at in held.items()
+        if at >= first and machines(runner, "track")[key].current_state is child.Open
+    ]
+    assert not early, f"machines {early} timed out before their deadlines"
+    clock.advance(0.001)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    for key, deadline in held.items():
+        want = child.Open if deadline <= first else child.Hold
+        assert machines(runner, "track")[key].current_state is want, (
+            f"machine {key} not timed out at {deadline}"
+        )
+    return 1
 
 
 async def check_deadlines(runner: Runner, clock: ManualClock, log: Log) -> int:
@@ -97,9 +162,9 @@ async def check_deadlines(runner: Runner, clock: ManualClock, log: Log) -> int:
     return checked
 
 
-def kill_chain(chain: int, folder: Path) -> list[tuple[int, int, int]]:
+def kill_chain(chain: int, folder: Path) -> list[tuple[int, int, int, int]]:
     """Start, kill and check a child ``KILLS_PER_CHAIN`` times on one file; (jobs found, acked,
-    deadlines checked) after each kill."""
+    deadlines checked, machines in Hold) after each kill."""
     rng = random.Random(chain)
     path, log_path = folder / f"chain{chain}.db", folder / f"chain{chain}.log"
     outcomes = []
@@ -117,16 +182,21 @@ def test_a_killed_runner_recovers_every_committed_token_once(tmp_path: Path) -> 
     assert len(outcomes) >= 50
     assert all(chain[-1][0] > 50 for chain in results), "the children did not get much done"
     # Kills landed with work not yet acknowledged: more jobs recovered than acknowledged ...
-    assert sum(found > acked for found, acked, _ in outcomes) >= 5
-    # ... and while a failed transition waited for its retry deadline.
-    assert sum(checked for _, _, checked in outcomes) >= 5
+    assert sum(found > acked for found, acked, _, _ in outcomes) >= 5
+    # ... and while a failed transition waited for its retry deadline, or a machine for its timeout.
+    assert sum(checked for _, _, checked, _ in outcomes) >= 5
+    assert sum(held > 0 for *_, held in outcomes) >= 5, "machines were rarely caught in Hold"
 
 
 async def run_into_wal(path: Path) -> int:
-    """Run the net in many commits without a checkpoint; leave the files as a crash would."""
+    """Run the net in many commits without a checkpoint; leave the files as a crash would (and the
+    machines' Holds in ``<path>.log``)."""
     store = SQLiteStore(path, autocheckpoint=0, commit_interval=0, synchronous="OFF")
     clock = ManualClock()
-    runner = await Runner.recover(child.net(), store, timebase=clock, run=child.RUN, snapshot_every=50)
+    fd = os.open(f"{path}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    runner = await Runner.recover(
+        child.net(), store, {"log": fd}, timebase=clock, run=child.RUN, snapshot_every=50
+    )
     await runner.start()
     rng = random.Random(3)
     for job in range(300):
@@ -136,8 +206,10 @@ async def run_into_wal(path: Path) -> int:
         if job % 4 == 0:
             await runner.flush()
     await runner.flush()
+    os.write(fd, b"t %r\n" % clock.now())
     leave_as_crashed(path)
     await store.close()
+    os.close(fd)
     return 300
 
 
@@ -145,14 +217,20 @@ async def run_into_wal(path: Path) -> int:
 async def test_a_torn_wal_recovers_a_consistent_state(tmp_path: Path, garbage: bool) -> None:
     source = tmp_path / "source.db"
     injected = await run_into_wal(source)
-    found = []
+    log = Log(Path(f"{source}.log"))
+    found, held = [], 0
     for torn in torn_copies(source, tmp_path, garbage):
         async with SQLiteStore(torn, synchronous="OFF") as store:
-            runner = await Runner.recover(child.net(), store, timebase=ManualClock(100.0), run=child.RUN)
+            clock = ManualClock(log.now)
+            runner = await Runner.recover(child.net(), store, timebase=clock, run=child.RUN)
             jobs = Counter(job_of(token) for tokens in runner.marking().values() for token in tokens)
             assert all(count == 1 for count in jobs.values()), "a job in two places"
             assert set(jobs) <= set(range(injected))
             found.append(len(jobs))
+            holds = await check_machines(runner, clock, log)
+            held += len(holds) + await check_timeouts(runner, clock, holds)
+            await runner.stop(cancel=True)
     assert found == sorted(found), "a longer WAL gave fewer jobs"
     assert found[-1] == injected  # the whole WAL: every job
     assert len(set(found)) > 8  # the cuts landed in many different commits
+    assert held > 5, "machines were rarely caught in Hold"

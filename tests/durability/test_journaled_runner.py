@@ -374,5 +374,5 @@ async def test_a_memory_the_journal_cannot_write_down_stops_the_run() -> None:
     with pytest.raises(StoreError, match=r"the ctx.memory of transition 'Locks.keep' cannot be written down"):
         await runner.run_until_idle()
     assert not runner.running
-    with pytest.raises(StoreError, match="fsm= transition cannot be journaled yet"):
+    with pytest.raises(StoreError, match="a journaled net keeps in ctx.memory only what its codecs encode"):
         await runner.flush()

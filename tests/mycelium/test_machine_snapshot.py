@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mycorrhizal.common import CodecError, CodecRegistry, ManualClock, StoreError
+from mycorrhizal.common import CodecError, CodecRegistry, ManualClock
 from mycorrhizal.common.observers import Forwarded
 from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import Runner
@@ -113,11 +113,14 @@ async def test_eviction_bookkeeping_is_kept(clock: ManualClock) -> None:
     await restored.stop()
 
 
-async def test_a_journaled_net_still_refuses_fsm_machines() -> None:
-    runner = Runner(NET, {}, store=MemoryStore())
+async def test_a_journaled_net_journals_its_fsm_machines() -> None:
+    store = MemoryStore()
+    runner = Runner(NET, {}, store=store)
     runner.add_token("inbox", "a:x")
-    with pytest.raises(StoreError, match="holds live objects.*fsm= transition cannot be journaled yet"):
-        await runner.run_until_idle()
+    await runner.run_until_idle()
+    await runner.stop()
+    recovered = await Runner.recover(NET, store)
+    assert {k: m.current_state for k, m in machines(recovered, "work").items()} == {"a": Idle}
 
 
 def test_a_registry_shared_with_a_foreign_machine_pool_codec_is_refused() -> None:

@@ -1,0 +1,235 @@
+"""The machines of an ``fsm=`` transition in a journaled net: every change journaled, by key.
+
+A :class:`~.machine_pool.MachinePool` journals itself through hypha's
+:class:`~mycorrhizal.hypha.memory_journal.JournaledMemory` hook, as changes to its document (see
+:mod:`.machine_snapshot` for the document, and :mod:`mycorrhizal.hypha.memory_journal` for how
+changes are applied on recovery):
+
+- **a firing**: the machines it handed tokens to, each written as its row of the pool's document
+  (``[key, state]`` or ``[key, state, {...}]``), in the firing's own record: the machine's new state
+  and the tokens it consumed and produced commit together, or not at all.
+- **a timeout**: a machine with a pending timer is watched on the timebase; when its timer has
+  fired and the machine has handled it (its background run is over), its row goes into a
+  ``memory`` record of its own.
+- **an eviction**: the evicted key's row is removed (a ``memory`` record, with the eviction counts).
+
+Recovery restores each machine in the state of its last row, its pending timer set again for its
+original deadline.  A machine in a step of another firing when one commits (``concurrency`` above
+1 without ``fsm_serial``) is written when that firing commits, or by its next change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..common.codecs import JSON, CodecRegistry
+from ..common.errors import ExecutionError
+from ..common.timebase import TimerHandle
+from ..hypha.memory_journal import RecordChange
+from ..septum import StateMachine
+from ..septum.durable import background, busy, next_change
+
+__all__ = ["AT_REST", "HEADER", "PoolJournal", "entry"]
+
+log = logging.getLogger("mycorrhizal.mycelium")
+
+#: What every machine of a pool has in common in its document: written once, in the pool's.
+HEADER = ("engine", "version", "machine")
+#: A machine waiting in its state with nothing else to remember: written as [key, state].
+AT_REST = {"phase": "wait", "retry": 0, "unhandled": 0, "stack": [], "queue": [], "timer": None}
+_SKIPPED = frozenset({*HEADER, "state"})
+
+
+def entry(which: Any, saved: dict[str, Any]) -> list[Any]:
+    """A machine's entry in the pool: ``[key, state]``, or ``[key, state, what else it holds]``."""
+    if (
+        saved["phase"] == "wait"
+        and saved["timer"] is None
+        and not (saved["retry"] or saved["unhandled"] or saved["stack"] or saved["queue"])
+    ):
+        return [which, saved["state"]]  # the common case, without a dict
+    rest = {k: v for k, v in saved.items() if k not in _SKIPPED and (k not in AT_REST or AT_REST[k] != v)}
+    return [which, saved["state"], rest]
+
+
+class PoolJournal:
+    """Journals the changes of one pool's machines (made when the pool's journal is attached)."""
+
+    __slots__ = ("pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks")
+
+    def __init__(self, pool: Any, record: RecordChange, codecs: CodecRegistry) -> None:
+        self.pool = pool
+        self.record = record
+        self.codecs = codecs
+        self.header = bool(pool.living)
+        """True once the journal holds the pool's header (a snapshot with machines in it does)."""
+        self.evicted = _evicted(pool)
+        self.dropped: dict[Any, None] = {}
+        """Keys evicted since the last eviction record."""
+        self.watches: dict[Any, tuple[float, TimerHandle]] = {}
+        """Per machine with a pending timer: when it changes next, and the timer that looks then."""
+        self.tasks: set[asyncio.Task[None]] = set()
+        for which, fsm in pool.living.items():  # restored machines: their timers fire on their own
+            self._watch(which, fsm)
+            if background(fsm) is not None:  # handling a timeout that fired before it was written
+                self._settle_later(which)
+
+    # -- firings ------------------------------------------------------------------------------------
+
+    def changes(self, consumed: list[Any]) -> JSON:
+        """The rows of the machines the firing that consumed ``consumed`` handed tokens to."""
+        pool = self.pool
+        if len(consumed) == 1:
+            keys: Any = (pool.key_of(consumed[0]),)
+        else:
+            keys = dict.fromkeys(map(pool.key_of, consumed))
+        rows: list[JSON] = []
+        sets: dict[str, JSON] = {}
+        move = 1 if pool.spec.evicts else 0
+        for which in keys:
+            if not self._rows(which, rows, sets, move):
+                self._settle_later(which)  # in a step of another firing: written when it settles
+        return _change(rows, sets)
+
+    def _rows(self, which: Any, rows: list[JSON], sets: dict[str, JSON], move: int) -> bool:
+        """Add the rows of the machine of ``which``; False if it is in a step."""
+        pool = self.pool
+        fsm: StateMachine | None = pool.living.get(which)
+        if fsm is None:  # evicted meanwhile: its eviction record says so
+            return True
+        try:
+            saved = fsm.snapshot(self.codecs, blackboard=False)
+        except ExecutionError:
+            return False
+        if not self.header:
+            sets["header"] = {k: saved[k] for k in HEADER}
+            self.header = True
+        row = self.codecs.encode(entry(which, saved))
+        rows.append(["machines", row[0], row, move])  # type: ignore[index]
+        if pool.spec.idle_ttl is not None:
+            rows.append(["seen", row[0], self.codecs.encode([which, pool.seen.get(which)]), move])  # type: ignore[index]
+        self._watch(which, fsm)
+        return True
+
+    # -- evictions ----------------------------------------------------------------------------------
+
+    def dropped_key(self, which: Any) -> None:
+        """The pool evicted the machine of ``which``: journal it (soon, once per batch of evictions)."""
+        watch = self.watches.pop(which, None)
+        if watch is not None:
+            watch[1].cancel()
+        if not self.dropped:
+            try:
+                asyncio.get_running_loop().call_soon(self._write_drops)
+            except RuntimeError:  # no loop running: a synchronous clock.advance()
+                self.dropped[which] = None
+                self._write_drops()
+                return
+        self.dropped[which] = None
+
+    def _write_drops(self) -> None:
+        if self.pool.journal is not self:
+            return
+        gone = [which for which in self.dropped if which not in self.pool.living]
+        self.dropped.clear()
+        rows: list[JSON] = []
+        ttl = self.pool.spec.idle_ttl is not None
+        for which in gone:
+            key = self.codecs.encode(which)
+            rows.append(["machines", key, None, 0])
+            if ttl:
+                rows.append(["seen", key, None, 0])
+        sets: dict[str, JSON] = {}
+        evicted = _evicted(self.pool)
+        if evicted != self.evicted:
+            self.evicted = evicted
+            sets["evicted"] = list(evicted)
+        change = _change(rows, sets)
+        if change is not None:
+            self.record(change)
+
+    # -- timeouts -----------------------------------------------------------------------------------
+
+    def _watch(self, which: Any, fsm: StateMachine) -> None:
+        """Look at the machine again when its next timer fires (if it has one)."""
+        due = next_change(fsm)
+        watch = self.watches.get(which)
+        if watch is not None:
+            if watch[0] == due:
+                return
+            watch[1].cancel()
+            del self.watches[which]
+        if due is None:
+            return
+        timebase = self.pool.timebase
+        # Set after the machine's own timer for the same deadline, so it fires after it.
+        handle = timebase.call_later(max(0.0, due - timebase.now()), lambda: self._due(which, due))
+        self.watches[which] = (due, handle)
+
+    def _due(self, which: Any, deadline: float | None) -> None:
+        self.watches.pop(which, None)
+        self._settle_later(which, deadline)
+
+    def _settle_later(self, which: Any, deadline: float | None = None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the machine's timeout is handled, and journaled, by its next run()
+        task = loop.create_task(self._settle(which, deadline))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _settle(self, which: Any, deadline: float | None) -> None:
+        """Once the machine of ``which`` has handled its timeout (due at ``deadline``), journal where
+        it is."""
+        while True:
+            fsm = self.pool.living.get(which)
+            if fsm is None or fsm.closed or self.pool.journal is not self:
+                return
+            running = background(fsm)
+            if running is None:
+                break
+            await asyncio.wait([running])
+        if (
+            deadline is not None and next_change(fsm) == deadline
+        ):  # its timer has not fired yet (our clock ran a little ahead)
+            self._watch(which, fsm)
+            return
+        rows: list[JSON] = []
+        sets: dict[str, JSON] = {}
+        if self._rows(which, rows, sets, 0):
+            change = _change(rows, sets)
+            if change is not None:
+                self.record(change)
+        # else: a firing is handing it a token: that firing's record writes it
+
+    # -- the pool -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def ready(pool: Any) -> bool:
+        """True if no machine of ``pool`` is in a step (it can be written down)."""
+        return not any(busy(fsm) for fsm in pool.living.values())
+
+    def close(self) -> None:
+        """The pool closes (its runner stops): stop watching."""
+        for _, handle in self.watches.values():
+            handle.cancel()
+        self.watches.clear()
+        for task in self.tasks:
+            task.cancel()
+        self.tasks.clear()
+
+
+def _evicted(pool: Any) -> list[int]:
+    return [pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active]
+
+
+def _change(rows: list[JSON], sets: dict[str, JSON]) -> JSON:
+    if not rows and not sets:
+        return None
+    change: dict[str, JSON] = {"rows": rows}
+    if sets:
+        change["set"] = sets
+    return change

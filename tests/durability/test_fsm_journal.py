@@ -1,0 +1,217 @@
+"""A journaled net with fsm= machines: every machine's change is journaled, recovery restores them.
+
+The crash tests (test_hypha_crash.py) kill processes running such a net; these check the records
+and what recovery rebuilds on every store (SQLite, memory, Redis: drop-ins for each other).
+"""
+
+import asyncio
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mycorrhizal.common import ManualClock, Store
+from mycorrhizal.durability import MemoryStore
+from mycorrhizal.hypha import Runner
+from mycorrhizal.hypha.replay import replay
+from mycorrhizal.mycelium import machines
+
+from ..mycelium.test_eviction import keyed
+from .conftest import StoreFactory
+
+NET = keyed()
+
+
+def states(runner: Runner) -> dict[str, str]:
+    return {key: fsm.current_state.name for key, fsm in machines(runner, "work").items()}
+
+
+def deadline(runner: Runner, key: str) -> Any:
+    return machines(runner, "work")[key].snapshot(blackboard=False)["timer"]
+
+
+async def records(store: Store, run: str = "k") -> list[tuple[str, Any]]:
+    recovery = await store.load(run)
+    assert recovery is not None
+    return [(r.kind, r.payload) for r in recovery.records]
+
+
+async def test_every_change_of_a_machine_is_journaled_and_recovered(make_store: StoreFactory) -> None:
+    store, clock = await make_store(), ManualClock()
+    runner = Runner(NET, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:x", "b:close", "c:park"])
+    await runner.run_until_idle()
+    await clock.run_for(50.0)
+    runner.add_token("inbox", "a:close")  # a closes until t=150
+    await runner.run_until_idle()
+    await clock.run_for(60.0)  # b reopens at t=100, with no token: outside any firing
+    await runner.flush()
+    kinds = [kind for kind, _ in await records(store)]
+    assert kinds == ["add", "fire", "fire", "fire", "add", "fire", "memory"]
+    fire = (await records(store))[5][1]
+    assert fire["in"] == [7] and fire["mc"] == [
+        ["machine pool", {"rows": [["machines", "a", ["a", "Closed", {"timer": {"deadline": 150.0}}], 0]]}]
+    ]
+    assert (await records(store))[6][1] == {
+        "t": "Keyed.work",
+        "k": "machine pool",
+        "c": {"rows": [["machines", "b", ["b", "Idle"], 0]]},
+    }
+    # The process dies here: another store object on the same file (or keys) recovers the run.
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(NET, await make_store(), {}, later, run="k")
+    assert states(recovered) == {"a": "Closed", "b": "Idle", "c": "Parked"}
+    assert deadline(recovered, "a") == {"deadline": 150.0}  # its original deadline
+    await later.run_for(39.9)
+    assert states(recovered)["a"] == "Closed"
+    await later.run_for(0.1)  # t=150: no token, the restored timer alone reopens a
+    assert states(recovered)["a"] == "Idle"
+    await recovered.flush()
+    again = await Runner.recover(NET, await make_store(), {}, ManualClock(later.now()), run="k")
+    assert states(again) == {"a": "Idle", "b": "Idle", "c": "Parked"}  # the reopening was journaled
+    await recovered.stop()
+
+
+def play_ops() -> Any:
+    tokens = st.sampled_from(["a:x", "a:close", "b:x", "b:close", "c:park", "c:x", "d:x"])
+    return st.lists(st.one_of(tokens, st.sampled_from([10.0, 40.0, 99.5])), max_size=10)
+
+
+async def play(runner: Runner, clock: ManualClock, script: list[Any]) -> None:
+    for op in script:
+        if isinstance(op, str):
+            runner.add_token("inbox", op)
+            await runner.run_until_idle()
+        else:
+            await clock.run_for(op)
+            await runner.run_until_idle()
+
+
+def seen(runner: Runner) -> Any:
+    pool = machines(runner, "work")
+    return (
+        sorted(runner.tokens("done")),
+        sorted(str(t) for t in runner.tokens("refused")),
+        [(key, fsm.snapshot(blackboard=False)) for key, fsm in pool.items()],  # in LRU order
+        (pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active),
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"fsm_max_machines": 2}, {"fsm_idle_ttl": 30.0}],
+    ids=["kept", "max-machines", "idle-ttl"],
+)
+@settings(max_examples=12, deadline=None)
+@given(first=play_ops(), then=play_ops(), every=st.sampled_from([1, 3, 1000]))
+def test_a_recovered_net_continues_as_the_crashed_one_would_have(
+    options: dict[str, Any], first: list[Any], then: list[Any], every: int
+) -> None:
+    net = keyed(**options)
+
+    async def scenario() -> None:
+        clock, bb = ManualClock(), {}
+        whole = Runner(net, bb, clock)
+        await whole.start()
+        await play(whole, clock, first + then)
+
+        store, clock, bb = MemoryStore(), ManualClock(), {}
+        before = Runner(net, bb, clock, store=store, run="k", snapshot_every=every)
+        await before.start()
+        await play(before, clock, first)
+        await before.stop()  # (flushes; closing its machines writes nothing) the process dies here
+        later = ManualClock(clock.now())
+        after = await Runner.recover(net, store, copy.deepcopy(bb), later, run="k")
+        await after.start()
+        await play(after, later, then)
+        assert seen(after) == seen(whole)
+        await whole.stop()
+        await after.stop()
+
+    asyncio.run(scenario())
+
+
+async def test_evictions_are_journaled() -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(keyed(fsm_max_machines=2, fsm_idle_ttl=30.0), {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:x", "b:x", "c:x"])  # c evicts a (least recently used)
+    await runner.run_until_idle()
+    await clock.run_for(40.0)  # b and c are evicted at rest
+    await runner.flush()
+    memory = [payload["c"] for kind, payload in await records(store) if kind == "memory"]
+    assert memory == [
+        {"rows": [["machines", "a", None, 0], ["seen", "a", None, 0]], "set": {"evicted": [0, 1, 0]}},
+        {
+            "rows": [["machines", "b", None, 0], ["seen", "b", None, 0], ["machines", "c", None, 0]]
+            + [["seen", "c", None, 0]],
+            "set": {"evicted": [2, 1, 0]},
+        },
+    ]
+    await runner.stop()
+    recovered = await Runner.recover(keyed(fsm_max_machines=2, fsm_idle_ttl=30.0), store, run="k")
+    pool = machines(recovered, "work")
+    assert dict(pool) == {} and (pool.evicted_idle, pool.evicted_lru) == (2, 1)
+
+
+async def test_a_snapshot_waits_while_a_machine_is_in_a_step() -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(NET, {}, clock, store=store, run="k", snapshot_every=1)
+    await runner.start()
+    runner.add_token("inbox", "a:slow")  # the machine sleeps 100 s in its step
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert machines(runner, "work")["a"].current_state.name == "Idle"
+    runner.add_token("inbox", "b:x")  # a record while a is in its step: its snapshot waits
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await runner.flush()
+    recovery = await store.load("k")
+    assert recovery is not None and recovery.snapshot is not None
+    assert recovery.snapshot.seq < recovery.last_seq == 2
+    await clock.run_for(100.0)
+    await runner.run_until_idle()
+    await runner.flush()
+    recovery = await store.load("k")
+    assert recovery is not None and recovery.snapshot is not None and recovery.snapshot.seq > 2
+    document = replay(recovery.snapshot.document, recovery.records)
+    rows = document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"]["machines"]  # type: ignore[index]
+    assert sorted(rows) == [["a", "Idle"], ["b", "Idle"]]
+    await runner.stop()
+
+
+async def test_a_restarted_runner_writes_its_emptied_pool_down() -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(NET, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_token("inbox", "a:close")
+    await runner.run_until_idle()
+    await runner.stop()  # closes the machines: a restarted runner starts fresh ones ...
+    await runner.start()
+    runner.add_token("inbox", "b:x")
+    await runner.run_until_idle()
+    assert states(runner) == {"b": "Idle"}
+    await runner.stop()
+    recovered = await Runner.recover(NET, store, timebase=ManualClock(clock.now()), run="k")
+    assert states(recovered) == {"b": "Idle"}  # ... and so does recovery
+
+
+async def test_a_restored_timeout_that_had_fired_is_handled_at_once() -> None:
+    clock = ManualClock()
+    runner = Runner(NET, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "a:close")
+    await runner.run_until_idle()
+    clock.advance(100.0)  # a's timer fires; a snapshot now has the timeout queued, not yet handled
+    document = runner.snapshot()
+    pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"]  # type: ignore[index]
+    assert pool["machines"][0][2]["timer"] == {"fired": True}
+    await runner.stop()
+    restored = Runner.restore(NET, document, {}, ManualClock(100.0))
+    await asyncio.sleep(0)
+    assert states(restored) == {"a": "Idle"}  # as the machine written down was about to
+    assert restored.bb["reopened"] == 1
+    await restored.stop()
