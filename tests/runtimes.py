@@ -58,6 +58,7 @@ def patrol_tree(name: str = "Patrol") -> Tree:
 
 
 # -- a machine: Idle -> Working (fails once, is retried, times out) -> Idle -> Broken ---------------
+# (a "slow" message makes Idle wait for ``common["gate"]``, an ``asyncio.Event``: a step to cancel)
 
 
 class E(Enum):
@@ -69,9 +70,11 @@ class E(Enum):
 @septum.state
 class Idle:
     @septum.on_state
-    def on_state(ctx: Any) -> Any:
+    async def on_state(ctx: Any) -> Any:
         if ctx.msg == "bad":
             raise KeyError("bad input")
+        if ctx.msg == "slow":
+            await ctx.common["gate"].wait()  # the caller may be cancelled here
         return E.WORK if ctx.msg == "work" else None
 
     @septum.transitions

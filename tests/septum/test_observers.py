@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from enum import Enum, auto
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from mycorrhizal.septum import (
     LabeledTransition,
     MachineEvent,
     MessageHandled,
-    Retry,
     StateConfiguration,
     StateEntered,
     StateLeft,
@@ -25,52 +23,7 @@ from mycorrhizal.septum import (
     septum,
 )
 
-
-class E(Enum):
-    WORK = auto()
-    FAIL = auto()
-    LATE = auto()
-
-
-@septum.state
-class Idle:
-    @septum.on_state
-    async def on_state(ctx):
-        if ctx.msg == "bad":
-            raise KeyError("bad input")
-        if ctx.msg == "slow":
-            await ctx.common["gate"].wait()  # the caller may be cancelled here
-        return E.WORK if ctx.msg == "work" else None
-
-    @septum.transitions
-    def transitions():
-        return [LabeledTransition(E.WORK, Working)]
-
-
-@septum.state(config=StateConfiguration(timeout=5, retries=1))
-class Working:
-    @septum.on_state
-    def on_state(ctx):
-        return E.FAIL if ctx.retry_count == 0 else None  # fails once, then waits
-
-    @septum.on_timeout
-    def on_timeout(ctx):
-        return E.LATE
-
-    @septum.on_fail
-    def on_fail(ctx):
-        return E.LATE
-
-    @septum.transitions
-    def transitions():
-        return [LabeledTransition(E.FAIL, Retry), LabeledTransition(E.LATE, Idle)]
-
-
-@septum.state(config=StateConfiguration(can_dwell=True))
-class Broken:
-    @septum.on_state
-    def on_state(ctx):
-        return None
+from ..runtimes import Broken, E, Idle
 
 
 def summary(event: MachineEvent) -> tuple[Any, ...]:
