@@ -20,11 +20,11 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["Event", "Forwarded", "Observer", "Observers"]
+__all__ = ["Event", "Forwarded", "Observer", "Observers", "maker"]
 
 Observer = Callable[[Any], "Awaitable[object] | object"]
 """What ``add_observer`` accepts: ``fn(event)``, plain or ``async def``."""
@@ -57,6 +57,35 @@ class Forwarded(Event):
     """The machine's or tree's own record (``event.source`` is its name)."""
 
 
+R = TypeVar("R", bound=Event)
+
+
+def maker(cls: type[R]) -> Callable[..., R]:
+    """A function building ``cls`` records from every field's value, positionally, in the order
+    ``attrs.fields(cls)`` lists them: ``maker(StateLeft)(source, time, state, label, target)``.
+
+    What engines' hot paths call instead of the keyword ``__init__``: the record is the same (equal,
+    frozen), made without parsing keywords or going through ``object.__setattr__`` field by field.
+    Only for record classes whose fields have no converter and no validator.
+    """
+    names = []
+    for field in attrs.fields(cls):
+        if field.converter is not None or field.validator is not None:
+            raise TypeError(f"maker({cls.__qualname__}): field {field.name!r} converts or validates")
+        names.append(field.name)
+    # Each field's slot descriptor, from the class in the hierarchy that declares it.
+    setters = [next(k.__dict__[n] for k in cls.__mro__ if n in k.__dict__).__set__ for n in names]
+    params = ", ".join(names)
+    body = "".join(f"    _s{i}(record, {n})\n" for i, n in enumerate(names))
+    source = f"def make({params}):\n    record = _new(_cls)\n{body}    return record\n"
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_s{i}": setter for i, setter in enumerate(setters)})
+    exec(source, scope)  # noqa: S102 - generated from the class's own field names, as attrs does
+    make: Callable[..., R] = scope["make"]
+    make.__qualname__ = f"maker({cls.__qualname__})"
+    return make
+
+
 class _Queued:
     """An async observer's backlog and the one task that delivers it in order."""
 
@@ -74,8 +103,11 @@ class Observers:
     __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner", "_watchers", "active")
 
     def __init__(self, log: logging.Logger, owner: str) -> None:
-        self._plain: list[Observer] = []
-        self._queued: list[_Queued] = []
+        # Tuples, replaced (never changed in place) when an observer comes or goes: emit() walks
+        # them without a copy, and an observer attached or detached by an observer takes effect
+        # from the next event on.
+        self._plain: tuple[Observer, ...] = ()
+        self._queued: tuple[_Queued, ...] = ()
         # Async observers removed while events were still queued for them: delivered, then dropped.
         self._retired: list[_Queued] = []
         self._log = log
@@ -85,7 +117,7 @@ class Observers:
         """True while an observer is attached (the same as ``bool(observers)``, read without a call)."""
 
     def __bool__(self) -> bool:
-        return bool(self._plain or self._queued)
+        return self.active
 
     def __len__(self) -> int:
         return len(self._plain) + len(self._queued)
@@ -99,21 +131,21 @@ class Observers:
             )
         # An ``async def`` function, or an object whose ``__call__`` is one.
         if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
-            self._queued.append(_Queued(callback))
+            self._queued = (*self._queued, _Queued(callback))
         else:
-            self._plain.append(callback)
+            self._plain = (*self._plain, callback)
         self._settle()
 
     def remove(self, callback: Observer) -> None:
         """Detach ``callback``; events already queued for an async observer are still delivered."""
-        for plain in self._plain:
+        for i, plain in enumerate(self._plain):
             if plain == callback:
-                self._plain.remove(plain)
+                self._plain = self._plain[:i] + self._plain[i + 1 :]
                 self._settle()
                 return
-        for queued in self._queued:
+        for i, queued in enumerate(self._queued):
             if queued.callback == callback:
-                self._queued.remove(queued)
+                self._queued = self._queued[:i] + self._queued[i + 1 :]
                 if queued.backlog or queued.task is not None:
                     self._retired.append(queued)
                 self._settle()
@@ -140,10 +172,23 @@ class Observers:
             for callback in tuple(self._watchers):
                 callback(now)
 
+    def wants(self, kind: type) -> bool:
+        """Whether any attached observer wants records of class ``kind``.
+
+        An observer that only wants some records says so with a ``wants(kind) -> bool`` attribute
+        (a method of an observer object, or a function attribute); one without it wants them all.
+        Engines ask once per observer change, and do not build the records nobody wants.
+        """
+        for callback in (*self._plain, *(q.callback for q in self._queued)):
+            wants = getattr(callback, "wants", None)
+            if wants is None or wants(kind):
+                return True
+        return False
+
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
-        queued_before = tuple(self._queued) if self._queued else ()  # not those a plain one turns into
-        for callback in tuple(self._plain):
+        queued = self._queued  # not those a plain one turns into while this event is delivered
+        for callback in self._plain:
             try:
                 result = callback(event)
             except Exception as exc:
@@ -152,14 +197,14 @@ class Observers:
             if result is not None and inspect.isawaitable(result):  # None: the usual case, in one test
                 # A plain callable that returned an awaitable is an async observer in disguise:
                 # deliver this event through a queue and treat it as async from now on.
-                self._plain.remove(callback)
-                queued = _Queued(callback)
-                self._queued.append(queued)
-                self._start(queued, _Ready(result))
-        for queued in queued_before:
-            queued.backlog.append(event)
-            if queued.task is None:
-                self._start(queued)
+                self._plain = tuple(c for c in self._plain if c is not callback)
+                turned = _Queued(callback)
+                self._queued = (*self._queued, turned)
+                self._start(turned, _Ready(result))
+        for each in queued:
+            each.backlog.append(event)
+            if each.task is None:
+                self._start(each)
 
     async def drain(self) -> None:
         """Wait until every event emitted so far has been delivered to every async observer."""
@@ -207,8 +252,8 @@ class Observers:
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
-        self._plain = [c for c in self._plain if c != callback]
-        self._queued = [q for q in self._queued if q.callback != callback]
+        self._plain = tuple(c for c in self._plain if c != callback)
+        self._queued = tuple(q for q in self._queued if q.callback != callback)
         self._retired = [q for q in self._retired if q.callback != callback]
         self._settle()
 

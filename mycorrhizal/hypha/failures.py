@@ -13,7 +13,6 @@ from functools import partial
 
 from ..common.errors import HandlerError
 from .context import Consumed
-from .events import FiringCancelled, FiringFailed
 from .ioplaces import IOPlaces
 from .places import FailedToken
 from .ready import Ready
@@ -73,9 +72,7 @@ class Failures:
             self._park(t, consumed, exc)
             where = f"sent to error place {err_place.qname!r}"
         if self._report.watched:
-            fields = self._report.fields(t.qname, consumed)
-            error_place = None if err_place is None else err_place.qname
-            self._report.emit(FiringFailed(**fields, error=exc, error_place=error_place))
+            self._report.failed(t.qname, consumed, exc, None if err_place is None else err_place.qname)
         self._report.record(
             f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}{_hint(exc)}; "
             f"its {len(consumed)} consumed token(s) were {where}",
@@ -95,7 +92,7 @@ class Failures:
         self._report.stats.cancelled += 1
         self.give_back(t, consumed, notify=True)
         if self._report.watched:
-            self._report.emit(FiringCancelled(**self._report.fields(t.qname, consumed)))
+            self._report.cancelled(t.qname, consumed)
         if outside and self._ready.running:
             t.last_error = HandlerError(f"a firing of {t.qname!r} was cancelled", transition=t.qname)
             t.interrupted = True

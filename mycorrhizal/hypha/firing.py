@@ -12,7 +12,6 @@ from ..common.errors import CapacityError, CodecError, RoutingError
 from .bindings import Binding, bindings, pick
 from .context import Consumed, FiringContext
 from .coroutines import Continue, collect, collect_async
-from .events import FiringCommitted, FiringStarted, GuardFailed
 from .failures import Failures
 from .inflight import InFlight
 from .ioplaces import IOPlaces
@@ -63,7 +62,7 @@ class Firing:
 
     def started(self, t: TransitionState, consumed: Consumed) -> None:
         """Tell observers a firing took its tokens (callers test ``report.watched`` first)."""
-        self._report.emit(FiringStarted(**self._report.fields(t.qname, consumed)))
+        self._report.started(t.qname, consumed)
 
     # -- bindings ---------------------------------------------------------------------------------
 
@@ -115,7 +114,7 @@ class Firing:
         """A guard raised: the binding counts as not accepted; count, tell and log it."""
         self._report.stats.guard_errors += 1
         if self._report.watched:
-            self._report.emit(GuardFailed(**self._report.fields(t.qname, consumed), error=exc))
+            self._report.guard_failed(t.qname, consumed, exc)
         self._report.record(
             f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
             "the binding counts as not accepted",
@@ -326,8 +325,7 @@ class Firing:
     def committed(self, t: TransitionState, consumed: Consumed, plan: Plan) -> None:
         """Tell observers and the DEBUG log what a firing produced."""
         if self._report.watched:
-            produced = {p.qname: tuple(batch) for p, batch in plan}
-            self._report.emit(FiringCommitted(**self._report.fields(t.qname, consumed), produced=produced))
+            self._report.committed(t.qname, consumed, {p.qname: tuple(batch) for p, batch in plan})
         if not self._report.debug:
             return
         if len(plan) == 1:

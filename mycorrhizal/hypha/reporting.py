@@ -9,9 +9,10 @@ from typing import Any, Literal
 import attrs
 
 from ..common.errors import HandlerError
-from ..common.observers import Event, Observers
+from ..common.observers import Event, Observers, maker
 from ..common.timebase import Timebase
 from .context import Consumed
+from .events import FiringCancelled, FiringCommitted, FiringFailed, FiringStarted, GuardFailed, Tokens
 from .state import TransitionState
 
 __all__ = ["Reporter", "RunnerStats", "Stuck", "log"]
@@ -91,15 +92,30 @@ class Stuck:
         return f"{self.kind} {self.name!r} holds back {self.waiting} token(s){why}; retried {when}"
 
 
+_Spans = tuple[tuple[str, int, int], ...]
+_spans: dict[type, _Spans] = {}
+_started = maker(FiringStarted)
+_committed = maker(FiringCommitted)
+
+
+def _spans_of(cls: type[Consumed]) -> _Spans:
+    """(qualified place name, start, stop) of each input place in a transition's consumed tokens
+    (its ``_index`` also lists the places' other names: each place once, here)."""
+    found = _spans.get(cls)
+    if found is None:
+        found = _spans[cls] = tuple(dict.fromkeys(cls._index.values()))
+    return found
+
+
 class Reporter:
     """Counts, keeps the latest errors, logs and emits events for one runner.
 
-    ``watched`` and ``debug`` are plain flags the firing paths test before building an event or a
-    log line; :meth:`refresh` sets them once per scheduler pass (and on every observer change), so
-    with nothing attached and DEBUG off a firing pays two attribute tests.
+    ``watched``, ``starts`` and ``debug`` are plain flags the firing paths test before building an
+    event or a log line; :meth:`refresh` sets them once per scheduler pass (and on every observer
+    change), so with nothing attached and DEBUG off a firing pays two attribute tests.
     """
 
-    __slots__ = ("name", "stats", "errors", "observers", "watched", "debug", "timebase")
+    __slots__ = ("name", "stats", "errors", "observers", "watched", "starts", "debug", "timebase")
 
     def __init__(self, name: str, transitions: list[TransitionState], timebase: Timebase) -> None:
         self.name = name
@@ -107,13 +123,16 @@ class Reporter:
         self.errors: deque[HandlerError] = deque(maxlen=256)
         self.observers = Observers(log, f"net {name!r}")
         self.watched = False
+        self.starts = False
+        """Whether an observer wants :class:`FiringStarted` records (see ``Observers.wants``)."""
         self.debug = False
         self.timebase = timebase
 
     def refresh(self) -> None:
         """Read the log level and whether anything observes the runner."""
         self.debug = log.isEnabledFor(logging.DEBUG)
-        self.watched = bool(self.observers)
+        self.watched = self.observers.active
+        self.starts = self.watched and self.observers.wants(FiringStarted)
 
     def record(
         self,
@@ -143,11 +162,50 @@ class Reporter:
         """Hand ``event`` to the observers (callers test ``watched`` first)."""
         self.observers.emit(event)
 
+    # The records of a firing (callers test ``watched`` first), built positionally: the hot path
+    # of an observed net.
+
+    def started(self, transition: str, consumed: Consumed) -> bool:
+        """Tell observers that want it: a firing of ``transition`` took ``consumed``; whether any did."""
+        if not self.starts:
+            return False
+        self.observers.emit(_started(self.name, self.timebase.now(), transition, by_place(consumed)))
+        return True
+
+    def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
+        """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``."""
+        now = self.timebase.now()
+        self.observers.emit(_committed(self.name, now, transition, by_place(consumed), produced))
+
+    def failed(
+        self, transition: str, consumed: Consumed, error: BaseException, error_place: str | None
+    ) -> None:
+        """Tell observers: a firing of ``transition`` failed (see :class:`FiringFailed`)."""
+        fields = self.fields(transition, consumed)
+        self.observers.emit(FiringFailed(**fields, error=error, error_place=error_place))
+
+    def cancelled(self, transition: str, consumed: Consumed) -> None:
+        """Tell observers: a firing of ``transition`` was cancelled, its tokens returned."""
+        self.observers.emit(FiringCancelled(**self.fields(transition, consumed)))
+
+    def guard_failed(self, transition: str, consumed: Consumed, error: BaseException) -> None:
+        """Tell observers: the guard of ``transition`` raised on the binding ``consumed``."""
+        self.observers.emit(GuardFailed(**self.fields(transition, consumed), error=error))
+
     def fields(self, transition: str, consumed: Consumed) -> dict[str, Any]:
         """The fields every firing event has: source, time, transition and consumed by place."""
         return {
             "source": self.name,
             "time": self.timebase.now(),
             "transition": transition,
-            "consumed": {q: tuple(tokens) for q, tokens in consumed.by_place().items()},
+            "consumed": by_place(consumed),
         }
+
+
+def by_place(consumed: Consumed) -> Tokens:
+    """The tokens of ``consumed`` keyed by the qualified name of their place, in take order."""
+    spans = _spans.get(type(consumed)) or _spans_of(type(consumed))
+    if len(spans) == 1:
+        return {spans[0][0]: tuple(consumed)}
+    flat = tuple(consumed)
+    return {place: flat[start:stop] for place, start, stop in spans}

@@ -121,13 +121,15 @@ class Scheduler:
     async def _batch(self, detached: list[bool]) -> Any:
         """The scheduler loop (see :meth:`_fire_batch`).  Each transition goes by the shortest path its
         shape allows; the hottest (no guard, no bounded place, an eager coroutine handler without
-        ``ctx``) is fired right here when nobody watches (events and DEBUG lines take ``fire_fast``)."""
+        ``ctx``) is fired right here unless DEBUG is on (its lines take ``fire_fast``); observers are
+        told its start (if one wants it) and its commit here too."""
         ready = self._ready
         levels = ready.levels
         only = levels[0] if len(levels) == 1 else None
         fire_fast, try_fire = self.fire_fast, self.try_fire
         bb, timebase = self.bb, self.timebase
-        inline = not (self._report.debug or self._report.watched)
+        report = self._report
+        inline = not report.debug
         # A journaled runner fires inline too: the firing claims its tokens' ids as it takes them
         # and commits through the journal (Firing.commit).
         recorder = self._io.recorder
@@ -150,6 +152,7 @@ class Scheduler:
                 else:
                     consumed = t.ccls((p.take(),))
                 claim is None or claim(t, consumed)  # an expression: no branch in this hot loop
+                report.starts and report.started(t.qname, consumed)  # likewise
                 self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
                 try:
                     result = await t.handler(consumed, bb, timebase)
@@ -184,6 +187,8 @@ class Scheduler:
                 if out.sink is not None:
                     self._io.kick_sink(out)
                 t.fired += 1
+                if self._report.watched:
+                    self._report.committed(t.qname, consumed, {out.qname: (value,)})
                 return
         self._firing.commit(t, consumed, result, None)
 

@@ -23,7 +23,15 @@ from ..common.timebase import Timebase
 from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .context import Context, Machine
-from .events import MessageHandled, StateEntered, StepCancelled, TimeoutFired
+from .events import (
+    MessageHandled,
+    StateEntered,
+    StepCancelled,
+    TimeoutFired,
+    make_entered,
+    make_handled,
+    make_left,
+)
 from .failures import HookFailed, destination, handler_error, raised_itself, unawaited, undeclared
 from .guards import CHOOSE
 from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
@@ -116,6 +124,18 @@ class Engine:
     def emit(self, kind: type[Any], **fields: Any) -> None:
         assert self.observers is not None
         self.observers.emit(kind(source=self.spec.name, time=self.timebase.now(), **fields))
+
+    def tell(self, node: Node, op: Op, label: Any) -> None:
+        """Tell the observers of a plain transition what the full path tells them (the message
+        handled, ``node`` left, the target entered), with one reading of the time; the caller takes it."""
+        observers, name, now, target = self.observers, self.spec.name, self.timebase.now(), op.target
+        assert observers is not None and target is not None and self.ctx is not None
+        if self.ctx.msg is not None:
+            observers.emit(make_handled(name, now, node.name, self.ctx.msg, label))
+        observers.emit(make_left(name, now, node.name, op.label, target.name))
+        self.retry = 0
+        self.node = target  # as the full path does: the target is current when its entry is told
+        observers.emit(make_entered(name, now, target.name, node.name, op.label))
 
     def wake(self) -> None:
         """Wake a run(wait=True) that waits for work."""
@@ -244,10 +264,11 @@ class Engine:
                     self.phase = WAIT  # failed (a CancelledError nobody asked for included): routed
                     await self._route(node, "on_timeout" if timeout else "on_state", exc)
                     continue
-                self.phase = WAIT  # the step happened: an entry run is no longer owed
-                op = None if label is None else node.by_id.get(id(label))
-                if op is not None and op.fast and quiet and budget > 0 and self.observers is None:
-                    # A plain transition with no hooks and no timers on either side.
+                self.phase, op = WAIT, None if label is None else node.by_id.get(id(label))  # step done
+                if op is not None and op.fast and quiet and budget > 0:
+                    # A plain transition with no hooks and no timers on either side (told to observers).
+                    if self.observers is not None:
+                        self.tell(node, op, label)
                     self.retry = 0
                     self.node = op.target  # type: ignore[assignment]
                     self.phase = ENTRY

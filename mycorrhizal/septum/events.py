@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from ..common.errors import HandlerError
-from ..common.observers import Event
+from ..common.observers import Event, maker
 
 __all__ = [
     "HandlerFailed",
@@ -106,3 +106,9 @@ class StepCancelled(MachineEvent):
 
     role: str
     message: Any
+
+
+# Positional makers of the records a plain transition is told with (see ``maker``): the hot path.
+make_entered = maker(StateEntered)
+make_left = maker(StateLeft)
+make_handled = maker(MessageHandled)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
+import attrs
 import pytest
 
-from mycorrhizal.common.observers import Event, Observers
+from mycorrhizal.common.observers import Event, Forwarded, Observers, maker
 
 LOG = logging.getLogger("mycorrhizal.test")
 
@@ -169,3 +171,47 @@ async def test_watchers_hear_when_the_first_observer_comes_and_the_last_goes(obs
     observers.unwatch(heard.append)
     observers.add(plain)
     assert heard == [True, False, True, False]
+
+
+def test_observers_want_every_record_unless_they_say_otherwise(observers: Observers) -> None:
+    assert not observers.wants(Event)  # nobody attached
+
+    def picky(event: Event) -> None:
+        pass
+
+    picky.wants = lambda kind: kind is Forwarded  # type: ignore[attr-defined]
+    observers.add(picky)
+    assert observers.wants(Forwarded) and not observers.wants(Event)
+
+    async def everything(event: Event) -> None:
+        pass
+
+    observers.add(everything)
+    assert observers.wants(Event)
+    observers.remove(everything)
+    assert not observers.wants(Event)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Moved(Event):
+    state: str
+    label: Any = attrs.field(eq=False)
+
+
+def test_a_maker_builds_the_same_frozen_record_positionally() -> None:
+    make = maker(Moved)
+    made = make("M", 1.5, "Idle", "GO")
+    assert made == Moved(source="M", time=1.5, state="Idle", label="GO")
+    assert (made.source, made.time, made.state, made.label) == ("M", 1.5, "Idle", "GO")
+    assert type(made) is Moved and repr(made) == "Moved(source='M', time=1.5, state='Idle', label='GO')"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.state = "Busy"  # type: ignore[misc]
+
+
+def test_a_maker_refuses_fields_that_convert_or_validate() -> None:
+    @attrs.frozen(slots=True, kw_only=True)
+    class Checked(Event):
+        count: int = attrs.field(converter=int)
+
+    with pytest.raises(TypeError, match="field 'count' converts or validates"):
+        maker(Checked)

@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +182,68 @@ def test_firing_events_account_for_every_token(shape: NetShape, seed: int) -> No
         )
 
     asyncio.run(check())
+
+
+@pn.net
+def Pipe(builder: NetBuilder) -> None:
+    """Two places in, one out, and the hottest shape (an eager coroutine handler without ctx)."""
+    left, right, out = builder.place("left"), builder.place("right"), builder.place("out")
+
+    @builder.transition(inputs=[left, right], outputs=[out])
+    async def join(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {out: (consumed[0], consumed[1])}
+
+
+def refuse_starts(kind: type) -> bool:
+    return kind is not FiringStarted
+
+
+@pytest.mark.parametrize("declares", [False, True])
+async def test_firing_starts_are_built_only_for_observers_that_want_them(declares: bool) -> None:
+    events: list[Any] = []
+
+    def observer(event: Any) -> None:
+        events.append(event)
+
+    if declares:
+        observer.wants = refuse_starts  # type: ignore[attr-defined]
+    runner = Runner(Pipe, {})
+    runner.add_observer(observer)
+    runner.add_token("left", "a")
+    runner.add_token("right", "b")
+    await runner.run_until_idle()
+    kinds = [e.kind for e in events]
+    assert kinds == (["committed"] if declares else ["started", "committed"])
+    committed = events[-1]
+    assert committed.consumed == {"Pipe.left": ("a",), "Pipe.right": ("b",)}
+    assert committed.produced == {"Pipe.out": (("a", "b"),)}
+    seen: list[Any] = []
+    runner.add_observer(seen.append)  # one that wants everything: starts are built again
+    runner.add_token("left", "c")
+    runner.add_token("right", "d")
+    await runner.run_until_idle()
+    assert [e.kind for e in seen] == ["started", "committed"]
+    assert seen[0].consumed == {"Pipe.left": ("c",), "Pipe.right": ("d",)}
+
+
+async def test_the_hot_path_tells_observers_of_each_firing() -> None:
+    @pn.net
+    def Relay(builder: NetBuilder) -> None:
+        src, out = builder.place("src", initial=range(3)), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        async def relay(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0] * 10}
+
+    events: list[Any] = []
+    runner = Runner(Relay, {})
+    runner.add_observer(events.append)
+    await runner.run_until_idle()
+    assert [(e.kind, e.consumed, getattr(e, "produced", None)) for e in events] == [
+        row
+        for i in range(3)
+        for row in (
+            ("started", {"Relay.src": (i,)}, None),
+            ("committed", {"Relay.src": (i,)}, {"Relay.out": (i * 10,)}),
+        )
+    ]

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Event
+from mycorrhizal.hypha import FiringCommitted, FiringStarted
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder
+from mycorrhizal.rhizomorph.events import TickStarted
 from mycorrhizal.septum import StateMachine
 from mycorrhizal.spores import observe, spore
 from mycorrhizal.spores.observing import handler_for
@@ -87,6 +89,14 @@ async def test_started_adds_the_start_of_every_firing(sink: MemorySink, caplog: 
         "work started",
         "work cancelled",
     ]
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_an_observation_wants_the_records_it_writes(started: bool) -> None:
+    """So the runner builds no start record for an observation that would not write it."""
+    observation = observe(NetRunner(Shop, {}), started=started)
+    assert observation.wants(FiringStarted) is started and observation.wants(TickStarted) is started
+    assert observation.wants(FiringCommitted) and observation.wants(Event)  # Event: written generically
 
 
 @pytest.mark.parametrize("timestamps", ["anchored", "timebase", "wall"])

@@ -155,6 +155,14 @@ class Observation:
         if handler is not None and current().config.enabled:
             handler(self, event)
 
+    def wants(self, kind: type) -> bool:
+        """Whether records of class ``kind`` become anything in the log (the runtime does not
+        build those that do not, e.g. firing starts without ``started=True``)."""
+        handler = self._handlers.get(kind, _UNRESOLVED)
+        if handler is _UNRESOLVED:
+            handler = self._handlers[kind] = self._resolve(kind, self.started)
+        return handler is not None
+
     def attach(self) -> Observation:
         """Start observing (``observe`` does it); returns the observation."""
         if not self._attached:
