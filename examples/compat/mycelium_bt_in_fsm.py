@@ -5,7 +5,8 @@
 (``on_state`` and ``transitions`` are imported under other names, as 0.x required, because the
 handlers inside a state have those names).  Here the machine runs each state's tree itself,
 over the machine's blackboard and clock (0.x needed every program to build the trees' runners and
-hang them on a private attribute of the context).  See docs/compat.md.
+hang them on a private attribute of the context; ``release_with_own_runners`` shows that such a
+program still runs, its runners ticked instead).  See docs/compat.md.
 """
 
 import asyncio
@@ -15,7 +16,7 @@ from mycorrhizal.common.timebase import CycleClock
 from mycorrhizal.mycelium import LabeledTransition, StateConfiguration, events, state
 from mycorrhizal.mycelium import on_state as mycelium_on_state
 from mycorrhizal.mycelium import transitions as mycelium_transitions
-from mycorrhizal.rhizomorph.core import Status, bt
+from mycorrhizal.rhizomorph.core import Runner, Status, bt
 from mycorrhizal.septum.core import StateMachine, StateMachineComplete, septum
 
 
@@ -123,6 +124,21 @@ async def release(commit, lint_errors=0):
     return fsm.current_state.name, bb
 
 
+async def release_with_own_runners(commit):
+    """0.x's way: a runner per state, hung on the machine's context before every tick."""
+    bb = {"commit": commit, "lint_errors": 0, "artifacts": [], "deployed": [], "history": []}
+    runners = {"Building": Runner(BuildTree, bb=bb), "Deploying": Runner(DeployTree, bb=bb)}
+    fsm = StateMachine(initial_state=Building, common_data=bb)
+    await fsm.initialize()
+    for _ in range(10):
+        state_short_name = fsm.current_state.name.split(".")[-1]
+        if state_short_name in ("Live", "Failed"):
+            break
+        fsm.context._mycelium_bt_runner = runners[state_short_name]
+        await fsm.tick(timeout=0)
+    return fsm.current_state.name, bb
+
+
 async def main():
     assert await release("abc123") == (
         "Live",
@@ -138,6 +154,11 @@ async def main():
     assert state_name == "Failed" and bb["history"] == ["build: FAILURE", "failed"]
     state_name, bb = await release("bad")
     assert state_name == "Failed" and bb["history"] == ["build: SUCCESS", "deploy: FAILURE", "failed"]
+    state_name, bb = await release_with_own_runners("abc123")
+    assert state_name == "Live" and bb["deployed"] == ["app-abc123.whl"]
+    assert bb["history"] == ["build: SUCCESS", "deploy: SUCCESS"]  # (the loop stops on reaching Live)
+    state_name, bb = await release_with_own_runners("bad")
+    assert state_name == "Failed" and bb["history"] == ["build: SUCCESS", "deploy: FAILURE"]
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 States are functions decorated with ``@septum.state(...)`` whose body declares the ``Events``
 enum, the handlers and ``transitions()``; handlers take a ``SharedContext`` and may return a label
-by its name; retries use the instance form ``Retry()``; the terminal state has an ``on_state``;
+by its name; retries use the instance form ``Retry()``; states are named through the registry with
+``StateRef("module.Name")`` (as a target and as the initial state); the ``on_error_fn`` hook answers
+a garbled reply with a label; the terminal state has an ``on_state``;
 ``fsm.log`` is silenced by assignment; ``await fsm.run(timeout=...)`` waits until the machine ends
 (wrapped in ``try/except StateMachineComplete`` as 0.x required); the picture comes from
 ``mycorrhizal.septum.util.to_mermaid``.  See docs/compat.md.
@@ -19,6 +21,7 @@ from mycorrhizal.septum.core import (
     StateConfiguration,
     StateMachine,
     StateMachineComplete,
+    StateRef,
     septum,
 )
 from mycorrhizal.septum.util import to_mermaid
@@ -26,7 +29,7 @@ from mycorrhizal.septum.util import to_mermaid
 
 @dataclass
 class Link:
-    replies: list[str] = field(default_factory=lambda: ["", "", "ack"])  # the peer answers the third try
+    replies: list[str] = field(default_factory=lambda: ["", "garbled", "ack"])  # the third try gets through
     attempts: int = 0
     journal: list[str] = field(default_factory=list)
 
@@ -63,6 +66,8 @@ def Handshake():
 
     @septum.on_state
     async def on_state(ctx: SharedContext[Link]):
+        if ctx.msg == "garbled":
+            raise ValueError("garbled reply")  # the machine's on_error_fn decides
         return "ACK" if ctx.msg == "ack" else None  # a label by its name, as 0.x allowed
 
     @septum.on_timeout
@@ -76,7 +81,7 @@ def Handshake():
     @septum.transitions
     def transitions():
         return [
-            LabeledTransition(Events.ACK, Connected),
+            LabeledTransition(Events.ACK, StateRef(f"{__name__}.Connected")),  # by registered name
             LabeledTransition(Events.RESEND, Retry()),
             LabeledTransition(Events.GIVE_UP, GaveUp),
         ]
@@ -87,7 +92,14 @@ DIAGRAMS = {"machine": Handshake}  # what `mycorrhizal diagrams` draws
 
 async def main() -> Link:
     link = Link()
-    fsm = StateMachine(initial_state=Handshake, common_data=link)
+
+    def on_error(ctx, exc):
+        ctx.common.journal.append("garbled")
+        return "RESEND"  # a label of the failing state: Retry, as if on_state had returned it
+
+    fsm = StateMachine(
+        initial_state=StateRef(f"{__name__}.Handshake"), common_data=link, on_error_fn=on_error
+    )
     fsm.log = lambda message: None  # 0.x printed; here it logs, and this silences it all the same
     print(to_mermaid(fsm))
     await fsm.initialize()
@@ -97,6 +109,7 @@ async def main() -> Link:
         pass  # 0.x raised this; here reaching a terminal state simply ends run()
     print(fsm.current_state.name, link.journal)
     assert fsm.current_state is Connected and link.attempts == 3
+    assert link.journal == ["garbled", "connected after 3 attempts"]
     return link
 
 

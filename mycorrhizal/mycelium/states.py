@@ -10,7 +10,9 @@
 
 Each time septum calls the state's ``on_state`` (on entry, and for each message), the tree runs to
 completion over the machine's blackboard and timebase (see :func:`~.bridges.run_tree`, which
-:func:`~.bridges.tree_state` uses too), then the handler gets ``(ctx, status)``.  Everything else is
+:func:`~.bridges.tree_state` uses too), then the handler gets ``(ctx, status)``.  A runner a 0.x
+program hangs on the context (``fsm.context._mycelium_bt_runner = runner``) is ticked instead, as
+0.x did: until it is not RUNNING, at most ten times.  Everything else is
 septum's: ``state`` applies ``septum.state``, ``transitions`` is ``septum.transitions``.
 """
 
@@ -23,7 +25,7 @@ from typing import Any, TypeVar
 
 from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, Problem
-from ..rhizomorph import Status, Tree
+from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, septum
 from .bridges import run_tree
 from .checks import describe
@@ -74,6 +76,24 @@ def _positional(fn: Callable[..., Any]) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
+#: How many times a runner attached to the context is ticked while it reports RUNNING (0.x's bound).
+ATTACHED_TICKS = 10
+
+
+async def ticked(runner: Any) -> Any:
+    """The status of a runner attached as ``ctx._mycelium_bt_runner``: ticked until it is not
+    RUNNING, at most :data:`ATTACHED_TICKS` times (then RUNNING), as 0.x did.  A rhizomorph
+    :class:`~mycorrhizal.rhizomorph.Runner` waits between its ticks for its async leaves."""
+    if isinstance(runner, Runner):
+        return await runner.tick_until_complete(max_ticks=ATTACHED_TICKS)
+    status = await runner.tick()
+    for _ in range(ATTACHED_TICKS - 1):
+        if status is not Status.RUNNING:
+            break
+        status = await runner.tick()
+    return status
+
+
 def _with_result(handler: Callable[..., Any], slot: list[Tree | None]) -> Callable[[Any], Any]:
     """An ``on_state(ctx)`` that runs the tree in ``slot`` (if any) and calls ``handler(ctx, status)``.
 
@@ -83,8 +103,12 @@ def _with_result(handler: Callable[..., Any], slot: list[Tree | None]) -> Callab
     is_async = is_async_callable(handler)
 
     async def on_state(ctx: Any) -> Any:
+        attached = getattr(ctx, "_mycelium_bt_runner", None)  # 0.x's runner hung on the context
         tree = slot[0]
-        result: Status | None = None if tree is None else await run_tree(tree, ctx)
+        if attached is not None:
+            result: Status | None = await ticked(attached)
+        else:
+            result = None if tree is None else await run_tree(tree, ctx)
         label = handler(ctx, result)
         return (await label) if is_async else label
 

@@ -41,7 +41,7 @@ from .failures import (
     undeclared,
 )
 from .hierarchy import ChartNode, TimerMarker
-from .plan import Op
+from .plan import Op, label_text
 from .targets import AGAIN, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 
 __all__ = ["route", "start", "step"]
@@ -370,6 +370,12 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> 
     error, dest = await destination(e, node, role, exc, own)
     if dest is None:
         raise error
+    if isinstance(dest, Op):
+        raise ExecutionError(
+            f"machine {e.spec.name}: on_error returned label {label_text(dest.label)}; a machine with "
+            f"compound states takes a state (or None) from its on_error hook",
+            state=node.name,
+        ) from exc
     if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:
         raise ExecutionError(
             f"machine {e.spec.name}: on_error chose state {dest.name}, which this machine does not hold; "

@@ -16,7 +16,7 @@ from ..common.callables import is_async_callable
 from .compound import CompositeState
 from .plan import label_text
 from .states import State
-from .targets import PUSH, LabeledTransition, SpecialTarget
+from .targets import PUSH, LabeledTransition, SpecialTarget, special
 
 __all__ = [
     "STATE_RULES",
@@ -200,9 +200,7 @@ def target(item: LabeledTransition) -> Iterator[Finding]:
                 f"label {text}: Push needs septum states, got {pushed!r}",
                 "decorate each with @septum.state",
             )
-    elif not isinstance(target, State | SpecialTarget) and not (
-        isinstance(target, type) and issubclass(target, SpecialTarget)
-    ):
+    elif not isinstance(target, State) and not special(target):
         what = (
             f"class {target.__qualname__}, which is not decorated with @septum.state"
             if isinstance(target, type)

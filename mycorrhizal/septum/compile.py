@@ -22,11 +22,10 @@ import attrs
 
 from ..common.callables import is_async_callable
 from ..common.errors import DefinitionError, DefinitionTypeError, ExecutionError, Problem
-from . import checks, compound, guards, hierarchy, history
+from . import checks, compound, guards, hierarchy, history, registry
 from .checks import Finding
 from .names import bind, scope, unresolved
 from .plan import MachineSpec, Node, Op
-from .registry import StateRef, get_state
 from .states import State, StateGroup
 from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
 from .views import viewed
@@ -121,16 +120,13 @@ def _read_transitions(reading: _Reading) -> None:
         return
     seen: dict[Any, bool] = {}  # label -> every transition of it so far has a guard
     for item in declared:
-        if isinstance(getattr(item, "target", None), StateRef):  # 0.x's target by registered name
-            found = get_state(item.target.state)
-            if found is None:
-                reading.note(
-                    f"StateRef({item.target.state!r}) names no registered state",
-                    "write the state's full 'module.QualName' (see get_all_states()), "
-                    "or name the state itself",
-                )
+        if isinstance(item, LabeledTransition):  # 0.x's StateRef targets, by registered name
+            unknown = registry.missing(item.target)
+            for ref in unknown:
+                reading.note(f"StateRef({ref.state!r}) names no registered state", registry.FIX)
+            if unknown:
                 continue
-            item = attrs.evolve(item, target=found)
+            item = attrs.evolve(item, target=registry.resolved(item.target))
         before = len(reading.problems)
         reading.add(checks.label(item, seen))
         if len(reading.problems) == before:
@@ -313,6 +309,21 @@ def _handlers(reading: _Reading) -> dict[str, Handler]:
     return handlers
 
 
+def _named(state: Any, role: str) -> Any:
+    """``state``, or the registered state it names (0.x's ``StateRef("module.Name")``, or that name
+    as the initial state)."""
+    ref = registry.StateRef(state) if isinstance(state, str) and role == "initial_state" else state
+    if not isinstance(ref, registry.StateRef):
+        return state
+    found = registry.get_state(ref.state)
+    if found is None:
+        raise DefinitionError(
+            [Problem("StateMachine", f"{role}={state!r} names no registered state", registry.FIX)],
+            what="StateMachine",
+        )
+    return found
+
+
 def compile_machine(
     root: State | StateGroup, error_state: State | None = None, *, strict: bool = False
 ) -> MachineSpec:
@@ -363,13 +374,23 @@ _live: weakref.WeakValueDictionary[Any, MachineSpec] = weakref.WeakValueDictiona
 
 
 def machine_spec(
-    root: State | StateGroup, error_state: State | None = None, *, strict: bool = False
+    root: State | StateGroup | registry.StateRef | str,
+    error_state: State | registry.StateRef | None = None,
+    *,
+    strict: bool = False,
 ) -> MachineSpec:
     """The compiled spec of the machine starting at ``root``: built once, then shared.
 
-    ``strict``: what 0.x accepted (``spec.warnings``) is a :class:`DefinitionError` too.
+    ``strict``: what 0.x accepted (``spec.warnings``) is a :class:`DefinitionError` too.  Either
+    state may be given as 0.x's ``StateRef("module.Name")``, the initial one also by that name alone.
     """
-    key = root if error_state is None else (root, error_state)
+    start: State | StateGroup = (
+        _named(root, "initial_state") if isinstance(root, registry.StateRef | str) else root
+    )
+    error: State | None = (
+        _named(error_state, "error_state") if isinstance(error_state, registry.StateRef) else error_state
+    )
+    key = start if error is None else (start, error)
     try:
         spec = SPECS.get(key)
     except TypeError:  # not hashable, so certainly not a state: compile_machine says so
@@ -381,7 +402,7 @@ def machine_spec(
     spec = _live.get(key)
     if spec is None:
         # A failed build raises here, and is not cached.
-        spec = compile_machine(root, error_state, strict=strict)
+        spec = compile_machine(start, error, strict=strict)
         _live[key] = spec
     elif strict:
         DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.name}")

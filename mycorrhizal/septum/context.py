@@ -39,13 +39,17 @@ class Context:
     ``Context[Blackboard]`` may annotate a handler's ``ctx`` (0.x's ``SharedContext[T]``).
     """
 
-    __slots__ = ("_fsm", "common", "msg", "error", "log_to")
+    __slots__ = ("_fsm", "common", "msg", "error", "log_to", "_mycelium_bt_runner")
 
     common: Any
     msg: Any
     error: HandlerError | None
     #: What :meth:`log` calls instead of logging (``fsm.log = ...``), or None.
     log_to: Callable[[str], Any] | None
+    #: 0.x's attachment point for a behaviour-tree runner (``fsm.context._mycelium_bt_runner = r``):
+    #: a ``@state(bt=...)`` handler of :mod:`mycorrhizal.mycelium` ticks it instead of running its
+    #: tree.  None until assigned (never set here, so building a context costs nothing for it).
+    _mycelium_bt_runner: Any
 
     __class_getitem__: classmethod[Any, Any, GenericAlias] = classmethod(GenericAlias)
 
@@ -63,6 +67,8 @@ class Context:
             common: dict[str, Any] = {}
             self.common = common
             return common
+        if key == "_mycelium_bt_runner":
+            return None
         raise AttributeError(f"ctx has no attribute {key!r}")
 
     @property

@@ -37,7 +37,7 @@ from .guards import CHOOSE
 from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
-from .plan import MachineSpec, Node, Op
+from .plan import MachineSpec, Node, Op, label_text
 from .turns import Turns
 
 __all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine", "Host"]
@@ -470,12 +470,17 @@ class Engine:
                 # that state all the same.
                 self.entered(node)
             raise error
-        report.routed(self.spec.name, error, dest.name)
-        self.disarm()  # the failed state is abandoned: no on_leave
-        self.retry = 0
         self.ctx.error = error
+        if isinstance(dest, Op):  # the hook returned a label: taken as if node's handler had
+            report.routed(self.spec.name, error, f"label {label_text(dest.label)}")
+            move = moves.apply(self, node, dest, report.info_enabled())
+        else:
+            report.routed(self.spec.name, error, dest.name)
+            self.disarm()  # the failed state is abandoned: no on_leave
+            self.retry = 0
+            move = moves.enter(self, dest, node, None)
         try:
-            await moves.enter(self, dest, node, None)
+            await move
         except HookFailed as failed:
             # Entering the state chosen for an error failed: raised, never routed again (the hook
             # would likely choose the same state, for ever).

@@ -86,8 +86,9 @@ class StateRetried(MachineEvent):
 class HandlerFailed(MachineEvent):
     """Handler ``role`` of ``state`` raised ``error`` while handling ``message``.
 
-    ``routed_to`` is the state the machine goes to next (the hook's choice or the error state), or
-    None when the error is raised to the caller of ``run()``/``tick()``.
+    ``routed_to`` is the state the machine goes to next (the hook's choice or the error state), the
+    label's text when the ``on_error`` hook returned a label (its transition is taken), or None when
+    the error is raised to the caller of ``run()``/``tick()``.
     """
 
     role: str

@@ -13,8 +13,9 @@ from typing import Any
 from ..common.errors import ExecutionError, HandlerError, PopFromEmptyStack, UndeclaredLabelError
 from .compile import machine_spec
 from .events import HandlerFailed
-from .plan import MachineSpec, Node, label_text
+from .plan import MachineSpec, Node, Op, label_text
 from .states import State
+from .targets import special
 
 __all__ = [
     "HookFailed",
@@ -73,10 +74,14 @@ def handler_error(node: Node, role: str, exc: BaseException, msg: Any) -> Handle
 
 
 def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
-    """``role`` of ``node`` returned a label its ``transitions()`` does not declare."""
+    """``role`` of ``node`` returned a label (or a target) its ``transitions()`` does not declare."""
+    if isinstance(label, State) or special(label):  # a target returned in place of its label
+        fix = f"LabeledTransition(SOME_LABEL, {label!r})"
+    else:
+        fix = f"LabeledTransition({label_text(label)}, ...)"
     return UndeclaredLabelError(
         f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
-        f"declare; add LabeledTransition({label_text(label)}, ...) or return a declared label",
+        f"declare; add {fix} or return a declared label",
         state=node.name,
         event=label,
     )
@@ -125,9 +130,11 @@ def retry_after_fail(node: Node, label: Any) -> ExecutionError:
 
 
 async def chosen_state(
-    hook: Callable[..., Any] | None, ctx: Any, error: HandlerError, spec: MachineSpec
-) -> Node | None:
-    """The state the ``on_error`` hook chooses for ``error``, if there is a hook and it chooses."""
+    hook: Callable[..., Any] | None, ctx: Any, error: HandlerError, spec: MachineSpec, node: Node
+) -> Node | Op | None:
+    """Where the ``on_error`` hook sends the machine after ``node`` failed with ``error``: the state
+    it returns, the transition of the label it returns (0.x's ``on_error_fn``: a label of ``node``,
+    taken as if ``node``'s handler had returned it), or None (no hook, or it does not choose)."""
     if hook is None:
         return None
     chosen = hook(ctx, error)
@@ -135,19 +142,26 @@ async def chosen_state(
         chosen = await chosen
     if chosen is None:
         return None
-    if not isinstance(chosen, State):
-        raise TypeError(f"on_error must return a septum state or None, got {chosen!r}") from error.__cause__
-    return spec.nodes.get(chosen) or machine_spec(chosen, None).initial
+    if isinstance(chosen, State):
+        return spec.nodes.get(chosen) or machine_spec(chosen, None).initial
+    op = node.lookup(chosen)
+    if op is None:
+        raise TypeError(
+            f"on_error returned {chosen!r}, which is neither a septum state nor a label state "
+            f"{node.name} declares; return a state, one of its labels, or None"
+        ) from error.__cause__
+    return op
 
 
 async def destination(
     e: Any, node: Node, role: str, exc: BaseException, own: bool
-) -> tuple[HandlerError, Node | None]:
-    """``exc`` raised by ``node``'s ``role`` on engine ``e``: its error, and the state the machine goes to
-    (None: raise it).  ``own``: ``node`` is (inside) the error state, whose errors are never routed again.
-    Observers see :class:`HandlerFailed`."""
+) -> tuple[HandlerError, Node | Op | None]:
+    """``exc`` raised by ``node``'s ``role`` on engine ``e``: its error, and where the machine goes: a
+    state, a transition of ``node`` (the hook returned a label), or None (raise it).  ``own``: ``node``
+    is (inside) the error state, whose errors are never routed again.  Observers see
+    :class:`HandlerFailed`."""
     error = handler_error(node, role, exc, e.ctx.msg)
-    dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec) or e.spec.error
+    dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec, node) or e.spec.error
     if own:
         dest = None  # an error in the error state itself is raised, never routed again
     if e.observers is not None:
@@ -157,6 +171,14 @@ async def destination(
             role=role,
             message=error.event,
             error=error,
-            routed_to=dest and dest.name,
+            routed_to=routed_to(dest),
         )
     return error, dest
+
+
+def routed_to(dest: Node | Op | None) -> str | None:
+    """Where a failure sends the machine, for :class:`HandlerFailed`: the state's name, the label's
+    text if the hook returned a label (its transition decides the state), or None (raised)."""
+    if isinstance(dest, Op):
+        return label_text(dest.label)
+    return None if dest is None else dest.name

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from ..common.callables import is_async_callable
 from ..common.errors import Problem
 from .states import State, StateGroup
+from .targets import GOTO, PUSH, SpecialTarget, special
 
 __all__ = ["MachineSpec", "Node", "Op", "label_text"]
 
@@ -113,7 +114,30 @@ class Node:
                 return None
             if op is None and isinstance(label, str | int) and not isinstance(label, Enum | bool):
                 op = self._by_member(label)
+            elif op is None and isinstance(label, State | SpecialTarget | type):
+                op = self._by_target(label)
         return op
+
+    def _by_target(self, target: Any) -> Op | None:
+        """0.x's lookup: a handler returned a target (a state, ``Retry``...) its transitions() lists."""
+        if isinstance(target, State):
+            kind = GOTO
+        elif special(target):
+            kind = target.kind
+        else:
+            return None
+        for op in self.table.values():
+            if op.kind != kind:
+                continue
+            if kind == GOTO and op.target.state is not target:  # type: ignore[union-attr]
+                continue
+            if kind == PUSH and (
+                not isinstance(target, SpecialTarget)
+                or tuple(n.state for n in (op.target, *op.stack)) != target.states  # type: ignore[union-attr, attr-defined]
+            ):
+                continue
+            return op
+        return None
 
     def _by_member(self, label: str | int) -> Op | None:
         """0.x's lookup: a declared enum label named ``label``, or with ``label`` as its value."""

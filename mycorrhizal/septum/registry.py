@@ -2,18 +2,26 @@
 
 Every declared state is registered under ``"<module>.<qualname>"`` (held weakly: a state nobody
 uses any more leaves it); a later state of the same name replaces the earlier one, as in 0.x.
-``StateRef("module.Name")`` is a transition target resolved through it when a machine is built
-(0.x's way of breaking import cycles; bare names in ``transitions()`` are resolved lazily anyway).
+``StateRef("module.Name")`` names a state through it wherever a machine takes one - a transition
+target, one of ``Push(...)``'s states, a machine's ``initial_state=`` or ``error_state=`` - and is
+resolved when the machine is built (0.x's way of breaking import cycles; bare names in
+``transitions()`` are resolved lazily anyway).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 
 from ..common.errors import DefinitionError, Problem
 from .states import REGISTRY, State
+from .targets import Push
 
-__all__ = ["StateRef", "get_all_states", "get_state", "register_state"]
+__all__ = ["FIX", "StateRef", "get_all_states", "get_state", "missing", "register_state", "resolved"]
+
+#: What to do about a ``StateRef`` naming no registered state.
+FIX = "write the state's full 'module.QualName' (see get_all_states()), or name the state itself"
 
 
 def register_state(state: State) -> State:
@@ -47,14 +55,23 @@ class StateRef:
         found = REGISTRY.get(self.state)
         if found is None:
             raise DefinitionError(
-                [
-                    Problem(
-                        f"StateRef({self.state!r})",
-                        "no state is registered under that name",
-                        "write the state's full 'module.QualName' (see get_all_states()), "
-                        "or name the state itself",
-                    )
-                ],
+                [Problem(f"StateRef({self.state!r})", "no state is registered under that name", FIX)],
                 what="septum states",
             )
         return found
+
+
+def missing(target: Any) -> list[StateRef]:
+    """The ``StateRef``s in ``target`` (itself, or one of a ``Push``'s states) naming no registered state."""
+    refs = target.states if isinstance(target, Push) else (target,)
+    return [ref for ref in refs if isinstance(ref, StateRef) and ref.state not in REGISTRY]
+
+
+def resolved(target: Any) -> Any:
+    """``target`` with each ``StateRef`` in it (itself, or one of a ``Push``'s states) replaced by its
+    state; anything else is returned as it is.  A ``StateRef`` naming no state: :class:`DefinitionError`."""
+    if isinstance(target, StateRef):
+        return target.resolve()
+    if isinstance(target, Push) and any(isinstance(s, StateRef) for s in target.states):
+        return Push(*(s.resolve() if isinstance(s, StateRef) else s for s in target.states))
+    return target

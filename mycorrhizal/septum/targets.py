@@ -20,6 +20,7 @@ __all__ = [
     "Retry",
     "SpecialTarget",
     "Unhandled",
+    "special",
 ]
 
 # Operation codes used by compiled transition tables (small ints: cheap to compare on the hot path).
@@ -79,6 +80,13 @@ class SpecialTarget:
 
     def __hash__(self) -> int:
         return hash(type(self))
+
+
+def special(target: Any) -> bool:
+    """Whether ``target`` is a special target, in class (``Retry``) or instance (``Retry()``) form."""
+    if isinstance(target, type):
+        return issubclass(target, SpecialTarget)
+    return isinstance(target, SpecialTarget)
 
 
 class Again(SpecialTarget):

@@ -11,7 +11,7 @@ import pytest
 from mycorrhizal import mycelium, septum
 from mycorrhizal.common import DefinitionError, ManualClock
 from mycorrhizal.mycelium import StateConfiguration, events, on_state, state, transitions
-from mycorrhizal.rhizomorph import Status, Tree, bt
+from mycorrhizal.rhizomorph import Runner, Status, Tree, bt
 from mycorrhizal.septum import LabeledTransition, StateMachine
 
 
@@ -94,6 +94,91 @@ async def test_a_one_argument_handler_is_septums_on_state() -> None:
 
     await StateMachine(OneArgument).run()
     assert seen == [None]
+
+
+class StepsRunner:
+    """A runner as 0.x programs built them: ``tick()`` reports each status of ``steps`` in turn."""
+
+    def __init__(self, *steps: Status) -> None:
+        self.steps, self.ticks = list(steps), 0
+
+    async def tick(self) -> Status:
+        self.ticks += 1
+        return self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+
+
+@pytest.mark.parametrize(
+    ("steps", "result", "ticks"),
+    [
+        ((Status.RUNNING, Status.RUNNING, Status.SUCCESS), Status.SUCCESS, 3),
+        ((Status.FAILURE,), Status.FAILURE, 1),
+        ((Status.RUNNING,), Status.RUNNING, 10),  # 0.x's bound: ten ticks, then RUNNING
+    ],
+)
+async def test_a_runner_hung_on_the_context_is_ticked_instead_of_the_tree(
+    steps: tuple[Status, ...], result: Status, ticks: int
+) -> None:
+    calls: list[Any] = []
+    seen: list[Any] = []
+
+    @state(bt=counting_tree(Status.FAILURE, calls), config=StateConfiguration(can_dwell=True))
+    def Attached():
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            seen.append(bt_result)
+
+    fsm = StateMachine(Attached)
+    assert fsm.context._mycelium_bt_runner is None  # nothing attached: the state runs its own tree
+    await fsm.run()
+    assert seen == [Status.FAILURE] and len(calls) == 1
+    runner = StepsRunner(*steps)
+    fsm.context._mycelium_bt_runner = runner  # what 0.x programs did before each tick
+    fsm.send_message("again")
+    await fsm.tick()
+    assert seen == [Status.FAILURE, result] and runner.ticks == ticks
+    assert len(calls) == 1  # the state's own tree did not run
+    fsm.context._mycelium_bt_runner = None
+    fsm.send_message("again")
+    await fsm.tick()
+    assert seen[-1] is Status.FAILURE and len(calls) == 2
+
+
+async def test_an_attached_rhizomorph_runner_waits_for_its_async_leaves_between_ticks() -> None:
+    @bt.tree
+    def Slow():
+        @bt.action
+        async def work(bb):  # type: ignore[no-untyped-def]
+            for _ in range(3):
+                await asyncio.sleep(0)
+            bb["worked"] = True
+            return Status.SUCCESS
+
+        bt.root(work)
+
+    seen: list[Any] = []
+
+    @state(bt=counting_tree(Status.FAILURE, []), config=StateConfiguration(can_dwell=True))
+    def Waiting():
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            seen.append(bt_result)
+
+    bb: dict[str, Any] = {}
+    fsm = StateMachine(Waiting, common_data=bb)
+    fsm.context._mycelium_bt_runner = Runner(Slow, bb=bb)
+    await fsm.tick()
+    assert seen == [Status.SUCCESS] and bb == {"worked": True}
+
+
+def test_the_context_takes_no_other_attribute() -> None:
+    @state(config=StateConfiguration(can_dwell=True))
+    def Strict():
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            return None
+
+    with pytest.raises(AttributeError):
+        StateMachine(Strict).context.anything_else = 1  # type: ignore[attr-defined]
 
 
 async def test_bare_state_and_the_class_form() -> None:

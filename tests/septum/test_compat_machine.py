@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, ManualClock
+from mycorrhizal.common import DefinitionError, ManualClock, UndeclaredLabelError
 from mycorrhizal.septum import Context
 from mycorrhizal.septum.core import (
     Again,
@@ -252,6 +252,56 @@ async def test_retry_instance_and_class_are_one_target() -> None:
     fsm.send_message("again")
     await fsm.run()
     assert fsm.is_complete
+
+
+async def test_a_handler_may_return_a_target_its_transitions_list_instead_of_the_label() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Direct():
+        @septum.on_state
+        async def on_state(ctx):
+            return ctx.common["answers"].pop(0) if ctx.msg else None
+
+        @septum.transitions
+        def transitions():
+            return [
+                LabeledTransition(E.GO, Done),
+                LabeledTransition(E.PUSH, Push(Direct, Direct)),
+                LabeledTransition(E.POP, Pop),
+                LabeledTransition(E.RETRY, Retry()),
+            ]
+
+    bb: dict[str, Any] = {"answers": [Push(Direct, Direct), Retry, Pop(), Done]}
+    fsm = StateMachine(Direct, common_data=bb)
+    fsm.send_message("push")  # a Push instance equal to the declared one
+    await fsm.run()
+    assert fsm.state_stack == (Direct,)
+    fsm.send_message("retry")  # the class of a declared instance
+    await fsm.run()
+    assert fsm.retry_count == 1
+    fsm.send_message("pop")  # an instance of a declared class
+    await fsm.run()
+    assert fsm.state_stack == ()
+    fsm.send_message("done")  # a state
+    await fsm.run()
+    assert fsm.is_complete and bb["answers"] == []
+
+
+async def test_a_target_its_transitions_do_not_list_is_an_undeclared_label() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Narrow():
+        @septum.on_state
+        async def on_state(ctx):
+            return Push(Narrow, Done) if ctx.msg else None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.PUSH, Push(Narrow, Narrow)), LabeledTransition(E.GO, Done)]
+
+    fsm = StateMachine(Narrow)
+    fsm.send_message("push")
+    fix = r"add LabeledTransition\(SOME_LABEL, Push\(Narrow, Done\)\)"
+    with pytest.raises(UndeclaredLabelError, match=rf"returned Push\(Narrow, Done\), which .* {fix}"):
+        await fsm.run()
 
 
 async def test_reset_of_a_statechart_starts_its_configuration_again(clock: ManualClock) -> None:

@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError, ExecutionError, QueueOverflowError
+from mycorrhizal.septum import HandlerFailed
 from mycorrhizal.septum.core import (
     BlockedInUntimedState,
     LabeledTransition,
     NoStateToTick,
+    Push,
+    Retry,
     StateConfiguration,
     StateMachine,
     Unhandled,
@@ -94,6 +97,79 @@ async def test_on_error_fn_is_the_on_error_hook() -> None:
     await fsm.run()
     assert fsm.current_state is Broken
     assert len(errors) == 1 and "boom" in str(errors[0])
+
+
+@septum.state(config=StateConfiguration(can_dwell=True, retries=1))
+def Flaky():
+    class Events(Enum):
+        FAILED = auto()
+        GIVE_UP = auto()
+        ELSEWHERE = auto()
+
+    @septum.on_enter
+    async def on_enter(ctx):
+        ctx.common["entries"] = ctx.common.get("entries", 0) + 1
+
+    @septum.on_state
+    async def on_state(ctx):
+        if ctx.msg == "boom":
+            raise ValueError("boom")
+        return None
+
+    @septum.on_leave
+    async def on_leave(ctx):
+        ctx.common["left"] = ctx.common.get("left", 0) + 1
+
+    @septum.on_fail
+    async def on_fail(ctx):
+        return Events.GIVE_UP
+
+    @septum.transitions
+    def transitions():
+        return [
+            LabeledTransition(Events.FAILED, Retry),
+            LabeledTransition(Events.GIVE_UP, Broken),
+            LabeledTransition(Events.ELSEWHERE, Broken),
+        ]
+
+
+@pytest.mark.parametrize("label", [Flaky.Events.FAILED, "FAILED", Retry, Retry()])
+async def test_on_error_fn_may_return_a_label_taken_as_the_failing_handler_would(label: Any) -> None:
+    seen: list[Any] = []
+
+    def retry(ctx: Any, exc: BaseException) -> Any:
+        seen.append((ctx.state, ctx.error))
+        return label
+
+    fsm = StateMachine(initial_state=Flaky, common_data={}, on_error_fn=retry)
+    await fsm.initialize()
+    fsm.send_message("boom")
+    await fsm.run()
+    assert fsm.current_state is Flaky and fsm.retry_count == 1
+    assert fsm.common == {"entries": 2, "left": 1}  # Retry: left (on_leave) and entered again
+    assert seen == [(Flaky, None)] and "boom" in str(fsm.context.error)
+    fsm.send_message("boom")  # past the retries: on_fail chooses, as after any Retry
+    await fsm.run()
+    assert fsm.current_state is Broken and fsm.common["left"] == 2
+
+
+async def test_a_label_from_on_error_fn_is_reported_to_observers() -> None:
+    fsm = StateMachine(initial_state=Flaky, common_data={}, on_error_fn=lambda ctx, exc: "ELSEWHERE")
+    events: list[Any] = []
+    fsm.add_observer(events.append)
+    fsm.send_message("boom")
+    await fsm.run()
+    assert fsm.current_state is Broken and fsm.common["left"] == 1  # left through on_leave
+    failed = [e for e in events if isinstance(e, HandlerFailed)]
+    assert [(e.state, e.routed_to) for e in failed] == [("Flaky", "ELSEWHERE")]
+
+
+@pytest.mark.parametrize("answer", ["NOPE", 42, Push(Broken)])
+async def test_on_error_fn_returning_what_the_state_does_not_declare_is_a_type_error(answer: Any) -> None:
+    fsm = StateMachine(initial_state=Flaky, on_error_fn=lambda ctx, exc: answer)
+    fsm.send_message("boom")
+    with pytest.raises(TypeError, match="neither a septum state nor a label state Flaky declares"):
+        await fsm.run()
 
 
 @pytest.mark.parametrize("policy", ["block", "fail"])

@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 from enum import Enum, auto
+from typing import Any
 
 import pytest
 
 from mycorrhizal.common import DefinitionError, ManualClock
 from mycorrhizal.septum.core import (
     LabeledTransition,
+    Pop,
+    Push,
     Retry,
     StateConfiguration,
     StateMachine,
@@ -143,3 +146,89 @@ async def test_state_enter_times_record_entries_on_the_timebase_from_the_first_r
     assert dict(times) == dict(fsm.state_enter_times)  # one record, kept up to date
     with pytest.raises(TypeError):
         fsm.state_enter_times["Start"] = 0.0  # type: ignore[index]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Caller():
+    class Events(Enum):
+        CALL = auto()
+        QUIT = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return {"call": Events.CALL, "quit": Events.QUIT}.get(ctx.msg)
+
+    @septum.transitions
+    def transitions():
+        return [
+            LabeledTransition(Events.CALL, Push(StateRef(f"{HERE}.Callee"), StateRef(f"{HERE}.Caller"))),
+            LabeledTransition(Events.QUIT, StateRef(f"{HERE}.Finish")),
+        ]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Callee():
+    class Events(Enum):
+        BACK = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return Events.BACK if ctx.msg == "back" else None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.BACK, Pop)]
+
+
+@pytest.mark.parametrize("initial", [StateRef(f"{HERE}.Caller"), f"{HERE}.Caller", Caller])
+async def test_a_state_ref_names_the_initial_state_and_the_states_of_a_push(initial: Any) -> None:
+    fsm = StateMachine(initial_state=initial)
+    assert fsm.initial_state is Caller and fsm.current_state is Caller
+    fsm.send_message("call")
+    await fsm.run()
+    assert fsm.current_state is Callee and fsm.state_stack == (Caller,)
+    fsm.send_message("back")
+    fsm.send_message("quit")
+    await fsm.run()
+    assert fsm.current_state is Finish
+
+
+def test_a_state_ref_names_the_error_state() -> None:
+    fsm = StateMachine(initial_state=Caller, error_state=StateRef(f"{HERE}.Finish"))
+    assert fsm.error_state is Finish
+    assert StateMachine(Caller, error_state=Finish).spec is fsm.spec  # one spec, cached
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"initial_state": StateRef("nowhere.Start")}, r"initial_state=StateRef\(state='nowhere.Start'\)"),
+        ({"initial_state": "Caller"}, "initial_state='Caller' names no registered state"),
+        (
+            {"initial_state": Caller, "error_state": StateRef("nowhere.Oops")},
+            r"error_state=StateRef\(state='nowhere.Oops'\)",
+        ),
+    ],
+)
+def test_a_machine_named_by_an_unknown_state_ref_is_a_definition_error(kwargs: Any, message: str) -> None:
+    with pytest.raises(DefinitionError, match=message) as raised:
+        StateMachine(**kwargs)
+    assert "full 'module.QualName'" in str(raised.value)
+
+
+def test_a_push_of_an_unknown_state_ref_is_a_definition_error_naming_the_state() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Pusher():
+        class Events(Enum):
+            GO = auto()
+
+        @septum.on_state
+        async def on_state(ctx):
+            return None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(Events.GO, Push(StateRef("nowhere.Sub"), Pusher))]
+
+    with pytest.raises(DefinitionError, match=r"state .*Pusher: StateRef\('nowhere.Sub'\) names no"):
+        StateMachine(initial_state=Pusher)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.common import ExecutionError, HandlerError, ManualClock
 from mycorrhizal.septum import (
     Again,
     LabeledTransition,
@@ -300,6 +300,23 @@ async def test_a_handler_error_inside_goes_to_the_error_state_abandoning_every_l
     raising.send_message("boom")
     with pytest.raises(HandlerError, match="state Inner2: on_state raised ValueError: bad"):
         await raising.run()
+
+
+async def test_an_on_error_hook_of_a_statechart_returning_a_label_is_refused() -> None:
+    def boom(ctx: Any) -> None:
+        if ctx.msg == "boom":
+            raise ValueError("bad")
+
+    inner = leaf(
+        "Inner",
+        on_state=boom,
+        config=StateConfiguration(can_dwell=True),
+        transitions=lambda: [LabeledTransition(E.GO, final("Away"))],
+    )
+    fsm = StateMachine(box("Outer", inner), on_error=lambda ctx, error: E.GO)
+    fsm.send_message("boom")
+    with pytest.raises(ExecutionError, match="on_error returned label GO; a machine with compound states"):
+        await fsm.run()
 
 
 async def test_a_copy_carries_the_configuration_and_its_own_timers() -> None:
