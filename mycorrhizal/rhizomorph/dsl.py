@@ -128,11 +128,12 @@ class BT:
 
     def _tree(self, fn: Callable[[], Any], strict: bool) -> Tree:
         name = getattr(fn, "__name__", "tree")
-        if not callable(fn):
+        if not callable(fn) or isinstance(fn, type):
             problem = Problem(
                 f"tree {name!r}",
-                f"@bt.tree was applied to {fn!r}",
-                "apply it to a function whose body declares the tree's nodes",
+                f"@bt.tree was applied to {'a class' if isinstance(fn, type) else repr(fn)}",
+                "apply it to a function whose body declares the tree's nodes (`def Name():`; "
+                "the class form some 0.x documents show did not run in 0.x either)",
             )
             raise DefinitionError([problem], what=f"tree {name!r}")
         scope = _Scope(name)
@@ -155,7 +156,13 @@ class BT:
         scope = _current()
         if scope is None:
             raise DefinitionError(
-                [Problem("@bt.root", "used outside a @bt.tree function", "use it inside the tree's body")],
+                [
+                    Problem(
+                        "@bt.root",
+                        "used outside a @bt.tree function",
+                        "use it inside the body of a function decorated with @bt.tree (not a class body)",
+                    )
+                ],
                 what="@bt.root",
             )
         if not isinstance(node, Node):

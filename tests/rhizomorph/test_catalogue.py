@@ -663,7 +663,7 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     root_outside_a_tree: (
         "@bt.root",
         [
-            "@bt.root: used outside a @bt.tree function. Fix: use it inside the tree's body",
+            "@bt.root: used outside a @bt.tree function. Fix: use it inside the body of a function decorated with @bt.tree (not a class body)",
         ],
     ),
     unreachable_node: (
@@ -681,7 +681,7 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     tree_on_a_number: (
         "tree 'tree'",
         [
-            "tree 'tree': @bt.tree was applied to 42. Fix: apply it to a function whose body declares the tree's nodes",
+            "tree 'tree': @bt.tree was applied to 42. Fix: apply it to a function whose body declares the tree's nodes (`def Name():`; the class form some 0.x documents show did not run in 0.x either)",
         ],
     ),
     tree_body_raising: (

@@ -403,3 +403,29 @@ async def test_try_catch_resumes_a_running_catch_block_and_reports_its_status() 
     bb["recover_result"] = F
     assert await runner.tick() is F
     assert bb == {"try_it": 1, "recover": 2, "recover_result": F}  # the try block did not run again
+
+
+# ------------------------------------------------------------------------------- doc-only forms (§3.8)
+
+
+def test_the_doc_only_class_form_is_refused_saying_to_write_a_function() -> None:
+    with pytest.raises(DefinitionError, match=r"@bt.tree was applied to a class\. Fix: .*`def Name\(\):`"):
+
+        @bt.tree
+        class Patrol:  # 0.x's documents showed this form; 0.x did not run it either
+            pass
+
+    with pytest.raises(DefinitionError, match=r"@bt.root: used outside .* \(not a class body\)"):
+
+        class Guarded:  # the class body runs before @bt.tree could see it
+            @bt.root
+            @bt.sequence
+            def root() -> Any:
+                yield counter("a")
+
+
+def test_the_doc_only_runner_keywords_are_refused() -> None:
+    tree = tree_of(counter("a"))
+    assert Runner(tree=tree, timebase=ManualClock()).tree is tree  # our names of the first and third
+    with pytest.raises(TypeError, match="blackboard"):
+        Runner(tree=tree, blackboard={}, timebase=ManualClock())  # type: ignore[call-arg]
