@@ -101,6 +101,8 @@ def _declared(declare: Handler, reading: _Reading) -> list[Any] | tuple[Any, ...
     except Exception as exc:  # report, with the others, rather than stop at the first
         reading.note(f"transitions() raised {type(exc).__name__}: {exc}", "make transitions() return a list")
         return []
+    if isinstance(declared, LabeledTransition):  # one transition, not in a list (0.x accepted it)
+        return [declared]
     if not isinstance(declared, list | tuple):
         reading.note(
             f"transitions() returned {type(declared).__name__}, not a list",

@@ -1,7 +1,8 @@
 """0.x's global state registry: ``register_state``, ``get_state``, ``get_all_states``, ``StateRef``.
 
-Every declared state is registered under ``"<module>.<qualname>"`` (held weakly: a state nobody
-uses any more leaves it); a later state of the same name replaces the earlier one, as in 0.x.
+Every declared state is registered under ``"<module>.<qualname>"`` - a script's states also under
+``"<file stem>.<qualname>"``, as 0.x named them - (held weakly: a state nobody uses any more
+leaves it); a later state of the same name replaces the earlier one, as in 0.x.
 ``StateRef("module.Name")`` names a state through it wherever a machine takes one - a transition
 target, one of ``Push(...)``'s states, a machine's ``initial_state=`` or ``error_state=`` - and is
 resolved when the machine is built (0.x's way of breaking import cycles; bare names in
@@ -15,7 +16,7 @@ from typing import Any
 import attrs
 
 from ..common.errors import DefinitionError, Problem
-from .states import REGISTRY, State
+from .states import REGISTRY, State, registered_names
 from .targets import Push
 
 __all__ = ["FIX", "StateRef", "get_all_states", "get_state", "missing", "register_state", "resolved"]
@@ -30,7 +31,8 @@ def register_state(state: State) -> State:
         raise TypeError(
             f"register_state() takes a septum state, got {state!r}; decorate it with @septum.state"
         )
-    REGISTRY[f"{state.module}.{state.qualname}"] = state
+    for name in registered_names(state.module, state.qualname):
+        REGISTRY[name] = state
     return state
 
 

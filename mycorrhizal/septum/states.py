@@ -12,8 +12,10 @@ so the package hands those layers down once, at import, through :func:`install_t
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,7 +23,7 @@ import attrs
 from ..common.diagram import Diagram
 from .config import StateConfiguration
 
-__all__ = ["REGISTRY", "ROLES", "State", "StateGroup", "Tools", "install_tools"]
+__all__ = ["REGISTRY", "ROLES", "State", "StateGroup", "Tools", "install_tools", "registered_names"]
 
 #: Handler roles in the order they are documented.
 ROLES = ("on_state", "on_enter", "on_leave", "on_timeout", "on_fail", "transitions")
@@ -91,6 +93,16 @@ def _immutable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> An
 REGISTRY: weakref.WeakValueDictionary[str, State] = weakref.WeakValueDictionary()
 
 
+def registered_names(module: str, qualname: str) -> tuple[str, ...]:
+    """The names a state is registered under: ``module.qualname`` and, for a script's states, also
+    ``<script file stem>.qualname`` (the name 0.x gave them)."""
+    if module == "__main__":
+        script = getattr(sys.modules.get("__main__"), "__file__", None)
+        if script:
+            return (f"{module}.{qualname}", f"{Path(script).stem}.{qualname}")
+    return (f"{module}.{qualname}",)
+
+
 @attrs.define(eq=False, repr=False, on_setattr=_immutable)
 class State(_MachineRoot):
     """An immutable state spec produced by ``@septum.state``; machines are built from it.
@@ -120,7 +132,8 @@ class State(_MachineRoot):
     kind = "state"
 
     def __attrs_post_init__(self) -> None:
-        REGISTRY[f"{self.module}.{self.qualname}"] = self  # 0.x's registry: the latest of a name wins
+        for name in registered_names(self.module, self.qualname):
+            REGISTRY[name] = self  # 0.x's registry: the latest of a name wins
 
     def __getattr__(self, key: str) -> Any:
         # ``MyState.__name__`` and ``MyState.Events`` read as they would on the decorated class.

@@ -332,3 +332,27 @@ async def test_reset_of_a_statechart_starts_its_configuration_again(clock: Manua
     clock.advance(5.0)  # Inner's timer was cancelled
     await fsm.run()
     assert [s.name for s in fsm.configuration] == ["Outer", "First"]
+
+
+async def test_transitions_may_return_one_transition_outside_a_list() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Single():
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO if ctx.msg == "go" else None
+
+        @septum.transitions
+        def transitions():
+            return LabeledTransition(E.GO, Done)
+
+    assert Single.get_transitions() == [LabeledTransition(E.GO, Done)]
+    fsm = StateMachine(Single)
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is Done
+
+
+def test_a_state_equals_itself_not_its_name() -> None:
+    # 0.x's specs also equalled their name string; here a state is itself, compared by identity.
+    assert Idle == Idle and Idle != "Idle" and Idle != f"{__name__}.Idle"
+    assert Idle.name == "Idle" and f"{Idle.module}.{Idle.qualname}" == f"{__name__}.Idle"

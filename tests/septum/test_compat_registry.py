@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import runpy
 from enum import Enum, auto
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,3 +234,17 @@ def test_a_push_of_an_unknown_state_ref_is_a_definition_error_naming_the_state()
 
     with pytest.raises(DefinitionError, match=r"state .*Pusher: StateRef\('nowhere.Sub'\) names no"):
         StateMachine(initial_state=Pusher)
+
+
+def test_a_scripts_states_are_also_registered_under_its_file_stem(tmp_path: Path) -> None:
+    script = tmp_path / "door_script.py"
+    script.write_text(
+        "from mycorrhizal.septum.core import StateConfiguration, get_state, septum\n"
+        "@septum.state(config=StateConfiguration(terminal=True))\n"
+        "def Shut():\n"
+        "    pass\n"
+        "assert get_state('door_script.Shut') is Shut is get_state('__main__.Shut')\n"
+        "found = Shut\n"
+    )
+    found = runpy.run_path(str(script), run_name="__main__")["found"]
+    assert get_state("door_script.Shut") is found
