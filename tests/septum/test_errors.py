@@ -153,10 +153,12 @@ async def test_async_error_hook_returning_none_falls_back_to_raising() -> None:
         await fsm.run()
 
 
-async def test_error_hook_must_return_a_state() -> None:
+async def test_error_hook_must_return_a_state_a_label_or_none() -> None:
     fsm = StateMachine(Worker, on_error=lambda ctx, error: "Oops")
     fsm.send_message("bad")
-    with pytest.raises(TypeError, match="on_error must return a septum state or None, got 'Oops'"):
+    with pytest.raises(
+        TypeError, match="on_error returned 'Oops', which is neither a septum state nor a label"
+    ):
         await fsm.run()
 
 
