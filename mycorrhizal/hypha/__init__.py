@@ -25,6 +25,7 @@ from .events import (
     FiringFailed,
     FiringStarted,
     GuardFailed,
+    NetChanged,
     SourceFailed,
 )
 from .marking import Marking
@@ -50,6 +51,7 @@ __all__ = [
     "FiringFailed",
     "FiringStarted",
     "GuardFailed",
+    "NetChanged",
     "GuardSpec",
     "HandlerKind",
     "ListValue",

@@ -24,16 +24,14 @@ from .compile import FlatNet, IOCall
 from .places import PlaceKind, SourceFactory
 from .state import PlaceState, TransitionState
 
-__all__ = ["bind_arguments"]
+__all__ = ["bind_arguments", "bind_handlers"]
 
 
 def bind_arguments(
     flat: FlatNet, places: list[PlaceState], transitions: list[TransitionState], bb: Any
 ) -> list[tuple[PlaceState, SourceFactory]]:
     """Adapt the handlers and sinks of one runner in place; return its sources, adapted likewise."""
-    views = InterfaceViews()
-    for t in transitions:
-        _bind_handler(t, bb, views)
+    views = bind_handlers(transitions, bb)
     sources = []
     for p, fp in zip(places, flat.places, strict=True):
         if fp.io is None:
@@ -43,6 +41,17 @@ def bind_arguments(
         elif p.kind is PlaceKind.IO_INPUT and fp.spec.source is not None:
             sources.append((p, _bind_source(fp.spec.source, fp.io, bb, views)))
     return sources
+
+
+def bind_handlers(
+    transitions: list[TransitionState], bb: Any, views: InterfaceViews | None = None
+) -> InterfaceViews:
+    """Adapt the handlers of ``transitions`` in place (also those a running net gains); returns the
+    views made."""
+    views = InterfaceViews() if views is None else views
+    for t in transitions:
+        _bind_handler(t, bb, views)
+    return views
 
 
 def _board(bb: Any, interface: type | None, views: InterfaceViews) -> Any:

@@ -10,6 +10,7 @@ subnet that is not a net, an ``async`` net body.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal
 
@@ -37,7 +38,7 @@ from .transitions import (
     signature_of,
 )
 
-__all__ = ["ArcChain", "NetBuilder", "build_net"]
+__all__ = ["ArcChain", "NetBuilder", "build_net", "transition_spec"]
 
 WeightedRef = str | tuple[str, int]
 
@@ -72,8 +73,14 @@ class NetBuilder(PlaceDeclarations, Patterns):
     list_value: ClassVar[ListValue] = ListValue.SEVERAL
     """How the transitions this builder declares read a ``list`` output value (see :class:`ListValue`)."""
 
-    def __init__(self, name: str, *, definition: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, name: str, parent: NetSpec | None = None, *, definition: Callable[..., Any] | None = None
+    ) -> None:
         self.name = name
+        self.parent = parent
+        """0.x's ``NetBuilder(name, parent)``: the net this one is meant to be embedded in, kept for
+        programs that read it.  The built net is a net of its own (its qualified names start at
+        ``name``); :meth:`subnet` is what embeds a net in another."""
         self.definition = definition
         # Lists keep every declaration (a name declared twice is a problem compile reports); the
         # dicts find the first element of each name, to tell which way an arc points.
@@ -113,7 +120,19 @@ class NetBuilder(PlaceDeclarations, Patterns):
         self._open(f"place {spec.name!r}")
         self._places.append(spec)
         self._name(spec.name, spec)
-        return PlaceRef(spec.name, self.name)
+        ref = PlaceRef(spec.name, self.name)
+        # Calling the ref attaches a function to this place (_attach_handler).  Weakly: a handler that
+        # captured the ref must not keep the builder, and through it the built spec, alive.
+        ref._owner = weakref.ref(self)
+        return ref
+
+    def _attach_handler(self, ref: PlaceRef, fn: Callable[..., Any]) -> None:
+        """``ref(fn)``: keep ``fn`` as the handler of the place ``ref`` names (never called)."""
+        self._open(f"the function attached to place {str(ref)!r}")
+        for i, spec in enumerate(self._places):
+            if spec.name == ref:
+                self._places[i] = attrs.evolve(spec, handler=fn)
+                return
 
     # -- transitions ------------------------------------------------------------------------------
 
@@ -148,23 +167,19 @@ class NetBuilder(PlaceDeclarations, Patterns):
         """
 
         def decorate(handler: Callable[..., Any]) -> TransitionRef:
-            tname = str(name if name is not None else getattr(handler, "__name__", None))
-            spec = TransitionSpec(
-                name=tname,
-                handler=handler,
+            spec = transition_spec(
+                handler,
+                name,
                 guard=guard,
                 priority=priority,
-                concurrency=concurrency,
-                on_error=on_error if isinstance(on_error, OnError) else str(on_error),
-                retry_delay=_seconds(retry_delay),
-                eager=bool(eager),
+                on_error=on_error,
                 attachment=attachment,
-                kind=handler_kind(handler),
-                wants_ctx=state_factory is None and callable(handler) and signature_of(handler).wants_ctx,
-                guard_arity=0 if guard is None else guard_arity(guard),
+                concurrency=concurrency,
+                retry_delay=retry_delay,
+                eager=eager,
                 state_factory=state_factory,
-                list_value=self.list_value,
                 memory_codecs=memory_codecs,
+                list_value=self.list_value,
             )
             return self._add_transition(spec, inputs, outputs)
 
@@ -343,6 +358,42 @@ class NetBuilder(PlaceDeclarations, Patterns):
                 what=f"net {self.name!r}",
             ) from exc
         return self.build()
+
+
+def transition_spec(
+    handler: Callable[..., Any],
+    name: str | None = None,
+    *,
+    guard: Callable[..., Any] | None = None,
+    priority: int = 0,
+    on_error: OnError | str = OnError.RETURN,
+    attachment: Diagram | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    retry_delay: float | Backoff | None = DEFAULT_RETRY,
+    eager: bool = True,
+    state_factory: Callable[[], Any] | None = None,
+    memory_codecs: Callable[[Any, str], object] | None = None,
+    list_value: ListValue = ListValue.SEVERAL,
+) -> TransitionSpec:
+    """The spec of a transition on ``handler`` (named after it unless ``name`` is given), with the
+    options of :meth:`NetBuilder.transition`; what a builder declares and a running net is given."""
+    return TransitionSpec(
+        name=str(name if name is not None else getattr(handler, "__name__", None)),
+        handler=handler,
+        guard=guard,
+        priority=priority,
+        concurrency=concurrency,
+        on_error=on_error if isinstance(on_error, OnError) else str(on_error),
+        retry_delay=_seconds(retry_delay),
+        eager=bool(eager),
+        attachment=attachment,
+        kind=handler_kind(handler),
+        wants_ctx=state_factory is None and callable(handler) and signature_of(handler).wants_ctx,
+        guard_arity=0 if guard is None else guard_arity(guard),
+        state_factory=state_factory,
+        list_value=list_value,
+        memory_codecs=memory_codecs,
+    )
 
 
 def _same_arc(first: ArcSpec, again: ArcSpec) -> bool:

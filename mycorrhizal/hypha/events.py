@@ -24,6 +24,7 @@ __all__ = [
     "FiringFailed",
     "FiringStarted",
     "GuardFailed",
+    "NetChanged",
     "SourceFailed",
 ]
 
@@ -107,3 +108,15 @@ class GuardFailed(Event):
     transition: str
     consumed: Tokens = attrs.field(eq=False)
     error: BaseException = attrs.field(eq=False)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class NetChanged(Event):
+    """The running net was changed (``runner.add_place``, ``add_transition``, ``add_arc``,
+    ``remove_arc`` or ``remove``); later records are about the changed net."""
+
+    kind: ClassVar[str] = "net changed"
+    change: str
+    """What changed, as the call that changed it: ``"add_place('Net.extra')"``."""
+    net: Any = attrs.field(eq=False)
+    """The changed net's spec (what ``runner.spec`` is from now on)."""

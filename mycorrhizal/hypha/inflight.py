@@ -69,6 +69,11 @@ class InFlight:
         else:
             give_back()
 
+    @property
+    def settling(self) -> bool:
+        """Whether a ``stop()`` is under way that has yet to give back what its cancelled tasks hold."""
+        return self._returns is not None
+
     def collecting(self) -> None:
         """``stop()`` begins: flights it cancels give their tokens back at :meth:`settle`."""
         self._returns = []

@@ -131,6 +131,17 @@ class NetRuntime:
         transitions: list[TransitionState],
         ready: Ready,
     ) -> None:
+        self.refresh(runner, flat, places, transitions, ready)
+
+    def refresh(
+        self,
+        runner: Any,
+        flat: FlatNet,
+        places: list[PlaceState],
+        transitions: list[TransitionState],
+        ready: Ready,
+    ) -> None:
+        """Read the runner's places and transitions again (after its net changed while running)."""
         self.spec: NetSpec = runner.net
         """The net being run."""
         self.places: dict[tuple[str, ...], PlaceRuntime] = {

@@ -55,6 +55,7 @@ class PlaceDeclarations:
         type: PlaceType = ...,
         capacity: int | None = ...,
         initial: Iterable[Any] = ...,
+        state_factory: Callable[[], Any] | None = ...,
     ) -> PlaceRef: ...
 
     @overload
@@ -67,6 +68,7 @@ class PlaceDeclarations:
         type: PlaceType = ...,
         capacity: int | None = ...,
         initial: Iterable[Any] = ...,
+        state_factory: Callable[[], Any] | None = ...,
     ) -> Callable[[Callable[..., Any]], PlaceRef]: ...
 
     def place(
@@ -75,25 +77,33 @@ class PlaceDeclarations:
         type: PlaceType = PlaceType.QUEUE,
         capacity: int | None = None,
         initial: Iterable[Any] = (),
+        state_factory: Callable[[], Any] | None = None,
     ) -> PlaceRef | Callable[[Callable[..., Any]], PlaceRef]:
         """Declare a place; ``initial`` tokens are there when a runner is created.
 
         Also a decorator: ``@builder.place`` or ``@builder.place(type=...)`` on a function declares a
-        place named after it (the function only gives the name; it is never called).
+        place named after it.  The function is kept as the place's ``handler`` and ``state_factory``
+        with it (0.x's forms, see docs/compat.md); neither is ever called.
         """
-        if callable(name):
-            return self._plain_place(name.__name__, type, capacity, initial)
+        if callable(name) and not isinstance(name, str):
+            return self._plain_place(name.__name__, type, capacity, initial, name, state_factory)
         if name is None:
 
             def decorate(fn: Callable[..., Any]) -> PlaceRef:
-                return self._plain_place(fn.__name__, type, capacity, initial)
+                return self._plain_place(fn.__name__, type, capacity, initial, fn, state_factory)
 
             fix = "name the place, builder.place('name', ...), or put @builder.place(...) above a function"
             return self._expect_function(decorate, "a place", "builder.place(...)", fix)
-        return self._plain_place(name, type, capacity, initial)
+        return self._plain_place(name, type, capacity, initial, None, state_factory)
 
     def _plain_place(
-        self, name: str, type: PlaceType, capacity: int | None, initial: Iterable[Any]
+        self,
+        name: str,
+        type: PlaceType,
+        capacity: int | None,
+        initial: Iterable[Any],
+        handler: Callable[..., Any] | None,
+        state_factory: Callable[[], Any] | None,
     ) -> PlaceRef:
         if isinstance(initial, (str, bytes)):
             self._problems.append(
@@ -113,7 +123,8 @@ class PlaceDeclarations:
                 )
             )
             initial = ()
-        return self._add_place(PlaceSpec(name, type, capacity, tuple(initial)))
+        spec = PlaceSpec(name, type, capacity, tuple(initial), handler=handler, state_factory=state_factory)
+        return self._add_place(spec)
 
     @overload
     def io_input_place(
@@ -137,7 +148,7 @@ class PlaceDeclarations:
 
         The runner starts the source on ``start()``; a full place makes the source wait (back-pressure).
         """
-        if callable(name) and source is None:
+        if callable(name) and not isinstance(name, str) and source is None:
             fn = name
             return self._add_io_input(fn.__name__, fn, type, capacity)
         if source is not None:
@@ -188,7 +199,7 @@ class PlaceDeclarations:
         ``capacity`` bounds how many tokens may wait for the sink (back-pressure on producers).
         ``on_error`` names a place (in this net) where a token goes, as a ``FailedToken``, if the sink raises.
         """
-        if callable(name) and sink is None:
+        if callable(name) and not isinstance(name, str) and sink is None:
             fn = name
             return self._add_io_output(fn.__name__, fn, type, capacity, on_error)
         if sink is not None:

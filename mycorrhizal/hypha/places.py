@@ -89,7 +89,25 @@ class _Ref(str):
 
 
 class PlaceRef(_Ref):
-    """A reference to a place: its name relative to the net that declared it."""
+    """A reference to a place: its name relative to the net that declared it.
+
+    Calling it with a function, ``ref(fn)``, attaches ``fn`` to the place as its ``handler`` (0.x's
+    form; the function is kept on the :class:`PlaceSpec`, never called) and returns the ref.
+    """
+
+    _owner: Any = None
+
+    def __call__(self, fn: Callable[..., Any]) -> PlaceRef:
+        """Attach ``fn`` to the place as its handler (kept, never called) and return this ref."""
+        owner = None if self._owner is None else self._owner()
+        if owner is None:
+            raise TypeError(
+                f"place {str(self)!r}: this ref was not handed out by a net builder still declaring its "
+                "net, so it has no place to attach a function to; call the ref returned by "
+                "builder.place(...) before the net is built"
+            )
+        owner._attach_handler(self, fn)
+        return self
 
     def __repr__(self) -> str:
         return f"PlaceRef({str.__repr__(self)})"
@@ -115,6 +133,12 @@ class PlaceSpec:
     sink: SinkHandler | None = attrs.field(default=None, eq=False, repr=False)
     on_error: str | None = None
     """IO output places only: the place (name in the same net) a token goes to when the sink raises."""
+    handler: Callable[..., Any] | None = attrs.field(default=None, eq=False, repr=False)
+    """A function attached to a plain place (``@builder.place`` or ``ref(fn)``, 0.x's forms): kept with
+    the place for programs that read it back, never called (0.x never called it either)."""
+    state_factory: Callable[[], Any] | None = attrs.field(default=None, eq=False, repr=False)
+    """0.x's ``place(..., state_factory=...)``: kept with the place, never called (a transition's
+    ``state_factory`` is the one that makes state for a handler)."""
 
 
 @attrs.frozen

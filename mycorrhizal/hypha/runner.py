@@ -39,18 +39,19 @@ from .inflight import InFlight
 from .ioplaces import IOPlaces
 from .journal import DEFAULT_SNAPSHOT_EVERY
 from .marking import Marking
+from .mutation import NetChanges
 from .netruntime import NetRuntime
 from .ready import Ready
 from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
 from .snapshot import Parts, document_of, hypha_codecs, read, teach_memory_codecs
 from .spec import NetSpec, draw, net_of
-from .state import PlaceState, link
+from .state import PlaceState, TransitionState, link
 
 __all__ = ["Runner"]
 
 
-class Runner:
+class Runner(NetChanges):
     """Runs a net: ``start()``, ``add_token()``, ``marking()``, ``run_until_idle()``, ``stop()``.
 
     The blackboard is used as is (never copied) and is passed, with the runner's timebase, to every
@@ -119,6 +120,7 @@ class Runner:
             )
         )
         self._runtime: NetRuntime | None = None
+        self._holds: dict[TransitionState, int] = {}  # transitions a change holds (see .mutation)
 
     @property
     def stats(self) -> RunnerStats:

@@ -18,7 +18,7 @@ from .context import consumed_class
 from .places import PlaceKind, PlaceType
 from .transitions import HandlerKind, ListValue
 
-__all__ = ["NO_TOKEN", "PlaceState", "Retry", "TransitionState", "held", "link"]
+__all__ = ["NO_TOKEN", "PlaceState", "Retry", "TransitionState", "connect", "held", "link"]
 
 NO_TOKEN: Any = object()
 """What ``PlaceState.delivering`` holds while no delivery is under way (a token may be None)."""
@@ -203,12 +203,36 @@ class TransitionState:
 
     def __init__(self, flat: FlatTransition, places: list[PlaceState], ready: deque[TransitionState]) -> None:
         spec = flat.spec
-        self.flat = flat
-        self.qname = flat.qname
         self.handler = spec.handler
         self.kind = spec.kind
         self.wants_ctx = spec.wants_ctx
         self.eager = spec.eager
+        self.split = spec.list_value is ListValue.SEVERAL
+        """A list output value is several tokens (else one token, the list)."""
+        self.guard = spec.guard
+        self.guard_arity = spec.guard_arity
+        self.inflight = 0
+        self.queued = False
+        self.ready = ready
+        self.blocked_gen: int | None = None
+        self.retry_delay = spec.retry_delay
+        self.retry = Retry()
+        self.last_error: BaseException | None = None
+        """Why the last firing failed (or was cancelled from outside)."""
+        self.streak = 0
+        """Failures in a row: with no firing committed between them."""
+        self.fired_at_failure = -1
+        self.interrupted = False
+        """Blocked because a firing was cancelled from outside the runner (not because one failed)."""
+        self.memory: dict[str, Any] = {}
+        self.fired = 0
+        self.wire(flat, places)
+
+    def wire(self, flat: FlatTransition, places: list[PlaceState]) -> None:
+        """Take the arcs of ``flat`` (a plan of the same transition): on creation, and when a running
+        net changes (:mod:`.mutation`), which keeps the handler, counters, memory and retries."""
+        self.flat = flat
+        self.qname = flat.qname
         self.inputs = tuple((places[i], w) for i, w in flat.inputs)
         self.outputs = tuple((places[i], w) for i, w in flat.outputs)
         self.holds, self.room_checks = _room(self.inputs, self.outputs)
@@ -221,30 +245,13 @@ class TransitionState:
         """The input places' token containers (the same objects for the runner's life)."""
         self.unit = all(w == 1 for _, w in self.inputs)
         """Every input arc has weight 1: enabled when every store is non-empty."""
-        self.split = spec.list_value is ListValue.SEVERAL
-        """A list output value is several tokens (else one token, the list)."""
-        self.guard = spec.guard
-        self.guard_arity = spec.guard_arity
-        self.concurrency = spec.concurrency
-        self.inflight = 0
-        self.queued = False
-        self.ready = ready
-        self.blocked_gen: int | None = None
+        # A transition without input arcs exists only in a net changed while it runs (added, its input
+        # arcs not yet): concurrency 0 keeps it from ever being enabled until it has one.
+        self.concurrency = flat.spec.concurrency if self.inputs else 0
         self.in_keys = flat.in_keys
         # any name of an output place -> the place itself
         self.out_places = {key: places[i] for key, i in flat.out_keys.items()}
         self.error_place = None if flat.error_place is None else places[flat.error_place]
-        self.retry_delay = spec.retry_delay
-        self.retry = Retry()
-        self.last_error: BaseException | None = None
-        """Why the last firing failed (or was cancelled from outside)."""
-        self.streak = 0
-        """Failures in a row: with no firing committed between them."""
-        self.fired_at_failure = -1
-        self.interrupted = False
-        """Blocked because a firing was cancelled from outside the runner (not because one failed)."""
-        self.memory: dict[str, Any] = {}
-        self.fired = 0
         # Each transition gets its own Consumed subclass carrying its input-name index, so building
         # the consumed list costs one call.
         self.ccls = consumed_class(flat.in_keys)
@@ -296,6 +303,12 @@ def link(flat: FlatNet) -> tuple[list[PlaceState], list[TransitionState], list[d
     priorities = sorted({ft.spec.priority for ft in flat.transitions}, reverse=True)
     by_priority: dict[int, deque[TransitionState]] = {prio: deque() for prio in priorities}
     transitions = [TransitionState(ft, places, by_priority[ft.spec.priority]) for ft in flat.transitions]
+    connect(places, transitions)
+    return places, transitions, list(by_priority.values())
+
+
+def connect(places: list[PlaceState], transitions: list[TransitionState]) -> None:
+    """Tell every place which transitions consume from it and which produce into it."""
     consumers: dict[int, list[TransitionState]] = {i: [] for i in range(len(places))}
     producers: dict[int, list[TransitionState]] = {i: [] for i in range(len(places))}
     for t in transitions:
@@ -308,4 +321,3 @@ def link(flat: FlatNet) -> tuple[list[PlaceState], list[TransitionState], list[d
     for p in places:
         p.consumers = tuple(consumers[p.index])
         p.producers = tuple(producers[p.index])
-    return places, transitions, list(by_priority.values())

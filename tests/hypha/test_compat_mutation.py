@@ -1,0 +1,198 @@
+"""Changing a started net (UPSTREAM-API.md §2.5, §4.3): ``runner.add_place``, ``add_transition``,
+``add_arc``, ``remove_arc``, ``remove`` - on hypha's ``Runner`` and mycelium's ``PNRunner``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import DefinitionError, ExecutionError
+from mycorrhizal.common.timebase import CycleClock, ManualClock
+from mycorrhizal.durability import SQLiteStore
+from mycorrhizal.hypha import NetChanged
+from mycorrhizal.hypha.core import NetBuilder, PlaceType, Runner
+from mycorrhizal.mycelium import PNRunner
+
+
+def forward(out: str) -> Any:
+    async def handler(consumed: Any, bb: Any, timebase: Any) -> Any:
+        for token in consumed:
+            yield {out: token}
+
+    return handler
+
+
+def pipeline() -> Any:
+    builder = NetBuilder("Dyn")
+    inbox, done = builder.place("input"), builder.place("output")
+    builder.arc(inbox, builder.transition(name="move")(forward(done))).arc(done)
+    return builder.spec
+
+
+def slow_pipeline(clock: ManualClock) -> Any:
+    builder = NetBuilder("Slow")
+    inbox, done = builder.place("input"), builder.place("output")
+
+    @builder.transition()
+    async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+        await timebase.sleep(1)
+        return {done: consumed[0]}
+
+    builder.arc(inbox, work).arc(done)
+    return builder.spec
+
+
+@pytest.mark.parametrize("runner_class", [Runner, PNRunner])
+def test_a_started_net_grows_a_place_a_transition_and_arcs(runner_class: type[Runner]) -> None:
+    async def go() -> Any:
+        runner = runner_class(pipeline(), None)
+        await runner.start(CycleClock())
+        seen: list[Any] = []
+        runner.add_observer(seen.append)
+        runtime = runner.runtime
+        extra = runner.add_place("Dyn.extra", PlaceType.QUEUE)
+
+        async def double(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {"extra": consumed[0] * 2}
+
+        double_ref = runner.add_transition("Dyn.double", double)
+        runner.add_arc("Dyn.output", double_ref)
+        runner.add_arc(("Dyn", "double"), extra)
+        runtime.places[("Dyn", "input")].add_token(21)
+        await runner.run_until_idle()
+        await runner.stop()
+        return runner, runtime, seen, extra
+
+    runner, runtime, seen, extra = asyncio.run(go())
+    assert extra.fqn == "Dyn.extra" and runtime.places[("Dyn", "extra")].tokens == (42,)
+    assert runner.fired() == {"Dyn.move": 1, "Dyn.double": 1}
+    changes = [e.change for e in seen if isinstance(e, NetChanged)]
+    assert changes == [
+        "add_place('Dyn.extra')",
+        "add_transition('Dyn.double')",
+        "add_arc('Dyn.output', 'Dyn.double')",
+        "add_arc('Dyn.double', 'Dyn.extra')",
+    ]
+    assert all(e.net is not None for e in seen if isinstance(e, NetChanged))
+    assert [(a.src, a.dst) for a in runner.spec.arcs][-2:] == [("output", "double"), ("double", "extra")]
+    assert '"double"' in runner.spec.to_mermaid() and "Dyn.extra" in runner.snapshot()["places"]  # type: ignore[operator]
+
+
+def test_changes_before_start_raise_runtime_error_as_in_0x() -> None:
+    runner = Runner(pipeline(), None)
+    with pytest.raises(RuntimeError, match=r"runner.add_place\(\): net 'Dyn' has not been started"):
+        runner.add_place("Dyn.extra")
+
+
+def test_an_invalid_change_is_a_definition_error_and_changes_nothing() -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)
+        await runner.start(CycleClock())
+        before = runner.spec
+        with pytest.raises(DefinitionError, match=r"place 'input'"):
+            runner.add_place("Dyn.input")  # the name is taken
+        with pytest.raises(ValueError, match=r"an arc must join a place and a transition"):
+            runner.add_arc("Dyn.input", "Dyn.output")  # 0.x: ValueError for two ends of one kind
+        await runner.stop()
+        return before, runner
+
+    before, runner = asyncio.run(go())
+    assert runner.spec is before
+
+
+def test_a_transition_without_an_input_arc_waits_for_one() -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)
+        await runner.start(CycleClock())
+        calls: list[Any] = []
+
+        async def idle(consumed: Any, bb: Any, timebase: Any) -> None:
+            calls.append(consumed)
+
+        runner.add_transition("Dyn.idle", idle)
+        await runner.run_until_idle()
+        assert calls == []
+        runner.add_arc("Dyn.output", "Dyn.idle")
+        runner.add_token("input", "job")
+        await runner.run_until_idle()
+        await runner.stop()
+        return calls
+
+    assert [list(c) for c in asyncio.run(go())] == [["job"]]
+
+
+def test_remove_really_removes_and_keeps_every_token() -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)
+        await runner.start(CycleClock())
+        runner.add_place("Dyn.archive")
+        runner.add_token("output", "kept")
+        with pytest.raises(ExecutionError, match=r"place 'Dyn.output' holds 1 token\(s\).*tokens_to="):
+            await runner.remove("Dyn.output")
+        await runner.remove("Dyn.output", tokens_to="Dyn.archive")
+        assert runner.marking()["archive"] == ("kept",)
+        await runner.remove("Dyn.move")
+        with pytest.raises(DefinitionError, match=r"it names nothing"):
+            await runner.remove("Dyn.move")
+        await runner.stop()
+        return runner
+
+    runner = asyncio.run(go())
+    assert [p.name for p in runner.spec.places] == ["input", "archive"]
+    assert runner.spec.transitions == () and runner.spec.arcs == ()
+    assert set(runner.runtime.places) == {("Dyn", "input"), ("Dyn", "archive")}
+
+
+def test_remove_arc_waits_for_the_firings_in_flight() -> None:
+    clock = ManualClock()
+
+    async def go() -> Any:
+        runner = Runner(slow_pipeline(clock), None, clock)
+        await runner.start()
+        runner.add_token("input", "a")
+        await asyncio.sleep(0)
+        assert runner.in_flight == 1
+        removal = asyncio.ensure_future(runner.remove_arc("Slow.work", "Slow.output"))
+        runner.add_token("input", "b")
+        await asyncio.sleep(0)
+        # the transition is held: "b" waits, "a"'s firing goes on under the arcs it started with
+        assert not removal.done() and runner.in_flight == 1 and runner.spec.arcs[-1].dst == "output"
+        clock.advance(1)
+        await removal
+        assert runner.marking()["output"] == ("a",)
+        assert [(a.src, a.dst) for a in runner.spec.arcs] == [("input", "work")]
+        assert runner.in_flight == 1  # released: "b" fires now
+        await runner.stop(cancel=True)
+        assert runner.marking()["input"] == ("b",)
+
+    asyncio.run(go())
+
+
+def test_an_arc_added_to_a_busy_transition_leaves_its_firing_intact() -> None:
+    clock = ManualClock()
+
+    async def go() -> Any:
+        runner = Runner(slow_pipeline(clock), None, clock)
+        await runner.start()
+        runner.add_token("input", "a")
+        await asyncio.sleep(0)
+        runner.add_place("Slow.permits", capacity=1)
+        runner.add_arc("Slow.permits", "Slow.work")  # after the input arc its firing took from
+        await runner.stop(cancel=True)  # the firing gives back exactly what it took
+        return runner.marking()
+
+    marking = asyncio.run(go())
+    assert marking["input"] == ("a",) and marking["permits"] == ()
+
+
+def test_changes_are_refused_for_a_journaled_run(tmp_path: Any) -> None:
+    async def go() -> None:
+        runner = Runner(pipeline(), None, store=SQLiteStore(str(tmp_path / "run.db")))
+        await runner.start(CycleClock())
+        with pytest.raises(ExecutionError, match=r"is journaled"):
+            runner.add_place("Dyn.extra")
+        await runner.stop()
+
+    asyncio.run(go())
