@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, overload
 
-from .builder import NetBuilder, build_net
+from .builder import NetBuilder as Builder
+from .builder import build_net
 from .places import PlaceType
 from .spec import NetSpec
 from .transitions import OnError
@@ -18,13 +19,15 @@ class PN:
 
     PlaceType = PlaceType
     OnError = OnError
+    NetBuilder = Builder
+    """The builder ``@pn.net`` hands the body (so ``def Net(builder: pn.NetBuilder)`` annotations work)."""
 
     @overload
     def net(self, body: Callable[..., Any], /) -> NetSpec: ...
 
     @overload
     def net(
-        self, body: None = ..., /, *, name: str | None = ..., builder_class: type[NetBuilder] = ...
+        self, body: None = ..., /, *, name: str | None = ..., builder_class: type[Builder] = ...
     ) -> Callable[[Callable[..., Any]], NetSpec]: ...
 
     def net(
@@ -33,7 +36,7 @@ class PN:
         /,
         *,
         name: str | None = None,
-        builder_class: type[NetBuilder] = NetBuilder,
+        builder_class: type[Builder] = Builder,
     ) -> NetSpec | Callable[[Callable[..., Any]], NetSpec]:
         """Decorate ``def Net(builder)``; the result is the built net (named after the function).
 

@@ -43,7 +43,7 @@ from .reshape import Path, path_of, with_arc, with_element, without, without_arc
 from .snapshot import teach_memory_codecs
 from .spec import NetSpec
 from .state import PlaceState, TransitionState, connect, held
-from .transitions import ListValue
+from .transitions import ListValue, TransitionSpec
 
 __all__ = ["NetChanges"]
 
@@ -108,8 +108,9 @@ class NetChanges:
     async def remove_arc(self, source: Name, target: Name) -> None:
         """Remove an arc, once the firings in flight of its transition have ended."""
         src, dst = self._path("remove_arc", source), path_of(self.net, target)
-        touched = [".".join(src), ".".join(dst)]
-        await self._settled(touched, lambda: without_arc(self.net, src, dst))
+        ends = [".".join(src), ".".join(dst)]
+        transition = [n for n in ends if isinstance(self.net.lookup(n), TransitionSpec)]
+        await self._settled(transition, lambda: without_arc(self.net, src, dst))
         change = f"remove_arc({self._q(src)!r}, {self._q(dst)!r})"
         self._apply(without_arc(self.net, src, dst), change)
 

@@ -131,6 +131,10 @@ class NetRuntime:
         transitions: list[TransitionState],
         ready: Ready,
     ) -> None:
+        self.places: dict[tuple[str, ...], PlaceRuntime] = {}
+        """Every place, keyed by the parts of its qualified name: ``("Net", "worker1", "inbox")``."""
+        self.transitions: dict[tuple[str, ...], TransitionRuntime] = {}
+        """Every transition, keyed the same way."""
         self.refresh(runner, flat, places, transitions, ready)
 
     def refresh(
@@ -141,18 +145,16 @@ class NetRuntime:
         transitions: list[TransitionState],
         ready: Ready,
     ) -> None:
-        """Read the runner's places and transitions again (after its net changed while running)."""
+        """Read the runner's places and transitions again (after its net changed while running); the
+        ``places`` and ``transitions`` dicts stay the same objects, so a program holding one sees it."""
         self.spec: NetSpec = runner.net
         """The net being run."""
-        self.places: dict[tuple[str, ...], PlaceRuntime] = {
-            tuple(p.qname.split(".")): PlaceRuntime(runner, p, fp.spec, ready)
-            for p, fp in zip(places, flat.places, strict=True)
-        }
-        """Every place, keyed by the parts of its qualified name: ``("Net", "worker1", "inbox")``."""
-        self.transitions: dict[tuple[str, ...], TransitionRuntime] = {
-            tuple(t.qname.split(".")): TransitionRuntime(t, t.flat.spec) for t in transitions
-        }
-        """Every transition, keyed the same way."""
+        self.places.clear()
+        for p, fp in zip(places, flat.places, strict=True):
+            self.places[tuple(p.qname.split("."))] = PlaceRuntime(runner, p, fp.spec, ready)
+        self.transitions.clear()
+        for t in transitions:
+            self.transitions[tuple(t.qname.split("."))] = TransitionRuntime(t, t.flat.spec)
 
     def __repr__(self) -> str:
         return (

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..common.errors import Problem
 from ..hypha import PN, NetBuilder, build_net
+from ..hypha import NetBuilder as HyphaBuilder
 from ..rhizomorph import Tree
 from ..septum import State
 from . import checks
@@ -188,13 +189,15 @@ class MyceliumBuilder(NetBuilder):
 class MyceliumPN(PN):
     """The ``pn`` namespace of mycelium: nets built with :class:`MyceliumBuilder`."""
 
+    NetBuilder = MyceliumBuilder
+
     def net(
         self,
         body: Callable[..., Any] | None = None,
         /,
         *,
         name: str | None = None,
-        builder_class: type[NetBuilder] = MyceliumBuilder,
+        builder_class: type[HyphaBuilder] = MyceliumBuilder,
     ) -> Any:
         """Decorate ``def Net(builder)``; the builder also accepts ``bt=`` and ``fsm=`` transitions."""
         if body is not None:

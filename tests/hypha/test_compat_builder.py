@@ -4,6 +4,7 @@ one-call shapes, ``builder.spec``, ``builder.guard``, ``state_factory``, refs an
 from __future__ import annotations
 
 import asyncio
+import typing
 from typing import Any
 
 import pytest
@@ -128,6 +129,42 @@ def test_place_decorator_forms_name_the_place_after_the_function() -> None:
         ("plain", PlaceType.QUEUE),
     ]
     assert run(spec, {"pending": [1]}).marking()["pool"] == (1,)
+    # as in 0.x the decorated function is kept as the place's handler (and never called)
+    handlers = [p.handler for p in spec.places]
+    assert [getattr(h, "__name__", None) for h in handlers] == ["pending", "pool", None]
+
+
+def test_a_place_keeps_its_state_factory_and_a_function_given_to_its_ref() -> None:
+    def make() -> dict[str, int]:
+        raise AssertionError("a place's state_factory is never called")
+
+    def handler() -> None:
+        raise AssertionError("a place's function is never called")
+
+    builder = NetBuilder("Kept")
+    box = builder.place("box", type=PlaceType.BAG, state_factory=make)
+    assert box(handler) is box  # 0.x: calling a PlaceRef with a function stores it, returns the ref
+    out = builder.place("out")
+    builder.arc(box, builder.transition()(forward_to(out))).arc(out)
+    place = builder.spec.places[0]
+    assert (place.type, place.state_factory, place.handler) == (PlaceType.BAG, make, handler)
+    assert run(builder.spec, {"box": [1]}).marking()["out"] == (1,)
+    with pytest.raises(DefinitionError, match=r"function attached to place 'box': it is declared after"):
+        box(handler)  # the net is built: the spec can no longer change
+    with pytest.raises(TypeError, match=r"place 'loose': this ref was not handed out by a net builder"):
+        PlaceRef("loose")(handler)
+
+
+def test_net_builder_takes_0x_parent_argument() -> None:
+    @pn.net
+    def Outer(builder: NetBuilder) -> None:
+        builder.arc(builder.place("p"), builder.transition(name="t")(forward_to("p")))
+
+    builder = NetBuilder("Child", Outer)
+    builder.arc(builder.place("q"), builder.transition(name="t")(forward_to("q")))
+    # kept for programs that read it; the built net is a net of its own, embedded with subnet()
+    assert builder.parent is Outer and builder.spec.name == "Child"
+    assert NetBuilder("Alone", None).parent is None and NetBuilder("Alone").parent is None
 
 
 def test_the_default_place_keeps_0x_order_first_in_first_out() -> None:
@@ -341,3 +378,19 @@ def test_route_sends_by_exact_type_and_keeps_what_it_cannot_route() -> None:
 
 def test_list_values_of_the_0x_builder_are_read_as_one_token() -> None:
     assert NetBuilder.list_value is ListValue.ONE
+
+
+def test_doc_only_forms_that_cost_nothing_are_accepted() -> None:
+    from mycorrhizal import mycelium
+    from mycorrhizal.hypha import pn as native_pn
+
+    @pn.net
+    def Annotated(builder: pn.NetBuilder) -> None:
+        builder.forward(builder.place("a"), builder.place("b"))
+
+    assert Annotated.definition is not None
+    assert typing.get_type_hints(Annotated.definition)["builder"] is NetBuilder  # the annotation evaluates
+    assert pn.NetBuilder is NetBuilder and native_pn.NetBuilder is NativeBuilder
+    assert mycelium.pn.NetBuilder is mycelium.MyceliumBuilder
+    runner = mycelium.PNRunner(net=Annotated, blackboard={}, timebase=None)
+    assert runner.spec is Annotated and runner.blackboard == {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, ExecutionError
+from mycorrhizal.common import CapacityError, DefinitionError, ExecutionError
 from mycorrhizal.common.timebase import CycleClock, ManualClock
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import NetChanged
@@ -44,6 +44,16 @@ def slow_pipeline(clock: ManualClock) -> Any:
     return builder.spec
 
 
+async def one_in_flight(runner_class: Any, clock: ManualClock) -> Any:
+    """A started runner of :func:`slow_pipeline` with one firing (of token "a") in flight."""
+    runner = runner_class(slow_pipeline(clock), None, clock)
+    await runner.start()
+    runner.add_token("input", "a")
+    await asyncio.sleep(0)
+    assert runner.in_flight == 1
+    return runner
+
+
 @pytest.mark.parametrize("runner_class", [Runner, PNRunner])
 def test_a_started_net_grows_a_place_a_transition_and_arcs(runner_class: type[Runner]) -> None:
     async def go() -> Any:
@@ -52,6 +62,7 @@ def test_a_started_net_grows_a_place_a_transition_and_arcs(runner_class: type[Ru
         seen: list[Any] = []
         runner.add_observer(seen.append)
         runtime = runner.runtime
+        places = runtime.places  # 0.x programs hold this dict: it sees the changes
         extra = runner.add_place("Dyn.extra", PlaceType.QUEUE)
 
         async def double(consumed: Any, bb: Any, timebase: Any) -> Any:
@@ -60,7 +71,8 @@ def test_a_started_net_grows_a_place_a_transition_and_arcs(runner_class: type[Ru
         double_ref = runner.add_transition("Dyn.double", double)
         runner.add_arc("Dyn.output", double_ref)
         runner.add_arc(("Dyn", "double"), extra)
-        runtime.places[("Dyn", "input")].add_token(21)
+        places[("Dyn", "input")].add_token(21)
+        assert ("Dyn", "extra") in places and ("Dyn", "double") in runtime.transitions
         await runner.run_until_idle()
         await runner.stop()
         return runner, runtime, seen, extra
@@ -149,11 +161,7 @@ def test_remove_arc_waits_for_the_firings_in_flight() -> None:
     clock = ManualClock()
 
     async def go() -> Any:
-        runner = Runner(slow_pipeline(clock), None, clock)
-        await runner.start()
-        runner.add_token("input", "a")
-        await asyncio.sleep(0)
-        assert runner.in_flight == 1
+        runner = await one_in_flight(Runner, clock)
         removal = asyncio.ensure_future(runner.remove_arc("Slow.work", "Slow.output"))
         runner.add_token("input", "b")
         await asyncio.sleep(0)
@@ -174,17 +182,17 @@ def test_an_arc_added_to_a_busy_transition_leaves_its_firing_intact() -> None:
     clock = ManualClock()
 
     async def go() -> Any:
-        runner = Runner(slow_pipeline(clock), None, clock)
-        await runner.start()
-        runner.add_token("input", "a")
-        await asyncio.sleep(0)
+        runner = await one_in_flight(Runner, clock)
         runner.add_place("Slow.permits", capacity=1)
         runner.add_arc("Slow.permits", "Slow.work")  # after the input arc its firing took from
         await runner.stop(cancel=True)  # the firing gives back exactly what it took
+        runner.add_token("permits", "p")  # the room the firing held in the new bounded place is free
+        with pytest.raises(CapacityError):
+            runner.add_token("permits", "q")
         return runner.marking()
 
     marking = asyncio.run(go())
-    assert marking["input"] == ("a",) and marking["permits"] == ()
+    assert marking["input"] == ("a",) and marking["permits"] == ("p",)
 
 
 def test_changes_are_refused_for_a_journaled_run(tmp_path: Any) -> None:
@@ -196,3 +204,127 @@ def test_changes_are_refused_for_a_journaled_run(tmp_path: Any) -> None:
         await runner.stop()
 
     asyncio.run(go())
+
+
+def nested() -> Any:
+    inner = NetBuilder("Inner")
+    q, done = inner.place("q"), inner.place("done")
+    inner.arc(q, inner.transition(name="t")(forward(done))).arc(done)
+    builder = NetBuilder("Top")
+    builder.subnet(inner.spec, "sub")
+    inbox = builder.place("inbox")
+    builder.arc(inbox, builder.transition(name="feed")(forward("sub.q"))).arc("sub.q")
+    return builder.spec
+
+
+def test_changes_inside_a_subnet_and_across_scopes_by_any_name_form() -> None:
+    async def go() -> Any:
+        runner = Runner(nested(), None)
+        await runner.start(CycleClock())
+        runner.add_place("Top.sub.extra")  # qualified
+        runner.add_place(("Top", "collected"))  # name parts, as runtime.places keys
+        state: list[int] = []
+
+        async def collect(consumed: Any, bb: Any, timebase: Any, counter: list[int]) -> Any:
+            counter.append(len(consumed))
+            return {"collected": consumed[0]}
+
+        runner.add_transition("sub.gather", collect, state_factory=lambda: state)  # relative to the top
+        runner.add_arc("sub.done", "sub.gather")
+        runner.add_arc("Top.sub.gather", "Top.collected")  # declared in the top net: it holds both
+        runner.add_token("inbox", "job")
+        await runner.run_until_idle()
+        await runner.stop()
+        return runner, state
+
+    runner, state = asyncio.run(go())
+    assert runner.marking()["collected"] == ("job",) and state == [1]
+    sub = runner.spec.subnets[0].net
+    assert [p.name for p in sub.places] == ["q", "done", "extra"]
+    assert [(a.src, a.dst) for a in sub.arcs][-1] == ("done", "gather")
+    assert [(a.src, a.dst) for a in runner.spec.arcs][-1] == ("sub.gather", "collected")
+
+
+def test_a_changed_net_snapshots_and_restores_as_the_changed_net() -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)
+        await runner.start(CycleClock())
+        runner.add_place("Dyn.later", initial=["x"])
+        runner.add_token("output", "y")
+        await runner.stop()
+        document = runner.snapshot()
+        again = Runner.restore(runner.spec, document)
+        return again.marking()
+
+    marking = asyncio.run(go())
+    assert marking["later"] == ("x",) and marking["output"] == ("y",)
+
+
+def test_removing_an_io_place_or_moving_tokens_nowhere_is_refused() -> None:
+    builder = NetBuilder("IO")
+
+    @builder.io_input_place()
+    async def feed(bb: Any, timebase: Any) -> Any:
+        yield 1
+
+    out = builder.place("out")
+    builder.arc(feed, builder.transition(name="take")(forward(out))).arc(out)
+
+    async def go() -> Any:
+        runner = Runner(builder.spec, None)
+        await runner.start(CycleClock())
+        await runner.run_until_idle()
+        with pytest.raises(ExecutionError, match=r"place 'feed' is an IO place"):
+            await runner.remove("IO.feed")
+        with pytest.raises(ExecutionError, match=r"tokens_to='IO.nowhere': the net has no such place"):
+            await runner.remove("IO.out", tokens_to="nowhere")
+        with pytest.raises(DefinitionError, match=r"no such arc"):
+            await runner.remove_arc("IO.out", "IO.take")
+        await runner.stop()
+        return runner.marking()
+
+    assert asyncio.run(go())["out"] == (1,)
+
+
+def test_a_removed_transition_with_a_firing_in_flight_ends_it_first() -> None:
+    clock = ManualClock()
+
+    async def go() -> Any:
+        runner = await one_in_flight(PNRunner, clock)
+        removal = asyncio.ensure_future(runner.remove("Slow.work"))
+        await asyncio.sleep(0)
+        assert not removal.done()
+        clock.advance(1)
+        await removal
+        picture = runner.to_mermaid()
+        await runner.stop()
+        return runner, picture
+
+    runner, picture = asyncio.run(go())
+    assert runner.marking()["output"] == ("a",) and runner.fired() == {}
+    assert '"work"' not in picture and '"output 1"' in picture  # the picture of the net now
+
+
+def test_an_arc_that_would_reorder_a_busy_transitions_inputs_is_refused() -> None:
+    clock = ManualClock()
+    builder = NetBuilder("Top")
+    builder.subnet(slow_pipeline(clock), "sub")
+    builder.place("inbox")
+
+    async def go() -> Any:
+        runner = Runner(builder.spec, None, clock)
+        await runner.start()
+        runner.add_token("sub.input", "a")
+        await asyncio.sleep(0)
+        # declared in the top net, the arc would come before the subnet's own input arc of 'work'
+        with pytest.raises(ExecutionError, match=r"transition 'Top.sub.work' has 1 firing\(s\) in flight"):
+            runner.add_arc("inbox", "sub.work")
+        assert runner.spec.arcs == ()  # nothing changed
+        clock.advance(1)
+        await runner.run_until_idle()
+        runner.add_arc("inbox", "sub.work")  # between firings it is fine
+        await runner.stop()
+        return runner
+
+    runner = asyncio.run(go())
+    assert runner.marking()["sub.output"] == ("a",) and [a.dst for a in runner.spec.arcs] == ["sub.work"]

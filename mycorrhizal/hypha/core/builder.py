@@ -46,6 +46,8 @@ def build_net(
 class _PN(PN):
     """``pn`` of 0.x programs: ``@pn.net`` builds with this module's :class:`NetBuilder`."""
 
+    NetBuilder = NetBuilder
+
     def net(
         self,
         body: Callable[..., Any] | None = None,
