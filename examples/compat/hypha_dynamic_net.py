@@ -48,9 +48,12 @@ def build_triage():
     return Triage
 
 
+Triage = build_triage()
+DIAGRAMS = {"net": Triage._spec}  # what `mycorrhizal diagrams` draws (the net as built)
+
+
 async def main():
     logging.getLogger("mycorrhizal").setLevel(logging.ERROR)
-    Triage = build_triage()
     board = {"log": []}
     runner = Runner(Triage, board)
     await runner.start(CycleClock())
