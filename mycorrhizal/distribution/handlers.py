@@ -34,14 +34,18 @@ Source = tuple[str, str, str | None]
 class Port(Protocol):
     """What a wrapped handler needs from its worker."""
 
-    def take(self, place: str, token: Any) -> Source:
-        """The stream entry ``token`` (now being fired) was delivered from."""
+    def take(self, place: str, token: Any) -> Awaitable[Source | None]:
+        """The stream entry ``token`` (now being fired) was delivered from; None: drop it unfired
+        (its entry is no longer this worker's as it was read)."""
 
     def untake(self, place: str, token: Any, source: Source) -> None:
         """The firing of ``token`` did not commit: it is back in ``place`` with its entry."""
 
-    def commit(self, place: str | None, source: Source | None, outputs: Outputs) -> Awaitable[bool]:
-        """Acknowledge ``source`` of ``place`` and append ``outputs``, atomically; False if fenced."""
+    def commit(
+        self, place: str | None, token: Any, source: Source | None, outputs: Outputs
+    ) -> Awaitable[bool]:
+        """Acknowledge ``source`` of ``place`` (where ``token`` came from) and append ``outputs``,
+        atomically; False if fenced."""
 
 
 def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec:
@@ -87,7 +91,11 @@ def _wrapped(
     handler, kind, wants_ctx, out_keys = ft.spec.handler, ft.spec.kind, ft.spec.wants_ctx, ft.out_keys
 
     async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> Any:
-        origin = port.take(fed, consumed[0]) if fed is not None else None
+        origin = None
+        if fed is not None:
+            origin = await port.take(fed, consumed[0])
+            if origin is None:
+                return None
         try:
             inner = None
             if wants_ctx:
@@ -100,7 +108,7 @@ def _wrapped(
             remote, local = _split(ft, result, inner, shared, names)
             committed = True
             if remote or origin is not None:
-                committed = await port.commit(fed, origin, remote)
+                committed = await port.commit(fed, consumed[0] if fed is not None else None, origin, remote)
         except BaseException:
             if origin is not None:
                 port.untake(fed, consumed[0], origin)  # type: ignore[arg-type]

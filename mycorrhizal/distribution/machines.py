@@ -13,6 +13,9 @@ timeout's deadline on the wall clock; not the blackboard, which is each worker's
   pending timeout is set again for its original deadline (at once if it has passed).
 - A worker that loses or gives up a partition closes its machines (their timers stop): the
   partition's next owner restores them from what was committed.
+- A firing that does not commit may leave its machine with a change Redis does not have: what it
+  changed is not written, and the worker re-takes the partition (closes its machines and restores
+  them), see :mod:`.takeover`.
 """
 
 from __future__ import annotations
@@ -82,9 +85,12 @@ class KeyedMachines:
         self._busy[part, text] += 1
         return text
 
-    def end(self, part: Partition, token: Any) -> None:
-        """The firing of ``token`` is over (committed or not)."""
+    def end(self, part: Partition, token: Any, *, failed: bool = False) -> None:
+        """The firing of ``token`` is over (committed or not); ``failed``: what it changed in its
+        machine is not to be written (the machine is restored from Redis)."""
         text = self._keyed(part).partition_of(token, self._codecs)[2]
+        if failed:
+            self._dirty.pop((part, text), None)
         self._busy[part, text] -= 1
         if not self._busy[part, text]:
             del self._busy[part, text]
@@ -121,19 +127,6 @@ class KeyedMachines:
             text = decoded(raw)
             await self._adopt(part, keyed, self._codecs.loads(text), text, document)
         return len(documents)
-
-    async def reload(self, part: Partition, token: Any) -> None:
-        """Put the machine of ``token``'s key back as committed (a fenced firing changed it here)."""
-        keyed = self._keyed(part)
-        _, key, text = keyed.partition_of(token, self._codecs)
-        document = await self._client.hget(self._shared.keys.machines(*part), text)
-        if document is not None:
-            await self._adopt(part, keyed, key, text, document)
-            return
-        self._watched.pop((part, text), None)
-        fsm = self._pool(keyed).forget(key)  # never committed: the next token starts a fresh one
-        if fsm is not None:
-            await fsm.aclose()
 
     async def _adopt(self, part: Partition, keyed: Keyed, key: Any, text: str, document: Any) -> None:
         spec = keyed.machine

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from .places_lua import ACQUIRE, RELEASE
+from .places_lua import ACQUIRE, REFENCE, RELEASE
 from .shared import SharedNet
 
 __all__ = ["Partition", "Partitions"]
@@ -39,7 +40,8 @@ class Partitions:
     """The leases of one worker on the partitions of a net's keyed places."""
 
     __slots__ = (
-        "_client", "_shared", "_name", "_lease_ms", "_acquire", "_release", "epochs", "leaving", "opening"
+        "_client", "_shared", "_name", "_lease_ms", "_acquire", "_release", "_refence",
+        "epochs", "leaving", "opening",
     )  # fmt: skip
 
     def __init__(self, client: Redis, shared: SharedNet, name: str, lease: float) -> None:
@@ -50,6 +52,7 @@ class Partitions:
         self._lease_ms = int(lease * 1000)
         self._acquire = client.register_script(ACQUIRE)
         self._release = client.register_script(RELEASE)
+        self._refence = client.register_script(REFENCE)
         self.epochs: dict[Partition, int] = {}
         """The partitions this worker holds, with the epoch of its lease on each."""
         self.leaving: set[Partition] = set()
@@ -109,6 +112,34 @@ class Partitions:
             log.warning("worker %s lost the lease on partitions %s (its lease ran out)", self._name, lost)
         self._choose_leaving(max(1, live))
         return gained, [*lost, *await self._release_settled(settled)]
+
+    async def refence(self, part: Partition) -> bool:
+        """Move the lease on ``part`` to a new epoch: commits read under the old one are refused.
+        False (and ``part`` no longer held here) if the lease was not this worker's any more."""
+        keys = [self._shared.keys.epochs, self.lease_key(part)]
+        epoch = int(await self._refence(keys=keys, args=[self._value(part), self._name, self._lease_ms]))
+        if not epoch:
+            self.forget(part)
+            return False
+        self.epochs[part] = epoch
+        return True
+
+    async def give_up(self, part: Partition) -> None:
+        """Release the lease on ``part`` if Redis can be reached, and hold it no more here."""
+        if part not in self.epochs:
+            return
+        value = self._value(part)
+        self.forget(part)
+        try:
+            await self._release(keys=[self.lease_key(part)], args=[value])
+        except (RedisError, OSError):  # it runs out on its own, after a lease
+            pass
+
+    def forget(self, part: Partition) -> None:
+        """Hold ``part`` no more here (its lease runs out unless released)."""
+        self.epochs.pop(part, None)
+        self.leaving.discard(part)
+        self.opening.discard(part)
 
     async def release_all(self) -> None:
         """Give up every lease this worker holds (a clean stop)."""

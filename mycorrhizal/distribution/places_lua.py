@@ -9,7 +9,7 @@ back.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "COMMIT", "GIVE_BACK", "RELEASE", "RENEW"]
+__all__ = ["ACQUIRE", "COMMIT", "GIVE_BACK", "REFENCE", "RELEASE", "RENEW"]
 
 _OWNED = """
 local function owned(key, id)
@@ -124,3 +124,13 @@ end
 return 0
 """
 """Give up partition leases (ARGV per lease key: ``"<worker> <epoch>"``), each only if still held so."""
+
+REFENCE = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local epoch = redis.call('HINCRBY', KEYS[1], KEYS[2], 1)
+redis.call('SET', KEYS[2], ARGV[2] .. ' ' .. epoch, 'PX', ARGV[3])
+return epoch
+"""
+"""Move a partition lease this worker holds on to the next epoch (KEYS: the epochs hash, the lease
+key; ARGV: the value held, the worker, the lease in ms), so that no commit read under the old one
+goes through.  Returns the new epoch, or 0 if the lease is no longer held so."""

@@ -10,7 +10,8 @@ batched, bounded by ``prefetch``); each firing commits in Redis in one atomic st
   read by all and in the partitions it holds: a dead or stale worker's tokens are fired by the living,
 - tells Redis the worker is alive (for ``inspect``),
 - and renews, takes and gives up the leases on partitions of keyed places (see :mod:`.partitions`):
-  a partition's stream is read only by the worker holding its lease.
+  a partition's stream is read only by the worker holding its lease, which takes it over (and
+  back, after a firing from it did not commit) from Redis (see :mod:`.takeover`).
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from ..common.errors import CodecError, ExecutionError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, decoded, redis_failure
+from .connection import check_worker_options, client_for, redis_failure
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
 from .partitions import Partition, Partitions
 from .places_lua import GIVE_BACK, RENEW
 from .shared import GROUP, SharedNet
+from .takeover import Takeovers
 
 __all__ = ["Worker"]
 
@@ -89,6 +91,10 @@ class Worker:
         self._machines = KeyedMachines(
             self.shared, self.runner, self.codecs, self._client, self._index, self._commit_machines
         )
+        held = (self._held, self._committing, self._local)
+        self._takeovers = Takeovers(
+            self.shared, self.name, self._partitions, self._machines, held, self._reclaim
+        )
         self._room = asyncio.Event()
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -101,7 +107,8 @@ class Worker:
         self.reclaimed = 0
         """Entries this worker took over from others whose lease ran out."""
         self.fenced = 0
-        """Firings whose commit Redis refused: their token had been taken over meanwhile."""
+        """Firings that did not commit because their token's lease had moved on meanwhile (Redis
+        refused the commit, or the worker dropped the token unfired)."""
 
     def _streams(self) -> None:
         """The streams' bookkeeping: which place and partition each is, and what is held of it."""
@@ -175,6 +182,7 @@ class Worker:
         await asyncio.wait([reader], timeout=1.0 + self._block)  # lets a read in progress deliver
         reader.cancel()
         await self._machines.flush()  # what timeouts changed: the next owner continues from there
+        await self._takeovers.close()
         await self.runner.stop(timeout=timeout)
         sweep.cancel()
         await asyncio.gather(reader, sweep, return_exceptions=True)
@@ -194,6 +202,7 @@ class Worker:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._takeovers.close()
         await self._client.aclose()
         await self.runner.stop(timeout=0)
 
@@ -219,8 +228,10 @@ class Worker:
 
     # -- the Port of the wrapped handlers -------------------------------------------------------
 
-    def take(self, place: str, token: Any) -> Source:
-        """The entry ``token`` came from (the firing that consumed it has started)."""
+    async def take(self, place: str, token: Any) -> Source | None:
+        """The entry ``token`` came from (the firing that consumed it has started; it waits for a
+        takeover of its partition on its way); None if this worker no longer holds that entry as it
+        was read (the token is dropped, unfired)."""
         local = self._local[place]
         slot = local.get(id(token))
         if slot is None:
@@ -229,77 +240,85 @@ class Worker:
                 "runner.add_token?); submit tokens of shared places with Client.submit",
                 place=place,
             )
-        source = slot[1].pop()
+        stream, entry, fence = source = slot[1][-1]
+        part = self._part_of.get(stream)
+        held = self._held[stream]
+        current = part is None or self._takeovers.current(part, fence)
+        if not current and held.get(entry) is token and await self._takeovers.wait(part):  # type: ignore[arg-type]
+            stream, entry, fence = source = slot[1][-1]  # (its new fence, if still held)
+            current = self._takeovers.current(part, fence)  # type: ignore[arg-type]
+        stale = held.get(entry) is not token or not current
+        if part is not None and not stale:
+            self._machines.begin(part, token)  # (raises if fsm_key does: nothing is taken then)
+            self._takeovers.began(part)
+        slot[1].pop()
         if not slot[1]:
-            del local[id(token)]
-        part = self._part_of.get(source[0])
-        if part is not None:
-            self._machines.begin(part, token)
+            local.pop(id(token), None)
+        if stale:  # a takeover since it was read claims its entry again (or another worker has it)
+            if held.get(entry) is token:
+                del held[entry]
+            self.fenced += 1
+            return None
         return source
 
     def untake(self, place: str, token: Any, source: Source) -> None:
         """The firing did not commit: the token is back in its place, with its entry."""
-        part = self._part_of.get(source[0])
+        stream, entry, fence = source
+        self._local[place].setdefault(id(token), (token, []))[1].append(source)
+        part = self._part_of.get(stream)
         if part is not None:
-            self._machines.end(part, token)
-        if source[1] in self._held[source[0]]:
-            self._local[place].setdefault(id(token), (token, []))[1].append(source)
+            self._machines.end(part, token, failed=True)
+            self._takeovers.ended(part)
+            self._takeovers.failed(part, fence)  # its machine may hold what Redis does not
 
-    async def commit(self, place: str | None, source: Source | None, outputs: Outputs) -> bool:
-        """One firing's atomic commit (batched with others); False if Redis refused it (fenced)."""
+    async def commit(self, place: str | None, token: Any, source: Source | None, outputs: Outputs) -> bool:
+        """One firing's atomic commit (batched with others); False if its token's lease had moved on
+        (Redis refused it, or this worker did not send it)."""
         try:
             encoded = [
-                [self._index[self.shared.stream_of(q, token, self.codecs)], self.codecs.dumps(token)]
-                for q, token in outputs
+                [self._index[self.shared.stream_of(q, out, self.codecs)], self.codecs.dumps(out)]
+                for q, out in outputs
             ]
         except CodecError as exc:
             raise ExecutionError(f"an output of a firing cannot be encoded: {exc}", place=place) from exc
         if source is None:
             return await self._committer.commit([[], encoded])
         stream, entry, fence = source
-        token = self._held[stream].pop(entry)  # not renewed while its commit is on the way
-        self._committing[stream].add(entry)
         part = self._part_of.get(stream)
-        fenced_by: list[Any] = [] if part is None else [self._index[self.shared.keys.lease(*part)], fence]
-        machines = [] if part is None else self._machines.written(part, token)
-        try:
-            ok = await self._committer.commit([[[self._index[stream], entry]], encoded, fenced_by, machines])
-        except BaseException:
-            self._held[stream][entry] = token  # not committed: the token goes back with its entry
-            raise
-        finally:
-            self._committing[stream].discard(entry)
-            self._room.set()
+        held = self._held[stream]
+        ok = held.get(entry) is token and (part is None or self._takeovers.current(part, fence))
+        if ok:
+            fenced_by: list[Any] = [] if part is None else [self._index[self.shared.keys.lease(*part)], fence]
+            machines = [] if part is None else self._machines.written(part, token)
+            del held[entry]  # not renewed while its commit is on the way
+            self._committing[stream].add(entry)
+            try:
+                ok = await self._committer.commit(
+                    [[[self._index[stream], entry]], encoded, fenced_by, machines]
+                )
+            except BaseException:
+                held[entry] = token  # not committed: the token goes back with its entry
+                raise
+            finally:
+                self._committing[stream].discard(entry)
+                self._room.set()
+        elif held.get(entry) is token:  # not sent: the takeover that moved its lease on claims it again
+            del held[entry]
         if part is not None:
-            self._machines.end(part, token)
+            self._machines.end(part, token, failed=not ok)
+            self._takeovers.ended(part)
         if not ok:
             self.fenced += 1
-            msg = "worker %s: entry %s of %s was taken over before this firing committed; its outputs "
-            log.warning(msg + "were dropped (the other worker fires it)", self.name, entry, stream)
+            msg = "worker %s: entry %s of %s was taken over (or its partition's lease moved on) before "
+            log.warning(msg + "this firing committed; its outputs were dropped", self.name, entry, stream)
             if part is not None:
-                await self._fenced_in(part, stream, entry, token)
+                self._takeovers.failed(part, fence)
         return ok
-
-    async def _fenced_in(self, part: Partition, stream: str, entry: str, token: Any) -> None:
-        """A firing from ``part`` was fenced: it was read under a lease this worker no longer holds."""
-        if part not in self._partitions.epochs:
-            await self._machines.drop(part)  # what the stale firing made here has no owner
-            return
-        # Taken again (a new epoch, machines restored): the entry, if still pending here, fires again.
-        pending = await self._client.xpending_range(stream, GROUP, entry, entry, 1)
-        if not pending or decoded(pending[0]["consumer"]) != self.name:
-            return
-        await self._machines.reload(part, token)
-        self._held[stream][entry] = token
-        place = self._place_of[stream]
-        source = (stream, entry, self._partitions.fence(part))
-        self._local[place].setdefault(id(token), (token, []))[1].append(source)
-        self.runner.add_tokens(place, [token])
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
         """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""
         fence = self._partitions.fence(part)
-        if fence is None:
+        if fence is None or part in self._takeovers.restoring:
             return False
         return await self._committer.commit(
             [[], [], [self._index[self.shared.keys.lease(*part)], fence], writes]
@@ -416,36 +435,12 @@ class Worker:
     async def _balance(self) -> None:
         """Renew the partition leases; take free partitions over and give up extra ones."""
         live = await live_workers(self._client, self.shared.keys, self.lease)
-        gained, gone = await self._partitions.balance(live, self._settled)
+        gained, gone = await self._partitions.balance(live, self._takeovers.settled)
         for part in gone:
-            await self._machines.drop(part)
+            await self._takeovers.lost(part)
             log.info("worker %s no longer holds partition %s", self.name, part)
         for part in gained:
-            await self._take_over(part)
-
-    def _settled(self, part: Partition) -> bool:
-        """True if this worker holds nothing of ``part``: no token, no commit on its way."""
-        stream = self.shared.streams[part[0]][part[1]]
-        return not self._held[stream] and not self._committing[stream] and self._machines.settled(part)
-
-    async def _take_over(self, part: Partition) -> None:
-        """Restore the partition's machines, claim every entry still pending under a previous owner
-        (oldest first), then read it.  A machine that cannot be restored keeps the partition unread:
-        its tokens wait rather than go to a machine that forgot its state."""
-        stream = self.shared.streams[part[0]][part[1]]
-        try:
-            machines = await self._machines.restore(part)
-        except (CodecError, ExecutionError) as exc:
-            log.error("worker %s cannot take partition %s over: %s; its tokens wait", self.name, part, exc)
-            return
-        fence = self._partitions.fence(part)
-        for _, sources in self._local[self._place_of[stream]].values():  # held from an earlier lease
-            sources[:] = [(s, e, fence if s == stream else f) for s, e, f in sources]
-        try:
-            await self._reclaim(stream, 0, bounded=False)
-        finally:
-            self._partitions.opened(part)
-        log.info("worker %s took partition %s over with %d machine(s)", self.name, part, machines)
+            await self._takeovers.gained(part)
 
     async def _renew_held(self) -> None:
         pairs = [(stream, entry) for stream in self._unkeyed for entry in self._held[stream]]
@@ -463,16 +458,17 @@ class Worker:
                     len(lost_held),
                 )
 
-    async def _reclaim(self, stream: str, min_idle: int, *, bounded: bool = True) -> None:
+    async def _reclaim(self, stream: str, min_idle: int, *, bounded: bool = True) -> set[str]:
         """Claim the entries of ``stream`` idle for ``min_idle`` ms or more, oldest first: as many
-        as ``prefetch`` leaves room for, or (``bounded=False``, a partition taken over) all."""
-        start = "0-0"
+        as ``prefetch`` leaves room for, or (``bounded=False``, a partition taken over) all; their ids."""
+        start, claimed = "0-0", set[str]()
         while True:
             room = self.prefetch - self.holding if bounded else 1000
             if room <= 0:
-                return
+                return claimed
             reply = await self._client.xautoclaim(stream, GROUP, self.name, min_idle, start, count=room)
             start, entries = reply[0], reply[1]
+            claimed.update(entry for entry, _ in entries)
             mine = self._held[stream].keys() | self._committing[stream]
             fresh = [(entry, fields) for entry, fields in entries if entry not in mine]
             if fresh:
@@ -480,7 +476,7 @@ class Worker:
                 log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), stream)
                 self._deliver(stream, fresh)
             if start == "0-0" or (bounded and not self._running):
-                return
+                return claimed
 
     # -- leaving ----------------------------------------------------------------------------------
 

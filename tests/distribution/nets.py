@@ -172,7 +172,8 @@ def Armed() -> Any:
 
 def keyed(name: str, machine: Any, transition: str) -> Any:
     """jobs -> ``transition`` (a ``machine`` per key: the token's first item) -> done.  A worker whose
-    blackboard holds a 'gate' event waits on it in ``transition``."""
+    blackboard holds a 'gate' event waits on it in ``transition``; one whose blackboard holds 'fail': n
+    fails its next n firings there (before the machine sees the token)."""
 
     def body(builder: Any) -> None:
         jobs = builder.place("jobs")
@@ -185,6 +186,9 @@ def keyed(name: str, machine: Any, transition: str) -> Any:
             if isinstance(bb, dict) and "gate" in bb:
                 bb.setdefault("waiting", []).append(consumed[0])
                 await bb["gate"].wait()
+            if isinstance(bb, dict) and bb.get("fail", 0) > 0:
+                bb["fail"] -= 1
+                raise RuntimeError("transient failure")
 
     return mpn.net(body, name=name)
 
