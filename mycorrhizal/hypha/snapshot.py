@@ -238,11 +238,11 @@ def check_header(document: Any, name: str) -> dict[str, Any]:
         document, engine=ENGINE, reads=VERSION, what="hypha runner document", made_by="Runner.snapshot()"
     )
     if checked.get("net") != name:
-        raise mismatch(f"the checked was written by net {checked.get('net')!r}, not {name!r}")
+        raise mismatch(f"the document was written by net {checked.get('net')!r}, not {name!r}")
     for key in ("places", "transitions", "sinks", "stats"):
         if type(checked.get(key)) is not dict:
             raise CodecError(
-                f"the hypha checked has no {key!r} object. Fix: pass what Runner.snapshot() made"
+                f"the hypha document has no {key!r} object. Fix: pass what Runner.snapshot() made"
             )
     return checked
 

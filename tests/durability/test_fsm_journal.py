@@ -19,6 +19,7 @@ from mycorrhizal.hypha.replay import replay
 from mycorrhizal.mycelium import machines
 
 from ..mycelium.test_eviction import keyed
+from ..mycelium.test_machine_snapshot import ops, play
 from .conftest import StoreFactory
 
 NET = keyed()
@@ -75,21 +76,6 @@ async def test_every_change_of_a_machine_is_journaled_and_recovered(make_store: 
     await recovered.stop()
 
 
-def play_ops() -> Any:
-    tokens = st.sampled_from(["a:x", "a:close", "b:x", "b:close", "c:park", "c:x", "d:x"])
-    return st.lists(st.one_of(tokens, st.sampled_from([10.0, 40.0, 99.5])), max_size=10)
-
-
-async def play(runner: Runner, clock: ManualClock, script: list[Any]) -> None:
-    for op in script:
-        if isinstance(op, str):
-            runner.add_token("inbox", op)
-            await runner.run_until_idle()
-        else:
-            await clock.run_for(op)
-            await runner.run_until_idle()
-
-
 def seen(runner: Runner) -> Any:
     pool = machines(runner, "work")
     return (
@@ -106,7 +92,7 @@ def seen(runner: Runner) -> Any:
     ids=["kept", "max-machines", "idle-ttl"],
 )
 @settings(max_examples=12, deadline=None)
-@given(first=play_ops(), then=play_ops(), every=st.sampled_from([1, 3, 1000]))
+@given(first=ops, then=ops, every=st.sampled_from([1, 3, 1000]))
 def test_a_recovered_net_continues_as_the_crashed_one_would_have(
     options: dict[str, Any], first: list[Any], then: list[Any], every: int
 ) -> None:

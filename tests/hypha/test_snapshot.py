@@ -272,7 +272,7 @@ def broken_document(change: str) -> Any:
     [
         ("engine", "not a hypha runner document"),
         ("version", "hypha snapshot: format 2 is newer than format 1"),
-        ("net", "written by net 'Other', not 'Busy'"),
+        ("net", "the document was written by net 'Other', not 'Busy'"),
         ("place", "names a place 'Busy.nowhere' that this net does not have"),
         ("transition", "names a transition 'Busy.nothing'"),
         ("capacity", "holds 4 tokens in the document, more than its capacity 3"),
