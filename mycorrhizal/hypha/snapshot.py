@@ -26,6 +26,7 @@ from typing import Any
 from ..common import documents
 from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import CodecError, HandlerError, RecordedError
+from ..common.interpreter import collector_paused
 from ..common.timebase import Timebase
 from .places import FailedToken
 from .ready import Ready
@@ -159,8 +160,16 @@ def document_of(parts: Parts, codecs: CodecRegistry | None = None) -> dict[str, 
 
 
 def write(parts: Parts, order: list[list[Any]], codecs: CodecRegistry | None = None) -> dict[str, JSON]:
-    """The document of a runner whose tokens, per place in document order, are ``order``."""
-    codecs = parts.codecs if codecs is None else codecs
+    """The document of a runner whose tokens, per place in document order, are ``order``.
+
+    The garbage collector is held off meanwhile: a big document is many new objects that live on,
+    and collections set off by making them would traverse all of them again and again.
+    """
+    with collector_paused():
+        return _write(parts, order, parts.codecs if codecs is None else codecs)
+
+
+def _write(parts: Parts, order: list[list[Any]], codecs: CodecRegistry) -> dict[str, JSON]:
     places: dict[str, JSON] = {}
     for p, tokens in zip(parts.places, order, strict=True):
         try:
@@ -249,7 +258,13 @@ def check_header(document: Any, name: str) -> dict[str, Any]:
 
 def read(parts: Parts, document: Any) -> list[list[Any]]:
     """Put the state in ``document`` into the fresh runner ``parts`` belongs to; returns every place's
-    tokens in document order (as :func:`token_order` would give them)."""
+    tokens in document order (as :func:`token_order` would give them).  The garbage collector is
+    held off meanwhile, as in :func:`write`."""
+    with collector_paused():
+        return _read(parts, document)
+
+
+def _read(parts: Parts, document: Any) -> list[list[Any]]:
     doc = check_header(document, parts.name)
     by_name = {p.qname: p for p in parts.places}
     for name in doc["places"]:

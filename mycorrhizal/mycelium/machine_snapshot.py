@@ -21,7 +21,6 @@ timeouts fire even if no token comes; its order of use and idle times are kept f
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -29,9 +28,9 @@ from typing import Any
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError
 from ..hypha import Runner
-from ..septum import StateMachine
-from ..septum.durable import kick
-from .machine_journal import AT_REST, HEADER, entry
+from ..septum import StateMachine, durable
+from ..septum.durable import kick, resting
+from .machine_journal import AT_REST, entry
 from .machine_pool import MachinePool
 from .routing import Rejection
 from .spec import EmbeddedMachine
@@ -94,6 +93,10 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
     machines = []
     header = None
     for which, fsm in pool.living.items():
+        state = resting(fsm)
+        if state is not None:  # most machines: [key, state], without a whole snapshot
+            machines.append([which, state])
+            continue
         try:
             saved = fsm.snapshot(codecs, blackboard=False)
         except ExecutionError as exc:
@@ -101,10 +104,10 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
                 f"transition {pool.transition!r}: the machine of key {which!r} is in the middle of a "
                 f"step; take the snapshot between firings, when the net is idle"
             ) from exc
-        if header is None:
-            header = {k: saved[k] for k in HEADER}
         machines.append(entry(which, saved))
-    if pool.journal is not None and header is None:
+    if machines:
+        header = durable.header(next(iter(pool.living.values())))
+    elif pool.journal is not None:
         pool.journal.header = False  # written without one: the next machine's row brings it
     return {
         "transition": pool.transition,
@@ -144,7 +147,7 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
         if size == 2:
             model = at_rest.get(item[1]) if isinstance(item[1], str) else None
             if model is not None:
-                living[item[0]] = copy.copy(model)  # the same position, several times cheaper
+                living[item[0]] = durable.twin(model)  # the same position, several times cheaper
                 continue
             saved = {**header, **AT_REST, "state": item[1]}  # type: ignore[dict-item]
         elif size == 3 and type(item[2]) is dict:

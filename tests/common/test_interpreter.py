@@ -619,3 +619,19 @@ def test_shutting_down_is_true_only_while_asyncio_run_closes_its_loop() -> None:
         "callback": True,
     }
     assert interpreter.shutting_down() is False
+
+
+def test_the_collector_is_paused_inside_the_block_only() -> None:
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="inside"):
+        with interpreter.collector_paused():
+            assert not gc.isenabled()
+            raise ValueError("inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with interpreter.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off: it stays off
+    finally:
+        gc.enable()
