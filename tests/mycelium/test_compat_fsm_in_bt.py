@@ -148,6 +148,30 @@ async def test_tree_runner_attributes_and_accessor() -> None:
     await runner.aclose()
 
 
+async def test_a_subclass_of_tree_runner_wraps_its_ticks_and_reads_the_machine_context() -> None:
+    class LoggedTreeRunner(TreeRunner):  # as 0.x's examples did
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.statuses: list[Status] = []
+
+        async def tick(self) -> Status:
+            status = await super().tick()
+            self.statuses.append(status)
+            return status
+
+    bb: dict[str, Any] = {}
+    runner = LoggedTreeRunner(lamp([]), bb, ManualClock())
+    while await runner.tick() is Status.RUNNING:
+        pass
+    assert runner.statuses == [Status.RUNNING, Status.SUCCESS]
+    runner.reset()
+    assert await runner.run() is Status.SUCCESS  # run() drives the tree itself, waiting between ticks
+    assert len(runner.statuses) == 2
+    machine = runner.fsms.switch.fsm
+    assert machine.context.common is bb and bb == {"switched": 2}  # 0.x: a snapshot; here the board
+    await runner.aclose()
+
+
 async def test_tree_runner_without_a_timebase_uses_the_default_one() -> None:
     """0.x's docs wrote TreeRunner(Tree, bb=bb) (0.x itself required tb)."""
     bb: dict[str, Any] = {}

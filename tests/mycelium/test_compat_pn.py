@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from mycorrhizal import mycelium
 from mycorrhizal.common import DefinitionError, ManualClock
+from mycorrhizal.hypha import PlaceType
 from mycorrhizal.mycelium import PNContext, PNRunner, Rejection, TokenContext, machines, pn, pn_net
 from mycorrhizal.rhizomorph import Status, bt
 
@@ -23,6 +25,7 @@ class Board:
 
 def test_pn_net_and_pn_context_are_the_same_things() -> None:
     assert PNContext is TokenContext
+    assert mycelium.PlaceType is PlaceType  # 0.x's re-export
 
     @pn_net
     def Tiny(builder):  # type: ignore[no-untyped-def]

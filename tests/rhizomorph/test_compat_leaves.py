@@ -70,13 +70,15 @@ async def test_none_and_bool_results_map_to_statuses(
     assert await Runner(single(kind, coroutine if is_async else plain), {}).tick() is expected
 
 
-@pytest.mark.parametrize("value", [1, "ok", 0.5, object()])
-async def test_any_other_result_is_still_an_error(value: Any) -> None:
+@pytest.mark.parametrize("kind", ["action", "condition"])
+@pytest.mark.parametrize("value", [1, "ok", 0.5, object(), [1], []])
+async def test_any_other_result_is_still_an_error(kind: str, value: Any) -> None:
+    # 0.x: SUCCESS for an action, the value's truthiness for a condition
     def odd(bb: Any) -> Any:
         return value
 
-    with pytest.raises(InvalidStatusError, match="action 'odd' returned"):
-        await Runner(single("action", odd), {}).tick()
+    with pytest.raises(InvalidStatusError, match=f"{kind} 'odd' returned"):
+        await Runner(single(kind, odd), {}).tick()
 
 
 @blackboard_interface
