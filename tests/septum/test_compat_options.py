@@ -9,12 +9,20 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, ExecutionError, QueueOverflowError
+from mycorrhizal.common import (
+    DefinitionError,
+    ExecutionError,
+    HandlerError,
+    PopFromEmptyStack,
+    QueueOverflowError,
+    UndeclaredLabelError,
+)
 from mycorrhizal.septum import HandlerFailed
 from mycorrhizal.septum.core import (
     BlockedInUntimedState,
     LabeledTransition,
     NoStateToTick,
+    Pop,
     Push,
     Retry,
     StateConfiguration,
@@ -239,3 +247,39 @@ def test_0x_error_names_are_importable_execution_errors(error: type[Exception]) 
     assert error.__module__ == "mycorrhizal.septum.legacy"
     with pytest.raises(ExecutionError):
         raise error("x")
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Sloppy():
+    class Events(Enum):
+        BACK = auto()
+        CALL = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return {"typo": "MYSTERY", "back": Events.BACK}.get(ctx.msg)
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.BACK, Pop), LabeledTransition(Events.CALL, Push(Sloppy, Sloppy))]
+
+
+@pytest.mark.parametrize(("message", "error"), [("typo", UndeclaredLabelError), ("back", PopFromEmptyStack)])
+async def test_bugs_in_the_machine_are_raised_never_routed(message: str, error: type[Exception]) -> None:
+    # 0.x routed an unknown label and an empty-stack Pop like a handler's failure.
+    hooked: list[Any] = []
+    fsm = StateMachine(
+        initial_state=Sloppy, error_state=Broken, on_error_fn=lambda ctx, exc: hooked.append(exc)
+    )
+    fsm.send_message(message)
+    with pytest.raises(error, match="state Sloppy"):
+        await fsm.run()
+    assert fsm.current_state is Sloppy and hooked == []
+
+
+async def test_an_error_inside_the_error_state_is_raised() -> None:
+    # 0.x ended the tick and dropped it.
+    fsm = StateMachine(initial_state=Listening, error_state=Listening, common_data={})
+    fsm.send_message("boom")
+    with pytest.raises(HandlerError, match="state Listening: on_state raised ValueError: boom"):
+        await fsm.run()
