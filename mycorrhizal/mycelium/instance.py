@@ -268,6 +268,11 @@ class TreeRunner:
         """The machines of the ``Action(fsm=...)`` leaves, by action name."""
         return self.instance.fsms
 
+    @property
+    def tree(self) -> Tree:
+        """The tree (``spec``, under the name 0.x's documents used: ``runner.tree.to_mermaid()``)."""
+        return self.spec
+
     async def tick(self) -> Status:
         """Tick the tree once (a CycleClock then moves one step) and return its status."""
         return await self.instance.tick()

@@ -65,15 +65,23 @@ def state(bt: Any = None, **septum_options: Any) -> Any:
     return decorate
 
 
-def _positional(fn: Callable[..., Any]) -> int:
-    """How many positional arguments ``fn`` takes (a large number for ``*args``)."""
+#: Names of a handler's second parameter that ask for the blackboard rather than the tree's result
+#: (0.x's documents wrote ``on_state(ctx, common)`` and ``on_state(ctx, bb)``).
+BOARD_NAMES = frozenset({"common", "bb", "blackboard"})
+
+
+def _positional(fn: Callable[..., Any]) -> tuple[int, str | None]:
+    """How many positional arguments ``fn`` takes (a large number for ``*args``), and the name of
+    the second one (None if it has none)."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        return 1
+        return 1, None
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    second = positional[1] if len(positional) > 1 else None
     if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 99
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        return 99, second
+    return len(positional), second
 
 
 #: How many times a runner attached to the context is ticked while it reports RUNNING (0.x's bound).
@@ -94,8 +102,9 @@ async def ticked(runner: Any) -> Any:
     return status
 
 
-def _with_result(handler: Callable[..., Any], slot: list[Tree | None]) -> Callable[[Any], Any]:
-    """An ``on_state(ctx)`` that runs the tree in ``slot`` (if any) and calls ``handler(ctx, status)``.
+def _with_result(handler: Callable[..., Any], slot: list[Tree | None], board: bool) -> Callable[[Any], Any]:
+    """An ``on_state(ctx)`` that runs the tree in ``slot`` (if any) and calls ``handler(ctx, status)``
+    - or, with ``board`` in a state without a tree, ``handler(ctx, ctx.common)``.
 
     It carries ``__wrapped__`` and ``__rewrap__``, so septum binds the names of the user's handler
     (``Events``...) and re-makes this wrapper around the bound copy.
@@ -106,9 +115,11 @@ def _with_result(handler: Callable[..., Any], slot: list[Tree | None]) -> Callab
         attached = getattr(ctx, "_mycelium_bt_runner", None)  # 0.x's runner hung on the context
         tree = slot[0]
         if attached is not None:
-            result: Status | None = await ticked(attached)
-        else:
-            result = None if tree is None else await run_tree(tree, ctx)
+            result: Any = await ticked(attached)
+        elif tree is not None:
+            result = await run_tree(tree, ctx)
+        else:  # no tree: None, or the blackboard for a parameter named for it
+            result = ctx.common if board else None
         label = handler(ctx, result)
         return (await label) if is_async else label
 
@@ -117,7 +128,7 @@ def _with_result(handler: Callable[..., Any], slot: list[Tree | None]) -> Callab
     on_state.__doc__ = handler.__doc__
     on_state.__wrapped__ = handler  # type: ignore[attr-defined]
     on_state.__signature__ = _ONE_ARGUMENT  # type: ignore[attr-defined]  # (else inspect reads handler's)
-    on_state.__rewrap__ = lambda bound: _with_result(bound, slot)  # type: ignore[attr-defined]
+    on_state.__rewrap__ = lambda bound: _with_result(bound, slot, board)  # type: ignore[attr-defined]
     setattr(on_state, _SLOT, slot)
     return on_state
 
@@ -126,7 +137,9 @@ def on_state(func: F | None = None, *, bt_tree: Tree | None = None) -> Any:
     """The state's main handler; ``async def on_state(ctx, bt_result)`` gets the state's tree result.
 
     ``bt_result`` is the status the ``@state(bt=...)`` tree ended with, or None in a state without
-    one.  A handler taking only ``ctx`` is septum's ``on_state`` unchanged.  ``bt_tree=`` is 0.x's
+    one - where a second parameter named ``common``, ``bb`` or ``blackboard`` gets the blackboard
+    (``ctx.common``, as 0.x's documents wrote it).  A handler taking only ``ctx`` is septum's
+    ``on_state`` unchanged.  ``bt_tree=`` is 0.x's
     older spelling of ``@state(bt=...)`` (a DeprecationWarning; used when the state has no ``bt=``).
     """
     if bt_tree is not None:
@@ -137,9 +150,11 @@ def on_state(func: F | None = None, *, bt_tree: Tree | None = None) -> Any:
         )
 
     def decorate(handler: F) -> F:
-        if _positional(handler) < 2:
+        count, second = _positional(handler)
+        if count < 2:
             return septum.on_state(handler)
-        wrapper: F = septum.on_state(_with_result(handler, [bt_tree]))  # type: ignore[assignment]
+        made = _with_result(handler, [bt_tree], second in BOARD_NAMES)
+        wrapper: F = septum.on_state(made)  # type: ignore[assignment]
         return wrapper
 
     return decorate if func is None else decorate(func)

@@ -264,3 +264,44 @@ def test_bt_must_be_a_tree() -> None:
         DefinitionError, match=r"bt='Tree' is not a behaviour tree\. Fix: pass a @bt.tree tree"
     ):
         state(bt="Tree", config=StateConfiguration())
+
+
+@pytest.mark.parametrize("name", ["common", "bb", "blackboard"])
+async def test_doc_only_handler_naming_the_blackboard_second_gets_it_in_a_state_without_a_tree(
+    name: str,
+) -> None:
+    seen: list[Any] = []
+    source = f"async def on_state(ctx, {name}):\n    seen.append({name})\n"
+    scope: dict[str, Any] = {"seen": seen}
+    exec(source, scope)  # the parameter's name is what is tested
+
+    @state(config=StateConfiguration(can_dwell=True))
+    def Documented():
+        on_state(scope["on_state"])
+
+    bb = {"k": 1}
+    await StateMachine(Documented, common_data=bb).run()
+    assert seen == [bb] and seen[0] is bb
+
+
+async def test_a_handler_naming_its_second_parameter_bb_in_a_state_with_a_tree_gets_the_result() -> None:
+    seen: list[Any] = []
+
+    @state(bt=counting_tree(Status.SUCCESS, []), config=StateConfiguration(can_dwell=True))
+    def Treed():
+        @on_state
+        async def handler(ctx, bb):  # type: ignore[no-untyped-def]
+            seen.append(bb)
+
+    await StateMachine(Treed, common_data={}).run()
+    assert seen == [Status.SUCCESS]
+
+
+def test_doc_only_unaliased_on_state_inside_a_state_says_how_to_fix_it() -> None:
+    with pytest.raises(DefinitionError, match="hides the decorator on_state .* import it under another name"):
+
+        @state(config=StateConfiguration(can_dwell=True))
+        def Shadowed():
+            @on_state  # noqa: F823 - the name below makes this one local: 0.x's documents did this
+            async def on_state(ctx, bt_result):  # type: ignore[no-untyped-def]
+                return None

@@ -136,6 +136,7 @@ async def test_tree_runner_attributes_and_accessor() -> None:
     clock = ManualClock()
     runner = TreeRunner(lamp([]), bb, clock)
     assert runner.spec.name == "Lamp" and runner.bb is bb and runner.tb is clock
+    assert runner.tree is runner.spec and "switch" in runner.tree.to_mermaid()  # (0.x's documents)
     assert isinstance(runner.instance, TreeInstance)
     fsms = runner.fsms
     assert "switch" in fsms and len(fsms) == 1 and list(fsms) == ["switch"]
@@ -368,6 +369,23 @@ async def test_fsm_runner_tick_waits_for_work_and_run_waits_for_a_terminal_state
 
 
 # -- definition errors ----------------------------------------------------------------------------
+
+
+def test_doc_only_composite_taking_a_parameter_says_to_drop_it() -> None:
+    with pytest.raises(
+        TreeDefinitionError, match=r"takes parameters \(N\)\. Fix: a composite function takes no"
+    ):
+
+        @tree
+        def Loop():
+            @Action
+            async def act(bb, tb):  # type: ignore[no-untyped-def]
+                return Status.SUCCESS
+
+            @root
+            @Sequence
+            def control_loop(N):  # type: ignore[no-untyped-def]
+                yield N.act
 
 
 def test_action_condition_and_root_only_inside_tree() -> None:
