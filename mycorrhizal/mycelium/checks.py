@@ -45,7 +45,7 @@ PROVIDED = ("common_data", "timebase")
 _ACCEPTED = tuple(
     name
     for name, p in inspect.signature(StateMachine).parameters.items()
-    if p.kind is p.KEYWORD_ONLY and name not in PROVIDED
+    if name != "initial_state" and name not in PROVIDED
 )
 
 

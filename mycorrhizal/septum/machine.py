@@ -48,34 +48,40 @@ class StateMachine(legacy.Compat0x):
     def __init__(
         self,
         initial_state: State | StateGroup,
-        *,
-        common_data: Any = None,
-        error_state: State | None = None,
-        timebase: Timebase | None = None,
+        # 0.x's parameters, in 0.x's order: its programs may pass them by position.  (Defaults
+        # filled by position also cost a call less than keyword-only ones.)
         max_queue_size: int | None = DEFAULT_MAX_QUEUE_SIZE,
+        queue_overflow_policy: str | None = None,
+        error_state: State | None = None,
+        filter_fn: Callable[[Any, Any], Any] | None = None,
+        trap_fn: Callable[[Any], Any] | None = None,
+        on_error_fn: Any = None,
+        common_data: Any = None,
+        *,
+        timebase: Timebase | None = None,
         queue_overflow: OverflowPolicy = "raise",
         on_error: Any = None,
         max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
         strict: bool = False,
-        filter_fn: Callable[[Any, Any], Any] | None = None,
-        trap_fn: Callable[[Any], Any] | None = None,
-        on_error_fn: Any = None,
-        queue_overflow_policy: str | None = None,
     ) -> None:
-        try:
-            # The common case: cached.  ``strict`` asks machine_spec() to refuse what 0.x accepted.
-            spec = SPECS.get(initial_state) if error_state is None and not strict else None
-        except TypeError:  # unhashable: not a state, and machine_spec() says so
-            spec = None
-        if (
-            max_queue_size == DEFAULT_MAX_QUEUE_SIZE
+        spec = None
+        if (  # the common case, in tests of identity: every option left at its default
+            max_queue_size is DEFAULT_MAX_QUEUE_SIZE
+            and error_state is on_error is None
+            and queue_overflow_policy is None  # and no other 0.x keyword:
+            and filter_fn is None
+            and trap_fn is None
+            and on_error_fn is None
             and queue_overflow == "raise"
-            and on_error is None
-            and max_stack_depth == DEFAULT_MAX_STACK_DEPTH
-            and filter_fn is None is trap_fn is on_error_fn is queue_overflow_policy  # no 0.x keyword
+            and max_stack_depth is DEFAULT_MAX_STACK_DEPTH
+            and not strict  # strict asks machine_spec() to refuse what 0.x accepted: never cached
         ):
             chosen = DEFAULTS
-        else:  # with 0.x's keywords (see .legacy) folded in
+            try:
+                spec = SPECS.get(initial_state)
+            except TypeError:  # unhashable: not a state, and machine_spec() says so
+                pass
+        else:  # options() shares DEFAULTS when they are equal to them; 0.x's keywords folded in
             chosen = legacy.options_of(
                 (max_queue_size, queue_overflow, on_error, max_stack_depth),
                 (filter_fn, trap_fn, on_error_fn, queue_overflow_policy),

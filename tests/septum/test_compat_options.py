@@ -191,6 +191,21 @@ def test_block_and_fail_refuse_a_message_on_a_full_queue_with_a_runtime_error(po
     assert fsm.queue_size == 2
 
 
+async def test_0x_parameters_may_be_passed_by_position_in_0x_order() -> None:
+    # 0.x: StateMachine(initial_state, max_queue_size, queue_overflow_policy, error_state,
+    # filter_fn, trap_fn, on_error_fn, common_data)
+    trapped: list[Any] = []
+    board: dict[str, Any] = {}
+    fsm = StateMachine(
+        Listening, 2, "drop_oldest", None, lambda ctx, msg: msg == "noise", trapped.append, None, board
+    )
+    for msg in ("noise", "a", "b", "c"):
+        fsm.send_message(msg)
+    await fsm.run()
+    assert fsm.common is board and board["seen"] == ["b", "c"]  # bounded to 2, oldest dropped
+    assert len(trapped) == 2  # both answered with None
+
+
 async def test_drop_newest_and_drop_oldest_are_ours() -> None:
     newest = StateMachine(
         initial_state=Listening, common_data={}, max_queue_size=2, queue_overflow_policy="drop_newest"
