@@ -99,20 +99,21 @@ class NetChanges:
         self._apply(with_element(self.net, path, spec), f"add_transition({self._q(path)!r})")
         return TransitionRef(".".join(path), self.net.name)
 
-    def add_arc(self, source: Name, target: Name, weight: int = 1, name: str | None = None) -> None:
-        """Add an arc place -> transition or transition -> place to the running net."""
-        src, dst = self._path("add_arc", source), path_of(self.net, target)
+    def add_arc(self, source_fqn: Name, target_fqn: Name, weight: int = 1, name: str | None = None) -> None:
+        """Add an arc place -> transition or transition -> place to the running net (0.x's parameter
+        names)."""
+        src, dst = self._path("add_arc", source_fqn), path_of(self.net, target_fqn)
         change = f"add_arc({self._q(src)!r}, {self._q(dst)!r})"
         self._apply(with_arc(self.net, src, dst, weight, name), change)
 
-    async def remove_arc(self, source: Name, target: Name) -> None:
-        """Remove an arc, once the firings in flight of its transition have ended."""
-        src, dst = self._path("remove_arc", source), path_of(self.net, target)
-        ends = [".".join(src), ".".join(dst)]
+    async def remove_arc(self, src: Name, dst: Name) -> None:
+        """Remove the arc from ``src`` to ``dst``, once the firings in flight of its transition have ended."""
+        source, target = self._path("remove_arc", src), path_of(self.net, dst)
+        ends = [".".join(source), ".".join(target)]
         transition = [n for n in ends if isinstance(self.net.lookup(n), TransitionSpec)]
-        await self._settled(transition, lambda: without_arc(self.net, src, dst))
-        change = f"remove_arc({self._q(src)!r}, {self._q(dst)!r})"
-        self._apply(without_arc(self.net, src, dst), change)
+        await self._settled(transition, lambda: without_arc(self.net, source, target))
+        change = f"remove_arc({self._q(source)!r}, {self._q(target)!r})"
+        self._apply(without_arc(self.net, source, target), change)
 
     async def remove(self, fqn: Name, *, tokens_to: Name | None = None) -> None:
         """Remove a place or transition and its arcs, once the firings in flight that touch it have

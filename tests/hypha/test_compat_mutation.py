@@ -328,3 +328,23 @@ def test_an_arc_that_would_reorder_a_busy_transitions_inputs_is_refused() -> Non
 
     runner = asyncio.run(go())
     assert runner.marking()["sub.output"] == ("a",) and [a.dst for a in runner.spec.arcs] == ["sub.work"]
+
+
+def test_the_change_methods_take_0x_keyword_names() -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)
+        await runner.start(CycleClock())
+        runner.add_place(fqn="Dyn.extra", place_type=PlaceType.BAG, state_factory=None)
+        runner.add_transition(fqn="Dyn.copy", handler=forward("extra"), guard=None, state_factory=None)
+        runner.add_arc(source_fqn="Dyn.output", target_fqn="Dyn.copy", weight=1, name="feed")
+        runner.add_arc(source_fqn="Dyn.copy", target_fqn="Dyn.extra")
+        runner.add_token("input", 1)
+        await runner.run_until_idle()
+        await runner.remove_arc(src="Dyn.copy", dst="Dyn.extra")
+        await runner.remove(fqn="Dyn.copy")
+        await runner.stop()
+        return runner
+
+    runner = asyncio.run(go())
+    assert runner.marking()["extra"] == (1,) and runner.spec.lookup("extra").type is PlaceType.BAG  # type: ignore[union-attr]
+    assert [(a.src, a.dst) for a in runner.spec.arcs] == [("input", "move"), ("move", "output")]
