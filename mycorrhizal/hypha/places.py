@@ -57,9 +57,10 @@ class _Ref(str):
 
     _net: str | None
 
-    def __new__(cls, name: str, net: str | None = None) -> Self:
+    def __new__(cls, name: str, net: Any = None) -> Self:
         ref = super().__new__(cls, name)
-        ref._net = net
+        # 0.x made refs as PlaceRef(local_name, parent_spec): a net spec stands for its name
+        ref._net = net if net is None or isinstance(net, str) else str(getattr(net, "name", net))
         return ref
 
     @property
@@ -139,6 +140,21 @@ class PlaceSpec:
     state_factory: Callable[[], Any] | None = attrs.field(default=None, eq=False, repr=False)
     """0.x's ``place(..., state_factory=...)``: kept with the place, never called (a transition's
     ``state_factory`` is the one that makes state for a handler)."""
+
+    @property
+    def place_type(self) -> PlaceType:
+        """:attr:`type` (0.x's field name)."""
+        return self.type
+
+    @property
+    def is_io_input(self) -> bool:
+        """Whether an IO source feeds the place (0.x's field; here :attr:`kind`)."""
+        return self.kind is PlaceKind.IO_INPUT
+
+    @property
+    def is_io_output(self) -> bool:
+        """Whether an IO sink drains the place (0.x's field; here :attr:`kind`)."""
+        return self.kind is PlaceKind.IO_OUTPUT
 
 
 @attrs.frozen

@@ -32,6 +32,16 @@ class ArcSpec:
     name: str | None = attrs.field(default=None, eq=False)
     """An optional label (``builder.arc(src, dst, name)``); it changes nothing in how the net runs."""
 
+    @property
+    def source(self) -> str:
+        """:attr:`src` (0.x's field name)."""
+        return self.src
+
+    @property
+    def target(self) -> str:
+        """:attr:`dst` (0.x's field name)."""
+        return self.dst
+
 
 @attrs.frozen
 class SubnetSpec:
@@ -80,6 +90,25 @@ class NetSpec:
             f"<NetSpec {self.name!r}: {len(self.places)} places, {len(self.transitions)} transitions, "
             f"{len(self.arcs)} arcs, {len(self.subnets)} subnets>"
         )
+
+    @property
+    def fqn(self) -> str:
+        """The net's qualified name: its name (a net embedded in another is qualified by the runner
+        that runs it, ``Top.sub``)."""
+        return self.name
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """:attr:`fqn` split at the dots."""
+        return tuple(self.name.split("."))
+
+    def get_fqn(self) -> str:
+        """:attr:`fqn` (the 0.x spelling)."""
+        return self.fqn
+
+    def get_parts(self) -> tuple[str, ...]:
+        """:attr:`parts` (the 0.x spelling)."""
+        return self.parts
 
     def to_diagram(self) -> Diagram:
         """Places as circles (initial token counts), transitions as boxes, subnets as clusters."""

@@ -394,3 +394,36 @@ def test_doc_only_forms_that_cost_nothing_are_accepted() -> None:
     assert mycelium.pn.NetBuilder is mycelium.MyceliumBuilder
     runner = mycelium.PNRunner(net=Annotated, blackboard={}, timebase=None)
     assert runner.spec is Annotated and runner.blackboard == {}
+
+
+def test_specs_answer_0x_field_names() -> None:
+    builder = NetBuilder("Fields")
+
+    @builder.io_input_place()
+    async def feed() -> Any:
+        yield 1
+
+    @builder.io_output_place()
+    async def drain(token: Any) -> None:
+        pass
+
+    bag = builder.place("bag", type=PlaceType.BAG)
+    builder.arc(feed, builder.transition(name="t")(forward_to(bag))).arc(bag, weight=1)
+    builder.arc(bag, builder.transition(name="u")(forward_to(drain))).arc(drain)
+    spec = builder.spec
+    places = {p.name: p for p in spec.places}
+    assert places["bag"].place_type is PlaceType.BAG
+    assert (places["feed"].is_io_input, places["feed"].is_io_output) == (True, False)
+    assert (places["drain"].is_io_input, places["drain"].is_io_output) == (False, True)
+    assert [(a.source, a.target) for a in spec.arcs][:2] == [("feed", "t"), ("t", "bag")]
+    assert (spec.get_fqn(), spec.get_parts(), spec.fqn, spec.parts) == (
+        "Fields",
+        ("Fields",),
+        "Fields",
+        ("Fields",),
+    )
+    # 0.x made refs by hand as PlaceRef(local_name, parent_spec)
+    assert PlaceRef("bag", spec).fqn == "Fields.bag" and TransitionRef("t", spec).get_parts() == (
+        "Fields",
+        "t",
+    )
