@@ -3,32 +3,9 @@
 Engines import these helpers instead of reaching into ``sys``, ``asyncio`` or code objects
 themselves; a new Python release then means reviewing this one module.
 
-``start_eager``: run a coroutine up to its first suspension inside its own task (made first).
-``run_eager``: the same, but make the task only if the coroutine suspends.
-
-An async leaf that finishes without suspending must cost little more than a plain call: no task,
-no trip through the event loop, nothing left behind.  One that suspends must keep running in the
-background, in a task, while the tree reports RUNNING.  And code inside the coroutine must see,
-from its first line, the task that will carry on its work (``asyncio.timeout()``, ``TaskGroup`` and
-``current_task()`` bind to the current task when they are entered).  Even 3.12's ``eager_start``
-creates and registers a whole task per call, which costs several times the leaf itself.
-
-So the first step runs with a *task to be* as the current task: an allocated but not initialised
-``asyncio.Task`` (``Task.__new__``), put into asyncio's table of current tasks for the loop, with
-the coroutine run in a copy of the caller's context as a task would.  If the coroutine finishes,
-that object is dropped unused (never reused: code may have kept a reference to it).  If it
-suspends, ``Task.__init__`` turns that very object into a real, scheduled task (same identity,
-same context) whose first step hands back what the coroutine's first step yielded.  Before
-``__init__`` the C task is inert: the ``cancelling()`` / ``uncancel()`` that ``asyncio.timeout()``
-calls work on it, anything else raises ``RuntimeError`` ("uninitialized"), and it is never
-scheduled nor registered.  So code that keeps ``current_task()`` beyond a coroutine that
-finished without suspending holds an object that never ran (its methods raise); within the
-call, and in every coroutine that suspends, it is the task.  This relies on the C
-task (CPython's ``_asyncio``) and on ``asyncio.tasks._current_tasks`` being the C module's dict
-(3.11 to 3.13); elsewhere ``run_eager`` is ``start_eager``, which creates the task first
-(``eager_start`` on 3.12+, by hand on 3.11) and works everywhere at the cost of a task per call.
-``start_eager`` stays for callers that want the task in every case (hypha tracks its handlers'
-tasks).
+``start_eager`` / ``run_eager`` / ``EagerStarter``: run coroutines up to their first suspension
+without (or before) a task; they live in :mod:`.eager` (the same rules apply there) and are
+re-exported here.
 
 ``is_empty_function``: tell, from its bytecode, that a function does nothing but return None.
 
@@ -73,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import asyncio.runners
 import contextlib
-import contextvars
 import dis
 import gc
 import inspect
@@ -82,12 +58,14 @@ import json.encoder
 import logging
 import sys
 import types
-from asyncio.tasks import _enter_task, _leave_task
-from collections.abc import Callable, Collection, Coroutine, Generator, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
+
+from .eager import LAZY_TASKS, EagerStarter, run_eager, start_eager
 
 __all__ = [
     "LAZY_TASKS",
+    "EagerStarter",
     "called_within",
     "collector_paused",
     "compact_json",
@@ -99,169 +77,6 @@ __all__ = [
     "start_eager",
     "with_constants",
 ]
-
-_NOTHING: Any = object()
-
-#: (task, finished during the first step, its result, the exception it raised)
-Started = tuple[asyncio.Task[Any], bool, Any, BaseException | None]
-#: The same, with no task (None) for a coroutine that finished during its first step.
-Ran = tuple[asyncio.Task[Any] | None, bool, Any, BaseException | None]
-
-
-class _Resume(Coroutine[Any, Any, Any]):
-    """The coroutine a task runs to continue a coroutine whose first step already ran.
-
-    A future the first step is waiting on has its "blocking" flag set (asyncio's handshake between a
-    future and the task step that receives it).  Until the task's own first step takes it, the flag
-    is cleared - so another coroutine may await the same future meanwhile - and set again when the
-    step receives the future.
-    """
-
-    __slots__ = ("_coro", "_first", "_result", "_reblock")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
-        self._coro = coro
-        self._first: Any = _NOTHING  # what the first step yielded, until the task picks it up
-        self._result: Any = _NOTHING  # the return value, if the first step finished
-        self._reblock = False
-
-    def hold(self, first: Any) -> None:
-        """Keep what the first step yielded for the task's first step.
-
-        A bare ``yield`` (``asyncio.sleep(0)``) yields None: it only asks to be resumed on the next
-        turn of the loop, which is exactly when the new task's first step runs - so that step
-        resumes the coroutine at once instead of handing the None to the task to reschedule itself.
-        """
-        if first is None:
-            return
-        self._first = first
-        if getattr(first, "_asyncio_future_blocking", False):
-            first._asyncio_future_blocking = False
-            self._reblock = True
-
-    def send(self, value: Any) -> Any:
-        first = self._first
-        if first is not _NOTHING:
-            self._first = _NOTHING
-            if self._reblock:
-                first._asyncio_future_blocking = True
-            return first
-        if self._result is not _NOTHING:
-            raise StopIteration(self._result)
-        return self._coro.send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        self._first = _NOTHING
-        if self._result is not _NOTHING:
-            # Nothing left to interrupt: the coroutine already finished during its first step.
-            raise StopIteration(self._result)
-        if val is None and tb is None:
-            return self._coro.throw(typ)
-        return self._coro.throw(typ, val, tb)
-
-    def close(self) -> None:
-        self._coro.close()
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        raise TypeError("_Resume is driven by its task only")
-
-
-_Task: Any = asyncio.Task
-_current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
-#: True where a task can be allocated first and initialised later (CPython's C task, 3.11-3.13).
-LAZY_TASKS = (
-    _Task is getattr(asyncio.tasks, "_CTask", None)
-    and isinstance(_current_tasks, dict)
-    and _current_tasks is getattr(sys.modules.get("_asyncio"), "_current_tasks", None)
-)
-
-
-def _start_lazy(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop | None = None) -> Ran:
-    """Run ``coro``'s first step with a task-to-be as the current task; initialise it on suspension."""
-    if loop is None:
-        loop = _running_loop()
-    task = _new_task(_Task)
-    current = _current_tasks
-    previous = current.get(loop)
-    current[loop] = task
-    context = _copy_context()
-    try:
-        first = context.run(coro.send, None)
-    except StopIteration as stop:
-        return None, True, stop.value, None
-    except BaseException as exc:  # noqa: BLE001 - handed to the caller, who applies the policy
-        return None, True, None, exc
-    finally:
-        if previous is None:
-            del current[loop]
-        else:
-            current[loop] = previous
-    resume = _Resume(coro)
-    resume.hold(first)
-    _Task.__init__(task, resume, loop=loop, context=context)
-    return task, False, None, None
-
-
-def _start_by_hand(coro: Coroutine[Any, Any, Any]) -> Started:
-    """``start_eager`` on 3.11: the task is created first and made current by hand."""
-    loop = asyncio.get_running_loop()
-    resume = _Resume(coro)
-    context = contextvars.copy_context()
-    task: asyncio.Task[Any] = loop.create_task(resume, context=context)
-    previous = asyncio.current_task(loop)
-    if previous is not None:
-        _leave_task(loop, previous)
-    _enter_task(loop, task)
-    try:
-        resume.hold(context.run(coro.send, None))
-    except StopIteration as stop:
-        resume._result = stop.value
-        return task, True, stop.value, None
-    except BaseException as exc:  # noqa: BLE001 - handed to the caller, who applies the policy
-        resume._result = None
-        return task, True, None, exc
-    finally:
-        _leave_task(loop, task)
-        if previous is not None:
-            _enter_task(loop, previous)
-    return task, False, None, None
-
-
-def _start_eager_task(coro: Coroutine[Any, Any, Any]) -> Started:
-    """``start_eager`` on 3.12+: asyncio's own ``eager_start``."""
-    task = asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)  # type: ignore[call-arg]
-    if not task.done():
-        return task, False, None, None
-    if task.cancelled():
-        return task, True, None, asyncio.CancelledError()
-    exc = task.exception()
-    return task, True, (None if exc is not None else task.result()), exc
-
-
-def _run_with_a_task(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop | None = None) -> Ran:
-    """``run_eager`` where tasks cannot be initialised late: ``start_eager``, forgetting a finished task
-    (``loop``: the running loop, which ``start_eager`` finds itself)."""
-    task, done, value, exc = start_eager(coro)
-    return (None if done else task), done, value, exc
-
-
-_running_loop = asyncio.get_running_loop
-_copy_context = contextvars.copy_context
-_new_task = _Task.__new__
-
-start_eager: Callable[[Coroutine[Any, Any, Any]], Started] = (
-    _start_eager_task if sys.version_info >= (3, 12) else _start_by_hand
-)
-"""Run ``coro`` to its first suspension inside its own task, made first; (the task, finished, result,
-exception).  A task exists even when the coroutine finished (it carries the outcome)."""
-
-run_eager: Callable[[Coroutine[Any, Any, Any], asyncio.AbstractEventLoop | None], Ran] = (
-    _start_lazy if LAZY_TASKS else _run_with_a_task
-)
-"""Run ``coro`` to its first suspension, making its task only if it suspends; (the task - None if it
-finished -, finished, result, exception).  ``loop``: the running loop, if the caller has it at hand
-(a caller starting many coroutines in one synchronous stretch asks for it once); None: look it up."""
-
 
 # Instructions the interpreter puts before a function's first statement (coroutine set-up, cells).
 _PROLOGUE = frozenset({"RESUME", "NOP", "RETURN_GENERATOR", "POP_TOP", "COPY_FREE_VARS", "MAKE_CELL"})

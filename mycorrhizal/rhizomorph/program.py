@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..common.eager import EagerStarter
 from .behaviours import composites, decorators, leaves
 from .behaviours.host import HaltFn, Host, TickFn
 from .compile import Plan, plan_of
@@ -171,12 +172,15 @@ def build(plan: Plan, observed: bool = False) -> Program:
 
 
 def _with_loop(tick: TickFn) -> TickFn:
-    """The root of a tree with ``async def`` leaves: the running loop they start on, looked up once
-    per tick (a tick is synchronous) rather than by each leaf."""
+    """The root of a tree with ``async def`` leaves: the starter of the running loop they start on,
+    looked up once per tick (a tick is synchronous) rather than by each leaf."""
     running_loop = asyncio.get_running_loop
 
     def root(rt: Host) -> Status:
-        rt.loop = running_loop()
+        loop = running_loop()
+        starter = rt.eager
+        if starter is None or starter.loop is not loop:
+            rt.eager = EagerStarter(loop)
         return tick(rt)
 
     return root

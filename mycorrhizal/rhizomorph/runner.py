@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
+from ..common.eager import EagerStarter
 from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
 from ..common.observers import Event, Observer, Observers
@@ -58,7 +59,7 @@ class Runner:
         "data",
         "ticks",
         "polling",
-        "loop",
+        "eager",
         "_program",
         "_tasks",
         "_observers",
@@ -115,7 +116,7 @@ class Runner:
         self.ticks = 0
         #: True when a sync leaf reported RUNNING in the last tick (it wants to be ticked again).
         self.polling = False
-        self.loop: asyncio.AbstractEventLoop | None = None  # see Host.loop
+        self.eager: EagerStarter | None = None  # see Host.eager
         self._program = program
         self._tasks: LeafTasks | None = None  # made when the first async leaf suspends
         self._observers: Observers | None = None  # made when the first observer is attached

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import interpreter
+from mycorrhizal.common import eager, interpreter
 from mycorrhizal.common.interpreter import (
     called_within,
     compact_json,
@@ -303,7 +303,7 @@ def test_lazy_tasks_are_used_on_every_supported_cpython() -> None:
     """The C task and asyncio's table of current tasks are what the lazy start relies on (3.11-3.13)."""
     expected = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
     assert interpreter.LAZY_TASKS is expected
-    assert run_eager is (interpreter._start_lazy if expected else interpreter._run_with_a_task)
+    assert run_eager is (eager._start_lazy if expected else eager._run_with_a_task)
 
 
 @pytest.fixture(params=["lazy", "with a task"])
@@ -311,7 +311,7 @@ def start(request: pytest.FixtureRequest) -> Any:
     """Both ways run_eager may work (the one this interpreter does not use is still correct)."""
     if request.param == "lazy" and not interpreter.LAZY_TASKS:
         pytest.skip("this interpreter has no lazily initialised C tasks")
-    return interpreter._start_lazy if request.param == "lazy" else interpreter._run_with_a_task
+    return eager._start_lazy if request.param == "lazy" else eager._run_with_a_task
 
 
 async def test_the_task_seen_inside_is_the_task_that_carries_on_for_both_ways(start: Any) -> None:
@@ -381,7 +381,7 @@ async def test_ten_thousand_quick_coroutines_leave_no_task_behind(start: Any) ->
     for n in range(10_000):
         task, done, value, _ = start(quick(n))
         assert task is None and done and value == n
-    if start is interpreter._start_lazy:
+    if start is eager._start_lazy:
         assert len(asyncio.all_tasks()) == before  # not even until the loop runs
     await asyncio.sleep(0)
     assert len(asyncio.all_tasks()) == before

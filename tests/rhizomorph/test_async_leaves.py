@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 from mycorrhizal.common import ManualClock
@@ -95,3 +96,49 @@ async def test_halting_a_suspended_leaf_cancels_its_task() -> None:
     runner.reset()
     await runner.settle()
     assert log == ["cancelled"] and not runner.running
+
+
+where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="outside")
+
+
+def leaves_in_one_tick(seen: list[Any]) -> Any:
+    """A sequence of async and plain leaves; each records what it saw and changes the context."""
+
+    async def first(bb: Any) -> bool:
+        seen.append(("first", where.get(), asyncio.current_task()))
+        where.set("set by first")
+        return True
+
+    def plain(bb: Any) -> bool:
+        seen.append(("plain", where.get(), asyncio.current_task()))
+        where.set("set by plain")  # a plain leaf runs in the caller's context
+        return True
+
+    async def second(bb: Any) -> bool:
+        seen.append(("second", where.get(), asyncio.current_task()))
+        where.set("set by second")
+        return True
+
+    b = TreeBuilder("Contexts")
+    b.root(b.sequence("all", b.condition(first), b.condition(plain), b.condition(second)))
+    return b.build()
+
+
+async def test_each_async_leaf_of_a_tick_runs_as_in_a_task_of_its_own() -> None:
+    seen: list[Any] = []
+    runner = Runner(leaves_in_one_tick(seen), {})
+    caller = asyncio.current_task()
+    where.set("caller")
+    assert await runner.tick() is Status.SUCCESS
+    # Its own copy of the caller's context: a change made by an async leaf stays in that copy.
+    assert [(name, value) for name, value, _ in seen] == [
+        ("first", "caller"),
+        ("plain", "caller"),
+        ("second", "set by plain"),
+    ]
+    assert where.get() == "set by plain"
+    # Its own task: not the caller's (which a plain leaf sees), nor another leaf's.
+    first, plain, second = (task for _, _, task in seen)
+    assert plain is caller and first is not caller and second is not caller and first is not second
+    assert await runner.tick() is Status.SUCCESS
+    assert len({id(task) for _, _, task in seen if task is not caller}) == 4

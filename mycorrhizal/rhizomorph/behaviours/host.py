@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
+from ...common.eager import EagerStarter
 from ...common.errors import ExecutionError
 from ...common.observers import Event
 from ...common.timebase import Timebase
@@ -36,8 +37,8 @@ class Host(Protocol):
     #: Per-node working data: an async leaf's task, a timeout's timer, a parallel's results ...
     data: list[Any]
     ticks: int
-    #: The running event loop during a tick of a tree with async leaves (looked up once per tick).
-    loop: asyncio.AbstractEventLoop | None
+    #: What starts async leaves on the running loop (checked once per tick of a tree that has some).
+    eager: EagerStarter | None
     #: Set when a plain-function leaf reported RUNNING (it can only be polled).
     polling: bool
 

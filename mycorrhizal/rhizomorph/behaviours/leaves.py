@@ -2,8 +2,8 @@
 
 A leaf's user function is called through a *call adapter* (:func:`make_call`): a function of the
 runner that hands the function the runner's values for the parameters it declared.  A plain
-function is called directly within the tick; an ``async def`` one is started eagerly (see
-:func:`~mycorrhizal.common.interpreter.run_eager`) and only becomes a background task if it
+function is called directly within the tick; an ``async def`` one is started eagerly by the
+runner's :class:`~mycorrhizal.common.eager.EagerStarter` and only becomes a background task if it
 suspends.
 """
 
@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ...common.eager import EagerStarter
 from ...common.errors import InvalidStatusError
-from ...common.interpreter import run_eager
 from ..status import Status
 from .host import Call, HaltFn, Host, TickFn
 
@@ -167,6 +167,9 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: A
             return _as_status(rt, i, value, condition, node, label)
         return _raised(rt, i, exc)
 
+    # The common results (a bool from a condition, a Status from an action) are taken without a call.
+    common = bool if condition else Status
+
     def tick(rt: Host) -> Status:
         task = rt.data[i]
         if task is None:
@@ -175,13 +178,15 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: A
             except Exception as raised:
                 r = rt._leaf_raised(i, raised)
             else:
-                task, _, value, error = run_eager(coro, rt.loop)
+                starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
+                task = starter.start(coro)
                 if task is None:  # it finished during its first step
-                    # The common results (a Status from an action, a bool from a condition) without a call.
+                    value = starter.value
                     kind = value.__class__
-                    if error is None and kind is (bool if condition else Status):
+                    if kind is common and starter.error is None:
                         r = (SUCCESS if value else FAILURE) if condition else value
                     else:
+                        error, starter.error = starter.error, None  # (not kept beyond this call)
                         r = outcome(rt, value, error)
                 else:
                     rt.data[i] = task
