@@ -179,3 +179,14 @@ def test_declarative_match_and_try_catch_problems() -> None:
 @pytest.mark.parametrize("module", ["mycorrhizal", "mycorrhizal.rhizomorph", "mycorrhizal.rhizomorph.core"])
 def test_the_0x_import_paths(module: str, name: str) -> None:
     assert getattr(importlib.import_module(module), name) is getattr(mycorrhizal.rhizomorph, name)
+
+
+@pytest.mark.parametrize("method", ["to_mermaid", "to_dict", "build"])
+def test_a_builder_without_a_root_raises_a_value_error_as_in_0x(method: str) -> None:
+    with pytest.raises(ValueError, match=r"tree 'Bare': has no root\. Fix: call builder.root\(node\)"):
+        getattr(TreeBuilder("Bare"), method)()
+
+
+def test_subtree_of_something_without_a_root_raises_a_value_error_as_in_0x() -> None:
+    with pytest.raises(ValueError, match="bt.subtree.. got 42, not a tree"):
+        bt.subtree(42)  # type: ignore[arg-type]
