@@ -507,3 +507,29 @@ async def test_tree_spores_adapter_logs_an_fsm_action_with_its_machine_state() -
         ("Off", Status.RUNNING),
         ("On", Status.SUCCESS),
     ]
+
+
+async def test_a_tick_writes_nothing_on_the_blackboard_and_leaves_get_the_instance_as_ctx() -> None:
+    class Sealed:  # 0.x needed a blackboard that accepts new attributes
+        __slots__ = ("seen",)
+
+        def __init__(self) -> None:
+            self.seen: list[Any] = []
+
+    @tree
+    def Watching():
+        @bt.action
+        def look(bb, ctx):  # type: ignore[no-untyped-def]
+            bb.seen.append(ctx)
+            return Status.SUCCESS
+
+        @root
+        @Sequence
+        def main():  # type: ignore[no-untyped-def]
+            yield look
+
+    bb = Sealed()
+    runner = TreeRunner(Watching, bb, ManualClock())
+    assert await runner.tick() is Status.SUCCESS
+    assert bb.seen == [runner.instance] and isinstance(runner.instance, TreeInstance)
+    await runner.aclose()
