@@ -96,13 +96,17 @@ def relate(
     ``GLOBAL``/``AUTO`` objects go through the object cache (written when new or changed);
     ``EVENT`` objects are written every time.
     """
+    return _write(config.current(), obj, scope, _time.time() if now is None else now), qualifier
+
+
+def _write(state: config.State, obj: Any, scope: ObjectScope, now: float) -> str:
+    """Write ``obj`` as ``scope`` says (through the cache, or at once); returns its id."""
     ident, kind, attributes = describe(obj)
-    when = _time.time() if now is None else now
     if scope is ObjectScope.EVENT:
-        config.current().dispatcher.object((ident, kind, when, attributes, []))
+        state.dispatcher.object((ident, kind, now, attributes, []))
     else:
-        config.current().cache.see(ident, kind, attributes, when)
-    return ident, qualifier
+        state.cache.see(ident, kind, attributes, now)
+    return ident
 
 
 def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
@@ -133,13 +137,16 @@ def _reader(cls: type) -> Reader:
             value = getattr(bb, field, None)
             if value is not None:
                 attributes.append((name, value))
+        if not refs:
+            return
+        state = config.current()
         for field, qualifier, scope in refs:
             value = getattr(bb, field, None)
             if value is None:
                 continue
             for obj in value if isinstance(value, _COLLECTIONS) else (value,):
                 if obj is not None:
-                    relations.append(relate(obj, qualifier, scope, now=now))
+                    relations.append((_write(state, obj, scope, now), qualifier))
 
     return read
 

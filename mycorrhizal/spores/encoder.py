@@ -53,6 +53,9 @@ def _quote(name: str) -> str:
 # with the same value) keep their JSON text; bounded, so a log of ever-new values costs a lookup.
 _relations_made: dict[tuple[str, str], str] = {}
 _texts_made: dict[tuple[str, Any], str] = {}  # not shared with relationships: the keys look alike
+# Whole lists: an event's attributes when every value is a text, and its relationships.
+_text_lists: dict[tuple[tuple[str, Any], ...], str] = {}
+_relation_lists: dict[tuple[tuple[str, str], ...], str] = {}
 _FRAGMENTS = 8192
 
 
@@ -130,12 +133,15 @@ class JSONEncoder:
 
     def encode_event(self, raw: RawEvent) -> bytes:
         """The same JSON as :meth:`encode` for an event given as a tuple (the hot path: one
-        f-string, names and types quoted once, no helper calls for str/int/float values)."""
+        f-string; names, types and whole lists of text attributes or relationships made once)."""
         ident, kind, time, attributes, relations, activity = raw
-        quoted, made = _quoted, _relations_made
-        rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
+        if relations:
+            key = tuple(relations)
+            rels = _relation_lists.get(key) or _relation_list(key)
+        else:
+            rels = ""
         return (
-            f'{{"event":{{"id":{_text(ident)},"type":{quoted.get(kind) or _quote(kind)},'
+            f'{{"event":{{"id":{_text(ident)},"type":{_quoted.get(kind) or _quote(kind)},'
             f'"activity":{"null" if activity is None else _text(activity)},"time":{time!r},'
             f'"attributes":[{_event_attributes(attributes) if attributes else ""}],'
             f'"relationships":[{rels}]}},"object":null}}'
@@ -152,8 +158,32 @@ class JSONEncoder:
         ).encode()
 
 
+def _relation_list(key: tuple[tuple[str, str], ...]) -> str:
+    made = _relations_made
+    found = ",".join([made.get(pair) or _relation(pair) for pair in key])
+    if len(_relation_lists) < _FRAGMENTS:
+        _relation_lists[key] = found
+    return found
+
+
 def _event_attributes(attributes: Attributes) -> str:
-    """The attribute list of an event (no times), str/int/float values without helper calls."""
+    """The attribute list of an event (no times); a list whose values are all texts is made once
+    (events of one kind repeat theirs: a state's name, a label), others pair by pair."""
+    for _, value in attributes:
+        if type(value) is not str:  # exactly str: a StrEnum member equal to a text is written otherwise
+            return _mixed_attributes(attributes)
+    key = tuple(attributes)
+    found = _text_lists.get(key)
+    if found is None:
+        made = _texts_made
+        found = ",".join([made.get(pair) or _text_attribute(*pair) for pair in key])
+        if len(_text_lists) < _FRAGMENTS:
+            _text_lists[key] = found
+    return found
+
+
+def _mixed_attributes(attributes: Attributes) -> str:
+    """An attribute list with values other than texts, pair by pair (str/int/float without calls)."""
     quoted, made = _quoted, _texts_made
     parts = []
     for pair in attributes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -153,4 +154,27 @@ def test_the_fast_encoder_writes_what_the_model_encoder_writes(name, values, rel
     assert fast == model
     assert [a["value"] for a in fast["object"]["attributes"]] == [
         attribute_value_from_python(n, v).value for n, v in values
+    ]
+
+
+class Shade(StrEnum):
+    RED = "red"
+
+
+def test_a_list_of_texts_is_made_once_and_a_text_like_enum_is_not_taken_for_it() -> None:
+    encoder = JSONEncoder()
+
+    def values(attributes: list[tuple[str, Any]]) -> list[tuple[str, str, str]]:
+        line = json.loads(encoder.encode_event(("e", "t", 0.0, attributes, [("o", "q")], None)))
+        return [(a["name"], a["value"], a["type"]) for a in line["event"]["attributes"]]
+
+    for _ in range(2):  # the second time from the list made the first time
+        assert values([("state", "red"), ("label", "GO")]) == [
+            ("state", "red", "string"),
+            ("label", "GO", "string"),
+        ]
+    # equal to ("state", "red") as a key, written as an enum is: its member's name
+    assert values([("state", Shade.RED), ("label", "GO")]) == [
+        ("state", "RED", "string"),
+        ("label", "GO", "string"),
     ]

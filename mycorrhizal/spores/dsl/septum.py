@@ -82,19 +82,33 @@ class SeptumAdapter(Adapter):
             check_target(fn, "@adapter.log_state(...)", "@septum.on_state")
             extra = UserAttributes(attributes, fn, f"log_state({event_type!r}) on {fn.__qualname__}")
 
+            # (id of the state, id of the result) -> (state, result, their attributes): the same
+            # state and label give the same attributes (both kept, so that their ids stay theirs)
+            known: dict[tuple[int, int], tuple[Any, Any, tuple[tuple[str, str], ...]]] = {}
+
+            def constant(state: Any, ctx: Any, result: Any) -> tuple[tuple[str, str], ...]:
+                made: Attributes = []
+                if log_state_name:
+                    made.append(("state_name", state_name(ctx, fn)))
+                if log_transition and result is not None:
+                    made.append(("transition", transition_text(result)))
+                pairs = tuple(made)
+                if len(known) < 1024:
+                    known[(id(state), id(result))] = (state, result, pairs)
+                return pairs
+
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
                 if not self.enabled:
                     return None
-                ctx = _ctx(args, kwargs)
-                attrs: Attributes = []
-                if log_state_name:
-                    attrs.append(("state_name", state_name(ctx, fn)))
-                if log_transition and result is not None:
-                    attrs.append(("transition", transition_text(result)))
+                ctx = args[0] if args else kwargs.get("ctx")
+                state = getattr(ctx, "state", None)
+                found = known.get((id(state), id(result)))
+                attrs = list(found[2] if found is not None else constant(state, ctx, result))
                 msg = getattr(ctx, "msg", None)
                 if msg is not None:
                     attrs.append(("message_type", type(msg).__name__))
-                extra.evaluate(args, kwargs, result, attrs)
+                if extra:
+                    extra.evaluate(args, kwargs, result, attrs)
                 return adapter_event(event_type, attrs, _common(ctx), [], time.time())
 
             return wrap(fn, after=after)  # type: ignore[return-value]
