@@ -18,7 +18,15 @@ from .extraction import blackboard_objects, describe, plan_of
 from .models import ObjectScope, Relationship, epoch, generate_event_id
 from .records import Attributes, RawEvent, Relations
 
-__all__ = ["adapter_event", "blackboard_relations", "emit_event", "emit_object", "enabled", "relate"]
+__all__ = [
+    "adapter_event",
+    "blackboard_relations",
+    "emit_event",
+    "emit_object",
+    "enabled",
+    "relate",
+    "write_related",
+]
 
 
 def enabled() -> bool:
@@ -96,10 +104,10 @@ def relate(
     ``GLOBAL``/``AUTO`` objects go through the object cache (written when new or changed);
     ``EVENT`` objects are written every time.
     """
-    return _write(config.current(), obj, scope, _time.time() if now is None else now), qualifier
+    return write_related(config.current(), obj, scope, _time.time() if now is None else now), qualifier
 
 
-def _write(state: config.State, obj: Any, scope: ObjectScope, now: float) -> str:
+def write_related(state: config.State, obj: Any, scope: ObjectScope, now: float) -> str:
     """Write ``obj`` as ``scope`` says (through the cache, or at once); returns its id."""
     ident, kind, attributes = describe(obj)
     if scope is ObjectScope.EVENT:
@@ -146,7 +154,7 @@ def _reader(cls: type) -> Reader:
                 continue
             for obj in value if isinstance(value, _COLLECTIONS) else (value,):
                 if obj is not None:
-                    relations.append((_write(state, obj, scope, now), qualifier))
+                    relations.append((write_related(state, obj, scope, now), qualifier))
 
     return read
 

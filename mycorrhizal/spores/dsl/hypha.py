@@ -23,7 +23,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from ..emit import adapter_event, relate
+from ..config import current
+from ..emit import adapter_event, write_related
+from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import ArgumentFinder, wrap
 from .base import Adapter, UserAttributes, check_target
@@ -47,9 +49,10 @@ def produced_tokens(outputs: Any) -> Iterator[Any]:
 
 
 def _relate_all(tokens: Iterable[Any], qualifier: str, now: float, into: Relations) -> None:
+    state = current()
     for token in tokens:
         if token is not None:
-            into.append(relate(token, qualifier, now=now))
+            into.append((write_related(state, token, ObjectScope.GLOBAL, now), qualifier))
 
 
 class HyphaAdapter(Adapter):
@@ -79,7 +82,8 @@ class HyphaAdapter(Adapter):
                 ctx = finder.get("ctx", args, kwargs)
                 name = getattr(ctx, "transition", None) or fn.__name__
                 attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
-                extra.evaluate(args, kwargs, result, attrs)
+                if extra:
+                    extra.evaluate(args, kwargs, result, attrs)
                 relations: Relations = []
                 if log_inputs:
                     _relate_all(consumed, "input", now, relations)
