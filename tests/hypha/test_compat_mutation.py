@@ -7,6 +7,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mycorrhizal.common import CapacityError, DefinitionError, ExecutionError
 from mycorrhizal.common.timebase import CycleClock, ManualClock
@@ -348,3 +350,51 @@ def test_the_change_methods_take_0x_keyword_names() -> None:
     runner = asyncio.run(go())
     assert runner.marking()["extra"] == (1,) and runner.spec.lookup("extra").type is PlaceType.BAG  # type: ignore[union-attr]
     assert [(a.src, a.dst) for a in runner.spec.arcs] == [("input", "move"), ("move", "output")]
+
+
+# -- an invariant: whatever changes, every token is somewhere, once --------------------------------
+
+Step = tuple[str, int]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["add", "feed", "remove_arc", "remove", "settle"]), st.integers(0, 3)),
+        max_size=14,
+    )
+)
+def test_changes_in_any_order_keep_every_token(steps: list[Step]) -> None:
+    clock = ManualClock()
+
+    async def go() -> tuple[list[Any], list[Any]]:
+        runner = Runner(slow_pipeline(clock), None, clock)
+        await runner.start()
+        fed: list[Any] = []
+        lanes: list[int] = []
+        for action, n in steps:
+            if action == "feed":
+                fed.append(len(fed))
+                runner.add_token("input", fed[-1])
+            elif action == "add" and n not in lanes:  # a lane output -> mv{n} -> lane{n}
+                lanes.append(n)
+                runner.add_place(f"lane{n}", capacity=2)
+                runner.add_transition(f"mv{n}", forward(f"lane{n}"))
+                runner.add_arc("output", f"mv{n}")
+                runner.add_arc(f"mv{n}", f"lane{n}")
+            elif action == "remove_arc" and n in lanes and runner.spec.lookup(f"mv{n}") is not None:
+                if any(a.src == "output" and a.dst == f"mv{n}" for a in runner.spec.arcs):
+                    await runner.remove_arc("output", f"mv{n}")
+            elif action == "remove" and n in lanes:
+                lanes.remove(n)
+                if runner.spec.lookup(f"mv{n}") is not None:
+                    await runner.remove(f"mv{n}")
+                await runner.remove(f"lane{n}", tokens_to="output")
+            clock.advance(0.5)
+            await asyncio.sleep(0)
+        clock.advance(5)
+        await runner.stop(cancel=True)
+        return fed, [t for tokens in runner.marking().values() for t in tokens]
+
+    fed, held = asyncio.run(go())
+    assert sorted(held) == fed
