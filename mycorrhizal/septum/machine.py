@@ -29,6 +29,7 @@ from .mailbox import TIMEOUT, OverflowPolicy
 from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS
 from .overflow import overflow
 from .plan import MachineSpec
+from .registry import StateRef
 from .report import LEVELS as _LEVELS
 from .states import State, StateGroup, tools
 from .turns import Turns
@@ -47,12 +48,12 @@ class StateMachine(legacy.Compat0x):
 
     def __init__(
         self,
-        initial_state: State | StateGroup,
+        initial_state: State | StateGroup | StateRef | str,
         # 0.x's parameters, in 0.x's order: its programs may pass them by position.  (Defaults
         # filled by position also cost a call less than keyword-only ones.)
         max_queue_size: int | None = DEFAULT_MAX_QUEUE_SIZE,
         queue_overflow_policy: str | None = None,
-        error_state: State | None = None,
+        error_state: State | StateRef | None = None,
         filter_fn: Callable[[Any, Any], Any] | None = None,
         trap_fn: Callable[[Any], Any] | None = None,
         on_error_fn: Any = None,
