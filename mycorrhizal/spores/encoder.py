@@ -53,9 +53,8 @@ def _quote(name: str) -> str:
 # with the same value) keep their JSON text; bounded, so a log of ever-new values costs a lookup.
 _relations_made: dict[tuple[str, str], str] = {}
 _texts_made: dict[tuple[str, Any], str] = {}  # not shared with relationships: the keys look alike
-# Whole lists: an event's attributes when every value is a text, and its relationships.
+# Whole lists: an event's attributes when every value is a text.
 _text_lists: dict[tuple[tuple[str, Any], ...], str] = {}
-_relation_lists: dict[tuple[tuple[str, str], ...], str] = {}
 _FRAGMENTS = 8192
 
 
@@ -133,13 +132,10 @@ class JSONEncoder:
 
     def encode_event(self, raw: RawEvent) -> bytes:
         """The same JSON as :meth:`encode` for an event given as a tuple (the hot path: one
-        f-string; names, types and whole lists of text attributes or relationships made once)."""
+        f-string; names, types, relationships and whole lists of text attributes made once)."""
         ident, kind, time, attributes, relations, activity = raw
-        if relations:
-            key = tuple(relations)
-            rels = _relation_lists.get(key) or _relation_list(key)
-        else:
-            rels = ""
+        made = _relations_made  # a relationship to the same object repeats: each pair made once
+        rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
         return (
             f'{{"event":{{"id":{_text(ident)},"type":{_quoted.get(kind) or _quote(kind)},'
             f'"activity":{"null" if activity is None else _text(activity)},"time":{time!r},'
@@ -156,14 +152,6 @@ class JSONEncoder:
             f'"attributes":[{_attributes(attributes, repr(time)) if attributes else ""}],'
             f'"relationships":[{_relations(relations) if relations else ""}]}}}}'
         ).encode()
-
-
-def _relation_list(key: tuple[tuple[str, str], ...]) -> str:
-    made = _relations_made
-    found = ",".join([made.get(pair) or _relation(pair) for pair in key])
-    if len(_relation_lists) < _FRAGMENTS:
-        _relation_lists[key] = found
-    return found
 
 
 def _event_attributes(attributes: Attributes) -> str:
