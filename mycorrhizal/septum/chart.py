@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from ..common.timebase import Timebase, TimerHandle
@@ -25,10 +25,11 @@ from . import chartsteps, report
 from .clock import Clock
 from .context import Machine
 from .engine import DRIVING as FLAT_DRIVING
-from .engine import ENTRY_RUN, YIELD_EVERY, Engine, Host
+from .engine import YIELD_EVERY, Engine, Host
 from .events import StateEntered, TimeoutFired
 from .hierarchy import ChartNode, ChartSpec
 from .mailbox import EMPTY, Mailbox, Marker
+from .mishaps import ENTRY_RUN
 from .moves import DONE, ENTRY, NEW, WAIT
 from .options import Options
 from .plan import MachineSpec, Node
@@ -261,6 +262,10 @@ class ChartEngine(Engine):
         finally:
             self.release()
         return answer(steps)
+
+    def run_all(self, host: Host) -> Coroutine[Any, Any, int]:
+        """``run()``: a statechart's steps all go through :meth:`drive`."""
+        return self.drive(host, -1, False, int)
 
     def _next(self, ctx: Any) -> Any:
         """Take the next message (``ctx.msg``) or fired timeout (a state's marker); EMPTY if idle."""

@@ -27,7 +27,6 @@ from . import chartmoves, guards, hierarchy, moves, report
 from .chartmoves import Charting, Taken
 from .clock import INTERRUPTED
 from .compound import Completed
-from .engine import ENTRY_RUN
 from .events import MessageHandled, StateCompleted, StateRetried, StepCancelled
 from .failures import (
     HookFailed,
@@ -41,6 +40,7 @@ from .failures import (
     undeclared,
 )
 from .hierarchy import ChartNode, TimerMarker
+from .mishaps import ENTRY_RUN
 from .plan import Op, label_text
 from .targets import AGAIN, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 

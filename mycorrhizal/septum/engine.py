@@ -13,31 +13,30 @@ Handlers are awaited directly: one that does not suspend costs one coroutine, ne
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from ..common.observers import Observers
 from ..common.timebase import Timebase
-from . import moves, report
-from .clock import INTERRUPTED, Clock
+from . import mishaps, moves, report
+from .clock import Clock
 from .context import Context, Machine
 from .events import (
     MessageHandled,
     StateEntered,
-    StepCancelled,
     TimeoutFired,
     make_entered,
     make_handled,
     make_left,
 )
-from .failures import HookFailed, destination, handler_error, raised_itself, unawaited, undeclared
+from .failures import HookFailed, raised_itself
 from .guards import CHOOSE
-from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
+from .mailbox import EMPTY, TIMEOUT, Mailbox
+from .mishaps import ENTRY_RUN, RESUMED
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
-from .plan import MachineSpec, Node, Op, label_text
+from .plan import MachineSpec, Node, Op
 from .turns import Turns
 
 __all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine", "Host"]
@@ -48,9 +47,6 @@ _LEVELS = report.LEVELS
 
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
-
-ENTRY_RUN: Any = Marker("<entry run>")  # what a step took: the entry run on_state owed
-RESUMED: Any = Marker("<resumed>")  # what a step took: on_timeout after the timeout interrupted on_state
 
 
 class Host(Machine, Protocol):
@@ -258,11 +254,7 @@ class Engine:
                         # A timed state's on_state is awaited so that its timeout can interrupt it.
                         label = await (label if timeout or node.timeout is None else self._timed(label))
                 except (Exception, asyncio.CancelledError) as exc:
-                    if isinstance(exc, asyncio.CancelledError) and not raised_itself(exc):
-                        self._put_back(node, took, timeout)  # cancelled: the step is owed again
-                        raise
-                    self.phase = WAIT  # failed (a CancelledError nobody asked for included): routed
-                    await self._route(node, "on_timeout" if timeout else "on_state", exc)
+                    await self._failed(node, took, timeout, exc)
                     continue
                 self.phase, op = WAIT, None if label is None else node.by_id.get(id(label))  # step done
                 if op is not None and op.fast and quiet and budget > 0:
@@ -292,11 +284,7 @@ class Engine:
             try:
                 label = await node.on_state(ctx)  # type: ignore[misc]
             except (Exception, asyncio.CancelledError) as exc:
-                if isinstance(exc, asyncio.CancelledError) and not raised_itself(exc):
-                    self._put_back(node, ENTRY_RUN, False)  # cancelled: the entry run is owed again
-                    raise
-                self.phase = WAIT
-                await self._route(node, "on_state", exc)
+                await self._failed(node, ENTRY_RUN, False, exc)
                 return True
             self.phase = WAIT
             if label is not None:
@@ -314,6 +302,70 @@ class Engine:
             if self.turns:
                 self.turns.pass_on()
 
+    def run_all(self, host: Host) -> Coroutine[Any, Any, int]:
+        """``run()``: steps until idle or complete.  :meth:`_run_plainly` on a machine nobody watches
+        (no observer, INFO logging known to be off) without a timer, else :meth:`drive`."""
+        if (
+            self.running
+            or self.phase == NEW
+            or self.clock is not None
+            or self.observers is not None
+            or _LEVELS.get(_INFO) is not False
+        ):
+            return self.drive(host, -1, False, int)  # (which also waits for the turn if need be)
+        return self._run_plainly(host)
+
+    async def _run_plainly(self, host: Host) -> int:
+        """:meth:`drive`'s loop for the common steps (entry runs, priority-0 messages, plain transitions);
+        it leaves any other (a fired timeout, a message of another priority) to :meth:`drive`."""
+        self.running = True
+        ctx = self.ctx or self.context(host)
+        steps, budget, box = 0, YIELD_EVERY, self.mailbox  # (a mailbox opened meanwhile is seen below)
+        try:
+            while not self.closed:
+                node = self.node
+                if self.phase == ENTRY:
+                    ctx.msg, took = None, ENTRY_RUN
+                elif self.phase == WAIT and box and box.plain and not (box.others or box.timeout_queued):
+                    box.taken_priority = 0  # a priority-0 message
+                    took = ctx.msg = box.plain.popleft()
+                else:
+                    break  # idle, complete, or a step for drive()
+                steps += 1
+                budget -= 1
+                try:
+                    label = node.on_state(ctx)  # type: ignore[misc]
+                    if node.on_state_async:
+                        label = await (label if node.timeout is None else self._timed(label))
+                except (Exception, asyncio.CancelledError) as exc:
+                    await self._failed(node, took, False, exc)
+                    continue
+                self.phase = WAIT
+                op = None
+                if label is not None:
+                    op = node.by_id.get(id(label))
+                    if op is not None and op.fast and budget > 0 and self.observers is None:
+                        self.retry = 0  # a plain transition, taken as drive() takes those
+                        self.node = op.target  # type: ignore[assignment]
+                        self.phase = ENTRY
+                        continue
+                elif budget > 0 and self.observers is None:
+                    continue  # an entry run that returned nothing: nothing to do or report
+                budget = await self._settle(node, False, label, op, budget)
+        except BaseException:
+            self.release()
+            raise
+        box = self.mailbox
+        if not self.closed and (
+            self.phase == TIMED_OUT or (self.phase == WAIT and box and (box.plain or box.others))
+        ):
+            done: int = await self.drive(host, -1, False, int, held=True)  # which releases the turn
+            return steps + done
+        self.release()
+        if not steps:
+            await asyncio.sleep(0)  # as drive(): a call that does nothing yields to the event loop once
+        return steps
+
     async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, budget: int) -> int:
         """What a handler's label leads to, when that is more than a plain unreported transition.
 
@@ -325,7 +377,7 @@ class Engine:
         if self.observers is not None and ctx is not None and ctx.msg is not None:
             self.emit(MessageHandled, state=node.name, message=ctx.msg, label=label)
         if label is not None:
-            op = op or await self._resolve(node, timeout, label)
+            op = op or await mishaps.resolve(self, node, timeout, label)
             if op is not None and op.kind == CHOOSE:
                 try:
                     op = moves.choose(self, node, op)  # the transition whose guard passes
@@ -377,20 +429,13 @@ class Engine:
             report.timed_out(self.spec.name, self.node.name, True)
         return RESUMED
 
-    def _put_back(self, node: Node, took: Any, timeout: bool) -> None:
-        """The handler of a step was cancelled before it returned: what the step took is owed again."""
-        if took is RESUMED:
-            self.phase = TIMED_OUT
-        elif took is not ENTRY_RUN:  # a message, or a fired timeout (an entry run is still owed)
-            assert self.mailbox is not None
-            self.mailbox.put_back(took)
-            if took is TIMEOUT and self.clock is not None:
-                self.clock.fired = True  # so that leaving the state drops it
-        message = None if timeout or took is ENTRY_RUN else took
-        role = "on_timeout" if timeout else "on_state"
-        report.cancelled(self.spec.name, node.name, role, message)
-        if self.observers is not None:
-            self.emit(StepCancelled, state=node.name, role=role, message=message)
+    async def _failed(self, node: Node, took: Any, timeout: bool, exc: BaseException) -> None:
+        """A step's handler raised ``exc``: routed, or (cancelled from outside) the step is owed again."""
+        if isinstance(exc, asyncio.CancelledError) and not raised_itself(exc):
+            mishaps.put_back(self, node, took, timeout)  # cancelled: the step is owed again
+            raise exc
+        self.phase = WAIT  # failed (a CancelledError nobody asked for included): routed
+        await self._route(node, "on_timeout" if timeout else "on_state", exc)
 
     async def _idle(self, wait: bool, steps: int) -> bool:
         """Nothing to do: with ``wait``, wait for a message or timeout (True); else stop (False).
@@ -415,29 +460,6 @@ class Engine:
         assert clock is not None  # entering a timed state armed it
         return await clock.guard(call)
 
-    async def _resolve(self, node: Node, timeout: bool, label: Any) -> Op | None:
-        """The transition for a label that is not one of the declared objects; None: nothing to do."""
-        role = "on_timeout" if timeout else "on_state"
-        if label is INTERRUPTED:
-            self.phase = TIMED_OUT
-            return None
-        if inspect.isawaitable(label) and not (node.on_timeout_async if timeout else node.on_state_async):
-            # A plain function that returned an awaitable (say, a lambda calling an async helper):
-            # await it, then treat its result as the handler's.
-            try:
-                label = await label
-            except Exception as exc:
-                await self._route(node, role, exc)
-                return None
-            if label is None:
-                return None
-        op = node.lookup(label)
-        if op is None:
-            raise (
-                unawaited(node, role, label) if inspect.iscoroutine(label) else undeclared(node, role, label)
-            )
-        return op
-
     # ----------------------------------------------------------------- moves
     async def _move(self, node: Node, op: Op, info: bool) -> None:
         """Apply ``op``, sending a hook that fails on the way to the error route."""
@@ -460,35 +482,11 @@ class Engine:
     # ----------------------------------------------------------------- errors
     async def _route(self, node: Node, role: str, exc: BaseException) -> None:
         """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
-        assert self.ctx is not None
-        error_node = self.spec.error
-        own = error_node is not None and node.state is error_node.state
-        error, dest = await destination(self, node, role, exc, own)
-        if dest is None:
-            if role == "on_enter" or node.terminal:
-                # Only a hook (on_enter, or a terminal state's on_state) failed: the machine is in
-                # that state all the same.
-                self.entered(node)
-            raise error
-        self.ctx.error = error
-        if isinstance(dest, Op):  # the hook returned a label: taken as if node's handler had
-            report.routed(self.spec.name, error, f"label {label_text(dest.label)}")
-            move = moves.apply(self, node, dest, report.info_enabled())
-        else:
-            report.routed(self.spec.name, error, dest.name)
-            self.disarm()  # the failed state is abandoned: no on_leave
-            self.retry = 0
-            move = moves.enter(self, dest, node, None)
-        try:
-            await move
-        except HookFailed as failed:
-            # Entering the state chosen for an error failed: raised, never routed again (the hook
-            # would likely choose the same state, for ever).
-            if failed.role == "on_enter" or failed.node.terminal:
-                self.entered(failed.node)
-            raise handler_error(failed.node, failed.role, failed.exc, self.ctx.msg) from failed.exc
+        await mishaps.route(self, node, role, exc)
 
 
 #: A run() that has to wait for its turn looks down its caller chain for these: finding one of them
 #: driving this machine means a handler is waiting for itself.
-DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.initialize))
+DRIVING = frozenset(
+    method.__code__ for method in (Engine.drive, Engine._run_plainly, Engine.entry_step, Engine.initialize)
+)

@@ -244,11 +244,12 @@ class StateMachine(legacy.Compat0x):
     def withdraw(self, msg: Any) -> bool:
         """Take back ``msg`` (that very object) if it is still queued, unhandled; True if it was.
 
-        For an embedder whose own step failed after it sent a message: the machine must not
-        handle later a message whose sender has given up on it.
+        For an embedder whose step failed after it sent ``msg``: the machine must not handle it later.
         """
-        mailbox = self._engine.mailbox
-        return mailbox is not None and msg is not TIMEOUT and mailbox.withdraw(msg)
+        box = self._engine.mailbox
+        if box is None or not (box.plain or box.others):  # nothing queued (the common case): no search
+            return False
+        return msg is not TIMEOUT and box.withdraw(msg)
 
     # ----------------------------------------------------------------- observers
     def add_observer(self, callback: Observer) -> None:
@@ -365,7 +366,7 @@ class StateMachine(legacy.Compat0x):
         """
         engine = self._engine
         if max_steps is None and max_iterations is timeout is None and not wait and not engine.closed:
-            return engine.drive(self, -1, False, int)  # the common call, checked in one line
+            return engine.run_all(self)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
             max_steps, wait = max_iterations, True
         if max_steps is not None and (

@@ -140,11 +140,14 @@ class Mailbox:
 
     def withdraw(self, msg: Any) -> bool:
         """Take back ``msg`` (that very object) if it is still queued; True if it was."""
-        for i, queued in enumerate(self.plain):
-            if queued is msg:
-                del self.plain[i]
-                return True
-        for priority, bucket in (self.others or {}).items():
+        if self.plain:
+            for i, queued in enumerate(self.plain):
+                if queued is msg:
+                    del self.plain[i]
+                    return True
+        if self.others is None:
+            return False  # the common case (an embedder's message, handled): nothing more to search
+        for priority, bucket in self.others.items():
             for i, queued in enumerate(bucket):
                 if queued is msg:
                     del bucket[i]

@@ -41,6 +41,28 @@ async def test_send_then_run_handles_everything_in_one_await_without_task_switch
     await task
 
 
+@pytest.mark.parametrize("watched", [False, True], ids=["nobody watches", "observer"])
+async def test_run_goes_on_through_steps_of_every_kind_and_counts_them_all(watched) -> None:
+    # Unwatched, run() takes entry runs and priority-0 messages in a loop of its own; a message of
+    # another priority, sent by a handler mid-run, is left to the general loop, which goes on.
+    def relay(ctx):
+        log_to(ctx, ctx.msg)
+        if ctx.msg == "a":
+            ctx.send_message("b")
+            ctx.send_message("urgent", priority=5)
+        return E.GO if ctx.msg == "b" else None
+
+    state = make("Relay", on_state=relay, transitions=lambda: [LabeledTransition(E.GO, state)])
+    fsm = StateMachine(state)
+    if watched:
+        fsm.add_observer(lambda event: None)
+    assert await fsm.run() == 1  # the entry run
+    fsm.send_message("a")
+    assert await fsm.run() == 4  # a, urgent (the higher priority first), b, the entry run b's GO owes
+    assert fsm.common["log"] == [None, "a", "urgent", "b", None]
+    assert fsm.is_idle
+
+
 async def test_run_returns_when_idle_and_yields_once_when_there_was_nothing_to_do() -> None:
     fsm = StateMachine(Echo)
     assert await fsm.run() == 1  # initializes, then the entry run; then idle
