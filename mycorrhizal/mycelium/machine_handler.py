@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ..common.errors import StateMachineComplete
 from ..hypha import Consumed, FiringContext
 from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
@@ -24,7 +25,11 @@ EMBEDDED = "embedded_machine"
 """The attribute of an ``fsm=`` transition's handler holding its :class:`EmbeddedMachine`."""
 
 
-HandOver = Callable[[MachinePool, Any, Any, FiringContext], Coroutine[Any, Any, None]]
+Produced = dict[str, Any] | None
+"""What handing one token over produced: ``{output: token}`` if the machine routed it, else None
+(a rejected token was emitted into the ``rejected`` place)."""
+
+HandOver = Callable[[MachinePool, Any, Any, FiringContext], Coroutine[Any, Any, Produced]]
 """Hands one token to the machine of a key: ``await hand_over(pool, token, key, ctx)``."""
 
 
@@ -40,18 +45,21 @@ def machine_handler(spec: EmbeddedMachine, body: BodyHook) -> Handler:
     hand_over = _hand_over(spec)
     deliver = hand_over if spec.serial and not spec.evicts else _taking_turns(hand_over, spec.serial)
 
-    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> Produced:
         if run_body is not None:
             await run_body(consumed, bb, timebase, ctx.transition)
         pool = ctx.memory.get(POOL) or MachinePool.of(spec, ctx)
         if len(consumed) == 1:
-            token = consumed[0]
-            await deliver(pool, token, None if key is None else pool.key_of(token), ctx)
-            return
+            (token,) = consumed
+            # One token: what its machine routed is the firing's result (hypha's one-output commit).
+            return await deliver(pool, token, None if key is None else pool.key_of(token), ctx)
         # Every key first: a key that fails fails the firing before any machine saw a token.
         keys = [pool.key_of(token) for token in consumed]
         for token, which in zip(consumed, keys, strict=True):
-            await deliver(pool, token, which, ctx)
+            produced = await deliver(pool, token, which, ctx)
+            if produced is not None:
+                ctx.emit(*next(iter(produced.items())))
+        return None
 
     setattr(fire, EMBEDDED, spec)  # for those that run the net elsewhere (distribution's workers)
     return fire
@@ -66,38 +74,37 @@ def embedded_machine(handler: Any) -> EmbeddedMachine | None:
 def _hand_over(spec: EmbeddedMachine) -> HandOver:
     outputs, rejected = spec.routes.outputs, spec.routes.rejected
 
-    async def hand_over(pool: MachinePool, token: Any, which: Any, ctx: FiringContext) -> None:
+    async def hand_over(pool: MachinePool, token: Any, which: Any, ctx: FiringContext) -> Produced:
         # One flat coroutine per token: this is the hot path of every fsm= transition.
         fsm = pool.living.get(which)
         if fsm is None:
             fsm = await pool.open(which)
         delivery = Delivery(ctx.transition, outputs, token)
-        if fsm.is_complete:
+        try:
+            fsm.send_message(delivery)
+        except StateMachineComplete:
             commit(
                 delivery,
                 ctx.emit,
                 rejected,
                 lambda: f"its machine has finished (terminal state {fsm.current_state.name})",
             )
-            return
-        fsm.send_message(delivery)
+            return None
         try:
             await fsm.run()
         finally:
             # If run() failed before the machine took the token (an error its timer hit earlier),
             # the firing fails and the token goes back: the machine must not handle it later too.
             fsm.withdraw(delivery)
-            delivery.close()
-        routed = delivery.routed_to()
-        if routed is not None:
-            ctx.emit(*routed)
-        else:
+            produced = delivery._finish()  # closed: a decision after this firing is refused
+        if produced is None:
             commit(
                 delivery,
                 ctx.emit,
                 rejected,
                 lambda: f"its machine, in state {fsm.current_state.name}, did not route it",
             )
+        return produced
 
     return hand_over
 
@@ -105,16 +112,15 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
 def _taking_turns(hand_over: HandOver, serial: bool) -> HandOver:
     """``hand_over`` with the machine marked in use, and for concurrent firings one token at a time."""
 
-    async def take_turn(pool: MachinePool, token: Any, which: Any, ctx: FiringContext) -> None:
+    async def take_turn(pool: MachinePool, token: Any, which: Any, ctx: FiringContext) -> Produced:
         # Marked in use while waiting too: a machine a firing waits for is neither evicted nor
         # without its lock, or one firing's run() could handle (and answer for) another's token.
         pool.enter(which)
         try:
             if serial:
-                await hand_over(pool, token, which, ctx)
-            else:
-                async with pool.turn(which):
-                    await hand_over(pool, token, which, ctx)
+                return await hand_over(pool, token, which, ctx)
+            async with pool.turn(which):
+                return await hand_over(pool, token, which, ctx)
         finally:
             pool.leave(which)
 

@@ -265,6 +265,13 @@ class Delivery(_Router):
             return None
         return decision[0], decision[2]
 
+    def _finish(self) -> dict[str, Any] | None:
+        """For the fsm= handler, its firing over: close the delivery; ``{output: token to produce}`` if
+        the token was routed, None if it was rejected or nobody decided (see :func:`commit`)."""
+        self._open = False
+        decision = self._decisions[0]
+        return None if decision is None or decision[0] is None else {decision[0]: decision[2]}
+
     def __repr__(self) -> str:
         return f"Delivery({self.token!r} via {self.transition!r})"
 
