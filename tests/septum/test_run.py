@@ -171,6 +171,25 @@ async def test_handler_running_its_own_machine_from_a_timeout_is_refused(clock: 
         await fsm.run()
 
 
+@pytest.mark.parametrize("how", ["tick", "run", "run with a message"])
+async def test_handler_running_its_own_machine_is_refused_on_every_path(how) -> None:
+    # tick() of an async entry run, and run() of a machine nobody watches, take their steps in
+    # loops of their own: a handler awaiting run() on its own machine is refused there too.
+    holder: list[StateMachine] = []
+
+    async def reenter(ctx):
+        if ctx.msg is not None or how != "run with a message":
+            await holder[0].run()
+
+    fsm = StateMachine(make("Reentrant", on_state=reenter, config=StateConfiguration(can_dwell=True)))
+    holder.append(fsm)
+    await fsm.initialize()
+    if how == "run with a message":
+        fsm.send_message("go")
+    with pytest.raises(Exception, match="a handler called run\\(\\) on its own machine"):
+        await (fsm.tick() if how == "tick" else fsm.run())
+
+
 def test_reentrancy_error_is_an_execution_error() -> None:
     assert issubclass(ExecutionError, RuntimeError)
 
