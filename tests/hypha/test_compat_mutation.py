@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mycorrhizal.common import CapacityError, DefinitionError, ExecutionError
 from mycorrhizal.common.timebase import CycleClock, ManualClock
 from mycorrhizal.durability import SQLiteStore
-from mycorrhizal.hypha import NetChanged
+from mycorrhizal.hypha import ListValue, NetChanged
 from mycorrhizal.hypha.core import NetBuilder, PlaceType, Runner
 from mycorrhizal.mycelium import PNRunner
 
@@ -91,7 +91,7 @@ def test_a_started_net_grows_a_place_a_transition_and_arcs(runner_class: type[Ru
     ]
     assert all(e.net is not None for e in seen if isinstance(e, NetChanged))
     assert [(a.src, a.dst) for a in runner.spec.arcs][-2:] == [("output", "double"), ("double", "extra")]
-    assert '"double"' in runner.spec.to_mermaid() and "Dyn.extra" in runner.snapshot()["places"]  # type: ignore[operator]
+    assert '"double"' in runner.spec.to_mermaid() and "Dyn.extra" in runner.snapshot()["places"]
 
 
 def test_changes_before_start_raise_runtime_error_as_in_0x() -> None:
@@ -348,7 +348,7 @@ def test_the_change_methods_take_0x_keyword_names() -> None:
         return runner
 
     runner = asyncio.run(go())
-    assert runner.marking()["extra"] == (1,) and runner.spec.lookup("extra").type is PlaceType.BAG  # type: ignore[union-attr]
+    assert runner.marking()["extra"] == (1,) and runner.spec.lookup("extra").type is PlaceType.BAG
     assert [(a.src, a.dst) for a in runner.spec.arcs] == [("input", "move"), ("move", "output")]
 
 
@@ -398,3 +398,28 @@ def test_changes_in_any_order_keep_every_token(steps: list[Step]) -> None:
 
     fed, held = asyncio.run(go())
     assert sorted(held) == fed
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"), [({}, (["a", "b"],)), ({"list_value": ListValue.SEVERAL}, ("a", "b"))]
+)
+def test_an_added_transition_reads_a_list_value_as_the_nets_transitions_do(
+    options: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)  # declared through hypha.core: a list value is one token
+        await runner.start(CycleClock())
+
+        async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {"pairs": list(consumed)}
+
+        runner.add_place("pairs")
+        runner.add_transition("pair", pair, **options)
+        runner.add_arc("output", "pair", weight=2)
+        runner.add_arc("pair", "pairs")
+        runner.add_tokens("input", ["a", "b"])
+        await runner.run_until_idle()
+        await runner.stop()
+        return runner.marking()["pairs"]
+
+    assert asyncio.run(go()) == expected
