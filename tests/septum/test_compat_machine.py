@@ -356,3 +356,23 @@ def test_a_state_equals_itself_not_its_name() -> None:
     # 0.x's specs also equalled their name string; here a state is itself, compared by identity.
     assert Idle == Idle and Idle != "Idle" and Idle != f"{__name__}.Idle"
     assert Idle.name == "Idle" and f"{Idle.module}.{Idle.qualname}" == f"{__name__}.Idle"
+
+
+def test_doc_only_forms_a_none_target_and_the_blackboard_and_queue_names() -> None:
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Quitting():
+        @septum.on_state
+        async def on_state(ctx):
+            return None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.DONE, None)]  # as 0.x's documents wrote it
+
+    with pytest.raises(DefinitionError, match="state .*Quitting: label DONE targets None"):
+        StateMachine(Quitting)
+    fsm = StateMachine(Idle, common_data={"k": 1})
+    assert fsm.common == {"k": 1} and fsm.queue_size == fsm.queue_depth == 0
+    for doc_only in ("blackboard", "message_queue"):
+        with pytest.raises(AttributeError):
+            getattr(fsm, doc_only)
