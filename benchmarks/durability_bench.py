@@ -26,6 +26,8 @@ Engine workloads (issue 12):
   journaled record), the net runs until idle and the journal is flushed, so every firing's record is
   durable when the sample ends; microseconds per firing.  Beside it, in memory: the same net and
   steps without a store.
+* journaled fsm= firing: the same for a mycelium ``fsm=`` transition handing each token to one of
+  10^3 keyed machines (a firing's record then also carries its machine's new row); no target.
 * snapshot / restore of a net holding 10^6 small tokens (ints in a QUEUE place): ``runner.snapshot()``
   and ``Runner.restore(net, document)``; seconds per call.
 * snapshot / restore of 10^5 keyed machines: a mycelium net whose ``fsm=`` transition has made one
@@ -68,6 +70,8 @@ TARGET_JOURNAL_US = 8.0  # of the 10 us a journaled firing may cost, ~2 us are t
 TARGET_FIRING_US = 10.0
 TARGET_SNAPSHOT_S = 2.0
 WORKLOAD_FIRING = "journaled firing, producer -> queue -> consumer"
+WORKLOAD_KEYED_FIRING = "journaled fsm= firing, 10^3 keyed machines"
+KEYS = 1_000
 WORKLOAD_SNAPSHOT = "snapshot of 10^6 tokens"
 WORKLOAD_RESTORE = "restore of 10^6 tokens"
 WORKLOAD_MACHINES_SNAPSHOT = "snapshot of 10^5 keyed machines"
@@ -163,14 +167,19 @@ def producer_consumer() -> NetSpec:
     return builder.build()
 
 
-def firing_case(journaled: bool) -> Case:
+def firing_case(journaled: bool, keyed: bool = False) -> Case:
+    """A firing of the producer -> consumer net, or (``keyed``) of an ``fsm=`` transition handing
+    each token to one of 10^3 keyed machines (made in the setup)."""
     folder = Folder()
     box: list[Any] = []
 
     async def setup() -> None:
         store = SQLiteStore(folder.path / "run.db") if journaled else None
-        runner = Runner(producer_consumer(), store=store)
+        runner = Runner(keyed_sessions() if keyed else producer_consumer(), {}, store=store)
         await runner.start()
+        if keyed:
+            runner.add_tokens("inbox", range(KEYS))
+            await runner.run_until_idle()
         box.extend([runner, store])
 
     async def teardown() -> None:
@@ -182,16 +191,19 @@ def firing_case(journaled: bool) -> Case:
 
     async def fire(n: int) -> None:
         runner = box[0]
-        runner.add_tokens("source", range(n // 2))  # n // 2 tokens: n firings
+        if keyed:
+            runner.add_tokens("inbox", [i % KEYS for i in range(n)])  # n firings
+        else:
+            runner.add_tokens("source", range(n // 2))  # n // 2 tokens: n firings
         await runner.run_until_idle()
         await runner.flush()  # journaled: every firing's record is durable now
 
     contender = MYCORRHIZAL if journaled else IN_MEMORY
     return Case(
         contender,
-        WORKLOAD_FIRING,
+        WORKLOAD_KEYED_FIRING if keyed else WORKLOAD_FIRING,
         fire,
-        TARGET_FIRING_US if journaled else None,
+        TARGET_FIRING_US if journaled and not keyed else None,
         setup=setup,
         teardown=teardown,
     )
@@ -348,6 +360,8 @@ def cases(settings: Settings) -> list[Case]:
         (store_case(WORKLOAD_CODEC, "FULL", codec=True), grouped),
         (firing_case(journaled=True), grouped),
         (firing_case(journaled=False), grouped),
+        (firing_case(journaled=True, keyed=True), grouped),
+        (firing_case(journaled=False, keyed=True), grouped),
     ]
     for case, ops in every:
         case.ops = ops

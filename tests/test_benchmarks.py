@@ -94,6 +94,7 @@ DURABILITY_ROWS = {
     (M, "encode token + append, FULL"),
     (M, "FULL, over the floor"),
     *each((M, "in memory"), "journaled firing, producer -> queue -> consumer"),
+    *each((M, "in memory"), "journaled fsm= firing, 10^3 keyed machines"),
     (M, "snapshot of 10^6 tokens"),
     (M, "restore of 10^6 tokens"),
     (M, "snapshot of 10^5 keyed machines"),

@@ -67,6 +67,7 @@ class Recorder:
         "snapshot_requested",
         "now",
         "quoted",
+        "recordings",
         "_request_snapshot",
         "_on_failure",
     )
@@ -99,6 +100,8 @@ class Recorder:
         self.now = now
         """The runner's clock (block records say when they were written)."""
         self.quoted: dict[str, str] = {}
+        self.recordings: dict[tuple[str, str], Callable[[JSON], None]] = {}
+        """Per transition and memory key: how its changes outside firings are appended."""
         """Place and transition names as JSON text."""
 
     # -- ids ----------------------------------------------------------------------------------------
@@ -269,10 +272,14 @@ class Recorder:
         )
 
     def _recording(self, t: TransitionState, name: str) -> Callable[[JSON], None]:
-        def record(change: JSON) -> None:
-            self._append("memory", {"t": t.qname, "k": name, "c": change})
+        found = self.recordings.get((t.qname, name))
+        if found is None:
 
-        return record
+            def record(change: JSON) -> None:
+                self._append("memory", {"t": t.qname, "k": name, "c": change})
+
+            found = self.recordings[t.qname, name] = record
+        return found
 
     def added(self, p: PlaceState, tokens: list[Any]) -> None:
         """Tokens arrive in ``p`` from outside the net (``add_token``, a source)."""

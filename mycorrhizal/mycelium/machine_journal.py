@@ -29,7 +29,7 @@ from ..common.errors import ExecutionError
 from ..common.timebase import TimerHandle
 from ..hypha.memory_journal import RecordChange
 from ..septum import StateMachine
-from ..septum.durable import background, busy, next_change
+from ..septum.durable import background, busy, header, next_change, resting
 
 __all__ = ["AT_REST", "HEADER", "PoolJournal", "entry"]
 
@@ -40,6 +40,7 @@ HEADER = ("engine", "version", "machine")
 #: A machine waiting in its state with nothing else to remember: written as [key, state].
 AT_REST = {"phase": "wait", "retry": 0, "unhandled": 0, "stack": [], "queue": [], "timer": None}
 _SKIPPED = frozenset({*HEADER, "state"})
+_SAFE = 2**53  # ints within it are JSON as they are (see the codecs)
 
 
 def entry(which: Any, saved: dict[str, Any]) -> list[Any]:
@@ -99,17 +100,22 @@ class PoolJournal:
         fsm: StateMachine | None = pool.living.get(which)
         if fsm is None:  # evicted meanwhile: its eviction record says so
             return True
-        try:
-            saved = fsm.snapshot(self.codecs, blackboard=False)
-        except ExecutionError:
-            return False
         if not self.header:
-            sets["header"] = {k: saved[k] for k in HEADER}
+            sets["header"] = header(fsm)
             self.header = True
-        row = self.codecs.encode(entry(which, saved))
-        rows.append(["machines", row[0], row, move])  # type: ignore[index]
+        state = resting(fsm)
+        if state is not None:  # most machines: [key, state], without a whole snapshot
+            plain = type(which) is str or type(which) is int and -_SAFE <= which <= _SAFE
+            row: Any = [which, state] if plain else self.codecs.encode([which, state])
+        else:
+            try:
+                saved = fsm.snapshot(self.codecs, blackboard=False)
+            except ExecutionError:
+                return False
+            row = self.codecs.encode(entry(which, saved))
+        rows.append(["machines", row[0], row, move])
         if pool.spec.idle_ttl is not None:
-            rows.append(["seen", row[0], self.codecs.encode([which, pool.seen.get(which)]), move])  # type: ignore[index]
+            rows.append(["seen", row[0], self.codecs.encode([which, pool.seen.get(which)]), move])
         self._watch(which, fsm)
         return True
 
