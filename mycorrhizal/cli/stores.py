@@ -31,6 +31,8 @@ PREVIEW = 72
 """Characters of a record's JSON shown before it is cut with '...'."""
 TOKEN_PREVIEW = 40
 """The same for a token."""
+MACHINE_POOL = "mycelium.MachinePool"
+"""The type name of an fsm= transition's machines in documents (listed one per line)."""
 
 
 def is_store(target: str) -> bool:
@@ -114,13 +116,42 @@ def _held_back(state: dict[str, Any]) -> list[str]:
         if blocked is not None:
             lines.append(f"  transition {name} is held back{_why(blocked)}")
         if "memory" in entry:
-            lines.append(f"  transition {name} keeps ctx.memory {_preview(entry['memory'])}")
+            lines.extend(_memory(name, entry["memory"]))
     for name, entry in state["sinks"].items():
         blocked = entry.get("blocked")
         if blocked is not None:
             lines.append(f"  sink {name} is held back{_why(blocked)}")
     fired = {name: entry.get("fired", 0) for name, entry in state["transitions"].items()}
     lines.append("  fired: " + (", ".join(f"{name} {count}" for name, count in fired.items()) or "-"))
+    return lines
+
+
+def _memory(name: str, memory: Any) -> list[str]:
+    """What a transition keeps in ctx.memory: its fsm= machines one per line, the rest as JSON."""
+    if type(memory) is not dict:
+        return [f"  transition {name} keeps ctx.memory {_preview(memory)}"]
+    lines, rest = [], {}
+    for key, value in memory.items():
+        body = value.get("v") if type(value) is dict and value.get("$t") == MACHINE_POOL else None
+        if type(body) is dict and type(body.get("machines")) is list:
+            lines.extend(_machines(name, body["machines"]))
+        else:
+            rest[key] = value
+    if rest:
+        lines.append(f"  transition {name} keeps ctx.memory {_preview(rest)}")
+    return lines
+
+
+def _machines(name: str, machines: list[Any]) -> list[str]:
+    lines = [f"  transition {name}: {len(machines)} fsm= machine(s)"]
+    for item in machines[:SHOWN_TOKENS]:
+        if type(item) is not list or len(item) < 2:
+            continue
+        timer = item[2].get("timer") if len(item) > 2 and type(item[2]) is dict else None
+        until = f", timeout at {timer['deadline']:g}" if type(timer) is dict and "deadline" in timer else ""
+        lines.append(f"    {_preview(item[0], TOKEN_PREVIEW)}: {item[1]}{until}")
+    if len(machines) > SHOWN_TOKENS:
+        lines.append(f"    ... ({len(machines) - SHOWN_TOKENS} more)")
     return lines
 
 

@@ -6,14 +6,16 @@ and what recovery rebuilds on every store (SQLite, memory, Redis: drop-ins for e
 
 import asyncio
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mycorrhizal.cli.stores import store_report
 from mycorrhizal.common import ManualClock, Store
-from mycorrhizal.durability import MemoryStore
+from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.hypha.replay import replay
 from mycorrhizal.mycelium import machines
@@ -201,3 +203,17 @@ async def test_a_restored_timeout_that_had_fired_is_handled_at_once() -> None:
     assert states(restored) == {"a": "Idle"}  # as the machine written down was about to
     assert restored.bb["reopened"] == 1
     await restored.stop()
+
+
+async def test_inspect_lists_the_machines_recovery_would_rebuild(tmp_path: Path) -> None:
+    async with SQLiteStore(tmp_path / "run.db") as store:
+        clock = ManualClock()
+        runner = Runner(NET, {}, clock, store=store, run="k")
+        await runner.start()
+        runner.add_tokens("inbox", ["a:close", "b:x"])
+        await runner.run_until_idle()
+        await runner.stop()
+    report = await store_report(str(tmp_path / "run.db"))
+    assert "  transition Keyed.work: 2 fsm= machine(s)" in report
+    assert '    "a": Closed, timeout at 100' in report
+    assert '    "b": Idle' in report
