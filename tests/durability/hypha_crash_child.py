@@ -148,5 +148,5 @@ async def _run_forever(
             await runner.flush()
             os.write(fd, b"".join(b"a %d\n" % acked for acked in pending) + b"f %r\n" % clock.now())
             pending = []
-            if job - first >= 20:  # under load a child may get little CPU: let each get some work done
+            if job - first >= 5:  # under load a child may get little CPU: let each get some work done
                 ready.set()
