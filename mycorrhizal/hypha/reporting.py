@@ -115,7 +115,18 @@ class Reporter:
     change), so with nothing attached and DEBUG off a firing pays two attribute tests.
     """
 
-    __slots__ = ("name", "stats", "errors", "observers", "watched", "starts", "debug", "timebase")
+    __slots__ = (
+        "name",
+        "stats",
+        "errors",
+        "observers",
+        "watched",
+        "starts",
+        "debug",
+        "timebase",
+        "_started",
+        "_started_by_place",
+    )
 
     def __init__(self, name: str, transitions: list[TransitionState], timebase: Timebase) -> None:
         self.name = name
@@ -127,6 +138,10 @@ class Reporter:
         """Whether an observer wants :class:`FiringStarted` records (see ``Observers.wants``)."""
         self.debug = False
         self.timebase = timebase
+        # The consumed tokens of the last start told, and their grouping by place: its commit
+        # (usually the next record) reuses it, tokens as they were taken.
+        self._started: Consumed | None = None
+        self._started_by_place: Tokens = {}
 
     def refresh(self) -> None:
         """Read the log level and whether anything observes the runner."""
@@ -169,13 +184,16 @@ class Reporter:
         """Tell observers that want it: a firing of ``transition`` took ``consumed``; whether any did."""
         if not self.starts:
             return False
-        self.observers.emit(_started(self.name, self.timebase.now(), transition, by_place(consumed)))
+        self._started, grouped = consumed, by_place(consumed)
+        self._started_by_place = grouped
+        self.observers.emit(_started(self.name, self.timebase.now(), transition, grouped))
         return True
 
     def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
         """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``."""
         now = self.timebase.now()
-        self.observers.emit(_committed(self.name, now, transition, by_place(consumed), produced))
+        grouped = self._started_by_place if consumed is self._started else by_place(consumed)
+        self.observers.emit(_committed(self.name, now, transition, grouped, produced))
 
     def failed(
         self, transition: str, consumed: Consumed, error: BaseException, error_place: str | None
