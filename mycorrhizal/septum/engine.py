@@ -304,15 +304,17 @@ class Engine:
 
     def run_all(self, host: Host) -> Coroutine[Any, Any, int]:
         """``run()``: steps until idle or complete.  :meth:`_run_plainly` on a machine nobody watches
-        (no observer, INFO logging known to be off) without a timer, else :meth:`drive`."""
+        (no observer, INFO logging known to be off) without a timer that has work, else :meth:`drive`
+        (which also waits for the turn if need be, and yields once when there is nothing to do)."""
+        box = self.mailbox
         if (
             self.running
-            or self.phase == NEW
             or self.clock is not None
             or self.observers is not None
+            or not (self.phase == ENTRY or (self.phase == WAIT and box and box.plain))
             or _LEVELS.get(_INFO) is not False
         ):
-            return self.drive(host, -1, False, int)  # (which also waits for the turn if need be)
+            return self.drive(host, -1, False, int)
         return self._run_plainly(host)
 
     async def _run_plainly(self, host: Host) -> int:
@@ -361,10 +363,11 @@ class Engine:
         ):
             done: int = await self.drive(host, -1, False, int, held=True)  # which releases the turn
             return steps + done
-        self.release()
-        if not steps:
-            await asyncio.sleep(0)  # as drive(): a call that does nothing yields to the event loop once
-        return steps
+        self.running = False  # self.release(), written out as in drive()
+        ctx.msg = None
+        if self.turns:
+            self.turns.pass_on()
+        return steps  # (at least one: run_all() gives a machine with nothing to do to drive())
 
     async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, budget: int) -> int:
         """What a handler's label leads to, when that is more than a plain unreported transition.
