@@ -265,9 +265,10 @@ class MachinePool:
     def _drop(self, which: Any) -> StateMachine:
         self._seen.pop(which, None)
         self._forwards.pop(which, None)  # (what it does while it is closed is still forwarded)
+        fsm = self.living.pop(which)
         if self.journal is not None:
             self.journal.dropped_key(which)
-        return self.living.pop(which)
+        return fsm
 
     def _make_room(self) -> StateMachine | None:
         """Evict the least recently used machine not handling a token (None if all are)."""
