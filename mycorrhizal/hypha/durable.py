@@ -112,7 +112,13 @@ class Durable:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # taken at the next start() (snapshot_requested stays set)
-        loop.call_soon(self.write_snapshot)
+        loop.call_soon(self._snapshot_if_running)
+
+    def _snapshot_if_running(self) -> None:
+        # A runner stopped meanwhile has closed its fsm= machines: what it holds now is not the run's
+        # state (recovery restores them), so the snapshot waits for the next start().
+        if self._parts.ready.running:
+            self.write_snapshot()
 
     def write_snapshot(self, *, wait: bool = True) -> None:
         """Write a snapshot (with token ids) of the runner as it is now to the journal; with ``wait``,
