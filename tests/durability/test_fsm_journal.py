@@ -90,8 +90,8 @@ def seen(runner: Runner) -> Any:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"fsm_max_machines": 2}, {"fsm_idle_ttl": 30.0}],
-    ids=["kept", "max-machines", "idle-ttl"],
+    [{}, {"fsm_max_machines": 2}, {"fsm_idle_ttl": 30.0}, {"fsm_max_machines": 2, "fsm_idle_ttl": 30.0}],
+    ids=["kept", "max-machines", "idle-ttl", "both"],
 )
 @settings(max_examples=12, deadline=None)
 @given(first=ops, then=ops, every=st.sampled_from([1, 3, 1000]))
