@@ -99,7 +99,7 @@ class Takeovers:
         task = self._tasks.get(part)
         if task is None:
             return False
-        await asyncio.shield(task)
+        await asyncio.wait([task])  # (a firing cancelled meanwhile does not cancel the takeover)
         return True
 
     async def _drain(self, part: Partition) -> None:
@@ -126,7 +126,7 @@ class Takeovers:
         in_flight = self._flying[part] or part in self._tasks
         task = self._schedule(part, self._take_over)
         if not in_flight:
-            await asyncio.shield(task)
+            await asyncio.wait([task])
 
     async def lost(self, part: Partition) -> None:
         """``part`` is no longer held here: its entries and machines here are another's now."""
@@ -163,8 +163,12 @@ class Takeovers:
 
         async def run() -> None:
             if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await step(part)
+                await asyncio.wait([previous])
+            try:
+                await step(part)
+            except Exception as exc:  # a defect: the partition goes, named, rather than stay half taken
+                log.error("worker %s: taking partition %s over failed", self._name, part, exc_info=exc)
+                await self._give_up(part, exc)
 
         task = asyncio.get_running_loop().create_task(run(), name=f"worker {self._name} partition {part}")
         self._tasks[part] = task
@@ -223,7 +227,7 @@ class Takeovers:
         await self._partitions.give_up(part)
         await self.lost(part)
         log.error(
-            "worker %s gave partition %s up: it could not take it over from Redis (%s); it is taken "
+            "worker %s gave partition %s up: it could not take it over (%s); it is taken "
             "over again at a later sweep, by this worker or another",
             self._name,
             part,

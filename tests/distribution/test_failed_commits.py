@@ -46,7 +46,7 @@ class Faults:
         firings = json.loads(args[2])
         (lease,) = {keys[firing[2][0] - 1] for firing in firings if firing[2]} or {None}
         redis = self.client._client
-        if point in ("before commit", "retake fails"):
+        if point in ("before commit", "retake fails", "retake breaks"):
             raise RedisConnectionError("injected: the connection broke before the commit")
         if point == "lease lost" and lease is not None:
             await redis.delete(lease)  # as if it had run out
@@ -58,7 +58,16 @@ class Faults:
         return result
 
 
-POINTS = ["handler", "written", "before commit", "reply lost", "lease lost", "epoch changed", "retake fails"]
+POINTS = [
+    "handler",
+    "written",
+    "before commit",
+    "reply lost",
+    "lease lost",
+    "epoch changed",
+    "retake fails",
+    "retake breaks",
+]
 NOT_HERE = ("handler", "written")  # injected elsewhere
 CYCLE = ["before commit", "reply lost", "lease lost", "epoch changed"]
 
@@ -83,12 +92,14 @@ async def test_a_keyed_firing_that_fails_on_its_way_to_redis_leaves_no_trace(
     async with Client(Tally, redis_url, prefix=redis_prefix) as client:
         await worker.start()
         faults = Faults(worker, client, point)
-        if point == "retake fails":  # and so does reading the machines back after it, once
+        if point.startswith("retake"):  # and so does reading the machines back after it, once
             restore = KeyedMachines.restore
 
             async def failing_restore(self: KeyedMachines, part: Any) -> int:
                 if faults.fired and not injected:
                     injected.append(point)
+                    if point == "retake breaks":  # a defect: the partition goes, with its name logged
+                        raise RuntimeError("injected: a defect in restoring machines")
                     raise RedisConnectionError("injected: the connection broke during the re-take")
                 return await restore(self, part)
 
@@ -97,7 +108,7 @@ async def test_a_keyed_firing_that_fails_on_its_way_to_redis_leaves_no_trace(
         await client.submit("jobs", [[key, n] for n in range(3) for key in KEYS])
         await until(lambda: done(client, 9), "every token of the first round is done")
         assert faults.fired or board["fail"] == 0
-        assert injected or point not in ("written", "retake fails")
+        assert injected or not (point == "written" or point.startswith("retake"))
         # The worker goes on: a second round is handled by the same machines.
         await client.submit("jobs", [[key, n] for n in range(3, 6) for key in KEYS])
         await until(lambda: done(client, 18), "every token of the second round is done")
@@ -114,6 +125,8 @@ async def test_a_keyed_firing_that_fails_on_its_way_to_redis_leaves_no_trace(
         await worker.stop()
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert not any("did not come from Redis" in m for m in messages), messages
+    if point.startswith("retake"):  # one error names the partition given up
+        assert [m for m in messages if "gave partition ('Tally.jobs', " in m and " up: " in m], messages
     assert len(messages) <= 4, messages
     assert max(Counter(messages).values(), default=0) == 1, messages
 
