@@ -28,11 +28,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, StoreError
+from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
 from .connection import check_worker_options, client_for, redis_failure
+from .dead_letters import bury
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -88,13 +89,7 @@ class Worker:
         clock = timebase if timebase is not None else WallClock()
         self.runner = Runner(local_net(self.shared, self, concurrency), blackboard, clock)
         """The local runner (its stats count this worker's firings)."""
-        self._machines = KeyedMachines(
-            self.shared, self.runner, self.codecs, self._client, self._index, self._commit_machines
-        )
-        held = (self._held, self._committing, self._local)
-        self._takeovers = Takeovers(
-            self.shared, self.name, self._partitions, self._machines, held, self._reclaim
-        )
+        self._keep_machines()
         self._room = asyncio.Event()
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -108,7 +103,10 @@ class Worker:
         """Entries this worker took over from others whose lease ran out."""
         self.fenced = 0
         """Firings that did not commit because their token's lease had moved on meanwhile (Redis
-        refused the commit, or the worker dropped the token unfired)."""
+        refused the commit, or the worker did not send it)."""
+        self.dropped = 0
+        """Tokens dropped unfired: their entry was no longer this worker's as read (taken over by
+        another worker, or committed after all), so they are fired from Redis, or were."""
 
     def _streams(self) -> None:
         """The streams' bookkeeping: which place and partition each is, and what is held of it."""
@@ -123,6 +121,16 @@ class Worker:
         self._held: dict[str, dict[str, Any]] = {s: {} for s in fed}  # stream -> entry id -> token
         self._local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in self.shared.fed}
         self._committing: dict[str, set[str]] = {s: set() for s in fed}  # entries being committed
+
+    def _keep_machines(self) -> None:
+        """The fsm= machines of the partitions held, and their takeovers."""
+        self._machines = KeyedMachines(
+            self.shared, self.runner, self.codecs, self._client, self._index, self._commit_machines
+        )
+        held = (self._held, self._committing, self._local)
+        self._takeovers = Takeovers(
+            self.shared, self.name, self._partitions, self._machines, held, self._reclaim
+        )
 
     def __repr__(self) -> str:
         return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
@@ -257,7 +265,7 @@ class Worker:
         if stale:  # a takeover since it was read claims its entry again (or another worker has it)
             if held.get(entry) is token:
                 del held[entry]
-            self.fenced += 1
+            self.dropped += 1
             return None
         return source
 
@@ -273,7 +281,9 @@ class Worker:
 
     async def commit(self, place: str | None, token: Any, source: Source | None, outputs: Outputs) -> bool:
         """One firing's atomic commit (batched with others); False if its token's lease had moved on
-        (Redis refused it, or this worker did not send it)."""
+        (Redis refused it, or it was not sent).  From a keyed partition that is a FencedError
+        instead: the token goes back, first in its place, and fires again once the partition is
+        re-taken from Redis (or is dropped if its entry is another's)."""
         try:
             encoded = [
                 [self._index[self.shared.stream_of(q, out, self.codecs)], self.codecs.dumps(out)]
@@ -302,18 +312,25 @@ class Worker:
             finally:
                 self._committing[stream].discard(entry)
                 self._room.set()
-        elif held.get(entry) is token:  # not sent: the takeover that moved its lease on claims it again
-            del held[entry]
-        if part is not None:
-            self._machines.end(part, token, failed=not ok)
-            self._takeovers.ended(part)
-        if not ok:
-            self.fenced += 1
-            msg = "worker %s: entry %s of %s was taken over (or its partition's lease moved on) before "
-            log.warning(msg + "this firing committed; its outputs were dropped", self.name, entry, stream)
+        if ok:
             if part is not None:
-                self._takeovers.failed(part, fence)
-        return ok
+                self._machines.end(part, token)
+                self._takeovers.ended(part)
+            return True
+        self.fenced += 1
+        if part is not None:  # (the wrapped handler's untake re-takes the partition)
+            if entry not in held and fence == self._partitions.fence(part):
+                held[entry] = token  # refused by Redis: fired again after the re-take if still ours
+            raise FencedError(
+                f"worker {self.name}: the lease on partition {part[1]} of shared place {part[0]!r} moved "
+                f"on before the commit of a firing of entry {entry}; it is fired again once the "
+                "partition is taken over from Redis (by this worker or another)"
+            )
+        msg = (
+            "worker %s: entry %s of %s was taken over before this firing committed; its outputs were dropped"
+        )
+        log.warning(msg, self.name, entry, stream)
+        return False
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
         """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""
@@ -384,29 +401,15 @@ class Worker:
             self.runner.add_tokens(place, tokens)
 
     def _bury(self, stream: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
-        place = self._place_of[stream]
-        log.error(
-            "worker %s: entry %s of %s cannot be decoded (%s); moved to %s",
-            self.name,
-            entry,
-            stream,
-            exc,
-            self.shared.keys.dead(place),
-        )
-        self._held[stream][entry] = None
-        asyncio.get_running_loop().create_task(self._move_dead(stream, entry, fields, str(exc)))
+        self._held[stream][entry] = None  # (not delivered again while it is being moved)
 
-    async def _move_dead(self, stream: str, entry: str, fields: dict[str, str], error: str) -> None:
-        try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                dead: dict[Any, Any] = {**fields, "entry": entry, "error": error}
-                pipe.xadd(self.shared.keys.dead(self._place_of[stream]), dead)
-                pipe.xack(stream, GROUP, entry)
-                pipe.xdel(stream, entry)
-                await pipe.execute()
-        finally:
+        def moved(_: Any) -> None:
             self._held[stream].pop(entry, None)
             self._room.set()
+
+        place = self._place_of[stream]
+        burial = bury(self._client, self.shared.keys, self.name, place, stream, entry, fields, str(exc))
+        asyncio.get_running_loop().create_task(burial).add_done_callback(moved)
 
     # -- the sweep: leases, reclaiming, liveness ------------------------------------------------
 
