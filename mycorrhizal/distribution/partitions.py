@@ -16,6 +16,7 @@ deletes its lease so another worker takes them at its next sweep).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import zlib
@@ -40,7 +41,7 @@ class Partitions:
     """The leases of one worker on the partitions of a net's keyed places."""
 
     __slots__ = (
-        "_client", "_shared", "_name", "_lease_ms", "_acquire", "_release", "_refence",
+        "_client", "_shared", "_name", "_lease_ms", "_acquire", "_release", "_refence", "_lock",
         "epochs", "leaving", "opening",
     )  # fmt: skip
 
@@ -53,6 +54,7 @@ class Partitions:
         self._acquire = client.register_script(ACQUIRE)
         self._release = client.register_script(RELEASE)
         self._refence = client.register_script(REFENCE)
+        self._lock = asyncio.Lock()  # one change of the leases at a time: each reads what it changes
         self.epochs: dict[Partition, int] = {}
         """The partitions this worker holds, with the epoch of its lease on each."""
         self.leaving: set[Partition] = set()
@@ -91,6 +93,12 @@ class Partitions:
         """
         if not self._shared.keyed:
             return [], []
+        async with self._lock:
+            return await self._balance(live, settled)
+
+    async def _balance(
+        self, live: int, settled: Callable[[Partition], bool]
+    ) -> tuple[list[Partition], list[Partition]]:
         wanted = await self._candidates(max(1, live))
         held = list(self.epochs)
         keys = [self._shared.keys.epochs, *(self.lease_key(p) for p in (*held, *wanted))]
@@ -116,24 +124,28 @@ class Partitions:
     async def refence(self, part: Partition) -> bool:
         """Move the lease on ``part`` to a new epoch: commits read under the old one are refused.
         False (and ``part`` no longer held here) if the lease was not this worker's any more."""
-        keys = [self._shared.keys.epochs, self.lease_key(part)]
-        epoch = int(await self._refence(keys=keys, args=[self._value(part), self._name, self._lease_ms]))
-        if not epoch:
-            self.forget(part)
-            return False
-        self.epochs[part] = epoch
-        return True
+        async with self._lock:
+            if part not in self.epochs:
+                return False
+            keys = [self._shared.keys.epochs, self.lease_key(part)]
+            epoch = int(await self._refence(keys=keys, args=[self._value(part), self._name, self._lease_ms]))
+            if not epoch:
+                self.forget(part)
+                return False
+            self.epochs[part] = epoch
+            return True
 
     async def give_up(self, part: Partition) -> None:
         """Release the lease on ``part`` if Redis can be reached, and hold it no more here."""
-        if part not in self.epochs:
-            return
-        value = self._value(part)
-        self.forget(part)
-        try:
-            await self._release(keys=[self.lease_key(part)], args=[value])
-        except (RedisError, OSError):  # it runs out on its own, after a lease
-            pass
+        async with self._lock:
+            if part not in self.epochs:
+                return
+            value = self._value(part)
+            self.forget(part)
+            try:
+                await self._release(keys=[self.lease_key(part)], args=[value])
+            except (RedisError, OSError):  # it runs out on its own, after a lease
+                pass
 
     def forget(self, part: Partition) -> None:
         """Hold ``part`` no more here (its lease runs out unless released)."""
@@ -143,9 +155,11 @@ class Partitions:
 
     async def release_all(self) -> None:
         """Give up every lease this worker holds (a clean stop)."""
-        parts = list(self.epochs)
-        if parts:
-            await self._release(keys=[self.lease_key(p) for p in parts], args=[self._value(p) for p in parts])
+        async with self._lock:
+            parts = list(self.epochs)
+            if parts:
+                values = [self._value(p) for p in parts]
+                await self._release(keys=[self.lease_key(p) for p in parts], args=values)
         self.epochs.clear()
         self.leaving.clear()
         self.opening.clear()

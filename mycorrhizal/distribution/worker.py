@@ -319,8 +319,8 @@ class Worker:
             return True
         self.fenced += 1
         if part is not None:  # (the wrapped handler's untake re-takes the partition)
-            if entry not in held and fence == self._partitions.fence(part):
-                held[entry] = token  # refused by Redis: fired again after the re-take if still ours
+            if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
+                held[entry] = token
             raise FencedError(
                 f"worker {self.name}: the lease on partition {part[1]} of shared place {part[0]!r} moved "
                 f"on before the commit of a firing of entry {entry}; it is fired again once the "
@@ -420,6 +420,8 @@ class Worker:
                 await self._sweep_once()
             except (RedisError, OSError, StoreError) as exc:
                 log.warning("worker %s: sweep failed (%s); retrying", self.name, exc)
+            except Exception:  # a defect: said once per sweep, and the leases are still renewed
+                log.exception("worker %s: sweep failed; retrying", self.name)
 
     async def _sweep_once(self) -> None:
         self.sweeps += 1

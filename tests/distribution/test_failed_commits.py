@@ -6,6 +6,7 @@ worker goes on, and nothing is logged over and over."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import Counter
@@ -156,3 +157,17 @@ async def test_two_workers_with_commits_failing_over_and_over_hand_each_token_on
         for worker in workers:
             await worker.stop()
     assert "did not come from Redis" not in caplog.text
+
+
+async def test_the_leases_change_one_step_at_a_time(redis_url: str, redis_prefix: str) -> None:
+    """A re-take giving a partition up while the sweep renews the leases does not break the sweep
+    (it read the partitions held before its round trip, and wrote them back after it)."""
+    worker = Worker(Tally, redis_url, prefix=redis_prefix, lease=1.0)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        part = ("Tally.jobs", 0)
+        leases = worker._partitions
+        await asyncio.gather(leases.balance(1, lambda p: False), leases.give_up(part))
+        assert part not in leases.epochs and len(leases.epochs) == 15
+        assert await client._client.get(client.shared.keys.lease(*part)) is None  # released
+        await worker.stop()
