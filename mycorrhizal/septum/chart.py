@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, cast
 
 from ..common.timebase import Timebase, TimerHandle
@@ -262,10 +262,6 @@ class ChartEngine(Engine):
         finally:
             self.release()
         return answer(steps)
-
-    def run_all(self, host: Host) -> Coroutine[Any, Any, int]:
-        """``run()``: a statechart's steps all go through :meth:`drive`."""
-        return self.drive(host, -1, False, int)
 
     def _next(self, ctx: Any) -> Any:
         """Take the next message (``ctx.msg``) or fired timeout (a state's marker); EMPTY if idle."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..common.observers import Observers
@@ -302,73 +302,6 @@ class Engine:
             if self.turns:
                 self.turns.pass_on()
 
-    def run_all(self, host: Host) -> Coroutine[Any, Any, int]:
-        """``run()``: steps until idle or complete.  :meth:`_run_plainly` on a machine nobody watches
-        (no observer, INFO logging known to be off) without a timer that has work, else :meth:`drive`
-        (which also waits for the turn if need be, and yields once when there is nothing to do)."""
-        box = self.mailbox
-        if (
-            self.running
-            or self.clock is not None
-            or self.observers is not None
-            or not (self.phase == ENTRY or (self.phase == WAIT and box and box.plain))
-            or _LEVELS.get(_INFO) is not False
-        ):
-            return self.drive(host, -1, False, int)
-        return self._run_plainly(host)
-
-    async def _run_plainly(self, host: Host) -> int:
-        """:meth:`drive`'s loop for the common steps (entry runs, priority-0 messages, plain transitions);
-        it leaves any other (a fired timeout, a message of another priority) to :meth:`drive`."""
-        self.running = True
-        ctx = self.ctx or self.context(host)
-        steps, budget, box = 0, YIELD_EVERY, self.mailbox  # (a mailbox opened meanwhile is seen below)
-        try:
-            while not self.closed:
-                node = self.node
-                if self.phase == ENTRY:
-                    ctx.msg, took = None, ENTRY_RUN
-                elif self.phase == WAIT and box and box.plain and not (box.others or box.timeout_queued):
-                    box.taken_priority = 0  # a priority-0 message
-                    took = ctx.msg = box.plain.popleft()
-                else:
-                    break  # idle, complete, or a step for drive()
-                steps += 1
-                budget -= 1
-                try:
-                    label = node.on_state(ctx)  # type: ignore[misc]
-                    if node.on_state_async:
-                        label = await (label if node.timeout is None else self._timed(label))
-                except (Exception, asyncio.CancelledError) as exc:
-                    await self._failed(node, took, False, exc)
-                    continue
-                self.phase = WAIT
-                op = None
-                if label is not None:
-                    op = node.by_id.get(id(label))
-                    if op is not None and op.fast and budget > 0 and self.observers is None:
-                        self.retry = 0  # a plain transition, taken as drive() takes those
-                        self.node = op.target  # type: ignore[assignment]
-                        self.phase = ENTRY
-                        continue
-                elif budget > 0 and self.observers is None:
-                    continue  # an entry run that returned nothing: nothing to do or report
-                budget = await self._settle(node, False, label, op, budget)
-        except BaseException:
-            self.release()
-            raise
-        box = self.mailbox
-        if not self.closed and (
-            self.phase == TIMED_OUT or (self.phase == WAIT and box and (box.plain or box.others))
-        ):
-            done: int = await self.drive(host, -1, False, int, held=True)  # which releases the turn
-            return steps + done
-        self.running = False  # self.release(), written out as in drive()
-        ctx.msg = None
-        if self.turns:
-            self.turns.pass_on()
-        return steps  # (at least one: run_all() gives a machine with nothing to do to drive())
-
     async def _settle(self, node: Node, timeout: bool, label: Any, op: Op | None, budget: int) -> int:
         """What a handler's label leads to, when that is more than a plain unreported transition.
 
@@ -490,6 +423,4 @@ class Engine:
 
 #: A run() that has to wait for its turn looks down its caller chain for these: finding one of them
 #: driving this machine means a handler is waiting for itself.
-DRIVING = frozenset(
-    method.__code__ for method in (Engine.drive, Engine._run_plainly, Engine.entry_step, Engine.initialize)
-)
+DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.entry_step, Engine.initialize))

@@ -366,7 +366,7 @@ class StateMachine(legacy.Compat0x):
         """
         engine = self._engine
         if max_steps is None and max_iterations is timeout is None and not wait and not engine.closed:
-            return engine.run_all(self)  # the common call, checked in one line
+            return engine.drive(self, -1, False, int)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
             max_steps, wait = max_iterations, True
         if max_steps is not None and (

@@ -43,8 +43,8 @@ async def test_send_then_run_handles_everything_in_one_await_without_task_switch
 
 @pytest.mark.parametrize("watched", [False, True], ids=["nobody watches", "observer"])
 async def test_run_goes_on_through_steps_of_every_kind_and_counts_them_all(watched) -> None:
-    # Unwatched, run() takes entry runs and priority-0 messages in a loop of its own; a message of
-    # another priority, sent by a handler mid-run, is left to the general loop, which goes on.
+    # Messages of both kinds and entry runs in one run(): a message of another priority, sent by a
+    # handler mid-run, is taken before the priority-0 one sent with it, and every step is counted.
     def relay(ctx):
         log_to(ctx, ctx.msg)
         if ctx.msg == "a":
@@ -173,8 +173,8 @@ async def test_handler_running_its_own_machine_from_a_timeout_is_refused(clock: 
 
 @pytest.mark.parametrize("how", ["tick", "run", "run with a message"])
 async def test_handler_running_its_own_machine_is_refused_on_every_path(how) -> None:
-    # tick() of an async entry run, and run() of a machine nobody watches, take their steps in
-    # loops of their own: a handler awaiting run() on its own machine is refused there too.
+    # tick() of an async entry run takes its step in a frame of its own (Engine.entry_step): a
+    # handler awaiting run() on its own machine is refused there too, as in run().
     holder: list[StateMachine] = []
 
     async def reenter(ctx):
