@@ -51,6 +51,7 @@ import asyncio
 import asyncio.runners
 import contextlib
 import dis
+import enum
 import gc
 import inspect
 import json
@@ -191,7 +192,10 @@ def _fold(code: types.CodeType, values: Mapping[str, Any]) -> types.CodeType:
         if ins.opcode != _LOAD_GLOBAL or ins.argval not in values:
             continue
         end = instructions[i + 1].offset if i + 1 < len(instructions) else len(raw)
-        consts.append(values[ins.argval])
+        value, member = values[ins.argval], _enum_member(values[ins.argval], ins, instructions[i + 1 : i + 3])
+        if member is not None:  # ``Events.GO`` on 3.11: the member itself, the attribute load folded too
+            value, end = member, (instructions[i + 2].offset if i + 2 < len(instructions) else len(raw))
+        consts.append(value)
         load = _with_arg(_LOAD_CONST, len(consts) - 1)
         null = bytes((_PUSH_NULL, 0)) if ins.arg is not None and ins.arg & 1 else b""
         new = (null + load) if _NULL_FIRST else (load + null)
@@ -207,6 +211,18 @@ def _fold(code: types.CodeType, values: Mapping[str, Any]) -> types.CodeType:
             raw[begin:end] = new + bytes((_NOP, 0)) * spare
         changed = True
     return code.replace(co_code=bytes(raw), co_consts=tuple(consts)) if changed else code
+
+
+def _enum_member(value: Any, load: dis.Instruction, after: list[dis.Instruction]) -> Any:
+    """The member if ``load`` (a global fixed to ``value``) is read only as ``value.MEMBER`` of an enum
+    class, on 3.11, whose enum classes answer ``Events.GO`` about ten times slower than a constant
+    (0.14 us); None otherwise (a later version, a call, another attribute, a jump into the middle)."""
+    if sys.version_info >= (3, 12) or not isinstance(value, enum.EnumType) or (load.arg or 0) & 1:
+        return None
+    attr = after[0] if after else None
+    if attr is None or attr.opname != "LOAD_ATTR" or attr.is_jump_target:
+        return None
+    return value.__members__.get(attr.argval)
 
 
 def with_constants(fn: types.FunctionType, values: Mapping[str, Any]) -> types.FunctionType:

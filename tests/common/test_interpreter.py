@@ -2,6 +2,8 @@
 
 import asyncio
 import contextvars
+import dis
+import enum
 import functools
 import gc
 import json
@@ -473,6 +475,42 @@ def test_with_constants_fixes_the_given_names_and_leaves_the_module_live(
     assert fixed() == ("other", "patched", -1)  # a name not fixed is still read from the module
     assert handler() == ("go", "patched", 3)  # the original is untouched
     assert fixed.__name__ == handler.__name__ and fixed.__qualname__ == handler.__qualname__
+
+
+class Colour(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+    def shade(self) -> str:
+        return f"light {self.name.lower()}"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("return Colour.RED", "RED"),
+        ("return Colour.GREEN.value", 2),
+        ("return (Colour if flag else Other).GREEN", "GREEN"),  # the attribute load is a jump target
+        ("return Colour.RED.shade()", "light red"),
+        ("return Colour.__members__['GREEN']", "GREEN"),
+        ("return [Colour.RED for _ in range(1)][0]", "RED"),
+    ],
+)
+def test_an_enum_member_read_off_a_fixed_name_is_the_member(body: str, expected: Any) -> None:
+    # On 3.11 ``Colour.RED`` off a fixed enum class is folded to the member itself (an enum class
+    # answers attribute reads slowly there); everything else reads as before, on every version.
+    class Other(enum.Enum):
+        GREEN = 9
+
+    source = f"def f(flag=True):\n    {body}\n"
+    fixed = with_constants(_compiled(source, "f"), {"Colour": Colour, "Other": Other})
+    result = fixed()
+    assert (result.name if isinstance(result, enum.Enum) else result) == expected
+    if body == "return Colour.RED":
+        assert result is Colour.RED
+        loads = [i for i in dis.get_instructions(fixed) if i.opname == "LOAD_CONST"]
+        loads_member = any(i.argval is Colour.RED for i in loads)
+        assert loads_member == (sys.version_info < (3, 12))
 
 
 def test_with_constants_returns_the_function_itself_when_it_reads_none_of_the_names() -> None:
