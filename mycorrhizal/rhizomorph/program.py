@@ -60,8 +60,10 @@ def _leaf(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -
     build = leaves.async_leaf if spec.is_async else leaves.sync_leaf
     condition = spec.leaf_kind == "condition"
     call = leaves.make_call(spec.fn, spec.params, spec.interface, spec.by_keyword)
-    direct = spec.params == ("bb",) and spec.interface is None and not spec.by_keyword
-    return build(i, plan.ids[i], spec.name, condition, call, spec.fn if direct else None)
+    # A function of bb alone (not through an interface view) or of ctx alone is called directly.
+    direct = spec.params in (("bb",), ("ctx",)) and spec.interface is None and not spec.by_keyword
+    only = spec.params[0] if direct else "bb"
+    return build(i, plan.ids[i], spec.name, condition, call, spec.fn if direct else None, only)
 
 
 def _sequence(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:

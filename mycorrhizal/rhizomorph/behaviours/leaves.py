@@ -48,6 +48,8 @@ def make_call(
             return lambda rt: fn()
         if params == ("bb",):
             return lambda rt: fn(rt.bb)
+        if params == ("ctx",):
+            return lambda rt: fn(rt.ctx)
         if params == ("bb", "timebase") or params == ("bb", "tb"):
             return lambda rt: fn(rt.bb, rt.timebase)
         if params == ("bb", "ctx"):
@@ -118,17 +120,20 @@ def _raised(rt: Host, i: int, exc: BaseException) -> Status:
     raise exc
 
 
-def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None) -> TickFn:
+def sync_leaf(
+    i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None, only: str = "bb"
+) -> TickFn:
     """Tick function of a plain-function leaf: called directly, no event-loop involvement.
 
-    ``fn``: the user function itself when it takes only ``bb`` (then called as ``fn(rt.bb)``,
-    one frame fewer than through ``call``).
+    ``fn``: the user function itself when it takes only ``bb`` or only ``ctx`` (``only``); it is
+    then called as ``fn(rt.bb)`` or ``fn(rt.ctx)``, one frame fewer than through ``call``.
     """
     direct = fn is not None
+    by_bb = only == "bb"
 
     def tick(rt: Host) -> Status:
         try:
-            r = fn(rt.bb) if direct else call(rt)
+            r = (fn(rt.bb) if by_bb else fn(rt.ctx)) if direct else call(rt)
         except Exception as exc:
             r = rt._leaf_raised(i, exc)
         except asyncio.CancelledError:  # raised by the leaf itself (a plain call sees no cancellation)
@@ -152,15 +157,18 @@ def sync_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: An
     return tick
 
 
-def async_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None) -> TickFn:
+def async_leaf(
+    i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None, only: str = "bb"
+) -> TickFn:
     """Tick function of an ``async def`` leaf.
 
     The coroutine runs eagerly up to its first suspension; if it finishes there, its result is the
     status of this very tick.  Otherwise its task keeps running in the background, the leaf reports
-    RUNNING, and a later tick collects the result once the task is done.  ``fn``: as for
-    :func:`sync_leaf`.
+    RUNNING, and a later tick collects the result once the task is done.  ``fn``, ``only``: as
+    for :func:`sync_leaf`.
     """
     direct = fn is not None
+    by_bb = only == "bb"
 
     def outcome(rt: Host, value: Any, exc: BaseException | None) -> Status:
         if exc is None:
@@ -174,7 +182,7 @@ def async_leaf(i: int, node: str, label: str, condition: bool, call: Call, fn: A
         task = rt.data[i]
         if task is None:
             try:
-                coro = fn(rt.bb) if direct else call(rt)
+                coro = (fn(rt.bb) if by_bb else fn(rt.ctx)) if direct else call(rt)
             except Exception as raised:
                 r = rt._leaf_raised(i, raised)
             else:
