@@ -109,7 +109,7 @@ class MyceliumBuilder(NetBuilder):
             options.setdefault("concurrency", 1)
         handler: Handler | BodyHook = body  # never runs if problems were found: build() raises them
         if bt is not None and not problems:
-            handler = tree_handler(EmbeddedTree(bt, bt_mode, routes), body)
+            handler = tree_handler(EmbeddedTree(bt, bt_mode, routes), body, options.get("eager", True))
             options["attachment"] = options.get("attachment") or bt.to_diagram()
         elif fsm is not None and not problems:
             handler = self._machine_transition(name, body, fsm, given, routes, options, problems)

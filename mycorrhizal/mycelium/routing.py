@@ -125,9 +125,20 @@ class TokenContext(_Router):
         batch: bool = False,
         consumed: Any = None,
     ) -> None:
-        super().__init__(transition, outputs, tuple(tokens))
-        self._batch = batch or len(self.tokens) != 1
-        self.token = None if self._batch else self.tokens[0]
+        # Slots set directly, not through _Router.__init__: one context is made per token on the
+        # hot path of every bt= transition.
+        self.transition = transition
+        self.tokens = tokens = tokens if tokens.__class__ is tuple else tuple(tokens)
+        self._outputs = outputs
+        self._open = True
+        if batch or len(tokens) != 1:
+            self._decisions = [None] * len(tokens)
+            self._batch = True
+            self.token = None
+        else:
+            self._decisions = [None]
+            self._batch = False
+            self.token = tokens[0]
         """The token being decided about, in ``bt_mode="token"`` (None for a batch, even of one)."""
         self.bb = bb
         self.timebase = timebase
@@ -150,6 +161,11 @@ class TokenContext(_Router):
         ``produce`` puts another object in its place (an enriched copy, say); the consumed token is
         then accounted for by that object.
         """
+        if token is _CURRENT and not self._batch and self._open and self._decisions[0] is None:
+            key = self._outputs.get(output) if output.__class__ is str else None
+            if key is not None:  # the common case: the one token, to an output named by a string
+                self._decisions[0] = (key, None, self.token if produce is _CURRENT else produce)
+                return
         self._decide(self._pick(token), self._output(output), None, produce)
 
     def reject(self, reason: str, token: Any = _CURRENT) -> None:

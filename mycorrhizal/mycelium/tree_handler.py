@@ -1,9 +1,10 @@
 """The Petri-net handler of a ``bt=`` transition: a behaviour tree decides about each token.
 
-The handler is an ordinary hypha handler ``async def fire(consumed, bb, timebase, ctx)``, so the
-net's scheduler, atomic firing and error policy apply unchanged: if the tree raises, or leaves a
-token unplaced with nowhere to reject it, the firing fails and hypha puts the consumed tokens back
-(or into the transition's error place). Nothing is lost.
+The handler is an ordinary hypha handler ``fire(consumed, bb, timebase, ctx)`` (a plain function
+when it can be, see :func:`tree_handler`), so the net's scheduler, atomic firing and error policy
+apply unchanged: if the tree raises, or leaves a token unplaced with nowhere to reject it, the
+firing fails and hypha puts the consumed tokens back (or into the transition's error place).
+Nothing is lost.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from ..common.blackboard import BlackboardView
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
-from ..rhizomorph import Tree
+from ..rhizomorph import Status, Tree
 from .body import BodyHook, Handler, body_runner
 from .forwarding import forwarder
 from .routing import TokenContext, commit
@@ -48,29 +49,111 @@ def asks_for_ctx(tree: Tree) -> bool:
     return any("ctx" in leaf.params for leaf in tree.leaves())
 
 
-def tree_handler(spec: EmbeddedTree, body: BodyHook) -> Handler:
-    """A handler that runs the tree per consumed token (``mode="token"``) or once per firing ("batch")."""
-    run_body = body_runner(body)
-    tree, batch, routes = spec.tree, spec.mode == "batch", spec.routes
-    old_style = not asks_for_ctx(tree)
+def tree_handler(spec: EmbeddedTree, body: BodyHook, inline: bool = True) -> Handler:
+    """A handler that runs the tree per consumed token (``mode="token"``) or once per firing ("batch").
 
-    async def fire(consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
-        if run_body is not None:
-            await run_body(consumed, bb, timebase, ctx.transition)
+    ``inline``: the transition's firings start inline (hypha's ``eager=True``).  Then, in token
+    mode with an empty body, the handler is a plain function: a token whose tree completes on its
+    first tick (the common case) is decided without a coroutine, and only one that needs more
+    ticks makes the rest of the firing a coroutine (which hypha drives as it would the handler's).
+    """
+    firings = _TreeFirings(spec, body)
+    if firings.run_body is not None or firings.batch or not inline:
+        return firings.fire
+    return firings.fire_inline
+
+
+class _TreeFirings:
+    """The firings of one ``bt=`` transition: a run of its tree per token (or per batch).
+
+    A finished run's runner is kept and renewed for the next token (``Runner._renew``): each token
+    still gets a run of its own, with nothing of the previous one left.
+    """
+
+    __slots__ = ("tree", "batch", "outputs", "rejected", "run_body", "old_style", "spare")
+
+    def __init__(self, spec: EmbeddedTree, body: BodyHook) -> None:
+        self.tree, self.batch = spec.tree, spec.mode == "batch"
+        self.outputs, self.rejected = spec.routes.outputs, spec.routes.rejected
+        self.run_body = body_runner(body)
+        self.old_style = not asks_for_ctx(spec.tree)
+        self.spare: list[TreeRunner] = []  # runners at rest, for the next tokens (of any net runner)
+
+    def begin(self, tokens: tuple[Any, ...], bb: Any, timebase: Any, ctx: FiringContext) -> TreeRunner:
+        """A run of the tree over ``tokens``, with its routing context as the runner's ``ctx``."""
+        routing = TokenContext(
+            ctx.transition, self.outputs, tokens, bb, timebase, batch=self.batch, consumed=ctx.consumed
+        )
+        board = PNBlackboard(bb, routing) if self.old_style and not isinstance(bb, Mapping) else bb
         observers = ctx.runner.observers
-        # One run of the tree per token (zip gives each as a 1-tuple), or one over them all.
-        for tokens in (tuple(consumed),) if batch else zip(consumed):
-            routing = TokenContext(
-                ctx.transition, routes.outputs, tokens, bb, timebase, batch=batch, consumed=ctx.consumed
-            )
-            board = PNBlackboard(bb, routing) if old_style and not isinstance(bb, Mapping) else bb
-            runner = TreeRunner(tree, board, timebase, routing)
-            if observers.active:  # the net is observed: so is this run of the tree
-                runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
+        if observers.active:  # the net is observed: so is this run of the tree
+            runner = TreeRunner(self.tree, board, timebase, routing)
+            runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
+            return runner
+        spare = self.spare
+        if spare:
+            runner = spare.pop()
+            if runner.timebase is timebase and runner._renew(board, routing):
+                return runner
+        return TreeRunner(self.tree, board, timebase, routing)
+
+    def end(self, runner: TreeRunner, status: Status, ctx: FiringContext, alone: bool = False) -> Any:
+        """The run is over: no more decisions; keep the runner for later, hand the decisions to the
+        firing.  ``alone``: the firing's only token; if routed, it is returned as the handler's
+        result (one output, hypha's quickest commit) rather than emitted."""
+        routing: TokenContext = runner.ctx
+        routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
+        if not runner._observers:
+            runner.bb = runner.ctx = None  # (kept, it holds on to nothing of this run)
+            self.spare.append(runner)
+        if alone:
+            decision = routing._decisions[0]
+            if decision is not None and decision[0] is not None:
+                return {decision[0]: decision[2]}
+        commit(routing, ctx.emit, self.rejected, partial(_unrouted, self.tree, status))
+        return None
+
+    async def fire(self, consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> None:
+        """The handler (as a coroutine): the body, then a run of the tree per token or per batch."""
+        if self.run_body is not None:
+            await self.run_body(consumed, bb, timebase, ctx.transition)
+        await self._runs(consumed, bb, timebase, ctx, 0)
+
+    async def _runs(self, consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext, start: int) -> None:
+        for tokens in (tuple(consumed),) if self.batch else [(token,) for token in consumed[start:]]:
+            runner = self.begin(tokens, bb, timebase, ctx)
             try:
                 status = await runner.tick_until_complete()
-            finally:
-                routing.close()  # a leaf that kept ctx cannot route these tokens after the firing
-            commit(routing, ctx.emit, routes.rejected, partial(_unrouted, tree, status))
+            except BaseException:
+                runner.ctx.close()
+                raise
+            self.end(runner, status, ctx)
 
-    return fire
+    def fire_inline(self, consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext) -> Any:
+        """The handler as a plain function: when every token was decided at once, its outputs (or
+        None, having emitted them); else the rest of the firing as a coroutine."""
+        alone = len(consumed) == 1
+        for position, token in enumerate(consumed):
+            runner = self.begin((token,), bb, timebase, ctx)
+            try:
+                status = runner._run_at_once()
+            except BaseException:
+                runner.ctx.close()
+                raise
+            if status is None:  # the tree needs more ticks
+                return self._going_on(runner, consumed, bb, timebase, ctx, position)
+            produced = self.end(runner, status, ctx, alone)
+            if alone:
+                return produced
+        return None
+
+    async def _going_on(
+        self, runner: TreeRunner, consumed: Consumed, bb: Any, timebase: Any, ctx: FiringContext, at: int
+    ) -> None:
+        try:
+            status = await runner._run_on()
+        except BaseException:
+            runner.ctx.close()
+            raise
+        self.end(runner, status, ctx)
+        await self._runs(consumed, bb, timebase, ctx, at + 1)

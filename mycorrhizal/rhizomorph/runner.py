@@ -19,9 +19,10 @@ from ..common.diagram import Diagram
 from ..common.eager import EagerStarter
 from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
+from ..common.interpreter import level_cache
 from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, checked_timebase
-from . import options, snapshot, views
+from . import drive, options, snapshot, views
 from .behaviours.host import Call
 from .events import CleanupFailed, LeafFailed, TimedOut
 from .program import PROGRAMS, observed_program_of, program_of
@@ -32,11 +33,11 @@ from .tree import Tree
 __all__ = ["Runner"]
 
 log = logging.getLogger("mycorrhizal.rhizomorph")
-_DEBUG = logging.DEBUG
+_DEBUG, _INFO = logging.DEBUG, logging.INFO
+_LEVELS = level_cache(log)  # the logger's own isEnabledFor() answers: one lookup per tick
 RUNNING = Status.RUNNING
 _PROPAGATE = ErrorPolicy.PROPAGATE
 _programs_get = PROGRAMS.get
-_EXPIRED = 2  # runner._driven once tick_until_complete()'s timeout has passed
 
 
 class Runner:
@@ -72,7 +73,6 @@ class Runner:
         "_views",
         "__weakref__",
     )
-    _views: InterfaceViews  # made by the first leaf that asks for a view
 
     def __init__(
         self,
@@ -126,6 +126,7 @@ class Runner:
         self._driven = 0  # 1 while tick_until_complete() runs, _EXPIRED once its timeout passed
         self._closed = False
         self._on_tick = on_tick
+        self._views: InterfaceViews | None = None  # made by the first leaf that asks for a view
 
     @property
     def tb(self) -> Timebase:
@@ -155,7 +156,7 @@ class Runner:
             self.reset()
             raise
         self._last = result
-        if log.isEnabledFor(_DEBUG):
+        if _LEVELS.get(_DEBUG) is not False and log.isEnabledFor(_DEBUG):
             log.debug("%s", self.trace())
         if self._on_tick is not None:
             self._on_tick(self, result)
@@ -178,6 +179,11 @@ class Runner:
         is closed meanwhile, it returns CANCELLED.
         """
         options.check_drive(self.tree.name, timeout, period, max_ticks)
+        self._claim()
+        deadline = None if timeout is None else self.timebase.call_later(timeout, self._expire)
+        return await self._complete(None, period, max_ticks, deadline)
+
+    def _claim(self) -> None:
         if self._waiter is not None or self._driven:
             raise ExecutionError(
                 f"tree {self.tree.name!r}: tick_until_complete() is already running for this runner; "
@@ -185,9 +191,14 @@ class Runner:
                 node=self._program.plan.ids[0],
             )
         self._driven = 1
-        deadline = None if timeout is None else self.timebase.call_later(timeout, self._expire)
+
+    async def _complete(
+        self, first: Status | None, period: float | None, max_ticks: int | None, deadline: Any
+    ) -> Status:
+        """The run of tick_until_complete() (claimed), from its first tick on (None: take it now)."""
         try:
-            result, count = await self._drive(period, max_ticks)
+            first = self._tick() if first is None else first
+            result, count = await drive.ticks(self, first, period, max_ticks)
             if self._tasks is not None and self._tasks.abandoned:
                 await self.settle()
             if log.isEnabledFor(logging.INFO):
@@ -201,54 +212,30 @@ class Runner:
             if deadline is not None:
                 deadline.cancel()
 
-    def _expire(self) -> None:
-        self._driven = _EXPIRED
-        self._wake()
-
-    async def _drive(self, period: float | None, max_ticks: int | None) -> tuple[Status, int]:
-        """Tick, and wait between ticks, until the root completes (or ``max_ticks``, or aclose())."""
-        result = self._tick()  # a tree that completes at once (a tree per token) needs nothing more
-        if result is not RUNNING or max_ticks == 1:
-            return result, 1
-        loop = asyncio.get_running_loop()
-        steps = options.steps_per_tick(self.timebase)
-        count = 1
-        while True:
-            if self._driven == _EXPIRED:
-                return self._time_up(), count
-            if steps:
-                await asyncio.sleep(0)  # only ticks move this clock: let what it woke run, tick again
-            elif self.polling:
-                if period is None:
-                    await asyncio.sleep(0)
-                else:
-                    await self._wait(loop, period)
-            elif not self._woken:
-                await self._wait(loop, None)
-            if self._closed:
-                return Status.CANCELLED, count
-            if self._driven == _EXPIRED:
-                return self._time_up(), count
-            result = self._tick()
-            count += 1
-            if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
-                return result, count
-
-    def _time_up(self) -> Status:
-        """tick_until_complete()'s timeout passed with the tree RUNNING: halt everything."""
-        self.reset()
-        log.info("%s: tick_until_complete() timed out; everything running was halted", self.tree.name)
-        return Status.CANCELLED
-
-    async def _wait(self, loop: asyncio.AbstractEventLoop, period: float | None) -> None:
-        waiter = self._waiter = loop.create_future()
-        timer = None if period is None else self.timebase.call_later(period, self._wake)
+    def _run_at_once(self) -> Status | None:
+        """``tick_until_complete()`` (no timeout, period or bound) without a coroutine, for a tree
+        decided by its first tick (a tree run per token): its status; None if the run has to go on,
+        with ``await runner._run_on()``."""
+        self._claim()
         try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            result = self._tick()
+        except BaseException:
+            self._driven = 0
+            raise
+        if result is RUNNING or (self._tasks is not None and self._tasks.abandoned):
+            return None
+        self._driven = 0
+        if _LEVELS.get(_INFO) is not False and log.isEnabledFor(_INFO):
+            log.info("%s finished %s after %d ticks", self.tree.name, result.name, 1)
+        return result
+
+    async def _run_on(self) -> Status:
+        """The rest of a run :meth:`_run_at_once` began."""
+        return await self._complete(self._last, None, None, None)
+
+    def _expire(self) -> None:
+        self._driven = drive.EXPIRED
+        self._wake()
 
     async def settle(self) -> None:
         """Wait until every coroutine this runner cancelled has finished (run its cleanup)."""
@@ -297,6 +284,21 @@ class Runner:
         runner.bb = (codecs or CodecRegistry()).from_document(checked.get("blackboard"))
         runner._last = snapshot.read(runner, runner._program, checked)
         return runner
+
+    def _renew(self, bb: Any, ctx: Any) -> bool:
+        """Become a new run of the tree over ``bb`` and ``ctx``, as ``Runner(tree, bb, timebase, ctx)``
+        would be, if this one is at rest (its last run completed, nothing of it left, nobody
+        watching); else False, changing nothing.  Cheaper than a new runner (a tree per token)."""
+        tasks = self._tasks
+        busy = tasks is not None and (tasks.live or tasks.abandoned)
+        if busy or self._closed or self._observers or self.status[0] is RUNNING:
+            return False
+        plan = self._program.plan
+        self._views = None  # (views of the old blackboard would keep it alive)
+        self.bb, self.ctx, self.ticks, self._last = bb, ctx, 0, None
+        self.status, self.seen, self.cur = [None] * plan.size, [0] * plan.size, plan.cursors.copy()
+        self.data = [None] * plan.size
+        return True
 
     # ----------------------------------------------------------------------------------- lifecycle
 
@@ -401,9 +403,8 @@ class Runner:
             waiter.set_result(None)
 
     def _view(self, interface: type) -> Any:
-        try:
-            views = self._views
-        except AttributeError:
+        views = self._views
+        if views is None:
             views = self._views = InterfaceViews()
         return views.view(self.bb, interface)
 

@@ -35,6 +35,17 @@ _GETTERS: dict[str, Callable[[Host], Any]] = {
 }
 
 
+# The usual parameter lists, each called without building a list of arguments.
+_SHORT: dict[tuple[str, ...], Callable[[Callable[..., Any]], Call]] = {
+    (): lambda fn: lambda rt: fn(),
+    ("bb",): lambda fn: lambda rt: fn(rt.bb),
+    ("ctx",): lambda fn: lambda rt: fn(rt.ctx),
+    ("bb", "timebase"): lambda fn: lambda rt: fn(rt.bb, rt.timebase),
+    ("bb", "tb"): lambda fn: lambda rt: fn(rt.bb, rt.timebase),
+    ("bb", "ctx"): lambda fn: lambda rt: fn(rt.bb, rt.ctx),
+}
+
+
 def make_call(
     fn: Callable[..., Any], params: tuple[str, ...], interface: type | None = None, by_keyword: bool = False
 ) -> Call:
@@ -44,16 +55,9 @@ def make_call(
     with one; ``timebase`` and ``tb`` are the timebase.  ``by_keyword``: pass them by name.
     """
     if interface is None and not by_keyword:
-        if params == ():
-            return lambda rt: fn()
-        if params == ("bb",):
-            return lambda rt: fn(rt.bb)
-        if params == ("ctx",):
-            return lambda rt: fn(rt.ctx)
-        if params == ("bb", "timebase") or params == ("bb", "tb"):
-            return lambda rt: fn(rt.bb, rt.timebase)
-        if params == ("bb", "ctx"):
-            return lambda rt: fn(rt.bb, rt.ctx)
+        short = _SHORT.get(params)
+        if short is not None:
+            return short(fn)
     getters = [_GETTERS[name] for name in params]
     if interface is not None:
         getters[params.index("bb")] = lambda rt: rt._view(interface)

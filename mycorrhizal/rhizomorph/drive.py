@@ -1,0 +1,93 @@
+"""The loop of :meth:`~mycorrhizal.rhizomorph.Runner.tick_until_complete`: after a first tick, tick
+and wait between ticks until the root completes.
+
+Between ticks it waits, without polling, until an async leaf finishes or a timer fires; only a
+plain-function leaf that reported RUNNING (it can only be polled) makes it tick again after
+``period`` (or at the next turn of the event loop), and a clock that only ticks move (a
+``CycleClock``) lets what it woke run and ticks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from ..common.timebase import Timebase
+from . import options
+from .status import Status
+
+__all__ = ["EXPIRED", "Driven", "ticks"]
+
+log = logging.getLogger("mycorrhizal.rhizomorph")
+RUNNING = Status.RUNNING
+EXPIRED = 2
+"""``runner._driven`` once tick_until_complete()'s timeout has passed (1 while it runs)."""
+
+
+class Driven(Protocol):
+    """What the loop uses of the runner it drives."""
+
+    tree: Any
+    timebase: Timebase
+    polling: bool
+    _driven: int
+    _woken: bool
+    _closed: bool
+    _waiter: asyncio.Future[None] | None
+
+    def _tick(self) -> Status: ...
+
+    def _wake(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+async def ticks(
+    rt: Driven, result: Status, period: float | None, max_ticks: int | None
+) -> tuple[Status, int]:
+    """Go on from a first tick that returned ``result`` until the root completes (or ``max_ticks``,
+    the timeout, or aclose()); (the last status, the number of ticks)."""
+    if result is not RUNNING or max_ticks == 1:
+        return result, 1  # a tree that completes at once (a tree per token) needs nothing more
+    loop = asyncio.get_running_loop()
+    steps = options.steps_per_tick(rt.timebase)
+    count = 1
+    while True:
+        if rt._driven == EXPIRED:
+            return _time_up(rt), count
+        if steps:
+            await asyncio.sleep(0)  # only ticks move this clock: let what it woke run, tick again
+        elif rt.polling:
+            if period is None:
+                await asyncio.sleep(0)
+            else:
+                await _wait(rt, loop, period)
+        elif not rt._woken:
+            await _wait(rt, loop, None)
+        if rt._closed:
+            return Status.CANCELLED, count
+        if rt._driven == EXPIRED:
+            return _time_up(rt), count
+        result = rt._tick()
+        count += 1
+        if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
+            return result, count
+
+
+def _time_up(rt: Driven) -> Status:
+    """tick_until_complete()'s timeout passed with the tree RUNNING: halt everything."""
+    rt.reset()
+    log.info("%s: tick_until_complete() timed out; everything running was halted", rt.tree.name)
+    return Status.CANCELLED
+
+
+async def _wait(rt: Driven, loop: asyncio.AbstractEventLoop, period: float | None) -> None:
+    waiter = rt._waiter = loop.create_future()
+    timer = None if period is None else rt.timebase.call_later(period, rt._wake)
+    try:
+        await waiter
+    finally:
+        rt._waiter = None
+        if timer is not None:
+            timer.cancel()
