@@ -28,31 +28,21 @@ def routing_net(tree: Any, how: str, weight: int = 1) -> Any:
         if how == "eager=False":
             options["eager"] = False
 
-        if how == "body":
+        async def with_body(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            bb["bodies"] = bb.get("bodies", 0) + 1
 
-            @builder.transition(
-                bt=tree,
-                inputs=[(inbox, weight)],
-                outputs=[even, odd],
-                rejected=refused,
-                on_error=failed,
-                **options,
-            )
-            async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
-                bb["bodies"] = bb.get("bodies", 0) + 1
+        def empty(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
 
-        else:
-
-            @builder.transition(
-                bt=tree,
-                inputs=[(inbox, weight)],
-                outputs=[even, odd],
-                rejected=refused,
-                on_error=failed,
-                **options,
-            )
-            def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
-                pass
+        builder.transition(
+            bt=tree,
+            inputs=[(inbox, weight)],
+            outputs=[even, odd],
+            rejected=refused,
+            on_error=failed,
+            name="route",
+            **options,
+        )(with_body if how == "body" else empty)
 
     return Runs
 
