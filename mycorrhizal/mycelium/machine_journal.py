@@ -12,6 +12,9 @@ changes are applied on recovery):
   fired and the machine has handled it (its background run is over), its row goes into a
   ``memory`` record of its own.
 - **an eviction**: the evicted key's row is removed (a ``memory`` record, with the eviction counts).
+- **an idle sweep** (``fsm_idle_ttl``) that finds a machine not at rest looks at it again
+  ``fsm_idle_ttl`` later: its new time goes into a ``memory`` record (its ``seen`` row), so a
+  recovered pool sweeps, and evicts, at the moments this one would.
 
 Recovery restores each machine in the state of its last row, its pending timer set again for its
 original deadline.  A machine in a step of another firing when one commits (``concurrency`` above
@@ -155,6 +158,16 @@ class PoolJournal:
         change = _change(rows, sets)
         if change is not None:
             self.record(change)
+
+    def seen_again(self, keys: list[Any]) -> None:
+        """The idle sweep found the machines of ``keys`` not at rest and looks again ``fsm_idle_ttl``
+        later: journal their new times, so a recovered pool sweeps (and evicts) when this one would."""
+        seen = self.pool.seen
+        rows: list[JSON] = []
+        for which in keys:
+            row = self.codecs.encode([which, seen[which]])
+            rows.append(["seen", row[0], row, 1])  # type: ignore[index]
+        self.record({"rows": rows})
 
     # -- timeouts -----------------------------------------------------------------------------------
 

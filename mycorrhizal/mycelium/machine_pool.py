@@ -306,6 +306,7 @@ class MachinePool:
         assert ttl is not None
         now = self.timebase.now()
         seen = self._seen
+        again: list[Any] = []
         for _ in range(len(seen)):  # each at most once, even if now + ttl rounds to now
             which, last = next(iter(seen.items()))
             if last + ttl > now:
@@ -317,6 +318,9 @@ class MachinePool:
             else:
                 seen[which] = now
                 seen.move_to_end(which)
+                again.append(which)
+        if again and self.journal is not None:  # recovery looks at them again when this run would
+            self.journal.seen_again(again)
         self._arm()
 
     async def close(self) -> None:
