@@ -92,7 +92,8 @@ class Takeovers:
 
     def current(self, part: Partition, fence: str | None) -> bool:
         """True if a token of ``part`` read under ``fence`` may be fired and committed here now."""
-        return fence == self._partitions.fence(part) and part not in self._partitions.opening
+        held = self._partitions.fence(part)  # (None: not held here, whatever ``fence`` is)
+        return held is not None and fence == held and part not in self._partitions.opening
 
     async def wait(self, part: Partition) -> bool:
         """Wait for the takeover of ``part`` on its way, if any (False: none)."""

@@ -237,9 +237,8 @@ class Worker:
     # -- the Port of the wrapped handlers -------------------------------------------------------
 
     async def take(self, place: str, token: Any) -> Source | None:
-        """The entry ``token`` came from (the firing that consumed it has started; it waits for a
-        takeover of its partition on its way); None if this worker no longer holds that entry as it
-        was read (the token is dropped, unfired)."""
+        """The entry ``token`` came from (its firing has started; it waits for a takeover of its
+        partition on its way); None if this worker no longer holds that entry as read (dropped)."""
         local = self._local[place]
         slot = local.get(id(token))
         if slot is None:
@@ -378,13 +377,14 @@ class Worker:
                 self.reads += 1
             for stream, entries in reply or ():
                 self.read_entries += len(entries)
-                if stream in streams:  # (a partition given up meanwhile is read by its next owner)
-                    self._deliver(stream, entries)
+                self._deliver(stream, entries)
 
     def _deliver(self, stream: str, entries: Entries) -> None:
         """Put delivered (or reclaimed) entries into the local place, each at most once."""
         place, part = self._place_of[stream], self._part_of.get(stream)
         fence = None if part is None else self._partitions.fence(part)
+        if part is not None and fence is None:  # given up while the read was on its way: the next
+            return  # owner claims these entries (pending under this worker's name) a lease old
         held, local, tokens = self._held[stream], self._local[place], []
         for entry, fields in entries:
             if entry in held or not fields:

@@ -121,6 +121,38 @@ async def test_entries_a_stale_owner_reads_after_the_takeover_are_fired_by_the_n
         await stale.abort()
 
 
+async def test_entries_read_while_their_partition_is_given_up_are_left_to_its_next_owner(
+    redis_url: str, redis_prefix: str
+) -> None:
+    first = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+    given_up: list[Any] = []
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await first.start()
+        read = first._client.xreadgroup
+
+        async def read_then_give_up(*args: Any, **kwargs: Any) -> Any:
+            reply = await read(*args, **kwargs)
+            for stream, _ in reply or ():  # the first time: the sweep lets the partitions go meanwhile
+                part = first._part_of.get(stream)
+                if part is not None and len(given_up) < len(reply):
+                    given_up.append(part)
+                    await first._partitions.give_up(part)
+            return reply
+
+        first._client.xreadgroup = read_then_give_up  # type: ignore[method-assign]
+        await client.submit("jobs", [[key, 0] for key in KEYS])
+        await until(soon(lambda: bool(given_up)), "the first worker read entries of partitions it gave up")
+        second = Worker(Tally, redis_url, prefix=redis_prefix, lease=0.3)
+        await second.start()
+        await until(lambda: done(client, len(KEYS)), "every token is done")
+        # Before the fix the first worker fired them under no lease: refused, again and again, each
+        # retry later than the one before (the scenario's phase never ended).
+        assert first.fenced == 0
+        assert by_key(await client.tokens("done")) == {key: [(0, 0)] for key in KEYS}  # each once
+        await second.stop()
+        await first.stop()
+
+
 async def test_tokens_go_to_the_partition_of_their_key(redis_url: str, redis_prefix: str) -> None:
     async with Client(Tally, redis_url, prefix=redis_prefix, partitions=4) as client:
         await client.submit("jobs", [["a", 1], ["b", 1], ["a", 2], ["c", 1], ["a", 3]])
