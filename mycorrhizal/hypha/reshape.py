@@ -9,6 +9,7 @@ top net (``("worker1", "inbox")``); :func:`path_of` reads what callers pass (``"
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from os.path import commonprefix
 from typing import Any, Literal
 
 import attrs
@@ -69,7 +70,7 @@ def with_element(net: NetSpec, path: Path, element: PlaceSpec | TransitionSpec) 
 
 def with_arc(net: NetSpec, src: Path, dst: Path, weight: int, name: str | None) -> NetSpec:
     """``net`` with an arc from ``src`` to ``dst``, declared in the deepest net holding both ends."""
-    scope = _common(src[:-1], dst[:-1])
+    scope = tuple(commonprefix([src[:-1], dst[:-1]]))  # the deepest net holding both ends
     found = net.lookup(".".join(src))
     direction: Literal["in", "out"] = "out" if isinstance(found, TransitionSpec) else "in"
     rel_src, rel_dst = ".".join(src[len(scope) :]), ".".join(dst[len(scope) :])
@@ -79,10 +80,9 @@ def with_arc(net: NetSpec, src: Path, dst: Path, weight: int, name: str | None) 
 
 def without_arc(net: NetSpec, src: Path, dst: Path) -> NetSpec:
     """``net`` without the arc from ``src`` to ``dst`` (a :class:`DefinitionError` if it has none)."""
-    for scope, sub in _nets(net):
-        keep = tuple(a for a in sub.arcs if (_full(scope, a.src), _full(scope, a.dst)) != (src, dst))
-        if len(keep) < len(sub.arcs):
-            return _edit(net, scope, lambda n, keep=keep: attrs.evolve(n, arcs=keep), net)  # type: ignore[misc]
+    result = _without_arcs(net, lambda ends: ends == (src, dst))
+    if result is not net:
+        return result
     raise _problem(
         f"arc {'.'.join(src)!r} -> {'.'.join(dst)!r}",
         "the net has no such arc, so there is nothing to remove",
@@ -108,12 +108,17 @@ def without(net: NetSpec, path: Path) -> tuple[NetSpec, PlaceSpec | TransitionSp
             return attrs.evolve(n, places=tuple(p for p in n.places if p.name != path[-1]))
         return attrs.evolve(n, transitions=tuple(t for t in n.transitions if t.name != path[-1]))
 
-    result = _edit(net, path[:-1], drop, net)
-    for scope, sub in list(_nets(result)):
-        keep = tuple(a for a in sub.arcs if path not in (_full(scope, a.src), _full(scope, a.dst)))
+    return _without_arcs(_edit(net, path[:-1], drop, net), lambda ends: path in ends), found
+
+
+def _without_arcs(net: NetSpec, dropped: Callable[[tuple[Path, Path]], bool]) -> NetSpec:
+    """``net`` without the arcs whose ``(source, target)`` paths ``dropped`` answers True for (the
+    same object if there is none)."""
+    for scope, sub in list(_nets(net)):
+        keep = tuple(a for a in sub.arcs if not dropped((_full(scope, a.src), _full(scope, a.dst))))
         if len(keep) < len(sub.arcs):
-            result = _edit(result, scope, lambda n, keep=keep: attrs.evolve(n, arcs=keep), result)  # type: ignore[misc]
-    return result, found
+            net = _edit(net, scope, lambda n, keep=keep: attrs.evolve(n, arcs=keep), net)  # type: ignore[misc]
+    return net
 
 
 def _nets(net: NetSpec, scope: Path = ()) -> Iterator[tuple[Path, NetSpec]]:
@@ -125,11 +130,3 @@ def _nets(net: NetSpec, scope: Path = ()) -> Iterator[tuple[Path, NetSpec]]:
 
 def _full(scope: Path, name: Any) -> Path:
     return (*scope, *str(name).split("."))
-
-
-def _common(a: Path, b: Path) -> Path:
-    """The longest common prefix of two paths."""
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return a[:n]
