@@ -20,6 +20,7 @@ from .status import ErrorPolicy, Status
 from .tree import Tree
 
 __all__ = [
+    "LEGACY",
     "Traced",
     "check_drive",
     "chain_hooks",
@@ -52,16 +53,25 @@ def _both(first: str, second: str, a: Any, b: Any) -> NoReturn:
     )
 
 
+LEGACY = ("tb", "exception_policy", "trace")
+"""The 0.x keyword arguments a runner accepts besides its own."""
+
+
 def resolve(
     tree: Any,
     timebase: Timebase | None,
-    tb: Timebase | None,
     on_error: ErrorPolicy,
-    exception_policy: ErrorPolicy | None,
-    trace: logging.Logger | None,
     on_tick: Callable[[Any, Status], object] | None,
+    legacy: dict[str, Any],
 ) -> tuple[Timebase | None, ErrorPolicy, Callable[[Any, Status], object] | None]:
-    """The runner's timebase, error policy and tick hook from its own and its 0.x keywords."""
+    """The runner's timebase, error policy and tick hook from its own and its 0.x keywords
+    (``legacy``: any other keyword is a TypeError, as for any function)."""
+    unknown = [name for name in legacy if name not in LEGACY]
+    if unknown:
+        raise TypeError(f"Runner() got an unexpected keyword argument {unknown[0]!r}")
+    tb: Timebase | None = legacy.get("tb")
+    exception_policy: ErrorPolicy | None = legacy.get("exception_policy")
+    trace: logging.Logger | None = legacy.get("trace")
     if tb is not None:
         if timebase is not None and timebase is not tb:
             _both("timebase", "tb", timebase, tb)

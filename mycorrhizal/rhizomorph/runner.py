@@ -37,7 +37,7 @@ _DEBUG, _INFO = logging.DEBUG, logging.INFO
 _LEVELS = level_cache(log)  # the logger's own isEnabledFor() answers: one lookup per tick
 RUNNING = Status.RUNNING
 _PROPAGATE = ErrorPolicy.PROPAGATE
-_programs_get = PROGRAMS.get
+_programs_get, _DEFAULT_TIMEBASE = PROGRAMS.get, checked_timebase(None, "Runner")
 
 
 class Runner:
@@ -46,6 +46,7 @@ class Runner:
     ``on_error`` is the error policy for leaves that do not set their own; ``on_tick(runner,
     status)`` is called after every tick (costs nothing when None).  ``await runner.aclose()`` (or
     ``async with Runner(...) as runner:``) halts whatever is running and waits for it to unwind.
+    0.x's keywords ``tb``, ``exception_policy``, ``trace`` work too (:mod:`~mycorrhizal.rhizomorph.options`).
     """
 
     __slots__ = (
@@ -83,14 +84,11 @@ class Runner:
         *,
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
         on_tick: Callable[[Runner, Status], object] | None = None,
-        tb: Timebase | None = None,
-        exception_policy: ErrorPolicy | None = None,
-        trace: logging.Logger | None = None,
+        **legacy: Any,
     ) -> None:
-        if tb is not None or exception_policy is not None or trace is not None:
-            timebase, on_error, on_tick = options.resolve(
-                tree, timebase, tb, on_error, exception_policy, trace, on_tick
-            )
+        # 0.x's tb=, exception_policy=, trace= (as named parameters, three lookups per construction)
+        if legacy:
+            timebase, on_error, on_tick = options.resolve(tree, timebase, on_error, on_tick, legacy)
         if on_error is not _PROPAGATE and on_error.__class__ is not ErrorPolicy:
             options.refuse_arguments(tree, on_error)
         program = _programs_get(id(tree))  # only trees are in there: a hit is a tree
@@ -98,11 +96,13 @@ class Runner:
             if not isinstance(tree, Tree):
                 options.refuse_arguments(tree, on_error)
             program = program_of(tree)
-        size = program.plan.size
+        plan = program.plan
+        size = plan.size
         self.tree = tree
         self.bb = bb
-        self.timebase = checked_timebase(timebase, "Runner of tree", tree.name)  # (None: the default)
+        self.timebase = _DEFAULT_TIMEBASE
         if timebase is not None:
+            self.timebase = checked_timebase(timebase, "Runner of tree", tree.name)
             on_tick = options.with_clock_step(timebase, on_tick)  # a CycleClock: one step per tick
         self.ctx = ctx
         self.on_error = on_error
@@ -110,7 +110,7 @@ class Runner:
         self.status: list[Status | None] = [None] * size
         #: The tick number at which each node last reported (or was halted).
         self.seen: list[int] = [0] * size
-        self.cur: list[int] = program.plan.cursors.copy()
+        self.cur: list[int] = plan.cursors.copy()
         self.data: list[Any] = [None] * size
         #: Number of ticks so far.
         self.ticks = 0

@@ -59,6 +59,12 @@ def test_both_names_of_one_setting_is_an_error(counting: Tree, kwargs: dict[str,
         Runner(counting, {}, **kwargs)
 
 
+def test_an_unknown_keyword_is_a_type_error(counting: Tree) -> None:
+    # (the 0.x keywords arrive through **legacy: anything else must still be refused)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'on_eror'"):
+        Runner(counting, {}, on_eror=ErrorPolicy.FAILURE)
+
+
 @pytest.fixture
 def raising() -> Tree:
     @bt.tree
