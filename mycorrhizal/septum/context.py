@@ -11,7 +11,7 @@ from ..common.errors import HandlerError
 from ..common.timebase import Timebase
 from .states import State
 
-__all__ = ["Context", "Machine"]
+__all__ = ["BlankContext", "Context", "Machine"]
 
 log = logging.getLogger("mycorrhizal.septum")
 
@@ -39,17 +39,12 @@ class Context:
     ``Context[Blackboard]`` may annotate a handler's ``ctx`` (0.x's ``SharedContext[T]``).
     """
 
-    __slots__ = ("_fsm", "common", "msg", "error", "log_to", "_mycelium_bt_runner")
+    # No __getattr__ (it would keep the interpreter from specialising every ``ctx.msg`` and
+    # ``ctx.common`` read in every handler); what few contexts hold lives in ``_rare``.
+    __slots__ = ("_fsm", "common", "msg", "_rare")
 
     common: Any
     msg: Any
-    error: HandlerError | None
-    #: What :meth:`log` calls instead of logging (``fsm.log = ...``), or None.
-    log_to: Callable[[str], Any] | None
-    #: 0.x's attachment point for a behaviour-tree runner (``fsm.context._mycelium_bt_runner = r``):
-    #: a ``@state(bt=...)`` handler of :mod:`mycorrhizal.mycelium` ticks it instead of running its
-    #: tree.  None until assigned (never set here, so building a context costs nothing for it).
-    _mycelium_bt_runner: Any
 
     __class_getitem__: classmethod[Any, Any, GenericAlias] = classmethod(GenericAlias)
 
@@ -57,19 +52,43 @@ class Context:
         self._fsm = fsm
         if common is not None:
             self.common = common
-        # else: left unset, and a dict is made on first use (most machines never need one)
         self.msg = None
-        self.error = None
-        self.log_to = None
+        self._rare: _Rare | None = None
 
-    def __getattr__(self, key: str) -> Any:
-        if key == "common":
-            common: dict[str, Any] = {}
-            self.common = common
-            return common
-        if key == "_mycelium_bt_runner":
-            return None
-        raise AttributeError(f"ctx has no attribute {key!r}")
+    def _rarely(self) -> _Rare:
+        rare = self._rare
+        if rare is None:
+            rare = self._rare = _Rare()
+        return rare
+
+    @property
+    def error(self) -> HandlerError | None:
+        """The failure that sent the machine to its error state, else None."""
+        return None if self._rare is None else self._rare.error
+
+    @error.setter
+    def error(self, error: HandlerError | None) -> None:
+        if error is not None or self._rare is not None:
+            self._rarely().error = error
+
+    @property
+    def log_to(self) -> Callable[[str], Any] | None:
+        """What :meth:`log` calls instead of logging (``fsm.log = ...``), or None."""
+        return None if self._rare is None else self._rare.log_to
+
+    @log_to.setter
+    def log_to(self, fn: Callable[[str], Any] | None) -> None:
+        self._rarely().log_to = fn
+
+    @property
+    def _mycelium_bt_runner(self) -> Any:
+        """0.x's attachment point for a behaviour-tree runner (``fsm.context._mycelium_bt_runner = r``):
+        a ``@state(bt=...)`` handler of :mod:`mycorrhizal.mycelium` ticks it instead of its tree."""
+        return None if self._rare is None else self._rare.bt_runner
+
+    @_mycelium_bt_runner.setter
+    def _mycelium_bt_runner(self, runner: Any) -> None:
+        self._rarely().bt_runner = runner
 
     @property
     def machine(self) -> Any:
@@ -112,3 +131,40 @@ class Context:
 
     def __repr__(self) -> str:
         return f"<septum ctx {self._fsm.current_state.name} msg={self.msg!r}>"
+
+
+class _Rare:
+    """What few contexts hold: kept out of :class:`Context` so that a machine stays small."""
+
+    __slots__ = ("error", "log_to", "bt_runner")
+
+    def __init__(self) -> None:
+        self.error: HandlerError | None = None
+        self.log_to: Callable[[str], Any] | None = None
+        self.bt_runner: Any = None
+
+
+_COMMON = Context.__dict__["common"]  # the slot's own descriptor
+
+
+class _Blackboard:
+    """``ctx.common`` of a :class:`BlankContext`: the first read or write fills the slot
+    and turns the context into a plain :class:`Context` (reads from then on are the slot's)."""
+
+    def __get__(self, ctx: Context | None, owner: type | None = None) -> Any:
+        if ctx is None:
+            return self
+        common: dict[str, Any] = {}
+        self.__set__(ctx, common)
+        return common
+
+    def __set__(self, ctx: Context, common: Any) -> None:
+        _COMMON.__set__(ctx, common)
+        ctx.__class__ = Context
+
+
+class BlankContext(Context):
+    """The context of a machine made without a blackboard (most never use one): no dict until needed."""
+
+    __slots__ = ()
+    common = _Blackboard()

@@ -21,7 +21,7 @@ from ..common.observers import Observers
 from ..common.timebase import Timebase
 from . import mishaps, moves, report
 from .clock import Clock
-from .context import Context, Machine
+from .context import BlankContext, Context, Machine
 from .events import (
     MessageHandled,
     StateEntered,
@@ -32,7 +32,7 @@ from .events import (
 )
 from .failures import HookFailed, raised_itself
 from .guards import CHOOSE
-from .mailbox import EMPTY, TIMEOUT, Mailbox
+from .mailbox import EMPTY, TIMEOUT, Mailbox, Marker
 from .mishaps import ENTRY_RUN, RESUMED
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
@@ -44,6 +44,9 @@ __all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine", "Host"]
 log = report.log
 _INFO = logging.INFO
 _LEVELS = report.LEVELS
+
+#: What :meth:`Engine._take` returns when a wait for a message or timeout ended.
+WOKEN: Any = Marker("<woken>")
 
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
@@ -110,7 +113,8 @@ class Engine:
         """The ``ctx`` handlers get, made on first use; ``host`` is the machine they see."""
         ctx = self.ctx
         if ctx is None:
-            ctx = self.ctx = Context(host, self.common)
+            common = self.common
+            ctx = self.ctx = Context(host, common) if common is not None else BlankContext(host, None)
         return ctx
 
     def open_mailbox(self) -> Mailbox:
@@ -216,42 +220,46 @@ class Engine:
             self.turns.pass_on()
 
     # ----------------------------------------------------------------- steps
-    async def drive(
+    async def drive(  # noqa: C901, PLR0912 - the hot loop: each call it saves is ~2 % of a message
         self, host: Host, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
     ) -> Any:
         """Do up to ``limit`` steps (-1: no limit); ``answer(steps)``: the loop behind run() and tick().
 
-        ``held``: the caller already has the turn.  Otherwise a machine that is busy, new or timed
-        is driven by ``host.drive_in_turn``, which waits for the turn, starts the machine, raises a
-        failure of its background run, then calls back with ``held``.  A call that does no step
-        yields to the event loop once.
+        ``held``: the caller has the turn; else a busy, new or timed machine goes through
+        ``host.drive_in_turn`` (waits for the turn, starts the machine, calls back with ``held``).
         """
         if not held and (self.running or self.phase == NEW or self.clock is not None):
             return await host.drive_in_turn(limit, wait, answer)
         self.running = True
         ctx = self.ctx or self.context(host)
-        # Plain transitions are taken inline only when nobody needs to hear of them: INFO logging
-        # known to be off (from the logger's own cache) and no observer.
+        # quiet: INFO logging known to be off (from the logger's cache): plain transitions go inline
         steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
         try:
             while steps != limit and not self.closed:
                 node = self.node
-                ctx.msg = None
-                took = ENTRY_RUN if self.phase == ENTRY else self._next(ctx)
-                if took is EMPTY:
-                    if (steps and not wait) or not await self._idle(wait, steps):
-                        break  # idle after doing something: a run() without wait= ends here
+                mailbox = self.mailbox
+                plain = mailbox.plain if mailbox is not None and mailbox.others is None else None
+                if self.phase == ENTRY:
+                    took = ENTRY_RUN
+                    ctx.msg = None
+                elif plain and self.phase == WAIT and plain[0] is not TIMEOUT:  # _take()'s common case
+                    mailbox.taken_priority = 0  # type: ignore[union-attr]
+                    took = ctx.msg = plain.popleft()
+                elif plain is not None and steps and not wait and not plain and self.phase == WAIT:
+                    break  # idle after doing something: a run() without wait= ends here
+                else:
+                    took = await self._take(ctx, wait, steps)
+                    if took is EMPTY:
+                        break
                     quiet = _LEVELS.get(_INFO) is False
-                    continue
-                timeout = took is TIMEOUT or took is RESUMED
-                fn = node.on_timeout if timeout else node.on_state
-                is_async = node.on_timeout_async if timeout else node.on_state_async
+                    if took is WOKEN:
+                        continue
                 steps += 1
                 budget -= 1
+                timeout = took is TIMEOUT or took is RESUMED
                 try:
-                    label = fn(ctx)  # type: ignore[misc]
-                    if is_async:
-                        # A timed state's on_state is awaited so that its timeout can interrupt it.
+                    label = (node.on_timeout if timeout else node.on_state)(ctx)  # type: ignore[misc]
+                    if node.on_timeout_async if timeout else node.on_state_async:
                         label = await (label if timeout or node.timeout is None else self._timed(label))
                 except (Exception, asyncio.CancelledError) as exc:
                     await self._failed(node, took, timeout, exc)
@@ -331,6 +339,17 @@ class Engine:
             return budget
         await asyncio.sleep(0)
         return YIELD_EVERY
+
+    async def _take(self, ctx: Context, wait: bool, steps: int) -> Any:
+        """What the next step handles (see :meth:`_next`), waiting for it with ``wait``; :data:`EMPTY`
+        if the run ends here, :data:`WOKEN` if a wait ended (the loop looks again)."""
+        ctx.msg = None
+        took = self._next(ctx)
+        if took is not EMPTY:
+            return took
+        if (steps and not wait) or not await self._idle(wait, steps):
+            return EMPTY  # idle after doing something: a run() without wait= ends here
+        return WOKEN
 
     def _next(self, ctx: Context) -> Any:
         """Take what the next step handles: a message (``ctx.msg``), :data:`TIMEOUT`,

@@ -181,7 +181,7 @@ async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:
     a.send_message("x")
     await a.run()
     assert a.common == {"log": ["x"]} and b.common == {}
-    with pytest.raises(AttributeError, match="ctx has no attribute 'nope'"):
+    with pytest.raises(AttributeError, match="'Context' object has no attribute 'nope'"):
         _ = a._engine.ctx.nope  # type: ignore[union-attr]
 
 
