@@ -87,6 +87,23 @@ async def test_memory_sequence_resumes_at_the_running_child(builder: TreeBuilder
     assert script.take() == ["a"]
 
 
+@pytest.mark.parametrize(("kind", "passing"), [("sequence", S), ("selector", F)])
+async def test_memory_composite_resumed_follows_a_later_running_child(
+    builder: TreeBuilder, script: Script, kind: str, passing: Status
+) -> None:
+    runner = three(builder, script, kind, memory=True)
+    script.results.update(a=passing, b=R, c=R)
+    assert await runner.tick() is R
+    script.results["b"] = passing  # resumed at b, which now passes on to c, RUNNING
+    assert await runner.tick() is R
+    script.results["a"] = script.results["b"] = R  # (they must not be ticked again)
+    assert await runner.tick() is R
+    assert script.take() == ["a", "b", "b", "c", "c"]
+    script.results["c"] = passing
+    assert await runner.tick() is passing
+    assert script.take() == ["c"]
+
+
 async def test_reactive_sequence_rechecks_earlier_children_and_halts_the_running_one(
     builder: TreeBuilder, script: Script
 ) -> None:

@@ -54,19 +54,20 @@ def sequence(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bo
     """Sequence: children in order until one does not succeed."""
     kids = tuple(kids)
     halts = tuple(halts)
+    place = kids.index  # (each child is its own function: its place is where it is found)
     if memory:
 
         def tick(rt: Host) -> Status:
-            # The cursor is 0 unless a child was RUNNING: only then is it read back and written.
-            k = start = rt.cur[i]
+            # The cursor is 0 unless a child was RUNNING: only then is it read back and written,
+            # the RUNNING child's place looked up (rather than counted child by child).
+            start = rt.cur[i]
             r = SUCCESS
-            for kid in kids[k:] if k else kids:
+            for kid in kids[start:] if start else kids:
                 r = kid(rt)
                 if r is not SUCCESS:
                     break
-                k += 1
             if r is RUNNING:
-                rt.cur[i] = k
+                rt.cur[i] = place(kid, start)
             elif start:
                 rt.cur[i] = 0
             rt.status[i] = r
@@ -97,18 +98,18 @@ def selector(i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], memory: bo
     """Selector (fallback): children in order until one does not fail."""
     kids = tuple(kids)
     halts = tuple(halts)
+    place = kids.index  # (each child is its own function: its place is where it is found)
     if memory:
 
         def tick(rt: Host) -> Status:
-            k = start = rt.cur[i]  # as in sequence(): 0 unless a child was RUNNING
+            start = rt.cur[i]  # as in sequence(): 0 unless a child was RUNNING
             r = FAILURE
-            for kid in kids[k:] if k else kids:
+            for kid in kids[start:] if start else kids:
                 r = kid(rt)
                 if r is SUCCESS or r is RUNNING:
                     break
-                k += 1
             if r is RUNNING:
-                rt.cur[i] = k
+                rt.cur[i] = place(kid, start)
             elif start:
                 rt.cur[i] = 0
             rt.status[i] = r

@@ -131,27 +131,46 @@ def sync_leaf(
 
     ``fn``: the user function itself when it takes only ``bb`` or only ``ctx`` (``only``); it is
     then called as ``fn(rt.bb)`` or ``fn(rt.ctx)``, one frame fewer than through ``call``.
+    Conditions and actions have a tick function each (no per-tick test of which this leaf is).
     """
-    direct = fn is not None
-    by_bb = only == "bb"
+    by_bb = fn is not None and only == "bb"
+    by_ctx = fn is not None and only == "ctx"
+    return (_condition_tick if condition else _action_tick)(i, node, label, call, fn, by_bb, by_ctx)
 
+
+def _condition_tick(i: int, node: str, label: str, call: Call, fn: Any, by_bb: bool, by_ctx: bool) -> TickFn:
     def tick(rt: Host) -> Status:
         try:
-            r = (fn(rt.bb) if by_bb else fn(rt.ctx)) if direct else call(rt)
+            r = fn(rt.bb) if by_bb else fn(rt.ctx) if by_ctx else call(rt)
         except Exception as exc:
             r = rt._leaf_raised(i, exc)
         except asyncio.CancelledError:  # raised by the leaf itself (a plain call sees no cancellation)
             r = CANCELLED
         else:
-            if condition:
-                if r is True:
-                    r = SUCCESS
-                elif r is False:
-                    r = FAILURE
-                elif r is not SUCCESS and r is not FAILURE:
-                    r = _coerce(rt, i, r, condition, node, label)
-            elif r.__class__ is not Status:
-                r = _coerce(rt, i, r, condition, node, label)
+            if r is True:
+                r = SUCCESS
+            elif r is False:
+                r = FAILURE
+            elif r is not SUCCESS and r is not FAILURE:
+                r = _coerce(rt, i, r, True, node, label)
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def _action_tick(i: int, node: str, label: str, call: Call, fn: Any, by_bb: bool, by_ctx: bool) -> TickFn:
+    def tick(rt: Host) -> Status:
+        try:
+            r = fn(rt.bb) if by_bb else fn(rt.ctx) if by_ctx else call(rt)
+        except Exception as exc:
+            r = rt._leaf_raised(i, exc)
+        except asyncio.CancelledError:  # as for a condition
+            r = CANCELLED
+        else:
+            if r.__class__ is not Status:
+                r = _coerce(rt, i, r, False, node, label)
             elif r is RUNNING:
                 rt.polling = True
         rt.status[i] = r
