@@ -20,18 +20,21 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
+from .frozen import FrozenRecord, field, maker
+
 __all__ = ["Event", "Forwarded", "Observer", "Observers", "maker"]
+
+# ``maker`` lives in frozen.py; engines import it from here with Event.
 
 Observer = Callable[[Any], "Awaitable[object] | object"]
 """What ``add_observer`` accepts: ``fn(event)``, plain or ``async def``."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
-class Event:
+class Event(FrozenRecord):
     """Base of every event record: which runtime it came from and when, on that runtime's timebase."""
 
     source: str
@@ -40,7 +43,6 @@ class Event:
     """The runtime's timebase reading when the event happened."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class Forwarded(Event):
     """An event of a runtime living inside another, told to the outer one's observers.
 
@@ -50,40 +52,11 @@ class Forwarded(Event):
 
     transition: str
     """Qualified name of the transition the machine or tree lives in."""
-    key: Any = attrs.field(eq=False)
+    key: Any = field(eq=False)
     """A machine's key (``fsm_key``'s value; None for a transition's only machine); for a tree, the
     token it decides about (None for a batch)."""
     event: Event
     """The machine's or tree's own record (``event.source`` is its name)."""
-
-
-R = TypeVar("R", bound=Event)
-
-
-def maker(cls: type[R]) -> Callable[..., R]:
-    """A function building ``cls`` records from every field's value, positionally, in the order
-    ``attrs.fields(cls)`` lists them: ``maker(StateLeft)(source, time, state, label, target)``.
-
-    What engines' hot paths call instead of the keyword ``__init__``: the record is the same (equal,
-    frozen), made without parsing keywords or going through ``object.__setattr__`` field by field.
-    Only for record classes whose fields have no converter and no validator.
-    """
-    names = []
-    for field in attrs.fields(cls):
-        if field.converter is not None or field.validator is not None:
-            raise TypeError(f"maker({cls.__qualname__}): field {field.name!r} converts or validates")
-        names.append(field.name)
-    # Each field's slot descriptor, from the class in the hierarchy that declares it.
-    setters = [next(k.__dict__[n] for k in cls.__mro__ if n in k.__dict__).__set__ for n in names]
-    params = ", ".join(names)
-    body = "".join(f"    _s{i}(record, {n})\n" for i, n in enumerate(names))
-    source = f"def make({params}):\n    record = _new(_cls)\n{body}    return record\n"
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    scope.update({f"_s{i}": setter for i, setter in enumerate(setters)})
-    exec(source, scope)  # noqa: S102 - generated from the class's own field names, as attrs does
-    make: Callable[..., R] = scope["make"]
-    make.__qualname__ = f"maker({cls.__qualname__})"
-    return make
 
 
 class _Queued:
@@ -100,7 +73,7 @@ class _Queued:
 class Observers:
     """The observers attached to one runtime; false while none is attached."""
 
-    __slots__ = ("_plain", "_queued", "_retired", "_log", "_owner", "_watchers", "active")
+    __slots__ = ("_plain", "_only", "_queued", "_retired", "_log", "_owner", "_watchers", "active")
 
     def __init__(self, log: logging.Logger, owner: str) -> None:
         # Tuples, replaced (never changed in place) when an observer comes or goes: emit() walks
@@ -108,6 +81,8 @@ class Observers:
         # from the next event on.
         self._plain: tuple[Observer, ...] = ()
         self._queued: tuple[_Queued, ...] = ()
+        # The observer when it is the only one and plain (emit's fast path), else None.
+        self._only: Observer | None = None
         # Async observers removed while events were still queued for them: delivered, then dropped.
         self._retired: list[_Queued] = []
         self._log = log
@@ -166,6 +141,7 @@ class Observers:
 
     def _settle(self) -> None:
         """Update :attr:`active` after a change; tell the watchers if it flipped."""
+        self._only = self._plain[0] if len(self._plain) == 1 and not self._queued else None
         was, now = self.active, bool(self._plain or self._queued)
         if now is not was:
             self.active = now
@@ -187,6 +163,16 @@ class Observers:
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
+        only = self._only
+        if only is not None:  # the one observer is a plain one: the common case, without a loop
+            try:
+                result = only(event)
+            except Exception as exc:
+                self._detach(only, exc, event)
+                return
+            if result is not None and inspect.isawaitable(result):  # None: the usual case
+                self._turn(only, result)
+            return
         queued = self._queued  # not those a plain one turns into while this event is delivered
         for callback in self._plain:
             try:
@@ -194,17 +180,22 @@ class Observers:
             except Exception as exc:
                 self._detach(callback, exc, event)
                 continue
-            if result is not None and inspect.isawaitable(result):  # None: the usual case, in one test
-                # A plain callable that returned an awaitable is an async observer in disguise:
-                # deliver this event through a queue and treat it as async from now on.
-                self._plain = tuple(c for c in self._plain if c is not callback)
-                turned = _Queued(callback)
-                self._queued = (*self._queued, turned)
-                self._start(turned, _Ready(result))
-        for each in queued:
-            each.backlog.append(event)
-            if each.task is None:
-                self._start(each)
+            if result is not None and inspect.isawaitable(result):
+                self._turn(callback, result)
+        if queued:  # most runtimes have only plain observers: no loop over an empty tuple
+            for each in queued:
+                each.backlog.append(event)
+                if each.task is None:
+                    self._start(each)
+
+    def _turn(self, callback: Observer, result: Awaitable[object]) -> None:
+        """A plain callable that returned an awaitable is an async observer in disguise: ``result``
+        is delivered through a queue, and the observer is treated as async from now on."""
+        self._plain = tuple(c for c in self._plain if c is not callback)
+        turned = _Queued(callback)
+        self._queued = (*self._queued, turned)
+        self._settle()
+        self._start(turned, _Ready(result))
 
     async def drain(self) -> None:
         """Wait until every event emitted so far has been delivered to every async observer."""

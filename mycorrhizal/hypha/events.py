@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import attrs
-
+from ..common.frozen import field
 from ..common.observers import Event
 
 __all__ = [
@@ -32,7 +31,6 @@ Tokens = Mapping[str, tuple[Any, ...]]
 """Qualified place name -> tokens."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class FiringEvent(Event):
     """Something that happened to one firing of a transition."""
 
@@ -40,77 +38,69 @@ class FiringEvent(Event):
     """``"started"``, ``"committed"``, ``"failed"`` or ``"cancelled"``: the record's class, as a word."""
     transition: str
     """Qualified name of the transition."""
-    consumed: Tokens = attrs.field(eq=False)
+    consumed: Tokens = field(eq=False)
     """The tokens the firing took, by the place they came from."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class FiringStarted(FiringEvent):
     """A firing took its tokens; its handler runs next."""
 
     kind: ClassVar[str] = "started"
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class FiringCommitted(FiringEvent):
     """A firing finished: its consumed tokens are gone and its outputs are in their places."""
 
     kind: ClassVar[str] = "committed"
-    produced: Tokens = attrs.field(eq=False)
+    produced: Tokens = field(eq=False)
     """The tokens it produced, by the place they went to."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class FiringFailed(FiringEvent):
     """A firing's handler raised (or returned outputs it may not produce): nothing was produced."""
 
     kind: ClassVar[str] = "failed"
-    error: BaseException = attrs.field(eq=False)
+    error: BaseException = field(eq=False)
     error_place: str | None
     """Where the consumed tokens went: the qualified name of the error place (as ``FailedToken``s),
     or None when they went back to their input places."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class FiringCancelled(FiringEvent):
     """A firing was cancelled while its handler was suspended: its tokens went back to their places."""
 
     kind: ClassVar[str] = "cancelled"
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class DeliveryFailed(Event):
     """A sink raised on a token."""
 
     kind: ClassVar[str] = "delivery failed"
     place: str
     """Qualified name of the sink's place."""
-    token: Any = attrs.field(eq=False)
-    error: BaseException = attrs.field(eq=False)
+    token: Any = field(eq=False)
+    error: BaseException = field(eq=False)
     error_place: str | None
     """Where the token went: the sink's error place, or None when it stayed at the head of its place."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class SourceFailed(Event):
     """A source raised; it produces no more tokens until the runner is started again."""
 
     kind: ClassVar[str] = "source failed"
     place: str
-    error: BaseException = attrs.field(eq=False)
+    error: BaseException = field(eq=False)
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class GuardFailed(Event):
     """A guard raised on a candidate binding, which then counts as not accepted."""
 
     kind: ClassVar[str] = "guard failed"
     transition: str
-    consumed: Tokens = attrs.field(eq=False)
-    error: BaseException = attrs.field(eq=False)
+    consumed: Tokens = field(eq=False)
+    error: BaseException = field(eq=False)
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class NetChanged(Event):
     """The running net was changed (``runner.add_place``, ``add_transition``, ``add_arc``,
     ``remove_arc`` or ``remove``); later records are about the changed net."""
@@ -118,5 +108,5 @@ class NetChanged(Event):
     kind: ClassVar[str] = "net changed"
     change: str
     """What changed, as the call that changed it: ``"add_place('Net.extra')"``."""
-    net: Any = attrs.field(eq=False)
+    net: Any = field(eq=False)
     """The changed net's spec (what ``runner.spec`` is from now on)."""

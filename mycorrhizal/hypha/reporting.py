@@ -184,16 +184,18 @@ class Reporter:
         """Tell observers that want it: a firing of ``transition`` took ``consumed``; whether any did."""
         if not self.starts:
             return False
-        self._started, grouped = consumed, by_place(consumed)
-        self._started_by_place = grouped
-        self.observers.emit(_started(self.name, self.timebase.now(), transition, grouped))
+        spans = _spans.get(type(consumed))
+        # by_place(consumed), its commonest case written out: one input place.
+        grouped = {spans[0][0]: tuple(consumed)} if spans and len(spans) == 1 else by_place(consumed)
+        self._started, self._started_by_place = consumed, grouped
+        self.observers.emit(_started((self.name, self.timebase.now(), transition, grouped)))
         return True
 
     def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
         """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``."""
         now = self.timebase.now()
         grouped = self._started_by_place if consumed is self._started else by_place(consumed)
-        self.observers.emit(_committed(self.name, now, transition, grouped, produced))
+        self.observers.emit(_committed((self.name, now, transition, grouped, produced)))
 
     def failed(
         self, transition: str, consumed: Consumed, error: BaseException, error_place: str | None

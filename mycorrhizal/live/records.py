@@ -1,8 +1,9 @@
 """Engine events as JSON-ready dicts for the page: type, engine, time, a one-line text and fields.
 
-Any engine's event record works: the fields are read from the attrs class (every engine's events
-are frozen attrs classes deriving from :class:`mycorrhizal.common.Event`), so new event types show
-up in the view without a change here.  Values are shown as short text (tokens can be anything).
+Any engine's event record works: the fields are read from the record class (every engine's events
+are frozen records deriving from :class:`mycorrhizal.common.Event`; attrs classes work too), so new
+event types show up in the view without a change here.  Values are shown as short text (tokens
+can be anything).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import enum
 from typing import Any
 
 import attrs
+
+from ..common.frozen import fields, is_record
 
 __all__ = ["describe", "show"]
 
@@ -35,7 +38,9 @@ def show(value: Any) -> Any:
 
 def _fields(event: Any) -> dict[str, Any]:
     cls = type(event)
-    if attrs.has(cls):
+    if is_record(cls):
+        names = [field.name for field in fields(cls)]
+    elif attrs.has(cls):
         names = [field.name for field in attrs.fields(cls)]
     else:
         names = [name for name in getattr(event, "__dict__", {}) if not name.startswith("_")]

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 from prometheus_client import Counter
 
+from ..common.frozen import evolve
 from ..common.observers import Forwarded
 from ..hypha.events import (
     DeliveryFailed,
@@ -209,7 +209,7 @@ def _forwarded(obs: MetricsObserver, event: Forwarded) -> None:
     if handler is None:
         return
     label = _short(event.transition, event.source)
-    renamed = attrs.evolve(inner, source=label)
+    renamed = evolve(inner, source=label)
     tracked = _TRACKED.get(type(inner))
     if tracked is None:
         handler(obs, renamed)

@@ -8,8 +8,6 @@ its ``path`` from the root (ids joined by ``/``).
 
 from __future__ import annotations
 
-import attrs
-
 from ..common.observers import Event
 from .status import Status
 
@@ -25,14 +23,12 @@ __all__ = [
 ]
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class TickStarted(Event):
     """A tick began; ``tick`` is its number (1 for the first)."""
 
     tick: int
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class TickFinished(Event):
     """A tick ended with the root reporting ``status``."""
 
@@ -40,7 +36,6 @@ class TickFinished(Event):
     status: Status
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class NodeEvent(Event):
     """Base of the records about one node."""
 
@@ -50,7 +45,6 @@ class NodeEvent(Event):
     """Ids from the root to the node, joined by ``/``."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class NodeStatusChanged(NodeEvent):
     """A node reported a status different from the one it reported before (``old``: None at first)."""
 
@@ -58,12 +52,10 @@ class NodeStatusChanged(NodeEvent):
     new: Status
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class NodeHalted(NodeEvent):
     """A RUNNING node was halted (its status is now CANCELLED; its work was cancelled)."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class LeafFailed(NodeEvent):
     """A leaf raised ``error``; ``outcome`` is the status the error policy made of it (None: propagated)."""
 
@@ -71,14 +63,12 @@ class LeafFailed(NodeEvent):
     outcome: Status | None
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class TimedOut(NodeEvent):
     """A timeout node's child was still RUNNING ``seconds`` after it started: the child is halted."""
 
     seconds: float
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class CleanupFailed(NodeEvent):
     """A leaf's cleanup raised ``error``: its halt hook (``during="halt hook"``), or its coroutine
     while it was being cancelled (``during="cancellation"``).  Halting went on."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from ..common.errors import HandlerError
 from ..common.observers import Event, maker
 
@@ -28,7 +26,6 @@ __all__ = [
 ]
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class MachineEvent(Event):
     """Base of septum's events: which state it is about."""
 
@@ -36,7 +33,6 @@ class MachineEvent(Event):
     """The name of the state the event is about."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class StateEntered(MachineEvent):
     """``state`` was entered (its ``on_enter``, if any, has run), from ``previous`` by ``label``.
 
@@ -47,7 +43,6 @@ class StateEntered(MachineEvent):
     label: Any
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class StateLeft(MachineEvent):
     """``state`` was left for ``target`` by ``label`` (its ``on_leave``, if any, has run)."""
 
@@ -55,13 +50,11 @@ class StateLeft(MachineEvent):
     target: str
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class StateCompleted(MachineEvent):
     """Composite ``state`` completed: a compound state entered a terminal child, or every region of a
     parallel state is in a terminal state.  Its ``Completed`` transition, if it declares one, follows."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class MessageHandled(MachineEvent):
     """``on_state`` of ``state`` returned ``label`` for ``message`` (None: it stays)."""
 
@@ -69,12 +62,10 @@ class MessageHandled(MachineEvent):
     label: Any
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class TimeoutFired(MachineEvent):
     """The timeout of ``state`` expired; its ``on_timeout`` runs next."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class StateRetried(MachineEvent):
     """``Retry`` re-enters ``state``: this is retry number ``retry`` (1 for the first)."""
 
@@ -82,7 +73,6 @@ class StateRetried(MachineEvent):
     label: Any
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class HandlerFailed(MachineEvent):
     """Handler ``role`` of ``state`` raised ``error`` while handling ``message``.
 
@@ -97,7 +87,6 @@ class HandlerFailed(MachineEvent):
     routed_to: str | None
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class StepCancelled(MachineEvent):
     """The task running ``role`` of ``state`` was cancelled before the handler returned.
 

@@ -265,7 +265,6 @@ async def test_a_cleanup_failure_is_written(sink: MemorySink, caplog: Any) -> No
 # -- events no table knows ------------------------------------------------------------------------
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class Heartbeat(Event):
     beat: int
     mood: Status

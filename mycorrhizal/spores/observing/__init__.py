@@ -12,8 +12,7 @@ import logging
 from enum import Enum
 from typing import Any
 
-import attrs
-
+from ...common.frozen import evolve, fields, is_record
 from ...common.observers import Forwarded
 from ...hypha.events import FiringStarted
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
@@ -38,7 +37,7 @@ def _generic(obs: Observation, event: Any) -> None:
     when = obs.when(event.time)
     owner = obs.runtime_object("runtime", event.source, when)
     attributes: Attributes = []
-    for field in attrs.fields(type(event)) if attrs.has(type(event)) else ():
+    for field in fields(event) if is_record(event) else ():
         if field.name in ("source", "time"):
             continue
         value = getattr(event, field.name, None)
@@ -56,7 +55,7 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
     name = short_name(event.transition, event.source)
     if event.key is not None and not isinstance(inner, TREE_EVENTS):
         name = f"{name}[{event.key}]"
-    obs(attrs.evolve(inner, source=name))
+    obs(evolve(inner, source=name))
 
 
 _HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _forwarded}
