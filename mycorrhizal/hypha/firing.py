@@ -325,7 +325,8 @@ class Firing:
     def committed(self, t: TransitionState, consumed: Consumed, plan: Plan) -> None:
         """Tell observers and the DEBUG log what a firing produced."""
         if self._report.watched:
-            self._report.committed(t.qname, consumed, {p.qname: tuple(batch) for p, batch in plan})
+            produced = {p.qname: tuple(batch) for p, batch in plan} if plan else {}
+            self._report.committed(t.qname, consumed, produced)
         if not self._report.debug:
             return
         if len(plan) == 1:

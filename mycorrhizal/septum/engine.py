@@ -131,11 +131,11 @@ class Engine:
         observers, name, now, target = self.observers, self.spec.name, self.timebase.now(), op.target
         assert observers is not None and target is not None and self.ctx is not None
         if self.ctx.msg is not None:
-            observers.emit(make_handled(name, now, node.name, self.ctx.msg, label))
-        observers.emit(make_left(name, now, node.name, op.label, target.name))
+            observers.emit(make_handled((name, now, node.name, self.ctx.msg, label)))
+        observers.emit(make_left((name, now, node.name, op.label, target.name)))
         self.retry = 0
         self.node = target  # as the full path does: the target is current when its entry is told
-        observers.emit(make_entered(name, now, target.name, node.name, op.label))
+        observers.emit(make_entered((name, now, target.name, node.name, op.label)))
 
     def wake(self) -> None:
         """Wake a run(wait=True) that waits for work."""
@@ -298,6 +298,8 @@ class Engine:
             if label is not None:
                 op = node.by_id.get(id(label))
                 if op is not None and op.fast and _LEVELS.get(_INFO) is False:
+                    if self.observers is not None:
+                        self.tell(node, op, label)
                     self.retry = 0
                     self.node = op.target  # type: ignore[assignment]
                     self.phase = ENTRY

@@ -315,7 +315,7 @@ class StateMachine(legacy.Compat0x):
         engine = self._engine
         node = engine.node
         if node.quick and engine.phase == ENTRY and timeout is _NOW and not (engine.running or engine.closed):
-            if engine.observers is None and engine.clock is None:  # the commonest step, in one frame
+            if engine.clock is None:  # the commonest step, in one frame
                 return engine.entry_step(self, node)
         if engine.phase == DONE:
             raise StateMachineComplete(
