@@ -18,18 +18,30 @@ local function owned(key, id)
 end
 """
 
+_ALONE = """
+local function alone(key)
+  local s = redis.call('XPENDING', key, ARGV[1])
+  for _, c in ipairs(s[4] or {}) do
+    if c[1] ~= ARGV[2] then return false end
+  end
+  return true
+end
+"""
+
 COMMIT = (
     _OWNED
+    + _ALONE
     + """
 local firings = cjson.decode(ARGV[3])
 local out = {}
 for i, f in ipairs(firings) do
   local ok = 1
   local fence = f[3]
-  if fence and #fence == 2 and redis.call('GET', KEYS[fence[1]]) ~= fence[2] then ok = 0 end
+  local fenced = fence and #fence == 2
+  if fenced and redis.call('GET', KEYS[fence[1]]) ~= fence[2] then ok = 0 end
   if ok == 1 then
     for _, a in ipairs(f[1]) do
-      if not owned(KEYS[a[1]], a[2]) then ok = 0 break end
+      if not owned(KEYS[a[1]], a[2]) or (fenced and not alone(KEYS[a[1]])) then ok = 0 break end
     end
   end
   if ok == 1 then
@@ -53,7 +65,10 @@ return out
 text]...], fence, machines]...]``): per firing, if every input entry still belongs to this worker
 and the fence (if any: ``[lease key index, "<worker> <epoch>"]``) still holds, acknowledge and
 delete the entries, append the outputs and write the machines' documents (``[[hash key index,
-key text, document]...]``); otherwise write nothing for it.  Returns 1 or 0 per firing."""
+key text, document]...]``); otherwise write nothing for it.  A fenced firing (from a partition)
+also needs no entry of its stream pending under another worker: a former owner that read on after
+its lease moved holds entries the partition's owner must fire first, in their order (it re-takes
+the partition, which claims them).  Returns 1 or 0 per firing."""
 
 RENEW = (
     _OWNED

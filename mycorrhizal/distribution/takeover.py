@@ -38,16 +38,16 @@ __all__ = ["Takeovers"]
 
 log = logging.getLogger("mycorrhizal.distribution")
 
-Reclaim = Callable[..., Awaitable[set[str]]]
-"""``reclaim(stream, 0, bounded=False)`` claims every entry pending in a stream, delivers those not
-held yet, and returns the ids of all."""
+Claim = Callable[[str], Awaitable[set[str]]]
+"""``claim(stream)`` claims every entry pending in a stream, delivers those not held yet (in the
+stream's order), and returns the ids of all."""
 
 
 class Takeovers:
     """Takes one worker's partitions over: when their leases are gained, and after failed firings."""
 
     __slots__ = (
-        "_shared", "_name", "_partitions", "_machines", "_held", "_committing", "_reclaim",
+        "_shared", "_name", "_partitions", "_machines", "_held", "_committing", "_claim",
         "_local", "_flying", "_drained", "_tasks", "restoring", "closed",
     )  # fmt: skip
 
@@ -58,7 +58,7 @@ class Takeovers:
         partitions: Partitions,
         machines: KeyedMachines,
         held: tuple[dict[str, dict[str, Any]], dict[str, set[str]], dict[str, dict[int, Any]]],
-        reclaim: Reclaim,
+        claim: Claim,
     ) -> None:
         """``held``: the worker's entries per stream (entry id -> token; those being committed) and
         its local tokens' sources per place."""
@@ -67,7 +67,7 @@ class Takeovers:
         self._partitions = partitions
         self._machines = machines
         self._held, self._committing, self._local = held
-        self._reclaim = reclaim
+        self._claim = claim
         self._flying: Counter[Partition] = Counter()  # firings between take and commit (or failure)
         self._drained: dict[Partition, asyncio.Event] = {}
         self._tasks: dict[Partition, asyncio.Task[None]] = {}  # the last takeover scheduled per partition
@@ -148,6 +148,10 @@ class Takeovers:
             self._partitions.opening.add(part)  # not read until re-taken
             self._schedule(part, self._retake)
 
+    def retake(self, part: Partition) -> None:
+        """Re-take ``part`` (held here): entries of it are pending under another worker."""
+        self.failed(part, self._partitions.fence(part))
+
     async def close(self) -> None:
         """Stop taking over (the worker stops): cancel what is scheduled."""
         self.closed = True
@@ -195,7 +199,8 @@ class Takeovers:
         restored keeps the partition unread: its tokens wait rather than go to a machine that
         forgot its state."""
         await self._drain(part)
-        if part not in self._partitions.epochs:  # lost meanwhile
+        fence = self._partitions.fence(part)
+        if fence is None:  # lost meanwhile
             self.restoring.discard(part)
             return
         stream = self._stream(part)
@@ -208,20 +213,23 @@ class Takeovers:
         except (RedisError, OSError, StoreError) as exc:
             await self._give_up(part, exc)
             return
+        if self._partitions.fence(part) != fence:  # lost (and maybe taken again: its own takeover
+            await self._machines.drop(part)  # follows) while restoring: these are no one's machines
+            return
         self.restoring.discard(part)
-        fence = self._partitions.fence(part)
         for _, sources in self._local[part[0]].values():  # held from before: fired under the new lease
             sources[:] = [(s, e, fence if s == stream else f) for s, e, f in sources]
         held = self._held[stream]
         before = set(held)
         try:
-            gone = before - await self._reclaim(stream, 0, bounded=False)
+            gone = before - await self._claim(stream)
             for entry in gone:  # committed after all (a lost reply): its token is dropped unfired
                 held.pop(entry, None)
         except (RedisError, OSError, StoreError) as exc:  # the sweep claims them once a lease old
             log.warning("worker %s: claiming the entries of partition %s failed: %s", self._name, part, exc)
         finally:
-            self._partitions.opened(part)
+            if self._partitions.fence(part) == fence:  # (else taken again: not read before its takeover)
+                self._partitions.opened(part)
         log.info("worker %s took partition %s over with %d machine(s)", self._name, part, machines)
 
     async def _give_up(self, part: Partition, exc: BaseException) -> None:

@@ -1,8 +1,8 @@
 """``Worker``: one process's share of a net whose places live in Redis Streams.
 
 Every worker runs the same net in a local hypha :class:`~mycorrhizal.hypha.Runner`.  Tokens of the
-shared places it consumes come from their streams through one consumer group (``XREADGROUP``,
-batched, bounded by ``prefetch``); each firing commits in Redis in one atomic step (see
+shared places it consumes come from their streams through one consumer group (read and reclaimed by
+its :mod:`.reader`, bounded by ``prefetch``); each firing commits in Redis in one atomic step (see
 :mod:`.handlers` and :mod:`.committer`).  A background *sweep*, every ``lease / 3`` seconds,
 
 - renews the lease of every entry the worker holds (resets its idle time, if it still owns it),
@@ -11,13 +11,13 @@ batched, bounded by ``prefetch``); each firing commits in Redis in one atomic st
 - tells Redis the worker is alive (for ``inspect``),
 - and renews, takes and gives up the leases on partitions of keyed places (see :mod:`.partitions`):
   a partition's stream is read only by the worker holding its lease, which takes it over (and
-  back, after a firing from it did not commit) from Redis (see :mod:`.takeover`).
+  back, after a firing from it did not commit, or when another worker that read on after its lease
+  moved has entries of it pending) from Redis (see :mod:`.takeover`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -25,7 +25,7 @@ import uuid
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
@@ -33,20 +33,18 @@ from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
 from .connection import check_worker_options, client_for, redis_failure
-from .dead_letters import bury
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
 from .partitions import Partition, Partitions
 from .places_lua import GIVE_BACK, RENEW
+from .reader import Reader
 from .shared import GROUP, SharedNet
 from .takeover import Takeovers
 
 __all__ = ["Worker"]
 
 log = logging.getLogger("mycorrhizal.distribution")
-
-Entries = list[tuple[str, dict[str, str]]]
 
 
 class Worker:
@@ -78,10 +76,10 @@ class Worker:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.codecs = codecs if codecs is not None else CodecRegistry()
         self.lease = float(lease)
-        self.prefetch = prefetch if prefetch is not None else 2 * (concurrency or 16)
         self._client, self._own_client = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
-        self._streams()
+        self._keys = self.shared.commit_keys
+        self._index = {key: i for i, key in enumerate(self._keys, 1)}  # Lua counts from 1
         self._committer = Committer(self._client, self._keys, GROUP, self.name, self.url)
         self._renew, self._give_back = (self._client.register_script(lua) for lua in (RENEW, GIVE_BACK))
         self._partitions = Partitions(self._client, self.shared, self.name, self.lease)
@@ -89,38 +87,23 @@ class Worker:
         clock = timebase if timebase is not None else WallClock()
         self.runner = Runner(local_net(self.shared, self, concurrency), blackboard, clock)
         """The local runner (its stats count this worker's firings)."""
+        self._reader = Reader(
+            self._client, self.shared, self.name, self.codecs, self.runner, self._partitions,
+            prefetch if prefetch is not None else 2 * (concurrency or 16), min(0.2, self.lease / 4),
+        )  # fmt: skip
+        reader = self._reader
+        self._part_of, self._held, self._local = reader.part_of, reader.held, reader.local
+        self._committing, self._unkeyed = reader.committing, reader.unkeyed
         self._keep_machines()
-        self._room = asyncio.Event()
-        self._running = False
         self._tasks: list[asyncio.Task[None]] = []
         self.sweeps = 0
         """Sweeps done (lease renewals, reclaiming, heartbeat), one every ``lease / 3`` seconds."""
-        self.reads = 0
-        """``XREADGROUP`` calls that delivered entries (round trips that fed this worker)."""
-        self.read_entries = 0
-        """Entries those calls delivered."""
-        self.reclaimed = 0
-        """Entries this worker took over from others whose lease ran out."""
         self.fenced = 0
         """Firings that did not commit because their token's lease had moved on meanwhile (Redis
         refused the commit, or the worker did not send it)."""
         self.dropped = 0
         """Tokens dropped unfired: their entry was no longer this worker's as read (taken over by
         another worker, or committed after all), so they are fired from Redis, or were."""
-
-    def _streams(self) -> None:
-        """The streams' bookkeeping: which place and partition each is, and what is held of it."""
-        self._place_of = {s: q for q in self.shared.shared for s in self.shared.streams[q]}
-        self._part_of: dict[str, Partition] = {
-            self.shared.streams[q][i]: (q, i) for q, i in self.shared.parts
-        }
-        self._keys = self.shared.commit_keys
-        self._index = {key: i for i, key in enumerate(self._keys, 1)}  # Lua counts from 1
-        fed = [s for q in self.shared.fed for s in self.shared.streams[q]]
-        self._unkeyed = [s for s in fed if s not in self._part_of]  # read by all, leased per entry
-        self._held: dict[str, dict[str, Any]] = {s: {} for s in fed}  # stream -> entry id -> token
-        self._local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in self.shared.fed}
-        self._committing: dict[str, set[str]] = {s: set() for s in fed}  # entries being committed
 
     def _keep_machines(self) -> None:
         """The fsm= machines of the partitions held, and their takeovers."""
@@ -129,16 +112,36 @@ class Worker:
         )
         held = (self._held, self._committing, self._local)
         self._takeovers = Takeovers(
-            self.shared, self.name, self._partitions, self._machines, held, self._reclaim
+            self.shared, self.name, self._partitions, self._machines, held, self._reader.claim_all
         )
 
     def __repr__(self) -> str:
         return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
 
     @property
+    def prefetch(self) -> int:
+        """Stream entries this worker holds at most (in its places or being fired)."""
+        return self._reader.prefetch
+
+    @property
     def holding(self) -> int:
         """Stream entries this worker holds now (in its places or being fired)."""
-        return sum(len(c) for c in self._committing.values()) + sum(len(h) for h in self._held.values())
+        return self._reader.holding
+
+    @property
+    def reads(self) -> int:
+        """``XREADGROUP`` calls that delivered entries (round trips that fed this worker)."""
+        return self._reader.reads
+
+    @property
+    def read_entries(self) -> int:
+        """Entries those calls delivered."""
+        return self._reader.read_entries
+
+    @property
+    def reclaimed(self) -> int:
+        """Entries this worker took over from others whose lease ran out."""
+        return self._reader.reclaimed
 
     @property
     def partitions(self) -> list[Partition]:
@@ -158,11 +161,11 @@ class Worker:
 
         Raises StoreError if Redis cannot be reached or a live worker already has this name.
         """
-        if self._running:
+        if self._reader.running:
             return
         try:
             await claim_name(self._client, self.shared.keys, self.name, self.lease)
-            await self._groups()
+            await self._reader.groups()
             await self.runner.start()
             await self._sweep_once()  # takes over what dead workers left at once
         except (RedisError, OSError) as exc:
@@ -170,10 +173,10 @@ class Worker:
             raise redis_failure(
                 f"worker {self.name}: cannot reach Redis at {self.url}", self.url, exc
             ) from exc
-        self._running = True
+        self._reader.running = True
         loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._read_loop(), name=f"worker {self.name} reader"),
+            loop.create_task(self._reader.loop(), name=f"worker {self.name} reader"),
             loop.create_task(self._sweep_loop(), name=f"worker {self.name} sweep"),
         ]
         log.info("worker %s started on net %s (prefetch %d)", self.name, self.shared.flat.name, self.prefetch)
@@ -182,12 +185,12 @@ class Worker:
         """Stop taking tokens; let firings in flight finish and commit (cancelled after ``timeout``
         seconds), give every token not fired back to the group, release the partitions held, leave,
         and close the connection."""
-        if not self._running:
+        if not self._reader.running:
             return
-        self._running = False
-        self._room.set()
+        self._reader.running = False
+        self._reader.room.set()
         reader, sweep = self._tasks
-        await asyncio.wait([reader], timeout=1.0 + self._block)  # lets a read in progress deliver
+        await asyncio.wait([reader], timeout=1.0 + self._reader.block)  # lets a read in progress deliver
         reader.cancel()
         await self._machines.flush()  # what timeouts changed: the next owner continues from there
         await self._takeovers.close()
@@ -206,7 +209,7 @@ class Worker:
         reaches Redis from this worker (no commit, renewal, give-back or release; the connection is
         closed), and its runner stops, cancelling firings in flight.  Other workers take its tokens
         and partitions over once its leases run out."""
-        self._running = False
+        self._reader.running = False
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -221,18 +224,6 @@ class Worker:
             await stop.wait()
         finally:
             await self.stop()
-
-    @property
-    def _block(self) -> float:
-        return min(0.2, self.lease / 4)
-
-    async def _groups(self) -> None:
-        for stream in self._held:
-            try:
-                await self._client.xgroup_create(stream, GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
 
     # -- the Port of the wrapped handlers -------------------------------------------------------
 
@@ -262,9 +253,11 @@ class Worker:
         if not slot[1]:
             local.pop(id(token), None)
         if stale:  # a takeover since it was read claims its entry again (or another worker has it)
-            if held.get(entry) is token:
+            holder = held.get(entry)
+            if holder is token:
                 del held[entry]
-            self.dropped += 1
+            if holder is None or holder is token:  # (else: delivered again, in order, by a takeover)
+                self.dropped += 1
             return None
         return source
 
@@ -310,7 +303,7 @@ class Worker:
                 raise
             finally:
                 self._committing[stream].discard(entry)
-                self._room.set()
+                self._reader.room.set()
         if ok:
             if part is not None:
                 self._machines.end(part, token)
@@ -340,81 +333,10 @@ class Worker:
             [[], [], [self._index[self.shared.keys.lease(*part)], fence], writes]
         )
 
-    # -- reading --------------------------------------------------------------------------------
-
-    def _reading(self) -> dict[str, str]:
-        parts = self._partitions.reading()
-        return {**{s: ">" for s in self._unkeyed}, **{self.shared.streams[q][i]: ">" for q, i in parts}}
-
-    async def _read_loop(self) -> None:
-        block = max(1, int(self._block * 1000))
-        while self._running:
-            room = self.prefetch - self.holding
-            if room <= 0:
-                self._room.clear()
-                await self._room.wait()
-                continue
-            streams = self._reading()
-            if not streams:  # no partition held yet, and no stream read by all
-                await asyncio.sleep(self._block)
-                continue
-            try:
-                reply: Any = await self._client.xreadgroup(
-                    GROUP,
-                    self.name,
-                    streams,  # type: ignore[arg-type]
-                    count=room,
-                    block=block,
-                )
-            except (RedisError, OSError) as exc:
-                log.warning("worker %s: reading failed (%s); retrying", self.name, exc)
-                await asyncio.sleep(self._block)
-                if "NOGROUP" in str(exc):  # the streams were deleted (Client.clear, FLUSHDB): start afresh
-                    with contextlib.suppress(RedisError, OSError):
-                        await self._groups()
-                continue
-            if reply:
-                self.reads += 1
-            for stream, entries in reply or ():
-                self.read_entries += len(entries)
-                self._deliver(stream, entries)
-
-    def _deliver(self, stream: str, entries: Entries) -> None:
-        """Put delivered (or reclaimed) entries into the local place, each at most once."""
-        place, part = self._place_of[stream], self._part_of.get(stream)
-        fence = None if part is None else self._partitions.fence(part)
-        if part is not None and fence is None:  # given up while the read was on its way: the next
-            return  # owner claims these entries (pending under this worker's name) a lease old
-        held, local, tokens = self._held[stream], self._local[place], []
-        for entry, fields in entries:
-            if entry in held or not fields:
-                continue
-            try:
-                token = self.codecs.loads(fields["t"])
-            except (CodecError, KeyError) as exc:
-                self._bury(stream, entry, fields, exc)
-                continue
-            held[entry] = token
-            local.setdefault(id(token), (token, []))[1].append((stream, entry, fence))
-            tokens.append(token)
-        if tokens:
-            self.runner.add_tokens(place, tokens)
-
-    def _bury(self, stream: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
-        self._held[stream][entry] = None  # (not delivered again while it is being moved)
-
-        def moved(_: Any) -> None:
-            self._held[stream].pop(entry, None)
-            self._room.set()
-
-        place = self._place_of[stream]
-        burial = bury(self._client, self.shared.keys, self.name, place, stream, entry, fields, str(exc))
-        asyncio.get_running_loop().create_task(burial).add_done_callback(moved)
-
     # -- the sweep: leases, reclaiming, liveness ------------------------------------------------
 
     async def _sweep_loop(self) -> None:
-        while self._running:
+        while self._reader.running:
             await asyncio.sleep(self.lease / 3)
             try:
                 await self._sweep_once()
@@ -427,15 +349,18 @@ class Worker:
         self.sweeps += 1
         await self._renew_held()
         for stream in self._unkeyed:
-            await self._reclaim(stream, int(self.lease * 1000))
+            await self._reader.reclaim(stream, int(self.lease * 1000))
         about = {"lease": self.lease, "concurrency": self.concurrency or 0, "holding": self.holding}
         await heartbeat(self._client, self.shared.keys, self.name, self.lease, about)
         if self.shared.keyed:
             await self._balance()
-            # A former owner reading on until its next sweep leaves entries pending under its name
-            # (fenced there, read after this worker's takeover claimed): claim them a lease old.
+            # A former owner reading on until it noticed its lease had moved on left entries pending
+            # under its name (read after this worker's takeover claimed): re-take the partition, which
+            # claims them and fires them in their order (and entries idle for a lease, as a last resort).
+            for part in await self._reader.strays(self.partitions):
+                self._takeovers.retake(part)
             for place, index in self.partitions:
-                await self._reclaim(self.shared.streams[place][index], int(self.lease * 1000))
+                await self._reader.reclaim(self.shared.streams[place][index], int(self.lease * 1000))
 
     async def _balance(self) -> None:
         """Renew the partition leases; take free partitions over and give up extra ones."""
@@ -462,26 +387,6 @@ class Worker:
                     self.name,
                     len(lost_held),
                 )
-
-    async def _reclaim(self, stream: str, min_idle: int, *, bounded: bool = True) -> set[str]:
-        """Claim the entries of ``stream`` idle for ``min_idle`` ms or more, oldest first: as many
-        as ``prefetch`` leaves room for, or (``bounded=False``, a partition taken over) all; their ids."""
-        start, claimed = "0-0", set[str]()
-        while True:
-            room = self.prefetch - self.holding if bounded else 1000
-            if room <= 0:
-                return claimed
-            reply = await self._client.xautoclaim(stream, GROUP, self.name, min_idle, start, count=room)
-            start, entries = reply[0], reply[1]
-            claimed.update(entry for entry, _ in entries)
-            mine = self._held[stream].keys() | self._committing[stream]
-            fresh = [(entry, fields) for entry, fields in entries if entry not in mine]
-            if fresh:
-                self.reclaimed += len(fresh)
-                log.info("worker %s reclaimed %d entries of %s", self.name, len(fresh), stream)
-                self._deliver(stream, fresh)
-            if start == "0-0" or (bounded and not self._running):
-                return claimed
 
     # -- leaving ----------------------------------------------------------------------------------
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections import Counter
 from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from mycorrhizal.common import ExecutionError
+from mycorrhizal.common import ExecutionError, ManualClock
 from mycorrhizal.distribution import Client, Worker
+from mycorrhizal.distribution.connection import decoded
 from mycorrhizal.distribution.machines import KeyedMachines
 
 from .nets import Tally
-from .test_keyed import by_key, done
+from .test_keyed import balanced, by_key, done
 from .test_worker import soon, until
 
 KEYS = ["north", "south", "east"]
@@ -143,13 +145,10 @@ async def test_two_workers_with_commits_failing_over_and_over_hand_each_token_on
     async with Client(Tally, redis_url, prefix=redis_prefix) as client:
         for worker in workers:
             await worker.start()
-        # Commits failing before and after the Lua call.  (With leases also deleted or changed under
-        # the two workers over and over, 1 loaded run in about 40 hung: one worker kept failing one
-        # entry with FencedError; not explained yet.  Each of those points is tested above.)
-        cycle = ["before commit", "reply lost"]
-        # From each worker's first call of the commit script on, every other one: a worker may commit
-        # its share in as few as two batched calls (at=3 never fired on a quiet machine, in CI).
-        faults = [Faults(worker, client, "cycle", at=1, every=2, cycle=cycle) for worker in workers]
+        # Commits failing before and after the Lua call, with the lease deleted or moved to another
+        # epoch before it, in turn; from each worker's first call of the commit script on, every other
+        # one: a worker may commit its share in as few as two batched calls.
+        faults = [Faults(worker, client, "cycle", at=1, every=2) for worker in workers]
         caplog.set_level(logging.INFO, logger="mycorrhizal")
         await until(soon(lambda: len(workers[0].partitions) + len(workers[1].partitions) == 16), "balanced")
         for n in range(6):
@@ -166,6 +165,65 @@ async def test_two_workers_with_commits_failing_over_and_over_hand_each_token_on
         for worker in workers:
             await worker.stop()
     assert "did not come from Redis" not in caplog.text
+
+
+@pytest.mark.parametrize("seed", range(2))
+async def test_two_workers_whose_leases_run_out_and_move_on_over_and_over_hand_each_token_on_once(
+    seed: int, redis_url: str, redis_prefix: str, clock: ManualClock
+) -> None:
+    """Leases deleted under both workers (they ran out) and taken again by either under a new epoch,
+    commits failing at every point in turn, sweeps in a random order: every token is handled exactly
+    once, in its key's order, and nothing waits for a lease (30 s) to pass.  (A fenced worker re-takes
+    its partition, or leaves it with its entries to the other, which claims them at once.)"""
+    rng = random.Random(seed)
+    keys = [f"backend-{n}" for n in range(8)]
+    workers = [Worker(Tally, redis_url, prefix=redis_prefix, lease=30, timebase=clock) for _ in range(2)]
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        leases = [client.shared.keys.lease("Tally.jobs", i) for i in range(16)]
+        polls = 0
+
+        async def time_passes() -> None:  # the sweeps every lease / 3; leases nobody holds run out
+            values = [decoded(v) for v in await client._client.mget(leases)]
+            nobody = [
+                key for key, value in zip(leases, values, strict=True) if value and value.endswith(" 999")
+            ]
+            if nobody:
+                await client._client.delete(*nobody)
+            for worker in rng.sample(workers, 2):
+                await worker._sweep_once()
+
+        async def round_done(count: int) -> bool:
+            nonlocal polls
+            polls += 1
+            clock.advance(1.0)  # retries after failures are due
+            if polls % 10 == 0:
+                await time_passes()
+            return await done(client, count)
+
+        for worker in workers:
+            await worker.start()
+            worker._tasks[1].cancel()  # the test sweeps
+
+        async def balancing() -> bool:
+            await time_passes()
+            return balanced(workers)
+
+        await until(balancing, "balanced")
+        faults = [Faults(worker, client, "cycle", at=1, every=2) for worker in workers]  # all of CYCLE
+        for n in range(6):
+            await client.submit("jobs", [[key, n] for key in keys])
+            await client._client.delete(*rng.sample(leases, 4))  # they ran out
+            await time_passes()  # taken again, by either, under new epochs
+            await until(lambda: round_done(8 * n + 8), f"round {n} is done")  # noqa: B023
+        assert all(f.fired for f in faults)
+        assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(6)] for key in keys}
+        machines = await client.machines("count")
+        assert {key: (doc["state"], doc["retry"]) for key, doc in machines.items()} == {
+            key: ("Counting", 6) for key in keys
+        }
+        assert await client.depth("jobs") == 0
+        for worker in workers:
+            await worker.stop()
 
 
 async def test_the_leases_change_one_step_at_a_time(redis_url: str, redis_prefix: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, RoutingError
+from mycorrhizal.common import DefinitionError, ManualClock, RoutingError
 from mycorrhizal.distribution import Client, SharedNet, Worker
 from mycorrhizal.mycelium import machines
 from mycorrhizal.mycelium import pn as mpn
@@ -118,6 +118,61 @@ async def test_entries_a_stale_owner_reads_after_the_takeover_are_fired_by_the_n
         assert by_key(await client.tokens("done")) == {key: [(0, 0)] for key in KEYS}  # each once
         assert await client.depth("jobs") == 0
         await fresh.stop()
+        await stale.abort()
+
+
+class Reads:
+    """Lets ``worker`` read from Redis only while ``open`` is set (a read waits for it), and (``once``)
+    only until its first read that delivers entries."""
+
+    def __init__(self, worker: Worker, *, once: bool = False) -> None:
+        self.open = asyncio.Event()
+        self.once = once
+        self.delivered = 0
+        self.read = worker._client.xreadgroup
+        worker._client.xreadgroup = self  # type: ignore[method-assign]
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        await self.open.wait()
+        reply = await self.read(*args, **kwargs)
+        if reply and self.once:
+            self.open.clear()
+        self.delivered += sum(len(entries) for _, entries in reply or ())
+        return reply
+
+
+async def test_a_stale_owner_reading_on_puts_no_key_out_of_order_and_holds_up_nothing(
+    redis_url: str, redis_prefix: str, clock: ManualClock
+) -> None:
+    """A former owner that reads a key's older entries after the takeover (its lease moved on and it
+    has not noticed): the owner fires the newer ones only after those, and does not wait a lease."""
+    gate = asyncio.Event()
+    options: dict[str, Any] = {"prefix": redis_prefix, "lease": 30, "timebase": clock}
+    stale = Worker(Tally, redis_url, blackboard={"gate": gate}, **options)
+    owner = Worker(Tally, redis_url, **options)
+    stale_reads, owner_reads = Reads(stale, once=True), Reads(owner)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        await stale.start()
+        stale._tasks[1].cancel()  # paused sweep: it never learns that its lease ran out, and reads on
+        index = client.shared.keyed["Tally.jobs"].partition_of(["k", 0], client.codecs)[0]
+        await client._client.delete(client.shared.keys.lease("Tally.jobs", index))  # it ran out
+        await owner.start()  # takes the free partition over: nothing pending to claim yet
+        assert owner.partitions == [("Tally.jobs", index)]
+        await client.submit("jobs", [["k", 0], ["k", 1]])
+        stale_reads.open.set()
+        await until(soon(lambda: stale.holding == 2 and waiting(stale) == [["k", 0]]), "the stale one read")
+        await client.submit("jobs", [["k", 2], ["k", 3]])
+        owner_reads.open.set()
+        # The owner's commit of k 2 is refused while older entries of its partition are pending under
+        # the stale owner: it takes the partition over again, claiming them, and fires all in order.
+        await until(lambda: done(client, 4), "every token is done, by the owner", seconds=10)
+        assert (stale_reads.delivered, owner_reads.delivered) == (2, 2)
+        assert by_key(await client.tokens("done")) == {"k": [(n, n) for n in range(4)]}
+        gate.set()  # the stale owner's firing of k 0 goes on: refused
+        await until(soon(lambda: stale.fenced == 1), "the stale commit is refused")
+        assert await client.tokens("done") == [("k", n, n) for n in range(4)]
+        assert await client.depth("jobs") == 0
+        await owner.stop()
         await stale.abort()
 
 
