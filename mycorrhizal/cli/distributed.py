@@ -75,7 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _run(_work(worker), args.redis)
     stats = worker.runner.stats
     print(f"worker {worker.name} stopped: {stats.firings} firings, {worker.reclaimed} tokens reclaimed, "
-          f"{worker.fenced} stale firings dropped", flush=True)  # fmt: skip
+          f"{worker.fenced} firings fenced, {worker.dropped} tokens dropped unfired", flush=True)  # fmt: skip
     return 0
 
 
