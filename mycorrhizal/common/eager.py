@@ -56,7 +56,7 @@ from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["LAZY_TASKS", "EagerStarter", "run_eager", "start_eager"]
+__all__ = ["BUSY", "DONE", "LAZY_TASKS", "EagerStarter", "run_eager", "start_eager"]
 
 _NOTHING: Any = object()
 
@@ -221,18 +221,26 @@ finished -, finished, result, exception).  ``loop``: the running loop, if the ca
 (a caller starting many coroutines in one synchronous stretch asks for it once); None: look it up."""
 
 
-_DONE: Any = object()  # what a driver yields when the coroutine it was given has finished
+DONE: Any = object()
+"""What :attr:`EagerStarter.send` returns when the coroutine it was given finished."""
+BUSY: Any = object()
+"""What stands for the first yield of a coroutine the starter's driver could not take (it was busy:
+a start inside a start); :meth:`EagerStarter.carry_on` starts that coroutine alone."""
 _refcount = sys.getrefcount
 _weakrefs = weakref.getweakrefcount
-#: sys.getrefcount of a task to be nothing else holds, inside EagerStarter.start (its attribute, the
-#: local name, the call's argument); tests/common/test_interpreter.py checks it on every version.
+#: sys.getrefcount of a task to be nothing else holds, in the driver once its coroutine finished
+#: (the starter's attribute, the table of current tasks, the call's argument); the tests of a task
+#: to be that nobody kept (tests/common/test_eager.py) check it on every version.
 _SOLE = 3
 
 
 @types.coroutine
 def _drive(starter: EagerStarter) -> Generator[Any, Any, Any]:
-    """The driver of ``starter``: awaits each coroutine it is sent, yields ``_DONE`` when it finished.
+    """The driver of ``starter``: awaits each coroutine it is sent, yields ``DONE`` when it finished.
 
+    It runs while the task to be is current (in the table of current tasks): when a coroutine has
+    finished and something else holds the task to be (the coroutine kept ``current_task()``, or an
+    ``asyncio.timeout()`` did), the starter takes a fresh one, current from then on.
     Once it is no longer the starter's driver (its coroutine suspended and a task carries it on),
     it returns the coroutine's result, or raises its exception, to that task.
     """
@@ -249,7 +257,9 @@ def _drive(starter: EagerStarter) -> Generator[Any, Any, Any]:
             if starter._driver is not me:
                 return value
             starter.value = value
-        coro = yield _DONE
+        if _refcount(starter._task) > _SOLE or _weakrefs(starter._task):
+            starter._task = _current_tasks[starter.loop] = _new_task(_Task)
+        coro = yield DONE
 
 
 class EagerStarter:
@@ -258,9 +268,19 @@ class EagerStarter:
     :meth:`start` returns None
     when the coroutine finished (its result in :attr:`value`, or what it raised in :attr:`error`,
     which the caller clears), else the task that carries it on.
+
+    Within an :meth:`enter` stretch, a caller that starts many coroutines may do what
+    :meth:`start_entered` does itself, one call fewer per coroutine (where :data:`LAZY_TASKS`)::
+
+        context = contextvars.copy_context()
+        try:
+            first = context.run(starter.send, coro)
+        except ValueError:  # the driver is busy: a start inside a start
+            first = BUSY
+        task = None if first is DONE else starter.carry_on(first, coro, context)
     """
 
-    __slots__ = ("loop", "value", "error", "_driver", "_send", "_task")
+    __slots__ = ("loop", "value", "error", "send", "_driver", "_task", "_outer")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -268,9 +288,12 @@ class EagerStarter:
         self.value: Any = None
         #: What the last coroutine that finished during start() raised (None: it returned).
         self.error: BaseException | None = None
+        #: The driver's send: runs a coroutine to its first suspension while the task to be is
+        #: current; DONE if it finished (where tasks are lazy; elsewhere start() alone).
+        self.send: Callable[[Any], Any] = self._alone
         self._driver: Any = None
-        self._send: Callable[[Any], Any] = self._alone  # the driver's send (where tasks are lazy)
         self._task: Any = None
+        self._outer: Any = None  # the task current outside an enter() .. leave() stretch
         if LAZY_TASKS:
             self._new_driver()
             self._task = _new_task(_Task)
@@ -280,38 +303,82 @@ class EagerStarter:
         driver.send(None)
         driver.send(driver)  # its own identity: how it tells that it has been detached
         self._driver = driver
-        self._send = driver.send
+        self.send = driver.send
 
     def start(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
         """Run ``coro`` to its first suspension; None if it finished there, else its task."""
         loop = self.loop
-        task: asyncio.Task[Any] = self._task
         current = _current_tasks
         previous = current.get(loop)
-        current[loop] = task
+        current[loop] = self._task
         context = _copy_context()
         try:
-            first = context.run(self._send, coro)
+            first = context.run(self.send, coro)
         except ValueError:  # only the driver raises here: it is busy (a start inside a start)
-            first = _NOTHING
+            first = BUSY
         finally:
             if previous is None:
                 del current[loop]
             else:
                 current[loop] = previous
-        if first is _DONE:
-            if _refcount(task) > _SOLE or _weakrefs(task):
-                self._task = _new_task(_Task)  # someone kept it: the next coroutine gets another
+        if first is DONE:
             return None
-        if first is _NOTHING:
+        return self.carry_on(first, coro, context)
+
+    def carry_on(self, first: Any, coro: Coroutine[Any, Any, Any], context: Any) -> asyncio.Task[Any] | None:
+        """After :attr:`send` returned ``first`` (not DONE) for ``coro`` run in ``context``: the task
+        that carries the suspended coroutine on (or, if the driver was BUSY, ``coro`` started alone)."""
+        if first is BUSY:
             return self._alone(coro)
+        task: asyncio.Task[Any] = self._task
         driver = self._driver
         self._new_driver()  # the old one is detached from now on, and goes on in the task
         self._task = _new_task(_Task)
+        if _current_tasks.get(self.loop) is task:  # within a stretch: the new task to be is current
+            _current_tasks[self.loop] = self._task
         resume = _Resume(driver)
         resume.hold(first)
-        _Task.__init__(task, resume, loop=loop, context=context)
+        _Task.__init__(task, resume, loop=self.loop, context=context)
         return task
+
+    def enter(self) -> Any:
+        """Make the task to be current until :meth:`leave`, for a stretch of :meth:`start_entered`
+        calls with nothing else in between that could look at the current task (no user code).
+        Returns what ``leave()`` is given; stretches nest."""
+        saved = self._outer
+        if LAZY_TASKS:
+            current = _current_tasks
+            self._outer = current.get(self.loop)
+            current[self.loop] = self._task
+        return saved
+
+    def leave(self, saved: Any) -> None:
+        """End the stretch :meth:`enter` began (``saved``: what it returned)."""
+        self.step_out()
+        self._outer = saved
+
+    def step_out(self) -> None:
+        """Within a stretch, make the task current outside it current again (before user code that
+        is not a coroutine being started: a log handler, an error policy); :meth:`step_in` after."""
+        if LAZY_TASKS:
+            if self._outer is None:
+                _current_tasks.pop(self.loop, None)
+            else:
+                _current_tasks[self.loop] = self._outer
+
+    def step_in(self) -> None:
+        """Back into the stretch after :meth:`step_out`."""
+        if LAZY_TASKS:
+            _current_tasks[self.loop] = self._task
+
+    def start_entered(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        """:meth:`start` within an :meth:`enter` stretch: the task to be is current already."""
+        context = _copy_context()
+        try:
+            first = context.run(self.send, coro)
+        except ValueError:  # only the driver raises here: it is busy (a start inside a start)
+            first = BUSY
+        return None if first is DONE else self.carry_on(first, coro, context)
 
     def _alone(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
         """``run_eager``, with the outcome where :meth:`start` puts it."""
@@ -327,3 +394,4 @@ def _start_alone(self: EagerStarter, coro: Coroutine[Any, Any, Any]) -> asyncio.
 
 if not LAZY_TASKS:  # no task to be here: every start is run_eager's
     EagerStarter.start = _start_alone  # type: ignore[method-assign]
+    EagerStarter.start_entered = _start_alone  # type: ignore[method-assign]

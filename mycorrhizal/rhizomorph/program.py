@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..common.eager import EagerStarter
+from ..common.eager import LAZY_TASKS, EagerStarter
 from .behaviours import composites, decorators, leaves
 from .behaviours.host import HaltFn, Host, TickFn
 from .compile import Plan, plan_of
@@ -54,16 +54,19 @@ class Program:
 # ------------------------------------------------------------------------------------------ builders
 
 
-def _leaf(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
+def _leaf(
+    plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn], entered: bool = False
+) -> TickFn:
     spec = plan.specs[i]
     assert isinstance(spec, Leaf)
-    build = leaves.async_leaf if spec.is_async else leaves.sync_leaf
     condition = spec.leaf_kind == "condition"
     call = leaves.make_call(spec.fn, spec.params, spec.interface, spec.by_keyword)
     # A function of bb alone (not through an interface view) or of ctx alone is called directly.
     direct = spec.params in (("bb",), ("ctx",)) and spec.interface is None and not spec.by_keyword
-    only = spec.params[0] if direct else "bb"
-    return build(i, plan.ids[i], spec.name, condition, call, spec.fn if direct else None, only)
+    fn, only = (spec.fn, spec.params[0]) if direct else (None, "bb")
+    if spec.is_async:
+        return leaves.async_leaf(i, plan.ids[i], spec.name, condition, call, fn, only, entered)
+    return leaves.sync_leaf(i, plan.ids[i], spec.name, condition, call, fn, only)
 
 
 def _sequence(plan: Plan, i: int, kids: Sequence[TickFn], halts: Sequence[HaltFn]) -> TickFn:
@@ -149,17 +152,49 @@ def _halt(plan: Plan, i: int, halts: Sequence[HaltFn]) -> HaltFn:
     return composites.composite_halt(i, halts, plan.cursors[i], clear_data=plan.kinds[i] != "rate_limit")
 
 
+# The kinds of node that run no user code of their own when ticked, nor when they halt their
+# children: a subtree of these over async leaves without halt hooks runs no user code but the
+# leaves' coroutines (see _async_only).
+_CODE_FREE = frozenset({"sequence", "selector", "parallel", "inverter", "succeeder", "failer", "subtree"})
+
+
+def _async_only(plan: Plan) -> list[bool]:
+    """Which nodes root a subtree of async leaves (without halt hooks) and code-free nodes only.
+
+    Such a subtree ticks within one ``enter()`` .. ``leave()`` stretch of the runner's starter: the
+    task to be is made current once per tick rather than once per leaf (the only user code that
+    runs within is the leaves' coroutines, which must see it; their error policies step out).
+    """
+    pure = [False] * plan.size
+    if not LAZY_TASKS:  # (no task to be: every start is run_eager's, which makes its own current)
+        return pure
+    for i in range(plan.size - 1, -1, -1):  # children first
+        spec = plan.specs[i]
+        if isinstance(spec, Leaf):
+            pure[i] = spec.is_async and spec.on_halt is None
+        else:
+            pure[i] = plan.kinds[i] in _CODE_FREE and all(pure[k] for k in plan.children[i])
+    return pure
+
+
 def build(plan: Plan, observed: bool = False) -> Program:
     """Build every node's functions, children first (they have higher numbers than their parents)."""
     size = plan.size
     ticks: list[Any] = [None] * size
     halts: list[Any] = [None] * size
     rearms = {}
+    pure = [False] * size if observed else _async_only(plan)  # (observers are user code)
     for i in range(size - 1, -1, -1):
         kids = plan.children[i]
         kid_ticks = [ticks[k] for k in kids]
         kid_halts = [halts[k] for k in kids]
-        ticks[i] = BUILDERS[plan.kinds[i]](plan, i, kid_ticks, kid_halts)
+        parent = plan.parents[i]
+        if plan.kinds[i] in ("action", "condition"):
+            ticks[i] = _leaf(plan, i, kid_ticks, kid_halts, parent >= 0 and pure[parent])
+        else:
+            ticks[i] = BUILDERS[plan.kinds[i]](plan, i, kid_ticks, kid_halts)
+            if pure[i] and parent >= 0 and not pure[parent]:
+                ticks[i] = _entering(ticks[i])  # (the root's is entered by _with_loop)
         rearm = getattr(ticks[i], "rearm", None)
         if rearm is not None:
             rearms[i] = rearm
@@ -169,23 +204,45 @@ def build(plan: Plan, observed: bool = False) -> Program:
             halts[i] = _observe_halt(plan, i, halts[i])
     root = _observe_root(plan, ticks[0]) if observed else ticks[0]
     if any(isinstance(spec, Leaf) and spec.is_async for spec in plan.specs):
-        root = _with_loop(root)
+        root = _with_loop(root, pure[0] and not isinstance(plan.specs[0], Leaf))
     return Program(plan, root, halts, observed, rearms)
 
 
-def _with_loop(tick: TickFn) -> TickFn:
+def _with_loop(tick: TickFn, entered: bool) -> TickFn:
     """The root of a tree with ``async def`` leaves: the starter of the running loop they start on,
-    looked up once per tick (a tick is synchronous) rather than by each leaf."""
+    looked up once per tick (a tick is synchronous) rather than by each leaf; ``entered``: the
+    whole tree ticks within one stretch of it (see _async_only)."""
     running_loop = asyncio.get_running_loop
 
     def root(rt: Host) -> Status:
         loop = running_loop()
         starter = rt.eager
         if starter is None or starter.loop is not loop:
-            rt.eager = EagerStarter(loop)
-        return tick(rt)
+            starter = rt.eager = EagerStarter(loop)
+        if not entered:
+            return tick(rt)
+        saved = starter.enter()
+        try:
+            return tick(rt)
+        finally:
+            starter.leave(saved)
 
     return root
+
+
+def _entering(tick: TickFn) -> TickFn:
+    """A subtree of async leaves and code-free nodes in a tree that has other nodes: ticked within
+    one stretch of the runner's starter (see _async_only)."""
+
+    def entered(rt: Host) -> Status:
+        starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
+        saved = starter.enter()
+        try:
+            return tick(rt)
+        finally:
+            starter.leave(saved)
+
+    return entered
 
 
 # ----------------------------------------------------------------------------------------- observing

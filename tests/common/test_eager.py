@@ -17,16 +17,27 @@ where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="ou
 Start = Callable[[Coroutine[Any, Any, Any]], Any]
 
 
-@pytest.fixture(params=["driver", "run_eager"])
+@pytest.fixture(params=["driver", "entered", "run_eager"])
 async def starter(request: pytest.FixtureRequest) -> Any:
     """A starter on the running loop, and how it starts: its own way (the driver, where tasks are
-    lazy) or run_eager's (elsewhere) - the one this interpreter does not use is still correct."""
+    lazy; also within an enter() .. leave() stretch) or run_eager's (elsewhere) - the one this
+    interpreter does not use is still correct."""
     made = EagerStarter(asyncio.get_running_loop())
+    if request.param == "run_eager":
+        return made, made._alone
+    if not eager.LAZY_TASKS:
+        pytest.skip("this interpreter has no lazily initialised C tasks")
     if request.param == "driver":
-        if not eager.LAZY_TASKS:
-            pytest.skip("this interpreter has no lazily initialised C tasks")
         return made, made.start
-    return made, made._alone
+
+    def entered(coro: Coroutine[Any, Any, Any]) -> Any:
+        saved = made.enter()
+        try:
+            return made.start_entered(coro)
+        finally:
+            made.leave(saved)
+
+    return made, entered
 
 
 async def quick(value: Any) -> Any:
@@ -208,3 +219,41 @@ async def test_a_dropped_starter_is_collected_with_its_driver() -> None:
     del made
     gc.collect()
     assert gone() is None
+
+
+async def test_within_a_stretch_the_task_to_be_is_current_and_each_coroutine_sees_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not eager.LAZY_TASKS:
+        pytest.skip("this interpreter has no lazily initialised C tasks")
+    made = EagerStarter(asyncio.get_running_loop())
+    made_tasks: list[Any] = []
+    monkeypatch.setattr(eager, "_new_task", lambda cls: made_tasks.append(cls) or cls.__new__(cls))
+    caller = asyncio.current_task()
+    kept: list[Any] = []
+    saved = made.enter()
+    try:
+        assert asyncio.current_task() is made._task
+        for n in range(3):
+            assert made.start_entered(quick(n)) is None and made.value == n
+        assert made_tasks == []  # nobody kept it: one task to be served all three
+        assert made.start_entered(_keeps_it(kept)) is None
+        assert len(made_tasks) == 1 and kept[0] is not made._task  # kept: the next one gets another
+        assert asyncio.current_task() is made._task
+        made.step_out()
+        assert asyncio.current_task() is caller  # (what an error policy's log handler sees)
+        made.step_in()
+        gate = asyncio.get_running_loop().create_future()
+
+        async def suspends() -> str:
+            kept.append(asyncio.current_task())
+            await gate
+            return "done"
+
+        task = made.start_entered(suspends())
+        assert task is not None and kept[1] is task and asyncio.current_task() is made._task is not task
+    finally:
+        made.leave(saved)
+    assert asyncio.current_task() is caller
+    gate.set_result(None)
+    assert await task == "done"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from typing import Any
 
+import pytest
+
 from mycorrhizal.common import ManualClock
-from mycorrhizal.rhizomorph import Runner, Status, TreeBuilder, bt
+from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
 
 
 def async_tree() -> Any:
@@ -142,3 +145,60 @@ async def test_each_async_leaf_of_a_tick_runs_as_in_a_task_of_its_own() -> None:
     assert plain is caller and first is not caller and second is not caller and first is not second
     assert await runner.tick() is Status.SUCCESS
     assert len({id(task) for _, _, task in seen if task is not caller}) == 4
+
+
+def _recording(seen: list[Any], name: str) -> Any:
+    async def leaf(bb: Any) -> bool:
+        seen.append((name, asyncio.current_task()))
+        return True
+
+    return leaf
+
+
+@pytest.mark.parametrize("shape", ["async only", "async part under plain"])
+async def test_async_leaves_ticked_in_one_stretch_each_see_a_task_of_their_own(shape: str) -> None:
+    # A subtree of async leaves and composites makes the leaves' task to be current once per tick
+    # (program._async_only): each leaf must still see its own task, and nobody else any of them.
+    seen: list[Any] = []
+
+    def plain(bb: Any) -> bool:
+        seen.append(("plain", asyncio.current_task()))
+        return False
+
+    b = TreeBuilder("Stretch")
+    quick = b.sequence("quick", *(b.condition(_recording(seen, n), name=n) for n in ("a", "b", "c")))
+    if shape == "async only":
+        b.root(quick)
+    else:
+        b.root(b.selector("root", b.condition(plain), quick, b.condition(plain, name="never")))
+    runner = Runner(b.build(), {})
+    caller = asyncio.current_task()
+    for _ in range(2):
+        assert await runner.tick() is Status.SUCCESS
+        assert asyncio.current_task() is caller
+    tasks = [task for name, task in seen if name != "plain"]
+    assert len(tasks) == 6 and caller not in tasks
+    assert all(task is caller for name, task in seen if name == "plain")
+    assert len({id(task) for task in tasks}) == 6  # (all six kept alive by `seen`: distinct)
+
+
+async def test_an_error_policy_within_a_stretch_logs_under_the_callers_task() -> None:
+    logged: list[Any] = []
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged.append(asyncio.current_task())
+
+    async def fails(bb: Any) -> bool:
+        raise ValueError("no")
+
+    b = TreeBuilder("Failing")
+    b.root(b.selector("root", b.condition(fails), b.condition(_recording([], "after"), name="after")))
+    runner = Runner(b.build(), {}, on_error=ErrorPolicy.FAILURE)
+    handler = Watch()
+    logging.getLogger("mycorrhizal.rhizomorph").addHandler(handler)
+    try:
+        assert await runner.tick() is Status.SUCCESS
+    finally:
+        logging.getLogger("mycorrhizal.rhizomorph").removeHandler(handler)
+    assert logged == [asyncio.current_task()]

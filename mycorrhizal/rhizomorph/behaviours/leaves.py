@@ -10,11 +10,12 @@ suspends.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ...common.eager import EagerStarter
+from ...common.eager import BUSY, DONE, EagerStarter
 from ...common.errors import InvalidStatusError
 from ..status import Status
 from .host import Call, HaltFn, Host, TickFn
@@ -25,6 +26,7 @@ SUCCESS = Status.SUCCESS
 FAILURE = Status.FAILURE
 RUNNING = Status.RUNNING
 CANCELLED = Status.CANCELLED
+_copy_context = contextvars.copy_context
 
 
 _GETTERS: dict[str, Callable[[Host], Any]] = {
@@ -180,60 +182,104 @@ def _action_tick(i: int, node: str, label: str, call: Call, fn: Any, by_bb: bool
     return tick
 
 
-def async_leaf(
-    i: int, node: str, label: str, condition: bool, call: Call, fn: Any = None, only: str = "bb"
-) -> TickFn:
-    """Tick function of an ``async def`` leaf.
+def _applied(rt: Host, i: int, exc: BaseException, entered: bool) -> Status:
+    """:func:`_raised`, out of the runner's ``enter()`` stretch for it if the leaf ticks within one
+    (the error policy logs: a log handler must see the task that is really current)."""
+    if not entered:
+        return _raised(rt, i, exc)
+    starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
+    starter.step_out()
+    try:
+        return _raised(rt, i, exc)
+    finally:
+        starter.step_in()
 
-    The coroutine runs eagerly up to its first suspension; if it finishes there, its result is the
-    status of this very tick.  Otherwise its task keeps running in the background, the leaf reports
-    RUNNING, and a later tick collects the result once the task is done.  ``fn``, ``only``: as
-    for :func:`sync_leaf`.
-    """
-    direct = fn is not None
-    by_bb = only == "bb"
+
+def _outcome(i: int, condition: bool, node: str, label: str, entered: bool) -> Callable[..., Status]:
+    """How an async leaf turns what its coroutine returned (``value``) or raised (``exc``, or None)
+    into its status, when that is not simply a bool (condition) or a Status (action)."""
 
     def outcome(rt: Host, value: Any, exc: BaseException | None) -> Status:
-        if exc is None:
-            return _as_status(rt, i, value, condition, node, label)
-        return _raised(rt, i, exc)
+        if exc is not None:
+            return _applied(rt, i, exc, entered)
+        r = _as_status(rt, i, value, condition, node, label)
+        if r is RUNNING:
+            rt.polling = True  # its coroutine ended saying RUNNING: like a plain leaf, it can only be polled
+        return r
 
-    # The common results (a bool from a condition, a Status from an action) are taken without a call.
-    common = bool if condition else Status
+    return outcome
+
+
+def _collector(i: int, outcome: Callable[..., Status]) -> Callable[[Host, Any], Status]:
+    """How an async leaf whose coroutine suspended reports: RUNNING until its task is done, then
+    the task's outcome (and the leaf is free to start again)."""
+
+    def collect(rt: Host, task: Any) -> Status:
+        if not task.done():
+            return RUNNING
+        rt.data[i] = None
+        if task.cancelled():
+            return CANCELLED
+        failure = task.exception()
+        return outcome(rt, None if failure is not None else task.result(), failure)
+
+    return collect
+
+
+def async_leaf(
+    i: int,
+    node: str,
+    label: str,
+    condition: bool,
+    call: Call,
+    fn: Any = None,
+    only: str = "bb",
+    entered: bool = False,
+) -> TickFn:
+    """Tick function of an ``async def`` leaf: its coroutine runs eagerly up to its first suspension;
+    if it finishes there, its result is the status of this very tick, else its task goes on in the
+    background, the leaf reports RUNNING, and a later tick collects the task's result.  ``fn``,
+    ``only``: as for :func:`sync_leaf`.  ``entered``: the leaf ticks within its runner's starter's
+    ``enter()`` stretch (see ``program._async_only``): the task to be is current already."""
+    by_bb = fn is not None and only == "bb"
+    by_ctx = fn is not None and only == "ctx"
+    outcome = _outcome(i, condition, node, label, entered)
+    collect = _collector(i, outcome)
+    common = bool if condition else Status  # (a bool from a condition, a Status from an action)
 
     def tick(rt: Host) -> Status:
         task = rt.data[i]
-        if task is None:
+        if task is not None:
+            r = collect(rt, task)
+        else:
             try:
-                coro = (fn(rt.bb) if by_bb else fn(rt.ctx)) if direct else call(rt)
+                coro = fn(rt.bb) if by_bb else fn(rt.ctx) if by_ctx else call(rt)
             except Exception as raised:
-                r = rt._leaf_raised(i, raised)
+                r = _applied(rt, i, raised, entered)
             else:
                 starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
-                task = starter.start(coro)
-                if task is None:  # it finished during its first step
-                    value = starter.value
-                    kind = value.__class__
-                    if kind is common and starter.error is None:
-                        r = (SUCCESS if value else FAILURE) if condition else value
-                    else:
-                        error, starter.error = starter.error, None  # (not kept beyond this call)
-                        r = outcome(rt, value, error)
+                if entered:  # start_entered(), written out (see EagerStarter): one call fewer
+                    context = _copy_context()
+                    try:
+                        first = context.run(starter.send, coro)
+                    except ValueError:
+                        first = BUSY
+                    task = None if first is DONE else starter.carry_on(first, coro, context)
                 else:
+                    task = starter.start(coro)
+                if task is not None:  # it suspended: its task goes on
                     rt.data[i] = task
                     rt._track(i, task)
                     r = RUNNING
-        elif task.done():
-            rt.data[i] = None
-            if task.cancelled():
-                r = CANCELLED
-            else:
-                failure = task.exception()
-                r = outcome(rt, None if failure is not None else task.result(), failure)
-        else:
-            r = RUNNING
-        if r is RUNNING and rt.data[i] is None:
-            rt.polling = True  # its coroutine ended saying RUNNING: like a plain leaf, it can only be polled
+                else:
+                    r = starter.value
+                    if r.__class__ is not common or starter.error is not None:
+                        error, starter.error = starter.error, None  # (not kept beyond this call)
+                        r = outcome(rt, r, error)
+                    elif condition:
+                        r = SUCCESS if r else FAILURE
+                    elif r is RUNNING:
+                        rt.polling = True  # (as in outcome())
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r
