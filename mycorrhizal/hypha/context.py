@@ -33,7 +33,7 @@ class Consumed(list[Any]):
     def __getitem__(self, key: str) -> list[Any]: ...
 
     def __getitem__(self, key: Any, _item: Any = list.__getitem__) -> Any:
-        if key.__class__ is int:  # the common case first: consumed[0]
+        if type(key) is int:  # the common case first: consumed[0]
             return _item(self, key)
         if isinstance(key, str):
             try:

@@ -128,7 +128,7 @@ class TokenContext(_Router):
         # Slots set directly, not through _Router.__init__: one context is made per token on the
         # hot path of every bt= transition.
         self.transition = transition
-        self.tokens = tokens = tokens if tokens.__class__ is tuple else tuple(tokens)
+        self.tokens = tokens = tokens if type(tokens) is tuple else tuple(tokens)
         self._outputs = outputs
         self._open = True
         if batch or len(tokens) != 1:
@@ -162,7 +162,7 @@ class TokenContext(_Router):
         then accounted for by that object.
         """
         if token is _CURRENT and not self._batch and self._open and self._decisions[0] is None:
-            key = self._outputs.get(output) if output.__class__ is str else None
+            key = self._outputs.get(output) if type(output) is str else None
             if key is not None:  # the common case: the one token, to an output named by a string
                 self._decisions[0] = (key, None, self.token if produce is _CURRENT else produce)
                 return

@@ -220,7 +220,7 @@ class StateMachine(legacy.Compat0x):
             )
         if engine.closed:
             self._refuse_closed("messages", msg)
-        if priority.__class__ is not int:  # 0.x's MessagePriorities, or not a priority at all
+        if type(priority) is not int:  # 0.x's MessagePriorities, or not a priority at all
             # Checked first: a full queue must not evict or count for a message it then refuses.
             priority = legacy.priority(priority)
         if engine.options.filter_fn is not None and legacy.dropped(
