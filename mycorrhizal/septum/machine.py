@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Coroutine
+from operator import index  # answers a run() with its steps, as int() would, without a type call
 from typing import Any, NoReturn
 
 from ..common.codecs import JSON, CodecRegistry
@@ -366,7 +367,7 @@ class StateMachine(legacy.Compat0x):
         """
         engine = self._engine
         if max_steps is None and max_iterations is timeout is None and not wait and not engine.closed:
-            return engine.drive(self, -1, False, int)  # the common call, checked in one line
+            return engine.drive(self, -1, False, index)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
             max_steps, wait = max_iterations, True
         if max_steps is not None and (
@@ -376,7 +377,7 @@ class StateMachine(legacy.Compat0x):
         if engine.closed:
             self._refuse_closed("steps")
         limit = -1 if max_steps is None else max_steps
-        return run_waiting(engine, self, limit) if wait else engine.drive(self, limit, False, int)
+        return run_waiting(engine, self, limit) if wait else engine.drive(self, limit, False, index)
 
     # ----------------------------------------------------------------- the synchronous door
     def send(self, msg: Any, *, priority: int = 0) -> int:
