@@ -11,7 +11,8 @@ A worker holds at most ``prefetch`` stream entries at a time.  Its reader
 - and moves an entry that cannot be decoded to its place's dead stream (see :mod:`.dead_letters`).
 
 An entry a read brings back after the worker gave its partition up is not delivered: it stays pending
-under the worker's name, and the partition's next owner claims it once it is a lease old.
+under the worker's name, and the partition's next owner claims it (when it takes the partition over,
+or re-takes it: its sweep and its commits find entries pending under another worker).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class Reader:
         place, part = self.place_of[stream], self.part_of.get(stream)
         fence = None if part is None else self._partitions.fence(part)
         if part is not None and fence is None:  # given up while the read was on its way: the next
-            return  # owner claims these entries (pending under this worker's name) a lease old
+            return  # owner claims these entries (pending under this worker's name)
         held, local, tokens = self.held[stream], self.local[place], []
         for entry, fields in entries:
             if entry in held or not fields:

@@ -225,7 +225,7 @@ class Takeovers:
             gone = before - await self._claim(stream)
             for entry in gone:  # committed after all (a lost reply): its token is dropped unfired
                 held.pop(entry, None)
-        except (RedisError, OSError, StoreError) as exc:  # the sweep claims them once a lease old
+        except (RedisError, OSError, StoreError) as exc:  # the sweep re-takes it or claims them
             log.warning("worker %s: claiming the entries of partition %s failed: %s", self._name, part, exc)
         finally:
             if self._partitions.fence(part) == fence:  # (else taken again: not read before its takeover)
