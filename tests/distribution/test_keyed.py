@@ -12,6 +12,7 @@ import pytest
 
 from mycorrhizal.common import DefinitionError, ManualClock, RoutingError
 from mycorrhizal.distribution import Client, SharedNet, Worker
+from mycorrhizal.distribution.machines import KeyedMachines
 from mycorrhizal.mycelium import machines
 from mycorrhizal.mycelium import pn as mpn
 
@@ -271,4 +272,57 @@ async def test_a_worker_that_takes_its_partition_back_fires_its_stale_token_agai
         assert worker.fenced == 1
         assert await client.tokens("done") == [("k", 0, 0)]  # once, by a machine that counted it once
         assert await client.depth("jobs") == 0
+        await worker.stop()
+
+
+async def test_a_partition_lost_and_taken_again_while_its_machines_are_restored_waits_for_its_new_takeover(
+    redis_url: str, redis_prefix: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-take whose partition is lost to another worker and taken back while it restores the
+    machines does not open the partition with what it restored (the loss closed those machines):
+    it is read again once the takeover that follows has restored them, and each token is handled
+    by a machine that counted every earlier one."""
+    board: dict[str, Any] = {}
+    options: dict[str, Any] = {"prefix": redis_prefix, "partitions": 1}
+    worker = Worker(Tally, redis_url, lease=30, timebase=clock, blackboard=board, **options)
+    restore = KeyedMachines.restore
+    calls: list[int] = []
+    second = asyncio.Event()
+
+    async def restoring(self: KeyedMachines, part: Any) -> int:
+        calls.append(len(calls))
+        if len(calls) == 2:  # the takeover after the loss, held up for a moment
+            await second.wait()
+        restored = await restore(self, part)
+        if len(calls) == 1:  # the re-take after the failed firing: meanwhile the partition goes and
+            await client._client.set(lease, "another 1")  # comes back (the other's lease runs out)
+            await worker._sweep_once()
+            await client._client.delete(lease)
+            await worker._sweep_once()
+        return restored
+
+    async with Client(Tally, redis_url, **options) as client:
+        lease = client.shared.keys.lease("Tally.jobs", 0)
+        await worker.start()  # (its first takeover restores nothing)
+        worker._tasks[1].cancel()  # the test sweeps
+        await client.submit("jobs", [["k", 0], ["k", 1]])
+        await until(lambda: done(client, 2), "the first tokens are done")
+        monkeypatch.setattr(KeyedMachines, "restore", restoring)
+        board["fail"] = 1  # the next firing fails: the worker re-takes its partition
+        await client.submit("jobs", [["k", 2]])
+        await until(soon(lambda: len(calls) == 2), "the partition is taken over after the loss")
+        # The re-take is over; the partition is not read before the takeover after it is (before the
+        # fix it was: a token read then went to a machine the loss had closed, as if new; seen once
+        # in 55 runs of the two-worker lease test as a key's last token counted 0).
+        assert worker.partitions == []
+        await client.submit("jobs", [["k", 3]])
+        second.set()
+
+        async def finished() -> bool:
+            clock.advance(1.0)  # (the failed firing's retry is due)
+            return await done(client, 4)
+
+        await until(finished, "every token is done")
+        assert await client.tokens("done") == [("k", n, n) for n in range(4)]
+        assert worker.partitions == [("Tally.jobs", 0)]
         await worker.stop()
