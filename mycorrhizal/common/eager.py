@@ -269,7 +269,7 @@ class EagerStarter:
     when the coroutine finished (its result in :attr:`value`, or what it raised in :attr:`error`,
     which the caller clears), else the task that carries it on.
 
-    Within an :meth:`enter` stretch, a caller that starts many coroutines may do what
+    Within a stretch (:meth:`within`), a caller that starts many coroutines may do what
     :meth:`start_entered` does itself, one call fewer per coroutine (where :data:`LAZY_TASKS`)::
 
         context = contextvars.copy_context()
@@ -293,7 +293,7 @@ class EagerStarter:
         self.send: Callable[[Any], Any] = self._alone
         self._driver: Any = None
         self._task: Any = None
-        self._outer: Any = None  # the task current outside an enter() .. leave() stretch
+        self._outer: Any = None  # the task current outside a stretch (within())
         if LAZY_TASKS:
             self._new_driver()
             self._task = _new_task(_Task)
@@ -341,25 +341,27 @@ class EagerStarter:
         _Task.__init__(task, resume, loop=self.loop, context=context)
         return task
 
-    def enter(self) -> Any:
-        """Make the task to be current until :meth:`leave`, for a stretch of :meth:`start_entered`
-        calls with nothing else in between that could look at the current task (no user code).
-        Returns what ``leave()`` is given; stretches nest."""
+    def within(self, call: Callable[[Any], Any], argument: Any) -> Any:
+        """``call(argument)`` within a *stretch*: with the task to be current meanwhile, for a run of
+        :meth:`start_entered` calls with nothing else in between that could look at the current
+        task (no user code); then the task that was current is current again.  Stretches nest."""
         saved = self._outer
-        if LAZY_TASKS:
-            current = _current_tasks
-            self._outer = current.get(self.loop)
-            current[self.loop] = self._task
-        return saved
-
-    def leave(self, saved: Any) -> None:
-        """End the stretch :meth:`enter` began (``saved``: what it returned)."""
-        self.step_out()
-        self._outer = saved
+        current = _current_tasks
+        loop = self.loop
+        outer = self._outer = current.get(loop)
+        current[loop] = self._task
+        try:
+            return call(argument)
+        finally:
+            if outer is None:
+                current.pop(loop, None)
+            else:
+                current[loop] = outer
+            self._outer = saved
 
     def step_out(self) -> None:
-        """Within a stretch, make the task current outside it current again (before user code that
-        is not a coroutine being started: a log handler, an error policy); :meth:`step_in` after."""
+        """Within a stretch (:meth:`within`), make the task current outside it current again (before
+        user code that is not a coroutine being started: a log handler); :meth:`step_in` after."""
         if LAZY_TASKS:
             if self._outer is None:
                 _current_tasks.pop(self.loop, None)
@@ -372,7 +374,7 @@ class EagerStarter:
             _current_tasks[self.loop] = self._task
 
     def start_entered(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
-        """:meth:`start` within an :meth:`enter` stretch: the task to be is current already."""
+        """:meth:`start` within a stretch (:meth:`within`): the task to be is current already."""
         context = _copy_context()
         try:
             first = context.run(self.send, coro)
@@ -392,6 +394,11 @@ def _start_alone(self: EagerStarter, coro: Coroutine[Any, Any, Any]) -> asyncio.
     return self._alone(coro)
 
 
+def _call_alone(self: EagerStarter, call: Callable[[Any], Any], argument: Any) -> Any:
+    return call(argument)
+
+
 if not LAZY_TASKS:  # no task to be here: every start is run_eager's
     EagerStarter.start = _start_alone  # type: ignore[method-assign]
     EagerStarter.start_entered = _start_alone  # type: ignore[method-assign]
+    EagerStarter.within = _call_alone  # type: ignore[method-assign]

@@ -161,7 +161,7 @@ _CODE_FREE = frozenset({"sequence", "selector", "parallel", "inverter", "succeed
 def _async_only(plan: Plan) -> list[bool]:
     """Which nodes root a subtree of async leaves (without halt hooks) and code-free nodes only.
 
-    Such a subtree ticks within one ``enter()`` .. ``leave()`` stretch of the runner's starter: the
+    Such a subtree ticks within one stretch of the runner's starter (``EagerStarter.within``): the
     task to be is made current once per tick rather than once per leaf (the only user code that
     runs within is the leaves' coroutines, which must see it; their error policies step out).
     """
@@ -219,13 +219,7 @@ def _with_loop(tick: TickFn, entered: bool) -> TickFn:
         starter = rt.eager
         if starter is None or starter.loop is not loop:
             starter = rt.eager = EagerStarter(loop)
-        if not entered:
-            return tick(rt)
-        saved = starter.enter()
-        try:
-            return tick(rt)
-        finally:
-            starter.leave(saved)
+        return starter.within(tick, rt) if entered else tick(rt)
 
     return root
 
@@ -236,11 +230,7 @@ def _entering(tick: TickFn) -> TickFn:
 
     def entered(rt: Host) -> Status:
         starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
-        saved = starter.enter()
-        try:
-            return tick(rt)
-        finally:
-            starter.leave(saved)
+        return starter.within(tick, rt)  # type: ignore[no-any-return]
 
     return entered
 

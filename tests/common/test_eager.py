@@ -20,7 +20,7 @@ Start = Callable[[Coroutine[Any, Any, Any]], Any]
 @pytest.fixture(params=["driver", "entered", "run_eager"])
 async def starter(request: pytest.FixtureRequest) -> Any:
     """A starter on the running loop, and how it starts: its own way (the driver, where tasks are
-    lazy; also within an enter() .. leave() stretch) or run_eager's (elsewhere) - the one this
+    lazy; also within a stretch) or run_eager's (elsewhere) - the one this
     interpreter does not use is still correct."""
     made = EagerStarter(asyncio.get_running_loop())
     if request.param == "run_eager":
@@ -30,14 +30,7 @@ async def starter(request: pytest.FixtureRequest) -> Any:
     if request.param == "driver":
         return made, made.start
 
-    def entered(coro: Coroutine[Any, Any, Any]) -> Any:
-        saved = made.enter()
-        try:
-            return made.start_entered(coro)
-        finally:
-            made.leave(saved)
-
-    return made, entered
+    return made, lambda coro: made.within(made.start_entered, coro)
 
 
 async def quick(value: Any) -> Any:
@@ -231,8 +224,14 @@ async def test_within_a_stretch_the_task_to_be_is_current_and_each_coroutine_see
     monkeypatch.setattr(eager, "_new_task", lambda cls: made_tasks.append(cls) or cls.__new__(cls))
     caller = asyncio.current_task()
     kept: list[Any] = []
-    saved = made.enter()
-    try:
+    gate = asyncio.get_running_loop().create_future()
+
+    async def suspends() -> str:
+        kept.append(asyncio.current_task())
+        await gate
+        return "done"
+
+    def stretch(_: object) -> Any:
         assert asyncio.current_task() is made._task
         for n in range(3):
             assert made.start_entered(quick(n)) is None and made.value == n
@@ -243,17 +242,27 @@ async def test_within_a_stretch_the_task_to_be_is_current_and_each_coroutine_see
         made.step_out()
         assert asyncio.current_task() is caller  # (what an error policy's log handler sees)
         made.step_in()
-        gate = asyncio.get_running_loop().create_future()
-
-        async def suspends() -> str:
-            kept.append(asyncio.current_task())
-            await gate
-            return "done"
-
         task = made.start_entered(suspends())
         assert task is not None and kept[1] is task and asyncio.current_task() is made._task is not task
-    finally:
-        made.leave(saved)
+        return task
+
+    task = made.within(stretch, None)
     assert asyncio.current_task() is caller
     gate.set_result(None)
     assert await task == "done"
+
+
+async def test_a_stretch_that_raises_makes_the_callers_task_current_again() -> None:
+    if not eager.LAZY_TASKS:
+        pytest.skip("this interpreter has no lazily initialised C tasks")
+    made = EagerStarter(asyncio.get_running_loop())
+    caller = asyncio.current_task()
+
+    def fails(_: object) -> None:
+        raise KeyError("inside")
+
+    with pytest.raises(KeyError, match="inside"):
+        made.within(fails, None)
+    assert asyncio.current_task() is caller
+    assert made.within(lambda _: made.within(lambda _: asyncio.current_task(), None), None) is made._task
+    assert asyncio.current_task() is caller  # (stretches nest)

@@ -183,7 +183,7 @@ def _action_tick(i: int, node: str, label: str, call: Call, fn: Any, by_bb: bool
 
 
 def _applied(rt: Host, i: int, exc: BaseException, entered: bool) -> Status:
-    """:func:`_raised`, out of the runner's ``enter()`` stretch for it if the leaf ticks within one
+    """:func:`_raised`, out of the runner's starter's stretch for it if the leaf ticks within one
     (the error policy logs: a log handler must see the task that is really current)."""
     if not entered:
         return _raised(rt, i, exc)
@@ -240,7 +240,7 @@ def async_leaf(
     if it finishes there, its result is the status of this very tick, else its task goes on in the
     background, the leaf reports RUNNING, and a later tick collects the task's result.  ``fn``,
     ``only``: as for :func:`sync_leaf`.  ``entered``: the leaf ticks within its runner's starter's
-    ``enter()`` stretch (see ``program._async_only``): the task to be is current already."""
+    stretch (``EagerStarter.within``, see ``program._async_only``): the task to be is current already."""
     by_bb = fn is not None and only == "bb"
     by_ctx = fn is not None and only == "ctx"
     outcome = _outcome(i, condition, node, label, entered)
