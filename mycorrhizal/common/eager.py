@@ -56,7 +56,7 @@ from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["BUSY", "DONE", "LAZY_TASKS", "EagerStarter", "run_eager", "start_eager"]
+__all__ = ["BUSY", "DONE", "LAZY_TASKS", "RAISED", "EagerStarter", "run_eager", "start_eager"]
 
 _NOTHING: Any = object()
 
@@ -223,6 +223,8 @@ finished -, finished, result, exception).  ``loop``: the running loop, if the ca
 
 DONE: Any = object()
 """What :attr:`EagerStarter.send` returns when the coroutine it was given finished."""
+RAISED: Any = object()
+""":attr:`EagerStarter.value` after a coroutine raised (the exception is in ``error``)."""
 BUSY: Any = object()
 """What stands for the first yield of a coroutine the starter's driver could not take (it was busy:
 a start inside a start); :meth:`EagerStarter.carry_on` starts that coroutine alone."""
@@ -252,7 +254,7 @@ def _drive(starter: EagerStarter) -> Generator[Any, Any, Any]:
         except BaseException as exc:
             if starter._driver is not me:
                 raise
-            starter.error = exc
+            starter.value, starter.error = RAISED, exc
         else:
             if starter._driver is not me:
                 return value
@@ -284,7 +286,8 @@ class EagerStarter:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        #: The result of the last coroutine that finished during start().
+        #: The result of the last coroutine that finished during start() (RAISED if it raised: a
+        #: caller expecting results of some types may test only the type of this one).
         self.value: Any = None
         #: What the last coroutine that finished during start() raised (None: it returned).
         self.error: BaseException | None = None
@@ -386,7 +389,7 @@ class EagerStarter:
         """``run_eager``, with the outcome where :meth:`start` puts it."""
         task, _, value, error = run_eager(coro, self.loop)
         if task is None:
-            self.value, self.error = value, error
+            self.value, self.error = (value, None) if error is None else (RAISED, error)
         return task
 
 

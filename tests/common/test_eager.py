@@ -44,7 +44,7 @@ async def test_finished_coroutines_hand_back_their_results_and_errors(starter: A
     async def failing() -> None:
         raise KeyError("k")
 
-    assert start(failing()) is None and isinstance(made.error, KeyError)
+    assert start(failing()) is None and isinstance(made.error, KeyError) and made.value is eager.RAISED
     made.error = None
     assert start(quick("b")) is None and (made.value, made.error) == ("b", None)
 
@@ -56,7 +56,7 @@ async def test_what_is_not_an_exception_is_handed_back_too(starter: Any, raised:
     async def failing() -> None:
         raise raised
 
-    assert start(failing()) is None and made.error is raised
+    assert start(failing()) is None and made.error is raised and made.value is eager.RAISED
 
 
 async def test_a_task_to_be_nobody_kept_serves_the_next_coroutine(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -273,7 +273,7 @@ def async_leaf(
                     r = RUNNING
                 else:
                     r = starter.value
-                    if r.__class__ is not common or starter.error is not None:
+                    if r.__class__ is not common:  # (after a coroutine that raised, it is RAISED)
                         error, starter.error = starter.error, None  # (not kept beyond this call)
                         r = outcome(rt, r, error)
                     elif condition:
