@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from . import config
-from .extraction import blackboard_objects, describe, plan_of
+from .extraction import _describers, blackboard_objects, describe, plan_of
 from .models import ObjectScope, Relationship, epoch, generate_event_id
 from .records import Attributes, RawEvent, Relations
 
@@ -109,7 +109,8 @@ def relate(
 
 def write_related(state: config.State, obj: Any, scope: ObjectScope, now: float) -> str:
     """Write ``obj`` as ``scope`` says (through the cache, or at once); returns its id."""
-    ident, kind, attributes = describe(obj)
+    described = _describers.get(type(obj))  # describe(obj), without its call
+    ident, kind, attributes = describe(obj) if described is None else described(obj)
     if scope is ObjectScope.EVENT:
         state.dispatcher.object((ident, kind, now, attributes, []))
     else:
@@ -147,7 +148,7 @@ def _reader(cls: type) -> Reader:
                 attributes.append((name, value))
         if not refs:
             return
-        state = config.current()
+        state = config._state  # config.current(), read without a call
         for field, qualifier, scope in refs:
             value = getattr(bb, field, None)
             if value is None:

@@ -135,7 +135,10 @@ class JSONEncoder:
         f-string; names, types, relationships and whole lists of text attributes made once)."""
         ident, kind, time, attributes, relations, activity = raw
         made = _relations_made  # a relationship to the same object repeats: each pair made once
-        rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
+        if len(relations) == 1:  # the usual case, without a comprehension
+            rels = made.get(relations[0]) or _relation(relations[0])
+        else:
+            rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
         return (
             f'{{"event":{{"id":{_text(ident)},"type":{_quoted.get(kind) or _quote(kind)},'
             f'"activity":{"null" if activity is None else _text(activity)},"time":{time!r},'

@@ -110,7 +110,7 @@ def _wrap_function(fn: Callable[..., Any], before: Before | None, after: After |
 def _wrap_coroutine(fn: Callable[..., Any], before: Before | None, after: After | None) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not config.current().config.enabled:
+        if not config._state.config.enabled:  # config.current(), read without a call
             return await fn(*args, **kwargs)
         if before is not None:
             await _adispatch(before(args, kwargs))
@@ -118,7 +118,7 @@ def _wrap_coroutine(fn: Callable[..., Any], before: Before | None, after: After 
         if after is not None:
             raw = after(args, kwargs, result)
             if raw is not None:
-                dispatcher = config.current().dispatcher
+                dispatcher = config._state.dispatcher
                 if dispatcher.awaits:  # an async transport: wait for it (back-pressure)
                     await dispatcher.aevent(raw)
                 else:

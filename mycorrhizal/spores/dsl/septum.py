@@ -81,6 +81,7 @@ class SeptumAdapter(Adapter):
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_state(...)", "@septum.on_state")
             extra = UserAttributes(attributes, fn, f"log_state({event_type!r}) on {fn.__qualname__}")
+            evaluated = bool(extra)
 
             # (id of the state, id of the result) -> (state, result, their attributes): the same
             # state and label give the same attributes (both kept, so that their ids stay theirs)
@@ -107,9 +108,9 @@ class SeptumAdapter(Adapter):
                 msg = getattr(ctx, "msg", None)
                 if msg is not None:
                     attrs.append(("message_type", type(msg).__name__))
-                if extra:
+                if evaluated:
                     extra.evaluate(args, kwargs, result, attrs)
-                return adapter_event(event_type, attrs, _common(ctx), [], time.time())
+                return adapter_event(event_type, attrs, getattr(ctx, "common", None), [], time.time())
 
             return wrap(fn, after=after)  # type: ignore[return-value]
 
