@@ -39,7 +39,9 @@ and ``weakref.getweakrefcount`` say so once the coroutine has finished): a corou
 ``current_task()`` - itself or through an ``asyncio.timeout()`` whose timer is still scheduled -
 makes the starter take a fresh one, so no two coroutines are ever seen to share a task.  Each
 coroutine still runs in its own copy of the caller's context, with the task to be current only
-while it runs.  If a coroutine suspends, the driver (suspended in its ``yield from``) is what the
+while it runs - or, within a *stretch* (``EagerStarter.within``: a run of starts with no other user
+code in between), from the stretch's start to its end, the caller's task current again after it.
+If a coroutine suspends, the driver (suspended in its ``yield from``) is what the
 task carries on, through the same ``_Resume`` as above, and knows it is detached: when the
 coroutine ends it returns the result (or raises) to the task instead of yielding the marker; the
 starter makes a new driver and a new task to be for what it starts next.
