@@ -132,7 +132,9 @@ class JSONEncoder:
 
     def encode_event(self, raw: RawEvent) -> bytes:
         """The same JSON as :meth:`encode` for an event given as a tuple (the hot path: one
-        f-string; names, types, relationships and whole lists of text attributes made once)."""
+        f-string; names, types, relationships and whole lists of text attributes made once).  The
+        time is written to the microsecond, as the models hold it (``f"{t:.6f}"`` costs half of
+        the shortest ``repr`` of a POSIX timestamp, ~0.3 us per event)."""
         ident, kind, time, attributes, relations, activity = raw
         made = _relations_made  # a relationship to the same object repeats: each pair made once
         if len(relations) == 1:  # the usual case, without a comprehension
@@ -141,7 +143,7 @@ class JSONEncoder:
             rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
         return (
             f'{{"event":{{"id":{_text(ident)},"type":{_quoted.get(kind) or _quote(kind)},'
-            f'"activity":{"null" if activity is None else _text(activity)},"time":{time!r},'
+            f'"activity":{"null" if activity is None else _text(activity)},"time":{time:.6f},'
             f'"attributes":[{_event_attributes(attributes) if attributes else ""}],'
             f'"relationships":[{rels}]}},"object":null}}'
         ).encode()
@@ -152,7 +154,7 @@ class JSONEncoder:
         quoted = _quoted
         return (
             f'{{"event":null,"object":{{"id":{_text(ident)},"type":{quoted.get(kind) or _quote(kind)},'
-            f'"attributes":[{_attributes(attributes, repr(time)) if attributes else ""}],'
+            f'"attributes":[{_attributes(attributes, f"{time:.6f}") if attributes else ""}],'
             f'"relationships":[{_relations(relations) if relations else ""}]}}}}'
         ).encode()
 
