@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol, TypedDict
 
 from ..common.errors import DefinitionError, Problem
 from ..common.timebase import CycleClock, Timebase
@@ -21,6 +21,7 @@ from .tree import Tree
 
 __all__ = [
     "LEGACY",
+    "LegacyOptions",
     "Traced",
     "check_drive",
     "chain_hooks",
@@ -53,7 +54,15 @@ def _both(first: str, second: str, a: Any, b: Any) -> NoReturn:
     )
 
 
-LEGACY = ("tb", "exception_policy", "trace")
+class LegacyOptions(TypedDict, total=False):
+    """The 0.x keyword arguments a runner accepts besides its own (typed for checkers and IDEs)."""
+
+    tb: Timebase | None
+    exception_policy: ErrorPolicy | None
+    trace: logging.Logger | None
+
+
+LEGACY = tuple(LegacyOptions.__annotations__)
 """The 0.x keyword arguments a runner accepts besides its own."""
 
 
@@ -62,7 +71,7 @@ def resolve(
     timebase: Timebase | None,
     on_error: ErrorPolicy,
     on_tick: Callable[[Any, Status], object] | None,
-    legacy: dict[str, Any],
+    legacy: LegacyOptions,
 ) -> tuple[Timebase | None, ErrorPolicy, Callable[[Any, Status], object] | None]:
     """The runner's timebase, error policy and tick hook from its own and its 0.x keywords
     (``legacy``: any other keyword is a TypeError, as for any function)."""

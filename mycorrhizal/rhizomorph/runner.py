@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Unpack
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
@@ -84,7 +84,7 @@ class Runner:
         *,
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
         on_tick: Callable[[Runner, Status], object] | None = None,
-        **legacy: Any,
+        **legacy: Unpack[options.LegacyOptions],
     ) -> None:
         # 0.x's tb=, exception_policy=, trace= (as named parameters, three lookups per construction)
         if legacy:
