@@ -149,7 +149,8 @@ class JSONEncoder:
         ).encode()
 
     def encode_object(self, raw: RawObject) -> bytes:
-        """The same JSON as :meth:`encode` for an object given as a tuple."""
+        """The same JSON as :meth:`encode` for an object given as a tuple (its time to the
+        microsecond, as :meth:`encode_event` writes it)."""
         ident, kind, time, attributes, relations = raw
         quoted = _quoted
         return (
