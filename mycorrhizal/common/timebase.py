@@ -16,7 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from .errors import DefinitionError, Problem
 
@@ -30,6 +30,7 @@ __all__ = [
     "TimerHandle",
     "UTCClock",
     "WallClock",
+    "DEFAULT_TIMEBASE",
     "default_timebase",
     "checked_timebase",
 ]
@@ -135,12 +136,14 @@ class UTCClock(_LoopClock):
         return datetime.now(UTC).timestamp()
 
 
-_DEFAULT = MonotonicClock()
+DEFAULT_TIMEBASE: Final[Timebase] = MonotonicClock()
+"""The timebase engines use when none is given: one shared :class:`MonotonicClock` (a constant, read
+where a machine is built: a call to :func:`default_timebase` costs a frame per construction)."""
 
 
 def default_timebase() -> Timebase:
-    """The timebase engines use when none is given: a shared :class:`MonotonicClock`."""
-    return _DEFAULT
+    """The timebase engines use when none is given: :data:`DEFAULT_TIMEBASE`."""
+    return DEFAULT_TIMEBASE
 
 
 def checked_timebase(timebase: Timebase | None, owner: str, name: str = "") -> Timebase:
@@ -148,7 +151,7 @@ def checked_timebase(timebase: Timebase | None, owner: str, name: str = "") -> T
     any object with ``now()``, ``sleep()`` and ``call_later()`` - else a DefinitionError naming
     ``owner`` (and its ``name``, e.g. ``("Runner of net", "Shop")``)."""
     if timebase is None:
-        return _DEFAULT
+        return DEFAULT_TIMEBASE
     if isinstance(timebase, Timebase) or (
         not isinstance(timebase, type)
         and all(callable(getattr(timebase, method, None)) for method in ("now", "sleep", "call_later"))

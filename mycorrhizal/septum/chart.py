@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Self, cast
 
 from ..common.timebase import Timebase, TimerHandle
 from . import chartsteps, report
@@ -101,25 +101,36 @@ class ChartEngine(Engine):
     """The engine of a machine with compound or parallel states (see the module's docstring)."""
 
     __slots__ = ("active", "child", "top", "owing", "counts", "remembered", "acting", "cut")
+    #: The active states, in the order they were entered.
+    active: dict[ChartNode, None]
+    #: The active child of each active compound state.
+    child: dict[ChartNode, ChartNode]
+    #: The active state that has no parent.
+    top: ChartNode | None
+    #: Active states that owe their entry run.
+    owing: set[ChartNode]
+    #: Retry counts, by state (absent: 0).
+    counts: dict[ChartNode, int]
+    #: For compound states with history: the states below them when they were last left.
+    remembered: dict[ChartNode, tuple[ChartNode, ...]]
+    #: The state whose on_state is being awaited (a timeout around it may interrupt it).
+    acting: ChartNode | None
+    #: The state whose timeout interrupted ``acting``.
+    cut: ChartNode | None
 
-    def __init__(self, spec: ChartSpec, common: Any, timebase: Timebase, options: Options) -> None:
-        super().__init__(spec, common, timebase, options)
-        #: The active states, in the order they were entered.
-        self.active: dict[ChartNode, None] = {}
-        #: The active child of each active compound state.
-        self.child: dict[ChartNode, ChartNode] = {}
-        #: The active state that has no parent.
-        self.top: ChartNode | None = None
-        #: Active states that owe their entry run.
-        self.owing: set[ChartNode] = set()
-        #: Retry counts, by state (absent: 0).
-        self.counts: dict[ChartNode, int] = {}
-        #: For compound states with history: the states below them when they were last left.
-        self.remembered: dict[ChartNode, tuple[ChartNode, ...]] = {}
-        #: The state whose on_state is being awaited (a timeout around it may interrupt it).
-        self.acting: ChartNode | None = None
-        #: The state whose timeout interrupted ``acting``.
-        self.cut: ChartNode | None = None
+    @classmethod
+    def create(cls, spec: MachineSpec, common: Any, timebase: Timebase, options: Options) -> Self:
+        """A new engine at ``spec``'s (a :class:`~.plan.ChartSpec`'s) initial state, before its entry."""
+        self = super().create(spec, common, timebase, options)
+        self.active = {}
+        self.child = {}
+        self.top = None
+        self.owing = set()
+        self.counts = {}
+        self.remembered = {}
+        self.acting = None
+        self.cut = None
+        return self
 
     # ----------------------------------------------------------------- what the machine reads
     def configuration(self) -> tuple[Any, ...]:
@@ -316,5 +327,5 @@ class ChartEngine(Engine):
 DRIVING = FLAT_DRIVING | frozenset(m.__code__ for m in (ChartEngine.drive, ChartEngine.initialize))
 
 # The engine of each kind of spec (the spec layer knows no engine; see MachineSpec.engine).
-MachineSpec.engine = Engine
-ChartSpec.engine = ChartEngine
+MachineSpec.engine = Engine.create
+ChartSpec.engine = ChartEngine.create

@@ -245,7 +245,7 @@ def twin(machine: Any) -> Any:
     engine = machine._engine
     if engine.clock is not None or engine.mailbox is not None or type(engine) is not Engine:
         return copy.copy(machine)
-    new = Engine(engine.spec, engine.common, engine.timebase, engine.options)
+    new = Engine.create(engine.spec, engine.common, engine.timebase, engine.options)
     new.node, new.phase = engine.node, engine.phase
     kind: Any = type(machine)
     made = kind.__new__(kind)
@@ -295,7 +295,7 @@ def restart(engine: Engine) -> None:
     if isinstance(engine, ChartEngine):
         for node in list(engine.active):
             engine.disarm_node(node)
-        engine.adopt(ChartEngine(engine.spec, None, engine.timebase, engine.options))  # type: ignore[arg-type]  # a ChartSpec
+        engine.adopt(ChartEngine.create(engine.spec, None, engine.timebase, engine.options))
     else:
         engine.disarm()
     engine.node, engine.phase, engine.retry, engine.stack = engine.spec.initial, NEW, 0, None
@@ -308,7 +308,7 @@ def restart(engine: Engine) -> None:
 def copy_engine(engine: Engine, twin: Any, common: Any, memo: dict[int, Any] | None) -> Engine:
     """A new, idle engine for ``twin`` at the same point as ``engine``, with ``common`` (messages
     deep-copied when ``memo`` is given); a pending timer starts again with the state's whole timeout."""
-    new = type(engine)(engine.spec, common, engine.timebase, engine.options)
+    new = type(engine).create(engine.spec, common, engine.timebase, engine.options)
     new.node, new.phase, new.retry, new.unhandled = engine.node, engine.phase, engine.retry, engine.unhandled
     new.stack = None if engine.stack is None else list(engine.stack)
     new.mailbox = None if engine.mailbox is None else engine.mailbox.copy(memo)

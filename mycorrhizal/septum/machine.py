@@ -20,7 +20,7 @@ from ..common.diagram import Diagram
 from ..common.errors import ExecutionError, StateMachineComplete
 from ..common.interpreter import called_within
 from ..common.observers import Observer, Observers
-from ..common.timebase import Timebase, checked_timebase, default_timebase
+from ..common.timebase import DEFAULT_TIMEBASE, Timebase, checked_timebase
 from . import durable, legacy, report, sync
 from .chart import DRIVING, ChartEngine
 from .compile import SPECS, machine_spec
@@ -31,7 +31,6 @@ from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS
 from .overflow import overflow
 from .plan import MachineSpec
 from .registry import StateRef
-from .report import LEVELS as _LEVELS
 from .states import State, StateGroup, tools
 from .turns import Turns
 from .waiting import check_timeout, run_waiting, take_turn, tick_within
@@ -39,6 +38,9 @@ from .waiting import check_timeout, run_waiting, take_turn, tick_within
 __all__ = ["StateMachine"]
 
 _INFO = logging.INFO
+# Bound by assignment, not ``from .report import LEVELS``: on 3.11 the compiler calls a method of an
+# imported name through a bound method object made per call (it takes such names for modules).
+_LEVELS = report.LEVELS
 _NOW = 0  # tick()'s default timeout (a test of identity: False == 0 too)
 
 
@@ -80,19 +82,20 @@ class StateMachine(legacy.Compat0x):
         ):
             chosen = DEFAULTS
             try:
-                spec = SPECS.get(initial_state)
-            except TypeError:  # unhashable: not a state, and machine_spec() says so
+                spec = SPECS[initial_state]
+            except (KeyError, TypeError):  # TypeError: unhashable, not a state (machine_spec() says so)
                 pass
         else:  # options() shares DEFAULTS when they are equal to them; 0.x's keywords folded in
             chosen = legacy.options_of(
                 (max_queue_size, queue_overflow, on_error, max_stack_depth),
                 (filter_fn, trap_fn, on_error_fn, queue_overflow_policy),
             )
-        spec = spec or machine_spec(initial_state, error_state, strict=strict)
-        self._engine: Engine = spec.engine(  # Engine, or ChartEngine for a statechart
+        if spec is None:
+            spec = machine_spec(initial_state, error_state, strict=strict)
+        self._engine: Engine = spec.engine(  # Engine.create, or ChartEngine.create for a statechart
             spec,
             common_data,
-            default_timebase() if timebase is None else checked_timebase(timebase, "StateMachine", spec.name),
+            DEFAULT_TIMEBASE if timebase is None else checked_timebase(timebase, "StateMachine", spec.name),
             chosen,
         )
         if trap_fn is not None:

@@ -155,8 +155,8 @@ class MachineSpec:
 
     __slots__ = ("initial", "error", "nodes", "group", "root", "warnings", "keys", "__weakref__")
 
-    #: The engine class that runs machines of this kind of spec (:mod:`.machine` sets it, since
-    #: this layer knows no engine): ``Engine``, and ``ChartEngine`` for a statechart's spec.
+    #: What makes the engine that runs a machine of this kind of spec (:mod:`.chart` sets it, since
+    #: this layer knows no engine): ``Engine.create``, and ``ChartEngine.create`` for a statechart's.
     engine: ClassVar[Any] = None
 
     def __init__(
