@@ -105,12 +105,21 @@ class ObjectLRUCache:
 
     def see(self, object_id: str, object_type: str, attributes: Attributes, time: float) -> None:
         """An adapter saw this object now: write it if it is new, changed or due a resend."""
+        entry = self._entries.get(object_id)
+        if entry is not None and entry.snapshot == attributes and entry.type == object_type:
+            # Unchanged (the usual sighting): equal to a snapshot of plain values, or of texts of
+            # mutable ones, which a list or dict value never equals.  No copy, no write.
+            self._entries.move_to_end(object_id)
+            entry.sightings += 1
+            n = self.touch_resend_n
+            if n and entry.sightings % n == 0:
+                self._write((object_id, object_type, time, attributes, []))
+            return
         snapshot = attributes
         for _, value in attributes:  # snapshot_of(attributes), without a call for plain values
             if type(value) not in _PLAIN_TYPES:
                 snapshot = snapshot_of(attributes)
                 break
-        entry = self._entries.get(object_id)
         if entry is None:
             self.metrics.first_sights += 1
             self._entries[object_id] = _Entry(object_type, snapshot, attributes)

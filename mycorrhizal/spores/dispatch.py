@@ -22,8 +22,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import lifecycle
-from .encoder import Encoder, JSONEncoder
+from . import lifecycle, models
+from .encoder import Encoder, JSONEncoder, time_text
 from .records import RawEvent, RawObject, to_log_record
 from .transport import RecordSink
 
@@ -42,12 +42,14 @@ class Dispatcher:
         "objects",
         "unsent",
         "awaits",
+        "lines",
         "_content_type",
         "_encode_event",
         "_encode_object",
         "_write_event",
         "_write_object",
         "_nowait",
+        "_put",
         "_async",
         "_backlog",
         "_pump",
@@ -69,6 +71,10 @@ class Dispatcher:
         self._write_event: Callable[[RawEvent], None] | None = sink.write_event if sink else None
         self._write_object: Callable[[RawObject], None] | None = sink.write_object if sink else None
         self._nowait: Callable[[bytes, str], Any] | None = getattr(transport, "send_nowait", None)
+        self._put: Callable[[bytes, str], Any] = self._nowait or _nowhere
+        self.lines = self._nowait is not None and self._write_event is None and _stock(self.encoder)
+        """Whether events may be handed over as the parts of their JSON line (:meth:`event_line`):
+        the stock encoder, to a transport that queues without awaiting."""
         self._async = inspect.iscoroutinefunction(getattr(transport, "send", None))
         self.awaits = self._async and self._nowait is None and self._write_event is None
         """Whether async callers must await deliveries (an async transport); else ``event()`` will do."""
@@ -103,11 +109,25 @@ class Dispatcher:
         else:
             self._deliver(self._encode_event(raw))
 
+    def event_line(self, type_json: str, time: float, attributes_json: str, relations_json: str) -> None:
+        """Deliver an event given as the parts of its JSON line, while :attr:`lines` (the hot paths
+        of adapters and observers: no record, no encoding step; the line is the one
+        :meth:`JSONEncoder.encode_event` makes, with a new id)."""
+        self.events += 1
+        self._put(
+            f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}","type":{type_json},'
+            f'"activity":null,"time":{time_text(time)},"attributes":[{attributes_json}],'
+            f'"relationships":[{relations_json}]}},"object":null}}'.encode(),
+            "application/json",
+        )
+
     def object(self, raw: RawObject) -> None:
         """Deliver an object record from any code (see :meth:`event`)."""
         self.objects += 1
         if self._write_object is not None:
             self._write_object(raw)
+        elif self._nowait is not None:
+            self._nowait(self._encode_object(raw), self._content_type)
         else:
             self._deliver(self._encode_object(raw))
 
@@ -245,6 +265,21 @@ class Dispatcher:
                 loop.run_until_complete(result)
             finally:
                 loop.close()
+
+
+def _stock(encoder: Encoder) -> bool:
+    """Whether ``encoder`` writes the stock JSON lines (its fast methods are the ones used)."""
+    if not isinstance(encoder, JSONEncoder):
+        return False
+    cls = type(encoder)
+    return cls.encode is JSONEncoder.encode and cls.encode_event is JSONEncoder.encode_event
+
+
+def _nowhere(data: bytes, content_type: str) -> None:
+    raise RuntimeError(
+        "spores: Dispatcher.event_line() was called for a transport that takes records or awaits; "
+        "check dispatcher.lines first and use dispatcher.event(raw) when it is False"
+    )
 
 
 def _running() -> bool:

@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from . import config
+from .encoder import RELATIONS, TEXT_ATTRIBUTES, attribute_json, relation_json
 from .extraction import _describers, blackboard_objects, describe, plan_of
 from .models import ObjectScope, Relationship, epoch, generate_event_id
 from .records import Attributes, RawEvent, Relations
 
 __all__ = [
     "adapter_event",
+    "blackboard_json",
     "blackboard_relations",
     "emit_event",
     "emit_object",
@@ -158,6 +160,58 @@ def _reader(cls: type) -> Reader:
                     relations.append((write_related(state, obj, scope, now), qualifier))
 
     return read
+
+
+Parts = tuple[str, str]
+"""(attributes, relationships) of an event as JSON text, each without brackets (maybe empty)."""
+JsonReader = Callable[[Any, float], Parts]
+_json_readers: dict[type, JsonReader] = {}
+_NO_PARTS: Parts = ("", "")
+
+
+def _no_parts(bb: Any, now: float) -> Parts:
+    return _NO_PARTS
+
+
+def _json_reader(cls: type) -> JsonReader:
+    """:func:`_reader` for JSON lines: the blackboard's parts of an event as JSON text (made once
+    per class; each attribute and relationship text is made once per value)."""
+    plan = plan_of(cls)
+    fields, refs = plan.event_attrs, plan.object_refs
+    if not fields and not refs:
+        return _no_parts
+
+    def read(bb: Any, now: float) -> Parts:
+        attributes = []
+        for field, name in fields:
+            value = getattr(bb, field, None)
+            if value is not None:  # a text attribute's JSON made before: without a call
+                made = TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None
+                attributes.append(made or attribute_json(name, value))
+        relations = []
+        state = config._state  # config.current(), read without a call
+        for field, qualifier, scope in refs:
+            value = getattr(bb, field, None)
+            if value is None:
+                continue
+            for obj in value if isinstance(value, _COLLECTIONS) else (value,):
+                if obj is not None:
+                    pair = (write_related(state, obj, scope, now), qualifier)
+                    relations.append(RELATIONS.get(pair) or relation_json(*pair))
+        return ",".join(attributes), ",".join(relations)
+
+    return read
+
+
+def blackboard_json(bb: Any, now: float) -> Parts:
+    """What :func:`adapter_event` reads from ``bb`` (its ``EventAttr`` fields and ``ObjectRef``
+    objects, written first), as the JSON text of an event's attributes and relationships."""
+    if bb is None:
+        return _NO_PARTS
+    read = _json_readers.get(type(bb))
+    if read is None:
+        read = _json_readers[type(bb)] = _json_reader(type(bb))
+    return read(bb, now)
 
 
 def adapter_event(

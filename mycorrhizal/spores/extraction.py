@@ -216,7 +216,10 @@ def _describe_dict(obj: dict[Any, Any]) -> Description:
     return (
         generate_object_id(obj) if ident is None else str(ident),
         "dict",
-        [(k, v) for k, v in obj.items() if type(k) is str and k != "id" and k[:1] != "_"],
+        # a token that is only its id (the usual one) has no attributes: no comprehension
+        [(k, v) for k, v in obj.items() if type(k) is str and k != "id" and k[:1] != "_"]
+        if len(obj) > 1 or ident is None
+        else [],
     )
 
 

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
-from ..emit import adapter_event, relate
+from .. import config
+from ..emit import adapter_event, blackboard_json, relate
+from ..encoder import attribute_json, attributes_json, quote
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import wrap
@@ -64,6 +66,36 @@ def _common(ctx: Any) -> Any:
         return None
 
 
+Outcome = tuple[Any, Any, tuple[tuple[str, str], ...], str]
+"""(state, result, their attributes, the same as JSON)."""
+
+
+class _Outcomes:
+    """What ``log_state`` writes for a state and a result (a label or target), made once per pair:
+    the same state and label give the same attributes."""
+
+    __slots__ = ("known", "_fn", "_state_name", "_transition")
+
+    def __init__(self, fn: Callable[..., Any], log_state_name: bool, log_transition: bool) -> None:
+        self.known: dict[tuple[int, int], Outcome] = {}
+        """(id of the state, id of the result) -> its outcome (which keeps both: the ids stay theirs)."""
+        self._fn = fn
+        self._state_name = log_state_name
+        self._transition = log_transition
+
+    def make(self, state: Any, ctx: Any, result: Any) -> Outcome:
+        """The outcome of ``state`` and ``result`` (kept, up to 1,024 pairs)."""
+        made: Attributes = []
+        if self._state_name:
+            made.append(("state_name", state_name(ctx, self._fn)))
+        if self._transition and result is not None:
+            made.append(("transition", transition_text(result)))
+        found = (state, result, tuple(made), attributes_json(made))
+        if len(self.known) < 1024:
+            self.known[(id(state), id(result))] = found
+        return found
+
+
 class SeptumAdapter(Adapter):
     """Spores decorators for state handlers."""
 
@@ -83,34 +115,34 @@ class SeptumAdapter(Adapter):
             extra = UserAttributes(attributes, fn, f"log_state({event_type!r}) on {fn.__qualname__}")
             evaluated = bool(extra)
 
-            # (id of the state, id of the result) -> (state, result, their attributes): the same
-            # state and label give the same attributes (both kept, so that their ids stay theirs)
-            known: dict[tuple[int, int], tuple[Any, Any, tuple[tuple[str, str], ...]]] = {}
-
-            def constant(state: Any, ctx: Any, result: Any) -> tuple[tuple[str, str], ...]:
-                made: Attributes = []
-                if log_state_name:
-                    made.append(("state_name", state_name(ctx, fn)))
-                if log_transition and result is not None:
-                    made.append(("transition", transition_text(result)))
-                pairs = tuple(made)
-                if len(known) < 1024:
-                    known[(id(state), id(result))] = (state, result, pairs)
-                return pairs
+            outcomes = _Outcomes(fn, log_state_name, log_transition)
+            known = outcomes.known
+            type_json = quote(event_type)
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
                 if not self.enabled:
                     return None
                 ctx = args[0] if args else kwargs.get("ctx")
                 state = getattr(ctx, "state", None)
-                found = known.get((id(state), id(result)))
-                attrs = list(found[2] if found is not None else constant(state, ctx, result))
+                found = known.get((id(state), id(result))) or outcomes.make(state, ctx, result)
                 msg = getattr(ctx, "msg", None)
+                now = time.time()
+                dispatcher = config._state.dispatcher  # config.current(), read without a call
+                if dispatcher.lines and not evaluated:  # the line written at once, no record
+                    attrs_json, rels_json = blackboard_json(getattr(ctx, "common", None), now)
+                    parts = [found[3]] if found[3] else []
+                    if msg is not None:
+                        parts.append(attribute_json("message_type", type(msg).__name__))
+                    if attrs_json:
+                        parts.append(attrs_json)
+                    dispatcher.event_line(type_json, now, ",".join(parts), rels_json)
+                    return None
+                attrs = list(found[2])
                 if msg is not None:
                     attrs.append(("message_type", type(msg).__name__))
                 if evaluated:
                     extra.evaluate(args, kwargs, result, attrs)
-                return adapter_event(event_type, attrs, getattr(ctx, "common", None), [], time.time())
+                return adapter_event(event_type, attrs, getattr(ctx, "common", None), [], now)
 
             return wrap(fn, after=after)  # type: ignore[return-value]
 

@@ -1,0 +1,147 @@
+"""The JSON-lines fast path: events handed over as the parts of their line (Dispatcher.event_line)
+are written exactly as the record path writes them, and times are written to the microsecond."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum, auto
+from pathlib import Path
+from typing import Annotated, Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mycorrhizal import spores
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.spores import (
+    AsyncFileTransport,
+    EventAttr,
+    JSONEncoder,
+    ObjectRef,
+    ObjectScope,
+    SeptumAdapter,
+)
+from mycorrhizal.spores.encoder import time_text
+
+
+@given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0, max_value=4e9))
+def test_a_time_is_written_to_the_microsecond(before: float, t: float) -> None:
+    time_text(before)  # the second the fast path makes the next text from, maybe t's
+    text = time_text(t)
+    assert re.fullmatch(r"\d+\.\d{6}", text)
+    assert abs(float(text) - t) <= 0.5e-6 + 1e-9
+    on_the_grid = round(t * 1_000_000) / 1_000_000  # what observe writes: no tie to round
+    assert time_text(on_the_grid) == f"{on_the_grid:.6f}"
+
+
+@pytest.mark.parametrize("t", [-1.5, float("inf"), 1e16])
+def test_times_outside_the_fast_path_are_written_as_they_always_were(t: float) -> None:
+    assert time_text(t) == f"{t:.6f}"
+
+
+class RecordPath(JSONEncoder):
+    """The stock JSON, made by encoding records: the dispatcher cannot hand over line parts."""
+
+    __slots__ = ()
+
+    def encode_event(self, raw: Any) -> bytes:
+        return super().encode_event(raw)
+
+
+@dataclass
+class Robot:
+    id: str
+    battery: int = 100
+
+
+@dataclass
+class Parcel:
+    id: str
+    weight: float = 1.5
+
+
+@dataclass
+class Board:
+    mission: Annotated[str, EventAttr] = "patrol"
+    speed: Annotated[float, EventAttr(name="robot_speed")] = 1.5
+    robot: Annotated[Robot, ObjectRef("actor", ObjectScope.GLOBAL)] = field(
+        default_factory=lambda: Robot("r1")
+    )
+    parcels: Annotated[list[Parcel], ObjectRef("cargo")] = field(default_factory=list)  # EVENT scope
+    nothing: Annotated[str | None, EventAttr] = None
+
+
+machine_adapter = SeptumAdapter()
+
+
+class Step(Enum):
+    AGAIN = auto()
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Loading():
+    @septum.on_state
+    @machine_adapter.log_state("load")
+    async def on_state(ctx):
+        if ctx.msg is None:
+            return None
+        ctx.common.parcels.append(Parcel(ctx.msg))
+        ctx.common.robot.battery -= 5
+        return Step.AGAIN
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Step.AGAIN, Loading)]
+
+
+async def run_machine() -> None:
+    fsm = StateMachine(Loading, common_data=Board())
+    await fsm.initialize()
+    for parcel in ["p1", "p2", "p3"]:
+        fsm.send_message(parcel)
+        await fsm.run()
+    await fsm.tick()
+
+
+def lines_of(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file, without what differs from run to run (ids, times)."""
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        if record["event"]:
+            record["event"].pop("id")
+            record["event"].pop("time")
+        else:
+            for attribute in record["object"]["attributes"]:
+                attribute.pop("time")
+    return records
+
+
+@pytest.mark.parametrize("scenario", [run_machine], ids=["SeptumAdapter.log_state"])
+async def test_the_fast_path_writes_the_lines_of_the_record_path(
+    tmp_path: Path, scenario: Callable[[], Awaitable[None]]
+) -> None:
+    written = []
+    for name, encoder, lines in [("fast", None, True), ("records", RecordPath(), False)]:
+        transport = AsyncFileTransport(tmp_path / f"{name}.jsonl")
+        spores.configure(transport=transport, encoder=encoder)
+        assert spores.get_dispatcher().lines is lines
+        await scenario()
+        await transport.close()
+        written.append(lines_of(transport.path))
+    fast, records = written
+    assert fast == records
+    events = [r["event"] for r in fast if r["event"]]
+    assert len(events) >= 4 and all(e["attributes"] for e in events)
+    assert any(len(e["relationships"]) > 1 for e in events)
+
+
+def test_event_line_is_refused_where_records_are_written_otherwise() -> None:
+    spores.configure()  # no transport: records are counted, not written as lines
+    dispatcher = spores.get_dispatcher()
+    assert not dispatcher.lines
+    with pytest.raises(RuntimeError, match="check dispatcher.lines first"):
+        dispatcher.event_line('"t"', 0.0, "", "")
