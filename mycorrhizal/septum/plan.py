@@ -153,7 +153,7 @@ class Node:
 class MachineSpec:
     """The validated, compiled states of one machine: shared by every instance built from it."""
 
-    __slots__ = ("initial", "error", "nodes", "group", "root", "warnings", "keys", "__weakref__")
+    __slots__ = ("initial", "error", "nodes", "group", "root", "name", "warnings", "keys", "__weakref__")
 
     #: What makes the engine that runs a machine of this kind of spec (:mod:`.chart` sets it, since
     #: this layer knows no engine): ``Engine.create``, and ``ChartEngine.create`` for a statechart's.
@@ -172,15 +172,13 @@ class MachineSpec:
         self.error = error
         self.nodes = nodes
         self.group = group
+        # A plain attribute, not a property: an observed machine reads it for every record it tells.
+        self.name: str = group.name if group is not None else initial.name
+        """The machine's name: its group's, else its initial state's."""
         #: What the machine's states do that 0.x accepted and a strict machine refuses (logged once).
         self.warnings: tuple[Problem, ...] = ()
         #: Each node's name in snapshot documents and back (made by the first snapshot or restore).
         self.keys: tuple[dict[Node, str], dict[str, Node]] | None = None
-
-    @property
-    def name(self) -> str:
-        """The machine's name: its group's, else its initial state's."""
-        return self.group.name if self.group is not None else self.initial.name
 
     def __repr__(self) -> str:
         return f"<septum machine spec {self.name}: {len(self.nodes)} states>"
