@@ -73,7 +73,7 @@ class _Queued:
 class Observers:
     """The observers attached to one runtime; false while none is attached."""
 
-    __slots__ = ("_plain", "_only", "_queued", "_retired", "_log", "_owner", "_watchers", "active")
+    __slots__ = ("_plain", "_only", "_queued", "_retired", "_log", "_owner", "_watchers", "active", "send")
 
     def __init__(self, log: logging.Logger, owner: str) -> None:
         # Tuples, replaced (never changed in place) when an observer comes or goes: emit() walks
@@ -90,6 +90,10 @@ class Observers:
         self._watchers: list[Callable[[bool], object]] = []
         self.active = False
         """True while an observer is attached (the same as ``bool(observers)``, read without a call)."""
+        self.send: Observer = self.emit
+        """What an engine's hot path calls with a record, inside ``try`` (see :meth:`failed`): the
+        lone observer itself while it is the only one and plain (no :meth:`emit` frame in between),
+        else :meth:`emit`."""
 
     def __bool__(self) -> bool:
         return self.active
@@ -142,6 +146,7 @@ class Observers:
     def _settle(self) -> None:
         """Update :attr:`active` after a change; tell the watchers if it flipped."""
         self._only = self._plain[0] if len(self._plain) == 1 and not self._queued else None
+        self.send = self.emit if self._only is None else self._only
         was, now = self.active, bool(self._plain or self._queued)
         if now is not was:
             self.active = now
@@ -187,6 +192,17 @@ class Observers:
                 each.backlog.append(event)
                 if each.task is None:
                     self._start(each)
+
+    def failed(self, send: Observer, exc: Exception, event: Any) -> None:
+        """What :attr:`send` raised when called with ``event``: ``send`` was the lone observer
+        (:meth:`emit` raises nothing), which is logged and detached as :meth:`emit` would."""
+        self._detach(send, exc, event)
+
+    def returned(self, send: Observer, result: object) -> None:
+        """What :attr:`send` returned when it was not None: an awaitable is delivered (the observer
+        was an async one in disguise, see :meth:`emit`), anything else is ignored."""
+        if inspect.isawaitable(result):
+            self._turn(send, result)
 
     def _turn(self, callback: Observer, result: Awaitable[object]) -> None:
         """A plain callable that returned an awaitable is an async observer in disguise: ``result``

@@ -286,8 +286,10 @@ class Firing:
                 return
             self._failures.release(t)
             t.fired += 1
-            if self._report.watched or self._report.debug:
+            if self._report.debug:
                 self.committed(t, consumed, [])
+            elif self._report.watched:  # Firing.committed's part, without its frame
+                self._report.committed(t.qname, consumed, {})
             return
         self._commit_plan(t, consumed, result, ctx)
 

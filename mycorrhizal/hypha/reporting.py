@@ -188,14 +188,28 @@ class Reporter:
         # by_place(consumed), its commonest case written out: one input place.
         grouped = {spans[0][0]: tuple(consumed)} if spans and len(spans) == 1 else by_place(consumed)
         self._started, self._started_by_place = consumed, grouped
-        self.observers.emit(_started((self.name, self.timebase.now(), transition, grouped)))
+        record = _started((self.name, self.timebase.now(), transition, grouped))
+        observers = self.observers
+        send = observers.send  # the lone observer itself, called without emit()'s frame
+        try:
+            if (result := send(record)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, record)
         return True
 
     def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
         """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``."""
         now = self.timebase.now()
         grouped = self._started_by_place if consumed is self._started else by_place(consumed)
-        self.observers.emit(_committed((self.name, now, transition, grouped, produced)))
+        record = _committed((self.name, now, transition, grouped, produced))
+        observers = self.observers
+        send = observers.send  # as in started()
+        try:
+            if (result := send(record)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, record)
 
     def failed(
         self, transition: str, consumed: Consumed, error: BaseException, error_place: str | None

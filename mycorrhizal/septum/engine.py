@@ -156,10 +156,21 @@ class Engine:
         assert observers is not None and target is not None and self.ctx is not None
         if self.ctx.msg is not None:
             observers.emit(make_handled((name, now, node.name, self.ctx.msg, label)))
-        observers.emit(make_left((name, now, node.name, op.label, target.name)))
+        # observers.send: the lone observer itself, called without emit()'s frame (see Observers.send)
+        left, send = make_left((name, now, node.name, op.label, target.name)), observers.send
+        try:
+            if (result := send(left)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, left)
         self.retry = 0
         self.node = target  # as the full path does: the target is current when its entry is told
-        observers.emit(make_entered((name, now, target.name, node.name, op.label)))
+        entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send
+        try:
+            if (result := send(entered)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, entered)
 
     def wake(self) -> None:
         """Wake a run(wait=True) that waits for work."""

@@ -214,3 +214,61 @@ def test_an_event_class_made_with_attrs_is_refused_with_the_way_to_declare_it() 
         @attrs.frozen(slots=True, kw_only=True)
         class Checked(Event):
             n: int
+
+
+def test_send_is_the_lone_plain_observer_itself_else_emit(observers: Observers) -> None:
+    def one(event: Event) -> None:
+        pass
+
+    def two(event: Event) -> None:
+        pass
+
+    async def queued(event: Event) -> None:
+        pass
+
+    assert observers.send == observers.emit
+    observers.add(one)
+    assert observers.send is one  # an engine calls it without emit()'s frame
+    observers.add(two)
+    assert observers.send == observers.emit
+    observers.remove(two)
+    assert observers.send is one
+    observers.add(queued)
+    assert observers.send == observers.emit
+    observers.remove(queued)
+    observers.remove(one)
+    assert observers.send == observers.emit
+
+
+async def test_what_send_raised_or_returned_is_dealt_with_as_emit_would(
+    observers: Observers, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[float] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event.time)
+
+    def disguised(event: Event) -> Any:
+        return record(event)
+
+    first, second = events(2)
+    observers.add(disguised)
+    for event in (first, second):
+        send = observers.send  # read for each record, as engines do
+        result = send(event)
+        if result is not None:
+            observers.returned(send, result)
+    await observers.drain()
+    assert seen == [0.0, 1.0] and observers.send == observers.emit  # it is an async one now
+
+    def raising(event: Event) -> None:
+        raise KeyError("boom")
+
+    observers.remove(disguised)
+    observers.add(raising)
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        try:
+            observers.send(first)
+        except KeyError as exc:
+            observers.failed(raising, exc, first)
+    assert not observers and "observer" in caplog.text and "is detached" in caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 from collections import Counter
 from typing import Any
@@ -247,3 +248,46 @@ async def test_the_hot_path_tells_observers_of_each_firing() -> None:
             ("committed", {"Relay.src": (i,)}, {"Relay.out": (i * 10,)}),
         )
     ]
+
+
+async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The hot path's reporter calls a lone plain observer directly (no Observers.emit() frame).
+    @pn.net
+    def Sink(builder: NetBuilder) -> None:
+        src = builder.place("src")
+
+        @builder.transition(inputs=[src])
+        async def drop(consumed: Any, bb: Any, timebase: Any) -> None:
+            return None
+
+    seen: list[Any] = []
+
+    async def record(event: Any) -> None:
+        seen.append(event)
+
+    def disguised(event: Any) -> Any:
+        return record(event)  # a plain observer returning a coroutine: delivered in order
+
+    runner = Runner(Sink, {})
+    runner.add_observer(disguised)
+    runner.add_token("src", "a")
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [(e.kind, e.consumed) for e in seen] == [
+        ("started", {"Sink.src": ("a",)}),
+        ("committed", {"Sink.src": ("a",)}),
+    ]
+
+    def raising(event: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    runner = Runner(Sink, {})
+    runner.add_observer(raising)
+    runner.add_token("src", "b")
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert "is detached" in caplog.text and runner.fired() == {"Sink.drop": 1}
+    with pytest.raises(ValueError, match="that observer is not attached"):
+        runner.remove_observer(raising)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -148,3 +149,61 @@ async def test_plain_transitions_are_reported_too() -> None:
         ("left", "Plain", E.WORK, "Plain"),
         ("entered", "Plain", "Plain", E.WORK),
     ]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Loop:
+    @septum.on_state
+    async def on_state(ctx):
+        return E.WORK
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.WORK, Loop)]
+
+
+async def test_a_lone_observer_on_the_fast_path_has_the_guarantees_of_any(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Loop -> Loop is told by Engine.tell, which calls a lone plain observer directly (no emit()).
+    fsm = StateMachine(Loop)
+    seen: list[MachineEvent] = []
+    late: list[MachineEvent] = []
+
+    def attaching(event: MachineEvent) -> None:
+        seen.append(event)
+        if isinstance(event, StateLeft) and not late:
+            fsm.add_observer(late.append)  # it takes effect from the next record on
+
+    fsm.add_observer(attaching)
+    await fsm.initialize()
+    await fsm.tick()
+    assert [summary(e) for e in late] == [("entered", "Loop", "Loop", E.WORK)]
+    fsm.remove_observer(late.append)
+
+    async def record(event: MachineEvent) -> None:
+        seen.append(event)
+
+    def disguised(event: MachineEvent) -> Any:
+        return record(event)  # a plain observer returning a coroutine: delivered in order
+
+    fsm.remove_observer(attaching)
+    seen.clear()
+    fsm.add_observer(disguised)
+    await fsm.tick()
+    await fsm._engine.observers.drain()  # type: ignore[union-attr]
+    assert [summary(e) for e in seen] == [
+        ("left", "Loop", E.WORK, "Loop"),
+        ("entered", "Loop", "Loop", E.WORK),
+    ]
+    fsm.remove_observer(disguised)
+
+    def raising(event: MachineEvent) -> None:
+        raise RuntimeError("observer bug")
+
+    fsm.add_observer(raising)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        assert await fsm.tick()  # the step is done, the observer detached
+    assert "is detached" in caplog.text and fsm.current_state.name == "Loop"
+    with pytest.raises(ValueError, match="that observer is not attached"):
+        fsm.remove_observer(raising)
