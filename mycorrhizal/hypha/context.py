@@ -22,6 +22,9 @@ class Consumed(list[Any]):
     __slots__ = ()
 
     _index: ClassVar[Mapping[str, tuple[str, int, int]]] = {}
+    # (qualified name, start, stop) of each input place once (``_index`` also lists their other
+    # names): how observers' records group the tokens by place, read without a lookup of its own.
+    _places: ClassVar[tuple[tuple[str, int, int], ...]] = ()
 
     @overload
     def __getitem__(self, key: SupportsIndex) -> Any: ...
@@ -64,7 +67,8 @@ class Consumed(list[Any]):
 def consumed_class(index: Mapping[str, tuple[str, int, int]]) -> type[Consumed]:
     """A :class:`Consumed` subclass for one transition: ``index`` maps each name of an input place to
     (qualified name, start, stop) of its tokens in the flat list."""
-    return type("Consumed", (Consumed,), {"__slots__": (), "_index": index})
+    places = tuple(dict.fromkeys(index.values()))
+    return type("Consumed", (Consumed,), {"__slots__": (), "_index": index, "_places": places})
 
 
 class FiringContext:

@@ -92,19 +92,8 @@ class Stuck:
         return f"{self.kind} {self.name!r} holds back {self.waiting} token(s){why}; retried {when}"
 
 
-_Spans = tuple[tuple[str, int, int], ...]
-_spans: dict[type, _Spans] = {}
 _started = maker(FiringStarted)
 _committed = maker(FiringCommitted)
-
-
-def _spans_of(cls: type[Consumed]) -> _Spans:
-    """(qualified place name, start, stop) of each input place in a transition's consumed tokens
-    (its ``_index`` also lists the places' other names: each place once, here)."""
-    found = _spans.get(cls)
-    if found is None:
-        found = _spans[cls] = tuple(dict.fromkeys(cls._index.values()))
-    return found
 
 
 class Reporter:
@@ -123,7 +112,8 @@ class Reporter:
         "watched",
         "starts",
         "debug",
-        "timebase",
+        "now",
+        "_timebase",
         "_started",
         "_started_by_place",
     )
@@ -137,11 +127,23 @@ class Reporter:
         self.starts = False
         """Whether an observer wants :class:`FiringStarted` records (see ``Observers.wants``)."""
         self.debug = False
-        self.timebase = timebase
+        self._timebase = timebase
+        self.now = timebase.now
+        """The timebase's ``now``, read once when the timebase is set: the firing records' time."""
         # The consumed tokens of the last start told, and their grouping by place: its commit
         # (usually the next record) reuses it, tokens as they were taken.
         self._started: Consumed | None = None
         self._started_by_place: Tokens = {}
+
+    @property
+    def timebase(self) -> Timebase:
+        """The runner's timebase (set again when the runner starts on another one)."""
+        return self._timebase
+
+    @timebase.setter
+    def timebase(self, timebase: Timebase) -> None:
+        self._timebase = timebase
+        self.now = timebase.now
 
     def refresh(self) -> None:
         """Read the log level and whether anything observes the runner."""
@@ -180,15 +182,21 @@ class Reporter:
     # The records of a firing (callers test ``watched`` first), built positionally: the hot path
     # of an observed net.
 
-    def started(self, transition: str, consumed: Consumed) -> bool:
-        """Tell observers that want it: a firing of ``transition`` took ``consumed``; whether any did."""
+    def started(self, transition: str, consumed: Consumed, took: tuple[Any, ...] | None = None) -> bool:
+        """Tell observers that want it: a firing of ``transition`` took ``consumed`` (``took``: the
+        same tokens as a tuple, when the caller has one); whether any observer was told."""
         if not self.starts:
             return False
-        spans = _spans.get(type(consumed))
+        places = consumed._places
         # by_place(consumed), its commonest case written out: one input place.
-        grouped = {spans[0][0]: tuple(consumed)} if spans and len(spans) == 1 else by_place(consumed)
+        grouped: Tokens
+        if len(places) == 1:
+            grouped = {places[0][0]: tuple(consumed) if took is None else took}
+        else:
+            grouped = by_place(consumed)
         self._started, self._started_by_place = consumed, grouped
-        record = _started((self.name, self.timebase.now(), transition, grouped))
+        now = self.now  # an attribute read (specialised), then a call: no method lookup
+        record = _started((self.name, now(), transition, grouped))
         observers = self.observers
         send = observers.send  # the lone observer itself, called without emit()'s frame
         try:
@@ -200,7 +208,8 @@ class Reporter:
 
     def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
         """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``."""
-        now = self.timebase.now()
+        read = self.now
+        now = read()  # as in started()
         grouped = self._started_by_place if consumed is self._started else by_place(consumed)
         record = _committed((self.name, now, transition, grouped, produced))
         observers = self.observers
@@ -230,7 +239,7 @@ class Reporter:
         """The fields every firing event has: source, time, transition and consumed by place."""
         return {
             "source": self.name,
-            "time": self.timebase.now(),
+            "time": self.now(),
             "transition": transition,
             "consumed": by_place(consumed),
         }
@@ -238,8 +247,8 @@ class Reporter:
 
 def by_place(consumed: Consumed) -> Tokens:
     """The tokens of ``consumed`` keyed by the qualified name of their place, in take order."""
-    spans = _spans.get(type(consumed)) or _spans_of(type(consumed))
-    if len(spans) == 1:
-        return {spans[0][0]: tuple(consumed)}
+    places = consumed._places
+    if len(places) == 1:
+        return {places[0][0]: tuple(consumed)}
     flat = tuple(consumed)
-    return {place: flat[start:stop] for place, start, stop in spans}
+    return {place: flat[start:stop] for place, start, stop in places}

@@ -144,15 +144,16 @@ class Scheduler:
             if inline and t.hot and t.blocked_gen is None:
                 p: Any = t.single
                 if p is None:
-                    consumed = _take_unguarded(t)
+                    consumed, took = _take_unguarded(t), None
                     if consumed is None:
                         continue
                 elif not p.tokens or t.inflight >= t.concurrency:
                     continue
                 else:
-                    consumed = t.ccls((p.take(),))
+                    took = (p.take(),)  # observers' records reuse it (no tuple(consumed))
+                    consumed = t.ccls(took)
                 claim is None or claim(t, consumed)  # an expression: no branch in this hot loop
-                report.starts and report.started(t.qname, consumed)  # likewise
+                report.starts and report.started(t.qname, consumed, took)  # likewise
                 self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
                 try:
                     result = await t.handler(consumed, bb, timebase)

@@ -291,3 +291,32 @@ async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
     assert "is detached" in caplog.text and runner.fired() == {"Sink.drop": 1}
     with pytest.raises(ValueError, match="that observer is not attached"):
         runner.remove_observer(raising)
+
+
+async def test_records_are_timed_on_the_timebase_the_runner_was_last_started_on() -> None:
+    @pn.net
+    def Timed(builder: NetBuilder) -> None:
+        src = builder.place("src")
+
+        @builder.transition(inputs=[src])
+        async def drop(consumed: Any, bb: Any, timebase: Any) -> None:
+            return None
+
+    first, second = ManualClock(), ManualClock()
+    second.advance(100)
+    events: list[Any] = []
+    runner = Runner(Timed, {}, first)
+    runner.add_observer(events.append)
+    runner.add_token("src", "a")
+    await runner.run_until_idle()
+    await runner.stop()
+    await runner.start(timebase=second)
+    runner.add_token("src", "b")
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [(e.kind, e.time) for e in events] == [
+        ("started", 0.0),
+        ("committed", 0.0),
+        ("started", 100.0),
+        ("committed", 100.0),
+    ]
