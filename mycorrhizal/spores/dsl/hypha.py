@@ -23,8 +23,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from .. import config
 from ..config import current
-from ..emit import adapter_event, write_related
+from ..emit import adapter_event, blackboard_json, write_related
+from ..encoder import RELATIONS, attribute_json, quote, relation_json
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import ArgumentFinder, wrap
@@ -74,6 +76,9 @@ class HyphaAdapter(Adapter):
             finder = ArgumentFinder(fn)
             extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {fn.__qualname__}")
 
+            type_json = quote(event_type)
+            counts: dict[int, str] = {}  # token_count -> its attribute's JSON
+
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
                 if not self.enabled:
                     return None
@@ -81,9 +86,6 @@ class HyphaAdapter(Adapter):
                 consumed = args[0] if args else kwargs.get("consumed", ())
                 ctx = finder.get("ctx", args, kwargs)
                 name = getattr(ctx, "transition", None) or fn.__name__
-                attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
-                if extra:
-                    extra.evaluate(args, kwargs, result, attrs)
                 relations: Relations = []
                 if log_inputs:
                     _relate_all(consumed, "input", now, relations)
@@ -92,6 +94,24 @@ class HyphaAdapter(Adapter):
                     if ctx is not None and hasattr(ctx, "emitted"):
                         _relate_all((token for _, token in ctx.emitted()), "output", now, relations)
                 bb = args[1] if len(args) > 1 else kwargs.get("bb")
+                dispatcher = config._state.dispatcher  # config.current(), read without a call
+                if dispatcher.lines and not extra:  # the line written at once, no record
+                    n = len(consumed)
+                    parts = [
+                        attribute_json("transition_name", name),
+                        counts.get(n) or counts.setdefault(n, attribute_json("token_count", n)),
+                    ]
+                    attrs_json, rels_json = blackboard_json(bb, now)
+                    if attrs_json:
+                        parts.append(attrs_json)
+                    rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+                    if rels_json:
+                        rels.append(rels_json)
+                    dispatcher.event_line(type_json, now, ",".join(parts), ",".join(rels))
+                    return None
+                attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
+                if extra:
+                    extra.evaluate(args, kwargs, result, attrs)
                 return adapter_event(event_type, attrs, bb, relations, now)
 
             return wrap(fn, after=after)  # type: ignore[return-value]

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from ...common.errors import HandlerError
 from ..config import current
 from ..dispatch import Dispatcher
+from ..encoder import RELATIONS, attributes_json, quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -244,5 +245,9 @@ class Observation:
         """Write one event."""
         if len(relations) > 1:
             relations = one_per_object(relations)
-        raw = (generate_event_id(), event_type, when, attributes, relations, None)
-        current().dispatcher.event(raw)
+        dispatcher = current().dispatcher
+        if dispatcher.lines:  # the line written at once, no record
+            rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+            dispatcher.event_line(quote(event_type), when, attributes_json(attributes), ",".join(rels))
+        else:
+            dispatcher.event((generate_event_id(), event_type, when, attributes, relations, None))

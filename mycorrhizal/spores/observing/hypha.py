@@ -41,6 +41,7 @@ from ...hypha.events import (
     SourceFailed,
 )
 from ..config import current
+from ..encoder import RELATIONS, quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -79,7 +80,12 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
                     see(ident, kind, attributes, when)
                     relations.append((ident, qualifier))
     event_type = names.get(("", event.transition)) or obs.name("", event.transition, source)
-    state.dispatcher.event((generate_event_id(), event_type, when, [], one_per_object(relations), None))
+    dispatcher = state.dispatcher
+    if dispatcher.lines:  # the line written at once, no record
+        rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in one_per_object(relations)]
+        dispatcher.event_line(quote(event_type), when, "", ",".join(rels))
+    else:
+        dispatcher.event((generate_event_id(), event_type, when, [], one_per_object(relations), None))
 
 
 def failed(obs: Observation, event: FiringFailed) -> None:
