@@ -380,6 +380,8 @@ class _DuckClock:
 
 def test_checked_timebase_gives_the_default_for_none_and_keeps_any_clock() -> None:
     assert timebase_module.checked_timebase(None, "Runner") is timebase_module.default_timebase()
+    assert timebase_module.default_timebase() is timebase_module.DEFAULT_TIMEBASE
+    assert isinstance(timebase_module.DEFAULT_TIMEBASE, MonotonicClock)
     clock, duck = ManualClock(), _DuckClock()
     assert timebase_module.checked_timebase(clock, "Runner") is clock
     assert timebase_module.checked_timebase(duck, "Runner") is duck  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from enum import Enum, auto
 import pytest
 
 from mycorrhizal.common import DefinitionError, ManualClock
+from mycorrhizal.common.timebase import DEFAULT_TIMEBASE
 from mycorrhizal.septum import (
     Again,
     LabeledTransition,
@@ -288,3 +289,9 @@ def test_an_error_hook_that_is_not_callable_is_refused_when_the_machine_is_built
 def test_a_timebase_that_is_not_a_clock_is_a_definition_error_naming_the_machine(timebase, fix) -> None:
     with pytest.raises(DefinitionError, match=r"StateMachine 'End': timebase=.* is not a timebase.*" + fix):
         StateMachine(End, timebase=timebase)
+
+
+def test_a_machine_built_without_a_timebase_runs_on_the_shared_default_clock() -> None:
+    clock = ManualClock()
+    assert StateMachine(End).timebase is DEFAULT_TIMEBASE
+    assert StateMachine(End, timebase=clock).timebase is clock
