@@ -8,7 +8,7 @@ its ``path`` from the root (ids joined by ``/``).
 
 from __future__ import annotations
 
-from ..common.observers import Event
+from ..common.observers import Event, maker
 from .status import Status
 
 __all__ = [
@@ -75,3 +75,10 @@ class CleanupFailed(NodeEvent):
 
     error: BaseException
     during: str
+
+
+# Positional makers of the records an observed tick tells (see ``maker``): the hot path.
+make_tick_started = maker(TickStarted)
+make_tick_finished = maker(TickFinished)
+make_status_changed = maker(NodeStatusChanged)
+make_halted = maker(NodeHalted)

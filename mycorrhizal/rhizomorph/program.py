@@ -20,7 +20,7 @@ from ..common.eager import LAZY_TASKS, EagerStarter
 from .behaviours import composites, decorators, leaves
 from .behaviours.host import HaltFn, Host, TickFn
 from .compile import Plan, plan_of
-from .events import NodeHalted, NodeStatusChanged, TickFinished, TickStarted
+from .events import make_halted, make_status_changed, make_tick_finished, make_tick_started
 from .nodes import Composite, Decorator, Leaf, Match
 from .status import Status
 from .tree import Tree
@@ -245,9 +245,7 @@ def _observe_tick(plan: Plan, i: int, tick: TickFn) -> TickFn:
         old = rt.status[i]
         r = tick(rt)
         if r is not old:
-            rt._emit(
-                NodeStatusChanged(source=source, time=rt.timebase.now(), node=node, path=path, old=old, new=r)
-            )
+            rt._emit(make_status_changed((source, rt.timebase.now(), node, path, old, r)))
         return r
 
     return observed
@@ -260,7 +258,7 @@ def _observe_halt(plan: Plan, i: int, halt: HaltFn) -> HaltFn:
         was_running = rt.status[i] is Status.RUNNING
         halt(rt)
         if was_running:
-            rt._emit(NodeHalted(source=source, time=rt.timebase.now(), node=node, path=path))
+            rt._emit(make_halted((source, rt.timebase.now(), node, path)))
 
     return observed
 
@@ -269,9 +267,9 @@ def _observe_root(plan: Plan, tick: TickFn) -> TickFn:
     source = plan.name
 
     def observed(rt: Host) -> Status:
-        rt._emit(TickStarted(source=source, time=rt.timebase.now(), tick=rt.ticks))
+        rt._emit(make_tick_started((source, rt.timebase.now(), rt.ticks)))
         r = tick(rt)
-        rt._emit(TickFinished(source=source, time=rt.timebase.now(), tick=rt.ticks, status=r))
+        rt._emit(make_tick_finished((source, rt.timebase.now(), rt.ticks, r)))
         return r
 
     return observed
