@@ -21,11 +21,12 @@ from .records import Attributes, RawEvent, Relations
 
 __all__ = [
     "adapter_event",
-    "blackboard_json",
+    "JSON_READERS",
     "blackboard_relations",
     "emit_event",
     "emit_object",
     "enabled",
+    "json_reader",
     "relate",
     "write_related",
 ]
@@ -165,7 +166,8 @@ def _reader(cls: type) -> Reader:
 Parts = tuple[str, str]
 """(attributes, relationships) of an event as JSON text, each without brackets (maybe empty)."""
 JsonReader = Callable[[Any, float], Parts]
-_json_readers: dict[type, JsonReader] = {}
+JSON_READERS: dict[type, JsonReader] = {}
+"""Blackboard class -> its :func:`json_reader` (look up here first: the hot paths do)."""
 _NO_PARTS: Parts = ("", "")
 
 
@@ -173,12 +175,15 @@ def _no_parts(bb: Any, now: float) -> Parts:
     return _NO_PARTS
 
 
-def _json_reader(cls: type) -> JsonReader:
-    """:func:`_reader` for JSON lines: the blackboard's parts of an event as JSON text (made once
-    per class; each attribute and relationship text is made once per value)."""
+def json_reader(cls: type) -> JsonReader:
+    """What :func:`adapter_event` reads from a blackboard of ``cls`` (its ``EventAttr`` fields and
+    ``ObjectRef`` objects, written first), as a function giving the JSON text of an event's
+    attributes and relationships (made once per class, kept in :data:`JSON_READERS`; each
+    attribute's and relationship's text is made once per value)."""
     plan = plan_of(cls)
     fields, refs = plan.event_attrs, plan.object_refs
     if not fields and not refs:
+        JSON_READERS[cls] = _no_parts
         return _no_parts
 
     def read(bb: Any, now: float) -> Parts:
@@ -195,23 +200,19 @@ def _json_reader(cls: type) -> JsonReader:
             if value is None:
                 continue
             for obj in value if isinstance(value, _COLLECTIONS) else (value,):
-                if obj is not None:
-                    pair = (write_related(state, obj, scope, now), qualifier)
-                    relations.append(RELATIONS.get(pair) or relation_json(*pair))
+                if obj is None:
+                    continue
+                if scope is ObjectScope.EVENT:
+                    ident = write_related(state, obj, scope, now)
+                else:  # write_related's usual case, without its call
+                    described = _describers.get(type(obj))
+                    ident, kind, values = describe(obj) if described is None else described(obj)
+                    state.cache.see(ident, kind, values, now)
+                relations.append(RELATIONS.get((ident, qualifier)) or relation_json(ident, qualifier))
         return ",".join(attributes), ",".join(relations)
 
+    JSON_READERS[cls] = read
     return read
-
-
-def blackboard_json(bb: Any, now: float) -> Parts:
-    """What :func:`adapter_event` reads from ``bb`` (its ``EventAttr`` fields and ``ObjectRef``
-    objects, written first), as the JSON text of an event's attributes and relationships."""
-    if bb is None:
-        return _NO_PARTS
-    read = _json_readers.get(type(bb))
-    if read is None:
-        read = _json_readers[type(bb)] = _json_reader(type(bb))
-    return read(bb, now)
 
 
 def adapter_event(

@@ -238,11 +238,10 @@ def _describer(cls: type, obj: Any) -> Callable[[Any], Description]:
 
     def described(o: Any) -> Description:
         ident = getattr(o, "id", None)
-        return (
-            str(ident) if ident is not None else generate_object_id(o),
-            kind,
-            [(name, getattr(o, field, None)) for field, name in fields],
-        )
+        values = []
+        for field, name in fields:  # a loop, not a comprehension: no frame of its own
+            values.append((name, getattr(o, field, None)))
+        return str(ident) if ident is not None else generate_object_id(o), kind, values
 
     _describers[cls] = described
     return described

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from .. import config
 from ..config import current
-from ..emit import adapter_event, blackboard_json, write_related
+from ..emit import JSON_READERS, adapter_event, json_reader, write_related
 from ..encoder import RELATIONS, attribute_json, quote, relation_json
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
@@ -101,7 +101,7 @@ class HyphaAdapter(Adapter):
                         attribute_json("transition_name", name),
                         counts.get(n) or counts.setdefault(n, attribute_json("token_count", n)),
                     ]
-                    attrs_json, rels_json = blackboard_json(bb, now)
+                    attrs_json, rels_json = (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now)
                     if attrs_json:
                         parts.append(attrs_json)
                     rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]

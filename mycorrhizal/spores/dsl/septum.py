@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from .. import config
-from ..emit import adapter_event, blackboard_json, relate
+from ..emit import JSON_READERS, adapter_event, json_reader, relate
 from ..encoder import attribute_json, attributes_json, quote
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
@@ -129,13 +129,15 @@ class SeptumAdapter(Adapter):
                 now = time.time()
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
-                    attrs_json, rels_json = blackboard_json(getattr(ctx, "common", None), now)
-                    parts = [found[3]] if found[3] else []
+                    bb = getattr(ctx, "common", None)
+                    attrs_json, rels_json = (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now)
+                    attributes = found[3]
                     if msg is not None:
-                        parts.append(attribute_json("message_type", type(msg).__name__))
+                        message = attribute_json("message_type", type(msg).__name__)
+                        attributes = f"{attributes},{message}" if attributes else message
                     if attrs_json:
-                        parts.append(attrs_json)
-                    dispatcher.event_line(type_json, now, ",".join(parts), rels_json)
+                        attributes = f"{attributes},{attrs_json}" if attributes else attrs_json
+                    dispatcher.event_line(type_json, now, attributes, rels_json)
                     return None
                 attrs = list(found[2])
                 if msg is not None:
