@@ -23,6 +23,7 @@ from .records import Attributes, RawEvent, RawObject, Relations
 __all__ = [
     "Encoder",
     "JSONEncoder",
+    "QUOTED",
     "RELATIONS",
     "TEXT_ATTRIBUTES",
     "attribute_json",
@@ -234,6 +235,8 @@ def _mixed_attributes(attributes: Attributes) -> str:
 
 # -- the parts of a line, for hot paths that write events without a record (Dispatcher.event_line) --
 
+QUOTED = _quoted
+"""Text -> its JSON string, for the names and types quoted so far (look up here first)."""
 RELATIONS = _relations_made
 """(object id, qualifier) -> the relationship's JSON, for those made so far (look up here first)."""
 TEXT_ATTRIBUTES = _texts_made

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ...common.errors import HandlerError
 from ..config import current
 from ..dispatch import Dispatcher
-from ..encoder import RELATIONS, attributes_json, quote, relation_json
+from ..encoder import QUOTED, RELATIONS, attributes_json, quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -248,6 +248,7 @@ class Observation:
         dispatcher = current().dispatcher
         if dispatcher.lines:  # the line written at once, no record
             rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
-            dispatcher.event_line(quote(event_type), when, attributes_json(attributes), ",".join(rels))
+            type_json = QUOTED.get(event_type) or quote(event_type)
+            dispatcher.event_line(type_json, when, attributes_json(attributes), ",".join(rels))
         else:
             dispatcher.event((generate_event_id(), event_type, when, attributes, relations, None))

@@ -41,8 +41,8 @@ from ...hypha.events import (
     SourceFailed,
 )
 from ..config import current
-from ..encoder import RELATIONS, quote, relation_json
-from ..extraction import describe
+from ..encoder import QUOTED, RELATIONS, quote, relation_json
+from ..extraction import _describers, describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
 from .base import Handler, Observation, error_attributes, one_per_object, short_name
@@ -76,16 +76,19 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
             qualifier = names.get((prefix, place)) or obs.name(prefix, place, source)
             for token in tokens:
                 if token is not None:
-                    ident, kind, attributes = describe(token)
+                    described = _describers.get(type(token))  # describe(token), without its call
+                    ident, kind, attributes = describe(token) if described is None else described(token)
                     see(ident, kind, attributes, when)
                     relations.append((ident, qualifier))
+    if len(relations) > 2 or (len(relations) == 2 and relations[0][0] == relations[1][0]):
+        relations = one_per_object(relations)  # (the net and one other object need no merging)
     event_type = names.get(("", event.transition)) or obs.name("", event.transition, source)
     dispatcher = state.dispatcher
     if dispatcher.lines:  # the line written at once, no record
-        rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in one_per_object(relations)]
-        dispatcher.event_line(quote(event_type), when, "", ",".join(rels))
+        rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+        dispatcher.event_line(QUOTED.get(event_type) or quote(event_type), when, "", ",".join(rels))
     else:
-        dispatcher.event((generate_event_id(), event_type, when, [], one_per_object(relations), None))
+        dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
 
 
 def failed(obs: Observation, event: FiringFailed) -> None:
