@@ -60,10 +60,6 @@ class Firing:
         self._failures = failures
         self._report = report
 
-    def started(self, t: TransitionState, consumed: Consumed) -> None:
-        """Tell observers a firing took its tokens (callers test ``report.watched`` first)."""
-        self._report.started(t.qname, consumed)
-
     # -- bindings ---------------------------------------------------------------------------------
 
     def choose(self, t: TransitionState) -> Consumed | None:

@@ -221,7 +221,7 @@ class Scheduler:
         if self._io.recorder is not None:
             self._io.recorder.claim(t, consumed)
         if self._report.watched:
-            self._firing.started(t, consumed)
+            self._report.started(t.qname, consumed)
         ctx = None
         try:
             if t.wants_ctx:
@@ -262,8 +262,10 @@ class Scheduler:
                 if out.sink is not None:
                     self._io.kick_sink(out)
                 t.fired += 1
-                if self._report.watched or self._report.debug:
+                if self._report.debug:
                     self._firing.committed(t, consumed, [(out, [value])])
+                elif self._report.watched:  # Firing.committed's part, without its frame
+                    self._report.committed(t.qname, consumed, {out.qname: (value,)})
                 return
         self._firing.commit(t, consumed, result, ctx)
 
@@ -282,7 +284,7 @@ class Scheduler:
         for p, hold in t.holds:
             p.reserved += hold  # held until the firing commits or fails
         if self._report.watched:
-            self._firing.started(t, consumed)
+            self._report.started(t.qname, consumed)
         self._firing.call(t, consumed)
         return True
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..common.observers import Event, Forwarded, Observers
+from ..common.observers import Event, Forwarded, Observers, maker
 
 __all__ = ["Forward", "forwarder"]
+
+_forwarded = maker(Forwarded)  # positional: no keyword constructor's frame per forwarded record
 
 Forward = Callable[[Event], None]
 """An observer of an embedded machine or tree that hands each record on to the net's observers."""
@@ -27,6 +29,6 @@ def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forw
     emit = observers.emit
 
     def forward(event: Event) -> None:
-        emit(Forwarded(source=net, time=event.time, transition=transition, key=key, event=event))
+        emit(_forwarded((net, event.time, transition, key, event)))
 
     return forward
