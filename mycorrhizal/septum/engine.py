@@ -149,23 +149,23 @@ class Engine:
         assert self.observers is not None
         self.observers.emit(kind(source=self.spec.name, time=self.timebase.now(), **fields))
 
-    def tell(self, node: Node, op: Op, label: Any) -> None:
-        """Tell the observers of a plain transition what the full path tells them (the message
-        handled, ``node`` left, the target entered), with one reading of the time; the caller takes it."""
-        observers, name, now, target = self.observers, self.spec.name, self.timebase.now(), op.target
-        assert observers is not None and target is not None and self.ctx is not None
-        if self.ctx.msg is not None:
-            observers.emit(make_handled((name, now, node.name, self.ctx.msg, label)))
+    def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
+        """Tell ``observers`` of a plain transition what the full path tells them (``msg`` handled
+        unless None, ``node`` left, the target entered), with one reading of the time; the caller
+        takes it.  (No asserts, no tuple packing: this runs for every observed plain transition.)"""
+        name, now, target = self.spec.name, self.timebase.now(), op.target
+        if msg is not None:
+            observers.emit(make_handled((name, now, node.name, msg, op.label)))
         # observers.send: the lone observer itself, called without emit()'s frame (see Observers.send)
-        left, send = make_left((name, now, node.name, op.label, target.name)), observers.send
+        left, send = make_left((name, now, node.name, op.label, target.name)), observers.send  # type: ignore[union-attr]
         try:
             if (result := send(left)) is not None:
                 observers.returned(send, result)
         except Exception as exc:
             observers.failed(send, exc, left)
         self.retry = 0
-        self.node = target  # as the full path does: the target is current when its entry is told
-        entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send
+        self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
+        entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send  # type: ignore[union-attr]
         try:
             if (result := send(entered)) is not None:
                 observers.returned(send, result)
@@ -303,7 +303,7 @@ class Engine:
                 if op is not None and op.fast and quiet and budget > 0:
                     # A plain transition with no hooks and no timers on either side (told to observers).
                     if self.observers is not None:
-                        self.tell(node, op, label)
+                        self.tell(self.observers, node, op, ctx.msg)
                     self.retry = 0
                     self.node = op.target  # type: ignore[assignment]
                     self.phase = ENTRY
@@ -333,8 +333,9 @@ class Engine:
             if label is not None:
                 op = node.by_id.get(id(label))
                 if op is not None and op.fast and _LEVELS.get(_INFO) is False:
-                    if self.observers is not None:
-                        self.tell(node, op, label)
+                    observers = self.observers
+                    if observers is not None:
+                        self.tell(observers, node, op, None)  # an entry run handles no message
                     self.retry = 0
                     self.node = op.target  # type: ignore[assignment]
                     self.phase = ENTRY
