@@ -149,18 +149,30 @@ def _reader(cls: type) -> Reader:
             value = getattr(bb, field, None)
             if value is not None:
                 attributes.append((name, value))
-        if not refs:
-            return
-        state = config._state  # config.current(), read without a call
-        for field, qualifier, scope in refs:
-            value = getattr(bb, field, None)
-            if value is None:
-                continue
-            for obj in value if isinstance(value, _COLLECTIONS) else (value,):
-                if obj is not None:
-                    relations.append((write_related(state, obj, scope, now), qualifier))
+        if refs:
+            _write_refs(bb, refs, now, relations)
 
     return read
+
+
+def _write_refs(bb: Any, refs: tuple[tuple[str, str, ObjectScope], ...], now: float, into: Relations) -> None:
+    """Write the objects of ``bb``'s ``ObjectRef`` fields ``refs`` (each item of a collection) and
+    append their relationships to ``into``."""
+    state = config._state  # config.current(), read without a call
+    for field, qualifier, scope in refs:
+        value = getattr(bb, field, None)
+        if value is None:
+            continue
+        for obj in value if isinstance(value, _COLLECTIONS) else (value,):
+            if obj is None:
+                continue
+            if scope is ObjectScope.EVENT:
+                ident = write_related(state, obj, scope, now)
+            else:  # write_related's usual case, without its call
+                described = _describers.get(type(obj))
+                ident, kind, values = describe(obj) if described is None else described(obj)
+                state.cache.see(ident, kind, values, now)
+            into.append((ident, qualifier))
 
 
 Parts = tuple[str, str]
@@ -193,22 +205,12 @@ def json_reader(cls: type) -> JsonReader:
             if value is not None:  # a text attribute's JSON made before: without a call
                 made = TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None
                 attributes.append(made or attribute_json(name, value))
+        pairs: Relations = []
+        if refs:
+            _write_refs(bb, refs, now, pairs)
         relations = []
-        state = config._state  # config.current(), read without a call
-        for field, qualifier, scope in refs:
-            value = getattr(bb, field, None)
-            if value is None:
-                continue
-            for obj in value if isinstance(value, _COLLECTIONS) else (value,):
-                if obj is None:
-                    continue
-                if scope is ObjectScope.EVENT:
-                    ident = write_related(state, obj, scope, now)
-                else:  # write_related's usual case, without its call
-                    described = _describers.get(type(obj))
-                    ident, kind, values = describe(obj) if described is None else described(obj)
-                    state.cache.see(ident, kind, values, now)
-                relations.append(RELATIONS.get((ident, qualifier)) or relation_json(ident, qualifier))
+        for pair in pairs:
+            relations.append(RELATIONS.get(pair) or relation_json(*pair))
         return ",".join(attributes), ",".join(relations)
 
     JSON_READERS[cls] = read
