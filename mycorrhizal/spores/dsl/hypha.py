@@ -24,9 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from .. import config
-from ..config import current
 from ..emit import JSON_READERS, adapter_event, json_reader, write_related
-from ..encoder import RELATIONS, attribute_json, quote, relation_json
+from ..encoder import RELATIONS, TEXT_ATTRIBUTES, attribute_json, quote, relation_json
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import ArgumentFinder, wrap
@@ -51,7 +50,7 @@ def produced_tokens(outputs: Any) -> Iterator[Any]:
 
 
 def _relate_all(tokens: Iterable[Any], qualifier: str, now: float, into: Relations) -> None:
-    state = current()
+    state = config._state  # config.current(), read without a call
     for token in tokens:
         if token is not None:
             into.append((write_related(state, token, ObjectScope.GLOBAL, now), qualifier))
@@ -78,13 +77,15 @@ class HyphaAdapter(Adapter):
 
             type_json = quote(event_type)
             counts: dict[int, str] = {}  # token_count -> its attribute's JSON
+            evaluated = bool(extra)
+            takes_ctx = "ctx" in finder
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
                 if not self.enabled:
                     return None
                 now = time.time()
                 consumed = args[0] if args else kwargs.get("consumed", ())
-                ctx = finder.get("ctx", args, kwargs)
+                ctx = finder.get("ctx", args, kwargs) if takes_ctx else kwargs.get("ctx")
                 name = getattr(ctx, "transition", None) or fn.__name__
                 relations: Relations = []
                 if log_inputs:
@@ -95,10 +96,11 @@ class HyphaAdapter(Adapter):
                         _relate_all((token for _, token in ctx.emitted()), "output", now, relations)
                 bb = args[1] if len(args) > 1 else kwargs.get("bb")
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
-                if dispatcher.lines and not extra:  # the line written at once, no record
+                if dispatcher.lines and not evaluated:  # the line written at once, no record
                     n = len(consumed)
+                    named = TEXT_ATTRIBUTES.get(("transition_name", name)) if type(name) is str else None
                     parts = [
-                        attribute_json("transition_name", name),
+                        named or attribute_json("transition_name", name),
                         counts.get(n) or counts.setdefault(n, attribute_json("token_count", n)),
                     ]
                     attrs_json, rels_json = (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now)
@@ -110,7 +112,7 @@ class HyphaAdapter(Adapter):
                     dispatcher.event_line(type_json, now, ",".join(parts), ",".join(rels))
                     return None
                 attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
-                if extra:
+                if evaluated:
                     extra.evaluate(args, kwargs, result, attrs)
                 return adapter_event(event_type, attrs, bb, relations, now)
 
