@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ...common.errors import HandlerError
-from ..config import current
+from .. import config  # config._state: config.current(), read without a call (per event)
 from ..dispatch import Dispatcher
 from ..encoder import QUOTED, RELATIONS, attributes_json, quote, relation_json
 from ..extraction import describe
@@ -153,7 +153,7 @@ class Observation:
         handler = self._handlers.get(type(event), _UNRESOLVED)
         if handler is _UNRESOLVED:
             handler = self._handlers[type(event)] = self._resolve(type(event), self.started)
-        if handler is not None and current().config.enabled:
+        if handler is not None and config._state.config.enabled:
             handler(self, event)
 
     def wants(self, kind: type) -> bool:
@@ -208,7 +208,7 @@ class Observation:
     def runtime_object(self, kind: str, name: str, when: float) -> str:
         """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""
         ident = name if self.run is None else f"{self.run}/{name}"
-        dispatcher = current().dispatcher
+        dispatcher = config._state.dispatcher
         if self._written.get(ident) is not dispatcher:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], []))
@@ -216,7 +216,7 @@ class Observation:
 
     def part_object(self, kind: str, ident: str, owner: str, qualifier: str, when: float) -> str:
         """The id of a part of a runtime (a tree's node), written once with a link to its owner."""
-        dispatcher = current().dispatcher
+        dispatcher = config._state.dispatcher
         if self._written.get(ident) is not dispatcher:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], [(owner, qualifier)]))
@@ -233,7 +233,7 @@ class Observation:
     @staticmethod
     def relate_tokens(tokens: Any, qualifier: str, when: float, into: Relations) -> None:
         """Write each token (through the object cache) and relate it with ``qualifier``."""
-        see = current().cache.see
+        see = config._state.cache.see
         for token in tokens:
             if token is not None:
                 ident, kind, attributes = describe(token)
@@ -245,7 +245,7 @@ class Observation:
         """Write one event."""
         if len(relations) > 1:
             relations = one_per_object(relations)
-        dispatcher = current().dispatcher
+        dispatcher = config._state.dispatcher
         if dispatcher.lines:  # the line written at once, no record
             rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
             type_json = QUOTED.get(event_type) or quote(event_type)

@@ -40,7 +40,7 @@ from ...hypha.events import (
     GuardFailed,
     SourceFailed,
 )
-from ..config import current
+from .. import config  # config._state: config.current(), read without a call (per event)
 from ..encoder import QUOTED, RELATIONS, quote, relation_json
 from ..extraction import _describers, describe
 from ..models import generate_event_id
@@ -66,7 +66,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
 
     The hot path of a logged net, so written out in one function.
     """
-    state = current()
+    state = config._state
     source = event.source
     when = obs.when(event.time)
     relations: Relations = [(obs.runtime_object("net", source, when), "net")]

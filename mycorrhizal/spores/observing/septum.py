@@ -33,7 +33,7 @@ from ...septum.events import (
     StateRetried,
     TimeoutFired,
 )
-from ..config import current
+from .. import config  # config._state: config.current(), read without a call (per event)
 from ..extraction import describe
 from ..records import Attributes, Relations
 from .base import Handler, Observation, error_attributes, label_text
@@ -62,7 +62,7 @@ def _message(message: Any, when: float, attributes: Attributes, relations: Relat
         attributes.append(("message", label_text(message)))
     elif getattr(message, "id", None) is not None or hasattr(type(message), "_spores_object_type"):
         ident, kind, values = describe(message)
-        current().cache.see(ident, kind, values, when)
+        config._state.cache.see(ident, kind, values, when)
         relations.append((ident, "message"))
 
 
@@ -74,7 +74,7 @@ def entered(obs: Observation, event: StateEntered) -> None:
         attributes.append(("previous", event.previous))
     _label(event.label, attributes)
     machine = relations[0][0]
-    state = current()
+    state = config._state
     if obs.states.get(machine) != (event.state, state.dispatcher):  # a self-transition changes nothing
         obs.states[machine] = (event.state, state.dispatcher)
         state.dispatcher.object((machine, "machine", when, [("state", event.state)], []))
