@@ -156,7 +156,9 @@ class Engine:
         name, now, target = self.spec.name, self.timebase.now(), op.target
         if msg is not None:
             observers.emit(make_handled((name, now, node.name, msg, op.label)))
-        # observers.send: the lone observer itself, called without emit()'s frame (see Observers.send)
+        # observers.send: the lone observer itself, called without emit()'s frame (see Observers.send).
+        # The two deliveries are written out on purpose: a loop over (left, entered) costs ~900
+        # instructions more per transition (callgrind).
         left, send = make_left((name, now, node.name, op.label, target.name)), observers.send  # type: ignore[union-attr]
         try:
             if (result := send(left)) is not None:

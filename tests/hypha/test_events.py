@@ -250,18 +250,20 @@ async def test_the_hot_path_tells_observers_of_each_firing() -> None:
     ]
 
 
+@pn.net
+def Sink(builder: NetBuilder) -> None:
+    """src -> drop: a hot firing (an async handler without ctx) that produces nothing."""
+    src = builder.place("src")
+
+    @builder.transition(inputs=[src])
+    async def drop(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+
 async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The hot path's reporter calls a lone plain observer directly (no Observers.emit() frame).
-    @pn.net
-    def Sink(builder: NetBuilder) -> None:
-        src = builder.place("src")
-
-        @builder.transition(inputs=[src])
-        async def drop(consumed: Any, bb: Any, timebase: Any) -> None:
-            return None
-
     seen: list[Any] = []
 
     async def record(event: Any) -> None:
@@ -294,18 +296,10 @@ async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
 
 
 async def test_records_are_timed_on_the_timebase_the_runner_was_last_started_on() -> None:
-    @pn.net
-    def Timed(builder: NetBuilder) -> None:
-        src = builder.place("src")
-
-        @builder.transition(inputs=[src])
-        async def drop(consumed: Any, bb: Any, timebase: Any) -> None:
-            return None
-
     first, second = ManualClock(), ManualClock()
     second.advance(100)
     events: list[Any] = []
-    runner = Runner(Timed, {}, first)
+    runner = Runner(Sink, {}, first)
     runner.add_observer(events.append)
     runner.add_token("src", "a")
     await runner.run_until_idle()
