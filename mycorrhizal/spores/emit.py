@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from . import config
-from .encoder import RELATIONS, TEXT_ATTRIBUTES, attribute_json, relation_json
-from .extraction import _describers, blackboard_objects, describe, plan_of
+from . import config, encoder, extraction
+from .encoder import attribute_json, relation_json
+from .extraction import blackboard_objects, describe, plan_of
 from .models import ObjectScope, Relationship, epoch, generate_event_id
 from .records import Attributes, RawEvent, Relations
 
@@ -112,7 +112,7 @@ def relate(
 
 def write_related(state: config.State, obj: Any, scope: ObjectScope, now: float) -> str:
     """Write ``obj`` as ``scope`` says (through the cache, or at once); returns its id."""
-    described = _describers.get(type(obj))  # describe(obj), without its call
+    described = extraction._describers.get(type(obj))  # describe(obj), without its call
     ident, kind, attributes = describe(obj) if described is None else described(obj)
     if scope is ObjectScope.EVENT:
         state.dispatcher.object((ident, kind, now, attributes, []))
@@ -169,7 +169,7 @@ def _write_refs(bb: Any, refs: tuple[tuple[str, str, ObjectScope], ...], now: fl
             if scope is ObjectScope.EVENT:
                 ident = write_related(state, obj, scope, now)
             else:  # write_related's usual case, without its call
-                described = _describers.get(type(obj))
+                described = extraction._describers.get(type(obj))
                 ident, kind, values = describe(obj) if described is None else described(obj)
                 state.cache.see(ident, kind, values, now)
             into.append((ident, qualifier))
@@ -203,14 +203,14 @@ def json_reader(cls: type) -> JsonReader:
         for field, name in fields:
             value = getattr(bb, field, None)
             if value is not None:  # a text attribute's JSON made before: without a call
-                made = TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None
+                made = encoder.TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None
                 attributes.append(made or attribute_json(name, value))
         pairs: Relations = []
         if refs:
             _write_refs(bb, refs, now, pairs)
         relations = []
         for pair in pairs:
-            relations.append(RELATIONS.get(pair) or relation_json(*pair))
+            relations.append(encoder.RELATIONS.get(pair) or relation_json(*pair))
         return ",".join(attributes), ",".join(relations)
 
     JSON_READERS[cls] = read

@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from .. import config
-from ..emit import JSON_READERS, adapter_event, json_reader, write_related
-from ..encoder import RELATIONS, TEXT_ATTRIBUTES, attribute_json, quote, relation_json
+from .. import config, emit, encoder
+from ..emit import adapter_event, json_reader, write_related
+from ..encoder import attribute_json, quote, relation_json
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import ArgumentFinder, wrap
@@ -98,15 +98,17 @@ class HyphaAdapter(Adapter):
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
                     n = len(consumed)
-                    named = TEXT_ATTRIBUTES.get(("transition_name", name)) if type(name) is str else None
+                    texts = encoder.TEXT_ATTRIBUTES
+                    named = texts.get(("transition_name", name)) if type(name) is str else None
                     parts = [
                         named or attribute_json("transition_name", name),
                         counts.get(n) or counts.setdefault(n, attribute_json("token_count", n)),
                     ]
-                    attrs_json, rels_json = (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now)
+                    read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
+                    attrs_json, rels_json = read(bb, now)
                     if attrs_json:
                         parts.append(attrs_json)
-                    rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+                    rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
                     if rels_json:
                         rels.append(rels_json)
                     dispatcher.event_line(type_json, now, ",".join(parts), ",".join(rels))

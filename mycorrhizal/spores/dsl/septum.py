@@ -23,8 +23,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
-from .. import config
-from ..emit import JSON_READERS, adapter_event, json_reader, relate
+from .. import config, emit
+from ..emit import adapter_event, json_reader, relate
 from ..encoder import attribute_json, attributes_json, quote
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
@@ -130,7 +130,8 @@ class SeptumAdapter(Adapter):
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
                     bb = getattr(ctx, "common", None)
-                    attrs_json, rels_json = (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now)
+                    read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
+                    attrs_json, rels_json = read(bb, now)
                     attributes = found[3]
                     if msg is not None:
                         message = attribute_json("message_type", type(msg).__name__)

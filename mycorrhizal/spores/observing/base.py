@@ -17,9 +17,9 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ...common.errors import HandlerError
-from .. import config  # config._state: config.current(), read without a call (per event)
+from .. import config, encoder  # config._state: config.current(), read without a call (per event)
 from ..dispatch import Dispatcher
-from ..encoder import QUOTED, RELATIONS, attributes_json, quote, relation_json
+from ..encoder import attributes_json, quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -247,8 +247,8 @@ class Observation:
             relations = one_per_object(relations)
         dispatcher = config._state.dispatcher
         if dispatcher.lines:  # the line written at once, no record
-            rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
-            type_json = QUOTED.get(event_type) or quote(event_type)
+            rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+            type_json = encoder.QUOTED.get(event_type) or quote(event_type)
             dispatcher.event_line(type_json, when, attributes_json(attributes), ",".join(rels))
         else:
             dispatcher.event((generate_event_id(), event_type, when, attributes, relations, None))

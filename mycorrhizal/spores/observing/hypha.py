@@ -40,9 +40,9 @@ from ...hypha.events import (
     GuardFailed,
     SourceFailed,
 )
-from .. import config  # config._state: config.current(), read without a call (per event)
-from ..encoder import QUOTED, RELATIONS, quote, relation_json
-from ..extraction import _describers, describe
+from .. import config, encoder, extraction  # config._state: config.current(), read without a call (per event)
+from ..encoder import quote, relation_json
+from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
 from .base import Handler, Observation, error_attributes, one_per_object, short_name
@@ -76,7 +76,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
             qualifier = names.get((prefix, place)) or obs.name(prefix, place, source)
             for token in tokens:
                 if token is not None:
-                    described = _describers.get(type(token))  # describe(token), without its call
+                    described = extraction._describers.get(type(token))  # describe(token), without its call
                     ident, kind, attributes = describe(token) if described is None else described(token)
                     see(ident, kind, attributes, when)
                     relations.append((ident, qualifier))
@@ -85,8 +85,8 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     event_type = names.get(("", event.transition)) or obs.name("", event.transition, source)
     dispatcher = state.dispatcher
     if dispatcher.lines:  # the line written at once, no record
-        rels = [RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
-        dispatcher.event_line(QUOTED.get(event_type) or quote(event_type), when, "", ",".join(rels))
+        rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+        dispatcher.event_line(encoder.QUOTED.get(event_type) or quote(event_type), when, "", ",".join(rels))
     else:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
 
