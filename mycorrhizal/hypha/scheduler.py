@@ -217,7 +217,9 @@ class Scheduler:
             return False
         if t.blocked_gen is not None:
             return self.try_fire(t)
-        consumed = t.ccls((p.take(),)) if p is not None else t.ccls(map(call, t.takers))
+        # Slots' functions (ccls, handler) are called from locals (see docs/architecture.md).
+        make, handler = t.ccls, t.handler
+        consumed = make((p.take(),)) if p is not None else make(map(call, t.takers))
         if self._io.recorder is not None:
             self._io.recorder.claim(t, consumed)
         if self._report.watched:
@@ -226,9 +228,9 @@ class Scheduler:
         try:
             if t.wants_ctx:
                 ctx = self._firing.context(t, consumed)
-                result = t.handler(consumed, self.bb, self.timebase, ctx)
+                result = handler(consumed, self.bb, self.timebase, ctx)
             else:
-                result = t.handler(consumed, self.bb, self.timebase)
+                result = handler(consumed, self.bb, self.timebase)
         except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return True

@@ -148,10 +148,10 @@ class Runner:
         if self._closed:
             self._refuse_closed("tick()")
         self.ticks += 1
-        self.polling = False
-        self._woken = False
+        self.polling = self._woken = False
+        root_tick = self._program.root_tick  # a slot's function: called from a local (docs/architecture.md)
         try:
-            result = self._program.root_tick(self)
+            result = root_tick(self)
         except BaseException:
             self.reset()
             raise

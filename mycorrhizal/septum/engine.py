@@ -325,9 +325,10 @@ class Engine:
         self.running = True
         ctx = self.ctx or self.context(host)
         ctx.msg = None
+        run = node.on_state  # a slot's function: called from a local (see docs/architecture.md)
         try:
             try:
-                label = await node.on_state(ctx)  # type: ignore[misc]
+                label = await run(ctx)  # type: ignore[misc]
             except (Exception, asyncio.CancelledError) as exc:
                 await self._failed(node, ENTRY_RUN, False, exc)
                 return True
