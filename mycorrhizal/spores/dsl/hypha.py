@@ -23,7 +23,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from .. import config, emit, encoder
+import mycorrhizal.spores.config as config
+import mycorrhizal.spores.emit as emit
+import mycorrhizal.spores.encoder as encoder
+
 from ..emit import adapter_event, json_reader, write_related
 from ..encoder import attribute_json, quote, relation_json
 from ..models import ObjectScope

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
-from .. import config, emit
+import mycorrhizal.spores.config as config
+import mycorrhizal.spores.emit as emit
+
 from ..emit import adapter_event, json_reader, relate
 from ..encoder import attribute_json, attributes_json, quote
 from ..models import ObjectScope

@@ -16,8 +16,10 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, Literal
 
+import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
+import mycorrhizal.spores.encoder as encoder
+
 from ...common.errors import HandlerError
-from .. import config, encoder  # config._state: config.current(), read without a call (per event)
 from ..dispatch import Dispatcher
 from ..encoder import attributes_json, quote, relation_json
 from ..extraction import describe

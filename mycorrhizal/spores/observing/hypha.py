@@ -31,6 +31,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
+import mycorrhizal.spores.encoder as encoder
+import mycorrhizal.spores.extraction as extraction
+
 from ...hypha.events import (
     DeliveryFailed,
     FiringCancelled,
@@ -40,7 +44,6 @@ from ...hypha.events import (
     GuardFailed,
     SourceFailed,
 )
-from .. import config, encoder, extraction  # config._state: config.current(), read without a call (per event)
 from ..encoder import quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id

@@ -24,6 +24,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
+
 from ...septum.events import (
     HandlerFailed,
     MachineEvent,
@@ -33,7 +35,6 @@ from ...septum.events import (
     StateRetried,
     TimeoutFired,
 )
-from .. import config  # config._state: config.current(), read without a call (per event)
 from ..extraction import describe
 from ..records import Attributes, Relations
 from .base import Handler, Observation, error_attributes, label_text
