@@ -10,7 +10,10 @@ it:
 * a transition declared with ``state_factory`` gets the state it made, once per runner, as its 4th
   argument;
 * a sink or a source that takes fewer parameters gets only the first ones (``sink(token)``,
-  ``source()``).
+  ``source()``);
+* the scheduler loop awaits a hot handler (``TransitionState.hot``) as
+  ``hot_call(consumed, bb, timebase)``: the handler itself, or for one taking ``ctx`` an adapter that
+  makes its ``ctx`` (:func:`.context.with_context`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from ..common.errors import HandlerError
 from ..common.interface_views import InterfaceViews
 from .compile import FlatNet, IOCall
+from .context import with_context
 from .places import PlaceKind, SourceFactory
 from .state import PlaceState, TransitionState
 
@@ -28,10 +32,10 @@ __all__ = ["bind_arguments", "bind_handlers"]
 
 
 def bind_arguments(
-    flat: FlatNet, places: list[PlaceState], transitions: list[TransitionState], bb: Any
+    flat: FlatNet, places: list[PlaceState], transitions: list[TransitionState], bb: Any, runner: Any
 ) -> list[tuple[PlaceState, SourceFactory]]:
-    """Adapt the handlers and sinks of one runner in place; return its sources, adapted likewise."""
-    views = bind_handlers(transitions, bb)
+    """Adapt the handlers and sinks of ``runner`` in place; return its sources, adapted likewise."""
+    views = bind_handlers(transitions, bb, runner)
     sources = []
     for p, fp in zip(places, flat.places, strict=True):
         if fp.io is None:
@@ -44,13 +48,14 @@ def bind_arguments(
 
 
 def bind_handlers(
-    transitions: list[TransitionState], bb: Any, views: InterfaceViews | None = None
+    transitions: list[TransitionState], bb: Any, runner: Any, views: InterfaceViews | None = None
 ) -> InterfaceViews:
-    """Adapt the handlers of ``transitions`` in place (also those a running net gains); returns the
-    views made."""
+    """Adapt the handlers of ``transitions`` of ``runner`` in place (also those a running net gains);
+    returns the views made."""
     views = InterfaceViews() if views is None else views
     for t in transitions:
         _bind_handler(t, bb, views)
+        t.hot_call = with_context(t.handler, t, runner) if t.wants_ctx else t.handler
     return views
 
 

@@ -297,7 +297,7 @@ class NetChanges:
         connect(places, transitions)
         priorities = sorted({t.flat.spec.priority for t in transitions}, reverse=True)
         self._ready.levels[:] = [levels[prio] for prio in priorities]
-        bind_handlers(added, self.bb)
+        bind_handlers(added, self.bb, self)
         teach_memory_codecs(self, [t.flat for t in added])
         self.net, self._flat = spec, flat
         self._names[:] = [p.qname for p in places]

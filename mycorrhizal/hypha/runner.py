@@ -82,7 +82,7 @@ class Runner(NetChanges):
         self.timebase = checked_timebase(timebase, "Runner of net", net.name)
         self._flat = compile_net(net)
         self._places, self._transitions, levels = link(self._flat)
-        self._sources = bind_arguments(self._flat, self._places, self._transitions, blackboard)
+        self._sources = bind_arguments(self._flat, self._places, self._transitions, blackboard, self)
         self._names = [p.qname for p in self._places]
         self._ready = Ready(levels)
         self._report = Reporter(self._flat.name, self._transitions, self.timebase)

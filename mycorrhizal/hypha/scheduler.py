@@ -9,8 +9,9 @@ How it works, in short (docs/hypha.md has the full story):
   hottest handlers are awaited in it; one that suspends takes that coroutine, which then finishes
   only its firing, into a task, and a new one carries on.
 * The commonest shapes take short paths with the work inlined: ``fire_fast`` for a transition without
-  guard or bounded place, and, inside the pass itself, one input arc of weight 1 and an eager
-  coroutine handler without ``ctx``.  Everything else goes through :meth:`Scheduler.try_fire`.
+  guard or bounded place, and, inside the pass itself, the same with an eager coroutine handler
+  (one taking ``ctx`` through an adapter that makes it, see :func:`.context.with_context`).
+  Everything else goes through :meth:`Scheduler.try_fire`.
 """
 
 from __future__ import annotations
@@ -120,9 +121,9 @@ class Scheduler:
 
     async def _batch(self, detached: list[bool]) -> Any:
         """The scheduler loop (see :meth:`_fire_batch`).  Each transition goes by the shortest path its
-        shape allows; the hottest (no guard, no bounded place, an eager coroutine handler without
-        ``ctx``) is fired right here unless DEBUG is on (its lines take ``fire_fast``); observers are
-        told its start (if one wants it) and its commit here too."""
+        shape allows; the hottest (no guard, no bounded place, an eager coroutine handler, called as
+        ``t.hot_call``) is fired right here unless DEBUG is on (its lines take ``fire_fast``);
+        observers are told its start (if one wants it) and its commit here too."""
         ready = self._ready
         levels = ready.levels
         only = levels[0] if len(levels) == 1 else None
@@ -156,7 +157,7 @@ class Scheduler:
                 report.starts and report.started(t.qname, consumed, took)  # likewise
                 self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
                 try:
-                    result = await t.handler(consumed, bb, timebase)
+                    result = await t.hot_call(consumed, bb, timebase)
                 except BaseException as exc:
                     self._hot_failed(t, consumed, exc, detached[0])
                 else:

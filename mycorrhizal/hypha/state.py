@@ -193,6 +193,7 @@ class TransitionState:
         "memory",
         "fast",
         "hot",
+        "hot_call",
         "ccls",
         "fired",
         "takers",
@@ -204,6 +205,9 @@ class TransitionState:
     def __init__(self, flat: FlatTransition, places: list[PlaceState], ready: deque[TransitionState]) -> None:
         spec = flat.spec
         self.handler = spec.handler
+        self.hot_call: Callable[..., Any] = spec.handler
+        """What the scheduler loop awaits for a hot firing, as ``hot_call(consumed, bb, timebase)``: the
+        handler, or for one taking ``ctx`` an adapter that makes it (set by :mod:`.arguments`)."""
         self.kind = spec.kind
         self.wants_ctx = spec.wants_ctx
         self.eager = spec.eager
@@ -262,9 +266,9 @@ class TransitionState:
             and not self.holds
             and (self.kind is _FUNCTION or (self.kind is _COROUTINE and self.eager))
         )
-        # The hottest shape, which the scheduler loop awaits inline: the short path with an eager
-        # coroutine handler without ctx.
-        self.hot = self.fast and self.kind is _COROUTINE and not self.wants_ctx
+        # The hottest shape, which the scheduler loop awaits inline (through ``hot_call``): the short
+        # path with an eager coroutine handler.
+        self.hot = self.fast and self.kind is _COROUTINE
 
 
 Arcs = tuple[tuple[PlaceState, int], ...]

@@ -187,7 +187,7 @@ def test_firing_events_account_for_every_token(shape: NetShape, seed: int) -> No
 
 @pn.net
 def Pipe(builder: NetBuilder) -> None:
-    """Two places in, one out, and the hottest shape (an eager coroutine handler without ctx)."""
+    """Two places in, one out, and the hottest shape (an eager coroutine handler)."""
     left, right, out = builder.place("left"), builder.place("right"), builder.place("out")
 
     @builder.transition(inputs=[left, right], outputs=[out])
@@ -252,7 +252,7 @@ async def test_the_hot_path_tells_observers_of_each_firing() -> None:
 
 @pn.net
 def Sink(builder: NetBuilder) -> None:
-    """src -> drop: a hot firing (an async handler without ctx) that produces nothing."""
+    """src -> drop: a hot firing (an eager async handler) that produces nothing."""
     src = builder.place("src")
 
     @builder.transition(inputs=[src])

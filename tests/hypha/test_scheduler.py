@@ -4,11 +4,12 @@ that suspends takes only its own firing into a task; everything else stays inlin
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ManualClock
+from mycorrhizal.common import HandlerError, ManualClock, RoutingError
 from mycorrhizal.hypha import NetBuilder, Runner, pn
 
 
@@ -157,3 +158,232 @@ async def test_a_hot_firing_with_several_inputs_suspends_commits_or_gives_both_b
         assert runner.marking()["left"] == ("l1", "l2") and runner.marking()["right"] == ("r1",)
     else:
         assert runner.marking()["out"] == (("l1", "r1"),) and runner.marking()["left"] == ("l2",)
+
+
+# -- handlers taking ctx: awaited in the loop like any hot handler (through context.with_context) ------
+
+
+def emitting(form: str, record: list[Any]) -> Any:
+    """src -> route -> even | odd | many; ``route`` takes ctx and produces ``form``."""
+
+    @pn.net
+    def Emitting(builder: NetBuilder) -> None:
+        src, even, odd = builder.place("src"), builder.place("even"), builder.place("odd")
+        many = builder.place("many")
+
+        @builder.transition(inputs=[src], outputs=[even, odd, many])
+        async def route(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+            record.append((ctx.transition, ctx.consumed == consumed, ctx.bb is bb, ctx.timebase is timebase))
+            n = consumed[0]
+            ctx.memory["seen"] = ctx.memory.get("seen", 0) + 1
+            if form == "nothing":
+                return None
+            if form == "returned only":
+                return {even: n}
+            ctx.emit("odd", n)
+            if form == "one emit":
+                return None
+            if form == "two emits":
+                ctx.emit("even", n * 10)
+                return None
+            if form == "an emitted list":
+                ctx.emit("many", [n, n + 1])
+                return None
+            if form == "returned dict and emit":
+                return {even: n * 10}
+            if form == "returned pair and emit":
+                return ("even", n * 10)
+            assert form == "everywhere and emit"
+            return {"*": n * 10}
+
+    return Emitting
+
+
+FORMS = {  # what each form leaves in (even, odd, many) for the tokens 1 and 2
+    "nothing": ((), (), ()),
+    "returned only": ((1, 2), (), ()),
+    "one emit": ((), (1, 2), ()),
+    "two emits": ((10, 20), (1, 2), ()),
+    "an emitted list": ((), (1, 2), (1, 2, 2, 3)),
+    "returned dict and emit": ((10, 20), (1, 2), ()),
+    "returned pair and emit": ((10, 20), (1, 2), ()),
+    "everywhere and emit": ((10, 20), (10, 1, 20, 2), (10, 20)),
+}
+
+
+@pytest.fixture(params=["hot path", "DEBUG path"])
+def path(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> str:
+    """The path a hot firing takes: awaited in the scheduler loop, or with DEBUG on (its lines),
+    ``Scheduler.fire_fast`` with ``ctx`` made by ``Firing.context``: both must commit the same."""
+    if request.param == "DEBUG path":
+        caplog.set_level(logging.DEBUG, logger="mycorrhizal.hypha")
+    return str(request.param)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+async def test_a_ctx_handler_on_the_hot_path_commits_what_it_returned_and_emitted(
+    form: str, path: str
+) -> None:
+    record: list[Any] = []
+    board = object()
+    runner = Runner(emitting(form, record), board)
+    (route,) = runner._transitions
+    assert route.hot and route.hot_call is not route.handler  # awaited in the loop through its adapter
+    runner.add_tokens("src", [1, 2])
+    await runner.run_until_idle()
+    await runner.stop()
+    marking = runner.marking()
+    assert (marking["even"], marking["odd"], marking["many"]) == FORMS[form]
+    assert record == [("Emitting.route", True, True, True)] * 2 and runner.memory("route") == {"seen": 2}
+    assert runner.stats.failures == 0 and marking["src"] == ()
+
+
+async def test_a_ctx_handler_returning_a_wrong_value_besides_an_emit_fails_with_nothing_produced(
+    path: str,
+) -> None:
+    @pn.net
+    def Wrong(builder: NetBuilder) -> None:
+        src, out = builder.place("src"), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out], retry_delay=None)
+        async def route(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+            ctx.emit("out", consumed[0])
+            return "out"  # neither a dict, a pair nor None
+
+    runner = Runner(Wrong, {})
+    runner.add_token("src", "job")
+    await runner.run_until_idle()
+    await runner.stop()
+    assert runner.marking()["src"] == ("job",) and runner.marking()["out"] == ()
+    with pytest.raises(HandlerError, match=r"transition 'Wrong.route' returned str 'out'; a handler returns"):
+        raise runner.errors[-1]
+
+
+@pytest.mark.parametrize("when", ["at once", "after suspending"])
+@pytest.mark.parametrize("how", ["raises", "emits into a place it has no arc to"])
+async def test_a_failing_ctx_handler_gives_its_token_back_and_produces_nothing(when: str, how: str) -> None:
+    clock = ManualClock()
+
+    @pn.net
+    def Failing(builder: NetBuilder) -> None:
+        src, out = builder.place("src"), builder.place("out")
+        builder.place("elsewhere")
+
+        @builder.transition(inputs=[src], outputs=[out], retry_delay=None)
+        async def fail(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+            ctx.emit("out", "half done")  # dropped with the failed firing
+            if when == "after suspending":
+                await timebase.sleep(1)
+            if how == "raises":
+                raise LookupError(consumed[0])
+            ctx.emit("elsewhere", consumed[0])
+            return {out: "done"}
+
+    runner = Runner(Failing, None, clock)
+    runner.add_tokens("src", ["job"])
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == (1 if when == "after suspending" else 0)
+    await clock.run_for(1)
+    await runner.run_until_idle()
+    await runner.stop()
+    marking = runner.marking()
+    assert marking["src"] == ("job",) and marking["out"] == () and marking["elsewhere"] == ()
+    assert runner.stats.failures == 1
+    expected = LookupError if how == "raises" else RoutingError
+    assert isinstance(runner.errors[-1].__cause__, expected)
+
+
+async def test_a_suspending_ctx_handler_takes_only_its_firing_into_a_task_and_commits_its_emits() -> None:
+    clock = ManualClock()
+    record: list[Any] = []
+
+    @pn.net
+    def Lanes(builder: NetBuilder) -> None:
+        a, b, out = builder.place("a"), builder.place("b"), builder.place("out")
+
+        @builder.transition(inputs=[a], outputs=[out])
+        async def slow(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+            ctx.emit(out, ("before", consumed[0]))
+            if consumed[0] == 0:
+                await timebase.sleep(1)
+            ctx.emit(out, ("after", consumed[0]))
+            record.append(("slow", consumed[0], asyncio.current_task() is not None))
+            return {out: ("returned", consumed[0])}
+
+        @builder.transition(inputs=[b], outputs=[out])
+        async def fast(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+            record.append(("fast", consumed[0], asyncio.current_task() is not None))
+            ctx.emit(out, ("fast", consumed[0]))
+
+    runner = Runner(Lanes, None, clock)
+    runner.add_tokens("a", [0, 1])
+    runner.add_tokens("b", [10])
+    await runner.start()
+    await clock.run_for(0)
+    assert record == [("fast", 10, False), ("slow", 1, False)] and runner.in_flight == 1
+    assert runner.marking()["a"] == ()
+    await clock.run_for(1)
+    await runner.run_until_idle()
+    await runner.stop()
+    assert record[-1] == ("slow", 0, True)  # finished in its own task
+    assert runner.marking()["out"] == (
+        ("fast", 10),
+        ("returned", 1),
+        ("before", 1),
+        ("after", 1),
+        ("returned", 0),
+        ("before", 0),
+        ("after", 0),
+    )
+
+
+async def test_a_suspended_ctx_firing_cancelled_by_stop_returns_its_tokens_and_drops_its_emits() -> None:
+    clock = ManualClock()
+    cleaned: list[Any] = []
+
+    @pn.net
+    def Slow(builder: NetBuilder) -> None:
+        left, right, out = builder.place("left"), builder.place("right"), builder.place("out")
+
+        @builder.transition(inputs=[left, right], outputs=[out])
+        async def wait(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+            ctx.emit(out, "early")
+            try:
+                await timebase.sleep(10)
+            finally:
+                cleaned.append(tuple(consumed))
+            return {out: "late"}
+
+    runner = Runner(Slow, None, clock)
+    runner.add_tokens("left", ["l1", "l2"])
+    runner.add_tokens("right", ["r1", "r2"])
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 2 and runner.marking()["left"] == ()
+    await runner.stop(cancel=True)
+    assert cleaned == [("l1", "r1"), ("l2", "r2")]
+    marking = runner.marking()
+    assert marking["left"] == ("l1", "l2") and marking["right"] == ("r1", "r2") and marking["out"] == ()
+    assert runner.fired() == {"Slow.wait": 0}
+
+
+async def test_a_ctx_handler_emits_into_an_output_its_running_net_gained() -> None:
+    @pn.net
+    def Growing(builder: NetBuilder) -> None:
+        src, out = builder.place("src"), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        async def route(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+            ctx.emit(ctx.outputs[-1], consumed[0])
+
+    runner = Runner(Growing, None)
+    await runner.start()
+    runner.add_token("src", 1)
+    await runner.run_until_idle()
+    runner.add_place("Growing.extra")
+    runner.add_arc("Growing.route", "Growing.extra")
+    runner.add_token("src", 2)
+    await runner.run_until_idle()
+    await runner.stop()
+    assert runner.marking()["out"] == (1,) and runner.marking()["extra"] == (2,)
