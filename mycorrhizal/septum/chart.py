@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Self, cast
+from typing import Any, cast
 
 from ..common.timebase import Timebase, TimerHandle
 from . import chartsteps, report
@@ -27,12 +27,11 @@ from .context import Machine
 from .engine import DRIVING as FLAT_DRIVING
 from .engine import YIELD_EVERY, Engine, Host
 from .events import StateEntered, TimeoutFired
-from .hierarchy import ChartNode, ChartSpec
+from .hierarchy import ChartNode
 from .mailbox import EMPTY, Mailbox, Marker
 from .mishaps import ENTRY_RUN
 from .moves import DONE, ENTRY, NEW, WAIT
-from .options import Options
-from .plan import MachineSpec, Node
+from .plan import Node
 
 __all__ = ["DRIVING", "ChartClock", "ChartEngine", "ChartMailbox"]
 
@@ -118,10 +117,8 @@ class ChartEngine(Engine):
     #: The state whose timeout interrupted ``acting``.
     cut: ChartNode | None
 
-    @classmethod
-    def create(cls, spec: MachineSpec, common: Any, timebase: Timebase, options: Options) -> Self:
-        """A new engine at ``spec``'s (a :class:`~.plan.ChartSpec`'s) initial state, before its entry."""
-        self = super().create(spec, common, timebase, options)
+    def clear_chart(self) -> None:
+        """No state active, none owing its entry, nothing remembered: a new machine's configuration."""
         self.active = {}
         self.child = {}
         self.top = None
@@ -130,10 +127,9 @@ class ChartEngine(Engine):
         self.remembered = {}
         self.acting = None
         self.cut = None
-        return self
 
     # ----------------------------------------------------------------- what the machine reads
-    def configuration(self) -> tuple[Any, ...]:
+    def active_states(self) -> tuple[Any, ...]:
         """The active states (as specs), in document order."""
         return tuple(n.state for n in sorted(self.active, key=lambda n: n.order))
 
@@ -226,9 +222,9 @@ class ChartEngine(Engine):
     def start_quietly(self) -> bool:
         return False  # entering a configuration runs hooks at several levels: always a real start
 
-    async def initialize(self, host: Machine) -> None:
+    async def start(self, host: Machine) -> None:
         """Enter the initial state, the states around it and its default children."""
-        self.context(host)
+        self.handler_context(host)
         self._started()
         await chartsteps.start(self)
         self.settle()
@@ -253,7 +249,7 @@ class ChartEngine(Engine):
         if not held and (self.running or self.phase == NEW or self.clock is not None):
             return await host.drive_in_turn(limit, wait, answer)
         self.running = True
-        ctx = self.ctx or self.context(host)
+        ctx = self.ctx or self.handler_context(host)
         steps, budget = 0, YIELD_EVERY
         try:
             while steps != limit and not self.closed:
@@ -324,8 +320,4 @@ class ChartEngine(Engine):
 
 
 #: A run() that has to wait for its turn looks down its caller chain for these (see engine.DRIVING).
-DRIVING = FLAT_DRIVING | frozenset(m.__code__ for m in (ChartEngine.drive, ChartEngine.initialize))
-
-# The engine of each kind of spec (the spec layer knows no engine; see MachineSpec.engine).
-MachineSpec.engine = Engine.create
-ChartSpec.engine = ChartEngine.create
+DRIVING = FLAT_DRIVING | frozenset(m.__code__ for m in (ChartEngine.drive, ChartEngine.start))

@@ -36,7 +36,7 @@ from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .plan import MachineSpec, Node
 
 __all__ = [
-    "FORMAT", "background", "busy", "check", "copy_engine", "header", "kick", "next_change", "read",
+    "FORMAT", "background", "busy", "check", "copy_machine", "header", "kick", "next_change", "read",
     "restart", "resting", "resume", "twin", "write",
 ]  # fmt: skip
 
@@ -128,15 +128,15 @@ def check(document: Any, spec: MachineSpec) -> dict[str, Any]:
     return checked
 
 
-def resume(host: Any, engine: Engine, document: Any, codecs: CodecRegistry, own_blackboard: bool) -> None:
-    """Put a new machine ``host`` (its ``engine``) where ``document`` says; with ``own_blackboard``
-    its blackboard is the document's."""
+def resume(engine: Engine, document: Any, codecs: CodecRegistry, own_blackboard: bool) -> None:
+    """Put a new machine (its ``engine``: the machine itself) where ``document`` says; with
+    ``own_blackboard`` its blackboard is the document's."""
     checked = check(document, engine.spec)
     if own_blackboard and "blackboard" in checked:
-        engine.common = codecs.from_document(checked["blackboard"])
+        engine.common_data = codecs.from_document(checked["blackboard"])
     read(engine, checked, codecs)
     if engine.clock is not None:
-        engine.context(host)  # its timer runs it in the background: the ctx knows the machine
+        engine.handler_context(engine)  # type: ignore[arg-type]  # its timer runs it in the background
 
 
 def _node(spec: MachineSpec, key: Any) -> Node:
@@ -218,7 +218,7 @@ def _read_timer(engine: Engine, timer: Any) -> None:
 # ------------------------------------------------------------------------------------------ many machines
 def header(machine: Any) -> dict[str, JSON]:
     """The fields every snapshot of ``machine``'s kind of machine starts with."""
-    return {"engine": ENGINE, "version": FORMAT, "machine": machine._engine.spec.name}
+    return {"engine": ENGINE, "version": FORMAT, "machine": machine.spec.name}
 
 
 def resting(machine: Any) -> str | None:
@@ -226,8 +226,8 @@ def resting(machine: Any) -> str | None:
     :func:`header` (phase wait; no timer, stack, queue, retries or unhandled messages; not a
     statechart), else None: what a pool of many machines writes for most of them, at a fraction
     of a snapshot's cost."""
-    engine = machine._engine
-    if type(engine) is not Engine or engine.phase != WAIT or engine.running:
+    engine: Engine = machine
+    if isinstance(engine, ChartEngine) or engine.phase != WAIT or engine.running:
         return None
     if engine.retry or engine.unhandled or engine.stack:
         return None
@@ -242,14 +242,10 @@ def resting(machine: Any) -> str | None:
 def twin(machine: Any) -> Any:
     """A new machine where ``machine`` is, for one restored from a resting document (no timer, no
     mailbox: :func:`copy.copy` when it has either); several times cheaper than a restore."""
-    engine = machine._engine
-    if engine.clock is not None or engine.mailbox is not None or type(engine) is not Engine:
+    if machine.clock is not None or machine.mailbox is not None or isinstance(machine, ChartEngine):
         return copy.copy(machine)
-    new = Engine.create(engine.spec, engine.common, engine.timebase, engine.options)
-    new.node, new.phase = engine.node, engine.phase
-    kind: Any = type(machine)
-    made = kind.__new__(kind)
-    made._engine = new
+    made = machine.blank(machine.common_data)
+    made.node, made.phase = machine.node, machine.phase
     return made
 
 
@@ -260,19 +256,19 @@ def background(machine: Any) -> asyncio.Task[None] | None:
     An owner that writes the machine down after its timeouts (a journaled net) waits for it: the
     machine is between steps once it is done.
     """
-    clock: Clock | None = machine._engine.clock
+    clock: Clock | None = machine.clock
     return None if clock is None else clock.task
 
 
 def busy(machine: Any) -> bool:
     """True while a step of ``machine`` runs (it cannot be written down until it ends)."""
-    return machine._engine.running  # type: ignore[no-any-return]
+    return machine.running  # type: ignore[no-any-return]
 
 
 def next_change(machine: Any) -> float | None:
     """When ``machine`` changes on its own next, on its timebase: its earliest pending timer's
     deadline (None if it has none: a timeout that fired is handled by its background run)."""
-    clock: Clock | None = machine._engine.clock
+    clock: Clock | None = machine.clock
     if clock is None:
         return None
     if isinstance(clock, ChartClock):  # a statechart's: a timer per timed state
@@ -283,7 +279,7 @@ def next_change(machine: Any) -> float | None:
 def kick(machine: Any) -> None:
     """Handle a restored machine's fired timeout (queued in its snapshot) in the background now, as
     the machine that was written down was about to."""
-    engine: Engine = machine._engine
+    engine: Engine = machine
     if engine.clock is not None and engine.clock.fired and not engine.running:
         engine.run_in_background()
 
@@ -295,7 +291,8 @@ def restart(engine: Engine) -> None:
     if isinstance(engine, ChartEngine):
         for node in list(engine.active):
             engine.disarm_node(node)
-        engine.adopt(ChartEngine.create(engine.spec, None, engine.timebase, engine.options))
+        engine.clear_chart()
+        engine.clock = None
     else:
         engine.disarm()
     engine.node, engine.phase, engine.retry, engine.stack = engine.spec.initial, NEW, 0, None
@@ -305,16 +302,30 @@ def restart(engine: Engine) -> None:
 
 
 # ------------------------------------------------------------------------------------------ copying
-def copy_engine(engine: Engine, twin: Any, common: Any, memo: dict[int, Any] | None) -> Engine:
-    """A new, idle engine for ``twin`` at the same point as ``engine``, with ``common`` (messages
-    deep-copied when ``memo`` is given); a pending timer starts again with the state's whole timeout."""
-    new = type(engine).create(engine.spec, common, engine.timebase, engine.options)
+def copy_machine(machine: Any, memo: dict[int, Any] | None) -> Any:
+    """A new, idle machine at the same point as ``machine`` (its blackboard and messages deep-copied
+    when ``memo`` is given); a pending timer starts again with the state's whole timeout."""
+    if machine.closed:
+        machine._refuse_closed("copies")
+    if machine.running:
+        raise ExecutionError(
+            f"machine {machine.spec.name} is running a step; copy it between steps", state=machine.node.name
+        )
+    twin = machine.blank(None)
+    if memo is not None:
+        memo[id(machine)] = twin
+    twin.common_data = machine.common if memo is None else copy.deepcopy(machine.common, memo)
+    _copy_engine(machine, twin, memo)
+    return twin
+
+
+def _copy_engine(engine: Engine, new: Engine, memo: dict[int, Any] | None) -> None:
     new.node, new.phase, new.retry, new.unhandled = engine.node, engine.phase, engine.retry, engine.unhandled
     new.stack = None if engine.stack is None else list(engine.stack)
     new.mailbox = None if engine.mailbox is None else engine.mailbox.copy(memo)
     clock = engine.clock
     if clock is not None:
-        new.context(twin)  # its timer runs it in the background: the ctx knows the machine
+        new.handler_context(new)  # type: ignore[arg-type]  # its timer runs it in the background: the ctx knows the machine
     if isinstance(new, ChartEngine):
         new.adopt(engine)  # type: ignore[arg-type]  # a ChartEngine's copy
     elif clock is not None and clock.handle is not None:
@@ -322,4 +333,3 @@ def copy_engine(engine: Engine, twin: Any, common: Any, memo: dict[int, Any] | N
     elif clock is not None and clock.fired:
         new.clock = Clock(new.timebase)
         new.clock.fired = True  # its timeout is in the copied queue
-    return new

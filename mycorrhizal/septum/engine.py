@@ -1,4 +1,4 @@
-"""Where a machine is and how it moves: the :class:`Engine` every :class:`~.machine.StateMachine` owns.
+"""Where a machine is and how it moves: the :class:`Engine` every :class:`~.machine.StateMachine` is.
 
 The engine holds what changes as a machine runs (its compiled state, phase, retry count, stack) and
 the collaborators it makes when first needed: a :class:`~.mailbox.Mailbox` for messages, a
@@ -70,7 +70,7 @@ class Engine:
         "retry",
         "stack",
         "ctx",
-        "common",
+        "common_data",
         "timebase",
         "options",
         "mailbox",
@@ -81,7 +81,9 @@ class Engine:
         "turns",
         "unhandled",
         "closed",
+        "_entered",
     )
+    #: The compiled spec this machine runs (shared with every machine of the same states).
     spec: MachineSpec
     node: Node
     phase: int
@@ -90,7 +92,9 @@ class Engine:
     #: Made when a handler first needs one: a machine that has not run yet holds no reference cycle
     #: (machine <-> ctx) and is freed as soon as it is dropped.
     ctx: Context | None
-    common: Any
+    #: The blackboard given to the machine (None until one is asked for: see ``StateMachine.common``).
+    common_data: Any
+    #: The clock timeouts are measured on.
     timebase: Timebase
     options: Options
     mailbox: Mailbox | None
@@ -103,41 +107,27 @@ class Engine:
     turns: Turns | None
     #: Messages a state answered with ``Unhandled``.
     unhandled: int
-    #: The machine was closed: it takes no more messages and no more steps.
+    #: True once the machine was closed (``aclose()``): it takes no more messages and no more steps.
     closed: bool
+    #: When each state was last entered: 0.x's ``state_enter_times``, unset until first read (see
+    #: :class:`~.legacy.Compat0x`; a slot here, since the machine is this object).
+    _entered: dict[str, float]
 
-    # Made by create(), not __init__: calling a class whose __init__ is Python code runs that code in
-    # a nested interpreter loop (3.11, 3.12) - a tenth of what building a machine costs; create() is
-    # an ordinary call and ``cls()`` a C one.
-    @classmethod
-    def create(cls, spec: MachineSpec, common: Any, timebase: Timebase, options: Options) -> Self:
-        """A new engine at ``spec``'s initial state, before its entry (``NEW``)."""
-        self = cls()
-        self.spec = spec
-        self.node = spec.initial
-        self.phase = NEW
-        self.retry = 0
-        self.stack = None
-        self.ctx = None
-        self.common = common
-        self.timebase = timebase
-        self.options = options
-        self.mailbox = None
-        self.observers = None
-        self.clock = None
-        self.waiter = None
-        self.running = False
-        self.turns = None
-        self.unhandled = 0
-        self.closed = False
-        return self
+    # Every engine is a machine: StateMachine.__new__ fills these slots (written out there, one frame:
+    # a call from it costs ~8 % of building a machine), and a copy is built as any machine is.
+    def blank(self, common: Any) -> Self:
+        """A new machine of this one's class, spec, timebase and options, before its entry."""
+        kind: Any = type(self)
+        new: Self = kind(self.spec.root, common_data=common, timebase=self.timebase)
+        new.spec, new.node, new.options = self.spec, self.spec.initial, self.options
+        return new
 
     # ----------------------------------------------------------------- collaborators
-    def context(self, host: Machine) -> Context:
+    def handler_context(self, host: Machine) -> Context:
         """The ``ctx`` handlers get, made on first use; ``host`` is the machine they see."""
         ctx = self.ctx
         if ctx is None:
-            common = self.common
+            common = self.common_data
             ctx = self.ctx = Context(host, common) if common is not None else BlankContext(host, None)
         return ctx
 
@@ -234,9 +224,9 @@ class Engine:
         self.phase = ENTRY
         return True
 
-    async def initialize(self, host: Machine) -> None:
+    async def start(self, host: Machine) -> None:
         """Enter the initial state: ``on_enter`` runs and its timer is armed."""
-        self.context(host)
+        self.handler_context(host)
         self._started()
         try:
             await moves.enter(self, self.node, None, None)
@@ -268,7 +258,7 @@ class Engine:
         if not held and (self.running or self.phase == NEW or self.clock is not None):
             return await host.drive_in_turn(limit, wait, answer)
         self.running = True
-        ctx = self.ctx or self.context(host)
+        ctx = self.ctx or self.handler_context(host)
         # quiet: INFO logging known to be off (from the logger's cache): plain transitions go inline
         steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
         try:
@@ -323,7 +313,7 @@ class Engine:
         calls take, in one frame: drive() takes it too, but its loop's set-up costs this path half
         again (0.50 -> 0.75 us per tick).  Anything but a plain transition goes to :meth:`_settle`."""
         self.running = True
-        ctx = self.ctx or self.context(host)
+        ctx = self.ctx or self.handler_context(host)
         ctx.msg = None
         run = node.on_state  # a slot's function: called from a local (see docs/architecture.md)
         try:
@@ -483,4 +473,4 @@ class Engine:
 
 #: A run() that has to wait for its turn looks down its caller chain for these: finding one of them
 #: driving this machine means a handler is waiting for itself.
-DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.entry_step, Engine.initialize))
+DRIVING = frozenset(method.__code__ for method in (Engine.drive, Engine.entry_step, Engine.start))

@@ -47,6 +47,8 @@ POLICIES_0X: dict[str, OverflowPolicy] = {
 class _Host(Protocol):
     @property
     def context(self) -> Any: ...
+    @property
+    def node(self) -> Any: ...
 
 
 def _one(ours: str, ours_value: Any, default: Any, theirs: str, theirs_value: Any) -> list[Problem]:
@@ -114,14 +116,14 @@ def dropped(host: _Host, name: str, filter_fn: Callable[[Any, Any], Any], msg: A
     return True
 
 
-def trap(host: _Host, engine: Any, trap_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def trap(host: _Host, trap_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """An observer calling ``trap_fn(ctx)`` after a handler answered a message with None or a label
     whose target is ``Unhandled`` (emitted before the machine moves, so ``ctx.msg`` is the message)."""
 
     def observe(event: Any) -> Any:
         if isinstance(event, MessageHandled):
             label = event.label
-            op = None if label is None else engine.node.lookup(label)
+            op = None if label is None else host.node.lookup(label)
             if label is None or (op is not None and op.kind == UNHANDLED):
                 return trap_fn(host.context)
         return None
@@ -167,8 +169,7 @@ def priority(value: object) -> int:
 class Compat0x:
     """0.x's read-only views of a machine (a base of :class:`~.machine.StateMachine`)."""
 
-    __slots__ = ("_entered",)  # state_enter_times, once read (unset until then: no cost)
-    _engine: Any
+    __slots__ = ()  # state_enter_times' record is the machine's ``_entered`` slot (see Engine)
     _entered: dict[str, float]
 
     #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by ``send_message``.
@@ -187,7 +188,7 @@ class Compat0x:
         Assign a function (``fsm.log = print``, or ``lambda text: None`` to silence it, as 0.x
         programs do) and ``ctx.log`` calls it instead.
         """
-        ctx = self._engine.context(self)
+        ctx = self.context  # type: ignore[attr-defined]
         fn: Callable[[str], Any] = ctx.log_to or ctx.log
         return fn
 
@@ -195,18 +196,18 @@ class Compat0x:
     def log(self, fn: Callable[[str], Any]) -> None:
         if not callable(fn):
             raise TypeError(f"fsm.log takes a function of one text, got {fn!r}")
-        self._engine.context(self).log_to = fn
+        self.context.log_to = fn  # type: ignore[attr-defined]
 
     @property
     def retry_counters(self) -> MappingProxyType[str, int]:
         """Retries by state name: only the current state's count is kept (it resets when left)."""
-        engine = self._engine
-        return MappingProxyType({engine.node.name: engine.retry} if engine.retry else {})
+        machine: Any = self
+        return MappingProxyType({machine.node.name: machine.retry} if machine.retry else {})
 
     @property
     def registry(self) -> MappingProxyType[str, Any]:
         """This machine's states by ``module.qualname`` (the names :func:`~.registry.get_state` takes)."""
-        return MappingProxyType({f"{s.module}.{s.qualname}": s for s in self._engine.spec.nodes})
+        return MappingProxyType({f"{s.module}.{s.qualname}": s for s in self.spec.nodes})  # type: ignore[attr-defined]
 
     @property
     def state_enter_times(self) -> MappingProxyType[str, float]:
@@ -220,8 +221,9 @@ class Compat0x:
         except AttributeError:
             pass
         times: dict[str, float] = {}
-        self._entered = times
-        timebase = self._engine.timebase
+        machine: Any = self
+        machine._entered = times
+        timebase = machine.timebase
 
         def observe(event: Any) -> None:
             if isinstance(event, StateEntered):

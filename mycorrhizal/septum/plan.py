@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any
 
 from ..common.callables import is_async_callable
 from ..common.errors import Problem
@@ -154,10 +154,6 @@ class MachineSpec:
     """The validated, compiled states of one machine: shared by every instance built from it."""
 
     __slots__ = ("initial", "error", "nodes", "group", "root", "name", "warnings", "keys", "__weakref__")
-
-    #: What makes the engine that runs a machine of this kind of spec (:mod:`.chart` sets it, since
-    #: this layer knows no engine): ``Engine.create``, and ``ChartEngine.create`` for a statechart's.
-    engine: ClassVar[Any] = None
 
     def __init__(
         self,

@@ -63,7 +63,7 @@ async def test_a_machines_life_reaches_the_nets_observer(running: RunNet, clock:
 
 def engaged(runner: Any) -> list[bool]:
     """Whether each machine of the gate transition has observers (it builds records only then)."""
-    return [fsm._engine.observers is not None for fsm in machines(runner, "gate").values()]
+    return [fsm.observers is not None for fsm in machines(runner, "gate").values()]
 
 
 async def test_machines_forward_while_the_net_is_observed(running: RunNet, clock: ManualClock) -> None:

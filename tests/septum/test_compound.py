@@ -6,6 +6,7 @@ and retries, completion."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import pytest
@@ -466,3 +467,27 @@ async def test_a_handler_raising_cancelled_error_itself_inside_a_chart_is_a_fail
         await raising.run()
     assert raising.queue_size == 0
     await raising.run()  # nothing is stuck
+
+
+class Audited(StateMachine):
+    """A program's own kind of machine: a subclass adding a method (no slots of its own needed)."""
+
+    __slots__ = ()
+
+    def where(self) -> list[str]:
+        return names(self.configuration)
+
+
+@pytest.mark.parametrize("chart", [False, True], ids=["flat", "statechart"])
+async def test_a_subclass_of_state_machine_runs_flat_machines_and_statecharts_as_itself(chart: bool) -> None:
+    away = final("Away")
+    flat = leaf("Solo", on_state=on({"out": E.DONE}), transitions=lambda: [LabeledTransition(E.DONE, away)])
+    fsm = Audited(three_levels()[0] if chart else flat)
+    assert isinstance(fsm, Audited) and type(fsm).__name__ == "Audited"
+    await fsm.initialize()
+    assert fsm.where() == (["Outer", "Middle", "A"] if chart else ["Solo"])
+    fsm.send_message("skip" if chart else "out")
+    await fsm.run()
+    assert fsm.where() == (["Outer", "C"] if chart else ["Away"])
+    twin = copy.copy(fsm)  # a copy is of the same kind, at the same place
+    assert type(twin) is type(fsm) and twin.where() == fsm.where()

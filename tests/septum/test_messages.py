@@ -182,7 +182,7 @@ async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:
     await a.run()
     assert a.common == {"log": ["x"]} and b.common == {}
     with pytest.raises(AttributeError, match="'Context' object has no attribute 'nope'"):
-        _ = a._engine.ctx.nope  # type: ignore[union-attr]
+        _ = a.ctx.nope  # type: ignore[union-attr]
 
 
 async def test_blackboard_is_the_same_object_before_and_after_the_machine_runs() -> None:

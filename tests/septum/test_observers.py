@@ -106,7 +106,7 @@ async def test_async_observers_get_every_event_in_order() -> None:
     fsm.add_observer(observer)
     fsm.send_message("work")
     await fsm.run()
-    await fsm._engine.observers.drain()  # type: ignore[union-attr]
+    await fsm.observers.drain()  # type: ignore[union-attr]
     assert seen[:4] == ["StateEntered", "MessageHandled", "StateLeft", "StateEntered"]
 
 
@@ -115,7 +115,7 @@ async def test_removing_the_last_observer_leaves_nothing_behind() -> None:
     events: list[MachineEvent] = []
     fsm.add_observer(events.append)
     fsm.remove_observer(events.append)
-    assert fsm._engine.observers is None  # each step is back to a single test
+    assert fsm.observers is None  # each step is back to a single test
     fsm.send_message("work")
     await fsm.run()
     assert events == []
@@ -191,7 +191,7 @@ async def test_a_lone_observer_on_the_fast_path_has_the_guarantees_of_any(
     seen.clear()
     fsm.add_observer(disguised)
     await fsm.tick()
-    await fsm._engine.observers.drain()  # type: ignore[union-attr]
+    await fsm.observers.drain()  # type: ignore[union-attr]
     assert [summary(e) for e in seen] == [
         ("left", "Loop", E.WORK, "Loop"),
         ("entered", "Loop", "Loop", E.WORK),

@@ -248,7 +248,7 @@ async def test_repr_and_properties() -> None:
     fsm.send_message(1)
     assert fsm.queue_size == 1
     await fsm.run()
-    assert "Echo" in repr(fsm._engine.ctx)
+    assert "Echo" in repr(fsm.ctx)
 
 
 def _scenario():
@@ -452,4 +452,4 @@ async def test_awaitable_from_a_plain_handler_that_raises_is_routed() -> None:
     fsm = StateMachine(s, error_state=Err)
     fsm.send_message("x")
     await fsm.run()
-    assert fsm.current_state is Err and "KeyError" in str(fsm._engine.ctx.error)  # type: ignore[union-attr]
+    assert fsm.current_state is Err and "KeyError" in str(fsm.ctx.error)  # type: ignore[union-attr]

@@ -61,7 +61,7 @@ def test_a_restored_statechart_goes_on_as_the_original(light: Any) -> None:
     }  # type: ignore[index]
     restored = twin(light, clock, document)
     assert where(restored) == where(fsm) and restored.current_state is fsm.current_state
-    theirs = run(restored, restored._engine.timebase, AFTER)  # type: ignore[arg-type]
+    theirs = run(restored, restored.timebase, AFTER)  # type: ignore[arg-type]
     assert run(fsm, clock, AFTER) == [(t, w, c) for t, w, c in theirs]
     assert fsm.is_complete and restored.is_complete
 
