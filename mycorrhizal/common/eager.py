@@ -39,8 +39,9 @@ and ``weakref.getweakrefcount`` say so once the coroutine has finished): a corou
 ``current_task()`` - itself or through an ``asyncio.timeout()`` whose timer is still scheduled -
 makes the starter take a fresh one, so no two coroutines are ever seen to share a task.  Each
 coroutine still runs in its own copy of the caller's context, with the task to be current only
-while it runs - or, within a *stretch* (``EagerStarter.within``: a run of starts with no other user
-code in between), from the stretch's start to its end, the caller's task current again after it.
+while it runs - or, within a *stretch* (``with_starter(tick, True)``: a run of starts with no
+other user code in between), from the stretch's start to its end, the caller's task current
+again after it.
 If a coroutine suspends, the driver (suspended in its ``yield from``) is what the
 task carries on, through the same ``_Resume`` as above, and knows it is detached: when the
 coroutine ends it returns the result (or raises) to the task instead of yielding the marker; the
@@ -58,7 +59,7 @@ from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["BUSY", "DONE", "LAZY_TASKS", "RAISED", "EagerStarter", "run_eager", "start_eager"]
+__all__ = ["BUSY", "DONE", "LAZY_TASKS", "RAISED", "EagerStarter", "run_eager", "start_eager", "with_starter"]
 
 _NOTHING: Any = object()
 
@@ -250,6 +251,7 @@ def _drive(starter: EagerStarter) -> Generator[Any, Any, Any]:
     """
     me = yield
     coro = yield
+    refcount, weakrefs, sole, done = _refcount, _weakrefs, _SOLE, DONE  # (locals: read per coroutine)
     while True:
         try:
             value = yield from coro
@@ -261,9 +263,9 @@ def _drive(starter: EagerStarter) -> Generator[Any, Any, Any]:
             if starter._driver is not me:
                 return value
             starter.value = value
-        if _refcount(starter._task) > _SOLE or _weakrefs(starter._task):
-            starter._task = _current_tasks[starter.loop] = _new_task(_Task)
-        coro = yield DONE
+        if refcount(starter._task) > sole or weakrefs(starter._task):
+            starter._renew_task()
+        coro = yield done
 
 
 class EagerStarter:
@@ -273,7 +275,7 @@ class EagerStarter:
     when the coroutine finished (its result in :attr:`value`, or what it raised in :attr:`error`,
     which the caller clears), else the task that carries it on.
 
-    Within a stretch (:meth:`within`), a caller that starts many coroutines may do what
+    Within a stretch (:func:`with_starter`), a caller that starts many coroutines may do what
     :meth:`start_entered` does itself, one call fewer per coroutine (where :data:`LAZY_TASKS`)::
 
         context = contextvars.copy_context()
@@ -298,7 +300,7 @@ class EagerStarter:
         self.send: Callable[[Any], Any] = self._alone
         self._driver: Any = None
         self._task: Any = None
-        self._outer: Any = None  # the task current outside a stretch (within())
+        self._outer: Any = None  # the task current outside a stretch (with_starter())
         if LAZY_TASKS:
             self._new_driver()
             self._task = _new_task(_Task)
@@ -346,27 +348,18 @@ class EagerStarter:
         _Task.__init__(task, resume, loop=self.loop, context=context)
         return task
 
-    def within(self, call: Callable[[Any], Any], argument: Any) -> Any:
-        """``call(argument)`` within a *stretch*: with the task to be current meanwhile, for a run of
-        :meth:`start_entered` calls with nothing else in between that could look at the current
-        task (no user code); then the task that was current is current again.  Stretches nest."""
-        saved = self._outer
-        current = _current_tasks
-        loop = self.loop
-        outer = self._outer = current.get(loop)
-        current[loop] = self._task
-        try:
-            return call(argument)
-        finally:
-            if outer is None:
-                current.pop(loop, None)
-            else:
-                current[loop] = outer
-            self._outer = saved
+    def _renew_task(self) -> None:
+        """Take a fresh task to be (the one held became a task, or something else holds it); it is
+        current instead of the old one if that was current (within a stretch), and only then."""
+        old = self._task
+        self._task = _new_task(_Task)
+        if _current_tasks.get(self.loop) is old:
+            _current_tasks[self.loop] = self._task
 
     def step_out(self) -> None:
-        """Within a stretch (:meth:`within`), make the task current outside it current again (before
-        user code that is not a coroutine being started: a log handler); :meth:`step_in` after."""
+        """Within a stretch (:func:`with_starter`), make the task current outside it current again
+        (before user code that is not a coroutine being started: a log handler); :meth:`step_in`
+        after."""
         if LAZY_TASKS:
             if self._outer is None:
                 _current_tasks.pop(self.loop, None)
@@ -379,7 +372,7 @@ class EagerStarter:
             _current_tasks[self.loop] = self._task
 
     def start_entered(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
-        """:meth:`start` within a stretch (:meth:`within`): the task to be is current already."""
+        """:meth:`start` within a stretch (:func:`with_starter`): the task to be is current already."""
         context = _copy_context()
         try:
             first = context.run(self.send, coro)
@@ -399,11 +392,43 @@ def _start_alone(self: EagerStarter, coro: Coroutine[Any, Any, Any]) -> asyncio.
     return self._alone(coro)
 
 
-def _call_alone(self: EagerStarter, call: Callable[[Any], Any], argument: Any) -> Any:
-    return call(argument)
-
-
 if not LAZY_TASKS:  # no task to be here: every start is run_eager's
     EagerStarter.start = _start_alone  # type: ignore[method-assign]
     EagerStarter.start_entered = _start_alone  # type: ignore[method-assign]
-    EagerStarter.within = _call_alone  # type: ignore[method-assign]
+
+
+def with_starter(tick: Callable[[Any], Any], stretch: bool) -> Callable[[Any], Any]:
+    """``tick(host)`` made to run with ``host.eager`` the host's starter for the running loop (made,
+    and kept there, when the host has none yet or one of another loop); if ``stretch``, within a
+    *stretch* of it: the task to be current meanwhile, for a run of :meth:`EagerStarter.start_entered`
+    calls with nothing else in between that could look at the current task (no user code), and
+    the task that was current current again after it.  Stretches nest.
+
+    One function, not a call of a method of the starter: it is once per tick of a tree."""
+    running_loop, current = asyncio.get_running_loop, _current_tasks
+
+    def starting(host: Any) -> Any:
+        loop = running_loop()
+        starter = host.eager
+        if starter is None or starter.loop is not loop:
+            host.eager = EagerStarter(loop)
+        return tick(host)
+
+    def stretched(host: Any) -> Any:
+        loop = running_loop()
+        starter = host.eager
+        if starter is None or starter.loop is not loop:
+            starter = host.eager = EagerStarter(loop)
+        saved = starter._outer
+        outer = starter._outer = current.get(loop)
+        current[loop] = starter._task
+        try:
+            return tick(host)
+        finally:
+            if outer is None:
+                current.pop(loop, None)
+            else:
+                current[loop] = outer
+            starter._outer = saved
+
+    return stretched if stretch and LAZY_TASKS else starting

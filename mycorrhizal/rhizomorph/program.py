@@ -11,12 +11,11 @@ observers run the plain program and pay nothing for observability.
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..common.eager import LAZY_TASKS, EagerStarter
+from ..common.eager import LAZY_TASKS, with_starter
 from .behaviours import composites, decorators, leaves
 from .behaviours.host import HaltFn, Host, TickFn
 from .compile import Plan, plan_of
@@ -161,7 +160,7 @@ _CODE_FREE = frozenset({"sequence", "selector", "parallel", "inverter", "succeed
 def _async_only(plan: Plan) -> list[bool]:
     """Which nodes root a subtree of async leaves (without halt hooks) and code-free nodes only.
 
-    Such a subtree ticks within one stretch of the runner's starter (``EagerStarter.within``): the
+    Such a subtree ticks within one stretch of the runner's starter (``eager.with_starter``): the
     task to be is made current once per tick rather than once per leaf (the only user code that
     runs within is the leaves' coroutines, which must see it; their error policies step out).
     """
@@ -194,7 +193,9 @@ def build(plan: Plan, observed: bool = False) -> Program:
         else:
             ticks[i] = BUILDERS[plan.kinds[i]](plan, i, kid_ticks, kid_halts)
             if pure[i] and parent >= 0 and not pure[parent]:
-                ticks[i] = _entering(ticks[i])  # (the root's is entered by _with_loop)
+                # A subtree of async leaves and code-free nodes in a tree that has other nodes: one
+                # stretch of the runner's starter (the root's is entered below).
+                ticks[i] = with_starter(ticks[i], True)
         rearm = getattr(ticks[i], "rearm", None)
         if rearm is not None:
             rearms[i] = rearm
@@ -204,35 +205,11 @@ def build(plan: Plan, observed: bool = False) -> Program:
             halts[i] = _observe_halt(plan, i, halts[i])
     root = _observe_root(plan, ticks[0]) if observed else ticks[0]
     if any(isinstance(spec, Leaf) and spec.is_async for spec in plan.specs):
-        root = _with_loop(root, pure[0] and not isinstance(plan.specs[0], Leaf))
+        # The starter of the running loop the async leaves start on, looked up once per tick (a
+        # tick is synchronous) rather than by each leaf; within one stretch if the whole tree is
+        # async leaves and code-free nodes.
+        root = with_starter(root, pure[0] and not isinstance(plan.specs[0], Leaf))
     return Program(plan, root, halts, observed, rearms)
-
-
-def _with_loop(tick: TickFn, entered: bool) -> TickFn:
-    """The root of a tree with ``async def`` leaves: the starter of the running loop they start on,
-    looked up once per tick (a tick is synchronous) rather than by each leaf; ``entered``: the
-    whole tree ticks within one stretch of it (see _async_only)."""
-    running_loop = asyncio.get_running_loop
-
-    def root(rt: Host) -> Status:
-        loop = running_loop()
-        starter = rt.eager
-        if starter is None or starter.loop is not loop:
-            starter = rt.eager = EagerStarter(loop)
-        return starter.within(tick, rt) if entered else tick(rt)
-
-    return root
-
-
-def _entering(tick: TickFn) -> TickFn:
-    """A subtree of async leaves and code-free nodes in a tree that has other nodes: ticked within
-    one stretch of the runner's starter (see _async_only)."""
-
-    def entered(rt: Host) -> Status:
-        starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
-        return starter.within(tick, rt)  # type: ignore[no-any-return]
-
-    return entered
 
 
 # ----------------------------------------------------------------------------------------- observing

@@ -36,7 +36,19 @@ async def starter(request: pytest.FixtureRequest) -> Any:
     if request.param == "driver":
         return made, made.start
 
-    return made, lambda coro: made.within(made.start_entered, coro)
+    return made, lambda coro: within(made, lambda _: made.start_entered(coro))
+
+
+class Host:
+    """What with_starter() needs of its host: the starter, in ``eager``."""
+
+    def __init__(self, starter: EagerStarter | None = None) -> None:
+        self.eager = starter
+
+
+def within(made: EagerStarter, call: Callable[[Any], Any]) -> Any:
+    """``call(host)`` within a stretch of ``made`` (the starter of a host, on the running loop)."""
+    return eager.with_starter(call, True)(Host(made))
 
 
 async def quick(value: Any) -> Any:
@@ -176,6 +188,48 @@ async def test_a_suspended_coroutine_raising_or_cancelled_fails_its_task(starter
     assert start(quick(1)) is None and made.value == 1
 
 
+class Result:
+    """A coroutine's result."""
+
+
+async def test_a_suspended_coroutine_that_returns_after_its_cancellation_hands_its_task_the_result(
+    starter: Any,
+) -> None:
+    made, start = starter
+
+    async def stubborn() -> Result:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            return Result()  # (thrown in through the task: its driver, if any, hands this back)
+        raise AssertionError("not cancelled")  # pragma: no cover
+
+    task = start(stubborn())
+    assert task is not None
+    await asyncio.sleep(0)  # (its task's first step, which takes the sleep over)
+    task.cancel()
+    result = await task
+    assert isinstance(result, Result) and not task.cancelled()
+    assert made.value is not result  # (the starter does not keep it)
+    assert start(quick(1)) is None and made.value == 1
+
+
+@needs_lazy_tasks
+async def test_a_coroutine_finishing_in_its_task_never_makes_the_task_to_be_current() -> None:
+    made = EagerStarter(asyncio.get_running_loop())
+    gate = asyncio.get_running_loop().create_future()
+
+    async def patient() -> Any:
+        await gate
+        return asyncio.current_task()
+
+    task = made.start(patient())
+    held = made._task  # held, as a coroutine that kept it would: whoever takes a fresh one ...
+    gate.set_result(None)
+    assert await task is task  # ... must not make it current while this task's step runs
+    assert made.start(quick(2)) is None and made.value == 2 and held is not made._task
+
+
 async def test_a_start_inside_a_start_of_the_same_starter_works(starter: Any) -> None:
     made, start = starter
     gate = asyncio.get_running_loop().create_future()
@@ -249,7 +303,7 @@ async def test_within_a_stretch_the_task_to_be_is_current_and_each_coroutine_see
         assert task is not None and kept[1] is task and asyncio.current_task() is made._task is not task
         return task
 
-    task = made.within(stretch, None)
+    task = within(made, stretch)
     assert asyncio.current_task() is caller
     gate.set_result(None)
     assert await task == "done"
@@ -264,7 +318,7 @@ async def test_a_stretch_that_raises_makes_the_callers_task_current_again() -> N
         raise KeyError("inside")
 
     with pytest.raises(KeyError, match="inside"):
-        made.within(fails, None)
+        within(made, fails)
     assert asyncio.current_task() is caller
-    assert made.within(lambda _: made.within(lambda _: asyncio.current_task(), None), None) is made._task
+    assert within(made, lambda _: within(made, lambda _: asyncio.current_task())) is made._task
     assert asyncio.current_task() is caller  # (stretches nest)

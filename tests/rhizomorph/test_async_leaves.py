@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ManualClock
+from mycorrhizal.common import InvalidStatusError, ManualClock
 from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
 
 
@@ -202,3 +202,90 @@ async def test_an_error_policy_within_a_stretch_logs_under_the_callers_task() ->
     finally:
         logging.getLogger("mycorrhizal.rhizomorph").removeHandler(handler)
     assert logged == [asyncio.current_task()]
+
+
+def test_a_runner_driven_on_one_loop_then_another_starts_its_leaves_on_each() -> None:
+    loops: list[Any] = []
+
+    async def waits(bb: Any) -> Status:
+        await asyncio.sleep(0)  # (suspends: the task that carries it on must be of this loop)
+        loops.append(asyncio.get_running_loop())
+        return Status.SUCCESS
+
+    b = TreeBuilder("Twice")
+    b.root(b.sequence("steps", b.action(waits)))
+    runner = Runner(b.build(), {})
+    for _ in range(2):
+        assert asyncio.run(runner.tick_until_complete()) is Status.SUCCESS
+    assert len(loops) == 2 and loops[0] is not loops[1]
+
+
+# An async leaf is started on one of several paths, each converting what its coroutine returned:
+# a function of bb alone in a stretch of async leaves (the commonest, written out), another within
+# a stretch, one started alone (its parent runs other code), and one collected from its task.
+PATHS = ["bb in a stretch", "ctx in a stretch", "alone", "after suspending"]
+
+
+async def result_of(kind: str, path: str, value: Any) -> tuple[Status, bool]:
+    """What one tick of an async ``kind`` leaf returning ``value`` on ``path`` reports, and whether
+    the runner then polls (a leaf said RUNNING)."""
+
+    async def leaf(bb: Any) -> Any:
+        if path == "after suspending":
+            await asyncio.sleep(0)
+        return value
+
+    async def of_ctx(ctx: Any) -> Any:
+        return value
+
+    b = TreeBuilder("Returns")
+    fn = of_ctx if path == "ctx in a stretch" else leaf
+    node = b.action(fn, name="work") if kind == "action" else b.condition(fn, name="ready")
+    b.root(node if path == "alone" else b.sequence("steps", node))
+    runner = Runner(b.build(), {})
+    if path == "after suspending":
+        assert await runner.tick() is Status.RUNNING
+        await asyncio.sleep(0)  # (its task's step, which finishes it)
+    return await runner.tick(), runner.polling
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, Status.SUCCESS),
+        (False, Status.FAILURE),
+        (None, Status.FAILURE),
+        (Status.SUCCESS, Status.SUCCESS),
+        (Status.FAILURE, Status.FAILURE),
+    ],
+)
+async def test_an_async_condition_accepts_a_bool_none_success_or_failure_on_every_path(
+    path: str, value: Any, expected: Status
+) -> None:
+    assert await result_of("condition", path, value) == (expected, False)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, Status.SUCCESS), (True, Status.SUCCESS), (False, Status.FAILURE), *((s, s) for s in Status)],
+)
+async def test_an_async_action_returns_a_status_a_bool_or_none_on_every_path(
+    path: str, value: Any, expected: Status
+) -> None:
+    assert await result_of("action", path, value) == (expected, expected is Status.RUNNING)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [("condition", 1), ("condition", "yes"), ("condition", Status.RUNNING), ("action", 0), ("action", "ok")],
+)
+async def test_an_async_leaf_returning_what_it_may_not_is_refused_on_every_path(
+    path: str, kind: str, value: Any
+) -> None:
+    name = "work" if kind == "action" else "ready"
+    with pytest.raises(InvalidStatusError, match=f"{kind} '{name}' returned {value!r}") as info:
+        await result_of(kind, path, value)
+    assert info.value.node == name

@@ -226,6 +226,30 @@ def _collector(i: int, outcome: Callable[..., Status]) -> Callable[[Host, Any], 
     return collect
 
 
+Settle = Callable[[Host, EagerStarter, Any], Status]
+Suspended = Callable[[Host, EagerStarter, "asyncio.Task[Any] | None"], Status]
+
+
+def _enders(i: int, outcome: Callable[..., Status]) -> tuple[Settle, Suspended]:
+    """How an async leaf's start ends when that is not simply a bool (condition) or SUCCESS /
+    FAILURE (action) returned: ``settle``, the status of a coroutine that finished with ``value``
+    (RAISED: it raised); ``suspended``, the coroutine suspended and ``task`` carries it on (None:
+    it was started alone, and finished)."""
+
+    def settle(rt: Host, starter: EagerStarter, value: Any) -> Status:
+        error, starter.error = starter.error, None  # (not kept beyond this call)
+        return outcome(rt, value, error)
+
+    def suspended(rt: Host, starter: EagerStarter, task: asyncio.Task[Any] | None) -> Status:
+        if task is None:
+            return settle(rt, starter, starter.value)
+        rt.data[i] = task
+        rt._track(i, task)
+        return RUNNING
+
+    return settle, suspended
+
+
 def async_leaf(
     i: int,
     node: str,
@@ -240,12 +264,14 @@ def async_leaf(
     if it finishes there, its result is the status of this very tick, else its task goes on in the
     background, the leaf reports RUNNING, and a later tick collects the task's result.  ``fn``,
     ``only``: as for :func:`sync_leaf`.  ``entered``: the leaf ticks within its runner's starter's
-    stretch (``EagerStarter.within``, see ``program._async_only``): the task to be is current already."""
-    by_bb = fn is not None and only == "bb"
-    by_ctx = fn is not None and only == "ctx"
+    stretch (``eager.with_starter``, see ``program._async_only``): the task to be is current already."""
     outcome = _outcome(i, condition, node, label, entered)
     collect = _collector(i, outcome)
-    common = bool if condition else Status  # (a bool from a condition, a Status from an action)
+    settle, suspended = _enders(i, outcome)
+    if entered and fn is not None and only == "bb":
+        return _entered_tick(i, condition, fn, collect, settle, suspended)
+    by_bb = fn is not None and only == "bb"
+    by_ctx = fn is not None and only == "ctx"
 
     def tick(rt: Host) -> Status:
         task = rt.data[i]
@@ -258,28 +284,60 @@ def async_leaf(
                 r = _applied(rt, i, raised, entered)
             else:
                 starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
-                if entered:  # start_entered(), written out (see EagerStarter): one call fewer
-                    context = _copy_context()
-                    try:
-                        first = context.run(starter.send, coro)
-                    except ValueError:
-                        first = BUSY
-                    task = None if first is DONE else starter.carry_on(first, coro, context)
-                else:
-                    task = starter.start(coro)
-                if task is not None:  # it suspended: its task goes on
-                    rt.data[i] = task
-                    rt._track(i, task)
-                    r = RUNNING
+                task = starter.start_entered(coro) if entered else starter.start(coro)
+                if task is not None:
+                    r = suspended(rt, starter, task)
+                elif condition:
+                    r = starter.value
+                    r = SUCCESS if r is True else FAILURE if r is False else settle(rt, starter, r)
                 else:
                     r = starter.value
-                    if r.__class__ is not common:  # (after a coroutine that raised, it is RAISED)
-                        error, starter.error = starter.error, None  # (not kept beyond this call)
-                        r = outcome(rt, r, error)
-                    elif condition:
-                        r = SUCCESS if r else FAILURE
-                    elif r is RUNNING:
-                        rt.polling = True  # (as in outcome())
+                    if r is not SUCCESS and r is not FAILURE:
+                        r = settle(rt, starter, r)
+        rt.status[i] = r
+        rt.seen[i] = rt.ticks
+        return r
+
+    return tick
+
+
+def _entered_tick(
+    i: int,
+    condition: bool,
+    fn: Callable[[Any], Any],
+    collect: Callable[[Host, Any], Status],
+    settle: Settle,
+    suspended: Suspended,
+) -> TickFn:
+    """The tick of the commonest async leaf, a function of ``bb`` alone ticked within a stretch: the
+    start written out (``EagerStarter.start_entered``'s lines, one call fewer) and nothing tested
+    per tick that is known at build time (each test costs, and so does each name it closes over)."""
+
+    def tick(rt: Host) -> Status:
+        task = rt.data[i]
+        if task is not None:
+            r = collect(rt, task)
+        else:
+            try:
+                coro = fn(rt.bb)
+            except Exception as raised:
+                r = _applied(rt, i, raised, True)
+            else:
+                starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
+                context = _copy_context()
+                try:
+                    first = context.run(starter.send, coro)
+                except ValueError:  # (the driver is busy: a start inside a start)
+                    first = BUSY
+                if first is not DONE:
+                    r = suspended(rt, starter, starter.carry_on(first, coro, context))
+                elif condition:
+                    r = starter.value
+                    r = SUCCESS if r is True else FAILURE if r is False else settle(rt, starter, r)
+                else:
+                    r = starter.value
+                    if r is not SUCCESS and r is not FAILURE:
+                        r = settle(rt, starter, r)
         rt.status[i] = r
         rt.seen[i] = rt.ticks
         return r
