@@ -197,7 +197,7 @@ def _applied(rt: Host, i: int, exc: BaseException, entered: bool) -> Status:
 
 def _outcome(i: int, condition: bool, node: str, label: str, entered: bool) -> Callable[..., Status]:
     """How an async leaf turns what its coroutine returned (``value``) or raised (``exc``, or None)
-    into its status, when that is not simply a bool (condition) or a Status (action)."""
+    into its status, when that is not simply a bool (condition) or SUCCESS / FAILURE (action)."""
 
     def outcome(rt: Host, value: Any, exc: BaseException | None) -> Status:
         if exc is not None:
@@ -310,8 +310,9 @@ def _entered_tick(
     suspended: Suspended,
 ) -> TickFn:
     """The tick of the commonest async leaf, a function of ``bb`` alone ticked within a stretch: the
-    start written out (``EagerStarter.start_entered``'s lines, one call fewer) and nothing tested
-    per tick that is known at build time (each test costs, and so does each name it closes over)."""
+    start written out (``EagerStarter.start_entered``'s lines, one call fewer), and of what is known
+    when the tree is built only whether it is a condition tested per tick (each test costs, and so
+    does each name the function closes over: ~1,900 instructions per tick of six such leaves)."""
 
     def tick(rt: Host) -> Status:
         task = rt.data[i]
