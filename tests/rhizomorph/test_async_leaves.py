@@ -220,6 +220,27 @@ def test_a_runner_driven_on_one_loop_then_another_starts_its_leaves_on_each() ->
     assert len(loops) == 2 and loops[0] is not loops[1]
 
 
+@pytest.mark.parametrize("kind", ["condition", "action"])
+async def test_a_leaf_whose_first_step_ticks_its_own_tree_again_gets_both_results(kind: str) -> None:
+    # The inner tick starts the leaf again while its first run is still in its first step: the
+    # runner's starter is busy with that run, so the second is started on its own.
+    runs: list[int] = []
+
+    async def again(bb: Any) -> Any:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            assert await runner.tick() is Status.FAILURE
+            return True  # the first run
+        return None  # the second: FAILURE for a condition, SUCCESS for an action
+
+    b = TreeBuilder("Reentrant")
+    node = b.condition(again) if kind == "condition" else b.inverter(b.action(again))
+    b.root(b.sequence("steps", node))
+    runner = Runner(b.build(), {})
+    expected = Status.SUCCESS if kind == "condition" else Status.FAILURE
+    assert await runner.tick() is expected and runs == [0, 1]
+
+
 # An async leaf is started on one of several paths, each converting what its coroutine returned:
 # a function of bb alone in a stretch of async leaves (the commonest, written out), another within
 # a stretch, one started alone (its parent runs other code), and one collected from its task.

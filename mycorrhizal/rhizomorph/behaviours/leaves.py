@@ -227,27 +227,17 @@ def _collector(i: int, outcome: Callable[..., Status]) -> Callable[[Host, Any], 
 
 
 Settle = Callable[[Host, EagerStarter, Any], Status]
-Suspended = Callable[[Host, EagerStarter, "asyncio.Task[Any] | None"], Status]
 
 
-def _enders(i: int, outcome: Callable[..., Status]) -> tuple[Settle, Suspended]:
-    """How an async leaf's start ends when that is not simply a bool (condition) or SUCCESS /
-    FAILURE (action) returned: ``settle``, the status of a coroutine that finished with ``value``
-    (RAISED: it raised); ``suspended``, the coroutine suspended and ``task`` carries it on (None:
-    it was started alone, and finished)."""
+def _settler(outcome: Callable[..., Status]) -> Settle:
+    """The status of an async leaf whose coroutine finished, with ``value``, during its start
+    (RAISED: it raised), when that is not simply a bool (condition) or SUCCESS / FAILURE (action)."""
 
     def settle(rt: Host, starter: EagerStarter, value: Any) -> Status:
         error, starter.error = starter.error, None  # (not kept beyond this call)
         return outcome(rt, value, error)
 
-    def suspended(rt: Host, starter: EagerStarter, task: asyncio.Task[Any] | None) -> Status:
-        if task is None:
-            return settle(rt, starter, starter.value)
-        rt.data[i] = task
-        rt._track(i, task)
-        return RUNNING
-
-    return settle, suspended
+    return settle
 
 
 def async_leaf(
@@ -267,9 +257,9 @@ def async_leaf(
     stretch (``eager.with_starter``, see ``program._async_only``): the task to be is current already."""
     outcome = _outcome(i, condition, node, label, entered)
     collect = _collector(i, outcome)
-    settle, suspended = _enders(i, outcome)
+    settle = _settler(outcome)
     if entered and fn is not None and only == "bb":
-        return _entered_tick(i, condition, fn, collect, settle, suspended)
+        return _entered_tick(i, condition, fn, collect, settle)
     by_bb = fn is not None and only == "bb"
     by_ctx = fn is not None and only == "ctx"
 
@@ -285,8 +275,10 @@ def async_leaf(
             else:
                 starter: EagerStarter = rt.eager  # type: ignore[assignment]  # (set by the root)
                 task = starter.start_entered(coro) if entered else starter.start(coro)
-                if task is not None:
-                    r = suspended(rt, starter, task)
+                if task is not None:  # it suspended: its task goes on
+                    rt.data[i] = task
+                    rt._track(i, task)
+                    r = RUNNING
                 elif condition:
                     r = starter.value
                     r = SUCCESS if r is True else FAILURE if r is False else settle(rt, starter, r)
@@ -307,7 +299,6 @@ def _entered_tick(
     fn: Callable[[Any], Any],
     collect: Callable[[Host, Any], Status],
     settle: Settle,
-    suspended: Suspended,
 ) -> TickFn:
     """The tick of the commonest async leaf, a function of ``bb`` alone ticked within a stretch: the
     start written out (``EagerStarter.start_entered``'s lines, one call fewer), and of what is known
@@ -330,8 +321,14 @@ def _entered_tick(
                     first = context.run(starter.send, coro)
                 except ValueError:  # (the driver is busy: a start inside a start)
                     first = BUSY
-                if first is not DONE:
-                    r = suspended(rt, starter, starter.carry_on(first, coro, context))
+                if first is not DONE:  # it suspended: its task goes on
+                    task = starter.carry_on(first, coro, context)
+                    if task is None:  # (the driver was busy: it was started alone, and finished)
+                        r = settle(rt, starter, starter.value)
+                    else:
+                        rt.data[i] = task
+                        rt._track(i, task)
+                        r = RUNNING
                 elif condition:
                     r = starter.value
                     r = SUCCESS if r is True else FAILURE if r is False else settle(rt, starter, r)
