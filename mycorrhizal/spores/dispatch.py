@@ -22,12 +22,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import mycorrhizal.spores.encoder as encoder
+
 from . import lifecycle, models
 from .encoder import Encoder, JSONEncoder, time_text
 from .records import RawEvent, RawObject, to_log_record
 from .transport import RecordSink
 
 __all__ = ["Dispatcher"]
+
+_MICROS = encoder._MICROS  # "000".."999": the milliseconds and microseconds of a time
 
 log = logging.getLogger("mycorrhizal.spores")
 
@@ -109,17 +113,26 @@ class Dispatcher:
         else:
             self._deliver(self._encode_event(raw))
 
-    def event_line(self, type_json: str, time: float, attributes_json: str, relations_json: str) -> None:
+    def event_line(self, type_json: str, time: float, attributes_json: str, relations_json: str) -> str:
         """Deliver an event given as the parts of its JSON line, while :attr:`lines` (the hot paths
         of adapters and observers: no record, no encoding step; the line is the one
-        :meth:`JSONEncoder.encode_event` makes, with a new id)."""
+        :meth:`JSONEncoder.encode_event` makes, with a new id); returns the event's id."""
         self.events += 1
+        second = encoder._second  # time_text(time) without its call: within the second, by table
+        fraction = time - second[0]
+        if 0.0 <= fraction < 0.999999:
+            micros = int(fraction * 1_000_000.0 + 0.5)
+            seconds, millis, rest = second[1], _MICROS[micros // 1000], _MICROS[micros % 1000]
+        else:
+            seconds, millis, rest = time_text(time), "", ""
+        ident = f"{models._PREFIX}{next(models._counter)}"
         self._put(
-            f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}","type":{type_json},'
-            f'"activity":null,"time":{time_text(time)},"attributes":[{attributes_json}],'
+            f'{{"event":{{"id":"{ident}","type":{type_json},"activity":null,'
+            f'"time":{seconds}{millis}{rest},"attributes":[{attributes_json}],'
             f'"relationships":[{relations_json}]}},"object":null}}'.encode(),
             "application/json",
         )
+        return ident
 
     def object(self, raw: RawObject) -> None:
         """Deliver an object record from any code (see :meth:`event`)."""

@@ -48,10 +48,14 @@ def _attributes(attributes: Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 def _relations(relationships: Iterable[Any] | Mapping[str, Relationship] | None) -> Relations:
     if relationships is None:
         return []
-    items = relationships.values() if isinstance(relationships, Mapping) else relationships
-    return [
-        (r.object_id, r.qualifier) if isinstance(r, Relationship) else (str(r[0]), str(r[1])) for r in items
-    ]
+    if type(relationships) is list:  # the usual form: no Mapping check (an ABC's, ~1,000 instructions)
+        items: Iterable[Any] = relationships
+    else:
+        items = relationships.values() if isinstance(relationships, Mapping) else relationships
+    pairs: Relations = []
+    for r in items:  # a loop, not a comprehension: no frame of its own
+        pairs.append((r.object_id, r.qualifier) if isinstance(r, Relationship) else (str(r[0]), str(r[1])))
+    return pairs
 
 
 def emit_event(
@@ -67,19 +71,26 @@ def emit_event(
     ``relationships`` are :class:`Relationship` objects or ``(object id, qualifier)`` pairs (a
     mapping's values are used); ``time`` is a datetime or epoch seconds (default: now).
     """
-    state = config.current()
+    state = config._state  # config.current(), read without a call
     if not state.config.enabled:
         return None
+    dispatcher = state.dispatcher
+    when = _time.time() if time is None else epoch(time)
+    pairs = _attributes(attributes)
+    relations = _relations(relationships)
+    if dispatcher.lines and activity is None:  # the line written at once, no record
+        if len(relations) == 1:
+            rels = encoder.RELATIONS.get(relations[0]) or relation_json(*relations[0])
+        else:
+            rels = ",".join([encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations])
+        return dispatcher.event_line(
+            encoder.QUOTED.get(event_type) or encoder.quote(event_type),
+            when,
+            encoder._event_attributes(pairs) if pairs else "",  # attributes_json(), without its call
+            rels,
+        )
     ident = generate_event_id()
-    raw: RawEvent = (
-        ident,
-        event_type,
-        _time.time() if time is None else epoch(time),
-        _attributes(attributes),
-        _relations(relationships),
-        activity,
-    )
-    state.dispatcher.event(raw)
+    dispatcher.event((ident, event_type, when, pairs, relations, activity))
     return ident
 
 
@@ -131,6 +142,7 @@ def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
 Reader = Callable[[Any, float, Attributes, Relations], None]
 _readers: dict[type, Reader] = {}
 _COLLECTIONS = (list, tuple, set, frozenset)
+_SINGLES: set[type] = set()  # classes of ObjectRef values seen to be one object, not a collection
 
 
 def _nothing(bb: Any, now: float, attributes: Attributes, relations: Relations) -> None:
@@ -163,7 +175,15 @@ def _write_refs(bb: Any, refs: tuple[tuple[str, str, ObjectScope], ...], now: fl
         value = getattr(bb, field, None)
         if value is None:
             continue
-        for obj in value if isinstance(value, _COLLECTIONS) else (value,):
+        if type(value) in _SINGLES:  # one object (known without isinstance's walk of four classes)
+            objects: Any = (value,)
+        elif isinstance(value, _COLLECTIONS):
+            objects = value
+        else:
+            objects = (value,)
+            if len(_SINGLES) < 1024:
+                _SINGLES.add(type(value))
+        for obj in objects:
             if obj is None:
                 continue
             if scope is ObjectScope.EVENT:
@@ -199,19 +219,21 @@ def json_reader(cls: type) -> JsonReader:
         return _no_parts
 
     def read(bb: Any, now: float) -> Parts:
-        attributes = []
+        attributes = ""  # one field is the usual: its text alone, no list to join
         for field, name in fields:
             value = getattr(bb, field, None)
             if value is not None:  # a text attribute's JSON made before: without a call
-                made = encoder.TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None
-                attributes.append(made or attribute_json(name, value))
+                made = (encoder.TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None) or (
+                    attribute_json(name, value)
+                )
+                attributes = f"{attributes},{made}" if attributes else made
+        if not refs:
+            return attributes, ""
         pairs: Relations = []
-        if refs:
-            _write_refs(bb, refs, now, pairs)
-        relations = []
-        for pair in pairs:
-            relations.append(encoder.RELATIONS.get(pair) or relation_json(*pair))
-        return ",".join(attributes), ",".join(relations)
+        _write_refs(bb, refs, now, pairs)
+        if len(pairs) == 1:
+            return attributes, encoder.RELATIONS.get(pairs[0]) or relation_json(*pairs[0])
+        return attributes, ",".join([encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in pairs])
 
     JSON_READERS[cls] = read
     return read

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum, auto
 from pathlib import Path
@@ -27,6 +28,7 @@ from mycorrhizal.spores import (
     JSONEncoder,
     ObjectRef,
     ObjectScope,
+    Relationship,
     SeptumAdapter,
     observe,
 )
@@ -151,6 +153,20 @@ async def observe_net() -> None:
     await run_net(observed=True)
 
 
+class Mood(Enum):
+    CALM = auto()
+
+
+async def emit_directly() -> None:
+    """emit_event in every form it takes (attributes as a mapping or pairs; relationships as
+    pairs, Relationship objects or a mapping of them; a time given; an activity)."""
+    spores.emit_event("step", {"n": 1}, [("r1", "robot")])
+    spores.emit_event("step", {"n": 2, "ratio": 0.5, "ok": True, "note": 'x"y', "mood": Mood.CALM})
+    spores.emit_event("step", [("label", "a")], [Relationship("r1", "robot"), ("p1", "cargo")], time=1.25)
+    spores.emit_event("step", None, {"r": Relationship("r2", "robot")}, time=datetime(2026, 1, 2, 3, 4))
+    spores.emit_event("step", {"n": 3}, [(7, "number")], activity="counting")
+
+
 def lines_of(path: Path) -> list[dict[str, Any]]:
     """The records of a JSON-lines file, without what differs from run to run (ids, times)."""
     records = [json.loads(line) for line in path.read_text().splitlines()]
@@ -166,8 +182,14 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "scenario",
-    [run_machine, observe_machine, run_net, observe_net],
-    ids=["SeptumAdapter.log_state", "observe(machine)", "HyphaAdapter.log_transition", "observe(runner)"],
+    [run_machine, observe_machine, run_net, observe_net, emit_directly],
+    ids=[
+        "SeptumAdapter.log_state",
+        "observe(machine)",
+        "HyphaAdapter.log_transition",
+        "observe(runner)",
+        "emit_event",
+    ],
 )
 async def test_the_fast_path_writes_the_lines_of_the_record_path(
     tmp_path: Path, scenario: Callable[[], Awaitable[None]]
@@ -184,6 +206,16 @@ async def test_the_fast_path_writes_the_lines_of_the_record_path(
     assert fast == records
     events = [r["event"] for r in fast if r["event"]]
     assert len(events) >= 4 and any(len(e["relationships"]) > 1 for e in events)
+
+
+async def test_emit_event_returns_the_id_it_wrote(tmp_path: Path) -> None:
+    for encoder in (None, RecordPath()):
+        transport = AsyncFileTransport(tmp_path / f"{encoder is None}.jsonl")
+        spores.configure(transport=transport, encoder=encoder)
+        idents = [spores.emit_event("step", {"n": i}, [("r1", "robot")]) for i in range(3)]
+        await transport.close()
+        written = [json.loads(line)["event"]["id"] for line in transport.path.read_text().splitlines()]
+        assert written == idents and len(set(idents)) == 3
 
 
 def test_event_line_is_refused_where_records_are_written_otherwise() -> None:

@@ -70,20 +70,30 @@ def _common(ctx: Any) -> Any:
 
 Outcome = tuple[Any, Any, tuple[tuple[str, str], ...], str]
 """(state, result, their attributes, the same as JSON)."""
+_NONE = object()  # neither a state nor a result: what no outcome was made for yet
 
 
 class _Outcomes:
     """What ``log_state`` writes for a state and a result (a label or target), made once per pair:
     the same state and label give the same attributes."""
 
-    __slots__ = ("known", "_fn", "_state_name", "_transition")
+    __slots__ = ("known", "last", "_fn", "_state_name", "_transition")
 
     def __init__(self, fn: Callable[..., Any], log_state_name: bool, log_transition: bool) -> None:
         self.known: dict[tuple[int, int], Outcome] = {}
         """(id of the state, id of the result) -> its outcome (which keeps both: the ids stay theirs)."""
+        self.last: Outcome = (_NONE, _NONE, (), "")
+        """The outcome made or found last (a handler dwelling in its state returns the same label
+        again and again: compared by identity, without a look-up)."""
         self._fn = fn
         self._state_name = log_state_name
         self._transition = log_transition
+
+    def find(self, state: Any, ctx: Any, result: Any) -> Outcome:
+        """The outcome of ``state`` and ``result``, found or made; it becomes :attr:`last`."""
+        found = self.known.get((id(state), id(result))) or self.make(state, ctx, result)
+        self.last = found
+        return found
 
     def make(self, state: Any, ctx: Any, result: Any) -> Outcome:
         """The outcome of ``state`` and ``result`` (kept, up to 1,024 pairs)."""
@@ -118,20 +128,22 @@ class SeptumAdapter(Adapter):
             evaluated = bool(extra)
 
             outcomes = _Outcomes(fn, log_state_name, log_transition)
-            known = outcomes.known
             type_json = quote(event_type)
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
                 if not self.enabled:
                     return None
-                ctx = args[0] if args else kwargs.get("ctx")
-                state = getattr(ctx, "state", None)
-                found = known.get((id(state), id(result))) or outcomes.make(state, ctx, result)
-                msg = getattr(ctx, "msg", None)
+                ctx: Any = args[0] if args else kwargs.get("ctx")
+                try:  # a septum context (attribute reads, not getattr's calls)
+                    state, msg, bb = ctx.state, ctx.msg, ctx.common
+                except AttributeError:
+                    state, msg, bb = getattr(ctx, "state", None), getattr(ctx, "msg", None), _common(ctx)
+                found = outcomes.last
+                if found[0] is not state or found[1] is not result:
+                    found = outcomes.find(state, ctx, result)
                 now = time.time()
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
-                    bb = getattr(ctx, "common", None)
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
                     attrs_json, rels_json = read(bb, now)
                     attributes = found[3]
@@ -147,7 +159,7 @@ class SeptumAdapter(Adapter):
                     attrs.append(("message_type", type(msg).__name__))
                 if evaluated:
                     extra.evaluate(args, kwargs, result, attrs)
-                return adapter_event(event_type, attrs, getattr(ctx, "common", None), [], now)
+                return adapter_event(event_type, attrs, bb, [], now)
 
             return wrap(fn, after=after)  # type: ignore[return-value]
 
