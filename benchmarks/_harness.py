@@ -165,6 +165,7 @@ class Derived:
     unit: str = "us"
     target: float | None = None
     note: str = ""
+    per: float = 1  # the result divided by this: e.g. the events one operation writes
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,7 @@ def derived_row(spec: Derived, left: Case, right: Case) -> Row:
     """``spec`` computed per round from the figures ``left`` and ``right`` got in the same round."""
 
     def apply(a: float, b: float) -> float:
-        return a - b if spec.op == "-" else a / b
+        return (a - b if spec.op == "-" else a / b) / spec.per
 
     values = [apply(a, b) for a, b in zip(left.samples, right.samples, strict=True)]
     low, median, high = _quartiles(values)

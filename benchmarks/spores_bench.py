@@ -5,7 +5,9 @@ Workloads, every case in the same interleaved rounds (microseconds per event):
 * FSM self-transition: ``await fsm.tick()`` on a state whose ``on_state`` returns the label of a
   self-transition, without logging and with ``SeptumAdapter.log_state`` on that handler (one event
   per transition, with the blackboard's ``EventAttr`` field as an attribute and its ``ObjectRef``
-  object, unchanged, as a relationship).
+  object, unchanged, as a relationship); also with an observer that does nothing and with
+  ``spores.observe(fsm)`` (two events per transition: the state left and the state entered; its
+  added cost is also given per event, the unit of the target).
 * PN firing: one firing of a consumer transition (``inbox -> consume``), ``n`` tokens added, then
   ``await runner.run_until_idle()``; without logging, with an observer that does nothing
   attached (``runner.add_observer``), with ``spores.observe(runner)`` (one event per firing,
@@ -80,6 +82,7 @@ W_PN_ADDED = "per PN firing (logged - plain)"
 W_PN_NULL = "per PN firing (do-nothing observer - plain)"
 W_FSM_NULL = "per FSM transition (do-nothing observer - plain)"
 W_FSM_OBSERVED = "per FSM transition (observe - plain)"
+W_FSM_OBSERVED_EVENT = "per event (observe - plain, 2 events per FSM transition)"
 W_PN_OBSERVED = "per PN firing (observe - plain)"
 
 
@@ -295,7 +298,9 @@ def cases(settings: Settings) -> Sequence[Case]:
 DERIVED = [
     Derived(ADDED, W_FSM_ADDED, (FILE, W_FSM), (PLAIN, W_FSM), target=TARGET_ADDED_US),
     Derived(ADDED, W_FSM_NULL, (NULL, W_FSM), (PLAIN, W_FSM), target=TARGET_OBSERVER_US),
-    Derived(ADDED, W_FSM_OBSERVED, (OBSERVED, W_FSM), (PLAIN, W_FSM), target=TARGET_ADDED_US),
+    Derived(ADDED, W_FSM_OBSERVED, (OBSERVED, W_FSM), (PLAIN, W_FSM)),
+    # The target is per event: spores.observe writes two per transition (left, entered).
+    Derived(ADDED, W_FSM_OBSERVED_EVENT, (OBSERVED, W_FSM), (PLAIN, W_FSM), target=TARGET_ADDED_US, per=2),
     Derived(ADDED, W_PN_NULL, (NULL, W_PN), (PLAIN, W_PN), target=TARGET_OBSERVER_US),
     Derived(ADDED, W_PN_OBSERVED, (OBSERVED, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),
     Derived(ADDED, W_PN_ADDED, (ADAPTER, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),

@@ -116,6 +116,7 @@ SPORES_ROWS = {
     ("spores, added by logging", "per PN firing (observe - plain)"),
     ("spores, added by logging", "per FSM transition (do-nothing observer - plain)"),
     ("spores, added by logging", "per FSM transition (observe - plain)"),
+    ("spores, added by logging", "per event (observe - plain, 2 events per FSM transition)"),
 }
 DISTRIBUTION_ROWS = {
     ("1 worker", "I/O-bound tokens"),
@@ -175,7 +176,7 @@ TARGETS = {
         ("spores, added by logging", "per PN firing (do-nothing observer - plain)"): 0.3,
         ("spores, added by logging", "per PN firing (observe - plain)"): 3.0,
         ("spores, added by logging", "per FSM transition (do-nothing observer - plain)"): 0.3,
-        ("spores, added by logging", "per FSM transition (observe - plain)"): 3.0,
+        ("spores, added by logging", "per event (observe - plain, 2 events per FSM transition)"): 3.0,
     },
     "distribution_bench": {("4 workers / 1 worker", "time per token"): 0.667},
 }
@@ -376,11 +377,13 @@ def test_derived_rows_pair_the_figures_of_the_same_round(harness: ModuleType) ->
     right = _measured(harness, "floor", [9.0, 10.0, 29.0])  # same-round differences: 1, 10, 1
     overhead = harness.Derived("lib", "overhead", left.key, right.key, "-", "us", target=2.0)
     ratio = harness.Derived("lib", "ratio", left.key, right.key, "/", "x")
-    rows = harness.collect_rows([left, right], [overhead, ratio], [])
-    assert [row.workload for row in rows] == ["w", "overhead", "ratio", "w"]
+    each = harness.Derived("lib", "per event", left.key, right.key, "-", "us", per=2)  # 2 events per op
+    rows = harness.collect_rows([left, right], [overhead, ratio, each], [])
+    assert [row.workload for row in rows] == ["w", "overhead", "ratio", "per event", "w"]
     assert rows[1].median == 1.0 and rows[1].verdict == "met"  # medians apart: 20 - 10 = 10
     assert rows[1].best == 10.0 - 9.0
     assert rows[2].median == pytest.approx(10.0 / 9.0)  # ratios 10/9, 2, 30/29
+    assert (rows[3].median, rows[3].best) == (0.5, 0.5)
 
 
 def test_a_case_row_reports_median_quartiles_and_best(harness: ModuleType) -> None:
