@@ -36,6 +36,12 @@ class EvictionPolicy(enum.StrEnum):
     """Never evict: the cache grows past its size (memory grows with the number of objects)."""
 
 
+# Members read from module constants: on 3.11 reading one from its class (EvictionPolicy.NO_EVICT)
+# costs ~7 times a global's read (the enum's class-attribute machinery).
+_NO_EVICT = EvictionPolicy.NO_EVICT
+_EVICT_AND_LOG = EvictionPolicy.EVICT_AND_LOG
+
+
 @attrs.define
 class CacheMetrics:
     """Counters of the object cache."""
@@ -124,7 +130,7 @@ class ObjectLRUCache:
             self.metrics.first_sights += 1
             self._entries[object_id] = _Entry(object_type, snapshot, attributes)
             self._write((object_id, object_type, time, attributes, []))
-            if len(self._entries) > self.size and self.policy is not EvictionPolicy.NO_EVICT:
+            if len(self._entries) > self.size and self.policy is not _NO_EVICT:
                 self._evict(time)
             return
         self._entries.move_to_end(object_id)
@@ -137,7 +143,7 @@ class ObjectLRUCache:
     def _evict(self, time: float) -> None:
         object_id, entry = self._entries.popitem(last=False)
         self.metrics.evictions += 1
-        if self.policy is not EvictionPolicy.EVICT_AND_LOG:
+        if self.policy is not _EVICT_AND_LOG:
             return
         try:
             self._write((object_id, entry.type, time, entry.attributes, []))

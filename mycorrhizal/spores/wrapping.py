@@ -114,7 +114,8 @@ def _wrap_coroutine(fn: Callable[..., Any], before: Before | None, after: After 
             return await fn(*args, **kwargs)
         if before is not None:
             await _adispatch(before(args, kwargs))
-        result = await fn(*args, **kwargs)
+        # Without keywords (the engines pass none), no merge of ``kwargs`` into a new dict.
+        result = await (fn(*args, **kwargs) if kwargs else fn(*args))
         if after is not None:
             raw = after(args, kwargs, result)
             if raw is not None:

@@ -20,9 +20,10 @@ from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder
 from mycorrhizal.rhizomorph.events import TickStarted
-from mycorrhizal.septum import StateMachine
+from mycorrhizal.septum import StateEntered, StateMachine
 from mycorrhizal.spores import observe, spore
 from mycorrhizal.spores.observing import handler_for
+from mycorrhizal.spores.observing.base import unpacked_as
 from mycorrhizal.spores.ocel import iso_time
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
@@ -356,3 +357,9 @@ def test_events_at_one_instant_get_distinct_increasing_ocel_times(timestamps: st
     observation = observe(NetRunner(Shop, {}, ManualClock()), timestamps=timestamps)  # type: ignore[arg-type]
     written = [iso_time(observation.when(0.0)) for _ in range(20_000)]
     assert all(a < b for a, b in zip(written, written[1:], strict=False))
+
+
+def test_a_record_layout_the_handlers_do_not_unpack_is_refused_at_import() -> None:
+    unpacked_as(StateEntered, "source", "time", "state", "previous", "label")
+    with pytest.raises(TypeError, match=r"StateEntered records hold .* update the unpacking"):
+        unpacked_as(StateEntered, "source", "time", "state", "label", "previous")

@@ -28,13 +28,14 @@ from .base import Adapter, UserAttributes, check_target
 __all__ = ["RhizomorphAdapter", "log_tree_event"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_SUCCESS, _FAILURE = Status.SUCCESS, Status.FAILURE  # globals: reading an enum member costs more
 
 
 def _status(result: Any) -> Status | None:
     if isinstance(result, Status):
         return result
     if isinstance(result, bool):
-        return Status.SUCCESS if result else Status.FAILURE
+        return _SUCCESS if result else _FAILURE
     return None
 
 

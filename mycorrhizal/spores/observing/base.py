@@ -19,15 +19,17 @@ from typing import Any, Literal
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
 import mycorrhizal.spores.encoder as encoder
 
+from ...common import frozen
 from ...common.errors import HandlerError
 from ..dispatch import Dispatcher
-from ..encoder import attributes_json, quote, relation_json
+from ..encoder import quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
 
 __all__ = [
     "Handler",
+    "unpacked_as",
     "Observation",
     "Timestamps",
     "error_attributes",
@@ -49,6 +51,17 @@ def short_name(qualified: str, source: str) -> str:
     """A place's or transition's name without its net's name in front (``shop.pack`` -> ``pack``)."""
     prefix = source + "."
     return qualified[len(prefix) :] if qualified.startswith(prefix) else qualified
+
+
+def unpacked_as(cls: type, *names: str) -> None:
+    """Check that records of ``cls`` hold the fields ``names``, in this order: the hot handlers
+    unpack a record at once (each read of a field by name is a property's call)."""
+    found = tuple(f.name for f in frozen.fields(cls))
+    if found != names:
+        raise TypeError(
+            f"spores: {cls.__qualname__} records hold {found}, not {names}; update the unpacking "
+            "of its records in mycorrhizal/spores/observing"
+        )
 
 
 def error_attributes(error: BaseException, into: Attributes) -> None:
@@ -249,8 +262,17 @@ class Observation:
             relations = one_per_object(relations)
         dispatcher = config._state.dispatcher
         if dispatcher.lines:  # the line written at once, no record
-            rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
-            type_json = encoder.QUOTED.get(event_type) or quote(event_type)
-            dispatcher.event_line(type_json, when, attributes_json(attributes), ",".join(rels))
+            if len(relations) == 1:  # the usual case (the runtime's object), without a comprehension
+                rels = encoder.RELATIONS.get(relations[0]) or relation_json(*relations[0])
+            else:
+                rels = ",".join([encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations])
+            dispatcher.event_line(
+                encoder.QUOTED.get(event_type) or quote(event_type),
+                when,
+                encoder._event_attributes(attributes)
+                if attributes
+                else "",  # attributes_json(), without its call
+                rels,
+            )
         else:
             dispatcher.event((generate_event_id(), event_type, when, attributes, relations, None))

@@ -48,7 +48,7 @@ from ..encoder import quote, relation_json
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
-from .base import Handler, Observation, error_attributes, one_per_object, short_name
+from .base import Handler, Observation, error_attributes, one_per_object, short_name, unpacked_as
 
 __all__ = ["HANDLERS"]
 
@@ -69,12 +69,12 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
 
     The hot path of a logged net, so written out in one function.
     """
+    source, time, transition, consumed, produced = event  # one unpacking, no property calls
     state = config._state
-    source = event.source
-    when = obs.when(event.time)
+    when = obs.when(time)
     relations: Relations = [(obs.runtime_object("net", source, when), "net")]
     see, names = state.cache.see, obs.names
-    for prefix, by_place in (("consumed:", event.consumed), ("produced:", event.produced)):
+    for prefix, by_place in (("consumed:", consumed), ("produced:", produced)):
         for place, tokens in by_place.items():
             qualifier = names.get((prefix, place)) or obs.name(prefix, place, source)
             for token in tokens:
@@ -85,13 +85,18 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
                     relations.append((ident, qualifier))
     if len(relations) > 2 or (len(relations) == 2 and relations[0][0] == relations[1][0]):
         relations = one_per_object(relations)  # (the net and one other object need no merging)
-    event_type = names.get(("", event.transition)) or obs.name("", event.transition, source)
+    event_type = names.get(("", transition)) or obs.name("", transition, source)
     dispatcher = state.dispatcher
     if dispatcher.lines:  # the line written at once, no record
-        rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+        rels = []
+        for pair in relations:  # a loop, not a comprehension: no frame of its own
+            rels.append(encoder.RELATIONS.get(pair) or relation_json(*pair))
         dispatcher.event_line(encoder.QUOTED.get(event_type) or quote(event_type), when, "", ",".join(rels))
     else:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
+
+
+unpacked_as(FiringCommitted, "source", "time", "transition", "consumed", "produced")
 
 
 def failed(obs: Observation, event: FiringFailed) -> None:

@@ -37,7 +37,7 @@ from ...septum.events import (
 )
 from ..extraction import describe
 from ..records import Attributes, Relations
-from .base import Handler, Observation, error_attributes, label_text
+from .base import Handler, Observation, error_attributes, label_text, unpacked_as
 
 __all__ = ["HANDLERS"]
 
@@ -48,9 +48,8 @@ def _machine(obs: Observation, event: MachineEvent) -> tuple[float, Relations]:
 
 
 def _label(label: Any, into: Attributes) -> None:
-    text = label_text(label)
-    if text is not None:
-        into.append(("label", text))
+    if label is not None:  # label_text(label), without its call for an enum member
+        into.append(("label", label._name_ if isinstance(label, Enum) else label_text(label)))
 
 
 def _message(message: Any, when: float, attributes: Attributes, relations: Relations) -> None:
@@ -67,27 +66,33 @@ def _message(message: Any, when: float, attributes: Attributes, relations: Relat
         relations.append((ident, "message"))
 
 
+unpacked_as(StateEntered, "source", "time", "state", "previous", "label")
+unpacked_as(StateLeft, "source", "time", "state", "label", "target")
+
+
 def entered(obs: Observation, event: StateEntered) -> None:
     """``<state> entered``; the machine object's ``state`` becomes ``<state>``."""
-    when, relations = _machine(obs, event)
-    attributes: Attributes = []
-    if event.previous is not None:
-        attributes.append(("previous", event.previous))
-    _label(event.label, attributes)
-    machine = relations[0][0]
+    source, time, state_name, previous, label = event  # one unpacking, no property calls
+    when = obs.when(time)
+    machine = obs.runtime_object("machine", source, when)
+    attributes: Attributes = [] if previous is None else [("previous", previous)]
+    _label(label, attributes)
     state = config._state
-    if obs.states.get(machine) != (event.state, state.dispatcher):  # a self-transition changes nothing
-        obs.states[machine] = (event.state, state.dispatcher)
-        state.dispatcher.object((machine, "machine", when, [("state", event.state)], []))
-    obs.write(f"{event.state} entered", when, attributes, relations)
+    if obs.states.get(machine) != (state_name, state.dispatcher):  # a self-transition changes nothing
+        obs.states[machine] = (state_name, state.dispatcher)
+        state.dispatcher.object((machine, "machine", when, [("state", state_name)], []))
+    obs.write(f"{state_name} entered", when, attributes, [(machine, "machine")])
 
 
 def left(obs: Observation, event: StateLeft) -> None:
     """``<state> left`` for ``target``."""
-    when, relations = _machine(obs, event)
-    attributes: Attributes = [("target", event.target)]
-    _label(event.label, attributes)
-    obs.write(f"{event.state} left", when, attributes, relations)
+    source, time, state_name, label, target = event  # one unpacking, no property calls
+    when = obs.when(time)
+    attributes: Attributes = [("target", target)]
+    _label(label, attributes)
+    obs.write(
+        f"{state_name} left", when, attributes, [(obs.runtime_object("machine", source, when), "machine")]
+    )
 
 
 def handled(obs: Observation, event: MessageHandled) -> None:
