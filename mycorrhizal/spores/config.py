@@ -56,7 +56,10 @@ class State:
         self.config = config
         self.dispatcher = Dispatcher(config.transport, config.encoder)
         self.cache = ObjectLRUCache(
-            self.dispatcher.object, config.object_cache_size, config.eviction_policy, config.touch_resend_n
+            self.dispatcher.object_writer(),
+            config.object_cache_size,
+            config.eviction_policy,
+            config.touch_resend_n,
         )
         self.configured = configured
 

@@ -144,6 +144,19 @@ class Dispatcher:
         else:
             self._deliver(self._encode_object(raw))
 
+    def object_writer(self) -> Callable[[RawObject], None]:
+        """:meth:`object` as the cheapest function for this transport (what the object cache
+        calls): for one that queues without awaiting, encoding and queueing without the checks."""
+        if self._write_object is not None or self._nowait is None:
+            return self.object
+        put, encode, content_type = self._nowait, self._encode_object, self._content_type
+
+        def write(raw: RawObject) -> None:
+            self.objects += 1
+            put(encode(raw), content_type)
+
+        return write
+
     async def aevent(self, raw: RawEvent) -> None:
         """Deliver an event from async code, awaiting an async transport."""
         self.events += 1

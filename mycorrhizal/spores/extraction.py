@@ -237,7 +237,10 @@ def _describer(cls: type, obj: Any) -> Callable[[Any], Description]:
     fields = marked or tuple((n, n) for n in _public_fields(cls, obj) if n != "id")
 
     def described(o: Any) -> Description:
-        ident = getattr(o, "id", None)
+        try:  # getattr(o, "id", None), without its call
+            ident = o.id
+        except AttributeError:
+            ident = None
         values = []
         for field, name in fields:  # a loop, not a comprehension: no frame of its own
             values.append((name, getattr(o, field, None)))

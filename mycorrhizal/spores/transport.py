@@ -177,9 +177,10 @@ class AsyncFileTransport:
             raise ValueError(f"AsyncFileTransport({str(self.path)!r}) is closed; records sent after close()")
         pending = self._pending
         pending.append(data)
-        if len(pending) >= self._batch_size:
+        waiting = len(pending)
+        if waiting >= self._batch_size:
             self._seal()
-        elif len(pending) == 1 and self._timer is None:
+        elif waiting == 1 and self._timer is None:
             self._arm_timer()
 
     async def send(self, data: bytes, content_type: str = "application/json") -> None:

@@ -257,3 +257,25 @@ def test_nothing_is_lost_at_interpreter_exit(tmp_path: Path) -> None:
         assert db.execute("SELECT COUNT(*) FROM event_tick").fetchone() == (30,)
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("kind", ["queue", "sync"])
+def test_the_object_cache_writes_and_counts_each_object_record(tmp_path: Path, kind: str) -> None:
+    """The cache writes through the dispatcher's object_writer (for a transport that queues, the
+    encoding and queueing without the checks): every record arrives, in order, and is counted."""
+    transport = (AsyncFileTransport if kind == "queue" else SyncFileTransport)(tmp_path / "log.jsonl")
+    spores.configure(transport=transport, object_cache_size=2)
+    cache, dispatcher = spores.get_object_cache(), spores.get_dispatcher()
+    for i in range(4):  # first sights, and from the third on an eviction (evict_and_log) each
+        cache.see(f"o{i}", "thing", [("n", i)], 1.5)
+    spores.close()
+    objects = [r["object"] for r in lines(transport.path)]
+    assert [(o["id"], o["attributes"][0]["value"]) for o in objects] == [
+        ("o0", "0"),
+        ("o1", "1"),
+        ("o2", "2"),
+        ("o0", "0"),
+        ("o3", "3"),
+        ("o1", "1"),
+    ]
+    assert dispatcher.objects == 6

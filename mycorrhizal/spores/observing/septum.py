@@ -21,10 +21,11 @@ HandlerFailed       ``<state> failed``              ``role``, ``error_type``, ``
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, EnumType
 from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
+import mycorrhizal.spores.encoder as encoder
 
 from ...septum.events import (
     HandlerFailed,
@@ -35,6 +36,7 @@ from ...septum.events import (
     StateRetried,
     TimeoutFired,
 )
+from ..encoder import attributes_json, quote, relation_json
 from ..extraction import describe
 from ..records import Attributes, Relations
 from .base import Handler, Observation, error_attributes, label_text, unpacked_as
@@ -48,8 +50,9 @@ def _machine(obs: Observation, event: MachineEvent) -> tuple[float, Relations]:
 
 
 def _label(label: Any, into: Attributes) -> None:
-    if label is not None:  # label_text(label), without its call for an enum member
-        into.append(("label", label._name_ if isinstance(label, Enum) else label_text(label)))
+    text = label_text(label)
+    if text is not None:
+        into.append(("label", text))
 
 
 def _message(message: Any, when: float, attributes: Attributes, relations: Relations) -> None:
@@ -70,29 +73,59 @@ unpacked_as(StateEntered, "source", "time", "state", "previous", "label")
 unpacked_as(StateLeft, "source", "time", "state", "label", "target")
 
 
+Move = tuple[str, str, str | None, str | None]
+"""(state, ``"entered"`` or ``"left"``, the previous or target state, the label's text)."""
+MoveParts = tuple[str, str, Attributes, str]
+"""(event type, its JSON, the event's attributes, their JSON)."""
+_MOVES: dict[Move, MoveParts] = {}  # machines move between a few states by a few labels
+
+
+def _move(key: Move) -> MoveParts:
+    """The event type and attributes of a move, made once per move (up to 4,096 kept)."""
+    state_name, what, other, label_name = key
+    attributes: Attributes = []
+    if other is not None:
+        attributes.append(("previous" if what == "entered" else "target", other))
+    if label_name is not None:
+        attributes.append(("label", label_name))
+    event_type = f"{state_name} {what}"
+    made = (event_type, quote(event_type), attributes, attributes_json(attributes))
+    if len(_MOVES) < 4096:
+        _MOVES[key] = made
+    return made
+
+
+def _write_move(obs: Observation, key: Move, when: float, machine: str) -> None:
+    made = _MOVES.get(key) or _move(key)
+    dispatcher = config._state.dispatcher
+    if dispatcher.lines:  # the line written at once, its parts made before
+        relation = encoder.RELATIONS.get((machine, "machine")) or relation_json(machine, "machine")
+        dispatcher.event_line(made[1], when, made[3], relation)
+    else:
+        obs.write(made[0], when, list(made[2]), [(machine, "machine")])
+
+
 def entered(obs: Observation, event: StateEntered) -> None:
     """``<state> entered``; the machine object's ``state`` becomes ``<state>``."""
     source, time, state_name, previous, label = event  # one unpacking, no property calls
     when = obs.when(time)
     machine = obs.runtime_object("machine", source, when)
-    attributes: Attributes = [] if previous is None else [("previous", previous)]
-    _label(label, attributes)
     state = config._state
     if obs.states.get(machine) != (state_name, state.dispatcher):  # a self-transition changes nothing
         obs.states[machine] = (state_name, state.dispatcher)
         state.dispatcher.object((machine, "machine", when, [("state", state_name)], []))
-    obs.write(f"{state_name} entered", when, attributes, [(machine, "machine")])
+    # label_text(label), without its call (nor isinstance's) for an enum member
+    label_name = label._name_ if type(type(label)) is EnumType else label_text(label)
+    _write_move(obs, (state_name, "entered", previous, label_name), when, machine)
 
 
 def left(obs: Observation, event: StateLeft) -> None:
     """``<state> left`` for ``target``."""
     source, time, state_name, label, target = event  # one unpacking, no property calls
     when = obs.when(time)
-    attributes: Attributes = [("target", target)]
-    _label(label, attributes)
-    obs.write(
-        f"{state_name} left", when, attributes, [(obs.runtime_object("machine", source, when), "machine")]
-    )
+    machine = obs.runtime_object("machine", source, when)
+    label_name = label._name_ if type(type(label)) is EnumType else label_text(label)
+    _write_move(obs, (state_name, "left", target, label_name), when, machine)
 
 
 def handled(obs: Observation, event: MessageHandled) -> None:
