@@ -142,6 +142,7 @@ def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
 Reader = Callable[[Any, float, Attributes, Relations], None]
 _readers: dict[type, Reader] = {}
 _COLLECTIONS = (list, tuple, set, frozenset)
+_NOTHING = object()  # no value read yet
 _EVENT = ObjectScope.EVENT  # a global's read: ObjectScope.EVENT costs ~7 times more on 3.11
 _SINGLES: set[type] = set()  # classes of ObjectRef values seen to be one object, not a collection
 
@@ -198,36 +199,45 @@ def _write_refs(bb: Any, refs: tuple[tuple[str, str, ObjectScope], ...], now: fl
 
 Parts = tuple[str, str]
 """(attributes, relationships) of an event as JSON text, each without brackets (maybe empty)."""
-JsonReader = Callable[[Any, float], Parts]
+JsonReader = Callable[[Any, float, str], Parts]
 JSON_READERS: dict[type, JsonReader] = {}
 """Blackboard class -> its :func:`json_reader` (look up here first: the hot paths do)."""
-_NO_PARTS: Parts = ("", "")
 
 
-def _no_parts(bb: Any, now: float) -> Parts:
-    return _NO_PARTS
+def _no_parts(bb: Any, now: float, attributes: str = "") -> Parts:
+    return attributes, ""
 
 
 def json_reader(cls: type) -> JsonReader:
     """What :func:`adapter_event` reads from a blackboard of ``cls`` (its ``EventAttr`` fields and
     ``ObjectRef`` objects, written first), as a function giving the JSON text of an event's
     attributes and relationships (made once per class, kept in :data:`JSON_READERS`; each
-    attribute's and relationship's text is made once per value)."""
+    attribute's and relationship's text is made once per value).  The function's third argument
+    is the JSON of the attributes the event has before the blackboard's (default: none)."""
     plan = plan_of(cls)
     fields, refs = plan.event_attrs, plan.object_refs
     if not fields and not refs:
         JSON_READERS[cls] = _no_parts
         return _no_parts
 
-    def read(bb: Any, now: float) -> Parts:
-        attributes = ""  # one field is the usual: its text alone, no list to join
-        for field, name in fields:
+    # per field, (the text it held last, its attribute's JSON): the same text object again needs
+    # no look-up (one tuple, replaced whole, so that threads reading at once see a matching pair)
+    named = tuple((field, name, [(_NOTHING, "")]) for field, name in fields)
+
+    def read(bb: Any, now: float, attributes: str = "") -> Parts:
+        for field, name, last in named:  # attributes joined as they come: no list to join
             value = getattr(bb, field, None)
-            if value is not None:  # a text attribute's JSON made before: without a call
-                made = (encoder.TEXT_ATTRIBUTES.get((name, value)) if type(value) is str else None) or (
-                    attribute_json(name, value)
-                )
-                attributes = f"{attributes},{made}" if attributes else made
+            if value is None:
+                continue
+            seen = last[0]
+            if seen[0] is value:
+                made = seen[1]
+            elif type(value) is str:  # a text attribute's JSON made before: without a call
+                made = encoder.TEXT_ATTRIBUTES.get((name, value)) or attribute_json(name, value)
+                last[0] = (value, made)
+            else:
+                made = attribute_json(name, value)
+            attributes = f"{attributes},{made}" if attributes else made
         if not refs:
             return attributes, ""
         pairs: Relations = []

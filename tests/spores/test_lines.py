@@ -100,6 +100,7 @@ def Loading():
             return None
         ctx.common.parcels.append(Parcel(ctx.msg))
         ctx.common.robot.battery -= 5
+        ctx.common.mission = f"load {ctx.msg}"  # a new text: its attribute is made anew
         return Step.AGAIN
 
     @septum.transitions

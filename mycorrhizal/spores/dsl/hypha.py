@@ -104,18 +104,14 @@ class HyphaAdapter(Adapter):
                     n = len(consumed)
                     texts = encoder.TEXT_ATTRIBUTES
                     named = texts.get(("transition_name", name)) if type(name) is str else None
-                    parts = [
-                        named or attribute_json("transition_name", name),
-                        counts.get(n) or counts.setdefault(n, attribute_json("token_count", n)),
-                    ]
+                    named = named or attribute_json("transition_name", name)
+                    count = counts.get(n) or counts.setdefault(n, attribute_json("token_count", n))
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
-                    attrs_json, rels_json = read(bb, now)
-                    if attrs_json:
-                        parts.append(attrs_json)
+                    attributes, rels_json = read(bb, now, f"{named},{count}")  # the blackboard's joined on
                     rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
                     if rels_json:
                         rels.append(rels_json)
-                    dispatcher.event_line(type_json, now, ",".join(parts), ",".join(rels))
+                    dispatcher.event_line(type_json, now, attributes, ",".join(rels))
                     return None
                 attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
                 if evaluated:

@@ -71,6 +71,7 @@ def _common(ctx: Any) -> Any:
 Outcome = tuple[Any, Any, tuple[tuple[str, str], ...], str]
 """(state, result, their attributes, the same as JSON)."""
 _NONE = object()  # neither a state nor a result: what no outcome was made for yet
+_now = time.time  # a global's call: time.time() reads the module's attribute first
 
 
 class _Outcomes:
@@ -141,17 +142,15 @@ class SeptumAdapter(Adapter):
                 found = outcomes.last
                 if found[0] is not state or found[1] is not result:
                     found = outcomes.find(state, ctx, result)
-                now = time.time()
+                now = _now()
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
-                    read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
-                    attrs_json, rels_json = read(bb, now)
                     attributes = found[3]
                     if msg is not None:
                         message = attribute_json("message_type", type(msg).__name__)
                         attributes = f"{attributes},{message}" if attributes else message
-                    if attrs_json:
-                        attributes = f"{attributes},{attrs_json}" if attributes else attrs_json
+                    read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
+                    attributes, rels_json = read(bb, now, attributes)  # the blackboard's joined on
                     dispatcher.event_line(type_json, now, attributes, rels_json)
                     return None
                 attrs = list(found[2])
