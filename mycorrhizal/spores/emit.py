@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from . import config, encoder, extraction
-from .encoder import attribute_json, relation_json
+from .encoder import attribute_json
 from .extraction import blackboard_objects, describe, plan_of
 from .models import ObjectScope, Relationship, epoch, generate_event_id
 from .records import Attributes, RawEvent, Relations
@@ -80,9 +80,9 @@ def emit_event(
     relations = _relations(relationships)
     if dispatcher.lines and activity is None:  # the line written at once, no record
         if len(relations) == 1:
-            rels = encoder.RELATIONS.get(relations[0]) or relation_json(*relations[0])
+            rels = encoder.RELATIONS.get(relations[0]) or encoder._relation(relations[0])
         else:
-            rels = ",".join([encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations])
+            rels = ",".join([encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in relations])
         return dispatcher.event_line(
             encoder.QUOTED.get(event_type) or encoder.quote(event_type),
             when,
@@ -243,8 +243,10 @@ def json_reader(cls: type) -> JsonReader:
         pairs: Relations = []
         _write_refs(bb, refs, now, pairs)
         if len(pairs) == 1:
-            return attributes, encoder.RELATIONS.get(pairs[0]) or relation_json(*pairs[0])
-        return attributes, ",".join([encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in pairs])
+            return attributes, encoder.RELATIONS.get(pairs[0]) or encoder._relation(pairs[0])
+        return attributes, ",".join(
+            [encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in pairs]
+        )
 
     JSON_READERS[cls] = read
     return read

@@ -28,7 +28,7 @@ import mycorrhizal.spores.emit as emit
 import mycorrhizal.spores.encoder as encoder
 
 from ..emit import adapter_event, json_reader, write_related
-from ..encoder import attribute_json, quote, relation_json
+from ..encoder import attribute_json, quote
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import ArgumentFinder, wrap
@@ -108,7 +108,7 @@ class HyphaAdapter(Adapter):
                     count = counts.get(n) or counts.setdefault(n, attribute_json("token_count", n))
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
                     attributes, rels_json = read(bb, now, f"{named},{count}")  # the blackboard's joined on
-                    rels = [encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations]
+                    rels = [encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in relations]
                     if rels_json:
                         rels.append(rels_json)
                     dispatcher.event_line(type_json, now, attributes, ",".join(rels))

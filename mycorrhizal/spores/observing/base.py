@@ -22,7 +22,7 @@ import mycorrhizal.spores.encoder as encoder
 from ...common import frozen
 from ...common.errors import HandlerError
 from ..dispatch import Dispatcher
-from ..encoder import quote, relation_json
+from ..encoder import quote
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -263,9 +263,11 @@ class Observation:
         dispatcher = config._state.dispatcher
         if dispatcher.lines:  # the line written at once, no record
             if len(relations) == 1:  # the usual case (the runtime's object), without a comprehension
-                rels = encoder.RELATIONS.get(relations[0]) or relation_json(*relations[0])
+                rels = encoder.RELATIONS.get(relations[0]) or encoder._relation(relations[0])
             else:
-                rels = ",".join([encoder.RELATIONS.get(pair) or relation_json(*pair) for pair in relations])
+                rels = ",".join(
+                    [encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in relations]
+                )
             dispatcher.event_line(
                 encoder.QUOTED.get(event_type) or quote(event_type),
                 when,

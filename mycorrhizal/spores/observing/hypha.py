@@ -44,7 +44,7 @@ from ...hypha.events import (
     GuardFailed,
     SourceFailed,
 )
-from ..encoder import quote, relation_json
+from ..encoder import quote
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -90,7 +90,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     if dispatcher.lines:  # the line written at once, no record
         rels = []
         for pair in relations:  # a loop, not a comprehension: no frame of its own
-            rels.append(encoder.RELATIONS.get(pair) or relation_json(*pair))
+            rels.append(encoder.RELATIONS.get(pair) or encoder._relation(pair))
         dispatcher.event_line(encoder.QUOTED.get(event_type) or quote(event_type), when, "", ",".join(rels))
     else:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
