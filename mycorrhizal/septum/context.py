@@ -19,6 +19,11 @@ log = logging.getLogger("mycorrhizal.septum")
 class Machine(Protocol):
     """What a handler's ``ctx`` reads from the machine running it."""
 
+    # The engine's own slots, read without the machine's properties (ctx.state is read by every
+    # logged transition): the node it is at (whose ``state`` is the current state) and its retries.
+    node: Any
+    retry: int
+
     @property
     def current_state(self) -> State: ...
     @property
@@ -98,12 +103,12 @@ class Context:
     @property
     def state(self) -> State:
         """The current state."""
-        return self._fsm.current_state
+        return self._fsm.node.state  # type: ignore[no-any-return]  # machine.current_state, one call fewer
 
     @property
     def retry_count(self) -> int:
         """How many times ``Retry`` re-entered the current state since it was entered from another."""
-        return self._fsm.retry_count
+        return self._fsm.retry  # machine.retry_count, one call fewer
 
     @property
     def stack(self) -> tuple[State, ...]:
