@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, NoReturn, Protocol, TypedDict
+from typing import Any, NoReturn, Protocol
 
 from ..common.errors import DefinitionError, Problem
 from ..common.timebase import CycleClock, Timebase
@@ -20,8 +20,6 @@ from .status import ErrorPolicy, Status
 from .tree import Tree
 
 __all__ = [
-    "LEGACY",
-    "LegacyOptions",
     "Traced",
     "check_drive",
     "chain_hooks",
@@ -54,33 +52,17 @@ def _both(first: str, second: str, a: Any, b: Any) -> NoReturn:
     )
 
 
-class LegacyOptions(TypedDict, total=False):
-    """The 0.x keyword arguments a runner accepts besides its own (typed for checkers and IDEs)."""
-
-    tb: Timebase | None
-    exception_policy: ErrorPolicy | None
-    trace: logging.Logger | None
-
-
-LEGACY = tuple(LegacyOptions.__annotations__)
-"""The 0.x keyword arguments a runner accepts besides its own."""
-
-
 def resolve(
     tree: Any,
     timebase: Timebase | None,
     on_error: ErrorPolicy,
     on_tick: Callable[[Any, Status], object] | None,
-    legacy: LegacyOptions,
+    tb: Timebase | None,
+    exception_policy: ErrorPolicy | None,
+    trace: logging.Logger | None,
 ) -> tuple[Timebase | None, ErrorPolicy, Callable[[Any, Status], object] | None]:
     """The runner's timebase, error policy and tick hook from its own and its 0.x keywords
-    (``legacy``: any other keyword is a TypeError, as for any function)."""
-    unknown = [name for name in legacy if name not in LEGACY]
-    if unknown:
-        raise TypeError(f"Runner() got an unexpected keyword argument {unknown[0]!r}")
-    tb: Timebase | None = legacy.get("tb")
-    exception_policy: ErrorPolicy | None = legacy.get("exception_policy")
-    trace: logging.Logger | None = legacy.get("trace")
+    (``tb``, ``exception_policy``, ``trace``)."""
     if tb is not None:
         if timebase is not None and timebase is not tb:
             _both("timebase", "tb", timebase, tb)

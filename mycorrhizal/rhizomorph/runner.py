@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NoReturn, Unpack
+from typing import Any, NoReturn
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
@@ -81,14 +81,16 @@ class Runner:
         bb: Any = None,
         timebase: Timebase | None = None,
         ctx: Any = None,
-        *,
         on_error: ErrorPolicy = ErrorPolicy.PROPAGATE,
         on_tick: Callable[[Runner, Status], object] | None = None,
-        **legacy: Unpack[options.LegacyOptions],
+        tb: Timebase | None = None,
+        exception_policy: ErrorPolicy | None = None,
+        trace: logging.Logger | None = None,
     ) -> None:
-        # 0.x's tb=, exception_policy=, trace= (as named parameters, three lookups per construction)
-        if legacy:
-            timebase, on_error, on_tick = options.resolve(tree, timebase, on_error, on_tick, legacy)
+        # Every parameter takes a position: cheaper than keyword-only ones or **kwargs (docs/rhizomorph.md).
+        if tb is not None or exception_policy is not None or trace is not None:
+            legacy = options.resolve(tree, timebase, on_error, on_tick, tb, exception_policy, trace)
+            timebase, on_error, on_tick = legacy
         if on_error is not _PROPAGATE and on_error.__class__ is not ErrorPolicy:
             options.refuse_arguments(tree, on_error)
         program = _programs_get(id(tree))  # only trees are in there: a hit is a tree
@@ -139,7 +141,6 @@ class Runner:
         return self.on_error
 
     # ------------------------------------------------------------------------------------- ticking
-
     async def tick(self) -> Status:
         """Tick the tree once and return the root's status."""
         return self._tick()
@@ -301,7 +302,6 @@ class Runner:
         return True
 
     # ----------------------------------------------------------------------------------- lifecycle
-
     async def aclose(self) -> None:
         """Halt everything running, wait for it to unwind and for async observers to catch up.
 
