@@ -23,7 +23,6 @@ from typing import Any, cast
 from ..common.timebase import Timebase, TimerHandle
 from . import chartsteps, report
 from .clock import Clock
-from .context import Machine
 from .engine import DRIVING as FLAT_DRIVING
 from .engine import YIELD_EVERY, Engine, Host
 from .events import StateEntered, TimeoutFired
@@ -222,9 +221,9 @@ class ChartEngine(Engine):
     def start_quietly(self) -> bool:
         return False  # entering a configuration runs hooks at several levels: always a real start
 
-    async def start(self, host: Machine) -> None:
+    async def start(self) -> None:
         """Enter the initial state, the states around it and its default children."""
-        self.handler_context(host)
+        self.handler_context()
         self._started()
         await chartsteps.start(self)
         self.settle()
@@ -249,7 +248,7 @@ class ChartEngine(Engine):
         if not held and (self.running or self.phase == NEW or self.clock is not None):
             return await host.drive_in_turn(limit, wait, answer)
         self.running = True
-        ctx = self.ctx or self.handler_context(host)
+        ctx = self.ctx or self.handler_context()
         steps, budget = 0, YIELD_EVERY
         try:
             while steps != limit and not self.closed:

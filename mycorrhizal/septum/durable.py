@@ -136,7 +136,7 @@ def resume(engine: Engine, document: Any, codecs: CodecRegistry, own_blackboard:
         engine.common_data = codecs.from_document(checked["blackboard"])
     read(engine, checked, codecs)
     if engine.clock is not None:
-        engine.handler_context(engine)  # type: ignore[arg-type]  # its timer runs it in the background
+        engine.handler_context()  # its timer runs it in the background: the ctx knows the machine
 
 
 def _node(spec: MachineSpec, key: Any) -> Node:
@@ -325,7 +325,7 @@ def _copy_engine(engine: Engine, new: Engine, memo: dict[int, Any] | None) -> No
     new.mailbox = None if engine.mailbox is None else engine.mailbox.copy(memo)
     clock = engine.clock
     if clock is not None:
-        new.handler_context(new)  # type: ignore[arg-type]  # its timer runs it in the background: the ctx knows the machine
+        new.handler_context()  # its timer runs it in the background: the ctx knows the machine
     if isinstance(new, ChartEngine):
         new.adopt(engine)  # type: ignore[arg-type]  # a ChartEngine's copy
     elif clock is not None and clock.handle is not None:

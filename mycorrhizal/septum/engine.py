@@ -123,12 +123,13 @@ class Engine:
         return new
 
     # ----------------------------------------------------------------- collaborators
-    def handler_context(self, host: Machine) -> Context:
-        """The ``ctx`` handlers get, made on first use; ``host`` is the machine they see."""
+    def handler_context(self) -> Context:
+        """The ``ctx`` handlers get, made on first use (the machine they see is this engine)."""
         ctx = self.ctx
         if ctx is None:
+            machine: Machine = self  # type: ignore[assignment]  # every engine is a StateMachine
             common = self.common_data
-            ctx = self.ctx = Context(host, common) if common is not None else BlankContext(host, None)
+            ctx = self.ctx = Context(machine, common) if common is not None else BlankContext(machine, None)
         return ctx
 
     def open_mailbox(self) -> Mailbox:
@@ -224,9 +225,9 @@ class Engine:
         self.phase = ENTRY
         return True
 
-    async def start(self, host: Machine) -> None:
+    async def start(self) -> None:
         """Enter the initial state: ``on_enter`` runs and its timer is armed."""
-        self.handler_context(host)
+        self.handler_context()
         self._started()
         try:
             await moves.enter(self, self.node, None, None)
@@ -258,7 +259,7 @@ class Engine:
         if not held and (self.running or self.phase == NEW or self.clock is not None):
             return await host.drive_in_turn(limit, wait, answer)
         self.running = True
-        ctx = self.ctx or self.handler_context(host)
+        ctx = self.ctx or self.handler_context()
         # quiet: INFO logging known to be off (from the logger's cache): plain transitions go inline
         steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
         try:
@@ -313,7 +314,7 @@ class Engine:
         calls take, in one frame: drive() takes it too, but its loop's set-up costs this path half
         again (0.50 -> 0.75 us per tick).  Anything but a plain transition goes to :meth:`_settle`."""
         self.running = True
-        ctx = self.ctx or self.handler_context(host)
+        ctx = self.ctx or self.handler_context()
         ctx.msg = None
         run = node.on_state  # a slot's function: called from a local (see docs/architecture.md)
         try:

@@ -200,7 +200,7 @@ class StateMachine(Engine, legacy.Compat0x):
     @property
     def context(self) -> Context:
         """The ``ctx`` every handler of this machine receives (0.x's ``fsm.context``)."""
-        return self.handler_context(self)
+        return self.handler_context()
 
     def to_diagram(self) -> Diagram:
         """Picture of this machine's states with the current one highlighted."""
@@ -289,7 +289,7 @@ class StateMachine(Engine, legacy.Compat0x):
             return
         self.running = True
         try:
-            await self.start(self)
+            await self.start()
         finally:
             self.release()
         self.run_in_background()  # a timeout that fired during on_enter: nobody else runs it
@@ -342,7 +342,7 @@ class StateMachine(Engine, legacy.Compat0x):
         self.running = True
         if self.phase == NEW:
             try:
-                await self.start(self)
+                await self.start()
             except BaseException:
                 self.release()
                 raise
