@@ -24,7 +24,7 @@ from ..common.timebase import Timebase, TimerHandle
 from . import chartsteps, report
 from .clock import Clock
 from .engine import DRIVING as FLAT_DRIVING
-from .engine import YIELD_EVERY, Engine, Host
+from .engine import YIELD_EVERY, Engine
 from .events import StateEntered, TimeoutFired
 from .hierarchy import ChartNode
 from .mailbox import EMPTY, Mailbox, Marker
@@ -241,12 +241,10 @@ class ChartEngine(Engine):
         report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
 
     # ----------------------------------------------------------------- steps
-    async def drive(
-        self, host: Host, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
-    ) -> Any:
+    async def drive(self, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False) -> Any:
         """Do up to ``limit`` steps (-1: no limit): the loop behind run() and tick() for statecharts."""
         if not held and (self.running or self.phase == NEW or self.clock is not None):
-            return await host.drive_in_turn(limit, wait, answer)
+            return await self.drive_in_turn(limit, wait, answer)  # type: ignore[attr-defined]  # a StateMachine's
         self.running = True
         ctx = self.ctx or self.handler_context()
         steps, budget = 0, YIELD_EVERY

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 from ..common.observers import Observers
 from ..common.timebase import Timebase
@@ -39,7 +39,7 @@ from .options import Options
 from .plan import MachineSpec, Node, Op
 from .turns import Turns
 
-__all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine", "Host"]
+__all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine"]
 
 log = report.log
 _INFO = logging.INFO
@@ -50,14 +50,6 @@ WOKEN: Any = Marker("<woken>")
 
 #: A long run() yields to the event loop after this many steps so it cannot starve other tasks.
 YIELD_EVERY = 1024
-
-
-class Host(Machine, Protocol):
-    """The machine an engine runs for (a :class:`~.machine.StateMachine`): what the engine asks of it."""
-
-    async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
-        """Wait for the turn (and start the machine), then :meth:`Engine.drive` with ``held``."""
-        ...
 
 
 class Engine:
@@ -249,15 +241,15 @@ class Engine:
 
     # ----------------------------------------------------------------- steps
     async def drive(  # noqa: C901, PLR0912 - the hot loop: each call it saves is ~2 % of a message
-        self, host: Host, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
+        self, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
     ) -> Any:
         """Do up to ``limit`` steps (-1: no limit); ``answer(steps)``: the loop behind run() and tick().
 
         ``held``: the caller has the turn; else a busy, new or timed machine goes through
-        ``host.drive_in_turn`` (waits for the turn, starts the machine, calls back with ``held``).
+        the machine's ``drive_in_turn`` (waits for the turn, starts the machine, calls back with ``held``).
         """
         if not held and (self.running or self.phase == NEW or self.clock is not None):
-            return await host.drive_in_turn(limit, wait, answer)
+            return await self.drive_in_turn(limit, wait, answer)  # type: ignore[attr-defined]  # a StateMachine's
         self.running = True
         ctx = self.ctx or self.handler_context()
         # quiet: INFO logging known to be off (from the logger's cache): plain transitions go inline
@@ -309,7 +301,7 @@ class Engine:
                 self.turns.pass_on()
         return answer(steps)
 
-    async def entry_step(self, host: Host, node: Node) -> bool:
+    async def entry_step(self, node: Node) -> bool:
         """The entry run of an async untimed state that nobody observes, the step most ``tick()``
         calls take, in one frame: drive() takes it too, but its loop's set-up costs this path half
         again (0.50 -> 0.75 us per tick).  Anything but a plain transition goes to :meth:`_settle`."""

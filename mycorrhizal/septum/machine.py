@@ -317,7 +317,7 @@ class StateMachine(Engine, legacy.Compat0x):
         node = self.node
         if node.quick and self.phase == ENTRY and timeout is _NOW and not (self.running or self.closed):
             if self.clock is None:  # the commonest step, in one frame
-                return self.entry_step(self, node)
+                return self.entry_step(node)
         if self.phase == DONE:
             raise StateMachineComplete(
                 f"machine {self.spec.name} is complete (terminal state {self.node.name})",
@@ -326,9 +326,9 @@ class StateMachine(Engine, legacy.Compat0x):
         if self.closed:
             self._refuse_closed("steps")
         if timeout == 0 and not isinstance(timeout, bool):
-            return self.drive(self, 1, False, bool)
+            return self.drive(1, False, bool)
         check_timeout(timeout)
-        return tick_within(self, self, timeout)
+        return tick_within(self, timeout)
 
     async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
         """Drive the machine once it is this caller's turn: the engine's way in when it is busy, new
@@ -346,7 +346,7 @@ class StateMachine(Engine, legacy.Compat0x):
             except BaseException:
                 self.release()
                 raise
-        return await self.drive(self, limit, wait, answer, held=True)
+        return await self.drive(limit, wait, answer, held=True)
 
     def run(
         self,
@@ -365,7 +365,7 @@ class StateMachine(Engine, legacy.Compat0x):
         0.x's ``run(max_iterations=n, timeout=t)`` (either keyword) is ``run(n, wait=True)``.
         """
         if max_steps is None and max_iterations is timeout is None and not wait and not self.closed:
-            return self.drive(self, -1, False, index)  # the common call, checked in one line
+            return self.drive(-1, False, index)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
             max_steps, wait = max_iterations, True
         if max_steps is not None and (
@@ -375,7 +375,7 @@ class StateMachine(Engine, legacy.Compat0x):
         if self.closed:
             self._refuse_closed("steps")
         limit = -1 if max_steps is None else max_steps
-        return run_waiting(self, self, limit) if wait else self.drive(self, limit, False, index)
+        return run_waiting(self, limit) if wait else self.drive(limit, False, index)
 
     # ----------------------------------------------------------------- the synchronous door
     def send(self, msg: Any, *, priority: int = 0) -> int:

@@ -16,16 +16,16 @@ from typing import Any
 from ..common.errors import ExecutionError
 from ..common.interpreter import called_within
 from .chart import DRIVING
-from .engine import Engine, Host
+from .engine import Engine
 from .turns import Turns
 
 __all__ = ["check_timeout", "run_waiting", "take_turn", "tick_within"]
 
 
-async def run_waiting(engine: Engine, host: Host, limit: int) -> int:
+async def run_waiting(engine: Engine, limit: int) -> int:
     """``run(limit, wait=True)``: until terminal or ``limit`` steps, waiting whenever idle."""
     try:
-        steps: int = await engine.drive(host, limit, True, int)
+        steps: int = await engine.drive(limit, True, int)
         return steps
     except asyncio.CancelledError:
         if engine.clock is not None:
@@ -35,10 +35,10 @@ async def run_waiting(engine: Engine, host: Host, limit: int) -> int:
         raise
 
 
-async def tick_within(engine: Engine, host: Host, timeout: float | None) -> bool:
+async def tick_within(engine: Engine, timeout: float | None) -> bool:
     """One step, waiting for work if idle: for ever (``timeout=None``) or ``timeout`` seconds."""
     if timeout is None:
-        did: bool = await engine.drive(host, 1, True, bool)
+        did: bool = await engine.drive(1, True, bool)
         return did
     task = asyncio.current_task()
     assert task is not None
@@ -51,7 +51,7 @@ async def tick_within(engine: Engine, host: Host, timeout: float | None) -> bool
 
     handle = engine.timebase.call_later(timeout, expire)
     try:
-        did = await engine.drive(host, 1, True, bool)
+        did = await engine.drive(1, True, bool)
         return did
     except asyncio.CancelledError:
         if expired and task.uncancel() == 0:
