@@ -53,7 +53,7 @@ from .interfaces import (
     get_interface_fields,
     get_interface_metadata,
 )
-from .observers import Event, Forwarded, Observer, Observers
+from .observers import Event, Forwarded, Observer, Observers, wants_all
 from .store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from .timebase import (
     CycleClock,
@@ -163,5 +163,6 @@ __all__ = [
     "resolve",
     "to_graphviz",
     "to_mermaid_text",
+    "wants_all",
     "write",
 ]

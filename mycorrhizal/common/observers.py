@@ -11,6 +11,14 @@ order, so a slow observer never reorders events and never blocks the engine; :me
 waits until every queued event was delivered (runtimes call it when they are closed), so nothing is
 lost at shutdown.  An observer that raises is logged once at WARNING and detached: it never breaks
 the run it watches.
+
+A few records are told *on request* (their class says ``on_request = True``): those that announce
+what the record ending the same step tells again in full -- septum's ``StateLeft`` (the
+``StateEntered`` that follows names the state left and the label), hypha's ``FiringStarted`` (the
+record ending the firing names the tokens it consumed), rhizomorph's ``TickStarted`` (``TickFinished``
+names the tick).  They go only to observers that ask for them with a ``wants(kind)`` attribute (a
+method, or a function attribute: :func:`wants_all` sets one); every other record goes to every
+observer.  So an observer told everything costs a plain transition or firing one record, not two.
 """
 
 from __future__ import annotations
@@ -20,13 +28,13 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from .frozen import FrozenRecord, field, maker
 
-__all__ = ["Event", "Forwarded", "Observer", "Observers", "maker"]
+__all__ = ["Event", "Forwarded", "Observer", "Observers", "maker", "wants_all"]
 
 # ``maker`` lives in frozen.py; engines import it from here with Event.
 
@@ -41,6 +49,39 @@ class Event(FrozenRecord):
     """The name of the machine, net or tree that emitted the event."""
     time: float
     """The runtime's timebase reading when the event happened."""
+
+    on_request: ClassVar[bool] = False
+    """True for the record classes told only to observers that ask for them (see the module)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("on_request"):
+            ON_REQUEST.append(cls)
+
+
+ON_REQUEST: list[type[Event]] = []
+"""Every record class told on request (``on_request = True``), in the order they were defined."""
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def wants_all(callback: C) -> C:
+    """Mark a function (or a method, in its class body) as an observer told every record, those
+    told on request included: ``@wants_all`` sets its ``wants`` to say yes to every kind."""
+    callback.wants = _yes  # type: ignore[attr-defined]
+    return callback
+
+
+def _yes(kind: type) -> bool:
+    return True
+
+
+def _asks(callback: Observer, kind: type) -> bool:
+    """Whether ``callback`` wants records of class ``kind`` (see :meth:`Observers.wants`)."""
+    wants = getattr(callback, "wants", None)
+    if wants is None:
+        return not getattr(kind, "on_request", False)
+    return bool(wants(kind))
 
 
 class Forwarded(Event):
@@ -73,7 +114,19 @@ class _Queued:
 class Observers:
     """The observers attached to one runtime; false while none is attached."""
 
-    __slots__ = ("_plain", "_only", "_queued", "_retired", "_log", "_owner", "_watchers", "active", "send")
+    __slots__ = (
+        "_plain",
+        "_only",
+        "_queued",
+        "_retired",
+        "_log",
+        "_owner",
+        "_watchers",
+        "_takers",
+        "active",
+        "send",
+        "requested",
+    )
 
     def __init__(self, log: logging.Logger, owner: str) -> None:
         # Tuples, replaced (never changed in place) when an observer comes or goes: emit() walks
@@ -88,6 +141,11 @@ class Observers:
         self._log = log
         self._owner = owner
         self._watchers: list[Callable[[bool], object]] = []
+        # Per record kind told on request, the observers asking for it (made when first needed).
+        self._takers: dict[type, tuple[tuple[Observer, ...], tuple[_Queued, ...]]] = {}
+        self.requested: frozenset[type] = frozenset()
+        """The record classes told on request that an attached observer asks for: engines build
+        such a record only if its class is in here."""
         self.active = False
         """True while an observer is attached (the same as ``bool(observers)``, read without a call)."""
         self.send: Observer = self.emit
@@ -147,6 +205,9 @@ class Observers:
         """Update :attr:`active` after a change; tell the watchers if it flipped."""
         self._only = self._plain[0] if len(self._plain) == 1 and not self._queued else None
         self.send = self.emit if self._only is None else self._only
+        self._takers = {}
+        everyone = (*self._plain, *(q.callback for q in self._queued))
+        self.requested = frozenset(k for k in ON_REQUEST if any(_asks(c, k) for c in everyone))
         was, now = self.active, bool(self._plain or self._queued)
         if now is not was:
             self.active = now
@@ -156,15 +217,12 @@ class Observers:
     def wants(self, kind: type) -> bool:
         """Whether any attached observer wants records of class ``kind``.
 
-        An observer that only wants some records says so with a ``wants(kind) -> bool`` attribute
-        (a method of an observer object, or a function attribute); one without it wants them all.
-        Engines ask once per observer change, and do not build the records nobody wants.
+        An observer says which records it wants with a ``wants(kind) -> bool`` attribute (a method
+        of an observer object, or a function attribute); one without it wants every record but
+        those told on request (``kind.on_request``).  Engines ask once per observer change, and do
+        not build the records nobody wants.
         """
-        for callback in (*self._plain, *(q.callback for q in self._queued)):
-            wants = getattr(callback, "wants", None)
-            if wants is None or wants(kind):
-                return True
-        return False
+        return any(_asks(c, kind) for c in (*self._plain, *(q.callback for q in self._queued)))
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
@@ -178,8 +236,22 @@ class Observers:
             if result is not None and inspect.isawaitable(result):  # None: the usual case
                 self._turn(only, result)
             return
-        queued = self._queued  # not those a plain one turns into while this event is delivered
-        for callback in self._plain:
+        self._deliver(event, self._plain, self._queued)
+
+    def emit_requested(self, event: Any, kind: type | None = None) -> None:
+        """Deliver a record told on request to the observers that ask for its class (``kind``: the
+        class asked about instead, e.g. a forwarded record's inner class)."""
+        kind = kind or type(event)
+        takers = self._takers.get(kind)
+        if takers is None:
+            plain = tuple(c for c in self._plain if _asks(c, kind))
+            takers = self._takers[kind] = plain, tuple(q for q in self._queued if _asks(q.callback, kind))
+        self._deliver(event, *takers)
+
+    def _deliver(self, event: Any, plain: tuple[Observer, ...], queued: tuple[_Queued, ...]) -> None:
+        """Call each of ``plain`` with ``event`` and queue it for each of ``queued``; taken before
+        the first call, so an observer a plain one turns into (see :meth:`_turn`) gets the next."""
+        for callback in plain:
             try:
                 result = callback(event)
             except Exception as exc:

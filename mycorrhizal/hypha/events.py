@@ -1,10 +1,11 @@
 """What a net's runner tells its observers: one frozen record per thing that happened.
 
-Every firing emits :class:`FiringStarted` when it has taken its tokens, then exactly one of
-:class:`FiringCommitted`, :class:`FiringFailed` or :class:`FiringCancelled`.  Failures that are not
-firings (a sink, a source or a guard that raised) have records of their own.  Token collections are
-keyed by qualified place name, in take order.  Attach observers with ``runner.add_observer(fn)``;
-with none attached no record is built.
+Every firing emits exactly one of :class:`FiringCommitted`, :class:`FiringFailed` or
+:class:`FiringCancelled`, preceded, for observers that ask for it (told on request, see
+:mod:`mycorrhizal.common.observers`), by :class:`FiringStarted` when it has taken its tokens.
+Failures that are not firings (a sink, a source or a guard that raised) have records of their
+own.  Token collections are keyed by qualified place name, in take order.  Attach observers with
+``runner.add_observer(fn)``; with none attached no record is built.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ class FiringEvent(Event):
 
 
 class FiringStarted(FiringEvent):
-    """A firing took its tokens; its handler runs next."""
+    """A firing took its tokens; its handler runs next.  Told on request: only observers whose
+    ``wants(FiringStarted)`` is true get it (the record ending the firing repeats its tokens)."""
 
     kind: ClassVar[str] = "started"
+    on_request: ClassVar[bool] = True
 
 
 class FiringCommitted(FiringEvent):

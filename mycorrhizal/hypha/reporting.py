@@ -125,7 +125,8 @@ class Reporter:
         self.observers = Observers(log, f"net {name!r}")
         self.watched = False
         self.starts = False
-        """Whether an observer wants :class:`FiringStarted` records (see ``Observers.wants``)."""
+        """Whether an observer asks for :class:`FiringStarted` records (told on request, see
+        ``Event.on_request``)."""
         self.debug = False
         self._timebase = timebase
         self.now = timebase.now
@@ -149,7 +150,7 @@ class Reporter:
         """Read the log level and whether anything observes the runner."""
         self.debug = log.isEnabledFor(logging.DEBUG)
         self.watched = self.observers.active
-        self.starts = self.watched and self.observers.wants(FiringStarted)
+        self.starts = self.watched and FiringStarted in self.observers.requested
 
     def record(
         self,
@@ -196,14 +197,7 @@ class Reporter:
             grouped = by_place(consumed)
         self._started, self._started_by_place = consumed, grouped
         now = self.now  # an attribute read (specialised), then a call: no method lookup
-        record = _started((self.name, now(), transition, grouped))
-        observers = self.observers
-        send = observers.send  # the lone observer itself, called without emit()'s frame
-        try:
-            if (result := send(record)) is not None:
-                observers.returned(send, result)
-        except Exception as exc:
-            observers.failed(send, exc, record)
+        self.observers.emit_requested(_started((self.name, now(), transition, grouped)))
         return True
 
     def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
@@ -213,7 +207,7 @@ class Reporter:
         grouped = self._started_by_place if consumed is self._started else by_place(consumed)
         record = _committed((self.name, now, transition, grouped, produced))
         observers = self.observers
-        send = observers.send  # as in started()
+        send = observers.send  # the lone observer itself, called without emit()'s frame
         try:
             if (result := send(record)) is not None:
                 observers.returned(send, result)

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..common.observers import Forwarded
+from ..common.observers import Forwarded, wants_all
 from ..rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from .records import describe, show
 from .watch import NetWatch, Snapshot, Watched
@@ -103,6 +103,7 @@ class Hub:
 
     # ------------------------------------------------------------------ receiving (the engine's side)
 
+    @wants_all  # firing and tick starts show what is in progress
     def observe(self, event: Any) -> None:
         """The observer attached to the runtime: note ``event`` and schedule a flush.
 

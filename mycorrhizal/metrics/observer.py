@@ -84,6 +84,11 @@ class MetricsObserver:
         if handler is not None:
             handler(self, event)
 
+    def wants(self, kind: type) -> bool:
+        """Whether records of class ``kind`` count for something: the records told on request
+        included (firing and tick starts time the firings and ticks, a state left its dwell)."""
+        return kind in _HANDLERS
+
     def child(self, family: Any, *labels: str) -> Any:
         """``family.labels(*labels)``, looked up once."""
         key = (id(family), *labels)

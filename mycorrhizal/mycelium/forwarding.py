@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..common.observers import Event, Forwarded, Observers, maker
+from ..common.observers import ON_REQUEST, Event, Forwarded, Observers, maker, wants_all
 
 __all__ = ["Forward", "forwarder"]
 
@@ -25,10 +25,19 @@ Forward = Callable[[Event], None]
 
 
 def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forward:
-    """An observer telling ``observers`` (the net's) each record, as a ``Forwarded`` from ``transition``."""
-    emit = observers.emit
+    """An observer telling ``observers`` (the net's) each record, as a ``Forwarded`` from ``transition``.
 
+    It asks for every record; those told on request (``Event.on_request``) go on only to the net's
+    observers that ask for the inner record's class.
+    """
+    emit, emit_requested = observers.emit, observers.emit_requested
+
+    @wants_all
     def forward(event: Event) -> None:
-        emit(_forwarded((net, event.time, transition, key, event)))
+        kind = event.__class__
+        if kind in ON_REQUEST:
+            emit_requested(_forwarded((net, event.time, transition, key, event)), kind)
+        else:
+            emit(_forwarded((net, event.time, transition, key, event)))
 
     return forward

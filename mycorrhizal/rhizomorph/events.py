@@ -8,6 +8,8 @@ its ``path`` from the root (ids joined by ``/``).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..common.observers import Event, maker
 from .status import Status
 
@@ -24,8 +26,10 @@ __all__ = [
 
 
 class TickStarted(Event):
-    """A tick began; ``tick`` is its number (1 for the first)."""
+    """A tick began; ``tick`` is its number (1 for the first).  Told on request: only observers
+    whose ``wants(TickStarted)`` is true get it (``TickFinished`` repeats the number)."""
 
+    on_request: ClassVar[bool] = True
     tick: int
 
 

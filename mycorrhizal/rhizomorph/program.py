@@ -19,7 +19,7 @@ from ..common.eager import LAZY_TASKS, with_starter
 from .behaviours import composites, decorators, leaves
 from .behaviours.host import HaltFn, Host, TickFn
 from .compile import Plan, plan_of
-from .events import make_halted, make_status_changed, make_tick_finished, make_tick_started
+from .events import TickStarted, make_halted, make_status_changed, make_tick_finished, make_tick_started
 from .nodes import Composite, Decorator, Leaf, Match
 from .status import Status
 from .tree import Tree
@@ -244,7 +244,9 @@ def _observe_root(plan: Plan, tick: TickFn) -> TickFn:
     source = plan.name
 
     def observed(rt: Host) -> Status:
-        rt._emit(make_tick_started((source, rt.timebase.now(), rt.ticks)))
+        observers = rt._observers
+        if observers is not None and TickStarted in observers.requested:  # told on request
+            observers.emit_requested(make_tick_started((source, rt.timebase.now(), rt.ticks)))
         r = tick(rt)
         rt._emit(make_tick_finished((source, rt.timebase.now(), rt.ticks, r)))
         return r

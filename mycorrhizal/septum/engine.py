@@ -25,6 +25,7 @@ from .context import BlankContext, Context, Machine
 from .events import (
     MessageHandled,
     StateEntered,
+    StateLeft,
     TimeoutFired,
     make_entered,
     make_handled,
@@ -129,25 +130,27 @@ class Engine:
         return mailbox
 
     def emit(self, kind: type[Any], **fields: Any) -> None:
-        assert self.observers is not None
-        self.observers.emit(kind(source=self.spec.name, time=self.timebase.now(), **fields))
+        observers = self.observers
+        assert observers is not None
+        asked = kind.on_request  # told only to the observers that ask for it
+        if asked and kind not in observers.requested:
+            return
+        record = kind(source=self.spec.name, time=self.timebase.now(), **fields)
+        if asked:
+            observers.emit_requested(record)
+        else:
+            observers.emit(record)
 
     def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
         """Tell ``observers`` of a plain transition what the full path tells them (``msg`` handled
-        unless None, ``node`` left, the target entered), with one reading of the time; the caller
-        takes it.  (No asserts, no tuple packing: this runs for every observed plain transition.)"""
+        unless None, ``node`` left to those asking for it, the target entered), with one reading of
+        the time; the caller takes it.  (No asserts, no tuple packing: this runs for every observed
+        plain transition.)"""
         name, now, target = self.spec.name, self.timebase.now(), op.target
         if msg is not None:
             observers.emit(make_handled((name, now, node.name, msg, op.label)))
-        # observers.send: the lone observer itself, called without emit()'s frame (see Observers.send).
-        # The two deliveries are written out on purpose: a loop over (left, entered) costs ~900
-        # instructions more per transition (callgrind).
-        left, send = make_left((name, now, node.name, op.label, target.name)), observers.send  # type: ignore[union-attr]
-        try:
-            if (result := send(left)) is not None:
-                observers.returned(send, result)
-        except Exception as exc:
-            observers.failed(send, exc, left)
+        if observers.requested and StateLeft in observers.requested:  # told on request
+            observers.emit_requested(make_left((name, now, node.name, op.label, target.name)))  # type: ignore[union-attr]
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
         entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send  # type: ignore[union-attr]

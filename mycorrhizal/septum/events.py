@@ -1,14 +1,15 @@
 """What a state machine tells its observers: one small frozen record per thing that happened.
 
 Attach an observer with :meth:`StateMachine.add_observer`; it is called with each record, in the
-order things happen.  Every record carries ``source`` (the machine's name), ``time`` (its
+order things happen (:class:`StateLeft` only to observers that ask for it: see its
+documentation).  Every record carries ``source`` (the machine's name), ``time`` (its
 timebase's reading) and ``state`` (the name of the state it is about).  Labels and messages are
 the very objects the handlers returned and were sent.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..common.errors import HandlerError
 from ..common.observers import Event, maker
@@ -44,7 +45,13 @@ class StateEntered(MachineEvent):
 
 
 class StateLeft(MachineEvent):
-    """``state`` was left for ``target`` by ``label`` (its ``on_leave``, if any, has run)."""
+    """``state`` was left for ``target`` by ``label`` (its ``on_leave``, if any, has run).
+
+    Told on request: only observers whose ``wants(StateLeft)`` is true get it (the
+    :class:`StateEntered` that follows names the state left and the label).
+    """
+
+    on_request: ClassVar[bool] = True
 
     label: Any
     target: str

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
 
 from mycorrhizal.common.frozen import field
-from mycorrhizal.common.observers import Event, Forwarded, Observers, maker
+from mycorrhizal.common.observers import ON_REQUEST, Event, Forwarded, Observers, maker, wants_all
+from tests._observing import Recorder
 
 LOG = logging.getLogger("mycorrhizal.test")
 
@@ -191,6 +192,76 @@ def test_observers_want_every_record_unless_they_say_otherwise(observers: Observ
     assert observers.wants(Event)
     observers.remove(everything)
     assert not observers.wants(Event)
+
+
+class Announced(Event):
+    """A record told on request (as StateLeft, FiringStarted, TickStarted are)."""
+
+    on_request: ClassVar[bool] = True
+    step: int
+
+
+def asks_for_announced(kind: type) -> bool:
+    return kind is Announced
+
+
+def test_records_told_on_request_go_only_to_observers_that_ask(observers: Observers) -> None:
+    assert Announced in ON_REQUEST and Event not in ON_REQUEST
+    everything, picky, default = Recorder(), Recorder(), []
+    picky.wants = asks_for_announced  # type: ignore[method-assign]
+    observers.add(default.append)  # no wants: every record but those told on request
+    assert not observers.wants(Announced) and observers.wants(Event) and not observers.requested
+    observers.add(picky)
+    assert observers.requested == {Announced} and observers.wants(Announced)
+    observers.add(everything)
+    assert observers.requested == set(ON_REQUEST)
+    note, announced = Event(source="M", time=0.0), Announced(source="M", time=1.0, step=1)
+    observers.emit(note)
+    observers.emit_requested(announced)
+    assert default == [note] and everything == [note, announced] and picky == [note, announced]
+    observers.remove(everything)
+    observers.remove(picky)
+    assert observers.requested == frozenset()  # nobody asks: engines build no such record
+    observers.emit_requested(announced)
+    assert default == [note]
+
+
+def test_wants_all_makes_a_function_or_a_method_ask_for_everything(observers: Observers) -> None:
+    got: list[Event] = []
+
+    @wants_all
+    def function(event: Event) -> None:
+        got.append(event)
+
+    class Watcher:
+        @wants_all
+        def observe(self, event: Event) -> None:
+            got.append(event)
+
+    for observer in (function, Watcher().observe):
+        observers.add(observer)
+        assert observers.requested == set(ON_REQUEST)
+        observers.emit_requested(Announced(source="M", time=0.0, step=2))
+        observers.remove(observer)
+    assert [e.step for e in got] == [2, 2]  # type: ignore[attr-defined]
+
+
+async def test_an_async_observer_asking_for_records_told_on_request_gets_them_in_order(
+    observers: Observers,
+) -> None:
+    got: list[Event] = []
+
+    @wants_all
+    async def slow(event: Event) -> None:
+        await asyncio.sleep(0)
+        got.append(event)
+
+    observers.add(slow)
+    first, second = Announced(source="M", time=0.0, step=1), Event(source="M", time=1.0)
+    observers.emit_requested(first)
+    observers.emit(second)
+    await observers.drain()
+    assert got == [first, second]
 
 
 class Moved(Event):

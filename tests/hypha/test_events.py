@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.common import ManualClock
+from mycorrhizal.common.observers import wants_all
 from mycorrhizal.hypha import (
     DeliveryFailed,
     FailedToken,
@@ -27,6 +28,7 @@ from mycorrhizal.hypha import (
     SourceFailed,
     pn,
 )
+from tests._observing import Recorder
 
 from .test_properties import NetShape, build, net_shapes
 
@@ -56,9 +58,9 @@ async def test_a_failure_its_retry_a_cancellation_and_a_commit_in_order(clock: M
             await timebase.sleep(5)
             return {done: consumed[0].upper()}
 
-    events: list[Any] = []
+    events = Recorder()
     runner = Runner(Story, {}, clock)
-    runner.add_observer(events.append)
+    runner.add_observer(events)
     await runner.run_until_idle()  # fails at once: the retry is 1 s away
     await clock.run_for(2)  # retried at 1, now sleeping until 6
     await runner.stop(cancel=True)  # cancelled at 2
@@ -101,9 +103,9 @@ async def test_failures_outside_firings_have_events_too(clock: ManualClock) -> N
         def fallback(consumed: Any, bb: Any, timebase: Any) -> Any:
             return {sink: consumed[0]}
 
-    events: list[Any] = []
+    events = Recorder()
     runner = Runner(Edges, {}, clock)
-    runner.add_observer(events.append)
+    runner.add_observer(events)
     await runner.run_until_idle()
     await runner.stop()
     kinds = Counter(type(e) for e in events)
@@ -131,6 +133,7 @@ async def test_async_observers_get_every_event_in_order_by_the_time_stop_returns
 
     seen: list[Any] = []
 
+    @wants_all
     async def slow(event: Any) -> None:
         await asyncio.sleep(0)
         seen.append(event)
@@ -159,8 +162,8 @@ def test_firing_events_account_for_every_token(shape: NetShape, seed: int) -> No
         clock = ManualClock()
         runner = Runner(net, {}, clock)
         before = place_counts(runner)
-        events: list[Any] = []
-        runner.add_observer(events.append)
+        events = Recorder()
+        runner.add_observer(events)
         await runner.start()
         for _ in range(30):
             await clock.run_for(1.0)
@@ -199,32 +202,36 @@ def refuse_starts(kind: type) -> bool:
     return kind is not FiringStarted
 
 
-@pytest.mark.parametrize("declares", [False, True])
-async def test_firing_starts_are_built_only_for_observers_that_want_them(declares: bool) -> None:
+@pytest.mark.parametrize("asks", ["nothing", "no starts", "everything"])
+async def test_firing_starts_are_told_only_to_observers_that_ask_for_them(asks: str) -> None:
     events: list[Any] = []
 
     def observer(event: Any) -> None:
         events.append(event)
 
-    if declares:
+    if asks == "no starts":
         observer.wants = refuse_starts  # type: ignore[attr-defined]
+    elif asks == "everything":
+        wants_all(observer)
     runner = Runner(Pipe, {})
     runner.add_observer(observer)
     runner.add_token("left", "a")
     runner.add_token("right", "b")
     await runner.run_until_idle()
     kinds = [e.kind for e in events]
-    assert kinds == (["committed"] if declares else ["started", "committed"])
+    assert kinds == (["started", "committed"] if asks == "everything" else ["committed"])
     committed = events[-1]
     assert committed.consumed == {"Pipe.left": ("a",), "Pipe.right": ("b",)}
     assert committed.produced == {"Pipe.out": (("a", "b"),)}
-    seen: list[Any] = []
-    runner.add_observer(seen.append)  # one that wants everything: starts are built again
+    seen = Recorder()
+    runner.add_observer(seen)  # one that asks for everything: it gets the starts, the first only if it asked
+    events.clear()
     runner.add_token("left", "c")
     runner.add_token("right", "d")
     await runner.run_until_idle()
     assert [e.kind for e in seen] == ["started", "committed"]
     assert seen[0].consumed == {"Pipe.left": ("c",), "Pipe.right": ("d",)}
+    assert [e.kind for e in events] == kinds
 
 
 async def test_the_hot_path_tells_observers_of_each_firing() -> None:
@@ -236,9 +243,9 @@ async def test_the_hot_path_tells_observers_of_each_firing() -> None:
         async def relay(consumed: Any, bb: Any, timebase: Any) -> Any:
             return {out: consumed[0] * 10}
 
-    events: list[Any] = []
+    events = Recorder()
     runner = Runner(Relay, {})
-    runner.add_observer(events.append)
+    runner.add_observer(events)
     await runner.run_until_idle()
     assert [(e.kind, e.consumed, getattr(e, "produced", None)) for e in events] == [
         row
@@ -269,6 +276,7 @@ async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
     async def record(event: Any) -> None:
         seen.append(event)
 
+    @wants_all
     def disguised(event: Any) -> Any:
         return record(event)  # a plain observer returning a coroutine: delivered in order
 
@@ -282,6 +290,7 @@ async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
         ("committed", {"Sink.src": ("a",)}),
     ]
 
+    @wants_all
     def raising(event: Any) -> None:
         raise RuntimeError("observer bug")
 
@@ -298,9 +307,9 @@ async def test_a_lone_observer_on_the_hot_path_has_the_guarantees_of_any(
 async def test_records_are_timed_on_the_timebase_the_runner_was_last_started_on() -> None:
     first, second = ManualClock(), ManualClock()
     second.advance(100)
-    events: list[Any] = []
+    events = Recorder()
     runner = Runner(Sink, {}, first)
-    runner.add_observer(events.append)
+    runner.add_observer(events)
     runner.add_token("src", "a")
     await runner.run_until_idle()
     await runner.stop()

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
+from mycorrhizal.common.observers import wants_all
 from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
 from mycorrhizal.hypha.context import consumed_class
+from tests._observing import Recorder
 
 from .conftest import pipeline, settle, sleepy_net
 
@@ -469,7 +471,7 @@ async def test_debug_log_names_each_firing(bb: dict[str, Any], caplog: Any) -> N
 
 
 async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any], caplog: Any) -> None:
-    events: list[Any] = []
+    events = Recorder()
 
     @pn.net
     def Watched(builder: NetBuilder) -> None:
@@ -482,11 +484,12 @@ async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any],
                 raise ValueError("two")
             return {out: consumed[0] * 10}
 
+    @wants_all
     def broken(event: Any) -> None:
         raise RuntimeError("observer bug")
 
     runner = Runner(Watched, bb)
-    runner.add_observer(events.append)
+    runner.add_observer(events)
     runner.add_observer(broken)
     with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
         await runner.run_until_idle()
@@ -500,7 +503,7 @@ async def test_observers_see_every_firing_and_can_be_removed(bb: dict[str, Any],
     assert "observer" in caplog.text and "is detached" in caplog.text and runner.marking()["out"] == (10,)
     with pytest.raises(ValueError, match="that observer is not attached"):
         runner.remove_observer(broken)  # it raised, so it was detached
-    runner.remove_observer(events.append)
+    runner.remove_observer(events)
     runner.add_token("src", 3)
     await runner.run_until_idle()
     assert len(events) == 4

@@ -17,6 +17,7 @@ from mycorrhizal.hypha.events import FiringEvent
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.mycelium import PNRunner, machines, pn
 from mycorrhizal.septum.events import StateEntered
+from tests._observing import Recorder
 
 from ..spores.conftest import MemorySink
 from .conftest import PriorityRouter, RunNet, machine_failing_on
@@ -35,8 +36,8 @@ def line(event: Any) -> tuple[Any, ...]:
 
 async def test_a_machines_life_reaches_the_nets_observer(running: RunNet, clock: ManualClock) -> None:
     runner = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
-    seen: list[Any] = []
-    runner.add_observer(seen.append)
+    seen = Recorder()
+    runner.add_observer(seen)
     runner.add_tokens("inbox", ["east:close", "west:x"])
     await runner.run_until_idle()
     await clock.run_for(5.0)  # east's Shut times out, no token involved
@@ -61,6 +62,22 @@ async def test_a_machines_life_reaches_the_nets_observer(running: RunNet, clock:
     assert seen[-1].time == 5.0 and seen[-1].event.previous == "Shut"
 
 
+async def test_forwarded_records_told_on_request_reach_only_the_net_observers_asking(
+    running: RunNet, clock: ManualClock
+) -> None:
+    runner = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    default: list[Any] = []
+    asking = Recorder()
+    runner.add_observer(default.append)
+    runner.add_observer(asking)
+    runner.add_tokens("inbox", ["east:close"])
+    await runner.run_until_idle()
+    told = [line(e) for e in asking]
+    on_request = {"FiringStarted", "StateLeft"}
+    assert ("StateLeft", "Gated.gate", "east", "Gate", "Gate") in told
+    assert [line(e) for e in default] == [t for t in told if t[0] not in on_request]
+
+
 def engaged(runner: Any) -> list[bool]:
     """Whether each machine of the gate transition has observers (it builds records only then)."""
     return [fsm.observers is not None for fsm in machines(runner, "gate").values()]
@@ -71,8 +88,8 @@ async def test_machines_forward_while_the_net_is_observed(running: RunNet, clock
     runner.add_tokens("inbox", ["east:close", "west:x"])
     await runner.run_until_idle()
     assert engaged(runner) == [False, False]  # nobody observes: the machines build no records
-    seen: list[Any] = []
-    runner.add_observer(seen.append)  # machines that already exist start forwarding at once
+    seen = Recorder()
+    runner.add_observer(seen)  # machines that already exist start forwarding at once
     assert engaged(runner) == [True, True]
     await clock.run_for(5.0)
     assert [line(e)[:3] for e in seen] == [
@@ -81,7 +98,7 @@ async def test_machines_forward_while_the_net_is_observed(running: RunNet, clock
         ("StateLeft", "Gated.gate", "east"),
         ("StateEntered", "Gated.gate", "east"),
     ]
-    runner.remove_observer(seen.append)
+    runner.remove_observer(seen)
     assert engaged(runner) == [False, False]
     runner.add_token("inbox", "north:x")
     await runner.run_until_idle()
@@ -99,8 +116,8 @@ def Triage(builder):  # type: ignore[no-untyped-def]
 
 async def test_each_tree_run_reaches_the_nets_observer_with_its_token(running: RunNet) -> None:
     runner = await running(Triage)
-    seen: list[Any] = []
-    runner.add_observer(seen.append)
+    seen = Recorder()
+    runner.add_observer(seen)
     urgent, late = {"priority": 9}, {"priority": -1}
     runner.add_tokens("inbox", [urgent, late])
     await runner.run_until_idle()
@@ -167,8 +184,8 @@ def Fragile(builder):  # type: ignore[no-untyped-def]
 
 async def test_a_machine_failure_is_forwarded_inside_the_failed_firing(running: RunNet) -> None:
     runner = await running(Fragile)
-    seen: list[Any] = []
-    runner.add_observer(seen.append)
+    seen = Recorder()
+    runner.add_observer(seen)
     runner.add_tokens("inbox", ["ok", "bad"])
     await runner.run_until_idle()
     handle = ("Fragile.handle", None, "Fragile", "Fragile")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import ManualClock
-from mycorrhizal.common.observers import Event
+from mycorrhizal.common.observers import Event, wants_all
 from mycorrhizal.rhizomorph import Runner, Status, TreeBuilder
 from mycorrhizal.rhizomorph.events import (
     CleanupFailed,
@@ -19,6 +19,7 @@ from mycorrhizal.rhizomorph.events import (
     TickStarted,
     TimedOut,
 )
+from tests._observing import Recorder
 
 from ..runtimes import patrol_tree
 
@@ -49,8 +50,8 @@ def brief(event: Event) -> tuple[Any, ...]:
 async def test_a_run_with_a_failure_a_timeout_and_halts_reports_exactly_this() -> None:
     clock = ManualClock()
     runner = Runner(patrol_tree("Demo"), {}, clock)
-    seen: list[Event] = []
-    runner.add_observer(seen.append)
+    seen = Recorder()
+    runner.add_observer(seen)
 
     assert await runner.tick() is R
     await clock.run_for(5)  # the timeout halts slow at its deadline
@@ -92,8 +93,8 @@ async def test_a_propagated_failure_is_reported_before_the_tick_raises() -> None
     b = TreeBuilder("Broken")
     b.root(b.sequence("main", b.action(broken)))
     runner = Runner(b.build())
-    seen: list[Event] = []
-    runner.add_observer(seen.append)
+    seen = Recorder()
+    runner.add_observer(seen)
     with pytest.raises(Exception, match="raised KeyError"):
         await runner.tick()
     assert [brief(e) for e in seen] == [
@@ -147,6 +148,7 @@ async def test_without_observers_the_runner_runs_the_plain_program() -> None:
 async def test_async_observers_get_every_event_in_order_by_aclose() -> None:
     got: list[Any] = []
 
+    @wants_all
     async def slow_observer(event: Event) -> None:
         await asyncio.sleep(0)
         got.append(brief(event)[0])
@@ -165,3 +167,16 @@ async def test_on_tick_still_sees_every_tick_with_observers_attached() -> None:
     await runner.tick()
     await runner.aclose()
     assert ticks == [R]
+
+
+async def test_tick_starts_are_told_only_to_observers_that_ask_for_them() -> None:
+    runner = Runner(patrol_tree("Demo"), {}, ManualClock())
+    default: list[Event] = []
+    asking = Recorder()
+    runner.add_observer(default.append)
+    runner.add_observer(asking)
+    await runner.tick()
+    await runner.aclose()
+    told = [brief(e) for e in asking]
+    assert told[0] == ("tick", 1, 0.0)  # TickFinished repeats the number: its start is on request
+    assert [brief(e) for e in default] == [t for t in told if t[0] != "tick"]

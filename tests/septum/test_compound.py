@@ -24,6 +24,7 @@ from mycorrhizal.septum import (
     septum,
 )
 from mycorrhizal.septum.compound import Completed
+from tests._observing import Recorder
 from tests.septum._charts import box, drain, final, leaf, names, on
 from tests.septum._helpers import E
 
@@ -412,9 +413,9 @@ def test_moves_between_siblings_without_hooks_keep_timers_completion_and_events(
     outer, s = hookless()
     clock = ManualClock()
     fsm = StateMachine(outer, timebase=clock)
-    seen: list[Any] = []
+    seen = Recorder()
     if observed:  # observers take the general path: both must agree
-        fsm.add_observer(seen.append)
+        fsm.add_observer(seen)
     fsm.run_sync()
     fsm.send("go")
     assert names(fsm.configuration) == ["Outer", "Inner", "B"] and fsm.current_state is s["B"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.common.observers import wants_all
 from mycorrhizal.septum import (
     HandlerFailed,
     LabeledTransition,
@@ -23,6 +24,7 @@ from mycorrhizal.septum import (
     TimeoutFired,
     septum,
 )
+from tests._observing import Recorder
 
 from ..runtimes import Broken, E, Idle
 
@@ -50,8 +52,8 @@ async def test_the_events_of_a_scenario_in_order() -> None:
     clock = ManualClock()
     gate = asyncio.Event()
     fsm = StateMachine(Idle, error_state=Broken, timebase=clock, common_data={"gate": gate})
-    events: list[MachineEvent] = []
-    fsm.add_observer(events.append)
+    events = Recorder()
+    fsm.add_observer(events)
     await fsm.initialize()
     fsm.send_message("work")
     await fsm.run()
@@ -100,6 +102,7 @@ async def test_async_observers_get_every_event_in_order() -> None:
     fsm = StateMachine(Idle)
     seen: list[str] = []
 
+    @wants_all
     async def observer(event: MachineEvent) -> None:
         seen.append(type(event).__name__)
 
@@ -139,8 +142,8 @@ async def test_plain_transitions_are_reported_too() -> None:
     # reported like any other transition when someone does.
     fsm = StateMachine(Plain)
     assert fsm.spec.initial.table[E.WORK].fast
-    events: list[MachineEvent] = []
-    fsm.add_observer(events.append)
+    events = Recorder()
+    fsm.add_observer(events)
     fsm.send_message("work")
     await fsm.run()
     assert [summary(e) for e in events] == [
@@ -149,6 +152,24 @@ async def test_plain_transitions_are_reported_too() -> None:
         ("left", "Plain", E.WORK, "Plain"),
         ("entered", "Plain", "Plain", E.WORK),
     ]
+
+
+@pytest.mark.parametrize("initial", [Idle, Plain], ids=["full path", "fast path"])
+async def test_states_left_are_told_only_to_observers_that_ask_for_them(initial: Any) -> None:
+    # Each StateEntered names the state left and the label: an observer that does not ask for
+    # StateLeft (a plain function) is told one record per transition, one that asks is told both.
+    fsm = StateMachine(initial, common_data={"gate": asyncio.Event()})
+    default: list[MachineEvent] = []
+    asking = Recorder()
+    fsm.add_observer(default.append)
+    fsm.add_observer(asking)
+    fsm.send_message("work")
+    await fsm.run()
+    told = [summary(e) for e in asking]
+    assert ("left", initial.name, E.WORK, told[-1][1]) in told
+    assert [summary(e) for e in default] == [t for t in told if t[0] != "left"]
+    entered = next(e for e in default if isinstance(e, StateEntered) and e.previous is not None)
+    assert (entered.previous, entered.label) == (initial.name, E.WORK)
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
@@ -168,22 +189,24 @@ async def test_a_lone_observer_on_the_fast_path_has_the_guarantees_of_any(
     # Loop -> Loop is told by Engine.tell, which calls a lone plain observer directly (no emit()).
     fsm = StateMachine(Loop)
     seen: list[MachineEvent] = []
-    late: list[MachineEvent] = []
+    late = Recorder()
 
+    @wants_all
     def attaching(event: MachineEvent) -> None:
         seen.append(event)
         if isinstance(event, StateLeft) and not late:
-            fsm.add_observer(late.append)  # it takes effect from the next record on
+            fsm.add_observer(late)  # it takes effect from the next record on
 
     fsm.add_observer(attaching)
     await fsm.initialize()
     await fsm.tick()
     assert [summary(e) for e in late] == [("entered", "Loop", "Loop", E.WORK)]
-    fsm.remove_observer(late.append)
+    fsm.remove_observer(late)
 
     async def record(event: MachineEvent) -> None:
         seen.append(event)
 
+    @wants_all
     def disguised(event: MachineEvent) -> Any:
         return record(event)  # a plain observer returning a coroutine: delivered in order
 
@@ -198,6 +221,7 @@ async def test_a_lone_observer_on_the_fast_path_has_the_guarantees_of_any(
     ]
     fsm.remove_observer(disguised)
 
+    @wants_all
     def raising(event: MachineEvent) -> None:
         raise RuntimeError("observer bug")
 

@@ -15,7 +15,7 @@ from typing import Any, NoReturn, Protocol
 
 from ...common.eager import EagerStarter
 from ...common.errors import ExecutionError
-from ...common.observers import Event
+from ...common.observers import Event, Observers
 from ...common.timebase import Timebase
 from ..status import Status
 
@@ -41,6 +41,8 @@ class Host(Protocol):
     eager: EagerStarter | None
     #: Set when a plain-function leaf reported RUNNING (it can only be polled).
     polling: bool
+    #: The runner's observers (None until one is attached).
+    _observers: Observers | None
 
     def _view(self, interface: type) -> Any:
         """The blackboard seen through ``interface`` (one view per blackboard and interface)."""
