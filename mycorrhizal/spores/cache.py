@@ -2,8 +2,9 @@
 
 Objects that adapters find on blackboards and tokens pass through an LRU cache keyed by object id.
 An object record is written when the object is first seen, whenever its attribute values changed,
-every ``touch_resend_n``-th sighting, and (policy ``evict_and_log``) when it is evicted.  Objects
-logged by ``log_event`` do not pass through the cache: they are written every time.
+every ``touch_resend_n``-th sighting, and (policy ``evict_and_log``) when it is evicted with values
+its last record does not hold (a mutable value changed in place since).  Objects logged by
+``log_event`` do not pass through the cache: they are written every time.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class EvictionPolicy(enum.StrEnum):
     """What happens to an object pushed out of a full cache."""
 
     EVICT_AND_LOG = "evict_and_log"
-    """Write it once more with its last-seen attributes (the upstream behaviour)."""
+    """Write it once more with its last-seen attributes, unless its last record already holds
+    them (upstream wrote it again always: the same record twice)."""
     EVICT_AND_BUFFER = "evict_and_buffer"
     """Drop it from the cache without writing: its last state was written when it was seen."""
     NO_EVICT = "no_evict"
@@ -71,14 +73,10 @@ def snapshot_of(attributes: Attributes) -> list[tuple[str, Any]]:
     return attributes
 
 
-class _Entry:
-    __slots__ = ("type", "snapshot", "attributes", "sightings")
-
-    def __init__(self, kind: str, snapshot: list[tuple[str, Any]], attributes: Attributes) -> None:
-        self.type = kind
-        self.snapshot = snapshot
-        self.attributes = attributes
-        self.sightings = 1
+# A cache entry is a list, [object type, snapshot, attributes, sightings]: made per first sighting,
+# and a list is made without the nested interpreter loop a class's Python __init__ runs in.
+_TYPE, _SNAPSHOT, _ATTRIBUTES, _SIGHTINGS = range(4)
+_Entry = list[Any]
 
 
 class ObjectLRUCache:
@@ -101,7 +99,7 @@ class ObjectLRUCache:
         self.policy = EvictionPolicy(policy)
         self.touch_resend_n = touch_resend_n
         self.metrics = CacheMetrics()
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()  # see _Entry
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -112,13 +110,13 @@ class ObjectLRUCache:
     def see(self, object_id: str, object_type: str, attributes: Attributes, time: float) -> None:
         """An adapter saw this object now: write it if it is new, changed or due a resend."""
         entry = self._entries.get(object_id)
-        if entry is not None and entry.snapshot == attributes and entry.type == object_type:
+        if entry is not None and entry[_SNAPSHOT] == attributes and entry[_TYPE] == object_type:
             # Unchanged (the usual sighting): equal to a snapshot of plain values, or of texts of
             # mutable ones, which a list or dict value never equals.  No copy, no write.
             self._entries.move_to_end(object_id)
-            entry.sightings += 1
+            entry[_SIGHTINGS] += 1
             n = self.touch_resend_n
-            if n and entry.sightings % n == 0:
+            if n and entry[_SIGHTINGS] % n == 0:
                 self._write((object_id, object_type, time, attributes, []))
             return
         snapshot = attributes
@@ -128,25 +126,32 @@ class ObjectLRUCache:
                 break
         if entry is None:
             self.metrics.first_sights += 1
-            self._entries[object_id] = _Entry(object_type, snapshot, attributes)
+            self._entries[object_id] = [object_type, snapshot, attributes, 1]
             self._write((object_id, object_type, time, attributes, []))
             if len(self._entries) > self.size and self.policy is not _NO_EVICT:
                 self._evict(time)
             return
         self._entries.move_to_end(object_id)
-        entry.sightings += 1
+        entry[_SIGHTINGS] += 1
         n = self.touch_resend_n
-        if entry.snapshot != snapshot or entry.type != object_type or (n and entry.sightings % n == 0):
-            entry.snapshot, entry.type, entry.attributes = snapshot, object_type, attributes
+        if entry[_SNAPSHOT] != snapshot or entry[_TYPE] != object_type or (n and entry[_SIGHTINGS] % n == 0):
+            entry[_TYPE], entry[_SNAPSHOT], entry[_ATTRIBUTES] = object_type, snapshot, attributes
             self._write((object_id, object_type, time, attributes, []))
 
     def _evict(self, time: float) -> None:
-        object_id, entry = self._entries.popitem(last=False)
+        """Push out the least recently seen object; with ``evict_and_log``, write it once more if
+        its values changed since its last record (a mutable value changed in place after it was
+        last seen).  Every change an adapter saw was written when it was seen, so an object of
+        plain values (the snapshot is its attributes themselves) is in the log as it is: a second
+        record would repeat the first (the same values; OCEL keeps no value twice)."""
+        object_id, (kind, snapshot, attributes, _) = self._entries.popitem(False)
         self.metrics.evictions += 1
-        if self.policy is not _EVICT_AND_LOG:
+        if self.policy is not _EVICT_AND_LOG or snapshot is attributes:
+            return
+        if snapshot_of(attributes) == snapshot:  # mutable values, unchanged since their record
             return
         try:
-            self._write((object_id, entry.type, time, entry.attributes, []))
+            self._write((object_id, kind, time, attributes, []))
         except Exception:
             self.metrics.eviction_failures += 1
             log.exception("spores: writing evicted object %r failed", object_id)
@@ -154,7 +159,7 @@ class ObjectLRUCache:
     def flush(self, time: float) -> None:
         """Write every cached object once more with its last-seen attributes (the cache is kept)."""
         for object_id, entry in self._entries.items():
-            self._write((object_id, entry.type, time, entry.attributes, []))
+            self._write((object_id, entry[_TYPE], time, entry[_ATTRIBUTES], []))
 
     def clear(self) -> None:
         """Forget every object (the next sighting of each is a first sighting)."""

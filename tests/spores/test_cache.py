@@ -1,4 +1,5 @@
-"""The object cache (UPSTREAM-API 6.8): written when new, changed, every n-th sighting, on eviction."""
+"""The object cache (UPSTREAM-API 6.8): written when new, changed, every n-th sighting, on eviction
+(when that says something new)."""
 
 from __future__ import annotations
 
@@ -49,12 +50,33 @@ def test_every_nth_sighting_is_written_again(written: list[tuple]) -> None:
 )
 def test_eviction_policies(written: list[tuple], policy, writes: int, size: int) -> None:
     c = cache(written, size=2, policy=policy)
+    items = ["x"]
     for ident in ["a", "b", "c"]:
-        c.see(ident, "T", [("v", 1)], 1.0)
+        c.see(ident, "T", [("items", items)], 1.0)
+        items.append(ident)  # changed in place after its sighting: only the evicted "a" shows it
     assert len(written) == writes and len(c) == size
     if policy == EvictionPolicy.EVICT_AND_LOG:
-        assert written[-1][0] == "a"  # the least recently seen went out, and was written once more
+        # the least recently seen went out and was written once more, with its values at eviction
+        assert written[-1][0] == "a" and written[-1][3] == [("items", items)]
         assert c.metrics.evictions == 1
+
+
+@pytest.mark.parametrize("values", [[("v", 1), ("s", "x")], [("items", ["x"])], []])
+def test_an_evicted_object_whose_last_record_holds_its_values_is_not_written_twice(
+    written: list[tuple], values: list[tuple]
+) -> None:
+    """evict_and_log writes an evicted object again only if that record says something new.
+
+    Every change a sighting finds is written at once, so the last record of an object of plain
+    values (or of mutable values unchanged since) already holds what a record at eviction would:
+    the JSON-lines log would hold the same line twice and an OCEL log (which keeps an attribute's
+    value only when it changes) nothing more.  Plain or unchanged, each object is written once.
+    """
+    c = cache(written, size=2)
+    for ident in ["a", "b", "c", "d"]:
+        c.see(ident, "T", list(values), 1.0)
+    assert [w[0] for w in written] == ["a", "b", "c", "d"]
+    assert c.metrics.evictions == 2 and "a" not in c and "b" not in c
 
 
 def test_least_recently_seen_is_evicted(written: list[tuple]) -> None:
@@ -73,7 +95,9 @@ def test_a_failed_eviction_write_is_counted(written: list[tuple], caplog: pytest
         written.append(raw)
 
     c = ObjectLRUCache(write, size=1)
-    c.see("a", "T", [], 1.0)
+    items = ["x"]
+    c.see("a", "T", [("items", items)], 1.0)
+    items.append("y")  # changed since its record: written again at eviction
     c.see("b", "T", [], 1.0)
     assert c.metrics.eviction_failures == 1
     assert "writing evicted object 'a' failed" in caplog.text

@@ -266,16 +266,19 @@ def test_the_object_cache_writes_and_counts_each_object_record(tmp_path: Path, k
     transport = (AsyncFileTransport if kind == "queue" else SyncFileTransport)(tmp_path / "log.jsonl")
     spores.configure(transport=transport, object_cache_size=2)
     cache, dispatcher = spores.get_object_cache(), spores.get_dispatcher()
-    for i in range(4):  # first sights, and from the third on an eviction (evict_and_log) each
-        cache.see(f"o{i}", "thing", [("n", i)], 1.5)
+    for i in range(4):  # first sights of o0 and o1, then each changed
+        cache.see(f"o{i % 2}", "thing", [("n", i)], 1.5)
+    cache.see("o2", "thing", [("n", 4)], 1.5)  # a first sight, evicting o0 (written as it is: no record)
+    spores.flush_object_cache()  # o1 and o2 once more
     spores.close()
     objects = [r["object"] for r in lines(transport.path)]
     assert [(o["id"], o["attributes"][0]["value"]) for o in objects] == [
         ("o0", "0"),
         ("o1", "1"),
-        ("o2", "2"),
-        ("o0", "0"),
-        ("o3", "3"),
-        ("o1", "1"),
+        ("o0", "2"),
+        ("o1", "3"),
+        ("o2", "4"),
+        ("o1", "3"),
+        ("o2", "4"),
     ]
-    assert dispatcher.objects == 6
+    assert dispatcher.objects == 7
