@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
@@ -126,9 +127,10 @@ class Observers:
         "active",
         "send",
         "requested",
+        "now",
     )
 
-    def __init__(self, log: logging.Logger, owner: str) -> None:
+    def __init__(self, log: logging.Logger, owner: str, now: Callable[[], float] = time.monotonic) -> None:
         # Tuples, replaced (never changed in place) when an observer comes or goes: emit() walks
         # them without a copy, and an observer attached or detached by an observer takes effect
         # from the next event on.
@@ -143,6 +145,8 @@ class Observers:
         self._watchers: list[Callable[[bool], object]] = []
         # Per record kind told on request, the observers asking for it (made when first needed).
         self._takers: dict[type, tuple[tuple[Observer, ...], tuple[_Queued, ...]]] = {}
+        self.now = now
+        """The owner's timebase reading (its ``timebase.now``): the time of the records it builds."""
         self.requested: frozenset[type] = frozenset()
         """The record classes told on request that an attached observer asks for: engines build
         such a record only if its class is in here."""

@@ -200,12 +200,17 @@ class Reporter:
         self.observers.emit_requested(_started((self.name, now(), transition, grouped)))
         return True
 
-    def committed(self, transition: str, consumed: Consumed, produced: Tokens) -> None:
-        """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``."""
+    def committed(self, t: TransitionState, consumed: Consumed, produced: Tokens) -> None:
+        """Tell observers: a firing of ``t`` took ``consumed`` and produced ``produced``."""
         read = self.now
         now = read()  # as in started()
-        grouped = self._started_by_place if consumed is self._started else by_place(consumed)
-        record = _committed((self.name, now, transition, grouped, produced))
+        if consumed is self._started:
+            grouped = self._started_by_place
+        elif t.single is not None:  # by_place(consumed), its commonest case: one token of one place
+            grouped = {t.single.qname: tuple(consumed)}
+        else:
+            grouped = by_place(consumed)
+        record = _committed((self.name, now, t.qname, grouped, produced))
         observers = self.observers
         send = observers.send  # the lone observer itself, called without emit()'s frame
         try:

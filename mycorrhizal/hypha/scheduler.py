@@ -190,7 +190,7 @@ class Scheduler:
                     self._io.kick_sink(out)
                 t.fired += 1
                 if self._report.watched:
-                    self._report.committed(t.qname, consumed, {out.qname: (value,)})
+                    self._report.committed(t, consumed, {out.qname: (value,)})
                 return
         self._firing.commit(t, consumed, result, None)
 
@@ -268,7 +268,7 @@ class Scheduler:
                 if self._report.debug:
                     self._firing.committed(t, consumed, [(out, [value])])
                 elif self._report.watched:  # Firing.committed's part, without its frame
-                    self._report.committed(t.qname, consumed, {out.qname: (value,)})
+                    self._report.committed(t, consumed, {out.qname: (value,)})
                 return
         self._firing.commit(t, consumed, result, ctx)
 

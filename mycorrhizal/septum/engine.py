@@ -142,17 +142,18 @@ class Engine:
             observers.emit(record)
 
     def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
-        """Tell ``observers`` of a plain transition what the full path tells them (``msg`` handled
-        unless None, ``node`` left to those asking for it, the target entered), with one reading of
-        the time; the caller takes it.  (No asserts, no tuple packing: this runs for every observed
-        plain transition.)"""
-        name, now, target = self.spec.name, self.timebase.now(), op.target
+        """Take a plain transition and tell ``observers`` what the full path tells them (``msg``
+        handled unless None, ``node`` left to those asking for it, the target entered), with one
+        reading of the time.  (No asserts, no tuple packing: this runs for every observed plain
+        transition; :meth:`entry_step` has its message-less part written out, a frame less.)"""
+        name, now, target = self.spec.name, observers.now(), op.target
         if msg is not None:
             observers.emit(make_handled((name, now, node.name, msg, op.label)))
         if observers.requested and StateLeft in observers.requested:  # told on request
             observers.emit_requested(make_left((name, now, node.name, op.label, target.name)))  # type: ignore[union-attr]
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
+        self.phase = ENTRY
         entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send  # type: ignore[union-attr]
         try:
             if (result := send(entered)) is not None:
@@ -323,11 +324,24 @@ class Engine:
                 op = node.by_id.get(id(label))
                 if op is not None and op.fast and _LEVELS.get(_INFO) is False:
                     observers = self.observers
-                    if observers is not None:
-                        self.tell(observers, node, op, None)  # an entry run handles no message
-                    self.retry = 0
-                    self.node = op.target  # type: ignore[assignment]
-                    self.phase = ENTRY
+                    if observers is not None:  # self.tell(observers, node, op, None), written out
+                        name, now, target = self.spec.name, observers.now(), op.target
+                        if observers.requested and StateLeft in observers.requested:
+                            observers.emit_requested(make_left((name, now, node.name, label, target.name)))  # type: ignore[union-attr]
+                        self.retry = 0
+                        self.node = target  # type: ignore[assignment]
+                        self.phase = ENTRY
+                        entered = make_entered((name, now, target.name, node.name, label))  # type: ignore[union-attr]
+                        send = observers.send
+                        try:
+                            if (result := send(entered)) is not None:
+                                observers.returned(send, result)
+                        except Exception as exc:
+                            observers.failed(send, exc, entered)
+                    else:
+                        self.retry = 0
+                        self.node = op.target  # type: ignore[assignment]
+                        self.phase = ENTRY
                 else:
                     await self._settle(node, False, label, op, 1)
             return True

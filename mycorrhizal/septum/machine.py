@@ -261,7 +261,7 @@ class StateMachine(Engine, legacy.Compat0x):
     def add_observer(self, callback: Observer) -> None:
         """Call ``callback`` with each :mod:`~mycorrhizal.septum.events` record from now on."""
         if self.observers is None:
-            self.observers = Observers(report.log, f"machine {self.spec.name}")
+            self.observers = Observers(report.log, f"machine {self.spec.name}", self.timebase.now)
         self.observers.add(callback)
 
     def remove_observer(self, callback: Observer) -> None:
