@@ -129,7 +129,12 @@ class ObjectLRUCache:
             self._entries[object_id] = [object_type, snapshot, attributes, 1]
             self._write((object_id, object_type, time, attributes, []))
             if len(self._entries) > self.size and self.policy is not _NO_EVICT:
-                self._evict(time)
+                # Push out the least recently seen; one of plain values (its snapshot is its
+                # attributes themselves) is in the log as it is (see _log_evicted): no call.
+                object_id, (kind, snapshot, attributes, _) = self._entries.popitem(False)
+                self.metrics.evictions += 1
+                if self.policy is _EVICT_AND_LOG and snapshot is not attributes:
+                    self._log_evicted(object_id, kind, snapshot, attributes, time)
             return
         self._entries.move_to_end(object_id)
         entry[_SIGHTINGS] += 1
@@ -138,17 +143,17 @@ class ObjectLRUCache:
             entry[_TYPE], entry[_SNAPSHOT], entry[_ATTRIBUTES] = object_type, snapshot, attributes
             self._write((object_id, object_type, time, attributes, []))
 
-    def _evict(self, time: float) -> None:
-        """Push out the least recently seen object; with ``evict_and_log``, write it once more if
-        its values changed since its last record (a mutable value changed in place after it was
-        last seen).  Every change an adapter saw was written when it was seen, so an object of
-        plain values (the snapshot is its attributes themselves) is in the log as it is: a second
-        record would repeat the first (the same values; OCEL keeps no value twice)."""
-        object_id, (kind, snapshot, attributes, _) = self._entries.popitem(False)
-        self.metrics.evictions += 1
-        if self.policy is not _EVICT_AND_LOG or snapshot is attributes:
-            return
-        if snapshot_of(attributes) == snapshot:  # mutable values, unchanged since their record
+    def _log_evicted(
+        self, object_id: str, kind: str, snapshot: list[tuple[str, Any]], attributes: Attributes, time: float
+    ) -> None:
+        """With ``evict_and_log``, an evicted object of mutable values is written once more if
+        they changed since its last record (in place, after it was last seen).
+
+        Every change an adapter saw was written when it was seen, so an object of plain values
+        (its snapshot is its attributes themselves) is in the log as it is, and is not written
+        again: the record would repeat its last one (the same values; OCEL keeps no value twice).
+        """
+        if snapshot_of(attributes) == snapshot:
             return
         try:
             self._write((object_id, kind, time, attributes, []))

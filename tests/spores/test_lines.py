@@ -154,6 +154,27 @@ async def observe_net() -> None:
     await run_net(observed=True)
 
 
+@pn.net
+def Relay(builder: NetBuilder) -> None:
+    waiting = builder.place("waiting", type=PlaceType.QUEUE)
+    done = builder.place("done", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[waiting], outputs=[done])
+    async def relay(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {done: [*consumed, {"id": "extra"}]}  # the token itself (two roles) and a new one
+
+
+async def observe_relay() -> None:
+    """Firings relating a token in two roles (one relationship, both qualifiers), ids to escape."""
+    runner = NetRunner(Relay, {})
+    observe(runner)
+    await runner.start()
+    for ident in ["r1", 'q"2', 7, "r4"]:
+        runner.add_token("waiting", {"id": ident})
+    await runner.run_until_idle()
+    await runner.stop()
+
+
 class Mood(Enum):
     CALM = auto()
 
@@ -183,12 +204,13 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "scenario",
-    [run_machine, observe_machine, run_net, observe_net, emit_directly],
+    [run_machine, observe_machine, run_net, observe_net, observe_relay, emit_directly],
     ids=[
         "SeptumAdapter.log_state",
         "observe(machine)",
         "HyphaAdapter.log_transition",
         "observe(runner)",
+        "observe(runner), a token in two roles",
         "emit_event",
     ],
 )

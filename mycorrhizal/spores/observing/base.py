@@ -124,6 +124,9 @@ class Observation:
         "_resolve",
         "_written",
         "names",
+        "roles",
+        "owners",
+        "types",
         "states",
         "_attached",
     )
@@ -157,6 +160,12 @@ class Observation:
         self._written: dict[str, Dispatcher] = {}
         self.names: dict[tuple[str, str], str] = {}
         """(prefix, qualified name) -> prefix + short name: qualifiers and event types, made once."""
+        self.roles: dict[tuple[str, str], tuple[str, str]] = {}
+        """(prefix, place) -> what :meth:`role` makes: a qualifier and its relationships' JSON."""
+        self.owners: dict[str, tuple[Dispatcher, str, str]] = {}
+        """Runtime name -> what :meth:`owner` makes: its object, written, and its relationship."""
+        self.types: dict[str, tuple[str, str]] = {}
+        """Qualified name -> what :meth:`event_type` makes: an event type and its JSON."""
         self.states: dict[str, tuple[str, Dispatcher]] = {}
         """Machine object id -> (the state last written as its attribute, the dispatcher it went to)."""
         self._attached = False
@@ -236,6 +245,29 @@ class Observation:
             self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], [(owner, qualifier)]))
         return ident
+
+    def owner(self, kind: str, name: str, when: float) -> tuple[Dispatcher, str, str]:
+        """(the dispatcher in force, the id, the JSON of an event's relationship to it with
+        qualifier ``kind``) of the :meth:`runtime_object` ``name``, which is written to that
+        dispatcher; kept in :attr:`owners` (look there first, then check the dispatcher)."""
+        ident = self.runtime_object(kind, name, when)
+        found = self.owners[name] = (config._state.dispatcher, ident, encoder.relation_json(ident, kind))
+        return found
+
+    def role(self, prefix: str, place: str, source: str) -> tuple[str, str]:
+        """(the qualifier ``prefix`` + the short name of ``place``, the end of a relationship's JSON
+        with it: ``,"qualifier":"<qualifier>"}`` after ``{"objectId":<id>``), made once per pair
+        and kept in :attr:`roles` (look there first)."""
+        qualifier = self.name(prefix, place, source)
+        found = self.roles[(prefix, place)] = (qualifier, f',"qualifier":{quote(qualifier)}}}')
+        return found
+
+    def event_type(self, qualified: str, source: str) -> tuple[str, str]:
+        """(the short name of ``qualified``, as an event type, and its JSON), made once and kept in
+        :attr:`types` (look there first)."""
+        name = self.name("", qualified, source)
+        found = self.types[qualified] = (name, quote(name))
+        return found
 
     def name(self, prefix: str, qualified: str, source: str) -> str:
         """``prefix`` + the short name of ``qualified`` (made once per pair: a qualifier or a type)."""

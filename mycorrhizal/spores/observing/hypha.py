@@ -29,6 +29,7 @@ type from ``@spore.object`` or the class name, written through the object cache.
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii as _text
 from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
@@ -44,7 +45,6 @@ from ...hypha.events import (
     GuardFailed,
     SourceFailed,
 )
-from ..encoder import quote
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -67,31 +67,38 @@ def _start(obs: Observation, event: Any) -> tuple[float, Relations]:
 def committed(obs: Observation, event: FiringCommitted) -> None:
     """A firing's event: the transition's name, its consumed and produced tokens.
 
-    The hot path of a logged net, so written out in one function.
+    The hot path of a logged net, so written out in one function: the JSON of each relationship
+    is made as the token is related (tokens are new objects, mostly: their relationships are not
+    kept in :data:`encoder.RELATIONS`, which they would fill), the net's and the event type's
+    once per observation.
     """
     source, time, transition, consumed, produced = event  # one unpacking, no property calls
     state = config._state
+    dispatcher = state.dispatcher
     when = obs.when(time)
-    relations: Relations = [(obs.runtime_object("net", source, when), "net")]
-    see, names = state.cache.see, obs.names
+    net = obs.owners.get(source)
+    if net is None or net[0] is not dispatcher:  # first, or written to another dispatcher before
+        net = obs.owner("net", source, when)
+    relations: Relations = [(net[1], "net")]
+    texts = [net[2]]
+    see, roles = state.cache.see, obs.roles
     for prefix, by_place in (("consumed:", consumed), ("produced:", produced)):
         for place, tokens in by_place.items():
-            qualifier = names.get((prefix, place)) or obs.name(prefix, place, source)
+            qualifier, end = roles.get((prefix, place)) or obs.role(prefix, place, source)
             for token in tokens:
                 if token is not None:
                     described = extraction._describers.get(type(token))  # describe(token), without its call
                     ident, kind, attributes = describe(token) if described is None else described(token)
                     see(ident, kind, attributes, when)
                     relations.append((ident, qualifier))
-    if len(relations) > 2 or (len(relations) == 2 and relations[0][0] == relations[1][0]):
-        relations = one_per_object(relations)  # (the net and one other object need no merging)
-    event_type = names.get(("", transition)) or obs.name("", transition, source)
-    dispatcher = state.dispatcher
+                    texts.append(f'{{"objectId":{_text(ident)}{end}')  # encoder.relation_json's
+    if len(relations) != 2 or relations[1][0] == relations[0][0]:  # (the net and one other need none)
+        merged = one_per_object(relations)
+        if merged is not relations:
+            relations, texts = merged, [encoder.relation_json(*pair) for pair in merged]
+    event_type, type_json = obs.types.get(transition) or obs.event_type(transition, source)
     if dispatcher.lines:  # the line written at once, no record
-        rels = []
-        for pair in relations:  # a loop, not a comprehension: no frame of its own
-            rels.append(encoder.RELATIONS.get(pair) or encoder._relation(pair))
-        dispatcher.event_line(encoder.QUOTED.get(event_type) or quote(event_type), when, "", ",".join(rels))
+        dispatcher.event_line(type_json, when, "", ",".join(texts))
     else:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
 
