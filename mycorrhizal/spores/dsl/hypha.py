@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring_ascii as _text
 from typing import Any, TypeVar
 
 import mycorrhizal.spores.config as config
@@ -108,7 +109,10 @@ class HyphaAdapter(Adapter):
                     count = counts.get(n) or counts.setdefault(n, attribute_json("token_count", n))
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
                     attributes, rels_json = read(bb, now, f"{named},{count}")  # the blackboard's joined on
-                    rels = [encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in relations]
+                    rels = []
+                    for ident, qualifier in relations:  # tokens, new objects mostly: their JSON is
+                        # made here (encoder.relation_json's), not kept in encoder.RELATIONS
+                        rels.append(f'{{"objectId":{_text(ident)},"qualifier":{quote(qualifier)}}}')
                     if rels_json:
                         rels.append(rels_json)
                     dispatcher.event_line(type_json, now, attributes, ",".join(rels))
