@@ -146,11 +146,12 @@ class Engine:
         handled unless None, ``node`` left to those asking for it, the target entered), with one
         reading of the time.  (No asserts, no tuple packing: this runs for every observed plain
         transition; :meth:`entry_step` has its message-less part written out, a frame less.)"""
-        name, now, target = self.spec.name, observers.now(), op.target
+        read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
+        name, now, target = self.spec.name, read(), op.target
         if msg is not None:
             observers.emit(make_handled((name, now, node.name, msg, op.label)))
         if observers.requested and StateLeft in observers.requested:  # told on request
-            observers.emit_requested(make_left((name, now, node.name, op.label, target.name)))  # type: ignore[union-attr]
+            self.tell_left(observers, node, op, now)
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
         self.phase = ENTRY
@@ -160,6 +161,10 @@ class Engine:
                 observers.returned(send, result)
         except Exception as exc:
             observers.failed(send, exc, entered)
+
+    def tell_left(self, observers: Observers, node: Node, op: Op, now: float) -> None:
+        """Tell the observers asking for it that ``node`` is left by ``op`` (see :meth:`tell`)."""
+        observers.emit_requested(make_left((self.spec.name, now, node.name, op.label, op.target.name)))  # type: ignore[union-attr]
 
     def wake(self) -> None:
         """Wake a run(wait=True) that waits for work."""
@@ -325,17 +330,17 @@ class Engine:
                 if op is not None and op.fast and _LEVELS.get(_INFO) is False:
                     observers = self.observers
                     if observers is not None:  # self.tell(observers, node, op, None), written out
-                        name, now, target = self.spec.name, observers.now(), op.target
+                        now = observers.now()
                         if observers.requested and StateLeft in observers.requested:
-                            observers.emit_requested(make_left((name, now, node.name, label, target.name)))  # type: ignore[union-attr]
+                            self.tell_left(observers, node, op, now)
                         self.retry = 0
-                        self.node = target  # type: ignore[assignment]
+                        self.node = op.target  # type: ignore[assignment]
                         self.phase = ENTRY
-                        entered = make_entered((name, now, target.name, node.name, label))  # type: ignore[union-attr]
+                        entered = make_entered((self.spec.name, now, op.target.name, node.name, label))  # type: ignore[union-attr]
                         send = observers.send
                         try:
-                            if (result := send(entered)) is not None:
-                                observers.returned(send, result)
+                            if (now := send(entered)) is not None:  # type: ignore[assignment]  # a local less
+                                observers.returned(send, now)
                         except Exception as exc:
                             observers.failed(send, exc, entered)
                     else:
