@@ -143,8 +143,8 @@ class Observers:
         self._log = log
         self._owner = owner
         self._watchers: list[Callable[[bool], object]] = []
-        # Per record kind told on request, the observers asking for it (made when first needed).
-        self._takers: dict[type, tuple[tuple[Observer, ...], tuple[_Queued, ...]]] = {}
+        # Per record kind told on request, what delivers it to its askers (see sender()).
+        self._takers: dict[type, Observer] = {}
         self.now = now
         """The owner's timebase reading (its ``timebase.now``): the time of the records it builds."""
         self.requested: frozenset[type] = frozenset()
@@ -245,12 +245,30 @@ class Observers:
     def emit_requested(self, event: Any, kind: type | None = None) -> None:
         """Deliver a record told on request to the observers that ask for its class (``kind``: the
         class asked about instead, e.g. a forwarded record's inner class)."""
-        kind = kind or type(event)
-        takers = self._takers.get(kind)
-        if takers is None:
+        send = self.sender(kind or type(event))
+        try:
+            if (result := send(event)) is not None:
+                self.returned(send, result)
+        except Exception as exc:
+            self.failed(send, exc, event)
+
+    def sender(self, kind: type) -> Observer:
+        """What delivers a record of class ``kind`` told on request, for hot paths to call as they
+        call :attr:`send` (inside ``try``, see :meth:`failed`): the one observer asking for it
+        while it is the only one and plain, else a function delivering to every observer asking."""
+        send = self._takers.get(kind)
+        if send is None:
             plain = tuple(c for c in self._plain if _asks(c, kind))
-            takers = self._takers[kind] = plain, tuple(q for q in self._queued if _asks(q.callback, kind))
-        self._deliver(event, *takers)
+            queued = tuple(q for q in self._queued if _asks(q.callback, kind))
+            if len(plain) == 1 and not queued:
+                send = plain[0]
+            else:
+
+                def send(event: Any) -> None:
+                    self._deliver(event, plain, queued)
+
+            self._takers[kind] = send
+        return send
 
     def _deliver(self, event: Any, plain: tuple[Observer, ...], queued: tuple[_Queued, ...]) -> None:
         """Call each of ``plain`` with ``event`` and queue it for each of ``queued``; taken before

@@ -197,7 +197,14 @@ class Reporter:
             grouped = by_place(consumed)
         self._started, self._started_by_place = consumed, grouped
         now = self.now  # an attribute read (specialised), then a call: no method lookup
-        self.observers.emit_requested(_started((self.name, now(), transition, grouped)))
+        record = _started((self.name, now(), transition, grouped))
+        observers = self.observers
+        send = observers.sender(FiringStarted)  # the observers asking for it (told on request)
+        try:
+            if (result := send(record)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, record)
         return True
 
     def committed(self, t: TransitionState, consumed: Consumed, produced: Tokens) -> None:

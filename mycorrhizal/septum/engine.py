@@ -164,7 +164,13 @@ class Engine:
 
     def tell_left(self, observers: Observers, node: Node, op: Op, now: float) -> None:
         """Tell the observers asking for it that ``node`` is left by ``op`` (see :meth:`tell`)."""
-        observers.emit_requested(make_left((self.spec.name, now, node.name, op.label, op.target.name)))  # type: ignore[union-attr]
+        left = make_left((self.spec.name, now, node.name, op.label, op.target.name))  # type: ignore[union-attr]
+        send = observers.sender(StateLeft)
+        try:
+            if (result := send(left)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, left)
 
     def wake(self) -> None:
         """Wake a run(wait=True) that waits for work."""
