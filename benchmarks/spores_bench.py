@@ -7,10 +7,12 @@ Workloads, every case in the same interleaved rounds (microseconds per event):
   per transition, with the blackboard's ``EventAttr`` field as an attribute and its ``ObjectRef``
   object, unchanged, as a relationship); also with an observer that does nothing and with
   ``spores.observe(fsm)`` (two events per transition: the state left and the state entered; its
-  added cost is also given per event, the unit of the target).
+  added cost is also given per event, the unit of the target); and with a do-nothing observer that
+  asks for every record (``@wants_all``: ``StateLeft`` too, told on request).
 * PN firing: one firing of a consumer transition (``inbox -> consume``), ``n`` tokens added, then
   ``await runner.run_until_idle()``; without logging, with an observer that does nothing
-  attached (``runner.add_observer``), with ``spores.observe(runner)`` (one event per firing,
+  attached (``runner.add_observer``; also one asking for every record, ``FiringStarted`` too),
+  with ``spores.observe(runner)`` (one event per firing,
   related to the net and to the consumed token, a new object each time) and with
   ``HyphaAdapter.log_transition`` on the handler (one event per firing, related to the consumed
   token and the blackboard's object).
@@ -47,6 +49,7 @@ from typing import Annotated, Any
 from _harness import Case, Derived, Row, Settings, run_benchmark
 
 from mycorrhizal import spores
+from mycorrhizal.common.observers import wants_all
 from mycorrhizal.hypha import NetBuilder, PlaceType, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
@@ -69,6 +72,7 @@ TARGET_OBSERVER_US = 0.3  # issue 11: an attached observer that does nothing, pe
 PLAIN = "no logging"
 FILE = "spores -> AsyncFileTransport"
 NULL = "do-nothing observer"
+NULL_ALL = "do-nothing observer, every record"
 OBSERVED = "spores.observe -> AsyncFileTransport"
 ADAPTER = FILE  # the adapters' rows keep their first name, so compare.py pairs them across runs
 SQLITE = "spores -> Ocel2SqliteTransport"
@@ -81,6 +85,8 @@ W_FSM_ADDED = "per FSM transition (logged - plain)"
 W_PN_ADDED = "per PN firing (logged - plain)"
 W_PN_NULL = "per PN firing (do-nothing observer - plain)"
 W_FSM_NULL = "per FSM transition (do-nothing observer - plain)"
+W_FSM_NULL_ALL = "per FSM transition (every record: StateLeft too)"
+W_PN_NULL_ALL = "per PN firing (every record: FiringStarted too)"
 W_FSM_OBSERVED = "per FSM transition (observe - plain)"
 W_FSM_OBSERVED_EVENT = "per event (observe - plain, 2 events per FSM transition)"
 W_PN_OBSERVED = "per PN firing (observe - plain)"
@@ -191,6 +197,8 @@ def fsm_case(contender: str, checked: Checked | None, ops: int) -> Case:
         fsm = StateMachine(machine_spec(contender == FILE), common_data=Board())
         if contender == NULL:
             fsm.add_observer(_nothing)
+        elif contender == NULL_ALL:
+            fsm.add_observer(_everything)
         elif contender == OBSERVED:
             spores.observe(fsm)
         await fsm.initialize()
@@ -223,6 +231,8 @@ def pn_case(contender: str, checked: Checked | None, ops: int) -> Case:
         runner = NetRunner(net_spec(contender == ADAPTER), Board())
         if contender == NULL:
             runner.add_observer(_nothing)
+        elif contender == NULL_ALL:
+            runner.add_observer(_everything)
         elif contender == OBSERVED:
             spores.observe(runner)
         await runner.start()
@@ -251,6 +261,11 @@ def pn_case(contender: str, checked: Checked | None, ops: int) -> Case:
 
 def _nothing(event: Any) -> None:
     """The observer that does nothing: what attaching one costs the engine."""
+
+
+@wants_all
+def _everything(event: Any) -> None:
+    """An observer that does nothing but asks for every record, those told on request included."""
 
 
 def emit_case(checked: Checked, ops: int) -> Case:
@@ -283,10 +298,12 @@ def cases(settings: Settings) -> Sequence[Case]:
     return [
         fsm_case(PLAIN, None, ops),
         fsm_case(NULL, None, ops),
+        fsm_case(NULL_ALL, None, ops),
         fsm_case(OBSERVED, file(OBSERVED), ops),
         fsm_case(FILE, file(FILE), ops),
         pn_case(PLAIN, None, ops),
         pn_case(NULL, None, ops),
+        pn_case(NULL_ALL, None, ops),
         pn_case(OBSERVED, file(OBSERVED), ops),
         pn_case(ADAPTER, file(ADAPTER), ops),
         emit_case(file(FILE), ops),
@@ -302,6 +319,8 @@ DERIVED = [
     # The target is per event: spores.observe writes two per transition (left, entered).
     Derived(ADDED, W_FSM_OBSERVED_EVENT, (OBSERVED, W_FSM), (PLAIN, W_FSM), target=TARGET_ADDED_US, per=2),
     Derived(ADDED, W_PN_NULL, (NULL, W_PN), (PLAIN, W_PN), target=TARGET_OBSERVER_US),
+    Derived(ADDED, W_FSM_NULL_ALL, (NULL_ALL, W_FSM), (PLAIN, W_FSM)),
+    Derived(ADDED, W_PN_NULL_ALL, (NULL_ALL, W_PN), (PLAIN, W_PN)),
     Derived(ADDED, W_PN_OBSERVED, (OBSERVED, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),
     Derived(ADDED, W_PN_ADDED, (ADAPTER, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),
 ]
