@@ -104,7 +104,9 @@ SPORES_FILE = "spores -> AsyncFileTransport"
 SPORES_ROWS = {
     *each(("no logging", SPORES_FILE), "FSM self-transition", "PN firing"),
     *each(
-        ("do-nothing observer", "spores.observe -> AsyncFileTransport"), "FSM self-transition", "PN firing"
+        ("do-nothing observer", "do-nothing observer, every record", "spores.observe -> AsyncFileTransport"),
+        "FSM self-transition",
+        "PN firing",
     ),
     *each(
         (SPORES_FILE, "spores -> Ocel2SqliteTransport", "spores -> Ocel2JsonTransport"),
@@ -117,6 +119,8 @@ SPORES_ROWS = {
     ("spores, added by logging", "per FSM transition (do-nothing observer - plain)"),
     ("spores, added by logging", "per FSM transition (observe - plain)"),
     ("spores, added by logging", "per event (observe - plain, 2 events per FSM transition)"),
+    ("spores, added by logging", "per FSM transition (every record: StateLeft too)"),
+    ("spores, added by logging", "per PN firing (every record: FiringStarted too)"),
 }
 DISTRIBUTION_ROWS = {
     ("1 worker", "I/O-bound tokens"),
