@@ -177,24 +177,32 @@ def _write_refs(bb: Any, refs: tuple[tuple[str, str, ObjectScope], ...], now: fl
         value = getattr(bb, field, None)
         if value is None:
             continue
-        if type(value) in _SINGLES:  # one object (known without isinstance's walk of four classes)
-            objects: Any = (value,)
-        elif isinstance(value, _COLLECTIONS):
-            objects = value
-        else:
-            objects = (value,)
-            if len(_SINGLES) < 1024:
-                _SINGLES.add(type(value))
-        for obj in objects:
-            if obj is None:
-                continue
-            if scope is _EVENT:
-                ident = write_related(state, obj, scope, now)
-            else:  # write_related's usual case, without its call
-                described = extraction._describers.get(type(obj))
-                ident, kind, values = describe(obj) if described is None else described(obj)
-                state.cache.see(ident, kind, values, now)
+        if type(value) in _SINGLES and scope is not _EVENT:
+            # The usual field: one object (known without isinstance's walk of four classes),
+            # through the cache; write_related's work without its call, no tuple to loop over.
+            described = extraction._describers.get(type(value))
+            ident, kind, values = describe(value) if described is None else described(value)
+            state.cache.see(ident, kind, values, now)
             into.append((ident, qualifier))
+        else:
+            _write_ref(state, value, qualifier, scope, now, into)
+
+
+def _write_ref(
+    state: config.State, value: Any, qualifier: str, scope: ObjectScope, now: float, into: Relations
+) -> None:
+    """Write the object ``value`` of an ``ObjectRef`` field (each item if it is a collection)."""
+    if type(value) in _SINGLES:
+        objects: Any = (value,)
+    elif isinstance(value, _COLLECTIONS):
+        objects = value
+    else:
+        objects = (value,)
+        if len(_SINGLES) < 1024:
+            _SINGLES.add(type(value))
+    for obj in objects:
+        if obj is not None:
+            into.append((write_related(state, obj, scope, now), qualifier))
 
 
 Parts = tuple[str, str]
