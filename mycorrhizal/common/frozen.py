@@ -20,6 +20,7 @@ constructor.  The tuple is an implementation detail: read records by field name.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, TypeVar, dataclass_transform
@@ -108,8 +109,11 @@ class _FrozenRecordType(type):
         cls.__record_fields__ = everything
         compared = [i for i, f in enumerate(everything) if f.eq]
         cls.__record_key__ = staticmethod(lambda record: tuple(record[i] for i in compared))  # type: ignore[assignment,unused-ignore]
-        if own or not parents:
-            cls.__record_make__ = _constructor(cls, everything)
+        # Each class its own constructor, so that its errors name it.
+        make = cls.__record_make__ = _constructor(cls, everything)
+        # What help(), IDEs and inspect.signature show for Cls(...): the fields, not *args.
+        shown = inspect.signature(make)
+        cls.__signature__ = shown.replace(parameters=list(shown.parameters.values())[1:])  # type: ignore[attr-defined]
         return cls
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:

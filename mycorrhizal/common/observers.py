@@ -13,8 +13,8 @@ lost at shutdown.  An observer that raises is logged once at WARNING and detache
 the run it watches.
 
 A few records are told *on request* (their class says ``on_request = True``): those that announce
-what the record ending the same step tells again in full -- septum's ``StateLeft`` (the
-``StateEntered`` that follows names the state left and the label), hypha's ``FiringStarted`` (the
+what the record ending the same step tells again in full -- septum's ``StateLeft`` in a flat
+machine (the ``StateEntered`` that follows names the state left and the label), hypha's ``FiringStarted`` (the
 record ending the firing names the tokens it consumed), rhizomorph's ``TickStarted`` (``TickFinished``
 names the tick).  They go only to observers that ask for them with a ``wants(kind)`` attribute (a
 method, or a function attribute: :func:`wants_all` sets one); every other record goes to every
@@ -77,12 +77,26 @@ def _yes(kind: type) -> bool:
     return True
 
 
-def _asks(callback: Observer, kind: type) -> bool:
-    """Whether ``callback`` wants records of class ``kind`` (see :meth:`Observers.wants`)."""
+def _asks(callback: Observer, kind: type, log: logging.Logger) -> bool:
+    """Whether ``callback`` wants records of class ``kind`` (see :meth:`Observers.wants`).
+
+    A ``wants`` is asked about every record class told on request, other engines' included; one
+    that raises (e.g. it reads an attribute only its own engine's records have) is logged at
+    WARNING and taken for a no: it never breaks ``add_observer`` or the run."""
     wants = getattr(callback, "wants", None)
     if wants is None:
         return not getattr(kind, "on_request", False)
-    return bool(wants(kind))
+    try:
+        return bool(wants(kind))
+    except Exception as exc:
+        log.warning(
+            "observer %r: wants(%s) raised %s: %s; it is not told those records",
+            callback,
+            getattr(kind, "__qualname__", kind),
+            type(exc).__name__,
+            exc,
+        )
+        return False
 
 
 class Forwarded(Event):
@@ -211,7 +225,7 @@ class Observers:
         self.send = self.emit if self._only is None else self._only
         self._takers = {}
         everyone = (*self._plain, *(q.callback for q in self._queued))
-        self.requested = frozenset(k for k in ON_REQUEST if any(_asks(c, k) for c in everyone))
+        self.requested = frozenset(k for k in ON_REQUEST if any(_asks(c, k, self._log) for c in everyone))
         was, now = self.active, bool(self._plain or self._queued)
         if now is not was:
             self.active = now
@@ -221,12 +235,12 @@ class Observers:
     def wants(self, kind: type) -> bool:
         """Whether any attached observer wants records of class ``kind``.
 
-        An observer says which records it wants with a ``wants(kind) -> bool`` attribute (a method
-        of an observer object, or a function attribute); one without it wants every record but
-        those told on request (``kind.on_request``).  Engines ask once per observer change, and do
-        not build the records nobody wants.
+        An observer says which records told on request it wants with a ``wants(kind) -> bool``
+        attribute (a method of an observer object, or a function attribute); one without it wants
+        every record but those.  Every other record goes to every observer.  Engines ask once per
+        observer change, and build the records told on request only when someone wants them.
         """
-        return any(_asks(c, kind) for c in (*self._plain, *(q.callback for q in self._queued)))
+        return any(_asks(c, kind, self._log) for c in (*self._plain, *(q.callback for q in self._queued)))
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
@@ -258,8 +272,8 @@ class Observers:
         while it is the only one and plain, else a function delivering to every observer asking."""
         send = self._takers.get(kind)
         if send is None:
-            plain = tuple(c for c in self._plain if _asks(c, kind))
-            queued = tuple(q for q in self._queued if _asks(q.callback, kind))
+            plain = tuple(c for c in self._plain if _asks(c, kind, self._log))
+            queued = tuple(q for q in self._queued if _asks(q.callback, kind, self._log))
             if len(plain) == 1 and not queued:
                 send = plain[0]
             else:

@@ -186,7 +186,9 @@ def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode) -> None:
     elif e.child.get(parent) is node:
         del e.child[parent]
     if e.observers is not None:
-        e.emit(StateLeft, state=node.name, label=label, target=target.name)
+        # Told to every observer, not on request as in a flat machine: a chart's transition leaves
+        # several states, and the StateEntered that follows names only one of them.
+        e.emit(StateLeft, every_observer=True, state=node.name, label=label, target=target.name)
 
 
 async def _enter(

@@ -129,10 +129,12 @@ class Engine:
         mailbox = self.mailbox = Mailbox(self.options.max_queue_size)
         return mailbox
 
-    def emit(self, kind: type[Any], **fields: Any) -> None:
+    def emit(self, kind: type[Any], *, every_observer: bool = False, **fields: Any) -> None:
+        """Tell the observers a ``kind`` record of ``fields``: one told on request only to those
+        that ask for it, unless ``every_observer`` (a statechart's ``StateLeft``)."""
         observers = self.observers
         assert observers is not None
-        asked = kind.on_request  # told only to the observers that ask for it
+        asked = kind.on_request and not every_observer  # told only to the observers that ask for it
         if asked and kind not in observers.requested:
             return
         record = kind(source=self.spec.name, time=self.timebase.now(), **fields)

@@ -47,8 +47,9 @@ class StateEntered(MachineEvent):
 class StateLeft(MachineEvent):
     """``state`` was left for ``target`` by ``label`` (its ``on_leave``, if any, has run).
 
-    Told on request: only observers whose ``wants(StateLeft)`` is true get it (the
-    :class:`StateEntered` that follows names the state left and the label).
+    Told on request in a flat machine: only observers whose ``wants(StateLeft)`` is true get it
+    (the :class:`StateEntered` that follows names the state left and the label).  A statechart
+    tells it to every observer (a transition leaves states its ``StateEntered`` does not name).
     """
 
     on_request: ClassVar[bool] = True

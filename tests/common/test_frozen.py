@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import pickle
 from typing import Any
 
@@ -87,3 +88,16 @@ def test_mistakes_are_named() -> None:
 
     with pytest.raises(TypeError, match="not a record class"):
         fields(tuple)  # type: ignore[arg-type]
+
+
+class Relabelled(Moved):
+    """A record class adding no field: it is built, shown and signed as its base."""
+
+
+@pytest.mark.parametrize("cls", [Moved, Relabelled])
+def test_constructors_show_their_fields_and_take_keywords_only(cls: type[Moved]) -> None:
+    assert str(inspect.signature(cls)) == "(*, source, time, state, label, note='')"
+    record = cls(source="m", time=1.5, state="Idle", label="GO")
+    assert type(record) is cls and record.note == "" and maker(cls)(tuple(record)) == record
+    with pytest.raises(TypeError, match=rf"{cls.__qualname__}\(\) takes 1 positional argument"):
+        cls("m", 1.5, "Idle", "GO")  # type: ignore[misc]

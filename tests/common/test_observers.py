@@ -343,3 +343,23 @@ async def test_what_send_raised_or_returned_is_dealt_with_as_emit_would(
         except KeyError as exc:
             observers.failed(raising, exc, first)
     assert not observers and "observer" in caplog.text and "is detached" in caplog.text
+
+
+def test_a_wants_that_raises_is_logged_and_taken_for_a_no(
+    observers: Observers, caplog: pytest.LogCaptureFixture
+) -> None:
+    got: list[Event] = []
+
+    def picky(event: Event) -> None:
+        got.append(event)
+
+    # Reads what only its own engine's records have: asked about another engine's class, it raises.
+    picky.wants = lambda kind: kind.step > 0  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        observers.add(picky)
+    assert len(observers) == 1 and observers.active and Announced not in observers.requested
+    assert "wants(" in caplog.text and "it is not told those records" in caplog.text
+    note = Event(source="M", time=0.0)
+    observers.emit(note)
+    observers.emit_requested(Announced(source="M", time=1.0, step=1))
+    assert got == [note]
