@@ -338,7 +338,8 @@ class Engine:
                 if op is not None and op.fast and _LEVELS.get(_INFO) is False:
                     observers = self.observers
                     if observers is not None:  # self.tell(observers, node, op, None), written out
-                        now = observers.now()
+                        read = observers.now  # a slot's function: called from a local
+                        now = read()
                         if observers.requested and StateLeft in observers.requested:
                             self.tell_left(observers, node, op, now)
                         self.retry = 0
