@@ -137,7 +137,7 @@ class Observers:
         "_log",
         "_owner",
         "_watchers",
-        "_takers",
+        "senders",
         "active",
         "send",
         "requested",
@@ -157,8 +157,9 @@ class Observers:
         self._log = log
         self._owner = owner
         self._watchers: list[Callable[[bool], object]] = []
-        # Per record kind told on request, what delivers it to its askers (see sender()).
-        self._takers: dict[type, Observer] = {}
+        self.senders: dict[type, Observer] = {}
+        """Per record class told on request, what :meth:`sender` returned for it (until the
+        observers change): hot paths read ``senders.get(kind) or sender(kind)``, a frame less."""
         self.now = now
         """The owner's timebase reading (its ``timebase.now``): the time of the records it builds."""
         self.requested: frozenset[type] = frozenset()
@@ -223,7 +224,7 @@ class Observers:
         """Update :attr:`active` after a change; tell the watchers if it flipped."""
         self._only = self._plain[0] if len(self._plain) == 1 and not self._queued else None
         self.send = self.emit if self._only is None else self._only
-        self._takers = {}
+        self.senders = {}
         everyone = (*self._plain, *(q.callback for q in self._queued))
         self.requested = frozenset(k for k in ON_REQUEST if any(_asks(c, k, self._log) for c in everyone))
         was, now = self.active, bool(self._plain or self._queued)
@@ -270,7 +271,7 @@ class Observers:
         """What delivers a record of class ``kind`` told on request, for hot paths to call as they
         call :attr:`send` (inside ``try``, see :meth:`failed`): the one observer asking for it
         while it is the only one and plain, else a function delivering to every observer asking."""
-        send = self._takers.get(kind)
+        send = self.senders.get(kind)
         if send is None:
             plain = tuple(c for c in self._plain if _asks(c, kind, self._log))
             queued = tuple(q for q in self._queued if _asks(q.callback, kind, self._log))
@@ -281,7 +282,7 @@ class Observers:
                 def send(event: Any) -> None:
                     self._deliver(event, plain, queued)
 
-            self._takers[kind] = send
+            self.senders[kind] = send
         return send
 
     def _deliver(self, event: Any, plain: tuple[Observer, ...], queued: tuple[_Queued, ...]) -> None:

@@ -199,7 +199,7 @@ class Reporter:
         now = self.now  # an attribute read (specialised), then a call: no method lookup
         record = _started((self.name, now(), transition, grouped))
         observers = self.observers
-        send = observers.sender(FiringStarted)  # the observers asking for it (told on request)
+        send = observers.senders.get(FiringStarted) or observers.sender(FiringStarted)  # its askers
         try:
             if (result := send(record)) is not None:
                 observers.returned(send, result)

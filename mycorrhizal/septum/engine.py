@@ -167,7 +167,7 @@ class Engine:
     def tell_left(self, observers: Observers, node: Node, op: Op, now: float) -> None:
         """Tell the observers asking for it that ``node`` is left by ``op`` (see :meth:`tell`)."""
         left = make_left((self.spec.name, now, node.name, op.label, op.target.name))  # type: ignore[union-attr]
-        send = observers.sender(StateLeft)
+        send = observers.senders.get(StateLeft) or observers.sender(StateLeft)
         try:
             if (result := send(left)) is not None:
                 observers.returned(send, result)
