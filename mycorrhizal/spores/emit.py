@@ -231,6 +231,7 @@ def json_reader(cls: type) -> JsonReader:
     # per field, (the text it held last, its attribute's JSON): the same text object again needs
     # no look-up (one tuple, replaced whole, so that threads reading at once see a matching pair)
     named = tuple((field, name, [(_NOTHING, "")]) for field, name in fields)
+    one = refs[0] if len(refs) == 1 and refs[0][2] is not _EVENT else None
 
     def read(bb: Any, now: float, attributes: str = "") -> Parts:
         for field, name, last in named:  # attributes joined as they come: no list to join
@@ -248,6 +249,16 @@ def json_reader(cls: type) -> JsonReader:
             attributes = f"{attributes},{made}" if attributes else made
         if not refs:
             return attributes, ""
+        if one is not None:  # the usual blackboard: one ObjectRef field holding one object
+            value = getattr(bb, one[0], None)
+            if value is None:
+                return attributes, ""
+            if type(value) in _SINGLES:  # _write_refs' first case, without its frame and list
+                described = extraction._describers.get(type(value))
+                ident, kind, values = describe(value) if described is None else described(value)
+                config._state.cache.see(ident, kind, values, now)
+                pair = (ident, one[1])
+                return attributes, encoder.RELATIONS.get(pair) or encoder._relation(pair)
         pairs: Relations = []
         _write_refs(bb, refs, now, pairs)
         if len(pairs) == 1:

@@ -217,6 +217,13 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 async def test_the_fast_path_writes_the_lines_of_the_record_path(
     tmp_path: Path, scenario: Callable[[], Awaitable[None]]
 ) -> None:
+    fast = await fast_and_records(tmp_path, scenario)
+    events = [r["event"] for r in fast if r["event"]]
+    assert len(events) >= 4 and any(len(e["relationships"]) > 1 for e in events)
+
+
+async def fast_and_records(tmp_path: Path, scenario: Callable[[], Awaitable[None]]) -> list[dict[str, Any]]:
+    """The lines ``scenario`` writes on the fast path, checked to be those of the record path."""
     written = []
     for name, encoder, lines in [("fast", None, True), ("records", RecordPath(), False)]:
         transport = AsyncFileTransport(tmp_path / f"{name}.jsonl")
@@ -227,8 +234,51 @@ async def test_the_fast_path_writes_the_lines_of_the_record_path(
         written.append(lines_of(transport.path))
     fast, records = written
     assert fast == records
+    return fast
+
+
+@dataclass
+class OneRobot:
+    """The usual blackboard: one ObjectRef field holding one object (the reader's shortest path)."""
+
+    mission: Annotated[str, EventAttr] = "patrol"
+    robot: Annotated[Robot | None, ObjectRef("actor", ObjectScope.GLOBAL)] = field(
+        default_factory=lambda: Robot("r1")
+    )
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Driving():
+    @septum.on_state
+    @machine_adapter.log_state("drive")
+    async def on_state(ctx):
+        if ctx.msg == "swap":
+            ctx.common.robot = Robot("r2")  # a new object: written before it is related
+        elif ctx.msg == "park":
+            ctx.common.robot = None  # nothing to relate
+        elif ctx.msg == "go":
+            ctx.common.robot.battery -= 5  # changed: its object record is written again
+        return None
+
+    @septum.transitions
+    def transitions():
+        return []
+
+
+async def test_one_object_on_the_blackboard_is_related_as_the_record_path_relates_it(tmp_path: Path) -> None:
+    async def drive() -> None:
+        fsm = StateMachine(Driving, common_data=OneRobot())
+        await fsm.initialize()
+        for msg in ["go", "go", "swap", "go", "park", "wait"]:
+            fsm.send_message(msg)
+            await fsm.run()
+
+    fast = await fast_and_records(tmp_path, drive)
     events = [r["event"] for r in fast if r["event"]]
-    assert len(events) >= 4 and any(len(e["relationships"]) > 1 for e in events)
+    related = [[rel["objectId"] for rel in e["relationships"]] for e in events]
+    assert related == [["r1"], ["r1"], ["r1"], ["r2"], ["r2"], [], []]  # the entry run first
+    batteries = [r["object"] for r in fast if r["object"] and r["object"]["id"] == "r1"]
+    assert len(batteries) == 3  # first seen, then each change
 
 
 async def test_emit_event_returns_the_id_it_wrote(tmp_path: Path) -> None:
