@@ -34,10 +34,10 @@ def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forw
 
     @wants_all
     def forward(event: Event) -> None:
-        kind = event.__class__
+        record, kind = _forwarded((net, event.time, transition, key, event)), event.__class__
         if kind in ON_REQUEST:
-            emit_requested(_forwarded((net, event.time, transition, key, event)), kind)
+            emit_requested(record, kind)
         else:
-            emit(_forwarded((net, event.time, transition, key, event)))
+            emit(record)
 
     return forward
