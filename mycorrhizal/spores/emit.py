@@ -79,15 +79,8 @@ def emit_event(
     pairs = _attributes(attributes)
     relations = _relations(relationships)
     if dispatcher.lines and activity is None:  # the line written at once, no record
-        if len(relations) == 1:
-            rels = encoder.RELATIONS.get(relations[0]) or encoder._relation(relations[0])
-        else:
-            rels = ",".join([encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in relations])
         return dispatcher.event_line(
-            encoder.QUOTED.get(event_type) or encoder.quote(event_type),
-            when,
-            encoder._event_attributes(pairs) if pairs else "",  # attributes_json(), without its call
-            rels,
+            encoder.quote(event_type), when, encoder.attributes_json(pairs), encoder.relations_json(relations)
         )
     ident = generate_event_id()
     dispatcher.event((ident, event_type, when, pairs, relations, activity))
@@ -257,15 +250,11 @@ def json_reader(cls: type) -> JsonReader:
                 described = extraction._describers.get(type(value))
                 ident, kind, values = describe(value) if described is None else described(value)
                 config._state.cache.see(ident, kind, values, now)
-                pair = (ident, one[1])
+                pair = (ident, one[1])  # encoder.relation_json(), without its call (per logged step)
                 return attributes, encoder.RELATIONS.get(pair) or encoder._relation(pair)
         pairs: Relations = []
         _write_refs(bb, refs, now, pairs)
-        if len(pairs) == 1:
-            return attributes, encoder.RELATIONS.get(pairs[0]) or encoder._relation(pairs[0])
-        return attributes, ",".join(
-            [encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in pairs]
-        )
+        return attributes, encoder.relations_json(pairs)
 
     JSON_READERS[cls] = read
     return read

@@ -63,6 +63,7 @@ def _quote(name: str) -> str:
 # Fragments that repeat from event to event (a relationship to the same object, a text attribute
 # with the same value) keep their JSON text; bounded, so a log of ever-new values costs a lookup.
 _relations_made: dict[tuple[str, str], str] = {}
+_tails: dict[str, str] = {}  # qualifier -> relation_tail(qualifier)
 _texts_made: dict[tuple[str, Any], str] = {}  # not shared with relationships: the keys look alike
 # Whole lists: an event's attributes when every value is a text.
 _text_lists: dict[tuple[tuple[str, Any], ...], str] = {}
@@ -97,7 +98,7 @@ def _time_text_slowly(t: float) -> str:
 
 def _relation(pair: tuple[str, str]) -> str:
     oid, qualifier = pair
-    found = f'{{"objectId":{_text(oid)},"qualifier":{_quoted.get(qualifier) or _quote(qualifier)}}}'
+    found = fresh_relation(oid, relation_tail(qualifier))
     if len(_relations_made) < _FRAGMENTS:
         _relations_made[pair] = found
     return found
@@ -174,11 +175,7 @@ class JSONEncoder:
         within the second; ``f"{t:.6f}"`` costs ~5,000 instructions, the shortest ``repr`` of a
         POSIX timestamp ~8,000)."""
         ident, kind, time, attributes, relations, activity = raw
-        made = _relations_made  # a relationship to the same object repeats: each pair made once
-        if len(relations) == 1:  # the usual case, without a comprehension
-            rels = made.get(relations[0]) or _relation(relations[0])
-        else:
-            rels = ",".join([made.get(pair) or _relation(pair) for pair in relations])
+        rels = relations_json(relations)
         return (
             f'{{"event":{{"id":{_text(ident)},"type":{_quoted.get(kind) or _quote(kind)},'
             f'"activity":{"null" if activity is None else _text(activity)},"time":{time_text(time)},'
@@ -240,6 +237,8 @@ QUOTED = _quoted
 """Text -> its JSON string, for the names and types quoted so far (look up here first)."""
 RELATIONS = _relations_made
 """(object id, qualifier) -> the relationship's JSON, for those made so far (look up here first)."""
+RELATION_TAILS = _tails
+"""Qualifier -> :func:`relation_tail`, for those made so far (look up here first)."""
 TEXT_ATTRIBUTES = _texts_made
 """(name, text value) -> the attribute's JSON, for those made so far (look up here first)."""
 
@@ -253,6 +252,32 @@ def relation_json(object_id: str, qualifier: str) -> str:
     """One relationship of an event, as :meth:`JSONEncoder.encode_event` writes it."""
     pair = (object_id, qualifier)
     return _relations_made.get(pair) or _relation(pair)
+
+
+def relations_json(relations: Relations) -> str:
+    """An event's relationship list, as :meth:`JSONEncoder.encode_event` writes it (without
+    brackets); each pair's JSON made once (a relationship to the same object repeats)."""
+    made = _relations_made
+    if len(relations) == 1:  # the usual case, without a comprehension
+        return made.get(relations[0]) or _relation(relations[0])
+    return ",".join([made.get(pair) or _relation(pair) for pair in relations])
+
+
+def relation_tail(qualifier: str) -> str:
+    """The end of a relationship's JSON, after its object id: ``,"qualifier":"<qualifier>"}``
+    (see :func:`fresh_relation`), made once per qualifier (look in :data:`RELATION_TAILS` first)."""
+    found = _tails.get(qualifier)
+    if found is None:
+        found = f',"qualifier":{_quoted.get(qualifier) or _quote(qualifier)}}}'
+        if len(_tails) < 4096:
+            _tails[qualifier] = found
+    return found
+
+
+def fresh_relation(object_id: str, tail: str) -> str:
+    """A relationship's JSON from its object id and :func:`relation_tail`, not kept in
+    :data:`RELATIONS`: for objects related once, mostly (a net's new tokens), which would only fill it."""
+    return f'{{"objectId":{_text(object_id)}{tail}'
 
 
 def attribute_json(name: str, value: Any) -> str:

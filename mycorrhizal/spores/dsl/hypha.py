@@ -21,7 +21,6 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
-from json.encoder import encode_basestring_ascii as _text
 from typing import Any, TypeVar
 
 import mycorrhizal.spores.config as config
@@ -110,9 +109,9 @@ class HyphaAdapter(Adapter):
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
                     attributes, rels_json = read(bb, now, f"{named},{count}")  # the blackboard's joined on
                     rels = []
-                    for ident, qualifier in relations:  # tokens, new objects mostly: their JSON is
-                        # made here (encoder.relation_json's), not kept in encoder.RELATIONS
-                        rels.append(f'{{"objectId":{_text(ident)},"qualifier":{quote(qualifier)}}}')
+                    for ident, qualifier in relations:  # tokens, new objects mostly: not kept
+                        tail = encoder.RELATION_TAILS.get(qualifier) or encoder.relation_tail(qualifier)
+                        rels.append(encoder.fresh_relation(ident, tail))
                     if rels_json:
                         rels.append(rels_json)
                     dispatcher.event_line(type_json, now, attributes, ",".join(rels))

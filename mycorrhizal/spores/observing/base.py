@@ -259,7 +259,7 @@ class Observation:
         with it: ``,"qualifier":"<qualifier>"}`` after ``{"objectId":<id>``), made once per pair
         and kept in :attr:`roles` (look there first)."""
         qualifier = self.name(prefix, place, source)
-        found = self.roles[(prefix, place)] = (qualifier, f',"qualifier":{quote(qualifier)}}}')
+        found = self.roles[(prefix, place)] = (qualifier, encoder.relation_tail(qualifier))
         return found
 
     def event_type(self, qualified: str, source: str) -> tuple[str, str]:
@@ -294,19 +294,7 @@ class Observation:
             relations = one_per_object(relations)
         dispatcher = config._state.dispatcher
         if dispatcher.lines:  # the line written at once, no record
-            if len(relations) == 1:  # the usual case (the runtime's object), without a comprehension
-                rels = encoder.RELATIONS.get(relations[0]) or encoder._relation(relations[0])
-            else:
-                rels = ",".join(
-                    [encoder.RELATIONS.get(pair) or encoder._relation(pair) for pair in relations]
-                )
-            dispatcher.event_line(
-                encoder.QUOTED.get(event_type) or quote(event_type),
-                when,
-                encoder._event_attributes(attributes)
-                if attributes
-                else "",  # attributes_json(), without its call
-                rels,
-            )
+            rels = encoder.relations_json(relations)
+            dispatcher.event_line(quote(event_type), when, encoder.attributes_json(attributes), rels)
         else:
             dispatcher.event((generate_event_id(), event_type, when, attributes, relations, None))

@@ -29,7 +29,6 @@ type from ``@spore.object`` or the class name, written through the object cache.
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring_ascii as _text
 from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
@@ -91,7 +90,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
                     ident, kind, attributes = describe(token) if described is None else described(token)
                     see(ident, kind, attributes, when)
                     relations.append((ident, qualifier))
-                    texts.append(f'{{"objectId":{_text(ident)}{end}')  # encoder.relation_json's
+                    texts.append(encoder.fresh_relation(ident, end))
     if len(relations) != 2 or relations[1][0] == relations[0][0]:  # (the net and one other need none)
         merged = one_per_object(relations)
         if merged is not relations:

@@ -25,7 +25,6 @@ from enum import Enum, EnumType
 from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
-import mycorrhizal.spores.encoder as encoder
 
 from ...septum.events import (
     HandlerFailed,
@@ -99,8 +98,7 @@ def _write_move(obs: Observation, key: Move, when: float, machine: str) -> None:
     made = _MOVES.get(key) or _move(key)
     dispatcher = config._state.dispatcher
     if dispatcher.lines:  # the line written at once, its parts made before
-        relation = encoder.RELATIONS.get((machine, "machine")) or relation_json(machine, "machine")
-        dispatcher.event_line(made[1], when, made[3], relation)
+        dispatcher.event_line(made[1], when, made[3], relation_json(machine, "machine"))
     else:
         obs.write(made[0], when, list(made[2]), [(machine, "machine")])
 
