@@ -39,6 +39,8 @@ class Field:
     name: str
     eq: bool = True
     default: Any = _NOTHING
+    read: Callable[[Any], Any] | None = None
+    """What reading the field does with the value stored (None: returns it as stored)."""
 
     @property
     def has_default(self) -> bool:
@@ -47,17 +49,24 @@ class Field:
 
 
 class _Spec:
-    __slots__ = ("eq", "default")
+    __slots__ = ("eq", "default", "read")
 
-    def __init__(self, eq: bool, default: Any) -> None:
+    def __init__(self, eq: bool, default: Any, read: Callable[[Any], Any] | None) -> None:
         self.eq = eq
         self.default = default
+        self.read = read
 
 
-def field(*, eq: bool = True, default: Any = _NOTHING) -> Any:
+def field(*, eq: bool = True, default: Any = _NOTHING, read: Callable[[Any], Any] | None = None) -> Any:
     """Declare a field's options in a record class body: ``token: Any = field(eq=False)``
-    (``eq=False``: ``==`` and ``hash`` ignore it)."""
-    return _Spec(eq, default)
+    (``eq=False``: ``==`` and ``hash`` ignore it).
+
+    ``read``: the field is stored as the engine had it and ``read(stored)`` is what reading it
+    gives (made on every read, e.g. tokens grouped by place only when somebody looks).  ``read``
+    also gets the values the keyword constructor was given, and must return a value of the field's
+    type unchanged.  Only for ``eq=False`` fields; repr, :func:`evolve`'s copy and pickling see the
+    value read."""
+    return _Spec(eq, default, read)
 
 
 _new = tuple.__new__
@@ -98,12 +107,17 @@ class _FrozenRecordType(type):
                 raise TypeError(f"record class {name}: field {fname!r} would hide tuple.{fname}; rename it")
             spec = ns.pop(fname, _NOTHING)
             if isinstance(spec, _Spec):
-                own.append(Field(fname, spec.eq, spec.default))
+                if spec.read is not None and spec.eq:
+                    raise TypeError(
+                        f"record class {name}: field {fname!r} has read= and is compared; add eq=False"
+                    )
+                own.append(Field(fname, spec.eq, spec.default, spec.read))
             else:
                 own.append(Field(fname, True, spec))
         everything = (*inherited, *own)
         for i, f in enumerate(everything[len(inherited) :], len(inherited)):
-            ns[f.name] = property(itemgetter(i), doc=f"The record's ``{f.name}``.")
+            get = itemgetter(i) if f.read is None else _reader(i, f.read)
+            ns[f.name] = property(get, doc=f"The record's ``{f.name}``.")
         ns.setdefault("__slots__", ())
         cls = super().__new__(mcs, name, bases, ns, **kwargs)
         cls.__record_fields__ = everything
@@ -119,6 +133,15 @@ class _FrozenRecordType(type):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         """``Cls(field=value, ...)``: the keyword constructor written for the class's fields."""
         return cls.__record_make__(cls, *args, **kwargs)
+
+
+def _reader(i: int, read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The getter of a field declared with ``read=``."""
+
+    def get(record: Any) -> Any:
+        return read(record[i])
+
+    return get
 
 
 def _constructor(cls: type, everything: tuple[Field, ...]) -> Any:
@@ -164,8 +187,7 @@ class FrozenRecord(tuple, metaclass=_FrozenRecordType):  # type: ignore[type-arg
     __lt__ = __le__ = __gt__ = __ge__ = _unordered
 
     def __repr__(self) -> str:
-        names = (f.name for f in type(self).__record_fields__)
-        shown = ", ".join(f"{name}={value!r}" for name, value in zip(names, self, strict=True))
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in type(self).__record_fields__)
         return f"{self.__class__.__qualname__}({shown})"
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -175,7 +197,8 @@ class FrozenRecord(tuple, metaclass=_FrozenRecordType):  # type: ignore[type-arg
         raise attrs.exceptions.FrozenInstanceError()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuild, (self.__class__, tuple(self))
+        # The values read: a field stored as the engine had it (read=) may hold engine objects.
+        return _rebuild, (self.__class__, tuple(getattr(self, f.name) for f in type(self).__record_fields__))
 
 
 def _rebuild(cls: type[R], values: tuple[Any, ...]) -> R:
@@ -204,10 +227,9 @@ def is_record(obj: Any) -> bool:
 def evolve(record: R, **changes: Any) -> R:
     """A copy of ``record`` with the fields named in ``changes`` replaced."""
     cls = type(record)
-    values = list(record)
-    for i, f in enumerate(cls.__record_fields__):
-        if f.name in changes:
-            values[i] = changes.pop(f.name)
+    values = [
+        changes.pop(f.name) if f.name in changes else getattr(record, f.name) for f in cls.__record_fields__
+    ]
     if changes:
         raise TypeError(f"evolve({cls.__qualname__}): no field named {', '.join(map(repr, changes))}")
     return _new(cls, tuple(values))

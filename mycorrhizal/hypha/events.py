@@ -6,15 +6,21 @@ Every firing emits exactly one of :class:`FiringCommitted`, :class:`FiringFailed
 Failures that are not firings (a sink, a source or a guard that raised) have records of their
 own.  Token collections are keyed by qualified place name, in take order.  Attach observers with
 ``runner.add_observer(fn)``; with none attached no record is built.
+
+A firing's record holds its tokens as the runner had them (the firing's own list of consumed
+tokens, the list of what it produced) and groups them by place when ``consumed`` or ``produced``
+is read: an observer that does not look pays nothing for the grouping.  Each read makes a new dict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..common.frozen import field
 from ..common.observers import Event
+from .context import Consumed
+from .state import PlaceState
 
 __all__ = [
     "DeliveryFailed",
@@ -32,6 +38,48 @@ Tokens = Mapping[str, tuple[Any, ...]]
 """Qualified place name -> tokens."""
 
 
+def by_place(consumed: Consumed) -> dict[str, tuple[Any, ...]]:
+    """The tokens of ``consumed`` keyed by the qualified name of their place, in take order."""
+    places = consumed._places
+    if len(places) == 1:
+        return {places[0][0]: tuple(consumed)}
+    flat = tuple(consumed)
+    return {place: flat[start:stop] for place, start, stop in places}
+
+
+def stored_groups(stored: Any) -> Iterable[tuple[str, Sequence[Any]]]:
+    """A firing record's ``consumed`` or ``produced`` as the record stores it, as (qualified place
+    name, tokens) pairs: what an observer on a hot path iterates instead of the dict a read makes
+    (read the record at once, e.g. ``source, time, transition, consumed, produced = record``)."""
+    if isinstance(stored, Consumed):
+        places = stored._places
+        if len(places) == 1:
+            return ((places[0][0], stored),)
+        return [(place, stored[start:stop]) for place, start, stop in places]
+    if type(stored) is list or type(stored) is tuple:
+        if not stored:
+            return ()
+        if len(stored) == 2 and type(stored[0]) is PlaceState:  # one token: (place, token)
+            return ((stored[0].qname, (stored[1],)),)
+        return [(place.qname, tokens) for place, tokens in stored]  # the commit's (place, tokens)
+    return stored.items()  # type: ignore[no-any-return]
+
+
+def _consumed(stored: Any) -> Tokens:
+    """A firing record's ``consumed``: stored as the firing's own list, or as given."""
+    return by_place(stored) if isinstance(stored, Consumed) else stored
+
+
+def _produced(stored: Any) -> Tokens:
+    """A firing record's ``produced``: stored as the commit's (place, tokens) pairs, as
+    (place, token) for one token, or as given."""
+    if type(stored) is list or type(stored) is tuple:
+        if len(stored) == 2 and type(stored[0]) is PlaceState:
+            return {stored[0].qname: (stored[1],)}
+        return {place.qname: tuple(tokens) for place, tokens in stored}
+    return stored  # type: ignore[no-any-return]
+
+
 class FiringEvent(Event):
     """Something that happened to one firing of a transition."""
 
@@ -39,7 +87,7 @@ class FiringEvent(Event):
     """``"started"``, ``"committed"``, ``"failed"`` or ``"cancelled"``: the record's class, as a word."""
     transition: str
     """Qualified name of the transition."""
-    consumed: Tokens = field(eq=False)
+    consumed: Tokens = field(eq=False, read=_consumed)
     """The tokens the firing took, by the place they came from."""
 
 
@@ -55,7 +103,7 @@ class FiringCommitted(FiringEvent):
     """A firing finished: its consumed tokens are gone and its outputs are in their places."""
 
     kind: ClassVar[str] = "committed"
-    produced: Tokens = field(eq=False)
+    produced: Tokens = field(eq=False, read=_produced)
     """The tokens it produced, by the place they went to."""
 
 

@@ -285,7 +285,7 @@ class Firing:
             if self._report.debug:
                 self.committed(t, consumed, [])
             elif self._report.watched:  # Firing.committed's part, without its frame
-                self._report.committed(t, consumed, {})
+                self._report.committed(t.qname, consumed, ())
             return
         self._commit_plan(t, consumed, result, ctx)
 
@@ -323,8 +323,7 @@ class Firing:
     def committed(self, t: TransitionState, consumed: Consumed, plan: Plan) -> None:
         """Tell observers and the DEBUG log what a firing produced."""
         if self._report.watched:
-            produced = {p.qname: tuple(batch) for p, batch in plan} if plan else {}
-            self._report.committed(t, consumed, produced)
+            self._report.committed(t.qname, consumed, plan)
         if not self._report.debug:
             return
         if len(plan) == 1:

@@ -12,7 +12,7 @@ from ..common.errors import HandlerError
 from ..common.observers import Event, Observers, maker
 from ..common.timebase import Timebase
 from .context import Consumed
-from .events import FiringCancelled, FiringCommitted, FiringFailed, FiringStarted, GuardFailed, Tokens
+from .events import FiringCancelled, FiringCommitted, FiringFailed, FiringStarted, GuardFailed, by_place
 from .state import TransitionState
 
 __all__ = ["Reporter", "RunnerStats", "Stuck", "log"]
@@ -114,8 +114,6 @@ class Reporter:
         "debug",
         "now",
         "_timebase",
-        "_started",
-        "_started_by_place",
     )
 
     def __init__(self, name: str, transitions: list[TransitionState], timebase: Timebase) -> None:
@@ -131,10 +129,6 @@ class Reporter:
         self._timebase = timebase
         self.now = timebase.now
         """The timebase's ``now``, read once when the timebase is set: the firing records' time."""
-        # The consumed tokens of the last start told, and their grouping by place: its commit
-        # (usually the next record) reuses it, tokens as they were taken.
-        self._started: Consumed | None = None
-        self._started_by_place: Tokens = {}
 
     @property
     def timebase(self) -> Timebase:
@@ -185,17 +179,18 @@ class Reporter:
 
     def started(self, transition: str, consumed: Consumed, took: tuple[Any, ...] | None = None) -> bool:
         """Tell observers that want it: a firing of ``transition`` took ``consumed`` (``took``: the
-        same tokens as a tuple, when the caller has one); whether any observer was told."""
+        same tokens as a tuple, when the caller has one); whether any observer was told.
+
+        Unlike the records ending a firing, this one holds a copy of the tokens: the handler, which
+        gets the firing's list, runs next."""
         if not self.starts:
             return False
         places = consumed._places
         # by_place(consumed), its commonest case written out: one input place.
-        grouped: Tokens
-        if len(places) == 1:
-            grouped = {places[0][0]: tuple(consumed) if took is None else took}
-        else:
+        if len(places) != 1:
             grouped = by_place(consumed)
-        self._started, self._started_by_place = consumed, grouped
+        else:
+            grouped = {places[0][0]: tuple(consumed) if took is None else took}
         now = self.now  # an attribute read (specialised), then a call: no method lookup
         record = _started((self.name, now(), transition, grouped))
         observers = self.observers
@@ -207,17 +202,11 @@ class Reporter:
             observers.failed(send, exc, record)
         return True
 
-    def committed(self, t: TransitionState, consumed: Consumed, produced: Tokens) -> None:
-        """Tell observers: a firing of ``t`` took ``consumed`` and produced ``produced``."""
-        read = self.now
-        now = read()  # as in started()
-        if consumed is self._started:
-            grouped = self._started_by_place
-        elif t.single is not None:  # by_place(consumed), its commonest case: one token of one place
-            grouped = {t.single.qname: tuple(consumed)}
-        else:
-            grouped = by_place(consumed)
-        record = _committed((self.name, now, t.qname, grouped, produced))
+    def committed(self, transition: str, consumed: Consumed, produced: Any) -> None:
+        """Tell observers: a firing of ``transition`` took ``consumed`` and produced ``produced``
+        (the commit's (place, tokens) pairs; the record groups both by place when read)."""
+        now = self.now  # as in started()
+        record = _committed((self.name, now(), transition, consumed, produced))
         observers = self.observers
         send = observers.send  # the lone observer itself, called without emit()'s frame
         try:
@@ -249,12 +238,3 @@ class Reporter:
             "transition": transition,
             "consumed": by_place(consumed),
         }
-
-
-def by_place(consumed: Consumed) -> Tokens:
-    """The tokens of ``consumed`` keyed by the qualified name of their place, in take order."""
-    places = consumed._places
-    if len(places) == 1:
-        return {places[0][0]: tuple(consumed)}
-    flat = tuple(consumed)
-    return {place: flat[start:stop] for place, start, stop in places}

@@ -22,8 +22,10 @@ from functools import partial
 from operator import call
 from typing import Any
 
+from ..common.frozen import maker
 from .context import FiringContext
 from .coroutines import Continue
+from .events import FiringCommitted
 from .failures import Failures
 from .firing import FAILURES, SETTLED, Firing, plain_outputs
 from .ioplaces import IOPlaces
@@ -38,6 +40,7 @@ BATCH = 4096
 """Firings per scheduler pass before yielding to the event loop."""
 
 _COROUTINE = HandlerKind.COROUTINE
+_committed = maker(FiringCommitted)
 
 
 class Scheduler:
@@ -173,26 +176,47 @@ class Scheduler:
         return None
 
     def _put_hot(self, t: TransitionState, consumed: Any, result: Any) -> None:
-        """Commit a hot firing: a one-token result is put in place right here, anything else by
-        :meth:`Firing.commit`."""
-        if type(result) is dict and len(result) == 1:
+        """Commit a firing of a transition on the short path (no bounded place, so no room to give
+        back) of an unjournaled runner: nothing or one token produced is committed right here,
+        anything else by :meth:`Firing.commit`."""
+        if result is None:
+            out = value = None
+        elif type(result) is dict and len(result) == 1:
             ((key, value),) = result.items()
             out = t.out_places.get(key)
-            if out is not None and type(value) is not list:
-                # ``put`` inlined for one token (and no ``schedule``: we run inside the pass)
-                out.tokens.append(value)
-                out.gen += 1
-                for c in out.consumers:
-                    if not c.queued:
-                        c.queued = True
-                        c.ready.append(c)
-                if out.sink is not None:
-                    self._io.kick_sink(out)
-                t.fired += 1
-                if self._report.watched:
-                    self._report.committed(t, consumed, {out.qname: (value,)})
+            if out is None or type(value) is list:
+                self._firing.commit(t, consumed, result, None)
                 return
-        self._firing.commit(t, consumed, result, None)
+            # ``put`` inlined for one token (and no ``schedule``: we run inside the pass)
+            out.tokens.append(value)
+            out.gen += 1
+            for c in out.consumers:
+                if not c.queued:
+                    c.queued = True
+                    c.ready.append(c)
+            if out.sink is not None:
+                self._io.kick_sink(out)
+        else:
+            self._firing.commit(t, consumed, result, None)
+            return
+        t.fired += 1
+        report = self._report
+        if not (report.watched or report.debug):
+            return
+        if report.debug:
+            self._firing.committed(t, consumed, [] if out is None else [(out, [value])])
+        else:
+            # Reporter.committed written out: the commonest observed firing, a frame less.
+            now = report.now
+            produced = () if out is None else (out, value)  # (place, token): see FiringCommitted.produced
+            record = _committed((report.name, now(), t.qname, consumed, produced))
+            observers = report.observers
+            send = observers.send
+            try:
+                if (result := send(record)) is not None:
+                    observers.returned(send, result)
+            except Exception as exc:
+                observers.failed(send, exc, record)
 
     def _hot_failed(self, t: TransitionState, consumed: Any, exc: BaseException, detached: bool) -> None:
         """A hot handler raised.  After it suspended, the error goes on to the firing's task (which
@@ -223,8 +247,8 @@ class Scheduler:
         consumed = make((p.take(),)) if p is not None else make(map(call, t.takers))
         if self._io.recorder is not None:
             self._io.recorder.claim(t, consumed)
-        if self._report.watched:
-            self._report.started(t.qname, consumed)
+        report = self._report
+        report.starts and report.started(t.qname, consumed)  # an expression: no branch here
         ctx = None
         try:
             if t.wants_ctx:
@@ -238,7 +262,15 @@ class Scheduler:
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._failures.give_back(t, consumed, notify=True)
             raise
-        self._settle_fast(t, consumed, result, ctx)
+        if (
+            (result is None or type(result) is dict)
+            and t.kind is not _COROUTINE
+            and ctx is None
+            and self._io.recorder is None
+        ):
+            self._put_hot(t, consumed, result)  # the commonest outcome, without _settle_fast's frame
+        else:
+            self._settle_fast(t, consumed, result, ctx)
         return True
 
     def _settle_fast(self, t: TransitionState, consumed: Any, result: Any, ctx: FiringContext | None) -> None:
@@ -251,26 +283,10 @@ class Scheduler:
                 return
         if ctx is not None:
             result, ctx = plain_outputs(result, ctx)
-        if ctx is None and type(result) is dict and len(result) == 1 and self._io.recorder is None:
-            ((key, value),) = result.items()
-            out = t.out_places.get(key)
-            if out is not None and type(value) is not list:
-                # ``put`` inlined for one token (and no ``schedule``: we run inside the pass)
-                out.tokens.append(value)
-                out.gen += 1
-                for c in out.consumers:
-                    if not c.queued:
-                        c.queued = True
-                        c.ready.append(c)
-                if out.sink is not None:
-                    self._io.kick_sink(out)
-                t.fired += 1
-                if self._report.debug:
-                    self._firing.committed(t, consumed, [(out, [value])])
-                elif self._report.watched:  # Firing.committed's part, without its frame
-                    self._report.committed(t, consumed, {out.qname: (value,)})
-                return
-        self._firing.commit(t, consumed, result, ctx)
+        if ctx is None and self._io.recorder is None:
+            self._put_hot(t, consumed, result)
+        else:
+            self._firing.commit(t, consumed, result, ctx)
 
     def try_fire(self, t: TransitionState) -> bool:
         """Fire ``t`` once if it is enabled; return whether it fired."""

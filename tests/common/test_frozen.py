@@ -101,3 +101,29 @@ def test_constructors_show_their_fields_and_take_keywords_only(cls: type[Moved])
     assert type(record) is cls and record.note == "" and maker(cls)(tuple(record)) == record
     with pytest.raises(TypeError, match=rf"{cls.__qualname__}\(\) takes 1 positional argument"):
         cls("m", 1.5, "Idle", "GO")  # type: ignore[misc]
+
+
+class Grouped(FrozenRecord):
+    """A record whose ``tokens`` is stored as the engine had it (a list) and read as a dict."""
+
+    source: str
+    tokens: dict[str, int] = field(eq=False, read=lambda stored: dict(stored) if type(stored) is list else stored)
+
+
+def test_a_field_read_turns_the_stored_value_into_the_fields_value_everywhere_it_is_seen() -> None:
+    stored = [("a", 1), ("b", 2)]
+    record = maker(Grouped)(("net", stored))
+    assert record.tokens == {"a": 1, "b": 2} and record.tokens is not record.tokens  # made per read
+    assert repr(record) == "Grouped(source='net', tokens={'a': 1, 'b': 2})"
+    again = pickle.loads(pickle.dumps(record))
+    assert again.tokens == {"a": 1, "b": 2} and tuple(again)[1] == {"a": 1, "b": 2}  # pickled as read
+    assert evolve(record, source="other").tokens == {"a": 1, "b": 2}
+    given = Grouped(source="net", tokens={"c": 3})  # the keyword constructor: a value of the field's type
+    assert given.tokens == {"c": 3} and given == record  # tokens is not compared
+
+
+def test_a_field_read_must_not_be_compared() -> None:
+    with pytest.raises(TypeError, match="field 'tokens' has read= and is compared; add eq=False"):
+
+        class Compared(FrozenRecord):
+            tokens: Any = field(read=dict)

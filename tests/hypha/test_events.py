@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import pickle
 import random
 from collections import Counter
 from typing import Any
@@ -323,3 +324,93 @@ async def test_records_are_timed_on_the_timebase_the_runner_was_last_started_on(
         ("started", 100.0),
         ("committed", 100.0),
     ]
+
+
+# -- what a commit's record reads, on every path a firing can commit by ---------------------------------
+
+
+SHAPES = ["nothing", "one token", "sync", "guarded", "two inputs", "a list", "two places"]
+
+
+def _shaped(shape: str) -> Any:
+    """left, right -> move -> out, other: ``move`` takes one token of ``left`` (and one of ``right``
+    for "two inputs") and produces what ``shape`` says, by the path that shape takes."""
+
+    @pn.net
+    def Shaped(builder: NetBuilder) -> None:
+        left, right = builder.place("left"), builder.place("right")
+        out, other = builder.place("out"), builder.place("other")
+        inputs = [left, right] if shape == "two inputs" else [left]
+        produce: dict[str, Any] = {
+            "nothing": {},
+            "one token": {"out": "x"},
+            "two inputs": {"out": "x"},
+            "a list": {"out": ["x", "y"]},
+            "two places": {"out": "x", "other": "y"},
+        }
+        guard = (lambda consumed: True) if shape == "guarded" else None
+        result = produce.get(shape, {"out": "x"})
+
+        if shape == "sync":
+
+            def move(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return dict(result) or None
+
+        else:
+
+            async def move(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return dict(result) or None
+
+        builder.transition(name="move", inputs=inputs, outputs=[out, other], guard=guard)(move)
+
+    return Shaped
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
+@pytest.mark.parametrize(
+    "shape", ["nothing", "one token", "sync", "guarded", "two inputs", "a list", "two places"]
+)
+async def test_a_commit_reads_its_tokens_by_place_whatever_path_it_took(
+    shape: str, debug: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[Any] = []
+
+    def plain(event: Any) -> None:  # asks for nothing: told the commits only
+        seen.append(event)
+
+    runner = Runner(_shaped(shape), {})
+    runner.add_observer(plain)
+    runner.add_token("Shaped.left", "a")
+    runner.add_token("Shaped.right", "b")
+    with caplog.at_level(logging.DEBUG if debug else logging.INFO, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    expected = {
+        "nothing": {},
+        "a list": {"Shaped.out": ("x", "y")},
+        "two places": {"Shaped.out": ("x",), "Shaped.other": ("y",)},
+    }.get(shape, {"Shaped.out": ("x",)})
+    consumed = {"Shaped.left": ("a",)} | ({"Shaped.right": ("b",)} if shape == "two inputs" else {})
+    (record,) = seen
+    assert type(record) is FiringCommitted and record.transition == "Shaped.move"
+    assert (record.consumed, record.produced) == (consumed, expected)
+    again = pickle.loads(pickle.dumps(record))  # pickled as read: no runner state travels with it
+    assert (again.consumed, again.produced) == (consumed, expected)
+    assert repr(record).endswith(f"consumed={consumed!r}, produced={expected!r})")
+
+
+@pytest.mark.parametrize("shape", ["nothing", "one token", "sync"])
+async def test_a_lone_plain_observer_that_raises_on_a_commit_is_detached(
+    shape: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def raising(event: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    runner = Runner(_shaped(shape), {})
+    runner.add_observer(raising)
+    for token in "ab":
+        runner.add_token("Shaped.left", token)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert caplog.text.count("is detached") == 1 and runner.fired() == {"Shaped.move": 2}
+    with pytest.raises(ValueError, match="that observer is not attached"):
+        runner.remove_observer(raising)

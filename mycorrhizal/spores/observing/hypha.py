@@ -43,6 +43,7 @@ from ...hypha.events import (
     FiringStarted,
     GuardFailed,
     SourceFailed,
+    stored_groups,
 )
 from ..extraction import describe
 from ..models import generate_event_id
@@ -81,8 +82,8 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     relations: Relations = [(net[1], "net")]
     texts = [net[2]]
     see, roles = state.cache.see, obs.roles
-    for prefix, by_place in (("consumed:", consumed), ("produced:", produced)):
-        for place, tokens in by_place.items():
+    for prefix, stored in (("consumed:", consumed), ("produced:", produced)):
+        for place, tokens in stored_groups(stored):
             qualifier, end = roles.get((prefix, place)) or obs.role(prefix, place, source)
             for token in tokens:
                 if token is not None:
