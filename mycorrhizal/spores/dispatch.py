@@ -113,10 +113,13 @@ class Dispatcher:
         else:
             self._deliver(self._encode_event(raw))
 
-    def event_line(self, type_json: str, time: float, attributes_json: str, relations_json: str) -> str:
+    def event_line(
+        self, type_json: str, time: float, attributes_json: str, relations_json: str, ident: str = ""
+    ) -> None:
         """Deliver an event given as the parts of its JSON line, while :attr:`lines` (the hot paths
         of adapters and observers: no record, no encoding step; the line is the one
-        :meth:`JSONEncoder.encode_event` makes, with a new id); returns the event's id."""
+        :meth:`JSONEncoder.encode_event` makes).  Its id is ``ident``, or (the default) a new one
+        made in the line itself (no string of its own)."""
         self.events += 1
         second = encoder._second  # time_text(time) without its call: within the second, by table
         fraction = time - second[0]
@@ -125,14 +128,14 @@ class Dispatcher:
             seconds, millis, rest = second[1], _MICROS[micros // 1000], _MICROS[micros % 1000]
         else:
             seconds, millis, rest = time_text(time), "", ""
-        ident = f"{models._PREFIX}{next(models._counter)}"
+        # generate_event_id()'s two parts, joined by the line's own f-string
+        head, number = (models._PREFIX, next(models._counter)) if not ident else (ident, "")
         self._put(
-            f'{{"event":{{"id":"{ident}","type":{type_json},"activity":null,'
+            f'{{"event":{{"id":"{head}{number}","type":{type_json},"activity":null,'
             f'"time":{seconds}{millis}{rest},"attributes":[{attributes_json}],'
             f'"relationships":[{relations_json}]}},"object":null}}'.encode(),
             "application/json",
         )
-        return ident
 
     def object(self, raw: RawObject) -> None:
         """Deliver an object record from any code (see :meth:`event`)."""

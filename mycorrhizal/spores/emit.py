@@ -78,12 +78,12 @@ def emit_event(
     when = _time.time() if time is None else epoch(time)
     pairs = _attributes(attributes)
     relations = _relations(relationships)
-    if dispatcher.lines and activity is None:  # the line written at once, no record
-        return dispatcher.event_line(
-            encoder.quote(event_type), when, encoder.attributes_json(pairs), encoder.relations_json(relations)
-        )
     ident = generate_event_id()
-    dispatcher.event((ident, event_type, when, pairs, relations, activity))
+    if dispatcher.lines and activity is None:  # the line written at once, no record
+        type_json, relations_json = encoder.quote(event_type), encoder.relations_json(relations)
+        dispatcher.event_line(type_json, when, encoder.attributes_json(pairs), relations_json, ident)
+    else:
+        dispatcher.event((ident, event_type, when, pairs, relations, activity))
     return ident
 
 
@@ -225,6 +225,7 @@ def json_reader(cls: type) -> JsonReader:
     # no look-up (one tuple, replaced whole, so that threads reading at once see a matching pair)
     named = tuple((field, name, [(_NOTHING, "")]) for field, name in fields)
     one = refs[0] if len(refs) == 1 and refs[0][2] is not _EVENT else None
+    related = [(_NOTHING, "")]  # (the id last related through ``one``, its relationship's JSON)
 
     def read(bb: Any, now: float, attributes: str = "") -> Parts:
         for field, name, last in named:  # attributes joined as they come: no list to join
@@ -250,8 +251,13 @@ def json_reader(cls: type) -> JsonReader:
                 described = extraction._describers.get(type(value))
                 ident, kind, values = describe(value) if described is None else described(value)
                 config._state.cache.see(ident, kind, values, now)
-                pair = (ident, one[1])  # encoder.relation_json(), without its call (per logged step)
-                return attributes, encoder.RELATIONS.get(pair) or encoder._relation(pair)
+                seen = related[0]
+                if seen[0] is ident:  # the same object as last time: the same text
+                    return attributes, seen[1]
+                pair = (ident, one[1])  # encoder.relation_json(), without its call
+                made = encoder.RELATIONS.get(pair) or encoder._relation(pair)
+                related[0] = (ident, made)
+                return attributes, made
         pairs: Relations = []
         _write_refs(bb, refs, now, pairs)
         return attributes, encoder.relations_json(pairs)
