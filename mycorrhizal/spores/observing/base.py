@@ -128,6 +128,7 @@ class Observation:
         "owners",
         "types",
         "states",
+        "parts",
         "_attached",
     )
 
@@ -168,6 +169,9 @@ class Observation:
         """Qualified name -> what :meth:`event_type` makes: an event type and its JSON."""
         self.states: dict[str, tuple[str, Dispatcher]] = {}
         """Machine object id -> (the state last written as its attribute, the dispatcher it went to)."""
+        self.parts: dict[Any, Any] = {}
+        """What an engine's handlers make once per key of their own (hypha: the qualifiers of a
+        transition's consumed tokens, per class of its ``Consumed`` list)."""
         self._attached = False
 
     # -- being an observer ----------------------------------------------------------------------
