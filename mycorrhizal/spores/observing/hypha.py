@@ -29,12 +29,15 @@ type from ``@spore.object`` or the class name, written through the object cache.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
 import mycorrhizal.spores.encoder as encoder
 import mycorrhizal.spores.extraction as extraction
 
+from ...hypha.context import Consumed
 from ...hypha.events import (
     DeliveryFailed,
     FiringCancelled,
@@ -67,10 +70,11 @@ def _start(obs: Observation, event: Any) -> tuple[float, Relations]:
 def committed(obs: Observation, event: FiringCommitted) -> None:
     """A firing's event: the transition's name, its consumed and produced tokens.
 
-    The hot path of a logged net, so written out in one function: the JSON of each relationship
-    is made as the token is related (tokens are new objects, mostly: their relationships are not
-    kept in :data:`encoder.RELATIONS`, which they would fill), the net's and the event type's
-    once per observation.
+    The hot path of a logged net, so written out in one function: the consumed tokens are paired
+    with their qualifiers by a tuple made once per transition (:func:`_consumed_roles`), nothing
+    produced costs one test, the JSON of each relationship is made as the token is related (tokens
+    are new objects, mostly: their relationships are not kept in :data:`encoder.RELATIONS`, which
+    they would fill), the net's and the event type's once per observation.
     """
     source, time, transition, consumed, produced = event  # one unpacking, no property calls
     state = config._state
@@ -81,17 +85,24 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
         net = obs.owner("net", source, when)
     relations: Relations = [(net[1], "net")]
     texts = [net[2]]
-    see, roles = state.cache.see, obs.roles
-    for prefix, stored in (("consumed:", consumed), ("produced:", produced)):
-        for place, tokens in stored_groups(stored):
-            qualifier, end = roles.get((prefix, place)) or obs.role(prefix, place, source)
-            for token in tokens:
-                if token is not None:
-                    described = extraction._describers.get(type(token))  # describe(token), without its call
-                    ident, kind, attributes = describe(token) if described is None else described(token)
-                    see(ident, kind, attributes, when)
-                    relations.append((ident, qualifier))
-                    texts.append(encoder.fresh_relation(ident, end))
+    roles = obs.parts.get(type(consumed))
+    if roles is None or roles[0] != source:
+        roles = _consumed_roles(obs, consumed, source)
+    pairs: Iterable[tuple[Any, tuple[str, str]]]
+    if len(roles[1]) == len(consumed):
+        pairs = zip(consumed, roles[1], strict=True)
+    else:
+        pairs = _pairs(obs, "consumed:", consumed, source)
+    if produced:
+        pairs = chain(pairs, _pairs(obs, "produced:", produced, source))
+    see = state.cache.see
+    for token, (qualifier, end) in pairs:
+        if token is not None:
+            described = extraction._describers.get(type(token))  # describe(token), without its call
+            ident, kind, attributes = describe(token) if described is None else described(token)
+            see(ident, kind, attributes, when)
+            relations.append((ident, qualifier))
+            texts.append(encoder.fresh_relation(ident, end))
     if len(relations) != 2 or relations[1][0] == relations[0][0]:  # (the net and one other need none)
         merged = one_per_object(relations)
         if merged is not relations:
@@ -101,6 +112,29 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
         dispatcher.event_line(type_json, when, "", ",".join(texts))
     else:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
+
+
+def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(``source``, each consumed token's :meth:`Observation.role`, in order) for a transition's
+    ``Consumed`` class, whose places take a fixed number of tokens each; kept in
+    :attr:`Observation.parts` (a record made by hand, with a dict: no roles, see :func:`_pairs`)."""
+    roles: list[tuple[str, str]] = []
+    if isinstance(consumed, Consumed):
+        for place, start, stop in consumed._places:
+            role = obs.roles.get(("consumed:", place)) or obs.role("consumed:", place, source)
+            roles += [role] * (stop - start)
+    found = obs.parts[type(consumed)] = (source, tuple(roles))
+    return found
+
+
+def _pairs(obs: Observation, prefix: str, stored: Any, source: str) -> list[tuple[Any, tuple[str, str]]]:
+    """(token, its :meth:`Observation.role`) for a firing record's ``consumed`` or ``produced``."""
+    pairs = []
+    for place, tokens in stored_groups(stored):
+        role = obs.roles.get((prefix, place)) or obs.role(prefix, place, source)
+        for token in tokens:
+            pairs.append((token, role))
+    return pairs
 
 
 unpacked_as(FiringCommitted, "source", "time", "transition", "consumed", "produced")
