@@ -88,6 +88,8 @@ class ObjectLRUCache:
         size: int = 128,
         policy: EvictionPolicy | str = EvictionPolicy.EVICT_AND_LOG,
         touch_resend_n: int = 100,
+        *,
+        write_parts: Callable[[str, str, float, Attributes], None] | None = None,
     ) -> None:
         if size < 1 or touch_resend_n < 0:
             raise ValueError(
@@ -95,6 +97,10 @@ class ObjectLRUCache:
                 "use size >= 1 and touch_resend_n >= 0 (0 = never resend unchanged objects)"
             )
         self._write = write
+        # what every write goes through: ``write_parts(object_id, object_type, time, attributes)``
+        # when given (the dispatcher's, which formats a line directly: no record), else a record
+        # made for ``write``
+        self._line = write_parts if write_parts is not None else self._record
         self.size = size
         self.policy = EvictionPolicy(policy)
         self.touch_resend_n = touch_resend_n
@@ -117,7 +123,7 @@ class ObjectLRUCache:
             entry[_SIGHTINGS] += 1
             n = self.touch_resend_n
             if n and entry[_SIGHTINGS] % n == 0:
-                self._write((object_id, object_type, time, attributes, []))
+                self._line(object_id, object_type, time, attributes)
             return
         snapshot = attributes
         for _, value in attributes:  # snapshot_of(attributes), without a call for plain values
@@ -127,7 +133,7 @@ class ObjectLRUCache:
         if entry is None:
             self.metrics.first_sights += 1
             self._entries[object_id] = [object_type, snapshot, attributes, 1]
-            self._write((object_id, object_type, time, attributes, []))
+            self._line(object_id, object_type, time, attributes)
             if len(self._entries) > self.size and self.policy is not _NO_EVICT:
                 # Push out the least recently seen; one of plain values (its snapshot is its
                 # attributes themselves) is in the log as it is (see _log_evicted): no call.
@@ -141,7 +147,10 @@ class ObjectLRUCache:
         n = self.touch_resend_n
         if entry[_SNAPSHOT] != snapshot or entry[_TYPE] != object_type or (n and entry[_SIGHTINGS] % n == 0):
             entry[_TYPE], entry[_SNAPSHOT], entry[_ATTRIBUTES] = object_type, snapshot, attributes
-            self._write((object_id, object_type, time, attributes, []))
+            self._line(object_id, object_type, time, attributes)
+
+    def _record(self, object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
+        self._write((object_id, object_type, time, attributes, []))
 
     def _log_evicted(
         self, object_id: str, kind: str, snapshot: list[tuple[str, Any]], attributes: Attributes, time: float
@@ -156,7 +165,7 @@ class ObjectLRUCache:
         if snapshot_of(attributes) == snapshot:
             return
         try:
-            self._write((object_id, kind, time, attributes, []))
+            self._line(object_id, kind, time, attributes)
         except Exception:
             self.metrics.eviction_failures += 1
             log.exception("spores: writing evicted object %r failed", object_id)
@@ -164,7 +173,7 @@ class ObjectLRUCache:
     def flush(self, time: float) -> None:
         """Write every cached object once more with its last-seen attributes (the cache is kept)."""
         for object_id, entry in self._entries.items():
-            self._write((object_id, entry[_TYPE], time, entry[_ATTRIBUTES], []))
+            self._line(object_id, entry[_TYPE], time, entry[_ATTRIBUTES])
 
     def clear(self) -> None:
         """Forget every object (the next sighting of each is a first sighting)."""

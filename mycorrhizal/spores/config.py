@@ -56,10 +56,11 @@ class State:
         self.config = config
         self.dispatcher = Dispatcher(config.transport, config.encoder)
         self.cache = ObjectLRUCache(
-            self.dispatcher.object_writer(),
+            self.dispatcher.object,
             config.object_cache_size,
             config.eviction_policy,
             config.touch_resend_n,
+            write_parts=self.dispatcher.object_writer(),
         )
         self.configured = configured
 

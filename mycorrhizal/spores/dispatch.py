@@ -20,13 +20,14 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from json.encoder import encode_basestring_ascii as _text
 from typing import Any
 
 import mycorrhizal.spores.encoder as encoder
 
 from . import lifecycle, models
 from .encoder import Encoder, JSONEncoder, time_text
-from .records import RawEvent, RawObject, to_log_record
+from .records import Attributes, RawEvent, RawObject, to_log_record
 from .transport import RecordSink
 
 __all__ = ["Dispatcher"]
@@ -147,16 +148,39 @@ class Dispatcher:
         else:
             self._deliver(self._encode_object(raw))
 
-    def object_writer(self) -> Callable[[RawObject], None]:
-        """:meth:`object` as the cheapest function for this transport (what the object cache
-        calls): for one that queues without awaiting, encoding and queueing without the checks."""
-        if self._write_object is not None or self._nowait is None:
-            return self.object
-        put, encode, content_type = self._nowait, self._encode_object, self._content_type
+    def object_line(self, object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
+        """Deliver an object record without relationships given as its parts, while :attr:`lines`
+        (the object cache's first sightings and changes: no record, no encoding step; the line is
+        the one :meth:`JSONEncoder.encode_object` makes)."""
+        self.objects += 1
+        self._put(
+            f'{{"event":null,"object":{{"id":{_text(object_id)},'
+            f'"type":{encoder._quoted.get(object_type) or encoder.quote(object_type)},'
+            f'"attributes":[{encoder._attributes(attributes, time_text(time)) if attributes else ""}],'
+            '"relationships":[]}}'.encode(),
+            "application/json",
+        )
 
-        def write(raw: RawObject) -> None:
+    def object_writer(self) -> Callable[[str, str, float, Attributes], None]:
+        """The cheapest function delivering an object record without relationships given as its
+        parts, ``write(object_id, object_type, time, attributes)``, for this transport (what the
+        object cache calls): :meth:`object_line` while :attr:`lines`; for a transport that queues
+        or takes records, encoding and queueing or handing over without the checks."""
+        if self.lines:
+            return self.object_line
+        take = self._write_object
+        put, encode, content_type = self._nowait, self._encode_object, self._content_type
+        if take is None and put is None:
+            return lambda object_id, object_type, time, attributes: self.object(
+                (object_id, object_type, time, attributes, [])
+            )
+
+        def write(object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
             self.objects += 1
-            put(encode(raw), content_type)
+            if take is not None:
+                take((object_id, object_type, time, attributes, []))
+            else:
+                put(encode((object_id, object_type, time, attributes, [])), content_type)  # type: ignore[misc]
 
         return write
 
