@@ -175,6 +175,30 @@ async def observe_relay() -> None:
     await runner.stop()
 
 
+@pn.net
+def Pairing(builder: NetBuilder) -> None:
+    left = builder.place("left", type=PlaceType.QUEUE)
+    right = builder.place("right", type=PlaceType.QUEUE)
+    paired = builder.place("paired", type=PlaceType.QUEUE)
+    spare = builder.place("spare", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[left, (right, 2)], outputs=[paired, spare])
+    async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
+        first, second, third = consumed
+        return {paired: first, spare: [third, {"id": f"s{second['id']}", "n": 1}]}
+
+
+async def observe_pairing() -> None:
+    """Firings of two input places (one taking two tokens) into two output places."""
+    runner = NetRunner(Pairing, {})
+    observe(runner)
+    await runner.start()
+    runner.add_tokens("left", [{"id": c} for c in "abcd"])
+    runner.add_tokens("right", [{"id": i} for i in range(8)])
+    await runner.run_until_idle()
+    await runner.stop()
+
+
 class Mood(Enum):
     CALM = auto()
 
@@ -204,13 +228,14 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "scenario",
-    [run_machine, observe_machine, run_net, observe_net, observe_relay, emit_directly],
+    [run_machine, observe_machine, run_net, observe_net, observe_relay, observe_pairing, emit_directly],
     ids=[
         "SeptumAdapter.log_state",
         "observe(machine)",
         "HyphaAdapter.log_transition",
         "observe(runner)",
         "observe(runner), a token in two roles",
+        "observe(runner), two input and two output places",
         "emit_event",
     ],
 )

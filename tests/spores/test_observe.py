@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Event
-from mycorrhizal.hypha import FiringCommitted, FiringStarted
+from mycorrhizal.hypha import FiringCommitted, FiringStarted, NetBuilder, PlaceType, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder
@@ -76,6 +76,67 @@ async def test_a_net_run_writes_one_event_per_firing_with_its_tokens_by_place(
         ("j1", "job", {"size": 1}),
         ("j2", "job", {"size": -1}),
         ("j3", "job", {"size": 500}),
+    ]
+
+
+@pn.net
+def Pairing(builder: NetBuilder) -> None:
+    left = builder.place("left", type=PlaceType.QUEUE)
+    right = builder.place("right", type=PlaceType.QUEUE)
+    paired = builder.place("paired", type=PlaceType.QUEUE)
+    spare = builder.place("spare", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[left, (right, 2)], outputs=[paired, spare])
+    async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
+        first, second, third = consumed
+        return {paired: first, spare: [third, {"id": f"s{second['id']}"}]}
+
+
+async def test_a_firing_relates_its_tokens_by_the_place_each_came_from_and_went_to(sink: MemorySink) -> None:
+    """Places taking several tokens, several output places, a token in two roles."""
+    runner = NetRunner(Pairing, {})
+    observe(runner)
+    runner.add_tokens("left", [{"id": "a"}, {"id": "b"}])
+    runner.add_tokens("right", [{"id": i} for i in range(4)])
+    await runner.run_until_idle()
+    net = ("Pairing", "net")
+    assert brief(sink) == [
+        (
+            "pair",
+            [
+                net,
+                (left, "consumed:left produced:paired"),
+                (str(i), "consumed:right"),
+                (str(i + 1), "consumed:right produced:spare"),
+                (f"s{i}", "produced:spare"),
+            ],
+            {},
+        )
+        for left, i in [("a", 0), ("b", 2)]
+    ]
+
+
+async def test_a_firing_record_made_by_hand_is_written_from_its_dicts(sink: MemorySink) -> None:
+    observation = observe(NetRunner(Shop, {}))
+    record = FiringCommitted(
+        source="Shop",
+        time=0.0,
+        transition="Shop.work",
+        consumed={"Shop.inbox": ({"id": "j1"},), "Shop.spare": ({"id": "j2"}, {"id": "j3"})},
+        produced={"Shop.done": ({"id": "j1"},)},
+    )
+    observation(record)
+    assert brief(sink) == [
+        (
+            "work",
+            [
+                ("Shop", "net"),
+                ("j1", "consumed:inbox produced:done"),
+                ("j2", "consumed:spare"),
+                ("j3", "consumed:spare"),
+            ],
+            {},
+        )
     ]
 
 
