@@ -107,7 +107,9 @@ class Grouped(FrozenRecord):
     """A record whose ``tokens`` is stored as the engine had it (a list) and read as a dict."""
 
     source: str
-    tokens: dict[str, int] = field(eq=False, read=lambda stored: dict(stored) if type(stored) is list else stored)
+    tokens: dict[str, int] = field(
+        eq=False, read=lambda stored: dict(stored) if type(stored) is list else stored
+    )
 
 
 def test_a_field_read_turns_the_stored_value_into_the_fields_value_everywhere_it_is_seen() -> None:
