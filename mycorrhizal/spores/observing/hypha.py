@@ -29,8 +29,6 @@ type from ``@spore.object`` or the class name, written through the object cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import chain
 from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
@@ -71,10 +69,11 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     """A firing's event: the transition's name, its consumed and produced tokens.
 
     The hot path of a logged net, so written out in one function: the consumed tokens are paired
-    with their qualifiers by a tuple made once per transition (:func:`_consumed_roles`), nothing
-    produced costs one test, the JSON of each relationship is made as the token is related (tokens
-    are new objects, mostly: their relationships are not kept in :data:`encoder.RELATIONS`, which
-    they would fill), the net's and the event type's once per observation.
+    with their qualifiers by a tuple made once per transition (:func:`_consumed_roles`, read by
+    index), nothing produced costs one test, the JSON of each relationship is made as the token is
+    related (tokens are new objects, mostly: their relationships are not kept in
+    :data:`encoder.RELATIONS`, which they would fill), the net's and the event type's once per
+    observation.
     """
     source, time, transition, consumed, produced = event  # one unpacking, no property calls
     state = config._state
@@ -85,18 +84,20 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
         net = obs.owner("net", source, when)
     relations: Relations = [(net[1], "net")]
     texts = [net[2]]
-    roles = obs.parts.get(type(consumed))
-    if roles is None or roles[0] != source:
-        roles = _consumed_roles(obs, consumed, source)
-    pairs: Iterable[tuple[Any, tuple[str, str]]]
-    if len(roles[1]) == len(consumed):
-        pairs = zip(consumed, roles[1], strict=True)
-    else:
-        pairs = _pairs(obs, "consumed:", consumed, source)
+    plan = obs.parts.get(type(consumed))
+    if plan is None or plan[0] != source:
+        plan = _consumed_roles(obs, consumed, source)
+    tokens, roles = consumed, plan[1]  # token i has role i (a loop with an index: zip costs more)
+    if len(roles) != len(consumed):
+        tokens, roles = _roles(obs, "consumed:", consumed, source)
     if produced:
-        pairs = chain(pairs, _pairs(obs, "produced:", produced, source))
+        more, their_roles = _roles(obs, "produced:", produced, source)
+        tokens, roles = [*tokens, *more], roles + their_roles
     see = state.cache.see
-    for token, (qualifier, end) in pairs:
+    i = 0
+    for token in tokens:
+        qualifier, end = roles[i]
+        i += 1
         if token is not None:
             described = extraction._describers.get(type(token))  # describe(token), without its call
             ident, kind, attributes = describe(token) if described is None else described(token)
@@ -117,7 +118,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
 def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(``source``, each consumed token's :meth:`Observation.role`, in order) for a transition's
     ``Consumed`` class, whose places take a fixed number of tokens each; kept in
-    :attr:`Observation.parts` (a record made by hand, with a dict: no roles, see :func:`_pairs`)."""
+    :attr:`Observation.parts` (a record made by hand, with a dict: no roles, see :func:`_roles`)."""
     roles: list[tuple[str, str]] = []
     if isinstance(consumed, Consumed):
         for place, start, stop in consumed._places:
@@ -127,14 +128,16 @@ def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[str, 
     return found
 
 
-def _pairs(obs: Observation, prefix: str, stored: Any, source: str) -> list[tuple[Any, tuple[str, str]]]:
-    """(token, its :meth:`Observation.role`) for a firing record's ``consumed`` or ``produced``."""
-    pairs = []
-    for place, tokens in stored_groups(stored):
-        role = obs.roles.get((prefix, place)) or obs.role(prefix, place, source)
-        for token in tokens:
-            pairs.append((token, role))
-    return pairs
+def _roles(
+    obs: Observation, prefix: str, stored: Any, source: str
+) -> tuple[list[Any], tuple[tuple[str, str], ...]]:
+    """(the tokens, the :meth:`Observation.role` of each) of a record's ``consumed`` or ``produced``."""
+    tokens: list[Any] = []
+    roles: list[tuple[str, str]] = []
+    for place, group in stored_groups(stored):
+        tokens += group
+        roles += [obs.roles.get((prefix, place)) or obs.role(prefix, place, source)] * len(group)
+    return tokens, tuple(roles)
 
 
 unpacked_as(FiringCommitted, "source", "time", "transition", "consumed", "produced")
