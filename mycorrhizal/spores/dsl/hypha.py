@@ -53,6 +53,23 @@ def produced_tokens(outputs: Any) -> Iterator[Any]:
                 yield value
 
 
+def _outputs(result: Any, ctx: Any) -> Iterator[Any]:
+    """The tokens a firing produced: in what its handler returned, and emitted through ``ctx``."""
+    yield from produced_tokens(result)
+    if ctx is not None and hasattr(ctx, "emitted"):
+        for _, token in ctx.emitted():
+            yield token
+
+
+def _relate_texts(tokens: Iterable[Any], tail: str, now: float, into: list[str]) -> None:
+    """:func:`_relate_all` for the line written at once: each relationship's JSON (tokens are new
+    objects mostly, related once: their JSON is not kept)."""
+    state = config._state  # config.current(), read without a call
+    for token in tokens:
+        if token is not None:
+            into.append(encoder.fresh_relation(write_related(state, token, _GLOBAL, now), tail))
+
+
 def _relate_all(tokens: Iterable[Any], qualifier: str, now: float, into: Relations) -> None:
     state = config._state  # config.current(), read without a call
     for token in tokens:
@@ -83,6 +100,7 @@ class HyphaAdapter(Adapter):
             counts: dict[int, str] = {}  # token_count -> its attribute's JSON
             evaluated = bool(extra)
             takes_ctx = "ctx" in finder
+            input_tail, output_tail = encoder.relation_tail("input"), encoder.relation_tail("output")
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
                 if not self.enabled:
@@ -91,16 +109,14 @@ class HyphaAdapter(Adapter):
                 consumed = args[0] if args else kwargs.get("consumed", ())
                 ctx = finder.get("ctx", args, kwargs) if takes_ctx else kwargs.get("ctx")
                 name = getattr(ctx, "transition", None) or fn.__name__
-                relations: Relations = []
-                if log_inputs:
-                    _relate_all(consumed, "input", now, relations)
-                if log_outputs:
-                    _relate_all(produced_tokens(result), "output", now, relations)
-                    if ctx is not None and hasattr(ctx, "emitted"):
-                        _relate_all((token for _, token in ctx.emitted()), "output", now, relations)
                 bb = args[1] if len(args) > 1 else kwargs.get("bb")
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
+                    rels: list[str] = []  # the tokens' first (their objects written before the event)
+                    if log_inputs:
+                        _relate_texts(consumed, input_tail, now, rels)
+                    if log_outputs:
+                        _relate_texts(_outputs(result, ctx), output_tail, now, rels)
                     n = len(consumed)
                     texts = encoder.TEXT_ATTRIBUTES
                     named = texts.get(("transition_name", name)) if type(name) is str else None
@@ -108,14 +124,15 @@ class HyphaAdapter(Adapter):
                     count = counts.get(n) or counts.setdefault(n, attribute_json("token_count", n))
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
                     attributes, rels_json = read(bb, now, f"{named},{count}")  # the blackboard's joined on
-                    rels = []
-                    for ident, qualifier in relations:  # tokens, new objects mostly: not kept
-                        tail = encoder.RELATION_TAILS.get(qualifier) or encoder.relation_tail(qualifier)
-                        rels.append(encoder.fresh_relation(ident, tail))
                     if rels_json:
                         rels.append(rels_json)
                     dispatcher.event_line(type_json, now, attributes, ",".join(rels))
                     return None
+                relations: Relations = []
+                if log_inputs:
+                    _relate_all(consumed, "input", now, relations)
+                if log_outputs:
+                    _relate_all(_outputs(result, ctx), "output", now, relations)
                 attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
                 if evaluated:
                     extra.evaluate(args, kwargs, result, attrs)
