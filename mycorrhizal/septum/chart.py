@@ -25,7 +25,7 @@ from . import chartsteps, report
 from .clock import Clock
 from .engine import DRIVING as FLAT_DRIVING
 from .engine import YIELD_EVERY, Engine
-from .events import StateEntered, TimeoutFired
+from .events import TimeoutFired
 from .hierarchy import ChartNode
 from .mailbox import EMPTY, Mailbox, Marker
 from .mishaps import ENTRY_RUN
@@ -304,16 +304,6 @@ class ChartEngine(Engine):
             clock = self.timers() or ChartClock(self.timebase)
             self.clock = clock
             clock.fired = True
-
-    def emit_entered(self, node: ChartNode, previous: ChartNode | None, label: Any) -> None:
-        """Observers see ``node`` entered (the caller checked that there are observers)."""
-        if self.observers is not None:
-            self.emit(
-                StateEntered,
-                state=node.name,
-                previous=previous.name if previous is not None else None,
-                label=label,
-            )
 
 
 #: A run() that has to wait for its turn looks down its caller chain for these (see engine.DRIVING).

@@ -13,7 +13,6 @@ from logging import INFO
 from typing import Any, Protocol
 
 from . import hierarchy, moves, report
-from .events import StateLeft
 from .failures import HookFailed
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
@@ -38,7 +37,8 @@ class Charting(moves.Moving, Protocol):
     mailbox: Any
 
     def focus(self, node: ChartNode) -> None: ...
-    def emit_entered(self, node: ChartNode, previous: ChartNode | None, label: Any) -> None: ...
+    def emit_entered(self, node: Any, previous: Any, label: Any) -> None: ...
+    def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None: ...
     def disarm_node(self, node: ChartNode) -> None: ...
     def finish(self, node: ChartNode) -> None: ...
     async def _route(self, node: Any, role: str, exc: BaseException) -> None: ...
@@ -188,7 +188,7 @@ def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode) -> None:
     if e.observers is not None:
         # Told to every observer, not on request as in a flat machine: a chart's transition leaves
         # several states, and the StateEntered that follows names only one of them.
-        e.emit(StateLeft, every_observer=True, state=node.name, label=label, target=target.name)
+        e.emit_left(node, label, target, every_observer=True)
 
 
 async def _enter(

@@ -27,7 +27,7 @@ from . import chartmoves, guards, hierarchy, moves, report
 from .chartmoves import Charting, Taken
 from .clock import INTERRUPTED
 from .compound import Completed
-from .events import MessageHandled, StateCompleted, StateRetried, StepCancelled
+from .events import StateCompleted, StateRetried, StepCancelled
 from .failures import (
     HookFailed,
     destination,
@@ -149,7 +149,7 @@ async def _offer(e: Charting, node: ChartNode, msg: Any) -> list[Pick]:
         return picks
     label = await _call(e, node, "on_state", msg)
     if e.observers is not None:
-        e.emit(MessageHandled, state=node.name, message=msg, label=None if label is INTERRUPTED else label)
+        e.emit_handled(node, msg, None if label is INTERRUPTED else label)
     return [] if label is None else [(node, label, "on_state")]
 
 

@@ -23,13 +23,9 @@ from . import mishaps, moves, report
 from .clock import Clock
 from .context import BlankContext, Context, Machine
 from .events import (
-    MessageHandled,
-    StateEntered,
     StateLeft,
     TimeoutFired,
     make_entered,
-    make_handled,
-    make_left,
 )
 from .failures import HookFailed, raised_itself
 from .guards import CHOOSE
@@ -38,6 +34,7 @@ from .mishaps import ENTRY_RUN, RESUMED
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
 from .plan import MachineSpec, Node, Op
+from .telling import Telling
 from .turns import Turns
 
 __all__ = ["DONE", "DRIVING", "ENTRY", "NEW", "WAIT", "Engine"]
@@ -53,21 +50,16 @@ WOKEN: Any = Marker("<woken>")
 YIELD_EVERY = 1024
 
 
-class Engine:
+class Engine(Telling):
     """A running machine's position in its compiled spec, and the steps that move it."""
 
-    __slots__ = (
-        "spec",
-        "node",
-        "phase",
-        "retry",
+    __slots__ = (  # and Telling's: spec, node, phase, retry, observers
         "stack",
         "ctx",
         "common_data",
         "timebase",
         "options",
         "mailbox",
-        "observers",
         "clock",
         "waiter",
         "running",
@@ -129,51 +121,6 @@ class Engine:
         mailbox = self.mailbox = Mailbox(self.options.max_queue_size)
         return mailbox
 
-    def emit(self, kind: type[Any], *, every_observer: bool = False, **fields: Any) -> None:
-        """Tell the observers a ``kind`` record of ``fields``: one told on request only to those
-        that ask for it, unless ``every_observer`` (a statechart's ``StateLeft``)."""
-        observers = self.observers
-        assert observers is not None
-        asked = kind.on_request and not every_observer  # told only to the observers that ask for it
-        if asked and kind not in observers.requested:
-            return
-        record = kind(source=self.spec.name, time=self.timebase.now(), **fields)
-        if asked:
-            observers.emit_requested(record)
-        else:
-            observers.emit(record)
-
-    def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
-        """Take a plain transition and tell ``observers`` what the full path tells them (``msg``
-        handled unless None, ``node`` left to those asking for it, the target entered), with one
-        reading of the time.  (No asserts, no tuple packing: this runs for every observed plain
-        transition; :meth:`entry_step` has its message-less part written out, a frame less.)"""
-        read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
-        name, now, target = self.spec.name, read(), op.target
-        if msg is not None:
-            observers.emit(make_handled((name, now, node.name, msg, op.label)))
-        if observers.requested and StateLeft in observers.requested:  # told on request
-            self.tell_left(observers, node, op, now)
-        self.retry = 0
-        self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
-        self.phase = ENTRY
-        entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send  # type: ignore[union-attr]
-        try:
-            if (result := send(entered)) is not None:
-                observers.returned(send, result)
-        except Exception as exc:
-            observers.failed(send, exc, entered)
-
-    def tell_left(self, observers: Observers, node: Node, op: Op, now: float) -> None:
-        """Tell the observers asking for it that ``node`` is left by ``op`` (see :meth:`tell`)."""
-        left = make_left((self.spec.name, now, node.name, op.label, op.target.name))  # type: ignore[union-attr]
-        send = observers.senders.get(StateLeft) or observers.sender(StateLeft)
-        try:
-            if (result := send(left)) is not None:
-                observers.returned(send, result)
-        except Exception as exc:
-            observers.failed(send, exc, left)
-
     def wake(self) -> None:
         """Wake a run(wait=True) that waits for work."""
         waiter = self.waiter
@@ -229,8 +176,7 @@ class Engine:
         info = _LEVELS.get(_INFO)
         if info or (info is None and log.isEnabledFor(_INFO)):
             report.started(self.spec.name, node.name)
-        if self.observers is not None:
-            self.emit(StateEntered, state=node.name, previous=None, label=None)
+        self.emit_entered(node, None, None)
         self.phase = ENTRY
         return True
 
@@ -374,7 +320,7 @@ class Engine:
         """
         ctx = self.ctx
         if self.observers is not None and ctx is not None and ctx.msg is not None:
-            self.emit(MessageHandled, state=node.name, message=ctx.msg, label=label)
+            self.emit_handled(node, ctx.msg, label)
         if label is not None:
             op = op or await mishaps.resolve(self, node, timeout, label)
             if op is not None and op.kind == CHOOSE:
@@ -384,10 +330,14 @@ class Engine:
                     await self._route(failed.node, failed.role, failed.exc)
                     op = None
             if op is not None:
-                if op.fast and self.observers is None and not report.info_enabled():
-                    self.retry = 0  # the guarded transition is a plain one: taken as the loop takes those
-                    self.node = op.target  # type: ignore[assignment]
-                    self.phase = ENTRY
+                if op.fast and not report.info_enabled():
+                    # The guarded transition is a plain one: taken as the loop takes those.
+                    if self.observers is not None:
+                        self.tell(self.observers, node, op, None)  # (its message was told above)
+                    else:
+                        self.retry = 0
+                        self.node = op.target  # type: ignore[assignment]
+                        self.phase = ENTRY
                 else:
                     await self._move(node, op, report.info_enabled())
         if budget > 0:

@@ -17,7 +17,7 @@ from ..common.errors import ExecutionError
 from ..common.observers import Observers
 from . import guards, report
 from .context import Context
-from .events import StateEntered, StateLeft, StateRetried
+from .events import StateRetried
 from .failures import HookFailed, empty_stack, raised_itself, retry_after_fail, stack_too_deep, undeclared
 from .options import Options
 from .plan import MachineSpec, Node, Op
@@ -47,6 +47,9 @@ class Moving(Protocol):
     options: Options
 
     def emit(self, kind: type[Any], *, every_observer: bool = False, **fields: Any) -> None: ...
+    def emit_entered(self, node: Any, previous: Any, label: Any) -> None: ...
+    def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None: ...
+    def emit_handled(self, node: Any, msg: Any, label: Any) -> None: ...
     def arm(self, node: Node) -> None: ...
     def disarm(self) -> None: ...
     def entered(self, node: Node) -> None: ...
@@ -182,8 +185,7 @@ async def enter(m: Moving, node: Node, previous: Node | None, label: Any) -> Non
     m.node = node
     if node.timeout is not None:
         m.arm(node)  # measured from entry, so on_enter's own time counts
-    if m.observers is not None:
-        m.emit(StateEntered, state=node.name, previous=previous and previous.name, label=label)
+    m.emit_entered(node, previous, label)
     arrival = node.on_state if node.terminal else None
     if node.on_enter is not None or arrival is not None:
         try:
@@ -212,5 +214,4 @@ async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:
     if node.on_leave is not None:
         await hook(m, node, "on_leave")
     m.disarm()
-    if m.observers is not None:
-        m.emit(StateLeft, state=node.name, label=label, target=target.name)
+    m.emit_left(node, label, target)

@@ -137,21 +137,39 @@ class Plain:
         return [LabeledTransition(E.WORK, Plain)]
 
 
-async def test_plain_transitions_are_reported_too() -> None:
-    # Plain -> Plain has no hooks and no timer: it takes the fast path when nobody observes, and is
-    # reported like any other transition when someone does.
-    fsm = StateMachine(Plain)
-    assert fsm.spec.initial.table[E.WORK].fast
-    events = Recorder()
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Gated:
+    @septum.on_state
+    def on_state(ctx):
+        return E.WORK if ctx.msg == "work" else None
+
+    @septum.transitions
+    def transitions():
+        return [
+            LabeledTransition(E.WORK, Plain, guard=lambda ctx: False),
+            LabeledTransition(E.WORK, Gated, guard=lambda ctx: True),
+        ]
+
+
+@pytest.mark.parametrize("initial", [Plain, Gated], ids=["plain", "guarded"])
+async def test_plain_transitions_are_reported_too(initial: Any) -> None:
+    # initial -> initial has no hooks and no timer: it takes the fast path when nobody observes (a
+    # guarded one once its guard chose it), and is reported like any other transition when someone does.
+    fsm = StateMachine(initial)
+    name = initial.name
+    events, default = Recorder(), []
     fsm.add_observer(events)
+    fsm.add_observer(default.append)
     fsm.send_message("work")
     await fsm.run()
     assert [summary(e) for e in events] == [
-        ("entered", "Plain", None, None),
-        ("handled", "Plain", "work", E.WORK),
-        ("left", "Plain", E.WORK, "Plain"),
-        ("entered", "Plain", "Plain", E.WORK),
+        ("entered", name, None, None),
+        ("handled", name, "work", E.WORK),
+        ("left", name, E.WORK, name),
+        ("entered", name, name, E.WORK),
     ]
+    assert [summary(e) for e in default] == [summary(e) for e in events if not isinstance(e, StateLeft)]
+    assert fsm.current_state.name == name
 
 
 @pytest.mark.parametrize("initial", [Idle, Plain], ids=["full path", "fast path"])
