@@ -29,6 +29,7 @@ SCRIPTS = (
     "durability_bench",
     "spores_bench",
     "distribution_bench",
+    "observer_bench",
 )
 MODULES = (*SCRIPTS, "compare", "_harness")
 
@@ -132,6 +133,16 @@ DISTRIBUTION_ROWS = {
     ("Redis path", "firings per commit round trip"),
     ("Redis path", "tokens per read round trip"),
 }
+OBSERVER_WORKLOADS = (
+    "FSM, entry run -> self-transition",
+    "FSM, message -> self-transition",
+    "FSM, guarded self-transition",
+    "statechart, transition 3 levels deep",
+    "PN, firing producing nothing",
+    "PN, async handler -> one token",
+    "PN, plain def handler -> one token",
+)
+OBSERVER_ROWS = each(("unobserved", "do-nothing observer", "added by the observer"), *OBSERVER_WORKLOADS)
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
     "hypha_bench": HYPHA_ROWS,
@@ -140,6 +151,7 @@ ROWS = {
     "durability_bench": DURABILITY_ROWS,
     "spores_bench": SPORES_ROWS,
     "distribution_bench": DISTRIBUTION_ROWS,
+    "observer_bench": OBSERVER_ROWS,
 }
 # The targets of issue 16 (and the earlier issues) each script must state, by row.
 TARGETS = {
@@ -183,6 +195,7 @@ TARGETS = {
         ("spores, added by logging", "per event (observe - plain, 2 events per FSM transition)"): 3.0,
     },
     "distribution_bench": {("4 workers / 1 worker", "time per token"): 0.667},
+    "observer_bench": {("added by the observer", workload): 0.3 for workload in OBSERVER_WORKLOADS},
 }
 
 
