@@ -89,11 +89,12 @@ def Pairing(builder: NetBuilder) -> None:
     @builder.transition(inputs=[left, (right, 2)], outputs=[paired, spare])
     async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
         first, second, third = consumed
-        return {paired: first, spare: [third, {"id": f"s{second['id']}"}]}
+        return {paired: first, spare: [first, third, third, {"id": f"s{second['id']}"}]}
 
 
 async def test_a_firing_relates_its_tokens_by_the_place_each_came_from_and_went_to(sink: MemorySink) -> None:
-    """Places taking several tokens, several output places, a token in two roles."""
+    """Places taking several tokens, several output places; a token passed on is related once
+    with its roles joined, each role once (the third token is produced twice into one place)."""
     runner = NetRunner(Pairing, {})
     observe(runner)
     runner.add_tokens("left", [{"id": "a"}, {"id": "b"}])
@@ -105,7 +106,7 @@ async def test_a_firing_relates_its_tokens_by_the_place_each_came_from_and_went_
             "pair",
             [
                 net,
-                (left, "consumed:left produced:paired"),
+                (left, "consumed:left produced:paired produced:spare"),
                 (str(i), "consumed:right"),
                 (str(i + 1), "consumed:right produced:spare"),
                 (f"s{i}", "produced:spare"),

@@ -84,26 +84,32 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
         net = obs.owner("net", source, when)
     relations: Relations = [(net[1], "net")]
     texts = [net[2]]
-    plan = obs.parts.get(type(consumed))
-    if plan is None or plan[0] != source:
-        plan = _consumed_roles(obs, consumed, source)
-    tokens, roles = consumed, plan[1]  # token i has role i (a loop with an index: zip costs more)
-    if len(roles) != len(consumed):
-        tokens, roles = _roles(obs, "consumed:", consumed, source)
+    tokens, roles = consumed, obs.parts.get(type(consumed))  # token i has role i (an index: zip costs more)
+    if roles is None or roles[0] != source or len(roles) != len(consumed) + 1:
+        tokens, roles = _consumed_roles(obs, consumed, source)
+    places: dict[int, int] | None = None  # id of a consumed token -> its relationship's index
     if produced:
+        places, taken = {}, len(tokens)
         more, their_roles = _roles(obs, "produced:", produced, source)
         tokens, roles = [*tokens, *more], roles + their_roles
     see = state.cache.see
-    i = 0
+    i = 0  # roles[0] is the source they were made for
     for token in tokens:
-        qualifier, end = roles[i]
         i += 1
-        if token is not None:
-            described = extraction._describers.get(type(token))  # describe(token), without its call
-            ident, kind, attributes = describe(token) if described is None else described(token)
-            see(ident, kind, attributes, when)
-            relations.append((ident, qualifier))
-            texts.append(encoder.fresh_relation(ident, end))
+        qualifier, end = roles[i]
+        if token is None:
+            continue
+        if places is not None:  # something produced: a token passed on is related once, in both roles
+            if i <= taken:
+                places[id(token)] = len(relations)
+            elif (at := places.get(id(token))) is not None:
+                relations[at], texts[at] = _both(obs, relations[at], qualifier)
+                continue
+        described = extraction._describers.get(type(token))  # describe(token), without its call
+        ident, kind, attributes = describe(token) if described is None else described(token)
+        see(ident, kind, attributes, when)
+        relations.append((ident, qualifier))
+        texts.append(encoder.fresh_relation(ident, end))
     if len(relations) != 2 or relations[1][0] == relations[0][0]:  # (the net and one other need none)
         merged = one_per_object(relations)
         if merged is not relations:
@@ -115,17 +121,37 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
 
 
-def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """(``source``, each consumed token's :meth:`Observation.role`, in order) for a transition's
-    ``Consumed`` class, whose places take a fixed number of tokens each; kept in
-    :attr:`Observation.parts` (a record made by hand, with a dict: no roles, see :func:`_roles`)."""
-    roles: list[tuple[str, str]] = []
+def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[Any, tuple[Any, ...]]:
+    """(the tokens, (``source``, each token's :meth:`Observation.role`, in order)) of a firing's
+    consumed tokens.  A transition's ``Consumed`` class, whose places take a fixed number of tokens
+    each, keeps its roles in :attr:`Observation.parts`; a record made by hand (dicts) is read with
+    :func:`~mycorrhizal.hypha.events.stored_groups` every time."""
     if isinstance(consumed, Consumed):
+        roles: list[Any] = [source]
         for place, start, stop in consumed._places:
-            role = obs.roles.get(("consumed:", place)) or obs.role("consumed:", place, source)
-            roles += [role] * (stop - start)
-    found = obs.parts[type(consumed)] = (source, tuple(roles))
-    return found
+            roles += [obs.roles.get(("consumed:", place)) or obs.role("consumed:", place, source)] * (
+                stop - start
+            )
+        found = obs.parts[type(consumed)] = tuple(roles)
+        if len(found) == len(consumed) + 1:
+            return consumed, found
+    tokens, grouped = _roles(obs, "consumed:", consumed, source)
+    return tokens, (source, *grouped)
+
+
+def _both(obs: Observation, relation: tuple[str, str], qualifier: str) -> tuple[tuple[str, str], str]:
+    """A token's relationship with ``qualifier`` joined on, as :func:`one_per_object` joins them
+    (each role once, in order), and its JSON; made once per pair, in :attr:`Observation.parts`."""
+    ident, first = relation
+    joined = obs.parts.get((first, qualifier))
+    if joined is None:
+        roles = obs.parts.get(("roles", first), (first,))  # a joined qualifier's roles, kept below
+        if qualifier not in roles:
+            roles = (*roles, qualifier)
+        text = " ".join(roles)
+        obs.parts[("roles", text)] = roles
+        joined = obs.parts[(first, qualifier)] = (text, encoder.relation_tail(text))
+    return (ident, joined[0]), encoder.fresh_relation(ident, joined[1])
 
 
 def _roles(
