@@ -46,6 +46,7 @@ from ...hypha.events import (
     SourceFailed,
     stored_groups,
 )
+from ...hypha.state import PlaceState
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -90,8 +91,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     places: dict[int, int] | None = None  # id of a consumed token -> its relationship's index
     if produced:
         places, taken = {}, len(tokens)
-        more, their_roles = _roles(obs, "produced:", produced, source)
-        tokens, roles = [*tokens, *more], roles + their_roles
+        tokens, roles = _with_produced(obs, tokens, roles, produced, source)
     see = state.cache.see
     i = 0  # roles[0] is the source they were made for
     for token in tokens:
@@ -152,6 +152,24 @@ def _both(obs: Observation, relation: tuple[str, str], qualifier: str) -> tuple[
         obs.parts[("roles", text)] = roles
         joined = obs.parts[(first, qualifier)] = (text, encoder.relation_tail(text))
     return (ident, joined[0]), encoder.fresh_relation(ident, joined[1])
+
+
+def _with_produced(
+    obs: Observation, tokens: Any, roles: tuple[Any, ...], produced: Any, source: str
+) -> tuple[list[Any], tuple[Any, ...]]:
+    """``tokens`` and ``roles`` with a firing record's produced tokens and their roles after them;
+    one token, stored as ``(place, token)`` (see :func:`~mycorrhizal.hypha.events.stored_groups`),
+    with its place's role kept in :attr:`Observation.parts`."""
+    if type(produced) is tuple and len(produced) == 2 and type(produced[0]) is PlaceState:
+        place = produced[0]
+        role = obs.parts.get(place)
+        if role is None:
+            role = obs.parts[place] = obs.roles.get(("produced:", place.qname)) or obs.role(
+                "produced:", place.qname, source
+            )
+        return [*tokens, produced[1]], (*roles, role)
+    more, their_roles = _roles(obs, "produced:", produced, source)
+    return [*tokens, *more], roles + their_roles
 
 
 def _roles(
