@@ -117,6 +117,33 @@ async def test_a_firing_relates_its_tokens_by_the_place_each_came_from_and_went_
     ]
 
 
+@pn.net
+def Stamping(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox", type=PlaceType.QUEUE)
+    stamped = builder.place("stamped", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[inbox], outputs=[stamped])
+    async def stamp(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {stamped: {"id": f"s{consumed[0]['id']}", "by": "stamp"}}  # one new token
+
+
+async def test_a_firing_producing_one_new_token_relates_both(sink: MemorySink) -> None:
+    runner = NetRunner(Stamping, {})
+    observe(runner)
+    runner.add_tokens("inbox", [{"id": "a"}, {"id": "b"}])
+    await runner.run_until_idle()
+    assert brief(sink) == [
+        ("stamp", [("Stamping", "net"), (ident, "consumed:inbox"), (f"s{ident}", "produced:stamped")], {})
+        for ident in "ab"
+    ]
+    assert [(o["id"], o["attributes"]) for o in sink.objects()][1:] == [
+        ("a", {}),
+        ("sa", {"by": "stamp"}),
+        ("b", {}),
+        ("sb", {"by": "stamp"}),
+    ]
+
+
 async def test_a_firing_record_made_by_hand_is_written_from_its_dicts(sink: MemorySink) -> None:
     observation = observe(NetRunner(Shop, {}))
     record = FiringCommitted(
