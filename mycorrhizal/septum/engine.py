@@ -203,7 +203,7 @@ class Engine(Telling):
             self.turns.pass_on()
 
     # ----------------------------------------------------------------- steps
-    async def drive(  # noqa: C901, PLR0912 - the hot loop: each call it saves is ~2 % of a message
+    async def drive(  # noqa: C901, PLR0912, PLR0915 - the hot loop: each call it saves is ~2 % of a message
         self, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False
     ) -> Any:
         """Do up to ``limit`` steps (-1: no limit); ``answer(steps)``: the loop behind run() and tick().
@@ -251,12 +251,11 @@ class Engine(Telling):
                 if op is not None and op.fast and quiet and budget > 0:
                     # A plain transition with no hooks and no timers on either side (told to observers).
                     if self.observers is not None:
-                        self.tell(self.observers, node, op, ctx.msg)
-                    self.retry = 0
-                    self.node = op.target  # type: ignore[assignment]
-                    self.phase = ENTRY
-                elif label is not None or budget <= 0 or self.observers is not None:
-                    budget = await self._settle(node, timeout, label, op, budget)
+                        self.tell(self.observers, node, op, ctx.msg)  # (it moves the machine too)
+                    else:
+                        self.retry, self.node, self.phase = 0, op.target, ENTRY  # type: ignore[assignment]
+                elif label is not None or budget <= 0 or (self.observers is not None and ctx.msg is not None):
+                    budget = await self._settle(node, timeout, label, op, budget)  # (a message told there)
         finally:
             self.running = False  # self.release(), written out: it ends every run() and tick()
             ctx.msg = None
