@@ -34,6 +34,8 @@ from mycorrhizal.spores import (
 )
 from mycorrhizal.spores.encoder import time_text
 
+from .nets import Pairing
+
 
 @given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0, max_value=4e9))
 @example(before=67108864.0, t=67108864.8828125)  # a tie: either neighbour is right
@@ -173,19 +175,6 @@ async def observe_relay() -> None:
         runner.add_token("waiting", {"id": ident})
     await runner.run_until_idle()
     await runner.stop()
-
-
-@pn.net
-def Pairing(builder: NetBuilder) -> None:
-    left = builder.place("left", type=PlaceType.QUEUE)
-    right = builder.place("right", type=PlaceType.QUEUE)
-    paired = builder.place("paired", type=PlaceType.QUEUE)
-    spare = builder.place("spare", type=PlaceType.QUEUE)
-
-    @builder.transition(inputs=[left, (right, 2)], outputs=[paired, spare])
-    async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
-        first, second, third = consumed
-        return {paired: first, spare: [third, {"id": f"s{second['id']}", "n": 1}]}
 
 
 async def observe_pairing() -> None:

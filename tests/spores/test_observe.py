@@ -28,6 +28,7 @@ from mycorrhizal.spores.ocel import iso_time
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
 from .conftest import MemorySink
+from .nets import Pairing
 
 
 @spore.object("job")
@@ -77,19 +78,6 @@ async def test_a_net_run_writes_one_event_per_firing_with_its_tokens_by_place(
         ("j2", "job", {"size": -1}),
         ("j3", "job", {"size": 500}),
     ]
-
-
-@pn.net
-def Pairing(builder: NetBuilder) -> None:
-    left = builder.place("left", type=PlaceType.QUEUE)
-    right = builder.place("right", type=PlaceType.QUEUE)
-    paired = builder.place("paired", type=PlaceType.QUEUE)
-    spare = builder.place("spare", type=PlaceType.QUEUE)
-
-    @builder.transition(inputs=[left, (right, 2)], outputs=[paired, spare])
-    async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
-        first, second, third = consumed
-        return {paired: first, spare: [first, third, third, {"id": f"s{second['id']}"}]}
 
 
 async def test_a_firing_relates_its_tokens_by_the_place_each_came_from_and_went_to(sink: MemorySink) -> None:
