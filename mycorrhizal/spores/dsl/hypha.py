@@ -53,6 +53,15 @@ def produced_tokens(outputs: Any) -> Iterator[Any]:
                 yield value
 
 
+def _head(heads: dict[tuple[Any, int], str], name: Any, n: int) -> str:
+    """The JSON of a firing's ``transition_name`` and ``token_count`` attributes, kept in ``heads``
+    (a handler's: a name and a count, few pairs)."""
+    text = f"{attribute_json('transition_name', name)},{attribute_json('token_count', n)}"
+    if type(name) is str and len(heads) < 1024:
+        heads[(name, n)] = text
+    return text
+
+
 def _outputs(result: Any, ctx: Any) -> Iterator[Any]:
     """The tokens a firing produced: in what its handler returned, and emitted through ``ctx``."""
     yield from produced_tokens(result)
@@ -97,7 +106,7 @@ class HyphaAdapter(Adapter):
             extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {fn.__qualname__}")
 
             type_json = quote(event_type)
-            counts: dict[int, str] = {}  # token_count -> its attribute's JSON
+            heads: dict[tuple[Any, int], str] = {}  # (transition_name, token_count) -> their JSON
             evaluated = bool(extra)
             takes_ctx = "ctx" in finder
             input_tail, output_tail = encoder.relation_tail("input"), encoder.relation_tail("output")
@@ -118,12 +127,9 @@ class HyphaAdapter(Adapter):
                     if log_outputs:
                         _relate_texts(_outputs(result, ctx), output_tail, now, rels)
                     n = len(consumed)
-                    texts = encoder.TEXT_ATTRIBUTES
-                    named = texts.get(("transition_name", name)) if type(name) is str else None
-                    named = named or attribute_json("transition_name", name)
-                    count = counts.get(n) or counts.setdefault(n, attribute_json("token_count", n))
+                    head = heads.get((name, n)) or _head(heads, name, n)
                     read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
-                    attributes, rels_json = read(bb, now, f"{named},{count}")  # the blackboard's joined on
+                    attributes, rels_json = read(bb, now, head)  # the blackboard's joined on
                     if rels_json:
                         rels.append(rels_json)
                     dispatcher.event_line(type_json, now, attributes, ",".join(rels))
