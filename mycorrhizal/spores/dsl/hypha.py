@@ -106,6 +106,7 @@ class HyphaAdapter(Adapter):
             extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {fn.__qualname__}")
 
             type_json = quote(event_type)
+            fn_name = fn.__name__
             heads: dict[tuple[Any, int], str] = {}  # (transition_name, token_count) -> their JSON
             evaluated = bool(extra)
             takes_ctx = "ctx" in finder
@@ -117,7 +118,8 @@ class HyphaAdapter(Adapter):
                 now = time.time()
                 consumed = args[0] if args else kwargs.get("consumed", ())
                 ctx = finder.get("ctx", args, kwargs) if takes_ctx else kwargs.get("ctx")
-                name = getattr(ctx, "transition", None) or fn.__name__
+                # (getattr(None, ...) raises and clears an AttributeError: ~1,000 instructions)
+                name = fn_name if ctx is None else getattr(ctx, "transition", None) or fn_name
                 bb = args[1] if len(args) > 1 else kwargs.get("bb")
                 dispatcher = config._state.dispatcher  # config.current(), read without a call
                 if dispatcher.lines and not evaluated:  # the line written at once, no record
