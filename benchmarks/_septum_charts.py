@@ -89,13 +89,19 @@ def guarded_septum() -> Any:
     return S1
 
 
-def _ticks(spec: Any, check: Callable[[Any], bool]) -> tuple[Callable[[], Any], Callable[[int], Any]]:
+def ticks_of(
+    spec: Any, check: Callable[[Any], bool], watch: Callable[[Any], Any] | None = None
+) -> tuple[Callable[[], Any], Callable[[int], Any]]:
+    """(setup, run) of ``await fsm.tick()`` per operation on a machine of ``spec``, ``check``-ed
+    after each sample; ``watch(machine)`` runs before its entry (e.g. attaching an observer)."""
     from mycorrhizal.septum import StateMachine
 
     box: list[Any] = []
 
     async def setup() -> None:
         machine = StateMachine(spec)
+        if watch is not None:
+            watch(machine)
         await machine.initialize()
         box.append(machine)
 
@@ -109,8 +115,8 @@ def _ticks(spec: Any, check: Callable[[Any], bool]) -> tuple[Callable[[], Any], 
 
 
 def septum_cases() -> list[Case]:
-    nested_setup, nested = _ticks(nested_septum(), lambda m: m.current_state.name in "AB")
-    guarded_setup, guarded = _ticks(guarded_septum(), lambda m: m.current_state.name == "S1")
+    nested_setup, nested = ticks_of(nested_septum(), lambda m: m.current_state.name in "AB")
+    guarded_setup, guarded = ticks_of(guarded_septum(), lambda m: m.current_state.name == "S1")
     return [
         Case(MYCORRHIZAL, WORKLOAD_NESTED, nested, TARGET_NESTED_US, setup=nested_setup),
         Case(MYCORRHIZAL, WORKLOAD_GUARDED, guarded, TARGET_GUARDED_US, setup=guarded_setup),

@@ -26,6 +26,7 @@ for options).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import _septum_charts as charts
@@ -62,47 +63,14 @@ def _watched(runtime: Any, contender: str) -> Any:
 
 def tick_case(contender: str, workload: str, spec: Any) -> Case:
     """``await fsm.tick()`` per transition."""
-    box: list[Any] = []
-
-    async def setup() -> None:
-        from mycorrhizal.septum import StateMachine
-
-        machine = _watched(StateMachine(spec, common_data=spores_bench.Board()), contender)
-        await machine.initialize()
-        box.append(machine)
-
-    async def ticks(n: int) -> None:
-        tick = box[0].tick
-        for _ in range(n):
-            await tick()
-
+    setup, ticks = charts.ticks_of(spec, lambda machine: True, partial(_watched, contender=contender))
     return Case(contender, workload, ticks, setup=setup)
 
 
 def message_case(contender: str) -> Case:
     """``send_message`` + ``await run()`` per message (one transition each)."""
-    calls = [0, 0]
-    spec = septum_bench.five_state_spec(messages=True, calls=calls)
-    box: list[Any] = []
-
-    async def setup() -> None:
-        from mycorrhizal.septum import StateMachine
-
-        machine = _watched(StateMachine(spec), contender)
-        await machine.initialize()
-        await machine.run()  # the entry run: idle from here on, waiting for messages
-        box.append(machine)
-
-    async def messages(n: int) -> None:
-        machine = box[0]
-        send, run = machine.send_message, machine.run
-        before = calls[1]
-        for i in range(n):
-            send(i)
-            await run()
-        assert calls[1] - before == n, "every message reaches the handler once"
-
-    return Case(contender, FSM_MESSAGE, messages, setup=setup)
+    watch = partial(_watched, contender=contender)
+    return septum_bench.septum_message_case(contender, FSM_MESSAGE, watch)
 
 
 def net_case(contender: str, workload: str, make: Callable[[], Any], place: str, per_token: int) -> Case:

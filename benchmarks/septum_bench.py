@@ -225,14 +225,22 @@ def septum_cases(settings: Settings) -> list[Case]:
     ]
 
 
-def septum_message_case() -> Case:
-    """``send_message`` + ``await run()`` per message; each message must reach the handler once."""
+def septum_message_case(
+    contender: str = MYCORRHIZAL, workload: str = WORKLOAD_MESSAGE, watch: Callable[[Any], Any] | None = None
+) -> Case:
+    """``send_message`` + ``await run()`` per message; each message must reach the handler once
+    (``watch(machine)`` runs before the machine's entry, e.g. attaching an observer)."""
+    from mycorrhizal.septum import StateMachine
+
     calls = [0, 0]
-    make = septum_maker(five_state_spec(messages=True, calls=calls))
+    spec = five_state_spec(messages=True, calls=calls)
     box: list[Any] = []
 
     async def setup() -> None:
-        machine = await make()
+        machine = StateMachine(spec)
+        if watch is not None:
+            watch(machine)
+        await machine.initialize()
         await machine.run()  # the entry run: from here on the machine is idle, waiting for messages
         box.append(machine)
 
@@ -247,7 +255,8 @@ def septum_message_case() -> Case:
         assert handled == n, f"septum: {n} messages reached the handler {handled} times"
         assert machine.current_state.name == "S1" and machine.is_idle
 
-    return Case(MYCORRHIZAL, WORKLOAD_MESSAGE, messages, TARGET_MESSAGE_US, setup=setup)
+    target = TARGET_MESSAGE_US if contender == MYCORRHIZAL else None
+    return Case(contender, workload, messages, target, setup=setup)
 
 
 def septum_runs_per_message(settings: Settings) -> list[Row]:
