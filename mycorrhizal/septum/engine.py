@@ -263,10 +263,11 @@ class Engine(Telling):
                 self.turns.pass_on()
         return answer(steps)
 
-    async def entry_step(self, node: Node) -> bool:
+    async def entry_step(self, node: Node) -> bool:  # noqa: PLR0912 - the hot path, in one frame
         """The entry run of an async untimed state that nobody observes, the step most ``tick()``
         calls take, in one frame: drive() takes it too, but its loop's set-up costs this path half
-        again (0.50 -> 0.75 us per tick).  Anything but a plain transition goes to :meth:`_settle`."""
+        again (0.50 -> 0.75 us per tick).  Anything but a plain transition (a guarded one once its
+        guard chose it) goes to :meth:`_settle`."""
         self.running = True
         ctx = self.ctx or self.handler_context()
         ctx.msg = None
@@ -280,6 +281,14 @@ class Engine(Telling):
             self.phase = WAIT
             if label is not None:
                 op = node.by_id.get(id(label))
+                if op is not None and op.kind == CHOOSE:  # guarded: the transition whose guard passes
+                    try:
+                        op = moves.choose(self, node, op)
+                    except HookFailed as failed:
+                        await self._route(failed.node, failed.role, failed.exc)
+                        return True
+                    if op is None:
+                        return True  # no guard passed: the machine stays
                 if op is not None and op.fast and _LEVELS.get(_INFO) is False:
                     observers = self.observers
                     if observers is not None:  # self.tell(observers, node, op, None), written out
