@@ -298,3 +298,63 @@ def test_an_unguarded_transition_before_another_of_its_label_is_a_definition_err
     )
     with pytest.raises(DefinitionError, match="uses label GO twice, and the earlier transition has no guard"):
         StateMachine(bad)
+
+
+async def _go(ctx: Any) -> Any:
+    """An async entry run returning GO: a tick() takes it on the machine's inline path."""
+    return E.GO
+
+
+@pytest.mark.parametrize("drive", ["tick", "run"])
+async def test_a_guarded_label_of_an_entry_run_takes_the_transition_its_guard_picks(drive: str) -> None:
+    asked: list[str] = []
+
+    def answer(name: str, passes: bool) -> Any:
+        def guard(ctx: Any) -> bool:
+            asked.append(name)
+            return passes
+
+        return guard
+
+    ends = {name: terminal(name) for name in ("Left", "Right")}
+    start = make(
+        "Fork",
+        on_state=_go,
+        transitions=lambda: [
+            LabeledTransition(E.GO, ends["Left"], guard=answer("left", False)),
+            LabeledTransition(E.GO, ends["Right"], guard=answer("right", True)),
+        ],
+    )
+    fsm = StateMachine(start)
+    await fsm.initialize()
+    await (fsm.tick() if drive == "tick" else fsm.run(1))
+    assert asked == ["left", "right"] and fsm.current_state is ends["Right"]
+
+
+async def test_a_guard_of_an_entry_run_that_raises_or_passes_nothing() -> None:
+    broken = make("Broken", config=DWELL, on_state=lambda ctx: None)
+
+    def fragile(ctx: Any) -> bool:
+        raise KeyError("limit")
+
+    raises = make(
+        "Raises", on_state=_go, transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=fragile)]
+    )
+    fsm = StateMachine(raises, error_state=broken)
+    await fsm.initialize()
+    await fsm.tick()
+    assert fsm.current_state is broken
+    unrouted = StateMachine(raises)
+    await unrouted.initialize()
+    with pytest.raises(HandlerError, match="state Raises: guard raised KeyError"):
+        await unrouted.tick()
+    stays = make(
+        "Stays",
+        config=DWELL,
+        on_state=_go,
+        transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=lambda ctx: False)],
+    )
+    fsm = StateMachine(stays)
+    await fsm.initialize()
+    await fsm.tick()
+    assert fsm.current_state is stays and fsm.unhandled_count == 0
