@@ -178,8 +178,9 @@ class Observation:
 
     def __call__(self, event: Any) -> None:
         """Write the records of one event (what the runtime calls)."""
-        handler = self._handlers.get(type(event), _UNRESOLVED)
-        if handler is _UNRESOLVED:
+        try:  # (a subscript is cheaper than .get, and try costs nothing until it raises)
+            handler = self._handlers[type(event)]
+        except KeyError:
             handler = self._handlers[type(event)] = self._resolve(type(event), self.started)
         if handler is not None and config._state.config.enabled:
             handler(self, event)
