@@ -7,9 +7,11 @@ Failures that are not firings (a sink, a source or a guard that raised) have rec
 own.  Token collections are keyed by qualified place name, in take order.  Attach observers with
 ``runner.add_observer(fn)``; with none attached no record is built.
 
-A firing's record holds its tokens as the runner had them (the firing's own list of consumed
-tokens, the list of what it produced) and groups them by place when ``consumed`` or ``produced``
-is read: an observer that does not look pays nothing for the grouping.  Each read makes a new dict.
+A :class:`FiringCommitted` holds its tokens as the runner had them (the firing's own list of
+consumed tokens, what the commit put where) and groups them by place when ``consumed`` or
+``produced`` is read: an observer that does not look pays nothing for the grouping.  Each read
+makes a new dict.  The other records hold the dicts themselves (:class:`FiringStarted` a copy
+taken before the handler runs).
 """
 
 from __future__ import annotations
