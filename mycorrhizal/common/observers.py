@@ -225,8 +225,7 @@ class Observers:
         self._only = self._plain[0] if len(self._plain) == 1 and not self._queued else None
         self.send = self.emit if self._only is None else self._only
         self.senders = {}
-        everyone = (*self._plain, *(q.callback for q in self._queued))
-        self.requested = frozenset(k for k in ON_REQUEST if any(_asks(c, k, self._log) for c in everyone))
+        self.requested = frozenset(k for k in ON_REQUEST if self.wants(k))
         was, now = self.active, bool(self._plain or self._queued)
         if now is not was:
             self.active = now

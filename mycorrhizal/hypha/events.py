@@ -49,6 +49,12 @@ def by_place(consumed: Consumed) -> dict[str, tuple[Any, ...]]:
     return {place: flat[start:stop] for place, start, stop in places}
 
 
+def one_produced(stored: Any) -> bool:
+    """Whether a :class:`FiringCommitted`'s stored ``produced`` is one token, ``(place, token)``
+    (the commit's (place, tokens) pairs are pairs of pairs; see :func:`stored_groups`)."""
+    return type(stored) is tuple and len(stored) == 2 and type(stored[0]) is PlaceState
+
+
 def stored_groups(stored: Any) -> Iterable[tuple[str, Sequence[Any]]]:
     """A firing record's ``consumed`` or ``produced`` as the record stores it, as (qualified place
     name, tokens) pairs: what an observer on a hot path iterates instead of the dict a read makes
@@ -58,12 +64,10 @@ def stored_groups(stored: Any) -> Iterable[tuple[str, Sequence[Any]]]:
         if len(places) == 1:
             return ((places[0][0], stored),)
         return [(place, stored[start:stop]) for place, start, stop in places]
-    if type(stored) is list or type(stored) is tuple:
-        if not stored:
-            return ()
-        if len(stored) == 2 and type(stored[0]) is PlaceState:  # one token: (place, token)
-            return ((stored[0].qname, (stored[1],)),)
-        return [(place.qname, tokens) for place, tokens in stored]  # the commit's (place, tokens)
+    if one_produced(stored):
+        return ((stored[0].qname, (stored[1],)),)
+    if type(stored) is list or type(stored) is tuple:  # the commit's (place, tokens) pairs
+        return [(place.qname, tokens) for place, tokens in stored] if stored else ()
     return stored.items()  # type: ignore[no-any-return]
 
 
@@ -75,9 +79,9 @@ def _consumed(stored: Any) -> Tokens:
 def _produced(stored: Any) -> Tokens:
     """A firing record's ``produced``: stored as the commit's (place, tokens) pairs, as
     (place, token) for one token, or as given."""
+    if one_produced(stored):
+        return {stored[0].qname: (stored[1],)}
     if type(stored) is list or type(stored) is tuple:
-        if len(stored) == 2 and type(stored[0]) is PlaceState:
-            return {stored[0].qname: (stored[1],)}
         return {place.qname: tuple(tokens) for place, tokens in stored}
     return stored  # type: ignore[no-any-return]
 

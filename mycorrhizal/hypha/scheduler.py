@@ -201,11 +201,9 @@ class Scheduler:
             return
         t.fired += 1
         report = self._report
-        if not (report.watched or report.debug):
-            return
         if report.debug:
             self._firing.committed(t, consumed, [] if out is None else [(out, [value])])
-        else:
+        elif report.watched:
             # Reporter.committed written out: the commonest observed firing, a frame less.
             now = report.now
             produced = () if out is None else (out, value)  # (place, token): see FiringCommitted.produced

@@ -176,7 +176,8 @@ class Engine(Telling):
         info = _LEVELS.get(_INFO)
         if info or (info is None and log.isEnabledFor(_INFO)):
             report.started(self.spec.name, node.name)
-        self.emit_entered(node, None, None)
+        if self.observers is not None:
+            self.emit_entered(node, None, None)
         self.phase = ENTRY
         return True
 

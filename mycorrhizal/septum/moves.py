@@ -46,7 +46,7 @@ class Moving(Protocol):
     unhandled: int
     options: Options
 
-    def emit(self, kind: type[Any], *, every_observer: bool = False, **fields: Any) -> None: ...
+    def emit(self, kind: type[Any], **fields: Any) -> None: ...
     def emit_entered(self, node: Any, previous: Any, label: Any) -> None: ...
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None: ...
     def emit_handled(self, node: Any, msg: Any, label: Any) -> None: ...
@@ -185,7 +185,8 @@ async def enter(m: Moving, node: Node, previous: Node | None, label: Any) -> Non
     m.node = node
     if node.timeout is not None:
         m.arm(node)  # measured from entry, so on_enter's own time counts
-    m.emit_entered(node, previous, label)
+    if m.observers is not None:
+        m.emit_entered(node, previous, label)
     arrival = node.on_state if node.terminal else None
     if node.on_enter is not None or arrival is not None:
         try:
@@ -214,4 +215,5 @@ async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:
     if node.on_leave is not None:
         await hook(m, node, "on_leave")
     m.disarm()
-    m.emit_left(node, label, target)
+    if m.observers is not None:
+        m.emit_left(node, label, target)

@@ -24,47 +24,38 @@ class Telling:
     observers: Observers | None
     timebase: Any
 
-    def emit(self, kind: type[Any], *, every_observer: bool = False, **fields: Any) -> None:
-        """Tell the observers a ``kind`` record of ``fields``: one told on request only to those
-        that ask for it, unless ``every_observer`` (a statechart's ``StateLeft``)."""
+    def emit(self, kind: type[Any], **fields: Any) -> None:
+        """Tell the observers a ``kind`` record of ``fields`` (the rarer records, built by keyword;
+        callers test ``observers`` first)."""
         observers = self.observers
         assert observers is not None
-        asked = kind.on_request and not every_observer  # told only to the observers that ask for it
-        if asked and kind not in observers.requested:
-            return
-        record = kind(source=self.spec.name, time=self.timebase.now(), **fields)
-        if asked:
-            observers.emit_requested(record)
-        else:
-            observers.emit(record)
+        observers.emit(kind(source=self.spec.name, time=self.timebase.now(), **fields))
 
     # The records of every move, made positionally (a keyword-built record costs ~10 times as much):
-    # the full move path and statecharts tell them for each transition.
+    # the full move path and statecharts tell them for each transition.  Callers test ``observers``
+    # first (a step nobody observes pays one test, not a call).
 
     def emit_entered(self, node: Any, previous: Any, label: Any) -> None:
         """Tell the observers that ``node`` is entered from ``previous`` (None: from nowhere) by ``label``."""
-        observers = self.observers
-        if observers is not None:
-            last = None if previous is None else previous.name
-            observers.emit(make_entered((self.spec.name, observers.now(), node.name, last, label)))
+        observers: Any = self.observers
+        last = None if previous is None else previous.name
+        observers.emit(make_entered((self.spec.name, observers.now(), node.name, last, label)))
 
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None:
         """Tell the observers asking for it (``every_observer``: all of them, as a statechart does)
         that ``node`` is left for ``target`` by ``label``."""
-        observers = self.observers
-        if observers is None or not (every_observer or StateLeft in observers.requested):
-            return
-        left = make_left((self.spec.name, observers.now(), node.name, label, target.name))
-        if every_observer:
-            observers.emit(left)
-        else:
-            observers.emit_requested(left)
+        observers: Any = self.observers
+        if every_observer or StateLeft in observers.requested:
+            left = make_left((self.spec.name, observers.now(), node.name, label, target.name))
+            if every_observer:
+                observers.emit(left)
+            else:
+                observers.emit_requested(left)
 
     def emit_handled(self, node: Any, msg: Any, label: Any) -> None:
         """Tell the observers that ``node``'s handler took ``msg`` and returned ``label``."""
-        observers = self.observers
-        if observers is not None:
-            observers.emit(make_handled((self.spec.name, observers.now(), node.name, msg, label)))
+        observers: Any = self.observers
+        observers.emit(make_handled((self.spec.name, observers.now(), node.name, msg, label)))
 
     def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
         """Take a plain transition and tell ``observers`` what the full path tells them (``msg``

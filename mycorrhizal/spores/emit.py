@@ -254,8 +254,7 @@ def json_reader(cls: type) -> JsonReader:
                 seen = related[0]
                 if seen[0] is ident:  # the same object as last time: the same text
                     return attributes, seen[1]
-                pair = (ident, one[1])  # encoder.relation_json(), without its call
-                made = encoder.RELATIONS.get(pair) or encoder._relation(pair)
+                made = encoder.relation_json(ident, one[1])
                 related[0] = (ident, made)
                 return attributes, made
         pairs: Relations = []

@@ -44,9 +44,9 @@ from ...hypha.events import (
     FiringStarted,
     GuardFailed,
     SourceFailed,
+    one_produced,
     stored_groups,
 )
-from ...hypha.state import PlaceState
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -123,20 +123,15 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
 
 def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[Any, tuple[Any, ...]]:
     """(the tokens, (``source``, each token's :meth:`Observation.role`, in order)) of a firing's
-    consumed tokens.  A transition's ``Consumed`` class, whose places take a fixed number of tokens
-    each, keeps its roles in :attr:`Observation.parts`; a record made by hand (dicts) is read with
-    :func:`~mycorrhizal.hypha.events.stored_groups` every time."""
-    if isinstance(consumed, Consumed):
-        roles: list[Any] = [source]
-        for place, start, stop in consumed._places:
-            roles += [obs.roles.get(("consumed:", place)) or obs.role("consumed:", place, source)] * (
-                stop - start
-            )
-        found = obs.parts[type(consumed)] = tuple(roles)
-        if len(found) == len(consumed) + 1:
-            return consumed, found
+    consumed tokens.  A transition's ``Consumed`` list, whose places take a fixed number of tokens
+    each, keeps its roles in :attr:`Observation.parts`, per class; a record made by hand (dicts) is
+    read with :func:`~mycorrhizal.hypha.events.stored_groups` every time."""
     tokens, grouped = _roles(obs, "consumed:", consumed, source)
-    return tokens, (source, *grouped)
+    roles = (source, *grouped)
+    if isinstance(consumed, Consumed):
+        obs.parts[type(consumed)] = roles
+        return consumed, roles
+    return tokens, roles
 
 
 def _both(obs: Observation, relation: tuple[str, str], qualifier: str) -> tuple[tuple[str, str], str]:
@@ -160,7 +155,7 @@ def _with_produced(
     """``tokens`` and ``roles`` with a firing record's produced tokens and their roles after them;
     one token, stored as ``(place, token)`` (see :func:`~mycorrhizal.hypha.events.stored_groups`),
     with its place's role kept in :attr:`Observation.parts`."""
-    if type(produced) is tuple and len(produced) == 2 and type(produced[0]) is PlaceState:
+    if one_produced(produced):
         place = produced[0]
         role = obs.parts.get(place)
         if role is None:
