@@ -11,8 +11,8 @@ the observed minus the unobserved figure, round by round (microseconds per trans
   ``MessageHandled`` and ``StateEntered``: the message is a fact of its own).
 * FSM, guarded self-transition: ``await fsm.tick()``, the transition's guard passes (septum_bench's).
 * statechart, transition 3 levels deep: ``await fsm.tick()`` between two leaves inside three
-  compound states (septum_bench's; two records: a statechart tells ``StateLeft`` to every observer,
-  its transitions leaving states the ``StateEntered`` does not name).
+  compound states (septum_bench's; one record, ``StateEntered``: the source's ``StateLeft`` is told
+  on request, as in a flat machine).
 * PN, firing producing nothing: ``inbox -> consume`` (spores_bench's net), ``n`` tokens added, then
   ``await runner.run_until_idle()``.
 * PN, async handler -> one token / plain def handler -> one token: hypha_bench's

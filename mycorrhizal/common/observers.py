@@ -13,8 +13,8 @@ lost at shutdown.  An observer that raises is logged once at WARNING and detache
 the run it watches.
 
 A few records are told *on request* (their class says ``on_request = True``): those that announce
-what the record ending the same step tells again in full -- septum's ``StateLeft`` in a flat
-machine (the ``StateEntered`` that follows names the state left and the label), hypha's ``FiringStarted`` (the
+what the record ending the same step tells again in full -- septum's ``StateLeft`` of a
+transition's source (the ``StateEntered`` that follows names it and the label), hypha's ``FiringStarted`` (the
 record ending the firing names the tokens it consumed), rhizomorph's ``TickStarted`` (``TickFinished``
 names the tick).  They go only to observers that ask for them with a ``wants(kind)`` attribute (a
 method, or a function attribute: :func:`wants_all` sets one); every other record goes to every

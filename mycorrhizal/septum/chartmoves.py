@@ -13,6 +13,7 @@ from logging import INFO
 from typing import Any, Protocol
 
 from . import hierarchy, moves, report
+from .events import StateLeft, make_entered
 from .failures import HookFailed
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
@@ -37,7 +38,6 @@ class Charting(moves.Moving, Protocol):
     mailbox: Any
 
     def focus(self, node: ChartNode) -> None: ...
-    def emit_entered(self, node: Any, previous: Any, label: Any) -> None: ...
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None: ...
     def disarm_node(self, node: ChartNode) -> None: ...
     def finish(self, node: ChartNode) -> None: ...
@@ -65,7 +65,7 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
             e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
     for node in leaving:
         t = next(t for t in taken if node in t.exits)
-        await _leave(e, node, t.op.label, t.target, errors)
+        await _leave(e, node, t.op.label, t.target, errors, node is not t.source)
     info = report.info_enabled()
     for t in taken:
         _restack(e, t)
@@ -158,11 +158,11 @@ def hop(e: Charting, source: ChartNode, op: Op) -> list[ChartNode]:
 
 
 async def _leave(
-    e: Charting, node: ChartNode, label: Any, target: ChartNode, errors: list[HookFailed]
+    e: Charting, node: ChartNode, label: Any, target: ChartNode, errors: list[HookFailed], told: bool
 ) -> None:
     if node.on_leave is not None:
         await _leave_hook(e, node, errors)
-    _left(e, node, label, target)
+    _left(e, node, label, target, told)
 
 
 async def _leave_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
@@ -173,8 +173,9 @@ async def _leave_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) ->
         errors.append(failed)
 
 
-def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode) -> None:
-    """``node`` is no longer active (its on_leave has run)."""
+def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode, told: bool = False) -> None:
+    """``node`` is no longer active (its on_leave has run); ``told``: its ``StateLeft`` goes to every
+    observer (a state the transition leaves besides its source), else only to those asking."""
     if node.timeout is not None:
         e.disarm_node(node)
     del e.active[node]
@@ -185,10 +186,12 @@ def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode) -> None:
             e.top = None
     elif e.child.get(parent) is node:
         del e.child[parent]
-    if e.observers is not None:
-        # Told to every observer, not on request as in a flat machine: a chart's transition leaves
-        # several states, and the StateEntered that follows names only one of them.
-        e.emit_left(node, label, target, every_observer=True)
+    observers = e.observers
+    # The transition's source on request, as in a flat machine: each StateEntered that follows
+    # names it (``previous``) and the label.  The other states a transition leaves (the source's
+    # descendants or ancestors, other regions) no record names: told to everyone.
+    if observers is not None and (told or observers.requested and StateLeft in observers.requested):
+        e.emit_left(node, label, target, told)
 
 
 async def _enter(
@@ -215,8 +218,15 @@ def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any
         e.child[parent] = node
     if node.timeout is not None:
         e.arm(node)  # measured from entry, so on_enter's own time counts
-    if e.observers is not None:
-        e.emit_entered(node, previous, label)
+    observers = e.observers
+    if observers is not None:  # e.emit_entered(node, previous, label), written out: every transition
+        last = None if previous is None else previous.name
+        entered, send = make_entered((e.spec.name, observers.now(), node.name, last, label)), observers.send
+        try:
+            if (result := send(entered)) is not None:
+                observers.returned(send, result)
+        except Exception as exc:
+            observers.failed(send, exc, entered)
 
 
 async def _enter_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:

@@ -47,9 +47,11 @@ class StateEntered(MachineEvent):
 class StateLeft(MachineEvent):
     """``state`` was left for ``target`` by ``label`` (its ``on_leave``, if any, has run).
 
-    Told on request in a flat machine: only observers whose ``wants(StateLeft)`` is true get it
-    (the :class:`StateEntered` that follows names the state left and the label).  A statechart
-    tells it to every observer (a transition leaves states its ``StateEntered`` does not name).
+    Told on request for the state a transition leaves from (its source): only observers whose
+    ``wants(StateLeft)`` is true get it (the :class:`StateEntered` that follows names the state
+    left, ``previous``, and the label).  The other states a statechart's transition leaves (inside
+    its source or around it, other regions) no record names: their ``StateLeft`` goes to every
+    observer.
     """
 
     on_request: ClassVar[bool] = True

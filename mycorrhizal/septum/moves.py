@@ -17,7 +17,7 @@ from ..common.errors import ExecutionError
 from ..common.observers import Observers
 from . import guards, report
 from .context import Context
-from .events import StateRetried
+from .events import StateLeft, StateRetried
 from .failures import HookFailed, empty_stack, raised_itself, retry_after_fail, stack_too_deep, undeclared
 from .options import Options
 from .plan import MachineSpec, Node, Op
@@ -215,5 +215,5 @@ async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:
     if node.on_leave is not None:
         await hook(m, node, "on_leave")
     m.disarm()
-    if m.observers is not None:
+    if m.observers is not None and StateLeft in m.observers.requested:  # told on request
         m.emit_left(node, label, target)

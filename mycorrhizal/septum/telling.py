@@ -42,15 +42,14 @@ class Telling:
         observers.emit(make_entered((self.spec.name, observers.now(), node.name, last, label)))
 
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None:
-        """Tell the observers asking for it (``every_observer``: all of them, as a statechart does)
-        that ``node`` is left for ``target`` by ``label``."""
+        """Tell the observers asking for it (``every_observer``: all of them) that ``node`` is left
+        for ``target`` by ``label`` (callers test first that somebody is to be told)."""
         observers: Any = self.observers
-        if every_observer or StateLeft in observers.requested:
-            left = make_left((self.spec.name, observers.now(), node.name, label, target.name))
-            if every_observer:
-                observers.emit(left)
-            else:
-                observers.emit_requested(left)
+        left = make_left((self.spec.name, observers.now(), node.name, label, target.name))
+        if every_observer:
+            observers.emit(left)
+        else:
+            observers.emit_requested(left)
 
     def emit_handled(self, node: Any, msg: Any, label: Any) -> None:
         """Tell the observers that ``node``'s handler took ``msg`` and returned ``label``."""

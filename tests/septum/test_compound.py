@@ -19,6 +19,8 @@ from mycorrhizal.septum import (
     Push,
     Retry,
     StateConfiguration,
+    StateEntered,
+    StateLeft,
     StateMachine,
     StateMachineComplete,
     septum,
@@ -84,6 +86,42 @@ async def test_leaving_exits_innermost_first_and_entering_enters_outermost_first
         fsm.send_message(msg)
         await fsm.run()
     assert drain(fsm) == log and names(fsm.configuration) == where
+
+
+@pytest.mark.parametrize(
+    ("messages", "left", "told_to_all"),
+    [
+        (["go"], ["A"], []),  # a sibling hop leaves only its source
+        (["go", "back"], ["B", "Middle"], ["B"]),  # BACK is Middle's: B is left too, no record names it
+        (["skip"], ["A", "Middle", "Outer"], ["A", "Middle"]),  # SKIP is Outer's
+        (["out"], ["A", "Middle", "Outer"], ["A", "Middle"]),
+    ],
+)
+async def test_a_charts_transition_tells_its_sources_state_left_on_request_and_the_others_to_all(
+    messages: list[str], left: list[str], told_to_all: list[str]
+) -> None:
+    # The StateEntered records of a transition name its source (previous) and its label, as in a
+    # flat machine: the source's StateLeft goes to observers asking for it.  The other states it
+    # leaves (inside the source, or around it) no record names: their StateLeft goes to everyone.
+    outer, _ = three_levels()
+    fsm = StateMachine(outer)
+    await fsm.run()
+    asking, plain = Recorder(), []
+    fsm.add_observer(asking)
+    fsm.add_observer(plain.append)
+    for msg in messages[:-1]:
+        fsm.send_message(msg)
+        await fsm.run()
+    asking.clear(), plain.clear()
+    fsm.send_message(messages[-1])
+    await fsm.run()
+    assert [e.state for e in asking if isinstance(e, StateLeft)] == left
+    assert [e.state for e in plain if isinstance(e, StateLeft)] == told_to_all
+    assert plain == [e for e in asking if not isinstance(e, StateLeft) or e.state in told_to_all]
+    source = left[-1]
+    assert {(e.previous, e.label) for e in asking if isinstance(e, StateEntered)} == {
+        (source, next(e.label for e in asking if isinstance(e, StateLeft)))
+    }
 
 
 async def test_a_label_the_child_does_not_declare_bubbles_to_the_enclosing_states() -> None:
@@ -445,9 +483,12 @@ def test_moves_between_siblings_without_hooks_keep_timers_completion_and_events(
             ("StateLeft", "Inner"),
             ("StateEntered", "C"),
         ]
-        # A chart's transition leaves states its StateEntered does not name (Done, then Inner):
-        # StateLeft is told to every observer there, not on request as in a flat machine.
-        assert plain == list(seen)
+        # The StateLeft of a transition's source is told on request, as in a flat machine (the
+        # StateEntered that follows names it): A and B (sibling hops), Inner (the source of the
+        # completion).  Done, which that transition also leaves and no record names, goes to all.
+        left = {(ev.state, ev.target) for ev in seen if type(ev).__name__ == "StateLeft"}
+        assert left == {("A", "B"), ("B", "Done"), ("B", "A"), ("Done", "C"), ("Inner", "C")}
+        assert plain == [ev for ev in seen if type(ev).__name__ != "StateLeft" or ev.state == "Done"]
 
 
 async def test_a_handler_raising_cancelled_error_itself_inside_a_chart_is_a_failure() -> None:
