@@ -131,15 +131,16 @@ class ObjectLRUCache:
                 snapshot = snapshot_of(attributes)
                 break
         if entry is None:
-            self.metrics.first_sights += 1
-            self._entries[object_id] = [object_type, snapshot, attributes, 1]
+            entries, metrics = self._entries, self.metrics
+            metrics.first_sights += 1
+            entries[object_id] = [object_type, snapshot, attributes, 1]
             self._line(object_id, object_type, time, attributes)
-            if len(self._entries) > self.size and self.policy is not _NO_EVICT:
+            if len(entries) > self.size and self.policy is not _NO_EVICT:
                 # Push out the least recently seen; one of plain values (its snapshot is its
                 # attributes themselves) is in the log as it is (see _log_evicted): no call.
-                object_id, (kind, snapshot, attributes, _) = self._entries.popitem(False)
-                self.metrics.evictions += 1
-                if self.policy is _EVICT_AND_LOG and snapshot is not attributes:
+                object_id, (kind, snapshot, attributes, _) = entries.popitem(False)
+                metrics.evictions += 1
+                if snapshot is not attributes and self.policy is _EVICT_AND_LOG:
                     self._log_evicted(object_id, kind, snapshot, attributes, time)
             return
         self._entries.move_to_end(object_id)
