@@ -158,11 +158,11 @@ def hop(e: Charting, source: ChartNode, op: Op) -> list[ChartNode]:
 
 
 async def _leave(
-    e: Charting, node: ChartNode, label: Any, target: ChartNode, errors: list[HookFailed], told: bool
+    e: Charting, node: ChartNode, label: Any, target: ChartNode, errors: list[HookFailed], to_all: bool
 ) -> None:
     if node.on_leave is not None:
         await _leave_hook(e, node, errors)
-    _left(e, node, label, target, told)
+    _left(e, node, label, target, to_all)
 
 
 async def _leave_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
@@ -173,8 +173,8 @@ async def _leave_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) ->
         errors.append(failed)
 
 
-def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode, told: bool = False) -> None:
-    """``node`` is no longer active (its on_leave has run); ``told``: its ``StateLeft`` goes to every
+def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode, to_all: bool = False) -> None:
+    """``node`` is no longer active (its on_leave has run); ``to_all``: its ``StateLeft`` goes to every
     observer (a state the transition leaves besides its source), else only to those asking."""
     if node.timeout is not None:
         e.disarm_node(node)
@@ -190,8 +190,8 @@ def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode, told: boo
     # The transition's source on request, as in a flat machine: each StateEntered that follows
     # names it (``previous``) and the label.  The other states a transition leaves (the source's
     # descendants or ancestors, other regions) no record names: told to everyone.
-    if observers is not None and (told or observers.requested and StateLeft in observers.requested):
-        e.emit_left(node, label, target, told)
+    if observers is not None and (to_all or observers.requested and StateLeft in observers.requested):
+        e.emit_left(node, label, target, to_all)
 
 
 async def _enter(

@@ -215,5 +215,6 @@ async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:
     if node.on_leave is not None:
         await hook(m, node, "on_leave")
     m.disarm()
-    if m.observers is not None and StateLeft in m.observers.requested:  # told on request
+    observers = m.observers
+    if observers is not None and observers.requested and StateLeft in observers.requested:  # on request
         m.emit_left(node, label, target)
