@@ -7,8 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mycorrhizal.septum import State, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum import (
+    HandlerFailed,
+    State,
+    StateConfiguration,
+    StateEntered,
+    StateLeft,
+    StateMachine,
+    septum,
+)
 from mycorrhizal.septum.compound import CompositeState
+from tests._observing import Recorder
 
 
 def _traced(name: str, handlers: dict[str, Any]) -> dict[str, Any]:
@@ -79,3 +88,33 @@ def drain(fsm: StateMachine) -> list[str]:
     taken = list(log)
     log.clear()
     return taken
+
+
+async def check_told_in_full(fsm: StateMachine, messages: list[str]) -> None:
+    """Start ``fsm`` and send it ``messages`` one at a time, watched by an observer asking for every
+    record and one asking for none.  After each step: replaying the first's records (``StateLeft``
+    out, ``StateEntered`` in, a routed failure abandons every state) gives ``fsm.configuration``,
+    and the second got the same records but the ``StateLeft`` of each transition's source, which
+    the ``StateEntered`` records after it name (``previous``)."""
+    asking, plain = Recorder(), []
+    fsm.add_observer(asking)
+    fsm.add_observer(plain.append)
+    active: set[str] = set()
+    for msg in [None, *messages]:
+        if fsm.is_complete:
+            break
+        if msg is not None:
+            fsm.send_message(msg)
+        await fsm.run()
+        step, told = list(asking), list(plain)
+        asking.clear(), plain.clear()
+        for event in step:
+            if isinstance(event, StateLeft):
+                active.remove(event.state)  # (a state left twice, or never entered, fails here)
+            elif isinstance(event, StateEntered):
+                active.add(event.state)
+            elif isinstance(event, HandlerFailed) and event.routed_to is not None:
+                active.clear()
+        assert active == set(names(fsm.configuration)), (msg, step)
+        sources = {e.previous for e in step if isinstance(e, StateEntered)}
+        assert told == [e for e in step if not (isinstance(e, StateLeft) and e.state in sources)], (msg, step)

@@ -10,6 +10,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mycorrhizal.common import ExecutionError, HandlerError, ManualClock
 from mycorrhizal.septum import (
@@ -27,7 +29,7 @@ from mycorrhizal.septum import (
 )
 from mycorrhizal.septum.compound import Completed
 from tests._observing import Recorder
-from tests.septum._charts import box, drain, final, leaf, names, on
+from tests.septum._charts import box, check_told_in_full, drain, final, leaf, names, on
 from tests.septum._helpers import E
 
 
@@ -122,6 +124,14 @@ async def test_a_charts_transition_tells_its_sources_state_left_on_request_and_t
     assert {(e.previous, e.label) for e in asking if isinstance(e, StateEntered)} == {
         (source, next(e.label for e in asking if isinstance(e, StateLeft)))
     }
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["go", "back", "skip", "out", "other"]), max_size=10))
+def test_every_state_a_chart_leaves_is_told_and_a_plain_observer_misses_only_the_sources(
+    messages: list[str],
+) -> None:
+    asyncio.run(check_told_in_full(StateMachine(three_levels()[0]), messages))
 
 
 async def test_a_label_the_child_does_not_declare_bubbles_to_the_enclosing_states() -> None:

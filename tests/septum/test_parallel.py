@@ -5,13 +5,17 @@ region is in a terminal state, SCXML's order and conflict rules."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mycorrhizal.common import ManualClock
 from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine
 from mycorrhizal.septum.compound import Completed
 from mycorrhizal.septum.events import StateCompleted
-from tests.septum._charts import box, drain, final, leaf, names, on, regions
+from tests.septum._charts import box, check_told_in_full, drain, final, leaf, names, on, regions
 from tests.septum._helpers import E
 
 
@@ -181,3 +185,14 @@ async def test_a_region_that_retries_re_enters_the_whole_parallel_state() -> Non
         "leave B", "leave RB", "leave A", "leave RA", "leave Pair",
         "enter Pair", "enter RA", "enter A", "enter RB", "enter B",
     ]  # fmt: skip
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["cars", "walk", "both", "other"]), max_size=8))
+def test_every_state_a_parallel_chart_leaves_is_told_and_a_plain_observer_misses_only_the_sources(
+    messages: list[str],
+) -> None:
+    # Leaving Crossing (both regions done) leaves every region's last state and the regions:
+    # those StateLeft go to every observer, Crossing's (the completion's source) on request.
+    crossing_state, _ = crossing()
+    asyncio.run(check_told_in_full(StateMachine(crossing_state), messages))
