@@ -110,7 +110,9 @@ class Ocel2JsonTransport(OcelFile):
         with self._lock:
             document = self._document()
             temporary = self.path.with_name(self.path.name + ".tmp")
-            with open(temporary, "w", encoding="utf-8") as out:
+            # A lone surrogate (text decoded with os.fsdecode) has no UTF-8: written as its JSON
+            # escape, which reads back as the same text, rather than failing the whole document.
+            with open(temporary, "w", encoding="utf-8", errors="backslashreplace") as out:
                 json.dump(document, out, indent=self._indent, ensure_ascii=False)
             os.replace(temporary, self.path)
 
