@@ -55,6 +55,16 @@ _COLUMN_TYPES = {
 }
 
 
+def _storable(value: Any) -> Any:
+    """``value`` as SQLite can hold it: an integer beyond 64 bits as its digits (an INTEGER
+    column keeps them as a REAL), text with a lone surrogate with it escaped (``\\udcff``)."""
+    if type(value) is int and not -(2**63) <= value < 2**63:
+        return str(value)
+    if type(value) is str:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -132,15 +142,17 @@ class Ocel2SqliteTransport(OcelFile):
             suffix = self._new_suffix(side, type_name)
             extra = ", ocel_changed_field TEXT" if side == "object" else ""
             self._flush_rows()  # rows for tables created before must not wait behind this DDL
-            self._db.execute(
-                f"CREATE TABLE {_quote(side + '_' + suffix)} (ocel_id TEXT, ocel_time TIMESTAMP{extra})"
-            )
-            self._db.execute(f"INSERT INTO {side}_map_type VALUES (?, ?)", (type_name, suffix))
+            with self._db:  # committed at once: not rolled back with a batch that fails later
+                self._db.execute(
+                    f"CREATE TABLE {_quote(side + '_' + suffix)} (ocel_id TEXT, ocel_time TIMESTAMP{extra})"
+                )
+                self._db.execute(f"INSERT INTO {side}_map_type VALUES (?, ?)", (type_name, suffix))
         table = _quote(f"{side}_{suffix}")
         if added:
             self._flush_rows()
-            for name, kind in added:
-                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(name)} {_COLUMN_TYPES[kind]}")
+            with self._db:
+                for name, kind in added:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(name)} {_COLUMN_TYPES[kind]}")
         return table
 
     def _new_suffix(self, side: str, type_name: str) -> str:
@@ -171,6 +183,15 @@ class Ocel2SqliteTransport(OcelFile):
         if not self._buffered:
             return
         rows, self._rows, self._buffered = self._rows, defaultdict(list), 0
+        try:
+            self._insert_rows(rows)
+        except (OverflowError, UnicodeEncodeError):
+            # A value SQLite cannot hold (an integer beyond 64 bits, text with a lone surrogate)
+            # failed the transaction, and with it every row of the batch: insert it again with
+            # such values made storable.
+            self._insert_rows({s: [tuple(map(_storable, row)) for row in b] for s, b in rows.items()})
+
+    def _insert_rows(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         with self._db:  # one transaction
             for statement, batch in rows.items():
                 self._db.executemany(statement, batch)
