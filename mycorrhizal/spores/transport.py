@@ -251,22 +251,19 @@ class AsyncFileTransport:
         batch = self._pending
         if batch:
             self._pending = []
-            self._batches.append(batch)
             self._sealed += len(batch)
-            waiting = self._sealed - self.written - self.dropped
-            if waiting > self._max_pending:
-                self._overflowed(batch)
+            if self._sealed - self.written - self.dropped <= self._max_pending:
+                self._batches.append(batch)
+            elif self._overflow == "block":
+                self._batches.append(batch)
+                self._write_batches()  # the caller waits for the disk: back-pressure
+            else:
+                # Dropped before it is queued: once queued, the writer thread may be writing it.
+                self._drop(batch)
         if start and self._batches:
             self._start_writer()
 
-    def _overflowed(self, batch: list[bytes]) -> None:
-        if self._overflow == "block":
-            self._write_batches()  # the caller waits for the disk: back-pressure
-            return
-        try:
-            self._batches.remove(batch)
-        except ValueError:  # the writer already took it
-            return
+    def _drop(self, batch: list[bytes]) -> None:
         if not self.dropped:
             log.warning(
                 "%s: more than %d records wait for the disk; dropping new ones (overflow='drop')",

@@ -9,7 +9,11 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,3 +286,77 @@ def test_the_object_cache_writes_and_counts_each_object_record(tmp_path: Path, k
         ("o2", "4"),
     ]
     assert dispatcher.objects == 7
+
+
+class _HookedFile:
+    """The transport's file, calling ``hook(data)`` before each write (to stop a writer there)."""
+
+    def __init__(self, real: Any, hook: Callable[[bytes], None]) -> None:
+        self.real, self.hook = real, hook
+
+    def write(self, data: bytes) -> int:
+        self.hook(data)
+        return int(self.real.write(data))
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def close(self) -> None:
+        self.real.close()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.real.closed)
+
+
+def test_a_batch_dropped_while_the_writer_thread_takes_it_is_written_or_dropped_not_both(
+    tmp_path: Path,
+) -> None:
+    # The interleaving the GIL allows: the loop thread seals batch C and finds too many records
+    # waiting (B not written yet); the writer thread finishes B and starts writing C; then the
+    # loop thread drops C from under it.  C was written *and* counted dropped, and the writer's
+    # popleft() raised on the emptied queue (or, had D been queued, took D unwritten).
+    transport = AsyncFileTransport(tmp_path / "log.jsonl", batch_size=2, max_pending=2, overflow="drop")
+    transport._start_writer = lambda: None  # type: ignore[method-assign] - the writer is run below
+    writing_b, go, writing_c, removed = (threading.Event() for _ in range(4))
+
+    def hook(data: bytes) -> None:
+        if b'"n": 0' in data:
+            writing_b.set()
+            go.wait()
+        elif b'"n": 2' in data:
+            writing_c.set()
+            removed.wait()
+
+    class Batches(deque):  # type: ignore[type-arg]
+        def remove(self, value: Any) -> None:
+            go.set()  # the writer thread runs on while the loop thread is here
+            writing_c.wait()
+            super().remove(value)
+            removed.set()
+
+    transport._file = _HookedFile(transport._file, hook)  # type: ignore[assignment]
+    transport._batches = Batches(transport._batches)
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            transport._write_batches()
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    for i in range(2):
+        transport.send_nowait(json.dumps({"n": i}).encode())
+    thread = threading.Thread(target=writer)
+    thread.start()
+    writing_b.wait()
+    for i in range(2, 4):
+        transport.send_nowait(json.dumps({"n": i}).encode())
+    go.set()
+    thread.join()
+    transport.close_now()
+    written = [json.loads(x)["n"] for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert failures == []
+    assert transport.written == len(written)
+    assert transport.written + transport.dropped == 4
+    assert transport.pending == 0
