@@ -176,14 +176,25 @@ def generate_event_id() -> str:
     return _PREFIX + str(next(_counter))
 
 
-_generated: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+# id(instance) -> (a weak reference to it, its generated id); an entry leaves with its instance.
+# Keyed by identity: a WeakKeyDictionary compares its keys with ==, so it gave equal instances
+# one id (two objects logged as one) and unhashable ones (a plain dataclass) a new id each time.
+_generated: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[Any]) -> None:
+    """An instance with a generated id is gone: drop its entry (unless its address is reused)."""
+    entry = _generated.get(key)
+    if entry is not None and entry[0] is ref:
+        _generated.pop(key, None)
 
 
 def generate_object_id(obj: Any) -> str:
     """The id an object is logged under.
 
     ``str(obj.id)`` when it has an ``id`` (a dict: an ``"id"`` key); a string or number is its own
-    id; any other object gets ``obj-<uuid4>``, the same one every time the same instance is seen.
+    id; any other object gets ``obj-<uuid4>``, the same one every time the same instance is seen
+    (an instance that cannot be weakly referenced, e.g. a tuple, gets a new one each time).
     """
     ident = getattr(obj, "id", None)
     if ident is None and type(obj) is dict:
@@ -192,14 +203,17 @@ def generate_object_id(obj: Any) -> str:
         return str(ident)
     if isinstance(obj, str | int | float):
         return str(obj)
+    key = id(obj)
+    found = _generated.get(key)
+    if found is not None and found[0]() is obj:
+        return found[1]
+    made = f"obj-{uuid.uuid4()}"
     try:
-        found = _generated.get(obj)
-    except TypeError:  # not weak-referenceable (or unhashable): a fresh id each time
-        return f"obj-{uuid.uuid4()}"
-    if found is None:
-        found = f"obj-{uuid.uuid4()}"
-        _generated[obj] = found
-    return found
+        ref = weakref.ref(obj, lambda gone, key=key: _forget(key, gone))  # type: ignore[misc]
+    except TypeError:  # not weak-referenceable: a fresh id each time
+        return made
+    _generated[key] = (ref, made)
+    return made
 
 
 # -- values ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mycorrhizal import spores
 from mycorrhizal.spores import (
     Event,
     EventAttributeValue,
@@ -26,7 +27,10 @@ from mycorrhizal.spores import (
     generate_object_id,
     object_attribute_from_python,
 )
+from mycorrhizal.spores.emit import relate
 from mycorrhizal.spores.records import to_log_record
+
+from .conftest import MemorySink
 
 
 class Color(Enum):
@@ -79,6 +83,36 @@ def test_event_ids_are_unique_and_object_ids_come_from_the_object() -> None:
     assert generate_object_id("job-1") == "job-1"
     assert generate_object_id(plain) == generate_object_id(plain) != generate_object_id(Plain())
     assert generate_object_id(plain).startswith("obj-")
+
+
+@dataclass
+class Job:  # a token as most write it: no id, compared by value, so unhashable
+    name: str
+
+
+@dataclass(frozen=True)
+class Part:  # no id, hashable by value: two parts may be equal and still two parts
+    name: str
+
+
+def test_an_object_without_an_id_keeps_one_id_per_instance() -> None:
+    job = Job("print")
+    # An unhashable instance got a new id at every sighting: a new object each time in the log.
+    assert generate_object_id(job) == generate_object_id(job)
+    job.name = "scan"  # changed in place: the same object
+    assert generate_object_id(job) == generate_object_id(job)
+    # Equal instances (a WeakKeyDictionary compares keys by ==) shared one id: two objects as one.
+    first, second = Part("bolt"), Part("bolt")
+    assert generate_object_id(first) != generate_object_id(second)
+    assert generate_object_id(first) == generate_object_id(first)
+
+
+def test_an_object_without_an_id_is_written_once_when_seen_again() -> None:
+    sink = MemorySink()
+    spores.configure(transport=sink)
+    job = Job("print")
+    assert relate(job, "job") == relate(job, "job")
+    assert len(sink.objects()) == 1
 
 
 def test_object_ref_takes_a_scope_name() -> None:
