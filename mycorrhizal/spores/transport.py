@@ -197,8 +197,8 @@ class AsyncFileTransport:
     async def flush(self) -> None:
         """Write every record queued so far (in a worker thread) and wait until it is on disk."""
         self._seal()
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        while (writer := self._live_writer(asyncio.get_running_loop())) is not None:
+            await asyncio.shield(writer)
         if self._batches:
             await asyncio.to_thread(self._write_batches)
 
@@ -273,21 +273,30 @@ class AsyncFileTransport:
         self.dropped += len(batch)
 
     def _start_writer(self) -> None:
-        if self._writer is not None:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self._write_batches()  # no event loop: write right here
             return
-        self._writer = loop.create_task(self._write_in_thread())
+        if self._live_writer(loop) is None:
+            self._writer = loop.create_task(self._write_in_thread())
+
+    def _live_writer(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[None] | None:
+        """The writer task still to finish on ``loop``, if any.  A task cancelled before it ran (its
+        loop shut down right after making it) never ran its ``finally``, and one of a loop closed
+        since never finishes: neither is waited for, nor keeps a new writer from starting."""
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            return None
+        return writer
 
     async def _write_in_thread(self) -> None:
         try:
             while self._batches:
                 await asyncio.to_thread(self._write_batches)
         finally:
-            self._writer = None
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     def _write_batches(self) -> None:
         """Write every queued batch, oldest first (any thread; batches stay queued until written)."""

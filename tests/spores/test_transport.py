@@ -360,3 +360,30 @@ def test_a_batch_dropped_while_the_writer_thread_takes_it_is_written_or_dropped_
     assert transport.written == len(written)
     assert transport.written + transport.dropped == 4
     assert transport.pending == 0
+
+
+def test_a_writer_task_cancelled_before_it_ran_does_not_stall_the_next_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=2)
+
+    def fill() -> None:
+        for i in range(2):
+            transport.send_nowait(json.dumps({"n": i}).encode())
+
+    async def first_run() -> None:
+        # A callback of the loop (an engine's timer, say) fills a batch in the loop's last round:
+        # asyncio.run cancels the writer task it starts before that task ever ran, so its
+        # 'finally' never forgot it, and every later flush()/close() awaited that cancelled task
+        # (CancelledError) while no writer ever started again.
+        asyncio.get_running_loop().call_soon(fill)
+
+    async def second_run() -> None:
+        transport.send_nowait(json.dumps({"n": 2}).encode())
+        await transport.flush()
+        assert transport.written == 3
+        await transport.close()
+
+    asyncio.run(first_run())
+    asyncio.run(second_run())
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1, 2]
+    assert transport.pending == 0
