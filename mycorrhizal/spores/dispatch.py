@@ -235,7 +235,7 @@ class Dispatcher:
 
     def _queue(self, data: bytes, started: Awaitable[Any] | None) -> None:
         self._backlog.append((data, started))
-        if self._pump is not None:
+        if self._live_pump() is not None:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -244,6 +244,15 @@ class Dispatcher:
             return
         lifecycle.register(self, self._deliver_at_exit)
         self._pump = loop.create_task(self._run_backlog())
+
+    def _live_pump(self) -> asyncio.Task[None] | None:
+        """The task delivering the queue, if it is still to finish.  One cancelled before it ran
+        (its loop shut down right after making it) never ran its ``finally``, and one of a closed
+        loop never finishes: neither delivers anything any more."""
+        pump = self._pump
+        if pump is None or pump.done() or pump.get_loop().is_closed():
+            return None
+        return pump
 
     async def _run_backlog(self) -> None:
         try:
@@ -269,10 +278,10 @@ class Dispatcher:
 
     async def drain(self) -> None:
         """Wait until every queued send has been delivered."""
-        while self._pump is not None or self._backlog:
-            if self._pump is None:
-                self._pump = asyncio.get_running_loop().create_task(self._run_backlog())
-            await asyncio.shield(self._pump)
+        while (pump := self._live_pump()) is not None or self._backlog:
+            if pump is None:
+                pump = self._pump = asyncio.get_running_loop().create_task(self._run_backlog())
+            await asyncio.shield(pump)
 
     def _deliver_at_exit(self) -> None:
         if self._backlog:
