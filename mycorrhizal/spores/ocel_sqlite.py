@@ -46,6 +46,7 @@ CREATE TABLE object_object (ocel_source_id TEXT, ocel_target_id TEXT, ocel_quali
 CREATE TABLE event_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
 CREATE TABLE object_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT);
 """
+_EVENT_ROW = "INSERT INTO event VALUES (?, ?)"
 _COLUMN_TYPES = {
     "string": "TEXT",
     "integer": "INTEGER",
@@ -100,7 +101,7 @@ class Ocel2SqliteTransport(OcelFile):
             table = self._table("event", kind, self._event_types.note(kind, values))
             declared = self._event_types.types[kind]
             names = [n for n, _, _ in values]
-            self._add("INSERT INTO event VALUES (?, ?)", (ident, kind))
+            self._add(_EVENT_ROW, (ident, kind))
             self._add(
                 self._insert(table, ["ocel_id", "ocel_time", *names]),
                 (ident, iso_time(when), *(typed_value(declared[n], v) for n, _, v in values)),
@@ -185,11 +186,34 @@ class Ocel2SqliteTransport(OcelFile):
         rows, self._rows, self._buffered = self._rows, defaultdict(list), 0
         try:
             self._insert_rows(rows)
-        except (OverflowError, UnicodeEncodeError):
-            # A value SQLite cannot hold (an integer beyond 64 bits, text with a lone surrogate)
-            # failed the transaction, and with it every row of the batch: insert it again with
-            # such values made storable.
-            self._insert_rows({s: [tuple(map(_storable, row)) for row in b] for s, b in rows.items()})
+        except (OverflowError, UnicodeEncodeError, sqlite3.IntegrityError):
+            # One row failed the transaction, and with it every row of the batch: a value SQLite
+            # cannot hold (an integer beyond 64 bits, text with a lone surrogate), or an event
+            # taken twice (a send cut off by its loop shutting down is made again in full, so a
+            # JSON-lines log may hold it twice).  Insert the batch again, such values made
+            # storable, each event once.
+            storable = {s: [tuple(map(_storable, row)) for row in b] for s, b in rows.items()}
+            self._insert_rows(self._first_copies(storable))
+
+    def _first_copies(self, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+        """``rows`` without the rows of events inserted before or already in ``rows``."""
+        ids = [row[0] for row in rows.get(_EVENT_ROW, ())]
+        inserted: set[Any] = set()
+        for start in range(0, len(ids), 500):  # (SQLite takes at most 999 parameters)
+            chunk = ids[start : start + 500]
+            query = f"SELECT ocel_id FROM event WHERE ocel_id IN ({', '.join('?' * len(chunk))})"
+            inserted.update(found for (found,) in self._db.execute(query, chunk))
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for statement, batch in rows.items():
+            if statement == _EVENT_ROW or statement.startswith('INSERT INTO "event_'):
+                seen, first = set(inserted), []
+                for row in batch:
+                    if row[0] not in seen:
+                        seen.add(row[0])
+                        first.append(row)
+                batch = first
+            out[statement] = batch
+        return out
 
     def _insert_rows(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         with self._db:  # one transaction

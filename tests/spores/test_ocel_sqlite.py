@@ -33,3 +33,39 @@ def test_a_value_sqlite_cannot_hold_does_not_lose_the_rest_of_its_batch(
     db.close()
     assert ids == ["e0", "odd", *(f"e{i}" for i in range(1, 60))]
     assert values["odd"] == stored
+
+
+def test_an_event_taken_twice_is_kept_once_and_loses_nothing_else(tmp_path: Path) -> None:
+    # A send cut off by its loop shutting down is made again in full (docs/observing.md), so a
+    # JSON-lines log may hold an event twice; converting it hit the event table's primary key,
+    # which rolled the whole batch back (no event at all here) and stopped the conversion.
+    path = tmp_path / "run.sqlite"
+    transport = Ocel2SqliteTransport(path, batch_size=8)
+
+    def event(i: int) -> tuple[str, str, float, list[tuple[str, object]], list[tuple[str, str]], None]:
+        return (f"e{i}", "tick", float(i), [("n", i)], [("o1", "order")], None)
+
+    transport.write_event(event(0))
+    transport.flush()
+    for i in (1, 2, 2, 0, 3):  # e2 twice in one batch, e0 again after it was inserted
+        transport.write_event(event(i))
+    transport.close()
+    db = sqlite3.connect(path)
+    ids = [i for (i,) in db.execute("SELECT ocel_id FROM event ORDER BY rowid")]
+    rows = db.execute("SELECT ocel_id, n FROM event_tick ORDER BY rowid").fetchall()
+    links = db.execute("SELECT count(*) FROM event_object").fetchone()[0]
+    db.close()
+    assert ids == ["e0", "e1", "e2", "e3"]
+    assert rows == [("e0", 0), ("e1", 1), ("e2", 2), ("e3", 3)]
+    assert links == 4
+
+
+def test_an_event_taken_twice_with_an_id_sqlite_cannot_hold_is_kept_once(tmp_path: Path) -> None:
+    path = tmp_path / "run.sqlite"
+    transport = Ocel2SqliteTransport(path, batch_size=100)
+    for _ in range(2):
+        transport.write_event(("e-\udcff", "tick", 1.0, [], [], None))
+    transport.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT ocel_id FROM event").fetchall() == [("e-\\udcff",)]
+    db.close()
