@@ -132,9 +132,9 @@ class ObjectLRUCache:
                 break
         if entry is None:
             entries, metrics = self._entries, self.metrics
+            self._line(object_id, object_type, time, attributes)  # first: a failed write is not cached
             metrics.first_sights += 1
             entries[object_id] = [object_type, snapshot, attributes, 1]
-            self._line(object_id, object_type, time, attributes)
             if len(entries) > self.size and self.policy is not _NO_EVICT:
                 # Push out the least recently seen; one of plain values (its snapshot is its
                 # attributes themselves) is in the log as it is (see _log_evicted): no call.
@@ -147,8 +147,8 @@ class ObjectLRUCache:
         entry[_SIGHTINGS] += 1
         n = self.touch_resend_n
         if entry[_SNAPSHOT] != snapshot or entry[_TYPE] != object_type or (n and entry[_SIGHTINGS] % n == 0):
+            self._line(object_id, object_type, time, attributes)  # first: a failed write is not cached
             entry[_TYPE], entry[_SNAPSHOT], entry[_ATTRIBUTES] = object_type, snapshot, attributes
-            self._line(object_id, object_type, time, attributes)
 
     def _record(self, object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
         self._write((object_id, object_type, time, attributes, []))

@@ -123,3 +123,27 @@ def test_configured_cache_flush_and_metrics(sink: MemorySink) -> None:
     assert spores.get_cache_metrics().first_sights == 1
     assert spores.get_object_cache().size == 8
     assert spores.get_config().touch_resend_n == 0
+
+
+@pytest.mark.parametrize("first", [None, "new"], ids=["first sighting", "change"])
+def test_an_object_whose_record_failed_to_write_is_written_at_its_next_sighting(first: str | None) -> None:
+    # A transport that fails once (a full disk, a dropped connection): the object was cached as
+    # written all the same, so no later sighting wrote it and the log never held it (or its change).
+    written: list[tuple] = []
+    failing = [True]
+
+    def write(raw: tuple) -> None:
+        if failing[0]:
+            failing[0] = False
+            raise OSError("the disk is full")
+        written.append(raw)
+
+    c = ObjectLRUCache(write)
+    if first is not None:
+        failing[0] = False
+        c.see("o1", "Order", [("status", first)], 1.0)
+        failing[0] = True
+    with pytest.raises(OSError, match="disk is full"):
+        c.see("o1", "Order", [("status", "paid")], 2.0)
+    c.see("o1", "Order", [("status", "paid")], 3.0)
+    assert written[-1:] == [("o1", "Order", 3.0, [("status", "paid")], [])]
