@@ -42,6 +42,7 @@ class Ocel2JsonTransport(OcelFile):
         """Take one event."""
         ident, kind, when, attributes, relations, _ = raw
         values = converted(attributes)
+        _refuse_unwritable("event", None, kind, values)
         with self._lock:
             self._refuse_if_closed()
             self._event_types.note(kind, values)
@@ -50,6 +51,7 @@ class Ocel2JsonTransport(OcelFile):
 
     def write_object(self, raw: RawObject) -> None:
         """Take one object record: its first values, then only what changed."""
+        _refuse_unwritable("object", raw[0], raw[1], raw[3])
         with self._lock:
             self._refuse_if_closed()
             first, news = self._history.observe(raw)
@@ -123,6 +125,18 @@ class Ocel2JsonTransport(OcelFile):
         self.flush()
         self._closed = True
         lifecycle.unregister(self)
+
+
+def _refuse_unwritable(what: str, ident: Any, kind: Any, attributes: Any) -> None:
+    """Refuse a record with an id, type or attribute name that is not text (an enum member, say):
+    ``json.dump`` would meet it only when the document is written, and fail the whole log."""
+    names = [("attribute name", item[0]) for item in attributes if not isinstance(item[0], str)]
+    for part, value in [(f"{what} id", ident), (f"{what} type", kind), *names]:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"Ocel2JsonTransport: the {part} {value} is a {type(value).__name__}, not a str; "
+                "use its text (an enum member's .name)"
+            )
 
 
 def _declare(types: dict[str, dict[str, str]]) -> list[dict[str, Any]]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
+
+import pytest
 
 from mycorrhizal.spores import Ocel2JsonTransport
 
@@ -22,3 +25,33 @@ def test_a_text_with_a_lone_surrogate_does_not_keep_the_whole_log_from_disk(tmp_
     assert document["objects"][0]["id"] == "f-\udcff"
     assert document["objects"][0]["attributes"][0]["value"] == "report-\udcff.csv"
     assert not path.with_name("run.json.tmp").exists()
+
+
+class Kind(Enum):
+    SHIPPED = 1
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (("event", ("e1", Kind.SHIPPED, 2.0, [], [], None)), "event type Kind.SHIPPED"),
+        (("event", ("e1", "shipped", 2.0, [(Kind.SHIPPED, 1)], [], None)), "attribute name Kind.SHIPPED"),
+        (("object", (Kind.SHIPPED, "order", 2.0, [], [])), "object id Kind.SHIPPED"),
+        (("object", ("o2", Kind.SHIPPED, 2.0, [], [])), "object type Kind.SHIPPED"),
+        (("object", ("o2", "order", 2.0, [(Kind.SHIPPED, 1)], [])), "attribute name Kind.SHIPPED"),
+    ],
+)
+def test_a_record_json_cannot_hold_is_refused_when_taken_not_at_close(
+    tmp_path: Path, record: tuple[str, tuple], message: str
+) -> None:
+    # json.dump met the enum only when the document was written: close() raised every time (at
+    # exit too) and the whole log was lost, far from the call that passed the enum.
+    path = tmp_path / "run.json"
+    transport = Ocel2JsonTransport(path)
+    transport.write_event(("e0", "created", 1.0, [("n", 1)], [], None))
+    kind, raw = record
+    write = transport.write_event if kind == "event" else transport.write_object
+    with pytest.raises(TypeError, match=f"{message} .* use its text"):
+        write(raw)  # type: ignore[arg-type]
+    transport.close()
+    assert [e["id"] for e in json.loads(path.read_text())["events"]] == ["e0"]
