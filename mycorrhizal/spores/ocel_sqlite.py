@@ -66,6 +66,31 @@ def _storable(value: Any) -> Any:
     return value
 
 
+_OCEL_COLUMNS = frozenset({"ocel_id", "ocel_time", "ocel_changed_field"})
+
+
+def _refuse_clashes(side: str, kind: str, names: list[str], known: dict[str, str] | None) -> None:
+    """Refuse (before anything of the record is kept) attribute names new to type ``kind`` that
+    its table cannot hold as columns of their own: SQLite's column names ignore case, and the
+    table has its ``ocel_*`` columns."""
+    new = [name for name in names if known is None or name not in known]
+    if not new:
+        return
+    taken = {name.casefold(): name for name in known or ()}
+    for name in new:
+        folded = name.casefold()
+        if folded in _OCEL_COLUMNS:
+            problem = f"attribute {name!r} is named like the layout's own column {folded!r}; rename it"
+        else:
+            other = taken.setdefault(folded, name)
+            if other == name:
+                continue
+            problem = (
+                f"attributes {name!r} and {other!r} would be one column (SQLite ignores case); rename one"
+            )
+        raise ValueError(f"Ocel2SqliteTransport: {side} type {kind!r}: {problem}")
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -98,9 +123,10 @@ class Ocel2SqliteTransport(OcelFile):
         values = converted(attributes)
         with self._lock:
             self._refuse_if_closed()
+            names = [n for n, _, _ in values]
+            _refuse_clashes("event", kind, names, self._event_types.types.get(kind))
             table = self._table("event", kind, self._event_types.note(kind, values))
             declared = self._event_types.types[kind]
-            names = [n for n, _, _ in values]
             self._add(_EVENT_ROW, (ident, kind))
             self._add(
                 self._insert(table, ["ocel_id", "ocel_time", *names]),
@@ -116,6 +142,8 @@ class Ocel2SqliteTransport(OcelFile):
         ident, kind, when, _, relations = raw
         with self._lock:
             self._refuse_if_closed()
+            kind = self._history.types.get(ident, kind)
+            _refuse_clashes("object", kind, [n for n, _ in raw[3]], self._object_types.types.get(kind))
             first, news = self._history.observe(raw)
             kind = self._history.types[ident]
             table = self._table("object", kind, self._object_types.note(kind, news))

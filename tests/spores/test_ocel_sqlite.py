@@ -69,3 +69,34 @@ def test_an_event_taken_twice_with_an_id_sqlite_cannot_hold_is_kept_once(tmp_pat
     db = sqlite3.connect(path)
     assert db.execute("SELECT ocel_id FROM event").fetchall() == [("e-\\udcff",)]
     db.close()
+
+
+def test_attribute_names_sqlite_columns_cannot_tell_apart_are_refused_before_anything_is_kept(
+    tmp_path: Path,
+) -> None:
+    # SQLite's column names ignore case, and each per-type table has its ocel_* columns: an
+    # attribute 'status' next to 'Status' was refused with an obscure error once, then written
+    # into the 'Status' column (two attributes merged); one named 'ocel_time' was dropped.
+    path = tmp_path / "run.sqlite"
+    transport = Ocel2SqliteTransport(path)
+    transport.write_event(("e1", "go", 1.0, [("Status", "a")], [], None))
+    for raw in [
+        ("e2", "go", 2.0, [("status", "b")], [], None),
+        ("e3", "go", 3.0, [("ocel_time", "x")], [], None),
+        ("e4", "go", 4.0, [("Mode", "x"), ("mode", "y")], [], None),
+    ]:
+        with pytest.raises(ValueError, match=rf"event type 'go'.*'{raw[3][-1][0]}'.*rename"):
+            transport.write_event(raw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"object type 'order'.*'OCEL_ID'.*rename"):
+        transport.write_object(("o1", "order", 1.0, [("OCEL_ID", 7)], []))
+    transport.write_object(("o1", "order", 2.0, [("total", 7)], []))  # its first record, after all
+    transport.write_event(("e5", "go", 5.0, [("Status", "c")], [], None))
+    transport.close()
+    db = sqlite3.connect(path)
+    events = db.execute("SELECT * FROM event_go ORDER BY rowid").fetchall()
+    objects = db.execute("SELECT ocel_id, ocel_type FROM object").fetchall()
+    rows = db.execute("SELECT ocel_id, ocel_changed_field, total FROM object_order").fetchall()
+    db.close()
+    assert events == [("e1", "1970-01-01T00:00:01.000000Z", "a"), ("e5", "1970-01-01T00:00:05.000000Z", "c")]
+    assert objects == [("o1", "order")]
+    assert rows == [("o1", None, 7)]
