@@ -261,7 +261,8 @@ class Ocel2SqliteTransport(OcelFile):
             for ident in self._never_logged():
                 table = self._table("object", UNKNOWN_TYPE, [])
                 self._add("INSERT INTO object VALUES (?, ?)", (ident, UNKNOWN_TYPE))
-                self._add(f"INSERT INTO {table} VALUES (?, ?, NULL)", (ident, iso_time(0.0)))
+                # (columns named: a logged type called UNKNOWN may have attributes of its own)
+                self._add(self._insert(table, ["ocel_id", "ocel_time"]), (ident, iso_time(0.0)))
             self._flush_rows()
             self._db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file for readers
             self._db.close()

@@ -100,3 +100,23 @@ def test_attribute_names_sqlite_columns_cannot_tell_apart_are_refused_before_any
     assert events == [("e1", "1970-01-01T00:00:01.000000Z", "a"), ("e5", "1970-01-01T00:00:05.000000Z", "c")]
     assert objects == [("o1", "order")]
     assert rows == [("o1", None, 7)]
+
+
+def test_objects_never_logged_join_a_logged_type_named_unknown_without_losing_the_last_batch(
+    tmp_path: Path,
+) -> None:
+    # close() gives objects events relate to, but never logged, the type UNKNOWN: its rows were
+    # inserted without column names, which a user's own UNKNOWN type with attributes refused,
+    # failing close() and with it the last batch of the log.
+    path = tmp_path / "run.sqlite"
+    transport = Ocel2SqliteTransport(path)
+    transport.write_object(("u1", "UNKNOWN", 1.0, [("note", "mine")], []))
+    transport.write_event(("e1", "go", 2.0, [], [("u1", "a"), ("ghost", "b")], None))
+    transport.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT ocel_id FROM event").fetchall() == [("e1",)]
+    assert db.execute("SELECT ocel_id, note FROM object_UNKNOWN ORDER BY rowid").fetchall() == [
+        ("u1", "mine"),
+        ("ghost", None),
+    ]
+    db.close()
