@@ -67,6 +67,7 @@ class Engine(Telling):
         "unhandled",
         "closed",
         "_entered",
+        "_unobserved",
     )
     #: The compiled spec this machine runs (shared with every machine of the same states).
     spec: MachineSpec
@@ -97,6 +98,9 @@ class Engine(Telling):
     #: When each state was last entered: 0.x's ``state_enter_times``, unset until first read (see
     #: :class:`~.legacy.Compat0x`; a slot here, since the machine is this object).
     _entered: dict[str, float]
+    #: The machine's observers once the last one was removed (``observers`` is None again), unset
+    #: until then: records still queued for a removed async observer, which aclose() waits for.
+    _unobserved: Observers
 
     # Every engine is a machine: StateMachine.__new__ fills these slots (written out there, one frame:
     # a call from it costs ~8 % of building a machine), and a copy is built as any machine is.
@@ -127,6 +131,17 @@ class Engine(Telling):
         self.waiter = None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def own_observers(self) -> Observers:
+        """The machine's observers, for ``add_observer``: those the last ``remove_observer`` left (what
+        is still queued for an async observer removed is delivered, and aclose() waits for it), else new."""
+        observers = self.observers
+        if observers is None:
+            observers = getattr(self, "_unobserved", None)
+            if observers is None:
+                observers = Observers(report.log, f"machine {self.spec.name}", self.timebase.now)
+            self.observers = observers
+        return observers
 
     # ----------------------------------------------------------------- timers
     def arm(self, node: Node) -> None:

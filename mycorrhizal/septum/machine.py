@@ -260,16 +260,14 @@ class StateMachine(Engine, legacy.Compat0x):
     # ----------------------------------------------------------------- observers
     def add_observer(self, callback: Observer) -> None:
         """Call ``callback`` with each :mod:`~mycorrhizal.septum.events` record from now on."""
-        if self.observers is None:
-            self.observers = Observers(report.log, f"machine {self.spec.name}", self.timebase.now)
-        self.observers.add(callback)
+        self.own_observers().add(callback)
 
     def remove_observer(self, callback: Observer) -> None:
         """Stop calling ``callback`` (the same object given to :meth:`add_observer`)."""
         observers = self.observers or Observers(report.log, f"machine {self.spec.name}")
         observers.remove(callback)  # says clearly when it was never attached
         if not observers:
-            self.observers = None  # nothing attached: a step is back to one test for observers
+            self.observers, self._unobserved = None, observers  # a step is back to one test for observers
 
     # ----------------------------------------------------------------- driving
     async def initialize(self) -> None:
@@ -420,8 +418,9 @@ class StateMachine(Engine, legacy.Compat0x):
             while self.running:
                 await turns.wait()
             turns.pass_on()  # a caller waiting for its turn learns that the machine is closed
-        if self.observers is not None:
-            await self.observers.drain()
+        observers = self.observers if self.observers is not None else getattr(self, "_unobserved", None)
+        if observers is not None:  # (drained also when the last one was removed: see own_observers)
+            await observers.drain()
         report.closed(self.spec.name, self.node.name, self.queue_size)
 
     async def __aenter__(self) -> StateMachine:

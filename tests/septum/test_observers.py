@@ -126,6 +126,26 @@ async def test_removing_the_last_observer_leaves_nothing_behind() -> None:
         fsm.remove_observer(events.append)
 
 
+async def test_records_queued_for_a_removed_async_observer_are_delivered_by_aclose() -> None:
+    # remove_observer() promises that what was queued is still delivered, and aclose() that async
+    # observers have everything: removing the last one must not let aclose() skip its backlog.
+    fsm = StateMachine(Plain)
+    seen: list[str] = []
+
+    async def observer(event: MachineEvent) -> None:
+        for _ in range(3):  # a slow observer: its task needs several turns of the loop per record
+            await asyncio.sleep(0)
+        seen.append(type(event).__name__)
+
+    fsm.add_observer(observer)
+    for _ in range(3):
+        fsm.send_message("work")
+    await fsm.run()
+    fsm.remove_observer(observer)
+    await fsm.aclose()
+    assert seen == ["StateEntered"] + ["MessageHandled", "StateEntered"] * 3
+
+
 @septum.state(config=StateConfiguration(can_dwell=True))
 class Plain:
     @septum.on_state
