@@ -187,7 +187,14 @@ class Observers:
             )
         # An ``async def`` function, or an object whose ``__call__`` is one.
         if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
-            self._queued = (*self._queued, _Queued(callback))
+            # Removed while records were still queued for it: its queue again, so that what comes
+            # now is delivered after those, by the same task (a second one would interleave them).
+            queued = next((q for q in self._retired if q.callback == callback), None)
+            if queued is None:
+                queued = _Queued(callback)
+            else:
+                self._retired.remove(queued)
+            self._queued = (*self._queued, queued)
         else:
             self._plain = (*self._plain, callback)
         self._settle()

@@ -130,6 +130,29 @@ async def test_removing_an_async_observer_still_delivers_what_was_queued(observe
     assert not observers
 
 
+async def test_an_async_observer_removed_and_added_again_gets_its_events_in_order(
+    observers: Observers,
+) -> None:
+    # Attached again while records are still queued for it: the new records come after those, not
+    # from a second task running beside the first.
+    seen: list[float] = []
+
+    async def slow(event: Event) -> None:
+        for _ in range(3):  # several turns of the loop per record
+            await asyncio.sleep(0)
+        seen.append(event.time)
+
+    observers.add(slow)
+    for e in events(3):
+        observers.emit(e)
+    observers.remove(slow)
+    observers.add(slow)
+    for e in events(6)[3:]:
+        observers.emit(e)
+    await observers.drain()
+    assert seen == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
 def test_remove_of_an_unknown_observer_says_so(observers: Observers) -> None:
     with pytest.raises(ValueError, match=r"machine M: remove_observer\(.*\): that observer is not attached"):
         observers.remove(print)
