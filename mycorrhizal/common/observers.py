@@ -322,8 +322,12 @@ class Observers:
     def _turn(self, callback: Observer, result: Awaitable[object]) -> None:
         """A plain callable that returned an awaitable is an async observer in disguise: ``result``
         is delivered through a queue, and the observer is treated as async from now on."""
-        self._plain = tuple(c for c in self._plain if c is not callback)
         turned = _Queued(callback)
+        if not any(c is callback for c in self._plain):  # it removed itself in that call: it stays so
+            self._retired.append(turned)
+            self._start(turned, _Ready(result))
+            return
+        self._plain = tuple(c for c in self._plain if c is not callback)
         self._queued = (*self._queued, turned)
         self._settle()
         self._start(turned, _Ready(result))

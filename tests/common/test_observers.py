@@ -70,6 +70,28 @@ async def test_plain_callable_returning_a_coroutine_becomes_async_without_duplic
     assert seen == [0.0, 1.0, 2.0]
 
 
+async def test_a_plain_callable_returning_a_coroutine_that_removed_itself_stays_removed(
+    observers: Observers,
+) -> None:
+    # A one-shot observer: it removes itself on its first record.  The coroutine it returned for that
+    # record is still awaited, but it is not attached again and gets nothing more.
+    seen: list[float] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event.time)
+
+    def once(event: Event) -> Any:
+        observers.remove(once)
+        return record(event)
+
+    observers.add(once)
+    for e in events(3):
+        observers.emit(e)
+    await observers.drain()
+    assert seen == [0.0]
+    assert not observers
+
+
 @pytest.mark.parametrize("kind", ["plain", "async"])
 async def test_an_observer_that_raises_is_logged_and_detached_and_others_go_on(
     observers: Observers, kind: str, caplog: pytest.LogCaptureFixture
