@@ -126,7 +126,9 @@ BUILDERS: dict[str, Build] = {
     "failer": _status_map({Status.SUCCESS: Status.FAILURE}),
     "retry": _retry,
     "repeat": _counted(decorators.REPEAT_ON),
-    "timeout": lambda plan, i, kids, halts: decorators.timeout(i, kids[0], halts[0], _arg(plan, i)),
+    "timeout": lambda plan, i, kids, halts: decorators.timeout(
+        i, plan.children[i][0], kids[0], _arg(plan, i)
+    ),
     "rate_limit": lambda plan, i, kids, halts: decorators.rate_limit(
         i, plan.children[i][0], kids[0], _arg(plan, i)
     ),

@@ -86,6 +86,28 @@ async def test_a_run_with_a_failure_a_timeout_and_halts_reports_exactly_this() -
     assert {e.source for e in seen} == {"Demo"}
 
 
+@pytest.mark.parametrize("attach", ["before", "after"], ids=["attached-first", "attached-while-running"])
+async def test_a_timeout_tells_the_halt_of_its_child_to_an_observer_attached_while_it_ran(
+    attach: str,
+) -> None:
+    # The timeout's timer was set by the tick before the observer came (the runner's plain program):
+    # the observer is told the child's halt at the deadline, as it is told the timeout.
+    clock = ManualClock()
+    runner = Runner(patrol_tree("Demo"), {}, clock)
+    seen = Recorder()
+    if attach == "before":
+        runner.add_observer(seen)
+    assert await runner.tick() is R
+    if attach == "after":
+        runner.add_observer(seen)
+    await clock.run_for(5)
+    assert [brief(e) for e in seen][-2:] == [
+        ("timed out", "main/limit", 5, 5.0),
+        ("halted", "main/limit/slow", 5.0),
+    ]
+    await runner.aclose()
+
+
 async def test_a_propagated_failure_is_reported_before_the_tick_raises() -> None:
     def broken() -> Status:
         raise KeyError("k")

@@ -105,7 +105,7 @@ class Deadline:
         self.handle.cancel()
 
 
-def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float) -> TickFn:
+def timeout(i: int, j: int, kid: TickFn, seconds: float) -> TickFn:
     """timeout(t): FAILURE if the child is still RUNNING ``t`` seconds after it started.
 
     ``cur[i]`` is 1 once the limit has passed; ``data[i]`` holds the :class:`Deadline`.  The timer
@@ -119,7 +119,9 @@ def timeout(i: int, kid: TickFn, kid_halt: HaltFn, seconds: float) -> TickFn:
         rt.data[i] = None
         rt.cur[i] = 1
         rt._timed_out(i, seconds)
-        kid_halt(rt)
+        # The child (node ``j``) halted by the program the runner runs now, not the one whose tick
+        # set the timer: an observer attached since then is told the halt, as it is told the timeout.
+        rt._program.halts[j](rt)
         rt._wake()
 
     def arm(rt: Host, at: float) -> None:

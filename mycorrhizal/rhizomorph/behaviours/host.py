@@ -43,6 +43,8 @@ class Host(Protocol):
     polling: bool
     #: The runner's observers (None until one is attached).
     _observers: Observers | None
+    #: The program the runner runs now (a ``Program``: its plain or its observed one).
+    _program: Any
 
     def _view(self, interface: type) -> Any:
         """The blackboard seen through ``interface`` (one view per blackboard and interface)."""
