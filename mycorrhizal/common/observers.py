@@ -27,6 +27,7 @@ import asyncio
 import inspect
 import logging
 import time
+import types
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
@@ -97,6 +98,15 @@ def _asks(callback: Observer, kind: type, log: logging.Logger) -> bool:
             exc,
         )
         return False
+
+
+def _same(attached: Observer, given: Observer) -> bool:
+    """Whether ``given`` is the observer ``attached``: the same object, or the same method of the same
+    object (``obj.method`` makes a new bound method each time).  Not equality: two observers of a
+    class that compares by value (attrs, dataclasses, a list subclass) are two observers."""
+    if attached is given:
+        return True
+    return isinstance(given, types.MethodType | types.BuiltinMethodType) and attached == given
 
 
 class Forwarded(Event):
@@ -189,7 +199,7 @@ class Observers:
         if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
             # Removed while records were still queued for it: its queue again, so that what comes
             # now is delivered after those, by the same task (a second one would interleave them).
-            queued = next((q for q in self._retired if q.callback == callback), None)
+            queued = next((q for q in self._retired if _same(q.callback, callback)), None)
             if queued is None:
                 queued = _Queued(callback)
             else:
@@ -202,12 +212,12 @@ class Observers:
     def remove(self, callback: Observer) -> None:
         """Detach ``callback``; events already queued for an async observer are still delivered."""
         for i, plain in enumerate(self._plain):
-            if plain == callback:
+            if _same(plain, callback):
                 self._plain = self._plain[:i] + self._plain[i + 1 :]
                 self._settle()
                 return
         for i, queued in enumerate(self._queued):
-            if queued.callback == callback:
+            if _same(queued.callback, callback):
                 self._queued = self._queued[:i] + self._queued[i + 1 :]
                 if queued.backlog or queued.task is not None:
                     self._retired.append(queued)
@@ -378,9 +388,9 @@ class Observers:
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
-        self._plain = tuple(c for c in self._plain if c != callback)
-        self._queued = tuple(q for q in self._queued if q.callback != callback)
-        self._retired = [q for q in self._retired if q.callback != callback]
+        self._plain = tuple(c for c in self._plain if not _same(c, callback))
+        self._queued = tuple(q for q in self._queued if not _same(q.callback, callback))
+        self._retired = [q for q in self._retired if not _same(q.callback, callback)]
         self._settle()
 
 

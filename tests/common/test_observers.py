@@ -175,6 +175,37 @@ async def test_an_async_observer_removed_and_added_again_gets_its_events_in_orde
     assert seen == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
 
 
+@attrs.define
+class Named:
+    """An observer with value equality (as attrs and dataclass classes have): two of one name are equal."""
+
+    name: str
+    seen: list[Event] = attrs.field(factory=list, eq=False)
+    fail: bool = attrs.field(default=False, eq=False)
+
+    def __call__(self, event: Event) -> None:
+        if self.fail:
+            raise RuntimeError("broken")
+        self.seen.append(event)
+
+
+@pytest.mark.parametrize("how", ["removed", "raised"])
+async def test_an_observer_equal_to_another_is_not_taken_for_it(observers: Observers, how: str) -> None:
+    # Removing one of two equal observers, or one of them raising, leaves the other attached.
+    kept, gone = Named("log"), Named("log")
+    observers.add(kept)
+    observers.add(gone)
+    if how == "removed":
+        observers.remove(gone)
+    else:
+        gone.fail = True
+        observers.emit(Event(source="M", time=-1.0))
+    for e in events(2):
+        observers.emit(e)
+    assert kept.seen[-2:] == events(2) and gone.seen == []
+    assert len(observers) == 1
+
+
 def test_remove_of_an_unknown_observer_says_so(observers: Observers) -> None:
     with pytest.raises(ValueError, match=r"machine M: remove_observer\(.*\): that observer is not attached"):
         observers.remove(print)
