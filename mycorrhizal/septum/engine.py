@@ -98,8 +98,8 @@ class Engine(Telling):
     #: When each state was last entered: 0.x's ``state_enter_times``, unset until first read (see
     #: :class:`~.legacy.Compat0x`; a slot here, since the machine is this object).
     _entered: dict[str, float]
-    #: The machine's observers once the last one was removed (``observers`` is None again), unset
-    #: until then: records still queued for a removed async observer, which aclose() waits for.
+    #: The machine's observers, unset until the first is attached, kept while none is (``observers``
+    #: is None then): records still queued for a removed async observer, which aclose() waits for.
     _unobserved: Observers
 
     # Every engine is a machine: StateMachine.__new__ fills these slots (written out there, one frame:
@@ -133,15 +133,24 @@ class Engine(Telling):
             waiter.set_result(None)
 
     def own_observers(self) -> Observers:
-        """The machine's observers, for ``add_observer``: those the last ``remove_observer`` left (what
-        is still queued for an async observer removed is delivered, and aclose() waits for it), else new."""
+        """The machine's observers, for ``add_observer``: made once, and kept while none is attached
+        (what is still queued for an async observer removed is delivered, and aclose() waits for it)."""
         observers = self.observers
         if observers is None:
             observers = getattr(self, "_unobserved", None)
             if observers is None:
-                observers = Observers(report.log, f"machine {self.spec.name}", self.timebase.now)
+                observers = self._unobserved = Observers(
+                    report.log, f"machine {self.spec.name}", self.timebase.now
+                )
+                observers.watch(self.observed)
             self.observers = observers
         return observers
+
+    def observed(self, active: bool) -> None:
+        """The observers' watcher: with none left (the last removed, or detached for raising), a step
+        is back to one test for observers and builds no record."""
+        if not active:
+            self.observers = None
 
     # ----------------------------------------------------------------- timers
     def arm(self, node: Node) -> None:

@@ -266,8 +266,7 @@ class StateMachine(Engine, legacy.Compat0x):
         """Stop calling ``callback`` (the same object given to :meth:`add_observer`)."""
         observers = self.observers or Observers(report.log, f"machine {self.spec.name}")
         observers.remove(callback)  # says clearly when it was never attached
-        if not observers:
-            self.observers, self._unobserved = None, observers  # a step is back to one test for observers
+        # (the last one gone, its watcher sets observers to None: a step is back to one test for them)
 
     # ----------------------------------------------------------------- driving
     async def initialize(self) -> None:
@@ -418,8 +417,8 @@ class StateMachine(Engine, legacy.Compat0x):
             while self.running:
                 await turns.wait()
             turns.pass_on()  # a caller waiting for its turn learns that the machine is closed
-        observers = self.observers if self.observers is not None else getattr(self, "_unobserved", None)
-        if observers is not None:  # (drained also when the last one was removed: see own_observers)
+        observers = getattr(self, "_unobserved", None)  # (kept when the last one went: see own_observers)
+        if observers is not None:
             await observers.drain()
         report.closed(self.spec.name, self.node.name, self.queue_size)
 

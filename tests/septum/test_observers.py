@@ -126,6 +126,31 @@ async def test_removing_the_last_observer_leaves_nothing_behind() -> None:
         fsm.remove_observer(events.append)
 
 
+async def test_the_last_observer_detached_for_raising_leaves_nothing_behind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # As when it is removed: the machine's steps are back to one test, and build no records.
+    fsm = StateMachine(Idle)
+    told: list[MachineEvent] = []
+
+    def broken(event: MachineEvent) -> None:
+        told.append(event)
+        raise RuntimeError("broken observer")
+
+    fsm.add_observer(broken)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        await fsm.initialize()
+    assert len(told) == 1 and "it is detached" in caplog.text
+    assert fsm.observers is None
+    fsm.send_message("work")
+    await fsm.run()
+    fsm.add_observer(told.append)  # attached again: told from now on
+    fsm.send_message("late")
+    await fsm.run()
+    assert [type(e).__name__ for e in told[1:]] == ["MessageHandled"]
+    await fsm.aclose()
+
+
 async def test_records_queued_for_a_removed_async_observer_are_delivered_by_aclose() -> None:
     # remove_observer() promises that what was queued is still delivered, and aclose() that async
     # observers have everything: removing the last one must not let aclose() skip its backlog.
