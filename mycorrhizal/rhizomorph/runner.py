@@ -336,22 +336,22 @@ class Runner:
         )
 
     # ----------------------------------------------------------------------------------- observers
-
     def add_observer(self, callback: Observer) -> None:
         """Call ``callback(event)`` with every :mod:`~mycorrhizal.rhizomorph.events` record from now on."""
-        if self._observers is None:
-            self._observers = Observers(log, f"tree {self.tree.name!r}")
-        self._observers.add(callback)
-        if not self._program.observed:
-            self._program = observed_program_of(self.tree)
+        self._watchers().add(callback)  # the first one: the runner runs its observed program
 
     def remove_observer(self, callback: Observer) -> None:
         """Stop calling ``callback``; with no observer left the runner runs its plain program again."""
+        self._watchers().remove(callback)  # raises ValueError, naming the tree, if it is not attached
+
+    def _watchers(self) -> Observers:
         if self._observers is None:
             self._observers = Observers(log, f"tree {self.tree.name!r}")
-        self._observers.remove(callback)  # raises ValueError, naming the tree, if it is not attached
-        if not self._observers:
-            self._program = program_of(self.tree)
+            self._observers.watch(self._watched)
+        return self._observers
+
+    def _watched(self, active: bool) -> None:  # the first came; the last went (or was detached)
+        self._program = (observed_program_of if active else program_of)(self.tree)
 
     def _emit(self, event: Event) -> None:
         if self._observers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -164,6 +165,29 @@ async def test_without_observers_the_runner_runs_the_plain_program() -> None:
     assert seen == []
     with pytest.raises(ValueError, match="tree 'Demo': remove_observer"):
         runner.remove_observer(seen.append)
+    await runner.aclose()
+
+
+async def test_the_last_observer_detached_for_raising_leaves_the_plain_program(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # As when it is removed: the runner goes back to the program that builds no records.
+    runner = Runner(patrol_tree("Demo"), {}, ManualClock())
+    plain = runner._program
+    told: list[Event] = []
+
+    def broken(event: Event) -> None:
+        told.append(event)
+        raise RuntimeError("broken observer")
+
+    runner.add_observer(broken)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.rhizomorph"):
+        await runner.tick()
+    assert len(told) == 1 and "it is detached" in caplog.text
+    assert runner._program is plain
+    runner.add_observer(told.append)  # attached again: told from now on
+    await runner.tick()
+    assert [type(e) for e in told[1:]] == [TickFinished] and told[1].tick == 2  # type: ignore[attr-defined]
     await runner.aclose()
 
 
