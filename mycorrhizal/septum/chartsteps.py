@@ -302,14 +302,12 @@ def _transition(e: Charting, source: ChartNode, op: Op, retry: int) -> Taken:
     depth = len(e.stack or ()) + len(op.stack)
     if kind == PUSH and depth > e.options.max_stack_depth:
         raise stack_too_deep(source, op.label, depth, e.options.max_stack_depth)
-    if kind == RETRY and e.observers is not None:
-        e.emit(StateRetried, state=source.name, retry=retry + 1, label=op.label)
     return Taken(source, op, target, retry)
 
 
 def _without_conflicts(e: Charting, taken: list[Taken]) -> list[Taken]:
     """SCXML's rule: of two transitions leaving a common state, the one from the inner source wins,
-    else the one chosen first."""
+    else the one chosen first.  Observers are told the retries among those kept."""
     kept: list[Taken] = []
     for t in taken:
         t.exits = set(hierarchy.exit_set(e.active, t.where))
@@ -323,6 +321,10 @@ def _without_conflicts(e: Charting, taken: list[Taken]) -> list[Taken]:
                     break
         if not beaten:
             kept.append(t)
+    if e.observers is not None:  # a retry is told once it is sure to be taken (not beaten by another)
+        for t in kept:
+            if t.op.kind == RETRY:
+                e.emit(StateRetried, state=t.source.name, retry=t.retry + 1, label=t.op.label)
     return kept
 
 

@@ -25,11 +25,12 @@ from mycorrhizal.septum import (
     StateLeft,
     StateMachine,
     StateMachineComplete,
+    StateRetried,
     septum,
 )
 from mycorrhizal.septum.compound import Completed
 from tests._observing import Recorder
-from tests.septum._charts import box, check_told_in_full, drain, final, leaf, names, on
+from tests.septum._charts import box, check_told_in_full, drain, final, leaf, names, on, regions
 from tests.septum._helpers import E
 
 
@@ -209,6 +210,37 @@ async def test_handlers_see_their_own_state_and_retry_count() -> None:
     await fsm.run()
     assert seen == [("outer", "Outer", 0), ("enter", "Inner", 0), ("enter", "Inner", 1)]
     assert fsm.retry_count == 1 and fsm.current_state is inner
+
+
+@pytest.mark.parametrize("retrying", ["R1", "R2"])
+async def test_a_retry_beaten_by_another_regions_transition_is_not_told(retrying: str) -> None:
+    # Both regions answer "m": A retries, B leaves the parallel state.  Of two transitions leaving
+    # a common state, the one chosen first is taken: a StateRetried is told only if A's is.
+    out = leaf("Out", on_state=on({}))
+    a = leaf(
+        "A",
+        config=StateConfiguration(retries=3),
+        on_state=on({"m": E.RETRY}),
+        on_fail=lambda ctx: None,
+        transitions=lambda: [LabeledTransition(E.RETRY, Retry)],
+    )
+    b = leaf("B", on_state=on({"m": E.GO}), transitions=lambda: [LabeledTransition(E.GO, out)])
+    both = (
+        regions("Par", box("R1", a), box("R2", b))
+        if retrying == "R1"
+        else regions("Par", box("R1", b), box("R2", a))
+    )
+    fsm = StateMachine(box("Root", both, out))
+    await fsm.run()
+    seen = Recorder()
+    fsm.add_observer(seen)
+    fsm.send_message("m")
+    await fsm.run()
+    retried = [e.state for e in seen if isinstance(e, StateRetried)]
+    if retrying == "R1":  # A's retry, chosen first, is taken
+        assert retried == ["A"] and "A" in names(fsm.configuration)
+    else:  # B's transition, chosen first, is taken: A is left for Out, not retried
+        assert retried == [] and names(fsm.configuration) == ["Root", "Out"]
 
 
 async def test_retry_of_a_compound_state_re_enters_it_with_its_own_count_and_on_fail() -> None:
