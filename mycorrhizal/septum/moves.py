@@ -94,9 +94,7 @@ async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
     else:
         target = node  # Retry, Repeat, Restart: the same state again
     retry = m.retry + 1 if kind == RETRY else m.retry if kind == REPEAT else 0
-    if kind == RETRY and m.observers is not None:
-        m.emit(StateRetried, state=node.name, retry=retry, label=op.label)
-    await _leave(m, node, op.label, target)
+    await _leave(m, node, op.label, target, retry if kind == RETRY else 0)
     # As in SCXML, a failing action does not stop the transition: the target is entered, then it is reported.
     failed = await _act_safely(m, node, op) if op.action is not None else None
     # The count and the stack change once the state is left: a failing on_leave changes nothing.
@@ -209,12 +207,15 @@ async def _arrive(m: Moving, node: Node) -> None:
     await hook(m, node, "on_state")
 
 
-async def _leave(m: Moving, node: Node, label: Any, target: Node) -> None:
-    # The timer is cancelled once on_leave has succeeded: if it raises, the state is not left.
+async def _leave(m: Moving, node: Node, label: Any, target: Node, retry: int = 0) -> None:
+    # The timer is cancelled once on_leave has succeeded: if it raises, the state is not left (and
+    # a ``Retry``, number ``retry`` if not 0, is not told: it does not happen).
     # A timeout that fires during on_leave is queued, and dropped here.
     if node.on_leave is not None:
         await hook(m, node, "on_leave")
     m.disarm()
     observers = m.observers
+    if retry and observers is not None:
+        m.emit(StateRetried, state=node.name, retry=retry, label=label)
     if observers is not None and observers.requested and StateLeft in observers.requested:  # on request
         m.emit_left(node, label, target)

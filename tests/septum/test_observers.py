@@ -15,6 +15,7 @@ from mycorrhizal.septum import (
     LabeledTransition,
     MachineEvent,
     MessageHandled,
+    Retry,
     StateConfiguration,
     StateEntered,
     StateLeft,
@@ -169,6 +170,43 @@ async def test_records_queued_for_a_removed_async_observer_are_delivered_by_aclo
     fsm.remove_observer(observer)
     await fsm.aclose()
     assert seen == ["StateEntered"] + ["MessageHandled", "StateEntered"] * 3
+
+
+@septum.state(config=StateConfiguration(retries=3))
+class Stuck:
+    """Retries on "again", but its on_leave raises: the state is never left, so never retried."""
+
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return E.FAIL if ctx.msg == "again" else None
+
+    @septum.on_leave
+    def on_leave(ctx: Any) -> None:
+        raise OSError("cannot leave")
+
+    @septum.on_fail
+    def on_fail(ctx: Any) -> Any:
+        return None
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(E.FAIL, Retry)]
+
+
+async def test_a_retry_whose_on_leave_fails_is_not_told_as_a_retry(caplog: pytest.LogCaptureFixture) -> None:
+    fsm = StateMachine(Stuck, error_state=Broken)
+    events = Recorder()
+    fsm.add_observer(events)
+    await fsm.initialize()
+    fsm.send_message("again")
+    with caplog.at_level(logging.ERROR, logger="mycorrhizal.septum"):
+        await fsm.run()
+    assert [summary(e) for e in events] == [
+        ("entered", "Stuck", None, None),
+        ("handled", "Stuck", "again", E.FAIL),
+        ("failed", "Stuck", "on_leave", "again", OSError, "Broken"),
+        ("entered", "Broken", "Stuck", None),
+    ]
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
