@@ -15,6 +15,7 @@ class Recorder(list[Any]):
     def wants(self, kind: type) -> bool:
         return True
 
-    # Observers are compared by equality when removed: a recorder is only itself.
+    # A recorder is only itself (a list's == would make two empty recorders equal): observers are
+    # matched by identity when removed, and tests compare recorders by identity too.
     __eq__ = object.__eq__  # type: ignore[assignment]
     __hash__ = object.__hash__  # type: ignore[assignment]

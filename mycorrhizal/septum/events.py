@@ -35,7 +35,8 @@ class MachineEvent(Event):
 
 
 class StateEntered(MachineEvent):
-    """``state`` was entered (its ``on_enter``, if any, has run), from ``previous`` by ``label``.
+    """``state`` was entered (its timer is armed; its ``on_enter``, if any, runs next), from
+    ``previous`` by ``label``.
 
     At start ``previous`` and ``label`` are None; after a handler error routed here, ``label`` is None.
     """
