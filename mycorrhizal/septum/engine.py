@@ -67,7 +67,7 @@ class Engine(Telling):
         "unhandled",
         "closed",
         "_entered",
-        "_unobserved",
+        "_kept_observers",
     )
     #: The compiled spec this machine runs (shared with every machine of the same states).
     spec: MachineSpec
@@ -100,7 +100,7 @@ class Engine(Telling):
     _entered: dict[str, float]
     #: The machine's observers, unset until the first is attached, kept while none is (``observers``
     #: is None then): records still queued for a removed async observer, which aclose() waits for.
-    _unobserved: Observers
+    _kept_observers: Observers
 
     # Every engine is a machine: StateMachine.__new__ fills these slots (written out there, one frame:
     # a call from it costs ~8 % of building a machine), and a copy is built as any machine is.
@@ -132,21 +132,21 @@ class Engine(Telling):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def own_observers(self) -> Observers:
+    def _own_observers(self) -> Observers:
         """The machine's observers, for ``add_observer``: made once, and kept while none is attached
         (what is still queued for an async observer removed is delivered, and aclose() waits for it)."""
         observers = self.observers
         if observers is None:
-            observers = getattr(self, "_unobserved", None)
+            observers = getattr(self, "_kept_observers", None)
             if observers is None:
-                observers = self._unobserved = Observers(
+                observers = self._kept_observers = Observers(
                     report.log, f"machine {self.spec.name}", self.timebase.now
                 )
-                observers.watch(self.observed)
+                observers.watch(self._observed)
             self.observers = observers
         return observers
 
-    def observed(self, active: bool) -> None:
+    def _observed(self, active: bool) -> None:
         """The observers' watcher: with none left (the last removed, or detached for raising), a step
         is back to one test for observers and builds no record."""
         if not active:

@@ -260,7 +260,7 @@ class StateMachine(Engine, legacy.Compat0x):
     # ----------------------------------------------------------------- observers
     def add_observer(self, callback: Observer) -> None:
         """Call ``callback`` with each :mod:`~mycorrhizal.septum.events` record from now on."""
-        self.own_observers().add(callback)
+        self._own_observers().add(callback)
 
     def remove_observer(self, callback: Observer) -> None:
         """Stop calling ``callback`` (the same object given to :meth:`add_observer`)."""
@@ -417,7 +417,7 @@ class StateMachine(Engine, legacy.Compat0x):
             while self.running:
                 await turns.wait()
             turns.pass_on()  # a caller waiting for its turn learns that the machine is closed
-        observers = getattr(self, "_unobserved", None)  # (kept when the last one went: see own_observers)
+        observers = getattr(self, "_kept_observers", None)  # (kept when the last one went)
         if observers is not None:
             await observers.drain()
         report.closed(self.spec.name, self.node.name, self.queue_size)

@@ -142,10 +142,9 @@ class Ocel2SqliteTransport(OcelFile):
         ident, kind, when, _, relations = raw
         with self._lock:
             self._refuse_if_closed()
-            kind = self._history.types.get(ident, kind)
+            kind = self._history.types.get(ident, kind)  # OCEL keeps an object's first type
             _refuse_clashes("object", kind, [n for n, _ in raw[3]], self._object_types.types.get(kind))
             first, news = self._history.observe(raw)
-            kind = self._history.types[ident]
             table = self._table("object", kind, self._object_types.note(kind, news))
             declared = self._object_types.types[kind]
             if first:
