@@ -26,7 +26,7 @@ from .clock import Clock
 from .engine import DRIVING as FLAT_DRIVING
 from .engine import YIELD_EVERY, Engine
 from .events import TimeoutFired
-from .hierarchy import ChartNode
+from .hierarchy import ChartNode, TimerMarker
 from .mailbox import EMPTY, Mailbox, Marker
 from .mishaps import ENTRY_RUN
 from .moves import DONE, ENTRY, NEW, WAIT
@@ -202,8 +202,6 @@ class ChartEngine(Engine):
         clock.fired = True
         if log.isEnabledFor(logging.DEBUG):
             log.debug("machine %s: timeout of %s fired", self.spec.name, node.name)
-        if self.observers is not None:
-            self.emit(TimeoutFired, state=node.name)
         acting = self.acting
         if (
             acting is not None
@@ -275,8 +273,10 @@ class ChartEngine(Engine):
         msg = mailbox.take()
         if msg is EMPTY:
             return EMPTY
-        if isinstance(msg, Marker):
+        if isinstance(msg, TimerMarker):
             self.took_marker()
+            if self.observers is not None:  # told as on_timeout runs: a timeout dropped is never told
+                self.emit(TimeoutFired, state=msg.node.name)
             return msg
         ctx.msg = msg
         return msg

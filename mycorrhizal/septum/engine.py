@@ -173,8 +173,6 @@ class Engine(Telling):
         (self.mailbox or self.open_mailbox()).add_timeout()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("machine %s: timeout of %s fired", self.spec.name, self.node.name)
-        if self.observers is not None:
-            self.emit(TimeoutFired, state=self.node.name)
         if clock.interrupt(f"septum: state {self.node.name} timed out"):
             return  # on_state of this state was suspended: on_timeout runs next
         if self.waiter is not None:
@@ -410,6 +408,8 @@ class Engine(Telling):
             self.disarm()
             if report.info_enabled():
                 report.timed_out(self.spec.name, self.node.name, False)
+            if self.observers is not None:  # told as on_timeout runs: a timeout dropped is never told
+                self.emit(TimeoutFired, state=self.node.name)
             return TIMEOUT
         ctx.msg = msg
         return msg
@@ -420,6 +420,8 @@ class Engine(Telling):
         self.disarm()  # takes the queued timeout back off the queue
         if report.info_enabled():
             report.timed_out(self.spec.name, self.node.name, True)
+        if self.observers is not None:
+            self.emit(TimeoutFired, state=self.node.name)
         return RESUMED
 
     async def _failed(self, node: Node, took: Any, timeout: bool, exc: BaseException) -> None:

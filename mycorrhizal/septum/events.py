@@ -74,7 +74,14 @@ class MessageHandled(MachineEvent):
 
 
 class TimeoutFired(MachineEvent):
-    """The timeout of ``state`` expired; its ``on_timeout`` runs next."""
+    """The timeout of ``state`` expired and is handled: its ``on_timeout`` runs next.
+
+    Told when the machine takes the fired timeout to run ``on_timeout`` (``time`` is then, not
+    when the timer went off, if the machine was busy).  A timeout that fires but is dropped
+    because its state is left first (a message queued before it leads away, or it fires during
+    the state's suspended ``on_leave``) is never told.  An ``on_timeout`` whose task is cancelled
+    (:class:`StepCancelled`) is owed again and told again when it runs again.
+    """
 
 
 class StateRetried(MachineEvent):

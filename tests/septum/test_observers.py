@@ -362,3 +362,118 @@ async def test_a_lone_observer_on_the_fast_path_has_the_guarantees_of_any(
     assert "is detached" in caplog.text and fsm.current_state.name == hops[2][1]
     with pytest.raises(ValueError, match="that observer is not attached"):
         fsm.remove_observer(raising)
+
+
+# -- a timeout is told only when its on_timeout runs -----------------------------------------------
+
+
+def _timed_leaving(log: list[str]) -> Any:
+    """A state with a 5 s timeout whose ``on_leave`` takes 10 s, left by the message "go"."""
+
+    async def on_leave(ctx: Any) -> None:
+        await ctx.timebase.sleep(10)  # suspended while its timer fires: the timeout is dropped
+
+    @septum.state(config=StateConfiguration(timeout=5.0))
+    def Slow() -> None:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            return E.WORK if ctx.msg == "go" else None
+
+        @septum.on_timeout
+        def on_timeout(ctx: Any) -> None:
+            log.append("on_timeout")
+
+        septum.on_leave(on_leave)
+
+        @septum.transitions
+        def transitions() -> list[LabeledTransition]:
+            return [LabeledTransition(E.WORK, Broken)]
+
+    return Slow
+
+
+async def test_a_timeout_that_fires_while_its_state_is_left_is_not_told() -> None:
+    clock, log = ManualClock(), []
+    fsm = StateMachine(_timed_leaving(log), timebase=clock)
+    events = Recorder()
+    fsm.add_observer(events)
+    await fsm.initialize()
+    fsm.send_message("go")
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(10)  # the timer fires at 5, during on_leave: the state is left anyway
+    await task
+    assert fsm.current_state is Broken and log == []  # its on_timeout never ran...
+    assert not [e for e in events if isinstance(e, TimeoutFired)]  # ...so no record says it fired
+
+
+async def test_a_fired_timeout_dropped_behind_a_message_is_not_told() -> None:
+    clock, log = ManualClock(), []
+    fsm = StateMachine(_timed_leaving(log), timebase=clock)
+    events = Recorder()
+    fsm.add_observer(events)
+    await fsm.initialize()
+    fsm.send_message("go")  # queued before the timeout fires...
+    clock.advance(5)  # ...outside any loop turn: the timeout queued behind it is dropped on leaving
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(10)
+    await task
+    assert fsm.current_state is Broken and log == []
+    assert not [e for e in events if isinstance(e, TimeoutFired)]
+
+
+def _timed_chart(log: list[str]) -> Any:
+    """A compound state whose child ``Slow`` (as in ``_timed_leaving``) moves to ``Done`` on "go"."""
+
+    @septum.compound
+    class Outer:
+        @septum.state(config=StateConfiguration(timeout=5.0))
+        class Slow:
+            @septum.on_state
+            def on_state(ctx: Any) -> Any:
+                return E.WORK if ctx.msg == "go" else None
+
+            @septum.on_timeout
+            def on_timeout(ctx: Any) -> None:
+                log.append("on_timeout")
+
+            @septum.on_leave
+            async def on_leave(ctx: Any) -> None:
+                await ctx.timebase.sleep(10)
+
+            @septum.transitions
+            def transitions() -> list[LabeledTransition]:
+                return [LabeledTransition(E.WORK, Outer.Done)]
+
+        @septum.state(config=StateConfiguration(can_dwell=True))
+        class Done:
+            @septum.on_state
+            def on_state(ctx: Any) -> None:
+                pass
+
+    return Outer
+
+
+async def test_a_statechart_timeout_that_fires_while_its_state_is_left_is_not_told() -> None:
+    clock, log = ManualClock(), []
+    fsm = StateMachine(_timed_chart(log), timebase=clock)
+    events = Recorder()
+    fsm.add_observer(events)
+    await fsm.initialize()
+    fsm.send_message("go")
+    task = asyncio.create_task(fsm.run())
+    await clock.run_for(10)
+    await task
+    assert fsm.current_state.name == "Done" and log == []
+    assert not [e for e in events if isinstance(e, TimeoutFired)]
+
+
+async def test_a_timeout_is_told_when_its_on_timeout_runs() -> None:
+    clock, log = ManualClock(), []
+    for initial in (_timed_leaving(log), _timed_chart(log)):
+        fsm = StateMachine(initial, timebase=clock)
+        events = Recorder()
+        fsm.add_observer(events)
+        await fsm.initialize()
+        await clock.run_for(5)  # nobody runs the machine: its timer does
+        assert log == ["on_timeout"] and [summary(e) for e in events][-1] == ("timeout", "Slow")
+        log.clear()
