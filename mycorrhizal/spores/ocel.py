@@ -20,6 +20,7 @@ from typing import Any, Self
 from .records import Attributes, RawEvent, RawObject
 
 __all__ = [
+    "NULL_TYPE",
     "ObjectHistory",
     "OcelFile",
     "TypeRegistry",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("mycorrhizal.spores")
+
+NULL_TYPE = "null"
+"""The type :class:`ObjectHistory` gives a change to None (no OCEL type: it is never declared)."""
 
 UNKNOWN_TYPE = "UNKNOWN"
 """The type given to an object that events relate to but that was never logged itself."""
@@ -74,6 +78,8 @@ def _widen(old: str, new: str) -> str:
 def typed_value(kind: str, value: Any) -> Any:
     """``value`` as an attribute declared ``kind`` holds it (after widening, e.g. to text)."""
     if kind == "string" and not isinstance(value, str):
+        if value is None:  # a change to None: null in every layout
+            return None
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
@@ -89,12 +95,15 @@ class TypeRegistry:
         self.types: dict[str, dict[str, str]] = {}
 
     def note(self, type_name: str, attributes: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
-        """Record the attributes of one record; returns the (name, type) of attributes new to the type."""
+        """Record the attributes of one record; returns the (name, type) of attributes new to the type.
+        A None value (an object's attribute changed to None, see :class:`ObjectHistory`) has no type."""
         known = self.types.get(type_name)
         if known is None:
             known = self.types[type_name] = {}
         added: list[tuple[str, str]] = []
-        for name, kind, _ in attributes:
+        for name, kind, value in attributes:
+            if value is None:
+                continue
             old = known.get(name)
             if old is None:
                 known[name] = kind
@@ -125,7 +134,12 @@ def converted(attributes: Attributes) -> list[tuple[str, str, Any]]:
 
 
 class ObjectHistory:
-    """Every object's type and current attribute values: which parts of a record are news."""
+    """Every object's type and current attribute values: which parts of a record are news.
+
+    An attribute left out (or None) in an object's first record is not written: it has no value
+    yet.  One that had a value and is now None is a change, to None: ``(name, NULL_TYPE, None)``,
+    written as null (OCEL 2.0 JSON ``"value": null``; SQL NULL in the changed attribute's column),
+    which pm4py reads back as a change to a missing value."""
 
     def __init__(self) -> None:
         self.types: dict[str, str] = {}
@@ -134,9 +148,9 @@ class ObjectHistory:
     def observe(self, raw: RawObject) -> tuple[bool, list[tuple[str, str, Any]]]:
         """(first sighting?, the attributes that are new or changed) for one object record."""
         ident, kind, _, attributes, _ = raw
-        values = converted(attributes)
         current = self.values.get(ident)
         if current is None:
+            values = converted(attributes)
             self.types[ident] = kind
             self.values[ident] = {name: value for name, _, value in values}
             return True, values
@@ -147,9 +161,15 @@ class ObjectHistory:
                 self.types[ident],
                 kind,
             )
-        changed = [(n, k, v) for n, k, v in values if current.get(n, _MISSING) != v]
-        for name, _, value in changed:
-            current[name] = value
+        changed: list[tuple[str, str, Any]] = []
+        for name, value in attributes:
+            typed = ocel_value(value)
+            if typed is None:
+                if current.pop(name, None) is not None:  # had a value: now it has none
+                    changed.append((name, NULL_TYPE, None))
+            elif current.get(name, _MISSING) != typed[1]:
+                current[name] = typed[1]
+                changed.append((name, typed[0], typed[1]))
         return False, changed
 
 

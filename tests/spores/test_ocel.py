@@ -12,6 +12,7 @@ from enum import Enum, auto
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import pm4py
 import pytest
 
@@ -308,3 +309,52 @@ def test_a_json_lines_log_converts_to_ocel(tmp_path: Path, suffix: str) -> None:
     bad.write_text('{"neither": 1}\n')
     with pytest.raises(ValueError, match="line 1: not a spores record"):
         convert_jsonl(bad, tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("suffix", ["json", "sqlite"])
+def test_an_attribute_that_becomes_none_is_written_as_a_change_to_null(tmp_path: Path, suffix: str) -> None:
+    # A change to None was compared as "left out" and dropped: the log kept the old value, so a
+    # reader saw the order still assigned to c1.  OCEL 2.0 writes it as a change whose value is
+    # null (JSON null; SQL NULL in the changed field's column), which pm4py reads as a change.
+    path = tmp_path / f"log.{suffix}"
+    spores.configure(transport=Ocel2JsonTransport(path) if suffix == "json" else Ocel2SqliteTransport(path))
+    emit_object("Order", "o1", {"courier": "c1", "total": 3}, time=10.0)
+    emit_object("Order", "o1", {"courier": None, "total": 3}, time=20.0)
+    emit_object("Order", "o1", {"courier": None, "total": 4}, time=30.0)  # still None: no change
+    emit_object("Order", "o1", {"courier": "c2", "total": 4}, time=40.0)
+    emit_object("Order", "o2", {"courier": None}, time=50.0)  # None from the start: left out
+    emit_event("Ship", {}, [("o1", "order"), ("o2", "order")], time=60.0)  # (pm4py needs an event)
+    spores.close()
+    if suffix == "json":
+        doc = json.loads(path.read_text())
+        assert doc["objectTypes"][0]["attributes"] == [
+            {"name": "courier", "type": "string"},
+            {"name": "total", "type": "integer"},
+        ]
+        assert [(a["name"], a["time"][17:19], a["value"]) for a in doc["objects"][0]["attributes"]] == [
+            ("courier", "10", "c1"),
+            ("total", "10", 3),
+            ("courier", "20", None),
+            ("total", "30", 4),
+            ("courier", "40", "c2"),
+        ]
+        assert doc["objects"][1] == {"id": "o2", "type": "Order", "attributes": [], "relationships": []}
+    else:
+        db = sqlite3.connect(path)
+        rows = db.execute(
+            "SELECT ocel_id, substr(ocel_time, 18, 2), ocel_changed_field, courier, total "
+            "FROM object_Order ORDER BY ocel_time, rowid"
+        ).fetchall()
+        db.close()
+        assert rows == [
+            ("o1", "10", None, "c1", 3),
+            ("o1", "20", "courier", None, None),
+            ("o1", "30", "total", None, 4),
+            ("o1", "40", "courier", "c2", None),
+            ("o2", "50", None, None, None),
+        ]
+    read = pm4py.read_ocel2_json if suffix == "json" else pm4py.read_ocel2_sqlite
+    changes = read(str(path)).object_changes
+    couriers = changes[changes["ocel:field"] == "courier"]
+    assert [None if pd.isna(v) else v for v in couriers["courier"]] == [None, "c2"]
+    assert list(changes[changes["ocel:field"] == "total"]["total"]) == [4]
