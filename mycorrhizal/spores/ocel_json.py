@@ -34,6 +34,7 @@ class Ocel2JsonTransport(OcelFile):
         super().__init__(filepath)
         self._indent = indent
         self._events: list[tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]] = []
+        self._event_ids: set[str] = set()  # an event given twice is kept once (its first copy)
         # object id -> (attribute entries (name, value, time), o2o relationships)
         self._objects: dict[str, tuple[list[tuple[str, Any, float]], list[tuple[str, str]]]] = {}
         lifecycle.register(self, self.close)
@@ -45,6 +46,11 @@ class Ocel2JsonTransport(OcelFile):
         _refuse_unwritable("event", None, kind, values)
         with self._lock:
             self._refuse_if_closed()
+            if ident in self._event_ids:
+                # A send cut off by its loop shutting down is made again in full, so a JSON-lines
+                # log may hold an event twice; OCEL allows one event per id (as the SQLite writer).
+                return
+            self._event_ids.add(ident)
             self._event_types.note(kind, values)
             self._events.append((ident, kind, when, values, list(relations)))
             self._referenced.update(oid for oid, _ in relations)

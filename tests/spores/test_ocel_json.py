@@ -55,3 +55,22 @@ def test_a_record_json_cannot_hold_is_refused_when_taken_not_at_close(
         write(raw)  # type: ignore[arg-type]
     transport.close()
     assert [e["id"] for e in json.loads(path.read_text())["events"]] == ["e0"]
+
+
+def test_an_event_taken_twice_is_kept_once(tmp_path: Path) -> None:
+    # A send cut off by its loop shutting down is made again in full (docs/observing.md), so a
+    # JSON-lines log may hold an event twice: the document held it twice (two events with one id,
+    # which OCEL forbids), where the SQLite writer keeps its first copy.
+    path = tmp_path / "run.json"
+    transport = Ocel2JsonTransport(path)
+    for ident, n in [("e0", 0), ("e1", 1), ("e1", 1), ("e0", 9), ("e2", 2)]:
+        transport.write_event((ident, "tick", float(n), [("n", n)], [("o1", "order")], None))
+    transport.flush()
+    transport.write_event(("e2", "tick", 2.0, [("n", 2)], [("o1", "order")], None))  # after a flush too
+    transport.close()
+    events = json.loads(path.read_text())["events"]
+    assert [(e["id"], e["attributes"]) for e in events] == [
+        ("e0", [{"name": "n", "value": 0}]),
+        ("e1", [{"name": "n", "value": 1}]),
+        ("e2", [{"name": "n", "value": 2}]),
+    ]
