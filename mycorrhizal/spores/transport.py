@@ -161,6 +161,7 @@ class AsyncFileTransport:
         self._lock = threading.Lock()  # one writer at a time, batches in order
         self._writer: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None  # the loop the timer is armed on
         self._sealed = 0  # records moved into batches (event-loop side)
         self.written = 0
         """Records written to the file so far."""
@@ -180,7 +181,7 @@ class AsyncFileTransport:
         waiting = len(pending)
         if waiting >= self._batch_size:
             self._seal()
-        elif waiting == 1 and self._timer is None:
+        elif waiting == 1:  # a batch begins (once per batch: the timer is checked here)
             self._arm_timer()
 
     async def send(self, data: bytes, content_type: str = "application/json") -> None:
@@ -213,7 +214,7 @@ class AsyncFileTransport:
         """Write everything from this thread, then close the file (used at exit; idempotent)."""
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+            self._timer = self._timer_loop = None
         self._seal(start=False)
         self._write_batches()
         with self._lock:
@@ -235,14 +236,21 @@ class AsyncFileTransport:
     # -- internals ----------------------------------------------------------------------------------
 
     def _arm_timer(self) -> None:
+        """Arm the flush timer for a batch just begun, unless one is armed on this loop already.
+        A timer armed on another loop is dead when that loop closed before it fired (it never
+        will), and no help to this loop if it is not: this loop gets its own."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop: the batch is written when full, on close or at exit
-        self._timer = loop.call_later(self._flush_interval, self._on_timer)
+        if self._timer is not None and self._timer_loop is loop:
+            return
+        self._timer_loop = loop
+        self._timer = loop.call_later(self._flush_interval, self._on_timer, loop)
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer_loop is loop:  # (not a timer left on a loop since replaced)
+            self._timer = self._timer_loop = None
         if self._pending and not self._closed:
             self._seal()
 

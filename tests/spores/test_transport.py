@@ -387,3 +387,34 @@ def test_a_writer_task_cancelled_before_it_ran_does_not_stall_the_next_event_loo
     asyncio.run(second_run())
     assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1, 2]
     assert transport.pending == 0
+
+
+def test_a_flush_timer_of_a_closed_event_loop_does_not_keep_the_next_loops_batches_waiting(
+    tmp_path: Path,
+) -> None:
+    # The first loop flushed (its batch written) while its flush timer was still armed, then
+    # closed: the timer never fired, so it was never forgotten, and in every later loop a partial
+    # batch waited for a full batch, flush()/close() or exit instead of flush_interval seconds.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=100, flush_interval=60)
+
+    async def first_run() -> None:
+        transport.send_nowait(b'{"n": 0}')  # arms the flush timer
+        await transport.flush()  # written; the timer is still armed when the loop closes
+
+    async def second_run() -> None:
+        loop = asyncio.get_running_loop()
+        transport.send_nowait(b'{"n": 1}')  # must arm a timer on this loop
+        now = loop.time()
+        loop.time = lambda: now + 61  # type: ignore[method-assign] - the flush interval passes
+        for _ in range(3):  # the loop's next rounds run what is due
+            await asyncio.sleep(0)
+        writer = transport._writer
+        assert writer is not None, "no flush timer fired on this loop"
+        await asyncio.shield(writer)
+        assert transport.written == 2 and transport.pending == 0  # before flush() or close()
+        await transport.close()
+
+    asyncio.run(first_run())
+    asyncio.run(second_run())
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1]
