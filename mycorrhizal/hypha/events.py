@@ -124,7 +124,9 @@ class FiringFailed(FiringEvent):
 
 
 class FiringCancelled(FiringEvent):
-    """A firing was cancelled while its handler was suspended: its tokens went back to their places."""
+    """A firing was cancelled while its handler was suspended, or its handler raised a
+    ``KeyboardInterrupt``, ``SystemExit`` or the like (which goes on propagating): its tokens went
+    back to their places."""
 
     kind: ClassVar[str] = "cancelled"
 

@@ -56,6 +56,14 @@ class Failures:
                         self._ready.mark(c)
         self._report.stats.returned += len(consumed)
 
+    def interrupted(self, t: TransitionState, consumed: Consumed) -> None:
+        """A ``KeyboardInterrupt`` or the like (no failure: the caller lets it go on) ended a firing:
+        its tokens go back, told as :class:`FiringCancelled` (observers counting tokens from the
+        records see them back, as after any firing that gives its tokens back)."""
+        self.give_back(t, consumed, notify=True)
+        if self._report.watched:
+            self._report.cancelled(t.qname, consumed)
+
     def fail(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A firing failed: apply the transition's error policy; never lose a token."""
         self._report.stats.failures += 1

@@ -161,7 +161,7 @@ class Firing:
             self._failures.fail(t, consumed, exc)
             return
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.give_back(t, consumed, notify=True)
+            self._failures.interrupted(t, consumed)
             raise
         # ``result`` is a coroutine here.
         if t.eager:
@@ -185,7 +185,7 @@ class Firing:
             self._failures.fail(t, consumed, exc)
             return SETTLED
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.give_back(t, consumed, notify=True)
+            self._failures.interrupted(t, consumed)
             raise
         self.suspend(t, consumed, Continue(coro, first), ctx)
         return SETTLED
@@ -229,7 +229,7 @@ class Firing:
             self._ended(t, consumed, exc)
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._ready.end_flight(t, consumed)
-            self._failures.give_back(t, consumed, notify=True)
+            self._failures.interrupted(t, consumed)
             raise
         else:
             self._ready.end_flight(t, consumed)
@@ -309,7 +309,7 @@ class Firing:
             self._failures.fail(t, consumed, exc)
             return
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.give_back(t, consumed, notify=True)
+            self._failures.interrupted(t, consumed)
             raise
         if self._io.recorder is not None and not self._journaled(t, consumed, plan):
             return  # an output the journal cannot write down: the firing failed

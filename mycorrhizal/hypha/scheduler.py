@@ -225,7 +225,7 @@ class Scheduler:
         if isinstance(exc, FAILURES):
             self._failures.fail(t, consumed, exc)
             return
-        self._failures.give_back(t, consumed, notify=True)
+        self._failures.interrupted(t, consumed)
         raise exc
 
     def fire_fast(self, t: TransitionState) -> bool:
@@ -258,7 +258,7 @@ class Scheduler:
             self._failures.fail(t, consumed, exc)
             return True
         except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.give_back(t, consumed, notify=True)
+            self._failures.interrupted(t, consumed)
             raise
         if (
             (result is None or type(result) is dict)

@@ -414,3 +414,76 @@ async def test_a_lone_plain_observer_that_raises_on_a_commit_is_detached(
     assert caplog.text.count("is detached") == 1 and runner.fired() == {"Shaped.move": 2}
     with pytest.raises(ValueError, match="that observer is not attached"):
         runner.remove_observer(raising)
+
+
+class Abort(BaseException):
+    """Stands for KeyboardInterrupt/SystemExit: not a failure; the tokens go back and it goes on."""
+
+
+ABORTS = ["plain", "async", "async with ctx", "after a suspension", "not eager", "generator"]
+
+
+def _aborting(shape: str) -> Any:
+    """src -> stop_everything, whose handler raises :class:`Abort` by the path ``shape`` names."""
+
+    @pn.net
+    def Abortive(builder: NetBuilder) -> None:
+        src = builder.place("src")
+        eager = shape != "not eager"
+
+        if shape == "plain":
+
+            def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                raise Abort()
+
+        elif shape == "async with ctx":
+
+            async def stop_everything(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+                raise Abort()
+
+        elif shape == "after a suspension":
+
+            async def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                await timebase.sleep(1)
+                raise Abort()
+
+        elif shape == "generator":
+
+            def stop_everything(consumed: Any, bb: Any, timebase: Any) -> Any:
+                raise Abort()
+                yield  # a generator handler
+
+        else:
+
+            async def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                raise Abort()
+
+        builder.transition(inputs=[src], eager=eager)(stop_everything)
+
+    return Abortive
+
+
+@pytest.mark.parametrize("shape", ABORTS)
+async def test_tokens_given_back_by_a_base_exception_are_told_as_a_cancelled_firing(
+    shape: str, clock: ManualClock
+) -> None:
+    runner = Runner(_aborting(shape), {}, clock)
+    events = Recorder()
+    runner.add_observer(events)
+    runner.add_token("Abortive.src", "keep me")
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+    if shape in ("after a suspension", "not eager"):
+        # In the firing's own task: a real KeyboardInterrupt would go on out of the event loop;
+        # this one ends that task (and nobody waits for it).
+        await runner.start()
+        await clock.run_for(1)
+    else:
+        with pytest.raises(Abort):
+            await runner.run_until_idle()
+    assert runner.marking()["src"] == ("keep me",)
+    # every FiringStarted has the record ending its firing: counted from records, the token is back
+    assert [(type(e), dict(e.consumed)) for e in events] == [
+        (FiringStarted, {"Abortive.src": ("keep me",)}),
+        (FiringCancelled, {"Abortive.src": ("keep me",)}),
+    ]
+    await runner.stop()
