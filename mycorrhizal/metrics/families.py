@@ -54,8 +54,12 @@ class Families:
             "Wall time from a firing taking its tokens to its outcome, seconds.",
             ["net", "transition"],
         )
-        self.consumed = counter("net_tokens_consumed_total", "Tokens taken by firings.", ["net", "place"])
-        self.produced = counter("net_tokens_produced_total", "Tokens produced by firings.", ["net", "place"])
+        self.consumed = counter(
+            "net_tokens_consumed_total", "Tokens taken by committed firings.", ["net", "place"]
+        )
+        self.produced = counter(
+            "net_tokens_produced_total", "Tokens produced by committed firings.", ["net", "place"]
+        )
         self.net_errors = counter(
             "net_errors_total",
             "Failures outside firings: a guard, a sink (delivery) or a source that raised.",

@@ -113,8 +113,6 @@ def _outcome(obs: MetricsObserver, event: FiringEvent, outcome: str) -> None:
     fam, net = obs.families, event.source
     transition = _short(event.transition, net)
     obs.inc(fam.firings, net, transition, outcome)
-    for place, tokens in event.consumed.items():
-        obs.inc(fam.consumed, net, _short(place, net), amount=len(tokens))
     key = _firing_key(event)
     starts = obs._firings.get(key)
     if starts:
@@ -126,6 +124,8 @@ def _outcome(obs: MetricsObserver, event: FiringEvent, outcome: str) -> None:
 def _committed(obs: MetricsObserver, event: FiringCommitted) -> None:
     _outcome(obs, event, "committed")
     net = event.source
+    for place, tokens in event.consumed.items():  # once: a failed or cancelled firing's go back
+        obs.inc(obs.families.consumed, net, _short(place, net), amount=len(tokens))
     for place, tokens in event.produced.items():
         obs.inc(obs.families.produced, net, _short(place, net), amount=len(tokens))
 

@@ -55,7 +55,8 @@ async def test_a_net_counts_firings_by_outcome_tokens_latencies_and_place_depths
     assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="committed") == 2
     assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="failed") == 1
     assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="cancelled") == 1
-    assert value(registry, "mycorrhizal_net_tokens_consumed_total", net="Shop", place="inbox") == 4
+    # consumed by committed firings only: j2's failure sent it to "dead", j4 went back when cancelled
+    assert value(registry, "mycorrhizal_net_tokens_consumed_total", net="Shop", place="inbox") == 2
     assert value(registry, "mycorrhizal_net_tokens_produced_total", net="Shop", place="done") == 2
     assert value(registry, "mycorrhizal_net_firing_seconds_count", **work) == 4  # every firing timed
     assert value(registry, "mycorrhizal_net_firing_seconds_bucket", **work, le="+Inf") == 4
@@ -171,3 +172,33 @@ async def test_a_machine_counts_transitions_messages_timeouts_retries_failures_a
     assert value(registry, "mycorrhizal_machine_state_seconds_count", **m, state="Working") == 2
     assert value(registry, "mycorrhizal_machine_state_seconds_sum", **m, state="Working") == 5.0
     assert value(registry, "mycorrhizal_machine_queue_size", **m) == fsm.queue_size
+
+
+async def test_a_firing_retried_after_giving_its_tokens_back_counts_them_consumed_once(
+    registry: CollectorRegistry, caplog: Any
+) -> None:
+    @pn.net
+    def Flaky(builder: NetBuilder) -> None:
+        inbox, done = builder.place("inbox"), builder.place("done")
+
+        @builder.transition(inputs=[inbox], outputs=[done], retry_delay=1.0)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            bb["calls"] = bb.get("calls", 0) + 1
+            if bb["calls"] == 1:
+                raise ValueError("first try")  # the token goes back to the inbox
+            return {done: consumed.token}
+
+    clock = ManualClock()
+    metrics = Metrics(registry)
+    runner = NetRunner(Flaky, {}, clock)
+    metrics.observe(runner)
+    runner.add_token("inbox", "job")
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await runner.start()
+        await clock.run_for(1)  # the retry
+        await runner.run_until_idle()
+        await runner.stop()
+    work = {"net": "Flaky", "transition": "work"}
+    assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="failed") == 1
+    assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="committed") == 1
+    assert value(registry, "mycorrhizal_net_tokens_consumed_total", net="Flaky", place="inbox") == 1
