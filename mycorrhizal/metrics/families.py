@@ -78,7 +78,9 @@ class Families:
         )
         # machines
         self.transitions = counter(
-            "machine_transitions_total", "State changes of a machine.", ["machine", "source", "target"]
+            "machine_transitions_total",
+            "Transitions taken by a machine (one each; routes to the error state included).",
+            ["machine", "source", "target"],
         )
         self.messages = counter(
             "machine_messages_total", "Messages handled, by the handling state.", ["machine", "state"]

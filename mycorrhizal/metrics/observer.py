@@ -4,6 +4,12 @@ Counters move with each event.  Latencies: a firing's and a tick's are wall time
 (``time.perf_counter``) between the start record and the outcome record, which the observer sees
 inline; a state's dwell time is the machine's timebase time between entering and leaving it.
 Concurrent firings of one transition are matched to their starts by the tokens they consumed.
+
+A machine's transition is counted once, at the first state it enters: a statechart's move tells a
+``StateLeft`` for every state it leaves (the source, the states inside it, those around it up to the
+transition's domain) and a ``StateEntered`` for every state it enters, each naming the source
+(``previous``).  A failure routed to the error state is a transition too (from the failed state);
+the states it abandons (told no ``StateLeft``) get their dwell time then.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from ..rhizomorph.events import (
 )
 from ..septum.events import (
     HandlerFailed,
+    MachineEvent,
     MessageHandled,
     StateEntered,
     StateLeft,
@@ -64,7 +71,7 @@ def _firing_key(event: FiringEvent) -> tuple[Any, ...]:
 class MetricsObserver:
     """Counts the events of one runtime (a plain observer; see :class:`~mycorrhizal.metrics.Metrics`)."""
 
-    __slots__ = ("families", "runtime", "_children", "_firings", "_ticks", "_entered")
+    __slots__ = ("families", "runtime", "_children", "_firings", "_ticks", "_machines")
 
     def __init__(self, families: Families, runtime: Any) -> None:
         self.families = families
@@ -75,8 +82,8 @@ class MetricsObserver:
         self._firings: dict[tuple[Any, ...], list[float]] = {}  # firing key -> start times
         # tree (or a net's tree run) -> start of its tick in progress
         self._ticks: dict[Any, float] = {}
-        # machine (or a net's machine, with its key) -> (state, time entered)
-        self._entered: dict[Any, tuple[str, float]] = {}
+        # machine (or a net's machine, with its key) -> its active states and the move under way
+        self._machines: dict[Any, _Machine] = {}
 
     def __call__(self, event: Any) -> None:
         """Count one event (what the runtime calls)."""
@@ -100,6 +107,21 @@ class MetricsObserver:
     def inc(self, family: Counter, *labels: str, amount: float = 1) -> None:
         """Add ``amount`` to a counter."""
         self.child(family, *labels).inc(amount)
+
+
+class _Machine:
+    """What the observer follows of one machine (or of one key's machine in a net's transition)."""
+
+    __slots__ = ("entered", "target", "routed")
+
+    def __init__(self) -> None:
+        self.entered: dict[str, float] = {}
+        """Each active state (as far as the records told) -> the time it was entered."""
+        self.target: str | None = None
+        """The target of the move under way (states being left, none entered yet): counted as a
+        transition at the first state it enters."""
+        self.routed = False
+        """Whether that move is a failure's route to the error state (no ``StateLeft``)."""
 
 
 # -- nets -------------------------------------------------------------------------------------------
@@ -179,16 +201,40 @@ def _node_event(kind: str) -> Handler:
 # -- machines ---------------------------------------------------------------------------------------
 
 
+def _machine(obs: MetricsObserver, track: Any) -> _Machine:
+    found = obs._machines.get(track)
+    if found is None:
+        found = obs._machines[track] = _Machine()
+    return found
+
+
 def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> None:
-    obs._entered[event.source if track is None else track] = (event.state, event.time)
+    machine = _machine(obs, event.source if track is None else track)
+    previous = event.previous
+    if previous is not None and machine.target is not None:  # the first state a move enters
+        fam, name = obs.families, event.source
+        if machine.routed:  # a failure's route: every state still active was abandoned
+            for state, since in machine.entered.items():
+                obs.child(fam.state_seconds, name, state).observe(event.time - since)
+            machine.entered.clear()
+        obs.inc(fam.transitions, name, previous, machine.target)
+        machine.target = None
+    machine.entered[event.state] = event.time
 
 
 def _left(obs: MetricsObserver, event: StateLeft, track: Any = None) -> None:
-    fam, machine = obs.families, event.source
-    obs.inc(fam.transitions, machine, event.state, event.target)
-    entered = obs._entered.pop(machine if track is None else track, None)
-    if entered is not None and entered[0] == event.state:
-        obs.child(fam.state_seconds, machine, event.state).observe(event.time - entered[1])
+    machine = _machine(obs, event.source if track is None else track)
+    machine.target, machine.routed = event.target, False
+    since = machine.entered.pop(event.state, None)
+    if since is not None:
+        obs.child(obs.families.state_seconds, event.source, event.state).observe(event.time - since)
+
+
+def _handler_failed(obs: MetricsObserver, event: HandlerFailed, track: Any = None) -> None:
+    obs.inc(obs.families.machine_events, event.source, event.state, "failure")
+    if event.routed_to is not None:  # to a state (its StateEntered follows) or by a label (StateLeft)
+        machine = _machine(obs, event.source if track is None else track)
+        machine.target, machine.routed = event.routed_to, True
 
 
 def _handled(obs: MetricsObserver, event: MessageHandled) -> None:
@@ -218,7 +264,7 @@ def _forwarded(obs: MetricsObserver, event: Forwarded) -> None:
     tracked = _TRACKED.get(type(inner))
     if tracked is None:
         handler(obs, renamed)
-    elif isinstance(inner, StateEntered | StateLeft):
+    elif isinstance(inner, MachineEvent):
         tracked(obs, renamed, (label, event.key))
     else:
         tracked(obs, renamed, (label, id(event.key)))  # a tree run, by its token (maybe unhashable)
@@ -229,6 +275,7 @@ _TRACKED: dict[type, Tracked] = {
     TickFinished: _tick_finished,
     StateEntered: _entered,
     StateLeft: _left,
+    HandlerFailed: _handler_failed,
 }
 
 _HANDLERS: dict[type, Handler] = {
@@ -251,6 +298,6 @@ _HANDLERS: dict[type, Handler] = {
     MessageHandled: _handled,
     TimeoutFired: _machine_event("timeout"),
     StateRetried: _machine_event("retry"),
-    HandlerFailed: _machine_event("failure"),
+    HandlerFailed: _handler_failed,
     Forwarded: _forwarded,
 }

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import subprocess
 import sys
+from enum import Enum, auto
 from typing import Any
 
 import attrs
@@ -18,7 +19,7 @@ from mycorrhizal.hypha import NetBuilder, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.septum import StateMachine
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
 
@@ -202,3 +203,87 @@ async def test_a_firing_retried_after_giving_its_tokens_back_counts_them_consume
     assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="failed") == 1
     assert value(registry, "mycorrhizal_net_firings_total", **work, outcome="committed") == 1
     assert value(registry, "mycorrhizal_net_tokens_consumed_total", net="Flaky", place="inbox") == 1
+
+
+class Go(Enum):
+    ON = auto()
+    BAD = auto()
+
+
+@septum.compound
+class Errand:
+    """Errand { Busy { Step }, Done }: "next" takes Busy's transition to Done, leaving Step and Busy."""
+
+    @septum.compound
+    class Busy:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            return Go.ON if ctx.msg == "next" else None
+
+        @septum.transitions
+        def transitions() -> list[Any]:
+            return [LabeledTransition(Go.ON, Errand.Done)]
+
+        @septum.state
+        class Step:
+            @septum.on_state
+            def on_state(ctx: Any) -> Any:
+                if ctx.msg == "bad":
+                    raise KeyError("bad input")
+                return None
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Done:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            if ctx.msg == "bad":
+                raise KeyError("bad input")
+            return None
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Failed:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return None
+
+
+async def test_a_statechart_move_counts_one_transition_and_every_state_left_its_dwell(
+    registry: CollectorRegistry,
+) -> None:
+    clock = ManualClock()
+    metrics = Metrics(registry)
+    fsm = StateMachine(Errand, timebase=clock)
+    metrics.observe(fsm)
+    await fsm.initialize()
+    await clock.run_for(2)
+    fsm.send_message("next")  # leaves Step (inside the source) and Busy (the source)
+    await fsm.run()
+    m = {"machine": "Errand"}
+    transitions = "mycorrhizal_machine_transitions_total"
+    assert value(registry, transitions, **m, source="Busy", target="Done") == 1
+    assert value(registry, transitions, **m, source="Step", target="Done") is None  # not a transition
+    for state in ("Busy", "Step"):  # each state left: 2 s in it
+        assert value(registry, "mycorrhizal_machine_state_seconds_sum", **m, state=state) == 2.0
+
+
+@pytest.mark.parametrize("initial", [Idle, Errand], ids=["flat", "statechart"])
+async def test_a_failure_routed_to_the_error_state_counts_a_transition_and_the_dwell_it_ends(
+    registry: CollectorRegistry, caplog: Any, initial: Any
+) -> None:
+    clock = ManualClock()
+    metrics = Metrics(registry)
+    fsm = StateMachine(initial, error_state=Failed, timebase=clock)
+    metrics.observe(fsm)
+    await fsm.initialize()
+    await clock.run_for(3)
+    fsm.send_message("bad")
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.septum"):
+        await fsm.run()
+    m, failing = {"machine": initial.name}, "Idle" if initial is Idle else "Step"
+    transitions = "mycorrhizal_machine_transitions_total"
+    assert value(registry, transitions, **m, source=failing, target="Failed") == 1
+    assert value(registry, "mycorrhizal_machine_events_total", **m, state=failing, kind="failure") == 1
+    abandoned = ["Idle"] if initial is Idle else ["Step", "Busy", "Errand"]
+    for state in abandoned:  # every state the route abandoned: 3 s in it
+        assert value(registry, "mycorrhizal_machine_state_seconds_sum", **m, state=state) == 3.0
