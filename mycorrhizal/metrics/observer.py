@@ -93,7 +93,8 @@ class MetricsObserver:
 
     def wants(self, kind: type) -> bool:
         """Whether records of class ``kind`` count for something: the records told on request
-        included (firing and tick starts time the firings and ticks, a state left its dwell)."""
+        included (firing and tick starts time the firings and ticks; a state left ends its dwell
+        and names the target of the transition under way)."""
         return kind in _HANDLERS
 
     def child(self, family: Any, *labels: str) -> Any:
