@@ -440,3 +440,41 @@ def test_a_record_layout_the_handlers_do_not_unpack_is_refused_at_import() -> No
     unpacked_as(StateEntered, "source", "time", "state", "previous", "label")
     with pytest.raises(TypeError, match=r"StateEntered records hold .* update the unpacking"):
         unpacked_as(StateEntered, "source", "time", "state", "label", "previous")
+
+
+class FlakySink(MemorySink):
+    """Refuses its first object record (a full disk, say), then takes records again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def write_object(self, raw: Any) -> None:
+        if not self.refused:
+            self.refused += 1
+            raise OSError("disk full")
+        super().write_object(raw)
+
+
+async def test_an_observation_detached_for_a_failed_write_attached_again_writes_it(caplog: Any) -> None:
+    # The net's object was marked written before its write, which raised: the runner detached
+    # the observation (an observer that raises is), leaving the 'with' block then raised
+    # ValueError (not attached), and once attached again it never wrote the net's object: its
+    # events related an object never logged.
+    sink = FlakySink()
+    spores.configure(transport=sink)
+    runner = NetRunner(Stamping, {})
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        with observe(runner) as observation:
+            runner.add_token("inbox", {"id": "a"})
+            await runner.run_until_idle()
+    assert sink.refused == 1 and "disk full; it is detached" in caplog.text
+    assert sink.events() == []
+    observation.attach()
+    runner.add_token("inbox", {"id": "b"})
+    await runner.run_until_idle()
+    observation.detach()
+    assert brief(sink) == [
+        ("stamp", [("Stamping", "net"), ("b", "consumed:inbox"), ("sb", "produced:stamped")], {})
+    ]
+    assert [o["id"] for o in sink.objects()] == ["Stamping", "b", "sb"]

@@ -201,10 +201,14 @@ class Observation:
         return self
 
     def detach(self) -> None:
-        """Stop observing (idempotent)."""
+        """Stop observing (idempotent; also after the runtime detached the observation because a
+        write raised: :meth:`attach` then attaches it again)."""
         if self._attached:
-            self.runtime.remove_observer(self)
             self._attached = False
+            try:
+                self.runtime.remove_observer(self)
+            except ValueError:  # not attached: the runtime detached it (it raised) already
+                pass
 
     def __enter__(self) -> Observation:
         return self
@@ -239,16 +243,16 @@ class Observation:
         ident = name if self.run is None else f"{self.run}/{name}"
         dispatcher = config._state.dispatcher
         if self._written.get(ident) is not dispatcher:
-            self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], []))
+            self._written[ident] = dispatcher  # once written: a write that raised is made again
         return ident
 
     def part_object(self, kind: str, ident: str, owner: str, qualifier: str, when: float) -> str:
         """The id of a part of a runtime (a tree's node), written once with a link to its owner."""
         dispatcher = config._state.dispatcher
         if self._written.get(ident) is not dispatcher:
-            self._written[ident] = dispatcher
             dispatcher.object((ident, kind, when, [], [(owner, qualifier)]))
+            self._written[ident] = dispatcher  # once written
         return ident
 
     def owner(self, kind: str, name: str, when: float) -> tuple[Dispatcher, str, str]:

@@ -110,8 +110,8 @@ def entered(obs: Observation, event: StateEntered) -> None:
     machine = obs.runtime_object("machine", source, when)
     state = config._state
     if obs.states.get(machine) != (state_name, state.dispatcher):  # a self-transition changes nothing
-        obs.states[machine] = (state_name, state.dispatcher)
         state.dispatcher.object((machine, "machine", when, [("state", state_name)], []))
+        obs.states[machine] = (state_name, state.dispatcher)  # once written
     # label_text(label), without its call (nor isinstance's) for an enum member
     label_name = label._name_ if type(type(label)) is EnumType else label_text(label)
     _write_move(obs, (state_name, "entered", previous, label_name), when, machine)
