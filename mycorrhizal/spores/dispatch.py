@@ -65,7 +65,7 @@ class Dispatcher:
         self.transport = transport
         self.encoder: Encoder = encoder if encoder is not None else JSONEncoder()
         self.events = 0
-        """Events handed to the transport so far."""
+        """Events handed to the transport so far (counted once it took them)."""
         self.objects = 0
         """Object records handed to the transport so far."""
         self.unsent = 0
@@ -106,13 +106,13 @@ class Dispatcher:
 
     def event(self, raw: RawEvent) -> None:
         """Deliver an event from any code; an async transport's send is queued, never dropped."""
-        self.events += 1
         if self._write_event is not None:
             self._write_event(raw)
         elif self._nowait is not None:
             self._nowait(self._encode_event(raw), self._content_type)
         else:
             self._deliver(self._encode_event(raw))
+        self.events += 1  # once taken: a record the transport refused (raised) is not counted
 
     def event_line(
         self, type_json: str, time: float, attributes_json: str, relations_json: str, ident: str = ""
@@ -121,7 +121,6 @@ class Dispatcher:
         of adapters and observers: no record, no encoding step; the line is the one
         :meth:`JSONEncoder.encode_event` makes).  Its id is ``ident``, or (the default) a new one
         made in the line itself (no string of its own)."""
-        self.events += 1
         second = encoder._second  # time_text(time) without its call: within the second, by table
         fraction = time - second[0]
         if 0.0 <= fraction < 0.999999:
@@ -137,22 +136,22 @@ class Dispatcher:
             f'"relationships":[{relations_json}]}},"object":null}}'.encode(),
             "application/json",
         )
+        self.events += 1
 
     def object(self, raw: RawObject) -> None:
         """Deliver an object record from any code (see :meth:`event`)."""
-        self.objects += 1
         if self._write_object is not None:
             self._write_object(raw)
         elif self._nowait is not None:
             self._nowait(self._encode_object(raw), self._content_type)
         else:
             self._deliver(self._encode_object(raw))
+        self.objects += 1
 
     def object_line(self, object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
         """Deliver an object record without relationships given as its parts, while :attr:`lines`
         (the object cache's first sightings and changes: no record, no encoding step; the line is
         the one :meth:`JSONEncoder.encode_object` makes)."""
-        self.objects += 1
         self._put(
             f'{{"event":null,"object":{{"id":{_text(object_id)},'
             f'"type":{encoder._quoted.get(object_type) or encoder.quote(object_type)},'
@@ -160,6 +159,7 @@ class Dispatcher:
             '"relationships":[]}}'.encode(),
             "application/json",
         )
+        self.objects += 1
 
     def object_writer(self) -> Callable[[str, str, float, Attributes], None]:
         """The cheapest function delivering an object record without relationships given as its
@@ -176,29 +176,29 @@ class Dispatcher:
             )
 
         def write(object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
-            self.objects += 1
             if take is not None:
                 take((object_id, object_type, time, attributes, []))
             else:
                 put(encode((object_id, object_type, time, attributes, [])), content_type)  # type: ignore[misc]
+            self.objects += 1
 
         return write
 
     async def aevent(self, raw: RawEvent) -> None:
         """Deliver an event from async code, awaiting an async transport."""
-        self.events += 1
         if self._write_event is not None:
             self._write_event(raw)
         else:
             await self._adeliver(self._encode_event(raw))
+        self.events += 1
 
     async def aobject(self, raw: RawObject) -> None:
-        """Deliver an object record from async code, awaiting an async transport."""
-        self.objects += 1
+        """Deliver an object record from async code (see :meth:`aevent`)."""
         if self._write_object is not None:
             self._write_object(raw)
         else:
             await self._adeliver(self._encode_object(raw))
+        self.objects += 1
 
     def _deliver(self, data: bytes) -> None:
         if self._nowait is not None:

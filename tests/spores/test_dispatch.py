@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+
+import pytest
 
 from mycorrhizal import spores
-from mycorrhizal.spores import Transport, get_spore_sync
+from mycorrhizal.spores import (
+    AsyncFileTransport,
+    Ocel2JsonTransport,
+    SyncFileTransport,
+    Transport,
+    emit_event,
+    emit_object,
+    get_spore_sync,
+)
 
 
 class ListTransport(Transport):
@@ -43,3 +54,26 @@ def test_a_queue_task_cancelled_before_it_ran_does_not_hold_back_later_records()
 
     asyncio.run(second_run())
     assert transport.sent == [0, 1, 2]
+
+
+@pytest.mark.parametrize("kind", ["sync", "queue", "ocel"])
+def test_records_a_closed_transport_refused_are_not_counted(tmp_path: Path, kind: str) -> None:
+    # The counters were raised before the hand-over: a record the transport refused (it was
+    # closed) was counted as handed over, so 'emitted vs written' showed records never written.
+    make = {"sync": SyncFileTransport, "queue": AsyncFileTransport, "ocel": Ocel2JsonTransport}[kind]
+    transport = make(tmp_path / "log")
+    spores.configure(transport=transport)
+    dispatcher, cache = spores.get_dispatcher(), spores.get_object_cache()
+    emit_event("tick", {"n": 0}, time=1.0)
+    emit_object("thing", "o0", {"n": 0}, time=1.0)
+    cache.see("o1", "thing", [("n", 1)], 1.0)
+    getattr(transport, "close_now", transport.close)()  # closed under spores' feet
+    for refused in [
+        lambda: emit_event("tick", {"n": 1}, time=2.0),
+        lambda: get_spore_sync("s").event("tick", n=2),
+        lambda: emit_object("thing", "o0", {"n": 1}, time=2.0),
+        lambda: cache.see("o2", "thing", [("n", 2)], 2.0),
+    ]:
+        with pytest.raises(ValueError, match="is closed"):
+            refused()
+    assert (dispatcher.events, dispatcher.objects) == (1, 2)
