@@ -45,6 +45,7 @@ class Dispatcher:
         "encoder",
         "events",
         "objects",
+        "failed",
         "unsent",
         "awaits",
         "lines",
@@ -68,6 +69,10 @@ class Dispatcher:
         """Events handed to the transport so far (counted once it took them)."""
         self.objects = 0
         """Object records handed to the transport so far."""
+        self.failed = 0
+        """Records whose async send raised (each logged; they are in :attr:`events` or
+        :attr:`objects`, as they were handed over).  A record the transport refuses by raising at
+        once (a closed transport) is not counted: the caller gets the error."""
         self.unsent = 0
         """Records emitted while no transport was configured."""
         self._content_type = self.encoder.content_type()
@@ -185,7 +190,8 @@ class Dispatcher:
         return write
 
     async def aevent(self, raw: RawEvent) -> None:
-        """Deliver an event from async code, awaiting an async transport."""
+        """Deliver an event from async code, awaiting an async transport (a send that raises is
+        logged and counted in :attr:`failed`, never raised here)."""
         if self._write_event is not None:
             self._write_event(raw)
         else:
@@ -217,7 +223,10 @@ class Dispatcher:
             self._queue(data, None)
             await self.drain()
         else:
-            await self.transport.send(data, self._content_type)
+            try:
+                await self.transport.send(data, self._content_type)
+            except Exception:  # as from plain code: reported, never breaking the caller's run
+                self._send_failed()
 
     def _send_now(self, data: bytes) -> None:
         if self.transport is None:
@@ -265,10 +274,15 @@ class Dispatcher:
                 try:
                     await sending
                 except Exception:  # a broken transport: report it, keep delivering the rest
-                    log.exception("spores: transport %r failed to send a record", self.transport)
+                    self._send_failed()
                 self._backlog.popleft()
         finally:
             self._pump = None
+
+    def _send_failed(self) -> None:
+        """Report an async send that raised (called in its ``except``)."""
+        self.failed += 1
+        log.exception("spores: transport %r failed to send a record", self.transport)
 
     def _run_privately(self) -> None:
         """No event loop runs here: deliver the queue on spores' own loop, now."""

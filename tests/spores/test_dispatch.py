@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from mycorrhizal.spores import (
     Transport,
     emit_event,
     emit_object,
+    get_spore_async,
     get_spore_sync,
 )
 
@@ -77,3 +79,43 @@ def test_records_a_closed_transport_refused_are_not_counted(tmp_path: Path, kind
         with pytest.raises(ValueError, match="is closed"):
             refused()
     assert (dispatcher.events, dispatcher.objects) == (1, 2)
+
+
+class FailingTransport(Transport):
+    """An async transport whose every send fails (a dropped connection, say)."""
+
+    def __init__(self) -> None:
+        self.tried = 0
+
+    async def send(self, data: bytes, content_type: str) -> None:
+        self.tried += 1
+        await asyncio.sleep(0)
+        raise OSError("connection reset")
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_failed_async_send_from_async_code_is_logged_and_counted_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Awaited directly by async callers, the send's exception reached the caller (the decorated
+    # function, the engine running it); sends queued from plain code were logged instead.
+    transport = FailingTransport()
+    spores.configure(transport=transport)
+    log = get_spore_async("s")
+
+    @log.log_event("worked", attributes={"n": "n"})
+    async def work(n: int) -> int:
+        return n
+
+    with caplog.at_level(logging.ERROR, "mycorrhizal.spores"):
+        await log.event("tick", n=0)
+        await log.log_object("thing", "o1", n=1)
+        assert await work(2) == 2
+        get_spore_sync("s").event("tick", n=3)  # queued from plain code
+        await spores.aclose()
+    dispatcher = spores.get_dispatcher()
+    assert transport.tried == 4
+    assert dispatcher.failed == 4
+    assert caplog.text.count("failed to send a record") == 4
