@@ -88,10 +88,10 @@ class RecordSink(Protocol):
         ...
 
 
-def _open_append(filepath: str | Path) -> tuple[Path, IO[bytes]]:
+def _open_append(filepath: str | Path, buffering: int = -1) -> tuple[Path, IO[bytes]]:
     path = Path(filepath)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path, open(path, "ab")  # noqa: SIM115 - closed by the transport's close()
+    return path, open(path, "ab", buffering=buffering)  # noqa: SIM115 - closed by the transport's close()
 
 
 class SyncFileTransport:
@@ -151,13 +151,15 @@ class AsyncFileTransport:
             )
         if overflow not in ("block", "drop"):
             raise ValueError(f"AsyncFileTransport: overflow={overflow!r}; use 'block' or 'drop'")
-        self.path, self._file = _open_append(filepath)
+        # Unbuffered: each write says how much of a batch reached the file (see _write_batches).
+        self.path, self._file = _open_append(filepath, buffering=0)
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._overflow = overflow
         self._pending: list[bytes] = []
         self._batches: deque[list[bytes]] = deque()
+        self._head_written = 0  # bytes of the oldest batch already in the file (a write failed after)
         self._lock = threading.Lock()  # one writer at a time, batches in order
         self._writer: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -313,7 +315,14 @@ class AsyncFileTransport:
                 return
             while self._batches:
                 batch = self._batches[0]
-                self._file.write(b"\n".join(batch) + b"\n")
+                data = b"\n".join(batch) + b"\n"
+                # A write may take part of the batch (a short write) and the next one fail (the
+                # disk full): the batch stays queued, and its retry goes on from where it stopped.
+                done = self._head_written
+                try:
+                    while done < len(data):
+                        done += self._file.write(data if not done else memoryview(data)[done:])
+                finally:
+                    self._head_written = done if done < len(data) else 0
                 self._batches.popleft()
                 self.written += len(batch)
-            self._file.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import io
 import json
 import logging
 import sqlite3
@@ -418,3 +420,45 @@ def test_a_flush_timer_of_a_closed_event_loop_does_not_keep_the_next_loops_batch
     asyncio.run(first_run())
     asyncio.run(second_run())
     assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1]
+
+
+class _FillingDisk(io.RawIOBase):
+    """A file on a disk that fills up once: a write takes its first 10 bytes (a short write), the
+    next fails with ENOSPC; after that (space freed) writes succeed again."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+        self.writes = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        if self.writes == 1:
+            return int(self.file.write(bytes(data)[:10]))
+        if self.writes == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return int(self.file.write(data))
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
+def test_a_write_error_in_the_middle_of_a_batch_does_not_write_its_start_twice(tmp_path: Path) -> None:
+    # The batch's first bytes reached the file before the disk filled up; the batch stayed queued
+    # (right) and was written again in full, so the log held those bytes twice: a broken line.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=3)
+    opened = transport._file  # the disk replaced under the file, as the transport opened it
+    disk = _FillingDisk(path)
+    transport._file = io.BufferedWriter(disk) if isinstance(opened, io.BufferedWriter) else disk  # type: ignore[assignment]
+    opened.close()
+    with pytest.raises(OSError, match="No space left"):
+        for i in range(3):
+            transport.send_nowait(json.dumps({"n": i, "pad": "x" * 4000}).encode())  # no loop: written here
+    assert transport.pending == 3
+    transport.close_now()  # space freed: written now, once
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1, 2]
+    assert transport.written == 3 and transport.pending == 0
