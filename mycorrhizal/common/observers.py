@@ -19,6 +19,10 @@ record ending the firing names the tokens it consumed), rhizomorph's ``TickStart
 names the tick).  They go only to observers that ask for them with a ``wants(kind)`` attribute (a
 method, or a function attribute: :func:`wants_all` sets one); every other record goes to every
 observer.  So an observer told everything costs a plain transition or firing one record, not two.
+(septum's ``MessageHandled`` is told on request only when a transition's ``StateEntered``, naming
+the message, follows; a statechart's ``StateLeft`` of a state other than the source goes to
+everyone.)  A plain observer with a ``take_requested`` attribute gets the records told on request
+through it instead (mycelium's forwarders tell those on to the net's askers only).
 """
 
 from __future__ import annotations
@@ -289,7 +293,8 @@ class Observers:
         while it is the only one and plain, else a function delivering to every observer asking."""
         send = self.senders.get(kind)
         if send is None:
-            plain = tuple(c for c in self._plain if _asks(c, kind, self._log))
+            # A plain observer's ``take_requested`` takes these records in its place (see the module).
+            plain = tuple(getattr(c, "take_requested", c) for c in self._plain if _asks(c, kind, self._log))
             queued = tuple(q for q in self._queued if _asks(q.callback, kind, self._log))
             if len(plain) == 1 and not queued:
                 send = plain[0]
@@ -388,7 +393,11 @@ class Observers:
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
-        self._plain = tuple(c for c in self._plain if not _same(c, callback))
+        self._plain = tuple(
+            c
+            for c in self._plain
+            if not (_same(c, callback) or getattr(c, "take_requested", None) is callback)  # (see sender)
+        )
         self._queued = tuple(q for q in self._queued if not _same(q.callback, callback))
         self._retired = [q for q in self._retired if not _same(q.callback, callback)]
         self._settle()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..common.observers import ON_REQUEST, Event, Forwarded, Observers, maker, wants_all
+from ..common.observers import Event, Forwarded, Observers, maker, wants_all
 
 __all__ = ["Forward", "forwarder"]
 
@@ -27,17 +27,18 @@ Forward = Callable[[Event], None]
 def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forward:
     """An observer telling ``observers`` (the net's) each record, as a ``Forwarded`` from ``transition``.
 
-    It asks for every record; those told on request (``Event.on_request``) go on only to the net's
-    observers that ask for the inner record's class.
+    It asks for every record; those the machine or tree tells on request (through its
+    ``take_requested``) go on only to the net's observers that ask for the inner record's class,
+    the others to every observer, as the machine or tree told them.
     """
     emit, emit_requested = observers.emit, observers.emit_requested
 
     @wants_all
     def forward(event: Event) -> None:
-        record, kind = _forwarded((net, event.time, transition, key, event)), event.__class__
-        if kind in ON_REQUEST:
-            emit_requested(record, kind)
-        else:
-            emit(record)
+        emit(_forwarded((net, event.time, transition, key, event)))
 
+    def take_requested(event: Event) -> None:
+        emit_requested(_forwarded((net, event.time, transition, key, event)), event.__class__)
+
+    forward.take_requested = take_requested  # type: ignore[attr-defined]
     return forward

@@ -219,9 +219,11 @@ def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any
     if node.timeout is not None:
         e.arm(node)  # measured from entry, so on_enter's own time counts
     observers = e.observers
-    if observers is not None:  # e.emit_entered(node, previous, label), written out: every transition
-        last = None if previous is None else previous.name
-        entered, send = make_entered((e.spec.name, observers.now(), node.name, last, label)), observers.send
+    if observers is not None:  # e.emit_entered(node, previous, label, msg), written out: every transition
+        last, ctx = None if previous is None else previous.name, e.ctx
+        msg = None if ctx is None else ctx.msg
+        entered = make_entered((e.spec.name, observers.now(), node.name, last, label, msg))
+        send = observers.send
         try:
             if (result := send(entered)) is not None:
                 observers.returned(send, result)

@@ -26,6 +26,7 @@ from .events import (
     StateLeft,
     TimeoutFired,
     make_entered,
+    make_left,
 )
 from .failures import HookFailed, raised_itself
 from .guards import CHOOSE
@@ -34,6 +35,7 @@ from .mishaps import ENTRY_RUN, RESUMED
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .options import Options
 from .plan import MachineSpec, Node, Op
+from .targets import MOVES
 from .telling import Telling
 from .turns import Turns
 
@@ -318,11 +320,12 @@ class Engine(Telling):
                         read = observers.now  # a slot's function: called from a local
                         now = read()
                         if observers.requested and StateLeft in observers.requested:
-                            self.tell_left(observers, node, op, now)
+                            left = make_left((self.spec.name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
+                            self.tell_requested(observers, StateLeft, left)
                         self.retry = 0
                         self.node = op.target  # type: ignore[assignment]
                         self.phase = ENTRY
-                        entered = make_entered((self.spec.name, now, op.target.name, node.name, label))  # type: ignore[union-attr]
+                        entered = make_entered((self.spec.name, now, op.target.name, node.name, label, None))  # type: ignore[union-attr]
                         send = observers.send
                         try:
                             if (now := send(entered)) is not None:  # type: ignore[assignment]  # a local less
@@ -350,8 +353,11 @@ class Engine(Telling):
         nothing), so that a long run() cannot starve other tasks.
         """
         ctx = self.ctx
-        if self.observers is not None and ctx is not None and ctx.msg is not None:
-            self.emit_handled(node, ctx.msg, label)
+        msg = None if ctx is None else ctx.msg
+        if self.observers is not None and msg is not None:
+            if op is None and label is not None:
+                op = node.lookup(label)  # as mishaps.resolve() would: is a transition's StateEntered next?
+            self.emit_handled(node, msg, label, op is not None and op.kind in MOVES)
         if label is not None:
             op = op or await mishaps.resolve(self, node, timeout, label)
             if op is not None and op.kind == CHOOSE:
@@ -364,7 +370,7 @@ class Engine(Telling):
                 if op.fast and not report.info_enabled():
                     # The guarded transition is a plain one: taken as the loop takes those.
                     if self.observers is not None:
-                        self.tell(self.observers, node, op, None)  # (its message was told above)
+                        self.tell(self.observers, node, op, msg, False)  # (its message was told above)
                     else:
                         self.retry = 0
                         self.node = op.target  # type: ignore[assignment]

@@ -1,9 +1,10 @@
 """What a state machine tells its observers: one small frozen record per thing that happened.
 
 Attach an observer with :meth:`StateMachine.add_observer`; it is called with each record, in the
-order things happen (:class:`StateLeft` only to observers that ask for it: see its
-documentation).  Every record carries ``source`` (the machine's name), ``time`` (its
-timebase's reading) and ``state`` (the name of the state it is about).  Labels and messages are
+order things happen (:class:`StateLeft`, and :class:`MessageHandled` when a transition follows,
+only to observers that ask for them: see their documentation).  Every record carries ``source``
+(the machine's name), ``time`` (its timebase's reading) and ``state`` (the name of the state it
+is about).  Labels and messages are
 the very objects the handlers returned and were sent.
 """
 
@@ -36,13 +37,15 @@ class MachineEvent(Event):
 
 class StateEntered(MachineEvent):
     """``state`` was entered (its timer is armed; its ``on_enter``, if any, runs next), from
-    ``previous`` by ``label``.
+    ``previous`` by ``label``, in a step handling ``message``.
 
     At start ``previous`` and ``label`` are None; after a handler error routed here, ``label`` is None.
+    ``message`` is None when the step handled none (the start, an entry run, a timeout).
     """
 
     previous: str | None
     label: Any
+    message: Any = None
 
 
 class StateLeft(MachineEvent):
@@ -67,7 +70,17 @@ class StateCompleted(MachineEvent):
 
 
 class MessageHandled(MachineEvent):
-    """``on_state`` of ``state`` returned ``label`` for ``message`` (None: it stays)."""
+    """``on_state`` of ``state`` returned ``label`` for ``message`` (None: it stays).
+
+    Told on request when ``label`` names a transition (not a guarded one, nor ``Retry``,
+    ``Unhandled`` or ``Again``) of a state machine's state: only observers whose
+    ``wants(MessageHandled)`` is true get it, and the :class:`StateEntered` that follows names the
+    message and the label (a :class:`HandlerFailed` names the message if the move fails).  In
+    every other case (the machine stays, a guard decides, a statechart's state handled it) it
+    goes to every observer.
+    """
+
+    on_request: ClassVar[bool] = True
 
     message: Any
     label: Any

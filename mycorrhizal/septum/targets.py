@@ -32,6 +32,8 @@ REPEAT = 4
 RESTART = 5
 PUSH = 6
 POP = 7
+MOVES = frozenset((GOTO, REPEAT, RESTART, PUSH, POP))
+"""The kinds whose transition enters a state (its StateEntered follows) without a guard or a retry budget."""
 
 KIND_NAMES = {
     GOTO: "goto",

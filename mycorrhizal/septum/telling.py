@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.observers import Observers
-from .events import StateLeft, make_entered, make_handled, make_left
+from .events import MessageHandled, StateLeft, make_entered, make_handled, make_left
 from .moves import ENTRY
 from .plan import MachineSpec, Node, Op
 
@@ -35,11 +35,12 @@ class Telling:
     # the full move path and statecharts tell them for each transition.  Callers test ``observers``
     # first (a step nobody observes pays one test, not a call).
 
-    def emit_entered(self, node: Any, previous: Any, label: Any) -> None:
-        """Tell the observers that ``node`` is entered from ``previous`` (None: from nowhere) by ``label``."""
+    def emit_entered(self, node: Any, previous: Any, label: Any, msg: Any = None) -> None:
+        """Tell the observers that ``node`` is entered from ``previous`` (None: from nowhere) by
+        ``label``, in a step handling ``msg``."""
         observers: Any = self.observers
         last = None if previous is None else previous.name
-        observers.emit(make_entered((self.spec.name, observers.now(), node.name, last, label)))
+        observers.emit(make_entered((self.spec.name, observers.now(), node.name, last, label, msg)))
 
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None:
         """Tell the observers asking for it (``every_observer``: all of them) that ``node`` is left
@@ -51,38 +52,49 @@ class Telling:
         else:
             observers.emit_requested(left)
 
-    def emit_handled(self, node: Any, msg: Any, label: Any) -> None:
-        """Tell the observers that ``node``'s handler took ``msg`` and returned ``label``."""
+    def emit_handled(self, node: Any, msg: Any, label: Any, moving: bool = False) -> None:
+        """Tell the observers that ``node``'s handler took ``msg`` and returned ``label``: to those
+        asking for it if ``moving`` (a transition's records follow, naming ``msg``), else to all."""
         observers: Any = self.observers
-        observers.emit(make_handled((self.spec.name, observers.now(), node.name, msg, label)))
+        if not moving:
+            observers.emit(make_handled((self.spec.name, observers.now(), node.name, msg, label)))
+        elif MessageHandled in observers.requested:
+            handled = make_handled((self.spec.name, observers.now(), node.name, msg, label))
+            self.tell_requested(observers, MessageHandled, handled)
 
-    def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
+    def tell(self, observers: Observers, node: Node, op: Op, msg: Any, tell_message: bool = True) -> None:
         """Take a plain transition and tell ``observers`` what the full path tells them (``msg``
-        handled unless None, ``node`` left to those asking for it, the target entered), with one
-        reading of the time.  (No asserts, no tuple packing: this runs for every observed plain
-        transition; :meth:`entry_step` has its message-less part written out, a frame less.)"""
+        handled, unless None or ``tell_message`` is false, and ``node`` left, to those asking for them;
+        the target entered in a step handling ``msg``), with one reading of the time.  (No asserts,
+        no tuple packing: this runs for every observed plain transition; :meth:`entry_step` has its
+        message-less part written out, a frame less.)"""
         read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
         name, now, target = self.spec.name, read(), op.target
-        if msg is not None:
-            observers.emit(make_handled((name, now, node.name, msg, op.label)))
-        if observers.requested and StateLeft in observers.requested:  # told on request
-            self.tell_left(observers, node, op, now)
+        requested = observers.requested
+        if requested:  # told on request: the StateEntered below names the message, the state and label
+            label = op.label
+            if msg is not None and tell_message and MessageHandled in requested:
+                record = make_handled((name, now, node.name, msg, label))
+                self.tell_requested(observers, MessageHandled, record)
+            if StateLeft in requested:
+                left = make_left((name, now, node.name, label, target.name))  # type: ignore[union-attr]
+                self.tell_requested(observers, StateLeft, left)
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
         self.phase = ENTRY
-        entered, send = make_entered((name, now, target.name, node.name, op.label)), observers.send  # type: ignore[union-attr]
+        entered, send = make_entered((name, now, target.name, node.name, op.label, msg)), observers.send  # type: ignore[union-attr]
         try:
             if (result := send(entered)) is not None:
                 observers.returned(send, result)
         except Exception as exc:
             observers.failed(send, exc, entered)
 
-    def tell_left(self, observers: Observers, node: Node, op: Op, now: float) -> None:
-        """Tell the observers asking for it that ``node`` is left by ``op`` (see :meth:`tell`)."""
-        left = make_left((self.spec.name, now, node.name, op.label, op.target.name))  # type: ignore[union-attr]
-        send = observers.senders.get(StateLeft) or observers.sender(StateLeft)
+    @staticmethod
+    def tell_requested(observers: Observers, kind: type, record: Any) -> None:
+        """Tell ``record``, of class ``kind`` told on request, to the observers asking for it."""
+        send = observers.senders.get(kind) or observers.sender(kind)
         try:
-            if (result := send(left)) is not None:
+            if (result := send(record)) is not None:
                 observers.returned(send, result)
         except Exception as exc:
-            observers.failed(send, exc, left)
+            observers.failed(send, exc, record)

@@ -70,12 +70,23 @@ async def test_forwarded_records_told_on_request_reach_only_the_net_observers_as
     asking = Recorder()
     runner.add_observer(default.append)
     runner.add_observer(asking)
-    runner.add_tokens("inbox", ["east:close"])
+    runner.add_tokens("inbox", ["east:close", "west:x"])
     await runner.run_until_idle()
     told = [line(e) for e in asking]
-    on_request = {"FiringStarted", "StateLeft"}
-    assert ("StateLeft", "Gated.gate", "east", "Gate", "Gate") in told
-    assert [line(e) for e in default] == [t for t in told if t[0] not in on_request]
+    # Told on request as the machine tells them: east's message moves it (its StateEntered names
+    # the message), west's leaves it where it is (told to everyone, as the machine tells it).
+    moved, stayed = (
+        ("MessageHandled", "Gated.gate", "east", "Gate", "Gate"),
+        ("MessageHandled", "Gated.gate", "west", "Gate", "Gate"),
+    )
+    assert ("StateLeft", "Gated.gate", "east", "Gate", "Gate") in told and moved in told and stayed in told
+    assert [line(e) for e in default] == [
+        t for t in told if t[0] not in {"FiringStarted", "StateLeft"} and t != moved
+    ]
+    shut = next(
+        e.event for e in default if isinstance(e, Forwarded) and getattr(e.event, "state", "") == "Shut"
+    )
+    assert (shut.previous, shut.message.token) == ("Gate", "east:close")
 
 
 def engaged(runner: Any) -> list[bool]:

@@ -106,6 +106,8 @@ async def test_a_charts_transition_tells_its_sources_state_left_on_request_and_t
     # The StateEntered records of a transition name its source (previous) and its label, as in a
     # flat machine: the source's StateLeft goes to observers asking for it.  The other states it
     # leaves (inside the source, or around it) no record names: their StateLeft goes to everyone.
+    # A chart's MessageHandled goes to everyone (several regions may handle one message); its
+    # StateEntered records name the message all the same.
     outer, _ = three_levels()
     fsm = StateMachine(outer)
     await fsm.run()
@@ -122,8 +124,8 @@ async def test_a_charts_transition_tells_its_sources_state_left_on_request_and_t
     assert [e.state for e in plain if isinstance(e, StateLeft)] == told_to_all
     assert plain == [e for e in asking if not isinstance(e, StateLeft) or e.state in told_to_all]
     source = left[-1]
-    assert {(e.previous, e.label) for e in asking if isinstance(e, StateEntered)} == {
-        (source, next(e.label for e in asking if isinstance(e, StateLeft)))
+    assert {(e.previous, e.label, e.message) for e in asking if isinstance(e, StateEntered)} == {
+        (source, next(e.label for e in asking if isinstance(e, StateLeft)), messages[-1])
     }
 
 

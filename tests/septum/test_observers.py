@@ -53,8 +53,9 @@ async def test_the_events_of_a_scenario_in_order() -> None:
     clock = ManualClock()
     gate = asyncio.Event()
     fsm = StateMachine(Idle, error_state=Broken, timebase=clock, common_data={"gate": gate})
-    events = Recorder()
+    events, default = Recorder(), []
     fsm.add_observer(events)
+    fsm.add_observer(default.append)
     await fsm.initialize()
     fsm.send_message("work")
     await fsm.run()
@@ -82,6 +83,18 @@ async def test_the_events_of_a_scenario_in_order() -> None:
         ("handled", "Idle", "slow", None),
         ("failed", "Idle", "on_state", "bad", KeyError, "Broken"),
         ("entered", "Broken", "Idle", None),
+    ]
+    # An observer that asks for nothing is told every message too: the StateEntered a message's
+    # transition tells names it (MessageHandled and StateLeft are told on request), and so does
+    # the error state's StateEntered; timeouts and the start handle none.
+    moved = ("handled", "Idle", "work", E.WORK)
+    assert [summary(e) for e in default] == [t for t in map(summary, events) if t[0] != "left" and t != moved]
+    assert [(e.state, e.message) for e in default if isinstance(e, StateEntered)] == [
+        ("Idle", None),
+        ("Working", "work"),
+        ("Working", None),  # the retry, from Working's entry run
+        ("Idle", None),
+        ("Broken", "bad"),
     ]
     assert {e.source for e in events} == {"Idle"}
     assert [e.time for e in events if isinstance(e, TimeoutFired)] == [5.0]
@@ -169,7 +182,7 @@ async def test_records_queued_for_a_removed_async_observer_are_delivered_by_aclo
     await fsm.run()
     fsm.remove_observer(observer)
     await fsm.aclose()
-    assert seen == ["StateEntered"] + ["MessageHandled", "StateEntered"] * 3
+    assert seen == ["StateEntered"] * 4  # (each names its message: MessageHandled is told on request)
 
 
 @septum.state(config=StateConfiguration(retries=3))
@@ -234,10 +247,15 @@ class Gated:
         ]
 
 
-@pytest.mark.parametrize("initial", [Plain, Gated], ids=["plain", "guarded"])
-async def test_plain_transitions_are_reported_too(initial: Any) -> None:
+@pytest.mark.parametrize(
+    ("initial", "on_request"),
+    [(Plain, ("left", "handled")), (Gated, ("left",))],
+    ids=["plain", "guarded"],
+)
+async def test_plain_transitions_are_reported_too(initial: Any, on_request: tuple[str, ...]) -> None:
     # initial -> initial has no hooks and no timer: it takes the fast path when nobody observes (a
-    # guarded one once its guard chose it), and is reported like any other transition when someone does.
+    # guarded one once its guard chose it), and is reported like any other transition when someone
+    # does.  A guard decides after the message is told: its MessageHandled goes to everyone.
     fsm = StateMachine(initial)
     name = initial.name
     events, default = Recorder(), []
@@ -251,14 +269,16 @@ async def test_plain_transitions_are_reported_too(initial: Any) -> None:
         ("left", name, E.WORK, name),
         ("entered", name, name, E.WORK),
     ]
-    assert [summary(e) for e in default] == [summary(e) for e in events if not isinstance(e, StateLeft)]
+    assert [summary(e) for e in default] == [summary(e) for e in events if summary(e)[0] not in on_request]
+    assert [e.message for e in default if isinstance(e, StateEntered)] == [None, "work"]
     assert fsm.current_state.name == name
 
 
 @pytest.mark.parametrize("initial", [Idle, Plain], ids=["full path", "fast path"])
-async def test_states_left_are_told_only_to_observers_that_ask_for_them(initial: Any) -> None:
-    # Each StateEntered names the state left and the label: an observer that does not ask for
-    # StateLeft (a plain function) is told one record per transition, one that asks is told both.
+async def test_states_left_and_messages_moving_are_told_only_to_observers_that_ask(initial: Any) -> None:
+    # Each StateEntered names the state left, the label and the message: an observer that does not
+    # ask for StateLeft and MessageHandled (a plain function) is told one record per transition, one
+    # that asks is told all three.
     fsm = StateMachine(initial, common_data={"gate": asyncio.Event()})
     default: list[MachineEvent] = []
     asking = Recorder()
@@ -267,10 +287,15 @@ async def test_states_left_are_told_only_to_observers_that_ask_for_them(initial:
     fsm.send_message("work")
     await fsm.run()
     told = [summary(e) for e in asking]
-    assert ("left", initial.name, E.WORK, told[-1][1]) in told
-    assert [summary(e) for e in default] == [t for t in told if t[0] != "left"]
+    assert ("left", initial.name, E.WORK, told[-1][1]) in told and (
+        "handled",
+        initial.name,
+        "work",
+        E.WORK,
+    ) in told
+    assert [summary(e) for e in default] == [t for t in told if t[0] not in ("left", "handled")]
     entered = next(e for e in default if isinstance(e, StateEntered) and e.previous is not None)
-    assert (entered.previous, entered.label) == (initial.name, E.WORK)
+    assert (entered.previous, entered.label, entered.message) == (initial.name, E.WORK, "work")
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))

@@ -437,7 +437,7 @@ def test_events_at_one_instant_get_distinct_increasing_ocel_times(timestamps: st
 
 
 def test_a_record_layout_the_handlers_do_not_unpack_is_refused_at_import() -> None:
-    unpacked_as(StateEntered, "source", "time", "state", "previous", "label")
+    unpacked_as(StateEntered, "source", "time", "state", "previous", "label", "message")
     with pytest.raises(TypeError, match=r"StateEntered records hold .* update the unpacking"):
         unpacked_as(StateEntered, "source", "time", "state", "label", "previous")
 

@@ -68,7 +68,7 @@ def _message(message: Any, when: float, attributes: Attributes, relations: Relat
         relations.append((ident, "message"))
 
 
-unpacked_as(StateEntered, "source", "time", "state", "previous", "label")
+unpacked_as(StateEntered, "source", "time", "state", "previous", "label", "message")
 unpacked_as(StateLeft, "source", "time", "state", "label", "target")
 
 
@@ -105,7 +105,7 @@ def _write_move(obs: Observation, key: Move, when: float, machine: str) -> None:
 
 def entered(obs: Observation, event: StateEntered) -> None:
     """``<state> entered``; the machine object's ``state`` becomes ``<state>``."""
-    source, time, state_name, previous, label = event  # one unpacking, no property calls
+    source, time, state_name, previous, label, _ = event  # one unpacking, no property calls
     when = obs.when(time)
     machine = obs.runtime_object("machine", source, when)
     state = config._state
