@@ -55,7 +55,7 @@ YIELD_EVERY = 1024
 class Engine(Telling):
     """A running machine's position in its compiled spec, and the steps that move it."""
 
-    __slots__ = (  # and Telling's: spec, node, phase, retry, observers
+    __slots__ = (  # and Telling's: spec, node, phase, retry, observers, _kept_observers
         "stack",
         "ctx",
         "common_data",
@@ -69,7 +69,6 @@ class Engine(Telling):
         "unhandled",
         "closed",
         "_entered",
-        "_kept_observers",
     )
     #: The compiled spec this machine runs (shared with every machine of the same states).
     spec: MachineSpec
@@ -100,9 +99,6 @@ class Engine(Telling):
     #: When each state was last entered: 0.x's ``state_enter_times``, unset until first read (see
     #: :class:`~.legacy.Compat0x`; a slot here, since the machine is this object).
     _entered: dict[str, float]
-    #: The machine's observers, unset until the first is attached, kept while none is (``observers``
-    #: is None then): records still queued for a removed async observer, which aclose() waits for.
-    _kept_observers: Observers
 
     # Every engine is a machine: StateMachine.__new__ fills these slots (written out there, one frame:
     # a call from it costs ~8 % of building a machine), and a copy is built as any machine is.
@@ -133,26 +129,6 @@ class Engine(Telling):
         self.waiter = None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def _own_observers(self) -> Observers:
-        """The machine's observers, for ``add_observer``: made once, and kept while none is attached
-        (what is still queued for an async observer removed is delivered, and aclose() waits for it)."""
-        observers = self.observers
-        if observers is None:
-            observers = getattr(self, "_kept_observers", None)
-            if observers is None:
-                observers = self._kept_observers = Observers(
-                    report.log, f"machine {self.spec.name}", self.timebase.now
-                )
-                observers.watch(self._observed)
-            self.observers = observers
-        return observers
-
-    def _observed(self, active: bool) -> None:
-        """The observers' watcher: with none left (the last removed, or detached for raising), a step
-        is back to one test for observers and builds no record."""
-        if not active:
-            self.observers = None
 
     # ----------------------------------------------------------------- timers
     def arm(self, node: Node) -> None:
@@ -243,9 +219,10 @@ class Engine(Telling):
         # quiet: INFO logging known to be off (from the logger's cache): plain transitions go inline
         steps, budget, quiet = 0, YIELD_EVERY, _LEVELS.get(_INFO) is False
         try:
-            while steps != limit and not self.closed:
-                node = self.node
-                mailbox = self.mailbox
+            while True:  # (tests with short jumps here and below: see docs/architecture.md, "hot paths")
+                if steps == limit or self.closed:
+                    break
+                node, mailbox = self.node, self.mailbox
                 plain = mailbox.plain if mailbox is not None and mailbox.others is None else None
                 if self.phase == ENTRY:
                     took = ENTRY_RUN
@@ -273,14 +250,28 @@ class Engine(Telling):
                     await self._failed(node, took, timeout, exc)
                     continue
                 self.phase, op = WAIT, None if label is None else node.by_id.get(id(label))  # step done
-                if op is not None and op.fast and quiet and budget > 0:
-                    # A plain transition with no hooks and no timers on either side (told to observers).
-                    if self.observers is not None:
-                        self.tell(self.observers, node, op, ctx.msg)  # (it moves the machine too)
-                    else:
-                        self.retry, self.node, self.phase = 0, op.target, ENTRY  # type: ignore[assignment]
-                elif label is not None or budget <= 0 or (self.observers is not None and ctx.msg is not None):
-                    budget = await self._settle(node, timeout, label, op, budget)  # (a message told there)
+                if op is None or not op.fast or not quiet or budget <= 0:  # (a message is told in _settle)
+                    if (
+                        label is not None
+                        or budget <= 0
+                        or (ctx.msg is not None and self.observers is not None)
+                    ):
+                        budget = await self._settle(node, timeout, label, op, budget)
+                # A plain transition with no hooks and no timers on either side.
+                elif (observers := self.observers) is not None:  # self.tell(...), written out
+                    read = observers.now  # a slot's function: called from a local
+                    now, msg = read(), ctx.msg
+                    if observers.requested:
+                        self.tell_asked(observers, node, op, msg, now)
+                    self.retry, self.node, self.phase = 0, op.target, ENTRY  # type: ignore[assignment]
+                    entered = make_entered((self.spec.name, now, op.target.name, node.name, label, msg))  # type: ignore[union-attr]
+                    try:
+                        if (msg := (send := observers.send)(entered)) is not None:  # (a local less)
+                            observers.returned(send, msg)
+                    except Exception as exc:
+                        observers.failed(send, exc, entered)
+                else:
+                    self.retry, self.node, self.phase = 0, op.target, ENTRY  # type: ignore[assignment]
         finally:
             self.running = False  # self.release(), written out: it ends every run() and tick()
             ctx.msg = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.observers import Observers
+from . import report
 from .events import MessageHandled, StateLeft, make_entered, make_handled, make_left
 from .moves import ENTRY
 from .plan import MachineSpec, Node, Op
@@ -15,14 +16,37 @@ __all__ = ["Telling"]
 class Telling:
     """The engine's part that tells observers what happened (a base of :class:`~.engine.Engine`)."""
 
-    __slots__ = ("spec", "node", "phase", "retry", "observers")  # the engine's (see Engine)
+    __slots__ = ("spec", "node", "phase", "retry", "observers", "_kept_observers")  # (see Engine)
 
     spec: MachineSpec
     node: Node
     phase: int
     retry: int
     observers: Observers | None
+    #: The machine's observers, unset until the first is attached, kept while none is (``observers``
+    #: is None then): records still queued for a removed async observer, which aclose() waits for.
+    _kept_observers: Observers
     timebase: Any
+
+    def _own_observers(self) -> Observers:
+        """The machine's observers, for ``add_observer``: made once, and kept while none is attached
+        (what is still queued for an async observer removed is delivered, and aclose() waits for it)."""
+        observers = self.observers
+        if observers is None:
+            observers = getattr(self, "_kept_observers", None)
+            if observers is None:
+                observers = self._kept_observers = Observers(
+                    report.log, f"machine {self.spec.name}", self.timebase.now
+                )
+                observers.watch(self._observed)
+            self.observers = observers
+        return observers
+
+    def _observed(self, active: bool) -> None:
+        """The observers' watcher: with none left (the last removed, or detached for raising), a step
+        is back to one test for observers and builds no record."""
+        if not active:
+            self.observers = None
 
     def emit(self, kind: type[Any], **fields: Any) -> None:
         """Tell the observers a ``kind`` record of ``fields`` (the rarer records, built by keyword;
@@ -70,15 +94,9 @@ class Telling:
         message-less part written out, a frame less.)"""
         read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
         name, now, target = self.spec.name, read(), op.target
-        requested = observers.requested
-        if requested:  # told on request: the StateEntered below names the message, the state and label
-            label = op.label
-            if msg is not None and tell_message and MessageHandled in requested:
-                record = make_handled((name, now, node.name, msg, label))
-                self.tell_requested(observers, MessageHandled, record)
-            if StateLeft in requested:
-                left = make_left((name, now, node.name, label, target.name))  # type: ignore[union-attr]
-                self.tell_requested(observers, StateLeft, left)
+        # Told on request: the StateEntered below names the message, the state left and the label.
+        if observers.requested:
+            self.tell_asked(observers, node, op, msg if tell_message else None, now)
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
         self.phase = ENTRY
@@ -88,6 +106,16 @@ class Telling:
                 observers.returned(send, result)
         except Exception as exc:
             observers.failed(send, exc, entered)
+
+    def tell_asked(self, observers: Observers, node: Node, op: Op, msg: Any, now: float) -> None:
+        """Tell the observers asking for them that ``msg`` (unless None) was handled by ``node``
+        and that ``node`` is left, by ``op`` (see :meth:`tell`)."""
+        requested, name, label = observers.requested, self.spec.name, op.label
+        if msg is not None and MessageHandled in requested:
+            self.tell_requested(observers, MessageHandled, make_handled((name, now, node.name, msg, label)))
+        if StateLeft in requested:
+            left = make_left((name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
+            self.tell_requested(observers, StateLeft, left)
 
     @staticmethod
     def tell_requested(observers: Observers, kind: type, record: Any) -> None:
