@@ -56,13 +56,16 @@ class Failures:
                         self._ready.mark(c)
         self._report.stats.returned += len(consumed)
 
-    def interrupted(self, t: TransitionState, consumed: Consumed) -> None:
+    def interrupted(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A ``KeyboardInterrupt`` or the like (no failure: the caller lets it go on) ended a firing:
         its tokens go back, told as :class:`FiringCancelled` (observers counting tokens from the
-        records see them back, as after any firing that gives its tokens back)."""
+        records see them back, as after any firing that gives its tokens back), and ``exc`` is raised
+        from ``run_until_idle()``: a firing in its own task ends with it where nobody awaits it, and
+        the caller must not wait for an idle net for ever."""
         self.give_back(t, consumed, notify=True)
         if self._report.watched:
             self._report.cancelled(t.qname, consumed)
+        self._ready.fail_waiters(exc)
 
     def fail(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A firing failed: apply the transition's error policy; never lose a token."""

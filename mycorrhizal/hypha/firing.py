@@ -160,8 +160,8 @@ class Firing:
         except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return
-        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.interrupted(t, consumed)
+        except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._failures.interrupted(t, consumed, exc)
             raise
         # ``result`` is a coroutine here.
         if t.eager:
@@ -184,8 +184,8 @@ class Firing:
         except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return SETTLED
-        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.interrupted(t, consumed)
+        except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._failures.interrupted(t, consumed, exc)
             raise
         self.suspend(t, consumed, Continue(coro, first), ctx)
         return SETTLED
@@ -227,9 +227,9 @@ class Firing:
                 raise
         except Exception as exc:
             self._ended(t, consumed, exc)
-        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
+        except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._ready.end_flight(t, consumed)
-            self._failures.interrupted(t, consumed)
+            self._failures.interrupted(t, consumed, exc)
             raise
         else:
             self._ready.end_flight(t, consumed)
@@ -308,8 +308,8 @@ class Firing:
         except Exception as exc:
             self._failures.fail(t, consumed, exc)
             return
-        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.interrupted(t, consumed)
+        except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._failures.interrupted(t, consumed, exc)
             raise
         if self._io.recorder is not None and not self._journaled(t, consumed, plan):
             return  # an output the journal cannot write down: the firing failed

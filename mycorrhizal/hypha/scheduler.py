@@ -225,7 +225,7 @@ class Scheduler:
         if isinstance(exc, FAILURES):
             self._failures.fail(t, consumed, exc)
             return
-        self._failures.interrupted(t, consumed)
+        self._failures.interrupted(t, consumed, exc)
         raise exc
 
     def fire_fast(self, t: TransitionState) -> bool:
@@ -257,8 +257,8 @@ class Scheduler:
         except FAILURES as exc:
             self._failures.fail(t, consumed, exc)
             return True
-        except BaseException:  # KeyboardInterrupt and the like: keep the tokens, then go
-            self._failures.interrupted(t, consumed)
+        except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
+            self._failures.interrupted(t, consumed, exc)
             raise
         if (
             (result is None or type(result) is dict)

@@ -254,6 +254,67 @@ async def test_base_exceptions_propagate_but_keep_the_tokens(bb: dict[str, Any],
     assert runner.stats.failures == 0
 
 
+def _abort_later(exc_type: type[BaseException], *, eager: bool) -> Any:
+    """src -> stop_everything, whose handler runs in its own task (it suspends first, or is not
+    eager) and then raises ``exc_type``."""
+
+    @pn.net
+    def Later(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["keep me"])
+
+        @builder.transition(inputs=[src], eager=eager)
+        async def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+            await asyncio.sleep(0)  # suspends: the firing goes on in a task (no time passes)
+            raise exc_type()
+
+    return Later
+
+
+@pytest.mark.parametrize("eager", [True, False])
+async def test_a_base_exception_from_a_suspended_firing_is_raised_by_run_until_idle(
+    clock: ManualClock, eager: bool
+) -> None:
+    runner = Runner(_abort_later(Abort, eager=eager), {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the task's error
+    with pytest.raises(Abort):  # not a wait for ever: the firing's task ends with it
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert runner.marking()["src"] == ("keep me",) and runner.in_flight == 0
+    assert runner.stats.failures == 0 and runner.fired() == {"Later.stop_everything": 0}
+    # as after an inline firing: the transition is not fired again by itself (no spinning)
+    assert await settle(clock, runner.run_until_idle(), limit=5) == ()
+    await runner.stop()
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("eager", [True, False])
+def test_a_keyboard_interrupt_from_a_suspended_firing_leaves_the_loop_and_run_until_idle(
+    exc_type: type[BaseException], eager: bool
+) -> None:
+    """A real KeyboardInterrupt leaves the event loop from the firing's task; a program that goes
+    on driving the loop (or an ``asyncio.run`` that winds down) finds ``run_until_idle()`` ended by
+    it, not waiting for ever."""
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda loop, context: None)  # the firing's task's error
+    runner = Runner(_abort_later(exc_type, eager=eager), {}, ManualClock())
+    waiting = loop.create_task(runner.run_until_idle())
+    escaped = 0
+    try:
+        for _ in range(20):  # loop turns, each one iteration of the event loop
+            if waiting.done():
+                break
+            loop.call_soon(loop.stop)
+            try:
+                loop.run_forever()
+            except exc_type:
+                escaped += 1
+        assert waiting.done() and isinstance(waiting.exception(), exc_type)
+        assert escaped == 2  # out of the firing's task, then out of run_until_idle's
+        assert runner.marking()["src"] == ("keep me",) and runner.in_flight == 0
+    finally:
+        loop.run_until_complete(runner.stop())
+        loop.close()
+
+
 async def test_a_handler_that_finishes_despite_cancellation_commits(clock: ManualClock) -> None:
     @pn.net
     def Stubborn(builder: NetBuilder) -> None:

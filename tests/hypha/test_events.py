@@ -31,6 +31,7 @@ from mycorrhizal.hypha import (
 )
 from tests._observing import Recorder
 
+from .conftest import settle
 from .test_properties import NetShape, build, net_shapes
 
 
@@ -472,14 +473,8 @@ async def test_tokens_given_back_by_a_base_exception_are_told_as_a_cancelled_fir
     runner.add_observer(events)
     runner.add_token("Abortive.src", "keep me")
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
-    if shape in ("after a suspension", "not eager"):
-        # In the firing's own task: a real KeyboardInterrupt would go on out of the event loop;
-        # this one ends that task (and nobody waits for it).
-        await runner.start()
-        await clock.run_for(1)
-    else:
-        with pytest.raises(Abort):
-            await runner.run_until_idle()
+    with pytest.raises(Abort):  # also from a firing in its own task ("after a suspension", "not eager")
+        await settle(clock, runner.run_until_idle(), limit=5)
     assert runner.marking()["src"] == ("keep me",)
     # every FiringStarted has the record ending its firing: counted from records, the token is back
     assert [(type(e), dict(e.consumed)) for e in events] == [
