@@ -81,11 +81,12 @@ class IOPlaces:
             except (Exception, asyncio.CancelledError) as exc:  # inline, a CancelledError is the sink's own
                 self._sink_failed(p, token, exc)
                 continue
-            except BaseException:  # KeyboardInterrupt and the like: keep the token, then go
+            except BaseException as exc:  # KeyboardInterrupt and the like: keep the token, then go
                 p.delivering = NO_TOKEN
                 if p.capacity is not None:
                     p.reserved -= 1
                 p.restore([token])
+                self._ready.fail_waiters(exc)  # also when a delivery's task kicked it
                 raise
             self._delivered(p, token)
 
@@ -122,6 +123,10 @@ class IOPlaces:
         except Exception as exc:
             self._sink_done(p)
             self._sink_failed(p, token, exc)
+        except BaseException as exc:  # KeyboardInterrupt and the like: keep the token, then go
+            self._undeliver(p, token)
+            self._ready.fail_waiters(exc)  # nobody awaits this task: run_until_idle() raises it
+            raise
         else:
             self._sink_done(p)
             self._delivered(p, token)

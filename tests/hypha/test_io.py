@@ -229,3 +229,27 @@ async def test_a_source_returning_no_tokens_is_a_clear_failure_that_run_until_id
     await runner.start()  # a new start calls the source again: nothing failed yet in this run
     assert runner.stuck() == ()
     await runner.stop()
+
+
+class Abort(BaseException):
+    """Stands for KeyboardInterrupt/SystemExit: not a sink failure; the token stays and it goes on."""
+
+
+async def test_a_base_exception_from_a_suspended_sink_keeps_the_token_and_ends_run_until_idle(
+    clock: ManualClock,
+) -> None:
+    @pn.net
+    def Sink(builder: NetBuilder) -> None:
+        @builder.io_output_place()
+        async def out(token: Any, bb: Any, timebase: Any) -> None:
+            await asyncio.sleep(0)  # the delivery goes on in its own task (no time passes)
+            raise Abort()
+
+    runner = Runner(Sink, {}, clock)
+    runner.add_token("Sink.out", "keep me")
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the task's error
+    with pytest.raises(Abort):  # not a wait for ever
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert runner.marking()["out"] == ("keep me",) and runner.in_flight == 0
+    assert runner.stats.sink_failures == 0 and runner.stats.delivered == 0
+    await runner.stop()
