@@ -10,12 +10,15 @@ thread, so logging costs the event loop an append.  Nothing is lost: ``close()``
 transport never closed, interpreter exit) writes every record.  When the disk cannot keep up and
 more than ``max_pending`` records wait, ``overflow="block"`` (the default) makes the caller write
 them itself (back-pressure) and ``overflow="drop"`` drops new records, counting them in
-``dropped`` and logging a warning.
+``dropped`` and logging a warning.  A batch whose write fails (a full disk, an I/O error) is
+counted in ``write_errors``, logged, and kept: the next write (the next batch, ``flush()``,
+``close()``, exit) tries it again; ``flush()`` and ``close()`` raise when it still fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -169,6 +172,8 @@ class AsyncFileTransport:
         """Records written to the file so far."""
         self.dropped = 0
         """Records dropped by ``overflow="drop"`` (always 0 with ``"block"``)."""
+        self.write_errors = 0
+        """Batch writes that failed (each logged; its records stay queued and are written again)."""
         self._closed = False
         lifecycle.register(self, self.close_now)
 
@@ -198,22 +203,26 @@ class AsyncFileTransport:
     # -- flushing -----------------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Write every record queued so far (in a worker thread) and wait until it is on disk."""
-        self._seal()
+        """Write every record queued so far (in a worker thread) and wait until it is on disk.
+
+        Raises :class:`OSError`, naming the file, when they cannot be written (they are kept)."""
+        self._seal(start=False)  # written below: one try, not a writer's and then this one's
         while (writer := self._live_writer(asyncio.get_running_loop())) is not None:
             await asyncio.shield(writer)
         if self._batches:
             await asyncio.to_thread(self._write_batches)
 
     async def close(self) -> None:
-        """Write everything, then close the file (idempotent)."""
+        """Write everything, then close the file (idempotent).  When the records cannot be written
+        this raises :class:`OSError` naming the file, and the transport stays open with them."""
         if self._closed:
             return
         await self.flush()
         self.close_now()
 
     def close_now(self) -> None:
-        """Write everything from this thread, then close the file (used at exit; idempotent)."""
+        """Write everything from this thread, then close the file (used at exit; idempotent).
+        Raises like :meth:`close` when the records cannot be written."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = self._timer_loop = None
@@ -302,27 +311,54 @@ class AsyncFileTransport:
 
     async def _write_in_thread(self) -> None:
         try:
-            while self._batches:
-                await asyncio.to_thread(self._write_batches)
+            # A failed write was logged and counted where it happened, and its batch stays queued
+            # for the next writer: nobody awaits this task to be told again.
+            with contextlib.suppress(OSError):
+                while self._batches:
+                    await asyncio.to_thread(self._write_batches)
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
 
     def _write_batches(self) -> None:
-        """Write every queued batch, oldest first (any thread; batches stay queued until written)."""
+        """Write every queued batch, oldest first (any thread; batches stay queued until written).
+        A write that fails is logged and counted here, once, and raised naming the file."""
         with self._lock:
-            if not self._batches:
-                return
-            while self._batches:
-                batch = self._batches[0]
-                data = b"\n".join(batch) + b"\n"
-                # A write may take part of the batch (a short write) and the next one fail (the
-                # disk full): the batch stays queued, and its retry goes on from where it stopped.
-                done = self._head_written
-                try:
-                    while done < len(data):
-                        done += self._file.write(data if not done else memoryview(data)[done:])
-                finally:
-                    self._head_written = done if done < len(data) else 0
-                self._batches.popleft()
-                self.written += len(batch)
+            try:
+                while self._batches:
+                    self._write_oldest()
+            except OSError as error:
+                raise self._write_failed(error) from error
+
+    def _write_oldest(self) -> None:
+        """Write the oldest batch and take it off the queue (holding the lock)."""
+        batch = self._batches[0]
+        data = b"\n".join(batch) + b"\n"
+        # A write may take part of the batch (a short write) and the next one fail (the disk
+        # full): the batch stays queued, and its retry goes on from where it stopped.
+        done = self._head_written
+        try:
+            while done < len(data):
+                done += self._file.write(data if not done else memoryview(data)[done:])
+        finally:
+            self._head_written = done if done < len(data) else 0
+        self._batches.popleft()
+        self.written += len(batch)
+
+    def _write_failed(self, error: OSError) -> OSError:
+        """Count and log a failed write (holding the lock); the error to raise, naming the file."""
+        self.write_errors += 1
+        waiting = sum(map(len, self._batches))
+        log.warning(
+            "%s: writing %d records failed (%s); they stay queued and are written again with the "
+            "next batch, on flush(), on close() or at exit",
+            self.path,
+            waiting,
+            error,
+        )
+        return OSError(
+            error.errno,
+            f"AsyncFileTransport({str(self.path)!r}): {waiting} records could not be written "
+            f"({error.strerror or error}); they are kept: call flush() or close() again once the "
+            "file can be written",
+        )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import io
 import json
 import logging
+import re
 import sqlite3
 import subprocess
 import sys
@@ -458,7 +460,140 @@ def test_a_write_error_in_the_middle_of_a_batch_does_not_write_its_start_twice(t
     with pytest.raises(OSError, match="No space left"):
         for i in range(3):
             transport.send_nowait(json.dumps({"n": i, "pad": "x" * 4000}).encode())  # no loop: written here
-    assert transport.pending == 3
+    assert transport.pending == 3 and transport.write_errors == 1
     transport.close_now()  # space freed: written now, once
     assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1, 2]
     assert transport.written == 3 and transport.pending == 0
+
+
+class _Disk:
+    """A real file on a disk that can be full (each write then fails with ENOSPC), as ``open``
+    gives it to the transport."""
+
+    def __init__(self, path: Any, mode: str, buffering: int = -1) -> None:
+        self.file = open(path, mode, buffering=buffering)  # noqa: SIM115 - closed by close()
+        self.full = True
+
+    def write(self, data: Any) -> int:
+        if self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return int(self.file.write(data))
+
+    def close(self) -> None:
+        self.file.close()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.file.closed)
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> list[_Disk]:
+    """Files the transports open from now on are on a full disk (set ``full = False`` to free it)."""
+    opened: list[_Disk] = []
+
+    def open_on_disk(path: Any, mode: str, buffering: int = -1) -> _Disk:
+        opened.append(_Disk(path, mode, buffering))
+        return opened[-1]
+
+    monkeypatch.setattr("mycorrhizal.spores.transport.open", open_on_disk, raising=False)
+    return opened
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_write_error_in_the_writer_thread_is_logged_counted_and_written_later(
+    tmp_path: Path, full_disk: list[_Disk], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The writer task raised the error and nobody awaited it: asyncio's "Task exception was never
+    # retrieved" was all anyone saw, and no counter told of it.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=3, flush_interval=3600)
+    with caplog.at_level(logging.WARNING):
+        for i in range(3):
+            transport.send_nowait(json.dumps({"n": i}).encode())  # a full batch: the writer starts
+        writer = transport._writer
+        assert writer is not None
+        await asyncio.wait({writer})  # (waiting does not retrieve its exception)
+        del writer
+        gc.collect()  # a task whose exception was never retrieved says so when collected
+        assert _warnings(caplog) == [
+            f"{path}: writing 3 records failed ([Errno 28] No space left on device); they stay queued "
+            "and are written again with the next batch, on flush(), on close() or at exit"
+        ]
+        assert transport.write_errors == 1 and transport.written == 0 and transport.pending == 3
+        full_disk[0].full = False
+        await transport.flush()
+        assert len(_warnings(caplog)) == 1
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1, 2]
+    assert transport.written == 3 and transport.pending == 0 and transport.write_errors == 1
+    await transport.close()
+
+
+async def test_flush_and_close_raise_naming_the_file_while_its_records_cannot_be_written(
+    tmp_path: Path, full_disk: list[_Disk], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=100, flush_interval=3600)
+    for i in range(2):
+        transport.send_nowait(json.dumps({"n": i}).encode())
+    error = rf"{re.escape(repr(str(path)))}\): 2 records could not be written \(No space left on device\)"
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(OSError, match=error + "; they are kept"):
+            await transport.flush()
+        with pytest.raises(OSError, match=error):
+            await transport.close()
+    assert len(_warnings(caplog)) == 2  # once per failed write
+    assert transport.write_errors == 2 and transport.pending == 2
+    transport.send_nowait(json.dumps({"n": 2}).encode())  # not closed: it still takes records
+    full_disk[0].full = False
+    await transport.close()
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1, 2]
+    assert full_disk[0].closed and transport.pending == 0
+
+
+FULL_DISK_SCRIPT = """
+import asyncio, logging
+from mycorrhizal.spores import AsyncFileTransport
+
+logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+transport = AsyncFileTransport("/dev/full", batch_size=2, flush_interval=3600)
+
+async def main():
+    for i in range(2):
+        transport.send_nowait(b'{"n": 1}')  # a full batch: the writer thread fails on it
+    await asyncio.wait({transport._writer})
+    try:
+        await transport.close()
+    except OSError as error:
+        print("close:", error)
+    print("counted:", transport.write_errors, "pending:", transport.pending)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a disk always full (Linux)")
+def test_a_disk_that_stays_full_is_reported_by_close_and_at_exit_never_by_asyncio(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(FULL_DISK_SCRIPT))
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", str(script)],
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "close: [Errno 28] AsyncFileTransport('/dev/full'): 2 records could not be written "
+        "(No space left on device); they are kept: call flush() or close() again once the file can "
+        "be written",
+        "counted: 2 pending: 2",
+    ]
+    failures = "WARNING mycorrhizal.spores: /dev/full: writing 2 records failed"
+    assert done.stderr.count(failures) == 3  # the writer thread, close(), exit: each once
+    assert "ERROR mycorrhizal.spores: spores: closing" in done.stderr  # the records are lost: said so
+    assert "never retrieved" not in done.stderr
