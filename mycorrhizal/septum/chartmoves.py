@@ -135,7 +135,7 @@ async def sibling(e: Charting, source: ChartNode, op: Op, errors: list[HookFaile
         failed = await moves._act_safely(e, source, op)
         if failed is not None:
             errors.append(failed)
-    _arrive(e, target, source, label)
+    _arrive(e, target, source, label, None if e.ctx is None else e.ctx.msg)
     if target.on_enter is not None:
         await _enter_hook(e, target, errors)
     completed: list[ChartNode] = []
@@ -144,14 +144,15 @@ async def sibling(e: Charting, source: ChartNode, op: Op, errors: list[HookFaile
 
 
 def hop(e: Charting, source: ChartNode, op: Op) -> list[ChartNode]:
-    """:func:`sibling` when neither state has a hook and the transition no action: nothing awaits."""
+    """:func:`sibling` when neither state has a hook and the transition no action: nothing awaits
+    (an entry run's transition: the step handled no message)."""
     target: ChartNode = op.target  # type: ignore[assignment]
     label = op.label
     _left(e, source, label, target)
     e.counts.pop(source, None)
     if report.LEVELS.get(INFO) is not False and report.info_enabled():
         report.moved(e.spec.name, source.name, label, "", target.name)
-    _arrive(e, target, source, label)
+    _arrive(e, target, source, label, None)
     completed: list[ChartNode] = []
     _landed(e, target, completed)
     return completed
@@ -202,14 +203,14 @@ async def _enter(
     errors: list[HookFailed],
     completed: list[ChartNode],
 ) -> None:
-    _arrive(e, node, previous, label)
+    _arrive(e, node, previous, label, None if e.ctx is None else e.ctx.msg)
     if node.on_enter is not None:
         await _enter_hook(e, node, errors)
     _landed(e, node, completed)
 
 
-def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any) -> None:
-    """``node`` is active (before its on_enter)."""
+def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any, msg: Any) -> None:
+    """``node`` is active (before its on_enter), entered in a step handling ``msg``."""
     e.active[node] = None
     parent = node.parent
     if parent is None:
@@ -220,10 +221,8 @@ def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any
         e.arm(node)  # measured from entry, so on_enter's own time counts
     observers = e.observers
     if observers is not None:  # e.emit_entered(node, previous, label, msg), written out: every transition
-        last, ctx = None if previous is None else previous.name, e.ctx
-        msg = None if ctx is None else ctx.msg
-        entered = make_entered((e.spec.name, observers.now(), node.name, last, label, msg))
-        send = observers.send
+        last, read = None if previous is None else previous.name, observers.now  # (a slot's function)
+        entered, send = make_entered((e.spec.name, read(), node.name, last, label, msg)), observers.send
         try:
             if (result := send(entered)) is not None:
                 observers.returned(send, result)
