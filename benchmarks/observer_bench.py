@@ -7,8 +7,9 @@ the observed minus the unobserved figure, round by round (microseconds per trans
 * FSM, entry run -> self-transition: ``await fsm.tick()`` on a state whose ``on_state`` returns the
   label of a self-transition (spores_bench's machine; one record, ``StateEntered``).
 * FSM, message -> self-transition: ``send_message(i)`` + ``await run()`` (septum_bench's 5-state
-  machine: the message's handler returns LOOP, the entry run after it nothing; two records,
-  ``MessageHandled`` and ``StateEntered``: the message is a fact of its own).
+  machine: the message's handler returns LOOP, the entry run after it nothing; one record,
+  ``StateEntered`` naming the message: ``MessageHandled`` is told on request when a transition
+  follows).
 * FSM, guarded self-transition: ``await fsm.tick()``, the transition's guard passes (septum_bench's).
 * statechart, transition 3 levels deep: ``await fsm.tick()`` between two leaves inside three
   compound states (septum_bench's; one record, ``StateEntered``: the source's ``StateLeft`` is told
