@@ -16,7 +16,7 @@ from .context import Consumed
 from .ioplaces import IOPlaces
 from .places import FailedToken
 from .ready import Ready
-from .reporting import Reporter
+from .reporting import Reporter, log
 from .state import TransitionState
 from .transitions import Backoff
 
@@ -65,6 +65,13 @@ class Failures:
         self.give_back(t, consumed, notify=True)
         if self._report.watched:
             self._report.cancelled(t.qname, consumed)
+        log.info(
+            "net %s: transition %s raised %s: no failure; its tokens went back to their input places "
+            "and it is raised to the caller (run_until_idle())",
+            self._report.name,
+            t.qname,
+            type(exc).__name__,
+        )
         self._ready.fail_waiters(exc)
 
     def fail(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:

@@ -15,7 +15,7 @@ from .inflight import InFlight
 from .journal import Recorder
 from .places import FailedToken, SourceFactory
 from .ready import Ready
-from .reporting import Reporter
+from .reporting import Reporter, log
 from .state import NO_TOKEN, PlaceState
 from .transitions import DEFAULT_RETRY
 
@@ -86,7 +86,7 @@ class IOPlaces:
                 if p.capacity is not None:
                     p.reserved -= 1
                 p.restore([token])
-                self._ready.fail_waiters(exc)  # also when a delivery's task kicked it
+                self._interrupted(p, exc)  # also when a delivery's task kicked it
                 raise
             self._delivered(p, token)
 
@@ -125,13 +125,25 @@ class IOPlaces:
             self._sink_failed(p, token, exc)
         except BaseException as exc:  # KeyboardInterrupt and the like: keep the token, then go
             self._undeliver(p, token)
-            self._ready.fail_waiters(exc)  # nobody awaits this task: run_until_idle() raises it
+            self._interrupted(p, exc)  # nobody awaits this task: run_until_idle() raises it
             raise
         else:
             self._sink_done(p)
             self._delivered(p, token)
         self.kick_sink(p)
         self._ready.wake_idle()
+
+    def _interrupted(self, p: PlaceState, exc: BaseException) -> None:
+        """A ``KeyboardInterrupt`` or the like ended a delivery (its token is back): told, and raised
+        from ``run_until_idle()``."""
+        log.info(
+            "net %s: sink %s raised %s: no failure; its token went back to the head of its place and it "
+            "is raised to the caller (run_until_idle())",
+            self._report.name,
+            p.qname,
+            type(exc).__name__,
+        )
+        self._ready.fail_waiters(exc)
 
     def _undeliver(self, p: PlaceState, token: Any) -> None:
         """A delivery was interrupted: the token goes back to the head of the sink's place."""

@@ -80,10 +80,9 @@ class Scheduler:
         ready.in_pass = True
         try:
             self._fire_batch()
-        except BaseException as exc:  # a bug here must not leave waiters hanging
+        except BaseException as exc:
             ready.scheduled = False
-            log.exception("net %s: scheduler failed", self._report.name)
-            ready.fail_waiters(exc)
+            self._pass_raised(exc)
             raise
         finally:
             ready.in_pass = False
@@ -93,6 +92,29 @@ class Scheduler:
             return
         ready.scheduled = False
         ready.wake_idle()
+
+    def _pass_raised(self, exc: BaseException) -> None:
+        """A pass ended by ``exc``, which goes on to the loop and to the callers of ``run_until_idle()``
+        (never left waiting).  A ``KeyboardInterrupt``, ``SystemExit`` or other ``BaseException`` (a
+        handler's or a sink's, told where it was raised) is no fault here: the transitions still
+        ready, cut short by it, get a pass of their own, after the callers have seen ``exc``
+        (otherwise the net would call itself idle while they wait with their tokens).  An
+        ``Exception`` is a bug in the scheduler: logged with its traceback, and no pass is retried
+        (a new token wakes the scheduler as usual)."""
+        ready = self._ready
+        if isinstance(exc, Exception):
+            log.exception("net %s: scheduler failed", self._report.name)
+            ready.fail_waiters(exc)
+            return
+        log.info(
+            "net %s: scheduler pass ended by %s, raised to the caller; the transitions still ready "
+            "fire in the next pass",
+            self._report.name,
+            type(exc).__name__,
+        )
+        ready.fail_waiters(exc)
+        if any(ready.levels):
+            ready.schedule()
 
     def _fire_batch(self) -> None:
         """Fire up to ``BATCH`` ready transitions, always from the highest-priority queue that has one.

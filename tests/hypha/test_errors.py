@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -252,6 +253,74 @@ async def test_base_exceptions_propagate_but_keep_the_tokens(bb: dict[str, Any],
         await runner.run_until_idle()
     assert runner.marking()["src"] == ("keep me",)
     assert runner.stats.failures == 0
+
+
+def _abort_then_ship(shape: str) -> Any:
+    """``stop_everything`` (priority 1) raises Abort; ``ship`` (priority 0), ready in the same pass,
+    moves its token on.  ``shape`` picks the path the aborting firing takes through the pass."""
+
+    @pn.net
+    def AbortThenShip(builder: NetBuilder) -> None:
+        src = builder.place("src", initial=["keep me"])
+        box = builder.place("box", initial=["parcel"])
+        out = builder.place("out")
+
+        if shape == "plain":
+
+            @builder.transition(inputs=[src], priority=1)
+            def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                raise Abort()
+
+        elif shape == "hot":
+
+            @builder.transition(inputs=[src], priority=1)
+            async def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                raise Abort()
+
+        else:
+
+            @builder.transition(inputs=[src], priority=1, guard=lambda token: True)
+            def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+                raise Abort()
+
+        @builder.transition(inputs=[box], outputs=[out])
+        def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+    return AbortThenShip
+
+
+@pytest.mark.parametrize("shape", ["plain", "hot", "guarded"])
+async def test_after_a_pass_raised_the_transitions_still_ready_fire_on_the_next_run_until_idle(
+    clock: ManualClock, caplog: Any, shape: str
+) -> None:
+    """A caller that catches the exception and goes on (a Ctrl-C handler asking "quit?") does not
+    get a net that calls itself idle while ``ship`` waits with its token."""
+    runner = Runner(_abort_then_ship(shape), {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the escaped pass
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.hypha"), pytest.raises(Abort):
+        await runner.run_until_idle()  # raises at once, in the old code too
+    # the caller sees it before the next pass runs (it could stop() the runner here)
+    assert runner.fired()["AbortThenShip.ship"] == 0 and runner.marking()["box"] == ("parcel",)
+    assert await settle(clock, runner.run_until_idle(), limit=5) == ()
+    assert runner.marking()["out"] == ("parcel",) and runner.marking()["box"] == ()
+    assert runner.marking()["src"] == ("keep me",)  # and stop_everything is not fired again by itself
+    assert runner.fired() == {"AbortThenShip.stop_everything": 0, "AbortThenShip.ship": 1}
+    records = [
+        r for r in caplog.records if r.name == "mycorrhizal.hypha" and re.search(r"\bAbort\b", r.getMessage())
+    ]
+    assert [r.levelno for r in records] == [logging.INFO, logging.INFO]
+    told, passed = (r.getMessage() for r in records)
+    assert told == (
+        "net AbortThenShip: transition AbortThenShip.stop_everything raised Abort: no failure; its "
+        "tokens went back to their input places and it is raised to the caller (run_until_idle())"
+    )
+    assert passed == (
+        "net AbortThenShip: scheduler pass ended by Abort, raised to the caller; the transitions "
+        "still ready fire in the next pass"
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("mycorrhizal")]
+    await runner.stop()
 
 
 def _abort_later(exc_type: type[BaseException], *, eager: bool) -> Any:

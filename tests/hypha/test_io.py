@@ -236,7 +236,7 @@ class Abort(BaseException):
 
 
 async def test_a_base_exception_from_a_suspended_sink_keeps_the_token_and_ends_run_until_idle(
-    clock: ManualClock,
+    clock: ManualClock, caplog: Any
 ) -> None:
     @pn.net
     def Sink(builder: NetBuilder) -> None:
@@ -248,8 +248,16 @@ async def test_a_base_exception_from_a_suspended_sink_keeps_the_token_and_ends_r
     runner = Runner(Sink, {}, clock)
     runner.add_token("Sink.out", "keep me")
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the task's error
-    with pytest.raises(Abort):  # not a wait for ever
+    with (
+        caplog.at_level(logging.INFO, logger="mycorrhizal.hypha"),
+        pytest.raises(Abort),
+    ):  # not a wait for ever
         await settle(clock, runner.run_until_idle(), limit=5)
     assert runner.marking()["out"] == ("keep me",) and runner.in_flight == 0
+    (told,) = [r for r in caplog.records if "raised Abort" in r.getMessage()]
+    assert told.levelno == logging.INFO and told.getMessage() == (
+        "net Sink: sink Sink.out raised Abort: no failure; its token went back to the head of its place "
+        "and it is raised to the caller (run_until_idle())"
+    )
     assert runner.stats.sink_failures == 0 and runner.stats.delivered == 0
     await runner.stop()
