@@ -302,6 +302,48 @@ def test_records_told_on_request_go_only_to_observers_that_ask(observers: Observ
     assert default == [note]
 
 
+@pytest.mark.parametrize("alone", [True, False], ids=["alone", "with another"])
+def test_a_take_requested_gets_the_records_told_on_request_in_the_observers_place(
+    observers: Observers, alone: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A forwarder tells on what it was told as it was told: records told to everyone through the
+    # observer, those told on request through its take_requested (which detaches it if it raises).
+    told, requested = [], []
+
+    @wants_all
+    def forward(event: Event) -> None:
+        told.append(event)
+
+    def take_requested(event: Event) -> None:
+        requested.append(event)
+        if event.step == 2:  # type: ignore[attr-defined]
+            raise RuntimeError("broken forwarder")
+
+    forward.take_requested = take_requested  # type: ignore[attr-defined]
+    observers.add(forward)
+    if not alone:
+        observers.add(Recorder())
+    note, first, second = (
+        Event(source="M", time=0.0),
+        Announced(source="M", time=1.0, step=1),
+        Announced(source="M", time=2.0, step=2),
+    )
+    observers.emit(note)
+    observers.emit(first)  # an engine may tell a record of such a class to everyone
+    send = observers.senders.get(Announced) or observers.sender(Announced)
+    send(first)
+    assert told == [note, first] and requested == [first]
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        try:
+            send(second)
+        except RuntimeError as exc:  # the lone observer's own call: the engine hands it to failed()
+            observers.failed(send, exc, second)
+    assert "broken forwarder" in caplog.text and "it is detached" in caplog.text
+    assert len(observers) == (0 if alone else 1)  # detached, though it was its take_requested that raised
+    observers.emit(note)
+    assert told == [note, first]
+
+
 def test_wants_all_makes_a_function_or_a_method_ask_for_everything(observers: Observers) -> None:
     got: list[Event] = []
 
