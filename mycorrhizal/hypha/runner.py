@@ -262,6 +262,8 @@ class Runner(NetChanges):
         """
         if not self._ready.running or self._ready.loop is not asyncio.get_running_loop():
             await self.start()  # also picks the runner up on a new loop after its old one closed
+        if not self._ready.scheduled and any(self._ready.levels):
+            self._ready.schedule()  # transitions left ready by a pass a BaseException ended
         if not self._ready.idle():
             assert self._ready.loop is not None
             waiter: asyncio.Future[None] = self._ready.loop.create_future()

@@ -97,10 +97,10 @@ class Scheduler:
         """A pass ended by ``exc``, which goes on to the loop and to the callers of ``run_until_idle()``
         (never left waiting).  A ``KeyboardInterrupt``, ``SystemExit`` or other ``BaseException`` (a
         handler's or a sink's, told where it was raised) is no fault here: the transitions still
-        ready, cut short by it, get a pass of their own, after the callers have seen ``exc``
-        (otherwise the net would call itself idle while they wait with their tokens).  An
-        ``Exception`` is a bug in the scheduler: logged with its traceback, and no pass is retried
-        (a new token wakes the scheduler as usual)."""
+        ready, cut short by it, stay queued and fire in the pass the next ``run_until_idle()`` or
+        token asks for, not by themselves (a ``sys.exit()`` in a handler must not set others off
+        while the program shuts down).  An ``Exception`` is a bug in the scheduler: logged with its
+        traceback (a new token wakes the scheduler as usual)."""
         ready = self._ready
         if isinstance(exc, Exception):
             log.exception("net %s: scheduler failed", self._report.name)
@@ -108,13 +108,11 @@ class Scheduler:
             return
         log.info(
             "net %s: scheduler pass ended by %s, raised to the caller; the transitions still ready "
-            "fire in the next pass",
+            "fire at the next run_until_idle() or token",
             self._report.name,
             type(exc).__name__,
         )
         ready.fail_waiters(exc)
-        if any(ready.levels):
-            ready.schedule()
 
     def _fire_batch(self) -> None:
         """Fire up to ``BATCH`` ready transitions, always from the highest-priority queue that has one.
