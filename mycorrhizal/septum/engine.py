@@ -348,7 +348,9 @@ class Engine(Telling):
         if self.observers is not None and msg is not None:
             if op is None and label is not None:
                 op = node.lookup(label)  # as mishaps.resolve() would: is a transition's StateEntered next?
-            self.emit_handled(node, msg, label, op is not None and op.kind in MOVES)
+            # (not after a Pop or Push refused: its error is raised before anything moves)
+            moving = op is not None and op.kind in MOVES and moves.refused(self, node, op) is None
+            self.emit_handled(node, msg, label, moving)
         if label is not None:
             op = op or await mishaps.resolve(self, node, timeout, label)
             if op is not None and op.kind == CHOOSE:

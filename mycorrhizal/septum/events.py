@@ -73,11 +73,11 @@ class MessageHandled(MachineEvent):
     """``on_state`` of ``state`` returned ``label`` for ``message`` (None: it stays).
 
     Told on request when ``label`` names a transition (not a guarded one, nor ``Retry``,
-    ``Unhandled`` or ``Again``) of a state machine's state: only observers whose
-    ``wants(MessageHandled)`` is true get it, and the :class:`StateEntered` that follows names the
-    message and the label (a :class:`HandlerFailed` names the message if the move fails).  In
-    every other case (the machine stays, a guard decides, a statechart's state handled it) it
-    goes to every observer.
+    ``Unhandled`` or ``Again``, nor a ``Pop`` or ``Push`` its stack refuses) of a state machine's
+    state: only observers whose ``wants(MessageHandled)`` is true get it, and the
+    :class:`StateEntered` that follows names the message and the label (a :class:`HandlerFailed`
+    names the message if the move fails).  In every other case (the machine stays, a guard
+    decides, a statechart's state handled it) it goes to every observer.
     """
 
     on_request: ClassVar[bool] = True

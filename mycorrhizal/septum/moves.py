@@ -23,7 +23,19 @@ from .options import Options
 from .plan import MachineSpec, Node, Op
 from .targets import AGAIN, GOTO, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 
-__all__ = ["DONE", "ENTRY", "NEW", "TIMED_OUT", "WAIT", "Moving", "apply", "choose", "enter", "hook"]
+__all__ = [
+    "DONE",
+    "ENTRY",
+    "NEW",
+    "TIMED_OUT",
+    "WAIT",
+    "Moving",
+    "apply",
+    "choose",
+    "enter",
+    "hook",
+    "refused",
+]
 
 # The phases of a machine.  NEW: not initialized.  ENTRY: on_state owes its entry run (after entry
 # or Again).  WAIT: waiting for a message or timeout.  DONE: terminal.  TIMED_OUT: the timeout
@@ -79,14 +91,22 @@ async def apply(m: Moving, node: Node, op: Op, info: bool) -> None:
         await _transfer(m, node, op, info)
 
 
+def refused(m: Moving, node: Node, op: Op) -> ExecutionError | None:
+    """The error a ``Pop`` with an empty stack or a ``Push`` past ``max_stack_depth`` raises before
+    anything moves; None for any other transition."""
+    if op.kind == POP and not m.stack:
+        return empty_stack(node, op.label)
+    depth = len(m.stack or ()) + len(op.stack)
+    if op.kind == PUSH and depth > m.options.max_stack_depth:
+        return stack_too_deep(node, op.label, depth, m.options.max_stack_depth)
+    return None
+
+
 async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
     """Leave ``node`` for where ``op`` leads: a state, the same one again, a pushed or popped one."""
     kind = op.kind
-    if kind == POP and not m.stack:
-        raise empty_stack(node, op.label)
-    depth = len(m.stack or ()) + len(op.stack)
-    if kind == PUSH and depth > m.options.max_stack_depth:
-        raise stack_too_deep(node, op.label, depth, m.options.max_stack_depth)
+    if (kind == POP or kind == PUSH) and (refusal := refused(m, node, op)) is not None:
+        raise refusal
     if kind == GOTO or kind == PUSH:
         target: Node = op.target  # type: ignore[assignment]
     elif kind == POP:

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import HandlerError, ManualClock
+from mycorrhizal.common import ExecutionError, HandlerError, ManualClock, PopFromEmptyStack
 from mycorrhizal.common.observers import wants_all
 from mycorrhizal.septum import (
     HandlerFailed,
     LabeledTransition,
     MachineEvent,
     MessageHandled,
+    Pop,
+    Push,
     Retry,
     StateConfiguration,
     StateEntered,
@@ -296,6 +298,44 @@ async def test_states_left_and_messages_moving_are_told_only_to_observers_that_a
     assert [summary(e) for e in default] == [t for t in told if t[0] not in ("left", "handled")]
     entered = next(e for e in default if isinstance(e, StateEntered) and e.previous is not None)
     assert (entered.previous, entered.label, entered.message) == (initial.name, E.WORK, "work")
+
+
+@septum.state
+class Caller:
+    @septum.on_state
+    def on_state(ctx):
+        return E.WORK
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.WORK, Push(Popper))]  # nothing to come back to
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Popper:
+    @septum.on_state
+    def on_state(ctx):
+        return {"pop": E.FAIL, "push": E.WORK}.get(ctx.msg)
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.FAIL, Pop), LabeledTransition(E.WORK, Push(Popper, Popper, Popper))]
+
+
+@pytest.mark.parametrize(
+    ("msg", "error"), [("pop", PopFromEmptyStack), ("push", ExecutionError)], ids=["empty stack", "too deep"]
+)
+async def test_a_message_whose_pop_or_push_is_refused_is_told_to_everyone(msg: str, error: type) -> None:
+    # A Pop with nothing to pop, a Push past max_stack_depth: no StateEntered follows to name the
+    # message, so its MessageHandled goes to every observer (before its error is raised).
+    fsm = StateMachine(Caller, max_stack_depth=1)
+    await fsm.run()
+    default: list[MachineEvent] = []
+    fsm.add_observer(default.append)
+    fsm.send_message(msg)
+    with pytest.raises(error, match="state Popper: P"):
+        await fsm.run()
+    assert [summary(e) for e in default] == [("handled", "Popper", msg, E.FAIL if msg == "pop" else E.WORK)]
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
