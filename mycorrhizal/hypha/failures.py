@@ -61,8 +61,15 @@ class Failures:
         its tokens go back, told as :class:`FiringCancelled` (observers counting tokens from the
         records see them back, as after any firing that gives its tokens back), and ``exc`` is raised
         from ``run_until_idle()``: a firing in its own task ends with it where nobody awaits it, and
-        the caller must not wait for an idle net for ever."""
-        self.give_back(t, consumed, notify=True)
+        the caller must not wait for an idle net for ever.  The transitions the tokens enable again
+        are queued, not sent off in a pass of their own (as after a pass ``exc`` ended, see
+        :class:`~.scheduler.Scheduler`): the next ``run_until_idle()`` or token fires them."""
+        ready = self._ready
+        scheduled, ready.scheduled = ready.scheduled, True  # (Ready.mark queues, and asks no pass)
+        try:
+            self.give_back(t, consumed, notify=True)
+        finally:
+            ready.scheduled = scheduled
         if self._report.watched:
             self._report.cancelled(t.qname, consumed)
         log.info(

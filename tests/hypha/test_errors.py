@@ -355,6 +355,39 @@ async def test_a_base_exception_from_a_suspended_firing_is_raised_by_run_until_i
     await runner.stop()
 
 
+@pn.net
+def LaterThenShip(builder: NetBuilder) -> None:
+    """``stop_everything`` takes ``src``'s token, suspends and raises Abort; ``ship`` wants it too."""
+    src = builder.place("src", initial=["keep me"])
+    out = builder.place("out")
+
+    @builder.transition(inputs=[src], priority=1)
+    async def stop_everything(consumed: Any, bb: Any, timebase: Any) -> None:
+        await asyncio.sleep(0)  # suspends: the firing goes on in a task
+        raise Abort()
+
+    @builder.transition(inputs=[src], outputs=[out])
+    def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {out: consumed[0]}
+
+
+async def test_a_token_a_suspended_firing_gives_back_on_a_base_exception_sets_nothing_off_by_itself(
+    clock: ManualClock,
+) -> None:
+    # As after a pass a BaseException ended: the token is back and ship may take it, but only in
+    # the pass the next run_until_idle() (or token) asks for, not while the program shuts down.
+    runner = Runner(LaterThenShip, {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the task's error
+    with pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert runner.fired()["LaterThenShip.ship"] == 0 and runner.marking()["src"] == ("keep me",)
+    assert await settle(clock, runner.run_until_idle(), limit=5) == ()
+    assert runner.marking()["out"] == ("keep me",)
+    await runner.stop()
+
+
 @pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
 @pytest.mark.parametrize("eager", [True, False])
 def test_a_keyboard_interrupt_from_a_suspended_firing_leaves_the_loop_and_run_until_idle(
