@@ -396,7 +396,8 @@ class Observers:
         self._plain = tuple(
             c
             for c in self._plain
-            if not (_same(c, callback) or getattr(c, "take_requested", None) is callback)  # (see sender)
+            # (or its take_requested: see sender; a method of it, a new bound method each read)
+            if not (_same(c, callback) or _same(getattr(c, "take_requested", c), callback))
         )
         self._queued = tuple(q for q in self._queued if not _same(q.callback, callback))
         self._retired = [q for q in self._retired if not _same(q.callback, callback)]

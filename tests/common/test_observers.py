@@ -344,6 +344,41 @@ def test_a_take_requested_gets_the_records_told_on_request_in_the_observers_plac
     assert told == [note, first]
 
 
+class Forwarding:
+    """An observer object whose ``take_requested`` is a method (a new bound method each read)."""
+
+    def __init__(self) -> None:
+        self.told: list[Event] = []
+
+    def wants(self, kind: type) -> bool:
+        return True
+
+    def __call__(self, event: Event) -> None:
+        self.told.append(event)
+
+    def take_requested(self, event: Event) -> None:
+        raise RuntimeError("broken forwarder")
+
+
+def test_an_observer_whose_take_requested_method_raises_is_detached(
+    observers: Observers, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It was logged as detached but stayed attached (its method compared by identity): it raised
+    # again, and was logged again, for every record.
+    forwarding = Forwarding()
+    observers.add(forwarding)
+    first = Announced(source="M", time=1.0, step=1)
+    send = observers.senders.get(Announced) or observers.sender(Announced)
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        try:
+            send(first)
+        except RuntimeError as exc:  # the lone observer's own call: the engine hands it to failed()
+            observers.failed(send, exc, first)
+    assert caplog.text.count("it is detached") == 1 and len(observers) == 0
+    observers.emit(Event(source="M", time=2.0))
+    assert forwarding.told == []
+
+
 def test_wants_all_makes_a_function_or_a_method_ask_for_everything(observers: Observers) -> None:
     got: list[Event] = []
 
