@@ -115,7 +115,8 @@ class Ready:
                     w.set_result(None)
 
     def fail_waiters(self, exc: BaseException) -> None:
-        """The scheduler itself failed: hand the error to whoever waits for idle."""
+        """Hand ``exc`` to whoever waits for idle: the scheduler itself failed, or a handler or sink
+        raised a ``KeyboardInterrupt`` or the like (see :meth:`~.failures.Failures.interrupted`)."""
         waiters, self.idle_waiters = self.idle_waiters, []
         for w in waiters:
             if not w.done():
