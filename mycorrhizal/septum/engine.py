@@ -348,8 +348,15 @@ class Engine(Telling):
         if self.observers is not None and msg is not None:
             if op is None and label is not None:
                 op = node.lookup(label)  # as mishaps.resolve() would: is a transition's StateEntered next?
-            # (not after a Pop or Push refused: its error is raised before anything moves)
-            moving = op is not None and op.kind in MOVES and moves.refused(self, node, op) is None
+            # On request only when no code runs before the target's StateEntered names the message (an
+            # on_leave or an action may be cancelled in an await) and no Pop or Push is refused.
+            moving = (
+                op is not None
+                and op.kind in MOVES
+                and node.on_leave is None
+                and op.action is None
+                and moves.refused(self, node, op) is None
+            )
             self.emit_handled(node, msg, label, moving)
         if label is not None:
             op = op or await mishaps.resolve(self, node, timeout, label)

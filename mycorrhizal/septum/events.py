@@ -72,12 +72,13 @@ class StateCompleted(MachineEvent):
 class MessageHandled(MachineEvent):
     """``on_state`` of ``state`` returned ``label`` for ``message`` (None: it stays).
 
-    Told on request when ``label`` names a transition (not a guarded one, nor ``Retry``,
+    Told on request when ``label`` names a transition that runs no code before its target is
+    entered (the state has no ``on_leave``, the transition no guard and no action; not ``Retry``,
     ``Unhandled`` or ``Again``, nor a ``Pop`` or ``Push`` its stack refuses) of a state machine's
     state: only observers whose ``wants(MessageHandled)`` is true get it, and the
-    :class:`StateEntered` that follows names the message and the label (a :class:`HandlerFailed`
-    names the message if the move fails).  In every other case (the machine stays, a guard
-    decides, a statechart's state handled it) it goes to every observer.
+    :class:`StateEntered` that follows at once names the message and the label.  In every other
+    case (the machine stays, a guard decides, an ``on_leave`` or an action runs first and may fail
+    or be cancelled, a statechart's state handled it) it goes to every observer.
     """
 
     on_request: ClassVar[bool] = True

@@ -339,6 +339,40 @@ async def test_a_message_whose_pop_or_push_is_refused_is_told_to_everyone(msg: s
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
+class Leaving:
+    """Leaves for Broken on "go", its on_leave waiting for ``common["gate"]``: a move to cancel."""
+
+    @septum.on_state
+    def on_state(ctx):
+        return E.WORK if ctx.msg == "go" else None
+
+    @septum.on_leave
+    async def on_leave(ctx):
+        await ctx.common["gate"].wait()
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.WORK, Broken)]
+
+
+async def test_a_message_whose_transition_runs_code_first_is_told_to_everyone() -> None:
+    # An on_leave (or an action) may be cancelled in an await, and then no StateEntered names the
+    # message: its MessageHandled goes to every observer.
+    fsm = StateMachine(Leaving, common_data={"gate": asyncio.Event()})
+    await fsm.initialize()
+    default: list[MachineEvent] = []
+    fsm.add_observer(default.append)
+    fsm.send_message("go")
+    caller = asyncio.create_task(fsm.run())
+    for _ in range(3):  # the move waits in on_leave
+        await asyncio.sleep(0)
+    caller.cancel()
+    await asyncio.gather(caller, return_exceptions=True)
+    assert [summary(e) for e in default] == [("handled", "Leaving", "go", E.WORK)]
+    assert fsm.current_state is Leaving
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
 class Loop:
     @septum.on_state
     async def on_state(ctx):
