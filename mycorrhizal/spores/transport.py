@@ -275,7 +275,7 @@ class AsyncFileTransport:
                 self._batches.append(batch)
             elif self._overflow == "block":
                 self._batches.append(batch)
-                self._write_batches()  # the caller waits for the disk: back-pressure
+                self._write_here()  # the caller waits for the disk: back-pressure
             else:
                 # Dropped before it is queued: once queued, the writer thread may be writing it.
                 self._drop(batch)
@@ -295,7 +295,7 @@ class AsyncFileTransport:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._write_batches()  # no event loop: write right here
+            self._write_here()  # no event loop: write right here
             return
         if self._live_writer(loop) is None:
             self._writer = loop.create_task(self._write_in_thread())
@@ -319,6 +319,14 @@ class AsyncFileTransport:
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
+
+    def _write_here(self) -> None:
+        """Write the queued batches in the sender's thread (no event loop, or back-pressure).  A
+        failure is logged and counted (see :meth:`_write_batches`) and not raised: the record was
+        taken and stays queued, written again with the next batch, on flush(), close() or at exit
+        (which raise if it still cannot be); a sender that raised would have an observer detached."""
+        with contextlib.suppress(OSError):
+            self._write_batches()
 
     def _write_batches(self) -> None:
         """Write every queued batch, oldest first (any thread; batches stay queued until written).
