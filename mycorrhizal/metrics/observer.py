@@ -202,10 +202,19 @@ def _node_event(kind: str) -> Handler:
 # -- machines ---------------------------------------------------------------------------------------
 
 
+MACHINES_FOLLOWED = 100_000
+"""How many machines one observer follows at most: a net's per-token machines come and go with no
+record saying so, so past this the one followed longest is forgotten (its current state's dwell
+is not observed; its counts are unaffected)."""
+
+
 def _machine(obs: MetricsObserver, track: Any) -> _Machine:
-    found = obs._machines.get(track)
+    machines = obs._machines
+    found = machines.get(track)
     if found is None:
-        found = obs._machines[track] = _Machine()
+        if len(machines) >= MACHINES_FOLLOWED:
+            del machines[next(iter(machines))]
+        found = machines[track] = _Machine()
     return found
 
 

@@ -18,8 +18,16 @@ from mycorrhizal.common import ManualClock
 from mycorrhizal.hypha import NetBuilder, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.metrics import Metrics
+from mycorrhizal.metrics import observer as metrics_observer
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum import (
+    LabeledTransition,
+    StateConfiguration,
+    StateEntered,
+    StateLeft,
+    StateMachine,
+    septum,
+)
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
 
@@ -265,6 +273,22 @@ async def test_a_statechart_move_counts_one_transition_and_every_state_left_its_
     assert value(registry, transitions, **m, source="Step", target="Done") is None  # not a transition
     for state in ("Busy", "Step"):  # each state left: 2 s in it
         assert value(registry, "mycorrhizal_machine_state_seconds_sum", **m, state=state) == 2.0
+
+
+def test_an_observer_forgets_the_machine_followed_longest_past_its_limit(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A net's per-token machines come and go with no record saying so: each kept its entry for ever.
+    monkeypatch.setattr(metrics_observer, "MACHINES_FOLLOWED", 2)
+    observer = Metrics(registry).observe(StateMachine(Errand))
+    for name in ("m1", "m2", "m3"):  # three machines enter a state at 0, leave it at 5
+        observer(StateEntered(source=name, time=0.0, state="A", previous=None, label=None))
+    for name in ("m3", "m2", "m1"):  # (m1, forgotten, is followed again from its next record)
+        observer(StateLeft(source=name, time=5.0, state="A", label=None, target="B"))
+    dwell = "mycorrhizal_machine_state_seconds_sum"
+    assert value(registry, dwell, machine="m1", state="A") is None  # forgotten: its time unknown
+    assert [value(registry, dwell, machine=m, state="A") for m in ("m2", "m3")] == [5.0, 5.0]
+    assert len(observer._machines) == 2  # (what grew without a bound)
 
 
 @pytest.mark.parametrize("initial", [Idle, Errand], ids=["flat", "statechart"])
