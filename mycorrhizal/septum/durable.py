@@ -73,6 +73,9 @@ def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, J
             f"own handlers)",
             state=engine.node.name,
         )
+    failure = engine.clock.take_failure() if engine.clock is not None else None
+    if failure is not None:  # what a timeout's background run raised: the next caller's, as run()'s
+        raise failure  # (a document written over it would lose it: the restored machine has none)
     by_node = _keys(spec)[0]
     document: dict[str, JSON] = {
         "engine": ENGINE,

@@ -450,7 +450,8 @@ class StateMachine(Engine, legacy.Compat0x):
 
         State, stack, retry count, queued messages and the blackboard (encoded by ``codecs``), the
         pending timeout as a deadline on the timebase.  ``blackboard=False`` leaves the blackboard
-        out (an embedder writes it down itself).  Take it between steps.
+        out (an embedder writes it down itself).  Take it between steps.  Raises, once, what a
+        timeout's background run raised and no run() raised yet (as run() would).
         """
         return durable.write(self, codecs or CodecRegistry(), self.common if blackboard else None)
 

@@ -9,7 +9,7 @@ from enum import Enum, auto
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.common import CodecError, CodecRegistry, ExecutionError, ManualClock
@@ -153,6 +153,12 @@ def codecs() -> CodecRegistry:
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(first=st.lists(ops, max_size=12), then=st.lists(ops, max_size=12))
+@example(  # a timeout's background run fails on the queued "up" (a Pop with an empty stack) just
+    # before the snapshot: the failure, kept for the next caller, was lost with the document
+    first=[("send", "go", 0), ("run",), ("send", "retry", -1), ("advance", 3.5), ("send", "up", -1)]
+    + [("advance", 3.5), ("send", "up", 0)],
+    then=[("advance", 0.5)],
+)
 def test_run_snapshot_restore_run_is_one_run(first: list[Any], then: list[Any]) -> None:
     async def scenario() -> None:
         clock = ManualClock()
@@ -165,7 +171,12 @@ def test_run_snapshot_restore_run_is_one_run(first: list[Any], then: list[Any]) 
         clock = ManualClock()
         before = StateMachine(Job, common_data={"log": []}, timebase=clock)
         await apply(before, clock, first)
-        document = json.loads(json.dumps(before.snapshot(codecs())))  # through JSON text
+        try:
+            written = before.snapshot(codecs())
+        except ExecutionError as error:  # a background run's failure goes to the next caller, run()'s
+            before.common["log"].append(["error", str(error)])  # or the snapshot's: one run all the same
+            written = before.snapshot(codecs())
+        document = json.loads(json.dumps(written))  # through JSON text
         await before.aclose()
         later = ManualClock(clock.now())
         after = StateMachine.restore(Job, document, codecs=codecs(), timebase=later)
