@@ -312,7 +312,7 @@ class Engine(Telling):
                         now = read()
                         if observers.requested and StateLeft in observers.requested:
                             left = make_left((self.spec.name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
-                            self.tell_requested(observers, StateLeft, left)
+                            observers.emit_requested(left, StateLeft)
                         self.retry = 0
                         self.node = op.target  # type: ignore[assignment]
                         self.phase = ENTRY
@@ -370,7 +370,7 @@ class Engine(Telling):
                 if op.fast and not report.info_enabled():
                     # The guarded transition is a plain one: taken as the loop takes those.
                     if self.observers is not None:
-                        self.tell(self.observers, node, op, msg, False)  # (its message was told above)
+                        self.tell(self.observers, node, op, msg)  # (its message was told above)
                     else:
                         self.retry = 0
                         self.node = op.target  # type: ignore[assignment]

@@ -84,19 +84,17 @@ class Telling:
             observers.emit(make_handled((self.spec.name, observers.now(), node.name, msg, label)))
         elif MessageHandled in observers.requested:
             handled = make_handled((self.spec.name, observers.now(), node.name, msg, label))
-            self.tell_requested(observers, MessageHandled, handled)
+            observers.emit_requested(handled, MessageHandled)
 
-    def tell(self, observers: Observers, node: Node, op: Op, msg: Any, tell_message: bool = True) -> None:
-        """Take a plain transition and tell ``observers`` what the full path tells them (``msg``
-        handled, unless None or ``tell_message`` is false, and ``node`` left, to those asking for them;
-        the target entered in a step handling ``msg``), with one reading of the time.  (No asserts,
-        no tuple packing: this runs for every observed plain transition; :meth:`entry_step` has its
-        message-less part written out, a frame less.)"""
+    def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
+        """Take a plain transition ``_settle`` decided on and tell ``observers`` what the full path tells
+        them (``node`` left, to those asking for it; the target entered in a step handling ``msg``,
+        whose ``MessageHandled`` was told already), with one reading of the time.  (``drive`` and
+        :meth:`entry_step` have it written out, a frame less.)"""
         read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
         name, now, target = self.spec.name, read(), op.target
-        # Told on request: the StateEntered below names the message, the state left and the label.
-        if observers.requested:
-            self.tell_asked(observers, node, op, msg if tell_message else None, now)
+        if observers.requested:  # told on request: the StateEntered below names the state left
+            self.tell_asked(observers, node, op, None, now)
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
         self.phase = ENTRY
@@ -112,17 +110,7 @@ class Telling:
         and that ``node`` is left, by ``op`` (see :meth:`tell`)."""
         requested, name, label = observers.requested, self.spec.name, op.label
         if msg is not None and MessageHandled in requested:
-            self.tell_requested(observers, MessageHandled, make_handled((name, now, node.name, msg, label)))
+            observers.emit_requested(make_handled((name, now, node.name, msg, label)), MessageHandled)
         if StateLeft in requested:
             left = make_left((name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
-            self.tell_requested(observers, StateLeft, left)
-
-    @staticmethod
-    def tell_requested(observers: Observers, kind: type, record: Any) -> None:
-        """Tell ``record``, of class ``kind`` told on request, to the observers asking for it."""
-        send = observers.senders.get(kind) or observers.sender(kind)
-        try:
-            if (result := send(record)) is not None:
-                observers.returned(send, result)
-        except Exception as exc:
-            observers.failed(send, exc, record)
+            observers.emit_requested(left, StateLeft)
