@@ -20,3 +20,29 @@ def Pairing(builder: NetBuilder) -> None:
     async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
         first, second, third = consumed
         return {paired: first, spare: [first, third, third, {"id": f"s{second['id']}", "n": 1}]}
+
+
+@pn.net
+def Sorting(builder: NetBuilder) -> None:
+    """Transitions producing nothing or one token, as firings mostly are: ``take`` consumes one
+    token from ``a`` and two from ``b``; ``forward`` passes its token on; ``make`` produces a new
+    token, with its consumed one's id when that has ``"same"`` (one object in two roles)."""
+    a = builder.place("a", type=PlaceType.QUEUE)
+    b = builder.place("b", type=PlaceType.QUEUE)
+    c = builder.place("c", type=PlaceType.QUEUE)
+    d = builder.place("d", type=PlaceType.QUEUE)
+    e = builder.place("e", type=PlaceType.QUEUE)
+    f = builder.place("f", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[a, (b, 2)])
+    async def take(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    @builder.transition(inputs=[c], outputs=[d])
+    async def forward(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {d: consumed[0]}
+
+    @builder.transition(inputs=[e], outputs=[f])
+    async def make(consumed: Any, bb: Any, timebase: Any) -> Any:
+        token = consumed[0]
+        return {f: {"id": token["id"] if token.get("same") else f"new-{token['id']}", "n": 1}}

@@ -18,6 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mycorrhizal import spores
+from mycorrhizal.common import ManualClock
 from mycorrhizal.hypha import NetBuilder, PlaceType, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
@@ -34,7 +35,7 @@ from mycorrhizal.spores import (
 )
 from mycorrhizal.spores.encoder import time_text
 
-from .nets import Pairing
+from .nets import Pairing, Sorting
 
 
 @given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0, max_value=4e9))
@@ -188,6 +189,79 @@ async def observe_pairing() -> None:
     await runner.stop()
 
 
+async def observe_sorting() -> None:
+    """Firings producing nothing or one token, twice each (the second written from the
+    transition's plan): ids repeated within a firing, one the net's own, tokens seen before,
+    tokens passed on, new tokens of a consumed token's id."""
+    runner = NetRunner(Sorting, {})
+    observe(runner)
+    await runner.start()
+    for ident in ["t1", "Sorting", "t2"]:
+        runner.add_token("a", {"id": ident})
+    runner.add_tokens(
+        "b", [{"id": "u1"}, {"id": "u2"}, {"id": "t2"}, {"id": "t2"}, {"id": "u1"}, {"id": "u3"}]
+    )
+    runner.add_tokens("c", [{"id": "c1"}, {"id": "t1"}, {"id": "Sorting"}])
+    runner.add_tokens("e", [{"id": "e1"}, {"id": "e2", "same": True}, {"id": "Sorting"}, {"id": "e3"}])
+    await runner.run_until_idle()
+    await runner.stop()
+
+
+@pytest.mark.parametrize("place", ["a", "c"])  # producing nothing; one token, passed on
+async def test_firings_are_written_at_their_timebase_times_to_the_microsecond(
+    tmp_path: Path, place: str
+) -> None:
+    clock = ManualClock()
+    transport = AsyncFileTransport(tmp_path / "times.jsonl")
+    spores.configure(transport=transport)
+    runner = NetRunner(Sorting, {}, clock)
+    observe(runner)
+    await runner.start()
+    moves = [0.0, 0.0, 0.25, 0.7500004, 2.0, 0.000001, 1e-7, 59.9999996, 0.5]  # across seconds
+    for i, move in enumerate(moves):
+        clock.advance(move)
+        if place == "a":
+            runner.add_tokens("b", [{"id": f"b{i}"}, {"id": f"c{i}"}])
+        runner.add_token(place, {"id": f"t{i}"})
+        await runner.run_until_idle()
+    await runner.stop()
+    await transport.close()
+    texts = re.findall(r'"time":([^,]+),', transport.path.read_text())
+    assert len(texts) == len(moves) and all(re.fullmatch(r"\d{10}\.\d{6}", t) for t in texts)
+    written = [int(Decimal(t) * 1_000_000) - int(Decimal(texts[0]) * 1_000_000) for t in texts]
+    # at the timebase's time, and a microsecond after the last at least (a reader sorting by
+    # time keeps the order): within a microsecond (the anchor's float rounding)
+    expected, at = [0], 0.0
+    for move in moves[1:]:
+        at += move
+        expected.append(max(round(at * 1_000_000), expected[-1] + 1))
+    assert all(abs(got - want) <= 1 for got, want in zip(written, expected, strict=True)), (written, expected)
+    assert all(a < b for a, b in zip(written, written[1:], strict=False))
+
+
+async def test_a_new_configuration_gets_the_net_and_its_firings(tmp_path: Path) -> None:
+    files = [AsyncFileTransport(tmp_path / f"{n}.jsonl") for n in range(3)]
+    runner = NetRunner(Sorting, {})
+    observe(runner)
+    await runner.start()
+    for transport in [*files, files[0]]:  # and back to the first
+        spores.configure(transport=transport)
+        for _ in range(2):  # the second firing written from the transition's plan
+            runner.add_token("c", {"id": f"c{len(runner.marking().get('d', []))}"})
+            await runner.run_until_idle()
+    await runner.stop()
+    for transport in files:
+        await transport.close()
+    records = [[json.loads(line) for line in t.path.read_text().splitlines()] for t in files]
+    objects = [[r["object"]["id"] for r in written if r["object"]] for written in records]
+    assert objects == [
+        ["Sorting", "c0", "c1", "Sorting", "c6", "c7"],
+        ["Sorting", "c2", "c3"],
+        ["Sorting", "c4", "c5"],
+    ]
+    assert [sum(1 for r in written if r["event"]) for written in records] == [4, 2, 2]
+
+
 class Mood(Enum):
     CALM = auto()
 
@@ -217,7 +291,16 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "scenario",
-    [run_machine, observe_machine, run_net, observe_net, observe_relay, observe_pairing, emit_directly],
+    [
+        run_machine,
+        observe_machine,
+        run_net,
+        observe_net,
+        observe_relay,
+        observe_pairing,
+        observe_sorting,
+        emit_directly,
+    ],
     ids=[
         "SeptumAdapter.log_state",
         "observe(machine)",
@@ -225,6 +308,7 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
         "observe(runner)",
         "observe(runner), a token in two roles",
         "observe(runner), two input and two output places",
+        "observe(runner), firings producing nothing or one token",
         "emit_event",
     ],
 )

@@ -22,7 +22,7 @@ import mycorrhizal.spores.encoder as encoder
 from ...common import frozen
 from ...common.errors import HandlerError
 from ..dispatch import Dispatcher
-from ..encoder import quote
+from ..encoder import quote, time_text
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -129,6 +129,9 @@ class Observation:
         "types",
         "states",
         "parts",
+        "plans",
+        "_second",
+        "_second_text",
         "_attached",
     )
 
@@ -172,6 +175,12 @@ class Observation:
         self.parts: dict[Any, Any] = {}
         """What an engine's handlers make once per key of their own (hypha: the qualifiers of a
         transition's consumed tokens, per class of its ``Consumed`` list)."""
+        self.plans: dict[Any, tuple[Any, ...]] = {}
+        """What an engine's hot handler writes alike for every event of one kind, made on its
+        first event (hypha: per transition, keyed by the class of its ``Consumed`` list)."""
+        # the second the last time written is in: its first microsecond and its text ("<seconds>.")
+        self._second = 0
+        self._second_text = "0."
         self._attached = False
 
     # -- being an observer ----------------------------------------------------------------------
@@ -237,6 +246,14 @@ class Observation:
             micros = self._last + 1
         self._last = micros
         return micros / 1_000_000
+
+    def new_second(self, micros: int) -> str:
+        """The text of an epoch time given in microseconds outside the second of the last one
+        (:attr:`_second`): its second becomes that second, when it is not before 1970."""
+        if micros >= 0:
+            second = micros // 1_000_000
+            self._second, self._second_text = second * 1_000_000, f"{second}."
+        return time_text(micros / 1_000_000)
 
     def runtime_object(self, kind: str, name: str, when: float) -> str:
         """The id of the ``kind`` object (net, tree, machine...) named ``name``, written once."""

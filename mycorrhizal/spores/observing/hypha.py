@@ -47,6 +47,8 @@ from ...hypha.events import (
     one_produced,
     stored_groups,
 )
+from .. import models
+from ..encoder import _MICROS
 from ..extraction import describe
 from ..models import generate_event_id
 from ..records import Attributes, Relations
@@ -69,7 +71,119 @@ def _start(obs: Observation, event: Any) -> tuple[float, Relations]:
 def committed(obs: Observation, event: FiringCommitted) -> None:
     """A firing's event: the transition's name, its consumed and produced tokens.
 
-    The hot path of a logged net, so written out in one function: the consumed tokens are paired
+    The hot path of a logged net.  A firing producing nothing or one token, of a transition whose
+    plan (:func:`_plan`) was made for the dispatcher in force, is written here: the line's fixed
+    parts are the plan's; each token costs its description, its sighting and its relationship's
+    JSON.  Every other firing is written by :func:`_committed` (which makes the plan).
+    """
+    source, time, transition, consumed, produced = event  # one unpacking, no property calls
+    plan = obs.plans.get(type(consumed))  # (one class per transition)
+    state = config._state
+    if (
+        plan is None
+        or plan[0] is not state.dispatcher
+        or len(consumed) != plan[1]
+        or (produced and not one_produced(produced))
+    ):
+        net = _committed(obs, event)
+        if plan is None or plan[0] is not net[0]:
+            _plan(obs, event, net)
+        return
+    _, _, roles, head, net = plan
+    # obs.when(time), inlined (anchored times: the plan's condition), and the time's text
+    micros = round((time + obs._offset) * 1_000_000)
+    if micros <= obs._last:
+        micros = obs._last + 1
+    obs._last = micros
+    when = micros / 1_000_000
+    into = micros - obs._second
+    stamp = (
+        obs._second_text + _MICROS[into // 1000] + _MICROS[into % 1000]
+        if 0 <= into < 1_000_000
+        else obs.new_second(micros)
+    )
+    see = state.cache.see
+    relations: Relations = [net]
+    texts = [head[1]]
+    i = 0
+    for token in consumed:
+        if token is not None:
+            qualifier, end = roles[i]
+            described = extraction._describers.get(type(token))  # describe(token), without its call
+            ident, kind, attributes = describe(token) if described is None else described(token)
+            see(ident, kind, attributes, when)
+            relations.append((ident, qualifier))
+            texts.append(encoder.fresh_relation(ident, end))
+        i += 1
+    if produced:
+        _produced(obs, source, consumed, produced, relations, texts, when)
+    if len(relations) != 2 or relations[1][0] == net[0]:  # (the net and one other need none)
+        texts = _one_per_object(relations, texts)
+    dispatcher = state.dispatcher
+    dispatcher._put(
+        f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}"{head[0]}{stamp}'
+        f',"attributes":[],"relationships":[{",".join(texts)}]}},"object":null}}'.encode(),
+        "application/json",
+    )
+    dispatcher.events += 1
+
+
+def _plan(obs: Observation, event: FiringCommitted, net: tuple[Any, str, str]) -> None:
+    """Keep in :attr:`Observation.plans`, per class of the transition's ``Consumed`` list, what
+    :func:`committed` writes alike for every firing of it, when it can (the stock line encoder,
+    anchored times): ``(the dispatcher, the number of tokens consumed, each one's role, (the
+    line from the event type to the time, the net's relationship's JSON), the net's relationship)``."""
+    source, _, transition, consumed, _ = event
+    dispatcher = net[0]  # (the net was written to it)
+    if not (dispatcher.lines and isinstance(consumed, Consumed) and obs.timestamps == "anchored"):
+        return
+    roles = _consumed_roles(obs, consumed, source)[1]
+    type_json = (obs.types.get(transition) or obs.event_type(transition, source))[1]
+    head = f',"type":{type_json},"activity":null,"time":'
+    obs.plans[type(consumed)] = (dispatcher, len(consumed), roles[1:], (head, net[2]), (net[1], "net"))
+
+
+def _produced(
+    obs: Observation,
+    source: str,
+    consumed: Any,
+    produced: Any,
+    relations: Relations,
+    texts: list[str],
+    when: float,
+) -> None:
+    """Relate a firing's one produced token, ``(place, token)``: a token passed on (one of those
+    consumed) gets its relationship's qualifiers joined, as :func:`one_per_object` joins them."""
+    place, token = produced
+    role = obs.parts.get(place) or _produced_role(obs, place, source)
+    if token is None:
+        return
+    at = 0
+    for taken in consumed:
+        if taken is not None:
+            at += 1
+            if taken is token:
+                relations[at], texts[at] = _both(obs, relations[at], role[0])
+                return
+    described = extraction._describers.get(type(token))
+    ident, kind, attributes = describe(token) if described is None else described(token)
+    config._state.cache.see(ident, kind, attributes, when)
+    relations.append((ident, role[0]))
+    texts.append(encoder.fresh_relation(ident, role[1]))
+
+
+def _one_per_object(relations: Relations, texts: list[str]) -> list[str]:
+    """``texts``, or the relationships' JSON one per object when ``relations`` relate one twice
+    (see :func:`one_per_object`)."""
+    merged = one_per_object(relations)
+    return texts if merged is relations else [encoder.relation_json(*pair) for pair in merged]
+
+
+def _committed(obs: Observation, event: FiringCommitted) -> tuple[Any, str, str]:
+    """A firing's event, written for any firing (see :func:`committed`); returns the net's
+    :meth:`Observation.owner` entry.
+
+    Written out in one function: the consumed tokens are paired
     with their qualifiers by a tuple made once per transition (:func:`_consumed_roles`, read by
     index), nothing produced costs one test, the JSON of each relationship is made as the token is
     related (tokens are new objects, mostly: their relationships are not kept in
@@ -119,6 +233,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
         dispatcher.event_line(type_json, when, "", ",".join(texts))
     else:
         dispatcher.event((generate_event_id(), event_type, when, [], relations, None))
+    return net
 
 
 def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[Any, tuple[Any, ...]]:
@@ -157,14 +272,19 @@ def _with_produced(
     with its place's role kept in :attr:`Observation.parts`."""
     if one_produced(produced):
         place = produced[0]
-        role = obs.parts.get(place)
-        if role is None:
-            role = obs.parts[place] = obs.roles.get(("produced:", place.qname)) or obs.role(
-                "produced:", place.qname, source
-            )
+        role = obs.parts.get(place) or _produced_role(obs, place, source)
         return [*tokens, produced[1]], (*roles, role)
     more, their_roles = _roles(obs, "produced:", produced, source)
     return [*tokens, *more], roles + their_roles
+
+
+def _produced_role(obs: Observation, place: Any, source: str) -> tuple[str, str]:
+    """The :meth:`Observation.role` of a token produced into ``place`` (a place of the net),
+    kept in :attr:`Observation.parts` under the place itself."""
+    role = obs.parts[place] = obs.roles.get(("produced:", place.qname)) or obs.role(
+        "produced:", place.qname, source
+    )
+    return role
 
 
 def _roles(
