@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum, auto
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import pytest
@@ -34,6 +35,7 @@ from mycorrhizal.spores import (
     observe,
 )
 from mycorrhizal.spores.encoder import time_text
+from mycorrhizal.spores.observing import base as observing_base
 
 from .nets import Pairing, Sorting
 
@@ -207,6 +209,31 @@ async def observe_sorting() -> None:
     await runner.stop()
 
 
+@pn.net
+def Handing(builder: NetBuilder) -> None:
+    left = builder.place("left", type=PlaceType.QUEUE)
+    right = builder.place("right", type=PlaceType.QUEUE)
+    done = builder.place("done", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[left, right], outputs=[done])
+    async def hand(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {done: consumed[1]}
+
+
+async def observe_handing() -> None:
+    """Firings taking one token object from two places and passing it on (one relationship, its
+    three roles in order), the first written the general way, the next from the plan."""
+    runner = NetRunner(Handing, {})
+    observe(runner)
+    await runner.start()
+    for i in range(4):
+        token = {"id": f"h{i}"}
+        runner.add_token("left", token)
+        runner.add_token("right", token)
+        await runner.run_until_idle()
+    await runner.stop()
+
+
 @pytest.mark.parametrize("place", ["a", "c"])  # producing nothing; one token, passed on
 async def test_firings_are_written_at_their_timebase_times_to_the_microsecond(
     tmp_path: Path, place: str
@@ -237,6 +264,36 @@ async def test_firings_are_written_at_their_timebase_times_to_the_microsecond(
         expected.append(max(round(at * 1_000_000), expected[-1] + 1))
     assert all(abs(got - want) <= 1 for got, want in zip(written, expected, strict=True)), (written, expected)
     assert all(a < b for a, b in zip(written, written[1:], strict=False))
+
+
+@pytest.mark.parametrize(
+    "wall",
+    [1_700_000_000.9999995, -2.5, 1e10],
+    ids=["crossing seconds", "before 1970, then after", "after 2^33 s: floats coarser than a microsecond"],
+)
+async def test_the_fast_path_writes_the_times_of_the_record_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wall: float
+) -> None:
+    # the wall time observe() anchors its times to, the same for both paths
+    monkeypatch.setattr(observing_base, "_time", SimpleNamespace(time=lambda: wall))
+    written = []
+    for name, encoder in [("fast", None), ("records", RecordPath())]:
+        clock = ManualClock()
+        transport = AsyncFileTransport(tmp_path / f"{name}.jsonl")
+        spores.configure(transport=transport, encoder=encoder)
+        runner = NetRunner(Sorting, {}, clock)
+        observe(runner)
+        await runner.start()
+        for i, move in enumerate([0.0, 0.0, 0.0, 1e-7, 0.9999996, 0.0, 1.0, 0.5, 0.0, 0.0]):
+            clock.advance(move)
+            runner.add_token("c", {"id": f"c{i}", "n": i})  # (its object written at the event's time)
+            await runner.run_until_idle()
+        await runner.stop()
+        await transport.close()
+        lines = transport.path.read_text().splitlines()
+        written.append([re.sub(r'"id":"evt-[^"]+"', "", line) for line in lines])  # all but the ids
+    fast, records = written
+    assert len(fast) == 21 and fast == records
 
 
 async def test_a_new_configuration_gets_the_net_and_its_firings(tmp_path: Path) -> None:
@@ -299,6 +356,7 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
         observe_relay,
         observe_pairing,
         observe_sorting,
+        observe_handing,
         emit_directly,
     ],
     ids=[
@@ -309,6 +367,7 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
         "observe(runner), a token in two roles",
         "observe(runner), two input and two output places",
         "observe(runner), firings producing nothing or one token",
+        "observe(runner), one token taken from two places and passed on",
         "emit_event",
     ],
 )

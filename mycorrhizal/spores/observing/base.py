@@ -99,6 +99,11 @@ def label_text(label: Any) -> str | None:
     return label if type(label) is str else str(label)
 
 
+_FINE = 2**33 * 1_000_000
+"""2**33 s in microseconds: below, a time's float is within half a microsecond of the microsecond
+it was rounded to (its text to the microsecond is that one's); above, floats are ~2 us apart."""
+
+
 def _unresolved(obs: Observation, event: Any) -> None:
     """Marks an event class whose handler is not looked up yet."""
 
@@ -249,8 +254,10 @@ class Observation:
 
     def new_second(self, micros: int) -> str:
         """The text of an epoch time given in microseconds outside the second of the last one
-        (:attr:`_second`): its second becomes that second, when it is not before 1970."""
-        if micros >= 0:
+        (:attr:`_second`): its second becomes that second, when it is not before 1970 nor past
+        2**33 s (year 2242), where a float, which lines are written from, no longer holds every
+        microsecond (the text of ``micros`` would not be the float's)."""
+        if 0 <= micros < _FINE:
             second = micros // 1_000_000
             self._second, self._second_text = second * 1_000_000, f"{second}."
         return time_text(micros / 1_000_000)

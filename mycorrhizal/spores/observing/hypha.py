@@ -153,18 +153,21 @@ def _produced(
     when: float,
 ) -> None:
     """Relate a firing's one produced token, ``(place, token)``: a token passed on (one of those
-    consumed) gets its relationship's qualifiers joined, as :func:`one_per_object` joins them."""
+    consumed) gets its relationship's qualifiers joined, as :func:`one_per_object` joins them;
+    one taken more than once, its last relationship's (as :func:`_committed` joins them)."""
     place, token = produced
     role = obs.parts.get(place) or _produced_role(obs, place, source)
     if token is None:
         return
-    at = 0
+    at = last = 0
     for taken in consumed:
         if taken is not None:
             at += 1
             if taken is token:
-                relations[at], texts[at] = _both(obs, relations[at], role[0])
-                return
+                last = at
+    if last:
+        relations[last], texts[last] = _both(obs, relations[last], role[0])
+        return
     described = extraction._describers.get(type(token))
     ident, kind, attributes = describe(token) if described is None else described(token)
     config._state.cache.see(ident, kind, attributes, when)
