@@ -122,7 +122,7 @@ class Observation:
         "runtime",
         "run",
         "started",
-        "timestamps",
+        "_timestamps",
         "_offset",
         "_last",
         "_handlers",
@@ -156,8 +156,7 @@ class Observation:
         """The prefix of the ids of net, tree and machine objects (to tell runs apart), or None."""
         self.started = started
         """Whether firing and tick starts are written too."""
-        self.timestamps: Timestamps = timestamps
-        """``anchored``, ``timebase`` or ``wall``."""
+        self._timestamps: Timestamps = timestamps
         self._offset = 0.0
         self._last = 0  # the last time written, in microseconds (anchored and wall times go forward)
         if timestamps == "anchored":
@@ -187,6 +186,12 @@ class Observation:
         self._second = 0
         self._second_text = "0."
         self._attached = False
+
+    @property
+    def timestamps(self) -> Timestamps:
+        """``anchored``, ``timebase`` or ``wall``: how times are written, fixed when the
+        observation is made (an anchored one's offset is taken then)."""
+        return self._timestamps
 
     # -- being an observer ----------------------------------------------------------------------
 
@@ -241,9 +246,9 @@ class Observation:
         virtual clock that did not move between two events must not let a reader that sorts by
         time (pm4py does) put them in another order.  ``timebase`` times are written as they are.
         """
-        if self.timestamps == "timebase":
+        if self._timestamps == "timebase":
             return timebase_time
-        when = _time.time() if self.timestamps == "wall" else timebase_time + self._offset
+        when = _time.time() if self._timestamps == "wall" else timebase_time + self._offset
         # On OCEL's microsecond grid first: two times a microsecond apart as floats may round to
         # the same written microsecond (about 0.24 us between floats at today's epoch).
         micros = round(when * 1_000_000)

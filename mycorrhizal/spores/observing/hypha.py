@@ -132,10 +132,12 @@ def _plan(obs: Observation, event: FiringCommitted, net: tuple[Any, str, str]) -
     """Keep in :attr:`Observation.plans`, per class of the transition's ``Consumed`` list, what
     :func:`committed` writes alike for every firing of it, when it can (the stock line encoder,
     anchored times): ``(the dispatcher, the number of tokens consumed, each one's role, (the
-    line from the event type to the time, the net's relationship's JSON), the net's relationship)``."""
+    line from the event type to the time, the net's relationship's JSON), the net's relationship)``;
+    else ``(the dispatcher, -1)``, asked again only for another dispatcher."""
     source, _, transition, consumed, _ = event
     dispatcher = net[0]  # (the net was written to it)
     if not (dispatcher.lines and isinstance(consumed, Consumed) and obs.timestamps == "anchored"):
+        obs.plans[type(consumed)] = (dispatcher, -1)  # none for this dispatcher (no firing has -1 tokens)
         return
     roles = _consumed_roles(obs, consumed, source)[1]
     type_json = (obs.types.get(transition) or obs.event_type(transition, source))[1]
