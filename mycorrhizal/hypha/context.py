@@ -8,7 +8,7 @@ from typing import Any, ClassVar, SupportsIndex, overload
 from ..common.errors import HandlerError, RoutingError
 from .coroutines import Produced
 
-__all__ = ["Consumed", "FiringContext", "consumed_class", "with_context"]
+__all__ = ["Consumed", "FiringContext", "consumed_class", "taking", "with_context"]
 
 
 class Consumed(list[Any]):
@@ -18,9 +18,17 @@ class Consumed(list[Any]):
     in the order taken); ``consumed[inbox]`` or ``consumed["inbox"]`` is the list taken from that
     place.  ``consumed.by_place()`` gives them all as a dict keyed by qualified place name.
     Each transition has its own subclass (see :func:`consumed_class`) that knows its input places.
+
+    The list is the handler's own to change: the runner goes by the tokens the firing took, which it
+    keeps apart (what it gives back, parks, journals and reports).
     """
 
-    __slots__ = ()
+    __slots__ = ("_took",)
+
+    _took: tuple[Any, ...]
+    # The tokens the firing took, as the runner reads them whatever the handler did to the list: set
+    # with an attribute store (cheaper than any __init__) once the firing goes further than the
+    # scheduler's hot paths (see Scheduler._put_hot), and by taking() everywhere else.
 
     _index: ClassVar[Mapping[str, tuple[str, int, int]]] = {}
     # (qualified name, start, stop) of each input place once (``_index`` also lists their other
@@ -57,12 +65,23 @@ class Consumed(list[Any]):
             out[qualified] = list.__getitem__(self, slice(start, stop))
         return out
 
+    def fresh(self) -> Consumed:
+        """A copy of this list (of its class, so with its per-place view), for code that may change it."""
+        return taking(type(self), tuple(self))
+
     @property
     def token(self) -> Any:
         """The single consumed token (for transitions with one input arc of weight 1)."""
         if len(self) != 1:
             raise ValueError(f"consumed.token needs exactly one token, this firing consumed {len(self)}")
         return list.__getitem__(self, 0)
+
+
+def taking(ccls: type[Consumed], took: tuple[Any, ...]) -> Consumed:
+    """A firing's list of ``took`` (of the transition's class ``ccls``), knowing what it took."""
+    consumed = ccls(took)
+    consumed._took = took
+    return consumed
 
 
 def consumed_class(index: Mapping[str, tuple[str, int, int]]) -> type[Consumed]:

@@ -7,11 +7,11 @@ Failures that are not firings (a sink, a source or a guard that raised) have rec
 own.  Token collections are keyed by qualified place name, in take order.  Attach observers with
 ``runner.add_observer(fn)``; with none attached no record is built.
 
-A :class:`FiringCommitted` holds its tokens as the runner had them (the firing's own list of
-consumed tokens, what the commit put where) and groups them by place when ``consumed`` or
-``produced`` is read: an observer that does not look pays nothing for the grouping.  Each read
-makes a new dict.  The other records hold the dicts themselves (:class:`FiringStarted` a copy
-taken before the handler runs).
+A :class:`FiringCommitted` holds its tokens as the runner had them (the firing's list of consumed
+tokens, read as what it took whatever its handler did to the list; what the commit put where) and
+groups them by place when ``consumed`` or ``produced`` is read: an observer that does not look pays
+nothing for the grouping.  Each read makes a new dict.  The other records hold the dicts
+themselves (:class:`FiringStarted` a copy taken before the handler runs).
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ Tokens = Mapping[str, tuple[Any, ...]]
 
 def by_place(consumed: Consumed) -> dict[str, tuple[Any, ...]]:
     """The tokens of ``consumed`` keyed by the qualified name of their place, in take order."""
-    places = consumed._places
+    places, flat = consumed._places, consumed._took  # what was taken, whatever the handler did since
     if len(places) == 1:
-        return {places[0][0]: tuple(consumed)}
-    flat = tuple(consumed)
+        return {places[0][0]: flat}
     return {place: flat[start:stop] for place, start, stop in places}
 
 
@@ -60,10 +59,10 @@ def stored_groups(stored: Any) -> Iterable[tuple[str, Sequence[Any]]]:
     name, tokens) pairs: what an observer on a hot path iterates instead of the dict a read makes
     (read the record at once, e.g. ``source, time, transition, consumed, produced = record``)."""
     if isinstance(stored, Consumed):
-        places = stored._places
+        places, took = stored._places, stored._took
         if len(places) == 1:
-            return ((places[0][0], stored),)
-        return [(place, stored[start:stop]) for place, start, stop in places]
+            return ((places[0][0], took),)
+        return [(place, took[start:stop]) for place, start, stop in places]
     if one_produced(stored):
         return ((stored[0].qname, (stored[1],)),)
     if type(stored) is list or type(stored) is tuple:  # the commit's (place, tokens) pairs

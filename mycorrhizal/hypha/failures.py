@@ -46,15 +46,16 @@ class Failures:
             self._ready.freed(p)  # an output's held room is free again (a failing t stays blocked)
         if self._io.recorder is not None:
             self._io.recorder.unclaim(t, consumed)
+        took = consumed._took  # the tokens taken, whatever the handler did to its list
         start = 0
         for p, w in t.inputs:
-            p.restore(list.__getitem__(consumed, slice(start, start + w)))
+            p.restore(took[start : start + w])
             start += w
             if notify:  # the tokens were missing while in flight: others may want them now
                 for c in p.consumers:
                     if c is not t:
                         self._ready.mark(c)
-        self._report.stats.returned += len(consumed)
+        self._report.stats.returned += len(took)
 
     def interrupted(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A ``KeyboardInterrupt`` or the like (no failure: the caller lets it go on) ended a firing:
@@ -100,7 +101,7 @@ class Failures:
             self._report.failed(t.qname, consumed, exc, None if err_place is None else err_place.qname)
         self._report.record(
             f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}{_hint(exc)}; "
-            f"its {len(consumed)} consumed token(s) were {where}",
+            f"its {len(consumed._took)} consumed token(s) were {where}",
             exc,
             transition=t.qname,
             place=getattr(exc, "place", None),
@@ -124,7 +125,7 @@ class Failures:
             retry = self._block(t)
             self._report.record(
                 f"a firing of transition {t.qname!r} was cancelled from outside the runner; its "
-                f"{len(consumed)} consumed token(s) were returned to their input places; {retry}",
+                f"{len(consumed._took)} consumed token(s) were returned to their input places; {retry}",
                 t.last_error,
                 transition=t.qname,
             )
@@ -149,7 +150,7 @@ class Failures:
         wrapped = []
         start = 0
         for p, w in t.inputs:
-            for token in list.__getitem__(consumed, slice(start, start + w)):
+            for token in consumed._took[start : start + w]:
                 wrapped.append(FailedToken(token, exc, t.qname, p.qname))
             start += w
         self._report.stats.parked += len(wrapped)

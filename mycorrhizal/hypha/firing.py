@@ -10,7 +10,7 @@ from typing import Any
 
 from ..common.errors import CapacityError, CodecError, RoutingError
 from .bindings import Binding, bindings, pick
-from .context import Consumed, FiringContext
+from .context import Consumed, FiringContext, taking
 from .coroutines import Continue, collect, collect_async
 from .failures import Failures
 from .inflight import InFlight
@@ -70,7 +70,7 @@ class Firing:
         if isinstance(guard, GuardSpec):
             return self._choose_among(t, guard, snapshots)
         for combo in bindings(snapshots):
-            consumed = t.ccls([tok for picks in combo for _, tok in picks])
+            consumed = taking(t.ccls, tuple([tok for picks in combo for _, tok in picks]))
             try:
                 if arity == 1:
                     ok = guard(consumed)
@@ -94,7 +94,7 @@ class Firing:
         try:
             chosen = pick(t.qname, guard.func, shown, self.bb, self.timebase)
         except FAILURES as exc:
-            self._guard_failed(t, t.ccls(()), exc)
+            self._guard_failed(t, taking(t.ccls, ()), exc)
             return None
         return None if chosen is None else self._take(snapshots, combos[chosen], t)
 
@@ -104,7 +104,7 @@ class Firing:
     ) -> Consumed:
         for (p, _, _), picks in zip(snapshots, combo, strict=True):
             p.remove_at([i for i, _ in picks])
-        return t.ccls([tok for picks in combo for _, tok in picks])
+        return taking(t.ccls, tuple([tok for picks in combo for _, tok in picks]))
 
     def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A guard raised: the binding counts as not accepted; count, tell and log it."""
@@ -329,10 +329,15 @@ class Firing:
         if len(plan) == 1:
             ((p, batch),) = plan
             shown = batch[0] if len(batch) == 1 else batch
-            log.debug("fired %s: consumed %r, produced %r into %s", t.qname, list(consumed), shown, p.qname)
+            log.debug(
+                "fired %s: consumed %r, produced %r into %s", t.qname, list(consumed._took), shown, p.qname
+            )
         else:
             log.debug(
-                "fired %s: consumed %r, produced %r", t.qname, list(consumed), {p.qname: b for p, b in plan}
+                "fired %s: consumed %r, produced %r",
+                t.qname,
+                list(consumed._took),
+                {p.qname: b for p, b in plan},
             )
 
     def _plan(self, t: TransitionState, result: Any, ctx: FiringContext | None) -> Plan:

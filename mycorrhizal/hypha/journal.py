@@ -33,6 +33,7 @@ from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import CodecError, HandlerError, StoreError
 from ..common.interpreter import compact_json
 from ..common.store import Journal
+from .context import Consumed
 from .ready import Ready
 from .snapshot import arrange, blocked_entry, encode_memory, error_json
 from .state import NO_TOKEN, PlaceState, TransitionState
@@ -85,7 +86,7 @@ class Recorder:
         self.journal = journal
         self.codecs = codecs
         self.ids: list[Ids] = [{} for _ in range(places)]
-        self.claims: dict[int, tuple[list[Any], list[int]]] = {}
+        self.claims: dict[int, tuple[Consumed, list[int]]] = {}
         """id(consumed) -> (consumed, the durable ids it took), for every firing not yet ended."""
         self.next_id = 1
         self.since = 0
@@ -149,12 +150,12 @@ class Recorder:
             number += 1
         self.next_id = number
 
-    def claim(self, t: TransitionState, consumed: list[Any]) -> None:
+    def claim(self, t: TransitionState, consumed: Consumed) -> None:
         """A firing of ``t`` took ``consumed``: it holds their ids until it ends."""
         single = t.single
         if single is not None:  # the common shape: one token from one place
             mapping = self.ids[single.index]
-            key = id(list.__getitem__(consumed, 0))
+            key = id(consumed._took[0])
             durable = mapping.pop(key)
             if type(durable) is not int:  # the same object several times in the place
                 mapping[key] = durable
@@ -165,12 +166,12 @@ class Recorder:
             start = 0
             for p, w in t.inputs:
                 mapping = self.ids[p.index]
-                for token in list.__getitem__(consumed, slice(start, start + w)):
+                for token in consumed._took[start : start + w]:
                     taken.append(_take(mapping, id(token)))
                 start += w
         self.claims[id(consumed)] = (consumed, taken)
 
-    def unclaim(self, t: TransitionState, consumed: list[Any]) -> None:
+    def unclaim(self, t: TransitionState, consumed: Consumed) -> None:
         """A firing of ``t`` gave its tokens back (failed or cancelled): they are in their places again."""
         found = self.claims.pop(id(consumed), None)
         if found is None:
@@ -179,7 +180,7 @@ class Recorder:
         start = 0
         for p, w in t.inputs:
             mapping = self.ids[p.index]
-            tokens = list.__getitem__(consumed, slice(start, start + w))
+            tokens = consumed._took[start : start + w]
             for token, durable in zip(reversed(tokens), reversed(taken[start : start + w]), strict=True):
                 _add(mapping, id(token), durable, front=True)
             start += w
@@ -196,9 +197,7 @@ class Recorder:
 
     # -- records ------------------------------------------------------------------------------------
 
-    def fired(
-        self, t: TransitionState, consumed: list[Any], plan: list[tuple[PlaceState, list[Any]]]
-    ) -> None:
+    def fired(self, t: TransitionState, consumed: Consumed, plan: list[tuple[PlaceState, list[Any]]]) -> None:
         """A firing of ``t`` commits ``plan``; encodes first, so a CodecError changes nothing.
 
         The record (``{"t": ..., "in": [...], "out": [[place, tokens]...], "id": ..., "m": ...}``)
@@ -233,7 +232,7 @@ class Recorder:
 
     # -- memory that journals itself (see .memory_journal) --------------------------------------------
 
-    def _memory_changes(self, t: TransitionState, consumed: list[Any]) -> list[JSON]:
+    def _memory_changes(self, t: TransitionState, consumed: Consumed) -> list[JSON]:
         """What a firing of ``t`` changed in its ``ctx.memory`` values, as ``[[key, change], ...]``."""
         changes: list[JSON] = []
         for name, value in t.memory.items():
@@ -243,7 +242,7 @@ class Recorder:
                     f"the ctx.memory of transition {t.qname!r} holds {type(value).__name__} under {name!r}, "
                     "a live object that does not journal its changes"
                 )
-            change = journal_changes(consumed, self._recording(t, name), self.codecs)
+            change = journal_changes(consumed._took, self._recording(t, name), self.codecs)
             if change is not None:
                 changes.append([name, change])
         return changes
@@ -311,7 +310,7 @@ class Recorder:
         )
 
     def parked_firing(
-        self, t: TransitionState, consumed: list[Any], error_place: PlaceState, wrapped: list[Any]
+        self, t: TransitionState, consumed: Consumed, error_place: PlaceState, wrapped: list[Any]
     ) -> None:
         """A failed firing of ``t`` sends its tokens to ``error_place``."""
         found = self.claims.pop(id(consumed), None)

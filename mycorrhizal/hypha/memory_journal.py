@@ -21,7 +21,7 @@ types, so :func:`.replay.replay` (and ``mycorrhizal inspect``) apply changes to 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..common.codecs import JSON, CodecRegistry
@@ -40,7 +40,7 @@ class JournaledMemory(Protocol):
     def journal_attach(self, record: RecordChange, codecs: CodecRegistry) -> bool:
         """From now on, record changes made outside firings with ``record``; False if it already did."""
 
-    def journal_changes(self, consumed: list[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
+    def journal_changes(self, consumed: Sequence[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
         """What the firing that consumed ``consumed`` changed (None: nothing); attaches if it was not."""
 
     def journal_ready(self) -> bool:

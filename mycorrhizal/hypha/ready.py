@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
+from .context import Consumed
 from .state import PlaceState, TransitionState
 
 __all__ = ["Ready"]
@@ -50,7 +50,7 @@ class Ready:
         self.sources_active = 0
         self.sources_waiting = 0
         self.idle_waiters: list[asyncio.Future[None]] = []
-        self.flights: dict[int, tuple[TransitionState, list[Any]]] = {}
+        self.flights: dict[int, tuple[TransitionState, Consumed]] = {}
         """Suspended firings, oldest first: id(consumed) -> (transition, consumed); what snapshots put
         back into the input places (a firing that has not committed has not happened)."""
         self.in_pass = False
@@ -85,13 +85,13 @@ class Ready:
                 if not w.done():
                     w.set_result(None)
 
-    def start_flight(self, t: TransitionState, consumed: list[Any]) -> None:
+    def start_flight(self, t: TransitionState, consumed: Consumed) -> None:
         """A firing of ``t`` suspended in its handler, holding ``consumed``."""
         t.inflight += 1
         self.inflight += 1
         self.flights[id(consumed)] = (t, consumed)
 
-    def end_flight(self, t: TransitionState, consumed: list[Any]) -> None:
+    def end_flight(self, t: TransitionState, consumed: Consumed) -> None:
         """A suspended firing of ``t`` ended (committed, failed or cancelled)."""
         t.inflight -= 1
         self.inflight -= 1

@@ -177,20 +177,16 @@ class Reporter:
     # The records of a firing (callers test ``watched`` first), built positionally: the hot path
     # of an observed net.
 
-    def started(self, transition: str, consumed: Consumed, took: tuple[Any, ...] | None = None) -> bool:
-        """Tell observers that want it: a firing of ``transition`` took ``consumed`` (``took``: the
-        same tokens as a tuple, when the caller has one); whether any observer was told.
-
-        Unlike the records ending a firing, this one holds a copy of the tokens: the handler, which
-        gets the firing's list, runs next."""
+    def started(self, transition: str, took: tuple[Any, ...], consumed: Consumed) -> bool:
+        """Tell observers that want it: a firing of ``transition`` took ``took`` (``consumed``: the
+        handler's list of them, which knows their places); whether any observer was told."""
         if not self.starts:
             return False
         places = consumed._places
-        # by_place(consumed), its commonest case written out: one input place.
         if len(places) != 1:
-            grouped = by_place(consumed)
-        else:
-            grouped = {places[0][0]: tuple(consumed) if took is None else took}
+            grouped = {place: took[start:stop] for place, start, stop in places}
+        else:  # the commonest case: one input place
+            grouped = {places[0][0]: took}
         now = self.now  # an attribute read (specialised), then a call: no method lookup
         record = _started((self.name, now(), transition, grouped))
         observers = self.observers

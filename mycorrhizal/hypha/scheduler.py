@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from functools import partial
 from operator import call
 from typing import Any
 
 from ..common.frozen import maker
-from .context import FiringContext
+from .context import FiringContext, taking
 from .coroutines import Continue
 from .events import FiringCommitted
 from .failures import Failures
@@ -70,7 +69,7 @@ class Scheduler:
         self._report = report
         self._budget = 0
         """Firings left in the current pass."""
-        self._suspended: tuple[TransitionState, Any] | None = None
+        self._suspended: tuple[TransitionState, Any, tuple[Any, ...]] | None = None
         """The hot firing the batch coroutine is running (see :meth:`_fire_batch`)."""
 
     def run_pass(self) -> None:
@@ -135,7 +134,8 @@ class Scheduler:
             detached[0] = True
             suspended, self._suspended = self._suspended, None
             assert suspended is not None
-            t, consumed = suspended
+            t, consumed, took = suspended
+            consumed._took = took
             self._firing.suspend(t, consumed, Continue(batch, first), None)
             self._budget -= 1
             if not t.queued:
@@ -157,8 +157,8 @@ class Scheduler:
         # A journaled runner fires inline too: the firing claims its tokens' ids as it takes them
         # and commits through the journal (Firing.commit).
         recorder = self._io.recorder
-        claim = recorder.claim if recorder is not None else None
-        put_hot = self._put_hot if recorder is None else partial(self._firing.commit, ctx=None)
+        claim = self._claim if recorder is not None else None
+        put_hot = self._put_hot if recorder is None else self._commit_journaled
         while self._budget and ready.running:
             queue = only if only is not None else _first_ready(levels)
             if not queue:
@@ -168,25 +168,27 @@ class Scheduler:
             if inline and t.hot and t.blocked_gen is None:
                 p: Any = t.single
                 if p is None:
-                    consumed, took = _take_unguarded(t), None
-                    if consumed is None:
+                    took = _take_unguarded(t)
+                    if took is None:
                         continue
                 elif not p.tokens or t.inflight >= t.concurrency:
                     continue
                 else:
-                    took = (p.take(),)  # observers' records reuse it (no tuple(consumed))
-                    consumed = t.ccls(took)
-                claim is None or claim(t, consumed)  # an expression: no branch in this hot loop
-                report.starts and report.started(t.qname, consumed, took)  # likewise
-                self._suspended = t, consumed  # what _fire_batch hands to a task if the handler suspends
+                    took = (p.take(),)
+                # The handler's list; ``took`` is what the runner goes by (see _put_hot).
+                consumed = t.ccls(took)
+                claim is None or claim(t, consumed, took)  # an expression: no branch in this hot loop
+                report.starts and report.started(t.qname, took, consumed)  # likewise
+                self._suspended = t, consumed, took  # what _fire_batch hands to a task if it suspends
                 try:
                     result = await t.hot_call(consumed, bb, timebase)
                 except BaseException as exc:
+                    consumed._took = took
                     self._hot_failed(t, consumed, exc, detached[0])
                 else:
                     if detached[0]:
                         return result  # the firing's task (Firing._finish) commits it
-                    put_hot(t, consumed, result)
+                    put_hot(t, consumed, result, took)
             elif not (fire_fast(t) if t.fast else try_fire(t)):
                 continue
             self._budget -= 1
@@ -195,16 +197,33 @@ class Scheduler:
                 queue.append(t)  # round robin among equals
         return None
 
-    def _put_hot(self, t: TransitionState, consumed: Any, result: Any) -> None:
+    def _claim(self, t: TransitionState, consumed: Any, took: tuple[Any, ...]) -> None:
+        """A journaled firing holds the ids of the tokens it took (see :meth:`_put_hot`)."""
+        consumed._took = took
+        assert self._io.recorder is not None
+        self._io.recorder.claim(t, consumed)
+
+    def _commit_journaled(self, t: TransitionState, consumed: Any, result: Any, took: Any) -> None:
+        """:meth:`_put_hot` of a journaled runner (the list's ``_took`` was set by :meth:`_claim`)."""
+        self._firing.commit(t, consumed, result, None)
+
+    def _put_hot(self, t: TransitionState, consumed: Any, result: Any, took: tuple[Any, ...]) -> None:
         """Commit a firing of a transition on the short path (no bounded place, so no room to give
         back) of an unjournaled runner: nothing or one token produced is committed right here,
-        anything else by :meth:`Firing.commit`."""
+        anything else by :meth:`Firing.commit`.
+
+        The runner goes by ``took``, the tokens the firing took, not by ``consumed``, the list its
+        handler had and may have changed.  The hot paths set the list's ``_took`` (what the rest of
+        the runner reads) only where the firing goes further (a record, a failure, a suspension, a
+        commit elsewhere): each transition's list has a class of its own, and an attribute store on
+        alternating classes is not specialised, ~250 instructions a firing (callgrind)."""
         if result is None:
             out = value = None
         elif type(result) is dict and len(result) == 1:
             ((key, value),) = result.items()
             out = t.out_places.get(key)
             if out is None or type(value) is list:
+                consumed._took = took
                 self._firing.commit(t, consumed, result, None)
                 return
             # ``put`` inlined for one token (and no ``schedule``: we run inside the pass)
@@ -217,13 +236,16 @@ class Scheduler:
             if out.sink is not None:
                 self._io.kick_sink(out)
         else:
+            consumed._took = took
             self._firing.commit(t, consumed, result, None)
             return
         t.fired += 1
         report = self._report
         if report.debug:
+            consumed._took = took
             self._firing.committed(t, consumed, [] if out is None else [(out, [value])])
         elif report.watched:
+            consumed._took = took
             # Reporter.committed written out: the commonest observed firing, a frame less.
             now = report.now
             produced = () if out is None else (out, value)  # (place, token): see FiringCommitted.produced
@@ -262,11 +284,12 @@ class Scheduler:
             return self.try_fire(t)
         # Slots' functions (ccls, handler) are called from locals (see docs/architecture.md).
         make, handler = t.ccls, t.handler
-        consumed = make((p.take(),)) if p is not None else make(map(call, t.takers))
+        took = (p.take(),) if p is not None else tuple(map(call, t.takers))
+        consumed = make(took)  # the handler's list; ``took`` is what the runner goes by (see _put_hot)
         if self._io.recorder is not None:
-            self._io.recorder.claim(t, consumed)
+            self._claim(t, consumed, took)
         report = self._report
-        report.starts and report.started(t.qname, consumed)  # an expression: no branch here
+        report.starts and report.started(t.qname, took, consumed)  # an expression: no branch here
         ctx = None
         try:
             if t.wants_ctx:
@@ -275,9 +298,11 @@ class Scheduler:
             else:
                 result = handler(consumed, self.bb, self.timebase)
         except FAILURES as exc:
+            consumed._took = took
             self._failures.fail(t, consumed, exc)
             return True
         except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
+            consumed._took = took
             self._failures.interrupted(t, consumed, exc)
             raise
         if (
@@ -286,8 +311,9 @@ class Scheduler:
             and ctx is None
             and self._io.recorder is None
         ):
-            self._put_hot(t, consumed, result)  # the commonest outcome, without _settle_fast's frame
+            self._put_hot(t, consumed, result, took)  # the commonest outcome, without _settle_fast's frame
         else:
+            consumed._took = took
             self._settle_fast(t, consumed, result, ctx)
         return True
 
@@ -302,7 +328,7 @@ class Scheduler:
         if ctx is not None:
             result, ctx = plain_outputs(result, ctx)
         if ctx is None and self._io.recorder is None:
-            self._put_hot(t, consumed, result)
+            self._put_hot(t, consumed, result, consumed._took)
         else:
             self._firing.commit(t, consumed, result, ctx)
 
@@ -315,13 +341,14 @@ class Scheduler:
             if consumed is None:
                 return False
         else:
-            consumed = t.ccls((t.single.take(),)) if t.single is not None else t.ccls(map(call, t.takers))
+            took = (t.single.take(),) if t.single is not None else tuple(map(call, t.takers))
+            consumed = taking(t.ccls, took)
         if self._io.recorder is not None:
             self._io.recorder.claim(t, consumed)
         for p, hold in t.holds:
             p.reserved += hold  # held until the firing commits or fails
         if self._report.watched:
-            self._report.started(t.qname, consumed)
+            self._report.started(t.qname, consumed._took, consumed)
         self._firing.call(t, consumed)
         return True
 
@@ -335,10 +362,10 @@ def _first_ready(levels: list[deque[TransitionState]]) -> deque[TransitionState]
 
 
 def _take_unguarded(t: TransitionState) -> Any:
-    """Take the tokens of one firing of ``t`` (several input arcs, no guard), or None if it cannot fire."""
+    """The tokens of one firing of ``t`` (several input arcs, no guard), taken, or None if it cannot fire."""
     if t.inflight >= t.concurrency or not (all(t.stores) if t.unit else _has_tokens(t)):
         return None
-    return t.ccls(map(call, t.takers))
+    return tuple(map(call, t.takers))
 
 
 def _has_tokens(t: TransitionState) -> bool:

@@ -126,7 +126,7 @@ def in_flight(parts: Parts) -> list[list[Any]]:
     for t, consumed in parts.ready.flights.values():
         start = 0
         for p, w in t.inputs:
-            taken[p.index].extend(list.__getitem__(consumed, slice(start, start + w)))
+            taken[p.index].extend(consumed._took[start : start + w])
             start += w
     for p in parts.places:
         if p.delivering is not NO_TOKEN:

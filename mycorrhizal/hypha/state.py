@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..common.timebase import Timebase, TimerHandle
@@ -145,7 +145,7 @@ class PlaceState:
                     tokens[pos] = last
         return out
 
-    def restore(self, tokens: list[Any]) -> None:
+    def restore(self, tokens: Sequence[Any]) -> None:
         """Put tokens back as if they had never left (front of a QUEUE, in their order)."""
         if self.queue:
             self.tokens.extendleft(reversed(tokens))

@@ -33,7 +33,7 @@ def body_runner(body: BodyHook) -> BodyRunner | None:
     is_async = is_async_callable(body)
 
     async def run_body(consumed: Consumed, bb: Any, timebase: Any, transition: str) -> None:
-        result = body(consumed, bb, timebase)
+        result = body(consumed.fresh(), bb, timebase)  # a list of its own: the tree or machine gets them all
         if is_async:
             result = await result
         if result is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
@@ -82,7 +83,7 @@ class PoolJournal:
 
     # -- firings ------------------------------------------------------------------------------------
 
-    def changes(self, consumed: list[Any]) -> JSON:
+    def changes(self, consumed: Sequence[Any]) -> JSON:
         """The rows of the machines the firing that consumed ``consumed`` handed tokens to."""
         pool = self.pool
         if len(consumed) == 1:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
@@ -350,7 +350,7 @@ class MachinePool:
         self.journal = PoolJournal(self, record, codecs)
         return True
 
-    def journal_changes(self, consumed: list[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
+    def journal_changes(self, consumed: Sequence[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
         """What the firing that consumed ``consumed`` changed: the rows of the machines it used."""
         if self.journal is None:  # made by this firing: the whole pool
             self.journal = PoolJournal(self, record, codecs)

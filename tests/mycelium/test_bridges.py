@@ -254,3 +254,29 @@ async def test_one_blackboard_object_everywhere(running: Any) -> None:
         "machine in a tree in a machine",
     ]
     assert all(board is bb for _, board in bb["seen"])
+
+
+@bt.tree
+def RoutingOut():
+    @bt.action
+    def send(ctx, bb):  # type: ignore[no-untyped-def]
+        ctx.route("out")
+        return Status.SUCCESS
+
+    bt.root(send)
+
+
+@pytest.mark.parametrize("mutate", ["pop", "clear", "append"])
+async def test_a_body_changing_its_list_leaves_the_tree_every_token(running: Any, mutate: str) -> None:
+    @pn.net
+    def Bodies(builder):  # type: ignore[no-untyped-def]
+        inbox, out = builder.place("inbox"), builder.place("out")
+
+        @builder.transition(bt=RoutingOut, inputs=[(inbox, 2)], outputs=[out])
+        def body(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            getattr(consumed, mutate)(*(["intruder"] if mutate == "append" else []))
+
+    runner = await running(Bodies, {})
+    runner.add_tokens("inbox", ["a", "b"])
+    await runner.run_until_idle()
+    assert runner.tokens("out") == ("a", "b") and runner.tokens("inbox") == ()

@@ -78,11 +78,12 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     """
     source, time, transition, consumed, produced = event  # one unpacking, no property calls
     plan = obs.plans.get(type(consumed))  # (one class per transition)
+    taken = getattr(consumed, "_took", consumed)  # what the firing took, whatever its handler did
     state = config._state
     if (
         plan is None
         or plan[0] is not state.dispatcher
-        or len(consumed) != plan[1]
+        or len(taken) != plan[1]
         or (produced and not one_produced(produced))
     ):
         net = _committed(obs, event)
@@ -106,7 +107,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     relations: Relations = [net]
     texts = [head[1]]
     i = 0
-    for token in consumed:
+    for token in taken:
         if token is not None:
             qualifier, end = roles[i]
             described = extraction._describers.get(type(token))  # describe(token), without its call
@@ -116,7 +117,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
             texts.append(encoder.fresh_relation(ident, end))
         i += 1
     if produced:
-        _produced(obs, source, consumed, produced, relations, texts, when)
+        _produced(obs, source, taken, produced, relations, texts, when)
     if len(relations) != 2 or relations[1][0] == net[0]:  # (the net and one other need none)
         texts = _one_per_object(relations, texts)
     dispatcher = state.dispatcher
@@ -142,7 +143,7 @@ def _plan(obs: Observation, event: FiringCommitted, net: tuple[Any, str, str]) -
     roles = _consumed_roles(obs, consumed, source)[1]
     type_json = (obs.types.get(transition) or obs.event_type(transition, source))[1]
     head = f',"type":{type_json},"activity":null,"time":'
-    obs.plans[type(consumed)] = (dispatcher, len(consumed), roles[1:], (head, net[2]), (net[1], "net"))
+    obs.plans[type(consumed)] = (dispatcher, len(consumed._took), roles[1:], (head, net[2]), (net[1], "net"))
 
 
 def _produced(
@@ -204,8 +205,9 @@ def _committed(obs: Observation, event: FiringCommitted) -> tuple[Any, str, str]
         net = obs.owner("net", source, when)
     relations: Relations = [(net[1], "net")]
     texts = [net[2]]
-    tokens, roles = consumed, obs.parts.get(type(consumed))  # token i has role i (an index: zip costs more)
-    if roles is None or roles[0] != source or len(roles) != len(consumed) + 1:
+    tokens = getattr(consumed, "_took", consumed)  # what the firing took, whatever its handler did
+    roles = obs.parts.get(type(consumed))  # token i has role i (an index: zip costs more)
+    if roles is None or roles[0] != source or len(roles) != len(tokens) + 1:
         tokens, roles = _consumed_roles(obs, consumed, source)
     places: dict[int, int] | None = None  # id of a consumed token -> its relationship's index
     if produced:
@@ -250,7 +252,7 @@ def _consumed_roles(obs: Observation, consumed: Any, source: str) -> tuple[Any, 
     roles = (source, *grouped)
     if isinstance(consumed, Consumed):
         obs.parts[type(consumed)] = roles
-        return consumed, roles
+        return consumed._took, roles
     return tokens, roles
 
 
