@@ -134,13 +134,19 @@ def taken(shape: str) -> dict[str, tuple[Any, ...]]:
     return {f"N.{p}": INITIAL[p][:w] for p, w in SHAPES[shape][0]}
 
 
-async def fire_once(shape: str, mutation: str, outcome: str, clock: ManualClock) -> tuple[Runner, list[Any]]:
+async def started(shape: str, mutation: str, outcome: str, clock: ManualClock) -> tuple[Runner, list[Any]]:
+    """A runner of ``shape``'s net, its records kept, given the tokens of one firing."""
     records: list[Any] = []
     runner = Runner(net(shape, mutation, outcome), {}, clock)
     runner.add_observer(records.append)
     await runner.start()
     for p, w in SHAPES[shape][0]:
         runner.add_tokens(p, INITIAL[p][:w])
+    return runner, records
+
+
+async def fire_once(shape: str, mutation: str, outcome: str, clock: ManualClock) -> tuple[Runner, list[Any]]:
+    runner, records = await started(shape, mutation, outcome, clock)
     await settle(clock, runner.run_until_idle())
     return runner, records
 
@@ -177,12 +183,7 @@ async def test_the_runner_goes_by_the_tokens_taken_whatever_the_handler_did(
 async def test_a_cancelled_firing_gives_back_the_tokens_taken(
     clock: ManualClock, shape: str, mutation: str, outcome: str
 ) -> None:
-    records: list[Any] = []
-    runner = Runner(net(shape, mutation, outcome), {}, clock)
-    runner.add_observer(records.append)
-    await runner.start()
-    for p, w in SHAPES[shape][0]:
-        runner.add_tokens(p, INITIAL[p][:w])
+    runner, records = await started(shape, mutation, outcome, clock)
     await clock.run_for(0)
     assert runner.in_flight >= 1
     await runner.stop(cancel=True)

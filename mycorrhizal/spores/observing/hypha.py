@@ -34,6 +34,7 @@ from typing import Any
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
 import mycorrhizal.spores.encoder as encoder
 import mycorrhizal.spores.extraction as extraction
+import mycorrhizal.spores.models as models  # models._PREFIX and _counter: reset() replaces them
 
 from ...hypha.context import Consumed
 from ...hypha.events import (
@@ -47,7 +48,6 @@ from ...hypha.events import (
     one_produced,
     stored_groups,
 )
-from .. import models
 from ..encoder import _MICROS
 from ..extraction import describe
 from ..models import generate_event_id
@@ -119,7 +119,7 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     if produced:
         _produced(obs, source, taken, produced, relations, texts, when)
     if len(relations) != 2 or relations[1][0] == net[0]:  # (the net and one other need none)
-        texts = _one_per_object(relations, texts)
+        relations, texts = _one_per_object(relations, texts)
     dispatcher = state.dispatcher
     dispatcher._put(
         f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}"{head[0]}{stamp}'
@@ -178,11 +178,15 @@ def _produced(
     texts.append(encoder.fresh_relation(ident, role[1]))
 
 
-def _one_per_object(relations: Relations, texts: list[str]) -> list[str]:
-    """``texts``, or the relationships' JSON one per object when ``relations`` relate one twice
-    (see :func:`one_per_object`)."""
+def _one_per_object(relations: Relations, texts: list[str]) -> tuple[Relations, list[str]]:
+    """``relations`` and their JSON ``texts``, or, when they relate an object twice, one
+    relationship per object and its JSON (see :func:`one_per_object`)."""
     merged = one_per_object(relations)
-    return texts if merged is relations else [encoder.relation_json(*pair) for pair in merged]
+    return (
+        (relations, texts)
+        if merged is relations
+        else (merged, [encoder.relation_json(*pair) for pair in merged])
+    )
 
 
 def _committed(obs: Observation, event: FiringCommitted) -> tuple[Any, str, str]:
@@ -232,9 +236,7 @@ def _committed(obs: Observation, event: FiringCommitted) -> tuple[Any, str, str]
         relations.append((ident, qualifier))
         texts.append(encoder.fresh_relation(ident, end))
     if len(relations) != 2 or relations[1][0] == relations[0][0]:  # (the net and one other need none)
-        merged = one_per_object(relations)
-        if merged is not relations:
-            relations, texts = merged, [encoder.relation_json(*pair) for pair in merged]
+        relations, texts = _one_per_object(relations, texts)
     event_type, type_json = obs.types.get(transition) or obs.event_type(transition, source)
     if dispatcher.lines:  # the line written at once, no record
         dispatcher.event_line(type_json, when, "", ",".join(texts))
