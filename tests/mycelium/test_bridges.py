@@ -260,19 +260,23 @@ async def test_one_blackboard_object_everywhere(running: Any) -> None:
 def RoutingOut():
     @bt.action
     def send(ctx, bb):  # type: ignore[no-untyped-def]
-        ctx.route("out")
+        for token in ctx.tokens:  # the one token, or each of a batch
+            ctx.route("out", token)
         return Status.SUCCESS
 
     bt.root(send)
 
 
+@pytest.mark.parametrize("bt_mode", ["token", "batch"])
 @pytest.mark.parametrize("mutate", ["pop", "clear", "append"])
-async def test_a_body_changing_its_list_leaves_the_tree_every_token(running: Any, mutate: str) -> None:
+async def test_a_body_changing_its_list_leaves_the_tree_every_token(
+    running: Any, mutate: str, bt_mode: str
+) -> None:
     @pn.net
     def Bodies(builder):  # type: ignore[no-untyped-def]
         inbox, out = builder.place("inbox"), builder.place("out")
 
-        @builder.transition(bt=RoutingOut, inputs=[(inbox, 2)], outputs=[out])
+        @builder.transition(bt=RoutingOut, bt_mode=bt_mode, inputs=[(inbox, 2)], outputs=[out])
         def body(consumed, bb, timebase):  # type: ignore[no-untyped-def]
             getattr(consumed, mutate)(*(["intruder"] if mutate == "append" else []))
 
