@@ -16,7 +16,7 @@ from typing import Any
 from . import config
 from .records import RawEvent
 
-__all__ = ["After", "ArgumentFinder", "Before", "Each", "wrap"]
+__all__ = ["After", "ArgumentFinder", "Before", "Each", "adispatch", "wrap"]
 
 Before = Callable[[tuple[Any, ...], dict[str, Any]], "RawEvent | None"]
 """Called with (args, kwargs) before the handler; returns the event to write, or None."""
@@ -53,7 +53,8 @@ def _dispatch(raw: RawEvent | None) -> None:
         config.get_dispatcher().event(raw)
 
 
-async def _adispatch(raw: RawEvent | None) -> None:
+async def adispatch(raw: RawEvent | None) -> None:
+    """Deliver ``raw`` (if not None) from async code, awaiting an async transport."""
     if raw is not None:
         dispatcher = config.get_dispatcher()
         if dispatcher.awaits:
@@ -113,7 +114,7 @@ def _wrap_coroutine(fn: Callable[..., Any], before: Before | None, after: After 
         if not config._state.config.enabled:  # config.current(), read without a call
             return await fn(*args, **kwargs)
         if before is not None:
-            await _adispatch(before(args, kwargs))
+            await adispatch(before(args, kwargs))
         # Without keywords (the engines pass none), no merge of ``kwargs`` into a new dict.
         result = await (fn(*args, **kwargs) if kwargs else fn(*args))
         if after is not None:
@@ -161,19 +162,19 @@ def _wrap_async_generator(
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         if before is not None and not _off():
-            await _adispatch(before(args, kwargs))
+            await adispatch(before(args, kwargs))
         produced: list[Any] | None = [] if after is not None else None
         gen = fn(*args, **kwargs)
         try:
             async for item in gen:
                 if each is not None and not _off():
-                    await _adispatch(each(args, kwargs, item))
+                    await adispatch(each(args, kwargs, item))
                 if produced is not None:
                     produced.append(item)
                 yield item
         finally:
             await gen.aclose()
         if after is not None and not _off():
-            await _adispatch(after(args, kwargs, produced))
+            await adispatch(after(args, kwargs, produced))
 
     return wrapper

@@ -18,26 +18,33 @@ the object cache.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring_ascii as _text
 from typing import Any, TypeVar
 
 import mycorrhizal.spores.config as config
 import mycorrhizal.spores.emit as emit
 import mycorrhizal.spores.encoder as encoder
+import mycorrhizal.spores.extraction as extraction
+import mycorrhizal.spores.models as models  # models._PREFIX and _counter: reset() replaces them
 
 from ..emit import adapter_event, json_reader, write_related
-from ..encoder import attribute_json, quote
+from ..encoder import _MICROS, attribute_json, quote
+from ..extraction import describe
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
-from ..wrapping import ArgumentFinder, wrap
+from ..wrapping import ArgumentFinder, adispatch, wrap
 from .base import Adapter, UserAttributes, check_target
 
 __all__ = ["HyphaAdapter"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _GLOBAL = ObjectScope.GLOBAL  # a global's read: ObjectScope.GLOBAL costs ~7 times more on 3.11
+_DESCRIBERS = extraction._describers  # (a dict filled, never replaced)
+_clock = time.time  # (a global's read: time.time is two)
 
 
 def produced_tokens(outputs: Any) -> Iterator[Any]:
@@ -51,15 +58,6 @@ def produced_tokens(outputs: Any) -> Iterator[Any]:
                 yield from value
             else:
                 yield value
-
-
-def _head(heads: dict[tuple[Any, int], str], name: Any, n: int) -> str:
-    """The JSON of a firing's ``transition_name`` and ``token_count`` attributes, kept in ``heads``
-    (a handler's: a name and a count, few pairs)."""
-    text = f"{attribute_json('transition_name', name)},{attribute_json('token_count', n)}"
-    if type(name) is str and len(heads) < 1024:
-        heads[(name, n)] = text
-    return text
 
 
 def _outputs(result: Any, ctx: Any) -> Iterator[Any]:
@@ -86,6 +84,190 @@ def _relate_all(tokens: Iterable[Any], qualifier: str, now: float, into: Relatio
             into.append((write_related(state, token, _GLOBAL, now), qualifier))
 
 
+def _transition_name(ctx: Any, fn_name: str) -> str:
+    """A firing's ``transition_name``: its ``ctx``'s transition, else the handler's name."""
+    # (getattr(None, ...) raises and clears an AttributeError: ~1,000 instructions)
+    return fn_name if ctx is None else getattr(ctx, "transition", None) or fn_name
+
+
+class _Firing:
+    """What :meth:`HyphaAdapter.log_transition` writes for a firing of one handler: :meth:`after`,
+    the general way (any call, any configuration), and what :func:`_logged` needs for its plans."""
+
+    __slots__ = (
+        "adapter",
+        "event_type",
+        "type_json",
+        "fn_name",
+        "finder",
+        "extra",
+        "takes_ctx",
+        "log_inputs",
+        "log_outputs",
+        "heads",
+        "input_tail",
+        "output_tail",
+    )
+
+    def __init__(
+        self,
+        adapter: HyphaAdapter,
+        fn: Callable[..., Any],
+        event_type: str,
+        extra: UserAttributes,
+        log_inputs: bool,
+        log_outputs: bool,
+    ) -> None:
+        self.adapter, self.event_type, self.type_json = adapter, event_type, quote(event_type)
+        self.fn_name, self.finder, self.extra = fn.__name__, ArgumentFinder(fn), extra
+        self.takes_ctx = "ctx" in self.finder
+        self.log_inputs, self.log_outputs = log_inputs, log_outputs
+        self.heads: dict[tuple[Any, int], str] = {}  # (transition_name, token_count) -> their JSON
+        self.input_tail, self.output_tail = encoder.relation_tail("input"), encoder.relation_tail("output")
+
+    def ctx(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The ``ctx`` argument of a call (None if the handler takes none)."""
+        return self.finder.get("ctx", args, kwargs) if self.takes_ctx else kwargs.get("ctx")
+
+    def after(self, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
+        """Write a firing's event (its line at once while the dispatcher takes lines, and
+        no attributes are evaluated; else the record returned, for the wrapper to write)."""
+        if not self.adapter.enabled:
+            return None
+        now = _clock()
+        consumed = args[0] if args else kwargs.get("consumed", ())
+        ctx = self.finder.get("ctx", args, kwargs) if self.takes_ctx else kwargs.get("ctx")
+        name = _transition_name(ctx, self.fn_name)
+        bb = args[1] if len(args) > 1 else kwargs.get("bb")
+        dispatcher = config._state.dispatcher  # config.current(), read without a call
+        if dispatcher.lines and not self.extra:  # the line written at once, no record
+            rels: list[str] = []  # the tokens' first (their objects written before the event)
+            if self.log_inputs:
+                _relate_texts(consumed, self.input_tail, now, rels)
+            if self.log_outputs:
+                _relate_texts(_outputs(result, ctx), self.output_tail, now, rels)
+            read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
+            attributes, rels_json = read(
+                bb, now, self.head(name, len(consumed))
+            )  # the blackboard's joined on
+            if rels_json:
+                rels.append(rels_json)
+            dispatcher.event_line(self.type_json, now, attributes, ",".join(rels))
+            return None
+        relations: Relations = []
+        if self.log_inputs:
+            _relate_all(consumed, "input", now, relations)
+        if self.log_outputs:
+            _relate_all(_outputs(result, ctx), "output", now, relations)
+        attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
+        if self.extra:
+            self.extra.evaluate(args, kwargs, result, attrs)
+        return adapter_event(self.event_type, attrs, bb, relations, now)
+
+    def head(self, name: Any, n: int) -> str:
+        """The JSON of a firing's ``transition_name`` and ``token_count`` attributes, made once
+        per pair (a handler's: a name and a count, few pairs)."""
+        text = self.heads.get((name, n))
+        if text is None:
+            text = f"{attribute_json('transition_name', name)},{attribute_json('token_count', n)}"
+            if type(name) is str and len(self.heads) < 1024:
+                self.heads[(name, n)] = text
+        return text
+
+    def parts(self) -> tuple[Any, ...]:
+        """What :func:`_logged` reads on every call, unpacked once: ``(adapter, handler name, takes
+        ctx, log_inputs, log_outputs, their relationships' tails, the line from the type to the time)``."""
+        line_head = f',"type":{self.type_json},"activity":null,"time":'
+        return (
+            self.adapter,
+            self.fn_name,
+            self.takes_ctx,
+            self.log_inputs,
+            self.log_outputs,
+            self.input_tail,
+            self.output_tail,
+            line_head,
+        )
+
+    def plan(self, state: config.State, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """What :func:`_logged` writes alike for every firing called like this one, for the
+        configuration ``state``: ``(state, the number of arguments, the blackboard's class, the
+        number of tokens consumed, the transition's name, the blackboard's reader, the object
+        cache's ``see``, the JSON of the event's first attributes, the dispatcher)``; or, where
+        it writes no line, ``(state, -1)`` (no call has -1 arguments), asked again only for another
+        configuration."""
+        dispatcher = state.dispatcher
+        if not dispatcher.lines or kwargs or len(args) < 2:
+            return (state, -1)
+        consumed, bb = args[0], args[1]
+        name = _transition_name(self.ctx(args, kwargs), self.fn_name)
+        read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
+        head = self.head(name, len(consumed))
+        return (state, len(args), type(bb), len(consumed), name, read, state.cache.see, head, dispatcher)
+
+
+def _logged(fn: Callable[..., Any], firing: _Firing) -> Callable[..., Any]:
+    """``fn`` (a coroutine function, no attributes to evaluate) writing each firing's event: from its
+    plan (:meth:`_Firing.plan`) while the call and configuration are the plan's, each token costing
+    its description, sighting and relationship; by :meth:`_Firing.after` otherwise."""
+    plans: list[tuple[Any, ...]] = [(None, -1)]  # [the plan]: one tuple, replaced whole
+    adapter, fn_name, takes_ctx, log_inputs, log_outputs, input_tail, output_tail, line_head = firing.parts()
+
+    @functools.wraps(fn)
+    async def logged(*args: Any, **kwargs: Any) -> Any:
+        if not config._state.config.enabled:  # config.current(), read without a call
+            return await fn(*args, **kwargs)
+        result = await (fn(*args, **kwargs) if kwargs else fn(*args))
+        if not adapter.enabled:
+            return result
+        state, plan = config._state, plans[0]
+        ctx = firing.ctx(args, kwargs) if takes_ctx else None
+        if (
+            plan[0] is not state
+            or kwargs
+            or len(args) != plan[1]
+            or type(args[1]) is not plan[2]
+            or len(args[0]) != plan[3]
+            or (takes_ctx and _transition_name(ctx, fn_name) != plan[4])
+        ):
+            await adispatch(firing.after(args, kwargs, result))
+            if plan[0] is not state:  # (a plan kept for this configuration may fit the next call)
+                plans[0] = firing.plan(state, args, kwargs)
+            return result
+        now = _clock()
+        texts: list[str] = []  # the tokens' first (their objects written before the event)
+        if log_inputs:
+            for token in args[0]:
+                if token is not None:  # write_related(), without its call
+                    described = _DESCRIBERS.get(type(token))  # describe(token), without its call
+                    ident, kind, values = describe(token) if described is None else described(token)
+                    plan[6](ident, kind, values, now)  # the object cache's see
+                    texts.append(f'{{"objectId":{_text(ident)}{input_tail}')
+        if log_outputs:
+            _relate_texts(_outputs(result, ctx), output_tail, now, texts)
+        attributes, related = plan[5](args[1], now, plan[7])  # the blackboard's joined on
+        if related:
+            texts.append(related)
+        second = encoder._second  # time_text(now) without its call, as Dispatcher.event_line makes it
+        fraction = now - second[0]
+        if 0.0 <= fraction < 0.999999:
+            micros = int(fraction * 1_000_000.0 + 0.5)
+            stamp = second[1] + _MICROS[micros // 1000] + _MICROS[micros % 1000]
+        else:
+            stamp = encoder.time_text(now)
+        dispatcher = plan[8]
+        dispatcher._put(
+            f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}"{line_head}{stamp}'
+            f',"attributes":[{attributes}],"relationships":[{",".join(texts)}]}},"object":null}}'.encode(),
+            "application/json",
+        )
+        dispatcher.events += 1
+        return result
+
+    logged.__rewrap__ = lambda other: _logged(other, firing)  # type: ignore[attr-defined]
+    return logged
+
+
 class HyphaAdapter(Adapter):
     """Spores decorators for Petri-net handlers."""
 
@@ -102,51 +284,11 @@ class HyphaAdapter(Adapter):
 
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_transition(...)", "@builder.transition(...)")
-            finder = ArgumentFinder(fn)
             extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {fn.__qualname__}")
-
-            type_json = quote(event_type)
-            fn_name = fn.__name__
-            heads: dict[tuple[Any, int], str] = {}  # (transition_name, token_count) -> their JSON
-            evaluated = bool(extra)
-            takes_ctx = "ctx" in finder
-            input_tail, output_tail = encoder.relation_tail("input"), encoder.relation_tail("output")
-
-            def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
-                if not self.enabled:
-                    return None
-                now = time.time()
-                consumed = args[0] if args else kwargs.get("consumed", ())
-                ctx = finder.get("ctx", args, kwargs) if takes_ctx else kwargs.get("ctx")
-                # (getattr(None, ...) raises and clears an AttributeError: ~1,000 instructions)
-                name = fn_name if ctx is None else getattr(ctx, "transition", None) or fn_name
-                bb = args[1] if len(args) > 1 else kwargs.get("bb")
-                dispatcher = config._state.dispatcher  # config.current(), read without a call
-                if dispatcher.lines and not evaluated:  # the line written at once, no record
-                    rels: list[str] = []  # the tokens' first (their objects written before the event)
-                    if log_inputs:
-                        _relate_texts(consumed, input_tail, now, rels)
-                    if log_outputs:
-                        _relate_texts(_outputs(result, ctx), output_tail, now, rels)
-                    n = len(consumed)
-                    head = heads.get((name, n)) or _head(heads, name, n)
-                    read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
-                    attributes, rels_json = read(bb, now, head)  # the blackboard's joined on
-                    if rels_json:
-                        rels.append(rels_json)
-                    dispatcher.event_line(type_json, now, attributes, ",".join(rels))
-                    return None
-                relations: Relations = []
-                if log_inputs:
-                    _relate_all(consumed, "input", now, relations)
-                if log_outputs:
-                    _relate_all(_outputs(result, ctx), "output", now, relations)
-                attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
-                if evaluated:
-                    extra.evaluate(args, kwargs, result, attrs)
-                return adapter_event(event_type, attrs, bb, relations, now)
-
-            return wrap(fn, after=after)  # type: ignore[return-value]
+            firing = _Firing(self, fn, event_type, extra, log_inputs, log_outputs)
+            if extra or not inspect.iscoroutinefunction(fn):
+                return wrap(fn, after=firing.after)  # type: ignore[return-value]
+            return _logged(fn, firing)  # type: ignore[return-value]
 
         return decorate
 
