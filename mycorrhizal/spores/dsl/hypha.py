@@ -36,7 +36,7 @@ from ..encoder import _MICROS, attribute_json, quote
 from ..extraction import describe
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
-from ..wrapping import ArgumentFinder, adispatch, wrap
+from ..wrapping import After, ArgumentFinder, adispatch, wrap
 from .base import Adapter, UserAttributes, check_target
 
 __all__ = ["HyphaAdapter"]
@@ -91,7 +91,7 @@ def _transition_name(ctx: Any, fn_name: str) -> str:
 
 
 class _Firing:
-    """What :meth:`HyphaAdapter.log_transition` writes for a firing of one handler: :meth:`after`,
+    """What :meth:`HyphaAdapter.log_transition` writes for a firing of one handler: :attr:`after`,
     the general way (any call, any configuration), and what :func:`_logged` needs for its plans."""
 
     __slots__ = (
@@ -101,12 +101,14 @@ class _Firing:
         "fn_name",
         "finder",
         "extra",
+        "evaluated",
         "takes_ctx",
         "log_inputs",
         "log_outputs",
         "heads",
         "input_tail",
         "output_tail",
+        "after",
     )
 
     def __init__(
@@ -120,49 +122,62 @@ class _Firing:
     ) -> None:
         self.adapter, self.event_type, self.type_json = adapter, event_type, quote(event_type)
         self.fn_name, self.finder, self.extra = fn.__name__, ArgumentFinder(fn), extra
+        self.evaluated = bool(extra)  # (UserAttributes.__bool__ is a call: read once)
         self.takes_ctx = "ctx" in self.finder
         self.log_inputs, self.log_outputs = log_inputs, log_outputs
         self.heads: dict[tuple[Any, int], str] = {}  # (transition_name, token_count) -> their JSON
         self.input_tail, self.output_tail = encoder.relation_tail("input"), encoder.relation_tail("output")
+        self.after = self.general()
+        """:meth:`general`'s function (made once: what it reads, read once)."""
 
     def ctx(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The ``ctx`` argument of a call (None if the handler takes none)."""
         return self.finder.get("ctx", args, kwargs) if self.takes_ctx else kwargs.get("ctx")
 
-    def after(self, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
-        """Write a firing's event (its line at once while the dispatcher takes lines, and
-        no attributes are evaluated; else the record returned, for the wrapper to write)."""
-        if not self.adapter.enabled:
-            return None
-        now = _clock()
-        consumed = args[0] if args else kwargs.get("consumed", ())
-        ctx = self.finder.get("ctx", args, kwargs) if self.takes_ctx else kwargs.get("ctx")
-        name = _transition_name(ctx, self.fn_name)
-        bb = args[1] if len(args) > 1 else kwargs.get("bb")
-        dispatcher = config._state.dispatcher  # config.current(), read without a call
-        if dispatcher.lines and not self.extra:  # the line written at once, no record
-            rels: list[str] = []  # the tokens' first (their objects written before the event)
-            if self.log_inputs:
-                _relate_texts(consumed, self.input_tail, now, rels)
-            if self.log_outputs:
-                _relate_texts(_outputs(result, ctx), self.output_tail, now, rels)
-            read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
-            attributes, rels_json = read(
-                bb, now, self.head(name, len(consumed))
-            )  # the blackboard's joined on
-            if rels_json:
-                rels.append(rels_json)
-            dispatcher.event_line(self.type_json, now, attributes, ",".join(rels))
-            return None
-        relations: Relations = []
-        if self.log_inputs:
-            _relate_all(consumed, "input", now, relations)
-        if self.log_outputs:
-            _relate_all(_outputs(result, ctx), "output", now, relations)
-        attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
-        if self.extra:
-            self.extra.evaluate(args, kwargs, result, attrs)
-        return adapter_event(self.event_type, attrs, bb, relations, now)
+    def general(self) -> After:
+        """The function writing a firing's event the general way, for any call and configuration
+        (``after(args, kwargs, result)``, as :func:`~mycorrhizal.spores.wrapping.wrap` calls it):
+        its line at once while the dispatcher takes lines and no attributes are evaluated; else
+        the record returned, for the wrapper to write."""
+        adapter, finder, takes_ctx, fn_name = self.adapter, self.finder, self.takes_ctx, self.fn_name
+        heads, head, extra, evaluated = self.heads, self.head, self.extra, self.evaluated
+        log_inputs, log_outputs = self.log_inputs, self.log_outputs
+        input_tail, output_tail = self.input_tail, self.output_tail
+        event_type, type_json = self.event_type, self.type_json
+
+        def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
+            if not adapter.enabled:
+                return None
+            now = _clock()
+            consumed = args[0] if args else kwargs.get("consumed", ())
+            ctx = finder.get("ctx", args, kwargs) if takes_ctx else kwargs.get("ctx")
+            name = fn_name if ctx is None else _transition_name(ctx, fn_name)  # (no call without ctx)
+            bb = args[1] if len(args) > 1 else kwargs.get("bb")
+            dispatcher = config._state.dispatcher  # config.current(), read without a call
+            if dispatcher.lines and not evaluated:  # the line written at once, no record
+                rels: list[str] = []  # the tokens' first (their objects written before the event)
+                if log_inputs:
+                    _relate_texts(consumed, input_tail, now, rels)
+                if log_outputs:
+                    _relate_texts(_outputs(result, ctx), output_tail, now, rels)
+                n = len(consumed)
+                read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
+                attributes, rels_json = read(bb, now, heads.get((name, n)) or head(name, n))  # bb's joined on
+                if rels_json:
+                    rels.append(rels_json)
+                dispatcher.event_line(type_json, now, attributes, ",".join(rels))
+                return None
+            relations: Relations = []
+            if log_inputs:
+                _relate_all(consumed, "input", now, relations)
+            if log_outputs:
+                _relate_all(_outputs(result, ctx), "output", now, relations)
+            attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
+            if evaluated:
+                extra.evaluate(args, kwargs, result, attrs)
+            return adapter_event(event_type, attrs, bb, relations, now)
+
+        return after
 
     def head(self, name: Any, n: int) -> str:
         """The JSON of a firing's ``transition_name`` and ``token_count`` attributes, made once
@@ -209,7 +224,7 @@ class _Firing:
 def _logged(fn: Callable[..., Any], firing: _Firing) -> Callable[..., Any]:
     """``fn`` (a coroutine function, no attributes to evaluate) writing each firing's event: from its
     plan (:meth:`_Firing.plan`) while the call and configuration are the plan's, each token costing
-    its description, sighting and relationship; by :meth:`_Firing.after` otherwise."""
+    its description, sighting and relationship; by :attr:`_Firing.after` otherwise."""
     plans: list[tuple[Any, ...]] = [(None, -1)]  # [the plan]: one tuple, replaced whole
     adapter, fn_name, takes_ctx, log_inputs, log_outputs, input_tail, output_tail, line_head = firing.parts()
 
