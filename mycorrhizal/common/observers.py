@@ -155,6 +155,7 @@ class Observers:
         "active",
         "send",
         "requested",
+        "direct",
         "now",
     )
 
@@ -185,6 +186,10 @@ class Observers:
         """What an engine's hot path calls with a record, inside ``try`` (see :meth:`failed`): the
         lone observer itself while it is the only one and plain (no :meth:`emit` frame in between),
         else :meth:`emit`."""
+        self.direct: Observer | None = self.send
+        """:attr:`send` while no attached observer asks for a record told on request
+        (:attr:`requested` is empty), else None: a hot path whose step may also be told on request
+        tests this one slot, without a call, before it builds a record."""
 
     def __bool__(self) -> bool:
         return self.active
@@ -247,6 +252,7 @@ class Observers:
         self.send = self.emit if self._only is None else self._only
         self.senders = {}
         self.requested = frozenset(k for k in ON_REQUEST if self.wants(k))
+        self.direct = None if self.requested else self.send
         was, now = self.active, bool(self._plain or self._queued)
         if now is not was:
             self.active = now

@@ -191,7 +191,7 @@ def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode, to_all: b
     # The transition's source on request, as in a flat machine: each StateEntered that follows
     # names it (``previous``) and the label.  The other states a transition leaves (the source's
     # descendants or ancestors, other regions) no record names: told to everyone.
-    if observers is not None and (to_all or observers.requested and StateLeft in observers.requested):
+    if observers is not None and (to_all or observers.direct is None and StateLeft in observers.requested):
         e.emit_left(node, label, target, to_all)
 
 

@@ -260,14 +260,15 @@ class Engine(Telling):
                 # A plain transition with no hooks and no timers on either side.
                 elif (observers := self.observers) is not None:  # self.tell(...), written out
                     read = observers.now  # a slot's function: called from a local
-                    now, msg = read(), ctx.msg
-                    if observers.requested:
-                        self.tell_asked(observers, node, op, msg, now)
+                    now = read()
+                    if (send := observers.direct) is None:  # an observer asks for records told on request
+                        self.tell_asked(observers, node, op, ctx.msg, now)
+                        send = observers.send  # (read after them: an observer that raised is detached)
                     self.retry, self.node, self.phase = 0, op.target, ENTRY  # type: ignore[assignment]
-                    entered = make_entered((self.spec.name, now, op.target.name, node.name, label, msg))  # type: ignore[union-attr]
+                    entered = make_entered((self.spec.name, now, op.target.name, node.name, label, ctx.msg))  # type: ignore[union-attr]
                     try:
-                        if (msg := (send := observers.send)(entered)) is not None:  # (a local less)
-                            observers.returned(send, msg)
+                        if (now := send(entered)) is not None:  # type: ignore[assignment]  # a local less
+                            observers.returned(send, now)
                     except Exception as exc:
                         observers.failed(send, exc, entered)
                 else:
@@ -279,7 +280,7 @@ class Engine(Telling):
                 self.turns.pass_on()
         return answer(steps)
 
-    async def entry_step(self, node: Node) -> bool:  # noqa: PLR0912 - the hot path, in one frame
+    async def entry_step(self, node: Node) -> bool:  # noqa: C901, PLR0912 - the hot path, in one frame
         """The entry run of an async untimed state that nobody observes, the step most ``tick()``
         calls take, in one frame: drive() takes it too, but its loop's set-up costs this path half
         again (0.50 -> 0.75 us per tick).  Anything but a plain transition (a guarded one once its
@@ -310,14 +311,15 @@ class Engine(Telling):
                     if observers is not None:  # self.tell(observers, node, op, None), written out
                         read = observers.now  # a slot's function: called from a local
                         now = read()
-                        if observers.requested and StateLeft in observers.requested:
-                            left = make_left((self.spec.name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
-                            observers.emit_requested(left, StateLeft)
+                        if (send := observers.direct) is None:  # an observer asks for records told on request
+                            if StateLeft in observers.requested:
+                                left = make_left((self.spec.name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
+                                observers.emit_requested(left, StateLeft)
+                            send = observers.send  # (read after it: an observer that raised is detached)
                         self.retry = 0
                         self.node = op.target  # type: ignore[assignment]
                         self.phase = ENTRY
                         entered = make_entered((self.spec.name, now, op.target.name, node.name, label, None))  # type: ignore[union-attr]
-                        send = observers.send
                         try:
                             if (now := send(entered)) is not None:  # type: ignore[assignment]  # a local less
                                 observers.returned(send, now)

@@ -93,12 +93,13 @@ class Telling:
         :meth:`entry_step` have it written out, a frame less.)"""
         read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
         name, now, target = self.spec.name, read(), op.target
-        if observers.requested:  # told on request: the StateEntered below names the state left
+        if (send := observers.direct) is None:  # told on request: the StateEntered below names the state left
             self.tell_asked(observers, node, op, None, now)
+            send = observers.send  # (read after: an observer that raised there is detached)
         self.retry = 0
         self.node = target  # type: ignore[assignment]  # the target is current when its entry is told
         self.phase = ENTRY
-        entered, send = make_entered((name, now, target.name, node.name, op.label, msg)), observers.send  # type: ignore[union-attr]
+        entered = make_entered((name, now, target.name, node.name, op.label, msg))  # type: ignore[union-attr]
         try:
             if (result := send(entered)) is not None:
                 observers.returned(send, result)

@@ -464,6 +464,26 @@ def test_send_is_the_lone_plain_observer_itself_else_emit(observers: Observers) 
     assert observers.send == observers.emit
 
 
+def test_direct_is_send_while_nobody_asks_for_records_told_on_request(observers: Observers) -> None:
+    def one(event: Event) -> None:
+        pass
+
+    def picky(event: Event) -> None:
+        pass
+
+    picky.wants = asks_for_announced  # type: ignore[attr-defined]
+    assert observers.direct == observers.send == observers.emit
+    observers.add(one)
+    assert observers.direct is observers.send is one
+    observers.add(picky)  # someone asks: hot paths tell those records first, the general way
+    assert observers.direct is None and observers.send == observers.emit
+    observers.remove(one)
+    assert observers.direct is None and observers.send is picky
+    observers.remove(picky)
+    observers.add(one)
+    assert observers.direct is one
+
+
 async def test_what_send_raised_or_returned_is_dealt_with_as_emit_would(
     observers: Observers, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -463,6 +463,42 @@ async def test_a_lone_observer_on_the_fast_path_has_the_guarantees_of_any(
         fsm.remove_observer(raising)
 
 
+@pytest.mark.parametrize(
+    ("spec", "message", "told"),
+    [
+        (Plain, "work", ["StateLeft"]),  # Engine.drive's plain transition
+        (Gated, "work", ["MessageHandled", "StateLeft"]),  # Telling.tell, once the guard chose
+        (Loop, None, ["StateLeft"]),  # Engine.entry_step
+        (Box, None, ["StateLeft"]),  # chartmoves
+    ],
+    ids=["message", "guarded message", "entry run", "statechart"],
+)
+async def test_an_observer_raising_on_a_record_told_on_request_is_not_told_the_rest_of_its_step(
+    caplog: pytest.LogCaptureFixture, spec: Any, message: str | None, told: list[str]
+) -> None:
+    # A lone observer asking for StateLeft: the hot paths test Observers.direct (None: someone
+    # asks), tell those records first, and read whom to send StateEntered to only after them.
+    fsm = StateMachine(spec)
+    await fsm.initialize()
+    seen: list[str] = []
+
+    def left_only(event: MachineEvent) -> None:
+        seen.append(type(event).__name__)
+        if isinstance(event, StateLeft):
+            raise RuntimeError("observer bug")
+
+    left_only.wants = lambda kind: kind is StateLeft  # type: ignore[attr-defined]
+    fsm.add_observer(left_only)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        if message is None:
+            assert await fsm.tick()
+        else:
+            fsm.send_message(message)
+            await fsm.run()
+    assert seen == told and caplog.text.count("is detached") == 1 and fsm.observers is None
+    assert fsm.configuration[-1].name in ("Plain", "Gated", "Loop", "B")
+
+
 # -- a timeout is told only when its on_timeout runs -----------------------------------------------
 
 
