@@ -29,10 +29,9 @@ import mycorrhizal.spores.config as config
 import mycorrhizal.spores.emit as emit
 import mycorrhizal.spores.encoder as encoder
 import mycorrhizal.spores.extraction as extraction
-import mycorrhizal.spores.models as models  # models._PREFIX and _counter: reset() replaces them
 
 from ..emit import adapter_event, json_reader, write_related
-from ..encoder import _MICROS, attribute_json, quote
+from ..encoder import attribute_json, quote
 from ..extraction import describe
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
@@ -189,28 +188,13 @@ class _Firing:
                 self.heads[(name, n)] = text
         return text
 
-    def parts(self) -> tuple[Any, ...]:
-        """What :func:`_logged` reads on every call, unpacked once: ``(adapter, handler name, takes
-        ctx, log_inputs, log_outputs, their relationships' tails, the line from the type to the time)``."""
-        line_head = f',"type":{self.type_json},"activity":null,"time":'
-        return (
-            self.adapter,
-            self.fn_name,
-            self.takes_ctx,
-            self.log_inputs,
-            self.log_outputs,
-            self.input_tail,
-            self.output_tail,
-            line_head,
-        )
-
     def plan(self, state: config.State, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """What :func:`_logged` writes alike for every firing called like this one, for the
         configuration ``state``: ``(state, the number of arguments, the blackboard's class, the
         number of tokens consumed, the transition's name, the blackboard's reader, the object
-        cache's ``see``, the JSON of the event's first attributes, the dispatcher)``; or, where
-        it writes no line, ``(state, -1)`` (no call has -1 arguments), asked again only for another
-        configuration."""
+        cache's ``see``, the JSON of the event's first attributes, the dispatcher's
+        ``event_line``)``; or, where it writes no line, ``(state, -1)`` (no call has -1
+        arguments), asked again only for another configuration."""
         dispatcher = state.dispatcher
         if not dispatcher.lines or kwargs or len(args) < 2:
             return (state, -1)
@@ -218,7 +202,8 @@ class _Firing:
         name = _transition_name(self.ctx(args, kwargs), self.fn_name)
         read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
         head = self.head(name, len(consumed))
-        return (state, len(args), type(bb), len(consumed), name, read, state.cache.see, head, dispatcher)
+        line = dispatcher.event_line
+        return (state, len(args), type(bb), len(consumed), name, read, state.cache.see, head, line)
 
 
 def _logged(fn: Callable[..., Any], firing: _Firing) -> Callable[..., Any]:
@@ -226,7 +211,14 @@ def _logged(fn: Callable[..., Any], firing: _Firing) -> Callable[..., Any]:
     plan (:meth:`_Firing.plan`) while the call and configuration are the plan's, each token costing
     its description, sighting and relationship; by :attr:`_Firing.after` otherwise."""
     plans: list[tuple[Any, ...]] = [(None, -1)]  # [the plan]: one tuple, replaced whole
-    adapter, fn_name, takes_ctx, log_inputs, log_outputs, input_tail, output_tail, line_head = firing.parts()
+    adapter, fn_name, takes_ctx, type_json = (
+        firing.adapter,
+        firing.fn_name,
+        firing.takes_ctx,
+        firing.type_json,
+    )
+    log_inputs, log_outputs = firing.log_inputs, firing.log_outputs
+    input_tail, output_tail = firing.input_tail, firing.output_tail
 
     @functools.wraps(fn)
     async def logged(*args: Any, **kwargs: Any) -> Any:
@@ -263,20 +255,7 @@ def _logged(fn: Callable[..., Any], firing: _Firing) -> Callable[..., Any]:
         attributes, related = plan[5](args[1], now, plan[7])  # the blackboard's joined on
         if related:
             texts.append(related)
-        second = encoder._second  # time_text(now) without its call, as Dispatcher.event_line makes it
-        fraction = now - second[0]
-        if 0.0 <= fraction < 0.999999:
-            micros = int(fraction * 1_000_000.0 + 0.5)
-            stamp = second[1] + _MICROS[micros // 1000] + _MICROS[micros % 1000]
-        else:
-            stamp = encoder.time_text(now)
-        dispatcher = plan[8]
-        dispatcher._put(
-            f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}"{line_head}{stamp}'
-            f',"attributes":[{attributes}],"relationships":[{",".join(texts)}]}},"object":null}}'.encode(),
-            "application/json",
-        )
-        dispatcher.events += 1
+        plan[8](type_json, now, attributes, ",".join(texts))  # the dispatcher's event_line
         return result
 
     logged.__rewrap__ = lambda other: _logged(other, firing)  # type: ignore[attr-defined]
