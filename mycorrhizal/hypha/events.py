@@ -40,9 +40,10 @@ Tokens = Mapping[str, tuple[Any, ...]]
 """Qualified place name -> tokens."""
 
 
-def by_place(consumed: Consumed) -> dict[str, tuple[Any, ...]]:
-    """The tokens of ``consumed`` keyed by the qualified name of their place, in take order."""
-    places, flat = consumed._places, consumed._took  # what was taken, whatever the handler did since
+def by_place(consumed: Consumed, took: tuple[Any, ...] | None = None) -> dict[str, tuple[Any, ...]]:
+    """The tokens of ``consumed`` keyed by the qualified name of their place, in take order: what
+    the firing took (``took``, default the list's ``_took``), whatever the handler did since."""
+    places, flat = consumed._places, consumed._took if took is None else took
     if len(places) == 1:
         return {places[0][0]: flat}
     return {place: flat[start:stop] for place, start, stop in places}

@@ -182,11 +182,7 @@ class Reporter:
         handler's list of them, which knows their places); whether any observer was told."""
         if not self.starts:
             return False
-        places = consumed._places
-        if len(places) != 1:
-            grouped = {place: took[start:stop] for place, start, stop in places}
-        else:  # the commonest case: one input place
-            grouped = {places[0][0]: took}
+        grouped = by_place(consumed, took)  # (the list's _took may not be set yet: hot paths)
         now = self.now  # an attribute read (specialised), then a call: no method lookup
         record = _started((self.name, now(), transition, grouped))
         observers = self.observers
