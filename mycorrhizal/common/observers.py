@@ -105,10 +105,12 @@ def _asks(callback: Observer, kind: type, log: logging.Logger) -> bool:
 
 
 def _same(attached: Observer, given: Observer) -> bool:
-    """Whether ``given`` is the observer ``attached``: the same object, or the same method of the same
-    object (``obj.method`` makes a new bound method each time).  Not equality: two observers of a
-    class that compares by value (attrs, dataclasses, a list subclass) are two observers."""
-    if attached is given:
+    """Whether ``given`` is the observer ``attached``: the same object, the same method of the same
+    object (``obj.method`` makes a new bound method each time), or the object ``attached`` stands
+    for (its ``stands_for`` attribute: spores' ``observe`` attaches a function of its observation's).
+    Not equality: two observers of a class that compares by value (attrs, dataclasses, a list
+    subclass) are two observers."""
+    if attached is given or getattr(attached, "stands_for", None) is given:
         return True
     return isinstance(given, types.MethodType | types.BuiltinMethodType) and attached == given
 

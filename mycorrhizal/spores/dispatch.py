@@ -5,7 +5,8 @@ It is what makes any transport work with any caller (upstream lost records at bo
 - a **record sink** (``write_event``/``write_object``, e.g. the OCEL 2.0 writers) gets the record
   itself, no encoding;
 - a transport with ``send_nowait`` (:class:`~mycorrhizal.spores.transport.AsyncFileTransport`)
-  is called directly from sync and async code alike;
+  is called directly from sync and async code alike; the lines of the hot paths are appended to
+  the queue of a :class:`~mycorrhizal.spores.transport.LineQueue` (that one) without a call;
 - a **sync** transport's ``send`` is called directly, from sync and async code alike;
 - an **async** transport's ``send`` is awaited: directly by async callers (so a slow transport
   slows them down: back-pressure); from synchronous code the coroutine is queued and awaited, in
@@ -28,7 +29,7 @@ import mycorrhizal.spores.encoder as encoder
 from . import lifecycle, models
 from .encoder import Encoder, JSONEncoder, time_text
 from .records import Attributes, RawEvent, RawObject, to_log_record
-from .transport import RecordSink
+from .transport import LineQueue, RecordSink
 
 __all__ = ["Dispatcher"]
 
@@ -55,7 +56,8 @@ class Dispatcher:
         "_write_event",
         "_write_object",
         "_nowait",
-        "_put",
+        "queue",
+        "host",
         "_async",
         "_backlog",
         "_pump",
@@ -81,7 +83,13 @@ class Dispatcher:
         self._write_event: Callable[[RawEvent], None] | None = sink.write_event if sink else None
         self._write_object: Callable[[RawObject], None] | None = sink.write_object if sink else None
         self._nowait: Callable[[bytes, str], Any] | None = getattr(transport, "send_nowait", None)
-        self._put: Callable[[bytes, str], Any] = self._nowait or _nowhere
+        host: LineQueue | _Forward = _line_queue(transport) or _Forward(self._nowait or _nowhere)
+        self.host = host
+        """Where :attr:`queue` goes (see :class:`~mycorrhizal.spores.transport.LineQueue`): the
+        transport itself, or one handing each line to its ``send_nowait``."""
+        self.queue: list[bytes] = host.queue
+        """What the hot paths append a line to while :attr:`lines`, then calling ``host.queued()``
+        when it holds ``host.limit`` lines or more."""
         self.lines = self._nowait is not None and self._write_event is None and _stock(self.encoder)
         """Whether events may be handed over as the parts of their JSON line (:meth:`event_line`):
         the stock encoder, to a transport that queues without awaiting."""
@@ -135,12 +143,14 @@ class Dispatcher:
             seconds, millis, rest = time_text(time), "", ""
         # generate_event_id()'s two parts, joined by the line's own f-string
         head, number = (models._PREFIX, next(models._counter)) if not ident else (ident, "")
-        self._put(
+        queue = self.queue
+        queue.append(
             f'{{"event":{{"id":"{head}{number}","type":{type_json},"activity":null,'
             f'"time":{seconds}{millis}{rest},"attributes":[{attributes_json}],'
-            f'"relationships":[{relations_json}]}},"object":null}}'.encode(),
-            "application/json",
+            f'"relationships":[{relations_json}]}},"object":null}}'.encode()
         )
+        if len(queue) >= (host := self.host).limit:
+            host.queued()
         self.events += 1
 
     def object(self, raw: RawObject) -> None:
@@ -157,13 +167,15 @@ class Dispatcher:
         """Deliver an object record without relationships given as its parts, while :attr:`lines`
         (the object cache's first sightings and changes: no record, no encoding step; the line is
         the one :meth:`JSONEncoder.encode_object` makes)."""
-        self._put(
+        queue = self.queue
+        queue.append(
             f'{{"event":null,"object":{{"id":{_text(object_id)},'
             f'"type":{encoder._quoted.get(object_type) or encoder.quote(object_type)},'
             f'"attributes":[{encoder._attributes(attributes, time_text(time)) if attributes else ""}],'
-            '"relationships":[]}}'.encode(),
-            "application/json",
+            '"relationships":[]}}'.encode()
         )
+        if len(queue) >= (host := self.host).limit:
+            host.queued()
         self.objects += 1
 
     def object_writer(self) -> Callable[[str, str, float, Attributes], None]:
@@ -349,6 +361,36 @@ def _stock(encoder: Encoder) -> bool:
         return False
     cls = type(encoder)
     return cls.encode is JSONEncoder.encode and cls.encode_event is JSONEncoder.encode_event
+
+
+def _line_queue(transport: Any) -> LineQueue | None:
+    """``transport`` when the hot paths may append to its queue: a
+    :class:`~mycorrhizal.spores.transport.LineQueue` whose ``send_nowait``, if it has one, is not
+    overridden below the class defining its ``queued`` (a subclass overriding ``send_nowait``
+    alone wants every record through it)."""
+    if not isinstance(transport, LineQueue):
+        return None
+    mro = type(transport).__mro__
+    sends = next((i for i, cls in enumerate(mro) if "send_nowait" in cls.__dict__), len(mro))
+    queued = next((i for i, cls in enumerate(mro) if "queued" in cls.__dict__), len(mro))
+    return transport if sends >= queued else None
+
+
+class _Forward:
+    """A transport's ``send_nowait`` behind :class:`~mycorrhizal.spores.transport.LineQueue`:
+    each line is handed over as it is appended."""
+
+    __slots__ = ("queue", "_send")
+
+    limit = 1
+
+    def __init__(self, send: Callable[[bytes, str], Any]) -> None:
+        self.queue: list[bytes] = []
+        self._send = send
+
+    def queued(self) -> None:
+        """Hand the line over (taken off the list first: one the transport refuses is not kept)."""
+        self._send(self.queue.pop(), "application/json")
 
 
 def _nowhere(data: bytes, content_type: str) -> None:

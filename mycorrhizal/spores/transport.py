@@ -32,6 +32,7 @@ from .records import RawEvent, RawObject
 __all__ = [
     "AsyncFileTransport",
     "AsyncTransport",
+    "LineQueue",
     "RecordSink",
     "SyncFileTransport",
     "SyncTransport",
@@ -88,6 +89,32 @@ class RecordSink(Protocol):
 
     def close(self) -> None:
         """Write everything and release the resource."""
+        ...
+
+
+@runtime_checkable
+class LineQueue(Protocol):
+    """A ``send_nowait`` transport whose waiting records are a list its senders may append to.
+
+    spores' hot paths (the object cache's lines, ``observe``'s and the adapters' events) append an
+    encoded line to :attr:`queue` and call :meth:`queued` only when the list then holds
+    :attr:`limit` records or more, as ``send_nowait`` itself does: no call per record.
+    :class:`AsyncFileTransport` is one; any other transport with ``send_nowait`` (a subclass
+    overriding it, too) is called once per record.
+    """
+
+    queue: list[bytes]
+    """The records waiting, oldest first: the same list for the transport's whole life."""
+    limit: int
+    """How many waiting records make a sender call :meth:`queued` (0: every record)."""
+
+    def queued(self) -> None:
+        """Called by a sender that appended a record and left :attr:`queue` holding :attr:`limit`
+        records or more.  May raise (a closed transport): it then takes that record back first."""
+        ...
+
+    def send_nowait(self, data: bytes, content_type: str) -> None:
+        """Queue one record: append it to :attr:`queue`, then call :meth:`queued` at :attr:`limit`."""
         ...
 
 
@@ -160,7 +187,12 @@ class AsyncFileTransport:
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._overflow = overflow
-        self._pending: list[bytes] = []
+        self.queue: list[bytes] = []
+        """The records not yet in a batch (see :class:`LineQueue`; :attr:`pending` counts them all)."""
+        self.limit = 1
+        """Records in :attr:`queue` that make a sender call :meth:`queued`: 1 while it is empty (the
+        first record of a batch arms the flush timer), ``batch_size`` while a batch fills, 0 once
+        closed (every record: refused)."""
         self._batches: deque[list[bytes]] = deque()
         self._head_written = 0  # bytes of the oldest batch already in the file (a write failed after)
         self._lock = threading.Lock()  # one writer at a time, batches in order
@@ -180,15 +212,24 @@ class AsyncFileTransport:
     # -- sending ------------------------------------------------------------------------------------
 
     def send_nowait(self, data: bytes, content_type: str = "application/json") -> None:
-        """Queue one record; never awaits (what spores itself calls on the hot path)."""
+        """Queue one record; never awaits (spores' hot paths do the same without the call: see
+        :class:`LineQueue`)."""
+        queue = self.queue
+        queue.append(data)
+        if len(queue) >= self.limit:
+            self.queued()
+
+    def queued(self) -> None:
+        """What a sender calls when :attr:`queue` reached :attr:`limit` (see :class:`LineQueue`):
+        a full batch is sealed, a batch just begun arms the flush timer, a closed transport takes
+        the record back and raises."""
         if self._closed:
+            self.queue.pop()
             raise ValueError(f"AsyncFileTransport({str(self.path)!r}) is closed; records sent after close()")
-        pending = self._pending
-        pending.append(data)
-        waiting = len(pending)
-        if waiting >= self._batch_size:
+        if len(self.queue) >= self._batch_size:
             self._seal()
-        elif waiting == 1:  # a batch begins (once per batch: the timer is checked here)
+        else:  # a batch begins (once per batch: the timer is checked here)
+            self.limit = self._batch_size
             self._arm_timer()
 
     async def send(self, data: bytes, content_type: str = "application/json") -> None:
@@ -198,7 +239,7 @@ class AsyncFileTransport:
     @property
     def pending(self) -> int:
         """Records accepted but not yet written."""
-        return len(self._pending) + self._sealed - self.written - self.dropped
+        return len(self.queue) + self._sealed - self.written - self.dropped
 
     # -- flushing -----------------------------------------------------------------------------------
 
@@ -232,6 +273,7 @@ class AsyncFileTransport:
             self._file.close()
         if not self._closed:
             self._closed = True
+            self.limit = 0  # every record sent from now on reaches queued(), which refuses it
             lifecycle.unregister(self)
             if self.dropped:
                 log.warning("%s: %d records were dropped (overflow='drop')", self.path, self.dropped)
@@ -262,14 +304,17 @@ class AsyncFileTransport:
     def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._timer_loop is loop:  # (not a timer left on a loop since replaced)
             self._timer = self._timer_loop = None
-        if self._pending and not self._closed:
+        if self.queue and not self._closed:
             self._seal()
 
     def _seal(self, start: bool = True) -> None:
         """Move the pending records into the batch queue and get a writer going."""
-        batch = self._pending
-        if batch:
-            self._pending = []
+        if self.queue:
+            # A copy: senders hold the queue itself (see LineQueue).
+            batch = self.queue.copy()
+            self.queue.clear()
+            if not self._closed:
+                self.limit = 1
             self._sealed += len(batch)
             if self._sealed - self.written - self.dropped <= self._max_pending:
                 self._batches.append(batch)

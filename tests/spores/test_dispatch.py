@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mycorrhizal import spores
+from mycorrhizal.hypha import Runner
 from mycorrhizal.spores import (
     AsyncFileTransport,
     Ocel2JsonTransport,
@@ -20,6 +21,9 @@ from mycorrhizal.spores import (
     get_spore_async,
     get_spore_sync,
 )
+from mycorrhizal.spores.transport import LineQueue
+
+from .nets import Sorting
 
 
 class ListTransport(Transport):
@@ -79,6 +83,8 @@ def test_records_a_closed_transport_refused_are_not_counted(tmp_path: Path, kind
         with pytest.raises(ValueError, match="is closed"):
             refused()
     assert (dispatcher.events, dispatcher.objects) == (1, 2)
+    if kind == "queue":  # appended to its queue by the hot paths, then refused: not left there
+        assert transport.pending == 0
 
 
 class FailingTransport(Transport):
@@ -119,3 +125,104 @@ async def test_a_failed_async_send_from_async_code_is_logged_and_counted_not_rai
     assert transport.tried == 4
     assert dispatcher.failed == 4
     assert caplog.text.count("failed to send a record") == 4
+
+
+class Counting(AsyncFileTransport):
+    """An AsyncFileTransport whose subclass sees every record through ``send_nowait``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, batch_size=4, flush_interval=3600)
+        self.seen: list[bytes] = []
+
+    def send_nowait(self, data: bytes, content_type: str = "application/json") -> None:
+        self.seen.append(data)
+        super().send_nowait(data, content_type)
+
+
+class Handing:
+    """A transport with ``send_nowait`` only (not a LineQueue): handed each line on its own."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    def send_nowait(self, data: bytes, content_type: str) -> None:
+        self.seen.append(data)
+
+    async def send(self, data: bytes, content_type: str) -> None:
+        self.send_nowait(data, content_type)
+
+    async def close(self) -> None:
+        pass
+
+
+class Batching:
+    """A LineQueue of its own: records appended to ``queue``, taken three at a time by ``queued``."""
+
+    def __init__(self) -> None:
+        self.queue: list[bytes] = []
+        self.limit = 3
+        self.batches: list[list[bytes]] = []
+
+    def queued(self) -> None:
+        self.batches.append(self.queue.copy())
+        self.queue.clear()
+
+    def send_nowait(self, data: bytes, content_type: str) -> None:
+        self.queue.append(data)
+        if len(self.queue) >= self.limit:
+            self.queued()
+
+    async def send(self, data: bytes, content_type: str) -> None:
+        self.send_nowait(data, content_type)
+
+    async def close(self) -> None:
+        if self.queue:
+            self.queued()
+
+
+async def _observed_lines(transport: object) -> None:
+    """Lines from each hot path: the object cache, a spore's event, an observed net's firings."""
+    spores.configure(transport=transport)
+    spores.get_object_cache().see("o1", "thing", [("n", 1)], 1.0)
+    get_spore_sync("s").event("tick", n=1)
+    runner = Runner(Sorting, {})
+    spores.observe(runner)
+    await runner.start()
+    for i in range(2):
+        runner.add_token("c", {"id": f"c{i}"})
+    await runner.run_until_idle()
+    await runner.stop()
+
+
+def _kinds(lines: list[bytes]) -> list[str]:
+    return ["event" if json.loads(line)["event"] else "object" for line in lines]
+
+
+# the cache's object, the spore's event, the net object, then per firing the token and the event
+EXPECTED = ["object", "event", "object", "object", "event", "object", "event"]
+
+
+async def test_a_subclass_overriding_send_nowait_gets_every_line_through_it(tmp_path: Path) -> None:
+    # The hot paths append to an AsyncFileTransport's queue without calling send_nowait: a
+    # subclass that overrides it (to count, filter, mirror) must still see every line.
+    transport = Counting(tmp_path / "log.jsonl")
+    await _observed_lines(transport)
+    await transport.close()
+    assert _kinds(transport.seen) == EXPECTED
+    assert transport.seen == (tmp_path / "log.jsonl").read_bytes().splitlines()
+
+
+async def test_a_transport_with_send_nowait_only_is_handed_each_line() -> None:
+    transport = Handing()
+    assert not isinstance(transport, LineQueue)
+    await _observed_lines(transport)
+    assert _kinds(transport.seen) == EXPECTED
+
+
+async def test_a_line_queue_of_ones_own_is_appended_to_and_called_at_its_limit() -> None:
+    transport = Batching()
+    assert isinstance(transport, LineQueue)
+    await _observed_lines(transport)
+    await spores.aclose()
+    assert [len(batch) for batch in transport.batches] == [3, 3, 1]
+    assert _kinds([line for batch in transport.batches for line in batch]) == EXPECTED

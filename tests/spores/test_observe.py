@@ -218,6 +218,23 @@ async def test_run_prefixes_the_runtime_objects_and_detach_stops(sink: MemorySin
     assert len(sink.events()) == 3
 
 
+async def test_remove_observer_with_a_nets_observation_stops_it(sink: MemorySink) -> None:
+    # A net's observation is attached as its firing handler (a frame less per firing), not as
+    # itself: the runner's remove_observer(observation) must still find and remove it.
+    runner = NetRunner(Shop, {})
+    observation = observe(runner)
+    runner.add_token("inbox", Job("j1", 1))
+    await runner.run_until_idle()
+    runner.remove_observer(observation)
+    runner.add_token("inbox", Job("j2", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [o["id"] for o in sink.objects()] == ["Shop", "j1"]
+    with pytest.raises(ValueError, match="that observer is not attached"):
+        runner.remove_observer(observation)
+    observation.detach()  # removed by hand already: nothing to do
+
+
 async def test_a_new_configuration_gets_the_runtime_object_again(caplog: Any) -> None:
     first, second = MemorySink(), MemorySink()
     spores.configure(transport=first)

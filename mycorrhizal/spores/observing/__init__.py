@@ -15,8 +15,10 @@ from typing import Any
 from ...common.frozen import evolve, fields, is_record
 from ...common.observers import Forwarded
 from ...hypha.events import FiringStarted
+from ...hypha.runner import Runner
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from ..records import Attributes
+from . import hypha
 from .base import Handler, Observation, Timestamps, short_name
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
@@ -97,5 +99,8 @@ def observe(
             f"observe() takes a runtime that emits events (a hypha or mycelium runner, a rhizomorph "
             f"runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
         )
-    observation = Observation(runtime, handler_for, run=run, started=started, timestamps=timestamps)
+    front = hypha.committed if isinstance(runtime, Runner) else None  # (a net's most frequent record)
+    observation = Observation(
+        runtime, handler_for, run=run, started=started, timestamps=timestamps, front=front
+    )
     return observation.attach()

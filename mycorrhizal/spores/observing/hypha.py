@@ -68,18 +68,25 @@ def _start(obs: Observation, event: Any) -> tuple[float, Relations]:
     return when, [(obs.runtime_object("net", event.source, when), "net")]
 
 
-def committed(obs: Observation, event: FiringCommitted) -> None:
+def committed(obs: Observation, event: Any) -> None:
     """A firing's event: the transition's name, its consumed and produced tokens.
 
-    The hot path of a logged net.  A firing producing nothing or one token, of a transition whose
+    The hot path of a logged net, and what its runner calls (the net's observation's front: see
+    :class:`~.base.Observation`): another record goes to the observation's own dispatch.  A firing
+    producing nothing or one token, of a transition whose
     plan (:func:`_plan`) was made for the dispatcher in force, is written here: the line's fixed
     parts are the plan's; each token costs its description, its sighting and its relationship's
     JSON.  Every other firing is written by :func:`_committed` (which makes the plan).
     """
+    if type(event) is not FiringCommitted and not isinstance(event, FiringCommitted):
+        obs(event)  # (never a FiringCommitted: no loop back here)
+        return
+    state = config._state
+    if not state.config.enabled:  # (what the observation's dispatch checks)
+        return
     source, time, transition, consumed, produced = event  # one unpacking, no property calls
     plan = obs.plans.get(type(consumed))  # (one class per transition)
     taken = getattr(consumed, "_took", consumed)  # what the firing took, whatever its handler did
-    state = config._state
     if (
         plan is None
         or plan[0] is not state.dispatcher
@@ -121,11 +128,13 @@ def committed(obs: Observation, event: FiringCommitted) -> None:
     if len(relations) != 2 or relations[1][0] == net[0]:  # (the net and one other need none)
         relations, texts = _one_per_object(relations, texts)
     dispatcher = state.dispatcher
-    dispatcher._put(
+    queue = dispatcher.queue  # (see LineQueue: no call per line)
+    queue.append(
         f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}"{head[0]}{stamp}'
-        f',"attributes":[],"relationships":[{",".join(texts)}]}},"object":null}}'.encode(),
-        "application/json",
+        f',"attributes":[],"relationships":[{",".join(texts)}]}},"object":null}}'.encode()
     )
+    if len(queue) >= (host := dispatcher.host).limit:
+        host.queued()
     dispatcher.events += 1
 
 
