@@ -159,6 +159,8 @@ class _Firing:
                     _relate_texts(consumed, input_tail, now, rels)
                 if log_outputs:
                     _relate_texts(_outputs(result, ctx), output_tail, now, rels)
+                if len(rels) > 1:  # two tokens of one object in one role: related once
+                    rels = list(dict.fromkeys(rels))
                 n = len(consumed)
                 read = emit.JSON_READERS.get(type(bb)) or json_reader(type(bb))
                 attributes, rels_json = read(bb, now, heads.get((name, n)) or head(name, n))  # bb's joined on
@@ -171,6 +173,8 @@ class _Firing:
                 _relate_all(consumed, "input", now, relations)
             if log_outputs:
                 _relate_all(_outputs(result, ctx), "output", now, relations)
+            if len(relations) > 1:  # two tokens of one object in one role: related once
+                relations = list(dict.fromkeys(relations))
             attrs: Attributes = [("transition_name", name), ("token_count", len(consumed))]
             if evaluated:
                 extra.evaluate(args, kwargs, result, attrs)
@@ -252,6 +256,8 @@ def _logged(fn: Callable[..., Any], firing: _Firing) -> Callable[..., Any]:
                     texts.append(f'{{"objectId":{_text(ident)}{input_tail}')
         if log_outputs:
             _relate_texts(_outputs(result, ctx), output_tail, now, texts)
+        if len(texts) > 1:  # two tokens of one object in one role: related once
+            texts = list(dict.fromkeys(texts))
         attributes, related = plan[5](args[1], now, plan[7])  # the blackboard's joined on
         if related:
             texts.append(related)
