@@ -69,20 +69,14 @@ def _start(obs: Observation, event: Any) -> tuple[float, Relations]:
 
 
 def committed(obs: Observation, event: Any) -> None:
-    """A firing's event: the transition's name, its consumed and produced tokens.
-
-    The hot path of a logged net, and what its runner calls (the net's observation's front: see
-    :class:`~.base.Observation`): another record goes to the observation's own dispatch.  A firing
-    producing nothing or one token, of a transition whose
-    plan (:func:`_plan`) was made for the dispatcher in force, is written here: the line's fixed
-    parts are the plan's; each token costs its description, its sighting and its relationship's
-    JSON.  Every other firing is written by :func:`_committed` (which makes the plan).
-    """
+    """A firing's event: what a logged net's runner calls (its observation's front, see
+    :class:`~.base.Observation`; any other record goes to the observation's dispatch).  A firing
+    producing nothing or one token, to the dispatcher its transition's plan (:func:`_plan`) was made
+    for, is written here from the plan; every other one by :func:`_committed`, which makes it."""
     if type(event) is not FiringCommitted and not isinstance(event, FiringCommitted):
         obs(event)  # (never a FiringCommitted: no loop back here)
         return
-    state = config._state
-    if not state.config.enabled:  # (what the observation's dispatch checks)
+    if not (state := config._state).config.enabled:  # (what the observation's dispatch checks)
         return
     source, time, transition, consumed, produced = event  # one unpacking, no property calls
     plan = obs.plans.get(type(consumed))  # (one class per transition)
@@ -111,8 +105,7 @@ def committed(obs: Observation, event: Any) -> None:
         else obs.new_second(micros)
     )
     see = state.cache.see
-    relations: Relations = [net]
-    texts = [head[1]]
+    relations, texts = [net], [head[1]]
     i = 0
     for token in taken:
         if token is not None:
@@ -127,8 +120,7 @@ def committed(obs: Observation, event: Any) -> None:
         _produced(obs, source, taken, produced, relations, texts, when)
     if len(relations) != 2 or relations[1][0] == net[0]:  # (the net and one other need none)
         relations, texts = _one_per_object(relations, texts)
-    dispatcher = state.dispatcher
-    queue = dispatcher.queue  # (see LineQueue: no call per line)
+    queue = (dispatcher := state.dispatcher).queue  # (see LineQueue: no call per line)
     queue.append(
         f'{{"event":{{"id":"{models._PREFIX}{next(models._counter)}"{head[0]}{stamp}'
         f',"attributes":[],"relationships":[{",".join(texts)}]}},"object":null}}'.encode()
