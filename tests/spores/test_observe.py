@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,7 +23,7 @@ from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder
 from mycorrhizal.rhizomorph.events import TickStarted
 from mycorrhizal.septum import StateEntered, StateMachine
-from mycorrhizal.spores import observe, spore
+from mycorrhizal.spores import AsyncFileTransport, observe, spore
 from mycorrhizal.spores.observing import handler_for
 from mycorrhizal.spores.observing.base import unpacked_as
 from mycorrhizal.spores.ocel import iso_time
@@ -249,6 +251,66 @@ async def test_a_new_configuration_gets_the_runtime_object_again(caplog: Any) ->
     assert [o["id"] for o in first.objects()] == ["Shop", "j1"]
     assert [o["id"] for o in second.objects()] == ["Shop", "j2"]
     assert not runner._report.observers  # the with block detached it
+
+
+@pn.net
+def Growing(builder: NetBuilder) -> None:
+    """One transition, ``take``, from ``a``: a running net to change."""
+    a = builder.place("a", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[a])
+    async def take(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+
+async def also(consumed: Any, bb: Any, timebase: Any) -> None:
+    return None
+
+
+async def test_a_changed_net_is_logged_and_what_was_kept_for_its_old_transitions_goes(tmp_path: Path) -> None:
+    # Each change was written generically ("NetChanged", the net related as "runtime"), and what the
+    # observation keeps per transition (keyed by the class of its firings' list, new when it is
+    # rewired) stayed for the observation's life: one entry per change, a leak for a net changed
+    # all along.
+    transport = AsyncFileTransport(tmp_path / "log.jsonl")
+    spores.configure(transport=transport)
+    runner = NetRunner(Growing, {})
+    observation = observe(runner)
+    await runner.start()
+    runner.add_token("a", {"id": "t1"})
+    await runner.run_until_idle()
+    runner.add_place("Growing.b", PlaceType.QUEUE)
+    runner.add_arc("Growing.b", "Growing.take")  # take now consumes from a and b
+    runner.add_tokens("a", [{"id": "t2"}])
+    runner.add_tokens("b", [{"id": "t3"}])
+    await runner.run_until_idle()
+    for i in range(12):  # a transition comes, fires once and goes, again and again
+        runner.add_transition(f"Growing.x{i}", also)
+        runner.add_arc("Growing.b", f"Growing.x{i}")
+        runner.add_token("b", {"id": f"n{i}"})
+        await runner.run_until_idle()
+        assert len(observation.plans) <= 1 and len(observation.parts) <= 2
+        await runner.remove(f"Growing.x{i}")
+    await runner.stop()
+    await transport.close()
+    events = [e for e in (json.loads(line)["event"] for line in transport.path.read_text().splitlines()) if e]
+    related = {e["id"]: [(r["objectId"], r["qualifier"]) for r in e["relationships"]] for e in events}
+    takes = [related[e["id"]] for e in events if e["type"] == "take"]
+    assert takes == [
+        [("Growing", "net"), ("t1", "consumed:a")],
+        [("Growing", "net"), ("t2", "consumed:a"), ("t3", "consumed:b")],
+    ]
+    assert [related[e["id"]] for e in events if e["type"] == "x3"] == [
+        [("Growing", "net"), ("n3", "consumed:b")]
+    ]
+    changes = [e for e in events if e["type"] == "net changed"]
+    assert [a["value"] for e in changes[:3] for a in e["attributes"]] == [
+        "add_place('Growing.b')",
+        "add_arc('Growing.b', 'Growing.take')",
+        "add_transition('Growing.x0')",
+    ]
+    assert len(changes) == 2 + 12 * 3
+    assert all(related[e["id"]] == [("Growing", "net")] for e in changes)
 
 
 async def test_spores_disabled_writes_nothing(sink: MemorySink) -> None:

@@ -21,6 +21,7 @@ FiringStarted       ``<transition> started`` (with          consumed tokens
 GuardFailed         ``<transition> guard failed``           the candidate tokens
 DeliveryFailed      ``<place> delivery failed``             the token (``token``)
 SourceFailed        ``<place> source failed``               -
+NetChanged          ``net changed``                         -; attribute ``change``
 ==================  ======================================  =================================
 
 Tokens are objects like any other: id from ``id`` (or the value itself for a string or number),
@@ -44,6 +45,7 @@ from ...hypha.events import (
     FiringFailed,
     FiringStarted,
     GuardFailed,
+    NetChanged,
     SourceFailed,
     one_produced,
     stored_groups,
@@ -365,6 +367,16 @@ def source_failed(obs: Observation, event: SourceFailed) -> None:
     obs.write(obs.name("", event.place, event.source) + " source failed", when, attributes, relations)
 
 
+def net_changed(obs: Observation, event: NetChanged) -> None:
+    """``net changed``, with the change (``add_place('Shop.extra')``).  What was kept per
+    transition is dropped: a rewired transition's firings come in a list of a new class, and the
+    entries of the old one would stay for the observation's life (one per change)."""
+    obs.plans.clear()
+    obs.parts.clear()
+    when, relations = _start(obs, event)
+    obs.write("net changed", when, [("change", event.change)], relations)
+
+
 HANDLERS: dict[type, Handler] = {
     FiringCommitted: committed,
     FiringFailed: failed,
@@ -373,5 +385,6 @@ HANDLERS: dict[type, Handler] = {
     GuardFailed: guard_failed,
     DeliveryFailed: delivery_failed,
     SourceFailed: source_failed,
+    NetChanged: net_changed,
 }
 """Event class -> the function writing its records."""
