@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import Event
+from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import FiringCommitted, FiringStarted, NetBuilder, PlaceType, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.rhizomorph import Runner as TreeRunner
@@ -30,7 +31,7 @@ from mycorrhizal.spores.ocel import iso_time
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
 from .conftest import MemorySink
-from .nets import Pairing
+from .nets import Pairing, Sorting
 
 
 @spore.object("job")
@@ -311,6 +312,34 @@ async def test_a_changed_net_is_logged_and_what_was_kept_for_its_old_transitions
     ]
     assert len(changes) == 2 + 12 * 3
     assert all(related[e["id"]] == [("Growing", "net")] for e in changes)
+
+
+async def _sorted_log(tmp_path: Path, transport: str, store: Any) -> list[tuple[str, Any]]:
+    """(event type, relationships) of what observing Sorting writes, sorted (a file's or a sink's)."""
+    path, sink = tmp_path / f"{len(list(tmp_path.iterdir()))}.jsonl", MemorySink()
+    spores.configure(transport=AsyncFileTransport(path) if transport == "lines" else sink)
+    runner = NetRunner(Sorting, {}, store=store, run="sorting")
+    observe(runner)
+    runner.add_tokens("a", [{"id": "a1"}, {"id": "a2"}])
+    runner.add_tokens("b", [{"id": f"b{i}"} for i in range(4)])
+    runner.add_tokens("c", [{"id": "c1"}, {"id": "c2"}])
+    runner.add_tokens("e", [{"id": "e1"}, {"id": "e2", "same": True}])
+    await runner.run_until_idle()
+    await runner.stop()
+    await spores.aclose()
+    if transport == "records":
+        return sorted((e["type"], e["relationships"]) for e in sink.events())
+    events = [e for e in (json.loads(line)["event"] for line in path.read_text().splitlines()) if e]
+    return sorted((e["type"], [(r["objectId"], r["qualifier"]) for r in e["relationships"]]) for e in events)
+
+
+@pytest.mark.parametrize("transport", ["lines", "records"])
+async def test_a_journaled_net_is_logged_as_the_same_net_unjournaled(tmp_path: Path, transport: str) -> None:
+    # A journaled runner commits every firing through the journal (not the scheduler's inline
+    # commit), its firing lists' tokens claimed first: the log must not tell the difference.
+    unjournaled = await _sorted_log(tmp_path, transport, None)
+    assert await _sorted_log(tmp_path, transport, MemoryStore()) == unjournaled
+    assert [kind for kind, _ in unjournaled] == ["forward", "forward", "make", "make", "take", "take"]
 
 
 async def test_spores_disabled_writes_nothing(sink: MemorySink) -> None:
