@@ -50,6 +50,7 @@ from .spore import SporeDecorator, spore
 from .transport import (
     AsyncFileTransport,
     AsyncTransport,
+    LineQueue,
     RecordSink,
     SyncFileTransport,
     SyncTransport,
@@ -71,6 +72,7 @@ __all__ = [
     "HyphaAdapter",
     "JSONEncoder",
     "LOG_SUFFIXES",
+    "LineQueue",
     "LogRecord",
     "Object",
     "ObjectAttributeValue",

@@ -13,6 +13,7 @@ from mycorrhizal import spores
 from mycorrhizal.hypha import Runner
 from mycorrhizal.spores import (
     AsyncFileTransport,
+    LineQueue,
     Ocel2JsonTransport,
     SyncFileTransport,
     Transport,
@@ -21,7 +22,6 @@ from mycorrhizal.spores import (
     get_spore_async,
     get_spore_sync,
 )
-from mycorrhizal.spores.transport import LineQueue
 
 from .nets import Sorting
 
