@@ -16,6 +16,9 @@ TimeoutFired        ``<state> timed out``           -
 StateRetried        ``<state> retried``             ``retry`` (1 for the first), ``label``
 HandlerFailed       ``<state> failed``              ``role``, ``error_type``, ``error``,
                                                     ``routed_to``, ``message_type``
+StepCancelled       ``<state> cancelled``           ``role``, ``message_type`` (the message went
+                                                    back to its queue)
+StateCompleted      ``<state> completed``           -
 ==================  ==============================  ==============================================
 """
 
@@ -30,9 +33,11 @@ from ...septum.events import (
     HandlerFailed,
     MachineEvent,
     MessageHandled,
+    StateCompleted,
     StateEntered,
     StateLeft,
     StateRetried,
+    StepCancelled,
     TimeoutFired,
 )
 from ..encoder import attributes_json, quote, relation_json
@@ -160,6 +165,20 @@ def failed(obs: Observation, event: HandlerFailed) -> None:
     obs.write(f"{event.state} failed", when, attributes, relations)
 
 
+def cancelled(obs: Observation, event: StepCancelled) -> None:
+    """``<state> cancelled``: the task running a handler was cancelled; its message went back."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = [("role", event.role)]
+    _message(event.message, when, attributes, relations)
+    obs.write(f"{event.state} cancelled", when, attributes, relations)
+
+
+def completed(obs: Observation, event: StateCompleted) -> None:
+    """``<state> completed``: a composite state reached a terminal state."""
+    when, relations = _machine(obs, event)
+    obs.write(f"{event.state} completed", when, [], relations)
+
+
 HANDLERS: dict[type, Handler] = {
     StateEntered: entered,
     StateLeft: left,
@@ -167,5 +186,7 @@ HANDLERS: dict[type, Handler] = {
     TimeoutFired: timed_out,
     StateRetried: retried,
     HandlerFailed: failed,
+    StepCancelled: cancelled,
+    StateCompleted: completed,
 }
 """Event class -> the function writing its records."""
