@@ -595,6 +595,30 @@ async def test_a_cancelled_step_and_a_completed_state_are_machine_events_in_a_ne
     assert written["Errand completed"] == ([("Errand", "machine")], {})
 
 
+@pytest.mark.parametrize("begun", ["configure", "observe"])
+async def test_a_new_log_holds_the_state_the_machine_is_in_from_its_first_event(begun: str) -> None:
+    # After a new configure() or an observe() of a running machine the machine object was written
+    # without a state: the log's events about it ('Working timed out', 'Working left') found it
+    # in no state until it entered another one.
+    log = MemorySink()
+    spores.configure(transport=MemorySink() if begun == "configure" else log)
+    clock = ManualClock()
+    fsm = StateMachine(Idle, error_state=Broken, timebase=clock)
+    if begun == "configure":
+        observe(fsm, timestamps="timebase")
+    await fsm.initialize()
+    fsm.send_message("work")
+    await fsm.run()
+    if begun == "configure":
+        spores.configure(transport=log)
+    else:
+        observe(fsm, timestamps="timebase")
+    await clock.run_for(5)  # Working times out, back to Idle
+    assert [e["type"] for e in log.events()] == ["Working timed out", "Working left", "Idle entered"]
+    states = [o["attributes"].get("state") for o in log.objects("Idle")]
+    assert states == [None, "Working", "Idle"]
+
+
 @pytest.mark.parametrize("timestamps", ["anchored", "wall"])
 def test_events_at_one_instant_get_distinct_increasing_ocel_times(timestamps: str) -> None:
     """OCEL writes microseconds; floats a microsecond apart can round to the same one."""
