@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from enum import Enum, auto
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder
 from mycorrhizal.rhizomorph.events import TickStarted
-from mycorrhizal.septum import StateEntered, StateMachine
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateEntered, StateMachine, septum
 from mycorrhizal.spores import AsyncFileTransport, observe, spore
 from mycorrhizal.spores.observing import handler_for
 from mycorrhizal.spores.observing.base import unpacked_as
@@ -534,6 +535,88 @@ async def test_a_machine_run_writes_entries_messages_retries_timeouts_and_failur
     states = [o["attributes"].get("state") for o in sink.objects("Idle")]
     assert states == [None, "Idle", "Working", "Idle", "Broken"]  # a retry changes no state
     assert [o["type"] for o in sink.objects("j1")] == ["job"]
+
+
+class Go(Enum):
+    GO = auto()
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+class Done:
+    pass
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Waiting:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return Go.GO if ctx.msg == "go" else None
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(Go.GO, Done)]
+
+
+@septum.compound
+class Errand:
+    Waiting = Waiting
+    Done = Done
+
+
+async def test_a_cancelled_step_and_a_completed_state_are_machine_events_in_a_new_log() -> None:
+    # StepCancelled and StateCompleted went to the generic writer: the machine related as
+    # 'runtime' (every other machine event says 'machine'), and when one was the first record
+    # for a log (a new configure(), observe() on a running machine) the machine object was
+    # written with type 'runtime', then 'machine' by its next state: one id, two types.
+    first, second = MemorySink(), MemorySink()
+    spores.configure(transport=first)
+    gate = {"gate": asyncio.Event()}
+    fsm = StateMachine(Idle, error_state=Broken, timebase=ManualClock(), common_data=gate)
+    observe(fsm, timestamps="timebase")
+    await fsm.initialize()
+    spores.configure(transport=second)
+    fsm.send_message("slow")  # Idle waits for the gate: the step is cancelled there
+    task = asyncio.create_task(fsm.run())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    chart = StateMachine(Errand, timebase=ManualClock())
+    observe(chart, timestamps="timebase")
+    await chart.initialize()
+    chart.send_message("go")
+    await chart.run()
+    assert {(o["id"], o["type"]) for o in second.objects()} == {("Idle", "machine"), ("Errand", "machine")}
+    written = {e["type"]: (e["relationships"], e["attributes"]) for e in second.events()}
+    assert written["Idle cancelled"] == (
+        [("Idle", "machine")],
+        {"role": "on_state", "message_type": "str", "message": "slow"},
+    )
+    assert written["Errand completed"] == ([("Errand", "machine")], {})
+
+
+@pytest.mark.parametrize("begun", ["configure", "observe"])
+async def test_a_new_log_holds_the_state_the_machine_is_in_from_its_first_event(begun: str) -> None:
+    # After a new configure() or an observe() of a running machine the machine object was written
+    # without a state: the log's events about it ('Working timed out', 'Working left') found it
+    # in no state until it entered another one.
+    log = MemorySink()
+    spores.configure(transport=MemorySink() if begun == "configure" else log)
+    clock = ManualClock()
+    fsm = StateMachine(Idle, error_state=Broken, timebase=clock)
+    if begun == "configure":
+        observe(fsm, timestamps="timebase")
+    await fsm.initialize()
+    fsm.send_message("work")
+    await fsm.run()
+    if begun == "configure":
+        spores.configure(transport=log)
+    else:
+        observe(fsm, timestamps="timebase")
+    await clock.run_for(5)  # Working times out, back to Idle
+    assert [e["type"] for e in log.events()] == ["Working timed out", "Working left", "Idle entered"]
+    states = [o["attributes"].get("state") for o in log.objects("Idle")]
+    assert states == [None, "Working", "Idle"]
 
 
 @pytest.mark.parametrize("timestamps", ["anchored", "wall"])

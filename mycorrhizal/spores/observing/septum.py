@@ -3,7 +3,8 @@
 Every event relates the machine (object type ``machine``, qualifier ``machine``); an event about a
 message also relates the message (qualifier ``message``) when it is an object of its own (it has
 an ``id`` or a ``@spore.object`` type).  Each state the machine enters is also written as the
-machine object's ``state`` attribute, so the object's history is the machine's path.
+machine object's ``state`` attribute, so the object's history is the machine's path (a log
+begun while the machine runs gets first the state its first event finds the machine in).
 
 ==================  ==============================  ==============================================
 record              event type                      attributes
@@ -16,6 +17,9 @@ TimeoutFired        ``<state> timed out``           -
 StateRetried        ``<state> retried``             ``retry`` (1 for the first), ``label``
 HandlerFailed       ``<state> failed``              ``role``, ``error_type``, ``error``,
                                                     ``routed_to``, ``message_type``
+StepCancelled       ``<state> cancelled``           ``role``, ``message_type`` (the message went
+                                                    back to its queue)
+StateCompleted      ``<state> completed``           -
 ==================  ==============================  ==============================================
 """
 
@@ -30,9 +34,11 @@ from ...septum.events import (
     HandlerFailed,
     MachineEvent,
     MessageHandled,
+    StateCompleted,
     StateEntered,
     StateLeft,
     StateRetried,
+    StepCancelled,
     TimeoutFired,
 )
 from ..encoder import attributes_json, quote, relation_json
@@ -43,9 +49,23 @@ from .base import Handler, Observation, error_attributes, label_text, unpacked_a
 __all__ = ["HANDLERS"]
 
 
-def _machine(obs: Observation, event: MachineEvent) -> tuple[float, Relations]:
+def _machine(obs: Observation, event: MachineEvent, current: bool = True) -> tuple[float, Relations]:
     when = obs.when(event.time)
-    return when, [(obs.runtime_object("machine", event.source, when), "machine")]
+    machine = obs.runtime_object("machine", event.source, when)
+    if current:
+        _state_known(obs, machine, event.state, when)
+    return when, [(machine, "machine")]
+
+
+def _state_known(obs: Observation, machine: str, state_name: str, when: float) -> None:
+    """Write ``state_name``, the state an event finds the machine in, as the machine object's
+    ``state`` when this log holds none of its states yet (a new ``configure()``, ``observe()`` of
+    a running machine): the log's first event about it must not leave its state unknown."""
+    dispatcher = config._state.dispatcher
+    known = obs.states.get(machine)
+    if known is None or known[1] is not dispatcher:
+        dispatcher.object((machine, "machine", when, [("state", state_name)], []))
+        obs.states[machine] = (state_name, dispatcher)  # once written
 
 
 def _label(label: Any, into: Attributes) -> None:
@@ -122,6 +142,9 @@ def left(obs: Observation, event: StateLeft) -> None:
     source, time, state_name, label, target = event  # one unpacking, no property calls
     when = obs.when(time)
     machine = obs.runtime_object("machine", source, when)
+    known = obs.states.get(machine)
+    if known is None or known[1] is not config._state.dispatcher:  # (a new log: its state first)
+        _state_known(obs, machine, state_name, when)
     label_name = label._name_ if type(type(label)) is EnumType else label_text(label)
     _write_move(obs, (state_name, "left", target, label_name), when, machine)
 
@@ -160,6 +183,20 @@ def failed(obs: Observation, event: HandlerFailed) -> None:
     obs.write(f"{event.state} failed", when, attributes, relations)
 
 
+def cancelled(obs: Observation, event: StepCancelled) -> None:
+    """``<state> cancelled``: the task running a handler was cancelled; its message went back."""
+    when, relations = _machine(obs, event)
+    attributes: Attributes = [("role", event.role)]
+    _message(event.message, when, attributes, relations)
+    obs.write(f"{event.state} cancelled", when, attributes, relations)
+
+
+def completed(obs: Observation, event: StateCompleted) -> None:
+    """``<state> completed``: a composite state reached a terminal state (the machine is in it)."""
+    when, relations = _machine(obs, event, current=False)
+    obs.write(f"{event.state} completed", when, [], relations)
+
+
 HANDLERS: dict[type, Handler] = {
     StateEntered: entered,
     StateLeft: left,
@@ -167,5 +204,7 @@ HANDLERS: dict[type, Handler] = {
     TimeoutFired: timed_out,
     StateRetried: retried,
     HandlerFailed: failed,
+    StepCancelled: cancelled,
+    StateCompleted: completed,
 }
 """Event class -> the function writing its records."""
