@@ -46,7 +46,9 @@ class TimerHandle(Protocol):
 class Timebase(ABC):
     """Source of time for an engine: ``now()``, ``sleep()`` and ``call_later()``."""
 
-    __slots__ = ()
+    # Weakly referenceable: what keeps per-clock state (spores' shared timeline) does not keep the
+    # clock alive.
+    __slots__ = ("__weakref__",)
 
     @abstractmethod
     def now(self) -> float:
@@ -76,6 +78,12 @@ class Timebase(ABC):
     def set(self, value: float) -> None:
         """Set a virtual clock's time to ``value``; real clocks ignore it."""
         return None  # deliberately nothing: real time cannot be set
+
+    @property
+    def rewinds(self) -> int:
+        """How many times the clock was put back (``reset()``, ``set()`` to an earlier time), each
+        starting a new timeline (spores' anchored logs anchor it anew); real clocks: never, 0."""
+        return 0
 
 
 class _SleepTimer:
@@ -233,6 +241,10 @@ class TimerScope(Timebase):
         self._base.set(value)
 
     @property
+    def rewinds(self) -> int:
+        return self._base.rewinds
+
+    @property
     def pending(self) -> int:
         """Timers set through this scope that have neither fired nor been cancelled."""
         return len(self._timers)
@@ -270,11 +282,12 @@ _COMPACT_AT_LEAST = 64
 class _VirtualClock(Timebase):
     """Time that moves only when told to; the timer heap shared by every virtual clock."""
 
-    __slots__ = ("_now", "_heap", "_seq", "_dead", "_initial", "_step")
+    __slots__ = ("_now", "_heap", "_seq", "_dead", "_initial", "_step", "_rewinds")
 
     def __init__(self, initial: float, step: float | None) -> None:
         self._now = float(initial)
         self._initial = float(initial)
+        self._rewinds = 0
         self._step = step
         self._heap: list[tuple[float, int, _VirtualTimer]] = []
         self._seq = itertools.count()
@@ -339,11 +352,19 @@ class _VirtualClock(Timebase):
 
     def set(self, value: float) -> None:
         """Move time to ``value``: forward fires the timers due by then; backward fires nothing."""
+        if value < self._now:
+            self._rewinds += 1
         self._move_to(float(value))
 
     def reset(self) -> None:
         """Go back to the time the clock started at; waiting timers keep their deadlines."""
+        if self._initial < self._now:
+            self._rewinds += 1
         self._now = self._initial
+
+    @property
+    def rewinds(self) -> int:
+        return self._rewinds
 
     async def run_for(self, delay: float, *, settle: int = 20) -> int:
         """Advance ``delay`` seconds letting the event loop run after each deadline; return count.

@@ -210,7 +210,9 @@ def test_real_clocks_ignore_advance_reset_and_set(timebase: Timebase) -> None:
     assert timebase.advance() == 0 and timebase.advance(100) == 0
     timebase.reset()
     timebase.set(before + 1e6)
+    timebase.set(0.0)
     assert before <= timebase.now() < before + 1e5
+    assert timebase.rewinds == 0  # real time is never put back
 
 
 def test_utc_clock_reads_the_utc_timestamp() -> None:
@@ -225,8 +227,13 @@ def test_manual_clock_has_no_step_but_can_be_set_and_reset() -> None:
     assert clock.advance() == 0 and clock.now() == 5
     clock.set(20)
     assert fired == [15.0] and clock.now() == 20
+    assert clock.rewinds == 0  # forward only so far
     clock.reset()
-    assert clock.now() == 5
+    assert clock.now() == 5 and clock.rewinds == 1
+    clock.reset()  # already at its start: not put back
+    clock.set(30)
+    clock.set(12)
+    assert clock.rewinds == 2
 
 
 async def test_cycle_clock_counts_steps_and_wakes_sleepers_when_due() -> None:
@@ -321,7 +328,7 @@ def test_timer_scope_passes_advance_reset_and_set_to_its_clock() -> None:
     scope.set(7)
     assert clock.now() == 7
     scope.reset()
-    assert clock.now() == 0
+    assert clock.now() == 0 and scope.rewinds == clock.rewinds == 1
 
 
 def test_virtual_clocks_fire_in_deadline_order_whatever_the_order_set() -> None:

@@ -343,6 +343,35 @@ async def test_a_journaled_net_is_logged_as_the_same_net_unjournaled(tmp_path: P
     assert [kind for kind, _ in unjournaled] == ["forward", "forward", "make", "make", "take", "take"]
 
 
+async def test_runtimes_on_one_clock_share_its_timeline(
+    sink: MemorySink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each observation took its own anchor (the wall time of its observe()), so two nets on one
+    # ManualClock, observed a few milliseconds apart, wrote one instant as two times: a reader
+    # sorting by time put the second net's events after the first's later ones.
+    wall = [1_700_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    clock = ManualClock()
+    first, second = NetRunner(Shop, {}, clock), NetRunner(Shop, {}, clock)
+    observe(first, run="first")
+    wall[0] += 0.25  # the second observe() comes a quarter of a second later
+    observe(second, run="second")
+    for runner, name, at in [(first, "first", 1.0), (second, "second", 2.0), (first, "first", 3.0)]:
+        clock.set(at)
+        runner.add_token("inbox", Job(f"{name}@{at:g}", 1))
+        await runner.run_until_idle()
+    clock.reset()  # a clock put back starts a new timeline, anchored at the next observe()
+    wall[0] += 60.0
+    third = NetRunner(Shop, {}, clock)
+    observe(third, run="third")
+    third.add_token("inbox", Job("third@0", 1))
+    await third.run_until_idle()
+    for runner in (first, second, third):
+        await runner.stop()
+    written = [(e["relationships"][1][0], round(e["time"] - 1_700_000_000.0, 6)) for e in sink.events()]
+    assert written == [("first@1", 1.0), ("second@2", 2.0), ("first@3", 3.0), ("third@0", 60.25)]
+
+
 async def test_spores_disabled_writes_nothing(sink: MemorySink) -> None:
     spores.configure(enabled=False, transport=sink)
     runner = NetRunner(Shop, {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time as _time
+import weakref
 from collections.abc import Callable
 from enum import Enum
 from functools import partial
@@ -112,6 +113,27 @@ def _unresolved(obs: Observation, event: Any) -> None:
 _UNRESOLVED: Handler = _unresolved
 
 
+_ANCHORS: weakref.WeakKeyDictionary[Any, tuple[float, int]] = weakref.WeakKeyDictionary()
+"""Timebase -> (its anchored offset: epoch time minus its time, its ``rewinds`` then): the
+observations of runtimes on one clock share one timeline."""
+
+
+def _anchor(timebase: Any) -> float:
+    """The offset an anchored observation adds to ``timebase``'s times: the one the first
+    observation on it took, until the clock is put back (``reset()``, ``set()`` to an earlier time:
+    its ``rewinds`` grow), which starts a new timeline, anchored at the next ``observe()``."""
+    if timebase is None:
+        return 0.0  # (a runtime without a timebase: its records' times are wall times)
+    rewinds = getattr(timebase, "rewinds", 0)
+    try:
+        kept = _ANCHORS.get(timebase)
+    except TypeError:  # a timebase that cannot be weakly referenced: a timeline of its own
+        return float(_time.time() - timebase.now())
+    if kept is None or kept[1] != rewinds:
+        kept = _ANCHORS[timebase] = (_time.time() - timebase.now(), rewinds)
+    return kept[0]
+
+
 class Observation:
     """A runtime observed into the spores log; also the observer itself (``observation(event)``).
 
@@ -163,8 +185,7 @@ class Observation:
         self._offset = 0.0
         self._last = 0  # the last time written, in microseconds (anchored and wall times go forward)
         if timestamps == "anchored":
-            timebase = getattr(runtime, "timebase", None)
-            self._offset = _time.time() - (timebase.now() if timebase is not None else _time.time())
+            self._offset = _anchor(getattr(runtime, "timebase", None))
         self._handlers: dict[type, Handler | None] = {}  # None: a record this observation skips
         self._resolve = handlers
         # object id -> the dispatcher it was written to (a new configure() writes it again)
