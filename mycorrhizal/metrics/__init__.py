@@ -107,12 +107,18 @@ class Metrics:
         registry.register(self._gauges)
 
     def observe(self, runtime: Any) -> MetricsObserver:
-        """Count the events of ``runtime`` from now on; returns its observer (see :meth:`detach`)."""
+        """Count the events of ``runtime`` from now on; returns its observer (see :meth:`detach`).
+        A runtime already observed through this ``Metrics`` is refused (``ValueError``)."""
         add = getattr(runtime, "add_observer", None)
         if add is None or not callable(add):
             raise TypeError(
                 f"Metrics.observe() takes a runtime that emits events (a hypha or mycelium runner, a "
                 f"rhizomorph runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
+            )
+        if any(observer.runtime is runtime for observer in self.observers):
+            raise ValueError(
+                f"Metrics.observe(): this Metrics already observes {runtime!r} (a second observer "
+                "would count each of its events twice); metrics.detach() it first to observe it anew"
             )
         observer = MetricsObserver(self.families, runtime)
         add(observer)

@@ -347,3 +347,22 @@ async def test_gauges_of_runtimes_with_one_name_are_one_sample_each(registry: Co
     assert samples(registry, "mycorrhizal_machine_queue_size") == [((("machine", "Idle"),), 3)]
     await first.stop()
     await second.stop()
+
+
+async def test_a_runtime_observed_twice_is_refused_not_counted_twice(registry: CollectorRegistry) -> None:
+    # A second observe() of one runtime attached a second observer: every firing counted twice.
+    metrics = Metrics(registry)
+    runner = NetRunner(Shop, {}, ManualClock())
+    observer = metrics.observe(runner)
+    refused = r"already observes <hypha Runner 'Shop'.*metrics.detach\(\) it first"
+    with pytest.raises(ValueError, match=refused):
+        metrics.observe(runner)
+    runner.add_token("inbox", Job("j1", 1))
+    await runner.run_until_idle()
+    metrics.detach(observer)
+    metrics.observe(runner)  # detached: observed again
+    runner.add_token("inbox", Job("j2", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    committed = {"net": "Shop", "transition": "work", "outcome": "committed"}
+    assert value(registry, "mycorrhizal_net_firings_total", **committed) == 2
