@@ -57,19 +57,32 @@ class _Gauges(Collector):
         )
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """The gauges with their values now."""
-        tokens, queued = self._families()
+        """The gauges with their values now: runtimes of one name (two nets built from one spec)
+        add up under their labels, as their counters do (one sample per label set: a scrape keeps
+        only one of duplicates)."""
+        tokens: dict[tuple[str, str], int] = {}
+        queued: dict[str, int] = {}
+        seen: set[int] = set()
         for observer in self._metrics.observers:
             runtime = observer.runtime
+            if id(runtime) in seen:  # observed twice: its tokens are still there once
+                continue
+            seen.add(id(runtime))
             if isinstance(runtime, NetRunner):
                 net = runtime.net.name
                 for place, count in runtime.marking().counts().items():
                     short = place[len(net) + 1 :] if place.startswith(net + ".") else place
-                    tokens.add_metric([net, short], count)
+                    tokens[(net, short)] = tokens.get((net, short), 0) + count
             elif isinstance(runtime, StateMachine):
-                queued.add_metric([runtime.spec.name], runtime.queue_size)
-        yield tokens
-        yield queued
+                name = runtime.spec.name
+                queued[name] = queued.get(name, 0) + runtime.queue_size
+        token_family, queue_family = self._families()
+        for labels, count in tokens.items():
+            token_family.add_metric(list(labels), count)
+        for name, size in queued.items():
+            queue_family.add_metric([name], size)
+        yield token_family
+        yield queue_family
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """The families (without samples), so registering checks their names once."""
@@ -94,12 +107,18 @@ class Metrics:
         registry.register(self._gauges)
 
     def observe(self, runtime: Any) -> MetricsObserver:
-        """Count the events of ``runtime`` from now on; returns its observer (see :meth:`detach`)."""
+        """Count the events of ``runtime`` from now on; returns its observer (see :meth:`detach`).
+        A runtime already observed through this ``Metrics`` is refused (``ValueError``)."""
         add = getattr(runtime, "add_observer", None)
         if add is None or not callable(add):
             raise TypeError(
                 f"Metrics.observe() takes a runtime that emits events (a hypha or mycelium runner, a "
                 f"rhizomorph runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
+            )
+        if any(observer.runtime is runtime for observer in self.observers):
+            raise ValueError(
+                f"Metrics.observe(): this Metrics already observes {runtime!r} (a second observer "
+                "would count each of its events twice); metrics.detach() it first to observe it anew"
             )
         observer = MetricsObserver(self.families, runtime)
         add(observer)

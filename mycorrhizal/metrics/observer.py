@@ -80,7 +80,7 @@ class MetricsObserver:
         # (family, label values) -> the labelled child: labels() takes a lock and a dict lookup
         self._children: dict[tuple[Any, ...], Any] = {}
         self._firings: dict[tuple[Any, ...], list[float]] = {}  # firing key -> start times
-        # tree (or a net's tree run) -> start of its tick in progress
+        # tree (or a net's tree transition) -> start of its tick in progress
         self._ticks: dict[Any, float] = {}
         # machine (or a net's machine, with its key) -> its active states and the move under way
         self._machines: dict[Any, _Machine] = {}
@@ -264,7 +264,9 @@ def _machine_event(kind: str) -> Handler:
 def _forwarded(obs: MetricsObserver, event: Forwarded) -> None:
     """A record of a machine or tree in a net's transition, counted under the transition's name
     (every key's machine together, so a label set per key never grows without bound); entering and
-    leaving, and a tick's start and end, are paired per machine key or per tree run (its token)."""
+    leaving are paired per machine key, a tick's start and end per transition: a tick is
+    synchronous, so no other tick of its tree starts before it ends, and the start of one that
+    raised (no ``TickFinished``) is replaced by the next one's instead of kept per tree run."""
     inner = event.event
     handler = _HANDLERS.get(type(inner))
     if handler is None:
@@ -277,7 +279,7 @@ def _forwarded(obs: MetricsObserver, event: Forwarded) -> None:
     elif isinstance(inner, MachineEvent):
         tracked(obs, renamed, (label, event.key))
     else:
-        tracked(obs, renamed, (label, id(event.key)))  # a tree run, by its token (maybe unhashable)
+        tracked(obs, renamed, (label, None))  # a tree's tick (the pair's None: apart from a tree's name)
 
 
 _TRACKED: dict[type, Tracked] = {

@@ -93,6 +93,9 @@ class TypeRegistry:
 
     def __init__(self) -> None:
         self.types: dict[str, dict[str, str]] = {}
+        self.widened: list[tuple[str, str, str]] = []
+        """(type, attribute, its type before) of each attribute widened since the writer last
+        took them (the SQLite writer retypes its column; empty: nothing to do)."""
 
     def note(self, type_name: str, attributes: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
         """Record the attributes of one record; returns the (name, type) of attributes new to the type.
@@ -120,6 +123,7 @@ class TypeRegistry:
                         wider,
                     )
                     known[name] = wider
+                    self.widened.append((type_name, name, old))
         return added
 
 

@@ -28,6 +28,7 @@ from . import lifecycle
 from .ocel import (
     UNKNOWN_TYPE,
     OcelFile,
+    TypeRegistry,
     converted,
     iso_time,
     typed_value,
@@ -126,6 +127,8 @@ class Ocel2SqliteTransport(OcelFile):
             names = [n for n, _, _ in values]
             _refuse_clashes("event", kind, names, self._event_types.types.get(kind))
             table = self._table("event", kind, self._event_types.note(kind, values))
+            if self._event_types.widened:
+                self._retype("event", self._event_types)
             declared = self._event_types.types[kind]
             self._add(_EVENT_ROW, (ident, kind))
             self._add(
@@ -146,6 +149,8 @@ class Ocel2SqliteTransport(OcelFile):
             _refuse_clashes("object", kind, [n for n, _ in raw[3]], self._object_types.types.get(kind))
             first, news = self._history.observe(raw)
             table = self._table("object", kind, self._object_types.note(kind, news))
+            if self._object_types.widened:
+                self._retype("object", self._object_types)
             declared = self._object_types.types[kind]
             if first:
                 self._add("INSERT INTO object VALUES (?, ?)", (ident, kind))
@@ -182,6 +187,26 @@ class Ocel2SqliteTransport(OcelFile):
                 for name, kind in added:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(name)} {_COLUMN_TYPES[kind]}")
         return table
+
+    def _retype(self, side: str, registry: TypeRegistry) -> None:
+        """Give each attribute ``registry`` widened a column of its new type, its rows' values
+        converted as the JSON writer writes them (``7`` -> ``'7'``, ``True`` -> ``'true'``): a
+        column keeps the type it was made with, and SQLite turns text that looks like a number
+        into one in an INTEGER or REAL column (``'007'`` would be read back as 7)."""
+        widened, registry.widened = registry.widened, []
+        self._flush_rows()  # rows taken before go in with their column's type, then converted
+        with self._db:
+            for type_name, name, old in widened:
+                table = _quote(f"{side}_{self._maps[(side, type_name)]}")
+                new, was = _quote(name), _quote(f"{name} (before, {old})")
+                value = f"CASE WHEN {was} THEN 'true' ELSE 'false' END" if old == "boolean" else was
+                kind = _COLUMN_TYPES[registry.types[type_name][name]]
+                self._db.execute(f"ALTER TABLE {table} RENAME COLUMN {new} TO {was}")
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {new} {kind}")
+                self._db.execute(
+                    f"UPDATE {table} SET {new} = CAST({value} AS {kind}) WHERE {was} IS NOT NULL"
+                )
+                self._db.execute(f"ALTER TABLE {table} DROP COLUMN {was}")
 
     def _new_suffix(self, side: str, type_name: str) -> str:
         base = re.sub(r"[^0-9A-Za-z_]", "", type_name) or "Type"

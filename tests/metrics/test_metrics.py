@@ -311,3 +311,58 @@ async def test_a_failure_routed_to_the_error_state_counts_a_transition_and_the_d
     abandoned = ["Idle"] if initial is Idle else ["Step", "Busy", "Errand"]
     for state in abandoned:  # every state the route abandoned: 3 s in it
         assert value(registry, "mycorrhizal_machine_state_seconds_sum", **m, state=state) == 3.0
+
+
+def samples(registry: CollectorRegistry, name: str) -> list[tuple[tuple[tuple[str, str], ...], float]]:
+    """Every sample of metric family ``name``, as (sorted labels, value), duplicates kept."""
+    return [
+        (tuple(sorted(s.labels.items())), s.value)
+        for family in registry.collect()
+        if family.name == name
+        for s in family.samples
+    ]
+
+
+async def test_gauges_of_runtimes_with_one_name_are_one_sample_each(registry: CollectorRegistry) -> None:
+    # Two nets (or machines) of one name each added their own sample with the same labels: the
+    # exposition held duplicate series (a scrape keeps one of them, read back as a wrong depth),
+    # while the counters of the two add up under those labels.
+    metrics = Metrics(registry)
+    first, second = NetRunner(Shop, {}, ManualClock()), NetRunner(Shop, {}, ManualClock())
+    idle, other = StateMachine(Idle), StateMachine(Idle)
+    for runtime in (first, second, idle, other):
+        metrics.observe(runtime)
+    first.add_tokens("inbox", [Job("j1", 1)])
+    second.add_tokens("inbox", [Job("j2", 1), Job("j3", 1)])
+    await first.run_until_idle()
+    await second.run_until_idle()
+    idle.send_message("x")
+    other.send_message("y")
+    other.send_message("z")
+    tokens = samples(registry, "mycorrhizal_net_place_tokens")
+    expected = {"dead": 0, "done": 3, "inbox": 0}
+    assert sorted(tokens) == [((("net", "Shop"), ("place", p)), n) for p, n in expected.items()]
+    produced = value(registry, "mycorrhizal_net_tokens_produced_total", net="Shop", place="done")
+    assert produced == expected["done"]
+    assert samples(registry, "mycorrhizal_machine_queue_size") == [((("machine", "Idle"),), 3)]
+    await first.stop()
+    await second.stop()
+
+
+async def test_a_runtime_observed_twice_is_refused_not_counted_twice(registry: CollectorRegistry) -> None:
+    # A second observe() of one runtime attached a second observer: every firing counted twice.
+    metrics = Metrics(registry)
+    runner = NetRunner(Shop, {}, ManualClock())
+    observer = metrics.observe(runner)
+    refused = r"already observes <hypha Runner 'Shop'.*metrics.detach\(\) it first"
+    with pytest.raises(ValueError, match=refused):
+        metrics.observe(runner)
+    runner.add_token("inbox", Job("j1", 1))
+    await runner.run_until_idle()
+    metrics.detach(observer)
+    metrics.observe(runner)  # detached: observed again
+    runner.add_token("inbox", Job("j2", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    committed = {"net": "Shop", "transition": "work", "outcome": "committed"}
+    assert value(registry, "mycorrhizal_net_firings_total", **committed) == 2

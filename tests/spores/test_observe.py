@@ -272,8 +272,8 @@ async def also(consumed: Any, bb: Any, timebase: Any) -> None:
 async def test_a_changed_net_is_logged_and_what_was_kept_for_its_old_transitions_goes(tmp_path: Path) -> None:
     # Each change was written generically ("NetChanged", the net related as "runtime"), and what the
     # observation keeps per transition (keyed by the class of its firings' list, new when it is
-    # rewired) stayed for the observation's life: one entry per change, a leak for a net changed
-    # all along.
+    # rewired; its event type and qualifiers, by its name) stayed for the observation's life: one
+    # entry per change, a leak for a net changed all along.
     transport = AsyncFileTransport(tmp_path / "log.jsonl")
     spores.configure(transport=transport)
     runner = NetRunner(Growing, {})
@@ -292,6 +292,8 @@ async def test_a_changed_net_is_logged_and_what_was_kept_for_its_old_transitions
         runner.add_token("b", {"id": f"n{i}"})
         await runner.run_until_idle()
         assert len(observation.plans) <= 1 and len(observation.parts) <= 2
+        # (nor the names made per transition: new ones, added and gone, must not pile up)
+        assert len(observation.types) <= 1 and len(observation.roles) <= 1 and len(observation.names) <= 2
         await runner.remove(f"Growing.x{i}")
     await runner.stop()
     await transport.close()

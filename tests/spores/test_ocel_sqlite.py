@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from mycorrhizal.spores import Ocel2SqliteTransport
+from mycorrhizal.spores import Ocel2JsonTransport, Ocel2SqliteTransport
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,42 @@ def test_objects_never_logged_join_a_logged_type_named_unknown_without_losing_th
         ("ghost", None),
     ]
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        (7, "007"),  # a code: a number at first, then text that looks like one
+        (True, "12"),
+        (1.5, "2e3"),
+        (3, 2.5),  # integer, then float: every value a float
+    ],
+)
+def test_an_attribute_widened_holds_what_the_json_document_holds(
+    tmp_path: Path, first: object, later: object
+) -> None:
+    # The column kept the type it was made with: SQLite turned the text '007' into 7 in an
+    # INTEGER column, and kept the earlier values as numbers, while the JSON writer (and the
+    # warning) said every value of the attribute is text.
+    writers = (
+        Ocel2SqliteTransport(tmp_path / "run.sqlite", batch_size=1),
+        Ocel2JsonTransport(tmp_path / "run.json"),
+    )
+    for writer in writers:
+        with writer:
+            writer.write_object(("o1", "box", 1.0, [("code", first)], []))
+            writer.write_object(("o2", "box", 2.0, [("code", later)], []))
+            writer.write_object(("o1", "box", 3.0, [("code", later)], []))  # a change
+            writer.write_event(("e1", "ship", 3.0, [("n", first)], [("o1", "box")], None))
+            writer.write_event(("e2", "ship", 4.0, [("n", later)], [("o2", "box")], None))
+    db = sqlite3.connect(tmp_path / "run.sqlite")
+    stored = {
+        "objects": sorted(db.execute("SELECT ocel_id, code FROM object_box").fetchall()),
+        "events": db.execute("SELECT ocel_id, n FROM event_ship ORDER BY rowid").fetchall(),
+    }
+    db.close()
+    document = json.loads((tmp_path / "run.json").read_text())
+    assert stored == {
+        "objects": sorted((o["id"], a["value"]) for o in document["objects"] for a in o["attributes"]),
+        "events": [(e["id"], a["value"]) for e in document["events"] for a in e["attributes"]],
+    }

@@ -370,9 +370,13 @@ def source_failed(obs: Observation, event: SourceFailed) -> None:
 def net_changed(obs: Observation, event: NetChanged) -> None:
     """``net changed``, with the change (``add_place('Shop.extra')``).  What was kept per
     transition is dropped: a rewired transition's firings come in a list of a new class, and the
-    entries of the old one would stay for the observation's life (one per change)."""
+    entries of the old one would stay for the observation's life (one per change); so would the
+    event types and qualifiers of transitions and places that came and went (made again on use)."""
     obs.plans.clear()
     obs.parts.clear()
+    obs.types.clear()
+    obs.roles.clear()
+    obs.names.clear()
     when, relations = _start(obs, event)
     obs.write("net changed", when, [("change", event.change)], relations)
 
