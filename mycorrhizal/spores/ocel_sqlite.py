@@ -18,6 +18,7 @@ An existing file is replaced when the transport is created.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections import defaultdict
@@ -55,6 +56,8 @@ _COLUMN_TYPES = {
     "boolean": "BOOLEAN",
     "time": "TIMESTAMP",
 }
+
+log = logging.getLogger("mycorrhizal.spores")
 
 
 def _storable(value: Any) -> Any:
@@ -194,6 +197,16 @@ class Ocel2SqliteTransport(OcelFile):
         column keeps the type it was made with, and SQLite turns text that looks like a number
         into one in an INTEGER or REAL column (``'007'`` would be read back as 7)."""
         widened, registry.widened = registry.widened, []
+        if sqlite3.sqlite_version_info < (3, 35):  # no ALTER TABLE ... DROP COLUMN before 3.35
+            log.warning(
+                "%s: SQLite %s cannot retype the column of %s; its values keep the type they were "
+                "stored with (text that looks like a number reads back as one): use SQLite 3.35 or "
+                "newer, or the OCEL JSON writer",
+                self.path,
+                sqlite3.sqlite_version,
+                ", ".join(f"{side} {type_name}.{name}" for type_name, name, _ in widened),
+            )
+            return
         self._flush_rows()  # rows taken before go in with their column's type, then converted
         with self._db:
             for type_name, name, old in widened:

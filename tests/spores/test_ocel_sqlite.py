@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -160,3 +161,21 @@ def test_an_attribute_widened_holds_what_the_json_document_holds(
         "objects": sorted((o["id"], a["value"]) for o in document["objects"] for a in o["attributes"]),
         "events": [(e["id"], a["value"]) for e in document["events"] for a in e["attributes"]],
     }
+
+
+def test_an_attribute_widened_on_an_sqlite_without_drop_column_is_warned_about_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Retyping a column needs ALTER TABLE ... DROP COLUMN (SQLite 3.35): an older SQLite (Ubuntu
+    # 20.04's 3.31) must not fail the writer, and says what it could not do.
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    with (
+        caplog.at_level(logging.WARNING, logger="mycorrhizal.spores"),
+        Ocel2SqliteTransport(tmp_path / "run.sqlite", batch_size=1) as writer,
+    ):
+        writer.write_object(("o1", "box", 1.0, [("code", 7)], []))
+        writer.write_object(("o2", "box", 2.0, [("code", "x7")], []))
+    assert "cannot retype the column of object box.code" in caplog.text
+    db = sqlite3.connect(tmp_path / "run.sqlite")
+    assert sorted(db.execute("SELECT ocel_id, code FROM object_box").fetchall()) == [("o1", 7), ("o2", "x7")]
+    db.close()
