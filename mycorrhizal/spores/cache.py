@@ -148,7 +148,10 @@ class ObjectLRUCache:
         n = self.touch_resend_n
         if entry[_SNAPSHOT] != snapshot or entry[_TYPE] != object_type or (n and entry[_SIGHTINGS] % n == 0):
             self._line(object_id, object_type, time, attributes)  # first: a failed write is not cached
-            entry[_TYPE], entry[_SNAPSHOT], entry[_ATTRIBUTES] = object_type, snapshot, attributes
+            entry[_TYPE], entry[_SNAPSHOT] = object_type, snapshot
+        # The values last seen (what eviction and flush() write): equal to those of the last record,
+        # but maybe other mutable objects, which may change in place before the next sighting.
+        entry[_ATTRIBUTES] = attributes
 
     def _record(self, object_id: str, object_type: str, time: float, attributes: Attributes) -> None:
         self._write((object_id, object_type, time, attributes, []))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..common.blackboard import BlackboardView
 from . import config, encoder, extraction
 from .encoder import attribute_json
 from .extraction import blackboard_objects, describe, plan_of
@@ -146,6 +147,16 @@ def _nothing(bb: Any, now: float, attributes: Attributes, relations: Relations) 
 
 def _reader(cls: type) -> Reader:
     """What adapters read from blackboards of ``cls``, as one function (made once per class)."""
+    if issubclass(cls, BlackboardView):  # a handler's interface view: its blackboard's marks
+
+        def through(view: Any, now: float, attributes: Attributes, relations: Relations) -> None:
+            bb = view._bb
+            read = _readers.get(type(bb))
+            if read is None:
+                read = _readers[type(bb)] = _reader(type(bb))
+            read(bb, now, attributes, relations)
+
+        return through
     plan = plan_of(cls)
     fields, refs = plan.event_attrs, plan.object_refs
     if not fields and not refs:
@@ -209,16 +220,31 @@ def _no_parts(bb: Any, now: float, attributes: str = "") -> Parts:
     return attributes, ""
 
 
+def _through_view(view: Any, now: float, attributes: str = "") -> Parts:
+    """:func:`json_reader`'s function for an interface view: its blackboard's."""
+    bb = view._bb
+    return (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now, attributes)
+
+
 def json_reader(cls: type) -> JsonReader:
     """What :func:`adapter_event` reads from a blackboard of ``cls`` (its ``EventAttr`` fields and
     ``ObjectRef`` objects, written first), as a function giving the JSON text of an event's
     attributes and relationships (made once per class, kept in :data:`JSON_READERS`; each
     attribute's and relationship's text is made once per value).  The function's third argument
-    is the JSON of the attributes the event has before the blackboard's (default: none)."""
+    is the JSON of the attributes the event has before the blackboard's (default: none).
+
+    A handler given its blackboard through an interface view (``bb: SomeInterface``) gets the
+    view: what is read is the blackboard's own marks, as for a handler given the blackboard."""
+    made = _through_view if issubclass(cls, BlackboardView) else _marks_reader(cls)
+    JSON_READERS[cls] = made
+    return made
+
+
+def _marks_reader(cls: type) -> JsonReader:
+    """:func:`json_reader`'s function for a blackboard class (not a view)."""
     plan = plan_of(cls)
     fields, refs = plan.event_attrs, plan.object_refs
     if not fields and not refs:
-        JSON_READERS[cls] = _no_parts
         return _no_parts
 
     # per field, (the text it held last, its attribute's JSON): the same text object again needs
@@ -261,7 +287,6 @@ def json_reader(cls: type) -> JsonReader:
         _write_refs(bb, refs, now, pairs)
         return attributes, encoder.relations_json(pairs)
 
-    JSON_READERS[cls] = read
     return read
 
 

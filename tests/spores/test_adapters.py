@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Annotated, Any
 
 import pytest
 
+from mycorrhizal import spores
 from mycorrhizal.common import DefinitionError, ManualClock
+from mycorrhizal.common.interface_builder import blackboard_interface, readonly, readwrite
 from mycorrhizal.hypha import NetBuilder, pn
 from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.rhizomorph import Node, Status, bt
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum import Context, LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.spores import (
     EventAttr,
     HyphaAdapter,
@@ -27,6 +30,7 @@ from mycorrhizal.spores import (
 )
 from mycorrhizal.spores.dsl.rhizomorph import log_tree_event
 from mycorrhizal.spores.dsl.septum import log_message
+from mycorrhizal.spores.models import value_text
 
 from .conftest import MemorySink
 
@@ -347,3 +351,136 @@ async def test_adapters_on_class_form_states_keep_bare_names_working(sink: Memor
     await fsm.run()
     assert fsm.current_state is Working
     assert sink.events("class_form_tick")[0]["attributes"]["transition"] == "DONE"
+
+
+# -- a blackboard seen through an interface view ----------------------------------------------------
+
+
+@blackboard_interface
+class Driving:
+    mission: Annotated[str, readonly]
+    robot: Annotated[Robot, readwrite]
+
+
+class LineLog:
+    """A transport taking JSON lines without awaiting: the dispatcher's line path (no records)."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def send_nowait(self, data: bytes, content_type: str = "application/json") -> None:
+        self.lines.extend(json.loads(line) for line in data.decode().splitlines())
+
+    def send(self, data: bytes, content_type: str) -> None:
+        self.send_nowait(data, content_type)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(params=["records", "lines"])
+def written(request: pytest.FixtureRequest) -> Callable[[], tuple[list[tuple], list[tuple]]]:
+    """spores configured for records or for JSON lines; the function returned reads what was
+    written, alike for both: ([(event type, {attribute: value text}, relationships)],
+    [(object id, {attribute: value text})])."""
+    if request.param == "records":
+        memory = MemorySink()
+        spores.configure(transport=memory)
+
+        def read() -> tuple[list[tuple], list[tuple]]:
+            events = [
+                (e["type"], {k: value_text(v) for k, v in e["attributes"].items()}, e["relationships"])
+                for e in memory.events()
+            ]
+            objects = [
+                (o["id"], {k: value_text(v) for k, v in o["attributes"].items()}) for o in memory.objects()
+            ]
+            return events, objects
+
+        return read
+    log = LineLog()
+    spores.configure(transport=log)
+
+    def read_lines() -> tuple[list[tuple], list[tuple]]:
+        events = [
+            (
+                e["type"],
+                {a["name"]: a["value"] for a in e["attributes"]},
+                [(r["objectId"], r["qualifier"]) for r in e["relationships"]],
+            )
+            for e in (line["event"] for line in log.lines)
+            if e
+        ]
+        objects = [
+            (o["id"], {a["name"]: a["value"] for a in o["attributes"]})
+            for o in (line["object"] for line in log.lines)
+            if o
+        ]
+        return events, objects
+
+    return read_lines
+
+
+view_adapters = (RhizomorphAdapter(), SeptumAdapter(), HyphaAdapter())
+
+
+@bt.tree
+def ViewedPatrol() -> None:
+    @bt.action
+    @view_adapters[0].log_node("drive")
+    def drive(bb: Driving) -> Status:
+        bb.robot.battery -= 10
+        return Status.SUCCESS
+
+    @bt.root
+    @bt.sequence
+    def main() -> Iterator[Node]:
+        yield drive
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+def ViewedDriving():
+    @septum.on_state
+    @view_adapters[1].log_state("drive")
+    async def on_state(ctx: Context[Driving]) -> None:
+        ctx.common.robot.battery -= 10
+
+
+@pn.net
+def ViewedRoute(builder: NetBuilder) -> None:
+    stops = builder.place("stops")
+
+    @builder.transition(inputs=[stops], outputs=[])
+    @view_adapters[2].log_transition("drive", log_inputs=False)
+    async def drive(consumed: Any, bb: Driving, timebase: Any) -> None:
+        bb.robot.battery -= 10
+
+
+async def drive_twice(engine: str, bb: Board, clock: ManualClock) -> None:
+    if engine == "rhizomorph":
+        runner = TreeRunner(ViewedPatrol, bb, clock)
+        await runner.tick()
+        await runner.tick()
+    elif engine == "septum":
+        for _ in range(2):
+            fsm = StateMachine(ViewedDriving, common_data=bb)
+            await fsm.initialize()
+    else:
+        net = NetRunner(ViewedRoute, bb, clock)
+        for stop in ("s1", "s2"):  # one firing at a time: the second from the handler's plan
+            net.add_token("stops", stop)
+            await net.run_until_idle()
+        await net.stop()
+
+
+@pytest.mark.parametrize("engine", ["rhizomorph", "septum", "hypha"])
+async def test_a_handler_given_an_interface_view_logs_its_blackboards_marks(
+    engine: str, written: Callable[[], tuple[list[tuple], list[tuple]]], clock: ManualClock
+) -> None:
+    await drive_twice(engine, Board(robot=Robot("r1")), clock)
+    events, objects = written()
+    assert [e[0] for e in events] == ["drive", "drive"]
+    for _, attributes, relationships in events:
+        assert attributes["mission"] == "patrol" and attributes["robot_speed"] == "1.5"
+        assert relationships == [("r1", "actor")]
+    assert objects == [("r1", {"battery": "90"}), ("r1", {"battery": "80"})]  # each change written

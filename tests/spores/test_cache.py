@@ -79,6 +79,25 @@ def test_an_evicted_object_whose_last_record_holds_its_values_is_not_written_twi
     assert c.metrics.evictions == 2 and "a" not in c and "b" not in c
 
 
+@pytest.mark.parametrize("end", ["eviction", "flush"])
+def test_the_values_last_seen_are_written_at_eviction_and_flush(written: list[tuple], end: str) -> None:
+    """An unchanged sighting may bring the same values in other mutable objects (a list replaced
+    by an equal one); one changed in place after that sighting is what eviction and flush() write."""
+    c = cache(written, size=1)
+    c.see("a", "T", [("path", [])], 1.0)
+    path: list[str] = []  # equal to the last record's: nothing written
+    c.see("a", "T", [("path", path)], 2.0)
+    path.append("p1")  # changed in place since its last sighting
+    if end == "eviction":
+        c.see("b", "T", [], 3.0)
+    else:
+        c.flush(3.0)
+    assert [(w[0], w[3]) for w in written if w[0] == "a"] == [
+        ("a", [("path", [])]),
+        ("a", [("path", ["p1"])]),
+    ]
+
+
 def test_least_recently_seen_is_evicted(written: list[tuple]) -> None:
     c = cache(written, size=2)
     c.see("a", "T", [], 1.0)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import pytest
+
 from mycorrhizal.common import ManualClock
 from mycorrhizal.mycelium.spores_integration import (
     TreeSporesAdapter,
@@ -135,3 +137,41 @@ def test_state_snapshots_hold_the_blackboard_and_machine_states(sink: MemorySink
         "laps": 3,
     }
     assert second["type"] == "StateSnapshot:after" and second["attributes"] == {"fsm:arm": "Folded"}
+
+
+def _decorated(kind: str) -> Any:
+    """A function decorated by each tree helper, with a ``label`` callable attribute where the helper
+    takes attributes (a one-parameter callable of another name gets the first argument)."""
+    if kind == "log_action, bb not first":
+
+        @adapter.log_action("acted", attributes={"label": lambda bb: bb.mission})
+        def act(timebase: Any, bb: Board) -> Status:
+            return Status.SUCCESS
+
+        return lambda bb, by_keyword: act(timebase=None, bb=bb) if by_keyword else act(None, bb)
+    if kind == "log_tree_event":
+
+        @log_tree_event("ticked", "Patrol", attributes={"label": lambda board: board.mission})
+        def tick(bb: Board) -> Status:
+            return Status.SUCCESS
+
+        return lambda bb, by_keyword: tick(bb=bb) if by_keyword else tick(bb)
+
+    @log_state_snapshot("now")
+    def step(bb: Board) -> None:
+        pass
+
+    return lambda bb, by_keyword: step(bb=bb) if by_keyword else step(bb)
+
+
+@pytest.mark.parametrize("by_keyword", [False, True], ids=["positional", "keyword"])
+@pytest.mark.parametrize("kind", ["log_action, bb not first", "log_tree_event", "log_state_snapshot"])
+def test_the_blackboard_is_found_however_it_is_passed(sink: MemorySink, kind: str, by_keyword: bool) -> None:
+    _decorated(kind)(Board(mission="dawn"), by_keyword)
+    if kind == "log_state_snapshot":
+        (snapshot,) = sink.objects()
+        assert snapshot["attributes"]["mission"] == "dawn"
+        return
+    (event,) = sink.events()
+    assert event["attributes"]["mission"] == event["attributes"]["label"] == "dawn"
+    assert event["relationships"] == [("r", "robot")]

@@ -10,7 +10,7 @@ from ...common.errors import DefinitionError, Problem
 from ..records import Attributes
 from ..wrapping import ArgumentFinder
 
-__all__ = ["Adapter", "UserAttributes", "check_target"]
+__all__ = ["Adapter", "UserAttributes", "blackboard_argument", "check_target"]
 
 
 def check_target(fn: Any, decorator: str, engine_decorator: str) -> None:
@@ -22,6 +22,22 @@ def check_target(fn: Any, decorator: str, engine_decorator: str) -> None:
         )
 
 
+def blackboard_argument(
+    fn: Callable[..., Any], prefer_bb: bool = False
+) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    """A function finding the blackboard in a call of ``fn``: its first parameter's argument
+    (``prefer_bb``: its ``bb`` parameter's, if it has one), passed positionally or by keyword."""
+    finder = ArgumentFinder(fn)
+    try:
+        first = next(iter(inspect.signature(fn).parameters), None)
+    except (TypeError, ValueError):
+        first = None
+    name = "bb" if prefer_bb and "bb" in finder else first
+    if name is None:
+        return lambda args, kwargs: args[0] if args else None
+    return lambda args, kwargs: finder.get(name, args, kwargs)
+
+
 class UserAttributes:
     """An adapter's ``attributes=``: values, or callables given the handler arguments they name.
 
@@ -30,10 +46,11 @@ class UserAttributes:
     a callable with one parameter of another name gets the handler's first argument.
     """
 
-    __slots__ = ("_items", "_finder")
+    __slots__ = ("_items", "_finder", "_first")
 
     def __init__(self, attributes: dict[str, Any] | None, fn: Callable[..., Any], where: str) -> None:
         self._finder = ArgumentFinder(fn)
+        self._first = blackboard_argument(fn)
         self._items: list[tuple[str, Any, tuple[str, ...] | None]] = []
         problems: list[Problem] = []
         for name, how in (attributes or {}).items():
@@ -70,7 +87,7 @@ class UserAttributes:
             return result
         if param in self._finder:
             return self._finder.get(param, args, kwargs)
-        return args[0] if args else None
+        return self._first(args, kwargs)
 
 
 class Adapter:

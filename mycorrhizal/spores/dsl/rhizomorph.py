@@ -23,7 +23,7 @@ from ...rhizomorph import Status
 from ..emit import adapter_event
 from ..records import Attributes, RawEvent
 from ..wrapping import ArgumentFinder, wrap
-from .base import Adapter, UserAttributes, check_target
+from .base import Adapter, UserAttributes, blackboard_argument, check_target
 
 __all__ = ["RhizomorphAdapter", "log_tree_event"]
 
@@ -83,6 +83,7 @@ def log_tree_event(
     def decorate(fn: F) -> F:
         check_target(fn, "@log_tree_event(...)", "any engine decorator")
         extra = UserAttributes(attributes, fn, f"log_tree_event({event_type!r}) on {fn.__qualname__}")
+        blackboard = blackboard_argument(fn)
 
         def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent:
             attrs: Attributes = [("tree_name", tree_name)]
@@ -90,8 +91,7 @@ def log_tree_event(
             if status is not None:
                 attrs.append(("status", status))
             extra.evaluate(args, kwargs, result, attrs)
-            bb = args[0] if args else None
-            return adapter_event(event_type, attrs, bb, [], time.time())
+            return adapter_event(event_type, attrs, blackboard(args, kwargs), [], time.time())
 
         return wrap(fn, after=after)  # type: ignore[return-value]
 

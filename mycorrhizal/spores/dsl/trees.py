@@ -28,7 +28,7 @@ from ..emit import adapter_event
 from ..extraction import object_attributes
 from ..records import Attributes, RawEvent
 from ..wrapping import ArgumentFinder, wrap
-from .base import Adapter, UserAttributes, check_target
+from .base import Adapter, UserAttributes, blackboard_argument, check_target
 from .rhizomorph import _status, log_tree_event
 
 __all__ = ["TreeSporesAdapter", "log_state_snapshot", "log_tree_event", "state_snapshot"]
@@ -87,10 +87,12 @@ def log_state_snapshot(
 
     def decorate(fn: F) -> F:
         check_target(fn, "@log_state_snapshot(...)", "any engine decorator")
+        subject_of = blackboard_argument(fn)
 
         def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
-            if args:
-                state_snapshot(args[0], snapshot_name, include_blackboard, include_fsms)
+            subject = subject_of(args, kwargs)
+            if subject is not None:
+                state_snapshot(subject, snapshot_name, include_blackboard, include_fsms)
 
         return wrap(fn, after=after)  # type: ignore[return-value]
 
@@ -122,6 +124,7 @@ class TreeSporesAdapter(Adapter):
             finder = ArgumentFinder(fn)
             extra = UserAttributes(attributes, fn, f"log_action({event_type!r}) on {fn.__qualname__}")
             machine_arg = next((name for name in _MACHINE_ARGS if name in finder), None)
+            blackboard = blackboard_argument(fn, prefer_bb=True)
             name = fn.__name__
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
@@ -136,7 +139,7 @@ class TreeSporesAdapter(Adapter):
                     if machine_state is not None:
                         attrs.append(("fsm_state", machine_state))
                 extra.evaluate(args, kwargs, result, attrs)
-                bb = (args[0] if args else kwargs.get("bb")) if log_blackboard else None
+                bb = blackboard(args, kwargs) if log_blackboard else None
                 return adapter_event(event_type, attrs, bb, [], time.time())
 
             return wrap(fn, after=after)  # type: ignore[return-value]
