@@ -150,7 +150,7 @@ def _reader(cls: type) -> Reader:
     if issubclass(cls, BlackboardView):  # a handler's interface view: its blackboard's marks
 
         def through(view: Any, now: float, attributes: Attributes, relations: Relations) -> None:
-            bb = view._bb
+            bb = view.target
             read = _readers.get(type(bb))
             if read is None:
                 read = _readers[type(bb)] = _reader(type(bb))
@@ -222,7 +222,7 @@ def _no_parts(bb: Any, now: float, attributes: str = "") -> Parts:
 
 def _through_view(view: Any, now: float, attributes: str = "") -> Parts:
     """:func:`json_reader`'s function for an interface view: its blackboard's."""
-    bb = view._bb
+    bb = view.target
     return (JSON_READERS.get(type(bb)) or json_reader(type(bb)))(bb, now, attributes)
 
 
