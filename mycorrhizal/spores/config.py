@@ -90,7 +90,7 @@ def configure(
             f"configure(): {type(transport).__name__} writes records itself and uses no encoder; "
             "drop encoder= or use a transport that takes bytes"
         )
-    policy = EvictionPolicy(eviction_policy)
+    policy = _checked(object_cache_size, eviction_policy, touch_resend_n)
     config = SporesConfig(
         enabled=enabled,
         object_cache_size=object_cache_size,
@@ -104,6 +104,24 @@ def configure(
         old, _state = _state, new
     if old.configured:
         log.info("spores: configure() called again; the new configuration replaces the old one")
+
+
+def _checked(size: int, policy: EvictionPolicy | str, resend: int) -> EvictionPolicy:
+    """``policy`` as an :class:`EvictionPolicy`, once the object cache's settings are checked:
+    every bad one named with its keyword and a fix, in one ``ValueError``."""
+    problems = []
+    if size < 1:
+        problems.append(f"object_cache_size={size!r}: the cache holds 1 object or more (128 by default)")
+    if resend < 0:
+        problems.append(f"touch_resend_n={resend!r}: use 0 (never resend unchanged objects) or more")
+    try:
+        chosen = EvictionPolicy(policy)
+    except ValueError:
+        known = ", ".join(repr(p.value) for p in EvictionPolicy)
+        problems.append(f"eviction_policy={policy!r} is not a policy: use one of {known}")
+    if problems:
+        raise ValueError("configure(): " + "; ".join(problems))
+    return chosen
 
 
 def current() -> State:

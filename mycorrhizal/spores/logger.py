@@ -71,6 +71,8 @@ class EventLogger(ABC):
             relationships = relationship
 
         def decorate(fn: F) -> F:
+            if isinstance(fn, classmethod | staticmethod):  # written above @classmethod: its function
+                return type(fn)(decorate(fn.__func__))
             spec = EventSpec(fn, event_type, relationships or {}, attributes or {})
             return spec.wrap(fn)  # type: ignore[return-value]
 
