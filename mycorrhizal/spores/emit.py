@@ -135,7 +135,6 @@ def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
 
 Reader = Callable[[Any, float, Attributes, Relations], None]
 _readers: dict[type, Reader] = {}
-_COLLECTIONS = (list, tuple, set, frozenset)
 _NOTHING = object()  # no value read yet
 _EVENT = ObjectScope.EVENT  # a global's read: ObjectScope.EVENT costs ~7 times more on 3.11
 _SINGLES: set[type] = set()  # classes of ObjectRef values seen to be one object, not a collection
@@ -198,7 +197,7 @@ def _write_ref(
     """Write the object ``value`` of an ``ObjectRef`` field (each item if it is a collection)."""
     if type(value) in _SINGLES:
         objects: Any = (value,)
-    elif isinstance(value, _COLLECTIONS):
+    elif extraction.is_collection(value):
         objects = value
     else:
         objects = (value,)

@@ -26,6 +26,7 @@ __all__ = [
     "blackboard_objects",
     "event_attributes",
     "field_of_type",
+    "is_collection",
     "object_attributes",
     "object_type",
     "plan_of",
@@ -121,16 +122,24 @@ def event_attributes(bb: Any) -> Attributes:
     return out
 
 
+def is_collection(value: Any) -> bool:
+    """Whether an ``ObjectRef`` field's ``value`` holds objects (a list, tuple or set of them)
+    rather than being one: a named tuple (``typing.NamedTuple``) is one object, its fields its
+    attributes."""
+    return isinstance(value, list | tuple | set | frozenset) and not hasattr(type(value), "_fields")
+
+
 def blackboard_objects(bb: Any) -> Iterator[tuple[Any, str, ObjectScope]]:
     """(object, qualifier, scope) for each ``ObjectRef`` field of ``bb`` that holds an object.
 
-    A field holding a list, tuple or set relates each of its items with the same qualifier.
+    A field holding a list, tuple or set relates each of its items with the same qualifier (a
+    named tuple is one object).
     """
     for field, qualifier, scope in plan_of(type(bb)).object_refs:
         value = getattr(bb, field, None)
         if value is None:
             continue
-        if isinstance(value, list | tuple | set | frozenset):
+        if is_collection(value):
             for item in value:
                 if item is not None:
                     yield item, qualifier, scope
@@ -155,12 +164,12 @@ def object_type(obj: Any) -> str:
 def object_attributes(obj: Any) -> Attributes:
     """An object's attributes: its ``SporesAttr`` fields if it marks any, else its public fields.
 
-    Public fields are a dict's string keys, dataclass/attrs/Pydantic fields, or ``__dict__``
-    entries not starting with ``_``; ``id`` is the object's id and is not repeated.
+    Public fields are a dict's string keys, dataclass/attrs/Pydantic/named-tuple fields, or
+    ``__dict__`` entries not starting with ``_``; ``id`` is the object's id and is not repeated.
     """
     if isinstance(obj, dict):
         return [(k, v) for k, v in obj.items() if type(k) is str and k != "id" and not k.startswith("_")]
-    if isinstance(obj, _NO_HINTS):
+    if isinstance(obj, _NO_HINTS) and not hasattr(type(obj), "_fields"):  # (a named tuple has fields)
         return []
     marked = plan_of(type(obj)).spores_attrs
     if marked:
@@ -181,6 +190,8 @@ def _public_fields(cls: type, obj: Any) -> tuple[str, ...]:
         names = tuple(a.name for a in attrs.fields(cls))
     elif isinstance(getattr(cls, "model_fields", None), dict):  # Pydantic v2
         names = tuple(cls.model_fields)  # type: ignore[attr-defined]
+    elif issubclass(cls, tuple) and hasattr(cls, "_fields"):  # a named tuple
+        names = tuple(cls._fields)
     elif hasattr(obj, "__dict__"):
         return tuple(n for n in vars(obj) if not n.startswith("_"))  # per instance: not cached
     else:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum, auto
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import pytest
 
@@ -484,3 +484,43 @@ async def test_a_handler_given_an_interface_view_logs_its_blackboards_marks(
         assert attributes["mission"] == "patrol" and attributes["robot_speed"] == "1.5"
         assert relationships == [("r1", "actor")]
     assert objects == [("r1", {"battery": "90"}), ("r1", {"battery": "80"})]  # each change written
+
+
+class Crate(NamedTuple):
+    """A named tuple in an ObjectRef field: one object (its fields its attributes), not a list."""
+
+    id: str
+    weight: int
+
+
+@dataclass
+class Loading:
+    crate: Annotated[Crate, ObjectRef("cargo")] = Crate("k1", 12)
+    crates: Annotated[list[Crate], ObjectRef("stack")] = field(default_factory=lambda: [Crate("k2", 3)])
+
+
+loading_adapter = HyphaAdapter()
+
+
+@pn.net
+def Loader(builder: NetBuilder) -> None:
+    bays = builder.place("bays")
+
+    @builder.transition(inputs=[bays], outputs=[])
+    @loading_adapter.log_transition("load", log_inputs=False)
+    async def load(consumed: Any, bb: Loading, timebase: Any) -> None:
+        return None
+
+
+async def test_a_named_tuple_in_an_object_ref_field_is_one_object(
+    written: Callable[[], tuple[list[tuple], list[tuple]]], clock: ManualClock
+) -> None:
+    # A named tuple was taken for a collection: each of its fields related as an object of its own
+    # ("k1" and 12 as "cargo").
+    runner = NetRunner(Loader, Loading(), clock)
+    runner.add_token("bays", "b1")
+    await runner.run_until_idle()
+    await runner.stop()
+    events, objects = written()
+    assert [relationships for _, _, relationships in events] == [[("k1", "cargo"), ("k2", "stack")]]
+    assert sorted(objects) == [("k1", {"weight": "12"}), ("k2", {"weight": "3"})]
