@@ -374,6 +374,26 @@ async def test_runtimes_on_one_clock_share_its_timeline(
     assert written == [("first@1", 1.0), ("second@2", 2.0), ("first@3", 3.0), ("third@0", 60.25)]
 
 
+@pytest.mark.parametrize(
+    "make", [lambda: NetRunner(Shop, {}), lambda: StateMachine(Idle)], ids=["net", "machine"]
+)
+async def test_a_runtime_observed_already_is_refused_until_that_observation_is_detached(
+    sink: MemorySink, make: Any
+) -> None:
+    # A second observe() of one runtime wrote each of its events twice into the one log.
+    runtime = make()
+    first = observe(runtime)
+    with pytest.raises(ValueError, match=r"observed already.*detach\(\) that observation first"):
+        observe(runtime, run="again")
+    first.detach()
+    second = observe(runtime, run="again")
+    with pytest.raises(ValueError, match="observed already"):
+        first.attach()
+    second.detach()
+    first.attach()  # attached again once the other is gone
+    observe(make()).detach()  # another runtime: no conflict
+
+
 async def test_spores_disabled_writes_nothing(sink: MemorySink) -> None:
     spores.configure(enabled=False, transport=sink)
     runner = NetRunner(Shop, {})

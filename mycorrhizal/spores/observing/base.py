@@ -134,6 +134,10 @@ def _anchor(timebase: Any) -> float:
     return kept[0]
 
 
+_ATTACHED: weakref.WeakSet[Observation] = weakref.WeakSet()
+"""The observations attached (or attached until the runtime detached them for a failed write)."""
+
+
 class Observation:
     """A runtime observed into the spores log; also the observer itself (``observation(event)``).
 
@@ -162,6 +166,7 @@ class Observation:
         "_second_text",
         "_attached",
         "_observer",
+        "__weakref__",
     )
 
     def __init__(
@@ -245,10 +250,17 @@ class Observation:
         return handler is not None
 
     def attach(self) -> Observation:
-        """Start observing (``observe`` does it); returns the observation."""
+        """Start observing (``observe`` does it); returns the observation.  Refused while another
+        observation of the runtime is attached (``ValueError``): every event would be written twice."""
         if not self._attached:
+            if any(other.runtime is self.runtime and other._attached for other in _ATTACHED):
+                raise ValueError(
+                    f"observe({self.runtime!r}): the runtime is observed already, and each of its events "
+                    "would be written twice; detach() that observation first (observe() returned it)"
+                )
             self.runtime.add_observer(self._observer)
             self._attached = True
+            _ATTACHED.add(self)
         return self
 
     def detach(self) -> None:
@@ -256,6 +268,7 @@ class Observation:
         write raised: :meth:`attach` then attaches it again)."""
         if self._attached:
             self._attached = False
+            _ATTACHED.discard(self)
             try:
                 self.runtime.remove_observer(self._observer)
             except ValueError:  # not attached: the runtime detached it (it raised) already
