@@ -62,12 +62,8 @@ class _Gauges(Collector):
         only one of duplicates)."""
         tokens: dict[tuple[str, str], int] = {}
         queued: dict[str, int] = {}
-        seen: set[int] = set()
-        for observer in self._metrics.observers:
+        for observer in self._metrics.observers:  # (one per runtime: observe() refuses a second)
             runtime = observer.runtime
-            if id(runtime) in seen:  # observed twice: its tokens are still there once
-                continue
-            seen.add(id(runtime))
             if isinstance(runtime, NetRunner):
                 net = runtime.net.name
                 for place, count in runtime.marking().counts().items():

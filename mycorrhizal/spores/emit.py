@@ -145,17 +145,22 @@ def _nothing(bb: Any, now: float, attributes: Attributes, relations: Relations) 
 
 
 def _reader(cls: type) -> Reader:
-    """What adapters read from blackboards of ``cls``, as one function (made once per class)."""
-    if issubclass(cls, BlackboardView):  # a handler's interface view: its blackboard's marks
+    """What adapters read from blackboards of ``cls``, as one function (made once per class, kept
+    in ``_readers``; read ``_readers.get(cls) or _reader(cls)``).  A handler's interface view
+    (``bb: SomeInterface``) is read as its blackboard, whose class marks the fields."""
+    made = _through_view_records if issubclass(cls, BlackboardView) else _marks_reader(cls)
+    _readers[cls] = made
+    return made
 
-        def through(view: Any, now: float, attributes: Attributes, relations: Relations) -> None:
-            bb = view.target
-            read = _readers.get(type(bb))
-            if read is None:
-                read = _readers[type(bb)] = _reader(type(bb))
-            read(bb, now, attributes, relations)
 
-        return through
+def _through_view_records(view: Any, now: float, attributes: Attributes, relations: Relations) -> None:
+    """:func:`_reader`'s function for an interface view: its blackboard's."""
+    bb = view.target
+    (_readers.get(type(bb)) or _reader(type(bb)))(bb, now, attributes, relations)
+
+
+def _marks_reader(cls: type) -> Reader:
+    """:func:`_reader`'s function for a blackboard class (not a view)."""
     plan = plan_of(cls)
     fields, refs = plan.event_attrs, plan.object_refs
     if not fields and not refs:
@@ -234,12 +239,12 @@ def json_reader(cls: type) -> JsonReader:
 
     A handler given its blackboard through an interface view (``bb: SomeInterface``) gets the
     view: what is read is the blackboard's own marks, as for a handler given the blackboard."""
-    made = _through_view if issubclass(cls, BlackboardView) else _marks_reader(cls)
+    made = _through_view if issubclass(cls, BlackboardView) else _json_marks_reader(cls)
     JSON_READERS[cls] = made
     return made
 
 
-def _marks_reader(cls: type) -> JsonReader:
+def _json_marks_reader(cls: type) -> JsonReader:
     """:func:`json_reader`'s function for a blackboard class (not a view)."""
     plan = plan_of(cls)
     fields, refs = plan.event_attrs, plan.object_refs
@@ -295,8 +300,5 @@ def adapter_event(
     """The event an adapter writes: its attributes, then the blackboard's EventAttr fields and
     ObjectRef objects (written first), then ``relations`` already collected."""
     if bb is not None:
-        read = _readers.get(type(bb))
-        if read is None:
-            read = _readers[type(bb)] = _reader(type(bb))
-        read(bb, now, attributes, relations)
+        (_readers.get(type(bb)) or _reader(type(bb)))(bb, now, attributes, relations)
     return (generate_event_id(), event_type, now, attributes, relations, None)

@@ -126,7 +126,11 @@ def is_collection(value: Any) -> bool:
     """Whether an ``ObjectRef`` field's ``value`` holds objects (a list, tuple or set of them)
     rather than being one: a named tuple (``typing.NamedTuple``) is one object, its fields its
     attributes."""
-    return isinstance(value, list | tuple | set | frozenset) and not hasattr(type(value), "_fields")
+    return isinstance(value, list | tuple | set | frozenset) and not _named_tuple(type(value))
+
+
+def _named_tuple(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
 
 
 def blackboard_objects(bb: Any) -> Iterator[tuple[Any, str, ObjectScope]]:
@@ -169,7 +173,7 @@ def object_attributes(obj: Any) -> Attributes:
     """
     if isinstance(obj, dict):
         return [(k, v) for k, v in obj.items() if type(k) is str and k != "id" and not k.startswith("_")]
-    if isinstance(obj, _NO_HINTS) and not hasattr(type(obj), "_fields"):  # (a named tuple has fields)
+    if isinstance(obj, _NO_HINTS) and not _named_tuple(type(obj)):  # (a named tuple has fields)
         return []
     marked = plan_of(type(obj)).spores_attrs
     if marked:
@@ -190,8 +194,8 @@ def _public_fields(cls: type, obj: Any) -> tuple[str, ...]:
         names = tuple(a.name for a in attrs.fields(cls))
     elif isinstance(getattr(cls, "model_fields", None), dict):  # Pydantic v2
         names = tuple(cls.model_fields)  # type: ignore[attr-defined]
-    elif issubclass(cls, tuple) and hasattr(cls, "_fields"):  # a named tuple
-        names = tuple(cls._fields)
+    elif _named_tuple(cls):
+        names = tuple(cls._fields)  # type: ignore[attr-defined]
     elif hasattr(obj, "__dict__"):
         return tuple(n for n in vars(obj) if not n.startswith("_"))  # per instance: not cached
     else:

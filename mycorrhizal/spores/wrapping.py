@@ -40,6 +40,11 @@ class ArgumentFinder:
     def __contains__(self, name: str) -> bool:
         return name in self._index
 
+    @property
+    def first(self) -> str | None:
+        """The name of the handler's first parameter (None: it has none, or no signature)."""
+        return next(iter(self._index), None)
+
     def get(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], default: Any = None) -> Any:
         """The argument passed for ``name`` (positionally or by keyword), else ``default``."""
         i = self._index.get(name)

@@ -23,16 +23,12 @@ def check_target(fn: Any, decorator: str, engine_decorator: str) -> None:
 
 
 def blackboard_argument(
-    fn: Callable[..., Any], prefer_bb: bool = False
+    finder: ArgumentFinder, prefer_bb: bool = False
 ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-    """A function finding the blackboard in a call of ``fn``: its first parameter's argument
-    (``prefer_bb``: its ``bb`` parameter's, if it has one), passed positionally or by keyword."""
-    finder = ArgumentFinder(fn)
-    try:
-        first = next(iter(inspect.signature(fn).parameters), None)
-    except (TypeError, ValueError):
-        first = None
-    name = "bb" if prefer_bb and "bb" in finder else first
+    """A function finding the blackboard in a call of the handler ``finder`` reads: its first
+    parameter's argument (``prefer_bb``: its ``bb`` parameter's, if it has one), passed
+    positionally or by keyword."""
+    name = "bb" if prefer_bb and "bb" in finder else finder.first
     if name is None:
         return lambda args, kwargs: args[0] if args else None
     return lambda args, kwargs: finder.get(name, args, kwargs)
@@ -50,7 +46,7 @@ class UserAttributes:
 
     def __init__(self, attributes: dict[str, Any] | None, fn: Callable[..., Any], where: str) -> None:
         self._finder = ArgumentFinder(fn)
-        self._first = blackboard_argument(fn)
+        self._first = blackboard_argument(self._finder)
         self._items: list[tuple[str, Any, tuple[str, ...] | None]] = []
         problems: list[Problem] = []
         for name, how in (attributes or {}).items():

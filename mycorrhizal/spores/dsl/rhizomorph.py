@@ -83,7 +83,7 @@ def log_tree_event(
     def decorate(fn: F) -> F:
         check_target(fn, "@log_tree_event(...)", "any engine decorator")
         extra = UserAttributes(attributes, fn, f"log_tree_event({event_type!r}) on {fn.__qualname__}")
-        blackboard = blackboard_argument(fn)
+        blackboard = blackboard_argument(ArgumentFinder(fn))
 
         def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent:
             attrs: Attributes = [("tree_name", tree_name)]

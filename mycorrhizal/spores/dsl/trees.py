@@ -87,7 +87,7 @@ def log_state_snapshot(
 
     def decorate(fn: F) -> F:
         check_target(fn, "@log_state_snapshot(...)", "any engine decorator")
-        subject_of = blackboard_argument(fn)
+        subject_of = blackboard_argument(ArgumentFinder(fn))
 
         def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
             subject = subject_of(args, kwargs)
@@ -124,7 +124,7 @@ class TreeSporesAdapter(Adapter):
             finder = ArgumentFinder(fn)
             extra = UserAttributes(attributes, fn, f"log_action({event_type!r}) on {fn.__qualname__}")
             machine_arg = next((name for name in _MACHINE_ARGS if name in finder), None)
-            blackboard = blackboard_argument(fn, prefer_bb=True)
+            blackboard = blackboard_argument(finder, prefer_bb=True)
             name = fn.__name__
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
