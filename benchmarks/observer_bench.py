@@ -19,9 +19,24 @@ the observed minus the unobserved figure, round by round (microseconds per trans
 * PN, async handler -> one token / plain def handler -> one token: hypha_bench's
   ``source -> produce -> queue -> consume -> sink``, every firing handing its token on.
 
+The peers' equivalent, in the same rounds, on the message workload (septum_bench's machines of
+python-statemachine and transitions, ``send("loop")`` / ``trigger("loop")`` per message), each
+unobserved and with the library's documented hook run on every transition, doing nothing:
+
+* python-statemachine: a listener (``listeners=[obj]`` at construction) whose ``after_transition``
+  asks for no argument and does nothing; rows "python-statemachine, unobserved", "python-statemachine,
+  do-nothing listener" and "python-statemachine, added by the listener".
+* transitions: ``AsyncMachine(after_state_change=fn)``, ``fn`` a plain function that does nothing;
+  rows "transitions, unobserved", "transitions, do-nothing after_state_change" and "transitions,
+  added by after_state_change".
+
+Both libraries' async engines run their callbacks through ``asyncio.gather``, so a plain ``def`` hook
+is wrapped in a coroutine and becomes a task of its own per transition.  py_trees is left out (trees
+are not in this target), SNAKES too (it has no hook).
+
 Target (issue 11): an attached observer that does nothing adds at most 0.3 µs per FSM transition or
-PN firing.  Run ``python benchmarks/observer_bench.py`` (``--quick`` for a smoke run, ``--help``
-for options).
+PN firing; the peers' added rows have no target.  Run ``python benchmarks/observer_bench.py``
+(``--quick`` for a smoke run, ``--help`` for options).
 """
 
 from __future__ import annotations
@@ -51,9 +66,28 @@ PN_ASYNC = "PN, async handler -> one token"
 PN_PLAIN = "PN, plain def handler -> one token"
 WORKLOADS = (FSM_TICK, FSM_MESSAGE, FSM_GUARDED, CHART, PN_NOTHING, PN_ASYNC, PN_PLAIN)
 
+PSM, TRANSITIONS = septum_bench.PSM, septum_bench.TRANSITIONS
+PSM_UNOBSERVED = f"{PSM}, {UNOBSERVED}"
+PSM_OBSERVED = f"{PSM}, do-nothing listener"
+PSM_ADDED = f"{PSM}, added by the listener"
+TRANSITIONS_UNOBSERVED = f"{TRANSITIONS}, {UNOBSERVED}"
+TRANSITIONS_OBSERVED = f"{TRANSITIONS}, do-nothing after_state_change"
+TRANSITIONS_ADDED = f"{TRANSITIONS}, added by after_state_change"
+
 
 def nothing(event: Any) -> None:
     """The observer that does nothing (and asks for nothing told on request)."""
+
+
+class NothingListener:
+    """python-statemachine's listener that does nothing, after every transition."""
+
+    def after_transition(self) -> None:
+        """Asks for nothing: python-statemachine passes a callback only the parameters it names."""
+
+
+def nothing_after() -> None:
+    """transitions' ``after_state_change`` that does nothing (a trigger without arguments passes none)."""
 
 
 def _watched(runtime: Any, contender: str) -> Any:
@@ -111,12 +145,31 @@ def cases(settings: Settings) -> Sequence[Case]:
             net_case(contender, PN_ASYNC, lambda: hypha_bench.hypha_chain(2), "source", 2),
             net_case(contender, PN_PLAIN, lambda: hypha_bench.hypha_chain(2, plain=True), "source", 2),
         ]
-    return made
+    return [*made, *peer_cases()]
+
+
+def peer_cases() -> list[Case]:
+    """The message workload on septum_bench's peer machines, unobserved and with a do-nothing hook."""
+    return [
+        septum_bench.python_statemachine_message_case(PSM_UNOBSERVED, FSM_MESSAGE),
+        septum_bench.python_statemachine_message_case(PSM_OBSERVED, FSM_MESSAGE, [NothingListener()]),
+        septum_bench.transitions_message_case(TRANSITIONS_UNOBSERVED, FSM_MESSAGE),
+        septum_bench.transitions_message_case(TRANSITIONS_OBSERVED, FSM_MESSAGE, nothing_after),
+    ]
 
 
 DERIVED = [
     Derived(ADDED, workload, (OBSERVED, workload), (UNOBSERVED, workload), target=TARGET_US)
     for workload in WORKLOADS
+]
+DERIVED += [
+    Derived(PSM_ADDED, FSM_MESSAGE, (PSM_OBSERVED, FSM_MESSAGE), (PSM_UNOBSERVED, FSM_MESSAGE)),
+    Derived(
+        TRANSITIONS_ADDED,
+        FSM_MESSAGE,
+        (TRANSITIONS_OBSERVED, FSM_MESSAGE),
+        (TRANSITIONS_UNOBSERVED, FSM_MESSAGE),
+    ),
 ]
 
 
@@ -126,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
         argv,
         __doc__,
         name="observer",
-        peers=(),
+        peers=(PSM, TRANSITIONS),
         cases=cases,
         derived=DERIVED,
         unit=", microseconds per transition or firing",

@@ -370,15 +370,44 @@ def python_statemachine_class(calls: list[int]) -> Any:
     return FiveStates
 
 
-def python_statemachine_cases(settings: Settings) -> list[Case]:
-    calls = [0]  # handler runs must equal the transitions asked for
+def python_statemachine_maker(
+    calls: list[int], listeners: Sequence[object] = ()
+) -> Callable[[], Awaitable[Any]]:
+    """Make the 5-state machine and activate it (its async engine needs the explicit activation);
+    ``listeners`` are attached at construction, python-statemachine's documented ``listeners=``."""
     machine_class = python_statemachine_class(calls)
 
     async def make() -> Any:
-        machine = machine_class()
+        machine = machine_class(listeners=[*listeners])
         await machine.activate_initial_state()
         return machine
 
+    return make
+
+
+def python_statemachine_message_case(
+    contender: str = PSM, workload: str = WORKLOAD_MESSAGE, listeners: Sequence[object] = ()
+) -> Case:
+    """``await sm.send("loop")`` per message; the handler must run once per message."""
+    calls = [0]
+    make = python_statemachine_maker(calls, listeners)
+    box: list[Any] = []
+
+    async def setup() -> None:
+        box.append(await make())
+
+    async def messages(n: int) -> None:
+        machine, before = box[0], calls[0]
+        for _ in range(n):
+            await machine.send("loop")
+        assert calls[0] - before == n and machine.current_state_value == "S1"
+
+    return Case(contender, workload, messages, setup=setup)
+
+
+def python_statemachine_cases(settings: Settings) -> list[Case]:
+    calls = [0]  # handler runs must equal the transitions asked for
+    make = python_statemachine_maker(calls)
     box: list[Any] = []
 
     async def setup() -> None:
@@ -390,31 +419,18 @@ def python_statemachine_cases(settings: Settings) -> list[Case]:
             await machine.loop()
         assert calls[0] - before == n and machine.current_state_value == "S1"
 
-    async def messages(n: int) -> None:
-        machine, before = box[0], calls[0]
-        for _ in range(n):
-            await machine.send("loop")
-        assert calls[0] - before == n and machine.current_state_value == "S1"
-
     return [
         Case(PSM, WORKLOAD_TRANSITION, loop, setup=setup),
-        Case(PSM, WORKLOAD_MESSAGE, messages, setup=setup),
+        python_statemachine_message_case(),
         *create_cases(PSM, make, None),
     ]
 
 
 def python_statemachine_memory(settings: Settings) -> list[Row]:
-    machine_class = python_statemachine_class([0])
-
-    async def make() -> Any:
-        machine = machine_class()
-        await machine.activate_initial_state()
-        return machine
-
     async def step(machine: Any) -> None:
         await machine.loop()
 
-    return memory_rows(PSM, make, step, _machines(settings, peer=True))
+    return memory_rows(PSM, python_statemachine_maker([0]), step, _machines(settings, peer=True))
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -428,8 +444,11 @@ TRANSITIONS_SPEC = [
 ]
 
 
-def transitions_maker(calls: list[int]) -> Callable[[], Awaitable[Any]]:
-    """transitions' AsyncMachine, one machine per model (what ``Machine(model=self)`` users get)."""
+def transitions_maker(
+    calls: list[int], after_state_change: Callable[..., Any] | None = None
+) -> Callable[[], Awaitable[Any]]:
+    """transitions' AsyncMachine, one machine per model (what ``Machine(model=self)`` users get);
+    ``after_state_change`` is its documented machine-level callback, run after every transition."""
     from transitions.extensions.asyncio import AsyncMachine
 
     class Model:
@@ -440,10 +459,38 @@ def transitions_maker(calls: list[int]) -> Callable[[], Awaitable[Any]]:
 
     async def make() -> Any:
         model = Model()
-        AsyncMachine(model=model, states=states, transitions=TRANSITIONS_SPEC, initial="S1")
+        AsyncMachine(
+            model=model,
+            states=states,
+            transitions=TRANSITIONS_SPEC,
+            initial="S1",
+            after_state_change=after_state_change,
+        )
         return model
 
     return make
+
+
+def transitions_message_case(
+    contender: str = TRANSITIONS,
+    workload: str = WORKLOAD_MESSAGE,
+    after_state_change: Callable[..., Any] | None = None,
+) -> Case:
+    """``await model.trigger("loop")`` per message; the handler must run once per message."""
+    calls = [0]
+    make = transitions_maker(calls, after_state_change)
+    box: list[Any] = []
+
+    async def setup() -> None:
+        box.append(await make())
+
+    async def messages(n: int) -> None:
+        model, before = box[0], calls[0]
+        for _ in range(n):
+            await model.trigger("loop")
+        assert calls[0] - before == n and model.state == "S1"
+
+    return Case(contender, workload, messages, setup=setup)
 
 
 def transitions_cases(settings: Settings) -> list[Case]:
@@ -460,15 +507,9 @@ def transitions_cases(settings: Settings) -> list[Case]:
             await model.loop()
         assert calls[0] - before == n and model.state == "S1"
 
-    async def messages(n: int) -> None:
-        model, before = box[0], calls[0]
-        for _ in range(n):
-            await model.trigger("loop")
-        assert calls[0] - before == n and model.state == "S1"
-
     return [
         Case(TRANSITIONS, WORKLOAD_TRANSITION, loop, setup=setup),
-        Case(TRANSITIONS, WORKLOAD_MESSAGE, messages, setup=setup),
+        transitions_message_case(),
         *create_cases(TRANSITIONS, make, None),
     ]
 

@@ -142,7 +142,20 @@ OBSERVER_WORKLOADS = (
     "PN, async handler -> one token",
     "PN, plain def handler -> one token",
 )
-OBSERVER_ROWS = each(("unobserved", "do-nothing observer", "added by the observer"), *OBSERVER_WORKLOADS)
+OBSERVER_ROWS = {
+    *each(("unobserved", "do-nothing observer", "added by the observer"), *OBSERVER_WORKLOADS),
+    *each(
+        (
+            f"{PSM}, unobserved",
+            f"{PSM}, do-nothing listener",
+            f"{PSM}, added by the listener",
+            f"{TR}, unobserved",
+            f"{TR}, do-nothing after_state_change",
+            f"{TR}, added by after_state_change",
+        ),
+        "FSM, message -> self-transition",
+    ),
+}
 ROWS = {
     "septum_bench": SEPTUM_ROWS,
     "hypha_bench": HYPHA_ROWS,
