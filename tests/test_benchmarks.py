@@ -3,7 +3,8 @@
 Each script runs (``--quick``) and prints a row for every contender and workload it promises.  Only
 the shape of the output is checked: timings depend on the machine, so no figure is asserted.  The
 harness is checked on fake cases: the interleaving order, the rows it derives, the collector
-setting, the JSON file and the ``--only`` filter.
+setting, the JSON file and the ``--only`` filter.  ``instructions.py`` counts one row under
+callgrind for real (valgrind is installed by ``.ci/run``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 import gc
 import importlib
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +34,7 @@ SCRIPTS = (
     "distribution_bench",
     "observer_bench",
 )
-MODULES = (*SCRIPTS, "compare", "_harness")
+MODULES = (*SCRIPTS, "compare", "instructions", "_harness")
 
 M, PSM, TR, PT, SN, F = "mycorrhizal", "python-statemachine", "transitions", "py_trees", "SNAKES", "floor"
 
@@ -468,3 +471,54 @@ def test_compare_matches_rows_of_two_runs(
     assert lines == [("lib", "tick", "4.00 (4.00..4.00)", "3.00 (3.00..3.00)", "-25 %", "us", "")]
     output = capsys.readouterr().out
     assert "only before: lib / gone" in output and "only after: lib / new" in output
+
+
+# --- instructions.py: callgrind counts of the observer and logging rows ---------------------------
+
+
+def test_instructions_count_a_row_under_callgrind(
+    bench_path: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    instructions = importlib.import_module("instructions")
+    out = tmp_path / "counts.json"
+    counted = instructions.main(
+        ["--quick", "--only", "per PN firing (do-nothing observer", "--json", str(out)]
+    )
+    assert [(c.script, c.contender, c.workload) for c in counted] == [
+        ("spores_bench", "spores, added by logging", "per PN firing (do-nothing observer - plain)")
+    ]
+    (row,) = counted
+    # A firing runs thousands of instructions; an observer, even one doing nothing, adds some.
+    assert 1_000 < row.plain < row.watched and row.added == row.watched - row.plain
+    assert printed_rows(capsys.readouterr().out) == [
+        ("spores_bench", "spores, added by logging / per PN firing (do-nothing observer - plain)")
+    ]
+    assert json.loads(out.read_text())[0]["added"] == row.added
+
+
+def test_instructions_rows_are_cases_the_scripts_make(bench_path: None) -> None:
+    instructions = importlib.import_module("instructions")
+    harness = importlib.import_module("_harness")
+    for script in instructions.SCRIPTS:
+        made = {case.key for case in importlib.import_module(script).cases(harness.Settings(quick=True))}
+        rows = instructions.rows_of(script)
+        assert rows and all(row.left in made and row.right in made for row in rows), script
+
+
+@pytest.mark.parametrize(
+    ("args", "path", "message"),
+    [
+        (["--only", "no such row"], None, "no row matches --only ['no such row']"),
+        ([], "", "valgrind is not installed; install it (apt-get install valgrind)"),
+    ],
+)
+def test_instructions_refuse_what_they_cannot_count(args: list[str], path: str | None, message: str) -> None:
+    env = dict(os.environ) if path is None else {**os.environ, "PATH": path}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "instructions.py"), "--quick", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2 and message in done.stderr
