@@ -56,6 +56,7 @@ __all__ = [
     "print_table",
     "rotation",
     "run_benchmark",
+    "run_between",
 ]
 
 SPREAD = "p25..p75"  # what the spread column is: the interquartile range over the rounds
@@ -252,13 +253,34 @@ def _sample(case: Case, n: int, collector: bool) -> float:
         gc.enable()
 
 
-def _prepare(case: Case, settings: Settings) -> None:
-    """Event loop, set-up, operations per sample (calibrated unless fixed) and a warm-up sample."""
+def _open(case: Case) -> None:
+    """The case's event loop (when a function of it is a coroutine function) and its set-up."""
     needs_loop = any(inspect.iscoroutinefunction(f) for f in (case.run, case.setup, case.teardown) if f)
     if needs_loop:
         case.loop = asyncio.new_event_loop()
     if case.setup is not None:
         _call(case, case.setup)
+
+
+def run_between(
+    case: Case, warm: int, n: int, start: Callable[[], object], stop: Callable[[], object]
+) -> None:
+    """Set ``case`` up, run ``warm`` operations, then ``start()``, ``n`` operations and ``stop()``,
+    and tear it down: one run measured from outside the process (instructions.py's callgrind
+    count), the collector on, as the timed rounds run."""
+    _open(case)
+    try:
+        _sample(case, warm, True)
+        start()
+        _sample(case, n, True)
+        stop()
+    finally:
+        _close(case)
+
+
+def _prepare(case: Case, settings: Settings) -> None:
+    """Event loop, set-up, operations per sample (calibrated unless fixed) and a warm-up sample."""
+    _open(case)
     collector = settings.gc if case.gc is None else case.gc
     if case.ops is not None:
         case.n = case.ops

@@ -8,17 +8,18 @@ machines, nets, observers and transports) and, for each row those scripts derive
 
 Each case runs in a child process twice: set-up and a warm-up outside the count, then ``n`` and
 ``6 n`` operations counted (instrumentation is switched on after the warm-up and off before the
-tear-down, with ``callgrind_control``); the figure is the difference of the two counts divided by the ``5 n``
-operations between them, so what is not per operation (switching the count on and off) cancels out.  A row's
-``added`` is the watched figure minus the plain one, divided by the events per operation where
-the row says so (``spores.observe`` writes two events per FSM transition).
+tear-down, with ``callgrind_control``); the figure is the difference of the two counts divided by
+the ``5 n`` operations between them, so what is not per operation (switching the count on and
+off) cancels out.  A row's ``added`` is the watched figure minus the plain one, divided by the
+events per operation where the row says so (``spores.observe`` writes two events per FSM
+transition); its last column is what watching adds to an operation over the plain operation.
 
 Instructions are not microseconds: they decide whether a change made a path cheaper (a change of
 a few hundred instructions per operation shows here and drowns in a wall-clock run), while the
 targets stay the wall-clock ones of the two scripts.  Needs ``valgrind``
 (``apt-get install valgrind``); ``--quick`` counts tiny workloads (a smoke run).
 
-    python benchmarks/instructions.py --only "PN firing"
+    python benchmarks/instructions.py --only "PN"
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from _harness import Derived, Settings, _close, _prepare, _sample
+from _harness import Derived, Settings, run_between
 
 SCRIPTS = ("observer_bench", "spores_bench")
 CHILD_ENV = "MYCORRHIZAL_INSTRUCTIONS_CHILD"  # set in a counted child: switch the count on after warming up
@@ -72,7 +74,7 @@ class Counted:
 
     @property
     def share(self) -> float:
-        """``added`` over the plain operation (per operation, not per event)."""
+        """What watching adds to an operation, over the plain operation (per operation, not per event)."""
         return (self.watched - self.plain) / self.plain
 
 
@@ -83,24 +85,27 @@ def rows_of(script: str) -> list[Derived]:
 
 
 def child(script: str, contender: str, workload: str, warm: int, n: int) -> None:
-    """Run one case of ``script``: set up and warm up, then (counted) ``n`` operations, then close."""
+    """Run one case of ``script``: set up and warm up, then (counted) ``n`` operations, then close
+    (not counted: spores_bench reads back every file it wrote)."""
     module = importlib.import_module(script)
-    settings = Settings(quick=True)  # no calibration: the operations are ours to choose
-    case = next(c for c in module.cases(settings) if (c.contender, c.workload) == (contender, workload))
-    _prepare(case, settings)
-    try:
-        _sample(case, warm, True)
-        _instrument("on")
-        _sample(case, n, True)  # the collector on, as the wall-clock scripts run
-        _instrument("off")  # not the tear-down: spores_bench reads back every file it wrote
-    finally:
-        _close(case)
+    case = next(c for c in module.cases(Settings()) if (c.contender, c.workload) == (contender, workload))
+    run_between(case, warm, n, lambda: _instrument("on"), lambda: _instrument("off"))
 
 
 def _instrument(switch: str) -> None:
-    """Switch callgrind's count on or off in this process (when a counted child)."""
-    if os.environ.get(CHILD_ENV):
-        subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], check=True, capture_output=True)
+    """Switch callgrind's count on or off in this process (when a counted child).  Its output goes
+    to a file, not a pipe: reading a pipe would be counted (~200,000 instructions a switch)."""
+    if not os.environ.get(CHILD_ENV):
+        return
+    with tempfile.TemporaryFile() as output:
+        done = subprocess.run(
+            ["callgrind_control", "-i", switch, str(os.getpid())], stdout=output, stderr=output
+        )
+        if done.returncode != 0:
+            output.seek(0)
+            raise RuntimeError(
+                f"callgrind_control -i {switch} failed: {output.read().decode(errors='replace')}"
+            )
 
 
 def count(script: str, key: tuple[str, str], warm: int, n: int) -> int:
@@ -138,7 +143,7 @@ def per_operation(script: str, key: tuple[str, str], sizes: Sizes) -> float:
 def measure(wanted: Sequence[tuple[str, Derived]], sizes: Sizes) -> list[Counted]:
     """Count every case the ``wanted`` rows need (children in parallel, a core each)."""
     keys = sorted({(script, key) for script, row in wanted for key in (row.left, row.right)})
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
         figures = dict(zip(keys, pool.map(lambda item: per_operation(*item, sizes), keys), strict=True))
     made = []
     for script, row in wanted:
@@ -156,7 +161,7 @@ def table(counted: Sequence[Counted], sizes: Sizes, quick: bool) -> str:
     )
     if quick:
         title += " [quick: smoke run, figures not meaningful]"
-    header = ("script", "row", "plain", "watched", "added", "watched/plain")
+    header = ("script", "row", "plain", "watched", "added", "(watched - plain) / plain")
     lines = [
         (
             c.script,
@@ -192,8 +197,13 @@ def main(argv: Sequence[str] | None = None) -> list[Counted]:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        parser.exit(2, "instructions.py: valgrind is not installed; install it (apt-get install valgrind)\n")
+    missing = [program for program in ("valgrind", "callgrind_control") if shutil.which(program) is None]
+    if missing:
+        parser.exit(
+            2,
+            f"instructions.py: {' and '.join(missing)} not found; "
+            "install valgrind: apt-get install -y valgrind\n",
+        )
     settings = Settings(only=tuple(args.only))
     wanted = [
         (script, row)
@@ -206,17 +216,24 @@ def main(argv: Sequence[str] | None = None) -> list[Counted]:
             2, f"instructions.py: no row matches --only {args.only}; see the rows of {', '.join(SCRIPTS)}\n"
         )
     sizes = QUICK if args.quick else FULL
-    counted = measure(wanted, sizes)
+    try:
+        counted = measure(wanted, sizes)
+    except RuntimeError as failed:
+        parser.exit(1, f"instructions.py: {failed}\n")
     print(table(counted, sizes, args.quick))
     if args.json is not None:
-        args.json.write_text(json.dumps([asdict(c) for c in counted], indent=2) + "\n")
+        document = {
+            "python": platform.python_version(),
+            "quick": args.quick,
+            "sizes": asdict(sizes),
+            "rows": [asdict(c) for c in counted],
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
     return counted
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 7 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
-        sys.stdout.flush()
-        os._exit(0)  # no interpreter shut-down: seconds under valgrind, and nothing to count
     else:
         main()

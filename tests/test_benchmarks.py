@@ -14,6 +14,7 @@ import gc
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -479,6 +480,8 @@ def test_compare_matches_rows_of_two_runs(
 def test_instructions_count_a_row_under_callgrind(
     bench_path: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    if shutil.which("valgrind") is None:
+        pytest.fail("valgrind is not installed; run 'apt-get install -y valgrind' (.ci/run does)")
     instructions = importlib.import_module("instructions")
     out = tmp_path / "counts.json"
     counted = instructions.main(
@@ -493,14 +496,29 @@ def test_instructions_count_a_row_under_callgrind(
     assert printed_rows(capsys.readouterr().out) == [
         ("spores_bench", "spores, added by logging / per PN firing (do-nothing observer - plain)")
     ]
-    assert json.loads(out.read_text())[0]["added"] == row.added
+    document = json.loads(out.read_text())
+    assert document["quick"] is True and document["rows"][0]["added"] == row.added
+
+
+def test_instructions_take_the_difference_per_operation_and_per_event(
+    bench_path: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instructions = importlib.import_module("instructions")
+    # A count that grows linearly: 5,000,000 for what is not per operation, then so much per operation.
+    rate = {"no logging": 7_000, "spores.observe -> AsyncFileTransport": 49_000}
+    monkeypatch.setattr(instructions, "count", lambda script, key, warm, n: 5_000_000 + rate[key[0]] * n)
+    (row,) = [r for r in instructions.rows_of("spores_bench") if r.per == 2]
+    (counted,) = instructions.measure([("spores_bench", row)], instructions.QUICK)
+    assert (counted.plain, counted.watched) == (7_000, 49_000)
+    assert counted.added == 21_000  # two events per transition
+    assert counted.share == 6.0
 
 
 def test_instructions_rows_are_cases_the_scripts_make(bench_path: None) -> None:
     instructions = importlib.import_module("instructions")
     harness = importlib.import_module("_harness")
     for script in instructions.SCRIPTS:
-        made = {case.key for case in importlib.import_module(script).cases(harness.Settings(quick=True))}
+        made = {case.key for case in importlib.import_module(script).cases(harness.Settings())}
         rows = instructions.rows_of(script)
         assert rows and all(row.left in made and row.right in made for row in rows), script
 
@@ -509,7 +527,7 @@ def test_instructions_rows_are_cases_the_scripts_make(bench_path: None) -> None:
     ("args", "path", "message"),
     [
         (["--only", "no such row"], None, "no row matches --only ['no such row']"),
-        ([], "", "valgrind is not installed; install it (apt-get install valgrind)"),
+        ([], "", "valgrind and callgrind_control not found; install valgrind: apt-get install -y valgrind"),
     ],
 )
 def test_instructions_refuse_what_they_cannot_count(args: list[str], path: str | None, message: str) -> None:
