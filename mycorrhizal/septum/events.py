@@ -110,7 +110,8 @@ class HandlerFailed(MachineEvent):
 
     ``routed_to`` is the state the machine goes to next (the hook's choice or the error state), the
     label's text when the ``on_error`` hook returned a label (its transition is taken), or None when
-    the error is raised to the caller of ``run()``/``tick()``.
+    the error is raised to the caller of ``run()``/``tick()`` (or what the ``on_error`` hook itself
+    raised is).
     """
 
     role: str

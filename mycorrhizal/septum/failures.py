@@ -161,9 +161,19 @@ async def destination(
     is (inside) the error state, whose errors are never routed again.  Observers see
     :class:`HandlerFailed`."""
     error = handler_error(node, role, exc, e.ctx.msg)
-    dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec, node) or e.spec.error
+    try:
+        dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec, node) or e.spec.error
+    except Exception:
+        _tell_failed(e, node, role, error, None)  # the hook failed: what it raised is raised
+        raise
     if own:
         dest = None  # an error in the error state itself is raised, never routed again
+    _tell_failed(e, node, role, error, dest)
+    return error, dest
+
+
+def _tell_failed(e: Any, node: Node, role: str, error: HandlerError, dest: Node | Op | None) -> None:
+    """Tell the observers of engine ``e`` that ``role`` of ``node`` failed and where it sends the machine."""
     if e.observers is not None:
         e.emit(
             HandlerFailed,
@@ -173,7 +183,6 @@ async def destination(
             error=error,
             routed_to=routed_to(dest),
         )
-    return error, dest
 
 
 def routed_to(dest: Node | Op | None) -> str | None:

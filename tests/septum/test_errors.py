@@ -6,6 +6,7 @@ import pytest
 
 from mycorrhizal.common import HandlerError, StateMachineComplete
 from mycorrhizal.septum import (
+    HandlerFailed,
     LabeledTransition,
     Pop,
     Push,
@@ -160,6 +161,27 @@ async def test_error_hook_must_return_a_state_a_label_or_none() -> None:
         TypeError, match="on_error returned 'Oops', which is neither a septum state nor a label"
     ):
         await fsm.run()
+
+
+@pytest.mark.parametrize("hook", ["raising", "not a state or label"])
+async def test_a_failure_whose_error_hook_fails_is_told_to_observers_before_it_is_raised(hook: str) -> None:
+    # The handler raised, then the hook asked where to go raised (or answered nonsense): what the
+    # caller gets is the hook's error, and observers are told the handler's failure, raised (None).
+    def broken(ctx, error):
+        if hook == "raising":
+            raise RuntimeError("hook broke")
+        return "Oops"
+
+    fsm = StateMachine(Worker, on_error=broken)
+    seen = []
+    fsm.add_observer(seen.append)
+    fsm.send_message("bad")
+    with pytest.raises(RuntimeError if hook == "raising" else TypeError):
+        await fsm.run()
+    failed = [e for e in seen if isinstance(e, HandlerFailed)]
+    told = [(e.state, e.role, e.message, e.routed_to) for e in failed]
+    assert told == [("Worker", "on_state", "bad", None)]
+    assert str(failed[0].error.__cause__) == "bad input"
 
 
 async def test_error_state_keeps_the_stack_so_it_can_pop_back() -> None:
