@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from functools import partial
 from typing import Any
 
 from ..common.errors import ExecutionError
@@ -364,26 +365,32 @@ def _completion(e: Charting, node: ChartNode) -> Op | None:
 # --- errors --------------------------------------------------------------------------------------
 
 
+def _refused(e: Charting, node: ChartNode, dest: Any) -> ExecutionError | None:
+    """Why a statechart cannot go where its ``on_error`` hook sent it (None: it can)."""
+    if isinstance(dest, Op):
+        return ExecutionError(
+            f"machine {e.spec.name}: on_error returned label {label_text(dest.label)}; a machine with "
+            f"compound states takes a state (or None) from its on_error hook",
+            state=node.name,
+        )
+    if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:
+        return ExecutionError(
+            f"machine {e.spec.name}: on_error chose state {dest.name}, which this machine does not hold; "
+            f"a machine with compound states can only go to one of its own states",
+            state=node.name,
+        )
+    return None
+
+
 async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> None:
     """A handler raised: send the machine to its error hook's state or error state, or raise."""
     assert e.ctx is not None
     error_node = e.spec.error
     own = error_node is not None and node.within(error_node)  # type: ignore[arg-type]
-    error, dest = await destination(e, node, role, exc, own)
+    error, dest = await destination(e, node, role, exc, own, partial(_refused, e, node))
     if dest is None:
         raise error
-    if isinstance(dest, Op):
-        raise ExecutionError(
-            f"machine {e.spec.name}: on_error returned label {label_text(dest.label)}; a machine with "
-            f"compound states takes a state (or None) from its on_error hook",
-            state=node.name,
-        ) from exc
-    if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:
-        raise ExecutionError(
-            f"machine {e.spec.name}: on_error chose state {dest.name}, which this machine does not hold; "
-            f"a machine with compound states can only go to one of its own states",
-            state=node.name,
-        ) from exc
+    assert isinstance(dest, ChartNode)
     report.routed(e.spec.name, error, dest.name)
     for active in list(e.active):  # every active state is abandoned: no on_leave
         if active.timeout is not None:

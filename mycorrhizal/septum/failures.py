@@ -154,11 +154,17 @@ async def chosen_state(
 
 
 async def destination(
-    e: Any, node: Node, role: str, exc: BaseException, own: bool
+    e: Any,
+    node: Node,
+    role: str,
+    exc: BaseException,
+    own: bool,
+    refuse: Callable[[Node | Op], Exception | None] | None = None,
 ) -> tuple[HandlerError, Node | Op | None]:
     """``exc`` raised by ``node``'s ``role`` on engine ``e``: its error, and where the machine goes: a
     state, a transition of ``node`` (the hook returned a label), or None (raise it).  ``own``: ``node``
-    is (inside) the error state, whose errors are never routed again.  Observers see
+    is (inside) the error state, whose errors are never routed again.  ``refuse(dest)``: the error to
+    raise instead of going to ``dest`` (an engine that cannot go there), or None.  Observers see
     :class:`HandlerFailed`."""
     error = handler_error(node, role, exc, e.ctx.msg)
     try:
@@ -168,7 +174,10 @@ async def destination(
         raise
     if own:
         dest = None  # an error in the error state itself is raised, never routed again
-    _tell_failed(e, node, role, error, dest)
+    refused = None if dest is None or refuse is None else refuse(dest)
+    _tell_failed(e, node, role, error, None if refused is not None else dest)
+    if refused is not None:
+        raise refused from exc
     return error, dest
 
 

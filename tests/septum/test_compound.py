@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from mycorrhizal.common import ExecutionError, HandlerError, ManualClock
 from mycorrhizal.septum import (
     Again,
+    HandlerFailed,
     LabeledTransition,
     Pop,
     Push,
@@ -398,9 +399,32 @@ async def test_an_on_error_hook_of_a_statechart_returning_a_label_is_refused() -
         transitions=lambda: [LabeledTransition(E.GO, final("Away"))],
     )
     fsm = StateMachine(box("Outer", inner), on_error=lambda ctx, error: E.GO)
+    failed = []
+    fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
     fsm.send_message("boom")
     with pytest.raises(ExecutionError, match="on_error returned label GO; a machine with compound states"):
         await fsm.run()
+    # the error is raised, the machine stays where it was: the record says so (not "routed to GO")
+    assert [(e.state, e.routed_to) for e in failed] == [("Inner", None)]
+    assert names(fsm.configuration) == ["Outer", "Inner"]
+
+
+async def test_an_on_error_hook_of_a_statechart_choosing_a_foreign_state_is_told_as_raised() -> None:
+    def boom(ctx: Any) -> None:
+        if ctx.msg == "boom":
+            raise ValueError("bad")
+
+    inner = leaf("Inner", on_state=boom, config=StateConfiguration(can_dwell=True))
+    elsewhere = final("Elsewhere")  # not a state of this machine
+    fsm = StateMachine(box("Outer", inner), on_error=lambda ctx, error: elsewhere)
+    failed = []
+    fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
+    fsm.send_message("boom")
+    with pytest.raises(
+        ExecutionError, match="on_error chose state Elsewhere, which this machine does not hold"
+    ):
+        await fsm.run()
+    assert [(e.state, e.routed_to) for e in failed] == [("Inner", None)]
 
 
 async def test_a_copy_carries_the_configuration_and_its_own_timers() -> None:
