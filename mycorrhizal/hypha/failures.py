@@ -64,13 +64,19 @@ class Failures:
         from ``run_until_idle()``: a firing in its own task ends with it where nobody awaits it, and
         the caller must not wait for an idle net for ever.  The transitions the tokens enable again
         are queued, not sent off in a pass of their own (as after a pass ``exc`` ended, see
-        :class:`~.scheduler.Scheduler`): the next ``run_until_idle()`` or token fires them."""
+        :class:`~.scheduler.Scheduler`): the next ``run_until_idle()`` or token fires them.  ``t``
+        itself is held, as after a firing cancelled from outside, until a new token reaches one of
+        its inputs or the runner is started again: taking the same tokens again would raise the same
+        exception again (and another firing of ``t`` ending now may have queued it already)."""
         ready = self._ready
         scheduled, ready.scheduled = ready.scheduled, True  # (Ready.mark queues, and asks no pass)
         try:
             self.give_back(t, consumed, notify=True)
         finally:
             ready.scheduled = scheduled
+        t.last_error = exc  # what runner.stuck() says it waits after
+        t.interrupted = True  # (the hold ends at a restart: see resume_retries)
+        t.blocked_gen = sum(p.gen for p, _ in t.inputs)
         if self._report.watched:
             self._report.cancelled(t.qname, consumed)
         log.info(

@@ -76,12 +76,14 @@ class Stuck:
     waiting: int
     """Tokens waiting for it: in the transition's input places, or in the sink's place (0 for a source)."""
     error: BaseException | None = attrs.field(eq=False)
-    """Why it last failed (or was cancelled from outside)."""
+    """Why it last failed (or was cancelled from outside; for a firing ended by a ``KeyboardInterrupt``
+    or the like, that exception)."""
     retry_at: float | None
     """When it is retried, on the runner's timebase; None: only when a new token arrives."""
 
     def __str__(self) -> str:
-        why = "" if self.error is None else f" after {type(self.error).__name__}: {self.error}"
+        error = self.error
+        why = "" if error is None else f" after {type(error).__name__}" + (f": {error}" if str(error) else "")
         if self.kind == "source":
             return f"source {self.name!r} stopped{why}"
         when = (

@@ -276,8 +276,9 @@ class Runner(NetChanges):
 
     def stuck(self) -> tuple[Stuck, ...]:
         """Transitions and sinks that have tokens they could take but wait after a failure (or after a
-        firing was cancelled from outside): until their retry timer expires or a new token arrives;
-        then the sources that failed since the runner started (they give no more tokens)."""
+        firing was cancelled from outside, or ended by a ``KeyboardInterrupt`` or the like): until
+        their retry timer expires or a new token arrives; then the sources that failed since the
+        runner started (they give no more tokens)."""
         found = [
             Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.last_error, t.retry.at)
             for t in self._transitions

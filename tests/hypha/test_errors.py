@@ -303,15 +303,22 @@ async def test_after_a_pass_raised_the_transitions_still_ready_fire_on_the_next_
     for _ in range(5):  # nothing fires by itself: the caller decides (it could stop() the runner here)
         await asyncio.sleep(0)
     assert runner.fired()["AbortThenShip.ship"] == 0 and runner.marking()["box"] == ("parcel",)
-    assert await settle(clock, runner.run_until_idle(), limit=5) == ()
+    (held,) = await settle(clock, runner.run_until_idle(), limit=5)  # stop_everything waits: told why
+    assert (held.name, held.kind, held.waiting, held.retry_at) == (
+        "AbortThenShip.stop_everything",
+        "transition",
+        1,
+        None,
+    )
+    assert isinstance(held.error, Abort)
     assert runner.marking()["out"] == ("parcel",) and runner.marking()["box"] == ()
     assert runner.marking()["src"] == ("keep me",)  # and stop_everything is not fired again by itself
     assert runner.fired() == {"AbortThenShip.stop_everything": 0, "AbortThenShip.ship": 1}
     records = [
         r for r in caplog.records if r.name == "mycorrhizal.hypha" and re.search(r"\bAbort\b", r.getMessage())
     ]
-    assert [r.levelno for r in records] == [logging.INFO, logging.INFO]
-    told, passed = (r.getMessage() for r in records)
+    assert [r.levelno for r in records] == [logging.INFO, logging.INFO, logging.WARNING]
+    told, passed, held_back = (r.getMessage() for r in records)
     assert told == (
         "net AbortThenShip: transition AbortThenShip.stop_everything raised Abort: no failure; its "
         "tokens went back to their input places and it is raised to the caller (run_until_idle())"
@@ -319,6 +326,10 @@ async def test_after_a_pass_raised_the_transitions_still_ready_fire_on_the_next_
     assert passed == (
         "net AbortThenShip: scheduler pass ended by Abort, raised to the caller; the transitions "
         "still ready fire at the next run_until_idle() or token"
+    )
+    assert held_back == (
+        "net AbortThenShip: idle, but transition 'AbortThenShip.stop_everything' holds back 1 token(s) "
+        "after Abort; retried when a new token arrives"
     )
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("mycorrhizal")]
     await runner.stop()
@@ -350,8 +361,11 @@ async def test_a_base_exception_from_a_suspended_firing_is_raised_by_run_until_i
         await settle(clock, runner.run_until_idle(), limit=5)
     assert runner.marking()["src"] == ("keep me",) and runner.in_flight == 0
     assert runner.stats.failures == 0 and runner.fired() == {"Later.stop_everything": 0}
-    # as after an inline firing: the transition is not fired again by itself (no spinning)
-    assert await settle(clock, runner.run_until_idle(), limit=5) == ()
+    # as after an inline firing: the transition is not fired again by itself (no spinning); it is
+    # held, and run_until_idle() says so (returning at once)
+    (held,) = await settle(clock, runner.run_until_idle(), limit=5)
+    assert (held.name, held.waiting, held.retry_at) == ("Later.stop_everything", 1, None)
+    assert isinstance(held.error, Abort) and runner.fired() == {"Later.stop_everything": 0}
     await runner.stop()
 
 
@@ -517,3 +531,41 @@ async def test_handled_failures_of_every_kind_are_one_warning_line_without_a_tra
     handled = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(handled) >= 3 and all(r.exc_info is None and "\n" not in r.getMessage() for r in handled)
     assert [r for r in caplog.records if r.levelno > logging.WARNING] == []
+
+
+@pytest.mark.parametrize("eager", [True, False])
+async def test_a_base_exception_beside_a_firing_that_commits_does_not_fire_its_token_again(
+    clock: ManualClock, eager: bool
+) -> None:
+    """Two firings of one transition end at the same instant: one commits (which makes the transition
+    look at its input again), the other raises Abort.  The token that went back is not taken again by
+    itself (it would raise the same exception again): a new token, or stop() and start(), lets it."""
+    runs: list[Any] = []
+
+    @pn.net
+    def Pair(builder: NetBuilder) -> None:
+        src, out = builder.place("src", initial=["ok", "abort"]), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out], eager=eager)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            runs.append(consumed[0])
+            await timebase.sleep(1)
+            if consumed[0] == "abort":
+                raise Abort()
+            return {out: consumed[0]}
+
+    runner = Runner(Pair, {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the firing's task
+    with pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert runs == ["ok", "abort"] and runner.marking()["src"] == ("abort",) and runner.in_flight == 0
+    for _ in range(3):
+        clock.advance(1)
+    (held,) = await settle(clock, runner.run_until_idle(), limit=5)
+    assert held.name == "Pair.work" and isinstance(held.error, Abort)
+    assert runs == ["ok", "abort"] and runner.marking() == {"Pair.src": ("abort",), "Pair.out": ("ok",)}
+    runner.add_token("src", "later")  # a new token: the transition takes the returned one first
+    with pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert runs == ["ok", "abort", "abort", "later"] and runner.marking()["out"] == ("ok", "later")
+    await runner.stop()
