@@ -167,7 +167,7 @@ async def test_spores_observe_on_the_net_logs_its_machines_and_trees(
     route = [("triage", "tree"), ("triage/route", "node")]  # the tree of transition triage
     assert events == [
         ("Gate entered", east),
-        ("Gate handled", east),
+        ("Gate handled", [*east, ("east:close", "message")]),  # the token the machine handled
         ("Gate left", east),
         ("Shut entered", east),
         ("gate", [("Gated", "net"), ("east:close", "consumed:inbox produced:passed")]),

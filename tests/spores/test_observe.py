@@ -21,6 +21,8 @@ from mycorrhizal.common.observers import Event
 from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import FiringCommitted, FiringStarted, NetBuilder, PlaceType, pn
 from mycorrhizal.hypha import Runner as NetRunner
+from mycorrhizal.mycelium import PNRunner
+from mycorrhizal.mycelium import pn as composed
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder
 from mycorrhizal.rhizomorph.events import TickStarted
@@ -720,3 +722,58 @@ async def test_an_observation_detached_for_a_failed_write_attached_again_writes_
         ("stamp", [("Stamping", "net"), ("b", "consumed:inbox"), ("sb", "produced:stamped")], {})
     ]
     assert [o["id"] for o in sink.objects()] == ["Stamping", "b", "sb"]
+
+
+# -- composed runs (mycelium) ---------------------------------------------------------------------
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Desk() -> None:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        if ctx.msg is not None:
+            token = ctx.msg.token
+            if getattr(token, "size", 0) < 0:
+                raise ValueError("negative size")
+            ctx.msg.route("served")
+
+
+@composed.net
+def Counter(builder: Any) -> None:
+    queue, served, failed = builder.place("queue"), builder.place("served"), builder.place("failed")
+
+    @builder.transition(
+        fsm=Desk, fsm_key=lambda token: str(token)[:1], inputs=[queue], outputs=[served], on_error=failed
+    )
+    async def desk(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+async def test_a_nets_machine_relates_the_token_it_handles_as_its_message(
+    sink: MemorySink, caplog: Any
+) -> None:
+    # A machine in an fsm= transition gets each token as a mycelium Delivery: the log wrote its
+    # events with message_type 'Delivery' and without the token, so nothing tied the token's
+    # object to what the machine did with it. The token is the message, related as firings relate it.
+    runner = PNRunner(Counter, {}, ManualClock())
+    observe(runner)
+    with caplog.at_level(logging.CRITICAL):
+        runner.add_tokens("queue", [Job("j1", 1), "ann", {"id": "d1"}, Job("j2", -1)])
+        await runner.run_until_idle()
+    await runner.stop()
+    machine_events = [
+        (e["type"], e["relationships"][1:], e["attributes"].get("message_type"))
+        for e in sink.events()
+        if e["relationships"][0][1] == "machine" and not e["type"].endswith("entered")
+    ]
+    assert machine_events == [
+        ("Desk handled", [("j1", "message")], "Job"),
+        ("Desk handled", [("ann", "message")], "str"),
+        ("Desk handled", [("d1", "message")], "dict"),
+        ("Desk failed", [("j2", "message")], "Job"),
+    ]
+    assert [e["relationships"][1] for e in sink.events("desk")] == [
+        ("j1", "consumed:queue produced:served"),
+        ("ann", "consumed:queue produced:served"),
+        ("d1", "consumed:queue produced:served"),
+    ]

@@ -19,7 +19,7 @@ from ...hypha.runner import Runner
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from ..records import Attributes
 from . import hypha
-from .base import Handler, Observation, Timestamps, short_name
+from .base import Carried, Handler, Observation, Timestamps, short_name
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
 from .septum import HANDLERS as SEPTUM
@@ -52,11 +52,16 @@ def _generic(obs: Observation, event: Any) -> None:
 
 def _forwarded(obs: Observation, event: Forwarded) -> None:
     """A record of a machine or tree living in a net's transition: written as that runtime's own,
-    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``)."""
+    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``).  A machine's
+    message that is a token the net delivered (mycelium's ``Delivery``) is written as the token."""
     inner = event.event
     name = short_name(event.transition, event.source)
     if event.key is not None and not isinstance(inner, TREE_EVENTS):
         name = f"{name}[{event.key}]"
+    message: Any = getattr(inner, "message", None)
+    if getattr(message, "transition", None) == event.transition and hasattr(message, "token"):
+        obs(evolve(inner, source=name, message=Carried(message.token)))
+        return
     obs(evolve(inner, source=name))
 
 

@@ -30,6 +30,7 @@ from ..models import generate_event_id
 from ..records import Attributes, Relations
 
 __all__ = [
+    "Carried",
     "Handler",
     "unpacked_as",
     "Observation",
@@ -47,6 +48,17 @@ Timestamps = Literal["anchored", "timebase", "wall"]
 
 Handler = Callable[["Observation", Any], None]
 """Writes the records of one engine event: ``handler(observation, event)``."""
+
+
+class Carried:
+    """The token a net's machine handles, standing for its message (a mycelium ``Delivery``) in the
+    records of the machine that :func:`~mycorrhizal.spores.observe` writes: the token is related
+    as the message, the way the net's firings relate it."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: Any) -> None:
+        self.token = token
 
 
 def short_name(qualified: str, source: str) -> str:

@@ -44,7 +44,7 @@ from ...septum.events import (
 from ..encoder import attributes_json, quote, relation_json
 from ..extraction import describe
 from ..records import Attributes, Relations
-from .base import Handler, Observation, error_attributes, label_text, unpacked_as
+from .base import Carried, Handler, Observation, error_attributes, label_text, unpacked_as
 
 __all__ = ["HANDLERS"]
 
@@ -76,8 +76,17 @@ def _label(label: Any, into: Attributes) -> None:
 
 def _message(message: Any, when: float, attributes: Attributes, relations: Relations) -> None:
     """``message_type``; a text or enum message as ``message`` too; a message that is an object of
-    its own (an ``id`` or a ``@spore.object`` type) related as ``message``."""
+    its own (an ``id`` or a ``@spore.object`` type) related as ``message``; a net's machine's
+    message, a token (:class:`~.base.Carried`), is related as the firings relate the token."""
     if message is None:
+        return
+    if type(message) is Carried:
+        token = message.token
+        attributes.append(("message_type", type(token).__name__))
+        if token is not None:
+            ident, kind, values = describe(token)
+            config._state.cache.see(ident, kind, values, when)
+            relations.append((ident, "message"))
         return
     attributes.append(("message_type", type(message).__name__))
     if isinstance(message, str | Enum):
