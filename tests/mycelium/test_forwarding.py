@@ -171,8 +171,8 @@ async def test_spores_observe_on_the_net_logs_its_machines_and_trees(
         ("Gate left", east),
         ("Shut entered", east),
         ("gate", [("Gated", "net"), ("east:close", "consumed:inbox produced:passed")]),
-        ("route SUCCESS", route),
-        ("tick", [("triage", "tree")]),
+        ("route SUCCESS", [*route, ("t1", "token")]),  # the token the tree's run decided about
+        ("tick", [("triage", "tree"), ("t1", "token")]),
         ("triage", [("Triage", "net"), ("t1", "consumed:inbox produced:slow")]),
         ("Shut timed out", east),
         ("Shut left", east),

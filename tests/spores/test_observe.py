@@ -24,7 +24,7 @@ from mycorrhizal.hypha import Runner as NetRunner
 from mycorrhizal.mycelium import PNRunner
 from mycorrhizal.mycelium import pn as composed
 from mycorrhizal.rhizomorph import Runner as TreeRunner
-from mycorrhizal.rhizomorph import Status, TreeBuilder
+from mycorrhizal.rhizomorph import Status, TreeBuilder, bt
 from mycorrhizal.rhizomorph.events import TickStarted
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateEntered, StateMachine, septum
 from mycorrhizal.spores import AsyncFileTransport, observe, spore
@@ -776,4 +776,48 @@ async def test_a_nets_machine_relates_the_token_it_handles_as_its_message(
         ("j1", "consumed:queue produced:served"),
         ("ann", "consumed:queue produced:served"),
         ("d1", "consumed:queue produced:served"),
+    ]
+
+
+@bt.tree
+def Sorter() -> None:
+    @bt.action
+    async def weigh(ctx: Any) -> Status:
+        await ctx.timebase.sleep(ctx.token.size)  # the runs of j1 and j2 overlap
+        ctx.route("light" if ctx.token.size < 2 else "heavy")
+        return Status.SUCCESS
+
+    bt.root(weigh)
+
+
+@composed.net
+def Scales(builder: Any) -> None:
+    inbox, light, heavy = builder.place("inbox"), builder.place("light"), builder.place("heavy")
+
+    @builder.transition(bt=Sorter, inputs=[inbox], outputs=[light, heavy])
+    async def sort(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+async def test_a_nets_tree_run_relates_the_token_it_decides_about(sink: MemorySink) -> None:
+    # Every token's run of the tree was written about the tree object alone: with runs overlapping,
+    # the log held ticks 1, 1, 2, 2 of 'sort' and no way to tell which token each decided about.
+    clock = ManualClock()
+    runner = PNRunner(Scales, {}, clock)
+    await runner.start()
+    observe(runner)
+    runner.add_tokens("inbox", [Job("j1", 1), Job("j2", 3)])
+    await clock.run_for(3)
+    await runner.stop()
+    tree = [(e["type"], e["relationships"]) for e in sink.events() if e["relationships"][0][1] == "tree"]
+    weigh, sort = ("sort/weigh", "node"), ("sort", "tree")
+    assert tree == [
+        ("weigh RUNNING", [sort, weigh, ("j1", "token")]),
+        ("tick", [sort, ("j1", "token")]),
+        ("weigh RUNNING", [sort, weigh, ("j2", "token")]),
+        ("tick", [sort, ("j2", "token")]),
+        ("weigh SUCCESS", [sort, weigh, ("j1", "token")]),
+        ("tick", [sort, ("j1", "token")]),
+        ("weigh SUCCESS", [sort, weigh, ("j2", "token")]),
+        ("tick", [sort, ("j2", "token")]),
     ]

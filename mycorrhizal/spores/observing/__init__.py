@@ -52,11 +52,19 @@ def _generic(obs: Observation, event: Any) -> None:
 
 def _forwarded(obs: Observation, event: Forwarded) -> None:
     """A record of a machine or tree living in a net's transition: written as that runtime's own,
-    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``).  A machine's
+    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``; a tree run's
+    events also relate the token it decides about, ``Forwarded.key``).  A machine's
     message that is a token the net delivered (mycelium's ``Delivery``) is written as the token."""
     inner = event.event
     name = short_name(event.transition, event.source)
-    if event.key is not None and not isinstance(inner, TREE_EVENTS):
+    if isinstance(inner, TREE_EVENTS):  # a tree run's events relate the token it decides about
+        obs.token = event.key
+        try:
+            obs(evolve(inner, source=name))
+        finally:
+            obs.token = None
+        return
+    if event.key is not None:
         name = f"{name}[{event.key}]"
     message: Any = getattr(inner, "message", None)
     if getattr(message, "transition", None) == event.transition and hasattr(message, "token"):

@@ -176,6 +176,7 @@ class Observation:
         "plans",
         "_second",
         "_second_text",
+        "token",
         "_attached",
         "_observer",
         "__weakref__",
@@ -226,6 +227,9 @@ class Observation:
         # the second the last time written is in: its first microsecond and its text ("<seconds>.")
         self._second = 0
         self._second_text = "0."
+        self.token: Any = None
+        """The token the tree run of a net's transition whose record is being written decides about
+        (None outside one, and for a batch): its events relate it as ``token``."""
         self._attached = False
         # What the runtime calls: the observation itself, or its engine's front, ``front(obs,
         # event)``, which writes the engine's most frequent record without the observation's

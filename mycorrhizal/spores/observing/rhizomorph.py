@@ -2,7 +2,8 @@
 
 Every event relates the tree (object type ``tree``, qualifier ``tree``); node events also relate
 the node (object type ``node``, id ``<tree>/<node id>``, qualifier ``node``; each node object is
-linked to its tree with qualifier ``part of``).
+linked to its tree with qualifier ``part of``).  The events of a net's tree run about one token
+(``bt_mode="token"``) also relate that token (qualifier ``token``).
 
 ==================  ======================================  ==================================
 record              event type                              attributes
@@ -41,7 +42,14 @@ def _node(obs: Observation, event: NodeEvent) -> tuple[float, Relations]:
     when = obs.when(event.time)
     tree = obs.runtime_object("tree", event.source, when)
     node = obs.part_object("node", f"{tree}/{event.node}", tree, "part of", when)
-    return when, [(tree, "tree"), (node, "node")]
+    return when, _about_token(obs, when, [(tree, "tree"), (node, "node")])
+
+
+def _about_token(obs: Observation, when: float, relations: Relations) -> Relations:
+    """``relations``, and the token of a net's tree run (:attr:`Observation.token`) if any."""
+    if obs.token is not None:
+        obs.relate_tokens((obs.token,), "token", when, relations)
+    return relations
 
 
 def status_changed(obs: Observation, event: NodeStatusChanged) -> None:
@@ -89,14 +97,14 @@ def tick_finished(obs: Observation, event: TickFinished) -> None:
     when = obs.when(event.time)
     tree = obs.runtime_object("tree", event.source, when)
     attributes: Attributes = [("tick", event.tick), ("status", event.status.name)]
-    obs.write("tick", when, attributes, [(tree, "tree")])
+    obs.write("tick", when, attributes, _about_token(obs, when, [(tree, "tree")]))
 
 
 def tick_started(obs: Observation, event: TickStarted) -> None:
     """``tick started`` (only with ``started=True``)."""
     when = obs.when(event.time)
     tree = obs.runtime_object("tree", event.source, when)
-    obs.write("tick started", when, [("tick", event.tick)], [(tree, "tree")])
+    obs.write("tick started", when, [("tick", event.tick)], _about_token(obs, when, [(tree, "tree")]))
 
 
 HANDLERS: dict[type, Handler] = {
