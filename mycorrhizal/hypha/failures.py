@@ -76,6 +76,8 @@ class Failures:
             ready.scheduled = scheduled
         t.last_error = exc  # what runner.stuck() says it waits after
         t.interrupted = True  # (the hold ends at a restart: see resume_retries)
+        t.halted = True  # no retry timer ends it (see _block)
+        t.retry.cancel()  # one an earlier failure armed would take the same tokens again
         t.blocked_gen = sum(p.gen for p, _ in t.inputs)
         if self._report.watched:
             self._report.cancelled(t.qname, consumed)
@@ -93,7 +95,7 @@ class Failures:
         self._report.stats.failures += 1
         exc = _as_failure(t, exc)
         t.last_error = exc
-        t.interrupted = False
+        t.interrupted = t.halted  # held after a KeyboardInterrupt or the like: a restart still ends it
         err_place = t.error_place
         if err_place is None:
             self.give_back(t, consumed, notify=True)
@@ -142,6 +144,8 @@ class Failures:
         t.streak = t.streak + 1 if t.fired == t.fired_at_failure else 1
         t.fired_at_failure = t.fired
         t.blocked_gen = sum(p.gen for p, _ in t.inputs)
+        if t.halted:  # a retry would take the tokens a KeyboardInterrupt or the like sent back
+            return "it is retried when a new token reaches one of its inputs or the runner is started again"
         if t.retry_delay is None:
             return "it is retried when a new token reaches one of its inputs"
         delay = t.retry_delay.delay(t.streak) if isinstance(t.retry_delay, Backoff) else t.retry_delay
@@ -166,7 +170,7 @@ class Failures:
 
     def _retry(self, t: TransitionState) -> None:
         t.blocked_gen = None
-        t.interrupted = False
+        t.interrupted = t.halted = False
         self._ready.mark(t)
 
     def pause_retries(self, transitions: list[TransitionState]) -> None:
@@ -180,7 +184,7 @@ class Failures:
         runner (e.g. when its event loop closed) may fire at once."""
         for t in transitions:
             if t.interrupted:
-                t.interrupted = False
+                t.interrupted = t.halted = False
                 t.blocked_gen = None
             elif t.blocked_gen is not None and t.retry_delay is not None:
                 if t.retry.due is not None:  # restored: the deadline it had

@@ -393,4 +393,5 @@ def _enabled(t: TransitionState) -> bool:
         if sum(p.gen for p, _ in t.inputs) == t.blocked_gen:
             return False
         t.blocked_gen = None
+        t.halted = False
     return True

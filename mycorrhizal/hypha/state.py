@@ -190,6 +190,7 @@ class TransitionState:
         "streak",
         "fired_at_failure",
         "interrupted",
+        "halted",
         "memory",
         "fast",
         "hot",
@@ -228,6 +229,9 @@ class TransitionState:
         self.fired_at_failure = -1
         self.interrupted = False
         """Blocked because a firing was cancelled from outside the runner (not because one failed)."""
+        self.halted = False
+        """Held after a firing ended by a ``KeyboardInterrupt`` or the like: no retry timer takes its
+        tokens again (that would raise the same exception again), only a new token or a restart."""
         self.memory: dict[str, Any] = {}
         self.fired = 0
         self.wire(flat, places)

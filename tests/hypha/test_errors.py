@@ -569,3 +569,73 @@ async def test_a_base_exception_beside_a_firing_that_commits_does_not_fire_its_t
         await settle(clock, runner.run_until_idle(), limit=5)
     assert runs == ["ok", "abort", "abort", "later"] and runner.marking()["out"] == ("ok", "later")
     await runner.stop()
+
+
+async def test_a_retry_pending_from_an_earlier_failure_does_not_fire_a_base_exception_token_again(
+    clock: ManualClock,
+) -> None:
+    """A failure arms a retry; a new token lets the transition fire before it expires, and that firing
+    raises Abort.  The token Abort sent back is held until a new token or a restart: the old retry
+    timer does not take it again by itself (which raised Abort again, from a loop callback)."""
+    runs: list[Any] = []
+
+    @pn.net
+    def Once(builder: NetBuilder) -> None:
+        src, out = builder.place("src"), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            runs.append(consumed[0])
+            if len(runs) == 1:
+                raise ValueError("transient")
+            raise Abort()
+
+    runner = Runner(Once, {}, clock)
+    runner.add_token("src", "a")
+    (stuck,) = await runner.run_until_idle()
+    assert stuck.retry_at == 0.1
+    runner.add_token("src", "b")  # a new token: the transition takes "a" again, which raises Abort
+    with pytest.raises(Abort):
+        await runner.run_until_idle()
+    (held,) = await runner.run_until_idle()
+    assert isinstance(held.error, Abort) and held.retry_at is None
+    clock.advance(1)
+    assert len(await runner.run_until_idle()) == 1
+    assert runs == ["a", "a"] and runner.marking()["src"] == ("a", "b")
+    await runner.stop()
+
+
+async def test_a_failure_beside_a_base_exception_does_not_fire_its_token_again(clock: ManualClock) -> None:
+    """Two firings of one transition end at the same instant: one raises Abort, the other fails.  The
+    failure's retry does not take the token Abort sent back by itself: both wait for a new token (or
+    stop() and start())."""
+    runs: list[Any] = []
+
+    @pn.net
+    def Pair(builder: NetBuilder) -> None:
+        src, out = builder.place("src", initial=["abort", "fail"]), builder.place("out")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            runs.append(consumed[0])
+            await timebase.sleep(1)
+            if consumed[0] == "abort":
+                raise Abort()
+            raise ValueError("transient")
+
+    runner = Runner(Pair, {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the firing's task
+    with pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert runs == ["abort", "fail"] and runner.in_flight == 0
+    for _ in range(3):
+        clock.advance(1)
+    (held,) = await settle(clock, runner.run_until_idle(), limit=5)
+    assert held.retry_at is None and held.waiting == 2
+    assert runs == ["abort", "fail"] and sorted(runner.marking()["src"]) == ["abort", "fail"]
+    await runner.stop()
+    await runner.start()  # a restart lets it fire again
+    with pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert sorted(runs) == ["abort", "abort", "fail", "fail"]
+    await runner.stop()
