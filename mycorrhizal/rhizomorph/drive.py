@@ -13,11 +13,12 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
+from ..common.errors import ExecutionError
 from ..common.timebase import Timebase
 from . import options
 from .status import Status
 
-__all__ = ["EXPIRED", "Driven", "ticks"]
+__all__ = ["EXPIRED", "Driven", "refused", "ticks"]
 
 log = logging.getLogger("mycorrhizal.rhizomorph")
 RUNNING = Status.RUNNING
@@ -73,6 +74,23 @@ async def ticks(
         count += 1
         if result is not RUNNING or (max_ticks is not None and count >= max_ticks):
             return result, count
+
+
+def refused(tree: str, root: str, call: str) -> ExecutionError:
+    """The error for a ``tick()`` or a second ``tick_until_complete()`` (``call``) while one runs.
+    (A tick from elsewhere would collect what the run waits for: the run would then tick the
+    finished tree again, starting its work anew.)"""
+    if call == "tick()":
+        return ExecutionError(
+            f"tree {tree!r}: tick() while tick_until_complete() is running for this runner; "
+            "await that call instead, or make another Runner",
+            node=root,
+        )
+    return ExecutionError(
+        f"tree {tree!r}: tick_until_complete() is already running for this runner; "
+        "await that call, or make another Runner for a separate run",
+        node=root,
+    )
 
 
 def _time_up(rt: Driven) -> Status:

@@ -143,6 +143,8 @@ class Runner:
     # ------------------------------------------------------------------------------------- ticking
     async def tick(self) -> Status:
         """Tick the tree once and return the root's status."""
+        if self._driven:
+            raise drive.refused(self.tree.name, self._program.plan.ids[0], "tick()")
         return self._tick()
 
     def _tick(self) -> Status:
@@ -186,11 +188,7 @@ class Runner:
 
     def _claim(self) -> None:
         if self._waiter is not None or self._driven:
-            raise ExecutionError(
-                f"tree {self.tree.name!r}: tick_until_complete() is already running for this runner; "
-                "await that call, or make another Runner for a separate run",
-                node=self._program.plan.ids[0],
-            )
+            raise drive.refused(self.tree.name, self._program.plan.ids[0], "tick_until_complete()")
         self._driven = 1
 
     async def _complete(

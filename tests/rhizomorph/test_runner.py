@@ -338,6 +338,34 @@ async def test_one_runner_is_driven_by_one_tick_until_complete_at_a_time(clock: 
     runner.reset()
 
 
+async def test_tick_is_refused_while_tick_until_complete_drives_the_runner(clock: ManualClock) -> None:
+    # A tick() from elsewhere used to collect the run's result; tick_until_complete() then ticked
+    # the finished tree again, starting all its work a second time.
+    runs: list[float] = []
+
+    async def work(timebase: ManualClock) -> Status:
+        runs.append(timebase.now())
+        await timebase.sleep(1)
+        return Status.SUCCESS
+
+    b = TreeBuilder("Once")
+    b.root(b.action(work))
+    runner = Runner(b.build(), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await asyncio.sleep(0)
+    clock.advance(1)
+    await asyncio.sleep(0)  # the leaf's task finishes and wakes the run
+    refused = r"tree 'Once': tick\(\) while tick_until_complete\(\) is running"
+    with pytest.raises(ExecutionError, match=refused):
+        await runner.tick()
+    await clock.run_for(2)
+    assert await run is S
+    assert runs == [0.0] and runner.ticks == 2
+    assert await runner.tick() is R  # free again afterwards: a new run starts
+    assert runs == [0.0, 3.0]
+    runner.reset()
+
+
 def test_runner_arguments_are_checked_as_a_definition() -> None:
     with pytest.raises(
         DefinitionError, match=r"Runner: needs a behaviour tree, got 'tree'. Fix: pass a tree"
