@@ -27,7 +27,7 @@ from .engine import DRIVING as FLAT_DRIVING
 from .engine import YIELD_EVERY, Engine
 from .events import TimeoutFired
 from .hierarchy import ChartNode, TimerMarker
-from .mailbox import EMPTY, Mailbox, Marker
+from .mailbox import EMPTY, NEWCOMER, Mailbox, Marker
 from .mishaps import ENTRY_RUN
 from .moves import DONE, ENTRY, NEW, WAIT
 from .plan import Node
@@ -61,7 +61,7 @@ class ChartMailbox(Mailbox):
         has_plain = any(not isinstance(m, Marker) for m in self.plain)
         lowest = min([*others, *([0] if has_plain else [])])
         if priority < lowest:
-            return super().evict_for(priority)  # NEWCOMER
+            return NEWCOMER  # (not Mailbox.evict_for: it would take a timeout marker for a message)
         if lowest == 0:
             for i, msg in enumerate(self.plain):
                 if not isinstance(msg, Marker):

@@ -196,3 +196,36 @@ def test_every_state_a_parallel_chart_leaves_is_told_and_a_plain_observer_misses
     # those StateLeft go to every observer, Crossing's (the completion's source) on request.
     crossing_state, _ = crossing()
     asyncio.run(check_told_in_full(StateMachine(crossing_state), messages))
+
+
+async def test_drop_oldest_never_evicts_a_regions_fired_timeout_for_a_less_urgent_message() -> None:
+    # Region RA's on_state is suspended while RB's timer fires and urgent messages fill the queue.
+    clock, gate = ManualClock(), asyncio.Event()
+
+    async def busy(ctx: Any) -> None:
+        if ctx.msg == "work":
+            await gate.wait()
+
+    def timed_out(ctx: Any) -> None:
+        ctx.common.setdefault("log", []).append("B timed out")
+
+    a = leaf("A", on_state=busy)
+    b = leaf("B", config=StateConfiguration(timeout=1), on_state=on({}), on_timeout=timed_out)
+    fsm = StateMachine(
+        regions("Pair", box("RA", a), box("RB", b)),
+        timebase=clock,
+        max_queue_size=2,
+        queue_overflow="drop_oldest",
+    )
+    await fsm.run()
+    fsm.send_message("work")
+    task = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)  # A waits at the gate
+    await clock.run_for(1)  # B's timeout fires and is queued
+    assert fsm.send_message("h1", priority=5) and fsm.send_message("h2", priority=5)
+    # Every queued message is more urgent than the newcomer: the newcomer is the one given up.
+    assert fsm.send_message("low", priority=1) is False
+    assert fsm.queue_size == 2 and fsm.overflow_count == 1
+    gate.set()
+    await task
+    assert "B timed out" in fsm.common["log"]
