@@ -162,6 +162,8 @@ class ChartEngine(Engine):
 
     def arm(self, node: Node, delay: float | None = None) -> None:
         """Start ``node``'s timer: its whole timeout, or ``delay`` (a restored timer's remainder)."""
+        if self.closed:  # entered by the step aclose() waited for: no timer runs any more
+            return
         timed = cast(ChartNode, node)
         clock = self.timers()
         if clock is None:

@@ -136,6 +136,8 @@ class Engine(Telling):
         if clock is None:
             clock = self.clock = Clock(self.timebase)
         clock.arm(node.timeout, self.fire)  # type: ignore[arg-type]  # a timed node
+        if self.closed:  # entered by the step aclose() waited for: the timer is stopped as aclose() stops it
+            clock.handle.cancel()  # type: ignore[union-attr]  # just armed
 
     def disarm(self) -> None:
         clock = self.clock

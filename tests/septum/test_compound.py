@@ -471,6 +471,32 @@ async def test_closing_stops_every_timer() -> None:
     assert names(fsm.configuration) == ["Outer", "Inner"] and clock.pending == 0
 
 
+async def test_a_timed_state_the_step_in_progress_enters_starts_no_timer_once_closed(caplog: Any) -> None:
+    clock, gate = ManualClock(), asyncio.Event()
+
+    async def slow(ctx: Any) -> Any:
+        if ctx.msg == "go":
+            await gate.wait()
+            return E.GO
+        return None
+
+    timed = leaf("Timed", config=StateConfiguration(timeout=1), on_state=on({}), on_timeout=lambda ctx: E.GO)
+    first = leaf("First", on_state=slow, transitions=lambda: [LabeledTransition(E.GO, timed)])
+    fsm = StateMachine(box("Outer", first, timed), timebase=clock)
+    await fsm.run()
+    fsm.send_message("go")
+    running = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)  # First's on_state is suspended
+    closing = asyncio.create_task(fsm.aclose())
+    await asyncio.sleep(0)
+    gate.set()
+    await closing
+    await running
+    assert names(fsm.configuration) == ["Outer", "Timed"] and clock.pending == 0
+    await clock.run_for(5)
+    assert "ERROR" not in caplog.text
+
+
 def hookless() -> tuple[Any, dict[str, Any]]:
     """Outer > (Inner > (A -go-> B(timeout 5) -timeout-> Done, B -go-> A), C); Inner -Completed-> C.
     No state has a hook, so moves between A, B and Done take the statechart's shortest path."""

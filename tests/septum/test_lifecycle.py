@@ -118,6 +118,39 @@ async def test_aclose_waits_for_the_step_in_progress() -> None:
     assert fsm.common["handled"] == ["slow"] and fsm.queue_size == 1
 
 
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Handing:
+    """Its step in progress leads to Ticking, a timed state."""
+
+    @septum.on_state
+    async def on_state(ctx):
+        if ctx.msg is not None:
+            await ctx.common["gate"].wait()
+            return E.TICK
+        return None
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(E.TICK, Ticking)]
+
+
+async def test_a_timed_state_the_step_in_progress_enters_starts_no_timer_once_closed(caplog) -> None:
+    clock, gate = ManualClock(), asyncio.Event()
+    fsm = StateMachine(Handing, common_data={"gate": gate}, timebase=clock)
+    fsm.send_message("go")
+    running = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)  # suspended in on_state
+    closing = asyncio.create_task(fsm.aclose())
+    await asyncio.sleep(0)
+    gate.set()
+    await closing
+    await running
+    assert fsm.current_state is Ticking and clock.pending == 0  # entered, its timer not running
+    await clock.run_for(10)
+    assert "timeouts" not in fsm.common and "ERROR" not in caplog.text  # nothing runs any more
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
 async def test_cancelling_run_wait_leaves_the_machine_still() -> None:
     # The shutdown recipe of docs/production.md: cancel the task running run(wait=True).
     clock = ManualClock()
