@@ -140,10 +140,10 @@ def per_operation(script: str, key: tuple[str, str], sizes: Sizes) -> float:
     return (large - small) / (sizes.large - sizes.n)
 
 
-def measure(wanted: Sequence[tuple[str, Derived]], sizes: Sizes) -> list[Counted]:
-    """Count every case the ``wanted`` rows need (children in parallel, a core each)."""
+def measure(wanted: Sequence[tuple[str, Derived]], sizes: Sizes, jobs: int = 1) -> list[Counted]:
+    """Count every case the ``wanted`` rows need (``jobs`` children at a time)."""
     keys = sorted({(script, key) for script, row in wanted for key in (row.left, row.right)})
-    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         figures = dict(zip(keys, pool.map(lambda item: per_operation(*item, sizes), keys), strict=True))
     made = []
     for script, row in wanted:
@@ -196,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> list[Counted]:
         help="count only rows whose 'contender / workload' contains this text",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
+    cores = len(os.sched_getaffinity(0))
+    parser.add_argument(
+        "--jobs", type=int, default=cores, help=f"children counted at a time (default {cores}, a core each)"
+    )
     args = parser.parse_args(argv)
     missing = [program for program in ("valgrind", "callgrind_control") if shutil.which(program) is None]
     if missing:
@@ -217,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> list[Counted]:
         )
     sizes = QUICK if args.quick else FULL
     try:
-        counted = measure(wanted, sizes)
+        counted = measure(wanted, sizes, max(1, args.jobs))
     except RuntimeError as failed:
         parser.exit(1, f"instructions.py: {failed}\n")
     print(table(counted, sizes, args.quick))

@@ -484,9 +484,9 @@ def test_instructions_count_a_row_under_callgrind(
         pytest.fail("valgrind is not installed; run 'apt-get install -y valgrind' (.ci/run does)")
     instructions = importlib.import_module("instructions")
     out = tmp_path / "counts.json"
-    counted = instructions.main(
-        ["--quick", "--only", "per PN firing (do-nothing observer", "--json", str(out)]
-    )
+    # One child at a time: the suite's other workers keep their cores (some tests wait on real time).
+    row_text = "per PN firing (do-nothing observer"
+    counted = instructions.main(["--quick", "--jobs", "1", "--only", row_text, "--json", str(out)])
     assert [(c.script, c.contender, c.workload) for c in counted] == [
         ("spores_bench", "spores, added by logging", "per PN firing (do-nothing observer - plain)")
     ]
