@@ -3,7 +3,7 @@
 Each script runs (``--quick``) and prints a row for every contender and workload it promises.  Only
 the shape of the output is checked: timings depend on the machine, so no figure is asserted.  The
 harness is checked on fake cases: the interleaving order, the rows it derives, the collector
-setting, the JSON file and the ``--only`` filter.  ``instructions.py`` counts one row under
+setting, the JSON file and the ``--only`` filter.  ``instructions.py`` counts one case under
 callgrind for real (valgrind is installed by ``.ci/run``).
 """
 
@@ -477,41 +477,54 @@ def test_compare_matches_rows_of_two_runs(
 # --- instructions.py: callgrind counts of the observer and logging rows ---------------------------
 
 
-def test_instructions_count_a_row_under_callgrind(
-    bench_path: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_instructions_count_one_case_under_callgrind(bench_path: None) -> None:
+    """One real count (one child under valgrind, ~5 s: a row's four would hold a core for ~25 s
+    beside the suite): the operations, not the imports, set-up or tear-down."""
     if shutil.which("valgrind") is None:
         pytest.fail("valgrind is not installed; run 'apt-get install -y valgrind' (.ci/run does)")
     instructions = importlib.import_module("instructions")
-    out = tmp_path / "counts.json"
-    # One child at a time: the suite's other workers keep their cores (some tests wait on real time).
-    row_text = "per PN firing (do-nothing observer"
-    counted = instructions.main(["--quick", "--jobs", "1", "--only", row_text, "--json", str(out)])
-    assert [(c.script, c.contender, c.workload) for c in counted] == [
-        ("spores_bench", "spores, added by logging", "per PN firing (do-nothing observer - plain)")
-    ]
-    (row,) = counted
-    # A firing runs thousands of instructions; an observer, even one doing nothing, adds some.
-    assert 1_000 < row.plain < row.watched and row.added == row.watched - row.plain
-    assert printed_rows(capsys.readouterr().out) == [
-        ("spores_bench", "spores, added by logging / per PN firing (do-nothing observer - plain)")
-    ]
-    document = json.loads(out.read_text())
-    assert document["quick"] is True and document["rows"][0]["added"] == row.added
+    counted = instructions.count("spores_bench", ("no logging", "PN firing"), 20, 40)
+    # 40 firings at thousands of instructions each and the two switches of the count (~300,000
+    # each): ~1,200,000; not the imports and set-up (over a billion).
+    assert 40 * 2_000 < counted < 10_000_000
+
+
+def _linear_counts(monkeypatch: pytest.MonkeyPatch, instructions: ModuleType, rate: dict[str, int]) -> None:
+    """Counts that grow linearly: 5,000,000 for what is not per operation, then ``rate`` per one."""
+    monkeypatch.setattr(instructions, "count", lambda script, key, warm, n: 5_000_000 + rate[key[0]] * n)
 
 
 def test_instructions_take_the_difference_per_operation_and_per_event(
     bench_path: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     instructions = importlib.import_module("instructions")
-    # A count that grows linearly: 5,000,000 for what is not per operation, then so much per operation.
-    rate = {"no logging": 7_000, "spores.observe -> AsyncFileTransport": 49_000}
-    monkeypatch.setattr(instructions, "count", lambda script, key, warm, n: 5_000_000 + rate[key[0]] * n)
+    _linear_counts(
+        monkeypatch, instructions, {"no logging": 7_000, "spores.observe -> AsyncFileTransport": 49_000}
+    )
     (row,) = [r for r in instructions.rows_of("spores_bench") if r.per == 2]
     (counted,) = instructions.measure([("spores_bench", row)], instructions.QUICK)
     assert (counted.plain, counted.watched) == (7_000, 49_000)
     assert counted.added == 21_000  # two events per transition
     assert counted.share == 6.0
+
+
+def test_instructions_print_the_rows_asked_for_and_write_them(
+    bench_path: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    instructions = importlib.import_module("instructions")
+    _linear_counts(monkeypatch, instructions, {"no logging": 15_000, "do-nothing observer": 17_500})
+    out = tmp_path / "counts.json"
+    counted = instructions.main(
+        ["--quick", "--only", "per PN firing (do-nothing observer", "--json", str(out)]
+    )
+    assert [(c.script, c.contender, c.workload, c.added) for c in counted] == [
+        ("spores_bench", "spores, added by logging", "per PN firing (do-nothing observer - plain)", 2_500)
+    ]
+    assert printed_rows(capsys.readouterr().out) == [
+        ("spores_bench", "spores, added by logging / per PN firing (do-nothing observer - plain)")
+    ]
+    document = json.loads(out.read_text())
+    assert document["quick"] is True and document["rows"][0]["added"] == 2_500
 
 
 def test_instructions_rows_are_cases_the_scripts_make(bench_path: None) -> None:
