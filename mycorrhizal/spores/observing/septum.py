@@ -42,7 +42,6 @@ from ...septum.events import (
     TimeoutFired,
 )
 from ..encoder import attributes_json, quote, relation_json
-from ..extraction import describe
 from ..records import Attributes, Relations
 from .base import Carried, Handler, Observation, error_attributes, label_text, unpacked_as
 
@@ -81,20 +80,14 @@ def _message(message: Any, when: float, attributes: Attributes, relations: Relat
     if message is None:
         return
     if type(message) is Carried:
-        token = message.token
-        attributes.append(("message_type", type(token).__name__))
-        if token is not None:
-            ident, kind, values = describe(token)
-            config._state.cache.see(ident, kind, values, when)
-            relations.append((ident, "message"))
+        attributes.append(("message_type", type(message.token).__name__))
+        Observation.relate_tokens((message.token,), "message", when, relations)
         return
     attributes.append(("message_type", type(message).__name__))
     if isinstance(message, str | Enum):
         attributes.append(("message", label_text(message)))
     elif getattr(message, "id", None) is not None or hasattr(type(message), "_spores_object_type"):
-        ident, kind, values = describe(message)
-        config._state.cache.see(ident, kind, values, when)
-        relations.append((ident, "message"))
+        Observation.relate_tokens((message,), "message", when, relations)
 
 
 unpacked_as(StateEntered, "source", "time", "state", "previous", "label", "message")
