@@ -18,7 +18,7 @@ from ..common.timebase import Timebase
 from . import options
 from .status import Status
 
-__all__ = ["EXPIRED", "Driven", "refused", "ticks"]
+__all__ = ["EXPIRED", "RUN_AGAIN", "TICK_MEANWHILE", "Driven", "refused", "ticks"]
 
 log = logging.getLogger("mycorrhizal.rhizomorph")
 RUNNING = Status.RUNNING
@@ -76,19 +76,16 @@ async def ticks(
             return result, count
 
 
-def refused(tree: str, root: str, call: str) -> ExecutionError:
-    """The error for a ``tick()`` or a second ``tick_until_complete()`` (``call``) while one runs.
-    (A tick from elsewhere would collect what the run waits for: the run would then tick the
-    finished tree again, starting its work anew.)"""
-    if call == "tick()":
-        return ExecutionError(
-            f"tree {tree!r}: tick() while tick_until_complete() is running for this runner; "
-            "await that call instead, or make another Runner",
-            node=root,
-        )
+TICK_MEANWHILE = "tick() while tick_until_complete() is running"
+RUN_AGAIN = "tick_until_complete() is already running"
+
+
+def refused(tree: str, root: str, what: str) -> ExecutionError:
+    """The error for ``what`` (:data:`TICK_MEANWHILE`, :data:`RUN_AGAIN`) while a
+    ``tick_until_complete()`` drives the runner: a tick from elsewhere would collect what the run
+    waits for, and the run would then tick the finished tree again, starting its work anew."""
     return ExecutionError(
-        f"tree {tree!r}: tick_until_complete() is already running for this runner; "
-        "await that call, or make another Runner for a separate run",
+        f"tree {tree!r}: {what} for this runner; await that call, or make another Runner for a separate run",
         node=root,
     )
 

@@ -144,7 +144,7 @@ class Runner:
     async def tick(self) -> Status:
         """Tick the tree once and return the root's status."""
         if self._driven:
-            raise drive.refused(self.tree.name, self._program.plan.ids[0], "tick()")
+            raise drive.refused(self.tree.name, self._program.plan.ids[0], drive.TICK_MEANWHILE)
         return self._tick()
 
     def _tick(self) -> Status:
@@ -188,7 +188,7 @@ class Runner:
 
     def _claim(self) -> None:
         if self._waiter is not None or self._driven:
-            raise drive.refused(self.tree.name, self._program.plan.ids[0], "tick_until_complete()")
+            raise drive.refused(self.tree.name, self._program.plan.ids[0], drive.RUN_AGAIN)
         self._driven = 1
 
     async def _complete(
