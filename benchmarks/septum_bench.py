@@ -34,6 +34,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum, auto
+from operator import attrgetter, methodcaller
 from typing import Any
 
 import _septum_charts
@@ -385,52 +386,55 @@ def python_statemachine_maker(
     return make
 
 
+def peer_case(
+    contender: str,
+    workload: str,
+    make: Callable[[], Awaitable[Any]],
+    calls: list[int],
+    step: Callable[[Any], Awaitable[Any]],
+    state: Callable[[Any], str],
+) -> Case:
+    """``await step(machine)`` per operation on a peer's machine from ``make``; its handler must run
+    once per operation (``calls``) and ``state(machine)`` stay ``S1``."""
+    box: list[Any] = []
+
+    async def setup() -> None:
+        box.append(await make())
+
+    async def run(n: int) -> None:
+        machine, before = box[0], calls[0]
+        for _ in range(n):
+            await step(machine)
+        assert calls[0] - before == n and state(machine) == "S1"
+
+    return Case(contender, workload, run, setup=setup)
+
+
+_PSM_STATE = attrgetter("current_state_value")
+
+
 def python_statemachine_message_case(
     contender: str = PSM, workload: str = WORKLOAD_MESSAGE, listeners: Sequence[object] = ()
 ) -> Case:
     """``await sm.send("loop")`` per message; the handler must run once per message."""
     calls = [0]
     make = python_statemachine_maker(calls, listeners)
-    box: list[Any] = []
-
-    async def setup() -> None:
-        box.append(await make())
-
-    async def messages(n: int) -> None:
-        machine, before = box[0], calls[0]
-        for _ in range(n):
-            await machine.send("loop")
-        assert calls[0] - before == n and machine.current_state_value == "S1"
-
-    return Case(contender, workload, messages, setup=setup)
+    return peer_case(contender, workload, make, calls, methodcaller("send", "loop"), _PSM_STATE)
 
 
 def python_statemachine_cases(settings: Settings) -> list[Case]:
     calls = [0]  # handler runs must equal the transitions asked for
     make = python_statemachine_maker(calls)
-    box: list[Any] = []
-
-    async def setup() -> None:
-        box.append(await make())
-
-    async def loop(n: int) -> None:
-        machine, before = box[0], calls[0]
-        for _ in range(n):
-            await machine.loop()
-        assert calls[0] - before == n and machine.current_state_value == "S1"
-
     return [
-        Case(PSM, WORKLOAD_TRANSITION, loop, setup=setup),
+        peer_case(PSM, WORKLOAD_TRANSITION, make, calls, methodcaller("loop"), _PSM_STATE),
         python_statemachine_message_case(),
         *create_cases(PSM, make, None),
     ]
 
 
 def python_statemachine_memory(settings: Settings) -> list[Row]:
-    async def step(machine: Any) -> None:
-        await machine.loop()
-
-    return memory_rows(PSM, python_statemachine_maker([0]), step, _machines(settings, peer=True))
+    make = python_statemachine_maker([0])
+    return memory_rows(PSM, make, methodcaller("loop"), _machines(settings, peer=True))
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -471,6 +475,9 @@ def transitions_maker(
     return make
 
 
+_MODEL_STATE = attrgetter("state")
+
+
 def transitions_message_case(
     contender: str = TRANSITIONS,
     workload: str = WORKLOAD_MESSAGE,
@@ -479,46 +486,22 @@ def transitions_message_case(
     """``await model.trigger("loop")`` per message; the handler must run once per message."""
     calls = [0]
     make = transitions_maker(calls, after_state_change)
-    box: list[Any] = []
-
-    async def setup() -> None:
-        box.append(await make())
-
-    async def messages(n: int) -> None:
-        model, before = box[0], calls[0]
-        for _ in range(n):
-            await model.trigger("loop")
-        assert calls[0] - before == n and model.state == "S1"
-
-    return Case(contender, workload, messages, setup=setup)
+    return peer_case(contender, workload, make, calls, methodcaller("trigger", "loop"), _MODEL_STATE)
 
 
 def transitions_cases(settings: Settings) -> list[Case]:
     calls = [0]
     make = transitions_maker(calls)
-    box: list[Any] = []
-
-    async def setup() -> None:
-        box.append(await make())
-
-    async def loop(n: int) -> None:
-        model, before = box[0], calls[0]
-        for _ in range(n):
-            await model.loop()
-        assert calls[0] - before == n and model.state == "S1"
-
     return [
-        Case(TRANSITIONS, WORKLOAD_TRANSITION, loop, setup=setup),
+        peer_case(TRANSITIONS, WORKLOAD_TRANSITION, make, calls, methodcaller("loop"), _MODEL_STATE),
         transitions_message_case(),
         *create_cases(TRANSITIONS, make, None),
     ]
 
 
 def transitions_memory(settings: Settings) -> list[Row]:
-    async def step(model: Any) -> None:
-        await model.loop()
-
-    return memory_rows(TRANSITIONS, transitions_maker([0]), step, _machines(settings, peer=True))
+    make = transitions_maker([0])
+    return memory_rows(TRANSITIONS, make, methodcaller("loop"), _machines(settings, peer=True))
 
 
 # --- run -----------------------------------------------------------------------------------------
