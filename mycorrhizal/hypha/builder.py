@@ -38,7 +38,14 @@ from .transitions import (
     signature_of,
 )
 
-__all__ = ["ArcChain", "NetBuilder", "build_net", "transition_spec"]
+__all__ = [
+    "ArcChain",
+    "NetBuilder",
+    "build_net",
+    "declare_transition",
+    "transition_options",
+    "transition_spec",
+]
 
 WeightedRef = str | tuple[str, int]
 
@@ -319,6 +326,7 @@ class NetBuilder(PlaceDeclarations, Patterns):
             arcs=self._arc_specs(),
             subnets=tuple(self._subnets),
             definition=self.definition,
+            builder_class=type(self),
         )
         # Checks it (runners then find the plan made); a transition whose inputs= could not be read
         # is not also reported as having no input.
@@ -394,6 +402,37 @@ def transition_spec(
         list_value=list_value,
         memory_codecs=memory_codecs,
     )
+
+
+def transition_options(builder_class: type[NetBuilder]) -> frozenset[str]:
+    """The keywords ``builder_class().transition()`` takes, those its subclasses add included, less
+    ``name`` (a transition added to a running net is named by where it goes)."""
+    options: set[str] = set()
+    for cls in builder_class.__mro__:
+        declare = cls.__dict__.get("transition")
+        if declare is not None:
+            kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+            params = inspect.signature(declare).parameters.values()
+            options.update(p.name for p in params if p.kind in kinds)
+    return frozenset(options - {"self", "name"})
+
+
+Arc = tuple[Any, Literal["in", "out"], int]
+"""An arc a transition's ``inputs=``/``outputs=`` declared: (the place as given, direction, weight)."""
+
+
+def declare_transition(
+    builder_class: type[NetBuilder], net: str, handler: Callable[..., Any], name: str, options: dict[str, Any]
+) -> tuple[TransitionSpec, list[Arc]]:
+    """Declare one transition as ``builder_class`` declares it in net ``net`` (what a running net's
+    ``add_transition`` adds): its spec and its arcs; a :class:`DefinitionError` for what is wrong."""
+    builder = builder_class(net)
+    builder.transition(handler, name=name, **options)
+    DefinitionError.raise_if_any(builder._problems, what=f"net {net!r}")
+    arcs: list[Arc] = []
+    for src, dst, weight, _, _ in builder._arcs:
+        arcs.append((dst, "out", weight) if isinstance(src, TransitionRef) else (src, "in", weight))
+    return builder._transitions[-1], arcs
 
 
 def _same_arc(first: ArcSpec, again: ArcSpec) -> bool:

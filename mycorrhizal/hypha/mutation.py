@@ -16,7 +16,10 @@ moves the runner onto the new plan in one step, between two scheduler passes:
 * observers get a :class:`~.events.NetChanged` record, and ``runner.spec``, ``runner.runtime``,
   pictures, snapshots and ``marking()`` show the changed net from then on.
 
-A transition added without an input arc is never enabled until it gets one (``add_arc``).
+``add_transition`` declares the transition with the builder class that built the net (``NetSpec.
+builder_class``), so it takes that builder's options: ``inputs=``/``outputs=`` arcs, and whatever a
+subclass adds (mycelium's ``bt=``/``fsm=``) without hypha knowing of them.  A transition added
+without an input arc is never enabled until it gets one (``add_arc``).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..common.errors import ExecutionError
+import attrs
+
+from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .arguments import bind_handlers
-from .builder import transition_spec
+from .builder import NetBuilder, declare_transition, transition_options
 from .checks import no_input
 from .compile import FlatNet, compile_net, problems_of
 from .durable import Durable
@@ -91,12 +96,22 @@ class NetChanges:
         state_factory: Callable[[], Any] | None = None,
         **options: Any,
     ) -> TransitionRef:
-        """Add a transition on ``handler`` (with ``builder.transition``'s options); it fires once it has
-        an input arc (:meth:`add_arc`).  Its ref."""
+        """Add a transition on ``handler``, declared as the net's builder declares one (the options of
+        its ``transition()``; ``inputs=``/``outputs=`` add its arcs); without an input arc it waits
+        for one (:meth:`add_arc`).  Its ref."""
         path = self._path("add_transition", fqn)
-        options.setdefault("list_value", self._list_value())
-        spec = transition_spec(handler, path[-1], guard=guard, state_factory=state_factory, **options)
-        self._apply(with_element(self.net, path, spec), f"add_transition({self._q(path)!r})")
+        builder = self.net.builder_class or NetBuilder
+        list_value = options.pop("list_value", None)
+        list_value = self._list_value() if list_value is None else list_value
+        self._known_options(path, builder, options)
+        options.update(guard=guard, state_factory=state_factory)
+        spec, arcs = declare_transition(builder, self.net.name, handler, path[-1], options)
+        net = with_element(self.net, path, attrs.evolve(spec, list_value=list_value))
+        for place, direction, weight in arcs:
+            origin = f"transition {'.'.join(path)!r} {direction}puts="
+            ends = (path_of(self.net, place), path) if direction == "in" else (path, path_of(self.net, place))
+            net = with_arc(net, *ends, weight, None, origin)
+        self._apply(net, f"add_transition({self._q(path)!r})")
         return TransitionRef(".".join(path), self.net.name)
 
     def add_arc(self, source_fqn: Name, target_fqn: Name, weight: int = 1, name: str | None = None) -> None:
@@ -153,6 +168,20 @@ class NetChanges:
                 "outside the net, or after an await"
             )
         return path_of(self.net, name)
+
+    def _known_options(self, path: Path, builder: type[NetBuilder], options: dict[str, Any]) -> None:
+        """Refuse (naming the transition) an option the builder of the net does not take."""
+        accepted = transition_options(builder)
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            problem = Problem(
+                f"transition {self._q(path)!r}",
+                f"runner.add_transition() got {', '.join(unknown)}, which {builder.__name__}.transition(), "
+                f"the builder of net {self.net.name!r}, does not take",
+                f"pass only its options ({', '.join(sorted(accepted))}; the first argument names the "
+                "transition), or build the net with a builder that takes them",
+            )
+            raise DefinitionTypeError([problem], what=f"net {self.net.name!r}")
 
     def _q(self, path: Path) -> str:
         return ".".join((self.net.name, *path))

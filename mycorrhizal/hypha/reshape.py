@@ -68,13 +68,16 @@ def with_element(net: NetSpec, path: Path, element: PlaceSpec | TransitionSpec) 
     return _edit(net, path[:-1], add, net)
 
 
-def with_arc(net: NetSpec, src: Path, dst: Path, weight: int, name: str | None) -> NetSpec:
-    """``net`` with an arc from ``src`` to ``dst``, declared in the deepest net holding both ends."""
+def with_arc(
+    net: NetSpec, src: Path, dst: Path, weight: int, name: str | None, origin: str = "runner.add_arc"
+) -> NetSpec:
+    """``net`` with an arc from ``src`` to ``dst``, declared in the deepest net holding both ends
+    (``origin``: the call that declared it, for the problems found in it)."""
     scope = tuple(commonprefix([src[:-1], dst[:-1]]))  # the deepest net holding both ends
     found = net.lookup(".".join(src))
     direction: Literal["in", "out"] = "out" if isinstance(found, TransitionSpec) else "in"
     rel_src, rel_dst = ".".join(src[len(scope) :]), ".".join(dst[len(scope) :])
-    arc = ArcSpec(rel_src, rel_dst, weight, direction, "runner.add_arc", name)
+    arc = ArcSpec(rel_src, rel_dst, weight, direction, origin, name)
     return _edit(net, scope, lambda n: attrs.evolve(n, arcs=(*n.arcs, arc)), net)
 
 

@@ -62,6 +62,9 @@ class NetSpec:
     subnets: tuple[SubnetSpec, ...] = ()
     definition: Callable[..., Any] | None = attrs.field(default=None, repr=False)
     """The ``def Net(builder)`` body this spec was built from, if any (to re-run it on another builder)."""
+    builder_class: type[Any] | None = attrs.field(default=None, repr=False)
+    """The builder class that declared this net, if any: a running net's ``add_transition`` declares
+    with it, so it takes the options that builder's ``transition()`` takes."""
 
     def lookup(self, path: str) -> PlaceSpec | TransitionSpec | NetSpec | None:
         """The place, transition or subnet at a dotted ``path`` relative to this net, or None."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -423,3 +424,62 @@ def test_an_added_transition_reads_a_list_value_as_the_nets_transitions_do(
         return runner.marking()["pairs"]
 
     assert asyncio.run(go()) == expected
+
+
+# -- an added transition is declared as the net's builder declares one --------------------------------
+
+
+@pytest.mark.parametrize("runner_class", [Runner, PNRunner])
+def test_an_added_transition_takes_its_arcs_as_the_builder_does(runner_class: type[Runner]) -> None:
+    async def go() -> Any:
+        runner = runner_class(pipeline(), None)
+        await runner.start(CycleClock())
+        seen: list[Any] = []
+        runner.add_observer(lambda e: isinstance(e, NetChanged) and seen.append(e.change))
+
+        async def pair(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {"pairs": "+".join(consumed)}
+
+        runner.add_place("pairs")
+        runner.add_transition("pair", pair, inputs=[("output", 2)], outputs=["Dyn.pairs"], priority=3)
+        runner.add_tokens("input", ["a", "b", "c"])
+        await runner.run_until_idle()
+        await runner.stop()
+        return runner, seen
+
+    runner, seen = asyncio.run(go())
+    assert runner.marking()["pairs"] == ("a+b",) and runner.marking()["output"] == ("c",)
+    assert seen == ["add_place('Dyn.pairs')", "add_transition('Dyn.pair')"]  # one change, arcs and all
+    assert [(a.src, a.dst, a.weight) for a in runner.spec.arcs][-2:] == [
+        ("output", "pair", 2),
+        ("pair", "pairs", 1),
+    ]
+    assert runner.spec.lookup("pair").priority == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"fsm": object()},
+            r"got fsm, which NetBuilder.transition\(\), the builder of net 'Dyn', does not take",
+        ),
+        ({"name": "other", "colour": "red"}, r"got colour, name, which NetBuilder.transition\(\)"),
+        ({"outputs": "output"}, r"outputs='output' is not a list"),
+        ({"inputs": ["nowhere"]}, r"nowhere"),
+    ],
+)
+def test_an_added_transition_the_builder_would_refuse_is_refused_and_changes_nothing(
+    options: dict[str, Any], message: str
+) -> None:
+    async def go() -> Any:
+        runner = Runner(pipeline(), None)
+        await runner.start(CycleClock())
+        before = runner.spec
+        with pytest.raises(DefinitionError, match=message) as info:
+            runner.add_transition("late", forward("output"), **options)
+        await runner.stop()
+        return runner, before, info.value
+
+    runner, before, error = asyncio.run(go())
+    assert runner.spec is before and re.search(r"transition '(Dyn\.)?late'", str(error))

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
+from mycorrhizal.hypha import Runner
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, septum
 
@@ -295,3 +296,76 @@ async def test_stop_cancels_a_timeout_handler_running_in_the_background(clock: M
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
     await clock.run_for(200)
     assert "wound" not in bb and clock.pending == 0
+
+
+# -- an fsm= transition added to a running net ------------------------------------------------------
+
+
+@pn.net(name="Gated")
+def Ungated(builder):  # type: ignore[no-untyped-def]
+    """:func:`gate_net`'s places, without its transition (a running net is given it)."""
+    for name in ("inbox", "passed", "refused", "failed"):
+        builder.place(name)
+
+
+async def gate(consumed: Any, bb: Any, timebase: Any) -> None:
+    """The body of an fsm= transition added while running: the machine routes the tokens."""
+
+
+def by_zone(token: str) -> str:
+    return token.split(":")[0]
+
+
+@pytest.mark.parametrize("runner_class", [Runner, PNRunner])
+@pytest.mark.parametrize("options", [{}, {"fsm_key": by_zone}], ids=["one machine", "fsm_key"])
+async def test_an_fsm_transition_added_while_running_routes_as_a_declared_one(
+    runner_class: type[Runner], options: dict[str, Any], clock: ManualClock
+) -> None:
+    declared = runner_class(gate_net(**options), {}, clock)
+    added = runner_class(Ungated, {}, clock)
+    await declared.start()
+    await added.start()
+    added.add_transition(
+        "gate",
+        gate,
+        fsm=Gate,
+        inputs=["inbox"],
+        outputs=["passed"],
+        rejected="refused",
+        on_error="failed",
+        **options,
+    )
+    for runner in (declared, added):
+        runner.add_tokens("inbox", ["east:a", "east:close", "west:b", "east:c"])
+        await runner.run_until_idle()
+    assert dict(added.marking()) == dict(declared.marking())
+    assert added.tokens("refused")[-1] == Rejection("east:c", "gate is shut", "Gated.gate")
+    assert {k: m.current_state.name for k, m in machines(added, "gate").items()} == {
+        k: m.current_state.name for k, m in machines(declared, "gate").items()
+    }
+    await clock.run_for(5.0)  # the added machine's timeout runs on the net's clock too: it reopens
+    added.add_token("inbox", "east:d")
+    await added.run_until_idle()
+    assert added.tokens("passed")[-1] == "east:d"
+    await declared.stop()
+    await added.stop()
+    assert machines(added, "gate") == {}
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"fsm": Careless}, "transition 'gate' fsm state Careless: has no transitions and is not terminal"),
+        ({"fsm": Tally, "fsm_options": {"common_data": {}}}, "fsm_options may not set common_data"),
+        ({"fsm": Tally, "fsm_key": "zone"}, "transition 'gate'.*fsm_key"),
+        ({"fsm_key": by_zone}, "transition 'gate'.*fsm_key"),
+    ],
+)
+async def test_a_broken_fsm_transition_added_while_running_is_a_definition_error_and_changes_nothing(
+    options: dict[str, Any], message: str, running: RunNet
+) -> None:
+    runner = await running(Ungated)
+    before = runner.spec
+    with pytest.raises(DefinitionError, match=message):
+        runner.add_transition("gate", gate, inputs=["inbox"], outputs=["passed"], **options)
+    assert runner.spec is before and runner.spec.lookup("gate") is None

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, HandlerError, RoutingError
-from mycorrhizal.hypha import FailedToken
-from mycorrhizal.mycelium import Rejection, pn
+from mycorrhizal.common import DefinitionError, HandlerError, ManualClock, RoutingError
+from mycorrhizal.hypha import FailedToken, Runner
+from mycorrhizal.mycelium import PNRunner, Rejection, pn
 from mycorrhizal.rhizomorph import Status, bt
 
 from .conftest import PriorityRouter, RunNet, tree_failing_on
@@ -218,3 +218,67 @@ async def test_batch_mode_is_a_batch_even_with_one_token(running: RunNet) -> Non
     (failed,) = runner.tokens("failed")
     with pytest.raises(RoutingError, match="runs its tree over a batch of 1 tokens; name the token"):
         raise failed.error
+
+
+# -- a bt= transition added to a running net ---------------------------------------------------------
+
+
+@pn.net(name="Routing")
+def Unrouted(builder):  # type: ignore[no-untyped-def]
+    """:func:`router_net`'s places, without its transition (a running net is given it)."""
+    for name in ("inbox", "fast", "slow", "bad", "failed"):
+        builder.place(name)
+
+
+async def route(consumed: Any, bb: Any, timebase: Any) -> None:
+    """The body of a bt= transition added while running: the tree routes the tokens."""
+    bb["firings"] = bb.get("firings", 0) + 1
+
+
+@pytest.mark.parametrize("runner_class", [Runner, PNRunner])
+async def test_a_bt_transition_added_while_running_routes_as_a_declared_one(
+    runner_class: type[Runner], clock: ManualClock
+) -> None:
+    boards: list[dict[str, Any]] = [{}, {}]
+    declared = runner_class(router_net(), boards[0], clock)
+    added = runner_class(Unrouted, boards[1], clock)
+    await declared.start()
+    await added.start()
+    added.add_transition(
+        "route",
+        route,
+        bt=PriorityRouter,
+        inputs=["inbox"],
+        outputs=["fast", "slow"],
+        rejected="bad",
+        on_error="failed",
+    )
+    added.add_transition("spare", route, bt=PriorityRouter, outputs=["fast"])  # waits for an input arc
+    for runner in (declared, added):
+        runner.add_tokens("inbox", [{"priority": p} for p in (9, 1, -3, 7)])
+        await runner.run_until_idle()
+    assert dict(added.marking()) == dict(declared.marking())
+    assert added.tokens("bad") == (Rejection({"priority": -3}, "priority -3 is negative", "Routing.route"),)
+    assert boards[1]["firings"] == boards[0]["firings"] == 4
+    assert added.fired()["Routing.spare"] == 0
+    await declared.stop()
+    await added.stop()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bt": PriorityRouter, "bt_mode": "bulk"}, "bt_mode='bulk' is unknown. Fix: use 'token' or 'batch'"),
+        ({"bt": PriorityRouter, "outputs": []}, "has no outputs to route tokens to"),
+        ({"rejected": "fast"}, "rejected only apply to a transition with bt= or fsm="),
+    ],
+)
+async def test_a_broken_bt_transition_added_while_running_is_a_definition_error_and_changes_nothing(
+    kwargs: dict[str, Any], message: str, running: RunNet
+) -> None:
+    runner = await running(Unrouted)
+    before = runner.spec
+    with pytest.raises(DefinitionError, match=message) as info:
+        runner.add_transition("route", route, **{"inputs": ["inbox"], "outputs": ["fast"], **kwargs})
+    assert "transition 'route'" in str(info.value)
+    assert runner.spec is before and runner.spec.lookup("route") is None
