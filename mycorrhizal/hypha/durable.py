@@ -1,8 +1,10 @@
 """The durable side of a runner with a ``store=``: opening its journal, recovering, periodic snapshots.
 
-A runner given a store journals nothing until it starts (or is recovered): then it opens its run's
-journal, which fences any older writer of the run, writes a snapshot of where it starts from, and
-from then on its :class:`~.journal.Recorder` appends a record for every committed step.  Firings
+A runner given a store opens its run's journal when it starts, is recovered or is first flushed,
+whichever comes first: opening fences any older writer of the run and writes a snapshot of where it
+starts from (tokens added before included), and from then on its :class:`~.journal.Recorder`
+appends a record for every committed step.  Before that, tokens added are only checked: one the
+journal could not write down is refused as it arrives, as it is later.  Firings
 then commit through the firing's general commit (the scheduler's inline one does not journal).
 """
 
@@ -15,11 +17,12 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, DefinitionError, HandlerError, Problem, StoreError
 from ..common.store import Journal, Store
 from .ioplaces import IOPlaces
-from .journal import Recorder
+from .journal import Recorder, encode_arriving
 from .replay import replay
 from .reporting import Reporter, log
 from .snapshot import Parts, read, token_order, write
 from .spec import NetSpec
+from .state import PlaceState
 
 __all__ = ["Durable", "check_options"]
 
@@ -162,11 +165,23 @@ class Durable:
         if recorder.attach_memory(self._parts.transitions) or recorder.snapshot_requested:
             self.write_snapshot()  # (stopping closed the fsm= machines: the journal learns it here)
 
+    def added(self, p: PlaceState, tokens: list[Any]) -> None:
+        """Tokens added from outside: journaled, or, before the journal opens, checked that it can
+        write them down (the snapshot it opens with holds them)."""
+        recorder = self._io.recorder
+        if recorder is not None:
+            recorder.added(p, tokens)
+        else:
+            encode_arriving(self._parts.codecs, p, tokens)
+
     async def flush(self) -> None:
-        """Return once every record so far is durable; raise the journal's failure, if any."""
+        """Return once every record so far is durable (opening the journal first, if the runner has
+        not started: what it holds is then durable too); raise the journal's failure, if any."""
         recorder = self._io.recorder
         if recorder is None:
-            return
+            await self.open_fresh()
+            recorder = self._io.recorder
+            assert recorder is not None
         if recorder.failure is None:
             await recorder.journal.flush()
         if recorder.failure is not None:

@@ -38,7 +38,7 @@ from .ready import Ready
 from .snapshot import arrange, blocked_entry, encode_memory, error_json
 from .state import NO_TOKEN, PlaceState, TransitionState
 
-__all__ = ["DEFAULT_SNAPSHOT_EVERY", "Recorder"]
+__all__ = ["DEFAULT_SNAPSHOT_EVERY", "Recorder", "encode_arriving"]
 
 DEFAULT_SNAPSHOT_EVERY = 10_000
 """Records between periodic snapshots (at least; see :class:`Recorder`)."""
@@ -348,12 +348,7 @@ class Recorder:
         )
 
     def _encode(self, p: PlaceState, tokens: list[Any]) -> JSON:
-        try:
-            return self.codecs.encode(tokens)
-        except CodecError as exc:
-            raise CodecError(
-                f"a token for place {p.qname!r} cannot be journaled: {exc}", type_name=exc.type_name
-            ) from exc
+        return encode_arriving(self.codecs, p, tokens)
 
     def _quoted(self, name: str) -> str:
         """A place's or transition's name as JSON text (made once per name)."""
@@ -442,3 +437,14 @@ def _take(mapping: Ids, key: int) -> int:
     if len(found) == 1:
         mapping[key] = found[0]
     return durable
+
+
+def encode_arriving(codecs: CodecRegistry, p: PlaceState, tokens: list[Any]) -> JSON:
+    """``tokens`` arriving in ``p`` as the journal writes them; a :class:`CodecError` naming the place
+    for one the codecs cannot encode (so it is refused as it arrives, never when a run is recovered)."""
+    try:
+        return codecs.encode(tokens)
+    except CodecError as exc:
+        raise CodecError(
+            f"a token for place {p.qname!r} cannot be journaled: {exc}", type_name=exc.type_name
+        ) from exc

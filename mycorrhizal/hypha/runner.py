@@ -58,10 +58,10 @@ class Runner(NetChanges):
     handler, guard, source and sink.  Many runners can share one net spec.
 
     With ``store=`` (a :class:`~mycorrhizal.common.store.Store`, e.g. ``SQLiteStore("run.db")``) the
-    runner journals every committed step of run ``run`` (default: the net's name) from its start, and
-    :meth:`recover` rebuilds it after a crash; ``codecs`` encodes tokens and ``ctx.memory`` for
-    snapshots and the journal; a snapshot is journaled about every ``snapshot_every`` records.  See
-    docs/durability.md.
+    runner journals every committed step of run ``run`` (default: the net's name) from its start or
+    first :meth:`flush` (a snapshot holds what it had), and :meth:`recover` rebuilds it after a crash;
+    ``codecs`` encodes tokens and ``ctx.memory`` for snapshots and the journal; a snapshot is
+    journaled about every ``snapshot_every`` records.  See docs/durability.md.
     """
 
     def __init__(
@@ -345,8 +345,8 @@ class Runner(NetChanges):
         """
         p = self._place(place)
         adding.check_room(p)
-        if self._io.recorder is not None:
-            self._io.recorder.added(p, [token])
+        if self._durable is not None:
+            self._durable.added(p, [token])
         self._io.put(p, (token,))
 
     def add_tokens(self, place: str, tokens: Iterable[Any]) -> None:
@@ -357,8 +357,8 @@ class Runner(NetChanges):
         p = self._place(place)
         batch = adding.batch(p, tokens)
         if batch:
-            if self._io.recorder is not None:
-                self._io.recorder.added(p, batch)
+            if self._durable is not None:
+                self._durable.added(p, batch)
             self._io.put(p, batch)
 
     def marking(self) -> Marking:
@@ -447,7 +447,7 @@ class Runner(NetChanges):
         return runner
 
     async def flush(self) -> None:
-        """Return once every step journaled so far is durable (nothing to do without a store)."""
+        """Return once every step so far is durable (opening the journal first, if not yet started)."""
         if self._durable is not None:
             await self._durable.flush()
 

@@ -376,3 +376,77 @@ async def test_a_memory_the_journal_cannot_write_down_stops_the_run() -> None:
     assert not runner.running
     with pytest.raises(StoreError, match="a journaled net keeps in ctx.memory only what its codecs encode"):
         await runner.flush()
+
+
+# -- what is added before the first start() ------------------------------------------------------------
+
+
+async def crash(store: Any, path: Path) -> SQLiteStore:
+    """The process dies: only what is in the file counts (a new store reads it)."""
+    await store.close()
+    return SQLiteStore(path, commit_interval=0.0005)
+
+
+async def flushed(runner: Runner) -> None:
+    await runner.flush()
+
+
+async def started_and_flushed(runner: Runner) -> None:
+    await runner.start()
+    await runner.flush()
+
+
+async def stopped_after_a_start(runner: Runner) -> None:
+    await runner.start()
+    await runner.stop()
+
+
+@pytest.mark.parametrize("durable", [flushed, started_and_flushed, stopped_after_a_start])
+async def test_tokens_added_before_the_first_start_survive_a_crash(durable: Any, tmp_path: Path) -> None:
+    path = tmp_path / "run.db"
+    store = SQLiteStore(path, commit_interval=0.0005)
+    runner = Runner(shop(), store=store, timebase=ManualClock())
+    runner.add_tokens("orders", [1, 2])
+    await durable(runner)
+    runner.add_token("orders", 3)  # (not started, or stopped: journaled, not fired)
+    await runner.flush()
+    store = await crash(store, path)
+    recovered = await Runner.recover(shop(), store, timebase=ManualClock())
+    assert sorted(recovered.tokens("orders") + recovered.tokens("shipped")) == [1, 2, 3]
+    await recovered.run_until_idle()
+    assert recovered.tokens("shipped") == (1, 2, 3)
+    await store.close()
+
+
+async def test_a_flush_before_the_first_start_opens_the_run(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "run.db")
+    runner = Runner(shop(), store=store)
+    runner.add_token("orders", 1)
+    await runner.flush()
+    with pytest.raises(StoreError, match=r"run 'Shop' already has a journal .* Runner.recover"):
+        await Runner(shop(), store=store).flush()
+    await runner.run_until_idle()
+    assert runner.tokens("shipped") == (1,)
+    await store.close()
+
+
+@pytest.mark.parametrize("add", ["add_token", "add_tokens"])
+async def test_a_token_the_journal_cannot_write_down_is_refused_before_the_first_start_too(
+    add: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "run.db"
+    store = SQLiteStore(path)
+    runner = Runner(shop(), store=store)
+    runner.add_token("orders", 1)
+    with pytest.raises(CodecError, match="a token for place 'Shop.orders' cannot be journaled"):
+        if add == "add_token":
+            runner.add_token("orders", object())
+        else:
+            runner.add_tokens("orders", [2, object()])
+    assert runner.tokens("orders") == (1,)
+    await runner.run_until_idle()  # the journal opens: it can write down what the runner holds
+    assert runner.tokens("shipped") == (1,)
+    await runner.stop()
+    store = await crash(store, path)
+    assert (await Runner.recover(shop(), store)).tokens("shipped") == (1,)
+    await store.close()
