@@ -19,7 +19,7 @@ from ...hypha.runner import Runner
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from ..records import Attributes
 from . import hypha
-from .base import Carried, Handler, Observation, Timestamps, short_name
+from .base import Carried, Handler, Observation, Timestamps, key_text, short_name
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
 from .septum import HANDLERS as SEPTUM
@@ -52,8 +52,9 @@ def _generic(obs: Observation, event: Any) -> None:
 
 def _forwarded(obs: Observation, event: Forwarded) -> None:
     """A record of a machine or tree living in a net's transition: written as that runtime's own,
-    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``; a tree run's
-    events also relate the token it decides about, ``Forwarded.key``).  A machine's
+    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``, its key written
+    by :func:`~.base.key_text`; a tree run's events also relate the token it decides about,
+    ``Forwarded.key``).  A machine's
     message that is a token the net delivered (mycelium's ``Delivery``) is written as the token."""
     inner = event.event
     name = short_name(event.transition, event.source)
@@ -65,7 +66,7 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
             obs.token = None
         return
     if event.key is not None:
-        name = f"{name}[{event.key}]"
+        name = f"{name}[{key_text(event.key)}]"
     message: Any = getattr(inner, "message", None)
     if getattr(message, "transition", None) == event.transition and hasattr(message, "token"):
         obs(evolve(inner, source=name, message=Carried(message.token)))
