@@ -129,6 +129,9 @@ class Forwarded(Event):
     token it decides about (None for a batch)."""
     event: Event
     """The machine's or tree's own record (``event.source`` is its name)."""
+    runtime: Any = field(eq=False, default=None)
+    """The machine (a septum ``StateMachine``) or tree run (a rhizomorph ``Runner``) that told
+    ``event``, to read what a record does not say (the innermost state a statechart is in)."""
 
 
 class _Queued:

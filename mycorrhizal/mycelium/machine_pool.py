@@ -161,8 +161,9 @@ class MachinePool:
 
     def _forward(self, which: Any) -> None:
         assert self.observers is not None
-        forward = self._forwards[which] = forwarder(self.observers, self.net, self.transition, which)
-        self.living[which].add_observer(forward)
+        fsm = self.living[which]
+        forward = self._forwards[which] = forwarder(self.observers, self.net, self.transition, which, fsm)
+        fsm.add_observer(forward)
 
     def _unforward(self, which: Any) -> None:
         forward = self._forwards.pop(which, None)

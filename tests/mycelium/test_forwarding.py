@@ -16,6 +16,7 @@ from mycorrhizal.common.observers import Forwarded
 from mycorrhizal.hypha.events import FiringEvent
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.mycelium import PNRunner, machines, pn
+from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.septum.events import StateEntered
 from tests._observing import Recorder
 
@@ -140,6 +141,26 @@ async def test_each_tree_run_reaches_the_nets_observer_with_its_token(running: R
         ("TickFinished", "Triage.triage", urgent, "PriorityRouter", "SUCCESS"),
     ]
     assert runner.tokens("fast") == (urgent,)
+
+
+async def test_a_forwarded_record_names_the_machine_or_tree_run_that_told_it(running: RunNet) -> None:
+    # (what a record does not say is read from it: spores writes a statechart's innermost state)
+    gated = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    triage = await running(Triage)
+    seen = Recorder()
+    gated.add_observer(seen)
+    triage.add_observer(seen)
+    gated.add_tokens("inbox", ["east:close", "west:x"])
+    triage.add_tokens("inbox", [{"priority": 9}, {"priority": 1}])
+    await gated.run_until_idle()
+    await triage.run_until_idle()
+    gates = machines(gated, "gate")
+    told = [e for e in seen if isinstance(e, Forwarded)]
+    machine_of = {e.key: e.runtime for e in told if e.source == "Gated"}
+    assert machine_of == {"east": gates["east"], "west": gates["west"]}
+    runs = {id(e.key): e.runtime for e in told if e.source == "Triage"}
+    assert len(runs) == 2 and all(isinstance(run, TreeRunner) for run in runs.values())
+    assert len({id(run) for run in runs.values()}) == 2  # one run per token
 
 
 @pytest.fixture

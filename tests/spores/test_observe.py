@@ -896,3 +896,69 @@ class Lane(Enum):
 )
 def test_a_key_is_written_as_a_string_only_when_no_other_key_reads_so(key: Any, text: str) -> None:
     assert key_text(key) == text
+
+
+class Shift(Enum):
+    OVER = auto()
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class OffDuty:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return None
+
+
+@septum.compound(config=StateConfiguration(timeout=5))
+class Rota:
+    @septum.on_timeout
+    def on_timeout(ctx: Any) -> Any:
+        return Shift.OVER  # the compound state's own timeout: its leaf OnDuty tells nothing first
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(Shift.OVER, OffDuty)]
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class OnDuty:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            if ctx.msg is not None:
+                ctx.msg.route("served")
+
+
+@composed.net
+def Roster(builder: Any) -> None:
+    queue, served = builder.place("queue"), builder.place("served")
+
+    @builder.transition(fsm=Rota, inputs=[queue], outputs=[served])
+    async def rota(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("begun", ["configure", "observe", "net"])
+async def test_a_new_log_of_a_statechart_starts_in_its_leaf_when_a_parent_tells_first(begun: str) -> None:
+    # The log's first event about a running statechart was its compound state's timeout: the
+    # machine object's state was written as that parent, Rota, while the machine was in OnDuty.
+    log = MemorySink()
+    spores.configure(transport=MemorySink() if begun == "configure" else log)
+    clock = ManualClock()
+    name = "rota" if begun == "net" else "Rota"
+    if begun == "net":
+        runner = PNRunner(Roster, {}, clock)
+        runner.add_token("queue", {"id": "t1"})  # makes the machine, in OnDuty
+        await runner.run_until_idle()
+        observe(runner, timestamps="timebase")
+    else:
+        fsm = StateMachine(Rota, timebase=clock)
+        if begun == "configure":
+            observe(fsm, timestamps="timebase")
+        await fsm.initialize()
+        if begun == "configure":
+            spores.configure(transport=log)
+        else:
+            observe(fsm, timestamps="timebase")
+    await clock.run_for(5)  # Rota's timeout: to OffDuty
+    told = ["Rota timed out", "OnDuty left", "Rota left", "OffDuty entered"]
+    assert [e["type"] for e in log.events()] == told
+    assert [o["attributes"].get("state") for o in log.objects(name)] == [None, "OnDuty", "OffDuty"]

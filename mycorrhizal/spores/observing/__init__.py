@@ -69,9 +69,14 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
         name = f"{name}[{key_text(event.key)}]"
     message: Any = getattr(inner, "message", None)
     if getattr(message, "transition", None) == event.transition and hasattr(message, "token"):
-        obs(evolve(inner, source=name, message=Carried(message.token)))
-        return
-    obs(evolve(inner, source=name))
+        inner = evolve(inner, source=name, message=Carried(message.token))
+    else:
+        inner = evolve(inner, source=name)
+    obs.inner = event.runtime
+    try:
+        obs(inner)
+    finally:
+        obs.inner = None
 
 
 _HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _forwarded}

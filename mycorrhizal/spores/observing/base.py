@@ -208,6 +208,7 @@ class Observation:
         "_second",
         "_second_text",
         "token",
+        "inner",
         "_attached",
         "_observer",
         "__weakref__",
@@ -261,6 +262,9 @@ class Observation:
         self.token: Any = None
         """The token the tree run of a net's transition whose record is being written decides about
         (None outside one, and for a batch): its events relate it as ``token``."""
+        self.inner: Any = None
+        """The machine of a net's transition whose record is being written (None outside one):
+        what its records do not say is read from it (a statechart's innermost state)."""
         self._attached = False
         # What the runtime calls: the observation itself, or its engine's front, ``front(obs,
         # event)``, which writes the engine's most frequent record without the observation's
