@@ -12,16 +12,18 @@ from prometheus_client import CollectorRegistry
 
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
-from mycorrhizal.common.observers import Forwarded
+from mycorrhizal.common.observers import Dropped, Forwarded
 from mycorrhizal.hypha.events import FiringEvent
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.mycelium import PNRunner, machines, pn
+from mycorrhizal.mycelium.machine_pool import POOL
 from mycorrhizal.rhizomorph import Runner as TreeRunner
+from mycorrhizal.septum import StateMachine
 from mycorrhizal.septum.events import StateEntered
 from tests._observing import Recorder
 
 from ..spores.conftest import MemorySink
-from .conftest import PriorityRouter, RunNet, machine_failing_on
+from .conftest import Gate, PriorityRouter, RunNet, machine_failing_on
 from .test_machine_transitions import gate_net
 
 
@@ -254,6 +256,50 @@ async def test_an_async_observer_gets_every_forwarded_record_by_stop_evictions_i
     entered = [(e.key, e.event.state) for e in forwarded if isinstance(e.event, StateEntered)]
     assert entered == [("east", "Gate"), ("east", "Shut"), ("west", "Gate"), ("east", "Gate")]
     assert machines(runner, "gate").evicted_lru == 2
+
+
+def life(event: Any) -> tuple[Any, ...] | None:
+    """A machine's entering of a state, or its being let go: (key, state or reason)."""
+    if isinstance(event, Dropped):
+        return (event.key, f"dropped ({event.reason})")
+    if isinstance(event, Forwarded) and isinstance(event.event, StateEntered):
+        return (event.key, event.event.state)
+    return None
+
+
+async def test_a_machine_let_go_is_told_after_its_last_record(clock: ManualClock) -> None:
+    # An evicted machine, or one closed at stop, went with no record saying so: an observer
+    # following each machine (metrics' dwell times) kept its states, and paired them with the next
+    # machine of its key.
+    runner = PNRunner(gate_net(fsm_key=lambda token: token.split(":")[0], fsm_max_machines=1), {}, clock)
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    runner.add_tokens("inbox", ["east:close", "west:x", "east:y"])  # each new key evicts the other's machine
+    await runner.run_until_idle()
+    pool = runner.memory("gate")[POOL]
+    replaced = pool.adopt("east", StateMachine(Gate, timebase=clock))  # (a restored machine comes in)
+    assert replaced is not None
+    await replaced.aclose()
+    moved = pool.forget("east")  # (its key goes to another runner)
+    assert moved is not None
+    await moved.aclose()
+    runner.add_token("inbox", "north:z")
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [found for found in map(life, seen) if found] == [
+        ("east", "Gate"),
+        ("east", "Shut"),
+        ("east", "dropped (lru)"),
+        ("west", "Gate"),
+        ("west", "dropped (lru)"),
+        ("east", "Gate"),
+        ("east", "dropped (replaced)"),
+        ("east", "dropped (moved)"),
+        ("north", "Gate"),
+        ("north", "dropped (stopped)"),
+    ]
+    dropped = next(e for e in seen if isinstance(e, Dropped))
+    assert (dropped.source, dropped.transition) == ("Gated", "Gated.gate")
 
 
 async def test_metrics_count_a_nets_machines_and_trees_under_their_transition(

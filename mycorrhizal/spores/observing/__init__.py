@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from ...common.frozen import evolve, fields, is_record
-from ...common.observers import Forwarded
+from ...common.observers import Dropped, Forwarded
 from ...hypha.events import FiringStarted
 from ...hypha.runner import Runner
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
@@ -30,6 +30,8 @@ log = logging.getLogger("mycorrhizal.spores")
 
 STARTS: tuple[type, ...] = (FiringStarted, TickStarted)
 """Records written only with ``observe(..., started=True)``."""
+UNWRITTEN: tuple[type, ...] = (Dropped,)
+"""Records written never: a net's machine let go (its key's next machine is written from its start)."""
 _PLAIN = (str, int, float, bool)
 TREE_EVENTS = (NodeEvent, TickStarted, TickFinished)
 
@@ -84,8 +86,9 @@ _HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _f
 
 def handler_for(cls: type, started: bool = False) -> Handler | None:
     """The function writing records of event class ``cls`` (its own, a base class's, or generic);
-    None for the start records (``FiringStarted``, ``TickStarted``) unless ``started``."""
-    if not started and issubclass(cls, STARTS):
+    None for the start records (``FiringStarted``, ``TickStarted``) unless ``started``, and for
+    those never written (``Dropped``)."""
+    if (not started and issubclass(cls, STARTS)) or issubclass(cls, UNWRITTEN):
         return None
     for base in cls.__mro__:
         found = _HANDLERS.get(base)
