@@ -136,3 +136,27 @@ async def test_an_evicted_machines_states_are_not_timed_when_a_new_machine_of_it
     # Ready: a's first, left at once by "go"; the second a's, abandoned by the failure at once
     assert value(registry, "mycorrhizal_machine_state_seconds_count", state="Ready") == 2
     assert value(registry, "mycorrhizal_machine_state_seconds_sum", state="Ready") == 0
+
+
+async def test_the_queue_gauge_counts_the_messages_of_a_nets_living_machines(
+    registry: CollectorRegistry,
+) -> None:
+    # machine_queue_size read standalone machines only: the machines of a net's fsm= transitions,
+    # however many messages waited for them, had no sample.
+    runner = PNRunner(desk_net(fsm_max_machines=2), {}, ManualClock())
+    Metrics(registry).observe(runner)
+    await runner.start()
+    runner.add_tokens("inbox", [{"key": "a", "do": "x"}, {"key": "b", "do": "x"}])
+    await runner.run_until_idle()
+    desks = machines(runner, "desk")
+    for key, waiting in (("a", 2), ("b", 1)):
+        for _ in range(waiting):
+            desks[key].send_message("later")
+    queued = "mycorrhizal_machine_queue_size"
+    assert value(registry, queued) == 3
+    runner.add_token("inbox", {"key": "c", "do": "x"})  # a new key evicts a, and its two messages
+    await runner.run_until_idle()
+    assert sorted(desks) == ["b", "c"]
+    assert value(registry, queued) == 1
+    await runner.stop()
+    assert value(registry, queued) == 0
