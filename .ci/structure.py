@@ -42,8 +42,9 @@ ALLOWED = {
     "distribution": {"common", "durability", "hypha", "mycelium", "septum"},
     # Event logging wraps user handlers of every engine and observes every runtime.
     "spores": {"common"} | ENGINES,
-    # Prometheus metrics are observers of every engine's runtimes.
-    "metrics": {"common"} | ENGINES,
+    # Prometheus metrics are observers of every engine's runtimes; they read the queues of mycelium's
+    # embedded machines (a gauge).
+    "metrics": {"common", "mycelium"} | ENGINES,
     # The live view watches runtimes of every engine (and mycelium's embedded machines).
     "live": {"common", "mycelium"} | ENGINES,
 }

@@ -40,7 +40,7 @@ import attrs
 
 from .frozen import FrozenRecord, field, maker
 
-__all__ = ["Event", "Forwarded", "Observer", "Observers", "maker", "wants_all"]
+__all__ = ["Dropped", "Event", "Forwarded", "Observer", "Observers", "maker", "wants_all"]
 
 # ``maker`` lives in frozen.py; engines import it from here with Event.
 
@@ -129,6 +129,29 @@ class Forwarded(Event):
     token it decides about (None for a batch)."""
     event: Event
     """The machine's or tree's own record (``event.source`` is its name)."""
+    runtime: Any = field(eq=False, default=None)
+    """The machine (a septum ``StateMachine``) or tree run (a rhizomorph ``Runner``) that told
+    ``event``, to read what a record does not say (the innermost state a statechart is in)."""
+
+
+class Dropped(Event):
+    """A machine living inside another runtime is gone: it tells nothing more.
+
+    mycelium's nets tell it when the machine of ``key`` in ``transition`` (an ``fsm=`` transition)
+    is let go.  ``reason``: ``"idle"`` or ``"lru"`` (evicted by ``fsm_idle_ttl`` or
+    ``fsm_max_machines``) and ``"stopped"`` (closed as the runner stopped), told after the last
+    record the machine told; ``"moved"`` (its key went to another runner) and ``"replaced"`` (a
+    restored machine took its place), told as the pool lets it go, before its new owner closes it.
+    An observer following each machine forgets this one; a later token for ``key`` starts a fresh
+    machine, whose records begin with entering its initial state.
+    """
+
+    transition: str
+    """Qualified name of the transition the machine lived in."""
+    key: Any = field(eq=False)
+    """The machine's key (None for a transition's only machine)."""
+    reason: str
+    """Why it went: ``"idle"``, ``"lru"``, ``"stopped"``, ``"moved"`` or ``"replaced"``."""
 
 
 class _Queued:

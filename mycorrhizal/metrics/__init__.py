@@ -32,6 +32,7 @@ except ModuleNotFoundError as missing:  # the optional extra
     ) from missing
 
 from ..hypha import Runner as NetRunner
+from ..mycelium.machine_pool import POOL, MachinePool
 from ..septum import StateMachine
 from .families import LATENCY_BUCKETS, Families
 from .observer import MetricsObserver
@@ -41,7 +42,7 @@ __all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsObserver"]
 
 class _Gauges(Collector):
     """Read at collection time: tokens in each place of each observed net, queued messages of each
-    observed machine."""
+    observed machine and of the machines living in an observed net's ``fsm=`` transitions."""
 
     def __init__(self, metrics: Metrics, namespace: str) -> None:
         self._metrics = metrics
@@ -69,6 +70,7 @@ class _Gauges(Collector):
                 for place, count in runtime.marking().counts().items():
                     short = place[len(net) + 1 :] if place.startswith(net + ".") else place
                     tokens[(net, short)] = tokens.get((net, short), 0) + count
+                _net_machines(runtime, queued)
             elif isinstance(runtime, StateMachine):
                 name = runtime.spec.name
                 queued[name] = queued.get(name, 0) + runtime.queue_size
@@ -83,6 +85,19 @@ class _Gauges(Collector):
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """The families (without samples), so registering checks their names once."""
         yield from self._families()
+
+
+def _net_machines(runner: NetRunner, queued: dict[str, int]) -> None:
+    """Add the messages queued for the living machines of each ``fsm=`` transition of ``runner``
+    (one made a machine) under the transition's name, as its machines' counters are: every key's
+    machine together, an evicted one no longer."""
+    net = runner.net.name
+    for transition in runner.fired():
+        pool: MachinePool | None = runner.memory(transition).get(POOL)
+        if pool is not None:
+            name = transition[len(net) + 1 :] if transition.startswith(net + ".") else transition
+            size = sum(fsm.queue_size for fsm in pool.living.values())
+            queued[name] = queued.get(name, 0) + size
 
 
 class Metrics:

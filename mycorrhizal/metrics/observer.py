@@ -9,7 +9,9 @@ A machine's transition is counted once, at the first state it enters: a statecha
 ``StateLeft`` for every state it leaves (the source, the states inside it, those around it up to the
 transition's domain) and a ``StateEntered`` for every state it enters, each naming the source
 (``previous``).  A failure routed to the error state is a transition too (from the failed state);
-the states it abandons (told no ``StateLeft``) get their dwell time then.
+the states it abandons (told no ``StateLeft``) get their dwell time then.  A net's machine that
+is let go (a :class:`~mycorrhizal.common.observers.Dropped` record: evicted, closed at stop) is
+forgotten, its current states untimed: a later machine of its key starts with none of them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from ..common.frozen import evolve
-from ..common.observers import Forwarded
+from ..common.observers import Dropped, Forwarded
 from ..hypha.events import (
     DeliveryFailed,
     FiringCancelled,
@@ -203,9 +205,10 @@ def _node_event(kind: str) -> Handler:
 
 
 MACHINES_FOLLOWED = 100_000
-"""How many machines one observer follows at most: a net's per-token machines come and go with no
-record saying so, so past this the one followed longest is forgotten (its current state's dwell
-is not observed; its counts are unaffected)."""
+"""How many machines one observer follows at most: past this the one followed longest is forgotten
+(its current state's dwell is not observed; its counts are unaffected).  A net's machines that go
+say so (``Dropped``) and are forgotten then; this bounds what an observer attached to a net after
+some of them went, or to many standalone machines of distinct names, may hold."""
 
 
 def _machine(obs: MetricsObserver, track: Any) -> _Machine:
@@ -282,6 +285,12 @@ def _forwarded(obs: MetricsObserver, event: Forwarded) -> None:
         tracked(obs, renamed, (label, None))  # a tree's tick (the pair's None: apart from a tree's name)
 
 
+def _dropped(obs: MetricsObserver, event: Dropped) -> None:
+    """A net's machine is gone: forget its states (they were not left: no dwell is observed), so a
+    later machine of its key is not paired with them."""
+    obs._machines.pop((_short(event.transition, event.source), event.key), None)
+
+
 _TRACKED: dict[type, Tracked] = {
     TickStarted: _tick_started,
     TickFinished: _tick_finished,
@@ -312,4 +321,5 @@ _HANDLERS: dict[type, Handler] = {
     StateRetried: _machine_event("retry"),
     HandlerFailed: _handler_failed,
     Forwarded: _forwarded,
+    Dropped: _dropped,
 }

@@ -24,8 +24,9 @@ Forward = Callable[[Event], None]
 """An observer of an embedded machine or tree that hands each record on to the net's observers."""
 
 
-def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forward:
-    """An observer telling ``observers`` (the net's) each record, as a ``Forwarded`` from ``transition``.
+def forwarder(observers: Observers, net: str, transition: str, key: Any, runtime: Any) -> Forward:
+    """An observer of ``runtime`` (a machine or tree run) telling ``observers`` (the net's) each
+    record, as a ``Forwarded`` from ``transition``.
 
     It asks for every record; those the machine or tree tells on request (through its
     ``take_requested``) go on only to the net's observers that ask for the inner record's class,
@@ -35,10 +36,10 @@ def forwarder(observers: Observers, net: str, transition: str, key: Any) -> Forw
 
     @wants_all
     def forward(event: Event) -> None:
-        emit(_forwarded((net, event.time, transition, key, event)))
+        emit(_forwarded((net, event.time, transition, key, event, runtime)))
 
     def take_requested(event: Event) -> None:
-        emit_requested(_forwarded((net, event.time, transition, key, event)), event.__class__)
+        emit_requested(_forwarded((net, event.time, transition, key, event, runtime)), event.__class__)
 
     forward.take_requested = take_requested  # type: ignore[attr-defined]
     return forward

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import HandlerError
-from ..common.observers import Observers
+from ..common.observers import Dropped, Observers, maker
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
 from ..hypha.memory_journal import RecordChange
@@ -43,6 +43,8 @@ log = logging.getLogger("mycorrhizal.mycelium")
 
 POOL = "machine pool"
 """Where an fsm= transition keeps its pool in its runner memory."""
+
+_dropped = maker(Dropped)
 
 
 class MachinePool:
@@ -135,6 +137,8 @@ class MachinePool:
         it replaces, which the caller closes.  Eviction counts it as used now."""
         self._forwards.pop(which, None)  # (what the replaced one does while it closes is still forwarded)
         replaced = self.living.pop(which, None)
+        if replaced is not None:
+            self._tell_dropped(which, "replaced")
         self.living[which] = fsm
         if self.observers:
             self._forward(which)
@@ -148,7 +152,10 @@ class MachinePool:
         """Drop the machine of key ``which`` (its keys moved to another runner); the caller closes it."""
         self._seen.pop(which, None)
         self._forwards.pop(which, None)
-        return self.living.pop(which, None)
+        fsm = self.living.pop(which, None)
+        if fsm is not None:
+            self._tell_dropped(which, "moved")
+        return fsm
 
     # -- forwarding the machines' records to the net's observers ------------------------------------
 
@@ -161,8 +168,14 @@ class MachinePool:
 
     def _forward(self, which: Any) -> None:
         assert self.observers is not None
-        forward = self._forwards[which] = forwarder(self.observers, self.net, self.transition, which)
-        self.living[which].add_observer(forward)
+        fsm = self.living[which]
+        forward = self._forwards[which] = forwarder(self.observers, self.net, self.transition, which, fsm)
+        fsm.add_observer(forward)
+
+    def _tell_dropped(self, which: Any, reason: str) -> None:
+        """Tell the net's observers that the machine of ``which`` is gone (a :class:`Dropped`)."""
+        if self.observers:
+            self.observers.emit(_dropped((self.net, self.timebase.now(), self.transition, which, reason)))
 
     def _unforward(self, which: Any) -> None:
         forward = self._forwards.pop(which, None)
@@ -225,7 +238,7 @@ class MachinePool:
         """Make the machine for a new key (evicting one if the pool is full) and enter its initial state."""
         spec = self.spec
         full = spec.max_machines is not None and len(self.living) >= spec.max_machines
-        evicted = self._make_room() if full else None
+        evicted = self._make_room() if full else None  # (its key, its machine)
         fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
         self.living[which] = fsm
         if self.observers is not None and self.observers.active:
@@ -235,7 +248,8 @@ class MachinePool:
             self._seen[which] = self.timebase.now()
             self._arm()
         if evicted is not None:
-            await evicted.aclose()  # its timer, if it had one, and any work it does in the background
+            await evicted[1].aclose()  # its timer, if it had one, and any work it does in the background
+            self._tell_dropped(evicted[0], "lru")  # after what it told while it closed
         await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 
@@ -270,8 +284,9 @@ class MachinePool:
             self.journal.dropped_key(which)
         return fsm
 
-    def _make_room(self) -> StateMachine | None:
-        """Evict the least recently used machine not handling a token (None if all are)."""
+    def _make_room(self) -> tuple[Any, StateMachine] | None:
+        """Evict the least recently used machine not handling a token: its key and itself (None if
+        every machine is handling one)."""
         for which, fsm in self.living.items():
             if which in self._users:
                 continue  # handling a token right now
@@ -288,7 +303,7 @@ class MachinePool:
                     which,
                     fsm.current_state.name,
                 )
-            return fsm
+            return which, fsm
         # Every machine is handling a token: the pool holds one more until one of them is done.
         return None
 
@@ -314,6 +329,7 @@ class MachinePool:
             if self.at_rest(which, self.living[which]):
                 self._drop(which)
                 self.evicted_idle += 1
+                self._tell_dropped(which, "idle")
                 log.debug("transition %s: evicted the machine of key %r, at rest", self.transition, which)
             else:
                 seen[which] = now
@@ -331,13 +347,15 @@ class MachinePool:
         if self.journal is not None:  # (a restarted runner writes a snapshot of the emptied pool)
             self.journal.close()
             self.journal = None
-        closing = list(self.living.values())
+        closing = list(self.living.items())
         self._forwards.clear()  # (what they do while they are closed is still forwarded)
         self.living.clear()
         self._seen.clear()
         if closing:
             log.debug("transition %s: closing %d machine(s) at stop", self.transition, len(closing))
-            await asyncio.gather(*(fsm.aclose() for fsm in closing))
+            await asyncio.gather(*(fsm.aclose() for _, fsm in closing))
+            for which, _ in closing:
+                self._tell_dropped(which, "stopped")
             if self.observers is not None:
                 await self.observers.drain()  # what they forwarded while closing (the runner drained before)
 

@@ -88,7 +88,8 @@ class _TreeFirings:
         observers = ctx.runner.observers
         if observers.active:  # the net is observed: so is this run of the tree
             runner = TreeRunner(self.tree, board, timebase, routing)
-            runner.add_observer(forwarder(observers, ctx.runner.net.name, ctx.transition, routing.token))
+            net = ctx.runner.net.name
+            runner.add_observer(forwarder(observers, net, ctx.transition, routing.token, runner))
             return runner
         spare = self.spare
         if spare:

@@ -12,15 +12,18 @@ from prometheus_client import CollectorRegistry
 
 from mycorrhizal import spores
 from mycorrhizal.common import ManualClock
-from mycorrhizal.common.observers import Forwarded
+from mycorrhizal.common.observers import Dropped, Forwarded
 from mycorrhizal.hypha.events import FiringEvent
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.mycelium import PNRunner, machines, pn
+from mycorrhizal.mycelium.machine_pool import POOL
+from mycorrhizal.rhizomorph import Runner as TreeRunner
+from mycorrhizal.septum import StateMachine
 from mycorrhizal.septum.events import StateEntered
 from tests._observing import Recorder
 
 from ..spores.conftest import MemorySink
-from .conftest import PriorityRouter, RunNet, machine_failing_on
+from .conftest import Gate, PriorityRouter, RunNet, machine_failing_on
 from .test_machine_transitions import gate_net
 
 
@@ -142,6 +145,26 @@ async def test_each_tree_run_reaches_the_nets_observer_with_its_token(running: R
     assert runner.tokens("fast") == (urgent,)
 
 
+async def test_a_forwarded_record_names_the_machine_or_tree_run_that_told_it(running: RunNet) -> None:
+    # (what a record does not say is read from it: spores writes a statechart's innermost state)
+    gated = await running(gate_net(fsm_key=lambda token: token.split(":")[0]))
+    triage = await running(Triage)
+    seen = Recorder()
+    gated.add_observer(seen)
+    triage.add_observer(seen)
+    gated.add_tokens("inbox", ["east:close", "west:x"])
+    triage.add_tokens("inbox", [{"priority": 9}, {"priority": 1}])
+    await gated.run_until_idle()
+    await triage.run_until_idle()
+    gates = machines(gated, "gate")
+    told = [e for e in seen if isinstance(e, Forwarded)]
+    machine_of = {e.key: e.runtime for e in told if e.source == "Gated"}
+    assert machine_of == {"east": gates["east"], "west": gates["west"]}
+    runs = {id(e.key): e.runtime for e in told if e.source == "Triage"}
+    assert len(runs) == 2 and all(isinstance(run, TreeRunner) for run in runs.values())
+    assert len({id(run) for run in runs.values()}) == 2  # one run per token
+
+
 @pytest.fixture
 def sink() -> Iterator[MemorySink]:
     memory = MemorySink()
@@ -233,6 +256,50 @@ async def test_an_async_observer_gets_every_forwarded_record_by_stop_evictions_i
     entered = [(e.key, e.event.state) for e in forwarded if isinstance(e.event, StateEntered)]
     assert entered == [("east", "Gate"), ("east", "Shut"), ("west", "Gate"), ("east", "Gate")]
     assert machines(runner, "gate").evicted_lru == 2
+
+
+def life(event: Any) -> tuple[Any, ...] | None:
+    """A machine's entering of a state, or its being let go: (key, state or reason)."""
+    if isinstance(event, Dropped):
+        return (event.key, f"dropped ({event.reason})")
+    if isinstance(event, Forwarded) and isinstance(event.event, StateEntered):
+        return (event.key, event.event.state)
+    return None
+
+
+async def test_a_machine_let_go_is_told_after_its_last_record(clock: ManualClock) -> None:
+    # An evicted machine, or one closed at stop, went with no record saying so: an observer
+    # following each machine (metrics' dwell times) kept its states, and paired them with the next
+    # machine of its key.
+    runner = PNRunner(gate_net(fsm_key=lambda token: token.split(":")[0], fsm_max_machines=1), {}, clock)
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    runner.add_tokens("inbox", ["east:close", "west:x", "east:y"])  # each new key evicts the other's machine
+    await runner.run_until_idle()
+    pool = runner.memory("gate")[POOL]
+    replaced = pool.adopt("east", StateMachine(Gate, timebase=clock))  # (a restored machine comes in)
+    assert replaced is not None
+    await replaced.aclose()
+    moved = pool.forget("east")  # (its key goes to another runner)
+    assert moved is not None
+    await moved.aclose()
+    runner.add_token("inbox", "north:z")
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [found for found in map(life, seen) if found] == [
+        ("east", "Gate"),
+        ("east", "Shut"),
+        ("east", "dropped (lru)"),
+        ("west", "Gate"),
+        ("west", "dropped (lru)"),
+        ("east", "Gate"),
+        ("east", "dropped (replaced)"),
+        ("east", "dropped (moved)"),
+        ("north", "Gate"),
+        ("north", "dropped (stopped)"),
+    ]
+    dropped = next(e for e in seen if isinstance(e, Dropped))
+    assert (dropped.source, dropped.transition) == ("Gated", "Gated.gate")
 
 
 async def test_metrics_count_a_nets_machines_and_trees_under_their_transition(

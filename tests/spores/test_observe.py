@@ -8,7 +8,7 @@ import logging
 import time
 from enum import Enum, auto
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 import pytest
@@ -27,9 +27,9 @@ from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder, bt
 from mycorrhizal.rhizomorph.events import TickStarted
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateEntered, StateMachine, septum
-from mycorrhizal.spores import AsyncFileTransport, observe, spore
+from mycorrhizal.spores import AsyncFileTransport, SporesAttr, observe, spore
 from mycorrhizal.spores.observing import handler_for
-from mycorrhizal.spores.observing.base import unpacked_as
+from mycorrhizal.spores.observing.base import key_text, unpacked_as
 from mycorrhizal.spores.ocel import iso_time
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
@@ -821,3 +821,144 @@ async def test_a_nets_tree_run_relates_the_token_it_decides_about(sink: MemorySi
         ("weigh SUCCESS", [sort, weigh, ("j2", "token")]),
         ("tick", [sort, ("j2", "token")]),
     ]
+
+
+@spore.object("ticket")
+@attrs.frozen
+class Ticket:
+    id: str
+    key: Any
+    counter: Annotated[str, SporesAttr] = "main"  # (the key, of any type, is no attribute)
+
+
+@composed.net
+def Wickets(builder: Any) -> None:
+    queue, served = builder.place("queue"), builder.place("served")
+
+    @builder.transition(fsm=Desk, fsm_key=lambda ticket: ticket.key, inputs=[queue], outputs=[served])
+    async def gate(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("keys", "ids"),
+    [
+        ((1, "1"), ["gate[1]", "gate['1']"]),
+        ((True, "True"), ["gate[True]", "gate['True']"]),
+        ((("a", 1), "('a', 1)"), ["gate[('a', 1)]", "gate[\"('a', 1)\"]"]),
+        (("north", ""), ["gate[north]", "gate['']"]),
+    ],
+)
+async def test_machines_of_keys_written_alike_are_distinct_objects(
+    tmp_path: Path, keys: tuple[Any, Any], ids: list[str]
+) -> None:
+    # A keyed machine's object id was f"{transition}[{key}]": the machines of keys 1 and "1" were
+    # one object gate[1], each machine's events and states mixed into one history.
+    spores.configure(transport=spores.Ocel2JsonTransport(tmp_path / "log.json"))
+    runner = PNRunner(Wickets, {}, ManualClock())
+    observe(runner)
+    runner.add_tokens("queue", [Ticket(f"t{i}", key) for i, key in enumerate(keys)])
+    await runner.run_until_idle()
+    await runner.stop()
+    spores.close()
+    log = json.loads((tmp_path / "log.json").read_text())
+    assert [o["id"] for o in log["objects"] if o["type"] == "machine"] == ids
+    handled = [e["relationships"] for e in log["events"] if e["type"] == "Desk handled"]
+    assert handled == [
+        [{"objectId": ids[i], "qualifier": "machine"}, {"objectId": f"t{i}", "qualifier": "message"}]
+        for i in range(2)
+    ]
+
+
+class Lane(Enum):
+    FAST = 1
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("north", "north"),
+        ("user@host.example:80", "user@host.example:80"),
+        (7, "7"),
+        ("7", "'7'"),
+        (-2.5, "-2.5"),
+        ("-2.5", "'-2.5'"),
+        ("1e3", "'1e3'"),
+        (float("inf"), "inf"),
+        ("inf", "'inf'"),
+        ("Infinity", "'Infinity'"),
+        (None, "None"),
+        ("None", "'None'"),
+        (Lane.FAST, "<Lane.FAST: 1>"),
+        ("<Lane.FAST: 1>", "'<Lane.FAST: 1>'"),
+        ("a b", "'a b'"),
+    ],
+)
+def test_a_key_is_written_as_a_string_only_when_no_other_key_reads_so(key: Any, text: str) -> None:
+    assert key_text(key) == text
+
+
+class Shift(Enum):
+    OVER = auto()
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class OffDuty:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return None
+
+
+@septum.compound(config=StateConfiguration(timeout=5))
+class Rota:
+    @septum.on_timeout
+    def on_timeout(ctx: Any) -> Any:
+        return Shift.OVER  # the compound state's own timeout: its leaf OnDuty tells nothing first
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(Shift.OVER, OffDuty)]
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class OnDuty:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            if ctx.msg is not None:
+                ctx.msg.route("served")
+
+
+@composed.net
+def Roster(builder: Any) -> None:
+    queue, served = builder.place("queue"), builder.place("served")
+
+    @builder.transition(fsm=Rota, inputs=[queue], outputs=[served])
+    async def rota(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("begun", ["configure", "observe", "net"])
+async def test_a_new_log_of_a_statechart_starts_in_its_leaf_when_a_parent_tells_first(begun: str) -> None:
+    # The log's first event about a running statechart was its compound state's timeout: the
+    # machine object's state was written as that parent, Rota, while the machine was in OnDuty.
+    log = MemorySink()
+    spores.configure(transport=MemorySink() if begun == "configure" else log)
+    clock = ManualClock()
+    name = "rota" if begun == "net" else "Rota"
+    if begun == "net":
+        runner = PNRunner(Roster, {}, clock)
+        runner.add_token("queue", {"id": "t1"})  # makes the machine, in OnDuty
+        await runner.run_until_idle()
+        observe(runner, timestamps="timebase")
+    else:
+        fsm = StateMachine(Rota, timebase=clock)
+        if begun == "configure":
+            observe(fsm, timestamps="timebase")
+        await fsm.initialize()
+        if begun == "configure":
+            spores.configure(transport=log)
+        else:
+            observe(fsm, timestamps="timebase")
+    await clock.run_for(5)  # Rota's timeout: to OffDuty
+    told = ["Rota timed out", "OnDuty left", "Rota left", "OffDuty entered"]
+    assert [e["type"] for e in log.events()] == told
+    assert [o["attributes"].get("state") for o in log.objects(name)] == [None, "OnDuty", "OffDuty"]

@@ -13,13 +13,13 @@ from enum import Enum
 from typing import Any
 
 from ...common.frozen import evolve, fields, is_record
-from ...common.observers import Forwarded
+from ...common.observers import Dropped, Forwarded
 from ...hypha.events import FiringStarted
 from ...hypha.runner import Runner
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from ..records import Attributes
 from . import hypha
-from .base import Carried, Handler, Observation, Timestamps, short_name
+from .base import Carried, Handler, Observation, Timestamps, key_text, short_name
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
 from .septum import HANDLERS as SEPTUM
@@ -30,6 +30,8 @@ log = logging.getLogger("mycorrhizal.spores")
 
 STARTS: tuple[type, ...] = (FiringStarted, TickStarted)
 """Records written only with ``observe(..., started=True)``."""
+UNWRITTEN: tuple[type, ...] = (Dropped,)
+"""Records written never: a net's machine let go (its key's next machine is written from its start)."""
 _PLAIN = (str, int, float, bool)
 TREE_EVENTS = (NodeEvent, TickStarted, TickFinished)
 
@@ -52,8 +54,9 @@ def _generic(obs: Observation, event: Any) -> None:
 
 def _forwarded(obs: Observation, event: Forwarded) -> None:
     """A record of a machine or tree living in a net's transition: written as that runtime's own,
-    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``; a tree run's
-    events also relate the token it decides about, ``Forwarded.key``).  A machine's
+    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``, its key written
+    by :func:`~.base.key_text`; a tree run's events also relate the token it decides about,
+    ``Forwarded.key``).  A machine's
     message that is a token the net delivered (mycelium's ``Delivery``) is written as the token."""
     inner = event.event
     name = short_name(event.transition, event.source)
@@ -65,12 +68,17 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
             obs.token = None
         return
     if event.key is not None:
-        name = f"{name}[{event.key}]"
+        name = f"{name}[{key_text(event.key)}]"
     message: Any = getattr(inner, "message", None)
     if getattr(message, "transition", None) == event.transition and hasattr(message, "token"):
-        obs(evolve(inner, source=name, message=Carried(message.token)))
-        return
-    obs(evolve(inner, source=name))
+        inner = evolve(inner, source=name, message=Carried(message.token))
+    else:
+        inner = evolve(inner, source=name)
+    obs.inner = event.runtime
+    try:
+        obs(inner)
+    finally:
+        obs.inner = None
 
 
 _HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _forwarded}
@@ -78,8 +86,9 @@ _HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _f
 
 def handler_for(cls: type, started: bool = False) -> Handler | None:
     """The function writing records of event class ``cls`` (its own, a base class's, or generic);
-    None for the start records (``FiringStarted``, ``TickStarted``) unless ``started``."""
-    if not started and issubclass(cls, STARTS):
+    None for the start records (``FiringStarted``, ``TickStarted``) unless ``started``, and for
+    those never written (``Dropped``)."""
+    if (not started and issubclass(cls, STARTS)) or issubclass(cls, UNWRITTEN):
         return None
     for base in cls.__mro__:
         found = _HANDLERS.get(base)

@@ -9,7 +9,9 @@ holds what they share.
 
 from __future__ import annotations
 
+import ast
 import logging
+import re
 import time as _time
 import weakref
 from collections.abc import Callable
@@ -36,6 +38,7 @@ __all__ = [
     "Observation",
     "Timestamps",
     "error_attributes",
+    "key_text",
     "label_text",
     "one_per_object",
     "short_name",
@@ -65,6 +68,34 @@ def short_name(qualified: str, source: str) -> str:
     """A place's or transition's name without its net's name in front (``shop.pack`` -> ``pack``)."""
     prefix = source + "."
     return qualified[len(prefix) :] if qualified.startswith(prefix) else qualified
+
+
+_PLAIN_KEY = re.compile(r"[^\s'\"()\[\]{}<>]+")
+"""A key text with no space, quote or bracket: no ``repr`` of a tuple, enum or object has that form."""
+_WORDS = frozenset(("None", "True", "False", "Ellipsis", "NotImplemented", "inf", "nan", "infinity"))
+"""Words that are the ``repr`` of a key that is no string (``float`` reads the last three in any case)."""
+
+
+def key_text(key: Any) -> str:
+    """How a machine's key is written in its object's id, ``<transition>[<key>]``: a string as it
+    is (``gate[north]``), unless it could be read as another key's (a number, ``None``, ``True``;
+    it is empty or holds a space, a quote or a bracket): then quoted, as ``repr`` quotes it
+    (``gate['1']``); every other key as its ``repr`` (``gate[1]``, ``gate[('a', 1)]``).  So keys
+    the net tells apart (1 and "1") are two objects; keys of other types with one ``repr`` are not."""
+    if type(key) is not str:
+        return repr(key)
+    if _PLAIN_KEY.fullmatch(key) is None or key in _WORDS or key.lower() in _WORDS:
+        return repr(key)
+    if key[0].isalpha() or key[0] == "_":  # (the common case: no number starts so)
+        return key
+    try:  # a number, in any spelling Python reads (1, -2.5, 1_000, 1e3, 2j)
+        ast.literal_eval(key)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        try:
+            float(key)
+        except ValueError:
+            return key
+    return repr(key)
 
 
 def unpacked_as(cls: type, *names: str) -> None:
@@ -177,6 +208,7 @@ class Observation:
         "_second",
         "_second_text",
         "token",
+        "inner",
         "_attached",
         "_observer",
         "__weakref__",
@@ -230,6 +262,9 @@ class Observation:
         self.token: Any = None
         """The token the tree run of a net's transition whose record is being written decides about
         (None outside one, and for a batch): its events relate it as ``token``."""
+        self.inner: Any = None
+        """The machine of a net's transition whose record is being written (None outside one):
+        what its records do not say is read from it (a statechart's innermost state)."""
         self._attached = False
         # What the runtime calls: the observation itself, or its engine's front, ``front(obs,
         # event)``, which writes the engine's most frequent record without the observation's

@@ -4,7 +4,8 @@ Every event relates the machine (object type ``machine``, qualifier ``machine``)
 message also relates the message (qualifier ``message``) when it is an object of its own (it has
 an ``id`` or a ``@spore.object`` type).  Each state the machine enters is also written as the
 machine object's ``state`` attribute, so the object's history is the machine's path (a log
-begun while the machine runs gets first the state its first event finds the machine in).
+begun while the machine runs gets first the state its first event finds the machine in: a
+statechart's innermost state, also when the event is about a state around it).
 
 ==================  ==============================  ==============================================
 record              event type                      attributes
@@ -30,6 +31,7 @@ from typing import Any
 
 import mycorrhizal.spores.config as config  # config._state: config.current(), read without a call (per event)
 
+from ...septum import StateMachine
 from ...septum.events import (
     HandlerFailed,
     MachineEvent,
@@ -57,14 +59,27 @@ def _machine(obs: Observation, event: MachineEvent, current: bool = True) -> tup
 
 
 def _state_known(obs: Observation, machine: str, state_name: str, when: float) -> None:
-    """Write ``state_name``, the state an event finds the machine in, as the machine object's
+    """Write the state an event about ``state_name`` finds the machine in as the machine object's
     ``state`` when this log holds none of its states yet (a new ``configure()``, ``observe()`` of
     a running machine): the log's first event about it must not leave its state unknown."""
     dispatcher = config._state.dispatcher
     known = obs.states.get(machine)
     if known is None or known[1] is not dispatcher:
+        state_name = _innermost(obs.inner if obs.inner is not None else obs.runtime, state_name)
         dispatcher.object((machine, "machine", when, [("state", state_name)], []))
         obs.states[machine] = (state_name, dispatcher)  # once written
+
+
+def _innermost(fsm: Any, state_name: str) -> str:
+    """The state ``fsm`` is in when ``state_name`` is a compound or parallel state around it: a
+    statechart's record about a parent (its timeout fired, its ``on_state`` handled a message)
+    does not name the state inside it that the machine is in."""
+    if isinstance(fsm, StateMachine):
+        active = fsm.configuration
+        innermost = fsm.current_state.name
+        if len(active) > 1 and state_name != innermost and any(s.name == state_name for s in active):
+            return innermost
+    return state_name
 
 
 def _label(label: Any, into: Attributes) -> None:
