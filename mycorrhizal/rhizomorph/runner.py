@@ -244,7 +244,10 @@ class Runner:
             await asyncio.wait(tuple(tasks.abandoned))
 
     def reset(self) -> None:
-        """Halt everything running (cancelling async leaves, running halt hooks) and start afresh."""
+        """Halt everything running (cancelling async leaves, running halt hooks) and start afresh;
+        between ticks (during one, by a leaf or a halt hook: :class:`~mycorrhizal.common.ExecutionError`)."""
+        if drive.during_tick(self):
+            raise drive.refused_during_tick(self.tree.name, self._program.plan.ids[0], "reset()")
         program = self._program
         halts = program.halts
         if self.status[0] is RUNNING:
@@ -309,6 +312,8 @@ class Runner:
         a ``tick_until_complete()`` running meanwhile returns CANCELLED.  Closing twice is harmless.
         """
         if not self._closed:
+            if drive.during_tick(self):
+                raise drive.refused_during_tick(self.tree.name, self._program.plan.ids[0], "aclose()")
             self._closed = True
             self.reset()
             self._wake()
