@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any, Protocol
 
 from ..common.errors import ExecutionError
@@ -18,7 +19,16 @@ from ..common.timebase import Timebase
 from . import options
 from .status import Status
 
-__all__ = ["EXPIRED", "RUN_AGAIN", "TICK_MEANWHILE", "Driven", "refused", "ticks"]
+__all__ = [
+    "EXPIRED",
+    "RUN_AGAIN",
+    "TICK_MEANWHILE",
+    "Driven",
+    "during_tick",
+    "refused",
+    "refused_during_tick",
+    "ticks",
+]
 
 log = logging.getLogger("mycorrhizal.rhizomorph")
 RUNNING = Status.RUNNING
@@ -86,6 +96,30 @@ def refused(tree: str, root: str, what: str) -> ExecutionError:
     waits for, and the run would then tick the finished tree again, starting its work anew."""
     return ExecutionError(
         f"tree {tree!r}: {what} for this runner; await that call, or make another Runner for a separate run",
+        node=root,
+    )
+
+
+def during_tick(rt: Driven) -> bool:
+    """True if ``rt``'s tree is being ticked further up the call stack: a leaf or a halt hook calls
+    back into the runner.  Walks the frames (microseconds): for calls made rarely (reset, aclose)."""
+    tick = type(rt)._tick.__code__
+    frame, callee = sys._getframe(1), None
+    while frame is not None:
+        if frame.f_code is tick and frame.f_locals.get("self") is rt:
+            # In its root's tick (not in on_tick after it, nor in the reset after a tick raised).
+            root = getattr(frame.f_locals.get("root_tick"), "__code__", None)
+            return callee is not None and callee.f_code is root
+        frame, callee = frame.f_back, frame  # type: ignore[assignment]
+    return False
+
+
+def refused_during_tick(tree: str, root: str, what: str) -> ExecutionError:
+    """The error for ``what`` (``reset()``, ``aclose()``) called during a tick of the runner."""
+    return ExecutionError(
+        f"tree {tree!r}: {what} during a tick (by a leaf or a halt hook) would clear the progress the "
+        f"tick goes on from; end the run with the status the leaf returns, or call {what} between "
+        "ticks (after tick() returns, or from on_tick)",
         node=root,
     )
 

@@ -11,6 +11,7 @@ observers run the plain program and pay nothing for observability.
 
 from __future__ import annotations
 
+import types
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from .nodes import Composite, Decorator, Leaf, Match
 from .status import Status
 from .tree import Tree
 
-__all__ = ["BUILDERS", "PROGRAMS", "Program", "observed_program_of", "program_of"]
+__all__ = ["BUILDERS", "OBSERVED_CODES", "PROGRAMS", "Program", "observed_program_of", "program_of"]
 
 Build = Callable[[Plan, int, Sequence[TickFn], Sequence[HaltFn]], TickFn]
 
@@ -254,6 +255,13 @@ def _observe_root(plan: Plan, tick: TickFn) -> TickFn:
         return r
 
     return observed
+
+
+OBSERVED_CODES = frozenset(
+    c for f in (_observe_tick, _observe_halt) for c in f.__code__.co_consts if isinstance(c, types.CodeType)
+)
+"""The code of the observed program's wrappers: a function they call tells nothing itself (see
+:mod:`.catchup`)."""
 
 
 # ------------------------------------------------------------------------------------------- caching

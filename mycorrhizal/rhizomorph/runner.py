@@ -24,7 +24,8 @@ from ..common.observers import Event, Observer, Observers
 from ..common.timebase import Timebase, checked_timebase
 from . import drive, options, snapshot, views
 from .behaviours.host import Call
-from .events import CleanupFailed, LeafFailed, TimedOut
+from .catchup import catch_up
+from .events import make_cleanup_failed, make_leaf_failed, make_timed_out
 from .program import PROGRAMS, observed_program_of, program_of
 from .status import ErrorPolicy, Status
 from .tasks import LeafTasks
@@ -243,7 +244,10 @@ class Runner:
             await asyncio.wait(tuple(tasks.abandoned))
 
     def reset(self) -> None:
-        """Halt everything running (cancelling async leaves, running halt hooks) and start afresh."""
+        """Halt everything running (cancelling async leaves, running halt hooks) and start afresh;
+        between ticks (during one, by a leaf or a halt hook: :class:`~mycorrhizal.common.ExecutionError`)."""
+        if drive.during_tick(self):
+            raise drive.refused_during_tick(self.tree.name, self._program.plan.ids[0], "reset()")
         program = self._program
         halts = program.halts
         if self.status[0] is RUNNING:
@@ -261,6 +265,7 @@ class Runner:
         self.cur[:] = program.plan.cursors
         self.data[:] = [None] * program.plan.size
         self.polling = False
+        self._halted()
 
     # ------------------------------------------------------------------------------------ durability
 
@@ -307,6 +312,8 @@ class Runner:
         a ``tick_until_complete()`` running meanwhile returns CANCELLED.  Closing twice is harmless.
         """
         if not self._closed:
+            if drive.during_tick(self):
+                raise drive.refused_during_tick(self.tree.name, self._program.plan.ids[0], "aclose()")
             self._closed = True
             self.reset()
             self._wake()
@@ -335,8 +342,12 @@ class Runner:
 
     # ----------------------------------------------------------------------------------- observers
     def add_observer(self, callback: Observer) -> None:
-        """Call ``callback(event)`` with every :mod:`~mycorrhizal.rhizomorph.events` record from now on."""
-        self._watchers().add(callback)  # the first one: the runner runs its observed program
+        """Call ``callback(event)`` with every :mod:`~mycorrhizal.rhizomorph.events` record from now on
+        (attached during a tick, by a leaf or a halt hook: from that moment of the tick on)."""
+        watchers = self._watchers()
+        watchers.add(callback)  # the first one: the runner runs its observed program
+        if self.ticks and len(watchers) == 1:
+            catch_up(self)  # (a tick or halt under way goes on in the plain one: told as it writes)
 
     def remove_observer(self, callback: Observer) -> None:
         """Stop calling ``callback``; with no observer left the runner runs its plain program again."""
@@ -354,6 +365,17 @@ class Runner:
     def _emit(self, event: Event) -> None:
         if self._observers:
             self._observers.emit(event)
+
+    def _halted(self, i: int = -1) -> None:
+        """Halts over before node ``i`` does anything else (-1: all) are told now (see :mod:`.catchup`)."""
+        if self.status.__class__ is not list:
+            self.status.settle(i)  # type: ignore[attr-defined]  # a CatchUp
+
+    def _tell(self, make: Callable[[tuple[Any, ...]], Event], i: int, *rest: Any) -> None:
+        """Tell the observers (there are some) a record about node ``i``: ``make((..., *rest))``."""
+        self._halted(i)
+        plan = self._program.plan
+        self._emit(make((self.tree.name, self.timebase.now(), plan.ids[i], plan.paths[i], *rest)))
 
     # ------------------------------------------------------------------------------ introspection
 
@@ -444,17 +466,7 @@ class Runner:
 
     def _report_failure(self, i: int, exc: Exception, outcome: Status | None) -> None:
         if self._observers:
-            plan = self._program.plan
-            self._observers.emit(
-                LeafFailed(
-                    source=self.tree.name,
-                    time=self.timebase.now(),
-                    node=plan.ids[i],
-                    path=plan.paths[i],
-                    error=exc,
-                    outcome=outcome,
-                )
-            )
+            self._tell(make_leaf_failed, i, exc, outcome)
 
     def _refuse(self, i: int, error: ExecutionError) -> NoReturn:
         self.status[i] = Status.ERROR  # its call is over: nothing for a halt to stop
@@ -472,27 +484,10 @@ class Runner:
         name = plan.specs[i].name if i >= 0 else "?"
         log.error("%s: the %s of %r raised", self.tree.name, during, name, exc_info=error)
         if self._observers and i >= 0:
-            self._observers.emit(
-                CleanupFailed(
-                    source=self.tree.name,
-                    time=self.timebase.now(),
-                    node=plan.ids[i],
-                    path=plan.paths[i],
-                    error=error,
-                    during=during,
-                )
-            )
+            self._tell(make_cleanup_failed, i, error, during)
 
     def _timed_out(self, i: int, seconds: float) -> None:
         plan = self._program.plan
         log.info("%s: %r timed out after %gs; halting its child", self.tree.name, plan.specs[i].name, seconds)
         if self._observers:
-            self._observers.emit(
-                TimedOut(
-                    source=self.tree.name,
-                    time=self.timebase.now(),
-                    node=plan.ids[i],
-                    path=plan.paths[i],
-                    seconds=seconds,
-                )
-            )
+            self._tell(make_timed_out, i, seconds)

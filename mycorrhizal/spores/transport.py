@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal, Protocol, runtime_checkable
 
+from ..common.interpreter import shutting_down
 from . import lifecycle
 from .records import RawEvent, RawObject
 
@@ -118,6 +119,13 @@ class LineQueue(Protocol):
         ...
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _open_append(filepath: str | Path, buffering: int = -1) -> tuple[Path, IO[bytes]]:
     path = Path(filepath)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,9 +168,9 @@ class AsyncFileTransport:
     """Appends records as lines to ``filepath`` in batches written by a worker thread.
 
     ``batch_size`` records make a batch; a partial batch is written ``flush_interval`` seconds
-    after its first record (wall time, while an event loop runs), on :meth:`flush`, on
-    :meth:`close` and at interpreter exit.  See the module documentation for ``max_pending``
-    and ``overflow``.
+    after its first record (wall time, while an event loop runs), when ``asyncio.run()`` shuts
+    that loop down first, on :meth:`flush`, on :meth:`close` and at interpreter exit.  See the
+    module documentation for ``max_pending`` and ``overflow``.
     """
 
     def __init__(
@@ -197,8 +205,8 @@ class AsyncFileTransport:
         self._head_written = 0  # bytes of the oldest batch already in the file (a write failed after)
         self._lock = threading.Lock()  # one writer at a time, batches in order
         self._writer: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_loop: asyncio.AbstractEventLoop | None = None  # the loop the timer is armed on
+        # The flush timer: a task, so that asyncio.run() cancels it when it shuts its loop down.
+        self._timer: asyncio.Task[None] | None = None
         self._sealed = 0  # records moved into batches (event-loop side)
         self.written = 0
         """Records written to the file so far."""
@@ -264,9 +272,9 @@ class AsyncFileTransport:
     def close_now(self) -> None:
         """Write everything from this thread, then close the file (used at exit; idempotent).
         Raises like :meth:`close` when the records cannot be written."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = self._timer_loop = None
+        timer, self._timer = self._timer, None  # forgotten first: its end writes nothing now
+        if timer is not None and timer.get_loop() is _running_loop():
+            timer.cancel()  # (one of another loop finishes, or is cancelled, there: not from here)
         self._seal(start=False)
         self._write_batches()
         with self._lock:
@@ -292,20 +300,42 @@ class AsyncFileTransport:
         """Arm the flush timer for a batch just begun, unless one is armed on this loop already.
         A timer armed on another loop is dead when that loop closed before it fired (it never
         will), and no help to this loop if it is not: this loop gets its own."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = _running_loop()
+        if loop is None:
             return  # no loop: the batch is written when full, on close or at exit
-        if self._timer is not None and self._timer_loop is loop:
+        if self._timer is not None and self._timer.get_loop() is loop:
             return
-        self._timer_loop = loop
-        self._timer = loop.call_later(self._flush_interval, self._on_timer, loop)
+        if shutting_down():
+            # asyncio.run() is closing this loop: a timer started now would never run, and the
+            # next loop's records would join this batch with no timer of theirs.  Written here.
+            self._seal(start=False)
+            self._write_here()
+            return
+        self._timer = timer = loop.create_task(self._flush_at(loop.time() + self._flush_interval))
+        # A loop closed by hand leaves it pending (the batch stays queued: nothing lost): not an
+        # error for asyncio to log when it is collected, as it does for a task of the user's.
+        timer._log_destroy_pending = False  # type: ignore[attr-defined]
+        timer.add_done_callback(self._timer_ended)
 
-    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._timer_loop is loop:  # (not a timer left on a loop since replaced)
-            self._timer = self._timer_loop = None
+    async def _flush_at(self, deadline: float) -> None:
+        # The deadline is taken when the batch begins, not when this task first runs.
+        await asyncio.sleep(deadline - asyncio.get_running_loop().time())
+        if self._timer is asyncio.current_task():  # (not a timer of a loop since replaced)
+            self._timer = None
         if self.queue and not self._closed:
             self._seal()
+
+    def _timer_ended(self, timer: asyncio.Task[None]) -> None:
+        """A flush timer cancelled (before it fired, or before it even ran) by asyncio.run()
+        shutting its loop down: its batch is written here, not left for a later loop, whose
+        records would join it with no timer of theirs.  One that fired, one replaced by a later
+        loop's and one forgotten by close_now() did their part already."""
+        if timer is not self._timer or not timer.cancelled():
+            return
+        self._timer = None
+        if self.queue and not self._closed:
+            self._seal(start=False)
+            self._write_here()
 
     def _seal(self, start: bool = True) -> None:
         """Move the pending records into the batch queue and get a writer going."""

@@ -226,3 +226,101 @@ async def test_tick_starts_are_told_only_to_observers_that_ask_for_them() -> Non
     told = [brief(e) for e in asking]
     assert told[0] == ("tick", 1, 0.0)  # TickFinished repeats the number: its start is on request
     assert [brief(e) for e in default] == [t for t in told if t[0] != "tick"]
+
+
+def _late_tree(attach: Any, where: str) -> Any:
+    """main (reactive): attach, pick (reactive: urgent, else rounds of walk), report.  Tick 1 leaves
+    walk RUNNING; at tick 2 urgent holds: pick halts rounds (walk's halt hook raises) and succeeds."""
+
+    def attaching(bb: dict[str, Any]) -> Status:
+        if where == "leaf" and bb["urgent"]:
+            attach()
+        return S
+
+    async def attaching_async(bb: dict[str, Any]) -> Status:
+        if bb["urgent"]:
+            attach()  # in the coroutine's eager start: still inside the tick
+        return S
+
+    def hook() -> None:
+        if where == "halt hook":
+            attach()
+        raise RuntimeError("hook")
+
+    b = TreeBuilder("Late")
+    first = b.action(attaching_async if where == "async leaf" else attaching, name="attach")
+    walk = b.action(lambda: R, name="walk", on_halt=hook)
+    urgent = b.condition(lambda bb: bb["urgent"], name="urgent")
+    pick = b.selector("pick", urgent, b.sequence("rounds", walk), memory=False)
+    b.root(b.sequence("main", first, pick, b.action(lambda: S, name="report"), memory=False))
+    return b.build()
+
+
+@pytest.mark.parametrize("where", ["leaf", "async leaf", "halt hook", "between ticks"])
+async def test_an_observer_attached_during_a_tick_is_told_the_rest_of_that_tick(
+    where: str, clock: ManualClock
+) -> None:
+    # The first observer switched the runner to its observed program, but the tick under way went
+    # on in the plain one: the observer was told nothing of it, not even that it ended.
+    bb = {"urgent": False}
+    seen = Recorder()
+
+    def attach() -> None:
+        if not runner._observers:  # (once)
+            runner.add_observer(seen)
+
+    runner = Runner(_late_tree(attach, where), bb, clock)
+    assert await runner.tick() is R
+    bb["urgent"] = True
+    if where == "between ticks":
+        runner.add_observer(seen)
+    assert await runner.tick() is S
+    assert await runner.tick() is S
+    rest_of_tick_2 = [
+        ("cleanup failed", "main/pick/rounds/walk", "halt hook", "RuntimeError('hook')"),
+        ("halted", "main/pick/rounds/walk", 0.0),
+        ("halted", "main/pick/rounds", 0.0),
+        ("status", "main/pick", "RUNNING", "SUCCESS"),
+        ("status", "main/report", None, "SUCCESS"),
+        ("status", "main", "RUNNING", "SUCCESS"),
+        ("ticked", 2, "SUCCESS", 0.0),
+    ]
+    urgent = [("status", "main/pick/urgent", "FAILURE", "SUCCESS")]
+    expected = {
+        "between ticks": [("tick", 2, 0.0), *urgent, *rest_of_tick_2],
+        "leaf": urgent + rest_of_tick_2,
+        "async leaf": urgent + rest_of_tick_2,
+        "halt hook": rest_of_tick_2,
+    }[where]
+    tick_3 = [("tick", 3, 0.0), ("ticked", 3, "SUCCESS", 0.0)]
+    assert [brief(e) for e in seen] == expected + tick_3
+    assert runner.status.__class__ is list  # the tick over, nothing is watched write by write
+    await runner.aclose()
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["attached-before", "attached-by-the-hook"])
+async def test_an_observer_attached_by_a_halt_hook_a_timeout_runs_is_told_the_halts_under_way(
+    late: bool, clock: ManualClock
+) -> None:
+    # The timeout's timer halts limit/rounds with the plain program's functions (no observer then):
+    # attached by walk's hook, an observer is told walk's halt and rounds', which end after it came.
+    seen = Recorder()
+
+    def hook() -> None:
+        if late:
+            runner.add_observer(seen)
+
+    b = TreeBuilder("Limited")
+    walk = b.action(lambda: R, name="walk", on_halt=hook)
+    b.root(b.timeout(5, b.sequence("rounds", walk), name="limit"))
+    runner = Runner(b.build(), None, clock)
+    if not late:
+        runner.add_observer(seen)
+    assert await runner.tick() is R
+    told = len(seen)
+    await clock.run_for(6)
+    assert await runner.tick() is F
+    halts = [("halted", "limit/rounds/walk", 5.0), ("halted", "limit/rounds", 5.0)]
+    before = [] if late else [("timed out", "limit", 5, 5.0)]
+    tick_2 = [("tick", 2, 6.0), ("status", "limit", "RUNNING", "FAILURE"), ("ticked", 2, "FAILURE", 6.0)]
+    assert [brief(e) for e in seen[0 if late else told :]] == before + halts + tick_2

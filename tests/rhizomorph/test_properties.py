@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from mycorrhizal.common import ManualClock
 from mycorrhizal.rhizomorph import Registry, Runner, Status, Tree, TreeBuilder, load_tree, tree_to_dict
 from mycorrhizal.rhizomorph.compile import plan_of
+from tests._observing import Recorder
 
 S, F, R = Status.SUCCESS, Status.FAILURE, Status.RUNNING
 LEAVES = 6
@@ -40,12 +44,14 @@ class Leaves:
         self.results: list[Status] = [S] * LEAVES
         self.calls: list[int] = []
         self.halts: list[int] = []
+        self.user_code: Callable[[], object] = lambda: None  # called by every leaf and halt hook
         self.fns = [self._make(k) for k in range(LEAVES)]
         self.hooks = [self._hook(k) for k in range(LEAVES)]
 
     def _make(self, k: int) -> Any:
         def fn() -> Status:
             self.calls.append(k)
+            self.user_code()
             return self.results[k]
 
         fn.__name__ = f"leaf{k}"
@@ -54,6 +60,7 @@ class Leaves:
     def _hook(self, k: int) -> Any:
         def hook() -> None:
             self.halts.append(k)
+            self.user_code()
 
         hook.__name__ = f"halt{k}"
         return hook
@@ -166,6 +173,43 @@ async def test_nothing_keeps_running_without_a_running_parent_and_reset_halts_al
     runner.reset()
     assert R not in runner.status
     assert len(leaves.halts) == len(running_leaves)
+
+
+async def _observed_run(shape: Any, ticks: list[list[Status]], at: int, late: bool) -> tuple[Recorder, int]:
+    """The records an observer is told of ``ticks`` and a reset, attached before them (``late``
+    False) or by the ``at``-th leaf call or halt hook; and how many it had been told by then
+    (-1: there were fewer)."""
+    leaves = Leaves()
+    runner = Runner(build(shape, leaves), None, ManualClock())
+    seen, mark, calls = Recorder(), [-1], itertools.count()
+
+    def user_code() -> None:
+        if next(calls) == at:
+            mark[0] = len(seen)
+            if late:
+                runner.add_observer(seen)
+
+    leaves.user_code = user_code
+    if not late:
+        runner.add_observer(seen)
+    for results in ticks:
+        leaves.results = results
+        await runner.tick()
+    runner.reset()
+    return seen, mark[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(shape=shapes, ticks=st.lists(any_status, min_size=1, max_size=5), at=st.integers(0, 30))
+async def test_an_observer_attached_by_a_leaf_or_halt_hook_is_told_what_one_attached_before_is(
+    shape: Any, ticks: list[list[Status]], at: int
+) -> None:
+    # From the moment it is attached - in the middle of a tick, or of a halt - on: the rest of that
+    # tick or halt, told by the plain program's writes, and everything after.
+    early, mark = await _observed_run(shape, ticks, at, late=False)
+    assume(mark >= 0)
+    late, _ = await _observed_run(shape, ticks, at, late=True)
+    assert late == early[mark:]
 
 
 @settings(max_examples=60, deadline=None)

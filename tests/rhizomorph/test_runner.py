@@ -10,6 +10,7 @@ import pytest
 
 from mycorrhizal.common import DefinitionError, ExecutionError, HandlerError, ManualClock
 from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
+from mycorrhizal.rhizomorph.events import CleanupFailed, LeafFailed, NodeHalted, NodeStatusChanged
 
 from .conftest import Script
 
@@ -397,3 +398,92 @@ async def test_on_tick_sees_every_tick(script: Script) -> None:
         (1, R, {"main": R, "one": S, "two": R}),
         (2, S, {"main": S, "two": S}),
     ]
+
+
+def _last_told(seen: list[Any]) -> dict[str, Status]:
+    """Each node's status as an observer's records tell it (NodeHalted: CANCELLED)."""
+    told: dict[str, Status] = {}
+    for event in seen:
+        if isinstance(event, NodeStatusChanged):
+            told[event.node] = event.new
+        elif isinstance(event, NodeHalted):
+            told[event.node] = Status.CANCELLED
+        elif isinstance(event, LeafFailed) and event.outcome is None:
+            told[event.node] = Status.ERROR  # raised out of the tick: no status record follows
+    return told
+
+
+@pytest.mark.parametrize("caller", ["halt hook", "leaf", "async leaf"])
+async def test_reset_during_a_tick_is_refused_naming_the_tree(caller: str, clock: ManualClock) -> None:
+    # walk's halt hook (or the leaf ticked first) reset the whole tree in the middle of the tick,
+    # which went on over the progress it cleared: main reported RUNNING, following alarm that the
+    # reset had halted, and an observer's last record of main said it was halted.
+    bb = {"alarm": False}
+    seen: list[Any] = []
+
+    def alarm(bb: dict[str, bool]) -> Status:
+        if bb["alarm"] and caller != "halt hook":
+            runner.reset()
+        return R if bb["alarm"] else F
+
+    async def alarm_async(bb: dict[str, bool]) -> Status:
+        return alarm(bb)  # in the coroutine's eager start: still inside the tick
+
+    def hook() -> None:
+        if caller == "halt hook":
+            runner.reset()
+
+    b = TreeBuilder("Reset")
+    first = b.action(alarm_async if caller == "async leaf" else alarm, name="alarm")
+    walk = b.action(lambda: R, name="walk", on_halt=hook)
+    b.root(b.selector("main", first, b.sequence("rounds", walk), memory=False))
+    runner = Runner(b.build(), bb, clock)
+    runner.add_observer(seen.append)
+    assert await runner.tick() is R
+    bb["alarm"] = True
+    refused = (
+        r"tree 'Reset': reset\(\) during a tick \(by a leaf or a halt hook\) would clear the progress "
+        r"the tick goes on from; end the run with the status the leaf returns, or call reset\(\) "
+        r"between ticks \(after tick\(\) returns, or from on_tick\)"
+    )
+    if caller == "halt hook":
+        assert await runner.tick() is R  # the hook's error is reported; halting goes on
+        [failed] = [e for e in seen if isinstance(e, CleanupFailed)]
+        with pytest.raises(ExecutionError, match=refused):
+            raise failed.error
+    else:
+        with pytest.raises(ExecutionError, match=refused):
+            await runner.tick()  # raised out of the tick, which halts what runs
+    statuses = runner.statuses()
+    assert _last_told(seen) == {node: status for node, status in statuses.items() if status is not None}
+    assert runner.running is (statuses["alarm"] is R)  # a RUNNING root follows a RUNNING child
+    await runner.aclose()
+
+
+@pytest.mark.parametrize("caller", ["on_tick", "halt hook of reset()", "halt hook of a timeout"])
+async def test_reset_between_ticks_works_from_callbacks_too(caller: str, clock: ManualClock) -> None:
+    # Not refused: the tick is over (on_tick), or no tick runs (a reset's halts, a timer's).
+    halts: list[str] = []
+
+    def hook() -> None:
+        halts.append("walk")
+        if caller != "on_tick":
+            runner.reset()
+
+    def on_tick(rt: Runner, status: Status) -> None:
+        if caller == "on_tick":
+            rt.reset()
+
+    b = TreeBuilder("Reset")
+    b.root(b.timeout(5, b.sequence("rounds", b.action(lambda: R, name="walk", on_halt=hook)), name="limit"))
+    runner = Runner(b.build(), {}, clock, on_tick=on_tick)
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    assert await runner.tick() is R
+    if caller == "halt hook of reset()":
+        runner.reset()
+    elif caller == "halt hook of a timeout":
+        await clock.run_for(5)
+    assert halts == ["walk"] and not runner.running
+    assert runner.statuses() == dict.fromkeys(["limit", "rounds", "walk"], Status.CANCELLED)
+    assert _last_told(seen) == runner.statuses()

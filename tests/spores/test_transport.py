@@ -427,6 +427,109 @@ def test_a_flush_timer_of_a_closed_event_loop_does_not_keep_the_next_loops_batch
     assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1]
 
 
+async def _pass_time(seconds: float) -> None:
+    """The running loop's clock moves ``seconds`` on, and the loop runs what then falls due."""
+    loop = asyncio.get_running_loop()
+    now = loop.time() + seconds
+    loop.time = lambda: now  # type: ignore[method-assign] - a virtual clock for the loop's timers
+    for _ in range(4):  # the timer's round, its callback's, the writer's start
+        await asyncio.sleep(0)
+
+
+async def _written_by_now(transport: AsyncFileTransport) -> int:
+    """Records in the file once the writer started so far (if any) is done: no flush(), no close()."""
+    while (writer := transport._writer) is not None and not writer.done():
+        await asyncio.shield(writer)
+    return transport.written
+
+
+def _sent(transport: AsyncFileTransport, numbers: range) -> None:
+    for n in numbers:
+        transport.send_nowait(json.dumps({"n": n}).encode())
+
+
+@pytest.mark.parametrize("later", [0, 1, 3])
+def test_a_partial_batch_left_when_asyncio_run_returns_is_written_and_the_next_loop_flushes_its_own(
+    tmp_path: Path, later: int
+) -> None:
+    # The first loop's timer never fired (asyncio.run() ended first) and stayed "armed": records the
+    # next loop sent joined that batch, no timer of the next loop ever covered them, and they waited
+    # for a full batch, close() or exit: 0 of 2 written a flush interval into the second run.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=100, flush_interval=60)
+
+    async def first_run() -> None:
+        _sent(transport, range(2))
+        await _pass_time(59)  # the flush interval has not passed when the loop ends
+
+    async def second_run() -> None:
+        _sent(transport, range(2, 2 + later))
+        await _pass_time(59)
+        assert await _written_by_now(transport) == 2  # not yet: this loop's timer is not due
+        await _pass_time(61)
+        assert await _written_by_now(transport) == 2 + later  # before flush() or close()
+        assert transport.pending == 0
+
+    asyncio.run(first_run())
+    assert (transport.written, transport.pending) == (2, 0)  # written as the loop closed
+    asyncio.run(second_run())
+    transport.close_now()
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == list(range(2 + later))
+
+
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("when", ["awaiting", "last round", "clean-up"])
+def test_records_of_a_loop_asyncio_run_shuts_down_are_written_before_it_returns(
+    tmp_path: Path, count: int, when: str
+) -> None:
+    # awaiting: the flush timer is cancelled while it waits; last round: a callback of the loop's
+    # last round begins the batch, and its timer is cancelled before it ever ran; clean-up: a task
+    # asyncio.run() cancels logs as it unwinds, and a timer started then is never run at all.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=100, flush_interval=60)
+
+    async def worker() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            if when == "clean-up":
+                _sent(transport, range(count))
+
+    async def main() -> None:
+        asyncio.get_running_loop().create_task(worker())
+        if when == "awaiting":
+            _sent(transport, range(count))
+        elif when == "last round":
+            asyncio.get_running_loop().call_soon(_sent, transport, range(count))
+        await asyncio.sleep(0)  # the worker waits
+
+    asyncio.run(main())
+    assert (transport.written, transport.pending) == (count, 0)
+    transport.close_now()
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == list(range(count))
+
+
+def test_a_loop_closed_by_hand_keeps_its_batch_quietly_for_close(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No shutdown tells the transport this loop is gone (its timer task just never runs again):
+    # the batch waits for close(), and asyncio does not report that task destroyed pending.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=100, flush_interval=60)
+
+    async def first_run() -> None:
+        _sent(transport, range(2))
+
+    loop = asyncio.new_event_loop()
+    with caplog.at_level(logging.DEBUG, "asyncio"):
+        loop.run_until_complete(first_run())
+        loop.close()
+        transport.close_now()  # forgets the timer: collected now
+        gc.collect()
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == [0, 1]
+    assert caplog.text == ""
+
+
 class _FillingDisk(io.RawIOBase):
     """A file on a disk that fills up once: a write takes its first 10 bytes (a short write), the
     next fails with ENOSPC; after that (space freed) writes succeed again."""

@@ -122,6 +122,7 @@ def timeout(i: int, j: int, kid: TickFn, seconds: float) -> TickFn:
         # The child (node ``j``) halted by the program the runner runs now, not the one whose tick
         # set the timer: an observer attached since then is told the halt, as it is told the timeout.
         rt._program.halts[j](rt)
+        rt._halted()
         rt._wake()
 
     def arm(rt: Host, at: float) -> None:

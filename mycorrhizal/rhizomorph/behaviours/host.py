@@ -70,6 +70,9 @@ class Host(Protocol):
     def _emit(self, event: Event) -> None:
         """Tell the observers (only the observed program calls this: there are observers)."""
 
+    def _halted(self) -> None:
+        """A halt outside a tick is over (an observer attached meanwhile is told it now)."""
+
     def _wake(self) -> None:
         """Something changed between ticks (a timer fired): a waiting run should tick again."""
 
