@@ -23,7 +23,8 @@ __all__ = ["IOPlaces"]
 
 
 class IOPlaces:
-    """Token arrival (:meth:`put`), sink deliveries and source pumps of one runner."""
+    """Token arrival (:meth:`put`) and removal (:meth:`remove`), sink deliveries and source pumps of
+    one runner."""
 
     __slots__ = ("bb", "timebase", "sources", "failed", "recorder", "_ready", "_inflight", "_report")
 
@@ -51,6 +52,16 @@ class IOPlaces:
             self.kick_sink(p)
         if not self._ready.scheduled:
             self._ready.schedule()
+
+    def remove(self, p: PlaceState, indices: list[int]) -> list[Any]:
+        """Take the tokens at ``indices`` (positions in take order) out of ``p`` from outside the net:
+        journaled, and producers waiting for room in ``p`` wake; the tokens, in take order."""
+        removed = p.remove_at(indices)
+        if self.recorder is not None and removed:
+            self.recorder.removed(p, removed)
+        if removed and p.capacity is not None:
+            self._ready.freed(p)
+        return removed
 
     # -- sinks ------------------------------------------------------------------------------------
 

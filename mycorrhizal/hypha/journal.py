@@ -10,6 +10,7 @@ any handler, guard, source or sink again:
   there that journal themselves (``fsm=`` machines), what the firing changed in them (``mc``);
 - ``memory``: such an object changed outside any firing (a machine's timeout);
 - ``add``: tokens arrived from outside (``add_token``, a source);
+- ``remove``: tokens were taken out from outside (``runtime.places[...].remove_tokens``);
 - ``park``: a failed firing's (or delivery's) tokens went to an error place as ``FailedToken``\\ s;
 - ``deliver``: a sink took a token for good;
 - ``block``, ``sink_block``: a failure holds a transition (or sink) back until its retry deadline.
@@ -286,6 +287,13 @@ class Recorder:
         first = self.next_id
         self._new_ids(self.ids[p.index], tokens)
         self._append("add", {"place": p.qname, "id": first, "tokens": encoded})
+
+    def removed(self, p: PlaceState, tokens: list[Any]) -> None:
+        """``tokens`` were taken out of ``p`` from outside the net (``remove_tokens``)."""
+        mapping = self.ids[p.index]
+        # Any id of an object held several times will do: its tokens are the same object.
+        taken: list[JSON] = [_take(mapping, id(token)) for token in tokens]
+        self._append("remove", {"place": p.qname, "in": taken})
 
     def delivered(self, p: PlaceState, token: Any) -> None:
         """Sink ``p`` took ``token`` for good."""

@@ -331,7 +331,7 @@ class NetChanges:
         self.net, self._flat = spec, flat
         self._names[:] = [p.qname for p in places]
         if self._runtime is not None:
-            self._runtime.refresh(self, flat, places, transitions, self._ready)
+            self._runtime.refresh(self, flat, places, transitions, self._io)
         for t in self._holds:
             t.concurrency = 0  # still held by a removal waiting for its firings
         log.info("net %s: changed while running: %s", spec.name, change)

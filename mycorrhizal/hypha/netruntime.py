@@ -13,8 +13,8 @@ from typing import Any
 
 from ..common.errors import RoutingError
 from .compile import FlatNet
+from .ioplaces import IOPlaces
 from .places import PlaceSpec
-from .ready import Ready
 from .spec import NetSpec
 from .state import PlaceState, TransitionState
 from .transitions import TransitionSpec
@@ -25,12 +25,12 @@ __all__ = ["NetRuntime", "PlaceRuntime", "TransitionRuntime"]
 class PlaceRuntime:
     """One place of a running net."""
 
-    __slots__ = ("_runner", "_state", "_ready", "spec")
+    __slots__ = ("_runner", "_state", "_io", "spec")
 
-    def __init__(self, runner: Any, state: PlaceState, spec: PlaceSpec, ready: Ready) -> None:
+    def __init__(self, runner: Any, state: PlaceState, spec: PlaceSpec, io: IOPlaces) -> None:
         self._runner = runner
         self._state = state
-        self._ready = ready
+        self._io = io
         self.spec = spec
         """The place's spec."""
 
@@ -63,7 +63,8 @@ class PlaceRuntime:
 
     def remove_tokens(self, tokens: Any) -> list[Any]:
         """Take the given tokens out of the place (each the first equal one in take order, one token per
-        entry); raises :class:`RoutingError`, removing nothing, if one of them is not there."""
+        entry; journaled like ``add_token``); raises :class:`RoutingError`, removing nothing, if one of
+        them is not there."""
         p = self._state
         held = p.in_take_order()
         chosen: list[int] = []
@@ -75,10 +76,7 @@ class PlaceRuntime:
                     place=p.qname,
                 )
             chosen.append(found)
-        removed = p.remove_at(chosen)
-        if removed and p.capacity is not None:
-            self._ready.freed(p)
-        return removed
+        return self._io.remove(p, chosen)
 
     def __repr__(self) -> str:
         return f"<PlaceRuntime {self.fqn!r}: {len(self._state.tokens)} tokens>"
@@ -129,13 +127,13 @@ class NetRuntime:
         flat: FlatNet,
         places: list[PlaceState],
         transitions: list[TransitionState],
-        ready: Ready,
+        io: IOPlaces,
     ) -> None:
         self.places: dict[tuple[str, ...], PlaceRuntime] = {}
         """Every place, keyed by the parts of its qualified name: ``("Net", "worker1", "inbox")``."""
         self.transitions: dict[tuple[str, ...], TransitionRuntime] = {}
         """Every transition, keyed the same way."""
-        self.refresh(runner, flat, places, transitions, ready)
+        self.refresh(runner, flat, places, transitions, io)
 
     def refresh(
         self,
@@ -143,7 +141,7 @@ class NetRuntime:
         flat: FlatNet,
         places: list[PlaceState],
         transitions: list[TransitionState],
-        ready: Ready,
+        io: IOPlaces,
     ) -> None:
         """Read the runner's places and transitions again (after its net changed while running); the
         ``places`` and ``transitions`` dicts stay the same objects, so a program holding one sees it."""
@@ -151,7 +149,7 @@ class NetRuntime:
         """The net being run."""
         self.places.clear()
         for p, fp in zip(places, flat.places, strict=True):
-            self.places[tuple(p.qname.split("."))] = PlaceRuntime(runner, p, fp.spec, ready)
+            self.places[tuple(p.qname.split("."))] = PlaceRuntime(runner, p, fp.spec, io)
         self.transitions.clear()
         for t in transitions:
             self.transitions[tuple(t.qname.split("."))] = TransitionRuntime(t, t.flat.spec)

@@ -127,6 +127,8 @@ def _apply(state: _State, kind: str, payload: dict[str, Any]) -> None:
         state.patches.apply(name, state.transition(name), payload["k"], payload["c"])
     elif kind == "add":
         state.put(payload["place"], payload["id"], payload["tokens"])
+    elif kind == "remove":
+        state.take(payload["in"])
     elif kind == "park":
         state.take(payload["in"])
         state.put(payload["place"], payload["id"], payload["tokens"])

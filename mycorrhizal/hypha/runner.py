@@ -307,7 +307,7 @@ class Runner(NetChanges):
         """Places and transitions by the tuple of their name parts: ``runtime.places[("Net", "inbox")]``
         has ``tokens``, ``add_token(token)``, ``remove_tokens(tokens)``, ``peek_tokens(n)``."""
         if self._runtime is None:
-            self._runtime = NetRuntime(self, self._flat, self._places, self._transitions, self._ready)
+            self._runtime = NetRuntime(self, self._flat, self._places, self._transitions, self._io)
         return self._runtime
 
     @property
