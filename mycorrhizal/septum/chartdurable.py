@@ -25,6 +25,7 @@ from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import CodecError
 from .chart import ChartClock, ChartEngine, ChartMailbox
 from .hierarchy import ChartNode, TimerMarker
+from .moves import NEW
 from .plan import Node
 
 __all__ = ["queue", "read", "write"]
@@ -80,15 +81,7 @@ def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: Code
     chart = document.get("chart")
     if type(chart) is not dict:
         raise _refuse("a machine with compound or parallel states needs its 'chart' entry")
-    active = _keys_of(chart, "active", find)
-    for node in active:
-        if node.parent is not None and node.parent not in active:
-            raise _refuse(f"state {node.name} is active but {node.parent.name}, which holds it, is not")
-        engine.active[node] = None
-        if node.parent is None:
-            engine.top = node
-        elif not node.parent.parallel:
-            engine.child[node.parent] = node
+    _read_active(engine, _keys_of(chart, "active", find))
     engine.owing = set(_keys_of(chart, "owing", find))
     for key, count in _mapping(chart, "counts").items():
         if type(count) is not int or count < 0:
@@ -103,7 +96,19 @@ def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: Code
             raise _refuse(f"timer deadline {deadline!r} of {key!r} is not a number")
         engine.arm(find(key), max(0.0, deadline - engine.timebase.now()))
     _read_queue(engine, document.get("queue"), find, codecs)
-    engine.settle()
+    if engine.phase != NEW:  # a machine written down before it started starts when it is first run
+        engine.settle()
+
+
+def _read_active(engine: ChartEngine, active: list[ChartNode]) -> None:
+    for node in active:
+        if node.parent is not None and node.parent not in active:
+            raise _refuse(f"state {node.name} is active but {node.parent.name}, which holds it, is not")
+        engine.active[node] = None
+        if node.parent is None:
+            engine.top = node
+        elif not node.parent.parallel:
+            engine.child[node.parent] = node
 
 
 def _read_queue(engine: ChartEngine, entries: Any, find: Find, codecs: CodecRegistry) -> None:

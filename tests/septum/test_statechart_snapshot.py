@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import CodecError, ManualClock
-from mycorrhizal.septum import StateMachine
+from mycorrhizal.septum import LabeledTransition, StateMachine
+from tests.septum._charts import box, drain, final, leaf, names, on
+from tests.septum._helpers import E
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "septum" / "traffic_light.py"
 
@@ -116,3 +118,27 @@ def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, messa
     change(document)
     with pytest.raises(CodecError, match=message):
         StateMachine.restore(light, document, timebase=ManualClock())
+
+
+def boxed_pair() -> Any:
+    """Box > (A -go-> B(terminal)), every state's hooks logged."""
+    b = final("B")
+    a = leaf("A", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, b)])
+    return box("Box", a, b)
+
+
+@pytest.mark.parametrize("queued", [[], ["go"]])
+def test_a_statechart_written_down_before_it_started_starts_once_restored(queued: list[str]) -> None:
+    chart = boxed_pair()
+    fsm = StateMachine(chart)
+    for message in queued:
+        fsm.send_message(message)
+    document = json.loads(json.dumps(fsm.snapshot()))
+    restored = StateMachine.restore(chart, document)
+    assert restored.queue_size == len(queued)
+    restored.run_sync()
+    fsm.run_sync()
+    assert names(restored.configuration) == names(fsm.configuration)
+    moved = ["leave A", "enter B"] if queued else []
+    assert drain(restored) == drain(fsm) == ["enter Box", "enter A", *moved]
+    assert restored.is_complete == fsm.is_complete == bool(queued)
