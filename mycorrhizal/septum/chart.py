@@ -89,9 +89,13 @@ class ChartClock(Clock):
             handle.cancel()
 
     async def aclose(self) -> None:
-        """Stop every timer and the background run."""
-        for node in list(self.timers):
-            self.cancel(node)
+        """Stop every timer and the background run.
+
+        The deadlines are kept, as :meth:`Clock.aclose` keeps its timer's: a snapshot of the closed
+        machine still writes them down (and a cancelled timer never fires).
+        """
+        for handle in self.timers.values():
+            handle.cancel()
         await super().aclose()
 
 

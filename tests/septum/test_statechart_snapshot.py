@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import CodecError, ManualClock
-from mycorrhizal.septum import LabeledTransition, StateMachine
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine
 from tests.septum._charts import box, drain, final, leaf, names, on
 from tests.septum._helpers import E
 
@@ -142,3 +142,26 @@ def test_a_statechart_written_down_before_it_started_starts_once_restored(queued
     moved = ["leave A", "enter B"] if queued else []
     assert drain(restored) == drain(fsm) == ["enter Box", "enter A", *moved]
     assert restored.is_complete == fsm.is_complete == bool(queued)
+
+
+async def test_a_closed_statechart_is_written_down_with_its_pending_timers(clock: ManualClock) -> None:
+    child = leaf(
+        "Child",
+        config=StateConfiguration(timeout=5),
+        on_state=on({}),
+        on_timeout=lambda ctx: E.GO,
+        transitions=lambda: [LabeledTransition(E.GO, final("Late"))],
+    )
+    chart = box("Parent", child)
+    fsm = StateMachine(chart, timebase=clock)
+    await fsm.run()
+    clock.advance(2)
+    await fsm.aclose()
+    document = json.loads(json.dumps(fsm.snapshot()))
+    assert document["chart"]["timers"] == {"Child": 5.0}
+    later = ManualClock(start=2.0)
+    restored = StateMachine.restore(chart, document, timebase=later)
+    await later.run_for(2.9)
+    assert names(restored.configuration) == ["Parent", "Child"]
+    await later.run_for(0.1)
+    assert names(restored.configuration) == ["Late"] and restored.is_complete
