@@ -229,8 +229,10 @@ class ChartEngine(Engine):
         """Enter the initial state, the states around it and its default children."""
         self.handler_context()
         self._started()
-        await chartsteps.start(self)
-        self.settle()
+        try:
+            await chartsteps.start(self)
+        finally:  # also after a failure raised: what was entered is where the machine is
+            self.settle()
 
     def finish(self, node: ChartNode) -> None:
         """The machine is complete (``node``: the top-level state that ended it)."""
@@ -265,8 +267,12 @@ class ChartEngine(Engine):
                     continue
                 steps += 1
                 budget -= 1
-                if not await chartsteps.step(self, took):
-                    self.settle()
+                settled = False
+                try:
+                    settled = await chartsteps.step(self, took)
+                finally:
+                    if not settled:  # also after a failure raised or a cancellation: between steps
+                        self.settle()
         finally:
             self.release()
         return answer(steps)
