@@ -167,13 +167,21 @@ async def _call(e: Charting, node: ChartNode, role: str, took: Any) -> Any:
         elif inspect.isawaitable(label):  # a plain function returning an awaitable: its result counts
             label = await label
     except Exception as exc:
-        raise _Failed(node, role, exc) from exc
+        raise _failed(e, node, role, took, exc) from exc
     except asyncio.CancelledError as exc:
         if raised_itself(exc):  # nobody cancelled the run: the handler failed
-            raise _Failed(node, role, exc) from exc
+            raise _failed(e, node, role, took, exc) from exc
         _put_back(e, node, role, took)
         raise
     return label
+
+
+def _failed(e: Charting, node: ChartNode, role: str, took: Any, exc: BaseException) -> _Failed:
+    """``node``'s handler raised: what it handled counts as handled (an entry run is no longer owed,
+    as a message is not queued again), so a machine that raises it does not run it again."""
+    if took is ENTRY_RUN:
+        e.owing.discard(node)
+    return _Failed(node, role, exc)
 
 
 async def _guarded(e: Charting, node: ChartNode, call: Any) -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from mycorrhizal.common import HandlerError
 from mycorrhizal.septum import LabeledTransition, StateMachine
-from tests.septum._charts import box, drain, leaf, names, on
+from tests.septum._charts import box, drain, leaf, names, on, regions
 from tests.septum._helpers import E
 
 
@@ -64,3 +64,27 @@ def test_after_an_on_enter_failure_raised_while_starting_the_machine_is_started_
     assert drain(fsm) == ["enter Root", "enter A"] and names(fsm.configuration) == ["Root", "A"]
     assert fsm.run_sync() == 1  # A's entry run; nothing is entered a second time
     assert drain(fsm) == ["A on_state None"]
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["compound", "parallel"])
+def test_an_entry_run_that_raised_is_done_like_a_flat_machines_and_messages_are_handled_after_it(
+    parallel: bool,
+) -> None:
+    def fragile(ctx: Any) -> None:
+        ctx.common.setdefault("log", []).append(f"A on_state {ctx.msg}")
+        if ctx.msg is None:
+            raise RuntimeError("broken entry run")
+
+    a = leaf("A", on_state=fragile, transitions=lambda: [])
+    fsm = StateMachine(
+        regions("Root", box("One", a), box("Two", leaf("B", on_state=on({}), transitions=lambda: [])))
+        if parallel
+        else box("Root", a)
+    )
+    with pytest.raises(HandlerError, match="state A: on_state raised RuntimeError: broken entry run"):
+        fsm.run_sync()
+    drain(fsm)
+    assert fsm.run_sync() == (1 if parallel else 0)  # (B's entry run: A's is done, if it failed)
+    assert drain(fsm) == []
+    fsm.send("hello")
+    assert drain(fsm) == ["A on_state hello"]
