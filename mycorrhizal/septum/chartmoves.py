@@ -138,6 +138,8 @@ async def sibling(e: Charting, source: ChartNode, op: Op, errors: list[HookFaile
     _arrive(e, target, source, label, None if e.ctx is None else e.ctx.msg)
     if target.on_enter is not None:
         await _enter_hook(e, target, errors)
+    if target.terminal and target.on_state is not None:
+        await _final_run(e, target, errors)
     completed: list[ChartNode] = []
     _landed(e, target, completed)
     return completed
@@ -206,6 +208,8 @@ async def _enter(
     _arrive(e, node, previous, label, None if e.ctx is None else e.ctx.msg)
     if node.on_enter is not None:
         await _enter_hook(e, node, errors)
+    if node.terminal and node.on_state is not None:
+        await _final_run(e, node, errors)
     _landed(e, node, completed)
 
 
@@ -236,6 +240,21 @@ async def _enter_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) ->
         await moves.hook(e, node, "on_enter")
     except HookFailed as failed:
         errors.append(failed)
+
+
+async def _final_run(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
+    """A terminal state's ``on_state`` runs once, on arrival (after its on_enter), with no message;
+    its label is ignored (as in a flat machine).  The states entered after it see the step's message."""
+    ctx = e.ctx
+    assert ctx is not None  # a started machine has its ctx
+    msg, ctx.msg = ctx.msg, None
+    e.focus(node)
+    try:
+        await moves.hook(e, node, "on_state")
+    except HookFailed as failed:
+        errors.append(failed)
+    finally:
+        ctx.msg = msg
 
 
 def _landed(e: Charting, node: ChartNode, completed: list[ChartNode]) -> None:

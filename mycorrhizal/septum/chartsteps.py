@@ -92,6 +92,7 @@ async def step(e: Charting, took: Any) -> bool:
                 and op.action is None
                 and leaf.on_leave is None
                 and op.target.on_enter is None  # type: ignore[union-attr]  # fast: a state
+                and not (op.target.terminal and op.target.on_state is not None)  # type: ignore[union-attr]
             ):
                 completed = chartmoves.hop(e, leaf, op)  # to a sibling, with no code on the way
                 if completed:
@@ -408,6 +409,7 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> 
     e.owing.clear()
     e.counts.clear()
     e.top = None
+    e.phase = moves.WAIT  # (a terminal state whose on_state failed had completed the machine)
     e.ctx.error = error
     errors: list[HookFailed] = []
     entering = hierarchy.entry_set([([dest], None)])

@@ -1,0 +1,100 @@
+"""Taking a statechart's transitions: what entering a state runs, on every path a transition takes."""
+
+# ruff: noqa: E501 - statecharts read best one state a line
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum.compound import Completed
+from tests.septum._charts import box, drain, leaf, on
+from tests.septum._helpers import E
+
+
+def receipt() -> Any:
+    """A terminal state whose on_state logs the state it sees and its message."""
+
+    def on_state(ctx: Any) -> None:
+        ctx.common.setdefault("log", []).append(f"{ctx.state.name} on_state {ctx.msg}")
+
+    return septum.state(config=StateConfiguration(terminal=True))(
+        type("Receipt", (), {"on_state": septum.on_state(on_state)})
+    )
+
+
+def plain(name: str, on_state: Any, target: Any) -> Any:
+    """A state with no hooks: a move from it to a sibling takes the statechart's shortest path."""
+    body = {
+        "on_state": septum.on_state(on_state),
+        "transitions": septum.transitions(lambda: [LabeledTransition(E.GO, target)]),
+    }
+    return septum.state(type(name, (), body))
+
+
+def top_level(fin: Any) -> Any:
+    return box(
+        "Root",
+        box("Box", leaf("A", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, fin)])),
+    )
+
+
+def sibling(fin: Any) -> Any:
+    return box(
+        "Root", leaf("A", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, fin)]), fin
+    )
+
+
+def hop(fin: Any) -> Any:  # the entry run of A goes on at once: no message, no hook on the way
+    return box("Root", plain("A", lambda ctx: E.GO, fin), fin)
+
+
+def completing(fin: Any) -> Any:
+    after = leaf("After", on_state=on({}), transitions=lambda: [])
+    inner = box(
+        "Inner",
+        plain("A", on({"go": E.GO}), fin),
+        fin,
+        transitions=lambda: [LabeledTransition(Completed, after)],
+    )
+    return box("Root", inner, after)
+
+
+@pytest.mark.parametrize(
+    ("build", "sent", "complete"),
+    [(top_level, ["go"], True), (sibling, ["go"], True), (hop, [], True), (completing, ["go"], False)],
+    ids=["top-level", "sibling", "entry-run", "completed-transition"],
+)
+def test_a_terminal_states_on_state_runs_once_on_arrival_in_a_statechart(
+    build: Any, sent: list[str], complete: bool
+) -> None:
+    fsm = StateMachine(build(receipt()))
+    fsm.run_sync()
+    for message in sent:
+        fsm.send(message)
+    told = [t for t in drain(fsm) if "Receipt" in t or t == "enter After"]
+    assert told == ["Receipt on_state None", *([] if complete else ["enter After"])]
+    assert fsm.is_complete is complete
+
+
+@pytest.mark.parametrize("chart", [False, True], ids=["flat", "statechart"])
+def test_a_terminal_states_on_state_that_raises_goes_to_the_error_state_like_a_flat_machines(
+    chart: bool,
+) -> None:
+    def broken(ctx: Any) -> None:
+        raise RuntimeError("no receipt")
+
+    fin = septum.state(config=StateConfiguration(terminal=True))(
+        type("Fin", (), {"on_state": septum.on_state(broken)})
+    )
+    a = leaf("A", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, fin)])
+    error = leaf("Broken", on_state=on({"again": E.GO}), transitions=lambda: [LabeledTransition(E.GO, a)])
+    fsm = StateMachine(box("Root", a) if chart else a, error_state=error)
+    fsm.run_sync()
+    fsm.send("go")
+    assert fsm.current_state is error and not fsm.is_complete
+    assert "no receipt" in str(fsm.context.error.__cause__)
+    fsm.send("again")
+    assert fsm.current_state is a
