@@ -9,18 +9,19 @@ raises does not stop the microstep; its failure is collected and reported when t
 
 from __future__ import annotations
 
+import asyncio
 from logging import INFO
 from typing import Any, Protocol
 
 from . import hierarchy, moves, report
 from .events import StateLeft, make_entered
-from .failures import HookFailed
+from .failures import HookFailed, Unwind
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
 from .targets import POP, PUSH, REPEAT, RESTART, RETRY
 
-__all__ = ["Charting", "Taken", "enter_all", "hop", "microstep", "sibling"]
+__all__ = ["Cancelled", "Charting", "Taken", "enter_all", "failure", "hop", "microstep", "sibling"]
 
 
 class Charting(moves.Moving, Protocol):
@@ -42,6 +43,37 @@ class Charting(moves.Moving, Protocol):
     def disarm_node(self, node: ChartNode) -> None: ...
     def finish(self, node: ChartNode) -> None: ...
     async def _route(self, node: Any, role: str, exc: BaseException) -> None: ...
+
+
+class Cancelled(HookFailed):
+    """The run was cancelled in a hook of a microstep: held until the microstep is done (:func:`failure`)."""
+
+
+def failure(errors: list[HookFailed]) -> HookFailed | None:
+    """What a microstep's hooks did wrong: the first failure (None if none), unless the run was
+    cancelled in one of them, which is raised now (a cancellation is never routed)."""
+    for failed in errors:
+        if isinstance(failed, Cancelled):
+            raise failed.exc
+    return errors[0] if errors else None
+
+
+async def _hold(e: Charting, node: ChartNode, role: str, errors: list[HookFailed], call: Any) -> Any:
+    """Await ``call`` (a hook of ``node``): a failure or a cancellation of the run joins ``errors``.
+
+    A cancellation does not stop the microstep halfway, as a failure does not: a compound state left
+    without its children, or entered without its initial child, would be no configuration at all.
+    The microstep goes on (its other hooks run) and the cancellation is raised once it is done.
+    """
+    try:
+        return await call
+    except HookFailed as failed:
+        errors.append(failed)
+    except asyncio.CancelledError as exc:
+        if isinstance(exc, Unwind):  # the synchronous door unwinding: nothing may run any more
+            raise
+        errors.append(Cancelled(node, role, exc))
+    return None
 
 
 class Taken:
@@ -74,9 +106,7 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
             how = f" retry {t.retry + 1}" if t.op.kind == RETRY else _HOW.get(t.op.kind, "")
             report.moved(e.spec.name, t.source.name, t.op.label, how, t.target.name)
         if t.op.action is not None:
-            failed = await moves._act_safely(e, t.source, t.op)
-            if failed is not None:
-                errors.append(failed)
+            await _hold(e, t.source, "action", errors, moves._act(e, t.source, t.op))
     moves_in = [
         (hierarchy.targets(t.op, e.remembered) if _remembers(t) else [t.target], t.where) for t in taken
     ]
@@ -132,9 +162,7 @@ async def sibling(e: Charting, source: ChartNode, op: Op, errors: list[HookFaile
     if report.info_enabled():
         report.moved(e.spec.name, source.name, label, "", target.name)
     if op.action is not None:
-        failed = await moves._act_safely(e, source, op)
-        if failed is not None:
-            errors.append(failed)
+        await _hold(e, source, "action", errors, moves._act(e, source, op))
     _arrive(e, target, source, label, None if e.ctx is None else e.ctx.msg)
     if target.on_enter is not None:
         await _enter_hook(e, target, errors)
@@ -170,10 +198,7 @@ async def _leave(
 
 async def _leave_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
     e.focus(node)
-    try:
-        await moves.hook(e, node, "on_leave")
-    except HookFailed as failed:
-        errors.append(failed)
+    await _hold(e, node, "on_leave", errors, moves.hook(e, node, "on_leave"))
 
 
 def _left(e: Charting, node: ChartNode, label: Any, target: ChartNode, to_all: bool = False) -> None:
@@ -236,10 +261,7 @@ def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any
 
 async def _enter_hook(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
     e.focus(node)
-    try:
-        await moves.hook(e, node, "on_enter")
-    except HookFailed as failed:
-        errors.append(failed)
+    await _hold(e, node, "on_enter", errors, moves.hook(e, node, "on_enter"))
 
 
 async def _final_run(e: Charting, node: ChartNode, errors: list[HookFailed]) -> None:
@@ -250,9 +272,7 @@ async def _final_run(e: Charting, node: ChartNode, errors: list[HookFailed]) -> 
     msg, ctx.msg = ctx.msg, None
     e.focus(node)
     try:
-        await moves.hook(e, node, "on_state")
-    except HookFailed as failed:
-        errors.append(failed)
+        await _hold(e, node, "on_state", errors, moves.hook(e, node, "on_state"))
     finally:
         ctx.msg = msg
 

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.septum.compound import Completed
-from tests.septum._charts import box, drain, leaf, on
+from tests.septum._charts import box, drain, leaf, names, on
 from tests.septum._helpers import E
 
 
@@ -98,3 +99,71 @@ def test_a_terminal_states_on_state_that_raises_goes_to_the_error_state_like_a_f
     assert "no receipt" in str(fsm.context.error.__cause__)
     fsm.send("again")
     assert fsm.current_state is a
+
+
+def suspending(where: str, gate: asyncio.Event) -> Any:
+    """Root > (Src > A, Target > T): A -go-> Target.  The hook ``where`` (Src's on_leave, the
+    transition's action or Target's on_enter) waits for ``gate``; every hook logs."""
+
+    def hook(name: str) -> Any:
+        async def run(ctx: Any) -> None:
+            if name == where:
+                await gate.wait()
+            ctx.common.setdefault("log", []).append(name)
+
+        return run
+
+    def t_on_state(ctx: Any) -> None:
+        ctx.common.setdefault("log", []).append(f"T on_state {ctx.msg}")
+
+    t = septum.state(
+        type(
+            "T",
+            (),
+            {
+                "on_enter": septum.on_enter(hook("enter T")),
+                "on_state": septum.on_state(t_on_state),
+                "transitions": septum.transitions(lambda: []),
+            },
+        )
+    )
+    target = septum.compound(type("Target", (), {"on_enter": septum.on_enter(hook("enter Target")), "T": t}))
+    a = septum.state(
+        type(
+            "A",
+            (),
+            {
+                "on_leave": septum.on_leave(hook("leave A")),
+                "on_state": septum.on_state(on({"go": E.GO})),
+                "transitions": septum.transitions(
+                    lambda: [LabeledTransition(E.GO, target, action=hook("action"))]
+                ),
+            },
+        )
+    )
+    src = septum.compound(type("Src", (), {"on_leave": septum.on_leave(hook("leave Src")), "A": a}))
+    return septum.compound(type("Root", (), {"Src": src, "Target": target}))
+
+
+@pytest.mark.parametrize("where", ["leave Src", "action", "enter Target"])
+async def test_a_run_cancelled_in_a_hook_mid_transition_finishes_the_transition_then_is_cancelled(
+    where: str,
+) -> None:
+    gate = asyncio.Event()
+    fsm = StateMachine(suspending(where, gate))
+    await fsm.run()
+    fsm.send_message("go")
+    running = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)  # the hook waits for the gate
+    running.cancel()
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    hooks = ["leave A", "leave Src", "action", "enter Target", "enter T"]
+    assert drain(fsm) == [h for h in hooks if h != where]  # the cancelled hook was interrupted
+    assert names(fsm.configuration) == ["Root", "Target", "T"] and fsm.current_state.name == "T"
+    assert await fsm.run() == 1 and drain(fsm) == ["T on_state None"]  # T's entry run was owed
+    fsm.send_message("hello")
+    await fsm.run()
+    assert drain(fsm) == ["T on_state hello"]
