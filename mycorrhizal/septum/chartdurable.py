@@ -83,6 +83,9 @@ def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: Code
         raise _refuse("a machine with compound or parallel states needs its 'chart' entry")
     _read_active(engine, _keys_of(chart, "active", find))
     engine.owing = set(_keys_of(chart, "owing", find))
+    for node in engine.owing:
+        if node not in engine.active:
+            raise _refuse(f"state {node.name} is not active, but the snapshot says it owes its entry run")
     for key, count in _mapping(chart, "counts").items():
         if type(count) is not int or count < 0:
             raise _refuse(f"retry count {count!r} of {key!r} is not a whole number >= 0")
@@ -94,10 +97,19 @@ def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: Code
     for key, deadline in _mapping(chart, "timers").items():
         if isinstance(deadline, bool) or not isinstance(deadline, int | float):
             raise _refuse(f"timer deadline {deadline!r} of {key!r} is not a number")
-        engine.arm(find(key), max(0.0, deadline - engine.timebase.now()))
+        engine.arm(_timed(engine, find(key), "a timer for it"), max(0.0, deadline - engine.timebase.now()))
     _read_queue(engine, document.get("queue"), find, codecs)
     if engine.phase != NEW:  # a machine written down before it started starts when it is first run
         engine.settle()
+
+
+def _timed(engine: ChartEngine, node: Node, what: str) -> ChartNode:
+    """``node``, if a snapshot may hold a timer of it (an active state with a timeout)."""
+    if node.timeout is None:
+        raise _refuse(f"state {node.name} has no timeout, but the snapshot has {what}")
+    if node not in engine.active:
+        raise _refuse(f"state {node.name} is not active, but the snapshot has {what}")
+    return node  # an active state of a statechart: a ChartNode
 
 
 def _read_active(engine: ChartEngine, active: list[ChartNode]) -> None:
@@ -122,7 +134,7 @@ def _read_queue(engine: ChartEngine, entries: Any, find: Find, codecs: CodecRegi
         if type(entry) is not list or len(entry) != 2:
             raise _refuse(f"queue entry {str(entry)[:80]!r} is neither [priority, message] nor a timeout")
         if entry[0] == "timeout":
-            node: ChartNode = find(entry[1])  # type: ignore[assignment]
+            node = _timed(engine, find(entry[1]), "a timeout of it queued")
             clock = engine.timers() or ChartClock(engine.timebase)
             engine.clock = clock
             mailbox.plain.append(node.marker)

@@ -109,6 +109,22 @@ def test_history_and_a_fired_timeout_waiting_in_the_queue_are_kept(light: Any) -
         ),
         (lambda d: d["chart"].update(timers={"Light.Day.Cycle.Green": "soon"}), "timer deadline 'soon'"),
         (lambda d: d["chart"]["active"].append("Light.Nowhere"), "has no state 'Light.Nowhere'"),
+        (
+            lambda d: d["chart"]["timers"].update({"Light.Day": 5.0}),
+            "state Day has no timeout, but the snapshot has a timer for it",
+        ),
+        (
+            lambda d: d["chart"]["timers"].update({"Light.Day.Cycle.Red": 5.0}),
+            "state Red is not active, but the snapshot has a timer for it",
+        ),
+        (
+            lambda d: d["queue"].append(["timeout", "Light.Day.Cycle.Red"]),
+            "state Red is not active, but the snapshot has a timeout of it queued",
+        ),
+        (
+            lambda d: d["chart"]["owing"].append("Light.Day.Cycle.Red"),
+            "state Red is not active, but the snapshot says it owes its entry run",
+        ),
     ],
 )
 def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, message: str) -> None:
