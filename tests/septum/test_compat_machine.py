@@ -229,6 +229,25 @@ async def test_pop_from_an_empty_stack_has_its_0x_name() -> None:
         await fsm.run()
 
 
+async def test_an_undeclared_label_is_still_the_value_error_0x_raised() -> None:
+    # 0.x raised ValueError("Unknown transition ...") out of run() when nothing handled it.
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Chatty():
+        @septum.on_state
+        async def on_state(ctx):
+            return "HELLO" if ctx.msg else None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, Done)]
+
+    fsm = StateMachine(initial_state=Chatty)
+    fsm.send_message("hi")
+    with pytest.raises(ValueError, match="state Chatty: on_state returned 'HELLO'") as info:
+        await fsm.run()
+    assert isinstance(info.value, UndeclaredLabelError)
+
+
 def test_validation_error_is_the_definition_error() -> None:
     @septum.state()
     def Lost():
