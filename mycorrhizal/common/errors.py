@@ -113,8 +113,9 @@ class StateMachineComplete(ExecutionError):
     """The machine is in a terminal state: it takes no more messages and has no more steps."""
 
 
-class UndeclaredLabelError(ExecutionError):
-    """A state handler returned a label its ``transitions()`` does not declare."""
+class UndeclaredLabelError(ExecutionError, ValueError):
+    """A state handler returned a label its ``transitions()`` does not declare; also a
+    ``ValueError``, what 0.x raised for an unknown transition."""
 
 
 class PopFromEmptyStack(ExecutionError):

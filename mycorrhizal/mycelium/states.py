@@ -11,8 +11,9 @@
 Each time septum calls the state's ``on_state`` (on entry, and for each message), the tree runs to
 completion over the machine's blackboard and timebase (see :func:`~.bridges.run_tree`, which
 :func:`~.bridges.tree_state` uses too), then the handler gets ``(ctx, status)``.  A runner a 0.x
-program hangs on the context (``fsm.context._mycelium_bt_runner = runner``) is ticked instead, as
-0.x did: until it is not RUNNING, at most ten times.  Everything else is
+program hangs on the context (``fsm.context._mycelium_bt_runner = runner``) is ticked instead of a
+state's tree, as 0.x did: until it is not RUNNING, at most ten times (a state without a tree never
+ticks it, as in 0.x).  Everything else is
 septum's: ``state`` applies ``septum.state``, ``transitions`` is ``septum.transitions``.
 """
 
@@ -112,12 +113,12 @@ def _with_result(handler: Callable[..., Any], slot: list[Tree | None], board: bo
     is_async = is_async_callable(handler)
 
     async def on_state(ctx: Any) -> Any:
-        attached = getattr(ctx, "_mycelium_bt_runner", None)  # 0.x's runner hung on the context
         tree = slot[0]
-        if attached is not None:
-            result: Any = await ticked(attached)
-        elif tree is not None:
-            result = await run_tree(tree, ctx)
+        if tree is not None:
+            # 0.x's runner hung on the context replaces the tree of a state that has one; a state
+            # without a tree never ticks it (0.x's did not: it was left hung by an earlier state).
+            attached = getattr(ctx, "_mycelium_bt_runner", None)
+            result: Any = await (run_tree(tree, ctx) if attached is None else ticked(attached))
         else:  # no tree: None, or the blackboard for a parameter named for it
             result = ctx.common if board else None
         label = handler(ctx, result)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from types import GenericAlias
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..common.errors import HandlerError
-from ..common.timebase import Timebase
+from ..common.timebase import MonotonicClock, Timebase
 from .states import State
 
-__all__ = ["BlankContext", "Context", "Machine"]
+__all__ = ["BlankContext", "Context", "Machine", "SharedContext"]
 
 log = logging.getLogger("mycorrhizal.septum")
 
@@ -173,3 +173,57 @@ class BlankContext(Context):
 
     __slots__ = ()
     common = _Blackboard()
+
+
+class _Unattached:
+    """The machine behind a :class:`SharedContext` made by hand: no state, no stack, no retries;
+    ``send_message`` calls the function given for it."""
+
+    __slots__ = ("_send", "node", "retry", "state_stack", "timebase")
+
+    current_state = None
+    retry_count = 0
+
+    def __init__(self, send: Callable[[Any], Any]) -> None:
+        self._send = send
+        self.node = self  # ctx.state reads node.state: None
+        self.retry = 0
+        self.state_stack: tuple[State, ...] = ()
+        self.timebase: Timebase = MonotonicClock()
+
+    @property
+    def state(self) -> None:
+        """No state: the context is not a machine's."""
+        return None
+
+    def send_message(self, msg: Any, *, priority: int = 0) -> bool:
+        """Hand ``msg`` to the function given as ``send_message``."""
+        self._send(msg)
+        return True
+
+
+class _Shared(type):
+    """Makes every machine's context an instance of :class:`SharedContext`, as in 0.x."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Context)
+
+
+class SharedContext(Context, metaclass=_Shared):
+    """0.x's name of the context: ``SharedContext[T]`` annotates a ``ctx``, and
+    ``SharedContext(send_message, log, common, msg=None)`` makes one by hand (to call a handler
+    alone, as 0.x programs test theirs).  A machine's context is an instance of it too."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, send_message: Callable[[Any], Any], log: Callable[[str], Any], common: Any, msg: Any = None
+    ) -> None:
+        # A Machine but for having no state: ctx.state reads None, as nothing runs this context.
+        super().__init__(cast(Machine, _Unattached(send_message)), None)
+        self.common = common
+        self.msg = msg
+        self.log_to = log
+
+    def __repr__(self) -> str:
+        return f"<septum ctx made by hand msg={self.msg!r}>"

@@ -9,7 +9,7 @@ where ``events`` is the module of observer records.
 from ..common.errors import DefinitionError, PopFromEmptyStack
 from . import *  # noqa: F403 - the same public surface under the name the seeds import from
 from . import __all__ as _package_all
-from .context import Context
+from .context import SharedContext
 from .dsl import events, on_enter, on_fail, on_leave, on_state, on_timeout, root, state, transitions
 from .legacy import BlockedInUntimedState, NoStateToTick
 from .registry import StateRef, get_all_states, get_state, register_state
@@ -41,8 +41,6 @@ __all__ = [
     "transitions",
 ]
 
-SharedContext = Context
-"""0.x's name for :class:`~.context.Context` (``SharedContext[Blackboard]`` annotates a ``ctx``)."""
 
 ValidationError = DefinitionError
 """0.x's name for what ``StateMachine(...)`` raises on bad states: a :class:`DefinitionError`."""

@@ -1,8 +1,9 @@
 """0.x's global state registry: ``register_state``, ``get_state``, ``get_all_states``, ``StateRef``.
 
 Every declared state is registered under ``"<module>.<qualname>"`` - a script's states also under
-``"<file stem>.<qualname>"``, as 0.x named them - (held weakly: a state nobody uses any more
-leaves it); a later state of the same name replaces the earlier one, as in 0.x.
+``"<file stem>.<qualname>"``, as 0.x named them, and a state given ``name=`` under that name -
+(held weakly: a state nobody uses any more leaves it); a later state of the same name replaces
+the earlier one, as in 0.x.
 ``StateRef("module.Name")`` names a state through it wherever a machine takes one - a transition
 target, one of ``Push(...)``'s states, a machine's ``initial_state=`` or ``error_state=`` - and is
 resolved when the machine is built (0.x's way of breaking import cycles; bare names in
@@ -26,12 +27,13 @@ FIX = "write the state's full 'module.QualName' (see get_all_states()), or name 
 
 
 def register_state(state: State) -> State:
-    """Register ``state`` under its ``module.qualname`` (done for every declared state); returns it."""
+    """Register ``state`` under its ``module.qualname`` (and a ``name=`` it was given; done for every
+    declared state); returns it."""
     if not isinstance(state, State):
         raise TypeError(
             f"register_state() takes a septum state, got {state!r}; decorate it with @septum.state"
         )
-    for name in registered_names(state.module, state.qualname):
+    for name in registered_names(state.module, state.qualname, state.name):
         REGISTRY[name] = state
     return state
 

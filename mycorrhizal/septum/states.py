@@ -93,14 +93,18 @@ def _immutable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> An
 REGISTRY: weakref.WeakValueDictionary[str, State] = weakref.WeakValueDictionary()
 
 
-def registered_names(module: str, qualname: str) -> tuple[str, ...]:
+def registered_names(module: str, qualname: str, name: str | None = None) -> tuple[str, ...]:
     """The names a state is registered under: ``module.qualname`` and, for a script's states, also
-    ``<script file stem>.qualname`` (the name 0.x gave them)."""
+    ``<script file stem>.qualname`` (the name 0.x gave them); a ``name`` other than the qualname's
+    last part (``@septum.state(name=...)``, which replaced 0.x's generated name) too."""
+    names: tuple[str, ...] = (f"{module}.{qualname}",)
     if module == "__main__":
         script = getattr(sys.modules.get("__main__"), "__file__", None)
         if script:
-            return (f"{module}.{qualname}", f"{Path(script).stem}.{qualname}")
-    return (f"{module}.{qualname}",)
+            names += (f"{Path(script).stem}.{qualname}",)
+    if name is not None and name != qualname.rpartition(".")[2]:
+        names += (name,)
+    return names
 
 
 @attrs.define(eq=False, repr=False, on_setattr=_immutable)
@@ -132,7 +136,7 @@ class State(_MachineRoot):
     kind = "state"
 
     def __attrs_post_init__(self) -> None:
-        for name in registered_names(self.module, self.qualname):
+        for name in registered_names(self.module, self.qualname, self.name):
             REGISTRY[name] = self  # 0.x's registry: the latest of a name wins
 
     def __getattr__(self, key: str) -> Any:

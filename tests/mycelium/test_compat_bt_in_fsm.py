@@ -143,6 +143,40 @@ async def test_a_runner_hung_on_the_context_is_ticked_instead_of_the_tree(
     assert seen[-1] is Status.FAILURE and len(calls) == 2
 
 
+async def test_a_hung_runner_is_ticked_only_by_states_that_have_a_tree() -> None:
+    # 0.x's handler ticked the hung runner in @state(bt=...) states only; a runner left hung when
+    # the machine moves on (0.x programs set it before each tick) must not re-run in the next state.
+    seen: list[tuple[str, Any]] = []
+
+    @state(bt=counting_tree(Status.FAILURE, []))
+    def Deploying():
+        class Events(Enum):
+            LIVE = auto()
+
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            seen.append(("Deploying", bt_result))
+            return Events.LIVE
+
+        @transitions
+        def transitions_():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Events.LIVE, Live)]
+
+    @state(config=StateConfiguration(can_dwell=True))
+    def Live():
+        @on_state
+        async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
+            seen.append(("Live", bt_result))
+
+    fsm = StateMachine(Deploying)
+    runner = StepsRunner(Status.SUCCESS)
+    fsm.context._mycelium_bt_runner = runner
+    fsm.send_message("look")
+    await fsm.run()
+    assert seen == [("Deploying", Status.SUCCESS), ("Live", None), ("Live", None)]
+    assert runner.ticks == 1
+
+
 async def test_an_attached_rhizomorph_runner_waits_for_its_async_leaves_between_ticks() -> None:
     @bt.tree
     def Slow():

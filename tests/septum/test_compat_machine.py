@@ -81,9 +81,37 @@ def Idle():
         ]
 
 
-def test_shared_context_is_the_context_and_takes_a_type() -> None:
-    assert SharedContext is Context
-    assert SharedContext[dict[str, int]].__origin__ is Context  # usable in annotations
+async def test_shared_context_is_the_context_and_takes_a_type() -> None:
+    assert issubclass(SharedContext, Context)
+    assert SharedContext[dict[str, int]].__origin__ is SharedContext  # usable in annotations
+    fsm = StateMachine(initial_state=Idle, common_data={})
+    assert isinstance(fsm.context, SharedContext)  # what a machine's handlers get is one
+
+
+@pytest.mark.parametrize("by_keyword", [True, False], ids=["keywords", "positional"])
+async def test_a_shared_context_made_by_hand_runs_a_handler_as_in_0x(by_keyword: bool) -> None:
+    # 0.x's SharedContext(send_message, log, common, msg=None): how 0.x programs test one handler.
+    sent: list[Any] = []
+    logged: list[str] = []
+    common: dict[str, Any] = {}
+    if by_keyword:
+        ctx = SharedContext(send_message=sent.append, log=logged.append, common=common, msg="again")
+    else:
+        ctx = SharedContext(sent.append, logged.append, common, "again")
+    assert await Working.on_state(ctx) == "AGAIN"
+    assert common == {"seen": ["again"]} and ctx.common is common and ctx.msg == "again"
+    ctx.msg = None
+    assert await Working.on_state(ctx) is None and common == {"seen": ["again", None]}
+    ctx.send_message("ping")
+    await Done.on_state(ctx)
+    assert sent == ["ping"] and logged == ["finished"]
+    assert ctx.state is None and ctx.stack == () and ctx.retry_count == 0
+    assert repr(ctx) == "<septum ctx made by hand msg=None>"
+
+
+def test_a_shared_context_made_by_hand_needs_0x_arguments() -> None:
+    with pytest.raises(TypeError, match="common"):
+        SharedContext(send_message=print, log=print)  # type: ignore[call-arg]
 
 
 async def test_ctx_log_logs_at_info_naming_the_state(caplog: pytest.LogCaptureFixture) -> None:
@@ -199,6 +227,25 @@ async def test_pop_from_an_empty_stack_has_its_0x_name() -> None:
     fsm.send_message("up")
     with pytest.raises(PopFromEmptyStack, match="state Idle: Pop \\(label UP\\) with an empty stack"):
         await fsm.run()
+
+
+async def test_an_undeclared_label_is_still_the_value_error_0x_raised() -> None:
+    # 0.x raised ValueError("Unknown transition ...") out of run() when nothing handled it.
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Chatty():
+        @septum.on_state
+        async def on_state(ctx):
+            return "HELLO" if ctx.msg else None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, Done)]
+
+    fsm = StateMachine(initial_state=Chatty)
+    fsm.send_message("hi")
+    with pytest.raises(ValueError, match="state Chatty: on_state returned 'HELLO'") as info:
+        await fsm.run()
+    assert isinstance(info.value, UndeclaredLabelError)
 
 
 def test_validation_error_is_the_definition_error() -> None:

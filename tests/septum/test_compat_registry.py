@@ -54,6 +54,23 @@ def Finish():
         return None
 
 
+@septum.state(config=StateConfiguration(terminal=True), name="billing.Settled")
+def SettledState():
+    @septum.on_state
+    async def on_state(ctx):
+        return None
+
+
+@pytest.mark.parametrize("form", ["StateRef", "initial_state name"])
+async def test_a_state_renamed_with_name_is_registered_under_that_name_too(form: str) -> None:
+    # 0.x's name= replaced the generated "<module>.<qualname>", the name it was registered under.
+    assert get_state("billing.Settled") is SettledState
+    assert get_state(f"{HERE}.SettledState") is SettledState  # (ours, as for every state)
+    initial: Any = StateRef("billing.Settled") if form == "StateRef" else "billing.Settled"
+    fsm = StateMachine(initial_state=initial)
+    assert fsm.current_state is SettledState
+
+
 def test_every_declared_state_is_registered_under_module_and_qualname() -> None:
     assert get_state(f"{HERE}.Start") is Start
     assert get_state(f"{HERE}.Finish") is Finish

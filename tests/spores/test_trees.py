@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import pytest
 
 from mycorrhizal.common import ManualClock
+from mycorrhizal.mycelium import Action, Sequence, TreeRunner, root, tree
 from mycorrhizal.mycelium.spores_integration import (
     TreeSporesAdapter,
     _log_state_snapshot,
@@ -17,6 +18,7 @@ from mycorrhizal.mycelium.spores_integration import (
     log_tree_event,
 )
 from mycorrhizal.rhizomorph import Node, Runner, Status, bt
+from mycorrhizal.septum import StateConfiguration, septum
 from mycorrhizal.spores import EventAttr, ObjectRef, ObjectScope, spore
 
 from .conftest import MemorySink
@@ -53,6 +55,25 @@ class Board:
 
 
 adapter = TreeSporesAdapter("Patrol")
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Parked() -> None:
+    @septum.on_state
+    def on_state(ctx: Any) -> None:
+        return None
+
+
+@tree
+def Parking() -> None:
+    @Action(fsm=Parked)
+    async def park(bb: Board, tb: Any, fsm_runner: Any) -> Status:
+        return Status.RUNNING
+
+    @root
+    @Sequence
+    def main() -> Iterator[Any]:
+        yield park
 
 
 @bt.tree
@@ -137,6 +158,22 @@ def test_state_snapshots_hold_the_blackboard_and_machine_states(sink: MemorySink
         "laps": 3,
     }
     assert second["type"] == "StateSnapshot:after" and second["attributes"] == {"fsm:arm": "Folded"}
+
+
+async def test_0x_awaits_a_snapshot_of_a_tree_instance_holding_its_machines_states(sink: MemorySink) -> None:
+    # 0.x's _log_state_snapshot was a coroutine taking a mycelium tree instance, whose machines
+    # (one per Action(fsm=...)) are the runner's, not fields of the blackboard.
+    runner = TreeRunner(Parking, Board(laps=2), ManualClock())
+    assert await runner.tick() is Status.RUNNING
+    await _log_state_snapshot(runner.instance, "final", include_blackboard=False, include_fsms=True)
+    await _log_state_snapshot(runner, "runner", include_blackboard=False, include_fsms=True)
+    await _log_state_snapshot(runner.instance, "board", include_blackboard=True, include_fsms=False)
+    final, of_runner, board = sink.objects()
+    assert final["type"] == "StateSnapshot:final"
+    assert final["attributes"] == {"fsm:arm": "Folded", "fsm:park": "Parked"}
+    assert of_runner["attributes"] == final["attributes"]
+    assert board["attributes"] == {"mission": "night", "robot": "Robot(id='r', battery=100)", "laps": 2}
+    await runner.aclose()
 
 
 def _decorated(kind: str) -> Any:

@@ -19,7 +19,7 @@ function that ticks a tree; ``log_state_snapshot`` writes an object record of ty
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -58,7 +58,8 @@ def state_snapshot(
 
     ``subject`` is a blackboard or a runner holding one (``runner.bb``).  Attributes: each public
     field of the blackboard as text (``include_blackboard``) and, for each field holding a state
-    machine, ``fsm:<field>`` = its current state's name (``include_fsms``).
+    machine, ``fsm:<field>`` = its current state's name (``include_fsms``); a subject with machines
+    of its own by name (``.fsms``: a composed tree's runner or instance) adds ``fsm:<name>`` for each.
     """
     state = current()
     if not state.config.enabled:
@@ -72,12 +73,32 @@ def state_snapshot(
                 attributes.append((f"fsm:{name}", machine_state))
         elif include_blackboard:
             attributes.append((name, value if isinstance(value, str | int | float | bool) else str(value)))
+    machines = getattr(subject, "fsms", None) if include_fsms else None
+    if isinstance(machines, Mapping):  # duck-typed: spores does not know mycelium's FSMs
+        attributes.extend((f"fsm:{name}", _state_name(machine)) for name, machine in machines.items())
     now = time.time()
     ident = f"snapshot-{snapshot_name}-{now!r}"
     state.dispatcher.object((ident, f"StateSnapshot:{snapshot_name}", now, attributes, []))
 
 
-_log_state_snapshot = state_snapshot  # the 0.x private name, used by one 0.x example
+class _Written:
+    """What :func:`_log_state_snapshot` returns: the record is already written, and awaiting this
+    (0.x's function was a coroutine, which its programs await) does nothing more."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+def _log_state_snapshot(
+    subject: Any, snapshot_name: str, include_blackboard: bool = True, include_fsms: bool = True
+) -> _Written:
+    """0.x's private coroutine, used by one 0.x example: :func:`state_snapshot`, written at the call,
+    returning something to ``await`` (so that both ``await _log_state_snapshot(...)`` and a plain
+    call work)."""
+    state_snapshot(subject, snapshot_name, include_blackboard, include_fsms)
+    return _Written()
 
 
 def log_state_snapshot(
