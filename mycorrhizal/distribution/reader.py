@@ -28,7 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError
 from ..hypha import Runner
-from .connection import decoded
+from .connection import decoded, raise_if_cancelled
 from .dead_letters import bury
 from .handlers import Source
 from .partitions import Partition, Partitions
@@ -113,6 +113,7 @@ class Reader:
         """Read new entries while ``running``, as many as there is room for."""
         block = max(1, int(self.block * 1000))
         while self.running:
+            raise_if_cancelled()
             room = self.prefetch - self.holding
             if room <= 0:
                 self.room.clear()

@@ -32,7 +32,7 @@ from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, redis_failure
+from .connection import check_worker_options, client_for, raise_if_cancelled, redis_failure
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -337,6 +337,7 @@ class Worker:
 
     async def _sweep_loop(self) -> None:
         while self._reader.running:
+            raise_if_cancelled()
             await asyncio.sleep(self.lease / 3)
             try:
                 await self._sweep_once()

@@ -285,6 +285,50 @@ async def test_a_name_a_live_worker_has_is_refused(redis_url: str, redis_prefix:
     await second.stop()
 
 
+class LostCancel:
+    """Wraps the async ``call``: its first call from the task named ``task`` is cancelled as its reply
+    comes, and loses the cancel, as redis-py's calls do on Python 3.11: they await each socket write
+    in ``asyncio.wait_for``, which returns the result instead of raising when a cancel comes as the
+    write completes."""
+
+    def __init__(self, call: Callable[..., Awaitable[Any]], task: str) -> None:
+        self.call, self.name = call, task
+        self.task: asyncio.Task[Any] | None = None
+        """The task that lost its cancel."""
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        reply = await self.call(*args, **kwargs)
+        task = asyncio.current_task()
+        if self.task is None and task is not None and task.get_name() == self.name:
+            task.cancel()
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:  # (what asyncio.wait_for does on Python 3.11)
+                self.task = task
+        return reply
+
+
+@pytest.mark.parametrize(("method", "task"), [("xreadgroup", "reader"), ("xautoclaim", "sweep")])
+async def test_a_cancelled_worker_task_ends_even_if_a_redis_call_lost_the_cancel(
+    redis_url: str, redis_prefix: str, method: str, task: str
+) -> None:
+    """The event loop's teardown cancels once what a failed test left running: a worker task that went
+    on polling Redis after that hung the test run (before the fix)."""
+    before = asyncio.all_tasks()
+    worker = Worker(TwoStage, redis_url, prefix=redis_prefix, lease=0.3)
+    await worker.start()
+    try:
+        lost = LostCancel(getattr(worker._client, method), f"worker {worker.name} {task}")
+        setattr(worker._client, method, lost)
+        await until(soon(lambda: lost.task is not None), f"a Redis call of the {task} lost its cancel")
+        assert lost.task is not None
+        await until(soon(lost.task.done), f"the cancelled {task} ended", seconds=2)
+        assert lost.task.cancelled()
+    finally:
+        await worker.stop()
+    assert asyncio.all_tasks() - before == set()  # nothing of the worker is left running
+
+
 async def test_an_unreachable_redis_fails_start_with_the_cause() -> None:
     worker = Worker(Gated, "redis://127.0.0.1:1/0", lease=5)
     with pytest.raises(
