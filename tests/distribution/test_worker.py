@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from mycorrhizal.common import CodecError, DefinitionError, RoutingError, StoreError
-from mycorrhizal.distribution import Client, SharedNet, Worker
+from mycorrhizal.distribution import Client, SharedNet, Worker, reader
+from mycorrhizal.distribution.dead_letters import bury
 
 from .nets import Broken, Gated, Mixed, Stations, TwoStage
 
@@ -271,6 +272,42 @@ async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, re
             ("Gated.done", 0),
         ]
         await worker.stop()
+    await raw.aclose()
+
+
+@pytest.mark.parametrize(
+    ("how", "moved"),
+    [("stop", (1, 0)), ("abort", (0, 1))],  # (entries in the dead stream, entries left in jobs)
+)
+async def test_an_entry_being_moved_aside_is_settled_before_the_worker_is_gone(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch, how: str, moved: tuple[int, int]
+) -> None:
+    """A clean stop waits for it (moved once; before the fix it was also given back to the stream, and
+    moved again by the next worker); an abort cancels it (it stays pending, for the next worker to move);
+    neither leaves anything of the worker running (before the fix the move went on afterwards)."""
+    started, gate = asyncio.Event(), asyncio.Event()
+
+    async def held_up(*args: Any) -> None:
+        started.set()
+        await gate.wait()
+        await bury(*args)
+
+    monkeypatch.setattr(reader, "bury", held_up)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    before = asyncio.all_tasks()
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
+    jobs = worker.shared.streams["Gated.jobs"][0]
+    await raw.xadd(jobs, {"t": '{"codec":1,"value":{"$t":"nope","v":1}}'})
+    await worker.start()
+    await until(soon(started.is_set), "the worker moves the entry aside")
+    going = asyncio.create_task(getattr(worker, how)())
+    await until(soon(worker._tasks[1].done), "the worker's reader and sweep ended")
+    gate.set()
+    await going
+    left = asyncio.all_tasks() - before
+    await asyncio.gather(*left)
+    assert left == set()
+    assert (await raw.xlen(worker.shared.keys.dead("Gated.jobs")), await raw.xlen(jobs)) == moved
     await raw.aclose()
 
 
