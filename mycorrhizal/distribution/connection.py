@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
 
 from ..common.errors import DefinitionError, Problem, StoreError
 
-__all__ = ["check_options", "check_worker_options", "client_for", "decoded", "redis_failure"]
+__all__ = [
+    "check_options", "check_worker_options", "client_for", "decoded", "raise_if_cancelled", "redis_failure",
+]  # fmt: skip
 
 SCHEMES = ("redis://", "rediss://", "unix://")
 SOCKET_TIMEOUT = 10.0
@@ -37,6 +40,18 @@ def client_for(url: str | Redis) -> tuple[Redis, bool]:
 def decoded(value: Any) -> Any:
     """``value`` as ``str`` if Redis gave bytes (a client made without ``decode_responses``)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def raise_if_cancelled() -> None:
+    """Raise CancelledError if the running task was cancelled, even if a Redis call lost the cancel.
+
+    redis-py awaits each socket write in ``asyncio.wait_for``, which on Python 3.11 returns the
+    result instead of raising when a cancel comes as the write completes: the call returns as if
+    the task had not been cancelled.  A loop that calls Redis checks this on every turn, or it goes
+    on after its cancel (a stop, or the event loop's teardown, waits for it forever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def check_options(owner: str, checks: list[tuple[str, object, bool, str, str]]) -> None:

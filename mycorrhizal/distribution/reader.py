@@ -28,7 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError
 from ..hypha import Runner
-from .connection import decoded
+from .connection import decoded, raise_if_cancelled
 from .dead_letters import bury
 from .handlers import Source
 from .partitions import Partition, Partitions
@@ -46,7 +46,7 @@ class Reader:
 
     __slots__ = (
         "_client", "_shared", "_name", "_codecs", "_runner", "_partitions", "prefetch", "block",
-        "place_of", "part_of", "unkeyed", "held", "local", "committing", "room", "running",
+        "place_of", "part_of", "unkeyed", "held", "local", "committing", "room", "running", "burials",
         "reads", "read_entries", "reclaimed",
     )  # fmt: skip
 
@@ -87,6 +87,8 @@ class Reader:
         self.room = asyncio.Event()
         """Set when entries held are let go: the read loop may read again."""
         self.running = False
+        self.burials: set[asyncio.Task[None]] = set()
+        """Entries being moved to their dead streams (see :meth:`buried`)."""
         self.reads = 0
         self.read_entries = 0
         self.reclaimed = 0
@@ -113,6 +115,7 @@ class Reader:
         """Read new entries while ``running``, as many as there is room for."""
         block = max(1, int(self.block * 1000))
         while self.running:
+            raise_if_cancelled()
             room = self.prefetch - self.holding
             if room <= 0:
                 self.room.clear()
@@ -167,13 +170,28 @@ class Reader:
     def _bury(self, stream: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
         self.held[stream][entry] = None  # (not delivered again while it is being moved)
 
-        def moved(_: Any) -> None:
+        def moved(task: asyncio.Task[None]) -> None:
+            self.burials.discard(task)
             self.held[stream].pop(entry, None)
             self.room.set()
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:  # it stays pending: reclaimed (here or by another) a lease later
+                msg = "worker %s: moving entry %s of %s aside failed: %s"
+                log.warning(msg, self._name, entry, stream, failure)
 
         place = self.place_of[stream]
         burial = bury(self._client, self._shared.keys, self._name, place, stream, entry, fields, str(exc))
-        asyncio.get_running_loop().create_task(burial).add_done_callback(moved)
+        task = asyncio.get_running_loop().create_task(burial, name=f"worker {self._name} burial of {entry}")
+        self.burials.add(task)
+        task.add_done_callback(moved)
+
+    async def buried(self, *, cancel: bool = False) -> None:
+        """Wait until every entry being moved to its dead stream is (``cancel``: stop moving them, as
+        if the process had died: they stay pending under this worker's name, for the next to move)."""
+        burials = list(self.burials)
+        for task in burials if cancel else ():
+            task.cancel()
+        await asyncio.gather(*burials, return_exceptions=True)
 
     async def reclaim(self, stream: str, min_idle: int) -> None:
         """Claim the entries of ``stream`` idle for ``min_idle`` ms or more, oldest first, as many

@@ -23,7 +23,7 @@ from ..common.errors import FencedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh, superseded
 from ..durability.payloads import dumps, loads, record_from, record_of_text, record_text
-from .connection import check_options, client_for, decoded, redis_failure
+from .connection import check_options, client_for, decoded, raise_if_cancelled, redis_failure
 from .journal_lua import COMMIT, LOAD, OPEN, SUMMARY
 
 __all__ = ["RedisJournal", "RedisStore"]
@@ -220,6 +220,7 @@ class RedisStore:
     async def _write(self) -> None:
         """Commit what is queued, group by group, until the store closes or fails."""
         while True:
+            raise_if_cancelled()
             await self._wake.wait()
             if not self._hurry.is_set() and self._interval:
                 try:

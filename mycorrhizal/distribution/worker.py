@@ -32,7 +32,7 @@ from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, redis_failure
+from .connection import check_worker_options, client_for, raise_if_cancelled, redis_failure
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -183,8 +183,8 @@ class Worker:
 
     async def stop(self, *, timeout: float | None = None) -> None:
         """Stop taking tokens; let firings in flight finish and commit (cancelled after ``timeout``
-        seconds), give every token not fired back to the group, release the partitions held, leave,
-        and close the connection."""
+        seconds) and entries that cannot be decoded move aside, give every token not fired back to
+        the group, release the partitions held, leave, and close the connection."""
         if not self._reader.running:
             return
         self._reader.running = False
@@ -197,6 +197,7 @@ class Worker:
         await self.runner.stop(timeout=timeout)
         sweep.cancel()
         await asyncio.gather(reader, sweep, return_exceptions=True)
+        await self._reader.buried()  # (else given back too, and moved aside again by the next worker)
         given = await self._hand_back()
         await self._partitions.release_all()
         await leave(self._client, self.shared.keys, self.name, list(self._held))
@@ -214,6 +215,7 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._takeovers.close()
+        await self._reader.buried(cancel=True)
         await self._client.aclose()
         await self.runner.stop(timeout=0)
 
@@ -337,6 +339,7 @@ class Worker:
 
     async def _sweep_loop(self) -> None:
         while self._reader.running:
+            raise_if_cancelled()
             await asyncio.sleep(self.lease / 3)
             try:
                 await self._sweep_once()

@@ -10,6 +10,7 @@ from mycorrhizal.common import DefinitionError, FencedError, StoreError
 from mycorrhizal.distribution import RedisStore
 
 from .. import redis_server
+from .test_worker import LostCancel, soon, until
 
 
 def test_options_are_checked_all_at_once() -> None:
@@ -49,6 +50,26 @@ async def test_a_journal_of_another_store_is_fenced_when_it_commits(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_cancelled_writer_ends_even_if_a_redis_call_lost_the_cancel(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Before the fix it waited for the next append instead: the event loop's teardown, cancelling
+    once what a failed test left running, waited for it forever.)"""
+    store = RedisStore(redis_url, prefix=redis_prefix)
+    lost = LostCancel(RedisStore._commit, f"{store!r} writer")
+    monkeypatch.setattr(RedisStore, "_commit", lambda self, batch: lost(self, batch))
+    try:
+        journal = await store.open_journal("orders")
+        journal.append("fire", {"n": 1})
+        await until(soon(lambda: lost.task is not None), "a commit of the writer lost its cancel")
+        assert lost.task is not None
+        await until(soon(lost.task.done), "the cancelled writer ended", seconds=2)
+        assert lost.task.cancelled()
+        assert journal.durable_seq == 1  # (what it had sent is committed)
+    finally:
+        await store.close()
 
 
 async def test_a_client_given_by_the_caller_stays_open(redis_url: str, redis_prefix: str) -> None:

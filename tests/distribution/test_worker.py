@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from mycorrhizal.common import CodecError, DefinitionError, RoutingError, StoreError
-from mycorrhizal.distribution import Client, SharedNet, Worker
+from mycorrhizal.distribution import Client, SharedNet, Worker, reader
+from mycorrhizal.distribution.dead_letters import bury
 
 from .nets import Broken, Gated, Mixed, Stations, TwoStage
 
@@ -274,6 +275,42 @@ async def test_an_entry_that_cannot_be_decoded_is_moved_aside(redis_url: str, re
     await raw.aclose()
 
 
+@pytest.mark.parametrize(
+    ("how", "moved"),
+    [("stop", (1, 0)), ("abort", (0, 1))],  # (entries in the dead stream, entries left in jobs)
+)
+async def test_an_entry_being_moved_aside_is_settled_before_the_worker_is_gone(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch, how: str, moved: tuple[int, int]
+) -> None:
+    """A clean stop waits for it (moved once; before the fix it was also given back to the stream, and
+    moved again by the next worker); an abort cancels it (it stays pending, for the next worker to move);
+    neither leaves anything of the worker running (before the fix the move went on afterwards)."""
+    started, gate = asyncio.Event(), asyncio.Event()
+
+    async def held_up(*args: Any) -> None:
+        started.set()
+        await gate.wait()
+        await bury(*args)
+
+    monkeypatch.setattr(reader, "bury", held_up)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    before = asyncio.all_tasks()
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5)
+    jobs = worker.shared.streams["Gated.jobs"][0]
+    await raw.xadd(jobs, {"t": '{"codec":1,"value":{"$t":"nope","v":1}}'})
+    await worker.start()
+    await until(soon(started.is_set), "the worker moves the entry aside")
+    going = asyncio.create_task(getattr(worker, how)())
+    await until(soon(worker._tasks[1].done), "the worker's reader and sweep ended")
+    gate.set()
+    await going
+    left = asyncio.all_tasks() - before
+    await asyncio.gather(*left)
+    assert left == set()
+    assert (await raw.xlen(worker.shared.keys.dead("Gated.jobs")), await raw.xlen(jobs)) == moved
+    await raw.aclose()
+
+
 async def test_a_name_a_live_worker_has_is_refused(redis_url: str, redis_prefix: str) -> None:
     first = Worker(Gated, redis_url, prefix=redis_prefix, name="w1", lease=5)
     await first.start()
@@ -283,6 +320,50 @@ async def test_a_name_a_live_worker_has_is_refused(redis_url: str, redis_prefix:
     await first.stop()
     await second.start()  # the name is free once its worker left
     await second.stop()
+
+
+class LostCancel:
+    """Wraps the async ``call``: its first call from the task named ``task`` is cancelled as its reply
+    comes, and loses the cancel, as redis-py's calls do on Python 3.11: they await each socket write
+    in ``asyncio.wait_for``, which returns the result instead of raising when a cancel comes as the
+    write completes."""
+
+    def __init__(self, call: Callable[..., Awaitable[Any]], task: str) -> None:
+        self.call, self.name = call, task
+        self.task: asyncio.Task[Any] | None = None
+        """The task that lost its cancel."""
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        reply = await self.call(*args, **kwargs)
+        task = asyncio.current_task()
+        if self.task is None and task is not None and task.get_name() == self.name:
+            task.cancel()
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:  # (what asyncio.wait_for does on Python 3.11)
+                self.task = task
+        return reply
+
+
+@pytest.mark.parametrize(("method", "task"), [("xreadgroup", "reader"), ("xautoclaim", "sweep")])
+async def test_a_cancelled_worker_task_ends_even_if_a_redis_call_lost_the_cancel(
+    redis_url: str, redis_prefix: str, method: str, task: str
+) -> None:
+    """The event loop's teardown cancels once what a failed test left running: a worker task that went
+    on polling Redis after that hung the test run (before the fix)."""
+    before = asyncio.all_tasks()
+    worker = Worker(TwoStage, redis_url, prefix=redis_prefix, lease=0.3)
+    await worker.start()
+    try:
+        lost = LostCancel(getattr(worker._client, method), f"worker {worker.name} {task}")
+        setattr(worker._client, method, lost)
+        await until(soon(lambda: lost.task is not None), f"a Redis call of the {task} lost its cancel")
+        assert lost.task is not None
+        await until(soon(lost.task.done), f"the cancelled {task} ended", seconds=2)
+        assert lost.task.cancelled()
+    finally:
+        await worker.stop()
+    assert asyncio.all_tasks() - before == set()  # nothing of the worker is left running
 
 
 async def test_an_unreachable_redis_fails_start_with_the_cause() -> None:
