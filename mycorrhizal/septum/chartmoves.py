@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from . import hierarchy, moves, report
 from .events import StateLeft, make_entered
-from .failures import HookFailed, Unwind
+from .failures import HookFailed, Unwind, handler_error, tell_failed
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
@@ -49,13 +49,26 @@ class Cancelled(HookFailed):
     """The run was cancelled in a hook of a microstep: held until the microstep is done (:func:`failure`)."""
 
 
-def failure(errors: list[HookFailed]) -> HookFailed | None:
+def failure(e: Charting, errors: list[HookFailed]) -> HookFailed | None:
     """What a microstep's hooks did wrong: the first failure (None if none), unless the run was
     cancelled in one of them, which is raised now (a cancellation is never routed)."""
     for failed in errors:
         if isinstance(failed, Cancelled):
+            _unrouted(e, errors)
             raise failed.exc
     return errors[0] if errors else None
+
+
+def _unrouted(e: Charting, errors: list[HookFailed]) -> None:
+    """The run was cancelled in a hook of the step: the other hooks' failures are not routed (a
+    cancelled run runs no error handling) nor raised, so each is logged, and told to observers as
+    a failure that goes nowhere (``routed_to`` None), lest it vanish."""
+    msg = None if e.ctx is None else e.ctx.msg
+    for failed in errors:
+        if not isinstance(failed, Cancelled):
+            error = handler_error(failed.node, failed.role, failed.exc, msg)
+            report.unrouted(e.spec.name, error)
+            tell_failed(e, failed.node, failed.role, error, None)
 
 
 async def _hold(e: Charting, node: ChartNode, role: str, errors: list[HookFailed], call: Any) -> Any:
