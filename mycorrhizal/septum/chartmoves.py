@@ -21,7 +21,17 @@ from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
 from .targets import POP, PUSH, REPEAT, RESTART, RETRY
 
-__all__ = ["Cancelled", "Charting", "Taken", "enter_all", "failure", "hop", "microstep", "sibling"]
+__all__ = [
+    "Cancelled",
+    "Charting",
+    "Taken",
+    "enter_all",
+    "failure",
+    "hop",
+    "microstep",
+    "remember",
+    "sibling",
+]
 
 
 class Charting(moves.Moving, Protocol):
@@ -104,10 +114,7 @@ class Taken:
 async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -> list[ChartNode]:
     """Take ``taken`` together: leave, act, enter.  The composite states that completed."""
     leaving = sorted(set().union(*(t.exits for t in taken)), key=lambda n: -n.order)
-    for node in leaving:
-        if node.remembers:
-            inside = (n for n in e.active if node in n.ancestors)
-            e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
+    remember(e, leaving)
     for node in leaving:
         t = next(t for t in taken if node in t.exits)
         await _leave(e, node, t.op.label, t.target, errors, node is not t.source)
@@ -128,6 +135,15 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
         t = next((t for t, (first, _) in zip(taken, moves_in, strict=True) if _covers(first, node)), taken[0])
         await _enter(e, node, t.source, t.op.label, errors, completed)
     return completed
+
+
+def remember(e: Charting, leaving: list[ChartNode]) -> None:
+    """Record the history of each state of ``leaving`` that has one: the states active inside it
+    (document order), before any of them is left."""
+    for node in leaving:
+        if node.remembers:
+            inside = (n for n in e.active if node in n.ancestors)
+            e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
 
 
 _HOW = {REPEAT: " repeat", RESTART: " restart", PUSH: " push", POP: " pop", HISTORY: " history"}

@@ -406,7 +406,10 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> 
         raise error
     assert isinstance(dest, ChartNode)
     report.routed(e.spec.name, error, dest.name)
-    for active in list(e.active):  # every active state is abandoned: no on_leave
+    # Every active state is abandoned (no on_leave), but a history target means "where we were":
+    # what the abandoned states with history held is recorded, as if they were left.
+    chartmoves.remember(e, list(e.active))
+    for active in list(e.active):
         if active.timeout is not None:
             e.disarm_node(active)
     e.active.clear()
