@@ -24,7 +24,7 @@ __all__ = ["replay"]
 class _State:
     """A document being replayed: tokens by durable id (in place order), per-transition entries."""
 
-    __slots__ = ("doc", "tokens", "next_id", "seq", "patches")
+    __slots__ = ("doc", "tokens", "next_id", "seq", "kind", "patches")
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
@@ -38,14 +38,25 @@ class _State:
                 self.tokens[durable] = (place, token)
         self.next_id: int = doc["next_id"]
         self.seq = 0
+        self.kind = ""
         self.patches = Patches()
 
-    def take(self, ids: Iterable[int]) -> None:
+    def take(self, ids: Iterable[int], place: str | None = None) -> None:
+        """Take the tokens ``ids`` out of the marking; from ``place``, when the record names it (a
+        firing's or a transition's parked tokens come from inputs the document does not list)."""
         for durable in ids:
-            if self.tokens.pop(durable, None) is None:
+            found = self.tokens.pop(durable, None)
+            if found is None:
                 raise StoreError(
                     f"journal record {self.seq} consumes token {durable}, which is in no place: the journal "
                     "does not belong to this snapshot"
+                )
+            if place is not None and found[0] != place:
+                raise StoreError(
+                    f"journal record {self.seq} ({self.kind}) takes token {durable} from place {place!r}, "
+                    f"but the token is in place {found[0]!r}: the journal is damaged or does not belong to "
+                    "the run's snapshot. Fix: recover from an undamaged copy of the store, or start the "
+                    "run afresh under another run= name"
                 )
 
     def put(self, place: str, first: int, tokens: list[JSON]) -> None:
@@ -88,14 +99,14 @@ def replay(document: JSON, records: Iterable[Record]) -> dict[str, JSON]:
     """The document of the state ``records`` (the journal after ``document``) lead to.
 
     ``document`` is not changed.  A record that does not fit the document (a token consumed twice,
-    unknown names, ids out of order) is a :class:`StoreError`: the journal and the snapshot do not
-    belong together.
+    taken from a place that does not hold it, unknown names, ids out of order) is a
+    :class:`StoreError`: the journal is damaged, or it and the snapshot do not belong together.
     """
     if type(document) is not dict or document.get("engine") != ENGINE:
         raise StoreError("the run's snapshot is not a hypha runner document")
     state = _State(copy.deepcopy(_without_places(document)) | {"places": document["places"]})
     for record in records:
-        state.seq = record.seq
+        state.seq, state.kind = record.seq, record.kind
         payload: Any = record.payload
         try:
             _apply(state, record.kind, payload)
@@ -128,12 +139,13 @@ def _apply(state: _State, kind: str, payload: dict[str, Any]) -> None:
     elif kind == "add":
         state.put(payload["place"], payload["id"], payload["tokens"])
     elif kind == "remove":
-        state.take(payload["in"])
+        state.take(payload["in"], payload["place"])
     elif kind == "park":
-        state.take(payload["in"])
+        # "place" is where the tokens go; a sink's come from the sink ("t": a transition's inputs)
+        state.take(payload["in"], payload.get("sink"))
         state.put(payload["place"], payload["id"], payload["tokens"])
     elif kind == "deliver":
-        state.take(payload["in"])
+        state.take(payload["in"], payload["place"])
         _sink_delivered(state, payload["place"])
     elif kind == "block":
         _seen(state, payload["now"])

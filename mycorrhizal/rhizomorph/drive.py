@@ -20,7 +20,9 @@ from . import options
 from .status import Status
 
 __all__ = [
+    "CLEARS",
     "EXPIRED",
+    "HALF_DONE",
     "RUN_AGAIN",
     "TICK_MEANWHILE",
     "Driven",
@@ -114,11 +116,17 @@ def during_tick(rt: Driven) -> bool:
     return False
 
 
-def refused_during_tick(tree: str, root: str, what: str) -> ExecutionError:
-    """The error for ``what`` (``reset()``, ``aclose()``) called during a tick of the runner."""
+CLEARS = "would clear the progress the tick goes on from; end the run with the status the leaf returns, or"
+"""Why ``reset()`` and ``aclose()`` are refused during a tick (and what to do instead)."""
+HALF_DONE = "would write down a tick half done, and a runner restored from it would go on from there;"
+"""Why ``snapshot()`` is refused during a tick."""
+
+
+def refused_during_tick(tree: str, root: str, what: str, why: str = CLEARS) -> ExecutionError:
+    """The error for ``what`` (``reset()``, ``aclose()``, ``snapshot()``) called during a tick of
+    the runner, refused because it ``why`` (:data:`CLEARS`, :data:`HALF_DONE`)."""
     return ExecutionError(
-        f"tree {tree!r}: {what} during a tick (by a leaf or a halt hook) would clear the progress the "
-        f"tick goes on from; end the run with the status the leaf returns, or call {what} between "
+        f"tree {tree!r}: {what} during a tick (by a leaf or a halt hook) {why} call {what} between "
         "ticks (after tick() returns, or from on_tick)",
         node=root,
     )

@@ -271,7 +271,11 @@ class Runner:
 
     def snapshot(self, codecs: CodecRegistry | None = None) -> dict[str, JSON]:
         """The runner's state as a plain, versioned JSON document (blackboard through ``codecs``);
-        take it between ticks.  See :mod:`~mycorrhizal.rhizomorph.snapshot` for what restarts."""
+        between ticks (during one, by a leaf or a halt hook: :class:`~mycorrhizal.common.ExecutionError`).
+        See :mod:`~mycorrhizal.rhizomorph.snapshot` for what restarts."""
+        if drive.during_tick(self):
+            root = self._program.plan.ids[0]
+            raise drive.refused_during_tick(self.tree.name, root, "snapshot()", drive.HALF_DONE)
         return snapshot.write(self, self._program, self.tree.name, self._last, codecs or CodecRegistry())
 
     @classmethod

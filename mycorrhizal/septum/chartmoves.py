@@ -15,13 +15,23 @@ from typing import Any, Protocol
 
 from . import hierarchy, moves, report
 from .events import StateLeft, make_entered
-from .failures import HookFailed, Unwind
+from .failures import HookFailed, Unwind, handler_error, tell_failed
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
 from .targets import POP, PUSH, REPEAT, RESTART, RETRY
 
-__all__ = ["Cancelled", "Charting", "Taken", "enter_all", "failure", "hop", "microstep", "sibling"]
+__all__ = [
+    "Cancelled",
+    "Charting",
+    "Taken",
+    "enter_all",
+    "failure",
+    "hop",
+    "microstep",
+    "remember",
+    "sibling",
+]
 
 
 class Charting(moves.Moving, Protocol):
@@ -49,13 +59,26 @@ class Cancelled(HookFailed):
     """The run was cancelled in a hook of a microstep: held until the microstep is done (:func:`failure`)."""
 
 
-def failure(errors: list[HookFailed]) -> HookFailed | None:
+def failure(e: Charting, errors: list[HookFailed]) -> HookFailed | None:
     """What a microstep's hooks did wrong: the first failure (None if none), unless the run was
     cancelled in one of them, which is raised now (a cancellation is never routed)."""
     for failed in errors:
         if isinstance(failed, Cancelled):
+            _unrouted(e, errors)
             raise failed.exc
     return errors[0] if errors else None
+
+
+def _unrouted(e: Charting, errors: list[HookFailed]) -> None:
+    """The run was cancelled in a hook of the step: the other hooks' failures are not routed (a
+    cancelled run runs no error handling) nor raised, so each is logged, and told to observers as
+    a failure that goes nowhere (``routed_to`` None), lest it vanish."""
+    msg = None if e.ctx is None else e.ctx.msg
+    for failed in errors:
+        if not isinstance(failed, Cancelled):
+            error = handler_error(failed.node, failed.role, failed.exc, msg)
+            report.unrouted(e.spec.name, error)
+            tell_failed(e, failed.node, failed.role, error, None)
 
 
 async def _hold(e: Charting, node: ChartNode, role: str, errors: list[HookFailed], call: Any) -> Any:
@@ -91,10 +114,7 @@ class Taken:
 async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -> list[ChartNode]:
     """Take ``taken`` together: leave, act, enter.  The composite states that completed."""
     leaving = sorted(set().union(*(t.exits for t in taken)), key=lambda n: -n.order)
-    for node in leaving:
-        if node.remembers:
-            inside = (n for n in e.active if node in n.ancestors)
-            e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
+    remember(e, leaving)
     for node in leaving:
         t = next(t for t in taken if node in t.exits)
         await _leave(e, node, t.op.label, t.target, errors, node is not t.source)
@@ -115,6 +135,15 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
         t = next((t for t, (first, _) in zip(taken, moves_in, strict=True) if _covers(first, node)), taken[0])
         await _enter(e, node, t.source, t.op.label, errors, completed)
     return completed
+
+
+def remember(e: Charting, leaving: list[ChartNode]) -> None:
+    """Record the history of each state of ``leaving`` that has one: the states active inside it
+    (document order), before any of them is left."""
+    for node in leaving:
+        if node.remembers:
+            inside = (n for n in e.active if node in n.ancestors)
+            e.remembered[node] = tuple(sorted(inside, key=lambda n: n.order))
 
 
 _HOW = {REPEAT: " repeat", RESTART: " restart", PUSH: " push", POP: " pop", HISTORY: " history"}

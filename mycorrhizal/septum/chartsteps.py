@@ -70,7 +70,7 @@ async def start(e: Charting) -> None:
     entering = hierarchy.entry_set([([e.spec.initial], None)])  # type: ignore[list-item]
     completed = await chartmoves.enter_all(e, entering, None, None, errors)
     await _complete(e, completed, errors)
-    failed = chartmoves.failure(errors)
+    failed = chartmoves.failure(e, errors)
     if failed is not None:
         await e._route(failed.node, failed.role, failed.exc)
 
@@ -99,7 +99,7 @@ async def step(e: Charting, took: Any) -> bool:
                 if completed:
                     errors: list[HookFailed] = []
                     await _complete(e, completed, errors)
-                    _raise_failure(errors)
+                    _raise_failure(e, errors)
                 elif not e.spec.has_parallel:  # type: ignore[attr-defined]  # a ChartSpec
                     # No parallel state: the active states are a chain, and the target now ends it.
                     e.node, e.retry, e.phase = op.target, 0, moves.ENTRY  # type: ignore[assignment]
@@ -250,7 +250,7 @@ async def _dispatch(e: Charting, picks: list[Pick]) -> None:
             completed = await chartmoves.sibling(e, node, found[1], errors)
             if completed:
                 await _complete(e, completed, errors)
-            _raise_failure(errors)
+            _raise_failure(e, errors)
             return
         if found is not None:
             chosen = await _plan(e, node, found[0], found[1])
@@ -259,12 +259,12 @@ async def _dispatch(e: Charting, picks: list[Pick]) -> None:
     if taken:
         errors = []
         await _complete(e, await chartmoves.microstep(e, _without_conflicts(e, taken), errors), errors)
-        _raise_failure(errors)
+        _raise_failure(e, errors)
 
 
-def _raise_failure(errors: list[HookFailed]) -> None:
+def _raise_failure(e: Charting, errors: list[HookFailed]) -> None:
     """Raise what the hooks of the step's microsteps did wrong (a cancellation first), if anything."""
-    failed = chartmoves.failure(errors)
+    failed = chartmoves.failure(e, errors)
     if failed is not None:
         raise failed
 
@@ -406,7 +406,10 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> 
         raise error
     assert isinstance(dest, ChartNode)
     report.routed(e.spec.name, error, dest.name)
-    for active in list(e.active):  # every active state is abandoned: no on_leave
+    # Every active state is abandoned (no on_leave), but a history target means "where we were":
+    # what the abandoned states with history held is recorded, as if they were left.
+    chartmoves.remember(e, list(e.active))
+    for active in list(e.active):
         if active.timeout is not None:
             e.disarm_node(active)
     e.active.clear()
@@ -419,6 +422,6 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> 
     errors: list[HookFailed] = []
     entering = hierarchy.entry_set([([dest], None)])
     await _complete(e, await chartmoves.enter_all(e, entering, node, None, errors), errors)
-    failed = chartmoves.failure(errors)
+    failed = chartmoves.failure(e, errors)
     if failed is not None:
         raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg) from failed.exc

@@ -111,7 +111,7 @@ class HandlerFailed(MachineEvent):
     ``routed_to`` is the state the machine goes to next (the hook's choice or the error state), the
     label's text when the ``on_error`` hook returned a label (its transition is taken), or None when
     the error is raised to the caller of ``run()``/``tick()`` (or what the ``on_error`` hook itself
-    raised is).
+    raised is, or, in a statechart whose run was cancelled in the same step, the cancellation is).
     """
 
     role: str

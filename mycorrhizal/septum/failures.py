@@ -27,6 +27,7 @@ __all__ = [
     "raised_itself",
     "retry_after_fail",
     "stack_too_deep",
+    "tell_failed",
     "unawaited",
     "undeclared",
 ]
@@ -170,18 +171,18 @@ async def destination(
     try:
         dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec, node) or e.spec.error
     except Exception:
-        _tell_failed(e, node, role, error, None)  # the hook failed: what it raised is raised
+        tell_failed(e, node, role, error, None)  # the hook failed: what it raised is raised
         raise
     if own:
         dest = None  # an error in the error state itself is raised, never routed again
     refused = None if dest is None or refuse is None else refuse(dest)
-    _tell_failed(e, node, role, error, None if refused is not None else dest)
+    tell_failed(e, node, role, error, None if refused is not None else dest)
     if refused is not None:
         raise refused from exc
     return error, dest
 
 
-def _tell_failed(e: Any, node: Node, role: str, error: HandlerError, dest: Node | Op | None) -> None:
+def tell_failed(e: Any, node: Node, role: str, error: HandlerError, dest: Node | Op | None) -> None:
     """Tell the observers of engine ``e`` that ``role`` of ``node`` failed and where it sends the machine."""
     if e.observers is not None:
         e.emit(

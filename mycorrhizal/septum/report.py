@@ -74,6 +74,17 @@ def routed(machine: str, error: HandlerError, target: str) -> None:
         log.debug("machine %s: the traceback of %s", machine, error, exc_info=error.__cause__)
 
 
+def unrouted(machine: str, error: HandlerError) -> None:
+    # Not handled and not raised (the step's cancellation is): the log is the only trace of it.
+    log.error(
+        "machine %s: %s; not routed, since the run was cancelled in the same step (the cancellation "
+        "is raised)",
+        machine,
+        error,
+        exc_info=error.__cause__,
+    )
+
+
 def cancelled(machine: str, state: str, role: str, message: Any) -> None:
     if log.isEnabledFor(logging.INFO):
         what = "the entry run is owed again" if message is None else f"message {message!r} is queued again"

@@ -168,9 +168,9 @@ class AsyncFileTransport:
     """Appends records as lines to ``filepath`` in batches written by a worker thread.
 
     ``batch_size`` records make a batch; a partial batch is written ``flush_interval`` seconds
-    after its first record (wall time, while an event loop runs), when ``asyncio.run()`` shuts
-    that loop down first, on :meth:`flush`, on :meth:`close` and at interpreter exit.  See the
-    module documentation for ``max_pending`` and ``overflow``.
+    after the first record an event loop sent to it (wall time, while that loop runs), when
+    ``asyncio.run()`` shuts that loop down first, on :meth:`flush`, on :meth:`close` and at
+    interpreter exit.  See the module documentation for ``max_pending`` and ``overflow``.
     """
 
     def __init__(
@@ -198,9 +198,10 @@ class AsyncFileTransport:
         self.queue: list[bytes] = []
         """The records not yet in a batch (see :class:`LineQueue`; :attr:`pending` counts them all)."""
         self.limit = 1
-        """Records in :attr:`queue` that make a sender call :meth:`queued`: 1 while it is empty (the
-        first record of a batch arms the flush timer), ``batch_size`` while a batch fills, 0 once
-        closed (every record: refused)."""
+        """Records in :attr:`queue` that make a sender call :meth:`queued`: 1 while it is empty or
+        no event loop has sent to the batch yet (the first record a loop sends to a batch arms the
+        flush timer on that loop), ``batch_size`` while a batch fills, 0 once closed (every record:
+        refused)."""
         self._batches: deque[list[bytes]] = deque()
         self._head_written = 0  # bytes of the oldest batch already in the file (a write failed after)
         self._lock = threading.Lock()  # one writer at a time, batches in order
@@ -229,16 +230,23 @@ class AsyncFileTransport:
 
     def queued(self) -> None:
         """What a sender calls when :attr:`queue` reached :attr:`limit` (see :class:`LineQueue`):
-        a full batch is sealed, a batch just begun arms the flush timer, a closed transport takes
-        the record back and raises."""
+        a full batch is sealed, a loop's first record of a batch arms the flush timer, a closed
+        transport takes the record back and raises."""
         if self._closed:
             self.queue.pop()
             raise ValueError(f"AsyncFileTransport({str(self.path)!r}) is closed; records sent after close()")
         if len(self.queue) >= self._batch_size:
             self._seal()
-        else:  # a batch begins (once per batch: the timer is checked here)
-            self.limit = self._batch_size
-            self._arm_timer()
+            return
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            # No loop to arm a timer on: the limit stays 1, so that the first record a loop sends
+            # to this batch comes here and arms one (a record sent with no loop pays this call).
+            return
+        # A batch begins on this loop, or a loop's first record joins one begun with none: the
+        # timer is armed here, once per batch, and senders only append until the batch is full.
+        self.limit = self._batch_size
+        self._arm_timer(loop)
 
     async def send(self, data: bytes, content_type: str = "application/json") -> None:
         """Queue one record (the :class:`AsyncTransport` form of :meth:`send_nowait`)."""
@@ -296,13 +304,11 @@ class AsyncFileTransport:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _arm_timer(self) -> None:
-        """Arm the flush timer for a batch just begun, unless one is armed on this loop already.
-        A timer armed on another loop is dead when that loop closed before it fired (it never
-        will), and no help to this loop if it is not: this loop gets its own."""
-        loop = _running_loop()
-        if loop is None:
-            return  # no loop: the batch is written when full, on close or at exit
+    def _arm_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Arm the flush timer on ``loop`` for the batch its first record joined, unless one is
+        armed on this loop already.  A timer armed on another loop is dead when that loop closed
+        before it fired (it never will), and no help to this loop if it is not: this loop gets its
+        own."""
         if self._timer is not None and self._timer.get_loop() is loop:
             return
         if shutting_down():

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mycorrhizal.common import CodecError, CodecRegistry, ManualClock
+from mycorrhizal.common import CodecError, CodecRegistry, ExecutionError, ManualClock
 from mycorrhizal.rhizomorph import Runner, Status, Tree, TreeBuilder, bt
 
 LEAVES = 5
@@ -234,3 +234,84 @@ async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, mess
         Runner.restore(patrol, document, timebase=ManualClock())
     with pytest.raises(CodecError, match="not a behaviour-tree snapshot"):
         Runner.restore(patrol, [1, 2], timebase=ManualClock())
+
+
+def _alarmed_tree(caller: str, take: Any) -> Tree:
+    """A selector whose first child, once bb["alarm"] is set, preempts the running walk: ``caller``
+    (the leaf, an async leaf, or walk's halt hook) calls ``take`` during that tick."""
+
+    def alarm(bb: dict[str, bool]) -> Status:
+        if bb["alarm"] and caller != "halt hook":
+            take()
+        return Status.RUNNING if bb["alarm"] else Status.FAILURE
+
+    async def alarm_async(bb: dict[str, bool]) -> Status:
+        return alarm(bb)  # in the coroutine's eager start: still inside the tick
+
+    def hook() -> None:
+        if caller == "halt hook":
+            take()
+
+    b = TreeBuilder("Alarmed")
+    first = b.action(alarm_async if caller == "async leaf" else alarm, name="alarm")
+    walk = b.action(lambda: Status.RUNNING, name="walk", on_halt=hook)
+    b.root(b.selector("main", first, b.sequence("rounds", walk), memory=False))
+    return b.build()
+
+
+@pytest.mark.parametrize("caller", ["halt hook", "leaf", "async leaf"])
+async def test_a_snapshot_during_a_tick_is_refused_naming_the_tree(caller: str, clock: ManualClock) -> None:
+    # A leaf (or a halt hook) wrote the runner down halfway through a tick: the document held the
+    # statuses and cursors of a tick not yet over, and a runner restored from it went on from them.
+    bb = {"alarm": False}
+    runner: Runner
+    tree = _alarmed_tree(caller, lambda: runner.snapshot())
+    runner = Runner(tree, bb, clock)
+    failures: list[Any] = []
+    runner.add_observer(lambda event: failures.append(getattr(event, "error", None)))
+    assert await runner.tick() is Status.RUNNING
+    bb["alarm"] = True
+    refused = (
+        r"tree 'Alarmed': snapshot\(\) during a tick \(by a leaf or a halt hook\) would write down "
+        r"a tick half done, and a runner restored from it would go on from there; call snapshot\(\) "
+        r"between ticks \(after tick\(\) returns, or from on_tick\)"
+    )
+    if caller == "halt hook":
+        assert await runner.tick() is Status.RUNNING  # the hook's error is reported; halting goes on
+        [error] = [e for e in failures if e is not None]
+        with pytest.raises(ExecutionError, match=refused):
+            raise error
+    else:
+        with pytest.raises(ExecutionError, match=refused):
+            await runner.tick()
+    await runner.aclose()
+
+
+@pytest.mark.parametrize("caller", ["on_tick", "halt hook of reset()", "halt hook of a timeout"])
+async def test_a_snapshot_between_ticks_works_from_callbacks_too(caller: str, clock: ManualClock) -> None:
+    # Not refused: the tick is over (on_tick), or no tick runs (a reset's halts, a timer's).
+    documents: list[dict[str, Any]] = []
+
+    def hook() -> None:
+        if caller != "on_tick":
+            documents.append(runner.snapshot())
+
+    def on_tick(rt: Runner, status: Status) -> None:
+        if caller == "on_tick":
+            documents.append(rt.snapshot())
+
+    b = TreeBuilder("Between")
+    walk = b.action(lambda: Status.RUNNING, name="walk", on_halt=hook)
+    b.root(b.timeout(5, b.sequence("rounds", walk), name="limit"))
+    runner = Runner(b.build(), {}, clock, on_tick=on_tick)
+    assert await runner.tick() is Status.RUNNING
+    if caller == "halt hook of reset()":
+        runner.reset()
+    elif caller == "halt hook of a timeout":
+        await clock.run_for(5)
+    [document] = documents
+    assert document["tree"] == "Between"
+    restored = Runner.restore(runner.tree, document, timebase=ManualClock(start=clock.now()))
+    assert restored.ticks == 1
+    await runner.aclose()
+    await restored.aclose()

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 
-from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum import HandlerFailed, LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.septum.compound import Completed
 from tests.septum._charts import box, drain, leaf, names, on
 from tests.septum._helpers import E
@@ -101,14 +102,17 @@ def test_a_terminal_states_on_state_that_raises_goes_to_the_error_state_like_a_f
     assert fsm.current_state is a
 
 
-def suspending(where: str, gate: asyncio.Event) -> Any:
+def suspending(where: str, gate: asyncio.Event, failing: str | None = None) -> Any:
     """Root > (Src > A, Target > T): A -go-> Target.  The hook ``where`` (Src's on_leave, the
-    transition's action or Target's on_enter) waits for ``gate``; every hook logs."""
+    transition's action or Target's on_enter) waits for ``gate``; the hook ``failing`` raises;
+    every other hook logs."""
 
     def hook(name: str) -> Any:
         async def run(ctx: Any) -> None:
             if name == where:
                 await gate.wait()
+            if name == failing:
+                raise ValueError(f"{name} broke")
             ctx.common.setdefault("log", []).append(name)
 
         return run
@@ -167,3 +171,36 @@ async def test_a_run_cancelled_in_a_hook_mid_transition_finishes_the_transition_
     fsm.send_message("hello")
     await fsm.run()
     assert drain(fsm) == ["T on_state hello"]
+
+
+@pytest.mark.parametrize(
+    ("where", "failing", "state", "role"),
+    [("leave Src", "enter Target", "Target", "on_enter"), ("enter Target", "leave A", "A", "on_leave")],
+)
+async def test_a_failure_in_a_step_whose_run_is_cancelled_is_logged_and_told_then_the_cancellation_raised(
+    where: str, failing: str, state: str, role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The cancellation won and the failure vanished: neither routed, nor logged, nor told.
+    gate = asyncio.Event()
+    fsm = StateMachine(suspending(where, gate, failing))
+    failed: list[HandlerFailed] = []
+    fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
+    await fsm.run()
+    fsm.send_message("go")
+    running = asyncio.create_task(fsm.run())
+    await asyncio.sleep(0)  # the hook waits for the gate
+    running.cancel()
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    [told] = failed
+    assert (told.state, told.role, told.message, told.routed_to) == (state, role, "go", None)
+    assert str(told.error) == f"state {state}: {role} raised ValueError: {failing} broke"
+    [record] = [r for r in caplog.records if r.name == "mycorrhizal.septum" and r.levelno == logging.ERROR]
+    assert record.getMessage() == (
+        f"machine Root: state {state}: {role} raised ValueError: {failing} broke; not routed, since the "
+        "run was cancelled in the same step (the cancellation is raised)"
+    )
+    assert record.exc_info is not None and str(record.exc_info[1]) == f"{failing} broke"
+    assert names(fsm.configuration) == ["Root", "Target", "T"]  # the transition was taken

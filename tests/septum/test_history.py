@@ -92,3 +92,51 @@ def test_history_targets_read_as_they_are_written() -> None:
     top, _ = player(History)
     assert repr(History(top)) == "History(Player)" and History(top) == History(top)
     assert DeepHistory(top) != History(top) and hash(DeepHistory(top)) == hash(DeepHistory(top))
+
+
+def broken_player(kind: type[History]) -> tuple[Any, Any]:
+    """A player whose Fast and Muted raise on "boom", and an error state Broken that "resume"s
+    through ``kind(Player)``."""
+
+    def fragile(ctx: Any) -> None:
+        if ctx.msg == "boom":
+            raise ValueError("boom")
+
+    holder: dict[str, Any] = {}
+    normal = leaf(
+        "Normal", on_state=on({"fast": E.GO}), transitions=lambda: [LabeledTransition(E.GO, holder["Fast"])]
+    )
+    holder["Fast"] = leaf("Fast", on_state=fragile)
+    muted = leaf("Muted", on_state=fragile)
+    top = box(
+        "Player",
+        box("Playing", normal, holder["Fast"]),
+        muted,
+        on_state=on({"mute": E.SKIP}),
+        transitions=lambda: [LabeledTransition(E.SKIP, muted)],
+    )
+    broken = leaf(
+        "Broken", on_state=on({"resume": E.GO}), transitions=lambda: [LabeledTransition(E.GO, kind(top))]
+    )
+    return top, broken
+
+
+@pytest.mark.parametrize(
+    ("kind", "messages", "where"),
+    [
+        (History, ["mute"], ["Player", "Muted"]),  # was: the initial child (never left before)
+        (DeepHistory, ["fast"], ["Player", "Playing", "Fast"]),  # was: Normal
+        (DeepHistory, ["fast", "mute"], ["Player", "Muted"]),  # was: Fast, left by "mute" before
+    ],
+)
+async def test_a_failure_routed_to_the_error_state_saves_the_history_of_the_states_it_abandons(
+    kind: type[History], messages: list[str], where: list[str]
+) -> None:
+    top, broken = broken_player(kind)
+    fsm = StateMachine(top, error_state=broken)
+    await send_all(fsm, *messages, "boom")
+    assert fsm.configuration == (broken,)
+    drain(fsm)
+    await send_all(fsm, "resume")
+    assert names(fsm.configuration) == where
+    assert drain(fsm) == ["leave Broken", *(f"enter {name}" for name in where)]

@@ -771,6 +771,7 @@ async def test_a_nets_machine_relates_the_token_it_handles_as_its_message(
         ("Desk handled", [("ann", "message")], "str"),
         ("Desk handled", [("d1", "message")], "dict"),
         ("Desk failed", [("j2", "message")], "Job"),
+        *[("desk let go", [("Counter", "net")], None)] * 3,  # each of the 3 keys' machines, at stop()
     ]
     assert [e["relationships"][1] for e in sink.events("desk")] == [
         ("j1", "consumed:queue produced:served"),
@@ -868,6 +869,47 @@ async def test_machines_of_keys_written_alike_are_distinct_objects(
         [{"objectId": ids[i], "qualifier": "machine"}, {"objectId": f"t{i}", "qualifier": "message"}]
         for i in range(2)
     ]
+
+
+@composed.net
+def Turnstiles(builder: Any) -> None:
+    queue, served = builder.place("queue"), builder.place("served")
+
+    @builder.transition(
+        fsm=Desk, fsm_key=lambda ticket: ticket.key, fsm_max_machines=1, inputs=[queue], outputs=[served]
+    )
+    async def gate(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+async def test_a_machine_the_net_lets_go_ends_its_life_in_the_log(tmp_path: Path) -> None:
+    # A Dropped record was not written: in the log, gate[north]'s machine never ended, and the next
+    # machine of its key appeared as "Desk entered" with no previous, as if it were the same one.
+    path = tmp_path / "log.json"
+    spores.configure(transport=spores.Ocel2JsonTransport(path))
+    runner = PNRunner(Turnstiles, {}, ManualClock())
+    observation = observe(runner, run="r1")
+    for i, key in enumerate(["north", "south", "north"]):  # one machine at a time: the other goes
+        runner.add_token("queue", Ticket(f"t{i}", key))
+        await runner.run_until_idle()
+    await runner.stop()
+    spores.close()
+    log = json.loads(path.read_text())
+    let_go = [(e["relationships"], e["attributes"]) for e in log["events"] if e["type"] == "gate let go"]
+    net = {"objectId": "r1/Turnstiles", "qualifier": "net"}
+    assert let_go == [
+        ([{"objectId": f"r1/gate[{key}]", "qualifier": "machine"}, net], [{"name": "reason", "value": why}])
+        for key, why in [("north", "lru"), ("south", "lru"), ("north", "stopped")]
+    ]
+    north = [
+        e["type"]
+        for e in sorted(log["events"], key=lambda e: e["time"])
+        if {"objectId": "r1/gate[north]", "qualifier": "machine"} in e["relationships"]
+    ]
+    assert north == ["Desk entered", "Desk handled", "gate let go"] * 2
+    assert observation.states == {}  # every machine let go is forgotten
+    types = {t["name"]: t["attributes"] for t in log["eventTypes"]}
+    assert types["gate let go"] == [{"name": "reason", "type": "string"}]
 
 
 class Lane(Enum):

@@ -23,7 +23,7 @@ def demo() -> dict[str, Any]:
     return runpy.run_path(str(DEMO), run_name="circuit_breaker_for_pm4py")
 
 
-MACHINE_EVENTS = {"entered", "left", "handled", "timed out", "retried", "failed"}
+MACHINE_EVENTS = {"entered", "left", "handled", "timed out", "retried", "failed", "let go"}
 READERS = [("json", pm4py.read_ocel2_json), ("sqlite", pm4py.read_ocel2_sqlite)]
 
 
@@ -48,11 +48,13 @@ def test_the_circuit_breaker_run_read_back_with_pm4py(
     assert {a: n for a, n in activities.items() if a in firings} == firings
     others = [a for a in activities if a not in firings]
     assert others and all(a.split(" ", 1)[1] in MACHINE_EVENTS for a in others)
-    # every firing relates the net, and each request in its roles, by place
+    # the breaker machine is let go once, as the runner stops
+    assert activities["route_through_circuit_breaker let go"] == 1
+    # every firing relates the net, and so does the machine's let go; each request in its roles, by place
     relations = ocel.relations
     assert (relations[relations["ocel:type"] == "net"]["ocel:qualifier"] == "net").sum() == sum(
         firings.values()
-    )
+    ) + 1
     roles = Counter(role for q in relations["ocel:qualifier"] for role in q.split())
     assert roles["consumed:input_queue"] == len(sent)
     assert roles["produced:validated"] == roles["consumed:validated"] == len(sent) - 1

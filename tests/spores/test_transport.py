@@ -477,6 +477,32 @@ def test_a_partial_batch_left_when_asyncio_run_returns_is_written_and_the_next_l
     assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == list(range(2 + later))
 
 
+@pytest.mark.parametrize("before", [1, 3])
+def test_records_a_loop_adds_to_a_batch_begun_with_no_loop_are_written_within_the_flush_interval(
+    tmp_path: Path, before: int
+) -> None:
+    # Records sent before any loop ran began a batch with no flush timer (there was no loop to arm
+    # it on): the loop's records joined that batch and waited for a full batch, flush(), close()
+    # or exit: 0 of them written a flush interval after they were sent.
+    path = tmp_path / "log.jsonl"
+    transport = AsyncFileTransport(path, batch_size=100, flush_interval=60)
+    _sent(transport, range(before))
+    assert (transport.written, transport.pending) == (0, before)  # no loop: kept for the batch
+
+    async def run() -> None:
+        await _pass_time(30)  # the timer counts from the first record the loop sends
+        _sent(transport, range(before, before + 2))
+        await _pass_time(59)
+        assert await _written_by_now(transport) == 0  # not yet due
+        await _pass_time(2)
+        assert await _written_by_now(transport) == before + 2  # before flush() or close()
+        assert transport.pending == 0
+
+    asyncio.run(run())
+    transport.close_now()
+    assert [json.loads(x)["n"] for x in path.read_text().splitlines()] == list(range(before + 2))
+
+
 @pytest.mark.parametrize("count", [1, 3])
 @pytest.mark.parametrize("when", ["awaiting", "last round", "clean-up"])
 def test_records_of_a_loop_asyncio_run_shuts_down_are_written_before_it_returns(

@@ -30,8 +30,8 @@ log = logging.getLogger("mycorrhizal.spores")
 
 STARTS: tuple[type, ...] = (FiringStarted, TickStarted)
 """Records written only with ``observe(..., started=True)``."""
-UNWRITTEN: tuple[type, ...] = (Dropped,)
-"""Records written never: a net's machine let go (its key's next machine is written from its start)."""
+UNWRITTEN: tuple[type, ...] = ()
+"""Records written never (none now: a net's machine let go, ``Dropped``, is ``<transition> let go``)."""
 _PLAIN = (str, int, float, bool)
 TREE_EVENTS = (NodeEvent, TickStarted, TickFinished)
 
@@ -81,13 +81,27 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
         obs.inner = None
 
 
-_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _forwarded}
+def _dropped(obs: Observation, event: Dropped) -> None:
+    """``<transition> let go``: the net let the machine of ``key`` go (evicted, closed as the runner
+    stopped, handed to another worker); related to that machine object (``machine``) and the net
+    (``net``), ``reason`` written.  The machine's life in the log ends there: the next machine of
+    its key is written from its start, its state again."""
+    when = obs.when(event.time)
+    transition = short_name(event.transition, event.source)
+    name = transition if event.key is None else f"{transition}[{key_text(event.key)}]"
+    machine = obs.runtime_object("machine", name, when)
+    net = obs.runtime_object("net", event.source, when)
+    obs.write(f"{transition} let go", when, [("reason", event.reason)], [(machine, "machine"), (net, "net")])
+    obs.forget(machine)
+
+
+_HANDLERS: dict[type, Handler] = {**HYPHA, **RHIZOMORPH, **SEPTUM, Forwarded: _forwarded, Dropped: _dropped}
 
 
 def handler_for(cls: type, started: bool = False) -> Handler | None:
     """The function writing records of event class ``cls`` (its own, a base class's, or generic);
     None for the start records (``FiringStarted``, ``TickStarted``) unless ``started``, and for
-    those never written (``Dropped``)."""
+    those never written (:data:`UNWRITTEN`)."""
     if (not started and issubclass(cls, STARTS)) or issubclass(cls, UNWRITTEN):
         return None
     for base in cls.__mro__:

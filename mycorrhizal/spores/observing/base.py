@@ -375,6 +375,13 @@ class Observation:
             self._written[ident] = dispatcher  # once written: a write that raised is made again
         return ident
 
+    def forget(self, ident: str) -> None:
+        """Forget the runtime object ``ident`` (a machine its net let go): a net making and
+        letting go machines of ever new keys keeps nothing of each, and the next machine of its
+        key is written from its start, its state again."""
+        self._written.pop(ident, None)
+        self.states.pop(ident, None)
+
     def part_object(self, kind: str, ident: str, owner: str, qualifier: str, when: float) -> str:
         """The id of a part of a runtime (a tree's node), written once with a link to its owner."""
         dispatcher = config._state.dispatcher
