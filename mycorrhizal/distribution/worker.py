@@ -32,7 +32,7 @@ from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, raise_if_cancelled, redis_failure
+from .connection import check_worker_options, client_for, decoded, raise_if_cancelled, redis_failure
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -312,19 +312,40 @@ class Worker:
                 self._takeovers.ended(part)
             return True
         self.fenced += 1
+        why = await self._refused(stream, entry, part)
         if part is not None:  # (the wrapped handler's untake re-takes the partition)
             if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
                 held[entry] = token
-            raise FencedError(
-                f"worker {self.name}: the lease on partition {part[1]} of shared place {part[0]!r} moved "
-                f"on before the commit of a firing of entry {entry}; it is fired again once the "
-                "partition is taken over from Redis (by this worker or another)"
-            )
-        msg = (
-            "worker %s: entry %s of %s was taken over before this firing committed; its outputs were dropped"
-        )
-        log.warning(msg, self.name, entry, stream)
+            raise FencedError(f"worker {self.name}: the commit of a firing of {why}")
+        log.warning("worker %s: the commit of a firing of %s; its outputs were dropped", self.name, why)
         return False
+
+    async def _refused(self, stream: str, entry: str, part: Partition | None) -> str:
+        """Why Redis refused the commit of ``entry`` (read after the fact, as the refusal is rare):
+        it was committed already, another worker took it over, or the partition's lease moved on."""
+        what = f"entry {entry} of shared place {self._reader.place_of[stream]!r}"
+        try:
+            pending = await self._client.xpending_range(stream, GROUP, entry, entry, 1)
+        except (RedisError, OSError):
+            pending = None  # (whatever the reason, the firing is dropped: only the message is vaguer)
+        if pending == []:  # acknowledged and deleted: committed (entries do not come back)
+            return (
+                f"{what} was committed already (by this worker's earlier commit whose reply was lost, "
+                "or by a worker that took the entry over): nothing is left to do, its token was consumed once"
+            )
+        owner = None if not pending else decoded(pending[0]["consumer"])
+        if owner is not None and owner != self.name:
+            return (
+                f"{what} was refused: worker {owner!r} took the entry over (this worker's lease on it "
+                "ran out) and fires it"
+            )
+        if part is None:
+            return f"{what} was refused: the entry was taken over meanwhile"
+        return (
+            f"{what} was refused: the lease on partition {part[1]} moved on before the commit (or an "
+            "entry of it is pending under another worker); it is fired again once the partition is taken "
+            "over from Redis (by this worker or another)"
+        )
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
         """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""

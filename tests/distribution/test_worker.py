@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from mycorrhizal.common import CodecError, DefinitionError, RoutingError, StoreError
+from mycorrhizal.common import CodecError, DefinitionError, FencedError, RoutingError, StoreError
 from mycorrhizal.distribution import Client, SharedNet, Worker, reader
 from mycorrhizal.distribution.dead_letters import bury
 
-from .nets import Broken, Gated, Mixed, Stations, TwoStage
+from .nets import Broken, Gated, Mixed, Stations, Tally, TwoStage
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20.0) -> None:
@@ -384,3 +384,51 @@ def test_worker_options_are_checked_all_at_once() -> None:
     assert "Worker(lease=...): must be seconds between 0.05 and 86400, got 0. Fix: pass lease=30.0" in text
     assert "Worker(concurrency=...): must be an int >= 1 or None, got 0" in text
     assert "Worker(prefetch=...): must be an int >= 1 or None, got -1" in text
+
+
+@pytest.mark.parametrize(
+    ("net", "place"),
+    [(Gated, "Gated.jobs"), (Tally, "Tally.jobs")],  # read by all; keyed (partitions)
+)
+async def test_a_commit_of_an_entry_committed_already_says_so(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, net: Any, place: str
+) -> None:
+    """Its entry was committed meanwhile (here by hand, as by an earlier commit whose reply was lost):
+    before the fix the refusal said the lease had moved on, or that another worker took it over."""
+    board: dict[str, Any] = {"gate": asyncio.Event()}
+    worker = Worker(net, redis_url, prefix=redis_prefix, lease=5, blackboard=board)
+    refusals: list[BaseException] = []
+    commit = worker.commit
+
+    async def spied(*args: Any) -> bool:
+        try:
+            return await commit(*args)
+        except Exception as exc:
+            refusals.append(exc)
+            raise
+
+    worker.commit = spied  # type: ignore[method-assign]
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    async with Client(net, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", [["k", 1]])
+        await until(soon(lambda: waiting(worker) != []), "the firing waits at the gate")
+        (stream,) = [s for s in worker.shared.streams[place] if worker._held[s]]
+        (entry,) = worker._held[stream]
+        await raw.xack(stream, "workers", entry)
+        await raw.xdel(stream, entry)
+        with caplog.at_level("WARNING", logger="mycorrhizal.distribution"):
+            board["gate"].set()
+            await until(soon(lambda: worker.fenced == 1), "the commit was refused")
+        await worker.stop()
+    await raw.aclose()
+    said = f"entry {entry} of shared place {place!r} was committed already"
+    if net is Tally:
+        assert len(refusals) == 1
+        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do"):
+            raise refusals[0]
+    else:
+        assert refusals == []
+        assert [r.getMessage() for r in caplog.records if said in r.getMessage()] != []
+    assert "moved on" not in caplog.text and "taken over" not in caplog.text
+
