@@ -211,9 +211,11 @@ class Worker:
         closed), and its runner stops, cancelling firings in flight.  Other workers take its tokens
         and partitions over once its leases run out."""
         self._reader.running = False
+        await self._committer.abort()  # first: a commit queued just before must not go out after
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._machines.abort()
         await self._takeovers.close()
         await self._reader.buried(cancel=True)
         await self._client.aclose()

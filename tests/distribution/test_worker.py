@@ -432,3 +432,32 @@ async def test_a_commit_of_an_entry_committed_already_says_so(
         assert [r.getMessage() for r in caplog.records if said in r.getMessage()] != []
     assert "moved on" not in caplog.text and "taken over" not in caplog.text
 
+
+async def test_nothing_reaches_redis_from_an_aborted_worker(redis_url: str, redis_prefix: str) -> None:
+    """A commit on its way when abort() is called is not sent after it returned (a dead process sends
+    nothing): before the fix the committer's task went on, on a new connection, and committed it."""
+    board: dict[str, Any] = {"gate": asyncio.Event()}
+    before = asyncio.all_tasks()
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, blackboard=board)
+    sending, late = asyncio.Event(), asyncio.Event()
+    script = worker._committer._script
+
+    async def held_up(*args: Any, **kwargs: Any) -> Any:
+        sending.set()
+        await late.wait()
+        return await script(*args, **kwargs)
+
+    worker._committer._script = held_up  # type: ignore[assignment]
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await client.submit("jobs", [1])
+        await worker.start()
+        await until(soon(lambda: waiting(worker) != []), "the firing waits at the gate")
+        board["gate"].set()
+        await until(soon(sending.is_set), "its commit is on its way")
+        await worker.abort()
+        late.set()  # the commit would go now
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert asyncio.all_tasks() - before == set()  # nothing of the worker is left running
+        assert (await depths(client))["done"] == (0, 0)
+        assert (await depths(client))["jobs"] == (1, 1)  # still pending under the dead worker's name
