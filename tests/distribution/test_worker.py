@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from mycorrhizal.common import CodecError, DefinitionError, FencedError, RoutingError, StoreError
+from mycorrhizal.common import (
+    CodecError,
+    DefinitionError,
+    ExecutionError,
+    FencedError,
+    RoutingError,
+    StoreError,
+)
 from mycorrhizal.distribution import Client, SharedNet, Worker, reader
 from mycorrhizal.distribution.dead_letters import bury
 
@@ -461,3 +468,40 @@ async def test_nothing_reaches_redis_from_an_aborted_worker(redis_url: str, redi
         assert asyncio.all_tasks() - before == set()  # nothing of the worker is left running
         assert (await depths(client))["done"] == (0, 0)
         assert (await depths(client))["jobs"] == (1, 1)  # still pending under the dead worker's name
+
+
+async def test_a_worker_whose_reader_fails_stops_and_another_takes_its_partitions_over(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A defect escaping the reader (here: delivering an entry raises) is logged and stops the worker,
+    so that another takes its partitions and fires their tokens; run() raises it.  Before the fix the
+    reader died silently and the worker went on holding its partitions, never reading them again."""
+    failing = Worker(Tally, redis_url, prefix=redis_prefix, lease=1, name="failing")
+    deliver = reader.Reader.deliver
+
+    def broken(self: reader.Reader, stream: str, entries: Any) -> None:
+        if self is failing._reader and entries:
+            raise RuntimeError("a defect in delivering")
+        deliver(self, stream, entries)
+
+    monkeypatch.setattr(reader.Reader, "deliver", broken)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        with caplog.at_level("ERROR", logger="mycorrhizal.distribution"):
+            running = asyncio.create_task(failing.run(asyncio.Event()))
+            await until(soon(lambda: len(failing.partitions) == 16), "the first worker holds every partition")
+            await client.submit("jobs", [["k", 1]])
+            await until(soon(running.done), "the failed worker stopped", seconds=5)
+        said = r"worker 'failing': reading tokens from Redis failed with RuntimeError: a defect in delivering"
+        with pytest.raises(ExecutionError, match=rf"{said}; .* stopped.*Fix: "):
+            await running
+        assert [r.levelname for r in caplog.records if "worker failing" in r.getMessage()] == ["ERROR"]
+        other = Worker(Tally, redis_url, prefix=redis_prefix, lease=1, name="other")
+        await other.start()
+        await until(lambda: done_count(client, 1), "the other worker fired the token", seconds=5)
+        await other.stop()
+    with pytest.raises(ExecutionError, match=said):
+        await failing.stop()  # (it stopped already: says why again)
+
+
+async def done_count(client: Client, count: int) -> bool:
+    return await client.depth("done") == count
