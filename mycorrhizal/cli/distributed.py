@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, CommandError, StoreError
+from ..common.errors import CodecError, CommandError, ExecutionError, StoreError
 from ..hypha import NetSpec
 from .stores import inspect_store, is_store
 from .targets import load_target
@@ -59,7 +59,7 @@ def _run(coroutine: Any, url: str) -> Any:
         return asyncio.run(coroutine)
     except (RedisError, OSError) as exc:
         raise CommandError(f"cannot reach Redis at {url}: {type(exc).__name__}: {exc}") from exc
-    except StoreError as exc:
+    except (StoreError, ExecutionError) as exc:
         raise CommandError(str(exc)) from exc
 
 
@@ -89,12 +89,10 @@ async def _work(worker: Any) -> None:
     await worker.start()
     print(f"worker {worker.name} started: net {worker.shared.flat.name}, shared places "
           f"{', '.join(worker.shared.shared)}", flush=True)  # fmt: skip
-    try:
-        await stop.wait()
-    finally:
-        # Firings still in flight after one lease are cancelled and their tokens given back: by then
-        # the other workers would have reclaimed them anyway.
-        await worker.stop(timeout=worker.lease)
+    # Until SIGTERM/Ctrl-C or the worker fails (it stops then, and this raises why). Firings still in
+    # flight after one lease are cancelled and their tokens given back: by then the other workers
+    # would have reclaimed them anyway.
+    await worker.run(stop, timeout=worker.lease)
 
 
 # --------------------------------------------------------------------------- submit

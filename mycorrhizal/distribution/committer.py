@@ -21,7 +21,18 @@ Firing = list[Any]  # [[[key index, entry id]...], [[key index, token text]...],
 class Committer:
     """Batches the commits of one worker; at most one commit call is in flight at a time."""
 
-    __slots__ = ("_script", "_keys", "_args", "_url", "_pending", "_task", "max_batch", "calls", "firings")
+    __slots__ = (
+        "_script",
+        "_keys",
+        "_args",
+        "_url",
+        "_pending",
+        "_task",
+        "_closed",
+        "max_batch",
+        "calls",
+        "firings",
+    )
 
     def __init__(
         self, client: Redis, keys: list[str], group: str, consumer: str, url: str, max_batch: int = 1000
@@ -33,6 +44,7 @@ class Committer:
         self._args = [group, consumer]
         self._pending: list[tuple[Firing, asyncio.Future[bool]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.max_batch = max_batch
         self.calls = 0
         """Commit calls sent (round trips)."""
@@ -42,10 +54,25 @@ class Committer:
     def commit(self, firing: Firing) -> asyncio.Future[bool]:
         """Queue ``firing``; the future says whether Redis committed it (False: fenced)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if self._closed:  # an aborted worker sends nothing more: as if cancelled
+            future.cancel()
+            return future
         self._pending.append((firing, future))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._send())
         return future
+
+    async def abort(self) -> None:
+        """Send nothing more, as if the process had died: the commit on its way is cancelled (Redis
+        applied it or not), and the firings waiting for one are cancelled."""
+        self._closed = True
+        for _, future in self._pending:
+            future.cancel()
+        self._pending = []
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _send(self) -> None:
         try:

@@ -161,6 +161,13 @@ class KeyedMachines:
             await asyncio.gather(self._flusher, return_exceptions=True)
         await self._write_dirty(wait=False)
 
+    async def abort(self) -> None:
+        """Write nothing more (an aborted worker): the write on its way is cancelled."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+
     # -- changes outside firings -------------------------------------------------------------------
 
     def _watch(self, part: Partition, key: Any, text: str, fsm: StateMachine) -> None:

@@ -18,6 +18,7 @@ its :mod:`.reader`, bounded by ``prefetch``); each firing commits in Redis in on
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -32,7 +33,7 @@ from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, raise_if_cancelled, redis_failure
+from .connection import check_worker_options, client_for, decoded, raise_if_cancelled, redis_failure
 from .handlers import Outputs, Source, local_net
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -96,6 +97,10 @@ class Worker:
         self._committing, self._unkeyed = reader.committing, reader.unkeyed
         self._keep_machines()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping: asyncio.Task[None] | None = None
+        self._over = asyncio.Event()
+        self.failure: ExecutionError | None = None
+        """The defect that stopped this worker on its own (its reader or sweep failed), or None."""
         self.sweeps = 0
         """Sweeps done (lease renewals, reclaiming, heartbeat), one every ``lease / 3`` seconds."""
         self.fenced = 0
@@ -179,15 +184,47 @@ class Worker:
             loop.create_task(self._reader.loop(), name=f"worker {self.name} reader"),
             loop.create_task(self._sweep_loop(), name=f"worker {self.name} sweep"),
         ]
+        for task, what in zip(self._tasks, ("reading tokens from Redis", "its sweep"), strict=True):
+            task.add_done_callback(functools.partial(self._failed, what=what))
         log.info("worker %s started on net %s (prefetch %d)", self.name, self.shared.flat.name, self.prefetch)
 
     async def stop(self, *, timeout: float | None = None) -> None:
         """Stop taking tokens; let firings in flight finish and commit (cancelled after ``timeout``
         seconds) and entries that cannot be decoded move aside, give every token not fired back to
-        the group, release the partitions held, leave, and close the connection."""
-        if not self._reader.running:
+        the group, release the partitions held, leave, and close the connection.  Raises the
+        ExecutionError that stopped the worker on its own, if one did (see ``failure``)."""
+        if self._reader.running:
+            self._reader.running = False
+            self._stopping = asyncio.get_running_loop().create_task(self._stop(timeout))
+        if self._stopping is not None:
+            await self._stopping
+        if self.failure is not None:
+            raise self.failure
+
+    def _failed(self, task: asyncio.Task[None], what: str) -> None:
+        """A task of the worker ended: if by a defect, say so and stop, so that others take over."""
+        if task.cancelled() or task.exception() is None:
             return
-        self._reader.running = False
+        exc = task.exception()
+        log.error("worker %s: %s failed; the worker stops", self.name, what, exc_info=exc)
+        self.failure = ExecutionError(
+            f"worker {self.name!r}: {what} failed with {type(exc).__name__}: {exc}; the worker stopped "
+            "(what it held went back to Redis, for other workers to fire). Fix: this is a defect (of a "
+            "codec, or of mycorrhizal: report it with the traceback logged); start the worker again"
+        )
+        self.failure.__cause__ = exc
+        if self._reader.running:
+            self._reader.running = False
+            self._stopping = asyncio.get_running_loop().create_task(self._stop_failed())
+
+    async def _stop_failed(self) -> None:
+        try:
+            await self._stop(self.lease)
+        except Exception:  # (Redis unreachable too: its leases run out and others take over)
+            log.exception("worker %s: stopping after the failure failed", self.name)
+            self._over.set()
+
+    async def _stop(self, timeout: float | None) -> None:
         self._reader.room.set()
         reader, sweep = self._tasks
         await asyncio.wait([reader], timeout=1.0 + self._reader.block)  # lets a read in progress deliver
@@ -204,6 +241,7 @@ class Worker:
         log.info("worker %s stopped; %d token(s) given back", self.name, given)
         if self._own_client:
             await self._client.aclose()
+        self._over.set()
 
     async def abort(self) -> None:
         """Stop at once, as if the process had died (for failure drills and tests): nothing more
@@ -211,21 +249,32 @@ class Worker:
         closed), and its runner stops, cancelling firings in flight.  Other workers take its tokens
         and partitions over once its leases run out."""
         self._reader.running = False
+        if self._stopping is not None:  # (stopping after a failure: dies instead)
+            self._stopping.cancel()
+            await asyncio.gather(self._stopping, return_exceptions=True)
+        await self._committer.abort()  # first: a commit queued just before must not go out after
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._machines.abort()
         await self._takeovers.close()
         await self._reader.buried(cancel=True)
         await self._client.aclose()
         await self.runner.stop(timeout=0)
+        self._over.set()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Start, work until ``stop`` is set (e.g. by a SIGTERM handler), then stop cleanly."""
+    async def run(self, stop: asyncio.Event, *, timeout: float | None = None) -> None:
+        """Start, work until ``stop`` is set (e.g. by a SIGTERM handler) or the worker fails, then stop
+        cleanly (see :meth:`stop`).  Raises ExecutionError if it failed (see ``failure``)."""
         await self.start()
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._over.wait())]
         try:
-            await stop.wait()
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await self.stop()
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+            await self.stop(timeout=timeout)
 
     # -- the Port of the wrapped handlers -------------------------------------------------------
 
@@ -312,19 +361,40 @@ class Worker:
                 self._takeovers.ended(part)
             return True
         self.fenced += 1
+        why = await self._refused(stream, entry, part)
         if part is not None:  # (the wrapped handler's untake re-takes the partition)
             if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
                 held[entry] = token
-            raise FencedError(
-                f"worker {self.name}: the lease on partition {part[1]} of shared place {part[0]!r} moved "
-                f"on before the commit of a firing of entry {entry}; it is fired again once the "
-                "partition is taken over from Redis (by this worker or another)"
-            )
-        msg = (
-            "worker %s: entry %s of %s was taken over before this firing committed; its outputs were dropped"
-        )
-        log.warning(msg, self.name, entry, stream)
+            raise FencedError(f"worker {self.name}: the commit of a firing of {why}")
+        log.warning("worker %s: the commit of a firing of %s; its outputs were dropped", self.name, why)
         return False
+
+    async def _refused(self, stream: str, entry: str, part: Partition | None) -> str:
+        """Why Redis refused the commit of ``entry`` (read after the fact, as the refusal is rare):
+        it was committed already, another worker took it over, or the partition's lease moved on."""
+        what = f"entry {entry} of shared place {self._reader.place_of[stream]!r}"
+        try:
+            pending = await self._client.xpending_range(stream, GROUP, entry, entry, 1)
+        except (RedisError, OSError):
+            pending = None  # (whatever the reason, the firing is dropped: only the message is vaguer)
+        if pending == []:  # acknowledged and deleted: committed (entries do not come back)
+            return (
+                f"{what} was committed already (by this worker's earlier commit whose reply was lost, "
+                "or by a worker that took the entry over): nothing is left to do, its token was consumed once"
+            )
+        owner = None if not pending else decoded(pending[0]["consumer"])
+        if owner is not None and owner != self.name:
+            return (
+                f"{what} was refused: worker {owner!r} took the entry over (this worker's lease on it "
+                "ran out) and fires it"
+            )
+        if part is None:
+            return f"{what} was refused: the entry was taken over meanwhile"
+        return (
+            f"{what} was refused: the lease on partition {part[1]} moved on before the commit (or an "
+            "entry of it is pending under another worker); it is fired again once the partition is taken "
+            "over from Redis (by this worker or another)"
+        )
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
         """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""

@@ -11,11 +11,18 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from mycorrhizal.common import CodecError, DefinitionError, RoutingError, StoreError
+from mycorrhizal.common import (
+    CodecError,
+    DefinitionError,
+    ExecutionError,
+    FencedError,
+    RoutingError,
+    StoreError,
+)
 from mycorrhizal.distribution import Client, SharedNet, Worker, reader
 from mycorrhizal.distribution.dead_letters import bury
 
-from .nets import Broken, Gated, Mixed, Stations, TwoStage
+from .nets import Broken, Gated, Mixed, Stations, Tally, TwoStage
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20.0) -> None:
@@ -384,3 +391,117 @@ def test_worker_options_are_checked_all_at_once() -> None:
     assert "Worker(lease=...): must be seconds between 0.05 and 86400, got 0. Fix: pass lease=30.0" in text
     assert "Worker(concurrency=...): must be an int >= 1 or None, got 0" in text
     assert "Worker(prefetch=...): must be an int >= 1 or None, got -1" in text
+
+
+@pytest.mark.parametrize(
+    ("net", "place"),
+    [(Gated, "Gated.jobs"), (Tally, "Tally.jobs")],  # read by all; keyed (partitions)
+)
+async def test_a_commit_of_an_entry_committed_already_says_so(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, net: Any, place: str
+) -> None:
+    """Its entry was committed meanwhile (here by hand, as by an earlier commit whose reply was lost):
+    before the fix the refusal said the lease had moved on, or that another worker took it over."""
+    board: dict[str, Any] = {"gate": asyncio.Event()}
+    worker = Worker(net, redis_url, prefix=redis_prefix, lease=5, blackboard=board)
+    refusals: list[BaseException] = []
+    commit = worker.commit
+
+    async def spied(*args: Any) -> bool:
+        try:
+            return await commit(*args)
+        except Exception as exc:
+            refusals.append(exc)
+            raise
+
+    worker.commit = spied  # type: ignore[method-assign]
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    async with Client(net, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", [["k", 1]])
+        await until(soon(lambda: waiting(worker) != []), "the firing waits at the gate")
+        (stream,) = [s for s in worker.shared.streams[place] if worker._held[s]]
+        (entry,) = worker._held[stream]
+        await raw.xack(stream, "workers", entry)
+        await raw.xdel(stream, entry)
+        with caplog.at_level("WARNING", logger="mycorrhizal.distribution"):
+            board["gate"].set()
+            await until(soon(lambda: worker.fenced == 1), "the commit was refused")
+        await worker.stop()
+    await raw.aclose()
+    said = f"entry {entry} of shared place {place!r} was committed already"
+    if net is Tally:
+        assert len(refusals) == 1
+        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do"):
+            raise refusals[0]
+    else:
+        assert refusals == []
+        assert [r.getMessage() for r in caplog.records if said in r.getMessage()] != []
+    assert "moved on" not in caplog.text and "taken over" not in caplog.text
+
+
+async def test_nothing_reaches_redis_from_an_aborted_worker(redis_url: str, redis_prefix: str) -> None:
+    """A commit on its way when abort() is called is not sent after it returned (a dead process sends
+    nothing): before the fix the committer's task went on, on a new connection, and committed it."""
+    board: dict[str, Any] = {"gate": asyncio.Event()}
+    before = asyncio.all_tasks()
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, blackboard=board)
+    sending, late = asyncio.Event(), asyncio.Event()
+    script = worker._committer._script
+
+    async def held_up(*args: Any, **kwargs: Any) -> Any:
+        sending.set()
+        await late.wait()
+        return await script(*args, **kwargs)
+
+    worker._committer._script = held_up  # type: ignore[assignment]
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await client.submit("jobs", [1])
+        await worker.start()
+        await until(soon(lambda: waiting(worker) != []), "the firing waits at the gate")
+        board["gate"].set()
+        await until(soon(sending.is_set), "its commit is on its way")
+        await worker.abort()
+        late.set()  # the commit would go now
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert asyncio.all_tasks() - before == set()  # nothing of the worker is left running
+        assert (await depths(client))["done"] == (0, 0)
+        assert (await depths(client))["jobs"] == (1, 1)  # still pending under the dead worker's name
+
+
+async def test_a_worker_whose_reader_fails_stops_and_another_takes_its_partitions_over(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A defect escaping the reader (here: delivering an entry raises) is logged and stops the worker,
+    so that another takes its partitions and fires their tokens; run() raises it.  Before the fix the
+    reader died silently and the worker went on holding its partitions, never reading them again."""
+    failing = Worker(Tally, redis_url, prefix=redis_prefix, lease=1, name="failing")
+    deliver = reader.Reader.deliver
+
+    def broken(self: reader.Reader, stream: str, entries: Any) -> None:
+        if self is failing._reader and entries:
+            raise RuntimeError("a defect in delivering")
+        deliver(self, stream, entries)
+
+    monkeypatch.setattr(reader.Reader, "deliver", broken)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        with caplog.at_level("ERROR", logger="mycorrhizal.distribution"):
+            running = asyncio.create_task(failing.run(asyncio.Event()))
+            await until(soon(lambda: len(failing.partitions) == 16), "the first worker holds every partition")
+            await client.submit("jobs", [["k", 1]])
+            await until(soon(running.done), "the failed worker stopped", seconds=5)
+        said = r"worker 'failing': reading tokens from Redis failed with RuntimeError: a defect in delivering"
+        with pytest.raises(ExecutionError, match=rf"{said}; .* stopped.*Fix: "):
+            await running
+        assert [r.levelname for r in caplog.records if "worker failing" in r.getMessage()] == ["ERROR"]
+        other = Worker(Tally, redis_url, prefix=redis_prefix, lease=1, name="other")
+        await other.start()
+        await until(lambda: done_count(client, 1), "the other worker fired the token", seconds=5)
+        await other.stop()
+    with pytest.raises(ExecutionError, match=said):
+        await failing.stop()  # (it stopped already: says why again)
+
+
+async def done_count(client: Client, count: int) -> bool:
+    return await client.depth("done") == count
