@@ -59,25 +59,33 @@ class Cancelled(HookFailed):
     """The run was cancelled in a hook of a microstep: held until the microstep is done (:func:`failure`)."""
 
 
+_CANCELLED = "the run was cancelled in the same step (the cancellation is raised)"
+_NOT_FIRST = "a hook of the same step failed before (that failure is routed, or raised)"
+
+
 def failure(e: Charting, errors: list[HookFailed]) -> HookFailed | None:
     """What a microstep's hooks did wrong: the first failure (None if none), unless the run was
-    cancelled in one of them, which is raised now (a cancellation is never routed)."""
+    cancelled in one of them, which is raised now (a cancellation is never routed).  Only one
+    failure is routed or raised: every other one is logged and told (:func:`_unrouted`)."""
     for failed in errors:
         if isinstance(failed, Cancelled):
-            _unrouted(e, errors)
+            _unrouted(e, errors, _CANCELLED)
             raise failed.exc
-    return errors[0] if errors else None
+    if not errors:
+        return None
+    _unrouted(e, errors[1:], _NOT_FIRST)
+    return errors[0]
 
 
-def _unrouted(e: Charting, errors: list[HookFailed]) -> None:
-    """The run was cancelled in a hook of the step: the other hooks' failures are not routed (a
-    cancelled run runs no error handling) nor raised, so each is logged, and told to observers as
-    a failure that goes nowhere (``routed_to`` None), lest it vanish."""
+def _unrouted(e: Charting, errors: list[HookFailed], why: str) -> None:
+    """Failures of hooks of the step that are neither routed (a cancelled run runs no error
+    handling; a step routes its first failure only) nor raised: each is logged, and told to
+    observers as a failure that goes nowhere (``routed_to`` None), lest it vanish."""
     msg = None if e.ctx is None else e.ctx.msg
     for failed in errors:
         if not isinstance(failed, Cancelled):
             error = handler_error(failed.node, failed.role, failed.exc, msg)
-            report.unrouted(e.spec.name, error)
+            report.unrouted(e.spec.name, error, why)
             tell_failed(e, failed.node, failed.role, error, None)
 
 

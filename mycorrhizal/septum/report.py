@@ -74,15 +74,10 @@ def routed(machine: str, error: HandlerError, target: str) -> None:
         log.debug("machine %s: the traceback of %s", machine, error, exc_info=error.__cause__)
 
 
-def unrouted(machine: str, error: HandlerError) -> None:
-    # Not handled and not raised (the step's cancellation is): the log is the only trace of it.
-    log.error(
-        "machine %s: %s; not routed, since the run was cancelled in the same step (the cancellation "
-        "is raised)",
-        machine,
-        error,
-        exc_info=error.__cause__,
-    )
+def unrouted(machine: str, error: HandlerError, why: str) -> None:
+    # Not handled and not raised (the step's cancellation, or its first failure, is): the log is the
+    # only trace of it.
+    log.error("machine %s: %s; not routed, since %s", machine, error, why, exc_info=error.__cause__)
 
 
 def cancelled(machine: str, state: str, role: str, message: Any) -> None:

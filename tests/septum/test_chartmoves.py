@@ -102,16 +102,16 @@ def test_a_terminal_states_on_state_that_raises_goes_to_the_error_state_like_a_f
     assert fsm.current_state is a
 
 
-def suspending(where: str, gate: asyncio.Event, failing: str | None = None) -> Any:
+def suspending(where: str, gate: asyncio.Event, failing: str | tuple[str, ...] = ()) -> Any:
     """Root > (Src > A, Target > T): A -go-> Target.  The hook ``where`` (Src's on_leave, the
-    transition's action or Target's on_enter) waits for ``gate``; the hook ``failing`` raises;
-    every other hook logs."""
+    transition's action or Target's on_enter; "" for none) waits for ``gate``; the hooks
+    ``failing`` raise; every other hook logs."""
 
     def hook(name: str) -> Any:
         async def run(ctx: Any) -> None:
             if name == where:
                 await gate.wait()
-            if name == failing:
+            if name in ((failing,) if isinstance(failing, str) else failing):
                 raise ValueError(f"{name} broke")
             ctx.common.setdefault("log", []).append(name)
 
@@ -204,3 +204,31 @@ async def test_a_failure_in_a_step_whose_run_is_cancelled_is_logged_and_told_the
     )
     assert record.exc_info is not None and str(record.exc_info[1]) == f"{failing} broke"
     assert names(fsm.configuration) == ["Root", "Target", "T"]  # the transition was taken
+
+
+@pytest.mark.parametrize("routed", [False, True], ids=["raised", "to the error state"])
+async def test_every_failure_of_a_step_is_told_and_all_but_the_routed_one_logged(
+    routed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Two hooks of one transition raise: the first is routed (or raised); the second was dropped,
+    # neither logged nor told.
+    broken = leaf("Broken", on_state=on({}), transitions=lambda: [])
+    spec = suspending("", asyncio.Event(), ("leave A", "enter Target"))
+    fsm = StateMachine(spec, error_state=broken if routed else None)
+    failed: list[HandlerFailed] = []
+    fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
+    await fsm.run()
+    fsm.send_message("go")
+    if routed:
+        await fsm.run()
+        assert fsm.current_state is broken
+    else:
+        with pytest.raises(Exception, match="state A: on_leave raised ValueError: leave A broke"):
+            await fsm.run()
+    told = [(f.state, f.role, f.routed_to) for f in failed]  # the later one first: before the first is routed
+    assert told == [("Target", "on_enter", None), ("A", "on_leave", "Broken" if routed else None)]
+    [record] = [r for r in caplog.records if r.name == "mycorrhizal.septum" and r.levelno == logging.ERROR]
+    assert record.getMessage() == (
+        "machine Root: state Target: on_enter raised ValueError: enter Target broke; not routed, since a "
+        "hook of the same step failed before (that failure is routed, or raised)"
+    )
