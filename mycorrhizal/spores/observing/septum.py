@@ -52,22 +52,37 @@ __all__ = ["HANDLERS"]
 
 def _machine(obs: Observation, event: MachineEvent, current: bool = True) -> tuple[float, Relations]:
     when = obs.when(event.time)
-    machine = obs.runtime_object("machine", event.source, when)
     if current:
-        _state_known(obs, machine, event.state, when)
+        machine = _state_known(obs, event.source, event.state, when)
+    else:
+        machine = obs.runtime_object("machine", event.source, when)
     return when, [(machine, "machine")]
 
 
-def _state_known(obs: Observation, machine: str, state_name: str, when: float) -> None:
-    """Write the state an event about ``state_name`` finds the machine in as the machine object's
-    ``state`` when this log holds none of its states yet (a new ``configure()``, ``observe()`` of
-    a running machine): the log's first event about it must not leave its state unknown."""
+def _state_known(obs: Observation, source: str, state_name: str, when: float) -> str:
+    """The machine object's id, written once, and the state an event about ``state_name`` finds the
+    machine in written as its ``state`` when this log holds none of its states yet (a new
+    ``configure()``, ``observe()`` of a running machine): the log's first event about it must not
+    leave its state unknown."""
+    machine = source if obs.run is None else f"{obs.run}/{source}"  # as runtime_object names it
     dispatcher = config._state.dispatcher
     known = obs.states.get(machine)
     if known is None or known[1] is not dispatcher:
         state_name = _innermost(obs.inner if obs.inner is not None else obs.runtime, state_name)
-        dispatcher.object((machine, "machine", when, [("state", state_name)], []))
-        obs.states[machine] = (state_name, dispatcher)  # once written
+        _write_state(obs, machine, state_name, when, dispatcher)
+    # (else its state went to this dispatcher, and with it the object: see _write_state)
+    return machine
+
+
+def _write_state(obs: Observation, machine: str, state_name: str, when: float, dispatcher: Any) -> None:
+    """Write ``state_name`` as the machine object's ``state``.  The first record of the object
+    when none was written yet: an OCEL SQLite log keeps an object's first values in its first row,
+    so the state a machine starts in is read back as its value, not as a change from none (as
+    pm4py reads a JSON log's first value)."""
+    dispatcher.object((machine, "machine", when, [("state", state_name)], []))
+    # Both marks at once, and only here: a state known to a dispatcher means the object is too.
+    obs._written[machine] = dispatcher  # (what runtime_object would have written first)
+    obs.states[machine] = (state_name, dispatcher)  # once written
 
 
 def _innermost(fsm: Any, state_name: str) -> str:
@@ -144,11 +159,10 @@ def entered(obs: Observation, event: StateEntered) -> None:
     """``<state> entered``; the machine object's ``state`` becomes ``<state>``."""
     source, time, state_name, previous, label, _ = event  # one unpacking, no property calls
     when = obs.when(time)
-    machine = obs.runtime_object("machine", source, when)
-    state = config._state
-    if obs.states.get(machine) != (state_name, state.dispatcher):  # a self-transition changes nothing
-        state.dispatcher.object((machine, "machine", when, [("state", state_name)], []))
-        obs.states[machine] = (state_name, state.dispatcher)  # once written
+    machine = source if obs.run is None else f"{obs.run}/{source}"  # as runtime_object names it
+    dispatcher = config._state.dispatcher
+    if obs.states.get(machine) != (state_name, dispatcher):  # a self-transition changes nothing
+        _write_state(obs, machine, state_name, when, dispatcher)  # (the object's first record, if it is)
     # label_text(label), without its call (nor isinstance's) for an enum member
     label_name = label._name_ if type(type(label)) is EnumType else label_text(label)
     _write_move(obs, (state_name, "entered", previous, label_name), when, machine)
@@ -158,10 +172,7 @@ def left(obs: Observation, event: StateLeft) -> None:
     """``<state> left`` for ``target``."""
     source, time, state_name, label, target = event  # one unpacking, no property calls
     when = obs.when(time)
-    machine = obs.runtime_object("machine", source, when)
-    known = obs.states.get(machine)
-    if known is None or known[1] is not config._state.dispatcher:  # (a new log: its state first)
-        _state_known(obs, machine, state_name, when)
+    machine = _state_known(obs, source, state_name, when)  # (a new log: its state first)
     label_name = label._name_ if type(type(label)) is EnumType else label_text(label)
     _write_move(obs, (state_name, "left", target, label_name), when, machine)
 
