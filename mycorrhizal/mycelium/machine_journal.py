@@ -11,7 +11,8 @@ changes are applied on recovery):
 - **a timeout**: a machine with a pending timer is watched on the timebase; when its timer has
   fired and the machine has handled it (its background run is over), its row goes into a
   ``memory`` record of its own.
-- **an eviction**: the evicted key's row is removed (a ``memory`` record, with the eviction counts).
+- **an eviction**: the evicted key's row is removed, with the eviction counts (a ``memory`` record;
+  if a firing evicted it to make room for its machine, in that firing's record).
 - **an idle sweep** (``fsm_idle_ttl``) that finds a machine not at rest looks at it again
   ``fsm_idle_ttl`` later: its new time goes into a ``memory`` record (its ``seen`` row), so a
   recovered pool sweeps, and evicts, at the moments this one would.
@@ -92,6 +93,8 @@ class PoolJournal:
             keys = dict.fromkeys(map(pool.key_of, consumed))
         rows: list[JSON] = []
         sets: dict[str, JSON] = {}
+        if self.dropped:  # evicted to make room for this firing's machine: commits with it
+            self._drops(rows, sets)
         move = 1 if pool.spec.evicts else 0
         for which in keys:
             if not self._rows(which, rows, sets, move):
@@ -140,25 +143,29 @@ class PoolJournal:
         self.dropped[which] = None
 
     def _write_drops(self) -> None:
-        if self.pool.journal is not self:
-            return
+        if self.pool.journal is not self or not self.dropped:
+            return  # (or a firing's record took them)
+        rows: list[JSON] = []
+        sets: dict[str, JSON] = {}
+        self._drops(rows, sets)
+        change = _change(rows, sets)
+        if change is not None:
+            self.record(change)
+
+    def _drops(self, rows: list[JSON], sets: dict[str, JSON]) -> None:
+        """Add the rows removing the keys evicted since the last such change, and the new counts."""
         gone = [which for which in self.dropped if which not in self.pool.living]
         self.dropped.clear()
-        rows: list[JSON] = []
         ttl = self.pool.spec.idle_ttl is not None
         for which in gone:
             key = self.codecs.encode(which)
             rows.append(["machines", key, None, 0])
             if ttl:
                 rows.append(["seen", key, None, 0])
-        sets: dict[str, JSON] = {}
         evicted = _evicted(self.pool)
         if evicted != self.evicted:
             self.evicted = evicted
             sets["evicted"] = list(evicted)
-        change = _change(rows, sets)
-        if change is not None:
-            self.record(change)
 
     def seen_again(self, keys: list[Any]) -> None:
         """The idle sweep found the machines of ``keys`` not at rest and looks again ``fsm_idle_ttl``

@@ -133,9 +133,19 @@ async def test_evictions_are_journaled() -> None:
     await runner.run_until_idle()
     await clock.run_for(40.0)  # b and c are evicted at rest
     await runner.flush()
+    fire = [payload["mc"] for kind, payload in await records(store) if kind == "fire"][-1]
+    assert fire == [  # the eviction of a made room for c: it commits with c's firing
+        [
+            "machine pool",
+            {
+                "rows": [["machines", "a", None, 0], ["seen", "a", None, 0]]
+                + [["machines", "c", ["c", "Idle"], 1], ["seen", "c", ["c", 0.0], 1]],
+                "set": {"evicted": [0, 1, 0]},
+            },
+        ]
+    ]
     memory = [payload["c"] for kind, payload in await records(store) if kind == "memory"]
     assert memory == [
-        {"rows": [["machines", "a", None, 0], ["seen", "a", None, 0]], "set": {"evicted": [0, 1, 0]}},
         {
             "rows": [["machines", "b", None, 0], ["seen", "b", None, 0], ["machines", "c", None, 0]]
             + [["seen", "c", None, 0]],
@@ -220,3 +230,38 @@ async def test_inspect_lists_the_machines_recovery_would_rebuild(tmp_path: Path)
     assert "  transition Keyed.work: 2 fsm= machine(s)" in report
     assert '    "a": Closed, timeout at 100' in report
     assert '    "b": Idle' in report
+
+
+async def cut_at(store: Store, cut: int, run: str = "k") -> MemoryStore:
+    """What a crash keeping the run's first ``cut`` records after its snapshot would leave."""
+    recovery = await store.load(run)
+    assert recovery is not None and recovery.snapshot is not None
+    kept = MemoryStore()
+    journal = await kept.open_journal(run)
+    journal.snapshot(recovery.snapshot.document)
+    for record in recovery.records[:cut]:
+        journal.append(record.kind, record.payload)
+    await journal.flush()
+    return kept
+
+
+async def test_an_lru_eviction_commits_with_the_firing_that_made_room() -> None:
+    net = keyed(fsm_max_machines=2)
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "b:x"])  # a closes until t=100
+    await runner.run_until_idle()
+    runner.add_token("inbox", "c:x")  # evicts a, the least recently used
+    await runner.run_until_idle()
+    await runner.stop()
+    # Wherever a crash cuts the journal, c's machine is never recovered beside the a it replaced.
+    for cut in range(len(await records(store)) + 1):
+        later = ManualClock(clock.now())
+        recovered = await Runner.recover(net, await cut_at(store, cut), {}, later, run="k")
+        pool = machines(recovered, "work")
+        assert len(pool) <= 2, f"cut after {cut} records: {states(recovered)}"
+        assert "c" not in pool or ("a" not in pool and pool.evicted_lru == 1)
+        await later.run_for(100.0)
+        assert recovered.bb.get("reopened", 0) == ("a" in pool)  # an evicted a does not time out
+        await recovered.stop()
