@@ -14,11 +14,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.cli.stores import store_report
-from mycorrhizal.common import ManualClock, Store
+from mycorrhizal.common import CodecError, ManualClock, Store
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.hypha.replay import replay
-from mycorrhizal.mycelium import machines
+from mycorrhizal.mycelium import LabeledTransition, StateConfiguration, machines, pn
+from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import keyed
 from ..mycelium.test_machine_snapshot import ops, play
@@ -265,3 +266,77 @@ async def test_an_lru_eviction_commits_with_the_firing_that_made_room() -> None:
         await later.run_for(100.0)
         assert recovered.bb.get("reopened", 0) == ("a" in pool)  # an evicted a does not time out
         await recovered.stop()
+
+
+# The machine of keyed() after a change: it has no state Parked any more.
+
+
+@septum.state(config=StateConfiguration(timeout=100.0))
+def Closed():  # type: ignore[no-untyped-def]
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.reject("closed")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["reopened"] = ctx.common.get("reopened", 0) + 1
+        return "reopen"
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition("reopen", Idle)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Idle():  # type: ignore[no-untyped-def]
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("done")
+            return "close" if ctx.msg.token.endswith(":close") else None
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition("close", Closed)]
+
+
+def without_parking() -> Any:
+    """The net of ``keyed()`` with the changed machine."""
+
+    @pn.net
+    def Keyed(builder):  # type: ignore[no-untyped-def]
+        inbox, done, refused = builder.place("inbox"), builder.place("done"), builder.place("refused")
+
+        @builder.transition(
+            fsm=Idle,
+            fsm_key=lambda token: token.split(":")[0],
+            inputs=[inbox],
+            outputs=[done],
+            rejected=refused,
+        )
+        def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Keyed
+
+
+@pytest.mark.parametrize("recovering", [True, False], ids=["recover", "restore"])
+async def test_a_run_refused_for_a_changed_machine_leaves_no_machine_behind(recovering: bool) -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(NET, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "c:park"])  # a closes until t=100; c parks
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    bb: dict[str, Any] = {}
+    later = ManualClock(clock.now())
+    refusal = r"transition 'Keyed.work', the machine of key 'c': .*no state 'Parked'.* Fix: .*net the run"
+    with pytest.raises(CodecError, match=refusal):
+        if recovering:
+            await Runner.recover(without_parking(), store, bb, later, run="k")
+        else:
+            Runner.restore(without_parking(), document, bb, later)
+    await later.run_for(200.0)
+    assert bb == {} and later.pending == 0  # a's restored timer did not stay behind to reopen it
