@@ -19,6 +19,7 @@ from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.hypha.replay import replay
 from mycorrhizal.mycelium import LabeledTransition, StateConfiguration, machines, pn
+from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import keyed
@@ -340,3 +341,51 @@ async def test_a_run_refused_for_a_changed_machine_leaves_no_machine_behind(reco
             Runner.restore(without_parking(), document, bb, later)
     await later.run_for(200.0)
     assert bb == {} and later.pending == 0  # a's restored timer did not stay behind to reopen it
+
+
+@bt.tree
+def Passing():
+    @bt.action
+    def route(ctx):  # type: ignore[no-untyped-def]
+        ctx.route("done")
+        return Status.SUCCESS
+
+    bt.root(route)
+
+
+def machineless(kind: str) -> Any:
+    """The net of ``keyed()`` after a change: its transition ``work`` is a bt= or a plain one now."""
+
+    @pn.net
+    def Keyed(builder):  # type: ignore[no-untyped-def]
+        inbox, done = builder.place("inbox"), builder.place("done")
+        builder.place("refused")
+        if kind == "bt":
+
+            @builder.transition(bt=Passing, inputs=[inbox], outputs=[done])
+            def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+                pass
+
+        else:
+
+            @builder.transition(inputs=[inbox], outputs=[done])
+            def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+                return {done: consumed[0]}
+
+    return Keyed
+
+
+@pytest.mark.parametrize("kind", ["bt", "plain"])
+async def test_a_run_refused_for_a_transition_without_its_machines_names_it(kind: str) -> None:
+    store = MemoryStore()
+    runner = Runner(NET, {}, ManualClock(), store=store, run="k")
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    await runner.stop()
+    refusal = (
+        r"the ctx.memory of transition 'Keyed.work' in the document cannot be read: unknown type "
+        r"'mycelium.MachinePool'.*if the transition changed since.*restore it with the net that wrote it"
+    )
+    with pytest.raises(CodecError, match=refusal):
+        await Runner.recover(machineless(kind), store, {}, ManualClock(), run="k")
