@@ -63,7 +63,7 @@ def entry(which: Any, saved: dict[str, Any]) -> list[Any]:
 class PoolJournal:
     """Journals the changes of one pool's machines (made when the pool's journal is attached)."""
 
-    __slots__ = ("pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks")
+    __slots__ = ("pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks", "first")
 
     def __init__(self, pool: Any, record: RecordChange, codecs: CodecRegistry) -> None:
         self.pool = pool
@@ -77,6 +77,9 @@ class PoolJournal:
         self.watches: dict[Any, tuple[float, TimerHandle]] = {}
         """Per machine with a pending timer: when it changes next, and the timer that looks then."""
         self.tasks: set[asyncio.Task[None]] = set()
+        self.first = False
+        """True while a firing writes the whole pool into its record: machines in a step of other
+        firings are left out of it (their own firings' records write them)."""
         for which, fsm in pool.living.items():  # restored machines: their timers fire on their own
             self._watch(which, fsm)
             if background(fsm) is not None:  # handling a timeout that fired before it was written

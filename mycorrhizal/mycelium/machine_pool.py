@@ -371,8 +371,12 @@ class MachinePool:
     def journal_changes(self, consumed: Sequence[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
         """What the firing that consumed ``consumed`` changed: the rows of the machines it used."""
         if self.journal is None:  # made by this firing: the whole pool
-            self.journal = PoolJournal(self, record, codecs)
-            return {"value": codecs.encode(self)}
+            journal = self.journal = PoolJournal(self, record, codecs)
+            journal.first = True  # (without machines in a step of other firings, still running)
+            try:
+                return {"value": codecs.encode(self)}
+            finally:
+                journal.first = False
         return self.journal.changes(consumed)
 
     def journal_ready(self) -> bool:

@@ -389,3 +389,32 @@ async def test_a_run_refused_for_a_transition_without_its_machines_names_it(kind
     )
     with pytest.raises(CodecError, match=refusal):
         await Runner.recover(machineless(kind), store, {}, ManualClock(), run="k")
+
+
+@pytest.mark.parametrize("options", [{}, {"fsm_idle_ttl": 30.0}], ids=["kept", "idle-ttl"])
+async def test_a_first_firing_beside_a_machine_in_a_step_is_journaled(options: dict[str, Any]) -> None:
+    net = keyed(concurrency=2, **options)
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:slow", "b:x"])  # a's step takes 100 s: b's firing commits first
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await runner.flush()  # the journal goes on: b's firing wrote the pool without a, still in its step
+    crashed_here = await cut_at(store, len(await records(store)))
+    await clock.run_for(100.0)
+    await runner.run_until_idle()
+    await runner.stop()
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, crashed_here, {}, later, run="k")
+    assert states(recovered) == {"b": "Idle"} and recovered.tokens("inbox") == ("a:slow",)
+    assert list(recovered.memory("work")["machine pool"].seen) == (["b"] if options else [])
+    await recovered.start()
+    await later.run_for(100.0)  # a's token again, to a fresh machine (with fsm_idle_ttl, b goes at rest)
+    await recovered.run_until_idle()
+    await recovered.stop()
+    assert not recovered.errors and sorted(recovered.tokens("done")) == ["a:slow", "b:x"]
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, store, {}, later, run="k")
+    assert sorted(recovered.tokens("done")) == ["a:slow", "b:x"]
+    assert states(recovered) == ({"a": "Idle"} if options else {"a": "Idle", "b": "Idle"})  # b went idle
