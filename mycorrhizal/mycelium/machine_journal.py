@@ -19,7 +19,9 @@ changes are applied on recovery):
 
 Recovery restores each machine in the state of its last row, its pending timer set again for its
 original deadline.  A machine in a step of another firing when one commits (``concurrency`` above
-1 without ``fsm_serial``) is written when that firing commits, or by its next change.
+1 without ``fsm_serial``) is written when that firing commits, or by its next change; one a firing
+of several tokens still running handed a token to (:attr:`MachinePool.held`) is left out until
+that firing ends, so a record never writes a machine ahead of the tokens that led it there.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ def entry(which: Any, saved: dict[str, Any]) -> list[Any]:
 class PoolJournal:
     """Journals the changes of one pool's machines (made when the pool's journal is attached)."""
 
-    __slots__ = ("pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks", "first")
+    __slots__ = (
+        "pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks", "first", "owed",
+    )  # fmt: skip
 
     def __init__(self, pool: Any, record: RecordChange, codecs: CodecRegistry) -> None:
         self.pool = pool
@@ -77,6 +81,8 @@ class PoolJournal:
         self.watches: dict[Any, tuple[float, TimerHandle]] = {}
         """Per machine with a pending timer: when it changes next, and the timer that looks then."""
         self.tasks: set[asyncio.Task[None]] = set()
+        self.owed: dict[Any, None] = {}
+        """Keys whose rows a record left out while a firing still running held them."""
         self.first = False
         """True while a firing writes the whole pool into its record: machines in a step of other
         firings are left out of it (their own firings' records write them)."""
@@ -100,6 +106,9 @@ class PoolJournal:
             self._drops(rows, sets)
         move = 1 if pool.spec.evicts else 0
         for which in keys:
+            if which in pool.held:  # ahead of this record, by a firing still running: written after it
+                self.owed[which] = None
+                continue
             if not self._rows(which, rows, sets, move):
                 self._settle_later(which)  # in a step of another firing: written when it settles
         return _change(rows, sets)
@@ -180,6 +189,12 @@ class PoolJournal:
             rows.append(["seen", row[0], row, 1])  # type: ignore[index]
         self.record({"rows": rows})
 
+    def released(self, which: Any) -> None:
+        """The last firing holding ``which`` ended: write its row if a record left it out meanwhile
+        (after that firing's commit, which writes it too, or instead of it if it failed)."""
+        if self.owed.pop(which, 0) is None:
+            self._settle_later(which)
+
     # -- timeouts -----------------------------------------------------------------------------------
 
     def _watch(self, which: Any, fsm: StateMachine) -> None:
@@ -240,7 +255,7 @@ class PoolJournal:
     @staticmethod
     def ready(pool: Any) -> bool:
         """True if no machine of ``pool`` is in a step (it can be written down)."""
-        return not any(busy(fsm) for fsm in pool.living.values())
+        return not pool.held and not any(busy(fsm) for fsm in pool.living.values())
 
     def close(self) -> None:
         """The pool closes (its runner stops): stop watching."""

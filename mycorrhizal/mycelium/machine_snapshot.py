@@ -93,7 +93,12 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
     machines = []
     header = None
     left_out: set[Any] = set()
+    first = pool.journal is not None and pool.journal.first
     for which, fsm in pool.living.items():
+        if first and which in pool.held:  # ahead of this record, by a firing still running
+            pool.journal.owed[which] = None  # type: ignore[union-attr]
+            left_out.add(which)
+            continue
         state = resting(fsm)
         if state is not None:  # most machines: [key, state], without a whole snapshot
             machines.append([which, state])
@@ -101,7 +106,7 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
         try:
             saved = fsm.snapshot(codecs, blackboard=False)
         except ExecutionError as exc:
-            if pool.journal is not None and pool.journal.first:
+            if first:
                 left_out.add(which)  # in a step of a firing still running: that firing's record writes it
                 continue
             raise CodecError(

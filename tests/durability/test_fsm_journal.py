@@ -418,3 +418,39 @@ async def test_a_first_firing_beside_a_machine_in_a_step_is_journaled(options: d
     recovered = await Runner.recover(net, store, {}, later, run="k")
     assert sorted(recovered.tokens("done")) == ["a:slow", "b:x"]
     assert states(recovered) == ({"a": "Idle"} if options else {"a": "Idle", "b": "Idle"})  # b went idle
+
+
+@pytest.mark.parametrize("every", [1000, 1], ids=["records", "snapshots"])
+async def test_a_machine_is_not_recovered_ahead_of_a_firing_still_running(every: int) -> None:
+    net = keyed(weight=2, concurrency=2)
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=every)
+    await runner.start()
+    # The first firing closes a, then hands b a token for 100 s; the second commits meanwhile.
+    runner.add_tokens("inbox", ["a:x", "b:x"])
+    await runner.run_until_idle()
+    runner.add_tokens("inbox", ["a:close", "b:slow", "a:x", "c:x"])
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await runner.flush()
+    assert [str(token) for token in runner.tokens("refused")] == [
+        "Rejection(token='a:x', reason='closed', transition='Keyed.work')"
+    ]
+    crashed_here = await cut_at(store, len(await records(store)))
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, crashed_here, {}, later, run="k")
+    # a:close is back in the inbox: a is where it was before it (not Closed), and closes again on it
+    assert recovered.tokens("inbox") == ("a:close", "b:slow") and states(recovered)["a"] == "Idle"
+    await recovered.start()
+    await later.run_for(50.0)
+    assert states(recovered)["a"] == "Closed"
+    await later.run_for(50.0)
+    await recovered.run_until_idle()
+    assert sorted(recovered.tokens("done")) == ["a:close", "a:x", "b:slow", "b:x", "c:x"]
+    await recovered.stop()
+    await clock.run_for(100.0)
+    await runner.run_until_idle()
+    live = states(runner)
+    await runner.stop()
+    final = await Runner.recover(net, store, {}, ManualClock(clock.now()), run="k")
+    assert states(final) == live and not final.tokens("inbox")
