@@ -223,6 +223,21 @@ def encode_memory(t: TransitionState, codecs: CodecRegistry) -> JSON:
         ) from exc
 
 
+def _decode_memory(t: TransitionState, data: JSON, codecs: CodecRegistry) -> Any:
+    """``t``'s ``ctx.memory`` in a document, decoded; an error names ``t`` (unless it does already)."""
+    try:
+        return codecs.decode(data)
+    except CodecError as exc:
+        if repr(t.qname) in str(exc):
+            raise
+        raise CodecError(
+            f"the ctx.memory of transition {t.qname!r} in the document cannot be read: {exc}; or, if the "
+            "transition changed since the document was written (it keeps other things in ctx.memory now), "
+            "restore it with the net that wrote it",
+            type_name=exc.type_name,
+        ) from exc
+
+
 def _sink(p: PlaceState) -> dict[str, JSON] | None:
     if p.sink is None or not p.sink_streak:
         return None
@@ -315,7 +330,7 @@ def _read_transition(t: TransitionState, entry: Any, codecs: CodecRegistry, now:
         raise CodecError(f"transition {t.qname!r} has {str(entry)[:60]!r} in the document, not an object")
     t.fired = _int(entry, "fired", t.qname)
     if "memory" in entry:
-        memory = codecs.decode(entry["memory"])
+        memory = _decode_memory(t, entry["memory"], codecs)
         if type(memory) is not dict:
             raise CodecError(f"the memory of transition {t.qname!r} in the document is not a dict")
         t.memory.clear()

@@ -55,10 +55,17 @@ def machine_handler(spec: EmbeddedMachine, body: BodyHook) -> Handler:
             return await deliver(pool, token, None if key is None else pool.key_of(token), ctx)
         # Every key first: a key that fails fails the firing before any machine saw a token.
         keys = [pool.key_of(token) for token in consumed]
-        for token, which in zip(consumed, keys, strict=True):
-            produced = await deliver(pool, token, which, ctx)
-            if produced is not None:
-                ctx.emit(*next(iter(produced.items())))
+        handed: list[Any] = []  # held until the firing ends: what it did to them is not committed yet
+        try:
+            for token, which in zip(consumed, keys, strict=True):
+                pool.hold(which)
+                handed.append(which)
+                produced = await deliver(pool, token, which, ctx)
+                if produced is not None:
+                    ctx.emit(*next(iter(produced.items())))
+        finally:
+            for which in handed:
+                pool.release(which)
         return None
 
     setattr(fire, EMBEDDED, spec)  # for those that run the net elsewhere (distribution's workers)

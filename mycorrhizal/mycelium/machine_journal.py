@@ -11,14 +11,17 @@ changes are applied on recovery):
 - **a timeout**: a machine with a pending timer is watched on the timebase; when its timer has
   fired and the machine has handled it (its background run is over), its row goes into a
   ``memory`` record of its own.
-- **an eviction**: the evicted key's row is removed (a ``memory`` record, with the eviction counts).
+- **an eviction**: the evicted key's row is removed, with the eviction counts (a ``memory`` record;
+  if a firing evicted it to make room for its machine, in that firing's record).
 - **an idle sweep** (``fsm_idle_ttl``) that finds a machine not at rest looks at it again
   ``fsm_idle_ttl`` later: its new time goes into a ``memory`` record (its ``seen`` row), so a
   recovered pool sweeps, and evicts, at the moments this one would.
 
 Recovery restores each machine in the state of its last row, its pending timer set again for its
 original deadline.  A machine in a step of another firing when one commits (``concurrency`` above
-1 without ``fsm_serial``) is written when that firing commits, or by its next change.
+1 without ``fsm_serial``) is written when that firing commits, or by its next change; one a firing
+of several tokens still running handed a token to (:attr:`MachinePool.held`) is left out until
+that firing ends, so a record never writes a machine ahead of the tokens that led it there.
 """
 
 from __future__ import annotations
@@ -62,7 +65,9 @@ def entry(which: Any, saved: dict[str, Any]) -> list[Any]:
 class PoolJournal:
     """Journals the changes of one pool's machines (made when the pool's journal is attached)."""
 
-    __slots__ = ("pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks")
+    __slots__ = (
+        "pool", "record", "codecs", "header", "evicted", "dropped", "watches", "tasks", "first", "owed",
+    )  # fmt: skip
 
     def __init__(self, pool: Any, record: RecordChange, codecs: CodecRegistry) -> None:
         self.pool = pool
@@ -76,6 +81,11 @@ class PoolJournal:
         self.watches: dict[Any, tuple[float, TimerHandle]] = {}
         """Per machine with a pending timer: when it changes next, and the timer that looks then."""
         self.tasks: set[asyncio.Task[None]] = set()
+        self.owed: dict[Any, None] = {}
+        """Keys whose rows a record left out while a firing still running held them."""
+        self.first = False
+        """True while a firing writes the whole pool into its record: machines in a step of other
+        firings are left out of it (their own firings' records write them)."""
         for which, fsm in pool.living.items():  # restored machines: their timers fire on their own
             self._watch(which, fsm)
             if background(fsm) is not None:  # handling a timeout that fired before it was written
@@ -92,8 +102,13 @@ class PoolJournal:
             keys = dict.fromkeys(map(pool.key_of, consumed))
         rows: list[JSON] = []
         sets: dict[str, JSON] = {}
+        if self.dropped:  # evicted to make room for this firing's machine: commits with it
+            self._drops(rows, sets)
         move = 1 if pool.spec.evicts else 0
         for which in keys:
+            if which in pool.held:  # ahead of this record, by a firing still running: written after it
+                self.owed[which] = None
+                continue
             if not self._rows(which, rows, sets, move):
                 self._settle_later(which)  # in a step of another firing: written when it settles
         return _change(rows, sets)
@@ -140,25 +155,29 @@ class PoolJournal:
         self.dropped[which] = None
 
     def _write_drops(self) -> None:
-        if self.pool.journal is not self:
-            return
+        if self.pool.journal is not self or not self.dropped:
+            return  # (or a firing's record took them)
+        rows: list[JSON] = []
+        sets: dict[str, JSON] = {}
+        self._drops(rows, sets)
+        change = _change(rows, sets)
+        if change is not None:
+            self.record(change)
+
+    def _drops(self, rows: list[JSON], sets: dict[str, JSON]) -> None:
+        """Add the rows removing the keys evicted since the last such change, and the new counts."""
         gone = [which for which in self.dropped if which not in self.pool.living]
         self.dropped.clear()
-        rows: list[JSON] = []
         ttl = self.pool.spec.idle_ttl is not None
         for which in gone:
             key = self.codecs.encode(which)
             rows.append(["machines", key, None, 0])
             if ttl:
                 rows.append(["seen", key, None, 0])
-        sets: dict[str, JSON] = {}
         evicted = _evicted(self.pool)
         if evicted != self.evicted:
             self.evicted = evicted
             sets["evicted"] = list(evicted)
-        change = _change(rows, sets)
-        if change is not None:
-            self.record(change)
 
     def seen_again(self, keys: list[Any]) -> None:
         """The idle sweep found the machines of ``keys`` not at rest and looks again ``fsm_idle_ttl``
@@ -169,6 +188,12 @@ class PoolJournal:
             row = self.codecs.encode([which, seen[which]])
             rows.append(["seen", row[0], row, 1])  # type: ignore[index]
         self.record({"rows": rows})
+
+    def released(self, which: Any) -> None:
+        """The last firing holding ``which`` ended: write its row if a record left it out meanwhile
+        (after that firing's commit, which writes it too, or instead of it if it failed)."""
+        if self.owed.pop(which, 0) is None:
+            self._settle_later(which)
 
     # -- timeouts -----------------------------------------------------------------------------------
 
@@ -230,7 +255,7 @@ class PoolJournal:
     @staticmethod
     def ready(pool: Any) -> bool:
         """True if no machine of ``pool`` is in a step (it can be written down)."""
-        return not any(busy(fsm) for fsm in pool.living.values())
+        return not pool.held and not any(busy(fsm) for fsm in pool.living.values())
 
     def close(self) -> None:
         """The pool closes (its runner stops): stop watching."""

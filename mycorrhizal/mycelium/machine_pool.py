@@ -58,6 +58,7 @@ class MachinePool:
         "living",
         "_seen",
         "_users",
+        "held",
         "_turns",
         "_sweep",
         "evicted_idle",
@@ -86,6 +87,9 @@ class MachinePool:
         self.living: dict[Any, StateMachine] = OrderedDict() if spec.evicts else {}
         self._seen: OrderedDict[Any, float] = OrderedDict()  # with fsm_idle_ttl: key -> last token time
         self._users: dict[Any, int] = {}  # firings handing a token to the machine of a key
+        self.held: dict[Any, int] = {}
+        """Keys a firing of several tokens still running has handed (or is handing) a token to: their
+        machines may be ahead of what committed, so a journal does not write them yet."""
         self._turns: dict[Any, asyncio.Lock] = {}  # concurrent firings take turns per machine
         self._sweep: TimerHandle | None = None
         self.evicted_idle = 0
@@ -226,6 +230,20 @@ class MachinePool:
         else:
             del self._users[which]
             self._turns.pop(which, None)
+
+    def hold(self, which: Any) -> None:
+        """A firing of several tokens hands one to the machine of ``which``: held until it ends."""
+        self.held[which] = self.held.get(which, 0) + 1
+
+    def release(self, which: Any) -> None:
+        """The firing that held ``which`` ended (its commit, if any, is next, in the same step)."""
+        held = self.held[which] - 1
+        if held:
+            self.held[which] = held
+        else:
+            del self.held[which]
+            if self.journal is not None:
+                self.journal.released(which)
 
     def turn(self, which: Any) -> asyncio.Lock:
         """The lock concurrent firings take to hand the machine of ``which`` one token at a time."""
@@ -371,8 +389,12 @@ class MachinePool:
     def journal_changes(self, consumed: Sequence[Any], record: RecordChange, codecs: CodecRegistry) -> JSON:
         """What the firing that consumed ``consumed`` changed: the rows of the machines it used."""
         if self.journal is None:  # made by this firing: the whole pool
-            self.journal = PoolJournal(self, record, codecs)
-            return {"value": codecs.encode(self)}
+            journal = self.journal = PoolJournal(self, record, codecs)
+            journal.first = True  # (without machines in a step of other firings, still running)
+            try:
+                return {"value": codecs.encode(self)}
+            finally:
+                journal.first = False
         return self.journal.changes(consumed)
 
     def journal_ready(self) -> bool:

@@ -36,8 +36,8 @@ from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
 from .plan import MachineSpec, Node
 
 __all__ = [
-    "FORMAT", "background", "busy", "check", "copy_machine", "header", "kick", "next_change", "read",
-    "restart", "resting", "resume", "twin", "write",
+    "FORMAT", "background", "busy", "check", "copy_machine", "discard", "header", "kick", "next_change",
+    "read", "restart", "resting", "resume", "twin", "write",
 ]  # fmt: skip
 
 FORMAT = 1
@@ -285,6 +285,14 @@ def kick(machine: Any) -> None:
     engine: Engine = machine
     if engine.clock is not None and engine.clock.fired and not engine.running:
         engine.run_in_background()
+
+
+def discard(machine: Any) -> None:
+    """Close a restored machine its owner throws away before using it (a restore refused halfway):
+    its timers are cancelled, so none of its timeouts runs later."""
+    engine: Engine = machine
+    engine.closed = True
+    restart(engine)
 
 
 # ------------------------------------------------------------------------------------------ restarting

@@ -14,11 +14,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.cli.stores import store_report
-from mycorrhizal.common import ManualClock, Store
+from mycorrhizal.common import CodecError, ManualClock, Store
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.hypha.replay import replay
-from mycorrhizal.mycelium import machines
+from mycorrhizal.mycelium import LabeledTransition, StateConfiguration, machines, pn
+from mycorrhizal.rhizomorph import Status, bt
+from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import keyed
 from ..mycelium.test_machine_snapshot import ops, play
@@ -133,9 +135,19 @@ async def test_evictions_are_journaled() -> None:
     await runner.run_until_idle()
     await clock.run_for(40.0)  # b and c are evicted at rest
     await runner.flush()
+    fire = [payload["mc"] for kind, payload in await records(store) if kind == "fire"][-1]
+    assert fire == [  # the eviction of a made room for c: it commits with c's firing
+        [
+            "machine pool",
+            {
+                "rows": [["machines", "a", None, 0], ["seen", "a", None, 0]]
+                + [["machines", "c", ["c", "Idle"], 1], ["seen", "c", ["c", 0.0], 1]],
+                "set": {"evicted": [0, 1, 0]},
+            },
+        ]
+    ]
     memory = [payload["c"] for kind, payload in await records(store) if kind == "memory"]
     assert memory == [
-        {"rows": [["machines", "a", None, 0], ["seen", "a", None, 0]], "set": {"evicted": [0, 1, 0]}},
         {
             "rows": [["machines", "b", None, 0], ["seen", "b", None, 0], ["machines", "c", None, 0]]
             + [["seen", "c", None, 0]],
@@ -220,3 +232,225 @@ async def test_inspect_lists_the_machines_recovery_would_rebuild(tmp_path: Path)
     assert "  transition Keyed.work: 2 fsm= machine(s)" in report
     assert '    "a": Closed, timeout at 100' in report
     assert '    "b": Idle' in report
+
+
+async def cut_at(store: Store, cut: int, run: str = "k") -> MemoryStore:
+    """What a crash keeping the run's first ``cut`` records after its snapshot would leave."""
+    recovery = await store.load(run)
+    assert recovery is not None and recovery.snapshot is not None
+    kept = MemoryStore()
+    journal = await kept.open_journal(run)
+    journal.snapshot(recovery.snapshot.document)
+    for record in recovery.records[:cut]:
+        journal.append(record.kind, record.payload)
+    await journal.flush()
+    return kept
+
+
+async def test_an_lru_eviction_commits_with_the_firing_that_made_room() -> None:
+    net = keyed(fsm_max_machines=2)
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "b:x"])  # a closes until t=100
+    await runner.run_until_idle()
+    runner.add_token("inbox", "c:x")  # evicts a, the least recently used
+    await runner.run_until_idle()
+    await runner.stop()
+    # Wherever a crash cuts the journal, c's machine is never recovered beside the a it replaced.
+    for cut in range(len(await records(store)) + 1):
+        later = ManualClock(clock.now())
+        recovered = await Runner.recover(net, await cut_at(store, cut), {}, later, run="k")
+        pool = machines(recovered, "work")
+        assert len(pool) <= 2, f"cut after {cut} records: {states(recovered)}"
+        assert "c" not in pool or ("a" not in pool and pool.evicted_lru == 1)
+        await later.run_for(100.0)
+        assert recovered.bb.get("reopened", 0) == ("a" in pool)  # an evicted a does not time out
+        await recovered.stop()
+
+
+# The machine of keyed() after a change: it has no state Parked any more.
+
+
+@septum.state(config=StateConfiguration(timeout=100.0))
+def Closed():  # type: ignore[no-untyped-def]
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.reject("closed")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        ctx.common["reopened"] = ctx.common.get("reopened", 0) + 1
+        return "reopen"
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition("reopen", Idle)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Idle():  # type: ignore[no-untyped-def]
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("done")
+            return "close" if ctx.msg.token.endswith(":close") else None
+
+    @septum.transitions
+    def transitions():  # type: ignore[no-untyped-def]
+        return [LabeledTransition("close", Closed)]
+
+
+def without_parking() -> Any:
+    """The net of ``keyed()`` with the changed machine."""
+
+    @pn.net
+    def Keyed(builder):  # type: ignore[no-untyped-def]
+        inbox, done, refused = builder.place("inbox"), builder.place("done"), builder.place("refused")
+
+        @builder.transition(
+            fsm=Idle,
+            fsm_key=lambda token: token.split(":")[0],
+            inputs=[inbox],
+            outputs=[done],
+            rejected=refused,
+        )
+        def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Keyed
+
+
+@pytest.mark.parametrize("recovering", [True, False], ids=["recover", "restore"])
+async def test_a_run_refused_for_a_changed_machine_leaves_no_machine_behind(recovering: bool) -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(NET, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "c:park"])  # a closes until t=100; c parks
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    bb: dict[str, Any] = {}
+    later = ManualClock(clock.now())
+    refusal = r"transition 'Keyed.work', the machine of key 'c': .*no state 'Parked'.* Fix: .*net the run"
+    with pytest.raises(CodecError, match=refusal):
+        if recovering:
+            await Runner.recover(without_parking(), store, bb, later, run="k")
+        else:
+            Runner.restore(without_parking(), document, bb, later)
+    await later.run_for(200.0)
+    assert bb == {} and later.pending == 0  # a's restored timer did not stay behind to reopen it
+
+
+@bt.tree
+def Passing():
+    @bt.action
+    def route(ctx):  # type: ignore[no-untyped-def]
+        ctx.route("done")
+        return Status.SUCCESS
+
+    bt.root(route)
+
+
+def machineless(kind: str) -> Any:
+    """The net of ``keyed()`` after a change: its transition ``work`` is a bt= or a plain one now."""
+
+    @pn.net
+    def Keyed(builder):  # type: ignore[no-untyped-def]
+        inbox, done = builder.place("inbox"), builder.place("done")
+        builder.place("refused")
+        if kind == "bt":
+
+            @builder.transition(bt=Passing, inputs=[inbox], outputs=[done])
+            def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+                pass
+
+        else:
+
+            @builder.transition(inputs=[inbox], outputs=[done])
+            def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+                return {done: consumed[0]}
+
+    return Keyed
+
+
+@pytest.mark.parametrize("kind", ["bt", "plain"])
+async def test_a_run_refused_for_a_transition_without_its_machines_names_it(kind: str) -> None:
+    store = MemoryStore()
+    runner = Runner(NET, {}, ManualClock(), store=store, run="k")
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    await runner.stop()
+    refusal = (
+        r"the ctx.memory of transition 'Keyed.work' in the document cannot be read: unknown type "
+        r"'mycelium.MachinePool'.*if the transition changed since.*restore it with the net that wrote it"
+    )
+    with pytest.raises(CodecError, match=refusal):
+        await Runner.recover(machineless(kind), store, {}, ManualClock(), run="k")
+
+
+@pytest.mark.parametrize("options", [{}, {"fsm_idle_ttl": 30.0}], ids=["kept", "idle-ttl"])
+async def test_a_first_firing_beside_a_machine_in_a_step_is_journaled(options: dict[str, Any]) -> None:
+    net = keyed(concurrency=2, **options)
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:slow", "b:x"])  # a's step takes 100 s: b's firing commits first
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await runner.flush()  # the journal goes on: b's firing wrote the pool without a, still in its step
+    crashed_here = await cut_at(store, len(await records(store)))
+    await clock.run_for(100.0)
+    await runner.run_until_idle()
+    await runner.stop()
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, crashed_here, {}, later, run="k")
+    assert states(recovered) == {"b": "Idle"} and recovered.tokens("inbox") == ("a:slow",)
+    assert list(recovered.memory("work")["machine pool"].seen) == (["b"] if options else [])
+    await recovered.start()
+    await later.run_for(100.0)  # a's token again, to a fresh machine (with fsm_idle_ttl, b goes at rest)
+    await recovered.run_until_idle()
+    await recovered.stop()
+    assert not recovered.errors and sorted(recovered.tokens("done")) == ["a:slow", "b:x"]
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, store, {}, later, run="k")
+    assert sorted(recovered.tokens("done")) == ["a:slow", "b:x"]
+    assert states(recovered) == ({"a": "Idle"} if options else {"a": "Idle", "b": "Idle"})  # b went idle
+
+
+@pytest.mark.parametrize("every", [1000, 1], ids=["records", "snapshots"])
+async def test_a_machine_is_not_recovered_ahead_of_a_firing_still_running(every: int) -> None:
+    net = keyed(weight=2, concurrency=2)
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=every)
+    await runner.start()
+    # The first firing closes a, then hands b a token for 100 s; the second commits meanwhile.
+    runner.add_tokens("inbox", ["a:x", "b:x"])
+    await runner.run_until_idle()
+    runner.add_tokens("inbox", ["a:close", "b:slow", "a:x", "c:x"])
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await runner.flush()
+    assert [str(token) for token in runner.tokens("refused")] == [
+        "Rejection(token='a:x', reason='closed', transition='Keyed.work')"
+    ]
+    crashed_here = await cut_at(store, len(await records(store)))
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, crashed_here, {}, later, run="k")
+    # a:close is back in the inbox: a is where it was before it (not Closed), and closes again on it
+    assert recovered.tokens("inbox") == ("a:close", "b:slow") and states(recovered)["a"] == "Idle"
+    await recovered.start()
+    await later.run_for(50.0)
+    assert states(recovered)["a"] == "Closed"
+    await later.run_for(50.0)
+    await recovered.run_until_idle()
+    assert sorted(recovered.tokens("done")) == ["a:close", "a:x", "b:slow", "b:x", "c:x"]
+    await recovered.stop()
+    await clock.run_for(100.0)
+    await runner.run_until_idle()
+    live = states(runner)
+    await runner.stop()
+    final = await Runner.recover(net, store, {}, ManualClock(clock.now()), run="k")
+    assert states(final) == live and not final.tokens("inbox")

@@ -67,7 +67,9 @@ def Parked():
             ctx.msg.reject("parked")
 
 
-def keyed(**options: Any) -> Any:
+def keyed(weight: int = 1, **options: Any) -> Any:
+    """The net of ``Idle``'s machines by key; ``weight``: tokens per firing."""
+
     @pn.net
     def Keyed(builder):  # type: ignore[no-untyped-def]
         inbox, done, refused = builder.place("inbox"), builder.place("done"), builder.place("refused")
@@ -75,7 +77,7 @@ def keyed(**options: Any) -> Any:
         @builder.transition(
             fsm=Idle,
             fsm_key=lambda token: token.split(":")[0],
-            inputs=[inbox],
+            inputs=[(inbox, weight)],
             outputs=[done],
             rejected=refused,
             **options,
