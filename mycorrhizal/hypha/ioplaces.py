@@ -299,7 +299,8 @@ class IOPlaces:
         try:
             await waiter
         finally:
-            self._ready.sources_waiting -= 1
+            if not waiter.done() or waiter.cancelled():  # else Ready.freed stopped counting it
+                self._ready.sources_waiting -= 1
 
     def _source_ended(self, task: asyncio.Task[None]) -> None:
         # A done callback, not a ``finally`` in ``_pump``: a source task cancelled before its first

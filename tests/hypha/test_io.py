@@ -261,3 +261,33 @@ async def test_a_base_exception_from_a_suspended_sink_keeps_the_token_and_ends_r
     )
     assert runner.stats.sink_failures == 0 and runner.stats.delivered == 0
     await runner.stop()
+
+
+def bounded_source_net(capacity: int, plain: bool) -> Any:
+    """A source that never suspends feeding a bounded place, drained by one transition."""
+
+    @pn.net
+    def Burst(builder: NetBuilder) -> None:
+        async def burst(bb: Any, timebase: Any) -> Any:
+            for i in range(6):
+                yield i  # no await: the source runs until the place is full
+
+        source = (lambda bb, timebase: range(6)) if plain else burst
+        feed = builder.io_input_place("feed", source, capacity=capacity)
+        out = builder.place("out")
+        builder.forward(feed, out)
+
+    return Burst
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 5])
+@pytest.mark.parametrize("plain", [False, True], ids=["async generator", "plain iterable"])
+async def test_run_until_idle_waits_for_a_bounded_source_whose_room_was_just_freed(
+    capacity: int, plain: bool
+) -> None:
+    # Room freed in the place resumes the waiting source only at its next step: until then it is
+    # about to put a token, not idle, and run_until_idle() must not return in between.
+    runner = Runner(bounded_source_net(capacity, plain), {})
+    assert await runner.run_until_idle() == ()
+    assert runner.marking()["out"] == tuple(range(6)) and runner.marking()["feed"] == ()
+    await runner.stop()
