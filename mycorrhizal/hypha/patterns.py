@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..common.errors import RoutingError
+from ..common.errors import Problem, RoutingError
 from .places import TransitionRef
 from .transitions import ListValue
 
@@ -21,6 +21,13 @@ __all__ = ["Patterns"]
 class _Declares(Protocol):
     list_value: ListValue
     transition: Callable[..., Any]
+    _problems: list[Problem]
+
+
+def _refuse_no_outputs(builder: _Declares, tname: str, outs: Sequence[str], given: str, fix: str) -> None:
+    """A shape without outputs cannot do its job (a fork would even eat its tokens): refused at build."""
+    if not outs:
+        builder._problems.append(Problem(f"transition {tname!r}", given, fix))
 
 
 def _local(ref: Any) -> str:
@@ -73,6 +80,8 @@ class Patterns:
                 yield {out: one(token) for out in outs}
 
         tname = name or f"fork_{_local(input_place)}"
+        vanish = "fork() was given no output places, so every token it takes would vanish"
+        _refuse_no_outputs(self, tname, outs, vanish, "give it at least one output place")
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(fork)
         return ref
 
@@ -130,6 +139,8 @@ class Patterns:
                 yield {outs[turn]: one(token)}
 
         tname = name or f"round_robin_{_local(input_place)}"
+        nowhere = "round_robin() was given no output places, so it has nowhere to send a token"
+        _refuse_no_outputs(self, tname, outs, nowhere, "give it at least one output place")
         options.setdefault("concurrency", 1)
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(
             round_robin
@@ -164,5 +175,7 @@ class Patterns:
                 yield {target: one(token)}
 
         outs = list(dict.fromkeys(targets.values()))
+        nowhere = "route() was given an empty type map, so it has nowhere to send a token"
+        _refuse_no_outputs(self, tname, outs, nowhere, "map at least one type to a place")
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(route)
         return ref

@@ -314,6 +314,18 @@ def call_forms_never_applied(b: NetBuilder) -> None:
     b.place(type=PlaceType.BAG)
 
 
+def fork_to_no_place(b: NetBuilder) -> None:
+    b.fork("p", [])  # e.g. a list of outputs computed empty: every token it took would vanish
+
+
+def round_robin_to_no_place(b: NetBuilder) -> None:
+    b.round_robin("p", [])
+
+
+def route_with_an_empty_map(b: NetBuilder) -> None:
+    b.route("p", {})
+
+
 BUILDER_CASES = [
     (
         place_name_with_a_dot,
@@ -898,6 +910,36 @@ BUILDER_CASES = [
             "a place: builder.place(...) was called but never applied to a function, so nothing was "
             "declared. Fix: name the place, builder.place('name', ...), or put @builder.place(...) above "
             "a function",
+        ],
+    ),
+    (
+        fork_to_no_place,
+        "net 'Bad'",
+        [
+            (
+                "transition 'fork_p': fork() was given no output places, so every token it takes would "
+                "vanish. Fix: give it at least one output place"
+            ),
+        ],
+    ),
+    (
+        round_robin_to_no_place,
+        "net 'Bad'",
+        [
+            (
+                "transition 'round_robin_p': round_robin() was given no output places, so it has nowhere "
+                "to send a token. Fix: give it at least one output place"
+            ),
+        ],
+    ),
+    (
+        route_with_an_empty_map,
+        "net 'Bad'",
+        [
+            (
+                "transition 'route_p': route() was given an empty type map, so it has nowhere to send a "
+                "token. Fix: map at least one type to a place"
+            ),
         ],
     ),
 ]
