@@ -248,11 +248,16 @@ def arcs_respect_io_places(net: NetSpec) -> Iterator[Problem]:
 
 
 def arcs_are_declared_once(net: NetSpec) -> Iterator[Problem]:
-    """The same arc twice would double its weight behind the reader's back."""
+    """The same arc twice would double its weight behind the reader's back.
+
+    Two elements sharing a name are :func:`names_are_unique`'s problem: the arcs they each declared
+    look alike only because of it, and are not reported again.
+    """
     seen: dict[tuple[str, str], str] = {}
+    shared = _shared_names(net)
     for a in net.arcs:
         key = (a.src, a.dst)
-        if key in seen:
+        if key in seen and not {str(a.src).split(".")[0], str(a.dst).split(".")[0]} & shared:
             yield Problem(
                 arc_subject(a),
                 f"this arc is declared twice ({seen[key]} and {a.origin})",

@@ -326,6 +326,10 @@ def route_with_an_empty_map(b: NetBuilder) -> None:
     b.route("p", {})
 
 
+def two_transitions_share_a_name_and_an_arc(b: NetBuilder) -> None:
+    b.transition(name="t", inputs=["p"])(move)  # e.g. two forward() of same-named subnet places
+
+
 BUILDER_CASES = [
     (
         place_name_with_a_dot,
@@ -940,6 +944,16 @@ BUILDER_CASES = [
                 "transition 'route_p': route() was given an empty type map, so it has nowhere to send a "
                 "token. Fix: map at least one type to a place"
             ),
+        ],
+    ),
+    (
+        two_transitions_share_a_name_and_an_arc,
+        "net 'Bad'",
+        [
+            (
+                "transition 't': the name is declared 2 times in net 'Bad'. Fix: give each place, "
+                "transition and subnet of a net its own name"
+            ),  # not also "arc 'p' -> 't' declared twice": that only follows from the shared name
         ],
     ),
 ]
