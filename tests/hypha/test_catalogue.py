@@ -330,6 +330,25 @@ def two_transitions_share_a_name_and_an_arc(b: NetBuilder) -> None:
     b.transition(name="t", inputs=["p"])(move)  # e.g. two forward() of same-named subnet places
 
 
+def arc_declared_again_by_the_embedding_net(b: NetBuilder) -> None:
+    w = b.subnet(Other, "w")
+    b.arc(w.elsewhere, w.t)  # subnet Other declares it already: t would take two tokens, one arc seen
+
+
+@pn.net
+def Relay(builder: NetBuilder) -> None:
+    src, dst = builder.place("src"), builder.place("dst")
+    builder.transition(name="hop", inputs=[src], outputs=[dst])(move)
+
+
+def output_arc_declared_again_two_levels_up(b: NetBuilder) -> None:
+    def Middle(builder: NetBuilder) -> None:
+        builder.subnet(Relay, "r")
+
+    m = b.subnet(Middle, "m")
+    b.arc(m.r.hop, m.r.dst)
+
+
 BUILDER_CASES = [
     (
         place_name_with_a_dot,
@@ -954,6 +973,26 @@ BUILDER_CASES = [
                 "transition 't': the name is declared 2 times in net 'Bad'. Fix: give each place, "
                 "transition and subnet of a net its own name"
             ),  # not also "arc 'p' -> 't' declared twice": that only follows from the shared name
+        ],
+    ),
+    (
+        arc_declared_again_by_the_embedding_net,
+        "net 'Bad'",
+        [
+            (
+                "arc 'w.elsewhere' -> 'w.t': this arc is declared twice (transition 't' inputs= in subnet "
+                "'w' and arc). Fix: declare it once; use weight= for several tokens"
+            ),
+        ],
+    ),
+    (
+        output_arc_declared_again_two_levels_up,
+        "net 'Bad'",
+        [
+            (
+                "arc 'm.r.hop' -> 'm.r.dst': this arc is declared twice (transition 'hop' outputs= in "
+                "subnet 'm.r' and arc). Fix: declare it once; use weight= for several tokens"
+            ),
         ],
     ),
 ]
