@@ -162,15 +162,17 @@ class Patterns:
         one, targets = _one(self), dict(type_map)
         tname = name or f"route_{_local(input_place)}"
 
-        def route(consumed: Sequence[Any], bb: Any, timebase: Any) -> Iterator[dict[str, Any]]:
+        def route(consumed: Sequence[Any], bb: Any, timebase: Any, ctx: Any) -> Iterator[dict[str, Any]]:
             for token in consumed:
                 target = targets.get(type(token))
                 if target is None:
+                    # ctx.transition is the qualified name: a subnet used twice has two route_<in>
                     known = [t.__name__ for t in targets]
                     raise RoutingError(
-                        f"transition {tname!r} has no place for a token of type {type(token).__name__} "
-                        f"(it routes {known}); add the type to the map, or give it on_error=",
-                        transition=tname,
+                        f"transition {ctx.transition!r} has no place for a token of type "
+                        f"{type(token).__name__} (it routes {known}); add the type to the map, or give it "
+                        "on_error=",
+                        transition=ctx.transition,
                     )
                 yield {target: one(token)}
 

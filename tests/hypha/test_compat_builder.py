@@ -376,6 +376,24 @@ def test_route_sends_by_exact_type_and_keeps_what_it_cannot_route() -> None:
     assert "no place for a token of type float" in str(stuck[0].error)
 
 
+@pytest.mark.parametrize("instance", ["left", "right"])
+def test_a_token_route_cannot_place_names_the_qualified_transition(instance: str) -> None:
+    # Two instances of one subnet: the bare name 'route_src' would not say which one failed.
+    builder = NetBuilder("Sorters")
+    for name in ("left", "right"):
+        sub = builder.subnet(sorter, name)
+        assert sub.route_src == f"{name}.route_src"
+    runner = run(builder.spec, {f"{instance}.src": [3.5]})
+    error = runner.errors[-1].__cause__
+    assert error.transition == f"Sorters.{instance}.route_src"
+    assert str(error).startswith(f"transition 'Sorters.{instance}.route_src' has no place for")
+
+
+def sorter(builder: Any) -> None:
+    src, ints = builder.place("src"), builder.place("ints")
+    builder.route(src, {int: ints})
+
+
 def test_list_values_of_the_0x_builder_are_read_as_one_token() -> None:
     assert NetBuilder.list_value is ListValue.ONE
 
