@@ -309,6 +309,33 @@ def test_an_async_guard_generator_that_does_not_wait_works_too() -> None:
     assert runner.marking()["out"] == (("b", 1),)
 
 
+def test_an_async_guard_generator_that_waits_is_a_guard_error_and_is_closed_at_once() -> None:
+    cleaned: list[str] = []
+    loop_errors: list[dict[str, Any]] = []
+
+    async def waits(bindings: Any, bb: Any, timebase: Any) -> Any:
+        try:
+            await asyncio.get_running_loop().create_future()  # never ready
+            yield bindings[0]
+        finally:
+            cleaned.append("finally")
+
+    async def go() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: loop_errors.append(context))
+        runner = Runner(guarded(GuardSpec(waits)), None)
+        runner.add_tokens("left", [1])
+        runner.add_tokens("right", [2])
+        await runner.run_until_idle()
+        await runner.stop()
+        return runner
+
+    runner = asyncio.run(go())  # shutting the loop down finalizes leftover async generators
+    assert runner.stats.guard_errors == 1 and runner.marking()["out"] == ()
+    assert "awaited something that was not ready" in str(runner.errors[-1])
+    assert cleaned == ["finally"]  # its cleanup ran when the guard was evaluated, not at loop shutdown
+    assert loop_errors == []  # not "an error occurred during closing of asynchronous generator"
+
+
 def test_a_guard_function_that_is_not_a_generator_is_refused() -> None:
     def returns(bindings: Any, bb: Any, timebase: Any) -> Any:
         return bindings[0]
