@@ -291,3 +291,34 @@ async def test_run_until_idle_waits_for_a_bounded_source_whose_room_was_just_fre
     assert await runner.run_until_idle() == ()
     assert runner.marking()["out"] == tuple(range(6)) and runner.marking()["feed"] == ()
     await runner.stop()
+
+
+def resuming_source_net() -> Any:
+    """A source that resumes from the position it keeps on the blackboard (as the docs advise), into
+    a place of capacity 1 whose consumer's guard waits until ``bb["open"]``."""
+
+    @pn.net
+    def Resume(builder: NetBuilder) -> None:
+        @builder.io_input_place(capacity=1)
+        async def feed(bb: Any, timebase: Any) -> Any:
+            while bb["next"] < 5:
+                bb["next"] += 1
+                yield bb["next"] - 1
+
+        out = builder.place("out")
+        builder.forward(feed, out, guard=lambda consumed, bb: bb["open"])
+
+    return Resume
+
+
+async def test_a_full_source_place_is_waited_for_before_the_next_token_is_asked_for() -> None:
+    bb: dict[str, Any] = {"next": 0, "open": False}
+    runner = Runner(resuming_source_net(), bb)
+    await runner.run_until_idle()
+    assert runner.marking()["feed"] == (0,)
+    assert bb["next"] == 1  # token 1 is not asked for while there is no room for it
+    await runner.stop()  # a token the source had given but the place had no room for would be lost here
+    bb["open"] = True
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == (0, 1, 2, 3, 4)
+    await runner.stop()
