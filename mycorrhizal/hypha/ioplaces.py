@@ -295,6 +295,16 @@ class IOPlaces:
                 handled=False,
             )
             self.failed[p.qname] = self._report.errors[-1]
+        except BaseException as exc:  # KeyboardInterrupt and the like: no failure, the caller's to handle
+            log.info(
+                "net %s: source of %s raised %s: no failure; it gives no more tokens until the runner is "
+                "started again, and it is raised to the caller (run_until_idle())",
+                self._report.name,
+                p.qname,
+                type(exc).__name__,
+            )
+            self._ready.fail_waiters(exc)  # nobody awaits this task
+            raise
 
     async def _until_room(self, p: PlaceState) -> None:
         """Return once bounded ``p`` has room for one more token (at once if it is unbounded)."""

@@ -322,3 +322,28 @@ async def test_a_full_source_place_is_waited_for_before_the_next_token_is_asked_
     await runner.run_until_idle()
     assert runner.marking()["out"] == (0, 1, 2, 3, 4)
     await runner.stop()
+
+
+async def test_a_base_exception_from_a_source_is_raised_from_run_until_idle(
+    clock: ManualClock, caplog: Any
+) -> None:
+    @pn.net
+    def Src(builder: NetBuilder) -> None:
+        @builder.io_input_place()
+        async def feed(bb: Any, timebase: Any) -> Any:
+            yield 1
+            raise Abort()
+
+        builder.forward(feed, builder.place("out"))
+
+    runner = Runner(Src, {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the task's error
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.hypha"), pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)  # not "idle, nothing held back"
+    assert runner.marking()["out"] == (1,) and runner.stats.source_errors == 0
+    (told,) = [r for r in caplog.records if "raised Abort" in r.getMessage()]
+    assert told.levelno == logging.INFO and told.getMessage() == (
+        "net Src: source of Src.feed raised Abort: no failure; it gives no more tokens until the runner "
+        "is started again, and it is raised to the caller (run_until_idle())"
+    )
+    await runner.stop()
