@@ -179,5 +179,14 @@ class Patterns:
         outs = list(dict.fromkeys(targets.values()))
         nowhere = "route() was given an empty type map, so it has nowhere to send a token"
         _refuse_no_outputs(self, tname, outs, nowhere, "map at least one type to a place")
+        for key in targets:
+            if not isinstance(key, type):  # e.g. int | float: no token's type(token) is ever equal to it
+                self._problems.append(
+                    Problem(
+                        f"transition {tname!r}",
+                        f"route() sends each token by its exact type, and {key!r} is not a type",
+                        "give each type its own entry, e.g. {int: place, float: place}",
+                    )
+                )
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(route)
         return ref

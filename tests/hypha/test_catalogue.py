@@ -349,6 +349,10 @@ def output_arc_declared_again_two_levels_up(b: NetBuilder) -> None:
     b.arc(m.r.hop, m.r.dst)
 
 
+def route_keyed_by_a_union(b: NetBuilder) -> None:
+    b.route("p", {int | float: "p", "str": "p"})  # neither is a type: no token could ever match them
+
+
 BUILDER_CASES = [
     (
         place_name_with_a_dot,
@@ -992,6 +996,20 @@ BUILDER_CASES = [
             (
                 "arc 'm.r.hop' -> 'm.r.dst': this arc is declared twice (transition 'hop' outputs= in "
                 "subnet 'm.r' and arc). Fix: declare it once; use weight= for several tokens"
+            ),
+        ],
+    ),
+    (
+        route_keyed_by_a_union,
+        "net 'Bad'",
+        [
+            (
+                "transition 'route_p': route() sends each token by its exact type, and int | float is not "
+                "a type. Fix: give each type its own entry, e.g. {int: place, float: place}"
+            ),
+            (
+                "transition 'route_p': route() sends each token by its exact type, and 'str' is not a "
+                "type. Fix: give each type its own entry, e.g. {int: place, float: place}"
             ),
         ],
     ),
