@@ -35,6 +35,19 @@ def _local(ref: Any) -> str:
     return str(ref).rpartition(".")[2]
 
 
+def _refuse_loop(builder: _Declares, tname: str, shape: str, input_place: str, outs: Sequence[str]) -> None:
+    """A shape that puts a token back where it took it from fires on it for ever (never idle)."""
+    if str(input_place) in {str(out) for out in outs}:
+        builder._problems.append(
+            Problem(
+                f"transition {tname!r}",
+                f"{shape}() puts tokens it takes from {str(input_place)!r} back into {str(input_place)!r}, "
+                "so it would fire on them for ever",
+                "send the tokens to other places",
+            )
+        )
+
+
 def _one(builder: _Declares) -> Callable[[Any], Any]:
     """How to write one token as an output value, whichever way the builder reads lists."""
     if builder.list_value is ListValue.SEVERAL:
@@ -60,6 +73,7 @@ class Patterns:
                 yield {output_place: one(token)}
 
         tname = name or f"forward_{_local(input_place)}_to_{_local(output_place)}"
+        _refuse_loop(self, tname, "forward", input_place, [output_place])
         ref: TransitionRef = self.transition(
             name=tname, inputs=[input_place], outputs=[output_place], **options
         )(forward)
@@ -82,6 +96,7 @@ class Patterns:
         tname = name or f"fork_{_local(input_place)}"
         vanish = "fork() was given no output places, so every token it takes would vanish"
         _refuse_no_outputs(self, tname, outs, vanish, "give it at least one output place")
+        _refuse_loop(self, tname, "fork", input_place, outs)
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(fork)
         return ref
 
@@ -179,6 +194,7 @@ class Patterns:
         outs = list(dict.fromkeys(targets.values()))
         nowhere = "route() was given an empty type map, so it has nowhere to send a token"
         _refuse_no_outputs(self, tname, outs, nowhere, "map at least one type to a place")
+        _refuse_loop(self, tname, "route", input_place, outs)
         for key in targets:
             if not isinstance(key, type):  # e.g. int | float: no token's type(token) is ever equal to it
                 self._problems.append(

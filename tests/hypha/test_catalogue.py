@@ -350,7 +350,16 @@ def output_arc_declared_again_two_levels_up(b: NetBuilder) -> None:
 
 
 def route_keyed_by_a_union(b: NetBuilder) -> None:
-    b.route("p", {int | float: "p", "str": "p"})  # neither is a type: no token could ever match them
+    q = b.place("q")
+    b.route("p", {int | float: q, "str": q})  # neither is a type: no token could ever match them
+
+
+def shapes_putting_tokens_back_where_they_came_from(b: NetBuilder) -> None:
+    q = b.place("q")
+    b.forward("p", "p")  # each would fire for ever on its first token: run_until_idle() never returns
+    b.fork("p", [q, "p"], name="copy")
+    b.round_robin("p", [q, "p"], name="turns")  # fine: a token put back goes to q at its next turn
+    b.route("p", {int: "p", str: q}, name="sort")
 
 
 BUILDER_CASES = [
@@ -1010,6 +1019,24 @@ BUILDER_CASES = [
             (
                 "transition 'route_p': route() sends each token by its exact type, and 'str' is not a "
                 "type. Fix: give each type its own entry, e.g. {int: place, float: place}"
+            ),
+        ],
+    ),
+    (
+        shapes_putting_tokens_back_where_they_came_from,
+        "net 'Bad'",
+        [
+            (
+                "transition 'forward_p_to_p': forward() puts tokens it takes from 'p' back into 'p', so it "
+                "would fire on them for ever. Fix: send the tokens to other places"
+            ),
+            (
+                "transition 'copy': fork() puts tokens it takes from 'p' back into 'p', so it would fire "
+                "on them for ever. Fix: send the tokens to other places"
+            ),
+            (
+                "transition 'sort': route() puts tokens it takes from 'p' back into 'p', so it would fire "
+                "on them for ever. Fix: send the tokens to other places"
             ),
         ],
     ),
