@@ -79,7 +79,7 @@ def _first_async(transition: str, agen: Any) -> Any:
                 continue
             except StopAsyncIteration:
                 return None
-            step.close()
+            _abandon(step)
             raise HandlerError(
                 f"the guard of transition {transition!r} awaited something that was not ready; guards run "
                 "while the scheduler chooses what to fire and cannot wait",
@@ -87,6 +87,20 @@ def _first_async(transition: str, agen: Any) -> Any:
             )
     finally:
         _close(agen)
+
+
+def _abandon(step: Any) -> None:
+    """End an async generator suspended inside ``step`` (its ``__anext__``) at its ``await``.
+
+    ``step.close()`` alone would leave the generator marked as running (Python 3.11): its ``finally``
+    blocks would never run and asyncio would log an error closing it at the loop's shutdown.
+    """
+    try:
+        step.throw(GeneratorExit)
+    except (GeneratorExit, StopIteration, StopAsyncIteration, RuntimeError):
+        pass
+    else:  # it caught GeneratorExit and yielded or awaited again
+        step.close()
 
 
 def _close(agen: Any) -> None:

@@ -247,12 +247,29 @@ def arcs_respect_io_places(net: NetSpec) -> Iterator[Problem]:
             )
 
 
+def _subnet_arcs(net: NetSpec) -> dict[tuple[str, str], str]:
+    """The arcs ``net``'s subnets declare (at any depth), by their ends' names relative to ``net``:
+    an embedding net declaring one again would make its transition take or give twice as much."""
+    found: dict[tuple[str, str], str] = {}
+    for qname, sub in net.walk(""):
+        if sub is not net:
+            path = qname[1:]  # ".w.v" -> "w.v"
+            for a in sub.arcs:
+                found.setdefault((f"{path}.{a.src}", f"{path}.{a.dst}"), f"{a.origin} in subnet {path!r}")
+    return found
+
+
 def arcs_are_declared_once(net: NetSpec) -> Iterator[Problem]:
-    """The same arc twice would double its weight behind the reader's back."""
-    seen: dict[tuple[str, str], str] = {}
+    """The same arc twice would double its weight behind the reader's back.
+
+    Two elements sharing a name are :func:`names_are_unique`'s problem: the arcs they each declared
+    look alike only because of it, and are not reported again.
+    """
+    seen = _subnet_arcs(net)
+    shared = _shared_names(net)
     for a in net.arcs:
         key = (a.src, a.dst)
-        if key in seen:
+        if key in seen and not {str(a.src).split(".")[0], str(a.dst).split(".")[0]} & shared:
             yield Problem(
                 arc_subject(a),
                 f"this arc is declared twice ({seen[key]} and {a.origin})",

@@ -184,15 +184,25 @@ def _link_sink_error_places(tree: _Tree) -> None:
 
 
 def _arcs_by_transition(tree: _Tree) -> tuple[list[list[_Arc]], list[list[_Arc]]]:
-    inputs: list[list[_Arc]] = [[] for _ in tree.transitions]
-    outputs: list[list[_Arc]] = [[] for _ in tree.transitions]
+    """Each transition's input and output arcs in declaration order.
+
+    A subnet is declared, arcs included, before a net embedding it adds arcs to its transitions; the
+    walk visits the embedding net first, so each transition's arcs are put deepest declaring net
+    first (a stable sort): the subnet's handler finds its own tokens and outputs where it expects them.
+    """
+    inputs: list[list[tuple[int, _Arc]]] = [[] for _ in tree.transitions]
+    outputs: list[list[tuple[int, _Arc]]] = [[] for _ in tree.transitions]
     for scope, arc in tree.arcs:
-        src, dst = f"{scope}.{arc.src}", f"{scope}.{arc.dst}"
+        src, dst, depth = f"{scope}.{arc.src}", f"{scope}.{arc.dst}", -scope.count(".")
         if arc.direction == "in":
-            inputs[tree.tindex[dst]].append((tree.pindex[src], arc.weight, arc.src))
+            inputs[tree.tindex[dst]].append((depth, (tree.pindex[src], arc.weight, arc.src)))
         else:
-            outputs[tree.tindex[src]].append((tree.pindex[dst], arc.weight, arc.dst))
-    return inputs, outputs
+            outputs[tree.tindex[src]].append((depth, (tree.pindex[dst], arc.weight, arc.dst)))
+    return [_declared(arcs) for arcs in inputs], [_declared(arcs) for arcs in outputs]
+
+
+def _declared(arcs: list[tuple[int, _Arc]]) -> list[_Arc]:
+    return [arc for _, arc in sorted(arcs, key=lambda entry: entry[0])]
 
 
 def _flat_transition(tree: _Tree, i: int, inputs: list[_Arc], outputs: list[_Arc]) -> FlatTransition:

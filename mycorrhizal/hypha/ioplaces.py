@@ -265,10 +265,17 @@ class IOPlaces:
     async def _pump(self, p: PlaceState, source_factory: SourceFactory) -> None:
         """Feed io input place ``p`` from its source, waiting for room when it is full."""
         try:
-            source = _tokens(source_factory(self.bb, self.timebase))
-            async for token in _aiter(source):
-                while p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
-                    await self._room(p)
+            tokens = _aiter(_tokens(source_factory(self.bb, self.timebase)))
+            while True:
+                # Room first, then the next token: a source is never asked for a token the place has
+                # no room for (stop() while it waited would lose it); and again after, in case
+                # add_token() filled the place while the source was producing.
+                await self._until_room(p)
+                try:
+                    token = await anext(tokens)
+                except StopAsyncIteration:
+                    break
+                await self._until_room(p)
                 if self.recorder is not None:
                     self.recorder.added(p, [token])
                 self.put(p, (token,))
@@ -288,6 +295,21 @@ class IOPlaces:
                 handled=False,
             )
             self.failed[p.qname] = self._report.errors[-1]
+        except BaseException as exc:  # KeyboardInterrupt and the like: no failure, the caller's to handle
+            log.info(
+                "net %s: source of %s raised %s: no failure; it gives no more tokens until the runner is "
+                "started again, and it is raised to the caller (run_until_idle())",
+                self._report.name,
+                p.qname,
+                type(exc).__name__,
+            )
+            self._ready.fail_waiters(exc)  # nobody awaits this task
+            raise
+
+    async def _until_room(self, p: PlaceState) -> None:
+        """Return once bounded ``p`` has room for one more token (at once if it is unbounded)."""
+        while p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
+            await self._room(p)
 
     async def _room(self, p: PlaceState) -> None:
         """Wait until bounded ``p`` has room (the source counts as waiting, not busy, meanwhile)."""
@@ -299,7 +321,8 @@ class IOPlaces:
         try:
             await waiter
         finally:
-            self._ready.sources_waiting -= 1
+            if not waiter.done() or waiter.cancelled():  # else Ready.freed stopped counting it
+                self._ready.sources_waiting -= 1
 
     def _source_ended(self, task: asyncio.Task[None]) -> None:
         # A done callback, not a ``finally`` in ``_pump``: a source task cancelled before its first

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..common.errors import RoutingError
+from ..common.errors import Problem, RoutingError
 from .places import TransitionRef
 from .transitions import ListValue
 
@@ -21,11 +21,31 @@ __all__ = ["Patterns"]
 class _Declares(Protocol):
     list_value: ListValue
     transition: Callable[..., Any]
+    _problems: list[Problem]
+
+
+def _refuse_no_outputs(builder: _Declares, tname: str, outs: Sequence[str], given: str, fix: str) -> None:
+    """A shape without outputs cannot do its job (a fork would even eat its tokens): refused at build."""
+    if not outs:
+        builder._problems.append(Problem(f"transition {tname!r}", given, fix))
 
 
 def _local(ref: Any) -> str:
     """The element's own name (``"inbox"`` for ``"worker1.inbox"``), for default transition names."""
     return str(ref).rpartition(".")[2]
+
+
+def _refuse_loop(builder: _Declares, tname: str, shape: str, input_place: str, outs: Sequence[str]) -> None:
+    """A shape that puts a token back where it took it from fires on it for ever (never idle)."""
+    if str(input_place) in {str(out) for out in outs}:
+        builder._problems.append(
+            Problem(
+                f"transition {tname!r}",
+                f"{shape}() puts tokens it takes from {str(input_place)!r} back into {str(input_place)!r}, "
+                "so it would fire on them for ever",
+                "send the tokens to other places",
+            )
+        )
 
 
 def _one(builder: _Declares) -> Callable[[Any], Any]:
@@ -53,6 +73,7 @@ class Patterns:
                 yield {output_place: one(token)}
 
         tname = name or f"forward_{_local(input_place)}_to_{_local(output_place)}"
+        _refuse_loop(self, tname, "forward", input_place, [output_place])
         ref: TransitionRef = self.transition(
             name=tname, inputs=[input_place], outputs=[output_place], **options
         )(forward)
@@ -73,6 +94,9 @@ class Patterns:
                 yield {out: one(token) for out in outs}
 
         tname = name or f"fork_{_local(input_place)}"
+        vanish = "fork() was given no output places, so every token it takes would vanish"
+        _refuse_no_outputs(self, tname, outs, vanish, "give it at least one output place")
+        _refuse_loop(self, tname, "fork", input_place, outs)
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(fork)
         return ref
 
@@ -130,6 +154,8 @@ class Patterns:
                 yield {outs[turn]: one(token)}
 
         tname = name or f"round_robin_{_local(input_place)}"
+        nowhere = "round_robin() was given no output places, so it has nowhere to send a token"
+        _refuse_no_outputs(self, tname, outs, nowhere, "give it at least one output place")
         options.setdefault("concurrency", 1)
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(
             round_robin
@@ -151,18 +177,32 @@ class Patterns:
         one, targets = _one(self), dict(type_map)
         tname = name or f"route_{_local(input_place)}"
 
-        def route(consumed: Sequence[Any], bb: Any, timebase: Any) -> Iterator[dict[str, Any]]:
+        def route(consumed: Sequence[Any], bb: Any, timebase: Any, ctx: Any) -> Iterator[dict[str, Any]]:
             for token in consumed:
                 target = targets.get(type(token))
                 if target is None:
+                    # ctx.transition is the qualified name: a subnet used twice has two route_<in>
                     known = [t.__name__ for t in targets]
                     raise RoutingError(
-                        f"transition {tname!r} has no place for a token of type {type(token).__name__} "
-                        f"(it routes {known}); add the type to the map, or give it on_error=",
-                        transition=tname,
+                        f"transition {ctx.transition!r} has no place for a token of type "
+                        f"{type(token).__name__} (it routes {known}); add the type to the map, or give it "
+                        "on_error=",
+                        transition=ctx.transition,
                     )
                 yield {target: one(token)}
 
         outs = list(dict.fromkeys(targets.values()))
+        nowhere = "route() was given an empty type map, so it has nowhere to send a token"
+        _refuse_no_outputs(self, tname, outs, nowhere, "map at least one type to a place")
+        _refuse_loop(self, tname, "route", input_place, outs)
+        for key in targets:
+            if not isinstance(key, type):  # e.g. int | float: no token's type(token) is ever equal to it
+                self._problems.append(
+                    Problem(
+                        f"transition {tname!r}",
+                        f"route() sends each token by its exact type, and {key!r} is not a type",
+                        "give each type its own entry, e.g. {int: place, float: place}",
+                    )
+                )
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(route)
         return ref

@@ -83,6 +83,9 @@ class Ready:
             waiters, p.room_waiters = p.room_waiters, []
             for w in waiters:
                 if not w.done():
+                    # From now on the source is about to put a token, not waiting: counted as busy
+                    # at once, or run_until_idle() could return before its task resumes.
+                    self.sources_waiting -= 1
                     w.set_result(None)
 
     def start_flight(self, t: TransitionState, consumed: Consumed) -> None:

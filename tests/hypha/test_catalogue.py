@@ -314,6 +314,54 @@ def call_forms_never_applied(b: NetBuilder) -> None:
     b.place(type=PlaceType.BAG)
 
 
+def fork_to_no_place(b: NetBuilder) -> None:
+    b.fork("p", [])  # e.g. a list of outputs computed empty: every token it took would vanish
+
+
+def round_robin_to_no_place(b: NetBuilder) -> None:
+    b.round_robin("p", [])
+
+
+def route_with_an_empty_map(b: NetBuilder) -> None:
+    b.route("p", {})
+
+
+def two_transitions_share_a_name_and_an_arc(b: NetBuilder) -> None:
+    b.transition(name="t", inputs=["p"])(move)  # e.g. two forward() of same-named subnet places
+
+
+def arc_declared_again_by_the_embedding_net(b: NetBuilder) -> None:
+    w = b.subnet(Other, "w")
+    b.arc(w.elsewhere, w.t)  # subnet Other declares it already: t would take two tokens, one arc seen
+
+
+@pn.net
+def Relay(builder: NetBuilder) -> None:
+    src, dst = builder.place("src"), builder.place("dst")
+    builder.transition(name="hop", inputs=[src], outputs=[dst])(move)
+
+
+def output_arc_declared_again_two_levels_up(b: NetBuilder) -> None:
+    def Middle(builder: NetBuilder) -> None:
+        builder.subnet(Relay, "r")
+
+    m = b.subnet(Middle, "m")
+    b.arc(m.r.hop, m.r.dst)
+
+
+def route_keyed_by_a_union(b: NetBuilder) -> None:
+    q = b.place("q")
+    b.route("p", {int | float: q, "str": q})  # neither is a type: no token could ever match them
+
+
+def shapes_putting_tokens_back_where_they_came_from(b: NetBuilder) -> None:
+    q = b.place("q")
+    b.forward("p", "p")  # each would fire for ever on its first token: run_until_idle() never returns
+    b.fork("p", [q, "p"], name="copy")
+    b.round_robin("p", [q, "p"], name="turns")  # fine: a token put back goes to q at its next turn
+    b.route("p", {int: "p", str: q}, name="sort")
+
+
 BUILDER_CASES = [
     (
         place_name_with_a_dot,
@@ -898,6 +946,98 @@ BUILDER_CASES = [
             "a place: builder.place(...) was called but never applied to a function, so nothing was "
             "declared. Fix: name the place, builder.place('name', ...), or put @builder.place(...) above "
             "a function",
+        ],
+    ),
+    (
+        fork_to_no_place,
+        "net 'Bad'",
+        [
+            (
+                "transition 'fork_p': fork() was given no output places, so every token it takes would "
+                "vanish. Fix: give it at least one output place"
+            ),
+        ],
+    ),
+    (
+        round_robin_to_no_place,
+        "net 'Bad'",
+        [
+            (
+                "transition 'round_robin_p': round_robin() was given no output places, so it has nowhere "
+                "to send a token. Fix: give it at least one output place"
+            ),
+        ],
+    ),
+    (
+        route_with_an_empty_map,
+        "net 'Bad'",
+        [
+            (
+                "transition 'route_p': route() was given an empty type map, so it has nowhere to send a "
+                "token. Fix: map at least one type to a place"
+            ),
+        ],
+    ),
+    (
+        two_transitions_share_a_name_and_an_arc,
+        "net 'Bad'",
+        [
+            (
+                "transition 't': the name is declared 2 times in net 'Bad'. Fix: give each place, "
+                "transition and subnet of a net its own name"
+            ),  # not also "arc 'p' -> 't' declared twice": that only follows from the shared name
+        ],
+    ),
+    (
+        arc_declared_again_by_the_embedding_net,
+        "net 'Bad'",
+        [
+            (
+                "arc 'w.elsewhere' -> 'w.t': this arc is declared twice (transition 't' inputs= in subnet "
+                "'w' and arc). Fix: declare it once; use weight= for several tokens"
+            ),
+        ],
+    ),
+    (
+        output_arc_declared_again_two_levels_up,
+        "net 'Bad'",
+        [
+            (
+                "arc 'm.r.hop' -> 'm.r.dst': this arc is declared twice (transition 'hop' outputs= in "
+                "subnet 'm.r' and arc). Fix: declare it once; use weight= for several tokens"
+            ),
+        ],
+    ),
+    (
+        route_keyed_by_a_union,
+        "net 'Bad'",
+        [
+            (
+                "transition 'route_p': route() sends each token by its exact type, and int | float is not "
+                "a type. Fix: give each type its own entry, e.g. {int: place, float: place}"
+            ),
+            (
+                "transition 'route_p': route() sends each token by its exact type, and 'str' is not a "
+                "type. Fix: give each type its own entry, e.g. {int: place, float: place}"
+            ),
+        ],
+    ),
+    (
+        shapes_putting_tokens_back_where_they_came_from,
+        "net 'Bad'",
+        [
+            (
+                "transition 'forward_p_to_p': forward() puts tokens it takes from 'p' back into 'p', so it "
+                "would fire on them for ever. Fix: send the tokens to other places"
+            ),
+            (
+                "transition 'copy': fork() puts tokens it takes from 'p' back into 'p', so it would fire "
+                "on them for ever. Fix: send the tokens to other places"
+            ),
+            (
+                "transition 'sort': route() puts tokens it takes from 'p' back into 'p', so it would fire "
+                "on them for ever. Fix: send the tokens to other places"
+            ),
         ],
     ),
 ]

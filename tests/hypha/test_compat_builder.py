@@ -309,6 +309,33 @@ def test_an_async_guard_generator_that_does_not_wait_works_too() -> None:
     assert runner.marking()["out"] == (("b", 1),)
 
 
+def test_an_async_guard_generator_that_waits_is_a_guard_error_and_is_closed_at_once() -> None:
+    cleaned: list[str] = []
+    loop_errors: list[dict[str, Any]] = []
+
+    async def waits(bindings: Any, bb: Any, timebase: Any) -> Any:
+        try:
+            await asyncio.get_running_loop().create_future()  # never ready
+            yield bindings[0]
+        finally:
+            cleaned.append("finally")
+
+    async def go() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: loop_errors.append(context))
+        runner = Runner(guarded(GuardSpec(waits)), None)
+        runner.add_tokens("left", [1])
+        runner.add_tokens("right", [2])
+        await runner.run_until_idle()
+        await runner.stop()
+        return runner
+
+    runner = asyncio.run(go())  # shutting the loop down finalizes leftover async generators
+    assert runner.stats.guard_errors == 1 and runner.marking()["out"] == ()
+    assert "awaited something that was not ready" in str(runner.errors[-1])
+    assert cleaned == ["finally"]  # its cleanup ran when the guard was evaluated, not at loop shutdown
+    assert loop_errors == []  # not "an error occurred during closing of asynchronous generator"
+
+
 def test_a_guard_function_that_is_not_a_generator_is_refused() -> None:
     def returns(bindings: Any, bb: Any, timebase: Any) -> Any:
         return bindings[0]
@@ -374,6 +401,24 @@ def test_route_sends_by_exact_type_and_keeps_what_it_cannot_route() -> None:
     assert runner.marking()["src"] == (3.5, "b")  # not dropped: back at the head, reported stuck
     assert [s.name for s in stuck] == ["Sorter.route_src"]
     assert "no place for a token of type float" in str(stuck[0].error)
+
+
+@pytest.mark.parametrize("instance", ["left", "right"])
+def test_a_token_route_cannot_place_names_the_qualified_transition(instance: str) -> None:
+    # Two instances of one subnet: the bare name 'route_src' would not say which one failed.
+    builder = NetBuilder("Sorters")
+    for name in ("left", "right"):
+        sub = builder.subnet(sorter, name)
+        assert sub.route_src == f"{name}.route_src"
+    runner = run(builder.spec, {f"{instance}.src": [3.5]})
+    error = runner.errors[-1].__cause__
+    assert error.transition == f"Sorters.{instance}.route_src"
+    assert str(error).startswith(f"transition 'Sorters.{instance}.route_src' has no place for")
+
+
+def sorter(builder: Any) -> None:
+    src, ints = builder.place("src"), builder.place("ints")
+    builder.route(src, {int: ints})
 
 
 def test_list_values_of_the_0x_builder_are_read_as_one_token() -> None:

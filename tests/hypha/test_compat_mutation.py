@@ -311,26 +311,29 @@ def test_a_removed_transition_with_a_firing_in_flight_ends_it_first() -> None:
 def test_an_arc_that_would_reorder_a_busy_transitions_inputs_is_refused() -> None:
     clock = ManualClock()
     builder = NetBuilder("Top")
-    builder.subnet(slow_pipeline(clock), "sub")
-    builder.place("inbox")
+    sub = builder.subnet(slow_pipeline(clock), "sub")
+    builder.arc(builder.place("inbox"), sub.work)  # after the subnet's own input arc of 'work'
 
     async def go() -> Any:
         runner = Runner(builder.spec, None, clock)
         await runner.start()
         runner.add_token("sub.input", "a")
+        runner.add_token("inbox", "x")
         await asyncio.sleep(0)
-        # declared in the top net, the arc would come before the subnet's own input arc of 'work'
+        runner.add_place("sub.more")
+        # declared in the subnet, the arc would come before the top net's arc into 'work'
         with pytest.raises(ExecutionError, match=r"transition 'Top.sub.work' has 1 firing\(s\) in flight"):
-            runner.add_arc("inbox", "sub.work")
-        assert runner.spec.arcs == ()  # nothing changed
+            runner.add_arc("sub.more", "sub.work")
+        assert [(a.src, a.dst) for a in runner.spec.arcs] == [("inbox", "sub.work")]  # nothing changed
         clock.advance(1)
         await runner.run_until_idle()
-        runner.add_arc("inbox", "sub.work")  # between firings it is fine
+        runner.add_arc("sub.more", "sub.work")  # between firings it is fine
         await runner.stop()
         return runner
 
     runner = asyncio.run(go())
-    assert runner.marking()["sub.output"] == ("a",) and [a.dst for a in runner.spec.arcs] == ["sub.work"]
+    assert runner.marking()["sub.output"] == ("a",) and runner.marking()["inbox"] == ()
+    assert [(a.src, a.dst) for a in runner.spec.subnets[0].net.arcs][-1] == ("more", "work")
 
 
 def test_the_change_methods_take_0x_keyword_names() -> None:

@@ -261,3 +261,89 @@ async def test_a_base_exception_from_a_suspended_sink_keeps_the_token_and_ends_r
     )
     assert runner.stats.sink_failures == 0 and runner.stats.delivered == 0
     await runner.stop()
+
+
+def bounded_source_net(capacity: int, plain: bool) -> Any:
+    """A source that never suspends feeding a bounded place, drained by one transition."""
+
+    @pn.net
+    def Burst(builder: NetBuilder) -> None:
+        async def burst(bb: Any, timebase: Any) -> Any:
+            for i in range(6):
+                yield i  # no await: the source runs until the place is full
+
+        source = (lambda bb, timebase: range(6)) if plain else burst
+        feed = builder.io_input_place("feed", source, capacity=capacity)
+        out = builder.place("out")
+        builder.forward(feed, out)
+
+    return Burst
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 5])
+@pytest.mark.parametrize("plain", [False, True], ids=["async generator", "plain iterable"])
+async def test_run_until_idle_waits_for_a_bounded_source_whose_room_was_just_freed(
+    capacity: int, plain: bool
+) -> None:
+    # Room freed in the place resumes the waiting source only at its next step: until then it is
+    # about to put a token, not idle, and run_until_idle() must not return in between.
+    runner = Runner(bounded_source_net(capacity, plain), {})
+    assert await runner.run_until_idle() == ()
+    assert runner.marking()["out"] == tuple(range(6)) and runner.marking()["feed"] == ()
+    await runner.stop()
+
+
+def resuming_source_net() -> Any:
+    """A source that resumes from the position it keeps on the blackboard (as the docs advise), into
+    a place of capacity 1 whose consumer's guard waits until ``bb["open"]``."""
+
+    @pn.net
+    def Resume(builder: NetBuilder) -> None:
+        @builder.io_input_place(capacity=1)
+        async def feed(bb: Any, timebase: Any) -> Any:
+            while bb["next"] < 5:
+                bb["next"] += 1
+                yield bb["next"] - 1
+
+        out = builder.place("out")
+        builder.forward(feed, out, guard=lambda consumed, bb: bb["open"])
+
+    return Resume
+
+
+async def test_a_full_source_place_is_waited_for_before_the_next_token_is_asked_for() -> None:
+    bb: dict[str, Any] = {"next": 0, "open": False}
+    runner = Runner(resuming_source_net(), bb)
+    await runner.run_until_idle()
+    assert runner.marking()["feed"] == (0,)
+    assert bb["next"] == 1  # token 1 is not asked for while there is no room for it
+    await runner.stop()  # a token the source had given but the place had no room for would be lost here
+    bb["open"] = True
+    await runner.run_until_idle()
+    assert runner.marking()["out"] == (0, 1, 2, 3, 4)
+    await runner.stop()
+
+
+async def test_a_base_exception_from_a_source_is_raised_from_run_until_idle(
+    clock: ManualClock, caplog: Any
+) -> None:
+    @pn.net
+    def Src(builder: NetBuilder) -> None:
+        @builder.io_input_place()
+        async def feed(bb: Any, timebase: Any) -> Any:
+            yield 1
+            raise Abort()
+
+        builder.forward(feed, builder.place("out"))
+
+    runner = Runner(Src, {}, clock)
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)  # the task's error
+    with caplog.at_level(logging.INFO, logger="mycorrhizal.hypha"), pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)  # not "idle, nothing held back"
+    assert runner.marking()["out"] == (1,) and runner.stats.source_errors == 0
+    (told,) = [r for r in caplog.records if "raised Abort" in r.getMessage()]
+    assert told.levelno == logging.INFO and told.getMessage() == (
+        "net Src: source of Src.feed raised Abort: no failure; it gives no more tokens until the runner "
+        "is started again, and it is raised to the caller (run_until_idle())"
+    )
+    await runner.stop()

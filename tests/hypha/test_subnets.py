@@ -129,3 +129,36 @@ async def test_names_at_depth_three(bb: dict[str, Any]) -> None:
     assert runner.memory("middle.leaf.work") is runner.memory("Outer.middle.leaf.work")
     with pytest.raises(RoutingError, match=r"no place 'leaf.inbox'"):
         runner.add_token("leaf.inbox", 1)
+
+
+@pn.net
+def Stamp(builder: NetBuilder) -> None:
+    inbox = builder.place("inbox")
+    outbox = builder.place("outbox")
+
+    @builder.transition(inputs=[inbox], outputs=[outbox])
+    def stamp(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+        bb["seen"] = (list(consumed), list(ctx.outputs))
+        return {outbox: consumed[0]}  # written for its own net: its own inbox's token comes first
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+async def test_a_subnet_transitions_own_arcs_come_before_those_an_embedding_net_adds(
+    bb: dict[str, Any], depth: int
+) -> None:
+    # The subnet was declared (with its arcs) before the embedding net added its own: "input arcs
+    # in declaration order" puts the subnet's first, so its handler's consumed[0] keeps its meaning.
+    def Middle(builder: NetBuilder) -> None:
+        builder.subnet(Stamp, "s")
+
+    builder = NetBuilder("Outer")
+    sub = builder.subnet(Stamp, "s") if depth == 1 else builder.subnet(Middle, "m").s
+    extra, log = builder.place("extra"), builder.place("log")
+    builder.arc(extra, sub.stamp).arc(log)
+    runner = Runner(builder.build(), bb)
+    runner.add_token(extra, "from outer")
+    runner.add_token(sub.inbox, "own")
+    await runner.run_until_idle()
+    assert bb["seen"] == (["own", "from outer"], ["outbox", "log"])
+    assert runner.marking()[sub.outbox] == ("own",)
+    await runner.stop()
