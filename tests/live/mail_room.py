@@ -1,7 +1,9 @@
-"""A composed net for the browser test: letters arrive once a second; a tree per letter sorts it."""
+"""Composed nets: MailRoom for the browser test (letters arrive once a second; a tree per letter
+sorts it), and Desks, whose keyed machines sort letters per addressee."""
 
 from mycorrhizal.mycelium import pn
 from mycorrhizal.rhizomorph import Status, bt
+from mycorrhizal.septum import StateConfiguration, septum
 
 
 @bt.tree
@@ -30,4 +32,28 @@ def MailRoom(builder):  # type: ignore[no-untyped-def]
 
     @builder.transition(bt=Sorter, inputs=[letters], outputs=[done], rejected=odd)
     async def sort(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Desk():
+    """One machine per addressee (the key): routes each letter to 'sorted'."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("sorted")
+
+
+def addressee(letter: str) -> str:
+    """A Desks machine's key: the last word of the letter."""
+    return letter.split()[-1]
+
+
+@pn.net
+def Desks(builder):  # type: ignore[no-untyped-def]
+    inbox, done = builder.place("inbox"), builder.place("sorted")
+
+    @builder.transition(fsm=Desk, fsm_key=addressee, inputs=[inbox], outputs=[done])
+    async def desk(consumed, bb, timebase):  # type: ignore[no-untyped-def]
         pass
