@@ -101,6 +101,7 @@ class LiveView:
         self._runner: web.AppRunner | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        self._drawn: tuple[int, str] = (-1, "")  # (picture revision, its SVG)
 
     @property
     def url(self) -> str:
@@ -115,8 +116,10 @@ class LiveView:
 
     async def start(self) -> None:
         """Draw the picture, start the server and attach to the runtime."""
-        svg = await asyncio.to_thread(picture_svg, self.watched.diagram)
-        runner = web.AppRunner(make_app(self.hub, svg, self.pacer), access_log=None, shutdown_timeout=0.5)
+        await self._picture()  # drawn now, so a picture that cannot be drawn fails here
+        runner = web.AppRunner(
+            make_app(self.hub, self._picture, self.pacer), access_log=None, shutdown_timeout=0.5
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:
@@ -140,6 +143,13 @@ class LiveView:
                 "live view serving on %s, reachable from other machines (it has no authentication)",
                 self.host,
             )
+
+    async def _picture(self) -> str:
+        """The picture as SVG, drawn again when the watched net was changed since."""
+        revision, diagram = self.watched.picture, self.watched.diagram
+        if self._drawn[0] != revision:
+            self._drawn = (revision, await asyncio.to_thread(picture_svg, diagram))
+        return self._drawn[1]
 
     async def _poll(self) -> None:
         while True:

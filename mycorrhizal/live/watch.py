@@ -49,6 +49,8 @@ class Watched(ABC):
         self.diagram = diagram
         self.timebase = timebase
         self.node_ids = {node.id for node in diagram.all_nodes()}
+        self.picture = 0
+        """The picture's revision: one more each time it is drawn again (a net changed while running)."""
         self._sink: Sink | None = None
 
     @property
@@ -87,6 +89,7 @@ class Watched(ABC):
         return {
             "name": self.name,
             "kind": self.kind,
+            "picture": self.picture,
             "time": self.timebase.now(),
             "places": {},
             "busy": {},
@@ -149,6 +152,7 @@ class NetWatch(Watched):
         """The running net was changed: its picture and its transitions are the changed net's now."""
         self.diagram = diagram_of(self.runner.net)
         self.node_ids = {node.id for node in self.diagram.all_nodes()}
+        self.picture += 1
         self._read_net()
 
     def note(self, event: Any) -> None:

@@ -1,7 +1,8 @@
 """Composed nets: MailRoom for the browser test (letters arrive once a second; a tree per letter
 sorts it), and Desks, whose keyed machines sort letters per addressee."""
 
-from mycorrhizal.mycelium import pn
+from mycorrhizal.common import ManualClock
+from mycorrhizal.mycelium import PNRunner, pn
 from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import StateConfiguration, septum
 
@@ -57,3 +58,20 @@ def Desks(builder):  # type: ignore[no-untyped-def]
     @builder.transition(fsm=Desk, fsm_key=addressee, inputs=[inbox], outputs=[done])
     async def desk(consumed, bb, timebase):  # type: ignore[no-untyped-def]
         pass
+
+
+@pn.net
+def Growing(builder):  # type: ignore[no-untyped-def]
+    """A net that grows while it runs: one virtual second in, it adds the place 'late' to itself."""
+
+    @builder.io_input_place()
+    async def ticks(bb, timebase):  # type: ignore[no-untyped-def]
+        await timebase.sleep(1)
+        GROWING.add_place("late", initial=["news"])
+        yield "tick"
+
+    builder.place("early")
+
+
+GROWING = PNRunner(Growing, {}, ManualClock())
+"""``mycorrhizal serve mail_room.py:GROWING`` watches this runner (on a virtual clock: paced)."""

@@ -248,3 +248,15 @@ async def test_closing_the_view_ends_open_streams(
     await send(world, cb, "after")  # the runner goes on without the view
     assert [r.id for r in world.runner.tokens("success")] == ["after"]
     assert not view.hub.clients and len(world.runner.errors) == 0
+
+
+async def test_the_picture_follows_a_net_changed_while_running(
+    view: LiveView, world: Any, http: aiohttp.ClientSession
+) -> None:
+    first = await get_json(http, view.url + "api/snapshot")
+    world.runner.add_place("audit")
+    await world.runner.run_until_idle()
+    snap = await get_json(http, view.url + "api/snapshot")
+    assert snap["picture"] == first["picture"] + 1 and snap["places"][PREFIX + "audit"] == 0
+    async with http.get(view.url + "diagram.svg") as response:
+        assert f'data-node="{PREFIX}audit"' in await response.text()
