@@ -13,11 +13,13 @@ seconds per real second) and the page gets pause and step buttons; see :mod:`.pa
 from __future__ import annotations
 
 import asyncio
+import errno
 import html
 import ipaddress
 import logging
 import os
 import re
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -126,11 +128,7 @@ class LiveView:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-            raise OSError(
-                f"cannot serve the live view on {self.host}:{self.port}: {reason}; "
-                "pick another port (0: any free one)"
-            ) from exc
+            raise self._cannot_listen(exc) from exc
         self._runner = runner
         self.port = runner.addresses[0][1]
         self.watched.attach(self.hub.observe)
@@ -143,6 +141,22 @@ class LiveView:
                 "live view serving on %s, reachable from other machines (it has no authentication)",
                 self.host,
             )
+
+    def _cannot_listen(self, exc: OSError) -> OSError:
+        """Why the server could not listen, and what to change: the host or the port."""
+        where = f"cannot serve the live view on {self.host}:{self.port}"
+        # The host is at fault when it names no address, or none of this machine's.
+        if isinstance(exc, socket.gaierror):
+            reason = f"no address found for {self.host!r}"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = f"{self.host} is not an address of this machine"
+        else:
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            return OSError(f"{where}: {reason}; pick another port (0: any free one)")
+        return OSError(
+            f"{where}: {reason}; give host (--host) an address of this machine: 127.0.0.1 (this "
+            "machine only) or 0.0.0.0 (every network it is on)"
+        )
 
     async def _picture(self) -> str:
         """The picture as SVG, drawn again when the watched net was changed since."""
