@@ -172,6 +172,33 @@ def test_format_and_file_name_must_agree(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.py"]  # nothing written
 
 
+@pytest.mark.parametrize(
+    "output, options, written",
+    [
+        ("pictures", [], "pictures/Flow.svg"),
+        ("pictures/", [], "pictures/Flow.svg"),
+        ("pictures", ["-f", "mmd"], "pictures/Flow.mmd"),
+        ("new/", [], "new/Flow.svg"),  # not there yet: still meant as a folder
+    ],
+)
+def test_output_naming_a_folder_asks_for_a_file_in_it(
+    target: Path,
+    output: str,
+    options: list[str],
+    written: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pictures").mkdir()
+    assert main(["render", f"{target}:Flow", "-o", output, *options]) == 2
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: -o {output!r} is a folder; give a file name, e.g. -o {written}\n"
+    )
+    assert not (tmp_path / "pictures" / ".svg").exists() and not (tmp_path / "new").exists()
+
+
 def test_a_format_without_a_suffix_writes_that_format(target: Path, tmp_path: Path) -> None:
     out = tmp_path / "flow"
     assert main(["render", f"{target}:Flow", "-f", "mmd", "-o", str(out)]) == 0
