@@ -147,6 +147,19 @@ def test_demo_out_pointing_at_a_file_is_one_line(target: Path, capsys: pytest.Ca
     assert f"--out '{target}' is a file; give a folder" in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("option, name", [("--out", "pictures"), ("--log", "logs/events.json")])
+def test_demo_folder_that_cannot_be_made_is_one_line(
+    target: Path, option: str, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A folder under a file: it cannot be made, even by root.
+    assert main(["demo", "circuit-breaker", option, str(target / name)]) == 1
+    folder = target / name if option == "--out" else target / "logs"
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: cannot create folder '{folder}' for {option}: Not a directory; "
+        f"give {option} a place you may write to (its folders are created if missing)\n"
+    )
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -29,7 +29,10 @@ def make_folder(folder: Path, option: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CommandError(f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}") from exc
+        raise CommandError(
+            f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}; give {option} a place "
+            "you may write to (its folders are created if missing)"
+        ) from exc
 
 
 def _format_of(output: str | None, fmt: str | None) -> str:
