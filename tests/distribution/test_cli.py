@@ -62,7 +62,10 @@ def test_submit_reads_json_lines_from_stdin(
         (["submit", NET, "nowhere", "1"], "net 'TwoStage' has no place 'nowhere'"),
         (["inspect", "tests/distribution/nets.py:NETS"], "has no attribute 'NETS'"),
         (["inspect", "tests/distribution/workers.py:ROOT"], "is PosixPath, not a hypha net"),
-        (["inspect", NET, "--codecs", "tests/distribution/workers.py:NETS"], "is str, not a CodecRegistry"),
+        (
+            ["inspect", NET, "--codecs", "tests/distribution/workers.py:NETS"],
+            "is str, not a CodecRegistry; name the CodecRegistry your tokens' types are in",
+        ),
         (["inspect", NET, "--shared", "jobs,nowhere"], "shared place 'nowhere': is not a place of the net"),
     ],
 )
