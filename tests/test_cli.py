@@ -87,7 +87,11 @@ BAD_FILES = {
     "import": ("import no_such_package_for_cli_tests\n", "ModuleNotFoundError: No module named"),
     "raises": ("\n\nX = 1 / 0\n", "ZeroDivisionError: division by zero (bad.py, line 3)"),
     "wrong kind": ("X = 42\n", "'{path}:X' is 42 (of type int), which cannot be drawn or checked"),
-}
+    "exits": ("import sys\n\nsys.exit(0)\n", "cannot load '{path}': it calls sys.exit(0) as it loads "
+              "(bad.py, line 3); put what runs it as a script under if __name__ == '__main__':"),
+    "exits saying why": ("import sys\nsys.exit('no config')\n", "cannot load '{path}': it calls "
+                         "sys.exit('no config') as it loads (bad.py, line 2); put what runs"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["render", "check"])
@@ -112,6 +116,16 @@ def test_a_module_raising_at_import_is_one_line(
     assert main(["render", "broken_flows_pkg.flows:X"]) == 1
     expected = "cannot load module 'broken_flows_pkg.flows': RuntimeError: no config (flows.py, line 1)"
     assert expected in one_line_error(capsys)
+
+
+def test_a_module_exiting_at_import_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "exiting_flows.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "exiting_flows:X"]) == 1
+    expected = "cannot load module 'exiting_flows': it calls sys.exit(0) as it loads"
+    assert f"{expected} (exiting_flows.py, line 2)" in one_line_error(capsys)
 
 
 def test_dotted_names_resolve_from_the_current_folder(
