@@ -499,6 +499,17 @@ def test_inspect_mistakes_are_one_line(
     assert err.count("\n") == 1
 
 
+def test_inspect_leaves_an_empty_file_as_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "run.db"
+    empty.touch()
+    assert main(["inspect", str(empty)]) == 1
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: '{empty}' is empty, not a store; give the file a Runner with "
+        "store=SQLiteStore(...) wrote\n"
+    )
+    assert [(p.name, p.stat().st_size) for p in tmp_path.iterdir()] == [("run.db", 0)]  # nothing written
+
+
 def test_inspect_records_must_be_a_count(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["inspect", "run.db", "--records", "many"])
