@@ -104,6 +104,7 @@ class LiveView:
         self._poller: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._drawn: tuple[int, str] = (-1, "")  # (picture revision, its SVG)
+        self._drawing: tuple[int, asyncio.Future[str]] | None = None  # the one drawing under way
 
     @property
     def url(self) -> str:
@@ -160,10 +161,17 @@ class LiveView:
 
     async def _picture(self) -> str:
         """The picture as SVG, drawn again when the watched net was changed since."""
-        revision, diagram = self.watched.picture, self.watched.diagram
-        if self._drawn[0] != revision:
-            self._drawn = (revision, await asyncio.to_thread(picture_svg, diagram))
-        return self._drawn[1]
+        revision = self.watched.picture
+        if self._drawn[0] == revision:
+            return self._drawn[1]
+        # One drawing per revision, whatever the number of pages asking for it meanwhile.
+        if self._drawing is None or self._drawing[0] != revision:
+            drawing = asyncio.ensure_future(asyncio.to_thread(picture_svg, self.watched.diagram))
+            self._drawing = (revision, drawing)
+        svg = await asyncio.shield(self._drawing[1])
+        if self._drawn[0] < revision:
+            self._drawn = (revision, svg)
+        return svg
 
     async def _poll(self) -> None:
         while True:
