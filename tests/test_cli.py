@@ -254,9 +254,10 @@ def test_a_malformed_command_line_exits_2(capsys: pytest.CaptureFixture[str]) ->
     assert exit_.value.code == 2 and "Traceback" not in capsys.readouterr().err
 
 
-def test_python_dash_m_runs_the_command(target: Path) -> None:
+@pytest.mark.parametrize("module", ["mycorrhizal", "mycorrhizal.cli"])
+def test_python_dash_m_runs_the_command(target: Path, module: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "-m", "mycorrhizal", "render"]
+    command = [sys.executable, "-m", module, "render"]
     done = subprocess.run([*command, f"{target}:Flow", "-f", "dot"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and "digraph Flow" in done.stdout
     bad = subprocess.run([*command, f"{target}:Nope"], capture_output=True, text=True, env=env)
