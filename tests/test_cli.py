@@ -118,6 +118,16 @@ def test_a_module_raising_at_import_is_one_line(
     assert expected in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_ctrl_c_is_one_line_and_exit_130(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = tmp_path / "slow.py"
+    slow.write_text("raise KeyboardInterrupt  # Ctrl-C while a slow module loads\n")
+    assert main([command, f"{slow}:X"]) == 130  # not a KeyboardInterrupt that reaches the user
+    assert one_line_error(capsys) == "mycorrhizal: interrupted (Ctrl-C)\n"
+
+
 def test_a_module_exiting_at_import_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
