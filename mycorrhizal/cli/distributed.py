@@ -102,6 +102,12 @@ async def _work(worker: Any) -> None:
 
 
 def _tokens(args: argparse.Namespace, codecs: CodecRegistry) -> list[Any]:
+    if not args.tokens and sys.stdin.isatty():  # else it would seem to hang, waiting for typing
+        print(
+            "mycorrhizal: no TOKEN given: type one JSON token per line, then Ctrl-D "
+            "(Ctrl-Z Enter on Windows)",
+            file=sys.stderr,
+        )
     texts = args.tokens or [line for line in sys.stdin.read().splitlines() if line.strip()]
     tokens = []
     for number, text in enumerate(texts, 1):
