@@ -87,7 +87,11 @@ BAD_FILES = {
     "import": ("import no_such_package_for_cli_tests\n", "ModuleNotFoundError: No module named"),
     "raises": ("\n\nX = 1 / 0\n", "ZeroDivisionError: division by zero (bad.py, line 3)"),
     "wrong kind": ("X = 42\n", "'{path}:X' is 42 (of type int), which cannot be drawn or checked"),
-}
+    "exits": ("import sys\n\nsys.exit(0)\n", "cannot load '{path}': it calls sys.exit(0) as it loads "
+              "(bad.py, line 3); put what runs it as a script under if __name__ == '__main__':"),
+    "exits saying why": ("import sys\nsys.exit('no config')\n", "cannot load '{path}': it calls "
+                         "sys.exit('no config') as it loads (bad.py, line 2); put what runs"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["render", "check"])
@@ -112,6 +116,26 @@ def test_a_module_raising_at_import_is_one_line(
     assert main(["render", "broken_flows_pkg.flows:X"]) == 1
     expected = "cannot load module 'broken_flows_pkg.flows': RuntimeError: no config (flows.py, line 1)"
     assert expected in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_ctrl_c_is_one_line_and_exit_130(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = tmp_path / "slow.py"
+    slow.write_text("raise KeyboardInterrupt  # Ctrl-C while a slow module loads\n")
+    assert main([command, f"{slow}:X"]) == 130  # not a KeyboardInterrupt that reaches the user
+    assert one_line_error(capsys) == "mycorrhizal: interrupted (Ctrl-C)\n"
+
+
+def test_a_module_exiting_at_import_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "exiting_flows.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "exiting_flows:X"]) == 1
+    expected = "cannot load module 'exiting_flows': it calls sys.exit(0) as it loads"
+    assert f"{expected} (exiting_flows.py, line 2)" in one_line_error(capsys)
 
 
 def test_dotted_names_resolve_from_the_current_folder(
@@ -147,6 +171,19 @@ def test_demo_out_pointing_at_a_file_is_one_line(target: Path, capsys: pytest.Ca
     assert f"--out '{target}' is a file; give a folder" in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("option, name", [("--out", "pictures"), ("--log", "logs/events.json")])
+def test_demo_folder_that_cannot_be_made_is_one_line(
+    target: Path, option: str, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A folder under a file: it cannot be made, even by root.
+    assert main(["demo", "circuit-breaker", option, str(target / name)]) == 1
+    folder = target / name if option == "--out" else target / "logs"
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: cannot create folder '{folder}' for {option}: Not a directory; "
+        f"give {option} a place you may write to (its folders are created if missing)\n"
+    )
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -170,6 +207,33 @@ def test_format_and_file_name_must_agree(
     assert main(["render", f"{target}:Flow", *args]) == 2
     assert message in one_line_error(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.py"]  # nothing written
+
+
+@pytest.mark.parametrize(
+    "output, options, written",
+    [
+        ("pictures", [], "pictures/Flow.svg"),
+        ("pictures/", [], "pictures/Flow.svg"),
+        ("pictures", ["-f", "mmd"], "pictures/Flow.mmd"),
+        ("new/", [], "new/Flow.svg"),  # not there yet: still meant as a folder
+    ],
+)
+def test_output_naming_a_folder_asks_for_a_file_in_it(
+    target: Path,
+    output: str,
+    options: list[str],
+    written: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pictures").mkdir()
+    assert main(["render", f"{target}:Flow", "-o", output, *options]) == 2
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: -o {output!r} is a folder; give a file name, e.g. -o {written}\n"
+    )
+    assert not (tmp_path / "pictures" / ".svg").exists() and not (tmp_path / "new").exists()
 
 
 def test_a_format_without_a_suffix_writes_that_format(target: Path, tmp_path: Path) -> None:
@@ -200,9 +264,10 @@ def test_a_malformed_command_line_exits_2(capsys: pytest.CaptureFixture[str]) ->
     assert exit_.value.code == 2 and "Traceback" not in capsys.readouterr().err
 
 
-def test_python_dash_m_runs_the_command(target: Path) -> None:
+@pytest.mark.parametrize("module", ["mycorrhizal", "mycorrhizal.cli"])
+def test_python_dash_m_runs_the_command(target: Path, module: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "-m", "mycorrhizal", "render"]
+    command = [sys.executable, "-m", module, "render"]
     done = subprocess.run([*command, f"{target}:Flow", "-f", "dot"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and "digraph Flow" in done.stdout
     bad = subprocess.run([*command, f"{target}:Nope"], capture_output=True, text=True, env=env)
@@ -443,6 +508,17 @@ def test_inspect_mistakes_are_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"mycorrhizal: {message.format(dir=tmp_path)}")
     assert err.count("\n") == 1
+
+
+def test_inspect_leaves_an_empty_file_as_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "run.db"
+    empty.touch()
+    assert main(["inspect", str(empty)]) == 1
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: '{empty}' is empty, not a store; give the file a Runner with "
+        "store=SQLiteStore(...) wrote\n"
+    )
+    assert [(p.name, p.stat().st_size) for p in tmp_path.iterdir()] == [("run.db", 0)]  # nothing written
 
 
 def test_inspect_records_must_be_a_count(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,8 @@
 run a net over Redis, look into a store.
 
 The command line is the one place that prints; the library underneath only logs. Every failure a
-user can cause ends in one line on stderr and exit status 1 (2 for a malformed command line).
+user can cause ends in one line on stderr and exit status 1 (2 for a malformed command line, 130
+for Ctrl-C).
 
 Reading the command line needs only :mod:`.parser`; each command lives in the module named for it in
 :data:`COMMANDS`, imported when that command runs.  So ``mycorrhizal render`` does not load the live
@@ -54,4 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MycorrhizalError as exc:
         print(f"mycorrhizal: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C where a command does not stop cleanly by itself: no traceback
+        print("mycorrhizal: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     return status

@@ -48,7 +48,10 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if args.codecs:
         codecs = load_target(args.codecs)
         if not isinstance(codecs, CodecRegistry):
-            raise CommandError(f"--codecs {args.codecs!r} is {type(codecs).__name__}, not a CodecRegistry")
+            raise CommandError(
+                f"--codecs {args.codecs!r} is {type(codecs).__name__}, not a CodecRegistry; name the "
+                "CodecRegistry your tokens' types are in"
+            )
     shared = [name.strip() for name in args.shared.split(",") if name.strip()] if args.shared else None
     options = {"redis": args.redis, "prefix": args.prefix, "shared": shared, "codecs": codecs}
     return net, {**options, "partitions": args.partitions}
@@ -99,6 +102,12 @@ async def _work(worker: Any) -> None:
 
 
 def _tokens(args: argparse.Namespace, codecs: CodecRegistry) -> list[Any]:
+    if not args.tokens and sys.stdin.isatty():  # else it would seem to hang, waiting for typing
+        print(
+            "mycorrhizal: no TOKEN given: type one JSON token per line, then Ctrl-D "
+            "(Ctrl-Z Enter on Windows)",
+            file=sys.stderr,
+        )
     texts = args.tokens or [line for line in sys.stdin.read().splitlines() if line.strip()]
     tokens = []
     for number, text in enumerate(texts, 1):

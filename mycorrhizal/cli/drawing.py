@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,10 @@ def make_folder(folder: Path, option: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CommandError(f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}") from exc
+        raise CommandError(
+            f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}; give {option} a place "
+            "you may write to (its folders are created if missing)"
+        ) from exc
 
 
 def _format_of(output: str | None, fmt: str | None) -> str:
@@ -60,8 +64,17 @@ def _format_of(output: str | None, fmt: str | None) -> str:
     return suffix
 
 
+def _is_folder(output: str | None) -> bool:
+    """Whether ``-o`` names a folder: one that exists, or a name ending with a slash."""
+    return output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """``mycorrhizal render TARGET [-o FILE] [-f FORMAT]``."""
+    if _is_folder(args.output):
+        name = f"{diagram_of(load_drawable(args.target)).name}.{args.format or 'svg'}"
+        example = Path(args.output) / name
+        raise CommandError(f"-o {args.output!r} is a folder; give a file name, e.g. -o {example}", usage=True)
     fmt = _format_of(args.output, args.format)
     target = load_drawable(args.target)
     if args.output is None and fmt == "dot":

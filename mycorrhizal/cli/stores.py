@@ -54,6 +54,10 @@ async def store_report(path: str, *, run: str | None = None, records: int = 10) 
             f"no store file {path!r}; give the file a Runner with store=SQLiteStore(...) wrote (or "
             "MODULE:ATTR of a net with --redis for a distributed net)"
         )
+    if Path(path).stat().st_size == 0:  # SQLite would make it a new, empty store: inspect writes nothing
+        raise CommandError(
+            f"{path!r} is empty, not a store; give the file a Runner with store=SQLiteStore(...) wrote"
+        )
     try:
         store = SQLiteStore(path)
     except StoreError as exc:

@@ -37,7 +37,12 @@ def _where(exc: BaseException) -> str:
     return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
 
 
-def _load_failure(what: str, exc: Exception) -> CommandError:
+def _load_failure(what: str, exc: BaseException) -> CommandError:
+    if isinstance(exc, SystemExit):  # a script run on import: it would end the command unexplained
+        return CommandError(
+            f"cannot load {what}: it calls sys.exit({exc.code!r}) as it loads{_where(exc)}; put what "
+            "runs it as a script under if __name__ == '__main__':"
+        )
     if isinstance(exc, MycorrhizalError):
         return CommandError(f"cannot load {what}: {exc}")
     first_line = (str(exc).strip().splitlines() or [""])[0]
@@ -51,7 +56,7 @@ def _run_file(module_part: str) -> dict[str, Any]:
     with first_on_path(path.resolve().parent):
         try:
             return runpy.run_path(str(path), run_name=f"mycorrhizal_target_{path.stem}")
-        except Exception as exc:  # anything the user's file raises while it runs
+        except (Exception, SystemExit) as exc:  # anything the user's file raises while it runs
             raise _load_failure(repr(module_part), exc) from exc
 
 
@@ -67,7 +72,7 @@ def _import_module(module_part: str) -> dict[str, Any]:
                     "folder that holds it, or give a path to the .py file"
                 ) from exc
             raise _load_failure(f"module {module_part!r}", exc) from exc
-        except Exception as exc:  # anything the user's module raises while it is imported
+        except (Exception, SystemExit) as exc:  # anything the user's module raises while it is imported
             raise _load_failure(f"module {module_part!r}", exc) from exc
 
 

@@ -36,7 +36,7 @@ log = logging.getLogger("mycorrhizal.live")
 class Client:
     """One browser's stream: a bounded buffer of encoded updates, coalesced when it overflows."""
 
-    __slots__ = ("queue", "limit", "wake", "resync", "dropped", "coalesced", "closed")
+    __slots__ = ("queue", "limit", "wake", "resync", "dropped", "coalesced", "closed", "after")
 
     def __init__(self, limit: int) -> None:
         self.queue: deque[tuple[str, int]] = deque()
@@ -49,6 +49,8 @@ class Client:
         self.coalesced = 0
         """Times this client's backlog was replaced by a snapshot."""
         self.closed = False
+        self.after = 0
+        """Sequence number of the newest event this client got in a snapshot's history."""
 
     def offer(self, message: str, events: int) -> bool:
         """Queue an update carrying ``events`` events; False when it coalesced the backlog instead."""
@@ -95,6 +97,8 @@ class Hub:
         self.skipped = 0
         """Events counted but not described, because more than ``history`` came between two flushes."""
         self._pending: list[tuple[Any, dict[str, str] | None]] = []
+        # Described (for a page that connected, or /api/events) but not yet sent to the open pages.
+        self._unsent: list[dict[str, Any]] = []
         self._handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._last_core = ""
@@ -142,7 +146,8 @@ class Hub:
             self._handle.cancel()
             self._handle = None
         self._last_flush = asyncio.get_running_loop().time()
-        records = self._describe()
+        self._describe()
+        records, self._unsent = self._unsent, []
         if not self.clients:
             return
         core = self._core()
@@ -150,9 +155,14 @@ class Hub:
         if not records and encoded == self._last_core:
             return
         self._last_core = encoded
-        message = json.dumps({"events": records, "snapshot": self._with_stats(core)})
+        snap = self._with_stats(core)
+        message = json.dumps({"events": records, "snapshot": snap})
         for client in list(self.clients):
-            client.offer(message, len(records))
+            if records and client.after >= records[0]["seq"]:  # connected since: it has some of them
+                mine = [record for record in records if record["seq"] > client.after]
+                client.offer(json.dumps({"events": mine, "snapshot": snap}), len(mine))
+            else:
+                client.offer(message, len(records))
 
     @property
     def dropped(self) -> int:
@@ -164,7 +174,8 @@ class Hub:
         """Times a client's backlog was replaced by a fresh snapshot."""
         return self._gone[1] + sum(client.coalesced for client in self.clients)
 
-    def _describe(self) -> list[dict[str, Any]]:
+    def _describe(self) -> None:
+        """Describe the events received since, into the history and the records the pages get next."""
         pending, self._pending = self._pending, []
         limit = self.history.maxlen or len(pending)
         kept = pending[-limit:]
@@ -175,7 +186,11 @@ class Hub:
             nodes = self._nodes(event, tag)
             records.append(describe(event, first + offset, nodes, tag))
         self.history.extend(records)
-        return records
+        self._unsent.extend(records)
+        cap = self.history.maxlen
+        if cap and len(self._unsent) > cap:  # described in several looks between two flushes
+            self.skipped += len(self._unsent) - cap
+            del self._unsent[:-cap]
 
     def _nodes(self, event: Any, tag: dict[str, str] | None) -> list[str]:
         watched = self.watched
@@ -206,6 +221,8 @@ class Hub:
         """What a client gets first, and again after its backlog was coalesced: state and recent events."""
         self.flush_pending_only()
         recent = list(self.history)[-history:] if history else []
+        if client is not None and recent:
+            client.after = recent[-1]["seq"]  # the next update leaves out what it has now
         body = {
             "snapshot": self.snapshot(),
             "history": recent,
@@ -215,7 +232,7 @@ class Hub:
         return json.dumps(body)
 
     def flush_pending_only(self) -> None:
-        """Describe events received so far (without sending), so history is current."""
+        """Describe events received so far, so history is current; the open pages get them next flush."""
         self._describe()
 
     def connect(self) -> Client:

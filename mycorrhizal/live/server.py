@@ -4,7 +4,7 @@ Routes::
 
     GET  /                 the page (static HTML, JavaScript and CSS shipped in the package)
     GET  /static/NAME      live.js, live.css
-    GET  /diagram.svg      the target's Graphviz picture
+    GET  /diagram.svg      the target's Graphviz picture (drawn again after a net changed)
     GET  /api/snapshot     the runtime's state now (JSON)
     GET  /api/events       recent events (JSON); ?since=SEQ&limit=N&type=A,B
     GET  /api/stream       server-sent events: "snapshot" first, then "update"s; ?history=N
@@ -42,7 +42,8 @@ MAX_HISTORY = 1000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 _PACER: web.AppKey[Pacer | None] = web.AppKey("pacer", object)  # type: ignore[arg-type]
-_SVG: web.AppKey[str] = web.AppKey("svg", str)
+Draw = Callable[[], Awaitable[str]]
+_DRAW: web.AppKey[Draw] = web.AppKey("draw", object)  # type: ignore[arg-type]
 
 
 def _text(status: int, message: str) -> web.Response:
@@ -77,7 +78,8 @@ async def _static_file(request: web.Request) -> web.StreamResponse:
 
 
 async def _diagram(request: web.Request) -> web.StreamResponse:
-    return web.Response(text=request.app[_SVG], content_type="image/svg+xml")
+    svg = await request.app[_DRAW]()
+    return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
 
 def _whole(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -200,12 +202,12 @@ def _apply(pacer: Pacer, action: str, body: dict[str, Any]) -> None:
         pacer.set_speed(check_speed(body["speed"]))
 
 
-def make_app(hub: Hub, svg: str, pacer: Pacer | None) -> web.Application:
-    """The aiohttp application serving the page for ``hub``'s runtime."""
+def make_app(hub: Hub, draw: Draw, pacer: Pacer | None) -> web.Application:
+    """The aiohttp application serving the page for ``hub``'s runtime; ``draw()``: its picture now."""
     app = web.Application(middlewares=[_clear_errors])
     app[_HUB] = hub
     app[_PACER] = pacer
-    app[_SVG] = svg
+    app[_DRAW] = draw
     app.router.add_get("/", _index)
     app.router.add_get("/static/{name}", _static_file)
     app.router.add_get("/diagram.svg", _diagram)

@@ -13,11 +13,13 @@ seconds per real second) and the page gets pause and step buttons; see :mod:`.pa
 from __future__ import annotations
 
 import asyncio
+import errno
 import html
 import ipaddress
 import logging
 import os
 import re
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,8 @@ class LiveView:
         self._runner: web.AppRunner | None = None
         self._poller: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        self._drawn: tuple[int, str] = (-1, "")  # (picture revision, its SVG)
+        self._drawing: tuple[int, asyncio.Future[str]] | None = None  # the one drawing under way
 
     @property
     def url(self) -> str:
@@ -115,19 +119,17 @@ class LiveView:
 
     async def start(self) -> None:
         """Draw the picture, start the server and attach to the runtime."""
-        svg = await asyncio.to_thread(picture_svg, self.watched.diagram)
-        runner = web.AppRunner(make_app(self.hub, svg, self.pacer), access_log=None, shutdown_timeout=0.5)
+        await self._picture()  # drawn now, so a picture that cannot be drawn fails here
+        runner = web.AppRunner(
+            make_app(self.hub, self._picture, self.pacer), access_log=None, shutdown_timeout=0.5
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-            raise OSError(
-                f"cannot serve the live view on {self.host}:{self.port}: {reason}; "
-                "pick another port (0: any free one)"
-            ) from exc
+            raise self._cannot_listen(exc) from exc
         self._runner = runner
         self.port = runner.addresses[0][1]
         self.watched.attach(self.hub.observe)
@@ -140,6 +142,36 @@ class LiveView:
                 "live view serving on %s, reachable from other machines (it has no authentication)",
                 self.host,
             )
+
+    def _cannot_listen(self, exc: OSError) -> OSError:
+        """Why the server could not listen, and what to change: the host or the port."""
+        where = f"cannot serve the live view on {self.host}:{self.port}"
+        # The host is at fault when it names no address, or none of this machine's.
+        if isinstance(exc, socket.gaierror):
+            reason = f"no address found for {self.host!r}"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = f"{self.host} is not an address of this machine"
+        else:
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            return OSError(f"{where}: {reason}; pick another port (0: any free one)")
+        return OSError(
+            f"{where}: {reason}; give host (--host) an address of this machine: 127.0.0.1 (this "
+            "machine only) or 0.0.0.0 (every network it is on)"
+        )
+
+    async def _picture(self) -> str:
+        """The picture as SVG, drawn again when the watched net was changed since."""
+        revision = self.watched.picture
+        if self._drawn[0] == revision:
+            return self._drawn[1]
+        # One drawing per revision, whatever the number of pages asking for it meanwhile.
+        if self._drawing is None or self._drawing[0] != revision:
+            drawing = asyncio.ensure_future(asyncio.to_thread(picture_svg, self.watched.diagram))
+            self._drawing = (revision, drawing)
+        svg = await asyncio.shield(self._drawing[1])
+        if self._drawn[0] < revision:
+            self._drawn = (revision, svg)
+        return svg
 
     async def _poll(self) -> None:
         while True:

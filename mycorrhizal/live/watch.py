@@ -1,12 +1,12 @@
 """What the live view watches: one adapter per kind of runtime, all answering the same questions.
 
 A :class:`Watched` knows the runtime's picture (a :class:`~mycorrhizal.common.Diagram` drawn from
-its spec, so it never changes while the view is open), attaches the view's observer to the runtime
-(every runtime has ``add_observer``), and reads a *snapshot*: plain JSON-ready data saying, in terms
-of the picture's node ids, how many tokens sit in each place, which state each machine is in, which
-transitions are firing and which tree nodes are running, succeeded or failed.  Snapshots are read
-from the runtime itself, not rebuilt from events, so a view that skipped events (a slow browser) is
-still exactly right.
+its spec; a net changed while running, told by ``NetChanged``, is read again), attaches the view's
+observer to the runtime (every runtime has ``add_observer``), and reads a *snapshot*: plain
+JSON-ready data saying, in terms of the picture's node ids, how many tokens sit in each place, which
+state each machine is in, which transitions are firing and which tree nodes are running, succeeded
+or failed. Snapshots are read from the runtime itself, not rebuilt from events, so a view that
+skipped events (a slow browser) is still exactly right.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from ..common.diagram import Cluster, Diagram
 from ..common.observers import Forwarded
 from ..common.timebase import Timebase
 from ..hypha import Runner as NetRunner
-from ..hypha.events import FiringCancelled, FiringCommitted, FiringEvent, FiringFailed, FiringStarted
+from ..hypha.events import (
+    FiringCancelled,
+    FiringCommitted,
+    FiringEvent,
+    FiringFailed,
+    FiringStarted,
+    NetChanged,
+)
 from ..mycelium import machines
 from ..render import diagram_of
 from ..rhizomorph import Runner as TreeRunner
@@ -42,6 +49,8 @@ class Watched(ABC):
         self.diagram = diagram
         self.timebase = timebase
         self.node_ids = {node.id for node in diagram.all_nodes()}
+        self.picture = 0
+        """The picture's revision: one more each time it is drawn again (a net changed while running)."""
         self._sink: Sink | None = None
 
     @property
@@ -80,6 +89,7 @@ class Watched(ABC):
         return {
             "name": self.name,
             "kind": self.kind,
+            "picture": self.picture,
             "time": self.timebase.now(),
             "places": {},
             "busy": {},
@@ -120,15 +130,35 @@ class NetWatch(Watched):
         self._busy: dict[str, int] = {}
         self._outcomes: dict[str, str] = {}
         self._statuses: dict[str, str] = {}  # picture id of a bt= tree's node -> its last status
-        transitions = set(runner.fired())
-        # A transition with an embedded picture is drawn as the cluster "<transition>.root".
         self._embedded: dict[str, dict[str, str]] = {}
+        self._read_net()
+
+    def _read_net(self) -> None:
+        """Learn the picture and the transitions with machines or trees inside from the runner's net."""
+        transitions = set(self.runner.fired())
+        # A transition with an embedded picture is drawn as the cluster "<transition>.root".
+        self._embedded = {}
         for cluster in _clusters(self.diagram.clusters):
             owner = cluster.id.removesuffix(".root")
             if cluster.id.endswith(".root") and owner in transitions:
                 self._embedded[owner] = _states_by_qualname(cluster.all_nodes(), f"{owner}.")
+        # What is known of a transition removed since is of nothing on the picture any more.
+        for known in (self._busy, self._outcomes):
+            for name in [name for name in known if name not in transitions]:
+                del known[name]
+        self._statuses = {node: status for node, status in self._statuses.items() if node in self.node_ids}
+
+    def _changed(self) -> None:
+        """The running net was changed: its picture and its transitions are the changed net's now."""
+        self.diagram = diagram_of(self.runner.net)
+        self.node_ids = {node.id for node in self.diagram.all_nodes()}
+        self.picture += 1
+        self._read_net()
 
     def note(self, event: Any) -> None:
+        if isinstance(event, NetChanged):
+            self._changed()
+            return
         if isinstance(event, Forwarded):
             self._note_tree(event)
             return

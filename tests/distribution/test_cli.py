@@ -55,6 +55,26 @@ def test_submit_reads_json_lines_from_stdin(
     assert capsys.readouterr().out == "submitted 2 token(s) to jobs\n"
 
 
+class Terminal(io.StringIO):
+    """Standard input typed at a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stdin", "hint"), [(Terminal, True), (io.StringIO, False)])
+def test_submit_says_it_reads_tokens_typed_at_a_terminal(
+    at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, stdin: type[io.StringIO], hint: bool,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("sys.stdin", stdin("7\n"))
+    assert main(["submit", NET, "jobs", "--redis", redis_url, "--prefix", redis_prefix]) == 0
+    said = capsys.readouterr()
+    assert said.out == "submitted 1 token(s) to jobs\n"
+    typing = "no TOKEN given: type one JSON token per line, then Ctrl-D (Ctrl-Z Enter on Windows)"
+    assert said.err == (f"mycorrhizal: {typing}\n" if hint else "")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -62,7 +82,10 @@ def test_submit_reads_json_lines_from_stdin(
         (["submit", NET, "nowhere", "1"], "net 'TwoStage' has no place 'nowhere'"),
         (["inspect", "tests/distribution/nets.py:NETS"], "has no attribute 'NETS'"),
         (["inspect", "tests/distribution/workers.py:ROOT"], "is PosixPath, not a hypha net"),
-        (["inspect", NET, "--codecs", "tests/distribution/workers.py:NETS"], "is str, not a CodecRegistry"),
+        (
+            ["inspect", NET, "--codecs", "tests/distribution/workers.py:NETS"],
+            "is str, not a CodecRegistry; name the CodecRegistry your tokens' types are in",
+        ),
         (["inspect", NET, "--shared", "jobs,nowhere"], "shared place 'nowhere': is not a place of the net"),
     ],
 )

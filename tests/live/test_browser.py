@@ -191,3 +191,21 @@ def test_the_tree_of_a_nets_transition_in_the_browser(mail_room: str, browser: w
 def count_in(driver: webdriver.Chrome, place: str) -> int:
     found = driver.find_elements(By.CSS_SELECTOR, f'#places tr[data-place="{place}"] td.count')
     return int(found[0].text) if found else -1
+
+
+@pytest.fixture
+def growing() -> Iterator[str]:
+    """``mycorrhizal serve`` of a runner whose net adds a place to itself after one virtual second."""
+    yield from serving("serve", str(Path(__file__).with_name("mail_room.py")) + ":GROWING")
+
+
+def test_the_page_redraws_a_net_changed_while_running(growing: str, browser: webdriver.Chrome) -> None:
+    browser.get(growing)
+    until(browser, lambda: count_in(browser, "Growing.early") == 0, "the net's first picture and state")
+    assert not browser.find_elements(By.CSS_SELECTOR, '#svg g.node[data-node="Growing.late"]')
+    step(browser)  # one virtual second: the net adds 'late', holding one token
+    late = '#svg g.node[data-node="Growing.late"]'
+    until(browser, lambda: browser.find_elements(By.CSS_SELECTOR, late), "the new place in the picture")
+    until(browser, lambda: count_in(browser, "Growing.late") == 1, "its token counted")
+    marked = f"{late}.marked g.badge:not(.empty) text"
+    until(browser, lambda: browser.find_element(By.CSS_SELECTOR, marked).text == "1", "its badge")

@@ -86,6 +86,31 @@ def test_serve_on_a_taken_port(busy_port: int, capsys: pytest.CaptureFixture[str
     assert err.endswith("pick another port (0: any free one)\n") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "host, reason",
+    [
+        ("no.such.host.invalid", "no address found for 'no.such.host.invalid'"),
+        ("192.0.2.1", "192.0.2.1 is not an address of this machine"),  # TEST-NET-1: nobody's
+    ],
+)
+def test_serve_on_a_host_it_cannot_listen_on(
+    host: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = f"{EXAMPLES / 'septum' / 'single_machine.py'}:MyState"
+    assert main(["serve", target, "--host", host, "--port", "0"]) == 1
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: cannot serve the live view on {host}:0: {reason}; give host (--host) an address "
+        "of this machine: 127.0.0.1 (this machine only) or 0.0.0.0 (every network it is on)"
+    )
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """All of stderr, checked to be one line."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    return err.rstrip("\n")
+
+
 def test_pacing_needs_a_virtual_clock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "running.py"
     script.write_text(

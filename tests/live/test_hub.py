@@ -67,3 +67,37 @@ async def test_the_view_never_waits_for_a_page(world: Any, cb: dict[str, Any]) -
             view.hub.flush()
         assert len(world.runner.tokens("success")) == 20
         assert len(stuck.queue) <= 2 and stuck.coalesced >= 1 and view.hub.seen == 80 + 21  # net + machine
+
+
+@pytest.mark.parametrize("history", [500, 0])
+@pytest.mark.parametrize("look", ["a page connects", "someone reads /api/events"])
+async def test_open_pages_get_every_event_when_another_looks_in_between(
+    world: Any, cb: dict[str, Any], look: str, history: int
+) -> None:
+    hub = Hub(NetWatch(world.runner), history=history, min_interval=3600)
+    hub.flush()  # the next flush is an hour away: only the flush below sends anything
+    world.runner.add_observer(hub.observe)
+    page = hub.connect()
+    newcomers: list[tuple[Client, list[int]]] = []
+    for i in range(3):
+        world.runner.add_token("input_queue", cb["Request"](f"r{i}", "/x"))
+        await world.runner.run_until_idle()
+        if i == 2:
+            break
+        if look == "a page connects":
+            newcomer = hub.connect()
+            first = json.loads(hub.snapshot_message(newcomer, history=200))
+            newcomers.append((newcomer, [record["seq"] for record in first["history"]]))
+        else:
+            hub.flush_pending_only()  # what /api/events does before it answers
+    hub.flush()
+
+    def sent(client: Client) -> list[int]:
+        return [record["seq"] for message, _ in client.queue for record in json.loads(message)["events"]]
+
+    assert hub.seen > 12 and sent(page) == list(range(1, hub.seen + 1))
+    for newcomer, had in newcomers:  # what its first snapshot had, then what came after: none twice
+        got = had + sent(newcomer)
+        assert got == sent(page)[-len(got) :] and (len(got) == hub.seen or not history)
+    world.runner.remove_observer(hub.observe)
+    hub.close()

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from mycorrhizal.live import LiveView
+from mycorrhizal.live import view as view_module
 
 PREFIX = "CircuitBreakerOrchestrator."
 
@@ -248,3 +249,36 @@ async def test_closing_the_view_ends_open_streams(
     await send(world, cb, "after")  # the runner goes on without the view
     assert [r.id for r in world.runner.tokens("success")] == ["after"]
     assert not view.hub.clients and len(world.runner.errors) == 0
+
+
+async def test_the_picture_follows_a_net_changed_while_running(
+    view: LiveView, world: Any, http: aiohttp.ClientSession
+) -> None:
+    first = await get_json(http, view.url + "api/snapshot")
+    world.runner.add_place("audit")
+    await world.runner.run_until_idle()
+    snap = await get_json(http, view.url + "api/snapshot")
+    assert snap["picture"] == first["picture"] + 1 and snap["places"][PREFIX + "audit"] == 0
+    async with http.get(view.url + "diagram.svg") as response:
+        assert f'data-node="{PREFIX}audit"' in await response.text()
+
+
+async def test_many_pages_asking_for_a_changed_picture_get_it_drawn_once(
+    view: LiveView, world: Any, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+
+    def counting(diagram: Any) -> str:
+        drawn.append(diagram.name)
+        return picture_svg(diagram)
+
+    picture_svg = view_module.picture_svg
+    monkeypatch.setattr(view_module, "picture_svg", counting)
+    world.runner.add_place("audit")
+
+    async def picture() -> str:
+        async with http.get(view.url + "diagram.svg") as response:
+            return await response.text()
+
+    pictures = await asyncio.gather(*(picture() for _ in range(8)))
+    assert drawn == ["CircuitBreakerOrchestrator"] and all(f'"{PREFIX}audit"' in svg for svg in pictures)

@@ -12,7 +12,7 @@ from mycorrhizal.mycelium import PNRunner, pn
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.septum import StateMachine
 
-from .mail_room import Sorter
+from .mail_room import Desk, Desks, Sorter, addressee
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -103,6 +103,39 @@ async def test_a_nets_trees_show_their_nodes_and_events_from_the_forwarded_recor
         ("to ann", ["Mail.sort.send"]),
         ("to ann", ["Mail.sort.sort"]),
     ]
+    runner.remove_observer(hub.observe)
+    hub.close()
+    await runner.stop()
+
+
+async def test_a_net_changed_while_watched_shows_the_machines_it_has_now() -> None:
+    runner = PNRunner(Desks, {}, ManualClock())
+    watched = watch(runner)
+    hub = Hub(watched, min_interval=3600)
+    runner.add_observer(hub.observe)
+    runner.add_tokens("inbox", ["to ann", "to bob"])
+    await runner.run_until_idle()
+    [desk] = hub.snapshot()["machines"]
+    assert desk["name"] == "Desks.desk" and {k["key"] for k in desk["keys"]} == {"ann", "bob"}
+
+    await runner.remove("desk")
+    snap = hub.snapshot()
+    assert snap["machines"] == [] and "Desks.desk" not in snap["outcomes"]
+
+    async def counter(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+    options = {"fsm": Desk, "fsm_key": addressee, "inputs": ["inbox"], "outputs": ["sorted"]}
+    runner.add_transition("counter", counter, **options)
+    runner.add_tokens("inbox", ["to cy"])
+    await runner.run_until_idle()
+    hub.flush()
+    [counter_desk] = hub.snapshot()["machines"]
+    assert counter_desk["name"] == "Desks.counter"
+    expected = {"key": "cy", "state": "Desk", "node": "Desks.counter.Desk", "complete": False}
+    assert counter_desk["keys"] == [expected]
+    assert "Desks.counter.Desk" in watched.node_ids and "Desks.desk.Desk" not in watched.node_ids
+    assert [r["nodes"] for r in hub.history if r["type"] == "StateEntered"][-1] == ["Desks.counter.Desk"]
     runner.remove_observer(hub.observe)
     hub.close()
     await runner.stop()

@@ -12,14 +12,28 @@
   const types = new Map();        // event type -> its filter checkbox
   let last = null;                // last snapshot
   let follow = true;              // keep the event list scrolled to the newest (until the user scrolls up)
+  let picture = 0;                // revision of the picture shown (a net changed while running: one more)
+  let drawing = null;             // the picture being loaded again, if it is
 
   // ------------------------------------------------------------------ the picture
 
   async function loadPicture() {
     const response = await fetch("diagram.svg");
+    const svg = await response.text();
     $("svg").classList.remove("muted");
-    $("svg").innerHTML = await response.text();
+    $("svg").innerHTML = svg;
+    nodes.clear();
+    badges.clear();
     for (const g of document.querySelectorAll("#svg g.node[data-node]")) nodes.set(g.dataset.node, g);
+  }
+
+  function followPicture(revision) {
+    // The net was changed while running: load its new picture once, then show the state on it.
+    if (revision === undefined || revision === picture || drawing) return;
+    drawing = loadPicture().then(() => { picture = revision; }).finally(() => {
+      drawing = null;
+      if (last) apply(last);
+    });
   }
 
   function badge(id) {
@@ -49,6 +63,7 @@
 
   function apply(snap) {
     last = snap;
+    followPicture(snap.picture);
     $("name").textContent = snap.name;
     $("kind").textContent = snap.kind;
     document.title = `${snap.name} - mycorrhizal live view`;
@@ -74,6 +89,7 @@
     const names = Object.keys(places);
     $("places-box").hidden = names.length === 0;
     const body = $("places").tBodies[0];
+    for (const row of [...body.rows]) if (!(row.dataset.place in places)) row.remove();  // a place removed
     for (const id of names) {
       const count = places[id];
       let row = body.querySelector(`tr[data-place="${CSS.escape(id)}"]`);
@@ -98,6 +114,8 @@
     const current = new Set();
     $("machines-box").hidden = machines.length === 0;
     const box = $("machines");
+    const names = new Set(machines.map((m) => m.name));
+    for (const div of [...box.children]) if (!names.has(div.dataset.machine)) div.remove();  // its transition removed
     for (const m of machines) {
       let div = box.querySelector(`div.machine[data-machine="${CSS.escape(m.name)}"]`);
       if (!div) {
