@@ -303,7 +303,7 @@ class _VirtualClock(Timebase):
         return timer
 
     async def sleep(self, delay: float) -> None:
-        if delay <= 0:
+        if not delay > 0:  # (NaN too: asyncio.sleep(nan) returns at once, it must not wait for an advance)
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -343,7 +343,7 @@ class _VirtualClock(Timebase):
             if self._step is None:
                 return 0
             amount = self._step
-        if amount < 0:
+        if not amount >= 0:  # (NaN too: it would fire every timer and leave the time NaN for good)
             raise ValueError(
                 f"{type(self).__name__}.advance() needs a delay >= 0, got {amount}; "
                 "to move time back, use set(value) or reset()"
@@ -352,6 +352,8 @@ class _VirtualClock(Timebase):
 
     def set(self, value: float) -> None:
         """Move time to ``value``: forward fires the timers due by then; backward fires nothing."""
+        if value != value:  # NaN: it would fire every timer and leave the time NaN for good
+            raise ValueError(f"{type(self).__name__}.set() needs a time that is a number, got {value}")
         if value < self._now:
             self._rewinds += 1
         self._move_to(float(value))
@@ -373,7 +375,7 @@ class _VirtualClock(Timebase):
         iterations) and may set new timers before later deadlines are considered, so chains of
         sleeps inside the window behave as they would in real time.
         """
-        if delay < 0:
+        if not delay >= 0:  # (NaN too, as advance())
             raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay}")
         target = self._now + delay
         fired = 0
