@@ -373,7 +373,8 @@ class _VirtualClock(Timebase):
 
         Unlike :meth:`advance`, a coroutine woken at one deadline gets to run (``settle`` loop
         iterations) and may set new timers before later deadlines are considered, so chains of
-        sleeps inside the window behave as they would in real time.
+        sleeps inside the window behave as they would in real time.  If something else moved the
+        clock past the end meanwhile (another runtime sharing it), it stays where it was moved to.
         """
         if not delay >= 0:  # (NaN too, as advance())
             raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay}")
@@ -386,7 +387,8 @@ class _VirtualClock(Timebase):
                 break
             fired += self._move_to(max(nxt, self._now))
             await _settle(settle)
-        self._now = target
+        if target > self._now:  # another driver of a shared clock may have moved it further meanwhile
+            self._now = target
         return fired
 
     def _move_to(self, target: float) -> int:

@@ -448,3 +448,20 @@ async def test_a_nan_sleep_returns_at_once_as_asyncio_sleep_does(clock: ManualCl
         await asyncio.sleep(0)
     assert sleeper.done()  # not waiting for a deadline that no advance would ever be said to reach
     assert clock.now() == 0.0 and clock.pending == 0
+
+
+@pytest.mark.parametrize("make", [ManualClock, CycleClock])
+async def test_run_for_never_moves_back_a_clock_another_driver_moved_past_its_end(make: Any) -> None:
+    clock = make()
+    seen: list[float] = []
+
+    async def other_driver() -> None:  # a second runtime on the same clock, stepping it meanwhile
+        await asyncio.sleep(0)
+        clock.advance(20)
+        seen.append(clock.now())
+
+    driver = asyncio.create_task(other_driver())
+    await clock.run_for(10)
+    await driver
+    assert seen == [20.0]
+    assert clock.now() == 20.0 and clock.rewinds == 0
