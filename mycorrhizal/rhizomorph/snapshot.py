@@ -92,17 +92,30 @@ def check(document: Any, program: Program, name: str) -> dict[str, Any]:
     )
     kinds = program.plan.kinds
     if checked.get("tree") != name or checked.get("kinds") != list(kinds):
-        taken = f"tree {checked.get('tree')!r} with {len(checked.get('kinds') or ())} nodes"
-        raise _refuse(
-            f"it was taken of {taken}, not of tree {name!r} with {len(kinds)} nodes as defined now. "
-            "Fix: restore it with the tree it was taken of"
-        )
+        raise _refuse(f"{_mismatch(checked, program, name)}. Fix: restore it with the tree it was taken of")
     size = len(kinds)
     for key in ("status", "seen", "cur"):
         values = checked.get(key)
         if type(values) is not list or len(values) != size:
             raise _refuse(f"{key!r} is not a list of {size} entries")
     return checked
+
+
+_WHEN = "when the snapshot was taken"
+
+
+def _mismatch(document: dict[str, Any], program: Program, name: str) -> str:
+    """What differs between the tree ``document`` was taken of and tree ``name`` as defined now."""
+    saved, kinds = document.get("kinds"), program.plan.kinds
+    taken = f"tree {document.get('tree')!r} with {len(saved) if type(saved) is list else 0} nodes"
+    if document.get("tree") != name or type(saved) is not list:
+        return f"it was taken of {taken}, not of tree {name!r} with {len(kinds)} nodes as defined now"
+    # Same name: say which node changed, since both sides' names and sizes may read alike.
+    for i, (was, now) in enumerate(zip(saved, kinds, strict=False)):
+        if was != now:
+            node = f"node {program.plan.ids[i]!r} (node {i})"
+            return f"{node} is a {now} in tree {name!r} as defined now, but was a {was} {_WHEN}"
+    return f"tree {name!r} has {len(kinds)} nodes as defined now, but had {len(saved)} {_WHEN}"
 
 
 def _node_data(kind: str, saved: Any) -> Any:

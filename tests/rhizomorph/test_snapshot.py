@@ -236,6 +236,53 @@ async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, mess
         Runner.restore(patrol, [1, 2], timebase=ManualClock())
 
 
+def _patrol_with(root: Any, extra: bool = False) -> Tree:
+    """A tree named Patrol like the fixture's (same name), with another root composite or a leaf more."""
+
+    @bt.tree
+    def Patrol() -> None:
+        @bt.action
+        def step_forward(bb: dict[str, Any]) -> Status:
+            return Status.RUNNING
+
+        @bt.action
+        def wait(bb: dict[str, Any]) -> Status:
+            return Status.RUNNING
+
+        @bt.root
+        @root
+        def main() -> Any:
+            yield step_forward
+            yield bt.timeout(5)(wait)
+            if extra:
+                yield wait
+
+    return Patrol
+
+
+@pytest.mark.parametrize(
+    ("other", "message"),
+    [
+        (
+            lambda: _patrol_with(bt.selector),
+            r"node 'main' \(node 0\) is a selector in tree 'Patrol' as defined now, "
+            r"but was a sequence when the snapshot was taken",
+        ),
+        (
+            lambda: _patrol_with(bt.sequence, extra=True),
+            r"tree 'Patrol' has 5 nodes as defined now, but had 4 when the snapshot was taken",
+        ),
+    ],
+)
+async def test_a_tree_of_the_same_name_but_another_shape_is_refused_naming_what_differs(
+    patrol: Tree, other: Any, message: str
+) -> None:
+    runner = Runner(patrol, {"position": 0, "waits": 0}, ManualClock())
+    await runner.tick()
+    with pytest.raises(CodecError, match=message + r".*Fix: restore it with the tree it was taken of"):
+        Runner.restore(other(), runner.snapshot(), timebase=ManualClock())
+
+
 def _alarmed_tree(caller: str, take: Any) -> Tree:
     """A selector whose first child, once bb["alarm"] is set, preempts the running walk: ``caller``
     (the leaf, an async leaf, or walk's halt hook) calls ``take`` during that tick."""
