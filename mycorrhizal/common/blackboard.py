@@ -15,6 +15,7 @@ from .errors import AccessControlError
 __all__ = ["BlackboardView", "read", "read_only", "write"]
 
 _MISSING: Any = object()
+_ABSENT: Any = object()
 
 
 def read(bb: Any, key: str, default: Any = _MISSING) -> Any:
@@ -93,8 +94,15 @@ class BlackboardView:
         self._check(key, self._writable, "write")
         write(self._bb, key, value)
 
+    def _has(self, key: str) -> bool:
+        """Whether this view may reach ``key`` at all (read or write it)."""
+        readable, writable = self._readable, self._writable
+        return readable is None or key in readable or writable is None or key in writable
+
     def __contains__(self, key: str) -> bool:
-        return read(self._bb, key, _MISSING) is not _MISSING
+        # A key the view may not reach is not in it, as hasattr() says; a sentinel other than
+        # _MISSING (read()'s "no default") makes a missing key False rather than a KeyError.
+        return self._has(key) and read(self._bb, key, _ABSENT) is not _ABSENT
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("__"):

@@ -61,6 +61,9 @@ class _FieldView(BlackboardView):
             verb,
         )
 
+    def _has(self, key: str) -> bool:
+        return key in self._fields
+
     def __dir__(self) -> list[str]:
         return sorted(self._fields)
 

@@ -174,3 +174,14 @@ def test_our_own_views_raise_access_control_errors_too() -> None:
     with pytest.raises(AccessControlError, match="blackboard 'counter' may not write 'a'") as caught:
         view.a = 2
     assert caught.value.operation == "write"
+
+
+def test_in_agrees_with_hasattr_for_fields_outside_the_view() -> None:
+    board = {"limit": 3, "done": 0, "api_key": "s3cr3t"}
+    view = create_view_from_protocol(board, Ops)
+    assert "limit" in view and "done" in view
+    assert "api_key" not in view and not hasattr(view, "api_key")  # (it is on the blackboard)
+    with pytest.raises(AttributeError, match="'Ops' has no field 'api_key'"):
+        view["api_key"]
+    writer = WriteOnlyView(board, {"done"})
+    assert "done" in writer and "limit" not in writer
