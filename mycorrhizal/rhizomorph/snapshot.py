@@ -130,6 +130,31 @@ def _node_data(kind: str, saved: Any) -> Any:
     raise _refuse(f"node data {saved!r} does not fit a {kind} node")
 
 
+def _cursor_range(program: Program, i: int) -> range:
+    """The cursors node ``i`` can hold (a damaged one would skip work or index another child)."""
+    plan, kind = program.plan, program.plan.kinds[i]
+    low = plan.cursors[i]  # -1 where "no child" is a state (reactive composites, match)
+    if kind in ("sequence", "selector", "match"):
+        return range(low, len(plan.children[i]))  # the child it resumes at or follows
+    if kind in ("retry", "repeat"):
+        return range(0, max(1, int(getattr(plan.specs[i], "arg", None) or 1)))  # runs that ended
+    if kind in ("timeout", "try_catch"):
+        return range(0, 2)  # a flag: the time is up / in the catch block
+    return range(low, low + 1)
+
+
+def _check_cursors(program: Program, cursors: list[int]) -> None:
+    for i, cursor in enumerate(cursors):
+        fits = _cursor_range(program, i)
+        if cursor not in fits:
+            kind = program.plan.kinds[i]
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise _refuse(
+                f"node {program.plan.ids[i]!r} (node {i}): cursor {cursor} does not fit {article} {kind} "
+                f"(it holds {fits.start}..{fits.stop - 1}). Fix: restore a snapshot as snapshot() wrote it"
+            )
+
+
 def _parse_status(value: Any) -> Status:
     status = _STATUS.get(value) if isinstance(value, str) else None
     if status is None:
@@ -146,6 +171,9 @@ def read(runner: Host, program: Program, document: dict[str, Any]) -> Status | N
     runner.status[:] = [None if s is None else _parse_status(s) for s in document["status"]]
     if not all(type(n) is int for n in (*document["seen"], *document["cur"], document.get("ticks"))):
         raise _refuse("tick stamps and cursors must be whole numbers")
+    if document["ticks"] < 0 or min(document["seen"], default=0) < 0:
+        raise _refuse("tick stamps must be >= 0")
+    _check_cursors(program, document["cur"])
     runner.seen[:] = document["seen"]
     runner.cur[:] = document["cur"]
     runner.ticks = document["ticks"]

@@ -223,6 +223,12 @@ async def test_registered_blackboard_types_go_through_the_codecs() -> None:
         (lambda d: d["data"].update({"99": {"started": 1}}), "node '99' does not exist"),
         (lambda d: d["data"].update({"2": {"started": "x"}}), "does not fit a timeout node"),
         (lambda d: d.update(ticks=1.5), "whole numbers"),
+        (lambda d: d.update(ticks=-1), "tick stamps must be >= 0"),
+        (lambda d: d["seen"].__setitem__(1, -3), "tick stamps must be >= 0"),
+        (lambda d: d["cur"].__setitem__(0, 99), r"node 'main' \(node 0\): cursor 99 does not fit a sequence"),
+        (lambda d: d["cur"].__setitem__(0, -1), r"node 'main' \(node 0\): cursor -1 does not fit a sequence"),
+        (lambda d: d["cur"].__setitem__(2, 2), r"'timeout_wait' \(node 2\): cursor 2 does not fit a timeout"),
+        (lambda d: d["cur"].__setitem__(1, 1), r"'step_forward' \(node 1\): cursor 1 does not fit an action"),
     ],
 )
 async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, message: str) -> None:
