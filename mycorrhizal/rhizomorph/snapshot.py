@@ -21,6 +21,7 @@ timebase (give it a clock that continues from the snapshot's time).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
@@ -118,14 +119,19 @@ def _mismatch(document: dict[str, Any], program: Program, name: str) -> str:
     return f"tree {name!r} has {len(kinds)} nodes as defined now, but had {len(saved)} {_WHEN}"
 
 
+def _is_time(value: Any) -> bool:
+    """A reading of a timebase: a finite number (json.loads reads NaN and Infinity too)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _node_data(kind: str, saved: Any) -> Any:
     if type(saved) is not dict:
         raise _refuse(f"node data {saved!r} is not an object")
-    if kind == "rate_limit" and isinstance(saved.get("started"), int | float):
+    if kind == "rate_limit" and _is_time(saved.get("started")):
         return saved["started"]
     if kind == "parallel" and type(saved.get("results")) is list:
         return [None if r is None else _parse_status(r) for r in saved["results"]]
-    if kind == "timeout" and isinstance(saved.get("deadline"), int | float):
+    if kind == "timeout" and _is_time(saved.get("deadline")):
         return float(saved["deadline"])
     raise _refuse(f"node data {saved!r} does not fit a {kind} node")
 

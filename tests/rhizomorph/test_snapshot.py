@@ -223,6 +223,8 @@ async def test_registered_blackboard_types_go_through_the_codecs() -> None:
         (lambda d: d["data"].update({"99": {"started": 1}}), "node '99' does not exist"),
         (lambda d: d["data"].update({"2": {"started": "x"}}), "does not fit a timeout node"),
         (lambda d: d.update(ticks=1.5), "whole numbers"),
+        (lambda d: d["data"].update({"2": {"deadline": float("nan")}}), "does not fit a timeout node"),
+        (lambda d: d["data"].update({"2": {"deadline": float("inf")}}), "does not fit a timeout node"),
         (lambda d: d.update(ticks=-1), "tick stamps must be >= 0"),
         (lambda d: d["seen"].__setitem__(1, -3), "tick stamps must be >= 0"),
         (lambda d: d["cur"].__setitem__(0, 99), r"node 'main' \(node 0\): cursor 99 does not fit a sequence"),
