@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from .errors import AccessControlError
+from .errors import AccessControlError, DefinitionTypeError, Problem
 
-__all__ = ["BlackboardView", "read", "read_only", "write"]
+__all__ = ["BlackboardView", "read", "read_only", "refuse_strings", "write"]
 
 _MISSING: Any = object()
 _ABSENT: Any = object()
@@ -39,6 +39,21 @@ def write(bb: Any, key: str, value: Any) -> None:
         setattr(bb, key, value)
 
 
+def refuse_strings(owner: str, **options: object) -> None:
+    """A DefinitionTypeError naming each of ``options`` that is one ``str``: taken as a collection of
+    names, it would silently become the set of its letters."""
+    problems = [
+        Problem(
+            owner,
+            f"{option}={value!r} is one string, not a collection of field names",
+            f"pass a set of names: {option}={{{value!r}}}",
+        )
+        for option, value in options.items()
+        if isinstance(value, str)
+    ]
+    DefinitionTypeError.raise_if_any(problems, what=owner)
+
+
 class BlackboardView:
     """A window on a blackboard that allows only the named keys to be read and/or written.
 
@@ -57,6 +72,7 @@ class BlackboardView:
         writable: Iterable[str] | None = None,
         name: str = "view",
     ) -> None:
+        refuse_strings(name, readable=readable, writable=writable)
         object.__setattr__(self, "_bb", bb)
         object.__setattr__(self, "_readable", None if readable is None else frozenset(readable))
         object.__setattr__(self, "_writable", None if writable is None else frozenset(writable))

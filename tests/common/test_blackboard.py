@@ -2,7 +2,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from mycorrhizal.common import BlackboardAccessError, BlackboardView, read, read_only, write
+from mycorrhizal.common import (
+    BlackboardAccessError,
+    BlackboardView,
+    DefinitionTypeError,
+    read,
+    read_only,
+    write,
+)
 
 
 @pytest.fixture(params=["dict", "object"])
@@ -57,3 +64,10 @@ def test_in_tells_only_keys_the_view_may_reach(
     view = BlackboardView(board, readable=readable, writable=writable, name="router")
     assert {key: key in view for key in present} == present
     assert "missing" not in view
+
+
+@pytest.mark.parametrize("option", ["readable", "writable"])
+def test_a_single_string_of_keys_is_refused_not_split_into_letters(board: object, option: str) -> None:
+    message = rf"router: {option}='count' is one string.*Fix: pass a set"
+    with pytest.raises(DefinitionTypeError, match=message):
+        BlackboardView(board, name="router", **{option: "count"})

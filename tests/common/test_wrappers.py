@@ -185,3 +185,25 @@ def test_in_agrees_with_hasattr_for_fields_outside_the_view() -> None:
         view["api_key"]
     writer = WriteOnlyView(board, {"done"})
     assert "done" in writer and "limit" not in writer
+
+
+@pytest.mark.parametrize(
+    ("make", "options"),
+    [
+        (lambda bb: ConstrainedView(bb, "limit"), ["allowed_fields='limit'"]),
+        (
+            lambda bb: ConstrainedView(bb, "limit", "limit"),
+            ["allowed_fields='limit'", "readonly_fields='limit'"],
+        ),
+        (lambda bb: ReadOnlyView(bb, "limit"), ["fields='limit'"]),
+        (lambda bb: WriteOnlyView(bb, "done"), ["fields='done'"]),
+        (lambda bb: create_readonly_view(bb, "limit"), ["fields='limit'"]),
+        (lambda bb: create_constrained_view(bb, {"limit"}, "limit"), ["readonly_fields='limit'"]),
+    ],
+)
+def test_a_single_string_of_fields_is_refused_not_split_into_letters(make: Any, options: list[str]) -> None:
+    with pytest.raises(DefinitionError, match=r"is one string, not a collection of field names") as caught:
+        make({"limit": 3, "done": 0})
+    assert isinstance(caught.value, TypeError)
+    assert [p.message.split(" is one string")[0] for p in caught.value.problems] == options
+    assert all(p.fix.startswith("pass a set of names") for p in caught.value.problems)
