@@ -370,3 +370,18 @@ async def test_a_snapshot_between_ticks_works_from_callbacks_too(caller: str, cl
     assert restored.ticks == 1
     await runner.aclose()
     await restored.aclose()
+
+
+async def test_a_blackboard_passed_to_restore_is_the_restored_one(patrol: Tree, clock: ManualClock) -> None:
+    runner = Runner(patrol, {"position": 0, "waits": 0}, clock)
+    await runner.tick()
+    document = runner.snapshot()
+    shared = {"position": 1, "waits": 0}  # owned by an embedder (a net), written down by it
+    again = Runner.restore(patrol, document, bb=shared, timebase=ManualClock())
+    assert again.bb is shared
+    await again.tick()
+    assert shared["position"] == 2
+    document["blackboard"] = {"codec": 1, "value": {"$t": "Unregistered", "v": 1}}
+    assert Runner.restore(patrol, document, bb=shared).bb is shared  # (the document's is not read)
+    with pytest.raises(CodecError, match="unknown type 'Unregistered'"):
+        Runner.restore(patrol, document)
