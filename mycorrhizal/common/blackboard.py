@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from .errors import AccessControlError
+from .errors import AccessControlError, DefinitionTypeError, Problem
 
-__all__ = ["BlackboardView", "read", "read_only", "write"]
+__all__ = ["BlackboardView", "read", "read_only", "refuse_strings", "write"]
 
 _MISSING: Any = object()
+_ABSENT: Any = object()
 
 
 def read(bb: Any, key: str, default: Any = _MISSING) -> Any:
@@ -38,6 +39,21 @@ def write(bb: Any, key: str, value: Any) -> None:
         setattr(bb, key, value)
 
 
+def refuse_strings(owner: str, **options: object) -> None:
+    """A DefinitionTypeError naming each of ``options`` that is one ``str``: taken as a collection of
+    names, it would silently become the set of its letters."""
+    problems = [
+        Problem(
+            owner,
+            f"{option}={value!r} is one string, not a collection of field names",
+            f"pass a set of names: {option}={{{value!r}}}",
+        )
+        for option, value in options.items()
+        if isinstance(value, str)
+    ]
+    DefinitionTypeError.raise_if_any(problems, what=owner)
+
+
 class BlackboardView:
     """A window on a blackboard that allows only the named keys to be read and/or written.
 
@@ -56,6 +72,7 @@ class BlackboardView:
         writable: Iterable[str] | None = None,
         name: str = "view",
     ) -> None:
+        refuse_strings(name, readable=readable, writable=writable)
         object.__setattr__(self, "_bb", bb)
         object.__setattr__(self, "_readable", None if readable is None else frozenset(readable))
         object.__setattr__(self, "_writable", None if writable is None else frozenset(writable))
@@ -93,8 +110,15 @@ class BlackboardView:
         self._check(key, self._writable, "write")
         write(self._bb, key, value)
 
+    def _has(self, key: str) -> bool:
+        """Whether this view may reach ``key`` at all (read or write it)."""
+        readable, writable = self._readable, self._writable
+        return readable is None or key in readable or writable is None or key in writable
+
     def __contains__(self, key: str) -> bool:
-        return read(self._bb, key, _MISSING) is not _MISSING
+        # A key the view may not reach is not in it, as hasattr() says; a sentinel other than
+        # _MISSING (read()'s "no default") makes a missing key False rather than a KeyError.
+        return self._has(key) and read(self._bb, key, _ABSENT) is not _ABSENT
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("__"):

@@ -268,8 +268,10 @@ class CodecRegistry:
             inner = _upgrade(codec, version, inner)
         try:
             return codec.decode(inner)
-        except CodecError:
-            raise
+        except CodecError as exc:
+            if exc.type_name is not None:
+                raise
+            raise _shape_error(name, exc) from exc
         except Exception as exc:
             raise CodecError(
                 f"cannot decode a {name} from {preview(inner)}: {exc!r}. Fix: check that the document "
@@ -354,6 +356,15 @@ def _bounded_int(text: str) -> int:
     if len(text) > _INT_DIGITS:
         raise CodecError(f"the document holds an integer of {len(text)} digits, more than {_INT_DIGITS}")
     return int(text)
+
+
+def _shape_error(name: str, exc: CodecError) -> CodecError:
+    """``exc``, raised by the decoder of ``name`` about the data's shape, naming the type and a fix
+    (a decoder only describes the shape it expected)."""
+    message = str(exc)
+    if "Fix: " not in message:
+        message += ". Fix: decode only what encode() made, with a registry that encodes the same way"
+    return CodecError(f"cannot decode a {name}: {message}", type_name=name)
 
 
 def _split_tag(tag: str) -> tuple[str, int]:

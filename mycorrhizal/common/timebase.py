@@ -303,7 +303,7 @@ class _VirtualClock(Timebase):
         return timer
 
     async def sleep(self, delay: float) -> None:
-        if delay <= 0:
+        if not delay > 0:  # (NaN too: asyncio.sleep(nan) returns at once, it must not wait for an advance)
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -343,7 +343,7 @@ class _VirtualClock(Timebase):
             if self._step is None:
                 return 0
             amount = self._step
-        if amount < 0:
+        if not amount >= 0:  # (NaN too: it would fire every timer and leave the time NaN for good)
             raise ValueError(
                 f"{type(self).__name__}.advance() needs a delay >= 0, got {amount}; "
                 "to move time back, use set(value) or reset()"
@@ -352,6 +352,8 @@ class _VirtualClock(Timebase):
 
     def set(self, value: float) -> None:
         """Move time to ``value``: forward fires the timers due by then; backward fires nothing."""
+        if value != value:  # NaN: it would fire every timer and leave the time NaN for good
+            raise ValueError(f"{type(self).__name__}.set() needs a time that is a number, got {value}")
         if value < self._now:
             self._rewinds += 1
         self._move_to(float(value))
@@ -371,9 +373,10 @@ class _VirtualClock(Timebase):
 
         Unlike :meth:`advance`, a coroutine woken at one deadline gets to run (``settle`` loop
         iterations) and may set new timers before later deadlines are considered, so chains of
-        sleeps inside the window behave as they would in real time.
+        sleeps inside the window behave as they would in real time.  If something else moved the
+        clock past the end meanwhile (another runtime sharing it), it stays where it was moved to.
         """
-        if delay < 0:
+        if not delay >= 0:  # (NaN too, as advance())
             raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay}")
         target = self._now + delay
         fired = 0
@@ -384,7 +387,8 @@ class _VirtualClock(Timebase):
                 break
             fired += self._move_to(max(nxt, self._now))
             await _settle(settle)
-        self._now = target
+        if target > self._now:  # another driver of a shared clock may have moved it further meanwhile
+            self._now = target
         return fired
 
     def _move_to(self, target: float) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .blackboard import BlackboardView
+from .blackboard import BlackboardView, refuse_strings
 from .errors import AccessControlError, DefinitionError, Problem
 from .interface_builder import interface_field_specs
 
@@ -61,6 +61,9 @@ class _FieldView(BlackboardView):
             verb,
         )
 
+    def _has(self, key: str) -> bool:
+        return key in self._fields
+
     def __dir__(self) -> list[str]:
         return sorted(self._fields)
 
@@ -85,6 +88,7 @@ class ConstrainedView(_FieldView):
         *,
         name: str = "view",
     ) -> None:
+        refuse_strings(name, allowed_fields=allowed_fields, readonly_fields=readonly_fields)
         allowed = frozenset(allowed_fields)
         frozen = frozenset(readonly_fields or ())
         if frozen - allowed:
@@ -102,6 +106,7 @@ class ReadOnlyView(_FieldView):
     __slots__ = ()
 
     def __init__(self, bb: Any, fields: Iterable[str], *, name: str = "read-only view") -> None:
+        refuse_strings(name, fields=fields)
         fields = frozenset(fields)
         super().__init__(bb, fields, readable=fields, writable=(), name=name)
 
@@ -112,6 +117,7 @@ class WriteOnlyView(_FieldView):
     __slots__ = ()
 
     def __init__(self, bb: Any, fields: Iterable[str], *, name: str = "write-only view") -> None:
+        refuse_strings(name, fields=fields)
         fields = frozenset(fields)
         super().__init__(bb, fields, readable=(), writable=fields, name=name)
 

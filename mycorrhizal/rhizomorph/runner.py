@@ -285,11 +285,13 @@ class Runner:
         """A new runner of ``tree`` continuing from ``document`` (made by :meth:`snapshot`).
 
         ``options`` are the constructor's (``timebase`` - continuing from the snapshot's time -,
-        ``ctx``, ``on_error`` ...).  Another tree's, a newer or a malformed document: CodecError.
+        ``ctx``, ``on_error`` ...); with ``bb`` (a blackboard an embedder owns and restores itself),
+        the document's is not read.  Another tree's, a newer or a malformed document: CodecError.
         """
         runner = cls(tree, **options)
         checked = snapshot.check(document, runner._program, tree.name)
-        runner.bb = (codecs or CodecRegistry()).from_document(checked.get("blackboard"))
+        if "bb" not in options:
+            runner.bb = (codecs or CodecRegistry()).from_document(checked.get("blackboard"))
         runner._last = snapshot.read(runner, runner._program, checked)
         return runner
 

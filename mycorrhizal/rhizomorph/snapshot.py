@@ -21,6 +21,7 @@ timebase (give it a clock that continues from the snapshot's time).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
@@ -92,11 +93,7 @@ def check(document: Any, program: Program, name: str) -> dict[str, Any]:
     )
     kinds = program.plan.kinds
     if checked.get("tree") != name or checked.get("kinds") != list(kinds):
-        taken = f"tree {checked.get('tree')!r} with {len(checked.get('kinds') or ())} nodes"
-        raise _refuse(
-            f"it was taken of {taken}, not of tree {name!r} with {len(kinds)} nodes as defined now. "
-            "Fix: restore it with the tree it was taken of"
-        )
+        raise _refuse(f"{_mismatch(checked, program, name)}. Fix: restore it with the tree it was taken of")
     size = len(kinds)
     for key in ("status", "seen", "cur"):
         values = checked.get(key)
@@ -105,16 +102,63 @@ def check(document: Any, program: Program, name: str) -> dict[str, Any]:
     return checked
 
 
+_WHEN = "when the snapshot was taken"
+
+
+def _mismatch(document: dict[str, Any], program: Program, name: str) -> str:
+    """What differs between the tree ``document`` was taken of and tree ``name`` as defined now."""
+    saved, kinds = document.get("kinds"), program.plan.kinds
+    taken = f"tree {document.get('tree')!r} with {len(saved) if type(saved) is list else 0} nodes"
+    if document.get("tree") != name or type(saved) is not list:
+        return f"it was taken of {taken}, not of tree {name!r} with {len(kinds)} nodes as defined now"
+    # Same name: say which node changed, since both sides' names and sizes may read alike.
+    for i, (was, now) in enumerate(zip(saved, kinds, strict=False)):
+        if was != now:
+            node = f"node {program.plan.ids[i]!r} (node {i})"
+            return f"{node} is a {now} in tree {name!r} as defined now, but was a {was} {_WHEN}"
+    return f"tree {name!r} has {len(kinds)} nodes as defined now, but had {len(saved)} {_WHEN}"
+
+
+def _is_time(value: Any) -> bool:
+    """A reading of a timebase: a finite number (json.loads reads NaN and Infinity too)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _node_data(kind: str, saved: Any) -> Any:
     if type(saved) is not dict:
         raise _refuse(f"node data {saved!r} is not an object")
-    if kind == "rate_limit" and isinstance(saved.get("started"), int | float):
+    if kind == "rate_limit" and _is_time(saved.get("started")):
         return saved["started"]
     if kind == "parallel" and type(saved.get("results")) is list:
         return [None if r is None else _parse_status(r) for r in saved["results"]]
-    if kind == "timeout" and isinstance(saved.get("deadline"), int | float):
+    if kind == "timeout" and _is_time(saved.get("deadline")):
         return float(saved["deadline"])
     raise _refuse(f"node data {saved!r} does not fit a {kind} node")
+
+
+def _cursor_range(program: Program, i: int) -> range:
+    """The cursors node ``i`` can hold (a damaged one would skip work or index another child)."""
+    plan, kind = program.plan, program.plan.kinds[i]
+    low = plan.cursors[i]  # -1 where "no child" is a state (reactive composites, match)
+    if kind in ("sequence", "selector", "match"):
+        return range(low, len(plan.children[i]))  # the child it resumes at or follows
+    if kind in ("retry", "repeat"):
+        return range(0, max(1, int(getattr(plan.specs[i], "arg", None) or 1)))  # runs that ended
+    if kind in ("timeout", "try_catch"):
+        return range(0, 2)  # a flag: the time is up / in the catch block
+    return range(low, low + 1)
+
+
+def _check_cursors(program: Program, cursors: list[int]) -> None:
+    for i, cursor in enumerate(cursors):
+        fits = _cursor_range(program, i)
+        if cursor not in fits:
+            kind = program.plan.kinds[i]
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise _refuse(
+                f"node {program.plan.ids[i]!r} (node {i}): cursor {cursor} does not fit {article} {kind} "
+                f"(it holds {fits.start}..{fits.stop - 1}). Fix: restore a snapshot as snapshot() wrote it"
+            )
 
 
 def _parse_status(value: Any) -> Status:
@@ -133,6 +177,9 @@ def read(runner: Host, program: Program, document: dict[str, Any]) -> Status | N
     runner.status[:] = [None if s is None else _parse_status(s) for s in document["status"]]
     if not all(type(n) is int for n in (*document["seen"], *document["cur"], document.get("ticks"))):
         raise _refuse("tick stamps and cursors must be whole numbers")
+    if document["ticks"] < 0 or min(document["seen"], default=0) < 0:
+        raise _refuse("tick stamps must be >= 0")
+    _check_cursors(program, document["cur"])
     runner.seen[:] = document["seen"]
     runner.cur[:] = document["cur"]
     runner.ticks = document["ticks"]

@@ -2,7 +2,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from mycorrhizal.common import BlackboardAccessError, BlackboardView, read, read_only, write
+from mycorrhizal.common import (
+    BlackboardAccessError,
+    BlackboardView,
+    DefinitionTypeError,
+    read,
+    read_only,
+    write,
+)
 
 
 @pytest.fixture(params=["dict", "object"])
@@ -39,3 +46,28 @@ def test_constrained_view_refuses_reads_outside_its_keys(board: object) -> None:
     with pytest.raises(BlackboardAccessError, match="may not read 'secret'.*add 'secret'"):
         view["secret"]
     assert "secret" in view
+
+
+@pytest.mark.parametrize(
+    ("readable", "writable", "present"),
+    [
+        ({"count"}, {"count"}, {"count": True, "secret": False}),  # secret: neither readable nor writable
+        ({"count"}, None, {"count": True, "secret": True}),  # every key may be written
+        (None, (), {"count": True, "secret": True}),  # read_only(): every key may be read
+        ((), {"secret"}, {"count": False, "secret": True}),
+    ],
+)
+def test_in_tells_only_keys_the_view_may_reach(
+    board: object, readable: set[str] | None, writable: set[str] | None, present: dict[str, bool]
+) -> None:
+    write(board, "secret", "x")
+    view = BlackboardView(board, readable=readable, writable=writable, name="router")
+    assert {key: key in view for key in present} == present
+    assert "missing" not in view
+
+
+@pytest.mark.parametrize("option", ["readable", "writable"])
+def test_a_single_string_of_keys_is_refused_not_split_into_letters(board: object, option: str) -> None:
+    message = rf"router: {option}='count' is one string.*Fix: pass a set"
+    with pytest.raises(DefinitionTypeError, match=message):
+        BlackboardView(board, name="router", **{option: "count"})

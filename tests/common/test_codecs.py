@@ -450,6 +450,29 @@ def test_hostile_data_fails_with_a_codec_error(registry: CodecRegistry, data: An
         registry.decode(data)
 
 
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        ({"$t": "Job", "v": [1]}, "Job"),
+        ({"$t": "Job", "v": {"id": 1, "evil": 2}}, "Job"),
+        ({"$t": "Colour", "v": "__class__"}, "Colour"),
+        ({"$t": "tuple", "v": "abc"}, "tuple"),
+        ({"$t": "dict", "v": [[1]]}, "dict"),
+        ({"$t": "int", "v": "12"}, "int"),
+        ({"$t": "float", "v": "1e400"}, "float"),
+        ({"$t": "bytes", "v": "not base64!"}, "bytes"),
+        ({"$t": "complex", "v": ["1", "2"]}, "complex"),
+    ],
+    ids=_case_id,
+)
+def test_a_malformed_value_of_a_known_type_names_the_type_and_the_fix(
+    registry: CodecRegistry, data: Any, name: str
+) -> None:
+    with pytest.raises(CodecError, match=rf"^cannot decode a {name}: .*Fix: ") as caught:
+        registry.decode([data])
+    assert caught.value.type_name == name
+
+
 @pytest.mark.parametrize("depth", [101, 5_000, 200_000])
 def test_deeply_nested_documents_fail_cleanly(registry: CodecRegistry, depth: int) -> None:
     text = json.dumps({"codec": 1, "value": 0})

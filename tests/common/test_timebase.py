@@ -2,6 +2,7 @@ import asyncio
 import random
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -412,3 +413,55 @@ def test_checked_timebase_refuses_what_is_not_a_clock_naming_the_owner(bad: obje
         f"Runner of net 'N': timebase={bad!r} is not a timebase (it needs now(), sleep() and call_later()). "
         f"Fix: {fix}"
     ]
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("move", "message"),
+    [
+        (lambda c: c.advance(NAN), r"advance\(\) needs a delay >= 0, got nan"),
+        (lambda c: c.set(NAN), r"set\(\) needs a time that is a number, got nan"),
+    ],
+)
+@pytest.mark.parametrize("make", [ManualClock, CycleClock, DictatedClock])
+def test_a_nan_move_is_refused_and_leaves_time_and_timers_alone(make: Any, move: Any, message: str) -> None:
+    clock = make()
+    fired: list[float] = []
+    clock.call_later(100, lambda: fired.append(clock.now()))
+    with pytest.raises(ValueError, match=message):
+        move(clock)
+    assert fired == [] and clock.now() == 0.0 and clock.pending == 1
+
+
+async def test_run_for_nan_is_refused(clock: ManualClock) -> None:
+    clock.call_later(100, lambda: None)
+    with pytest.raises(ValueError, match=r"run_for\(\) needs a delay >= 0, got nan"):
+        await clock.run_for(NAN)
+    assert clock.now() == 0.0 and clock.pending == 1
+
+
+async def test_a_nan_sleep_returns_at_once_as_asyncio_sleep_does(clock: ManualClock) -> None:
+    sleeper = asyncio.create_task(clock.sleep(NAN))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sleeper.done()  # not waiting for a deadline that no advance would ever be said to reach
+    assert clock.now() == 0.0 and clock.pending == 0
+
+
+@pytest.mark.parametrize("make", [ManualClock, CycleClock])
+async def test_run_for_never_moves_back_a_clock_another_driver_moved_past_its_end(make: Any) -> None:
+    clock = make()
+    seen: list[float] = []
+
+    async def other_driver() -> None:  # a second runtime on the same clock, stepping it meanwhile
+        await asyncio.sleep(0)
+        clock.advance(20)
+        seen.append(clock.now())
+
+    driver = asyncio.create_task(other_driver())
+    await clock.run_for(10)
+    await driver
+    assert seen == [20.0]
+    assert clock.now() == 20.0 and clock.rewinds == 0

@@ -174,3 +174,36 @@ def test_our_own_views_raise_access_control_errors_too() -> None:
     with pytest.raises(AccessControlError, match="blackboard 'counter' may not write 'a'") as caught:
         view.a = 2
     assert caught.value.operation == "write"
+
+
+def test_in_agrees_with_hasattr_for_fields_outside_the_view() -> None:
+    board = {"limit": 3, "done": 0, "api_key": "s3cr3t"}
+    view = create_view_from_protocol(board, Ops)
+    assert "limit" in view and "done" in view
+    assert "api_key" not in view and not hasattr(view, "api_key")  # (it is on the blackboard)
+    with pytest.raises(AttributeError, match="'Ops' has no field 'api_key'"):
+        view["api_key"]
+    writer = WriteOnlyView(board, {"done"})
+    assert "done" in writer and "limit" not in writer
+
+
+@pytest.mark.parametrize(
+    ("make", "options"),
+    [
+        (lambda bb: ConstrainedView(bb, "limit"), ["allowed_fields='limit'"]),
+        (
+            lambda bb: ConstrainedView(bb, "limit", "limit"),
+            ["allowed_fields='limit'", "readonly_fields='limit'"],
+        ),
+        (lambda bb: ReadOnlyView(bb, "limit"), ["fields='limit'"]),
+        (lambda bb: WriteOnlyView(bb, "done"), ["fields='done'"]),
+        (lambda bb: create_readonly_view(bb, "limit"), ["fields='limit'"]),
+        (lambda bb: create_constrained_view(bb, {"limit"}, "limit"), ["readonly_fields='limit'"]),
+    ],
+)
+def test_a_single_string_of_fields_is_refused_not_split_into_letters(make: Any, options: list[str]) -> None:
+    with pytest.raises(DefinitionError, match=r"is one string, not a collection of field names") as caught:
+        make({"limit": 3, "done": 0})
+    assert isinstance(caught.value, TypeError)
+    assert [p.message.split(" is one string")[0] for p in caught.value.problems] == options
+    assert all(p.fix.startswith("pass a set of names") for p in caught.value.problems)

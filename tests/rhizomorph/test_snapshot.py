@@ -223,6 +223,14 @@ async def test_registered_blackboard_types_go_through_the_codecs() -> None:
         (lambda d: d["data"].update({"99": {"started": 1}}), "node '99' does not exist"),
         (lambda d: d["data"].update({"2": {"started": "x"}}), "does not fit a timeout node"),
         (lambda d: d.update(ticks=1.5), "whole numbers"),
+        (lambda d: d["data"].update({"2": {"deadline": float("nan")}}), "does not fit a timeout node"),
+        (lambda d: d["data"].update({"2": {"deadline": float("inf")}}), "does not fit a timeout node"),
+        (lambda d: d.update(ticks=-1), "tick stamps must be >= 0"),
+        (lambda d: d["seen"].__setitem__(1, -3), "tick stamps must be >= 0"),
+        (lambda d: d["cur"].__setitem__(0, 99), r"node 'main' \(node 0\): cursor 99 does not fit a sequence"),
+        (lambda d: d["cur"].__setitem__(0, -1), r"node 'main' \(node 0\): cursor -1 does not fit a sequence"),
+        (lambda d: d["cur"].__setitem__(2, 2), r"'timeout_wait' \(node 2\): cursor 2 does not fit a timeout"),
+        (lambda d: d["cur"].__setitem__(1, 1), r"'step_forward' \(node 1\): cursor 1 does not fit an action"),
     ],
 )
 async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, message: str) -> None:
@@ -234,6 +242,53 @@ async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, mess
         Runner.restore(patrol, document, timebase=ManualClock())
     with pytest.raises(CodecError, match="not a behaviour-tree snapshot"):
         Runner.restore(patrol, [1, 2], timebase=ManualClock())
+
+
+def _patrol_with(root: Any, extra: bool = False) -> Tree:
+    """A tree named Patrol like the fixture's (same name), with another root composite or a leaf more."""
+
+    @bt.tree
+    def Patrol() -> None:
+        @bt.action
+        def step_forward(bb: dict[str, Any]) -> Status:
+            return Status.RUNNING
+
+        @bt.action
+        def wait(bb: dict[str, Any]) -> Status:
+            return Status.RUNNING
+
+        @bt.root
+        @root
+        def main() -> Any:
+            yield step_forward
+            yield bt.timeout(5)(wait)
+            if extra:
+                yield wait
+
+    return Patrol
+
+
+@pytest.mark.parametrize(
+    ("other", "message"),
+    [
+        (
+            lambda: _patrol_with(bt.selector),
+            r"node 'main' \(node 0\) is a selector in tree 'Patrol' as defined now, "
+            r"but was a sequence when the snapshot was taken",
+        ),
+        (
+            lambda: _patrol_with(bt.sequence, extra=True),
+            r"tree 'Patrol' has 5 nodes as defined now, but had 4 when the snapshot was taken",
+        ),
+    ],
+)
+async def test_a_tree_of_the_same_name_but_another_shape_is_refused_naming_what_differs(
+    patrol: Tree, other: Any, message: str
+) -> None:
+    runner = Runner(patrol, {"position": 0, "waits": 0}, ManualClock())
+    await runner.tick()
+    with pytest.raises(CodecError, match=message + r".*Fix: restore it with the tree it was taken of"):
+        Runner.restore(other(), runner.snapshot(), timebase=ManualClock())
 
 
 def _alarmed_tree(caller: str, take: Any) -> Tree:
@@ -315,3 +370,18 @@ async def test_a_snapshot_between_ticks_works_from_callbacks_too(caller: str, cl
     assert restored.ticks == 1
     await runner.aclose()
     await restored.aclose()
+
+
+async def test_a_blackboard_passed_to_restore_is_the_restored_one(patrol: Tree, clock: ManualClock) -> None:
+    runner = Runner(patrol, {"position": 0, "waits": 0}, clock)
+    await runner.tick()
+    document = runner.snapshot()
+    shared = {"position": 1, "waits": 0}  # owned by an embedder (a net), written down by it
+    again = Runner.restore(patrol, document, bb=shared, timebase=ManualClock())
+    assert again.bb is shared
+    await again.tick()
+    assert shared["position"] == 2
+    document["blackboard"] = {"codec": 1, "value": {"$t": "Unregistered", "v": 1}}
+    assert Runner.restore(patrol, document, bb=shared).bb is shared  # (the document's is not read)
+    with pytest.raises(CodecError, match="unknown type 'Unregistered'"):
+        Runner.restore(patrol, document)
