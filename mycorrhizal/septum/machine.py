@@ -330,8 +330,7 @@ class StateMachine(Engine, legacy.Compat0x):
     async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
         """Drive the machine once it is this caller's turn: the engine's way in when it is busy, new
         or timed (see :meth:`Engine.drive <mycorrhizal.septum.engine.Engine.drive>`)."""
-        await take_turn(self, skip=2)
-        if self.closed:  # closed while this caller waited for its turn: it ends, like the one running
+        if await take_turn(self, skip=2):  # closed meanwhile (it ends, like the one running), or outrun
             self.release()
             return answer(0)
         if self.clock is not None:

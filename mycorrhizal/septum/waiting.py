@@ -69,8 +69,10 @@ def check_timeout(timeout: Any) -> None:
         raise ValueError(f"tick(timeout=...) takes a number of seconds >= 0 or None, got {timeout!r}")
 
 
-async def take_turn(engine: Engine, skip: int) -> None:
-    """Wait until nobody drives the machine, then raise what its background run hit, if anything.
+async def take_turn(engine: Engine, skip: int) -> bool:
+    """Wait until nobody drives the machine, then raise what its background run hit, if anything;
+    True if the caller is left nothing to do (the machine was closed meanwhile, or the caller is
+    the background run of a timeout that a caller's run() handled first).
 
     ``skip``: frames between this one and the caller that asked to run (see ``called_within``).
     """
@@ -86,8 +88,10 @@ async def take_turn(engine: Engine, skip: int) -> None:
             turns = engine.turns = Turns()
         while engine.running:
             await turns.wait()
-    failure = engine.clock.take_failure() if engine.clock is not None else None
+    clock = engine.clock
+    failure = clock.take_failure() if clock is not None else None
     if failure is not None:
         # Raised by the first run() after it, including one that waited while it happened.
         engine.release()
         raise failure
+    return engine.closed or (clock is not None and clock.outrun())

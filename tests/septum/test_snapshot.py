@@ -159,6 +159,10 @@ def codecs() -> CodecRegistry:
     + [("advance", 3.5), ("send", "up", 0)],
     then=[("advance", 0.5)],
 )
+@example(
+    first=[("send", "dive", 0), ("run",), ("send", "up", -1), ("advance", 2.0)],
+    then=[("send", "go", 0)],
+)
 def test_run_snapshot_restore_run_is_one_run(first: list[Any], then: list[Any]) -> None:
     async def scenario() -> None:
         clock = ManualClock()

@@ -236,6 +236,23 @@ async def test_background_failure_is_logged_and_raised_by_the_next_run(clock: Ma
     assert await fsm.run() == 0  # reported once
 
 
+@pytest.mark.parametrize("drive", [lambda fsm: fsm.run(), lambda fsm: fsm.tick()], ids=["run", "tick"])
+async def test_a_background_run_outrun_by_a_caller_leaves_later_messages_queued(
+    clock: ManualClock, drive
+) -> None:
+    s = waiting("Outrun", 1.0, on_timeout=lambda ctx: None)
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    clock.advance(1)  # fires with nobody running: a background run is scheduled, not yet started
+    await drive(fsm)  # ... and this caller handles the timeout first
+    assert fsm.common["log"] == [("timeout", 1.0, None)]
+    fsm.send_message("go")
+    await clock.run_for(0)  # the background run gets its turn: it has nothing to do
+    assert fsm.current_state is s and fsm.queue_size == 1  # "go" waits for a run(), as sent
+    assert await fsm.run() == 1
+    assert fsm.current_state is Later
+
+
 def test_advance_with_no_running_loop_is_processed_by_the_next_run(clock: ManualClock) -> None:
     s = waiting("Sync", 1.0)
     fsm = StateMachine(s, timebase=clock)
