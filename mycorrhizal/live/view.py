@@ -146,13 +146,14 @@ class LiveView:
     def _cannot_listen(self, exc: OSError) -> OSError:
         """Why the server could not listen, and what to change: the host or the port."""
         where = f"cannot serve the live view on {self.host}:{self.port}"
+        code = exc.errno if exc.errno is not None else _bind_errno(self.host, self.port)
         # The host is at fault when it names no address, or none of this machine's.
         if isinstance(exc, socket.gaierror):
             reason = f"no address found for {self.host!r}"
-        elif exc.errno == errno.EADDRNOTAVAIL:
+        elif code == errno.EADDRNOTAVAIL:
             reason = f"{self.host} is not an address of this machine"
         else:
-            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            reason = os.strerror(code).lower() if code else str(exc)
             return OSError(f"{where}: {reason}; pick another port (0: any free one)")
         return OSError(
             f"{where}: {reason}; give host (--host) an address of this machine: 127.0.0.1 (this "
@@ -231,3 +232,20 @@ class LiveView:
     def __repr__(self) -> str:
         state = "serving" if self._runner is not None else "closed"
         return f"<LiveView of {self.watched.kind} {self.watched.name!r} {state} at {self.url}>"
+
+
+def _bind_errno(host: str, port: int) -> int | None:
+    """The error number binding ``host:port`` fails with, found by trying it: Python 3.13's asyncio
+    reports a failed bind on every address of a host as one OSError without one."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return exc.errno
+    for family, kind, proto, _, address in found:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return exc.errno
+    return None
