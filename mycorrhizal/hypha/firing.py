@@ -64,6 +64,14 @@ class Firing:
 
     def choose(self, t: TransitionState) -> Consumed | None:
         """Find the first binding (in take order) the guard accepts, and take its tokens."""
+        stats = self._report.stats
+        raised_before = stats.guard_errors
+        chosen = self._choose(t)
+        if t.guard_raised and stats.guard_errors == raised_before:
+            t.guard_raised.clear()  # an evaluation that raised nothing ends the streak
+        return chosen
+
+    def _choose(self, t: TransitionState) -> Consumed | None:
         guard, arity, bb, timebase = t.guard, t.guard_arity, self.bb, self.timebase
         assert guard is not None
         snapshots = [(p, p.in_take_order(), w) for p, w in t.inputs]
@@ -107,15 +115,23 @@ class Firing:
         return taking(t.ccls, tuple([tok for picks in combo for _, tok in picks]))
 
     def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
-        """A guard raised: the binding counts as not accepted; count, tell and log it."""
+        """A guard raised: the binding counts as not accepted; count, tell and log it.
+
+        Every failure is counted, kept and told to observers, but logged at WARNING only the first
+        time its exception type appears in a streak (a guard raising on every binding would
+        otherwise log once per binding per evaluation); the others go to DEBUG.
+        """
         self._report.stats.guard_errors += 1
         if self._report.watched:
             self._report.guard_failed(t.qname, consumed, exc)
+        first = type(exc) not in t.guard_raised
+        t.guard_raised.add(type(exc))
         self._report.record(
             f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
-            "the binding counts as not accepted",
+            "the binding counts as not accepted" + ("" if first else " (again in this streak)"),
             exc,
             transition=t.qname,
+            quiet=not first,
         )
 
     # -- calling the handler ----------------------------------------------------------------------

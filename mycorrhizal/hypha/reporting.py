@@ -156,17 +156,23 @@ class Reporter:
         transition: str | None = None,
         place: str | None = None,
         handled: bool = True,
+        quiet: bool = False,
     ) -> None:
         """Keep a failure in ``errors`` (a HandlerError caused by ``exc``) and log it.
 
         A handled failure (its tokens were returned, parked or will be retried) is one WARNING line,
         with the traceback at DEBUG; one that ends something for good is an ERROR with the traceback.
+        A ``quiet`` one (a repeat already logged) is logged at DEBUG only.
         """
         error = HandlerError(message, transition=transition, place=place)
         error.__cause__ = exc
         self.errors.append(error)
         if not handled:
             log.error("%s", message, exc_info=exc)
+            return
+        if quiet:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s", message, exc_info=exc)
             return
         log.warning("%s", message)
         if log.isEnabledFor(logging.DEBUG):

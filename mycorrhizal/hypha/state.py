@@ -176,6 +176,7 @@ class TransitionState:
         "single",
         "guard",
         "guard_arity",
+        "guard_raised",
         "concurrency",
         "inflight",
         "queued",
@@ -216,6 +217,9 @@ class TransitionState:
         """A list output value is several tokens (else one token, the list)."""
         self.guard = spec.guard
         self.guard_arity = spec.guard_arity
+        self.guard_raised: set[type[BaseException]] = set()
+        """The exception types the guard raised in the current streak of evaluations that raised:
+        each is logged once per streak (see ``Firing.choose``)."""
         self.inflight = 0
         self.queued = False
         self.ready = ready

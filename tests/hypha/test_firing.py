@@ -1,0 +1,69 @@
+"""Choosing a binding: what a guard that raises costs in the log (firing.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common import ManualClock
+from mycorrhizal.hypha import NetBuilder, Runner, pn
+
+
+def _raising_guard_net() -> Any:
+    """``jobs -> check -> done``; the guard raises ``bb["raise"]`` when it is set, else accepts."""
+
+    def guard(consumed: Any, bb: dict[str, Any]) -> bool:
+        if bb.get("raise") is not None:
+            raise bb["raise"]("guard broke")
+        return True
+
+    @pn.net
+    def Guarded(builder: NetBuilder) -> None:
+        jobs, done = builder.place("jobs"), builder.place("done")
+
+        @builder.transition(inputs=[jobs], outputs=[done], guard=guard)
+        def check(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {done: consumed[0]}
+
+    return Guarded
+
+
+def _guard_warnings(caplog: Any) -> list[logging.LogRecord]:
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    return [r for r in warnings if "guard of transition" in r.getMessage()]
+
+
+async def test_a_raising_guard_is_logged_once_per_streak_but_every_failure_counts(
+    clock: ManualClock, caplog: Any
+) -> None:
+    bb: dict[str, Any] = {"raise": ValueError}
+    runner = Runner(_raising_guard_net(), bb, clock)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        for i in range(40):  # each new token makes the transition evaluate its guard on every binding
+            runner.add_token("jobs", i)
+            await runner.run_until_idle()
+    assert runner.stats.guard_errors >= 40 * 41 // 2
+    assert len(_guard_warnings(caplog)) == 1
+
+
+@pytest.mark.parametrize(
+    ("raises", "warnings"),
+    [
+        ([ValueError, ValueError], 1),  # the same streak
+        ([ValueError, None, ValueError], 2),  # the guard succeeded in between: a new streak
+        ([ValueError, KeyError, ValueError], 2),  # a new exception type is logged, a known one is not
+    ],
+)
+async def test_a_new_streak_or_a_new_exception_type_is_logged_again(
+    clock: ManualClock, caplog: Any, raises: list[type[Exception] | None], warnings: int
+) -> None:
+    bb: dict[str, Any] = {}  # refused tokens stay in ``jobs``: each later evaluation sees them too
+    runner = Runner(_raising_guard_net(), bb, clock)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        for i, exc in enumerate(raises):
+            bb["raise"] = exc
+            runner.add_token("jobs", i)
+            await runner.run_until_idle()
+    assert len(_guard_warnings(caplog)) == warnings
