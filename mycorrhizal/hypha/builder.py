@@ -36,6 +36,7 @@ from .transitions import (
     guard_arity,
     handler_kind,
     signature_of,
+    transition_options,
 )
 
 __all__ = [
@@ -402,19 +403,6 @@ def transition_spec(
         list_value=list_value,
         memory_codecs=memory_codecs,
     )
-
-
-def transition_options(builder_class: type[NetBuilder]) -> frozenset[str]:
-    """The keywords ``builder_class().transition()`` takes, those its subclasses add included, less
-    ``name`` (a transition added to a running net is named by where it goes)."""
-    options: set[str] = set()
-    for cls in builder_class.__mro__:
-        declare = cls.__dict__.get("transition")
-        if declare is not None:
-            kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-            params = inspect.signature(declare).parameters.values()
-            options.update(p.name for p in params if p.kind in kinds)
-    return frozenset(options - {"self", "name"})
 
 
 Arc = tuple[Any, Literal["in", "out"], int]

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..common.errors import Problem, RoutingError
+from ..common.errors import DefinitionTypeError, Problem, RoutingError
 from .places import TransitionRef
-from .transitions import ListValue
+from .transitions import ListValue, transition_options
 
 __all__ = ["Patterns"]
 
 
 class _Declares(Protocol):
+    name: str
     list_value: ListValue
     transition: Callable[..., Any]
     _problems: list[Problem]
@@ -48,6 +49,22 @@ def _refuse_loop(builder: _Declares, tname: str, shape: str, input_place: str, o
         )
 
 
+def _takes_options(builder: _Declares, tname: str, shape: str, options: Mapping[str, Any]) -> None:
+    """Refuse (naming the transition) ``inputs=``/``outputs=``, which a shape sets itself, and any
+    option the builder's ``transition()`` does not take, before Python's bare TypeError would."""
+    accepted = transition_options(type(builder)) - {"inputs", "outputs"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        got = ", ".join(f"{option}=" for option in unknown)
+        problem = Problem(
+            f"transition {tname!r}",
+            f"{shape}() got {got}, which it does not take (it sets its own inputs and outputs from its "
+            f"place arguments; it takes name= and {', '.join(sorted(accepted))})",
+            f"pass only those, or declare the transition with {type(builder).__name__}.transition()",
+        )
+        raise DefinitionTypeError([problem], what=f"net {builder.name!r}")
+
+
 def _one(builder: _Declares) -> Callable[[Any], Any]:
     """How to write one token as an output value, whichever way the builder reads lists."""
     if builder.list_value is ListValue.SEVERAL:
@@ -73,6 +90,7 @@ class Patterns:
                 yield {output_place: one(token)}
 
         tname = name or f"forward_{_local(input_place)}_to_{_local(output_place)}"
+        _takes_options(self, tname, "forward", options)
         _refuse_loop(self, tname, "forward", input_place, [output_place])
         ref: TransitionRef = self.transition(
             name=tname, inputs=[input_place], outputs=[output_place], **options
@@ -94,6 +112,7 @@ class Patterns:
                 yield {out: one(token) for out in outs}
 
         tname = name or f"fork_{_local(input_place)}"
+        _takes_options(self, tname, "fork", options)
         vanish = "fork() was given no output places, so every token it takes would vanish"
         _refuse_no_outputs(self, tname, outs, vanish, "give it at least one output place")
         _refuse_loop(self, tname, "fork", input_place, outs)
@@ -116,6 +135,7 @@ class Patterns:
                 yield {output_place: one(token)}
 
         tname = name or f"join_to_{_local(output_place)}"
+        _takes_options(self, tname, "join", options)
         ref: TransitionRef = self.transition(
             name=tname, inputs=list(input_places), outputs=[output_place], **options
         )(join)
@@ -132,6 +152,7 @@ class Patterns:
         refs = []
         for i, place in enumerate(input_places):
             tname = f"{name}_{i}" if name else f"{_local(place)}_{i}_to_{_local(output_place)}"
+            _takes_options(self, tname, "merge", options)
             refs.append(Patterns.forward(self, place, output_place, tname, **options))
         return refs
 
@@ -154,6 +175,7 @@ class Patterns:
                 yield {outs[turn]: one(token)}
 
         tname = name or f"round_robin_{_local(input_place)}"
+        _takes_options(self, tname, "round_robin", options)
         nowhere = "round_robin() was given no output places, so it has nowhere to send a token"
         _refuse_no_outputs(self, tname, outs, nowhere, "give it at least one output place")
         options.setdefault("concurrency", 1)
@@ -176,6 +198,7 @@ class Patterns:
         """
         one, targets = _one(self), dict(type_map)
         tname = name or f"route_{_local(input_place)}"
+        _takes_options(self, tname, "route", options)
 
         def route(consumed: Sequence[Any], bb: Any, timebase: Any, ctx: Any) -> Iterator[dict[str, Any]]:
             for token in consumed:

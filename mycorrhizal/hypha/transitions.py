@@ -183,3 +183,16 @@ def guard_arity(guard: Any) -> int:
         return 3
     count = len(sig.required)
     return count if 1 <= count <= 3 else 0
+
+
+def transition_options(builder_class: type) -> frozenset[str]:
+    """The keywords ``builder_class().transition()`` takes, those its subclasses add included, less
+    ``name`` (a transition added to a running net is named by where it goes)."""
+    options: set[str] = set()
+    for cls in builder_class.__mro__:
+        declare = cls.__dict__.get("transition")
+        if declare is not None:
+            kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+            params = inspect.signature(declare).parameters.values()
+            options.update(p.name for p in params if p.kind in kinds)
+    return frozenset(options - {"self", "name"})

@@ -1,0 +1,51 @@
+"""The shapes (forward, fork, join, merge, round_robin, route): the errors their misuse gets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mycorrhizal.common.errors import DefinitionTypeError
+from mycorrhizal.hypha import NetBuilder
+
+Shape = Callable[..., Any]  # (builder, input place, output place, **options)
+
+SHAPES: dict[str, tuple[Shape, str]] = {
+    "forward": (lambda b, a, c, **kw: b.forward(a, c, **kw), "forward_a_to_c"),
+    "fork": (lambda b, a, c, **kw: b.fork(a, [c], **kw), "fork_a"),
+    "join": (lambda b, a, c, **kw: b.join([a], c, **kw), "join_to_c"),
+    "merge": (lambda b, a, c, **kw: b.merge([a], c, **kw), "a_0_to_c"),
+    "round_robin": (lambda b, a, c, **kw: b.round_robin(a, [c], **kw), "round_robin_a"),
+    "route": (lambda b, a, c, **kw: b.route(a, {int: c}, **kw), "route_a"),
+}
+
+
+@pytest.fixture
+def places() -> tuple[NetBuilder, Any, Any, Any]:
+    """A builder with places ``a``, ``b`` and ``c``."""
+    builder = NetBuilder("Shapes")
+    return builder, builder.place("a"), builder.place("b"), builder.place("c")
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("option", ["inputs", "outputs", "colour"])
+def test_an_option_a_shape_does_not_take_is_a_definition_error_naming_it(
+    places: tuple[NetBuilder, Any, Any, Any], shape: str, option: str
+) -> None:
+    builder, a, b, c = places
+    declare, tname = SHAPES[shape]
+    match = rf"transition '{tname}': {shape}\(\) got {option}=, which it does not take.*priority.*Fix: "
+    with pytest.raises(DefinitionTypeError, match=match):
+        declare(builder, a, c, **{option: [b]})
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_shape_still_passes_the_options_it_takes_on(
+    places: tuple[NetBuilder, Any, Any, Any], shape: str
+) -> None:
+    builder, a, _, c = places
+    declare, tname = SHAPES[shape]
+    declare(builder, a, c, priority=3)
+    assert builder.build().lookup(tname).priority == 3
