@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..common.errors import Problem
+from . import patterns
 from .handler_checks import (
     guards_fit,
     handler_interfaces_resolve,
@@ -70,6 +71,7 @@ def names_are_unique(net: NetSpec) -> Iterator[Problem]:
     for subject, name in _elements(net):
         if _valid_name(name):
             users.setdefault(name, []).append(subject)
+    shaped = {t.name for t in net.transitions if getattr(t.handler, "__module__", None) == patterns.__name__}
     for name, subjects in users.items():
         if len(subjects) == 1:
             continue
@@ -77,7 +79,13 @@ def names_are_unique(net: NetSpec) -> Iterator[Problem]:
             subject, message = subjects[0], f"the name is declared {len(subjects)} times in net {net.name!r}"
         else:
             subject, message = ", ".join(subjects), f"these share the name {name!r} in net {net.name!r}"
-        yield Problem(subject, message, "give each place, transition and subnet of a net its own name")
+        fix = "give each place, transition and subnet of a net its own name"
+        if name in shaped:  # a shape names its transition after its places, which may share names
+            fix += (
+                "; a shape (forward(), fork(), ...) names its transition after its places, "
+                "so give one of them name=..."
+            )
+        yield Problem(subject, message, fix)
 
 
 def _shared_names(net: NetSpec) -> set[str]:

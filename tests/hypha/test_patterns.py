@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common.errors import DefinitionTypeError
-from mycorrhizal.hypha import NetBuilder
+from mycorrhizal.common.errors import DefinitionError, DefinitionTypeError
+from mycorrhizal.hypha import NetBuilder, pn
 
 Shape = Callable[..., Any]  # (builder, input place, output place, **options)
 
@@ -49,3 +49,41 @@ def test_a_shape_still_passes_the_options_it_takes_on(
     declare, tname = SHAPES[shape]
     declare(builder, a, c, priority=3)
     assert builder.build().lookup(tname).priority == 3
+
+
+@pytest.fixture
+def worker() -> Any:
+    """A subnet with one place, ``outbox``."""
+
+    @pn.net
+    def Worker(builder: NetBuilder) -> None:
+        builder.place("outbox")
+
+    return Worker
+
+
+@pytest.mark.parametrize("shape", ["forward", "route"])
+def test_two_shapes_defaulting_to_one_name_are_told_to_give_one_a_name(worker: Any, shape: str) -> None:
+    builder = NetBuilder("Pool")
+    w1, w2, done = builder.subnet(worker, "w1"), builder.subnet(worker, "w2"), builder.place("done")
+    for w in (w1, w2):
+        if shape == "forward":
+            builder.forward(w.outbox, done)
+        else:
+            builder.route(w.outbox, {int: done})
+    with pytest.raises(DefinitionError, match=r"declared 2 times .*Fix: .*give one of them name=\.\.\.$"):
+        builder.build()
+
+
+def test_a_name_declared_twice_by_hand_gets_the_usual_fix(places: tuple[NetBuilder, Any, Any, Any]) -> None:
+    builder, a, _, c = places
+    for _ in range(2):
+
+        @builder.transition(inputs=[a], outputs=[c], name="move")
+        def move(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {c: consumed[0]}
+
+    with pytest.raises(
+        DefinitionError, match=r"declared 2 times .*Fix: give each place, transition and subnet[^.]*$"
+    ):
+        builder.build()
