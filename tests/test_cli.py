@@ -526,3 +526,31 @@ def test_inspect_records_must_be_a_count(capsys: pytest.CaptureFixture[str]) -> 
         main(["inspect", "run.db", "--records", "many"])
     assert exited.value.code == 2
     assert "'many' is not a whole number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--redis", "redis://127.0.0.1:6379/0"], "--redis is"),
+        (["--shared", "jobs", "--prefix", "app"], "--prefix, --shared are"),
+        (["--codecs", "app:CODECS", "--partitions", "4"], "--codecs, --partitions are"),
+    ],
+)
+def test_inspect_of_a_store_file_refuses_the_redis_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], named: str
+) -> None:
+    _journaled_run(tmp_path / "run.db")
+    assert main(["inspect", str(tmp_path / "run.db"), *options]) == 2  # a malformed command line
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: {named} for a net distributed over Redis (MODULE:ATTR), not the store file "
+        f"'{tmp_path / 'run.db'}'; drop them (or name the net as MODULE:ATTR)\n"
+    )
+
+
+def test_inspect_of_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tmp_path)]) == 1
+    assert one_line_error(capsys) == (
+        f"mycorrhizal: '{tmp_path}' is a folder, not a store file; give the file in it a Runner with "
+        "store=SQLiteStore(...) wrote, e.g. "
+        f"'{tmp_path / 'run.db'}'\n"
+    )

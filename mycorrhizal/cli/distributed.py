@@ -17,6 +17,7 @@ from typing import Any
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, CommandError, ExecutionError, StoreError
 from ..hypha import NetSpec
+from .parser import REDIS_DEFAULTS
 from .stores import inspect_store, is_store
 from .targets import load_target
 
@@ -139,6 +140,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """``mycorrhizal inspect TARGET``: a store file's runs, or a distributed net's places and workers."""
     if is_store(args.target):
         return inspect_store(args)
+    for name, default in REDIS_DEFAULTS.items():  # parsed as None so a store file can refuse them
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     net, options = _setup(args)
 
     async def status() -> Any:

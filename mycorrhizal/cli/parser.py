@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 
-__all__ = ["DEMOS", "EXAMPLES", "FORMATS", "LIVE_DEMOS", "build_parser"]
+__all__ = ["DEMOS", "EXAMPLES", "FORMATS", "LIVE_DEMOS", "REDIS_DEFAULTS", "build_parser"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -52,6 +52,15 @@ TARGET is MODULE:ATTR. MODULE is a dotted module name importable from the curren
 TARGET_HELP = "MODULE:ATTR, e.g. myapp.flows:Checkout or examples/hypha/order_pipeline.py:Shop"
 NET_HELP = "MODULE:ATTR of the net, e.g. myapp.flows:Orders (the same for every worker)"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+#: The Redis options' defaults.  ``inspect`` parses them as None instead, so that with a store file it
+#: can tell which were given (they mean nothing there) and fill in these for a net.
+REDIS_DEFAULTS: dict[str, object] = {
+    "redis": DEFAULT_URL,
+    "prefix": "mycorrhizal",
+    "shared": None,
+    "codecs": None,
+    "partitions": 16,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +185,7 @@ def _add_distributed(sub: Any) -> None:
         "pending per worker, live workers.",
     )
     _add_redis_options(inspect)
+    inspect.set_defaults(**dict.fromkeys(REDIS_DEFAULTS))
     inspect.add_argument("--run", help="a store file: show only this run (default: every run)")
     inspect.add_argument(
         "--records",

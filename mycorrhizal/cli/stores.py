@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..common.errors import CommandError, StoreError
 from ..common.store import Record, Recovery, RunInfo
 from ..durability import SQLiteStore
 from ..hypha.replay import replay
+from .parser import REDIS_DEFAULTS
 
 __all__ = ["inspect_store", "is_store", "store_report"]
 
@@ -42,6 +44,13 @@ def is_store(target: str) -> bool:
 
 def inspect_store(args: argparse.Namespace) -> int:
     """Print the report of the store file ``args.target``; exit status 0."""
+    given = [f"--{name}" for name in sorted(REDIS_DEFAULTS) if getattr(args, name) is not None]
+    if given:
+        raise CommandError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for a net distributed over Redis "
+            f"(MODULE:ATTR), not the store file {args.target!r}; drop them (or name the net as MODULE:ATTR)",
+            usage=True,
+        )
     for line in asyncio.run(store_report(args.target, run=args.run, records=args.records)):
         print(line)
     return 0
@@ -49,6 +58,11 @@ def inspect_store(args: argparse.Namespace) -> int:
 
 async def store_report(path: str, *, run: str | None = None, records: int = 10) -> list[str]:
     """The lines ``mycorrhizal inspect PATH`` prints."""
+    if Path(path).is_dir():
+        raise CommandError(
+            f"{path!r} is a folder, not a store file; give the file in it a Runner with "
+            f"store=SQLiteStore(...) wrote, e.g. {os.path.join(path, 'run.db')!r}"
+        )
     if not Path(path).is_file():
         raise CommandError(
             f"no store file {path!r}; give the file a Runner with store=SQLiteStore(...) wrote (or "

@@ -137,4 +137,18 @@ class BlackboardView:
 
 def read_only(bb: Any, *, name: str = "read-only view") -> BlackboardView:
     """A view that reads everything and writes nothing."""
-    return BlackboardView(bb, writable=(), name=name)
+    return _ReadOnly(bb, writable=(), name=name)
+
+
+class _ReadOnly(BlackboardView):
+    """:func:`read_only`'s view: it has no writable keys to add to, so its refusal says so."""
+
+    __slots__ = ()
+
+    def _refusal(self, key: str, allowed: frozenset[str], verb: str) -> Exception:
+        return AccessControlError(
+            f"blackboard {self._name!r} may not {verb} {key!r}: it is read_only() and writes nothing; "
+            f"write {key!r} through the blackboard itself or a view made with writable={{{key!r}}}",
+            key,
+            verb,
+        )

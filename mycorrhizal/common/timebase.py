@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -284,7 +285,15 @@ class _VirtualClock(Timebase):
 
     __slots__ = ("_now", "_heap", "_seq", "_dead", "_initial", "_step", "_rewinds")
 
-    def __init__(self, initial: float, step: float | None) -> None:
+    def __init__(self, initial: float, step: float | None, *, argument: str = "initial") -> None:
+        if not math.isfinite(initial):  # NaN would fire every timer at the first advance and stay NaN
+            owner = type(self).__name__
+            problem = Problem(
+                f"{owner}({argument}=...)",
+                f"{argument} must be a finite number, got {initial!r}",
+                "pass a number such as 0.0",
+            )
+            raise DefinitionError([problem], what=owner)
         self._now = float(initial)
         self._initial = float(initial)
         self._rewinds = 0
@@ -433,7 +442,7 @@ class ManualClock(_VirtualClock):
     __slots__ = ()
 
     def __init__(self, start: float = 0.0) -> None:
-        super().__init__(start, None)
+        super().__init__(start, None, argument="start")
 
 
 class CycleClock(_VirtualClock):
@@ -446,15 +455,10 @@ class CycleClock(_VirtualClock):
     __slots__ = ()
 
     def __init__(self, stepsize: float = 1, *, initial: float = 0.0) -> None:
-        if not stepsize > 0:
-            raise DefinitionError(
-                [
-                    Problem(
-                        "CycleClock", f"stepsize must be > 0, got {stepsize!r}", "pass a positive stepsize"
-                    )
-                ],
-                what="CycleClock",
-            )
+        if not (stepsize > 0 and math.isfinite(stepsize)):  # inf: one advance() would end time for good
+            why = f"stepsize must be > 0 and finite, got {stepsize!r}"
+            problem = Problem("CycleClock", why, "pass a positive stepsize such as 1")
+            raise DefinitionError([problem], what="CycleClock")
         super().__init__(initial, float(stepsize))
 
     @property

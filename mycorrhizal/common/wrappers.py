@@ -28,10 +28,19 @@ __all__ = [
 ]
 
 
+#: How to reach a field a view refuses, by how the view was made: (a field it lacks, one it may not
+#: write, one it may not read), formatted with ``key``.  Each names what the user passed.
+INTERFACE_FIXES = (
+    "add {key!r} to the interface",
+    "mark it readwrite in the interface if this handler should",
+    "make it readable in the interface if this handler should",
+)
+
+
 class _FieldView(BlackboardView):
     """A view with a fixed set of fields; anything else is an unknown attribute."""
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_fixes")
 
     def __init__(
         self,
@@ -41,22 +50,22 @@ class _FieldView(BlackboardView):
         readable: Iterable[str] | None,
         writable: Iterable[str] | None,
         name: str,
+        fixes: tuple[str, str, str] = INTERFACE_FIXES,
     ) -> None:
         super().__init__(bb, readable=readable, writable=writable, name=name)
         object.__setattr__(self, "_fields", frozenset(fields))
+        object.__setattr__(self, "_fixes", fixes)
 
     def _refusal(self, key: str, allowed: frozenset[str], verb: str) -> Exception:
+        missing, unwritable, unreadable = self._fixes
         if key not in self._fields:
             shown = ", ".join(sorted(self._fields)) or "none"
             return AttributeError(
-                f"{self._name!r} has no field {key!r} (its fields: {shown}); add {key!r} to the interface"
+                f"{self._name!r} has no field {key!r} (its fields: {shown}); {missing.format(key=key)}"
             )
-        kind, fix = (
-            ("read-only", "mark it readwrite") if verb == "write" else ("write-only", "make it readable")
-        )
+        kind, fix = ("read-only", unwritable) if verb == "write" else ("write-only", unreadable)
         return AccessControlError(
-            f"{self._name!r} may not {verb} {key!r}: the field is {kind} here; {fix} in the interface "
-            "if this handler should",
+            f"{self._name!r} may not {verb} {key!r}: the field is {kind} here; {fix.format(key=key)}",
             key,
             verb,
         )
@@ -97,7 +106,9 @@ class ConstrainedView(_FieldView):
                 f"read-only fields {sorted(frozen - allowed)} are not among its fields {sorted(allowed)}",
                 "add them to the allowed fields or drop them from the read-only ones",
             )
-        super().__init__(bb, allowed, readable=allowed, writable=allowed - frozen, name=name)
+        # (it reads every field it has: no fix for a refused read)
+        fixes = ("add {key!r} to its allowed fields", "drop {key!r} from its readonly_fields", "")
+        super().__init__(bb, allowed, readable=allowed, writable=allowed - frozen, name=name, fixes=fixes)
 
 
 class ReadOnlyView(_FieldView):
@@ -108,7 +119,13 @@ class ReadOnlyView(_FieldView):
     def __init__(self, bb: Any, fields: Iterable[str], *, name: str = "read-only view") -> None:
         refuse_strings(name, fields=fields)
         fields = frozenset(fields)
-        super().__init__(bb, fields, readable=fields, writable=(), name=name)
+        fixes = (
+            "add {key!r} to its fields",
+            "a ReadOnlyView writes none of its fields; write {key!r} through a view that may, e.g. "
+            "ConstrainedView(bb, fields)",
+            "",
+        )
+        super().__init__(bb, fields, readable=fields, writable=(), name=name, fixes=fixes)
 
 
 class WriteOnlyView(_FieldView):
@@ -119,7 +136,13 @@ class WriteOnlyView(_FieldView):
     def __init__(self, bb: Any, fields: Iterable[str], *, name: str = "write-only view") -> None:
         refuse_strings(name, fields=fields)
         fields = frozenset(fields)
-        super().__init__(bb, fields, readable=(), writable=fields, name=name)
+        fixes = (
+            "add {key!r} to its fields",
+            "",
+            "a WriteOnlyView reads none of its fields; read {key!r} through a view that may, e.g. "
+            "ReadOnlyView(bb, fields)",
+        )
+        super().__init__(bb, fields, readable=(), writable=fields, name=name, fixes=fixes)
 
 
 def _fields_of(view: BlackboardView) -> frozenset[str]:
@@ -153,6 +176,11 @@ class CompositeView(_FieldView):
             readable=_union([v._readable for v in parts]),
             writable=_union([v._writable for v in parts]),
             name=name,
+            fixes=(
+                "add {key!r} to one of its views",
+                "none of its views may write it; add a view that may",
+                "none of its views may read it; add a view that may",
+            ),
         )
         object.__setattr__(self, "_views", parts)
 
@@ -175,7 +203,11 @@ def create_view_from_protocol(
     """
     specs = interface_field_specs(protocol)
     frozen = readonly_fields if readonly_fields is not None else (n for n, s in specs.items() if s.readonly)
-    return ConstrainedView(bb, specs, frozen, name=protocol.__name__)
+    view = ConstrainedView(bb, specs, frozen, name=protocol.__name__)
+    # Its fields come from the interface; read-only ones too, unless readonly_fields named them.
+    unwritable = INTERFACE_FIXES[1] if readonly_fields is None else "drop {key!r} from its readonly_fields"
+    object.__setattr__(view, "_fixes", (INTERFACE_FIXES[0], unwritable, ""))
+    return view
 
 
 def View(bb: Any, protocol: type) -> ConstrainedView:  # noqa: N802 - the 0.x name of this factory

@@ -71,8 +71,10 @@ def check_options(owner: str, checks: list[tuple[str, object, bool, str, str]]) 
 
 def redis_failure(what: str, url: str, exc: BaseException) -> StoreError:
     """The StoreError for a call to the Redis at ``url`` that failed: ``what`` failed, why, the fix."""
+    # redis-py ends some messages with a period already; one full stop, then the fix.
+    why = str(exc).rstrip(".")
     return StoreError(
-        f"{what}: {type(exc).__name__}: {exc}. Fix: check that the Redis server at {url} runs and this "
+        f"{what}: {type(exc).__name__}: {why}. Fix: check that the Redis server at {url} runs and this "
         "machine can reach it (its log says why it refused a command)"
     )
 

@@ -40,6 +40,17 @@ def test_read_only_view_refuses_writes_naming_the_key(board: object) -> None:
     assert read(board, "count") == 1
 
 
+def test_read_only_view_says_it_writes_nothing_rather_than_to_add_writable_keys(board: object) -> None:
+    # read_only() has no writable keys to add to: the fix is to write through another view
+    view = read_only(board, name="validator")
+    with pytest.raises(
+        BlackboardAccessError,
+        match=r"'validator' may not write 'count': it is read_only\(\) and writes nothing; write 'count' "
+        r"through the blackboard itself or a view made with writable=\{'count'\}$",
+    ):
+        view.count = 3
+
+
 def test_constrained_view_refuses_reads_outside_its_keys(board: object) -> None:
     write(board, "secret", "x")
     view = BlackboardView(board, readable={"count"}, name="router")

@@ -1,6 +1,7 @@
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -291,6 +292,31 @@ def test_cycle_clock_doc_forms_initial_and_amount() -> None:
 def test_cycle_clock_refuses_a_step_that_does_not_move(stepsize: float) -> None:
     with pytest.raises(DefinitionError, match="CycleClock: stepsize must be > 0.*Fix: pass a positive"):
         CycleClock(stepsize=stepsize)
+
+
+@pytest.mark.parametrize("stepsize", [float("inf"), float("-inf")])
+def test_cycle_clock_refuses_an_endless_step(stepsize: float) -> None:
+    # advance() would jump to inf: every timer fires at once and the time never moves again
+    refusal = r"CycleClock: stepsize must be > 0 and finite, got -?inf\. Fix: pass a positive stepsize"
+    with pytest.raises(DefinitionError, match=refusal):
+        CycleClock(stepsize=stepsize)
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda value: ManualClock(start=value), "start"),
+        (lambda value: CycleClock(initial=value), "initial"),
+        (lambda value: DictatedClock(initial=value), "initial"),
+    ],
+)
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_virtual_clocks_refuse_a_start_that_is_not_a_finite_number(
+    make: Callable[[float], Timebase], argument: str, value: float
+) -> None:
+    refusal = rf"\({argument}=\.\.\.\): {argument} must be a finite number, got -?(nan|inf)\. Fix: pass"
+    with pytest.raises(ValueError, match=refusal):
+        make(value)
 
 
 async def test_dictated_clock_moves_only_when_set_and_wakes_sleepers() -> None:

@@ -207,3 +207,56 @@ def test_a_single_string_of_fields_is_refused_not_split_into_letters(make: Any, 
     assert isinstance(caught.value, TypeError)
     assert [p.message.split(" is one string")[0] for p in caught.value.problems] == options
     assert all(p.fix.startswith("pass a set of names") for p in caught.value.problems)
+
+
+def _write_done(view: Any) -> None:
+    view.done = 1
+
+
+def _read_done(view: Any) -> None:
+    _ = view.done
+
+
+@pytest.mark.parametrize(
+    ("make", "touch", "fix"),
+    [
+        (lambda bb: View(bb, Ops), lambda v: setattr(v, "limit", 1), "mark it readwrite in the interface"),
+        (
+            lambda bb: create_view_from_protocol(bb, Ops, readonly_fields={"done"}),
+            _write_done,
+            "drop 'done' from its readonly_fields",
+        ),
+        (
+            lambda bb: ConstrainedView(bb, {"done"}, {"done"}),
+            _write_done,
+            "drop 'done' from its readonly_fields",
+        ),
+        (lambda bb: ReadOnlyView(bb, {"done"}), _write_done, "a ReadOnlyView writes none of its fields"),
+        (lambda bb: WriteOnlyView(bb, {"done"}), _read_done, "a WriteOnlyView reads none of its fields"),
+        (
+            lambda bb: CompositeView.combine([ReadOnlyView(bb, {"done"})]),
+            _write_done,
+            "none of its views may write it; add a view that may",
+        ),
+    ],
+)
+def test_each_refusal_gives_the_fix_for_how_the_view_was_made(
+    board: Any, make: Any, touch: Any, fix: str
+) -> None:
+    with pytest.raises(AccessControlError, match=f"; {fix}"):
+        touch(make(board))
+
+
+@pytest.mark.parametrize(
+    ("make", "fix"),
+    [
+        (lambda bb: View(bb, Ops), "add 'secret' to the interface"),
+        (lambda bb: ConstrainedView(bb, {"done"}), "add 'secret' to its allowed fields"),
+        (lambda bb: ReadOnlyView(bb, {"done"}), "add 'secret' to its fields"),
+        (lambda bb: WriteOnlyView(bb, {"done"}), "add 'secret' to its fields"),
+        (lambda bb: CompositeView.combine([ReadOnlyView(bb, {"done"})]), "add 'secret' to one of its views"),
+    ],
+)
+def test_a_field_outside_the_view_names_the_fix_for_how_it_was_made(board: Any, make: Any, fix: str) -> None:
+    with pytest.raises(AttributeError, match=f"has no field 'secret' .*; {fix}$"):
+        _ = make(board).secret

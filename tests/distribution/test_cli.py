@@ -110,6 +110,23 @@ def test_an_unreachable_redis_is_one_line(at_root: None, capsys: pytest.CaptureF
 
 
 @pytest.mark.parametrize(
+    ("argv", "stdin"),
+    [(["inspect", NET], ""), (["submit", NET, "jobs"], '{"id": 1}\n')],
+)
+def test_an_unreachable_redis_reads_as_one_sentence_then_the_fix(
+    argv: list[str], stdin: str, at_root: None, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # redis-py's message already ends with a period; the fix must follow it once, not after "..".
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main([*argv, "--redis", "redis://127.0.0.1:1/0"]) == 1
+    err = capsys.readouterr().err
+    fix = "Fix: check that the Redis server at redis://127.0.0.1:1/0 runs"
+    assert f"Connect call failed ('127.0.0.1', 1). {fix}" in err
+    assert ".." not in err
+
+
+@pytest.mark.parametrize(
     ("option", "message"),
     [(["--lease", "0"], "is not a number of seconds"), (["--concurrency", "0"], "is not a whole number")],
 )
