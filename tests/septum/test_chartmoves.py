@@ -149,12 +149,8 @@ def suspending(where: str, gate: asyncio.Event, failing: str | tuple[str, ...] =
     return septum.compound(type("Root", (), {"Src": src, "Target": target}))
 
 
-@pytest.mark.parametrize("where", ["leave Src", "action", "enter Target"])
-async def test_a_run_cancelled_in_a_hook_mid_transition_finishes_the_transition_then_is_cancelled(
-    where: str,
-) -> None:
-    gate = asyncio.Event()
-    fsm = StateMachine(suspending(where, gate))
+async def cancelled_in_a_hook(fsm: StateMachine, gate: asyncio.Event) -> None:
+    """Send "go" and cancel the run taking it while a hook waits for ``gate``; then open the gate."""
     await fsm.run()
     fsm.send_message("go")
     running = asyncio.create_task(fsm.run())
@@ -164,6 +160,15 @@ async def test_a_run_cancelled_in_a_hook_mid_transition_finishes_the_transition_
     gate.set()
     with pytest.raises(asyncio.CancelledError):
         await running
+
+
+@pytest.mark.parametrize("where", ["leave Src", "action", "enter Target"])
+async def test_a_run_cancelled_in_a_hook_mid_transition_finishes_the_transition_then_is_cancelled(
+    where: str,
+) -> None:
+    gate = asyncio.Event()
+    fsm = StateMachine(suspending(where, gate))
+    await cancelled_in_a_hook(fsm, gate)
     hooks = ["leave A", "leave Src", "action", "enter Target", "enter T"]
     assert drain(fsm) == [h for h in hooks if h != where]  # the cancelled hook was interrupted
     assert names(fsm.configuration) == ["Root", "Target", "T"] and fsm.current_state.name == "T"
@@ -185,15 +190,7 @@ async def test_a_failure_in_a_step_whose_run_is_cancelled_is_logged_and_told_the
     fsm = StateMachine(suspending(where, gate, failing))
     failed: list[HandlerFailed] = []
     fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
-    await fsm.run()
-    fsm.send_message("go")
-    running = asyncio.create_task(fsm.run())
-    await asyncio.sleep(0)  # the hook waits for the gate
-    running.cancel()
-    await asyncio.sleep(0)
-    gate.set()
-    with pytest.raises(asyncio.CancelledError):
-        await running
+    await cancelled_in_a_hook(fsm, gate)
     [told] = failed
     assert (told.state, told.role, told.message, told.routed_to) == (state, role, "go", None)
     assert str(told.error) == f"state {state}: {role} raised ValueError: {failing} broke"
