@@ -20,7 +20,7 @@ from .ioplaces import IOPlaces
 from .journal import Recorder, encode_arriving
 from .replay import replay
 from .reporting import Reporter, log
-from .snapshot import Parts, read, token_order, write
+from .snapshot import Parts, discard_memory, read, token_order, write
 from .spec import NetSpec
 from .state import PlaceState
 
@@ -79,8 +79,13 @@ class Durable:
             )
         document = replay(recovery.snapshot.document, recovery.records)
         order = read(self._parts, document)
-        ids: Any = document["ids"]
-        self._attach(journal, order, [ids.get(p.qname, []) for p in self._parts.places], document["next_id"])
+        try:
+            ids: Any = document["ids"]
+            known = [ids.get(p.qname, []) for p in self._parts.places]
+            self._attach(journal, order, known, document["next_id"])
+        except BaseException:
+            discard_memory(self._parts.transitions)  # refused after all: nothing restored may run on
+            raise
         log.info(
             "net %s: run %r recovered from snapshot %d and %d journal records",
             self._parts.name,

@@ -17,6 +17,10 @@ Restoring builds the same state in a fresh runner of the same net: it then conti
 would have, except that firings that were in flight run again from the start.  Decoding runs no code
 from the document (see the codecs); a document of another net, an unknown place or transition, or a
 newer version is refused with a :class:`~mycorrhizal.common.errors.CodecError` saying what to do.
+A refused document leaves nothing running: a value restored into ``ctx.memory`` before the refusal
+that offers a ``discard()`` method (an embedder's live objects, e.g. mycelium's ``fsm=`` machines,
+whose timers are armed on the caller's timebase) is discarded, so it never acts for a runner its
+caller never got (see :func:`discard_memory`).
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ from .ready import Ready
 from .reporting import RunnerStats
 from .state import NO_TOKEN, PlaceState, TransitionState
 
-__all__ = ["ENGINE", "VERSION", "Parts", "hypha_codecs", "read", "mismatch", "teach_memory_codecs", "write"]
+__all__ = [
+    "ENGINE", "VERSION", "Parts", "discard_memory", "hypha_codecs", "read", "mismatch", "teach_memory_codecs",
+    "write",
+]  # fmt: skip
 
 ENGINE = "hypha"
 """What a hypha document's ``"engine"`` field says."""
@@ -276,7 +283,22 @@ def read(parts: Parts, document: Any) -> list[list[Any]]:
     tokens in document order (as :func:`token_order` would give them).  The garbage collector is
     held off meanwhile, as in :func:`write`."""
     with collector_paused():
-        return _read(parts, document)
+        try:
+            return _read(parts, document)
+        except BaseException:
+            discard_memory(parts.transitions)
+            raise
+
+
+def discard_memory(transitions: Any, *more: Any) -> None:
+    """Discard what a restore refused halfway put into the memory of ``transitions`` (and the
+    values ``more``): every value with a ``discard()`` method (a duck-typed hook: stop the timers
+    and background work the value started, synchronously; being called twice must be harmless)."""
+    values = [v for t in transitions for v in t.memory.values()]
+    for value in [*values, *more]:
+        discard = getattr(value, "discard", None)
+        if callable(discard):
+            discard()
 
 
 def _read(parts: Parts, document: Any) -> list[list[Any]]:
@@ -332,6 +354,7 @@ def _read_transition(t: TransitionState, entry: Any, codecs: CodecRegistry, now:
     if "memory" in entry:
         memory = _decode_memory(t, entry["memory"], codecs)
         if type(memory) is not dict:
+            discard_memory((), *(memory if isinstance(memory, list | tuple) else [memory]))
             raise CodecError(f"the memory of transition {t.qname!r} in the document is not a dict")
         t.memory.clear()
         t.memory.update(memory)

@@ -32,7 +32,7 @@ from ..common.observers import Dropped, Observers, maker
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
 from ..hypha.memory_journal import RecordChange
-from ..septum import StateMachine
+from ..septum import StateMachine, durable
 from .forwarding import Forward, forwarder
 from .machine_journal import PoolJournal
 from .spec import EmbeddedMachine
@@ -356,6 +356,21 @@ class MachinePool:
         if again and self.journal is not None:  # recovery looks at them again when this run would
             self.journal.seen_again(again)
         self._arm()
+
+    def discard(self) -> None:
+        """Throw the pool away before its runner is used (hypha's hook for a restore refused halfway):
+        every machine's timers are cancelled and it is closed, so none of its timeouts runs later."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        for fsm in self.living.values():
+            durable.discard(fsm)
+        self.living.clear()
+        self._seen.clear()
+        self._forwards.clear()
 
     async def close(self) -> None:
         """Close every machine (no timer or background work of theirs is left) and forget them."""

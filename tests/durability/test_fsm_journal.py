@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.cli.stores import store_report
-from mycorrhizal.common import CodecError, ManualClock, Store
+from mycorrhizal.common import CodecError, ManualClock, Store, StoreError
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.hypha.replay import replay
@@ -22,6 +22,7 @@ from mycorrhizal.mycelium import LabeledTransition, StateConfiguration, machines
 from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import septum
 
+from ..mycelium.test_eviction import Idle as keyed_machine
 from ..mycelium.test_eviction import keyed
 from ..mycelium.test_machine_snapshot import ops, play
 from .conftest import StoreFactory
@@ -454,3 +455,84 @@ async def test_a_machine_is_not_recovered_ahead_of_a_firing_still_running(every:
     await runner.stop()
     final = await Runner.recover(net, store, {}, ManualClock(clock.now()), run="k")
     assert states(final) == live and not final.tokens("inbox")
+
+
+def two_pools() -> Any:
+    """Two fsm= transitions of ``Idle``'s machines by key, sharing their outputs."""
+
+    @pn.net
+    def Two(builder):  # type: ignore[no-untyped-def]
+        done, refused = builder.place("done"), builder.place("refused")
+        for name in ("first", "second"):
+
+            @builder.transition(
+                name=name,
+                fsm=keyed_machine,
+                fsm_key=lambda token: token.split(":")[0],
+                inputs=[builder.place(f"{name}_inbox")],
+                outputs=[done],
+                rejected=refused,
+            )
+            def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+                pass
+
+    return Two
+
+
+def unreadable_memory(document: dict[str, Any]) -> None:
+    document["transitions"]["Two.second"]["memory"]["machine pool"]["$t"] = "no.such.type"
+
+
+def unknown_transition(document: dict[str, Any]) -> None:
+    document["transitions"]["Two.third"] = {"fired": 0}
+
+
+def memory_not_a_dict(document: dict[str, Any]) -> None:
+    document["transitions"]["Two.second"]["memory"] = ["machine pool"]
+
+
+def malformed_next_id(document: dict[str, Any]) -> None:
+    document["next_id"] = "many"
+
+
+REFUSALS = {
+    unreadable_memory: r"ctx.memory of transition 'Two.second' in the document cannot be read",
+    unknown_transition: r"names a transition 'Two.third' that this net does not have",
+    memory_not_a_dict: r"memory of transition 'Two.second' in the document is not a dict",
+    malformed_next_id: r"run 'k': malformed next_id 'many' in its snapshot",  # recover only
+}
+
+
+@pytest.mark.parametrize(
+    ("damage", "recovering"),
+    [(damage, True) for damage in REFUSALS] + [(damage, False) for damage in list(REFUSALS)[:3]],
+    ids=lambda value: value.__name__ if callable(value) else ("recover" if value else "restore"),
+)
+async def test_a_refused_document_leaves_no_pool_restored_before_it_behind(
+    tmp_path: Path, damage: Any, recovering: bool
+) -> None:
+    store, clock = SQLiteStore(tmp_path / "runs.db"), ManualClock()
+    runner = Runner(two_pools(), {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_token("first_inbox", "a:close")  # the first pool's a closes until t=100
+    runner.add_token("second_inbox", "b:x")
+    await runner.run_until_idle()
+    await runner.stop()
+    recovery = await store.load("k")
+    assert recovery is not None and recovery.snapshot is not None
+    document = replay(recovery.snapshot.document, recovery.records)
+    damage(document)
+    journal = await store.open_journal("k")  # the run's last snapshot is now the damaged document
+    journal.snapshot(document)
+    await journal.flush()
+    await journal.close()
+    bb: dict[str, Any] = {}
+    later = ManualClock(clock.now())
+    with pytest.raises((CodecError, StoreError), match=REFUSALS[damage]):
+        if recovering:
+            await Runner.recover(two_pools(), store, bb, later, run="k")
+        else:
+            Runner.restore(two_pools(), document, bb, later)
+    await later.run_for(200.0)
+    assert bb == {} and later.pending == 0  # the first pool's a did not stay behind to reopen
+    await store.close()
