@@ -42,6 +42,13 @@ __all__ = [
 ]
 
 
+def reason(exc: BaseException) -> str:
+    """The text of ``exc`` to put before ``". Fix: ..."``: without a full stop of its own."""
+    # Many libraries (redis-py, sqlite3, users' own code) end their messages with a period; a message
+    # that embeds one and then says "." would read "..".
+    return str(exc).rstrip(".")
+
+
 class MycorrhizalError(Exception):
     """Root of every error this library raises on purpose."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..common.errors import DefinitionError, Problem, StoreError
+from ..common.errors import DefinitionError, Problem, StoreError, reason
 
 __all__ = [
     "check_options", "check_worker_options", "client_for", "decoded", "raise_if_cancelled", "redis_failure",
@@ -34,7 +34,9 @@ def client_for(url: str | Redis) -> tuple[Redis, bool]:
         )
         return client, True
     except ValueError as exc:
-        raise StoreError(f"{url!r} is not a usable Redis URL: {exc}. Fix: 'redis://HOST:PORT/DB'") from exc
+        raise StoreError(
+            f"{url!r} is not a usable Redis URL: {reason(exc)}. Fix: 'redis://HOST:PORT/DB'"
+        ) from exc
 
 
 def decoded(value: Any) -> Any:
@@ -71,8 +73,7 @@ def check_options(owner: str, checks: list[tuple[str, object, bool, str, str]]) 
 
 def redis_failure(what: str, url: str, exc: BaseException) -> StoreError:
     """The StoreError for a call to the Redis at ``url`` that failed: ``what`` failed, why, the fix."""
-    # redis-py ends some messages with a period already; one full stop, then the fix.
-    why = str(exc).rstrip(".")
+    why = reason(exc)
     return StoreError(
         f"{what}: {type(exc).__name__}: {why}. Fix: check that the Redis server at {url} runs and this "
         "machine can reach it (its log says why it refused a command)"

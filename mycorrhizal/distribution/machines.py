@@ -30,7 +30,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, StoreError
+from ..common.errors import CodecError, ExecutionError, StoreError, reason
 from ..common.observers import Event
 from ..hypha import Runner
 from ..mycelium.machine_pool import MachinePool
@@ -225,7 +225,7 @@ class KeyedMachines:
         except CodecError as exc:
             raise ExecutionError(
                 f"the machine of key {text} in transition {self._keyed(part).transition!r} cannot be "
-                f"written down for other workers: {exc}. Fix: register its queued messages' types "
+                f"written down for other workers: {reason(exc)}. Fix: register its queued messages' types "
                 "with the workers' codecs"
             ) from exc
         return [self._index[self._shared.keys.machines(*part)], text, json.dumps(snapshot)]

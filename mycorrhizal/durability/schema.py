@@ -16,7 +16,7 @@ import sqlite3
 
 import attrs
 
-from ..common.errors import DefinitionError, Problem, StoreError
+from ..common.errors import DefinitionError, Problem, StoreError, reason
 
 __all__ = ["SCHEMA_VERSION", "Options", "connect"]
 
@@ -97,7 +97,7 @@ def connect(path: str | os.PathLike[str], options: Options) -> sqlite3.Connectio
         )
     except sqlite3.Error as exc:
         raise StoreError(
-            f"cannot open {os.fspath(path)!r} as an SQLite store: {exc}. Fix: check the path"
+            f"cannot open {os.fspath(path)!r} as an SQLite store: {reason(exc)}. Fix: check the path"
         ) from exc
     try:
         _prepare(connection, os.fspath(path), options)
@@ -131,7 +131,9 @@ def _prepare(connection: sqlite3.Connection, path: str, options: Options) -> Non
                 f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot use {path!r} as an SQLite store: {exc}. Fix: check the file") from exc
+        raise StoreError(
+            f"cannot use {path!r} as an SQLite store: {reason(exc)}. Fix: check the file"
+        ) from exc
 
 
 def _marks(connection: sqlite3.Connection) -> tuple[int, int]:

@@ -117,9 +117,9 @@ class Firing:
     def _guard_failed(self, t: TransitionState, consumed: Consumed, exc: BaseException) -> None:
         """A guard raised: the binding counts as not accepted; count, tell and log it.
 
-        Every failure is counted, kept and told to observers, but logged at WARNING only the first
-        time its exception type appears in a streak (a guard raising on every binding would
-        otherwise log once per binding per evaluation); the others go to DEBUG.
+        Every failure is counted and told to observers, but kept in ``errors`` and logged at WARNING
+        only the first time its exception type appears in a streak (a guard raising on every binding
+        would otherwise log and keep one per binding per evaluation); the others go to DEBUG.
         """
         self._report.stats.guard_errors += 1
         if self._report.watched:

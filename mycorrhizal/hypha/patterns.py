@@ -25,9 +25,11 @@ class _Declares(Protocol):
     _problems: list[Problem]
 
 
-def _refuse_no_outputs(builder: _Declares, tname: str, outs: Sequence[str], given: str, fix: str) -> None:
-    """A shape without outputs cannot do its job (a fork would even eat its tokens): refused at build."""
-    if not outs:
+def _refuse_none(builder: _Declares, tname: str, places: Sequence[Any], given: str, fix: str) -> None:
+    """A shape without outputs (or a merge without inputs) cannot do its job (a fork would even eat
+    its tokens, a merge would declare nothing at all): refused at build.  (A join without inputs
+    declares a transition without input arcs, which the net's checks refuse already.)"""
+    if not places:
         builder._problems.append(Problem(f"transition {tname!r}", given, fix))
 
 
@@ -114,7 +116,7 @@ class Patterns:
         tname = name or f"fork_{_local(input_place)}"
         _takes_options(self, tname, "fork", options)
         vanish = "fork() was given no output places, so every token it takes would vanish"
-        _refuse_no_outputs(self, tname, outs, vanish, "give it at least one output place")
+        _refuse_none(self, tname, outs, vanish, "give it at least one output place")
         _refuse_loop(self, tname, "fork", input_place, outs)
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(fork)
         return ref
@@ -149,8 +151,10 @@ class Patterns:
         **options: Any,
     ) -> list[TransitionRef]:
         """One forwarding transition per input place (``<in>_<i>_to_<out>``, or ``<name>_<i>``)."""
-        refs = []
-        for i, place in enumerate(input_places):
+        refs, ins, tname = [], list(input_places), name or f"merge_to_{_local(output_place)}"
+        empty = f"merge() was given no input places, so it declares nothing and feeds {str(output_place)!r}"
+        _refuse_none(self, tname, ins, empty + " nothing", "give it at least one input place")
+        for i, place in enumerate(ins):
             tname = f"{name}_{i}" if name else f"{_local(place)}_{i}_to_{_local(output_place)}"
             _takes_options(self, tname, "merge", options)
             refs.append(Patterns.forward(self, place, output_place, tname, **options))
@@ -177,7 +181,7 @@ class Patterns:
         tname = name or f"round_robin_{_local(input_place)}"
         _takes_options(self, tname, "round_robin", options)
         nowhere = "round_robin() was given no output places, so it has nowhere to send a token"
-        _refuse_no_outputs(self, tname, outs, nowhere, "give it at least one output place")
+        _refuse_none(self, tname, outs, nowhere, "give it at least one output place")
         options.setdefault("concurrency", 1)
         ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(
             round_robin
@@ -216,7 +220,7 @@ class Patterns:
 
         outs = list(dict.fromkeys(targets.values()))
         nowhere = "route() was given an empty type map, so it has nowhere to send a token"
-        _refuse_no_outputs(self, tname, outs, nowhere, "map at least one type to a place")
+        _refuse_none(self, tname, outs, nowhere, "map at least one type to a place")
         _refuse_loop(self, tname, "route", input_place, outs)
         for key in targets:
             if not isinstance(key, type):  # e.g. int | float: no token's type(token) is ever equal to it

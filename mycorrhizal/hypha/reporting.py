@@ -162,17 +162,19 @@ class Reporter:
 
         A handled failure (its tokens were returned, parked or will be retried) is one WARNING line,
         with the traceback at DEBUG; one that ends something for good is an ERROR with the traceback.
-        A ``quiet`` one (a repeat already logged) is logged at DEBUG only.
+        A ``quiet`` one (a repeat already logged and kept) is logged at DEBUG only and not kept.
         """
+        if quiet:
+            # Not kept: a guard raising on every binding would fill ``errors`` with copies of one
+            # failure and push out the others (a handler's) a user looks there for.
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s", message, exc_info=exc)
+            return
         error = HandlerError(message, transition=transition, place=place)
         error.__cause__ = exc
         self.errors.append(error)
         if not handled:
             log.error("%s", message, exc_info=exc)
-            return
-        if quiet:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s", message, exc_info=exc)
             return
         log.warning("%s", message)
         if log.isEnabledFor(logging.DEBUG):

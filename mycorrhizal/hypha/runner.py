@@ -129,7 +129,7 @@ class Runner(NetChanges):
 
     @property
     def errors(self) -> deque[HandlerError]:
-        """The latest 256 handler/sink/source errors, each a HandlerError caused by the original."""
+        """The latest 256 handler/guard/sink/source errors (a guard's repeats in a streak left out)."""
         return self._report.errors
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError
+from ..common.errors import CodecError, ExecutionError, reason
 from ..hypha import Runner
 from ..septum import StateMachine, durable
 from ..septum.durable import kick, resting
@@ -199,8 +199,9 @@ def _restored(
             fsm = living[item[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
         except CodecError as exc:
             raise CodecError(
-                f"transition {pool.transition!r}, the machine of key {item[0]!r}: {exc}. Fix: recover (or "
-                "restore) with the net the run was written by, or give a changed net another run="
+                f"transition {pool.transition!r}, the machine of key {item[0]!r}: {reason(exc)}. "
+                "Fix: recover (or restore) with the net the run was written by, or give a changed net "
+                "another run="
             ) from exc
         if size == 2 and isinstance(item[1], str):
             at_rest[item[1]] = fsm

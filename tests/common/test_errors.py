@@ -1,6 +1,7 @@
 import pytest
 
 from mycorrhizal.common import DefinitionError, MycorrhizalError, Problem, UndeclaredLabelError
+from mycorrhizal.common.errors import reason
 
 
 def test_definition_error_lists_every_problem_with_its_fix() -> None:
@@ -23,3 +24,11 @@ def test_no_problems_raises_nothing() -> None:
 def test_runtime_errors_carry_the_element_involved() -> None:
     err = UndeclaredLabelError("state 'Open' returned undeclared label 'X'", state="Open", event="X")
     assert (err.state, err.event, err.place) == ("Open", "X", None)
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [(ValueError("bad port."), "bad port"), (OSError("bad port"), "bad port"), (KeyError("x"), "'x'")],
+)
+def test_reason_leaves_the_full_stop_to_the_message_that_embeds_it(error: Exception, text: str) -> None:
+    assert reason(error) == text

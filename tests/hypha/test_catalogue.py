@@ -322,6 +322,14 @@ def round_robin_to_no_place(b: NetBuilder) -> None:
     b.round_robin("p", [])
 
 
+def merge_of_no_place(b: NetBuilder) -> None:
+    b.merge([], "p")  # e.g. a list of inputs computed empty: it would declare nothing, silently
+
+
+def join_of_no_place(b: NetBuilder) -> None:
+    b.join([], "p")
+
+
 def route_with_an_empty_map(b: NetBuilder) -> None:
     b.route("p", {})
 
@@ -965,6 +973,26 @@ BUILDER_CASES = [
             (
                 "transition 'round_robin_p': round_robin() was given no output places, so it has nowhere "
                 "to send a token. Fix: give it at least one output place"
+            ),
+        ],
+    ),
+    (
+        merge_of_no_place,
+        "net 'Bad'",
+        [
+            (
+                "transition 'merge_to_p': merge() was given no input places, so it declares nothing and "
+                "feeds 'p' nothing. Fix: give it at least one input place"
+            ),
+        ],
+    ),
+    (
+        join_of_no_place,
+        "net 'Bad'",
+        [
+            (
+                "transition 'join_to_p': it has no input arc, so it would be enabled forever. Fix: give "
+                "it an input place (use an io_input_place for a source)"
             ),
         ],
     ),

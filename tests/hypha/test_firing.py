@@ -67,3 +67,39 @@ async def test_a_new_streak_or_a_new_exception_type_is_logged_again(
             runner.add_token("jobs", i)
             await runner.run_until_idle()
     assert len(_guard_warnings(caplog)) == warnings
+
+
+def _raising_guard_and_failing_handler_net() -> Any:
+    """``jobs -> check`` whose guard always raises, and ``orders -> ship`` whose handler raises."""
+
+    def broken(consumed: Any) -> bool:
+        raise ValueError("guard broke")
+
+    @pn.net
+    def Mixed(builder: NetBuilder) -> None:
+        jobs, orders, failed = builder.place("jobs"), builder.place("orders"), builder.place("failed")
+
+        @builder.transition(inputs=[jobs], guard=broken)
+        def check(consumed: Any, bb: Any, timebase: Any) -> None:
+            return None
+
+        @builder.transition(inputs=[orders], on_error=failed)
+        def ship(consumed: Any, bb: Any, timebase: Any) -> None:
+            raise RuntimeError("ship broke")
+
+    return Mixed
+
+
+async def test_a_guard_that_keeps_raising_does_not_push_other_errors_out_of_runner_errors(
+    clock: ManualClock,
+) -> None:
+    runner = Runner(_raising_guard_and_failing_handler_net(), {}, clock)
+    runner.add_token("orders", "o1")
+    await runner.run_until_idle()
+    for i in range(50):  # refused tokens stay in ``jobs``: 50 * 51 / 2 failed guard calls in one streak
+        runner.add_token("jobs", i)
+        await runner.run_until_idle()
+    assert runner.stats.guard_errors >= 1000
+    causes = [type(error.__cause__) for error in runner.errors]
+    assert causes == [RuntimeError, ValueError]  # the handler's failure, then the first of the streak
+    assert runner.errors[0].transition == "Mixed.ship"
