@@ -205,7 +205,8 @@ class Recorder:
         is written as JSON text here, where its shape is known: a tenth of what a general encoder
         takes for it.
         """
-        out = ",".join([f"[{self._quoted(p.qname)},{_json(self._encode(p, batch))}]" for p, batch in plan])
+        codecs, quoted = self.codecs, self._quoted
+        out = ",".join([f"[{quoted(p.qname)},{_json(encode_arriving(codecs, p, b))}]" for p, b in plan])
         memory = None
         changes = None
         if t.wants_ctx and t.memory:
@@ -283,7 +284,7 @@ class Recorder:
 
     def added(self, p: PlaceState, tokens: list[Any]) -> None:
         """Tokens arrive in ``p`` from outside the net (``add_token``, a source)."""
-        encoded = self._encode(p, tokens)
+        encoded = encode_arriving(self.codecs, p, tokens)
         first = self.next_id
         self._new_ids(self.ids[p.index], tokens)
         self._append("add", {"place": p.qname, "id": first, "tokens": encoded})
@@ -354,9 +355,6 @@ class Recorder:
                 "error": error_json(p.sink_error),
             },
         )
-
-    def _encode(self, p: PlaceState, tokens: list[Any]) -> JSON:
-        return encode_arriving(self.codecs, p, tokens)
 
     def _quoted(self, name: str) -> str:
         """A place's or transition's name as JSON text (made once per name)."""

@@ -119,13 +119,6 @@ class LineQueue(Protocol):
         ...
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def _open_append(filepath: str | Path, buffering: int = -1) -> tuple[Path, IO[bytes]]:
     path = Path(filepath)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -281,7 +274,7 @@ class AsyncFileTransport:
         """Write everything from this thread, then close the file (used at exit; idempotent).
         Raises like :meth:`close` when the records cannot be written."""
         timer, self._timer = self._timer, None  # forgotten first: its end writes nothing now
-        if timer is not None and timer.get_loop() is _running_loop():
+        if timer is not None and timer.get_loop() is asyncio._get_running_loop():
             timer.cancel()  # (one of another loop finishes, or is cancelled, there: not from here)
         self._seal(start=False)
         self._write_batches()

@@ -19,7 +19,7 @@ from ...hypha.runner import Runner
 from ...rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from ..records import Attributes
 from . import hypha
-from .base import Carried, Handler, Observation, Timestamps, key_text, short_name
+from .base import Carried, Handler, Observation, Timestamps, machine_name, short_name
 from .hypha import HANDLERS as HYPHA
 from .rhizomorph import HANDLERS as RHIZOMORPH
 from .septum import HANDLERS as SEPTUM
@@ -54,8 +54,8 @@ def _generic(obs: Observation, event: Any) -> None:
 
 def _forwarded(obs: Observation, event: Forwarded) -> None:
     """A record of a machine or tree living in a net's transition: written as that runtime's own,
-    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``, its key written
-    by :func:`~.base.key_text`; a tree run's events also relate the token it decides about,
+    the runtime named after the transition (``gate``; a keyed machine ``gate[east]``, named by
+    :func:`~.base.machine_name`; a tree run's events also relate the token it decides about,
     ``Forwarded.key``).  A machine's
     message that is a token the net delivered (mycelium's ``Delivery``) is written as the token."""
     inner = event.event
@@ -67,8 +67,7 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
         finally:
             obs.token = None
         return
-    if event.key is not None:
-        name = f"{name}[{key_text(event.key)}]"
+    name = machine_name(name, event.key)
     message: Any = getattr(inner, "message", None)
     if getattr(message, "transition", None) == event.transition and hasattr(message, "token"):
         inner = evolve(inner, source=name, message=Carried(message.token))
@@ -88,8 +87,7 @@ def _dropped(obs: Observation, event: Dropped) -> None:
     its key is written from its start, its state again."""
     when = obs.when(event.time)
     transition = short_name(event.transition, event.source)
-    name = transition if event.key is None else f"{transition}[{key_text(event.key)}]"
-    machine = obs.runtime_object("machine", name, when)
+    machine = obs.runtime_object("machine", machine_name(transition, event.key), when)
     net = obs.runtime_object("net", event.source, when)
     obs.write(f"{transition} let go", when, [("reason", event.reason)], [(machine, "machine"), (net, "net")])
     obs.forget(machine)

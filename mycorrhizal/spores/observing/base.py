@@ -39,6 +39,7 @@ __all__ = [
     "Timestamps",
     "error_attributes",
     "key_text",
+    "machine_name",
     "label_text",
     "one_per_object",
     "short_name",
@@ -96,6 +97,12 @@ def key_text(key: Any) -> str:
         except ValueError:
             return key
     return repr(key)
+
+
+def machine_name(transition: str, key: Any) -> str:
+    """The name of the machine of ``key`` in a net's ``transition`` (short name): ``gate``, or
+    ``gate[<key>]`` with the key written by :func:`key_text`."""
+    return transition if key is None else f"{transition}[{key_text(key)}]"
 
 
 def unpacked_as(cls: type, *names: str) -> None:
