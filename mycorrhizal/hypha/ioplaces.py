@@ -21,6 +21,10 @@ from .transitions import DEFAULT_RETRY
 
 __all__ = ["IOPlaces"]
 
+SOURCE_BURST = 256
+"""Tokens a source gives in a row before its pump lets other tasks run: a source that never suspends
+(a plain iterable, an async generator awaiting nothing) would otherwise starve the event loop."""
+
 
 class IOPlaces:
     """Token arrival (:meth:`put`) and removal (:meth:`remove`), sink deliveries and source pumps of
@@ -266,6 +270,7 @@ class IOPlaces:
         """Feed io input place ``p`` from its source, waiting for room when it is full."""
         try:
             tokens = _aiter(_tokens(source_factory(self.bb, self.timebase)))
+            given = 0
             while True:
                 # Room first, then the next token: a source is never asked for a token the place has
                 # no room for (stop() while it waited would lose it); and again after, in case
@@ -279,6 +284,10 @@ class IOPlaces:
                 if self.recorder is not None:
                     self.recorder.added(p, [token])
                 self.put(p, (token,))
+                given += 1
+                if given == SOURCE_BURST:  # after put: a stop() cancelling us here loses no token
+                    given = 0
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

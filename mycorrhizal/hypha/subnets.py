@@ -21,8 +21,12 @@ class SubnetHandle:
         self._scope = scope  # the embedding net's name, for the refs' fqn
 
     @property
-    def net(self) -> NetSpec:
-        """The embedded net's spec."""
+    def net(self) -> NetSpec | PlaceRef | TransitionRef | SubnetHandle:
+        """The embedded net's spec; its element named ``net``, if it has one (see docs/hypha.md)."""
+        # 0.x reached every element by attribute and had no ``net``: a 0.x program naming an element
+        # ``net`` must get that element here, not the spec (refusing the name would break it).
+        if self._net.lookup("net") is not None:
+            return self._element("net", DefinitionAttributeError)
         return self._net
 
     def __getitem__(self, name: str) -> PlaceRef | TransitionRef | SubnetHandle:

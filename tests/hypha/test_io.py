@@ -347,3 +347,43 @@ async def test_a_base_exception_from_a_source_is_raised_from_run_until_idle(
         "is started again, and it is raised to the caller (run_until_idle())"
     )
     await runner.stop()
+
+
+HUGE = 5_000
+
+
+def never_suspending_source_net(plain: bool) -> Any:
+    """An unbounded io input place fed ``HUGE`` tokens by a source that never suspends: a plain
+    iterable, or an async generator that awaits nothing (each token counted in ``bb["given"]``)."""
+
+    def given(bb: Any) -> Any:
+        for i in range(HUGE):
+            bb["given"] += 1
+            yield i
+
+    async def agiven(bb: Any) -> Any:
+        for i in given(bb):
+            yield i
+
+    @pn.net
+    def Huge(builder: NetBuilder) -> None:
+        builder.io_input_place("feed", given if plain else agiven)
+        builder.forward("feed", builder.place("out"))
+
+    return Huge
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain iterable", "async generator"])
+async def test_a_source_that_never_suspends_lets_other_tasks_and_stop_run(plain: bool) -> None:
+    bb = {"given": 0}
+    runner = Runner(never_suspending_source_net(plain), bb)
+    seen: list[int] = []
+
+    async def other() -> None:
+        seen.append(bb["given"])
+
+    await runner.start()
+    await asyncio.gather(other(), runner.stop())
+    assert seen[0] < HUGE  # the other task ran while the source was still giving tokens
+    assert bb["given"] < HUGE  # and stop() stopped it
+    assert sorted(runner.marking()["feed"] + runner.marking()["out"]) == list(range(bb["given"]))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal.common import RoutingError
-from mycorrhizal.hypha import NetBuilder, PlaceRef, Runner, pn
+from mycorrhizal.hypha import NetBuilder, NetSpec, PlaceRef, Runner, SubnetHandle, TransitionRef, pn
 
 
 @pn.net
@@ -161,4 +161,41 @@ async def test_a_subnet_transitions_own_arcs_come_before_those_an_embedding_net_
     await runner.run_until_idle()
     assert bb["seen"] == (["own", "from outer"], ["outbox", "log"])
     assert runner.marking()[sub.outbox] == ("own",)
+    await runner.stop()
+
+
+def named_net(kind: str) -> NetSpec:
+    """A net whose element ``net`` is a place, a transition or a subnet (a 0.x program may name one so)."""
+    builder = NetBuilder("Named")
+    if kind == "place":
+        builder.place("net")
+        builder.forward("net", builder.place("out"))
+    elif kind == "transition":
+        builder.forward(builder.place("net_in"), builder.place("out"), name="net")
+    else:
+        builder.subnet(Inner, "net")
+    return builder.build()
+
+
+@pytest.mark.parametrize(
+    ("kind", "ref"), [("place", PlaceRef), ("transition", TransitionRef), ("subnet", SubnetHandle)]
+)
+def test_a_subnet_element_named_net_is_reached_by_attribute_as_in_0x(kind: str, ref: type) -> None:
+    handle = NetBuilder("Top").subnet(named_net(kind), "sub")
+    assert isinstance(handle.net, ref) and str(handle.net) == "sub.net"
+    assert str(handle["net"]) == "sub.net"
+
+
+def test_a_subnet_handles_net_is_the_embedded_spec_when_no_element_is_named_net() -> None:
+    assert NetBuilder("Top").subnet(Inner, "w").net is Inner
+
+
+async def test_a_0x_program_wiring_a_subnet_place_named_net_runs(bb: dict[str, Any]) -> None:
+    builder = NetBuilder("Top")
+    jobs, sub = builder.place("jobs"), builder.subnet(named_net("place"), "sub")
+    builder.forward(jobs, sub.net)
+    runner = Runner(builder.build(), bb)
+    runner.add_token(jobs, "job")
+    await runner.run_until_idle()
+    assert runner.marking()["Top.sub.out"] == ("job",)
     await runner.stop()
