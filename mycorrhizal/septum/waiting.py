@@ -92,7 +92,7 @@ async def take_turn(engine: Engine, skip: int) -> bool:
     clock = engine.clock
     if clock is None:
         return engine.closed
-    if clock.failure is not None and clock.task is asyncio.current_task():
+    if clock.failure is not None and clock.in_background():
         # The background run of a later timeout: the error kept is the next caller's to raise
         # (raised here, it would be logged and kept again), and that timeout waits for a caller too.
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -264,6 +265,39 @@ async def test_a_kept_background_failure_is_logged_and_raised_once_when_a_later_
     assert await fsm.run() == 1  # raised once; the queued timeout is handled next
     assert fsm.current_state is End
     assert fsm.common["log"] == [("timeout", 1.0, None), ("broken timeout", 2.0)]
+
+
+async def test_a_kept_background_failure_is_raised_to_a_caller_run_outside_any_task(
+    clock: ManualClock,
+) -> None:
+    # As hypha runs a transition's handler: its coroutine stepped by a loop callback, so that
+    # asyncio.current_task() is None there, as the clock's background task is once it has ended.
+    def boom(ctx):
+        raise RuntimeError("timeout handler broke")
+
+    s = make(
+        "Eager",
+        config=StateConfiguration(timeout=1.0),
+        on_state=lambda ctx: None,
+        on_timeout=boom,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)  # on_timeout raises in the background: kept for the next caller
+    outcome: list[BaseException] = []
+
+    def step(coro: Any) -> None:
+        assert asyncio.current_task() is None
+        try:
+            coro.send(None)
+        except BaseException as exc:  # noqa: BLE001 - StopIteration or the failure: kept to look at
+            outcome.append(exc)
+
+    asyncio.get_running_loop().call_soon(step, fsm.run())
+    await asyncio.sleep(0)
+    with pytest.raises(Exception, match="on_timeout raised RuntimeError: timeout handler broke"):
+        raise outcome[0]
 
 
 @pytest.mark.parametrize("drive", [lambda fsm: fsm.run(), lambda fsm: fsm.tick()], ids=["run", "tick"])
