@@ -58,8 +58,9 @@ class BlackboardView:
     """A window on a blackboard that allows only the named keys to be read and/or written.
 
     ``readable=None`` allows every read; ``writable=None`` allows every write; an empty set forbids
-    all.  Reads and writes go straight through to the underlying blackboard: nothing is copied.
-    Keys are reachable both as items (``view["k"]``) and attributes (``view.k``).
+    all.  No view deletes a key (:class:`AccessControlError`, operation ``"delete"``).  Reads and
+    writes go straight through to the underlying blackboard: nothing is copied.  Keys are
+    reachable both as items (``view["k"]``) and attributes (``view.k``).
     """
 
     __slots__ = ("_bb", "_readable", "_writable", "_name")
@@ -130,6 +131,27 @@ class BlackboardView:
 
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
+
+    def _undeletable(self, key: str) -> AccessControlError:
+        """The error for ``del view.key`` or ``del view[key]``, which no view allows."""
+        # Others reading the blackboard (an interface promises its fields, a Pydantic model must
+        # keep them) would find the key gone: removing one is the blackboard owner's business.
+        return AccessControlError(
+            f"{self._called()} may not delete {key!r}: a view reads and writes keys but removes none; "
+            f"write {key!r} a value that stands for none (e.g. None), or delete it on the blackboard itself",
+            key,
+            "delete",
+        )
+
+    def _called(self) -> str:
+        """How refusals name this view."""
+        return f"blackboard {self._name!r}"
+
+    def __delattr__(self, key: str) -> None:
+        raise self._undeletable(key)
+
+    def __delitem__(self, key: str) -> None:
+        raise self._undeletable(key)
 
     def __repr__(self) -> str:
         return f"BlackboardView({self._name!r}, {self._bb!r})"

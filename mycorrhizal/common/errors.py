@@ -179,7 +179,7 @@ class BlackboardAccessError(MycorrhizalError, PermissionError):
 
 
 class AccessControlError(BlackboardAccessError):
-    """A view refused one operation on one field: ``.field_name`` and ``.operation`` (read/write)."""
+    """A view refused one operation on one field: ``.field_name`` and ``.operation`` (read/write/delete)."""
 
     def __init__(self, message: str, field_name: str, operation: str) -> None:
         super().__init__(message)

@@ -346,7 +346,8 @@ class _VirtualClock(Timebase):
         """Move time forward by ``amount`` (default: the clock's step), firing every timer due; return count.
 
         Timers set by a callback fire too if they fall within the window.  Sleepers are woken
-        (their futures resolved); they resume when the event loop next runs.
+        (their futures resolved) and resume when the event loop next runs.  A raising callback
+        stops the move at its deadline; the timers after it wait for the next move.
         """
         if amount is None:
             if self._step is None:

@@ -73,6 +73,9 @@ class _FieldView(BlackboardView):
     def _has(self, key: str) -> bool:
         return key in self._fields
 
+    def _called(self) -> str:
+        return repr(self._name)  # as its other refusals: the interface's own name
+
     def __dir__(self) -> list[str]:
         return sorted(self._fields)
 

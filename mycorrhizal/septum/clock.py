@@ -139,11 +139,16 @@ class Clock:
         finally:
             self.task = None
 
+    def in_background(self) -> bool:
+        """True when called from the background run."""
+        # (current_task() is None in an eagerly run coroutine, as task is with no background run)
+        return self.task is not None and self.task is asyncio.current_task()
+
     def outrun(self) -> bool:
         """True in the background run once a caller's run() handled its timeout first."""
         # Nobody asked it to run the machine then: messages sent since wait for a run() (as in a
         # machine restored from a snapshot taken meanwhile, which has no background run).
-        return self.task is not None and not self.fired and self.task is asyncio.current_task()
+        return not self.fired and self.in_background()
 
     async def aclose(self) -> None:
         """Stop the timer and the background run, and wait until that run has unwound.

@@ -72,7 +72,8 @@ def check_timeout(timeout: Any) -> None:
 async def take_turn(engine: Engine, skip: int) -> bool:
     """Wait until nobody drives the machine, then raise what its background run hit, if anything;
     True if the caller is left nothing to do (the machine was closed meanwhile, or the caller is
-    the background run of a timeout that a caller's run() handled first).
+    the background run of a timeout that a caller's run() handled first, or that fired while an
+    error of an earlier background run was still kept for the next caller).
 
     ``skip``: frames between this one and the caller that asked to run (see ``called_within``).
     """
@@ -89,9 +90,15 @@ async def take_turn(engine: Engine, skip: int) -> bool:
         while engine.running:
             await turns.wait()
     clock = engine.clock
-    failure = clock.take_failure() if clock is not None else None
+    if clock is None:
+        return engine.closed
+    if clock.failure is not None and clock.in_background():
+        # The background run of a later timeout: the error kept is the next caller's to raise
+        # (raised here, it would be logged and kept again), and that timeout waits for a caller too.
+        return True
+    failure = clock.take_failure()
     if failure is not None:
         # Raised by the first run() after it, including one that waited while it happened.
         engine.release()
         raise failure
-    return engine.closed or (clock is not None and clock.outrun())
+    return engine.closed or clock.outrun()

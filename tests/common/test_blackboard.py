@@ -1,8 +1,10 @@
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 
 from mycorrhizal.common import (
+    AccessControlError,
     BlackboardAccessError,
     BlackboardView,
     DefinitionTypeError,
@@ -49,6 +51,41 @@ def test_read_only_view_says_it_writes_nothing_rather_than_to_add_writable_keys(
         r"through the blackboard itself or a view made with writable=\{'count'\}$",
     ):
         view.count = 3
+
+
+def _del_attribute(view: BlackboardView) -> None:
+    del view.count
+
+
+def _del_item(view: BlackboardView) -> None:
+    del view["count"]
+
+
+@pytest.mark.parametrize("delete", [_del_attribute, _del_item], ids=["del view.count", "del view['count']"])
+@pytest.mark.parametrize(
+    ("make", "called"),
+    [
+        (lambda bb: BlackboardView(bb, name="counter"), "blackboard 'counter'"),
+        (lambda bb: BlackboardView(bb, writable={"count"}, name="counter"), "blackboard 'counter'"),
+        (lambda bb: read_only(bb, name="validator"), "blackboard 'validator'"),
+    ],
+    ids=["open", "writable", "read_only"],
+)
+def test_deleting_through_a_view_is_refused_naming_the_key_and_what_to_do(
+    board: object,
+    make: Callable[[object], BlackboardView],
+    called: str,
+    delete: Callable[[BlackboardView], None],
+) -> None:
+    view = make(board)
+    with pytest.raises(
+        AccessControlError,
+        match=rf"^{called} may not delete 'count': a view reads and writes keys but removes none; write "
+        r"'count' a value that stands for none \(e\.g\. None\), or delete it on the blackboard itself$",
+    ) as caught:
+        delete(view)
+    assert (caught.value.field_name, caught.value.operation) == ("count", "delete")
+    assert read(board, "count") == 1
 
 
 def test_constrained_view_refuses_reads_outside_its_keys(board: object) -> None:

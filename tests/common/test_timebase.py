@@ -491,3 +491,42 @@ async def test_run_for_never_moves_back_a_clock_another_driver_moved_past_its_en
     await driver
     assert seen == [20.0]
     assert clock.now() == 20.0 and clock.rewinds == 0
+
+
+async def _advance_to_10(clock: Any) -> None:
+    clock.advance(10)
+
+
+async def _set_to_10(clock: Any) -> None:
+    clock.set(10)
+
+
+async def _run_for_10(clock: Any) -> None:
+    await clock.run_for(10)
+
+
+@pytest.mark.parametrize("move", [_advance_to_10, _set_to_10, _run_for_10], ids=["advance", "set", "run_for"])
+@pytest.mark.parametrize("make", [ManualClock, CycleClock, DictatedClock])
+async def test_a_raising_timer_stops_the_move_at_its_deadline_and_the_later_timers_wait(
+    make: Any, move: Any
+) -> None:
+    clock = make()
+    fired: list[tuple[str, float]] = []
+
+    def broken() -> None:
+        fired.append(("broken", clock.now()))
+        raise RuntimeError("timer broke")
+
+    clock.call_later(1, lambda: fired.append(("first", clock.now())))
+    clock.call_later(2, broken)
+    clock.call_later(2, lambda: fired.append(("same deadline", clock.now())))
+    clock.call_later(3, lambda: fired.append(("later", clock.now())))
+    clock.call_later(20, lambda: fired.append(("beyond", clock.now())))
+    with pytest.raises(RuntimeError, match="^timer broke$"):
+        await move(clock)
+    assert clock.now() == 2.0  # at the failing timer's deadline, not at the end of the move
+    assert fired == [("first", 1.0), ("broken", 2.0)]
+    assert clock.pending == 3 and clock.next_deadline() == 2.0  # the failing timer is spent
+    assert clock.advance(8) == 2  # the next move fires the rest at their own deadlines
+    assert fired[2:] == [("same deadline", 2.0), ("later", 3.0)]
+    assert clock.now() == 10.0 and clock.pending == 1

@@ -176,6 +176,31 @@ def test_our_own_views_raise_access_control_errors_too() -> None:
     assert caught.value.operation == "write"
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda bb: View(bb, Ops),
+        lambda bb: ConstrainedView(bb, {"done"}, name="Ops"),
+        lambda bb: WriteOnlyView(bb, {"done"}, name="Ops"),
+        lambda bb: CompositeView(bb, [ReadOnlyView(bb, {"done"})], name="Ops"),
+    ],
+    ids=["interface", "constrained", "write-only", "composite"],
+)
+@pytest.mark.parametrize("key", ["done", "secret"], ids=["its field", "a field outside it"])
+def test_deleting_a_field_through_a_view_is_refused_and_it_stays(board: Any, make: Any, key: str) -> None:
+    view = make(board)
+    with pytest.raises(
+        AccessControlError,
+        match=rf"^'Ops' may not delete '{key}': a view reads and writes keys but removes none; write '{key}' "
+        r"a value that stands for none \(e\.g\. None\), or delete it on the blackboard itself$",
+    ) as caught:
+        delattr(view, key)
+    assert caught.value.operation == "delete"
+    with pytest.raises(AccessControlError, match=rf"^'Ops' may not delete '{key}'"):
+        del view[key]
+    assert value(board, key) == {"done": 0, "secret": "s3cr3t"}[key]
+
+
 def test_in_agrees_with_hasattr_for_fields_outside_the_view() -> None:
     board = {"limit": 3, "done": 0, "api_key": "s3cr3t"}
     view = create_view_from_protocol(board, Ops)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -234,6 +235,69 @@ async def test_background_failure_is_logged_and_raised_by_the_next_run(clock: Ma
     with pytest.raises(Exception, match="on_timeout raised RuntimeError: timeout handler broke"):
         await fsm.run()
     assert await fsm.run() == 0  # reported once
+
+
+@pytest.mark.parametrize("drive", [lambda fsm: fsm.run(), lambda fsm: fsm.tick()], ids=["run", "tick"])
+async def test_a_kept_background_failure_is_logged_and_raised_once_when_a_later_timeout_fires(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture, drive
+) -> None:
+    def boom(ctx):
+        raise RuntimeError("on_state broke")
+
+    broken = make(
+        "Broken",
+        config=StateConfiguration(timeout=1.0),
+        on_state=boom,
+        on_timeout=lambda ctx: (log_to(ctx, ("broken timeout", ctx.timebase.now())), E.DONE)[1],
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    s = waiting("Before", 1.0, on_timeout=lambda ctx: E.AGAIN, extra=[LabeledTransition(E.AGAIN, broken)])
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)  # a background run enters Broken, whose on_state fails: kept and logged
+    await clock.run_for(1)  # Broken's timeout fires while that failure is still kept
+    failures = [r for r in caplog.records if "error while handling a timeout in the background" in r.message]
+    assert len(failures) == 1
+    assert fsm.current_state is broken
+    assert fsm.common["log"] == [("timeout", 1.0, None)]  # Broken's timeout waits for a caller
+    with pytest.raises(Exception, match="state Broken: on_state raised RuntimeError: on_state broke"):
+        await drive(fsm)
+    assert await fsm.run() == 1  # raised once; the queued timeout is handled next
+    assert fsm.current_state is End
+    assert fsm.common["log"] == [("timeout", 1.0, None), ("broken timeout", 2.0)]
+
+
+async def test_a_kept_background_failure_is_raised_to_a_caller_run_outside_any_task(
+    clock: ManualClock,
+) -> None:
+    # As hypha runs a transition's handler: its coroutine stepped by a loop callback, so that
+    # asyncio.current_task() is None there, as the clock's background task is once it has ended.
+    def boom(ctx):
+        raise RuntimeError("timeout handler broke")
+
+    s = make(
+        "Eager",
+        config=StateConfiguration(timeout=1.0),
+        on_state=lambda ctx: None,
+        on_timeout=boom,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1)  # on_timeout raises in the background: kept for the next caller
+    outcome: list[BaseException] = []
+
+    def step(coro: Any) -> None:
+        assert asyncio.current_task() is None
+        try:
+            coro.send(None)
+        except BaseException as exc:  # noqa: BLE001 - StopIteration or the failure: kept to look at
+            outcome.append(exc)
+
+    asyncio.get_running_loop().call_soon(step, fsm.run())
+    await asyncio.sleep(0)
+    with pytest.raises(Exception, match="on_timeout raised RuntimeError: timeout handler broke"):
+        raise outcome[0]
 
 
 @pytest.mark.parametrize("drive", [lambda fsm: fsm.run(), lambda fsm: fsm.tick()], ids=["run", "tick"])
