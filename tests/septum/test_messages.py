@@ -256,7 +256,10 @@ async def test_queue_matches_its_model_under_priorities_and_overflow(policy, lim
             continue
         overflows += 1
         if policy == "raise":
-            with pytest.raises(QueueOverflowError):
+            with pytest.raises(
+                QueueOverflowError,
+                match=r"machine Recorder \(state Recorder\): message queue is full .*; run\(\) the machine",
+            ):
                 fsm.send_message(msg, priority=priority)
         elif policy == "drop_newest":
             assert fsm.send_message(msg, priority=priority) is False
