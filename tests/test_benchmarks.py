@@ -437,9 +437,10 @@ def test_rows_measured_once_are_printed_without_spread(
     assert line == ["lib", "memory", "216", "-", "-", "bytes", "<=", "400", "met"]
 
 
-def test_the_command_line_rejects_nonsense(harness: ModuleType) -> None:
-    with pytest.raises(SystemExit):
+def test_the_command_line_rejects_nonsense(harness: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
         harness.parse_settings("x", ["--rounds", "0"])
+    assert exited.value.code == 2 and "--rounds must be at least 1" in capsys.readouterr().err
     settings = harness.parse_settings("x", ["--gc", "off", "--only", "tick", "--rounds", "7"])
     assert (settings.gc, settings.only, settings.rounds, settings.quick) == (False, ("tick",), 7, False)
     assert settings.wanted("mycorrhizal", "15 nodes: TICK") and not settings.wanted("floor", "build")

@@ -252,8 +252,9 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out == f"mycorrhizal {__version__}\n"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as helped:
         main(["--help"])
+    assert helped.value.code == 0  # help is not an error
     text = capsys.readouterr().out
     assert "``" not in text and "TARGET is MODULE:ATTR" in text and "mycorrhizal demo circuit-breaker" in text
 

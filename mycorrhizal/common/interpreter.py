@@ -109,7 +109,8 @@ def is_empty_function(fn: object) -> bool:
 
 
 def _not_json(value: Any) -> Any:
-    raise TypeError(f"a {type(value).__name__} is not JSON data")
+    # json.dumps's own words, so both encoders say the same inside a StoreError's "is not JSON data (...)"
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _compact_json_function() -> Callable[[Any], str]:

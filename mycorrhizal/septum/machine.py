@@ -220,7 +220,7 @@ class StateMachine(Engine, legacy.Compat0x):
         if self.phase == DONE:
             raise StateMachineComplete(
                 f"machine {self.spec.name} is complete (terminal state {self.node.name}); "
-                f"it takes no more messages",
+                f"it takes no more messages; build a new StateMachine to run the states again",
                 state=self.node.name,
                 event=msg,
             )
@@ -317,7 +317,8 @@ class StateMachine(Engine, legacy.Compat0x):
                 return self.entry_step(node)
         if self.phase == DONE:
             raise StateMachineComplete(
-                f"machine {self.spec.name} is complete (terminal state {self.node.name})",
+                f"machine {self.spec.name} is complete (terminal state {self.node.name}); "
+                f"it has no more steps; build a new StateMachine to run the states again",
                 state=self.node.name,
             )
         if self.closed:

@@ -23,6 +23,8 @@ from typing import Any
 
 import attrs
 
+from ..common.errors import DefinitionError, Problem
+
 __all__ = [
     "Event",
     "EventAttr",
@@ -74,13 +76,29 @@ class ObjectScope(Enum):
     """Let spores decide: treated like ``GLOBAL`` (written through the object cache)."""
 
 
+def _scope(value: Any) -> Any:
+    # An unknown value passes through, so that _check_scope can name the ObjectRef's qualifier.
+    try:
+        return ObjectScope(value)
+    except ValueError:
+        return value
+
+
+def _check_scope(ref: ObjectRef, _: Any, value: Any) -> None:
+    if not isinstance(value, ObjectScope):
+        names = [repr(scope.value) for scope in ObjectScope]
+        where = f"ObjectRef {ref.qualifier!r}"
+        fix = f"use {', '.join(names[:-1])} or {names[-1]} (or an ObjectScope member)"
+        raise DefinitionError([Problem(where, f"scope {value!r} is not a scope", fix)], what=where)
+
+
 @attrs.frozen
 class ObjectRef:
     """Marks a blackboard field holding an object to relate to adapter events."""
 
     qualifier: str
     """The relationship's qualifier in the log (``"actor"``, ``"order"``...)."""
-    scope: ObjectScope = attrs.field(default=ObjectScope.EVENT, converter=ObjectScope)
+    scope: ObjectScope = attrs.field(default=ObjectScope.EVENT, converter=_scope, validator=_check_scope)
     """See :class:`ObjectScope`; a string such as ``"global"`` is accepted too."""
 
 

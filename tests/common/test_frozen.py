@@ -56,11 +56,11 @@ def test_equality_and_hash_compare_the_class_and_the_compared_fields_only() -> N
 
 def test_records_are_frozen() -> None:
     record = moved()
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(attrs.exceptions.FrozenInstanceError, match="can't set attribute"):
         record.state = "Busy"  # type: ignore[misc]
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(attrs.exceptions.FrozenInstanceError, match="can't set attribute"):
         del record.state  # type: ignore[misc]
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(attrs.exceptions.FrozenInstanceError, match="can't set attribute"):
         record.extra = 1  # type: ignore[attr-defined]
 
 

@@ -86,7 +86,10 @@ def test_views_are_cached_per_blackboard_and_interface() -> None:
     assert views.view(two, Battery) is not first and len(views) == 2
     first.charging = True
     assert one["charging"] is True
-    with pytest.raises(AccessControlError):
+    with pytest.raises(
+        AccessControlError,
+        match="'Battery' may not write 'level': the field is read-only here; mark it readwrite",
+    ):
         first.level = 1.0
 
 
@@ -115,7 +118,10 @@ def test_the_view_replaces_the_blackboard_for_that_call_only() -> None:
     interface = interface_of(leaf, "bb")
     assert interface is Battery
     restricted = views.view(bb, interface)
-    with pytest.raises(AttributeError):
+    with pytest.raises(
+        AttributeError,
+        match=r"'Battery' has no field 'log' \(its fields: charging, level\); add 'log' to the interface",
+    ):
         _ = restricted.log
     bb["log"].append("an unannotated handler still sees everything")
     assert bb["log"] and interface_of(plain, "bb") is None

@@ -73,7 +73,9 @@ def test_interface_from_a_model(model: type) -> None:
     board = model()
     view = create_view_from_protocol(board, iface)
     view.done = 1
-    with pytest.raises(AccessControlError):
+    with pytest.raises(
+        AccessControlError, match=f"'{model.__name__}Interface' may not write 'limit': .*; mark it readwrite"
+    ):
         view.limit = 9
     assert board.done == 1 and board.limit == 3
 

@@ -1,5 +1,6 @@
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -433,7 +434,9 @@ def test_checked_timebase_gives_the_default_for_none_and_keeps_any_clock() -> No
     ],
 )
 def test_checked_timebase_refuses_what_is_not_a_clock_naming_the_owner(bad: object, fix: str) -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(
+        DefinitionError, match=re.escape(f"Runner of net 'N': timebase={bad!r} is not a timebase")
+    ) as info:
         timebase_module.checked_timebase(bad, "Runner of net 'N'")  # type: ignore[arg-type]
     assert [str(p) for p in info.value.problems] == [
         f"Runner of net 'N': timebase={bad!r} is not a timebase (it needs now(), sleep() and call_later()). "

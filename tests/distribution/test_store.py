@@ -41,7 +41,7 @@ async def test_a_journal_of_another_store_is_fenced_when_it_commits(
             FencedError, match=r"run 'orders' was taken over .*epoch 2.*holds 1.*1 queued step"
         ):
             await old.flush()
-        with pytest.raises(FencedError):
+        with pytest.raises(FencedError, match=r"run 'orders' was taken over .*\. Fix: stop this runtime"):
             old.append("fire", {"n": 3})
         assert new.append("fire", {"n": 2}) == 2
         await new.flush()

@@ -4,6 +4,7 @@ state, idempotency keys, periodic snapshots and what a failing store does."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +285,10 @@ async def test_keys_need_a_store_and_options_are_checked() -> None:
     runner.add_token("inbox", 1)
     await runner.run_until_idle()
     assert "only a runner with a store" in str(seen[0])
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(
+        DefinitionError,
+        match=re.escape("Runner: store='run.db' is not a store. Fix: pass e.g. SQLiteStore('run.db')"),
+    ) as info:
         Runner(b.build(), store="run.db", run="", snapshot_every=0, codecs={})  # type: ignore[arg-type]
     text = str(info.value)
     assert "is not a store" in text and "non-empty str" in text and "positive int" in text

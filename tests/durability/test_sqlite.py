@@ -111,7 +111,9 @@ async def test_another_store_opening_the_run_fences_this_one(path: Path) -> None
     old.append("fire", {"stale": True})  # accepted in memory; refused when committed
     with pytest.raises(FencedError, match=r"run 'orders' was taken over by a newer writer \(epoch 2"):
         await old.flush()
-    with pytest.raises(FencedError):
+    with pytest.raises(
+        FencedError, match=r"run 'orders' was taken over .*; its unwritten records were dropped\. Fix: "
+    ):
         old.append("fire", payload(2))
     new.append("fire", payload(2))
     await new.flush()

@@ -100,7 +100,7 @@ async def test_a_new_journal_continues_the_run_and_fences_the_old_one(make_store
     why = "taken over by a newer writer" if memory else "opened again by a newer journal"
     with pytest.raises(FencedError, match=f"run 'orders' was {why}.* Fix: "):
         old.append("fire", payload(3))
-    with pytest.raises(FencedError):
+    with pytest.raises(FencedError, match=f"run 'orders' was {why}.* Fix: "):
         await old.flush()
     assert new.append("fire", payload(3)) == 3
     await new.flush()

@@ -8,6 +8,7 @@ weight does not also leave its transition "without an input arc").
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -1076,7 +1077,7 @@ BUILDER_CASES = [
 )
 def test_a_bad_declaration_raises_exactly_this(declare: Any, what: str, problems: list[str]) -> None:
     builder = base()
-    with pytest.raises(DefinitionError) as excinfo:
+    with pytest.raises(DefinitionError, match=re.escape(problems[0])) as excinfo:
         declare(builder)
         builder.build()
     assert excinfo.value.what == what
@@ -1157,13 +1158,16 @@ OTHER_CASES = [
     ],
 )
 def test_a_bad_net_raises_exactly_this(make: Any, what: str, problems: list[str]) -> None:
-    with pytest.raises(DefinitionError) as excinfo:
+    with pytest.raises(DefinitionError, match=re.escape(problems[0])) as excinfo:
         make()
     assert excinfo.value.what == what
     assert [str(p) for p in excinfo.value.problems] == problems
 
 
 def test_a_net_body_that_raises_keeps_the_original_error() -> None:
-    with pytest.raises(DefinitionError) as excinfo:
+    with pytest.raises(
+        DefinitionError,
+        match="net '_raising_body': its body raised KeyError: 'missing'. Fix: fix the net body",
+    ) as excinfo:
         pn.net(_raising_body)
     assert isinstance(excinfo.value.__cause__, KeyError)

@@ -3,6 +3,7 @@
 Each message names the user's identifier (transition, state, action, keyword) and ends with a fix.
 """
 
+import re
 from collections.abc import Callable
 from enum import Enum, auto
 from typing import Any
@@ -369,13 +370,13 @@ def fsm_actions() -> None:
 
 @pytest.mark.parametrize(("define", "message"), [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE])
 def test_bad_definition(define: Callable[[], Any], message: str) -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=re.escape(message)) as info:
         define()
     assert str(info.value) == message
 
 
 @pytest.mark.parametrize(("define", "message"), [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE])
 def test_every_problem_ends_with_a_fix(define: Callable[[], Any], message: str) -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=re.escape(message)) as info:
         define()
     assert all(problem.fix and not problem.fix.endswith(".") for problem in info.value.problems)

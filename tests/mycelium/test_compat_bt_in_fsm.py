@@ -211,7 +211,7 @@ def test_the_context_takes_no_other_attribute() -> None:
         async def handler(ctx, bt_result):  # type: ignore[no-untyped-def]
             return None
 
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="'BlankContext' object has no attribute 'anything_else'"):
         StateMachine(Strict).context.anything_else = 1  # type: ignore[attr-defined]
 
 

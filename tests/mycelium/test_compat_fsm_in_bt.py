@@ -434,7 +434,7 @@ def test_bad_fsm_actions_are_listed_together() -> None:
     def Broken():  # no on_state, no can_dwell: septum refuses it
         pass
 
-    with pytest.raises(TreeDefinitionError) as caught:
+    with pytest.raises(TreeDefinitionError, match="tree 'Bad' has 3 problems") as caught:
 
         @tree
         def Bad():

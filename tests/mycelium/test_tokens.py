@@ -159,7 +159,9 @@ async def test_routing_a_delivery_after_its_firing_ended_is_an_error_not_a_silen
     await runner.run_until_idle()
     (failed,) = runner.tokens("failed")
     assert failed.token == "flush"
-    with pytest.raises(HandlerError) as info:
+    with pytest.raises(
+        HandlerError, match="state Hoarder: on_state raised RoutingError: transition 'Accounting.work'"
+    ) as info:
         raise failed.error
     with pytest.raises(RoutingError, match="token 'held' was consumed by a firing that has ended"):
         raise info.value.__cause__  # type: ignore[misc]

@@ -10,7 +10,10 @@ from .conftest import Tally
 
 
 def test_an_fsm_transition_never_applied_to_a_function_is_a_definition_error() -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(
+        DefinitionError,
+        match=r"transition 'count': builder\.transition\(\.\.\.\) was called but never applied",
+    ) as info:
 
         @pn.net
         def Forgotten(builder):  # type: ignore[no-untyped-def]

@@ -132,7 +132,7 @@ def test_new_node_kinds_round_trip_through_the_declarative_form() -> None:
 
 def test_declarative_match_and_try_catch_problems() -> None:
     registry = Registry({"a": risky, "key": lambda bb: 1})
-    with pytest.raises(DefinitionError) as err:
+    with pytest.raises(DefinitionError, match="tree 'Bad' has 6 problems") as err:
         load_tree(
             {
                 "tree": "Bad",

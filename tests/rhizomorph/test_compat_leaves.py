@@ -108,7 +108,10 @@ async def test_a_leaf_annotated_with_an_interface_gets_a_view() -> None:
     await runner.tick()
     assert board.trips == 2
     assert seen[0] is seen[1] and seen[0] is not board  # one view per blackboard and interface
-    with pytest.raises(AttributeError):
+    with pytest.raises(
+        AttributeError,
+        match=r"'RobotView' has no field 'secret' \(its fields: .*\); add 'secret' to the interface",
+    ):
         _ = seen[0].secret
 
 
@@ -117,7 +120,10 @@ async def test_a_view_refuses_writes_to_read_only_fields() -> None:
         bb.battery = 100
         return Status.SUCCESS
 
-    with pytest.raises(AccessControlError) as err:
+    with pytest.raises(
+        AccessControlError,
+        match="'RobotView' may not write 'battery': the field is read-only here; mark it readwrite",
+    ) as err:
         await Runner(single("action", cheat), Board()).tick()
     assert err.value.field_name == "battery" and err.value.operation == "write"
 

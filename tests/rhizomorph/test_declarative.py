@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -232,7 +233,7 @@ async def test_loaded_trees_are_built_from_data_only() -> None:
 )
 def test_every_problem_in_the_data_is_reported_with_where_it_is(data: Any, messages: list[str]) -> None:
     registry = Registry({"go": lambda: Status.SUCCESS, "bad": lambda robot: Status.SUCCESS})
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=re.escape(messages[0])) as info:
         load_tree(data, registry)
     text = str(info.value)
     for message in messages:

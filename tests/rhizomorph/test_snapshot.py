@@ -207,7 +207,10 @@ async def test_registered_blackboard_types_go_through_the_codecs() -> None:
     await runner.tick()
     again = Runner.restore(Count, runner.snapshot(codecs), codecs=codecs)
     assert again.bb == Board(2) and again.ticks == 1 and again.last_status is Status.SUCCESS
-    with pytest.raises(CodecError):
+    with pytest.raises(
+        CodecError,
+        match=r"cannot encode a [\w.]*\bBoard: its type is not registered\. Fix: registry\.register\(Board\)",
+    ):
         runner.snapshot()  # Board is not registered in a default registry
 
 

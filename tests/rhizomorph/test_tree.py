@@ -144,7 +144,7 @@ def test_a_generator_raising_while_listing_children_names_the_composite() -> Non
 
 
 def test_problems_across_the_tree_are_reported_together() -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match="tree 'Many' has 3 problems") as info:
 
         @bt.tree
         def Many() -> None:

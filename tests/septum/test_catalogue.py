@@ -491,7 +491,7 @@ def test_the_catalogue_covers_every_case() -> None:
 def test_each_bad_definition_raises_its_exact_error(
     name: str, kind: type[DefinitionError], message: str
 ) -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=re.escape(message)) as info:
         CASES[name]()
     assert type(info.value) is kind
     assert str(info.value) == message
@@ -501,8 +501,10 @@ def test_each_bad_definition_raises_its_exact_error(
 
 
 def test_type_errors_are_still_type_errors_and_the_others_value_errors() -> None:
-    for name, kind, _ in EXPECTED:
-        with pytest.raises(TypeError if kind is DefinitionTypeError else ValueError):
+    for name, kind, message in EXPECTED:
+        with pytest.raises(
+            TypeError if kind is DefinitionTypeError else ValueError, match=re.escape(message)
+        ):
             CASES[name]()
 
 
@@ -559,6 +561,6 @@ RUN_TIME: list[tuple[str, Any, str]] = [
 @pytest.mark.parametrize(("name", "build", "message"), RUN_TIME, ids=[name for name, _, _ in RUN_TIME])
 async def test_each_run_time_mistake_raises_its_exact_error(name: str, build: Any, message: str) -> None:
     fsm = StateMachine(build())
-    with pytest.raises(ExecutionError) as info:
+    with pytest.raises(ExecutionError, match=re.escape(message)) as info:
         await fsm.run()
     assert str(info.value) == message

@@ -421,5 +421,5 @@ def test_doc_only_forms_a_none_target_and_the_blackboard_and_queue_names() -> No
     fsm = StateMachine(Idle, common_data={"k": 1})
     assert fsm.common == {"k": 1} and fsm.queue_size == fsm.queue_depth == 0
     for doc_only in ("blackboard", "message_queue"):
-        with pytest.raises(AttributeError):
+        with pytest.raises(AttributeError, match=f"'StateMachine' object has no attribute '{doc_only}'"):
             getattr(fsm, doc_only)

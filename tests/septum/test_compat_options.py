@@ -260,7 +260,7 @@ def test_a_priority_that_is_not_an_int_is_refused(bad: Any) -> None:
 def test_0x_error_names_are_importable_execution_errors(error: type[Exception]) -> None:
     assert issubclass(error, ExecutionError)
     assert error.__module__ == "mycorrhizal.septum.legacy"
-    with pytest.raises(ExecutionError):
+    with pytest.raises(ExecutionError, match="^x$"):
         raise error("x")
 
 

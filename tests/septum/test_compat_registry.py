@@ -140,9 +140,9 @@ async def test_machine_views_registry_and_retry_counters_are_read_only() -> None
     fsm.send_message("again")
     await fsm.run()
     assert dict(fsm.retry_counters) == {"Start": 1}
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         fsm.retry_counters["Start"] = 0  # type: ignore[index]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         fsm.registry["x"] = Start  # type: ignore[index]
 
 
@@ -163,7 +163,7 @@ async def test_state_enter_times_record_entries_on_the_timebase_from_the_first_r
     await fsm.run()
     assert dict(fsm.state_enter_times) == {"Start": 5.0, "Finish": 6.0}
     assert dict(times) == dict(fsm.state_enter_times)  # one record, kept up to date
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         fsm.state_enter_times["Start"] = 0.0  # type: ignore[index]
 
 

@@ -176,7 +176,7 @@ def test_strict_machines_refuse_them(build: Any, message: str) -> None:
 
 def test_strict_reports_warnings_with_the_errors() -> None:
     both = make("Both", config=StateConfiguration(timeout=1.0, retries=1), on_state=lambda ctx: None)
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match="state machine Both has 2 problems") as info:
         StateMachine(both, strict=True)
     messages = [problem.message for problem in info.value.problems]
     assert len(messages) == 2, messages  # the retries without on_fail (an error) and the timeout

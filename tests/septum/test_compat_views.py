@@ -38,9 +38,14 @@ def Work():
         if ctx.msg is None:
             return None
         ctx.common.done += 1  # read-write: goes to the board
-        with pytest.raises(AccessControlError):
+        with pytest.raises(
+            AccessControlError, match="'Counting' may not write 'limit': .*; mark it readwrite"
+        ):
             ctx.common.limit = 99
-        with pytest.raises(AttributeError):
+        with pytest.raises(
+            AttributeError,
+            match=r"'Counting' has no field 'secret' \(its fields: .*\); add 'secret' to the interface",
+        ):
             ctx.common.secret  # noqa: B018 - not in the interface
         if ctx.msg == "first":
             ctx.send_message("again")  # the rest of ctx is the machine's

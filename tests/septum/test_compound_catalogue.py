@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -145,7 +146,7 @@ def test_the_catalogue_covers_every_case() -> None:
 def test_each_bad_statechart_raises_its_exact_error(
     name: str, kind: type[DefinitionError], message: str
 ) -> None:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=re.escape(message)) as info:
         CASES[name]()
     assert type(info.value) is kind
     assert message in str(info.value)

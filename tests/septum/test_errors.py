@@ -176,7 +176,12 @@ async def test_a_failure_whose_error_hook_fails_is_told_to_observers_before_it_i
     seen = []
     fsm.add_observer(seen.append)
     fsm.send_message("bad")
-    with pytest.raises(RuntimeError if hook == "raising" else TypeError):
+    refused = {
+        "raising": "^hook broke$",
+        "not a state or label": "on_error returned 'Oops', which is neither a septum state nor a label "
+        "state Worker declares; return a state, one of its labels, or None",
+    }
+    with pytest.raises(RuntimeError if hook == "raising" else TypeError, match=refused[hook]):
         await fsm.run()
     failed = [e for e in seen if isinstance(e, HandlerFailed)]
     told = [(e.state, e.role, e.message, e.routed_to) for e in failed]
@@ -294,7 +299,10 @@ async def test_a_failed_terminal_on_enter_still_completes_the_machine() -> None:
         await fsm.run()
     assert fsm.current_state is Final and fsm.is_complete
     assert await fsm.run() == 0
-    with pytest.raises(StateMachineComplete):
+    with pytest.raises(
+        StateMachineComplete,
+        match=r"machine Last is complete \(terminal state Final\); it takes no more messages; build a new",
+    ):
         fsm.send_message("more")
 
 

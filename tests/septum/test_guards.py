@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -284,7 +285,7 @@ async def not_sync(ctx: Any) -> bool:
 )
 def test_bad_guards_and_actions_are_definition_errors(transition: Any, message: str) -> None:
     end = terminal()
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=re.escape(message)) as info:
         StateMachine(make("Bad", on_state=by_message, transitions=lambda: [transition(end)]))
     assert message in str(info.value)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -167,12 +169,24 @@ async def test_unhandled_messages_are_counted_and_logged(bb, caplog) -> None:
     assert "Picky left message 'junk' unhandled (unhandled #2)" in caplog.text
 
 
-async def test_complete_machine_refuses_messages() -> None:
+@pytest.mark.parametrize(
+    ("call", "refused"),
+    [
+        (lambda fsm: fsm.send_message("late"), "it takes no more messages"),
+        (lambda fsm: fsm.send("late"), "it takes no more messages"),
+        (lambda fsm: fsm.tick(), "it has no more steps"),
+        (lambda fsm: fsm.step(), "it has no more steps"),
+    ],
+    ids=["send_message", "send", "tick", "step"],
+)
+async def test_complete_machine_refuses_messages_and_steps_saying_what_to_do(call: Any, refused: str) -> None:
     fsm = StateMachine(End)
     await fsm.initialize()
     assert fsm.is_complete
-    with pytest.raises(StateMachineComplete, match="machine End is complete"):
-        fsm.send_message("late")
+    message = f"machine End is complete (terminal state End); {refused}; "
+    message += "build a new StateMachine to run the states again"
+    with pytest.raises(StateMachineComplete, match=f"^{re.escape(message)}$"):
+        call(fsm)
 
 
 async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:
@@ -242,7 +256,10 @@ async def test_queue_matches_its_model_under_priorities_and_overflow(policy, lim
             continue
         overflows += 1
         if policy == "raise":
-            with pytest.raises(QueueOverflowError):
+            with pytest.raises(
+                QueueOverflowError,
+                match=r"machine Recorder \(state Recorder\): message queue is full .*; run\(\) the machine",
+            ):
                 fsm.send_message(msg, priority=priority)
         elif policy == "drop_newest":
             assert fsm.send_message(msg, priority=priority) is False

@@ -109,7 +109,7 @@ async def test_an_unrouted_failure_is_reported_before_it_is_raised() -> None:
     events: list[MachineEvent] = []
     fsm.add_observer(events.append)
     fsm.send_message("bad")
-    with pytest.raises(HandlerError):
+    with pytest.raises(HandlerError, match="state Idle: on_state raised KeyError: 'bad input'"):
         await fsm.run()
     assert summary(events[-1]) == ("failed", "Idle", "on_state", "bad", KeyError, None)
 

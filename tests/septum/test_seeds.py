@@ -403,7 +403,9 @@ async def test_connection_pool_state_without_events_is_a_clear_definition_error(
     owner = ns["ConnectionPoolFSM"](pool_size=3)
     await owner.initialize()
     assert owner.db_pool.max_size == 3
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(
+        DefinitionError, match=r"state ConnectionPoolFSM\.QueryState: handler on_state refers to 'Events'"
+    ) as info:
         StateMachine(owner.QueryState, common_data={"db_pool": owner.db_pool})
     text = str(info.value)
     assert "state ConnectionPoolFSM.QueryState: handler on_state refers to 'Events'" in text

@@ -42,7 +42,7 @@ def light() -> Any:
 
 
 def test_send_handles_a_message_at_once_without_an_event_loop() -> None:
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="no running event loop"):
         asyncio.get_running_loop()  # this test really runs outside any loop
     fsm = StateMachine(light(), timebase=ManualClock())
     assert fsm.send("walk") == 3  # Green's entry run, the message (Green -> Red), Red's entry run
@@ -102,9 +102,15 @@ def test_the_synchronous_door_behaves_exactly_as_run() -> None:
 def test_a_complete_machine_refuses_more_as_run_does() -> None:
     fsm = StateMachine(terminal("Stop"))
     assert fsm.run_sync() == 0 and fsm.is_complete
-    with pytest.raises(StateMachineComplete):
+    with pytest.raises(
+        StateMachineComplete,
+        match="machine Stop is complete .*; it has no more steps; build a new StateMachine",
+    ):
         fsm.step()
-    with pytest.raises(StateMachineComplete):
+    with pytest.raises(
+        StateMachineComplete,
+        match="machine Stop is complete .*; it takes no more messages; build a new StateMachine",
+    ):
         fsm.send("late")
 
 

@@ -39,7 +39,7 @@ def make(name: str, *, config: StateConfiguration | None = None, **handlers: obj
 
 
 def errors_of(initial, **kwargs) -> str:
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match=r"^state machine \S+ has \d+ problems?:\n  - ") as info:
         StateMachine(initial, **kwargs)
     return str(info.value)
 
@@ -94,7 +94,7 @@ def test_every_problem_is_reported_at_once() -> None:
         config=StateConfiguration(timeout=3, retries=2),
         transitions=lambda: [LabeledTransition(E.GO, End), LabeledTransition(E.GO, End)],
     )
-    with pytest.raises(DefinitionError) as info:
+    with pytest.raises(DefinitionError, match="state machine Messy has 4 problems") as info:
         StateMachine(s, strict=True)  # strict: the timeout without on_timeout (0.x accepted it) too
     messages = [p.message for p in info.value.problems]
     assert len(messages) == 4, messages

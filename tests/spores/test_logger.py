@@ -97,7 +97,7 @@ def test_nothing_is_written_when_the_function_raises(sink: MemorySink) -> None:
     def boom() -> None:
         raise KeyError("no")
 
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="'no'"):
         boom()
     assert sink.records == []
 

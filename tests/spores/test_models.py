@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mycorrhizal import spores
+from mycorrhizal.common import DefinitionError
 from mycorrhizal.spores import (
     Event,
     EventAttributeValue,
@@ -118,8 +120,17 @@ def test_an_object_without_an_id_is_written_once_when_seen_again() -> None:
 def test_object_ref_takes_a_scope_name() -> None:
     assert ObjectRef("actor", "global").scope is ObjectScope.GLOBAL
     assert ObjectRef("actor").scope is ObjectScope.EVENT
-    with pytest.raises(ValueError):
-        ObjectRef("actor", "forever")
+
+
+@pytest.mark.parametrize("scope", ["forever", "GLOBAL", 3, None])
+def test_an_object_ref_with_an_unknown_scope_names_its_qualifier_and_the_scopes(scope: Any) -> None:
+    fix = "Fix: use 'global', 'event' or 'auto' (or an ObjectScope member)"
+    with pytest.raises(
+        DefinitionError, match=re.escape(f"ObjectRef 'actor': scope {scope!r} is not a scope. {fix}")
+    ):
+        ObjectRef("actor", scope)
+    with pytest.raises(ValueError, match="is not a scope"):  # still what code catching the old error catches
+        ObjectRef("actor", scope)
 
 
 def test_the_json_lines_format_is_upstream_s() -> None:
