@@ -13,7 +13,16 @@ from typing import Any
 
 from .. import __version__
 
-__all__ = ["DEMOS", "EXAMPLES", "FORMATS", "LIVE_DEMOS", "REDIS_DEFAULTS", "build_parser"]
+__all__ = [
+    "DEFAULT_RECORDS",
+    "DEMOS",
+    "EXAMPLES",
+    "FORMATS",
+    "LIVE_DEMOS",
+    "REDIS_DEFAULTS",
+    "STORE_DEFAULTS",
+    "build_parser",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -61,6 +70,10 @@ REDIS_DEFAULTS: dict[str, object] = {
     "codecs": None,
     "partitions": 16,
 }
+#: ``inspect``'s options for a store file, and their defaults: parsed as None too, so that with a net
+#: (MODULE:ATTR) it can tell which were given (they mean nothing there).
+DEFAULT_RECORDS = 10
+STORE_DEFAULTS: dict[str, object] = {"run": None, "records": DEFAULT_RECORDS}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,8 +203,8 @@ def _add_distributed(sub: Any) -> None:
     inspect.add_argument(
         "--records",
         type=_count,
-        default=10,
-        help="a store file: recent journal records shown per run (default 10)",
+        default=None,
+        help=f"a store file: recent journal records shown per run (default {DEFAULT_RECORDS})",
     )
 
 
