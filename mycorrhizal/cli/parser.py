@@ -19,6 +19,7 @@ __all__ = [
     "EXAMPLES",
     "FORMATS",
     "LIVE_DEMOS",
+    "MAX_SPEED",
     "REDIS_DEFAULTS",
     "STORE_DEFAULTS",
     "build_parser",
@@ -33,6 +34,9 @@ DEMOS: dict[str, str] = {
     "circuit-breaker": "mycelium/circuit_breaker_handler.py",
     "job-queue": "mycelium/job_queue_processor.py",
 }
+MAX_SPEED = 1e6
+"""The live view's fastest pace (``mycorrhizal.live.pacer.MAX_SPEED``, not imported: reading the
+command line loads no web server)."""
 #: Demos whose script takes --serve (and --speed, --paused, --host, --port): a live view of the run.
 LIVE_DEMOS = ("circuit-breaker",)
 
@@ -130,8 +134,10 @@ def _speed(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a speed above 0 (virtual seconds per real second)")
+    if not 0 < value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed above 0 and at most {MAX_SPEED:g} (virtual seconds per real second)"
+        )
     return value
 
 

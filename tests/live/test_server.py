@@ -131,6 +131,7 @@ async def test_wrong_method(view: LiveView, http: aiohttp.ClientSession) -> None
         (b'{"action": "speed"}', '"speed" needs a number'),
         (b'{"action": "speed", "speed": 0}', "speed must be a number above 0"),
         (b'{"action": "speed", "speed": "fast"}', "speed must be a number above 0"),
+        (b'{"action": "speed", "speed": 1e300}', "speed must be a number above 0 and at most 1e+06"),
     ],
 )
 async def test_bad_controls(view: LiveView, http: aiohttp.ClientSession, body: bytes, message: str) -> None:
