@@ -238,6 +238,18 @@ async def test_a_client_that_disconnects_mid_stream_does_not_disturb_the_run(
     assert snap["places"][PREFIX + "success"] == 5
 
 
+async def test_a_client_that_disconnects_while_the_view_is_idle_is_no_longer_counted(
+    view: LiveView, http: aiohttp.ClientSession
+) -> None:
+    stream = await http.get(view.url + "api/stream")
+    assert (await read_event(stream))[0] == "snapshot"
+    assert (await read_event(stream))[0] == "update"  # the view's first look sends the state it saw
+    assert (await get_json(http, view.url + "api/snapshot"))["stats"]["clients"] == 1
+    stream.close()  # gone while the paused run is idle: no update will find its connection closed
+    await wait_for(lambda: not view.hub.clients, "the server to notice")  # not a keep-alive later
+    assert (await get_json(http, view.url + "api/snapshot"))["stats"]["clients"] == 0
+
+
 async def test_closing_the_view_ends_open_streams(
     world: Any, cb: dict[str, Any], http: aiohttp.ClientSession
 ) -> None:
