@@ -214,6 +214,7 @@ async def test_the_stream_sends_a_snapshot_then_updates(
         assert stream.content_type == "text/event-stream"
         kind, data = await read_event(stream)
         assert kind == "snapshot" and [e["seq"] for e in data["history"]] == [6]
+        assert data["server"] == view.hub.instance and len(view.hub.instance) == 16
         assert data["snapshot"]["places"][PREFIX + "success"] == 1
         await send(world, cb, "b")
         kind, data = await read_event(stream)
