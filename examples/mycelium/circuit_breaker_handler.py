@@ -388,7 +388,7 @@ def _log_path(text: str) -> Path:
 
 def _speed(text: str) -> float:
     value = float(text)
-    if not 0 < value < float("inf"):
+    if not 0 < value <= 1e6:  # the live view's pace, mycorrhizal.live.pacer.MAX_SPEED at most
         raise ValueError(text)
     return value
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, CommandError, ExecutionError, StoreError
 from ..hypha import NetSpec
-from .parser import REDIS_DEFAULTS
+from .parser import REDIS_DEFAULTS, STORE_DEFAULTS
 from .stores import inspect_store, is_store
 from .targets import load_target
 
@@ -140,6 +140,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """``mycorrhizal inspect TARGET``: a store file's runs, or a distributed net's places and workers."""
     if is_store(args.target):
         return inspect_store(args)
+    given = [f"--{name}" for name in sorted(STORE_DEFAULTS) if getattr(args, name) is not None]
+    if given:  # parsed as None so a net can refuse them, as a store file refuses the Redis options
+        one = len(given) == 1
+        raise CommandError(
+            f"{', '.join(given)} {'is' if one else 'are'} for a store file (run.db), not the net "
+            f"{args.target!r} distributed over Redis; drop {'it' if one else 'them'} (or name the store "
+            "file instead of MODULE:ATTR)",
+            usage=True,
+        )
     for name, default in REDIS_DEFAULTS.items():  # parsed as None so a store file can refuse them
         if getattr(args, name) is None:
             setattr(args, name, default)

@@ -13,7 +13,17 @@ from typing import Any
 
 from .. import __version__
 
-__all__ = ["DEMOS", "EXAMPLES", "FORMATS", "LIVE_DEMOS", "REDIS_DEFAULTS", "build_parser"]
+__all__ = [
+    "DEFAULT_RECORDS",
+    "DEMOS",
+    "EXAMPLES",
+    "FORMATS",
+    "LIVE_DEMOS",
+    "MAX_SPEED",
+    "REDIS_DEFAULTS",
+    "STORE_DEFAULTS",
+    "build_parser",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -24,6 +34,9 @@ DEMOS: dict[str, str] = {
     "circuit-breaker": "mycelium/circuit_breaker_handler.py",
     "job-queue": "mycelium/job_queue_processor.py",
 }
+MAX_SPEED = 1e6
+"""The live view's fastest pace (``mycorrhizal.live.pacer.MAX_SPEED``, not imported: reading the
+command line loads no web server)."""
 #: Demos whose script takes --serve (and --speed, --paused, --host, --port): a live view of the run.
 LIVE_DEMOS = ("circuit-breaker",)
 
@@ -61,6 +74,10 @@ REDIS_DEFAULTS: dict[str, object] = {
     "codecs": None,
     "partitions": 16,
 }
+#: ``inspect``'s options for a store file, and their defaults: parsed as None too, so that with a net
+#: (MODULE:ATTR) it can tell which were given (they mean nothing there).
+DEFAULT_RECORDS = 10
+STORE_DEFAULTS: dict[str, object] = {"run": None, "records": DEFAULT_RECORDS}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,8 +134,10 @@ def _speed(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a speed above 0 (virtual seconds per real second)")
+    if not 0 < value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed above 0 and at most {MAX_SPEED:g} (virtual seconds per real second)"
+        )
     return value
 
 
@@ -190,8 +209,8 @@ def _add_distributed(sub: Any) -> None:
     inspect.add_argument(
         "--records",
         type=_count,
-        default=10,
-        help="a store file: recent journal records shown per run (default 10)",
+        default=None,
+        help=f"a store file: recent journal records shown per run (default {DEFAULT_RECORDS})",
     )
 
 

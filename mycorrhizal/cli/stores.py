@@ -23,7 +23,7 @@ from ..common.errors import CommandError, StoreError
 from ..common.store import Record, Recovery, RunInfo
 from ..durability import SQLiteStore
 from ..hypha.replay import replay
-from .parser import REDIS_DEFAULTS
+from .parser import DEFAULT_RECORDS, REDIS_DEFAULTS
 
 __all__ = ["inspect_store", "is_store", "store_report"]
 
@@ -51,7 +51,8 @@ def inspect_store(args: argparse.Namespace) -> int:
             f"(MODULE:ATTR), not the store file {args.target!r}; drop them (or name the net as MODULE:ATTR)",
             usage=True,
         )
-    for line in asyncio.run(store_report(args.target, run=args.run, records=args.records)):
+    records = DEFAULT_RECORDS if args.records is None else args.records
+    for line in asyncio.run(store_report(args.target, run=args.run, records=records)):
         print(line)
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -87,6 +88,9 @@ class Hub:
         control: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.watched = watched
+        self.instance = secrets.token_hex(8)
+        """This hub's id, in every stream's snapshot: a page that finds another one after reconnecting
+        talks to a new server (restarted: its events numbered afresh) and starts its list anew."""
         self.history: deque[dict[str, Any]] = deque(maxlen=history)
         self.client_buffer = client_buffer
         self.min_interval = min_interval
@@ -224,6 +228,7 @@ class Hub:
         if client is not None and recent:
             client.after = recent[-1]["seq"]  # the next update leaves out what it has now
         body = {
+            "server": self.instance,
             "snapshot": self.snapshot(),
             "history": recent,
             "dropped": 0 if client is None else client.dropped,

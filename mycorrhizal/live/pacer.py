@@ -2,11 +2,12 @@
 
 A run on a :class:`~mycorrhizal.common.ManualClock` normally races through its virtual time.  A
 :class:`Pacer` instead moves the clock forward by ``speed`` virtual seconds per real second (in
-small slices, firing every timer on the way).  Pausing stops virtual time: nothing that waits on
-the clock happens until it moves again, while work already due (a firing in progress, a handler
-that does not wait) finishes.  A *step* moves the clock straight to the next deadline anything
-waits for (a timeout, a sleep, a scheduled retry), lets everything due then run, and stays paused.
-This works the same for nets, machines and trees: every engine waits on its timebase.
+small slices, firing every timer on the way).  Pausing stops virtual time at the next deadline,
+however many a slice spans at a high speed: nothing that waits on the clock happens until it moves
+again, while work already due (a firing in progress, a handler that does not wait) finishes.  A
+*step* moves the clock straight to the next deadline anything waits for (a timeout, a sleep, a
+scheduled retry), lets everything due then run, and stays paused.  This works the same for nets,
+machines and trees: every engine waits on its timebase.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["Pacer", "VirtualClock", "check_speed", "is_virtual"]
+__all__ = ["MAX_SPEED", "Pacer", "VirtualClock", "check_speed", "is_virtual"]
 
 log = logging.getLogger("mycorrhizal.live")
 
 SLICE = 0.05
 """Real seconds between two moves of the clock while running."""
+SETTLE = 20
+"""Event-loop iterations given to what a deadline woke before the clock moves on (as ``run_for``)."""
+MAX_SPEED = 1e6
+"""The fastest pace: a million virtual seconds (11.6 days) per real second.  Faster is refused: a
+slice would move the clock so far that a timer set later falls within its rounding (1e300 + 5 is
+1e300), or to infinity."""
 
 
 class VirtualClock(Protocol):
@@ -40,10 +47,11 @@ def is_virtual(clock: Any) -> bool:
 
 
 def check_speed(speed: Any) -> float:
-    """``speed`` as a float > 0, or a ValueError saying what is accepted."""
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed < float("inf"):
+    """``speed`` as a float in (0, :data:`MAX_SPEED`], or a ValueError saying what is accepted."""
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= MAX_SPEED:
         raise ValueError(
-            f"speed must be a number above 0 (virtual seconds per real second, e.g. 0.5 or 4), got {speed!r}"
+            f"speed must be a number above 0 and at most {MAX_SPEED:g} (virtual seconds per real "
+            f"second, e.g. 0.5 or 4), got {speed!r}"
         )
     return float(speed)
 
@@ -109,6 +117,7 @@ class Pacer:
     def set_speed(self, speed: float) -> None:
         """Change the pace (virtual seconds per real second)."""
         self.speed = check_speed(speed)
+        self._wake.set()  # the slice under way ends at its next deadline; the next one has the new pace
 
     def state(self) -> dict[str, Any]:
         """The controls' state, for the page."""
@@ -142,9 +151,28 @@ class Pacer:
                 pass
             now = loop.time()
             if not self.paused:
-                await self.clock.run_for((now - last) * self.speed)
+                await self._advance((now - last) * self.speed)
                 self._moved()
             last = now
+
+    async def _advance(self, amount: float) -> None:
+        """Move the clock ``amount`` virtual seconds, one deadline at a time, until a control (pause,
+        step, resume, speed) is asked for: at a high speed a slice spans many deadlines (a periodic
+        timer's every one), and a pause must not wait for the slice to end."""
+        clock = self.clock
+        end = clock.now() + amount
+        while True:
+            for _ in range(SETTLE):  # what the last deadline woke runs, and may wait on the clock again
+                await asyncio.sleep(0)
+            if self.paused or self._wake.is_set():
+                return
+            nxt = clock.next_deadline()
+            # settle=0: only the timers due by then fire, nothing runs in between, so no timer set
+            # meanwhile carries the clock past a pause asked for at the next deadline
+            if nxt is None or nxt > end:
+                await clock.run_for(max(0.0, end - clock.now()), settle=0)
+                return
+            await clock.run_for(max(0.0, nxt - clock.now()), settle=0)
 
     async def _step_once(self) -> None:
         nxt = self.clock.next_deadline()

@@ -33,7 +33,8 @@ __all__ = ["KEEPALIVE", "make_app"]
 log = logging.getLogger("mycorrhizal.live")
 
 KEEPALIVE = 15.0
-"""Real seconds between keep-alive comments on an idle stream (they also notice closed clients)."""
+"""Real seconds between keep-alive comments on an idle stream, so that no proxy in between closes it
+(a page that closes its stream is noticed at once: the server cancels its handler)."""
 ROUTES = "/, /diagram.svg, /api/snapshot, /api/events, /api/stream, /api/control (POST)"
 STATIC = {"live.js": "text/javascript", "live.css": "text/css", "index.html": "text/html"}
 ACTIONS = ("pause", "resume", "step", "speed")

@@ -120,8 +120,13 @@ class LiveView:
     async def start(self) -> None:
         """Draw the picture, start the server and attach to the runtime."""
         await self._picture()  # drawn now, so a picture that cannot be drawn fails here
+        # handler_cancellation: a page that closes its stream while the run is idle (no update to
+        # write) ends its handler at once, so it is no longer counted nor fed.
         runner = web.AppRunner(
-            make_app(self.hub, self._picture, self.pacer), access_log=None, shutdown_timeout=0.5
+            make_app(self.hub, self._picture, self.pacer),
+            access_log=None,
+            shutdown_timeout=0.5,
+            handler_cancellation=True,
         )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)

@@ -36,6 +36,7 @@ from ..mycelium.machine_pool import POOL, MachinePool
 from ..septum import StateMachine
 from .families import LATENCY_BUCKETS, Families
 from .observer import MetricsObserver
+from .pruning import prune
 
 __all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsObserver"]
 
@@ -131,10 +132,14 @@ class Metrics:
                 f"Metrics.observe(): this Metrics already observes {runtime!r} (a second observer "
                 "would count each of its events twice); metrics.detach() it first to observe it anew"
             )
-        observer = MetricsObserver(self.families, runtime)
+        observer = MetricsObserver(self.families, runtime, self._net_changed)
         add(observer)
         self.observers.append(observer)
         return observer
+
+    def _net_changed(self, net: str, gone: frozenset[str]) -> None:
+        """An observed net lost the places and transitions ``gone``: let go of their series."""
+        prune(self.families, [observer.runtime for observer in self.observers], net, gone)
 
     def detach(self, observer: MetricsObserver) -> None:
         """Stop counting the events of ``observer``'s runtime (its counts stay; its gauges go)."""

@@ -7,6 +7,8 @@ the net's name in front, a state's or node's name).
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 __all__ = ["Families", "LATENCY_BUCKETS"]
@@ -43,6 +45,7 @@ class Families:
                 name, doc, labels, namespace=namespace, registry=registry, buckets=LATENCY_BUCKETS
             )
 
+        self.children: dict[tuple[Any, ...], Any] = {}  # (id(family), *labels) -> child: see the observer
         # nets
         self.firings = counter(
             "net_firings_total",
@@ -92,4 +95,23 @@ class Families:
             "machine_state_seconds",
             "Time spent in a state, on the machine's timebase, seconds (observed when it is left).",
             ["machine", "state"],
+        )
+
+    @property
+    def of_nets(self) -> tuple[Counter | Histogram, ...]:
+        """The families labelled by a net, then one of its places or transitions."""
+        return (self.firings, self.firing_seconds, self.consumed, self.produced, self.net_errors)
+
+    @property
+    def of_inner(self) -> tuple[Counter | Histogram, ...]:
+        """The families labelled first by a tree or a machine (a net's bt=/fsm= transition's too)."""
+        return (
+            self.ticks,
+            self.tick_seconds,
+            self.node_status,
+            self.node_events,
+            self.transitions,
+            self.messages,
+            self.machine_events,
+            self.state_seconds,
         )

@@ -24,6 +24,8 @@ from prometheus_client import Counter
 
 from ..common.frozen import evolve
 from ..common.observers import Dropped, Forwarded
+from ..hypha import NetSpec
+from ..hypha import Runner as NetRunner
 from ..hypha.events import (
     DeliveryFailed,
     FiringCancelled,
@@ -32,6 +34,7 @@ from ..hypha.events import (
     FiringFailed,
     FiringStarted,
     GuardFailed,
+    NetChanged,
     SourceFailed,
 )
 from ..rhizomorph.events import (
@@ -53,10 +56,13 @@ from ..septum.events import (
     TimeoutFired,
 )
 from .families import Families
+from .pruning import elements
 
 __all__ = ["MetricsObserver"]
 
 Handler = Callable[["MetricsObserver", Any], None]
+Changed = Callable[[str, frozenset[str]], None]
+"""Told the net's name and the names of the places and transitions a change removed from it."""
 Tracked = Callable[["MetricsObserver", Any, Any], None]
 """A handler pairing records (entered/left, tick started/finished) by a tracking key it is given."""
 
@@ -73,14 +79,18 @@ def _firing_key(event: FiringEvent) -> tuple[Any, ...]:
 class MetricsObserver:
     """Counts the events of one runtime (a plain observer; see :class:`~mycorrhizal.metrics.Metrics`)."""
 
-    __slots__ = ("families", "runtime", "_children", "_firings", "_ticks", "_machines")
+    __slots__ = ("families", "runtime", "changed", "_children", "_net", "_firings", "_ticks", "_machines")
 
-    def __init__(self, families: Families, runtime: Any) -> None:
+    def __init__(self, families: Families, runtime: Any, changed: Changed | None = None) -> None:
         self.families = families
         self.runtime = runtime
         """The observed runtime."""
-        # (family, label values) -> the labelled child: labels() takes a lock and a dict lookup
-        self._children: dict[tuple[Any, ...], Any] = {}
+        self.changed = changed
+        """Told what a change of the observed net removed (``Metrics`` lets go of its series)."""
+        # (family, label values) -> the labelled child, shared by the families' observers
+        self._children = families.children
+        # the observed net as the last change left it: what the next one removes is told from it
+        self._net: NetSpec | None = runtime.net if isinstance(runtime, NetRunner) else None
         self._firings: dict[tuple[Any, ...], list[float]] = {}  # firing key -> start times
         # tree (or a net's tree transition) -> start of its tick in progress
         self._ticks: dict[Any, float] = {}
@@ -110,6 +120,13 @@ class MetricsObserver:
     def inc(self, family: Counter, *labels: str, amount: float = 1) -> None:
         """Add ``amount`` to a counter."""
         self.child(family, *labels).inc(amount)
+
+    def forget(self, transitions: frozenset[str]) -> None:
+        """Stop following the machines and tree ticks of ``transitions`` (removed from the net): they
+        tell nothing more, not even that they went."""
+        for tracked in (self._machines, self._ticks):
+            for track in [track for track in tracked if type(track) is tuple and track[0] in transitions]:
+                del tracked[track]
 
 
 class _Machine:
@@ -291,6 +308,16 @@ def _dropped(obs: MetricsObserver, event: Dropped) -> None:
     obs._machines.pop((_short(event.transition, event.source), event.key), None)
 
 
+def _net_changed(obs: MetricsObserver, event: NetChanged) -> None:
+    """The net was changed while running: what it lost is no longer followed, and its series go."""
+    before, obs._net = obs._net, event.net
+    gone = frozenset() if before is None else elements(before) - elements(event.net)
+    if gone:
+        obs.forget(gone)
+        if obs.changed is not None:
+            obs.changed(event.source, gone)
+
+
 _TRACKED: dict[type, Tracked] = {
     TickStarted: _tick_started,
     TickFinished: _tick_finished,
@@ -322,4 +349,5 @@ _HANDLERS: dict[type, Handler] = {
     HandlerFailed: _handler_failed,
     Forwarded: _forwarded,
     Dropped: _dropped,
+    NetChanged: _net_changed,
 }

@@ -100,6 +100,29 @@ def test_mistakes_end_in_one_line_and_exit_1(
     assert err.count("\n") == 1 + err.count("\n  - ")
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--run", "orders"], "--run is"),
+        (["--records", "3"], "--records is"),
+        (["--records", "0", "--run", "orders"], "--records, --run are"),
+    ],
+)
+def test_inspect_of_a_net_refuses_the_store_file_options(
+    at_root: None, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str],
+    options: list[str], named: str,
+) -> None:  # fmt: skip
+    # Refused before Redis is asked anything: a malformed command line, like the Redis options
+    # given with a store file.
+    assert main(["inspect", NET, "--redis", redis_url, "--prefix", redis_prefix, *options]) == 2
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err == (
+        f"mycorrhizal: {named} for a store file (run.db), not the net {NET!r} distributed over Redis; "
+        f"drop {'it' if ' is' in named else 'them'} (or name the store file instead of MODULE:ATTR)\n"
+    )
+
+
 def test_an_unreachable_redis_is_one_line(at_root: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", NET, "--redis", "redis://127.0.0.1:1/0"]) == 1
     err = capsys.readouterr().err

@@ -11,8 +11,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from selenium import webdriver
@@ -37,10 +39,10 @@ PREFIX = "CircuitBreakerOrchestrator.route_through_circuit_breaker."
 WAIT = 10.0  # seconds: a bound for each DOM change, not an expected duration
 
 
-def serving(*argv: str) -> Iterator[str]:
-    """``mycorrhizal ARGV...`` serving a live view on a free port, in a subprocess; its URL."""
+def serving(*argv: str, port: int = 0) -> Iterator[str]:
+    """``mycorrhizal ARGV...`` serving a live view on ``port`` (0: a free one), in a subprocess; its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mycorrhizal", *argv, "--paused", "--port", "0"],
+        [sys.executable, "-m", "mycorrhizal", *argv, "--paused", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -209,3 +211,29 @@ def test_the_page_redraws_a_net_changed_while_running(growing: str, browser: web
     until(browser, lambda: count_in(browser, "Growing.late") == 1, "its token counted")
     marked = f"{late}.marked g.badge:not(.empty) text"
     until(browser, lambda: browser.find_element(By.CSS_SELECTOR, marked).text == "1", "its badge")
+
+
+def events(driver: webdriver.Chrome) -> list[int]:
+    """The sequence numbers of the events the page lists."""
+    return [int(li.get_attribute("data-seq")) for li in driver.find_elements(By.CSS_SELECTOR, "#events li")]
+
+
+def test_a_page_open_across_a_restart_of_its_server_lists_only_the_new_servers_events(
+    browser: webdriver.Chrome,
+) -> None:
+    mail_room = str(Path(__file__).with_name("mail_room.py")) + ":MailRoom"
+    with contextmanager(serving)("serve", mail_room) as url:
+        browser.get(url)
+        until(browser, lambda: browser.find_element(By.ID, "connection").text == "live", "the stream")
+        step(browser)  # the first letter: its firing and its tree's records
+        until(browser, lambda: events(browser), "the first letter's events")
+    # The same view started again on the same port: nothing has happened there yet.
+    port = urlsplit(url).port
+    assert port is not None
+    with contextmanager(serving)("serve", mail_room, port=port) as again:
+        assert again == url
+        until(browser, lambda: "1 steps" not in browser.find_element(By.ID, "steps").text, "the new server")
+        until(browser, lambda: not events(browser), "the old server's events to go")
+        step(browser)
+        until(browser, lambda: events(browser), "the new server's first events")
+        assert events(browser)[0] == 1 and events(browser) == sorted(events(browser))

@@ -40,6 +40,7 @@ def test_demo_option_mistakes(argv: list[str], message: str, capsys: pytest.Capt
         (["--speed", "0"], "'0' is not a speed above 0"),
         (["--speed", "fast"], "'fast' is not a speed above 0"),
         (["--speed", "inf"], "'inf' is not a speed above 0"),
+        (["--speed", "1e300"], "'1e300' is not a speed above 0 and at most 1e+06 (virtual seconds per"),
         (["--port", "70000"], "'70000' is not a port number from 0 to 65535"),
         (["--port", "-1"], "'-1' is not a port number from 0 to 65535"),
     ],

@@ -131,6 +131,7 @@ async def test_wrong_method(view: LiveView, http: aiohttp.ClientSession) -> None
         (b'{"action": "speed"}', '"speed" needs a number'),
         (b'{"action": "speed", "speed": 0}', "speed must be a number above 0"),
         (b'{"action": "speed", "speed": "fast"}', "speed must be a number above 0"),
+        (b'{"action": "speed", "speed": 1e300}', "speed must be a number above 0 and at most 1e+06"),
     ],
 )
 async def test_bad_controls(view: LiveView, http: aiohttp.ClientSession, body: bytes, message: str) -> None:
@@ -213,6 +214,7 @@ async def test_the_stream_sends_a_snapshot_then_updates(
         assert stream.content_type == "text/event-stream"
         kind, data = await read_event(stream)
         assert kind == "snapshot" and [e["seq"] for e in data["history"]] == [6]
+        assert data["server"] == view.hub.instance and len(view.hub.instance) == 16
         assert data["snapshot"]["places"][PREFIX + "success"] == 1
         await send(world, cb, "b")
         kind, data = await read_event(stream)
@@ -235,6 +237,18 @@ async def test_a_client_that_disconnects_mid_stream_does_not_disturb_the_run(
     assert len(world.runner.tokens("success")) == 5 and not world.runner.errors
     snap = await get_json(http, view.url + "api/snapshot")  # and the view still serves
     assert snap["places"][PREFIX + "success"] == 5
+
+
+async def test_a_client_that_disconnects_while_the_view_is_idle_is_no_longer_counted(
+    view: LiveView, http: aiohttp.ClientSession
+) -> None:
+    stream = await http.get(view.url + "api/stream")
+    assert (await read_event(stream))[0] == "snapshot"
+    assert (await read_event(stream))[0] == "update"  # the view's first look sends the state it saw
+    assert (await get_json(http, view.url + "api/snapshot"))["stats"]["clients"] == 1
+    stream.close()  # gone while the paused run is idle: no update will find its connection closed
+    await wait_for(lambda: not view.hub.clients, "the server to notice")  # not a keep-alive later
+    assert (await get_json(http, view.url + "api/snapshot"))["stats"]["clients"] == 0
 
 
 async def test_closing_the_view_ends_open_streams(

@@ -14,6 +14,7 @@
   let follow = true;              // keep the event list scrolled to the newest (until the user scrolls up)
   let picture = 0;                // revision of the picture shown (a net changed while running: one more)
   let drawing = null;             // the picture being loaded again, if it is
+  let server = null;              // the id of the server the stream is from (another one: it restarted)
 
   // ------------------------------------------------------------------ the picture
 
@@ -228,6 +229,8 @@
     stream.onerror = () => { $("connection").textContent = "reconnecting..."; $("connection").className = "connection lost"; };
     stream.addEventListener("snapshot", (e) => {
       const data = JSON.parse(e.data);
+      if (server !== null && data.server !== server) forgetServer();
+      server = data.server;
       if (data.history.length) {
         $("events").replaceChildren();
         addEvents(data.history);
@@ -243,6 +246,16 @@
       apply(data.snapshot);
       for (const r of data.events) flash(r.nodes);
     });
+  }
+
+  function forgetServer() {
+    // Reconnected to a new server (restarted, perhaps with another target): what the old one told
+    // is gone, its events are numbered afresh, and its picture may differ.
+    $("events").replaceChildren();
+    $("filter-types").replaceChildren();
+    types.clear();
+    notice("");
+    picture = null;
   }
 
   async function control(body) {
