@@ -139,9 +139,11 @@ class Dropped(Event):
 
     mycelium's nets tell it when the machine of ``key`` in ``transition`` (an ``fsm=`` transition)
     is let go.  ``reason``: ``"idle"`` or ``"lru"`` (evicted by ``fsm_idle_ttl`` or
-    ``fsm_max_machines``) and ``"stopped"`` (closed as the runner stopped), told after the last
-    record the machine told; ``"moved"`` (its key went to another runner) and ``"replaced"`` (a
-    restored machine took its place), told as the pool lets it go, before its new owner closes it.
+    ``fsm_max_machines``), ``"stopped"`` (closed as the runner stopped) and ``"removed"`` (closed as
+    its transition was removed from the running net, ``runner.remove``: told before the
+    ``NetChanged``), told after the last record the machine told; ``"moved"`` (its key went to
+    another runner) and ``"replaced"`` (a restored machine took its place), told as the pool lets it
+    go, before its new owner closes it.
     An observer following each machine forgets this one; a later token for ``key`` starts a fresh
     machine, whose records begin with entering its initial state.
     """
@@ -151,7 +153,7 @@ class Dropped(Event):
     key: Any = field(eq=False)
     """The machine's key (None for a transition's only machine)."""
     reason: str
-    """Why it went: ``"idle"``, ``"lru"``, ``"stopped"``, ``"moved"`` or ``"replaced"``."""
+    """Why it went: ``"idle"``, ``"lru"``, ``"stopped"``, ``"removed"``, ``"moved"`` or ``"replaced"``."""
 
 
 class _Queued:

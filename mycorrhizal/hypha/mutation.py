@@ -13,6 +13,11 @@ moves the runner onto the new plan in one step, between two scheduler passes:
   transitions they touch (no new firing starts) and wait until their firings in flight have ended;
 * nothing is lost: a place that still holds tokens is removed only with ``tokens_to=`` naming where
   they go;
+* a removed transition's ``ctx.memory`` goes with it.  A value there with a ``transition_removed()``
+  method (a duck-typed hook, awaited if it returns an awaitable: an embedder's live objects, e.g.
+  mycelium's ``fsm=`` machines, are closed there and tell their observers so) is called once the
+  transition's last firing has ended, before the net changes; a stop callback that is a method of
+  such a value (``add_stop_callback``) goes too, so a net adding and removing transitions keeps none;
 * observers get a :class:`~.events.NetChanged` record, and ``runner.spec``, ``runner.runtime``,
   pictures, snapshots and ``marking()`` show the changed net from then on.
 
@@ -26,11 +31,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
+from ..common.callables import resolve
 from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .arguments import bind_handlers
 from .builder import NetBuilder, declare_transition, transition_options
@@ -72,6 +78,7 @@ class NetChanges:
     _durable: Durable | None
     _runtime: NetRuntime | None
     _holds: dict[TransitionState, int]
+    _stop_callbacks: list[Callable[[], object]]
 
     def add_place(
         self,
@@ -142,7 +149,8 @@ class NetChanges:
                 "runs with the runner); stop the runner and build a net without it",
                 place=qname,
             )
-        await self._settled([qname], lambda: without(self.net, path)[0])
+        let_go = self._let_go if isinstance(found, TransitionSpec) else None
+        await self._settled([qname], lambda: without(self.net, path)[0], let_go)
         spec, _ = without(self.net, path)
         target = None if tokens_to is None else ".".join(path_of(self.net, tokens_to))
         self._apply(spec, f"remove({self._q(path)!r})", moved=None if target is None else (qname, target))
@@ -192,8 +200,14 @@ class NetChanges:
             return ft.spec.list_value
         return ListValue.SEVERAL
 
-    async def _settled(self, touched: list[str], change: Callable[[], NetSpec]) -> None:
-        """Check the change, then hold the transitions it touches and wait until none is in flight."""
+    async def _settled(
+        self,
+        touched: list[str],
+        change: Callable[[], NetSpec],
+        then: Callable[[list[TransitionState]], Awaitable[None]] | None = None,
+    ) -> None:
+        """Check the change, then hold the transitions it touches and wait until none is in flight;
+        ``then(transitions named)`` is awaited after that, while they are still held."""
         _plan(change())  # an invalid change fails now, not after the wait
         holding = self._touching(touched)
         holds = self._holds
@@ -207,6 +221,9 @@ class NetChanges:
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 else:
                     await asyncio.sleep(0)
+            if then is not None:
+                named = {f"{self._flat.name}.{n}" for n in touched}
+                await then([t for t in holding if t.qname in named])
         finally:
             for t in holding:
                 holds[t] -= 1
@@ -214,6 +231,30 @@ class NetChanges:
                     del holds[t]
                     t.concurrency = t.flat.spec.concurrency if t.inputs else 0
                     self._ready.mark(t)
+
+    async def _let_go(self, removed: list[TransitionState]) -> None:
+        """Call the ``transition_removed()`` hook of the values in the memory of the ``removed``
+        transitions, and drop the stop callbacks that are their methods (see the module)."""
+        values = [(t.qname, key, value) for t in removed for key, value in t.memory.items()]
+        for qname, key, value in values:
+            hook = getattr(value, "transition_removed", None)
+            if not callable(hook):
+                continue
+            try:
+                await resolve(hook())
+            except Exception:  # (as a stop callback that raises: the removal goes on)
+                log.exception(
+                    "transition %s: transition_removed() of its ctx.memory[%r] raised; the transition "
+                    "is removed all the same (make the hook close what it can without raising)",
+                    qname,
+                    key,
+                )
+        gone = [value for _, _, value in values]
+        self._stop_callbacks[:] = [
+            callback
+            for callback in self._stop_callbacks
+            if not any(getattr(callback, "__self__", _NO_OWNER) is value for value in gone)
+        ]
 
     def _touching(self, names: list[str]) -> list[TransitionState]:
         """The transitions named, and those with an arc to or from a place named."""
@@ -340,6 +381,10 @@ class NetChanges:
             self._report.emit(NetChanged(source=spec.name, time=now, change=change, net=spec))
         for t in transitions:
             self._ready.mark(t)
+
+
+_NO_OWNER = object()
+"""The owner of a stop callback that is no bound method (a value in no transition's memory)."""
 
 
 def _plan(spec: NetSpec) -> FlatNet:

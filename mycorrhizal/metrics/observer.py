@@ -10,8 +10,9 @@ A machine's transition is counted once, at the first state it enters: a statecha
 transition's domain) and a ``StateEntered`` for every state it enters, each naming the source
 (``previous``).  A failure routed to the error state is a transition too (from the failed state);
 the states it abandons (told no ``StateLeft``) get their dwell time then.  A net's machine that
-is let go (a :class:`~mycorrhizal.common.observers.Dropped` record: evicted, closed at stop) is
-forgotten, its current states untimed: a later machine of its key starts with none of them.
+is let go (a :class:`~mycorrhizal.common.observers.Dropped` record: evicted, closed at stop or
+with its removed transition) is forgotten, its current states untimed: a later machine of its key
+starts with none of them.
 """
 
 from __future__ import annotations

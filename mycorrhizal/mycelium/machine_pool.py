@@ -15,7 +15,9 @@ firings. With ``fsm_idle_ttl`` or ``fsm_max_machines`` the pool also lets machin
 
 An evicted machine is forgotten entirely; the next token for its key starts a fresh machine.
 Stopping the runner closes every machine of the pool (``aclose()``: its timer and any background
-work are cancelled), and a restarted runner starts fresh machines.
+work are cancelled), and a restarted runner starts fresh machines.  Removing the transition from the
+running net (``runner.remove``) closes them the same way, through hypha's ``transition_removed()``
+hook on the values of a removed transition's memory.
 """
 
 from __future__ import annotations
@@ -374,6 +376,17 @@ class MachinePool:
 
     async def close(self) -> None:
         """Close every machine (no timer or background work of theirs is left) and forget them."""
+        if await self._close_all("stopped") and self.observers is not None:
+            await self.observers.drain()  # what they forwarded while closing (the runner drained before)
+
+    async def transition_removed(self) -> None:
+        """The transition was removed from the running net (hypha's hook): close every machine as
+        :meth:`close` does, each told let go with reason ``"removed"``."""
+        await self._close_all("removed")
+
+    async def _close_all(self, reason: str) -> bool:
+        """Close and forget every machine, then tell each :class:`Dropped` with ``reason``; whether
+        there was any."""
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
@@ -385,12 +398,11 @@ class MachinePool:
         self.living.clear()
         self._seen.clear()
         if closing:
-            log.debug("transition %s: closing %d machine(s) at stop", self.transition, len(closing))
+            log.debug("transition %s: closing %d machine(s) (%s)", self.transition, len(closing), reason)
             await asyncio.gather(*(fsm.aclose() for _, fsm in closing))
             for which, _ in closing:
-                self._tell_dropped(which, "stopped")
-            if self.observers is not None:
-                await self.observers.drain()  # what they forwarded while closing (the runner drained before)
+                self._tell_dropped(which, reason)
+        return bool(closing)
 
     # -- journaling (hypha's JournaledMemory: a journaled net records every machine's changes) ------
 

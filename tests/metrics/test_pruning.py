@@ -16,6 +16,7 @@ from mycorrhizal.mycelium import PNRunner
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.septum import StateConfiguration, StateMachine, septum
 
+from ..mycelium.test_machine_transitions import gate_net
 from ..mycelium.test_tree_transitions import router_net
 from ..runtimes import patrol_tree
 from .test_composed import desk_net
@@ -143,6 +144,24 @@ async def test_the_machines_and_trees_of_a_removed_transition_leave_the_expositi
     await runner.stop()
     assert series(registry, **{label: transition}) == [] and series(registry, transition=transition) == []
     assert not observer._machines and not observer._ticks  # nothing followed of what went
+
+
+async def test_the_machines_of_a_removed_transition_count_nothing_after_it_went(
+    registry: CollectorRegistry, metrics: Metrics, clock: ManualClock
+) -> None:
+    # The machines of a removed fsm= transition lived on: their timeouts, firing later, counted
+    # into the series just removed (back in the exposition, for good) and followed the machines
+    # again, by (transition, key), in the observer's table.
+    runner = PNRunner(gate_net(fsm_key=lambda token: token.split(":")[0]), {}, clock)
+    observer = metrics.observe(runner)
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "b:x"])  # both machines wait on a timeout
+    await runner.run_until_idle()
+    await runner.remove("gate")
+    await clock.run_for(60.0)  # past their timeouts
+    assert series(registry, machine="gate") == [] and series(registry, transition="gate") == []
+    assert not observer._machines
+    await runner.stop()
 
 
 @pn.net

@@ -24,6 +24,7 @@ from tests._observing import Recorder
 
 from ..spores.conftest import MemorySink
 from .conftest import Gate, PriorityRouter, RunNet, machine_failing_on
+from .test_eviction import keyed
 from .test_machine_transitions import gate_net
 
 
@@ -332,3 +333,42 @@ async def test_metrics_count_a_nets_machines_and_trees_under_their_transition(
     assert value("tree_tick_seconds_count", tree="triage") == 2
     assert value("tree_node_status_total", tree="triage", node="route", status="SUCCESS") == 2
     assert value("net_firings_total", net="Triage", transition="triage", outcome="committed") == 2
+
+
+def told(event: Any) -> tuple[Any, ...]:
+    """A record after a removal: (record, key, reason) for a Dropped, else (record,)."""
+    if isinstance(event, Dropped):
+        return ("Dropped", event.key, event.reason)
+    return (type(event).__name__,)
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"fsm_idle_ttl": 60.0}, {"fsm_max_machines": 4}], ids=["kept", "idle ttl", "bounded"]
+)
+async def test_the_machines_of_a_removed_transition_are_closed_and_told_let_go(
+    clock: ManualClock, options: dict[str, Any]
+) -> None:
+    # runner.remove() of an fsm= transition told nothing of its machines: no Dropped, so what
+    # follows each machine (spores' log, metrics) kept them; and they lived on, a timeout or an
+    # idle eviction telling of them later, for a transition the net no longer had.
+    runner = PNRunner(keyed(**options), {}, clock)
+    seen: list[Any] = []
+    runner.add_observer(seen.append)
+    runner.add_tokens("inbox", ["a:close", "b:x"])  # a is closed for 100 s, b is at rest
+    await runner.run_until_idle()
+    living = dict(machines(runner, "work"))
+    assert list(living) == ["a", "b"] and clock.pending > 0
+    before = len(seen)
+    await runner.remove("work")
+    removed = seen[before:]
+    assert [told(e) for e in removed] == [
+        ("Dropped", "a", "removed"),
+        ("Dropped", "b", "removed"),
+        ("NetChanged",),
+    ]
+    assert all((e.source, e.transition, e.time) == ("Keyed", "Keyed.work", 0.0) for e in removed[:2])
+    assert clock.pending == 0  # no machine's timeout, no eviction sweep is left
+    await clock.run_for(200.0)  # past a's timeout and fsm_idle_ttl
+    await runner.stop()
+    assert len(seen) == before + 3  # closed: nothing more of them, not "stopped" at stop either
+    assert [fsm.current_state.name for fsm in living.values()] == ["Closed", "Idle"]  # (where they were)

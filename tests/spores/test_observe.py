@@ -913,6 +913,35 @@ async def test_a_machine_the_net_lets_go_ends_its_life_in_the_log(tmp_path: Path
     assert types["gate let go"] == [{"name": "reason", "type": "string"}]
 
 
+async def test_the_machines_of_a_removed_transition_end_their_life_in_the_log(tmp_path: Path) -> None:
+    # runner.remove() of an fsm= transition wrote nothing of its machines: in the log, desk[a] and
+    # desk[b] never ended (the observation kept them, as it keeps every machine it writes); at
+    # stop() they were written "let go" with reason "stopped", long after the net had lost them.
+    path = tmp_path / "log.json"
+    spores.configure(transport=spores.Ocel2JsonTransport(path))
+    runner = PNRunner(Counter, {}, ManualClock())
+    observation = observe(runner, run="r1")
+    runner.add_tokens("queue", ["ann", "bob"])  # a machine for key "a", one for "b"
+    await runner.run_until_idle()
+    await runner.remove("desk")
+    assert observation.states == {}  # every machine let go is forgotten
+    await runner.stop()
+    spores.close()
+    log = json.loads(path.read_text())
+    net = {"objectId": "r1/Counter", "qualifier": "net"}
+    ends = [
+        (e["type"], e["relationships"], e["attributes"])
+        for e in log["events"]
+        if e["type"] in ("desk let go", "net changed")
+    ]
+    removed = [{"name": "reason", "value": "removed"}]
+    assert ends == [
+        ("desk let go", [{"objectId": "r1/desk[a]", "qualifier": "machine"}, net], removed),
+        ("desk let go", [{"objectId": "r1/desk[b]", "qualifier": "machine"}, net], removed),
+        ("net changed", [net], [{"name": "change", "value": "remove('Counter.desk')"}]),
+    ]
+
+
 class Lane(Enum):
     FAST = 1
 

@@ -82,9 +82,9 @@ def _forwarded(obs: Observation, event: Forwarded) -> None:
 
 def _dropped(obs: Observation, event: Dropped) -> None:
     """``<transition> let go``: the net let the machine of ``key`` go (evicted, closed as the runner
-    stopped, handed to another worker); related to that machine object (``machine``) and the net
-    (``net``), ``reason`` written.  The machine's life in the log ends there: the next machine of
-    its key is written from its start, its state again."""
+    stopped or as its transition was removed, handed to another worker); related to that machine
+    object (``machine``) and the net (``net``), ``reason`` written.  The machine's life in the log
+    ends there: the next machine of its key is written from its start, its state again."""
     when = obs.when(event.time)
     transition = short_name(event.transition, event.source)
     machine = obs.runtime_object("machine", machine_name(transition, event.key), when)
