@@ -202,7 +202,7 @@ def target(item: LabeledTransition) -> Iterator[Finding]:
             )
     elif not isinstance(target, State) and not special(target):
         what = (
-            f"class {target.__qualname__}, which is not decorated with @septum.state"
+            f"class {target.__name__}, which is not decorated with @septum.state"
             if isinstance(target, type)
             else repr(target)
         )

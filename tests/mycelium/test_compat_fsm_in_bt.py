@@ -460,7 +460,7 @@ def test_bad_fsm_actions_are_listed_together() -> None:
     text = str(caught.value)
     assert "Action 'two': with fsm= it is called as two(bb, tb, fsm_runner), but takes 2 argument(s)" in text
     assert "Action 'named': fsm='Off' is not a state. Fix: pass the initial @septum.state" in text
-    assert "Action 'broken' state test_bad_fsm_actions_are_listed_together.<locals>.Broken: has no" in text
+    assert "Action 'broken' state Broken: has no" in text
 
 
 async def test_a_machine_that_cannot_be_made_is_an_fsm_instantiation_error() -> None:

@@ -253,12 +253,12 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "undefined name in transitions",
         DefinitionError,
-        "state machine Lost has 1 problem:\n  - state undefined_target.<locals>.Lost: handler transitions refers to 'NowhereState', which is not defined in the state, its enclosing classes or its module. Fix: define or import 'NowhereState' where the state is declared",
+        "state machine Lost has 1 problem:\n  - state Lost: handler transitions refers to 'NowhereState', which is not defined in the state, its enclosing classes or its module. Fix: define or import 'NowhereState' where the state is declared",
     ),
     (
         "undefined Events",
         DefinitionError,
-        "state machine NoEvents has 1 problem:\n  - state undefined_events.<locals>.NoEvents: handler on_state refers to 'Events', which is not defined in the state, its enclosing classes or its module. Fix: define `class Events(Enum)` inside the state (or import the Enum it means)",
+        "state machine NoEvents has 1 problem:\n  - state NoEvents: handler on_state refers to 'Events', which is not defined in the state, its enclosing classes or its module. Fix: define `class Events(Enum)` inside the state (or import the Enum it means)",
     ),
     (
         "timeout without on_timeout (strict)",
