@@ -233,12 +233,12 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "on_state takes no ctx",
         DefinitionError,
-        "state machine NoCtx has 1 problem:\n  - state NoCtx: handler on_state (<lambda>) must take one argument, ctx. Fix: define it as `def <lambda>(ctx)`",
+        "state machine NoCtx has 1 problem:\n  - state NoCtx: handler on_state (<lambda>) must take one argument, ctx. Fix: write the lambda as `lambda ctx: ...`",
     ),
     (
         "transitions takes arguments",
         DefinitionError,
-        "state machine Args has 1 problem:\n  - state Args: handler transitions (<lambda>) must take no arguments. Fix: define it as `def <lambda>()`",
+        "state machine Args has 1 problem:\n  - state Args: handler transitions (<lambda>) must take no arguments. Fix: write the lambda as `lambda: ...`",
     ),
     (
         "target not decorated",
