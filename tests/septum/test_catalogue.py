@@ -522,6 +522,16 @@ def forgot_await() -> Any:
     return make("Forgetful", on_state=on_state, transitions=go)
 
 
+def forgot_await_local() -> Any:
+    async def fetch() -> Any:  # its qualified name reads forgot_await_local.<locals>.fetch
+        return E.GO
+
+    async def on_state(ctx: Any) -> Any:
+        return fetch()  # the mistake: no await
+
+    return make("Forgetful", on_state=on_state, transitions=go)
+
+
 def undeclared() -> Any:
     # (returning "GO", the name of the declared E.GO, would take it: 0.x looked labels up by name)
     return make("Undeclared", on_state=lambda ctx: "GONE", transitions=go)
@@ -544,6 +554,11 @@ RUN_TIME: list[tuple[str, Any, str]] = [
         "a coroutine returned, not awaited",
         forgot_await,
         "state Forgetful: on_state returned the coroutine helper() instead of a label; write `return await helper(...)`",
+    ),
+    (
+        "a local coroutine returned, not awaited",
+        forgot_await_local,
+        "state Forgetful: on_state returned the coroutine fetch() instead of a label; write `return await fetch(...)`",
     ),
     (
         "a label transitions() does not declare",
