@@ -7,10 +7,11 @@ not await costs a plain call and no task switch.
 from __future__ import annotations
 
 import inspect
+import keyword
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["is_async_callable", "resolve"]
+__all__ = ["def_name", "is_async_callable", "resolve", "shown_name"]
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:
@@ -26,3 +27,18 @@ async def resolve(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def def_name(fn: object) -> str | None:
+    """``fn``'s ``__name__`` if a ``def`` could have it, else None (a lambda, a partial, an object)."""
+    # A fix that says "define it as `def <lambda>(ctx)`" means nothing: callers say something else.
+    name = getattr(fn, "__name__", None)
+    if isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name):
+        return name
+    return None
+
+
+def shown_name(fn: object) -> str:
+    """How a message names the callable ``fn``: its ``__name__`` (even ``<lambda>``), else "<type> object"."""
+    name = getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else f"{type(fn).__name__} object"

@@ -28,7 +28,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..common.callables import is_async_callable
+from ..common.callables import def_name, is_async_callable
 from ..common.errors import DefinitionError, Problem, TreeDefinitionError
 from ..rhizomorph import Leaf, Node, Tree, bt
 from ..septum import State
@@ -131,11 +131,13 @@ def _driven(scope: _Scope, fn: Callable[..., Any], fsm: Any) -> DrivenMachine:
     subject = f"Action {name!r}"
     names = _positional_names(fn)
     if names is not None and len(names) < 3:
+        called = def_name(fn)
+        how = f"as {called}" if called is not None else "with "
         scope.problems.append(
             Problem(
                 subject,
-                f"with fsm= it is called as {name}(bb, tb, fsm_runner), but takes {len(names)} argument(s)",
-                f"define it as `async def {name}(bb, tb, fsm_runner)`",
+                f"with fsm= it is called {how}(bb, tb, fsm_runner), but takes {len(names)} argument(s)",
+                _define(fn, called),
             )
         )
     if not isinstance(fsm, State):
@@ -146,6 +148,18 @@ def _driven(scope: _Scope, fn: Callable[..., Any], fsm: Any) -> DrivenMachine:
     _, found = trial_machine(subject, fsm, {}, what="machine options", owner="the tree")
     scope.problems.extend(found)
     return DrivenMachine(name, fsm, fn, is_async_callable(fn))
+
+
+def _define(fn: Callable[..., Any], called: str | None) -> str:
+    """The fix for an ``Action(fsm=...)`` function that does not take ``(bb, tb, fsm_runner)``."""
+    if called is not None:
+        return f"define it as `async def {called}(bb, tb, fsm_runner)`"
+    if getattr(fn, "__name__", None) == "<lambda>":
+        return "write the lambda as `lambda bb, tb, fsm_runner: ...`"
+    return (
+        "define a function in its place, e.g. `async def step(bb, tb, fsm_runner)` "
+        "(the action is named after it)"
+    )
 
 
 def Action(func: Callable[..., Any] | None = None, *, fsm: State | None = None) -> Any:  # noqa: N802 - 0.x name

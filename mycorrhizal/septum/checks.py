@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..common.callables import is_async_callable
+from ..common.callables import def_name, is_async_callable, shown_name
 from .compound import CompositeState
 from .plan import label_text
 from .states import State
@@ -56,10 +56,18 @@ def arity(role: str, fn: Handler) -> Iterator[Finding]:
     variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
     if len(required) > want or (len(positional) < want and not variadic):
         shape = "no arguments" if want == 0 else "one argument, ctx"
-        yield (
-            f"handler {role} ({fn.__name__}) must take {shape}",
-            f"define it as `def {fn.__name__}({'' if want == 0 else 'ctx'})`",
-        )
+        fix = _define(fn, role, "" if want == 0 else "ctx")
+        yield f"handler {role} ({shown_name(fn)}) must take {shape}", fix
+
+
+def _define(fn: Handler, role: str, params: str) -> str:
+    """The fix for a handler that must take ``params``, whatever kind of callable it is."""
+    name = def_name(fn)
+    if name is not None:
+        return f"define it as `def {name}({params})`"
+    if getattr(fn, "__name__", None) == "<lambda>":
+        return f"write the lambda as `lambda{' ' if params else ''}{params}: ...`"
+    return f"define a function `def {role}({params})` in its place"
 
 
 def plain_transitions(role: str, fn: Handler) -> Iterator[Finding]:
@@ -74,7 +82,7 @@ def not_a_generator(role: str, fn: Handler) -> Iterator[Finding]:
     kind = "an async generator" if inspect.isasyncgenfunction(fn) else "a generator"
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         yield (
-            f"handler {role} ({fn.__name__}) is {kind} function (it uses yield), so calling it "
+            f"handler {role} ({shown_name(fn)}) is {kind} function (it uses yield), so calling it "
             f"runs nothing and returns {kind}",
             "return the label instead of yielding it"
             if role != "transitions"
@@ -202,7 +210,7 @@ def target(item: LabeledTransition) -> Iterator[Finding]:
             )
     elif not isinstance(target, State) and not special(target):
         what = (
-            f"class {target.__qualname__}, which is not decorated with @septum.state"
+            f"class {target.__name__}, which is not decorated with @septum.state"
             if isinstance(target, type)
             else repr(target)
         )

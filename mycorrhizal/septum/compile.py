@@ -53,13 +53,13 @@ class _Reading:
         self.warnings: list[Problem] = []
 
     def add(self, findings: Iterator[Finding]) -> None:
-        self.problems.extend(Problem(f"state {self.state.qualname}", m, fix) for m, fix in findings)
+        self.problems.extend(Problem(f"state {self.state.name}", m, fix) for m, fix in findings)
 
     def warn(self, findings: Iterator[Finding]) -> None:
-        self.warnings.extend(Problem(f"state {self.state.qualname}", m, fix) for m, fix in findings)
+        self.warnings.extend(Problem(f"state {self.state.name}", m, fix) for m, fix in findings)
 
     def note(self, message: str, fix: str) -> None:
-        self.problems.append(Problem(f"state {self.state.qualname}", message, fix))
+        self.problems.append(Problem(f"state {self.state.name}", message, fix))
 
 
 # --- reading one state -------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def _pop_has_push(readings: dict[State, _Reading]) -> Iterator[Problem]:
             if any(isinstance(t.target, SpecialTarget) and t.target.kind == POP for t in r.transitions)
         )
         yield Problem(
-            f"state {popper.qualname}",
+            f"state {popper.name}",
             "can Pop, but no reachable state ever Pushes",
             "Push(...) into it from a caller, or target a state instead of Pop",
         )
@@ -212,7 +212,7 @@ def _members_reachable(group: StateGroup | None, readings: dict[State, _Reading]
     for member in group.states:
         if member not in readings:
             yield Problem(
-                f"state {member.qualname}",
+                f"state {member.name}",
                 f"is declared in group {group.name} but unreachable from its initial state "
                 f"{group.initial.name}",
                 "add a transition to it, or remove it from the group",

@@ -113,7 +113,7 @@ def _refuse(subject: str, message: str, fix: str) -> None:
 
 def _check(state: State, children: tuple[State, ...], initial: str | None, parallel: bool) -> State | None:
     """The initial child, after checking what a composite state may contain (raises at once)."""
-    subject = f"{'parallel' if parallel else 'compound'} state {state.qualname}"
+    subject = f"{'parallel' if parallel else 'compound'} state {state.name}"
     if state.form != "class":
         raise DefinitionTypeError(
             [Problem(subject, "is declared on a function", "declare it on a class that nests its states")],
@@ -131,7 +131,7 @@ def _check(state: State, children: tuple[State, ...], initial: str | None, paral
     if owned:
         _refuse(
             subject,
-            f"nests {', '.join(c.qualname for c in owned)}, already a child of {_parents[owned[0]].qualname}",
+            f"nests {', '.join(c.name for c in owned)}, already a child of {_parents[owned[0]].name}",
             "declare a state in one composite state only",
         )
     if parallel:
@@ -238,7 +238,7 @@ def chart_problems(starts: list[State], transitions: dict[State, list[LabeledTra
     for state, items in transitions.items():
         for item in items:
             for message, fix in (*_history_problems(state, item), *_stack_problems(state, item)):
-                problems.append(Problem(f"state {state.qualname}", message, fix))
+                problems.append(Problem(f"state {state.name}", message, fix))
         if isinstance(state, CompositeState) and state.parallel:
             problems.extend(_regions_can_finish(state, transitions))
     problems.extend(_unreachable(starts, transitions))
@@ -260,7 +260,7 @@ def _regions_can_finish(parallel: CompositeState, transitions: dict[State, list[
     for region in parallel.children:
         if not _can_finish(region):
             yield Problem(
-                f"state {region.qualname}",
+                f"state {region.name}",
                 f"is a region of parallel state {parallel.name}, which waits for Completed, but it has no "
                 f"terminal state, so {parallel.name} could never complete",
                 "add a terminal=True child to the region, or drop the Completed transition",
@@ -296,7 +296,7 @@ def _unreachable(starts: list[State], transitions: dict[State, list[LabeledTrans
         parent = _parents.get(state)
         if state not in seen and parent is not None:
             yield Problem(
-                f"state {state.qualname}",
+                f"state {state.name}",
                 f"is a child of {parent.name} that no run can enter: it is not the initial child and no "
                 f"reachable transition targets it",
                 "add a transition to it, make it the initial child, or remove it",

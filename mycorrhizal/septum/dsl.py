@@ -96,8 +96,8 @@ def _from_class(cls: type, config: StateConfiguration, name: str | None, group: 
     )
 
 
-def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
-    """Run a state function's body once; the handlers it declares."""
+def _collect(fn: Callable[..., Any], name: str) -> list[Callable[..., Any]]:
+    """Run the body of the state function named ``name`` once; the handlers it declares."""
     required = [
         p
         for p in inspect.signature(fn).parameters.values()
@@ -106,7 +106,7 @@ def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
     ]
     if required:
         _refuse(
-            f"state {qualname}",
+            f"state {name}",
             f"a state function takes no arguments, this one needs {len(required)}",
             "declare the handlers inside a function without parameters",
             error=DefinitionError,
@@ -119,7 +119,7 @@ def _collect(fn: Callable[..., Any], qualname: str) -> list[Callable[..., Any]]:
         raise  # a decorator inside said what is wrong, naming it
     except Exception as exc:
         _refuse(
-            f"state {qualname}",
+            f"state {name}",
             f"its body raised {type(exc).__name__}: {exc}",
             _body_fix(exc),
             error=DefinitionError,
@@ -150,7 +150,8 @@ def _from_function(
     qualname = getattr(fn, "__qualname__", repr(fn))
     handlers: dict[str, list[Callable[..., Any]]] = {}
     namespace: dict[str, Any] = {}
-    for handler in _collect(fn, qualname):
+    name = name or fn.__name__  # what problems call it: its qualname may read ``build.<locals>.Name``
+    for handler in _collect(fn, name):
         role = getattr(handler, _ROLE_ATTR)
         if role == EVENTS:  # an enum marked with @septum.events: visible as State.Events
             namespace[handler.__name__] = handler
@@ -165,7 +166,7 @@ def _from_function(
             except ValueError:  # an empty cell: the name is bound later in an enclosing scope
                 continue
     return State(
-        name=name or fn.__name__,
+        name=name,
         qualname=qualname,
         module=getattr(fn, "__module__", "") or "",
         config=config,
@@ -197,7 +198,7 @@ def _make_state(obj: Any, config: StateConfiguration | None, name: str | None, g
             "pass config=StateConfiguration(...)",
         )
     if isinstance(obj, State):
-        _refuse(f"state {obj.qualname}", "is already a state", "apply @septum.state once")
+        _refuse(f"state {obj.name}", "is already a state", "apply @septum.state once")
     _check_names(name, group)
     if isinstance(obj, type):
         return _from_class(obj, config, name, group)

@@ -90,7 +90,8 @@ def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
 
 def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:
     """An async handler returned a coroutine it did not await (``return helper()``)."""
-    name = getattr(coroutine, "__qualname__", repr(coroutine))
+    # As the handler calls it: a helper declared in a function has a qualname ``f.<locals>.helper``.
+    name = str(getattr(coroutine, "__qualname__", repr(coroutine))).rpartition("<locals>.")[2]
     coroutine.close()  # never run: closed here, so Python does not warn that it was never awaited
     return ExecutionError(
         f"state {node.name}: {role} returned the coroutine {name}() instead of a label; "

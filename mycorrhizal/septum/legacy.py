@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .events import MessageHandled, StateEntered
@@ -166,6 +166,14 @@ def priority(value: object) -> int:
     return int(value)
 
 
+def _doc_only(machine: object, name: str, instead: str) -> AttributeError:
+    """The error for a machine attribute only 0.x's documents named (0.x itself never had it)."""
+    # Python's own wording first, so code matching it (and hasattr, which sees an AttributeError) is
+    # unaffected; then what this machine offers instead.
+    python = f"{type(machine).__name__!r} object has no attribute {name!r}"
+    return AttributeError(f"{python}: only 0.x's documents named it; {instead}", name=name, obj=machine)
+
+
 class Compat0x:
     """0.x's read-only views of a machine (a base of :class:`~.machine.StateMachine`)."""
 
@@ -174,6 +182,21 @@ class Compat0x:
 
     #: 0.x's priorities (``ERROR``, ``INTERNAL_MESSAGE``, ``MESSAGE``), accepted by ``send_message``.
     MessagePriorities = MessagePriorities
+
+    @property
+    def blackboard(self) -> NoReturn:
+        """Not a name of this machine (only 0.x's prose used it); reading it points to ``fsm.common``."""
+        raise _doc_only(self, "blackboard", "use fsm.common (ctx.common in handlers)")
+
+    @property
+    def message_queue(self) -> NoReturn:
+        """Not a name of this machine (only 0.x's prose used it); reading it points to ``fsm.queue_size``."""
+        raise _doc_only(
+            self,
+            "message_queue",
+            "use fsm.queue_size (0.x's fsm.queue_depth) for the number of messages waiting, "
+            "and fsm.send_message(m) to add one",
+        )
 
     @property
     def queue_depth(self) -> int:

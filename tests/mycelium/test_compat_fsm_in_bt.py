@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any
@@ -460,7 +462,38 @@ def test_bad_fsm_actions_are_listed_together() -> None:
     text = str(caught.value)
     assert "Action 'two': with fsm= it is called as two(bb, tb, fsm_runner), but takes 2 argument(s)" in text
     assert "Action 'named': fsm='Off' is not a state. Fix: pass the initial @septum.state" in text
-    assert "Action 'broken' state test_bad_fsm_actions_are_listed_together.<locals>.Broken: has no" in text
+    assert "Action 'broken' state Broken: has no" in text
+
+
+def two_parameters(bb: Any, tb: Any) -> Status:
+    return Status.SUCCESS
+
+
+@pytest.mark.parametrize(
+    ("action", "problem"),
+    [
+        (
+            lambda bb, tb: Status.SUCCESS,
+            "with fsm= it is called with (bb, tb, fsm_runner), but takes 2 argument(s). "
+            "Fix: write the lambda as `lambda bb, tb, fsm_runner: ...`",
+        ),
+        (
+            functools.partial(two_parameters),
+            "with fsm= it is called with (bb, tb, fsm_runner), but takes 2 argument(s). "
+            "Fix: define a function in its place, e.g. `async def step(bb, tb, fsm_runner)` "
+            "(the action is named after it)",
+        ),
+    ],
+    ids=["lambda", "partial"],
+)
+def test_an_fsm_action_that_is_not_a_def_gets_a_fix_it_can_follow(action: Any, problem: str) -> None:
+    with pytest.raises(
+        TreeDefinitionError, match=r"tree 'Odd' has 1 problem:\n  - Action '.*': " + re.escape(problem)
+    ):
+
+        @tree
+        def Odd():
+            root(Action(fsm=Off)(action))
 
 
 async def test_a_machine_that_cannot_be_made_is_an_fsm_instantiation_error() -> None:

@@ -233,12 +233,12 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "on_state takes no ctx",
         DefinitionError,
-        "state machine NoCtx has 1 problem:\n  - state NoCtx: handler on_state (<lambda>) must take one argument, ctx. Fix: define it as `def <lambda>(ctx)`",
+        "state machine NoCtx has 1 problem:\n  - state NoCtx: handler on_state (<lambda>) must take one argument, ctx. Fix: write the lambda as `lambda ctx: ...`",
     ),
     (
         "transitions takes arguments",
         DefinitionError,
-        "state machine Args has 1 problem:\n  - state Args: handler transitions (<lambda>) must take no arguments. Fix: define it as `def <lambda>()`",
+        "state machine Args has 1 problem:\n  - state Args: handler transitions (<lambda>) must take no arguments. Fix: write the lambda as `lambda: ...`",
     ),
     (
         "target not decorated",
@@ -253,12 +253,12 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "undefined name in transitions",
         DefinitionError,
-        "state machine Lost has 1 problem:\n  - state undefined_target.<locals>.Lost: handler transitions refers to 'NowhereState', which is not defined in the state, its enclosing classes or its module. Fix: define or import 'NowhereState' where the state is declared",
+        "state machine Lost has 1 problem:\n  - state Lost: handler transitions refers to 'NowhereState', which is not defined in the state, its enclosing classes or its module. Fix: define or import 'NowhereState' where the state is declared",
     ),
     (
         "undefined Events",
         DefinitionError,
-        "state machine NoEvents has 1 problem:\n  - state undefined_events.<locals>.NoEvents: handler on_state refers to 'Events', which is not defined in the state, its enclosing classes or its module. Fix: define `class Events(Enum)` inside the state (or import the Enum it means)",
+        "state machine NoEvents has 1 problem:\n  - state NoEvents: handler on_state refers to 'Events', which is not defined in the state, its enclosing classes or its module. Fix: define `class Events(Enum)` inside the state (or import the Enum it means)",
     ),
     (
         "timeout without on_timeout (strict)",
@@ -522,6 +522,16 @@ def forgot_await() -> Any:
     return make("Forgetful", on_state=on_state, transitions=go)
 
 
+def forgot_await_local() -> Any:
+    async def fetch() -> Any:  # its qualified name reads forgot_await_local.<locals>.fetch
+        return E.GO
+
+    async def on_state(ctx: Any) -> Any:
+        return fetch()  # the mistake: no await
+
+    return make("Forgetful", on_state=on_state, transitions=go)
+
+
 def undeclared() -> Any:
     # (returning "GO", the name of the declared E.GO, would take it: 0.x looked labels up by name)
     return make("Undeclared", on_state=lambda ctx: "GONE", transitions=go)
@@ -544,6 +554,11 @@ RUN_TIME: list[tuple[str, Any, str]] = [
         "a coroutine returned, not awaited",
         forgot_await,
         "state Forgetful: on_state returned the coroutine helper() instead of a label; write `return await helper(...)`",
+    ),
+    (
+        "a local coroutine returned, not awaited",
+        forgot_await_local,
+        "state Forgetful: on_state returned the coroutine fetch() instead of a label; write `return await fetch(...)`",
     ),
     (
         "a label transitions() does not declare",

@@ -423,3 +423,33 @@ def test_doc_only_forms_a_none_target_and_the_blackboard_and_queue_names() -> No
     for doc_only in ("blackboard", "message_queue"):
         with pytest.raises(AttributeError, match=f"'StateMachine' object has no attribute '{doc_only}'"):
             getattr(fsm, doc_only)
+
+
+def flat_machine() -> StateMachine:
+    return StateMachine(Idle, common_data={"k": 1})
+
+
+def chart_machine() -> StateMachine:
+    return StateMachine(box("Outer", leaf("Waiting", on_state=lambda ctx: None)), common_data={"k": 1})
+
+
+@pytest.mark.parametrize("make", [flat_machine, chart_machine], ids=["flat", "statechart"])
+@pytest.mark.parametrize(
+    ("name", "instead"),
+    [
+        ("blackboard", r"use fsm\.common \(ctx\.common in handlers\)$"),
+        ("message_queue", r"use fsm\.queue_size \(0\.x's fsm\.queue_depth\) .* fsm\.send_message\(m\)"),
+    ],
+)
+def test_the_doc_only_blackboard_and_queue_names_say_what_to_use_instead(
+    make: Any, name: str, instead: str
+) -> None:
+    # Only 0.x's prose named them (UPSTREAM-API §1.8), so no 0.x program can rely on them: they stay
+    # AttributeErrors, as Python's own (hasattr answers False), that point to what this machine has.
+    fsm = make()
+    with pytest.raises(
+        AttributeError, match=rf"^'{type(fsm).__name__}' object has no attribute '{name}': .*{instead}"
+    ):
+        getattr(fsm, name)
+    assert not hasattr(fsm, name)
+    assert fsm.common == {"k": 1} and fsm.queue_size == 0

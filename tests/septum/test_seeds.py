@@ -262,7 +262,11 @@ async def test_metrics_state_is_a_clear_definition_error_and_its_hooks_resolve(h
     state = MetricsFSM.MyState
     assert state.__name__ == "MyState"
     # The snippet declares hooks only: as a machine it has nothing to run, and says so.
-    with pytest.raises(DefinitionError, match=r"state MetricsFSM\.MyState: has no @septum\.on_state handler"):
+    # Named as the header names the machine (not by its qualified name, MetricsFSM.MyState).
+    with pytest.raises(
+        DefinitionError,
+        match=r"^state machine MyState has 1 problem:\n  - state MyState: has no @septum\.on_state handler",
+    ):
         StateMachine(state)
     # Its hooks resolve ``MyState`` (the state itself) and ``ctx.common.get`` on a dict blackboard.
     metrics = MetricsFSM()
@@ -404,11 +408,12 @@ async def test_connection_pool_state_without_events_is_a_clear_definition_error(
     await owner.initialize()
     assert owner.db_pool.max_size == 3
     with pytest.raises(
-        DefinitionError, match=r"state ConnectionPoolFSM\.QueryState: handler on_state refers to 'Events'"
+        DefinitionError,
+        match=r"^state machine QueryState has 1 problem:\n  - state QueryState: "
+        r"handler on_state refers to 'Events', which is not defined",
     ) as info:
         StateMachine(owner.QueryState, common_data={"db_pool": owner.db_pool})
     text = str(info.value)
-    assert "state ConnectionPoolFSM.QueryState: handler on_state refers to 'Events'" in text
     assert "define `class Events(Enum)` inside the state" in text
     await owner.cleanup()
     assert owner.db_pool.closed

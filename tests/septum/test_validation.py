@@ -10,6 +10,7 @@ from mycorrhizal.common import DefinitionError, ManualClock
 from mycorrhizal.common.timebase import DEFAULT_TIMEBASE
 from mycorrhizal.septum import (
     Again,
+    History,
     LabeledTransition,
     Pop,
     Push,
@@ -57,7 +58,7 @@ def test_unknown_target_is_named() -> None:
 
     s = make("Pointer", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GO, NotAState)])
     text = errors_of(s)
-    assert "label GO targets class test_unknown_target_is_named.<locals>.NotAState, which is not" in text
+    assert "label GO targets class NotAState, which is not" in text
 
 
 def test_unresolvable_target_is_named() -> None:
@@ -71,9 +72,162 @@ def test_unresolvable_target_is_named() -> None:
         def transitions():
             return [LabeledTransition(E.GO, NowhereState)]  # noqa: F821 - the point of the test
 
-    text = errors_of(Lost)
-    assert "state test_unresolvable_target_is_named.<locals>.Lost" in text
-    assert "'NowhereState'" in text
+    with pytest.raises(
+        DefinitionError,
+        match=r"^state machine Lost has 1 problem:\n  - state Lost: handler transitions refers to "
+        r"'NowhereState'",
+    ):
+        StateMachine(Lost)
+
+
+# Each builder declares its states inside a function, so their qualified names read
+# ``builder.<locals>.Name``; problems name them as the user did, like the header and run-time errors.
+
+
+def lost_target() -> None:
+    @septum.state
+    class Lost:
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, Nowhere)]  # noqa: F821 - the point of the test
+
+    StateMachine(Lost)
+
+
+def renamed_state() -> None:
+    @septum.state(name="Renamed")
+    class Internal:
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, Nowhere)]  # noqa: F821 - the point of the test
+
+    StateMachine(Internal)
+
+
+def pop_without_push() -> None:
+    @septum.state
+    class Popper:
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, Pop)]
+
+    StateMachine(Popper)
+
+
+def unreachable_member() -> None:
+    @septum.state(config=StateConfiguration(terminal=True))
+    class Orphan:
+        pass
+
+    StateMachine(septum.group(End, Orphan, name="Pair"))
+
+
+def history_without_its_state() -> None:
+    @septum.state
+    class Start:
+        @septum.on_state
+        async def on_state(ctx):
+            return E.GO
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(E.GO, History)]
+
+    StateMachine(Start)
+
+
+def unreachable_child() -> None:
+    @septum.compound
+    class Door:
+        @septum.state(config=StateConfiguration(terminal=True))
+        class Shut:
+            pass
+
+        @septum.state(config=StateConfiguration(terminal=True))
+        class Ajar:
+            pass
+
+    StateMachine(Door)
+
+
+def empty_compound() -> None:
+    @septum.compound
+    class Door:
+        pass
+
+
+def child_of_two_compounds() -> None:
+    @septum.state(config=StateConfiguration(terminal=True))
+    class Shared:
+        pass
+
+    @septum.compound
+    class One:
+        child = Shared
+
+    @septum.compound
+    class Two:
+        child = Shared
+
+
+def state_function_with_a_parameter() -> None:
+    @septum.state
+    def Needy(x):
+        pass
+
+
+def state_function_body_raises() -> None:
+    @septum.state
+    def Broken():
+        {}["Events"]
+
+
+def state_decorated_twice() -> None:
+    @septum.state
+    @septum.state(config=StateConfiguration(terminal=True))
+    class Twice:
+        pass
+
+
+IN_A_FUNCTION = [
+    (lost_target, "state Lost", r"state Lost: handler transitions refers to 'Nowhere'"),
+    (renamed_state, "state Renamed", r"state Renamed: handler transitions refers to 'Nowhere'"),
+    (pop_without_push, "state Popper", r"state Popper: can Pop, but no reachable state ever Pushes"),
+    (unreachable_member, "state Orphan", r"state Orphan: is declared in group Pair but unreachable"),
+    (history_without_its_state, "state Start", r"state Start: targets History without naming"),
+    (unreachable_child, "state Ajar", r"state Ajar: is a child of Door that no run can enter"),
+    (empty_compound, "compound state Door", r"compound state Door: declares no states of its own"),
+    (
+        child_of_two_compounds,
+        "compound state Two",
+        r"compound state Two: nests Shared, already a child of One\.",
+    ),
+    (state_function_with_a_parameter, "state Needy", r"state Needy: a state function takes no arguments"),
+    (state_function_body_raises, "state Broken", r"state Broken: its body raised KeyError"),
+    (state_decorated_twice, "state Twice", r"state Twice: is already a state"),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "subject", "match"), IN_A_FUNCTION, ids=[c[0].__name__ for c in IN_A_FUNCTION]
+)
+def test_problems_name_a_state_declared_in_a_function_as_the_user_did(build, subject, match) -> None:
+    with pytest.raises(DefinitionError, match=match) as info:
+        build()
+    assert [p.subject for p in info.value.problems] == [subject]
+    assert "<locals>" not in str(info.value)
 
 
 def test_undefined_events_is_a_definition_error() -> None:
