@@ -218,7 +218,9 @@ async def test_local_places_generators_and_emits(redis_url: str, redis_prefix: s
         with pytest.raises(RoutingError, match="has no place 'nowhere'"):
             await client.submit("nowhere", [1])
         with pytest.raises(
-            CodecError, match=r"cannot encode a builtins\.object: .*Fix: registry\.register\(object\)"
+            CodecError,
+            match=r"token 1 of the submit to place 'Mixed\.jobs' cannot be encoded: cannot encode a "
+            r"builtins\.object: .*Fix: make a CodecRegistry, registry\.register\(object\)",
         ):
             await client.submit("jobs", [3, object()])
         assert (await depths(client))["jobs"] == (0, 0)  # nothing of a refused submit was sent
