@@ -208,6 +208,7 @@ class CodecRegistry:
                 f"{type(value).__qualname__}) (attrs classes, dataclasses, enums and pydantic models need "
                 f"nothing more; other types pass encode= and decode=)",
                 type_name=name,
+                unregistered=True,
             )
         try:
             text = base64.b64encode(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).decode("ascii")
@@ -262,6 +263,7 @@ class CodecRegistry:
                 f"unknown type {name!r} in the document: this registry has no codec for it. Fix: register "
                 f"the class under that name, registry.register(TheClass, name={name!r})",
                 type_name=name,
+                unregistered=True,
             )
         inner = self._decode(data[VALUE], depth + 1)
         if version != codec.version:

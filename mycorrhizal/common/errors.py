@@ -213,9 +213,28 @@ class CommandError(MycorrhizalError):
 class CodecError(MycorrhizalError, ValueError):
     """A value cannot be encoded, or a document cannot be decoded; names the type and the fix."""
 
-    def __init__(self, message: str, *, type_name: str | None = None) -> None:
+    def __init__(self, message: str, *, type_name: str | None = None, unregistered: bool = False) -> None:
         super().__init__(message)
         self.type_name = type_name
+        self.unregistered = unregistered
+        """True if what is wrong is that the registry has no codec for the type ``type_name``."""
+
+    def at(self, where: str, *, fix: str | None = None, pass_as: str | None = None) -> CodecError:
+        """This error said of ``where`` (the user's tree, place, transition, machine...), with one fix.
+
+        ``fix`` (what the caller knows to do) replaces the error's own fix, except for a type's
+        codec (a type to register, or to check the codec of), which only the error can say.
+        ``pass_as``, given when the caller was handed no registry, says how to pass one (e.g.
+        ``"runner.snapshot(codecs=registry)"``): registering a type in a registry nobody gave this
+        call would not reach it, so the fix of an unregistered type says to make one and pass it.
+        """
+        problem, _, own = str(self).partition(". Fix: ")
+        if self.unregistered and pass_as is not None:
+            own = f"make a CodecRegistry, {own}, and pass it: {pass_as}"
+        elif fix is not None and (self.type_name is None or not own):
+            own = fix
+        text = f"{where}: {problem.rstrip('.')}. Fix: {own}" if own else f"{where}: {problem}"
+        return CodecError(text, type_name=self.type_name, unregistered=self.unregistered)
 
 
 class StoreError(MycorrhizalError):

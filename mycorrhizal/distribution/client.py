@@ -19,12 +19,15 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import RoutingError
+from ..common.errors import CodecError, RoutingError
 from ..hypha import NetSpec
 from .connection import client_for, decoded, redis_failure
 from .shared import GROUP, Keyed, SharedNet
 
 __all__ = ["Client", "KeyedStatus", "PlaceStatus", "Status", "WorkerStatus"]
+
+_PASS = "Client(..., codecs=registry), and the same to every worker, Worker(..., codecs=registry)"
+"""How a client given no registry is given one (the workers must read what it writes)."""
 
 
 @attrs.frozen
@@ -104,6 +107,7 @@ class Client:
         streams)."""
         self.shared = SharedNet(net, shared, prefix=prefix, partitions=partitions)
         self.codecs = codecs if codecs is not None else CodecRegistry()
+        self._codecs_given = codecs is not None
         self._client, self._own = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
 
@@ -137,10 +141,7 @@ class Client:
         A token of a keyed place goes to the partition of its ``fsm_key``; RoutingError (before
         anything is sent) if the key function fails on one."""
         qname, _ = self._streams(place)
-        # Every one encodes and is routed, or none is sent.
-        texts = [
-            (self.shared.stream_of(qname, token, self.codecs), self.codecs.dumps(token)) for token in tokens
-        ]
+        texts = self._encoded(qname, tokens)  # every one encodes and is routed, or none is sent
         ids: list[str] = []
         for start in range(0, len(texts), 10_000):
             async with self._client.pipeline(transaction=True) as pipe:
@@ -148,6 +149,17 @@ class Client:
                     pipe.xadd(key, {"t": text})
                 ids += [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
         return ids
+
+    def _encoded(self, qname: str, tokens: Iterable[Any]) -> list[tuple[str, str]]:
+        """(stream, text) of each of ``tokens`` for place ``qname``; a CodecError names the token."""
+        texts = []
+        for i, token in enumerate(tokens):
+            try:
+                texts.append((self.shared.stream_of(qname, token, self.codecs), self.codecs.dumps(token)))
+            except CodecError as exc:
+                where = f"token {i} of the submit to place {qname!r} cannot be encoded"
+                raise exc.at(where, pass_as=None if self._codecs_given else _PASS) from exc
+        return texts
 
     async def clear(self) -> int:
         """Delete every key of this net under the prefix (streams, workers, dead letters): all its

@@ -30,7 +30,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, StoreError, reason
+from ..common.errors import CodecError, ExecutionError, StoreError
 from ..common.observers import Event
 from ..hypha import Runner
 from ..mycelium.machine_pool import MachinePool
@@ -51,7 +51,7 @@ class KeyedMachines:
     """Writes and restores the machines of one worker's keyed partitions."""
 
     __slots__ = (
-        "_shared", "_runner", "_codecs", "_client", "_index", "_commit",
+        "_shared", "_runner", "_codecs", "_pass_codecs", "_client", "_index", "_commit",
         "_busy", "_dirty", "_flusher", "_watched",
     )  # fmt: skip
 
@@ -63,12 +63,16 @@ class KeyedMachines:
         client: Redis,
         index: dict[str, int],
         commit: Commit,
+        *,
+        pass_codecs: str | None = None,
     ) -> None:
         """``index``: position of each key in the commit's KEYS; ``commit(part, writes)`` commits
-        machine documents alone under the lease on ``part``."""
+        machine documents alone under the lease on ``part``; ``pass_codecs``: how to give the
+        workers a registry, if they were given none (said by an error that needs one)."""
         self._shared = shared
         self._runner = runner
         self._codecs = codecs
+        self._pass_codecs = pass_codecs
         self._client = client
         self._index = index
         self._commit = commit
@@ -106,7 +110,7 @@ class KeyedMachines:
         if fsm is None:  # evicted meanwhile, or the firing failed before the machine was made
             return []
         self._watch(part, key, text, fsm)
-        write = self._write(part, text, fsm)
+        write = self._write(part, key, text, fsm)
         if write is False:  # another firing of the key is in its step (concurrency above 1)
             self._dirty[part, text] = key
             return []
@@ -196,7 +200,7 @@ class KeyedMachines:
                 if (part, text) in self._busy:
                     continue  # the firing's own commit writes it (or end() looks again)
                 fsm = self._pool(self._keyed(part)).living.get(key)
-                write = None if fsm is None else self._write(part, text, fsm)
+                write = None if fsm is None else self._write(part, key, text, fsm)
                 if write is False:
                     stepping = True
                     continue
@@ -216,18 +220,18 @@ class KeyedMachines:
             if not writes:
                 await asyncio.sleep(0.005)  # a machine in the middle of a step: look again soon
 
-    def _write(self, part: Partition, text: str, fsm: StateMachine) -> Write | bool:
-        """What the commit writes for ``fsm``; False while it is in the middle of a step."""
+    def _write(self, part: Partition, key: Any, text: str, fsm: StateMachine) -> Write | bool:
+        """What the commit writes for ``fsm``, the machine of ``key`` (its codec ``text``); False
+        while it is in the middle of a step."""
         try:
             snapshot = fsm.snapshot(self._codecs, blackboard=False)
         except ExecutionError:
             return False
-        except CodecError as exc:
-            raise ExecutionError(
-                f"the machine of key {text} in transition {self._keyed(part).transition!r} cannot be "
-                f"written down for other workers: {reason(exc)}. Fix: register its queued messages' types "
-                "with the workers' codecs"
-            ) from exc
+        except CodecError as exc:  # a queued message: the machine's own fields are plain data
+            transition = self._keyed(part).transition
+            where = f"transition {transition!r}, the machine of key {key!r}"
+            error = exc.at(f"{where} cannot be written down for other workers", pass_as=self._pass_codecs)
+            raise ExecutionError(str(error), transition=transition) from exc
         return [self._index[self._shared.keys.machines(*part)], text, json.dumps(snapshot)]
 
     def _keyed(self, part: Partition) -> Keyed:

@@ -47,6 +47,9 @@ __all__ = ["Worker"]
 
 log = logging.getLogger("mycorrhizal.distribution")
 
+_PASS = "Worker(..., codecs=registry) to every worker, and the same to every Client(..., codecs=registry)"
+"""How workers given no registry are given one (every worker and client must read what one writes)."""
+
 
 class Worker:
     """Runs a net with shared places in Redis: ``await worker.start()`` ... ``await worker.stop()``."""
@@ -76,6 +79,7 @@ class Worker:
         self.shared = SharedNet(net, shared, prefix=prefix, partitions=partitions)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.codecs = codecs if codecs is not None else CodecRegistry()
+        self._pass_codecs = None if codecs is not None else _PASS
         self.lease = float(lease)
         self._client, self._own_client = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
@@ -113,8 +117,9 @@ class Worker:
     def _keep_machines(self) -> None:
         """The fsm= machines of the partitions held, and their takeovers."""
         self._machines = KeyedMachines(
-            self.shared, self.runner, self.codecs, self._client, self._index, self._commit_machines
-        )
+            self.shared, self.runner, self.codecs, self._client, self._index, self._commit_machines,
+            pass_codecs=self._pass_codecs,
+        )  # fmt: skip
         held = (self._held, self._committing, self._local)
         self._takeovers = Takeovers(
             self.shared, self.name, self._partitions, self._machines, held, self._reader.claim_all
@@ -327,13 +332,14 @@ class Worker:
         (Redis refused it, or it was not sent).  From a keyed partition that is a FencedError
         instead: the token goes back, first in its place, and fires again once the partition is
         re-taken from Redis (or is dropped if its entry is another's)."""
-        try:
-            encoded = [
-                [self._index[self.shared.stream_of(q, out, self.codecs)], self.codecs.dumps(out)]
-                for q, out in outputs
-            ]
-        except CodecError as exc:
-            raise ExecutionError(f"an output of a firing cannot be encoded: {exc}", place=place) from exc
+        encoded = []
+        for q, out in outputs:
+            try:
+                index = self._index[self.shared.stream_of(q, out, self.codecs)]
+                encoded.append([index, self.codecs.dumps(out)])
+            except CodecError as exc:
+                where = f"a token for place {q!r} cannot be encoded"
+                raise ExecutionError(str(exc.at(where, pass_as=self._pass_codecs)), place=q) from exc
         if source is None:
             return await self._committer.commit([[], encoded])
         stream, entry, fence = source

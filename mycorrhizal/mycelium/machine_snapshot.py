@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, reason
+from ..common.errors import CodecError, ExecutionError
 from ..hypha import Runner
 from ..septum import StateMachine, durable
 from ..septum.durable import kick, resting
@@ -127,6 +127,10 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
     }
 
 
+_CHANGED = "recover (or restore) with the net the run was written by, or give a changed net another run="
+"""The fix for a written machine that does not fit the net (the document's own would say less)."""
+
+
 def _refuse(message: str) -> CodecError:
     return CodecError(f"{NAME}: {message}")
 
@@ -198,11 +202,9 @@ def _restored(
         try:
             fsm = living[item[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
         except CodecError as exc:
-            raise CodecError(
-                f"transition {pool.transition!r}, the machine of key {item[0]!r}: {reason(exc)}. "
-                "Fix: recover (or restore) with the net the run was written by, or give a changed net "
-                "another run="
-            ) from exc
+            error = exc.at(f"transition {pool.transition!r}, the machine of key {item[0]!r}", fix=_CHANGED)
+            error.type_name = exc.type_name or NAME  # it names its place: the registry passes it on as it is
+            raise error from exc
         if size == 2 and isinstance(item[1], str):
             at_rest[item[1]] = fsm
         else:

@@ -276,7 +276,7 @@ class Runner:
         if drive.during_tick(self):
             root = self._program.plan.ids[0]
             raise drive.refused_during_tick(self.tree.name, root, "snapshot()", drive.HALF_DONE)
-        return snapshot.write(self, self._program, self.tree.name, self._last, codecs or CodecRegistry())
+        return snapshot.write(self, self._program, self.tree.name, self._last, codecs)
 
     @classmethod
     def restore(
@@ -291,7 +291,7 @@ class Runner:
         runner = cls(tree, **options)
         checked = snapshot.check(document, runner._program, tree.name)
         if "bb" not in options:
-            runner.bb = (codecs or CodecRegistry()).from_document(checked.get("blackboard"))
+            runner.bb = snapshot.blackboard(checked, tree.name, codecs)
         runner._last = snapshot.read(runner, runner._program, checked)
         return runner
 

@@ -32,7 +32,7 @@ from .behaviours.host import Host
 from .program import Program
 from .status import Status
 
-__all__ = ["FORMAT", "read", "write"]
+__all__ = ["FORMAT", "blackboard", "read", "write"]
 
 FORMAT = 1
 """Version of the snapshot document; a newer one is refused."""
@@ -56,9 +56,9 @@ def _data(kind: str, data: Any) -> JSON:
 
 
 def write(
-    runner: Host, program: Program, name: str, last: Status | None, codecs: CodecRegistry
+    runner: Host, program: Program, name: str, last: Status | None, codecs: CodecRegistry | None
 ) -> dict[str, JSON]:
-    """The snapshot document of ``runner`` (see the module)."""
+    """The snapshot document of ``runner`` (see the module); ``codecs``: the caller's, if given."""
     kinds = program.plan.kinds
     data: dict[str, JSON] = {}
     for i, value in enumerate(runner.data):
@@ -74,12 +74,32 @@ def write(
         "ticks": runner.ticks,
         "last": _status(last),
         "polling": runner.polling,
-        "blackboard": codecs.document(runner.bb),
+        "blackboard": _blackboard(runner.bb, name, codecs),
         "status": [_status(s) for s in runner.status],
         "seen": list(runner.seen),
         "cur": list(runner.cur),
         "data": data,
     }
+
+
+def _blackboard(bb: Any, name: str, codecs: CodecRegistry | None) -> dict[str, JSON]:
+    """``bb`` as a codec document; a :class:`CodecError` names tree ``name`` and what to pass."""
+    try:
+        return (codecs or CodecRegistry()).document(bb)
+    except CodecError as exc:
+        how = "runner.snapshot(codecs=registry), and Runner.restore(..., codecs=registry) to read it back"
+        where = f"tree {name!r}: its blackboard cannot be written down"
+        raise exc.at(where, pass_as=None if codecs is not None else how) from exc
+
+
+def blackboard(document: dict[str, Any], name: str, codecs: CodecRegistry | None) -> Any:
+    """The blackboard in ``document`` (checked); a :class:`CodecError` names tree ``name``."""
+    try:
+        return (codecs or CodecRegistry()).from_document(document.get("blackboard"))
+    except CodecError as exc:
+        how = "Runner.restore(..., codecs=registry), the registry the snapshot was taken with"
+        where = f"tree {name!r}: the blackboard in the document cannot be read"
+        raise exc.at(where, pass_as=None if codecs is not None else how) from exc
 
 
 def _refuse(message: str) -> CodecError:

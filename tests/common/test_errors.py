@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from mycorrhizal.common import DefinitionError, MycorrhizalError, Problem, UndeclaredLabelError
+from mycorrhizal.common import CodecError, DefinitionError, MycorrhizalError, Problem, UndeclaredLabelError
 from mycorrhizal.common.errors import reason
 
 
@@ -32,3 +34,45 @@ def test_runtime_errors_carry_the_element_involved() -> None:
 )
 def test_reason_leaves_the_full_stop_to_the_message_that_embeds_it(error: Exception, text: str) -> None:
     assert reason(error) == text
+
+
+UNREGISTERED = CodecError(
+    "cannot encode a m.Board: its type is not registered. Fix: registry.register(Board)",
+    type_name="m.Board",
+    unregistered=True,
+)
+DECODER = CodecError("cannot decode a m.Board from 1: boom. Fix: check its decode=", type_name="m.Board")
+DOCUMENT = CodecError("septum snapshot: machine Idle has no state 'Gone'. Fix: restore it with its machine")
+BARE = CodecError("malformed pickled value: expected [type name, base64 text].")
+
+
+@pytest.mark.parametrize(
+    ("error", "fix", "pass_as", "text"),
+    [
+        # A type's codec: only the error knows what to register or check, whatever the caller says.
+        (UNREGISTERED, "another fix", None, "place 'p': cannot encode a m.Board: its type is not "
+         "registered. Fix: registry.register(Board)"),
+        (DECODER, "another fix", None, "place 'p': cannot decode a m.Board from 1: boom. "
+         "Fix: check its decode="),
+        # Given no registry, the caller says how to pass one: registering in none would not reach it.
+        (UNREGISTERED, None, "f(codecs=registry)", "place 'p': cannot encode a m.Board: its type is not "
+         "registered. Fix: make a CodecRegistry, registry.register(Board), and pass it: f(codecs=registry)"),
+        (DECODER, None, "f(codecs=registry)", "place 'p': cannot decode a m.Board from 1: boom. "
+         "Fix: check its decode="),
+        # A document that does not fit: the caller, knowing where it came from, has the better fix.
+        (DOCUMENT, "recover with the net", None, "place 'p': septum snapshot: machine Idle has no state "
+         "'Gone'. Fix: recover with the net"),
+        (DOCUMENT, None, None, "place 'p': septum snapshot: machine Idle has no state 'Gone'. "
+         "Fix: restore it with its machine"),
+        (BARE, "pass what encode() made", None, "place 'p': malformed pickled value: expected "
+         "[type name, base64 text]. Fix: pass what encode() made"),
+        (BARE, None, None, "place 'p': malformed pickled value: expected [type name, base64 text]."),
+    ],
+)  # fmt: skip
+def test_a_codec_error_said_of_the_users_element_has_one_fix(
+    error: CodecError, fix: str | None, pass_as: str | None, text: str
+) -> None:
+    with pytest.raises(CodecError, match=f"^{re.escape(text)}$") as caught:
+        raise error.at("place 'p'", fix=fix, pass_as=pass_as)
+    assert str(caught.value).count("Fix:") <= 1
+    assert (caught.value.type_name, caught.value.unregistered) == (error.type_name, error.unregistered)

@@ -4,14 +4,17 @@ timers at their original deadlines on the shared clock."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ManualClock, RoutingError
+from mycorrhizal.common import CodecRegistry, ExecutionError, ManualClock, RoutingError
 from mycorrhizal.distribution import Client, Worker
+from mycorrhizal.mycelium.machine_pool import MachinePool
+from mycorrhizal.septum import StateMachine
 
-from .nets import Deadlines, Tally
+from .nets import Counting, Deadlines, Tally
 from .test_keyed import by_key, done
 from .test_worker import soon, until
 
@@ -111,3 +114,40 @@ async def test_a_stopping_worker_hands_its_machines_to_the_next(redis_url: str, 
         await until(lambda: done(client, 18), "the second handled 3 more per key")
         assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(6)] for key in KEYS}
         await second.stop()
+
+
+@dataclass
+class Note:
+    text: str
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        # No registry passed: registering Note in one would not reach the workers; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Note\) \(.*\), and pass it: Worker\(\.\.\., "
+            r"codecs=registry\) to every worker, and the same to every Client\(\.\.\., codecs=registry\)",
+        ),
+        (CodecRegistry(), r"registry\.register\(Note\) \([^)]*\)"),
+    ],
+    ids=["no registry", "a registry"],
+)
+async def test_a_machine_that_cannot_be_written_down_is_named_with_one_fix(
+    redis_url: str, redis_prefix: str, codecs: CodecRegistry | None, fix: str
+) -> None:
+    worker = Worker(Tally, redis_url, prefix=redis_prefix, codecs=codecs)
+    keyed = worker.shared.keyed["Tally.jobs"]
+    token = ["north", 1]
+    part = ("Tally.jobs", keyed.partition_of(token, worker.codecs)[0])
+    fsm = StateMachine(Counting)
+    fsm.send_message(Note("later"))  # queued: its document holds it, which the codecs cannot encode
+    MachinePool.in_runner(keyed.machine, worker.runner, keyed.transition).adopt("north", fsm)
+    with pytest.raises(
+        ExecutionError,
+        match=rf"^transition 'Tally\.count', the machine of key 'north' cannot be written down for other "
+        rf"workers: cannot encode a [\w.]*\bNote: its type is not registered\. Fix: {fix}$",
+    ) as caught:
+        worker._machines.written(part, token)  # what the commit of a firing of 'north' writes
+    assert str(caught.value).count("Fix:") == 1

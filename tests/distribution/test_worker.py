@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import redis.asyncio as aioredis
 
 from mycorrhizal.common import (
     CodecError,
+    CodecRegistry,
     DefinitionError,
     ExecutionError,
     FencedError,
@@ -218,11 +220,49 @@ async def test_local_places_generators_and_emits(redis_url: str, redis_prefix: s
         with pytest.raises(RoutingError, match="has no place 'nowhere'"):
             await client.submit("nowhere", [1])
         with pytest.raises(
-            CodecError, match=r"cannot encode a builtins\.object: .*Fix: registry\.register\(object\)"
+            CodecError,
+            match=r"token 1 of the submit to place 'Mixed\.jobs' cannot be encoded: cannot encode a "
+            r"builtins\.object: .*Fix: make a CodecRegistry, registry\.register\(object\)",
         ):
             await client.submit("jobs", [3, object()])
         assert (await depths(client))["jobs"] == (0, 0)  # nothing of a refused submit was sent
         await worker.stop()
+
+
+@dataclass
+class Job:
+    n: int
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        # No registry passed: registering Job in one would not reach the workers; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Job\) \(.*\), and pass it: Worker\(\.\.\., "
+            r"codecs=registry\) to every worker, and the same to every Client\(\.\.\., codecs=registry\)",
+        ),
+        (CodecRegistry(), r"registry\.register\(Job\) \([^)]*\)"),
+    ],
+    ids=["no registry", "a registry"],
+)
+async def test_an_output_of_an_unregistered_type_names_its_place_and_one_fix(
+    redis_url: str, redis_prefix: str, codecs: CodecRegistry | None, fix: str
+) -> None:
+    worker = Worker(Mixed, redis_url, prefix=redis_prefix, shared=["jobs", "done"], lease=5, codecs=codecs)
+    await worker.start()
+    worker.runner.add_tokens("inbox", [Job(1)])  # accept() sends it on to the shared place jobs
+    await until(soon(lambda: bool(worker.runner.errors)), "the firing of accept fails")
+    await worker.stop()
+    cause = worker.runner.errors[0].__cause__
+    with pytest.raises(
+        ExecutionError,
+        match=rf"^a token for place 'Mixed\.jobs' cannot be encoded: cannot encode a [\w.]*\bJob: its type "
+        rf"is not registered\. Fix: {fix}$",
+    ) as caught:
+        raise cause  # type: ignore[misc]
+    assert str(caught.value).count("Fix:") == 1 and caught.value.place == "Mixed.jobs"
 
 
 async def test_subnets_share_their_places_under_qualified_names(redis_url: str, redis_prefix: str) -> None:

@@ -168,6 +168,44 @@ async def test_a_malformed_pool_is_a_clear_codec_error(clock: ManualClock, chang
         Runner.restore(NET, document, {}, clock)
 
 
+LOST = {"$t": "dict", "v": [["$t", "Lost"], ["v", 1]]}  # a queued {"$t": "Lost"}, escaped by the pool's codec
+
+
+@pytest.mark.parametrize(
+    ("machine", "fault", "fix"),
+    [
+        # The document does not fit the machine: the net (or its run=) is what to change.
+        (
+            ["a", "Gone"],
+            r"septum snapshot: machine Idle has no state 'Gone' \(its states: \[[^]]*\]\)",
+            r"recover \(or restore\) with the net the run was written by, or give a changed net another run=",
+        ),
+        # A queued message of a type these codecs do not know: registering it is what to do.
+        (
+            ["a", "Idle", {"queue": [[0, LOST]]}],
+            r"unknown type 'Lost' in the document: this registry has no codec for it",
+            r"register the class under that name, registry\.register\(TheClass, name='Lost'\)",
+        ),
+    ],
+    ids=["lost state", "unknown message type"],
+)
+async def test_a_machine_that_cannot_be_restored_is_named_with_one_fix(
+    clock: ManualClock, machine: list[Any], fault: str, fix: str
+) -> None:
+    runner = Runner(NET, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"]["machines"] = [machine]
+    with pytest.raises(
+        CodecError, match=rf"^transition 'Keyed\.work', the machine of key 'a': {fault}\. Fix: {fix}$"
+    ) as caught:
+        Runner.restore(NET, document, {}, clock)
+    assert str(caught.value).count("Fix:") == 1
+
+
 async def test_restored_machines_forward_their_records_once_the_runner_is_observed() -> None:
     clock = ManualClock()
     runner = Runner(NET, {}, clock)

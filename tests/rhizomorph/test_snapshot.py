@@ -207,11 +207,87 @@ async def test_registered_blackboard_types_go_through_the_codecs() -> None:
     await runner.tick()
     again = Runner.restore(Count, runner.snapshot(codecs), codecs=codecs)
     assert again.bb == Board(2) and again.ticks == 1 and again.last_status is Status.SUCCESS
+    with pytest.raises(CodecError, match=r"cannot encode a [\w.]*\bBoard: its type is not registered"):
+        runner.snapshot()  # Board is not registered in a default registry (the wording: see below)
+
+
+@dataclass
+class Unregistered:
+    n: int
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        # No registry passed: registering Board in one would not reach this call; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Unregistered\) \(.*\), and pass it: runner\.snapshot"
+            r"\(codecs=registry\), and Runner\.restore\(\.\.\., codecs=registry\) to read it back",
+        ),
+        (CodecRegistry(), r"registry\.register\(Unregistered\) \([^)]*\)"),
+    ],
+    ids=["no registry", "a registry"],
+)
+async def test_an_unregistered_blackboard_type_names_the_tree_and_one_fix(
+    codecs: CodecRegistry | None, fix: str
+) -> None:
+    @bt.tree
+    def Counter() -> None:
+        @bt.root
+        @bt.action
+        def add(bb: Unregistered) -> Status:
+            return Status.SUCCESS
+
+    runner = Runner(Counter, Unregistered(1))
+    await runner.tick()
     with pytest.raises(
         CodecError,
-        match=r"cannot encode a [\w.]*\bBoard: its type is not registered\. Fix: registry\.register\(Board\)",
-    ):
-        runner.snapshot()  # Board is not registered in a default registry
+        match=rf"^tree 'Counter': its blackboard cannot be written down: cannot encode a "
+        rf"[\w.]*\bUnregistered: its type is not registered\. Fix: {fix}$",
+    ) as caught:
+        runner.snapshot(codecs)
+    assert str(caught.value).count("Fix:") == 1
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        (
+            None,
+            r"make a CodecRegistry, register the class under that name, registry\.register\(TheClass, "
+            r"name='[\w.]*\bUnregistered'\), and pass it: Runner\.restore\(\.\.\., codecs=registry\), "
+            r"the registry the snapshot was taken with",
+        ),
+        (
+            CodecRegistry(),
+            r"register the class under that name, registry\.register\(TheClass, name='[\w.]+'\)",
+        ),
+    ],
+    ids=["no registry", "a registry"],
+)
+async def test_a_blackboard_of_an_unknown_type_names_the_tree_and_one_fix(
+    codecs: CodecRegistry | None, fix: str
+) -> None:
+    @bt.tree
+    def Counter() -> None:
+        @bt.root
+        @bt.action
+        def add(bb: Unregistered) -> Status:
+            return Status.SUCCESS
+
+    known = CodecRegistry()
+    known.register(Unregistered)
+    runner = Runner(Counter, Unregistered(1))
+    await runner.tick()
+    document = runner.snapshot(known)
+    with pytest.raises(
+        CodecError,
+        match=rf"^tree 'Counter': the blackboard in the document cannot be read: unknown type "
+        rf"'[\w.]*\bUnregistered' in the document: this registry has no codec for it\. Fix: {fix}$",
+    ) as caught:
+        Runner.restore(Counter, document, codecs=codecs)
+    assert str(caught.value).count("Fix:") == 1
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,45 @@
+"""Client: what it refuses before sending anything to Redis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from mycorrhizal.common import CodecError, CodecRegistry
+from mycorrhizal.distribution import Client
+
+from .nets import Mixed
+
+
+@dataclass
+class Job:
+    n: int
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        # No registry passed: registering Job in one would not reach this client; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Job\) \(.*\), and pass it: Client\(\.\.\., "
+            r"codecs=registry\), and the same to every worker, Worker\(\.\.\., codecs=registry\)",
+        ),
+        (CodecRegistry(), r"registry\.register\(Job\) \([^)]*\)"),
+    ],
+    ids=["no registry", "a registry"],
+)
+async def test_a_token_of_an_unregistered_type_names_the_place_and_one_fix(
+    redis_url: str, redis_prefix: str, codecs: CodecRegistry | None, fix: str
+) -> None:
+    shared = ["jobs", "done"]
+    async with Client(Mixed, redis_url, prefix=redis_prefix, shared=shared, codecs=codecs) as client:
+        with pytest.raises(
+            CodecError,
+            match=rf"^token 1 of the submit to place 'Mixed\.jobs' cannot be encoded: cannot encode a "
+            rf"[\w.]*\bJob: its type is not registered\. Fix: {fix}$",
+        ) as caught:
+            await client.submit("jobs", [3, Job(4)])
+        assert str(caught.value).count("Fix:") == 1
+        assert await client.depth("jobs") == 0  # nothing of a refused submit was sent
