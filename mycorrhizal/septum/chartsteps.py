@@ -147,7 +147,9 @@ async def _offer(e: Charting, node: ChartNode, msg: Any) -> list[Pick]:
             picks.extend(await _offer(e, region, msg))
     elif node.composite:
         picks = await _offer(e, e.child[node], msg)
-    if picks or node.on_state is None:
+    # A terminal state's on_state ran once, on arrival: one that stays active (its compound state
+    # declares no Completed transition, or another region is not done) leaves messages to its parents.
+    if picks or node.on_state is None or node.terminal:
         return picks
     label = await _call(e, node, "on_state", msg)
     if e.observers is not None:
