@@ -47,6 +47,8 @@ _ALLOWED = {
     **{kind: {"name", key} for kind, key in CONDITION_KEY.items()},
 }
 _ALLOWED["retry"].add("retry_on")
+#: Every key some node takes besides its type (a node with no type and another key misspelt its type).
+_KEYS = frozenset().union(*_ALLOWED.values())
 
 
 def _refuse(subject: str, message: str, fix: str) -> NoReturn:
@@ -223,9 +225,12 @@ class _Loader:
             return None
         kinds: list[str] = [key for key in data if key in _TYPES]
         if len(kinds) != 1:
+            # With no type, a key no node takes is most likely the type misspelt: name it.
+            stray = [repr(key) for key in data if not kinds and key not in _KEYS]
+            told = f"; {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not a node type"
             self.fail(
                 where,
-                f"names {len(kinds)} node types ({', '.join(kinds) or 'none'})",
+                f"names {len(kinds)} node types ({', '.join(kinds) or 'none'}){told if stray else ''}",
                 f"give exactly one of: {', '.join(_TYPES)}",
             )
             return None

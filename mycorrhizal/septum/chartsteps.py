@@ -147,7 +147,9 @@ async def _offer(e: Charting, node: ChartNode, msg: Any) -> list[Pick]:
             picks.extend(await _offer(e, region, msg))
     elif node.composite:
         picks = await _offer(e, e.child[node], msg)
-    if picks or node.on_state is None:
+    # A terminal state's on_state ran once, on arrival: one that stays active (its compound state
+    # declares no Completed transition, or another region is not done) leaves messages to its parents.
+    if picks or node.on_state is None or node.terminal:
         return picks
     label = await _call(e, node, "on_state", msg)
     if e.observers is not None:
@@ -384,13 +386,15 @@ def _refused(e: Charting, node: ChartNode, dest: Any) -> ExecutionError | None:
     if isinstance(dest, Op):
         return ExecutionError(
             f"machine {e.spec.name}: on_error returned label {label_text(dest.label)}; a machine with "
-            f"compound states takes a state (or None) from its on_error hook",
+            f"compound states takes a state (or None) from its on_error hook. Fix: return the state to "
+            f"go to, not a label",
             state=node.name,
         )
     if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:
         return ExecutionError(
             f"machine {e.spec.name}: on_error chose state {dest.name}, which this machine does not hold; "
-            f"a machine with compound states can only go to one of its own states",
+            f"a machine with compound states can only go to one of its own states. Fix: pass it as "
+            f"StateMachine(..., error_state={dest.name}), or return a state the machine can reach",
             state=node.name,
         )
     return None

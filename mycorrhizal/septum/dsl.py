@@ -288,9 +288,20 @@ class _Septum:
         """
         return _composite(cls, initial, config, parallel=False)
 
-    def parallel(self, cls: type | None = None, /, *, config: StateConfiguration | None = None) -> Any:
-        """Declare a parallel state on a class whose nested states are its regions, all active at once."""
-        return _composite(cls, None, config, parallel=True)
+    def parallel(
+        self,
+        cls: type | None = None,
+        /,
+        *,
+        config: StateConfiguration | None = None,
+        initial: str | None = None,
+    ) -> Any:
+        """Declare a parallel state on a class whose nested states are its regions, all active at once.
+
+        ``initial`` is accepted only to be refused with a ``DefinitionError`` naming the state (every
+        region is entered), as for a compound state's mistakes, rather than Python's ``TypeError``.
+        """
+        return _composite(cls, initial, config, parallel=True)
 
     def on_state(self, fn: F) -> F:
         """The state's main handler: runs on entry and for each message; returns a label or None."""

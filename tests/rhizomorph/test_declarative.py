@@ -204,6 +204,11 @@ async def test_loaded_trees_are_built_from_data_only() -> None:
             ["X.root: action 'launch' is not in the registry (known: bad, go)"],
         ),
         ({"tree": "X", "root": {"dance": "go"}}, ["X.root: names 0 node types (none)"]),
+        # A misspelt type is named, not only the list of right ones.
+        (
+            {"tree": "X", "root": {"squence": [{"action": "go"}], "name": "s"}},
+            ["X.root: names 0 node types (none); 'squence' is not a node type. Fix: give exactly one of"],
+        ),
         ({"tree": "X", "root": {"action": "go", "condition": "go"}}, ["X.root: names 2 node types"]),
         ({"tree": "X", "root": {"action": "go", "speed": 3}}, ["X.root: action has unknown keys ['speed']"]),
         ({"tree": "X", "root": {"sequence": {"action": "go"}}}, ["X.root: sequence children are"]),

@@ -227,3 +227,24 @@ async def test_a_plain_leaf_returning_a_coroutine_is_told_to_be_async(kind: str,
         InvalidStatusError, match=f"{kind} 'wait' returned a coroutine.*declare it `async def`"
     ):
         await Runner(single(kind, wait), {}, clock).tick()
+
+
+@pytest.mark.parametrize("kind", ["action", "condition"])
+@pytest.mark.parametrize("suspends", [False, True], ids=["finishes-at-once", "after-suspending"])
+async def test_an_async_leaf_returning_a_coroutine_is_told_to_await_it(
+    kind: str, suspends: bool, clock: ManualClock
+) -> None:
+    # It is async already: the advice used to be "it is a plain function ... declare it async def".
+    async def wait(timebase: ManualClock) -> Any:
+        if suspends:
+            await timebase.sleep(1)
+        return timebase.sleep(1)  # forgot `await`
+
+    run = asyncio.create_task(Runner(single(kind, wait), {}, clock).tick_until_complete())
+    await clock.run_for(1)
+    with pytest.raises(
+        InvalidStatusError,
+        match=f"{kind} 'wait' returned a coroutine it did not await; write `return await ...`",
+    ) as info:
+        await run
+    assert "plain function" not in str(info.value)

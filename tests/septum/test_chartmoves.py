@@ -12,7 +12,7 @@ import pytest
 
 from mycorrhizal.septum import HandlerFailed, LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.septum.compound import Completed
-from tests.septum._charts import box, drain, leaf, names, on
+from tests.septum._charts import box, drain, leaf, names, on, regions
 from tests.septum._helpers import E
 
 
@@ -79,6 +79,42 @@ def test_a_terminal_states_on_state_runs_once_on_arrival_in_a_statechart(
     told = [t for t in drain(fsm) if "Receipt" in t or t == "enter After"]
     assert told == ["Receipt on_state None", *([] if complete else ["enter After"])]
     assert fsm.is_complete is complete
+
+
+def staying(fin: Any) -> Any:
+    """Root > Inner > (A, fin): Inner completes with nowhere to go, so fin stays active; Root's
+    on_state maps "reset" to a transition back to Inner."""
+    inner = box("Inner", plain("A", on({"go": E.GO}), fin), fin)
+    return box(
+        "Root", inner, on_state=on({"reset": E.BACK}), transitions=lambda: [LabeledTransition(E.BACK, inner)]
+    )
+
+
+def region_done(fin: Any) -> Any:
+    """Root > Both (parallel) > (Left > (A, fin), Right > Busy): Left is done, Right is not, so fin
+    stays active; Root's on_state maps "reset" to a transition back to Both."""
+    busy = leaf("Busy", on_state=on({}), config=StateConfiguration(can_dwell=True))
+    both = regions("Both", box("Left", plain("A", on({"go": E.GO}), fin), fin), box("Right", busy))
+    return box(
+        "Root", both, on_state=on({"reset": E.BACK}), transitions=lambda: [LabeledTransition(E.BACK, both)]
+    )
+
+
+@pytest.mark.parametrize(
+    "build", [staying, region_done], ids=["compound-without-Completed", "parallel-region"]
+)
+def test_a_terminal_state_that_stays_active_is_never_offered_messages(build: Any) -> None:
+    # Its on_state runs once, on arrival (its label ignored): messages go to the states around it.
+    # It used to see every message, and the label it returned was looked up (UndeclaredLabelError).
+    fin = receipt()
+    fsm = StateMachine(build(fin))
+    fsm.run_sync()
+    fsm.send("go")
+    assert fsm.in_state(fin) and [t for t in drain(fsm) if "Receipt" in t] == ["Receipt on_state None"]
+    fsm.send("hello")
+    fsm.send("reset")
+    assert [t for t in drain(fsm) if "Receipt" in t] == []
+    assert not fsm.in_state(fin) and "A" in names(fsm.configuration)
 
 
 @pytest.mark.parametrize("chart", [False, True], ids=["flat", "statechart"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -405,7 +406,13 @@ async def test_an_on_error_hook_of_a_statechart_returning_a_label_is_refused() -
     failed = []
     fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
     fsm.send_message("boom")
-    with pytest.raises(ExecutionError, match="on_error returned label GO; a machine with compound states"):
+    with pytest.raises(
+        ExecutionError,
+        match=re.escape(
+            "machine Outer: on_error returned label GO; a machine with compound states takes a state "
+            "(or None) from its on_error hook. Fix: return the state to go to, not a label"
+        ),
+    ):
         await fsm.run()
     # the error is raised, the machine stays where it was: the record says so (not "routed to GO")
     assert [(e.state, e.routed_to) for e in failed] == [("Inner", None)]
@@ -424,7 +431,12 @@ async def test_an_on_error_hook_of_a_statechart_choosing_a_foreign_state_is_told
     fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
     fsm.send_message("boom")
     with pytest.raises(
-        ExecutionError, match="on_error chose state Elsewhere, which this machine does not hold"
+        ExecutionError,
+        match=re.escape(
+            "machine Outer: on_error chose state Elsewhere, which this machine does not hold; a machine "
+            "with compound states can only go to one of its own states. Fix: pass it as "
+            "StateMachine(..., error_state=Elsewhere), or return a state the machine can reach"
+        ),
     ):
         await fsm.run()
     assert [(e.state, e.routed_to) for e in failed] == [("Inner", None)]

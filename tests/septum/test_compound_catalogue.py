@@ -65,6 +65,10 @@ CASES: dict[str, Any] = {
         type("Fin", (), {"A": idle("A")})
     ),
     "unknown initial child": lambda: septum.compound(initial="Nope")(type("Box", (), {"A": idle("A")})),
+    # The table in docs/statecharts.md promises this error; septum.parallel took no initial= (TypeError).
+    "initial child of a parallel state": lambda: septum.parallel(initial="A")(
+        type("Par", (), {"A": box("A", idle("In"))})
+    ),
     "child of two compounds": twice,
     "terminal region": lambda: regions("Par", final("Done"), box("R", idle("A"))),
 }
@@ -124,6 +128,11 @@ EXPECTED = [
         "unknown initial child",
         DefinitionError,
         "compound state Box has 1 problem:\n  - compound state Box: has no child named 'Nope'. Fix: name one of: A",
+    ),
+    (
+        "initial child of a parallel state",
+        DefinitionError,
+        "parallel state Par has 1 problem:\n  - parallel state Par: takes no initial= (every region is entered). Fix: drop initial=",
     ),
     (
         "child of two compounds",

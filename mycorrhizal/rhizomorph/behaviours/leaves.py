@@ -69,11 +69,19 @@ def make_call(
     return lambda rt: fn(*[get(rt) for get in getters])
 
 
-def bad_status(value: Any, condition: bool, node: str, label: str) -> InvalidStatusError:
-    """The error for a leaf that returned something that is not a status it may return."""
+def bad_status(
+    value: Any, condition: bool, node: str, label: str, is_async: bool = False
+) -> InvalidStatusError:
+    """The error for a leaf that returned something that is not a status it may return
+    (``is_async``: the leaf is an ``async def``, so a coroutine it returns is one it forgot to await)."""
     if inspect.iscoroutine(value):
         value.close()  # never started: closing it avoids a "never awaited" warning on top of this error
         kind = "condition" if condition else "action"
+        if is_async:
+            return InvalidStatusError(
+                f"{kind} {label!r} returned a coroutine it did not await; write `return await ...`",
+                node=node,
+            )
         return InvalidStatusError(
             f"{kind} {label!r} returned a coroutine: it is a plain function that calls an async one; "
             "declare it `async def` and await inside it",
@@ -93,7 +101,7 @@ def bad_status(value: Any, condition: bool, node: str, label: str) -> InvalidSta
 
 
 def _as_status(rt: Host, i: int, value: Any, condition: bool, node: str, label: str) -> Status:
-    """A leaf's return value as its status (or the runner refuses it)."""
+    """An async leaf's return value as its status (or the runner refuses it)."""
     if condition:
         if value is True or value is SUCCESS:
             return SUCCESS
@@ -101,10 +109,12 @@ def _as_status(rt: Host, i: int, value: Any, condition: bool, node: str, label: 
             return FAILURE
     elif value.__class__ is Status:
         return value
-    return _coerce(rt, i, value, condition, node, label)
+    return _coerce(rt, i, value, condition, node, label, True)
 
 
-def _coerce(rt: Host, i: int, value: Any, condition: bool, node: str, label: str) -> Status:
+def _coerce(
+    rt: Host, i: int, value: Any, condition: bool, node: str, label: str, is_async: bool = False
+) -> Status:
     """The status of a leaf result that is not a Status: ``True`` is SUCCESS, ``False`` FAILURE, and
     ``None`` (no return statement) SUCCESS for an action, FAILURE for a condition; anything else
     is refused (an ``InvalidStatusError`` naming the leaf)."""
@@ -114,7 +124,7 @@ def _coerce(rt: Host, i: int, value: Any, condition: bool, node: str, label: str
         return FAILURE
     if value is None:
         return FAILURE if condition else SUCCESS
-    rt._refuse(i, bad_status(value, condition, node, label))
+    rt._refuse(i, bad_status(value, condition, node, label, is_async))
 
 
 def _raised(rt: Host, i: int, exc: BaseException) -> Status:
