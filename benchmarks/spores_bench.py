@@ -18,13 +18,30 @@ Workloads, every case in the same interleaved rounds (microseconds per event):
   token and the blackboard's object).
 * emit_event: the low-level call an observer makes, one attribute and one relationship, to each
   transport.
+* The floor (contender ``floor``, FSM and PN): what writing the lines ``spores.observe`` writes
+  costs at all, with no library in the way.  The plain machine and net (no observer), whose
+  handler (``on_state``; ``consume``) formats by hand the lines observe writes for that step, ids
+  and times included (the FSM's ``<state> left`` and ``<state> entered`` events; the PN's new
+  token's object line and the event relating the net and the token), appends them to the
+  ``AsyncFileTransport``'s line queue and calls its ``queued()`` at its ``limit``, as observe's
+  path does (see ``LineQueue``); the sample opens with the machine's or the net's object line, as
+  observe writes it first under each new configuration.  In the handler, not in a step after
+  each firing: ``run_until_idle()`` fires every token in one call (no step between firings
+  without an observer, whose cost the do-nothing rows give apart), and the machine's ticks stay
+  those of the plain row.  The least Python: one clock read per step, written as observe writes
+  times (epoch seconds to the microsecond, ``f"{t:.6f}"``; both FSM events share it, where observe
+  makes the second 1 µs later), ids from a counter, the token's id formatted as it
+  is (an int: no JSON escaping), no object cache (at 10,000 tokens per sample and a cache of 128,
+  every token observe sees is a first sighting: it writes both lines every firing too).
+  ``tests/test_benchmarks.py`` checks the floor's file against observe's, line by line.
 
 Every logged sample ends with ``await transport.flush()`` (the batched writes are paid inside the
 sample), and at the end of the run every transport is closed and its file checked: the events in
 the file must be exactly the events emitted (the note says how many), else the script fails.
 Targets (issue 11): at most 3 µs added per event to the async file transport, and at most 0.3 µs
 added by an attached observer that does nothing, i.e. the logged (observed) minus the plain
-figure, computed round by round.
+figure, computed round by round.  The floor's rows (``floor: the lines by hand - plain``) have no
+target: they say how far the logged rows are from what their lines cost.
 
 Run ``python benchmarks/spores_bench.py`` (``--quick`` for a smoke run, ``--help`` for options;
 ``--cpu`` times every sample in CPU time of the process, the writer thread's included, which a busy
@@ -34,12 +51,14 @@ machine stretches much less than wall time).
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import shutil
 import sqlite3
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, auto
@@ -74,6 +93,7 @@ FILE = "spores -> AsyncFileTransport"
 NULL = "do-nothing observer"
 NULL_ALL = "do-nothing observer, every record"
 OBSERVED = "spores.observe -> AsyncFileTransport"
+FLOOR = "floor"
 ADAPTER = FILE  # the adapters' rows keep their first name, so compare.py pairs them across runs
 SQLITE = "spores -> Ocel2SqliteTransport"
 OCEL_JSON = "spores -> Ocel2JsonTransport"
@@ -90,6 +110,8 @@ W_PN_NULL_ALL = "per PN firing (every record: FiringStarted too)"
 W_FSM_OBSERVED = "per FSM transition (observe - plain)"
 W_FSM_OBSERVED_EVENT = "per event (observe - plain, 2 events per FSM transition)"
 W_PN_OBSERVED = "per PN firing (observe - plain)"
+W_PN_FLOOR = "per PN firing (floor: the lines by hand - plain)"
+W_FSM_FLOOR_EVENT = "per event (floor: the lines by hand - plain, 2 events per FSM transition)"
 
 
 @dataclass
@@ -110,14 +132,14 @@ class _Loop(Enum):
     AGAIN = auto()
 
 
-def machine_spec(logged: bool) -> Any:
-    """One state whose on_state takes a self-transition, its handler logged or not."""
+def machine_spec(logged: bool, floor: Callable[[Any], Any] | None = None) -> Any:
+    """One state whose on_state takes a self-transition, its handler logged or not (or ``floor``)."""
     adapter = SeptumAdapter()
 
     async def on_state(ctx: Any) -> Any:
         return _Loop.AGAIN
 
-    handler = adapter.log_state("tick")(on_state) if logged else on_state
+    handler = adapter.log_state("tick")(on_state) if logged else floor or on_state
 
     def body() -> None:
         septum.on_state(handler)
@@ -131,8 +153,9 @@ def machine_spec(logged: bool) -> Any:
     return spec
 
 
-def net_spec(logged: bool) -> Any:
-    """inbox -> consume: one firing per token, its handler logged or not."""
+def net_spec(logged: bool, floor: Callable[..., Any] | None = None) -> Any:
+    """inbox -> consume: one firing per token, its handler logged or not (or ``floor``, named
+    ``consume`` too)."""
     adapter = HyphaAdapter()
 
     def build(builder: NetBuilder) -> None:
@@ -141,11 +164,83 @@ def net_spec(logged: bool) -> Any:
         async def consume(consumed: Any, bb: Any, timebase: Any) -> None:
             return None
 
-        handler = adapter.log_transition("fired")(consume) if logged else consume
+        handler = adapter.log_transition("fired")(consume) if logged else floor or consume
         builder.transition(inputs=[inbox])(handler)
 
     build.__name__ = "Logged" if logged else "Plain"
     return pn.net(build)
+
+
+Opening = Callable[[], bytes]
+"""The line a floor sample opens with: the runtime's object, as observe writes it first."""
+
+
+def _floor_ids() -> tuple[str, itertools.count[int]]:
+    """An event id's random prefix (``evt-`` and 16 hex digits, as observe's) and its counter."""
+    return f"evt-{uuid.uuid4().hex[:16]}-", itertools.count(1)
+
+
+def floor_net(transport: AsyncFileTransport) -> tuple[Any, Opening]:
+    """The plain net whose consume handler writes, by hand, the two lines ``spores.observe`` writes
+    per firing (the new token's object, the event relating the net and the token)."""
+    queue, now, (prefix, ids) = transport.queue, time.time, _floor_ids()
+
+    async def consume(consumed: Any, bb: Any, timebase: Any) -> None:
+        (token,) = consumed
+        ident = token["id"]
+        queue.append(
+            f'{{"event":null,"object":{{"id":"{ident}","type":"dict","attributes":[],'
+            '"relationships":[]}}'.encode()
+        )
+        if len(queue) >= transport.limit:
+            transport.queued()
+        queue.append(
+            f'{{"event":{{"id":"{prefix}{next(ids)}","type":"consume","activity":null,'
+            f'"time":{now():.6f},"attributes":[],"relationships":[{{"objectId":"Plain",'
+            f'"qualifier":"net"}},{{"objectId":"{ident}","qualifier":"consumed:inbox"}}]}},'
+            '"object":null}'.encode()
+        )
+        if len(queue) >= transport.limit:
+            transport.queued()
+
+    def opening() -> bytes:
+        return b'{"event":null,"object":{"id":"Plain","type":"net","attributes":[],"relationships":[]}}'
+
+    return net_spec(False, consume), opening
+
+
+def floor_machine(transport: AsyncFileTransport) -> tuple[Any, Opening]:
+    """The plain machine whose on_state writes, by hand, the two events ``spores.observe`` writes
+    per self-transition (``Plain left``, ``Plain entered``)."""
+    queue, now, (prefix, ids) = transport.queue, time.time, _floor_ids()
+    attribute = '{"name":"%s","value":"%s","type":"string"}'
+    machine = '"relationships":[{"objectId":"Plain","qualifier":"machine"}]},"object":null}'
+    left = f'"attributes":[{attribute % ("target", "Plain")},{attribute % ("label", "AGAIN")}],{machine}'
+    entered = f'"attributes":[{attribute % ("previous", "Plain")},{attribute % ("label", "AGAIN")}],{machine}'
+
+    async def on_state(ctx: Any) -> Any:
+        stamp = f"{now():.6f}"
+        queue.append(
+            f'{{"event":{{"id":"{prefix}{next(ids)}","type":"Plain left","activity":null,'
+            f'"time":{stamp},{left}'.encode()
+        )
+        if len(queue) >= transport.limit:
+            transport.queued()
+        queue.append(
+            f'{{"event":{{"id":"{prefix}{next(ids)}","type":"Plain entered","activity":null,'
+            f'"time":{stamp},{entered}'.encode()
+        )
+        if len(queue) >= transport.limit:
+            transport.queued()
+        return _Loop.AGAIN
+
+    def opening() -> bytes:
+        return (
+            '{"event":null,"object":{"id":"Plain","type":"machine","attributes":[{"name":"state",'
+            f'"value":"Plain","type":"string","time":{now():.6f}}}],"relationships":[]}}}}'.encode()
+        )
+
+    return machine_spec(False, on_state), opening
 
 
 class Checked:
@@ -160,13 +255,14 @@ class Checked:
     def configure(self) -> None:
         spores.configure(transport=self.transport)
 
-    async def flush(self) -> None:
-        """Write what the sample logged (the OCEL JSON document is written once, at close)."""
+    async def flush(self, events: int | None = None) -> None:
+        """Write what the sample logged (the OCEL JSON document is written once, at close): the
+        dispatcher's events, or ``events`` (what a floor sample must have written by hand)."""
         if isinstance(self.transport, AsyncFileTransport):
             await self.transport.flush()
         elif isinstance(self.transport, Ocel2SqliteTransport):
             self.transport.flush()
-        self.emitted += spores.get_dispatcher().events
+        self.emitted += spores.get_dispatcher().events if events is None else events
 
     def written(self) -> int:
         if self.path.suffix == ".jsonl":
@@ -192,9 +288,16 @@ class Checked:
 def fsm_case(contender: str, checked: Checked | None, ops: int) -> Case:
     """One workload of FSM self-transitions; ``contender`` says how it is watched."""
     box: list[Any] = []
+    opening: Opening | None = None
 
     async def setup() -> None:
-        fsm = StateMachine(machine_spec(contender == FILE), common_data=Board())
+        nonlocal opening
+        if contender == FLOOR:
+            assert checked is not None
+            spec, opening = floor_machine(checked.transport)
+        else:
+            spec = machine_spec(contender == FILE)
+        fsm = StateMachine(spec, common_data=Board())
         if contender == NULL:
             fsm.add_observer(_nothing)
         elif contender == NULL_ALL:
@@ -209,10 +312,12 @@ def fsm_case(contender: str, checked: Checked | None, ops: int) -> Case:
             checked.configure()
         tick = box[0].tick
         start = clock()
+        if opening is not None:
+            checked.transport.send_nowait(opening())
         for _ in range(n):
             await tick()
         if checked is not None:
-            await checked.flush()
+            await checked.flush(None if opening is None else 2 * n)
         return clock() - start
 
     async def teardown() -> None:
@@ -226,9 +331,16 @@ def fsm_case(contender: str, checked: Checked | None, ops: int) -> Case:
 def pn_case(contender: str, checked: Checked | None, ops: int) -> Case:
     """One workload of PN firings; ``contender`` says how it is watched (see the module documentation)."""
     box: list[Any] = []
+    opening: Opening | None = None
 
     async def setup() -> None:
-        runner = NetRunner(net_spec(contender == ADAPTER), Board())
+        nonlocal opening
+        if contender == FLOOR:
+            assert checked is not None
+            spec, opening = floor_net(checked.transport)
+        else:
+            spec = net_spec(contender == ADAPTER)
+        runner = NetRunner(spec, Board())
         if contender == NULL:
             runner.add_observer(_nothing)
         elif contender == NULL_ALL:
@@ -245,9 +357,11 @@ def pn_case(contender: str, checked: Checked | None, ops: int) -> Case:
         for i in range(n):
             runner.add_token("inbox", {"id": i})
         start = clock()
+        if opening is not None:
+            checked.transport.send_nowait(opening())
         await runner.run_until_idle()
         if checked is not None:
-            await checked.flush()
+            await checked.flush(None if opening is None else n)
         return clock() - start
 
     async def teardown() -> None:
@@ -301,11 +415,13 @@ def cases(settings: Settings) -> Sequence[Case]:
         fsm_case(NULL_ALL, None, ops),
         fsm_case(OBSERVED, file(OBSERVED), ops),
         fsm_case(FILE, file(FILE), ops),
+        fsm_case(FLOOR, file(FLOOR), ops),
         pn_case(PLAIN, None, ops),
         pn_case(NULL, None, ops),
         pn_case(NULL_ALL, None, ops),
         pn_case(OBSERVED, file(OBSERVED), ops),
         pn_case(ADAPTER, file(ADAPTER), ops),
+        pn_case(FLOOR, file(FLOOR), ops),
         emit_case(file(FILE), ops),
         emit_case(Checked(SQLITE, folder, Ocel2SqliteTransport, "sqlite"), ops),
         emit_case(Checked(OCEL_JSON, folder, Ocel2JsonTransport, "json"), ops),
@@ -323,6 +439,9 @@ DERIVED = [
     Derived(ADDED, W_PN_NULL_ALL, (NULL_ALL, W_PN), (PLAIN, W_PN)),
     Derived(ADDED, W_PN_OBSERVED, (OBSERVED, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),
     Derived(ADDED, W_PN_ADDED, (ADAPTER, W_PN), (PLAIN, W_PN), target=TARGET_ADDED_US),
+    # The floor: the same lines written by hand (no target: what the logged rows are measured against).
+    Derived(ADDED, W_FSM_FLOOR_EVENT, (FLOOR, W_FSM), (PLAIN, W_FSM), per=2),
+    Derived(ADDED, W_PN_FLOOR, (FLOOR, W_PN), (PLAIN, W_PN)),
 ]
 
 

@@ -14,6 +14,7 @@ import gc
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,7 +108,7 @@ DURABILITY_ROWS = {
 }
 SPORES_FILE = "spores -> AsyncFileTransport"
 SPORES_ROWS = {
-    *each(("no logging", SPORES_FILE), "FSM self-transition", "PN firing"),
+    *each(("no logging", SPORES_FILE, F), "FSM self-transition", "PN firing"),
     *each(
         ("do-nothing observer", "do-nothing observer, every record", "spores.observe -> AsyncFileTransport"),
         "FSM self-transition",
@@ -126,6 +127,8 @@ SPORES_ROWS = {
     ("spores, added by logging", "per event (observe - plain, 2 events per FSM transition)"),
     ("spores, added by logging", "per FSM transition (every record: StateLeft too)"),
     ("spores, added by logging", "per PN firing (every record: FiringStarted too)"),
+    ("spores, added by logging", "per PN firing (floor: the lines by hand - plain)"),
+    ("spores, added by logging", "per event (floor: the lines by hand - plain, 2 events per FSM transition)"),
 }
 DISTRIBUTION_ROWS = {
     ("1 worker", "I/O-bound tokens"),
@@ -462,6 +465,40 @@ def _document(rows: list[tuple[str, str, float]]) -> dict[str, Any]:
     }
 
 
+_EVENT_ID = re.compile(r'"id":"evt-[0-9a-f]{16}-\d+"')
+_TIME = re.compile(r'"time":\d+\.\d{6}(?=[,}])')
+
+
+def _masked(path: Path) -> list[str]:
+    """The lines of a JSON-lines log, each event id and time (to the microsecond) masked."""
+    return [_TIME.sub('"time":0', _EVENT_ID.sub('"id":"ID"', line)) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(("make", "per_step"), [("pn_case", 1), ("fsm_case", 2)])
+def test_the_spores_floor_writes_the_lines_observe_writes(
+    make: str, per_step: int, bench_path: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = importlib.import_module("spores_bench")
+    harness = importlib.import_module("_harness")
+    config = importlib.import_module("mycorrhizal.spores.config")
+    monkeypatch.setattr(config, "_state", config._state)  # the configuration in force, back afterwards
+    paths = []
+    for contender in (bench.OBSERVED, bench.FLOOR):
+        config.configure()  # no transport while the case is set up: its samples alone reach its file
+        checked = bench.Checked(contender, tmp_path, bench.AsyncFileTransport, "jsonl")
+        case = getattr(bench, make)(contender, checked, 3)
+        harness.run_between(case, 2, 3, lambda: None, lambda: None)  # two samples: 2 steps, 3 steps
+        paths.append(checked.path)
+    observed, floor = (_masked(path) for path in paths)
+    # Each sample opens with the runtime's object line, then two lines a step (a firing's new token
+    # and event; a transition's two events): the same bytes, ids and times aside.
+    assert len(observed) == 2 + 2 * (2 + 3) and floor == observed
+    events = [json.loads(line)["event"] for line in paths[1].read_text().splitlines()]
+    ids = [event["id"] for event in events if event is not None]
+    assert len(ids) == len(set(ids)) == per_step * (2 + 3)
+    assert all('"id":"ID"' in line and '"time":0,' in line for line in floor if '"event":{' in line)
+
+
 def test_compare_matches_rows_of_two_runs(
     bench_path: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -502,7 +539,8 @@ def test_instructions_take_the_difference_per_operation_and_per_event(
     _linear_counts(
         monkeypatch, instructions, {"no logging": 7_000, "spores.observe -> AsyncFileTransport": 49_000}
     )
-    (row,) = [r for r in instructions.rows_of("spores_bench") if r.per == 2]
+    # observe's per-event row (the floor's is per event too)
+    (row,) = [r for r in instructions.rows_of("spores_bench") if r.per == 2 and "observe" in r.workload]
     (counted,) = instructions.measure([("spores_bench", row)], instructions.QUICK)
     assert (counted.plain, counted.watched) == (7_000, 49_000)
     assert counted.added == 21_000  # two events per transition
