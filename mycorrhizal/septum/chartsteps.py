@@ -406,7 +406,7 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException, wha
     assert e.ctx is not None
     error_node = e.spec.error
     own = error_node is not None and node.within(error_node)  # type: ignore[arg-type]
-    error, dest = await destination(e, node, role, exc, own, partial(_refused, e, node), what)
+    error, dest = await destination(e, node, role, exc, own, partial(_refused, e, node), what, labels=False)
     if dest is None:
         raise error
     assert isinstance(dest, ChartNode)
