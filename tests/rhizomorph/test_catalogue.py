@@ -205,6 +205,32 @@ def retry_bool() -> None:
     b.build()
 
 
+def retry_node_first() -> None:
+    b = TreeBuilder("T")
+    b.root(b.retry(b.action(ok), 3))  # type: ignore[arg-type]
+    b.build()
+
+
+def timeout_node_first() -> None:
+    b = TreeBuilder("T")
+    b.root(b.timeout(b.action(ok), 2.5))  # type: ignore[arg-type]
+    b.build()
+
+
+def retry_of_a_node() -> None:
+    @bt.tree
+    def T() -> None:
+        done = bt.action(ok)
+        bt.root(bt.retry(done)(done))  # type: ignore[arg-type]
+
+
+def timeout_of_a_node() -> None:
+    @bt.tree
+    def T() -> None:
+        done = bt.action(ok)
+        bt.root(bt.timeout(done)(done))  # type: ignore[arg-type]
+
+
 def timeout_zero() -> None:
     b = TreeBuilder("T")
     b.root(b.timeout(0, b.action(ok)))
@@ -469,6 +495,10 @@ def case_outside_a_match() -> None:
     yielding(bt.case(1))
 
 
+def case_without_its_child() -> None:
+    yielding(bt.match(ok)(bt.case(1), bt.defaultcase(bt.action(ok))))
+
+
 def try_catch_without_its_handler() -> None:
     yielding(bt.try_catch(bt.action(ok)))
 
@@ -618,6 +648,30 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
             "retry 'retry(ok)': retry count is True. Fix: use a whole number >= 1",
         ],
     ),
+    retry_node_first: (
+        "tree 'T'",
+        [
+            "retry of action 'ok': got the node first and 3 second. Fix: pass the count first: retry(3, node)",
+        ],
+    ),
+    timeout_node_first: (
+        "tree 'T'",
+        [
+            "timeout of action 'ok': got the node first and 2.5 second. Fix: pass the seconds first: timeout(2.5, node)",
+        ],
+    ),
+    retry_of_a_node: (
+        "tree 'T'",
+        [
+            "retry 'retry(ok)': retry count is the node action 'ok'. Fix: give the count, then the node: bt.retry(3)(node)",
+        ],
+    ),
+    timeout_of_a_node: (
+        "tree 'T'",
+        [
+            "timeout 'timeout(ok)': timeout duration is the node action 'ok'. Fix: give the seconds, then the node: bt.timeout(5)(node)",
+        ],
+    ),
     timeout_zero: (
         "tree 'T'",
         [
@@ -717,7 +771,13 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     case_outside_a_match: (
         "tree 'Unfinished'",
         [
-            "sequence 'steps': child 1 is a bt.case(...), not a node. Fix: complete it: bt.case(value)(node), inside bt.match(key)(...)",
+            "sequence 'steps': child 1 is bt.case(1) without its child, not a node. Fix: complete it: bt.case(1)(node), inside bt.match(key)(...)",
+        ],
+    ),
+    case_without_its_child: (
+        "tree 'Unfinished'",
+        [
+            "match 'match(ok)': case 0 is bt.case(1) without its child, not a case. Fix: complete it: bt.case(1)(node), inside bt.match(key)(...)",
         ],
     ),
     try_catch_without_its_handler: (
