@@ -366,6 +366,14 @@ def tree_name_missing() -> None:
     load_tree({"root": {"action": "ok"}}, registry())
 
 
+def tree_name_not_text() -> None:
+    load_tree({"tree": 7, "root": {"action": "ok"}}, registry())
+
+
+def tree_named_by_name() -> None:
+    load_tree({"name": "T", "root": {"action": "ok"}}, registry())
+
+
 def unknown_top_keys() -> None:
     load_tree({"tree": "T", "root": {"action": "ok"}, "version": 2}, registry())
 
@@ -841,9 +849,22 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
         ],
     ),
     tree_name_missing: (
-        "tree 'tree'",
+        "tree",
         [
-            'tree data: "tree" is None. Fix: give the tree a name: "tree": "Name"',
+            'tree data: has no "tree" key, which names the tree. Fix: write the document as {"tree": "Name", "root": {...}}',
+        ],
+    ),
+    tree_name_not_text: (
+        "tree",
+        [
+            'tree data: "tree" is 7, not a name. Fix: give the tree a name: {"tree": "Name", "root": {...}}',
+        ],
+    ),
+    tree_named_by_name: (
+        "tree",
+        [
+            'tree data: has no "tree" key, which names the tree. Fix: write the document as {"tree": "Name", "root": {...}}',
+            'tree data: has unknown keys [\'name\']. Fix: keep "tree" and "root"',
         ],
     ),
     unknown_top_keys: (
