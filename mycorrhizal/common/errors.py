@@ -179,15 +179,25 @@ class BlackboardAccessError(MycorrhizalError, PermissionError):
 
 
 class AccessControlError(BlackboardAccessError):
-    """A view refused one operation on one field: ``.field_name`` and ``.operation`` (read/write/delete)."""
+    """A view refused one operation on one field: ``.field_name`` and ``.operation`` (read/write/delete).
 
-    def __init__(self, message: str, field_name: str, operation: str) -> None:
+    ``.node``: the behaviour-tree node whose code was refused, once its runner has said so (else None).
+    """
+
+    def __init__(self, message: str, field_name: str, operation: str, *, node: str | None = None) -> None:
         super().__init__(message)
         self.field_name = field_name
         self.operation = operation
+        self.node = node
+
+    def at(self, where: str, node: str) -> AccessControlError:
+        """This refusal said of ``where`` (the leaf whose code made it), as node ``node``; caused by it."""
+        error = AccessControlError(f"{where}: {self}", self.field_name, self.operation, node=node)
+        error.__cause__ = self
+        return error
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.field_name, self.operation)
+        return type(self), (str(self), self.field_name, self.operation), {"node": self.node}
 
 
 class RenderError(MycorrhizalError):

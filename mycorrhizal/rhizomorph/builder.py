@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..common.errors import DefinitionError, Problem
-from .checks import make_leaf
+from .checks import describe, make_leaf
 from .compile import compile_tree
 from .declarative import Registry, load_tree
 from .nodes import Composite, Decorator, Leaf, Node
@@ -121,6 +121,16 @@ class TreeBuilder:
         label = name or f"{kind}({getattr(child, 'name', child)!s})"
         return Decorator(name=label, decorator_kind=kind, child=child, arg=arg, condition=cond)
 
+    def _ordered(self, kind: str, arg: Any, child: Any, what: str) -> None:
+        """Refuse ``retry(node, 3)``: the node given where the ``what`` goes, and the ``what`` after it."""
+        if isinstance(arg, Node) and not isinstance(child, Node):
+            problem = Problem(
+                f"{kind} of {describe(arg)}",
+                f"got the node first and {child!r} second",
+                f"pass the {what} first: {kind}({child!r}, node)",
+            )
+            raise DefinitionError([problem], what=f"tree {self.name!r}")
+
     def inverter(self, child: Node, *, name: str | None = None) -> Decorator:
         """Swap SUCCESS and FAILURE."""
         return self._wrap("inverter", child, name)
@@ -135,18 +145,22 @@ class TreeBuilder:
 
     def retry(self, attempts: int, child: Node, *, name: str | None = None) -> Decorator:
         """Give ``child`` up to ``attempts`` tries."""
+        self._ordered("retry", attempts, child, "count")
         return self._wrap("retry", child, name, attempts)
 
     def repeat(self, times: int, child: Node, *, name: str | None = None) -> Decorator:
         """Run ``child`` to success ``times`` times."""
+        self._ordered("repeat", times, child, "count")
         return self._wrap("repeat", child, name, times)
 
     def timeout(self, seconds: float, child: Node, *, name: str | None = None) -> Decorator:
         """FAILURE (and ``child`` halted) after ``seconds`` of RUNNING."""
+        self._ordered("timeout", seconds, child, "seconds")
         return self._wrap("timeout", child, name, seconds)
 
     def rate_limit(self, period: float, child: Node, *, name: str | None = None) -> Decorator:
         """Start ``child`` at most once per ``period`` seconds."""
+        self._ordered("rate_limit", period, child, "period")
         return self._wrap("rate_limit", child, name, period)
 
     def guard(self, condition: Node, child: Node, *, name: str | None = None) -> Decorator:

@@ -357,7 +357,11 @@ def check_match(node: Match) -> list[Problem]:
             )
         )
     for position, case in enumerate(node.cases):
-        if not isinstance(case, Case):
+        awaits = getattr(case, "_bt_awaits", None)  # (a bt.case(...) not given its child)
+        if awaits is not None:
+            what, form = awaits
+            out.append(Problem(subject, f"case {position} is {what}, not a case", f"complete it: {form}"))
+        elif not isinstance(case, Case):
             out.append(
                 Problem(
                     subject,
@@ -378,6 +382,9 @@ def check_counts(node: Decorator) -> list[Problem]:
     """retry/repeat counts are whole numbers >= 1."""
     kind, arg = node.decorator_kind, node.arg
     if kind in ("retry", "repeat") and not (_whole(arg) and arg >= 1):
+        if isinstance(arg, Node):  # (the node to wrap, given where the count goes)
+            fix = f"give the count, then the node: bt.{kind}(3)(node)"
+            return [Problem(describe(node), f"{kind} count is the node {describe(arg)}", fix)]
         return [Problem(describe(node), f"{kind} count is {arg!r}", "use a whole number >= 1")]
     return []
 
@@ -388,6 +395,9 @@ def check_durations(node: Decorator) -> list[Problem]:
     if kind in ("timeout", "rate_limit") and not (
         isinstance(arg, Real) and not isinstance(arg, bool) and arg > 0
     ):
+        if isinstance(arg, Node):  # (the node to wrap, given where the seconds go)
+            fix = f"give the seconds, then the node: bt.{kind}(5)(node)"
+            return [Problem(describe(node), f"{kind} duration is the node {describe(arg)}", fix)]
         return [Problem(describe(node), f"{kind} duration is {arg!r}", "use a number of seconds > 0")]
     return []
 

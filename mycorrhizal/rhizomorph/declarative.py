@@ -172,24 +172,45 @@ def load_tree(data: Mapping[str, Any] | str, registry: Registry) -> Tree:
             ],
             what="tree",
         )
-    name = data.get("tree")
-    if not isinstance(name, str) or not name:
-        problems.append(Problem("tree data", f'"tree" is {name!r}', 'give the tree a name: "tree": "Name"'))
-        name = "tree"
+    name = _name_of(data, problems)
+    # Until the tree has a name, problems are said of the data (a tree 'tree' would be none of the user's).
+    subject, what = (f"tree {name!r}", f"tree {name!r}") if name else ("tree data", "tree")
     extra = set(data) - {"tree", "root"}
     if extra:
-        problems.append(
-            Problem(f"tree {name!r}", f"has unknown keys {sorted(extra)}", 'keep "tree" and "root"')
-        )
+        problems.append(Problem(subject, f"has unknown keys {sorted(extra)}", 'keep "tree" and "root"'))
     if "root" not in data:
-        problems.append(Problem(f"tree {name!r}", "has no root", 'add "root": {...}'))
-        DefinitionError.raise_if_any(problems, what=f"tree {name!r}")
-    root = _Loader(registry, problems).node(data["root"], f"{name}.root")
-    DefinitionError.raise_if_any(problems, what=f"tree {name!r}")
+        problems.append(Problem(subject, "has no root", 'add "root": {...}'))
+        DefinitionError.raise_if_any(problems, what=what)
+    root = _Loader(registry, problems).node(data["root"], f"{name}.root" if name else "root")
+    DefinitionError.raise_if_any(problems, what=what)
     assert root is not None
     tree = Tree(name, root)
     compile_tree(tree)
     return tree
+
+
+def _name_of(data: Mapping[str, Any], problems: list[Problem]) -> str:
+    """The tree's name, its ``"tree"`` key (``""``, after adding the problem, when it has none)."""
+    if "tree" not in data:
+        problems.append(
+            Problem(
+                "tree data",
+                'has no "tree" key, which names the tree',
+                'write the document as {"tree": "Name", "root": {...}}',
+            )
+        )
+        return ""
+    name = data["tree"]
+    if not isinstance(name, str) or not name:
+        problems.append(
+            Problem(
+                "tree data",
+                f'"tree" is {name!r}, not a name',
+                'give the tree a name: {"tree": "Name", "root": {...}}',
+            )
+        )
+        return ""
+    return name
 
 
 class _Loader:

@@ -411,10 +411,11 @@ class BT:
 
     def case(self, matcher: Any) -> Callable[[Node], Case]:
         """A case of :meth:`match`: a type (isinstance), a predicate of the key, or a value (==)."""
+        shown = getattr(matcher, "__name__", None) or repr(matcher)  # (a type or function by its name)
         return awaiting(
             lambda child: Case(matcher, child),
-            "a bt.case(...)",
-            "bt.case(value)(node), inside bt.match(key)(...)",
+            f"bt.case({shown}) without its child",
+            f"bt.case({shown})(node), inside bt.match(key)(...)",
         )
 
     def defaultcase(self, child: Node) -> Case:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from ..common.codecs import JSON, CodecRegistry
 from ..common.diagram import Diagram
 from ..common.eager import EagerStarter
-from ..common.errors import ExecutionError, HandlerError, MycorrhizalError
+from ..common.errors import AccessControlError, ExecutionError, HandlerError, MycorrhizalError
 from ..common.interface_views import InterfaceViews
 from ..common.interpreter import level_cache
 from ..common.observers import Event, Observer, Observers
@@ -455,8 +455,9 @@ class Runner:
             self.status[i] = Status.ERROR
             self.seen[i] = self.ticks
             self._report_failure(i, exc, None)
-            if isinstance(exc, MycorrhizalError):
-                raise exc  # our own errors (a blackboard view's, a nested runner's) keep their type
+            if isinstance(exc, MycorrhizalError):  # ours keep their type; a view's says whose code it refused
+                where = f"{spec.kind} {spec.name!r} in tree {self.tree.name!r}"
+                raise exc.at(where, plan.ids[i]) if isinstance(exc, AccessControlError) else exc
             raise HandlerError(
                 f"{spec.kind} {spec.name!r} in tree {self.tree.name!r} raised {exc!r}", node=plan.ids[i]
             ) from exc

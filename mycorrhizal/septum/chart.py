@@ -294,8 +294,8 @@ class ChartEngine(Engine):
         return msg
 
     # ----------------------------------------------------------------- errors
-    async def _route(self, node: Any, role: str, exc: BaseException) -> None:
-        await chartsteps.route(self, node, role, exc)
+    async def _route(self, node: Any, role: str, exc: BaseException, what: str | None = None) -> None:
+        await chartsteps.route(self, node, role, exc, what)
         self.settle()
 
     # ----------------------------------------------------------------- copies

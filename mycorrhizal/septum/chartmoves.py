@@ -52,7 +52,7 @@ class Charting(moves.Moving, Protocol):
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None: ...
     def disarm_node(self, node: ChartNode) -> None: ...
     def finish(self, node: ChartNode) -> None: ...
-    async def _route(self, node: Any, role: str, exc: BaseException) -> None: ...
+    async def _route(self, node: Any, role: str, exc: BaseException, what: str | None = None) -> None: ...
 
 
 class Cancelled(HookFailed):
@@ -84,7 +84,7 @@ def _unrouted(e: Charting, errors: list[HookFailed], why: str) -> None:
     msg = None if e.ctx is None else e.ctx.msg
     for failed in errors:
         if not isinstance(failed, Cancelled):
-            error = handler_error(failed.node, failed.role, failed.exc, msg)
+            error = handler_error(failed.node, failed.role, failed.exc, msg, failed.what)
             report.unrouted(e.spec.name, error, why)
             tell_failed(e, failed.node, failed.role, error, None)
 

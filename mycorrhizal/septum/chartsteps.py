@@ -54,7 +54,7 @@ class _Failed(Exception):
     """A handler raised while a step chose its transitions (the step ends; the engine routes it)."""
 
     def __init__(self, node: ChartNode, role: str, exc: BaseException) -> None:
-        self.node, self.role, self.exc = node, role, exc
+        self.node, self.role, self.exc, self.what = node, role, exc, role
 
 
 def _order(node: ChartNode) -> int:
@@ -72,7 +72,7 @@ async def start(e: Charting) -> None:
     await _complete(e, completed, errors)
     failed = chartmoves.failure(e, errors)
     if failed is not None:
-        await e._route(failed.node, failed.role, failed.exc)
+        await e._route(failed.node, failed.role, failed.exc, failed.what)
 
 
 async def step(e: Charting, took: Any) -> bool:
@@ -115,7 +115,7 @@ async def step(e: Charting, took: Any) -> bool:
             picks = await _offer(e, e.top, took)  # type: ignore[arg-type]  # a started machine has one
         await _dispatch(e, picks)
     except (_Failed, HookFailed) as failed:
-        await e._route(failed.node, failed.role, failed.exc)
+        await e._route(failed.node, failed.role, failed.exc, failed.what)
     return False
 
 
@@ -400,12 +400,13 @@ def _refused(e: Charting, node: ChartNode, dest: Any) -> ExecutionError | None:
     return None
 
 
-async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> None:
-    """A handler raised: send the machine to its error hook's state or error state, or raise."""
+async def route(e: Charting, node: ChartNode, role: str, exc: BaseException, what: str | None = None) -> None:
+    """A handler raised: send the machine to its error hook's state or error state, or raise (``what``:
+    as for :func:`~.mishaps.route`)."""
     assert e.ctx is not None
     error_node = e.spec.error
     own = error_node is not None and node.within(error_node)  # type: ignore[arg-type]
-    error, dest = await destination(e, node, role, exc, own, partial(_refused, e, node))
+    error, dest = await destination(e, node, role, exc, own, partial(_refused, e, node), what, labels=False)
     if dest is None:
         raise error
     assert isinstance(dest, ChartNode)
@@ -428,4 +429,4 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException) -> 
     await _complete(e, await chartmoves.enter_all(e, entering, node, None, errors), errors)
     failed = chartmoves.failure(e, errors)
     if failed is not None:
-        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg) from failed.exc
+        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what) from failed.exc

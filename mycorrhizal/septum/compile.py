@@ -30,11 +30,15 @@ from .states import State, StateGroup
 from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
 from .views import viewed
 
-__all__ = ["SPECS", "MachineSpec", "compile_machine", "machine_spec"]
+__all__ = ["SPECS", "STUCK", "MachineSpec", "compile_machine", "machine_spec"]
 
 log = logging.getLogger("mycorrhizal.septum")
 
 Handler = Callable[..., Any]
+
+#: What is wrong with a state of a flat machine that has no transitions and is not terminal
+#: (the SCXML import says it again in the document's terms).
+STUCK = "has no transitions and is not terminal, so the machine could never leave it"
 
 
 class _Reading:
@@ -154,7 +158,7 @@ def _can_leave(reading: _Reading) -> Iterator[Finding]:
     stuck = not cfg.terminal and not cfg.can_dwell and not reading.transitions and not reading.problems
     if stuck and "transitions" not in reading.handlers:
         yield (
-            "has no transitions and is not terminal, so the machine could never leave it",
+            STUCK,
             "add @septum.transitions, mark it terminal=True, or can_dwell=True if it should wait for ever",
         )
 

@@ -190,7 +190,7 @@ class Engine(Telling):
         try:
             await moves.enter(self, self.node, None, None)
         except HookFailed as failed:
-            await self._route(failed.node, failed.role, failed.exc)
+            await self._route(failed.node, failed.role, failed.exc, failed.what)
 
     def _started(self) -> None:
         if log.isEnabledFor(_INFO):
@@ -304,7 +304,7 @@ class Engine(Telling):
                     try:
                         op = moves.choose(self, node, op)
                     except HookFailed as failed:
-                        await self._route(failed.node, failed.role, failed.exc)
+                        await self._route(failed.node, failed.role, failed.exc, failed.what)
                         return True
                     if op is None:
                         return True  # no guard passed: the machine stays
@@ -368,7 +368,7 @@ class Engine(Telling):
                 try:
                     op = moves.choose(self, node, op)  # the transition whose guard passes
                 except HookFailed as failed:
-                    await self._route(failed.node, failed.role, failed.exc)
+                    await self._route(failed.node, failed.role, failed.exc, failed.what)
                     op = None
             if op is not None:
                 if op.fast and not report.info_enabled():
@@ -471,7 +471,7 @@ class Engine(Telling):
         try:
             await moves.apply(self, node, op, info)
         except HookFailed as failed:
-            await self._route(failed.node, failed.role, failed.exc)
+            await self._route(failed.node, failed.role, failed.exc, failed.what)
 
     def entered(self, node: Node) -> None:
         """The state is entered (even if its on_enter failed): complete, or owe the entry run."""
@@ -485,9 +485,9 @@ class Engine(Telling):
         report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
 
     # ----------------------------------------------------------------- errors
-    async def _route(self, node: Node, role: str, exc: BaseException) -> None:
+    async def _route(self, node: Node, role: str, exc: BaseException, what: str | None = None) -> None:
         """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
-        await mishaps.route(self, node, role, exc)
+        await mishaps.route(self, node, role, exc, what)
 
 
 #: A run() that has to wait for its turn looks down its caller chain for these: finding one of them

@@ -34,10 +34,14 @@ __all__ = [
 
 
 class HookFailed(Exception):
-    """A handler raised while a transition was being applied (the engine routes it)."""
+    """A handler raised while a transition was being applied (the engine routes it).
 
-    def __init__(self, node: Node, role: str, exc: BaseException) -> None:
-        self.node, self.role, self.exc = node, role, exc
+    ``what``: how the error's message names the handler (``role`` unless that does not say which
+    one: ``guard is_open of label GO``); observers are told ``role``.
+    """
+
+    def __init__(self, node: Node, role: str, exc: BaseException, what: str | None = None) -> None:
+        self.node, self.role, self.exc, self.what = node, role, exc, what or role
 
 
 class Unwind(asyncio.CancelledError):
@@ -60,16 +64,19 @@ def raised_itself(exc: asyncio.CancelledError) -> bool:
     return task is None or not task.cancelling()
 
 
-def handler_error(node: Node, role: str, exc: BaseException, msg: Any) -> HandlerError:
-    """The :class:`HandlerError` for ``exc``, raised by handler ``role`` of ``node`` on ``msg``."""
-    what = f"{type(exc).__name__}: {exc}"
+def handler_error(
+    node: Node, role: str, exc: BaseException, msg: Any, what: str | None = None
+) -> HandlerError:
+    """The :class:`HandlerError` for ``exc``, raised by handler ``role`` of ``node`` on ``msg``
+    (named ``what`` in the message, if given: see :class:`HookFailed`)."""
+    text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, asyncio.CancelledError):
-        what = (
+        text = (
             f"{type(exc).__name__}{f' ({exc})' if str(exc) else ''} although nothing cancelled the run "
             "(a failure like any other); if it awaited a task or future that someone else cancelled, "
             "catch that CancelledError in the handler"
         )
-    error = HandlerError(f"state {node.name}: {role} raised {what}", state=node.name, event=msg)
+    error = HandlerError(f"state {node.name}: {what or role} raised {text}", state=node.name, event=msg)
     error.__cause__ = exc
     return error
 
@@ -132,11 +139,17 @@ def retry_after_fail(node: Node, label: Any) -> ExecutionError:
 
 
 async def chosen_state(
-    hook: Callable[..., Any] | None, ctx: Any, error: HandlerError, spec: MachineSpec, node: Node
+    hook: Callable[..., Any] | None,
+    ctx: Any,
+    error: HandlerError,
+    spec: MachineSpec,
+    node: Node,
+    labels: bool = True,
 ) -> Node | Op | None:
     """Where the ``on_error`` hook sends the machine after ``node`` failed with ``error``: the state
     it returns, the transition of the label it returns (0.x's ``on_error_fn``: a label of ``node``,
-    taken as if ``node``'s handler had returned it), or None (no hook, or it does not choose)."""
+    taken as if ``node``'s handler had returned it), or None (no hook, or it does not choose).
+    ``labels``: the machine may take a label from the hook (a statechart may not)."""
     if hook is None:
         return None
     chosen = hook(ctx, error)
@@ -148,11 +161,22 @@ async def chosen_state(
         return spec.nodes.get(chosen) or machine_spec(chosen, None).initial
     op = node.lookup(chosen)
     if op is None:
-        raise TypeError(
+        raise _no_choice(chosen, spec, node, labels) from error.__cause__
+    return op
+
+
+def _no_choice(chosen: Any, spec: MachineSpec, node: Node, labels: bool) -> TypeError:
+    """The error for an ``on_error`` hook that returned ``chosen``: no state, nor a label of ``node``."""
+    if labels:
+        return TypeError(
             f"on_error returned {chosen!r}, which is neither a septum state nor a label state "
             f"{node.name} declares; return a state, one of its labels, or None"
-        ) from error.__cause__
-    return op
+        )
+    return TypeError(
+        f"machine {spec.name}: on_error returned {chosen!r}, which is not a septum state; a machine "
+        f"with compound states takes a state (or None) from its on_error hook. Fix: return the state "
+        f"to go to, or None"
+    )
 
 
 async def destination(
@@ -162,15 +186,18 @@ async def destination(
     exc: BaseException,
     own: bool,
     refuse: Callable[[Node | Op], Exception | None] | None = None,
+    what: str | None = None,
+    labels: bool = True,
 ) -> tuple[HandlerError, Node | Op | None]:
     """``exc`` raised by ``node``'s ``role`` on engine ``e``: its error, and where the machine goes: a
     state, a transition of ``node`` (the hook returned a label), or None (raise it).  ``own``: ``node``
     is (inside) the error state, whose errors are never routed again.  ``refuse(dest)``: the error to
-    raise instead of going to ``dest`` (an engine that cannot go there), or None.  Observers see
-    :class:`HandlerFailed`."""
-    error = handler_error(node, role, exc, e.ctx.msg)
+    raise instead of going to ``dest`` (an engine that cannot go there), or None.  ``what``: how the
+    message names the handler (see :class:`HookFailed`).  ``labels``: the machine may take a label
+    from its ``on_error`` hook (a statechart may not).  Observers see :class:`HandlerFailed`."""
+    error = handler_error(node, role, exc, e.ctx.msg, what)
     try:
-        dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec, node) or e.spec.error
+        dest = await chosen_state(e.options.on_error, e.ctx, error, e.spec, node, labels) or e.spec.error
     except Exception:
         tell_failed(e, node, role, error, None)  # the hook failed: what it raised is raised
         raise

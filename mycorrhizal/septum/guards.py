@@ -28,7 +28,18 @@ from ..common.errors import ExecutionError
 from .plan import Node, Op, label_text
 from .targets import LabeledTransition
 
-__all__ = ["CHOOSE", "Choice", "act", "check", "choose", "describe", "guard_name", "link", "ops"]
+__all__ = [
+    "CHOOSE",
+    "Choice",
+    "GuardRaised",
+    "act",
+    "check",
+    "choose",
+    "describe",
+    "guard_name",
+    "link",
+    "ops",
+]
 
 #: The op kind of a label whose transitions carry guards (after the kinds of :mod:`.targets`).
 CHOOSE = 8
@@ -45,6 +56,15 @@ class Choice(Op):
     def __init__(self, label: Any, options: tuple[tuple[Guard | None, Op], ...]) -> None:
         super().__init__(CHOOSE, None, (), label)
         self.options = options
+
+
+class GuardRaised(Exception):
+    """A guard raised ``exc``; ``what`` names it and the label it guards (the engine routes ``exc``)."""
+
+    def __init__(self, guard: Any, label: Any, exc: Exception) -> None:
+        super().__init__(exc)
+        self.what = f"guard {guard_name(guard)} of label {label_text(label)}"
+        self.exc = exc
 
 
 def guard_name(fn: Any) -> str:
@@ -122,13 +142,19 @@ def choose(node: Node, choice: Choice, ctx: Any) -> Op | None:
     """The op of the first transition whose guard passes (None: none does).
 
     A guard that returns anything but True or False is a bug in the machine: an
-    :class:`ExecutionError` naming the state, the label and the guard.  What a guard raises is left
-    to the caller, which routes it like any handler's failure.
+    :class:`ExecutionError` naming the state, the label and the guard.  What a guard raises comes
+    out as :class:`GuardRaised` (an ExecutionError of ours as it is), for the caller to route like
+    any handler's failure.
     """
     for guard, op in choice.options:
         if guard is None:
             return op
-        passed = guard(ctx)
+        try:
+            passed = guard(ctx)
+        except ExecutionError:
+            raise  # (an error of ours, say a nested machine's: never routed, as the one below)
+        except Exception as exc:
+            raise GuardRaised(guard, choice.label, exc) from exc
         if passed is True:
             return op
         if passed is not False:

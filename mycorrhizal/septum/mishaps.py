@@ -30,15 +30,16 @@ class Stepping(moves.Moving, Protocol):
     mailbox: Mailbox | None
     clock: Clock | None
 
-    async def _route(self, node: Node, role: str, exc: BaseException) -> None: ...
+    async def _route(self, node: Node, role: str, exc: BaseException, what: str | None = None) -> None: ...
 
 
-async def route(e: Stepping, node: Node, role: str, exc: BaseException) -> None:
-    """A handler raised: send the machine to its error hook/state, or raise HandlerError."""
+async def route(e: Stepping, node: Node, role: str, exc: BaseException, what: str | None = None) -> None:
+    """A handler raised: send the machine to its error hook/state, or raise HandlerError (``what``:
+    how its message names the handler, when ``role`` alone does not say which: a guard)."""
     assert e.ctx is not None
     error_node = e.spec.error
     own = error_node is not None and node.state is error_node.state
-    error, dest = await destination(e, node, role, exc, own)
+    error, dest = await destination(e, node, role, exc, own, what=what)
     if dest is None:
         if role == "on_enter" or node.terminal:
             # Only a hook (on_enter, or a terminal state's on_state) failed: the machine is in
@@ -61,7 +62,7 @@ async def route(e: Stepping, node: Node, role: str, exc: BaseException) -> None:
         # would likely choose the same state, for ever).
         if failed.role == "on_enter" or failed.node.terminal:
             e.entered(failed.node)
-        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg) from failed.exc
+        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what) from failed.exc
 
 
 def put_back(e: Stepping, node: Node, took: Any, timeout: bool) -> None:

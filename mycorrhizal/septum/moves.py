@@ -156,10 +156,8 @@ def choose(m: Moving, node: Node, choice: Op) -> Op | None:
     """The transition a guarded label takes (None: no guard passes); a guard that raises fails like a hook."""
     try:
         return guards.choose(node, choice, m.ctx)  # type: ignore[arg-type]  # a Choice
-    except ExecutionError:
-        raise  # a guard that does not answer True or False: a bug in the machine, never routed
-    except Exception as exc:
-        raise HookFailed(node, "guard", exc) from exc
+    except guards.GuardRaised as raised:
+        raise HookFailed(node, "guard", raised.exc, raised.what) from raised.exc
 
 
 async def _act(m: Moving, node: Node, op: Op) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..common.errors import DefinitionError, Problem
+from .compile import STUCK
 from .compound import Completed
 from .config import StateConfiguration
 from .dsl import septum
@@ -347,5 +348,21 @@ def _read(reader: _Reader, root: ET.Element) -> State:
             what=what,
         )
     made = reader.built[initial]
-    made.machine_spec()  # septum's own rules (reachable children, history defaults...), checked now
+    try:
+        made.machine_spec()  # septum's own rules (reachable children, history defaults...), checked now
+    except DefinitionError as err:
+        raise type(err)([_in_document(p, reader) for p in err.problems], what=err.what) from None
     return made
+
+
+def _in_document(problem: Problem, reader: _Reader) -> Problem:
+    """``problem``, found by septum's own rules, with the fix to write in the document where it has one."""
+    ident = problem.subject.removeprefix("state ")
+    if problem.message == STUCK and ident in reader.built:  # (a state it built: the document is at fault)
+        return Problem(
+            f"<state id={ident!r}>",
+            "has no transitions and is not <final>, so the machine could never leave it",
+            f'make it <final id="{ident}"/> if the machine ends there, or give it a '
+            '<transition event="..." target="..."/>',
+        )
+    return problem

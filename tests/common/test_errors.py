@@ -1,8 +1,16 @@
+import pickle
 import re
 
 import pytest
 
-from mycorrhizal.common import CodecError, DefinitionError, MycorrhizalError, Problem, UndeclaredLabelError
+from mycorrhizal.common import (
+    AccessControlError,
+    CodecError,
+    DefinitionError,
+    MycorrhizalError,
+    Problem,
+    UndeclaredLabelError,
+)
 from mycorrhizal.common.errors import reason
 
 
@@ -76,3 +84,15 @@ def test_a_codec_error_said_of_the_users_element_has_one_fix(
         raise error.at("place 'p'", fix=fix, pass_as=pass_as)
     assert str(caught.value).count("Fix:") <= 1
     assert (caught.value.type_name, caught.value.unregistered) == (error.type_name, error.unregistered)
+
+
+def test_an_access_refusal_said_of_a_node_keeps_its_type_fields_and_cause() -> None:
+    refused = AccessControlError("'Ops' may not write 'limit'; mark it readwrite", "limit", "write")
+    error = refused.at("action 'tune' in tree 'T'", "tune")
+    assert str(error) == "action 'tune' in tree 'T': 'Ops' may not write 'limit'; mark it readwrite"
+    assert (error.field_name, error.operation, error.node) == ("limit", "write", "tune")
+    assert error.__cause__ is refused
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.field_name, again.operation, again.node) == ("limit", "write", "tune")
+    assert str(again) == str(error)
+    assert refused.node is None

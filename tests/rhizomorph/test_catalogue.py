@@ -205,6 +205,32 @@ def retry_bool() -> None:
     b.build()
 
 
+def retry_node_first() -> None:
+    b = TreeBuilder("T")
+    b.root(b.retry(b.action(ok), 3))  # type: ignore[arg-type]
+    b.build()
+
+
+def timeout_node_first() -> None:
+    b = TreeBuilder("T")
+    b.root(b.timeout(b.action(ok), 2.5))  # type: ignore[arg-type]
+    b.build()
+
+
+def retry_of_a_node() -> None:
+    @bt.tree
+    def T() -> None:
+        done = bt.action(ok)
+        bt.root(bt.retry(done)(done))  # type: ignore[arg-type]
+
+
+def timeout_of_a_node() -> None:
+    @bt.tree
+    def T() -> None:
+        done = bt.action(ok)
+        bt.root(bt.timeout(done)(done))  # type: ignore[arg-type]
+
+
 def timeout_zero() -> None:
     b = TreeBuilder("T")
     b.root(b.timeout(0, b.action(ok)))
@@ -340,6 +366,14 @@ def tree_name_missing() -> None:
     load_tree({"root": {"action": "ok"}}, registry())
 
 
+def tree_name_not_text() -> None:
+    load_tree({"tree": 7, "root": {"action": "ok"}}, registry())
+
+
+def tree_named_by_name() -> None:
+    load_tree({"name": "T", "root": {"action": "ok"}}, registry())
+
+
 def unknown_top_keys() -> None:
     load_tree({"tree": "T", "root": {"action": "ok"}, "version": 2}, registry())
 
@@ -467,6 +501,10 @@ def match_without_cases() -> None:
 
 def case_outside_a_match() -> None:
     yielding(bt.case(1))
+
+
+def case_without_its_child() -> None:
+    yielding(bt.match(ok)(bt.case(1), bt.defaultcase(bt.action(ok))))
 
 
 def try_catch_without_its_handler() -> None:
@@ -618,6 +656,30 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
             "retry 'retry(ok)': retry count is True. Fix: use a whole number >= 1",
         ],
     ),
+    retry_node_first: (
+        "tree 'T'",
+        [
+            "retry of action 'ok': got the node first and 3 second. Fix: pass the count first: retry(3, node)",
+        ],
+    ),
+    timeout_node_first: (
+        "tree 'T'",
+        [
+            "timeout of action 'ok': got the node first and 2.5 second. Fix: pass the seconds first: timeout(2.5, node)",
+        ],
+    ),
+    retry_of_a_node: (
+        "tree 'T'",
+        [
+            "retry 'retry(ok)': retry count is the node action 'ok'. Fix: give the count, then the node: bt.retry(3)(node)",
+        ],
+    ),
+    timeout_of_a_node: (
+        "tree 'T'",
+        [
+            "timeout 'timeout(ok)': timeout duration is the node action 'ok'. Fix: give the seconds, then the node: bt.timeout(5)(node)",
+        ],
+    ),
     timeout_zero: (
         "tree 'T'",
         [
@@ -717,7 +779,13 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     case_outside_a_match: (
         "tree 'Unfinished'",
         [
-            "sequence 'steps': child 1 is a bt.case(...), not a node. Fix: complete it: bt.case(value)(node), inside bt.match(key)(...)",
+            "sequence 'steps': child 1 is bt.case(1) without its child, not a node. Fix: complete it: bt.case(1)(node), inside bt.match(key)(...)",
+        ],
+    ),
+    case_without_its_child: (
+        "tree 'Unfinished'",
+        [
+            "match 'match(ok)': case 0 is bt.case(1) without its child, not a case. Fix: complete it: bt.case(1)(node), inside bt.match(key)(...)",
         ],
     ),
     try_catch_without_its_handler: (
@@ -781,9 +849,22 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
         ],
     ),
     tree_name_missing: (
-        "tree 'tree'",
+        "tree",
         [
-            'tree data: "tree" is None. Fix: give the tree a name: "tree": "Name"',
+            'tree data: has no "tree" key, which names the tree. Fix: write the document as {"tree": "Name", "root": {...}}',
+        ],
+    ),
+    tree_name_not_text: (
+        "tree",
+        [
+            'tree data: "tree" is 7, not a name. Fix: give the tree a name: {"tree": "Name", "root": {...}}',
+        ],
+    ),
+    tree_named_by_name: (
+        "tree",
+        [
+            'tree data: has no "tree" key, which names the tree. Fix: write the document as {"tree": "Name", "root": {...}}',
+            'tree data: has unknown keys [\'name\']. Fix: keep "tree" and "root"',
         ],
     ),
     unknown_top_keys: (

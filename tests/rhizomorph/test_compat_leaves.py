@@ -128,6 +128,29 @@ async def test_a_view_refuses_writes_to_read_only_fields() -> None:
     assert err.value.field_name == "battery" and err.value.operation == "write"
 
 
+@pytest.mark.parametrize("is_async", [False, True])
+@pytest.mark.parametrize("kind", ["action", "condition"])
+async def test_a_views_refusal_names_the_leaf_that_made_it(kind: str, is_async: bool) -> None:
+    # Only a traceback named the leaf; the message and .node now do, and the error keeps its type.
+    def cheat(bb: RobotView) -> bool:
+        bb.battery = 100
+        return True
+
+    async def cheat_async(bb: RobotView) -> bool:
+        bb.battery = 100
+        return True
+
+    cheat_async.__name__ = "cheat"
+    with pytest.raises(
+        AccessControlError,
+        match=rf"^{kind} 'cheat' in tree 'One': 'RobotView' may not write 'battery': the field is "
+        "read-only here; mark it readwrite in the interface if this handler should$",
+    ) as err:
+        await Runner(single(kind, cheat_async if is_async else cheat), Board()).tick()
+    assert (err.value.node, err.value.field_name, err.value.operation) == ("cheat", "battery", "write")
+    assert isinstance(err.value.__cause__, AccessControlError)  # the view's own refusal
+
+
 async def test_unannotated_leaves_keep_the_blackboard_itself() -> None:
     seen: list[Any] = []
 

@@ -196,7 +196,8 @@ async def test_loaded_trees_are_built_from_data_only() -> None:
     [
         ('{"tree": "X", "root": ', ["tree JSON: is not valid JSON"]),
         ([1, 2], ["tree data: is list, not an object"]),
-        ({"root": {"action": "go"}}, ['tree data: "tree" is None']),
+        ({"root": {"action": "go"}}, ['tree data: has no "tree" key, which names the tree. Fix: write the']),
+        ({"root": {"action": "launch"}}, ["- root: action 'launch' is not in the registry"]),  # (no "tree.")
         ({"tree": "X"}, ["tree 'X': has no root"]),
         ({"tree": "X", "root": {"action": "go"}, "extra": 1}, ["tree 'X': has unknown keys ['extra']"]),
         (

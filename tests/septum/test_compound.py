@@ -419,6 +419,30 @@ async def test_an_on_error_hook_of_a_statechart_returning_a_label_is_refused() -
     assert names(fsm.configuration) == ["Outer", "Inner"]
 
 
+@pytest.mark.parametrize("odd", ["Oops", 42])
+async def test_an_on_error_hook_of_a_statechart_returning_no_state_is_told_to_return_a_state(
+    odd: Any,
+) -> None:
+    # A flat machine's hook may return a label; a statechart's may not, so that is not the advice.
+    def boom(ctx: Any) -> None:
+        if ctx.msg == "boom":
+            raise ValueError("bad")
+
+    inner = leaf("Inner", on_state=boom, config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(box("Outer", inner), on_error=lambda ctx, error: odd)
+    fsm.send_message("boom")
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            f"machine Outer: on_error returned {odd!r}, which is not a septum state; a machine with "
+            "compound states takes a state (or None) from its on_error hook. Fix: return the state to "
+            "go to, or None"
+        ),
+    ):
+        await fsm.run()
+    assert names(fsm.configuration) == ["Outer", "Inner"]
+
+
 async def test_an_on_error_hook_of_a_statechart_choosing_a_foreign_state_is_told_as_raised() -> None:
     def boom(ctx: Any) -> None:
         if ctx.msg == "boom":

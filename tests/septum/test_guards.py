@@ -11,7 +11,8 @@ import pytest
 
 from mycorrhizal.common import DefinitionError, ExecutionError, HandlerError, ManualClock
 from mycorrhizal.render import to_dot
-from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine
+from mycorrhizal.septum import HandlerFailed, LabeledTransition, Retry, StateConfiguration, StateMachine
+from tests.septum._charts import box, final, leaf, on
 from tests.septum._helpers import E, log_to, make, terminal
 
 DWELL = StateConfiguration(can_dwell=True)
@@ -43,6 +44,25 @@ def sorter() -> tuple[Any, dict[str, Any]]:
         ],
     )
     return start, ends
+
+
+def fragile(ctx: Any) -> bool:
+    raise KeyError("limit")
+
+
+def guarded(where: str) -> Any:
+    """A state Guarded whose label GO is guarded by ``fragile``: alone, run on entry, or in a compound."""
+    if where == "chart":
+        inner = leaf(
+            "Guarded",
+            on_state=on({"x": E.GO}),
+            transitions=lambda: [LabeledTransition(E.GO, final("There"), guard=fragile)],
+        )
+        return box("Outer", inner, transitions=lambda: [LabeledTransition(E.DONE, final("End"))])
+    on_state = (lambda ctx: E.GO) if where == "entry run" else by_message
+    return make(
+        "Guarded", on_state=on_state, transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=fragile)]
+    )
 
 
 @pytest.mark.parametrize(("msg", "where"), [(500, "Big"), (50, "Medium"), (5, "Small"), (100, "Big")])
@@ -201,10 +221,6 @@ async def test_a_guard_that_does_not_answer_true_or_false_is_an_execution_error(
 
 async def test_a_guard_that_raises_is_routed_like_a_failed_handler() -> None:
     broken = make("Broken", config=DWELL, on_state=lambda ctx: None)
-
-    def fragile(ctx: Any) -> bool:
-        raise KeyError("limit")
-
     start = make(
         "Guarded",
         on_state=by_message,
@@ -216,9 +232,25 @@ async def test_a_guard_that_raises_is_routed_like_a_failed_handler() -> None:
     assert fsm.current_state is broken
     raising = StateMachine(start)
     raising.send_message("x")
-    with pytest.raises(HandlerError, match="state Guarded: guard raised KeyError"):
+    with pytest.raises(HandlerError, match="state Guarded: guard fragile of label GO raised KeyError"):
         await raising.run()
     assert raising.current_state is start
+
+
+@pytest.mark.parametrize("where", ["message", "entry run", "chart"])
+async def test_a_guard_that_raises_is_named_with_the_label_it_guards(where: str) -> None:
+    fsm = StateMachine(guarded(where))
+    seen: list[Any] = []
+    fsm.add_observer(seen.append)
+    fsm.send_message("x")
+    with pytest.raises(
+        HandlerError, match=r"^state Guarded: guard fragile of label GO raised KeyError: 'limit'$"
+    ):
+        await fsm.run()
+    failed = [(e.state, e.role, str(e.error)) for e in seen if isinstance(e, HandlerFailed)]
+    assert failed == [
+        ("Guarded", "guard", "state Guarded: guard fragile of label GO raised KeyError: 'limit'")
+    ]
 
 
 async def test_an_action_that_raises_still_completes_the_transition_then_fails() -> None:
@@ -334,10 +366,6 @@ async def test_a_guarded_label_of_an_entry_run_takes_the_transition_its_guard_pi
 
 async def test_a_guard_of_an_entry_run_that_raises_or_passes_nothing() -> None:
     broken = make("Broken", config=DWELL, on_state=lambda ctx: None)
-
-    def fragile(ctx: Any) -> bool:
-        raise KeyError("limit")
-
     raises = make(
         "Raises", on_state=_go, transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=fragile)]
     )
@@ -347,7 +375,7 @@ async def test_a_guard_of_an_entry_run_that_raises_or_passes_nothing() -> None:
     assert fsm.current_state is broken
     unrouted = StateMachine(raises)
     await unrouted.initialize()
-    with pytest.raises(HandlerError, match="state Raises: guard raised KeyError"):
+    with pytest.raises(HandlerError, match="state Raises: guard fragile of label GO raised KeyError"):
         await unrouted.tick()
     stays = make(
         "Stays",

@@ -412,6 +412,19 @@ REFUSED = [
         "<state id='a'>: contains <initial>, outside the subset septum reads. Fix: write initial=\"Child\" on the parent instead",
     ),
     (
+        "a state that cannot be left",
+        HEAD + '><state id="a"><transition event="go" target="b"/></state><state id="b"/></scxml>',
+        "<state id='b'>: has no transitions and is not <final>, so the machine could never leave it. "
+        'Fix: make it <final id="b"/> if the machine ends there, or give it a <transition event="..." target="..."/>',
+    ),
+    (
+        "a top-level state that cannot be left, beside a compound one",
+        HEAD
+        + '><state id="p"><transition event="quit" target="q"/><state id="a"/></state><state id="q"/></scxml>',
+        "<state id='q'>: has no transitions and is not <final>, so the machine could never leave it. "
+        'Fix: make it <final id="q"/> if the machine ends there, or give it a <transition event="..." target="..."/>',
+    ),
+    (
         "an unreachable child",
         HEAD + '><state id="a"><state id="b"/><state id="c"/></state></scxml>',
         "state c: is a child of a that no run can enter",
