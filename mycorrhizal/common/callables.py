@@ -11,7 +11,7 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["def_name", "is_async_callable", "resolve", "shown_name"]
+__all__ = ["def_name", "is_async_callable", "local_name", "resolve", "shown_name", "written_name"]
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:
@@ -42,3 +42,15 @@ def shown_name(fn: object) -> str:
     """How a message names the callable ``fn``: its ``__name__`` (even ``<lambda>``), else "<type> object"."""
     name = getattr(fn, "__name__", None)
     return name if isinstance(name, str) else f"{type(fn).__name__} object"
+
+
+def local_name(qualname: str) -> str:
+    """``qualname`` as written where it was declared: what follows its last ``<locals>.``."""
+    return qualname.rpartition("<locals>.")[2]
+
+
+def written_name(obj: object) -> str:
+    """How a message names a function or class: as written where it was declared (a method after its
+    class, ``Hub.handler``), never with the ``<locals>`` of a function around it; else :func:`shown_name`."""
+    qualname = getattr(obj, "__qualname__", None)
+    return local_name(qualname) if isinstance(qualname, str) else shown_name(obj)

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .callables import written_name
 from .errors import CodecError, Problem
 
 __all__ = ["RESERVED_NAMES", "TypeCodec", "builtin_codecs", "derive_functions", "name_problems", "preview"]
@@ -116,7 +117,7 @@ def _enum(cls: type[Any]) -> Functions:
     def decode(name: Any) -> enum.Enum:
         if type(name) is not str or name not in cls.__members__:
             raise CodecError(
-                f"{cls.__qualname__} has no member {preview(name)}. Fix: give register() an upgrade= "
+                f"{written_name(cls)} has no member {preview(name)}. Fix: give register() an upgrade= "
                 f"that maps renamed members"
             )
         return cls[name]  # type: ignore[no-any-return]
@@ -144,11 +145,11 @@ def _field_codec(cls: type[Any], fields: list[tuple[str, str, bool]]) -> Functio
 
     def decode(data: Any) -> Any:
         if type(data) is not dict:
-            raise CodecError(f"the fields of {cls.__qualname__} must be a mapping, not {preview(data)}")
+            raise CodecError(f"the fields of {written_name(cls)} must be a mapping, not {preview(data)}")
         unknown = set(data) - set(names)
         if unknown:
             raise CodecError(
-                f"{cls.__qualname__} has no field(s) {sorted(unknown)}. Fix: bump its version= and give "
+                f"{written_name(cls)} has no field(s) {sorted(unknown)}. Fix: bump its version= and give "
                 f"register() an upgrade= that maps the old fields"
             )
         value = cls(**{aliases[name]: item for name, item in data.items() if name in aliases})

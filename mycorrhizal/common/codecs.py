@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
+from .callables import written_name
 from .codec_types import TypeCodec, builtin_codecs, derive_functions, name_problems, preview
 from .errors import CodecError, DefinitionError, Problem
 
@@ -107,7 +108,7 @@ class CodecRegistry:
             problems.append(
                 Problem(
                     subject,
-                    f"{cls.__qualname__} is already registered as {self._by_type[cls].name!r}",
+                    f"{written_name(cls)} is already registered as {self._by_type[cls].name!r}",
                     "register each class once",
                 )
             )
@@ -118,7 +119,7 @@ class CodecRegistry:
             functions = derive_functions(cls, subject, problems)
             if functions is not None:
                 encode, decode, fields = functions
-        DefinitionError.raise_if_any(problems, what=f"registering {cls.__qualname__}")
+        DefinitionError.raise_if_any(problems, what=f"registering {written_name(cls)}")
         assert encode is not None and decode is not None
         self._add(TypeCodec(cls, type_name, version, encode, decode, upgrade, fields))
         return cls
@@ -203,9 +204,10 @@ class CodecRegistry:
     def _pickled(self, value: Any) -> JSON:
         name = f"{type(value).__module__}.{type(value).__qualname__}"
         if not self._allow_pickle:
+            written = written_name(type(value))  # register(f.<locals>.Board) is no Python to write
             raise CodecError(
-                f"cannot encode a {name}: its type is not registered. Fix: registry.register("
-                f"{type(value).__qualname__}) (attrs classes, dataclasses, enums and pydantic models need "
+                f"cannot encode a {type(value).__module__}.{written}: its type is not registered. Fix: "
+                f"registry.register({written}) (attrs classes, dataclasses, enums and pydantic models need "
                 f"nothing more; other types pass encode= and decode=)",
                 type_name=name,
                 unregistered=True,

@@ -22,6 +22,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from .callables import written_name
 from .errors import DefinitionError, Problem
 from .wrappers import ConstrainedView, create_view_from_protocol
 
@@ -53,7 +54,7 @@ def _resolve(text: str, handler: Callable[..., Any], parameter: str) -> Any:
     try:
         return eval(text, dict(namespace))  # what typing.get_type_hints does for one annotation
     except Exception as exc:
-        name = getattr(handler, "__qualname__", repr(handler))
+        name = written_name(handler)
         raise DefinitionError(
             [
                 Problem(

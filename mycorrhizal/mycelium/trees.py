@@ -28,7 +28,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..common.callables import def_name, is_async_callable
+from ..common.callables import def_name, is_async_callable, shown_name
 from ..common.errors import DefinitionError, Problem, TreeDefinitionError
 from ..rhizomorph import Leaf, Node, Tree, bt
 from ..septum import State
@@ -128,10 +128,11 @@ def _called_positionally(fn: Callable[..., Any], wanted: tuple[str, ...]) -> Cal
 def _driven(scope: _Scope, fn: Callable[..., Any], fsm: Any) -> DrivenMachine:
     """The leaf function of ``Action(fsm=...)``; its problems go to ``scope``."""
     name = getattr(fn, "__name__", repr(fn))
-    subject = f"Action {name!r}"
+    called = def_name(fn)
+    # A partial's repr ("functools.partial(<function f at 0x...>)") names nothing a user wrote.
+    subject = f"Action {called!r}" if called is not None else f"Action ({shown_name(fn)})"
     names = _positional_names(fn)
     if names is not None and len(names) < 3:
-        called = def_name(fn)
         how = f"as {called}" if called is not None else "with "
         scope.problems.append(
             Problem(

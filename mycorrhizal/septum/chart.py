@@ -207,7 +207,7 @@ class ChartEngine(Engine):
         mailbox.markers += 1
         clock.fired = True
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("machine %s: timeout of %s fired", self.spec.name, node.name)
+            log.debug("machine %s: timeout of %s fired", self.spec.shown, node.name)
         acting = self.acting
         if (
             acting is not None
@@ -244,7 +244,7 @@ class ChartEngine(Engine):
         self.owing.clear()
         if self.waiter is not None:
             self.wake()
-        report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
+        report.completed(self.spec.shown, node.name, 0 if self.mailbox is None else self.mailbox.size)
 
     # ----------------------------------------------------------------- steps
     async def drive(self, limit: int, wait: bool, answer: Callable[[int], Any], held: bool = False) -> Any:

@@ -85,7 +85,7 @@ def _unrouted(e: Charting, errors: list[HookFailed], why: str) -> None:
     for failed in errors:
         if not isinstance(failed, Cancelled):
             error = handler_error(failed.node, failed.role, failed.exc, msg, failed.what)
-            report.unrouted(e.spec.name, error, why)
+            report.unrouted(e.spec.shown, error, why)
             tell_failed(e, failed.node, failed.role, error, None)
 
 
@@ -132,7 +132,7 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
         _recount(e, t, leaving)
         if info:
             how = f" retry {t.retry + 1}" if t.op.kind == RETRY else _HOW.get(t.op.kind, "")
-            report.moved(e.spec.name, t.source.name, t.op.label, how, t.target.name)
+            report.moved(e.spec.shown, t.source.name, t.op.label, how, t.target.name)
         if t.op.action is not None:
             await _hold(e, t.source, "action", errors, moves._act(e, t.source, t.op))
     moves_in = [
@@ -197,7 +197,7 @@ async def sibling(e: Charting, source: ChartNode, op: Op, errors: list[HookFaile
     _left(e, source, label, target)
     e.counts.pop(source, None)
     if report.info_enabled():
-        report.moved(e.spec.name, source.name, label, "", target.name)
+        report.moved(e.spec.shown, source.name, label, "", target.name)
     if op.action is not None:
         await _hold(e, source, "action", errors, moves._act(e, source, op))
     _arrive(e, target, source, label, None if e.ctx is None else e.ctx.msg)
@@ -218,7 +218,7 @@ def hop(e: Charting, source: ChartNode, op: Op) -> list[ChartNode]:
     _left(e, source, label, target)
     e.counts.pop(source, None)
     if report.LEVELS.get(INFO) is not False and report.info_enabled():
-        report.moved(e.spec.name, source.name, label, "", target.name)
+        report.moved(e.spec.shown, source.name, label, "", target.name)
     _arrive(e, target, source, label, None)
     completed: list[ChartNode] = []
     _landed(e, target, completed)

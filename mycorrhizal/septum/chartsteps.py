@@ -133,7 +133,7 @@ async def _entry_runs(e: Charting) -> list[Pick]:
 async def _timed_out(e: Charting, marker: TimerMarker) -> list[Pick]:
     node = marker.node
     if report.info_enabled():
-        report.timed_out(e.spec.name, node.name, e.cut is node)
+        report.timed_out(e.spec.shown, node.name, e.cut is node)
     e.cut = None
     label = await _call(e, node, "on_timeout", marker)
     return [] if label is None else [(node, label, "on_timeout")]
@@ -215,7 +215,7 @@ def _put_back(e: Charting, node: ChartNode, role: str, took: Any) -> None:
         assert e.mailbox is not None
         e.mailbox.put_back(took)
     message = None if took is ENTRY_RUN or isinstance(took, TimerMarker) else took
-    report.cancelled(e.spec.name, node.name, role, message)
+    report.cancelled(e.spec.shown, node.name, role, message)
     if e.observers is not None:
         e.emit(StepCancelled, state=node.name, role=role, message=message)
 
@@ -282,7 +282,7 @@ async def _plan(e: Charting, trigger: ChartNode, source: ChartNode, op: Op) -> T
         elif e.ctx is not None and e.ctx.msg is not None:
             e.unhandled += 1
             if report.info_enabled():
-                report.unhandled(e.spec.name, trigger.name, e.ctx.msg, e.unhandled)
+                report.unhandled(e.spec.shown, trigger.name, e.ctx.msg, e.unhandled)
         return None
     retry = e.counts.get(source, 0)
     if kind == RETRY and source.retries is not None and retry >= source.retries:
@@ -293,7 +293,7 @@ async def _plan(e: Charting, trigger: ChartNode, source: ChartNode, op: Op) -> T
 async def _fail(e: Charting, source: ChartNode, retry: int) -> Taken | None:
     """``Retry`` with ``source``'s budget spent: its ``on_fail`` says where to go."""
     if report.info_enabled():
-        report.out_of_retries(e.spec.name, source.name, retry)
+        report.out_of_retries(e.spec.shown, source.name, retry)
     e.focus(source)
     label = await moves.hook(e, source, "on_fail")
     if label is None:
@@ -385,14 +385,14 @@ def _refused(e: Charting, node: ChartNode, dest: Any) -> ExecutionError | None:
     """Why a statechart cannot go where its ``on_error`` hook sent it (None: it can)."""
     if isinstance(dest, Op):
         return ExecutionError(
-            f"machine {e.spec.name}: on_error returned label {label_text(dest.label)}; a machine with "
+            f"machine {e.spec.shown}: on_error returned label {label_text(dest.label)}; a machine with "
             f"compound states takes a state (or None) from its on_error hook. Fix: return the state to "
             f"go to, not a label",
             state=node.name,
         )
     if not isinstance(dest, ChartNode) or dest.state not in e.spec.nodes:
         return ExecutionError(
-            f"machine {e.spec.name}: on_error chose state {dest.name}, which this machine does not hold; "
+            f"machine {e.spec.shown}: on_error chose state {dest.name}, which this machine does not hold; "
             f"a machine with compound states can only go to one of its own states. Fix: pass it as "
             f"StateMachine(..., error_state={dest.name}), or return a state the machine can reach",
             state=node.name,
@@ -410,7 +410,7 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException, wha
     if dest is None:
         raise error
     assert isinstance(dest, ChartNode)
-    report.routed(e.spec.name, error, dest.name)
+    report.routed(e.spec.shown, error, dest.name)
     # Every active state is abandoned (no on_leave), but a history target means "where we were":
     # what the abandoned states with history held is recorded, as if they were left.
     chartmoves.remember(e, list(e.active))

@@ -23,6 +23,7 @@ __all__ = [
     "STATE_WARNINGS",
     "Finding",
     "arity",
+    "define_fix",
     "known_names",
     "label",
     "not_a_generator",
@@ -56,11 +57,11 @@ def arity(role: str, fn: Handler) -> Iterator[Finding]:
     variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
     if len(required) > want or (len(positional) < want and not variadic):
         shape = "no arguments" if want == 0 else "one argument, ctx"
-        fix = _define(fn, role, "" if want == 0 else "ctx")
+        fix = define_fix(fn, role, "" if want == 0 else "ctx")
         yield f"handler {role} ({shown_name(fn)}) must take {shape}", fix
 
 
-def _define(fn: Handler, role: str, params: str) -> str:
+def define_fix(fn: Callable[..., Any], role: str, params: str) -> str:
     """The fix for a handler that must take ``params``, whatever kind of callable it is."""
     name = def_name(fn)
     if name is not None:

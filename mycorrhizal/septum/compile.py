@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from ..common.callables import is_async_callable
+from ..common.callables import is_async_callable, local_name
 from ..common.errors import DefinitionError, DefinitionTypeError, ExecutionError, Problem
 from . import checks, compound, guards, hierarchy, history, registry
 from .checks import Finding
@@ -217,7 +217,7 @@ def _members_reachable(group: StateGroup | None, readings: dict[State, _Reading]
         if member not in readings:
             yield Problem(
                 f"state {member.name}",
-                f"is declared in group {group.name} but unreachable from its initial state "
+                f"is declared in group {local_name(group.name)} but unreachable from its initial state "
                 f"{group.initial.name}",
                 "add a transition to it, or remove it from the group",
             )
@@ -341,7 +341,7 @@ def compile_machine(
     _check_root(root, error_state)
     group = root if isinstance(root, StateGroup) else None
     initial = root.initial if isinstance(root, StateGroup) else root
-    name = f"state machine {group.name if group else initial.name}"
+    name = f"state machine {local_name(group.name) if group else initial.name}"
     starts = [initial] + ([error_state] if error_state is not None else [])
     readings = _read_reachable(starts, group)
     problems = [p for r in readings.values() for p in r.problems]
@@ -366,7 +366,7 @@ def compile_machine(
     for warning in warnings:
         log.warning("%s: %s (accepted; StateMachine(..., strict=True) refuses it)", name, warning)
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("compiled machine %s: %d states", spec.name, len(nodes))
+        log.debug("compiled machine %s: %d states", spec.shown, len(nodes))
     return spec
 
 
@@ -403,7 +403,7 @@ def machine_spec(
         spec = None
     if spec is not None:
         if strict:
-            DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.name}")
+            DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.shown}")
         return spec
     spec = _live.get(key)
     if spec is None:
@@ -411,7 +411,7 @@ def machine_spec(
         spec = compile_machine(start, error, strict=strict)
         _live[key] = spec
     elif strict:
-        DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.name}")
+        DefinitionError.raise_if_any(spec.warnings, what=f"state machine {spec.shown}")
     if len(SPECS) >= RECENT:
         del SPECS[next(iter(SPECS))]  # the oldest: it is still shared while a machine holds it
     SPECS[key] = spec

@@ -69,7 +69,7 @@ def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, J
     spec = engine.spec
     if engine.running:
         raise ExecutionError(
-            f"machine {spec.name} is running a step; take its snapshot between steps (not from its "
+            f"machine {spec.shown} is running a step; take its snapshot between steps (not from its "
             f"own handlers)",
             state=engine.node.name,
         )
@@ -147,7 +147,7 @@ def _node(spec: MachineSpec, key: Any) -> Node:
     if node is None:
         known = sorted(_keys(spec)[1])
         raise _refuse(
-            f"machine {spec.name} has no state {key!r} (its states: {known}). Fix: restore it with "
+            f"machine {spec.shown} has no state {key!r} (its states: {known}). Fix: restore it with "
             "the states the snapshot was taken of"
         )
     return node
@@ -320,7 +320,7 @@ def copy_machine(machine: Any, memo: dict[int, Any] | None) -> Any:
         machine._refuse_closed("copies")
     if machine.running:
         raise ExecutionError(
-            f"machine {machine.spec.name} is running a step; copy it between steps", state=machine.node.name
+            f"machine {machine.spec.shown} is running a step; copy it between steps", state=machine.node.name
         )
     twin = machine.blank(None)
     if memo is not None:

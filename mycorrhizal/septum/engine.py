@@ -152,7 +152,7 @@ class Engine(Telling):
         clock.fire()
         (self.mailbox or self.open_mailbox()).add_timeout()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("machine %s: timeout of %s fired", self.spec.name, self.node.name)
+            log.debug("machine %s: timeout of %s fired", self.spec.shown, self.node.name)
         if clock.interrupt(f"septum: state {self.node.name} timed out"):
             return  # on_state of this state was suspended: on_timeout runs next
         if self.waiter is not None:
@@ -164,7 +164,7 @@ class Engine(Telling):
         """Nobody is running the machine: handle the fired timeout on the loop ourselves."""
         clock, ctx = self.clock, self.ctx
         if clock is not None and ctx is not None and clock.fired:
-            name = self.spec.name
+            name = self.spec.shown
             clock.start(
                 ctx.machine.run, f"septum {name} timeout", lambda exc: report.background_failed(name, exc)
             )
@@ -177,7 +177,7 @@ class Engine(Telling):
             return False
         info = _LEVELS.get(_INFO)
         if info or (info is None and log.isEnabledFor(_INFO)):
-            report.started(self.spec.name, node.name)
+            report.started(self.spec.shown, node.name)
         if self.observers is not None:
             self.emit_entered(node, None, None)
         self.phase = ENTRY
@@ -194,7 +194,7 @@ class Engine(Telling):
 
     def _started(self) -> None:
         if log.isEnabledFor(_INFO):
-            report.started(self.spec.name, self.node.name)
+            report.started(self.spec.shown, self.node.name)
 
     # ----------------------------------------------------------------- turns
     def release(self) -> None:
@@ -417,7 +417,7 @@ class Engine(Telling):
             mailbox.timeout_queued = False
             self.disarm()
             if report.info_enabled():
-                report.timed_out(self.spec.name, self.node.name, False)
+                report.timed_out(self.spec.shown, self.node.name, False)
             if self.observers is not None:  # told as on_timeout runs: a timeout dropped is never told
                 self.emit(TimeoutFired, state=self.node.name)
             return TIMEOUT
@@ -429,7 +429,7 @@ class Engine(Telling):
         self.phase = WAIT
         self.disarm()  # takes the queued timeout back off the queue
         if report.info_enabled():
-            report.timed_out(self.spec.name, self.node.name, True)
+            report.timed_out(self.spec.shown, self.node.name, True)
         if self.observers is not None:
             self.emit(TimeoutFired, state=self.node.name)
         return RESUMED
@@ -482,7 +482,7 @@ class Engine(Telling):
         self.phase = DONE
         if self.waiter is not None:
             self.wake()
-        report.completed(self.spec.name, node.name, 0 if self.mailbox is None else self.mailbox.size)
+        report.completed(self.spec.shown, node.name, 0 if self.mailbox is None else self.mailbox.size)
 
     # ----------------------------------------------------------------- errors
     async def _route(self, node: Node, role: str, exc: BaseException, what: str | None = None) -> None:

@@ -23,8 +23,9 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..common.callables import is_async_callable
+from ..common.callables import def_name, is_async_callable, shown_name
 from ..common.errors import ExecutionError
+from .checks import define_fix
 from .plan import Node, Op, label_text
 from .targets import LabeledTransition
 
@@ -33,6 +34,7 @@ __all__ = [
     "Choice",
     "GuardRaised",
     "act",
+    "called",
     "check",
     "choose",
     "describe",
@@ -63,14 +65,22 @@ class GuardRaised(Exception):
 
     def __init__(self, guard: Any, label: Any, exc: Exception) -> None:
         super().__init__(exc)
-        self.what = f"guard {guard_name(guard)} of label {label_text(label)}"
+        self.what = f"{called(guard, 'guard')} of label {label_text(label)}"
         self.exc = exc
 
 
-def guard_name(fn: Any) -> str:
-    """How a guard or action is named in pictures, logs and SCXML: its ``__name__``."""
-    name = getattr(fn, "__name__", None)
-    return name if isinstance(name, str) and name != "<lambda>" else "guard"
+def guard_name(fn: Any, role: str = "guard") -> str:
+    """How a picture names a guard or action: its ``__name__``, else (a lambda...) its role."""
+    return def_name(fn) or role
+
+
+def called(fn: Any, role: str) -> str:
+    """How a message names a guard or action: ``guard big``, ``the action (a lambda)``."""
+    name = def_name(fn)
+    if name is not None:
+        return f"{role} {name}"
+    shown = shown_name(fn)  # "guard guard" or "action <lambda>" would name nothing
+    return f"the {role} (a lambda)" if shown == "<lambda>" else f"the {role} ({shown})"
 
 
 def _takes_ctx(fn: Any) -> bool:
@@ -96,27 +106,27 @@ def check(item: LabeledTransition) -> Iterator[Finding]:
             )
         elif is_async_callable(guard) or inspect.isgeneratorfunction(guard):
             yield (
-                f"label {text}: guard {guard_name(guard)} is async (or a generator); a guard is asked "
+                f"label {text}: {called(guard, 'guard')} is async (or a generator); a guard is asked "
                 f"while a transition is chosen, which never suspends",
                 "make it a plain def that only reads ctx and returns True or False",
             )
         elif not _takes_ctx(guard):
             yield (
-                f"label {text}: guard {guard_name(guard)} must take one argument, ctx",
-                "define it as `def guard(ctx)`",
+                f"label {text}: {called(guard, 'guard')} must take one argument, ctx",
+                define_fix(guard, "guard", "ctx"),
             )
     if action is not None:
         if not callable(action):
             yield f"label {text}: action={action!r} is not callable", "pass a function action(ctx)"
         elif inspect.isgeneratorfunction(action) or inspect.isasyncgenfunction(action):
             yield (
-                f"label {text}: action {guard_name(action)} is a generator function",
+                f"label {text}: {called(action, 'action')} is a generator function",
                 "make it a plain or async def",
             )
         elif not _takes_ctx(action):
             yield (
-                f"label {text}: action {guard_name(action)} must take one argument, ctx",
-                "define it as `def action(ctx)`",
+                f"label {text}: {called(action, 'action')} must take one argument, ctx",
+                define_fix(action, "action", "ctx"),
             )
 
 
@@ -159,7 +169,7 @@ def choose(node: Node, choice: Choice, ctx: Any) -> Op | None:
             return op
         if passed is not False:
             raise ExecutionError(
-                f"state {node.name}: guard {guard_name(guard)} of label {label_text(choice.label)} returned "
+                f"state {node.name}: {called(guard, 'guard')} of label {label_text(choice.label)} returned "
                 f"{passed!r}; a guard returns True or False (write `return bool(...)`)",
                 state=node.name,
                 event=choice.label,
@@ -188,4 +198,4 @@ def ops(node: Node) -> list[Op]:
 def describe(guard: Any, op: Op) -> str:
     """The UML suffix of an edge: `` [guard]`` and `` / action`` when the transition has them."""
     text = f" [{guard_name(guard)}]" if guard is not None else ""
-    return text + (f" / {guard_name(op.action)}" if op.action is not None else "")
+    return text + (f" / {guard_name(op.action, 'action')}" if op.action is not None else "")

@@ -105,7 +105,7 @@ class StateMachine(Engine, legacy.Compat0x):
         self.ctx = None
         self.common_data = common_data
         self.timebase = (
-            DEFAULT_TIMEBASE if timebase is None else checked_timebase(timebase, "StateMachine", spec.name)
+            DEFAULT_TIMEBASE if timebase is None else checked_timebase(timebase, "StateMachine", spec.shown)
         )
         self.options = chosen
         self.mailbox = None
@@ -219,7 +219,7 @@ class StateMachine(Engine, legacy.Compat0x):
         """
         if self.phase == DONE:
             raise StateMachineComplete(
-                f"machine {self.spec.name} is complete (terminal state {self.node.name}); "
+                f"machine {self.spec.shown} is complete (terminal state {self.node.name}); "
                 f"it takes no more messages; build a new StateMachine to run the states again",
                 state=self.node.name,
                 event=msg,
@@ -230,7 +230,7 @@ class StateMachine(Engine, legacy.Compat0x):
             # Checked first: a full queue must not evict or count for a message it then refuses.
             priority = legacy.priority(priority)
         if self.options.filter_fn is not None and legacy.dropped(
-            self, self.spec.name, self.options.filter_fn, msg
+            self, self.spec.shown, self.options.filter_fn, msg
         ):
             return False
         mailbox = self.mailbox or self.open_mailbox()
@@ -264,7 +264,7 @@ class StateMachine(Engine, legacy.Compat0x):
 
     def remove_observer(self, callback: Observer) -> None:
         """Stop calling ``callback`` (the same object given to :meth:`add_observer`)."""
-        observers = self.observers or Observers(report.log, f"machine {self.spec.name}")
+        observers = self.observers or Observers(report.log, f"machine {self.spec.shown}")
         observers.remove(callback)  # says clearly when it was never attached
         # (the last one gone, its watcher sets observers to None: a step is back to one test for them)
 
@@ -298,7 +298,7 @@ class StateMachine(Engine, legacy.Compat0x):
         if self.closed:
             self._refuse_closed("steps")
         await take_turn(self, skip=1)
-        report.reset(self.spec.name, self.node.name, self.queue_size)
+        report.reset(self.spec.shown, self.node.name, self.queue_size)
         durable.restart(self)
         self.release()
         await self.initialize()
@@ -317,7 +317,7 @@ class StateMachine(Engine, legacy.Compat0x):
                 return self.entry_step(node)
         if self.phase == DONE:
             raise StateMachineComplete(
-                f"machine {self.spec.name} is complete (terminal state {self.node.name}); "
+                f"machine {self.spec.shown} is complete (terminal state {self.node.name}); "
                 f"it has no more steps; build a new StateMachine to run the states again",
                 state=self.node.name,
             )
@@ -420,7 +420,7 @@ class StateMachine(Engine, legacy.Compat0x):
         observers = getattr(self, "_kept_observers", None)  # (kept when the last one went)
         if observers is not None:
             await observers.drain()
-        report.closed(self.spec.name, self.node.name, self.queue_size)
+        report.closed(self.spec.shown, self.node.name, self.queue_size)
 
     async def __aenter__(self) -> StateMachine:
         return self
@@ -430,7 +430,7 @@ class StateMachine(Engine, legacy.Compat0x):
 
     def _refuse_closed(self, what: str, msg: Any = None) -> NoReturn:
         raise ExecutionError(
-            f"machine {self.spec.name} is closed; it takes no more {what}; build a new StateMachine "
+            f"machine {self.spec.shown} is closed; it takes no more {what}; build a new StateMachine "
             f"to run the states again",
             state=self.node.name,
             event=msg,

@@ -48,10 +48,10 @@ async def route(e: Stepping, node: Node, role: str, exc: BaseException, what: st
         raise error
     e.ctx.error = error
     if isinstance(dest, Op):  # the hook returned a label: taken as if node's handler had
-        report.routed(e.spec.name, error, f"label {label_text(dest.label)}")
+        report.routed(e.spec.shown, error, f"label {label_text(dest.label)}")
         move = moves.apply(e, node, dest, report.info_enabled())
     else:
-        report.routed(e.spec.name, error, dest.name)
+        report.routed(e.spec.shown, error, dest.name)
         e.disarm()  # the failed state is abandoned: no on_leave
         e.retry = 0
         move = moves.enter(e, dest, node, None)
@@ -76,7 +76,7 @@ def put_back(e: Stepping, node: Node, took: Any, timeout: bool) -> None:
             e.clock.fired = True  # so that leaving the state drops it
     message = None if timeout or took is ENTRY_RUN else took
     role = "on_timeout" if timeout else "on_state"
-    report.cancelled(e.spec.name, node.name, role, message)
+    report.cancelled(e.spec.shown, node.name, role, message)
     if e.observers is not None:
         e.emit(StepCancelled, state=node.name, role=role, message=message)
 

@@ -84,7 +84,7 @@ async def apply(m: Moving, node: Node, op: Op, info: bool) -> None:
         if msg is not None:
             m.unhandled += 1
             if info:
-                report.unhandled(m.spec.name, node.name, msg, m.unhandled)
+                report.unhandled(m.spec.shown, node.name, msg, m.unhandled)
     elif kind == RETRY and node.retries is not None and m.retry >= node.retries:
         await _fail(m, node, info)
     else:
@@ -127,7 +127,7 @@ async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
         m.stack.pop()  # type: ignore[union-attr]
     if info:
         how = f" retry {retry}" if kind == RETRY else _HOW[kind]
-        report.moved(m.spec.name, node.name, op.label, how, target.name)
+        report.moved(m.spec.shown, node.name, op.label, how, target.name)
     await enter(m, target, node, op.label)
     if failed is not None:
         raise failed
@@ -136,7 +136,7 @@ async def _transfer(m: Moving, node: Node, op: Op, info: bool) -> None:
 async def _fail(m: Moving, node: Node, info: bool) -> None:
     """``Retry`` with the budget spent: ``on_fail`` says where to go."""
     if info:
-        report.out_of_retries(m.spec.name, node.name, m.retry)
+        report.out_of_retries(m.spec.shown, node.name, m.retry)
     label = await hook(m, node, "on_fail")
     if label is None:
         return

@@ -22,7 +22,7 @@ def overflow(engine: Engine, msg: Any, priority: int) -> bool:
     """The machine's queue is full: apply its overflow policy; True if ``msg`` may be queued."""
     mailbox = engine.mailbox
     assert mailbox is not None
-    name, state, policy = engine.spec.name, engine.node.name, engine.options.queue_overflow
+    name, state, policy = engine.spec.shown, engine.node.name, engine.options.queue_overflow
     mailbox.overflows += 1
     if policy == "raise":
         report.queue_full(name, state, mailbox.limit, "refused", msg, mailbox.overflows)

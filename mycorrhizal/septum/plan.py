@@ -11,7 +11,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from ..common.callables import is_async_callable
+from ..common.callables import is_async_callable, local_name
 from ..common.errors import Problem
 from .states import State, StateGroup
 from .targets import GOTO, PUSH, SpecialTarget, special
@@ -153,7 +153,18 @@ class Node:
 class MachineSpec:
     """The validated, compiled states of one machine: shared by every instance built from it."""
 
-    __slots__ = ("initial", "error", "nodes", "group", "root", "name", "warnings", "keys", "__weakref__")
+    __slots__ = (
+        "initial",
+        "error",
+        "nodes",
+        "group",
+        "root",
+        "name",
+        "shown",
+        "warnings",
+        "keys",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -170,7 +181,11 @@ class MachineSpec:
         self.group = group
         # A plain attribute, not a property: an observed machine reads it for every record it tells.
         self.name: str = group.name if group is not None else initial.name
-        """The machine's name: its group's, else its initial state's."""
+        """The machine's name: its group's, else its initial state's (snapshots hold it)."""
+        # A group class declared in a function is named by its qualname, "f.<locals>.Grp": messages
+        # and logs show it as written, "Grp"; ``name`` stays, for the snapshots written with it.
+        self.shown: str = local_name(self.name)
+        """The machine's name as messages and logs show it: :attr:`name` as the user wrote it."""
         #: What the machine's states do that 0.x accepted and a strict machine refuses (logged once).
         self.warnings: tuple[Problem, ...] = ()
         #: Each node's name in snapshot documents and back (made by the first snapshot or restore).

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from ..common.callables import local_name
 from ..common.diagram import Diagram
 from .config import StateConfiguration
 
@@ -209,7 +210,7 @@ class StateGroup(_MachineRoot):
         try:
             return self.namespace[key]
         except KeyError:
-            raise AttributeError(f"state group {self.name!r} has no attribute {key!r}") from None
+            raise AttributeError(f"state group {local_name(self.name)!r} has no attribute {key!r}") from None
 
     def __repr__(self) -> str:
         return f"<septum group {self.name}: {', '.join(s.name for s in self.states)}>"

@@ -62,21 +62,21 @@ def ensure(engine: Any) -> None:
         verdict = ", ".join(filter(None, (verdict, "the on_error hook")))
     if verdict:
         raise ExecutionError(
-            f"machine {spec.name} cannot be driven synchronously: {verdict} "
+            f"machine {spec.shown} cannot be driven synchronously: {verdict} "
             f"{'is' if ',' not in verdict else 'are'} async; use `await run()`/`await tick()`, or make "
             f"{'it a plain def' if ',' not in verdict else 'them plain defs'}",
             state=engine.node.name,
         )
     if isinstance(engine.timebase, MonotonicClock | WallClock | UTCClock) and _timed(spec):
         raise ExecutionError(
-            f"machine {spec.name} has states with a timeout, and its timebase "
+            f"machine {spec.shown} has states with a timeout, and its timebase "
             f"{type(engine.timebase).__name__} keeps its timers on an event loop; for the synchronous "
             f"door build it with timebase=ManualClock() (and move time with clock.advance())",
             state=engine.node.name,
         )
     if engine.running:
         raise ExecutionError(
-            f"machine {spec.name} is being run (by a handler or another task); the synchronous door "
+            f"machine {spec.shown} is being run (by a handler or another task); the synchronous door "
             f"only steps a machine nobody else is running",
             state=engine.node.name,
         )
@@ -96,7 +96,7 @@ def finish(engine: Any, step: Coroutine[Any, Any, Any]) -> Any:
     except (asyncio.CancelledError, StopIteration):
         pass
     raise ExecutionError(
-        f"machine {engine.spec.name}: a handler in state {engine.node.name} waited for {waits!r}, which "
+        f"machine {engine.spec.shown}: a handler in state {engine.node.name} waited for {waits!r}, which "
         f"needs an event loop; drive this machine with `await run()`",
         state=engine.node.name,
     )

@@ -36,7 +36,7 @@ class Telling:
             observers = getattr(self, "_kept_observers", None)
             if observers is None:
                 observers = self._kept_observers = Observers(
-                    report.log, f"machine {self.spec.name}", self.timebase.now
+                    report.log, f"machine {self.spec.shown}", self.timebase.now
                 )
                 observers.watch(self._observed)
             self.observers = observers

@@ -17,6 +17,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import attrs
 
+from ..common.callables import written_name
 from .models import EventAttr, ObjectRef, ObjectScope, SporesAttr, generate_object_id
 from .records import Attributes
 
@@ -63,7 +64,7 @@ def _hints(cls: type) -> dict[str, Any]:
         log.warning(
             "spores: the annotations of %s cannot be resolved (%s: %s); its EventAttr/ObjectRef/"
             "SporesAttr fields are not logged. Fix: import the names its annotations use at module level",
-            cls.__qualname__,
+            written_name(cls),
             type(exc).__name__,
             exc,
         )

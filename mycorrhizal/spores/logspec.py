@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..common.callables import written_name
 from ..common.errors import DefinitionError, Problem
 from . import config
 from .extraction import field_of_type, object_attributes, object_type, plan_of
@@ -84,7 +85,7 @@ class EventSpec:
         self.event_type = event_type
         self.signature = inspect.signature(fn)
         self.names = set(self.signature.parameters) | {"return", "ret"}
-        where = f"log_event({event_type!r}) on {getattr(fn, '__qualname__', fn)!r}"
+        where = f"log_event({event_type!r}) on {written_name(fn)}"
         problems: list[Problem] = []
         self.relations = [self._relation(where, q, spec, problems) for q, spec in relationships.items()]
         self.attributes: list[tuple[str, str, Any]] = [

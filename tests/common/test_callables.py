@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common.callables import def_name, shown_name
+from mycorrhizal.common.callables import def_name, shown_name, written_name
 
 
 def handler(ctx: Any) -> None:
@@ -43,3 +43,54 @@ def renamed(name: str) -> Any:
 def test_a_callable_has_a_def_name_only_when_a_def_could(fn: Any, as_def: str | None, shown: str) -> None:
     assert def_name(fn) == as_def
     assert shown_name(fn) == shown
+
+
+def declared_in_a_function() -> dict[str, Any]:
+    """A function, a class and its method declared inside a function (their qualnames hold <locals>)."""
+
+    def local(ctx: Any) -> None:
+        return None
+
+    class Local:
+        def method(self) -> None:
+            return None
+
+        class Inner:
+            pass
+
+    return {"function": local, "class": Local, "method": Local.method, "nested class": Local.Inner}
+
+
+LOCAL = declared_in_a_function()
+
+
+@pytest.mark.parametrize(
+    ("obj", "written"),
+    [
+        (handler, "handler"),
+        (Handler, "Handler"),
+        (Handler.__call__, "Handler.__call__"),
+        (LOCAL["function"], "local"),
+        (LOCAL["class"], "Local"),
+        (LOCAL["method"], "Local.method"),
+        (LOCAL["nested class"], "Local.Inner"),
+        (lambda ctx: None, "<lambda>"),
+        (functools.partial(handler), "partial object"),
+        (Handler(), "Handler object"),
+    ],
+    ids=[
+        "def",
+        "class",
+        "method",
+        "local def",
+        "local class",
+        "method of a local class",
+        "class in a local class",
+        "lambda",
+        "partial",
+        "callable object",
+    ],
+)
+def test_a_name_is_written_as_where_it_was_declared(obj: Any, written: str) -> None:
+    # A message names it as the user wrote it: never the "<locals>" of the function around it.
+    assert written_name(obj) == written

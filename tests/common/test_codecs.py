@@ -343,6 +343,72 @@ def test_unregistered_type_is_refused_when_encoding_with_the_fix(registry: Codec
         registry.encode({"token": [Stranger()]})
 
 
+def declared_in_a_function() -> tuple[type, type, type]:
+    """An unregistered class, a dataclass and an enum declared in a function: qualnames with <locals>."""
+
+    class Stranger:
+        pass
+
+    @dataclasses.dataclass
+    class Spot:
+        x: int
+
+    class Tint(enum.Enum):
+        RED = "red"
+
+    return Stranger, Spot, Tint
+
+
+LOCAL_STRANGER, LOCAL_SPOT, LOCAL_TINT = declared_in_a_function()
+
+
+def local_registry() -> CodecRegistry:
+    registry = CodecRegistry()
+    registry.register(LOCAL_SPOT, name="Spot")
+    registry.register(LOCAL_TINT, name="Tint")
+    return registry
+
+
+@pytest.mark.parametrize(
+    ("act", "error", "message"),
+    [
+        (
+            lambda r: r.encode(LOCAL_STRANGER()),
+            CodecError,
+            rf"^cannot encode a {__name__}\.Stranger: its type is not registered\. "
+            r"Fix: registry\.register\(Stranger\) ",
+        ),
+        (
+            lambda r: r.register(LOCAL_SPOT, name="Spot2"),
+            DefinitionError,
+            r"^registering Spot has 1 problem:\n  - codec for 'Spot2': Spot is already registered as ",
+        ),
+        (
+            lambda r: r.decode({"$t": "Spot", "v": [1]}),
+            CodecError,
+            r"^cannot decode a Spot: the fields of Spot must",
+        ),
+        (
+            lambda r: r.decode({"$t": "Spot", "v": {"y": 1}}),
+            CodecError,
+            r"^cannot decode a Spot: Spot has no field",
+        ),
+        (
+            lambda r: r.decode({"$t": "Tint", "v": "BLUE"}),
+            CodecError,
+            r"^cannot decode a Tint: Tint has no member",
+        ),
+    ],
+    ids=["unregistered", "registered twice", "fields not a mapping", "unknown field", "unknown member"],
+)
+def test_a_class_declared_in_a_function_is_named_as_written(act: Any, error: type, message: str) -> None:
+    # Each read "declared_in_a_function.<locals>.Spot": a fix like registry.register(f.<locals>.X) is
+    # no Python anyone can write.
+    with pytest.raises(error, match=message) as caught:
+        act(local_registry())
+    assert "<locals>" not in str(caught.value)
+
+
 def test_subclass_of_a_registered_class_is_not_encoded_as_its_base(registry: CodecRegistry) -> None:
     class SpecialJob(Job):
         pass

@@ -72,8 +72,11 @@ def test_interface_of_finds_the_annotated_interface(
 def test_an_unresolvable_string_annotation_is_a_definition_error_naming_the_handler() -> None:
     def broken(bb: "NoSuchInterface") -> None: ...  # type: ignore[name-defined]  # noqa: F821, UP037
 
+    # Declared in this test, its qualname reads "test_....<locals>.broken": named as written instead.
     with pytest.raises(
-        DefinitionError, match="broken: the annotation 'NoSuchInterface' of its parameter 'bb'"
+        DefinitionError,
+        match=r"^handler 'broken' has 1 problem:\n  - broken: the annotation 'NoSuchInterface' of its "
+        r"parameter 'bb' cannot be resolved",
     ):
         interface_of(broken, "bb")
 

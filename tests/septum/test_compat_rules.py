@@ -174,6 +174,24 @@ def test_strict_machines_refuse_them(build: Any, message: str) -> None:
         StateMachine(states, strict=True)  # and once it is
 
 
+def test_a_group_declared_in_a_function_is_named_as_written_strict_or_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The header and the warning read "state machine test_....<locals>.Grp".
+    @septum.group
+    class Grp:
+        stuck = empty_transitions()
+
+    header = r"^state machine Grp has 1 problem:\n  - state Stuck: declares no transitions"
+    with pytest.raises(DefinitionError, match=header):
+        StateMachine(Grp, strict=True)  # before the spec is cached
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):
+        StateMachine(Grp)
+    assert [r.getMessage().split(": ")[0] for r in caplog.records] == ["state machine Grp"]
+    with pytest.raises(DefinitionError, match=header):
+        StateMachine(Grp, strict=True)  # and once it is
+
+
 def test_strict_reports_warnings_with_the_errors() -> None:
     both = make("Both", config=StateConfiguration(timeout=1.0, retries=1), on_state=lambda ctx: None)
     with pytest.raises(DefinitionError, match="state machine Both has 2 problems") as info:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -204,17 +205,28 @@ async def test_a_guarded_label_from_on_timeout_and_on_fail() -> None:
     assert failing.current_state is early
 
 
-async def test_a_guard_that_does_not_answer_true_or_false_is_an_execution_error() -> None:
+def echo(ctx: Any) -> Any:
+    return ctx.msg
+
+
+@pytest.mark.parametrize(
+    ("guard", "named"),
+    [(echo, "guard echo"), (lambda ctx: ctx.msg, "the guard (a lambda)")],
+    ids=["def", "lambda"],
+)
+async def test_a_guard_that_does_not_answer_true_or_false_is_an_execution_error(
+    guard: Any, named: str
+) -> None:
     start = make(
         "Sloppy",
         on_state=by_message,
-        transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=lambda ctx: ctx.msg)],
+        transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=guard)],
     )
     fsm = StateMachine(start)
     fsm.send_message("yes")
     with pytest.raises(
         ExecutionError,
-        match=r"state Sloppy: guard guard of label GO returned 'yes'; a guard returns True or False",
+        match=rf"^state Sloppy: {re.escape(named)} of label GO returned 'yes'; a guard returns True or False",
     ):
         await fsm.run()
 
@@ -285,12 +297,27 @@ def test_guards_and_actions_are_drawn_on_the_edges() -> None:
     assert 'label="GO [big] / charge"' in to_dot(pay)
 
 
+def test_a_lambda_guard_or_action_is_drawn_as_what_it_is() -> None:
+    pay = make(
+        "Pay",
+        on_state=by_message,
+        transitions=lambda: [
+            LabeledTransition(E.GO, terminal(), guard=lambda ctx: True, action=lambda ctx: None)
+        ],
+    )
+    assert 'label="GO [guard] / action"' in to_dot(pay)
+
+
 def test_analysis_counts_every_guarded_option() -> None:
     start, _ = sorter()
     assert (True, "4 states reachable from Sorter") in start.analysis_report()
 
 
 async def not_sync(ctx: Any) -> bool:
+    return True
+
+
+def two_arguments(ctx: Any, extra: Any) -> bool:
     return True
 
 
@@ -306,13 +333,44 @@ async def not_sync(ctx: Any) -> bool:
             "state Bad: label GO: guard not_sync is async (or a generator); a guard is asked while a transition is chosen, which never suspends",
         ),
         (
+            lambda end: LabeledTransition(E.GO, end, guard=functools.partial(not_sync)),
+            "state Bad: label GO: the guard (partial object) is async (or a generator)",
+        ),
+        (
             lambda end: LabeledTransition(E.GO, end, guard=lambda a, b: True),
-            "state Bad: label GO: guard guard must take one argument, ctx",
+            "state Bad: label GO: the guard (a lambda) must take one argument, ctx. Fix: write the lambda as `lambda ctx: ...`",
+        ),
+        (
+            lambda end: LabeledTransition(E.GO, end, guard=two_arguments),
+            "state Bad: label GO: guard two_arguments must take one argument, ctx. Fix: define it as `def two_arguments(ctx)`",
         ),
         (
             lambda end: LabeledTransition(E.GO, end, action=42),
             "state Bad: label GO: action=42 is not callable. Fix: pass a function action(ctx)",
         ),
+        (
+            lambda end: LabeledTransition(E.GO, end, action=lambda ctx: (yield ctx)),
+            "state Bad: label GO: the action (a lambda) is a generator function. Fix: make it a plain or async def",
+        ),
+        (
+            lambda end: LabeledTransition(E.GO, end, action=lambda: None),
+            "state Bad: label GO: the action (a lambda) must take one argument, ctx. Fix: write the lambda as `lambda ctx: ...`",
+        ),
+        (
+            lambda end: LabeledTransition(E.GO, end, action=functools.partial(two_arguments)),
+            "state Bad: label GO: the action (partial object) must take one argument, ctx. Fix: define a function `def action(ctx)` in its place",
+        ),
+    ],
+    ids=[
+        "guard not callable",
+        "async guard",
+        "async partial guard",
+        "lambda guard of two",
+        "def guard of two",
+        "action not callable",
+        "generator lambda action",
+        "lambda action of none",
+        "partial action of two",
     ],
 )
 def test_bad_guards_and_actions_are_definition_errors(transition: Any, message: str) -> None:

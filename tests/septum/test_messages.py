@@ -17,6 +17,7 @@ from mycorrhizal.septum import (
     StateMachine,
     StateMachineComplete,
     Unhandled,
+    septum,
 )
 
 from ._helpers import E, log_to, make, terminal
@@ -187,6 +188,20 @@ async def test_complete_machine_refuses_messages_and_steps_saying_what_to_do(cal
     message += "build a new StateMachine to run the states again"
     with pytest.raises(StateMachineComplete, match=f"^{re.escape(message)}$"):
         call(fsm)
+
+
+async def test_a_group_declared_in_a_function_is_named_as_written(caplog: pytest.LogCaptureFixture) -> None:
+    # Its name, the class's qualname, read "test_....<locals>.Grp" in errors and logs.
+    @septum.group
+    class Grp:
+        start = End
+
+    caplog.set_level(logging.INFO, "mycorrhizal.septum")
+    fsm = StateMachine(Grp)
+    await fsm.initialize()
+    with pytest.raises(StateMachineComplete, match=r"^machine Grp is complete \(terminal state End\)"):
+        fsm.send_message("late")
+    assert caplog.messages == ["machine Grp: start in End", "machine Grp: complete in terminal state End"]
 
 
 async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:

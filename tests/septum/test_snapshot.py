@@ -320,3 +320,58 @@ async def test_copies_still_continue_from_the_same_point(clock: ManualClock) -> 
     clock.advance(3.0)
     await twin.run()
     assert twin.retry_count == 1
+
+
+def pair_in_a_function() -> Any:
+    """A group declared in a function: its name (``spec.name``, in snapshots) holds ``<locals>``."""
+
+    @septum.group
+    class Pair:
+        @septum.state(config=StateConfiguration(can_dwell=True))
+        class Wait:
+            @septum.on_state
+            def on_state(ctx):
+                return Ev.GO if ctx.msg == "go" else None
+
+            @septum.transitions
+            def transitions():
+                return [LabeledTransition(Ev.GO, Pair.Done)]
+
+        @septum.state(config=StateConfiguration(terminal=True))
+        class Done:
+            pass
+
+    return Pair
+
+
+#: What fsm.snapshot() of StateMachine(pair_in_a_function(), common_data={"n": 1}) wrote, a message
+#: "later" queued, before messages named the group as written ("Pair"): documents hold the qualname.
+WRITTEN_BEFORE = {
+    "engine": "septum",
+    "version": 1,
+    "machine": "pair_in_a_function.<locals>.Pair",
+    "state": "pair_in_a_function.<locals>.Pair.Wait",
+    "phase": "new",
+    "retry": 0,
+    "unhandled": 0,
+    "stack": [],
+    "queue": [[0, "later"]],
+    "timer": None,
+    "blackboard": {"codec": 1, "value": {"n": 1}},
+}
+
+
+async def test_a_snapshot_of_a_group_declared_in_a_function_written_before_still_restores() -> None:
+    pair = pair_in_a_function()
+    fsm = StateMachine.restore(pair, copy.deepcopy(WRITTEN_BEFORE))
+    assert fsm.current_state is pair.Wait and fsm.queue_size == 1 and fsm.common == {"n": 1}
+    assert fsm.snapshot() == WRITTEN_BEFORE  # and what it writes now, an earlier version reads
+    fsm.send_message("go")
+    await fsm.run()
+    assert fsm.current_state is pair.Done
+
+
+def test_a_refused_document_names_a_group_declared_in_a_function_as_written() -> None:
+    document = {**WRITTEN_BEFORE, "state": "Gone"}
+    with pytest.raises(CodecError, match=r"machine Pair has no state 'Gone' \(its states: "):
+        StateMachine.restore(pair_in_a_function(), document)

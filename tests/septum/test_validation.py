@@ -134,6 +134,20 @@ def unreachable_member() -> None:
     StateMachine(septum.group(End, Orphan, name="Pair"))
 
 
+def unreachable_member_of_a_class_group() -> None:
+    # The header read "state machine unreachable_member_of_a_class_group.<locals>.Grp".
+    @septum.state(config=StateConfiguration(terminal=True))
+    class Orphan:
+        pass
+
+    @septum.group
+    class Grp:
+        start = End
+        orphan = Orphan
+
+    StateMachine(Grp)
+
+
 def history_without_its_state() -> None:
     @septum.state
     class Start:
@@ -206,6 +220,11 @@ IN_A_FUNCTION = [
     (renamed_state, "state Renamed", r"state Renamed: handler transitions refers to 'Nowhere'"),
     (pop_without_push, "state Popper", r"state Popper: can Pop, but no reachable state ever Pushes"),
     (unreachable_member, "state Orphan", r"state Orphan: is declared in group Pair but unreachable"),
+    (
+        unreachable_member_of_a_class_group,
+        "state Orphan",
+        r"^state machine Grp has 1 problem:\n  - state Orphan: is declared in group Grp but unreachable",
+    ),
     (history_without_its_state, "state Start", r"state Start: targets History without naming"),
     (unreachable_child, "state Ajar", r"state Ajar: is a child of Door that no run can enter"),
     (empty_compound, "compound state Door", r"compound state Door: declares no states of its own"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum, auto
@@ -524,3 +525,42 @@ async def test_a_named_tuple_in_an_object_ref_field_is_one_object(
     events, objects = written()
     assert [relationships for _, _, relationships in events] == [[("k1", "cargo"), ("k2", "stack")]]
     assert sorted(objects) == [("k1", {"weight": "12"}), ("k2", {"weight": "3"})]
+
+
+# -- how an adapter's problems name the handler ------------------------------------------------------
+
+ASKS_FOR_NOTHING = {"x": lambda nope, never: 1}  # names no parameter of the handler: a DefinitionError
+
+
+def _decorators() -> list[tuple[str, Callable[[Any], Any]]]:
+    """(the subject's words before the handler's name, the decorator with ASKS_FOR_NOTHING)."""
+    return [
+        ("log_state('s')", SeptumAdapter().log_state("s", ASKS_FOR_NOTHING)),
+        ("log_state_lifecycle('s')", SeptumAdapter().log_state_lifecycle("s", ASKS_FOR_NOTHING)),
+        ("log_message('s')", log_message("s", ASKS_FOR_NOTHING)),
+        ("log_transition('s')", HyphaAdapter().log_transition("s", ASKS_FOR_NOTHING)),
+        ("log_node('s')", RhizomorphAdapter().log_node("s", ASKS_FOR_NOTHING)),
+        ("log_tree_event('s')", log_tree_event("s", "T", ASKS_FOR_NOTHING)),
+        ("log_action('s')", spores.TreeSporesAdapter().log_action("s", ASKS_FOR_NOTHING)),
+    ]
+
+
+@pytest.mark.parametrize(("words", "decorator"), _decorators(), ids=[w for w, _ in _decorators()])
+def test_a_problem_names_a_local_handler_as_written(words: str, decorator: Callable[[Any], Any]) -> None:
+    # It read "log_state('s') on test_...<locals>.handler": the test's name, and Python's <locals>.
+    def handler(ctx: Any) -> None:
+        return None
+
+    with pytest.raises(DefinitionError, match=rf"^{re.escape(words)} on handler has 1 problem:\n") as info:
+        decorator(handler)
+    assert "<locals>" not in str(info.value)
+
+
+@pytest.mark.parametrize(("words", "decorator"), _decorators(), ids=[w for w, _ in _decorators()])
+def test_a_problem_names_a_method_with_its_class(words: str, decorator: Callable[[Any], Any]) -> None:
+    with pytest.raises(DefinitionError, match=rf"^{re.escape(words)} on Hub\.handler has 1 problem:\n"):
+
+        class Hub:
+            @decorator
+            def handler(self, ctx: Any) -> None:
+                return None

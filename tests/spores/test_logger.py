@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 
@@ -114,6 +114,17 @@ def test_sources_and_callables_that_name_nothing_are_definition_errors() -> None
 
     assert len(info.value.problems) == 3
     assert "itms" in str(info.value)
+
+
+@pytest.mark.parametrize("logger", [sync_log, log], ids=["sync", "async"])
+def test_a_problem_names_a_local_function_as_written(logger: Any) -> None:
+    # It read "log_event('X') on 'test_...<locals>.f'": the test's name, and Python's <locals>.
+    with pytest.raises(
+        DefinitionError, match=r"^log_event\('X'\) on f has 1 problem:\n  - log_event\('X'\) on f: "
+    ):
+
+        @logger.log_event("X", relationships={"order": ("odrer", "Order")})
+        def f(order: Order) -> None: ...
 
 
 def test_relationship_singular_is_accepted_with_a_deprecation_warning(sink: MemorySink) -> None:

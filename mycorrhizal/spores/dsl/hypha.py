@@ -30,6 +30,7 @@ import mycorrhizal.spores.emit as emit
 import mycorrhizal.spores.encoder as encoder
 import mycorrhizal.spores.extraction as extraction
 
+from ...common.callables import written_name
 from ..emit import adapter_event, json_reader, write_related
 from ..encoder import attribute_json, quote
 from ..extraction import describe
@@ -284,7 +285,7 @@ class HyphaAdapter(Adapter):
 
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_transition(...)", "@builder.transition(...)")
-            extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {fn.__qualname__}")
+            extra = UserAttributes(attributes, fn, f"log_transition({event_type!r}) on {written_name(fn)}")
             firing = _Firing(self, fn, event_type, extra, log_inputs, log_outputs)
             if extra or not inspect.iscoroutinefunction(fn):
                 return wrap(fn, after=firing.after)  # type: ignore[return-value]

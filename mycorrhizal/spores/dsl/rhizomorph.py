@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ...common.callables import written_name
 from ...rhizomorph import Status
 from ..emit import adapter_event
 from ..records import Attributes, RawEvent
@@ -52,7 +53,7 @@ class RhizomorphAdapter(Adapter):
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_node(...)", "@bt.action / @bt.condition")
             finder = ArgumentFinder(fn)
-            extra = UserAttributes(attributes, fn, f"log_node({event_type!r}) on {fn.__qualname__}")
+            extra = UserAttributes(attributes, fn, f"log_node({event_type!r}) on {written_name(fn)}")
             name = fn.__name__
 
             def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent | None:
@@ -82,7 +83,7 @@ def log_tree_event(
 
     def decorate(fn: F) -> F:
         check_target(fn, "@log_tree_event(...)", "any engine decorator")
-        extra = UserAttributes(attributes, fn, f"log_tree_event({event_type!r}) on {fn.__qualname__}")
+        extra = UserAttributes(attributes, fn, f"log_tree_event({event_type!r}) on {written_name(fn)}")
         blackboard = blackboard_argument(ArgumentFinder(fn))
 
         def after(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> RawEvent:

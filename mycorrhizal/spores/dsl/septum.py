@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import mycorrhizal.spores.config as config
 import mycorrhizal.spores.emit as emit
 
+from ...common.callables import written_name
 from ..emit import adapter_event, json_reader, relate
 from ..encoder import attribute_json, attributes_json, quote
 from ..models import ObjectScope
@@ -125,7 +126,7 @@ class SeptumAdapter(Adapter):
 
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_state(...)", "@septum.on_state")
-            extra = UserAttributes(attributes, fn, f"log_state({event_type!r}) on {fn.__qualname__}")
+            extra = UserAttributes(attributes, fn, f"log_state({event_type!r}) on {written_name(fn)}")
             evaluated = bool(extra)
 
             outcomes = _Outcomes(fn, log_state_name, log_transition)
@@ -172,7 +173,7 @@ class SeptumAdapter(Adapter):
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_state_lifecycle(...)", "@septum.on_enter (or on_leave...)")
             extra = UserAttributes(
-                attributes, fn, f"log_state_lifecycle({event_type!r}) on {fn.__qualname__}"
+                attributes, fn, f"log_state_lifecycle({event_type!r}) on {written_name(fn)}"
             )
             method = fn.__name__
             phase = _PHASES.get(method, method)
@@ -209,7 +210,7 @@ def log_message(
 
     def decorate(fn: F) -> F:
         check_target(fn, "@log_message(...)", "@septum.on_state")
-        extra = UserAttributes(attributes, fn, f"log_message({event_type!r}) on {fn.__qualname__}")
+        extra = UserAttributes(attributes, fn, f"log_message({event_type!r}) on {written_name(fn)}")
 
         def before(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RawEvent | None:
             ctx = _ctx(args, kwargs)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Generator, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
+from ...common.callables import written_name
 from ..config import current
 from ..emit import adapter_event
 from ..extraction import object_attributes
@@ -143,7 +144,7 @@ class TreeSporesAdapter(Adapter):
         def decorate(fn: F) -> F:
             check_target(fn, "@adapter.log_action(...)", "@bt.action")
             finder = ArgumentFinder(fn)
-            extra = UserAttributes(attributes, fn, f"log_action({event_type!r}) on {fn.__qualname__}")
+            extra = UserAttributes(attributes, fn, f"log_action({event_type!r}) on {written_name(fn)}")
             machine_arg = next((name for name in _MACHINE_ARGS if name in finder), None)
             blackboard = blackboard_argument(finder, prefer_bb=True)
             name = fn.__name__
