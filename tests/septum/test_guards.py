@@ -51,18 +51,18 @@ def fragile(ctx: Any) -> bool:
     raise KeyError("limit")
 
 
-def guarded(where: str) -> Any:
-    """A state Guarded whose label GO is guarded by ``fragile``: alone, run on entry, or in a compound."""
+def guarded(where: str, guard: Any = fragile) -> Any:
+    """A state Guarded whose label GO is guarded by ``guard``: alone, run on entry, or in a compound."""
     if where == "chart":
         inner = leaf(
             "Guarded",
             on_state=on({"x": E.GO}),
-            transitions=lambda: [LabeledTransition(E.GO, final("There"), guard=fragile)],
+            transitions=lambda: [LabeledTransition(E.GO, final("There"), guard=guard)],
         )
         return box("Outer", inner, transitions=lambda: [LabeledTransition(E.DONE, final("End"))])
     on_state = (lambda ctx: E.GO) if where == "entry run" else by_message
     return make(
-        "Guarded", on_state=on_state, transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=fragile)]
+        "Guarded", on_state=on_state, transitions=lambda: [LabeledTransition(E.GO, terminal(), guard=guard)]
     )
 
 
@@ -249,20 +249,24 @@ async def test_a_guard_that_raises_is_routed_like_a_failed_handler() -> None:
     assert raising.current_state is start
 
 
+@pytest.mark.parametrize(
+    ("guard", "named"),
+    [(fragile, "guard fragile"), (lambda ctx: fragile(ctx), "the guard (a lambda)")],
+    ids=["def", "lambda"],
+)
 @pytest.mark.parametrize("where", ["message", "entry run", "chart"])
-async def test_a_guard_that_raises_is_named_with_the_label_it_guards(where: str) -> None:
-    fsm = StateMachine(guarded(where))
+async def test_a_guard_that_raises_is_named_with_the_label_it_guards(
+    where: str, guard: Any, named: str
+) -> None:
+    fsm = StateMachine(guarded(where, guard))
     seen: list[Any] = []
     fsm.add_observer(seen.append)
     fsm.send_message("x")
-    with pytest.raises(
-        HandlerError, match=r"^state Guarded: guard fragile of label GO raised KeyError: 'limit'$"
-    ):
+    said = f"state Guarded: {named} of label GO raised KeyError: 'limit'"
+    with pytest.raises(HandlerError, match=rf"^{re.escape(said)}$"):
         await fsm.run()
     failed = [(e.state, e.role, str(e.error)) for e in seen if isinstance(e, HandlerFailed)]
-    assert failed == [
-        ("Guarded", "guard", "state Guarded: guard fragile of label GO raised KeyError: 'limit'")
-    ]
+    assert failed == [("Guarded", "guard", said)]
 
 
 async def test_an_action_that_raises_still_completes_the_transition_then_fails() -> None:
