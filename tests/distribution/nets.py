@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any
 
@@ -195,3 +196,10 @@ def keyed(name: str, machine: Any, transition: str) -> Any:
 
 Tally = keyed("Tally", Counting, "count")
 Deadlines = keyed("Deadlines", Armed, "expire")  # an Armed machine per key, expiring 10 s after it starts
+
+
+@dataclass
+class Job:
+    """A token type no codec registry knows until a test registers it."""
+
+    n: int

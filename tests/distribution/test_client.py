@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from mycorrhizal.common import CodecError, CodecRegistry
 from mycorrhizal.distribution import Client
 
-from .nets import Mixed
-
-
-@dataclass
-class Job:
-    n: int
+from .nets import Job, Mixed
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from mycorrhizal.common import (
 from mycorrhizal.distribution import Client, SharedNet, Worker, reader
 from mycorrhizal.distribution.dead_letters import bury
 
-from .nets import Broken, Gated, Mixed, Stations, Tally, TwoStage
+from .nets import Broken, Gated, Job, Mixed, Stations, Tally, TwoStage
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20.0) -> None:
@@ -227,11 +226,6 @@ async def test_local_places_generators_and_emits(redis_url: str, redis_prefix: s
             await client.submit("jobs", [3, object()])
         assert (await depths(client))["jobs"] == (0, 0)  # nothing of a refused submit was sent
         await worker.stop()
-
-
-@dataclass
-class Job:
-    n: int
 
 
 @pytest.mark.parametrize(
