@@ -104,7 +104,7 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
             machines.append([which, state])
             continue
         try:
-            saved = fsm.snapshot(codecs, blackboard=False)
+            saved = durable.write(fsm, codecs, None)  # the blackboard is the net's, and so is naming errors
         except ExecutionError as exc:
             if first:
                 left_out.add(which)  # in a step of a firing still running: that firing's record writes it
@@ -200,7 +200,9 @@ def _restored(
         else:
             raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
         try:
-            fsm = living[item[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
+            fsm = StateMachine(spec.initial, **options)
+            durable.resume(fsm, saved, codecs, False)  # an error names the machine by transition and key
+            living[item[0]] = fsm
         except CodecError as exc:
             error = exc.at(f"transition {pool.transition!r}, the machine of key {item[0]!r}", fix=_CHANGED)
             error.type_name = exc.type_name or NAME  # it names its place: the registry passes it on as it is
