@@ -258,7 +258,7 @@ def _decode_memory(t: TransitionState, data: JSON, codecs: CodecRegistry, pass_a
     try:
         return codecs.decode(data)
     except CodecError as exc:
-        if repr(t.qname) in str(exc):
+        if str(exc).startswith(f"transition {t.qname!r}"):  # said of it already (an fsm= machine of it)
             raise
         where = f"the ctx.memory of transition {t.qname!r} in the document cannot be read"
         error = exc.at(where, fix=_REFIT, pass_as=pass_as)
