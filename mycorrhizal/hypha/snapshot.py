@@ -38,8 +38,8 @@ from .reporting import RunnerStats
 from .state import NO_TOKEN, PlaceState, TransitionState
 
 __all__ = [
-    "ENGINE", "JOURNALING", "RECOVERING", "RESTORING", "VERSION", "Parts", "discard_memory", "hypha_codecs",
-    "read", "mismatch", "teach_memory_codecs", "write",
+    "ENGINE", "JOURNALING", "RECOVERING", "RESTORING", "SNAPSHOTTING", "VERSION", "Parts", "discard_memory",
+    "hypha_codecs", "read", "mismatch", "teach_memory_codecs", "write",
 ]  # fmt: skip
 
 ENGINE = "hypha"
@@ -53,9 +53,13 @@ _COUNTERS = RunnerStats._COUNTERS
 # How to pass a registry, for the fix of a type the runner's codecs do not know when it was given none
 # (registering the type in a registry no call was given would not reach it): see CodecError.at.
 SNAPSHOTTING = "Runner(..., codecs=registry), and Runner.restore(..., codecs=registry) to read it back"
+"""How to pass a registry to ``runner.snapshot()``."""
 RESTORING = "Runner.restore(..., codecs=registry), the registry the snapshot was taken with"
+"""How to pass a registry to ``Runner.restore()``."""
 RECOVERING = "Runner.recover(..., codecs=registry), the registry the run was journaled with"
+"""How to pass a registry to ``Runner.recover()``."""
 JOURNALING = "Runner(..., codecs=registry), and Runner.recover(..., codecs=registry) to recover the run"
+"""How to pass a registry to a journaled runner."""
 _CHANGED = (
     "; or, if the transition changed since the document was written (it keeps other things in ctx.memory "
     "now), restore it with the net that wrote it"
