@@ -34,7 +34,7 @@ from ..common.errors import CodecError, ExecutionError, StoreError
 from ..common.observers import Event
 from ..hypha import Runner
 from ..mycelium.machine_pool import MachinePool
-from ..septum import StateMachine
+from ..septum import StateMachine, durable
 from .connection import decoded
 from .partitions import Partition
 from .shared import Keyed, SharedNet
@@ -224,7 +224,7 @@ class KeyedMachines:
         """What the commit writes for ``fsm``, the machine of ``key`` (its codec ``text``); False
         while it is in the middle of a step."""
         try:
-            snapshot = fsm.snapshot(self._codecs, blackboard=False)
+            snapshot = durable.write(fsm, self._codecs, None)  # an error is said of transition and key
         except ExecutionError:
             return False
         except CodecError as exc:  # a queued message: the machine's own fields are plain data

@@ -20,7 +20,7 @@ from .ioplaces import IOPlaces
 from .journal import Recorder, encode_arriving
 from .replay import replay
 from .reporting import Reporter, log
-from .snapshot import Parts, discard_memory, read, token_order, write
+from .snapshot import JOURNALING, RECOVERING, Parts, discard_memory, read, token_order, write
 from .spec import NetSpec
 from .state import PlaceState
 
@@ -78,7 +78,7 @@ class Durable:
                 "appeared). Fix: stop the other writer of the run, then recover again"
             )
         document = replay(recovery.snapshot.document, recovery.records)
-        order = read(self._parts, document)
+        order = read(self._parts, document, RECOVERING)
         try:
             ids: Any = document["ids"]
             known = [ids.get(p.qname, []) for p in self._parts.places]
@@ -100,6 +100,7 @@ class Durable:
         recorder = Recorder(
             journal,
             self._parts.codecs,
+            self._parts.pass_as(JOURNALING),
             len(self._parts.places),
             self.every,
             self.request_snapshot,
@@ -139,7 +140,7 @@ class Durable:
             return
         order = token_order(self._parts)
         try:
-            document = write(self._parts, order)
+            document = write(self._parts, order, pass_as=self._parts.pass_as(JOURNALING))
         except CodecError as exc:
             recorder.fail(StoreError(f"run {self.run!r}: cannot write a snapshot: {exc}"))
             return
@@ -177,7 +178,7 @@ class Durable:
         if recorder is not None:
             recorder.added(p, tokens)
         else:
-            encode_arriving(self._parts.codecs, p, tokens)
+            encode_arriving(self._parts.codecs, p, tokens, self._parts.pass_as(JOURNALING))
 
     async def flush(self) -> None:
         """Return once every record so far is durable (opening the journal first, if the runner has

@@ -36,13 +36,17 @@ from ..common.interpreter import compact_json
 from ..common.store import Journal
 from .context import Consumed
 from .ready import Ready
-from .snapshot import arrange, blocked_entry, encode_memory, error_json
+from .snapshot import arrange, blocked_entry, error_json
 from .state import NO_TOKEN, PlaceState, TransitionState
 
 __all__ = ["DEFAULT_SNAPSHOT_EVERY", "Recorder", "encode_arriving"]
 
 DEFAULT_SNAPSHOT_EVERY = 10_000
 """Records between periodic snapshots (at least; see :class:`Recorder`)."""
+
+_KEEPS = "a journaled net keeps in ctx.memory only what its codecs encode"
+_KEEP = "keep in ctx.memory only values the runner's codecs encode"
+"""The fix when what ctx.memory holds is no type to register (a live object that does not journal)."""
 
 Ids = dict[int, Any]
 """One place's ids: ``id(token)`` -> its durable id, or a deque of them (the same object several times)."""
@@ -59,6 +63,7 @@ class Recorder:
     __slots__ = (
         "journal",
         "codecs",
+        "pass_as",
         "ids",
         "claims",
         "next_id",
@@ -78,6 +83,7 @@ class Recorder:
         self,
         journal: Journal,
         codecs: CodecRegistry,
+        pass_as: str | None,
         places: int,
         every: int,
         request_snapshot: Callable[[], None],
@@ -86,6 +92,8 @@ class Recorder:
     ) -> None:
         self.journal = journal
         self.codecs = codecs
+        self.pass_as = pass_as
+        """How to pass a registry, if the runner was given none (see ``snapshot.JOURNALING``)."""
         self.ids: list[Ids] = [{} for _ in range(places)]
         self.claims: dict[int, tuple[Consumed, list[int]]] = {}
         """id(consumed) -> (consumed, the durable ids it took), for every firing not yet ended."""
@@ -205,8 +213,10 @@ class Recorder:
         is written as JSON text here, where its shape is known: a tenth of what a general encoder
         takes for it.
         """
-        codecs, quoted = self.codecs, self._quoted
-        out = ",".join([f"[{quoted(p.qname)},{_json(encode_arriving(codecs, p, b))}]" for p, b in plan])
+        codecs, quoted, pass_as = self.codecs, self._quoted, self.pass_as
+        out = ",".join(
+            [f"[{quoted(p.qname)},{_json(encode_arriving(codecs, p, b, pass_as))}]" for p, b in plan]
+        )
         memory = None
         changes = None
         if t.wants_ctx and t.memory:
@@ -214,11 +224,10 @@ class Recorder:
                 if t.flat.spec.memory_codecs is not None:
                     changes = self._memory_changes(t, consumed)
                 else:
-                    memory = encode_memory(t, self.codecs)
+                    memory = self.codecs.encode(t.memory)
             except CodecError as exc:  # not this firing's fault: the run cannot be journaled on
-                self.fail(
-                    StoreError(f"{exc}; a journaled net keeps in ctx.memory only what its codecs encode")
-                )
+                where = f"the ctx.memory of transition {t.qname!r} cannot be written down ({_KEEPS})"
+                self.fail(StoreError(str(exc.at(where, fix=_KEEP, pass_as=self.pass_as))))
                 return
         taken: list[int] = self.claims.pop(id(consumed))[1]
         text = f'{{"t":{self._quoted(t.qname)},"in":[{",".join(map(str, taken))}]'
@@ -240,9 +249,9 @@ class Recorder:
         for name, value in t.memory.items():
             journal_changes = getattr(value, "journal_changes", None)
             if journal_changes is None:
-                raise CodecError(
-                    f"the ctx.memory of transition {t.qname!r} holds {type(value).__name__} under {name!r}, "
-                    "a live object that does not journal its changes"
+                raise CodecError(  # said of the transition's ctx.memory by fired()
+                    f"it holds {type(value).__name__} under {name!r}, a live object that does not journal "
+                    "its changes"
                 )
             change = journal_changes(consumed._took, self._recording(t, name), self.codecs)
             if change is not None:
@@ -284,7 +293,7 @@ class Recorder:
 
     def added(self, p: PlaceState, tokens: list[Any]) -> None:
         """Tokens arrive in ``p`` from outside the net (``add_token``, a source)."""
-        encoded = encode_arriving(self.codecs, p, tokens)
+        encoded = encode_arriving(self.codecs, p, tokens, self.pass_as)
         first = self.next_id
         self._new_ids(self.ids[p.index], tokens)
         self._append("add", {"place": p.qname, "id": first, "tokens": encoded})
@@ -308,7 +317,8 @@ class Recorder:
         try:
             encoded = self.codecs.encode(wrapped)
         except CodecError as exc:  # they were encoded when they arrived: they changed since
-            self.fail(StoreError(f"cannot journal the tokens sent to {error_place.qname!r}: {exc}"))
+            where = f"the tokens sent to {error_place.qname!r} cannot be journaled"
+            self.fail(StoreError(str(exc.at(where, pass_as=self.pass_as))))
             return
         first = self.next_id
         self._new_ids(self.ids[error_place.index], wrapped)
@@ -445,12 +455,11 @@ def _take(mapping: Ids, key: int) -> int:
     return durable
 
 
-def encode_arriving(codecs: CodecRegistry, p: PlaceState, tokens: list[Any]) -> JSON:
+def encode_arriving(codecs: CodecRegistry, p: PlaceState, tokens: list[Any], pass_as: str | None) -> JSON:
     """``tokens`` arriving in ``p`` as the journal writes them; a :class:`CodecError` naming the place
-    for one the codecs cannot encode (so it is refused as it arrives, never when a run is recovered)."""
+    for one the codecs cannot encode (so it is refused as it arrives, never when a run is recovered),
+    ``pass_as`` saying how to pass a registry if the runner was given none."""
     try:
         return codecs.encode(tokens)
     except CodecError as exc:
-        raise CodecError(
-            f"a token for place {p.qname!r} cannot be journaled: {exc}", type_name=exc.type_name
-        ) from exc
+        raise exc.at(f"a token for place {p.qname!r} cannot be journaled", pass_as=pass_as) from exc

@@ -44,7 +44,7 @@ from .netruntime import NetRuntime
 from .ready import Ready
 from .reporting import Reporter, RunnerStats, Stuck, log
 from .scheduler import Scheduler
-from .snapshot import Parts, document_of, hypha_codecs, read, teach_memory_codecs
+from .snapshot import RESTORING, Parts, document_of, hypha_codecs, read, teach_memory_codecs
 from .spec import NetSpec, draw, net_of
 from .state import PlaceState, TransitionState, link
 
@@ -106,6 +106,7 @@ class Runner(NetChanges):
             self._report.stats,
             self.timebase,
             self.codecs,
+            codecs is not None,
         )
         self._durable = (
             None
@@ -418,7 +419,7 @@ class Runner(NetChanges):
         runner = cls(
             net, blackboard, timebase, codecs=codecs, store=store, run=run, snapshot_every=snapshot_every
         )
-        read(runner._parts, document)
+        read(runner._parts, document, RESTORING)
         return runner
 
     @classmethod

@@ -38,8 +38,8 @@ from .reporting import RunnerStats
 from .state import NO_TOKEN, PlaceState, TransitionState
 
 __all__ = [
-    "ENGINE", "VERSION", "Parts", "discard_memory", "hypha_codecs", "read", "mismatch", "teach_memory_codecs",
-    "write",
+    "ENGINE", "JOURNALING", "RECOVERING", "RESTORING", "SNAPSHOTTING", "VERSION", "Parts", "discard_memory",
+    "hypha_codecs", "read", "mismatch", "teach_memory_codecs", "write",
 ]  # fmt: skip
 
 ENGINE = "hypha"
@@ -50,11 +50,26 @@ VERSION = 1
 
 _COUNTERS = RunnerStats._COUNTERS
 
+# How to pass a registry, for the fix of a type the runner's codecs do not know when it was given none
+# (registering the type in a registry no call was given would not reach it): see CodecError.at.
+SNAPSHOTTING = "Runner(..., codecs=registry), and Runner.restore(..., codecs=registry) to read it back"
+"""How to pass a registry to ``runner.snapshot()``."""
+RESTORING = "Runner.restore(..., codecs=registry), the registry the snapshot was taken with"
+"""How to pass a registry to ``Runner.restore()``."""
+RECOVERING = "Runner.recover(..., codecs=registry), the registry the run was journaled with"
+"""How to pass a registry to ``Runner.recover()``."""
+JOURNALING = "Runner(..., codecs=registry), and Runner.recover(..., codecs=registry) to recover the run"
+"""How to pass a registry to a journaled runner."""
+_CHANGED = (
+    "; or, if the transition changed since the document was written (it keeps other things in ctx.memory "
+    "now), restore it with the net that wrote it"
+)
+
 
 class Parts:
     """What a document is made of and read into: a runner's collaborators, handed over by the runner."""
 
-    __slots__ = ("name", "places", "transitions", "ready", "stats", "timebase", "codecs")
+    __slots__ = ("name", "places", "transitions", "ready", "stats", "timebase", "codecs", "given")
 
     def __init__(
         self,
@@ -65,6 +80,7 @@ class Parts:
         stats: RunnerStats,
         timebase: Timebase,
         codecs: CodecRegistry,
+        given: bool,
     ) -> None:
         self.name = name
         self.places = places
@@ -73,6 +89,12 @@ class Parts:
         self.stats = stats
         self.timebase = timebase
         self.codecs = codecs
+        self.given = given
+        """True if the runner was given its ``codecs`` (else it made a registry of its own)."""
+
+    def pass_as(self, how: str) -> str | None:
+        """``how`` to pass a registry, if the runner was given none (see :data:`RESTORING`...)."""
+        return None if self.given else how
 
 
 def hypha_codecs(codecs: CodecRegistry) -> CodecRegistry:
@@ -163,44 +185,50 @@ def document_of(parts: Parts, codecs: CodecRegistry | None = None) -> dict[str, 
             "step, a guard, a sink or a plain observer), where a firing is half done; call it between "
             "firings, e.g. from a task or after run_until_idle()"
         )
-    return write(parts, token_order(parts), None if codecs is None else hypha_codecs(codecs))
+    if codecs is not None:
+        return write(parts, token_order(parts), hypha_codecs(codecs))
+    return write(parts, token_order(parts), pass_as=parts.pass_as(SNAPSHOTTING))
 
 
-def write(parts: Parts, order: list[list[Any]], codecs: CodecRegistry | None = None) -> dict[str, JSON]:
-    """The document of a runner whose tokens, per place in document order, are ``order``.
+def write(
+    parts: Parts, order: list[list[Any]], codecs: CodecRegistry | None = None, pass_as: str | None = None
+) -> dict[str, JSON]:
+    """The document of a runner whose tokens, per place in document order, are ``order``; a value
+    the codecs cannot encode is an error naming its place or transition, ``pass_as`` saying how to
+    pass a registry (see :data:`SNAPSHOTTING`).
 
     The garbage collector is held off meanwhile: a big document is many new objects that live on,
     and collections set off by making them would traverse all of them again and again.
     """
     with collector_paused():
-        return _write(parts, order, parts.codecs if codecs is None else codecs)
+        return _write(parts, order, parts.codecs if codecs is None else codecs, pass_as)
 
 
-def _write(parts: Parts, order: list[list[Any]], codecs: CodecRegistry) -> dict[str, JSON]:
+def _write(
+    parts: Parts, order: list[list[Any]], codecs: CodecRegistry, pass_as: str | None
+) -> dict[str, JSON]:
     places: dict[str, JSON] = {}
     for p, tokens in zip(parts.places, order, strict=True):
         try:
             places[p.qname] = codecs.encode(tokens)
         except CodecError as exc:
-            raise CodecError(
-                f"a token in place {p.qname!r} cannot be written down: {exc}", type_name=exc.type_name
-            ) from exc
+            raise exc.at(f"a token in place {p.qname!r} cannot be written down", pass_as=pass_as) from exc
     return {
         "engine": ENGINE,
         "version": VERSION,
         "net": parts.name,
         "time": parts.timebase.now(),
         "places": places,
-        "transitions": {t.qname: _transition(t, codecs) for t in parts.transitions},
+        "transitions": {t.qname: _transition(t, codecs, pass_as) for t in parts.transitions},
         "sinks": {p.qname: entry for p in parts.places if (entry := _sink(p))},
         "stats": {name: getattr(parts.stats, name) for name in _COUNTERS},
     }
 
 
-def _transition(t: TransitionState, codecs: CodecRegistry) -> dict[str, JSON]:
+def _transition(t: TransitionState, codecs: CodecRegistry, pass_as: str | None) -> dict[str, JSON]:
     entry: dict[str, JSON] = {"fired": t.fired}
     if t.memory:
-        entry["memory"] = encode_memory(t, codecs)
+        entry["memory"] = encode_memory(t, codecs, pass_as)
     if t.streak:
         entry["streak"] = t.streak
         entry["fired_at"] = t.fired_at_failure
@@ -219,30 +247,28 @@ def blocked_entry(t: TransitionState) -> dict[str, JSON]:
     }
 
 
-def encode_memory(t: TransitionState, codecs: CodecRegistry) -> JSON:
+def encode_memory(t: TransitionState, codecs: CodecRegistry, pass_as: str | None) -> JSON:
     """``t``'s ``ctx.memory``, encoded; a value the codecs do not know is an error naming ``t``."""
     try:
         return codecs.encode(t.memory)
     except CodecError as exc:
-        raise CodecError(
-            f"the ctx.memory of transition {t.qname!r} cannot be written down: {exc}",
-            type_name=exc.type_name,
+        raise exc.at(
+            f"the ctx.memory of transition {t.qname!r} cannot be written down", pass_as=pass_as
         ) from exc
 
 
-def _decode_memory(t: TransitionState, data: JSON, codecs: CodecRegistry) -> Any:
+def _decode_memory(t: TransitionState, data: JSON, codecs: CodecRegistry, pass_as: str | None) -> Any:
     """``t``'s ``ctx.memory`` in a document, decoded; an error names ``t`` (unless it does already)."""
     try:
         return codecs.decode(data)
     except CodecError as exc:
-        if repr(t.qname) in str(exc):
+        if str(exc).startswith(f"transition {t.qname!r}"):  # said of it already (an fsm= machine of it)
             raise
-        raise CodecError(
-            f"the ctx.memory of transition {t.qname!r} in the document cannot be read: {exc}; or, if the "
-            "transition changed since the document was written (it keeps other things in ctx.memory now), "
-            "restore it with the net that wrote it",
-            type_name=exc.type_name,
-        ) from exc
+        where = f"the ctx.memory of transition {t.qname!r} in the document cannot be read"
+        error = exc.at(where, fix=_REFIT, pass_as=pass_as)
+        if exc.unregistered:  # a type it does not know: or one the transition no longer keeps there
+            error = CodecError(f"{error}{_CHANGED}", type_name=exc.type_name, unregistered=True)
+        raise error from exc
 
 
 def _sink(p: PlaceState) -> dict[str, JSON] | None:
@@ -258,9 +284,13 @@ def _sink(p: PlaceState) -> dict[str, JSON] | None:
 # -- reading ----------------------------------------------------------------------------------------
 
 
+_REFIT = "restore a document with the net (and version of it) that wrote it"
+"""The fix for a document that does not fit the net."""
+
+
 def mismatch(what: str) -> CodecError:
     """The error for a document that does not fit: ``what`` is wrong, restore with the right net."""
-    return CodecError(f"{what}. Fix: restore a document with the net (and version of it) that wrote it")
+    return CodecError(f"{what}. Fix: {_REFIT}")
 
 
 def check_header(document: Any, name: str) -> dict[str, Any]:
@@ -278,13 +308,14 @@ def check_header(document: Any, name: str) -> dict[str, Any]:
     return checked
 
 
-def read(parts: Parts, document: Any) -> list[list[Any]]:
+def read(parts: Parts, document: Any, how: str) -> list[list[Any]]:
     """Put the state in ``document`` into the fresh runner ``parts`` belongs to; returns every place's
-    tokens in document order (as :func:`token_order` would give them).  The garbage collector is
-    held off meanwhile, as in :func:`write`."""
+    tokens in document order (as :func:`token_order` would give them).  ``how`` to pass a registry
+    (:data:`RESTORING` or :data:`RECOVERING`), said if the runner was given none.  The garbage
+    collector is held off meanwhile, as in :func:`write`."""
     with collector_paused():
         try:
-            return _read(parts, document)
+            return _read(parts, document, parts.pass_as(how))
         except BaseException:
             discard_memory(parts.transitions)
             raise
@@ -301,7 +332,7 @@ def discard_memory(transitions: Any, *more: Any) -> None:
             discard()
 
 
-def _read(parts: Parts, document: Any) -> list[list[Any]]:
+def _read(parts: Parts, document: Any, pass_as: str | None) -> list[list[Any]]:
     doc = check_header(document, parts.name)
     by_name = {p.qname: p for p in parts.places}
     for name in doc["places"]:
@@ -309,7 +340,11 @@ def _read(parts: Parts, document: Any) -> list[list[Any]]:
     order: list[list[Any]] = []
     for p in parts.places:
         data = doc["places"].get(p.qname, [])
-        tokens = parts.codecs.decode(data)
+        try:
+            tokens = parts.codecs.decode(data)
+        except CodecError as exc:
+            where = f"a token in place {p.qname!r} in the document cannot be read"
+            raise exc.at(where, pass_as=pass_as) from exc
         if type(tokens) is not list:
             raise CodecError(
                 f"place {p.qname!r} holds {str(data)[:60]!r} in the document, not a list of tokens"
@@ -321,7 +356,7 @@ def _read(parts: Parts, document: Any) -> list[list[Any]]:
     written = doc.get("time")
     late = now - written if isinstance(written, int | float) else 0.0
     for name, entry in doc["transitions"].items():
-        _read_transition(_known(transitions, name, "transition"), entry, parts.codecs, now, late)
+        _read_transition(_known(transitions, name, "transition"), entry, parts.codecs, now, late, pass_as)
     for name, entry in doc["sinks"].items():
         _read_sink(_known(by_name, name, "sink place"), entry, now, late)
     for counter in _COUNTERS:
@@ -347,12 +382,14 @@ def _fill(p: PlaceState, tokens: list[Any]) -> None:
     p.tokens.extend(tokens)  # document order is the container's order (see arrange)
 
 
-def _read_transition(t: TransitionState, entry: Any, codecs: CodecRegistry, now: float, late: float) -> None:
+def _read_transition(
+    t: TransitionState, entry: Any, codecs: CodecRegistry, now: float, late: float, pass_as: str | None
+) -> None:
     if type(entry) is not dict:
         raise CodecError(f"transition {t.qname!r} has {str(entry)[:60]!r} in the document, not an object")
     t.fired = _int(entry, "fired", t.qname)
     if "memory" in entry:
-        memory = _decode_memory(t, entry["memory"], codecs)
+        memory = _decode_memory(t, entry["memory"], codecs, pass_as)
         if type(memory) is not dict:
             discard_memory((), *(memory if isinstance(memory, list | tuple) else [memory]))
             raise CodecError(f"the memory of transition {t.qname!r} in the document is not a dict")

@@ -36,7 +36,7 @@ from ..common.errors import ExecutionError
 from ..common.timebase import TimerHandle
 from ..hypha.memory_journal import RecordChange
 from ..septum import StateMachine
-from ..septum.durable import background, busy, header, next_change, resting
+from ..septum.durable import background, busy, header, next_change, resting, write
 
 __all__ = ["AT_REST", "HEADER", "PoolJournal", "entry"]
 
@@ -128,7 +128,7 @@ class PoolJournal:
             row: Any = [which, state] if plain else self.codecs.encode([which, state])
         else:
             try:
-                saved = fsm.snapshot(self.codecs, blackboard=False)
+                saved = write(fsm, self.codecs, None)
             except ExecutionError:
                 return False
             row = self.codecs.encode(entry(which, saved))

@@ -104,7 +104,7 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
             machines.append([which, state])
             continue
         try:
-            saved = fsm.snapshot(codecs, blackboard=False)
+            saved = durable.write(fsm, codecs, None)  # the blackboard is the net's, and so is naming errors
         except ExecutionError as exc:
             if first:
                 left_out.add(which)  # in a step of a firing still running: that firing's record writes it
@@ -131,20 +131,26 @@ _CHANGED = "recover (or restore) with the net the run was written by, or give a 
 """The fix for a written machine that does not fit the net (the document's own would say less)."""
 
 
-def _refuse(message: str) -> CodecError:
-    return CodecError(f"{NAME}: {message}")
+_MALFORMED = "restore what runner.snapshot() wrote"
+"""The fix for a pool whose document is not one a pool writes."""
+
+
+def _refuse(message: str, fix: str = _MALFORMED) -> CodecError:
+    # Raised inside the pool's decoder: the registry says "cannot decode a mycelium.MachinePool: "
+    # before it, and the runner names the transition whose ctx.memory holds it.
+    return CodecError(f"{message}. Fix: {fix}")
 
 
 def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
     """The pool ``data`` describes, with its machines restored, in the runner being restored."""
     if type(data) is not dict or type(data.get("machines")) is not list or type(data.get("seen")) is not list:
-        raise _refuse(f"malformed pool {str(data)[:80]!r}. Fix: restore what runner.snapshot() wrote")
+        raise _refuse(f"malformed pool {str(data)[:80]!r}")
     qname = data.get("transition")
     spec = where.specs.get(qname) if isinstance(qname, str) else None
     if spec is None:
         raise _refuse(
-            f"the net has no fsm= transition {qname!r} (fsm= transitions: {sorted(where.specs)}). "
-            "Fix: restore the snapshot with the net it was taken of"
+            f"the net has no fsm= transition {qname!r} (fsm= transitions: {sorted(where.specs)})",
+            "restore the snapshot with the net it was taken of",
         )
     runner = where.runner()
     assert runner is not None  # the runner being restored is alive
@@ -200,7 +206,9 @@ def _restored(
         else:
             raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
         try:
-            fsm = living[item[0]] = StateMachine.restore(spec.initial, saved, codecs=codecs, **options)
+            fsm = StateMachine(spec.initial, **options)
+            durable.resume(fsm, saved, codecs, False)  # an error names the machine by transition and key
+            living[item[0]] = fsm
         except CodecError as exc:
             error = exc.at(f"transition {pool.transition!r}, the machine of key {item[0]!r}", fix=_CHANGED)
             error.type_name = exc.type_name or NAME  # it names its place: the registry passes it on as it is

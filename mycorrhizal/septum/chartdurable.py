@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..common.codecs import JSON, CodecRegistry
+from ..common.codecs import JSON
 from ..common.errors import CodecError
 from .chart import ChartClock, ChartEngine, ChartMailbox
 from .hierarchy import ChartNode, TimerMarker
@@ -47,9 +47,9 @@ def write(engine: ChartEngine, key: Keys) -> dict[str, JSON]:
     }
 
 
-def queue(mailbox: ChartMailbox, key: Keys, codecs: CodecRegistry) -> list[JSON]:
-    """The ``queue`` entry: messages as ``[priority, data]``, fired timeouts as ``["timeout", state]``."""
-    encode = codecs.encode
+def queue(mailbox: ChartMailbox, key: Keys, encode: Callable[[Any], JSON]) -> list[JSON]:
+    """The ``queue`` entry: messages as ``[priority, encode(message)]``, fired timeouts as
+    ``["timeout", state]``."""
     entries: list[JSON] = [
         ["timeout", key[m.node]] if isinstance(m, TimerMarker) else [0, encode(m)] for m in mailbox.plain
     ]
@@ -76,8 +76,9 @@ def _mapping(chart: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: CodecRegistry) -> None:
-    """Put the configuration, counts, history, timers and queue of ``document`` into a new ``engine``."""
+def read(engine: ChartEngine, document: dict[str, Any], find: Find, decode: Callable[[Any], Any]) -> None:
+    """Put the configuration, counts, history, timers and queue of ``document`` into a new ``engine``
+    (its messages read by ``decode``)."""
     chart = document.get("chart")
     if type(chart) is not dict:
         raise _refuse("a machine with compound or parallel states needs its 'chart' entry")
@@ -98,7 +99,7 @@ def read(engine: ChartEngine, document: dict[str, Any], find: Find, codecs: Code
         if isinstance(deadline, bool) or not isinstance(deadline, int | float):
             raise _refuse(f"timer deadline {deadline!r} of {key!r} is not a number")
         engine.arm(_timed(engine, find(key), "a timer for it"), max(0.0, deadline - engine.timebase.now()))
-    _read_queue(engine, document.get("queue"), find, codecs)
+    _read_queue(engine, document.get("queue"), find, decode)
     if engine.phase != NEW:  # a machine written down before it started starts when it is first run
         engine.settle()
 
@@ -123,7 +124,7 @@ def _read_active(engine: ChartEngine, active: list[ChartNode]) -> None:
             engine.child[node.parent] = node
 
 
-def _read_queue(engine: ChartEngine, entries: Any, find: Find, codecs: CodecRegistry) -> None:
+def _read_queue(engine: ChartEngine, entries: Any, find: Find, decode: Callable[[Any], Any]) -> None:
     if type(entries) is not list:
         raise _refuse(f"'queue' is not a list: {str(entries)[:80]!r}")
     if not entries:
@@ -141,6 +142,6 @@ def _read_queue(engine: ChartEngine, entries: Any, find: Find, codecs: CodecRegi
             mailbox.markers += 1
             clock.fired = True
         elif type(entry[0]) is int:
-            mailbox.put(codecs.decode(entry[1]), entry[0])
+            mailbox.put(decode(entry[1]), entry[0])
         else:
             raise _refuse(f"queue entry {str(entry)[:80]!r} is neither [priority, message] nor a timeout")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
@@ -37,7 +38,7 @@ from .plan import MachineSpec, Node
 
 __all__ = [
     "FORMAT", "background", "busy", "check", "copy_machine", "discard", "header", "kick", "next_change",
-    "read", "restart", "resting", "resume", "twin", "write",
+    "read", "restart", "resting", "restore", "resume", "snapshot", "twin", "write",
 ]  # fmt: skip
 
 FORMAT = 1
@@ -63,9 +64,55 @@ def _refuse(message: str) -> CodecError:
     return refusal(ENGINE, message)
 
 
+_SNAPSHOT_PASS = (
+    "fsm.snapshot(codecs=registry), and StateMachine.restore(..., codecs=registry) to read it back"
+)
+_RESTORE_PASS = "StateMachine.restore(..., codecs=registry), the registry the snapshot was taken with"
+
+
+def _said(call: Callable[[Any], Any], where: str, pass_as: str | None) -> Callable[[Any], Any]:
+    """``call`` (a registry's encode, decode...), its codec errors said of ``where`` with one fix
+    (see :meth:`CodecError.at <mycorrhizal.common.errors.CodecError.at>`)."""
+
+    def said(value: Any) -> Any:
+        try:
+            return call(value)
+        except CodecError as exc:
+            raise exc.at(where, pass_as=pass_as) from exc
+
+    return said
+
+
 # ------------------------------------------------------------------------------------------ writing
+def snapshot(engine: Engine, codecs: CodecRegistry | None, blackboard: Any) -> dict[str, JSON]:
+    """What ``fsm.snapshot()`` returns (see :func:`write`): what the codecs cannot encode is an error
+    naming the machine, whose fix says to pass a registry when the caller passed no ``codecs``."""
+    registry = codecs or CodecRegistry()
+    pass_as = None if codecs is not None else _SNAPSHOT_PASS
+    name = f"machine {engine.spec.name}"
+    document = _write(
+        engine, _said(registry.encode, f"{name}: a queued message cannot be written down", pass_as)
+    )
+    if blackboard is not None:
+        where = f"{name}: its blackboard cannot be written down"
+        document["blackboard"] = _said(registry.document, where, pass_as)(blackboard)
+    return document
+
+
 def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, JSON]:
-    """The snapshot document of ``engine``; ``blackboard`` is written unless it is :data:`None`."""
+    """The snapshot document of ``engine``; ``blackboard`` is written unless it is :data:`None`.
+
+    For an embedder: a codec error is the registry's, for it to say of its own element (its
+    transition and key), which names the machine better than the machine's name would.
+    """
+    document = _write(engine, codecs.encode)
+    if blackboard is not None:
+        document["blackboard"] = codecs.document(blackboard)
+    return document
+
+
+def _write(engine: Engine, encode: Callable[[Any], JSON]) -> dict[str, JSON]:
+    """The snapshot document of ``engine`` without its blackboard; ``encode`` writes its messages."""
     spec = engine.spec
     if engine.running:
         raise ExecutionError(
@@ -88,21 +135,18 @@ def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, J
         "stack": [by_node[n] for n in engine.stack or ()],
         "queue": []
         if engine.mailbox is None or isinstance(engine, ChartEngine)
-        else _queue(engine.mailbox, codecs),
+        else _queue(engine.mailbox, encode),
         "timer": _timer(engine.clock),
     }
     if isinstance(engine, ChartEngine):  # a statechart: its configuration, timers and history
         document["timer"] = None
         document["chart"] = chartdurable.write(engine, by_node)
         if engine.mailbox is not None:
-            document["queue"] = chartdurable.queue(engine.mailbox, by_node, codecs)  # type: ignore[arg-type]
-    if blackboard is not None:
-        document["blackboard"] = codecs.document(blackboard)
+            document["queue"] = chartdurable.queue(engine.mailbox, by_node, encode)  # type: ignore[arg-type]
     return document
 
 
-def _queue(mailbox: Mailbox, codecs: CodecRegistry) -> list[JSON]:
-    encode = codecs.encode
+def _queue(mailbox: Mailbox, encode: Callable[[Any], JSON]) -> list[JSON]:
     entries: list[JSON] = ["timeout" if m is TIMEOUT else [0, encode(m)] for m in mailbox.plain]
     for priority, bucket in sorted((mailbox.others or {}).items(), reverse=True):
         entries.extend([priority, encode(m)] for m in bucket)
@@ -131,13 +175,35 @@ def check(document: Any, spec: MachineSpec) -> dict[str, Any]:
     return checked
 
 
+def restore(engine: Engine, document: Any, codecs: CodecRegistry | None, own_blackboard: bool) -> None:
+    """What ``StateMachine.restore()`` does (see :func:`resume`): what the codecs cannot decode is an
+    error naming the machine, whose fix says to pass a registry when the caller passed no ``codecs``."""
+    registry = codecs or CodecRegistry()
+    pass_as = None if codecs is not None else _RESTORE_PASS
+    name = f"machine {engine.spec.name}"
+    blackboard = _said(
+        registry.from_document, f"{name}: the blackboard in the document cannot be read", pass_as
+    )
+    decode = _said(registry.decode, f"{name}: a queued message in the document cannot be read", pass_as)
+    _resume(engine, document, blackboard if own_blackboard else None, decode)
+
+
 def resume(engine: Engine, document: Any, codecs: CodecRegistry, own_blackboard: bool) -> None:
     """Put a new machine (its ``engine``: the machine itself) where ``document`` says; with
-    ``own_blackboard`` its blackboard is the document's."""
+    ``own_blackboard`` its blackboard is the document's.  A codec error is the registry's, as in
+    :func:`write`."""
+    _resume(engine, document, codecs.from_document if own_blackboard else None, codecs.decode)
+
+
+def _resume(
+    engine: Engine, document: Any, blackboard: Callable[[Any], Any] | None, decode: Callable[[Any], Any]
+) -> None:
+    """:func:`resume`, the blackboard (if the machine's is the document's) read by ``blackboard``,
+    the queued messages by ``decode``."""
     checked = check(document, engine.spec)
-    if own_blackboard and "blackboard" in checked:
-        engine.common_data = codecs.from_document(checked["blackboard"])
-    read(engine, checked, codecs)
+    if blackboard is not None and "blackboard" in checked:
+        engine.common_data = blackboard(checked["blackboard"])
+    read(engine, checked, decode)
     if engine.clock is not None:
         engine.handler_context()  # its timer runs it in the background: the ctx knows the machine
 
@@ -160,8 +226,9 @@ def _count(document: dict[str, Any], key: str) -> int:
     return value
 
 
-def read(engine: Engine, document: dict[str, Any], codecs: CodecRegistry) -> None:
-    """Put the position of ``document`` (already :func:`check`-ed) into a new ``engine``.
+def read(engine: Engine, document: dict[str, Any], decode: Callable[[Any], Any]) -> None:
+    """Put the position of ``document`` (already :func:`check`-ed) into a new ``engine``; ``decode``
+    reads its queued messages.
 
     A pending timer is set again for its original deadline on the engine's timebase (at once if
     that has passed).
@@ -179,13 +246,13 @@ def read(engine: Engine, document: dict[str, Any], codecs: CodecRegistry) -> Non
     engine.unhandled = _count(document, "unhandled")
     engine.stack = [_node(spec, key) for key in stack] or None
     if isinstance(engine, ChartEngine):
-        chartdurable.read(engine, document, lambda key: _node(spec, key), codecs)
+        chartdurable.read(engine, document, lambda key: _node(spec, key), decode)
         return
-    _read_queue(engine, document.get("queue"), codecs)
+    _read_queue(engine, document.get("queue"), decode)
     _read_timer(engine, document.get("timer"))
 
 
-def _read_queue(engine: Engine, queue: Any, codecs: CodecRegistry) -> None:
+def _read_queue(engine: Engine, queue: Any, decode: Callable[[Any], Any]) -> None:
     if type(queue) is not list:
         raise _refuse(f"'queue' is not a list: {str(queue)[:80]!r}")
     if not queue:
@@ -195,7 +262,7 @@ def _read_queue(engine: Engine, queue: Any, codecs: CodecRegistry) -> None:
         if entry == "timeout":
             mailbox.add_timeout()
         elif type(entry) is list and len(entry) == 2 and type(entry[0]) is int:
-            mailbox.put(codecs.decode(entry[1]), entry[0])
+            mailbox.put(decode(entry[1]), entry[0])
         else:
             raise _refuse(f"queue entry {str(entry)[:80]!r} is neither [priority, message] nor 'timeout'")
 

@@ -453,7 +453,7 @@ class StateMachine(Engine, legacy.Compat0x):
         out (an embedder writes it down itself).  Take it between steps.  Raises, once, what a
         timeout's background run raised and no run() raised yet (as run() would).
         """
-        return durable.write(self, codecs or CodecRegistry(), self.common if blackboard else None)
+        return durable.snapshot(self, codecs, self.common if blackboard else None)
 
     @classmethod
     def restore(
@@ -472,7 +472,7 @@ class StateMachine(Engine, legacy.Compat0x):
         document of another machine, of a newer format or malformed is a CodecError.
         """
         fsm = cls(initial_state, common_data=common_data, **options)
-        durable.resume(fsm, document, codecs or CodecRegistry(), common_data is None)
+        durable.restore(fsm, document, codecs, common_data is None)
         return fsm
 
 

@@ -21,6 +21,7 @@ from mycorrhizal.common import (
 )
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import FailedToken, NetBuilder, NetSpec, PlaceType, Runner
+from tests.hypha.test_snapshot import Note, notes
 
 
 def shop(gate: asyncio.Event | None = None, keys: list[str] | None = None) -> NetSpec:
@@ -260,6 +261,91 @@ async def test_what_the_journal_cannot_write_down_fails_early() -> None:
     await runner.run_until_idle()
     assert runner.tokens("inbox") == (1,)  # the firing failed: its output cannot be journaled
     assert "a token for place 'Odd.out' cannot be journaled" in str(runner.errors[-1])
+
+
+UNREGISTERED = r"cannot encode a [\w.]*\bNote: its type is not registered\. Fix: "
+JOURNAL_FIXES = pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        # No registry passed: registering Note in one would not reach the runner; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Note\) \(.*\), and pass it: Runner\(\.\.\., "
+            r"codecs=registry\), and Runner\.recover\(\.\.\., codecs=registry\) to recover the run",
+        ),
+        (CodecRegistry(), r"registry\.register\(Note\) \([^)]*\)"),
+    ],
+    ids=["no registry", "a registry"],
+)
+
+
+@JOURNAL_FIXES
+async def test_a_token_the_journal_cannot_write_down_is_named_with_one_fix(
+    codecs: CodecRegistry | None, fix: str
+) -> None:
+    runner = Runner(notes("token"), timebase=ManualClock(), codecs=codecs, store=MemoryStore())
+    await runner.start()
+    with pytest.raises(
+        CodecError, match=rf"^a token for place 'Notes\.p' cannot be journaled: {UNREGISTERED}{fix}$"
+    ) as caught:
+        runner.add_token("p", Note(0))
+    assert str(caught.value).count("Fix:") == 1
+    runner.add_token("p", 1)
+    await runner.run_until_idle()  # keep puts a Note in q: the firing fails, saying why
+    error = runner.errors[-1].__cause__
+    assert re.fullmatch(rf"a token for place 'Notes\.q' cannot be journaled: {UNREGISTERED}{fix}", str(error))
+    await runner.stop()
+
+
+@JOURNAL_FIXES
+async def test_a_memory_the_journal_cannot_write_down_is_named_with_one_fix(
+    codecs: CodecRegistry | None, fix: str
+) -> None:
+    runner = Runner(notes("memory"), timebase=ManualClock(), codecs=codecs, store=MemoryStore())
+    runner.add_token("p", 1)
+    failure = (
+        r"the ctx\.memory of transition 'Notes\.keep' cannot be written down \(a journaled net keeps in "
+        rf"ctx\.memory only what its codecs encode\): {UNREGISTERED}{fix}"
+    )
+    with pytest.raises(StoreError, match=rf"^{failure}$") as caught:
+        await runner.run_until_idle()
+    assert str(caught.value).count("Fix:") == 1
+    with pytest.raises(StoreError, match=rf"^the journal of run 'Notes' failed: {failure}$"):
+        await runner.flush()
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        (
+            None,
+            r"make a CodecRegistry, register the class under that name, registry\.register\(TheClass, "
+            r"name='[\w.]*\bNote'\), and pass it: Runner\.recover\(\.\.\., codecs=registry\), the registry "
+            r"the run was journaled with",
+        ),
+        (
+            CodecRegistry(),
+            r"register the class under that name, registry\.register\(TheClass, name='[\w.]+'\)",
+        ),
+    ],
+    ids=["no registry", "a registry"],
+)
+async def test_a_run_recovered_without_its_codecs_is_named_with_one_fix(
+    codecs: CodecRegistry | None, fix: str
+) -> None:
+    known, store = CodecRegistry(), MemoryStore()
+    known.register(Note)
+    runner = Runner(notes("token"), timebase=ManualClock(), codecs=known, store=store)
+    runner.add_token("p", 1)
+    await runner.run_until_idle()
+    await runner.stop()
+    with pytest.raises(
+        CodecError,
+        match=rf"^a token in place 'Notes\.q' in the document cannot be read: unknown type '[\w.]*\bNote' in "
+        rf"the document: this registry has no codec for it\. Fix: {fix}$",
+    ) as caught:
+        await Runner.recover(notes("token"), store, codecs=codecs)
+    assert str(caught.value).count("Fix:") == 1
 
 
 async def test_a_fresh_runner_refuses_a_run_that_has_a_journal() -> None:

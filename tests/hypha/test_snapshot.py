@@ -307,6 +307,123 @@ async def test_what_cannot_be_written_down_is_named() -> None:
         runner.snapshot()
 
 
+@attrs.frozen
+class Note:
+    """A token or ctx.memory value of a type the registries below do not know."""
+
+    n: int
+
+
+def notes(part: str) -> NetSpec:
+    """p -> keep -> q, with a Note as the token it puts in q (``part="token"``) or in its ctx.memory."""
+    b = NetBuilder("Notes")
+    p, q = b.place("p"), b.place("q")
+
+    @b.transition(inputs=[p], outputs=[q])
+    def keep(consumed: Any, bb: Any, tb: Any, ctx: Any) -> Any:
+        if part == "memory":
+            ctx.memory["note"] = Note(1)
+            return {q: consumed[0]}
+        return {q: Note(consumed[0])}
+
+    return b.build()
+
+
+WHERE = {"token": "a token in place 'Notes.q'", "memory": "the ctx.memory of transition 'Notes.keep'"}
+
+
+async def holding(part: str, codecs: CodecRegistry | None = None) -> Runner:
+    """A runner of ``notes(part)`` that has fired once: a Note is in place q or in ctx.memory."""
+    runner = Runner(notes(part), timebase=ManualClock(), codecs=codecs)
+    runner.add_token("p", 1)
+    await runner.run_until_idle()
+    return runner
+
+
+@pytest.mark.parametrize(
+    ("given", "fix"),
+    [
+        # No registry anywhere: registering Note in one would not reach the runner; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Note\) \(.*\), and pass it: Runner\(\.\.\., "
+            r"codecs=registry\), and Runner\.restore\(\.\.\., codecs=registry\) to read it back",
+        ),
+        ("runner", r"registry\.register\(Note\) \([^)]*\)"),
+        ("snapshot", r"registry\.register\(Note\) \([^)]*\)"),
+    ],
+    ids=["no registry", "the runner's", "the snapshot's"],
+)
+@pytest.mark.parametrize("part", list(WHERE))
+async def test_what_a_snapshot_cannot_write_down_is_named_with_one_fix(
+    part: str, given: str | None, fix: str
+) -> None:
+    runner = await holding(part, CodecRegistry() if given == "runner" else None)
+    with pytest.raises(
+        CodecError,
+        match=rf"^{WHERE[part]} cannot be written down: cannot encode a [\w.]*\bNote: its type is not "
+        rf"registered\. Fix: {fix}$",
+    ) as caught:
+        runner.snapshot(CodecRegistry() if given == "snapshot" else None)
+    assert str(caught.value).count("Fix:") == 1
+
+
+CHANGED = (  # a type ctx.memory no longer knows may be one the transition no longer keeps there
+    r"; or, if the transition changed since the document was written \(it keeps other things in "
+    r"ctx\.memory now\), restore it with the net that wrote it"
+)
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        (
+            None,
+            r"make a CodecRegistry, register the class under that name, registry\.register\(TheClass, "
+            r"name='[\w.]*\bNote'\), and pass it: Runner\.restore\(\.\.\., codecs=registry\), the registry "
+            r"the snapshot was taken with",
+        ),
+        (
+            CodecRegistry(),
+            r"register the class under that name, registry\.register\(TheClass, name='[\w.]+'\)",
+        ),
+    ],
+    ids=["no registry", "a registry"],
+)
+@pytest.mark.parametrize(("part", "then"), [("token", ""), ("memory", CHANGED)], ids=list(WHERE))
+async def test_what_a_restore_cannot_read_is_named_with_one_fix(
+    part: str, then: str, codecs: CodecRegistry | None, fix: str
+) -> None:
+    known = CodecRegistry()
+    known.register(Note)
+    document = (await holding(part, known)).snapshot()
+    with pytest.raises(
+        CodecError,
+        match=rf"^{WHERE[part]} in the document cannot be read: unknown type '[\w.]*\bNote' in the document: "
+        rf"this registry has no codec for it\. Fix: {fix}{then}$",
+    ) as caught:
+        Runner.restore(notes(part), document, codecs=codecs)
+    assert str(caught.value).count("Fix:") == 1
+
+
+@pytest.mark.parametrize("codecs", [None, CodecRegistry()], ids=["no registry", "a registry"])
+async def test_a_memory_the_document_garbles_is_named_with_the_documents_fix(
+    codecs: CodecRegistry | None,
+) -> None:
+    known = CodecRegistry()
+    known.register(Note)
+    document = (await holding("memory")).snapshot(known)
+    document["transitions"]["Notes.keep"]["memory"] = {"$t": "pickle", "v": 1}  # no codec error's own fix
+    with pytest.raises(
+        CodecError,
+        match=r"^the ctx\.memory of transition 'Notes\.keep' in the document cannot be read: malformed "
+        r"pickled value: expected \[type name, base64 text\]\. Fix: restore a document with the net \(and "
+        r"version of it\) that wrote it$",
+    ) as caught:
+        Runner.restore(notes("memory"), document, codecs=codecs)
+    assert str(caught.value).count("Fix:") == 1
+
+
 async def test_a_snapshot_from_inside_a_firing_is_refused() -> None:
     b = NetBuilder("Inside")
     p, q = b.place("p"), b.place("q")

@@ -168,6 +168,49 @@ async def test_a_malformed_pool_is_a_clear_codec_error(clock: ManualClock, chang
         Runner.restore(NET, document, {}, clock)
 
 
+MALFORMED = r"restore what runner\.snapshot\(\) wrote"
+ENTRY = r"machine entry 'a' is not \[key, state\] or \[key, state, \{\.\.\.\}\]"
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["no registry", "a registry"])
+@pytest.mark.parametrize(
+    ("change", "fault", "fix"),
+    [
+        (lambda v: v.update(machines=["a"]), ENTRY, MALFORMED),
+        (lambda v: v.update(header=None), r"'header' is not an object: 'None'", MALFORMED),
+        (
+            lambda v: v.update(seen="x"),
+            r"malformed pool \"\{'transition': 'Keyed\.work', [^\"]*\"",
+            MALFORMED,
+        ),
+        (lambda v: v.update(evicted=[1]), r"'evicted' is not three counts: \[1\]", MALFORMED),
+        (
+            lambda v: v.update(transition="Other.work"),
+            r"the net has no fsm= transition 'Other\.work' \(fsm= transitions: \['Keyed\.work'\]\)",
+            r"restore the snapshot with the net it was taken of",
+        ),
+    ],
+    ids=["machine entry", "header", "pool", "evicted", "transition"],
+)
+async def test_a_malformed_pool_names_its_transition_once_with_one_fix(
+    clock: ManualClock, given: bool, change: Any, fault: str, fix: str
+) -> None:
+    runner = Runner(NET, {}, clock, codecs=CodecRegistry() if given else None)
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    change(document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"])
+    with pytest.raises(
+        CodecError,
+        match=rf"^the ctx\.memory of transition 'Keyed\.work' in the document cannot be read: cannot decode "
+        rf"a mycelium\.MachinePool: {fault}\. Fix: {fix}$",
+    ) as caught:
+        Runner.restore(NET, document, {}, clock, codecs=CodecRegistry() if given else None)
+    assert str(caught.value).count("Fix:") == 1
+
+
 LOST = {"$t": "dict", "v": [["$t", "Lost"], ["v", 1]]}  # a queued {"$t": "Lost"}, escaped by the pool's codec
 
 

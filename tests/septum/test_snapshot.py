@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any
 
@@ -23,6 +24,7 @@ from mycorrhizal.septum import (
     StateMachine,
     septum,
 )
+from tests.septum._charts import box, leaf, on
 
 
 class Ev(Enum):
@@ -304,6 +306,98 @@ def test_a_bad_document_is_a_clear_codec_error(change: Any, message: str) -> Non
     change(document)
     with pytest.raises(CodecError, match=message):
         StateMachine.restore(Job, document)
+
+
+@dataclass
+class Note:
+    """A message or blackboard of a type the registries below do not know."""
+
+    n: int
+
+
+MACHINES = {"Job": Job, "Box": box("Box", leaf("Inside", on_state=on({})))}  # a plain machine, a statechart
+PARTS = {  # what holds the Note: (the machine's blackboard, a queued message)
+    "blackboard": (Note(1), None),
+    "message": ({"log": []}, Note(2)),
+}
+WRITTEN = {
+    "blackboard": "its blackboard cannot be written down",
+    "message": "a queued message cannot be written down",
+}
+READ = {
+    "blackboard": "the blackboard in the document cannot be read",
+    "message": "a queued message in the document cannot be read",
+}
+
+
+def holding(machine: str, part: str) -> StateMachine:
+    """Machine ``machine`` (plain or a statechart) with a Note as its blackboard or in its queue."""
+    blackboard, message = PARTS[part]
+    fsm = StateMachine(MACHINES[machine], common_data=blackboard)
+    if message is not None:
+        fsm.send_message(message)
+    return fsm
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        # No registry passed: registering Note in one would not reach this call; say to pass one.
+        (
+            None,
+            r"make a CodecRegistry, registry\.register\(Note\) \(.*\), and pass it: fsm\.snapshot\(codecs="
+            r"registry\), and StateMachine\.restore\(\.\.\., codecs=registry\) to read it back",
+        ),
+        (CodecRegistry(), r"registry\.register\(Note\) \([^)]*\)"),
+    ],
+    ids=["no registry", "a registry"],
+)
+@pytest.mark.parametrize("part", list(PARTS))
+@pytest.mark.parametrize("machine", list(MACHINES))
+def test_what_a_snapshot_cannot_write_down_names_the_machine_and_one_fix(
+    machine: str, part: str, codecs: CodecRegistry | None, fix: str
+) -> None:
+    fsm = holding(machine, part)
+    with pytest.raises(
+        CodecError,
+        match=rf"^machine {machine}: {WRITTEN[part]}: cannot encode a [\w.]*\bNote: its type is not "
+        rf"registered\. Fix: {fix}$",
+    ) as caught:
+        fsm.snapshot(codecs)
+    assert str(caught.value).count("Fix:") == 1
+
+
+@pytest.mark.parametrize(
+    ("codecs", "fix"),
+    [
+        (
+            None,
+            r"make a CodecRegistry, register the class under that name, registry\.register\(TheClass, "
+            r"name='[\w.]*\bNote'\), and pass it: StateMachine\.restore\(\.\.\., codecs=registry\), the "
+            r"registry the snapshot was taken with",
+        ),
+        (
+            CodecRegistry(),
+            r"register the class under that name, registry\.register\(TheClass, name='[\w.]+'\)",
+        ),
+    ],
+    ids=["no registry", "a registry"],
+)
+@pytest.mark.parametrize("part", list(PARTS))
+@pytest.mark.parametrize("machine", list(MACHINES))
+def test_what_a_restore_cannot_read_names_the_machine_and_one_fix(
+    machine: str, part: str, codecs: CodecRegistry | None, fix: str
+) -> None:
+    known = CodecRegistry()
+    known.register(Note)
+    document = holding(machine, part).snapshot(known)
+    with pytest.raises(
+        CodecError,
+        match=rf"^machine {machine}: {READ[part]}: unknown type '[\w.]*\bNote' in the document: this "
+        rf"registry has no codec for it\. Fix: {fix}$",
+    ) as caught:
+        StateMachine.restore(MACHINES[machine], document, codecs=codecs)
+    assert str(caught.value).count("Fix:") == 1
 
 
 def test_a_document_that_is_not_a_dict_is_refused() -> None:
