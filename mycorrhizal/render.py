@@ -44,6 +44,7 @@ def to_mermaid(subject: Any) -> str:
     return to_mermaid_text(diagram_of(subject))
 
 
-def render(subject: Any, path: str | Path, format: str = "svg") -> Path:
-    """Write a picture of ``subject`` to ``path`` (svg, png, pdf, dot or mmd); return the path."""
+def render(subject: Any, path: str | Path, format: str | None = None) -> Path:
+    """Write a picture of ``subject`` to ``path`` (svg, png, pdf, dot or mmd, from its suffix unless
+    ``format`` is given); return the path."""
     return render_diagram(diagram_of(subject), path, format)

@@ -70,9 +70,22 @@ def test_bad_targets_get_a_clear_error(
     assert message in one_line_error(capsys)
 
 
-def test_missing_attribute_is_named(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", f"{target}:Nope"]) == 1
-    assert "has no attribute 'Nope'" in one_line_error(capsys)
+@pytest.mark.parametrize(
+    ("script", "names"),
+    [
+        (SCRIPT, "; name one of what it defines that can be drawn or checked: Flow"),
+        ("RATE = 3\n", "; it defines nothing that can be drawn or checked"),
+    ],
+    ids=["a_diagram", "nothing_drawable"],
+)
+def test_missing_attribute_is_named_with_what_the_file_offers(
+    tmp_path: Path, script: str, names: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flows.py"
+    path.write_text(script)
+    assert main(["check", f"{path}:Nope"]) == 1
+    # Before: "... has no attribute 'Nope'" and nothing more, whatever the typo was.
+    assert one_line_error(capsys) == f"mycorrhizal: '{path}' has no attribute 'Nope'{names}\n"
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -272,7 +285,7 @@ def test_python_dash_m_runs_the_command(target: Path, module: str) -> None:
     done = subprocess.run([*command, f"{target}:Flow", "-f", "dot"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and "digraph Flow" in done.stdout
     bad = subprocess.run([*command, f"{target}:Nope"], capture_output=True, text=True, env=env)
-    assert bad.returncode == 1 and bad.stderr == f"mycorrhizal: '{target}' has no attribute 'Nope'\n"
+    assert bad.returncode == 1 and bad.stderr.startswith(f"mycorrhizal: '{target}' has no attribute 'Nope';")
 
 
 def test_every_command_has_a_module_that_carries_it_out() -> None:

@@ -91,8 +91,25 @@ def load_target(spec: str) -> Any:
         try:
             obj = obj[name] if i == 0 else getattr(obj, name)
         except (KeyError, AttributeError) as exc:
-            raise CommandError(f"{module_part!r} has no attribute {attr_path!r}") from exc
+            offer = _drawables(namespace) if i == 0 else ""
+            raise CommandError(f"{module_part!r} has no attribute {attr_path!r}{offer}") from exc
     return obj
+
+
+def _drawables(namespace: dict[str, Any]) -> str:
+    """What a loaded file offers, to end the error for a name it lacks (most often a typo)."""
+    # A class with to_diagram (an imported Runner) passes the protocol check but is not drawable.
+    names = [
+        name
+        for name, value in namespace.items()
+        if not name.startswith("_")
+        and not isinstance(value, type)
+        and isinstance(value, Diagram | Diagrammable)
+    ]
+    if not names:
+        return "; it defines nothing that can be drawn or checked"
+    shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+    return f"; name one of what it defines that can be drawn or checked: {shown}"
 
 
 def load_drawable(spec: str) -> Diagram | Diagrammable:

@@ -335,15 +335,40 @@ def _pipe_fallback(diagram: Diagram, source: str, format: str, program: str) -> 
     return done.stdout
 
 
-def render_diagram(diagram: Diagram, path: str | Path, format: str = "svg") -> Path:
+def _format_for(diagram: Diagram, target: Path, format: str | None) -> str:
+    """The format to write ``target`` in: ``format``, else its suffix (svg without one). A suffix
+    that names another format is refused, so that no file holds what its name says it does not."""
+    if format is not None and format not in IMAGE_FORMATS + TEXT_FORMATS:
+        raise RenderError(f"cannot render {diagram.name!r} as {format!r}: use svg, png, pdf, dot or mmd")
+    suffix = target.suffix.lstrip(".").lower()
+    suffix = "mmd" if suffix == "mermaid" else suffix
+    known = suffix in IMAGE_FORMATS + TEXT_FORMATS
+    if format is None:
+        if known or not suffix:
+            return suffix or "svg"
+        svg = str(target.with_suffix(".svg"))
+        raise RenderError(
+            f"cannot tell which format to write to {str(target)!r}: name it {svg!r} "
+            "(or .png, .pdf, .dot, .mmd), or pass format="
+        )
+    if known and suffix != ("mmd" if format == "mermaid" else format):
+        raise RenderError(
+            f"format={format!r} does not match the file name {str(target)!r}; drop format= to write "
+            f"{suffix}, or name the file {str(target.with_suffix('.' + format))!r}"
+        )
+    return format
+
+
+def render_diagram(diagram: Diagram, path: str | Path, format: str | None = None) -> Path:
     """Write ``diagram`` to ``path`` as ``svg``, ``png``, ``pdf``, ``dot`` or ``mmd``; return the path.
 
-    ``dot`` and ``mmd`` (Mermaid) need nothing installed. Images are laid out by Graphviz's ``dot``
-    when it is installed, else by ``graphviz-pure`` (svg and png only).
+    Without ``format`` the suffix of ``path`` chooses (svg when it has none); a ``format`` that
+    another known suffix contradicts is a :class:`RenderError`. ``dot`` and ``mmd`` (Mermaid) need
+    nothing installed. Images are laid out by Graphviz's ``dot`` when it is installed, else by
+    ``graphviz-pure`` (svg and png only).
     """
-    if format not in IMAGE_FORMATS + TEXT_FORMATS:
-        raise RenderError(f"cannot render {diagram.name!r} as {format!r}: use svg, png, pdf, dot or mmd")
     target = Path(path)
+    format = _format_for(diagram, target, format)
     if format == "dot":
         data = to_graphviz(diagram).source.encode()
     elif format in ("mmd", "mermaid"):

@@ -1,8 +1,8 @@
 """Tokens put into a place from outside the net: the checks ``add_token`` and ``add_tokens`` make.
 
 Each refuses before anything moves, naming the place and saying what to do: a full place (all or
-nothing for a batch), and a batch that is a single string or bytes value, which would otherwise be
-split silently into one token per character.
+nothing for a batch), a batch that is a single string or bytes value, which would otherwise be
+split silently into one token per character, and a batch that is a single value of another kind.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ def batch(p: PlaceState, tokens: Iterable[Any]) -> list[Any]:
         raise ExecutionError(
             f"place {p.qname!r}: add_tokens was given the {type(tokens).__name__} {tokens[:40]!r}, which "
             f"would become one token per character; pass a list of tokens, add_tokens({p.qname!r}, [token]), "
+            f"or use add_token({p.qname!r}, token)",
+            place=p.qname,
+        )
+    if not isinstance(tokens, Iterable):  # one token given where a batch was meant
+        raise ExecutionError(
+            f"place {p.qname!r}: add_tokens was given the {type(tokens).__name__} {tokens!r:.40}, which is "
+            f"not a collection of tokens; pass a list of tokens, add_tokens({p.qname!r}, [token]), "
             f"or use add_token({p.qname!r}, token)",
             place=p.qname,
         )

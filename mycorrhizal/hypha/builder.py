@@ -10,6 +10,7 @@ subnet that is not a net, an ``async`` net body.
 from __future__ import annotations
 
 import inspect
+import re
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal
@@ -359,14 +360,41 @@ class NetBuilder(PlaceDeclarations, Patterns):
             raise DefinitionError(
                 [
                     Problem(
-                        f"net {self.name!r}",
-                        f"its body raised {type(exc).__name__}: {exc}",
-                        "fix the net body (the original error and its traceback are attached)",
+                        f"net {self.name!r}", f"its body raised {type(exc).__name__}: {exc}", _body_fix(exc)
                     )
                 ],
                 what=f"net {self.name!r}",
             ) from exc
         return self.build()
+
+
+#: The keywords only a composed net's transitions take (``mycorrhizal.mycelium``'s ``pn``).
+_COMPOSING = frozenset(
+    (
+        "bt",
+        "bt_mode",
+        "fsm",
+        "fsm_key",
+        "fsm_options",
+        "fsm_idle_ttl",
+        "fsm_max_machines",
+        "fsm_idle_states",
+        "rejected",
+    )
+)
+_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
+
+
+def _body_fix(exc: Exception) -> str:
+    """What to do about a net body that raised: a composing keyword given to hypha's own ``pn``
+    (the likeliest slip after reading about trees in transitions) says which ``pn`` takes it."""
+    found = _UNEXPECTED.search(str(exc)) if isinstance(exc, TypeError) else None
+    if found is not None and found.group(1) in _COMPOSING:
+        return (
+            f"{found.group(1)}= belongs to a composed net: import pn from mycorrhizal.mycelium (its "
+            "transitions take bt=, fsm= and rejected=) instead of mycorrhizal.hypha"
+        )
+    return "fix the net body (the original error and its traceback are attached)"
 
 
 def transition_spec(

@@ -230,8 +230,14 @@ def not_yielding(node: Composite, produced: Any) -> list[Problem]:
 
 
 def source_raised(node: Composite, exc: Exception) -> Problem:
-    """The composite function raised while listing the children."""
-    return Problem(describe(node), f"raised {exc!r} while listing its children", "fix the generator")
+    """The composite function raised while listing the children (a misspelt child: what to name)."""
+    fix = "fix the generator"
+    if isinstance(exc, NameError) and exc.name:
+        fix = (
+            f"declare {exc.name!r} in the tree (a node declared further down is fine) or import it, "
+            "or correct the name"
+        )
+    return Problem(describe(node), f"raised {exc!r} while listing its children", fix)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

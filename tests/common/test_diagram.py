@@ -60,6 +60,43 @@ def test_render_writes_each_format(diagram: Diagram, tmp_path: Path, fmt: str) -
     assert {"dot": "digraph Net", "mmd": "flowchart LR", "svg": "<svg"}[fmt] in text
 
 
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("net.dot", "digraph Net"), ("net.mmd", "flowchart LR"), ("net.Mermaid", "flowchart"), ("net", "<svg")],
+)
+def test_without_a_format_the_file_name_picks_it(
+    diagram: Diagram, tmp_path: Path, name: str, start: str
+) -> None:
+    # Before: every call without format= wrote SVG, whatever the suffix (SVG text in net.dot).
+    assert start in render(diagram, tmp_path / name).read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "message"),
+    [
+        (
+            "net.png",
+            "svg",
+            r"format='svg' does not match the file name '\S*net.png'; drop format= to write png, or name the "
+            r"file '\S*net.svg'",
+        ),
+        (
+            "net.svg",
+            "dot",
+            r"format='dot' does not match the file name '\S*net.svg'; drop format= to write svg, or name the "
+            r"file '\S*net.dot'",
+        ),
+        ("net.jpg", None, r"cannot tell which format to write to '.*net.jpg': name it '.*net.svg' \(or .png"),
+    ],
+)
+def test_a_file_name_the_format_contradicts_is_refused_and_nothing_written(
+    diagram: Diagram, tmp_path: Path, name: str, fmt: str | None, message: str
+) -> None:
+    with pytest.raises(RenderError, match=message):
+        render(diagram, tmp_path / name, format=fmt)
+    assert list(tmp_path.iterdir()) == []  # before: SVG bytes in net.png, DOT text in net.svg
+
+
 def test_unknown_format_is_a_render_error(diagram: Diagram, tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="use svg, png, pdf, dot or mmd"):
         render(diagram, tmp_path / "x.bogus", format="bogus")

@@ -91,6 +91,24 @@ async def test_add_tokens_refuses_a_string_that_would_become_one_token_per_chara
     assert runner.marking()["src"] == (tokens,)
 
 
+@pytest.mark.parametrize(("tokens", "shown"), [(42, "int 42"), (None, "NoneType None"), (2.5, "float 2.5")])
+async def test_add_tokens_refuses_a_single_value_naming_the_place(
+    bb: dict[str, Any], tokens: Any, shown: str
+) -> None:
+    runner = Runner(bounded_net(5), bb)
+    fix = (
+        r"; pass a list of tokens, add_tokens\('Bounded.src', \[token\]\), "
+        r"or use add_token\('Bounded.src', token\)$"
+    )
+    message = rf"^place 'Bounded.src': add_tokens was given the {shown}, which is not a collection of tokens"
+    with pytest.raises(ExecutionError, match=message + fix) as raised:
+        runner.add_tokens("src", tokens)  # before the fix: TypeError "'int' object is not iterable"
+    assert raised.value.place == "Bounded.src"
+    with pytest.raises(ExecutionError, match=message):
+        runner.runtime.places[("Bounded", "src")].add_tokens(tokens)
+    assert runner.marking()["src"] == ()
+
+
 async def test_producing_more_than_the_room_fails_the_firing(bb: dict[str, Any]) -> None:
     @pn.net
     def Over(builder: NetBuilder) -> None:

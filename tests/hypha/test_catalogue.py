@@ -1164,6 +1164,28 @@ def test_a_bad_net_raises_exactly_this(make: Any, what: str, problems: list[str]
     assert [str(p) for p in excinfo.value.problems] == problems
 
 
+@pytest.mark.parametrize("keyword", ["bt", "fsm", "fsm_key", "rejected", "bt_mode"])
+def test_a_composing_keyword_on_hyphas_pn_names_the_pn_that_takes_it(keyword: str) -> None:
+    def Desk(builder: NetBuilder) -> None:
+        inbox, out = builder.place("inbox"), builder.place("out")
+
+        @builder.transition(inputs=[inbox], outputs=[out], **{keyword: object()})
+        def triage(consumed: Any, bb: Any, timebase: Any) -> None:
+            pass
+
+    fix = (
+        f"unexpected keyword argument '{keyword}'. Fix: {keyword}= belongs to a composed net: import "
+        "pn from mycorrhizal.mycelium (its transitions take bt=, fsm= and rejected=) instead of "
+        "mycorrhizal.hypha"
+    )
+    with pytest.raises(
+        DefinitionError, match=r"^net 'Desk' has 1 problem:\n  - net 'Desk': its body raised TypeError: "
+    ):
+        pn.net(Desk)  # before: 'Fix: fix the net body', with no word of mycelium
+    with pytest.raises(DefinitionError, match=re.escape(fix)):
+        pn.net(Desk)
+
+
 def test_a_net_body_that_raises_keeps_the_original_error() -> None:
     with pytest.raises(
         DefinitionError,

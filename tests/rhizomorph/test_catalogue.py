@@ -113,6 +113,20 @@ def composite_raising() -> None:
             yield
 
 
+def composite_yielding_a_misspelt_node() -> None:
+    @bt.tree
+    def T() -> None:
+        @bt.action
+        def move(bb: Any) -> Status:
+            return S
+
+        @bt.root
+        @bt.sequence
+        def steps() -> Any:
+            yield move
+            yield mvoe  # type: ignore[name-defined]  # noqa: F821 - the beginner's typo
+
+
 def yields_a_plain_function() -> None:
     @bt.tree
     def T() -> None:
@@ -582,6 +596,12 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
         "tree 'T'",
         [
             "sequence 'steps': raised KeyError('plan') while listing its children. Fix: fix the generator",
+        ],
+    ),
+    composite_yielding_a_misspelt_node: (
+        "tree 'T'",
+        [
+            "sequence 'steps': raised NameError(\"name 'mvoe' is not defined\") while listing its children. Fix: declare 'mvoe' in the tree (a node declared further down is fine) or import it, or correct the name",
         ],
     ),
     yields_a_plain_function: (
