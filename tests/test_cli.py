@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 from mycorrhizal import __version__
 from mycorrhizal.cli import COMMANDS, build_parser, command, main
 from mycorrhizal.cli.drawing import NO_PICTURES
+from mycorrhizal.cli.targets import load_target
+from mycorrhizal.common import CommandError
 from mycorrhizal.common import diagram as diagram_module
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.hypha import NetBuilder, Runner
@@ -568,3 +571,25 @@ def test_inspect_of_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.
         "store=SQLiteStore(...) wrote, e.g. "
         f"'{tmp_path / 'run.db'}'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "fix"),
+    [
+        (
+            "Flwo",
+            "did you mean 'Flow'? If not, name one of what it defines that can be drawn or checked: Flow",
+        ),
+        ("flow", "did you mean 'Flow'? If not, name one of what it defines"),
+        ("Flow.nodez", "did you mean 'nodes'? If not, check the attribute path after the ':'"),
+        ("Flow.zzz", "check the attribute path after the ':'"),
+    ],
+    ids=["name", "case", "attribute_path", "nothing_close"],
+)
+def test_a_misspelt_target_attribute_is_answered_with_the_nearest(
+    target: Path, attribute: str, fix: str
+) -> None:
+    # Before: "'.../flows.py' has no attribute 'Flwo'; name one of what it defines ...: Flow", and
+    # nothing at all after an attribute path's misspelt part.
+    with pytest.raises(CommandError, match=re.escape(f"'{target}' has no attribute '{attribute}'; {fix}")):
+        load_target(f"{target}:{attribute}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.diagram import Diagram, Diagrammable
-from ..common.errors import CommandError, MycorrhizalError
+from ..common.errors import CommandError, MycorrhizalError, did_you_mean
 
 __all__ = ["first_on_path", "load_drawable", "load_target"]
 
@@ -91,13 +91,13 @@ def load_target(spec: str) -> Any:
         try:
             obj = obj[name] if i == 0 else getattr(obj, name)
         except (KeyError, AttributeError) as exc:
-            offer = _drawables(namespace) if i == 0 else ""
+            offer = _drawables(namespace, name) if i == 0 else _attributes(obj, name)
             raise CommandError(f"{module_part!r} has no attribute {attr_path!r}{offer}") from exc
     return obj
 
 
-def _drawables(namespace: dict[str, Any]) -> str:
-    """What a loaded file offers, to end the error for a name it lacks (most often a typo)."""
+def _drawables(namespace: dict[str, Any], wanted: str) -> str:
+    """What a loaded file offers, to end the error for ``wanted``, which it lacks (most often a typo)."""
     # A class with to_diagram (an imported Runner) passes the protocol check but is not drawable.
     names = [
         name
@@ -109,7 +109,15 @@ def _drawables(namespace: dict[str, Any]) -> str:
     if not names:
         return "; it defines nothing that can be drawn or checked"
     shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-    return f"; name one of what it defines that can be drawn or checked: {shown}"
+    return "; " + did_you_mean(
+        wanted, names, f"name one of what it defines that can be drawn or checked: {shown}"
+    )
+
+
+def _attributes(obj: Any, wanted: str) -> str:
+    """The end of the error for ``wanted``, an attribute that ``obj`` (reached by the path) lacks."""
+    public = [name for name in dir(obj) if not name.startswith("_")]
+    return "; " + did_you_mean(wanted, public, "check the attribute path after the ':'")
 
 
 def load_drawable(spec: str) -> Diagram | Diagrammable:

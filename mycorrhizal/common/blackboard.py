@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from .errors import AccessControlError, DefinitionTypeError, Problem
+from .errors import AccessControlError, DefinitionTypeError, Problem, did_you_mean
 
 __all__ = ["BlackboardView", "read", "read_only", "refuse_strings", "write"]
 
@@ -91,9 +91,11 @@ class BlackboardView:
     def _refusal(self, key: str, allowed: frozenset[str], verb: str) -> Exception:
         """The error for a ``verb`` ('read' or 'write') of ``key`` that this view does not allow."""
         shown = ", ".join(sorted(allowed)) or "nothing"
+        fix = did_you_mean(
+            key, allowed, f"add {key!r} to its {'readable' if verb == 'read' else 'writable'} keys"
+        )
         return AccessControlError(
-            f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}); "
-            f"add {key!r} to its {'readable' if verb == 'read' else 'writable'} keys",
+            f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}); {fix}",
             key,
             verb,
         )

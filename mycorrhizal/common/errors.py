@@ -8,6 +8,7 @@ handler (or a log search) can tell exactly where it happened.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,6 +41,32 @@ __all__ = [
     "UndeclaredLabelError",
     "PopFromEmptyStack",
 ]
+
+
+def did_you_mean(name: object, known: Iterable[object], otherwise: str) -> str:
+    """The fix for ``name``, which names none of ``known``: ``"did you mean 'x'? If not, <otherwise>"``
+    naming the nearest of ``known``, or ``otherwise`` alone when none is close.
+
+    Every engine's error about an unknown place, state, label, node, field... ends with this, so
+    each words it the same.  Call it only while raising: it compares ``name`` with every known name.
+    """
+    # Compared case-blind ('done' finds 'DONE') and shown as written: each lowered key keeps every
+    # spelling that lowers to it.
+    spellings: dict[str, dict[str, None]] = {}
+    for each in known:
+        spellings.setdefault(str(each).casefold(), {})[str(each)] = None
+    wanted = str(name).casefold()
+    # 0.7, not difflib's 0.6: one slip in a short name ('Idel', 'nmae') still scores 0.75, while a
+    # name that only shares a common ending ('NowhereState' and 'NotAState') no longer passes.
+    close = difflib.get_close_matches(wanted, spellings, n=3, cutoff=0.7)
+    if not close:
+        return otherwise
+    # Only those about as near as the nearest: names sharing a long prefix ('billing.Finish' and
+    # 'billing.Start' for 'billing.Finsh') all score high, but the slip is in one of them.
+    distance = {key: 1 - difflib.SequenceMatcher(None, key, wanted).ratio() for key in close}
+    nearest = distance[close[0]]
+    shown = [repr(word) for key in close if distance[key] <= 2 * nearest for word in spellings[key]]
+    return f"did you mean {' or '.join(shown[:3])}? If not, {otherwise}"
 
 
 def reason(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .blackboard import BlackboardView, refuse_strings
-from .errors import AccessControlError, DefinitionError, Problem
+from .errors import AccessControlError, DefinitionError, Problem, did_you_mean
 from .interface_builder import interface_field_specs
 
 __all__ = [
@@ -60,9 +60,8 @@ class _FieldView(BlackboardView):
         missing, unwritable, unreadable = self._fixes
         if key not in self._fields:
             shown = ", ".join(sorted(self._fields)) or "none"
-            return AttributeError(
-                f"{self._name!r} has no field {key!r} (its fields: {shown}); {missing.format(key=key)}"
-            )
+            fix = did_you_mean(key, self._fields, missing.format(key=key))
+            return AttributeError(f"{self._name!r} has no field {key!r} (its fields: {shown}); {fix}")
         kind, fix = ("read-only", unwritable) if verb == "write" else ("write-only", unreadable)
         return AccessControlError(
             f"{self._name!r} may not {verb} {key!r}: the field is {kind} here; {fix.format(key=key)}",

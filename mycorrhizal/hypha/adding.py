@@ -3,6 +3,7 @@
 Each refuses before anything moves, naming the place and saying what to do: a full place (all or
 nothing for a batch), a batch that is a single string or bytes value, which would otherwise be
 split silently into one token per character, and a batch that is a single value of another kind.
+Also the error for a place (or a transition) that a runner call names and the net lacks.
 """
 
 from __future__ import annotations
@@ -10,10 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..common.errors import CapacityError, ExecutionError
+from ..common.errors import CapacityError, ExecutionError, RoutingError, did_you_mean
 from .state import PlaceState
 
-__all__ = ["batch", "check_room"]
+__all__ = ["batch", "check_room", "unknown"]
+
+
+def unknown(net: str, kind: str, name: Any, known: list[str], accepted: Iterable[str]) -> RoutingError:
+    """The error for ``name``, which names no ``kind`` ("place" or "transition") of ``net``.
+
+    ``known`` are the qualified names the message lists; ``accepted`` every name a runner takes
+    for one (bare and qualified), among which the nearest is suggested.
+    """
+    fix = did_you_mean(name, accepted, f"name one of those {kind}s")
+    return RoutingError(
+        f"net {net!r} has no {kind} {name!r}; {kind}s: {known}. Fix: {fix}", **{kind: str(name)}
+    )
 
 
 def check_room(p: PlaceState) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..common.errors import Problem
+from ..common.errors import Problem, did_you_mean
 from . import patterns
 from .handler_checks import (
     guards_fit,
@@ -172,7 +172,7 @@ def arcs_join_a_place_and_a_transition(net: NetSpec) -> Iterator[Problem]:
             yield Problem(
                 arc_subject(a),
                 f"{end!r} is not a place or transition of net {net.name!r}",
-                "declare it first, or use 'subnet.element'",
+                did_you_mean(end, net.element_paths(), "declare it first, or use 'subnet.element'"),
             )
         if missing or {str(a.src).split(".")[0], str(a.dst).split(".")[0]} & shared:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, ClassVar, SupportsIndex, overload
 
-from ..common.errors import HandlerError, RoutingError
+from ..common.errors import HandlerError, RoutingError, did_you_mean
 from .coroutines import Produced
 
 __all__ = ["Consumed", "FiringContext", "consumed_class", "taking", "with_context"]
@@ -52,8 +52,9 @@ class Consumed(list[Any]):
                 _, start, stop = self._index[key]
             except KeyError:
                 known = sorted({q for q, _, _ in self._index.values()})
+                fix = did_you_mean(key, self._index, "name one of those inputs")
                 raise KeyError(
-                    f"{key!r} is not an input place of this transition (inputs: {known})"
+                    f"{key!r} is not an input place of this transition (inputs: {known}). Fix: {fix}"
                 ) from None
             return _item(self, slice(start, stop))
         return _item(self, key)
@@ -154,9 +155,10 @@ class FiringContext:
     def emit(self, place: str, token: Any) -> None:
         """Produce ``token`` into output ``place`` when this firing commits (same as returning it)."""
         if place not in self._keys:
+            fix = did_you_mean(place, self._keys, "add an arc or an 'outputs=' entry")
             raise RoutingError(
                 f"transition {self.transition!r} may not produce into {place!r}: it has no output arc to "
-                f"it (outputs: {list(self.outputs)}); add an arc or an 'outputs=' entry",
+                f"it (outputs: {list(self.outputs)}); {fix}",
                 transition=self.transition,
                 place=str(place),
             )

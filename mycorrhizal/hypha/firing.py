@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ..common.errors import CapacityError, CodecError, RoutingError
+from ..common.errors import CapacityError, CodecError, RoutingError, did_you_mean
 from .bindings import Binding, bindings, pick
 from .context import Consumed, FiringContext, taking
 from .coroutines import Continue, collect, collect_async
@@ -364,10 +364,10 @@ class Firing:
                 key if type(key) is PlaceState else t.out_places.get(key) if isinstance(key, str) else None
             )
             if place is None:
+                fix = did_you_mean(key, t.out_places, "add builder.arc(transition, place) or outputs=[...]")
                 raise RoutingError(
                     f"transition {t.qname!r} may not produce into {key!r}: it has no output arc to that "
-                    f"place (outputs: {list(t.flat.output_refs)}); add builder.arc(transition, place) or "
-                    "outputs=[...]",
+                    f"place (outputs: {list(t.flat.output_refs)}); {fix}",
                     transition=t.qname,
                     place=str(key),
                 )

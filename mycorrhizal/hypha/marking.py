@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..common.errors import did_you_mean
+
 __all__ = ["Marking"]
 
 
@@ -26,7 +28,8 @@ class Marking(Mapping[str, tuple[Any, ...]]):
             return found
         index = self._aliases.get(key)
         if index is None:
-            raise KeyError(f"no place {key!r} in this net (places: {self._names})")
+            fix = did_you_mean(key, self._aliases, "name one of those places")
+            raise KeyError(f"no place {key!r} in this net (places: {self._names}). Fix: {fix}")
         return self._data[self._names[index]]
 
     def __iter__(self) -> Iterator[str]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionError, Problem, did_you_mean
 from .places import PlaceSpec
 from .spec import ArcSpec, NetSpec
 from .transitions import TransitionSpec
@@ -99,12 +99,10 @@ def without(net: NetSpec, path: Path) -> tuple[NetSpec, PlaceSpec | TransitionSp
     found = net.lookup(".".join(path))
     if not isinstance(found, PlaceSpec | TransitionSpec):
         what = "a subnet" if isinstance(found, NetSpec) else "nothing"
-        raise _problem(
-            f"{'.'.join(path)!r}",
-            f"it names {what}, not a place or a transition",
-            "remove places and transitions one by one (a subnet's elements by their qualified names)",
-            net,
-        )
+        fix = "remove places and transitions one by one (a subnet's elements by their qualified names)"
+        if found is None:
+            fix = did_you_mean(".".join(path), net.element_paths(), fix)
+        raise _problem(f"{'.'.join(path)!r}", f"it names {what}, not a place or a transition", fix, net)
 
     def drop(n: NetSpec) -> NetSpec:
         if isinstance(found, PlaceSpec):

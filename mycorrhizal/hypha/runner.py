@@ -333,10 +333,7 @@ class Runner(NetChanges):
                     "qualified name",
                     place=str(place),
                 )
-            raise RoutingError(
-                f"net {self._flat.name!r} has no place {place!r}; places: {self._names}",
-                place=str(place),
-            )
+            raise adding.unknown(self._flat.name, "place", place, self._names, self._flat.place_aliases)
         return self._places[index]
 
     def add_token(self, place: str, token: Any) -> None:
@@ -380,9 +377,8 @@ class Runner(NetChanges):
         index = self._flat.transition_aliases.get(transition) if isinstance(transition, str) else None
         if index is None:
             known = [t.qname for t in self._transitions]
-            raise RoutingError(
-                f"net {self._flat.name!r} has no transition {transition!r}; transitions: {known}",
-                transition=str(transition),
+            raise adding.unknown(
+                self._flat.name, "transition", transition, known, self._flat.transition_aliases
             )
         return self._transitions[index].memory
 

@@ -81,6 +81,13 @@ class NetSpec:
                 return s.net if not rest else s.net.lookup(rest)
         return None
 
+    def element_paths(self, prefix: str = "") -> Iterator[str]:
+        """The dotted path of every place and transition, in this net and its subnets (for messages)."""
+        yield from (prefix + p.name for p in self.places)
+        yield from (prefix + t.name for t in self.transitions)
+        for s in self.subnets:
+            yield from s.net.element_paths(f"{prefix}{s.name}.")
+
     def walk(self, prefix: str | None = None) -> Iterator[tuple[str, NetSpec]]:
         """Every net in this tree with its qualified name (this one first)."""
         here = self.name if prefix is None else prefix

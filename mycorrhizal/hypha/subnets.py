@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..common.errors import DefinitionAttributeError, DefinitionError, Problem
+from ..common.errors import DefinitionAttributeError, DefinitionError, Problem, did_you_mean
 from .places import PlaceRef, PlaceSpec, TransitionRef
 from .spec import NetSpec
 from .transitions import TransitionSpec
@@ -42,12 +42,17 @@ class SubnetHandle:
         if isinstance(found, NetSpec):
             return SubnetHandle(path, found, self._scope)
         known = sorted([p.name for p in self._net.places] + [t.name for t in self._net.transitions])
+        inner = [s.name for s in self._net.subnets]  # reachable by name too, so suggested as well
         raise error(
             [
                 Problem(
                     f"subnet {self._path!r}",
                     f"net {self._net.name!r} has no element {name!r} (it has {known})",
-                    "check the spelling or add that place/transition to the subnet",
+                    did_you_mean(
+                        name,
+                        [*known, *inner],
+                        "check the spelling or add that place/transition to the subnet",
+                    ),
                 )
             ],
             what=f"subnet {self._path!r}",

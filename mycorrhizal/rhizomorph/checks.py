@@ -15,7 +15,7 @@ from numbers import Real
 from typing import Any, TypeGuard, TypeVar
 
 from ..common.callables import is_async_callable
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionError, Problem, did_you_mean
 from ..common.interface_views import interface_of
 from .nodes import (
     CONDITIONED,
@@ -229,13 +229,16 @@ def not_yielding(node: Composite, produced: Any) -> list[Problem]:
     ]
 
 
-def source_raised(node: Composite, exc: Exception) -> Problem:
-    """The composite function raised while listing the children (a misspelt child: what to name)."""
+def source_raised(node: Composite, exc: Exception, names: Iterable[str] = ()) -> Problem:
+    """The composite function raised while listing the children (a misspelt child: the nearest of
+    ``names``, the nodes the tree declares, or what to name)."""
     fix = "fix the generator"
     if isinstance(exc, NameError) and exc.name:
-        fix = (
+        fix = did_you_mean(
+            exc.name,
+            names,
             f"declare {exc.name!r} in the tree (a node declared further down is fine) or import it, "
-            "or correct the name"
+            "or correct the name",
         )
     return Problem(describe(node), f"raised {exc!r} while listing its children", fix)
 

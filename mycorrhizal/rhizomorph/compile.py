@@ -97,7 +97,8 @@ def compile_tree(
     as a WARNING and listed in ``plan.unused`` (``mycorrhizal check`` reports it); with ``strict``
     it is a problem like any other.
     """
-    walk = _Walk(tree.name, list(problems))
+    declared = tuple(declared)
+    walk = _Walk(tree.name, list(problems), declared)
     walk.visit(tree.root, ())
     unused: list[Node] = []
     if not walk.unlisted:  # (if a composite could not list its children, reachability is unknown)
@@ -134,11 +135,13 @@ def _findings(tree: Tree) -> list[tuple[bool, str]]:
 class _Walk:
     """One pass over the node graph: resolve every node's children, check every rule."""
 
-    __slots__ = ("tree_name", "found", "resolved", "reachable", "unlisted")
+    __slots__ = ("tree_name", "found", "declared", "resolved", "reachable", "unlisted")
 
-    def __init__(self, tree_name: str, found: list[Problem]) -> None:
+    def __init__(self, tree_name: str, found: list[Problem], declared: tuple[Node, ...] = ()) -> None:
         self.tree_name = tree_name
         self.found = found
+        #: The nodes the tree's body declared: the names a misspelt child is compared with.
+        self.declared = declared
         self.resolved: dict[int, tuple[Node, ...]] = {}
         self.reachable: set[int] = set()
         #: True once a composite's function could not list its children.
@@ -205,7 +208,7 @@ class _Walk:
                 if not problems:
                     return list(_spread(produced))
             except Exception as exc:  # the generator body is user code: report it, naming the node
-                problems = [checks.source_raised(node, exc)]
+                problems = [checks.source_raised(node, exc, [kid.name for kid in self.declared])]
         self.found.extend(problems)
         self.unlisted = True
         return None

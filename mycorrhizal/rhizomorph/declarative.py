@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn, get_args
 
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionError, Problem, did_you_mean
 from .checks import leaf_parameters, make_leaf
 from .compile import compile_tree, plan_of
 from .export import ARGUMENT as _ARGUMENT
@@ -235,7 +235,7 @@ class _Loader:
             self.fail(
                 where,
                 f"{role} {ref!r} is not in the registry (known: {known})",
-                f"register it: registry.add({ref!r}, fn)",
+                did_you_mean(ref, self.registry.names, f"register it: registry.add({ref!r}, fn)"),
             )
         return fn
 
@@ -247,12 +247,13 @@ class _Loader:
         kinds: list[str] = [key for key in data if key in _TYPES]
         if len(kinds) != 1:
             # With no type, a key no node takes is most likely the type misspelt: name it.
-            stray = [repr(key) for key in data if not kinds and key not in _KEYS]
-            told = f"; {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not a node type"
+            stray = [key for key in data if not kinds and key not in _KEYS]
+            told = f"; {', '.join(map(repr, stray))} {'is' if len(stray) == 1 else 'are'} not a node type"
+            fix = f"give exactly one of: {', '.join(_TYPES)}"
             self.fail(
                 where,
                 f"names {len(kinds)} node types ({', '.join(kinds) or 'none'}){told if stray else ''}",
-                f"give exactly one of: {', '.join(_TYPES)}",
+                did_you_mean(stray[0], _TYPES, fix) if len(stray) == 1 else fix,
             )
             return None
         return kinds[0]
@@ -266,11 +267,12 @@ class _Loader:
             self.fail(where, f'"name" is {label!r}', "use a string")
             label = None
         here = f"{where}({label})" if label else where
-        unknown = set(data) - {kind} - _ALLOWED[kind]
+        unknown = sorted(set(data) - {kind} - _ALLOWED[kind], key=str)
         if unknown:
-            self.fail(
-                here, f"{kind} has unknown keys {sorted(unknown)}", f"allowed: {sorted(_ALLOWED[kind])}"
-            )
+            fix = f"allowed: {sorted(_ALLOWED[kind])}"
+            if len(unknown) == 1:  # one misspelt key is the common case; several are listed as they are
+                fix = did_you_mean(unknown[0], _ALLOWED[kind], fix)
+            self.fail(here, f"{kind} has unknown keys {unknown}", fix)
         return self._make(kind, data[kind], data, label, here)
 
     def _make(
@@ -287,9 +289,9 @@ class _Loader:
     def subtree(self, value: Any, data: Mapping[str, Any], label: str | None, where: str) -> Node | None:
         tree = self.registry.tree(value) if isinstance(value, str) else None
         if tree is None:
-            self.fail(
-                where, f"subtree {value!r} is not in the registry", "register it: registry.add_tree(tree)"
-            )
+            trees = self.registry._trees  # (the registry's own module: no public listing is needed)
+            fix = did_you_mean(value, trees, "register it: registry.add_tree(tree)")
+            self.fail(where, f"subtree {value!r} is not in the registry", fix)
             return None
         return Subtree(name=label or tree.name, tree=tree)
 

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ..common.diagram import Diagram, to_mermaid_text
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionError, Problem, did_you_mean
 from . import views
 from .nodes import Leaf, Node
 
@@ -78,11 +78,15 @@ class Tree:
 
     def __getattr__(self, name: str) -> Node:
         # Only reached when normal lookup fails: a declared node by its name (0.x trees had them).
-        if not name.startswith("_") and name not in ("declared", "name", "root"):
-            for node in self.declared:
-                if node.name == name:
-                    return node
-        raise AttributeError(f"tree declares no node named {name!r}")
+        if name.startswith("_") or name in ("declared", "name", "root"):  # Python's probes: no node
+            raise AttributeError(f"tree declares no node named {name!r}")
+        for node in self.declared:
+            if node.name == name:
+                return node
+        fix = did_you_mean(
+            name, [node.name for node in self.declared], "name a node its @bt.tree body declares"
+        )
+        raise AttributeError(f"tree {self.name!r} declares no node named {name!r}. Fix: {fix}")
 
     def to_dict(self) -> dict[str, Any]:
         """The declarative (JSON-ready) form; leaves are referred to by name, see :func:`load_tree`."""

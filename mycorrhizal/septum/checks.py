@@ -9,10 +9,12 @@ so a new rule is one more function here (and its entry in the catalogue of tests
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from enum import EnumType
 from typing import Any
 
 from ..common.callables import def_name, is_async_callable, shown_name
+from ..common.errors import did_you_mean
 from .compound import CompositeState
 from .plan import label_text
 from .states import State
@@ -91,17 +93,29 @@ def not_a_generator(role: str, fn: Handler) -> Iterator[Finding]:
         )
 
 
-def known_names(role: str, fn: Handler, missing: list[str]) -> Iterator[Finding]:
+def known_names(
+    role: str, fn: Handler, missing: list[str], names: Mapping[str, Any] | None = None
+) -> Iterator[Finding]:
+    """Each of ``missing`` (global names ``fn`` uses that nothing defines) is a problem; the nearest
+    of ``names`` (what its state sees) and of its module's globals is suggested."""
     for name in missing:
         hint = (
             "define `class Events(Enum)` inside the state (or import the Enum it means)"
             if name == "Events"
             else f"define or import {name!r} where the state is declared"
         )
+        visible = {**getattr(fn, "__globals__", {}), **(names or {})}
+        # ``Events`` stands for the state's Enum: another name merely like it ('NoEvents', the state
+        # itself) is no fix, so only an Enum is offered for it.
+        close = [
+            key
+            for key, value in visible.items()
+            if not key.startswith("_") and (name != "Events" or isinstance(value, EnumType))
+        ]
         yield (
             f"handler {role} refers to {name!r}, which is not defined in the state, its "
             f"enclosing classes or its module",
-            hint,
+            did_you_mean(name, close, hint),
         )
 
 

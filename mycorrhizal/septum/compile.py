@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable, Iterator
+from enum import EnumType
 from typing import Any
 
 import attrs
 
 from ..common.callables import is_async_callable, local_name
-from ..common.errors import DefinitionError, DefinitionTypeError, ExecutionError, Problem
+from ..common.errors import DefinitionError, DefinitionTypeError, ExecutionError, Problem, did_you_mean
 from . import checks, compound, guards, hierarchy, history, registry
 from .checks import Finding
 from .names import bind, scope, unresolved
@@ -79,7 +80,7 @@ def _read_handlers(reading: _Reading, group: StateGroup | None) -> None:
         reading.add(checks.arity(role, fn))
         reading.add(checks.not_a_generator(role, fn))
         reading.add(checks.plain_transitions(role, fn))
-        reading.add(checks.known_names(role, fn, unresolved(fns[0], names)))
+        reading.add(checks.known_names(role, fn, unresolved(fns[0], names), names))
         if role == "transitions" and len(reading.problems) > before:
             del reading.handlers[role]  # calling it would only fail for the reason already given
         elif role != "transitions" and len(reading.problems) == before:
@@ -103,7 +104,7 @@ def _declared(declare: Handler, reading: _Reading) -> list[Any] | tuple[Any, ...
         )
         return []
     except Exception as exc:  # report, with the others, rather than stop at the first
-        reading.note(f"transitions() raised {type(exc).__name__}: {exc}", "make transitions() return a list")
+        reading.note(f"transitions() raised {type(exc).__name__}: {exc}", _raised_fix(exc))
         return []
     if isinstance(declared, LabeledTransition):  # one transition, not in a list (0.x accepted it)
         return [declared]
@@ -114,6 +115,15 @@ def _declared(declare: Handler, reading: _Reading) -> list[Any] | tuple[Any, ...
         )
         return []
     return declared
+
+
+def _raised_fix(exc: Exception) -> str:
+    """What to do about ``exc``, raised by ``transitions()``: often a misspelt label (``Events.DONEE``)."""
+    owner, name = getattr(exc, "obj", None), getattr(exc, "name", None)
+    if not isinstance(exc, AttributeError) or not isinstance(owner, EnumType) or name is None:
+        return "make transitions() return a list"
+    members = list(owner.__members__)
+    return did_you_mean(name, members, f"use one of {owner.__name__}'s members: {', '.join(members)}")
 
 
 def _read_transitions(reading: _Reading) -> None:
@@ -129,7 +139,9 @@ def _read_transitions(reading: _Reading) -> None:
         if isinstance(item, LabeledTransition):  # 0.x's StateRef targets, by registered name
             unknown = registry.missing(item.target)
             for ref in unknown:
-                reading.note(f"StateRef({ref.state!r}) names no registered state", registry.FIX)
+                reading.note(
+                    f"StateRef({ref.state!r}) names no registered state", registry.fix_for(ref.state)
+                )
             if unknown:
                 continue
             item = attrs.evolve(item, target=registry.resolved(item.target))
@@ -324,7 +336,7 @@ def _named(state: Any, role: str) -> Any:
     found = registry.get_state(ref.state)
     if found is None:
         raise DefinitionError(
-            [Problem("StateMachine", f"{role}={state!r} names no registered state", registry.FIX)],
+            [Problem("StateMachine", f"{role}={state!r} names no registered state", registry.fix_for(state))],
             what="StateMachine",
         )
     return found

@@ -10,7 +10,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..common.errors import ExecutionError, HandlerError, PopFromEmptyStack, UndeclaredLabelError
+from ..common.errors import (
+    ExecutionError,
+    HandlerError,
+    PopFromEmptyStack,
+    UndeclaredLabelError,
+    did_you_mean,
+)
 from .compile import machine_spec
 from .events import HandlerFailed
 from .plan import MachineSpec, Node, Op, label_text
@@ -84,15 +90,24 @@ def handler_error(
 def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
     """``role`` of ``node`` returned a label (or a target) its ``transitions()`` does not declare."""
     if isinstance(label, State) or special(label):  # a target returned in place of its label
-        fix = f"LabeledTransition(SOME_LABEL, {label!r})"
+        fix = f"add LabeledTransition(SOME_LABEL, {label!r}) or return a declared label"
     else:
-        fix = f"LabeledTransition({label_text(label)}, ...)"
+        fix = f"add LabeledTransition({label_text(label)}, ...) or return a declared label"
+        fix = did_you_mean(label_text(label), _declared_labels(node), fix)
     return UndeclaredLabelError(
-        f"state {node.name}: {role} returned {label!r}, which its transitions() does not "
-        f"declare; add {fix} or return a declared label",
+        f"state {node.name}: {role} returned {label!r}, which its transitions() does not declare; {fix}",
         state=node.name,
         event=label,
     )
+
+
+def _declared_labels(node: Any) -> list[str]:
+    """The labels ``node`` and the states around it (in a statechart) declare, as people read them."""
+    found: list[str] = []
+    while node is not None:
+        found.extend(label_text(label) for label in node.table)
+        node = getattr(node, "parent", None)
+    return found
 
 
 def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:

@@ -16,14 +16,28 @@ from typing import Any
 
 import attrs
 
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionError, Problem, did_you_mean
 from .states import REGISTRY, State, registered_names
 from .targets import Push
 
-__all__ = ["FIX", "StateRef", "get_all_states", "get_state", "missing", "register_state", "resolved"]
+__all__ = [
+    "FIX",
+    "StateRef",
+    "fix_for",
+    "get_all_states",
+    "get_state",
+    "missing",
+    "register_state",
+    "resolved",
+]
 
 #: What to do about a ``StateRef`` naming no registered state.
 FIX = "write the state's full 'module.QualName' (see get_all_states()), or name the state itself"
+
+
+def fix_for(name: object) -> str:
+    """What to do about ``name``, which no state is registered under: the nearest names, or :data:`FIX`."""
+    return did_you_mean(name, list(REGISTRY), FIX)
 
 
 def register_state(state: State) -> State:
@@ -59,7 +73,13 @@ class StateRef:
         found = REGISTRY.get(self.state)
         if found is None:
             raise DefinitionError(
-                [Problem(f"StateRef({self.state!r})", "no state is registered under that name", FIX)],
+                [
+                    Problem(
+                        f"StateRef({self.state!r})",
+                        "no state is registered under that name",
+                        fix_for(self.state),
+                    )
+                ],
                 what="septum states",
             )
         return found

@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..common.errors import DefinitionError, Problem
+from ..common.errors import DefinitionError, Problem, did_you_mean
 from .compile import STUCK
 from .compound import Completed
 from .config import StateConfiguration
@@ -232,7 +232,11 @@ class _Reader:
             self.problem(
                 subject,
                 f"has {what}={name!r}, which the registry does not hold (it holds: {known})",
-                f"pass from_scxml(..., registry={{{name!r}: function}})",
+                did_you_mean(
+                    name,
+                    [key for key, value in self.registry.items() if callable(value)],
+                    f"pass from_scxml(..., registry={{{name!r}: function}})",
+                ),
             )
         return found
 
@@ -257,7 +261,11 @@ class _Reader:
                     yield Problem(
                         f"<transition> of {ident!r}",
                         f"targets {target!r}, which no element has as id",
-                        "target the id of a <state>, <parallel>, <final> or <history>",
+                        did_you_mean(
+                            target,
+                            self.elements,
+                            "target the id of a <state>, <parallel>, <final> or <history>",
+                        ),
                     )
 
 

@@ -22,6 +22,7 @@ import attrs
 
 from ..common.callables import local_name
 from ..common.diagram import Diagram
+from ..common.errors import did_you_mean
 from .config import StateConfiguration
 
 __all__ = ["REGISTRY", "ROLES", "State", "StateGroup", "Tools", "install_tools", "registered_names"]
@@ -154,7 +155,8 @@ class State(_MachineRoot):
         except KeyError:
             if key in ROLES:  # 0.x's spec attributes: ``MyState.on_state`` is the handler, or None
                 return self.handler(key)
-            raise AttributeError(f"state {self.name!r} has no attribute {key!r}") from None
+            fix = did_you_mean(key, _public(self.namespace, ROLES), "define it in the state's body")
+            raise AttributeError(f"state {self.name!r} has no attribute {key!r}. Fix: {fix}") from None
 
     def __repr__(self) -> str:
         return f"<septum state {self.qualname}>"
@@ -210,10 +212,17 @@ class StateGroup(_MachineRoot):
         try:
             return self.namespace[key]
         except KeyError:
-            raise AttributeError(f"state group {local_name(self.name)!r} has no attribute {key!r}") from None
+            fix = did_you_mean(key, _public(self.namespace), "declare it in the group's body")
+            shown = local_name(self.name)
+            raise AttributeError(f"state group {shown!r} has no attribute {key!r}. Fix: {fix}") from None
 
     def __repr__(self) -> str:
         return f"<septum group {self.name}: {', '.join(s.name for s in self.states)}>"
+
+
+def _public(namespace: dict[str, Any], also: tuple[str, ...] = ()) -> list[str]:
+    """The names of a class body (and ``also``) that an attribute may name: not its private ones."""
+    return [name for name in (*namespace, *also) if not name.startswith("_")]
 
 
 _STATE_FIELDS = frozenset(field.name for field in attrs.fields(State))

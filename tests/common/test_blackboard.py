@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -119,3 +120,39 @@ def test_a_single_string_of_keys_is_refused_not_split_into_letters(board: object
     message = rf"router: {option}='count' is one string.*Fix: pass a set"
     with pytest.raises(DefinitionTypeError, match=message):
         BlackboardView(board, name="router", **{option: "count"})
+
+
+@pytest.mark.parametrize(
+    ("readable", "writable", "touch", "fix"),
+    [
+        (
+            {"count"},
+            None,
+            lambda view: view["cuont"],
+            "did you mean 'count'? If not, add 'cuont' to its readable",
+        ),
+        (
+            None,
+            {"count"},
+            lambda view: view.__setitem__("Count", 2),
+            "did you mean 'count'? If not, add 'Count'",
+        ),
+        (
+            {"count"},
+            None,
+            lambda view: view["secret"],
+            "(it may read: count); add 'secret' to its readable keys",
+        ),
+    ],
+    ids=["read", "write", "nothing_close"],
+)
+def test_a_misspelt_key_is_answered_with_the_nearest(
+    board: object,
+    readable: set[str] | None,
+    writable: set[str] | None,
+    touch: Callable[..., object],
+    fix: str,
+) -> None:
+    view = BlackboardView(board, readable=readable, writable=writable, name="router")
+    with pytest.raises(BlackboardAccessError, match=re.escape(fix)):
+        touch(view)

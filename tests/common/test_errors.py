@@ -11,7 +11,7 @@ from mycorrhizal.common import (
     Problem,
     UndeclaredLabelError,
 )
-from mycorrhizal.common.errors import reason
+from mycorrhizal.common.errors import did_you_mean, reason
 
 
 def test_definition_error_lists_every_problem_with_its_fix() -> None:
@@ -96,3 +96,27 @@ def test_an_access_refusal_said_of_a_node_keeps_its_type_fields_and_cause() -> N
     assert (again.field_name, again.operation, again.node) == ("limit", "write", "tune")
     assert str(again) == str(error)
     assert refused.node is None
+
+
+@pytest.mark.parametrize(
+    ("name", "known", "fix"),
+    [
+        ("doughh", ["dough", "bread"], "did you mean 'dough'? If not, look it up"),
+        ("done", ["DONE", "FAIL"], "did you mean 'DONE'? If not, look it up"),  # case-blind, shown as written
+        ("Done", ["DONE", "done"], "did you mean 'DONE' or 'done'? If not, look it up"),
+        ("w3.inbox", ["w1.inbox", "w2.inbox"], "did you mean 'w2.inbox' or 'w1.inbox'? If not, look it up"),
+        # A long shared prefix makes every sibling score high: only the nearest is offered.
+        (
+            "billing.Finsh",
+            ["billing.Finish", "billing.Start"],
+            "did you mean 'billing.Finish'? If not, look it up",
+        ),
+        # Sharing only an ending is not close (difflib's own cutoff, 0.6, would offer these).
+        ("NowhereState", ["NotAState", "on_state"], "look it up"),
+        ("oven", [], "look it up"),
+    ],
+)
+def test_did_you_mean_offers_the_nearest_known_names_or_says_where_they_are(
+    name: object, known: list[object], fix: str
+) -> None:
+    assert did_you_mean(name, known, "look it up") == fix

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from typing import Annotated, Any
 
 import pydantic
@@ -298,3 +299,25 @@ def test_each_refusal_gives_the_fix_for_how_the_view_was_made(
 def test_a_field_outside_the_view_names_the_fix_for_how_it_was_made(board: Any, make: Any, fix: str) -> None:
     with pytest.raises(AttributeError, match=f"has no field 'secret' .*; {fix}$"):
         _ = make(board).secret
+
+
+@pytest.mark.parametrize(
+    ("make", "fix"),
+    [
+        (lambda bb: View(bb, Ops), "did you mean 'done'? If not, add 'dne' to the interface"),
+        (
+            lambda bb: ConstrainedView(bb, {"done", "limit"}),
+            "did you mean 'done'? If not, add 'dne' to its allowed",
+        ),
+        (lambda bb: ReadOnlyView(bb, {"done"}), "did you mean 'done'? If not, add 'dne' to its fields"),
+        (
+            lambda bb: CompositeView.combine([ReadOnlyView(bb, {"done"})]),
+            "did you mean 'done'? If not, add 'dne' to one",
+        ),
+    ],
+    ids=["interface", "constrained", "read_only", "composite"],
+)
+def test_a_misspelt_field_is_answered_with_the_nearest(board: Any, make: Any, fix: str) -> None:
+    # Before: "'Ops' has no field 'dne' (its fields: done, limit); add 'dne' to the interface".
+    with pytest.raises(AttributeError, match=rf"has no field 'dne' \(its fields: .*\); {re.escape(fix)}"):
+        _ = make(board).dne

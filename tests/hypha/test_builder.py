@@ -391,3 +391,28 @@ def test_sinks_cannot_pass_failures_round_in_a_cycle() -> None:
     ) as excinfo:
         builder.build()
     assert len(excinfo.value.problems) == 2
+
+
+@pytest.mark.parametrize(
+    ("declare", "problem"),
+    [
+        (
+            lambda b: b.transition(name="bake", inputs=["doughh"], outputs=["bread"])(move),
+            r"transition 'bake' inputs= 'doughh' -> 'bake': 'doughh' is not a place or transition of net "
+            r"'Bakery'\. Fix: did you mean 'dough'\? If not, declare it first, or use 'subnet\.element'$",
+        ),
+        (lambda b: b.arc("bread", "Bake"), r"'Bake' is not a place .*\. Fix: did you mean 'bake'\?"),
+        (lambda b: b.arc("bake", "w1.inbx"), r"'w1\.inbx' is not a place .*\. Fix: did you mean 'w1\.inbox'"),
+        (lambda b: b.arc("nowhere", "bake"), r"'nowhere' is not .*\. Fix: declare it first, or use '\S+'$"),
+    ],
+    ids=["inputs", "arc_case", "arc_into_a_subnet", "nothing_close"],
+)
+def test_an_arc_to_a_misspelt_element_is_answered_with_the_nearest(declare: Any, problem: str) -> None:
+    builder = NetBuilder("Bakery")
+    dough, bread = builder.place("dough"), builder.place("bread")
+    builder.transition(name="bake", inputs=[dough], outputs=[bread])(move)
+    builder.subnet(Worker, "w1")
+    declare(builder)
+    # Before: "... is not a place or transition of net 'Bakery'. Fix: declare it first, ..." alone.
+    with pytest.raises(DefinitionError, match=f"(?m){problem}"):  # (?m): '$' ends the problem's line
+        builder.build()

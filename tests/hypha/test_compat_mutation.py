@@ -488,3 +488,21 @@ def test_an_added_transition_the_builder_would_refuse_is_refused_and_changes_not
 
     runner, before, error = asyncio.run(go())
     assert runner.spec is before and re.search(r"transition '(Dyn\.)?late'", str(error))
+
+
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        ("Dyn.mvoe", r"did you mean 'move'\? If not, remove places and transitions one by one"),
+        ("outptu", r"did you mean 'output'\? If not, remove"),
+        ("Dyn.nowhere", r"remove places and transitions one by one \(a subnet's elements by their qualified"),
+    ],
+)
+async def test_removing_a_misspelt_element_is_answered_with_the_nearest(name: str, fix: str) -> None:
+    runner = Runner(pipeline(), None)
+    await runner.start(CycleClock())
+    try:
+        with pytest.raises(DefinitionError, match=rf"it names nothing, not a place or a \w+\. Fix: {fix}"):
+            await runner.remove(name)
+    finally:
+        await runner.stop()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ManualClock
+from mycorrhizal.common import ManualClock, RoutingError
 from mycorrhizal.hypha import NetBuilder, Runner, pn
 
 
@@ -103,3 +103,41 @@ async def test_a_guard_that_keeps_raising_does_not_push_other_errors_out_of_runn
     causes = [type(error.__cause__) for error in runner.errors]
     assert causes == [RuntimeError, ValueError]  # the handler's failure, then the first of the streak
     assert runner.errors[0].transition == "Mixed.ship"
+
+
+def _misspelling(mistake: str) -> Any:
+    """``dough -> bake -> bread``; bake misspells a place its way (``mistake``); failures go to ``dead``."""
+
+    @pn.net
+    def Bakery(builder: NetBuilder) -> None:
+        dough, bread, dead = builder.place("dough"), builder.place("bread"), builder.place("dead")
+
+        @builder.transition(inputs=[dough], outputs=[bread], on_error=dead)
+        def bake(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> Any:
+            if mistake == "emit":
+                ctx.emit("bred", consumed[0])
+                return None
+            if mistake == "consumed":
+                return {bread: consumed["doughh"]}
+            return {"bred": consumed[0]}
+
+    return Bakery
+
+
+@pytest.mark.parametrize(
+    ("mistake", "error", "match"),
+    [
+        ("returned", RoutingError, r"into 'bred': .*; did you mean 'bread'\? If not, add builder\.arc"),
+        ("emit", RoutingError, r"into 'bred': .*; did you mean 'bread'\? If not, add an arc"),
+        ("consumed", KeyError, r"'doughh' is not an input place .*\. Fix: did you mean 'dough'\? If not"),
+    ],
+)
+async def test_a_handler_naming_a_misspelt_place_is_answered_with_the_nearest(
+    clock: ManualClock, mistake: str, error: type[Exception], match: str
+) -> None:
+    runner = Runner(_misspelling(mistake), {}, clock)
+    runner.add_token("dough", 1)
+    await runner.run_until_idle()
+    (failed,) = runner.marking()["dead"]
+    with pytest.raises(error, match=match):
+        raise failed.error

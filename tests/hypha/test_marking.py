@@ -65,3 +65,19 @@ def test_marking_is_a_read_only_mapping_with_aliases() -> None:
     assert repr(marking) == "Marking(Top.a: 2)"
     with pytest.raises(KeyError, match=r"no place 'zzz' in this net \(places: \['Top.a', 'Top.b'\]\)"):
         marking["zzz"]
+
+
+@pytest.mark.parametrize(
+    ("key", "fix"),
+    [
+        ("doughh", r"did you mean 'dough'\? If not, name one of those places"),
+        ("Bake.bred", r"did you mean 'Bake.bread'\? If not, name one of those places"),
+        ("oven", r"name one of those places"),
+    ],
+)
+def test_a_misspelt_place_in_a_marking_is_answered_with_the_nearest(key: str, fix: str) -> None:
+    names = ["Bake.dough", "Bake.bread"]
+    aliases = {"dough": 0, "Bake.dough": 0, "bread": 1, "Bake.bread": 1}
+    marking = Marking(dict.fromkeys(names, ()), aliases, names)
+    with pytest.raises(KeyError, match=rf"no place '{key}' in this net \(places: .*\)\. Fix: {fix}"):
+        marking[key]

@@ -564,3 +564,39 @@ async def test_one_emit_commits_like_a_returned_output_including_lists_and_capac
     assert runner.tokens("out") == (1, 2)
     (failed,) = runner.tokens("failed")  # three more do not fit in the one free slot
     assert failed.token == [3, 4, 5] and isinstance(failed.error, CapacityError)
+
+
+@pn.net
+def Bakery(builder: NetBuilder) -> None:
+    dough, bread = builder.place("dough"), builder.place("bread")
+
+    @builder.transition(inputs=[dough], outputs=[bread])
+    def bake(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {bread: consumed[0]}
+
+
+PLACES = r"places: \['Bakery.dough', 'Bakery.bread'\]\. Fix: "
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda r: r.add_token("doughh", 1), rf"no place 'doughh'; {PLACES}did you mean 'dough'\? If not, "),
+        (lambda r: r.add_tokens("Dough", [1]), rf"no place 'Dough'; {PLACES}did you mean 'dough'\?"),
+        (lambda r: r.tokens("Bakery.bred"), rf"no place 'Bakery.bred'; {PLACES}did you mean 'Bakery.bread'"),
+        (
+            lambda r: r.memory("bkae"),
+            r"has no transition 'bkae'; transitions: \['Bakery.bake'\]\. Fix: did you mean 'bake'\? If not, "
+            r"name one of those transitions$",
+        ),
+        # Nothing close: the names, and where they are, as before; and still a fix.
+        (lambda r: r.add_token("oven", 1), rf"no place 'oven'; {PLACES}name one of those places$"),
+    ],
+    ids=["add_token", "add_tokens_case", "tokens_qualified", "memory", "nothing_close"],
+)
+def test_a_misspelt_place_or_transition_is_answered_with_the_nearest_names(
+    bb: dict[str, Any], call: Any, match: str
+) -> None:
+    # Before: "net 'Bakery' has no place 'doughh'; places: [...]" and no fix at all.
+    with pytest.raises(RoutingError, match=match):
+        call(Runner(Bakery, bb))

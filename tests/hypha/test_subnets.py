@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import RoutingError
+from mycorrhizal.common import DefinitionAttributeError, DefinitionError, RoutingError
 from mycorrhizal.hypha import NetBuilder, NetSpec, PlaceRef, Runner, SubnetHandle, TransitionRef, pn
 
 
@@ -199,3 +199,20 @@ async def test_a_0x_program_wiring_a_subnet_place_named_net_runs(bb: dict[str, A
     await runner.run_until_idle()
     assert runner.marking()["Top.sub.out"] == ("job",)
     await runner.stop()
+
+
+@pytest.mark.parametrize(
+    ("reach", "error"),
+    [
+        (lambda handle: handle.inbx, DefinitionAttributeError),
+        (lambda handle: handle["inbx"], DefinitionError),
+    ],
+    ids=["attribute", "item"],
+)
+def test_a_misspelt_subnet_element_is_answered_with_the_nearest(reach: Any, error: type[Exception]) -> None:
+    handle = NetBuilder("Outer").subnet(Inner, "worker1")
+    with pytest.raises(
+        error,
+        match=r"net 'Inner' has no element 'inbx' \(it has .*\)\. Fix: did you mean 'inbox'\? If not, check",
+    ):
+        reach(handle)

@@ -601,7 +601,7 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
     composite_yielding_a_misspelt_node: (
         "tree 'T'",
         [
-            "sequence 'steps': raised NameError(\"name 'mvoe' is not defined\") while listing its children. Fix: declare 'mvoe' in the tree (a node declared further down is fine) or import it, or correct the name",
+            "sequence 'steps': raised NameError(\"name 'mvoe' is not defined\") while listing its children. Fix: did you mean 'move'? If not, declare 'mvoe' in the tree (a node declared further down is fine) or import it, or correct the name",
         ],
     ),
     yields_a_plain_function: (

@@ -205,10 +205,13 @@ async def test_loaded_trees_are_built_from_data_only() -> None:
             ["X.root: action 'launch' is not in the registry (known: bad, go)"],
         ),
         ({"tree": "X", "root": {"dance": "go"}}, ["X.root: names 0 node types (none)"]),
-        # A misspelt type is named, not only the list of right ones.
+        # A misspelt type is named, and the nearest type offered, not only the list of right ones.
         (
             {"tree": "X", "root": {"squence": [{"action": "go"}], "name": "s"}},
-            ["X.root: names 0 node types (none); 'squence' is not a node type. Fix: give exactly one of"],
+            [
+                "X.root: names 0 node types (none); 'squence' is not a node type. Fix: did you mean "
+                "'sequence'? If not, give exactly one of"
+            ],
         ),
         ({"tree": "X", "root": {"action": "go", "condition": "go"}}, ["X.root: names 2 node types"]),
         ({"tree": "X", "root": {"action": "go", "speed": 3}}, ["X.root: action has unknown keys ['speed']"]),
@@ -281,3 +284,36 @@ def test_two_leaves_with_one_name_but_different_functions_cannot_share_a_registr
     b.root(b.sequence("s", b.action(lambda: S, name="same"), b.action(lambda: F, name="same")))
     with pytest.raises(DefinitionError, match="registry name 'same': already names"):
         Registry.of(b.build())
+
+
+@pytest.mark.parametrize(
+    ("root", "problem"),
+    [
+        (
+            {"action": "fech"},
+            "X.root: action 'fech' is not in the registry (known: fetch, go). Fix: did you mean 'fetch'? "
+            "If not, register it: registry.add('fech', fn)",
+        ),
+        (
+            {"subtree": "Patrl"},
+            "X.root: subtree 'Patrl' is not in the registry. Fix: did you mean 'Patrol'? If not, register it",
+        ),
+        (
+            {"selectr": [{"action": "go"}]},
+            "X.root: names 0 node types (none); 'selectr' is not a node type. Fix: did you mean 'selector'? "
+            "If not, give exactly one of: action, ",
+        ),
+        (
+            {"action": "go", "nmae": "step"},
+            "X.root: action has unknown keys ['nmae']. Fix: did you mean 'name'? If not, allowed: ['name', ",
+        ),
+    ],
+    ids=["function", "subtree", "node_type", "key"],
+)
+def test_a_misspelt_name_in_the_data_is_answered_with_the_nearest(root: dict[str, Any], problem: str) -> None:
+    patrol = TreeBuilder("Patrol")
+    registry = Registry({"go": lambda: Status.SUCCESS, "fetch": lambda: Status.SUCCESS})
+    registry.add_tree(patrol.build(patrol.action("go", lambda: Status.SUCCESS)))
+    # Before: each fix said what to register or use, never which name was meant.
+    with pytest.raises(DefinitionError, match=re.escape(problem)):
+        load_tree({"tree": "X", "root": root}, registry)

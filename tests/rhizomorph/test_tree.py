@@ -224,3 +224,62 @@ def test_builder_root_twice_is_a_definition_error_naming_both() -> None:
         b.root(b.action(lambda: S, name="second"))
     assert b.root(first) is first  # the same root again changes nothing
     assert b.build().root is first
+
+
+@bt.tree
+def Fetching() -> None:
+    @bt.action
+    def fetch() -> Status:
+        return S
+
+    @bt.root
+    @bt.sequence
+    def main() -> Any:
+        yield fetch
+
+
+def misspelt_child() -> None:
+    @bt.tree
+    def Typo() -> None:
+        @bt.action
+        def fetch() -> Status:
+            return S
+
+        @bt.root
+        @bt.sequence
+        def main() -> Any:
+            yield fech  # type: ignore[name-defined]  # noqa: F821 - fetch, misspelt
+
+    return None
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (
+            lambda: Fetching.fetsh,
+            AttributeError,
+            r"^tree 'Fetching' declares no node named 'fetsh'\. Fix: did you mean 'fetch'\?",
+        ),
+        (
+            lambda: Fetching.Main,
+            AttributeError,
+            r"declares no node named 'Main'\. Fix: did you mean 'main'\? If not, name a node",
+        ),
+        (
+            misspelt_child,
+            DefinitionError,
+            r"raised NameError\(.*'fech'.*\) while listing its children\. Fix: did you mean 'fetch'\?",
+        ),
+        (
+            lambda: Fetching.patrol,
+            AttributeError,
+            r"no node named 'patrol'\. Fix: name a node its @bt\.tree body declares$",
+        ),
+    ],
+    ids=["attribute", "attribute_case", "child", "nothing_close"],
+)
+def test_a_misspelt_node_is_answered_with_the_nearest(make: Any, error: type[Exception], match: str) -> None:
+    # Before: "tree declares no node named 'fetsh'" alone; the misspelt child's fix named no node.
+    with pytest.raises(error, match=match):
+        make()

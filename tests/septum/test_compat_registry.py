@@ -265,3 +265,49 @@ def test_a_scripts_states_are_also_registered_under_its_file_stem(tmp_path: Path
     )
     found = runpy.run_path(str(script), run_name="__main__")["found"]
     assert get_state("door_script.Shut") is found
+
+
+def _refers_to(target: Any) -> Any:
+    """A state whose one transition goes to ``target`` (a ``StateRef``)."""
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    def Referring():
+        class Events(Enum):
+            GO = auto()
+
+        @septum.on_state
+        async def on_state(ctx):
+            return None
+
+        @septum.transitions
+        def transitions():
+            return [LabeledTransition(Events.GO, target)]
+
+    return Referring
+
+
+@pytest.mark.parametrize(
+    ("make", "subject"),
+    [
+        (
+            lambda name: StateRef(name).resolve(),
+            r"StateRef\('{name}'\): no state is registered under that name",
+        ),
+        (
+            lambda name: StateMachine(initial_state=_refers_to(StateRef(name))),
+            r"StateRef\('{name}'\) names no registered state",
+        ),
+        (
+            lambda name: StateMachine(initial_state=_refers_to(Push(StateRef(name)))),
+            r"StateRef\('{name}'\) names no registered state",
+        ),
+        (lambda name: StateMachine(initial_state=name), r"initial_state='{name}' names no registered state"),
+    ],
+    ids=["resolve", "target", "pushed", "initial_state"],
+)
+def test_a_misspelt_registered_name_is_answered_with_the_nearest(make: Any, subject: str) -> None:
+    name = f"{HERE}.Finsh"
+    # Before: "... Fix: write the state's full 'module.QualName' (see get_all_states()), ..." alone.
+    fix = rf"Fix: did you mean '{HERE}\.Finish'\? If not, write the state's full 'module\.QualName'"
+    with pytest.raises(DefinitionError, match=rf"{subject.format(name=name)}\. {fix}"):
+        make(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum, auto
+from typing import Any
 
 import pytest
 
@@ -363,3 +364,33 @@ async def test_results_do_not_depend_on_construction_order(alone_first: bool) ->
     assert alone_machine.current_state is done  # type: ignore[attr-defined]
     assert in_group.current_state is flow.Done  # type: ignore[attr-defined]
     assert StateMachine(start).spec.nodes.keys() == {start, done}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reach", "match"),
+    [
+        (
+            lambda: Ping.Event,
+            r"^state 'Ping' has no attribute 'Event'\. Fix: did you mean 'Events'\? If not, ",
+        ),
+        (
+            lambda: Ping.on_stat,
+            r"^state 'Ping' .* Fix: did you mean 'on_state'\? If not, define it in the state's",
+        ),
+        (
+            lambda: Valve.Opend,
+            r"^state group 'Valve' has no attribute 'Opend'\. Fix: did you mean 'Opened'\? ",
+        ),
+        (
+            lambda: Valve.Nope,
+            r"^state group 'Valve' has no attribute 'Nope'\. Fix: declare it in the group's body$",
+        ),
+    ],
+    ids=["state", "role", "group_member", "nothing_close"],
+)
+def test_a_misspelt_attribute_of_a_state_or_group_is_answered_with_the_nearest(
+    reach: Any, match: str
+) -> None:
+    # Before: "state 'Ping' has no attribute 'Event'" and nothing more.
+    with pytest.raises(AttributeError, match=match):
+        reach()

@@ -439,6 +439,28 @@ def test_the_importer_refuses_what_the_subset_does_not_cover(case: str, document
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            '<state id="idle"><transition event="go" target="runing"/></state><final id="running"/>',
+            "<transition> of 'idle': targets 'runing', which no element has as id. Fix: did you mean "
+            "'running'? If not, target the id of a <state>, <parallel>, <final> or <history>",
+        ),
+        (
+            '<state id="a"><transition event="go" cond="is_redy" target="b"/></state><final id="b"/>',
+            "<transition> of 'a': has cond='is_redy', which the registry does not hold (it holds: is_ready). "
+            "Fix: did you mean 'is_ready'? If not, pass from_scxml(..., registry={'is_redy': function})",
+        ),
+    ],
+    ids=["target", "guard"],
+)
+def test_a_misspelt_id_or_registered_name_is_answered_with_the_nearest(document: str, message: str) -> None:
+    # Before: the fix said what to target or register, never which name was meant.
+    with pytest.raises(DefinitionError, match=re.escape(message)):
+        from_scxml(f"{HEAD}>{document}</scxml>", registry={"is_ready": lambda ctx: True})
+
+
 def test_a_document_from_another_tool_runs() -> None:
     document = """<?xml version="1.0" encoding="UTF-8"?>
     <scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="off" name="microwave">

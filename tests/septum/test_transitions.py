@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from mycorrhizal.septum import (
     Unhandled,
 )
 
+from ._charts import box, leaf, on
 from ._helpers import E, log_to, make, terminal
 
 End = terminal(on_enter=lambda ctx: log_to(ctx, "enter End"))
@@ -422,3 +425,45 @@ async def test_retry_budget_across_repeat_restart_again_and_leaving(moves) -> No
         expected += [("enter", count), ("state", count)]
         assert fsm.retry_count == count
     assert _seen == expected
+
+
+def flat_returning(label: object) -> StateMachine:
+    """Loose, which declares GO and DONE and returns ``label`` to a message."""
+    return StateMachine(
+        make(
+            "Loose",
+            on_state=lambda ctx: label if ctx.msg else None,
+            transitions=lambda: [LabeledTransition(E.GO, End), LabeledTransition(E.DONE, End)],
+        )
+    )
+
+
+def chart_returning(label: object) -> StateMachine:
+    """Root > (Box > A, Next): A declares GO, Box declares BACK; A returns ``label`` to a message."""
+    after = leaf("Next", on_state=on({}), transitions=lambda: [])
+    a = leaf("A", on_state=on({"go": label}), transitions=lambda: [LabeledTransition(E.GO, after)])
+    inner = box("Box", a, transitions=lambda: [LabeledTransition(E.BACK, after)])
+    return StateMachine(box("Root", inner, after))
+
+
+@pytest.mark.parametrize(
+    ("machine", "label", "fix"),
+    [
+        (flat_returning, "DONEE", r"did you mean 'DONE'\? If not, add LabeledTransition\(DONEE, \.\.\.\)"),
+        (flat_returning, "go", r"did you mean 'GO'\? If not, add LabeledTransition\(go, \.\.\.\) or return"),
+        # A label an enclosing state declares is offered too: it is looked up there as well.
+        (chart_returning, "BAK", r"did you mean 'BACK'\? If not, add LabeledTransition\(BAK, \.\.\.\)"),
+        (flat_returning, "mystery", r"add LabeledTransition\(mystery, \.\.\.\) or return a declared label$"),
+    ],
+    ids=["flat", "case", "enclosing_state", "nothing_close"],
+)
+def test_a_misspelt_label_returned_is_answered_with_the_nearest_declared(
+    machine: Any, label: str, fix: str
+) -> None:
+    fsm = machine(label)
+    fsm.run_sync()
+    # Before: "... which its transitions() does not declare; add LabeledTransition(DONEE, ...) or ..."
+    with pytest.raises(
+        UndeclaredLabelError, match=rf"returned '{label}', which its transitions\(\) does not declare; {fix}"
+    ):
+        fsm.send("go")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum, auto
+from typing import Any
 
 import pytest
 
@@ -468,3 +469,53 @@ def test_a_machine_built_without_a_timebase_runs_on_the_shared_default_clock() -
     clock = ManualClock()
     assert StateMachine(End).timebase is DEFAULT_TIMEBASE
     assert StateMachine(End, timebase=clock).timebase is clock
+
+
+@septum.state
+class Misspelt:
+    class Event(Enum):
+        GO = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        return Events.GO  # noqa: F821 - the state's Enum is Event: the slip the test is about
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Misspelt.Event.GO, End)]
+
+
+def misspelt_target() -> Any:
+    slip = lambda: [LabeledTransition(E.GO, Ennd)]  # noqa: E731, F821 - End, misspelt
+    return make("Typo", on_state=lambda ctx: E.GO, transitions=slip)
+
+
+def misspelt_label() -> Any:
+    return make("Label", on_state=lambda ctx: E.GO, transitions=lambda: [LabeledTransition(E.GOO, End)])
+
+
+@pytest.mark.parametrize(
+    ("state", "problem"),
+    [
+        (
+            misspelt_target,
+            r"handler transitions refers to 'Ennd', which is not defined .*\. Fix: did you mean 'End'\? "
+            r"If not, define or import 'Ennd' where the state is declared$",
+        ),
+        (
+            misspelt_label,
+            r"transitions\(\) raised AttributeError: .*GOO.*\. Fix: did you mean 'GO'\? "
+            r"If not, use one of E's members: GO, BACK$",
+        ),
+        (
+            lambda: Misspelt,
+            r"handler on_state refers to 'Events', .*\. Fix: did you mean 'Event'\? "
+            r"If not, define `class Events",
+        ),
+    ],
+    ids=["state", "label", "enum"],
+)
+def test_a_misspelt_state_or_label_is_answered_with_the_nearest(state: Any, problem: str) -> None:
+    # Before: each fix said what to define, never which name was meant.
+    with pytest.raises(DefinitionError, match=f"(?m){problem}"):  # (?m): '$' ends the problem's line
+        StateMachine(state())
