@@ -50,6 +50,10 @@ def did_you_mean(name: object, known: Iterable[object], otherwise: str) -> str:
     Every engine's error about an unknown place, state, label, node, field... ends with this, so
     each words it the same.  Call it only while raising: it compares ``name`` with every known name.
     """
+    if str(name).startswith("_"):
+        # A private name is no user's slip but a probe (getattr(x, "_marker", None) by pytest, spores,
+        # copy...), answered by the AttributeError alone: no comparison with every known name.
+        return otherwise
     # Compared case-blind ('done' finds 'DONE') and shown as written: each lowered key keeps every
     # spelling that lowers to it.
     spellings: dict[str, dict[str, None]] = {}

@@ -41,6 +41,13 @@ class Marking(Mapping[str, tuple[Any, ...]]):
     def __contains__(self, key: object) -> bool:
         return key in self._data or key in self._aliases
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The tokens of place ``key`` (any name a runner accepts), else ``default``."""
+        # Mapping.get would go through __getitem__'s KeyError, whose message looks for the
+        # nearest place name: work for nobody, since get() answers a miss with the default.
+        index = self._aliases.get(key)
+        return self._data.get(key, default) if index is None else self._data[self._names[index]]
+
     def counts(self) -> dict[str, int]:
         """Number of tokens per place."""
         return {name: len(tokens) for name, tokens in self._data.items()}

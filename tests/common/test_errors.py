@@ -114,6 +114,8 @@ def test_an_access_refusal_said_of_a_node_keeps_its_type_fields_and_cause() -> N
         # Sharing only an ending is not close (difflib's own cutoff, 0.6, would offer these).
         ("NowhereState", ["NotAState", "on_state"], "look it up"),
         ("oven", [], "look it up"),
+        # A private name is a probe (getattr(x, "_marker", None)), never compared with the names.
+        ("_nmae", ["name", "_nmae_"], "look it up"),
     ],
 )
 def test_did_you_mean_offers_the_nearest_known_names_or_says_where_they_are(

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import mycorrhizal.hypha.marking as marking_module
 from mycorrhizal.hypha import Marking, NetBuilder, PlaceType
 from mycorrhizal.hypha.compile import compile_net
 from mycorrhizal.hypha.state import PlaceState
@@ -81,3 +82,16 @@ def test_a_misspelt_place_in_a_marking_is_answered_with_the_nearest(key: str, fi
     marking = Marking(dict.fromkeys(names, ()), aliases, names)
     with pytest.raises(KeyError, match=rf"no place '{key}' in this net \(places: .*\)\. Fix: {fix}"):
         marking[key]
+
+
+def test_get_answers_a_missing_place_with_the_default_without_looking_for_a_near_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marking = Marking({"Top.a": (1,)}, {"a": 0, "Top.a": 0}, ["Top.a"])
+    monkeypatch.setattr(marking_module, "did_you_mean", _never)
+    assert marking.get("a") == (1,) and marking.get("Top.a") == (1,)
+    assert marking.get("zzz") is None and marking.get("zzz", ()) == ()
+
+
+def _never(*args: object) -> str:
+    raise AssertionError("a miss answered by get() built the KeyError's suggestion")
