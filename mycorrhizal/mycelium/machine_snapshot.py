@@ -12,7 +12,8 @@ the :class:`~.routing.Rejection` tokens it puts in its ``rejected=`` place (thro
 Each machine is its own snapshot (:meth:`~mycorrhizal.septum.StateMachine.snapshot`, without the
 blackboard, which is the net's), written compactly: the fields all machines share once in
 ``header``, then per machine its key, its state and only the fields that are not those of a
-machine waiting with nothing else to remember (``[key, state]`` for most).  Keys are encoded by
+machine waiting with nothing else to remember (``[key, state]`` for most; never a statechart,
+whose active states and timers are in its ``chart``).  Keys are encoded by
 the same codecs.  Reading it back
 rebuilds the pool in the restored runner at once: every machine in its state, with its stack,
 retry count, queue and pending timer (for its original deadline on the runner's timebase), so its

@@ -24,7 +24,7 @@ from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import Idle as keyed_machine
 from ..mycelium.test_eviction import keyed
-from ..mycelium.test_machine_snapshot import ops, play
+from ..mycelium.test_machine_snapshot import Charted, ops, play
 from .conftest import StoreFactory
 
 NET = keyed()
@@ -159,6 +159,25 @@ async def test_evictions_are_journaled() -> None:
     recovered = await Runner.recover(keyed(fsm_max_machines=2, fsm_idle_ttl=30.0), store, run="k")
     pool = machines(recovered, "work")
     assert dict(pool) == {} and (pool.evicted_idle, pool.evicted_lru) == (2, 1)
+
+
+@pytest.mark.parametrize("every", [1000, 1], ids=["records", "snapshots"])
+async def test_a_journaled_statechart_is_recovered_with_its_active_states_and_timers(every: int) -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(Charted, {}, clock, store=store, run="k", snapshot_every=every)
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "b:x"])  # a shuts until t=100
+    await runner.run_until_idle()
+    await clock.run_for(40.0)
+    await runner.stop()
+    later = ManualClock(40.0)
+    recovered = await Runner.recover(Charted, store, {}, later, run="k")
+    await recovered.start()
+    assert states(recovered) == {"a": "Shut", "b": "Open"}
+    await later.run_for(60.0)  # no token: a's recovered timer reopens it at t=100
+    await recovered.run_until_idle()
+    assert recovered.bb["reopened"] == 1 and states(recovered) == {"a": "Open", "b": "Open"}
+    await recovered.stop()
 
 
 async def test_a_snapshot_waits_while_a_machine_is_in_a_step() -> None:

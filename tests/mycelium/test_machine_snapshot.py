@@ -3,6 +3,7 @@
 import asyncio
 import copy
 import json
+from enum import Enum, auto
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from mycorrhizal.common import CodecError, CodecRegistry, ManualClock
 from mycorrhizal.common.observers import Forwarded
 from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import Runner
-from mycorrhizal.mycelium import machines
+from mycorrhizal.mycelium import machines, pn
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
 
 from .test_eviction import Idle, keyed
 
@@ -266,4 +268,89 @@ async def test_restored_machines_forward_their_records_once_the_runner_is_observ
     await restored.run_until_idle()
     forwarded = [(e.key, type(e.event).__name__) for e in seen if isinstance(e, Forwarded)]
     assert ("a", "TimeoutFired") in forwarded and ("a", "StateEntered") in forwarded
+    await restored.stop()
+
+
+# -- statecharts (machines with compound states) in a pool ---------------------------------------------
+
+
+class Lock(Enum):
+    CLOSE = auto()
+    REOPEN = auto()
+
+
+@septum.compound
+class Door:
+    """A statechart: Open routes tokens ('k:close' shuts it); Shut rejects them, and reopens after 100 s."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        return None
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Open:
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            if ctx.msg is None:
+                return None
+            ctx.msg.route("done")
+            return Lock.CLOSE if ctx.msg.token.endswith("close") else None
+
+        @septum.transitions
+        def transitions():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Lock.CLOSE, Shut)]  # noqa: F821 - a sibling: septum resolves it
+
+    @septum.state(config=StateConfiguration(timeout=100.0))
+    class Shut:
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            if ctx.msg is not None:
+                ctx.msg.reject("closed")
+
+        @septum.on_timeout
+        def on_timeout(ctx):  # type: ignore[no-untyped-def]
+            ctx.common["reopened"] = ctx.common.get("reopened", 0) + 1
+            return Lock.REOPEN
+
+        @septum.transitions
+        def transitions():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Lock.REOPEN, Open)]  # noqa: F821
+
+
+@pn.net
+def Charted(builder):  # type: ignore[no-untyped-def]
+    inbox, done, refused = builder.place("inbox"), builder.place("done"), builder.place("refused")
+
+    @builder.transition(
+        fsm=Door, fsm_key=lambda token: token.split(":")[0], inputs=[inbox], outputs=[done], rejected=refused
+    )
+    async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+def states(runner: Runner) -> dict[str, str]:
+    return {k: m.current_state.name for k, m in machines(runner, "work").items()}
+
+
+async def test_a_statechart_in_a_pool_is_restored_with_its_states_and_timers(clock: ManualClock) -> None:
+    runner = Runner(Charted, {}, clock)
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "b:x"])
+    await runner.run_until_idle()
+    await clock.run_for(40.0)
+    document = json.loads(json.dumps(runner.snapshot()))
+    await runner.stop()
+    rows = document["transitions"]["Charted.work"]["memory"]["machine pool"]["v"]["machines"]
+    assert [row[2]["chart"]["active"] for row in rows] == [["Door", "Door.Shut"], ["Door", "Door.Open"]]
+    assert rows[0][2]["chart"]["timers"] == {"Door.Shut": 100.0}
+
+    later = ManualClock(40.0)
+    restored = Runner.restore(Charted, document, {}, later)
+    await restored.start()
+    assert states(restored) == {"a": "Shut", "b": "Open"}
+    await later.run_for(59.9)
+    assert "reopened" not in restored.bb
+    await later.run_for(0.1)  # no token: a's restored timer reopens it at t=100
+    await restored.run_until_idle()
+    assert restored.bb["reopened"] == 1 and states(restored) == {"a": "Open", "b": "Open"}
     await restored.stop()
