@@ -196,20 +196,21 @@ def _restored(
     others: list[StateMachine] = []
     for item in items:
         size = len(item) if type(item) is list else 0
+        if size not in (2, 3) or size == 3 and type(item[2]) is not dict:
+            raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
+        which = _key(item[0])
         if size == 2:
             model = at_rest.get(item[1]) if isinstance(item[1], str) else None
             if model is not None:
-                living[item[0]] = durable.twin(model)  # the same position, several times cheaper
+                living[which] = durable.twin(model)  # the same position, several times cheaper
                 continue
             saved = {**header, **AT_REST, "state": item[1]}
-        elif size == 3 and type(item[2]) is dict:
-            saved = {**header, **AT_REST, "state": item[1], **item[2]}
         else:
-            raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
+            saved = {**header, **AT_REST, "state": item[1], **item[2]}
+        fsm = StateMachine(spec.initial, **options)
         try:
-            fsm = StateMachine(spec.initial, **options)
-            durable.resume(fsm, saved, codecs, False)  # an error names the machine by transition and key
-            living[item[0]] = fsm
+            durable.resume(fsm, saved, codecs, False)  # its error is said of its transition and key below
+            living[which] = fsm
         except CodecError as exc:
             error = exc.at(f"transition {pool.transition!r}, the machine of key {item[0]!r}", fix=_CHANGED)
             error.type_name = exc.type_name or NAME  # it names its place: the registry passes it on as it is
@@ -219,3 +220,12 @@ def _restored(
         else:
             others.append(fsm)
     return others
+
+
+def _key(which: Any) -> Any:
+    """``which``, a machine's key read back, if it can be one (a dict key)."""
+    try:
+        hash(which)
+    except TypeError:
+        raise _refuse(f"machine key {repr(which)[:80]} is unhashable, so it cannot name a machine") from None
+    return which

@@ -354,3 +354,69 @@ async def test_a_statechart_in_a_pool_is_restored_with_its_states_and_timers(clo
     await restored.run_until_idle()
     assert restored.bb["reopened"] == 1 and states(restored) == {"a": "Open", "b": "Open"}
     await restored.stop()
+
+
+def chart(timers: dict[str, float], **rest: Any) -> dict[str, Any]:
+    """The row entries of a Door machine in Shut (as the pool writes them)."""
+    active = {"active": ["Door", "Door.Shut"], "owing": [], "counts": {}, "history": {}, "timers": timers}
+    return {"chart": active, **rest}
+
+
+TIMED = {"Charted": chart({"Door.Shut": 100.0}), "Keyed": {"timer": {"deadline": 100.0}}}
+FIRED = {
+    "Charted": chart({}, queue=[["timeout", "Door.Shut"]]),
+    "Keyed": {"timer": {"fired": True}, "queue": ["timeout"]},
+}
+SHUT = {"Charted": "Door.Shut", "Keyed": "Closed"}
+
+
+def unknown_message(document: dict[str, Any], net: str) -> None:
+    """A second machine whose queued message is of a type the codecs do not know (after its timers)."""
+    pool = document["transitions"][f"{net}.work"]["memory"]["machine pool"]["v"]
+    pool["machines"].append(["b", SHUT[net], {**TIMED[net], "queue": [[0, LOST]]}])
+
+
+def unhashable_key(document: dict[str, Any], net: str) -> None:
+    """A second machine whose key cannot be a key."""
+    pool = document["transitions"][f"{net}.work"]["memory"]["machine pool"]["v"]
+    pool["machines"].append([["b"], SHUT[net], TIMED[net]])
+
+
+def malformed_streak(document: dict[str, Any], net: str) -> None:
+    """Every machine restored, then the transition's own entry refused."""
+    document["transitions"][f"{net}.work"]["streak"] = "many"
+
+
+@pytest.mark.parametrize("net", [Charted, NET], ids=["statechart", "flat"])
+@pytest.mark.parametrize("first", [TIMED, FIRED], ids=["timer pending", "timeout fired"])
+@pytest.mark.parametrize(
+    ("damage", "refusal"),
+    [
+        (unknown_message, r"the machine of key 'b': unknown type 'Lost'"),
+        (unhashable_key, r"machine key \['b'\] is unhashable, so it cannot name a machine\. Fix: "),
+        (malformed_streak, r"'streak' of '\w+\.work' in the document is 'many', not an int"),
+    ],
+    ids=["in a later machine", "an unhashable key", "after the pool"],
+)
+async def test_a_refused_restore_leaves_no_machine_behind(
+    clock: ManualClock, net: Any, first: dict[str, Any], damage: Any, refusal: str
+) -> None:
+    runner = Runner(net, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "z:x")
+    await runner.run_until_idle()
+    document = runner.snapshot()
+    await runner.stop()
+    name = document["net"]
+    pool = document["transitions"][f"{name}.work"]["memory"]["machine pool"]["v"]
+    pool["machines"] = [["a", SHUT[name], first[name]]]
+    damage(document, name)
+    bb: dict[str, Any] = {}
+    later = ManualClock(40.0)
+    with pytest.raises(CodecError, match=refusal):
+        Runner.restore(net, document, bb, later)
+    assert later.pending == 0
+    for _ in range(3):
+        await asyncio.sleep(0)  # (a fired timeout, handled in the background, would run now)
+    await later.run_for(200.0)
+    assert bb == {}  # no restored machine, a's or b's, reopened for a runner nobody got
