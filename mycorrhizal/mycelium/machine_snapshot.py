@@ -2,8 +2,8 @@
 
 Each ``fsm=`` transition teaches the runner's codecs its :class:`~.machine_pool.MachinePool` and
 the :class:`~.routing.Rejection` tokens it puts in its ``rejected=`` place (through hypha's
-``memory_codecs`` hook, once per runner).  The pool is then written in the transition's
-``ctx.memory`` like any value::
+``memory_codecs`` hook, once per runner; and a registry given to ``runner.snapshot()``).  The pool
+is then written in the transition's ``ctx.memory`` like any value::
 
     {"$t": "mycelium.MachinePool", "v": {"transition": "Net.t", "header": {...},
         "machines": [[key, state], [key, state, {...}], ...], "seen": [[key, time], ...],
@@ -47,46 +47,64 @@ class _Where:
 
     One per registry, kept alive by the codec functions registered in it; a registry shared by
     several runners rebuilds pools in the runner made last, which is the one
-    :meth:`Runner.restore` reads the document into.
+    :meth:`Runner.restore` reads the document into.  A registry only given to ``runner.snapshot()``
+    has no runner until one is made with it.
     """
 
     __slots__ = ("codecs", "runner", "specs", "__weakref__")
 
-    def __init__(self, codecs: CodecRegistry, runner: Runner) -> None:
+    def __init__(self, codecs: CodecRegistry) -> None:
         self.codecs = codecs
-        self.runner = weakref.ref(runner)
+        self.runner: Callable[[], Runner | None] = _nobody
         self.specs: dict[str, EmbeddedMachine] = {}
+
+
+def _nobody() -> None:
+    """The runner of a registry no runner was made with yet."""
+    return None
 
 
 _WHERE: weakref.WeakValueDictionary[int, _Where] = weakref.WeakValueDictionary()
 
 
-def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str], None]:
+def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str, CodecRegistry], None]:
     """The ``memory_codecs`` hook of an ``fsm=`` transition with machines ``spec``."""
 
-    def teach(runner: Runner, qname: str) -> None:
-        codecs = runner.codecs
+    def teach(runner: Runner, qname: str, codecs: CodecRegistry) -> None:
         where = _WHERE.get(id(codecs))
         if where is None or where.codecs is not codecs:
-            if MachinePool in codecs:
-                raise CodecError(
-                    f"{NAME}: the codecs given to this runner already know MachinePool from elsewhere. "
-                    "Fix: give each runner its own CodecRegistry"
-                )
-            where = _WHERE[id(codecs)] = _Where(codecs, runner)
-            if Rejection not in codecs:  # what lands in a rejected= place
-                codecs.register(Rejection, name="mycelium.Rejection")
-            codecs.register(
-                MachinePool,
-                name=NAME,
-                encode=lambda pool: document(pool, codecs),
-                decode=lambda data: rebuilt(data, where, codecs),
-            )
+            where = _WHERE[id(codecs)] = _taught(codecs, codecs is runner.codecs)
+        if codecs is not runner.codecs:
+            return  # given to runner.snapshot(): it only writes pools down (see memory_codecs)
         if where.runner() is not runner:
             where.runner, where.specs = weakref.ref(runner), {}
         where.specs[qname] = spec
 
     return teach
+
+
+def _taught(codecs: CodecRegistry, own: bool) -> _Where:
+    """``codecs``, taught pools and Rejection tokens; ``own``: the codecs of the runner being made (else
+    given to its snapshot())."""
+    if MachinePool in codecs:
+        given, fix = (
+            ("this runner", "give each runner its own CodecRegistry")
+            if own
+            else ("snapshot()", "pass snapshot() a CodecRegistry that does not know MachinePool")
+        )
+        raise CodecError(
+            f"{NAME}: the codecs given to {given} already know MachinePool from elsewhere. Fix: {fix}"
+        )
+    where = _Where(codecs)
+    if Rejection not in codecs:  # what lands in a rejected= place
+        codecs.register(Rejection, name="mycelium.Rejection")
+    codecs.register(
+        MachinePool,
+        name=NAME,
+        encode=lambda pool: document(pool, codecs),
+        decode=lambda data: rebuilt(data, where, codecs),
+    )
+    return where
 
 
 def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
@@ -146,6 +164,12 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
     """The pool ``data`` describes, with its machines restored, in the runner being restored."""
     if type(data) is not dict or type(data.get("machines")) is not list or type(data.get("seen")) is not list:
         raise _refuse(f"malformed pool {str(data)[:80]!r}")
+    runner = where.runner()
+    if runner is None:
+        raise _refuse(
+            "no runner is being restored with this registry",
+            "read the document back with Runner.restore(net, document, codecs=registry)",
+        )
     qname = data.get("transition")
     spec = where.specs.get(qname) if isinstance(qname, str) else None
     if spec is None:
@@ -153,8 +177,6 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
             f"the net has no fsm= transition {qname!r} (fsm= transitions: {sorted(where.specs)})",
             "restore the snapshot with the net it was taken of",
         )
-    runner = where.runner()
-    assert runner is not None  # the runner being restored is alive
     pool = MachinePool.in_runner(spec, runner, str(qname))
     header = data.get("header")
     if data["machines"] and type(header) is not dict:

@@ -271,6 +271,63 @@ async def test_restored_machines_forward_their_records_once_the_runner_is_observ
     await restored.stop()
 
 
+# -- a registry passed to snapshot() ------------------------------------------------------------------
+
+
+def script(runner: Runner) -> Any:
+    """a closes (its timer is due at 100), b waits, a's next token is rejected (a Rejection token)."""
+    runner.add_tokens("inbox", ["a:close", "b:x", "a:x"])
+    return runner.run_until_idle()
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["runner without codecs", "runner with its own"])
+async def test_a_snapshot_taken_with_a_registry_restores_with_it(clock: ManualClock, own: bool) -> None:
+    runner = Runner(NET, {}, clock, codecs=CodecRegistry() if own else None)
+    await runner.start()
+    await script(runner)
+    registry = CodecRegistry()
+    document = json.loads(json.dumps(runner.snapshot(codecs=registry)))
+    await runner.stop()
+
+    later = ManualClock(clock.now())
+    pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]
+    with pytest.raises(
+        CodecError,
+        match=r"^cannot decode a mycelium\.MachinePool: no runner is being restored with this registry\. "
+        r"Fix: read the document back with Runner\.restore\(net, document, codecs=registry\)$",
+    ):
+        registry.decode(pool)  # (not a runner's codecs yet: which runner would its machines be in?)
+    restored = Runner.restore(NET, document, {}, later, codecs=registry)
+    await restored.start()
+    assert {k: m.current_state.name for k, m in machines(restored, "work").items()} == {
+        "a": "Closed",
+        "b": "Idle",
+    }
+    assert [str(t) for t in restored.tokens("refused")] == [str(t) for t in runner.tokens("refused")]
+    await later.run_for(100.0)  # a's timer, written by the passed registry's codec, reopens it
+    assert restored.bb["reopened"] == 1
+    await restored.stop()
+
+
+async def test_a_registry_passed_to_snapshot_with_a_foreign_machine_pool_codec_is_refused(
+    clock: ManualClock,
+) -> None:
+    from mycorrhizal.mycelium.machine_pool import MachinePool
+
+    runner = Runner(NET, {}, clock)
+    await runner.start()
+    await script(runner)
+    registry = CodecRegistry()
+    registry.register(MachinePool, name="elsewhere", encode=lambda p: None, decode=lambda d: None)
+    with pytest.raises(
+        CodecError,
+        match=r"^mycelium\.MachinePool: the codecs given to snapshot\(\) already know MachinePool from "
+        r"elsewhere\. Fix: pass snapshot\(\) a CodecRegistry that does not know MachinePool$",
+    ):
+        runner.snapshot(codecs=registry)
+    await runner.stop()
+
+
 # -- statecharts (machines with compound states) in a pool ---------------------------------------------
 
 
