@@ -27,10 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError
+from ..common.errors import CodecError, ExecutionError, reason
 from ..hypha import Runner
 from ..septum import StateMachine, durable
-from ..septum.durable import kick, resting
+from ..septum.durable import background, busy, kick, resting
 from .machine_journal import AT_REST, entry
 from .machine_pool import MachinePool
 from .routing import Rejection
@@ -128,10 +128,7 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
             if first:
                 left_out.add(which)  # in a step of a firing still running: that firing's record writes it
                 continue
-            raise CodecError(
-                f"transition {pool.transition!r}: the machine of key {which!r} is in the middle of a "
-                f"step; take the snapshot between firings, when the net is idle"
-            ) from exc
+            raise _unwritable(which, fsm, exc) from exc
         machines.append(entry(which, saved))
     if machines:
         header = durable.header(next(iter(pool.living.values())))
@@ -144,6 +141,27 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
         "seen": [[which, time] for which, time in pool.seen.items() if which not in left_out],
         "evicted": [pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active],
     }
+
+
+def _unwritable(which: Any, fsm: StateMachine, exc: ExecutionError) -> CodecError:
+    """Why the machine of ``which`` cannot be written down now (``exc``: what septum said), and when
+    to take the snapshot instead; the runner says of which transition's ctx.memory."""
+    if not busy(fsm):  # what its timeout's run in the background raised, which septum's write raises
+        return CodecError(
+            f"the machine of key {which!r} failed handling its timeout on its own ({type(exc).__name__}: "
+            f"{reason(exc)}), which a snapshot cannot hold. Fix: take the snapshot again: the failure is "
+            "logged (logger mycorrhizal.septum) and the machine is written down without it"
+        )
+    if background(fsm) is not None:  # its own run, handling a timeout that fired: no firing waits for it
+        what = (
+            "handling its timeout (its handler awaits), which it does on its own: run_until_idle() does not "
+            "wait for it"
+        )
+        fix = "take the snapshot once that handler has returned, e.g. after the time it waits has passed"
+    else:
+        what = "handling a firing's token (its handler awaits)"
+        fix = "take the snapshot when no firing is in flight, e.g. after await runner.run_until_idle()"
+    return CodecError(f"the machine of key {which!r} is in the middle of a step, {what}. Fix: {fix}")
 
 
 _CHANGED = "recover (or restore) with the net the run was written by, or give a changed net another run="

@@ -477,3 +477,135 @@ async def test_a_refused_restore_leaves_no_machine_behind(
         await asyncio.sleep(0)  # (a fired timeout, handled in the background, would run now)
     await later.run_for(200.0)
     assert bb == {}  # no restored machine, a's or b's, reopened for a runner nobody got
+
+
+# -- a machine in the middle of a step ----------------------------------------------------------------
+
+
+@septum.state(config=StateConfiguration(timeout=10.0, can_dwell=True))
+def Slow():
+    """'k:slow' takes 5 s to route; its timeout (10 s after it is entered) takes 5 s too."""
+
+    @septum.on_state
+    async def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            if ctx.msg.token.endswith("slow"):
+                await ctx.timebase.sleep(5.0)
+            ctx.msg.route("done")
+
+    @septum.on_timeout
+    async def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        await ctx.timebase.sleep(5.0)
+
+
+@pn.net
+def Slowed(builder):  # type: ignore[no-untyped-def]
+    inbox, done = builder.place("inbox"), builder.place("done")
+
+    @builder.transition(fsm=Slow, fsm_key=lambda token: token.split(":")[0], inputs=[inbox], outputs=[done])
+    async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+async def in_a_firing(runner: Runner, clock: ManualClock) -> None:
+    runner.add_token("inbox", "a:slow")  # its firing hands a:slow to the machine, which takes 5 s
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def handling_its_timeout(runner: Runner, clock: ManualClock) -> None:
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    await clock.run_for(10.0)  # its timeout fires: on_timeout takes 5 s, with no firing in flight
+    await runner.run_until_idle()  # (which does not wait for it)
+
+
+IN_A_STEP = (
+    r"^the ctx\.memory of transition 'Slowed\.work' cannot be written down: the machine of key 'a' is in "
+)
+
+
+@pytest.mark.parametrize(
+    ("into", "refusal"),
+    [
+        (
+            in_a_firing,
+            IN_A_STEP
+            + r"the middle of a step, handling a firing's token \(its handler awaits\)\. Fix: take the "
+            r"snapshot when no firing is in flight, e\.g\. after await runner\.run_until_idle\(\)$",
+        ),
+        (
+            handling_its_timeout,
+            IN_A_STEP
+            + r"the middle of a step, handling its timeout \(its handler awaits\), which it does on its "
+            r"own: run_until_idle\(\) does not wait for it\. Fix: take the snapshot once that handler has "
+            r"returned, e\.g\. after the time it waits has passed$",
+        ),
+    ],
+    ids=["a firing's token", "its timeout"],
+)
+async def test_a_machine_in_a_step_refuses_the_snapshot_saying_when_to_take_it(
+    clock: ManualClock, into: Any, refusal: str
+) -> None:
+    runner = Runner(Slowed, {}, clock)
+    await runner.start()
+    await into(runner, clock)
+    with pytest.raises(CodecError, match=refusal) as caught:
+        runner.snapshot()
+    assert str(caught.value).count("Fix:") == 1
+    await clock.run_for(5.0)  # the handler returns
+    await runner.run_until_idle()
+    rows = runner.snapshot()["transitions"]["Slowed.work"]["memory"]["machine pool"]["v"]["machines"]
+    assert [row[:2] for row in rows] == [["a", "Slow"]]
+    await runner.stop()
+
+
+@septum.compound
+class Fuse:
+    """A statechart (never written as a bare [key, state]) whose timeout handler raises."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        return None
+
+    @septum.state(config=StateConfiguration(timeout=10.0, can_dwell=True))
+    class Armed:
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            if ctx.msg is not None:
+                ctx.msg.route("done")
+
+        @septum.on_timeout
+        def on_timeout(ctx):  # type: ignore[no-untyped-def]
+            raise RuntimeError("fuse blew")
+
+
+@pn.net
+def Fused(builder):  # type: ignore[no-untyped-def]
+    inbox, done = builder.place("inbox"), builder.place("done")
+
+    @builder.transition(fsm=Fuse, fsm_key=lambda token: token, inputs=[inbox], outputs=[done])
+    async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+async def test_a_machine_whose_timeout_failed_on_its_own_is_not_said_to_be_in_a_step(
+    clock: ManualClock,
+) -> None:
+    runner = Runner(Fused, {}, clock)
+    await runner.start()
+    runner.add_token("inbox", "a")
+    await runner.run_until_idle()
+    await clock.run_for(10.0)  # its timeout fires and on_timeout raises, in the machine's own run
+    await runner.run_until_idle()
+    with pytest.raises(
+        CodecError,
+        match=r"^the ctx\.memory of transition 'Fused\.work' cannot be written down: the machine of key 'a' "
+        r"failed handling its timeout on its own \(HandlerError: state Armed: on_timeout raised "
+        r"RuntimeError: fuse blew\), which a snapshot cannot hold\. Fix: take the snapshot again: the "
+        r"failure is logged \(logger mycorrhizal\.septum\) and the machine is written down without it$",
+    ):
+        runner.snapshot()
+    rows = runner.snapshot()["transitions"]["Fused.work"]["memory"]["machine pool"]["v"]["machines"]
+    assert [row[:2] for row in rows] == [["a", "Fuse.Armed"]]
+    await runner.stop()
