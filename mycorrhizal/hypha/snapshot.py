@@ -268,7 +268,8 @@ def _decode_memory(t: TransitionState, data: JSON, codecs: CodecRegistry, pass_a
         return codecs.decode(data)
     except CodecError as exc:
         if str(exc).startswith(f"transition {t.qname!r}"):  # said of it already (an fsm= machine of it)
-            raise
+            # ... by a decoder that cannot tell whether this runner was given a registry: we can
+            raise exc.at(None, pass_as=pass_as) from exc
         where = f"the ctx.memory of transition {t.qname!r} in the document cannot be read"
         error = exc.at(where, fix=_REFIT, pass_as=pass_as)
         if exc.unregistered:  # a type it does not know: or one the transition no longer keeps there

@@ -216,26 +216,39 @@ async def test_a_malformed_pool_names_its_transition_once_with_one_fix(
 LOST = {"$t": "dict", "v": [["$t", "Lost"], ["v", 1]]}  # a queued {"$t": "Lost"}, escaped by the pool's codec
 
 
+LOST_STATE = r"septum snapshot: machine Idle has no state 'Gone' \(its states: \[[^]]*\]\)"
+CHANGED = r"recover \(or restore\) with the net the run was written by, or give a changed net another run="
+UNKNOWN = r"unknown type 'Lost' in the document: this registry has no codec for it"
+REGISTER = r"register the class under that name, registry\.register\(TheClass, name='Lost'\)"
+
+
 @pytest.mark.parametrize(
-    ("machine", "fault", "fix"),
+    ("machine", "given", "fault", "fix"),
     [
         # The document does not fit the machine: the net (or its run=) is what to change.
-        (
-            ["a", "Gone"],
-            r"septum snapshot: machine Idle has no state 'Gone' \(its states: \[[^]]*\]\)",
-            r"recover \(or restore\) with the net the run was written by, or give a changed net another run=",
-        ),
-        # A queued message of a type these codecs do not know: registering it is what to do.
+        (["a", "Gone"], False, LOST_STATE, CHANGED),
+        (["a", "Gone"], True, LOST_STATE, CHANGED),
+        # A queued message of a type these codecs do not know: registering it is what to do, in a
+        # registry passed to restore(): this one was given none, and a type registered elsewhere would
+        # not reach it (the old fix, 'register the class', said nothing of passing one).
         (
             ["a", "Idle", {"queue": [[0, LOST]]}],
-            r"unknown type 'Lost' in the document: this registry has no codec for it",
-            r"register the class under that name, registry\.register\(TheClass, name='Lost'\)",
+            False,
+            UNKNOWN,
+            rf"make a CodecRegistry, {REGISTER}, and pass it: Runner\.restore\(\.\.\., codecs=registry\), "
+            r"the registry the snapshot was taken with",
         ),
+        (["a", "Idle", {"queue": [[0, LOST]]}], True, UNKNOWN, REGISTER),
     ],
-    ids=["lost state", "unknown message type"],
+    ids=[
+        "lost state, no registry",
+        "lost state",
+        "unknown message type, no registry",
+        "unknown message type",
+    ],
 )
 async def test_a_machine_that_cannot_be_restored_is_named_with_one_fix(
-    clock: ManualClock, machine: list[Any], fault: str, fix: str
+    clock: ManualClock, machine: list[Any], given: bool, fault: str, fix: str
 ) -> None:
     runner = Runner(NET, {}, clock)
     await runner.start()
@@ -247,7 +260,7 @@ async def test_a_machine_that_cannot_be_restored_is_named_with_one_fix(
     with pytest.raises(
         CodecError, match=rf"^transition 'Keyed\.work', the machine of key 'a': {fault}\. Fix: {fix}$"
     ) as caught:
-        Runner.restore(NET, document, {}, clock)
+        Runner.restore(NET, document, {}, clock, codecs=CodecRegistry() if given else None)
     assert str(caught.value).count("Fix:") == 1
 
 
