@@ -76,6 +76,13 @@ def reason(exc: BaseException) -> str:
     return str(exc).rstrip(".")
 
 
+def fix_last(said: str, more: str) -> str:
+    """``said`` (an error's text, which may end with ``". Fix: ..."``) followed by ``more``, the fix
+    kept last: a message that goes on after an error's fix reads as if it were part of it."""
+    problem, found, fix = said.partition(". Fix: ")
+    return f"{problem}{more}. Fix: {fix}" if found else f"{said}{more}"
+
+
 class MycorrhizalError(Exception):
     """Root of every error this library raises on purpose."""
 
