@@ -80,6 +80,13 @@ def reason(exc: BaseException) -> str:
     return str(exc).rstrip(".")
 
 
+def fix_last(said: str, more: str) -> str:
+    """``said`` (an error's text, which may end with ``". Fix: ..."``) followed by ``more``, the fix
+    kept last: a message that goes on after an error's fix reads as if it were part of it."""
+    problem, found, fix = said.partition(". Fix: ")
+    return f"{problem}{more}. Fix: {fix}" if found else f"{said}{more}"
+
+
 class MycorrhizalError(Exception):
     """Root of every error this library raises on purpose."""
 
@@ -260,8 +267,9 @@ class CodecError(MycorrhizalError, ValueError):
         self.unregistered = unregistered
         """True if what is wrong is that the registry has no codec for the type ``type_name``."""
 
-    def at(self, where: str, *, fix: str | None = None, pass_as: str | None = None) -> CodecError:
-        """This error said of ``where`` (the user's tree, place, transition, machine...), with one fix.
+    def at(self, where: str | None, *, fix: str | None = None, pass_as: str | None = None) -> CodecError:
+        """This error said of ``where`` (the user's tree, place, transition, machine...), with one fix;
+        ``where`` None: it says where already (an embedder's, which cannot know ``pass_as``).
 
         ``fix`` (what the caller knows to do) replaces the error's own fix, except for a type's
         codec (a type to register, or to check the codec of), which only the error can say.
@@ -274,7 +282,8 @@ class CodecError(MycorrhizalError, ValueError):
             own = f"make a CodecRegistry, {own}, and pass it: {pass_as}"
         elif fix is not None and (self.type_name is None or not own):
             own = fix
-        text = f"{where}: {problem.rstrip('.')}. Fix: {own}" if own else f"{where}: {problem}"
+        said = problem if where is None else f"{where}: {problem}"
+        text = f"{said.rstrip('.')}. Fix: {own}" if own else said
         return CodecError(text, type_name=self.type_name, unregistered=self.unregistered)
 
 

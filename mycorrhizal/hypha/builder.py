@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
+from ..common.codecs import CodecRegistry
 from ..common.diagram import Diagram
 from ..common.errors import DefinitionError, Problem
 from .checks import no_input
@@ -161,7 +162,7 @@ class NetBuilder(PlaceDeclarations, Patterns):
         retry_delay: float | Backoff | None = DEFAULT_RETRY,
         eager: bool = True,
         state_factory: Callable[[], Any] | None = None,
-        memory_codecs: Callable[[Any, str], object] | None = None,
+        memory_codecs: Callable[[Any, str, CodecRegistry], object] | None = None,
     ) -> Any:
         """Declare a transition on ``async def handler(consumed, bb, timebase[, ctx])``; returns its ref.
 
@@ -172,7 +173,8 @@ class NetBuilder(PlaceDeclarations, Patterns):
         the default; None: only when a new token arrives) on the runner's timebase;
         ``eager=False`` starts every firing in its own asyncio task; ``state_factory()`` is called once
         per runner and its result passed as the handler's 4th argument (instead of ``ctx``);
-        ``memory_codecs(runner, qname)`` teaches each runner's codecs what it keeps in ``ctx.memory``.
+        ``memory_codecs(runner, qname, codecs)`` teaches ``codecs`` (each runner's, and a registry given
+        to ``runner.snapshot()``) what it keeps in ``ctx.memory``.
         """
 
         def decorate(handler: Callable[..., Any]) -> TransitionRef:
@@ -409,7 +411,7 @@ def transition_spec(
     retry_delay: float | Backoff | None = DEFAULT_RETRY,
     eager: bool = True,
     state_factory: Callable[[], Any] | None = None,
-    memory_codecs: Callable[[Any, str], object] | None = None,
+    memory_codecs: Callable[[Any, str, CodecRegistry], object] | None = None,
     list_value: ListValue = ListValue.SEVERAL,
 ) -> TransitionSpec:
     """The spec of a transition on ``handler`` (named after it unless ``name`` is given), with the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, fix_last
 from .context import Consumed
 from .ioplaces import IOPlaces
 from .places import FailedToken
@@ -108,8 +108,10 @@ class Failures:
         if self._report.watched:
             self._report.failed(t.qname, consumed, exc, None if err_place is None else err_place.qname)
         self._report.record(
-            f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}{_hint(exc)}; "
-            f"its {len(consumed._took)} consumed token(s) were {where}",
+            fix_last(
+                f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}",
+                f"{_hint(exc)}; its {len(consumed._took)} consumed token(s) were {where}",
+            ),
             exc,
             transition=t.qname,
             place=getattr(exc, "place", None),

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, fix_last
 from .coroutines import Continue
 from .events import DeliveryFailed, SourceFailed
 from .inflight import InFlight
@@ -214,7 +214,7 @@ class IOPlaces:
                 )
             )
         self._report.record(
-            f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}; the token was {where}",
+            fix_last(f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}", f"; the token was {where}"),
             exc,
             place=p.qname,
         )
@@ -297,8 +297,10 @@ class IOPlaces:
                     SourceFailed(source=self._report.name, time=self.timebase.now(), place=p.qname, error=exc)
                 )
             self._report.record(
-                f"source of {p.qname!r} failed with {type(exc).__name__}: {exc}; it produces no more tokens "
-                "until the runner is started again",
+                fix_last(
+                    f"source of {p.qname!r} failed with {type(exc).__name__}: {exc}",
+                    "; it produces no more tokens until the runner is started again",
+                ),
                 exc,
                 place=p.qname,
                 handled=False,

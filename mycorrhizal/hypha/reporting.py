@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, fix_last
 from ..common.observers import Event, Observers, maker
 from ..common.timebase import Timebase
 from .context import Consumed
@@ -91,7 +91,8 @@ class Stuck:
             if self.retry_at is None
             else f"at {self.retry_at:g} or when a new token arrives"
         )
-        return f"{self.kind} {self.name!r} holds back {self.waiting} token(s){why}; retried {when}"
+        held = f"{self.kind} {self.name!r} holds back {self.waiting} token(s){why}"
+        return fix_last(held, f"; retried {when}")  # (the error's fix, if it says one, last)
 
 
 _started = maker(FiringStarted)

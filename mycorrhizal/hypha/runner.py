@@ -388,10 +388,10 @@ class Runner(NetChanges):
         """The runner's state as a plain, versioned, JSON-compatible document (see docs/durability.md).
 
         Firings in flight have not committed: their tokens are written back in their input places.
-        ``codecs`` (default: the runner's) encodes tokens and ``ctx.memory``.  Call it between
-        firings (not from a handler, guard, inline sink or plain observer).
+        ``codecs`` (default: the runner's; another is taught its ``ctx.memory`` types) encodes tokens and
+        ``ctx.memory``.  Call it between firings (not from a handler, guard, inline sink or plain observer).
         """
-        return document_of(self._parts, codecs)
+        return document_of(self._parts, codecs, self)
 
     @classmethod
     def restore(

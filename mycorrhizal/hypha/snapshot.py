@@ -108,11 +108,13 @@ def hypha_codecs(codecs: CodecRegistry) -> CodecRegistry:
     return codecs
 
 
-def teach_memory_codecs(runner: Any, transitions: Any) -> None:
-    """Let each transition with a ``memory_codecs`` hook teach ``runner.codecs`` what its memory holds."""
+def teach_memory_codecs(runner: Any, transitions: Any, codecs: CodecRegistry | None = None) -> None:
+    """Let each transition with a ``memory_codecs`` hook teach ``codecs`` (default: ``runner.codecs``;
+    else a registry given to ``runner.snapshot()``) what its memory holds."""
+    registry = runner.codecs if codecs is None else codecs
     for t in transitions:
         if t.spec.memory_codecs is not None:
-            t.spec.memory_codecs(runner, t.qname)
+            t.spec.memory_codecs(runner, t.qname, registry)
 
 
 def _encode_failed(failed: FailedToken) -> list[Any]:
@@ -176,9 +178,10 @@ def arrange(p: PlaceState, taken: list[Any], stored: Any) -> list[Any]:
     return [*stored, *reversed(taken)] if taken else list(stored)
 
 
-def document_of(parts: Parts, codecs: CodecRegistry | None = None) -> dict[str, JSON]:
-    """What ``Runner.snapshot()`` returns: the runner's document, encoded by ``codecs`` (default: the
-    runner's); refused while a firing is half done (inside a scheduler pass)."""
+def document_of(parts: Parts, codecs: CodecRegistry | None = None, runner: Any = None) -> dict[str, JSON]:
+    """What ``runner.snapshot()`` returns: the runner's document, encoded by ``codecs`` (default: the
+    runner's; another is first taught what the runner's know, by the ``memory_codecs`` hooks);
+    refused while a firing is half done (inside a scheduler pass)."""
     if parts.ready.in_pass:
         raise HandlerError(
             f"net {parts.name!r}: snapshot() was called from inside a scheduler pass (a handler's first "
@@ -186,6 +189,8 @@ def document_of(parts: Parts, codecs: CodecRegistry | None = None) -> dict[str, 
             "firings, e.g. from a task or after run_until_idle()"
         )
     if codecs is not None:
+        if codecs is not parts.codecs and runner is not None:
+            teach_memory_codecs(runner, [t.flat for t in parts.transitions], codecs)
         return write(parts, token_order(parts), hypha_codecs(codecs))
     return write(parts, token_order(parts), pass_as=parts.pass_as(SNAPSHOTTING))
 
@@ -263,7 +268,8 @@ def _decode_memory(t: TransitionState, data: JSON, codecs: CodecRegistry, pass_a
         return codecs.decode(data)
     except CodecError as exc:
         if str(exc).startswith(f"transition {t.qname!r}"):  # said of it already (an fsm= machine of it)
-            raise
+            # ... by a decoder that cannot tell whether this runner was given a registry: we can
+            raise exc.at(None, pass_as=pass_as) from exc
         where = f"the ctx.memory of transition {t.qname!r} in the document cannot be read"
         error = exc.at(where, fix=_REFIT, pass_as=pass_as)
         if exc.unregistered:  # a type it does not know: or one the transition no longer keeps there

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from ..common.codecs import CodecRegistry
 from ..common.diagram import Diagram
 
 __all__ = [
@@ -116,11 +117,15 @@ class TransitionSpec:
     """Called once per runner; its result is the handler's 4th argument (instead of ``ctx``)."""
     list_value: ListValue = ListValue.SEVERAL
     """How a ``list`` value in the handler's outputs is read."""
-    memory_codecs: Callable[[Any, str], object] | None = attrs.field(default=None, eq=False, repr=False)
-    """``memory_codecs(runner, qname)``, called once per runner as it is made, teaches
-    ``runner.codecs`` the live objects this transition keeps in ``ctx.memory`` (an embedder's, e.g.
-    mycelium's ``fsm=`` machines) so that snapshots write them down and restores rebuild them in
-    that runner.  In a journaled net such objects journal their own changes (see
+    memory_codecs: Callable[[Any, str, CodecRegistry], object] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+    """``memory_codecs(runner, qname, codecs)`` teaches ``codecs`` the live objects this transition
+    keeps in ``ctx.memory`` (an embedder's, e.g. mycelium's ``fsm=`` machines) so that snapshots
+    write them down and restores rebuild them in that runner.  Called once per runner as it is made,
+    with ``runner.codecs``, and by ``runner.snapshot(codecs=registry)`` with that registry (which
+    only writes them down: a runner restored with it is made with it, and teaches it then).  In a
+    journaled net such objects journal their own changes (see
     :mod:`~mycorrhizal.hypha.memory_journal`)."""
 
 

@@ -53,7 +53,8 @@ _SAFE = 2**53  # ints within it are JSON as they are (see the codecs)
 def entry(which: Any, saved: dict[str, Any]) -> list[Any]:
     """A machine's entry in the pool: ``[key, state]``, or ``[key, state, what else it holds]``."""
     if (
-        saved["phase"] == "wait"
+        "chart" not in saved  # a statechart's active states and timers are in it: never left out
+        and saved["phase"] == "wait"
         and saved["timer"] is None
         and not (saved["retry"] or saved["unhandled"] or saved["stack"] or saved["queue"])
     ):

@@ -2,8 +2,8 @@
 
 Each ``fsm=`` transition teaches the runner's codecs its :class:`~.machine_pool.MachinePool` and
 the :class:`~.routing.Rejection` tokens it puts in its ``rejected=`` place (through hypha's
-``memory_codecs`` hook, once per runner).  The pool is then written in the transition's
-``ctx.memory`` like any value::
+``memory_codecs`` hook, once per runner; and a registry given to ``runner.snapshot()``).  The pool
+is then written in the transition's ``ctx.memory`` like any value::
 
     {"$t": "mycelium.MachinePool", "v": {"transition": "Net.t", "header": {...},
         "machines": [[key, state], [key, state, {...}], ...], "seen": [[key, time], ...],
@@ -12,7 +12,8 @@ the :class:`~.routing.Rejection` tokens it puts in its ``rejected=`` place (thro
 Each machine is its own snapshot (:meth:`~mycorrhizal.septum.StateMachine.snapshot`, without the
 blackboard, which is the net's), written compactly: the fields all machines share once in
 ``header``, then per machine its key, its state and only the fields that are not those of a
-machine waiting with nothing else to remember (``[key, state]`` for most).  Keys are encoded by
+machine waiting with nothing else to remember (``[key, state]`` for most; never a statechart,
+whose active states and timers are in its ``chart``).  Keys are encoded by
 the same codecs.  Reading it back
 rebuilds the pool in the restored runner at once: every machine in its state, with its stack,
 retry count, queue and pending timer (for its original deadline on the runner's timebase), so its
@@ -26,10 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError
+from ..common.errors import CodecError, ExecutionError, reason
 from ..hypha import Runner
 from ..septum import StateMachine, durable
-from ..septum.durable import kick, resting
+from ..septum.durable import background, busy, kick, resting
 from .machine_journal import AT_REST, entry
 from .machine_pool import MachinePool
 from .routing import Rejection
@@ -46,46 +47,64 @@ class _Where:
 
     One per registry, kept alive by the codec functions registered in it; a registry shared by
     several runners rebuilds pools in the runner made last, which is the one
-    :meth:`Runner.restore` reads the document into.
+    :meth:`Runner.restore` reads the document into.  A registry only given to ``runner.snapshot()``
+    has no runner until one is made with it.
     """
 
     __slots__ = ("codecs", "runner", "specs", "__weakref__")
 
-    def __init__(self, codecs: CodecRegistry, runner: Runner) -> None:
+    def __init__(self, codecs: CodecRegistry) -> None:
         self.codecs = codecs
-        self.runner = weakref.ref(runner)
+        self.runner: Callable[[], Runner | None] = _nobody
         self.specs: dict[str, EmbeddedMachine] = {}
+
+
+def _nobody() -> None:
+    """The runner of a registry no runner was made with yet."""
+    return None
 
 
 _WHERE: weakref.WeakValueDictionary[int, _Where] = weakref.WeakValueDictionary()
 
 
-def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str], None]:
+def teacher(spec: EmbeddedMachine) -> Callable[[Runner, str, CodecRegistry], None]:
     """The ``memory_codecs`` hook of an ``fsm=`` transition with machines ``spec``."""
 
-    def teach(runner: Runner, qname: str) -> None:
-        codecs = runner.codecs
+    def teach(runner: Runner, qname: str, codecs: CodecRegistry) -> None:
         where = _WHERE.get(id(codecs))
         if where is None or where.codecs is not codecs:
-            if MachinePool in codecs:
-                raise CodecError(
-                    f"{NAME}: the codecs given to this runner already know MachinePool from elsewhere. "
-                    "Fix: give each runner its own CodecRegistry"
-                )
-            where = _WHERE[id(codecs)] = _Where(codecs, runner)
-            if Rejection not in codecs:  # what lands in a rejected= place
-                codecs.register(Rejection, name="mycelium.Rejection")
-            codecs.register(
-                MachinePool,
-                name=NAME,
-                encode=lambda pool: document(pool, codecs),
-                decode=lambda data: rebuilt(data, where, codecs),
-            )
+            where = _WHERE[id(codecs)] = _taught(codecs, codecs is runner.codecs)
+        if codecs is not runner.codecs:
+            return  # given to runner.snapshot(): it only writes pools down (see memory_codecs)
         if where.runner() is not runner:
             where.runner, where.specs = weakref.ref(runner), {}
         where.specs[qname] = spec
 
     return teach
+
+
+def _taught(codecs: CodecRegistry, own: bool) -> _Where:
+    """``codecs``, taught pools and Rejection tokens; ``own``: the codecs of the runner being made (else
+    given to its snapshot())."""
+    if MachinePool in codecs:
+        given, fix = (
+            ("this runner", "give each runner its own CodecRegistry")
+            if own
+            else ("snapshot()", "pass snapshot() a CodecRegistry that does not know MachinePool")
+        )
+        raise CodecError(
+            f"{NAME}: the codecs given to {given} already know MachinePool from elsewhere. Fix: {fix}"
+        )
+    where = _Where(codecs)
+    if Rejection not in codecs:  # what lands in a rejected= place
+        codecs.register(Rejection, name="mycelium.Rejection")
+    codecs.register(
+        MachinePool,
+        name=NAME,
+        encode=lambda pool: document(pool, codecs),
+        decode=lambda data: rebuilt(data, where, codecs),
+    )
+    return where
 
 
 def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
@@ -109,10 +128,7 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
             if first:
                 left_out.add(which)  # in a step of a firing still running: that firing's record writes it
                 continue
-            raise CodecError(
-                f"transition {pool.transition!r}: the machine of key {which!r} is in the middle of a "
-                f"step; take the snapshot between firings, when the net is idle"
-            ) from exc
+            raise _unwritable(which, fsm, exc) from exc
         machines.append(entry(which, saved))
     if machines:
         header = durable.header(next(iter(pool.living.values())))
@@ -125,6 +141,27 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
         "seen": [[which, time] for which, time in pool.seen.items() if which not in left_out],
         "evicted": [pool.evicted_idle, pool.evicted_lru, pool.evicted_lru_active],
     }
+
+
+def _unwritable(which: Any, fsm: StateMachine, exc: ExecutionError) -> CodecError:
+    """Why the machine of ``which`` cannot be written down now (``exc``: what septum said), and when
+    to take the snapshot instead; the runner says of which transition's ctx.memory."""
+    if not busy(fsm):  # what its timeout's run in the background raised, which septum's write raises
+        return CodecError(
+            f"the machine of key {which!r} failed handling its timeout on its own ({type(exc).__name__}: "
+            f"{reason(exc)}), which a snapshot cannot hold. Fix: take the snapshot again: the failure is "
+            "logged (logger mycorrhizal.septum) and the machine is written down without it"
+        )
+    if background(fsm) is not None:  # its own run, handling a timeout that fired: no firing waits for it
+        what = (
+            "handling its timeout (its handler awaits), which it does on its own: run_until_idle() does not "
+            "wait for it"
+        )
+        fix = "take the snapshot once that handler has returned, e.g. after the time it waits has passed"
+    else:
+        what = "handling a firing's token (its handler awaits)"
+        fix = "take the snapshot when no firing is in flight, e.g. after await runner.run_until_idle()"
+    return CodecError(f"the machine of key {which!r} is in the middle of a step, {what}. Fix: {fix}")
 
 
 _CHANGED = "recover (or restore) with the net the run was written by, or give a changed net another run="
@@ -145,6 +182,12 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
     """The pool ``data`` describes, with its machines restored, in the runner being restored."""
     if type(data) is not dict or type(data.get("machines")) is not list or type(data.get("seen")) is not list:
         raise _refuse(f"malformed pool {str(data)[:80]!r}")
+    runner = where.runner()
+    if runner is None:
+        raise _refuse(
+            "no runner is being restored with this registry",
+            "read the document back with Runner.restore(net, document, codecs=registry)",
+        )
     qname = data.get("transition")
     spec = where.specs.get(qname) if isinstance(qname, str) else None
     if spec is None:
@@ -152,8 +195,6 @@ def rebuilt(data: Any, where: _Where, codecs: CodecRegistry) -> MachinePool:
             f"the net has no fsm= transition {qname!r} (fsm= transitions: {sorted(where.specs)})",
             "restore the snapshot with the net it was taken of",
         )
-    runner = where.runner()
-    assert runner is not None  # the runner being restored is alive
     pool = MachinePool.in_runner(spec, runner, str(qname))
     header = data.get("header")
     if data["machines"] and type(header) is not dict:
@@ -195,20 +236,21 @@ def _restored(
     others: list[StateMachine] = []
     for item in items:
         size = len(item) if type(item) is list else 0
+        if size not in (2, 3) or size == 3 and type(item[2]) is not dict:
+            raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
+        which = _key(item[0])
         if size == 2:
             model = at_rest.get(item[1]) if isinstance(item[1], str) else None
             if model is not None:
-                living[item[0]] = durable.twin(model)  # the same position, several times cheaper
+                living[which] = durable.twin(model)  # the same position, several times cheaper
                 continue
             saved = {**header, **AT_REST, "state": item[1]}
-        elif size == 3 and type(item[2]) is dict:
-            saved = {**header, **AT_REST, "state": item[1], **item[2]}
         else:
-            raise _refuse(f"machine entry {str(item)[:80]!r} is not [key, state] or [key, state, {{...}}]")
+            saved = {**header, **AT_REST, "state": item[1], **item[2]}
+        fsm = StateMachine(spec.initial, **options)
         try:
-            fsm = StateMachine(spec.initial, **options)
-            durable.resume(fsm, saved, codecs, False)  # an error names the machine by transition and key
-            living[item[0]] = fsm
+            durable.resume(fsm, saved, codecs, False)  # its error is said of its transition and key below
+            living[which] = fsm
         except CodecError as exc:
             error = exc.at(f"transition {pool.transition!r}, the machine of key {item[0]!r}", fix=_CHANGED)
             error.type_name = exc.type_name or NAME  # it names its place: the registry passes it on as it is
@@ -218,3 +260,12 @@ def _restored(
         else:
             others.append(fsm)
     return others
+
+
+def _key(which: Any) -> Any:
+    """``which``, a machine's key read back, if it can be one (a dict key)."""
+    try:
+        hash(which)
+    except TypeError:
+        raise _refuse(f"machine key {repr(which)[:80]} is unhashable, so it cannot name a machine") from None
+    return which

@@ -199,11 +199,17 @@ def _resume(
     engine: Engine, document: Any, blackboard: Callable[[Any], Any] | None, decode: Callable[[Any], Any]
 ) -> None:
     """:func:`resume`, the blackboard (if the machine's is the document's) read by ``blackboard``,
-    the queued messages by ``decode``."""
+    the queued messages by ``decode``; a refused document leaves the machine discarded."""
     checked = check(document, engine.spec)
     if blackboard is not None and "blackboard" in checked:
         engine.common_data = blackboard(checked["blackboard"])
-    read(engine, checked, decode)
+    try:
+        read(engine, checked, decode)
+    except BaseException:
+        # A statechart arms its timers before it reads its queue: refused after that, they must not
+        # fire later on the caller's timebase for a machine nobody got.
+        discard(engine)
+        raise
     if engine.clock is not None:
         engine.handler_context()  # its timer runs it in the background: the ctx knows the machine
 

@@ -11,7 +11,7 @@ from mycorrhizal.common import (
     Problem,
     UndeclaredLabelError,
 )
-from mycorrhizal.common.errors import did_you_mean, reason
+from mycorrhizal.common.errors import did_you_mean, fix_last, reason
 
 
 def test_definition_error_lists_every_problem_with_its_fix() -> None:
@@ -84,6 +84,38 @@ def test_a_codec_error_said_of_the_users_element_has_one_fix(
         raise error.at("place 'p'", fix=fix, pass_as=pass_as)
     assert str(caught.value).count("Fix:") <= 1
     assert (caught.value.type_name, caught.value.unregistered) == (error.type_name, error.unregistered)
+
+
+@pytest.mark.parametrize(
+    ("error", "pass_as", "text"),
+    [
+        # An embedder's error names its element already; only the caller knows whether to pass a registry.
+        (UNREGISTERED, "f(codecs=registry)", "cannot encode a m.Board: its type is not registered. "
+         "Fix: make a CodecRegistry, registry.register(Board), and pass it: f(codecs=registry)"),
+        (UNREGISTERED, None, "cannot encode a m.Board: its type is not registered. "
+         "Fix: registry.register(Board)"),
+        (DOCUMENT, "f(codecs=registry)", "septum snapshot: machine Idle has no state 'Gone'. "
+         "Fix: restore it with its machine"),
+        (BARE, None, "malformed pickled value: expected [type name, base64 text]."),
+    ],
+)  # fmt: skip
+def test_a_codec_error_that_names_its_element_already_gets_only_its_fix(
+    error: CodecError, pass_as: str | None, text: str
+) -> None:
+    said = error.at(None, pass_as=pass_as)
+    assert str(said) == text
+    assert (said.type_name, said.unregistered) == (error.type_name, error.unregistered)
+
+
+@pytest.mark.parametrize(
+    ("said", "text"),
+    [
+        ("the door is jammed. Fix: oil it", "the door is jammed; it was retried. Fix: oil it"),
+        ("the door is jammed", "the door is jammed; it was retried"),
+    ],
+)
+def test_what_is_said_after_an_error_goes_before_its_fix(said: str, text: str) -> None:
+    assert fix_last(said, "; it was retried") == text
 
 
 def test_an_access_refusal_said_of_a_node_keeps_its_type_fields_and_cause() -> None:

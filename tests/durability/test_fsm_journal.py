@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.cli.stores import store_report
-from mycorrhizal.common import CodecError, ManualClock, Store, StoreError
+from mycorrhizal.common import CodecError, CodecRegistry, ManualClock, Store, StoreError
 from mycorrhizal.durability import MemoryStore, SQLiteStore
 from mycorrhizal.hypha import Runner
 from mycorrhizal.hypha.replay import replay
@@ -24,7 +24,7 @@ from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import Idle as keyed_machine
 from ..mycelium.test_eviction import keyed
-from ..mycelium.test_machine_snapshot import ops, play
+from ..mycelium.test_machine_snapshot import Charted, ops, play
 from .conftest import StoreFactory
 
 NET = keyed()
@@ -159,6 +159,25 @@ async def test_evictions_are_journaled() -> None:
     recovered = await Runner.recover(keyed(fsm_max_machines=2, fsm_idle_ttl=30.0), store, run="k")
     pool = machines(recovered, "work")
     assert dict(pool) == {} and (pool.evicted_idle, pool.evicted_lru) == (2, 1)
+
+
+@pytest.mark.parametrize("every", [1000, 1], ids=["records", "snapshots"])
+async def test_a_journaled_statechart_is_recovered_with_its_active_states_and_timers(every: int) -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(Charted, {}, clock, store=store, run="k", snapshot_every=every)
+    await runner.start()
+    runner.add_tokens("inbox", ["a:close", "b:x"])  # a shuts until t=100
+    await runner.run_until_idle()
+    await clock.run_for(40.0)
+    await runner.stop()
+    later = ManualClock(40.0)
+    recovered = await Runner.recover(Charted, store, {}, later, run="k")
+    await recovered.start()
+    assert states(recovered) == {"a": "Shut", "b": "Open"}
+    await later.run_for(60.0)  # no token: a's recovered timer reopens it at t=100
+    await recovered.run_until_idle()
+    assert recovered.bb["reopened"] == 1 and states(recovered) == {"a": "Open", "b": "Open"}
+    await recovered.stop()
 
 
 async def test_a_snapshot_waits_while_a_machine_is_in_a_step() -> None:
@@ -536,3 +555,37 @@ async def test_a_refused_document_leaves_no_pool_restored_before_it_behind(
     await later.run_for(200.0)
     assert bb == {} and later.pending == 0  # the first pool's a did not stay behind to reopen
     await store.close()
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["no registry", "a registry"])
+async def test_a_queued_message_of_an_unknown_type_says_to_pass_the_registry_to_recover(given: bool) -> None:
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(NET, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_token("inbox", "a:x")
+    await runner.run_until_idle()
+    await runner.stop()
+    recovery = await store.load("k")
+    assert recovery is not None and recovery.snapshot is not None
+    document: Any = replay(recovery.snapshot.document, recovery.records)
+    pool = document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"]
+    pool["machines"] = [["a", "Idle", {"queue": [[0, {"$t": "dict", "v": [["$t", "Lost"], ["v", 1]]}]]}]]
+    journal = await store.open_journal("k")  # the run's last snapshot: a machine with a Lost queued
+    journal.snapshot(document)
+    await journal.flush()
+    await journal.close()
+    register = r"register the class under that name, registry\.register\(TheClass, name='Lost'\)"
+    fix = (
+        register
+        if given
+        else rf"make a CodecRegistry, {register}, and pass it: Runner\.recover\(\.\.\., codecs=registry\), "
+        r"the registry the run was journaled with"
+    )
+    with pytest.raises(
+        CodecError,
+        match=rf"^transition 'Keyed\.work', the machine of key 'a': unknown type 'Lost' in the document: "
+        rf"this registry has no codec for it\. Fix: {fix}$",
+    ):
+        await Runner.recover(
+            NET, store, {}, ManualClock(clock.now()), run="k", codecs=CodecRegistry() if given else None
+        )

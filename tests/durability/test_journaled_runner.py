@@ -263,7 +263,8 @@ async def test_what_the_journal_cannot_write_down_fails_early() -> None:
     assert "a token for place 'Odd.out' cannot be journaled" in str(runner.errors[-1])
 
 
-UNREGISTERED = r"cannot encode a [\w.]*\bNote: its type is not registered\. Fix: "
+FIX = r"\. Fix: "
+UNREGISTERED = rf"cannot encode a [\w.]*\bNote: its type is not registered{FIX}"
 JOURNAL_FIXES = pytest.mark.parametrize(
     ("codecs", "fix"),
     [
@@ -294,6 +295,15 @@ async def test_a_token_the_journal_cannot_write_down_is_named_with_one_fix(
     await runner.run_until_idle()  # keep puts a Note in q: the firing fails, saying why
     error = runner.errors[-1].__cause__
     assert re.fullmatch(rf"a token for place 'Notes\.q' cannot be journaled: {UNREGISTERED}{fix}", str(error))
+    with pytest.raises(
+        HandlerError,
+        match=rf"^transition 'Notes\.keep' failed with CodecError: a token for place 'Notes\.q' cannot be "
+        rf"journaled: {UNREGISTERED.removesuffix(FIX)}; its 1 consumed token\(s\) were returned to "
+        rf"their input places; it is retried in 0\.1 s, or when a new token reaches one of its "
+        rf"inputs{FIX}{fix}$",
+    ) as failed:
+        raise runner.errors[-1]  # the firing's failure: its fix last, once
+    assert str(failed.value).count("Fix:") == 1
     await runner.stop()
 
 

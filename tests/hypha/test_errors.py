@@ -639,3 +639,49 @@ async def test_a_failure_beside_a_base_exception_does_not_fire_its_token_again(c
         await settle(clock, runner.run_until_idle(), limit=5)
     assert sorted(runs) == ["abort", "abort", "fail", "fail"]
     await runner.stop()
+
+
+JAMMED = RuntimeError("the door is jammed. Fix: oil it")  # an error that ends with what to do
+
+
+@pytest.mark.parametrize(
+    ("on_error", "where"),
+    [
+        (
+            OnError.RETURN,
+            "returned to their input places; it is retried when a new token reaches one of its inputs",
+        ),
+        ("dead", "sent to error place 'Jam.dead'"),
+    ],
+    ids=["returned", "error place"],
+)
+async def test_a_failure_whose_error_says_what_to_do_says_it_last(
+    bb: dict[str, Any], on_error: Any, where: str
+) -> None:
+    @pn.net
+    def Jam(builder: NetBuilder) -> None:
+        src, out, dead = builder.place("src"), builder.place("out"), builder.place("dead")
+
+        @builder.transition(
+            inputs=[src], outputs=[out], on_error=dead if on_error == "dead" else on_error, retry_delay=None
+        )
+        def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            raise JAMMED
+
+    runner = Runner(Jam, bb)
+    runner.add_token("src", 1)
+    stuck = await runner.run_until_idle()
+    (error,) = runner.errors
+    failure = (
+        f"transition 'Jam.work' failed with RuntimeError: the door is jammed; its 1 consumed token(s) were "
+        f"{where}. Fix: oil it"
+    )
+    with pytest.raises(HandlerError, match=f"^{re.escape(failure)}$"):
+        raise error
+    if on_error == OnError.RETURN:
+        (held,) = stuck
+        assert str(held) == (
+            "transition 'Jam.work' holds back 1 token(s) after RuntimeError: the door is jammed; retried "
+            "when a new token arrives. Fix: oil it"
+        )
+    await runner.stop()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import CapacityError, ManualClock
+from mycorrhizal.common import CapacityError, HandlerError, ManualClock
 from mycorrhizal.hypha import FailedToken, NetBuilder, Runner, pn
 
 from .conftest import settle
@@ -387,3 +387,40 @@ async def test_a_source_that_never_suspends_lets_other_tasks_and_stop_run(plain:
     assert seen[0] < HUGE  # the other task ran while the source was still giving tokens
     assert bb["given"] < HUGE  # and stop() stopped it
     assert sorted(runner.marking()["feed"] + runner.marking()["out"]) == list(range(bb["given"]))
+
+
+def jammed_io() -> Any:
+    """A source and a sink that raise an error ending with what to do."""
+
+    @pn.net
+    def Jam(builder: NetBuilder) -> None:
+        @builder.io_input_place()
+        async def feed(bb: Any, timebase: Any) -> Any:
+            yield 1
+            raise ConnectionError("the feed is gone. Fix: reconnect it")
+
+        @builder.io_output_place()
+        def out(token: Any, bb: Any, timebase: Any) -> None:
+            raise ConnectionError("the printer is jammed. Fix: clear it")
+
+        @builder.transition(inputs=[feed], outputs=[out])
+        def move(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+    return Jam
+
+
+async def test_a_source_or_sink_whose_error_says_what_to_do_says_it_last(bb: dict[str, Any]) -> None:
+    runner = Runner(jammed_io(), bb, ManualClock())
+    await runner.run_until_idle()
+    failures = sorted(str(error) for error in runner.errors)
+    assert failures == [
+        "sink 'Jam.out' failed with ConnectionError: the printer is jammed; the token was kept at the head "
+        "of the place; it is retried in 0.1 s, or when a new token arrives. Fix: clear it",
+        "source of 'Jam.feed' failed with ConnectionError: the feed is gone; it produces no more tokens "
+        "until the runner is started again. Fix: reconnect it",
+    ]
+    for error in runner.errors:
+        with pytest.raises(HandlerError, match=r"\. Fix: (clear|reconnect) it$"):
+            raise error
+    await runner.stop()

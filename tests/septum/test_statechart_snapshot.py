@@ -125,6 +125,10 @@ def test_history_and_a_fired_timeout_waiting_in_the_queue_are_kept(light: Any) -
             lambda d: d["chart"]["owing"].append("Light.Day.Cycle.Red"),
             "state Red is not active, but the snapshot says it owes its entry run",
         ),
+        (
+            lambda d: d["queue"].append([0, {"$t": "Lost", "v": 1}]),
+            r"a queued message in the document cannot be read: unknown type 'Lost'",
+        ),
     ],
 )
 def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, message: str) -> None:
@@ -132,8 +136,10 @@ def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, messa
     fsm.run_sync()
     document = json.loads(json.dumps(fsm.snapshot()))
     change(document)
+    clock = ManualClock()
     with pytest.raises(CodecError, match=message):
-        StateMachine.restore(light, document, timebase=ManualClock())
+        StateMachine.restore(light, document, timebase=clock)
+    assert clock.pending == 0  # no timer armed before the refusal is left (Green's, in most of them)
 
 
 def boxed_pair() -> Any:
