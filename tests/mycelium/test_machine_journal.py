@@ -133,3 +133,30 @@ async def test_a_timeout_watched_from_an_earlier_record_does_not_write_a_machine
     await runner.stop()
     await recovered.stop()
 
+
+async def test_a_firing_of_several_tokens_waits_for_a_machine_another_firing_holds() -> None:
+    net, store, clock = pairs(2), MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="p")
+    await runner.start()
+    # The first firing arms a, then spends 100 s on b; the second has a token for a too.
+    runner.add_tokens("inbox", ["a:arm", "b:slow", "a:x", "c:x"])
+    await clock.run_for(1.0)
+    await runner.flush()
+    # The second firing waits for the first: had it handed a:x to the machine the first changed and
+    # committed, a crash now would recover a without the Armed state that handled a:x.
+    assert runner.tokens("done") == () and states(runner) == {"a": "Armed", "b": "Waiting"}
+    recovered = await crash_and_recover(net, store, clock)
+    assert recovered.tokens("inbox") == ("a:arm", "b:slow", "a:x", "c:x") and states(recovered) == {}
+    await recovered.stop()
+    await clock.run_for(100.0)  # a times out at t=10; the first firing commits at t=100, then the second
+    await runner.run_until_idle()
+    assert sorted(runner.tokens("done")) == [
+        ("a:arm", "Waiting"),
+        ("a:x", "Waiting"),
+        ("b:slow", "Waiting"),
+        ("c:x", "Waiting"),
+    ]
+    recovered = await crash_and_recover(net, store, clock)
+    assert states(recovered) == states(runner) == {"a": "Waiting", "b": "Waiting", "c": "Waiting"}
+    await runner.stop()
+    await recovered.stop()
