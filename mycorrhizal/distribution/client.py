@@ -22,6 +22,7 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, RoutingError
 from ..hypha import NetSpec
 from .connection import client_for, decoded, redis_failure
+from .layout import agree_on_partitions
 from .shared import GROUP, Keyed, SharedNet
 
 __all__ = ["Client", "KeyedStatus", "PlaceStatus", "Status", "WorkerStatus"]
@@ -110,6 +111,7 @@ class Client:
         self._codecs_given = codecs is not None
         self._client, self._own = client_for(redis)
         self.url = redis if isinstance(redis, str) else repr(redis)
+        self._agreed = False  # on the keyed places' partitions, with Redis (at the first call)
 
     async def __aenter__(self) -> Client:
         return self
@@ -121,6 +123,13 @@ class Client:
         """Close the connection (if this client made it)."""
         if self._own:
             await self._client.aclose()
+
+    async def _agree(self) -> None:
+        """Refuse (StoreError) to use the net's keyed places with another partition count than the
+        one in Redis (written by the net's first worker or client): tokens would be stranded."""
+        if not self._agreed:
+            await self._call(agree_on_partitions(self._client, self.shared, "client"), "agree on partitions")
+            self._agreed = True
 
     def _streams(self, place: str) -> tuple[str, tuple[str, ...]]:
         try:
@@ -142,6 +151,7 @@ class Client:
         anything is sent) if the key function fails on one."""
         qname, _ = self._streams(place)
         texts = self._encoded(qname, tokens)  # every one encodes and is routed, or none is sent
+        await self._agree()
         ids: list[str] = []
         for start in range(0, len(texts), 10_000):
             async with self._client.pipeline(transaction=True) as pipe:
@@ -172,6 +182,7 @@ class Client:
     async def depth(self, place: str) -> int:
         """Tokens in shared ``place`` now: waiting, plus held by workers (one round trip)."""
         _, keys = self._streams(place)
+        await self._agree()
         async with self._client.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.xlen(key)
@@ -181,6 +192,7 @@ class Client:
         """Every token in shared ``place`` (waiting or held by a worker), oldest first (per
         partition, partition after partition, for a keyed place)."""
         _, keys = self._streams(place)
+        await self._agree()
         out: list[Any] = []
         for key in keys:
             start = "-"
@@ -214,6 +226,7 @@ class Client:
                 f"{self.shared.flat.name!r} (those are: {known})",
                 transition=str(transition),
             )
+        await self._agree()
         found: dict[Any, dict[str, Any]] = {}
         for index in range(keyed.partitions):
             read = self._client.hgetall(self.shared.keys.machines(keyed.place, index))
@@ -223,6 +236,7 @@ class Client:
 
     async def status(self) -> Status:
         """Per shared place its depth and pending tokens per worker; the workers and their liveness."""
+        await self._agree()
         places = []
         for q in self.shared.shared:
             depth, pending = 0, Counter[str]()

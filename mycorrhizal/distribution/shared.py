@@ -89,6 +89,11 @@ class Keys:
         """Hash: key (codec text) -> snapshot document of the machine of that key, per partition."""
         return f"{self.base}:machines:{qname}:{index}"
 
+    @property
+    def partitions(self) -> str:
+        """Hash: keyed place -> its number of partitions, written by the net's first user."""
+        return f"{self.base}:partitions"
+
 
 @attrs.frozen
 class Keyed:

@@ -35,6 +35,7 @@ from ..hypha import NetSpec, Runner
 from .committer import Committer
 from .connection import check_worker_options, client_for, decoded, raise_if_cancelled, redis_failure
 from .handlers import Outputs, Source, local_net
+from .layout import agree_on_partitions
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
 from .partitions import Partition, Partitions
@@ -169,12 +170,14 @@ class Worker:
     async def start(self) -> None:
         """Join the consumer groups, start the local runner, the reader and the sweep.
 
-        Raises StoreError if Redis cannot be reached or a live worker already has this name.
+        Raises StoreError if Redis cannot be reached, a live worker already has this name, or the
+        net's keyed places have another number of partitions in Redis.
         """
         if self._reader.running:
             return
         try:
             await claim_name(self._client, self.shared.keys, self.name, self.lease)
+            await agree_on_partitions(self._client, self.shared, f"worker {self.name}")
             await self._reader.groups()
             await self.runner.start()
             await self._sweep_once()  # takes over what dead workers left at once

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 
 import attrs
 
@@ -88,6 +89,18 @@ class Options:
         )
 
 
+def _unopenable(path: str | os.PathLike[str], exc: sqlite3.Error) -> str:
+    """Why SQLite could not open ``path``, and the fix (its own 'unable to open database file' says
+    neither, for the two usual mistakes)."""
+    where = Path(path)
+    if where.is_dir():
+        example = os.fspath(where / "run.db")
+        return f"{os.fspath(where)!r} is a folder. Fix: pass the path of a file in it, e.g. {example!r}"
+    if not where.parent.is_dir():
+        return f"its folder {os.fspath(where.parent)!r} does not exist. Fix: create the folder first"
+    return f"{reason(exc)}. Fix: check the path"
+
+
 def connect(path: str | os.PathLike[str], options: Options) -> sqlite3.Connection:
     """Open (creating if needed) the store's file in WAL mode with its tables; StoreError if unfit."""
     try:
@@ -97,7 +110,7 @@ def connect(path: str | os.PathLike[str], options: Options) -> sqlite3.Connectio
         )
     except sqlite3.Error as exc:
         raise StoreError(
-            f"cannot open {os.fspath(path)!r} as an SQLite store: {reason(exc)}. Fix: check the path"
+            f"cannot open {os.fspath(path)!r} as an SQLite store: {_unopenable(path, exc)}"
         ) from exc
     try:
         _prepare(connection, os.fspath(path), options)

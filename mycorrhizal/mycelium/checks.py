@@ -396,6 +396,16 @@ def tree_state_problems(
         problems.append(
             Problem(subject, f"config={config!r} is not a StateConfiguration", "pass StateConfiguration(...)")
         )
+    elif config is not None and config.retries is not None:  # septum would ask for an on_fail it cannot add
+        problems.append(
+            Problem(
+                subject,
+                f"config has retries={config.retries}, but a tree_state has no on_fail handler to say where "
+                "to go once they run out",
+                "leave retries out (failure=Retry then runs the tree again until it succeeds), or bound "
+                f"the attempts inside the tree with bt.retry({config.retries})",
+            )
+        )
     problems += [
         Problem(subject, f"{role}={hook!r} is not callable", f"pass a function {role}(ctx), sync or async")
         for role, hook in hooks.items()

@@ -9,6 +9,7 @@ transition's :class:`~.machine_pool.MachinePool`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -55,21 +56,36 @@ def machine_handler(spec: EmbeddedMachine, body: BodyHook) -> Handler:
             return await deliver(pool, token, None if key is None else pool.key_of(token), ctx)
         # Every key first: a key that fails fails the firing before any machine saw a token.
         keys = [pool.key_of(token) for token in consumed]
-        handed: list[Any] = []  # held until the firing ends: what it did to them is not committed yet
+        await _hold_all(pool, keys)  # until the firing ends: what it did to them is not committed yet
         try:
             for token, which in zip(consumed, keys, strict=True):
-                pool.hold(which)
-                handed.append(which)
                 produced = await deliver(pool, token, which, ctx)
                 if produced is not None:
                     ctx.emit(*next(iter(produced.items())))
         finally:
-            for which in handed:
+            for which in keys:
                 pool.release(which)
         return None
 
     setattr(fire, EMBEDDED, spec)  # for those that run the net elsewhere (distribution's workers)
     return fire
+
+
+async def _hold_all(pool: MachinePool, keys: list[Any]) -> None:
+    """Hold the machines of ``keys`` for a firing of several tokens, once no other firing holds one.
+
+    A machine's change commits with the firing that made it: had another firing handed a held machine
+    a token and committed first, a crash would recover the machine without what that firing's token
+    did to it (or, written with it, ahead of the holder's tokens). Taking every key at once, with no
+    await between the check and the taking, means no firing waits while it holds one: no deadlock.
+    """
+    held = pool.held
+    while any(which in held for which in keys):
+        if pool.freed is None:
+            pool.freed = asyncio.Event()
+        await pool.freed.wait()
+    for which in keys:
+        pool.hold(which)
 
 
 def embedded_machine(handler: Any) -> EmbeddedMachine | None:

@@ -19,9 +19,10 @@ changes are applied on recovery):
 
 Recovery restores each machine in the state of its last row, its pending timer set again for its
 original deadline.  A machine in a step of another firing when one commits (``concurrency`` above
-1 without ``fsm_serial``) is written when that firing commits, or by its next change; one a firing
-of several tokens still running handed a token to (:attr:`MachinePool.held`) is left out until
-that firing ends, so a record never writes a machine ahead of the tokens that led it there.
+1) is written when that firing commits, or by its next change; one a firing of several tokens still
+running holds (:attr:`MachinePool.held`) is left out, by other firings' records and by its own
+timeout's, until that firing ends, so a record never writes a machine ahead of the tokens that led
+it there.
 """
 
 from __future__ import annotations
@@ -238,6 +239,9 @@ class PoolJournal:
             if running is None:
                 break
             await asyncio.wait([running])
+        if which in self.pool.held:  # changed by a firing still running: written when it ends
+            self.owed[which] = None
+            return
         if (
             deadline is not None and next_change(fsm) == deadline
         ):  # its timer has not fired yet (our clock ran a little ahead)

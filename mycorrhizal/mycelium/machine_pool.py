@@ -61,6 +61,7 @@ class MachinePool:
         "_seen",
         "_users",
         "held",
+        "freed",
         "_turns",
         "_sweep",
         "evicted_idle",
@@ -90,8 +91,10 @@ class MachinePool:
         self._seen: OrderedDict[Any, float] = OrderedDict()  # with fsm_idle_ttl: key -> last token time
         self._users: dict[Any, int] = {}  # firings handing a token to the machine of a key
         self.held: dict[Any, int] = {}
-        """Keys a firing of several tokens still running has handed (or is handing) a token to: their
-        machines may be ahead of what committed, so a journal does not write them yet."""
+        """Keys a firing of several tokens still running holds (from before it hands its first token):
+        their machines may be ahead of what committed, so a journal does not write them yet."""
+        self.freed: asyncio.Event | None = None
+        """Set when a key stops being held, for firings of several tokens waiting to hold it."""
         self._turns: dict[Any, asyncio.Lock] = {}  # concurrent firings take turns per machine
         self._sweep: TimerHandle | None = None
         self.evicted_idle = 0
@@ -234,7 +237,7 @@ class MachinePool:
             self._turns.pop(which, None)
 
     def hold(self, which: Any) -> None:
-        """A firing of several tokens hands one to the machine of ``which``: held until it ends."""
+        """A firing of several tokens takes the machine of ``which``: held until it ends."""
         self.held[which] = self.held.get(which, 0) + 1
 
     def release(self, which: Any) -> None:
@@ -244,6 +247,9 @@ class MachinePool:
             self.held[which] = held
         else:
             del self.held[which]
+            if self.freed is not None:
+                self.freed.set()
+                self.freed = None
             if self.journal is not None:
                 self.journal.released(which)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -73,6 +74,24 @@ def test_a_file_that_is_not_a_database_is_refused(path: Path) -> None:
     path.write_bytes(b"certainly not SQLite " * 100)
     with pytest.raises(StoreError, match="cannot use .* as an SQLite store: file is not a database"):
         SQLiteStore(path)
+
+
+@pytest.mark.parametrize(
+    ("where", "fix"),
+    [
+        ("folder", "'{p}' is a folder. Fix: pass the path of a file in it, e.g. '{p}/run.db'"),
+        ("missing/run.db", "its folder '{p}' does not exist. Fix: create the folder first"),
+    ],
+    ids=["a folder", "in a missing folder"],
+)
+def test_a_path_that_cannot_be_a_store_says_why(tmp_path: Path, where: str, fix: str) -> None:
+    (tmp_path / "folder").mkdir()
+    target = tmp_path / where
+    said = fix.format(p=tmp_path / where.split("/")[0])
+    with pytest.raises(
+        StoreError, match=f"^{re.escape(f'cannot open {str(target)!r} as an SQLite store: {said}')}$"
+    ):
+        SQLiteStore(target)
 
 
 async def test_records_appended_between_commits_share_one_row(path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from mycorrhizal.common import DefinitionError
 from mycorrhizal.mycelium import Action, machine_action, pn, root, state, tree, tree_state
 from mycorrhizal.rhizomorph import Status, bt
-from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, septum
 
 from .conftest import Gate, Shut, Tally
 
@@ -158,6 +158,16 @@ CATALOGUE: list[tuple[str, Callable[[], Any], str]] = [
         "Fix: pass StateConfiguration(...)\n"
         "  - tree_state 'Checking': on_enter='log' is not callable. "
         "Fix: pass a function on_enter(ctx), sync or async",
+    ),
+    (
+        "tree_state with retries, which it has no on_fail for",
+        lambda: tree_state(
+            Check, success=Ready, failure=Retry, name="Checking", config=StateConfiguration(retries=3)
+        ),
+        "tree_state 'Checking' has 1 problem:\n"
+        "  - tree_state 'Checking': config has retries=3, but a tree_state has no on_fail handler to say "
+        "where to go once they run out. Fix: leave retries out (failure=Retry then runs the tree again "
+        "until it succeeds), or bound the attempts inside the tree with bt.retry(3)",
     ),
     # fsm= transitions
     (
