@@ -34,7 +34,7 @@ from mycorrhizal.spores.ocel import iso_time
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
 from .conftest import MemorySink
-from .nets import Pairing, Sorting
+from .nets import Pairing, Relay, Sorting
 
 
 @spore.object("job")
@@ -136,6 +136,23 @@ async def test_a_firing_producing_one_new_token_relates_both(sink: MemorySink) -
         ("b", {}),
         ("sb", {"by": "stamp"}),
     ]
+
+
+@pytest.mark.parametrize("token", [{"text": "db down"}, ("order", 1)], ids=["dict", "tuple"])
+async def test_a_token_without_an_id_is_one_object_in_every_event_about_it(
+    sink: MemorySink, token: Any
+) -> None:
+    # A dict without "id" or a tuple (no weak reference to them) was a new object in each event:
+    # the token passed on by two firings was three objects in the log, and no trace was one token's.
+    runner = NetRunner(Relay, {}, ManualClock())
+    with observe(runner):
+        runner.add_token("a", token)
+        await runner.run_until_idle()
+        await runner.stop()
+    related = [e["relationships"][1] for e in sink.events()]
+    assert [qualifier for _, qualifier in related] == ["consumed:a produced:b", "consumed:b produced:c"]
+    assert related[0][0] == related[1][0]
+    assert [o["id"] for o in sink.objects()] == ["Relay", related[0][0]]  # written once
 
 
 async def test_a_firing_record_made_by_hand_is_written_from_its_dicts(sink: MemorySink) -> None:
