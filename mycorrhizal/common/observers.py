@@ -22,7 +22,10 @@ observer.  So an observer told everything costs a plain transition or firing one
 (septum's ``MessageHandled`` is told on request only when a transition's ``StateEntered``, naming
 the message, follows; a statechart's ``StateLeft`` of a state other than the source goes to
 everyone.)  A plain observer with a ``take_requested`` attribute gets the records told on request
-through it instead (mycelium's forwarders tell those on to the net's askers only).
+through it instead (mycelium's forwarders tell those on to the net's askers only).  An observer
+with an ``on_detached`` attribute has it called (with no argument) when it stops being called: removed
+with ``remove_observer``, or detached for raising (spores' observations so know they may be attached
+again).
 """
 
 from __future__ import annotations
@@ -102,6 +105,13 @@ def _asks(callback: Observer, kind: type, log: logging.Logger) -> bool:
             exc,
         )
         return False
+
+
+def _told_detached(attached: Observer) -> None:
+    """Call the ``on_detached`` of an observer no longer called, if it has one (see the module)."""
+    hook = getattr(attached, "on_detached", None)
+    if hook is not None:
+        hook()
 
 
 def _same(attached: Observer, given: Observer) -> bool:
@@ -251,6 +261,7 @@ class Observers:
             if _same(plain, callback):
                 self._plain = self._plain[:i] + self._plain[i + 1 :]
                 self._settle()
+                _told_detached(plain)
                 return
         for i, queued in enumerate(self._queued):
             if _same(queued.callback, callback):
@@ -258,6 +269,7 @@ class Observers:
                 if queued.backlog or queued.task is not None:
                     self._retired.append(queued)
                 self._settle()
+                _told_detached(queued.callback)
                 return
         raise ValueError(
             f"{self._owner}: remove_observer({callback!r}): that observer is not attached; "
@@ -422,20 +434,28 @@ class Observers:
                 self._retired.remove(queued)
 
     def _detach(self, callback: Observer, exc: Exception, event: Any) -> None:
-        self._log.warning(
-            "%s: observer %r raised %s: %s; it is detached", self._owner, callback, type(exc).__name__, exc
+        self._log.warning(  # (named by what it stands for: a function attached for an object)
+            "%s: observer %r raised %s: %s; it is detached",
+            self._owner,
+            getattr(callback, "stands_for", callback),
+            type(exc).__name__,
+            exc,
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
-        self._plain = tuple(
+        gone = [
             c
             for c in self._plain
             # (or its take_requested: see sender; a method of it, a new bound method each read)
-            if not (_same(c, callback) or _same(getattr(c, "take_requested", c), callback))
-        )
+            if _same(c, callback) or _same(getattr(c, "take_requested", c), callback)
+        ]
+        gone += [q.callback for q in self._queued if _same(q.callback, callback)]
+        self._plain = tuple(c for c in self._plain if not any(c is g for g in gone))
         self._queued = tuple(q for q in self._queued if not _same(q.callback, callback))
         self._retired = [q for q in self._retired if not _same(q.callback, callback)]
         self._settle()
+        for attached in gone:
+            _told_detached(attached)
 
 
 @attrs.frozen(slots=True)

@@ -206,6 +206,45 @@ async def test_an_observer_equal_to_another_is_not_taken_for_it(observers: Obser
     assert len(observers) == 1
 
 
+class Told:
+    """An observer that counts how often it was told it is no longer called."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.fails = fails
+        self.detached = 0
+
+    def __call__(self, event: Event) -> None:
+        if self.fails:
+            raise KeyError("boom")
+
+    def on_detached(self) -> None:
+        self.detached += 1
+
+
+class ToldAsync(Told):
+    async def __call__(self, event: Event) -> None:  # type: ignore[override]
+        super().__call__(event)
+
+
+@pytest.mark.parametrize("cls", [Told, ToldAsync], ids=["plain", "async"])
+@pytest.mark.parametrize("how", ["removed", "raised"])
+async def test_an_observer_is_told_when_it_is_no_longer_called(
+    observers: Observers, cls: type[Told], how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An observer had no way to know the runtime stopped calling it (spores' observations kept
+    # taking themselves for attached: attach() did nothing, observe() was refused).
+    observer, other = cls(fails=how == "raised"), Told()
+    observers.add(observer)
+    observers.add(other)
+    with caplog.at_level(logging.CRITICAL, logger=LOG.name):
+        if how == "removed":
+            observers.remove(observer)
+        else:
+            observers.emit(events(1)[0])
+            await observers.drain()
+    assert (observer.detached, other.detached, len(observers)) == (1, 0, 1)
+
+
 def test_remove_of_an_unknown_observer_says_so(observers: Observers) -> None:
     with pytest.raises(ValueError, match=r"machine M: remove_observer\(.*\): that observer is not attached"):
         observers.remove(print)

@@ -258,6 +258,33 @@ async def test_remove_observer_with_a_nets_observation_stops_it(sink: MemorySink
     observation.detach()  # removed by hand already: nothing to do
 
 
+async def _one_firing(runner: NetRunner, ident: str) -> None:
+    runner.add_token("inbox", Job(ident, 1))
+    await runner.run_until_idle()
+
+
+async def test_an_observation_removed_by_the_runtime_can_be_attached_again_or_replaced(
+    sink: MemorySink,
+) -> None:
+    # runtime.remove_observer(observation) stops it, as documented, but the observation still took
+    # itself for attached: attach() then did nothing (no record written, nothing said) and a new
+    # observe() of the runtime was refused as 'observed already'.
+    runner = NetRunner(Shop, {}, ManualClock())
+    first = observe(runner)
+    runner.remove_observer(first)
+    await _one_firing(runner, "j1")  # unobserved
+    second = observe(runner, run="again")
+    await _one_firing(runner, "j2")
+    second.detach()
+    first.attach()
+    await _one_firing(runner, "j3")
+    await runner.stop()
+    assert [e["relationships"] for e in sink.events()] == [
+        [("again/Shop", "net"), ("j2", "consumed:inbox produced:done")],
+        [("Shop", "net"), ("j3", "consumed:inbox produced:done")],
+    ]
+
+
 async def test_a_new_configuration_gets_the_runtime_object_again(caplog: Any) -> None:
     first, second = MemorySink(), MemorySink()
     spores.configure(transport=first)
@@ -740,6 +767,32 @@ async def test_an_observation_detached_for_a_failed_write_attached_again_writes_
         ("stamp", [("Stamping", "net"), ("b", "consumed:inbox"), ("sb", "produced:stamped")], {})
     ]
     assert [o["id"] for o in sink.objects()] == ["Stamping", "b", "sb"]
+
+
+@pytest.mark.parametrize("again", ["attach", "observe"])
+async def test_an_observation_detached_for_a_failed_write_is_not_taken_for_attached(
+    caplog: Any, again: str
+) -> None:
+    # Detached by the runner for raising, the observation still took itself for attached:
+    # attach() without a detach() first did nothing, and observe() was refused as 'observed already'.
+    sink = FlakySink()
+    spores.configure(transport=sink)
+    runner = NetRunner(Stamping, {})
+    observation = observe(runner)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        runner.add_token("inbox", {"id": "a"})
+        await runner.run_until_idle()
+    # the warning names the observation and its runtime, not the function attached for it
+    assert "observer <spores observation of <hypha Runner 'Stamping'" in caplog.text
+    assert "disk full; it is detached" in caplog.text and "partial" not in caplog.text
+    if again == "attach":
+        observation.attach()
+    else:
+        observe(runner)
+    runner.add_token("inbox", {"id": "b"})
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [e["type"] for e in sink.events()] == ["stamp"]
 
 
 # -- composed runs (mycelium) ---------------------------------------------------------------------

@@ -185,7 +185,7 @@ def _anchor(timebase: Any) -> float:
 
 
 _ATTACHED: weakref.WeakSet[Observation] = weakref.WeakSet()
-"""The observations attached (or attached until the runtime detached them for a failed write)."""
+"""The observations attached (an observation the runtime stops calling leaves: see ``on_detached``)."""
 
 
 class Observation:
@@ -279,8 +279,8 @@ class Observation:
         self._observer: Any = self
         if front is not None:
             self._observer = partial(front, self)  # (C: a subclass would lose its fast call)
-            self._observer.wants = self.wants
-            self._observer.stands_for = self  # runtime.remove_observer(observation) removes it
+            # (stands_for: removed by remove_observer(observation), named so in warnings)
+            vars(self._observer).update(wants=self.wants, stands_for=self, on_detached=self.on_detached)
 
     @property
     def timestamps(self) -> Timestamps:
@@ -332,8 +332,14 @@ class Observation:
             except ValueError:  # not attached: the runtime detached it (it raised) already
                 pass
 
+    def on_detached(self) -> None:
+        """The runtime stopped calling the observation (``runtime.remove_observer(observation)``,
+        or a write that raised): it is no longer attached, and may be attached again."""
+        self._attached = False
+        _ATTACHED.discard(self)
+
     def __repr__(self) -> str:
-        return f"<spores observation of {type(self.runtime).__name__} {getattr(self.runtime, 'name', '')!r}>"
+        return f"<spores observation of {self.runtime!r}>"
 
     def __enter__(self) -> Observation:
         return self
