@@ -725,6 +725,32 @@ def test_events_at_one_instant_get_distinct_increasing_ocel_times(timestamps: st
     assert all(a < b for a, b in zip(written, written[1:], strict=False))
 
 
+@pytest.mark.parametrize("timestamps", ["anchored", "wall"])
+async def test_events_of_runtimes_on_one_clock_keep_their_order_in_time(
+    sink: MemorySink, timestamps: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each observation moved its own times a microsecond apart: a net and a machine on one
+    # ManualClock, both busy at one instant, wrote times that a reader sorting by time (pm4py)
+    # interleaved in another order than the one they happened in (so did wall times within a µs).
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+    clock = ManualClock()
+    runner, machine = NetRunner(Shop, {}, clock), StateMachine(Idle, timebase=clock)
+    observe(runner, timestamps=timestamps)  # type: ignore[arg-type]
+    observe(machine, timestamps=timestamps)  # type: ignore[arg-type]
+    runner.add_tokens("inbox", [Job("j1", 1), Job("j2", 1)])
+    await runner.run_until_idle()
+    await machine.initialize()
+    machine.send_message("work")
+    await machine.run()
+    runner.add_token("inbox", Job("j3", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    written = [(e["type"], e["time"]) for e in sink.events()]
+    kinds = [kind for kind, _ in written]  # the net's, then the machine's, then the net's again
+    assert kinds[:3] == ["work", "work", "Idle entered"] and kinds[-1] == "work" and len(kinds) > 5
+    assert all(a[1] < b[1] for a, b in zip(written, written[1:], strict=False)), written
+
+
 def test_a_record_layout_the_handlers_do_not_unpack_is_refused_at_import() -> None:
     unpacked_as(StateEntered, "source", "time", "state", "previous", "label", "message")
     with pytest.raises(TypeError, match=r"StateEntered records hold .* update the unpacking"):
