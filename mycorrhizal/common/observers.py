@@ -37,6 +37,7 @@ import time
 import types
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -169,12 +170,14 @@ class Dropped(Event):
 class _Queued:
     """An async observer's backlog and the one task that delivers it in order."""
 
-    __slots__ = ("callback", "backlog", "task")
+    __slots__ = ("callback", "backlog", "task", "busy")
 
     def __init__(self, callback: Observer) -> None:
         self.callback = callback
         self.backlog: deque[Any] = deque()
         self.task: asyncio.Task[None] | None = None
+        self.busy = False
+        """Whether the task is delivering a record it took from the backlog."""
 
 
 class Observers:
@@ -405,33 +408,50 @@ class Observers:
             await asyncio.gather(*(q.task for q in busy if q.task is not None))
 
     def _start(self, queued: _Queued, first: _Ready | None = None) -> None:
+        if first is not None:  # (what a plain-looking observer returned: delivered first)
+            queued.backlog.appendleft(first)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             # No loop yet (a machine stepped from synchronous code): the backlog waits for the
             # next emit or drain() that runs inside a loop.  Nothing is dropped.
-            if first is not None:
-                queued.backlog.appendleft(first)
             return
-        queued.task = loop.create_task(self._pump(queued, first))
+        queued.task = loop.create_task(self._pump(queued))
+        queued.task.add_done_callback(partial(self._ended, queued))
 
-    async def _pump(self, queued: _Queued, first: _Ready | None) -> None:
+    async def _pump(self, queued: _Queued) -> None:
         try:
-            if first is not None:
-                await first.awaitable
             while queued.backlog:
                 item = queued.backlog.popleft()
+                queued.busy = True
                 if isinstance(item, _Ready):
                     await item.awaitable
                 else:
                     await queued.callback(item)  # type: ignore[misc]
+                queued.busy = False
         except Exception as exc:
+            queued.busy = False
             self._detach(queued.callback, exc, None)
             queued.backlog.clear()
         finally:
             queued.task = None
             if queued in self._retired and not queued.backlog:
                 self._retired.remove(queued)
+
+    def _ended(self, queued: _Queued, task: asyncio.Task[None]) -> None:
+        """``queued``'s task is over: one cancelled (the loop ended, mostly: asyncio.run() cancels
+        what is left) says how many records its observer did not get, the one it was handed too."""
+        if queued.task is task:  # cancelled before it started: its finally never ran
+            queued.task = None
+        if task.cancelled() and (queued.backlog or queued.busy):
+            self._log.warning(
+                "%s: async observer %r was cancelled with %d records not delivered (the event loop "
+                "ended?); await the runtime's aclose() (a net runner's stop()) before the program ends",
+                self._owner,
+                queued.callback,
+                len(queued.backlog) + queued.busy,
+            )
+            queued.busy = False
 
     def _detach(self, callback: Observer, exc: Exception, event: Any) -> None:
         self._log.warning(  # (named by what it stands for: a function attached for an object)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, ClassVar
 
 import attrs
@@ -116,6 +117,37 @@ async def test_an_observer_that_raises_is_logged_and_detached_and_others_go_on(
     failures = [r for r in caplog.records if "detached" in r.getMessage()]
     assert len(failures) == 1 and "machine M" in failures[0].getMessage()
     assert failures[0].exc_info is None  # one line at WARNING; the traceback is DEBUG only
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["in-a-record", "not-started"])
+def test_an_async_observer_cut_off_by_the_loop_ending_says_what_it_did_not_get(
+    observers: Observers, caplog: pytest.LogCaptureFixture, started: bool
+) -> None:
+    # A program ending without the runtime's aclose()/stop() lost an async observer's queued
+    # records without a word: asyncio.run() cancelled its task at shutdown.
+    got: list[float] = []
+
+    async def slow(event: Event) -> None:
+        await asyncio.Event().wait()  # (never set: the loop ends first)
+        got.append(event.time)
+
+    async def program() -> None:
+        observers.add(slow)
+        for e in events(3):
+            observers.emit(e)
+        if started:
+            await asyncio.sleep(0)  # its task starts, and waits in the first record
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        asyncio.run(program())
+    assert got == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and re.fullmatch(
+        r"machine M: async observer <function .*slow at .*> was cancelled with 3 records not delivered "
+        r"\(the event loop ended\?\); await the runtime's aclose\(\) \(a net runner's stop\(\)\) "
+        r"before the program ends",
+        warnings[0],
+    )
 
 
 async def test_events_emitted_before_a_loop_runs_are_delivered_by_drain(observers: Observers) -> None:
