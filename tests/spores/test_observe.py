@@ -824,6 +824,21 @@ async def test_an_observation_detached_for_a_failed_write_is_not_taken_for_attac
 # -- composed runs (mycelium) ---------------------------------------------------------------------
 
 
+async def test_a_machines_dict_message_with_an_id_is_related_as_its_message(sink: MemorySink) -> None:
+    # Only a message with an id attribute (or a spore.object type) was related: a dict's "id" key,
+    # its id everywhere else in spores, was not, and the message was in the log as 'dict' only.
+    fsm = StateMachine(Idle, timebase=ManualClock())
+    observe(fsm)
+    await fsm.initialize()
+    fsm.send_message({"id": "m1", "kind": "order"})
+    await fsm.run()
+    handled = sink.events("Idle handled")
+    assert [(e["attributes"], e["relationships"]) for e in handled] == [
+        ({"message_type": "dict"}, [("Idle", "machine"), ("m1", "message")])
+    ]
+    assert [(o["id"], o["attributes"]) for o in sink.objects("m1")] == [("m1", {"kind": "order"})]
+
+
 @septum.state(config=StateConfiguration(can_dwell=True))
 def Desk() -> None:
     @septum.on_state
