@@ -22,7 +22,10 @@ observer.  So an observer told everything costs a plain transition or firing one
 (septum's ``MessageHandled`` is told on request only when a transition's ``StateEntered``, naming
 the message, follows; a statechart's ``StateLeft`` of a state other than the source goes to
 everyone.)  A plain observer with a ``take_requested`` attribute gets the records told on request
-through it instead (mycelium's forwarders tell those on to the net's askers only).
+through it instead (mycelium's forwarders tell those on to the net's askers only).  An observer
+with an ``on_detached`` attribute has it called (with no argument) when it stops being called: removed
+with ``remove_observer``, or detached for raising (spores' observations so know they may be attached
+again).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import time
 import types
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -104,6 +108,13 @@ def _asks(callback: Observer, kind: type, log: logging.Logger) -> bool:
         return False
 
 
+def _told_detached(attached: Observer) -> None:
+    """Call the ``on_detached`` of an observer no longer called, if it has one (see the module)."""
+    hook = getattr(attached, "on_detached", None)
+    if hook is not None:
+        hook()
+
+
 def _same(attached: Observer, given: Observer) -> bool:
     """Whether ``given`` is the observer ``attached``: the same object, the same method of the same
     object (``obj.method`` makes a new bound method each time), or the object ``attached`` stands
@@ -159,12 +170,14 @@ class Dropped(Event):
 class _Queued:
     """An async observer's backlog and the one task that delivers it in order."""
 
-    __slots__ = ("callback", "backlog", "task")
+    __slots__ = ("callback", "backlog", "task", "busy")
 
     def __init__(self, callback: Observer) -> None:
         self.callback = callback
         self.backlog: deque[Any] = deque()
         self.task: asyncio.Task[None] | None = None
+        self.busy = False
+        """Whether the task is delivering a record it took from the backlog."""
 
 
 class Observers:
@@ -251,6 +264,7 @@ class Observers:
             if _same(plain, callback):
                 self._plain = self._plain[:i] + self._plain[i + 1 :]
                 self._settle()
+                _told_detached(plain)
                 return
         for i, queued in enumerate(self._queued):
             if _same(queued.callback, callback):
@@ -258,6 +272,7 @@ class Observers:
                 if queued.backlog or queued.task is not None:
                     self._retired.append(queued)
                 self._settle()
+                _told_detached(queued.callback)
                 return
         raise ValueError(
             f"{self._owner}: remove_observer({callback!r}): that observer is not attached; "
@@ -393,27 +408,29 @@ class Observers:
             await asyncio.gather(*(q.task for q in busy if q.task is not None))
 
     def _start(self, queued: _Queued, first: _Ready | None = None) -> None:
+        if first is not None:  # (what a plain-looking observer returned: delivered first)
+            queued.backlog.appendleft(first)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             # No loop yet (a machine stepped from synchronous code): the backlog waits for the
             # next emit or drain() that runs inside a loop.  Nothing is dropped.
-            if first is not None:
-                queued.backlog.appendleft(first)
             return
-        queued.task = loop.create_task(self._pump(queued, first))
+        queued.task = loop.create_task(self._pump(queued))
+        queued.task.add_done_callback(partial(self._ended, queued))
 
-    async def _pump(self, queued: _Queued, first: _Ready | None) -> None:
+    async def _pump(self, queued: _Queued) -> None:
         try:
-            if first is not None:
-                await first.awaitable
             while queued.backlog:
                 item = queued.backlog.popleft()
+                queued.busy = True
                 if isinstance(item, _Ready):
                     await item.awaitable
                 else:
                     await queued.callback(item)  # type: ignore[misc]
+                queued.busy = False
         except Exception as exc:
+            queued.busy = False
             self._detach(queued.callback, exc, None)
             queued.backlog.clear()
         finally:
@@ -421,21 +438,44 @@ class Observers:
             if queued in self._retired and not queued.backlog:
                 self._retired.remove(queued)
 
+    def _ended(self, queued: _Queued, task: asyncio.Task[None]) -> None:
+        """``queued``'s task is over: one cancelled (the loop ended, mostly: asyncio.run() cancels
+        what is left) says how many records its observer did not get, the one it was handed too."""
+        if queued.task is task:  # cancelled before it started: its finally never ran
+            queued.task = None
+        if task.cancelled() and (queued.backlog or queued.busy):
+            self._log.warning(
+                "%s: async observer %r was cancelled with %d records not delivered (the event loop "
+                "ended?); await the runtime's aclose() (a net runner's stop()) before the program ends",
+                self._owner,
+                queued.callback,
+                len(queued.backlog) + queued.busy,
+            )
+            queued.busy = False
+
     def _detach(self, callback: Observer, exc: Exception, event: Any) -> None:
-        self._log.warning(
-            "%s: observer %r raised %s: %s; it is detached", self._owner, callback, type(exc).__name__, exc
+        self._log.warning(  # (named by what it stands for: a function attached for an object)
+            "%s: observer %r raised %s: %s; it is detached",
+            self._owner,
+            getattr(callback, "stands_for", callback),
+            type(exc).__name__,
+            exc,
         )
         if self._log.isEnabledFor(logging.DEBUG):
             self._log.debug("observer failure on %r", event, exc_info=exc)
-        self._plain = tuple(
+        gone = [
             c
             for c in self._plain
             # (or its take_requested: see sender; a method of it, a new bound method each read)
-            if not (_same(c, callback) or _same(getattr(c, "take_requested", c), callback))
-        )
+            if _same(c, callback) or _same(getattr(c, "take_requested", c), callback)
+        ]
+        gone += [q.callback for q in self._queued if _same(q.callback, callback)]
+        self._plain = tuple(c for c in self._plain if not any(c is g for g in gone))
         self._queued = tuple(q for q in self._queued if not _same(q.callback, callback))
         self._retired = [q for q in self._retired if not _same(q.callback, callback)]
         self._settle()
+        for attached in gone:
+            _told_detached(attached)
 
 
 @attrs.frozen(slots=True)

@@ -34,7 +34,7 @@ except ModuleNotFoundError as missing:  # the optional extra
 from ..hypha import Runner as NetRunner
 from ..mycelium.machine_pool import POOL, MachinePool
 from ..septum import StateMachine
-from .families import LATENCY_BUCKETS, Families
+from .families import LATENCY_BUCKETS, Families, names_taken
 from .observer import MetricsObserver
 from .pruning import prune
 
@@ -116,7 +116,11 @@ class Metrics:
         self.observers: list[MetricsObserver] = []
         """One per observed runtime, in the order they were attached."""
         self._gauges = _Gauges(self, namespace)
-        registry.register(self._gauges)
+        try:
+            registry.register(self._gauges)
+        except ValueError as error:  # a gauge's name taken: the families go too
+            self.families.unregister()
+            raise names_taken(namespace, error) from error
 
     def observe(self, runtime: Any) -> MetricsObserver:
         """Count the events of ``runtime`` from now on; returns its observer (see :meth:`detach`).
@@ -143,5 +147,10 @@ class Metrics:
 
     def detach(self, observer: MetricsObserver) -> None:
         """Stop counting the events of ``observer``'s runtime (its counts stay; its gauges go)."""
-        observer.runtime.remove_observer(observer)
+        if not any(mine is observer for mine in self.observers):
+            raise ValueError(
+                f"Metrics.detach(): this Metrics does not observe {observer.runtime!r} (detached "
+                "already?); detach what its observe() returned, once"
+            )
         self.observers.remove(observer)
+        observer.runtime.remove_observer(observer)

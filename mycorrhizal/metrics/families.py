@@ -7,11 +7,12 @@ the net's name in front, a state's or node's name).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-__all__ = ["Families", "LATENCY_BUCKETS"]
+__all__ = ["Families", "LATENCY_BUCKETS", "names_taken"]
 
 LATENCY_BUCKETS = (
     0.000_01,
@@ -33,19 +34,52 @@ LATENCY_BUCKETS = (
 """Histogram buckets in seconds: 10 µs (a plain handler) to a minute (a slow one)."""
 
 
+def names_taken(namespace: str, error: ValueError) -> ValueError:
+    """What ``Metrics(registry)`` raises when prometheus_client refused one of its names (``error``):
+    the names, and what to do."""
+    if "Duplicated timeseries" not in str(error):
+        return error
+    return ValueError(
+        f"Metrics(registry, namespace={namespace!r}): the registry has metrics of these names already "
+        f"({error}). Fix: one Metrics per registry (use the one made on it), or pass another "
+        "namespace= or registry"
+    )
+
+
 class Families:
-    """Every counter and histogram, created once per registry."""
+    """Every counter and histogram, created once per registry.  A name the registry has already
+    refuses them all (:func:`names_taken`): those registered before it are unregistered."""
 
     def __init__(self, registry: CollectorRegistry, namespace: str) -> None:
-        def counter(name: str, doc: str, labels: list[str]) -> Counter:
-            return Counter(name, doc, labels, namespace=namespace, registry=registry)
-
-        def histogram(name: str, doc: str, labels: list[str]) -> Histogram:
-            return Histogram(
-                name, doc, labels, namespace=namespace, registry=registry, buckets=LATENCY_BUCKETS
-            )
-
+        self.registry = registry
+        self.made: list[Counter | Histogram] = []
+        """Every family, in the order they were registered."""
         self.children: dict[tuple[Any, ...], Any] = {}  # (id(family), *labels) -> child: see the observer
+        try:
+            self._register(namespace)
+        except ValueError as error:
+            self.unregister()
+            raise names_taken(namespace, error) from error
+
+    def unregister(self) -> None:
+        """Take every family out of the registry."""
+        for family in self.made:
+            self.registry.unregister(family)
+        self.made.clear()
+
+    def _counter(self, namespace: str, name: str, doc: str, labels: list[str]) -> Counter:
+        self.made.append(family := Counter(name, doc, labels, namespace=namespace, registry=self.registry))
+        return family
+
+    def _histogram(self, namespace: str, name: str, doc: str, labels: list[str]) -> Histogram:
+        family = Histogram(
+            name, doc, labels, namespace=namespace, registry=self.registry, buckets=LATENCY_BUCKETS
+        )
+        self.made.append(family)
+        return family
+
+    def _register(self, namespace: str) -> None:
+        counter, histogram = partial(self._counter, namespace), partial(self._histogram, namespace)
         # nets
         self.firings = counter(
             "net_firings_total",

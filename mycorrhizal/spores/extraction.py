@@ -27,6 +27,7 @@ __all__ = [
     "blackboard_objects",
     "event_attributes",
     "field_of_type",
+    "has_identity",
     "is_collection",
     "object_attributes",
     "object_type",
@@ -158,6 +159,17 @@ def field_of_type(bb: Any, type_name: str) -> Any:
         if getattr(kind, "__name__", None) == type_name:
             return getattr(bb, field, None)
     return bb
+
+
+def has_identity(obj: Any) -> bool:
+    """Whether ``obj`` is an object of its own in the log (a message related as one): it has an id
+    (a dict: an ``"id"`` key, as :func:`~.models.generate_object_id` reads it) or a
+    ``@spore.object`` type."""
+    if isinstance(getattr(type(obj), "_spores_object_type", None), str):
+        return True
+    if type(obj) is dict:
+        return obj.get("id") is not None
+    return getattr(obj, "id", None) is not None
 
 
 def object_type(obj: Any) -> str:

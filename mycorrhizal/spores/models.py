@@ -13,6 +13,7 @@ Value conversion follows the upstream format: every value is written as a string
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time as _time
 import uuid
@@ -24,6 +25,8 @@ from typing import Any
 import attrs
 
 from ..common.errors import DefinitionError, Problem
+
+log = logging.getLogger("mycorrhizal.spores")
 
 __all__ = [
     "Event",
@@ -199,6 +202,16 @@ def generate_event_id() -> str:
 # one id (two objects logged as one) and unhashable ones (a plain dataclass) a new id each time.
 _generated: dict[int, tuple[weakref.ref[Any], str]] = {}
 
+KEPT_WITHOUT_WEAKREF = 65_536
+"""How many instances that cannot be weakly referenced (a dict without ``"id"``, a tuple, a class
+with ``__slots__`` and no ``__weakref__``) :func:`generate_object_id` keeps alive to give each one
+id: the ones seen most recently (a warning says when the first one is let go)."""
+
+# id(instance) -> (the instance, its generated id), in the order they were last seen: held here
+# (no weak reference to them), so their address, the key, is not reused while they keep the id.
+_kept: dict[int, tuple[Any, str]] = {}
+_let_go = False  # whether letting one go was said (once per process)
+
 
 def _forget(key: int, ref: weakref.ref[Any]) -> None:
     """An instance with a generated id is gone: drop its entry (unless its address is reused)."""
@@ -212,7 +225,8 @@ def generate_object_id(obj: Any) -> str:
 
     ``str(obj.id)`` when it has an ``id`` (a dict: an ``"id"`` key); a string or number is its own
     id; any other object gets ``obj-<uuid4>``, the same one every time the same instance is seen
-    (an instance that cannot be weakly referenced, e.g. a tuple, gets a new one each time).
+    (an instance that cannot be weakly referenced, e.g. a tuple, is kept alive for it: the latest
+    :data:`KEPT_WITHOUT_WEAKREF` of them).
     """
     ident = getattr(obj, "id", None)
     if ident is None and type(obj) is dict:
@@ -225,13 +239,36 @@ def generate_object_id(obj: Any) -> str:
     found = _generated.get(key)
     if found is not None and found[0]() is obj:
         return found[1]
+    kept = _kept.pop(key, None)
+    if kept is not None:  # (held here: no other instance has its address)
+        _kept[key] = kept  # seen again: the latest
+        return kept[1]
     made = f"obj-{uuid.uuid4()}"
     try:
         ref = weakref.ref(obj, lambda gone, key=key: _forget(key, gone))  # type: ignore[misc]
-    except TypeError:  # not weak-referenceable: a fresh id each time
+    except TypeError:  # not weak-referenceable: kept alive, so that its address stays its own
+        _keep(key, obj, made)
         return made
     _generated[key] = (ref, made)
     return made
+
+
+def _keep(key: int, obj: Any, made: str) -> None:
+    """Keep ``obj`` (that cannot be weakly referenced) with its id; past
+    :data:`KEPT_WITHOUT_WEAKREF`, let the one seen longest ago go (said once)."""
+    global _let_go
+    _kept[key] = (obj, made)
+    if len(_kept) > KEPT_WITHOUT_WEAKREF:
+        del _kept[next(iter(_kept))]
+        if not _let_go:
+            _let_go = True
+            log.warning(
+                "spores: more than %d objects without an id that cannot be weakly referenced (dicts, "
+                "tuples, classes with __slots__) were logged; the one seen longest ago is let go, and "
+                'gets a new id if it is logged again. Fix: give them an id (a dict an "id" key, a class '
+                "an id attribute)",
+                KEPT_WITHOUT_WEAKREF,
+            )
 
 
 # -- values ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from .records import Attributes, RawEvent, RawObject
+from .transport import closed_error
 
 __all__ = [
     "NULL_TYPE",
@@ -261,8 +262,7 @@ class OcelFile(ABC):
 
     def _refuse_if_closed(self) -> None:
         if self._closed:
-            name = type(self).__name__
-            raise ValueError(f"{name}({str(self.path)!r}) is closed; records sent after close()")
+            raise closed_error(type(self).__name__, self.path)
 
     def _never_logged(self) -> list[str]:
         """Objects events relate to that were never logged themselves (each warned about once)."""

@@ -38,9 +38,19 @@ __all__ = [
     "SyncFileTransport",
     "SyncTransport",
     "Transport",
+    "closed_error",
 ]
 
 log = logging.getLogger("mycorrhizal.spores")
+
+
+def closed_error(transport: str, path: Path) -> ValueError:
+    """The error of a record sent to the closed ``transport`` (a class name) writing ``path``."""
+    return ValueError(
+        f"{transport}({str(path)!r}) is closed, and a record was sent to it. Fix: close it after the "
+        "last record (stop the runtimes spores.observe() watches first), or "
+        "spores.configure(transport=...) a new one before logging again"
+    )
 
 
 @runtime_checkable
@@ -138,9 +148,7 @@ class SyncFileTransport:
         """Write ``data`` and a newline; the line is in the file when this returns."""
         with self._lock:
             if self._file.closed:
-                raise ValueError(
-                    f"SyncFileTransport({str(self.path)!r}) is closed; records sent after close()"
-                )
+                raise closed_error("SyncFileTransport", self.path)
             self._file.write(data + b"\n")
             self._file.flush()
             self.written += 1
@@ -227,7 +235,7 @@ class AsyncFileTransport:
         transport takes the record back and raises."""
         if self._closed:
             self.queue.pop()
-            raise ValueError(f"AsyncFileTransport({str(self.path)!r}) is closed; records sent after close()")
+            raise closed_error("AsyncFileTransport", self.path)
         if len(self.queue) >= self._batch_size:
             self._seal()
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, ClassVar
 
 import attrs
@@ -118,6 +119,37 @@ async def test_an_observer_that_raises_is_logged_and_detached_and_others_go_on(
     assert failures[0].exc_info is None  # one line at WARNING; the traceback is DEBUG only
 
 
+@pytest.mark.parametrize("started", [True, False], ids=["in-a-record", "not-started"])
+def test_an_async_observer_cut_off_by_the_loop_ending_says_what_it_did_not_get(
+    observers: Observers, caplog: pytest.LogCaptureFixture, started: bool
+) -> None:
+    # A program ending without the runtime's aclose()/stop() lost an async observer's queued
+    # records without a word: asyncio.run() cancelled its task at shutdown.
+    got: list[float] = []
+
+    async def slow(event: Event) -> None:
+        await asyncio.Event().wait()  # (never set: the loop ends first)
+        got.append(event.time)
+
+    async def program() -> None:
+        observers.add(slow)
+        for e in events(3):
+            observers.emit(e)
+        if started:
+            await asyncio.sleep(0)  # its task starts, and waits in the first record
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        asyncio.run(program())
+    assert got == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and re.fullmatch(
+        r"machine M: async observer <function .*slow at .*> was cancelled with 3 records not delivered "
+        r"\(the event loop ended\?\); await the runtime's aclose\(\) \(a net runner's stop\(\)\) "
+        r"before the program ends",
+        warnings[0],
+    )
+
+
 async def test_events_emitted_before_a_loop_runs_are_delivered_by_drain(observers: Observers) -> None:
     seen: list[float] = []
 
@@ -204,6 +236,45 @@ async def test_an_observer_equal_to_another_is_not_taken_for_it(observers: Obser
         observers.emit(e)
     assert kept.seen[-2:] == events(2) and gone.seen == []
     assert len(observers) == 1
+
+
+class Told:
+    """An observer that counts how often it was told it is no longer called."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.fails = fails
+        self.detached = 0
+
+    def __call__(self, event: Event) -> None:
+        if self.fails:
+            raise KeyError("boom")
+
+    def on_detached(self) -> None:
+        self.detached += 1
+
+
+class ToldAsync(Told):
+    async def __call__(self, event: Event) -> None:  # type: ignore[override]
+        super().__call__(event)
+
+
+@pytest.mark.parametrize("cls", [Told, ToldAsync], ids=["plain", "async"])
+@pytest.mark.parametrize("how", ["removed", "raised"])
+async def test_an_observer_is_told_when_it_is_no_longer_called(
+    observers: Observers, cls: type[Told], how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An observer had no way to know the runtime stopped calling it (spores' observations kept
+    # taking themselves for attached: attach() did nothing, observe() was refused).
+    observer, other = cls(fails=how == "raised"), Told()
+    observers.add(observer)
+    observers.add(other)
+    with caplog.at_level(logging.CRITICAL, logger=LOG.name):
+        if how == "removed":
+            observers.remove(observer)
+        else:
+            observers.emit(events(1)[0])
+            await observers.drain()
+    assert (observer.detached, other.detached, len(observers)) == (1, 0, 1)
 
 
 def test_remove_of_an_unknown_observer_says_so(observers: Observers) -> None:

@@ -142,6 +142,43 @@ def test_one_metrics_per_registry_and_runtimes_only(registry: CollectorRegistry)
         metrics.observe(Shop)
 
 
+@pytest.mark.parametrize(
+    "taken", ["mycorrhizal_net_firings", "mycorrhizal_machine_state_seconds", "mycorrhizal_net_place_tokens"]
+)
+def test_a_registry_with_the_names_taken_is_refused_saying_what_to_do_and_left_as_it_was(
+    registry: CollectorRegistry, taken: str
+) -> None:
+    # prometheus_client's 'Duplicated timeseries in CollectorRegistry: {...}' said nothing of what
+    # to do, and the families registered before the one whose name was taken stayed in the registry.
+    prometheus_client.Counter(taken, "the user's own", registry=registry)
+    with pytest.raises(
+        ValueError,
+        match=r"Metrics\(registry, namespace='mycorrhizal'\): the registry has metrics of these names "
+        r"already \(Duplicated timeseries in CollectorRegistry: \{.*'"
+        + taken
+        + r"'.*\}\)\. Fix: one Metrics per registry "
+        r"\(use the one made on it\), or pass another namespace= or registry$",
+    ):
+        Metrics(registry)
+    assert {metric.name for metric in registry.collect()} == {taken.removesuffix("_total")}
+    Metrics(registry, namespace="other")  # the other names are free
+
+
+async def test_detaching_what_this_metrics_does_not_observe_says_so(registry: CollectorRegistry) -> None:
+    # A second detach() failed in the runtime: 'remove_observer(<MetricsObserver object at ...>):
+    # that observer is not attached; pass the same object given to add_observer()', which it was.
+    metrics = Metrics(registry)
+    runner = NetRunner(Shop, {}, ManualClock())
+    observer = metrics.observe(runner)
+    metrics.detach(observer)
+    with pytest.raises(
+        ValueError,
+        match=r"Metrics.detach\(\): this Metrics does not observe <hypha Runner 'Shop'.*> \(detached "
+        r"already\?\); detach what its observe\(\) returned, once$",
+    ):
+        metrics.detach(observer)
+
+
 def test_without_prometheus_client_the_import_says_what_to_install() -> None:
     code = (
         "import sys; sys.modules['prometheus_client'] = None\n"

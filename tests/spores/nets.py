@@ -46,3 +46,19 @@ def Sorting(builder: NetBuilder) -> None:
     async def make(consumed: Any, bb: Any, timebase: Any) -> Any:
         token = consumed[0]
         return {f: {"id": token["id"] if token.get("same") else f"new-{token['id']}", "n": 1}}
+
+
+@pn.net
+def Relay(builder: NetBuilder) -> None:
+    """Tokens passed on twice, ``a`` -> ``b`` -> ``c``: one token, one object, in both events."""
+    a = builder.place("a", type=PlaceType.QUEUE)
+    b = builder.place("b", type=PlaceType.QUEUE)
+    c = builder.place("c", type=PlaceType.QUEUE)
+
+    @builder.transition(inputs=[a], outputs=[b])
+    async def first(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {b: consumed[0]}
+
+    @builder.transition(inputs=[b], outputs=[c])
+    async def second(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {c: consumed[0]}

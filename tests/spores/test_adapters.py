@@ -200,6 +200,29 @@ def Working():
         ctx.common.log.append("working")
 
 
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Inbox():
+    @septum.on_state
+    @log_message("message_received")
+    def on_state(ctx):
+        return None
+
+
+async def test_log_message_relates_a_dict_message_by_its_id_key(sink: MemorySink) -> None:
+    # A dict is an object with its "id" key (its id everywhere else in spores), but a message
+    # {"id": "m1", ...} was not related: only an id attribute counted.
+    fsm = StateMachine(Inbox)
+    await fsm.initialize()
+    fsm.send_message({"id": "m1", "kind": "order"})
+    fsm.send_message({"kind": "ping"})  # no id: nothing to relate
+    await fsm.run()
+    assert [(e["attributes"]["message_type"], e["relationships"]) for e in sink.events()] == [
+        ("dict", [("m1", "message")]),
+        ("dict", []),
+    ]
+    assert [(o["id"], o["attributes"]) for o in sink.objects()] == [("m1", {"kind": "order"})]
+
+
 async def test_septum_adapters_on_a_running_machine(sink: MemorySink) -> None:
     bb = Board(robot=Robot("r1"))
     fsm = StateMachine(Idle, common_data=bb)

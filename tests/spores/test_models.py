@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from mycorrhizal.spores import (
     attribute_value_from_python,
     generate_event_id,
     generate_object_id,
+    models,
     object_attribute_from_python,
 )
 from mycorrhizal.spores.emit import relate
@@ -107,6 +109,44 @@ def test_an_object_without_an_id_keeps_one_id_per_instance() -> None:
     first, second = Part("bolt"), Part("bolt")
     assert generate_object_id(first) != generate_object_id(second)
     assert generate_object_id(first) == generate_object_id(first)
+
+
+@dataclass(slots=True)
+class Slotted:  # no id, and no __weakref__ slot: cannot be weakly referenced
+    name: str
+
+
+@pytest.mark.parametrize(
+    "make",
+    # (tuple([...]): a new tuple each call, where a literal would be one constant)
+    [lambda: {"text": "db down"}, lambda: tuple(["order", 1]), lambda: Slotted("bolt")],
+    ids=["dict", "tuple", "slotted"],
+)
+def test_an_object_that_cannot_be_weakly_referenced_keeps_one_id_per_instance(make: Any) -> None:
+    # A dict without "id", a tuple or a slotted class got a new id at every sighting: a token
+    # moving through a net was a new object in each event about it.
+    first, second = make(), make()
+    assert generate_object_id(first) == generate_object_id(first) != generate_object_id(second)
+    assert generate_object_id(first).startswith("obj-")
+
+
+def test_the_objects_kept_for_their_id_are_bounded_and_letting_one_go_is_said(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(models, "KEPT_WITHOUT_WEAKREF", 2)
+    monkeypatch.setattr(models, "_kept", {})
+    monkeypatch.setattr(models, "_let_go", False)
+    tuples = [("t", n) for n in range(4)]
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.spores"):
+        ids = [generate_object_id(t) for t in tuples]
+    assert len(models._kept) == 2 and generate_object_id(tuples[3]) == ids[3]
+    assert generate_object_id(tuples[0]) != ids[0]  # let go: a new id
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and re.search(
+        r"more than 2 objects without an id that cannot be weakly referenced.*"
+        r"Fix: give them an id \(a dict an \"id\" key",
+        warnings[0],
+    )
 
 
 def test_an_object_without_an_id_is_written_once_when_seen_again() -> None:

@@ -34,7 +34,7 @@ from mycorrhizal.spores.ocel import iso_time
 
 from ..runtimes import Broken, Idle, Shop, patrol_tree
 from .conftest import MemorySink
-from .nets import Pairing, Sorting
+from .nets import Pairing, Relay, Sorting
 
 
 @spore.object("job")
@@ -138,6 +138,23 @@ async def test_a_firing_producing_one_new_token_relates_both(sink: MemorySink) -
     ]
 
 
+@pytest.mark.parametrize("token", [{"text": "db down"}, ("order", 1)], ids=["dict", "tuple"])
+async def test_a_token_without_an_id_is_one_object_in_every_event_about_it(
+    sink: MemorySink, token: Any
+) -> None:
+    # A dict without "id" or a tuple (no weak reference to them) was a new object in each event:
+    # the token passed on by two firings was three objects in the log, and no trace was one token's.
+    runner = NetRunner(Relay, {}, ManualClock())
+    with observe(runner):
+        runner.add_token("a", token)
+        await runner.run_until_idle()
+        await runner.stop()
+    related = [e["relationships"][1] for e in sink.events()]
+    assert [qualifier for _, qualifier in related] == ["consumed:a produced:b", "consumed:b produced:c"]
+    assert related[0][0] == related[1][0]
+    assert [o["id"] for o in sink.objects()] == ["Relay", related[0][0]]  # written once
+
+
 async def test_a_firing_record_made_by_hand_is_written_from_its_dicts(sink: MemorySink) -> None:
     observation = observe(NetRunner(Shop, {}))
     record = FiringCommitted(
@@ -239,6 +256,33 @@ async def test_remove_observer_with_a_nets_observation_stops_it(sink: MemorySink
     with pytest.raises(ValueError, match="that observer is not attached"):
         runner.remove_observer(observation)
     observation.detach()  # removed by hand already: nothing to do
+
+
+async def _one_firing(runner: NetRunner, ident: str) -> None:
+    runner.add_token("inbox", Job(ident, 1))
+    await runner.run_until_idle()
+
+
+async def test_an_observation_removed_by_the_runtime_can_be_attached_again_or_replaced(
+    sink: MemorySink,
+) -> None:
+    # runtime.remove_observer(observation) stops it, as documented, but the observation still took
+    # itself for attached: attach() then did nothing (no record written, nothing said) and a new
+    # observe() of the runtime was refused as 'observed already'.
+    runner = NetRunner(Shop, {}, ManualClock())
+    first = observe(runner)
+    runner.remove_observer(first)
+    await _one_firing(runner, "j1")  # unobserved
+    second = observe(runner, run="again")
+    await _one_firing(runner, "j2")
+    second.detach()
+    first.attach()
+    await _one_firing(runner, "j3")
+    await runner.stop()
+    assert [e["relationships"] for e in sink.events()] == [
+        [("again/Shop", "net"), ("j2", "consumed:inbox produced:done")],
+        [("Shop", "net"), ("j3", "consumed:inbox produced:done")],
+    ]
 
 
 async def test_a_new_configuration_gets_the_runtime_object_again(caplog: Any) -> None:
@@ -681,6 +725,32 @@ def test_events_at_one_instant_get_distinct_increasing_ocel_times(timestamps: st
     assert all(a < b for a, b in zip(written, written[1:], strict=False))
 
 
+@pytest.mark.parametrize("timestamps", ["anchored", "wall"])
+async def test_events_of_runtimes_on_one_clock_keep_their_order_in_time(
+    sink: MemorySink, timestamps: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each observation moved its own times a microsecond apart: a net and a machine on one
+    # ManualClock, both busy at one instant, wrote times that a reader sorting by time (pm4py)
+    # interleaved in another order than the one they happened in (so did wall times within a µs).
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+    clock = ManualClock()
+    runner, machine = NetRunner(Shop, {}, clock), StateMachine(Idle, timebase=clock)
+    observe(runner, timestamps=timestamps)  # type: ignore[arg-type]
+    observe(machine, timestamps=timestamps)  # type: ignore[arg-type]
+    runner.add_tokens("inbox", [Job("j1", 1), Job("j2", 1)])
+    await runner.run_until_idle()
+    await machine.initialize()
+    machine.send_message("work")
+    await machine.run()
+    runner.add_token("inbox", Job("j3", 1))
+    await runner.run_until_idle()
+    await runner.stop()
+    written = [(e["type"], e["time"]) for e in sink.events()]
+    kinds = [kind for kind, _ in written]  # the net's, then the machine's, then the net's again
+    assert kinds[:3] == ["work", "work", "Idle entered"] and kinds[-1] == "work" and len(kinds) > 5
+    assert all(a[1] < b[1] for a, b in zip(written, written[1:], strict=False)), written
+
+
 def test_a_record_layout_the_handlers_do_not_unpack_is_refused_at_import() -> None:
     unpacked_as(StateEntered, "source", "time", "state", "previous", "label", "message")
     with pytest.raises(TypeError, match=r"StateEntered records hold .* update the unpacking"):
@@ -725,7 +795,48 @@ async def test_an_observation_detached_for_a_failed_write_attached_again_writes_
     assert [o["id"] for o in sink.objects()] == ["Stamping", "b", "sb"]
 
 
+@pytest.mark.parametrize("again", ["attach", "observe"])
+async def test_an_observation_detached_for_a_failed_write_is_not_taken_for_attached(
+    caplog: Any, again: str
+) -> None:
+    # Detached by the runner for raising, the observation still took itself for attached:
+    # attach() without a detach() first did nothing, and observe() was refused as 'observed already'.
+    sink = FlakySink()
+    spores.configure(transport=sink)
+    runner = NetRunner(Stamping, {})
+    observation = observe(runner)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        runner.add_token("inbox", {"id": "a"})
+        await runner.run_until_idle()
+    # the warning names the observation and its runtime, not the function attached for it
+    assert "observer <spores observation of <hypha Runner 'Stamping'" in caplog.text
+    assert "disk full; it is detached" in caplog.text and "partial" not in caplog.text
+    if again == "attach":
+        observation.attach()
+    else:
+        observe(runner)
+    runner.add_token("inbox", {"id": "b"})
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [e["type"] for e in sink.events()] == ["stamp"]
+
+
 # -- composed runs (mycelium) ---------------------------------------------------------------------
+
+
+async def test_a_machines_dict_message_with_an_id_is_related_as_its_message(sink: MemorySink) -> None:
+    # Only a message with an id attribute (or a spore.object type) was related: a dict's "id" key,
+    # its id everywhere else in spores, was not, and the message was in the log as 'dict' only.
+    fsm = StateMachine(Idle, timebase=ManualClock())
+    observe(fsm)
+    await fsm.initialize()
+    fsm.send_message({"id": "m1", "kind": "order"})
+    await fsm.run()
+    handled = sink.events("Idle handled")
+    assert [(e["attributes"], e["relationships"]) for e in handled] == [
+        ({"message_type": "dict"}, [("Idle", "machine"), ("m1", "message")])
+    ]
+    assert [(o["id"], o["attributes"]) for o in sink.objects("m1")] == [("m1", {"kind": "order"})]
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))

@@ -28,6 +28,8 @@ from mycorrhizal import spores
 from mycorrhizal.spores import (
     AsyncFileTransport,
     AsyncTransport,
+    Ocel2JsonTransport,
+    Ocel2SqliteTransport,
     SyncFileTransport,
     SyncTransport,
     Transport,
@@ -781,3 +783,22 @@ def test_records_from_every_sender_reach_the_file_once_in_order(batch_size: int,
         written = [r["event"]["id"] if r["event"] else r["object"]["id"] for r in lines(path)]
         assert written == sent
         assert (transport.written, transport.pending, transport.queue) == (len(sent), 0, [])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [SyncFileTransport, AsyncFileTransport, Ocel2JsonTransport, Ocel2SqliteTransport],
+    ids=["sync", "async", "ocel-json", "ocel-sqlite"],
+)
+def test_a_record_sent_to_a_closed_transport_is_refused_saying_what_to_do(tmp_path: Path, make: Any) -> None:
+    # It said only '... is closed; records sent after close()': nothing on what to do about it.
+    path = tmp_path / "log"
+    spores.configure(transport=make(path))
+    spores.close()
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"{make.__name__}({str(path)!r}) is closed, and a record was sent to it")
+        + r".*Fix: close it after the last record \(stop the runtimes spores.observe\(\) watches "
+        r"first\), or spores.configure\(transport=\.\.\.\) a new one before logging again$",
+    ):
+        get_spore_sync("late").event("tick", n=1)

@@ -29,6 +29,7 @@ import mycorrhizal.spores.emit as emit
 from ...common.callables import written_name
 from ..emit import adapter_event, json_reader, relate
 from ..encoder import attribute_json, attributes_json, quote
+from ..extraction import has_identity
 from ..models import ObjectScope
 from ..records import Attributes, RawEvent, Relations
 from ..wrapping import wrap
@@ -195,12 +196,6 @@ class SeptumAdapter(Adapter):
         return decorate
 
 
-def _is_object(msg: Any) -> bool:
-    return isinstance(getattr(type(msg), "_spores_object_type", None), str) or (
-        getattr(msg, "id", None) is not None
-    )
-
-
 def log_message(
     event_type: str = "message_received", attributes: dict[str, Any] | None = None
 ) -> Callable[[F], F]:
@@ -221,7 +216,7 @@ def log_message(
             attrs: Attributes = [("message_type", type(msg).__name__), ("state_name", state_name(ctx, fn))]
             extra.evaluate(args, kwargs, None, attrs)
             relations: Relations = []
-            if _is_object(msg):
+            if has_identity(msg):
                 relations.append(relate(msg, "message", ObjectScope.EVENT, now=now))
             return adapter_event(event_type, attrs, _common(ctx), relations, now)
 

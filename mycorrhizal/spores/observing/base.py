@@ -36,6 +36,7 @@ __all__ = [
     "Handler",
     "unpacked_as",
     "Observation",
+    "Timeline",
     "Timestamps",
     "error_attributes",
     "key_text",
@@ -163,29 +164,49 @@ def _unresolved(obs: Observation, event: Any) -> None:
 _UNRESOLVED: Handler = _unresolved
 
 
-_ANCHORS: weakref.WeakKeyDictionary[Any, tuple[float, int]] = weakref.WeakKeyDictionary()
-"""Timebase -> (its anchored offset: epoch time minus its time, its ``rewinds`` then): the
-observations of runtimes on one clock share one timeline."""
+class Timeline:
+    """The times of observations that write on one timeline: its offset, and the last time written
+    on it.  Shared by the anchored observations of runtimes on one clock and by every wall-time one,
+    so that events at one instant keep, across runtimes, the order they happened in."""
+
+    __slots__ = ("offset", "rewinds", "last")
+
+    def __init__(self, offset: float, rewinds: int = 0) -> None:
+        self.offset = offset
+        """What is added to a timebase time: the epoch time minus the clock's time when anchored."""
+        self.rewinds = rewinds
+        """The clock's ``rewinds`` when it was anchored (a clock put back starts a new timeline)."""
+        self.last = 0
+        """The last time written on it, in microseconds (anchored and wall times go forward)."""
 
 
-def _anchor(timebase: Any) -> float:
-    """The offset an anchored observation adds to ``timebase``'s times: the one the first
-    observation on it took, until the clock is put back (``reset()``, ``set()`` to an earlier time:
-    its ``rewinds`` grow), which starts a new timeline, anchored at the next ``observe()``."""
-    if timebase is None:
-        return 0.0  # (a runtime without a timebase: its records' times are wall times)
+_WALL = Timeline(0.0)
+"""The timeline of wall times (``timestamps="wall"``, and a runtime without a timebase)."""
+
+_ANCHORS: weakref.WeakKeyDictionary[Any, Timeline] = weakref.WeakKeyDictionary()
+"""Timebase -> its anchored timeline: the observations of runtimes on one clock share it."""
+
+
+def _timeline(timebase: Any, timestamps: Timestamps) -> Timeline:
+    """The timeline an observation writes on: for anchored times, the one the first observation on
+    ``timebase`` took, until the clock is put back (``reset()``, ``set()`` to an earlier time: its
+    ``rewinds`` grow), which starts a new timeline, anchored at the next ``observe()``."""
+    if timestamps == "timebase":
+        return Timeline(0.0)  # (times written as they are: nothing kept)
+    if timestamps == "wall" or timebase is None:  # (no timebase: its records' times are wall times)
+        return _WALL
     rewinds = getattr(timebase, "rewinds", 0)
     try:
         kept = _ANCHORS.get(timebase)
     except TypeError:  # a timebase that cannot be weakly referenced: a timeline of its own
-        return float(_time.time() - timebase.now())
-    if kept is None or kept[1] != rewinds:
-        kept = _ANCHORS[timebase] = (_time.time() - timebase.now(), rewinds)
-    return kept[0]
+        return Timeline(float(_time.time() - timebase.now()))
+    if kept is None or kept.rewinds != rewinds:
+        kept = _ANCHORS[timebase] = Timeline(_time.time() - timebase.now(), rewinds)
+    return kept
 
 
 _ATTACHED: weakref.WeakSet[Observation] = weakref.WeakSet()
-"""The observations attached (or attached until the runtime detached them for a failed write)."""
+"""The observations attached (an observation the runtime stops calling leaves: see ``on_detached``)."""
 
 
 class Observation:
@@ -200,8 +221,7 @@ class Observation:
         "run",
         "started",
         "_timestamps",
-        "_offset",
-        "_last",
+        "_line",
         "_handlers",
         "_resolve",
         "_written",
@@ -239,10 +259,7 @@ class Observation:
         self.started = started
         """Whether firing and tick starts are written too."""
         self._timestamps: Timestamps = timestamps
-        self._offset = 0.0
-        self._last = 0  # the last time written, in microseconds (anchored and wall times go forward)
-        if timestamps == "anchored":
-            self._offset = _anchor(getattr(runtime, "timebase", None))
+        self._line = _timeline(getattr(runtime, "timebase", None), timestamps)
         self._handlers: dict[type, Handler | None] = {}  # None: a record this observation skips
         self._resolve = handlers
         # object id -> the dispatcher it was written to (a new configure() writes it again)
@@ -279,8 +296,8 @@ class Observation:
         self._observer: Any = self
         if front is not None:
             self._observer = partial(front, self)  # (C: a subclass would lose its fast call)
-            self._observer.wants = self.wants
-            self._observer.stands_for = self  # runtime.remove_observer(observation) removes it
+            # (stands_for: removed by remove_observer(observation), named so in warnings)
+            vars(self._observer).update(wants=self.wants, stands_for=self, on_detached=self.on_detached)
 
     @property
     def timestamps(self) -> Timestamps:
@@ -332,8 +349,14 @@ class Observation:
             except ValueError:  # not attached: the runtime detached it (it raised) already
                 pass
 
+    def on_detached(self) -> None:
+        """The runtime stopped calling the observation (``runtime.remove_observer(observation)``,
+        or a write that raised): it is no longer attached, and may be attached again."""
+        self._attached = False
+        _ATTACHED.discard(self)
+
     def __repr__(self) -> str:
-        return f"<spores observation of {type(self.runtime).__name__} {getattr(self.runtime, 'name', '')!r}>"
+        return f"<spores observation of {self.runtime!r}>"
 
     def __enter__(self) -> Observation:
         return self
@@ -348,19 +371,21 @@ class Observation:
     def when(self, timebase_time: float) -> float:
         """The epoch time written for an event that happened at ``timebase_time``.
 
-        ``anchored`` and ``wall`` times only go forward, by at least a microsecond per event: a
-        virtual clock that did not move between two events must not let a reader that sorts by
-        time (pm4py does) put them in another order.  ``timebase`` times are written as they are.
+        ``anchored`` and ``wall`` times only go forward, by at least a microsecond per event on
+        their timeline (see :class:`Timeline`): a virtual clock that did not move between two
+        events must not let a reader that sorts by time (pm4py does) put them in another order.
+        ``timebase`` times are written as they are.
         """
         if self._timestamps == "timebase":
             return timebase_time
-        when = _time.time() if self._timestamps == "wall" else timebase_time + self._offset
+        line = self._line  # (shared with the other observations on its timeline)
+        when = _time.time() if self._timestamps == "wall" else timebase_time + line.offset
         # On OCEL's microsecond grid first: two times a microsecond apart as floats may round to
         # the same written microsecond (about 0.24 us between floats at today's epoch).
         micros = round(when * 1_000_000)
-        if micros <= self._last:
-            micros = self._last + 1
-        self._last = micros
+        if micros <= line.last:
+            micros = line.last + 1
+        line.last = micros
         return micros / 1_000_000
 
     def new_second(self, micros: int) -> str:

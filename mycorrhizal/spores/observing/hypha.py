@@ -95,10 +95,10 @@ def committed(obs: Observation, event: Any) -> None:
         return
     _, _, roles, head, net = plan
     # obs.when(time), inlined (anchored times: the plan's condition), and the time's text
-    micros = round((time + obs._offset) * 1_000_000)
-    if micros <= obs._last:
-        micros = obs._last + 1
-    obs._last = micros
+    micros = round((time + (line := obs._line).offset) * 1_000_000)
+    if micros <= line.last:
+        micros = line.last + 1
+    line.last = micros
     when = micros / 1_000_000
     into = micros - obs._second
     stamp = (

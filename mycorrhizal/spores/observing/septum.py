@@ -44,6 +44,7 @@ from ...septum.events import (
     TimeoutFired,
 )
 from ..encoder import attributes_json, quote, relation_json
+from ..extraction import has_identity
 from ..records import Attributes, Relations
 from .base import Carried, Handler, Observation, error_attributes, label_text, unpacked_as
 
@@ -116,7 +117,7 @@ def _message(message: Any, when: float, attributes: Attributes, relations: Relat
     attributes.append(("message_type", type(message).__name__))
     if isinstance(message, str | Enum):
         attributes.append(("message", label_text(message)))
-    elif getattr(message, "id", None) is not None or hasattr(type(message), "_spores_object_type"):
+    elif has_identity(message):
         Observation.relate_tokens((message,), "message", when, relations)
 
 
