@@ -117,11 +117,10 @@ def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, J
     """The snapshot document of ``engine``; ``blackboard`` is written unless it is :data:`None`.
 
     For an embedder: a codec error is the registry's, for it to say of its own element (its
-    transition and key), which names the machine better than the machine's name would.
+    transition and key), which names the machine better than the machine's name would.  A failure of
+    the machine's background run stays kept for its next caller, and is not in the document: a
+    journal writes where the machine is all the same; a snapshot checks :func:`unseen` first.
     """
-    failure = engine.clock.take_failure() if engine.clock is not None else None
-    if failure is not None:  # what a timeout's background run raised: the next caller's, as run()'s
-        raise failure  # (a document written over it would lose it: the restored machine has none)
     document = _write(engine, codecs.encode)
     if blackboard is not None:
         document["blackboard"] = codecs.document(blackboard)
@@ -313,9 +312,9 @@ def header(machine: Any) -> dict[str, JSON]:
 
 def resting(machine: Any) -> str | None:
     """The key of the state ``machine`` waits in, if that is all its snapshot would hold beyond
-    :func:`header` (phase wait; no timer, stack, queue, retries or unhandled messages; not a
-    statechart), else None: what a pool of many machines writes for most of them, at a fraction
-    of a snapshot's cost."""
+    :func:`header` (phase wait; no timer, stack, queue, retries or unhandled messages; no failure
+    kept for its next caller; not a statechart), else None: what a pool of many machines writes for
+    most of them, at a fraction of a snapshot's cost."""
     engine: Engine = machine
     if isinstance(engine, ChartEngine) or engine.phase != WAIT or engine.running:
         return None
@@ -324,7 +323,7 @@ def resting(machine: Any) -> str | None:
     mailbox, clock = engine.mailbox, engine.clock
     if mailbox is not None and (mailbox.plain or mailbox.others):
         return None
-    if clock is not None and (clock.fired or clock.handle is not None):
+    if clock is not None and (clock.fired or clock.handle is not None or clock.failure is not None):
         return None
     return _keys(engine.spec)[0][engine.node]
 
