@@ -80,6 +80,12 @@ def reason(exc: BaseException) -> str:
     return str(exc).rstrip(".")
 
 
+def problem(exc: BaseException) -> str:
+    """The text of ``exc`` without its fix (``". Fix: ..."``) or final full stop: what went wrong, to
+    quote inside another error, whose own fix then stays its only one, and last."""
+    return reason(exc).partition(". Fix: ")[0]
+
+
 def fix_last(said: str, more: str) -> str:
     """``said`` (an error's text, which may end with ``". Fix: ..."``) followed by ``more``, the fix
     kept last: a message that goes on after an error's fix reads as if it were part of it."""

@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, FencedError, StoreError
+from ..common.errors import CodecError, ExecutionError, FencedError, StoreError, fix_last, reason
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
@@ -211,15 +211,17 @@ class Worker:
 
     def _failed(self, task: asyncio.Task[None], what: str) -> None:
         """A task of the worker ended: if by a defect, say so and stop, so that others take over."""
-        if task.cancelled() or task.exception() is None:
+        exc = None if task.cancelled() else task.exception()
+        if exc is None:
             return
-        exc = task.exception()
         log.error("worker %s: %s failed; the worker stops", self.name, what, exc_info=exc)
-        self.failure = ExecutionError(
-            f"worker {self.name!r}: {what} failed with {type(exc).__name__}: {exc}; the worker stopped "
-            "(what it held went back to Redis, for other workers to fire). Fix: this is a defect (of a "
-            "codec, or of mycorrhizal: report it with the traceback logged); start the worker again"
-        )
+        said = f"worker {self.name!r}: {what} failed with {type(exc).__name__}: {reason(exc)}"
+        if ". Fix: " not in str(exc):  # (an error that says its own fix is told with it, last)
+            said += (
+                ". Fix: this is a defect (of a codec, or of mycorrhizal: report it with the traceback logged)"
+            )
+        stopped = "; the worker stopped (what it held went back to Redis, for other workers to fire)"
+        self.failure = ExecutionError(f"{fix_last(said, stopped)}; start the worker again")
         self.failure.__cause__ = exc
         if self._reader.running:
             self._reader.running = False

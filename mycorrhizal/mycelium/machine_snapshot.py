@@ -27,10 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, reason
+from ..common.errors import CodecError, ExecutionError, problem
 from ..hypha import Runner
 from ..septum import StateMachine, durable
-from ..septum.durable import background, busy, kick, resting
+from ..septum.durable import background, kick, resting, unseen
 from .machine_journal import AT_REST, entry
 from .machine_pool import MachinePool
 from .routing import Rejection
@@ -122,6 +122,9 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
         if state is not None:  # most machines: [key, state], without a whole snapshot
             machines.append([which, state])
             continue
+        failure = None if first else unseen(fsm)  # (a journal writes where the machine is all the same)
+        if failure is not None:
+            raise _unseen(which, failure) from failure
         try:
             saved = durable.write(fsm, codecs, None)  # the blackboard is the net's, and so is naming errors
         except ExecutionError as exc:
@@ -143,15 +146,19 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
     }
 
 
+def _unseen(which: Any, failure: Exception) -> CodecError:
+    """The snapshot refused while the machine of ``which`` keeps ``failure`` for its next firing (the
+    document cannot hold it: the restored machine would not raise it)."""
+    return CodecError(
+        f"the machine of key {which!r} failed handling its timeout on its own ({type(failure).__name__}: "
+        f"{problem(failure)}), and no firing has received that error yet: a snapshot would lose it. Fix: "
+        "hand the machine its next token first (that firing fails with the error); then take the snapshot"
+    )
+
+
 def _unwritable(which: Any, fsm: StateMachine, exc: ExecutionError) -> CodecError:
-    """Why the machine of ``which`` cannot be written down now (``exc``: what septum said), and when
-    to take the snapshot instead; the runner says of which transition's ctx.memory."""
-    if not busy(fsm):  # what its timeout's run in the background raised, which septum's write raises
-        return CodecError(
-            f"the machine of key {which!r} failed handling its timeout on its own ({type(exc).__name__}: "
-            f"{reason(exc)}), which a snapshot cannot hold. Fix: take the snapshot again: the failure is "
-            "logged (logger mycorrhizal.septum) and the machine is written down without it"
-        )
+    """Why the machine of ``which`` cannot be written down now (``exc``: what septum said: it is in
+    a step), and when to take the snapshot instead; the runner says of which transition's ctx.memory."""
     if background(fsm) is not None:  # its own run, handling a timeout that fired: no firing waits for it
         what = (
             "handling its timeout (its handler awaits), which it does on its own: run_until_idle() does not "

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
 from ..common.documents import check_header, refusal
-from ..common.errors import CodecError, ExecutionError
+from ..common.errors import CodecError, ExecutionError, problem
 from . import chartdurable
 from .chart import ChartClock, ChartEngine
 from .clock import Clock
@@ -38,7 +38,7 @@ from .plan import MachineSpec, Node
 
 __all__ = [
     "FORMAT", "background", "busy", "check", "copy_machine", "discard", "header", "kick", "next_change",
-    "read", "restart", "resting", "restore", "resume", "snapshot", "twin", "write",
+    "read", "restart", "resting", "restore", "resume", "snapshot", "twin", "unseen", "write",
 ]  # fmt: skip
 
 FORMAT = 1
@@ -86,7 +86,21 @@ def _said(call: Callable[[Any], Any], where: str, pass_as: str | None) -> Callab
 # ------------------------------------------------------------------------------------------ writing
 def snapshot(engine: Engine, codecs: CodecRegistry | None, blackboard: Any) -> dict[str, JSON]:
     """What ``fsm.snapshot()`` returns (see :func:`write`): what the codecs cannot encode is an error
-    naming the machine, whose fix says to pass a registry when the caller passed no ``codecs``."""
+    naming the machine, whose fix says to pass a registry when the caller passed no ``codecs``.
+
+    Refused (an ExecutionError, the failure still kept) while a failure of the machine's background
+    run waits for its next caller: the document cannot hold it, and the restored machine would not
+    raise it.
+    """
+    failure = unseen(engine)
+    if failure is not None:
+        raise ExecutionError(
+            f"machine {engine.spec.shown}: the run its timeout started in the background failed "
+            f"({type(failure).__name__}: {problem(failure)}), and no run() or tick() has raised that error "
+            "yet: a snapshot would lose it. Fix: run() or tick() the machine first, which raises that "
+            "error; then take the snapshot",
+            state=engine.node.name,
+        ) from failure
     registry = codecs or CodecRegistry()
     pass_as = None if codecs is not None else _SNAPSHOT_PASS
     name = f"machine {engine.spec.name}"
@@ -103,7 +117,9 @@ def write(engine: Engine, codecs: CodecRegistry, blackboard: Any) -> dict[str, J
     """The snapshot document of ``engine``; ``blackboard`` is written unless it is :data:`None`.
 
     For an embedder: a codec error is the registry's, for it to say of its own element (its
-    transition and key), which names the machine better than the machine's name would.
+    transition and key), which names the machine better than the machine's name would.  A failure of
+    the machine's background run stays kept for its next caller, and is not in the document: a
+    journal writes where the machine is all the same; a snapshot checks :func:`unseen` first.
     """
     document = _write(engine, codecs.encode)
     if blackboard is not None:
@@ -120,9 +136,6 @@ def _write(engine: Engine, encode: Callable[[Any], JSON]) -> dict[str, JSON]:
             f"own handlers)",
             state=engine.node.name,
         )
-    failure = engine.clock.take_failure() if engine.clock is not None else None
-    if failure is not None:  # what a timeout's background run raised: the next caller's, as run()'s
-        raise failure  # (a document written over it would lose it: the restored machine has none)
     by_node = _keys(spec)[0]
     document: dict[str, JSON] = {
         "engine": ENGINE,
@@ -299,9 +312,9 @@ def header(machine: Any) -> dict[str, JSON]:
 
 def resting(machine: Any) -> str | None:
     """The key of the state ``machine`` waits in, if that is all its snapshot would hold beyond
-    :func:`header` (phase wait; no timer, stack, queue, retries or unhandled messages; not a
-    statechart), else None: what a pool of many machines writes for most of them, at a fraction
-    of a snapshot's cost."""
+    :func:`header` (phase wait; no timer, stack, queue, retries or unhandled messages; no failure
+    kept for its next caller; not a statechart), else None: what a pool of many machines writes for
+    most of them, at a fraction of a snapshot's cost."""
     engine: Engine = machine
     if isinstance(engine, ChartEngine) or engine.phase != WAIT or engine.running:
         return None
@@ -310,9 +323,18 @@ def resting(machine: Any) -> str | None:
     mailbox, clock = engine.mailbox, engine.clock
     if mailbox is not None and (mailbox.plain or mailbox.others):
         return None
-    if clock is not None and (clock.fired or clock.handle is not None):
+    if clock is not None and (clock.fired or clock.handle is not None or clock.failure is not None):
         return None
     return _keys(engine.spec)[0][engine.node]
+
+
+def unseen(machine: Any) -> Exception | None:
+    """What a timeout's background run of ``machine`` raised that no run()/tick() has raised yet (kept
+    for its next caller, it is not taken); None if nothing, or once the machine is closed (no run()
+    can raise it any more)."""
+    engine: Engine = machine
+    clock = engine.clock
+    return None if clock is None or engine.closed else clock.failure
 
 
 def twin(machine: Any) -> Any:

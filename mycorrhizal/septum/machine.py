@@ -450,8 +450,8 @@ class StateMachine(Engine, legacy.Compat0x):
 
         State, stack, retry count, queued messages and the blackboard (encoded by ``codecs``), the
         pending timeout as a deadline on the timebase.  ``blackboard=False`` leaves the blackboard
-        out (an embedder writes it down itself).  Take it between steps.  Raises, once, what a
-        timeout's background run raised and no run() raised yet (as run() would).
+        out (an embedder writes it down itself).  Take it between steps, and not while a failure of a
+        timeout's background run waits for the next run()/tick() (refused, the failure still kept).
         """
         return durable.snapshot(self, codecs, self.common if blackboard else None)
 

@@ -11,7 +11,7 @@ from mycorrhizal.common import (
     Problem,
     UndeclaredLabelError,
 )
-from mycorrhizal.common.errors import did_you_mean, fix_last, reason
+from mycorrhizal.common.errors import did_you_mean, fix_last, problem, reason
 
 
 def test_definition_error_lists_every_problem_with_its_fix() -> None:
@@ -116,6 +116,18 @@ def test_a_codec_error_that_names_its_element_already_gets_only_its_fix(
 )
 def test_what_is_said_after_an_error_goes_before_its_fix(said: str, text: str) -> None:
     assert fix_last(said, "; it was retried") == text
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (RuntimeError("the door is jammed. Fix: oil it"), "the door is jammed"),
+        (RuntimeError("the door is jammed."), "the door is jammed"),
+        (RuntimeError("the door is jammed"), "the door is jammed"),
+    ],
+)
+def test_an_error_quoted_in_another_says_what_went_wrong_without_its_fix(error: Exception, text: str) -> None:
+    assert problem(error) == text
 
 
 def test_an_access_refusal_said_of_a_node_keeps_its_type_fields_and_cause() -> None:

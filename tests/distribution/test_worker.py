@@ -506,8 +506,31 @@ async def test_nothing_reaches_redis_from_an_aborted_worker(redis_url: str, redi
         assert (await depths(client))["jobs"] == (1, 1)  # still pending under the dead worker's name
 
 
+STOPPED = r"; the worker stopped \(what it held went back to Redis, for other workers to fire\)\. Fix: "
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            RuntimeError("a defect in delivering"),
+            r"RuntimeError: a defect in delivering" + STOPPED + r"this is a defect \(of a codec, or of "
+            r"mycorrhizal: report it with the traceback logged\); start the worker again",
+        ),
+        (  # what follows the error's own fix would read as part of it: the fix goes last
+            CodecError("entry 1-0 cannot be read. Fix: register its type"),
+            r"CodecError: entry 1-0 cannot be read" + STOPPED + r"register its type; start the worker again",
+        ),
+    ],
+    ids=["a defect", "an error with its fix"],
+)
 async def test_a_worker_whose_reader_fails_stops_and_another_takes_its_partitions_over(
-    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    redis_url: str,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    said: str,
 ) -> None:
     """A defect escaping the reader (here: delivering an entry raises) is logged and stops the worker,
     so that another takes its partitions and fires their tokens; run() raises it.  Before the fix the
@@ -517,7 +540,7 @@ async def test_a_worker_whose_reader_fails_stops_and_another_takes_its_partition
 
     def broken(self: reader.Reader, stream: str, entries: Any) -> None:
         if self is failing._reader and entries:
-            raise RuntimeError("a defect in delivering")
+            raise error
         deliver(self, stream, entries)
 
     monkeypatch.setattr(reader.Reader, "deliver", broken)
@@ -527,9 +550,10 @@ async def test_a_worker_whose_reader_fails_stops_and_another_takes_its_partition
             await until(soon(lambda: len(failing.partitions) == 16), "the first worker holds every partition")
             await client.submit("jobs", [["k", 1]])
             await until(soon(running.done), "the failed worker stopped", seconds=5)
-        said = r"worker 'failing': reading tokens from Redis failed with RuntimeError: a defect in delivering"
-        with pytest.raises(ExecutionError, match=rf"{said}; .* stopped.*Fix: "):
+        said = rf"^worker 'failing': reading tokens from Redis failed with {said}$"
+        with pytest.raises(ExecutionError, match=said) as stopped:
             await running
+        assert str(stopped.value).count("Fix:") == 1
         assert [r.levelname for r in caplog.records if "worker failing" in r.getMessage()] == ["ERROR"]
         other = Worker(Tally, redis_url, prefix=redis_prefix, lease=1, name="other")
         await other.start()

@@ -24,7 +24,7 @@ from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import Idle as keyed_machine
 from ..mycelium.test_eviction import keyed
-from ..mycelium.test_machine_snapshot import Charted, ops, play
+from ..mycelium.test_machine_snapshot import FUSED, Charted, ops, play
 from .conftest import StoreFactory
 
 NET = keyed()
@@ -204,6 +204,33 @@ async def test_a_snapshot_waits_while_a_machine_is_in_a_step() -> None:
     rows = document["transitions"]["Keyed.work"]["memory"]["machine pool"]["v"]["machines"]  # type: ignore[index]
     assert sorted(rows) == [["a", "Idle"], ["b", "Idle"]]
     await runner.stop()
+
+
+@pytest.mark.parametrize("machine", list(FUSED))
+async def test_a_failure_of_a_machine_on_its_own_is_kept_for_its_next_firing(machine: str) -> None:
+    net, _, key = FUSED[machine]
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=1)
+    await runner.start()
+    runner.add_token("inbox", "a")
+    await runner.run_until_idle()
+    await clock.run_for(10.0)  # on_timeout raises in a's own run: kept for a's next firing
+    await runner.run_until_idle()
+    runner.add_token("inbox", "b")  # a record, whose snapshot of the pool waits while a keeps it
+    await runner.run_until_idle()
+    await runner.flush()  # the journal did not fail
+    runner.add_token("inbox", "a")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")  # neither the journal nor its snapshots took the error
+    assert failed.token == "a" and "on_timeout raised RuntimeError: fuse blew" in str(failed.error)
+    await runner.flush()
+    await runner.stop()
+    recovered = await Runner.recover(net, store, {}, ManualClock(clock.now()), run="k")
+    assert {k: m.snapshot(blackboard=False)["state"] for k, m in machines(recovered, "work").items()} == {
+        "a": key,
+        "b": key,
+    }
+    assert recovered.tokens("done") == ("a", "b")
 
 
 async def test_a_restarted_runner_writes_its_emptied_pool_down() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mycorrhizal.common import CodecError, CodecRegistry, ExecutionError, ManualClock
+from mycorrhizal.common import CodecError, CodecRegistry, ExecutionError, HandlerError, ManualClock
 from mycorrhizal.septum import (
     Again,
     LabeledTransition,
@@ -179,8 +179,8 @@ def test_run_snapshot_restore_run_is_one_run(first: list[Any], then: list[Any]) 
         await apply(before, clock, first)
         try:
             written = before.snapshot(codecs())
-        except ExecutionError as error:  # a background run's failure goes to the next caller, run()'s
-            before.common["log"].append(["error", str(error)])  # or the snapshot's: one run all the same
+        except ExecutionError:  # refused: a background run's failure waits for the next caller
+            await apply(before, clock, [("run",)])  # which receives it, as whole's next run() does
             written = before.snapshot(codecs())
         document = json.loads(json.dumps(written))  # through JSON text
         await before.aclose()
@@ -306,6 +306,62 @@ def test_a_bad_document_is_a_clear_codec_error(change: Any, message: str) -> Non
     change(document)
     with pytest.raises(CodecError, match=message):
         StateMachine.restore(Job, document)
+
+
+def blow(ctx: Any) -> None:
+    raise RuntimeError("fuse blew. Fix: change the fuse")  # an error that says its own fix
+
+
+FUSE = StateConfiguration(timeout=1.0, can_dwell=True)
+FUSED = {  # machines whose timeout handler fails in their background run: a plain one, a statechart
+    "Fuse": leaf("Fuse", config=FUSE, on_state=on({}), on_timeout=blow),
+    "Panel": box("Panel", leaf("Fuse", config=FUSE, on_state=on({}), on_timeout=blow)),
+}
+FAILED = r"state Fuse: on_timeout raised RuntimeError: fuse blew"
+KEPT = rf"HandlerError: {FAILED}"
+
+
+async def blown(machine: str, clock: ManualClock) -> StateMachine:
+    """Machine ``machine`` of FUSED, its timeout's handler failed in the background (kept)."""
+    fsm = StateMachine(FUSED[machine], timebase=clock)
+    await fsm.run()
+    await clock.run_for(1.0)  # on_timeout raises in the background: kept for the next run()/tick()
+    return fsm
+
+
+@pytest.mark.parametrize("drive", ["run", "tick"])
+@pytest.mark.parametrize("machine", list(FUSED))
+async def test_a_snapshot_is_refused_while_a_background_failure_waits_for_the_next_run(
+    clock: ManualClock, machine: str, drive: str
+) -> None:
+    fsm = await blown(machine, clock)
+    for _ in range(2):  # a refusal changes nothing: the failure is still kept, and refused again
+        with pytest.raises(
+            ExecutionError,
+            match=rf"^machine {machine}: the run its timeout started in the background failed \({KEPT}\), "
+            r"and no run\(\) or tick\(\) has raised that error yet: a snapshot would lose it\. Fix: run\(\) "
+            r"or tick\(\) the machine first, which raises that error; then take the snapshot$",
+        ) as refused:
+            fsm.snapshot()
+        assert str(refused.value).count("Fix:") == 1
+    with pytest.raises(HandlerError, match=rf"^{FAILED}\. Fix: change the fuse$"):
+        await getattr(fsm, drive)()  # the next caller receives it
+    restored = StateMachine.restore(FUSED[machine], fsm.snapshot(), timebase=clock)
+    await restored.run()  # the failure went to a caller: the copy has none to raise
+    assert restored.current_state.name == fsm.current_state.name == "Fuse"
+    await fsm.aclose()
+    await restored.aclose()
+
+
+@pytest.mark.parametrize("machine", list(FUSED))
+async def test_a_closed_machine_is_written_down_with_the_failure_nobody_can_receive(
+    clock: ManualClock, machine: str
+) -> None:
+    fsm = await blown(machine, clock)
+    await fsm.aclose()  # it takes no more steps: no run() can raise the failure
+    restored = StateMachine.restore(FUSED[machine], fsm.snapshot(), timebase=clock)
+    assert restored.current_state.name == "Fuse"
+    await restored.aclose()
 
 
 @dataclass
