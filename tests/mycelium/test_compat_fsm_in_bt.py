@@ -327,6 +327,21 @@ async def test_a_driven_action_outside_tree_runner_says_how_to_run_it() -> None:
     assert caught.value.node == "switch"
 
 
+@pytest.mark.parametrize("call", ["tick", "run"])
+@pytest.mark.parametrize("timeout", [-1, float("nan"), True, "3"])
+async def test_fsm_runner_refuses_a_timeout_that_means_nothing(call: str, timeout: Any) -> None:
+    runner = TreeRunner(lamp([]), {}, ManualClock())
+    machine = runner.fsms.switch
+    await machine.tick(0)
+    message = (
+        rf"fsm_runner of action 'switch': {call}\(timeout={re.escape(repr(timeout))}\) means nothing\. Fix:"
+    )
+    with pytest.raises(ValueError, match=message):
+        await getattr(machine, call)(timeout=timeout)
+    assert machine.current_state is Off
+    await runner.aclose()
+
+
 async def test_fsm_runner_tick_waits_for_work_and_run_waits_for_a_terminal_state(clock: ManualClock) -> None:
     @septum.state(config=StateConfiguration(can_dwell=True))
     def Waiting():
