@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["is_count", "is_seconds"]
+__all__ = ["is_count", "is_finite", "is_seconds"]
 
 
 def is_seconds(value: Any, *, forever: bool = True) -> bool:
@@ -28,3 +28,8 @@ def is_seconds(value: Any, *, forever: bool = True) -> bool:
 def is_count(value: Any, least: int = 1) -> bool:
     """True for an int >= ``least`` (not a bool, not a float, even a whole one)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def is_finite(value: Any) -> bool:
+    """True for a finite int or float (not a bool): a time a clock can be at, or move by."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
