@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from .errors import DefinitionError, Problem
+from .numbers import is_finite
 
 __all__ = [
     "CycleClock",
@@ -286,7 +286,7 @@ class _VirtualClock(Timebase):
     __slots__ = ("_now", "_heap", "_seq", "_dead", "_initial", "_step", "_rewinds")
 
     def __init__(self, initial: float, step: float | None, *, argument: str = "initial") -> None:
-        if not math.isfinite(initial):  # NaN would fire every timer at the first advance and stay NaN
+        if not is_finite(initial):  # NaN would fire every timer at the first advance and stay NaN
             owner = type(self).__name__
             problem = Problem(
                 f"{owner}({argument}=...)",
@@ -353,17 +353,17 @@ class _VirtualClock(Timebase):
             if self._step is None:
                 return 0
             amount = self._step
-        if not amount >= 0:  # (NaN too: it would fire every timer and leave the time NaN for good)
+        if not (is_finite(amount) and amount >= 0):  # NaN or inf would fire every timer and end time
             raise ValueError(
-                f"{type(self).__name__}.advance() needs a delay >= 0, got {amount}; "
-                "to move time back, use set(value) or reset()"
+                f"{type(self).__name__}.advance() needs a delay >= 0, got {amount!r}: a finite number, "
+                "not a bool; to move time back, use set(value) or reset()"
             )
         return self._move_to(self._now + amount)
 
     def set(self, value: float) -> None:
         """Move time to ``value``: forward fires the timers due by then; backward fires nothing."""
-        if value != value:  # NaN: it would fire every timer and leave the time NaN for good
-            raise ValueError(f"{type(self).__name__}.set() needs a time that is a number, got {value}")
+        if not is_finite(value):  # NaN or inf would fire every timer and leave the time there for good
+            raise ValueError(f"{type(self).__name__}.set() needs a time that is a number, got {value!r}")
         if value < self._now:
             self._rewinds += 1
         self._move_to(float(value))
@@ -386,8 +386,8 @@ class _VirtualClock(Timebase):
         sleeps inside the window behave as they would in real time.  If something else moved the
         clock past the end meanwhile (another runtime sharing it), it stays where it was moved to.
         """
-        if not delay >= 0:  # (NaN too, as advance())
-            raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay}")
+        if not (is_finite(delay) and delay >= 0):  # (as advance(): NaN or inf would end time)
+            raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay!r}")
         target = self._now + delay
         fired = 0
         await _settle(settle)
@@ -456,7 +456,7 @@ class CycleClock(_VirtualClock):
     __slots__ = ()
 
     def __init__(self, stepsize: float = 1, *, initial: float = 0.0) -> None:
-        if not (stepsize > 0 and math.isfinite(stepsize)):  # inf: one advance() would end time for good
+        if not (is_finite(stepsize) and stepsize > 0):  # inf: one advance() would end time for good
             why = f"stepsize must be > 0 and finite, got {stepsize!r}"
             problem = Problem("CycleClock", why, "pass a positive stepsize such as 1")
             raise DefinitionError([problem], what="CycleClock")

@@ -8,6 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..common.errors import DefinitionError, Problem, StoreError, reason
+from ..common.numbers import is_seconds
 
 __all__ = [
     "check_options", "check_worker_options", "client_for", "decoded", "raise_if_cancelled", "redis_failure",
@@ -71,6 +72,16 @@ def check_options(owner: str, checks: list[tuple[str, object, bool, str, str]]) 
     )
 
 
+def check_stop_timeout(worker: str, timeout: object) -> None:
+    """Refuse a ``stop(timeout=...)``/``run(..., timeout=...)`` that means nothing, before anything stops."""
+    if timeout is not None and not is_seconds(timeout):
+        raise ValueError(
+            f"worker {worker!r}: timeout={timeout!r} means nothing: it is the seconds firings in flight "
+            "get to finish when the worker stops. Fix: pass a number >= 0 (0 cancels them at once), or "
+            "None to let them finish"
+        )
+
+
 def redis_failure(what: str, url: str, exc: BaseException) -> StoreError:
     """The StoreError for a call to the Redis at ``url`` that failed: ``what`` failed, why, the fix."""
     why = reason(exc)
@@ -86,7 +97,7 @@ def check_worker_options(lease: float, concurrency: int | None, prefetch: int | 
     def count_or_none(value: object) -> bool:
         return value is None or (type(value) is int and value >= 1)
 
-    lease_ok = isinstance(lease, int | float) and 0.05 <= lease <= 86400
+    lease_ok = is_seconds(lease) and 0.05 <= lease <= 86400
     check_options(
         "Worker",
         [

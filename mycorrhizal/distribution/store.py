@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from ..common.codecs import JSON
 from ..common.errors import FencedError, StoreError
+from ..common.numbers import is_seconds
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh, superseded
 from ..durability.payloads import dumps, loads, record_from, record_of_text, record_text
@@ -70,7 +71,7 @@ class RedisStore:
 
         Raises DefinitionError listing every option out of range.
         """
-        interval_ok = isinstance(commit_interval, int | float) and 0 <= commit_interval <= 60
+        interval_ok = is_seconds(commit_interval) and commit_interval <= 60
         check_options(
             "RedisStore",
             [

@@ -33,7 +33,14 @@ from ..common.errors import CodecError, ExecutionError, FencedError, StoreError,
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer
-from .connection import check_worker_options, client_for, decoded, raise_if_cancelled, redis_failure
+from .connection import (
+    check_stop_timeout,
+    check_worker_options,
+    client_for,
+    decoded,
+    raise_if_cancelled,
+    redis_failure,
+)
 from .handlers import Outputs, Source, local_net
 from .layout import agree_on_partitions
 from .liveness import claim_name, heartbeat, leave, live_workers
@@ -201,6 +208,7 @@ class Worker:
         seconds) and entries that cannot be decoded move aside, give every token not fired back to
         the group, release the partitions held, leave, and close the connection.  Raises the
         ExecutionError that stopped the worker on its own, if one did (see ``failure``)."""
+        check_stop_timeout(self.name, timeout)
         if self._reader.running:
             self._reader.running = False
             self._stopping = asyncio.get_running_loop().create_task(self._stop(timeout))
@@ -276,6 +284,7 @@ class Worker:
     async def run(self, stop: asyncio.Event, *, timeout: float | None = None) -> None:
         """Start, work until ``stop`` is set (e.g. by a SIGTERM handler) or the worker fails, then stop
         cleanly (see :meth:`stop`).  Raises ExecutionError if it failed (see ``failure``)."""
+        check_stop_timeout(self.name, timeout)
         await self.start()
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._over.wait())]
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import attrs
 
 from ..common.errors import DefinitionError, Problem, StoreError, reason
+from ..common.numbers import is_seconds
 
 __all__ = ["SCHEMA_VERSION", "Options", "connect"]
 
@@ -48,6 +49,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 
+MAX_BUSY_TIMEOUT = 2_147_483
+"""The longest ``busy_timeout`` SQLite can wait: 2**31 - 1 milliseconds, in whole seconds."""
+
+
 @attrs.frozen
 class Options:
     """How a :class:`SQLiteStore` commits; see docs/durability.md for what each costs."""
@@ -68,7 +73,7 @@ class Options:
     def check(self) -> None:
         """Raise one DefinitionError listing every option out of range."""
         problems = []
-        if not isinstance(self.commit_interval, int | float) or not 0 <= self.commit_interval <= 60:
+        if not is_seconds(self.commit_interval) or self.commit_interval > 60:
             problems.append(self._problem("commit_interval", "seconds between 0 and 60", "0.002"))
         for name in ("max_batch", "keep_snapshots"):
             value = getattr(self, name)
@@ -76,8 +81,10 @@ class Options:
                 problems.append(self._problem(name, "an int >= 1", "1000" if name == "max_batch" else "2"))
         if type(self.autocheckpoint) is not int or self.autocheckpoint < 0:
             problems.append(self._problem("autocheckpoint", "an int >= 0 (WAL pages)", "1000"))
-        if not isinstance(self.busy_timeout, int | float) or self.busy_timeout < 0:
-            problems.append(self._problem("busy_timeout", "seconds >= 0", "5.0"))
+        # SQLite takes the wait in milliseconds as a C int: more (math.inf too) wraps round to not
+        # waiting at all, the opposite of what was asked
+        if not is_seconds(self.busy_timeout) or self.busy_timeout > MAX_BUSY_TIMEOUT:
+            problems.append(self._problem("busy_timeout", f"seconds from 0 to {MAX_BUSY_TIMEOUT}", "5.0"))
         if self.synchronous not in SYNCHRONOUS:
             problems.append(self._problem("synchronous", f"one of {', '.join(SYNCHRONOUS)}", "'FULL'"))
         DefinitionError.raise_if_any(problems, what="SQLiteStore options")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..common.errors import AnalysisError
+from ..common.numbers import is_count
 from .compile import FlatNet, compile_net
 from .places import PlaceKind
 from .spec import NetSpec
@@ -168,9 +169,14 @@ def reachability_graph(
     places named in ``sources``, are unlimited supplies (never empty, never counted) unless
     ``initial`` gives them a count.  Raises :class:`AnalysisError` if the net is unbounded (a
     reachable marking strictly covers one of its ancestors, so tokens can pile up forever) or has
-    more than ``max_states`` markings.
+    more than ``max_states`` markings (an int >= 1; ``ValueError`` otherwise).
     """
     flat = compile_net(net)
+    if not is_count(max_states):
+        raise ValueError(
+            f"net {flat.name!r}: max_states={max_states!r} is not an int >= 1 (the most markings to "
+            "explore). Fix: pass e.g. max_states=100_000"
+        )
     root, unlimited = _start(flat, initial, sources)
     absorbing = {fp.index for fp in flat.places if fp.spec.kind is PlaceKind.IO_OUTPUT}
     graph = _Explorer(flat, _moves(flat, absorbing, unlimited), max_states).explore(root)

@@ -20,6 +20,7 @@ import attrs
 from ..common.codecs import CodecRegistry
 from ..common.diagram import Diagram
 from ..common.errors import DefinitionError, Problem
+from ..common.numbers import is_seconds
 from .checks import no_input
 from .compile import compile_net
 from .patterns import Patterns
@@ -461,7 +462,7 @@ def _same_arc(first: ArcSpec, again: ArcSpec) -> bool:
 
 def _seconds(delay: Any) -> Any:
     """A valid duration as a float; anything else as given, for the check to report."""
-    return float(delay) if isinstance(delay, int | float) and delay >= 0 else delay
+    return float(delay) if is_seconds(delay) else delay
 
 
 def build_net(

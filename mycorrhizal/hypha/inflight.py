@@ -19,12 +19,23 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..common.interpreter import start_eager
+from ..common.numbers import is_seconds
 from .ready import Ready
 
-__all__ = ["InFlight"]
+__all__ = ["InFlight", "check_stop_timeout"]
 
 Abandon = Callable[[asyncio.Task[Any]], None]
 """What to do when a task ends before its coroutine ran at all (given the task)."""
+
+
+def check_stop_timeout(net: str, timeout: Any) -> None:
+    """Refuse a ``stop(timeout=...)`` that means nothing (before anything stops)."""
+    if timeout is not None and not is_seconds(timeout):
+        raise ValueError(
+            f"runner of net {net!r}: stop(timeout={timeout!r}) means nothing: the timeout is the seconds "
+            "firings in flight get to finish. Fix: pass a number >= 0 (0 cancels them at once), or None "
+            "to let them finish"
+        )
 
 
 class InFlight:

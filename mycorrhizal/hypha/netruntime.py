@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.errors import RoutingError
+from ..common.numbers import is_count
 from .compile import FlatNet
 from .ioplaces import IOPlaces
 from .places import PlaceSpec
@@ -59,7 +60,12 @@ class PlaceRuntime:
 
     def peek_tokens(self, n: int = 1) -> list[Any]:
         """The first ``n`` tokens, in take order, without taking them."""
-        return self._state.in_take_order()[: max(n, 0)]
+        if not is_count(n, least=0):
+            raise ValueError(
+                f"place {self._state.qname!r}: peek_tokens({n!r}) takes how many tokens to look at, an int "
+                ">= 0. Fix: pass e.g. peek_tokens(3)"
+            )
+        return self._state.in_take_order()[:n]
 
     def remove_tokens(self, tokens: Any) -> list[Any]:
         """Take the given tokens out of the place (each the first equal one in take order, one token per

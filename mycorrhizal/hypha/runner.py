@@ -35,7 +35,7 @@ from .compile import compile_net
 from .durable import Durable, check_options
 from .failures import Failures
 from .firing import Firing
-from .inflight import InFlight
+from .inflight import InFlight, check_stop_timeout
 from .ioplaces import IOPlaces
 from .journal import DEFAULT_SNAPSHOT_EVERY
 from .marking import Marking
@@ -108,18 +108,10 @@ class Runner(NetChanges):
             self.codecs,
             codecs is not None,
         )
-        self._durable = (
-            None
-            if store is None
-            else Durable(
-                store,
-                self._flat.name if run is None else run,
-                snapshot_every,
-                self._parts,
-                self._io,
-                self._report,
-            )
-        )
+        self._durable: Durable | None = None
+        if store is not None:
+            run = self._flat.name if run is None else run
+            self._durable = Durable(store, run, snapshot_every, self._parts, self._io, self._report)
         self._runtime: NetRuntime | None = None
         self._holds: dict[TransitionState, int] = {}  # transitions a change holds (see .mutation)
 
@@ -178,6 +170,7 @@ class Runner(NetChanges):
         tokens returned to their input places (``cancel=True``).  With ``timeout`` (seconds on the
         runner's timebase), firings still in flight after that long are cancelled the same way.
         """
+        check_stop_timeout(self._flat.name, timeout)
         if self._ready.loop is None:
             return
         self._ready.running = False

@@ -24,12 +24,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ..common.numbers import is_count, is_seconds
 from ..common.observers import Forwarded, wants_all
 from ..rhizomorph.events import NodeEvent, TickFinished, TickStarted
 from .records import describe, show
 from .watch import NetWatch, Snapshot, Watched
 
-__all__ = ["Client", "Hub"]
+__all__ = ["Client", "Hub", "check_options"]
 
 log = logging.getLogger("mycorrhizal.live")
 
@@ -75,6 +76,25 @@ class Client:
         self.wake.set()
 
 
+def check_options(history: Any, client_buffer: Any, min_interval: Any) -> None:
+    """Refuse (one ``ValueError`` naming each) the hub options that mean nothing."""
+    wrong = []
+    if history is not None and not is_count(history, least=0):
+        wrong.append(f"history={history!r} (events kept for pages that open later: an int >= 0, e.g. 500)")
+    if not is_count(client_buffer, least=0):
+        wrong.append(
+            f"client_buffer={client_buffer!r} (updates a page may fall behind before it gets a snapshot "
+            "instead: an int >= 0, e.g. 64)"
+        )
+    if not is_seconds(min_interval, forever=False):  # (infinity: the pages would never be updated)
+        wrong.append(
+            f"min_interval={min_interval!r} (real seconds between two updates of the pages: a finite "
+            "number >= 0, e.g. 0.05)"
+        )
+    if wrong:
+        raise ValueError(f"live view: {'; '.join(wrong)}. Fix: pass the values in brackets")
+
+
 class Hub:
     """Receives a runtime's events, keeps recent history, and feeds every connected client."""
 
@@ -87,6 +107,7 @@ class Hub:
         min_interval: float = 0.05,
         control: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        check_options(history, client_buffer, min_interval)
         self.watched = watched
         self.instance = secrets.token_hex(8)
         """This hub's id, in every stream's snapshot: a page that finds another one after reconnecting

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -127,7 +128,7 @@ class Pacer:
             "paused": self.paused,
             "speed": self.speed,
             "steps": self.steps,
-            "next": nxt,
+            "next": None if nxt == math.inf else nxt,  # (a timer set for ever: never due; inf is no JSON)
         }
 
     async def _run(self) -> None:
@@ -176,7 +177,7 @@ class Pacer:
 
     async def _step_once(self) -> None:
         nxt = self.clock.next_deadline()
-        if nxt is None:
+        if nxt is None or nxt == math.inf:  # (a timer set for ever, e.g. a state's timeout=math.inf)
             log.info("live view: step: nothing waits on the clock (t=%g); time stays", self.clock.now())
         else:
             await self.clock.run_for(max(0.0, nxt - self.clock.now()))

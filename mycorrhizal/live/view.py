@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from ..common.diagram import Diagram, graphviz_ids, render_diagram
+from ..common.numbers import is_count
 from .hub import Hub
 from .pacer import Pacer
 from .server import make_app
@@ -93,6 +94,11 @@ class LiveView:
         history: int = 500,
         client_buffer: int = 64,
     ) -> None:
+        if not is_count(port, least=0) or port > 65535:
+            raise ValueError(
+                f"live view: port={port!r} is not a TCP port. Fix: pass an int from 0 to 65535 (0: any "
+                "free port), e.g. port=8000"
+            )
         self.watched: Watched = watch(target)
         self.host = host
         self.port = port

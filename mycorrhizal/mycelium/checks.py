@@ -182,6 +182,12 @@ def embedded_problems(
     return problems
 
 
+def _keywords_apply(keywords: Iterable[str]) -> str:
+    """``"fsm_key only applies"``, ``"fsm_key, rejected only apply"``: the verb agrees with the list."""
+    names = list(keywords)
+    return f"{', '.join(names)} only {'applies' if len(names) == 1 else 'apply'}"
+
+
 def stray_keywords(name: str, given: Mapping[str, Any], *, drawn: bool = False) -> list[Problem]:
     """Keywords of embedded transitions given to a plain one (``given``: only those the user set).
 
@@ -193,7 +199,7 @@ def stray_keywords(name: str, given: Mapping[str, Any], *, drawn: bool = False) 
         return [
             Problem(
                 f"transition {name!r}",
-                f"{', '.join(given)} only apply when the machine routes the tokens, but the body yields "
+                f"{_keywords_apply(given)} when the machine routes the tokens, but the body yields "
                 "the outputs itself (so the machine is only drawn)",
                 "write the body as a hook that returns None and route with ctx.msg.route(...), or drop them",
             )
@@ -201,7 +207,7 @@ def stray_keywords(name: str, given: Mapping[str, Any], *, drawn: bool = False) 
     return [
         Problem(
             f"transition {name!r}",
-            f"{', '.join(given)} only apply to a transition with bt= or fsm=",
+            f"{_keywords_apply(given)} to a transition with bt= or fsm=",
             "add bt=<tree> or fsm=<initial state>, or drop those keywords",
         )
     ]
@@ -305,7 +311,7 @@ def eviction_problems(
         problems.append(
             Problem(
                 subject,
-                f"{', '.join(set_here)} only apply to machines kept per fsm_key; without it the "
+                f"{_keywords_apply(set_here)} to machines kept per fsm_key; without it the "
                 "transition has one machine",
                 "add fsm_key=<function of the token>, or drop them",
             )
@@ -329,7 +335,7 @@ def eviction_problems(
         problems.append(
             Problem(
                 subject,
-                "fsm_idle_states only matter with fsm_idle_ttl (fsm_max_machines evicts whatever the state)",
+                "fsm_idle_states only matters with fsm_idle_ttl (fsm_max_machines evicts whatever the state)",
                 "add fsm_idle_ttl=<seconds>, or drop fsm_idle_states",
             )
         )

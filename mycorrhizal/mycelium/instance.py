@@ -18,6 +18,7 @@ from typing import Any
 from ..common.blackboard import BlackboardView
 from ..common.diagram import Diagram, Edge, to_mermaid_text
 from ..common.errors import ExecutionError, FSMInstantiationError
+from ..common.numbers import is_seconds
 from ..common.timebase import Timebase, TimerScope, default_timebase
 from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, StateMachine
@@ -57,6 +58,15 @@ class DrivenMachine:
 def driven_machines(tree: Tree) -> dict[str, DrivenMachine]:
     """The ``Action(fsm=...)`` leaves of ``tree`` (subtrees included), by action name."""
     return {leaf.fn.name: leaf.fn for leaf in tree.leaves() if isinstance(leaf.fn, DrivenMachine)}
+
+
+def _check_timeout(action: str, call: str, timeout: Any) -> None:
+    """Refuse a ``timeout`` of :class:`FSMRunner` that means nothing (negative, NaN, a bool, a str)."""
+    if timeout is not None and not is_seconds(timeout):
+        raise ValueError(
+            f"fsm_runner of action {action!r}: {call}(timeout={timeout!r}) means nothing. Fix: pass "
+            "seconds >= 0 on the tree's timebase, or None to wait as long as it takes"
+        )
 
 
 async def _bounded(work: Any, timebase: Timebase, timeout: float | None) -> None:
@@ -108,6 +118,7 @@ class FSMRunner:
         With ``timeout`` other than 0, a machine with nothing to do first waits that long (seconds on
         the tree's timebase; None: as long as it takes) for a message or a timeout to handle.
         """
+        _check_timeout(self.name, "tick", timeout)
         fsm = self.fsm
         if not fsm.is_idle:
             await fsm.run()
@@ -122,6 +133,7 @@ class FSMRunner:
     async def run(self, timeout: float | None = None) -> None:
         """Run the machine until it reaches a terminal state, or until ``timeout`` seconds (on the tree's
         timebase) have passed; the machine keeps its state either way."""
+        _check_timeout(self.name, "run", timeout)
         await _bounded(self.fsm.run(wait=True), self.fsm.timebase, timeout)
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
 from ..common.errors import DefinitionError, Problem
+from ..common.numbers import is_count, is_seconds
 from ..common.timebase import CycleClock, Timebase
 from .compile import Plan, plan_of
 from .nodes import Leaf
@@ -155,14 +156,14 @@ def refuse_arguments(tree: Any, on_error: Any) -> NoReturn:
     raise DefinitionError(problems, what="Runner")
 
 
-def check_drive(tree: str, timeout: float | None, period: float | None, max_ticks: int | None) -> None:
+def check_drive(tree: str, timeout: Any, period: Any, max_ticks: Any) -> None:
     """Refuse (``ValueError`` naming ``tree``) ``tick_until_complete()`` arguments that mean nothing."""
-    wrong = []
-    if timeout is not None and not timeout >= 0:  # (``not >=`` also catches NaN)
+    wrong = []  # (a bool, a str or NaN is no number of seconds; math.inf is: no timeout, no poll)
+    if timeout is not None and not is_seconds(timeout):
         wrong.append(f"timeout={timeout!r} (seconds on the timebase: pass 0 or more, or None for no timeout)")
-    if period is not None and not period >= 0:
+    if period is not None and not is_seconds(period):
         wrong.append(f"period={period!r} (seconds between polls: pass 0 or more, or None to poll at once)")
-    if max_ticks is not None and max_ticks < 1:
-        wrong.append(f"max_ticks={max_ticks!r}: max_ticks must be >= 1 (or None for no limit)")
+    if max_ticks is not None and not is_count(max_ticks):
+        wrong.append(f"max_ticks={max_ticks!r}: max_ticks must be >= 1 and an int (or None for no limit)")
     if wrong:
         raise ValueError(f"tree {tree!r}: tick_until_complete() got {'; '.join(wrong)}")

@@ -16,7 +16,8 @@ def _refuse(name: str, message: str, fix: str) -> None:
 
 
 def _positive_or_none(_inst: object, attr: attrs.Attribute[float | None], value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+    # (``not value > 0`` refuses NaN too; infinity stays: a timeout that never fires, as in 0.x)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not value > 0):
         _refuse(
             attr.name,
             f"must be a number > 0 or None, got {value!r}",

@@ -325,7 +325,7 @@ class StateMachine(Engine, legacy.Compat0x):
             self._refuse_closed("steps")
         if timeout == 0 and not isinstance(timeout, bool):
             return self.drive(1, False, bool)
-        check_timeout(timeout)
+        check_timeout(timeout, self.spec.shown)
         return tick_within(self, timeout)
 
     async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
@@ -364,6 +364,7 @@ class StateMachine(Engine, legacy.Compat0x):
         if max_steps is None and max_iterations is timeout is None and not wait and not self.closed:
             return self.drive(-1, False, index)  # the common call, checked in one line
         if max_iterations is not None or timeout is not None:
+            check_timeout(timeout, self.spec.shown, "run")
             max_steps, wait = max_iterations, True
         if max_steps is not None and (
             isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0

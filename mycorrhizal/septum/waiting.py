@@ -15,6 +15,7 @@ from typing import Any
 
 from ..common.errors import ExecutionError
 from ..common.interpreter import called_within
+from ..common.numbers import is_seconds
 from .chart import DRIVING
 from .engine import Engine
 from .turns import Turns
@@ -61,12 +62,20 @@ async def tick_within(engine: Engine, timeout: float | None) -> bool:
         handle.cancel()
 
 
-def check_timeout(timeout: Any) -> None:
-    """``tick(timeout=...)`` takes None or a number >= 0."""
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
-    ):
-        raise ValueError(f"tick(timeout=...) takes a number of seconds >= 0 or None, got {timeout!r}")
+_TIMEOUT_FIXES = {
+    "tick": "pass how long an idle machine waits for work (0: not at all), or None to wait until it comes",
+    "run": "pass a number >= 0 or None (0.x's poll interval: run(timeout=t) is run(wait=True), which "
+    "waits for work without polling)",
+}
+
+
+def check_timeout(timeout: Any, machine: str, call: str = "tick") -> None:
+    """``tick(timeout=...)`` and 0.x's ``run(timeout=...)`` take None or seconds >= 0 (not NaN nor a bool)."""
+    if timeout is not None and not is_seconds(timeout):
+        raise ValueError(
+            f"machine {machine}: {call}(timeout=...) takes a number of seconds >= 0 or None, got "
+            f"{timeout!r}. Fix: {_TIMEOUT_FIXES[call]}"
+        )
 
 
 async def take_turn(engine: Engine, skip: int) -> bool:

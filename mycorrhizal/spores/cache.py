@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from ..common.numbers import is_count
 from .records import Attributes, RawObject
 
 __all__ = ["CacheMetrics", "EvictionPolicy", "ObjectLRUCache"]
@@ -91,10 +92,10 @@ class ObjectLRUCache:
         *,
         write_parts: Callable[[str, str, float, Attributes], None] | None = None,
     ) -> None:
-        if size < 1 or touch_resend_n < 0:
+        if not (is_count(size) and is_count(touch_resend_n, least=0)):
             raise ValueError(
-                f"object cache: size={size}, touch_resend_n={touch_resend_n}; "
-                "use size >= 1 and touch_resend_n >= 0 (0 = never resend unchanged objects)"
+                f"object cache: size={size!r}, touch_resend_n={touch_resend_n!r}; "
+                "use ints, size >= 1 and touch_resend_n >= 0 (0 = never resend unchanged objects)"
             )
         self._write = write
         # what every write goes through: ``write_parts(object_id, object_type, time, attributes)``

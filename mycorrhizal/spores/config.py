@@ -13,6 +13,7 @@ import time
 
 import attrs
 
+from ..common.numbers import is_count
 from .cache import CacheMetrics, EvictionPolicy, ObjectLRUCache
 from .dispatch import Dispatcher
 from .encoder import Encoder, JSONEncoder
@@ -110,10 +111,12 @@ def _checked(size: int, policy: EvictionPolicy | str, resend: int) -> EvictionPo
     """``policy`` as an :class:`EvictionPolicy`, once the object cache's settings are checked:
     every bad one named with its keyword and a fix, in one ``ValueError``."""
     problems = []
-    if size < 1:
-        problems.append(f"object_cache_size={size!r}: the cache holds 1 object or more (128 by default)")
-    if resend < 0:
-        problems.append(f"touch_resend_n={resend!r}: use 0 (never resend unchanged objects) or more")
+    if not is_count(size):
+        problems.append(
+            f"object_cache_size={size!r}: the cache holds 1 object or more (an int; 128 by default)"
+        )
+    if not is_count(resend, least=0):
+        problems.append(f"touch_resend_n={resend!r}: use 0 (never resend unchanged objects) or more (an int)")
     try:
         chosen = EvictionPolicy(policy)
     except ValueError:

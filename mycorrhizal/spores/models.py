@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import time as _time
 import uuid
@@ -324,4 +325,11 @@ def epoch(when: datetime | float | None) -> float:
         return _time.time()
     if isinstance(when, datetime):
         return when.timestamp()
-    return float(when)
+    # (negative is a time before 1970; NaN or infinity would be written as bare NaN/Infinity, which is
+    # not JSON, and a str or a bool would be turned into a number silently)
+    if isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when):
+        return float(when)
+    raise ValueError(
+        f"time={when!r} is not a time: pass a datetime, seconds since the Unix epoch (a finite int or "
+        "float), or None for now"
+    )

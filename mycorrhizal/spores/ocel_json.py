@@ -30,7 +30,14 @@ __all__ = ["Ocel2JsonTransport"]
 class Ocel2JsonTransport(OcelFile):
     """Collects records and writes them as one OCEL 2.0 JSON document (an existing file is replaced)."""
 
-    def __init__(self, filepath: str | Path, *, indent: int | None = None) -> None:
+    def __init__(self, filepath: str | Path, *, indent: int | str | None = None) -> None:
+        # json.dump's indent: None, an int (<= 0: newlines only) or a str; a float or a bool would
+        # only fail (or be read as 1 space) when the document is written, at close
+        if indent is not None and (isinstance(indent, bool) or not isinstance(indent, int | str)):
+            raise ValueError(
+                f"Ocel2JsonTransport: indent={indent!r}; use None (compact), an int (spaces per level) "
+                "or a str such as '\\t'"
+            )
         super().__init__(filepath)
         self._indent = indent
         self._events: list[tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]] = []

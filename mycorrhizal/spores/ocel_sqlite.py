@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..common.numbers import is_count
 from . import lifecycle
 from .ocel import (
     UNKNOWN_TYPE,
@@ -103,8 +104,8 @@ class Ocel2SqliteTransport(OcelFile):
     """Writes records into an OCEL 2.0 SQLite database as they come (see the module documentation)."""
 
     def __init__(self, filepath: str | Path, *, batch_size: int = 2000) -> None:
-        if batch_size < 1:
-            raise ValueError(f"Ocel2SqliteTransport: batch_size={batch_size}; use 1 or more")
+        if not is_count(batch_size):
+            raise ValueError(f"Ocel2SqliteTransport: batch_size={batch_size!r}; use an int, 1 or more")
         super().__init__(filepath)
         self.path.unlink(missing_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False)

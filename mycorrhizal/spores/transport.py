@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import IO, Literal, Protocol, runtime_checkable
 
 from ..common.interpreter import shutting_down
+from ..common.numbers import is_count, is_seconds
 from . import lifecycle
 from .records import RawEvent, RawObject
 
@@ -183,10 +184,15 @@ class AsyncFileTransport:
         max_pending: int = 100_000,
         overflow: Literal["block", "drop"] = "block",
     ) -> None:
-        if batch_size < 1 or max_pending < batch_size:
+        if not (is_count(batch_size) and is_count(max_pending) and max_pending >= batch_size):
             raise ValueError(
-                f"AsyncFileTransport: batch_size={batch_size}, max_pending={max_pending}; "
-                "use batch_size >= 1 and max_pending >= batch_size"
+                f"AsyncFileTransport: batch_size={batch_size!r}, max_pending={max_pending!r}; "
+                "use ints, batch_size >= 1 and max_pending >= batch_size"
+            )
+        if not is_seconds(flush_interval):  # (math.inf: a partial batch waits for flush() or close())
+            raise ValueError(
+                f"AsyncFileTransport: flush_interval={flush_interval!r}; use seconds >= 0 (how long a "
+                "partial batch waits before it is written), e.g. 0.5"
             )
         if overflow not in ("block", "drop"):
             raise ValueError(f"AsyncFileTransport: overflow={overflow!r}; use 'block' or 'drop'")

@@ -1,4 +1,5 @@
 import asyncio
+import math
 import random
 import re
 import time
@@ -462,6 +463,57 @@ def test_a_nan_move_is_refused_and_leaves_time_and_timers_alone(make: Any, move:
     with pytest.raises(ValueError, match=message):
         move(clock)
     assert fired == [] and clock.now() == 0.0 and clock.pending == 1
+
+
+@pytest.mark.parametrize(
+    ("move", "message"),
+    [
+        (
+            lambda c: c.advance(math.inf),
+            r"advance\(\) needs a delay >= 0, got inf: a finite number, not a bool",
+        ),
+        (lambda c: c.advance(True), r"advance\(\) needs a delay >= 0, got True: a finite number, not a bool"),
+        (lambda c: c.advance("5"), r"advance\(\) needs a delay >= 0, got '5'"),
+        (lambda c: c.set(math.inf), r"set\(\) needs a time that is a number, got inf"),
+        (lambda c: c.set(True), r"set\(\) needs a time that is a number, got True"),
+        (lambda c: c.set("5"), r"set\(\) needs a time that is a number, got '5'"),
+    ],
+)
+@pytest.mark.parametrize("make", [ManualClock, CycleClock, DictatedClock])
+def test_a_move_to_the_end_of_time_or_by_a_bool_is_refused(make: Any, move: Any, message: str) -> None:
+    # inf fired every timer and left the time at inf for good; True moved one second; '5' was a TypeError
+    clock = make()
+    clock.call_later(100, lambda: None)
+    with pytest.raises(ValueError, match=message):
+        move(clock)
+    assert clock.now() == 0.0 and clock.pending == 1
+
+
+@pytest.mark.parametrize("delay", [math.inf, True, "5"])
+async def test_run_for_refuses_the_end_of_time_and_bools(clock: ManualClock, delay: Any) -> None:
+    clock.call_later(100, lambda: None)
+    with pytest.raises(ValueError, match=rf"run_for\(\) needs a delay >= 0, got {re.escape(repr(delay))}"):
+        await clock.run_for(delay)
+    assert clock.now() == 0.0 and clock.pending == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: ManualClock(start=True),
+            r"ManualClock\(start=\.\.\.\): start must be a finite number, got True",
+        ),
+        (lambda: ManualClock(start="0"), r"start must be a finite number, got '0'"),
+        (lambda: DictatedClock(initial=True), r"initial must be a finite number, got True"),
+        (lambda: CycleClock(initial="0"), r"initial must be a finite number, got '0'"),
+        (lambda: CycleClock(stepsize=True), r"CycleClock: stepsize must be > 0 and finite, got True"),
+        (lambda: CycleClock(stepsize="1"), r"CycleClock: stepsize must be > 0 and finite, got '1'"),
+    ],
+)
+def test_a_clock_does_not_start_at_or_step_by_a_bool_or_a_str(make: Any, message: str) -> None:
+    with pytest.raises(DefinitionError, match=message + r"\. Fix: pass"):
+        make()
 
 
 async def test_run_for_nan_is_refused(clock: ManualClock) -> None:

@@ -21,6 +21,12 @@ def test_options_are_checked_all_at_once() -> None:
     assert "RedisStore(prefix=...): must be a non-empty str, got ''" in text
 
 
+def test_a_bool_is_no_commit_interval() -> None:
+    message = r"RedisStore\(commit_interval=\.\.\.\): must be seconds between 0 and 60, got True\. Fix: pass"
+    with pytest.raises(DefinitionError, match=message):
+        RedisStore("redis://127.0.0.1:1/0", commit_interval=True)
+
+
 @pytest.mark.parametrize("url", ["http://localhost", "", 5])
 def test_a_url_that_is_not_redis_is_refused(url: object) -> None:
     with pytest.raises(StoreError, match="is not a Redis URL. Fix: pass e.g. 'redis://127.0.0.1:6379/0'"):

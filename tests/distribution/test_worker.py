@@ -4,6 +4,7 @@ a stale worker, failures, a clean stop giving tokens back, undecodable entries."
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -427,6 +428,28 @@ def test_worker_options_are_checked_all_at_once() -> None:
     assert "Worker(lease=...): must be seconds between 0.05 and 86400, got 0. Fix: pass lease=30.0" in text
     assert "Worker(concurrency=...): must be an int >= 1 or None, got 0" in text
     assert "Worker(prefetch=...): must be an int >= 1 or None, got -1" in text
+
+
+def test_a_bool_is_no_lease() -> None:
+    with pytest.raises(
+        DefinitionError, match=r"Worker\(lease=\.\.\.\): must be seconds between 0.05 and 86400, got True"
+    ):
+        Worker(Gated, "redis://127.0.0.1:1/0", lease=True)
+
+
+@pytest.mark.parametrize("timeout", [-1, float("nan"), True, "5"])
+@pytest.mark.parametrize("call", ["stop", "run"])
+async def test_a_stop_timeout_that_means_nothing_is_refused_before_anything_starts_or_stops(
+    call: str, timeout: Any
+) -> None:
+    worker = Worker(Gated, "redis://127.0.0.1:1/0", name="w1")
+    message = rf"worker 'w1': timeout={re.escape(repr(timeout))} means nothing: .* Fix: pass a number >= 0"
+    with pytest.raises(ValueError, match=message):
+        if call == "stop":
+            await worker.stop(timeout=timeout)
+        else:
+            await worker.run(asyncio.Event(), timeout=timeout)  # (Redis there is unreachable: never tried)
+    assert not worker.runner.running
 
 
 @pytest.mark.parametrize(

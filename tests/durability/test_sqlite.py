@@ -46,6 +46,26 @@ def test_options_are_checked_all_at_once(path: Path) -> None:
     assert not path.exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("commit_interval", True, "seconds between 0 and 60"),  # (a bool is not one second)
+        ("busy_timeout", float("nan"), "seconds from 0 to 2147483"),
+        ("busy_timeout", float("inf"), "seconds from 0 to 2147483"),  # SQLite would not wait at all
+        ("busy_timeout", 1e10, "seconds from 0 to 2147483"),
+        ("busy_timeout", True, "seconds from 0 to 2147483"),
+        ("busy_timeout", "5", "seconds from 0 to 2147483"),
+    ],
+)
+def test_an_option_that_means_nothing_is_refused(
+    path: Path, option: str, value: object, expected: str
+) -> None:
+    message = rf"SQLiteStore\({option}=\.\.\.\): must be {expected}, got {re.escape(repr(value))}\. Fix: pass"
+    with pytest.raises(DefinitionError, match=message):
+        SQLiteStore(path, **{option: value})  # type: ignore[arg-type]
+    assert not path.exists()
+
+
 async def test_the_file_is_in_wal_mode_and_marked_as_ours(path: Path) -> None:
     store = SQLiteStore(path)
     await store.close()

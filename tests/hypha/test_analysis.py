@@ -172,6 +172,14 @@ def test_state_space_limit() -> None:
         reachability_graph(philosophers(5), max_states=10)
 
 
+@pytest.mark.parametrize("max_states", [0, -1, True, 1e6, float("nan"), float("inf"), "100"])
+@pytest.mark.parametrize("explore", [reachability_graph, analyze])
+def test_a_state_space_limit_that_is_not_a_count_is_refused(explore: Any, max_states: Any) -> None:
+    message = r"net 'MutualExclusion': max_states=.* is not an int >= 1.*Fix: pass"
+    with pytest.raises(ValueError, match=message):
+        explore(MutualExclusion, max_states=max_states)
+
+
 def test_initial_marking_can_be_overridden() -> None:
     reach = reachability_graph(MutualExclusion, {"mutex": 0})
     assert reach.deadlocks == [{"MutualExclusion.idle1": 1, "MutualExclusion.idle2": 1}]

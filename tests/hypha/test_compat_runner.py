@@ -90,6 +90,16 @@ async def test_start_with_another_timebase_while_running_is_refused() -> None:
     assert runner.timebase is clock and not runner.running
 
 
+@pytest.mark.parametrize("n", [-1, True, 1.5, "2"])
+def test_place_runtime_peek_refuses_a_count_that_means_nothing(n: Any) -> None:
+    boxes = Runner(Packer, Shop()).runtime.places[("Packer", "boxes")]
+    boxes.add_token(1)
+    message = r"place 'Packer.boxes': peek_tokens\(.*\) takes how many tokens.*Fix:"
+    with pytest.raises(ValueError, match=message):
+        boxes.peek_tokens(n)
+    assert boxes.peek_tokens(0) == [] and boxes.tokens == (1,)
+
+
 async def test_place_runtime_peeks_and_removes_without_losing_duplicates() -> None:
     runner = Runner(Packer, Shop())
     boxes = runner.runtime.places[("Packer", "boxes")]

@@ -145,6 +145,7 @@ async def test_a_failing_sink_is_retried_with_the_default_backoff(clock: ManualC
     [
         (-1, r"retry_delay -1 is not a duration >= 0"),
         ("soon", r"retry_delay 'soon' is not a duration >= 0"),
+        (True, r"retry_delay True is not a duration >= 0"),  # (a bool is not 1 second)
         (Backoff(first=1, factor=0.5), r"is not a backoff: it needs 0 <= first <= limit and factor >= 1"),
         (Backoff(first=10, limit=1), r"is not a backoff"),
     ],

@@ -4,7 +4,11 @@ runner can start again (also on another event loop) without anything lost or cou
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from typing import Any
+
+import pytest
 
 from mycorrhizal.common import ManualClock
 from mycorrhizal.hypha import NetBuilder, Runner, pn
@@ -191,3 +195,28 @@ def test_a_loop_closing_with_a_firing_in_flight_loses_no_token_and_the_next_loop
 
     asyncio.run(finish())
     assert runner.marking()["done"] == ("a",)
+
+
+@pytest.mark.parametrize("timeout", [-1, -0.5, math.nan, True, "5"])
+async def test_stop_refuses_a_timeout_that_means_nothing(clock: ManualClock, timeout: Any) -> None:
+    runner = Runner(sleepy_net(1), {}, clock)
+    runner.add_tokens("jobs", range(2))
+    await runner.start()
+    await clock.run_for(0)
+    message = rf"runner of net 'Sleepy': stop\(timeout={re.escape(repr(timeout))}\) means nothing.*Fix: pass"
+    with pytest.raises(ValueError, match=message):
+        await runner.stop(timeout=timeout)
+    assert runner.running and runner.in_flight == 1  # refused before anything stopped
+    await runner.stop(cancel=True)
+
+
+@pytest.mark.parametrize(("timeout", "done"), [(0, ()), (math.inf, (0,)), (None, (0,))])
+async def test_stop_timeout_zero_cancels_at_once_and_infinity_waits_like_none(
+    clock: ManualClock, timeout: float | None, done: tuple[int, ...]
+) -> None:
+    runner = Runner(sleepy_net(1), {}, clock)
+    runner.add_tokens("jobs", range(2))
+    await runner.start()
+    await clock.run_for(0)
+    await settle(clock, runner.stop(timeout=timeout))
+    assert runner.marking()["done"] == done and runner.in_flight == 0

@@ -101,3 +101,35 @@ async def test_open_pages_get_every_event_when_another_looks_in_between(
         assert got == sent(page)[-len(got) :] and (len(got) == hub.seen or not history)
     world.runner.remove_observer(hub.observe)
     hub.close()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("history", -1, r"history=-1 \(events kept for pages that open later: an int >= 0"),
+        ("history", True, r"history=True \(events kept"),
+        ("history", 10.0, r"history=10.0 \(events kept"),
+        ("client_buffer", -1, r"client_buffer=-1 \(updates a page may fall behind"),
+        ("client_buffer", 2.5, r"client_buffer=2.5 \(updates"),
+        ("client_buffer", "64", r"client_buffer='64' \(updates"),
+        ("min_interval", -0.1, r"min_interval=-0.1 \(real seconds between two updates of the pages"),
+        ("min_interval", float("nan"), r"min_interval=nan \(real seconds"),
+        ("min_interval", float("inf"), r"min_interval=inf \(real seconds"),  # the pages would never update
+        ("min_interval", True, r"min_interval=True \(real seconds"),
+    ],
+)
+def test_hub_options_that_mean_nothing_are_refused(world: Any, option: str, value: Any, says: str) -> None:
+    with pytest.raises(ValueError, match=rf"^live view: {says}.*\. Fix: pass the values in brackets$"):
+        Hub(NetWatch(world.runner), **{option: value})
+    if option != "min_interval":  # (LiveView has no min_interval: its hub keeps the default)
+        with pytest.raises(ValueError, match=rf"^live view: {says}"):
+            LiveView(world.runner, port=0, **{option: value})
+
+
+@pytest.mark.parametrize("port", [-1, 65536, True, 80.0, "8000"])
+def test_a_port_that_is_no_tcp_port_is_refused(world: Any, port: Any) -> None:
+    # True bound port 1 (and '8000' was handed to the server as it was) until start() found out
+    with pytest.raises(
+        ValueError, match=r"live view: port=.* is not a TCP port\. Fix: pass an int from 0 to 65535"
+    ):
+        LiveView(world.runner, port=port)

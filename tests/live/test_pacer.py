@@ -94,3 +94,22 @@ async def test_pause_stops_the_clock_at_the_next_deadline_whatever_the_speed(
             task.cancel()
         RUNNING.clear()
     assert beats == [1.0, 2.0, 3.0] and clock.now() == 3.0
+
+
+async def test_a_step_leaves_a_timer_set_for_ever_alone(clock: ManualClock) -> None:
+    # e.g. a state with timeout=math.inf: its timer is never due, so a step has nothing to reach
+    # (before: the step moved the clock to inf, firing it and ending time; the page's state said
+    # "next": Infinity, which is no JSON)
+    fired: list[float] = []
+    clock.call_later(math.inf, lambda: fired.append(clock.now()))
+    stepped = asyncio.Event()
+    pacer = Pacer(clock, paused=True, moved=stepped.set)
+    pacer.start()
+    try:
+        pacer.step()
+        async with asyncio.timeout(WAIT):
+            await stepped.wait()
+    finally:
+        await pacer.stop()
+    assert fired == [] and clock.now() == 0.0 and pacer.steps == 1
+    assert pacer.state()["next"] is None

@@ -228,7 +228,7 @@ CATALOGUE: list[tuple[str, Callable[[], Any], str]] = [
         in_net(
             "transition 'work': fsm_idle_states has Shut, which has timeout=5.0: a machine waiting for its "
             "timeout is never at rest. Fix: list only states without a timeout",
-            "transition 'work': fsm_idle_states only matter with fsm_idle_ttl (fsm_max_machines evicts "
+            "transition 'work': fsm_idle_states only matters with fsm_idle_ttl (fsm_max_machines evicts "
             "whatever the state). Fix: add fsm_idle_ttl=<seconds>, or drop fsm_idle_states",
         ),
     ),

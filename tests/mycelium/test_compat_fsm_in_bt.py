@@ -196,6 +196,18 @@ async def test_to_mermaid_is_fenced_and_draws_each_machine_beside_its_action() -
     await runner.aclose()
 
 
+@pytest.mark.parametrize("max_ticks", [True, 2.5, float("nan"), float("inf"), "3"])
+async def test_run_refuses_a_max_ticks_that_is_not_a_count(max_ticks: Any) -> None:
+    runner = TreeRunner(lamp([]), {}, ManualClock())
+    message = (
+        rf"tree 'Lamp': tick_until_complete\(\) got max_ticks={re.escape(repr(max_ticks))}: max_ticks must be"
+    )
+    with pytest.raises(ValueError, match=message):
+        await runner.run(max_ticks=max_ticks)
+    assert runner.instance.runner.ticks == 0
+    await runner.aclose()
+
+
 async def test_run_stops_after_max_ticks_with_running() -> None:
     @tree
     def Forever():
@@ -313,6 +325,21 @@ async def test_a_driven_action_outside_tree_runner_says_how_to_run_it() -> None:
     with pytest.raises(ExecutionError, match="run the tree with mycelium.TreeRunner") as caught:
         await Runner(lamp([]), {}).tick()
     assert caught.value.node == "switch"
+
+
+@pytest.mark.parametrize("call", ["tick", "run"])
+@pytest.mark.parametrize("timeout", [-1, float("nan"), True, "3"])
+async def test_fsm_runner_refuses_a_timeout_that_means_nothing(call: str, timeout: Any) -> None:
+    runner = TreeRunner(lamp([]), {}, ManualClock())
+    machine = runner.fsms.switch
+    await machine.tick(0)
+    message = (
+        rf"fsm_runner of action 'switch': {call}\(timeout={re.escape(repr(timeout))}\) means nothing\. Fix:"
+    )
+    with pytest.raises(ValueError, match=message):
+        await getattr(machine, call)(timeout=timeout)
+    assert machine.current_state is Off
+    await runner.aclose()
 
 
 async def test_fsm_runner_tick_waits_for_work_and_run_waits_for_a_terminal_state(clock: ManualClock) -> None:

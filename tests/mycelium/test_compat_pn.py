@@ -232,7 +232,7 @@ async def test_fsm_with_a_generator_body_draws_the_machine_and_the_body_routes(
 
 
 def test_machine_keywords_on_a_drawn_machine_are_definition_errors() -> None:
-    with pytest.raises(DefinitionError, match="fsm_key only apply when the machine routes the tokens"):
+    with pytest.raises(DefinitionError, match="fsm_key only applies when the machine routes the tokens"):
 
         @pn.net
         def Confused(builder):  # type: ignore[no-untyped-def]

@@ -164,7 +164,7 @@ async def test_body_returning_routes_is_refused(running: RunNet) -> None:
         ({"bt": PriorityRouter, "outputs": []}, "has no outputs to route tokens to"),
         ({"bt": PriorityRouter, "outputs": [("fast", 2)]}, r"output \('fast', 2\) has a weight"),
         ({"bt": PriorityRouter, "rejected": "fast"}, "rejected='fast' is also an output"),
-        ({"rejected": "fast"}, "rejected only apply to a transition with bt= or fsm="),
+        ({"rejected": "fast"}, "rejected only applies to a transition with bt= or fsm="),
     ],
 )
 def test_embedding_mistakes_are_definition_errors(kwargs: dict[str, Any], message: str) -> None:
@@ -270,7 +270,7 @@ async def test_a_bt_transition_added_while_running_routes_as_a_declared_one(
     [
         ({"bt": PriorityRouter, "bt_mode": "bulk"}, "bt_mode='bulk' is unknown. Fix: use 'token' or 'batch'"),
         ({"bt": PriorityRouter, "outputs": []}, "has no outputs to route tokens to"),
-        ({"rejected": "fast"}, "rejected only apply to a transition with bt= or fsm="),
+        ({"rejected": "fast"}, "rejected only applies to a transition with bt= or fsm="),
     ],
 )
 async def test_a_broken_bt_transition_added_while_running_is_a_definition_error_and_changes_nothing(

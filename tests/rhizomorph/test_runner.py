@@ -135,10 +135,25 @@ async def test_max_ticks_bounds_tick_until_complete(script: Script) -> None:
             r"got timeout=-0.5 \(seconds on the timebase: pass 0 or more, or None for no timeout\)$",
         ),
         ({"timeout": -1, "period": -1}, r"got timeout=-1 .*; period=-1 "),
+        (
+            {"timeout": True},
+            r"got timeout=True \(seconds on the timebase: pass 0 or more, or None for no timeout\)$",
+        ),
+        ({"timeout": "5"}, r"got timeout='5' \(seconds on the timebase"),
+        ({"period": True}, r"got period=True \(seconds between polls"),
+        ({"period": "0.1"}, r"got period='0.1' \(seconds between polls"),
+        (
+            {"max_ticks": True},
+            r"got max_ticks=True: max_ticks must be >= 1 and an int \(or None for no limit\)$",
+        ),
+        ({"max_ticks": 2.5}, r"got max_ticks=2.5: max_ticks must be >= 1 and an int"),
+        ({"max_ticks": float("nan")}, r"got max_ticks=nan: max_ticks must be >= 1 and an int"),
+        ({"max_ticks": float("inf")}, r"got max_ticks=inf: max_ticks must be >= 1 and an int"),
+        ({"max_ticks": "3"}, r"got max_ticks='3': max_ticks must be >= 1 and an int"),
     ],
 )
 async def test_tick_until_complete_refuses_a_negative_period_or_timeout(
-    script: Script, arguments: dict[str, float], match: str
+    script: Script, arguments: dict[str, Any], match: str
 ) -> None:
     b = TreeBuilder("Forever")
     b.root(b.action(script.leaf("spin", R)))

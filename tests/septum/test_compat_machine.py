@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 from enum import Enum, auto
 from typing import Any
 
@@ -192,10 +194,22 @@ async def test_tick_waits_for_work_up_to_its_timeout_on_the_timebase(clock: Manu
     assert await waiting is True and fsm.current_state is Working
 
 
-@pytest.mark.parametrize("timeout", [-1, "1", True])
+@pytest.mark.parametrize("timeout", [-1, "1", True, math.nan])
 def test_tick_refuses_a_bad_timeout(timeout: Any) -> None:
     with pytest.raises(ValueError, match="tick\\(timeout=...\\) takes a number of seconds >= 0 or None"):
         StateMachine(Idle).tick(timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", [-1, "1", True, math.nan])
+async def test_run_refuses_a_0x_timeout_that_means_nothing(timeout: Any) -> None:
+    fsm = StateMachine(initial_state=Idle, common_data={})
+    message = (
+        rf"machine Idle: run\(timeout=\.\.\.\) takes a number of seconds >= 0 or None, got "
+        rf"{re.escape(repr(timeout))}\. Fix: pass a number >= 0 or None"
+    )
+    with pytest.raises(ValueError, match=message):
+        fsm.run(timeout=timeout)
+    assert fsm.current_state is Idle and not fsm.is_complete  # nothing ran
 
 
 async def test_run_with_0x_keywords_waits_until_terminal(clock: ManualClock) -> None:

@@ -251,6 +251,10 @@ def test_state_decorator_rejects_a_config_of_the_wrong_type() -> None:
         ({"timeout": 0}, "timeout must be a number > 0"),
         ({"timeout": -1.5}, "timeout must be a number > 0"),
         ({"timeout": "5"}, "timeout must be a number > 0"),
+        (
+            {"timeout": float("nan")},
+            r"timeout must be a number > 0 or None, got nan\. Fix: give timeout in seconds",
+        ),
         ({"retries": -1}, "retries must be an int >= 0"),
         ({"retries": 1.5}, "retries must be an int >= 0"),
         ({"terminal": 1}, "terminal must be True or False"),

@@ -47,6 +47,15 @@ async def test_timeout_fires_at_entry_plus_timeout_with_nobody_running(clock: Ma
     assert fsm.common["log"] == [("timeout", 7.0, None)]
 
 
+async def test_an_infinite_timeout_never_fires_as_in_0x(clock: ManualClock) -> None:
+    # kept (not refused with NaN): 0.x slept asyncio.sleep(inf), a timer that never fires
+    s = waiting("Forever", float("inf"))
+    fsm = StateMachine(s, timebase=clock)
+    await fsm.run()
+    await clock.run_for(1e12)
+    assert fsm.current_state is s and "log" not in fsm.common
+
+
 async def test_timeout_is_cancelled_on_leaving(clock: ManualClock) -> None:
     s = waiting("Leave", 5.0)
     fsm = StateMachine(s, timebase=clock)

@@ -20,6 +20,21 @@ def cache(written: list[tuple], **kwargs) -> ObjectLRUCache:
     return ObjectLRUCache(written.append, **kwargs)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{"size": 0}, {"size": True}, {"size": 2.5}, {"size": float("nan")}, {"size": "8"}]
+    + [
+        {"touch_resend_n": -1},
+        {"touch_resend_n": True},
+        {"touch_resend_n": float("inf")},
+        {"touch_resend_n": "3"},
+    ],
+)
+def test_cache_settings_that_are_not_counts_are_refused(written: list[tuple], settings: dict) -> None:
+    with pytest.raises(ValueError, match=r"object cache: size=.*, touch_resend_n=.*; use ints, size >= 1"):
+        cache(written, **settings)
+
+
 def test_an_object_is_written_when_first_seen_and_when_it_changes(written: list[tuple]) -> None:
     c = cache(written)
     for status in ["new", "new", "new", "paid", "paid"]:

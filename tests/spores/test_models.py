@@ -263,3 +263,22 @@ def test_a_list_of_texts_is_made_once_and_a_text_like_enum_is_not_taken_for_it()
         ("state", "RED", "string"),
         ("label", "GO", "string"),
     ]
+
+
+@pytest.mark.parametrize("time", [float("nan"), float("inf"), True, "12"])
+@pytest.mark.parametrize("emit", ["event", "object"])
+def test_a_time_that_is_no_time_is_refused_and_nothing_is_written(
+    sink: MemorySink, emit: str, time: Any
+) -> None:
+    # NaN and infinity were written as bare NaN/Infinity (not JSON); '12' and True silently became numbers
+    with pytest.raises(ValueError, match=rf"time={re.escape(repr(time))} is not a time: pass a datetime"):
+        if emit == "event":
+            spores.emit_event("tick", time=time)
+        else:
+            spores.emit_object("thing", "o1", time=time)
+    assert sink.kinds() == []
+
+
+def test_a_time_before_1970_is_kept(sink: MemorySink) -> None:
+    spores.emit_event("tick", time=-1.5)
+    assert sink.events("tick")[0]["time"] == -1.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,16 @@ def test_an_event_taken_twice_is_kept_once(tmp_path: Path) -> None:
         ("e1", [{"name": "n", "value": 1}]),
         ("e2", [{"name": "n", "value": 2}]),
     ]
+
+
+@pytest.mark.parametrize("indent", [2.0, float("nan"), True])
+def test_an_indent_json_cannot_use_is_refused_when_made_not_when_written(tmp_path: Path, indent: Any) -> None:
+    with pytest.raises(ValueError, match=r"Ocel2JsonTransport: indent=.*; use None \(compact\), an int"):
+        Ocel2JsonTransport(tmp_path / "log.json", indent=indent)
+
+
+@pytest.mark.parametrize(("indent", "starts"), [(None, '{"'), (2, '{\n  "'), (-1, '{\n"'), ("\t", '{\n\t"')])
+def test_the_indents_json_takes_are_kept(tmp_path: Path, indent: Any, starts: str) -> None:
+    transport = Ocel2JsonTransport(tmp_path / "log.json", indent=indent)
+    transport.close()
+    assert (tmp_path / "log.json").read_text().startswith(starts)

@@ -153,7 +153,21 @@ def test_the_drop_policy_counts_and_logs_what_it_drops(
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"batch_size": 0}, "batch_size"), ({"max_pending": 1}, "max_pending"), ({"overflow": "x"}, "overflow")],
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_pending": 1}, "max_pending"),
+        ({"overflow": "x"}, "overflow"),
+        ({"batch_size": True}, r"batch_size=True, max_pending=100000; use ints"),
+        ({"batch_size": 2.5}, r"batch_size=2.5, max_pending=100000; use ints"),
+        ({"batch_size": float("nan")}, r"batch_size=nan, max_pending=100000; use ints"),
+        ({"batch_size": "8"}, r"batch_size='8', max_pending=100000; use ints"),
+        ({"max_pending": float("nan")}, r"max_pending=nan; use ints"),
+        ({"max_pending": float("inf")}, r"max_pending=inf; use ints"),
+        ({"flush_interval": -1}, r"flush_interval=-1; use seconds >= 0"),
+        ({"flush_interval": float("nan")}, r"flush_interval=nan; use seconds >= 0"),
+        ({"flush_interval": True}, r"flush_interval=True; use seconds >= 0"),
+        ({"flush_interval": "0.5"}, r"flush_interval='0.5'; use seconds >= 0"),
+    ],
 )
 def test_bad_settings_are_refused(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
