@@ -86,20 +86,27 @@ def _yes(kind: type) -> bool:
     return True
 
 
-def _asks(callback: Observer, kind: type, log: logging.Logger) -> bool:
+def _asks(callback: Observer, kind: type, log: logging.Logger, raised: list[Observer]) -> bool:
     """Whether ``callback`` wants records of class ``kind`` (see :meth:`Observers.wants`).
 
-    A ``wants`` is asked about every record class told on request, other engines' included; one
-    that raises (e.g. it reads an attribute only its own engine's records have) is logged at
-    WARNING and taken for a no: it never breaks ``add_observer`` or the run."""
+    A ``wants`` is asked about every record class told on request, other engines' included, again
+    at every change of the observers; one that raises (e.g. it reads an attribute only its own
+    engine's records have) is taken for a no: it never breaks ``add_observer`` or the run.  It is
+    logged at WARNING the first time only while the observer stays attached (``raised``: those
+    logged already), then at DEBUG."""
     wants = getattr(callback, "wants", None)
     if wants is None:
         return not getattr(kind, "on_request", False)
     try:
         return bool(wants(kind))
     except Exception as exc:
-        log.warning(
-            "observer %r: wants(%s) raised %s: %s; it is not told those records",
+        said = any(c is callback for c in raised)
+        if not said:
+            raised.append(callback)
+        log.log(
+            logging.DEBUG if said else logging.WARNING,
+            "observer %r: wants(%s) raised %s: %s; it is not told those records, nor those of another "
+            "class its wants() raises for (said once); let wants() return False for unknown classes",
             callback,
             getattr(kind, "__qualname__", kind),
             type(exc).__name__,
@@ -188,6 +195,7 @@ class Observers:
         "_only",
         "_queued",
         "_retired",
+        "_raised",
         "_log",
         "_owner",
         "_watchers",
@@ -209,6 +217,7 @@ class Observers:
         self._only: Observer | None = None
         # Async observers removed while events were still queued for them: delivered, then dropped.
         self._retired: list[_Queued] = []
+        self._raised: list[Observer] = []  # observers whose wants() raised, logged already
         self._log = log
         self._owner = owner
         self._watchers: list[Callable[[bool], object]] = []
@@ -293,6 +302,9 @@ class Observers:
         self._only = self._plain[0] if len(self._plain) == 1 and not self._queued else None
         self.send = self.emit if self._only is None else self._only
         self.senders = {}
+        if self._raised:  # (one gone, then attached again, is logged again)
+            attached = (*self._plain, *(q.callback for q in self._queued))
+            self._raised = [c for c in self._raised if any(c is a for a in attached)]
         self.requested = frozenset(k for k in ON_REQUEST if self.wants(k))
         self.direct = None if self.requested else self.send
         was, now = self.active, bool(self._plain or self._queued)
@@ -309,7 +321,8 @@ class Observers:
         every record but those.  Every other record goes to every observer.  Engines ask once per
         observer change, and build the records told on request only when someone wants them.
         """
-        return any(_asks(c, kind, self._log) for c in (*self._plain, *(q.callback for q in self._queued)))
+        asks = partial(_asks, kind=kind, log=self._log, raised=self._raised)
+        return any(asks(c) for c in (*self._plain, *(q.callback for q in self._queued)))
 
     def emit(self, event: Any) -> None:
         """Deliver ``event`` to every observer (plain ones now, async ones in order via their task)."""
@@ -343,8 +356,9 @@ class Observers:
         send = self.senders.get(kind)
         if send is None:
             # A plain observer's ``take_requested`` takes these records in its place (see the module).
-            plain = tuple(getattr(c, "take_requested", c) for c in self._plain if _asks(c, kind, self._log))
-            queued = tuple(q for q in self._queued if _asks(q.callback, kind, self._log))
+            asks = partial(_asks, kind=kind, log=self._log, raised=self._raised)
+            plain = tuple(getattr(c, "take_requested", c) for c in self._plain if asks(c))
+            queued = tuple(q for q in self._queued if asks(q.callback))
             if len(plain) == 1 and not queued:
                 send = plain[0]
             else:

@@ -107,6 +107,8 @@ class Failures:
             where = f"sent to error place {err_place.qname!r}"
         if self._report.watched:
             self._report.failed(t.qname, consumed, exc, None if err_place is None else err_place.qname)
+            if self._report.held:  # the parked tokens' sink failures: see IOPlaces.put
+                self._report.tell_held()
         self._report.record(
             fix_last(
                 f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}",

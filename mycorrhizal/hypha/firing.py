@@ -337,9 +337,12 @@ class Firing:
             self.committed(t, consumed, plan)
 
     def committed(self, t: TransitionState, consumed: Consumed, plan: Plan) -> None:
-        """Tell observers and the DEBUG log what a firing produced."""
+        """Tell observers and the DEBUG log what a firing produced (then the sink failures its
+        outputs met: see ``IOPlaces.put``)."""
         if self._report.watched:
             self._report.committed(t.qname, consumed, plan)
+            if self._report.held:
+                self._report.tell_held()
         if not self._report.debug:
             return
         if len(plan) == 1:

@@ -45,7 +45,11 @@ class IOPlaces:
         self._report = report
 
     def put(self, p: PlaceState, tokens: Iterable[Any]) -> None:
-        """New tokens arrive in ``p``: store them and wake whoever may now fire."""
+        """New tokens arrive in ``p``: store them and wake whoever may now fire.
+
+        For a step that tells its own record after the put (a commit, a parked firing): a sink
+        failing inline meanwhile is held (``Reporter.held``), and the step tells it after its own
+        record with ``Reporter.tell_held()``.  Anything else puts with :meth:`add`."""
         p.tokens.extend(tokens)
         p.gen += 1
         for c in p.consumers:
@@ -53,9 +57,17 @@ class IOPlaces:
                 c.queued = True
                 c.ready.append(c)
         if p.sink is not None:
-            self.kick_sink(p)
+            self.deliver(p)
         if not self._ready.scheduled:
             self._ready.schedule()
+
+    def add(self, p: PlaceState, tokens: Iterable[Any]) -> None:
+        """:meth:`put` for a step that tells no record of its own (``add_token``, a place's tokens
+        moved by a change of the net): a sink failing on them is told at once."""
+        start = len(self._report.held)
+        self.put(p, tokens)
+        if len(self._report.held) > start:
+            self._report.tell_held(start)
 
     def remove(self, p: PlaceState, indices: list[int]) -> list[Any]:
         """Take the tokens at ``indices`` (positions in take order) out of ``p`` from outside the net:
@@ -70,7 +82,16 @@ class IOPlaces:
     # -- sinks ------------------------------------------------------------------------------------
 
     def kick_sink(self, p: PlaceState) -> None:
-        """Deliver waiting tokens of sink ``p`` one at a time, inline while the sink does not suspend."""
+        """:meth:`deliver` for a step that tells no record of its own (``start()``, a retry): a
+        failure is told at once."""
+        start = len(self._report.held)
+        self.deliver(p)
+        if len(self._report.held) > start:
+            self._report.tell_held(start)
+
+    def deliver(self, p: PlaceState) -> None:
+        """Deliver waiting tokens of sink ``p`` one at a time, inline while the sink does not suspend
+        (a failure is held for the step that put them: see :meth:`put`)."""
         if p.sink_busy or not self._ready.running:
             return
         sink = p.sink
@@ -145,7 +166,9 @@ class IOPlaces:
         else:
             self._sink_done(p)
             self._delivered(p, token)
-        self.kick_sink(p)
+        self.deliver(p)
+        if self._report.held:  # (a task's step: whatever is held is this delivery's)
+            self._report.tell_held()
         self._ready.wake_idle()
 
     def _interrupted(self, p: PlaceState, exc: BaseException) -> None:
@@ -187,6 +210,18 @@ class IOPlaces:
             exc.__cause__ = cause
         if p.capacity is not None:
             p.reserved -= 1
+        if self._report.watched:  # held before the token is parked: its own failures come after
+            error_place = None if p.error_place is None else p.error_place.qname
+            self._report.held.append(
+                DeliveryFailed(
+                    source=self._report.name,
+                    time=self.timebase.now(),
+                    place=p.qname,
+                    token=token,
+                    error=exc,
+                    error_place=error_place,
+                )
+            )
         if p.error_place is not None:
             if p.capacity is not None:
                 self._ready.freed(p)
@@ -201,18 +236,6 @@ class IOPlaces:
             where = f"kept at the head of the place; {self._sink_blocked(p, exc)}"
             if self.recorder is not None:
                 self.recorder.sink_blocked(p)
-        if self._report.watched:
-            error_place = None if p.error_place is None else p.error_place.qname
-            self._report.emit(
-                DeliveryFailed(
-                    source=self._report.name,
-                    time=self.timebase.now(),
-                    place=p.qname,
-                    token=token,
-                    error=exc,
-                    error_place=error_place,
-                )
-            )
         self._report.record(
             fix_last(f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}", f"; the token was {where}"),
             exc,

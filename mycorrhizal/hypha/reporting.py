@@ -116,6 +116,7 @@ class Reporter:
         "starts",
         "debug",
         "now",
+        "held",
         "_timebase",
     )
 
@@ -129,6 +130,10 @@ class Reporter:
         """Whether an observer asks for :class:`FiringStarted` records (told on request, see
         ``Event.on_request``)."""
         self.debug = False
+        self.held: list[Event] = []
+        """Records of sink failures during a step that tells its own record after them (a commit's
+        inline sink raising): told by :meth:`tell_held` once that record is, so that no observer
+        sees a token fail before the record that put it in the sink's place."""
         self._timebase = timebase
         self.now = timebase.now
         """The timebase's ``now``, read once when the timebase is set: the firing records' time."""
@@ -148,6 +153,8 @@ class Reporter:
         self.debug = log.isEnabledFor(logging.DEBUG)
         self.watched = self.observers.active
         self.starts = self.watched and FiringStarted in self.observers.requested
+        if not self.watched and self.held:  # (the last observer went during a step: for nobody)
+            self.held.clear()
 
     def record(
         self,
@@ -184,6 +191,15 @@ class Reporter:
     def emit(self, event: Event) -> None:
         """Hand ``event`` to the observers (callers test ``watched`` first)."""
         self.observers.emit(event)
+
+    def tell_held(self, start: int = 0) -> None:
+        """Hand the observers the records :attr:`held` since ``start`` (its length before the step
+        that held them), in order; those held before stay for the step that held them."""
+        held = self.held
+        told = held[start:]
+        del held[start:]  # first: an observer may start a step that holds records of its own
+        for event in told:
+            self.observers.emit(event)
 
     # The records of a firing (callers test ``watched`` first), built positionally: the hot path
     # of an observed net.

@@ -234,7 +234,7 @@ class Scheduler:
                     c.queued = True
                     c.ready.append(c)
             if out.sink is not None:
-                self._io.kick_sink(out)
+                self._io.deliver(out)  # a failure is held: told after the record below
         else:
             consumed._took = took
             self._firing.commit(t, consumed, result, None)
@@ -257,6 +257,8 @@ class Scheduler:
                     observers.returned(send, result)
             except Exception as exc:
                 observers.failed(send, exc, record)
+            if report.held:
+                report.tell_held()
 
     def _hot_failed(self, t: TransitionState, consumed: Any, exc: BaseException, detached: bool) -> None:
         """A hot handler raised.  After it suspended, the error goes on to the firing's task (which

@@ -114,7 +114,8 @@ class Metrics:
         self.families = Families(registry, namespace)
         """The counters and histograms."""
         self.observers: list[MetricsObserver] = []
-        """One per observed runtime, in the order they were attached."""
+        """One per observed runtime, in the order they were attached (one its runtime detached
+        because it raised leaves: the runtime may be observed again)."""
         self._gauges = _Gauges(self, namespace)
         try:
             registry.register(self._gauges)
@@ -136,7 +137,7 @@ class Metrics:
                 f"Metrics.observe(): this Metrics already observes {runtime!r} (a second observer "
                 "would count each of its events twice); metrics.detach() it first to observe it anew"
             )
-        observer = MetricsObserver(self.families, runtime, self._net_changed)
+        observer = MetricsObserver(self.families, runtime, self._net_changed, self._forget)
         add(observer)
         self.observers.append(observer)
         return observer
@@ -152,5 +153,12 @@ class Metrics:
                 f"Metrics.detach(): this Metrics does not observe {observer.runtime!r} (detached "
                 "already?); detach what its observe() returned, once"
             )
-        self.observers.remove(observer)
         observer.runtime.remove_observer(observer)
+        self._forget(observer)  # (its on_detached did already, if the runtime calls it)
+
+    def _forget(self, observer: MetricsObserver) -> None:
+        """Let go of ``observer``, which its runtime no longer calls (detached, or it raised)."""
+        for i, mine in enumerate(self.observers):
+            if mine is observer:
+                del self.observers[i]
+                return

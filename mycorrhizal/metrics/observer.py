@@ -62,6 +62,8 @@ from .pruning import elements
 __all__ = ["MetricsObserver"]
 
 Handler = Callable[["MetricsObserver", Any], None]
+Gone = Callable[["MetricsObserver"], None]
+"""Told an observer the runtime stopped calling (``Metrics`` forgets it)."""
 Changed = Callable[[str, frozenset[str]], None]
 """Told the net's name and the names of the places and transitions a change removed from it."""
 Tracked = Callable[["MetricsObserver", Any, Any], None]
@@ -80,14 +82,28 @@ def _firing_key(event: FiringEvent) -> tuple[Any, ...]:
 class MetricsObserver:
     """Counts the events of one runtime (a plain observer; see :class:`~mycorrhizal.metrics.Metrics`)."""
 
-    __slots__ = ("families", "runtime", "changed", "_children", "_net", "_firings", "_ticks", "_machines")
+    __slots__ = (
+        "families",
+        "runtime",
+        "changed",
+        "gone",
+        "_children",
+        "_net",
+        "_firings",
+        "_ticks",
+        "_machines",
+    )
 
-    def __init__(self, families: Families, runtime: Any, changed: Changed | None = None) -> None:
+    def __init__(
+        self, families: Families, runtime: Any, changed: Changed | None = None, gone: Gone | None = None
+    ) -> None:
         self.families = families
         self.runtime = runtime
         """The observed runtime."""
         self.changed = changed
         """Told what a change of the observed net removed (``Metrics`` lets go of its series)."""
+        self.gone = gone
+        """Told when the runtime stops calling this observer (``Metrics`` forgets it)."""
         # (family, label values) -> the labelled child, shared by the families' observers
         self._children = families.children
         # the observed net as the last change left it: what the next one removes is told from it
@@ -103,6 +119,12 @@ class MetricsObserver:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def on_detached(self) -> None:
+        """The runtime stopped calling it (``remove_observer``, or detached because it raised):
+        tell :attr:`gone`."""
+        if self.gone is not None:
+            self.gone(self)
 
     def wants(self, kind: type) -> bool:
         """Whether records of class ``kind`` count for something: the records told on request

@@ -607,3 +607,48 @@ def test_a_wants_that_raises_is_logged_and_taken_for_a_no(
     observers.emit(note)
     observers.emit_requested(Announced(source="M", time=1.0, step=1))
     assert got == [note]
+
+
+class Second(Event):
+    """Another record told on request: a wants() is asked about every such class."""
+
+    on_request: ClassVar[bool] = True
+
+
+@pytest.mark.parametrize("change", ["add plain", "add async", "remove", "ask again"])
+def test_a_wants_that_raises_is_logged_once_per_observer(
+    observers: Observers, caplog: pytest.LogCaptureFixture, change: str
+) -> None:
+    # Asked again about every class told on request at each change of the set, it was logged
+    # again each time, one WARNING per class.
+    def picky(event: Event) -> None:
+        pass
+
+    def other(event: Event) -> None:
+        pass
+
+    async def queued(event: Event) -> None:
+        pass
+
+    def refuses(kind: type) -> bool:
+        raise LookupError(f"no {kind.__name__} here")
+
+    picky.wants = refuses  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        observers.add(picky)
+        for _ in range(3):
+            if change == "add plain":
+                observers.add(other)
+            elif change == "add async":
+                observers.add(queued)
+            elif change == "remove":
+                observers.add(other)
+                observers.remove(other)
+            else:
+                observers.emit_requested(Second(source="M", time=0.0))
+                observers.senders.clear()  # (asked again, as after a change)
+        logged = [r.getMessage() for r in caplog.records if "wants(" in r.getMessage()]
+        observers.remove(picky)
+        observers.add(picky)  # attached anew: said again, once
+    assert len(logged) == 1 and "observer <function" in logged[0] and "raised LookupError: no " in logged[0]
+    assert len([r for r in caplog.records if "wants(" in r.getMessage()]) == 2

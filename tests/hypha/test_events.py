@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mycorrhizal.common import ManualClock
 from mycorrhizal.common.observers import wants_all
+from mycorrhizal.durability import MemoryStore
 from mycorrhizal.hypha import (
     DeliveryFailed,
     FailedToken,
@@ -482,3 +483,201 @@ async def test_tokens_given_back_by_a_base_exception_are_told_as_a_cancelled_fir
         (FiringCancelled, {"Abortive.src": ("keep me",)}),
     ]
     await runner.stop()
+
+
+# -- a record about a token comes after the record of the step that put it there -------------------
+
+SHIPPING = ["function", "coroutine", "suspending", "two places", "guarded", "emitted", "journaled", "debug"]
+
+
+def _shipping(shape: str) -> Any:
+    """src -> ship -> out, an inline sink that raises (its token parked in 'dead'); ``shape`` picks
+    the path the firing commits by."""
+
+    @pn.net
+    def Shipping(builder: NetBuilder) -> None:
+        src, dead, kept = builder.place("src"), builder.place("dead"), builder.place("kept")
+
+        @builder.io_output_place(on_error=dead)
+        def out(token: Any, bb: Any, timebase: Any) -> None:
+            raise OSError("out is down")
+
+        outputs = [out, kept] if shape == "two places" else [out]
+        guard = (lambda consumed: True) if shape == "guarded" else None
+        if shape == "coroutine":
+
+            async def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return {out: consumed[0]}
+
+        elif shape == "suspending":
+
+            async def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                await timebase.sleep(1)
+                return {out: consumed[0]}
+
+        elif shape == "two places":
+
+            def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return {out: consumed[0], kept: consumed[0]}
+
+        elif shape == "emitted":
+
+            def ship(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+                ctx.emit(out, consumed[0])
+
+        else:
+
+            def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return {out: consumed[0]}
+
+        builder.transition(inputs=[src], outputs=outputs, guard=guard)(ship)
+
+    return Shipping
+
+
+def _order(events: list[Any]) -> list[tuple[str, str]]:
+    return [(e.kind, getattr(e, "transition", None) or e.place) for e in events]
+
+
+@pytest.mark.parametrize("shape", SHIPPING)
+async def test_a_sink_failing_inline_is_told_after_the_firing_that_produced_its_token(
+    shape: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The commit put the token (running the inline sink, which raised) before it told its own
+    # record: observers saw the token fail before the firing that produced it.
+    store = MemoryStore() if shape == "journaled" else None
+    runner = Runner(_shipping(shape), {}, clock, store=store, run="shipping" if store else None)
+    events = Recorder()
+    runner.add_observer(events)
+    runner.add_token("src", "parcel")
+    level = logging.DEBUG if shape == "debug" else logging.CRITICAL
+    with caplog.at_level(level, logger="mycorrhizal.hypha"):
+        await settle(clock, runner.run_until_idle())
+    await runner.stop()
+    assert _order(events) == [
+        ("started", "Shipping.ship"),
+        ("committed", "Shipping.ship"),
+        ("delivery failed", "Shipping.out"),
+    ]
+    assert runner.marking()["dead"][0].token == "parcel"
+
+
+@pytest.mark.parametrize("observer", ["plain", "async"])
+async def test_a_sink_failing_on_a_parked_token_is_told_after_what_parked_it(
+    observer: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed firing's tokens parked in a sink's place, and a failed delivery's token parked in
+    another sink's place: each failure of theirs comes after the record that parked the token."""
+
+    @pn.net
+    def Parking(builder: NetBuilder) -> None:
+        src, jobs, dead = builder.place("src"), builder.place("jobs"), builder.place("dead")
+
+        @builder.io_output_place(on_error=dead)
+        def alarm(token: Any, bb: Any, timebase: Any) -> None:
+            raise OSError("alarm is down")
+
+        @builder.io_output_place(on_error=alarm)
+        def out(token: Any, bb: Any, timebase: Any) -> None:
+            raise OSError("out is down")
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: consumed[0]}
+
+        @builder.transition(inputs=[jobs], outputs=[dead], on_error=alarm, priority=-1)
+        def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            raise ValueError("no work today")
+
+    seen: list[Any] = []
+
+    async def queued(event: Any) -> None:
+        seen.append(event)
+
+    runner = Runner(Parking, {}, clock)
+    runner.add_observer(seen.append if observer == "plain" else queued)
+    runner.add_tokens("src", ["parcel"])
+    runner.add_tokens("jobs", ["job"])
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    await runner.stop()
+    assert _order(seen) == [
+        ("committed", "Parking.ship"),
+        ("delivery failed", "Parking.out"),
+        ("delivery failed", "Parking.alarm"),
+        ("failed", "Parking.work"),
+        ("delivery failed", "Parking.alarm"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("way", "times"),
+    [("add_token", [0.0]), ("retried", [0.0, 0.1]), ("suspended", [1.0]), ("start", [0.0])],
+)
+async def test_a_sink_failing_outside_a_firing_is_told_at_once(
+    way: str, times: list[float], clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token added from outside, a retried delivery, a delivery that suspended and a sink kicked
+    by start(): no record of their own, so a failure of theirs is told when it happens."""
+
+    @pn.net
+    def Outbox(builder: NetBuilder) -> None:
+        @builder.io_output_place()
+        async def out(token: Any, bb: Any, timebase: Any) -> None:
+            bb["tries"] = bb.get("tries", 0) + 1
+            if way == "suspended" and bb["tries"] == 1:
+                await timebase.sleep(1)
+            if bb["tries"] <= len(times):
+                raise OSError("out is down")
+
+    runner = Runner(Outbox, {}, clock)
+    events = Recorder()
+    runner.add_observer(events)
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        if way != "start":
+            await runner.start()
+        runner.add_token("out", "letter")
+        if way == "start":
+            await runner.start()
+        told = len(events)
+        await clock.run_for(2)  # the retries (0.1 s, then 0.2 s later), the suspended delivery's end
+        await runner.stop()
+    assert told == (way != "suspended")
+    assert [(e.kind, e.time) for e in events] == [("delivery failed", t) for t in times]
+    assert runner.stats.delivered == 1
+
+
+async def test_a_sink_failure_held_when_the_last_observer_goes_is_told_to_no_later_one(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The firing's first token failed its sink (held for after the commit), its second token's
+    # sink removed the only observer: the held record must not wait for the next one attached.
+    first, later = Recorder(), Recorder()
+
+    @pn.net
+    def Leaving(builder: NetBuilder) -> None:
+        src, dead = builder.place("src"), builder.place("dead")
+
+        @builder.io_output_place(on_error=dead)
+        def out(token: Any, bb: Any, timebase: Any) -> None:
+            if token == "fails":
+                raise OSError("out is down")
+            if token == "leaves":
+                bb["runner"].remove_observer(first)
+
+        @builder.transition(inputs=[src], outputs=[out])
+        def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {out: ["fails", "leaves"] if consumed[0] == "both" else consumed[0]}
+
+    board: dict[str, Any] = {}
+    runner = board["runner"] = Runner(Leaving, board, clock)
+    runner.add_observer(first)
+    runner.add_token("src", "both")
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+        runner.add_observer(later)
+        runner.add_token("src", "fine")
+        await runner.run_until_idle()
+    await runner.stop()
+    assert _order(first) == [("started", "Leaving.ship")]
+    assert _order(later) == [("started", "Leaving.ship"), ("committed", "Leaving.ship")]

@@ -403,3 +403,54 @@ async def test_a_runtime_observed_twice_is_refused_not_counted_twice(registry: C
     await runner.stop()
     committed = {"net": "Shop", "transition": "work", "outcome": "committed"}
     assert value(registry, "mycorrhizal_net_firings_total", **committed) == 2
+
+
+async def _step(runtime: Any, n: int) -> None:
+    """One firing of the net (a job of size 1), or one message the machine handles."""
+    if isinstance(runtime, NetRunner):
+        runtime.add_token("inbox", Job(f"j{n}", 1))
+        await runtime.run_until_idle()
+    else:
+        runtime.send_message("hello")
+        await runtime.run()
+
+
+@pytest.mark.parametrize("how", ["raised", "removed"])
+@pytest.mark.parametrize("kind", ["net", "machine"])
+async def test_an_observer_the_runtime_detached_is_forgotten(
+    registry: CollectorRegistry, kind: str, how: str, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    # Detached by the runtime (it raised), the observer stayed in metrics.observers: observe()
+    # refused the runtime as observed already, and its gauges were still collected.
+    metrics = Metrics(registry)
+    runtime: Any = NetRunner(Shop, {}, ManualClock()) if kind == "net" else StateMachine(Idle)
+    if kind == "machine":
+        await runtime.initialize()
+    first = metrics.observe(runtime)
+
+    def broken(self: Any, event: Any) -> None:
+        raise RuntimeError("counting broke")
+
+    if how == "raised":
+        monkeypatch.setattr(metrics_observer.MetricsObserver, "__call__", broken)
+        with caplog.at_level(logging.WARNING):
+            await _step(runtime, 1)
+        assert "counting broke; it is detached" in caplog.text
+        monkeypatch.undo()
+    else:
+        runtime.remove_observer(first)
+    assert metrics.observers == []
+    assert samples(registry, f"mycorrhizal_{kind}_{'place_tokens' if kind == 'net' else 'queue_size'}") == []
+    with pytest.raises(ValueError, match=r"does not observe .* \(detached already\?\); detach what its"):
+        metrics.detach(first)
+    second = metrics.observe(runtime)  # not refused: the runtime is not observed
+    await _step(runtime, 2)
+    assert metrics.observers == [second]
+    if kind == "net":
+        labels = {"net": "Shop", "transition": "work", "outcome": "committed"}
+        assert value(registry, "mycorrhizal_net_firings_total", **labels) == 1
+        await runtime.stop()
+    else:
+        assert value(registry, "mycorrhizal_machine_messages_total", machine="Idle", state="Idle") == 1
+    metrics.detach(second)
+    assert metrics.observers == []

@@ -27,7 +27,7 @@ from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.rhizomorph import Status, TreeBuilder, bt
 from mycorrhizal.rhizomorph.events import TickStarted
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateEntered, StateMachine, septum
-from mycorrhizal.spores import AsyncFileTransport, SporesAttr, observe, spore
+from mycorrhizal.spores import AsyncFileTransport, SporesAttr, SyncFileTransport, observe, spore
 from mycorrhizal.spores.observing import handler_for
 from mycorrhizal.spores.observing.base import key_text, unpacked_as
 from mycorrhizal.spores.ocel import iso_time
@@ -819,6 +819,41 @@ async def test_an_observation_detached_for_a_failed_write_is_not_taken_for_attac
     await runner.run_until_idle()
     await runner.stop()
     assert [e["type"] for e in sink.events()] == ["stamp"]
+
+
+@pn.net
+def Shipping(builder: NetBuilder) -> None:
+    src, dead = builder.place("src"), builder.place("dead")
+
+    @builder.io_output_place(on_error=dead)
+    def out(token: Any, bb: Any, timebase: Any) -> None:
+        raise OSError("out is down")
+
+    @builder.transition(inputs=[src], outputs=[out])
+    def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {out: consumed[0]}
+
+
+@pytest.mark.parametrize("transport", [AsyncFileTransport, SyncFileTransport])
+async def test_a_token_failing_its_sink_is_written_after_the_firing_that_produced_it(
+    tmp_path: Path, transport: Any, caplog: Any
+) -> None:
+    # The firing's commit ran the inline sink, which raised, before it told the commit: the log
+    # had 'out delivery failed' for the parcel before the 'ship' that produced it.
+    path = tmp_path / "shipping.jsonl"
+    spores.configure(transport=transport(path))
+    runner = NetRunner(Shipping, {}, ManualClock())
+    observe(runner)
+    runner.add_token("src", {"id": "parcel"})
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    await runner.stop()
+    await spores.aclose()
+    events = [e for e in (json.loads(line)["event"] for line in path.read_text().splitlines()) if e]
+    assert [(e["type"], [r["objectId"] for r in e["relationships"]]) for e in events] == [
+        ("ship", ["Shipping", "parcel"]),
+        ("out delivery failed", ["Shipping", "parcel"]),
+    ]
 
 
 # -- composed runs (mycelium) ---------------------------------------------------------------------
