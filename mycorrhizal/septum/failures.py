@@ -193,7 +193,7 @@ def _no_choice(chosen: Any, spec: MachineSpec, node: Node, labels: bool) -> Type
     """The error for an ``on_error`` hook that returned ``chosen``: no state, nor a label of ``node``."""
     if labels:
         return TypeError(
-            f"on_error returned {chosen!r}, which is neither a septum state nor a label state "
+            f"on_error returned {_as_written(chosen)}, which is neither a septum state nor a label state "
             f"{node.name} declares; return a state, one of its labels, or None"
         )
     return TypeError(
