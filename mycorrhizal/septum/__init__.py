@@ -11,7 +11,7 @@ below, so that they never import the layers above them.
 """
 
 from ..common.errors import StateMachineComplete
-from . import chartanalysis, chartrender, compile, states
+from . import chartanalysis, chartrender, compile, names, states
 from .compound import Completed, CompositeState
 from .config import StateConfiguration
 from .context import Context
@@ -38,7 +38,12 @@ from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, SpecialTarget, Unhandled
 
 states.install_tools(
-    states.Tools(compile=compile.machine_spec, diagram=chartrender.diagram, analyse=chartanalysis.report)
+    states.Tools(
+        compile=compile.machine_spec,
+        diagram=chartrender.diagram,
+        analyse=chartanalysis.report,
+        resolve=names.resolved,
+    )
 )
 
 __all__ = [

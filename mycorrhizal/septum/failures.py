@@ -89,16 +89,25 @@ def handler_error(
 
 def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
     """``role`` of ``node`` returned a label (or a target) its ``transitions()`` does not declare."""
+    shown = repr(label)
     if isinstance(label, State) or special(label):  # a target returned in place of its label
-        fix = f"add LabeledTransition(SOME_LABEL, {label!r}) or return a declared label"
+        shown = _as_written(label)
+        fix = f"add LabeledTransition(SOME_LABEL, {shown}) or return a declared label"
     else:
         fix = f"add LabeledTransition({label_text(label)}, ...) or return a declared label"
         fix = did_you_mean(label_text(label), _declared_labels(node), fix)
     return UndeclaredLabelError(
-        f"state {node.name}: {role} returned {label!r}, which its transitions() does not declare; {fix}",
+        f"state {node.name}: {role} returned {shown}, which its transitions() does not declare; {fix}",
         state=node.name,
         event=label,
     )
+
+
+def _as_written(target: Any) -> str:
+    """A target as the program writes it (``Retry``, ``Retry()``, ``Busy``), so the fix can be pasted."""
+    if isinstance(target, State):
+        return target.name
+    return target.__name__ if isinstance(target, type) else repr(target)
 
 
 def _declared_labels(node: Any) -> list[str]:
@@ -184,7 +193,7 @@ def _no_choice(chosen: Any, spec: MachineSpec, node: Node, labels: bool) -> Type
     """The error for an ``on_error`` hook that returned ``chosen``: no state, nor a label of ``node``."""
     if labels:
         return TypeError(
-            f"on_error returned {chosen!r}, which is neither a septum state nor a label state "
+            f"on_error returned {_as_written(chosen)}, which is neither a septum state nor a label state "
             f"{node.name} declares; return a state, one of its labels, or None"
         )
     return TypeError(

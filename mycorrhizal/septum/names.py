@@ -29,7 +29,7 @@ from .history import DeepHistory, History
 from .states import State, StateGroup
 from .targets import Again, LabeledTransition, Pop, Push, Repeat, Restart, Retry, Unhandled
 
-__all__ = ["bind", "module_globals", "scope", "unresolved"]
+__all__ = ["bind", "module_globals", "resolved", "scope", "unresolved"]
 
 #: septum's own names, visible by bare name unless the module defines them itself.
 VOCABULARY: dict[str, Any] = {
@@ -85,6 +85,11 @@ def scope(state: State, group: StateGroup | None) -> dict[str, Any]:
     if state.form == "class":
         names.update(state.namespace)
     return names
+
+
+def resolved(state: State, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, a handler of ``state``, with its names fixed as in a machine built from ``state``."""
+    return bind(fn, scope(state, None))
 
 
 def _rewrappable(fn: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]] | None:

@@ -46,6 +46,9 @@ class Tools:
     """``diagram(compiled, current)``: its picture, with ``current`` (a state or states) highlighted."""
     analyse: Callable[[Any], list[tuple[bool, str]]]
     """``analyse(compiled)``: structural findings as (fine, text)."""
+    resolve: Callable[[State, Handler], Handler]
+    """``resolve(state, handler)``: the handler with its bare names fixed, as a machine built from
+    ``state`` runs it (a class body's names are out of its handlers' reach otherwise)."""
 
 
 _tools: list[Tools] = []
@@ -150,11 +153,15 @@ class State(_MachineRoot):
         if key.startswith("__") or key in _STATE_FIELDS:
             # Dunders, and fields not set yet (an object being built): never the namespace.
             raise AttributeError(key)
+        if key in ROLES:  # 0.x's spec attributes: ``MyState.on_state`` is the handler, or None
+            found = self.handler(key)
+            if found is not None:
+                return self.resolved(found)
         try:
             return self.namespace[key]
         except KeyError:
-            if key in ROLES:  # 0.x's spec attributes: ``MyState.on_state`` is the handler, or None
-                return self.handler(key)
+            if key in ROLES:
+                return None
             fix = did_you_mean(key, _public(self.namespace, ROLES), "define it in the state's body")
             raise AttributeError(f"state {self.name!r} has no attribute {key!r}. Fix: {fix}") from None
 
@@ -174,8 +181,13 @@ class State(_MachineRoot):
     def get_transitions(self) -> list[Any]:
         """What ``transitions()`` returns, as a list (empty when the state declares none)."""
         fn = self.handler("transitions")
-        found = fn() if fn is not None else []
+        found = self.resolved(fn)() if fn is not None else []
         return list(found) if isinstance(found, list | tuple) else [found]
+
+    def resolved(self, handler: Handler) -> Handler:
+        """``handler`` as a machine built from this state runs it, so that it can be called alone."""
+        # A function-form handler is a closure: Python already resolved its names.
+        return tools().resolve(self, handler) if self.form == "class" else handler
 
     def handler(self, role: str) -> Handler | None:
         """The handler declared for ``role`` (e.g. ``"on_enter"``), or None; as written, unbound."""

@@ -287,6 +287,32 @@ def test_state_specs_read_with_0x_attribute_names() -> None:
     assert Done.get_transitions() == []
 
 
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Tuning:
+    class Events(Enum):
+        BACK = auto()
+
+    @septum.on_state
+    async def on_state(ctx):
+        ctx.log(f"tuning {ctx.msg}")
+        return Events.BACK if ctx.msg == "back" else None  # noqa: F821 - resolved by septum
+
+    @septum.transitions
+    def transitions():
+        return [LabeledTransition(Events.BACK, Done)]  # noqa: F821
+
+
+async def test_a_class_form_state_s_handlers_run_alone_with_their_bare_names() -> None:
+    # Before: ``await Tuning.on_state(ctx)`` and ``Tuning.get_transitions()`` raised
+    # NameError: name 'Events' is not defined, since septum resolved the names only for a machine.
+    logged: list[str] = []
+    ctx = SharedContext(send_message=lambda msg: None, log=logged.append, common={}, msg="back")
+    assert await Tuning.on_state(ctx) is Tuning.Events.BACK
+    assert logged == ["tuning back"]
+    assert Tuning.get_transitions() == [LabeledTransition(Tuning.Events.BACK, Done)]
+    assert Tuning.on_timeout is None  # a role it does not declare still reads as None
+
+
 async def test_retry_instance_and_class_are_one_target() -> None:
     @septum.state(config=StateConfiguration(retries=1, can_dwell=True))
     def Flaky():

@@ -6,6 +6,7 @@ import pytest
 
 from mycorrhizal.common import HandlerError, StateMachineComplete
 from mycorrhizal.septum import (
+    Again,
     HandlerFailed,
     LabeledTransition,
     Pop,
@@ -160,6 +161,20 @@ async def test_error_hook_must_return_a_state_a_label_or_none() -> None:
     with pytest.raises(
         TypeError, match="on_error returned 'Oops', which is neither a septum state nor a label"
     ):
+        await fsm.run()
+
+
+@pytest.mark.parametrize(
+    ("chosen", "shown"),
+    [(Again, "Again"), (Pop(), r"Pop\(\)"), ("Oops", "'Oops'")],
+    ids=["class", "instance", "text"],
+)
+async def test_an_error_hook_answering_an_unlisted_target_hears_it_named(chosen: object, shown: str) -> None:
+    # Before: "on_error returned <class 'mycorrhizal.septum.targets.Again'>, which is neither ..."
+    fsm = StateMachine(Worker, on_error=lambda ctx, error: chosen)
+    fsm.send_message("bad")
+    declared = "which is neither a septum state nor a label state Worker declares; "
+    with pytest.raises(TypeError, match=rf"^on_error returned {shown}, {declared}"):
         await fsm.run()
 
 

@@ -467,3 +467,31 @@ def test_a_misspelt_label_returned_is_answered_with_the_nearest_declared(
         UndeclaredLabelError, match=rf"returned '{label}', which its transitions\(\) does not declare; {fix}"
     ):
         fsm.send("go")
+
+
+Elsewhere = terminal("Elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        (Retry, "Retry"),
+        (Unhandled, "Unhandled"),
+        (Pop, "Pop"),
+        (Again(), r"Again\(\)"),
+        (Elsewhere, "Elsewhere"),
+    ],
+    ids=["special_class", "unhandled_class", "pop_class", "special_instance", "state"],
+)
+def test_a_target_returned_but_not_listed_is_named_as_written(target: object, shown: str) -> None:
+    # Before: "on_state returned <class 'mycorrhizal.septum.targets.Retry'>, ...;
+    # add LabeledTransition(SOME_LABEL, <class 'mycorrhizal.septum.targets.Retry'>)", a fix
+    # that cannot be pasted; a state read "<septum state Elsewhere>".
+    fsm = flat_returning(target)
+    fsm.run_sync()
+    with pytest.raises(
+        UndeclaredLabelError,
+        match=rf"^state Loose: on_state returned {shown}, which its transitions\(\) does not declare; "
+        rf"add LabeledTransition\(SOME_LABEL, {shown}\) or return a declared label$",
+    ):
+        fsm.send("go")
