@@ -231,7 +231,15 @@ class NetBuilder(PlaceDeclarations, Patterns):
             return []
         pairs = []
         for item in items:
-            if not isinstance(item, tuple):
+            if item is Ellipsis:  # a sketch's placeholder, outputs=[...], pasted as it was written
+                self._problems.append(
+                    Problem(
+                        subject,
+                        f"{which}=[...] holds the placeholder '...', not a place",
+                        f"name the places: {which}=[place, ...] with each place the builder declared",
+                    )
+                )
+            elif not isinstance(item, tuple):
                 pairs.append((item, 1))
             elif len(item) == 2:
                 pairs.append(item)
