@@ -44,30 +44,26 @@ class IOPlaces:
         self._inflight = inflight
         self._report = report
 
-    def put(self, p: PlaceState, tokens: Iterable[Any]) -> None:
+    def put(self, p: PlaceState, tokens: Iterable[Any], recorded: bool = True) -> None:
         """New tokens arrive in ``p``: store them and wake whoever may now fire.
 
-        For a step that tells its own record after the put (a commit, a parked firing): a sink
-        failing inline meanwhile is held (``Reporter.held``), and the step tells it after its own
-        record with ``Reporter.tell_held()``.  Anything else puts with :meth:`add`."""
+        ``recorded``: the step putting them tells its own record after the put (a commit, a parked
+        firing), so a sink failing inline meanwhile is held (``Reporter.held``) until that step
+        calls ``Reporter.tell_held()``.  A step with no record of its own (``add_token``, a place's
+        tokens moved by a change of the net) passes False: a failure is told at once."""
         p.tokens.extend(tokens)
         p.gen += 1
         for c in p.consumers:
             if not c.queued:
                 c.queued = True
                 c.ready.append(c)
-        if p.sink is not None:
-            self.deliver(p)
+        if p.sink is not None:  # (a flag, not a wrapper around put: add_token's path stays one frame)
+            if recorded:
+                self.deliver(p)
+            else:
+                self.kick_sink(p)
         if not self._ready.scheduled:
             self._ready.schedule()
-
-    def add(self, p: PlaceState, tokens: Iterable[Any]) -> None:
-        """:meth:`put` for a step that tells no record of its own (``add_token``, a place's tokens
-        moved by a change of the net): a sink failing on them is told at once."""
-        start = len(self._report.held)
-        self.put(p, tokens)
-        if len(self._report.held) > start:
-            self._report.tell_held(start)
 
     def remove(self, p: PlaceState, indices: list[int]) -> list[Any]:
         """Take the tokens at ``indices`` (positions in take order) out of ``p`` from outside the net:

@@ -294,7 +294,7 @@ class NetChanges:
         self._commit(spec, flat, places, transitions, levels, added, change)
         if move is not None:
             source, into = move
-            self._io.add(into, source.in_take_order())
+            self._io.put(into, source.in_take_order(), False)
 
     def _check(
         self,

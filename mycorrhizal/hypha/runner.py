@@ -338,7 +338,7 @@ class Runner(NetChanges):
         adding.check_room(p)
         if self._durable is not None:
             self._durable.added(p, [token])
-        self._io.add(p, (token,))
+        self._io.put(p, (token,), False)
 
     def add_tokens(self, place: str, tokens: Iterable[Any]) -> None:
         """Put several tokens into ``place``, in order (all or none, if capacity would be exceeded).
@@ -350,7 +350,7 @@ class Runner(NetChanges):
         if batch:
             if self._durable is not None:
                 self._durable.added(p, batch)
-            self._io.add(p, batch)
+            self._io.put(p, batch, False)
 
     def marking(self) -> Marking:
         """Snapshot of the tokens in every place (tokens in flight in a handler are not in it)."""
