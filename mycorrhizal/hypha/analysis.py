@@ -89,7 +89,7 @@ def unreachable(net: NetSpec, entry_places: Iterable[str] = ()) -> Unreachable:
     for name in entry_places:
         index = flat.place_index(name)
         if index is None:
-            raise AnalysisError(f"entry place {name!r} is not a place of net {flat.name!r}")
+            raise _unknown_place(flat, f"entry place {name!r} is not")
         marked.add(index)
     fired: set[int] = set()
     changed = True
@@ -192,15 +192,23 @@ def _start(
     for name in sources:
         index = flat.place_index(name)
         if index is None:
-            raise AnalysisError(f"source {name!r} is not a place of net {flat.name!r}")
+            raise _unknown_place(flat, f"source {name!r} is not")
         unlimited.add(index)
     for name, count in (initial or {}).items():
         index = flat.place_index(name)
         if index is None:
-            raise AnalysisError(f"initial marking names {name!r}, which is not a place of {flat.name!r}")
+            raise _unknown_place(flat, f"initial marking names {name!r}, which is not")
         start[index] = count
         unlimited.discard(index)
     return tuple(start), unlimited
+
+
+def _unknown_place(flat: FlatNet, what: str) -> AnalysisError:
+    """The error for a name given to the analysis that names no place of the net."""
+    places = [fp.qname for fp in flat.places]
+    return AnalysisError(
+        f"{what} a place of net {flat.name!r}; places: {places}. Fix: name one of those places"
+    )
 
 
 _Move = tuple[str, int, list[tuple[int, int]], list[tuple[int, int]]]

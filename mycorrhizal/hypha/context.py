@@ -8,7 +8,12 @@ from typing import Any, ClassVar, SupportsIndex, overload
 from ..common.errors import HandlerError, RoutingError, did_you_mean
 from .coroutines import Produced
 
-__all__ = ["Consumed", "FiringContext", "consumed_class", "taking", "with_context"]
+__all__ = ["Consumed", "FiringContext", "consumed_class", "named", "taking", "with_context"]
+
+
+def named(key: Any) -> Any:
+    """An output key as the user wrote it, for messages: a ref is its plain name, not ``PlaceRef('x')``."""
+    return str(key) if isinstance(key, str) else key
 
 
 class Consumed(list[Any]):
@@ -157,8 +162,8 @@ class FiringContext:
         if place not in self._keys:
             fix = did_you_mean(place, self._keys, "add an arc or an 'outputs=' entry")
             raise RoutingError(
-                f"transition {self.transition!r} may not produce into {place!r}: it has no output arc to "
-                f"it (outputs: {list(self.outputs)}); {fix}",
+                f"transition {self.transition!r} may not produce into {named(place)!r}: it has no output "
+                f"arc to it (outputs: {list(self.outputs)}); {fix}",
                 transition=self.transition,
                 place=str(place),
             )

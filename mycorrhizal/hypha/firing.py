@@ -10,7 +10,7 @@ from typing import Any
 
 from ..common.errors import CapacityError, CodecError, RoutingError, did_you_mean
 from .bindings import Binding, bindings, pick
-from .context import Consumed, FiringContext, taking
+from .context import Consumed, FiringContext, named, taking
 from .coroutines import Continue, collect, collect_async
 from .failures import Failures
 from .inflight import InFlight
@@ -369,8 +369,8 @@ class Firing:
             if place is None:
                 fix = did_you_mean(key, t.out_places, "add builder.arc(transition, place) or outputs=[...]")
                 raise RoutingError(
-                    f"transition {t.qname!r} may not produce into {key!r}: it has no output arc to that "
-                    f"place (outputs: {list(t.flat.output_refs)}); {fix}",
+                    f"transition {t.qname!r} may not produce into {named(key)!r}: it has no output arc to "
+                    f"that place (outputs: {list(t.flat.output_refs)}); {fix}",
                     transition=t.qname,
                     place=str(key),
                 )

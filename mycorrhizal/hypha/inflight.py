@@ -107,6 +107,11 @@ class InFlight:
         self.tasks = {task: abandon for task, abandon in self.tasks.items() if not task.done()}
 
     def _ended(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled():
+            # A task ends with an exception only for a KeyboardInterrupt or the like, which the
+            # runner has logged and raised to the caller: retrieving it keeps asyncio from
+            # reporting it again as an ERROR ("Task exception was never retrieved").
+            task.exception()
         abandon = self.tasks.pop(task, None)
         if abandon is not None:
             abandon(task)  # it ended before its coroutine ran: nothing else cleans up after it

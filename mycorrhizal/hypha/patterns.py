@@ -203,6 +203,10 @@ class Patterns:
         one, targets = _one(self), dict(type_map)
         tname = name or f"route_{_local(input_place)}"
         _takes_options(self, tname, "route", options)
+        # Only a route without an error place is told to get one (the token then went back).
+        fix = "add the type to the map"
+        if not isinstance(options.get("on_error"), str):
+            fix += ", or give it on_error= (a place for such tokens)"
 
         def route(consumed: Sequence[Any], bb: Any, timebase: Any, ctx: Any) -> Iterator[dict[str, Any]]:
             for token in consumed:
@@ -212,8 +216,7 @@ class Patterns:
                     known = [t.__name__ for t in targets]
                     raise RoutingError(
                         f"transition {ctx.transition!r} has no place for a token of type "
-                        f"{type(token).__name__} (it routes {known}); add the type to the map, or give it "
-                        "on_error=",
+                        f"{type(token).__name__} (it routes {known}); {fix}",
                         transition=ctx.transition,
                     )
                 yield {target: one(token)}

@@ -148,7 +148,11 @@ def test_unreachable_parts_are_found_structurally() -> None:
     assert found.transitions == {"Orphans.stuck"}
     fed = unreachable(Orphans, entry_places=["lonely"])
     assert fed.places == frozenset() and fed.transitions == frozenset()
-    with pytest.raises(AnalysisError, match=r"entry place 'nope' is not a place of net 'Orphans'"):
+    with pytest.raises(
+        AnalysisError,
+        match=r"entry place 'nope' is not a place of net 'Orphans'; places: \['Orphans.start', .*\]\. "
+        r"Fix: name one of those places",
+    ):
         unreachable(Orphans, entry_places=["nope"])
 
 
@@ -276,8 +280,18 @@ def test_entry_places_are_unlimited_supplies() -> None:
         reachability_graph(net, sources=["inbox"])
     assert analyze(net, entry_places=["inbox"]).unbounded is not None
     assert reachability_graph(net).deadlocks == [{}]
-    with pytest.raises(AnalysisError, match=r"source 'nope' is not a place of net 'Fed'"):
+    with pytest.raises(
+        AnalysisError,
+        match=r"source 'nope' is not a place of net 'Fed'; places: \['Fed.inbox', 'Fed.out'\]\. "
+        r"Fix: name one of those places",
+    ):
         reachability_graph(net, sources=["nope"])
+    with pytest.raises(
+        AnalysisError,
+        match=r"initial marking names 'nope', which is not a place of net 'Fed'; places: \['Fed.inbox', "
+        r"'Fed.out'\]\. Fix: name one of those places",
+    ):
+        reachability_graph(net, initial={"nope": 1})
 
 
 def test_priorities_make_the_search_rely_on_the_state_limit() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common.errors import DefinitionError, DefinitionTypeError
-from mycorrhizal.hypha import NetBuilder, pn
+from mycorrhizal.common.errors import DefinitionError, DefinitionTypeError, RoutingError
+from mycorrhizal.hypha import NetBuilder, Runner, pn
 
 Shape = Callable[..., Any]  # (builder, input place, output place, **options)
 
@@ -87,3 +87,31 @@ def test_a_name_declared_twice_by_hand_gets_the_usual_fix(places: tuple[NetBuild
         DefinitionError, match=r"declared 2 times .*Fix: give each place, transition and subnet[^.]*$"
     ):
         builder.build()
+
+
+@pytest.mark.parametrize(
+    ("on_error", "fix"),
+    [
+        (None, r"add the type to the map, or give it on_error= \(a place for such tokens\)$"),
+        ("odd", r"add the type to the map$"),  # it has an error place already: no advice to add one
+    ],
+)
+async def test_a_token_route_has_no_place_for_gets_advice_that_fits_the_route(
+    on_error: str | None, fix: str
+) -> None:
+    @pn.net
+    def Sorter(builder: NetBuilder) -> None:
+        mixed, numbers = builder.place("mixed", initial=[1.5]), builder.place("numbers")
+        builder.place("odd")
+        builder.route(mixed, {int: numbers}, **({} if on_error is None else {"on_error": on_error}))
+
+    runner = Runner(Sorter, {})
+    await runner.run_until_idle()
+    (error,) = runner.errors
+    assert runner.marking().total() == 1  # back in mixed, or in odd as a FailedToken
+    with pytest.raises(
+        RoutingError,
+        match=r"transition 'Sorter.route_mixed' has no place for a token of type "
+        r"float \(it routes \['int'\]\); " + fix,
+    ):
+        raise error.__cause__  # type: ignore[misc]

@@ -10,7 +10,7 @@ import pytest
 
 from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
 from mycorrhizal.common.observers import wants_all
-from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceType, Runner, pn
+from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceRef, PlaceType, Runner, pn
 from mycorrhizal.hypha.context import consumed_class
 from tests._observing import Recorder
 
@@ -175,6 +175,11 @@ async def test_plain_function_returning_a_coroutine_is_awaited(bb: dict[str, Any
     [
         (
             {"elsewhere": 1},
+            RoutingError,
+            r"transition 'Route.t' may not produce into 'elsewhere': it has no output",
+        ),
+        (  # a ref is named as the user wrote it, not as PlaceRef('elsewhere')
+            {PlaceRef("elsewhere"): 1},
             RoutingError,
             r"transition 'Route.t' may not produce into 'elsewhere': it has no output",
         ),
@@ -433,7 +438,8 @@ async def test_ctx_gives_name_memory_runner_outputs_and_emit(bb: dict[str, Any])
     assert contexts[-1].memory is not first.memory
 
 
-async def test_ctx_emit_into_a_non_output_raises_routing_error(bb: dict[str, Any]) -> None:
+@pytest.mark.parametrize("target", ["not_mine", PlaceRef("not_mine")], ids=["name", "ref"])
+async def test_ctx_emit_into_a_non_output_raises_routing_error(bb: dict[str, Any], target: str) -> None:
     @pn.net
     def Ctx(builder: NetBuilder) -> None:
         src = builder.place("src", initial=["a"])
@@ -441,7 +447,7 @@ async def test_ctx_emit_into_a_non_output_raises_routing_error(bb: dict[str, Any
 
         @builder.transition(inputs=[src])
         def route(consumed: Any, bb: Any, timebase: Any, ctx: FiringContext) -> None:
-            ctx.emit("not_mine", consumed[0])
+            ctx.emit(target, consumed[0])
 
     runner = Runner(Ctx, bb)
     await runner.run_until_idle()
