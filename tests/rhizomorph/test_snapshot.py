@@ -216,6 +216,16 @@ class Unregistered:
     n: int
 
 
+@bt.tree
+def Counter() -> None:
+    """A tree over a blackboard of a type no registry knows until a test registers it."""
+
+    @bt.root
+    @bt.action
+    def add(bb: Unregistered) -> Status:
+        return Status.SUCCESS
+
+
 @pytest.mark.parametrize(
     ("codecs", "fix"),
     [
@@ -232,13 +242,6 @@ class Unregistered:
 async def test_an_unregistered_blackboard_type_names_the_tree_and_one_fix(
     codecs: CodecRegistry | None, fix: str
 ) -> None:
-    @bt.tree
-    def Counter() -> None:
-        @bt.root
-        @bt.action
-        def add(bb: Unregistered) -> Status:
-            return Status.SUCCESS
-
     runner = Runner(Counter, Unregistered(1))
     await runner.tick()
     with pytest.raises(
@@ -269,13 +272,6 @@ async def test_an_unregistered_blackboard_type_names_the_tree_and_one_fix(
 async def test_a_blackboard_of_an_unknown_type_names_the_tree_and_one_fix(
     codecs: CodecRegistry | None, fix: str
 ) -> None:
-    @bt.tree
-    def Counter() -> None:
-        @bt.root
-        @bt.action
-        def add(bb: Unregistered) -> Status:
-            return Status.SUCCESS
-
     known = CodecRegistry()
     known.register(Unregistered)
     runner = Runner(Counter, Unregistered(1))
