@@ -281,10 +281,21 @@ def arcs_are_declared_once(net: NetSpec) -> Iterator[Problem]:
             yield Problem(
                 arc_subject(a),
                 f"this arc is declared twice ({seen[key]} and {a.origin})",
-                "declare it once; use weight= for several tokens",
+                _declare_once(seen[key], a.origin),
             )
         else:
             seen[key] = a.origin
+
+
+def _declare_once(first: str, again: str) -> str:
+    """The fix for an arc declared twice: a shape takes no weight, so its arc is given one another way."""
+    shape = patterns.shape_of(first) or patterns.shape_of(again)
+    if shape is None:
+        return "declare it once; use weight= for several tokens"
+    return (
+        f"builder.{shape}() takes no weight: drop the builder.arc(), or declare the transition with "
+        "builder.transition() and give the weight in inputs=/outputs="
+    )
 
 
 # -- error places ---------------------------------------------------------------------------------

@@ -23,6 +23,41 @@ class _Declares(Protocol):
     list_value: ListValue
     transition: Callable[..., Any]
     _problems: list[Problem]
+    _arcs: list[tuple[Any, Any, int, str, str | None]]
+
+
+def shape_origin(shape: str, tname: str) -> str:
+    """How a shape's arcs say where they come from (``builder.fork() of transition 'fork_a'``)."""
+    return f"builder.{shape}() of transition {tname!r}"
+
+
+def shape_of(origin: str) -> str | None:
+    """The shape (``"fork"``) that declared an arc of this origin, None if no shape did."""
+    head, found, _ = origin.partition("() of transition ")
+    return head.removeprefix("builder.") if found and head.startswith("builder.") else None
+
+
+def _declare(
+    builder: _Declares,
+    shape: str,
+    handler: Callable[..., Any],
+    tname: str,
+    inputs: list[Any],
+    outputs: list[Any],
+    options: Mapping[str, Any],
+) -> TransitionRef:
+    """Declare the shape's transition; its arcs say the shape declared them (not ``inputs=``, which
+    the user never wrote), so a problem with one of them points at the shape."""
+    first = len(builder._arcs)
+    ref: TransitionRef = builder.transition(name=tname, inputs=inputs, outputs=outputs, **options)(handler)
+    _mark_shape(builder, first, shape, tname)
+    return ref
+
+
+def _mark_shape(builder: _Declares, first: int, shape: str, tname: str) -> None:
+    """Say that ``shape`` declared the builder's arcs from index ``first`` on."""
+    origin = shape_origin(shape, tname)
+    builder._arcs[first:] = [(src, dst, w, origin, name) for src, dst, w, _, name in builder._arcs[first:]]
 
 
 def _refuse_none(builder: _Declares, tname: str, places: Sequence[Any], given: str, fix: str) -> None:
@@ -94,10 +129,7 @@ class Patterns:
         tname = name or f"forward_{_local(input_place)}_to_{_local(output_place)}"
         _takes_options(self, tname, "forward", options)
         _refuse_loop(self, tname, "forward", input_place, [output_place])
-        ref: TransitionRef = self.transition(
-            name=tname, inputs=[input_place], outputs=[output_place], **options
-        )(forward)
-        return ref
+        return _declare(self, "forward", forward, tname, [input_place], [output_place], options)
 
     def fork(
         self: _Declares,
@@ -118,8 +150,7 @@ class Patterns:
         vanish = "fork() was given no output places, so every token it takes would vanish"
         _refuse_none(self, tname, outs, vanish, "give it at least one output place")
         _refuse_loop(self, tname, "fork", input_place, outs)
-        ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(fork)
-        return ref
+        return _declare(self, "fork", fork, tname, [input_place], outs, options)
 
     def join(
         self: _Declares,
@@ -138,10 +169,7 @@ class Patterns:
 
         tname = name or f"join_to_{_local(output_place)}"
         _takes_options(self, tname, "join", options)
-        ref: TransitionRef = self.transition(
-            name=tname, inputs=list(input_places), outputs=[output_place], **options
-        )(join)
-        return ref
+        return _declare(self, "join", join, tname, list(input_places), [output_place], options)
 
     def merge(
         self: _Declares,
@@ -157,7 +185,9 @@ class Patterns:
         for i, place in enumerate(ins):
             tname = f"{name}_{i}" if name else f"{_local(place)}_{i}_to_{_local(output_place)}"
             _takes_options(self, tname, "merge", options)
+            first = len(self._arcs)
             refs.append(Patterns.forward(self, place, output_place, tname, **options))
+            _mark_shape(self, first, "merge", tname)
         return refs
 
     def round_robin(
@@ -183,10 +213,7 @@ class Patterns:
         nowhere = "round_robin() was given no output places, so it has nowhere to send a token"
         _refuse_none(self, tname, outs, nowhere, "give it at least one output place")
         options.setdefault("concurrency", 1)
-        ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(
-            round_robin
-        )
-        return ref
+        return _declare(self, "round_robin", round_robin, tname, [input_place], outs, options)
 
     def route(
         self: _Declares,
@@ -234,5 +261,4 @@ class Patterns:
                         "give each type its own entry, e.g. {int: place, float: place}",
                     )
                 )
-        ref: TransitionRef = self.transition(name=tname, inputs=[input_place], outputs=outs, **options)(route)
-        return ref
+        return _declare(self, "route", route, tname, [input_place], outs, options)

@@ -51,6 +51,25 @@ def test_a_shape_still_passes_the_options_it_takes_on(
     assert builder.build().lookup(tname).priority == 3
 
 
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("end", ["input", "output"])
+def test_a_weight_given_by_arc_to_a_shape_s_arc_names_the_shape_and_what_to_do(
+    places: tuple[NetBuilder, Any, Any, Any], shape: str, end: str
+) -> None:
+    builder, a, _, c = places
+    declare, tname = SHAPES[shape]
+    ref = declare(builder, a, c)
+    ref = ref[0] if isinstance(ref, list) else ref  # merge: one transition per input place
+    builder.arc(*((a, ref) if end == "input" else (ref, c)), weight=2)
+    match = (
+        rf"this arc is declared twice \(builder\.{shape}\(\) of transition '{tname}' and arc\)\. "
+        rf"Fix: builder\.{shape}\(\) takes no weight: drop the builder\.arc\(\), or declare the "
+        r"transition with builder\.transition\(\) and give the weight in inputs=/outputs=$"
+    )
+    with pytest.raises(DefinitionError, match=match):
+        builder.build()
+
+
 @pytest.fixture
 def worker() -> Any:
     """A subnet with one place, ``outbox``."""
