@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ..common.callables import written_name
 from ..common.errors import (
     ExecutionError,
     HandlerError,
@@ -121,8 +122,7 @@ def _declared_labels(node: Any) -> list[str]:
 
 def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:
     """An async handler returned a coroutine it did not await (``return helper()``)."""
-    # As the handler calls it: a helper declared in a function has a qualname ``f.<locals>.helper``.
-    name = str(getattr(coroutine, "__qualname__", repr(coroutine))).rpartition("<locals>.")[2]
+    name = written_name(coroutine)  # as the handler calls it, not ``f.<locals>.helper``
     coroutine.close()  # never run: closed here, so Python does not warn that it was never awaited
     return ExecutionError(
         f"state {node.name}: {role} returned the coroutine {name}() instead of a label; "
