@@ -80,17 +80,23 @@ def reason(exc: BaseException) -> str:
     return str(exc).rstrip(".")
 
 
+def split_fix(said: str) -> tuple[str, str | None]:
+    """An error's text as (what went wrong, its fix), the fix None when it ends with no ``". Fix: ..."``."""
+    problem, found, fix = said.partition(". Fix: ")
+    return (problem, fix) if found else (said, None)
+
+
 def problem(exc: BaseException) -> str:
     """The text of ``exc`` without its fix (``". Fix: ..."``) or final full stop: what went wrong, to
     quote inside another error, whose own fix then stays its only one, and last."""
-    return reason(exc).partition(". Fix: ")[0]
+    return split_fix(reason(exc))[0]
 
 
 def fix_last(said: str, more: str) -> str:
     """``said`` (an error's text, which may end with ``". Fix: ..."``) followed by ``more``, the fix
     kept last: a message that goes on after an error's fix reads as if it were part of it."""
-    problem, found, fix = said.partition(". Fix: ")
-    return f"{problem}{more}. Fix: {fix}" if found else f"{said}{more}"
+    problem, fix = split_fix(said)
+    return f"{said}{more}" if fix is None else f"{problem}{more}. Fix: {fix}"
 
 
 class MycorrhizalError(Exception):
@@ -283,7 +289,7 @@ class CodecError(MycorrhizalError, ValueError):
         ``"runner.snapshot(codecs=registry)"``): registering a type in a registry nobody gave this
         call would not reach it, so the fix of an unregistered type says to make one and pass it.
         """
-        problem, _, own = str(self).partition(". Fix: ")
+        problem, own = split_fix(str(self))
         if self.unregistered and pass_as is not None:
             own = f"make a CodecRegistry, {own}, and pass it: {pass_as}"
         elif fix is not None and (self.type_name is None or not own):
