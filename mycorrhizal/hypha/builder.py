@@ -23,7 +23,7 @@ from ..common.errors import DefinitionError, Problem
 from ..common.numbers import is_seconds
 from .checks import no_input
 from .compile import compile_net
-from .patterns import Patterns
+from .patterns import Declared, Patterns
 from .place_declarations import PlaceDeclarations
 from .places import PlaceRef, PlaceSpec, TransitionRef
 from .spec import ArcSpec, NetSpec, SubnetSpec, net_of
@@ -99,7 +99,7 @@ class NetBuilder(PlaceDeclarations, Patterns):
         self._transitions: list[TransitionSpec] = []
         self._subnets: list[SubnetSpec] = []
         self._names: dict[str, PlaceSpec | TransitionSpec | NetSpec] = {}
-        self._arcs: list[tuple[Any, Any, Any, str, Any]] = []  # (src, dst, weight, how declared, name)
+        self._arcs: list[Declared] = []  # see Declared
         self._problems: list[Problem] = []
         """Problems found while declaring (subclasses add theirs); build() reports them with the rest."""
         self._unread_inputs: set[str] = set()
@@ -213,11 +213,11 @@ class NetBuilder(PlaceDeclarations, Patterns):
         subject = f"transition {spec.name!r}"
         problems = len(self._problems)
         for src, weight in self._weighted(subject, "inputs", inputs):
-            self._arcs.append((src, ref, weight, f"{subject} inputs=", None))
+            self._arcs.append((src, ref, weight, f"{subject} inputs=", None, None))
         if len(self._problems) > problems:
             self._unread_inputs.add(spec.name)
         for dst, weight in self._weighted(subject, "outputs", outputs):
-            self._arcs.append((ref, dst, weight, f"{subject} outputs=", None))
+            self._arcs.append((ref, dst, weight, f"{subject} outputs=", None, None))
         return ref
 
     def _weighted(self, subject: str, which: str, items: Any) -> list[tuple[Any, Any]]:
@@ -267,7 +267,7 @@ class NetBuilder(PlaceDeclarations, Patterns):
         ``name`` labels the arc (pass ``weight`` by keyword).
         """
         self._open(f"arc {src!r} -> {dst!r}")
-        self._arcs.append((src, dst, weight, "arc", name))
+        self._arcs.append((src, dst, weight, "arc", name, None))
         return ArcChain(self, dst)
 
     def subnet(self, net: NetSpec | Callable[..., Any], name: str) -> SubnetHandle:
@@ -311,9 +311,9 @@ class NetBuilder(PlaceDeclarations, Patterns):
         :meth:`arc` (with the same weight) counting once: both describe the same arc."""
         arcs: list[ArcSpec] = []
         declared: dict[tuple[str, str], int] = {}
-        for src, dst, weight, origin, name in self._arcs:
+        for src, dst, weight, origin, name, shape in self._arcs:
             direction: Literal["in", "out"] = "out" if self._points_out(src) else "in"
-            arc = ArcSpec(str(src), str(dst), weight, direction, origin, name)
+            arc = ArcSpec(str(src), str(dst), weight, direction, origin, name, shape)
             first = declared.setdefault((arc.src, arc.dst), len(arcs))
             if first != len(arcs) and _same_arc(arcs[first], arc):
                 if arc.name is not None:
@@ -457,7 +457,7 @@ def declare_transition(
     builder.transition(handler, name=name, **options)
     DefinitionError.raise_if_any(builder._problems, what=f"net {net!r}")
     arcs: list[Arc] = []
-    for src, dst, weight, _, _ in builder._arcs:
+    for src, dst, weight, *_ in builder._arcs:
         arcs.append((dst, "out", weight) if isinstance(src, TransitionRef) else (src, "in", weight))
     return builder._transitions[-1], arcs
 

@@ -255,15 +255,17 @@ def arcs_respect_io_places(net: NetSpec) -> Iterator[Problem]:
             )
 
 
-def _subnet_arcs(net: NetSpec) -> dict[tuple[str, str], str]:
-    """The arcs ``net``'s subnets declare (at any depth), by their ends' names relative to ``net``:
-    an embedding net declaring one again would make its transition take or give twice as much."""
-    found: dict[tuple[str, str], str] = {}
+def _subnet_arcs(net: NetSpec) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """The arcs ``net``'s subnets declare (at any depth), by their ends' names relative to ``net``
+    (how each was declared, and its shape): an embedding net declaring one again would make its
+    transition take or give twice as much."""
+    found: dict[tuple[str, str], tuple[str, str | None]] = {}
     for qname, sub in net.walk(""):
         if sub is not net:
             path = qname[1:]  # ".w.v" -> "w.v"
             for a in sub.arcs:
-                found.setdefault((f"{path}.{a.src}", f"{path}.{a.dst}"), f"{a.origin} in subnet {path!r}")
+                declared = (f"{a.origin} in subnet {path!r}", a.shape)
+                found.setdefault((f"{path}.{a.src}", f"{path}.{a.dst}"), declared)
     return found
 
 
@@ -278,18 +280,18 @@ def arcs_are_declared_once(net: NetSpec) -> Iterator[Problem]:
     for a in net.arcs:
         key = (a.src, a.dst)
         if key in seen and not {str(a.src).split(".")[0], str(a.dst).split(".")[0]} & shared:
+            origin, shape = seen[key]
             yield Problem(
                 arc_subject(a),
-                f"this arc is declared twice ({seen[key]} and {a.origin})",
-                _declare_once(seen[key], a.origin),
+                f"this arc is declared twice ({origin} and {a.origin})",
+                _declare_once(shape or a.shape),
             )
         else:
-            seen[key] = a.origin
+            seen[key] = (a.origin, a.shape)
 
 
-def _declare_once(first: str, again: str) -> str:
+def _declare_once(shape: str | None) -> str:
     """The fix for an arc declared twice: a shape takes no weight, so its arc is given one another way."""
-    shape = patterns.shape_of(first) or patterns.shape_of(again)
     if shape is None:
         return "declare it once; use weight= for several tokens"
     return (

@@ -18,23 +18,22 @@ from .transitions import ListValue, transition_options
 __all__ = ["Patterns"]
 
 
+Declared = tuple[Any, Any, int, str, str | None, str | None]
+"""An arc as a builder holds it: (src, dst, weight, how it was declared, its name, the shape that
+declared it or None)."""
+
+
 class _Declares(Protocol):
     name: str
     list_value: ListValue
     transition: Callable[..., Any]
     _problems: list[Problem]
-    _arcs: list[tuple[Any, Any, int, str, str | None]]
+    _arcs: list[Declared]
 
 
 def shape_origin(shape: str, tname: str) -> str:
     """How a shape's arcs say where they come from (``builder.fork() of transition 'fork_a'``)."""
     return f"builder.{shape}() of transition {tname!r}"
-
-
-def shape_of(origin: str) -> str | None:
-    """The shape (``"fork"``) that declared an arc of this origin, None if no shape did."""
-    head, found, _ = origin.partition("() of transition ")
-    return head.removeprefix("builder.") if found and head.startswith("builder.") else None
 
 
 def _declare(
@@ -57,7 +56,8 @@ def _declare(
 def _mark_shape(builder: _Declares, first: int, shape: str, tname: str) -> None:
     """Say that ``shape`` declared the builder's arcs from index ``first`` on."""
     origin = shape_origin(shape, tname)
-    builder._arcs[first:] = [(src, dst, w, origin, name) for src, dst, w, _, name in builder._arcs[first:]]
+    marked = [(src, dst, w, origin, name, shape) for src, dst, w, _, name, _ in builder._arcs[first:]]
+    builder._arcs[first:] = marked
 
 
 def _refuse_none(builder: _Declares, tname: str, places: Sequence[Any], given: str, fix: str) -> None:

@@ -31,6 +31,8 @@ class ArcSpec:
     """How the arc was declared (``arc``, or a transition's ``inputs=``/``outputs=``), for messages."""
     name: str | None = attrs.field(default=None, eq=False)
     """An optional label (``builder.arc(src, dst, name)``); it changes nothing in how the net runs."""
+    shape: str | None = attrs.field(default=None, eq=False, repr=False)
+    """The builder shape that declared the arc (``"fork"``: ``builder.fork()``), else None; for messages."""
 
     @property
     def source(self) -> str:

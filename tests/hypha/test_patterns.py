@@ -70,6 +70,23 @@ def test_a_weight_given_by_arc_to_a_shape_s_arc_names_the_shape_and_what_to_do(
         builder.build()
 
 
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_the_arcs_of_a_shape_say_which_shape_declared_them(
+    places: tuple[NetBuilder, Any, Any, Any], shape: str
+) -> None:
+    builder, a, b, c = places
+    declare, tname = SHAPES[shape]
+    declare(builder, a, c)
+
+    async def plain(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    builder.transition(inputs=[b], outputs=[c])(plain)
+    arcs = builder.build().arcs
+    assert {arc.shape for arc in arcs if tname in (arc.src, arc.dst)} == {shape}
+    assert {arc.shape for arc in arcs if "plain" in (arc.src, arc.dst)} == {None}
+
+
 @pytest.fixture
 def worker() -> Any:
     """A subnet with one place, ``outbox``."""
