@@ -18,6 +18,7 @@ from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .events import MessageHandled, StateEntered
 from .mailbox import OverflowPolicy
 from .options import WHAT, Options, options
+from .states import registered_names
 from .targets import UNHANDLED
 
 __all__ = [
@@ -229,8 +230,11 @@ class Compat0x:
 
     @property
     def registry(self) -> MappingProxyType[str, Any]:
-        """This machine's states by ``module.qualname`` (the names :func:`~.registry.get_state` takes)."""
-        return MappingProxyType({f"{s.module}.{s.qualname}": s for s in self.spec.nodes})  # type: ignore[attr-defined]
+        """This machine's states by the names :func:`~.registry.get_state` takes (``module.qualname``;
+        a script's states also by ``<file stem>.qualname``, as 0.x named them)."""
+        return MappingProxyType(
+            {n: s for s in self.spec.nodes for n in registered_names(s.module, s.qualname, s.name)}  # type: ignore[attr-defined]
+        )
 
     @property
     def state_enter_times(self) -> MappingProxyType[str, float]:

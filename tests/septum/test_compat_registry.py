@@ -267,6 +267,18 @@ def test_a_scripts_states_are_also_registered_under_its_file_stem(tmp_path: Path
     assert get_state("door_script.Shut") is found
 
 
+def test_a_scripts_machine_registry_has_its_states_under_its_file_stem_too(tmp_path: Path) -> None:
+    script = tmp_path / "door_script.py"
+    script.write_text(
+        "from mycorrhizal.septum.core import StateConfiguration, StateMachine, septum\n"
+        "@septum.state(config=StateConfiguration(terminal=True))\n"
+        "def Shut():\n"
+        "    pass\n"
+        "names = set(StateMachine(initial_state=Shut).registry)\n"
+    )
+    assert runpy.run_path(str(script), run_name="__main__")["names"] == {"__main__.Shut", "door_script.Shut"}
+
+
 def _refers_to(target: Any) -> Any:
     """A state whose one transition goes to ``target`` (a ``StateRef``)."""
 
