@@ -158,12 +158,15 @@ class MessagePriorities(IntEnum):
 _OURS = {MessagePriorities.ERROR: 2, MessagePriorities.INTERNAL_MESSAGE: 1, MessagePriorities.MESSAGE: 0}
 
 
-def priority(value: object) -> int:
-    """Our priority for a ``send_message(priority=value)`` that is not a plain int."""
+def priority(value: object, shown: str) -> int:
+    """Our priority for a ``send_message(priority=value)`` to machine ``shown`` that is not a plain int."""
     if isinstance(value, MessagePriorities):
         return _OURS[value]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"send_message(priority=...) takes an int, got {value!r}")
+        raise TypeError(
+            f"machine {shown}: send_message(priority=...) takes an int, got {value!r}; "
+            "pass an int (higher is handled first, 0 by default) or a MessagePriorities member"
+        )
     return int(value)
 
 

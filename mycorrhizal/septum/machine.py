@@ -228,7 +228,7 @@ class StateMachine(Engine, legacy.Compat0x):
             self._refuse_closed("messages", msg)
         if type(priority) is not int:  # 0.x's MessagePriorities, or not a priority at all
             # Checked first: a full queue must not evict or count for a message it then refuses.
-            priority = legacy.priority(priority)
+            priority = legacy.priority(priority, self.spec.shown)
         if self.options.filter_fn is not None and legacy.dropped(
             self, self.spec.shown, self.options.filter_fn, msg
         ):
@@ -369,7 +369,10 @@ class StateMachine(Engine, legacy.Compat0x):
         if max_steps is not None and (
             isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
         ):
-            raise ValueError(f"run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}")
+            raise ValueError(
+                f"machine {self.spec.shown}: run(max_steps=...) takes an int >= 0 or None, got "
+                f"{max_steps!r}; pass the most steps to take, or None for no limit"
+            )
         if self.closed:
             self._refuse_closed("steps")
         limit = -1 if max_steps is None else max_steps

@@ -346,7 +346,7 @@ async def test_tick_logs_follow_level_changes(caplog) -> None:
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
 async def test_max_steps_must_be_a_count(bad) -> None:
-    with pytest.raises(ValueError, match="run\\(max_steps=...\\) takes an int >= 0 or None"):
+    with pytest.raises(ValueError, match=r"^machine Echo: run\(max_steps=...\) takes an int >= 0 or None"):
         await StateMachine(Echo).run(bad)
 
 
