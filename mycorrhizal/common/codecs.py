@@ -26,7 +26,7 @@ import json
 import math
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias, TypeVar
 
 from .callables import written_name
@@ -146,6 +146,11 @@ class CodecRegistry:
                 f"the value nests too deeply for this interpreter's recursion limit. "
                 f"Fix: lower max_depth (now {self._max_depth}) or flatten the value"
             ) from None
+        except CodecError as exc:
+            if not exc.where:
+                raise
+            text = f"in {exc.where}: {exc}"
+            raise CodecError(text, type_name=exc.type_name, unregistered=exc.unregistered) from exc
 
     def _encode(self, value: Any, depth: int) -> JSON:
         kind = type(value)
@@ -158,16 +163,20 @@ class CodecRegistry:
                 f"the value nests deeper than max_depth={self._max_depth} levels (does it contain "
                 f"itself?). Fix: CodecRegistry(max_depth=...) if such nesting is expected"
             )
-        if kind is list:
-            # The hot path of journaling a firing's tokens: plain items without a call each.
-            return [
-                item
-                if type(item) is str or type(item) is int and -_SAFE_INT <= item <= _SAFE_INT
-                else self._encode(item, depth + 1)
-                for item in value
-            ]
-        if kind is dict and TAG not in value and all(type(key) is str for key in value):
-            return {key: self._encode(item, depth + 1) for key, item in value.items()}
+        try:
+            if kind is list:
+                # The hot path of journaling a firing's tokens: plain items without a call each.
+                return [
+                    item
+                    if type(item) is str or type(item) is int and -_SAFE_INT <= item <= _SAFE_INT
+                    else self._encode(item, depth + 1)
+                    for item in value
+                ]
+            if kind is dict and TAG not in value and all(type(key) is str for key in value):
+                return {key: self._encode(item, depth + 1) for key, item in value.items()}
+        except CodecError as exc:
+            self._place(exc, value, depth)
+            raise
         # big ints, non-finite floats and other dicts have builtin codecs too
         return self._tagged(self._by_type.get(kind), value, depth)
 
@@ -197,9 +206,28 @@ class CodecRegistry:
             kind = type(item)
             if kind is str or kind is int and -_SAFE_INT <= item <= _SAFE_INT or item is None:
                 encoded[name] = item
-            else:
+                continue
+            try:
                 encoded[name] = self._encode(item, depth)
+            except CodecError as exc:
+                if exc.type_name is not None:  # (a type met inside it: say which field holds it)
+                    exc.path = f".{name}{exc.path}"
+                    exc.where = f"{written_name(type(value))}{exc.path}"
+                raise
         return encoded
+
+    def _place(self, exc: CodecError, value: Any, depth: int) -> None:
+        """Put the index or key of the item of ``value`` (a list or dict) that raised ``exc`` in
+        front of its :attr:`~CodecError.path`; found again by encoding the items one by one (errors only)."""
+        if exc.type_name is None:
+            return
+        items: Iterable[tuple[Any, Any]] = enumerate(value) if type(value) is list else value.items()
+        for step, item in items:
+            try:
+                self._encode(item, depth + 1)
+            except CodecError:
+                exc.path = f"[{step!r}]{exc.path}"
+                return
 
     def _pickled(self, value: Any) -> JSON:
         name = f"{type(value).__module__}.{type(value).__qualname__}"

@@ -278,6 +278,13 @@ class CodecError(MycorrhizalError, ValueError):
         self.type_name = type_name
         self.unregistered = unregistered
         """True if what is wrong is that the registry has no codec for the type ``type_name``."""
+        self.path = ""
+        """Where the type was met below the value being encoded now (``.payload['items'][2]``),
+        while the error goes up through the value."""
+        self.where = ""
+        """The field of the outermost class instance (attrs, dataclass) holding the type that was
+        met (``Job.payload['items'][2]``); what the error
+        :meth:`~mycorrhizal.common.codecs.CodecRegistry.encode` raises says, when there is one."""
 
     def at(self, where: str | None, *, fix: str | None = None, pass_as: str | None = None) -> CodecError:
         """This error said of ``where`` (the user's tree, place, transition, machine...), with one fix;

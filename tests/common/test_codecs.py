@@ -343,6 +343,38 @@ def test_unregistered_type_is_refused_when_encoding_with_the_fix(registry: Codec
         registry.encode({"token": [Stranger()]})
 
 
+class Stranger:
+    """A type no registry registers."""
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (Mutable([1, Stranger()]), r"Mutable\.items\[1\]"),
+        (Mutable([], {"k": [Stranger()]}), r"Mutable\.meta\['k'\]\[0\]"),
+        ({"job": Mutable([Mutable([Stranger()])])}, r"Mutable\.items\[0\]\.items\[0\]"),
+        ([Point(1.0, 2.0), Mutable([], {"p": Stranger()})], r"Mutable\.meta\['p'\]"),
+    ],
+    ids=["list field", "dict in a field", "nested instances", "in a list"],
+)
+def test_an_unregistered_type_inside_an_instance_names_the_field_holding_it(
+    registry: CodecRegistry, value: Any, where: str
+) -> None:
+    with pytest.raises(
+        CodecError,
+        match=rf"^in {where}: cannot encode a {__name__}\.Stranger: its type is not registered\. "
+        r"Fix: registry\.register\(Stranger\)",
+    ) as caught:
+        registry.encode(value)
+    assert caught.value.unregistered and caught.value.type_name == f"{__name__}.Stranger"
+
+
+def test_an_unregistered_type_in_plain_containers_is_named_without_a_path(registry: CodecRegistry) -> None:
+    # The containers may be the caller's own (a journal's list of tokens): no path through them.
+    with pytest.raises(CodecError, match=rf"^cannot encode a {__name__}\.Stranger: its type is not"):
+        registry.encode([{"token": Stranger()}])
+
+
 def declared_in_a_function() -> tuple[type, type, type]:
     """An unregistered class, a dataclass and an enum declared in a function: qualnames with <locals>."""
 
