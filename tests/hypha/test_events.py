@@ -418,6 +418,48 @@ async def test_a_lone_plain_observer_that_raises_on_a_commit_is_detached(
         runner.remove_observer(raising)
 
 
+class CountingClock(ManualClock):
+    """A ManualClock counting its readings: a runner reads its clock once for each record it builds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def now(self) -> float:
+        self.reads += 1
+        return super().now()
+
+
+@pytest.mark.parametrize("starts", [False, True], ids=["commits", "starts too"])
+@pytest.mark.parametrize("shape", ["nothing", "one token", "sync", "guarded"])
+async def test_once_the_last_observer_is_detached_no_record_is_built_for_nobody(
+    shape: str, starts: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Detaching the last observer (it raised) left the runner watched until its next pass: every
+    # firing after it in the same pass still built its records, for nobody.
+    def raising(event: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    if starts:
+        raising = wants_all(raising)  # raises on the first FiringStarted
+    clock = CountingClock()
+    runner = Runner(_shaped(shape), {}, clock)
+    await runner.start()
+    runner.add_observer(raising)
+    runner.add_tokens("Shaped.left", list(range(5)))  # fired in one pass
+    before = clock.reads
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert caplog.text.count("is detached") == 1 and runner.fired() == {"Shaped.move": 5}
+    assert clock.reads - before == 1  # the record it raised on
+    later = Recorder()  # one attached afterwards is told everything
+    runner.add_observer(later)
+    runner.add_token("Shaped.left", "a")
+    await runner.run_until_idle()
+    assert [e.kind for e in later] == ["started", "committed"]
+    await runner.stop()
+
+
 class Abort(BaseException):
     """Stands for KeyboardInterrupt/SystemExit: not a failure; the tokens go back and it goes on."""
 
