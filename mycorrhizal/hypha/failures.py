@@ -103,8 +103,17 @@ class Failures:
             if self._io.recorder is not None:
                 self._io.recorder.blocked(t)
         else:
-            self._park(t, consumed, exc)
             where = f"sent to error place {err_place.qname!r}"
+            try:
+                self._park(t, consumed, exc)
+            finally:  # also when the error place's sink raises KeyboardInterrupt or the like: parked
+                self._failed(t, consumed, exc, where)
+            return
+        self._failed(t, consumed, exc, where)
+
+    def _failed(self, t: TransitionState, consumed: Consumed, exc: BaseException, where: str) -> None:
+        """Tell the observers, the errors kept and the log that a firing failed (its tokens ``where``)."""
+        err_place = t.error_place
         if self._report.watched:
             self._report.failed(t.qname, consumed, exc, None if err_place is None else err_place.qname)
             if self._report.held:  # the parked tokens' sink failures: see IOPlaces.put

@@ -160,17 +160,10 @@ class Firing:
             args = (consumed, self.bb, self.timebase)
         kind = t.kind
         try:
-            if kind is _COROUTINE:
+            if kind is _COROUTINE or kind is _FUNCTION:
                 result = t.handler(*args)
-            elif kind is _FUNCTION:
-                result = t.handler(*args)
-                if result is None or type(result) is dict or not asyncio.iscoroutine(result):
-                    self.commit(t, consumed, result, ctx)
-                    return
-                # a plain function that returned a coroutine: drive it like an async handler
             elif kind is HandlerKind.GENERATOR:
-                self.commit(t, consumed, collect(t.handler(*args)), ctx)
-                return
+                result = collect(t.handler(*args))
             else:
                 result = collect_async(t.handler(*args))
         except FAILURES as exc:
@@ -179,6 +172,14 @@ class Firing:
         except BaseException as exc:  # KeyboardInterrupt and the like: keep the tokens, then go
             self._failures.interrupted(t, consumed, exc)
             raise
+        # Committed outside the ``try``: a sink raising KeyboardInterrupt or the like in the commit
+        # is not the handler's, and the tokens it moved stay moved.  (A plain function that returned
+        # a coroutine is driven like an async handler.)
+        if kind is not _COROUTINE and (
+            result is None or type(result) is dict or not asyncio.iscoroutine(result)
+        ):
+            self.commit(t, consumed, result, ctx)
+            return
         # ``result`` is a coroutine here.
         if t.eager:
             result = self.first_step(t, consumed, result, ctx)
@@ -288,10 +289,12 @@ class Firing:
                     return
                 self._failures.release(t)
                 t.fired += 1
-                if batch:
-                    self._io.put(p, batch)
-                if self._report.watched or self._report.debug:
-                    self.committed(t, consumed, [(p, list(batch))])
+                try:
+                    if batch:
+                        self._io.put(p, batch)
+                finally:  # also when a sink raises KeyboardInterrupt or the like in it: the tokens moved
+                    if self._report.watched or self._report.debug:
+                        self.committed(t, consumed, [(p, list(batch))])
                 return
         elif ctx is None and result is None:  # nothing produced
             if self._io.recorder is not None and not self._journaled(t, consumed, []):
@@ -331,10 +334,11 @@ class Firing:
             return  # an output the journal cannot write down: the firing failed
         self._failures.release(t)
         t.fired += 1
-        for p, batch in plan:
-            self._io.put(p, batch)
-        if self._report.watched or self._report.debug:
-            self.committed(t, consumed, plan)
+        try:
+            self._io.put_all(plan)
+        finally:  # also when a sink raises KeyboardInterrupt or the like in it: the tokens moved
+            if self._report.watched or self._report.debug:
+                self.committed(t, consumed, plan)
 
     def committed(self, t: TransitionState, consumed: Consumed, plan: Plan) -> None:
         """Tell observers and the DEBUG log what a firing produced (then the sink failures its

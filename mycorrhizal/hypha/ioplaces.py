@@ -44,13 +44,14 @@ class IOPlaces:
         self._inflight = inflight
         self._report = report
 
-    def put(self, p: PlaceState, tokens: Iterable[Any], recorded: bool = True) -> None:
+    def put(self, p: PlaceState, tokens: Iterable[Any], recorded: bool | None = True) -> None:
         """New tokens arrive in ``p``: store them and wake whoever may now fire.
 
         ``recorded``: the step putting them tells its own record after the put (a commit, a parked
         firing), so a sink failing inline meanwhile is held (``Reporter.held``) until that step
         calls ``Reporter.tell_held()``.  A step with no record of its own (``add_token``, a place's
-        tokens moved by a change of the net) passes False: a failure is told at once."""
+        tokens moved by a change of the net) passes False: a failure is told at once.  None: the
+        caller delivers to the sink itself (:meth:`put_all`)."""
         p.tokens.extend(tokens)
         p.gen += 1
         for c in p.consumers:
@@ -60,10 +61,21 @@ class IOPlaces:
         if p.sink is not None:  # (a flag, not a wrapper around put: add_token's path stays one frame)
             if recorded:
                 self.deliver(p)
-            else:
+            elif recorded is not None:
                 self.kick_sink(p)
         if not self._ready.scheduled:
             self._ready.schedule()
+
+    def put_all(self, plan: Iterable[tuple[PlaceState, list[Any]]]) -> None:
+        """:meth:`put` of a commit's outputs, (place, tokens) pairs: every place has its tokens before
+        any sink among them runs, so one raising KeyboardInterrupt or the like leaves no output unmade."""
+        sinks = []
+        for p, batch in plan:
+            self.put(p, batch, None)
+            if p.sink is not None:
+                sinks.append(p)
+        for p in sinks:
+            self.deliver(p)
 
     def remove(self, p: PlaceState, indices: list[int]) -> list[Any]:
         """Take the tokens at ``indices`` (positions in take order) out of ``p`` from outside the net:
@@ -81,9 +93,11 @@ class IOPlaces:
         """:meth:`deliver` for a step that tells no record of its own (``start()``, a retry): a
         failure is told at once."""
         start = len(self._report.held)
-        self.deliver(p)
-        if len(self._report.held) > start:
-            self._report.tell_held(start)
+        try:
+            self.deliver(p)
+        finally:  # also when the sink raises KeyboardInterrupt or the like: what failed before is told
+            if len(self._report.held) > start:
+                self._report.tell_held(start)
 
     def deliver(self, p: PlaceState) -> None:
         """Deliver waiting tokens of sink ``p`` one at a time, inline while the sink does not suspend
@@ -162,9 +176,11 @@ class IOPlaces:
         else:
             self._sink_done(p)
             self._delivered(p, token)
-        self.deliver(p)
-        if self._report.held:  # (a task's step: whatever is held is this delivery's)
-            self._report.tell_held()
+        try:
+            self.deliver(p)
+        finally:  # (also when the sink raises KeyboardInterrupt or the like: what failed before is told)
+            if self._report.held:  # (a task's step: whatever is held is this delivery's)
+                self._report.tell_held()
         self._ready.wake_idle()
 
     def _interrupted(self, p: PlaceState, exc: BaseException) -> None:

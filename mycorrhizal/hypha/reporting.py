@@ -103,8 +103,9 @@ class Reporter:
     """Counts, keeps the latest errors, logs and emits events for one runner.
 
     ``watched``, ``starts`` and ``debug`` are plain flags the firing paths test before building an
-    event or a log line; :meth:`refresh` sets them once per scheduler pass (and on every observer
-    change), so with nothing attached and DEBUG off a firing pays two attribute tests.
+    event or a log line; :meth:`refresh` sets them once per scheduler pass and on every observer
+    change, the last observer detached for raising in the middle of a pass too (so no record is
+    built for nobody), so with nothing attached and DEBUG off a firing pays two attribute tests.
     """
 
     __slots__ = (
@@ -125,6 +126,7 @@ class Reporter:
         self.stats = RunnerStats(transitions)
         self.errors: deque[HandlerError] = deque(maxlen=256)
         self.observers = Observers(log, f"net {name!r}")
+        self.observers.watch(self._watching)
         self.watched = False
         self.starts = False
         """Whether an observer asks for :class:`FiringStarted` records (told on request, see
@@ -155,6 +157,10 @@ class Reporter:
         self.starts = self.watched and FiringStarted in self.observers.requested
         if not self.watched and self.held:  # (the last observer went during a step: for nobody)
             self.held.clear()
+
+    def _watching(self, active: bool) -> None:
+        """The first observer came, or the last went (removed, or detached for raising mid-step)."""
+        self.refresh()
 
     def record(
         self,

@@ -233,8 +233,8 @@ class Scheduler:
                 if not c.queued:
                     c.queued = True
                     c.ready.append(c)
-            if out.sink is not None:
-                self._io.deliver(out)  # a failure is held: told after the record below
+            if out.sink is not None:  # a failure is held: told after the record below
+                self._deliver_hot(t, consumed, out, value, took)
         else:
             consumed._took = took
             self._firing.commit(t, consumed, result, None)
@@ -259,6 +259,20 @@ class Scheduler:
                 observers.failed(send, exc, record)
             if report.held:
                 report.tell_held()
+
+    def _deliver_hot(
+        self, t: TransitionState, consumed: Any, out: Any, value: Any, took: tuple[Any, ...]
+    ) -> None:
+        """Deliver the token ``value`` a firing of ``t`` on the short path put into sink ``out``; a
+        KeyboardInterrupt or the like the sink raises goes on once the commit is counted and told
+        (its tokens did move), as :meth:`Firing.commit` does."""
+        try:
+            self._io.deliver(out)
+        except BaseException:
+            t.fired += 1
+            consumed._took = took
+            self._firing.committed(t, consumed, [(out, [value])])
+            raise
 
     def _hot_failed(self, t: TransitionState, consumed: Any, exc: BaseException, detached: bool) -> None:
         """A hot handler raised.  After it suspended, the error goes on to the firing's task (which

@@ -418,6 +418,48 @@ async def test_a_lone_plain_observer_that_raises_on_a_commit_is_detached(
         runner.remove_observer(raising)
 
 
+class CountingClock(ManualClock):
+    """A ManualClock counting its readings: a runner reads its clock once for each record it builds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def now(self) -> float:
+        self.reads += 1
+        return super().now()
+
+
+@pytest.mark.parametrize("starts", [False, True], ids=["commits", "starts too"])
+@pytest.mark.parametrize("shape", ["nothing", "one token", "sync", "guarded"])
+async def test_once_the_last_observer_is_detached_no_record_is_built_for_nobody(
+    shape: str, starts: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Detaching the last observer (it raised) left the runner watched until its next pass: every
+    # firing after it in the same pass still built its records, for nobody.
+    def raising(event: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    if starts:
+        raising = wants_all(raising)  # raises on the first FiringStarted
+    clock = CountingClock()
+    runner = Runner(_shaped(shape), {}, clock)
+    await runner.start()
+    runner.add_observer(raising)
+    runner.add_tokens("Shaped.left", list(range(5)))  # fired in one pass
+    before = clock.reads
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert caplog.text.count("is detached") == 1 and runner.fired() == {"Shaped.move": 5}
+    assert clock.reads - before == 1  # the record it raised on
+    later = Recorder()  # one attached afterwards is told everything
+    runner.add_observer(later)
+    runner.add_token("Shaped.left", "a")
+    await runner.run_until_idle()
+    assert [e.kind for e in later] == ["started", "committed"]
+    await runner.stop()
+
+
 class Abort(BaseException):
     """Stands for KeyboardInterrupt/SystemExit: not a failure; the tokens go back and it goes on."""
 
@@ -681,3 +723,145 @@ async def test_a_sink_failure_held_when_the_last_observer_goes_is_told_to_no_lat
     await runner.stop()
     assert _order(first) == [("started", "Leaving.ship")]
     assert _order(later) == [("started", "Leaving.ship"), ("committed", "Leaving.ship")]
+
+
+# -- a sink raising KeyboardInterrupt or the like inside a commit: the commit is told all the same -----
+
+
+def _interrupting(shape: str, produced: Any) -> Any:
+    """src -> ship -> out, whose inline sink parks "bad" in 'dead' and raises :class:`Abort` on
+    "stop"; ``ship`` produces ``produced`` into out by the path ``shape`` names (see SHIPPING)."""
+
+    @pn.net
+    def Halting(builder: NetBuilder) -> None:
+        src, dead, kept = builder.place("src"), builder.place("dead"), builder.place("kept")
+
+        @builder.io_output_place(on_error=dead)
+        def out(token: Any, bb: Any, timebase: Any) -> None:
+            if token == "stop":
+                raise Abort()
+            raise OSError("out is down")
+
+        outputs = [out, kept] if shape == "two places" else [out]
+        guard = (lambda consumed: True) if shape == "guarded" else None
+        if shape == "coroutine":
+
+            async def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return {out: produced}
+
+        elif shape == "suspending":
+
+            async def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                await timebase.sleep(1)
+                return {out: produced}
+
+        elif shape == "two places":
+
+            def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return {out: produced, kept: consumed[0]}
+
+        elif shape == "emitted":
+
+            def ship(consumed: Any, bb: Any, timebase: Any, ctx: Any) -> None:
+                ctx.emit(out, produced)
+
+        else:
+
+            def ship(consumed: Any, bb: Any, timebase: Any) -> Any:
+                return {out: produced}
+
+        builder.transition(inputs=[src], outputs=outputs, guard=guard)(ship)
+
+    return Halting
+
+
+@pytest.mark.parametrize("produced", ["stop", ["bad", "stop"]], ids=["one token", "a failure first"])
+@pytest.mark.parametrize("shape", SHIPPING)
+async def test_a_commit_whose_inline_sink_raises_a_base_exception_is_told_before_it_goes_on(
+    shape: str, produced: Any, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The sink raised out of the commit's put, before the commit told its record (and the sink
+    # failures held for after it): observers never heard of a firing whose tokens did move.
+    store = MemoryStore() if shape == "journaled" else None
+    runner = Runner(_interrupting(shape, produced), {}, clock, store=store, run="halting" if store else None)
+    events = Recorder()
+    runner.add_observer(events)
+    runner.add_token("src", "parcel")
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+    level = logging.DEBUG if shape == "debug" else logging.CRITICAL
+    with caplog.at_level(level, logger="mycorrhizal.hypha"), pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    failed = [("delivery failed", "Halting.out")] if isinstance(produced, list) else []
+    assert _order(events) == [("started", "Halting.ship"), ("committed", "Halting.ship"), *failed]
+    marking = runner.marking()
+    assert runner.fired() == {"Halting.ship": 1} and marking["src"] == () and marking["out"] == ("stop",)
+    assert [f.token for f in marking["dead"]] == (["bad"] if failed else [])
+    assert marking["kept"] == (("parcel",) if shape == "two places" else ())
+    await runner.stop()
+
+
+@pytest.mark.parametrize("way", ["add_tokens", "start", "after a suspension"])
+async def test_a_sink_failure_before_a_base_exception_in_a_delivery_outside_a_firing_is_told(
+    way: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No record of their own: a failure is told once the delivery ends, which the sink's Abort
+    # ended before it told the failure held meanwhile.
+    @pn.net
+    def Outbox(builder: NetBuilder) -> None:
+        dead = builder.place("dead")
+
+        @builder.io_output_place(on_error=dead)
+        async def out(token: Any, bb: Any, timebase: Any) -> None:
+            if token == "slow":
+                await timebase.sleep(1)
+            elif token == "stop":
+                raise Abort()
+            else:
+                raise OSError("out is down")
+
+    runner = Runner(Outbox, {}, clock)
+    events = Recorder()
+    runner.add_observer(events)
+    tokens = ["slow", "bad", "stop"] if way == "after a suspension" else ["bad", "stop"]
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"), pytest.raises(Abort):
+        if way == "start":
+            runner.add_tokens("out", tokens)  # delivered when the runner starts
+        await runner.start()
+        if way != "start":
+            runner.add_tokens("out", tokens)
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert _order(events) == [("delivery failed", "Outbox.out")]
+    assert runner.marking()["out"] == ("stop",) and runner.marking()["dead"][0].token == "bad"
+    await runner.stop()
+
+
+async def test_a_failed_firing_whose_parked_tokens_sink_raises_a_base_exception_is_told(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    @pn.net
+    def Parking(builder: NetBuilder) -> None:
+        src = builder.place("src")
+
+        @builder.io_output_place()
+        def alarm(token: Any, bb: Any, timebase: Any) -> None:
+            raise Abort()
+
+        @builder.transition(inputs=[src], on_error=alarm)
+        def work(consumed: Any, bb: Any, timebase: Any) -> None:
+            raise ValueError("no work today")
+
+    runner = Runner(Parking, {}, clock)
+    events = Recorder()
+    runner.add_observer(events)
+    runner.add_token("src", "job")
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+    with caplog.at_level(logging.CRITICAL, logger="mycorrhizal.hypha"), pytest.raises(Abort):
+        await settle(clock, runner.run_until_idle(), limit=5)
+    assert _order(events) == [("started", "Parking.work"), ("failed", "Parking.work")]
+    assert [f.token for f in runner.marking()["alarm"]] == ["job"]
+    assert [str(e) for e in runner.errors] == [
+        "transition 'Parking.work' failed with ValueError: no work today; its 1 consumed token(s) were "
+        "sent to error place 'Parking.alarm'"
+    ]
+    await runner.stop()
