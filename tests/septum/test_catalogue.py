@@ -263,7 +263,7 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "timeout without on_timeout (strict)",
         DefinitionError,
-        "state machine Timed has 1 problem:\n  - state Timed: has timeout=3 but no @septum.on_timeout handler, so its timeout fails the machine as a handler error would. Fix: add an on_timeout handler returning a label, or drop the timeout",
+        "state machine Timed has 1 problem:\n  - state Timed: has timeout=3 but no @septum.on_timeout handler, so its timeout fails the machine as a handler error would. Fix: add an @septum.on_timeout handler returning a label, or drop timeout= from its StateConfiguration",
     ),
     (
         "no transitions declared (strict)",
