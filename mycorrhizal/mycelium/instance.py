@@ -22,6 +22,7 @@ from ..common.numbers import is_seconds
 from ..common.timebase import Timebase, TimerScope, default_timebase
 from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, StateMachine
+from ..septum.durable import unseen
 
 __all__ = ["FSMRunner", "FSMs", "DrivenMachine", "TreeInstance", "TreeRunner", "driven_machines"]
 
@@ -113,14 +114,16 @@ class FSMRunner:
         return self.fsm.send_message(msg)
 
     async def tick(self, timeout: float | None = None) -> None:
-        """Let the machine handle what is pending (entering its initial state the first time).
+        """Let the machine handle what is pending (entering its initial state the first time), and
+        raise what its timeout's background run hit since the last call, if anything.
 
         With ``timeout`` other than 0, a machine with nothing to do first waits that long (seconds on
         the tree's timebase; None: as long as it takes) for a message or a timeout to handle.
         """
         _check_timeout(self.name, "tick", timeout)
         fsm = self.fsm
-        if not fsm.is_idle:
+        # A machine idle after its timeout's background run failed owes that error: run() raises it.
+        if not fsm.is_idle or unseen(fsm) is not None:
             await fsm.run()
             return
         # (an idle machine is not run: run() would yield to the event loop, making the action's tick wait)

@@ -152,7 +152,8 @@ def timeout_has_handler(state: State, roles: set[str]) -> Iterator[Finding]:
         yield (
             f"has timeout={timeout} but no @septum.on_timeout handler, so its timeout fails the machine "
             f"as a handler error would",
-            "add an on_timeout handler returning a label, or drop the timeout",
+            "add an @septum.on_timeout handler returning a label, or drop timeout= from its "
+            "StateConfiguration",
         )
 
 

@@ -31,7 +31,7 @@ from .states import State, StateGroup
 from .targets import GOTO, POP, PUSH, RETRY, LabeledTransition, SpecialTarget
 from .views import viewed
 
-__all__ = ["SPECS", "STUCK", "MachineSpec", "compile_machine", "machine_spec"]
+__all__ = ["SPECS", "STUCK", "MachineSpec", "MissingOnTimeout", "compile_machine", "machine_spec"]
 
 log = logging.getLogger("mycorrhizal.septum")
 
@@ -306,15 +306,22 @@ def _check_root(root: Any, error_state: Any) -> None:
         )
 
 
+class MissingOnTimeout(ExecutionError):
+    """Raised by the stand-in ``on_timeout`` of a timed state that declares none; its message says
+    what happened and what to do (no handler of the user's raised, so none is blamed)."""
+
+
 def _missing_on_timeout(state: State) -> Handler:
-    """What runs when the timer of a state without ``on_timeout`` fires: a handler error, as in 0.x."""
+    """What runs when the timer of a state without ``on_timeout`` fires: a handler error, as 0.x's
+    ``ValueError("State X has no on_timeout handler")`` was.  Checked here, where the timer fires, so
+    that no step pays for it."""
+    message = (
+        f"timed out (timeout={state.config.timeout}) but declares no @septum.on_timeout handler; add an "
+        f"@septum.on_timeout handler returning a label, or drop timeout= from its StateConfiguration"
+    )
 
     def on_timeout(ctx: Any) -> None:
-        raise ExecutionError(
-            f"state {state.name} timed out but declares no @septum.on_timeout handler; add one "
-            f"returning a label, or drop the timeout",
-            state=state.name,
-        )
+        raise MissingOnTimeout(message, state=state.name)
 
     return on_timeout
 

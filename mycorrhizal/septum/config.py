@@ -15,12 +15,14 @@ def _refuse(name: str, message: str, fix: str) -> None:
     )
 
 
-def _positive_or_none(_inst: object, attr: attrs.Attribute[float | None], value: float | None) -> None:
-    # (``not value > 0`` refuses NaN too; infinity stays: a timeout that never fires, as in 0.x)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not value > 0):
+def _seconds_or_none(_inst: object, attr: attrs.Attribute[float | None], value: float | None) -> None:
+    # 0.x ran what it was given as asyncio.sleep(timeout): 0 is a timer due at once and infinity one
+    # that never fires, so both stay; ``value >= 0`` is False for NaN, refused with negative numbers.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value is not None and not (number and value >= 0):
         _refuse(
             attr.name,
-            f"must be a number > 0 or None, got {value!r}",
+            f"must be a number >= 0 or None, got {value!r}",
             f"give {attr.name} in seconds, e.g. {attr.name}=5.0, or leave it out",
         )
 
@@ -45,13 +47,14 @@ def _flag(_inst: object, attr: attrs.Attribute[bool], value: bool) -> None:
 class StateConfiguration:
     """How one state behaves: its timeout, retry budget, whether it ends the machine or may dwell.
 
-    - ``timeout``: seconds on the machine's timebase from state entry until ``on_timeout`` runs.
+    - ``timeout``: seconds on the machine's timebase from state entry until ``on_timeout`` runs
+      (0: due at once).
     - ``retries``: how many times ``Retry`` may re-enter the state before ``on_fail`` runs.
     - ``terminal``: entering this state completes the machine (``run()`` returns normally).
     - ``can_dwell``: the state may have no outgoing transitions and wait for ever.
     """
 
-    timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+    timeout: float | None = attrs.field(default=None, validator=_seconds_or_none)
     retries: int | None = attrs.field(default=None, validator=_count_or_none)
     terminal: bool = attrs.field(default=False, validator=_flag)
     can_dwell: bool = attrs.field(default=False, validator=_flag)

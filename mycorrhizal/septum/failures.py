@@ -18,7 +18,7 @@ from ..common.errors import (
     UndeclaredLabelError,
     did_you_mean,
 )
-from .compile import machine_spec
+from .compile import MissingOnTimeout, machine_spec
 from .events import HandlerFailed
 from .plan import MachineSpec, Node, Op, label_text
 from .states import State
@@ -76,14 +76,16 @@ def handler_error(
 ) -> HandlerError:
     """The :class:`HandlerError` for ``exc``, raised by handler ``role`` of ``node`` on ``msg``
     (named ``what`` in the message, if given: see :class:`HookFailed`)."""
-    text = f"{type(exc).__name__}: {exc}"
+    said = f"{what or role} raised {type(exc).__name__}: {exc}"
     if isinstance(exc, asyncio.CancelledError):
-        text = (
-            f"{type(exc).__name__}{f' ({exc})' if str(exc) else ''} although nothing cancelled the run "
-            "(a failure like any other); if it awaited a task or future that someone else cancelled, "
-            "catch that CancelledError in the handler"
+        said = (
+            f"{what or role} raised {type(exc).__name__}{f' ({exc})' if str(exc) else ''} although "
+            "nothing cancelled the run (a failure like any other); if it awaited a task or future that "
+            "someone else cancelled, catch that CancelledError in the handler"
         )
-    error = HandlerError(f"state {node.name}: {what or role} raised {text}", state=node.name, event=msg)
+    elif isinstance(exc, MissingOnTimeout):  # the state has no on_timeout to blame: its message says it
+        said = str(exc)
+    error = HandlerError(f"state {node.name}: {said}", state=node.name, event=msg)
     error.__cause__ = exc
     return error
 

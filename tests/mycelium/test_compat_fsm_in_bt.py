@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mycorrhizal import spores
-from mycorrhizal.common import BlackboardView, DefinitionError, ExecutionError, ManualClock
+from mycorrhizal.common import BlackboardView, DefinitionError, ExecutionError, HandlerError, ManualClock
 from mycorrhizal.common.timebase import CycleClock, MonotonicClock
 from mycorrhizal.mycelium import (
     Action,
@@ -130,6 +130,65 @@ async def test_the_machine_times_out_on_the_tree_timebase_and_reset_makes_new_ma
     await runner.run()
     await clock.run_for(2)  # the new machine's own timeout
     assert bb["timed_out"] is True and runner.fsms.switch.current_state is Off
+    await runner.aclose()
+
+
+def timed_out_badly(declares_on_timeout: bool) -> Any:
+    """A machine whose 2 s timeout fails: its on_timeout raises, or it declares none (0.x ran that)."""
+
+    @septum.state(config=StateConfiguration(timeout=2.0))
+    def Stalled():
+        class Events(Enum):
+            GO = auto()
+
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            return None
+
+        if declares_on_timeout:
+
+            @septum.on_timeout
+            def on_timeout(ctx):  # type: ignore[no-untyped-def]
+                raise ValueError("the sensor is gone")
+
+        @septum.transitions
+        def transitions():  # type: ignore[no-untyped-def]
+            return [LabeledTransition(Events.GO, Off)]
+
+    @tree
+    def Watch():
+        @Action(fsm=Stalled)
+        async def watch(bb, tb, fsm_runner):  # type: ignore[no-untyped-def]
+            return Status.RUNNING
+
+        @root
+        @Sequence
+        def main():  # type: ignore[no-untyped-def]
+            yield watch
+
+    return Watch
+
+
+@pytest.mark.parametrize(
+    ("declares_on_timeout", "message"),
+    [
+        (True, r"^state Stalled: on_timeout raised ValueError: the sensor is gone$"),
+        (False, r"^state Stalled: timed out \(timeout=2\.0\) but declares no @septum\.on_timeout handler"),
+    ],
+    ids=["on_timeout raises", "no on_timeout"],
+)
+async def test_an_error_the_machines_timeout_hit_is_raised_by_the_actions_next_tick(
+    clock: ManualClock, declares_on_timeout: bool, message: str
+) -> None:
+    # Nobody ticks the tree when the timer fires, so the machine's own background run hits the error;
+    # the action's next tick raises it, as it raises any error of its machine's handlers.
+    runner = TreeRunner(timed_out_badly(declares_on_timeout), {}, clock)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(2)
+    with pytest.raises(HandlerError, match=message) as raised:
+        await runner.tick()
+    assert raised.value.state == "Stalled"
+    assert await runner.tick() is Status.RUNNING  # raised once: the machine waits in its state
     await runner.aclose()
 
 

@@ -197,7 +197,7 @@ CASES: dict[str, Any] = {
     "state decorated twice": lambda: septum.state(End),
     "config of the wrong type": lambda: septum.state(config={"timeout": 1})(type("X", (), {})),
     "handler decorator on a value": lambda: septum.on_state(42),
-    "timeout of zero": lambda: StateConfiguration(timeout=0),
+    "negative timeout": lambda: StateConfiguration(timeout=-1),
     "timeout as text": lambda: StateConfiguration(timeout="5"),
     "negative retries": lambda: StateConfiguration(retries=-1),
     "terminal not a bool": lambda: StateConfiguration(terminal=1),
@@ -263,7 +263,7 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
     (
         "timeout without on_timeout (strict)",
         DefinitionError,
-        "state machine Timed has 1 problem:\n  - state Timed: has timeout=3 but no @septum.on_timeout handler, so its timeout fails the machine as a handler error would. Fix: add an on_timeout handler returning a label, or drop the timeout",
+        "state machine Timed has 1 problem:\n  - state Timed: has timeout=3 but no @septum.on_timeout handler, so its timeout fails the machine as a handler error would. Fix: add an @septum.on_timeout handler returning a label, or drop timeout= from its StateConfiguration",
     ),
     (
         "no transitions declared (strict)",
@@ -411,14 +411,14 @@ EXPECTED: list[tuple[str, type[DefinitionError], str]] = [
         "@septum.on_state has 1 problem:\n  - @septum.on_state: decorates a function, got 42. Fix: put @septum.on_state on a def",
     ),
     (
-        "timeout of zero",
+        "negative timeout",
         DefinitionError,
-        "StateConfiguration has 1 problem:\n  - StateConfiguration: timeout must be a number > 0 or None, got 0. Fix: give timeout in seconds, e.g. timeout=5.0, or leave it out",
+        "StateConfiguration has 1 problem:\n  - StateConfiguration: timeout must be a number >= 0 or None, got -1. Fix: give timeout in seconds, e.g. timeout=5.0, or leave it out",
     ),
     (
         "timeout as text",
         DefinitionError,
-        "StateConfiguration has 1 problem:\n  - StateConfiguration: timeout must be a number > 0 or None, got '5'. Fix: give timeout in seconds, e.g. timeout=5.0, or leave it out",
+        "StateConfiguration has 1 problem:\n  - StateConfiguration: timeout must be a number >= 0 or None, got '5'. Fix: give timeout in seconds, e.g. timeout=5.0, or leave it out",
     ),
     (
         "negative retries",

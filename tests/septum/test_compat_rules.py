@@ -129,10 +129,10 @@ def empty_transitions() -> Any:
     return make("Stuck", on_state=lambda ctx: None, transitions=lambda: [])
 
 
-def timed_without_handler() -> Any:
+def timed_without_handler(timeout: float = 2.0) -> Any:
     return make(
         "Timed",
-        config=StateConfiguration(timeout=2.0),
+        config=StateConfiguration(timeout=timeout),
         on_state=lambda ctx: None,
         transitions=lambda: [LabeledTransition(E.GO, terminal())],
     )
@@ -229,21 +229,51 @@ async def test_a_state_with_empty_transitions_waits(caplog: pytest.LogCaptureFix
     assert fsm.is_idle and not fsm.is_complete
 
 
-async def test_a_timeout_without_on_timeout_fails_the_machine_when_it_fires(clock: ManualClock) -> None:
-    fsm = StateMachine(timed_without_handler(), timebase=clock)
+def missing_on_timeout(timeout: float) -> str:
+    """The whole message of the error a timeout without on_timeout fails the machine with."""
+    return (
+        rf"^state Timed: timed out \(timeout={timeout}\) but declares no @septum\.on_timeout handler; "
+        r"add an @septum\.on_timeout handler returning a label, or drop timeout= from its "
+        r"StateConfiguration$"
+    )
+
+
+@pytest.mark.parametrize("call", ["run", "tick"])
+@pytest.mark.parametrize("timeout", [2.0, 0])
+async def test_a_timeout_without_on_timeout_fails_the_machine_when_it_fires(
+    clock: ManualClock, call: str, timeout: float
+) -> None:
+    fsm = StateMachine(timed_without_handler(timeout), timebase=clock)
     await fsm.run()
-    await clock.run_for(2.0)  # the background run hits the error, and the next run() raises it
-    with pytest.raises(HandlerError, match="state Timed timed out but declares no @septum.on_timeout"):
-        await fsm.run()
+    await clock.run_for(timeout)  # the background run hits the error, and the next run()/tick() raises it
+    with pytest.raises(HandlerError, match=missing_on_timeout(timeout)) as raised:
+        await getattr(fsm, call)()
+    assert raised.value.state == "Timed" and fsm.current_state.name == "Timed"  # it stays, as a handler's
+    assert await fsm.run() == 0  # raised once; the machine waits in its state
 
 
 async def test_a_timeout_without_on_timeout_goes_to_the_error_state(clock: ManualClock) -> None:
-    oops = terminal("Oops", on_enter=lambda ctx: ctx.common.setdefault("why", str(ctx.error)))
+    oops = terminal("Oops", on_enter=lambda ctx: ctx.common.setdefault("why", ctx.error))
     fsm = StateMachine(timed_without_handler(), timebase=clock, error_state=oops)
     await fsm.run()
     await clock.run_for(2.0)
     assert fsm.current_state is oops
-    assert "on_timeout raised ExecutionError: state Timed timed out" in fsm.common["why"]
+    assert isinstance(fsm.common["why"], HandlerError)
+    assert re.match(missing_on_timeout(2.0), str(fsm.common["why"]))
+
+
+async def test_a_timeout_without_on_timeout_goes_to_the_on_error_hook(clock: ManualClock) -> None:
+    heard: list[BaseException] = []
+
+    def hook(ctx: Any, error: BaseException) -> Any:
+        heard.append(error)
+        return E.GO  # a label of the failing state, as 0.x's on_error_fn could return
+
+    fsm = StateMachine(timed_without_handler(), timebase=clock, on_error=hook)
+    await fsm.run()
+    await clock.run_for(2.0)
+    assert fsm.is_complete and fsm.current_state.name == "End"
+    assert [type(e) for e in heard] == [HandlerError] and re.match(missing_on_timeout(2.0), str(heard[0]))
 
 
 def test_a_state_function_returning_nothing_from_transitions_is_accepted() -> None:

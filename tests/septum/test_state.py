@@ -248,12 +248,12 @@ def test_state_decorator_rejects_a_config_of_the_wrong_type() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"timeout": 0}, "timeout must be a number > 0"),
-        ({"timeout": -1.5}, "timeout must be a number > 0"),
-        ({"timeout": "5"}, "timeout must be a number > 0"),
+        ({"timeout": -1.5}, "timeout must be a number >= 0"),
+        ({"timeout": "5"}, "timeout must be a number >= 0"),
+        ({"timeout": True}, "timeout must be a number >= 0"),
         (
             {"timeout": float("nan")},
-            r"timeout must be a number > 0 or None, got nan\. Fix: give timeout in seconds",
+            r"timeout must be a number >= 0 or None, got nan\. Fix: give timeout in seconds",
         ),
         ({"retries": -1}, "retries must be an int >= 0"),
         ({"retries": 1.5}, "retries must be an int >= 0"),

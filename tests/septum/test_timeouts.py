@@ -56,6 +56,19 @@ async def test_an_infinite_timeout_never_fires_as_in_0x(clock: ManualClock) -> N
     assert fsm.current_state is s and "log" not in fsm.common
 
 
+@pytest.mark.parametrize("zero", [0, 0.0])
+async def test_a_zero_timeout_is_due_at_entry_as_in_0x(clock: ManualClock, zero: float) -> None:
+    # 0.x slept asyncio.sleep(0), then queued the timeout: a timer due at once on the timebase
+    s = waiting("Now", zero, on_state=lambda ctx: log_to(ctx, ("state", ctx.timebase.now(), ctx.msg)))
+    fsm = StateMachine(s, timebase=clock)
+    await clock.run_for(3)
+    await fsm.run()  # initialize at t=3: the entry run comes first, then the machine is idle
+    assert fsm.current_state is s and clock.pending == 1
+    await clock.run_for(0)  # the clock looks at its due timers: the timer itself drives the machine
+    assert fsm.current_state is End and clock.pending == 0
+    assert fsm.common["log"] == [("state", 3.0, None), ("timeout", 3.0, None)]
+
+
 async def test_timeout_is_cancelled_on_leaving(clock: ManualClock) -> None:
     s = waiting("Leave", 5.0)
     fsm = StateMachine(s, timebase=clock)
