@@ -164,8 +164,8 @@ def priority(value: object, shown: str) -> int:
         return _OURS[value]
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(
-            f"machine {shown}: send_message(priority=...) takes an int, got {value!r}; "
-            "pass an int (higher is handled first, 0 by default) or a MessagePriorities member"
+            f"machine {shown}: send_message(priority=...) takes an int, got {value!r}. "
+            "Fix: pass an int (higher is handled first, 0 by default) or a MessagePriorities member"
         )
     return int(value)
 

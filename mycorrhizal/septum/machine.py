@@ -33,7 +33,7 @@ from .plan import MachineSpec
 from .registry import StateRef
 from .states import State, StateGroup, tools
 from .turns import Turns
-from .waiting import check_timeout, run_waiting, take_turn, tick_within
+from .waiting import check_steps, check_timeout, run_waiting, take_turn, tick_within
 
 __all__ = ["ChartMachine", "StateMachine"]
 
@@ -366,13 +366,8 @@ class StateMachine(Engine, legacy.Compat0x):
         if max_iterations is not None or timeout is not None:
             check_timeout(timeout, self.spec.shown, "run")
             max_steps, wait = max_iterations, True
-        if max_steps is not None and (
-            isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0
-        ):
-            raise ValueError(
-                f"machine {self.spec.shown}: run(max_steps=...) takes an int >= 0 or None, got "
-                f"{max_steps!r}; pass the most steps to take, or None for no limit"
-            )
+        if max_steps is not None:
+            check_steps(max_steps, self.spec.shown)
         if self.closed:
             self._refuse_closed("steps")
         limit = -1 if max_steps is None else max_steps

@@ -78,6 +78,15 @@ def check_timeout(timeout: Any, machine: str, call: str = "tick") -> None:
         )
 
 
+def check_steps(max_steps: Any, machine: str) -> None:
+    """``run(max_steps=...)`` takes an int >= 0 (None is tested by the caller)."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+        raise ValueError(
+            f"machine {machine}: run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}. "
+            "Fix: pass the most steps to take, or None for no limit"
+        )
+
+
 async def take_turn(engine: Engine, skip: int) -> bool:
     """Wait until nobody drives the machine, then raise what its background run hit, if anything;
     True if the caller is left nothing to do (the machine was closed meanwhile, or the caller is

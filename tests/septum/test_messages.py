@@ -225,7 +225,8 @@ async def test_blackboard_is_the_same_object_before_and_after_the_machine_runs()
 @pytest.mark.parametrize("bad", [1.5, "high", True])
 def test_priority_must_be_an_int(bad) -> None:
     with pytest.raises(
-        TypeError, match=r"^machine Recorder: send_message\(priority=...\) takes an int, got .*; pass an int"
+        TypeError,
+        match=r"^machine Recorder: send_message\(priority=...\) takes an int, got .*\. Fix: pass an int",
     ):
         StateMachine(Recorder).send_message("m", priority=bad)
 
