@@ -65,6 +65,8 @@ class Timebase(ABC):
         a task sleeps on the clock, then calls back. The clocks here override it with a timer
         queue, which costs no task per timer.
         """
+        if delay.__class__ is bool:
+            raise _bool_delay(self, "call_later", delay)
         return _SleepTimer(self, delay, callback)
 
     def advance(self, amount: float | None = None) -> int:
@@ -84,6 +86,14 @@ class Timebase(ABC):
         """How many times the clock was put back (``reset()``, ``set()`` to an earlier time), each
         starting a new timeline (spores' anchored logs anchor it anew); real clocks: never, 0."""
         return 0
+
+
+def _bool_delay(clock: Timebase, method: str, delay: bool) -> ValueError:
+    """The error for a bool given as a delay: True would wait one second and False none, as numbers."""
+    return ValueError(
+        f"{type(clock).__name__}.{method}() needs a delay in seconds, got {delay!r}: a bool is not a "
+        f"number of seconds. Fix: pass the seconds as a number, e.g. {float(delay)}"
+    )
 
 
 class _SleepTimer:
@@ -112,9 +122,13 @@ class _LoopClock(Timebase):
     __slots__ = ()
 
     async def sleep(self, delay: float) -> None:
+        if delay.__class__ is bool:  # (one test: a bool cannot be subclassed)
+            raise _bool_delay(self, "sleep", delay)
         await asyncio.sleep(max(0.0, delay))
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        if delay.__class__ is bool:
+            raise _bool_delay(self, "call_later", delay)
         return asyncio.get_running_loop().call_later(max(0.0, delay), callback)
 
 
@@ -226,12 +240,16 @@ class _VirtualClock(Timebase):
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        if delay.__class__ is bool:  # (one test: a bool cannot be subclassed)
+            raise _bool_delay(self, "call_later", delay)
         timer = _VirtualTimer(self._now + max(0.0, delay), callback, self)
         # The sequence number keeps timers with equal deadlines in the order they were set.
         heapq.heappush(self._heap, (timer.deadline, next(self._seq), timer))
         return timer
 
     async def sleep(self, delay: float) -> None:
+        if delay.__class__ is bool:
+            raise _bool_delay(self, "sleep", delay)
         if not delay > 0:  # (NaN too: asyncio.sleep(nan) returns at once, it must not wait for an advance)
             await asyncio.sleep(0)
             return

@@ -62,7 +62,11 @@ class TimerScope(Timebase):
         timer = _ScopedTimer(self)
         if not self._closed:
             self._timers.add(timer)
-            timer.inner = self._base.call_later(delay, lambda: timer.fire(callback))
+            try:
+                timer.inner = self._base.call_later(delay, lambda: timer.fire(callback))
+            except BaseException:  # a delay the base refuses (a bool) leaves no timer pending here
+                self._timers.discard(timer)
+                raise
         return timer
 
     def advance(self, amount: float | None = None) -> int:
