@@ -279,6 +279,24 @@ def test_a_time_that_is_no_time_is_refused_and_nothing_is_written(
     assert sink.kinds() == []
 
 
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), True, "12"])
+@pytest.mark.parametrize("scope", [ObjectScope.GLOBAL, ObjectScope.EVENT])
+def test_relate_refuses_a_now_that_is_no_time_and_writes_nothing(
+    sink: MemorySink, scope: ObjectScope, now: Any
+) -> None:
+    # NaN and infinity were written as bare nan/inf (not JSON), True as 1.0; '12' failed deep inside
+    with pytest.raises(ValueError, match=rf"^now={re.escape(repr(now))} is not a time: pass a datetime"):
+        relate({"id": "o1", "x": 1}, "order", scope, now=now)
+    spores.flush_object_cache()
+    assert sink.kinds() == []
+
+
+@pytest.mark.parametrize("now", [12, 12.0, datetime.fromtimestamp(12)])
+def test_relate_takes_now_as_epoch_seconds_or_a_datetime(sink: MemorySink, now: Any) -> None:
+    assert relate({"id": "o1", "x": 1}, "order", ObjectScope.EVENT, now=now) == ("o1", "order")
+    assert sink.records[0][1][2] == 12.0
+
+
 def test_a_time_before_1970_is_kept(sink: MemorySink) -> None:
     spores.emit_event("tick", time=-1.5)
     assert sink.events("tick")[0]["time"] == -1.5
