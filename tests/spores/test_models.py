@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,6 +88,26 @@ def test_event_ids_are_unique_and_object_ids_come_from_the_object() -> None:
     assert generate_object_id("job-1") == "job-1"
     assert generate_object_id(plain) == generate_object_id(plain) != generate_object_id(Plain())
     assert generate_object_id(plain).startswith("obj-")
+
+
+@pytest.mark.parametrize("tokens", [(1, "1"), ("1", 1)])
+def test_a_number_and_its_text_are_one_object_of_the_type_logged_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, tokens: tuple[Any, Any]
+) -> None:
+    # what docs/observing.md says under "Object ids": ids are text, and an OCEL id is one object
+    assert generate_object_id(tokens[0]) == generate_object_id(tokens[1]) == "1"
+    path = tmp_path / "log.json"
+    transport = spores.Ocel2JsonTransport(path)
+    spores.configure(transport=transport)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.spores"):
+        for token in tokens:
+            spores.emit_event("seen", None, [relate(token, "token")])
+        transport.close()
+    document = json.loads(path.read_text())
+    first, then = type(tokens[0]).__name__, type(tokens[1]).__name__
+    assert [(o["id"], o["type"]) for o in document["objects"]] == [("1", first)]
+    assert [e["relationships"] for e in document["events"]] == [[{"objectId": "1", "qualifier": "token"}]] * 2
+    assert f"object '1' was logged as {first!r} and now as {then!r}; OCEL keeps its first type" in caplog.text
 
 
 @dataclass
