@@ -62,11 +62,11 @@ from .timebase import (
     MonotonicClock,
     Timebase,
     TimerHandle,
-    TimerScope,
     UTCClock,
     WallClock,
     default_timebase,
 )
+from .timer_scope import TimerScope
 from .wrappers import (
     CompositeView,
     ConstrainedView,

@@ -16,7 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from .errors import DefinitionError, Problem
 from .numbers import is_finite
@@ -27,7 +27,6 @@ __all__ = [
     "ManualClock",
     "MonotonicClock",
     "Timebase",
-    "TimerScope",
     "TimerHandle",
     "UTCClock",
     "WallClock",
@@ -66,6 +65,8 @@ class Timebase(ABC):
         a task sleeps on the clock, then calls back. The clocks here override it with a timer
         queue, which costs no task per timer.
         """
+        if delay.__class__ is bool:
+            raise _bool_delay(self, "call_later", delay)
         return _SleepTimer(self, delay, callback)
 
     def advance(self, amount: float | None = None) -> int:
@@ -85,6 +86,14 @@ class Timebase(ABC):
         """How many times the clock was put back (``reset()``, ``set()`` to an earlier time), each
         starting a new timeline (spores' anchored logs anchor it anew); real clocks: never, 0."""
         return 0
+
+
+def _bool_delay(clock: Timebase, method: str, delay: bool) -> ValueError:
+    """The error for a bool given as a delay: True would wait one second and False none, as numbers."""
+    return ValueError(
+        f"{type(clock).__name__}.{method}() needs a delay in seconds, got {delay!r}: a bool is not a "
+        f"number of seconds. Fix: pass the seconds as a number, e.g. {float(delay)}"
+    )
 
 
 class _SleepTimer:
@@ -113,9 +122,13 @@ class _LoopClock(Timebase):
     __slots__ = ()
 
     async def sleep(self, delay: float) -> None:
+        if delay.__class__ is bool:  # (one test: a bool cannot be subclassed)
+            raise _bool_delay(self, "sleep", delay)
         await asyncio.sleep(max(0.0, delay))
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        if delay.__class__ is bool:
+            raise _bool_delay(self, "call_later", delay)
         return asyncio.get_running_loop().call_later(max(0.0, delay), callback)
 
 
@@ -178,85 +191,6 @@ def checked_timebase(timebase: Timebase | None, owner: str, name: str = "") -> T
     raise DefinitionError([problem], what=owner)
 
 
-class _ScopedTimer:
-    """A timer set through a :class:`TimerScope`; cancelling it also forgets it."""
-
-    __slots__ = ("scope", "inner")
-
-    def __init__(self, scope: TimerScope) -> None:
-        self.scope = scope
-        self.inner: TimerHandle | None = None
-
-    def fire(self, callback: Callable[[], object]) -> None:
-        scope = self.scope
-        scope._timers.discard(self)
-        owner = scope._owner
-        if owner is not None and (owner.done() or owner.cancelling()):
-            scope.close()  # the owner is going away: its timers are void from the moment it was cancelled
-            return
-        callback()
-
-    def cancel(self) -> None:
-        self.scope._timers.discard(self)
-        if self.inner is not None:
-            self.inner.cancel()
-
-
-class TimerScope(Timebase):
-    """Another timebase seen through a scope whose pending timers :meth:`close` cancels at once.
-
-    Give one to something you may abandon (a state machine driven by a halted tree action, say):
-    closing the scope guarantees none of its timers fires afterwards. With ``owner``, a task, the
-    scope also stops firing timers as soon as that task is done or has been asked to cancel, even
-    before the task has unwound far enough to call :meth:`close`.
-    """
-
-    __slots__ = ("_base", "_timers", "_closed", "_owner")
-
-    def __init__(self, base: Timebase, *, owner: asyncio.Task[Any] | None = None) -> None:
-        self._base = base
-        self._timers: set[_ScopedTimer] = set()
-        self._closed = False
-        self._owner = owner
-
-    def now(self) -> float:
-        return self._base.now()
-
-    async def sleep(self, delay: float) -> None:
-        await self._base.sleep(delay)
-
-    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
-        timer = _ScopedTimer(self)
-        if not self._closed:
-            self._timers.add(timer)
-            timer.inner = self._base.call_later(delay, lambda: timer.fire(callback))
-        return timer
-
-    def advance(self, amount: float | None = None) -> int:
-        return self._base.advance(amount)
-
-    def reset(self) -> None:
-        self._base.reset()
-
-    def set(self, value: float) -> None:
-        self._base.set(value)
-
-    @property
-    def rewinds(self) -> int:
-        return self._base.rewinds
-
-    @property
-    def pending(self) -> int:
-        """Timers set through this scope that have neither fired nor been cancelled."""
-        return len(self._timers)
-
-    def close(self) -> None:
-        """Cancel every pending timer; timers set afterwards never fire."""
-        self._closed = True
-        for timer in list(self._timers):
-            timer.cancel()
-
-
 class _VirtualTimer:
     """A timer on a virtual clock; ``clock`` is None once it fired or was cancelled."""
 
@@ -306,12 +240,16 @@ class _VirtualClock(Timebase):
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        if delay.__class__ is bool:  # (one test: a bool cannot be subclassed)
+            raise _bool_delay(self, "call_later", delay)
         timer = _VirtualTimer(self._now + max(0.0, delay), callback, self)
         # The sequence number keeps timers with equal deadlines in the order they were set.
         heapq.heappush(self._heap, (timer.deadline, next(self._seq), timer))
         return timer
 
     async def sleep(self, delay: float) -> None:
+        if delay.__class__ is bool:
+            raise _bool_delay(self, "sleep", delay)
         if not delay > 0:  # (NaN too: asyncio.sleep(nan) returns at once, it must not wait for an advance)
             await asyncio.sleep(0)
             return

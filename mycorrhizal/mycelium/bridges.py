@@ -17,7 +17,8 @@ from typing import Any
 
 from ..common.callables import resolve
 from ..common.errors import DefinitionError
-from ..common.timebase import Timebase, TimerScope
+from ..common.timebase import Timebase
+from ..common.timer_scope import TimerScope
 from ..rhizomorph import Leaf, Status, Tree, bt
 from ..rhizomorph import Runner as TreeRunner
 from ..septum import LabeledTransition, State, StateConfiguration, StateMachine, septum

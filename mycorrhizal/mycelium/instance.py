@@ -19,7 +19,8 @@ from ..common.blackboard import BlackboardView
 from ..common.diagram import Diagram, Edge, to_mermaid_text
 from ..common.errors import ExecutionError, FSMInstantiationError
 from ..common.numbers import is_seconds
-from ..common.timebase import Timebase, TimerScope, default_timebase
+from ..common.timebase import Timebase, default_timebase
+from ..common.timer_scope import TimerScope
 from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, StateMachine
 from ..septum.durable import unseen

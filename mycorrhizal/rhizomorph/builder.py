@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..common.callables import written_name
 from ..common.errors import DefinitionError, Problem
 from .checks import describe, make_leaf
 from .compile import compile_tree
 from .declarative import Registry, load_tree
-from .nodes import Composite, Decorator, Leaf, Node
+from .nodes import Chain, Composite, Decorator, Leaf, Node
 from .status import ErrorPolicy
 from .tree import Subtree, Tree
 
@@ -165,7 +166,23 @@ class TreeBuilder:
 
     def guard(self, condition: Node, child: Node, *, name: str | None = None) -> Decorator:
         """Tick ``child`` only while ``condition`` succeeds."""
+        if _is_condition(child) and _holds_action(condition):
+            self._guard_swapped(condition, child)
         return self._wrap("guard", child, name, None, condition)
+
+    def _guard_swapped(self, condition: Node, child: Any) -> None:
+        """Refuse ``guard(work, allowed)`` (0.x's ``work.gate(allowed)`` read in order): a node that
+        runs an action as the condition of a lone condition, which would run it unguarded."""
+        work = condition.name
+        check = child.name if isinstance(child, Node) else written_name(child)
+        shown = describe(child) if isinstance(child, Node) else f"the function {check}"
+        problem = Problem(
+            f"guard of {describe(condition)}",
+            f"got {describe(condition)} as the condition and {shown} as the node it guards",
+            f"pass the condition first: guard({check}, {work}) (to run {work} and then check {check}, "
+            f"use sequence({work}, {check}))",
+        )
+        raise DefinitionError([problem], what=f"tree {self.name!r}")
 
     def subtree(self, tree: Tree, *, name: str | None = None) -> Subtree:
         """Embed ``tree`` here."""
@@ -231,6 +248,24 @@ class TreeBuilder:
     def to_dict(self) -> dict[str, Any]:
         """The built tree's declarative form (see :meth:`Tree.to_dict`)."""
         return self.build().to_dict()
+
+
+def _is_condition(node: Any) -> bool:
+    """A condition leaf, or a plain function (what a guard takes as its condition)."""
+    if isinstance(node, Leaf):
+        return node.leaf_kind == "condition"
+    return not isinstance(node, Node | Chain) and callable(node)
+
+
+def _holds_action(node: Any) -> bool:
+    """Whether ``node`` is an action leaf or has one among its listed children or wrapped nodes."""
+    if isinstance(node, Leaf):
+        return node.leaf_kind == "action"
+    if isinstance(node, Composite):
+        return any(_holds_action(kid) for kid in node.children)
+    if isinstance(node, Decorator):
+        return _holds_action(node.child) or _holds_action(node.condition)
+    return False
 
 
 def _name_of(node: Any) -> str:

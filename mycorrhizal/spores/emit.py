@@ -105,14 +105,20 @@ def emit_object(
 
 
 def relate(
-    obj: Any, qualifier: str, scope: ObjectScope = ObjectScope.GLOBAL, *, now: float | None = None
+    obj: Any,
+    qualifier: str,
+    scope: ObjectScope = ObjectScope.GLOBAL,
+    *,
+    now: datetime | float | None = None,
 ) -> tuple[str, str]:
     """Write ``obj`` as its scope says and return the ``(object id, qualifier)`` relationship.
 
     ``GLOBAL``/``AUTO`` objects go through the object cache (written when new or changed);
-    ``EVENT`` objects are written every time.
+    ``EVENT`` objects are written every time.  ``now`` is the time they are written at: a datetime
+    or epoch seconds, as ``emit_event``'s ``time`` (default: now).
     """
-    return write_related(config.current(), obj, scope, _time.time() if now is None else now), qualifier
+    when = _time.time() if now is None else epoch(now, "now")
+    return write_related(config.current(), obj, scope, when), qualifier
 
 
 def write_related(state: config.State, obj: Any, scope: ObjectScope, now: float) -> str:
@@ -129,8 +135,9 @@ def write_related(state: config.State, obj: Any, scope: ObjectScope, now: float)
 def blackboard_relations(bb: Any, now: float, into: Relations) -> None:
     """Write the ``ObjectRef`` objects of ``bb`` and append their relationships to ``into``."""
     if plan_of(type(bb)).object_refs:
-        for obj, qualifier, scope in blackboard_objects(bb):
-            into.append(relate(obj, qualifier, scope, now=now))
+        state = config.current()
+        for obj, qualifier, scope in blackboard_objects(bb):  # (write_related: ``now`` is the engine's)
+            into.append((write_related(state, obj, scope, now), qualifier))
 
 
 Reader = Callable[[Any, float, Attributes, Relations], None]

@@ -319,8 +319,9 @@ def object_attribute_from_python(name: str, value: Any, time: datetime | None = 
     return ObjectAttributeValue(name, value_text(value), attribute_type(value), time)
 
 
-def epoch(when: datetime | float | None) -> float:
-    """Seconds since the Unix epoch for a datetime (naive means local time), a float or now."""
+def epoch(when: datetime | float | None, argument: str = "time") -> float:
+    """Seconds since the Unix epoch for a datetime (naive means local time), a float or now; else a
+    ValueError naming ``argument``."""
     if when is None:
         return _time.time()
     if isinstance(when, datetime):
@@ -330,6 +331,6 @@ def epoch(when: datetime | float | None) -> float:
     if isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when):
         return float(when)
     raise ValueError(
-        f"time={when!r} is not a time: pass a datetime, seconds since the Unix epoch (a finite int or "
+        f"{argument}={when!r} is not a time: pass a datetime, seconds since the Unix epoch (a finite int or "
         "float), or None for now"
     )

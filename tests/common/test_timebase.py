@@ -585,3 +585,58 @@ async def test_a_raising_timer_stops_the_move_at_its_deadline_and_the_later_time
     assert clock.advance(8) == 2  # the next move fires the rest at their own deadlines
     assert fired[2:] == [("same deadline", 2.0), ("later", 3.0)]
     assert clock.now() == 10.0 and clock.pending == 1
+
+
+# --- what a delay may be ---------------------------------------------------------------------------
+
+
+def _all_clocks() -> list[Any]:
+    return [
+        pytest.param(ManualClock, id="ManualClock"),
+        pytest.param(CycleClock, id="CycleClock"),
+        pytest.param(DictatedClock, id="DictatedClock"),
+        pytest.param(lambda: TimerScope(ManualClock()), id="TimerScope"),
+        pytest.param(MonotonicClock, id="MonotonicClock"),
+        pytest.param(WallClock, id="WallClock"),
+        pytest.param(UTCClock, id="UTCClock"),
+    ]
+
+
+@pytest.mark.parametrize("delay", [True, False])
+@pytest.mark.parametrize("make", _all_clocks())
+async def test_a_bool_is_not_a_delay_to_sleep(make: Callable[[], Timebase], delay: bool) -> None:
+    # True slept one second and False none, as if they were numbers (the loop's clocks: for real)
+    clock = make()
+    with pytest.raises(ValueError, match=rf"sleep\(\) needs a delay in seconds, got {delay}: a bool is not"):
+        await asyncio.wait_for(clock.sleep(delay), 0.5)  # (the bound: a real clock slept for real)
+    assert getattr(clock, "pending", 0) == 0
+
+
+@pytest.mark.parametrize("delay", [True, False])
+@pytest.mark.parametrize(
+    "make", [*_all_clocks(), pytest.param(OldStyleClock, id="a 0.x clock with only now() and sleep()")]
+)
+async def test_a_bool_is_not_a_delay_to_call_later(make: Callable[[], Timebase], delay: bool) -> None:
+    clock = make()
+    fired: list[float] = []
+    with pytest.raises(
+        ValueError,
+        match=rf"call_later\(\) needs a delay in seconds, got {delay}: a bool is not a number of seconds\. "
+        rf"Fix: pass the seconds as a number, e.g\. {float(delay)}",
+    ):
+        clock.call_later(delay, lambda: fired.append(clock.now()))
+    clock.advance(2)
+    await asyncio.sleep(0)
+    assert fired == [] and getattr(clock, "pending", 0) == 0
+    assert not timebase_module._SleepTimer._live
+
+
+@pytest.mark.parametrize("delay", [0, 1, 2.5, -1.0])
+async def test_numbers_are_still_delays(clock: ManualClock, delay: float) -> None:
+    fired: list[float] = []
+    clock.call_later(delay, lambda: fired.append(clock.now()))
+    sleeper = asyncio.create_task(clock.sleep(delay))
+    await asyncio.sleep(0)
+    await clock.run_for(3)
+    await sleeper
+    assert fired == [max(0.0, delay)]

@@ -263,6 +263,29 @@ def guard_condition_not_a_node() -> None:
     b.build()
 
 
+def allowed(bb: Any) -> bool:
+    return True
+
+
+def guard_child_first() -> None:
+    # read as 0.x's work.gate(allowed): the action became the condition, run on every tick, unguarded
+    b = TreeBuilder("T")
+    b.root(b.guard(b.action(ok, name="work"), b.condition(allowed)))
+    b.build()
+
+
+def guard_child_first_with_a_function() -> None:
+    b = TreeBuilder("T")
+    b.root(b.guard(b.action(ok, name="work"), allowed))  # type: ignore[arg-type]
+    b.build()
+
+
+def guard_composite_first() -> None:
+    b = TreeBuilder("T")
+    b.root(b.guard(b.sequence("steps", b.condition(allowed), b.failer(b.action(ok))), b.condition(allowed)))
+    b.build()
+
+
 def guard_condition_bad_parameter() -> None:
     @bt.tree
     def Guarded() -> None:
@@ -716,6 +739,24 @@ EXPECTED: dict[Any, tuple[str, list[str]]] = {
         "tree 'T'",
         [
             "guard 'guard(ok)': its condition is 42, not a node or function. Fix: pass a condition (@bt.condition) or a function of bb returning True/False",
+        ],
+    ),
+    guard_child_first: (
+        "tree 'T'",
+        [
+            "guard of action 'work': got action 'work' as the condition and condition 'allowed' as the node it guards. Fix: pass the condition first: guard(allowed, work) (to run work and then check allowed, use sequence(work, allowed))",
+        ],
+    ),
+    guard_child_first_with_a_function: (
+        "tree 'T'",
+        [
+            "guard of action 'work': got action 'work' as the condition and the function allowed as the node it guards. Fix: pass the condition first: guard(allowed, work) (to run work and then check allowed, use sequence(work, allowed))",
+        ],
+    ),
+    guard_composite_first: (
+        "tree 'T'",
+        [
+            "guard of sequence 'steps': got sequence 'steps' as the condition and condition 'allowed' as the node it guards. Fix: pass the condition first: guard(allowed, steps) (to run steps and then check allowed, use sequence(steps, allowed))",
         ],
     ),
     guard_condition_bad_parameter: (

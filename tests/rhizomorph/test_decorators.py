@@ -251,6 +251,11 @@ async def test_rate_limit_counts_a_start_that_was_halted(clock: ManualClock) -> 
     assert starts == [0, 10]
 
 
+def _work(bb: dict[str, bool]) -> Status:
+    bb["worked"] = True
+    return Status.SUCCESS
+
+
 async def test_guard_ticks_the_child_only_while_the_condition_holds(script: Script) -> None:
     bb = {"allowed": True}
 
@@ -269,6 +274,60 @@ async def test_guard_ticks_the_child_only_while_the_condition_holds(script: Scri
     assert await runner.tick() is F
     assert script.halted == ["drive"]
     assert script.take() == ["drive"]
+
+
+def _allowed(bb: dict[str, bool]) -> bool:
+    return bb["allowed"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda b: b.guard(b.condition(_allowed), b.action(_work)), id="condition leaf, action"),
+        pytest.param(lambda b: b.guard(_allowed, b.action(_work)), id="function, action"),
+        pytest.param(
+            lambda b: b.guard(b.inverter(b.inverter(b.condition(_allowed))), b.action(_work)),
+            id="wrapped condition, action",
+        ),
+        pytest.param(
+            lambda b: b.guard(
+                b.selector("any", b.condition(_allowed), b.condition(_allowed)), b.action(_work)
+            ),
+            id="composite of conditions, action",
+        ),
+        pytest.param(
+            lambda b: b.guard(b.condition(_allowed), b.sequence("then", b.action(_work))),
+            id="condition, composite",
+        ),
+    ],
+)
+async def test_builder_guard_takes_the_condition_first(make: Any) -> None:
+    b = TreeBuilder("Guarded")
+    b.root(make(b))
+    tree = b.build()
+    bb = {"allowed": False}
+    assert await Runner(tree, bb).tick() is F and "worked" not in bb
+    bb["allowed"] = True
+    assert await Runner(tree, bb).tick() is S and bb["worked"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            lambda b: b.guard(b.condition(_allowed), b.condition(_allowed)), id="condition, condition"
+        ),
+        pytest.param(
+            lambda b: b.guard(b.selector("any", b.condition(_allowed)), b.condition(_allowed)),
+            id="composite of conditions, condition",
+        ),
+    ],
+)
+async def test_a_builder_guard_over_a_condition_by_conditions_is_kept(make: Any) -> None:
+    # either order reads the same (both conditions must hold): nothing to refuse
+    b = TreeBuilder("Checked")
+    b.root(make(b))
+    assert await Runner(b.build(), {"allowed": True}).tick() is S
 
 
 async def test_when_is_an_optional_step_succeeding_when_its_condition_fails(script: Script) -> None:

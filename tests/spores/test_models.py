@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,6 +88,26 @@ def test_event_ids_are_unique_and_object_ids_come_from_the_object() -> None:
     assert generate_object_id("job-1") == "job-1"
     assert generate_object_id(plain) == generate_object_id(plain) != generate_object_id(Plain())
     assert generate_object_id(plain).startswith("obj-")
+
+
+@pytest.mark.parametrize("tokens", [(1, "1"), ("1", 1)])
+def test_a_number_and_its_text_are_one_object_of_the_type_logged_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, tokens: tuple[Any, Any]
+) -> None:
+    # what docs/observing.md says under "Object ids": ids are text, and an OCEL id is one object
+    assert generate_object_id(tokens[0]) == generate_object_id(tokens[1]) == "1"
+    path = tmp_path / "log.json"
+    transport = spores.Ocel2JsonTransport(path)
+    spores.configure(transport=transport)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.spores"):
+        for token in tokens:
+            spores.emit_event("seen", None, [relate(token, "token")])
+        transport.close()
+    document = json.loads(path.read_text())
+    first, then = type(tokens[0]).__name__, type(tokens[1]).__name__
+    assert [(o["id"], o["type"]) for o in document["objects"]] == [("1", first)]
+    assert [e["relationships"] for e in document["events"]] == [[{"objectId": "1", "qualifier": "token"}]] * 2
+    assert f"object '1' was logged as {first!r} and now as {then!r}; OCEL keeps its first type" in caplog.text
 
 
 @dataclass
@@ -277,6 +298,24 @@ def test_a_time_that_is_no_time_is_refused_and_nothing_is_written(
         else:
             spores.emit_object("thing", "o1", time=time)
     assert sink.kinds() == []
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), True, "12"])
+@pytest.mark.parametrize("scope", [ObjectScope.GLOBAL, ObjectScope.EVENT])
+def test_relate_refuses_a_now_that_is_no_time_and_writes_nothing(
+    sink: MemorySink, scope: ObjectScope, now: Any
+) -> None:
+    # NaN and infinity were written as bare nan/inf (not JSON), True as 1.0; '12' failed deep inside
+    with pytest.raises(ValueError, match=rf"^now={re.escape(repr(now))} is not a time: pass a datetime"):
+        relate({"id": "o1", "x": 1}, "order", scope, now=now)
+    spores.flush_object_cache()
+    assert sink.kinds() == []
+
+
+@pytest.mark.parametrize("now", [12, 12.0, datetime.fromtimestamp(12)])
+def test_relate_takes_now_as_epoch_seconds_or_a_datetime(sink: MemorySink, now: Any) -> None:
+    assert relate({"id": "o1", "x": 1}, "order", ObjectScope.EVENT, now=now) == ("o1", "order")
+    assert sink.records[0][1][2] == 12.0
 
 
 def test_a_time_before_1970_is_kept(sink: MemorySink) -> None:

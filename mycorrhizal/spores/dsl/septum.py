@@ -27,7 +27,7 @@ import mycorrhizal.spores.config as config
 import mycorrhizal.spores.emit as emit
 
 from ...common.callables import written_name
-from ..emit import adapter_event, json_reader, relate
+from ..emit import adapter_event, json_reader, write_related
 from ..encoder import attribute_json, attributes_json, quote
 from ..extraction import has_identity
 from ..models import ObjectScope
@@ -217,7 +217,7 @@ def log_message(
             extra.evaluate(args, kwargs, None, attrs)
             relations: Relations = []
             if has_identity(msg):
-                relations.append(relate(msg, "message", ObjectScope.EVENT, now=now))
+                relations.append((write_related(config.current(), msg, ObjectScope.EVENT, now), "message"))
             return adapter_event(event_type, attrs, _common(ctx), relations, now)
 
         return wrap(fn, before=before)  # type: ignore[return-value]
