@@ -73,7 +73,7 @@ class _Gauges(Collector):
                     tokens[(net, short)] = tokens.get((net, short), 0) + count
                 _net_machines(runtime, queued)
             elif isinstance(runtime, StateMachine):
-                name = runtime.spec.name
+                name = runtime.spec.shown
                 queued[name] = queued.get(name, 0) + runtime.queue_size
         token_family, queue_family = self._families()
         for labels, count in tokens.items():

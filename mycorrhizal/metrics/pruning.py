@@ -45,7 +45,7 @@ def prune(families: Families, runtimes: Iterable[Any], net: str, gone: frozenset
             if runtime.net.name == net:
                 kept |= own
         elif isinstance(runtime, StateMachine):
-            named.add(runtime.spec.name)
+            named.add(runtime.spec.shown)
         elif isinstance(runtime, TreeRunner):
             named.add(runtime.tree.name)
     of_net = gone - kept

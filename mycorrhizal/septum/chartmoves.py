@@ -288,7 +288,7 @@ def _arrive(e: Charting, node: ChartNode, previous: ChartNode | None, label: Any
     observers = e.observers
     if observers is not None:  # e.emit_entered(node, previous, label, msg), written out: every transition
         last, read = None if previous is None else previous.name, observers.now  # (a slot's function)
-        entered, send = make_entered((e.spec.name, read(), node.name, last, label, msg)), observers.send
+        entered, send = make_entered((e.spec.shown, read(), node.name, last, label, msg)), observers.send
         try:
             if (result := send(entered)) is not None:
                 observers.returned(send, result)

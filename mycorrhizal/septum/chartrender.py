@@ -43,7 +43,7 @@ def diagram(spec: MachineSpec, current: State | tuple[State, ...] | None) -> Dia
         (clusters if isinstance(drawn, Cluster) else top_nodes).append(drawn)  # type: ignore[arg-type]
     if any(op.kind == POP for node in spec.nodes.values() for op in guards.ops(node)):
         top_nodes.append(Node(RETURN, "return\n(pop)", shape="circle"))
-    return Diagram(name=spec.name, nodes=tuple(top_nodes), edges=tuple(edges), clusters=tuple(clusters))
+    return Diagram(name=spec.shown, nodes=tuple(top_nodes), edges=tuple(edges), clusters=tuple(clusters))
 
 
 def _history_kinds(spec: ChartSpec) -> dict[ChartNode, dict[int, ChartNode | None]]:

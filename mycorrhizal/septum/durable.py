@@ -103,7 +103,7 @@ def snapshot(engine: Engine, codecs: CodecRegistry | None, blackboard: Any) -> d
         ) from failure
     registry = codecs or CodecRegistry()
     pass_as = None if codecs is not None else _SNAPSHOT_PASS
-    name = f"machine {engine.spec.name}"
+    name = f"machine {engine.spec.shown}"
     document = _write(
         engine, _said(registry.encode, f"{name}: a queued message cannot be written down", pass_as)
     )
@@ -193,7 +193,7 @@ def restore(engine: Engine, document: Any, codecs: CodecRegistry | None, own_bla
     error naming the machine, whose fix says to pass a registry when the caller passed no ``codecs``."""
     registry = codecs or CodecRegistry()
     pass_as = None if codecs is not None else _RESTORE_PASS
-    name = f"machine {engine.spec.name}"
+    name = f"machine {engine.spec.shown}"
     blackboard = _said(
         registry.from_document, f"{name}: the blackboard in the document cannot be read", pass_as
     )

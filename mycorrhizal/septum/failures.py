@@ -199,7 +199,7 @@ def _no_choice(chosen: Any, spec: MachineSpec, node: Node, labels: bool) -> Type
             f"{node.name} declares; return a state, one of its labels, or None"
         )
     return TypeError(
-        f"machine {spec.name}: on_error returned {chosen!r}, which is not a septum state; a machine "
+        f"machine {spec.shown}: on_error returned {chosen!r}, which is not a septum state; a machine "
         f"with compound states takes a state (or None) from its on_error hook. Fix: return the state "
         f"to go to, or None"
     )

@@ -207,7 +207,7 @@ class StateMachine(Engine, legacy.Compat0x):
         return tools().diagram(self.spec, self.configuration)
 
     def __repr__(self) -> str:
-        return f"<StateMachine {self.spec.name} in {self.node.name}>"
+        return f"<StateMachine {self.spec.shown} in {self.node.name}>"
 
     # ----------------------------------------------------------------- messages
     def send_message(self, msg: Any, *, priority: int = 0) -> bool:

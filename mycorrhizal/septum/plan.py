@@ -182,10 +182,11 @@ class MachineSpec:
         # A plain attribute, not a property: an observed machine reads it for every record it tells.
         self.name: str = group.name if group is not None else initial.name
         """The machine's name: its group's, else its initial state's (snapshots hold it)."""
-        # A group class declared in a function is named by its qualname, "f.<locals>.Grp": messages
-        # and logs show it as written, "Grp"; ``name`` stays, for the snapshots written with it.
+        # A group class declared in a function is named by its qualname, "f.<locals>.Grp": messages,
+        # observer records (so event logs and metrics), pictures and SCXML show it as written, "Grp";
+        # ``name`` stays, for the snapshots written with it.
         self.shown: str = local_name(self.name)
-        """The machine's name as messages and logs show it: :attr:`name` as the user wrote it."""
+        """The machine's name as messages, records and pictures show it: :attr:`name` as the user wrote it."""
         #: What the machine's states do that 0.x accepted and a strict machine refuses (logged once).
         self.warnings: tuple[Problem, ...] = ()
         #: Each node's name in snapshot documents and back (made by the first snapshot or restore).

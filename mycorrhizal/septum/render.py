@@ -94,4 +94,4 @@ def spec_diagram(spec: MachineSpec, current: State | tuple[State, ...] | None) -
             edges.extend(_op_edges(ids[state], op, ids))
     if any(op.kind == POP for node in spec.nodes.values() for op in guards.ops(node)):
         nodes.append(Node(RETURN, "return\n(pop)", shape="circle"))
-    return Diagram(name=spec.name, nodes=tuple(nodes), edges=tuple(edges))
+    return Diagram(name=spec.shown, nodes=tuple(nodes), edges=tuple(edges))

@@ -170,12 +170,12 @@ def to_scxml(root: State, *, names: Mapping[str, Callable[..., Any]] | None = No
     ET.register_namespace("", NS)
     ET.register_namespace("septum", SEPTUM_NS)
     document = ET.Element(
-        f"{{{NS}}}scxml", {"version": "1.0", "name": spec.name, "initial": spec.initial.name}
+        f"{{{NS}}}scxml", {"version": "1.0", "name": spec.shown, "initial": spec.initial.name}
     )
     top = spec.top if isinstance(spec, ChartSpec) else tuple(spec.nodes.values())
     for node in top:
         writer.state(document, node)
-    DefinitionError.raise_if_any(writer.problems, what=f"SCXML export of {spec.name}")
+    DefinitionError.raise_if_any(writer.problems, what=f"SCXML export of {spec.shown}")
     ET.indent(document)
     text: str = ET.tostring(document, encoding="unicode", xml_declaration=True)
     return text + "\n"

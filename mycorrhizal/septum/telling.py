@@ -53,7 +53,7 @@ class Telling:
         callers test ``observers`` first)."""
         observers = self.observers
         assert observers is not None
-        observers.emit(kind(source=self.spec.name, time=self.timebase.now(), **fields))
+        observers.emit(kind(source=self.spec.shown, time=self.timebase.now(), **fields))
 
     # The records of every move, made positionally (a keyword-built record costs ~10 times as much):
     # the full move path and statecharts tell them for each transition.  Callers test ``observers``
@@ -64,13 +64,13 @@ class Telling:
         ``label``, in a step handling ``msg``."""
         observers: Any = self.observers
         last = None if previous is None else previous.name
-        observers.emit(make_entered((self.spec.name, observers.now(), node.name, last, label, msg)))
+        observers.emit(make_entered((self.spec.shown, observers.now(), node.name, last, label, msg)))
 
     def emit_left(self, node: Any, label: Any, target: Any, every_observer: bool = False) -> None:
         """Tell the observers asking for it (``every_observer``: all of them) that ``node`` is left
         for ``target`` by ``label`` (callers test first that somebody is to be told)."""
         observers: Any = self.observers
-        left = make_left((self.spec.name, observers.now(), node.name, label, target.name))
+        left = make_left((self.spec.shown, observers.now(), node.name, label, target.name))
         if every_observer:
             observers.emit(left)
         else:
@@ -81,9 +81,9 @@ class Telling:
         asking for it if ``moving`` (a transition's records follow, naming ``msg``), else to all."""
         observers: Any = self.observers
         if not moving:
-            observers.emit(make_handled((self.spec.name, observers.now(), node.name, msg, label)))
+            observers.emit(make_handled((self.spec.shown, observers.now(), node.name, msg, label)))
         elif MessageHandled in observers.requested:
-            handled = make_handled((self.spec.name, observers.now(), node.name, msg, label))
+            handled = make_handled((self.spec.shown, observers.now(), node.name, msg, label))
             observers.emit_requested(handled, MessageHandled)
 
     def tell(self, observers: Observers, node: Node, op: Op, msg: Any) -> None:
@@ -92,7 +92,7 @@ class Telling:
         whose ``MessageHandled`` was told already), with one reading of the time.  (``drive`` and
         :meth:`entry_step` have it written out, a frame less.)"""
         read = observers.now  # a slot's function: called from a local (see docs/architecture.md)
-        name, now, target = self.spec.name, read(), op.target
+        name, now, target = self.spec.shown, read(), op.target
         if (send := observers.direct) is None:  # told on request: the StateEntered below names the state left
             self.tell_asked(observers, node, op, None, now)
             send = observers.send  # (read after: an observer that raised there is detached)
@@ -109,7 +109,7 @@ class Telling:
     def tell_asked(self, observers: Observers, node: Node, op: Op, msg: Any, now: float) -> None:
         """Tell the observers asking for them that ``msg`` (unless None) was handled by ``node``
         and that ``node`` is left, by ``op`` (see :meth:`tell`)."""
-        requested, name, label = observers.requested, self.spec.name, op.label
+        requested, name, label = observers.requested, self.spec.shown, op.label
         if msg is not None and MessageHandled in requested:
             observers.emit_requested(make_handled((name, now, node.name, msg, label)), MessageHandled)
         if StateLeft in requested:

@@ -204,6 +204,20 @@ async def test_a_group_declared_in_a_function_is_named_as_written(caplog: pytest
     assert caplog.messages == ["machine Grp: start in End", "machine Grp: complete in terminal state End"]
 
 
+async def test_a_group_declared_in_a_function_is_named_as_written_in_records_and_pictures() -> None:
+    # Records (so event logs and metrics labels), pictures and repr read "test_....<locals>.Grp".
+    @septum.group
+    class Grp:
+        start = End
+
+    fsm = StateMachine(Grp)
+    records: list[Any] = []
+    fsm.add_observer(records.append)
+    await fsm.initialize()
+    assert records and {record.source for record in records} == {"Grp"}
+    assert fsm.to_diagram().name == "Grp" and repr(fsm) == "<StateMachine Grp in End>"
+
+
 async def test_default_blackboard_is_a_fresh_dict_per_machine() -> None:
     a, b = StateMachine(Recorder), StateMachine(Recorder)
     assert a.common == {} and a.common is not b.common
