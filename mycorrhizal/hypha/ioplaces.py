@@ -241,13 +241,19 @@ class IOPlaces:
             wrapped = FailedToken(token, exc, p.qname, p.qname)
             if self.recorder is not None:
                 self.recorder.parked_delivery(p, token, wrapped)
+            # Kept and logged before the token is put: the error place's own sink may fail on it in
+            # the put (after this failure, so kept after it), or raise KeyboardInterrupt or the like.
+            self._sink_failure(p, exc, f"sent to error place {p.error_place.qname!r}")
             self.put(p.error_place, (wrapped,))
-            where = f"sent to error place {p.error_place.qname!r}"
-        else:
-            p.restore([token])
-            where = f"kept at the head of the place; {self._sink_blocked(p, exc)}"
-            if self.recorder is not None:
-                self.recorder.sink_blocked(p)
+            return
+        p.restore([token])
+        where = f"kept at the head of the place; {self._sink_blocked(p, exc)}"
+        if self.recorder is not None:
+            self.recorder.sink_blocked(p)
+        self._sink_failure(p, exc, where)
+
+    def _sink_failure(self, p: PlaceState, exc: BaseException, where: str) -> None:
+        """Keep and log sink ``p``'s failure (its token ``where``)."""
         self._report.record(
             fix_last(f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}", f"; the token was {where}"),
             exc,

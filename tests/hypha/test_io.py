@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
@@ -423,4 +424,46 @@ async def test_a_source_or_sink_whose_error_says_what_to_do_says_it_last(bb: dic
     for error in runner.errors:
         with pytest.raises(HandlerError, match=r"\. Fix: (clear|reconnect) it$"):
             raise error
+    await runner.stop()
+
+
+def chained_sinks(second: BaseException) -> Any:
+    """A sink whose error place is a sink too; the first refuses every token, the second raises ``second``."""
+
+    @pn.net
+    def Chain(builder: NetBuilder) -> None:
+        @builder.io_output_place()
+        async def rescue(token: Any, bb: Any, timebase: Any) -> None:
+            raise second
+
+        @builder.io_output_place(on_error="rescue")
+        async def out(token: Any, bb: Any, timebase: Any) -> None:
+            raise ValueError(f"out refuses {token}")
+
+    return Chain
+
+
+@pytest.mark.parametrize(
+    ("second", "kept"),
+    [(ValueError("rescue refuses it too"), 2), (Abort(), 1)],
+    ids=["the error place's sink fails too", "the error place's sink raises a BaseException"],
+)
+async def test_a_sink_failure_is_kept_before_its_error_place_s_own_sink_runs(
+    clock: ManualClock, second: BaseException, kept: int
+) -> None:
+    runner = Runner(chained_sinks(second), {}, clock)
+    await runner.start()
+    raised = pytest.raises(Abort) if isinstance(second, Abort) else contextlib.nullcontext()
+    with raised:
+        runner.add_token("Chain.out", "t")
+        await runner.run_until_idle()
+    first = runner.errors[0]
+    assert first.place == "Chain.out" and re.match(
+        r"^sink 'Chain\.out' failed with ValueError: out refuses t; the token was sent to error place "
+        r"'Chain\.rescue'",
+        str(first),
+    )
+    assert len(runner.errors) == kept and runner.stats.sink_failures == kept
+    if kept == 2:
+        assert runner.errors[1].place == "Chain.rescue"
     await runner.stop()
