@@ -30,6 +30,8 @@ __all__ = [
     "iso_time",
     "ocel_value",
     "parse_jsonl_record",
+    "refuse_non_text",
+    "time_text",
     "typed_value",
 ]
 
@@ -45,6 +47,36 @@ UNKNOWN_TYPE = "UNKNOWN"
 def iso_time(epoch: float) -> str:
     """An epoch time as OCEL writes it: ISO 8601 in UTC, ``2024-05-01T10:00:00.123456Z``."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def time_text(writer: str, what: str, ident: Any, epoch: Any) -> str:
+    """:func:`iso_time` of a record's time, or a ValueError naming the record (called before anything
+    of it is kept): ISO 8601 has the years 1 to 9999, and a time in milliseconds is beyond them."""
+    try:
+        return iso_time(epoch)
+    except (ValueError, OverflowError, OSError, TypeError):
+        raise ValueError(
+            f"{writer}: {what} {ident!r} at time {epoch!r}: OCEL writes times of the years 1 to 9999; "
+            "pass seconds since the Unix epoch (not milliseconds), or a datetime"
+        ) from None
+
+
+def refuse_non_text(writer: str, what: str, ident: Any, kind: Any, attributes: Any, relations: Any) -> None:
+    """Refuse a record whose id, type, attribute names, related object ids or qualifiers are not all
+    text (an enum member, an int id): a file met them only when it was written, at close(), and lost
+    every record with them.  ``attributes``: (name, ...) items; ``relations``: (object id, qualifier)."""
+    parts = [("attribute name", item[0]) for item in attributes if not isinstance(item[0], str)]
+    for oid, qualifier in relations:
+        if not isinstance(oid, str):
+            parts.append(("related object id", oid))
+        if not isinstance(qualifier, str):
+            parts.append(("qualifier", qualifier))
+    for part, value in [(f"{what} id", ident), (f"{what} type", kind), *parts]:
+        if not isinstance(value, str):
+            raise TypeError(
+                f"{writer}: {what} {ident!r}: the {part} {value} is a {type(value).__name__}, not a str; "
+                "use its text (str() of a number, an enum member's .name)"
+            )
 
 
 _DIRECT = {bool: "boolean", int: "integer", float: "float", str: "string"}

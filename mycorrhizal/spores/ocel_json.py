@@ -10,6 +10,7 @@ For logs too large for memory use :class:`~mycorrhizal.spores.ocel_sqlite.Ocel2S
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,16 @@ from .ocel import (
     UNKNOWN_TYPE,
     OcelFile,
     converted,
-    iso_time,
+    refuse_non_text,
+    time_text,
     typed_value,
 )
 from .records import RawEvent, RawObject
 
 __all__ = ["Ocel2JsonTransport"]
+
+# An event as kept: id, type, ISO time, (name, OCEL type, value) attributes, relationships.
+_Event = tuple[str, str, str, list[tuple[str, str, Any]], list[tuple[str, str]]]
 
 
 class Ocel2JsonTransport(OcelFile):
@@ -40,17 +45,19 @@ class Ocel2JsonTransport(OcelFile):
             )
         super().__init__(filepath)
         self._indent = indent
-        self._events: list[tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]] = []
+        self._events: list[_Event] = []
         self._event_ids: set[str] = set()  # an event given twice is kept once (its first copy)
-        # object id -> (attribute entries (name, value, time), o2o relationships)
-        self._objects: dict[str, tuple[list[tuple[str, Any, float]], list[tuple[str, str]]]] = {}
+        # object id -> (attribute entries (name, value, ISO time), o2o relationships)
+        self._objects: dict[str, tuple[list[tuple[str, Any, str]], list[tuple[str, str]]]] = {}
         lifecycle.register(self, self.close)
 
     def write_event(self, raw: RawEvent) -> None:
         """Take one event."""
         ident, kind, when, attributes, relations, _ = raw
+        # (checked when taken: met only when the document is written, they would fail all of it)
+        refuse_non_text("Ocel2JsonTransport", "event", ident, kind, attributes, relations)
+        time = time_text("Ocel2JsonTransport", "event", ident, when)
         values = converted(attributes)
-        _refuse_unwritable("event", None, kind, values)
         with self._lock:
             self._refuse_if_closed()
             if ident in self._event_ids:
@@ -59,23 +66,24 @@ class Ocel2JsonTransport(OcelFile):
                 return
             self._event_ids.add(ident)
             self._event_types.note(kind, values)
-            self._events.append((ident, kind, when, values, list(relations)))
+            self._events.append((ident, kind, time, values, list(relations)))
             self._referenced.update(oid for oid, _ in relations)
 
     def write_object(self, raw: RawObject) -> None:
         """Take one object record: its first values, then only what changed."""
-        _refuse_unwritable("object", raw[0], raw[1], raw[3])
+        ident, _, when, attributes, relations = raw
+        refuse_non_text("Ocel2JsonTransport", "object", ident, raw[1], attributes, relations)
+        time = time_text("Ocel2JsonTransport", "object", ident, when)
         with self._lock:
             self._refuse_if_closed()
             first, news = self._history.observe(raw)
-            ident, _, when, _, relations = raw
             if first:
                 self._object_types.note(raw[1], news)
                 self._objects[ident] = ([], [])
             else:
                 self._object_types.note(self._history.types[ident], news)
             entries, o2o = self._objects[ident]
-            entries.extend((name, value, when) for name, _, value in news)
+            entries.extend((name, value, time) for name, _, value in news)
             o2o.extend(r for r in relations if r not in o2o)
             self._referenced.update(oid for oid, _ in relations)
 
@@ -103,20 +111,20 @@ class Ocel2JsonTransport(OcelFile):
         declared = self._object_types.types.get(kind, {})
         out: dict[str, Any] = {"id": ident, "type": kind}
         out["attributes"] = [
-            {"name": name, "time": iso_time(when), "value": typed_value(declared.get(name, "string"), value)}
-            for name, value, when in entries
+            {"name": name, "time": time, "value": _json_value(declared.get(name, "string"), value)}
+            for name, value, time in entries
         ]
         out["relationships"] = [{"objectId": oid, "qualifier": q} for oid, q in o2o]
         return out
 
-    def _event(self, event: tuple[str, str, float, list[tuple[str, str, Any]], list[tuple[str, str]]]) -> Any:
-        ident, kind, when, values, relations = event
+    def _event(self, event: _Event) -> Any:
+        ident, kind, time, values, relations = event
         declared = self._event_types.types.get(kind, {})
         return {
             "id": ident,
             "type": kind,
-            "time": iso_time(when),
-            "attributes": [{"name": n, "value": typed_value(declared.get(n, k), v)} for n, k, v in values],
+            "time": time,
+            "attributes": [{"name": n, "value": _json_value(declared.get(n, k), v)} for n, k, v in values],
             "relationships": [{"objectId": oid, "qualifier": q} for oid, q in relations],
         }
 
@@ -140,16 +148,17 @@ class Ocel2JsonTransport(OcelFile):
         lifecycle.unregister(self)
 
 
-def _refuse_unwritable(what: str, ident: Any, kind: Any, attributes: Any) -> None:
-    """Refuse a record with an id, type or attribute name that is not text (an enum member, say):
-    ``json.dump`` would meet it only when the document is written, and fail the whole log."""
-    names = [("attribute name", item[0]) for item in attributes if not isinstance(item[0], str)]
-    for part, value in [(f"{what} id", ident), (f"{what} type", kind), *names]:
-        if value is not None and not isinstance(value, str):
-            raise TypeError(
-                f"Ocel2JsonTransport: the {part} {value} is a {type(value).__name__}, not a str; "
-                "use its text (an enum member's .name)"
-            )
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def _json_value(kind: str, value: Any) -> Any:
+    """``value`` as the document holds an attribute declared ``kind``: a float JSON has no number for
+    (NaN, an infinity) as its text, which float parsers read back (``json.dump`` would write a bare
+    ``NaN``, which is not JSON: a strict reader refuses the whole document)."""
+    value = typed_value(kind, value)
+    if type(value) is float and not math.isfinite(value):
+        return _NON_FINITE.get(value, "NaN")
+    return value
 
 
 def _declare(types: dict[str, dict[str, str]]) -> list[dict[str, Any]]:

@@ -33,6 +33,8 @@ from .ocel import (
     TypeRegistry,
     converted,
     iso_time,
+    refuse_non_text,
+    time_text,
     typed_value,
 )
 from .records import RawEvent, RawObject
@@ -125,6 +127,9 @@ class Ocel2SqliteTransport(OcelFile):
     def write_event(self, raw: RawEvent) -> None:
         """Take one event."""
         ident, kind, when, attributes, relations, _ = raw
+        # (checked before anything of the record is kept: a row failing later fails its whole batch)
+        refuse_non_text("Ocel2SqliteTransport", "event", ident, kind, attributes, relations)
+        time = time_text("Ocel2SqliteTransport", "event", ident, when)
         values = converted(attributes)
         with self._lock:
             self._refuse_if_closed()
@@ -137,7 +142,7 @@ class Ocel2SqliteTransport(OcelFile):
             self._add(_EVENT_ROW, (ident, kind))
             self._add(
                 self._insert(table, ["ocel_id", "ocel_time", *names]),
-                (ident, iso_time(when), *(typed_value(declared[n], v) for n, _, v in values)),
+                (ident, time, *(typed_value(declared[n], v) for n, _, v in values)),
             )
             for oid, qualifier in relations:
                 self._add("INSERT OR IGNORE INTO event_object VALUES (?, ?, ?)", (ident, oid, qualifier))
@@ -146,11 +151,13 @@ class Ocel2SqliteTransport(OcelFile):
 
     def write_object(self, raw: RawObject) -> None:
         """Take one object record: its first values, then one row per changed attribute."""
-        ident, kind, when, _, relations = raw
+        ident, kind, when, attributes, relations = raw
+        refuse_non_text("Ocel2SqliteTransport", "object", ident, kind, attributes, relations)
+        time = time_text("Ocel2SqliteTransport", "object", ident, when)
         with self._lock:
             self._refuse_if_closed()
             kind = self._history.types.get(ident, kind)  # OCEL keeps an object's first type
-            _refuse_clashes("object", kind, [n for n, _ in raw[3]], self._object_types.types.get(kind))
+            _refuse_clashes("object", kind, [n for n, _ in attributes], self._object_types.types.get(kind))
             first, news = self._history.observe(raw)
             table = self._table("object", kind, self._object_types.note(kind, news))
             if self._object_types.widened:
@@ -159,12 +166,12 @@ class Ocel2SqliteTransport(OcelFile):
             if first:
                 self._add("INSERT INTO object VALUES (?, ?)", (ident, kind))
                 names = [n for n, _, _ in news]
-                row = (ident, iso_time(when), None, *(typed_value(declared[n], v) for n, _, v in news))
+                row = (ident, time, None, *(typed_value(declared[n], v) for n, _, v in news))
                 self._add(self._insert(table, ["ocel_id", "ocel_time", "ocel_changed_field", *names]), row)
             else:
                 for name, _, value in news:
                     statement = self._insert(table, ["ocel_id", "ocel_time", "ocel_changed_field", name])
-                    self._add(statement, (ident, iso_time(when), name, typed_value(declared[name], value)))
+                    self._add(statement, (ident, time, name, typed_value(declared[name], value)))
             for target, qualifier in relations:
                 self._add("INSERT OR IGNORE INTO object_object VALUES (?, ?, ?)", (ident, target, qualifier))
                 self._referenced.add(target)

@@ -358,3 +358,122 @@ def test_an_attribute_that_becomes_none_is_written_as_a_change_to_null(tmp_path:
     couriers = changes[changes["ocel:field"] == "courier"]
     assert [None if pd.isna(v) else v for v in couriers["courier"]] == [None, "c2"]
     assert list(changes[changes["ocel:field"] == "total"]["total"]) == [4]
+
+
+# -- what a record can hold that an OCEL file cannot -------------------------------------------------------
+
+WRITERS = {
+    "json": (Ocel2JsonTransport, pm4py.read_ocel2_json),
+    "sqlite": (Ocel2SqliteTransport, pm4py.read_ocel2_sqlite),
+}
+
+
+@pytest.mark.parametrize("suffix", WRITERS)
+@pytest.mark.parametrize(
+    "when",
+    [
+        1.7e12,  # milliseconds passed as seconds: the year 55,800
+        -1e13,  # before the year 1
+        float("nan"),
+        float("inf"),
+    ],
+)
+def test_a_time_ocel_cannot_write_is_refused_when_taken_and_nothing_else_is_lost(
+    tmp_path: Path, suffix: str, when: float
+) -> None:
+    # OCEL writes ISO 8601 times (years 1 to 9999).  The JSON writer took such a time and failed at
+    # close(), losing the whole document (at exit too); the SQLite writer failed half-way: an
+    # event row without its attributes' row, an object remembered but never written.
+    make, read = WRITERS[suffix]
+    path = tmp_path / f"log.{suffix}"
+    writer = make(path)
+    writer.write_event(("e0", "tick", 1.0, [("n", 0)], [("o1", "box")], None))
+    with pytest.raises(ValueError, match=r"event 'e1' at time .*: .*years 1 to 9999.*seconds since"):
+        writer.write_event(("e1", "tick", when, [("n", 1)], [("o1", "box")], None))
+    with pytest.raises(ValueError, match=r"object 'o2' at time .*: .*years 1 to 9999.*seconds since"):
+        writer.write_object(("o2", "box", when, [("size", 3)], []))
+    writer.write_object(("o2", "box", 2.0, [("size", 4)], []))  # its first record, after all
+    writer.write_event(("e2", "tick", 3.0, [("n", 2)], [("o2", "box")], None))
+    writer.close()
+    ocel = read(str(path))
+    assert list(ocel.events["ocel:eid"]) == ["e0", "e2"]
+    assert ocel.objects.set_index("ocel:oid")["ocel:type"].to_dict() == {"o1": "UNKNOWN", "o2": "box"}
+    assert int(ocel.objects.set_index("ocel:oid").loc["o2", "size"]) == 4
+    assert len(ocel.object_changes) == 0
+
+
+def test_a_float_json_has_no_number_for_is_written_as_its_text(tmp_path: Path) -> None:
+    # json.dump wrote NaN and Infinity bare: not JSON, so a strict reader (JavaScript's JSON.parse,
+    # a Rust or Java OCEL library) refused the whole document.  OCEL 2.0 JSON has no such number;
+    # their text, "NaN", "Infinity", "-Infinity", is what float parsers read back.
+    path = tmp_path / "log.json"
+    with Ocel2JsonTransport(path) as writer:
+        writer.write_object(("o1", "box", 1.0, [("weight", float("nan")), ("limit", float("inf"))], []))
+        attributes = [("delta", float("-inf")), ("n", 2.5)]
+        writer.write_event(("e1", "weigh", 2.0, attributes, [("o1", "box")], None))
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    document = json.loads(path.read_text(), parse_constant=refuse)
+    assert document["events"][0]["attributes"] == [
+        {"name": "delta", "value": "-Infinity"},
+        {"name": "n", "value": 2.5},
+    ]
+    ocel = pm4py.read_ocel2_json(str(path))
+    event, box = ocel.events.iloc[0], ocel.objects.iloc[0]
+    assert (event["delta"], event["n"], box["limit"]) == (float("-inf"), 2.5, float("inf"))
+    assert pd.isna(box["weight"])
+
+
+class Kind(Enum):
+    SHIPPED = 1
+
+
+@pytest.mark.parametrize("suffix", WRITERS)
+@pytest.mark.parametrize(
+    ("kind", "raw", "message"),
+    [
+        ("event", ("e1", "tick", 2.0, [], [(7, "order")], None), "related object id 7 is a int"),
+        ("event", ("e1", "tick", 2.0, [], [("o1", Kind.SHIPPED)], None), "qualifier Kind.SHIPPED is a Kind"),
+        ("event", (Kind.SHIPPED, "tick", 2.0, [], [], None), "event id Kind.SHIPPED is a Kind"),
+        ("event", ("e1", Kind.SHIPPED, 2.0, [], [], None), "event type Kind.SHIPPED is a Kind"),
+        ("event", ("e1", "tick", 2.0, [(Kind.SHIPPED, 1)], [], None), "attribute name Kind.SHIPPED is a"),
+        ("object", ("o2", "box", 2.0, [], [(7, "part")]), "related object id 7 is a int"),
+        ("object", ("o2", "box", 2.0, [], [("o1", Kind.SHIPPED)]), "qualifier Kind.SHIPPED is a Kind"),
+        ("object", (Kind.SHIPPED, "box", 2.0, [], []), "object id Kind.SHIPPED is a Kind"),
+        ("object", ("o2", Kind.SHIPPED, 2.0, [], []), "object type Kind.SHIPPED is a Kind"),
+        ("object", ("o2", "box", 2.0, [(Kind.SHIPPED, 1)], []), "attribute name Kind.SHIPPED is a Kind"),
+    ],
+)
+def test_a_name_that_is_not_text_is_refused_when_taken_and_nothing_else_is_lost(
+    tmp_path: Path, suffix: str, kind: str, raw: Any, message: str
+) -> None:
+    # `Relationship(order.id, "order")` with an int id (as 0.x's examples write) was taken, and
+    # close() then failed sorting the ids: the JSON document was never written (at exit neither),
+    # SQLite lost its last batch and was left open.  SQLite met an enum event type or attribute
+    # name with an obscure error, after it had begun keeping the record.
+    make, read = WRITERS[suffix]
+    path = tmp_path / f"log.{suffix}"
+    writer = make(path, **({"batch_size": 100} if suffix == "sqlite" else {}))
+    writer.write_object(("o1", "box", 1.0, [("size", 1)], []))
+    writer.write_event(("e0", "tick", 1.0, [("n", 0)], [("o1", "box")], None))
+    write = writer.write_event if kind == "event" else writer.write_object
+    name = type(writer).__name__
+    with pytest.raises(TypeError, match=rf"{name}: .*the {message}.*, not a str; use its text"):
+        write(raw)
+    writer.write_event(("e2", "tick", 3.0, [("n", 2)], [("o1", "box")], None))
+    writer.close()
+    ocel = read(str(path))
+    assert list(ocel.events["ocel:eid"]) == ["e0", "e2"]
+    assert list(ocel.objects["ocel:oid"]) == ["o1"]
+
+
+def test_a_relationship_whose_object_id_is_a_number_is_refused_by_emit_event(tmp_path: Path) -> None:
+    path = tmp_path / "log.json"
+    spores.configure(transport=Ocel2JsonTransport(path))
+    emit_event("placed", {}, [("o1", "order")], time=1.0)
+    with pytest.raises(TypeError, match=r"related object id 7 is a int, not a str; use its text"):
+        emit_event("placed", {}, [spores.Relationship(7, "order")], time=2.0)
+    spores.close()
+    assert [e["time"] for e in json.loads(path.read_text())["events"]] == ["1970-01-01T00:00:01.000000Z"]
