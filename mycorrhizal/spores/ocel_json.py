@@ -131,20 +131,25 @@ class Ocel2JsonTransport(OcelFile):
     def flush(self) -> None:
         """Write the document of everything taken so far (the file is replaced)."""
         with self._lock:
-            document = self._document()
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            # A lone surrogate (text decoded with os.fsdecode) has no UTF-8: written as its JSON
-            # escape, which reads back as the same text, rather than failing the whole document.
-            with open(temporary, "w", encoding="utf-8", errors="backslashreplace") as out:
-                json.dump(document, out, indent=self._indent, ensure_ascii=False)
-            os.replace(temporary, self.path)
+            self._write()
+
+    def _write(self) -> None:
+        """:meth:`flush`, with the lock held."""
+        document = self._document()
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        # A lone surrogate (text decoded with os.fsdecode) has no UTF-8: written as its JSON
+        # escape, which reads back as the same text, rather than failing the whole document.
+        with open(temporary, "w", encoding="utf-8", errors="backslashreplace") as out:
+            json.dump(document, out, indent=self._indent, ensure_ascii=False)
+        os.replace(temporary, self.path)
 
     def close(self) -> None:
         """Write the document and stop taking records (idempotent)."""
-        if self._closed:
-            return
-        self.flush()
-        self._closed = True
+        with self._lock:  # one step: a record another thread hands in meanwhile is refused, not lost
+            if self._closed:
+                return
+            self._write()
+            self._closed = True
         lifecycle.unregister(self)
 
 

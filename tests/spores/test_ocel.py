@@ -286,6 +286,47 @@ def test_records_after_close_are_refused(tmp_path: Path, suffix: str) -> None:
         transport.write_event(("e", "t", 0.0, [], [], None))
 
 
+class _WritesOnRelease:
+    """The transport's lock, handing a record in as soon as the lock is first released (another
+    thread's write waiting on it would then go first)."""
+
+    def __init__(self, transport: Any, event: Any) -> None:
+        self.inner, self.transport, self.event = transport._lock, transport, event
+        self.outcome: BaseException | None = None
+
+    def __enter__(self) -> None:
+        self.inner.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.release()
+        if self.event is not None:
+            event, self.event = self.event, None
+            try:
+                self.transport.write_event(event)
+            except ValueError as error:
+                self.outcome = error
+
+
+@pytest.mark.parametrize("suffix", ["json", "sqlite"])
+def test_a_record_handed_in_while_close_writes_the_file_is_refused_not_lost(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"x.{suffix}"
+    transport = Ocel2JsonTransport(path) if suffix == "json" else Ocel2SqliteTransport(path)
+    transport.write_object(("o1", "order", 0.0, [], []))
+    transport.write_event(("e1", "t", 0.0, [], [("o1", "order")], None))
+    transport._lock = lock = _WritesOnRelease(transport, ("e2", "t", 1.0, [], [("o1", "order")], None))
+    transport.close()
+    assert isinstance(lock.outcome, ValueError) and "is closed" in str(lock.outcome)
+    assert pm4py_events(path) == ["e1"]
+
+
+def pm4py_events(path: Path) -> list[str]:
+    """The event ids pm4py reads from the OCEL file at ``path``."""
+    log = pm4py.read_ocel2_json(str(path)) if path.suffix == ".json" else pm4py.read_ocel2_sqlite(str(path))
+    return sorted(log.events["ocel:eid"])
+
+
 def test_encoder_and_record_writer_do_not_mix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="uses no encoder"):
         spores.configure(transport=Ocel2JsonTransport(tmp_path / "x.json"), encoder=spores.JSONEncoder())
