@@ -77,7 +77,10 @@ class Durable:
                 f"run {self.run!r} changed while it was being recovered (record {journal.last_seq} "
                 "appeared). Fix: stop the other writer of the run, then recover again"
             )
-        document = replay(recovery.snapshot.document, recovery.records)
+        try:
+            document = replay(recovery.snapshot.document, recovery.records)
+        except StoreError as exc:  # (replay knows the documents only: the run is said here)
+            raise StoreError(f"run {self.run!r}: {exc}") from exc
         order = read(self._parts, document, RECOVERING)
         try:
             ids: Any = document["ids"]
@@ -96,7 +99,10 @@ class Durable:
 
     def _attach(self, journal: Journal, order: list[list[Any]], ids: Any, next_id: Any) -> None:
         if type(next_id) is not int:
-            raise StoreError(f"run {self.run!r}: malformed next_id {next_id!r} in its snapshot")
+            raise StoreError(
+                f"run {self.run!r}: malformed next_id {next_id!r} in its snapshot. Fix: restore the store "
+                "from a backup"
+            )
         recorder = Recorder(
             journal,
             self._parts.codecs,
