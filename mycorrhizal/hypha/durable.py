@@ -195,7 +195,10 @@ class Durable:
             recorder = self._io.recorder
             assert recorder is not None
         if recorder.failure is None:
-            await recorder.journal.flush()
+            try:
+                await recorder.journal.flush()
+            except StoreError as exc:  # a commit failed after its appends (fenced, disk full): stop too
+                recorder.fail(exc)
         if recorder.failure is not None:
             raise StoreError(f"the journal of run {self.run!r} failed: {recorder.failure}")
 
