@@ -77,7 +77,10 @@ class Durable:
                 f"run {self.run!r} changed while it was being recovered (record {journal.last_seq} "
                 "appeared). Fix: stop the other writer of the run, then recover again"
             )
-        document = replay(recovery.snapshot.document, recovery.records)
+        try:
+            document = replay(recovery.snapshot.document, recovery.records)
+        except StoreError as exc:  # (replay knows the documents only: the run is said here)
+            raise StoreError(f"run {self.run!r}: {exc}") from exc
         order = read(self._parts, document, RECOVERING)
         try:
             ids: Any = document["ids"]
@@ -96,7 +99,10 @@ class Durable:
 
     def _attach(self, journal: Journal, order: list[list[Any]], ids: Any, next_id: Any) -> None:
         if type(next_id) is not int:
-            raise StoreError(f"run {self.run!r}: malformed next_id {next_id!r} in its snapshot")
+            raise StoreError(
+                f"run {self.run!r}: malformed next_id {next_id!r} in its snapshot. Fix: restore the store "
+                "from a backup"
+            )
         recorder = Recorder(
             journal,
             self._parts.codecs,
@@ -189,7 +195,10 @@ class Durable:
             recorder = self._io.recorder
             assert recorder is not None
         if recorder.failure is None:
-            await recorder.journal.flush()
+            try:
+                await recorder.journal.flush()
+            except StoreError as exc:  # a commit failed after its appends (fenced, disk full): stop too
+                recorder.fail(exc)
         if recorder.failure is not None:
             raise StoreError(f"the journal of run {self.run!r} failed: {recorder.failure}")
 

@@ -16,9 +16,15 @@ from ..common.codecs import JSON
 from ..common.errors import StoreError
 from ..common.store import Record
 from .memory_journal import Patches
-from .snapshot import ENGINE
+from .snapshot import ENGINE, VERSION
 
 __all__ = ["replay"]
+
+_DAMAGED = (
+    "the journal is damaged or does not belong to the run's snapshot. Fix: recover from an undamaged copy "
+    "of the store, or start the run afresh under another run= name"
+)
+"""Why a record does not fit the state before it, and what to do."""
 
 
 class _State:
@@ -28,13 +34,14 @@ class _State:
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
-        ids = doc.get("ids")
-        if type(ids) is not dict:
-            raise StoreError("the snapshot has no token ids: it was not written by a journaled runner")
+        ids = doc["ids"]
         # durable id -> (place, encoded token); insertion order is each place's order
         self.tokens: dict[int, tuple[str, JSON]] = {}
         for place, tokens in doc["places"].items():
-            for durable, token in zip(ids.get(place, ()), tokens, strict=True):
+            known = ids.get(place, [])
+            if type(tokens) is not list or type(known) is not list or len(known) != len(tokens):
+                raise _malformed(f"place {place!r} holds {str(tokens)[:40]}, with ids {str(known)[:40]}")
+            for durable, token in zip(known, tokens, strict=True):
                 self.tokens[durable] = (place, token)
         self.next_id: int = doc["next_id"]
         self.seq = 0
@@ -48,22 +55,19 @@ class _State:
             found = self.tokens.pop(durable, None)
             if found is None:
                 raise StoreError(
-                    f"journal record {self.seq} consumes token {durable}, which is in no place: the journal "
-                    "does not belong to this snapshot"
+                    f"journal record {self.seq} consumes token {durable}, which is in no place: {_DAMAGED}"
                 )
             if place is not None and found[0] != place:
                 raise StoreError(
                     f"journal record {self.seq} ({self.kind}) takes token {durable} from place {place!r}, "
-                    f"but the token is in place {found[0]!r}: the journal is damaged or does not belong to "
-                    "the run's snapshot. Fix: recover from an undamaged copy of the store, or start the "
-                    "run afresh under another run= name"
+                    f"but the token is in place {found[0]!r}: {_DAMAGED}"
                 )
 
     def put(self, place: str, first: int, tokens: list[JSON]) -> None:
         if first != self.next_id:
             raise StoreError(
                 f"journal record {self.seq} numbers its tokens from {first}, expected {self.next_id}: "
-                "the journal does not belong to this snapshot"
+                f"{_DAMAGED}"
             )
         for token in tokens:
             self.tokens[self.next_id] = (place, token)
@@ -79,7 +83,9 @@ class _State:
     def transition(self, name: str) -> dict[str, Any]:
         entry = self.doc["transitions"].get(name)
         if entry is None:
-            raise StoreError(f"journal record {self.seq} names transition {name!r}, which the snapshot lacks")
+            raise StoreError(
+                f"journal record {self.seq} names transition {name!r}, which the snapshot lacks: {_DAMAGED}"
+            )
         return entry  # type: ignore[no-any-return]
 
     def finish(self) -> dict[str, JSON]:
@@ -101,18 +107,62 @@ def replay(document: JSON, records: Iterable[Record]) -> dict[str, JSON]:
     ``document`` is not changed.  A record that does not fit the document (a token consumed twice,
     taken from a place that does not hold it, unknown names, ids out of order) is a
     :class:`StoreError`: the journal is damaged, or it and the snapshot do not belong together.
+    So is a snapshot in a newer format than this code reads, or one that is malformed.
     """
-    if type(document) is not dict or document.get("engine") != ENGINE:
-        raise StoreError("the run's snapshot is not a hypha runner document")
-    state = _State(copy.deepcopy(_without_places(document)) | {"places": document["places"]})
+    checked = _checked(document)
+    state = _State(copy.deepcopy(_without_places(checked)) | {"places": checked["places"]})
     for record in records:
         state.seq, state.kind = record.seq, record.kind
         payload: Any = record.payload
         try:
             _apply(state, record.kind, payload)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise StoreError(f"journal record {record.seq} ({record.kind}) is malformed: {exc!r}") from exc
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise StoreError(
+                f"journal record {record.seq} ({record.kind}) is malformed ({exc!r}): {_DAMAGED}"
+            ) from exc
     return state.finish()
+
+
+def _checked(document: JSON) -> dict[str, Any]:
+    """``document`` if it is a journaled hypha runner's snapshot in a format this code reads, with the
+    parts replay works on; otherwise a StoreError saying which and what to do."""
+    if type(document) is not dict or document.get("engine") != ENGINE:
+        raise StoreError(
+            f"its snapshot is not a hypha runner document: {str(document)[:80]!r}. Fix: recover the run "
+            "with what wrote it, or give this runner another run= name"
+        )
+    version = document.get("version")
+    if type(version) is int and version > VERSION:  # before its parts: a newer format may lay them out anew
+        raise StoreError(
+            f"its snapshot is in hypha format {version}, newer than format {VERSION} that this mycorrhizal "
+            "reads. Fix: recover it with the (newer) mycorrhizal version that wrote it"
+        )
+    if type(version) is not int or version < 1:
+        raise _malformed(f"version {version!r}")
+    for key in ("places", "transitions", "sinks"):
+        if type(document.get(key)) is not dict:
+            raise _malformed(f"no {key!r}" if key not in document else f"{key!r} is not an object")
+    if type(document.get("ids")) is not dict:
+        raise StoreError(
+            "its snapshot has no token ids: it was not written by a journaled runner. Fix: recover only "
+            "runs a Runner(..., store=...) journaled; read a runner.snapshot() document with Runner.restore"
+        )
+    next_id = document.get("next_id")
+    if "next_id" not in document:
+        raise _malformed("no 'next_id'")
+    if type(next_id) is not int:
+        raise StoreError(
+            f"malformed next_id {next_id!r} in its snapshot: the store was damaged or edited. Fix: restore "
+            "the store from a backup"
+        )
+    return document
+
+
+def _malformed(what: str) -> StoreError:
+    return StoreError(
+        f"its snapshot is malformed ({what}): the store was damaged or edited. Fix: restore the store from "
+        "a backup"
+    )
 
 
 def _without_places(document: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +209,11 @@ def _apply(state: _State, kind: str, payload: dict[str, Any]) -> None:
             "blocked": {"at": payload["at"], "error": payload["error"]},
         }
     else:
-        raise StoreError(f"journal record {state.seq} is of kind {kind!r}, which hypha does not write")
+        raise StoreError(
+            f"journal record {state.seq} is of kind {kind!r}, which this mycorrhizal does not write: the "
+            "journal is damaged, or was written by a newer mycorrhizal. Fix: recover it with the version "
+            "that wrote it, or from an undamaged copy of the store"
+        )
 
 
 def _sink_delivered(state: _State, place: str) -> None:

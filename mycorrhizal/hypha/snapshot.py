@@ -292,6 +292,8 @@ def _sink(p: PlaceState) -> dict[str, JSON] | None:
 
 _REFIT = "restore a document with the net (and version of it) that wrote it"
 """The fix for a document that does not fit the net."""
+_UNCHANGED = ". Fix: pass the document Runner.snapshot() wrote, unchanged (this one was damaged or edited)"
+"""The fix for a document whose parts are of the wrong shape."""
 
 
 def mismatch(what: str) -> CodecError:
@@ -353,7 +355,8 @@ def _read(parts: Parts, document: Any, pass_as: str | None) -> list[list[Any]]:
             raise exc.at(where, pass_as=pass_as) from exc
         if type(tokens) is not list:
             raise CodecError(
-                f"place {p.qname!r} holds {str(data)[:60]!r} in the document, not a list of tokens"
+                f"place {p.qname!r} holds {str(data)[:60]!r} in the document, not a list of "
+                f"tokens{_UNCHANGED}"
             )
         _fill(p, tokens)
         order.append(tokens)
@@ -392,13 +395,17 @@ def _read_transition(
     t: TransitionState, entry: Any, codecs: CodecRegistry, now: float, late: float, pass_as: str | None
 ) -> None:
     if type(entry) is not dict:
-        raise CodecError(f"transition {t.qname!r} has {str(entry)[:60]!r} in the document, not an object")
+        raise CodecError(
+            f"transition {t.qname!r} has {str(entry)[:60]!r} in the document, not an object{_UNCHANGED}"
+        )
     t.fired = _int(entry, "fired", t.qname)
     if "memory" in entry:
         memory = _decode_memory(t, entry["memory"], codecs, pass_as)
         if type(memory) is not dict:
             discard_memory((), *(memory if isinstance(memory, list | tuple) else [memory]))
-            raise CodecError(f"the memory of transition {t.qname!r} in the document is not a dict")
+            raise CodecError(
+                f"the memory of transition {t.qname!r} in the document is not a dict{_UNCHANGED}"
+            )
         t.memory.clear()
         t.memory.update(memory)
     t.streak = _int(entry, "streak", t.qname)
@@ -406,8 +413,8 @@ def _read_transition(
     blocked = entry.get("blocked")
     if blocked is not None:
         t.blocked_gen = sum(p.gen for p, _ in t.inputs)
-        t.last_error = _error(blocked.get("error"))
-        t.retry.due = _due(blocked.get("at"), now, late)
+        t.last_error = _error(blocked.get("error"), t.qname)
+        t.retry.due = _due(blocked.get("at"), now, late, t.qname)
 
 
 def _read_sink(p: PlaceState, entry: Any, now: float, late: float) -> None:
@@ -417,30 +424,33 @@ def _read_sink(p: PlaceState, entry: Any, now: float, late: float) -> None:
     blocked = entry.get("blocked")
     if blocked is not None:
         p.sink_blocked_gen = p.gen
-        p.sink_error = _error(blocked.get("error"))
-        p.sink_retry.due = _due(blocked.get("at"), now, late)
+        p.sink_error = _error(blocked.get("error"), p.qname)
+        p.sink_retry.due = _due(blocked.get("at"), now, late, p.qname)
 
 
 def _int(entry: dict[str, Any], key: str, owner: str, default: int = 0) -> int:
     value = entry.get(key, default)
     if type(value) is not int:
-        raise CodecError(f"{key!r} of {owner!r} in the document is {value!r}, not an int")
+        raise CodecError(f"{key!r} of {owner!r} in the document is {value!r}, not an int{_UNCHANGED}")
     return value
 
 
-def _error(data: Any) -> BaseException | None:
+def _error(data: Any, owner: str) -> BaseException | None:
     if data is None:
         return None
     if type(data) is not list or len(data) != 2 or not all(type(part) is str for part in data):
-        raise CodecError(f"malformed error {str(data)[:60]!r} in the document: expected [type name, message]")
+        raise CodecError(
+            f"malformed error {str(data)[:60]!r} of {owner!r} in the document: expected [type name, "
+            f"message]{_UNCHANGED}"
+        )
     return RecordedError(data[0], data[1])
 
 
-def _due(at: Any, now: float, late: float) -> float | None:
+def _due(at: Any, now: float, late: float, owner: str) -> float | None:
     """A retry deadline read back: as written, but never further away than it was when written (a
     clock that went backwards, e.g. a monotonic clock after a reboot, must not stretch a wait)."""
     if at is None:
         return None
     if not isinstance(at, int | float) or isinstance(at, bool):
-        raise CodecError(f"malformed retry deadline {at!r} in the document")
+        raise CodecError(f"malformed retry deadline {at!r} of {owner!r} in the document{_UNCHANGED}")
     return float(at + late if late < 0 else at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -549,4 +550,48 @@ async def test_a_token_the_journal_cannot_write_down_is_refused_before_the_first
     await runner.stop()
     store = await crash(store, path)
     assert (await Runner.recover(shop(), store)).tokens("shipped") == (1,)
+    await store.close()
+
+
+async def taken_over(path: Path) -> None:
+    """Another process recovers the run: its store fences this one's next commit."""
+    other = SQLiteStore(path)
+    await Runner.recover(shop(), other)
+    await other.close()
+
+
+async def disk_full(path: Path) -> None:
+    """The disk refuses writes, as far as the store can tell."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("failure", "cause"),
+    [(taken_over, "run 'Shop' was taken over by a newer writer"), (disk_full, "could not commit: disk full")],
+    ids=["fenced", "disk full"],
+)
+async def test_a_commit_that_fails_in_the_store_stops_the_runner_when_its_flush_finds_it(
+    tmp_path: Path, failure: Any, cause: str
+) -> None:
+    # SQLiteStore finds both when it commits, after the appends: flush() raised the store's error, not
+    # naming the run, while the runner went on firing and runner.errors held nothing.
+    path = tmp_path / "run.db"
+    store = SQLiteStore(path, commit_interval=60.0)  # (a commit only when flushed)
+    runner = Runner(shop(), store=store, timebase=ManualClock())
+    await runner.flush()
+    await failure(path)
+    runner.add_token("shipped", 5)  # appended; refused when committed
+    with pytest.raises(StoreError, match=f"^the journal of run 'Shop' failed: .*{cause}"):
+        await runner.flush()
+    assert not runner.running
+    assert "the runner stopped firing" in str(runner.errors[-1])
+    with pytest.raises(StoreError, match="failed earlier"):
+        await runner.start()
+    if failure is disk_full:  # the store stopped writing: closing says why once more
+        with pytest.raises(StoreError, match=cause):
+            await store.close()
     await store.close()

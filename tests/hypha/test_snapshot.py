@@ -285,6 +285,42 @@ def test_a_document_that_does_not_fit_is_refused(change: str, message: str) -> N
         Runner.restore(busy_net(), broken_document(change), codecs=codecs())
 
 
+MALFORMED: dict[str, tuple[Any, str]] = {
+    "tokens": (
+        lambda d: d["places"].update({"Busy.inbox": 5}),
+        r"place 'Busy\.inbox' holds '5' in the document",
+    ),
+    "entry": (lambda d: d["transitions"].update({"Busy.split": 3}), r"transition 'Busy\.split' has '3'"),
+    "fired": (lambda d: d["transitions"]["Busy.split"].update(fired="many"), r"'fired' of 'Busy\.split'"),
+    "memory": (
+        lambda d: d["transitions"]["Busy.split"].update(memory=[1]),
+        r"the memory of transition 'Busy\.split'",
+    ),
+    "error": (
+        lambda d: d["transitions"]["Busy.split"].update(blocked={"at": 1.0, "error": "bad"}),
+        r"malformed error 'bad' of 'Busy\.split'",
+    ),
+    "deadline": (
+        lambda d: d["transitions"]["Busy.split"].update(blocked={"at": "soon", "error": None}),
+        r"malformed retry deadline 'soon' of 'Busy\.split'",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(MALFORMED))
+def test_a_malformed_document_is_refused_naming_where_with_the_fix(change: str) -> None:
+    # These said what was wrong, but not what to do (nor, for an error or a deadline, whose it was).
+    document = Runner(busy_net(), codecs=codecs()).snapshot()
+    damage, where = MALFORMED[change]
+    damage(document)
+    with pytest.raises(
+        CodecError,
+        match=rf"^{where}.*\. Fix: pass the document Runner\.snapshot\(\) wrote, unchanged \(this one was "
+        r"damaged or edited\)$",
+    ):
+        Runner.restore(busy_net(), document, codecs=codecs())
+
+
 async def test_what_cannot_be_written_down_is_named() -> None:
     runner = Runner(busy_net(), timebase=ManualClock())  # no codec for Job
     runner.add_tokens("pool", [2, 1])
