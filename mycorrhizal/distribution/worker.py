@@ -130,8 +130,9 @@ class Worker:
         )  # fmt: skip
         held = (self._held, self._committing, self._local)
         self._takeovers = Takeovers(
-            self.shared, self.name, self._partitions, self._machines, held, self._reader.claim_all
-        )
+            self.shared, self.name, self._partitions, self._machines, held, self._reader.claim_all,
+            self._reader.room,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
@@ -326,6 +327,7 @@ class Worker:
             holder = held.get(entry)
             if holder is token:
                 del held[entry]
+                self._reader.room.set()
             if holder is None or holder is token:  # (else: delivered again, in order, by a takeover)
                 self.dropped += 1
             return None
