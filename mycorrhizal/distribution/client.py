@@ -152,13 +152,12 @@ class Client:
         qname, _ = self._streams(place)
         texts = self._encoded(qname, tokens)  # every one encodes and is routed, or none is sent
         await self._agree()
-        ids: list[str] = []
-        for start in range(0, len(texts), 10_000):
-            async with self._client.pipeline(transaction=True) as pipe:
-                for key, text in texts[start : start + 10_000]:
-                    pipe.xadd(key, {"t": text})
-                ids += [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
-        return ids
+        # One MULTI/EXEC, however many tokens: a submit cut in parts could fail after its first
+        # part went in, and submitting it again would add those tokens twice.
+        async with self._client.pipeline(transaction=True) as pipe:
+            for key, text in texts:
+                pipe.xadd(key, {"t": text})
+            return [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
 
     def _encoded(self, qname: str, tokens: Iterable[Any]) -> list[tuple[str, str]]:
         """(stream, text) of each of ``tokens`` for place ``qname``; a CodecError names the token."""

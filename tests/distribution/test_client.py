@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from mycorrhizal.common import CodecError, CodecRegistry
+import pytest
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from mycorrhizal.common import CodecError, CodecRegistry, StoreError
 from mycorrhizal.distribution import Client
 
 from .nets import Job, Mixed
@@ -36,3 +40,26 @@ async def test_a_token_of_an_unregistered_type_names_the_place_and_one_fix(
             await client.submit("jobs", [3, Job(4)])
         assert str(caught.value).count("Fix:") == 1
         assert await client.depth("jobs") == 0  # nothing of a refused submit was sent
+
+
+async def test_a_submit_of_many_tokens_is_all_or_none(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection breaks once 10,000 commands went out: nothing of the submit is in Redis (it is
+    one transaction), so that submitting it again does not add its first tokens twice."""
+    sent = 0
+    execute = Pipeline.execute
+
+    async def breaking(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        nonlocal sent
+        sent += len(self)
+        if sent > 10_000:
+            raise RedisConnectionError("Connection reset by peer")
+        return await execute(self, *args, **kwargs)
+
+    async with Client(Mixed, redis_url, prefix=redis_prefix, shared=["jobs", "done"]) as client:
+        monkeypatch.setattr(Pipeline, "execute", breaking)
+        with pytest.raises(StoreError, match=r"^cannot submit to 'jobs' in Redis at .*\. Fix: check that"):
+            await client.submit("jobs", range(10_001))
+        monkeypatch.undo()
+        assert await client.depth("jobs") == 0
