@@ -314,8 +314,9 @@ class Worker:
         slot = local.get(id(token))
         if slot is None:
             raise ExecutionError(
-                f"a token in shared place {place!r} did not come from Redis (was it added with "
-                "runner.add_token?); submit tokens of shared places with Client.submit",
+                f"a token in shared place {place!r} of worker {self.name!r} did not come from Redis (was it "
+                "added with runner.add_token?). Fix: submit tokens of shared places with Client.submit "
+                "(mycorrhizal submit)",
                 place=place,
             )
         stream, entry, fence = source = slot[1][-1]

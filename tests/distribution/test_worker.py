@@ -445,6 +445,22 @@ async def test_a_worker_stopping_while_redis_is_gone_says_what_became_of_its_tok
     assert worker._over.is_set() and not worker.runner.running
 
 
+async def test_a_token_added_to_a_shared_place_by_hand_names_the_worker_and_the_fix(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, name="w1")
+    await worker.start()
+    try:
+        worker.runner.add_token("jobs", 7)  # not through Redis: its firing cannot commit it
+        said = r"a token in shared place 'Gated\.jobs' of worker 'w1' did not come from Redis \(was it added "
+        said += r"with runner\.add_token\?\); .*\. Fix: submit tokens of shared places with Client\.submit "
+        said += r"\(mycorrhizal submit\)$"  # (the runner says what it did with the token before the fix)
+        found = soon(lambda: re.search(said, caplog.text, re.M) is not None)
+        await until(found, "the firing fails, saying why")
+    finally:
+        await worker.stop(timeout=0)
+
+
 def test_worker_options_are_checked_all_at_once() -> None:
     with pytest.raises(DefinitionError, match="Worker options has 3 problems") as info:
         Worker(Gated, lease=0, concurrency=0, prefetch=-1)
