@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, RoutingError
+from ..common.errors import CodecError, RoutingError, did_you_mean
 from ..hypha import NetSpec
 from .connection import client_for, decoded, redis_failure
 from .layout import agree_on_partitions
@@ -138,8 +138,9 @@ class Client:
             raise RoutingError(str(exc.args[0]), place=str(place)) from None
         if qname not in self.shared.streams:
             raise RoutingError(
-                f"place {qname!r} is not shared (shared: {list(self.shared.shared)}); tokens of a local "
-                "place are added to a worker's runner",
+                f"place {qname!r} is not shared (shared: {list(self.shared.shared)}). Fix: add its tokens "
+                "to a worker's runner (worker.runner.add_tokens), or share the place (shared=[...], "
+                "--shared) in every worker and client",
                 place=qname,
             )
         return qname, self.shared.streams[qname]
@@ -152,13 +153,12 @@ class Client:
         qname, _ = self._streams(place)
         texts = self._encoded(qname, tokens)  # every one encodes and is routed, or none is sent
         await self._agree()
-        ids: list[str] = []
-        for start in range(0, len(texts), 10_000):
-            async with self._client.pipeline(transaction=True) as pipe:
-                for key, text in texts[start : start + 10_000]:
-                    pipe.xadd(key, {"t": text})
-                ids += [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
-        return ids
+        # One MULTI/EXEC, however many tokens: a submit cut in parts could fail after its first
+        # part went in, and submitting it again would add those tokens twice.
+        async with self._client.pipeline(transaction=True) as pipe:
+            for key, text in texts:
+                pipe.xadd(key, {"t": text})
+            return [decoded(i) for i in await self._call(pipe.execute(), f"submit to {place!r}")]
 
     def _encoded(self, qname: str, tokens: Iterable[Any]) -> list[tuple[str, str]]:
         """(stream, text) of each of ``tokens`` for place ``qname``; a CodecError names the token."""
@@ -221,9 +221,14 @@ class Client:
         )
         if keyed is None:
             known = [k.transition for k in self.shared.keyed.values()]
+            fix = (
+                did_you_mean(transition, known, "name one of those transitions")
+                if known
+                else "only the machines of an fsm= transition whose input place is shared are kept in Redis"
+            )
             raise RoutingError(
                 f"{transition!r} is not an fsm= transition consuming a shared place of net "
-                f"{self.shared.flat.name!r} (those are: {known})",
+                f"{self.shared.flat.name!r} (those are: {known}). Fix: {fix}",
                 transition=str(transition),
             )
         await self._agree()

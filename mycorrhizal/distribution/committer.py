@@ -10,10 +10,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .connection import redis_failure
+from .connection import decoded, redis_failure
 from .places_lua import COMMIT
+from .shared import GROUP
 
-__all__ = ["Committer"]
+__all__ = ["Committer", "refusal"]
 
 Firing = list[Any]  # [[[key index, entry id]...], [[key index, token text]...], fence, machines]
 
@@ -95,3 +96,35 @@ class Committer:
                         future.set_result(int(result) == 1)
         finally:
             self._task = None
+
+
+async def refusal(
+    client: Redis, worker: str, entry: tuple[str, str, str], part: tuple[str, int] | None
+) -> str:
+    """Why Redis refused ``worker``'s commit of ``entry`` (stream, entry id, its shared place), read
+    after the fact as the refusal is rare: it was committed already, another worker took it over, or
+    the lease on ``part`` (the keyed partition it came from, if any) moved on."""
+    stream, entry_id, place = entry
+    what = f"entry {entry_id} of shared place {place!r}"
+    try:
+        pending = await client.xpending_range(stream, GROUP, entry_id, entry_id, 1)
+    except (RedisError, OSError):
+        pending = None  # (whatever the reason, the firing is dropped: only the message is vaguer)
+    if pending == []:  # acknowledged and deleted: committed (entries do not come back)
+        return (
+            f"{what} was committed already (by this worker's earlier commit whose reply was lost, "
+            "or by a worker that took the entry over): nothing is left to do, its token was consumed once"
+        )
+    owner = None if not pending else decoded(pending[0]["consumer"])
+    if owner is not None and owner != worker:
+        return (
+            f"{what} was refused: worker {owner!r} took the entry over (this worker's lease on it "
+            "ran out) and fires it"
+        )
+    if part is None:
+        return f"{what} was refused: the entry was taken over meanwhile"
+    return (
+        f"{what} was refused: the lease on partition {part[1]} moved on before the commit (or an "
+        "entry of it is pending under another worker); it is fired again once the partition is taken "
+        "over from Redis (by this worker or another)"
+    )

@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import DefinitionError, Problem, RoutingError
+from ..common.errors import DefinitionError, Problem, RoutingError, did_you_mean
 from ..hypha import NetSpec, PlaceKind
 from ..hypha.compile import FlatNet, FlatTransition, compile_net
 from ..hypha.transitions import OnError
@@ -115,7 +115,7 @@ class Keyed:
             raise RoutingError(
                 f"transition {self.transition!r}: fsm_key raised {type(exc).__name__}: {exc} on token "
                 f"{token!r} (or its key cannot be encoded), so it cannot be routed to the worker of its "
-                f"key; make fsm_key return a str, a number or a tuple for every token of {self.place!r}",
+                f"key. Fix: make fsm_key return a str, a number or a tuple for every token of {self.place!r}",
                 transition=self.transition,
                 place=self.place,
             ) from exc
@@ -173,7 +173,9 @@ class SharedNet:
         index = self.flat.place_index(place)
         if index is None:
             known = [p.qname for p in self.flat.places]
-            raise KeyError(f"net {self.flat.name!r} has no place {place!r}; places: {known}")
+            accepted = [*(q.removeprefix(f"{self.flat.name}.") for q in known), *known]  # as a runner's
+            fix = did_you_mean(place, accepted, "name one of those places")
+            raise KeyError(f"net {self.flat.name!r} has no place {place!r}; places: {known}. Fix: {fix}")
         return self.flat.places[index].qname
 
     @property

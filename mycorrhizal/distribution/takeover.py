@@ -48,7 +48,7 @@ class Takeovers:
 
     __slots__ = (
         "_shared", "_name", "_partitions", "_machines", "_held", "_committing", "_claim",
-        "_local", "_flying", "_drained", "_tasks", "restoring", "closed",
+        "_local", "_room", "_flying", "_drained", "_tasks", "restoring", "closed",
     )  # fmt: skip
 
     def __init__(
@@ -59,15 +59,18 @@ class Takeovers:
         machines: KeyedMachines,
         held: tuple[dict[str, dict[str, Any]], dict[str, set[str]], dict[str, dict[int, Any]]],
         claim: Claim,
+        room: asyncio.Event,
     ) -> None:
         """``held``: the worker's entries per stream (entry id -> token; those being committed) and
-        its local tokens' sources per place."""
+        its local tokens' sources per place; ``room``: set when entries held are let go (the reader
+        waits on it when ``prefetch`` entries are held)."""
         self._shared = shared
         self._name = name
         self._partitions = partitions
         self._machines = machines
         self._held, self._committing, self._local = held
         self._claim = claim
+        self._room = room
         self._flying: Counter[Partition] = Counter()  # firings between take and commit (or failure)
         self._drained: dict[Partition, asyncio.Event] = {}
         self._tasks: dict[Partition, asyncio.Task[None]] = {}  # the last takeover scheduled per partition
@@ -133,6 +136,7 @@ class Takeovers:
         """``part`` is no longer held here: its entries and machines here are another's now."""
         self.restoring.discard(part)
         self._held[self._stream(part)].clear()  # their tokens in the local place are dropped, unfired
+        self._room.set()  # (a reader that held prefetch entries of it reads the other streams again)
         await self._machines.drop(part)
 
     def failed(self, part: Partition, fence: str | None) -> None:

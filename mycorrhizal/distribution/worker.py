@@ -32,12 +32,11 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, FencedError, StoreError, fix_last, reason
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
-from .committer import Committer
+from .committer import Committer, refusal
 from .connection import (
     check_stop_timeout,
     check_worker_options,
     client_for,
-    decoded,
     raise_if_cancelled,
     redis_failure,
 )
@@ -130,8 +129,9 @@ class Worker:
         )  # fmt: skip
         held = (self._held, self._committing, self._local)
         self._takeovers = Takeovers(
-            self.shared, self.name, self._partitions, self._machines, held, self._reader.claim_all
-        )
+            self.shared, self.name, self._partitions, self._machines, held, self._reader.claim_all,
+            self._reader.room,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<Worker {self.name!r} of {self.shared.flat.name!r}, holding {self.holding}>"
@@ -253,13 +253,23 @@ class Worker:
         sweep.cancel()
         await asyncio.gather(reader, sweep, return_exceptions=True)
         await self._reader.buried()  # (else given back too, and moved aside again by the next worker)
-        given = await self._hand_back()
-        await self._partitions.release_all()
-        await leave(self._client, self.shared.keys, self.name, list(self._held))
+        held = self.holding
+        try:
+            given = await self._hand_back()
+            await self._partitions.release_all()
+            await leave(self._client, self.shared.keys, self.name, list(self._held))
+        except (RedisError, OSError) as exc:  # what it held stays leased to it: others wait a lease
+            what = (
+                f"worker {self.name!r}: stopping, it could not reach Redis at {self.url} to give back the "
+                f"{held} token(s) it held, release its partitions and leave (other workers take what it "
+                f"held over once its lease of {self.lease:g} s runs out)"
+            )
+            raise redis_failure(what, self.url, exc) from exc
+        finally:
+            if self._own_client:
+                await self._client.aclose()
+            self._over.set()
         log.info("worker %s stopped; %d token(s) given back", self.name, given)
-        if self._own_client:
-            await self._client.aclose()
-        self._over.set()
 
     async def abort(self) -> None:
         """Stop at once, as if the process had died (for failure drills and tests): nothing more
@@ -304,8 +314,9 @@ class Worker:
         slot = local.get(id(token))
         if slot is None:
             raise ExecutionError(
-                f"a token in shared place {place!r} did not come from Redis (was it added with "
-                "runner.add_token?); submit tokens of shared places with Client.submit",
+                f"a token in shared place {place!r} of worker {self.name!r} did not come from Redis (was it "
+                "added with runner.add_token?). Fix: submit tokens of shared places with Client.submit "
+                "(mycorrhizal submit)",
                 place=place,
             )
         stream, entry, fence = source = slot[1][-1]
@@ -326,6 +337,7 @@ class Worker:
             holder = held.get(entry)
             if holder is token:
                 del held[entry]
+                self._reader.room.set()
             if holder is None or holder is token:  # (else: delivered again, in order, by a takeover)
                 self.dropped += 1
             return None
@@ -381,40 +393,14 @@ class Worker:
                 self._takeovers.ended(part)
             return True
         self.fenced += 1
-        why = await self._refused(stream, entry, part)
+        place = self._reader.place_of[stream]
+        why = await refusal(self._client, self.name, (stream, entry, place), part)
         if part is not None:  # (the wrapped handler's untake re-takes the partition)
             if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
                 held[entry] = token
             raise FencedError(f"worker {self.name}: the commit of a firing of {why}")
         log.warning("worker %s: the commit of a firing of %s; its outputs were dropped", self.name, why)
         return False
-
-    async def _refused(self, stream: str, entry: str, part: Partition | None) -> str:
-        """Why Redis refused the commit of ``entry`` (read after the fact, as the refusal is rare):
-        it was committed already, another worker took it over, or the partition's lease moved on."""
-        what = f"entry {entry} of shared place {self._reader.place_of[stream]!r}"
-        try:
-            pending = await self._client.xpending_range(stream, GROUP, entry, entry, 1)
-        except (RedisError, OSError):
-            pending = None  # (whatever the reason, the firing is dropped: only the message is vaguer)
-        if pending == []:  # acknowledged and deleted: committed (entries do not come back)
-            return (
-                f"{what} was committed already (by this worker's earlier commit whose reply was lost, "
-                "or by a worker that took the entry over): nothing is left to do, its token was consumed once"
-            )
-        owner = None if not pending else decoded(pending[0]["consumer"])
-        if owner is not None and owner != self.name:
-            return (
-                f"{what} was refused: worker {owner!r} took the entry over (this worker's lease on it "
-                "ran out) and fires it"
-            )
-        if part is None:
-            return f"{what} was refused: the entry was taken over meanwhile"
-        return (
-            f"{what} was refused: the lease on partition {part[1]} moved on before the commit (or an "
-            "entry of it is pending under another worker); it is fired again once the partition is taken "
-            "over from Redis (by this worker or another)"
-        )
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:
         """Write machine documents of ``part`` on their own (a timeout fired), under its lease."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from mycorrhizal.common import CodecError, CodecRegistry
+import pytest
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from mycorrhizal.common import CodecError, CodecRegistry, RoutingError, StoreError
 from mycorrhizal.distribution import Client
 
-from .nets import Job, Mixed
+from .nets import Job, Mixed, Tally
 
 
 @pytest.mark.parametrize(
@@ -36,3 +40,68 @@ async def test_a_token_of_an_unregistered_type_names_the_place_and_one_fix(
             await client.submit("jobs", [3, Job(4)])
         assert str(caught.value).count("Fix:") == 1
         assert await client.depth("jobs") == 0  # nothing of a refused submit was sent
+
+
+async def test_a_submit_of_many_tokens_is_all_or_none(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection breaks once 10,000 commands went out: nothing of the submit is in Redis (it is
+    one transaction), so that submitting it again does not add its first tokens twice."""
+    sent = 0
+    execute = Pipeline.execute
+
+    async def breaking(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        nonlocal sent
+        sent += len(self)
+        if sent > 10_000:
+            raise RedisConnectionError("Connection reset by peer")
+        return await execute(self, *args, **kwargs)
+
+    async with Client(Mixed, redis_url, prefix=redis_prefix, shared=["jobs", "done"]) as client:
+        monkeypatch.setattr(Pipeline, "execute", breaking)
+        with pytest.raises(StoreError, match=r"^cannot submit to 'jobs' in Redis at .*\. Fix: check that"):
+            await client.submit("jobs", range(10_001))
+        monkeypatch.undo()
+        assert await client.depth("jobs") == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda client: client.submit("jbos", [1]),
+            r"^net 'Mixed' has no place 'jbos'; places: \[.*\]\. Fix: did you mean 'jobs'\? If not, "
+            r"name one of those places$",
+        ),
+        (
+            lambda client: client.depth("inbox"),
+            r"^place 'Mixed\.inbox' is not shared \(shared: \['Mixed\.jobs', 'Mixed\.done'\]\)\. Fix: add "
+            r"its tokens to a worker's runner \(worker\.runner\.add_tokens\), or share the place "
+            r"\(shared=\[\.\.\.\], --shared\) in every worker and client$",
+        ),
+        (
+            lambda client: client.machines("work"),
+            r"^'work' is not an fsm= transition consuming a shared place of net 'Mixed' \(those are: "
+            r"\[\]\)\. Fix: only the machines of an fsm= transition whose input place is shared are kept "
+            r"in Redis$",
+        ),
+    ],
+    ids=["unknown place", "local place", "no machines"],
+)
+async def test_a_client_call_naming_what_it_cannot_use_says_the_fix(
+    redis_url: str, redis_prefix: str, call: Any, message: str
+) -> None:
+    async with Client(Mixed, redis_url, prefix=redis_prefix, shared=["jobs", "done"]) as client:
+        with pytest.raises(RoutingError, match=message):
+            await call(client)
+
+
+async def test_a_token_whose_key_cannot_be_found_says_the_fix(redis_url: str, redis_prefix: str) -> None:
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        with pytest.raises(
+            RoutingError,
+            match=r"^transition 'Tally\.count': fsm_key raised TypeError: .* on token 5 \(or its key cannot "
+            r"be encoded\), so it cannot be routed to the worker of its key\. Fix: make fsm_key return a "
+            r"str, a number or a tuple for every token of 'Tally\.jobs'$",
+        ):
+            await client.submit("jobs", [5])

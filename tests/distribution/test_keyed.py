@@ -336,3 +336,33 @@ async def test_a_partition_lost_and_taken_again_while_its_machines_are_restored_
         assert await client.tokens("done") == [("k", n, n) for n in range(4)]
         assert worker.partitions == [("Tally.jobs", 0)]
         await worker.stop()
+
+
+async def test_a_worker_whose_prefetch_held_a_lost_partition_reads_its_other_partitions_again(
+    redis_url: str, redis_prefix: str, clock: ManualClock
+) -> None:
+    """A worker full (prefetch) of tokens of a partition whose lease it then loses (it paused past its
+    lease and another worker took it) drops them, and so has room again: it reads on."""
+    gate = asyncio.Event()
+    options: dict[str, Any] = {"prefix": redis_prefix, "partitions": 2}
+    board: dict[str, Any] = {"gate": gate}
+    worker = Worker(Tally, redis_url, lease=30, timebase=clock, prefetch=1, blackboard=board, **options)
+    async with Client(Tally, redis_url, **options) as client:
+        keyed = client.shared.keyed["Tally.jobs"]
+        part = {k: keyed.partition_of([k, 0], client.codecs)[0] for k in KEYS}
+        lost, kept = (next(k for k in KEYS if part[k] == i) for i in (0, 1))
+        await worker.start()
+        worker._tasks[1].cancel()  # the test sweeps
+        assert sorted(worker.partitions) == [("Tally.jobs", 0), ("Tally.jobs", 1)]
+        await client.submit("jobs", [[lost, 0]])
+        await until(soon(lambda: waiting(worker) == [[lost, 0]]), "the worker fires its one token")
+        await client._client.set(client.shared.keys.lease("Tally.jobs", 0), "another 1")  # taken over
+        await worker._sweep_once()
+        assert worker.partitions == [("Tally.jobs", 1)] and worker.holding == 0
+        del board["gate"]
+        gate.set()  # its firing's commit is refused: its token is the other worker's
+        await until(soon(lambda: worker.fenced == 1), "the stale commit is refused")
+        await client.submit("jobs", [[kept, 0]])
+        await until(lambda: done(client, 1), "the token of the partition it kept is done", seconds=3)
+        assert await client.tokens("done") == [(kept, 0, 0)]
+        await worker.stop()

@@ -24,6 +24,7 @@ from mycorrhizal.common import (
 from mycorrhizal.distribution import Client, SharedNet, Worker, reader
 from mycorrhizal.distribution.dead_letters import bury
 
+from .. import redis_server
 from .nets import Broken, Gated, Job, Mixed, Stations, Tally, TwoStage
 
 
@@ -419,6 +420,45 @@ async def test_an_unreachable_redis_fails_start_with_the_cause() -> None:
     ):
         await worker.start()
     assert not worker.runner.running
+
+
+async def test_a_worker_stopping_while_redis_is_gone_says_what_became_of_its_tokens() -> None:
+    server = redis_server.start()
+    gate = asyncio.Event()
+    worker = Worker(Gated, server.url, prefix="gone", lease=5, name="w1", blackboard={"gate": gate})
+    try:
+        await worker.start()
+        async with Client(Gated, server.url, prefix="gone") as client:
+            await client.submit("jobs", [1, 2])
+        await until(soon(lambda: worker.holding == 2 and len(waiting(worker)) == 2), "the worker fires")
+    finally:
+        server.stop()
+    # Before: redis-py's bare ConnectionError, naming neither the worker nor its tokens, nor a fix.
+    with pytest.raises(
+        StoreError,
+        match=rf"^worker 'w1': stopping, it could not reach Redis at {re.escape(server.url)} to give back "
+        r"the 2 token\(s\) it held, release its partitions and leave \(other workers take what it held "
+        r"over once its lease of 5 s runs out\): ConnectionError: .*\. Fix: check that the Redis server "
+        rf"at {re.escape(server.url)} runs",
+    ):
+        await worker.stop(timeout=0)
+    assert worker._over.is_set() and not worker.runner.running
+
+
+async def test_a_token_added_to_a_shared_place_by_hand_names_the_worker_and_the_fix(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, lease=5, name="w1")
+    await worker.start()
+    try:
+        worker.runner.add_token("jobs", 7)  # not through Redis: its firing cannot commit it
+        said = r"a token in shared place 'Gated\.jobs' of worker 'w1' did not come from Redis \(was it added "
+        said += r"with runner\.add_token\?\); .*\. Fix: submit tokens of shared places with Client\.submit "
+        said += r"\(mycorrhizal submit\)$"  # (the runner says what it did with the token before the fix)
+        found = soon(lambda: re.search(said, caplog.text, re.M) is not None)
+        await until(found, "the firing fails, saying why")
+    finally:
+        await worker.stop(timeout=0)
 
 
 def test_worker_options_are_checked_all_at_once() -> None:
