@@ -54,10 +54,10 @@ class SQLiteStore:
         connection = connect(self.path, self.options)
         self._writer = Writer(
             connection,
+            path=self.path,
             interval=float(commit_interval),
             max_batch=max_batch,
             keep=keep_snapshots,
-            name=f"mycorrhizal-sqlite {self.path}",
         )
         self._journals: dict[str, SQLiteJournal] = {}
         self._closed = False

@@ -90,6 +90,7 @@ class Writer:
         "hurry",
         "owners",
         "failure",
+        "path",
         "_connection",
         "_interval",
         "_max_batch",
@@ -100,8 +101,9 @@ class Writer:
     )
 
     def __init__(
-        self, connection: sqlite3.Connection, *, interval: float, max_batch: int, keep: int, name: str
+        self, connection: sqlite3.Connection, *, path: str, interval: float, max_batch: int, keep: int
     ) -> None:
+        self.path = path  # the store's file, for the errors
         self.queue: deque[Row | SnapshotRow | Job] = deque()
         self.wake = threading.Event()  # something is pending
         self.hurry = threading.Event()  # commit now: a batch is full or someone waits
@@ -114,7 +116,7 @@ class Writer:
         self._gate = threading.Lock()  # orders submit() against the thread's last look at the queue
         self._closed = False
         # A daemon: a store never closed must not keep the interpreter alive (its finalizer stops it).
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"mycorrhizal-sqlite {path}", daemon=True)
         self._thread.start()
 
     def submit(self, job: Job) -> None:
@@ -250,8 +252,9 @@ class Writer:
         except sqlite3.Error as exc:
             _rollback(connection)
             failure = StoreError(
-                f"the SQLite store could not commit: {exc}; nothing more is written. Fix: free the disk "
-                f"or repair the file, then open a new SQLiteStore and recover from it"
+                f"the SQLite store {self.path!r} could not commit {self._runs_named(last)}: {exc}; nothing "
+                "more is written. Fix: free the disk or repair the file, then open a new SQLiteStore on it "
+                "and recover the run from it"
             )
             self._fail(failure, exc)
             return
@@ -260,6 +263,11 @@ class Writer:
             owner = owners.get(run_id)
             if owner is not None and run_id not in fenced:
                 owner.durable_seq = seq
+
+    def _runs_named(self, runs: dict[int, int]) -> str:
+        """``run 'a'`` or ``runs 'a', 'b'``: the runs of a commit, by name, for its errors."""
+        names = sorted(repr(owner.run) for run_id in runs if (owner := self.owners.get(run_id)) is not None)
+        return ("run " if len(names) == 1 else "runs ") + ", ".join(names)
 
     def _chunks(self, rows: list[Row]) -> list[tuple[int, int, int, str]]:
         """One table row per run and up to ``max_batch`` consecutive records: (run id, first seq,

@@ -571,7 +571,10 @@ async def disk_full(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("failure", "cause"),
-    [(taken_over, "run 'Shop' was taken over by a newer writer"), (disk_full, "could not commit: disk full")],
+    [
+        (taken_over, "run 'Shop' was taken over by a newer writer"),
+        (disk_full, "could not commit run 'Shop': disk full"),
+    ],
     ids=["fenced", "disk full"],
 )
 async def test_a_commit_that_fails_in_the_store_stops_the_runner_when_its_flush_finds_it(

@@ -182,7 +182,7 @@ async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) ->
     # A disk that refuses writes, as far as this store can tell.
     raw(path, "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     journal.append("fire", payload(4))
-    with pytest.raises(StoreError, match="could not commit: disk full; nothing more is written"):
+    with pytest.raises(StoreError, match="could not commit run 'orders': disk full; nothing more is written"):
         await journal.flush()
     await refuses_everything(store, journal, "disk full")
     raw(path, "DROP TRIGGER full")
@@ -192,6 +192,26 @@ async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) ->
     journal = await again.open_journal("orders")
     assert journal.append("fire", payload(4)) == 4
     await again.close()
+
+
+@pytest.mark.parametrize(
+    ("runs", "named"), [(["orders"], "run 'orders'"), (["refunds", "orders"], "runs 'orders', 'refunds'")]
+)
+async def test_a_failed_commit_names_the_file_and_its_runs(path: Path, runs: list[str], named: str) -> None:
+    store = SQLiteStore(path, commit_interval=0)
+    journals = [await store.open_journal(run) for run in runs]
+    raw(path, "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    for journal in journals:
+        journal.append("fire", payload(1))
+    where = re.escape(repr(str(path)))
+    with pytest.raises(
+        StoreError,
+        match=rf"^the SQLite store {where} could not commit {named}: disk full; .*\. Fix: free the disk .* "
+        "recover the run from it$",
+    ):
+        await store.flush()
+    with pytest.raises(StoreError, match="disk full"):
+        await store.close()
 
 
 async def test_a_crash_of_the_writer_thread_fails_the_waiters_instead_of_hanging(
