@@ -37,6 +37,7 @@ from .errors import (
     RenderError,
     RoutingError,
     StateMachineComplete,
+    StoreBusyError,
     StoreError,
     UndeclaredLabelError,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "Snapshot",
     "StateMachineComplete",
     "Store",
+    "StoreBusyError",
     "StoreError",
     "Timebase",
     "TimerHandle",

@@ -36,6 +36,7 @@ __all__ = [
     "RenderError",
     "RoutingError",
     "StateMachineComplete",
+    "StoreBusyError",
     "StoreError",
     "TreeDefinitionError",
     "UndeclaredLabelError",
@@ -308,6 +309,11 @@ class CodecError(MycorrhizalError, ValueError):
 
 class StoreError(MycorrhizalError):
     """A durability store cannot read or write what was asked; says why and what to do."""
+
+
+class StoreBusyError(StoreError):
+    """Another connection held a store's file longer than its ``busy_timeout``: nothing was lost, the
+    store keeps what was appended and its next commit tries again."""
 
 
 class FencedError(StoreError):

@@ -58,6 +58,7 @@ class SQLiteStore:
             interval=float(commit_interval),
             max_batch=max_batch,
             keep=keep_snapshots,
+            busy_timeout=float(busy_timeout),
         )
         self._journals: dict[str, SQLiteJournal] = {}
         self._closed = False

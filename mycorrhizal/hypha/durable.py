@@ -14,7 +14,14 @@ import asyncio
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, DefinitionError, HandlerError, Problem, StoreError
+from ..common.errors import (
+    CodecError,
+    DefinitionError,
+    HandlerError,
+    Problem,
+    StoreBusyError,
+    StoreError,
+)
 from ..common.store import Journal, Store
 from .ioplaces import IOPlaces
 from .journal import Recorder, encode_arriving
@@ -197,6 +204,8 @@ class Durable:
         if recorder.failure is None:
             try:
                 await recorder.journal.flush()
+            except StoreBusyError:  # the store keeps the records and commits them later: nothing failed
+                raise
             except StoreError as exc:  # a commit failed after its appends (fenced, disk full): stop too
                 recorder.fail(exc)
         if recorder.failure is not None:

@@ -18,6 +18,7 @@ from mycorrhizal.common import (
     HandlerError,
     ManualClock,
     RecordedError,
+    StoreBusyError,
     StoreError,
 )
 from mycorrhizal.durability import MemoryStore, SQLiteStore
@@ -597,4 +598,29 @@ async def test_a_commit_that_fails_in_the_store_stops_the_runner_when_its_flush_
     if failure is disk_full:  # the store stopped writing: closing says why once more
         with pytest.raises(StoreError, match=cause):
             await store.close()
+    await store.close()
+
+
+async def test_a_busy_file_is_reported_by_flush_and_the_runner_goes_on(tmp_path: Path) -> None:
+    # Another connection holding the file's write lock past busy_timeout stopped the runner for good.
+    path = tmp_path / "run.db"
+    store = SQLiteStore(path, commit_interval=60.0, busy_timeout=0.01)  # (a commit only when flushed)
+    runner = Runner(shop(), store=store, timebase=ManualClock())
+    await runner.flush()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    runner.add_token("orders", 1)
+    with pytest.raises(
+        StoreBusyError,
+        match=r"could not commit run 'Shop': another connection held .*\. "
+        r"Fix: raise SQLiteStore\(busy_timeout=\.\.\.\) or stop the other writer$",
+    ):
+        await runner.flush()
+    other.execute("ROLLBACK")
+    other.close()
+    await runner.start()
+    await runner.run_until_idle()
+    await runner.stop()  # flushes
+    assert not runner.errors
+    assert (await Runner.recover(shop(), store)).tokens("shipped") == (1,)
     await store.close()
