@@ -148,8 +148,9 @@ class MemoryJournal(JournalBase):
         return self._seq
 
     async def flush(self) -> None:
-        """Raise if this journal was fenced; otherwise everything is already kept."""
-        if not self._closed:
+        """Raise if this journal was fenced; otherwise everything is already kept (closing this
+        journal or its store keeps it too, so flushing then returns, as with the other stores)."""
+        if not self._closed and not self._store._closed:
             self._check_writer()
         await asyncio.sleep(0)
 
