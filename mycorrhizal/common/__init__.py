@@ -38,6 +38,7 @@ from .errors import (
     RoutingError,
     StateMachineComplete,
     StoreBusyError,
+    StoreClosedError,
     StoreError,
     UndeclaredLabelError,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "StateMachineComplete",
     "Store",
     "StoreBusyError",
+    "StoreClosedError",
     "StoreError",
     "Timebase",
     "TimerHandle",

@@ -37,6 +37,7 @@ __all__ = [
     "RoutingError",
     "StateMachineComplete",
     "StoreBusyError",
+    "StoreClosedError",
     "StoreError",
     "TreeDefinitionError",
     "UndeclaredLabelError",
@@ -314,6 +315,10 @@ class StoreError(MycorrhizalError):
 class StoreBusyError(StoreError):
     """Another connection held a store's file longer than its ``busy_timeout``: nothing was lost, the
     store keeps what was appended and its next commit tries again."""
+
+
+class StoreClosedError(StoreError):
+    """A store was closed (or the journal asked, with it): it takes no more work; open a new one."""
 
 
 class FencedError(StoreError):

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..common.errors import FencedError, StoreBusyError, StoreError
+from ..common.errors import FencedError, StoreBusyError, StoreClosedError, StoreError
 from .journal import fresh
 
 __all__ = ["Job", "Owner", "SnapshotRow", "Writer"]
@@ -383,8 +383,8 @@ class Writer:
             _settle(job, None, failure)
 
 
-def _closed_error() -> StoreError:
-    return StoreError("the store is closed. Fix: open a new SQLiteStore")
+def _closed_error() -> StoreClosedError:
+    return StoreClosedError("the store is closed. Fix: open a new SQLiteStore")
 
 
 def _stop(connection: sqlite3.Connection) -> None:

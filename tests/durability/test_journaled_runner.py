@@ -19,6 +19,7 @@ from mycorrhizal.common import (
     ManualClock,
     RecordedError,
     StoreBusyError,
+    StoreClosedError,
     StoreError,
 )
 from mycorrhizal.durability import MemoryStore, SQLiteStore
@@ -624,3 +625,28 @@ async def test_a_busy_file_is_reported_by_flush_and_the_runner_goes_on(tmp_path:
     assert not runner.errors
     assert (await Runner.recover(shop(), store)).tokens("shipped") == (1,)
     await store.close()
+
+
+@pytest.mark.parametrize("journaled", [False, True], ids=["closed before the start", "closed after a start"])
+async def test_a_closed_store_is_named_with_the_run_and_what_to_do(store: Any, journaled: bool) -> None:
+    # Starting said "the store ... is closed" without the run, and a journal closed with its store
+    # said "Fix: open_journal() again", which means nothing to a Runner's user.
+    runner = Runner(shop(), store=store, run="shop-1", timebase=ManualClock())
+    if journaled:
+        await runner.start()
+        await runner.stop()
+    await store.close()
+    fix = (
+        r"run 'shop-1' .*: its store .* (is|was) closed\. Fix: open a new store \(a closed one stays "
+        r"closed\) and continue the run from it: Runner\.recover\(net, store, run='shop-1'\)$"
+    )
+    if journaled:
+        runner.add_token("orders", 1)  # the journal refuses it: the runner stops
+        assert re.search(fix, str(runner.errors[-1])), runner.errors[-1]
+    else:
+        with pytest.raises(StoreClosedError, match=fix):
+            await Runner.recover(shop(), store, run="shop-1")
+    with pytest.raises(StoreClosedError, match=fix):
+        await runner.start()
+    with pytest.raises(StoreClosedError, match=fix):
+        await runner.flush()
