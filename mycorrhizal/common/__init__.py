@@ -37,6 +37,8 @@ from .errors import (
     RenderError,
     RoutingError,
     StateMachineComplete,
+    StoreBusyError,
+    StoreClosedError,
     StoreError,
     UndeclaredLabelError,
 )
@@ -131,6 +133,8 @@ __all__ = [
     "Snapshot",
     "StateMachineComplete",
     "Store",
+    "StoreBusyError",
+    "StoreClosedError",
     "StoreError",
     "Timebase",
     "TimerHandle",

@@ -25,7 +25,11 @@ def check_header(document: Any, *, engine: str, reads: int, what: str, made_by: 
         raise refusal(engine, f"not a {what}: {str(document)[:80]!r}. Fix: pass what {made_by} made")
     version = document.get("version")
     if type(version) is not int or version < 1:
-        raise refusal(engine, f"malformed version {version!r}")
+        raise refusal(
+            engine,
+            f"malformed version {version!r}",
+            f"pass what {made_by} made, unchanged (this one was damaged or edited)",
+        )
     if version > reads:
         raise refusal(
             engine,
@@ -35,6 +39,9 @@ def check_header(document: Any, *, engine: str, reads: int, what: str, made_by: 
     return document
 
 
-def refusal(engine: str, message: str) -> CodecError:
-    """The error for a snapshot document of ``engine`` that cannot be read: ``message`` says why."""
-    return CodecError(f"{engine} snapshot: {message}")
+def refusal(engine: str, message: str, fix: str | None = None) -> CodecError:
+    """The error for a snapshot document of ``engine`` that cannot be read: ``message`` says why and
+    ``fix`` what to do (None: ``message`` ends with its own ``. Fix: ...``)."""
+    return CodecError(
+        f"{engine} snapshot: {message}" if fix is None else f"{engine} snapshot: {message}. Fix: {fix}"
+    )

@@ -36,6 +36,8 @@ __all__ = [
     "RenderError",
     "RoutingError",
     "StateMachineComplete",
+    "StoreBusyError",
+    "StoreClosedError",
     "StoreError",
     "TreeDefinitionError",
     "UndeclaredLabelError",
@@ -308,6 +310,15 @@ class CodecError(MycorrhizalError, ValueError):
 
 class StoreError(MycorrhizalError):
     """A durability store cannot read or write what was asked; says why and what to do."""
+
+
+class StoreBusyError(StoreError):
+    """Another connection held a store's file longer than its ``busy_timeout``: nothing was lost, the
+    store keeps what was appended and its next commit tries again."""
+
+
+class StoreClosedError(StoreError):
+    """A store was closed (or the journal asked, with it): it takes no more work; open a new one."""
 
 
 class FencedError(StoreError):

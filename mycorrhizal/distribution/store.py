@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..common.codecs import JSON
-from ..common.errors import FencedError, StoreError
+from ..common.errors import FencedError, StoreClosedError, StoreError
 from ..common.numbers import is_seconds
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from ..durability.journal import JournalBase, Retired, check_kind, check_run, fresh, superseded
@@ -191,7 +191,7 @@ class RedisStore:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(f"the store {self!r} is closed. Fix: make a new RedisStore")
+            raise StoreClosedError(f"the store {self!r} is closed. Fix: make a new RedisStore")
         if self._failure is not None:
             raise fresh(self._failure)
 

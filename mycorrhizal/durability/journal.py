@@ -7,7 +7,7 @@ each time it is used: one instance raised in many places would grow one ever lon
 
 from __future__ import annotations
 
-from ..common.errors import FencedError, StoreError
+from ..common.errors import FencedError, StoreClosedError, StoreError
 
 __all__ = ["JournalBase", "Retired", "check_kind", "check_run", "fresh", "superseded"]
 
@@ -41,7 +41,7 @@ class JournalBase:
         return self._seq
 
 
-class Retired(StoreError):
+class Retired(StoreClosedError):
     """Why a closed journal refuses appends (its flush and close are then no-ops)."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from ..common.codecs import JSON
-from ..common.errors import FencedError, StoreError
+from ..common.errors import FencedError, StoreClosedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from .journal import JournalBase, check_kind, check_run
 from .payloads import dumps, loads
@@ -98,7 +98,7 @@ class MemoryStore:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError("the MemoryStore is closed. Fix: make a new one")
+            raise StoreClosedError("the MemoryStore is closed. Fix: make a new one")
 
 
 class MemoryJournal(JournalBase):
@@ -148,8 +148,9 @@ class MemoryJournal(JournalBase):
         return self._seq
 
     async def flush(self) -> None:
-        """Raise if this journal was fenced; otherwise everything is already kept."""
-        if not self._closed:
+        """Raise if this journal was fenced; otherwise everything is already kept (closing this
+        journal or its store keeps it too, so flushing then returns, as with the other stores)."""
+        if not self._closed and not self._store._closed:
             self._check_writer()
         await asyncio.sleep(0)
 
@@ -159,7 +160,7 @@ class MemoryJournal(JournalBase):
 
     def _check_writer(self) -> None:
         if self._closed:
-            raise StoreError(f"run {self._run!r}: the journal was closed. Fix: open_journal() again")
+            raise StoreClosedError(f"run {self._run!r}: the journal was closed. Fix: open_journal() again")
         self._store._check_open()
         if self._state.epoch != self._epoch:
             raise FencedError(

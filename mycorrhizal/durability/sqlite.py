@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ..common.codecs import JSON
-from ..common.errors import StoreError
+from ..common.errors import StoreClosedError, StoreError
 from ..common.store import Journal, Record, Recovery, RunInfo, Snapshot, Store
 from .journal import JournalBase, Retired, check_kind, check_run, fresh, superseded
 from .payloads import dumps, loads, record_from, record_of_text, record_text
@@ -54,10 +54,11 @@ class SQLiteStore:
         connection = connect(self.path, self.options)
         self._writer = Writer(
             connection,
+            path=self.path,
             interval=float(commit_interval),
             max_batch=max_batch,
             keep=keep_snapshots,
-            name=f"mycorrhizal-sqlite {self.path}",
+            busy_timeout=float(busy_timeout),
         )
         self._journals: dict[str, SQLiteJournal] = {}
         self._closed = False
@@ -127,7 +128,7 @@ class SQLiteStore:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(f"the store {self.path!r} is closed. Fix: open a new SQLiteStore")
+            raise StoreClosedError(f"the store {self.path!r} is closed. Fix: open a new SQLiteStore")
 
     async def _call(self, action: Callable[[sqlite3.Connection], T] | None) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

@@ -8,9 +8,11 @@ flush barriers, stop) travel in the same queue, so they see every row appended b
 
 A commit first checks that each run it writes still belongs to this store's journal (the epoch in
 ``runs`` is the one the journal got when it opened): a run taken over by another writer is fenced,
-its rows dropped, and its journal refuses any further work.  Any other database error stops the
-store for good: what was appended after the last successful commit is not written, so the file
-always holds a prefix of what was appended.
+its rows dropped, and its journal refuses any further work.  A file whose write lock another
+connection held past ``busy_timeout`` is reported to whoever waits (:class:`StoreBusyError`) and
+the commit's rows are kept, in order, for the next commit, which tries again; jobs behind them wait
+for them too.  Any other database error stops the store for good: what was appended after the last
+successful commit is not written, so the file always holds a prefix of what was appended.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..common.errors import FencedError, StoreError
+from ..common.errors import FencedError, StoreBusyError, StoreClosedError, StoreError
 from .journal import fresh
 
 __all__ = ["Job", "Owner", "SnapshotRow", "Writer"]
@@ -90,6 +92,8 @@ class Writer:
         "hurry",
         "owners",
         "failure",
+        "path",
+        "busy_timeout",
         "_connection",
         "_interval",
         "_max_batch",
@@ -97,11 +101,21 @@ class Writer:
         "_thread",
         "_gate",
         "_closed",
+        "_held",
     )
 
     def __init__(
-        self, connection: sqlite3.Connection, *, interval: float, max_batch: int, keep: int, name: str
+        self,
+        connection: sqlite3.Connection,
+        *,
+        path: str,
+        interval: float,
+        max_batch: int,
+        keep: int,
+        busy_timeout: float,
     ) -> None:
+        self.path = path  # the store's file and how long it waits for its lock, for the errors
+        self.busy_timeout = busy_timeout
         self.queue: deque[Row | SnapshotRow | Job] = deque()
         self.wake = threading.Event()  # something is pending
         self.hurry = threading.Event()  # commit now: a batch is full or someone waits
@@ -113,8 +127,10 @@ class Writer:
         self._keep = keep
         self._gate = threading.Lock()  # orders submit() against the thread's last look at the queue
         self._closed = False
+        # What a commit could not write because the file was busy: the next commit writes it first.
+        self._held: tuple[list[Row], list[SnapshotRow]] = ([], [])
         # A daemon: a store never closed must not keep the interpreter alive (its finalizer stops it).
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"mycorrhizal-sqlite {path}", daemon=True)
         self._thread.start()
 
     def submit(self, job: Job) -> None:
@@ -190,23 +206,27 @@ class Writer:
             elif item.action is None:
                 barriers.append(item)
             else:
-                self._commit(rows, snapshots)
+                busy = self._commit(rows, snapshots)
                 rows, snapshots = [], []
-                self._settle_all(barriers)
+                self._settle_all(barriers, busy)
                 barriers = []
                 if item.action is _stop:
+                    if busy is not None:  # closing: what the busy file kept back is lost
+                        self._fail(self._lost(busy.__cause__), busy)
                     for job in items[index + 1 :]:
                         if isinstance(job, Job):
                             _settle(job, None, _closed_error())
                     return item
-                self._run_job(item)
-        self._commit(rows, snapshots)
-        self._settle_all(barriers)
+                if busy is not None:  # a job comes after the rows before it: those wait, so does it
+                    _settle(item, None, busy)
+                else:
+                    self._run_job(item)
+        self._settle_all(barriers, self._commit(rows, snapshots))
         return None
 
-    def _settle_all(self, jobs: list[Job]) -> None:
+    def _settle_all(self, jobs: list[Job], busy: StoreBusyError | None) -> None:
         for job in jobs:
-            _settle(job, None, self.failure)
+            _settle(job, None, busy or self.failure)
 
     def _run_job(self, job: Job) -> None:
         assert job.action is not None
@@ -220,7 +240,7 @@ class Writer:
             _settle(job, None, exc)
         except sqlite3.Error as exc:
             _rollback(self._connection)
-            _settle(job, None, StoreError(f"the SQLite store could not do what was asked: {exc}"))
+            _settle(job, None, self._refused(exc))
         except Exception as exc:
             _rollback(self._connection)
             _settle(job, None, exc)
@@ -229,9 +249,15 @@ class Writer:
 
     # --- group commit ----------------------------------------------------------------------------
 
-    def _commit(self, rows: list[Row], snapshots: list[SnapshotRow]) -> None:
+    def _commit(self, rows: list[Row], snapshots: list[SnapshotRow]) -> StoreBusyError | None:
+        """Write ``rows`` and ``snapshots`` after those a busy file kept back, in one transaction; the
+        error if the file is still busy (they are all kept back then), None otherwise."""
+        held_rows, held_snapshots = self._held
+        if held_rows or held_snapshots:
+            rows, snapshots = held_rows + rows, held_snapshots + snapshots
+            self._held = ([], [])
         if not rows and not snapshots or self.failure is not None:
-            return
+            return None
         chunks = self._chunks(rows)
         last = {run_id: last_seq for run_id, _, last_seq, _ in chunks}  # run id -> its last seq here
         for snapshot in snapshots:
@@ -249,17 +275,60 @@ class Writer:
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(connection)
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # (extended codes keep it in the low byte)
+                self._held = (rows, snapshots)
+                return self._busy(last, exc)
             failure = StoreError(
-                f"the SQLite store could not commit: {exc}; nothing more is written. Fix: free the disk "
-                f"or repair the file, then open a new SQLiteStore and recover from it"
+                f"the SQLite store {self.path!r} could not commit {self._runs_named(last)}: {exc}; nothing "
+                "more is written. Fix: free the disk or repair the file, then open a new SQLiteStore on it "
+                "and recover the run from it"
             )
             self._fail(failure, exc)
-            return
+            return None
         owners = self.owners
         for run_id, seq in last.items():
             owner = owners.get(run_id)
             if owner is not None and run_id not in fenced:
                 owner.durable_seq = seq
+        return None
+
+    def _refused(self, exc: sqlite3.Error) -> StoreError:
+        """The error for a job (open a journal, load) that SQLite refused."""
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            return StoreError(f"the SQLite store {self.path!r} could not do what was asked: {exc}")
+        return StoreBusyError(
+            f"the SQLite store {self.path!r} could not do what was asked: another connection held the "
+            f"file's write lock longer than busy_timeout={self.busy_timeout:g} s ({exc}). Fix: raise "
+            "SQLiteStore(busy_timeout=...) or stop the other writer"
+        )
+
+    def _busy(self, runs: dict[int, int], exc: sqlite3.Error) -> StoreBusyError:
+        """The error for a commit of ``runs`` that another connection's write lock held off."""
+        busy = StoreBusyError(
+            f"the SQLite store {self.path!r} could not commit {self._runs_named(runs)}: another connection "
+            f"held the file's write lock longer than busy_timeout={self.busy_timeout:g} s ({exc}); nothing "
+            "is lost: the records stay queued and the next commit (a flush, an append or closing) tries "
+            "again. Fix: raise SQLiteStore(busy_timeout=...) or stop the other writer"
+        )
+        busy.__cause__ = exc
+        log.warning("%s", busy)
+        return busy
+
+    def _lost(self, cause: BaseException | None) -> StoreError:
+        """Why a store closed while its file was busy did not write the records it kept back."""
+        rows, snapshots = self._held
+        runs = dict.fromkeys([row[0] for row in rows] + [snapshot.run_id for snapshot in snapshots], 0)
+        return StoreError(
+            f"the SQLite store {self.path!r} was closed while another connection held its write lock "
+            f"({cause}): the records of {self._runs_named(runs)} after its last commit were not written. "
+            "Fix: stop the other writer (or raise busy_timeout), then open a new SQLiteStore and recover "
+            "the run from the file"
+        )
+
+    def _runs_named(self, runs: dict[int, int]) -> str:
+        """``run 'a'`` or ``runs 'a', 'b'``: the runs of a commit, by name, for its errors."""
+        names = sorted(repr(owner.run) for run_id in runs if (owner := self.owners.get(run_id)) is not None)
+        return ("run " if len(names) == 1 else "runs ") + ", ".join(names)
 
     def _chunks(self, rows: list[Row]) -> list[tuple[int, int, int, str]]:
         """One table row per run and up to ``max_batch`` consecutive records: (run id, first seq,
@@ -314,8 +383,8 @@ class Writer:
             _settle(job, None, failure)
 
 
-def _closed_error() -> StoreError:
-    return StoreError("the store is closed. Fix: open a new SQLiteStore")
+def _closed_error() -> StoreClosedError:
+    return StoreClosedError("the store is closed. Fix: open a new SQLiteStore")
 
 
 def _stop(connection: sqlite3.Connection) -> None:

@@ -14,7 +14,15 @@ import asyncio
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, DefinitionError, HandlerError, Problem, StoreError
+from ..common.errors import (
+    CodecError,
+    DefinitionError,
+    HandlerError,
+    Problem,
+    StoreBusyError,
+    StoreClosedError,
+    StoreError,
+)
 from ..common.store import Journal, Store
 from .ioplaces import IOPlaces
 from .journal import Recorder, encode_arriving
@@ -49,7 +57,10 @@ class Durable:
 
     async def open_fresh(self) -> None:
         """Start journaling a new run from the runner's current state (refusing a run that has one)."""
-        found = await self.store.load(self.run)
+        try:
+            found = await self.store.load(self.run)
+        except StoreClosedError as exc:
+            raise self.runner_facing(exc) from exc
         if found is not None and (found.snapshot is not None or found.records):
             raise StoreError(
                 f"run {self.run!r} already has a journal in {self.store!r} (up to record {found.last_seq}). "
@@ -61,7 +72,10 @@ class Durable:
 
     async def recover(self) -> None:
         """Rebuild the run's last committed state into the (fresh) runner, then journal on from there."""
-        journal = await self.store.open_journal(self.run)  # first: no older writer adds records now
+        try:
+            journal = await self.store.open_journal(self.run)  # first: no older writer adds records now
+        except StoreClosedError as exc:
+            raise self.runner_facing(exc) from exc
         recovery = await self.store.load(self.run)
         if recovery is None or (recovery.snapshot is None and not recovery.records):
             log.info("net %s: run %r has nothing to recover; it starts fresh", self._parts.name, self.run)
@@ -155,16 +169,32 @@ class Durable:
         document["next_id"] = recorder.next_id
         recorder.snapshot(document, sum(map(len, order)))
 
+    def runner_facing(self, error: StoreError) -> StoreError:
+        """``error`` as a runner's user needs it: a closed store (or its journal, closed with it) is
+        the runner's store, to be replaced, not a journal to open again."""
+        if not isinstance(error, StoreClosedError):
+            return error
+        closed = StoreClosedError(
+            f"run {self.run!r} cannot be journaled: its store {self.store!r} is closed. Fix: open a new "
+            f"store (a closed one stays closed) and continue the run from it: Runner.recover(net, store, "
+            f"run={self.run!r})"
+        )
+        closed.__cause__ = error
+        return closed
+
     def failed(self, error: StoreError) -> None:
         """The journal failed: stop firing (what runs on is not durable) and tell whoever waits."""
         ready = self._parts.ready
         ready.running = False
-        self._report.record(
-            f"the journal of run {self.run!r} failed ({error}); the runner stopped firing: recover the run "
-            "with Runner.recover once the store works again",
-            error,
-            handled=False,
-        )
+        if isinstance(error, StoreClosedError):
+            error = self.runner_facing(error)
+            said = f"the runner stopped firing: {error}"
+        else:
+            said = (
+                f"the journal of run {self.run!r} failed ({error}); the runner stopped firing: recover the "
+                "run with Runner.recover once the store works again"
+            )
+        self._report.record(said, error, handled=False)
         ready.fail_waiters(error)
 
     def started(self) -> None:
@@ -172,6 +202,8 @@ class Durable:
         recorder = self._io.recorder
         if recorder is None:
             return
+        if isinstance(recorder.failure, StoreClosedError):
+            raise self.runner_facing(recorder.failure)
         if recorder.failure is not None:
             raise StoreError(f"the journal of run {self.run!r} failed earlier: {recorder.failure}")
         if recorder.attach_memory(self._parts.transitions) or recorder.snapshot_requested:
@@ -197,8 +229,12 @@ class Durable:
         if recorder.failure is None:
             try:
                 await recorder.journal.flush()
+            except StoreBusyError:  # the store keeps the records and commits them later: nothing failed
+                raise
             except StoreError as exc:  # a commit failed after its appends (fenced, disk full): stop too
                 recorder.fail(exc)
+        if isinstance(recorder.failure, StoreClosedError):
+            raise self.runner_facing(recorder.failure)
         if recorder.failure is not None:
             raise StoreError(f"the journal of run {self.run!r} failed: {recorder.failure}")
 

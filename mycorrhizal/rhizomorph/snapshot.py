@@ -102,8 +102,14 @@ def blackboard(document: dict[str, Any], name: str, codecs: CodecRegistry | None
         raise exc.at(where, pass_as=None if codecs is not None else how) from exc
 
 
-def _refuse(message: str) -> CodecError:
-    return refusal(ENGINE, message)
+_DAMAGED = (
+    "pass Runner.restore() the document runner.snapshot() wrote, unchanged (this one was damaged or edited)"
+)
+"""The fix for a document whose parts are of the wrong shape."""
+
+
+def _refuse(message: str, fix: str = _DAMAGED) -> CodecError:
+    return refusal(ENGINE, message, fix)
 
 
 def check(document: Any, program: Program, name: str) -> dict[str, Any]:
@@ -113,7 +119,7 @@ def check(document: Any, program: Program, name: str) -> dict[str, Any]:
     )
     kinds = program.plan.kinds
     if checked.get("tree") != name or checked.get("kinds") != list(kinds):
-        raise _refuse(f"{_mismatch(checked, program, name)}. Fix: restore it with the tree it was taken of")
+        raise _refuse(_mismatch(checked, program, name), "restore it with the tree it was taken of")
     size = len(kinds)
     for key in ("status", "seen", "cur"):
         values = checked.get(key)
@@ -177,7 +183,7 @@ def _check_cursors(program: Program, cursors: list[int]) -> None:
             article = "an" if kind[0] in "aeiou" else "a"
             raise _refuse(
                 f"node {program.plan.ids[i]!r} (node {i}): cursor {cursor} does not fit {article} {kind} "
-                f"(it holds {fits.start}..{fits.stop - 1}). Fix: restore a snapshot as snapshot() wrote it"
+                f"(it holds {fits.start}..{fits.stop - 1})"
             )
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
-from ..common.documents import check_header, refusal
+from ..common.documents import check_header
 from ..common.errors import CodecError, ExecutionError, problem
 from . import chartdurable
 from .chart import ChartClock, ChartEngine
@@ -60,8 +60,7 @@ def _keys(spec: MachineSpec) -> tuple[dict[Node, str], dict[str, Node]]:
     return keys
 
 
-def _refuse(message: str) -> CodecError:
-    return refusal(ENGINE, message)
+_refuse = chartdurable.refuse
 
 
 _SNAPSHOT_PASS = (
@@ -182,8 +181,8 @@ def check(document: Any, spec: MachineSpec) -> dict[str, Any]:
     )
     if checked.get("machine") != spec.name:
         raise _refuse(
-            f"it was taken of machine {checked.get('machine')!r}, not {spec.name!r}. "
-            "Fix: restore it with the initial state (or group) of the machine it was taken of"
+            f"it was taken of machine {checked.get('machine')!r}, not {spec.name!r}",
+            "restore it with the initial state (or group) of the machine it was taken of",
         )
     return checked
 
@@ -231,10 +230,7 @@ def _node(spec: MachineSpec, key: Any) -> Node:
     node = _keys(spec)[1].get(key) if isinstance(key, str) else None
     if node is None:
         known = sorted(_keys(spec)[1])
-        raise _refuse(
-            f"machine {spec.shown} has no state {key!r} (its states: {known}). Fix: restore it with "
-            "the states the snapshot was taken of"
-        )
+        raise _refuse(f"machine {spec.shown} has no state {key!r} (its states: {known})", chartdurable.REFIT)
     return node
 
 
@@ -292,7 +288,9 @@ def _read_timer(engine: Engine, timer: Any) -> None:
     if type(timer) is not dict:
         raise _refuse(f"'timer' is not an object: {timer!r}")
     if engine.node.timeout is None:
-        raise _refuse(f"state {engine.node.name} has no timeout, but the snapshot has a timer")
+        raise _refuse(
+            f"state {engine.node.name} has no timeout, but the snapshot has a timer", chartdurable.REFIT
+        )
     if timer.get("fired") is True:
         engine.clock = Clock(engine.timebase)
         engine.clock.fired = True

@@ -18,6 +18,8 @@ from mycorrhizal.common import (
     HandlerError,
     ManualClock,
     RecordedError,
+    StoreBusyError,
+    StoreClosedError,
     StoreError,
 )
 from mycorrhizal.durability import MemoryStore, SQLiteStore
@@ -571,7 +573,10 @@ async def disk_full(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("failure", "cause"),
-    [(taken_over, "run 'Shop' was taken over by a newer writer"), (disk_full, "could not commit: disk full")],
+    [
+        (taken_over, "run 'Shop' was taken over by a newer writer"),
+        (disk_full, "could not commit run 'Shop': disk full"),
+    ],
     ids=["fenced", "disk full"],
 )
 async def test_a_commit_that_fails_in_the_store_stops_the_runner_when_its_flush_finds_it(
@@ -595,3 +600,53 @@ async def test_a_commit_that_fails_in_the_store_stops_the_runner_when_its_flush_
         with pytest.raises(StoreError, match=cause):
             await store.close()
     await store.close()
+
+
+async def test_a_busy_file_is_reported_by_flush_and_the_runner_goes_on(tmp_path: Path) -> None:
+    # Another connection holding the file's write lock past busy_timeout stopped the runner for good.
+    path = tmp_path / "run.db"
+    store = SQLiteStore(path, commit_interval=60.0, busy_timeout=0.01)  # (a commit only when flushed)
+    runner = Runner(shop(), store=store, timebase=ManualClock())
+    await runner.flush()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    runner.add_token("orders", 1)
+    with pytest.raises(
+        StoreBusyError,
+        match=r"could not commit run 'Shop': another connection held .*\. "
+        r"Fix: raise SQLiteStore\(busy_timeout=\.\.\.\) or stop the other writer$",
+    ):
+        await runner.flush()
+    other.execute("ROLLBACK")
+    other.close()
+    await runner.start()
+    await runner.run_until_idle()
+    await runner.stop()  # flushes
+    assert not runner.errors
+    assert (await Runner.recover(shop(), store)).tokens("shipped") == (1,)
+    await store.close()
+
+
+@pytest.mark.parametrize("journaled", [False, True], ids=["closed before the start", "closed after a start"])
+async def test_a_closed_store_is_named_with_the_run_and_what_to_do(store: Any, journaled: bool) -> None:
+    # Starting said "the store ... is closed" without the run, and a journal closed with its store
+    # said "Fix: open_journal() again", which means nothing to a Runner's user.
+    runner = Runner(shop(), store=store, run="shop-1", timebase=ManualClock())
+    if journaled:
+        await runner.start()
+        await runner.stop()
+    await store.close()
+    fix = (
+        r"run 'shop-1' .*: its store .* (is|was) closed\. Fix: open a new store \(a closed one stays "
+        r"closed\) and continue the run from it: Runner\.recover\(net, store, run='shop-1'\)$"
+    )
+    if journaled:
+        runner.add_token("orders", 1)  # the journal refuses it: the runner stops
+        assert re.search(fix, str(runner.errors[-1])), runner.errors[-1]
+    else:
+        with pytest.raises(StoreClosedError, match=fix):
+            await Runner.recover(shop(), store, run="shop-1")
+    with pytest.raises(StoreClosedError, match=fix):
+        await runner.start()
+    with pytest.raises(StoreClosedError, match=fix):
+        await runner.flush()

@@ -9,11 +9,12 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, FencedError, Journal, Record, StoreError
+from mycorrhizal.common import DefinitionError, FencedError, Journal, Record, StoreBusyError, StoreError
 from mycorrhizal.durability import SQLiteStore
 from mycorrhizal.durability.schema import SCHEMA_VERSION
 from mycorrhizal.durability.writer import Writer
@@ -182,7 +183,7 @@ async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) ->
     # A disk that refuses writes, as far as this store can tell.
     raw(path, "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     journal.append("fire", payload(4))
-    with pytest.raises(StoreError, match="could not commit: disk full; nothing more is written"):
+    with pytest.raises(StoreError, match="could not commit run 'orders': disk full; nothing more is written"):
         await journal.flush()
     await refuses_everything(store, journal, "disk full")
     raw(path, "DROP TRIGGER full")
@@ -191,6 +192,102 @@ async def test_a_failed_commit_stops_the_store_and_keeps_a_prefix(path: Path) ->
     assert recovery is not None and [r.seq for r in recovery.records] == [1, 2, 3]
     journal = await again.open_journal("orders")
     assert journal.append("fire", payload(4)) == 4
+    await again.close()
+
+
+@pytest.mark.parametrize(
+    ("runs", "named"), [(["orders"], "run 'orders'"), (["refunds", "orders"], "runs 'orders', 'refunds'")]
+)
+async def test_a_failed_commit_names_the_file_and_its_runs(path: Path, runs: list[str], named: str) -> None:
+    store = SQLiteStore(path, commit_interval=0)
+    journals = [await store.open_journal(run) for run in runs]
+    raw(path, "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    for journal in journals:
+        journal.append("fire", payload(1))
+    where = re.escape(repr(str(path)))
+    with pytest.raises(
+        StoreError,
+        match=rf"^the SQLite store {where} could not commit {named}: disk full; .*\. Fix: free the disk .* "
+        "recover the run from it$",
+    ):
+        await store.flush()
+    with pytest.raises(StoreError, match="disk full"):
+        await store.close()
+
+
+@pytest.fixture
+def other_writer(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process's connection to the store's file (made before the store: it creates the file)."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    yield connection
+    connection.close()
+
+
+def busy(path: Path, named: str = "run 'orders'") -> str:
+    """What a commit refused because another connection held the write lock says, whole."""
+    return (
+        rf"^the SQLite store {re.escape(repr(str(path)))} could not commit {named}: another connection held "
+        r"the file's write lock longer than busy_timeout=0\.01 s \(database is locked\); .*\. "
+        r"Fix: raise SQLiteStore\(busy_timeout=\.\.\.\) or stop the other writer$"
+    )
+
+
+async def test_a_busy_file_is_reported_and_retried_not_fatal(
+    path: Path, other_writer: sqlite3.Connection
+) -> None:
+    # A write lock held past busy_timeout stopped the store for good, as a damaged file does.
+    store = SQLiteStore(path, commit_interval=0, busy_timeout=0.01)
+    journal = await store.open_journal("orders")
+    journal.append("fire", payload(1))
+    await journal.flush()
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the file's write lock
+    journal.append("fire", payload(2))
+    with pytest.raises(StoreBusyError, match=busy(path)):
+        await journal.flush()
+    journal.append("fire", payload(3))  # still taken: the store did not stop
+    with pytest.raises(StoreBusyError, match=busy(path)):
+        await store.flush()
+    with pytest.raises(StoreBusyError, match=busy(path)):  # jobs wait for the records before them
+        await store.open_journal("refunds")
+    assert journal.durable_seq == 1
+    other_writer.execute("ROLLBACK")
+    journal.append("fire", payload(4))
+    await journal.flush()  # the records kept back are committed first, in order
+    assert journal.durable_seq == 4
+    recovery = await store.load("orders")
+    assert recovery is not None and recovery.records == tuple(
+        Record(s, "fire", payload(s)) for s in range(1, 5)
+    )
+    assert (await store.open_journal("refunds")).epoch == 1
+    other_writer.execute("BEGIN IMMEDIATE")  # nothing kept back: opening a journal finds it busy itself
+    with pytest.raises(
+        StoreBusyError, match=r"could not do what was asked: another connection held .* Fix: raise"
+    ):
+        await store.open_journal("audit")
+    other_writer.execute("ROLLBACK")
+    assert (await store.open_journal("audit")).epoch == 1
+    await store.close()
+
+
+async def test_closing_a_busy_store_says_what_was_not_written(
+    path: Path, other_writer: sqlite3.Connection
+) -> None:
+    store = SQLiteStore(path, commit_interval=60.0, busy_timeout=0.01)
+    journal = await store.open_journal("orders")
+    journal.append("fire", payload(1))
+    await journal.flush()
+    other_writer.execute("BEGIN IMMEDIATE")
+    journal.append("fire", payload(2))
+    with pytest.raises(
+        StoreError,
+        match=r"was closed while another connection held its write lock \(database is locked\): the records "
+        r"of run 'orders' after its last commit were not written\. Fix: .* recover the run from the file$",
+    ):
+        await store.close()
+    other_writer.execute("ROLLBACK")
+    again = SQLiteStore(path)
+    recovery = await again.load("orders")
+    assert recovery is not None and [r.seq for r in recovery.records] == [1]  # a prefix
     await again.close()
 
 

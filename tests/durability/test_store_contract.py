@@ -179,6 +179,22 @@ async def test_a_closed_journal_or_store_refuses_work(make_store: StoreFactory) 
         await store.load("orders")
 
 
+async def test_a_journal_of_a_closed_store_flushes_quietly_and_refuses_appends(
+    make_store: StoreFactory,
+) -> None:
+    # Closing the store committed everything: SQLiteStore's and RedisStore's journals said so by
+    # flushing quietly, MemoryStore's raised "the MemoryStore is closed".
+    store = await make_store()
+    journal = await store.open_journal("orders")
+    journal.append("fire", payload(1))
+    await store.close()
+    await journal.flush()
+    await journal.close()
+    await store.flush()
+    with pytest.raises(StoreError, match=r"closed\. Fix: "):
+        journal.append("fire", payload(2))
+
+
 @pytest.mark.parametrize("run", ["", 5, None])
 async def test_a_run_is_named_by_a_non_empty_string(make_store: StoreFactory, run: Any) -> None:
     store = await make_store()

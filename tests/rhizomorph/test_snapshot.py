@@ -313,10 +313,41 @@ async def test_a_wrong_document_is_a_clear_error(patrol: Tree, change: Any, mess
     await runner.tick()
     document = runner.snapshot()
     change(document)
-    with pytest.raises(CodecError, match=message):
+    with pytest.raises(CodecError, match=message) as caught:
         Runner.restore(patrol, document, timebase=ManualClock())
+    assert str(caught.value).count(". Fix: ") == 1  # every refusal says what to do, once
     with pytest.raises(CodecError, match="not a behaviour-tree snapshot"):
         Runner.restore(patrol, [1, 2], timebase=ManualClock())
+
+
+DAMAGED = (
+    r"\. Fix: pass Runner\.restore\(\) the document runner\.snapshot\(\) wrote, unchanged \(this one was "
+    r"damaged or edited\)$"
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["status"].pop(),
+        lambda d: d["status"].__setitem__(0, "bogus"),
+        lambda d: d["data"].update({"99": {"started": 1}}),
+        lambda d: d["data"].update({"2": {"started": "x"}}),
+        lambda d: d["data"].update({"2": 5}),
+        lambda d: d.update(data=[1]),
+        lambda d: d.update(ticks=1.5),
+        lambda d: d.update(ticks=-1),
+        lambda d: d["cur"].__setitem__(0, 99),
+    ],
+)
+async def test_a_malformed_document_is_refused_with_its_fix(patrol: Tree, change: Any) -> None:
+    # These said what was wrong and stopped there: no "Fix: ..." said what to do about it.
+    runner = Runner(patrol, {"position": 0, "waits": 0}, ManualClock())
+    await runner.tick()
+    document = runner.snapshot()
+    change(document)
+    with pytest.raises(CodecError, match=rf"^rhizomorph snapshot: .*{DAMAGED}"):
+        Runner.restore(patrol, document, timebase=ManualClock())
 
 
 def _patrol_with(root: Any, extra: bool = False) -> Tree:

@@ -304,7 +304,38 @@ async def test_a_snapshot_is_refused_from_a_running_step() -> None:
 def test_a_bad_document_is_a_clear_codec_error(change: Any, message: str) -> None:
     document = StateMachine(Job, common_data={"log": []}).snapshot()
     change(document)
-    with pytest.raises(CodecError, match=message):
+    with pytest.raises(CodecError, match=message) as caught:
+        StateMachine.restore(Job, document)
+    assert str(caught.value).count(". Fix: ") == 1  # every refusal says what to do, once
+
+
+DAMAGED = (
+    r"\. Fix: pass StateMachine\.restore\(\) the document fsm\.snapshot\(\) wrote, unchanged \(this one was "
+    r"damaged or edited\)$"
+)
+REFIT = r"\. Fix: restore it with the states the snapshot was taken of$"
+
+
+@pytest.mark.parametrize(
+    ("change", "fix"),
+    [
+        (lambda d: d.update(version="1"), r"\. Fix: pass what fsm\.snapshot\(\) made, unchanged"),
+        (lambda d: d.update(stack="Job.Idle"), DAMAGED),
+        (lambda d: d.update(phase="dancing"), DAMAGED),
+        (lambda d: d.update(retry=-1), DAMAGED),
+        (lambda d: d.update(queue={"a": 1}), DAMAGED),
+        (lambda d: d.update(queue=[[0.5, "x"]]), DAMAGED),
+        (lambda d: d.update(state="Job.Busy", timer={"deadline": "soon"}), DAMAGED),
+        (lambda d: d.update(timer=[1]), DAMAGED),
+        (lambda d: d.update(timer={"deadline": 1.0}), REFIT),
+        (lambda d: d.update(state="Job.Gone"), REFIT),
+    ],
+)
+def test_a_malformed_document_is_refused_with_its_fix(change: Any, fix: str) -> None:
+    # These said what was wrong and stopped there: no "Fix: ..." said what to do about it.
+    document = StateMachine(Job, common_data={"log": []}).snapshot()
+    change(document)
+    with pytest.raises(CodecError, match=rf"^septum snapshot: .*{fix}"):
         StateMachine.restore(Job, document)
 
 

@@ -137,9 +137,44 @@ def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, messa
     document = json.loads(json.dumps(fsm.snapshot()))
     change(document)
     clock = ManualClock()
-    with pytest.raises(CodecError, match=message):
+    with pytest.raises(CodecError, match=message) as caught:
         StateMachine.restore(light, document, timebase=clock)
     assert clock.pending == 0  # no timer armed before the refusal is left (Green's, in most of them)
+    assert str(caught.value).count(". Fix: ") == 1  # every refusal says what to do, once
+
+
+DAMAGED = (
+    r"\. Fix: pass StateMachine\.restore\(\) the document fsm\.snapshot\(\) wrote, unchanged \(this one was "
+    r"damaged or edited\)$"
+)
+REFIT = r"\. Fix: restore it with the states the snapshot was taken of$"
+
+
+@pytest.mark.parametrize(
+    ("change", "fix"),
+    [
+        (lambda d: d.pop("chart"), REFIT),
+        (lambda d: d["chart"].update(active="Light"), DAMAGED),
+        (lambda d: d["chart"].update(counts=[]), DAMAGED),
+        (lambda d: d["chart"].update(counts={"Light.Day": -1}), DAMAGED),
+        (lambda d: d["chart"].update(history={"Light.Day": "Light.Day.Cycle"}), DAMAGED),
+        (lambda d: d["chart"]["active"].remove("Light.Day"), DAMAGED),
+        (lambda d: d["chart"].update(timers={"Light.Day.Cycle.Green": "soon"}), DAMAGED),
+        (lambda d: d["chart"]["timers"].update({"Light.Day": 5.0}), REFIT),
+        (lambda d: d["chart"]["timers"].update({"Light.Day.Cycle.Red": 5.0}), DAMAGED),
+        (lambda d: d["chart"]["owing"].append("Light.Day.Cycle.Red"), DAMAGED),
+        (lambda d: d.update(queue={"a": 1}), DAMAGED),
+        (lambda d: d["queue"].append(["later", 1]), DAMAGED),
+    ],
+)
+def test_a_malformed_statechart_snapshot_is_refused_with_its_fix(light: Any, change: Any, fix: str) -> None:
+    # These said what was wrong and stopped there: no "Fix: ..." said what to do about it.
+    fsm = StateMachine(light, timebase=ManualClock())
+    fsm.run_sync()
+    document = json.loads(json.dumps(fsm.snapshot()))
+    change(document)
+    with pytest.raises(CodecError, match=rf"^septum snapshot: .*{fix}"):
+        StateMachine.restore(light, document, timebase=ManualClock())
 
 
 def boxed_pair() -> Any:
