@@ -87,7 +87,7 @@ class Reader:
         self.room = asyncio.Event()
         """Set when entries held are let go: the read loop may read again."""
         self.running = False
-        self.burials: set[asyncio.Task[None]] = set()
+        self.burials: set[asyncio.Task[bool]] = set()
         """Entries being moved to their dead streams (see :meth:`buried`)."""
         self.reads = 0
         self.read_entries = 0
@@ -170,7 +170,7 @@ class Reader:
     def _bury(self, stream: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
         self.held[stream][entry] = None  # (not delivered again while it is being moved)
 
-        def moved(task: asyncio.Task[None]) -> None:
+        def moved(task: asyncio.Task[bool]) -> None:
             self.burials.discard(task)
             self.held[stream].pop(entry, None)
             self.room.set()
