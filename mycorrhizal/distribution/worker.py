@@ -34,6 +34,7 @@ from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer, refusal
 from .connection import (
+    Outage,
     check_stop_timeout,
     check_worker_options,
     client_for,
@@ -414,15 +415,19 @@ class Worker:
     # -- the sweep: leases, reclaiming, liveness ------------------------------------------------
 
     async def _sweep_loop(self) -> None:
+        outage = Outage(f"worker {self.name}: sweeping Redis (leases, heartbeat)", self.runner.timebase.now)
         while self._reader.running:
             raise_if_cancelled()
             await asyncio.sleep(self.lease / 3)
             try:
                 await self._sweep_once()
             except (RedisError, OSError, StoreError) as exc:
-                log.warning("worker %s: sweep failed (%s); retrying", self.name, exc)
+                outage.failed(exc, self.lease / 3)
+                continue
             except Exception:  # a defect: said once per sweep, and the leases are still renewed
                 log.exception("worker %s: sweep failed; retrying", self.name)
+                continue
+            outage.worked()
 
     async def _sweep_once(self) -> None:
         self.sweeps += 1
