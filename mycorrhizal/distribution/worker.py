@@ -313,13 +313,13 @@ class Worker:
         partition on its way); None if this worker no longer holds that entry as read (dropped)."""
         local = self._local[place]
         slot = local.get(id(token))
-        if slot is None:
-            raise ExecutionError(
-                f"a token in shared place {place!r} of worker {self.name!r} did not come from Redis (was it "
-                "added with runner.add_token?). Fix: submit tokens of shared places with Client.submit "
-                "(mycorrhizal submit)",
-                place=place,
-            )
+        if slot is None:  # added by hand (runner.add_token): it cannot commit here, so it goes to Redis
+            await self.commit(None, None, None, [(place, token)])  # (fired from there, as if submitted)
+            msg = "a token in shared place %r of worker %r did not come from Redis (was it added with "
+            msg += "runner.add_token?); it was appended to the place in Redis, to be fired from there like a "
+            log.warning(msg + "submitted one. Fix: submit tokens of shared places with Client.submit "
+                        "(mycorrhizal submit)", place, self.name)  # fmt: skip
+            return None
         stream, entry, fence = source = slot[1][-1]
         part = self._part_of.get(stream)
         held = self._held[stream]
