@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, CommandError, ExecutionError, StoreError
+from ..common.errors import CodecError, CommandError, ExecutionError, StoreError, reason
 from ..hypha import NetSpec
 from .parser import REDIS_DEFAULTS, STORE_DEFAULTS
 from .stores import inspect_store, is_store
@@ -62,7 +62,10 @@ def _run(coroutine: Any, url: str) -> Any:
     try:
         return asyncio.run(coroutine)
     except (RedisError, OSError) as exc:
-        raise CommandError(f"cannot reach Redis at {url}: {type(exc).__name__}: {exc}") from exc
+        raise CommandError(
+            f"cannot reach Redis at {url}: {type(exc).__name__}: {reason(exc)}. Fix: check the URL (--redis "
+            f"{url}), that its redis-server runs and that this machine can reach it"
+        ) from exc
     except (StoreError, ExecutionError) as exc:
         raise CommandError(str(exc)) from exc
 

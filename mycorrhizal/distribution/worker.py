@@ -57,6 +57,11 @@ log = logging.getLogger("mycorrhizal.distribution")
 
 _PASS = "Worker(..., codecs=registry) to every worker, and the same to every Client(..., codecs=registry)"
 """How workers given no registry are given one (every worker and client must read what one writes)."""
+_FENCED_FIX = (
+    "nothing, for this token; if firings are fenced often, give the workers a longer lease "
+    "(Worker(lease=...), --lease) than their longest pauses"
+)
+"""What to do about a refused commit: Redis has the token right; frequent refusals mean short leases."""
 
 
 class Worker:
@@ -399,7 +404,7 @@ class Worker:
         if part is not None:  # (the wrapped handler's untake re-takes the partition)
             if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
                 held[entry] = token
-            raise FencedError(f"worker {self.name}: the commit of a firing of {why}")
+            raise FencedError(f"worker {self.name}: the commit of a firing of {why}. Fix: {_FENCED_FIX}")
         log.warning("worker %s: the commit of a firing of %s; its outputs were dropped", self.name, why)
         return False
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import signal
+from typing import Any
 
 import pytest
+import redis
 
+from mycorrhizal import distribution
 from mycorrhizal.cli import main
 
 from .workers import ROOT, start_worker, started
@@ -147,6 +150,24 @@ def test_an_unreachable_redis_reads_as_one_sentence_then_the_fix(
     fix = "Fix: check that the Redis server at redis://127.0.0.1:1/0 runs"
     assert f"Connect call failed ('127.0.0.1', 1). {fix}" in err
     assert ".." not in err
+
+
+def test_a_redis_error_no_call_named_says_the_fix(
+    at_root: None, redis_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis error that reaches the command raw (no call of the library wrapped it, e.g. a defect)
+    is one line: before the fix it said neither the URL to check nor that the server must run."""
+
+    async def broken(self: Any) -> Any:
+        raise redis.exceptions.ConnectionError("Connection reset by peer.")
+
+    monkeypatch.setattr(distribution.Client, "status", broken)
+    assert main(["inspect", NET, "--redis", redis_url]) == 1
+    assert capsys.readouterr().err == (
+        f"mycorrhizal: cannot reach Redis at {redis_url}: ConnectionError: Connection reset by peer. "
+        f"Fix: check the URL (--redis {redis_url}), that its redis-server runs and that this machine can "
+        "reach it\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -554,7 +554,9 @@ async def test_a_commit_of_an_entry_committed_already_says_so(
     said = f"entry {entry} of shared place {place!r} was committed already"
     if net is Tally:
         assert len(refusals) == 1
-        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do"):
+        fix = r"\. Fix: nothing, for this token; if firings are fenced often, give the workers a longer "
+        fix += r"lease \(Worker\(lease=\.\.\.\), --lease\) than their longest pauses$"
+        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do.*{fix}"):
             raise refusals[0]
     else:
         assert refusals == []
