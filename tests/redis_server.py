@@ -68,16 +68,18 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
 
 
-def start() -> RedisServer:
-    """Start a server on a free loopback port; raises RuntimeError if ``redis-server`` is missing."""
+def start(port: int | None = None) -> RedisServer:
+    """Start a server on a free loopback port (or on ``port``: a server stopped there comes back);
+    raises RuntimeError if ``redis-server`` is missing."""
     program = shutil.which("redis-server")
     if program is None:
         raise RuntimeError(
             "redis-server is not installed; run 'apt-get install -y redis-server' (.ci/run does)"
         )
     folder = Path(tempfile.mkdtemp(prefix="mycorrhizal-redis-"))
+    given = port
     for _ in range(5):  # another program may take the free port before the server binds it
-        port = _free_port()
+        port = given if given is not None else _free_port()
         process = subprocess.Popen(
             [
                 program,

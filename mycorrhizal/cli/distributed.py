@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, CommandError, ExecutionError, StoreError
+from ..common.errors import CodecError, CommandError, ExecutionError, StoreError, reason
 from ..hypha import NetSpec
 from .parser import REDIS_DEFAULTS, STORE_DEFAULTS
 from .stores import inspect_store, is_store
@@ -62,7 +62,10 @@ def _run(coroutine: Any, url: str) -> Any:
     try:
         return asyncio.run(coroutine)
     except (RedisError, OSError) as exc:
-        raise CommandError(f"cannot reach Redis at {url}: {type(exc).__name__}: {exc}") from exc
+        raise CommandError(
+            f"cannot reach Redis at {url}: {type(exc).__name__}: {reason(exc)}. Fix: check the URL (--redis "
+            f"{url}), that its redis-server runs and that this machine can reach it"
+        ) from exc
     except (StoreError, ExecutionError) as exc:
         raise CommandError(str(exc)) from exc
 
@@ -84,19 +87,42 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _work(worker: Any) -> None:
-    stop = asyncio.Event()
+    stop, force = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def signalled() -> None:
+        if stop.is_set():  # a second signal: stop at once, as a crash would
+            force.set()
+            return
+        stop.set()
+        print(f"worker {worker.name} stopping: firings in flight get up to {worker.lease:g} s to finish; "
+              "SIGTERM or Ctrl-C again stops it at once", flush=True)  # fmt: skip
+
     # Installed explicitly: a process started in the background by a non-interactive shell has
     # SIGINT ignored, and SIGTERM (what service managers send) would otherwise kill it outright.
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, signalled)
     await worker.start()
     print(f"worker {worker.name} started: net {worker.shared.flat.name}, shared places "
           f"{', '.join(worker.shared.shared)}", flush=True)  # fmt: skip
     # Until SIGTERM/Ctrl-C or the worker fails (it stops then, and this raises why). Firings still in
     # flight after one lease are cancelled and their tokens given back: by then the other workers
     # would have reclaimed them anyway.
-    await worker.run(stop, timeout=worker.lease)
+    running = asyncio.ensure_future(worker.run(stop, timeout=worker.lease))
+    forced = asyncio.ensure_future(force.wait())
+    await asyncio.wait([running, forced], return_when=asyncio.FIRST_COMPLETED)
+    forced.cancel()
+    if running.done():
+        running.result()  # (raises why the worker failed, if it did)
+        return
+    held = worker.holding
+    await worker.abort()  # (cancels the clean stop under way)
+    await asyncio.gather(running, return_exceptions=True)
+    raise CommandError(
+        f"worker {worker.name} stopped at once on a second signal: the {held} token(s) it held stay leased "
+        f"to it, and other workers take them over once its lease of {worker.lease:g} s runs out. Fix: to "
+        "stop cleanly, send one signal and wait"
+    )
 
 
 # --------------------------------------------------------------------------- submit

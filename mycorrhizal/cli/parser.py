@@ -177,7 +177,8 @@ def _add_distributed(sub: Any) -> None:
         "worker",
         help="run a net's share of work from Redis until SIGTERM or Ctrl-C",
         description="Run a worker of a net whose shared places live in Redis Streams; stops cleanly "
-        "on SIGTERM or Ctrl-C (firings in flight finish, tokens not fired go back to the others).",
+        "on SIGTERM or Ctrl-C (firings in flight finish, tokens not fired go back to the others); a second "
+        "one stops it at once (what it held goes to the others after its lease).",
     )
     _add_redis_options(worker)
     worker.add_argument("--concurrency", type=_positive, help="firings in flight per transition")

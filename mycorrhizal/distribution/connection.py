@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -11,12 +13,17 @@ from ..common.errors import DefinitionError, Problem, StoreError, reason
 from ..common.numbers import is_seconds
 
 __all__ = [
-    "check_options", "check_worker_options", "client_for", "decoded", "raise_if_cancelled", "redis_failure",
+    "Outage", "check_options", "check_worker_options", "client_for", "decoded", "raise_if_cancelled",
+    "redis_failure",
 ]  # fmt: skip
+
+log = logging.getLogger("mycorrhizal.distribution")
 
 SCHEMES = ("redis://", "rediss://", "unix://")
 SOCKET_TIMEOUT = 10.0
 """Seconds a call to Redis may take before it fails (clients made from a URL)."""
+OUTAGE_REPEAT = 60.0
+"""Seconds between the warnings that a call retried while Redis is down still fails."""
 
 
 def client_for(url: str | Redis) -> tuple[Redis, bool]:
@@ -106,3 +113,39 @@ def check_worker_options(lease: float, concurrency: int | None, prefetch: int | 
             ("prefetch", prefetch, count_or_none(prefetch), "an int >= 1 or None", "64"),
         ],
     )
+
+
+class Outage:
+    """Logs that a call retried in a loop fails (Redis is down): one WARNING when it starts, then at
+    most one every ``OUTAGE_REPEAT`` seconds of ``now`` while it lasts, and one INFO when it works
+    again, rather than a line at every retry."""
+
+    __slots__ = ("_what", "_now", "failures", "_since", "_said")
+
+    def __init__(self, what: str, now: Callable[[], float]) -> None:
+        """``what`` names the call ("worker w1: reading tokens from Redis"); ``now`` is the clock."""
+        self._what = what
+        self._now = now
+        self.failures = 0
+        """Failed attempts in a row."""
+        self._since = self._said = 0.0
+
+    def failed(self, exc: BaseException, retry: float) -> None:
+        """An attempt failed with ``exc``; the next comes in ``retry`` seconds."""
+        now = self._now()
+        self.failures += 1
+        if self.failures == 1:
+            self._since = self._said = now
+            msg = "%s failed (%s: %s); retrying every %.2g s (said again every %g s while it fails)"
+            log.warning(msg, self._what, type(exc).__name__, exc, retry, OUTAGE_REPEAT)
+        elif now - self._said >= OUTAGE_REPEAT:
+            self._said = now
+            msg = "%s still fails after %.0f s (%d failed attempts; the last: %s: %s); retrying"
+            log.warning(msg, self._what, now - self._since, self.failures, type(exc).__name__, exc)
+
+    def worked(self) -> None:
+        """An attempt worked: if it ends failures, say so."""
+        if self.failures:
+            msg = "%s works again after %.0f s (%d failed attempts)"
+            log.info(msg, self._what, self._now() - self._since, self.failures)
+            self.failures = 0

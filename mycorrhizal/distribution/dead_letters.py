@@ -4,10 +4,10 @@ stream, so that they neither block the place nor are lost (``mycorrhizal inspect
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from redis.asyncio import Redis
 
+from .places_lua import BURY
 from .shared import GROUP, Keys
 
 __all__ = ["bury"]
@@ -24,19 +24,19 @@ async def bury(
     entry: str,
     fields: dict[str, str],
     error: str,
-) -> None:
-    """Move ``entry`` of ``stream`` (shared place ``place``) to the place's dead stream, atomically."""
-    log.error(
-        "worker %s: entry %s of %s cannot be decoded (%s); moved to %s",
-        worker,
-        entry,
-        stream,
-        error,
-        keys.dead(place),
-    )
-    async with client.pipeline(transaction=True) as pipe:
-        dead: dict[Any, Any] = {**fields, "entry": entry, "error": error}
-        pipe.xadd(keys.dead(place), dead)
-        pipe.xack(stream, GROUP, entry)
-        pipe.xdel(stream, entry)
-        await pipe.execute()
+) -> bool:
+    """Move ``entry`` of ``stream`` (shared place ``place``) to the place's dead stream, atomically
+    and only if it still belongs to ``worker`` (so it is moved once); whether it was moved."""
+    dead = {**fields, "entry": entry, "error": error}
+    args = [GROUP, worker, entry, *(x for pair in dead.items() for x in pair)]
+    moved = int(await client.register_script(BURY)(keys=[stream, keys.dead(place)], args=args)) == 1
+    if moved:
+        msg = "worker %s: entry %s of %s cannot be decoded (%s); moved to %s"
+        log.error(msg, worker, entry, stream, error, keys.dead(place))
+    else:  # (its lease ran out while it was read or moved: the other worker's move is the one)
+        msg = (
+            "worker %s: entry %s of %s cannot be decoded, but it is no longer this worker's (its lease "
+            "ran out): the worker that took it over moves it aside"
+        )
+        log.info(msg, worker, entry, stream)
+    return moved

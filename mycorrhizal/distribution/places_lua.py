@@ -9,7 +9,7 @@ back.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "COMMIT", "GIVE_BACK", "REFENCE", "RELEASE", "RENEW"]
+__all__ = ["ACQUIRE", "BURY", "COMMIT", "GIVE_BACK", "REFENCE", "RELEASE", "RENEW"]
 
 _OWNED = """
 local function owned(key, id)
@@ -109,6 +109,21 @@ return n
 )
 """Give entries this worker holds but will not fire back to the group at once (a stopping worker):
 each that still belongs to it is moved to the end of its stream as a new, undelivered entry."""
+
+BURY = (
+    _OWNED
+    + """
+if not owned(KEYS[1], ARGV[3]) then return 0 end
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+return 1
+"""
+)
+"""Move an entry that cannot be decoded (KEYS: its stream, the place's dead stream; ARGV[3]: its id,
+then the dead entry's field/value pairs) to the dead stream, only if it still belongs to this worker:
+a worker whose lease on it ran out and the one that reclaimed it would both move it.  Returns 1 if
+moved, 0 if not."""
 
 ACQUIRE = """
 local out = {}

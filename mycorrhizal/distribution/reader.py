@@ -28,7 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError
 from ..hypha import Runner
-from .connection import decoded, raise_if_cancelled
+from .connection import Outage, decoded, raise_if_cancelled
 from .dead_letters import bury
 from .handlers import Source
 from .partitions import Partition, Partitions
@@ -47,7 +47,7 @@ class Reader:
     __slots__ = (
         "_client", "_shared", "_name", "_codecs", "_runner", "_partitions", "prefetch", "block",
         "place_of", "part_of", "unkeyed", "held", "local", "committing", "room", "running", "burials",
-        "reads", "read_entries", "reclaimed",
+        "reads", "read_entries", "reclaimed", "outage",
     )  # fmt: skip
 
     def __init__(
@@ -87,11 +87,13 @@ class Reader:
         self.room = asyncio.Event()
         """Set when entries held are let go: the read loop may read again."""
         self.running = False
-        self.burials: set[asyncio.Task[None]] = set()
+        self.burials: set[asyncio.Task[bool]] = set()
         """Entries being moved to their dead streams (see :meth:`buried`)."""
         self.reads = 0
         self.read_entries = 0
         self.reclaimed = 0
+        self.outage = Outage(f"worker {name}: reading tokens from Redis", runner.timebase.now)
+        """Says once (then every minute) that reads fail, and when they work again."""
 
     @property
     def holding(self) -> int:
@@ -134,12 +136,13 @@ class Reader:
                     block=block,
                 )
             except (RedisError, OSError) as exc:
-                log.warning("worker %s: reading failed (%s); retrying", self._name, exc)
+                self.outage.failed(exc, self.block)
                 await asyncio.sleep(self.block)
                 if "NOGROUP" in str(exc):  # the streams were deleted (Client.clear, FLUSHDB): start afresh
                     with contextlib.suppress(RedisError, OSError):
                         await self.groups()
                 continue
+            self.outage.worked()
             if reply:
                 self.reads += 1
             for stream, entries in reply or ():
@@ -170,7 +173,7 @@ class Reader:
     def _bury(self, stream: str, entry: str, fields: dict[str, str], exc: Exception) -> None:
         self.held[stream][entry] = None  # (not delivered again while it is being moved)
 
-        def moved(task: asyncio.Task[None]) -> None:
+        def moved(task: asyncio.Task[bool]) -> None:
             self.burials.discard(task)
             self.held[stream].pop(entry, None)
             self.room.set()

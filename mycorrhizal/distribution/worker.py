@@ -34,6 +34,7 @@ from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec, Runner
 from .committer import Committer, refusal
 from .connection import (
+    Outage,
     check_stop_timeout,
     check_worker_options,
     client_for,
@@ -56,6 +57,11 @@ log = logging.getLogger("mycorrhizal.distribution")
 
 _PASS = "Worker(..., codecs=registry) to every worker, and the same to every Client(..., codecs=registry)"
 """How workers given no registry are given one (every worker and client must read what one writes)."""
+_FENCED_FIX = (
+    "nothing, for this token; if firings are fenced often, give the workers a longer lease "
+    "(Worker(lease=...), --lease) than their longest pauses"
+)
+"""What to do about a refused commit: Redis has the token right; frequent refusals mean short leases."""
 
 
 class Worker:
@@ -312,13 +318,13 @@ class Worker:
         partition on its way); None if this worker no longer holds that entry as read (dropped)."""
         local = self._local[place]
         slot = local.get(id(token))
-        if slot is None:
-            raise ExecutionError(
-                f"a token in shared place {place!r} of worker {self.name!r} did not come from Redis (was it "
-                "added with runner.add_token?). Fix: submit tokens of shared places with Client.submit "
-                "(mycorrhizal submit)",
-                place=place,
-            )
+        if slot is None:  # added by hand (runner.add_token): it cannot commit here, so it goes to Redis
+            await self.commit(None, None, None, [(place, token)])  # (fired from there, as if submitted)
+            msg = "a token in shared place %r of worker %r did not come from Redis (was it added with "
+            msg += "runner.add_token?); it was appended to the place in Redis, to be fired from there like a "
+            log.warning(msg + "submitted one. Fix: submit tokens of shared places with Client.submit "
+                        "(mycorrhizal submit)", place, self.name)  # fmt: skip
+            return None
         stream, entry, fence = source = slot[1][-1]
         part = self._part_of.get(stream)
         held = self._held[stream]
@@ -398,7 +404,7 @@ class Worker:
         if part is not None:  # (the wrapped handler's untake re-takes the partition)
             if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
                 held[entry] = token
-            raise FencedError(f"worker {self.name}: the commit of a firing of {why}")
+            raise FencedError(f"worker {self.name}: the commit of a firing of {why}. Fix: {_FENCED_FIX}")
         log.warning("worker %s: the commit of a firing of %s; its outputs were dropped", self.name, why)
         return False
 
@@ -414,15 +420,19 @@ class Worker:
     # -- the sweep: leases, reclaiming, liveness ------------------------------------------------
 
     async def _sweep_loop(self) -> None:
+        outage = Outage(f"worker {self.name}: sweeping Redis (leases, heartbeat)", self.runner.timebase.now)
         while self._reader.running:
             raise_if_cancelled()
             await asyncio.sleep(self.lease / 3)
             try:
                 await self._sweep_once()
             except (RedisError, OSError, StoreError) as exc:
-                log.warning("worker %s: sweep failed (%s); retrying", self.name, exc)
+                outage.failed(exc, self.lease / 3)
+                continue
             except Exception:  # a defect: said once per sweep, and the leases are still renewed
                 log.exception("worker %s: sweep failed; retrying", self.name)
+                continue
+            outage.worked()
 
     async def _sweep_once(self) -> None:
         self.sweeps += 1

@@ -47,6 +47,18 @@ def Gated(builder: NetBuilder) -> None:
 
 
 @pn.net
+def Stuck(builder: NetBuilder) -> None:
+    """jobs -> work -> done, whose handler never returns (a firing a stopping worker waits for)."""
+    jobs = builder.place("jobs")
+    done = builder.place("done")
+
+    @builder.transition(inputs=[jobs], outputs=[done])
+    async def work(consumed: Any, bb: Any, timebase: Any) -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {done: consumed[0]}
+
+
+@pn.net
 def Mixed(builder: NetBuilder) -> None:
     """A local inbox feeding a shared queue; a generator handler and ctx.emit; a local sink place."""
     inbox = builder.place("inbox")  # local to each worker (not shared)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import select
 import signal
+import time
+from typing import IO, Any
 
 import pytest
+import redis
 
+from mycorrhizal import distribution
 from mycorrhizal.cli import main
 
 from .workers import ROOT, start_worker, started
@@ -149,6 +154,24 @@ def test_an_unreachable_redis_reads_as_one_sentence_then_the_fix(
     assert ".." not in err
 
 
+def test_a_redis_error_no_call_named_says_the_fix(
+    at_root: None, redis_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis error that reaches the command raw (no call of the library wrapped it, e.g. a defect)
+    is one line: before the fix it said neither the URL to check nor that the server must run."""
+
+    async def broken(self: Any) -> Any:
+        raise redis.exceptions.ConnectionError("Connection reset by peer.")
+
+    monkeypatch.setattr(distribution.Client, "status", broken)
+    assert main(["inspect", NET, "--redis", redis_url]) == 1
+    assert capsys.readouterr().err == (
+        f"mycorrhizal: cannot reach Redis at {redis_url}: ConnectionError: Connection reset by peer. "
+        f"Fix: check the URL (--redis {redis_url}), that its redis-server runs and that this machine can "
+        "reach it\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [(["--lease", "0"], "is not a number of seconds"), (["--concurrency", "0"], "is not a whole number")],
@@ -178,3 +201,45 @@ def test_a_worker_started_with_sigint_ignored_still_stops_on_ctrl_c(
     assert out.splitlines()[-1] == (
         f"worker {name} stopped: 0 firings, 0 tokens reclaimed, 0 firings fenced, 0 tokens dropped unfired"
     )
+
+
+def line_within(stream: IO[str], seconds: float) -> str:
+    """The next line of ``stream``, or "" if none comes within ``seconds``."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return stream.readline() if ready else ""
+
+
+def test_a_second_signal_stops_a_stopping_worker_at_once(redis_url: str, redis_prefix: str) -> None:
+    """Its firing never ends: the first SIGTERM gives the firing a lease (30 s) to finish; the second
+    ends the worker at once, as abort() does (before the fix it waited out the lease)."""
+    process = start_worker(redis_url, redis_prefix, "Stuck", "--lease", "30")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    stream = f"{redis_prefix}:{{Stuck}}:place:Stuck.jobs"
+    try:
+        name = started(process)
+        client.xadd(stream, {"t": '{"codec":1,"value":1}'})
+        deadline = time.monotonic() + 5
+        while client.xpending(stream, "workers")["pending"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # (until the worker fires it)
+        process.send_signal(signal.SIGTERM)
+        assert process.stdout is not None
+        stopping = line_within(process.stdout, 5)  # (the first signal is handled)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert stopping == (
+        f"worker {name} stopping: firings in flight get up to 30 s to finish; SIGTERM or Ctrl-C again "
+        "stops it at once\n"
+    )
+    assert (process.returncode, out) == (1, "")
+    assert err == (
+        f"mycorrhizal: worker {name} stopped at once on a second signal: the 1 token(s) it held stay "
+        "leased to it, and other workers take them over once its lease of 30 s runs out. Fix: to stop "
+        "cleanly, send one signal and wait\n"
+    )
+    pending = client.xpending(stream, "workers")  # nothing reached Redis from it after the signal
+    assert (pending["pending"], pending["consumers"][0]["name"]) == (1, name)
+    client.close()

@@ -461,6 +461,29 @@ async def test_a_token_added_to_a_shared_place_by_hand_names_the_worker_and_the_
         await worker.stop(timeout=0)
 
 
+@pytest.mark.parametrize(("net", "token"), [(Gated, 7), (Tally, ["k", 7])], ids=["read by all", "keyed"])
+async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_nothing_up(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, net: Any, token: Any
+) -> None:
+    """Before the fix its firing failed at every retry, for ever, one WARNING each time; and, first in
+    its place, it was taken again before the tokens submitted after it, which never fired."""
+    worker = Worker(net, redis_url, prefix=redis_prefix, lease=5, name="w1")
+    async with Client(net, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        with caplog.at_level("WARNING", logger="mycorrhizal.distribution"):
+            worker.runner.add_token("jobs", token)
+            await client.submit("jobs", [["k", 8]])
+            await until(lambda: done_count(client, 2), "both tokens are fired", seconds=3)
+        assert await client.depth("jobs") == 0
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert said == [
+            f"a token in shared place '{net.name}.jobs' of worker 'w1' did not come from Redis (was it added "
+            "with runner.add_token?); it was appended to the place in Redis, to be fired from there like a "
+            "submitted one. Fix: submit tokens of shared places with Client.submit (mycorrhizal submit)"
+        ]
+        await worker.stop()
+
+
 def test_worker_options_are_checked_all_at_once() -> None:
     with pytest.raises(DefinitionError, match="Worker options has 3 problems") as info:
         Worker(Gated, lease=0, concurrency=0, prefetch=-1)
@@ -531,7 +554,9 @@ async def test_a_commit_of_an_entry_committed_already_says_so(
     said = f"entry {entry} of shared place {place!r} was committed already"
     if net is Tally:
         assert len(refusals) == 1
-        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do"):
+        fix = r"\. Fix: nothing, for this token; if firings are fenced often, give the workers a longer "
+        fix += r"lease \(Worker\(lease=\.\.\.\), --lease\) than their longest pauses$"
+        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do.*{fix}"):
             raise refusals[0]
     else:
         assert refusals == []
