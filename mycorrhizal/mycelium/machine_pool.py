@@ -4,14 +4,16 @@ A machine is made when the first token for its key arrives and then keeps its st
 firings. With ``fsm_idle_ttl`` or ``fsm_max_machines`` the pool also lets machines go:
 
 - *at rest* means: in one of the idle states (the initial state unless ``fsm_idle_states`` says
-  otherwise, and never a state with a timeout), nothing on its stack, nothing queued, and no
-  firing handing it a token. A machine at rest has no timer and no task: dropping it loses only
-  its position, which a fresh machine from the initial state would take again.
+  otherwise, and never a state with a timeout), nothing on its stack, nothing queued, no firing
+  handing it a token, and no firing of several tokens holding it (:attr:`MachinePool.held`: what
+  that firing did to it has not committed). A machine at rest has no timer and no task: dropping it
+  loses only its position, which a fresh machine from the initial state would take again.
 - ``fsm_idle_ttl``: a machine at rest whose last token came ``fsm_idle_ttl`` seconds ago (on the
   net's timebase) is evicted; one not at rest then is looked at again ``fsm_idle_ttl`` later.
 - ``fsm_max_machines``: a token for a new key when the pool is full evicts the least recently
-  used machine (the one whose last token is oldest) that is not handling a token, whatever its
-  state: like any bounded cache, it forgets what that machine knew.
+  used machine (the one whose last token is oldest) that is neither handling a token nor held,
+  whatever its state: like any bounded cache, it forgets what that machine knew.  While too many
+  are taken the pool holds more; the next new key evicts as many as it takes to come back.
 
 An evicted machine is forgotten entirely; the next token for its key starts a fresh machine.
 Stopping the runner closes every machine of the pool (``aclose()``: its timer and any background
@@ -263,8 +265,8 @@ class MachinePool:
     async def open(self, which: Any) -> StateMachine:
         """Make the machine for a new key (evicting one if the pool is full) and enter its initial state."""
         spec = self.spec
-        full = spec.max_machines is not None and len(self.living) >= spec.max_machines
-        evicted = self._make_room() if full else None  # (its key, its machine)
+        bound = spec.max_machines
+        evicted = self._make_room(bound) if bound is not None and len(self.living) >= bound else ()
         fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
         self.living[which] = fsm
         if self.observers is not None and self.observers.active:
@@ -273,9 +275,9 @@ class MachinePool:
         if spec.idle_ttl is not None:
             self._seen[which] = self.timebase.now()
             self._arm()
-        if evicted is not None:
-            await evicted[1].aclose()  # its timer, if it had one, and any work it does in the background
-            self._tell_dropped(evicted[0], "lru")  # after what it told while it closed
+        for key, old in evicted:
+            await old.aclose()  # its timer, if it had one, and any work it does in the background
+            self._tell_dropped(key, "lru")  # after what it told while it closed
         await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 
@@ -297,6 +299,7 @@ class MachinePool:
         """True if the machine has nothing to remember but being in one of the idle states."""
         return (
             which not in self._users
+            and which not in self.held
             and fsm.is_idle
             and not fsm.state_stack
             and fsm.current_state in self.spec.idle_states
@@ -310,28 +313,36 @@ class MachinePool:
             self.journal.dropped_key(which)
         return fsm
 
-    def _make_room(self) -> tuple[Any, StateMachine] | None:
-        """Evict the least recently used machine not handling a token: its key and itself (None if
-        every machine is handling one)."""
-        for which, fsm in self.living.items():
-            if which in self._users:
-                continue  # handling a token right now
-            resting = self.at_rest(which, fsm)
-            self._drop(which)
-            self.evicted_lru += 1
-            if not resting:
-                self.evicted_lru_active += 1
-                log.info(
-                    "transition %s: fsm_max_machines=%d reached; evicted the machine of key %r in state %s "
-                    "(least recently used)",
-                    self.transition,
-                    self.spec.max_machines,
-                    which,
-                    fsm.current_state.name,
-                )
-            return which, fsm
-        # Every machine is handling a token: the pool holds one more until one of them is done.
-        return None
+    def _make_room(self, bound: int) -> list[tuple[Any, StateMachine]]:
+        """Evict the least recently used machines that are neither handling a token nor held by a
+        firing of several tokens until fewer than ``bound`` live: their keys and themselves (fewer, or
+        none, if too many are taken: the pool holds more until they are free)."""
+        excess = len(self.living) - bound + 1
+        picked = []
+        for which in self.living:
+            if which in self._users or which in self.held:
+                continue  # handling a token right now, or changed by a firing that has not committed
+            picked.append(which)
+            if len(picked) == excess:
+                break
+        return [(which, self._evict_lru(which)) for which in picked]
+
+    def _evict_lru(self, which: Any) -> StateMachine:
+        fsm = self.living[which]
+        resting = self.at_rest(which, fsm)
+        self._drop(which)
+        self.evicted_lru += 1
+        if not resting:
+            self.evicted_lru_active += 1
+            log.info(
+                "transition %s: fsm_max_machines=%d reached; evicted the machine of key %r in state %s "
+                "(least recently used)",
+                self.transition,
+                self.spec.max_machines,
+                which,
+                fsm.current_state.name,
+            )
+        return fsm
 
     def _arm(self) -> None:
         ttl = self.spec.idle_ttl

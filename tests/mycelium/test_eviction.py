@@ -201,3 +201,37 @@ async def test_without_eviction_every_key_keeps_its_machine(running: RunNet, clo
     await send(runner, *(f"{i}:x" for i in range(50)))
     await clock.run_for(10_000)
     assert len(machines(runner, "work")) == 50
+
+
+# A firing of several tokens holds its keys' machines until it ends; until this test, eviction saw
+# only the machine being handed a token, and let the others go between their firing's tokens.
+HOLDING = {
+    "idle": ({"fsm_idle_ttl": 60, "fsm_idle_states": [Idle, Parked]}, ()),
+    "lru": ({"fsm_max_machines": 2, "concurrency": 2}, ("c:x", "c:x", "c:x")),
+}
+
+
+@pytest.mark.parametrize("rule", list(HOLDING))
+async def test_a_machine_held_by_a_firing_of_several_tokens_is_not_evicted(
+    running: RunNet, clock: ManualClock, rule: str
+) -> None:
+    options, others = HOLDING[rule]
+    bb: dict[str, Any] = {}
+    runner = await running(keyed(3, **options), bb)
+    # One firing: a parks, b's handler takes 100 s, then a's second token. With "lru", a second
+    # firing meanwhile brings a new key c into the full pool.
+    runner.add_tokens("inbox", ["a:park", "b:slow", "a:x", *others])
+    view = machines(runner, "work")
+    await clock.run_for(0)
+    parked = view.get("a")
+    await clock.run_for(60)  # a's last token is 60 s old, and it is at rest: but its firing holds it
+    meanwhile = (view.get("a"), view.evicted_idle, view.evicted_lru, len(view))
+    await clock.run_for(40)
+    await runner.run_until_idle()  # (asserted once the firing has ended, so that a failure ends the test)
+    # (with "lru": over fsm_max_machines while a and b are taken)
+    assert parked is not None and meanwhile == (parked, 0, 0, 3 if others else 2)
+    assert [r.reason for r in runner.tokens("refused")] == ["parked"]  # a's second token: the same machine
+    assert bb["entries"] == (3 if others else 2)  # a, b (and c) entered their initial state once each
+    if others:
+        await send(runner, "d:x", "d:x", "d:x")  # the next new key brings the pool back to its bound
+        assert keys(runner) == {"a", "d"} and view.evicted_lru == 2  # b and c: the least recently used
