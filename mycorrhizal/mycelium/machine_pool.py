@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, problem
 from ..common.observers import Dropped, Observers, maker
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
@@ -49,6 +49,15 @@ POOL = "machine pool"
 """Where an fsm= transition keeps its pool in its runner memory."""
 
 _dropped = maker(Dropped)
+
+_WENT = {
+    "lru": "evicted by fsm_max_machines",
+    "stopped": "closed as the runner stopped",
+    "removed": "closed as its transition was removed from the net",
+    "moved": "let go, its key moved to another runner",
+    "replaced": "replaced by a machine brought in from outside",
+}
+"""How a machine let go for each reason went, as its kept failure's report says."""
 
 
 class MachinePool:
@@ -73,6 +82,7 @@ class MachinePool:
         "net",
         "_forwards",
         "journal",
+        "errors",
     )
 
     def __init__(
@@ -108,6 +118,8 @@ class MachinePool:
         self._forwards: dict[Any, Forward] = {}  # key -> the forwarder attached to its machine
         self.journal: PoolJournal | None = None
         """In a journaled net: what journals the machines' changes (see :mod:`.machine_journal`)."""
+        self.errors: deque[HandlerError] | None = None
+        """The runner's ``errors``, where a failure no firing will receive any more is kept."""
 
     @classmethod
     def of(cls, spec: EmbeddedMachine, ctx: FiringContext) -> MachinePool:
@@ -139,6 +151,7 @@ class MachinePool:
     ) -> MachinePool:
         observers = runner.observers
         pool = memory[POOL] = cls(spec, transition, bb, timebase, observers, runner.net.name)
+        pool.errors = runner.errors
         runner.add_stop_callback(pool.close)
         observers.watch(pool.forwarding)
         return pool
@@ -149,6 +162,7 @@ class MachinePool:
         self._forwards.pop(which, None)  # (what the replaced one does while it closes is still forwarded)
         replaced = self.living.pop(which, None)
         if replaced is not None:
+            self._unreceived(which, replaced, "replaced")
             self._tell_dropped(which, "replaced")
         self.living[which] = fsm
         if self.observers:
@@ -165,6 +179,7 @@ class MachinePool:
         self._forwards.pop(which, None)
         fsm = self.living.pop(which, None)
         if fsm is not None:
+            self._unreceived(which, fsm, "moved")
             self._tell_dropped(which, "moved")
         return fsm
 
@@ -187,6 +202,27 @@ class MachinePool:
         """Tell the net's observers that the machine of ``which`` is gone (a :class:`Dropped`)."""
         if self.observers:
             self.observers.emit(_dropped((self.net, self.timebase.now(), self.transition, which, reason)))
+
+    def _unreceived(self, which: Any, fsm: StateMachine, reason: str) -> None:
+        """Keep in the runner's errors, and log, what the timeout handler of ``fsm`` raised on its own
+        if no firing has received it: kept for the next firing handing it a token, which none will
+        now (the pool lets it go for ``reason``)."""
+        failure = durable.unseen(fsm)
+        if failure is None:
+            return
+        state = fsm.current_state.name
+        message = (
+            f"transition {self.transition!r}: the machine of key {which!r}, in state {state}, was "
+            f"{_WENT[reason]} keeping an error its timeout handler raised on its own, which no firing "
+            f"received ({type(failure).__name__}: {problem(failure)}). Fix: handle that error in the "
+            "state's handler, or give fsm_options an error_state or on_error so that the machine recovers "
+            "on its own"
+        )
+        error = HandlerError(message, transition=self.transition, state=state)
+        error.__cause__ = failure
+        if self.errors is not None:
+            self.errors.append(error)
+        log.warning("%s", message)  # (its traceback was logged when it was raised)
 
     def _unforward(self, which: Any) -> None:
         forward = self._forwards.pop(which, None)
@@ -330,6 +366,7 @@ class MachinePool:
     def _evict_lru(self, which: Any) -> StateMachine:
         fsm = self.living[which]
         resting = self.at_rest(which, fsm)
+        self._unreceived(which, fsm, "lru")
         self._drop(which)
         self.evicted_lru += 1
         if not resting:
@@ -416,6 +453,8 @@ class MachinePool:
         self._seen.clear()
         if closing:
             log.debug("transition %s: closing %d machine(s) (%s)", self.transition, len(closing), reason)
+            for which, fsm in closing:
+                self._unreceived(which, fsm, reason)
             await asyncio.gather(*(fsm.aclose() for _, fsm in closing))
             for which, _ in closing:
                 self._tell_dropped(which, reason)
