@@ -22,7 +22,7 @@ from ..septum import (
 from .bridges import machine_action, tree_state
 from .builder import BT_MODES, MyceliumBuilder, MyceliumPN, pn, pn_net
 from .instance import FSMRunner, FSMs, TreeInstance, TreeRunner
-from .machine_pool import Machines, machines
+from .machine_view import Machines, machines
 from .routing import Delivery, Rejection, TokenContext
 from .runner import PNRunner
 from .states import events, on_state, state, transitions

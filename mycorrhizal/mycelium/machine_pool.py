@@ -4,14 +4,16 @@ A machine is made when the first token for its key arrives and then keeps its st
 firings. With ``fsm_idle_ttl`` or ``fsm_max_machines`` the pool also lets machines go:
 
 - *at rest* means: in one of the idle states (the initial state unless ``fsm_idle_states`` says
-  otherwise, and never a state with a timeout), nothing on its stack, nothing queued, and no
-  firing handing it a token. A machine at rest has no timer and no task: dropping it loses only
-  its position, which a fresh machine from the initial state would take again.
+  otherwise, and never a state with a timeout), nothing on its stack, nothing queued, no firing
+  handing it a token, and no firing of several tokens holding it (:attr:`MachinePool.held`: what
+  that firing did to it has not committed). A machine at rest has no timer and no task: dropping it
+  loses only its position, which a fresh machine from the initial state would take again.
 - ``fsm_idle_ttl``: a machine at rest whose last token came ``fsm_idle_ttl`` seconds ago (on the
   net's timebase) is evicted; one not at rest then is looked at again ``fsm_idle_ttl`` later.
 - ``fsm_max_machines``: a token for a new key when the pool is full evicts the least recently
-  used machine (the one whose last token is oldest) that is not handling a token, whatever its
-  state: like any bounded cache, it forgets what that machine knew.
+  used machine (the one whose last token is oldest) that is neither handling a token nor held,
+  whatever its state: like any bounded cache, it forgets what that machine knew.  While too many
+  are taken the pool holds more; the next new key evicts as many as it takes to come back.
 
 An evicted machine is forgotten entirely; the next token for its key starts a fresh machine.
 Stopping the runner closes every machine of the pool (``aclose()``: its timer and any background
@@ -24,12 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, problem
 from ..common.observers import Dropped, Observers, maker
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
@@ -39,7 +41,7 @@ from .forwarding import Forward, forwarder
 from .machine_journal import PoolJournal
 from .spec import EmbeddedMachine
 
-__all__ = ["POOL", "MachinePool", "Machines", "machines"]
+__all__ = ["POOL", "MachinePool"]
 
 log = logging.getLogger("mycorrhizal.mycelium")
 
@@ -47,6 +49,15 @@ POOL = "machine pool"
 """Where an fsm= transition keeps its pool in its runner memory."""
 
 _dropped = maker(Dropped)
+
+_WENT = {
+    "lru": "evicted by fsm_max_machines",
+    "stopped": "closed as the runner stopped",
+    "removed": "closed as its transition was removed from the net",
+    "moved": "let go, its key moved to another runner",
+    "replaced": "replaced by a machine brought in from outside",
+}
+"""How a machine let go for each reason went, as its kept failure's report says."""
 
 
 class MachinePool:
@@ -71,6 +82,7 @@ class MachinePool:
         "net",
         "_forwards",
         "journal",
+        "errors",
     )
 
     def __init__(
@@ -106,6 +118,8 @@ class MachinePool:
         self._forwards: dict[Any, Forward] = {}  # key -> the forwarder attached to its machine
         self.journal: PoolJournal | None = None
         """In a journaled net: what journals the machines' changes (see :mod:`.machine_journal`)."""
+        self.errors: deque[HandlerError] | None = None
+        """The runner's ``errors``, where a failure no firing will receive any more is kept."""
 
     @classmethod
     def of(cls, spec: EmbeddedMachine, ctx: FiringContext) -> MachinePool:
@@ -137,6 +151,7 @@ class MachinePool:
     ) -> MachinePool:
         observers = runner.observers
         pool = memory[POOL] = cls(spec, transition, bb, timebase, observers, runner.net.name)
+        pool.errors = runner.errors
         runner.add_stop_callback(pool.close)
         observers.watch(pool.forwarding)
         return pool
@@ -147,6 +162,7 @@ class MachinePool:
         self._forwards.pop(which, None)  # (what the replaced one does while it closes is still forwarded)
         replaced = self.living.pop(which, None)
         if replaced is not None:
+            self._unreceived(which, replaced, "replaced")
             self._tell_dropped(which, "replaced")
         self.living[which] = fsm
         if self.observers:
@@ -163,6 +179,7 @@ class MachinePool:
         self._forwards.pop(which, None)
         fsm = self.living.pop(which, None)
         if fsm is not None:
+            self._unreceived(which, fsm, "moved")
             self._tell_dropped(which, "moved")
         return fsm
 
@@ -185,6 +202,27 @@ class MachinePool:
         """Tell the net's observers that the machine of ``which`` is gone (a :class:`Dropped`)."""
         if self.observers:
             self.observers.emit(_dropped((self.net, self.timebase.now(), self.transition, which, reason)))
+
+    def _unreceived(self, which: Any, fsm: StateMachine, reason: str) -> None:
+        """Keep in the runner's errors, and log, what the timeout handler of ``fsm`` raised on its own
+        if no firing has received it: kept for the next firing handing it a token, which none will
+        now (the pool lets it go for ``reason``)."""
+        failure = durable.unseen(fsm)
+        if failure is None:
+            return
+        state = fsm.current_state.name
+        message = (
+            f"transition {self.transition!r}: the machine of key {which!r}, in state {state}, was "
+            f"{_WENT[reason]} keeping an error its timeout handler raised on its own, which no firing "
+            f"received ({type(failure).__name__}: {problem(failure)}). Fix: handle that error in the "
+            "state's handler, or give fsm_options an error_state or on_error so that the machine recovers "
+            "on its own"
+        )
+        error = HandlerError(message, transition=self.transition, state=state)
+        error.__cause__ = failure
+        if self.errors is not None:
+            self.errors.append(error)
+        log.warning("%s", message)  # (its traceback was logged when it was raised)
 
     def _unforward(self, which: Any) -> None:
         forward = self._forwards.pop(which, None)
@@ -263,8 +301,8 @@ class MachinePool:
     async def open(self, which: Any) -> StateMachine:
         """Make the machine for a new key (evicting one if the pool is full) and enter its initial state."""
         spec = self.spec
-        full = spec.max_machines is not None and len(self.living) >= spec.max_machines
-        evicted = self._make_room() if full else None  # (its key, its machine)
+        bound = spec.max_machines
+        evicted = self._make_room(bound) if bound is not None and len(self.living) >= bound else ()
         fsm = StateMachine(spec.initial, common_data=self.bb, timebase=self.timebase, **spec.options)
         self.living[which] = fsm
         if self.observers is not None and self.observers.active:
@@ -273,9 +311,9 @@ class MachinePool:
         if spec.idle_ttl is not None:
             self._seen[which] = self.timebase.now()
             self._arm()
-        if evicted is not None:
-            await evicted[1].aclose()  # its timer, if it had one, and any work it does in the background
-            self._tell_dropped(evicted[0], "lru")  # after what it told while it closed
+        for key, old in evicted:
+            await old.aclose()  # its timer, if it had one, and any work it does in the background
+            self._tell_dropped(key, "lru")  # after what it told while it closed
         await fsm.run()  # enter the initial state and do its entry run before the first token
         return fsm
 
@@ -297,6 +335,7 @@ class MachinePool:
         """True if the machine has nothing to remember but being in one of the idle states."""
         return (
             which not in self._users
+            and which not in self.held
             and fsm.is_idle
             and not fsm.state_stack
             and fsm.current_state in self.spec.idle_states
@@ -310,28 +349,37 @@ class MachinePool:
             self.journal.dropped_key(which)
         return fsm
 
-    def _make_room(self) -> tuple[Any, StateMachine] | None:
-        """Evict the least recently used machine not handling a token: its key and itself (None if
-        every machine is handling one)."""
-        for which, fsm in self.living.items():
-            if which in self._users:
-                continue  # handling a token right now
-            resting = self.at_rest(which, fsm)
-            self._drop(which)
-            self.evicted_lru += 1
-            if not resting:
-                self.evicted_lru_active += 1
-                log.info(
-                    "transition %s: fsm_max_machines=%d reached; evicted the machine of key %r in state %s "
-                    "(least recently used)",
-                    self.transition,
-                    self.spec.max_machines,
-                    which,
-                    fsm.current_state.name,
-                )
-            return which, fsm
-        # Every machine is handling a token: the pool holds one more until one of them is done.
-        return None
+    def _make_room(self, bound: int) -> list[tuple[Any, StateMachine]]:
+        """Evict the least recently used machines that are neither handling a token nor held by a
+        firing of several tokens until fewer than ``bound`` live: their keys and themselves (fewer, or
+        none, if too many are taken: the pool holds more until they are free)."""
+        excess = len(self.living) - bound + 1
+        picked = []
+        for which in self.living:
+            if which in self._users or which in self.held:
+                continue  # handling a token right now, or changed by a firing that has not committed
+            picked.append(which)
+            if len(picked) == excess:
+                break
+        return [(which, self._evict_lru(which)) for which in picked]
+
+    def _evict_lru(self, which: Any) -> StateMachine:
+        fsm = self.living[which]
+        resting = self.at_rest(which, fsm)
+        self._unreceived(which, fsm, "lru")
+        self._drop(which)
+        self.evicted_lru += 1
+        if not resting:
+            self.evicted_lru_active += 1
+            log.info(
+                "transition %s: fsm_max_machines=%d reached; evicted the machine of key %r in state %s "
+                "(least recently used)",
+                self.transition,
+                self.spec.max_machines,
+                which,
+                fsm.current_state.name,
+            )
+        return fsm
 
     def _arm(self) -> None:
         ttl = self.spec.idle_ttl
@@ -405,6 +453,8 @@ class MachinePool:
         self._seen.clear()
         if closing:
             log.debug("transition %s: closing %d machine(s) (%s)", self.transition, len(closing), reason)
+            for which, fsm in closing:
+                self._unreceived(which, fsm, reason)
             await asyncio.gather(*(fsm.aclose() for _, fsm in closing))
             for which, _ in closing:
                 self._tell_dropped(which, reason)
@@ -433,56 +483,3 @@ class MachinePool:
     def journal_ready(self) -> bool:
         """True if no machine is in a step, so the pool can be written down."""
         return PoolJournal.ready(self)
-
-
-class Machines(Mapping[Any, StateMachine]):
-    """A live, read-only view of an ``fsm=`` transition's machines by key, with eviction counts."""
-
-    __slots__ = ("_memory",)
-
-    def __init__(self, memory: Mapping[str, Any]) -> None:
-        self._memory = memory
-
-    def _living(self) -> Mapping[Any, StateMachine]:
-        pool: MachinePool | None = self._memory.get(POOL)
-        return {} if pool is None else pool.living
-
-    def _count(self, name: str) -> int:
-        pool: MachinePool | None = self._memory.get(POOL)
-        return 0 if pool is None else int(getattr(pool, name))
-
-    def __getitem__(self, key: Any) -> StateMachine:
-        return self._living()[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._living())
-
-    def __len__(self) -> int:
-        return len(self._living())
-
-    def __repr__(self) -> str:
-        return f"Machines({dict(self._living())!r})"
-
-    @property
-    def evicted_idle(self) -> int:
-        """Machines evicted at rest after ``fsm_idle_ttl``."""
-        return self._count("evicted_idle")
-
-    @property
-    def evicted_lru(self) -> int:
-        """Machines evicted to stay within ``fsm_max_machines``."""
-        return self._count("evicted_lru")
-
-    @property
-    def evicted_lru_active(self) -> int:
-        """Those of :attr:`evicted_lru` that were not at rest: they forgot a state or a timeout."""
-        return self._count("evicted_lru_active")
-
-
-def machines(runner: Runner, transition: str) -> Machines:
-    """The live state machines of an ``fsm=`` transition in ``runner``, by key (``None`` without ``fsm_key``).
-
-    A read-only, live view: a machine appears when its first token arrives and disappears when it
-    is evicted.
-    """
-    return Machines(runner.memory(transition))

@@ -23,7 +23,7 @@ from mycorrhizal.rhizomorph import Status, bt
 from mycorrhizal.septum import septum
 
 from ..mycelium.test_eviction import Idle as keyed_machine
-from ..mycelium.test_eviction import keyed
+from ..mycelium.test_eviction import Parked, keyed
 from ..mycelium.test_machine_snapshot import FUSED, Charted, ops, play
 from .conftest import StoreFactory
 
@@ -314,6 +314,34 @@ async def test_an_lru_eviction_commits_with_the_firing_that_made_room() -> None:
         await later.run_for(100.0)
         assert recovered.bb.get("reopened", 0) == ("a" in pool)  # an evicted a does not time out
         await recovered.stop()
+
+
+async def test_a_machine_held_by_a_firing_still_running_is_recovered_as_committed() -> None:
+    # Until this test the idle sweep evicted a machine between the tokens of a firing holding it, and
+    # journaled that: recovery ran the firing again on a fresh machine, which had never parked.
+    net = keyed(3, fsm_idle_ttl=60.0, fsm_idle_states=[keyed_machine, Parked])
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k")
+    await runner.start()
+    runner.add_tokens("inbox", ["a:park", "c:x", "c:x"])
+    await runner.run_until_idle()
+    await clock.run_for(10.0)
+    runner.add_tokens("inbox", ["a:x", "b:slow", "a:y"])  # b's step takes 100 s; the firing holds a
+    await clock.run_for(70.0)  # t=80: a's last token is 70 s old, at rest in Parked
+    await runner.flush()
+    crashed_here = await cut_at(store, len(await records(store)))
+    await clock.run_for(30.0)
+    await runner.run_until_idle()
+    await runner.stop()
+    assert [str(r.token) for r in runner.tokens("refused")] == ["a:x", "a:y"]  # both: a was parked
+    later = ManualClock(clock.now())
+    recovered = await Runner.recover(net, crashed_here, {}, later, run="k")
+    assert states(recovered) == {"a": "Parked"}  # as committed (c went idle at t=60)
+    await recovered.start()
+    await later.run_for(100.0)  # the firing that was running runs again, on a parked a
+    await recovered.run_until_idle()
+    await recovered.stop()
+    assert [str(r.token) for r in recovered.tokens("refused")] == ["a:x", "a:y"]
 
 
 # The machine of keyed() after a change: it has no state Parked any more.

@@ -1,13 +1,18 @@
 """fsm_key machines go away: at rest past fsm_idle_ttl, or least recently used past fsm_max_machines."""
 
+import logging
+import re
+from collections.abc import Awaitable, Callable
 from enum import Enum, auto
 from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ManualClock
+from mycorrhizal.common import HandlerError, ManualClock
 from mycorrhizal.mycelium import PNRunner, machines, pn
-from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
+from mycorrhizal.mycelium.machine_pool import POOL
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
+from mycorrhizal.septum.durable import unseen
 
 from .conftest import RunNet
 
@@ -201,3 +206,110 @@ async def test_without_eviction_every_key_keeps_its_machine(running: RunNet, clo
     await send(runner, *(f"{i}:x" for i in range(50)))
     await clock.run_for(10_000)
     assert len(machines(runner, "work")) == 50
+
+
+# A firing of several tokens holds its keys' machines until it ends; until this test, eviction saw
+# only the machine being handed a token, and let the others go between their firing's tokens.
+HOLDING = {
+    "idle": ({"fsm_idle_ttl": 60, "fsm_idle_states": [Idle, Parked]}, ()),
+    "lru": ({"fsm_max_machines": 2, "concurrency": 2}, ("c:x", "c:x", "c:x")),
+}
+
+
+@pytest.mark.parametrize("rule", list(HOLDING))
+async def test_a_machine_held_by_a_firing_of_several_tokens_is_not_evicted(
+    running: RunNet, clock: ManualClock, rule: str
+) -> None:
+    options, others = HOLDING[rule]
+    bb: dict[str, Any] = {}
+    runner = await running(keyed(3, **options), bb)
+    # One firing: a parks, b's handler takes 100 s, then a's second token. With "lru", a second
+    # firing meanwhile brings a new key c into the full pool.
+    runner.add_tokens("inbox", ["a:park", "b:slow", "a:x", *others])
+    view = machines(runner, "work")
+    await clock.run_for(0)
+    parked = view.get("a")
+    await clock.run_for(60)  # a's last token is 60 s old, and it is at rest: but its firing holds it
+    meanwhile = (view.get("a"), view.evicted_idle, view.evicted_lru, len(view))
+    await clock.run_for(40)
+    await runner.run_until_idle()  # (asserted once the firing has ended, so that a failure ends the test)
+    # (with "lru": over fsm_max_machines while a and b are taken)
+    assert parked is not None and meanwhile == (parked, 0, 0, 3 if others else 2)
+    assert [r.reason for r in runner.tokens("refused")] == ["parked"]  # a's second token: the same machine
+    assert bb["entries"] == (3 if others else 2)  # a, b (and c) entered their initial state once each
+    if others:
+        await send(runner, "d:x", "d:x", "d:x")  # the next new key brings the pool back to its bound
+        assert keys(runner) == {"a", "d"} and view.evicted_lru == 2  # b and c: the least recently used
+
+
+@septum.state(config=StateConfiguration(timeout=10.0, can_dwell=True))
+def Fuse():
+    """Routes every token; its timeout handler raises."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("done")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        raise RuntimeError("fuse blew")
+
+
+def fused(**options: Any) -> Any:
+    """The net of ``Fuse``'s machines, one per token."""
+
+    @pn.net
+    def Fused(builder):  # type: ignore[no-untyped-def]
+        inbox, done = builder.place("inbox"), builder.place("done")
+
+        @builder.transition(fsm=Fuse, fsm_key=lambda token: token, inputs=[inbox], outputs=[done], **options)
+        async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Fused
+
+
+async def _move(runner: PNRunner) -> None:
+    fsm = runner.memory("work")[POOL].forget("a")  # as a worker does whose key went to another
+    await fsm.aclose()
+
+
+async def _replace(runner: PNRunner) -> None:
+    fsm = runner.memory("work")[POOL].adopt("a", StateMachine(Fuse, timebase=runner.timebase))
+    await fsm.aclose()
+
+
+LET_GO: dict[str, tuple[dict[str, Any], Callable[[PNRunner], Awaitable[Any]], str]] = {
+    "lru": ({"fsm_max_machines": 1}, lambda r: send(r, "b"), "evicted by fsm_max_machines"),
+    "stopped": ({}, lambda r: r.stop(), "closed as the runner stopped"),
+    "removed": ({}, lambda r: r.remove("work"), "closed as its transition was removed from the net"),
+    "moved": ({}, _move, "let go, its key moved to another runner"),
+    "replaced": ({}, _replace, "replaced by a machine brought in from outside"),
+}
+
+
+# Until this test a machine let go while it kept what its timeout handler raised on its own (for
+# its next firing, which never came) took that error with it: only its log line said it.
+@pytest.mark.parametrize("how", list(LET_GO))
+async def test_a_machine_let_go_with_a_failure_no_firing_received_reports_it(
+    running: RunNet, clock: ManualClock, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    options, let_go, went = LET_GO[how]
+    runner = await running(fused(**options))
+    await send(runner, "a")
+    await clock.run_for(10.0)  # a's on_timeout raises on its own: kept for a's next firing
+    kept = unseen(machines(runner, "work")["a"])
+    assert kept is not None
+    with caplog.at_level(logging.WARNING, "mycorrhizal.mycelium"):
+        await let_go(runner)
+    (error,) = runner.errors
+    said = (
+        f"transition 'Fused.work': the machine of key 'a', in state Fuse, was {went} keeping an error its "
+        "timeout handler raised on its own, which no firing received (HandlerError: state Fuse: on_timeout "
+        "raised RuntimeError: fuse blew). Fix: handle that error in the state's handler, or give "
+        "fsm_options an error_state or on_error so that the machine recovers on its own"
+    )
+    assert isinstance(error, HandlerError) and re.fullmatch(re.escape(said), str(error))
+    assert (error.transition, error.state, error.__cause__) == ("Fused.work", "Fuse", kept)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [said]
