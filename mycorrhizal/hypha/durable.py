@@ -160,7 +160,8 @@ class Durable:
             return
         order = token_order(self._parts)
         try:
-            document = write(self._parts, order, pass_as=self._parts.pass_as(JOURNALING))
+            with recorder.writing_memory(self._parts.transitions):  # written as the records write it
+                document = write(self._parts, order, pass_as=self._parts.pass_as(JOURNALING))
         except CodecError as exc:
             recorder.fail(StoreError(f"run {self.run!r}: cannot write a snapshot: {exc}"))
             return

@@ -26,7 +26,8 @@ made of: a firing that runs again after a crash takes the same tokens, so it get
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -280,6 +281,25 @@ class Recorder:
             for value in t.memory.values()
             if hasattr(value, "journal_ready")
         )
+
+    @contextmanager
+    def writing_memory(self, transitions: Iterable[TransitionState]) -> Iterator[None]:
+        """While the journal's own snapshot is written: every ``ctx.memory`` value that journals
+        itself knows it is written for the journal (by its ``journal_writing`` hook, if it has one)."""
+        values = [
+            value
+            for t in transitions
+            if t.flat.spec.memory_codecs is not None
+            for value in t.memory.values()
+            if hasattr(value, "journal_writing")
+        ]
+        for value in values:
+            value.journal_writing(True)
+        try:
+            yield
+        finally:
+            for value in values:
+                value.journal_writing(False)
 
     def _recording(self, t: TransitionState, name: str) -> Callable[[JSON], None]:
         found = self.recordings.get((t.qname, name))

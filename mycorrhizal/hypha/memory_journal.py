@@ -44,7 +44,13 @@ class JournaledMemory(Protocol):
         """What the firing that consumed ``consumed`` changed (None: nothing); attaches if it was not."""
 
     def journal_ready(self) -> bool:
-        """True if the value can be written down now (a snapshot waits until it can)."""
+        """True if the journal's snapshot can write the value down now (it waits until it can)."""
+
+    def journal_writing(self, writing: bool) -> None:
+        """The journal's own snapshot starts (True) or ends (False) writing the value: meanwhile it is
+        written as the journal's records write it.  Optional: what a document cannot hold (say, a
+        failure kept for a later caller) may refuse a user's ``runner.snapshot()``, which would lose
+        it, but not the journal's, whose records do not hold it either."""
 
 
 class Patches:

@@ -11,8 +11,9 @@ changes are applied on recovery):
 - **a timeout**: a machine with a pending timer is watched on the timebase; when its timer has
   fired and the machine has handled it (its background run is over), its row goes into a
   ``memory`` record of its own.  If that run failed, the row says where the machine is, and the
-  error stays kept for the machine's next firing (no document can hold it: the pool's snapshot
-  waits until that firing has received it).
+  error stays kept for the machine's next firing: no document can hold it, so the journal's own
+  snapshots write the machine as its rows do, without it (a crash loses it either way; a user's
+  ``runner.snapshot()`` is refused until that firing has received it).
 - **an eviction**: the evicted key's row is removed, with the eviction counts (a ``memory`` record;
   if a firing evicted it to make room for its machine, in that firing's record).
 - **an idle sweep** (``fsm_idle_ttl``) that finds a machine not at rest looks at it again
@@ -39,7 +40,7 @@ from ..common.errors import ExecutionError
 from ..common.timebase import TimerHandle
 from ..hypha.memory_journal import RecordChange
 from ..septum import StateMachine
-from ..septum.durable import background, busy, header, next_change, resting, unseen, write
+from ..septum.durable import background, busy, header, next_change, resting, write
 
 __all__ = ["AT_REST", "HEADER", "PoolJournal", "entry"]
 
@@ -261,9 +262,10 @@ class PoolJournal:
 
     @staticmethod
     def ready(pool: Any) -> bool:
-        """True if no machine of ``pool`` is in a step, or keeps a failure for its next firing (it can
-        be written down)."""
-        return not pool.held and not any(busy(fsm) or unseen(fsm) is not None for fsm in pool.living.values())
+        """True if no machine of ``pool`` is in a step, nor held by a firing still running (the
+        journal's snapshot can write it down; a failure kept for a machine's next firing is left out
+        of it, as of the records)."""
+        return not pool.held and not any(busy(fsm) for fsm in pool.living.values())
 
     def close(self) -> None:
         """The pool closes (its runner stops): stop watching."""

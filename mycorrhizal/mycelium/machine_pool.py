@@ -82,6 +82,7 @@ class MachinePool:
         "net",
         "_forwards",
         "journal",
+        "for_journal",
         "errors",
     )
 
@@ -118,6 +119,9 @@ class MachinePool:
         self._forwards: dict[Any, Forward] = {}  # key -> the forwarder attached to its machine
         self.journal: PoolJournal | None = None
         """In a journaled net: what journals the machines' changes (see :mod:`.machine_journal`)."""
+        self.for_journal = False
+        """True while the journal's own snapshot writes the pool: as its records do, it writes a
+        machine keeping a failure for its next firing without it (a user's snapshot is refused)."""
         self.errors: deque[HandlerError] | None = None
         """The runner's ``errors``, where a failure no firing will receive any more is kept."""
 
@@ -483,3 +487,7 @@ class MachinePool:
     def journal_ready(self) -> bool:
         """True if no machine is in a step, so the pool can be written down."""
         return PoolJournal.ready(self)
+
+    def journal_writing(self, writing: bool) -> None:
+        """The journal's own snapshot starts or ends writing the pool (see :attr:`for_journal`)."""
+        self.for_journal = writing

@@ -122,7 +122,8 @@ def document(pool: MachinePool, codecs: CodecRegistry) -> dict[str, Any]:
         if state is not None:  # most machines: [key, state], without a whole snapshot
             machines.append([which, state])
             continue
-        failure = None if first else unseen(fsm)  # (a journal writes where the machine is all the same)
+        # A journal writes where the machine is all the same (its records do not hold the failure)
+        failure = None if first or pool.for_journal else unseen(fsm)
         if failure is not None:
             raise _unseen(which, failure) from failure
         try:

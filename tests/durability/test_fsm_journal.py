@@ -233,6 +233,58 @@ async def test_a_failure_of_a_machine_on_its_own_is_kept_for_its_next_firing(mac
     assert recovered.tokens("done") == ("a", "b")
 
 
+KEPT = (
+    r"^the ctx\.memory of transition 'Fused\.work' cannot be written down: the machine of key 'a' failed "
+    r"handling its timeout on its own \(HandlerError: state .*: on_timeout raised RuntimeError: fuse blew"
+)
+
+
+@pytest.mark.parametrize("machine", list(FUSED))
+async def test_the_journal_takes_its_snapshots_while_a_machine_keeps_a_failure(machine: str) -> None:
+    net, _, key = FUSED[machine]
+    store, clock = MemoryStore(), ManualClock()
+    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=2)
+    await runner.start()
+    runner.add_token("inbox", "a")
+    await runner.run_until_idle()
+    await clock.run_for(10.0)  # on_timeout raises in a's own run: kept for a's next firing
+    await runner.run_until_idle()
+    await runner.flush()
+    (info,) = await store.runs()
+    failed_at = info.last_seq
+    for i in range(30):  # other keys' tokens flow (the clock stands still: their timeouts do not fire)
+        runner.add_token("inbox", "bc"[i % 2])
+        await runner.run_until_idle()
+    await runner.flush()
+    recovery = await store.load("k")
+    assert recovery is not None and recovery.snapshot is not None
+    assert recovery.snapshot.seq > failed_at  # the journal snapshots on, as its records write a
+    held = sum(map(len, recovery.snapshot.document["places"].values()))  # type: ignore[index, union-attr]
+    assert len(recovery.records) <= max(2, held) + 2  # bounded, as for any journaled runner
+    # A crash now recovers what committed (the kept failure was in no record either).
+    crashed = await Runner.recover(
+        net, await cut_at(store, len(recovery.records)), {}, ManualClock(clock.now()), run="k"
+    )
+    assert {k: m.snapshot(blackboard=False)["state"] for k, m in machines(crashed, "work").items()} == {
+        "a": key,
+        "b": key,
+        "c": key,
+    }
+    assert crashed.tokens("done") == runner.tokens("done") == ("a", *("bc" * 15))
+    await crashed.stop()
+    with pytest.raises(CodecError, match=KEPT):  # a user's snapshot would lose it: still refused
+        runner.snapshot()
+    runner.add_token("inbox", "a")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")  # the next firing for its key still receives the error
+    assert failed.token == "a" and "on_timeout raised RuntimeError: fuse blew" in str(failed.error)
+    assert [
+        row[:2]
+        for row in runner.snapshot()["transitions"]["Fused.work"]["memory"]["machine pool"]["v"]["machines"]
+    ] == [["a", key], ["b", key], ["c", key]]  # type: ignore[index]
+    await runner.stop()
+
+
 async def test_a_restarted_runner_writes_its_emptied_pool_down() -> None:
     store, clock = MemoryStore(), ManualClock()
     runner = Runner(NET, {}, clock, store=store, run="k")
