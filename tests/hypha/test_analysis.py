@@ -302,3 +302,55 @@ def test_priorities_make_the_search_rely_on_the_state_limit() -> None:
     builder.transition(name="other", inputs=[pile], outputs=[pile])(passing(pile))
     with pytest.raises(AnalysisError, match=r"more than 30 reachable markings"):
         reachability_graph(builder.build(), max_states=30)
+
+
+def requeueing_net() -> Any:
+    """``jobs`` (fed by add_token) -> ``work`` -> ``done`` (capacity 1) -> ``requeue`` -> ``jobs``."""
+    builder = NetBuilder("Loop")
+    jobs, done = builder.place("jobs"), builder.place("done", capacity=1)
+    builder.transition(name="work", inputs=[jobs], outputs=[done])(passing(done))
+    builder.transition(name="requeue", inputs=[done], outputs=[jobs])(passing(jobs))
+    return builder.build()
+
+
+def test_an_entry_place_the_net_feeds_back_stays_an_unlimited_supply() -> None:
+    # A supply is never counted, also when a transition puts tokens back into it: counting them made
+    # every loop through an entry place look like tokens piling up there ("unbounded").
+    reach = reachability_graph(requeueing_net(), sources=["jobs"])
+    assert sorted(reach.graph.nodes) == [(0, 0), (0, 1)]  # (jobs, done)
+    assert reach.bounds == {"Loop.jobs": 0, "Loop.done": 1} and reach.deadlock_free
+    report = analyze(requeueing_net(), entry_places=["jobs"])
+    assert report.unbounded is None and report.deadlocks == []
+
+
+def test_path_to_refuses_a_marking_naming_no_place() -> None:
+    # A short name used to be read as 0 tokens in every place: a path to some other marking.
+    reach = reachability_graph(requeueing_net(), initial={"jobs": 1})
+    assert reach.path_to({"Loop.done": 1}) == ["Loop.work"]
+    with pytest.raises(
+        AnalysisError,
+        match=r"path_to\(\): 'done' is not a place of net 'Loop'; places: \['Loop.jobs', 'Loop.done'\]\. "
+        r"Fix: name places by qualified name",
+    ):
+        reach.path_to({"done": 1})
+    with pytest.raises(
+        AnalysisError,
+        match=r"marking \{'Loop.jobs': 2\} is not reachable in net 'Loop'\. Fix: ",
+    ):
+        reach.path_to({"Loop.jobs": 2})
+
+
+@pytest.mark.parametrize(
+    ("capacity", "max_states", "match"),
+    [
+        (None, 100, r"net 'Pile' is unbounded: .*\. Fix: give those places a capacity"),
+        (10, 3, r"net 'Pile' has more than 3 reachable markings\. Fix: raise max_states"),
+    ],
+)
+def test_analysis_errors_end_with_a_fix(capacity: int | None, max_states: int, match: str) -> None:
+    builder = NetBuilder("Pile")
+    seed, pile = builder.place("seed", initial=[1]), builder.place("pile", capacity=capacity)
+    builder.transition(name="pump", inputs=[seed], outputs=[seed, pile])(passing(seed, pile))
+    with pytest.raises(AnalysisError, match=match):
+        reachability_graph(builder.build(), max_states=max_states)
+
