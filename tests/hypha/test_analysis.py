@@ -6,6 +6,8 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mycorrhizal.common.errors import AnalysisError
 from mycorrhizal.hypha import (
@@ -17,6 +19,7 @@ from mycorrhizal.hypha import (
     reachability_graph,
     unreachable,
 )
+from mycorrhizal.hypha.scheduler import _enabled
 
 
 def passing(*outputs: str) -> Any:
@@ -354,3 +357,57 @@ def test_analysis_errors_end_with_a_fix(capacity: int | None, max_states: int, m
     with pytest.raises(AnalysisError, match=match):
         reachability_graph(builder.build(), max_states=max_states)
 
+
+@st.composite
+def small_nets(draw: Any) -> tuple[list[int | None], list[int], list[Any]]:
+    """(capacities, initial counts, transitions as (inputs, outputs, priority)) of a small net with
+    weights, capacities, self-loops and two priority levels."""
+    capacities = draw(st.lists(st.one_of(st.none(), st.integers(1, 3)), min_size=2, max_size=3))
+    places = range(len(capacities))
+
+    def arcs(min_size: int) -> Any:
+        arc = st.tuples(st.sampled_from(places), st.integers(1, 2)).map(
+            lambda a: (a[0], min(a[1], capacities[a[0]] or 2))  # a heavier arc is a definition error
+        )
+        return st.lists(arc, min_size=min_size, max_size=2, unique_by=lambda a: a[0])
+
+    transitions = draw(
+        st.lists(st.tuples(arcs(1), arcs(0), st.integers(0, 1)), min_size=1, max_size=3),
+    )
+    initial = [draw(st.integers(0, cap or 2)) for cap in capacities]
+    return capacities, initial, transitions
+
+
+def small_net(capacities: list[int | None], initial: Any, transitions: list[Any]) -> Any:
+    builder = NetBuilder("Small")
+    places = [
+        builder.place(f"p{i}", capacity=cap, initial=range(n))
+        for i, (cap, n) in enumerate(zip(capacities, initial, strict=True))
+    ]
+    for number, (inputs, outputs, priority) in enumerate(transitions):
+        builder.transition(
+            name=f"t{number}",
+            inputs=[(places[p], w) for p, w in inputs],
+            outputs=[(places[p], w) for p, w in outputs],
+            priority=priority,
+        )(passing())
+    return builder.build()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(small_nets())
+def test_the_reachability_graph_fires_what_the_runner_would_fire(shape: Any) -> None:
+    # In every reachable marking, the transitions the analysis fires are exactly those the runner
+    # may fire there: enabled by its own rule (tokens, room for the outputs), of the highest priority
+    # among the enabled ones.
+    capacities, initial, transitions = shape
+    try:
+        reach = reachability_graph(small_net(capacities, initial, transitions), max_states=200)
+    except AnalysisError:
+        return  # unbounded: nothing to compare
+    for marking in sorted(reach.graph.nodes)[:40]:
+        runner = Runner(small_net(capacities, marking, transitions), {})
+        enabled = [t for t in runner._transitions if _enabled(t)]
+        top = max((t.flat.spec.priority for t in enabled), default=None)
+        expected = {t.qname for t in enabled if t.flat.spec.priority == top}
+        assert {key for _, _, key in reach.graph.out_edges(marking, keys=True)} == expected, marking
