@@ -147,9 +147,18 @@ class ReachabilityGraph:
 
     def path_to(self, marking: Mapping[str, int]) -> list[str]:
         """Transitions that lead from the initial marking to ``marking`` (shortest such sequence)."""
+        unknown = [name for name in marking if name not in self.places]
+        if unknown:
+            raise AnalysisError(
+                f"path_to(): {unknown[0]!r} is not a place of net {self.graph.name!r}; places: "
+                f"{list(self.places)}. Fix: name places by qualified name, as the markings do"
+            )
         target = tuple(marking.get(p, 0) for p in self.places)
         if target not in self.graph:
-            raise AnalysisError(f"marking {dict(marking)} is not reachable")
+            raise AnalysisError(
+                f"marking {dict(marking)} is not reachable in net {self.graph.name!r}. Fix: ask for one of "
+                "the markings in .graph (the places not named hold no token)"
+            )
         import networkx as nx
 
         nodes = nx.shortest_path(self.graph, self.initial, target)
@@ -233,7 +242,7 @@ class _Explorer:
     def explore(self, root: Marking) -> nx.MultiDiGraph:
         import networkx as nx  # imported when analysing, so importing hypha stays fast
 
-        graph = nx.MultiDiGraph()
+        graph = nx.MultiDiGraph(name=self.flat.name)
         graph.add_node(root)
         parent: dict[Marking, Marking | None] = {root: None}
         todo: deque[Marking] = deque([root])
@@ -248,8 +257,8 @@ class _Explorer:
                 parent[new] = m
                 if len(parent) > self.max_states:
                     raise AnalysisError(
-                        f"net {self.flat.name!r} has more than {self.max_states} reachable markings; raise "
-                        "max_states or bound the places (capacity) to analyse it"
+                        f"net {self.flat.name!r} has more than {self.max_states} reachable markings. Fix: "
+                        "raise max_states, or bound the places (capacity) to analyse it"
                     )
                 todo.append(new)
         return graph
@@ -292,7 +301,7 @@ def _moves(flat: FlatNet, absorbing: set[int], unlimited: set[int]) -> list[_Mov
             need[pi] = need.get(pi, 0) + w
             delta[pi] = delta.get(pi, 0) - w
         for pi, w in ft.outputs:
-            if pi not in absorbing:
+            if pi not in absorbing and pi not in unlimited:  # a supply is never counted, fed back or not
                 delta[pi] = delta.get(pi, 0) + w
         moves.append((ft.qname, ft.spec.priority, sorted(need.items()), sorted(delta.items())))
     return moves
@@ -310,8 +319,8 @@ def _check_bounded(
         ):
             grow = [flat.places[i].qname for i, (a, b) in enumerate(zip(ancestor, new, strict=True)) if b > a]
             raise AnalysisError(
-                f"net {flat.name!r} is unbounded: tokens can pile up without limit in {grow}; give those "
-                "places a capacity to analyse its reachable markings"
+                f"net {flat.name!r} is unbounded: tokens can pile up without limit in {grow}. Fix: give "
+                "those places a capacity to analyse its reachable markings"
             )
         ancestor = parent[ancestor]
 

@@ -67,8 +67,12 @@ class Firing:
         stats = self._report.stats
         raised_before = stats.guard_errors
         chosen = self._choose(t)
-        if t.guard_raised and stats.guard_errors == raised_before:
-            t.guard_raised.clear()  # an evaluation that raised nothing ends the streak
+        if stats.guard_errors == raised_before:
+            t.guard_error = None
+            if t.guard_raised:
+                t.guard_raised.clear()  # an evaluation that raised nothing ends the streak
+        elif chosen is not None:
+            t.guard_error = None  # it raised on some binding, but fired another: nothing held back
         return chosen
 
     def _choose(self, t: TransitionState) -> Consumed | None:
@@ -122,13 +126,17 @@ class Firing:
         would otherwise log and keep one per binding per evaluation); the others go to DEBUG.
         """
         self._report.stats.guard_errors += 1
+        t.guard_error = exc
         if self._report.watched:
             self._report.guard_failed(t.qname, consumed, exc)
         first = type(exc) not in t.guard_raised
         t.guard_raised.add(type(exc))
         self._report.record(
             f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
-            "the binding counts as not accepted" + ("" if first else " (again in this streak)"),
+            "the binding counts as not accepted"
+            + ("" if first else " (again in this streak)")
+            + ". Fix: make the guard return False for a binding it cannot judge (it looks again when a "
+            "new token arrives)",
             exc,
             transition=t.qname,
             quiet=not first,

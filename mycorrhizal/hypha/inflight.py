@@ -41,7 +41,7 @@ def check_stop_timeout(net: str, timeout: Any) -> None:
 class InFlight:
     """The tasks of one runner's suspended firings and deliveries, and what cancelled ones give back."""
 
-    __slots__ = ("tasks", "_ready", "_stopping", "_returns")
+    __slots__ = ("tasks", "_ready", "_stopping", "_returns", "_stops")
 
     def __init__(self, ready: Ready) -> None:
         self.tasks: dict[asyncio.Task[Any], Abandon | None] = {}
@@ -50,6 +50,8 @@ class InFlight:
         self._stopping: dict[asyncio.Task[Any], int] = {}
         """Tasks ``stop()`` cancelled -> their start order."""
         self._returns: list[tuple[int, Callable[[], None]]] | None = None
+        self._stops = 0
+        """``stop()`` calls under way: a second one (a second Ctrl-C) may come while the first waits."""
 
     def start(self, coro: Coroutine[Any, Any, None], abandon: Abandon | None = None) -> None:
         """Run ``coro`` in a task.  Without ``abandon`` it runs its first step right here (up to the
@@ -86,8 +88,11 @@ class InFlight:
         return self._returns is not None
 
     def collecting(self) -> None:
-        """``stop()`` begins: flights it cancels give their tokens back at :meth:`settle`."""
-        self._returns = []
+        """``stop()`` begins: flights it cancels give their tokens back at :meth:`settle`.  A ``stop()``
+        overlapping one under way keeps what the first collected (their flights are the same)."""
+        self._stops += 1
+        if self._returns is None:
+            self._returns = []
 
     def cancel_all(self) -> None:
         """Cancel every task (``stop(cancel=True)``, or its timeout)."""
@@ -97,8 +102,14 @@ class InFlight:
 
     def settle(self) -> None:
         """``stop()`` ends: give back what the cancelled tasks returned, newest first (so the oldest
-        firing's tokens end up first)."""
-        returns, self._returns, self._stopping = self._returns or [], None, {}
+        firing's tokens end up first).  While another ``stop()`` is still under way, the flights
+        cancelled after this give back at its end."""
+        returns = self._returns or []
+        self._stops -= 1
+        if self._stops:
+            self._returns = []
+        else:
+            self._returns, self._stopping = None, {}
         for _, give_back in sorted(returns, key=lambda item: -item[0]):
             give_back()
 

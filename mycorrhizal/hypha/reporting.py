@@ -77,7 +77,7 @@ class Stuck:
     """Tokens waiting for it: in the transition's input places, or in the sink's place (0 for a source)."""
     error: BaseException | None = attrs.field(eq=False)
     """Why it last failed (or was cancelled from outside; for a firing ended by a ``KeyboardInterrupt``
-    or the like, that exception)."""
+    or the like, that exception; for a guard that raised on the bindings it was shown, what it raised)."""
     retry_at: float | None
     """When it is retried, on the runner's timebase; None: only when a new token arrives."""
 

@@ -270,13 +270,17 @@ class Runner(NetChanges):
 
     def stuck(self) -> tuple[Stuck, ...]:
         """Transitions and sinks that have tokens they could take but wait after a failure (or after a
-        firing was cancelled from outside, or ended by a ``KeyboardInterrupt`` or the like): until
-        their retry timer expires or a new token arrives; then the sources that failed since the
+        firing was cancelled from outside, or ended by a ``KeyboardInterrupt`` or the like, or after
+        their guard raised on the bindings it was shown and fired none): until their retry timer
+        expires or a new token arrives; then the sources that failed since the
         runner started (they give no more tokens)."""
         found = [
             Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.last_error, t.retry.at)
+            if t.blocked_gen is not None
+            else Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.guard_error, None)
             for t in self._transitions
-            if t.blocked_gen is not None and all(len(p.tokens) >= w for p, w in t.inputs)
+            if (t.blocked_gen is not None or t.guard_error is not None)
+            and all(len(p.tokens) >= w for p, w in t.inputs)
         ]
         found.extend(
             Stuck(p.qname, "sink", len(p.tokens), p.sink_error, p.sink_retry.at)

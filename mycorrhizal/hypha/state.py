@@ -177,6 +177,7 @@ class TransitionState:
         "guard",
         "guard_arity",
         "guard_raised",
+        "guard_error",
         "concurrency",
         "inflight",
         "queued",
@@ -220,6 +221,9 @@ class TransitionState:
         self.guard_raised: set[type[BaseException]] = set()
         """The exception types the guard raised in the current streak of evaluations that raised:
         each is logged once per streak (see ``Firing.choose``)."""
+        self.guard_error: BaseException | None = None
+        """What the guard raised in its last evaluation, if that evaluation fired nothing: the tokens
+        it could not judge are held back (``runner.stuck()``) until a new token has it look again."""
         self.inflight = 0
         self.queued = False
         self.ready = ready

@@ -6,6 +6,8 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mycorrhizal.common.errors import AnalysisError
 from mycorrhizal.hypha import (
@@ -17,6 +19,7 @@ from mycorrhizal.hypha import (
     reachability_graph,
     unreachable,
 )
+from mycorrhizal.hypha.scheduler import _enabled
 
 
 def passing(*outputs: str) -> Any:
@@ -302,3 +305,109 @@ def test_priorities_make_the_search_rely_on_the_state_limit() -> None:
     builder.transition(name="other", inputs=[pile], outputs=[pile])(passing(pile))
     with pytest.raises(AnalysisError, match=r"more than 30 reachable markings"):
         reachability_graph(builder.build(), max_states=30)
+
+
+def requeueing_net() -> Any:
+    """``jobs`` (fed by add_token) -> ``work`` -> ``done`` (capacity 1) -> ``requeue`` -> ``jobs``."""
+    builder = NetBuilder("Loop")
+    jobs, done = builder.place("jobs"), builder.place("done", capacity=1)
+    builder.transition(name="work", inputs=[jobs], outputs=[done])(passing(done))
+    builder.transition(name="requeue", inputs=[done], outputs=[jobs])(passing(jobs))
+    return builder.build()
+
+
+def test_an_entry_place_the_net_feeds_back_stays_an_unlimited_supply() -> None:
+    # A supply is never counted, also when a transition puts tokens back into it: counting them made
+    # every loop through an entry place look like tokens piling up there ("unbounded").
+    reach = reachability_graph(requeueing_net(), sources=["jobs"])
+    assert sorted(reach.graph.nodes) == [(0, 0), (0, 1)]  # (jobs, done)
+    assert reach.bounds == {"Loop.jobs": 0, "Loop.done": 1} and reach.deadlock_free
+    report = analyze(requeueing_net(), entry_places=["jobs"])
+    assert report.unbounded is None and report.deadlocks == []
+
+
+def test_path_to_refuses_a_marking_naming_no_place() -> None:
+    # A short name used to be read as 0 tokens in every place: a path to some other marking.
+    reach = reachability_graph(requeueing_net(), initial={"jobs": 1})
+    assert reach.path_to({"Loop.done": 1}) == ["Loop.work"]
+    with pytest.raises(
+        AnalysisError,
+        match=r"path_to\(\): 'done' is not a place of net 'Loop'; places: \['Loop.jobs', 'Loop.done'\]\. "
+        r"Fix: name places by qualified name",
+    ):
+        reach.path_to({"done": 1})
+    with pytest.raises(
+        AnalysisError,
+        match=r"marking \{'Loop.jobs': 2\} is not reachable in net 'Loop'\. Fix: ",
+    ):
+        reach.path_to({"Loop.jobs": 2})
+
+
+@pytest.mark.parametrize(
+    ("capacity", "max_states", "match"),
+    [
+        (None, 100, r"net 'Pile' is unbounded: .*\. Fix: give those places a capacity"),
+        (10, 3, r"net 'Pile' has more than 3 reachable markings\. Fix: raise max_states"),
+    ],
+)
+def test_analysis_errors_end_with_a_fix(capacity: int | None, max_states: int, match: str) -> None:
+    builder = NetBuilder("Pile")
+    seed, pile = builder.place("seed", initial=[1]), builder.place("pile", capacity=capacity)
+    builder.transition(name="pump", inputs=[seed], outputs=[seed, pile])(passing(seed, pile))
+    with pytest.raises(AnalysisError, match=match):
+        reachability_graph(builder.build(), max_states=max_states)
+
+
+@st.composite
+def small_nets(draw: Any) -> tuple[list[int | None], list[int], list[Any]]:
+    """(capacities, initial counts, transitions as (inputs, outputs, priority)) of a small net with
+    weights, capacities, self-loops and two priority levels."""
+    capacities = draw(st.lists(st.one_of(st.none(), st.integers(1, 3)), min_size=2, max_size=3))
+    places = range(len(capacities))
+
+    def arcs(min_size: int) -> Any:
+        arc = st.tuples(st.sampled_from(places), st.integers(1, 2)).map(
+            lambda a: (a[0], min(a[1], capacities[a[0]] or 2))  # a heavier arc is a definition error
+        )
+        return st.lists(arc, min_size=min_size, max_size=2, unique_by=lambda a: a[0])
+
+    transitions = draw(
+        st.lists(st.tuples(arcs(1), arcs(0), st.integers(0, 1)), min_size=1, max_size=3),
+    )
+    initial = [draw(st.integers(0, cap or 2)) for cap in capacities]
+    return capacities, initial, transitions
+
+
+def small_net(capacities: list[int | None], initial: Any, transitions: list[Any]) -> Any:
+    builder = NetBuilder("Small")
+    places = [
+        builder.place(f"p{i}", capacity=cap, initial=range(n))
+        for i, (cap, n) in enumerate(zip(capacities, initial, strict=True))
+    ]
+    for number, (inputs, outputs, priority) in enumerate(transitions):
+        builder.transition(
+            name=f"t{number}",
+            inputs=[(places[p], w) for p, w in inputs],
+            outputs=[(places[p], w) for p, w in outputs],
+            priority=priority,
+        )(passing())
+    return builder.build()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(small_nets())
+def test_the_reachability_graph_fires_what_the_runner_would_fire(shape: Any) -> None:
+    # In every reachable marking, the transitions the analysis fires are exactly those the runner
+    # may fire there: enabled by its own rule (tokens, room for the outputs), of the highest priority
+    # among the enabled ones.
+    capacities, initial, transitions = shape
+    try:
+        reach = reachability_graph(small_net(capacities, initial, transitions), max_states=200)
+    except AnalysisError:
+        return  # unbounded: nothing to compare
+    for marking in sorted(reach.graph.nodes)[:40]:
+        runner = Runner(small_net(capacities, marking, transitions), {})
+        enabled = [t for t in runner._transitions if _enabled(t)]
+        top = max((t.flat.spec.priority for t in enabled), default=None)
+        expected = {t.qname for t in enabled if t.flat.spec.priority == top}
+        assert {key for _, _, key in reach.graph.out_edges(marking, keys=True)} == expected, marking

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import ManualClock, RoutingError
+from mycorrhizal.common import HandlerError, ManualClock, RoutingError
 from mycorrhizal.hypha import NetBuilder, Runner, pn
 
 
@@ -141,3 +141,43 @@ async def test_a_handler_naming_a_misspelt_place_is_answered_with_the_nearest(
     (failed,) = runner.marking()["dead"]
     with pytest.raises(error, match=match):
         raise failed.error
+
+
+@pytest.mark.parametrize("raising", [KeyError, ZeroDivisionError])
+async def test_a_guard_that_raised_on_every_binding_is_reported_as_holding_its_tokens_back(
+    clock: ManualClock, raising: type[Exception]
+) -> None:
+    # run_until_idle() returned (), "nothing is held back", while a broken guard kept every token.
+    bb: dict[str, Any] = {"raise": raising}
+    runner = Runner(_raising_guard_net(), bb, clock)
+    runner.add_tokens("jobs", ["a", "b"])
+    (stuck,) = await runner.run_until_idle()
+    assert (stuck.name, stuck.kind, stuck.waiting, stuck.retry_at) == ("Guarded.check", "transition", 2, None)
+    assert isinstance(stuck.error, raising) and runner.stuck() == (stuck,)
+    assert str(stuck).startswith(f"transition 'Guarded.check' holds back 2 token(s) after {raising.__name__}")
+    (kept,) = runner.errors  # once per streak
+    assert isinstance(kept, HandlerError) and kept.transition == "Guarded.check"
+    assert str(kept).endswith(
+        ". Fix: make the guard return False for a binding it cannot judge (it looks again when a new "
+        "token arrives)"
+    )
+    bb["raise"] = None  # mended: the next token fires them all, and nothing is held back any more
+    runner.add_token("jobs", "c")
+    assert await runner.run_until_idle() == ()
+    assert runner.marking()["done"] == ("a", "b", "c")
+
+
+async def test_a_guard_that_only_refuses_holds_nothing_back(clock: ManualClock) -> None:
+    # Refusing is what a guard is for: the tokens wait for a match, and nothing is reported.
+    @pn.net
+    def Odd(builder: NetBuilder) -> None:
+        jobs, done = builder.place("jobs"), builder.place("done")
+
+        @builder.transition(inputs=[jobs], outputs=[done], guard=lambda consumed: consumed[0] % 2 == 1)
+        def check(consumed: Any, bb: Any, timebase: Any) -> Any:
+            return {done: consumed[0]}
+
+    runner = Runner(Odd, {}, clock)
+    runner.add_tokens("jobs", [2, 3, 4])
+    assert await runner.run_until_idle() == ()
+    assert runner.marking()["jobs"] == (2, 4) and runner.marking()["done"] == (3,)

@@ -220,3 +220,43 @@ async def test_stop_timeout_zero_cancels_at_once_and_infinity_waits_like_none(
     await clock.run_for(0)
     await settle(clock, runner.stop(timeout=timeout))
     assert runner.marking()["done"] == done and runner.in_flight == 0
+
+
+def cleaning_up_net() -> Any:
+    """``jobs`` -> ``work`` -> ``done``; a cancelled firing of ``"slow"`` takes 1 s of cleanup."""
+
+    @pn.net
+    def Cleanup(builder: NetBuilder) -> None:
+        jobs, done = builder.place("jobs"), builder.place("done")
+
+        @builder.transition(inputs=[jobs], outputs=[done], concurrency=4)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            try:
+                await timebase.sleep(100)
+            finally:
+                if consumed[0] == "slow":
+                    await timebase.sleep(1)  # cleanup that awaits
+            return {done: consumed[0]}
+
+    return Cleanup
+
+
+@pytest.mark.parametrize("second", [{"cancel": True}, {"cancel": False}, {"timeout": 0}])
+async def test_a_stop_while_another_stop_waits_loses_no_token(clock: ManualClock, second: Any) -> None:
+    # A second stop() (a second Ctrl-C, a shutdown hook) while a stop(cancel=True) still waits for a
+    # cleanup must not forget what the firings cancelled so far give back.
+    runner = Runner(cleaning_up_net(), {}, clock)
+    runner.add_tokens("jobs", ["fast", "slow"])
+    await runner.start()
+    await clock.run_for(0)
+    assert runner.in_flight == 2
+    first = asyncio.ensure_future(runner.stop(cancel=True))
+    await clock.run_for(0)  # "fast" has ended, "slow" cleans up
+    also = asyncio.ensure_future(runner.stop(**second))
+    await clock.run_for(0)
+    await settle(clock, asyncio.gather(first, also))
+    assert runner.marking()["jobs"] == ("fast", "slow")
+    assert runner.in_flight == 0 and runner.stats.cancelled == 2 and runner.stats.returned == 2
+    await runner.start()  # and the runner is not left waiting for a firing that no longer exists
+    await settle(clock, runner.run_until_idle(), step=50)
+    assert runner.marking()["done"] == ("fast", "slow")
