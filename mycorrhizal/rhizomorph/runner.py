@@ -442,8 +442,8 @@ class Runner:
         task.add_done_callback(tasks.done)
 
     def _abandon(self, i: int, task: asyncio.Task[Any]) -> None:
-        assert self._tasks is not None  # the task was tracked when its leaf started it
-        self._tasks.abandon(i, task)
+        if self._tasks is not None:  # (None: a restored runner's finished leaf, never a task of ours)
+            self._tasks.abandon(i, task)
 
     def _leaf_raised(self, i: int, exc: Exception) -> Status:
         plan = self._program.plan

@@ -9,18 +9,23 @@ start, a timeout's deadline on the timebase).
 What cannot be written down restarts: an ``async def`` leaf that was RUNNING (its coroutine was in
 the middle of an ``await``) is started again from the beginning on the restored runner's next tick.
 Its node keeps its RUNNING status, so its parent resumes it as usual, and a halt before that tick
-runs its halt hook.  Plain-function leaves hold nothing between ticks, so they continue exactly.
+runs its halt hook.  One whose coroutine had already finished, returning a status, a bool or None
+that no tick had collected yet, did its work: that result is written down (``{"returned": ...}``)
+and the restored runner's next tick reports it without running the leaf again.
+Plain-function leaves hold nothing between ticks, so they continue exactly.
 A restored timeout's timer is set again for its original deadline on the restored runner's
 timebase (give it a clock that continues from the snapshot's time).
 
     {"engine": "rhizomorph", "version": 1, "tree": "Patrol", "kinds": ["selector", ...],
      "ticks": 12, "last": "running", "polling": false, "blackboard": {"codec": 1, "value": ...},
      "status": ["running", null, ...], "seen": [12, 0, ...], "cur": [1, 0, ...],
-     "data": {"3": {"deadline": 17.5}, "5": {"results": ["success", null]}, "8": {"started": 10.0}}}
+     "data": {"3": {"deadline": 17.5}, "5": {"results": ["success", null]}, "8": {"started": 10.0},
+              "11": {"returned": "success"}}}
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -32,12 +37,56 @@ from .behaviours.host import Host
 from .program import Program
 from .status import Status
 
-__all__ = ["FORMAT", "blackboard", "read", "write"]
+__all__ = ["FORMAT", "Finished", "blackboard", "read", "write"]
 
 FORMAT = 1
 """Version of the snapshot document; a newer one is refused."""
 ENGINE = "rhizomorph"
 _STATUS = {status.value: status for status in Status}
+
+
+_LEAVES = ("action", "condition")
+
+
+class Finished:
+    """A restored async leaf's coroutine that had finished: what a tick collects of a done task."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def done(self) -> bool:
+        """Always: it finished before the snapshot."""
+        return True
+
+    def cancelled(self) -> bool:
+        """Never: it returned."""
+        return False
+
+    def exception(self) -> None:
+        """None: it returned (one that raised is not written down; it starts again)."""
+        return None
+
+    def result(self) -> Any:
+        """What the coroutine returned."""
+        return self.value
+
+
+def _returned(data: Any) -> JSON:
+    """What an async leaf's finished, uncollected coroutine returned, if it can be written down: a
+    status (its value), a bool or None; else (still at work, cancelled, raised, another value) None."""
+    if isinstance(data, Finished):
+        value = data.value
+    elif isinstance(data, asyncio.Task) and data.done() and not data.cancelled() and data.exception() is None:
+        value = data.result()
+    else:
+        return None
+    if value.__class__ is Status:
+        return {"returned": value.value}
+    if value is None or value is True or value is False:
+        return {"returned": value}
+    return None
 
 
 def _status(value: Status | None) -> str | None:
@@ -52,6 +101,8 @@ def _data(kind: str, data: Any) -> JSON:
         return {"started": data}
     if kind == "parallel" and isinstance(data, list):
         return {"results": [_status(r) for r in data]}
+    if kind in _LEAVES:
+        return _returned(data)
     return None
 
 
@@ -159,6 +210,9 @@ def _node_data(kind: str, saved: Any) -> Any:
         return [None if r is None else _parse_status(r) for r in saved["results"]]
     if kind == "timeout" and _is_time(saved.get("deadline")):
         return float(saved["deadline"])
+    if kind in _LEAVES and set(saved) == {"returned"}:
+        value = saved["returned"]
+        return Finished(value if value is None or type(value) is bool else _parse_status(value))
     raise _refuse(f"node data {saved!r} does not fit a {kind} node")
 
 
@@ -218,6 +272,10 @@ def read(runner: Host, program: Program, document: dict[str, Any]) -> Status | N
         if not 0 <= i < len(kinds):
             raise _refuse(f"node {key!r} does not exist")
         value = _node_data(kinds[i], saved)
+        if isinstance(value, Finished) and not (
+            runner.status[i] is Status.RUNNING and getattr(program.plan.specs[i], "is_async", False)
+        ):
+            raise _refuse(f"node {key!r}: a coroutine's result for a leaf that is no RUNNING async leaf")
         if kinds[i] == "timeout":
             program.rearms[i](runner, value)  # a Deadline with a fresh timer
         else:

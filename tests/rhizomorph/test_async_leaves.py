@@ -307,6 +307,7 @@ async def test_an_async_leaf_returning_what_it_may_not_is_refused_on_every_path(
     path: str, kind: str, value: Any
 ) -> None:
     name = "work" if kind == "action" else "ready"
-    with pytest.raises(InvalidStatusError, match=f"{kind} '{name}' returned {value!r}") as info:
+    said = f"{kind} '{name}' in tree 'Returns' returned {value!r}"
+    with pytest.raises(InvalidStatusError, match=said) as info:
         await result_of(kind, path, value)
     assert info.value.node == name

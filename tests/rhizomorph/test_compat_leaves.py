@@ -77,7 +77,7 @@ async def test_any_other_result_is_still_an_error(kind: str, value: Any) -> None
     def odd(bb: Any) -> Any:
         return value
 
-    with pytest.raises(InvalidStatusError, match=f"{kind} 'odd' returned"):
+    with pytest.raises(InvalidStatusError, match=f"{kind} 'odd' in tree 'One' returned"):
         await Runner(single(kind, odd), {}).tick()
 
 

@@ -37,7 +37,7 @@ async def test_condition_rejects_other_results_naming_the_node(value: Any) -> No
         return value
 
     runner = Runner(single("condition", ready), {})
-    with pytest.raises(InvalidStatusError, match="condition 'ready' returned") as info:
+    with pytest.raises(InvalidStatusError, match="condition 'ready' in tree 'One' returned") as info:
         await runner.tick()
     assert info.value.node == "ready"
 
@@ -56,7 +56,8 @@ async def test_action_must_return_a_status(value: Any) -> None:
     def work(bb: Any) -> Any:
         return value
 
-    with pytest.raises(InvalidStatusError, match=r"action 'work' returned .*not a Status") as info:
+    said = r"action 'work' in tree 'One' returned .*not a Status"
+    with pytest.raises(InvalidStatusError, match=said) as info:
         await Runner(single("action", work), {}).tick()
     assert info.value.node == "work"
 
@@ -74,7 +75,7 @@ async def test_an_async_action_returning_a_non_status_after_it_suspended_names_t
     run = asyncio.create_task(runner.tick_until_complete())
     await clock.run_for(1)
     with pytest.raises(
-        InvalidStatusError, match=r"action 'work' returned 'done', which is not a Status"
+        InvalidStatusError, match=r"action 'work' in tree 'Forgetful' returned 'done', which is not a Status"
     ) as err:
         await run
     assert err.value.node == "work"
@@ -224,7 +225,8 @@ async def test_a_plain_leaf_returning_a_coroutine_is_told_to_be_async(kind: str,
         return timebase.sleep(1)  # forgot `async def` / `await`
 
     with pytest.raises(
-        InvalidStatusError, match=f"{kind} 'wait' returned a coroutine.*declare it `async def`"
+        InvalidStatusError,
+        match=f"{kind} 'wait' in tree 'One' returned a coroutine.*Fix: declare it `async def`",
     ):
         await Runner(single(kind, wait), {}, clock).tick()
 
@@ -244,7 +246,43 @@ async def test_an_async_leaf_returning_a_coroutine_is_told_to_await_it(
     await clock.run_for(1)
     with pytest.raises(
         InvalidStatusError,
-        match=f"{kind} 'wait' returned a coroutine it did not await; write `return await ...`",
+        match=f"{kind} 'wait' in tree 'One' returned a coroutine it did not await. "
+        "Fix: write `return await ...`",
     ) as info:
         await run
     assert "plain function" not in str(info.value)
+
+
+async def _never_awaited() -> Status:
+    return Status.SUCCESS
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["plain", "async"])
+@pytest.mark.parametrize(
+    ("kind", "value", "said", "fix"),
+    [
+        ("action", "ok", "returned 'ok', which is not a Status", "return Status.SUCCESS, Status.FAILURE"),
+        ("condition", 1, "returned 1, which a condition may not return", "return True / False or"),
+        ("condition", Status.RUNNING, "returned Status.RUNNING, which a condition", "make it an action"),
+        ("action", _never_awaited, "returned a coroutine", "await"),
+        ("condition", _never_awaited, "returned a coroutine", "await"),
+    ],
+)
+async def test_a_refused_result_names_the_leaf_and_its_tree_and_ends_with_one_fix(
+    is_async: bool, kind: str, value: Any, said: str, fix: str
+) -> None:
+    def plain(bb: Any) -> Any:
+        return value() if callable(value) else value
+
+    async def coroutine(bb: Any) -> Any:
+        return value() if callable(value) else value
+
+    b = TreeBuilder("Robot")
+    fn = coroutine if is_async else plain
+    leaf = b.action(fn, name="odd") if kind == "action" else b.condition(fn, name="odd")
+    b.root(b.sequence("steps", leaf))
+    with pytest.raises(InvalidStatusError, match=f"^{kind} 'odd' in tree 'Robot' {said}") as info:
+        await Runner(b.build(), {}).tick()
+    problem, _, told = str(info.value).partition(". Fix: ")
+    assert fix in told and "Fix:" not in told and ";" not in problem, str(info.value)
+    assert info.value.node == "odd"

@@ -187,6 +187,56 @@ async def test_a_running_async_leaf_restarts_and_a_running_timeout_keeps_its_dea
     assert await run is Status.FAILURE
 
 
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (Status.SUCCESS, Status.SUCCESS),
+        (Status.FAILURE, Status.FAILURE),
+        (None, Status.SUCCESS),
+        (False, Status.FAILURE),
+    ],
+)
+async def test_an_async_leaf_that_finished_before_the_snapshot_is_not_run_again(
+    returned: Any, expected: Status, clock: ManualClock
+) -> None:
+    # Its work is done (a payment sent, a door opened): only no tick had collected the result yet.
+    @bt.tree
+    def Pay() -> None:
+        @bt.root
+        @bt.action
+        async def pay(bb: dict[str, Any], timebase: ManualClock) -> Any:
+            bb["payments"] += 1
+            await timebase.sleep(1)
+            return returned
+
+    runner = Runner(Pay, {"payments": 0}, clock)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(1)  # pay finished; the next tick would collect its result
+    document = json.loads(json.dumps(runner.snapshot()))
+    restored = Runner.restore(Pay, document, timebase=ManualClock(start=1))
+    assert await restored.tick() is expected
+    assert restored.bb == {"payments": 1}  # not paid a second time
+    assert await runner.tick() is expected  # what the original reports from there
+
+
+async def test_a_restored_finished_leaf_halted_before_its_tick_runs_no_halt_hook(clock: ManualClock) -> None:
+    halted = []
+    b = TreeBuilder("Door")
+
+    async def open_door(timebase: ManualClock) -> Status:
+        await timebase.sleep(1)
+        return Status.SUCCESS
+
+    door = b.action(open_door, on_halt=lambda: halted.append("open_door"))
+    runner = Runner(b.build(door), {}, clock)
+    await runner.tick()
+    await clock.run_for(1)
+    restored = Runner.restore(runner.tree, runner.snapshot(), timebase=ManualClock(start=1))
+    assert Runner.restore(runner.tree, restored.snapshot()).snapshot() == runner.snapshot()
+    restored.reset()  # as halting the original: its work was over, nothing for the hook to stop
+    assert halted == [] and restored.statuses()["open_door"] is Status.CANCELLED
+
+
 @dataclass
 class Board:
     n: int
@@ -338,6 +388,9 @@ DAMAGED = (
         lambda d: d.update(ticks=1.5),
         lambda d: d.update(ticks=-1),
         lambda d: d["cur"].__setitem__(0, 99),
+        lambda d: d["data"].update({"3": {"returned": "success"}}),  # wait: not RUNNING
+        lambda d: d["data"].update({"1": {"returned": "success"}}),  # step_forward: a plain leaf
+        lambda d: d["data"].update({"3": {"returned": 5}}),
     ],
 )
 async def test_a_malformed_document_is_refused_with_its_fix(patrol: Tree, change: Any) -> None:

@@ -25,6 +25,8 @@ __all__ = ["Call", "HaltFn", "Host", "TickFn"]
 class Host(Protocol):
     """The runner as its nodes see it (:class:`~mycorrhizal.rhizomorph.Runner` is the one host)."""
 
+    #: The tree it runs (its ``name`` is said in errors).
+    tree: Any
     bb: Any
     timebase: Timebase
     ctx: Any

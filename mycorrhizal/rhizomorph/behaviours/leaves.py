@@ -70,34 +70,27 @@ def make_call(
 
 
 def bad_status(
-    value: Any, condition: bool, node: str, label: str, is_async: bool = False
+    value: Any, condition: bool, node: str, label: str, is_async: bool = False, tree: str | None = None
 ) -> InvalidStatusError:
     """The error for a leaf that returned something that is not a status it may return
-    (``is_async``: the leaf is an ``async def``, so a coroutine it returns is one it forgot to await)."""
+    (``is_async``: the leaf is an ``async def``, so a coroutine it returns is one it forgot to await;
+    ``tree``: the tree it was ticked in, named after the leaf as a raising leaf's error names it)."""
+    kind = "condition" if condition else "action"
+    who = f"{kind} {label!r}" if tree is None else f"{kind} {label!r} in tree {tree!r}"
     if inspect.iscoroutine(value):
         value.close()  # never started: closing it avoids a "never awaited" warning on top of this error
-        kind = "condition" if condition else "action"
         if is_async:
-            return InvalidStatusError(
-                f"{kind} {label!r} returned a coroutine it did not await; write `return await ...`",
-                node=node,
-            )
-        return InvalidStatusError(
-            f"{kind} {label!r} returned a coroutine: it is a plain function that calls an async one; "
-            "declare it `async def` and await inside it",
-            node=node,
-        )
-    if condition:
-        return InvalidStatusError(
-            f"condition {label!r} returned {value!r}; a condition returns True/False or "
-            "Status.SUCCESS/Status.FAILURE (make it an action if it needs RUNNING)",
-            node=node,
-        )
-    return InvalidStatusError(
-        f"action {label!r} returned {value!r}, which is not a Status; return Status.SUCCESS, "
-        "Status.FAILURE or Status.RUNNING (or True / False / None)",
-        node=node,
-    )
+            said, fix = "returned a coroutine it did not await", "write `return await ...`"
+        else:
+            said = "returned a coroutine: it is a plain function that calls an async one"
+            fix = "declare it `async def` and await inside it"
+    elif condition:
+        said = f"returned {value!r}, which a condition may not return"
+        fix = "return True / False or Status.SUCCESS / Status.FAILURE (make it an action if it needs RUNNING)"
+    else:
+        said = f"returned {value!r}, which is not a Status"
+        fix = "return Status.SUCCESS, Status.FAILURE or Status.RUNNING (or True / False / None)"
+    return InvalidStatusError(f"{who} {said}. Fix: {fix}", node=node)
 
 
 def _as_status(rt: Host, i: int, value: Any, condition: bool, node: str, label: str) -> Status:
@@ -124,7 +117,7 @@ def _coerce(
         return FAILURE
     if value is None:
         return FAILURE if condition else SUCCESS
-    rt._refuse(i, bad_status(value, condition, node, label, is_async))
+    rt._refuse(i, bad_status(value, condition, node, label, is_async, rt.tree.name))
 
 
 def _raised(rt: Host, i: int, exc: BaseException) -> Status:
