@@ -425,6 +425,13 @@ REFUSED = [
         'Fix: make it <final id="q"/> if the machine ends there, or give it a <transition event="..." target="..."/>',
     ),
     (
+        "an element of another namespace",
+        HEAD
+        + ' xmlns:x="urn:x"><state id="a"><x:note/><transition event="go" target="b"/></state><final id="b"/></scxml>',
+        "<state id='a'>: contains <{urn:x}note>, which is not an SCXML element. Fix: remove it (septum reads "
+        "SCXML elements only, in the SCXML namespace)",
+    ),
+    (
         "an unreachable child",
         HEAD + '><state id="a"><state id="b"/><state id="c"/></state></scxml>',
         "state c: is a child of a that no run can enter",
