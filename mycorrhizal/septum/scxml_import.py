@@ -7,7 +7,9 @@ document with a DTD is refused before it is parsed (so no entity is ever expande
 
 The machine it builds is driven by events: ``fsm.send("NEXT")`` offers the event ``NEXT`` to the
 active states, innermost first, and a transition whose ``event`` is exactly ``NEXT`` is taken (its
-``cond`` first).  An event no active state has a transition for is dropped, as in SCXML.
+``cond`` first); a composite state answers the events declared on it and around it when what is
+inside declined them (its active child is a ``<final>``).  An event no active state has a transition
+for is dropped, as in SCXML.
 
 The subset: ``<scxml version="1.0" initial name>``; ``<state id initial>``, ``<parallel id>``,
 ``<final id>``, ``<history id type>`` with one ``<transition target>`` (its default), and
@@ -148,8 +150,11 @@ class _Reader:
         transitions = [t for t in element if _is(t, "transition")]
         if transitions:
             body["transitions"] = septum.transitions(self.reader(ident, transitions))
+        # Every state answers the events declared on it and around it: an atomic one first, a
+        # composite one when what is inside declined (its active child is a <final>, which answers
+        # nothing: SCXML still takes the transitions around a final state).
+        body["on_state"] = septum.on_state(_handler(self.events(ident)))
         if not children:
-            body["on_state"] = septum.on_state(_handler(self.events(ident)))
             made = septum.state(type(ident, (), body))
         else:
             body.update((child.get("id", ""), self.build(child)) for child in children)

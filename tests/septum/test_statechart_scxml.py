@@ -529,3 +529,29 @@ def test_any_sequence_of_events_runs_identically_after_a_round_trip(script: list
             )
         runs.append(seen)
     assert runs[0] == runs[1]
+
+
+# An event declared on a compound or parallel state is taken while the state's active child is a
+# <final> (as SCXML takes it): the final state offers no event, the states around it do.
+FINISHED_INSIDE = {
+    "a compound state": (
+        '<state id="top" initial="inner"><transition event="reset" target="again"/>'
+        '<state id="inner"><state id="a"><transition event="finish" target="end"/></state><final id="end"/></state>'
+        '<state id="again"><transition event="go" target="inner"/></state></state>',
+        ["top", "again"],
+    ),
+    "a region of a parallel state": (
+        '<parallel id="p"><state id="r1"><transition event="reset" target="a"/>'
+        '<state id="a"><transition event="finish" target="end"/></state><final id="end"/></state>'
+        '<state id="r2"><state id="b"><transition event="finish" target="b2"/></state><state id="b2"><transition event="on" target="bend"/></state><final id="bend"/></state>'
+        "</parallel>",
+        ["p", "r1", "a", "r2", "b"],  # r1's transition leaves and re-enters p (SCXML's domain)
+    ),
+}
+
+
+@pytest.mark.parametrize(("document", "after"), FINISHED_INSIDE.values(), ids=list(FINISHED_INSIDE))
+def test_an_event_of_a_state_whose_child_is_final_is_taken(document: str, after: list[str]) -> None:
+    # Before: the event was dropped, since only atomic states answered events.
+    imported = from_scxml(f"{HEAD}>{document}</scxml>")
+    assert trace_states(imported, "finish", "reset") == after
