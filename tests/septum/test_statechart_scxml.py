@@ -555,3 +555,45 @@ def test_an_event_of_a_state_whose_child_is_final_is_taken(document: str, after:
     # Before: the event was dropped, since only atomic states answered events.
     imported = from_scxml(f"{HEAD}>{document}</scxml>")
     assert trace_states(imported, "finish", "reset") == after
+
+
+def two_defaults() -> Any:
+    """Root > (O1, O2, W > (A, B)): O1 returns to History(W, default=A), O2 to History(W, default=B)."""
+    a = leaf(
+        "A",
+        on_state=responds("out", "b"),
+        transitions=lambda: [LabeledTransition("out", o1), LabeledTransition("b", b)],
+    )
+    b = leaf("B", on_state=responds("out"), transitions=lambda: [LabeledTransition("out", o1)])
+    w = box("W", a, b)
+    o1 = leaf(
+        "O1",
+        on_state=responds("back", "o2"),
+        transitions=lambda: [LabeledTransition("back", History(w, default=a)), LabeledTransition("o2", o2)],
+    )
+    o2 = leaf(
+        "O2",
+        on_state=responds("back"),
+        transitions=lambda: [LabeledTransition("back", History(w, default=b))],
+    )
+    return box("Root", o1, o2, w)
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [(["back"], ["Root", "W", "A"]), (["o2", "back"], ["Root", "W", "B"])],
+    ids=["default A", "default B"],
+)
+def test_history_targets_with_different_defaults_keep_each_default(
+    script: list[str], where: list[str]
+) -> None:
+    # Before: one <history> per compound state was written, with the last default met: every
+    # History(W) of the machine read back went to that one.
+    root = two_defaults()
+    document = to_scxml(root)
+    assert (
+        '<history id="W.H" type="shallow">' in document and '<history id="W.H.B" type="shallow">' in document
+    )
+    assert trace_states(root, *script) == where
+    assert trace_states(from_scxml(document), *script) == where
+    assert to_scxml(from_scxml(document)) == document
