@@ -325,9 +325,12 @@ def _landed(e: Charting, node: ChartNode, completed: list[ChartNode]) -> None:
         e.finish(node)
     else:
         completed.append(parent)
+        # Each parallel state around it whose regions are now all final completes too: a parallel
+        # region of a parallel state completes it as a compound region does.
         grand = parent.parent
-        if grand is not None and grand.parallel and hierarchy.in_final(grand, e.active):
+        while grand is not None and grand.parallel and hierarchy.in_final(grand, e.active):
             completed.append(grand)
+            grand = grand.parent
 
 
 async def enter_all(

@@ -358,12 +358,18 @@ async def _complete(e: Charting, completed: list[ChartNode], errors: list[HookFa
                 continue
             if e.observers is not None:
                 e.emit(StateCompleted, state=node.name)
-            found = _completion(e, node)
-            if found is not None:
-                chosen = await _plan(e, node, node, found)
-                if chosen is not None:
-                    taken.append(chosen)
-            elif node.parent is None:
+            try:
+                found = _completion(e, node)
+                chosen = None if found is None else await _plan(e, node, node, found)
+            except HookFailed as failed:
+                # A guard (or on_fail) raised: it joins the step's failures, so that it is routed
+                # like them (also when the machine starts or enters its error state) and a failure
+                # of the step before it is not lost.  The completion goes nowhere.
+                errors.append(failed)
+                return
+            if chosen is not None:
+                taken.append(chosen)
+            elif found is None and node.parent is None:
                 e.finish(node)
                 return
         if not taken:

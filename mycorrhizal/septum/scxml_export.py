@@ -1,13 +1,13 @@
 """Writing a machine as SCXML: the structure of its states and its transitions, nothing that is code.
 
-:func:`to_scxml` writes the machine that starts at a state as a W3C SCXML document: ``<state>``
-for a plain or compound state (``initial`` naming its initial child), ``<parallel>``, ``<final>``
-for a terminal state, ``<history type="shallow|deep">`` (with its default as a ``<transition>``)
-inside each compound state a history target returns to, and ``<transition event cond target>`` for
-each declared transition, in declared order.  An event is the label's name (``NEXT`` for
-``Events.NEXT``); a ``Completed`` transition of state X is ``done.state.X``.  A guard is written as
-``cond="name"`` and an action as ``septum:action="name"`` (an attribute in septum's namespace),
-each named after its function or by the ``names`` the caller passes.  A transition to ``Unhandled``
+:func:`to_scxml` writes the machine that starts at a state as a W3C SCXML document: ``<state>`` for
+a plain or compound state (``initial`` naming its initial child), ``<parallel>``, ``<final>`` for a
+terminal state, ``<history type="shallow|deep">`` (with its default as a ``<transition>``) inside
+each compound state a history target returns to (one for each default), and ``<transition event cond
+target>`` for each declared transition, in declared order. An event is the label's name (``NEXT``
+for ``Events.NEXT``); a ``Completed`` transition of state X is ``done.state.X``. A guard is written
+as ``cond="name"`` and an action as ``septum:action="name"`` (an attribute in septum's namespace),
+each named after its function or by the ``names`` the caller passes. A transition to ``Unhandled``
 is a targetless transition: the machine stays, its action runs.
 
 What is code stays out: handlers (``on_state``, ``on_enter``...), timeouts and retries.  What
@@ -95,7 +95,7 @@ class _Writer:
             attrs["cond"] = self.name_of(node, op.label, guard, "guard")
         if isinstance(op, HistoryOp):
             target: ChartNode = op.target  # type: ignore[assignment]
-            attrs["target"] = history_id(target.name, op.kind == DEEP_HISTORY)
+            attrs["target"] = self.histories[target][_history_key(op)]
         elif op.kind == GOTO and op.target is not None:
             attrs["target"] = op.target.name
         elif op.kind != UNHANDLED:  # Unhandled: a targetless transition (it stays; its action runs)
@@ -122,27 +122,38 @@ class _Writer:
             options = op.options if isinstance(op, guards.Choice) else ((None, op),)
             for guard, option in options:
                 self.transition(element, node, guard, option)
-        for deep, default in self.histories.get(node, {}).items():
+        for (deep, default), ident in self.histories.get(node, {}).items():
             history = ET.SubElement(
-                element,
-                f"{{{NS}}}history",
-                {"id": history_id(node.name, deep), "type": "deep" if deep else "shallow"},
+                element, f"{{{NS}}}history", {"id": ident, "type": "deep" if deep else "shallow"}
             )
             ET.SubElement(history, f"{{{NS}}}transition", {"target": default.name})
         for child in node.children if isinstance(node, ChartNode) else ():
             self.state(element, child)
 
 
-def _histories(spec: Any) -> dict[Node, dict[bool, Node]]:
-    """For each compound state some transition returns to by history: deep or not -> its default."""
-    found: dict[Node, dict[bool, Node]] = {}
-    for node in spec.nodes.values():
+def _history_key(op: HistoryOp) -> tuple[bool, Node]:
+    """(deep, default) of a history transition: one ``<history>`` element stands for each."""
+    compound: ChartNode = op.target  # type: ignore[assignment]
+    default = op.default or compound.initial
+    assert default is not None
+    return op.kind == DEEP_HISTORY, default
+
+
+def _histories(spec: Any) -> dict[Node, dict[tuple[bool, Node], str]]:
+    """For each compound state some transition returns to by history: (deep, default) -> the id of
+    its ``<history>``.  A ``<history>`` has one default, so each default gets its own: the first
+    met (in document order) is ``X.H`` (``X.Hdeep``), any other ``X.H.Default``."""
+    found: dict[Node, dict[tuple[bool, Node], str]] = {}
+    ordered = spec.ordered if isinstance(spec, ChartSpec) else tuple(spec.nodes.values())
+    for node in ordered:
         for op in guards.ops(node):
             if isinstance(op, HistoryOp):
                 compound: ChartNode = op.target  # type: ignore[assignment]
-                default = op.default or compound.initial
-                assert default is not None
-                found.setdefault(compound, {})[op.kind == DEEP_HISTORY] = default
+                ids = found.setdefault(compound, {})
+                deep, default = key = _history_key(op)
+                if key not in ids:
+                    first = history_id(compound.name, deep)
+                    ids[key] = f"{first}.{default.name}" if first in ids.values() else first
     return found
 
 

@@ -7,7 +7,9 @@ document with a DTD is refused before it is parsed (so no entity is ever expande
 
 The machine it builds is driven by events: ``fsm.send("NEXT")`` offers the event ``NEXT`` to the
 active states, innermost first, and a transition whose ``event`` is exactly ``NEXT`` is taken (its
-``cond`` first).  An event no active state has a transition for is dropped, as in SCXML.
+``cond`` first); a composite state answers the events declared on it and around it when what is
+inside declined them (its active child is a ``<final>``).  An event no active state has a transition
+for is dropped, as in SCXML.
 
 The subset: ``<scxml version="1.0" initial name>``; ``<state id initial>``, ``<parallel id>``,
 ``<final id>``, ``<history id type>`` with one ``<transition target>`` (its default), and
@@ -67,6 +69,11 @@ def _local(element: ET.Element) -> str:
     return tag[len(NS) + 2 :]
 
 
+def _is(element: ET.Element, name: str) -> bool:
+    """True if ``element`` is the SCXML element ``name`` (an element of another namespace is none)."""
+    return element.tag == f"{{{NS}}}{name}"
+
+
 def _where(element: ET.Element) -> str:
     name = _local(element)
     return f"<{name} id={element.get('id')!r}>" if element.get("id") else f"<{name}>"
@@ -110,6 +117,13 @@ class _Reader:
                 self.elements[ident] = element
                 self.parents[ident] = parent
         for child in element:
+            if not child.tag.startswith(f"{{{NS}}}"):
+                self.problem(
+                    _where(element),
+                    f"contains <{child.tag}>, which is not an SCXML element",
+                    "remove it (septum reads SCXML elements only, in the SCXML namespace)",
+                )
+                continue
             kind = _local(child)
             if kind not in _CHILDREN[name]:
                 self.problem(
@@ -130,14 +144,17 @@ class _Reader:
             self.built[ident] = made
             return made
         children = [c for c in element if _local(c) in _STATES]
-        for history in (c for c in element if _local(c) == "history"):
+        for history in (c for c in element if _is(c, "history")):
             self.history(history, ident, kind)
         body: dict[str, Any] = {}
-        transitions = [t for t in element if _local(t) == "transition"]
+        transitions = [t for t in element if _is(t, "transition")]
         if transitions:
             body["transitions"] = septum.transitions(self.reader(ident, transitions))
+        # Every state answers the events declared on it and around it: an atomic one first, a
+        # composite one when what is inside declined (its active child is a <final>, which answers
+        # nothing: SCXML still takes the transitions around a final state).
+        body["on_state"] = septum.on_state(_handler(self.events(ident)))
         if not children:
-            body["on_state"] = septum.on_state(_handler(self.events(ident)))
             made = septum.state(type(ident, (), body))
         else:
             body.update((child.get("id", ""), self.build(child)) for child in children)
@@ -188,7 +205,7 @@ class _Reader:
         current: str | None = ident
         while current is not None:
             for t in self.elements[current]:
-                if _local(t) == "transition":
+                if _is(t, "transition"):
                     found.update((t.get("event") or "").split())
             current = self.parents[current]
         return frozenset(found)
@@ -255,7 +272,7 @@ class _Reader:
 
     def unknown_targets(self) -> Iterator[Problem]:
         for ident, element in self.elements.items():
-            for t in (t for t in element if _local(t) == "transition"):
+            for t in (t for t in element if _is(t, "transition")):
                 target = (t.get("target") or "").strip()
                 if target and " " not in target and target not in self.elements:
                     yield Problem(

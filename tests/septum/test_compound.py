@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import re
 from typing import Any
 
@@ -671,3 +672,65 @@ async def test_a_subclass_of_state_machine_runs_flat_machines_and_statecharts_as
     assert fsm.where() == (["Outer", "C"] if chart else ["Away"])
     twin = copy.copy(fsm)  # a copy is of the same kind, at the same place
     assert type(twin) is type(fsm) and twin.where() == fsm.where()
+
+
+def fussy(ctx: Any) -> bool:
+    raise ValueError("cannot tell")
+
+
+def finished_at_once() -> Any:
+    """Top > (Job > (Finished), Next, Broken): Job completes as it is entered, and the guard of its
+    Completed transition raises."""
+    job = box(
+        "Job",
+        final("Finished"),
+        transitions=lambda: [
+            LabeledTransition(Completed, nxt, guard=fussy),
+            LabeledTransition(Completed, nxt),
+        ],
+    )
+    nxt = final("Next")
+    return box("Top", job, nxt)
+
+
+@pytest.mark.parametrize("routed", [False, True], ids=["raised", "routed"])
+async def test_a_completed_guard_raising_as_the_machine_starts_fails_as_a_handler_does(routed: bool) -> None:
+    # Before: the engine's internal HookFailed escaped from run(), neither routed nor a HandlerError.
+    broken = leaf("Broken", on_state=on({}), config=StateConfiguration(can_dwell=True))
+    fsm = StateMachine(finished_at_once(), error_state=broken if routed else None)
+    if routed:
+        await fsm.run()
+        assert fsm.configuration == (broken,)
+        assert (
+            str(fsm.ctx.error) == "state Job: guard fussy of label Completed raised ValueError: cannot tell"
+        )
+        return
+    with pytest.raises(HandlerError, match=r"^state Job: guard fussy of label Completed raised ValueError"):
+        await fsm.run()
+    assert names(fsm.configuration) == ["Top", "Job", "Finished"]
+
+
+async def test_a_completed_guard_raising_after_a_hook_of_the_step_failed_is_logged_not_routed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Before: the guard's failure was raised and the on_enter failure before it vanished, neither
+    # raised nor logged nor told.
+    def broke(ctx: Any) -> None:
+        raise ValueError("enter Done broke")
+
+    done = leaf("Done", on_enter=broke, config=StateConfiguration(terminal=True))
+    step = leaf("Step", on_state=on({"next": E.GO}), transitions=lambda: [LabeledTransition(E.GO, done)])
+    nxt = final("Next")
+    job = box("Job", step, done, transitions=lambda: [LabeledTransition(Completed, nxt, guard=fussy)])
+    fsm = StateMachine(box("Top", job, nxt))
+    failed: list[HandlerFailed] = []
+    fsm.add_observer(lambda event: failed.append(event) if isinstance(event, HandlerFailed) else None)
+    await fsm.run()
+    fsm.send_message("next")
+    with pytest.raises(HandlerError, match=r"^state Done: on_enter raised ValueError: enter Done broke"):
+        await fsm.run()
+    assert [(f.state, f.role) for f in failed] == [("Job", "guard"), ("Done", "on_enter")]
+    [record] = [r for r in caplog.records if r.name == "mycorrhizal.septum" and r.levelno == logging.ERROR]
+    assert record.getMessage().startswith(
+        "machine Top: state Job: guard fussy of label Completed raised ValueError: cannot tell; not routed"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -229,3 +230,32 @@ async def test_drop_oldest_never_evicts_a_regions_fired_timeout_for_a_less_urgen
     gate.set()
     await task
     assert "B timed out" in fsm.common["log"]
+
+
+@pytest.mark.parametrize("order", [["a", "b", "c"], ["c", "a", "b"], ["a", "c", "b"]], ids="-".join)
+async def test_a_parallel_state_with_a_parallel_region_completes_whichever_region_ends_last(
+    order: list[str],
+) -> None:
+    # Before: Outer completed only when its compound region C ended last; when a region of the
+    # parallel region Inner ended last, Inner completed and Outer stayed, every region final.
+    def region(name: str) -> Any:
+        done = final(f"{name.upper()}Done")
+        work = leaf(
+            f"{name.upper()}Work",
+            on_state=on({name: E.GO}),
+            transitions=lambda: [LabeledTransition(E.GO, done)],
+        )
+        return box(name.upper(), work, done)
+
+    over = final("Over")
+    inner = regions("Inner", region("a"), region("b"))
+    outer = regions("Outer", inner, region("c"), transitions=lambda: [LabeledTransition(Completed, over)])
+    fsm = StateMachine(box("Top", outer, over))
+    completed: list[str] = []
+    fsm.add_observer(
+        lambda event: completed.append(event.state) if isinstance(event, StateCompleted) else None
+    )
+    await send_all(fsm, *order)
+    assert names(fsm.configuration) == ["Top", "Over"] and fsm.is_complete
+    assert completed.index("Inner") < completed.index("Outer")  # told once each, the inner one first
+    assert sorted(completed) == ["A", "B", "C", "Inner", "Outer", "Top"]

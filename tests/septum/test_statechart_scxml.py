@@ -425,6 +425,13 @@ REFUSED = [
         'Fix: make it <final id="q"/> if the machine ends there, or give it a <transition event="..." target="..."/>',
     ),
     (
+        "an element of another namespace",
+        HEAD
+        + ' xmlns:x="urn:x"><state id="a"><x:note/><transition event="go" target="b"/></state><final id="b"/></scxml>',
+        "<state id='a'>: contains <{urn:x}note>, which is not an SCXML element. Fix: remove it (septum reads "
+        "SCXML elements only, in the SCXML namespace)",
+    ),
+    (
         "an unreachable child",
         HEAD + '><state id="a"><state id="b"/><state id="c"/></state></scxml>',
         "state c: is a child of a that no run can enter",
@@ -522,3 +529,71 @@ def test_any_sequence_of_events_runs_identically_after_a_round_trip(script: list
             )
         runs.append(seen)
     assert runs[0] == runs[1]
+
+
+# An event declared on a compound or parallel state is taken while the state's active child is a
+# <final> (as SCXML takes it): the final state offers no event, the states around it do.
+FINISHED_INSIDE = {
+    "a compound state": (
+        '<state id="top" initial="inner"><transition event="reset" target="again"/>'
+        '<state id="inner"><state id="a"><transition event="finish" target="end"/></state><final id="end"/></state>'
+        '<state id="again"><transition event="go" target="inner"/></state></state>',
+        ["top", "again"],
+    ),
+    "a region of a parallel state": (
+        '<parallel id="p"><state id="r1"><transition event="reset" target="a"/>'
+        '<state id="a"><transition event="finish" target="end"/></state><final id="end"/></state>'
+        '<state id="r2"><state id="b"><transition event="finish" target="b2"/></state><state id="b2"><transition event="on" target="bend"/></state><final id="bend"/></state>'
+        "</parallel>",
+        ["p", "r1", "a", "r2", "b"],  # r1's transition leaves and re-enters p (SCXML's domain)
+    ),
+}
+
+
+@pytest.mark.parametrize(("document", "after"), FINISHED_INSIDE.values(), ids=list(FINISHED_INSIDE))
+def test_an_event_of_a_state_whose_child_is_final_is_taken(document: str, after: list[str]) -> None:
+    # Before: the event was dropped, since only atomic states answered events.
+    imported = from_scxml(f"{HEAD}>{document}</scxml>")
+    assert trace_states(imported, "finish", "reset") == after
+
+
+def two_defaults() -> Any:
+    """Root > (O1, O2, W > (A, B)): O1 returns to History(W, default=A), O2 to History(W, default=B)."""
+    a = leaf(
+        "A",
+        on_state=responds("out", "b"),
+        transitions=lambda: [LabeledTransition("out", o1), LabeledTransition("b", b)],
+    )
+    b = leaf("B", on_state=responds("out"), transitions=lambda: [LabeledTransition("out", o1)])
+    w = box("W", a, b)
+    o1 = leaf(
+        "O1",
+        on_state=responds("back", "o2"),
+        transitions=lambda: [LabeledTransition("back", History(w, default=a)), LabeledTransition("o2", o2)],
+    )
+    o2 = leaf(
+        "O2",
+        on_state=responds("back"),
+        transitions=lambda: [LabeledTransition("back", History(w, default=b))],
+    )
+    return box("Root", o1, o2, w)
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [(["back"], ["Root", "W", "A"]), (["o2", "back"], ["Root", "W", "B"])],
+    ids=["default A", "default B"],
+)
+def test_history_targets_with_different_defaults_keep_each_default(
+    script: list[str], where: list[str]
+) -> None:
+    # Before: one <history> per compound state was written, with the last default met: every
+    # History(W) of the machine read back went to that one.
+    root = two_defaults()
+    document = to_scxml(root)
+    assert (
+        '<history id="W.H" type="shallow">' in document and '<history id="W.H.B" type="shallow">' in document
+    )
+    assert trace_states(root, *script) == where
+    assert trace_states(from_scxml(document), *script) == where
+    assert to_scxml(from_scxml(document)) == document
