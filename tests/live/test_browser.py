@@ -237,3 +237,21 @@ def test_a_page_open_across_a_restart_of_its_server_lists_only_the_new_servers_e
         step(browser)
         until(browser, lambda: events(browser), "the new server's first events")
         assert events(browser)[0] == 1 and events(browser) == sorted(events(browser))
+
+
+@pytest.fixture
+def crossing() -> Iterator[str]:
+    """``mycorrhizal serve`` of a statechart with two parallel regions, paused; its URL."""
+    yield from serving("serve", str(Path(__file__).with_name("crossing.py")) + ":Crossing")
+
+
+def test_a_statechart_highlights_the_active_state_of_each_region(
+    crossing: str, browser: webdriver.Chrome
+) -> None:
+    browser.get(crossing)
+    active = ["Cars", "Crossing", "Stopped", "Walk", "Walkers"]
+    until(browser, lambda: sorted(highlighted(browser)) == active, "both regions' states highlighted")
+    assert state(browser) == "Stopped, Walk"
+    step(browser)  # the cars' timeout: that region is done, the walkers still walk
+    until(browser, lambda: state(browser) == "CarsReady, Walk", "the cars ready")
+    assert sorted(highlighted(browser)) == ["Cars", "CarsReady", "Crossing", "Walk", "Walkers"]

@@ -63,6 +63,7 @@ async def test_snapshot_follows_the_run(
             "key": "",
             "state": "CircuitBreakerOpen",
             "node": PREFIX + "route_through_circuit_breaker.CircuitBreakerOpen",
+            "nodes": [PREFIX + "route_through_circuit_breaker.CircuitBreakerOpen"],
             "complete": False,
         }
     ]

@@ -142,7 +142,8 @@
       select.value = chosenKey.get(m.name) ?? "";
       const shown = m.keys.find((k) => k.key === chosenKey.get(m.name));
       div.querySelector(".state").textContent = shown ? shown.state + (shown.complete ? " (done)" : "") : "not started";
-      if (shown && shown.node) current.add(shown.node);
+      // a statechart: every active state (one leaf per parallel region, and the states around them)
+      for (const id of shown ? shown.nodes || [shown.node] : []) if (id) current.add(id);
     }
     return current;
   }
