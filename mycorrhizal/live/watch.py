@@ -284,6 +284,6 @@ def watch(target: Any) -> Watched:
     shown = repr(target)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise TypeError(
-        f"the live view watches running things, not {shown} (of type {type(target).__name__}); pass a "
+        f"the live view watches running things, not {shown} (of type {type(target).__name__}). Fix: pass a "
         "hypha/mycelium Runner (PNRunner), a septum StateMachine or a rhizomorph Runner"
     )

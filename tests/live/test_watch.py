@@ -69,9 +69,12 @@ def test_specs_become_runtimes_and_other_things_are_refused(
 ) -> None:
     assert isinstance(runtime_of(patrol["Patrol"]), TreeRunner)
     assert isinstance(runtime_of(single["MyState"]), StateMachine)
-    with pytest.raises(TypeError, match=r"cannot serve 42 \(of type int\): name a hypha/mycelium net"):
+    with pytest.raises(TypeError, match=r"^cannot serve 42 \(of type int\)\. Fix: name a hypha/mycelium net"):
         runtime_of(42)
-    with pytest.raises(TypeError, match=r"the live view watches running things, not 'text' \(of type str\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^the live view watches running things, not 'text' \(of type str\)\. Fix: pass a hypha",
+    ):
         watch("text")
 
 
