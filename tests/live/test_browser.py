@@ -255,3 +255,23 @@ def test_a_statechart_highlights_the_active_state_of_each_region(
     step(browser)  # the cars' timeout: that region is done, the walkers still walk
     until(browser, lambda: state(browser) == "CarsReady, Walk", "the cars ready")
     assert sorted(highlighted(browser)) == ["Cars", "CarsReady", "Crossing", "Walk", "Walkers"]
+
+
+@pytest.fixture
+def flood() -> Iterator[str]:
+    """``mycorrhizal serve`` of a net that gets 1500 letters at once after one virtual second."""
+    yield from serving("serve", str(Path(__file__).with_name("mail_room.py")) + ":Flood")
+
+
+def test_a_page_says_how_many_of_the_events_seen_it_does_not_list(
+    flood: str, browser: webdriver.Chrome
+) -> None:
+    browser.get(flood)
+    until(browser, lambda: count_in(browser, "Flood.sorted") == 0, "the net's first state")
+    step(browser)  # 1200 letters: 2400 firing events, in a few looks
+    until(browser, lambda: count_in(browser, "Flood.sorted") == 1200, "every letter sorted")
+    listed = browser.execute_script("return document.querySelectorAll('#events li').length")
+    assert 0 < listed <= 1000  # the page keeps the newest 1000 at most
+    text = browser.find_element(By.ID, "event-count").text
+    seen = int(text.split()[0])
+    assert seen >= 2400 and text == f"{seen} seen, {listed} listed"
