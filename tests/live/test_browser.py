@@ -79,9 +79,11 @@ def mail_room() -> Iterator[str]:
     yield from serving("serve", str(Path(__file__).with_name("mail_room.py")) + ":MailRoom")
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    """Headless Chromium with a fresh profile and nothing that reaches for the network."""
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a fresh profile and nothing that reaches for the network, shared by the
+    tests of this module (starting one takes seconds): each test opens its own page with ``get``."""
+    tmp_path = tmp_path_factory.mktemp("browser")
     assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
         "the browser tests need Debian's chromium and chromium-driver: "
         "apt-get install -y chromium chromium-driver"
