@@ -34,6 +34,10 @@ __all__ = ["Client", "Hub", "check_options"]
 
 log = logging.getLogger("mycorrhizal.live")
 
+BURST = 1000
+"""Events held between two flushes when the view keeps no history (``history=0``): as many as a page
+lists.  With a history, as many as it keeps."""
+
 
 class Client:
     """One browser's stream: a bounded buffer of encoded updates, coalesced when it overflows."""
@@ -121,7 +125,10 @@ class Hub:
         """Events the runtime delivered to the view (every one of them)."""
         self.skipped = 0
         """Events counted but not described, because more than ``history`` came between two flushes."""
-        self._pending: list[tuple[Any, dict[str, str] | None]] = []
+        # Received, not yet described: the newest only (a runtime that emits without yielding holds
+        # off the flush; a bounded deque drops the oldest at the cost of a list append).
+        self._pending: deque[tuple[Any, dict[str, str] | None]] = deque(maxlen=history or BURST)
+        self._described = 0  # self.seen at the last _describe: what came since, kept or not
         # Described (for a page that connected, or /api/events) but not yet sent to the open pages.
         self._unsent: list[dict[str, Any]] = []
         self._handle: asyncio.TimerHandle | None = None
@@ -201,10 +208,10 @@ class Hub:
 
     def _describe(self) -> None:
         """Describe the events received since, into the history and the records the pages get next."""
-        pending, self._pending = self._pending, []
-        limit = self.history.maxlen or len(pending)
-        kept = pending[-limit:]
-        self.skipped += len(pending) - len(kept)
+        kept = list(self._pending)  # (at most what the history holds: the deque's bound)
+        self._pending.clear()
+        self.skipped += self.seen - self._described - len(kept)
+        self._described = self.seen
         first = self.seen - len(kept) + 1
         records = []
         for offset, (event, tag) in enumerate(kept):
@@ -212,8 +219,8 @@ class Hub:
             records.append(describe(event, first + offset, nodes, tag))
         self.history.extend(records)
         self._unsent.extend(records)
-        cap = self.history.maxlen
-        if cap and len(self._unsent) > cap:  # described in several looks between two flushes
+        cap = self._pending.maxlen or BURST
+        if len(self._unsent) > cap:  # described in several looks between two flushes
             self.skipped += len(self._unsent) - cap
             del self._unsent[:-cap]
 

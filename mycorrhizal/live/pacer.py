@@ -52,7 +52,7 @@ def check_speed(speed: Any) -> float:
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= MAX_SPEED:
         raise ValueError(
             f"speed must be a number above 0 and at most {MAX_SPEED:g} (virtual seconds per real "
-            f"second, e.g. 0.5 or 4), got {speed!r}"
+            f"second), got {speed!r}. Fix: pass a speed like 0.5 or 4"
         )
     return float(speed)
 
@@ -71,7 +71,8 @@ class Pacer:
         if not is_virtual(clock):
             raise TypeError(
                 f"a live view paces virtual clocks only (ManualClock, CycleClock, DictatedClock), got "
-                f"{clock!r}; real time cannot be paused: leave clock= out to watch a real-time run"
+                f"{clock!r}: real time cannot be paused. Fix: leave clock= out to watch a real-time run, or "
+                "run it on a ManualClock and pass that"
             )
         self.clock = clock
         self.speed = check_speed(speed)

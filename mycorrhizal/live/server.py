@@ -36,6 +36,7 @@ KEEPALIVE = 15.0
 """Real seconds between keep-alive comments on an idle stream, so that no proxy in between closes it
 (a page that closes its stream is noticed at once: the server cancels its handler)."""
 ROUTES = "/, /diagram.svg, /api/snapshot, /api/events, /api/stream, /api/control (POST)"
+FILES = "index.html, live.css or live.js"
 STATIC = {"live.js": "text/javascript", "live.css": "text/css", "index.html": "text/html"}
 ACTIONS = ("pause", "resume", "step", "speed")
 MAX_HISTORY = 1000
@@ -57,10 +58,10 @@ async def _clear_errors(request: web.Request, handler: Handler) -> web.StreamRes
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return _text(404, f"no page {request.path!r} here; the live view serves {ROUTES}")
+        return _text(404, f"no page {request.path!r} here. Fix: ask for one of {ROUTES}")
     except web.HTTPMethodNotAllowed as exc:
-        allowed = ", ".join(sorted(exc.allowed_methods))
-        return _text(405, f"{request.method} is not accepted at {request.path!r}; use {allowed}")
+        allowed = " or ".join(sorted(exc.allowed_methods))
+        return _text(405, f"{request.method} is not accepted at {request.path!r}. Fix: use {allowed}")
 
 
 def _static(name: str) -> str:
@@ -74,7 +75,7 @@ async def _index(request: web.Request) -> web.StreamResponse:
 async def _static_file(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if name not in STATIC:
-        return _text(404, f"no file {name!r} in /static/; there are {', '.join(sorted(STATIC))}")
+        return _text(404, f"no file {name!r} in /static/. Fix: ask for {FILES}")
     return web.Response(text=_static(name), content_type=STATIC[name])
 
 
@@ -94,7 +95,8 @@ def _whole(request: web.Request, name: str, default: int, low: int, high: int) -
         value = None
     if value is None or not low <= value <= high:
         raise web.HTTPBadRequest(
-            text=f"parameter {name}={raw!r} must be a whole number from {low} to {high}\n",
+            text=f"parameter {name}={raw!r} must be a whole number from {low} to {high}. Fix: pass one, "
+            f"e.g. {name}={default}\n",
             content_type="text/plain",
         )
     return value
@@ -108,9 +110,9 @@ async def _snapshot(request: web.Request) -> web.StreamResponse:
 def _no_unknown(request: web.Request, known: tuple[str, ...]) -> None:
     unknown = sorted(set(request.query) - set(known))
     if unknown:
-        accepted = ", ".join(known) if known else "none"
+        fix = f"use only {', '.join(known)}" if known else "leave the query out (it takes none)"
         raise web.HTTPBadRequest(
-            text=f"unknown parameter {unknown[0]!r} for {request.path}; accepted: {accepted}\n",
+            text=f"unknown parameter {unknown[0]!r} for {request.path}. Fix: {fix}\n",
             content_type="text/plain",
         )
 
@@ -175,12 +177,16 @@ async def _control(request: web.Request) -> web.StreamResponse:
         body = None
     action = body.get("action") if isinstance(body, dict) else None
     if action not in ACTIONS:
-        return _text(400, 'the body must be JSON like {"action": "pause"}; actions: ' + ", ".join(ACTIONS))
+        return _text(
+            400,
+            'the body is not JSON naming an action. Fix: send {"action": "pause"}; actions: '
+            + ", ".join(ACTIONS),
+        )
     if pacer is None:
         return _text(
             409,
-            "this view cannot pause or step its target: give LiveView the run's virtual clock "
-            "(clock=ManualClock) to pace it; a real-time run cannot be paused",
+            "this view cannot pause or step its target: it paces no virtual clock (a real-time run "
+            "cannot be paused). Fix: give LiveView the run's virtual clock (clock=ManualClock())",
         )
     try:
         _apply(pacer, action, body)
@@ -199,7 +205,7 @@ def _apply(pacer: Pacer, action: str, body: dict[str, Any]) -> None:
         pacer.step()
     else:
         if "speed" not in body:
-            raise ValueError('"speed" needs a number: {"action": "speed", "speed": 2}')
+            raise ValueError('"speed" needs a number. Fix: send {"action": "speed", "speed": 2}')
         pacer.set_speed(check_speed(body["speed"]))
 
 

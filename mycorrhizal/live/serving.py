@@ -47,7 +47,7 @@ def runtime_of(target: Any, clock: Any = None) -> Any:
     shown = repr(target)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise TypeError(
-        f"cannot serve {shown} (of type {type(target).__name__}): name a hypha/mycelium net or its "
+        f"cannot serve {shown} (of type {type(target).__name__}). Fix: name a hypha/mycelium net or its "
         "Runner, a septum state, group or StateMachine, or a rhizomorph tree or its Runner"
     )
 
@@ -89,7 +89,7 @@ async def serve(
     elif clock is None and (speed is not None or paused):
         raise ValueError(
             f"--speed and --paused pace a virtual clock, but this {type(runtime).__name__} runs on "
-            f"{type(runtime.timebase).__name__}; build it with timebase=ManualClock(), or drop them"
+            f"{type(runtime.timebase).__name__}. Fix: build it with timebase=ManualClock(), or drop them"
         )
     view = LiveView(runtime, host=host, port=port, clock=clock, speed=speed or 1.0, paused=paused)
     async with view:

@@ -165,9 +165,12 @@ class LiveView:
             reason = f"{self.host} is not an address of this machine"
         else:
             reason = os.strerror(code).lower() if code else str(exc)
-            return OSError(f"{where}: {reason}; pick another port (0: any free one)")
+            other = "pick another port (--port, or port= in Python; 0: any free one)"
+            if code == errno.EADDRINUSE:
+                other = f"stop the program listening on port {self.port}, or {other}"
+            return OSError(f"{where}: {reason}. Fix: {other}")
         return OSError(
-            f"{where}: {reason}; give host (--host) an address of this machine: 127.0.0.1 (this "
+            f"{where}: {reason}. Fix: give host (--host) an address of this machine: 127.0.0.1 (this "
             "machine only) or 0.0.0.0 (every network it is on)"
         )
 
@@ -236,7 +239,8 @@ class LiveView:
     def _pacer(self) -> Pacer:
         if self.pacer is None:
             raise RuntimeError(
-                "this live view does not pace a clock; pass clock=<the run's ManualClock> to pause and step"
+                "this live view paces no clock, so it cannot pause or step. Fix: pass clock=<the run's "
+                "ManualClock> to LiveView"
             )
         return self.pacer
 

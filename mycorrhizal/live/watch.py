@@ -108,11 +108,17 @@ def _machine_entry(name: str, living: Mapping[Any, StateMachine], ids: Mapping[s
     keys = []
     for key, fsm in living.items():
         state = fsm.current_state
+        # A statechart is in several states at once: the compound and parallel states around it and,
+        # with parallel states, one leaf per region; its current_state alone is only one of them.
+        active = fsm.configuration
+        names = {s.qualname for s in active}
+        leaves = [s for s in active if not any(other.startswith(s.qualname + ".") for other in names)]
         keys.append(
             {
                 "key": "" if key is None else str(key),
-                "state": state.name,
+                "state": ", ".join(s.name for s in leaves),
                 "node": ids.get(state.qualname),
+                "nodes": [ids[s.qualname] for s in active if s.qualname in ids],
                 "complete": fsm.is_complete,
             }
         )
@@ -278,6 +284,6 @@ def watch(target: Any) -> Watched:
     shown = repr(target)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise TypeError(
-        f"the live view watches running things, not {shown} (of type {type(target).__name__}); pass a "
+        f"the live view watches running things, not {shown} (of type {type(target).__name__}). Fix: pass a "
         "hypha/mycelium Runner (PNRunner), a septum StateMachine or a rhizomorph Runner"
     )

@@ -75,3 +75,20 @@ def Growing(builder):  # type: ignore[no-untyped-def]
 
 GROWING = PNRunner(Growing, {}, ManualClock())
 """``mycorrhizal serve mail_room.py:GROWING`` watches this runner (on a virtual clock: paced)."""
+
+
+@pn.net
+def Flood(builder):  # type: ignore[no-untyped-def]
+    """One virtual second in, 1200 letters arrive at once: more events than a page lists."""
+
+    @builder.io_input_place()
+    async def letters(bb, timebase):  # type: ignore[no-untyped-def]
+        await timebase.sleep(1)
+        for n in range(1200):
+            yield f"letter {n}"
+
+    done = builder.place("sorted")
+
+    @builder.transition(inputs=[letters], outputs=[done])
+    async def sort(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        return {done: consumed[0]}

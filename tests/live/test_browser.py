@@ -79,9 +79,11 @@ def mail_room() -> Iterator[str]:
     yield from serving("serve", str(Path(__file__).with_name("mail_room.py")) + ":MailRoom")
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    """Headless Chromium with a fresh profile and nothing that reaches for the network."""
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a fresh profile and nothing that reaches for the network, shared by the
+    tests of this module (starting one takes seconds): each test opens its own page with ``get``."""
+    tmp_path = tmp_path_factory.mktemp("browser")
     assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
         "the browser tests need Debian's chromium and chromium-driver: "
         "apt-get install -y chromium chromium-driver"
@@ -237,3 +239,41 @@ def test_a_page_open_across_a_restart_of_its_server_lists_only_the_new_servers_e
         step(browser)
         until(browser, lambda: events(browser), "the new server's first events")
         assert events(browser)[0] == 1 and events(browser) == sorted(events(browser))
+
+
+@pytest.fixture
+def crossing() -> Iterator[str]:
+    """``mycorrhizal serve`` of a statechart with two parallel regions, paused; its URL."""
+    yield from serving("serve", str(Path(__file__).with_name("crossing.py")) + ":Crossing")
+
+
+def test_a_statechart_highlights_the_active_state_of_each_region(
+    crossing: str, browser: webdriver.Chrome
+) -> None:
+    browser.get(crossing)
+    active = ["Cars", "Crossing", "Stopped", "Walk", "Walkers"]
+    until(browser, lambda: sorted(highlighted(browser)) == active, "both regions' states highlighted")
+    assert state(browser) == "Stopped, Walk"
+    step(browser)  # the cars' timeout: that region is done, the walkers still walk
+    until(browser, lambda: state(browser) == "CarsReady, Walk", "the cars ready")
+    assert sorted(highlighted(browser)) == ["Cars", "CarsReady", "Crossing", "Walk", "Walkers"]
+
+
+@pytest.fixture
+def flood() -> Iterator[str]:
+    """``mycorrhizal serve`` of a net that gets 1500 letters at once after one virtual second."""
+    yield from serving("serve", str(Path(__file__).with_name("mail_room.py")) + ":Flood")
+
+
+def test_a_page_says_how_many_of_the_events_seen_it_does_not_list(
+    flood: str, browser: webdriver.Chrome
+) -> None:
+    browser.get(flood)
+    until(browser, lambda: count_in(browser, "Flood.sorted") == 0, "the net's first state")
+    step(browser)  # 1200 letters: 2400 firing events, in a few looks
+    until(browser, lambda: count_in(browser, "Flood.sorted") == 1200, "every letter sorted")
+    listed = browser.execute_script("return document.querySelectorAll('#events li').length")
+    assert 0 < listed <= 1000  # the page keeps the newest 1000 at most
+    text = browser.find_element(By.ID, "event-count").text
+    seen = int(text.split()[0])
+    assert seen >= 2400 and text == f"{seen} seen, {listed} listed"

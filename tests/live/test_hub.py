@@ -1,11 +1,16 @@
 """The hub: every engine event reaches it; a slow client's backlog is coalesced, counted, never blocking."""
 
 import json
+import tracemalloc
 from typing import Any
 
+import attrs
 import pytest
 
-from mycorrhizal.live import Client, Hub, LiveView, NetWatch
+from mycorrhizal.live import Client, Hub, LiveView, MachineWatch, NetWatch
+from mycorrhizal.septum import StateMachine
+
+from .crossing import Crossing
 
 
 def test_a_client_that_falls_behind_gets_a_snapshot_instead_of_its_backlog() -> None:
@@ -54,6 +59,39 @@ async def test_more_events_between_flushes_than_the_history_holds(world: Any, cb
     assert (hub.seen, hub.skipped) == (26, 16)  # 20 of the net, 6 of the breaker machine
     assert [r["seq"] for r in hub.history] == list(range(17, 27))  # the newest, numbered as seen
     world.runner.remove_observer(hub.observe)
+    hub.close()
+
+
+@attrs.frozen
+class Beat:
+    """An event of a runtime that emits a great many."""
+
+    n: int
+
+
+@pytest.mark.parametrize(("history", "kept"), [(100, 100), (0, 1000)])
+async def test_a_burst_of_events_between_two_flushes_holds_no_more_than_it_keeps(
+    history: int, kept: int
+) -> None:
+    """A runtime that emits without yielding to the loop (a machine's run_sync, a long synchronous
+    handler) holds off the flush: the view holds the newest events only, the rest it counts."""
+    hub = Hub(MachineWatch(StateMachine(Crossing)), history=history, min_interval=3600)
+    burst = 20_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(burst):
+            hub.observe(Beat(n))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 500 * kept  # every one of them held: over 100 bytes each, 2 MB
+    page = hub.connect()
+    hub.flush()
+    assert (hub.seen, hub.skipped) == (burst, burst - kept)
+    [message] = [json.loads(text) for text, _ in page.queue]
+    sent = [(record["seq"], record["fields"]["n"]) for record in message["events"]]
+    assert sent == [(n + 1, n) for n in range(burst - kept, burst)]  # the newest, numbered as seen
     hub.close()
 
 

@@ -22,12 +22,23 @@ def test_a_speed_from_above_0_to_the_most_is_taken(speed: float) -> None:
 
 @pytest.mark.parametrize("speed", [0, -1, math.nan, math.inf, MAX_SPEED * 1.5, 1e300, True, "fast", None])
 def test_any_other_speed_is_refused_saying_what_is_accepted(speed: Any) -> None:
-    with pytest.raises(ValueError, match=r"speed must be a number above 0 and at most 1e\+06 .*got "):
+    with pytest.raises(
+        ValueError,
+        match=r"^speed must be a number above 0 and at most 1e\+06 .*got .*\. Fix: pass a speed like 0\.5",
+    ):
         check_speed(speed)
 
 
 def test_the_command_line_refuses_the_speeds_the_pacer_refuses() -> None:
     assert parser.MAX_SPEED == MAX_SPEED  # (the parser has its own copy: it loads no web server)
+
+
+def test_a_pacer_refuses_a_real_time_clock() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"^a live view paces virtual clocks only .* got 42: .*\. Fix: leave clock= out",
+    ):
+        Pacer(42)  # type: ignore[arg-type]
 
 
 def test_a_pacer_refuses_an_absurd_speed(clock: ManualClock) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import aiohttp
@@ -63,6 +64,7 @@ async def test_snapshot_follows_the_run(
             "key": "",
             "state": "CircuitBreakerOpen",
             "node": PREFIX + "route_through_circuit_breaker.CircuitBreakerOpen",
+            "nodes": [PREFIX + "route_through_circuit_breaker.CircuitBreakerOpen"],
             "complete": False,
         }
     ]
@@ -91,18 +93,26 @@ async def test_events_with_filters(
 @pytest.mark.parametrize(
     "path, status, message",
     [
-        ("nowhere", 404, "no page '/nowhere' here; the live view serves /, /diagram.svg"),
-        ("static/secret.py", 404, "no file 'secret.py' in /static/; there are index.html, live.css, live.js"),
+        ("nowhere", 404, "no page '/nowhere' here. Fix: ask for one of /, /diagram.svg"),
+        (
+            "static/secret.py",
+            404,
+            "no file 'secret.py' in /static/. Fix: ask for index.html, live.css or live.js",
+        ),
         ("static/../view.py", 404, "no page"),
         ("api/events?since=abc", 400, "parameter since='abc' must be a whole number from 0 to"),
         ("api/events?limit=0", 400, "parameter limit='0' must be a whole number from 1 to 1000"),
         (
             "api/events?sort=time",
             400,
-            "unknown parameter 'sort' for /api/events; accepted: since, limit, type",
+            "unknown parameter 'sort' for /api/events. Fix: use only since, limit, type",
         ),
         ("api/stream?history=-1", 400, "parameter history='-1' must be a whole number from 0 to 1000"),
-        ("api/snapshot?x=1", 400, "unknown parameter 'x' for /api/snapshot; accepted: none"),
+        (
+            "api/snapshot?x=1",
+            400,
+            "unknown parameter 'x' for /api/snapshot. Fix: leave the query out (it takes none)",
+        ),
     ],
 )
 async def test_bad_requests_get_one_clear_line(
@@ -111,24 +121,30 @@ async def test_bad_requests_get_one_clear_line(
     async with http.get(view.url + path) as response:
         text = await response.text()
     assert response.status == status
-    assert text.startswith(message) and text.count("\n") == 1
+    assert text.startswith(message) and re.fullmatch(r"[^\n]+\. Fix: [^\n]+\n", text)
 
 
 async def test_wrong_method(view: LiveView, http: aiohttp.ClientSession) -> None:
     async with http.post(view.url + "api/snapshot") as response:
         assert response.status == 405
-        assert await response.text() == "POST is not accepted at '/api/snapshot'; use GET, HEAD\n"
+        assert await response.text() == "POST is not accepted at '/api/snapshot'. Fix: use GET or HEAD\n"
     async with http.get(view.url + "api/control") as response:
-        assert response.status == 405 and "use POST" in await response.text()
+        assert (
+            response.status == 405
+            and await response.text() == "GET is not accepted at '/api/control'. Fix: use POST\n"
+        )
 
 
 @pytest.mark.parametrize(
     "body, message",
     [
-        (b"not json", 'the body must be JSON like {"action": "pause"}; actions: pause, resume, step, speed'),
-        (b'["pause"]', 'the body must be JSON like {"action": "pause"}'),
-        (b'{"action": "rewind"}', 'the body must be JSON like {"action": "pause"}'),
-        (b'{"action": "speed"}', '"speed" needs a number'),
+        (
+            b"not json",
+            'the body is not JSON naming an action. Fix: send {"action": "pause"}; actions: pause, ',
+        ),
+        (b'["pause"]', 'the body is not JSON naming an action. Fix: send {"action": "pause"}'),
+        (b'{"action": "rewind"}', 'the body is not JSON naming an action. Fix: send {"action": "pause"}'),
+        (b'{"action": "speed"}', '"speed" needs a number. Fix: send {"action": "speed", "speed": 2}'),
         (b'{"action": "speed", "speed": 0}', "speed must be a number above 0"),
         (b'{"action": "speed", "speed": "fast"}', "speed must be a number above 0"),
         (b'{"action": "speed", "speed": 1e300}', "speed must be a number above 0 and at most 1e+06"),
@@ -137,7 +153,8 @@ async def test_wrong_method(view: LiveView, http: aiohttp.ClientSession) -> None
 async def test_bad_controls(view: LiveView, http: aiohttp.ClientSession, body: bytes, message: str) -> None:
     async with http.post(view.url + "api/control", data=body) as response:
         assert response.status == 400
-        assert (await response.text()).startswith(message)
+        text = await response.text()
+    assert text.startswith(message) and re.fullmatch(r"[^\n]+\. Fix: [^\n]+\n", text)
     assert view.pacer is not None and view.pacer.paused and view.pacer.speed == 1.0
 
 
@@ -145,12 +162,14 @@ async def test_controls_of_a_view_that_does_not_pace(world: Any, http: aiohttp.C
     async with LiveView(world.runner, port=0) as view:
         async with http.post(view.url + "api/control", json={"action": "pause"}) as response:
             assert response.status == 409
-            assert (
-                "cannot pause or step its target: give LiveView the run's virtual clock"
-                in await response.text()
+            assert await response.text() == (
+                "this view cannot pause or step its target: it paces no virtual clock (a real-time run "
+                "cannot be paused). Fix: give LiveView the run's virtual clock (clock=ManualClock())\n"
             )
         snap = await get_json(http, view.url + "api/snapshot")
         assert snap["control"] == {"pausable": False}
+        with pytest.raises(RuntimeError, match=r"^this live view paces no clock.*\. Fix: pass clock="):
+            view.step()
 
 
 async def wait_for(condition: Any, what: str) -> None:

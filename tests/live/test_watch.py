@@ -12,6 +12,7 @@ from mycorrhizal.mycelium import PNRunner, pn
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.septum import StateMachine
 
+from .crossing import Crossing
 from .mail_room import Desk, Desks, Sorter, addressee
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -36,7 +37,13 @@ async def test_a_machine_highlights_its_current_state(single: dict[str, Any]) ->
     assert entry["keys"][0]["state"] == "MyState" and entry["keys"][0]["node"] in ids
     await machine.run()
     [entry] = watched.snapshot()["machines"]
-    assert entry["keys"][0] == {"key": "", "state": "Finished", "node": "Finished", "complete": True}
+    assert entry["keys"][0] == {
+        "key": "",
+        "state": "Finished",
+        "node": "Finished",
+        "nodes": ["Finished"],
+        "complete": True,
+    }
 
 
 async def test_a_tree_shows_each_node_status(patrol: dict[str, Any]) -> None:
@@ -62,9 +69,12 @@ def test_specs_become_runtimes_and_other_things_are_refused(
 ) -> None:
     assert isinstance(runtime_of(patrol["Patrol"]), TreeRunner)
     assert isinstance(runtime_of(single["MyState"]), StateMachine)
-    with pytest.raises(TypeError, match=r"cannot serve 42 \(of type int\): name a hypha/mycelium net"):
+    with pytest.raises(TypeError, match=r"^cannot serve 42 \(of type int\)\. Fix: name a hypha/mycelium net"):
         runtime_of(42)
-    with pytest.raises(TypeError, match=r"the live view watches running things, not 'text' \(of type str\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^the live view watches running things, not 'text' \(of type str\)\. Fix: pass a hypha",
+    ):
         watch("text")
 
 
@@ -132,10 +142,30 @@ async def test_a_net_changed_while_watched_shows_the_machines_it_has_now() -> No
     hub.flush()
     [counter_desk] = hub.snapshot()["machines"]
     assert counter_desk["name"] == "Desks.counter"
-    expected = {"key": "cy", "state": "Desk", "node": "Desks.counter.Desk", "complete": False}
+    expected = {"key": "cy", "state": "Desk", "node": "Desks.counter.Desk", "nodes": ["Desks.counter.Desk"]}
+    expected["complete"] = False
     assert counter_desk["keys"] == [expected]
     assert "Desks.counter.Desk" in watched.node_ids and "Desks.desk.Desk" not in watched.node_ids
     assert [r["nodes"] for r in hub.history if r["type"] == "StateEntered"][-1] == ["Desks.counter.Desk"]
     runner.remove_observer(hub.observe)
     hub.close()
     await runner.stop()
+
+
+async def test_a_statechart_shows_every_active_state_of_every_region() -> None:
+    clock = ManualClock()
+    machine = StateMachine(Crossing, timebase=clock)
+    watched = watch(machine)
+    machine.run_sync()
+    [entry] = watched.snapshot()["machines"]
+    [key] = entry["keys"]
+    assert key["state"] == "Stopped, Walk"  # the active leaf of each region
+    assert key["nodes"] == ["Crossing", "Cars", "Stopped", "Walkers", "Walk"]  # all on the picture
+    assert set(key["nodes"]) <= watched.node_ids
+    machine.send("crossed")  # one region finishes, the other still waits for its timeout
+    [key] = watched.snapshot()["machines"][0]["keys"]
+    assert (key["state"], key["complete"]) == ("Stopped, WalkersDone", False)
+    clock.advance(15)
+    machine.run_sync()
+    [key] = watched.snapshot()["machines"][0]["keys"]
+    assert key == {"key": "", "state": "Open", "node": "Open", "nodes": ["Open"], "complete": True}

@@ -82,8 +82,15 @@
     $("tree-box").hidden = snap.kind !== "tree";
     $("ticks").textContent = snap.ticks ?? 0;
     applyControl(snap.control || {});
-    const stats = snap.stats || {};
-    $("event-count").textContent = `${stats.seen ?? 0} seen`;
+    countEvents();
+  }
+
+  function countEvents() {
+    // The list keeps the newest MAX_EVENTS; a page opened late, or one that fell behind, or a run
+    // faster than the view describes (stats.skipped), lists fewer than were seen: say so.
+    const seen = (last && last.stats && last.stats.seen) || 0;
+    const listed = $("events").children.length;
+    $("event-count").textContent = seen > listed ? `${seen} seen, ${listed} listed` : `${seen} seen`;
   }
 
   function applyPlaces(places) {
@@ -142,7 +149,8 @@
       select.value = chosenKey.get(m.name) ?? "";
       const shown = m.keys.find((k) => k.key === chosenKey.get(m.name));
       div.querySelector(".state").textContent = shown ? shown.state + (shown.complete ? " (done)" : "") : "not started";
-      if (shown && shown.node) current.add(shown.node);
+      // a statechart: every active state (one leaf per parallel region, and the states around them)
+      for (const id of shown ? shown.nodes || [shown.node] : []) if (id) current.add(id);
     }
     return current;
   }
@@ -204,6 +212,7 @@
       list.append(li);
     }
     while (list.children.length > MAX_EVENTS) list.firstElementChild.remove();
+    countEvents();
     if (follow) list.scrollTop = list.scrollHeight;
   }
 
