@@ -97,7 +97,8 @@ def refused(tree: str, root: str, what: str) -> ExecutionError:
     ``tick_until_complete()`` drives the runner: a tick from elsewhere would collect what the run
     waits for, and the run would then tick the finished tree again, starting its work anew."""
     return ExecutionError(
-        f"tree {tree!r}: {what} for this runner; await that call, or make another Runner for a separate run",
+        f"tree {tree!r}: {what} for this runner. Fix: await that call, or make another Runner for a "
+        "separate run",
         node=root,
     )
 
@@ -116,18 +117,22 @@ def during_tick(rt: Driven) -> bool:
     return False
 
 
-CLEARS = "would clear the progress the tick goes on from; end the run with the status the leaf returns, or"
-"""Why ``reset()`` and ``aclose()`` are refused during a tick (and what to do instead)."""
-HALF_DONE = "would write down a tick half done, and a runner restored from it would go on from there;"
+CLEARS = (
+    "would clear the progress the tick goes on from",
+    "end the run with the status the leaf returns, or ",
+)
+"""Why ``reset()`` and ``aclose()`` are refused during a tick, and what to do instead."""
+HALF_DONE = ("would write down a tick half done, and a runner restored from it would go on from there", "")
 """Why ``snapshot()`` is refused during a tick."""
 
 
-def refused_during_tick(tree: str, root: str, what: str, why: str = CLEARS) -> ExecutionError:
+def refused_during_tick(tree: str, root: str, what: str, why: tuple[str, str] = CLEARS) -> ExecutionError:
     """The error for ``what`` (``reset()``, ``aclose()``, ``snapshot()``) called during a tick of
-    the runner, refused because it ``why`` (:data:`CLEARS`, :data:`HALF_DONE`)."""
+    the runner, refused because it ``why[0]`` (:data:`CLEARS`, :data:`HALF_DONE`); ``why[1]`` starts
+    the fix."""
     return ExecutionError(
-        f"tree {tree!r}: {what} during a tick (by a leaf or a halt hook) {why} call {what} between "
-        "ticks (after tick() returns, or from on_tick)",
+        f"tree {tree!r}: {what} during a tick (by a leaf or a halt hook) {why[0]}. Fix: {why[1]}call "
+        f"{what} between ticks (after tick() returns, or from on_tick)",
         node=root,
     )
 

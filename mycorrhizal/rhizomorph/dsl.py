@@ -426,7 +426,10 @@ class BT:
         """The node ``thing`` is (a node, or anything with a ``node_spec``); TypeError otherwise."""
         spec = thing if isinstance(thing, Node) else getattr(thing, "node_spec", None)
         if not isinstance(spec, Node):
-            raise TypeError(f"{thing!r} is not a behaviour-tree node")
+            raise TypeError(
+                f"{thing!r} is not a behaviour-tree node. Fix: pass a node: a leaf (@bt.action, "
+                "@bt.condition), a composite, a decorator or a bt.subtree()"
+            )
         return spec
 
     def subtree(self, tree: Tree, *, name: str | None = None) -> Subtree:

@@ -21,6 +21,7 @@ from .status import ErrorPolicy, Status
 from .tree import Tree
 
 __all__ = [
+    "RAISED",
     "Traced",
     "check_drive",
     "chain_hooks",
@@ -32,6 +33,11 @@ __all__ = [
 ]
 
 _DEBUG = logging.DEBUG
+RAISED = (
+    "catch the exception in the leaf, or give the leaf (or the Runner) on_error=ErrorPolicy.FAILURE "
+    "or ErrorPolicy.ERROR to turn it into a status"
+)
+"""The fix of the ``HandlerError`` a leaf's exception becomes under ``ErrorPolicy.PROPAGATE``."""
 
 
 class Traced(Protocol):
@@ -158,12 +164,16 @@ def refuse_arguments(tree: Any, on_error: Any) -> NoReturn:
 
 def check_drive(tree: str, timeout: Any, period: Any, max_ticks: Any) -> None:
     """Refuse (``ValueError`` naming ``tree``) ``tick_until_complete()`` arguments that mean nothing."""
-    wrong = []  # (a bool, a str or NaN is no number of seconds; math.inf is: no timeout, no poll)
+    wrong, fixes = [], []  # (a bool, a str or NaN is no number of seconds; math.inf is: no timeout, no poll)
     if timeout is not None and not is_seconds(timeout):
-        wrong.append(f"timeout={timeout!r} (seconds on the timebase: pass 0 or more, or None for no timeout)")
+        wrong.append(f"timeout={timeout!r}")
+        fixes.append("timeout is seconds on the timebase: pass 0 or more, or None for no timeout")
     if period is not None and not is_seconds(period):
-        wrong.append(f"period={period!r} (seconds between polls: pass 0 or more, or None to poll at once)")
+        wrong.append(f"period={period!r}")
+        fixes.append("period is seconds between polls: pass 0 or more, or None to poll at once")
     if max_ticks is not None and not is_count(max_ticks):
-        wrong.append(f"max_ticks={max_ticks!r}: max_ticks must be >= 1 and an int (or None for no limit)")
+        wrong.append(f"max_ticks={max_ticks!r}")
+        fixes.append("max_ticks must be >= 1 and an int (or None for no limit)")
     if wrong:
-        raise ValueError(f"tree {tree!r}: tick_until_complete() got {'; '.join(wrong)}")
+        said = f"tree {tree!r}: tick_until_complete() got {', '.join(wrong)}"
+        raise ValueError(f"{said}. Fix: {'; '.join(fixes)}")

@@ -341,9 +341,9 @@ class Runner:
         return self._closed
 
     def _refuse_closed(self, what: str) -> NoReturn:
+        fix = "make a new Runner to run the tree again"
         raise ExecutionError(
-            f"tree {self.tree.name!r}: {what} on a closed runner; make a new Runner to run the tree again",
-            node=self._program.plan.ids[0],
+            f"tree {self.tree.name!r}: {what} on a closed runner. Fix: {fix}", node=self._program.plan.ids[0]
         )
 
     # ----------------------------------------------------------------------------------- observers
@@ -455,12 +455,10 @@ class Runner:
             self.status[i] = Status.ERROR
             self.seen[i] = self.ticks
             self._report_failure(i, exc, None)
+            where = f"{spec.kind} {spec.name!r} in tree {self.tree.name!r}"
             if isinstance(exc, MycorrhizalError):  # ours keep their type; a view's says whose code it refused
-                where = f"{spec.kind} {spec.name!r} in tree {self.tree.name!r}"
                 raise exc.at(where, plan.ids[i]) if isinstance(exc, AccessControlError) else exc
-            raise HandlerError(
-                f"{spec.kind} {spec.name!r} in tree {self.tree.name!r} raised {exc!r}", node=plan.ids[i]
-            ) from exc
+            raise HandlerError(f"{where} raised {exc!r}. Fix: {options.RAISED}", node=plan.ids[i]) from exc
         outcome = Status.FAILURE if policy is ErrorPolicy.FAILURE else Status.ERROR
         # A failure the policy handles is expected: one line; the traceback only for debugging.
         log.warning(

@@ -21,6 +21,9 @@ from .nodes import Leaf, Node
 
 __all__ = ["Subtree", "Tree"]
 
+_NAME_A_NODE = "name a node its @bt.tree body declares"
+"""The fix for a tree attribute that names none of its nodes."""
+
 
 @attrs.frozen(eq=False)
 class Tree:
@@ -79,13 +82,11 @@ class Tree:
     def __getattr__(self, name: str) -> Node:
         # Only reached when normal lookup fails: a declared node by its name (0.x trees had them).
         if name.startswith("_") or name in ("declared", "name", "root"):  # Python's probes: no node
-            raise AttributeError(f"tree declares no node named {name!r}")
+            raise AttributeError(f"tree declares no node named {name!r}. Fix: {_NAME_A_NODE}")
         for node in self.declared:
             if node.name == name:
                 return node
-        fix = did_you_mean(
-            name, [node.name for node in self.declared], "name a node its @bt.tree body declares"
-        )
+        fix = did_you_mean(name, [node.name for node in self.declared], _NAME_A_NODE)
         raise AttributeError(f"tree {self.name!r} declares no node named {name!r}. Fix: {fix}")
 
     def to_dict(self) -> dict[str, Any]:

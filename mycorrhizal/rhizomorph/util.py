@@ -11,6 +11,6 @@ def to_mermaid(tree: Any) -> str:
     """``tree.to_mermaid()``: the Mermaid flowchart of a tree (or a builder); ValueError otherwise."""
     method = getattr(tree, "to_mermaid", None)
     if not callable(method):
-        raise ValueError(f"{tree!r} has no to_mermaid(); pass a tree made with @bt.tree or TreeBuilder")
+        raise ValueError(f"{tree!r} has no to_mermaid(). Fix: pass a tree made with @bt.tree or TreeBuilder")
     text: str = method()
     return text

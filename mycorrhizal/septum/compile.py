@@ -316,7 +316,7 @@ def _missing_on_timeout(state: State) -> Handler:
     ``ValueError("State X has no on_timeout handler")`` was.  Checked here, where the timer fires, so
     that no step pays for it."""
     message = (
-        f"timed out (timeout={state.config.timeout}) but declares no @septum.on_timeout handler; add an "
+        f"timed out (timeout={state.config.timeout}) but declares no @septum.on_timeout handler. Fix: add an "
         f"@septum.on_timeout handler returning a label, or drop timeout= from its StateConfiguration"
     )
 

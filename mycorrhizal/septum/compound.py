@@ -69,7 +69,7 @@ Completed: Any = _Completed()
 
 
 def _immutable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    raise AttributeError(f"{instance.kind} {instance.name!r} is immutable; declare a new one instead")
+    raise AttributeError(f"{instance.kind} {instance.name!r} is immutable. Fix: declare a new one instead")
 
 
 @attrs.define(eq=False, repr=False, on_setattr=_immutable)

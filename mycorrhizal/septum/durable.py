@@ -131,7 +131,7 @@ def _write(engine: Engine, encode: Callable[[Any], JSON]) -> dict[str, JSON]:
     spec = engine.spec
     if engine.running:
         raise ExecutionError(
-            f"machine {spec.shown} is running a step; take its snapshot between steps (not from its "
+            f"machine {spec.shown} is running a step. Fix: take its snapshot between steps (not from its "
             f"own handlers)",
             state=engine.node.name,
         )
@@ -413,7 +413,8 @@ def copy_machine(machine: Any, memo: dict[int, Any] | None) -> Any:
         machine._refuse_closed("copies")
     if machine.running:
         raise ExecutionError(
-            f"machine {machine.spec.shown} is running a step; copy it between steps", state=machine.node.name
+            f"machine {machine.spec.shown} is running a step. Fix: copy it between steps",
+            state=machine.node.name,
         )
     twin = machine.blank(None)
     if memo is not None:

@@ -80,8 +80,8 @@ def handler_error(
     if isinstance(exc, asyncio.CancelledError):
         said = (
             f"{what or role} raised {type(exc).__name__}{f' ({exc})' if str(exc) else ''} although "
-            "nothing cancelled the run (a failure like any other); if it awaited a task or future that "
-            "someone else cancelled, catch that CancelledError in the handler"
+            "nothing cancelled the run (a failure like any other). Fix: if it awaited a task or future "
+            "that someone else cancelled, catch that CancelledError in the handler"
         )
     elif isinstance(exc, MissingOnTimeout):  # the state has no on_timeout to blame: its message says it
         said = str(exc)
@@ -100,7 +100,7 @@ def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
         fix = f"add LabeledTransition({label_text(label)}, ...) or return a declared label"
         fix = did_you_mean(label_text(label), _declared_labels(node), fix)
     return UndeclaredLabelError(
-        f"state {node.name}: {role} returned {shown}, which its transitions() does not declare; {fix}",
+        f"state {node.name}: {role} returned {shown}, which its transitions() does not declare. Fix: {fix}",
         state=node.name,
         event=label,
     )
@@ -127,8 +127,8 @@ def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:
     name = written_name(coroutine)  # as the handler calls it, not ``f.<locals>.helper``
     coroutine.close()  # never run: closed here, so Python does not warn that it was never awaited
     return ExecutionError(
-        f"state {node.name}: {role} returned the coroutine {name}() instead of a label; "
-        f"write `return await {name}(...)`",
+        f"state {node.name}: {role} returned the coroutine {name}() instead of a label. "
+        f"Fix: write `return await {name}(...)`",
         state=node.name,
     )
 
@@ -136,7 +136,7 @@ def unawaited(node: Node, role: str, coroutine: Any) -> ExecutionError:
 def empty_stack(node: Node, label: Any) -> PopFromEmptyStack:
     """``Pop`` with nothing on the stack."""
     return PopFromEmptyStack(
-        f"state {node.name}: Pop (label {label_text(label)}) with an empty stack; Push(...) "
+        f"state {node.name}: Pop (label {label_text(label)}) with an empty stack. Fix: Push(...) "
         f"into this state before popping, or target a state",
         state=node.name,
         event=label,
@@ -147,8 +147,8 @@ def stack_too_deep(node: Node, label: Any, depth: int, limit: int) -> ExecutionE
     """``Push`` would leave more states on the stack than the machine allows."""
     return ExecutionError(
         f"state {node.name}: Push (label {label_text(label)}) would make the stack {depth} deep, past "
-        f"max_stack_depth={limit}; Pop before pushing again (a state that pushes itself recurses "
-        f"for ever), or build the machine with a larger max_stack_depth",
+        f"max_stack_depth={limit} (a state that pushes itself recurses for ever). Fix: Pop before "
+        f"pushing again, or build the machine with a larger max_stack_depth",
         state=node.name,
         event=label,
     )
@@ -158,7 +158,7 @@ def retry_after_fail(node: Node, label: Any) -> ExecutionError:
     """``on_fail`` asked for ``Retry`` although the retries ran out."""
     return ExecutionError(
         f"state {node.name}: on_fail returned {label_text(label)}, a Retry, after the retries "
-        f"ran out; return a label leading elsewhere",
+        f"ran out. Fix: return a label leading elsewhere",
         state=node.name,
         event=label,
     )
@@ -196,7 +196,7 @@ def _no_choice(chosen: Any, spec: MachineSpec, node: Node, labels: bool) -> Type
     if labels:
         return TypeError(
             f"on_error returned {_as_written(chosen)}, which is neither a septum state nor a label state "
-            f"{node.name} declares; return a state, one of its labels, or None"
+            f"{node.name} declares. Fix: return a state, one of its labels, or None"
         )
     return TypeError(
         f"machine {spec.shown}: on_error returned {chosen!r}, which is not a septum state; a machine "

@@ -170,7 +170,7 @@ def choose(node: Node, choice: Choice, ctx: Any) -> Op | None:
         if passed is not False:
             raise ExecutionError(
                 f"state {node.name}: {called(guard, 'guard')} of label {label_text(choice.label)} returned "
-                f"{passed!r}; a guard returns True or False (write `return bool(...)`)",
+                f"{passed!r}, but a guard returns True or False. Fix: write `return bool(...)`",
                 state=node.name,
                 event=choice.label,
             )

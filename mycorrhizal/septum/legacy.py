@@ -175,7 +175,7 @@ def _doc_only(machine: object, name: str, instead: str) -> AttributeError:
     # Python's own wording first, so code matching it (and hasattr, which sees an AttributeError) is
     # unaffected; then what this machine offers instead.
     python = f"{type(machine).__name__!r} object has no attribute {name!r}"
-    return AttributeError(f"{python}: only 0.x's documents named it; {instead}", name=name, obj=machine)
+    return AttributeError(f"{python}: only 0.x's documents named it. Fix: {instead}", name=name, obj=machine)
 
 
 class Compat0x:
@@ -222,7 +222,10 @@ class Compat0x:
     @log.setter
     def log(self, fn: Callable[[str], Any]) -> None:
         if not callable(fn):
-            raise TypeError(f"fsm.log takes a function of one text, got {fn!r}")
+            raise TypeError(
+                f"fsm.log takes a function of one text, got {fn!r}. Fix: assign a function, such as "
+                "print, or `lambda text: None` to silence it"
+            )
         self.context.log_to = fn  # type: ignore[attr-defined]
 
     @property

@@ -220,7 +220,7 @@ class StateMachine(Engine, legacy.Compat0x):
         if self.phase == DONE:
             raise StateMachineComplete(
                 f"machine {self.spec.shown} is complete (terminal state {self.node.name}); "
-                f"it takes no more messages; build a new StateMachine to run the states again",
+                f"it takes no more messages. Fix: build a new StateMachine to run the states again",
                 state=self.node.name,
                 event=msg,
             )
@@ -318,7 +318,7 @@ class StateMachine(Engine, legacy.Compat0x):
         if self.phase == DONE:
             raise StateMachineComplete(
                 f"machine {self.spec.shown} is complete (terminal state {self.node.name}); "
-                f"it has no more steps; build a new StateMachine to run the states again",
+                f"it has no more steps. Fix: build a new StateMachine to run the states again",
                 state=self.node.name,
             )
         if self.closed:
@@ -429,7 +429,7 @@ class StateMachine(Engine, legacy.Compat0x):
 
     def _refuse_closed(self, what: str, msg: Any = None) -> NoReturn:
         raise ExecutionError(
-            f"machine {self.spec.shown} is closed; it takes no more {what}; build a new StateMachine "
+            f"machine {self.spec.shown} is closed; it takes no more {what}. Fix: build a new StateMachine "
             f"to run the states again",
             state=self.node.name,
             event=msg,

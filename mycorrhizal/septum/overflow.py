@@ -27,8 +27,8 @@ def overflow(engine: Engine, msg: Any, priority: int) -> bool:
     if policy == "raise":
         report.queue_full(name, state, mailbox.limit, "refused", msg, mailbox.overflows)
         raise QueueOverflowError(
-            f"machine {name} (state {state}): message queue is full ({mailbox.limit} messages); "
-            f"run() the machine to drain it, raise max_queue_size, or choose "
+            f"machine {name} (state {state}): message queue is full ({mailbox.limit} messages). "
+            f"Fix: run() the machine to drain it, raise max_queue_size, or choose "
             f"queue_overflow='drop_newest'/'drop_oldest'",
             state=state,
             event=msg,

@@ -45,7 +45,7 @@ def register_state(state: State) -> State:
     declared state); returns it."""
     if not isinstance(state, State):
         raise TypeError(
-            f"register_state() takes a septum state, got {state!r}; decorate it with @septum.state"
+            f"register_state() takes a septum state, got {state!r}. Fix: decorate it with @septum.state"
         )
     for name in registered_names(state.module, state.qualname, state.name):
         REGISTRY[name] = state

@@ -91,7 +91,7 @@ class _MachineRoot:
 
 
 def _immutable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    raise AttributeError(f"{instance.kind} {instance.name!r} is immutable; declare a new one instead")
+    raise AttributeError(f"{instance.kind} {instance.name!r} is immutable. Fix: declare a new one instead")
 
 
 #: Every declared state by ``module.qualname`` (0.x's global registry; see :mod:`.registry`).

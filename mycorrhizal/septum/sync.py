@@ -63,21 +63,22 @@ def ensure(engine: Any) -> None:
     if verdict:
         raise ExecutionError(
             f"machine {spec.shown} cannot be driven synchronously: {verdict} "
-            f"{'is' if ',' not in verdict else 'are'} async; use `await run()`/`await tick()`, or make "
+            f"{'is' if ',' not in verdict else 'are'} async. Fix: use `await run()`/`await tick()`, or make "
             f"{'it a plain def' if ',' not in verdict else 'them plain defs'}",
             state=engine.node.name,
         )
     if isinstance(engine.timebase, MonotonicClock | WallClock | UTCClock) and _timed(spec):
         raise ExecutionError(
             f"machine {spec.shown} has states with a timeout, and its timebase "
-            f"{type(engine.timebase).__name__} keeps its timers on an event loop; for the synchronous "
+            f"{type(engine.timebase).__name__} keeps its timers on an event loop. Fix: for the synchronous "
             f"door build it with timebase=ManualClock() (and move time with clock.advance())",
             state=engine.node.name,
         )
     if engine.running:
         raise ExecutionError(
-            f"machine {spec.shown} is being run (by a handler or another task); the synchronous door "
-            f"only steps a machine nobody else is running",
+            f"machine {spec.shown} is being run (by a handler or another task), and the synchronous door "
+            f"only steps a machine nobody else is running. Fix: await that run, or call the synchronous "
+            f"door from outside the machine's handlers",
             state=engine.node.name,
         )
 
@@ -97,6 +98,6 @@ def finish(engine: Any, step: Coroutine[Any, Any, Any]) -> Any:
         pass
     raise ExecutionError(
         f"machine {engine.spec.shown}: a handler in state {engine.node.name} waited for {waits!r}, which "
-        f"needs an event loop; drive this machine with `await run()`",
+        f"needs an event loop. Fix: drive this machine with `await run()`",
         state=engine.node.name,
     )

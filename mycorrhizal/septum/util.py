@@ -19,6 +19,6 @@ def to_mermaid(fsm: Any) -> str:
     """
     if not isinstance(fsm, StateMachine | State | StateGroup):
         raise ValueError(
-            f"{fsm!r} is not a state machine; pass a StateMachine, or a state made with @septum.state"
+            f"{fsm!r} is not a state machine. Fix: pass a StateMachine, or a state made with @septum.state"
         )
     return to_mermaid_text(fsm.to_diagram())

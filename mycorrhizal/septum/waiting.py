@@ -98,7 +98,7 @@ async def take_turn(engine: Engine, skip: int) -> bool:
     if engine.running:
         if called_within(engine, DRIVING, skip=skip + 1):
             raise ExecutionError(
-                f"machine {engine.spec.shown}: a handler called run() on its own machine; use "
+                f"machine {engine.spec.shown}: a handler called run() on its own machine. Fix: use "
                 f"ctx.send_message() instead",
                 state=engine.node.name,
             )

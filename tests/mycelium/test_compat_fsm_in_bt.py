@@ -259,7 +259,8 @@ async def test_to_mermaid_is_fenced_and_draws_each_machine_beside_its_action() -
 async def test_run_refuses_a_max_ticks_that_is_not_a_count(max_ticks: Any) -> None:
     runner = TreeRunner(lamp([]), {}, ManualClock())
     message = (
-        rf"tree 'Lamp': tick_until_complete\(\) got max_ticks={re.escape(repr(max_ticks))}: max_ticks must be"
+        rf"tree 'Lamp': tick_until_complete\(\) got max_ticks={re.escape(repr(max_ticks))}\. "
+        r"Fix: max_ticks must be"
     )
     with pytest.raises(ValueError, match=message):
         await runner.run(max_ticks=max_ticks)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 
 from mycorrhizal.common import ManualClock
-from mycorrhizal.rhizomorph import Runner, Status, TreeBuilder, bt
+from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
 
 
 class Probe:
@@ -269,3 +270,48 @@ async def test_with_propagate_the_leaf_that_raised_is_not_halted_but_its_running
     assert hooks == ["sibling"]
     assert runner.statuses()["failing"] is Status.ERROR
     assert not runner.running
+
+
+@pytest.mark.parametrize("policy", [ErrorPolicy.PROPAGATE, ErrorPolicy.FAILURE, ErrorPolicy.ERROR])
+async def test_a_parallel_decided_as_a_sibling_raised_logs_the_exception_it_discards(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture, policy: ErrorPolicy
+) -> None:
+    """The sibling's task raised, but the parallel was decided before a tick collected it: halted,
+    it reports nothing; its exception is not silently lost, whatever the error policy."""
+
+    async def fast(timebase: ManualClock) -> Status:
+        await timebase.sleep(1)
+        return Status.SUCCESS
+
+    async def doomed(timebase: ManualClock) -> Status:
+        await timebase.sleep(1)
+        raise ConnectionError("lost the line")
+
+    b = TreeBuilder("Race")
+    b.root(b.parallel("race", b.action(fast), b.action(doomed), success_threshold=1))
+    runner = Runner(b.build(), {}, clock, on_error=policy)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(1)  # both finished; no tick has collected either yet
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.rhizomorph"):
+        assert await runner.tick() is Status.SUCCESS  # fast decided it; doomed was halted
+    [record] = [r for r in caplog.records if r.name == "mycorrhizal.rhizomorph"]
+    assert record.levelno == logging.WARNING
+    assert "Race" in record.getMessage() and "'doomed'" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ConnectionError)
+    assert runner.statuses()["doomed"] is Status.CANCELLED
+
+
+async def test_a_halted_leaf_that_finished_with_a_result_logs_nothing(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A discarded result is no fault (the docs say so): only a discarded exception is logged."""
+    b = TreeBuilder("Race")
+    fast, also = Probe("fast", 1), Probe("also", 1)
+    b.root(b.parallel("race", fast.node(b), also.node(b), success_threshold=1))
+    runner = Runner(b.build(), {}, clock)
+    assert await runner.tick() is Status.RUNNING
+    await clock.run_for(1)
+    with caplog.at_level(logging.DEBUG, logger="mycorrhizal.rhizomorph"):
+        assert await runner.tick() is Status.SUCCESS
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert also.events == ["started", "finished"]  # no halt hook: its work was done

@@ -41,7 +41,8 @@ async def test_aclose_halts_waits_for_unwinding_and_refuses_more_ticks() -> None
     assert log == ["hook", "cancelled", "unwound"]
     assert runner.closed and runner.statuses()["nap"] is C
     with pytest.raises(
-        ExecutionError, match=r"tree 'Sleeper': tick\(\) on a closed runner; make a new Runner"
+        ExecutionError,
+        match=r"tree 'Sleeper': tick\(\) on a closed runner\. Fix: make a new Runner to run the tree again$",
     ):
         await runner.tick()
     await runner.aclose()  # twice is harmless

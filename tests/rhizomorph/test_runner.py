@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, ExecutionError, HandlerError, ManualClock
+from mycorrhizal.common import DefinitionError, ExecutionError, HandlerError, InvalidStatusError, ManualClock
+from mycorrhizal.common.errors import split_fix
 from mycorrhizal.rhizomorph import ErrorPolicy, Runner, Status, TreeBuilder, bt
 from mycorrhizal.rhizomorph.events import CleanupFailed, LeafFailed, NodeHalted, NodeStatusChanged
 
@@ -127,29 +128,31 @@ async def test_max_ticks_bounds_tick_until_complete(script: Script) -> None:
     [
         (
             {"period": -1},
-            r"got period=-1 \(seconds between polls: pass 0 or more, or None to poll at once\)$",
+            r"got period=-1\. Fix: period is seconds between polls: pass 0 or more, or None to poll at once$",
         ),
-        ({"period": float("nan")}, r"got period=nan"),
+        ({"period": float("nan")}, r"got period=nan\. Fix: period is seconds between polls"),
         (
             {"timeout": -0.5},
-            r"got timeout=-0.5 \(seconds on the timebase: pass 0 or more, or None for no timeout\)$",
+            r"got timeout=-0.5\. Fix: timeout is seconds on the timebase: "
+            r"pass 0 or more, or None for no timeout$",
         ),
-        ({"timeout": -1, "period": -1}, r"got timeout=-1 .*; period=-1 "),
+        ({"timeout": -1, "period": -1}, r"got timeout=-1, period=-1\. Fix: timeout is .*; period is "),
         (
             {"timeout": True},
-            r"got timeout=True \(seconds on the timebase: pass 0 or more, or None for no timeout\)$",
+            r"got timeout=True\. Fix: timeout is seconds on the timebase: "
+            r"pass 0 or more, or None for no timeout$",
         ),
-        ({"timeout": "5"}, r"got timeout='5' \(seconds on the timebase"),
-        ({"period": True}, r"got period=True \(seconds between polls"),
-        ({"period": "0.1"}, r"got period='0.1' \(seconds between polls"),
+        ({"timeout": "5"}, r"got timeout='5'\. Fix: timeout is seconds on the timebase"),
+        ({"period": True}, r"got period=True\. Fix: period is seconds between polls"),
+        ({"period": "0.1"}, r"got period='0.1'\. Fix: period is seconds between polls"),
         (
             {"max_ticks": True},
-            r"got max_ticks=True: max_ticks must be >= 1 and an int \(or None for no limit\)$",
+            r"got max_ticks=True\. Fix: max_ticks must be >= 1 and an int \(or None for no limit\)$",
         ),
-        ({"max_ticks": 2.5}, r"got max_ticks=2.5: max_ticks must be >= 1 and an int"),
-        ({"max_ticks": float("nan")}, r"got max_ticks=nan: max_ticks must be >= 1 and an int"),
-        ({"max_ticks": float("inf")}, r"got max_ticks=inf: max_ticks must be >= 1 and an int"),
-        ({"max_ticks": "3"}, r"got max_ticks='3': max_ticks must be >= 1 and an int"),
+        ({"max_ticks": 2.5}, r"got max_ticks=2.5\. Fix: max_ticks must be >= 1 and an int"),
+        ({"max_ticks": float("nan")}, r"got max_ticks=nan\. Fix: max_ticks must be >= 1 and an int"),
+        ({"max_ticks": float("inf")}, r"got max_ticks=inf\. Fix: max_ticks must be >= 1 and an int"),
+        ({"max_ticks": "3"}, r"got max_ticks='3'\. Fix: max_ticks must be >= 1 and an int"),
     ],
 )
 async def test_tick_until_complete_refuses_a_negative_period_or_timeout(
@@ -346,7 +349,11 @@ async def test_one_runner_is_driven_by_one_tick_until_complete_at_a_time(clock: 
     runner = Runner(sleeper_tree(10), {}, clock)
     first = asyncio.create_task(runner.tick_until_complete())
     await asyncio.sleep(0)
-    with pytest.raises(ExecutionError, match=r"tree 'Nap': tick_until_complete\(\) is already running"):
+    with pytest.raises(
+        ExecutionError,
+        match=r"tree 'Nap': tick_until_complete\(\) is already running for this runner\. "
+        r"Fix: await that call",
+    ):
         await runner.tick_until_complete()
     await clock.run_for(10)
     assert await first is S
@@ -371,7 +378,10 @@ async def test_tick_is_refused_while_tick_until_complete_drives_the_runner(clock
     await asyncio.sleep(0)
     clock.advance(1)
     await asyncio.sleep(0)  # the leaf's task finishes and wakes the run
-    refused = r"tree 'Once': tick\(\) while tick_until_complete\(\) is running"
+    refused = (
+        r"tree 'Once': tick\(\) while tick_until_complete\(\) is running for this runner\. "
+        r"Fix: await that call"
+    )
     with pytest.raises(ExecutionError, match=refused):
         await runner.tick()
     await clock.run_for(2)
@@ -458,8 +468,8 @@ async def test_reset_during_a_tick_is_refused_naming_the_tree(caller: str, clock
     bb["alarm"] = True
     refused = (
         r"tree 'Reset': reset\(\) during a tick \(by a leaf or a halt hook\) would clear the progress "
-        r"the tick goes on from; end the run with the status the leaf returns, or call reset\(\) "
-        r"between ticks \(after tick\(\) returns, or from on_tick\)"
+        r"the tick goes on from\. Fix: end the run with the status the leaf returns, or call reset\(\) "
+        r"between ticks \(after tick\(\) returns, or from on_tick\)$"
     )
     if caller == "halt hook":
         assert await runner.tick() is R  # the hook's error is reported; halting goes on
@@ -502,3 +512,116 @@ async def test_reset_between_ticks_works_from_callbacks_too(caller: str, clock: 
     assert halts == ["walk"] and not runner.running
     assert runner.statuses() == dict.fromkeys(["limit", "rounds", "walk"], Status.CANCELLED)
     assert _last_told(seen) == runner.statuses()
+
+
+# ------------------------------------------------------------------ every refusal ends with its fix
+
+
+def _refusing(leaf: Any) -> Runner:
+    """A runner of tree 'Refusing' whose one leaf is ``leaf`` (which asks for ``ctx``: the runner)."""
+    b = TreeBuilder("Refusing")
+    b.root(b.action(leaf, name="meddler"))
+    runner = Runner(b.build(), {})
+    runner.ctx = runner
+    return runner
+
+
+async def _tick_closed(clock: ManualClock) -> None:
+    runner = Runner(sleeper_tree(10), {}, clock)
+    await runner.aclose()
+    await runner.tick()
+
+
+async def _tick_while_driven(clock: ManualClock) -> None:
+    runner = Runner(sleeper_tree(10), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await asyncio.sleep(0)
+    try:
+        await runner.tick()
+    finally:
+        await runner.aclose()
+        await run
+
+
+async def _drive_twice(clock: ManualClock) -> None:
+    runner = Runner(sleeper_tree(10), {}, clock)
+    run = asyncio.create_task(runner.tick_until_complete())
+    await asyncio.sleep(0)
+    try:
+        await runner.tick_until_complete()
+    finally:
+        await runner.aclose()
+        await run
+
+
+async def _reset_in_a_tick(clock: ManualClock) -> None:
+    await _refusing(lambda ctx: ctx.reset()).tick()
+
+
+async def _aclose_in_a_tick(clock: ManualClock) -> None:
+    async def closer(ctx: Runner) -> Status:
+        await ctx.aclose()
+        return S
+
+    await _refusing(closer).tick()
+
+
+async def _snapshot_in_a_tick(clock: ManualClock) -> None:
+    await _refusing(lambda ctx: ctx.snapshot()).tick()
+
+
+async def _bad_timeout(clock: ManualClock) -> None:
+    await Runner(sleeper_tree(10), {}, clock).tick_until_complete(timeout=-1, max_ticks=0)
+
+
+async def _leaf_raised(clock: ManualClock) -> None:
+    def boom(bb: Any) -> Status:
+        raise KeyError("missing")
+
+    await _refusing(boom).tick()
+
+
+async def _not_a_status(clock: ManualClock) -> None:
+    await _refusing(lambda bb: "ok").tick()
+
+
+async def _no_such_node(clock: ManualClock) -> None:
+    @bt.tree
+    def Nap() -> None:
+        @bt.root
+        @bt.action
+        def nap(bb: Any) -> Status:
+            return S
+
+    _ = Nap.napp
+
+
+REFUSALS = [
+    (_tick_closed, ExecutionError, r"^tree 'Nap': tick\(\) on a closed runner\. Fix: make a new Runner"),
+    (_tick_while_driven, ExecutionError, r"^tree 'Nap': tick\(\) while tick_until_complete\(\) is"),
+    (_drive_twice, ExecutionError, r"^tree 'Nap': tick_until_complete\(\) is already running"),
+    (_reset_in_a_tick, ExecutionError, r"^tree 'Refusing': reset\(\) during a tick .* would clear"),
+    (_aclose_in_a_tick, ExecutionError, r"^tree 'Refusing': aclose\(\) during a tick .* would clear"),
+    (_snapshot_in_a_tick, ExecutionError, r"^tree 'Refusing': snapshot\(\) during a tick .* half done"),
+    (_bad_timeout, ValueError, r"^tree 'Nap': tick_until_complete\(\) got timeout=-1, max_ticks=0\. "),
+    (_leaf_raised, HandlerError, r"^action 'meddler' in tree 'Refusing' raised KeyError\('missing'\)\. "),
+    (_not_a_status, InvalidStatusError, r"^action 'meddler' in tree 'Refusing' returned 'ok'"),
+    (_no_such_node, AttributeError, r"^tree 'Nap' declares no node named 'napp'\. Fix: did you mean"),
+]
+"""(what raises, the error's type, its start): refusals of a runner, and two that always said their fix."""
+
+
+@pytest.mark.parametrize(
+    ("trigger", "kind", "match"), REFUSALS, ids=[t.__name__.strip("_") for t, _, _ in REFUSALS]
+)
+async def test_each_refusal_names_the_tree_and_ends_with_one_fix(
+    trigger: Any, kind: type[Exception], match: str, clock: ManualClock
+) -> None:
+    # Before: a closed runner, a tick during a run, reset()/aclose()/snapshot() in a tick, bad
+    # tick_until_complete() arguments and a leaf's propagated exception said their advice after
+    # "; " (or gave none), which split_fix() could not find: no ". Fix: " at all.
+    with pytest.raises(kind, match=match) as info:
+        await trigger(clock)
+    said = str(info.value).removeprefix("'").removesuffix("'")  # (an AttributeError's str is its text)
+    problem, fix = split_fix(said)
+    assert said.count(". Fix: ") == 1 and problem and fix, said

@@ -487,8 +487,8 @@ async def test_a_snapshot_during_a_tick_is_refused_naming_the_tree(caller: str, 
     bb["alarm"] = True
     refused = (
         r"tree 'Alarmed': snapshot\(\) during a tick \(by a leaf or a halt hook\) would write down "
-        r"a tick half done, and a runner restored from it would go on from there; call snapshot\(\) "
-        r"between ticks \(after tick\(\) returns, or from on_tick\)"
+        r"a tick half done, and a runner restored from it would go on from there\. Fix: call snapshot\(\) "
+        r"between ticks \(after tick\(\) returns, or from on_tick\)$"
     )
     if caller == "halt hook":
         assert await runner.tick() is Status.RUNNING  # the hook's error is reported; halting goes on

@@ -553,22 +553,22 @@ RUN_TIME: list[tuple[str, Any, str]] = [
     (
         "a coroutine returned, not awaited",
         forgot_await,
-        "state Forgetful: on_state returned the coroutine helper() instead of a label; write `return await helper(...)`",
+        "state Forgetful: on_state returned the coroutine helper() instead of a label. Fix: write `return await helper(...)`",
     ),
     (
         "a local coroutine returned, not awaited",
         forgot_await_local,
-        "state Forgetful: on_state returned the coroutine fetch() instead of a label; write `return await fetch(...)`",
+        "state Forgetful: on_state returned the coroutine fetch() instead of a label. Fix: write `return await fetch(...)`",
     ),
     (
         "a label transitions() does not declare",
         undeclared,
-        "state Undeclared: on_state returned 'GONE', which its transitions() does not declare; add LabeledTransition(GONE, ...) or return a declared label",
+        "state Undeclared: on_state returned 'GONE', which its transitions() does not declare. Fix: add LabeledTransition(GONE, ...) or return a declared label",
     ),
     (
         "Pop with an empty stack",
         pops_first,
-        "state PopsFirst: Pop (label POP) with an empty stack; Push(...) into this state before popping, or target a state",
+        "state PopsFirst: Pop (label POP) with an empty stack. Fix: Push(...) into this state before popping, or target a state",
     ),
 ]
 

@@ -185,7 +185,7 @@ def test_util_to_mermaid_draws_a_machine_before_and_after_initialize() -> None:
 
 
 def test_util_to_mermaid_refuses_what_is_not_a_machine() -> None:
-    with pytest.raises(ValueError, match="is not a state machine; pass a StateMachine"):
+    with pytest.raises(ValueError, match=r"is not a state machine\. Fix: pass a StateMachine"):
         to_mermaid("Idle")
 
 

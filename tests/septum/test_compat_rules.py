@@ -232,7 +232,7 @@ async def test_a_state_with_empty_transitions_waits(caplog: pytest.LogCaptureFix
 def missing_on_timeout(timeout: float) -> str:
     """The whole message of the error a timeout without on_timeout fails the machine with."""
     return (
-        rf"^state Timed: timed out \(timeout={timeout}\) but declares no @septum\.on_timeout handler; "
+        rf"^state Timed: timed out \(timeout={timeout}\) but declares no @septum\.on_timeout handler\. Fix: "
         r"add an @septum\.on_timeout handler returning a label, or drop timeout= from its "
         r"StateConfiguration$"
     )

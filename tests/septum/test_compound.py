@@ -341,7 +341,7 @@ async def test_a_top_level_compound_state_that_completes_with_nowhere_to_go_comp
     assert fsm.is_complete and names(fsm.configuration) == ["Job", "Finished"]
     with pytest.raises(
         StateMachineComplete,
-        match=r"machine Job is complete \(terminal state Finished\); it has no more steps; build a new",
+        match=r"machine Job is complete \(terminal state Finished\); it has no more steps\. Fix: build a new",
     ):
         await fsm.tick()
 

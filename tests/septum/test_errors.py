@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from mycorrhizal.common import HandlerError, StateMachineComplete
+from mycorrhizal.common import (
+    ExecutionError,
+    HandlerError,
+    PopFromEmptyStack,
+    QueueOverflowError,
+    StateMachineComplete,
+    UndeclaredLabelError,
+)
+from mycorrhizal.common.errors import split_fix
 from mycorrhizal.septum import (
     Again,
     HandlerFailed,
@@ -17,6 +27,8 @@ from mycorrhizal.septum import (
     StateConfiguration,
     StateMachine,
 )
+from mycorrhizal.septum.registry import register_state
+from mycorrhizal.septum.util import to_mermaid
 
 from ._helpers import E, log_to, make, terminal
 
@@ -173,7 +185,7 @@ async def test_an_error_hook_answering_an_unlisted_target_hears_it_named(chosen:
     # Before: "on_error returned <class 'mycorrhizal.septum.targets.Again'>, which is neither ..."
     fsm = StateMachine(Worker, on_error=lambda ctx, error: chosen)
     fsm.send_message("bad")
-    declared = "which is neither a septum state nor a label state Worker declares; "
+    declared = r"which is neither a septum state nor a label state Worker declares\. Fix: "
     with pytest.raises(TypeError, match=rf"^on_error returned {shown}, {declared}"):
         await fsm.run()
 
@@ -194,7 +206,7 @@ async def test_a_failure_whose_error_hook_fails_is_told_to_observers_before_it_i
     refused = {
         "raising": "^hook broke$",
         "not a state or label": "on_error returned 'Oops', which is neither a septum state nor a label "
-        "state Worker declares; return a state, one of its labels, or None",
+        "state Worker declares. Fix: return a state, one of its labels, or None",
     }
     with pytest.raises(RuntimeError if hook == "raising" else TypeError, match=refused[hook]):
         await fsm.run()
@@ -316,7 +328,8 @@ async def test_a_failed_terminal_on_enter_still_completes_the_machine() -> None:
     assert await fsm.run() == 0
     with pytest.raises(
         StateMachineComplete,
-        match=r"machine Last is complete \(terminal state Final\); it takes no more messages; build a new",
+        match=r"machine Last is complete \(terminal state Final\); it takes no more messages\. "
+        r"Fix: build a new",
     ):
         fsm.send_message("more")
 
@@ -378,3 +391,127 @@ async def test_an_error_in_a_timer_driven_on_timeout_is_routed_to_the_error_stat
     assert fsm.current_state is Catch and clock.pending == 0
     assert fsm.common["log"] == ["state Expiring: on_timeout raised RuntimeError: hook broke"]
     assert await fsm.run() == 0  # routed, so nothing is kept to be raised later
+
+
+# --- every refusal ends with its fix ----------------------------------------------------------------
+
+Idle = make("Idle", on_state=lambda ctx: None, transitions=lambda: [LabeledTransition(E.DONE, End)])
+
+
+async def _undeclared() -> None:
+    loose = make("Loose", on_state=lambda ctx: "GONE", transitions=lambda: [LabeledTransition(E.GO, End)])
+    await StateMachine(loose).run()
+
+
+async def _unawaited() -> None:
+    async def later() -> E:
+        return E.GO
+
+    async def on_state(ctx: object) -> object:
+        return later()  # the mistake: no await
+
+    await StateMachine(
+        make("Hasty", on_state=on_state, transitions=lambda: [LabeledTransition(E.GO, End)])
+    ).run()
+
+
+async def _empty_stack() -> None:
+    pops = make(
+        "Pops",
+        on_state=lambda ctx: E.POP,
+        transitions=lambda: [LabeledTransition(E.POP, Pop), LabeledTransition(E.PUSH, Push(End))],
+    )
+    await StateMachine(pops).run()
+
+
+async def _complete() -> None:
+    fsm = StateMachine(End)
+    await fsm.initialize()
+    fsm.send_message("late")
+
+
+async def _closed() -> None:
+    fsm = StateMachine(Idle)
+    await fsm.aclose()
+    fsm.send_message("late")
+
+
+async def _queue_full() -> None:
+    fsm = StateMachine(Idle, max_queue_size=1)
+    fsm.send_message("first")
+    fsm.send_message("second")
+
+
+async def _async_handler_driven_synchronously() -> None:
+    async def on_state(ctx: object) -> None:
+        return None
+
+    StateMachine(
+        make("Awaits", on_state=on_state, transitions=lambda: [LabeledTransition(E.GO, End)])
+    ).run_sync()
+
+
+async def _error_hook_answers_nonsense() -> None:
+    fsm = StateMachine(Worker, on_error=lambda ctx, error: "nowhere")
+    fsm.send_message("bad")
+    await fsm.run()
+
+
+async def _not_a_machine() -> None:
+    to_mermaid(42)
+
+
+async def _not_a_state() -> None:
+    register_state(42)  # type: ignore[arg-type]
+
+
+async def _documents_only() -> None:
+    _ = StateMachine(Idle).blackboard
+
+
+async def _immutable() -> None:
+    Idle.name = "Busy"  # type: ignore[misc]
+
+
+REFUSALS = [
+    (_undeclared, UndeclaredLabelError, r"^state Loose: on_state returned 'GONE', which its transitions"),
+    (
+        _unawaited,
+        ExecutionError,
+        r"^state Hasty: on_state returned the coroutine later\(\) instead of a label\.",
+    ),
+    (_empty_stack, PopFromEmptyStack, r"^state Pops: Pop \(label POP\) with an empty stack\. Fix: Push"),
+    (_complete, StateMachineComplete, r"^machine End is complete \(terminal state End\); it takes no more"),
+    (_closed, ExecutionError, r"^machine Idle is closed; it takes no more messages\. Fix: build a new"),
+    (
+        _queue_full,
+        QueueOverflowError,
+        r"^machine Idle \(state Idle\): message queue is full \(1 messages\)\.",
+    ),
+    (_async_handler_driven_synchronously, ExecutionError, r"^machine Awaits cannot be driven synchronously"),
+    (
+        _error_hook_answers_nonsense,
+        TypeError,
+        r"^on_error returned 'nowhere', which is neither a septum state",
+    ),
+    (_not_a_machine, ValueError, r"^42 is not a state machine\. Fix: pass a StateMachine"),
+    (_not_a_state, TypeError, r"^register_state\(\) takes a septum state, got 42\. Fix: decorate it"),
+    (_documents_only, AttributeError, r"'blackboard': only 0\.x's documents named it\. Fix: use fsm\.common"),
+    (_immutable, AttributeError, r"^state 'Idle' is immutable\. Fix: declare a new one instead$"),
+]
+"""(what raises, the error's type, its start): refusals of a machine, its states and helpers."""
+
+
+@pytest.mark.parametrize(
+    ("trigger", "kind", "match"), REFUSALS, ids=[t.__name__.strip("_") for t, _, _ in REFUSALS]
+)
+async def test_each_refusal_names_what_it_refuses_and_ends_with_one_fix(
+    trigger: Any, kind: type[Exception], match: str
+) -> None:
+    # Before: these said their advice after "; " (UndeclaredLabelError: "...does not declare; add
+    # LabeledTransition(...)"), which split_fix() could not find: no ". Fix: " at all.
+    with pytest.raises(kind, match=match) as info:
+        await trigger()
+    said = str(info.value)
+    problem, fix = split_fix(said)
+    assert said.count(". Fix: ") == 1 and problem and fix, said

@@ -226,7 +226,7 @@ async def test_a_guard_that_does_not_answer_true_or_false_is_an_execution_error(
     fsm.send_message("yes")
     with pytest.raises(
         ExecutionError,
-        match=rf"^state Sloppy: {re.escape(named)} of label GO returned 'yes'; a guard returns True or False",
+        match=rf"^state Sloppy: {re.escape(named)} of label GO returned 'yes', but a guard returns True or False\. Fix: write `return bool\(\.\.\.\)`$",
     ):
         await fsm.run()
 

@@ -184,8 +184,8 @@ async def test_complete_machine_refuses_messages_and_steps_saying_what_to_do(cal
     fsm = StateMachine(End)
     await fsm.initialize()
     assert fsm.is_complete
-    message = f"machine End is complete (terminal state End); {refused}; "
-    message += "build a new StateMachine to run the states again"
+    message = f"machine End is complete (terminal state End); {refused}. "
+    message += "Fix: build a new StateMachine to run the states again"
     with pytest.raises(StateMachineComplete, match=f"^{re.escape(message)}$"):
         call(fsm)
 
@@ -290,7 +290,8 @@ async def test_queue_matches_its_model_under_priorities_and_overflow(policy, lim
         if policy == "raise":
             with pytest.raises(
                 QueueOverflowError,
-                match=r"machine Recorder \(state Recorder\): message queue is full .*; run\(\) the machine",
+                match=r"machine Recorder \(state Recorder\): message queue is full \(\d+ messages\)\. "
+                r"Fix: run\(\) the machine",
             ):
                 fsm.send_message(msg, priority=priority)
         elif policy == "drop_newest":

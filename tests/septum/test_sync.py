@@ -104,12 +104,12 @@ def test_a_complete_machine_refuses_more_as_run_does() -> None:
     assert fsm.run_sync() == 0 and fsm.is_complete
     with pytest.raises(
         StateMachineComplete,
-        match="machine Stop is complete .*; it has no more steps; build a new StateMachine",
+        match=r"machine Stop is complete .*; it has no more steps\. Fix: build a new StateMachine",
     ):
         fsm.step()
     with pytest.raises(
         StateMachineComplete,
-        match="machine Stop is complete .*; it takes no more messages; build a new StateMachine",
+        match=r"machine Stop is complete .*; it takes no more messages\. Fix: build a new StateMachine",
     ):
         fsm.send("late")
 
@@ -122,7 +122,7 @@ def test_a_machine_with_an_async_handler_is_refused_before_anything_moves() -> N
     fsm = StateMachine(make("Awaits", config=StateConfiguration(can_dwell=True), on_state=async_on_state))
     with pytest.raises(
         ExecutionError,
-        match=r"machine Awaits cannot be driven synchronously: Awaits.on_state is async; use `await run\(\)`/`await tick\(\)`, or make it a plain def",
+        match=r"machine Awaits cannot be driven synchronously: Awaits.on_state is async\. Fix: use `await run\(\)`/`await tick\(\)`, or make it a plain def",
     ):
         fsm.send("x")
     assert fsm.queue_size == 0
@@ -173,6 +173,6 @@ def test_a_handler_cannot_drive_its_own_machine_through_the_door() -> None:
 def test_timed_states_on_a_real_clock_are_refused_with_the_fix() -> None:
     with pytest.raises(
         ExecutionError,
-        match=r"machine Green has states with a timeout, and its timebase MonotonicClock keeps its timers on an event loop; for the synchronous door build it with timebase=ManualClock\(\)",
+        match=r"machine Green has states with a timeout, and its timebase MonotonicClock keeps its timers on an event loop\. Fix: for the synchronous door build it with timebase=ManualClock\(\)",
     ):
         StateMachine(light()).step()

@@ -464,7 +464,8 @@ def test_a_misspelt_label_returned_is_answered_with_the_nearest_declared(
     fsm.run_sync()
     # Before: "... which its transitions() does not declare; add LabeledTransition(DONEE, ...) or ..."
     with pytest.raises(
-        UndeclaredLabelError, match=rf"returned '{label}', which its transitions\(\) does not declare; {fix}"
+        UndeclaredLabelError,
+        match=rf"returned '{label}', which its transitions\(\) does not declare\. Fix: {fix}",
     ):
         fsm.send("go")
 
@@ -491,7 +492,7 @@ def test_a_target_returned_but_not_listed_is_named_as_written(target: object, sh
     fsm.run_sync()
     with pytest.raises(
         UndeclaredLabelError,
-        match=rf"^state Loose: on_state returned {shown}, which its transitions\(\) does not declare; "
+        match=rf"^state Loose: on_state returned {shown}, which its transitions\(\) does not declare\. Fix: "
         rf"add LabeledTransition\(SOME_LABEL, {shown}\) or return a declared label$",
     ):
         fsm.send("go")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ FAILURE = Status.FAILURE
 RUNNING = Status.RUNNING
 CANCELLED = Status.CANCELLED
 _copy_context = contextvars.copy_context
+log = logging.getLogger("mycorrhizal.rhizomorph")
 
 
 _GETTERS: dict[str, Callable[[Host], Any]] = {
@@ -350,7 +352,8 @@ def leaf_halt(i: int, hook: Call | None) -> HaltFn:
     """Halt of a leaf: cancel its task (if any) and run its halt hook.
 
     The hook is skipped for an async leaf whose coroutine had already finished by itself (the tree
-    had not collected its result yet): there is no work left to stop.
+    had not collected its result yet): there is no work left to stop.  Its result is discarded; an
+    exception it raised is logged (:func:`_discarded`), never lost without a word.
     """
 
     def halt(rt: Host) -> None:
@@ -364,8 +367,27 @@ def leaf_halt(i: int, hook: Call | None) -> HaltFn:
             finished = task.done()
             rt._abandon(i, task)
             if finished:
+                if not task.cancelled() and task.exception() is not None:
+                    _discarded(rt, i, task.exception())
                 return  # its work is already done (the result is discarded): nothing to stop
         if hook is not None:
             rt._run_halt_hook(i, hook)
 
     return halt
+
+
+def _discarded(rt: Host, i: int, exc: BaseException) -> None:
+    """Leaf ``i``'s coroutine raised ``exc``, but the leaf was halted before a tick collected it.
+
+    No error policy applies: the leaf reports no status (it is CANCELLED) and a halt may come from a
+    timer, where there is no tick to raise into; so the exception is logged, for every policy.
+    """
+    spec = rt._program.plan.specs[i]
+    log.warning(
+        "%s: %s %r raised %r, but was halted before a tick collected it; the exception is discarded",
+        rt.tree.name,
+        spec.kind,
+        spec.name,
+        exc,
+        exc_info=exc,
+    )
