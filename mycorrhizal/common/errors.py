@@ -94,11 +94,17 @@ def problem(exc: BaseException) -> str:
     return split_fix(reason(exc))[0]
 
 
-def fix_last(said: str, more: str) -> str:
+def fix_last(said: str, more: str, otherwise: str | None = None) -> str:
     """``said`` (an error's text, which may end with ``". Fix: ..."``) followed by ``more``, the fix
-    kept last: a message that goes on after an error's fix reads as if it were part of it."""
+    kept last: a message that goes on after an error's fix reads as if it were part of it.
+
+    ``otherwise``: the fix to end with when ``said`` says none (a user's own exception, quoted), so
+    that the message still ends with ``". Fix: ..."``.
+    """
     problem, fix = split_fix(said)
-    return f"{said}{more}" if fix is None else f"{problem}{more}. Fix: {fix}"
+    if fix is None:
+        return f"{said}{more}" if otherwise is None else f"{said.rstrip('.')}{more}. Fix: {otherwise}"
+    return f"{problem}{more}. Fix: {fix}"
 
 
 class MycorrhizalError(Exception):

@@ -33,7 +33,7 @@ def check_room(p: PlaceState) -> None:
     """Refuse (``CapacityError``) one more token in a full place ``p``."""
     if p.capacity is not None and len(p.tokens) + p.reserved >= p.capacity:
         raise CapacityError(
-            f"place {p.qname!r} is full (capacity {p.capacity}); wait for room (run_until_idle) or "
+            f"place {p.qname!r} is full (capacity {p.capacity}). Fix: wait for room (run_until_idle) or "
             "raise its capacity",
             place=p.qname,
         )
@@ -44,21 +44,21 @@ def batch(p: PlaceState, tokens: Iterable[Any]) -> list[Any]:
     if isinstance(tokens, str | bytes | bytearray):
         raise ExecutionError(
             f"place {p.qname!r}: add_tokens was given the {type(tokens).__name__} {tokens[:40]!r}, which "
-            f"would become one token per character; pass a list of tokens, add_tokens({p.qname!r}, [token]), "
-            f"or use add_token({p.qname!r}, token)",
+            f"would become one token per character. Fix: pass a list of tokens, "
+            f"add_tokens({p.qname!r}, [token]), or use add_token({p.qname!r}, token)",
             place=p.qname,
         )
     if not isinstance(tokens, Iterable):  # one token given where a batch was meant
         raise ExecutionError(
             f"place {p.qname!r}: add_tokens was given the {type(tokens).__name__} {tokens!r:.40}, which is "
-            f"not a collection of tokens; pass a list of tokens, add_tokens({p.qname!r}, [token]), "
+            f"not a collection of tokens. Fix: pass a list of tokens, add_tokens({p.qname!r}, [token]), "
             f"or use add_token({p.qname!r}, token)",
             place=p.qname,
         )
     listed = list(tokens)
     if p.capacity is not None and len(p.tokens) + p.reserved + len(listed) > p.capacity:
         raise CapacityError(
-            f"place {p.qname!r} has room for {p.room()} more token(s), not {len(listed)}; add fewer or "
+            f"place {p.qname!r} has room for {p.room()} more token(s), not {len(listed)}. Fix: add fewer or "
             "raise its capacity",
             place=p.qname,
         )

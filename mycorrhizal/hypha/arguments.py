@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, fix_last
 from ..common.interface_views import InterfaceViews
 from .compile import FlatNet, IOCall
 from .context import with_context
@@ -72,10 +72,9 @@ def _bind_handler(t: TransitionState, bb: Any, views: InterfaceViews) -> None:
         try:
             state = spec.state_factory()
         except Exception as exc:
-            raise HandlerError(
-                f"the state_factory of transition {t.qname!r} raised {type(exc).__name__}: {exc}",
-                transition=t.qname,
-            ) from exc
+            said = f"the state_factory of transition {t.qname!r} raised {type(exc).__name__}: {exc}"
+            fix = f"make the state_factory of {t.qname!r} return the handler's state without raising"
+            raise HandlerError(fix_last(said, "", otherwise=fix), transition=t.qname) from exc
         t.handler = lambda consumed, _bb, timebase: handler(consumed, board, timebase, state)
     elif t.wants_ctx:
         t.handler = lambda consumed, _bb, timebase, ctx: handler(consumed, board, timebase, ctx)

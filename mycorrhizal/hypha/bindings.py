@@ -51,7 +51,7 @@ def pick(
             return i
     raise HandlerError(
         f"the guard of transition {transition!r} yielded {chosen!r}, which is not one of the candidate "
-        "bindings it was given; yield one of them as it is",
+        "bindings it was given. Fix: yield one of them as it is",
         transition=transition,
     )
 
@@ -81,8 +81,9 @@ def _first_async(transition: str, agen: Any) -> Any:
                 return None
             _abandon(step)
             raise HandlerError(
-                f"the guard of transition {transition!r} awaited something that was not ready; guards run "
-                "while the scheduler chooses what to fire and cannot wait",
+                f"the guard of transition {transition!r} awaited something that was not ready: guards run "
+                "while the scheduler chooses what to fire and cannot wait. Fix: make the guard decide "
+                "from its bindings alone, and await in the handler instead",
                 transition=transition,
             )
     finally:

@@ -79,7 +79,11 @@ class Consumed(list[Any]):
     def token(self) -> Any:
         """The single consumed token (for transitions with one input arc of weight 1)."""
         if len(self) != 1:
-            raise ValueError(f"consumed.token needs exactly one token, this firing consumed {len(self)}")
+            inputs = [qualified for qualified, _, _ in self._places]
+            raise ValueError(
+                f"consumed.token needs exactly one token, this firing (inputs {inputs}) consumed "
+                f"{len(self)}. Fix: read consumed[0], consumed['<input place>'] or iterate over consumed"
+            )
         return list.__getitem__(self, 0)
 
 
@@ -152,7 +156,7 @@ class FiringContext:
         if self._key_of is None:
             raise HandlerError(
                 f"transition {self.transition!r} asked for ctx.idempotency_key, which only a runner with "
-                "a store has; pass store=... to the Runner",
+                "a store has. Fix: pass store=... to the Runner",
                 transition=self.transition,
             )
         return self._key_of(self.transition, self.consumed)
@@ -163,7 +167,7 @@ class FiringContext:
             fix = did_you_mean(place, self._keys, "add an arc or an 'outputs=' entry")
             raise RoutingError(
                 f"transition {self.transition!r} may not produce into {named(place)!r}: it has no output "
-                f"arc to it (outputs: {list(self.outputs)}); {fix}",
+                f"arc to it (outputs: {list(self.outputs)}). Fix: {fix}",
                 transition=self.transition,
                 place=str(place),
             )

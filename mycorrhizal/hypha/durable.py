@@ -22,6 +22,7 @@ from ..common.errors import (
     StoreBusyError,
     StoreClosedError,
     StoreError,
+    fix_last,
 )
 from ..common.store import Journal, Store
 from .ioplaces import IOPlaces
@@ -183,6 +184,13 @@ class Durable:
         closed.__cause__ = error
         return closed
 
+    def _failure(self, error: StoreError, when: str = "", *, more: str = "") -> str:
+        """What to say of the journal's ``error``: its own fix if it says one (a fenced run, a full
+        disk...), else to recover the run once the store works again."""
+        said = f"the journal of run {self.run!r} failed{' ' if when else ''}{when}: {error}"
+        fix = f"recover the run with Runner.recover(net, store, run={self.run!r}) once the store works again"
+        return fix_last(said, more, otherwise=fix)
+
     def failed(self, error: StoreError) -> None:
         """The journal failed: stop firing (what runs on is not durable) and tell whoever waits."""
         ready = self._parts.ready
@@ -191,10 +199,7 @@ class Durable:
             error = self.runner_facing(error)
             said = f"the runner stopped firing: {error}"
         else:
-            said = (
-                f"the journal of run {self.run!r} failed ({error}); the runner stopped firing: recover the "
-                "run with Runner.recover once the store works again"
-            )
+            said = self._failure(error, more="; the runner stopped firing")
         self._report.record(said, error, handled=False)
         ready.fail_waiters(error)
 
@@ -206,7 +211,7 @@ class Durable:
         if isinstance(recorder.failure, StoreClosedError):
             raise self.runner_facing(recorder.failure)
         if recorder.failure is not None:
-            raise StoreError(f"the journal of run {self.run!r} failed earlier: {recorder.failure}")
+            raise StoreError(self._failure(recorder.failure, "earlier"))
         if recorder.attach_memory(self._parts.transitions) or recorder.snapshot_requested:
             self.write_snapshot()  # (stopping closed the fsm= machines: the journal learns it here)
 
@@ -237,7 +242,7 @@ class Durable:
         if isinstance(recorder.failure, StoreClosedError):
             raise self.runner_facing(recorder.failure)
         if recorder.failure is not None:
-            raise StoreError(f"the journal of run {self.run!r} failed: {recorder.failure}")
+            raise StoreError(self._failure(recorder.failure))
 
     def key(self, transition: str, consumed: list[Any]) -> str:
         """The idempotency key of a firing in flight."""
@@ -245,7 +250,7 @@ class Durable:
         if recorder is None:
             raise HandlerError(
                 f"transition {transition!r} asked for ctx.idempotency_key before the runner's journal was "
-                "open; it opens when the runner starts",
+                "open (it opens when the runner starts). Fix: read it in a firing of a started runner",
                 transition=transition,
             )
         return recorder.key(self.run, transition, consumed)

@@ -16,7 +16,7 @@ from .context import Consumed
 from .ioplaces import IOPlaces
 from .places import FailedToken
 from .ready import Ready
-from .reporting import Reporter, log
+from .reporting import STOP_INSTEAD, Reporter, log
 from .state import TransitionState
 from .transitions import Backoff
 
@@ -121,7 +121,8 @@ class Failures:
         self._report.record(
             fix_last(
                 f"transition {t.qname!r} failed with {type(exc).__name__}: {exc}",
-                f"{_hint(exc)}; its {len(consumed._took)} consumed token(s) were {where}",
+                f"; its {len(consumed._took)} consumed token(s) were {where}",
+                otherwise=_fix(t, exc),
             ),
             exc,
             transition=t.qname,
@@ -141,12 +142,17 @@ class Failures:
         if self._report.watched:
             self._report.cancelled(t.qname, consumed)
         if outside and self._ready.running:
-            t.last_error = HandlerError(f"a firing of {t.qname!r} was cancelled", transition=t.qname)
+            t.last_error = HandlerError(
+                f"a firing of transition {t.qname!r} was cancelled from outside the runner. "
+                f"Fix: {STOP_INSTEAD}",
+                transition=t.qname,
+            )
             t.interrupted = True
             retry = self._block(t)
             self._report.record(
                 f"a firing of transition {t.qname!r} was cancelled from outside the runner; its "
-                f"{len(consumed._took)} consumed token(s) were returned to their input places; {retry}",
+                f"{len(consumed._took)} consumed token(s) were returned to their input places; {retry}. "
+                f"Fix: {STOP_INSTEAD}",
                 t.last_error,
                 transition=t.qname,
             )
@@ -218,15 +224,25 @@ def _as_failure(t: TransitionState, exc: BaseException) -> BaseException:
     if isinstance(exc, Exception):
         return exc
     error = HandlerError(
-        f"its handler raised {type(exc).__name__} although nothing cancelled the firing (did it await "
-        "a task or future that someone else cancelled?)",
+        f"the handler of {t.qname!r} raised {type(exc).__name__} although nothing cancelled the firing "
+        "(did it await a task or future that someone else cancelled?). Fix: catch that CancelledError "
+        "in the handler",
         transition=t.qname,
     )
     error.__cause__ = exc
     return error
 
 
-def _hint(exc: BaseException) -> str:
+def _fix(t: TransitionState, exc: BaseException) -> str:
+    """What to do about the failure ``exc`` of a firing of ``t``, when ``exc`` says nothing itself."""
     if isinstance(exc, RuntimeError) and ("inside a task" in str(exc) or "parent task" in str(exc)):
-        return " (this handler needs its own task from its first line: declare it with eager=False)"
-    return ""
+        return f"declare {t.qname!r} with eager=False (this handler needs its own task from its first line)"
+    if t.error_place is None:
+        return (
+            f"handle {type(exc).__name__} in the handler of {t.qname!r}, or give it on_error='<a place>' so "
+            "that a token it fails on does not hold back the others"
+        )
+    return (
+        f"handle {type(exc).__name__} in the handler of {t.qname!r}, or deal with the FailedTokens in "
+        f"{t.error_place.qname!r}"
+    )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ..common.errors import CapacityError, CodecError, RoutingError, did_you_mean
+from ..common.errors import CapacityError, CodecError, RoutingError, did_you_mean, fix_last
 from .bindings import Binding, bindings, pick
 from .context import Consumed, FiringContext, named, taking
 from .coroutines import Continue, collect, collect_async
@@ -132,11 +132,12 @@ class Firing:
         first = type(exc) not in t.guard_raised
         t.guard_raised.add(type(exc))
         self._report.record(
-            f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}; "
-            "the binding counts as not accepted"
-            + ("" if first else " (again in this streak)")
-            + ". Fix: make the guard return False for a binding it cannot judge (it looks again when a "
-            "new token arrives)",
+            fix_last(  # (the exception's own fix, if it says one, is the one to follow)
+                f"guard of transition {t.qname!r} raised {type(exc).__name__}: {exc}",
+                "; the binding counts as not accepted" + ("" if first else " (again in this streak)"),
+                otherwise="make the guard return False for a binding it cannot judge (it looks again when "
+                "a new token arrives)",
+            ),
             exc,
             transition=t.qname,
             quiet=not first,
@@ -382,7 +383,7 @@ class Firing:
                 fix = did_you_mean(key, t.out_places, "add builder.arc(transition, place) or outputs=[...]")
                 raise RoutingError(
                     f"transition {t.qname!r} may not produce into {named(key)!r}: it has no output arc to "
-                    f"that place (outputs: {list(t.flat.output_refs)}); {fix}",
+                    f"that place (outputs: {list(t.flat.output_refs)}). Fix: {fix}",
                     transition=t.qname,
                     place=str(key),
                 )
@@ -396,8 +397,8 @@ class Firing:
             if room is not None and len(batch) > room:
                 raise CapacityError(
                     f"transition {t.qname!r} produced {len(batch)} token(s) into {p.qname!r}, which has room "
-                    f"for {room}; produce fewer, or raise the capacity (the arc weight is the room a firing "
-                    "reserves)",
+                    f"for {room}. Fix: produce fewer, or raise the capacity (the arc weight is the room a "
+                    "firing reserves)",
                     transition=t.qname,
                     place=p.qname,
                 )

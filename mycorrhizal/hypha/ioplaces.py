@@ -15,7 +15,7 @@ from .inflight import InFlight
 from .journal import Recorder
 from .places import FailedToken, SourceFactory
 from .ready import Ready
-from .reporting import Reporter, log
+from .reporting import STOP_INSTEAD, Reporter, log
 from .state import NO_TOKEN, PlaceState
 from .transitions import DEFAULT_RETRY
 
@@ -160,7 +160,12 @@ class IOPlaces:
                 self._undeliver(p, token)
                 if not self._inflight.stopping(task) and self._ready.running:  # cancelled from outside
                     self._sink_blocked(
-                        p, HandlerError(f"a delivery to {p.qname!r} was cancelled", place=p.qname)
+                        p,
+                        HandlerError(
+                            f"a delivery to sink {p.qname!r} was cancelled from outside the runner. Fix: "
+                            f"{STOP_INSTEAD}",
+                            place=p.qname,
+                        ),
                     )
                 self._ready.wake_idle()
                 raise
@@ -215,7 +220,8 @@ class IOPlaces:
                 exc,
                 HandlerError(
                     f"sink {p.qname!r} raised CancelledError although nothing cancelled the delivery (did it "
-                    "await a task or future that someone else cancelled?)",
+                    "await a task or future that someone else cancelled?). Fix: catch that CancelledError in "
+                    "the sink",
                     place=p.qname,
                 ),
             )
@@ -255,7 +261,12 @@ class IOPlaces:
     def _sink_failure(self, p: PlaceState, exc: BaseException, where: str) -> None:
         """Keep and log sink ``p``'s failure (its token ``where``)."""
         self._report.record(
-            fix_last(f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}", f"; the token was {where}"),
+            fix_last(
+                f"sink {p.qname!r} failed with {type(exc).__name__}: {exc}",
+                f"; the token was {where}",
+                otherwise=f"handle {type(exc).__name__} in the sink of {p.qname!r}"
+                + ("" if p.error_place is not None else f", or give {p.qname!r} on_error='<a place>'"),
+            ),
             exc,
             place=p.qname,
         )
@@ -341,6 +352,8 @@ class IOPlaces:
                 fix_last(
                     f"source of {p.qname!r} failed with {type(exc).__name__}: {exc}",
                     "; it produces no more tokens until the runner is started again",
+                    otherwise=f"handle {type(exc).__name__} in the source of {p.qname!r}, then start the "
+                    "runner again",
                 ),
                 exc,
                 place=p.qname,
@@ -390,11 +403,11 @@ def _tokens(source: Any) -> Any:
     if asyncio.iscoroutine(source):
         source.close()  # never run: closed, so Python does not warn that it was never awaited
         raise TypeError(
-            "it is an async def that returns instead of yielding; write `yield token` for each token "
+            "it is an async def that returns instead of yielding. Fix: write `yield token` for each token "
             "(an async generator), or make it a plain def returning an iterable"
         )
     raise TypeError(
-        f"it returned {source!r} (type {type(source).__name__}), not tokens; make it yield each token "
+        f"it returned {source!r} (type {type(source).__name__}), not tokens. Fix: make it yield each token "
         "(a generator or async generator) or return an iterable of tokens"
     )
 

@@ -200,7 +200,9 @@ class Recorder:
         found = self.claims.get(id(consumed))
         if found is None:
             raise HandlerError(
-                f"the firing of {transition!r} has ended: its idempotency key exists only while it runs",
+                f"the firing of {transition!r} has ended: its idempotency key exists only while it runs. "
+                "Fix: read ctx.idempotency_key in the handler, while the firing runs, and keep the key, "
+                "not ctx",
                 transition=transition,
             )
         return f"{run}/{transition}/{'.'.join(map(str, found[1]))}"

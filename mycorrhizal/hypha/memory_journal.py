@@ -72,7 +72,9 @@ class Patches:
         value = memory.get(name)
         if type(value) is not dict or type(value.get("v")) is not dict:
             raise StoreError(
-                f"a change to {name!r} of transition {transition!r} comes before the value it changes"
+                f"a change to {name!r} of transition {transition!r} comes before the value it changes: "
+                "the journal is damaged or does not belong to the run's snapshot. Fix: recover from an "
+                "undamaged copy of the store, or start the run afresh under another run= name"
             )
         body = value["v"]
         for field, key, row, move in change.get("rows", ()):

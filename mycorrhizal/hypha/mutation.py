@@ -146,7 +146,7 @@ class NetChanges:
         if isinstance(found, PlaceSpec) and found.kind is not PlaceKind.PLAIN:
             raise ExecutionError(
                 f"place {qname!r} is an IO place, which a running net cannot lose (its source or sink "
-                "runs with the runner); stop the runner and build a net without it",
+                "runs with the runner). Fix: stop the runner and build a net without it",
                 place=qname,
             )
         let_go = self._let_go if isinstance(found, TransitionSpec) else None
@@ -161,18 +161,18 @@ class NetChanges:
         """The path of ``name``, once it is clear the runner may change now."""
         if self._ready.loop is None:
             raise ExecutionError(
-                f"runner.{call}(): net {self.net.name!r} has not been started; start() the runner first "
+                f"runner.{call}(): net {self.net.name!r} has not been started. Fix: start() the runner first "
                 "(or declare the element with the builder)"
             )
         if self._durable is not None:
             raise ExecutionError(
                 f"runner.{call}(): the run of net {self.net.name!r} is journaled, and recovery rebuilds it "
-                "from the net given to recover(); build the changed net and start a new run instead"
+                "from the net given to recover(). Fix: build the changed net and start a new run instead"
             )
         if self._ready.in_pass:
             raise ExecutionError(
                 f"runner.{call}() was called inside a scheduler pass of net {self.net.name!r} (a handler "
-                "before its first await, a guard, an inline sink or observer); make the change from "
+                "before its first await, a guard, an inline sink or observer). Fix: make the change from "
                 "outside the net, or after an await"
             )
         return path_of(self.net, name)
@@ -309,7 +309,7 @@ class NetChanges:
             if t is not None and t.inflight and not _extends(t, ft, flat):
                 raise ExecutionError(
                     f"transition {t.qname!r} has {t.inflight} firing(s) in flight, which must end under the "
-                    "input arcs they took their tokens from; make this change when none is in flight",
+                    "input arcs they took their tokens from. Fix: make this change when none is in flight",
                     transition=t.qname,
                 )
         move = None
@@ -319,8 +319,8 @@ class NetChanges:
                 move = None if into is None else (p, into)
             elif p.tokens:
                 raise ExecutionError(
-                    f"place {p.qname!r} holds {len(p.tokens)} token(s), which removing it would lose; pass "
-                    "tokens_to='another place' to move them, or take them out first",
+                    f"place {p.qname!r} holds {len(p.tokens)} token(s), which removing it would lose. "
+                    "Fix: pass tokens_to='another place' to move them, or take them out first",
                     place=p.qname,
                 )
         return move
@@ -329,15 +329,15 @@ class NetChanges:
         target = next((q for q in self._places if q.qname == qname), None)
         if target is None or qname not in {fp.qname for fp in flat.places}:
             raise ExecutionError(
-                f"tokens_to={qname!r}: the net has no such place to move the tokens of {p.qname!r} into; "
-                "name a place that stays in the net",
+                f"tokens_to={qname!r}: the net has no such place to move the tokens of {p.qname!r} into. "
+                "Fix: name a place that stays in the net",
                 place=qname,
             )
         room = target.room()
         if room is not None and room < len(p.tokens):
             raise ExecutionError(
-                f"place {qname!r} has room for {room} token(s), not the {len(p.tokens)} of {p.qname!r}; "
-                "make room first, or move them elsewhere",
+                f"place {qname!r} has room for {room} token(s), not the {len(p.tokens)} of {p.qname!r}. "
+                "Fix: make room first, or move them elsewhere",
                 place=qname,
             )
         return target if p.tokens else None

@@ -78,7 +78,8 @@ class PlaceRuntime:
             found = next((i for i, tok in enumerate(held) if i not in chosen and tok == wanted), None)
             if found is None:
                 raise RoutingError(
-                    f"place {p.qname!r} holds no (more) token equal to {wanted!r}; nothing was removed",
+                    f"place {p.qname!r} holds no (more) token equal to {wanted!r}; nothing was removed. Fix: "
+                    "remove only tokens the place holds (see its .tokens, or runner.marking())",
                     place=p.qname,
                 )
             chosen.append(found)

@@ -41,8 +41,8 @@ def output_items(
             items.append(chunk)  # (place, token)
         elif not isinstance(chunk, dict):
             raise HandlerError(
-                f"transition {transition!r} returned {type(chunk).__name__} {chunk!r}; a handler returns "
-                "(or yields) a dict {place: token}, a pair (place, token), or None",
+                f"transition {transition!r} returned {type(chunk).__name__} {chunk!r}, which is not an "
+                "output. Fix: return (or yield) a dict {place: token}, a pair (place, token), or None",
                 transition=transition,
             )
         elif "*" in chunk:

@@ -243,7 +243,7 @@ class Patterns:
                     known = [t.__name__ for t in targets]
                     raise RoutingError(
                         f"transition {ctx.transition!r} has no place for a token of type "
-                        f"{type(token).__name__} (it routes {known}); {fix}",
+                        f"{type(token).__name__} (it routes {known}). Fix: {fix}",
                         transition=ctx.transition,
                     )
                 yield {target: one(token)}

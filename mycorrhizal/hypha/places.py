@@ -104,7 +104,7 @@ class PlaceRef(_Ref):
         if owner is None:
             raise TypeError(
                 f"place {str(self)!r}: this ref was not handed out by a net builder still declaring its "
-                "net, so it has no place to attach a function to; call the ref returned by "
+                "net, so it has no place to attach a function to. Fix: call the ref returned by "
                 "builder.place(...) before the net is built"
             )
         owner._attach_handler(self, fn)

@@ -15,9 +15,12 @@ from .context import Consumed
 from .events import FiringCancelled, FiringCommitted, FiringFailed, FiringStarted, GuardFailed, by_place
 from .state import TransitionState
 
-__all__ = ["Reporter", "RunnerStats", "Stuck", "log"]
+__all__ = ["STOP_INSTEAD", "Reporter", "RunnerStats", "Stuck", "log"]
 
 log = logging.getLogger("mycorrhizal.hypha")
+
+STOP_INSTEAD = "stop the runner with runner.stop() (before its event loop ends), not by cancelling its tasks"
+"""The fix when a firing or a sink's delivery was cancelled from outside the runner."""
 
 
 class RunnerStats:

@@ -202,7 +202,7 @@ class Runner(NetChanges):
         """Give every collaborator the new timebase; only while stopped (timers run on the old one)."""
         if self._ready.running and self._ready.loop is loop:
             raise ExecutionError(
-                f"runner of net {self._flat.name!r} is running on {self.timebase!r}; stop() it before "
+                f"runner of net {self._flat.name!r} is running on {self.timebase!r}. Fix: stop() it before "
                 f"starting it on {timebase!r}"
             )
         self.timebase = timebase
@@ -326,8 +326,8 @@ class Runner(NetChanges):
             several = self._flat.ambiguous.get(place) if isinstance(place, str) else None
             if several:
                 raise RoutingError(
-                    f"{place!r} is ambiguous in net {self._flat.name!r}: it names {list(several)}; use a "
-                    "qualified name",
+                    f"{place!r} is ambiguous in net {self._flat.name!r}: it names {list(several)}. Fix: "
+                    "use a qualified name, one of those",
                     place=str(place),
                 )
             raise adding.unknown(self._flat.name, "place", place, self._names, self._flat.place_aliases)
@@ -456,7 +456,7 @@ class Runner(NetChanges):
         if self._durable is None:
             raise HandlerError(
                 f"transition {transition!r} asked for ctx.idempotency_key, which only a runner with a store "
-                "has (token ids are durable only there); pass store=... to the Runner",
+                "has (token ids are durable only there). Fix: pass store=... to the Runner",
                 transition=transition,
             )
         return self._durable.key(transition, consumed)

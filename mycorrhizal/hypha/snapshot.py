@@ -185,7 +185,7 @@ def document_of(parts: Parts, codecs: CodecRegistry | None = None, runner: Any =
     if parts.ready.in_pass:
         raise HandlerError(
             f"net {parts.name!r}: snapshot() was called from inside a scheduler pass (a handler's first "
-            "step, a guard, a sink or a plain observer), where a firing is half done; call it between "
+            "step, a guard, a sink or a plain observer), where a firing is half done. Fix: call it between "
             "firings, e.g. from a task or after run_until_idle()"
         )
     if codecs is not None:

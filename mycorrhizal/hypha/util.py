@@ -13,5 +13,7 @@ def to_mermaid(spec: Any) -> str:
     """``spec.to_mermaid()`` for a net (or anything holding one as ``_spec``); ValueError otherwise."""
     net = net_of(spec)
     if not isinstance(net, NetSpec):
-        raise ValueError(f"{spec!r} is not a net; pass a net made with @pn.net or NetBuilder(...).build()")
+        raise ValueError(
+            f"{spec!r} is not a net. Fix: pass a net made with @pn.net or NetBuilder(...).build()"
+        )
     return net.to_mermaid()

@@ -119,6 +119,18 @@ def test_what_is_said_after_an_error_goes_before_its_fix(said: str, text: str) -
 
 
 @pytest.mark.parametrize(
+    ("said", "text"),
+    [
+        ("the door is jammed. Fix: oil it", "the door is jammed; it was retried. Fix: oil it"),
+        ("the door is jammed.", "the door is jammed; it was retried. Fix: kick it"),
+        ("the door is jammed", "the door is jammed; it was retried. Fix: kick it"),
+    ],
+)
+def test_an_error_without_a_fix_gets_the_one_given_otherwise(said: str, text: str) -> None:
+    assert fix_last(said, "; it was retried", otherwise="kick it") == text
+
+
+@pytest.mark.parametrize(
     ("error", "text"),
     [
         (RuntimeError("the door is jammed. Fix: oil it"), "the door is jammed"),

@@ -76,7 +76,7 @@ async def test_add_tokens_refuses_a_string_that_would_become_one_token_per_chara
 ) -> None:
     runner = Runner(bounded_net(5), bb)
     fix = (
-        r"; pass a list of tokens, add_tokens\('Bounded.src', \[token\]\), "
+        r"\. Fix: pass a list of tokens, add_tokens\('Bounded.src', \[token\]\), "
         r"or use add_token\('Bounded.src', token\)$"
     )
     with pytest.raises(
@@ -97,7 +97,7 @@ async def test_add_tokens_refuses_a_single_value_naming_the_place(
 ) -> None:
     runner = Runner(bounded_net(5), bb)
     fix = (
-        r"; pass a list of tokens, add_tokens\('Bounded.src', \[token\]\), "
+        r"\. Fix: pass a list of tokens, add_tokens\('Bounded.src', \[token\]\), "
         r"or use add_token\('Bounded.src', token\)$"
     )
     message = rf"^place 'Bounded.src': add_tokens was given the {shown}, which is not a collection of tokens"

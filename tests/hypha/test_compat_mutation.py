@@ -191,7 +191,7 @@ def test_an_arc_added_to_a_busy_transition_leaves_its_firing_intact() -> None:
         await runner.stop(cancel=True)  # the firing gives back exactly what it took
         runner.add_token("permits", "p")  # the room the firing held in the new bounded place is free
         with pytest.raises(
-            CapacityError, match=r"place 'Slow\.permits' is full \(capacity 1\); wait for room"
+            CapacityError, match=r"place 'Slow\.permits' is full \(capacity 1\)\. Fix: wait for room"
         ):
             runner.add_token("permits", "q")
         return runner.marking()

@@ -114,7 +114,10 @@ async def a_triple(consumed: Any, bb: Any, timebase: Any) -> Any:
     "handler, message",
     [
         (into_nowhere, r"transition 'Net.t' may not produce into 'elsewhere': it has no output arc"),
-        (a_triple, r"returned tuple \('out0', 1, 2\); a handler returns \(or yields\) a dict"),
+        (
+            a_triple,
+            r"returned tuple \('out0', 1, 2\), which is not an output\. Fix: return \(or yield\) a dict",
+        ),
     ],
 )
 def test_outputs_0x_accepted_fail_the_firing_here_and_the_token_stays(handler: Any, message: str) -> None:

@@ -76,7 +76,9 @@ async def test_start_with_another_timebase_while_running_is_refused() -> None:
     runner = Runner(Packer, Shop())
     await runner.start(MonotonicClock())
     await runner.start()  # no timebase: nothing changes
-    with pytest.raises(ExecutionError, match=r"runner of net 'Packer' is running on .*; stop\(\) it before"):
+    with pytest.raises(
+        ExecutionError, match=r"runner of net 'Packer' is running on .*\. Fix: stop\(\) it before"
+    ):
         await runner.start(ManualClock())
     await runner.stop()
     clock = ManualClock()

@@ -163,7 +163,9 @@ async def test_failures_are_logged_and_recorded(bb: dict[str, Any], caplog: Any)
         await runner.run_until_idle()
     failure = (
         "transition 'Failing.work' failed with ValueError: cannot handle x; its 1 consumed token(s) were "
-        "returned to their input places; it is retried when a new token reaches one of its inputs"
+        "returned to their input places; it is retried when a new token reaches one of its inputs. Fix: "
+        "handle ValueError in the handler of 'Failing.work', or give it on_error='<a place>' so that a "
+        "token it fails on does not hold back the others"
     )
     (record, idle) = caplog.records
     assert (record.levelno, record.getMessage(), record.exc_info) == (logging.WARNING, failure, None)

@@ -862,6 +862,7 @@ async def test_a_failed_firing_whose_parked_tokens_sink_raises_a_base_exception_
     assert [f.token for f in runner.marking()["alarm"]] == ["job"]
     assert [str(e) for e in runner.errors] == [
         "transition 'Parking.work' failed with ValueError: no work today; its 1 consumed token(s) were "
-        "sent to error place 'Parking.alarm'"
+        "sent to error place 'Parking.alarm'. Fix: handle ValueError in the handler of 'Parking.work', or "
+        "deal with the FailedTokens in 'Parking.alarm'"
     ]
     await runner.stop()

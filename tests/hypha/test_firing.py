@@ -127,8 +127,12 @@ def _misspelling(mistake: str) -> Any:
 @pytest.mark.parametrize(
     ("mistake", "error", "match"),
     [
-        ("returned", RoutingError, r"into 'bred': .*; did you mean 'bread'\? If not, add builder\.arc"),
-        ("emit", RoutingError, r"into 'bred': .*; did you mean 'bread'\? If not, add an arc"),
+        (
+            "returned",
+            RoutingError,
+            r"into 'bred': .*\)\. Fix: did you mean 'bread'\? If not, add builder\.arc",
+        ),
+        ("emit", RoutingError, r"into 'bred': .*\)\. Fix: did you mean 'bread'\? If not, add an arc"),
         ("consumed", KeyError, r"'doughh' is not an input place .*\. Fix: did you mean 'dough'\? If not"),
     ],
 )

@@ -200,13 +200,15 @@ async def _returns_instead_of_yielding(bb: Any, timebase: Any) -> Any:
     [
         (
             _returns_a_number,
-            r"source of 'Src.feed' failed with TypeError: it returned 42 \(type int\), not tokens; make it "
-            r"yield each token .*or return an iterable of tokens",
+            r"source of 'Src.feed' failed with TypeError: it returned 42 \(type int\), not tokens; it "
+            r"produces no more tokens until the runner is started again\. Fix: make it yield each token "
+            r".*or return an iterable of tokens$",
         ),
         (
             _returns_instead_of_yielding,
             r"source of 'Src.feed' failed with TypeError: it is an async def that returns instead of "
-            r"yielding; write `yield token` for each token",
+            r"yielding; it produces no more tokens until the runner is started again\. Fix: write `yield "
+            r"token` for each token",
         ),
     ],
 )

@@ -148,6 +148,6 @@ async def test_a_token_route_has_no_place_for_gets_advice_that_fits_the_route(
     with pytest.raises(
         RoutingError,
         match=r"transition 'Sorter.route_mixed' has no place for a token of type "
-        r"float \(it routes \['int'\]\); " + fix,
+        r"float \(it routes \['int'\]\)\. Fix: " + fix,
     ):
         raise error.__cause__  # type: ignore[misc]

@@ -87,7 +87,11 @@ def test_consumed_errors() -> None:
     assert isinstance(consumed, Consumed) and consumed["p"] == [1, 2] and consumed[1] == 2
     with pytest.raises(KeyError, match=r"'q' is not an input place of this transition \(inputs: \['N.p'\]\)"):
         consumed["q"]
-    with pytest.raises(ValueError, match=r"consumed.token needs exactly one token, this firing consumed 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"consumed.token needs exactly one token, this firing \(inputs \['N.p'\]\) consumed 2\. "
+        r"Fix: read consumed\[0\]",
+    ):
         _ = consumed.token
 
 
@@ -183,7 +187,11 @@ async def test_plain_function_returning_a_coroutine_is_awaited(bb: dict[str, Any
             RoutingError,
             r"transition 'Route.t' may not produce into 'elsewhere': it has no output",
         ),
-        (42, HandlerError, r"transition 'Route.t' returned int 42; a handler returns"),
+        (
+            42,
+            HandlerError,
+            r"transition 'Route.t' returned int 42, which is not an output\. Fix: return \(or yield\)",
+        ),
     ],
 )
 async def test_bad_outputs_fail_the_firing_and_lose_nothing(
@@ -402,7 +410,9 @@ async def test_eager_handler_needing_a_task_gets_a_helpful_error(bb: dict[str, A
 
     runner = Runner(Eager, bb)
     await runner.run_until_idle()
-    assert "declare it with eager=False" in str(runner.errors[-1])
+    assert str(runner.errors[-1]).endswith(
+        ". Fix: declare 'Eager.timed' with eager=False (this handler needs its own task from its first line)"
+    )
     assert runner.marking()["p"] == (1,)
 
 

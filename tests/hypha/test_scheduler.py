@@ -255,7 +255,11 @@ async def test_a_ctx_handler_returning_a_wrong_value_besides_an_emit_fails_with_
     await runner.run_until_idle()
     await runner.stop()
     assert runner.marking()["src"] == ("job",) and runner.marking()["out"] == ()
-    with pytest.raises(HandlerError, match=r"transition 'Wrong.route' returned str 'out'; a handler returns"):
+    with pytest.raises(
+        HandlerError,
+        match=r"transition 'Wrong.route' returned str 'out', which is not an output; .*\. Fix: return \(or "
+        r"yield\) a dict",
+    ):
         raise runner.errors[-1]
 
 
