@@ -24,6 +24,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import attrs
+
 from . import config
 from .emit import _relations
 from .logspec import EventSpec
@@ -61,7 +63,8 @@ class EventLogger(ABC):
         if relationship is not None:
             if relationships is not None:
                 raise TypeError(
-                    f"log_event({event_type!r}): pass relationships= only (not also relationship=)"
+                    f"log_event({event_type!r}) got both relationships= and relationship=. Fix: pass "
+                    "relationships= only (relationship= is its deprecated spelling)"
                 )
             warnings.warn(
                 f"log_event({event_type!r}, relationship=...): the keyword is 'relationships'",
@@ -73,6 +76,7 @@ class EventLogger(ABC):
         def decorate(fn: F) -> F:
             if isinstance(fn, classmethod | staticmethod):  # written above @classmethod: its function
                 return type(fn)(decorate(fn.__func__))
+            _check_function(fn, event_type)
             spec = EventSpec(fn, event_type, relationships or {}, attributes or {})
             return spec.wrap(fn)  # type: ignore[return-value]
 
@@ -133,6 +137,18 @@ class AsyncEventLogger(EventLogger):
         if config.get_config().enabled:
             raw: RawObject = (str(obj_id), obj_type, time.time(), list(attrs.items()), [])
             await config.get_dispatcher().aobject(raw)
+
+
+def _check_function(fn: Any, event_type: str) -> None:
+    """Refuse what an engine's decorator made of a function (a leaf, a transition's reference, a
+    function septum marked as a handler): the engine runs the function inside, not the wrapper."""
+    if callable(fn) and getattr(fn, "__septum_role__", None) is None and not attrs.has(type(fn)):
+        return
+    raise TypeError(
+        f"log_event({event_type!r}) decorates the function itself, got {fn!r}. Fix: put "
+        "@logger.log_event(...) directly above the 'def' line, below the engine's decorator "
+        "(@septum.on_state, @bt.action, @builder.transition(...))"
+    )
 
 
 def get_spore_sync(name: str) -> SyncEventLogger:

@@ -215,6 +215,7 @@ class EventSpec:
                     await dispatcher.aevent(event)
                 return result
 
+            awrapper.__rewrap__ = self.wrap  # type: ignore[attr-defined]
             return awrapper
 
         @functools.wraps(fn)
@@ -228,4 +229,7 @@ class EventSpec:
                 dispatcher.event(event)
             return result
 
+        # The same wrapper around another function: septum re-makes it around the copy of a
+        # class-form handler that sees the state's names (``Events``, sibling states).
+        wrapper.__rewrap__ = self.wrap  # type: ignore[attr-defined]
         return wrapper

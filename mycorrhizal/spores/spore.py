@@ -21,11 +21,17 @@ class SporeDecorator:
     def object(self, object_type: str) -> Callable[[T], T]:
         """Class decorator: instances of the class are logged as objects of type ``object_type``."""
         if not isinstance(object_type, str) or not object_type:
-            raise TypeError(f"spore.object(object_type=...) takes a non-empty string, got {object_type!r}")
+            raise TypeError(
+                f"spore.object(object_type=...) takes a non-empty string, got {object_type!r}. Fix: name "
+                'the OCEL object type, as in @spore.object("Order")'
+            )
 
         def decorate(cls: T) -> T:
             if not isinstance(cls, type):
-                raise TypeError(f"@spore.object({object_type!r}) decorates a class, got {cls!r}")
+                raise TypeError(
+                    f"@spore.object({object_type!r}) decorates a class, got {cls!r}. Fix: put it on the "
+                    "class statement of the objects' type (above @dataclass, if any)"
+                )
             cls._spores_object_type = object_type  # type: ignore[attr-defined]
             return cls
 

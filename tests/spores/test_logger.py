@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum, auto
 from typing import Annotated, Any
 
 import pytest
 
 from mycorrhizal import spores
 from mycorrhizal.common import DefinitionError
+from mycorrhizal.hypha import NetBuilder
+from mycorrhizal.rhizomorph import bt
+from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.spores import Relationship, SporesAttr, get_spore_async, get_spore_sync, spore
 
 from .conftest import MemorySink
@@ -231,3 +236,94 @@ def test_log_event_above_classmethod_or_staticmethod_decorates_the_function_insi
 def test_bad_cache_settings_are_refused_naming_the_keyword(settings: dict, message: str) -> None:
     with pytest.raises(ValueError, match=r"configure\(\): " + message):
         spores.configure(**settings)
+
+
+# -- log_event on engine handlers ---------------------------------------------------------------------
+
+
+@septum.state(config=StateConfiguration(terminal=True))
+class Shipped:
+    pass
+
+
+def packing_state(logger: Any) -> Any:
+    """A class-form state whose logged ``on_state`` returns a label by the class body's bare name."""
+
+    @septum.state
+    class Packing:
+        class Events(Enum):
+            PACKED = auto()
+
+        @septum.on_state
+        @logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
+        async def on_state(ctx: Any) -> Any:
+            return Events.PACKED  # noqa: F821 - septum resolves the class body's names, through the wrapper
+
+        @septum.transitions
+        def transitions() -> list[LabeledTransition]:
+            return [LabeledTransition(Events.PACKED, Shipped)]  # noqa: F821
+
+    return Packing
+
+
+@pytest.mark.parametrize("logger", [sync_log, log], ids=["sync", "async"])
+async def test_log_event_on_a_class_form_state_handler_keeps_bare_names_working(
+    sink: MemorySink, logger: Any
+) -> None:
+    # the wrapper was not re-made around septum's copy of the handler: NameError 'Events'
+    fsm = StateMachine(packing_state(logger), common_data={})
+    await fsm.initialize()
+    await fsm.run()
+    assert fsm.current_state is Shipped
+    assert [event["attributes"] for event in sink.events("Packed")] == [{"state": "Packing"}]
+
+
+def marked_on_state() -> Any:
+    async def on_state(ctx: Any) -> None:
+        return None
+
+    return septum.on_state(on_state)
+
+
+def made_leaf() -> Any:
+    async def act(bb: Any) -> bool:
+        return True
+
+    return bt.action(act)
+
+
+def declared_transition() -> Any:
+    builder = NetBuilder("N")
+
+    async def move(consumed: Any, bb: Any, timebase: Any) -> None:
+        return None
+
+    return builder.transition(inputs=[builder.place("a")], outputs=[builder.place("b")])(move)
+
+
+@pytest.mark.parametrize(
+    ("engine", "below"),
+    [(marked_on_state, "@septum.on_state"), (made_leaf, "@bt.action"), (declared_transition, "@builder")],
+)
+def test_log_event_above_an_engine_decorator_is_refused(engine: Callable[[], Any], below: str) -> None:
+    # above @septum.on_state in a function-form state it logged nothing, silently (the state runs the
+    # function the engine marked); above @bt.action the tree said "@bt.root was applied to something
+    # that is not a node" of 'wrapper'; above a transition, inspect's "is not a callable object"
+    refused = rf"log_event\('X'\) decorates the function itself, got .*\. Fix: .*{below}"
+    with pytest.raises(TypeError, match=refused):
+        sync_log.log_event("X")(engine())
+
+
+@pytest.mark.parametrize(
+    ("call", "problem"),
+    [
+        (lambda: sync_log.log_event("X", relationships={}, relationship={}), r"got both relationships="),
+        (lambda: spore.object(""), r"takes a non-empty string, got ''"),
+        (lambda: spore.object("Order")(len), r"decorates a class, got <built-in function len>"),
+    ],
+    ids=["relationships twice", "no type name", "not a class"],
+)
+def test_a_misused_decorator_says_what_to_do(call: Callable[[], Any], problem: str) -> None:
+    # these ended with the problem alone, not '. Fix: <what to do>' as every other error
+    with pytest.raises(TypeError, match=rf"{problem}.*\. Fix: \S.*$"):
+        call()
