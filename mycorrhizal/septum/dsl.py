@@ -65,6 +65,16 @@ def _mark(role: str, fn: F) -> F:
     return fn
 
 
+def collect_instead(handler: Callable[..., Any], wrapper: Callable[..., Any]) -> None:
+    """Have the function-form state whose body runs now take ``wrapper`` for ``handler``, a handler
+    its decorator collected already (a decorator written above ``@septum.on_state`` wraps it after)."""
+    if _collectors:
+        found = _collectors[-1]
+        for index, collected in enumerate(found):
+            if collected is handler:
+                found[index] = wrapper
+
+
 def _role_of(value: Any) -> tuple[str, Callable[..., Any]] | None:
     fn = value.__func__ if isinstance(value, staticmethod | classmethod) else value
     role = getattr(fn, _ROLE_ATTR, None) if callable(fn) else None

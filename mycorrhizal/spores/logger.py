@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ..septum.dsl import collect_instead
 from . import config
 from .emit import _relations
 from .logspec import EventSpec
@@ -78,7 +79,10 @@ class EventLogger(ABC):
                 return type(fn)(decorate(fn.__func__))
             _check_function(fn, event_type)
             spec = EventSpec(fn, event_type, relationships or {}, attributes or {})
-            return spec.wrap(fn)  # type: ignore[return-value]
+            wrapped = spec.wrap(fn)
+            if getattr(fn, "__septum_role__", None) is not None:  # above @septum.on_state (or the like)
+                collect_instead(fn, wrapped)  # (a function-form state collected fn: it runs the wrapper)
+            return wrapped  # type: ignore[return-value]
 
         return decorate
 
@@ -140,14 +144,15 @@ class AsyncEventLogger(EventLogger):
 
 
 def _check_function(fn: Any, event_type: str) -> None:
-    """Refuse what an engine's decorator made of a function (a leaf, a transition's reference, a
-    function septum marked as a handler): the engine runs the function inside, not the wrapper."""
-    if callable(fn) and getattr(fn, "__septum_role__", None) is None and not attrs.has(type(fn)):
+    """Refuse what an engine's decorator made of a function (a leaf, a transition's reference): the
+    engine runs the function inside, not the wrapper.  A function ``@septum.on_state`` (or another
+    handler decorator) marked is taken: the state runs the wrapper (see :func:`collect_instead`)."""
+    if callable(fn) and not attrs.has(type(fn)):
         return
     raise TypeError(
         f"log_event({event_type!r}) decorates the function itself, got {fn!r}. Fix: put "
         "@logger.log_event(...) directly above the 'def' line, below the engine's decorator "
-        "(@septum.on_state, @bt.action, @builder.transition(...))"
+        "(@bt.action, @builder.transition(...))"
     )
 
 

@@ -278,13 +278,6 @@ async def test_log_event_on_a_class_form_state_handler_keeps_bare_names_working(
     assert [event["attributes"] for event in sink.events("Packed")] == [{"state": "Packing"}]
 
 
-def marked_on_state() -> Any:
-    async def on_state(ctx: Any) -> None:
-        return None
-
-    return septum.on_state(on_state)
-
-
 def made_leaf() -> Any:
     async def act(bb: Any) -> bool:
         return True
@@ -301,14 +294,64 @@ def declared_transition() -> Any:
     return builder.transition(inputs=[builder.place("a")], outputs=[builder.place("b")])(move)
 
 
-@pytest.mark.parametrize(
-    ("engine", "below"),
-    [(marked_on_state, "@septum.on_state"), (made_leaf, "@bt.action"), (declared_transition, "@builder")],
-)
+def function_form_state(logger: Any) -> Any:
+    """A function-form state whose ``on_state`` has log_event written above ``@septum.on_state``."""
+
+    @septum.state
+    def Packing() -> None:
+        @logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
+        @septum.on_state
+        async def on_state(ctx: Any) -> Any:
+            return Events.PACKED
+
+        class Events(Enum):
+            PACKED = auto()
+
+        @septum.transitions
+        def transitions() -> list[LabeledTransition]:
+            return [LabeledTransition(Events.PACKED, Shipped)]
+
+    return Packing
+
+
+def class_form_state(logger: Any) -> Any:
+    """A class-form state whose ``on_state`` has log_event written above ``@septum.on_state``."""
+
+    @septum.state
+    class Packing:
+        class Events(Enum):
+            PACKED = auto()
+
+        @logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
+        @septum.on_state
+        async def on_state(ctx: Any) -> Any:
+            return Events.PACKED  # noqa: F821 - septum resolves the class body's names, through the wrapper
+
+        @septum.transitions
+        def transitions() -> list[LabeledTransition]:
+            return [LabeledTransition(Events.PACKED, Shipped)]  # noqa: F821
+
+    return Packing
+
+
+@pytest.mark.parametrize("form", [function_form_state, class_form_state], ids=["function form", "class form"])
+@pytest.mark.parametrize("logger", [sync_log, log], ids=["sync", "async"])
+async def test_log_event_above_septum_on_state_logs_as_below_it(
+    sink: MemorySink, form: Any, logger: Any
+) -> None:
+    # a decorator written above @septum.on_state wraps the handler after the state collected it: the
+    # function form ran the unwrapped handler and logged nothing, silently
+    fsm = StateMachine(form(logger), common_data={})
+    await fsm.initialize()
+    await fsm.run()
+    assert fsm.current_state is Shipped
+    assert [event["attributes"] for event in sink.events("Packed")] == [{"state": "Packing"}]
+
+
+@pytest.mark.parametrize(("engine", "below"), [(made_leaf, "@bt.action"), (declared_transition, "@builder")])
 def test_log_event_above_an_engine_decorator_is_refused(engine: Callable[[], Any], below: str) -> None:
-    # above @septum.on_state in a function-form state it logged nothing, silently (the state runs the
-    # function the engine marked); above @bt.action the tree said "@bt.root was applied to something
-    # that is not a node" of 'wrapper'; above a transition, inspect's "is not a callable object"
+    # above @bt.action the tree said "@bt.root was applied to something that is not a node" of
+    # 'wrapper'; above a transition, inspect's "is not a callable object"
     refused = rf"log_event\('X'\) decorates the function itself, got .*\. Fix: .*{below}"
     with pytest.raises(TypeError, match=refused):
         sync_log.log_event("X")(engine())
