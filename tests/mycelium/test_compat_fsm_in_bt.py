@@ -710,3 +710,6 @@ async def test_each_fsm_in_bt_refusal_ends_with_one_fix(
         await trigger()
     said = info.value.args[0]
     assert said.count(". Fix: ") == 1 and split_fix(said)[1].startswith(fix), said
+    cause = info.value.__cause__
+    if cause is not None:  # its cause's fix is the one, with nothing glued after it
+        assert split_fix(said)[1] == split_fix(str(cause))[1], said
