@@ -38,8 +38,9 @@ def body_runner(body: BodyHook) -> BodyRunner | None:
             result = await result
         if result is not None:
             raise RoutingError(
-                f"transition {transition!r} returned {result!r} from its own body; with bt= or fsm= "
-                "the tree or machine routes the tokens, so the body must return None",
+                f"transition {transition!r} returned {result!r} from its own body, but with bt= or fsm= "
+                "the tree or machine routes the tokens, so the body must return None. Fix: end the body "
+                "without returning a value, and route each token from the tree or machine",
                 transition=transition,
             )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..common.blackboard import BlackboardView
 from ..common.diagram import Diagram, Edge, to_mermaid_text
-from ..common.errors import ExecutionError, FSMInstantiationError
+from ..common.errors import ExecutionError, FSMInstantiationError, fix_last, reason
 from ..common.numbers import is_seconds
 from ..common.timebase import Timebase, default_timebase
 from ..common.timer_scope import TimerScope
@@ -45,7 +45,7 @@ class DrivenMachine:
         if not isinstance(ctx, TreeInstance):
             raise ExecutionError(
                 f"action {self.name!r} drives a state machine that mycelium's TreeRunner keeps, but its "
-                f"tree runs elsewhere; run the tree with mycelium.TreeRunner(tree, bb, tb)",
+                f"tree runs elsewhere. Fix: run the tree with mycelium.TreeRunner(tree, bb, tb)",
                 node=self.name,
             )
         runner = ctx.fsms[self.name]
@@ -157,7 +157,9 @@ class FSMs(Mapping[str, FSMRunner]):
             return self._runners[name]
         except KeyError:
             known = sorted(self._runners)
-            raise KeyError(f"no Action(fsm=...) named {name!r}; the tree's are {known}") from None
+            raise KeyError(
+                f"no Action(fsm=...) named {name!r}; the tree's are {known}. Fix: name one of those actions"
+            ) from None
 
     def __getattr__(self, name: str) -> FSMRunner:
         if name.startswith("_"):
@@ -204,9 +206,14 @@ class TreeInstance:
             try:
                 fsm = StateMachine(driven.initial, common_data=common, timebase=self._scope)
             except Exception as exc:
+                said = f"tree {spec.name!r}: the machine of action {name!r} (from {driven.initial.name}) "
+                # The cause's own fix (a state's problem says what to add) stays the one, and last.
                 raise FSMInstantiationError(
-                    f"tree {spec.name!r}: the machine of action {name!r} (from {driven.initial.name}) could "
-                    f"not be made: {exc}; correct the state or the blackboard",
+                    fix_last(
+                        f"{said}could not be made: {reason(exc)}",
+                        "",
+                        otherwise="correct the state or the blackboard",
+                    ),
                     node=name,
                 ) from exc
             runners[name] = FSMRunner(name, fsm)

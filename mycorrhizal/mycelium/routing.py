@@ -59,7 +59,8 @@ class _Router:
         if not self._open:
             raise RoutingError(
                 f"transition {self.transition!r}: token {token!r} was consumed by a firing that has "
-                "ended, so routing it now would go nowhere; route or reject a token while handling it",
+                "ended, so routing it now would go nowhere. Fix: route or reject a token while its "
+                "firing handles it",
                 transition=self.transition,
             )
         decisions = self._decisions
@@ -71,9 +72,10 @@ class _Router:
         raise RoutingError(
             f"transition {self.transition!r}: token {token!r} "
             + (
-                "was already routed; route or reject each token once"
+                "was already routed. Fix: route or reject each token once"
                 if known
-                else "is not one of the tokens this firing consumed"
+                else "is not one of the tokens this firing consumed. Fix: route one of ctx.tokens; to "
+                "send another object in a token's place, pass it as produce="
             ),
             transition=self.transition,
         )
@@ -83,7 +85,8 @@ class _Router:
         if key is None:
             raise RoutingError(
                 f"transition {self.transition!r} cannot route to {str(output)!r}: its outputs are "
-                f"{list(self.outputs)}; add it to the transition's outputs=[...]",
+                f"{list(self.outputs)}. Fix: add {str(output)!r} to the transition's outputs=[...], or "
+                "route to one of those",
                 transition=self.transition,
                 place=str(output),
             )
@@ -149,8 +152,8 @@ class TokenContext(_Router):
             return token
         if self._batch:
             raise RoutingError(
-                f"transition {self.transition!r} runs its tree over a batch of {len(self.tokens)} tokens; "
-                "name the token: ctx.route(output, token)",
+                f"transition {self.transition!r} runs its tree over a batch of {len(self.tokens)} tokens. "
+                "Fix: name the token: ctx.route(output, token)",
                 transition=self.transition,
             )
         return self.tokens[0]
@@ -313,8 +316,8 @@ def commit(router: _Router, emit: Any, rejected: str | None, unrouted: Callable[
         why = unrouted() if reason is None else reason
         if rejected is None:
             raise RoutingError(
-                f"transition {router.transition!r} could not place token {token!r}: {why}; route every "
-                "token to an output, or declare rejected=<place> on the transition",
+                f"transition {router.transition!r} could not place token {token!r}: {why}. Fix: route "
+                "every token to an output, or declare rejected=<place> on the transition",
                 transition=router.transition,
             )
         emit(rejected, Rejection(token, why, router.transition))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..common.blackboard import BlackboardView
+from ..common.blackboard import BlackboardView, read
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
 from ..rhizomorph import Status, Tree
@@ -38,6 +38,16 @@ class PNBlackboard(BlackboardView):
     def __init__(self, bb: Any, routing: TokenContext) -> None:
         super().__init__(bb, name="blackboard")
         object.__setattr__(self, "pn_ctx", routing)
+
+    # A leaf whose ``bb`` is annotated with an interface naming ``pn_ctx`` (0.x's bridge set it on
+    # the board itself) reads it through a view of this one, by item: answer it here, not from the
+    # user's blackboard, which has none.  (This view allows every key: no access check to make.)
+    def __getitem__(self, key: str) -> Any:
+        return self.pn_ctx if key == "pn_ctx" else read(self._bb, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Read ``key`` (``pn_ctx``: the run's context), or ``default`` when the blackboard has none."""
+        return self.pn_ctx if key == "pn_ctx" else read(self._bb, key, default)
 
 
 def _unrouted(tree: Tree, status: Any) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from mycorrhizal import spores
 from mycorrhizal.common import BlackboardView, DefinitionError, ExecutionError, HandlerError, ManualClock
+from mycorrhizal.common.errors import split_fix
 from mycorrhizal.common.timebase import CycleClock, MonotonicClock
 from mycorrhizal.mycelium import (
     Action,
@@ -658,3 +659,57 @@ async def test_a_tick_writes_nothing_on_the_blackboard_and_leaves_get_the_instan
     assert await runner.tick() is Status.SUCCESS
     assert bb.seen == [runner.instance] and isinstance(runner.instance, TreeInstance)
     await runner.aclose()
+
+
+async def _driven_outside_tree_runner() -> None:
+    await Runner(lamp([]), {}).tick()
+
+
+async def _a_machine_that_cannot_be_made() -> None:
+    @septum.state
+    def Broken():
+        pass
+
+    async def fn(bb: Any, tb: Any, fsm_runner: Any) -> Status:
+        return Status.SUCCESS
+
+    unchecked = Tree("Unchecked", bt.action(name="broken")(DrivenMachine("broken", Broken, fn, True)))
+    TreeRunner(unchecked, {}, ManualClock())
+
+
+async def _an_unknown_machine() -> None:
+    TreeRunner(lamp([]), {}, ManualClock()).fsms["lamp"]
+
+
+FSM_REFUSALS = [
+    (
+        _driven_outside_tree_runner,
+        ExecutionError,
+        "action 'switch' drives a state machine",
+        "run the tree with",
+    ),
+    (
+        _a_machine_that_cannot_be_made,
+        FSMInstantiationError,
+        "the machine of action 'broken'",
+        "add `@septum.on_state",
+    ),
+    (_an_unknown_machine, KeyError, r"no Action\(fsm=...\) named 'lamp'", "name one of those actions"),
+]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "kind", "match", "fix"), FSM_REFUSALS, ids=[t.__name__.strip("_") for t, *_ in FSM_REFUSALS]
+)
+async def test_each_fsm_in_bt_refusal_ends_with_one_fix(
+    trigger: Any, kind: type[Exception], match: str, fix: str
+) -> None:
+    # Before: their advice came after "; " ("...runs elsewhere; run the tree with ..."), which
+    # split_fix() and the engines quoting them (fix_last) could not find: no ". Fix: " at all.
+    with pytest.raises(kind, match=match) as info:
+        await trigger()
+    said = info.value.args[0]
+    assert said.count(". Fix: ") == 1 and split_fix(said)[1].startswith(fix), said
+    cause = info.value.__cause__
+    if cause is not None:  # its cause's fix is the one, with nothing glued after it
+        assert split_fix(said)[1] == split_fix(str(cause))[1], said

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import pytest
 
 from mycorrhizal import mycelium
-from mycorrhizal.common import DefinitionError, ManualClock
+from mycorrhizal.common import (
+    AccessControlError,
+    DefinitionError,
+    ManualClock,
+    blackboard_interface,
+    readonly,
+    readwrite,
+)
 from mycorrhizal.hypha import PlaceType
 from mycorrhizal.mycelium import PNContext, PNRunner, Rejection, TokenContext, machines, pn, pn_net
 from mycorrhizal.rhizomorph import Status, bt
@@ -79,6 +87,51 @@ async def test_a_0x_tree_routes_through_its_own_pn_ctx_even_when_firings_overlap
         Rejection(0, "deferred", "OldNet.route"),
     )
     assert sorted(bb.seen) == [-1, 0, 3, 7, 9] and not hasattr(bb, "pn_ctx")  # the board was not written
+
+
+@blackboard_interface
+class Counting:
+    limit: Annotated[int, readonly]
+    sent: Annotated[int, readwrite]
+    pn_ctx: Annotated[Any, readonly]  # as 0.x's interfaces named it: the bridge set it on the board
+
+
+@bt.tree
+def CountingRouter():
+    @bt.action
+    async def route(bb: Counting):  # type: ignore[no-untyped-def]
+        ctx = bb.pn_ctx
+        await asyncio.sleep(0)  # suspends: the other firings' trees run meanwhile
+        assert bb.pn_ctx is ctx  # its own context, through the interface view too
+        bb.sent += 1
+        if ctx.current_token == "cheat":
+            bb.limit = 99  # read-only here: refused
+        ctx.route_to(ctx.places.small)
+        return Status.SUCCESS
+
+    bt.root(route)
+
+
+async def test_a_0x_leaf_seeing_the_board_through_an_interface_reaches_its_pn_ctx(running: RunNet) -> None:
+    # Before: the interface view read pn_ctx from the user's blackboard (which has none):
+    # AttributeError, for every token, although the interface names the field.
+    @pn.net
+    def Counted(builder):  # type: ignore[no-untyped-def]
+        inbox, small, broken = (builder.place(n) for n in ("inbox", "small", "broken"))
+
+        @builder.transition(bt=CountingRouter, inputs=[inbox], outputs=[small], on_error=broken)
+        async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    bb = SimpleNamespace(limit=3, sent=0)
+    runner = await running(Counted, bb)
+    runner.add_tokens("inbox", ["a", "cheat", "b"])
+    await runner.run_until_idle()
+    assert runner.tokens("small") == ("a", "b") and bb.limit == 3 and bb.sent == 3
+    (failed,) = runner.tokens("broken")
+    assert failed.token == "cheat" and not hasattr(bb, "pn_ctx")
+    with pytest.raises(AccessControlError, match="'Counting' may not write 'limit'"):
+        raise failed.error
 
 
 async def test_a_tree_asking_for_ctx_gets_the_blackboard_itself(running: RunNet) -> None:

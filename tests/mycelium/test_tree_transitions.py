@@ -216,7 +216,7 @@ async def test_batch_mode_is_a_batch_even_with_one_token(running: RunNet) -> Non
     runner.add_token("inbox", "job")
     await runner.run_until_idle()
     (failed,) = runner.tokens("failed")
-    with pytest.raises(RoutingError, match="runs its tree over a batch of 1 tokens; name the token"):
+    with pytest.raises(RoutingError, match="runs its tree over a batch of 1 tokens. Fix: name the token"):
         raise failed.error
 
 
