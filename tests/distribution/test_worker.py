@@ -461,9 +461,22 @@ async def test_a_token_added_to_a_shared_place_by_hand_names_the_worker_and_the_
         await worker.stop(timeout=0)
 
 
-@pytest.mark.parametrize(("net", "token"), [(Gated, 7), (Tally, ["k", 7])], ids=["read by all", "keyed"])
+@pytest.mark.parametrize(
+    ("net", "token", "submitted", "done"),
+    [
+        (Gated, 7, 8, [7, 8]),  # (a list submitted to Gated would be several tokens in done)
+        (Tally, ["k", 7], ["k", 8], [("k", 7, 0), ("k", 8, 1)]),
+    ],
+    ids=["read by all", "keyed"],
+)
 async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_nothing_up(
-    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, net: Any, token: Any
+    redis_url: str,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+    net: Any,
+    token: Any,
+    submitted: Any,
+    done: list[Any],
 ) -> None:
     """Before the fix its firing failed at every retry, for ever, one WARNING each time; and, first in
     its place, it was taken again before the tokens submitted after it, which never fired."""
@@ -472,9 +485,10 @@ async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_n
         await worker.start()
         with caplog.at_level("WARNING", logger="mycorrhizal.distribution"):
             worker.runner.add_token("jobs", token)
-            await client.submit("jobs", [["k", 8]])
+            await client.submit("jobs", [submitted])
             await until(lambda: done_count(client, 2), "both tokens are fired", seconds=3)
         assert await client.depth("jobs") == 0
+        assert sorted(await client.tokens("done"), key=repr) == done
         said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
         assert said == [
             f"a token in shared place '{net.name}.jobs' of worker 'w1' did not come from Redis (was it added "
