@@ -81,7 +81,8 @@ class Reader:
         self.held: dict[str, dict[str, Any]] = {s: {} for s in fed}
         """Stream -> entry id -> its token, for the entries held here and not being committed."""
         self.local: dict[str, dict[int, tuple[Any, list[Source]]]] = {q: {} for q in shared.fed}
-        """Place -> id of a token in the local place -> (token, the entries it was delivered from)."""
+        """Place -> id of a token in the local place -> (token, the entries it was delivered from, oldest
+        first: one object may be several tokens, e.g. a small int, which the codec returns cached)."""
         self.committing: dict[str, set[str]] = {s: set() for s in fed}
         """Stream -> entries whose commit is on its way."""
         self.room = asyncio.Event()

@@ -325,18 +325,20 @@ class Worker:
             log.warning(msg + "submitted one. Fix: submit tokens of shared places with Client.submit "
                         "(mycorrhizal submit)", place, self.name)  # fmt: skip
             return None
-        stream, entry, fence = source = slot[1][-1]
+        # Tokens equal to one cached object (small ints, one-character strings, ...) share one slot:
+        # each firing takes the oldest entry, as the runner fires a place's tokens in their order.
+        stream, entry, fence = source = slot[1][0]
         part = self._part_of.get(stream)
         held = self._held[stream]
         current = part is None or self._takeovers.current(part, fence)
         if not current and held.get(entry) is token and await self._takeovers.wait(part):  # type: ignore[arg-type]
-            stream, entry, fence = source = slot[1][-1]  # (its new fence, if still held)
+            stream, entry, fence = source = slot[1][0]  # (its new fence, if still held)
             current = self._takeovers.current(part, fence)  # type: ignore[arg-type]
         stale = held.get(entry) is not token or not current
         if part is not None and not stale:
             self._machines.begin(part, token)  # (raises if fsm_key does: nothing is taken then)
             self._takeovers.began(part)
-        slot[1].pop()
+        slot[1].pop(0)
         if not slot[1]:
             local.pop(id(token), None)
         if stale:  # a takeover since it was read claims its entry again (or another worker has it)
@@ -352,7 +354,7 @@ class Worker:
     def untake(self, place: str, token: Any, source: Source) -> None:
         """The firing did not commit: the token is back in its place, with its entry."""
         stream, entry, fence = source
-        self._local[place].setdefault(id(token), (token, []))[1].append(source)
+        self._local[place].setdefault(id(token), (token, []))[1].insert(0, source)  # (first, as the token)
         part = self._part_of.get(stream)
         if part is not None:
             self._machines.end(part, token, failed=True)

@@ -461,9 +461,22 @@ async def test_a_token_added_to_a_shared_place_by_hand_names_the_worker_and_the_
         await worker.stop(timeout=0)
 
 
-@pytest.mark.parametrize(("net", "token"), [(Gated, 7), (Tally, ["k", 7])], ids=["read by all", "keyed"])
+@pytest.mark.parametrize(
+    ("net", "token", "submitted", "done"),
+    [
+        (Gated, 7, 8, [7, 8]),  # (a list submitted to Gated would be several tokens in done)
+        (Tally, ["k", 7], ["k", 8], [("k", 7, 0), ("k", 8, 1)]),
+    ],
+    ids=["read by all", "keyed"],
+)
 async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_nothing_up(
-    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, net: Any, token: Any
+    redis_url: str,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+    net: Any,
+    token: Any,
+    submitted: Any,
+    done: list[Any],
 ) -> None:
     """Before the fix its firing failed at every retry, for ever, one WARNING each time; and, first in
     its place, it was taken again before the tokens submitted after it, which never fired."""
@@ -472,9 +485,10 @@ async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_n
         await worker.start()
         with caplog.at_level("WARNING", logger="mycorrhizal.distribution"):
             worker.runner.add_token("jobs", token)
-            await client.submit("jobs", [["k", 8]])
+            await client.submit("jobs", [submitted])
             await until(lambda: done_count(client, 2), "both tokens are fired", seconds=3)
         assert await client.depth("jobs") == 0
+        assert sorted(await client.tokens("done"), key=repr) == done
         said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
         assert said == [
             f"a token in shared place '{net.name}.jobs' of worker 'w1' did not come from Redis (was it added "
@@ -482,6 +496,44 @@ async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_n
             "submitted one. Fix: submit tokens of shared places with Client.submit (mycorrhizal submit)"
         ]
         await worker.stop()
+
+
+@pytest.mark.parametrize(("first", "token"), [(0, 7), ("b", "a")], ids=["small int", "one character"])
+async def test_equal_tokens_that_are_one_object_are_each_fired_once(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, first: Any, token: Any
+) -> None:
+    """Small ints and one-character strings decode to one cached object, and a token added by hand may
+    be that same object: the worker finds a token's entry by the object, so all of them share it.  A
+    firing takes one entry each, the oldest (before the fix the newest: out of the stream's order); the
+    hand-added one, taken first, leaves one of them to go to Redis, once, to be fired from there."""
+    gate = asyncio.Event()
+    options: dict[str, Any] = {"lease": 5, "concurrency": 1, "prefetch": 8, "blackboard": {"gate": gate}}
+    worker = Worker(Gated, redis_url, prefix=redis_prefix, **options)
+    committed: list[str] = []  # the entries acknowledged, in the order of their firings
+    commit = worker.commit
+
+    async def spied(place: Any, fired: Any, source: Any, outputs: Any) -> bool:
+        if source is not None:
+            committed.append(source[1])
+        return await commit(place, fired, source, outputs)
+
+    worker.commit = spied  # type: ignore[method-assign]
+    async with Client(Gated, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        await client.submit("jobs", [first])
+        await until(soon(lambda: waiting(worker) == [first]), "the first token waits at the gate")
+        with caplog.at_level("WARNING", logger="mycorrhizal.distribution"):
+            worker.runner.add_token("jobs", token)  # first in the place, behind the firing at the gate
+            await client.submit("jobs", [token, token])
+            await until(soon(lambda: worker.holding == 3), "the worker holds both submitted tokens")
+            gate.set()
+            await until(lambda: done_count(client, 4), "every token is fired", seconds=3)
+        await worker.stop()
+        assert await client.tokens("done") == [first, token, token, token]
+        assert await depths(client) == {"jobs": (0, 0), "done": (4, 0)}
+        assert (worker.dropped, worker.fenced, worker.runner.stats.failures) == (0, 0, 0)
+    assert len(committed) == 4 and committed == sorted(committed, key=reader._order)  # in stream order
+    assert [r.levelname for r in caplog.records if "did not come from Redis" in r.getMessage()] == ["WARNING"]
 
 
 def test_worker_options_are_checked_all_at_once() -> None:
