@@ -1,3 +1,5 @@
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,55 @@ def test_graphviz_dot_is_preferred_when_installed(without_system_dot: Path) -> N
     fake_dot.write_text("#!/bin/sh\n")
     fake_dot.chmod(0o755)
     assert dot_program() == str(fake_dot)
+
+
+#: Names Graphviz would misread if written into DOT as they are: '<...>' is an HTML-like label
+#: (its brackets dropped, '&' or an unclosed tag a syntax error), '\\N'/'\\l' are Graphviz escapes,
+#: and a name ending with a backslash escapes the closing quote of its string.
+AWKWARD_NAMES = ["<lambda>", "<a & b>", "C:\\new\\lot", "ends with \\", 'say "hi"', "\\N \\l", "ünï ✓"]
+
+
+@pytest.fixture
+def awkward() -> Diagram:
+    """Every awkward name in every place a picture shows text: labels, tooltips, edges, frames."""
+    nodes = tuple(Node(f"n{i}", name, tooltip=name) for i, name in enumerate(AWKWARD_NAMES))
+    edges = tuple(Edge(f"n{i}", f"n{i + 1}", name) for i, name in enumerate(AWKWARD_NAMES[:-1]))
+    frame = Cluster("c", "<frame>", nodes[:1])
+    return Diagram("ends with \\", nodes=nodes[1:], edges=edges, clusters=(frame,))
+
+
+@pytest.mark.parametrize("layout", ["dot", "fallback"])
+def test_awkward_names_are_drawn_as_written(
+    awkward: Diagram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    # Before: '<lambda>' was drawn as 'lambda', and the backslashes made a DOT file dot rejects.
+    if layout == "fallback":
+        monkeypatch.setenv("PATH", str(tmp_path))  # no Graphviz: graphviz-pure lays it out
+    svg = render(awkward, tmp_path / "awkward.svg").read_text()
+    texts = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
+    assert set(AWKWARD_NAMES) | {"<frame>"} <= texts
+    tooltips = {html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)}
+    # Graphviz itself reads '\\N' in a tooltip as the node's name, however it is escaped.
+    assert set(AWKWARD_NAMES) - {"\\N \\l"} <= tooltips
+
+
+def test_awkward_names_in_mermaid_are_entity_codes(awkward: Diagram) -> None:
+    text = to_mermaid(awkward)
+    assert 'n0["#lt;a #amp; b#gt;"]' in text and 'n6["#lt;lambda#gt;"]' in text
+    assert 'n3["say #quot;hi#quot;"]' in text and 'subgraph c0["#lt;frame#gt;"]' in text
+    assert "<" not in text and "&" not in text
+
+
+def test_a_failing_graphviz_is_a_render_error(
+    diagram: Diagram, tmp_path: Path, without_system_dot: Path
+) -> None:
+    fake = without_system_dot / "dot"
+    fake.write_text("#!/bin/sh\necho 'Error: <stdin>: syntax error in line 7' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(
+        RenderError,
+        match=r"^cannot render 'Net' as png: Graphviz's dot failed: Error: <stdin>: syntax error in line 7\. "
+        r"Fix: ",
+    ):
+        render(diagram, tmp_path / "net.png")
+    assert not (tmp_path / "net.png").exists()
