@@ -103,6 +103,9 @@ BAD_FILES = {
     "import": ("import no_such_package_for_cli_tests\n", "ModuleNotFoundError: No module named"),
     "raises": ("\n\nX = 1 / 0\n", "ZeroDivisionError: division by zero (bad.py, line 3)"),
     "wrong kind": ("X = 42\n", "'{path}:X' is 42 (of type int), which cannot be drawn or checked"),
+    # Before: a traceback, "Runner.to_diagram() missing 1 required positional argument: 'self'".
+    "a class": ("from mycorrhizal.hypha import Runner as X\n", "'{path}:X' is the class Runner, which "
+                "cannot be drawn or checked; name an instance of it"),
     "exits": ("import sys\n\nsys.exit(0)\n", "cannot load '{path}': it calls sys.exit(0) as it loads "
               "(bad.py, line 3); put what runs it as a script under if __name__ == '__main__':"),
     "exits saying why": ("import sys\nsys.exit('no config')\n", "cannot load '{path}': it calls "

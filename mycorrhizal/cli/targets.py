@@ -123,6 +123,11 @@ def _attributes(obj: Any, wanted: str) -> str:
 def load_drawable(spec: str) -> Diagram | Diagrammable:
     """:func:`load_target`, refusing anything that cannot be drawn or checked."""
     target = load_target(spec)
+    if isinstance(target, type) and issubclass(target, Diagrammable):  # to_diagram needs an instance
+        raise CommandError(
+            f"{spec!r} is the class {target.__name__}, which cannot be drawn or checked; name an instance "
+            "of it, or the net, state machine or tree it runs"
+        )
     if not isinstance(target, Diagram | Diagrammable):
         shown = repr(target)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."

@@ -6,6 +6,7 @@ import pytest
 
 from mycorrhizal.common import Cluster, Diagram, Edge, Node, RenderError, dot_available, dot_program
 from mycorrhizal.common import diagram as diagram_module
+from mycorrhizal.hypha import Runner
 from mycorrhizal.render import render, to_dot, to_mermaid
 
 
@@ -51,6 +52,12 @@ def test_edge_to_unknown_node_is_an_error() -> None:
 def test_non_diagrammable_is_refused_with_what_to_pass() -> None:
     with pytest.raises(TypeError, match="cannot draw 42 .*pass a septum state"):
         to_dot(42)
+
+
+def test_a_class_with_to_diagram_is_refused_with_what_to_pass() -> None:
+    # Before: "Runner.to_diagram() missing 1 required positional argument: 'self'".
+    with pytest.raises(TypeError, match="cannot draw the class Runner: pass an instance of it"):
+        to_dot(Runner)
 
 
 @pytest.mark.parametrize("fmt", ["dot", "mmd", "svg"])
