@@ -159,7 +159,10 @@ class Diagram:
         ids = {n.id for n in self.all_nodes()}
         missing = sorted({end for e in self.edges for end in (e.src, e.dst)} - ids)
         if missing:
-            raise RenderError(f"diagram {self.name!r} has edges to unknown nodes: {missing}")
+            raise RenderError(
+                f"diagram {self.name!r} has edges to unknown nodes: {missing}. Fix: add those nodes to "
+                "the diagram, or drop the edges"
+            )
 
 
 @runtime_checkable
@@ -319,16 +322,16 @@ def dot_available() -> bool:
 def _no_program(diagram: Diagram, format: str) -> RenderError:
     return RenderError(
         f"cannot render {diagram.name!r} as {format}: neither Graphviz's 'dot' nor "
-        f"{FALLBACK_PROGRAM!r} is installed; 'pip install {FALLBACK_PROGRAM}' (svg, png) or install "
-        "Graphviz (e.g. 'apt-get install graphviz'), or use format='dot' or 'mmd'"
+        f"{FALLBACK_PROGRAM!r} is installed. Fix: install Graphviz (e.g. 'apt-get install graphviz'), "
+        f"or 'pip install {FALLBACK_PROGRAM}' (svg, png), or write format='dot' or 'mmd'"
     )
 
 
 def _no_pdf(diagram: Diagram, format: str) -> RenderError:
     return RenderError(
         f"cannot render {diagram.name!r} as {format}: Graphviz's 'dot' is not installed and "
-        f"{FALLBACK_PROGRAM} writes only svg and png; install Graphviz (e.g. 'apt-get install "
-        "graphviz') or use svg or png"
+        f"{FALLBACK_PROGRAM} writes only svg and png. Fix: install Graphviz (e.g. 'apt-get install "
+        "graphviz'), or write svg or png"
     )
 
 
@@ -359,7 +362,7 @@ def _format_for(diagram: Diagram, target: Path, format: str | None) -> str:
     """The format to write ``target`` in: ``format``, else its suffix (svg without one). A suffix
     that names another format is refused, so that no file holds what its name says it does not."""
     if format is not None and format not in IMAGE_FORMATS + TEXT_FORMATS:
-        raise RenderError(f"cannot render {diagram.name!r} as {format!r}: use svg, png, pdf, dot or mmd")
+        raise RenderError(f"cannot render {diagram.name!r} as {format!r}. Fix: use svg, png, pdf, dot or mmd")
     suffix = target.suffix.lstrip(".").lower()
     suffix = "mmd" if suffix == "mermaid" else suffix
     known = suffix in IMAGE_FORMATS + TEXT_FORMATS
@@ -368,12 +371,12 @@ def _format_for(diagram: Diagram, target: Path, format: str | None) -> str:
             return suffix or "svg"
         svg = str(target.with_suffix(".svg"))
         raise RenderError(
-            f"cannot tell which format to write to {str(target)!r}: name it {svg!r} "
+            f"cannot tell which format to write to {str(target)!r}. Fix: name it {svg!r} "
             "(or .png, .pdf, .dot, .mmd), or pass format="
         )
     if known and suffix != ("mmd" if format == "mermaid" else format):
         raise RenderError(
-            f"format={format!r} does not match the file name {str(target)!r}; drop format= to write "
+            f"format={format!r} does not match the file name {str(target)!r}. Fix: drop format= to write "
             f"{suffix}, or name the file {str(target.with_suffix('.' + format))!r}"
         )
     return format

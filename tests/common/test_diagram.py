@@ -45,7 +45,7 @@ def test_mermaid_numbers_nodes_and_keeps_labels(diagram: Diagram) -> None:
 
 def test_edge_to_unknown_node_is_an_error() -> None:
     bad = Diagram("Bad", nodes=(Node("a"),), edges=(Edge("a", "ghost"),))
-    with pytest.raises(RenderError, match=r"unknown nodes: \['ghost'\]"):
+    with pytest.raises(RenderError, match=r"unknown nodes: \['ghost'\]\. Fix: "):
         to_dot(bad)
 
 
@@ -86,16 +86,20 @@ def test_without_a_format_the_file_name_picks_it(
         (
             "net.png",
             "svg",
-            r"format='svg' does not match the file name '\S*net.png'; drop format= to write png, or name the "
-            r"file '\S*net.svg'",
+            r"format='svg' does not match the file name '\S*net.png'\. Fix: drop format= to write png, "
+            r"or name the file '\S*net.svg'",
         ),
         (
             "net.svg",
             "dot",
-            r"format='dot' does not match the file name '\S*net.svg'; drop format= to write svg, or name the "
-            r"file '\S*net.dot'",
+            r"format='dot' does not match the file name '\S*net.svg'\. Fix: drop format= to write svg, "
+            r"or name the file '\S*net.dot'",
         ),
-        ("net.jpg", None, r"cannot tell which format to write to '.*net.jpg': name it '.*net.svg' \(or .png"),
+        (
+            "net.jpg",
+            None,
+            r"cannot tell which format to write to '.*net.jpg'\. Fix: name it '.*net.svg' \(or .png",
+        ),
     ],
 )
 def test_a_file_name_the_format_contradicts_is_refused_and_nothing_written(
@@ -107,7 +111,7 @@ def test_a_file_name_the_format_contradicts_is_refused_and_nothing_written(
 
 
 def test_unknown_format_is_a_render_error(diagram: Diagram, tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="use svg, png, pdf, dot or mmd"):
+    with pytest.raises(RenderError, match=r"as 'bogus'\. Fix: use svg, png, pdf, dot or mmd$"):
         render(diagram, tmp_path / "x.bogus", format="bogus")
 
 
@@ -146,7 +150,11 @@ def test_without_graphviz_the_bundled_fallback_draws(
 
 @pytest.mark.usefixtures("without_system_dot")
 def test_the_fallback_has_no_pdf_and_says_what_to_do(diagram: Diagram, tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match="writes only svg and png; install Graphviz .* or use svg or png"):
+    with pytest.raises(
+        RenderError,
+        match=r"writes only svg and png\. Fix: install Graphviz \(e\.g\. 'apt-get install graphviz'\), "
+        r"or write svg or png$",
+    ):
         render(diagram, tmp_path / "net.pdf", format="pdf")
     assert not (tmp_path / "net.pdf").exists()
 
@@ -169,7 +177,9 @@ def test_with_no_layout_program_at_all_images_are_refused_and_text_still_works(
     monkeypatch.setattr(diagram_module, "FALLBACK_PROGRAM", "graphviz-pure-not-installed")
     assert not dot_available() and dot_program() is None
     with pytest.raises(
-        RenderError, match="neither Graphviz's 'dot' nor 'graphviz-pure-not-installed' is installed"
+        RenderError,
+        match=r"neither Graphviz's 'dot' nor 'graphviz-pure-not-installed' is installed\. Fix: install "
+        r"Graphviz \(e\.g\. 'apt-get install graphviz'\)",
     ):
         render(diagram, tmp_path / "net.png", format="png")
     assert render(diagram, tmp_path / "net.mmd", format="mmd").read_text().startswith("flowchart")
