@@ -20,6 +20,10 @@ def diagram_of(subject: Any) -> Diagram:
     """The :class:`Diagram` of a state, machine, net, tree, runner or an existing diagram."""
     if isinstance(subject, Diagram):
         return subject
+    if isinstance(subject, type):  # a class has to_diagram too, but only its instances can draw
+        raise TypeError(
+            f"cannot draw the class {subject.__name__}: pass an instance of it (a runner, not Runner)"
+        )
     if isinstance(subject, Diagrammable):
         return subject.to_diagram()
     raise TypeError(

@@ -76,8 +76,12 @@ def test_bad_targets_get_a_clear_error(
 @pytest.mark.parametrize(
     ("script", "names"),
     [
-        (SCRIPT, "; name one of what it defines that can be drawn or checked: Flow"),
-        ("RATE = 3\n", "; it defines nothing that can be drawn or checked"),
+        (SCRIPT, ". Fix: name one of what it defines that can be drawn or checked: Flow"),
+        (
+            "RATE = 3\n",
+            "; it defines nothing that can be drawn or checked. Fix: name a file that "
+            "defines a net, state machine or tree",
+        ),
     ],
     ids=["a_diagram", "nothing_drawable"],
 )
@@ -103,10 +107,13 @@ BAD_FILES = {
     "import": ("import no_such_package_for_cli_tests\n", "ModuleNotFoundError: No module named"),
     "raises": ("\n\nX = 1 / 0\n", "ZeroDivisionError: division by zero (bad.py, line 3)"),
     "wrong kind": ("X = 42\n", "'{path}:X' is 42 (of type int), which cannot be drawn or checked"),
+    # Before: a traceback, "Runner.to_diagram() missing 1 required positional argument: 'self'".
+    "a class": ("from mycorrhizal.hypha import Runner as X\n", "'{path}:X' is the class Runner, which "
+                "cannot be drawn or checked. Fix: name an instance of it"),
     "exits": ("import sys\n\nsys.exit(0)\n", "cannot load '{path}': it calls sys.exit(0) as it loads "
-              "(bad.py, line 3); put what runs it as a script under if __name__ == '__main__':"),
+              "(bad.py, line 3). Fix: put what runs it as a script under if __name__ == '__main__':"),
     "exits saying why": ("import sys\nsys.exit('no config')\n", "cannot load '{path}': it calls "
-                         "sys.exit('no config') as it loads (bad.py, line 2); put what runs"),
+                         "sys.exit('no config') as it loads (bad.py, line 2). Fix: put what runs"),
 }  # fmt: skip
 
 
@@ -178,13 +185,13 @@ def test_an_unwritable_output_is_one_line(target: Path, capsys: pytest.CaptureFi
     # A path under a file, not a folder: unwritable even for root.
     assert main(["render", f"{target}:Flow", "-o", str(target / "flow.svg")]) == 1
     error = one_line_error(capsys)
-    assert f"cannot write '{target / 'flow.svg'}'" in error
-    assert error.rstrip().endswith("; give -o a file in a folder that exists and that you may write to")
+    assert f"cannot write -o '{target / 'flow.svg'}': '{target}' is a file, not a folder" in error
+    assert error.rstrip().endswith(". Fix: give -o a file in a folder that exists and that you may write to")
 
 
 def test_demo_out_pointing_at_a_file_is_one_line(target: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "circuit-breaker", "--out", str(target)]) == 1
-    assert f"--out '{target}' is a file; give a folder" in one_line_error(capsys)
+    assert f"--out '{target}' is a file. Fix: give a folder" in one_line_error(capsys)
 
 
 @pytest.mark.parametrize("option, name", [("--out", "pictures"), ("--log", "logs/events.json")])
@@ -195,8 +202,8 @@ def test_demo_folder_that_cannot_be_made_is_one_line(
     assert main(["demo", "circuit-breaker", option, str(target / name)]) == 1
     folder = target / name if option == "--out" else target / "logs"
     assert one_line_error(capsys) == (
-        f"mycorrhizal: cannot create folder '{folder}' for {option}: Not a directory; "
-        f"give {option} a place you may write to (its folders are created if missing)\n"
+        f"mycorrhizal: cannot create folder '{folder}' for {option}: Not a directory. "
+        f"Fix: give {option} a place you may write to (its folders are created if missing)\n"
     )
 
 
@@ -205,10 +212,13 @@ def test_demo_folder_that_cannot_be_made_is_one_line(
     [
         (
             ["-f", "png", "-o", "x.svg"],
-            "-f png does not match the file name 'x.svg'; drop -f to write svg, or",
+            "-f png does not match the file name 'x.svg'. Fix: drop -f to write svg, or",
         ),
-        (["-o", "shop"], "cannot tell which format to write to 'shop': name it shop.svg"),
-        (["-o", "shop.txt"], "mycorrhizal does not write .txt files; use .svg, .png, .pdf, .dot or .mmd"),
+        (["-o", "shop"], "cannot tell which format to write to -o 'shop'. Fix: name it shop.svg"),
+        (
+            ["-o", "shop.txt"],
+            "-o 'shop.txt': mycorrhizal does not write .txt files. Fix: use .svg, .png, .pdf, .dot or .mmd",
+        ),
     ],
 )
 def test_format_and_file_name_must_agree(
@@ -247,7 +257,7 @@ def test_output_naming_a_folder_asks_for_a_file_in_it(
     (tmp_path / "pictures").mkdir()
     assert main(["render", f"{target}:Flow", "-o", output, *options]) == 2
     assert one_line_error(capsys) == (
-        f"mycorrhizal: -o {output!r} is a folder; give a file name, e.g. -o {written}\n"
+        f"mycorrhizal: -o {output!r} is a folder. Fix: give a file name, e.g. -o {written}\n"
     )
     assert not (tmp_path / "pictures" / ".svg").exists() and not (tmp_path / "new").exists()
 
@@ -288,7 +298,9 @@ def test_python_dash_m_runs_the_command(target: Path, module: str) -> None:
     done = subprocess.run([*command, f"{target}:Flow", "-f", "dot"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and "digraph Flow" in done.stdout
     bad = subprocess.run([*command, f"{target}:Nope"], capture_output=True, text=True, env=env)
-    assert bad.returncode == 1 and bad.stderr.startswith(f"mycorrhizal: '{target}' has no attribute 'Nope';")
+    assert bad.returncode == 1 and bad.stderr.startswith(
+        f"mycorrhizal: '{target}' has no attribute 'Nope'. Fix: "
+    )
 
 
 def test_every_command_has_a_module_that_carries_it_out() -> None:
@@ -379,7 +391,7 @@ def test_unwritable_diagrams_are_one_line(tmp_path: Path, capsys: pytest.Capture
     assert main(args) == 1
     error = one_line_error(capsys)
     assert error.startswith(f"mycorrhizal: cannot write the diagrams into '{tmp_path / 'pictures'}': ")
-    assert error.rstrip().endswith("; give --out a folder you may write to")
+    assert error.rstrip().endswith(". Fix: give --out a folder you may write to")
 
 
 def test_diagrams_without_examples_is_an_error_not_current(
@@ -390,7 +402,7 @@ def test_diagrams_without_examples_is_an_error_not_current(
     assert "no examples folder at" in one_line_error(capsys)
     (tmp_path / "examples").mkdir()
     assert main(["diagrams", "--check", "--examples", str(tmp_path / "examples")]) == 1
-    assert "declares DIAGRAMS; nothing to draw or check" in one_line_error(capsys)
+    assert "declares DIAGRAMS, so there is nothing to draw or check. Fix: " in one_line_error(capsys)
 
 
 @pytest.fixture
@@ -444,8 +456,12 @@ def test_demo_log_writes_the_runs_event_log(
 @pytest.mark.parametrize(
     "argv, status, message",
     [
-        (["--log", "events.txt"], 2, "--log 'events.txt': end the file name with .json (OCEL 2.0 JSON)"),
-        (["--log", "x.json", "--serve"], 2, "--log and --serve do not go together; run the demo twice"),
+        (
+            ["--log", "events.txt"],
+            2,
+            "--log 'events.txt' names no log format. Fix: end the file name with .json",
+        ),
+        (["--log", "x.json", "--serve"], 2, "--log and --serve do not go together. Fix: run the demo twice"),
     ],
 )
 def test_demo_log_mistakes_are_one_line(
@@ -460,10 +476,10 @@ def test_demo_log_in_a_folder_that_is_a_file_or_a_folder_is_one_line(
 ) -> None:
     (tmp_path / "file").write_text("")
     assert main(["demo", "circuit-breaker", "--log", str(tmp_path / "file" / "events.json")]) == 1
-    assert "is a file; give a folder" in one_line_error(capsys)
+    assert "is a file. Fix: give a folder" in one_line_error(capsys)
     (tmp_path / "logs.json").mkdir()
     assert main(["demo", "circuit-breaker", "--log", str(tmp_path / "logs.json")]) == 1
-    assert "is a folder; give a file name" in one_line_error(capsys)
+    assert "is a folder. Fix: give a file name" in one_line_error(capsys)
 
 
 # --------------------------------------------------------------------------- inspect a store file
@@ -591,5 +607,71 @@ def test_a_misspelt_target_attribute_is_answered_with_the_nearest(
 ) -> None:
     # Before: "'.../flows.py' has no attribute 'Flwo'; name one of what it defines ...: Flow", and
     # nothing at all after an attribute path's misspelt part.
-    with pytest.raises(CommandError, match=re.escape(f"'{target}' has no attribute '{attribute}'; {fix}")):
+    with pytest.raises(
+        CommandError, match=re.escape(f"'{target}' has no attribute '{attribute}'. Fix: {fix}")
+    ):
         load_target(f"{target}:{attribute}")
+
+
+# Every refusal of the drawing and running commands: (argv, exit status, what it names). Before, each
+# gave its advice after '; ' (or none: '--port only applies with --serve', a file that raises as it
+# loads, argparse's type checks), so it did not end with the '. Fix: ...' every other error ends with.
+REFUSALS = [
+    (["render", "nocolon"], 2, "'nocolon' is not MODULE:ATTRIBUTE"),
+    (["render", "{dir}/missing.py:X"], 1, "no such file '{dir}/missing.py'"),
+    (["render", "no_such_module_xyz:X"], 1, "cannot import module 'no_such_module_xyz'"),
+    (["render", "{dir}/flows.py:Nope"], 1, "'{dir}/flows.py' has no attribute 'Nope'"),
+    (["render", "{dir}/flows.py:Flow.zzz"], 1, "has no attribute 'Flow.zzz'"),
+    (["check", "{dir}/bad.py:X"], 1, "cannot load '{dir}/bad.py': ZeroDivisionError: division by zero"),
+    (["check", "{dir}/syntax.py:X"], 1, "cannot load '{dir}/syntax.py': SyntaxError"),
+    (["check", "{dir}/exits.py:X"], 1, "it calls sys.exit(0) as it loads"),
+    (["check", "{dir}/flows.py:RATE"], 1, "'{dir}/flows.py:RATE' is 3 (of type int)"),
+    (["render", "{dir}/flows.py:Flow", "-f", "png", "-o", "x.svg"], 2, "-f png does not match"),
+    (["render", "{dir}/flows.py:Flow", "-o", "shop"], 2, "which format to write to -o 'shop'"),
+    (["render", "{dir}/flows.py:Flow", "-o", "shop.txt"], 2, "'shop.txt': mycorrhizal does not write .txt"),
+    (["render", "{dir}/flows.py:Flow", "-o", "{dir}/"], 2, "-o '{dir}/' is a folder"),
+    (["render", "{dir}/flows.py:Flow", "-o", "{dir}/flows.py/x.svg"], 1,
+     "cannot write -o '{dir}/flows.py/x.svg': '{dir}/flows.py' is a file"),
+    (["diagrams", "--check", "--examples", "{dir}/none"], 1, "no examples folder at '{dir}/none'"),
+    (["diagrams", "--check", "--examples", "{dir}/empty"], 1, "no example in '{dir}/empty' declares"),
+    (["demo", "circuit-breaker", "--port", "80"], 2, "--port only applies with --serve"),
+    (["demo", "circuit-breaker", "--out", "{dir}/flows.py"], 1, "--out '{dir}/flows.py' is a file"),
+    (["demo", "circuit-breaker", "--out", "{dir}/flows.py/x"], 1, "cannot create folder '{dir}/flows.py/x'"),
+    (["demo", "circuit-breaker", "--log", "x.txt"], 2, "--log 'x.txt' names no log format"),
+    (["demo", "circuit-breaker", "--log", "{dir}/logs.json"], 1, "--log '{dir}/logs.json' is a folder"),
+    (["demo", "circuit-breaker", "--log", "x.json", "--serve"], 2, "--log and --serve do not go together"),
+    (["demo", "job-queue", "--serve"], 2, "demo 'job-queue' has no live view"),
+    (["demo", "circuit-breaker", "--speed", "0"], 2, "argument --speed: '0' is not a speed above 0"),
+    (["serve", "x:Y", "--port", "99999"], 2, "argument --port: '99999' is not a port number"),
+    (["worker", "x:Y", "--lease", "0"], 2, "argument --lease: '0' is not a number of seconds"),
+    (["worker", "x:Y", "--concurrency", "0"], 2, "argument --concurrency: '0' is not a whole number above 0"),
+    (["inspect", "run.db", "--records", "-1"], 2, "argument --records: '-1' is not a whole number"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "names"), REFUSALS, ids=[f"{i}-{argv[0]}" for i, (argv, _, _) in enumerate(REFUSALS)]
+)
+def test_every_refusal_names_the_argument_and_ends_with_a_fix(
+    argv: list[str],
+    status: int,
+    names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "flows.py").write_text(SCRIPT + "RATE = 3\n")
+    (tmp_path / "bad.py").write_text("X = 1 / 0\n")
+    (tmp_path / "syntax.py").write_text("x = (\n")
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(0)\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "logs.json").mkdir()
+    monkeypatch.chdir(tmp_path)
+    try:
+        got = main([part.format(dir=tmp_path) for part in argv])
+    except SystemExit as exited:  # argparse's own checks
+        got = exited.code
+    assert got == status
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert names.format(dir=tmp_path) in last
+    assert re.search(r"[^.]\. Fix: [^\n]+[^.]$", last), last

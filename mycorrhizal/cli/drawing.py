@@ -25,14 +25,23 @@ NO_PICTURES = (
 def make_folder(folder: Path, option: str) -> None:
     """Create ``folder`` (given with ``option``) if missing; CommandError if it cannot be one."""
     if folder.exists() and not folder.is_dir():
-        raise CommandError(f"{option} {str(folder)!r} is a file; give a folder (it is created if missing)")
+        raise CommandError(
+            f"{option} {str(folder)!r} is a file. Fix: give a folder (it is created if missing)"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError(
-            f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}; give {option} a place "
-            "you may write to (its folders are created if missing)"
+            f"cannot create folder {str(folder)!r} for {option}: {exc.strerror}. Fix: give {option} a "
+            "place you may write to (its folders are created if missing)"
         ) from exc
+
+
+def _why(exc: OSError, path: Path) -> str:
+    """What stopped writing under ``path``: a file where a folder must be (whose error would read
+    'File exists' or 'Not a directory'), else the system's reason."""
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    return f"{str(blocking)!r} is a file, not a folder" if blocking else str(exc.strerror or exc)
 
 
 def _format_of(output: str | None, fmt: str | None) -> str:
@@ -43,7 +52,7 @@ def _format_of(output: str | None, fmt: str | None) -> str:
         if suffix and suffix != fmt:
             better = Path(str(output)).with_suffix(f".{fmt}")
             raise CommandError(
-                f"-f {fmt} does not match the file name {output!r}; drop -f to write {suffix}, "
+                f"-f {fmt} does not match the file name {output!r}. Fix: drop -f to write {suffix}, "
                 f"or name the file {str(better)!r}",
                 usage=True,
             )
@@ -52,13 +61,14 @@ def _format_of(output: str | None, fmt: str | None) -> str:
         return "svg"
     if not suffix:
         raise CommandError(
-            f"cannot tell which format to write to {output!r}: name it {output}.svg (or .png, .pdf, "
-            ".dot, .mmd), or pass -f",
+            f"cannot tell which format to write to -o {output!r}. Fix: name it {output}.svg (or .png, "
+            ".pdf, .dot, .mmd), or pass -f",
             usage=True,
         )
     if suffix not in FORMATS:
         raise CommandError(
-            f"{output!r}: mycorrhizal does not write .{suffix} files; use .svg, .png, .pdf, .dot or .mmd",
+            f"-o {output!r}: mycorrhizal does not write .{suffix} files. Fix: use .svg, .png, .pdf, .dot "
+            "or .mmd",
             usage=True,
         )
     return suffix
@@ -74,7 +84,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     if _is_folder(args.output):
         name = f"{diagram_of(load_drawable(args.target)).name}.{args.format or 'svg'}"
         example = Path(args.output) / name
-        raise CommandError(f"-o {args.output!r} is a folder; give a file name, e.g. -o {example}", usage=True)
+        raise CommandError(
+            f"-o {args.output!r} is a folder. Fix: give a file name, e.g. -o {example}", usage=True
+        )
     fmt = _format_of(args.output, args.format)
     target = load_drawable(args.target)
     if args.output is None and fmt == "dot":
@@ -85,8 +97,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         path = render(target, output, format=fmt)
     except OSError as exc:
         raise CommandError(
-            f"cannot write {output!r}: {exc.strerror or exc}; give -o a file in a folder that exists "
-            "and that you may write to"
+            f"cannot write -o {output!r}: {_why(exc, Path(output))}. Fix: give -o a file in a folder "
+            "that exists and that you may write to"
         ) from exc
     print(f"wrote {path}")
     return 0
@@ -104,11 +116,15 @@ def _example_diagrams(examples: Path) -> list[tuple[str, Diagram]]:
     if not examples.is_dir():
         raise CommandError(
             f"no examples folder at {str(examples)!r}: 'mycorrhizal diagrams' draws the examples of a "
-            "source checkout; run it in one, or pass --examples DIR"
+            "source checkout. Fix: run it in one, or pass --examples DIR"
         )
     found = list(diagram_targets(examples))
     if not found:
-        raise CommandError(f"no example in {str(examples)!r} declares DIAGRAMS; nothing to draw or check")
+        raise CommandError(
+            f"no example in {str(examples)!r} declares DIAGRAMS, so there is nothing to draw or check. "
+            "Fix: list an example's pictures in a module-level DIAGRAMS = {'name': spec}, or pass "
+            "--examples DIR"
+        )
     return found
 
 
@@ -134,7 +150,7 @@ def _write_diagrams(out: Path, found: list[tuple[str, Diagram]]) -> None:
                 render(diagram, out / f"{stem}.svg")
         except OSError as exc:
             raise CommandError(
-                f"cannot write the diagrams into {str(out)!r}: {exc.strerror or exc}; give --out a folder "
+                f"cannot write the diagrams into {str(out)!r}: {_why(exc, out)}. Fix: give --out a folder "
                 "you may write to"
             ) from exc
 

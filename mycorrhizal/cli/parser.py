@@ -136,14 +136,17 @@ def _speed(text: str) -> float:
         value = math.nan
     if not 0 < value <= MAX_SPEED:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a speed above 0 and at most {MAX_SPEED:g} (virtual seconds per real second)"
+            f"{text!r} is not a speed above 0 and at most {MAX_SPEED:g} (virtual seconds per real second). "
+            "Fix: give e.g. 2 (twice real time) or 0.5"
         )
     return value
 
 
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 to 65535 (0: any free one)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number from 0 to 65535. Fix: give e.g. 8080, or 0 for any free one"
+        )
     return int(text)
 
 
@@ -228,7 +231,7 @@ def _add_redis_options(parser: argparse.ArgumentParser) -> None:
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0. Fix: give 1 or more")
     return int(text)
 
 
@@ -238,11 +241,13 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.05 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0.05 to 86400")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds from 0.05 to 86400. Fix: give e.g. 30"
+        )
     return value
 
 
 def _count(text: str) -> int:
     if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more). Fix: give e.g. 10")
     return int(text)

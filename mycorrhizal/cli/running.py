@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..common.diagram import dot_available
-from ..common.errors import CommandError
+from ..common.errors import CommandError, reason
 from ..spores.logfile import LOG_SUFFIXES
 from .drawing import NO_PICTURES, make_folder
 from .parser import DEMOS, EXAMPLES, LIVE_DEMOS
@@ -25,7 +25,7 @@ except ModuleNotFoundError as _missing:  # the optional extra mycorrhizal[live] 
 
 __all__ = ["cmd_demo", "cmd_serve"]
 
-NO_LIVE = "the live view needs aiohttp: pip install 'mycorrhizal[live]'"
+NO_LIVE = "the live view needs aiohttp, which is not installed. Fix: pip install 'mycorrhizal[live]'"
 
 
 def _demo_argv(args: argparse.Namespace) -> list[str]:
@@ -33,14 +33,24 @@ def _demo_argv(args: argparse.Namespace) -> list[str]:
     live_options = [f"--{name}" for name in ("speed", "paused", "host", "port") if getattr(args, name)]
     if not args.serve:
         if live_options:
-            raise CommandError(f"{live_options[0]} only applies with --serve", usage=True)
+            raise CommandError(
+                f"{live_options[0]} only applies with --serve. Fix: add --serve to watch the run in the "
+                f"browser, or drop {live_options[0]}",
+                usage=True,
+            )
         return []
     for option in ("out", "log"):
         if getattr(args, option) is not None:
-            raise CommandError(f"--{option} and --serve do not go together; run the demo twice", usage=True)
+            raise CommandError(
+                f"--{option} and --serve do not go together. Fix: run the demo twice, once with "
+                f"--{option} and once with --serve",
+                usage=True,
+            )
     if args.name not in LIVE_DEMOS:
         raise CommandError(
-            f"demo {args.name!r} has no live view; --serve works with: {', '.join(LIVE_DEMOS)}", usage=True
+            f"demo {args.name!r} has no live view. Fix: drop --serve, or serve one that has: "
+            f"{', '.join(LIVE_DEMOS)}",
+            usage=True,
         )
     _need_live()
     port = 8000 if args.port is None else args.port
@@ -59,8 +69,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     extra = _demo_argv(args)
     if not script.is_file():
         raise CommandError(
-            f"demo {args.name!r} runs {script}, which is missing: demos ship with the source tree "
-            "(clone the repository and 'pip install -e .')"
+            f"demo {args.name!r} runs {script}, which is missing: demos ship with the source tree. "
+            "Fix: clone the repository and 'pip install -e .' in it"
         )
     argv = [str(script), *extra]
     if args.serve:
@@ -82,7 +92,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         what = (
             "its pictures" if args.log is None else "its log" if args.out is None else "its pictures or log"
         )
-        raise CommandError(f"demo {args.name!r} could not write {what}: {exc}") from exc
+        raise CommandError(
+            f"demo {args.name!r} could not write {what}: {reason(exc)}. Fix: give --out and --log "
+            "places you may write to"
+        ) from exc
     finally:
         sys.argv = old_argv
     return 0
@@ -93,13 +106,13 @@ def _log_file(text: str) -> str:
     path = Path(text)
     if not path.name.lower().endswith(LOG_SUFFIXES):
         raise CommandError(
-            f"--log {text!r}: end the file name with .json (OCEL 2.0 JSON), .sqlite (OCEL 2.0 SQLite) "
-            "or .jsonl (JSON lines)",
+            f"--log {text!r} names no log format. Fix: end the file name with .json (OCEL 2.0 JSON), "
+            ".sqlite (OCEL 2.0 SQLite) or .jsonl (JSON lines)",
             usage=True,
         )
     if path.is_dir():
         raise CommandError(
-            f"--log {text!r} is a folder; give a file name such as {text.rstrip('/')}/events.json"
+            f"--log {text!r} is a folder. Fix: give a file name such as {text.rstrip('/')}/events.json"
         )
     make_folder(path.parent, "--log")
     return text

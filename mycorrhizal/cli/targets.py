@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.diagram import Diagram, Diagrammable
-from ..common.errors import CommandError, MycorrhizalError, did_you_mean
+from ..common.errors import CommandError, MycorrhizalError, did_you_mean, fix_last
 
 __all__ = ["first_on_path", "load_drawable", "load_target"]
 
@@ -37,22 +37,25 @@ def _where(exc: BaseException) -> str:
     return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
 
 
+_SEE = "correct it there; loading it with python alone shows the whole traceback"
+
+
 def _load_failure(what: str, exc: BaseException) -> CommandError:
     if isinstance(exc, SystemExit):  # a script run on import: it would end the command unexplained
         return CommandError(
-            f"cannot load {what}: it calls sys.exit({exc.code!r}) as it loads{_where(exc)}; put what "
+            f"cannot load {what}: it calls sys.exit({exc.code!r}) as it loads{_where(exc)}. Fix: put what "
             "runs it as a script under if __name__ == '__main__':"
         )
     if isinstance(exc, MycorrhizalError):
-        return CommandError(f"cannot load {what}: {exc}")
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    return CommandError(f"cannot load {what}: {type(exc).__name__}: {first_line}{_where(exc)}")
+        return CommandError(fix_last(f"cannot load {what}: {exc}", "", otherwise=_SEE))
+    first_line = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
+    return CommandError(f"cannot load {what}: {type(exc).__name__}: {first_line}{_where(exc)}. Fix: {_SEE}")
 
 
 def _run_file(module_part: str) -> dict[str, Any]:
     path = Path(module_part)
     if not path.is_file():
-        raise CommandError(f"no such file {module_part!r}; give a path to a .py file or a dotted module")
+        raise CommandError(f"no such file {module_part!r}. Fix: give a path to a .py file or a dotted module")
     with first_on_path(path.resolve().parent):
         try:
             return runpy.run_path(str(path), run_name=f"mycorrhizal_target_{path.stem}")
@@ -68,7 +71,7 @@ def _import_module(module_part: str) -> dict[str, Any]:
         except ModuleNotFoundError as exc:
             if exc.name is not None and f"{module_part}.".startswith(f"{exc.name}."):
                 raise CommandError(
-                    f"cannot import module {module_part!r}: no module named {exc.name!r}; run from the "
+                    f"cannot import module {module_part!r}: no module named {exc.name!r}. Fix: run from the "
                     "folder that holds it, or give a path to the .py file"
                 ) from exc
             raise _load_failure(f"module {module_part!r}", exc) from exc
@@ -81,7 +84,7 @@ def load_target(spec: str) -> Any:
     module_part, sep, attr_path = spec.partition(":")
     if not sep or not module_part or not attr_path:
         raise CommandError(
-            f"{spec!r} is not MODULE:ATTRIBUTE; write e.g. 'examples/hypha/order_pipeline.py:Shop'",
+            f"{spec!r} is not MODULE:ATTRIBUTE. Fix: write e.g. 'examples/hypha/order_pipeline.py:Shop'",
             usage=True,
         )
     is_file = module_part.endswith(".py") or "/" in module_part or os.sep in module_part
@@ -107,9 +110,12 @@ def _drawables(namespace: dict[str, Any], wanted: str) -> str:
         and isinstance(value, Diagram | Diagrammable)
     ]
     if not names:
-        return "; it defines nothing that can be drawn or checked"
+        return (
+            "; it defines nothing that can be drawn or checked. Fix: name a file that defines a net, "
+            "state machine or tree"
+        )
     shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-    return "; " + did_you_mean(
+    return ". Fix: " + did_you_mean(
         wanted, names, f"name one of what it defines that can be drawn or checked: {shown}"
     )
 
@@ -117,18 +123,23 @@ def _drawables(namespace: dict[str, Any], wanted: str) -> str:
 def _attributes(obj: Any, wanted: str) -> str:
     """The end of the error for ``wanted``, an attribute that ``obj`` (reached by the path) lacks."""
     public = [name for name in dir(obj) if not name.startswith("_")]
-    return "; " + did_you_mean(wanted, public, "check the attribute path after the ':'")
+    return ". Fix: " + did_you_mean(wanted, public, "check the attribute path after the ':'")
 
 
 def load_drawable(spec: str) -> Diagram | Diagrammable:
     """:func:`load_target`, refusing anything that cannot be drawn or checked."""
     target = load_target(spec)
+    if isinstance(target, type) and issubclass(target, Diagrammable):  # to_diagram needs an instance
+        raise CommandError(
+            f"{spec!r} is the class {target.__name__}, which cannot be drawn or checked. Fix: name an "
+            "instance of it, or the net, state machine or tree it runs"
+        )
     if not isinstance(target, Diagram | Diagrammable):
         shown = repr(target)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         raise CommandError(
-            f"{spec!r} is {shown} (of type {type(target).__name__}), which cannot be drawn or checked; "
-            "name a septum state or machine, a hypha net or runner, a rhizomorph tree or runner, "
+            f"{spec!r} is {shown} (of type {type(target).__name__}), which cannot be drawn or checked. "
+            "Fix: name a septum state or machine, a hypha net or runner, a rhizomorph tree or runner, "
             "or a mycelium net"
         )
     return target

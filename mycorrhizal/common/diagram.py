@@ -159,7 +159,10 @@ class Diagram:
         ids = {n.id for n in self.all_nodes()}
         missing = sorted({end for e in self.edges for end in (e.src, e.dst)} - ids)
         if missing:
-            raise RenderError(f"diagram {self.name!r} has edges to unknown nodes: {missing}")
+            raise RenderError(
+                f"diagram {self.name!r} has edges to unknown nodes: {missing}. Fix: add those nodes to "
+                "the diagram, or drop the edges"
+            )
 
 
 @runtime_checkable
@@ -170,13 +173,24 @@ class Diagrammable(Protocol):
         """This object's picture."""
 
 
+def _text(text: str) -> str:
+    """``text`` for a Graphviz label or tooltip, to be drawn as written.
+
+    Unescaped, a name like ``<lambda>`` is an HTML-like label (drawn without its brackets, and
+    ``<a & b>`` does not parse), ``\\N`` or ``\\l`` are Graphviz escapes, and a name ending with a
+    backslash escapes the quote closing its string, which makes DOT that ``dot`` rejects.
+    """
+    escaped: str = graphviz.escape(text)
+    return escaped
+
+
 def _node_attrs(node: Node) -> dict[str, str]:
     out = dict(_GRAPHVIZ_SHAPE[node.shape])
     if node.fill:
         out["style"] = ",".join(filter(None, (out.get("style"), "filled")))
         out["fillcolor"] = node.fill
     if node.tooltip:
-        out["tooltip"] = node.tooltip
+        out["tooltip"] = _text(node.tooltip)
     return out
 
 
@@ -204,9 +218,10 @@ def graphviz_ids(diagram: Diagram) -> dict[str, str]:
 def _add_cluster(graph: graphviz.Digraph, cluster: Cluster, ids: dict[str, str]) -> None:
     # Graphviz only draws a frame for subgraphs whose name starts with "cluster".
     with graph.subgraph(name=f"cluster_{cluster.id}") as sub:
-        sub.attr(label=cluster.label, style="rounded,dashed" if cluster.style == "dashed" else "rounded")
+        style = "rounded,dashed" if cluster.style == "dashed" else "rounded"
+        sub.attr(label=_text(cluster.label), style=style)
         for node in cluster.nodes:
-            sub.node(ids[node.id], node.label or node.id, **_node_attrs(node))
+            sub.node(ids[node.id], _text(node.label or node.id), **_node_attrs(node))
         for inner in cluster.clusters:
             _add_cluster(sub, inner, ids)
 
@@ -214,26 +229,29 @@ def _add_cluster(graph: graphviz.Digraph, cluster: Cluster, ids: dict[str, str])
 def to_graphviz(diagram: Diagram) -> graphviz.Digraph:
     """Build a ``graphviz.Digraph`` for ``diagram``; ``.source`` is its DOT text."""
     diagram.check()
-    graph = graphviz.Digraph(name=diagram.name)
+    graph = graphviz.Digraph(name=_text(diagram.name))
     graph.attr(rankdir=diagram.direction, fontname="Helvetica")
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", fontname="Helvetica", fontsize="10")
     ids = graphviz_ids(diagram)
     for node in diagram.nodes:
-        graph.node(ids[node.id], node.label or node.id, **_node_attrs(node))
+        graph.node(ids[node.id], _text(node.label or node.id), **_node_attrs(node))
     for cluster in diagram.clusters:
         _add_cluster(graph, cluster, ids)
     for edge in diagram.edges:
         extra = {} if edge.style == "solid" else {"style": edge.style}
-        graph.edge(ids[edge.src], ids[edge.dst], label=edge.label, **extra)
+        graph.edge(ids[edge.src], ids[edge.dst], label=_text(edge.label), **extra)
     return graph
 
 
-_MERMAID_UNSAFE = re.compile(r'["\n]')
+# Mermaid draws a label as HTML: '<', '>' and '&' would be markup, '"' ends the label and '#x;' is
+# Mermaid's own entity code; each is written as an entity code, and a line break as a space.
+_MERMAID_CODES = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "\n": " "}
+_MERMAID_UNSAFE = re.compile("[" + "".join(_MERMAID_CODES) + "]")
 
 
 def _mermaid_label(text: str) -> str:
-    return '"' + _MERMAID_UNSAFE.sub(lambda m: "#quot;" if m.group() == '"' else " ", text) + '"'
+    return '"' + _MERMAID_UNSAFE.sub(lambda m: _MERMAID_CODES[m.group()], text) + '"'
 
 
 def to_mermaid_text(diagram: Diagram) -> str:
@@ -304,34 +322,39 @@ def dot_available() -> bool:
 def _no_program(diagram: Diagram, format: str) -> RenderError:
     return RenderError(
         f"cannot render {diagram.name!r} as {format}: neither Graphviz's 'dot' nor "
-        f"{FALLBACK_PROGRAM!r} is installed; 'pip install {FALLBACK_PROGRAM}' (svg, png) or install "
-        "Graphviz (e.g. 'apt-get install graphviz'), or use format='dot' or 'mmd'"
+        f"{FALLBACK_PROGRAM!r} is installed. Fix: install Graphviz (e.g. 'apt-get install graphviz'), "
+        f"or 'pip install {FALLBACK_PROGRAM}' (svg, png), or write format='dot' or 'mmd'"
     )
 
 
-def _pipe_graphviz(diagram: Diagram, graph: graphviz.Digraph, format: str) -> bytes:
+def _no_pdf(diagram: Diagram, format: str) -> RenderError:
+    return RenderError(
+        f"cannot render {diagram.name!r} as {format}: Graphviz's 'dot' is not installed and "
+        f"{FALLBACK_PROGRAM} writes only svg and png. Fix: install Graphviz (e.g. 'apt-get install "
+        "graphviz'), or write svg or png"
+    )
+
+
+def _lay_out(diagram: Diagram, source: str, format: str, program: str) -> bytes:
+    """``source`` laid out by ``program`` (Graphviz's ``dot`` or the fallback) as ``format``."""
+    # Run here rather than by graphviz.pipe(), which copies dot's warnings to stderr: a library prints
+    # nothing, and a failure must say why in the error.
     try:
-        data: bytes = graph.pipe(format=format)
-    except graphviz.ExecutableNotFound as exc:
+        command = [program, f"-T{format}"]
+        done = subprocess.run(command, input=source.encode(), capture_output=True, check=False)
+    except OSError as exc:  # removed, or not executable, since it was found
         raise _no_program(diagram, format) from exc
-    return data
-
-
-def _pipe_fallback(diagram: Diagram, source: str, format: str, program: str) -> bytes:
-    if format not in _FALLBACK_FORMATS:
-        raise RenderError(
-            f"cannot render {diagram.name!r} as {format}: Graphviz's 'dot' is not installed and "
-            f"{FALLBACK_PROGRAM} writes only svg and png; install Graphviz (e.g. 'apt-get install "
-            "graphviz') or use svg or png"
-        )
-    done = subprocess.run([program, f"-T{format}"], input=source.encode(), capture_output=True, check=False)
+    said = done.stderr.decode(errors="replace").strip()
+    name = "Graphviz's dot" if Path(program).name == "dot" else program
     if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        raise RenderError(f"cannot render {diagram.name!r} as {format}: {program} failed: {reason[0]}")
-    if done.stderr and _log.isEnabledFor(logging.DEBUG):
-        _log.debug(
-            "%s said while drawing %r: %s", program, diagram.name, done.stderr.decode(errors="replace")
+        reason = said.splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise RenderError(
+            f"cannot render {diagram.name!r} as {format}: {name} failed: {reason[0].rstrip('.')}. Fix: "
+            "write format='dot' and run dot on it to see the whole message, and report the DOT text "
+            "as a mycorrhizal bug if dot rejects it"
         )
+    if said and _log.isEnabledFor(logging.DEBUG):
+        _log.debug("%s said while drawing %r: %s", name, diagram.name, said)
     return done.stdout
 
 
@@ -339,7 +362,7 @@ def _format_for(diagram: Diagram, target: Path, format: str | None) -> str:
     """The format to write ``target`` in: ``format``, else its suffix (svg without one). A suffix
     that names another format is refused, so that no file holds what its name says it does not."""
     if format is not None and format not in IMAGE_FORMATS + TEXT_FORMATS:
-        raise RenderError(f"cannot render {diagram.name!r} as {format!r}: use svg, png, pdf, dot or mmd")
+        raise RenderError(f"cannot render {diagram.name!r} as {format!r}. Fix: use svg, png, pdf, dot or mmd")
     suffix = target.suffix.lstrip(".").lower()
     suffix = "mmd" if suffix == "mermaid" else suffix
     known = suffix in IMAGE_FORMATS + TEXT_FORMATS
@@ -348,12 +371,12 @@ def _format_for(diagram: Diagram, target: Path, format: str | None) -> str:
             return suffix or "svg"
         svg = str(target.with_suffix(".svg"))
         raise RenderError(
-            f"cannot tell which format to write to {str(target)!r}: name it {svg!r} "
+            f"cannot tell which format to write to {str(target)!r}. Fix: name it {svg!r} "
             "(or .png, .pdf, .dot, .mmd), or pass format="
         )
     if known and suffix != ("mmd" if format == "mermaid" else format):
         raise RenderError(
-            f"format={format!r} does not match the file name {str(target)!r}; drop format= to write "
+            f"format={format!r} does not match the file name {str(target)!r}. Fix: drop format= to write "
             f"{suffix}, or name the file {str(target.with_suffix('.' + format))!r}"
         )
     return format
@@ -374,11 +397,13 @@ def render_diagram(diagram: Diagram, path: str | Path, format: str | None = None
     elif format in ("mmd", "mermaid"):
         data = to_mermaid_text(diagram).encode()
     else:
-        graph = to_graphviz(diagram)
-        if shutil.which("dot") is not None:
-            data = _pipe_graphviz(diagram, graph, format)
+        source = to_graphviz(diagram).source
+        if (dot := shutil.which("dot")) is not None:
+            data = _lay_out(diagram, source, format, dot)
         elif (fallback := _fallback_program()) is not None:
-            data = _pipe_fallback(diagram, graph.source, format, fallback)
+            if format not in _FALLBACK_FORMATS:
+                raise _no_pdf(diagram, format)
+            data = _lay_out(diagram, source, format, fallback)
         else:
             raise _no_program(diagram, format)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -20,18 +20,28 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
     [
         (
             ["demo", "job-queue", "--serve"],
-            "demo 'job-queue' has no live view; --serve works with: circuit-breaker",
+            "demo 'job-queue' has no live view. Fix: drop --serve, or serve one that has: circuit-breaker",
         ),
-        (["demo", "circuit-breaker", "--speed", "2"], "--speed only applies with --serve"),
-        (["demo", "circuit-breaker", "--port", "9000"], "--port only applies with --serve"),
-        (["demo", "circuit-breaker", "--serve", "--out", "x"], "--out and --serve do not go together"),
+        (
+            ["demo", "circuit-breaker", "--speed", "2"],
+            "--speed only applies with --serve. Fix: add --serve to watch the run in the browser, "
+            "or drop --speed",
+        ),
+        (
+            ["demo", "circuit-breaker", "--port", "9000"],
+            "--port only applies with --serve. Fix: add --serve to watch the run in the browser, "
+            "or drop --port",
+        ),
+        (
+            ["demo", "circuit-breaker", "--serve", "--out", "x"],
+            "--out and --serve do not go together. Fix: run the demo twice, once with --out and "
+            "once with --serve",
+        ),
     ],
 )
 def test_demo_option_mistakes(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
-    assert capsys.readouterr().err == f"mycorrhizal: {message}" + (
-        "; run the demo twice\n" if "--out" in argv else "\n"
-    )
+    assert capsys.readouterr().err == f"mycorrhizal: {message}\n"
 
 
 @pytest.mark.parametrize(
@@ -65,8 +75,13 @@ def test_serve_without_the_live_extra(
     monkeypatch.setattr(running, "live", None)
     assert main(["serve", "x.py:X"]) == 1
     assert main(["demo", "circuit-breaker", "--serve"]) == 1
-    assert capsys.readouterr().err == (
-        "mycorrhizal: the live view needs aiohttp: pip install 'mycorrhizal[live]'\n" * 2
+    assert (
+        capsys.readouterr().err
+        == (
+            "mycorrhizal: the live view needs aiohttp, which is not installed. Fix: pip install "
+            "'mycorrhizal[live]'\n"
+        )
+        * 2
     )
 
 
