@@ -97,7 +97,9 @@ def _net_machines(runner: NetRunner, queued: dict[str, int]) -> None:
         pool: MachinePool | None = runner.memory(transition).get(POOL)
         if pool is not None:
             name = transition[len(net) + 1 :] if transition.startswith(net + ".") else transition
-            size = sum(fsm.queue_size for fsm in pool.living.values())
+            # a snapshot: a scrape runs in prometheus_client's thread while the event loop may
+            # create or evict a machine (tuple() copies the dict without giving up the GIL)
+            size = sum(fsm.queue_size for fsm in tuple(pool.living.values()))
             queued[name] = queued.get(name, 0) + size
 
 

@@ -13,6 +13,11 @@ the states it abandons (told no ``StateLeft``) get their dwell time then.  A net
 is let go (a :class:`~mycorrhizal.common.observers.Dropped` record: evicted, closed at stop or
 with its removed transition) is forgotten, its current states untimed: a later machine of its key
 starts with none of them.
+
+A step whose handler was cancelled (``StepCancelled``) counts as ``cancelled``; a cancelled
+``on_timeout`` is run again and told again (a second ``TimeoutFired``), which is not counted again:
+the machine remembers the state it is owed for until that re-run, or until the state is left (the
+timeout put back is then dropped, and the state's next timeout is a new one).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from ..septum.events import (
     StateEntered,
     StateLeft,
     StateRetried,
+    StepCancelled,
     TimeoutFired,
 )
 from .families import Families
@@ -155,7 +161,7 @@ class MetricsObserver:
 class _Machine:
     """What the observer follows of one machine (or of one key's machine in a net's transition)."""
 
-    __slots__ = ("entered", "target", "routed")
+    __slots__ = ("entered", "target", "routed", "owed")
 
     def __init__(self) -> None:
         self.entered: dict[str, float] = {}
@@ -165,6 +171,9 @@ class _Machine:
         transition at the first state it enters."""
         self.routed = False
         """Whether that move is a failure's route to the error state (no ``StateLeft``)."""
+        self.owed: str | None = None
+        """The state whose ``on_timeout`` was cancelled: its timeout, put back, is told again
+        (``TimeoutFired``) when it runs again, and was counted when it first ran."""
 
 
 # -- nets -------------------------------------------------------------------------------------------
@@ -270,6 +279,7 @@ def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> No
             for state, since in machine.entered.items():
                 obs.child(fam.state_seconds, name, state).observe(event.time - since)
             machine.entered.clear()
+            machine.owed = None  # the state is abandoned: its timeout put back is dropped
         obs.inc(fam.transitions, name, previous, machine.target)
         machine.target = None
     machine.entered[event.state] = event.time
@@ -278,6 +288,8 @@ def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> No
 def _left(obs: MetricsObserver, event: StateLeft, track: Any = None) -> None:
     machine = _machine(obs, event.source if track is None else track)
     machine.target, machine.routed = event.target, False
+    if machine.owed is not None and machine.owed == event.state:  # its put-back timeout is dropped
+        machine.owed = None
     since = machine.entered.pop(event.state, None)
     if since is not None:
         obs.child(obs.families.state_seconds, event.source, event.state).observe(event.time - since)
@@ -292,6 +304,22 @@ def _handler_failed(obs: MetricsObserver, event: HandlerFailed, track: Any = Non
 
 def _handled(obs: MetricsObserver, event: MessageHandled) -> None:
     obs.inc(obs.families.messages, event.source, event.state)
+
+
+def _timeout(obs: MetricsObserver, event: TimeoutFired, track: Any = None) -> None:
+    """Count a timeout once: an ``on_timeout`` that was cancelled is told again when it runs again."""
+    machine = obs._machines.get(event.source if track is None else track)
+    if machine is not None and machine.owed == event.state:
+        machine.owed = None  # the re-run of a cancelled on_timeout: counted when it first ran
+        return
+    obs.inc(obs.families.machine_events, event.source, event.state, "timeout")
+
+
+def _step_cancelled(obs: MetricsObserver, event: StepCancelled, track: Any = None) -> None:
+    """A step's handler was cancelled (what it took is owed again): counted as ``cancelled``."""
+    obs.inc(obs.families.machine_events, event.source, event.state, "cancelled")
+    if event.role == "on_timeout":  # its timeout is put back: told again, not counted again
+        _machine(obs, event.source if track is None else track).owed = event.state
 
 
 def _machine_event(kind: str) -> Handler:
@@ -347,6 +375,8 @@ _TRACKED: dict[type, Tracked] = {
     StateEntered: _entered,
     StateLeft: _left,
     HandlerFailed: _handler_failed,
+    TimeoutFired: _timeout,
+    StepCancelled: _step_cancelled,
 }
 
 _HANDLERS: dict[type, Handler] = {
@@ -367,7 +397,8 @@ _HANDLERS: dict[type, Handler] = {
     StateEntered: _entered,
     StateLeft: _left,
     MessageHandled: _handled,
-    TimeoutFired: _machine_event("timeout"),
+    TimeoutFired: _timeout,
+    StepCancelled: _step_cancelled,
     StateRetried: _machine_event("retry"),
     HandlerFailed: _handler_failed,
     Forwarded: _forwarded,

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from mycorrhizal.common import ManualClock
 from mycorrhizal.metrics import Metrics
 from mycorrhizal.mycelium import Delivery, PNRunner, machines, pn
+from mycorrhizal.mycelium.machine_pool import POOL
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, septum
 
 from ..mycelium.conftest import tree_failing_on
@@ -160,3 +161,35 @@ async def test_the_queue_gauge_counts_the_messages_of_a_nets_living_machines(
     assert value(registry, queued) == 1
     await runner.stop()
     assert value(registry, queued) == 0
+
+
+class Evicting:
+    """Stands in a pool for a machine that the event loop evicts while a scrape reads its queue."""
+
+    def __init__(self, living: dict[Any, Any], key: str) -> None:
+        self.living, self.key = living, key
+
+    @property
+    def queue_size(self) -> int:
+        del self.living[self.key]  # what an eviction does, from the event loop's thread
+        return 2
+
+
+async def test_a_machine_evicted_while_the_queue_gauge_is_read_does_not_break_the_scrape(
+    registry: CollectorRegistry,
+) -> None:
+    # The gauge iterated the pool's living machines themselves: a machine created or evicted by
+    # the event loop while prometheus_client's thread scraped raised "dictionary changed size
+    # during iteration", and the scrape failed.
+    runner = PNRunner(desk_net(), {}, ManualClock())
+    Metrics(registry).observe(runner)
+    await runner.start()
+    runner.add_token("inbox", {"key": "a", "do": "x"})
+    await runner.run_until_idle()
+    machines(runner, "desk")["a"].send_message("later")
+    pool = runner.memory(f"{runner.net.name}.desk")[POOL]
+    pool.living["gone"] = Evicting(pool.living, "gone")
+    assert value(registry, "mycorrhizal_machine_queue_size") == 1 + 2  # read before it went
+    assert "gone" not in pool.living
+    assert value(registry, "mycorrhizal_machine_queue_size") == 1
+    await runner.stop()
