@@ -95,7 +95,7 @@ class BlackboardView:
             key, allowed, f"add {key!r} to its {'readable' if verb == 'read' else 'writable'} keys"
         )
         return AccessControlError(
-            f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}); {fix}",
+            f"blackboard {self._name!r} may not {verb} {key!r} (it may {verb}: {shown}). Fix: {fix}",
             key,
             verb,
         )
@@ -139,8 +139,9 @@ class BlackboardView:
         # Others reading the blackboard (an interface promises its fields, a Pydantic model must
         # keep them) would find the key gone: removing one is the blackboard owner's business.
         return AccessControlError(
-            f"{self._called()} may not delete {key!r}: a view reads and writes keys but removes none; "
-            f"write {key!r} a value that stands for none (e.g. None), or delete it on the blackboard itself",
+            f"{self._called()} may not delete {key!r}: a view reads and writes keys but removes none. "
+            f"Fix: write {key!r} a value that stands for none (e.g. None), or delete it on the blackboard "
+            "itself",
             key,
             "delete",
         )
@@ -171,8 +172,8 @@ class _ReadOnly(BlackboardView):
 
     def _refusal(self, key: str, allowed: frozenset[str], verb: str) -> Exception:
         return AccessControlError(
-            f"blackboard {self._name!r} may not {verb} {key!r}: it is read_only() and writes nothing; "
-            f"write {key!r} through the blackboard itself or a view made with writable={{{key!r}}}",
+            f"blackboard {self._name!r} may not {verb} {key!r}: it is read_only() and writes nothing. "
+            f"Fix: write {key!r} through the blackboard itself or a view made with writable={{{key!r}}}",
             key,
             verb,
         )

@@ -164,6 +164,8 @@ def _field_codec(cls: type[Any], fields: list[tuple[str, str, bool]]) -> Functio
 
 
 def _expect(kind: type[T], data: Any, what: str) -> T:
+    # This and the builtins' decoders below only say what shape they expected: the registry, which
+    # calls them, names the type and ends with the fix (codecs._shape_error).
     if type(data) is not kind:
         raise CodecError(f"a {what} is encoded as a {kind.__name__}, not {preview(data)}")
     return data
@@ -206,7 +208,7 @@ def _encode_datetime(value: dt.datetime) -> Any:
     if isinstance(zone, zoneinfo.ZoneInfo):
         return [value.replace(tzinfo=None).isoformat(), zone.key, value.fold]
     if zone is not None and not isinstance(zone, dt.timezone):
-        raise CodecError(f"cannot encode a datetime in {zone!r}: use a datetime.timezone or a ZoneInfo")
+        raise CodecError(f"cannot encode a datetime in {zone!r}. Fix: use a datetime.timezone or a ZoneInfo")
     return value.isoformat()
 
 

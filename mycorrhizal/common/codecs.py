@@ -243,7 +243,10 @@ class CodecRegistry:
         try:
             text = base64.b64encode(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).decode("ascii")
         except Exception as exc:
-            raise CodecError(f"cannot pickle a {name}: {exc!r}", type_name=name) from exc
+            raise CodecError(
+                f"cannot pickle a {name}: {exc!r}. Fix: register {name} with a codec (registry.register)",
+                type_name=name,
+            ) from exc
         return {TAG: "pickle", VALUE: [name, text]}
 
     # --- decoding --------------------------------------------------------------------------------
@@ -313,7 +316,10 @@ class CodecRegistry:
 
     def _unpickle(self, data: Any) -> Any:
         if type(data) is not list or len(data) != 2 or not all(type(part) is str for part in data):
-            raise CodecError("malformed pickled value: expected [type name, base64 text]")
+            raise CodecError(
+                "malformed pickled value: expected [type name, base64 text]. "
+                "Fix: decode only what encode() made"
+            )
         name, text = data
         if not self._allow_pickle:
             raise CodecError(
@@ -325,7 +331,11 @@ class CodecRegistry:
         try:
             return pickle.loads(base64.b64decode(text, validate=True))  # noqa: S301 - opted in above
         except Exception as exc:
-            raise CodecError(f"cannot unpickle a {name}: {exc!r}", type_name=name) from exc
+            raise CodecError(
+                f"cannot unpickle a {name}: {exc!r}. Fix: check that the program reading it defines {name} "
+                "as the one that wrote it did",
+                type_name=name,
+            ) from exc
 
     # --- documents -------------------------------------------------------------------------------
 
@@ -341,7 +351,10 @@ class CodecRegistry:
             )
         version = document["codec"]
         if type(version) is not int or version < 1:
-            raise CodecError(f"malformed codec version {version!r} in the document")
+            raise CodecError(
+                f"malformed codec version {version!r} in the document. "
+                "Fix: pass what document() or dumps() made"
+            )
         if version > CODEC_FORMAT:
             raise CodecError(
                 f"the document is in codec format {version}, newer than format {CODEC_FORMAT} that this "
@@ -377,16 +390,24 @@ def parse_json(text: str | bytes) -> JSON:
     except CodecError:
         raise
     except ValueError as exc:  # JSONDecodeError, and integer literals past the digit limit
-        raise CodecError(f"the document is not valid JSON data: {exc}") from None
+        raise CodecError(
+            f"the document is not valid JSON data: {exc}. Fix: pass what dumps() or json.dumps() made"
+        ) from None
 
 
 def _refuse_constant(name: str) -> Any:
-    raise CodecError(f"the document contains the non-JSON literal {name}; encoded floats are tagged")
+    raise CodecError(
+        f"the document contains the non-JSON literal {name} (encoded floats are tagged). "
+        "Fix: pass what dumps() made, not the json module's output"
+    )
 
 
 def _bounded_int(text: str) -> int:
     if len(text) > _INT_DIGITS:
-        raise CodecError(f"the document holds an integer of {len(text)} digits, more than {_INT_DIGITS}")
+        raise CodecError(
+            f"the document holds an integer of {len(text)} digits, more than {_INT_DIGITS}. "
+            "Fix: refuse such input (encode() writes big ints as tagged hexadecimal text)"
+        )
     return int(text)
 
 
@@ -404,7 +425,10 @@ def _split_tag(tag: str) -> tuple[str, int]:
     if not at:
         return name, 1
     if not number.isdigit() or not number.isascii() or len(number) > 9 or int(number) < 1:
-        raise CodecError(f"malformed version in type tag {preview(tag)}: expected name@<positive int>")
+        raise CodecError(
+            f"malformed version in type tag {preview(tag)}: expected name@<positive int>. "
+            "Fix: decode only what encode() made"
+        )
     return name, int(number)
 
 

@@ -92,11 +92,14 @@ class _FrozenRecordType(type):
     ) -> _FrozenRecordType:
         parents = [b for b in bases if isinstance(b, _FrozenRecordType)]
         if len(parents) > 1:
-            raise TypeError(f"record class {name}: one record base at most, got {parents}")
+            raise TypeError(
+                f"record class {name}: one record base at most, got {parents}. "
+                "Fix: derive it from one of them"
+            )
         if ns.get("__slots__"):
             raise TypeError(
                 f"record class {name}: it is a tuple and takes no slots (attrs.frozen or __slots__ "
-                "adds them); declare its fields as plain annotations, options with field(eq=False)"
+                "adds them). Fix: declare its fields as plain annotations, options with field(eq=False)"
             )
         inherited: tuple[Field, ...] = parents[0].__record_fields__ if parents else ()
         own: list[Field] = []
@@ -104,12 +107,14 @@ class _FrozenRecordType(type):
             if "ClassVar" in str(annotation):
                 continue
             if hasattr(tuple, fname) or fname.startswith("_"):
-                raise TypeError(f"record class {name}: field {fname!r} would hide tuple.{fname}; rename it")
+                raise TypeError(
+                    f"record class {name}: field {fname!r} would hide tuple.{fname}. Fix: rename it"
+                )
             spec = ns.pop(fname, _NOTHING)
             if isinstance(spec, _Spec):
                 if spec.read is not None and spec.eq:
                     raise TypeError(
-                        f"record class {name}: field {fname!r} has read= and is compared; add eq=False"
+                        f"record class {name}: field {fname!r} has read= and is compared. Fix: add eq=False"
                     )
                 own.append(Field(fname, spec.eq, spec.default, spec.read))
             else:
@@ -215,7 +220,9 @@ def fields(cls: type[FrozenRecord] | FrozenRecord) -> tuple[Field, ...]:
         cls = type(cls)
     found = getattr(cls, "__record_fields__", None)
     if found is None:
-        raise TypeError(f"fields({cls!r}): not a record class (see mycorrhizal.common.frozen)")
+        raise TypeError(
+            f"fields({cls!r}): not a record class. Fix: pass a class made as mycorrhizal.common.frozen says"
+        )
     return found  # type: ignore[no-any-return]
 
 
@@ -231,7 +238,10 @@ def evolve(record: R, **changes: Any) -> R:
         changes.pop(f.name) if f.name in changes else getattr(record, f.name) for f in cls.__record_fields__
     ]
     if changes:
-        raise TypeError(f"evolve({cls.__qualname__}): no field named {', '.join(map(repr, changes))}")
+        raise TypeError(
+            f"evolve({cls.__qualname__}): no field named {', '.join(map(repr, changes))}. "
+            f"Fix: name only its fields: {', '.join(f.name for f in cls.__record_fields__)}"
+        )
     return _new(cls, tuple(values))
 
 

@@ -251,7 +251,7 @@ class Observers:
         if not callable(callback):
             raise TypeError(
                 f"{self._owner}: add_observer() takes a function called with each event, "
-                f"got {callback!r}; pass a function or an async function"
+                f"got {callback!r}. Fix: pass a function or an async function"
             )
         # An ``async def`` function, or an object whose ``__call__`` is one.
         if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
@@ -284,8 +284,8 @@ class Observers:
                 _told_detached(queued.callback)
                 return
         raise ValueError(
-            f"{self._owner}: remove_observer({callback!r}): that observer is not attached; "
-            "pass the same object given to add_observer()"
+            f"{self._owner}: remove_observer({callback!r}): that observer is not attached. "
+            "Fix: pass the same object given to add_observer()"
         )
 
     def watch(self, callback: Callable[[bool], object]) -> None:

@@ -294,14 +294,18 @@ class _VirtualClock(Timebase):
         if not (is_finite(amount) and amount >= 0):  # NaN or inf would fire every timer and end time
             raise ValueError(
                 f"{type(self).__name__}.advance() needs a delay >= 0, got {amount!r}: a finite number, "
-                "not a bool; to move time back, use set(value) or reset()"
+                "not a bool. Fix: pass a finite number of seconds >= 0 (to move time back, use set(value) "
+                "or reset())"
             )
         return self._move_to(self._now + amount)
 
     def set(self, value: float) -> None:
         """Move time to ``value``: forward fires the timers due by then; backward fires nothing."""
         if not is_finite(value):  # NaN or inf would fire every timer and leave the time there for good
-            raise ValueError(f"{type(self).__name__}.set() needs a time that is a number, got {value!r}")
+            raise ValueError(
+                f"{type(self).__name__}.set() needs a time that is a number, got {value!r}. "
+                "Fix: pass a finite number (an int or float, not a bool)"
+            )
         if value < self._now:
             self._rewinds += 1
         self._move_to(float(value))
@@ -325,7 +329,10 @@ class _VirtualClock(Timebase):
         clock past the end meanwhile (another runtime sharing it), it stays where it was moved to.
         """
         if not (is_finite(delay) and delay >= 0):  # (as advance(): NaN or inf would end time)
-            raise ValueError(f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay!r}")
+            raise ValueError(
+                f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay!r}. "
+                "Fix: pass a finite number of seconds >= 0"
+            )
         target = self._now + delay
         fired = 0
         await _settle(settle)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .blackboard import BlackboardView, refuse_strings
-from .errors import AccessControlError, DefinitionError, Problem, did_you_mean
+from .errors import AccessControlError, DefinitionError, Problem, did_you_mean, split_fix
 from .interface_builder import interface_field_specs
 
 __all__ = [
@@ -29,7 +29,8 @@ __all__ = [
 
 
 #: How to reach a field a view refuses, by how the view was made: (a field it lacks, one it may not
-#: write, one it may not read), formatted with ``key``.  Each names what the user passed.
+#: write, one it may not read), formatted with ``key``.  Each names what the user passed; one may
+#: start with why ("<why>. Fix: <what to do>"), said in the problem so that the fix stays last.
 INTERFACE_FIXES = (
     "add {key!r} to the interface",
     "mark it readwrite in the interface if this handler should",
@@ -61,12 +62,14 @@ class _FieldView(BlackboardView):
         if key not in self._fields:
             shown = ", ".join(sorted(self._fields)) or "none"
             fix = did_you_mean(key, self._fields, missing.format(key=key))
-            return AttributeError(f"{self._name!r} has no field {key!r} (its fields: {shown}); {fix}")
-        kind, fix = ("read-only", unwritable) if verb == "write" else ("write-only", unreadable)
+            return AttributeError(f"{self._name!r} has no field {key!r} (its fields: {shown}). Fix: {fix}")
+        kind, advice = ("read-only", unwritable) if verb == "write" else ("write-only", unreadable)
+        why, fix_given = split_fix(advice.format(key=key))
+        if fix_given is None:  # advice that is all fix (or none: say where such a field can be reached)
+            why, fix_given = "", why or f"{verb} {key!r} through a view that may"
+        said = f"{self._name!r} may not {verb} {key!r}: the field is {kind} here"
         return AccessControlError(
-            f"{self._name!r} may not {verb} {key!r}: the field is {kind} here; {fix.format(key=key)}",
-            key,
-            verb,
+            f"{said} ({why}). Fix: {fix_given}" if why else f"{said}. Fix: {fix_given}", key, verb
         )
 
     def _has(self, key: str) -> bool:
@@ -123,7 +126,7 @@ class ReadOnlyView(_FieldView):
         fields = frozenset(fields)
         fixes = (
             "add {key!r} to its fields",
-            "a ReadOnlyView writes none of its fields; write {key!r} through a view that may, e.g. "
+            "a ReadOnlyView writes none of its fields. Fix: write {key!r} through a view that may, e.g. "
             "ConstrainedView(bb, fields)",
             "",
         )
@@ -141,7 +144,7 @@ class WriteOnlyView(_FieldView):
         fixes = (
             "add {key!r} to its fields",
             "",
-            "a WriteOnlyView reads none of its fields; read {key!r} through a view that may, e.g. "
+            "a WriteOnlyView reads none of its fields. Fix: read {key!r} through a view that may, e.g. "
             "ReadOnlyView(bb, fields)",
         )
         super().__init__(bb, fields, readable=(), writable=fields, name=name, fixes=fixes)
@@ -180,8 +183,8 @@ class CompositeView(_FieldView):
             name=name,
             fixes=(
                 "add {key!r} to one of its views",
-                "none of its views may write it; add a view that may",
-                "none of its views may read it; add a view that may",
+                "none of its views may write it. Fix: add a view that may",
+                "none of its views may read it. Fix: add a view that may",
             ),
         )
         object.__setattr__(self, "_views", parts)

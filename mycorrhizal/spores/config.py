@@ -88,8 +88,8 @@ def configure(
     global _state
     if encoder is not None and isinstance(transport, RecordSink):
         raise ValueError(
-            f"configure(): {type(transport).__name__} writes records itself and uses no encoder; "
-            "drop encoder= or use a transport that takes bytes"
+            f"configure(): {type(transport).__name__} writes records itself and uses no encoder. "
+            "Fix: drop encoder= or use a transport that takes bytes"
         )
     policy = _checked(object_cache_size, eviction_policy, touch_resend_n)
     config = SporesConfig(
@@ -110,20 +110,30 @@ def configure(
 def _checked(size: int, policy: EvictionPolicy | str, resend: int) -> EvictionPolicy:
     """``policy`` as an :class:`EvictionPolicy`, once the object cache's settings are checked:
     every bad one named with its keyword and a fix, in one ``ValueError``."""
-    problems = []
+    problems: list[tuple[str, str]] = []  # (what is wrong, what to do)
     if not is_count(size):
         problems.append(
-            f"object_cache_size={size!r}: the cache holds 1 object or more (an int; 128 by default)"
+            (
+                f"object_cache_size={size!r}: the cache holds 1 object or more (an int, 128 by default)",
+                "pass object_cache_size= an int of 1 or more",
+            )
         )
     if not is_count(resend, least=0):
-        problems.append(f"touch_resend_n={resend!r}: use 0 (never resend unchanged objects) or more (an int)")
+        problems.append(
+            (
+                f"touch_resend_n={resend!r} is not a count of 0 or more",
+                "pass touch_resend_n= 0 (never resend unchanged objects) or more (an int)",
+            )
+        )
     try:
         chosen = EvictionPolicy(policy)
     except ValueError:
         known = ", ".join(repr(p.value) for p in EvictionPolicy)
-        problems.append(f"eviction_policy={policy!r} is not a policy: use one of {known}")
+        problems.append((f"eviction_policy={policy!r} is not a policy", f"use one of {known}"))
     if problems:
-        raise ValueError("configure(): " + "; ".join(problems))
+        # Every problem, then every fix: one message that ends with what to do.
+        said = "; ".join(wrong for wrong, _ in problems)
+        raise ValueError(f"configure(): {said}. Fix: {'; '.join(fix for _, fix in problems)}")
     return chosen
 
 

@@ -172,7 +172,7 @@ class LogRecord:
 
     def __attrs_post_init__(self) -> None:
         if (self.event is None) == (self.object is None):
-            raise ValueError("a LogRecord holds exactly one of event= and object=; pass one of them")
+            raise ValueError("a LogRecord holds exactly one of event= and object=. Fix: pass one of them")
 
 
 # -- ids ------------------------------------------------------------------------------------------
@@ -331,6 +331,6 @@ def epoch(when: datetime | float | None, argument: str = "time") -> float:
     if isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when):
         return float(when)
     raise ValueError(
-        f"{argument}={when!r} is not a time: pass a datetime, seconds since the Unix epoch (a finite int or "
-        "float), or None for now"
+        f"{argument}={when!r} is not a time. Fix: pass a datetime, seconds since the Unix epoch (a finite "
+        "int or float), or None for now"
     )

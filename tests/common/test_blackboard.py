@@ -48,8 +48,8 @@ def test_read_only_view_says_it_writes_nothing_rather_than_to_add_writable_keys(
     view = read_only(board, name="validator")
     with pytest.raises(
         BlackboardAccessError,
-        match=r"'validator' may not write 'count': it is read_only\(\) and writes nothing; write 'count' "
-        r"through the blackboard itself or a view made with writable=\{'count'\}$",
+        match=r"'validator' may not write 'count': it is read_only\(\) and writes nothing\. "
+        r"Fix: write 'count' through the blackboard itself or a view made with writable=\{'count'\}$",
     ):
         view.count = 3
 
@@ -81,8 +81,9 @@ def test_deleting_through_a_view_is_refused_naming_the_key_and_what_to_do(
     view = make(board)
     with pytest.raises(
         AccessControlError,
-        match=rf"^{called} may not delete 'count': a view reads and writes keys but removes none; write "
-        r"'count' a value that stands for none \(e\.g\. None\), or delete it on the blackboard itself$",
+        match=rf"^{called} may not delete 'count': a view reads and writes keys but removes none\. "
+        r"Fix: write 'count' a value that stands for none \(e\.g\. None\), or delete it on the blackboard "
+        r"itself$",
     ) as caught:
         delete(view)
     assert (caught.value.field_name, caught.value.operation) == ("count", "delete")
@@ -141,7 +142,7 @@ def test_a_single_string_of_keys_is_refused_not_split_into_letters(board: object
             {"count"},
             None,
             lambda view: view["secret"],
-            "(it may read: count); add 'secret' to its readable keys",
+            "(it may read: count). Fix: add 'secret' to its readable keys",
         ),
     ],
     ids=["read", "write", "nothing_close"],

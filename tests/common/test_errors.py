@@ -1,5 +1,8 @@
+import logging
+import math
 import pickle
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -11,7 +14,13 @@ from mycorrhizal.common import (
     Problem,
     UndeclaredLabelError,
 )
-from mycorrhizal.common.errors import did_you_mean, fix_last, problem, reason
+from mycorrhizal.common.blackboard import BlackboardView, read_only
+from mycorrhizal.common.codecs import CodecRegistry
+from mycorrhizal.common.errors import did_you_mean, fix_last, problem, reason, split_fix
+from mycorrhizal.common.frozen import FrozenRecord, evolve, fields
+from mycorrhizal.common.observers import Observers
+from mycorrhizal.common.timebase import ManualClock
+from mycorrhizal.common.wrappers import ConstrainedView, ReadOnlyView, WriteOnlyView
 
 
 def test_definition_error_lists_every_problem_with_its_fix() -> None:
@@ -143,9 +152,9 @@ def test_an_error_quoted_in_another_says_what_went_wrong_without_its_fix(error: 
 
 
 def test_an_access_refusal_said_of_a_node_keeps_its_type_fields_and_cause() -> None:
-    refused = AccessControlError("'Ops' may not write 'limit'; mark it readwrite", "limit", "write")
+    refused = AccessControlError("'Ops' may not write 'limit'. Fix: mark it readwrite", "limit", "write")
     error = refused.at("action 'tune' in tree 'T'", "tune")
-    assert str(error) == "action 'tune' in tree 'T': 'Ops' may not write 'limit'; mark it readwrite"
+    assert str(error) == "action 'tune' in tree 'T': 'Ops' may not write 'limit'. Fix: mark it readwrite"
     assert (error.field_name, error.operation, error.node) == ("limit", "write", "tune")
     assert error.__cause__ is refused
     again = pickle.loads(pickle.dumps(error))
@@ -178,3 +187,75 @@ def test_did_you_mean_offers_the_nearest_known_names_or_says_where_they_are(
     name: object, known: list[object], fix: str
 ) -> None:
     assert did_you_mean(name, known, "look it up") == fix
+
+
+# -- every refusal of common ends with its one fix -------------------------------------------------
+
+
+class _Point(FrozenRecord):
+    x: int
+
+
+def _no_such_view_field() -> None:
+    _ = ReadOnlyView({"done": 1}, {"done"}, name="Ops").secret
+
+
+def _write_a_read_only_view() -> None:
+    ReadOnlyView({"done": 1}, {"done"}, name="Ops").done = 2
+
+
+def _read_a_write_only_view() -> None:
+    _ = WriteOnlyView({"done": 1}, {"done"}, name="Ops").done
+
+
+def _write_a_read_only_field() -> None:
+    ConstrainedView({"done": 1, "limit": 2}, {"done", "limit"}, {"limit"}, name="Ops").limit = 3
+
+
+def _read_an_unreadable_key() -> None:
+    _ = BlackboardView({"count": 1, "secret": 2}, readable={"count"}, name="router")["secret"]
+
+
+def _write_through_read_only() -> None:
+    read_only({"count": 1}, name="validator")["count"] = 2
+
+
+def _delete_through_a_view() -> None:
+    del BlackboardView({"count": 1}, name="router")["count"]
+
+
+def _remove_an_unknown_observer() -> None:
+    Observers(logging.getLogger("mycorrhizal.test"), "machine M").remove(print)
+
+
+# Each case: what the user did, the error, and the words naming the user's own thing.
+REFUSALS = [
+    (_no_such_view_field, AttributeError, "'Ops' has no field 'secret'"),
+    (_write_a_read_only_view, AccessControlError, "'Ops' may not write 'done'"),
+    (_read_a_write_only_view, AccessControlError, "'Ops' may not read 'done'"),
+    (_write_a_read_only_field, AccessControlError, "'Ops' may not write 'limit'"),
+    (_read_an_unreadable_key, AccessControlError, "blackboard 'router' may not read 'secret'"),
+    (_write_through_read_only, AccessControlError, "blackboard 'validator' may not write 'count'"),
+    (_delete_through_a_view, AccessControlError, "blackboard 'router' may not delete 'count'"),
+    (lambda: ManualClock().set(math.nan), ValueError, r"ManualClock.set\(\) needs a time"),
+    (lambda: ManualClock().advance(math.inf), ValueError, r"ManualClock.advance\(\) needs a delay"),
+    (lambda: evolve(_Point(x=1), y=2), TypeError, r"evolve\(_Point\): no field named 'y'"),
+    (lambda: fields(int), TypeError, r"fields\(<class 'int'>\): not a record class"),
+    (_remove_an_unknown_observer, ValueError, "machine M: remove_observer"),
+    (lambda: CodecRegistry().loads("[NaN]"), CodecError, "the document contains the non-JSON literal NaN"),
+    (lambda: CodecRegistry().loads("[1"), CodecError, "the document is not valid JSON data"),
+    (lambda: CodecRegistry().loads('{"codec": 0, "value": 1}'), CodecError, "malformed codec version 0"),
+]
+
+
+@pytest.mark.parametrize(("act", "kind", "names"), REFUSALS, ids=lambda case: getattr(case, "__name__", None))
+def test_each_refusal_names_the_users_thing_and_ends_with_one_fix(
+    act: Callable[[], object], kind: type[Exception], names: str
+) -> None:
+    # Before, these said their advice after "; " or ":" (or said none): no ". Fix: " to find it by.
+    with pytest.raises(kind, match=f"^{names}") as caught:
+        act()
+    said = str(caught.value)
+    assert said.count(". Fix: ") == 1, said
+    wrong, fix = split_fix(said)
+    assert wrong.strip() and fix is not None and fix.strip(), said

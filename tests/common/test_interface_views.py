@@ -91,7 +91,7 @@ def test_views_are_cached_per_blackboard_and_interface() -> None:
     assert one["charging"] is True
     with pytest.raises(
         AccessControlError,
-        match="'Battery' may not write 'level': the field is read-only here; mark it readwrite",
+        match=r"'Battery' may not write 'level': the field is read-only here\. Fix: mark it readwrite",
     ):
         first.level = 1.0
 
@@ -123,7 +123,8 @@ def test_the_view_replaces_the_blackboard_for_that_call_only() -> None:
     restricted = views.view(bb, interface)
     with pytest.raises(
         AttributeError,
-        match=r"'Battery' has no field 'log' \(its fields: charging, level\); add 'log' to the interface",
+        match=r"'Battery' has no field 'log' \(its fields: charging, level\)\. "
+        r"Fix: add 'log' to the interface",
     ):
         _ = restricted.log
     bb["log"].append("an unannotated handler still sees everything")

@@ -74,7 +74,8 @@ def test_interface_from_a_model(model: type) -> None:
     view = create_view_from_protocol(board, iface)
     view.done = 1
     with pytest.raises(
-        AccessControlError, match=f"'{model.__name__}Interface' may not write 'limit': .*; mark it readwrite"
+        AccessControlError,
+        match=rf"'{model.__name__}Interface' may not write 'limit': .*\. Fix: mark it readwrite",
     ):
         view.limit = 9
     assert board.done == 1 and board.limit == 3

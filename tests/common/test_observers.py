@@ -283,7 +283,7 @@ def test_remove_of_an_unknown_observer_says_so(observers: Observers) -> None:
 
 
 def test_add_of_something_not_callable_says_what_to_pass(observers: Observers) -> None:
-    with pytest.raises(TypeError, match="machine M: add_observer.* got 42; pass a function"):
+    with pytest.raises(TypeError, match=r"machine M: add_observer.* got 42\. Fix: pass a function"):
         observers.add(42)  # type: ignore[arg-type]
 
 

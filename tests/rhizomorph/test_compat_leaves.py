@@ -110,7 +110,7 @@ async def test_a_leaf_annotated_with_an_interface_gets_a_view() -> None:
     assert seen[0] is seen[1] and seen[0] is not board  # one view per blackboard and interface
     with pytest.raises(
         AttributeError,
-        match=r"'RobotView' has no field 'secret' \(its fields: .*\); add 'secret' to the interface",
+        match=r"'RobotView' has no field 'secret' \(its fields: .*\)\. Fix: add 'secret' to the interface",
     ):
         _ = seen[0].secret
 
@@ -122,7 +122,7 @@ async def test_a_view_refuses_writes_to_read_only_fields() -> None:
 
     with pytest.raises(
         AccessControlError,
-        match="'RobotView' may not write 'battery': the field is read-only here; mark it readwrite",
+        match=r"'RobotView' may not write 'battery': the field is read-only here\. Fix: mark it readwrite",
     ) as err:
         await Runner(single("action", cheat), Board()).tick()
     assert err.value.field_name == "battery" and err.value.operation == "write"
@@ -144,7 +144,7 @@ async def test_a_views_refusal_names_the_leaf_that_made_it(kind: str, is_async: 
     with pytest.raises(
         AccessControlError,
         match=rf"^{kind} 'cheat' in tree 'One': 'RobotView' may not write 'battery': the field is "
-        "read-only here; mark it readwrite in the interface if this handler should$",
+        r"read-only here\. Fix: mark it readwrite in the interface if this handler should$",
     ) as err:
         await Runner(single(kind, cheat_async if is_async else cheat), Board()).tick()
     assert (err.value.node, err.value.field_name, err.value.operation) == ("cheat", "battery", "write")

@@ -39,12 +39,12 @@ def Work():
             return None
         ctx.common.done += 1  # read-write: goes to the board
         with pytest.raises(
-            AccessControlError, match="'Counting' may not write 'limit': .*; mark it readwrite"
+            AccessControlError, match=r"'Counting' may not write 'limit': .*\. Fix: mark it readwrite"
         ):
             ctx.common.limit = 99
         with pytest.raises(
             AttributeError,
-            match=r"'Counting' has no field 'secret' \(its fields: .*\); add 'secret' to the interface",
+            match=r"'Counting' has no field 'secret' \(its fields: .*\)\. Fix: add 'secret' to the interface",
         ):
             ctx.common.secret  # noqa: B018 - not in the interface
         if ctx.msg == "first":

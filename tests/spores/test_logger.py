@@ -220,17 +220,29 @@ def test_log_event_above_classmethod_or_staticmethod_decorates_the_function_insi
     ("settings", "message"),
     [
         ({"object_cache_size": 0}, r"object_cache_size=0: the cache holds 1 object or more"),
-        ({"touch_resend_n": -1}, r"touch_resend_n=-1: use 0 \(never resend unchanged objects\) or more"),
-        ({"eviction_policy": "lru"}, r"eviction_policy='lru' is not a policy: use one of 'evict_and_log'"),
+        (
+            {"touch_resend_n": -1},
+            r"touch_resend_n=-1 is not a count of 0 or more\. "
+            r"Fix: pass touch_resend_n= 0 \(never resend unchanged objects\) or more",
+        ),
+        (
+            {"eviction_policy": "lru"},
+            r"eviction_policy='lru' is not a policy\. Fix: use one of 'evict_and_log'",
+        ),
         ({"object_cache_size": True}, r"object_cache_size=True: the cache holds 1 object or more \(an int"),
         ({"object_cache_size": float("nan")}, r"object_cache_size=nan: the cache holds 1 object or more"),
         ({"object_cache_size": 64.0}, r"object_cache_size=64.0: the cache holds 1 object or more \(an int"),
         ({"object_cache_size": "64"}, r"object_cache_size='64': the cache holds 1 object or more"),
         (
             {"touch_resend_n": float("inf")},
-            r"touch_resend_n=inf: use 0 \(never resend unchanged objects\) or more",
+            r"touch_resend_n=inf is not a count of 0 or more\. "
+            r"Fix: pass touch_resend_n= 0 \(never resend unchanged objects\) or more",
         ),
-        ({"touch_resend_n": True}, r"touch_resend_n=True: use 0 .* or more \(an int\)"),
+        (
+            {"touch_resend_n": True},
+            r"touch_resend_n=True is not a count of 0 or more\. "
+            r"Fix: pass touch_resend_n= 0 .* or more \(an int\)$",
+        ),
     ],
 )
 def test_bad_cache_settings_are_refused_naming_the_keyword(settings: dict, message: str) -> None:

@@ -65,7 +65,7 @@ def test_values_are_text_with_a_type_name(value, text, kind) -> None:
 
 
 def test_a_log_record_holds_exactly_one_of_event_and_object() -> None:
-    with pytest.raises(ValueError, match="exactly one of event= and object="):
+    with pytest.raises(ValueError, match=r"exactly one of event= and object=\. Fix: pass one of them$"):
         LogRecord()
     with pytest.raises(ValueError, match="exactly one"):
         LogRecord(event=Event("e", "t"), object=Object("o", "t"))
@@ -292,7 +292,9 @@ def test_a_time_that_is_no_time_is_refused_and_nothing_is_written(
     sink: MemorySink, emit: str, time: Any
 ) -> None:
     # NaN and infinity were written as bare NaN/Infinity (not JSON); '12' and True silently became numbers
-    with pytest.raises(ValueError, match=rf"time={re.escape(repr(time))} is not a time: pass a datetime"):
+    with pytest.raises(
+        ValueError, match=rf"time={re.escape(repr(time))} is not a time\. Fix: pass a datetime"
+    ):
         if emit == "event":
             spores.emit_event("tick", time=time)
         else:
@@ -306,7 +308,9 @@ def test_relate_refuses_a_now_that_is_no_time_and_writes_nothing(
     sink: MemorySink, scope: ObjectScope, now: Any
 ) -> None:
     # NaN and infinity were written as bare nan/inf (not JSON), True as 1.0; '12' failed deep inside
-    with pytest.raises(ValueError, match=rf"^now={re.escape(repr(now))} is not a time: pass a datetime"):
+    with pytest.raises(
+        ValueError, match=rf"^now={re.escape(repr(now))} is not a time\. Fix: pass a datetime"
+    ):
         relate({"id": "o1", "x": 1}, "order", scope, now=now)
     spores.flush_object_cache()
     assert sink.kinds() == []
