@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ..common.errors import HandlerError, fix_last
+from ..common.errors import ExecutionError, HandlerError, fix_last
 from ..common.observers import Event, Observers, maker
 from ..common.timebase import Timebase
 from .context import Consumed
@@ -188,6 +188,8 @@ class Reporter:
                 log.debug("%s", message, exc_info=exc)
             return
         error = HandlerError(message, transition=transition, place=place)
+        if isinstance(exc, ExecutionError):  # where in a handler's tree or machine: not only in __cause__
+            error.state, error.node = exc.state, exc.node
         error.__cause__ = exc
         self.errors.append(error)
         if not handled:

@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..common.errors import StateMachineComplete
+from ..common.codec_types import preview
+from ..common.errors import HandlerError, StateMachineComplete
 from ..hypha import Consumed, FiringContext
 from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
@@ -115,6 +116,9 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
             return None
         try:
             await fsm.run()
+        except HandlerError as exc:
+            name_machine(exc, token, which, ctx.transition, spec.key is not None)
+            raise
         finally:
             # If run() failed before the machine took the token (an error its timer hit earlier),
             # the firing fails and the token goes back: the machine must not handle it later too.
@@ -130,6 +134,20 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         return produced
 
     return hand_over
+
+
+def name_machine(exc: HandlerError, token: Any, which: Any, transition: str, keyed: bool) -> None:
+    """Have ``exc``, a machine's handler error, say the transition, the machine's key and the
+    token it was handed (short reprs: either can be huge).  Called only on failure.
+
+    Said in place, not wrapped: the machine's ``HandlerFailed`` record and the firing's failure are
+    one error, and its cause (the user's exception), state and traceback stay as they were.
+    """
+    if type(exc) is not HandlerError or exc.transition is not None:  # a RecordedError, or said already
+        return
+    who = f"machine of key {preview(which)}, token {preview(token)}" if keyed else f"token {preview(token)}"
+    exc.args = (f"{who}: {exc}",)
+    exc.transition = transition
 
 
 def _taking_turns(hand_over: HandOver, serial: bool) -> HandOver:

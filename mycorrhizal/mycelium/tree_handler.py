@@ -14,9 +14,12 @@ from functools import partial
 from typing import Any
 
 from ..common.blackboard import BlackboardView, read
+from ..common.codec_types import preview
+from ..common.errors import HandlerError, split_fix
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
 from ..rhizomorph import Status, Tree
+from ..rhizomorph.options import RAISED
 from .body import BodyHook, Handler, body_runner
 from .forwarding import forwarder
 from .routing import TokenContext, commit
@@ -52,6 +55,29 @@ class PNBlackboard(BlackboardView):
 
 def _unrouted(tree: Tree, status: Any) -> str:
     return f"tree {tree.name!r} ended {status.name} without routing it"
+
+
+def name_tokens(exc: BaseException, routing: TokenContext) -> None:
+    """Have ``exc``, a run's error, say the transition and the token(s) the tree ran for, if it is a
+    leaf's :class:`HandlerError`, with a fix that applies to a tree inside a transition (whose
+    ``Runner`` nobody but the transition makes).  Called only on failure.
+
+    Said in place, not wrapped: its node, cause (the user's exception) and traceback stay as they were.
+    """
+    if type(exc) is not HandlerError or exc.node is None or exc.transition is not None:
+        return
+    said, fix = split_fix(str(exc))
+    if fix == RAISED:  # the Runner's on_error= is out of the user's reach here: say what is not
+        fix = (
+            "catch the exception in the leaf (and ctx.reject(reason) the token), give the leaf "
+            "on_error=ErrorPolicy.FAILURE (an unrouted token goes to the transition's rejected= place), "
+            f"or give transition {routing.transition!r} on_error='<a place>' to park a failing firing's "
+            "tokens as FailedTokens"
+        )
+    # A short repr: a token can be huge, and a batch's run cannot tell which of its tokens it was.
+    who = f"tokens {preview(routing.tokens)}" if routing._batch else f"token {preview(routing.token)}"
+    exc.args = (f"{who}: {said}" if fix is None else f"{who}: {said}. Fix: {fix}",)
+    exc.transition = routing.transition
 
 
 def asks_for_ctx(tree: Tree) -> bool:
@@ -135,8 +161,9 @@ class _TreeFirings:
             runner = self.begin(tokens, bb, timebase, ctx)
             try:
                 status = await runner.tick_until_complete()
-            except BaseException:
+            except BaseException as exc:
                 runner.ctx.close()
+                name_tokens(exc, runner.ctx)
                 raise
             self.end(runner, status, ctx)
 
@@ -148,8 +175,9 @@ class _TreeFirings:
             runner = self.begin((token,), bb, timebase, ctx)
             try:
                 status = runner._run_at_once()
-            except BaseException:
+            except BaseException as exc:
                 runner.ctx.close()
+                name_tokens(exc, runner.ctx)
                 raise
             if status is None:  # the tree needs more ticks
                 return self._going_on(runner, consumed, bb, timebase, ctx, position)
@@ -163,8 +191,9 @@ class _TreeFirings:
     ) -> None:
         try:
             status = await runner._run_on()
-        except BaseException:
+        except BaseException as exc:
             runner.ctx.close()
+            name_tokens(exc, runner.ctx)
             raise
         self.end(runner, status, ctx)
         await self._runs(consumed, bb, timebase, ctx, at + 1)

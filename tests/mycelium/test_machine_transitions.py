@@ -369,3 +369,29 @@ async def test_a_broken_fsm_transition_added_while_running_is_a_definition_error
     with pytest.raises(DefinitionError, match=message):
         runner.add_transition("gate", gate, inputs=["inbox"], outputs=["passed"], **options)
     assert runner.spec is before and runner.spec.lookup("gate") is None
+
+
+KeyedFragile = machine_failing_on(("k2", "poison"), "passed")
+
+
+@pytest.mark.parametrize("arcs", [1, 2])
+async def test_a_machines_error_names_its_key_the_token_and_the_state(running: RunNet, arcs: int) -> None:
+    @pn.net
+    def Keyed(builder):  # type: ignore[no-untyped-def]
+        inbox, passed = builder.place("inbox"), builder.place("passed")
+
+        @builder.transition(
+            fsm=KeyedFragile, fsm_key=lambda token: token[0], inputs=[(inbox, arcs)], outputs=[passed]
+        )
+        async def gate(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    poison = ("k2", "poison")
+    runner = await running(Keyed)
+    runner.add_tokens("inbox", [("k1", "a"), poison])
+    await runner.run_until_idle()
+    (error,) = runner.errors
+    assert error.state == "Fragile" and error.transition == "Keyed.gate"
+    said = r"machine of key 'k2', token \('k2', 'poison'\): state Fragile: on_state raised .*\. Fix: "
+    with pytest.raises(HandlerError, match=said):
+        raise error

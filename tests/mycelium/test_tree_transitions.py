@@ -282,3 +282,69 @@ async def test_a_broken_bt_transition_added_while_running_is_a_definition_error_
         runner.add_transition("route", route, **{"inputs": ["inbox"], "outputs": ["fast"], **kwargs})
     assert "transition 'route'" in str(info.value)
     assert runner.spec is before and runner.spec.lookup("route") is None
+
+
+def several_at_once(arcs: int, mode: str = "token", concurrency: int = 1, tree: Any = Exploding) -> Any:
+    """A net whose bt= transition (tree ``Exploding``: ``boom`` raises on 'bad') takes ``arcs`` tokens."""
+
+    @pn.net
+    def Several(builder):  # type: ignore[no-untyped-def]
+        inbox, fast = builder.place("inbox"), builder.place("fast")
+
+        @builder.transition(
+            bt=tree, bt_mode=mode, inputs=[(inbox, arcs)], outputs=[fast], concurrency=concurrency
+        )
+        async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+            pass
+
+    return Several
+
+
+@bt.tree
+def BatchExploding():
+    @bt.action
+    def boom(ctx):  # type: ignore[no-untyped-def]
+        if "bad" in ctx.tokens:
+            raise ValueError("cannot handle 'bad'")
+        return Status.SUCCESS
+
+    bt.root(boom)
+
+
+BT_FIX = (
+    r"\. Fix: catch the exception in the leaf \(and ctx\.reject\(reason\) the token\), give the leaf "
+    r"on_error=ErrorPolicy\.FAILURE \(an unrouted token goes to the transition's "
+    r"rejected= place\), or give transition 'Several\.route' on_error='<a place>' to park a failing "
+    r"firing's tokens as FailedTokens$"
+)
+
+
+@pytest.mark.parametrize(
+    "arcs, mode, concurrency, tree, who",
+    [
+        (3, "token", 1, Exploding, r"token 'bad'"),  # a firing of three tokens, one tree run each
+        (1, "token", 3, Exploding, r"token 'bad'"),  # concurrent firings of one token each
+        # one run over the batch: which of its tokens made the leaf raise, only the leaf knows
+        (3, "batch", 1, BatchExploding, r"tokens \('a', 'bad', 'b'\)"),
+    ],
+)
+async def test_a_leafs_error_names_the_token_the_node_and_a_fix_that_applies_in_a_transition(
+    running: RunNet, arcs: int, mode: str, concurrency: int, tree: Any, who: str
+) -> None:
+    runner = await running(several_at_once(arcs, mode, concurrency, tree))
+    runner.add_tokens("inbox", ["a", "bad", "b"])
+    await runner.run_until_idle()
+    error = runner.errors[-1]
+    assert error.node == "boom" and error.transition == "Several.route"
+    with pytest.raises(HandlerError, match=rf"{who}: action 'boom' in tree '\w+' raised .*{BT_FIX}"):
+        raise error
+
+
+async def test_a_huge_token_is_named_by_a_bounded_repr(running: RunNet) -> None:
+    huge = "x" * 100_000
+    runner = await running(several_at_once(1, tree=tree_failing_on(huge, "fast")))
+    runner.add_token("inbox", huge)
+    await runner.run_until_idle()
+    (error,) = runner.errors
+    with pytest.raises(HandlerError, match=r"HandlerError: token 'x{1,60}\.\.\.x{1,60}': action 'boom'"):
+        raise error
