@@ -524,11 +524,16 @@ def test_inspect_prints_a_runs_recovered_marking_and_journal(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["inspect", "{dir}/missing.db"], "no store file '{dir}/missing.db'; give the file a Runner"),
+        (["inspect", "{dir}/missing.db"], "no store file '{dir}/missing.db'. Fix: give the file a Runner"),
         (["inspect", "{dir}/notes.txt"], "cannot open '{dir}/notes.txt' as a store: "),
         (
             ["inspect", "{dir}/run.db", "--run", "Other"],
-            "store '{dir}/run.db' has no run 'Other' (runs: 'Jobs')",
+            "store '{dir}/run.db' has no run 'Other'. Fix: give --run one of: 'Jobs'\n",
+        ),
+        (
+            ["inspect", "{dir}/run.db", "--run", "jobs"],
+            "store '{dir}/run.db' has no run 'jobs'. Fix: did you mean 'Jobs'? If not, give --run one of: "
+            "'Jobs'\n",
         ),
     ],
 )
@@ -548,7 +553,7 @@ def test_inspect_leaves_an_empty_file_as_it_is(tmp_path: Path, capsys: pytest.Ca
     empty.touch()
     assert main(["inspect", str(empty)]) == 1
     assert one_line_error(capsys) == (
-        f"mycorrhizal: '{empty}' is empty, not a store; give the file a Runner with "
+        f"mycorrhizal: '{empty}' is empty, not a store. Fix: give the file a Runner with "
         "store=SQLiteStore(...) wrote\n"
     )
     assert [(p.name, p.stat().st_size) for p in tmp_path.iterdir()] == [("run.db", 0)]  # nothing written
@@ -576,14 +581,15 @@ def test_inspect_of_a_store_file_refuses_the_redis_options(
     assert main(["inspect", str(tmp_path / "run.db"), *options]) == 2  # a malformed command line
     assert one_line_error(capsys) == (
         f"mycorrhizal: {named} for a net distributed over Redis (MODULE:ATTR), not the store file "
-        f"'{tmp_path / 'run.db'}'; drop them (or name the net as MODULE:ATTR)\n"
+        f"'{tmp_path / 'run.db'}'. Fix: drop {'it' if ' is' in named else 'them'}, or name the net as "
+        "MODULE:ATTR\n"
     )
 
 
 def test_inspect_of_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", str(tmp_path)]) == 1
     assert one_line_error(capsys) == (
-        f"mycorrhizal: '{tmp_path}' is a folder, not a store file; give the file in it a Runner with "
+        f"mycorrhizal: '{tmp_path}' is a folder, not a store file. Fix: give the file in it a Runner with "
         "store=SQLiteStore(...) wrote, e.g. "
         f"'{tmp_path / 'run.db'}'\n"
     )
@@ -646,6 +652,18 @@ REFUSALS = [
     (["worker", "x:Y", "--lease", "0"], 2, "argument --lease: '0' is not a number of seconds"),
     (["worker", "x:Y", "--concurrency", "0"], 2, "argument --concurrency: '0' is not a whole number above 0"),
     (["inspect", "run.db", "--records", "-1"], 2, "argument --records: '-1' is not a whole number"),
+    # argparse's own checks: before, they ended with what was wrong and no fix.
+    (["rendr"], 2, "argument COMMAND: invalid choice: 'rendr'"),
+    (["check"], 2, "the following arguments are required: TARGET"),
+    (["check", "x:Y", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["render", "x:Y", "-f", "gif"], 2, "argument -f/--format: invalid choice: 'gif'"),
+    (["demo", "nope"], 2, "argument name: invalid choice: 'nope'"),
+    # inspect of a store file: before, its advice came after '; ' or not at all.
+    (["inspect", "{dir}/missing.db"], 1, "no store file '{dir}/missing.db'"),
+    (["inspect", "{dir}/empty"], 1, "'{dir}/empty' is a folder, not a store file"),
+    (["inspect", "{dir}/blank.db"], 1, "'{dir}/blank.db' is empty, not a store"),
+    (["inspect", "{dir}/run.db", "--run", "Jbos"], 1, "store '{dir}/run.db' has no run 'Jbos'"),
+    (["inspect", "{dir}/run.db", "--prefix", "x"], 2, "--prefix is for a net distributed over Redis"),
 ]  # fmt: skip
 
 
@@ -666,6 +684,8 @@ def test_every_refusal_names_the_argument_and_ends_with_a_fix(
     (tmp_path / "exits.py").write_text("import sys\nsys.exit(0)\n")
     (tmp_path / "empty").mkdir()
     (tmp_path / "logs.json").mkdir()
+    (tmp_path / "blank.db").touch()
+    _journaled_run(tmp_path / "run.db")
     monkeypatch.chdir(tmp_path)
     try:
         got = main([part.format(dir=tmp_path) for part in argv])
@@ -675,3 +695,90 @@ def test_every_refusal_names_the_argument_and_ends_with_a_fix(
     last = capsys.readouterr().err.splitlines()[-1]
     assert names.format(dir=tmp_path) in last
     assert re.search(r"[^.]\. Fix: [^\n]+[^.]$", last), last
+    assert last.count("Fix:") == 1, last  # an argparse type check's own fix is not followed by another
+
+
+@pytest.mark.parametrize(
+    ("argv", "stderr"),
+    [
+        (
+            ["check"],
+            "usage: mycorrhizal check [-h] TARGET\nmycorrhizal check: error: the following arguments are "
+            "required: TARGET. Fix: see 'mycorrhizal check --help'\n",
+        ),
+        (
+            ["check", "x:Y", "--bogus", "1"],
+            "usage: mycorrhizal check [-h] TARGET\nmycorrhizal check: error: unrecognized arguments: "
+            "--bogus 1. Fix: see 'mycorrhizal check --help'\n",
+        ),
+        (
+            ["--bogus"],
+            "usage: mycorrhizal [-h] [--version] COMMAND ...\nmycorrhizal: error: the following arguments "
+            "are required: COMMAND. Fix: see 'mycorrhizal --help'\n",
+        ),
+        (
+            ["render", "x:Y", "-o"],
+            "usage: mycorrhizal render [-h] [-o OUTPUT] [-f {svg,png,pdf,dot,mmd}] TARGET\nmycorrhizal "
+            "render: error: argument -o/--output: expected one argument. Fix: see 'mycorrhizal render "
+            "--help'\n",
+        ),
+    ],
+    ids=["missing", "unknown_option", "no_command", "option_without_value"],
+)
+def test_a_usage_error_prints_the_usage_and_ends_with_a_fix(
+    argv: list[str], stderr: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: argparse's own message, ending with what was wrong and no fix; an unknown option after
+    # a command was reported with the usage of 'mycorrhizal' rather than that of the command.
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == stderr
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_help_has_a_description(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: 'check --help' and 'diagrams --help' went from the usage line straight to the arguments.
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exited:
+        main([name, "--help"])
+    assert exited.value.code == 0
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert not description.startswith(("positional arguments:", "options:")), description
+    assert description.endswith(".") and len(description.split()) >= 3, description
+
+
+@pytest.mark.parametrize(
+    ("name", "file"),
+    [
+        ("orders/eu", "orders_eu.mmd"),
+        ("../up", "up.mmd"),
+        ("a\\b:c*d?", "a_b_c_d.mmd"),
+        ("Käse Shop", "Käse_Shop.mmd"),
+        ("..", "diagram.mmd"),
+        ("Shop", "Shop.mmd"),
+    ],
+    ids=["slash", "parent", "windows", "unicode_space", "dots_only", "plain"],
+)
+def test_render_names_the_default_file_safely(
+    name: str,
+    file: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Before: the diagram's name was the file name as it was: 'orders/eu' wrote into a folder
+    # orders/ (or failed when there was none), '../up' outside the current folder.
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "flows.py").write_text(
+        f"from mycorrhizal.common import Diagram, Node\n\nFlow = Diagram({name!r}, nodes=(Node('a', 'a'),))\n"
+    )
+    monkeypatch.chdir(work)
+    assert main(["render", f"{tmp_path / 'flows.py'}:Flow", "-f", "mmd"]) == 0
+    assert capsys.readouterr().out == f"wrote {file}\n"
+    assert [p.name for p in work.iterdir()] == [file]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.py", "work"]

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ..common.errors import CommandError, MycorrhizalError
-from .parser import build_parser
+from .parser import build_parser, parse
 from .targets import load_target
 
 __all__ = ["COMMANDS", "build_parser", "command", "load_target", "main"]
@@ -46,7 +46,7 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mycorrhizal`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         status: int = command(args.command)(args)
     except CommandError as exc:

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, CommandError, ExecutionError, StoreError, reason
+from ..common.errors import CodecError, CommandError, ExecutionError, StoreError, fix_last, reason
 from ..hypha import NetSpec
 from .parser import REDIS_DEFAULTS, STORE_DEFAULTS
 from .stores import inspect_store, is_store
@@ -33,7 +33,9 @@ except ModuleNotFoundError as _missing:  # the optional extra mycorrhizal[redis]
 
 __all__ = ["cmd_inspect", "cmd_submit", "cmd_worker"]
 
-NO_REDIS = "distribution needs the redis package: pip install 'mycorrhizal[redis]'"
+NO_REDIS = (
+    "distribution needs the redis package, which is not installed. Fix: pip install 'mycorrhizal[redis]'"
+)
 
 
 def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -43,14 +45,14 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     net = load_target(args.target)
     if not isinstance(net, NetSpec):
         raise CommandError(
-            f"{args.target!r} is {type(net).__name__}, not a hypha net; name a net built with @pn.net"
+            f"{args.target!r} is {type(net).__name__}, not a hypha net. Fix: name a net built with @pn.net"
         )
     codecs = CodecRegistry()
     if args.codecs:
         codecs = load_target(args.codecs)
         if not isinstance(codecs, CodecRegistry):
             raise CommandError(
-                f"--codecs {args.codecs!r} is {type(codecs).__name__}, not a CodecRegistry; name the "
+                f"--codecs {args.codecs!r} is {type(codecs).__name__}, not a CodecRegistry. Fix: name the "
                 "CodecRegistry your tokens' types are in"
             )
     shared = [name.strip() for name in args.shared.split(",") if name.strip()] if args.shared else None
@@ -128,6 +130,11 @@ async def _work(worker: Any) -> None:
 # --------------------------------------------------------------------------- submit
 
 
+_JSON_TOKEN = (
+    "give each TOKEN as JSON, e.g. 42, '\"text\"' or '{\"id\": 7}' (a codec's tagged form for other types)"
+)
+
+
 def _tokens(args: argparse.Namespace, codecs: CodecRegistry) -> list[Any]:
     if not args.tokens and sys.stdin.isatty():  # else it would seem to hang, waiting for typing
         print(
@@ -141,7 +148,8 @@ def _tokens(args: argparse.Namespace, codecs: CodecRegistry) -> list[Any]:
         try:
             tokens.append(codecs.decode(json.loads(text)))
         except (ValueError, CodecError) as exc:
-            raise CommandError(f"token {number} ({text[:40]!r}) is not a JSON token: {exc}") from exc
+            said = f"token {number} ({text[:40]!r}) is not a JSON token: {exc}"
+            raise CommandError(fix_last(said, "", otherwise=_JSON_TOKEN)) from exc
     return tokens
 
 
@@ -171,8 +179,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         one = len(given) == 1
         raise CommandError(
             f"{', '.join(given)} {'is' if one else 'are'} for a store file (run.db), not the net "
-            f"{args.target!r} distributed over Redis; drop {'it' if one else 'them'} (or name the store "
-            "file instead of MODULE:ATTR)",
+            f"{args.target!r} distributed over Redis. Fix: drop {'it' if one else 'them'}, or name the store "
+            "file instead of MODULE:ATTR",
             usage=True,
         )
     for name, default in REDIS_DEFAULTS.items():  # parsed as None so a store file can refuse them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ..render import diagram_of, render, to_dot
 from .parser import FORMATS
 from .targets import load_drawable
 
-__all__ = ["NO_PICTURES", "cmd_check", "cmd_diagrams", "cmd_render", "make_folder"]
+__all__ = ["NO_PICTURES", "cmd_check", "cmd_diagrams", "cmd_render", "file_stem", "make_folder"]
 
 NO_PICTURES = (
     f"mycorrhizal: note: neither Graphviz's 'dot' nor {FALLBACK_PROGRAM} is installed, so pictures "
@@ -74,6 +75,13 @@ def _format_of(output: str | None, fmt: str | None) -> str:
     return suffix
 
 
+def file_stem(name: str) -> str:
+    """A file name for the diagram ``name``, the default of ``-o``: each run of characters other than
+    letters, digits, '-', '_' and '.' made one '_', and leading or trailing '.' and '_' dropped, so a
+    name holding a path separator writes no folder and '..' does not leave the current folder."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "diagram"
+
+
 def _is_folder(output: str | None) -> bool:
     """Whether ``-o`` names a folder: one that exists, or a name ending with a slash."""
     return output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
@@ -82,7 +90,7 @@ def _is_folder(output: str | None) -> bool:
 def cmd_render(args: argparse.Namespace) -> int:
     """``mycorrhizal render TARGET [-o FILE] [-f FORMAT]``."""
     if _is_folder(args.output):
-        name = f"{diagram_of(load_drawable(args.target)).name}.{args.format or 'svg'}"
+        name = f"{file_stem(diagram_of(load_drawable(args.target)).name)}.{args.format or 'svg'}"
         example = Path(args.output) / name
         raise CommandError(
             f"-o {args.output!r} is a folder. Fix: give a file name, e.g. -o {example}", usage=True
@@ -92,7 +100,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.output is None and fmt == "dot":
         sys.stdout.write(to_dot(target))
         return 0
-    output = args.output or f"{diagram_of(target).name}.{fmt}"
+    output = args.output or f"{file_stem(diagram_of(target).name)}.{fmt}"
     try:
         path = render(target, output, format=fmt)
     except OSError as exc:

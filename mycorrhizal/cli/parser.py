@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import __version__
+from ..common.errors import fix_last
 
 __all__ = [
     "DEFAULT_RECORDS",
@@ -22,7 +24,9 @@ __all__ = [
     "MAX_SPEED",
     "REDIS_DEFAULTS",
     "STORE_DEFAULTS",
+    "Parser",
     "build_parser",
+    "parse",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -80,9 +84,33 @@ DEFAULT_RECORDS = 10
 STORE_DEFAULTS: dict[str, object] = {"run": None, "records": DEFAULT_RECORDS}
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose own errors end with a fix, like every other error of the command."""
+
+    commands: Mapping[str, argparse.ArgumentParser] = {}
+    """The parser of each command (set on the top-level parser only)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message``, ended with a fix unless a type check gave one; exit 2."""
+        super().error(fix_last(message, "", otherwise=f"see '{self.prog} --help'"))
+
+    def parse(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        """:meth:`parse_args`, an unknown argument after a command told with that command's usage."""
+        args, unknown = self.parse_known_args(argv)
+        if unknown:
+            parser = self.commands.get(getattr(args, "command", None) or "", self)
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return args
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The ``mycorrhizal`` command line ``argv`` (default: ``sys.argv[1:]``) read; exit 2 if malformed."""
+    return build_parser().parse(argv)
+
+
+def build_parser() -> Parser:
     """The argument parser of the ``mycorrhizal`` command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mycorrhizal",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -93,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_running(sub)
     _add_drawing(sub)
     _add_distributed(sub)
+    parser.commands = sub.choices
     return parser
 
 
@@ -157,16 +186,30 @@ def _add_drawing(sub: Any) -> None:
     rend = sub.add_parser(
         "render",
         help="draw a net, state machine or tree",
-        description="Draw a net, state machine or tree as svg, png, pdf, dot or mmd (Mermaid).",
+        description="Draw a net, state machine or tree as svg, png, pdf, dot or mmd (Mermaid). Without "
+        "-o, the file is named after the diagram, each run of characters other than letters, digits, "
+        "'-', '_' and '.' made one '_' (orders/eu: orders_eu.svg).",
     )
     rend.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    rend.add_argument("-o", "--output", help="output file; its suffix picks the format (default: <name>.svg)")
+    rend.add_argument(
+        "-o", "--output", help="output file; its suffix picks the format (default: <diagram name>.svg)"
+    )
     rend.add_argument("-f", "--format", choices=FORMATS, help="format when -o has no suffix (dot: stdout)")
 
-    check = sub.add_parser("check", help="validate and analyse a net, state machine or tree")
+    check = sub.add_parser(
+        "check",
+        help="validate and analyse a net, state machine or tree",
+        description="Validate and analyse a net, state machine or tree: print every definition problem "
+        "and warning, and what the analysis found; exit status 1 if it found a problem.",
+    )
     check.add_argument("target", metavar="TARGET", help=TARGET_HELP)
 
-    diagrams = sub.add_parser("diagrams", help="regenerate (or --check) the pictures of every example")
+    diagrams = sub.add_parser(
+        "diagrams",
+        help="regenerate (or --check) the pictures of every example",
+        description="Draw the pictures every example lists in its DIAGRAMS into the diagrams/ folder "
+        "(.dot and .svg), or with --check only report the stale ones (exit status 1).",
+    )
     diagrams.add_argument("--out", default=str(REPO_ROOT / "diagrams"), help="default: the diagrams/ folder")
     diagrams.add_argument("--examples", default=str(EXAMPLES), help="default: the examples/ folder")
     diagrams.add_argument("--check", action="store_true", help="only report stale pictures (exit 1)")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.codecs import JSON
-from ..common.errors import CommandError, StoreError
+from ..common.errors import CommandError, StoreError, did_you_mean, fix_last
 from ..common.store import Record, Recovery, RunInfo
 from ..durability import SQLiteStore
 from ..hypha.replay import replay
@@ -37,6 +37,19 @@ MACHINE_POOL = "mycelium.MachinePool"
 """The type name of an fsm= transition's machines in documents (listed one per line)."""
 
 
+_STORE = "give the file a Runner with store=SQLiteStore(...) wrote"
+
+
+async def _no_run(store: SQLiteStore, path: str, run: str) -> str:
+    """The error for ``--run run``, which the store ``path`` does not hold, with the runs it holds."""
+    known = [info.run for info in await store.runs()]
+    if not known:
+        return f"store {path!r} has no run {run!r}: it holds none yet. Fix: drop --run"
+    shown = ", ".join(map(repr, known))
+    fix = did_you_mean(run, known, f"give --run one of: {shown}")
+    return f"store {path!r} has no run {run!r}. Fix: {fix}"
+
+
 def is_store(target: str) -> bool:
     """Whether ``inspect``'s TARGET names a store file rather than a net (``MODULE:ATTR``)."""
     return ":" not in target or Path(target).is_file()
@@ -46,9 +59,11 @@ def inspect_store(args: argparse.Namespace) -> int:
     """Print the report of the store file ``args.target``; exit status 0."""
     given = [f"--{name}" for name in sorted(REDIS_DEFAULTS) if getattr(args, name) is not None]
     if given:
+        one = len(given) == 1
         raise CommandError(
-            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for a net distributed over Redis "
-            f"(MODULE:ATTR), not the store file {args.target!r}; drop them (or name the net as MODULE:ATTR)",
+            f"{', '.join(given)} {'is' if one else 'are'} for a net distributed over Redis "
+            f"(MODULE:ATTR), not the store file {args.target!r}. Fix: drop {'it' if one else 'them'}, "
+            "or name the net as MODULE:ATTR",
             usage=True,
         )
     records = DEFAULT_RECORDS if args.records is None else args.records
@@ -61,29 +76,28 @@ async def store_report(path: str, *, run: str | None = None, records: int = 10) 
     """The lines ``mycorrhizal inspect PATH`` prints."""
     if Path(path).is_dir():
         raise CommandError(
-            f"{path!r} is a folder, not a store file; give the file in it a Runner with "
+            f"{path!r} is a folder, not a store file. Fix: give the file in it a Runner with "
             f"store=SQLiteStore(...) wrote, e.g. {os.path.join(path, 'run.db')!r}"
         )
     if not Path(path).is_file():
         raise CommandError(
-            f"no store file {path!r}; give the file a Runner with store=SQLiteStore(...) wrote (or "
-            "MODULE:ATTR of a net with --redis for a distributed net)"
+            f"no store file {path!r}. Fix: give the file a Runner with store=SQLiteStore(...) wrote, or "
+            "MODULE:ATTR of a net with --redis for a distributed net"
         )
     if Path(path).stat().st_size == 0:  # SQLite would make it a new, empty store: inspect writes nothing
         raise CommandError(
-            f"{path!r} is empty, not a store; give the file a Runner with store=SQLiteStore(...) wrote"
+            f"{path!r} is empty, not a store. Fix: give the file a Runner with store=SQLiteStore(...) wrote"
         )
     try:
         store = SQLiteStore(path)
     except StoreError as exc:
-        raise CommandError(f"cannot open {path!r} as a store: {exc}") from exc
+        raise CommandError(fix_last(f"cannot open {path!r} as a store: {exc}", "", otherwise=_STORE)) from exc
     try:
         infos = await store.runs()
         if run is not None:
             infos = tuple(info for info in infos if info.run == run)
             if not infos:
-                known = ", ".join(repr(info.run) for info in await store.runs()) or "none"
-                raise CommandError(f"store {path!r} has no run {run!r} (runs: {known})")
+                raise CommandError(await _no_run(store, path, run))
         lines = [f"store {path}: {len(infos)} run(s)"]
         for info in infos:
             lines.extend(_run_report(info, await store.load(info.run), records))
@@ -115,7 +129,8 @@ def _state(recovery: Recovery) -> list[str]:
     try:
         state: Any = replay(document, recovery.records)
     except StoreError as exc:
-        raise CommandError(f"run {recovery.run!r} cannot be recovered: {exc}") from exc
+        said = f"run {recovery.run!r} cannot be recovered: {exc}"
+        raise CommandError(fix_last(said, "", otherwise="drop --run to see the other runs")) from exc
     lines = [f"  net {state['net']}, recovered from the snapshot and {len(recovery.records)} record(s):"]
     lines.append("  marking:")
     places: dict[str, list[JSON]] = state["places"]

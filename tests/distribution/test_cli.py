@@ -83,13 +83,21 @@ def test_submit_says_it_reads_tokens_typed_at_a_terminal(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["submit", NET, "jobs", "{oops"], "token 1 ('{oops') is not a JSON token"),
+        (
+            ["submit", NET, "jobs", "{oops"],
+            "token 1 ('{oops') is not a JSON token: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1). Fix: give each TOKEN as JSON, e.g. 42, '\"text\"' or '{\"id\": 7}' "
+            "(a codec's tagged form for other types)",
+        ),
         (["submit", NET, "nowhere", "1"], "net 'TwoStage' has no place 'nowhere'"),
         (["inspect", "tests/distribution/nets.py:NETS"], "has no attribute 'NETS'"),
-        (["inspect", "tests/distribution/workers.py:ROOT"], "is PosixPath, not a hypha net"),
+        (
+            ["inspect", "tests/distribution/workers.py:ROOT"],
+            "is PosixPath, not a hypha net. Fix: name a net built with @pn.net",
+        ),
         (
             ["inspect", NET, "--codecs", "tests/distribution/workers.py:NETS"],
-            "is str, not a CodecRegistry; name the CodecRegistry your tokens' types are in",
+            "is str, not a CodecRegistry. Fix: name the CodecRegistry your tokens' types are in",
         ),
         (["inspect", NET, "--shared", "jobs,nowhere"], "shared place 'nowhere': is not a place of the net"),
     ],
@@ -123,8 +131,8 @@ def test_inspect_of_a_net_refuses_the_store_file_options(
     said = capsys.readouterr()
     assert said.out == ""
     assert said.err == (
-        f"mycorrhizal: {named} for a store file (run.db), not the net {NET!r} distributed over Redis; "
-        f"drop {'it' if ' is' in named else 'them'} (or name the store file instead of MODULE:ATTR)\n"
+        f"mycorrhizal: {named} for a store file (run.db), not the net {NET!r} distributed over Redis. "
+        f"Fix: drop {'it' if ' is' in named else 'them'}, or name the store file instead of MODULE:ATTR\n"
     )
 
 
@@ -243,3 +251,16 @@ def test_a_second_signal_stops_a_stopping_worker_at_once(redis_url: str, redis_p
     pending = client.xpending(stream, "workers")  # nothing reached Redis from it after the signal
     assert (pending["pending"], pending["consumers"][0]["name"]) == (1, name)
     client.close()
+
+
+@pytest.mark.parametrize("command", [["worker", NET], ["submit", NET, "jobs", "1"], ["inspect", NET]])
+def test_without_the_redis_package_the_fix_is_to_install_it(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: "distribution needs the redis package: pip install ..." (the fix not after '. Fix: ').
+    monkeypatch.setattr("mycorrhizal.cli.distributed.distribution", None)
+    assert main(command) == 1
+    assert capsys.readouterr().err == (
+        "mycorrhizal: distribution needs the redis package, which is not installed. Fix: pip install "
+        "'mycorrhizal[redis]'\n"
+    )
