@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from . import hierarchy, moves, report
 from .events import StateLeft, make_entered
-from .failures import HookFailed, Unwind, handler_error, tell_failed
+from .failures import HookFailed, Unwind, handle_it, handler_error, tell_failed
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
@@ -85,7 +85,7 @@ def _unrouted(e: Charting, errors: list[HookFailed], why: str) -> None:
     for failed in errors:
         if not isinstance(failed, Cancelled):
             error = handler_error(failed.node, failed.role, failed.exc, msg, failed.what)
-            report.unrouted(e.spec.shown, error, why)
+            report.unrouted(e.spec.shown, error, why, handle_it(failed.exc, failed.role, failed.what))
             tell_failed(e, failed.node, failed.role, error, None)
 
 

@@ -30,9 +30,11 @@ from .clock import INTERRUPTED
 from .compound import Completed
 from .events import StateCompleted, StateRetried, StepCancelled
 from .failures import (
+    REENTERED,
     HookFailed,
     destination,
     empty_stack,
+    handle_it,
     handler_error,
     raised_itself,
     retry_after_fail,
@@ -435,4 +437,5 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException, wha
     await _complete(e, await chartmoves.enter_all(e, entering, node, None, errors), errors)
     failed = chartmoves.failure(e, errors)
     if failed is not None:
-        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what) from failed.exc
+        fix = handle_it(failed.exc, failed.role, failed.what, REENTERED)
+        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what, fix) from failed.exc

@@ -17,6 +17,7 @@ from ..common.errors import (
     PopFromEmptyStack,
     UndeclaredLabelError,
     did_you_mean,
+    fix_last,
 )
 from .compile import MissingOnTimeout, machine_spec
 from .events import HandlerFailed
@@ -30,6 +31,7 @@ __all__ = [
     "chosen_state",
     "destination",
     "empty_stack",
+    "handle_it",
     "handler_error",
     "raised_itself",
     "retry_after_fail",
@@ -72,10 +74,14 @@ def raised_itself(exc: asyncio.CancelledError) -> bool:
 
 
 def handler_error(
-    node: Node, role: str, exc: BaseException, msg: Any, what: str | None = None
+    node: Node, role: str, exc: BaseException, msg: Any, what: str | None = None, fix: str | None = None
 ) -> HandlerError:
     """The :class:`HandlerError` for ``exc``, raised by handler ``role`` of ``node`` on ``msg``
-    (named ``what`` in the message, if given: see :class:`HookFailed`)."""
+    (named ``what`` in the message, if given: see :class:`HookFailed`).
+
+    ``fix``: what to do, given for an error that is raised (none for one routed to the error state or
+    hook: it was handled); it ends the message unless ``exc``'s own text says a fix, which wins.
+    """
     said = f"{what or role} raised {type(exc).__name__}: {exc}"
     if isinstance(exc, asyncio.CancelledError):
         said = (
@@ -85,9 +91,29 @@ def handler_error(
         )
     elif isinstance(exc, MissingOnTimeout):  # the state has no on_timeout to blame: its message says it
         said = str(exc)
-    error = HandlerError(f"state {node.name}: {said}", state=node.name, event=msg)
+    text = f"state {node.name}: {said}"
+    if fix is not None:
+        text = fix_last(text, "", otherwise=fix)
+    error = HandlerError(text, state=node.name, event=msg)
     error.__cause__ = exc
     return error
+
+
+UNROUTED = ", or give the machine an error_state (or on_error) to route failures to"
+"""How a raised failure could have been routed: the machine has neither error state nor hook."""
+DECLINED = ", or have on_error return a state for it (or give the machine an error_state)"
+"""How a raised failure could have been routed: the on_error hook returned None, with no error state."""
+OWN = " (a failure of the error state itself is raised, never routed again)"
+"""Why a failure of the error state is raised: routing it would only lead back there."""
+REENTERED = " (a failure while entering the state chosen for an error is raised, never routed again)"
+"""Why a failure entering the state an error was routed to is raised: it would likely go there again."""
+
+
+def handle_it(exc: BaseException, role: str, what: str | None = None, then: str = "") -> str:
+    """The fix of ``exc``, which handler ``role`` (named ``what``) raised and nothing handled: handle it
+    there, ``then`` (one of :data:`UNROUTED`, :data:`DECLINED`, :data:`OWN`, :data:`REENTERED`, or
+    nothing)."""
+    return f"handle {type(exc).__name__} in {what or role}{then}"
 
 
 def undeclared(node: Node, role: str, label: Any) -> UndeclaredLabelError:
@@ -229,6 +255,9 @@ async def destination(
         raise
     if own:
         dest = None  # an error in the error state itself is raised, never routed again
+    if dest is None:  # raised: what was handed to the hook is re-made, ending with what to do
+        then = OWN if own else UNROUTED if e.options.on_error is None else DECLINED
+        error = handler_error(node, role, exc, e.ctx.msg, what, handle_it(exc, role, what, then))
     refused = None if dest is None or refuse is None else refuse(dest)
     tell_failed(e, node, role, error, None if refused is not None else dest)
     if refused is not None:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .events import StepCancelled
-from .failures import HookFailed, destination, handler_error, unawaited, undeclared
+from .failures import REENTERED, HookFailed, destination, handle_it, handler_error, unawaited, undeclared
 from .mailbox import TIMEOUT, Mailbox, Marker
 from .moves import TIMED_OUT
 from .plan import Node, Op, label_text
@@ -62,7 +62,8 @@ async def route(e: Stepping, node: Node, role: str, exc: BaseException, what: st
         # would likely choose the same state, for ever).
         if failed.role == "on_enter" or failed.node.terminal:
             e.entered(failed.node)
-        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what) from failed.exc
+        fix = handle_it(failed.exc, failed.role, failed.what, REENTERED)
+        raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what, fix) from failed.exc
 
 
 def put_back(e: Stepping, node: Node, took: Any, timeout: bool) -> None:

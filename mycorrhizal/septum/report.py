@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..common.errors import HandlerError
+from ..common.errors import HandlerError, fix_last
 from ..common.interpreter import level_cache
 from .plan import label_text
 
@@ -68,16 +68,20 @@ def queue_full(machine: str, state: str, limit: int | None, outcome: str, msg: A
 
 
 def routed(machine: str, error: HandlerError, target: str) -> None:
-    # Handled (the machine goes on from the error state): one line; the traceback only at DEBUG.
-    log.warning("machine %s: %s; going to %s", machine, error, target)
+    # Handled (the machine goes on from the error state): one line; the traceback only at DEBUG.  The
+    # error says no fix of its own (it was handled), but the user's exception may: kept last.
+    if log.isEnabledFor(logging.WARNING):
+        log.warning("machine %s: %s", machine, fix_last(str(error), f"; going to {target}"))
     if log.isEnabledFor(logging.DEBUG):
         log.debug("machine %s: the traceback of %s", machine, error, exc_info=error.__cause__)
 
 
-def unrouted(machine: str, error: HandlerError, why: str) -> None:
+def unrouted(machine: str, error: HandlerError, why: str, fix: str) -> None:
     # Not handled and not raised (the step's cancellation, or its first failure, is): the log is the
-    # only trace of it.
-    log.error("machine %s: %s; not routed, since %s", machine, error, why, exc_info=error.__cause__)
+    # only trace of it, so it ends with what to do (the exception's own fix, if it says one).
+    if log.isEnabledFor(logging.ERROR):
+        said = fix_last(str(error), f"; not routed, since {why}", otherwise=fix)
+        log.error("machine %s: %s", machine, said, exc_info=error.__cause__)
 
 
 def cancelled(machine: str, state: str, role: str, message: Any) -> None:

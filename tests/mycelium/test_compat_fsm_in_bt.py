@@ -173,7 +173,11 @@ def timed_out_badly(declares_on_timeout: bool) -> Any:
 @pytest.mark.parametrize(
     ("declares_on_timeout", "message"),
     [
-        (True, r"^state Stalled: on_timeout raised ValueError: the sensor is gone$"),
+        (
+            True,
+            r"^state Stalled: on_timeout raised ValueError: the sensor is gone\. Fix: handle ValueError in "
+            r"on_timeout, or give the machine an error_state \(or on_error\) to route failures to$",
+        ),
         (False, r"^state Stalled: timed out \(timeout=2\.0\) but declares no @septum\.on_timeout handler"),
     ],
     ids=["on_timeout raises", "no on_timeout"],

@@ -233,7 +233,7 @@ async def test_a_failure_in_a_step_whose_run_is_cancelled_is_logged_and_told_the
     [record] = [r for r in caplog.records if r.name == "mycorrhizal.septum" and r.levelno == logging.ERROR]
     assert record.getMessage() == (
         f"machine Root: state {state}: {role} raised ValueError: {failing} broke; not routed, since the "
-        "run was cancelled in the same step (the cancellation is raised)"
+        f"run was cancelled in the same step (the cancellation is raised). Fix: handle ValueError in {role}"
     )
     assert record.exc_info is not None and str(record.exc_info[1]) == f"{failing} broke"
     assert names(fsm.configuration) == ["Root", "Target", "T"]  # the transition was taken
@@ -263,5 +263,6 @@ async def test_every_failure_of_a_step_is_told_and_all_but_the_routed_one_logged
     [record] = [r for r in caplog.records if r.name == "mycorrhizal.septum" and r.levelno == logging.ERROR]
     assert record.getMessage() == (
         "machine Root: state Target: on_enter raised ValueError: enter Target broke; not routed, since a "
-        "hook of the same step failed before (that failure is routed, or raised)"
+        "hook of the same step failed before (that failure is routed, or raised). Fix: handle ValueError in "
+        "on_enter"
     )

@@ -262,7 +262,10 @@ async def test_a_guard_that_raises_is_named_with_the_label_it_guards(
     seen: list[Any] = []
     fsm.add_observer(seen.append)
     fsm.send_message("x")
-    said = f"state Guarded: {named} of label GO raised KeyError: 'limit'"
+    said = (
+        f"state Guarded: {named} of label GO raised KeyError: 'limit'. Fix: handle KeyError in {named} of "
+        "label GO, or give the machine an error_state (or on_error) to route failures to"
+    )
     with pytest.raises(HandlerError, match=rf"^{re.escape(said)}$"):
         await fsm.run()
     failed = [(e.state, e.role, str(e.error)) for e in seen if isinstance(e, HandlerFailed)]
