@@ -258,16 +258,23 @@ class Shipped:
     pass
 
 
-def packing_state(logger: Any) -> Any:
+def logged_on_state(logger: Any, above: bool) -> tuple[Any, Any]:
+    """``@septum.on_state`` and a log_event, outer first: log_event written above it, or below."""
+    logged = logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
+    return (logged, septum.on_state) if above else (septum.on_state, logged)
+
+
+def class_form_state(logger: Any, above: bool) -> Any:
     """A class-form state whose logged ``on_state`` returns a label by the class body's bare name."""
+    outer, inner = logged_on_state(logger, above)
 
     @septum.state
     class Packing:
         class Events(Enum):
             PACKED = auto()
 
-        @septum.on_state
-        @logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
+        @outer
+        @inner
         async def on_state(ctx: Any) -> Any:
             return Events.PACKED  # noqa: F821 - septum resolves the class body's names, through the wrapper
 
@@ -278,12 +285,37 @@ def packing_state(logger: Any) -> Any:
     return Packing
 
 
+def function_form_state(logger: Any, above: bool) -> Any:
+    """The same state in function form."""
+    outer, inner = logged_on_state(logger, above)
+
+    @septum.state
+    def Packing() -> None:
+        @outer
+        @inner
+        async def on_state(ctx: Any) -> Any:
+            return Events.PACKED
+
+        class Events(Enum):
+            PACKED = auto()
+
+        @septum.transitions
+        def transitions() -> list[LabeledTransition]:
+            return [LabeledTransition(Events.PACKED, Shipped)]
+
+    return Packing
+
+
+@pytest.mark.parametrize("above", [False, True], ids=["below on_state", "above on_state"])
+@pytest.mark.parametrize("form", [class_form_state, function_form_state], ids=["class form", "function form"])
 @pytest.mark.parametrize("logger", [sync_log, log], ids=["sync", "async"])
-async def test_log_event_on_a_class_form_state_handler_keeps_bare_names_working(
-    sink: MemorySink, logger: Any
+async def test_log_event_on_a_state_handler_logs_above_or_below_on_state(
+    sink: MemorySink, form: Any, logger: Any, above: bool
 ) -> None:
-    # the wrapper was not re-made around septum's copy of the handler: NameError 'Events'
-    fsm = StateMachine(packing_state(logger), common_data={})
+    # class form, below: the wrapper was not re-made around septum's copy of the handler (NameError
+    # 'Events'); function form, above: the state ran the handler it had collected, unwrapped, and
+    # logged nothing, silently
+    fsm = StateMachine(form(logger, above), common_data={})
     await fsm.initialize()
     await fsm.run()
     assert fsm.current_state is Shipped
@@ -304,60 +336,6 @@ def declared_transition() -> Any:
         return None
 
     return builder.transition(inputs=[builder.place("a")], outputs=[builder.place("b")])(move)
-
-
-def function_form_state(logger: Any) -> Any:
-    """A function-form state whose ``on_state`` has log_event written above ``@septum.on_state``."""
-
-    @septum.state
-    def Packing() -> None:
-        @logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
-        @septum.on_state
-        async def on_state(ctx: Any) -> Any:
-            return Events.PACKED
-
-        class Events(Enum):
-            PACKED = auto()
-
-        @septum.transitions
-        def transitions() -> list[LabeledTransition]:
-            return [LabeledTransition(Events.PACKED, Shipped)]
-
-    return Packing
-
-
-def class_form_state(logger: Any) -> Any:
-    """A class-form state whose ``on_state`` has log_event written above ``@septum.on_state``."""
-
-    @septum.state
-    class Packing:
-        class Events(Enum):
-            PACKED = auto()
-
-        @logger.log_event("Packed", attributes={"state": lambda ctx: ctx.state.name})
-        @septum.on_state
-        async def on_state(ctx: Any) -> Any:
-            return Events.PACKED  # noqa: F821 - septum resolves the class body's names, through the wrapper
-
-        @septum.transitions
-        def transitions() -> list[LabeledTransition]:
-            return [LabeledTransition(Events.PACKED, Shipped)]  # noqa: F821
-
-    return Packing
-
-
-@pytest.mark.parametrize("form", [function_form_state, class_form_state], ids=["function form", "class form"])
-@pytest.mark.parametrize("logger", [sync_log, log], ids=["sync", "async"])
-async def test_log_event_above_septum_on_state_logs_as_below_it(
-    sink: MemorySink, form: Any, logger: Any
-) -> None:
-    # a decorator written above @septum.on_state wraps the handler after the state collected it: the
-    # function form ran the unwrapped handler and logged nothing, silently
-    fsm = StateMachine(form(logger), common_data={})
-    await fsm.initialize()
-    await fsm.run()
-    assert fsm.current_state is Shipped
-    assert [event["attributes"] for event in sink.events("Packed")] == [{"state": "Packing"}]
 
 
 @pytest.mark.parametrize(("engine", "below"), [(made_leaf, "@bt.action"), (declared_transition, "@builder")])
