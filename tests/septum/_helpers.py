@@ -38,3 +38,12 @@ def terminal(name: str = "End", **handlers: Any) -> State:
 def log_to(ctx: Any, *what: Any) -> None:
     """Append to ``ctx.common["log"]``."""
     ctx.common.setdefault("log", []).append(what[0] if len(what) == 1 else what)
+
+
+DAMAGED = (
+    r"\. Fix: pass StateMachine\.restore\(\) the document fsm\.snapshot\(\) wrote, unchanged \(this one was "
+    r"damaged or edited\)$"
+)
+"""The fix of a snapshot document refused as damaged or edited (a pattern for ``match=``)."""
+REFIT = r"\. Fix: restore it with the states the snapshot was taken of$"
+"""The fix of a snapshot document that no longer fits the machine's states (a pattern)."""

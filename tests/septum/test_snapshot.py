@@ -25,6 +25,7 @@ from mycorrhizal.septum import (
     septum,
 )
 from tests.septum._charts import box, leaf, on
+from tests.septum._helpers import DAMAGED, REFIT
 
 
 class Ev(Enum):
@@ -308,13 +309,6 @@ def test_a_bad_document_is_a_clear_codec_error(change: Any, message: str) -> Non
     with pytest.raises(CodecError, match=message) as caught:
         StateMachine.restore(Job, document)
     assert str(caught.value).count(". Fix: ") == 1  # every refusal says what to do, once
-
-
-DAMAGED = (
-    r"\. Fix: pass StateMachine\.restore\(\) the document fsm\.snapshot\(\) wrote, unchanged \(this one was "
-    r"damaged or edited\)$"
-)
-REFIT = r"\. Fix: restore it with the states the snapshot was taken of$"
 
 
 @pytest.mark.parametrize(

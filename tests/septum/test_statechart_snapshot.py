@@ -13,7 +13,7 @@ import pytest
 from mycorrhizal.common import CodecError, ManualClock
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine
 from tests.septum._charts import box, drain, final, leaf, names, on
-from tests.septum._helpers import E
+from tests.septum._helpers import DAMAGED, REFIT, E
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "septum" / "traffic_light.py"
 
@@ -141,13 +141,6 @@ def test_a_damaged_statechart_snapshot_is_refused(light: Any, change: Any, messa
         StateMachine.restore(light, document, timebase=clock)
     assert clock.pending == 0  # no timer armed before the refusal is left (Green's, in most of them)
     assert str(caught.value).count(". Fix: ") == 1  # every refusal says what to do, once
-
-
-DAMAGED = (
-    r"\. Fix: pass StateMachine\.restore\(\) the document fsm\.snapshot\(\) wrote, unchanged \(this one was "
-    r"damaged or edited\)$"
-)
-REFIT = r"\. Fix: restore it with the states the snapshot was taken of$"
 
 
 @pytest.mark.parametrize(
