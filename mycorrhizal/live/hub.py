@@ -127,7 +127,10 @@ class Hub:
         """Events counted but not described, because more than ``history`` came between two flushes."""
         # Received, not yet described: the newest only (a runtime that emits without yielding holds
         # off the flush; a bounded deque drops the oldest at the cost of a list append).
-        self._pending: deque[tuple[Any, dict[str, str] | None]] = deque(maxlen=history or BURST)
+        # With each: its nodes when only the moment it was emitted tells them (see Watched.note).
+        self._pending: deque[tuple[Any, dict[str, str] | None, list[str] | None]] = deque(
+            maxlen=history or BURST
+        )
         self._described = 0  # self.seen at the last _describe: what came since, kept or not
         # Described (for a page that connected, or /api/events) but not yet sent to the open pages.
         self._unsent: list[dict[str, Any]] = []
@@ -146,11 +149,11 @@ class Hub:
         A machine's or tree's record forwarded by a net is listed as its own, tagged with the
         transition and the machine's key (a tree's token).
         """
-        self.watched.note(event)
+        known = self.watched.note(event)
         if isinstance(event, Forwarded):
-            self._pending.append((event.event, _tag(event)))
+            self._pending.append((event.event, _tag(event), known))
         else:
-            self._pending.append((event, None))
+            self._pending.append((event, None, known))
         self.seen += 1
         if self._handle is None:
             self._schedule()
@@ -214,8 +217,8 @@ class Hub:
         self._described = self.seen
         first = self.seen - len(kept) + 1
         records = []
-        for offset, (event, tag) in enumerate(kept):
-            nodes = self._nodes(event, tag)
+        for offset, (event, tag, known) in enumerate(kept):
+            nodes = self._nodes(event, tag) if known is None else known
             records.append(describe(event, first + offset, nodes, tag))
         self.history.extend(records)
         self._unsent.extend(records)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..common.diagram import Cluster, Diagram
-from ..common.observers import Forwarded
+from ..common.observers import Dropped, Forwarded
 from ..common.timebase import Timebase
 from ..hypha import Runner as NetRunner
 from ..hypha.events import (
@@ -31,6 +31,7 @@ from ..mycelium import machines
 from ..render import diagram_of
 from ..rhizomorph import Runner as TreeRunner
 from ..septum import StateMachine
+from ..septum.events import MachineEvent, StateEntered, StateLeft
 
 __all__ = ["MachineWatch", "NetWatch", "TreeWatch", "Watched", "watch"]
 
@@ -73,8 +74,10 @@ class Watched(ABC):
     def snapshot(self) -> Snapshot:
         """The runtime's state now, keyed by the picture's node ids."""
 
-    def note(self, event: Any) -> None:  # noqa: B027  (most runtimes need nothing here)
-        """Learn from ``event`` what a snapshot cannot read from the runtime (called for every event)."""
+    def note(self, event: Any) -> list[str] | None:
+        """Learn from ``event`` what a snapshot cannot read from the runtime (called for every event,
+        as it happens); the picture's nodes it is about when only this moment tells them, else None."""
+        return None
 
     def nodes_of(self, event: Any) -> list[str]:
         """The picture's node ids ``event`` is about (for the page to point at them)."""
@@ -102,6 +105,48 @@ class Watched(ABC):
 def _states_by_qualname(nodes: Iterable[Any], prefix: str = "") -> dict[str, str]:
     """Picture node id of each state, found by its tooltip (septum draws a state's qualname there)."""
     return {node.tooltip: node.id for node in nodes if node.tooltip and node.id.startswith(prefix)}
+
+
+class _SharedNames:
+    """Tells apart the states of one short name (in two regions of a statechart, or nested) that a
+    machine's records name alike: by what the machine's configuration gained or lost as it emitted."""
+
+    __slots__ = ("_ids", "_shared", "_before")
+
+    def __init__(self, ids: Mapping[str, str]) -> None:
+        by_name: dict[str, list[str]] = {}
+        for qualname in ids:
+            by_name.setdefault(qualname.rpartition(".")[2], []).append(qualname)
+        self._ids = ids
+        self._shared = {name: found for name, found in by_name.items() if len(found) > 1}
+        self._before: dict[Any, frozenset[str]] = {}  # each machine's configuration at its last record
+
+    def __bool__(self) -> bool:
+        return bool(self._shared)
+
+    def forget(self, key: Any) -> None:
+        """The machine of ``key`` is gone (a later one of that key starts afresh)."""
+        self._before.pop(key, None)
+
+    def nodes(self, event: Any, machine: StateMachine | None, key: Any = None) -> list[str] | None:
+        """The node of the state ``event`` names, when its name is shared (else None): [] when even the
+        moment does not tell which one (both are active and handle a message, say)."""
+        if machine is None or not isinstance(event, MachineEvent):
+            return None
+        now = frozenset(state.qualname for state in machine.configuration)
+        before = self._before.get(key, frozenset())
+        self._before[key] = now
+        shared = self._shared.get(event.state)
+        if shared is None:
+            return None
+        if isinstance(event, StateEntered):
+            pool = now - before
+        elif isinstance(event, StateLeft):
+            pool = before - now
+        else:
+            pool = now
+        found = [qualname for qualname in shared if qualname in pool]
+        return [self._ids[found[0]]] if len(found) == 1 else []
 
 
 def _machine_entry(name: str, living: Mapping[Any, StateMachine], ids: Mapping[str, str]) -> dict[str, Any]:
@@ -137,6 +182,7 @@ class NetWatch(Watched):
         self._outcomes: dict[str, str] = {}
         self._statuses: dict[str, str] = {}  # picture id of a bt= tree's node -> its last status
         self._embedded: dict[str, dict[str, str]] = {}
+        self._shared: dict[str, _SharedNames] = {}  # transition -> its machine's states of shared names
         self._read_net()
 
     def _read_net(self) -> None:
@@ -148,6 +194,8 @@ class NetWatch(Watched):
             owner = cluster.id.removesuffix(".root")
             if cluster.id.endswith(".root") and owner in transitions:
                 self._embedded[owner] = _states_by_qualname(cluster.all_nodes(), f"{owner}.")
+        shared = {owner: _SharedNames(ids) for owner, ids in self._embedded.items()}
+        self._shared = {owner: names for owner, names in shared.items() if names}
         # What is known of a transition removed since is of nothing on the picture any more.
         for known in (self._busy, self._outcomes):
             for name in [name for name in known if name not in transitions]:
@@ -161,19 +209,20 @@ class NetWatch(Watched):
         self.picture += 1
         self._read_net()
 
-    def note(self, event: Any) -> None:
+    def note(self, event: Any) -> list[str] | None:
         if isinstance(event, NetChanged):
             self._changed()
-            return
+            return None
         if isinstance(event, Forwarded):
-            self._note_tree(event)
-            return
+            return self._note_forwarded(event)
+        if isinstance(event, Dropped) and event.transition in self._shared:
+            self._shared[event.transition].forget(event.key)
         if not isinstance(event, FiringEvent):
-            return
+            return None
         name = event.transition
         if isinstance(event, FiringStarted):
             self._busy[name] = self._busy.get(name, 0) + 1
-            return
+            return None
         if name in self._busy:
             self._busy[name] -= 1
             if not self._busy[name]:
@@ -184,14 +233,21 @@ class NetWatch(Watched):
             self._outcomes[name] = "failed"
         elif isinstance(event, FiringCancelled):
             self._outcomes[name] = "cancelled"
+        return None
 
-    def _note_tree(self, forwarded: Forwarded) -> None:
-        """The last status of each node of a ``bt=`` tree (the latest run's, when runs overlap)."""
+    def _note_forwarded(self, forwarded: Forwarded) -> list[str] | None:
+        """The last status of each node of a ``bt=`` tree (the latest run's, when runs overlap); the
+        node of an embedded machine's state whose short name another of its states shares."""
         inner = forwarded.event
+        shared = self._shared.get(forwarded.transition)
+        if shared is not None:
+            runtime = forwarded.runtime
+            return shared.nodes(inner, runtime if isinstance(runtime, StateMachine) else None, forwarded.key)
         new = getattr(inner, "new", None)
         node = getattr(inner, "node", None)
         if new is not None and isinstance(node, str):
             self._statuses[f"{forwarded.transition}.{node}"] = new.name
+        return None
 
     def snapshot(self) -> Snapshot:
         snap = self._base()
@@ -240,8 +296,13 @@ class MachineWatch(Watched):
         super().__init__(machine, spec.root.to_diagram(error), machine.timebase)
         self.machine = machine
         self._ids = _states_by_qualname(self.diagram.all_nodes())
-        # Machine events name their state by its short name.
+        # Machine events name their state by its short name: a name two states share (in two regions,
+        # or nested) is told apart as the record is emitted, by the machine's configuration then.
         self._by_name = {s.name: self._ids[s.qualname] for s in spec.nodes if s.qualname in self._ids}
+        self._shared = _SharedNames(self._ids)
+
+    def note(self, event: Any) -> list[str] | None:
+        return self._shared.nodes(event, self.machine) if self._shared else None
 
     def nodes_of(self, event: Any) -> list[str]:
         node = self._by_name.get(getattr(event, "state", None))  # type: ignore[arg-type]

@@ -62,3 +62,49 @@ class Crossing:
 @septum.state(config=StateConfiguration(terminal=True))
 class Open:
     pass
+
+
+def told(ctx, name: str) -> bool:  # type: ignore[no-untyped-def]
+    """True when the message (a net's token, when the machine lives in a net) is ``name``; a token
+    told is routed to the net's "passed" place."""
+    token = getattr(ctx.msg, "token", ctx.msg)
+    if token == name and hasattr(ctx.msg, "route"):
+        ctx.msg.route("passed")
+    return bool(token == name)
+
+
+@septum.parallel
+class Twins:
+    """Two regions whose states have the same short names: ``Wait`` and ``Done`` in each."""
+
+    @septum.compound
+    class Cars:
+        @septum.state
+        class Wait:
+            @septum.on_state
+            def on_state(ctx):  # type: ignore[no-untyped-def]
+                return Go.NEXT if told(ctx, "cars") else None
+
+            @septum.transitions
+            def transitions():  # type: ignore[no-untyped-def]
+                return [LabeledTransition(Go.NEXT, Done)]
+
+        @septum.state(config=StateConfiguration(terminal=True))
+        class Done:
+            pass
+
+    @septum.compound
+    class Walkers:
+        @septum.state
+        class Wait:
+            @septum.on_state
+            def on_state(ctx):  # type: ignore[no-untyped-def]
+                return Go.NEXT if told(ctx, "walkers") else None
+
+            @septum.transitions
+            def transitions():  # type: ignore[no-untyped-def]
+                return [LabeledTransition(Go.NEXT, Done)]
+
+        @septum.state(config=StateConfiguration(terminal=True))
+        class Done:
+            pass

@@ -56,14 +56,16 @@ def serving(*argv: str, port: int = 0) -> Iterator[str]:
             url = found.group()
             break
     assert url, f"{argv[0]} did not start its view (exit {process.poll()})"
-    yield url
-    process.send_signal(signal.SIGINT)  # Ctrl-C: it closes its view and exits
     try:
-        rest = process.communicate(timeout=WAIT)[0]
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
+        yield url
+    finally:  # a test that failed stops its server too
+        process.send_signal(signal.SIGINT)  # Ctrl-C: it closes its view and exits
+        try:
+            rest = process.communicate(timeout=WAIT)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
     assert process.returncode == 0 and "live view closed" in rest
 
 
@@ -234,7 +236,7 @@ def test_a_page_open_across_a_restart_of_its_server_lists_only_the_new_servers_e
     assert port is not None
     with contextmanager(serving)("serve", mail_room, port=port) as again:
         assert again == url
-        until(browser, lambda: "1 steps" not in browser.find_element(By.ID, "steps").text, "the new server")
+        until(browser, lambda: browser.find_element(By.ID, "steps").text == "", "the new server (no step)")
         until(browser, lambda: not events(browser), "the old server's events to go")
         step(browser)
         until(browser, lambda: events(browser), "the new server's first events")
@@ -277,3 +279,34 @@ def test_a_page_says_how_many_of_the_events_seen_it_does_not_list(
     text = browser.find_element(By.ID, "event-count").text
     seen = int(text.split()[0])
     assert seen >= 2400 and text == f"{seen} seen, {listed} listed"
+
+
+def notice(driver: webdriver.Chrome) -> str:
+    """The page's notice ("" when none is shown)."""
+    return driver.execute_script(
+        "const n = document.getElementById('notice'); return n.hidden ? '' : n.textContent"
+    )
+
+
+def test_a_pages_notice_says_a_control_failed_and_goes_when_one_succeeds(browser: webdriver.Chrome) -> None:
+    mail_room = str(Path(__file__).with_name("mail_room.py")) + ":MailRoom"
+    with contextmanager(serving)("serve", mail_room) as url:
+        browser.get(url)
+        until(browser, lambda: browser.find_element(By.ID, "connection").text == "live", "the stream")
+        step(browser)
+        assert browser.find_element(By.ID, "steps").text == "1 step"
+        step(browser)
+        assert browser.find_element(By.ID, "steps").text == "2 steps"
+        assert notice(browser) == ""
+        # a speed the view refuses: its answer (400) is the notice
+        browser.execute_script(
+            "const s = document.getElementById('speed'); s.value = '0'; s.dispatchEvent(new Event('change'))"
+        )
+        until(browser, lambda: "speed" in notice(browser), "the refused speed's notice")
+        step(browser)  # a control that succeeds: the notice is over
+        until(browser, lambda: notice(browser) == "", "the notice to go")
+        assert browser.find_element(By.ID, "steps").text == "3 steps"
+    # the view stopped: a step that gets no answer says so on the page, not only in its console
+    until(browser, lambda: browser.find_element(By.ID, "connection").text != "live", "the stream to drop")
+    browser.find_element(By.ID, "step").click()
+    until(browser, lambda: '"step" was not done' in notice(browser), "the unanswered step's notice")

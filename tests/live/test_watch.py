@@ -12,7 +12,7 @@ from mycorrhizal.mycelium import PNRunner, pn
 from mycorrhizal.rhizomorph import Runner as TreeRunner
 from mycorrhizal.septum import StateMachine
 
-from .crossing import Crossing
+from .crossing import Crossing, Twins
 from .mail_room import Desk, Desks, Sorter, addressee
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -169,3 +169,74 @@ async def test_a_statechart_shows_every_active_state_of_every_region() -> None:
     machine.run_sync()
     [key] = watched.snapshot()["machines"][0]["keys"]
     assert key == {"key": "", "state": "Open", "node": "Open", "nodes": ["Open"], "complete": True}
+
+
+@pytest.mark.parametrize(
+    ("message", "region", "other"), [("cars", "Cars", "Walkers"), ("walkers", "Walkers", "Cars")]
+)
+async def test_a_statechart_points_each_record_at_its_own_regions_state_of_a_shared_name(
+    message: str, region: str, other: str
+) -> None:
+    machine = StateMachine(Twins, timebase=ManualClock())
+    watched = watch(machine)
+    node = {n.tooltip: n.id for n in watched.diagram.all_nodes() if n.tooltip}
+    hub = Hub(watched, min_interval=3600)
+    machine.add_observer(hub.observe)
+    await machine.run()
+    machine.send(message)
+    hub.flush()
+    entered = [r["nodes"] for r in hub.history if r["type"] == "StateEntered"]
+    # both regions enter a Wait at start, each its own; then the region told enters its own Done
+    assert entered == [
+        [node["Twins"]],
+        [node["Twins.Cars"]],
+        [node["Twins.Cars.Wait"]],
+        [node["Twins.Walkers"]],
+        [node["Twins.Walkers.Wait"]],
+        [node[f"Twins.{region}.Done"]],
+    ]
+    # a record no record tells apart (both Waits handle the message) points at neither, not a wrong one
+    handled = [r["nodes"] for r in hub.history if r["type"] == "MessageHandled"]
+    assert handled and all(nodes in ([], [node[f"Twins.{region}.Wait"]]) for nodes in handled)
+    assert [r["nodes"] for r in hub.history if r["type"] == "StateCompleted"] == [[node[f"Twins.{region}"]]]
+    assert node[f"Twins.{other}.Wait"] in hub.snapshot()["machines"][0]["keys"][0]["nodes"]
+    machine.remove_observer(hub.observe)
+    hub.close()
+
+
+@pn.net
+def Road(builder):  # type: ignore[no-untyped-def]
+    inbox, passed = builder.place("inbox"), builder.place("passed")
+
+    @builder.transition(fsm=Twins, inputs=[inbox], outputs=[passed])
+    async def light(consumed, bb, timebase):  # type: ignore[no-untyped-def]
+        pass
+
+
+@pytest.mark.parametrize("region", ["Cars", "Walkers"])
+async def test_a_nets_statechart_points_each_record_at_its_own_regions_state_of_a_shared_name(
+    region: str,
+) -> None:
+    runner = PNRunner(Road, {}, ManualClock())
+    watched = watch(runner)
+    inside = [n for n in watched.diagram.all_nodes() if n.id.startswith("Road.light.")]
+    node = {n.tooltip: n.id for n in inside if n.tooltip}
+    hub = Hub(watched, min_interval=3600)
+    runner.add_observer(hub.observe)
+    runner.add_tokens("inbox", [region.lower()])
+    await runner.run_until_idle()
+    hub.flush()
+    moves = [(r["type"], r["nodes"]) for r in hub.history if r["type"] in ("StateEntered", "StateLeft")]
+    assert moves == [
+        ("StateEntered", [node["Twins"]]),
+        ("StateEntered", [node["Twins.Cars"]]),
+        ("StateEntered", [node["Twins.Cars.Wait"]]),
+        ("StateEntered", [node["Twins.Walkers"]]),
+        ("StateEntered", [node["Twins.Walkers.Wait"]]),
+        ("StateLeft", [node[f"Twins.{region}.Wait"]]),
+        ("StateEntered", [node[f"Twins.{region}.Done"]]),
+    ]
+    assert runner.marking().counts()["Road.passed"] == 1
+    runner.remove_observer(hub.observe)
+    hub.close()
+    await runner.stop()

@@ -15,6 +15,10 @@
   let picture = 0;                // revision of the picture shown (a net changed while running: one more)
   let drawing = null;             // the picture being loaded again, if it is
   let server = null;              // the id of the server the stream is from (another one: it restarted)
+  let noticed = 0;                // when (Date.now()) the notice shown was put up; 0: none shown
+  // An update clears a notice only once it has been up this long (ms): updates come every 50 ms, and
+  // a notice gone at once would never be read. A control that succeeds clears it at once.
+  const NOTICE_MS = 5000;
 
   // ------------------------------------------------------------------ the picture
 
@@ -161,7 +165,7 @@
     $("pause").textContent = control.paused ? "Resume" : "Pause";
     $("pause").dataset.paused = control.paused ? "yes" : "no";
     if (document.activeElement !== $("speed")) $("speed").value = control.speed;
-    $("steps").textContent = control.steps ? `${control.steps} steps` : "";
+    $("steps").textContent = control.steps ? `${control.steps} step${control.steps === 1 ? "" : "s"}` : "";
   }
 
   // ------------------------------------------------------------------ the event list
@@ -228,6 +232,12 @@
   function notice(text) {
     $("notice").hidden = !text;
     $("notice").textContent = text || "";
+    noticed = text ? Date.now() : 0;
+  }
+
+  function settled(now) {
+    // The view answered again: a notice (a control that failed, the page fell behind) is over.
+    if (noticed && (now || Date.now() - noticed >= NOTICE_MS)) notice("");
   }
 
   // ------------------------------------------------------------------ the stream and the controls
@@ -244,6 +254,7 @@
         $("events").replaceChildren();
         addEvents(data.history);
       }
+      settled(false);
       if (data.dropped) {
         notice(`This page fell behind: ${data.dropped} events were skipped here (${data.coalesced}x); the picture is current.`);
       }
@@ -251,6 +262,7 @@
     });
     stream.addEventListener("update", (e) => {
       const data = JSON.parse(e.data);
+      settled(false);
       addEvents(data.events);
       apply(data.snapshot);
       for (const r of data.events) flash(r.nodes);
@@ -268,10 +280,17 @@
   }
 
   async function control(body) {
-    const response = await fetch("api/control", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-    });
-    if (!response.ok) notice(await response.text());
+    let response;
+    try {
+      response = await fetch("api/control", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+    } catch (err) {  // no answer at all: the view stopped, or the network is down
+      notice(`The view did not answer (${err.message}), so "${body.action}" was not done: is it still running?`);
+      return;
+    }
+    if (response.ok) settled(true);
+    else notice(await response.text());
   }
 
   $("pause").addEventListener("click", () => control({ action: $("pause").dataset.paused === "yes" ? "resume" : "pause" }));
