@@ -3,8 +3,9 @@
 :mod:`.chartsteps` chooses the transitions of a step; this module takes them together: every state
 they leave is left innermost first (reverse document order; the history of a compound state with
 history is recorded before anything is left), then the actions run in the order the transitions
-were chosen, then every state they enter is entered outermost first (document order).  A hook that
-raises does not stop the microstep; its failure is collected and reported when the step is done.
+were chosen (a targetless transition's too, though it leaves and enters nothing), then every state
+they enter is entered outermost first (document order).  A hook that raises does not stop the
+microstep; its failure is collected and reported when the step is done.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .failures import HookFailed, Unwind, handle_it, handler_error, tell_failed
 from .hierarchy import ChartNode
 from .history import DEEP_HISTORY, HISTORY
 from .plan import Op
-from .targets import POP, PUSH, REPEAT, RESTART, RETRY
+from .targets import AGAIN, POP, PUSH, REPEAT, RESTART, RETRY, UNHANDLED
 
 __all__ = [
     "Cancelled",
@@ -110,12 +111,14 @@ async def _hold(e: Charting, node: ChartNode, role: str, errors: list[HookFailed
 class Taken:
     """One transition being taken: from ``source`` by ``op`` to ``target``; ``where``: its domain."""
 
-    __slots__ = ("source", "op", "target", "where", "exits", "retry")
+    __slots__ = ("source", "op", "target", "where", "exits", "retry", "stays")
 
     def __init__(self, source: ChartNode, op: Op, target: ChartNode, retry: int) -> None:
         self.source, self.op, self.target, self.retry = source, op, target, retry
-        history = op.kind == HISTORY or op.kind == DEEP_HISTORY
-        self.where = hierarchy.domain(source, target, history)
+        kind = op.kind
+        #: A targetless transition (``Unhandled``, ``Again``): it leaves and enters nothing, its action runs.
+        self.stays = kind == AGAIN or kind == UNHANDLED
+        self.where = hierarchy.domain(source, target, kind == HISTORY or kind == DEEP_HISTORY)
         self.exits: set[ChartNode] = set()
 
 
@@ -126,21 +129,24 @@ async def microstep(e: Charting, taken: list[Taken], errors: list[HookFailed]) -
     for node in leaving:
         t = next(t for t in taken if node in t.exits)
         await _leave(e, node, t.op.label, t.target, errors, node is not t.source)
-    info = report.info_enabled()
+    info, goes = report.info_enabled(), taken
     for t in taken:
-        _restack(e, t)
-        _recount(e, t, leaving)
-        if info:
-            how = f" retry {t.retry + 1}" if t.op.kind == RETRY else _HOW.get(t.op.kind, "")
-            report.moved(e.spec.shown, t.source.name, t.op.label, how, t.target.name)
+        if t.stays:  # a targetless transition enters nothing (a list only then: the step loop is hot)
+            goes = [t for t in taken if not t.stays]
+        else:
+            _restack(e, t)
+            _recount(e, t, leaving)
+            if info:
+                how = f" retry {t.retry + 1}" if t.op.kind == RETRY else _HOW.get(t.op.kind, "")
+                report.moved(e.spec.shown, t.source.name, t.op.label, how, t.target.name)
         if t.op.action is not None:
             await _hold(e, t.source, "action", errors, moves._act(e, t.source, t.op))
     moves_in = [
-        (hierarchy.targets(t.op, e.remembered) if _remembers(t) else [t.target], t.where) for t in taken
+        (hierarchy.targets(t.op, e.remembered) if _remembers(t) else [t.target], t.where) for t in goes
     ]
     completed: list[ChartNode] = []
     for node in hierarchy.entry_set(moves_in):
-        t = next((t for t, (first, _) in zip(taken, moves_in, strict=True) if _covers(first, node)), taken[0])
+        t = next((t for t, (first, _) in zip(goes, moves_in, strict=True) if _covers(first, node)), goes[0])
         await _enter(e, node, t.source, t.op.label, errors, completed)
     return completed
 

@@ -11,7 +11,8 @@ transition is found is the transition's *source*.
 The transitions a step chose are then taken together, as SCXML's microstep: conflicting ones are
 dropped (two conflict when they would leave a common state: the one from the inner source wins,
 else the earlier), every state they leave is left innermost first (history recorded before), the
-actions run, and every state they enter is entered outermost first.  Completing a composite state
+actions run (a targetless transition's too: it leaves nothing), and every state they enter is
+entered outermost first.  Completing a composite state
 takes its ``Completed`` transition in a further microstep of the same step.  A hook that raises does
 not stop a microstep (as in SCXML): the first failure is routed once the step's transitions are done.
 """
@@ -277,15 +278,15 @@ async def _plan(e: Charting, trigger: ChartNode, source: ChartNode, op: Op) -> T
     """What ``op`` (from ``source``, for a label of ``trigger``) does: stay, or a transition to take."""
     kind = op.kind
     if kind == AGAIN or kind == UNHANDLED:
-        if op.action is not None:
-            await moves._act(e, source, op)
         if kind == AGAIN:
             e.owing.update(n for n in e.active if not n.composite and n.within(trigger))
         elif e.ctx is not None and e.ctx.msg is not None:
             e.unhandled += 1
             if report.info_enabled():
                 report.unhandled(e.spec.shown, trigger.name, e.ctx.msg, e.unhandled)
-        return None
+        # A targetless transition with an action is taken with the others: its action runs after
+        # the microstep's exits, among the actions in document order (SCXML's microstep).
+        return None if op.action is None else Taken(source, op, source, 0)
     retry = e.counts.get(source, 0)
     if kind == RETRY and source.retries is not None and retry >= source.retries:
         return await _fail(e, source, retry)
@@ -329,6 +330,9 @@ def _without_conflicts(e: Charting, taken: list[Taken]) -> list[Taken]:
     else the one chosen first.  Observers are told the retries among those kept."""
     kept: list[Taken] = []
     for t in taken:
+        if t.stays:  # a targetless transition leaves nothing, so conflicts with nothing (SCXML)
+            kept.append(t)
+            continue
         t.exits = set(hierarchy.exit_set(e.active, t.where))
         beaten = False
         for other in list(kept):

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mycorrhizal.common import ManualClock
-from mycorrhizal.septum import LabeledTransition, Retry, StateConfiguration, StateMachine
+from mycorrhizal.septum import Again, LabeledTransition, Retry, StateConfiguration, StateMachine, Unhandled
 from mycorrhizal.septum.compound import Completed
 from mycorrhizal.septum.events import StateCompleted
 from tests.septum._charts import box, check_told_in_full, drain, final, leaf, names, on, regions
@@ -138,6 +138,37 @@ async def test_an_inner_transition_preempts_an_outer_one_it_conflicts_with() -> 
     fsm = StateMachine(top)
     await send_all(fsm, "go")
     assert names(fsm.configuration) == ["Pair", "RA", "A", "RB", "Inner2"]
+
+
+def logs(entry: str) -> Any:
+    """An action writing ``entry`` to the shared log."""
+    return lambda ctx: ctx.common.setdefault("log", []).append(entry)
+
+
+@pytest.mark.parametrize("stay", [Unhandled, Again])
+@pytest.mark.parametrize("staying", ["RA", "RB"])
+async def test_a_targetless_transitions_action_runs_in_the_microstep_in_document_order(
+    staying: str, stay: Any
+) -> None:
+    # SCXML's microstep (W3C, Appendix D): the exit set's onexit, then every transition's actions in
+    # document order (a targetless one's too: it leaves nothing), then the entries.  Before, the
+    # action of a targetless transition (SCXML's, read as Unhandled; Again stays too) ran as soon as
+    # it was chosen: before the other region's transition left its state, and before that
+    # transition's action even when it came later in document order.
+    def region(name: str) -> Any:
+        first, after = f"{name[1]}1", leaf(f"{name[1]}2", on_state=on({}))
+        target = stay if name == staying else after
+        before = leaf(
+            first,
+            on_state=on({"go": E.GO}),
+            transitions=lambda: [LabeledTransition(E.GO, target, action=logs(f"action {first}"))],
+        )
+        return box(name, before) if name == staying else box(name, before, after)
+
+    fsm = StateMachine(regions("Pair", region("RA"), region("RB")))
+    await send_all(fsm, "go")
+    moving = "B1" if staying == "RA" else "A1"
+    assert drain(fsm)[-4:] == [f"leave {moving}", "action A1", "action B1", f"enter {moving[0]}2"]
 
 
 async def test_regions_keep_their_own_timers() -> None:
