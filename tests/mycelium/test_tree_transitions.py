@@ -284,15 +284,19 @@ async def test_a_broken_bt_transition_added_while_running_is_a_definition_error_
     assert runner.spec is before and runner.spec.lookup("route") is None
 
 
-def several_at_once(arcs: int, mode: str = "token", concurrency: int = 1, tree: Any = Exploding) -> Any:
-    """A net whose bt= transition (tree ``Exploding``: ``boom`` raises on 'bad') takes ``arcs`` tokens."""
+def several_at_once(
+    arcs: int, mode: str = "token", concurrency: int = 1, tree: Any = Exploding, parked: bool = False
+) -> Any:
+    """A net whose bt= transition (tree ``Exploding``: ``boom`` raises on 'bad') takes ``arcs`` tokens;
+    ``parked``: it has an error place, ``broken``."""
 
     @pn.net
     def Several(builder):  # type: ignore[no-untyped-def]
         inbox, fast = builder.place("inbox"), builder.place("fast")
+        parking = {"on_error": builder.place("broken")} if parked else {}
 
         @builder.transition(
-            bt=tree, bt_mode=mode, inputs=[(inbox, arcs)], outputs=[fast], concurrency=concurrency
+            bt=tree, bt_mode=mode, inputs=[(inbox, arcs)], outputs=[fast], concurrency=concurrency, **parking
         )
         async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
             pass
@@ -347,4 +351,25 @@ async def test_a_huge_token_is_named_by_a_bounded_repr(running: RunNet) -> None:
     await runner.run_until_idle()
     (error,) = runner.errors
     with pytest.raises(HandlerError, match=r"HandlerError: token 'x{1,60}\.\.\.x{1,60}': action 'boom'"):
+        raise error
+
+
+PARKED_FIX = (
+    r"\. Fix: catch the exception in the leaf \(and ctx\.reject\(reason\) the token\), or give the "
+    r"leaf on_error=ErrorPolicy\.FAILURE \(an unrouted token goes to the transition's rejected= place\)$"
+)
+
+
+@pytest.mark.parametrize(
+    "parked, fix", [(False, BT_FIX), (True, PARKED_FIX)], ids=["no-error-place", "error-place"]
+)
+async def test_a_leafs_fix_suggests_an_error_place_only_to_a_transition_without_one(
+    running: RunNet, parked: bool, fix: str
+) -> None:
+    runner = await running(several_at_once(1, parked=parked))
+    runner.add_tokens("inbox", ["a", "bad"])
+    await runner.run_until_idle()
+    error = runner.errors[-1]
+    assert not parked or [failed.token for failed in runner.tokens("broken")] == ["bad"]
+    with pytest.raises(HandlerError, match=rf"token 'bad': action 'boom' in tree '\w+' raised .*{fix}"):
         raise error
