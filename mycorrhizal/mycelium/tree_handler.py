@@ -15,7 +15,7 @@ from typing import Any
 
 from ..common.blackboard import BlackboardView, read
 from ..common.codec_types import preview
-from ..common.errors import HandlerError, split_fix
+from ..common.errors import AccessControlError, HandlerError, InvalidStatusError, split_fix
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
 from ..rhizomorph import Status, Tree
@@ -57,19 +57,30 @@ def _unrouted(tree: Tree, status: Any) -> str:
     return f"tree {tree.name!r} ended {status.name} without routing it"
 
 
+_SAID = (HandlerError, AccessControlError, InvalidStatusError)
+"""What a leaf's failure in a run is: its own exception (as a HandlerError), a view's refusal of its
+blackboard access, or a return value that is not a status; each names its node (``.node``)."""
+
+
 def name_tokens(exc: BaseException, routing: TokenContext, parks: bool) -> None:
     """Have ``exc``, a run's error, say the transition and the token(s) the tree ran for, if it is a
-    leaf's :class:`HandlerError`, with a fix that applies to a tree inside a transition (whose
-    ``Runner`` nobody but the transition makes).  Called only on failure.
+    leaf's (:data:`_SAID`); a leaf's :class:`HandlerError` then ends with a fix that applies to a
+    tree inside a transition (whose ``Runner`` nobody but the transition makes).  Called only on
+    failure.
 
     ``parks``: the transition has an error place already, so the fix does not suggest giving it one.
 
     Said in place, not wrapped: its node, cause (the user's exception) and traceback stay as they were.
     """
-    if type(exc) is not HandlerError or exc.node is None or exc.transition is not None:
+    kind = type(exc)
+    if kind not in _SAID:
+        return
+    leaf: HandlerError | AccessControlError | InvalidStatusError = exc  # type: ignore[assignment]
+    if leaf.node is None or leaf.transition is not None:
         return
     said, fix = split_fix(str(exc))
-    if fix == RAISED:  # the Runner's on_error= is out of the user's reach here: say what is not
+    # The Runner's on_error= is out of the user's reach here: say what is not.
+    if kind is HandlerError and fix == RAISED:
         fix = (
             "catch the exception in the leaf (and ctx.reject(reason) the token), or give the leaf "
             "on_error=ErrorPolicy.FAILURE (an unrouted token goes to the transition's rejected= place)"
@@ -82,7 +93,7 @@ def name_tokens(exc: BaseException, routing: TokenContext, parks: bool) -> None:
     # A short repr: a token can be huge, and a batch's run cannot tell which of its tokens it was.
     who = f"tokens {preview(routing.tokens)}" if routing._batch else f"token {preview(routing.token)}"
     exc.args = (f"{who}: {said}" if fix is None else f"{who}: {said}. Fix: {fix}",)
-    exc.transition = routing.transition
+    leaf.transition = routing.transition
 
 
 def asks_for_ctx(tree: Tree) -> bool:

@@ -1,10 +1,20 @@
 """Behaviour trees inside Petri-net transitions: routing, batches, rejection, no token lost."""
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, HandlerError, ManualClock, RoutingError
+from mycorrhizal.common import (
+    AccessControlError,
+    DefinitionError,
+    HandlerError,
+    InvalidStatusError,
+    ManualClock,
+    RoutingError,
+    blackboard_interface,
+    readonly,
+)
 from mycorrhizal.hypha import FailedToken, Runner
 from mycorrhizal.mycelium import PNRunner, Rejection, pn
 from mycorrhizal.rhizomorph import Status, bt
@@ -373,3 +383,51 @@ async def test_a_leafs_fix_suggests_an_error_place_only_to_a_transition_without_
     assert not parked or [failed.token for failed in runner.tokens("broken")] == ["bad"]
     with pytest.raises(HandlerError, match=rf"token 'bad': action 'boom' in tree '\w+' raised .*{fix}"):
         raise error
+
+
+@bt.tree
+def Misreturning():
+    @bt.action
+    def boom(ctx):  # type: ignore[no-untyped-def]
+        if ctx.token == "bad":
+            return "oops"
+        ctx.route("fast")
+        return Status.SUCCESS
+
+    bt.root(boom)
+
+
+@blackboard_interface
+class Limited:
+    limit: Annotated[int, readonly]
+
+
+@bt.tree
+def Overreaching():
+    @bt.action
+    def boom(bb: Limited, ctx):  # type: ignore[no-untyped-def]
+        if ctx.token == "bad":
+            bb.limit = 99  # read-only here: refused
+        ctx.route("fast")
+        return Status.SUCCESS
+
+    bt.root(boom)
+
+
+@pytest.mark.parametrize(
+    "tree, kind, said",
+    [
+        (Misreturning, InvalidStatusError, r"action 'boom' in tree 'Misreturning' returned 'oops'"),
+        (Overreaching, AccessControlError, r"action 'boom' in tree 'Overreaching': .*may not write 'limit'"),
+    ],
+)
+async def test_a_leafs_refused_status_or_access_names_the_token(
+    running: RunNet, tree: Any, kind: type[Exception], said: str
+) -> None:
+    runner = await running(several_at_once(1, tree=tree, parked=True), SimpleNamespace(limit=3))
+    runner.add_tokens("inbox", ["a", "bad"])
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("broken")
+    assert failed.error.node == "boom" and failed.error.transition == "Several.route"
+    with pytest.raises(kind, match=rf"^token 'bad': {said}"):
+        raise failed.error
