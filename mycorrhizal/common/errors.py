@@ -240,6 +240,7 @@ class AccessControlError(BlackboardAccessError):
     """A view refused one operation on one field: ``.field_name`` and ``.operation`` (read/write/delete).
 
     ``.node``: the behaviour-tree node whose code was refused, once its runner has said so (else None).
+    ``.transition``: the Petri-net transition whose tree ran that node, once it has said so (else None).
     """
 
     def __init__(self, message: str, field_name: str, operation: str, *, node: str | None = None) -> None:
@@ -247,6 +248,7 @@ class AccessControlError(BlackboardAccessError):
         self.field_name = field_name
         self.operation = operation
         self.node = node
+        self.transition: str | None = None
 
     def at(self, where: str, node: str) -> AccessControlError:
         """This refusal said of ``where`` (the leaf whose code made it), as node ``node``; caused by it."""
@@ -255,7 +257,8 @@ class AccessControlError(BlackboardAccessError):
         return error
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.field_name, self.operation), {"node": self.node}
+        state = {"node": self.node, "transition": self.transition}
+        return type(self), (str(self), self.field_name, self.operation), state
 
 
 class RenderError(MycorrhizalError):

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..common.errors import Problem
-from ..hypha import PN, NetBuilder, build_net
+from ..hypha import PN, NetBuilder, OnError, build_net
 from ..hypha import NetBuilder as HyphaBuilder
 from ..rhizomorph import Tree
 from ..septum import State
@@ -109,7 +109,8 @@ class MyceliumBuilder(NetBuilder):
             options.setdefault("concurrency", 1)
         handler: Handler | BodyHook = body  # never runs if problems were found: build() raises them
         if bt is not None and not problems:
-            handler = tree_handler(EmbeddedTree(bt, bt_mode, routes), body, options.get("eager", True))
+            parks = not isinstance(options.get("on_error", OnError.RETURN), OnError)
+            handler = tree_handler(EmbeddedTree(bt, bt_mode, routes, parks), body, options.get("eager", True))
             options["attachment"] = options.get("attachment") or bt.to_diagram()
         elif fsm is not None and not problems:
             handler = self._machine_transition(name, body, fsm, given, routes, options, problems)

@@ -16,6 +16,7 @@ from typing import Any
 from ..common.codec_types import preview
 from ..common.errors import HandlerError, StateMachineComplete
 from ..hypha import Consumed, FiringContext
+from ..septum import durable
 from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
 from .routing import Delivery, commit
@@ -104,6 +105,8 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         if fsm is None:
             fsm = await pool.open(which)
         delivery = Delivery(ctx.transition, outputs, token)
+        # What its timer's handler raised earlier, with nobody running it: run() raises it first.
+        kept = durable.unseen(fsm)
         try:
             fsm.send_message(delivery)
         except StateMachineComplete:
@@ -117,7 +120,7 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         try:
             await fsm.run()
         except HandlerError as exc:
-            name_machine(exc, token, which, ctx.transition, spec.key is not None)
+            name_machine(exc, token, which, ctx.transition, spec.key is not None, exc is kept)
             raise
         finally:
             # If run() failed before the machine took the token (an error its timer hit earlier),
@@ -136,16 +139,31 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
     return hand_over
 
 
-def name_machine(exc: HandlerError, token: Any, which: Any, transition: str, keyed: bool) -> None:
+def name_machine(
+    exc: HandlerError, token: Any, which: Any, transition: str, keyed: bool, background: bool = False
+) -> None:
     """Have ``exc``, a machine's handler error, say the transition, the machine's key and the
     token it was handed (short reprs: either can be huge).  Called only on failure.
+
+    ``background``: ``exc`` is what the machine's timer handler raised earlier with nobody running
+    it, which this firing's run() raised first: said as the machine's, the token only receiving it.
 
     Said in place, not wrapped: the machine's ``HandlerFailed`` record and the firing's failure are
     one error, and its cause (the user's exception), state and traceback stay as they were.
     """
     if type(exc) is not HandlerError or exc.transition is not None:  # a RecordedError, or said already
         return
-    who = f"machine of key {preview(which)}, token {preview(token)}" if keyed else f"token {preview(token)}"
+    if background:
+        machine = f"machine of key {preview(which)}" if keyed else "the machine"
+        who = (
+            f"{machine}, in state {exc.state}, failed earlier in the background (its timeout handler ran "
+            f"with nobody running the machine); received by the firing of token {preview(token)}, "
+            "which did not cause it"
+        )
+    elif keyed:
+        who = f"machine of key {preview(which)}, token {preview(token)}"
+    else:
+        who = f"token {preview(token)}"
     exc.args = (f"{who}: {exc}",)
     exc.transition = transition
 

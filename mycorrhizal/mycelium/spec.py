@@ -35,6 +35,8 @@ class EmbeddedTree:
     mode: str
     """``"token"``: one run of the tree per consumed token; ``"batch"``: one run per firing."""
     routes: Routes
+    parks: bool = False
+    """The transition has an error place (``on_error=place``): a failing firing's tokens go there."""
 
 
 @attrs.frozen(eq=False)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..common.blackboard import BlackboardView, read
 from ..common.codec_types import preview
-from ..common.errors import HandlerError, split_fix
+from ..common.errors import AccessControlError, HandlerError, InvalidStatusError, split_fix
 from ..hypha import Consumed, FiringContext
 from ..rhizomorph import Runner as TreeRunner
 from ..rhizomorph import Status, Tree
@@ -57,19 +57,35 @@ def _unrouted(tree: Tree, status: Any) -> str:
     return f"tree {tree.name!r} ended {status.name} without routing it"
 
 
-def name_tokens(exc: BaseException, routing: TokenContext) -> None:
+_SAID = (HandlerError, AccessControlError, InvalidStatusError)
+"""What a leaf's failure in a run is: its own exception (as a HandlerError), a view's refusal of its
+blackboard access, or a return value that is not a status; each names its node (``.node``)."""
+
+
+def name_tokens(exc: BaseException, routing: TokenContext, parks: bool) -> None:
     """Have ``exc``, a run's error, say the transition and the token(s) the tree ran for, if it is a
-    leaf's :class:`HandlerError`, with a fix that applies to a tree inside a transition (whose
-    ``Runner`` nobody but the transition makes).  Called only on failure.
+    leaf's (:data:`_SAID`); a leaf's :class:`HandlerError` then ends with a fix that applies to a
+    tree inside a transition (whose ``Runner`` nobody but the transition makes).  Called only on
+    failure.
+
+    ``parks``: the transition has an error place already, so the fix does not suggest giving it one.
 
     Said in place, not wrapped: its node, cause (the user's exception) and traceback stay as they were.
     """
-    if type(exc) is not HandlerError or exc.node is None or exc.transition is not None:
+    kind = type(exc)
+    if kind not in _SAID:
+        return
+    leaf: HandlerError | AccessControlError | InvalidStatusError = exc  # type: ignore[assignment]
+    if leaf.node is None or leaf.transition is not None:
         return
     said, fix = split_fix(str(exc))
-    if fix == RAISED:  # the Runner's on_error= is out of the user's reach here: say what is not
+    # The Runner's on_error= is out of the user's reach here: say what is not.
+    if kind is HandlerError and fix == RAISED:
         fix = (
-            "catch the exception in the leaf (and ctx.reject(reason) the token), give the leaf "
+            "catch the exception in the leaf (and ctx.reject(reason) the token), or give the leaf "
+            "on_error=ErrorPolicy.FAILURE (an unrouted token goes to the transition's rejected= place)"
+            if parks
+            else "catch the exception in the leaf (and ctx.reject(reason) the token), give the leaf "
             "on_error=ErrorPolicy.FAILURE (an unrouted token goes to the transition's rejected= place), "
             f"or give transition {routing.transition!r} on_error='<a place>' to park a failing firing's "
             "tokens as FailedTokens"
@@ -77,7 +93,7 @@ def name_tokens(exc: BaseException, routing: TokenContext) -> None:
     # A short repr: a token can be huge, and a batch's run cannot tell which of its tokens it was.
     who = f"tokens {preview(routing.tokens)}" if routing._batch else f"token {preview(routing.token)}"
     exc.args = (f"{who}: {said}" if fix is None else f"{who}: {said}. Fix: {fix}",)
-    exc.transition = routing.transition
+    leaf.transition = routing.transition
 
 
 def asks_for_ctx(tree: Tree) -> bool:
@@ -106,11 +122,12 @@ class _TreeFirings:
     still gets a run of its own, with nothing of the previous one left.
     """
 
-    __slots__ = ("tree", "batch", "outputs", "rejected", "run_body", "old_style", "spare")
+    __slots__ = ("tree", "batch", "outputs", "rejected", "parks", "run_body", "old_style", "spare")
 
     def __init__(self, spec: EmbeddedTree, body: BodyHook) -> None:
         self.tree, self.batch = spec.tree, spec.mode == "batch"
         self.outputs, self.rejected = spec.routes.outputs, spec.routes.rejected
+        self.parks = spec.parks
         self.run_body = body_runner(body)
         self.old_style = not asks_for_ctx(spec.tree)
         self.spare: list[TreeRunner] = []  # runners at rest, for the next tokens (of any net runner)
@@ -163,7 +180,7 @@ class _TreeFirings:
                 status = await runner.tick_until_complete()
             except BaseException as exc:
                 runner.ctx.close()
-                name_tokens(exc, runner.ctx)
+                name_tokens(exc, runner.ctx, self.parks)
                 raise
             self.end(runner, status, ctx)
 
@@ -177,7 +194,7 @@ class _TreeFirings:
                 status = runner._run_at_once()
             except BaseException as exc:
                 runner.ctx.close()
-                name_tokens(exc, runner.ctx)
+                name_tokens(exc, runner.ctx, self.parks)
                 raise
             if status is None:  # the tree needs more ticks
                 return self._going_on(runner, consumed, bb, timebase, ctx, position)
@@ -193,7 +210,7 @@ class _TreeFirings:
             status = await runner._run_on()
         except BaseException as exc:
             runner.ctx.close()
-            name_tokens(exc, runner.ctx)
+            name_tokens(exc, runner.ctx, self.parks)
             raise
         self.end(runner, status, ctx)
         await self._runs(consumed, bb, timebase, ctx, at + 1)

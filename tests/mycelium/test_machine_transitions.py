@@ -395,3 +395,40 @@ async def test_a_machines_error_names_its_key_the_token_and_the_state(running: R
     said = r"machine of key 'k2', token \('k2', 'poison'\): state Fragile: on_state raised .*\. Fix: "
     with pytest.raises(HandlerError, match=said):
         raise error
+
+
+@septum.state(config=StateConfiguration(timeout=5.0, can_dwell=True))
+def TimerBreaks():
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            ctx.msg.route("passed")
+
+    @septum.on_timeout
+    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        raise RuntimeError("timer handler broke")
+
+
+@pytest.mark.parametrize(
+    "key, machine",
+    [(lambda token: token[0], r"machine of key 'k1'"), (None, r"the machine")],
+    ids=["keyed", "unkeyed"],
+)
+async def test_a_background_failure_is_said_as_the_machines_not_the_receiving_tokens(
+    running: RunNet, clock: ManualClock, key: Any, machine: str
+) -> None:
+    runner = await running(gate_net(TimerBreaks, fsm_key=key))
+    runner.add_token("inbox", ("k1", "first"))
+    await runner.run_until_idle()
+    await clock.run_for(5)  # on_timeout raises with nobody running the machine: kept for a firing
+    runner.add_token("inbox", ("k1", "second"))
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    said = (
+        rf"^{machine}, in state TimerBreaks, failed earlier in the background \(its timeout handler "
+        r"ran with nobody running the machine\); received by the firing of token \('k1', 'second'\), "
+        r"which did not cause it: state TimerBreaks: on_timeout raised RuntimeError"
+    )
+    assert failed.error.state == "TimerBreaks" and failed.error.transition == "Gated.gate"
+    with pytest.raises(HandlerError, match=said):
+        raise failed.error

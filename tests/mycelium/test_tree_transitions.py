@@ -1,10 +1,20 @@
 """Behaviour trees inside Petri-net transitions: routing, batches, rejection, no token lost."""
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, HandlerError, ManualClock, RoutingError
+from mycorrhizal.common import (
+    AccessControlError,
+    DefinitionError,
+    HandlerError,
+    InvalidStatusError,
+    ManualClock,
+    RoutingError,
+    blackboard_interface,
+    readonly,
+)
 from mycorrhizal.hypha import FailedToken, Runner
 from mycorrhizal.mycelium import PNRunner, Rejection, pn
 from mycorrhizal.rhizomorph import Status, bt
@@ -284,15 +294,19 @@ async def test_a_broken_bt_transition_added_while_running_is_a_definition_error_
     assert runner.spec is before and runner.spec.lookup("route") is None
 
 
-def several_at_once(arcs: int, mode: str = "token", concurrency: int = 1, tree: Any = Exploding) -> Any:
-    """A net whose bt= transition (tree ``Exploding``: ``boom`` raises on 'bad') takes ``arcs`` tokens."""
+def several_at_once(
+    arcs: int, mode: str = "token", concurrency: int = 1, tree: Any = Exploding, parked: bool = False
+) -> Any:
+    """A net whose bt= transition (tree ``Exploding``: ``boom`` raises on 'bad') takes ``arcs`` tokens;
+    ``parked``: it has an error place, ``broken``."""
 
     @pn.net
     def Several(builder):  # type: ignore[no-untyped-def]
         inbox, fast = builder.place("inbox"), builder.place("fast")
+        parking = {"on_error": builder.place("broken")} if parked else {}
 
         @builder.transition(
-            bt=tree, bt_mode=mode, inputs=[(inbox, arcs)], outputs=[fast], concurrency=concurrency
+            bt=tree, bt_mode=mode, inputs=[(inbox, arcs)], outputs=[fast], concurrency=concurrency, **parking
         )
         async def route(consumed, bb, timebase):  # type: ignore[no-untyped-def]
             pass
@@ -348,3 +362,72 @@ async def test_a_huge_token_is_named_by_a_bounded_repr(running: RunNet) -> None:
     (error,) = runner.errors
     with pytest.raises(HandlerError, match=r"HandlerError: token 'x{1,60}\.\.\.x{1,60}': action 'boom'"):
         raise error
+
+
+PARKED_FIX = (
+    r"\. Fix: catch the exception in the leaf \(and ctx\.reject\(reason\) the token\), or give the "
+    r"leaf on_error=ErrorPolicy\.FAILURE \(an unrouted token goes to the transition's rejected= place\)$"
+)
+
+
+@pytest.mark.parametrize(
+    "parked, fix", [(False, BT_FIX), (True, PARKED_FIX)], ids=["no-error-place", "error-place"]
+)
+async def test_a_leafs_fix_suggests_an_error_place_only_to_a_transition_without_one(
+    running: RunNet, parked: bool, fix: str
+) -> None:
+    runner = await running(several_at_once(1, parked=parked))
+    runner.add_tokens("inbox", ["a", "bad"])
+    await runner.run_until_idle()
+    error = runner.errors[-1]
+    assert not parked or [failed.token for failed in runner.tokens("broken")] == ["bad"]
+    with pytest.raises(HandlerError, match=rf"token 'bad': action 'boom' in tree '\w+' raised .*{fix}"):
+        raise error
+
+
+@bt.tree
+def Misreturning():
+    @bt.action
+    def boom(ctx):  # type: ignore[no-untyped-def]
+        if ctx.token == "bad":
+            return "oops"
+        ctx.route("fast")
+        return Status.SUCCESS
+
+    bt.root(boom)
+
+
+@blackboard_interface
+class Limited:
+    limit: Annotated[int, readonly]
+
+
+@bt.tree
+def Overreaching():
+    @bt.action
+    def boom(bb: Limited, ctx):  # type: ignore[no-untyped-def]
+        if ctx.token == "bad":
+            bb.limit = 99  # read-only here: refused
+        ctx.route("fast")
+        return Status.SUCCESS
+
+    bt.root(boom)
+
+
+@pytest.mark.parametrize(
+    "tree, kind, said",
+    [
+        (Misreturning, InvalidStatusError, r"action 'boom' in tree 'Misreturning' returned 'oops'"),
+        (Overreaching, AccessControlError, r"action 'boom' in tree 'Overreaching': .*may not write 'limit'"),
+    ],
+)
+async def test_a_leafs_refused_status_or_access_names_the_token(
+    running: RunNet, tree: Any, kind: type[Exception], said: str
+) -> None:
+    runner = await running(several_at_once(1, tree=tree, parked=True), SimpleNamespace(limit=3))
+    runner.add_tokens("inbox", ["a", "bad"])
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("broken")
+    assert failed.error.node == "boom" and failed.error.transition == "Several.route"
+    with pytest.raises(kind, match=rf"^token 'bad': {said}"):
+        raise failed.error
