@@ -87,13 +87,14 @@ def _refuse_clashes(side: str, kind: str, names: list[str], known: dict[str, str
     for name in new:
         folded = name.casefold()
         if folded in _OCEL_COLUMNS:
-            problem = f"attribute {name!r} is named like the layout's own column {folded!r}; rename it"
+            problem = f"attribute {name!r} is named like the layout's own column {folded!r}. Fix: rename it"
         else:
             other = taken.setdefault(folded, name)
             if other == name:
                 continue
             problem = (
-                f"attributes {name!r} and {other!r} would be one column (SQLite ignores case); rename one"
+                f"attributes {name!r} and {other!r} would be one column (SQLite ignores case). "
+                "Fix: rename one"
             )
         raise ValueError(f"Ocel2SqliteTransport: {side} type {kind!r}: {problem}")
 
