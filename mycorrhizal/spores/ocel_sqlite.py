@@ -108,7 +108,9 @@ class Ocel2SqliteTransport(OcelFile):
 
     def __init__(self, filepath: str | Path, *, batch_size: int = 2000) -> None:
         if not is_count(batch_size):
-            raise ValueError(f"Ocel2SqliteTransport: batch_size={batch_size!r}; use an int, 1 or more")
+            raise ValueError(
+                f"Ocel2SqliteTransport: batch_size={batch_size!r} is not a count. Fix: use an int, 1 or more"
+            )
         super().__init__(filepath)
         self.path.unlink(missing_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False)

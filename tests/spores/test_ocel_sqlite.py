@@ -196,6 +196,8 @@ def test_an_attribute_widened_on_an_sqlite_without_drop_column_is_warned_about_a
 
 @pytest.mark.parametrize("batch_size", [0, True, 2.5, float("nan"), float("inf"), "100"])
 def test_a_batch_size_that_is_not_a_count_is_refused(tmp_path: Path, batch_size: Any) -> None:
-    with pytest.raises(ValueError, match=r"Ocel2SqliteTransport: batch_size=.*; use an int, 1 or more"):
+    with pytest.raises(
+        ValueError, match=r"^Ocel2SqliteTransport: batch_size=.* is not a count\. Fix: use an int, 1 or more$"
+    ):
         Ocel2SqliteTransport(tmp_path / "run.sqlite", batch_size=batch_size)
     assert not (tmp_path / "run.sqlite").exists()
