@@ -56,8 +56,8 @@ def time_text(writer: str, what: str, ident: Any, epoch: Any) -> str:
         return iso_time(epoch)
     except (ValueError, OverflowError, OSError, TypeError):
         raise ValueError(
-            f"{writer}: {what} {ident!r} at time {epoch!r}: OCEL writes times of the years 1 to 9999; "
-            "pass seconds since the Unix epoch (not milliseconds), or a datetime"
+            f"{writer}: {what} {ident!r} at time {epoch!r}: OCEL writes times of the years 1 to 9999. "
+            "Fix: pass seconds since the Unix epoch (not milliseconds), or a datetime"
         ) from None
 
 
@@ -74,8 +74,8 @@ def refuse_non_text(writer: str, what: str, ident: Any, kind: Any, attributes: A
     for part, value in [(f"{what} id", ident), (f"{what} type", kind), *parts]:
         if not isinstance(value, str):
             raise TypeError(
-                f"{writer}: {what} {ident!r}: the {part} {value} is a {type(value).__name__}, not a str; "
-                "use its text (str() of a number, an enum member's .name)"
+                f"{writer}: {what} {ident!r}: the {part} {value} is a {type(value).__name__}, not a str. "
+                "Fix: use its text (str() of a number, an enum member's .name)"
             )
 
 

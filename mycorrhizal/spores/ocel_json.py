@@ -40,8 +40,8 @@ class Ocel2JsonTransport(OcelFile):
         # only fail (or be read as 1 space) when the document is written, at close
         if indent is not None and (isinstance(indent, bool) or not isinstance(indent, int | str)):
             raise ValueError(
-                f"Ocel2JsonTransport: indent={indent!r}; use None (compact), an int (spaces per level) "
-                "or a str such as '\\t'"
+                f"Ocel2JsonTransport: indent={indent!r} is not an indent json can use. Fix: use None "
+                "(compact), an int (spaces per level) or a str such as '\\t'"
             )
         super().__init__(filepath)
         self._indent = indent

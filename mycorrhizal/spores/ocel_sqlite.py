@@ -87,13 +87,14 @@ def _refuse_clashes(side: str, kind: str, names: list[str], known: dict[str, str
     for name in new:
         folded = name.casefold()
         if folded in _OCEL_COLUMNS:
-            problem = f"attribute {name!r} is named like the layout's own column {folded!r}; rename it"
+            problem = f"attribute {name!r} is named like the layout's own column {folded!r}. Fix: rename it"
         else:
             other = taken.setdefault(folded, name)
             if other == name:
                 continue
             problem = (
-                f"attributes {name!r} and {other!r} would be one column (SQLite ignores case); rename one"
+                f"attributes {name!r} and {other!r} would be one column (SQLite ignores case). "
+                "Fix: rename one"
             )
         raise ValueError(f"Ocel2SqliteTransport: {side} type {kind!r}: {problem}")
 
@@ -107,7 +108,9 @@ class Ocel2SqliteTransport(OcelFile):
 
     def __init__(self, filepath: str | Path, *, batch_size: int = 2000) -> None:
         if not is_count(batch_size):
-            raise ValueError(f"Ocel2SqliteTransport: batch_size={batch_size!r}; use an int, 1 or more")
+            raise ValueError(
+                f"Ocel2SqliteTransport: batch_size={batch_size!r} is not a count. Fix: use an int, 1 or more"
+            )
         super().__init__(filepath)
         self.path.unlink(missing_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False)

@@ -186,16 +186,18 @@ class AsyncFileTransport:
     ) -> None:
         if not (is_count(batch_size) and is_count(max_pending) and max_pending >= batch_size):
             raise ValueError(
-                f"AsyncFileTransport: batch_size={batch_size!r}, max_pending={max_pending!r}; "
-                "use ints, batch_size >= 1 and max_pending >= batch_size"
+                f"AsyncFileTransport: batch_size={batch_size!r}, max_pending={max_pending!r} are not sizes. "
+                "Fix: use ints, batch_size >= 1 and max_pending >= batch_size"
             )
         if not is_seconds(flush_interval):  # (math.inf: a partial batch waits for flush() or close())
             raise ValueError(
-                f"AsyncFileTransport: flush_interval={flush_interval!r}; use seconds >= 0 (how long a "
-                "partial batch waits before it is written), e.g. 0.5"
+                f"AsyncFileTransport: flush_interval={flush_interval!r} is not a time to wait. Fix: use "
+                "seconds >= 0 (how long a partial batch waits before it is written), e.g. 0.5"
             )
         if overflow not in ("block", "drop"):
-            raise ValueError(f"AsyncFileTransport: overflow={overflow!r}; use 'block' or 'drop'")
+            raise ValueError(
+                f"AsyncFileTransport: overflow={overflow!r} is not a policy. Fix: use 'block' or 'drop'"
+            )
         # Unbuffered: each write says how much of a batch reached the file (see _write_batches).
         self.path, self._file = _open_append(filepath, buffering=0)
         self._batch_size = batch_size
@@ -455,6 +457,6 @@ class AsyncFileTransport:
         return OSError(
             error.errno,
             f"AsyncFileTransport({str(self.path)!r}): {waiting} records could not be written "
-            f"({error.strerror or error}); they are kept: call flush() or close() again once the "
-            "file can be written",
+            f"({error.strerror or error}); they are kept. Fix: call flush() or close() again once "
+            "the file can be written",
         )

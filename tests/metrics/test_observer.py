@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from enum import Enum, auto
 from typing import Any
 
@@ -11,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from mycorrhizal.common import ManualClock
 from mycorrhizal.metrics import Metrics
+from mycorrhizal.mycelium import Delivery, PNRunner, machines, pn
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
 
 
@@ -127,3 +129,185 @@ async def test_a_cancelled_on_timeout_run_again_counts_one_timeout(
     assert fsm.current_state is Elsewhere
     assert events(registry, "timeout") == timeouts
     assert events(registry, "cancelled") == 1
+
+
+# -- a net's fsm= machines: counted under the transition's name, followed per key ----------------
+
+
+@septum.state(config=StateConfiguration(timeout=1.0, can_dwell=True))
+class Desk:
+    """A net's machine: times out after 1 s; while ``common["hold"]``, a token ``{"slow": True}``
+    and its timeout wait for ``common["gate"]`` (a step to cancel); every token is routed to done."""
+
+    @septum.on_state
+    async def on_state(ctx: Any) -> Any:
+        if isinstance(ctx.msg, Delivery):
+            if ctx.msg.token.get("slow") and ctx.common["hold"]:
+                await ctx.common["gate"].wait()
+            ctx.msg.route("done")
+        return None
+
+    @septum.on_timeout
+    async def on_timeout(ctx: Any) -> Any:
+        if ctx.common["hold"]:
+            await ctx.common["gate"].wait()
+        return Go.AWAY
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(Go.AWAY, Away)]
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Away:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        if isinstance(ctx.msg, Delivery):
+            ctx.msg.route("done")
+
+
+@pn.net
+def Desks(builder: Any) -> None:
+    """inbox -> desk (a Desk machine per token["key"]) -> done."""
+    inbox, done = builder.place("inbox"), builder.place("done")
+
+    @builder.transition(fsm=Desk, fsm_key=lambda token: token["key"], inputs=[inbox], outputs=[done])
+    async def desk(consumed: Any, bb: Any, timebase: Any) -> None:
+        pass
+
+
+def desk_events(registry: CollectorRegistry, kind: str) -> float | None:
+    labels = {"machine": "desk", "state": "Desk", "kind": kind}
+    return registry.get_sample_value("mycorrhizal_machine_events_total", labels)
+
+
+def others() -> list[asyncio.Task[Any]]:
+    """The tasks running besides the test's own."""
+    return [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+
+
+async def test_a_nets_machines_count_cancelled_steps_and_a_rerun_timeout_once_per_key(
+    registry: CollectorRegistry, clock: ManualClock, caplog: Any
+) -> None:
+    # A net's machine records reach the observer forwarded, paired per (transition, key): k2's
+    # cancelled on_timeout is owed to k2 alone, so k1's own timeout meanwhile counts, and k2's
+    # re-run does not; both cancelled steps count under the transition's name.
+    runner = PNRunner(Desks, {"gate": asyncio.Event(), "hold": True}, clock)
+    Metrics(registry).observe(runner)
+    runner.add_token("inbox", {"key": "k2"})
+    await runner.run_until_idle()
+    await clock.run_for(1.0)  # k2's timeout runs in the background, held at the gate
+    (background,) = others()
+    background.cancel()
+    await asyncio.gather(background, return_exceptions=True)
+    assert (desk_events(registry, "timeout"), desk_events(registry, "cancelled")) == (1, 1)
+    runner.add_token("inbox", {"key": "k1", "slow": True})  # its machine's timer: at 2.0
+    idle = asyncio.ensure_future(runner.run_until_idle())
+    await clock.run_for(0)
+    (firing,) = [task for task in others() if task is not idle]  # k1's step, held at the gate
+    with caplog.at_level(logging.CRITICAL):
+        firing.cancel()
+        await idle
+    assert (desk_events(registry, "timeout"), desk_events(registry, "cancelled")) == (1, 2)
+    runner.bb["hold"] = False
+    await clock.run_for(1.0)  # k1's token is taken again (at 1.1) and its timeout runs (at 2.0)
+    assert machines(runner, "desk")["k1"].current_state is Away
+    assert desk_events(registry, "timeout") == 2
+    runner.add_token("inbox", {"key": "k2"})  # k2 runs its owed timeout again, then the token
+    await runner.run_until_idle()
+    assert machines(runner, "desk")["k2"].current_state is Away
+    assert len(runner.tokens("done")) == 3
+    assert (desk_events(registry, "timeout"), desk_events(registry, "cancelled")) == (2, 2)
+    await runner.stop()
+
+
+# -- a statechart: a nested state's timeout ---------------------------------------------------------
+
+
+@septum.compound
+class Shift:
+    """Its child Waiting times out after 1 s (held at ``common["gate"]`` while ``common["hold"]``);
+    "away", declared by Shift, leaves Shift for Rest."""
+
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return Go.AWAY if ctx.msg == "away" else None
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(Go.AWAY, Rest)]
+
+    @septum.state(config=StateConfiguration(timeout=1.0, can_dwell=True))
+    class Waiting:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            return None
+
+        @septum.on_timeout
+        async def on_timeout(ctx: Any) -> Any:
+            if ctx.common["hold"]:
+                await ctx.common["gate"].wait()
+            return Go.BACK
+
+        @septum.transitions
+        def transitions() -> list[Any]:
+            return [LabeledTransition(Go.BACK, Served)]  # noqa: F821 - a sibling, resolved by septum
+
+    @septum.state(config=StateConfiguration(can_dwell=True))
+    class Served:
+        @septum.on_state
+        def on_state(ctx: Any) -> Any:
+            return None
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Rest:
+    @septum.on_state
+    def on_state(ctx: Any) -> Any:
+        return Go.BACK if ctx.msg == "back" else None
+
+    @septum.transitions
+    def transitions() -> list[Any]:
+        return [LabeledTransition(Go.BACK, Shift)]
+
+
+@pytest.fixture
+async def chart(registry: CollectorRegistry, clock: ManualClock) -> StateMachine:
+    """A statechart in Shift > Waiting, observed, whose timeout waits at the gate while ``hold``."""
+    machine = StateMachine(Shift, common_data={"gate": asyncio.Event(), "hold": True}, timebase=clock)
+    Metrics(registry).observe(machine)
+    await machine.initialize()
+    return machine
+
+
+def nested_events(registry: CollectorRegistry, kind: str) -> float | None:
+    labels = {"machine": "Shift", "state": "Waiting", "kind": kind}
+    return registry.get_sample_value("mycorrhizal_machine_events_total", labels)
+
+
+@pytest.mark.parametrize(
+    ("before_rerun", "timeouts"),
+    [([], 1), (["away", "back"], 2)],
+    ids=["rerun-counted-once", "left-with-its-parent-then-a-new-timeout-counted"],
+)
+async def test_a_nested_states_cancelled_on_timeout_run_again_counts_one_timeout(
+    registry: CollectorRegistry,
+    clock: ManualClock,
+    chart: StateMachine,
+    before_rerun: list[str],
+    timeouts: int,
+) -> None:
+    # The nested state's timeout is owed by its own name; leaving it with its parent (a transition
+    # Shift declares) drops the timeout put back, and its next timeout, a new one, counts.
+    await cancel_held_step(chart, clock, "timeout")
+    assert (nested_events(registry, "timeout"), nested_events(registry, "cancelled")) == (1, 1)
+    chart.common["hold"] = False
+    for message in before_rerun:
+        chart.send_message(message, priority=5)
+    await chart.run()
+    if before_rerun:  # back in Shift > Waiting: its timer was armed anew
+        assert chart.current_state is Shift.Waiting
+        await clock.run_for(1.0)
+        await chart.run()
+    assert chart.current_state is Shift.Served
+    assert (nested_events(registry, "timeout"), nested_events(registry, "cancelled")) == (timeouts, 1)

@@ -429,9 +429,13 @@ def test_a_time_ocel_cannot_write_is_refused_when_taken_and_nothing_else_is_lost
     path = tmp_path / f"log.{suffix}"
     writer = make(path)
     writer.write_event(("e0", "tick", 1.0, [("n", 0)], [("o1", "box")], None))
-    with pytest.raises(ValueError, match=r"event 'e1' at time .*: .*years 1 to 9999.*seconds since"):
+    with pytest.raises(
+        ValueError, match=r"event 'e1' at time .*: .*years 1 to 9999\. Fix: pass seconds since"
+    ):
         writer.write_event(("e1", "tick", when, [("n", 1)], [("o1", "box")], None))
-    with pytest.raises(ValueError, match=r"object 'o2' at time .*: .*years 1 to 9999.*seconds since"):
+    with pytest.raises(
+        ValueError, match=r"object 'o2' at time .*: .*years 1 to 9999\. Fix: pass seconds since"
+    ):
         writer.write_object(("o2", "box", when, [("size", 3)], []))
     writer.write_object(("o2", "box", 2.0, [("size", 4)], []))  # its first record, after all
     writer.write_event(("e2", "tick", 3.0, [("n", 2)], [("o2", "box")], None))
@@ -501,7 +505,7 @@ def test_a_name_that_is_not_text_is_refused_when_taken_and_nothing_else_is_lost(
     writer.write_event(("e0", "tick", 1.0, [("n", 0)], [("o1", "box")], None))
     write = writer.write_event if kind == "event" else writer.write_object
     name = type(writer).__name__
-    with pytest.raises(TypeError, match=rf"{name}: .*the {message}.*, not a str; use its text"):
+    with pytest.raises(TypeError, match=rf"{name}: .*the {message}.*, not a str\. Fix: use its text"):
         write(raw)
     writer.write_event(("e2", "tick", 3.0, [("n", 2)], [("o1", "box")], None))
     writer.close()
@@ -514,7 +518,7 @@ def test_a_relationship_whose_object_id_is_a_number_is_refused_by_emit_event(tmp
     path = tmp_path / "log.json"
     spores.configure(transport=Ocel2JsonTransport(path))
     emit_event("placed", {}, [("o1", "order")], time=1.0)
-    with pytest.raises(TypeError, match=r"related object id 7 is a int, not a str; use its text"):
+    with pytest.raises(TypeError, match=r"related object id 7 is a int, not a str\. Fix: use its text"):
         emit_event("placed", {}, [spores.Relationship(7, "order")], time=2.0)
     spores.close()
     assert [e["time"] for e in json.loads(path.read_text())["events"]] == ["1970-01-01T00:00:01.000000Z"]

@@ -52,7 +52,7 @@ def test_a_record_json_cannot_hold_is_refused_when_taken_not_at_close(
     transport.write_event(("e0", "created", 1.0, [("n", 1)], [], None))
     kind, raw = record
     write = transport.write_event if kind == "event" else transport.write_object
-    with pytest.raises(TypeError, match=f"{message} .* use its text"):
+    with pytest.raises(TypeError, match=f"{message} .*, not a str\\. Fix: use its text"):
         write(raw)  # type: ignore[arg-type]
     transport.close()
     assert [e["id"] for e in json.loads(path.read_text())["events"]] == ["e0"]
@@ -79,7 +79,8 @@ def test_an_event_taken_twice_is_kept_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("indent", [2.0, float("nan"), True])
 def test_an_indent_json_cannot_use_is_refused_when_made_not_when_written(tmp_path: Path, indent: Any) -> None:
-    with pytest.raises(ValueError, match=r"Ocel2JsonTransport: indent=.*; use None \(compact\), an int"):
+    refused = r"Ocel2JsonTransport: indent=.* is not an indent json can use\. Fix: use None \(compact\)"
+    with pytest.raises(ValueError, match=refused):
         Ocel2JsonTransport(tmp_path / "log.json", indent=indent)
 
 

@@ -154,19 +154,22 @@ def test_the_drop_policy_counts_and_logs_what_it_drops(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"batch_size": 0}, "batch_size"),
-        ({"max_pending": 1}, "max_pending"),
-        ({"overflow": "x"}, "overflow"),
-        ({"batch_size": True}, r"batch_size=True, max_pending=100000; use ints"),
-        ({"batch_size": 2.5}, r"batch_size=2.5, max_pending=100000; use ints"),
-        ({"batch_size": float("nan")}, r"batch_size=nan, max_pending=100000; use ints"),
-        ({"batch_size": "8"}, r"batch_size='8', max_pending=100000; use ints"),
-        ({"max_pending": float("nan")}, r"max_pending=nan; use ints"),
-        ({"max_pending": float("inf")}, r"max_pending=inf; use ints"),
-        ({"flush_interval": -1}, r"flush_interval=-1; use seconds >= 0"),
-        ({"flush_interval": float("nan")}, r"flush_interval=nan; use seconds >= 0"),
-        ({"flush_interval": True}, r"flush_interval=True; use seconds >= 0"),
-        ({"flush_interval": "0.5"}, r"flush_interval='0.5'; use seconds >= 0"),
+        ({"batch_size": 0}, r"batch_size=0, max_pending=100000 are not sizes\. Fix: use ints"),
+        ({"max_pending": 1}, r"batch_size=1024, max_pending=1 are not sizes\. Fix: use ints"),
+        ({"overflow": "x"}, r"overflow='x' is not a policy\. Fix: use 'block' or 'drop'$"),
+        ({"batch_size": True}, r"batch_size=True, max_pending=100000 are not sizes\. Fix: use ints"),
+        ({"batch_size": 2.5}, r"batch_size=2.5, max_pending=100000 are not sizes\. Fix: use ints"),
+        ({"batch_size": float("nan")}, r"batch_size=nan, max_pending=100000 are not sizes\. Fix: use ints"),
+        ({"batch_size": "8"}, r"batch_size='8', max_pending=100000 are not sizes\. Fix: use ints"),
+        ({"max_pending": float("nan")}, r"max_pending=nan are not sizes\. Fix: use ints"),
+        ({"max_pending": float("inf")}, r"max_pending=inf are not sizes\. Fix: use ints"),
+        ({"flush_interval": -1}, r"flush_interval=-1 is not a time to wait\. Fix: use seconds >= 0"),
+        (
+            {"flush_interval": float("nan")},
+            r"flush_interval=nan is not a time to wait\. Fix: use seconds >= 0",
+        ),
+        ({"flush_interval": True}, r"flush_interval=True is not a time to wait\. Fix: use seconds >= 0"),
+        ({"flush_interval": "0.5"}, r"flush_interval='0.5' is not a time to wait\. Fix: use seconds >= 0"),
     ],
 )
 def test_bad_settings_are_refused(tmp_path: Path, kwargs: dict, message: str) -> None:
@@ -688,7 +691,9 @@ async def test_flush_and_close_raise_naming_the_file_while_its_records_cannot_be
         transport.send_nowait(json.dumps({"n": i}).encode())
     error = rf"{re.escape(repr(str(path)))}\): 2 records could not be written \(No space left on device\)"
     with caplog.at_level(logging.WARNING):
-        with pytest.raises(OSError, match=error + "; they are kept"):
+        with pytest.raises(
+            OSError, match=error + r"; they are kept\. Fix: call flush\(\) or close\(\) again"
+        ):
             await transport.flush()
         with pytest.raises(OSError, match=error):
             await transport.close()
@@ -755,8 +760,8 @@ def test_a_disk_that_stays_full_is_reported_by_close_and_at_exit_never_by_asynci
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "close: [Errno 28] AsyncFileTransport('/dev/full'): 2 records could not be written "
-        "(No space left on device); they are kept: call flush() or close() again once the file can "
-        "be written",
+        "(No space left on device); they are kept. Fix: call flush() or close() again once the file "
+        "can be written",
         "counted: 2 pending: 2",
     ]
     failures = "WARNING mycorrhizal.spores: /dev/full: writing 2 records failed"
