@@ -206,16 +206,23 @@ async def test_a_snapshot_waits_while_a_machine_is_in_a_step() -> None:
     await runner.stop()
 
 
-@pytest.mark.parametrize("machine", list(FUSED))
-async def test_a_failure_of_a_machine_on_its_own_is_kept_for_its_next_firing(machine: str) -> None:
-    net, _, key = FUSED[machine]
+async def failed_on_its_own(net: Any, snapshot_every: int) -> tuple[Runner, MemoryStore, ManualClock]:
+    """A journaled runner of ``net`` (run "k") whose machine of key "a" failed handling its timeout
+    in its own run: the failure is kept for a's next firing."""
     store, clock = MemoryStore(), ManualClock()
-    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=1)
+    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=snapshot_every)
     await runner.start()
     runner.add_token("inbox", "a")
     await runner.run_until_idle()
     await clock.run_for(10.0)  # on_timeout raises in a's own run: kept for a's next firing
     await runner.run_until_idle()
+    return runner, store, clock
+
+
+@pytest.mark.parametrize("machine", list(FUSED))
+async def test_a_failure_of_a_machine_on_its_own_is_kept_for_its_next_firing(machine: str) -> None:
+    net, _, key = FUSED[machine]
+    runner, store, clock = await failed_on_its_own(net, snapshot_every=1)
     runner.add_token("inbox", "b")  # a record, whose snapshot of the pool waits while a keeps it
     await runner.run_until_idle()
     await runner.flush()  # the journal did not fail
@@ -242,13 +249,7 @@ KEPT = (
 @pytest.mark.parametrize("machine", list(FUSED))
 async def test_the_journal_takes_its_snapshots_while_a_machine_keeps_a_failure(machine: str) -> None:
     net, _, key = FUSED[machine]
-    store, clock = MemoryStore(), ManualClock()
-    runner = Runner(net, {}, clock, store=store, run="k", snapshot_every=2)
-    await runner.start()
-    runner.add_token("inbox", "a")
-    await runner.run_until_idle()
-    await clock.run_for(10.0)  # on_timeout raises in a's own run: kept for a's next firing
-    await runner.run_until_idle()
+    runner, store, clock = await failed_on_its_own(net, snapshot_every=2)
     await runner.flush()
     (info,) = await store.runs()
     failed_at = info.last_seq

@@ -114,21 +114,9 @@ async def test_a_state_ref_target_goes_to_the_registered_state() -> None:
 
 
 def test_a_state_ref_to_no_registered_state_is_a_definition_error() -> None:
-    @septum.state(config=StateConfiguration(can_dwell=True))
-    def Lost():
-        class Events(Enum):
-            GO = auto()
-
-        @septum.on_state
-        async def on_state(ctx):
-            return None
-
-        @septum.transitions
-        def transitions():
-            return [LabeledTransition(Events.GO, StateRef("nowhere.Missing"))]
-
+    lost = _refers_to(StateRef("nowhere.Missing"))
     with pytest.raises(DefinitionError, match=r"StateRef\('nowhere.Missing'\) names no registered state"):
-        StateMachine(initial_state=Lost)
+        StateMachine(initial_state=lost)
     with pytest.raises(DefinitionError, match="no state is registered under that name"):
         StateRef("nowhere.Missing").resolve()
 
