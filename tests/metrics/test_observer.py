@@ -21,6 +21,14 @@ class Go(Enum):
     BACK = auto()
 
 
+async def held_timeout(ctx: Any) -> Any:
+    """An ``on_timeout`` that, while ``common["hold"]``, waits for ``common["gate"]`` (a step to
+    cancel), then leaves by AWAY."""
+    if ctx.common["hold"]:
+        await ctx.common["gate"].wait()
+    return Go.AWAY
+
+
 @septum.state(config=StateConfiguration(timeout=1.0, can_dwell=True))
 class Waiting:
     """Times out after 1 s; a "slow" message, or its timeout while ``common["hold"]``, waits for
@@ -32,11 +40,7 @@ class Waiting:
             await ctx.common["gate"].wait()
         return Go.AWAY if ctx.msg == "away" else None
 
-    @septum.on_timeout
-    async def on_timeout(ctx: Any) -> Any:
-        if ctx.common["hold"]:
-            await ctx.common["gate"].wait()
-        return Go.AWAY
+    on_timeout = septum.on_timeout(held_timeout)
 
     @septum.transitions
     def transitions() -> list[Any]:
@@ -147,11 +151,7 @@ class Desk:
             ctx.msg.route("done")
         return None
 
-    @septum.on_timeout
-    async def on_timeout(ctx: Any) -> Any:
-        if ctx.common["hold"]:
-            await ctx.common["gate"].wait()
-        return Go.AWAY
+    on_timeout = septum.on_timeout(held_timeout)
 
     @septum.transitions
     def transitions() -> list[Any]:
