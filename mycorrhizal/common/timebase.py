@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from .errors import DefinitionError, Problem
-from .numbers import is_finite
+from .numbers import is_finite, is_seconds
 
 __all__ = [
     "CycleClock",
@@ -291,7 +291,7 @@ class _VirtualClock(Timebase):
             if self._step is None:
                 return 0
             amount = self._step
-        if not (is_finite(amount) and amount >= 0):  # NaN or inf would fire every timer and end time
+        if not is_seconds(amount, forever=False):  # NaN or inf would fire every timer and end time
             raise ValueError(
                 f"{type(self).__name__}.advance() needs a delay >= 0, got {amount!r}: a finite number, "
                 "not a bool. Fix: pass a finite number of seconds >= 0 (to move time back, use set(value) "
@@ -328,7 +328,7 @@ class _VirtualClock(Timebase):
         sleeps inside the window behave as they would in real time.  If something else moved the
         clock past the end meanwhile (another runtime sharing it), it stays where it was moved to.
         """
-        if not (is_finite(delay) and delay >= 0):  # (as advance(): NaN or inf would end time)
+        if not is_seconds(delay, forever=False):  # (as advance(): NaN or inf would end time)
             raise ValueError(
                 f"{type(self).__name__}.run_for() needs a delay >= 0, got {delay!r}. "
                 "Fix: pass a finite number of seconds >= 0"

@@ -275,7 +275,7 @@ class Writer:
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(connection)
-            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # (extended codes keep it in the low byte)
+            if _is_busy(exc):
                 self._held = (rows, snapshots)
                 return self._busy(last, exc)
             failure = StoreError(
@@ -294,7 +294,7 @@ class Writer:
 
     def _refused(self, exc: sqlite3.Error) -> StoreError:
         """The error for a job (open a journal, load) that SQLite refused."""
-        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+        if not _is_busy(exc):
             return StoreError(f"the SQLite store {self.path!r} could not do what was asked: {exc}")
         return StoreBusyError(
             f"the SQLite store {self.path!r} could not do what was asked: another connection held the "
@@ -381,6 +381,11 @@ class Writer:
                 owner.broken = failure
         for job in [item for item in self.queue if isinstance(item, Job)]:
             _settle(job, None, failure)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite refused for a write lock another connection held past ``busy_timeout``."""
+    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # (extended codes keep it in the low byte)
 
 
 def _closed_error() -> StoreClosedError:

@@ -68,9 +68,9 @@ class Firing:
         raised_before = stats.guard_errors
         chosen = self._choose(t)
         if stats.guard_errors == raised_before:
-            t.guard_error = None
-            if t.guard_raised:
+            if t.guard_raised:  # (guard_error is set only with it)
                 t.guard_raised.clear()  # an evaluation that raised nothing ends the streak
+                t.guard_error = None
         elif chosen is not None:
             t.guard_error = None  # it raised on some binding, but fired another: nothing held back
         return chosen

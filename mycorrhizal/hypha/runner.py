@@ -274,14 +274,13 @@ class Runner(NetChanges):
         their guard raised on the bindings it was shown and fired none): until their retry timer
         expires or a new token arrives; then the sources that failed since the
         runner started (they give no more tokens)."""
-        found = [
-            Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.last_error, t.retry.at)
-            if t.blocked_gen is not None
-            else Stuck(t.qname, "transition", sum(len(p.tokens) for p, _ in t.inputs), t.guard_error, None)
-            for t in self._transitions
-            if (t.blocked_gen is not None or t.guard_error is not None)
-            and all(len(p.tokens) >= w for p, w in t.inputs)
-        ]
+        found = []
+        for t in self._transitions:
+            blocked = t.blocked_gen is not None
+            if (blocked or t.guard_error is not None) and all(len(p.tokens) >= w for p, w in t.inputs):
+                waiting = sum(len(p.tokens) for p, _ in t.inputs)
+                error, retry = (t.last_error, t.retry.at) if blocked else (t.guard_error, None)
+                found.append(Stuck(t.qname, "transition", waiting, error, retry))
         found.extend(
             Stuck(p.qname, "sink", len(p.tokens), p.sink_error, p.sink_retry.at)
             for p in self._places

@@ -288,7 +288,7 @@ def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> No
 def _left(obs: MetricsObserver, event: StateLeft, track: Any = None) -> None:
     machine = _machine(obs, event.source if track is None else track)
     machine.target, machine.routed = event.target, False
-    if machine.owed is not None and machine.owed == event.state:  # its put-back timeout is dropped
+    if machine.owed == event.state:  # its put-back timeout is dropped
         machine.owed = None
     since = machine.entered.pop(event.state, None)
     if since is not None:

@@ -121,7 +121,8 @@ class FSMRunner:
         With ``timeout`` other than 0, a machine with nothing to do first waits that long (seconds on
         the tree's timebase; None: as long as it takes) for a message or a timeout to handle.
         """
-        _check_timeout(self.name, "tick", timeout)
+        if timeout is not None:  # (the default: no call per tick)
+            _check_timeout(self.name, "tick", timeout)
         fsm = self.fsm
         # A machine idle after its timeout's background run failed owes that error: run() raises it.
         if not fsm.is_idle or unseen(fsm) is not None:

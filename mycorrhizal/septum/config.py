@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from ..common.errors import DefinitionError, Problem
+from ..common.numbers import is_seconds
 
 __all__ = ["StateConfiguration"]
 
@@ -17,9 +18,8 @@ def _refuse(name: str, message: str, fix: str) -> None:
 
 def _seconds_or_none(_inst: object, attr: attrs.Attribute[float | None], value: float | None) -> None:
     # 0.x ran what it was given as asyncio.sleep(timeout): 0 is a timer due at once and infinity one
-    # that never fires, so both stay; ``value >= 0`` is False for NaN, refused with negative numbers.
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if value is not None and not (number and value >= 0):
+    # that never fires, so both stay; NaN is refused with negative numbers.
+    if value is not None and not is_seconds(value):
         _refuse(
             attr.name,
             f"must be a number >= 0 or None, got {value!r}",

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..common.errors import ExecutionError
 from ..common.interpreter import called_within
-from ..common.numbers import is_seconds
+from ..common.numbers import is_count, is_seconds
 from .chart import DRIVING
 from .engine import Engine
 from .turns import Turns
@@ -80,7 +80,7 @@ def check_timeout(timeout: Any, machine: str, call: str = "tick") -> None:
 
 def check_steps(max_steps: Any, machine: str) -> None:
     """``run(max_steps=...)`` takes an int >= 0 (None is tested by the caller)."""
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+    if not is_count(max_steps, least=0):
         raise ValueError(
             f"machine {machine}: run(max_steps=...) takes an int >= 0 or None, got {max_steps!r}. "
             "Fix: pass the most steps to take, or None for no limit"

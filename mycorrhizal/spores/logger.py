@@ -80,8 +80,7 @@ class EventLogger(ABC):
             _check_function(fn, event_type)
             spec = EventSpec(fn, event_type, relationships or {}, attributes or {})
             wrapped = spec.wrap(fn)
-            if getattr(fn, "__septum_role__", None) is not None:  # above @septum.on_state (or the like)
-                collect_instead(fn, wrapped)  # (a function-form state collected fn: it runs the wrapper)
+            collect_instead(fn, wrapped)  # (above @septum.on_state in a function-form state: run instead)
             return wrapped  # type: ignore[return-value]
 
         return decorate

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import os
 import time as _time
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 import attrs
 
 from ..common.errors import DefinitionError, Problem
+from ..common.numbers import is_finite
 
 log = logging.getLogger("mycorrhizal.spores")
 
@@ -328,7 +328,7 @@ def epoch(when: datetime | float | None, argument: str = "time") -> float:
         return when.timestamp()
     # (negative is a time before 1970; NaN or infinity would be written as bare NaN/Infinity, which is
     # not JSON, and a str or a bool would be turned into a number silently)
-    if isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when):
+    if is_finite(when):
         return float(when)
     raise ValueError(
         f"{argument}={when!r} is not a time. Fix: pass a datetime, seconds since the Unix epoch (a finite "
