@@ -28,10 +28,17 @@ from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import StoreError
 from ..common.interpreter import compact_json
 
-__all__ = ["JournaledMemory", "Patches", "RecordChange"]
+__all__ = ["DAMAGED", "JournaledMemory", "Patches", "RecordChange"]
 
 RecordChange = Callable[[JSON], None]
 """Appends a change made outside any firing as a ``memory`` record."""
+
+
+DAMAGED = (
+    "the journal is damaged or does not belong to the run's snapshot. Fix: recover from an undamaged copy "
+    "of the store, or start the run afresh under another run= name"
+)
+"""Why a journal record does not fit the state before it, and what to do."""
 
 
 class JournaledMemory(Protocol):
@@ -73,8 +80,7 @@ class Patches:
         if type(value) is not dict or type(value.get("v")) is not dict:
             raise StoreError(
                 f"a change to {name!r} of transition {transition!r} comes before the value it changes: "
-                "the journal is damaged or does not belong to the run's snapshot. Fix: recover from an "
-                "undamaged copy of the store, or start the run afresh under another run= name"
+                f"{DAMAGED}"
             )
         body = value["v"]
         for field, key, row, move in change.get("rows", ()):

@@ -15,16 +15,11 @@ from typing import Any
 from ..common.codecs import JSON
 from ..common.errors import StoreError
 from ..common.store import Record
+from .memory_journal import DAMAGED as _DAMAGED
 from .memory_journal import Patches
 from .snapshot import ENGINE, VERSION
 
 __all__ = ["replay"]
-
-_DAMAGED = (
-    "the journal is damaged or does not belong to the run's snapshot. Fix: recover from an undamaged copy "
-    "of the store, or start the run afresh under another run= name"
-)
-"""Why a record does not fit the state before it, and what to do."""
 
 
 class _State:
