@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -153,6 +153,12 @@ class ReachabilityGraph:
                 f"path_to(): {unknown[0]!r} is not a place of net {self.graph.name!r}; places: "
                 f"{list(self.places)}. Fix: name places by qualified name, as the markings do"
             )
+        wrong = next(((name, n) for name, n in marking.items() if not is_count(n, least=0)), None)
+        if wrong is not None:
+            raise AnalysisError(
+                f"path_to(): marking gives place {wrong[0]!r} {wrong[1]!r} tokens, which is not an int "
+                ">= 0. Fix: give each place it names a whole number of tokens"
+            )
         target = tuple(marking.get(p, 0) for p in self.places)
         if target not in self.graph:
             raise AnalysisError(
@@ -174,7 +180,8 @@ def reachability_graph(
 ) -> ReachabilityGraph:
     """Explore every reachable marking (breadth first).
 
-    ``initial`` overrides the initial token counts (place name -> count).  IO input places, and the
+    ``initial`` overrides the initial token counts (place name -> an int >= 0 within the place's
+    capacity; anything else is an :class:`AnalysisError`).  IO input places, and the
     places named in ``sources``, are unlimited supplies (never empty, never counted) unless
     ``initial`` gives them a count.  Raises :class:`AnalysisError` if the net is unbounded (a
     reachable marking strictly covers one of its ancestors, so tokens can pile up forever) or has
@@ -207,9 +214,26 @@ def _start(
         index = flat.place_index(name)
         if index is None:
             raise _unknown_place(flat, f"initial marking names {name!r}, which is not")
-        start[index] = count
+        start[index] = _initial_count(flat, index, count)
         unlimited.discard(index)
     return tuple(start), unlimited
+
+
+def _initial_count(flat: FlatNet, index: int, count: Any) -> int:
+    """``count``, given as the initial tokens of place ``index``, if that place can hold that many."""
+    fp = flat.places[index]
+    if not is_count(count, least=0):
+        raise AnalysisError(
+            f"initial marking gives place {fp.qname!r} {count!r} tokens, which is not an int >= 0. Fix: "
+            f"give it a whole number of tokens, e.g. {{{fp.qname!r}: 1}}"
+        )
+    capacity = fp.spec.capacity
+    if capacity is not None and count > capacity:
+        raise AnalysisError(
+            f"initial marking gives place {fp.qname!r} {count} tokens, more than its capacity "
+            f"{capacity}. Fix: give it at most {capacity}, or raise its capacity"
+        )
+    return int(count)
 
 
 def _unknown_place(flat: FlatNet, what: str) -> AnalysisError:

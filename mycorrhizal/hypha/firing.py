@@ -393,8 +393,11 @@ class Firing:
             else:
                 bucket.append(value)
         for p, batch in per_place.items():
-            room = None if p.capacity is None else p.capacity - len(p.tokens) - p.reserved + held(t, p)
-            if room is not None and len(batch) > room:
+            if p.capacity is None:
+                continue
+            # (at least 0: a place may be overbooked, see PlaceState.room; nothing produced always fits)
+            room = max(0, p.capacity - len(p.tokens) - p.reserved + held(t, p))
+            if len(batch) > room:
                 raise CapacityError(
                     f"transition {t.qname!r} produced {len(batch)} token(s) into {p.qname!r}, which has room "
                     f"for {room}. Fix: produce fewer, or raise the capacity (the arc weight is the room a "

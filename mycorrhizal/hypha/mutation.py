@@ -402,6 +402,8 @@ def _extends(t: TransitionState, ft: Any, flat: FlatNet) -> bool:
 
 def _rewire(t: TransitionState, ft: Any, places: list[PlaceState]) -> None:
     """Give ``t`` its new arcs; the room its firings in flight hold in bounded places follows them."""
+    # A new bounded output may so be overbooked (they started without checking room there): it then
+    # takes no token from elsewhere until they end, and commits still check the real room.
     before = {p: held(t, p) for p, _ in t.holds}
     t.wire(ft, places)
     if t.inflight:

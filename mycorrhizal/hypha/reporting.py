@@ -107,8 +107,9 @@ class Reporter:
 
     ``watched``, ``starts`` and ``debug`` are plain flags the firing paths test before building an
     event or a log line; :meth:`refresh` sets them once per scheduler pass and on every observer
-    change, the last observer detached for raising in the middle of a pass too (so no record is
-    built for nobody), so with nothing attached and DEBUG off a firing pays two attribute tests.
+    change, the last observer detached for raising in the middle of a pass too, and the last one
+    asking for :class:`FiringStarted` (see :meth:`started`), so no record is built for nobody; with
+    nothing attached and DEBUG off a firing pays two attribute tests.
     """
 
     __slots__ = (
@@ -220,11 +221,18 @@ class Reporter:
         handler's list of them, which knows their places); whether any observer was told."""
         if not self.starts:
             return False
+        observers = self.observers
+        send = observers.senders.get(FiringStarted)  # its askers, made again after observers change
+        if send is None:
+            # The observers changed since: maybe (an observer detached for raising, mid-pass) the
+            # last one asking for these records went while others stay, which tells no one here.
+            self.refresh()
+            if not self.starts:
+                return False
+            send = observers.sender(FiringStarted)
         grouped = by_place(consumed, took)  # (the list's _took may not be set yet: hot paths)
         now = self.now  # an attribute read (specialised), then a call: no method lookup
         record = _started((self.name, now(), transition, grouped))
-        observers = self.observers
-        send = observers.senders.get(FiringStarted) or observers.sender(FiringStarted)  # its askers
         try:
             if (result := send(record)) is not None:
                 observers.returned(send, result)

@@ -124,7 +124,9 @@ class PlaceState:
         """Free room, or None when unbounded."""
         if self.capacity is None:
             return None
-        return self.capacity - len(self.tokens) - self.reserved
+        # Never below 0: firings in flight when an arc into this place was added hold room here that
+        # was never checked (see mutation._rewire), so the place may be overbooked for a while.
+        return max(0, self.capacity - len(self.tokens) - self.reserved)
 
     def remove_at(self, indices: list[int]) -> list[Any]:
         """Remove the tokens at ``indices`` (positions in take order); return them in that order."""

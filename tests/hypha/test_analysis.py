@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import networkx as nx
@@ -341,6 +342,38 @@ def test_path_to_refuses_a_marking_naming_no_place() -> None:
         match=r"marking \{'Loop.jobs': 2\} is not reachable in net 'Loop'\. Fix: ",
     ):
         reach.path_to({"Loop.jobs": 2})
+
+
+@pytest.mark.parametrize(
+    ("count", "match"),
+    [
+        (-1, r"-1 tokens, which is not an int >= 0"),
+        (True, r"True tokens, which is not an int >= 0"),
+        (1.0, r"1\.0 tokens, which is not an int >= 0"),
+        ("1", r"'1' tokens, which is not an int >= 0"),
+        (2, r"2 tokens, more than its capacity 1"),
+    ],
+)
+def test_an_initial_count_a_place_cannot_hold_is_refused(count: Any, match: str) -> None:
+    # Such a count used to be explored as given: a negative or fractional count, or one over the
+    # place's capacity, gave markings the net can never be in (and a string a bare TypeError).
+    with pytest.raises(
+        AnalysisError, match=rf"initial marking gives place 'Loop\.done' {match}\. Fix: give it "
+    ):
+        reachability_graph(requeueing_net(), initial={"done": count})
+
+
+@pytest.mark.parametrize("count", [-1, True, 1.0, "1", None])
+def test_path_to_refuses_a_count_that_is_no_token_count(count: Any) -> None:
+    # True and 1.0 used to be read as 1 (a path to another marking than the one written), and the
+    # others as a marking "not reachable", as if it were one.
+    reach = reachability_graph(requeueing_net(), initial={"jobs": 1})
+    with pytest.raises(
+        AnalysisError,
+        match=rf"path_to\(\): marking gives place 'Loop\.done' {re.escape(repr(count))} tokens, which is "
+        r"not an int >= 0\. Fix: give each place it names a whole number of tokens",
+    ):
+        reach.path_to({"Loop.done": count})
 
 
 @pytest.mark.parametrize(

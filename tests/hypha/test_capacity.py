@@ -196,3 +196,49 @@ async def test_room_a_firing_held_but_did_not_use_wakes_other_producers(clock: M
     assert runner.marking()["b"] == ("y",)  # 'slot' is held by the firing of 'maybe'
     await settle(clock, runner.run_until_idle())
     assert runner.marking()["slot"] == ("y",)
+
+
+async def overbooked(clock: ManualClock, bb: dict[str, Any]) -> Runner:
+    """A runner whose 'full' (capacity 1, holding a token) got an arc from 'work' while two firings of
+    'work' were in flight: each holds room there, so 'full' is overbooked until they end."""
+
+    @pn.net
+    def Over(builder: NetBuilder) -> None:
+        jobs, done = builder.place("jobs"), builder.place("done")
+        builder.place("full", capacity=1, initial=["t"])
+        builder.place("spare")
+
+        @builder.transition(inputs=[jobs], outputs=[done], concurrency=2)
+        async def work(consumed: Any, bb: Any, timebase: Any) -> Any:
+            await timebase.sleep(1)
+            return {"Over.full": []} if bb.get("nothing") else {done: consumed[0]}
+
+    runner = Runner(Over, bb, clock)
+    await runner.start()
+    runner.add_tokens("Over.jobs", ["a", "b"])
+    await clock.run_for(0)
+    runner.add_arc("Over.work", "Over.full")
+    assert runner.in_flight == 2
+    return runner
+
+
+async def test_a_firing_given_an_output_into_an_overbooked_place_may_produce_nothing_there(
+    clock: ManualClock,
+) -> None:
+    # Such a firing failed with "produced 0 token(s) into 'Over.full', which has room for -1".
+    runner = await overbooked(clock, {"nothing": True})
+    await settle(clock, runner.run_until_idle())
+    assert runner.fired() == {"Over.work": 2} and list(runner.errors) == []
+    assert runner.marking()["full"] == ("t",)
+
+
+async def test_an_overbooked_place_is_said_to_have_no_room_not_less(clock: ManualClock) -> None:
+    # Its room read -2 ("has room for -2 more token(s)"), and removing an empty place into it was
+    # refused ("has room for -1 token(s), not the 0 of 'Over.spare'").
+    runner = await overbooked(clock, {})
+    with pytest.raises(CapacityError, match=r"'Over.full' has room for 0 more token\(s\), not 1\. Fix: "):
+        runner.add_tokens("Over.full", ["x"])
+    await runner.remove("Over.spare", tokens_to="Over.full")
+    assert "Over.spare" not in runner.marking().counts()
+    await settle(clock, runner.run_until_idle())
+    assert runner.marking()["full"] == ("t",) and runner.fired() == {"Over.work": 2}

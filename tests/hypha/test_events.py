@@ -460,6 +460,37 @@ async def test_once_the_last_observer_is_detached_no_record_is_built_for_nobody(
     await runner.stop()
 
 
+@pytest.mark.parametrize("shape", ["nothing", "one token", "sync", "guarded"])
+async def test_once_the_observer_asking_for_starts_is_detached_no_start_is_built_for_the_others(
+    shape: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Detaching (it raised) the one observer asking for FiringStarted, while another stays, left the
+    # runner building a FiringStarted for every firing after it in the same pass, for nobody.
+    told: list[str] = []
+
+    @wants_all
+    def asking(event: Any) -> None:
+        told.append(f"asking: {type(event).__name__}")
+        raise RuntimeError("observer bug")
+
+    def plain(event: Any) -> None:  # (no wants(): not told FiringStarted)
+        told.append(f"plain: {type(event).__name__}")
+
+    clock = CountingClock()
+    runner = Runner(_shaped(shape), {}, clock)
+    await runner.start()
+    runner.add_observer(asking)
+    runner.add_observer(plain)
+    runner.add_tokens("Shaped.left", list(range(5)))  # fired in one pass
+    before = clock.reads
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.hypha"):
+        await runner.run_until_idle()
+    assert caplog.text.count("is detached") == 1 and runner.fired() == {"Shaped.move": 5}
+    assert told == ["asking: FiringStarted", *["plain: FiringCommitted"] * 5]
+    assert clock.reads - before == 1 + 5  # the record it raised on, then the commits only
+    await runner.stop()
+
+
 class Abort(BaseException):
     """Stands for KeyboardInterrupt/SystemExit: not a failure; the tokens go back and it goes on."""
 
