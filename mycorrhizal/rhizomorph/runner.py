@@ -437,7 +437,7 @@ class Runner:
     def _track(self, i: int, task: asyncio.Task[Any]) -> None:
         tasks = self._tasks
         if tasks is None:
-            tasks = self._tasks = LeafTasks(self.tree.name, self)
+            tasks = self._tasks = LeafTasks(self.tree.name, self, self._program.plan.specs)
         tasks.live[task] = i  # (LeafTasks.track, written out: this is once per async leaf run)
         task.add_done_callback(tasks.done)
 

@@ -61,7 +61,8 @@ class Host(Protocol):
         """Leaf ``i``'s task, which keeps running after its tick."""
 
     def _abandon(self, i: int, task: asyncio.Task[Any]) -> None:
-        """Cancel leaf ``i``'s task, which nobody will collect (the leaf was halted)."""
+        """Cancel leaf ``i``'s task, which nobody will collect (the leaf was halted); a done one is
+        only forgotten (a tick took its exception, or the halt logs it)."""
 
     def _run_halt_hook(self, i: int, hook: Call) -> None:
         """Run leaf ``i``'s halt hook; a hook that raises is reported, halting goes on."""

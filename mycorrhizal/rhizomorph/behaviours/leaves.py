@@ -226,7 +226,10 @@ def _collector(i: int, outcome: Callable[..., Status]) -> Callable[[Host, Any], 
         if task.cancelled():
             return CANCELLED
         failure = task.exception()
-        return outcome(rt, None if failure is not None else task.result(), failure)
+        if failure is None:
+            return outcome(rt, task.result(), None)
+        rt._abandon(i, task)  # done: only forgotten, so that a dropped runner does not report it again
+        return outcome(rt, None, failure)
 
     return collect
 
