@@ -21,6 +21,7 @@ from .records import Attributes, RawEvent, RawObject
 from .transport import closed_error
 
 __all__ = [
+    "NOT_A_RECORD_FIX",
     "NULL_TYPE",
     "ObjectHistory",
     "OcelFile",
@@ -107,7 +108,7 @@ def _datetime_text(value: datetime) -> str:
         return iso_time(moment.timestamp())
     except (ValueError, OverflowError, OSError):
         raise ValueError(
-            f"the time {value!r} is beyond the years 1 to 9999 (in UTC) that OCEL writes. "
+            f"the time {value.isoformat()} is beyond the years 1 to 9999 (in UTC) that OCEL writes. "
             "Fix: log a datetime within those years"
         ) from None
 
@@ -261,9 +262,37 @@ def _relations(items: Any) -> list[tuple[str, str]]:
     return [(str(r["objectId"]), str(r["qualifier"])) for r in items or ()]
 
 
+NOT_A_RECORD_FIX = (
+    "Fix: convert a JSON-lines log that a spores file transport wrote (SyncFileTransport, "
+    "AsyncFileTransport: one JSON object per line, with an 'event' or an 'object' key), or remove the line"
+)
+"""The fix :func:`parse_jsonl_record`'s refusals end with."""
+
+
 def parse_jsonl_record(line: bytes | str) -> tuple[str, RawEvent | RawObject]:
-    """A line of spores' JSON-lines format (also upstream's) as ``("event"|"object", raw record)``."""
-    data = json.loads(line)
+    """A line of spores' JSON-lines format (also upstream's) as ``("event"|"object", raw record)``;
+    a line that is none (not JSON, no record, a field missing or of the wrong kind): a ValueError
+    saying why, ending with a fix."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:  # (JSONDecodeError, UnicodeDecodeError)
+        raise _not_a_record(f"not JSON: {exc}", line) from None
+    if not isinstance(data, dict) or (data.get("event") is None and data.get("object") is None):
+        raise _not_a_record("neither 'event' nor 'object'", line)
+    try:
+        return _record(data)
+    except KeyError as exc:
+        raise _not_a_record(f"no {exc}", line) from None
+    except (ValueError, TypeError, AttributeError) as exc:  # a field of the wrong kind
+        raise _not_a_record(str(exc), line) from None
+
+
+def _not_a_record(why: str, line: bytes | str) -> ValueError:
+    return ValueError(f"not a spores record ({why}): {line!r:.200}. {NOT_A_RECORD_FIX}")
+
+
+def _record(data: dict[str, Any]) -> tuple[str, RawEvent | RawObject]:
+    """:func:`parse_jsonl_record` of a decoded line holding an event or an object."""
     event = data.get("event")
     if event is not None:
         attrs = [(a["name"], _python_value(a)) for a in event.get("attributes") or ()]
@@ -276,9 +305,7 @@ def parse_jsonl_record(line: bytes | str) -> tuple[str, RawEvent | RawObject]:
             event.get("activity"),
         )
         return "event", raw_event
-    obj = data.get("object")
-    if obj is None:
-        raise ValueError(f"not a spores record (neither 'event' nor 'object'): {line!r:.200}")
+    obj = data["object"]
     items = obj.get("attributes") or ()
     when = next((float(a["time"]) for a in items if a.get("time") is not None), 0.0)
     raw_object: RawObject = (
