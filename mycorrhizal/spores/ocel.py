@@ -21,6 +21,7 @@ from .records import Attributes, RawEvent, RawObject
 from .transport import closed_error
 
 __all__ = [
+    "NOT_A_RECORD_FIX",
     "NULL_TYPE",
     "ObjectHistory",
     "OcelFile",
@@ -32,6 +33,7 @@ __all__ = [
     "parse_jsonl_record",
     "refuse_non_text",
     "time_text",
+    "typed_attributes",
     "typed_value",
 ]
 
@@ -92,12 +94,23 @@ def ocel_value(value: Any) -> tuple[str, Any] | None:
     if isinstance(value, Enum):
         return "string", value.name
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.astimezone()
-        return "time", iso_time(moment.timestamp())
+        return "time", _datetime_text(value)
     for base, name in _DIRECT.items():  # subclasses (IntFlag aside: enums are handled above)
         if isinstance(value, base):
             return name, base(value)
     return "string", str(value)
+
+
+def _datetime_text(value: datetime) -> str:
+    """A datetime as OCEL writes it (a naive one read as local time), or a ValueError with a fix."""
+    try:
+        moment = value if value.tzinfo is not None else value.astimezone()
+        return iso_time(moment.timestamp())
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(
+            f"the time {value.isoformat()} is beyond the years 1 to 9999 (in UTC) that OCEL writes. "
+            "Fix: log a datetime within those years"
+        ) from None
 
 
 def _widen(old: str, new: str) -> str:
@@ -160,14 +173,27 @@ class TypeRegistry:
         return added
 
 
-def converted(attributes: Attributes) -> list[tuple[str, str, Any]]:
-    """(name, OCEL type, value) of the attributes that are not None."""
-    out: list[tuple[str, str, Any]] = []
+def typed_attributes(
+    attributes: Attributes, writer: str, what: str, ident: Any
+) -> list[tuple[str, str | None, Any]]:
+    """(name, OCEL type, value) of every attribute, the type None for a None value; or a ValueError
+    naming the record and the attribute (raised before anything of the record is kept)."""
+    out: list[tuple[str, str | None, Any]] = []
     for name, value in attributes:
-        typed = ocel_value(value)
-        if typed is not None:
-            out.append((name, typed[0], typed[1]))
+        try:
+            typed = ocel_value(value)
+        except ValueError as exc:
+            raise ValueError(f"{writer}: {what} {ident!r}: attribute {name!r}: {exc}") from None
+        out.append((name, None, None) if typed is None else (name, typed[0], typed[1]))
     return out
+
+
+def converted(
+    attributes: Attributes, writer: str = "spores", what: str = "record", ident: Any = None
+) -> list[tuple[str, str, Any]]:
+    """(name, OCEL type, value) of the attributes that are not None (see :func:`typed_attributes`)."""
+    typed = typed_attributes(attributes, writer, what, ident)
+    return [(name, kind, value) for name, kind, value in typed if kind is not None]
 
 
 class ObjectHistory:
@@ -176,18 +202,23 @@ class ObjectHistory:
     An attribute left out (or None) in an object's first record is not written: it has no value
     yet.  One that had a value and is now None is a change, to None: ``(name, NULL_TYPE, None)``,
     written as null (OCEL 2.0 JSON ``"value": null``; SQL NULL in the changed attribute's column),
-    which pm4py reads back as a change to a missing value."""
+    which pm4py reads back as a change to a missing value.  A record with a value OCEL cannot
+    write is refused (ValueError) before anything of it is kept: the history stays as it was."""
 
-    def __init__(self) -> None:
+    def __init__(self, writer: str = "spores") -> None:
+        self.writer = writer
+        """The writer's name, which a refusal begins with."""
         self.types: dict[str, str] = {}
         self.values: dict[str, dict[str, Any]] = {}
 
     def observe(self, raw: RawObject) -> tuple[bool, list[tuple[str, str, Any]]]:
         """(first sighting?, the attributes that are new or changed) for one object record."""
         ident, kind, _, attributes, _ = raw
+        # every value converted first: one refused half-way would leave the values before it kept
+        typed = typed_attributes(attributes, self.writer, "object", ident)
         current = self.values.get(ident)
         if current is None:
-            values = converted(attributes)
+            values = [(name, k, value) for name, k, value in typed if k is not None]
             self.types[ident] = kind
             self.values[ident] = {name: value for name, _, value in values}
             return True, values
@@ -199,14 +230,13 @@ class ObjectHistory:
                 kind,
             )
         changed: list[tuple[str, str, Any]] = []
-        for name, value in attributes:
-            typed = ocel_value(value)
-            if typed is None:
+        for name, k, value in typed:
+            if k is None:
                 if current.pop(name, None) is not None:  # had a value: now it has none
                     changed.append((name, NULL_TYPE, None))
-            elif current.get(name, _MISSING) != typed[1]:
-                current[name] = typed[1]
-                changed.append((name, typed[0], typed[1]))
+            elif current.get(name, _MISSING) != value:
+                current[name] = value
+                changed.append((name, k, value))
         return False, changed
 
 
@@ -232,9 +262,37 @@ def _relations(items: Any) -> list[tuple[str, str]]:
     return [(str(r["objectId"]), str(r["qualifier"])) for r in items or ()]
 
 
+NOT_A_RECORD_FIX = (
+    "Fix: convert a JSON-lines log that a spores file transport wrote (SyncFileTransport, "
+    "AsyncFileTransport: one JSON object per line, with an 'event' or an 'object' key), or remove the line"
+)
+"""The fix :func:`parse_jsonl_record`'s refusals end with."""
+
+
 def parse_jsonl_record(line: bytes | str) -> tuple[str, RawEvent | RawObject]:
-    """A line of spores' JSON-lines format (also upstream's) as ``("event"|"object", raw record)``."""
-    data = json.loads(line)
+    """A line of spores' JSON-lines format (also upstream's) as ``("event"|"object", raw record)``;
+    a line that is none (not JSON, no record, a field missing or of the wrong kind): a ValueError
+    saying why, ending with a fix."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:  # (JSONDecodeError, UnicodeDecodeError)
+        raise _not_a_record(f"not JSON: {exc}", line) from None
+    if not isinstance(data, dict) or (data.get("event") is None and data.get("object") is None):
+        raise _not_a_record("neither 'event' nor 'object'", line)
+    try:
+        return _record(data)
+    except KeyError as exc:
+        raise _not_a_record(f"no {exc}", line) from None
+    except (ValueError, TypeError, AttributeError) as exc:  # a field of the wrong kind
+        raise _not_a_record(str(exc), line) from None
+
+
+def _not_a_record(why: str, line: bytes | str) -> ValueError:
+    return ValueError(f"not a spores record ({why}): {line!r:.200}. {NOT_A_RECORD_FIX}")
+
+
+def _record(data: dict[str, Any]) -> tuple[str, RawEvent | RawObject]:
+    """:func:`parse_jsonl_record` of a decoded line holding an event or an object."""
     event = data.get("event")
     if event is not None:
         attrs = [(a["name"], _python_value(a)) for a in event.get("attributes") or ()]
@@ -247,9 +305,7 @@ def parse_jsonl_record(line: bytes | str) -> tuple[str, RawEvent | RawObject]:
             event.get("activity"),
         )
         return "event", raw_event
-    obj = data.get("object")
-    if obj is None:
-        raise ValueError(f"not a spores record (neither 'event' nor 'object'): {line!r:.200}")
+    obj = data["object"]
     items = obj.get("attributes") or ()
     when = next((float(a["time"]) for a in items if a.get("time") is not None), 0.0)
     raw_object: RawObject = (
@@ -272,7 +328,7 @@ class OcelFile(ABC):
         self._lock = threading.Lock()
         self._event_types = TypeRegistry()
         self._object_types = TypeRegistry()
-        self._history = ObjectHistory()
+        self._history = ObjectHistory(type(self).__name__)
         self._referenced: set[str] = set()
         self._closed = False
 

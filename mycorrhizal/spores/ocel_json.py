@@ -57,7 +57,7 @@ class Ocel2JsonTransport(OcelFile):
         # (checked when taken: met only when the document is written, they would fail all of it)
         refuse_non_text("Ocel2JsonTransport", "event", ident, kind, attributes, relations)
         time = time_text("Ocel2JsonTransport", "event", ident, when)
-        values = converted(attributes)
+        values = converted(attributes, "Ocel2JsonTransport", "event", ident)
         with self._lock:
             self._refuse_if_closed()
             if ident in self._event_ids:

@@ -133,7 +133,7 @@ class Ocel2SqliteTransport(OcelFile):
         # (checked before anything of the record is kept: a row failing later fails its whole batch)
         refuse_non_text("Ocel2SqliteTransport", "event", ident, kind, attributes, relations)
         time = time_text("Ocel2SqliteTransport", "event", ident, when)
-        values = converted(attributes)
+        values = converted(attributes, "Ocel2SqliteTransport", "event", ident)
         with self._lock:
             self._refuse_if_closed()
             names = [n for n, _, _ in values]

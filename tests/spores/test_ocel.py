@@ -5,9 +5,11 @@ pm4py (dev extra) takes about 2 s to import; this module imports it once.
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from enum import Enum, auto
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +33,7 @@ from mycorrhizal.spores import (
     spore,
 )
 from mycorrhizal.spores.dsl.septum import log_message
+from mycorrhizal.spores.ocel import ObjectHistory
 
 # -- a circuit breaker whose every request and state change is logged ---------------------------------
 
@@ -522,3 +525,44 @@ def test_a_relationship_whose_object_id_is_a_number_is_refused_by_emit_event(tmp
         emit_event("placed", {}, [spores.Relationship(7, "order")], time=2.0)
     spores.close()
     assert [e["time"] for e in json.loads(path.read_text())["events"]] == ["1970-01-01T00:00:01.000000Z"]
+
+
+BEYOND = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+"""A datetime whose UTC time is in the year 10000: OCEL's ISO 8601 text cannot hold it."""
+
+
+def test_an_object_record_holding_a_time_ocel_cannot_write_leaves_the_history_as_it_was() -> None:
+    # observe() updated the object's values one by one and met the time only then: the values
+    # before it were taken as written, so the next record's change of them was never written.
+    history = ObjectHistory("Ocel2JsonTransport")
+    history.observe(("o1", "box", 1.0, [("size", 1), ("color", "red")], []))
+    before = copy.deepcopy((history.types, history.values))
+    with pytest.raises(
+        ValueError,
+        match=r"^Ocel2JsonTransport: object 'o1': attribute 'packed': the time .* is beyond the years 1 to "
+        r"9999 .*\. Fix: log a datetime",
+    ):
+        history.observe(("o1", "box", 2.0, [("size", 2), ("packed", BEYOND), ("color", "blue")], []))
+    assert (history.types, history.values) == before
+    news = history.observe(("o1", "box", 3.0, [("size", 2), ("color", "blue")], []))
+    assert news == (False, [("size", "integer", 2), ("color", "string", "blue")])
+
+
+@pytest.mark.parametrize("suffix", WRITERS)
+def test_a_record_refused_for_its_time_attribute_loses_no_later_change(tmp_path: Path, suffix: str) -> None:
+    make, read = WRITERS[suffix]
+    path = tmp_path / f"log.{suffix}"
+    name = make.__name__
+    with make(path) as writer:
+        writer.write_object(("o1", "box", 1.0, [("size", 1), ("color", "red")], []))
+        with pytest.raises(ValueError, match=rf"^{name}: object 'o1': attribute 'packed': .*\. Fix: "):
+            writer.write_object(("o1", "box", 2.0, [("size", 2), ("packed", BEYOND), ("color", "blue")], []))
+        with pytest.raises(ValueError, match=rf"^{name}: event 'e1': attribute 'packed': .*\. Fix: "):
+            writer.write_event(("e1", "pack", 2.0, [("packed", BEYOND)], [("o1", "box")], None))
+        writer.write_object(("o1", "box", 3.0, [("size", 2), ("color", "blue")], []))
+        writer.write_event(("e2", "pack", 4.0, [], [("o1", "box")], None))
+    ocel = read(str(path))
+    changes = ocel.object_changes.sort_values("ocel:field")
+    assert list(changes["ocel:field"]) == ["color", "size"]
+    assert (changes.iloc[0]["color"], int(changes.iloc[1]["size"])) == ("blue", 2)
+    assert list(ocel.events["ocel:eid"]) == ["e2"]
