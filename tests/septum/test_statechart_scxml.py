@@ -630,3 +630,23 @@ def test_the_documents_name_is_the_machines_and_is_written_back(name: str | None
     assert fsm.current_state.name == "opened"
     assert {event.source for event in seen} == {machine}
     assert to_scxml(imported) == DOOR.replace('name="door"', f'name="{machine}"')
+
+
+EXPRESSION = DOOR.replace('event="open"', 'event="open" cond="width &gt; 1"')
+
+
+def test_an_expression_cond_is_looked_up_as_the_fix_says_and_written_back() -> None:
+    # The import's fix for a cond that is an expression names the registry call with the
+    # expression as the key; the machine it gives runs, and is written back as it was read.
+    # Before: the export refused it (a guard name must be an identifier), with the same registry.
+    with pytest.raises(
+        DefinitionError, match=re.escape("Fix: pass from_scxml(..., registry={'width > 1': function})")
+    ):
+        from_scxml(EXPRESSION)
+    registry = {"width > 1": lambda ctx: ctx.common.get("width", 0) > 1}
+    imported = from_scxml(EXPRESSION, registry)
+    fsm = StateMachine(imported, common_data={"width": 2})
+    fsm.run_sync()
+    fsm.send("open")
+    assert fsm.current_state.name == "opened"
+    assert to_scxml(imported, names=registry) == EXPRESSION
