@@ -16,8 +16,9 @@ starts with none of them.
 
 A step whose handler was cancelled (``StepCancelled``) counts as ``cancelled``; a cancelled
 ``on_timeout`` is run again and told again (a second ``TimeoutFired``), which is not counted again:
-the machine remembers the state it is owed for until that re-run, or until the state is left (the
-timeout put back is then dropped, and the state's next timeout is a new one).
+the machine remembers each state it is owed for (a statechart's regions each have their own timed
+state) until that re-run, or until the state is left (the timeout put back is then dropped, and the
+state's next timeout is a new one).
 """
 
 from __future__ import annotations
@@ -171,9 +172,10 @@ class _Machine:
         transition at the first state it enters."""
         self.routed = False
         """Whether that move is a failure's route to the error state (no ``StateLeft``)."""
-        self.owed: str | None = None
-        """The state whose ``on_timeout`` was cancelled: its timeout, put back, is told again
-        (``TimeoutFired``) when it runs again, and was counted when it first ran."""
+        self.owed: tuple[str, ...] = ()
+        """The states whose ``on_timeout`` was cancelled: each timeout, put back, is told again
+        (``TimeoutFired``) when it runs again, and was counted when it first ran.  Several at once in
+        a statechart: another region's timeout may run (and be cancelled) before one is run again."""
 
 
 # -- nets -------------------------------------------------------------------------------------------
@@ -279,7 +281,7 @@ def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> No
             for state, since in machine.entered.items():
                 obs.child(fam.state_seconds, name, state).observe(event.time - since)
             machine.entered.clear()
-            machine.owed = None  # the state is abandoned: its timeout put back is dropped
+            machine.owed = ()  # the states are abandoned: their timeouts put back are dropped
         obs.inc(fam.transitions, name, previous, machine.target)
         machine.target = None
     machine.entered[event.state] = event.time
@@ -288,8 +290,8 @@ def _entered(obs: MetricsObserver, event: StateEntered, track: Any = None) -> No
 def _left(obs: MetricsObserver, event: StateLeft, track: Any = None) -> None:
     machine = _machine(obs, event.source if track is None else track)
     machine.target, machine.routed = event.target, False
-    if machine.owed == event.state:  # its put-back timeout is dropped
-        machine.owed = None
+    if event.state in machine.owed:  # its put-back timeout is dropped
+        machine.owed = _without(machine.owed, event.state)
     since = machine.entered.pop(event.state, None)
     if since is not None:
         obs.child(obs.families.state_seconds, event.source, event.state).observe(event.time - since)
@@ -309,8 +311,8 @@ def _handled(obs: MetricsObserver, event: MessageHandled) -> None:
 def _timeout(obs: MetricsObserver, event: TimeoutFired, track: Any = None) -> None:
     """Count a timeout once: an ``on_timeout`` that was cancelled is told again when it runs again."""
     machine = obs._machines.get(event.source if track is None else track)
-    if machine is not None and machine.owed == event.state:
-        machine.owed = None  # the re-run of a cancelled on_timeout: counted when it first ran
+    if machine is not None and event.state in machine.owed:  # a cancelled on_timeout's re-run:
+        machine.owed = _without(machine.owed, event.state)  # counted when it first ran
         return
     obs.inc(obs.families.machine_events, event.source, event.state, "timeout")
 
@@ -319,7 +321,14 @@ def _step_cancelled(obs: MetricsObserver, event: StepCancelled, track: Any = Non
     """A step's handler was cancelled (what it took is owed again): counted as ``cancelled``."""
     obs.inc(obs.families.machine_events, event.source, event.state, "cancelled")
     if event.role == "on_timeout":  # its timeout is put back: told again, not counted again
-        _machine(obs, event.source if track is None else track).owed = event.state
+        machine = _machine(obs, event.source if track is None else track)
+        if event.state not in machine.owed:
+            machine.owed = (*machine.owed, event.state)
+
+
+def _without(owed: tuple[str, ...], state: str) -> tuple[str, ...]:
+    """``owed`` without ``state`` (a state's timeout is put back once at a time)."""
+    return tuple(name for name in owed if name != state)
 
 
 def _machine_event(kind: str) -> Handler:

@@ -13,7 +13,8 @@ dropped (two conflict when they would leave a common state: the one from the inn
 else the earlier), every state they leave is left innermost first (history recorded before), the
 actions run (a targetless transition's too: it leaves nothing), and every state they enter is
 entered outermost first.  Completing a composite state
-takes its ``Completed`` transition in a further microstep of the same step.  A hook that raises does
+takes its ``Completed`` transition in a further microstep of the same step (one microstep for each
+state completed, in document order, as SCXML takes its ``done.state`` events).  A hook that raises does
 not stop a microstep (as in SCXML): the first failure is routed once the step's transitions are done.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import deque
 from functools import partial
 from typing import Any
 
@@ -356,31 +358,31 @@ def _without_conflicts(e: Charting, taken: list[Taken]) -> list[Taken]:
 
 async def _complete(e: Charting, completed: list[ChartNode], errors: list[HookFailed]) -> None:
     """Completed composite states take their ``Completed`` transition (a top-level one with none
-    completes the machine)."""
-    while completed and e.phase != moves.DONE:
-        taken = []
-        for node in dict.fromkeys(completed):
-            if node not in e.active:
-                continue
-            if e.observers is not None:
-                e.emit(StateCompleted, state=node.name)
-            try:
-                found = _completion(e, node)
-                chosen = None if found is None else await _plan(e, node, node, found)
-            except HookFailed as failed:
-                # A guard (or on_fail) raised: it joins the step's failures, so that it is routed
-                # like them (also when the machine starts or enters its error state) and a failure
-                # of the step before it is not lost.  The completion goes nowhere.
-                errors.append(failed)
-                return
-            if chosen is not None:
-                taken.append(chosen)
-            elif found is None and node.parent is None:
-                e.finish(node)
-                return
-        if not taken:
+    completes the machine), one at a time: SCXML queues one ``done.state.X`` event for each, in the
+    order they completed (document order), and takes each in a microstep of its own, so a later
+    one's guard sees what an earlier one's action did.  The states a microstep completes queue after."""
+    queue = deque(dict.fromkeys(completed))
+    while queue and e.phase != moves.DONE:
+        node = queue.popleft()
+        if node not in e.active:  # left by an earlier completion's transition: its event finds nothing
+            continue
+        if e.observers is not None:
+            e.emit(StateCompleted, state=node.name)
+        try:
+            found = _completion(e, node)
+            chosen = None if found is None else await _plan(e, node, node, found)
+        except HookFailed as failed:
+            # A guard (or on_fail) raised: it joins the step's failures, so that it is routed
+            # like them (also when the machine starts or enters its error state) and a failure
+            # of the step before it is not lost.  The completion goes nowhere.
+            errors.append(failed)
             return
-        completed = await chartmoves.microstep(e, _without_conflicts(e, taken), errors)
+        if chosen is not None:
+            done = await chartmoves.microstep(e, _without_conflicts(e, [chosen]), errors)
+            queue.extend(n for n in dict.fromkeys(done) if n not in queue)  # each told completed once
+        elif found is None and node.parent is None:
+            e.finish(node)
+            return
 
 
 def _completion(e: Charting, node: ChartNode) -> Op | None:

@@ -7,8 +7,9 @@ each compound state a history target returns to (one for each default), and ``<t
 target>`` for each declared transition, in declared order. An event is the label's name (``NEXT``
 for ``Events.NEXT``); a ``Completed`` transition of state X is ``done.state.X``. A guard is written
 as ``cond="name"`` and an action as ``septum:action="name"`` (an attribute in septum's namespace),
-each named after its function or by the ``names`` the caller passes. A transition to ``Unhandled``
-is a targetless transition: the machine stays, its action runs.
+each named after its function or by the ``names`` the caller passes (any key of the registry
+:func:`~.scxml_import.from_scxml` was given, an expression written as a ``cond`` too).  A
+transition to ``Unhandled`` is a targetless transition: the machine stays, its action runs.
 
 What is code stays out: handlers (``on_state``, ``on_enter``...), timeouts and retries.  What
 SCXML cannot say is refused with a :class:`DefinitionError` naming the state and the label:
@@ -61,7 +62,10 @@ class _Writer:
         self.histories = _histories(spec)
 
     def name_of(self, node: Node, label: Any, fn: Any, what: str) -> str:
-        name = self.named.get(id(fn)) or getattr(fn, "__name__", "")
+        given = self.named.get(id(fn))
+        if isinstance(given, str) and given.strip():  # a registry key, as from_scxml looks it up: "x > 1" too
+            return given
+        name = getattr(fn, "__name__", "")
         if not isinstance(name, str) or not NAME.fullmatch(name):
             self.problems.append(
                 Problem(

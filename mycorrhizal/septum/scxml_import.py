@@ -1,9 +1,12 @@
 """Reading SCXML: a statechart from a document, its conditions and actions from a registry.
 
 :func:`from_scxml` builds septum states from an SCXML document (the subset :mod:`.scxml_export`
-writes) and returns its initial state, ready for ``StateMachine``.  Nothing in the document is run:
-a ``cond`` or ``septum:action`` is a *name*, looked up in the registry the caller passes, and a
-document with a DTD is refused before it is parsed (so no entity is ever expanded).
+writes) and returns its initial state, ready for ``StateMachine``; a document whose ``name`` is
+another than its initial state's id gives a :class:`StateGroup` of that name starting there, so that
+the machine is named as the document (in records and messages, and when it is written back).
+Nothing in the document is run: a ``cond`` or ``septum:action`` is a *name*, looked up in the
+registry the caller passes, and a document with a DTD is refused before it is parsed (so no entity
+is ever expanded).
 
 The machine it builds is driven by events: ``fsm.send("NEXT")`` offers the event ``NEXT`` to the
 active states, innermost first, and a transition whose ``event`` is exactly ``NEXT`` is taken (its
@@ -34,7 +37,7 @@ from .config import StateConfiguration
 from .dsl import septum
 from .history import DeepHistory, History
 from .scxml_export import EVENT, NS, SEPTUM_NS
-from .states import State
+from .states import State, StateGroup
 from .targets import LabeledTransition, Unhandled
 
 __all__ = ["from_scxml"]
@@ -306,8 +309,10 @@ def _handler(events: frozenset[str]) -> Callable[[Any], Any]:
     return on_state
 
 
-def from_scxml(document: str | bytes, registry: Mapping[str, Callable[..., Any]] | None = None) -> State:
-    """The initial state of the statechart ``document`` describes (see the module's docstring).
+def from_scxml(
+    document: str | bytes, registry: Mapping[str, Callable[..., Any]] | None = None
+) -> State | StateGroup:
+    """The statechart ``document`` describes, ready for ``StateMachine`` (see the module's docstring).
 
     ``registry`` maps the names used in ``cond`` and ``septum:action`` to plain functions of ``ctx``.
     """
@@ -337,7 +342,7 @@ def from_scxml(document: str | bytes, registry: Mapping[str, Callable[..., Any]]
     return _read(reader, root)
 
 
-def _read(reader: _Reader, root: ET.Element) -> State:
+def _read(reader: _Reader, root: ET.Element) -> State | StateGroup:
     try:
         reader.check(root, None)
     except _Refused as refused:
@@ -372,7 +377,10 @@ def _read(reader: _Reader, root: ET.Element) -> State:
             ],
             what=what,
         )
-    made = reader.built[initial]
+    made: State | StateGroup = reader.built[initial]
+    name = root.get("name")
+    if name and name != initial:  # a lone state names its machine after itself: a group names it
+        made = septum.group(reader.built[initial], name=name)
     try:
         made.machine_spec()  # septum's own rules (reachable children, history defaults...), checked now
     except DefinitionError as err:

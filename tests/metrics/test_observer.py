@@ -311,3 +311,97 @@ async def test_a_nested_states_cancelled_on_timeout_run_again_counts_one_timeout
         await chart.run()
     assert chart.current_state is Shift.Served
     assert (nested_events(registry, "timeout"), nested_events(registry, "cancelled")) == (timeouts, 1)
+
+
+# -- a parallel state: each region's timed state owes its own timeout --------------------------------
+
+
+@septum.parallel
+class Counter:
+    """Two regions: Till (1 s) and Queue (2 s), each timed, each ``on_timeout`` held at
+    ``common["gate"]`` while ``common["hold"]``; a "slow" message waits in Queue's ``on_state``
+    (its timeout interrupts it)."""
+
+    @septum.compound
+    class Till:
+        @septum.state(config=StateConfiguration(timeout=1.0, can_dwell=True))
+        class Open:
+            @septum.on_state
+            def on_state(ctx: Any) -> Any:
+                return None
+
+            on_timeout = septum.on_timeout(held_timeout)
+
+            @septum.transitions
+            def transitions() -> list[Any]:
+                return [LabeledTransition(Go.AWAY, Closed)]  # noqa: F821 - a sibling, resolved by septum
+
+        @septum.state(config=StateConfiguration(can_dwell=True))
+        class Closed:
+            @septum.on_state
+            def on_state(ctx: Any) -> Any:
+                return None
+
+    @septum.compound
+    class Queue:
+        @septum.state(config=StateConfiguration(timeout=2.0, can_dwell=True))
+        class Line:
+            @septum.on_state
+            async def on_state(ctx: Any) -> Any:
+                if ctx.msg == "slow":
+                    await ctx.common["gate"].wait()
+                return None
+
+            on_timeout = septum.on_timeout(held_timeout)
+
+            @septum.transitions
+            def transitions() -> list[Any]:
+                return [LabeledTransition(Go.AWAY, Empty)]  # noqa: F821 - a sibling, resolved by septum
+
+        @septum.state(config=StateConfiguration(can_dwell=True))
+        class Empty:
+            @septum.on_state
+            def on_state(ctx: Any) -> Any:
+                return None
+
+
+@pytest.fixture
+async def counter(registry: CollectorRegistry, clock: ManualClock) -> StateMachine:
+    """Counter, observed, both regions' timeouts held at the gate while ``hold``."""
+    machine = StateMachine(Counter, common_data={"gate": asyncio.Event(), "hold": True}, timebase=clock)
+    Metrics(registry).observe(machine)
+    await machine.initialize()
+    return machine
+
+
+def counter_events(registry: CollectorRegistry, state: str) -> tuple[float | None, float | None]:
+    """(timeouts, cancelled steps) counted for ``state`` of Counter."""
+    return tuple(  # type: ignore[return-value]
+        registry.get_sample_value(
+            "mycorrhizal_machine_events_total", {"machine": "Counter", "state": state, "kind": kind}
+        )
+        for kind in ("timeout", "cancelled")
+    )
+
+
+async def test_each_regions_cancelled_on_timeout_run_again_counts_one_timeout(
+    registry: CollectorRegistry, clock: ManualClock, counter: StateMachine
+) -> None:
+    # Before: the observer remembered one owed timeout per machine.  Open's on_timeout was
+    # cancelled (owed), then Line's (its timeout, interrupting a "slow" message of higher priority,
+    # went first): Line's replaced Open's, so Open's re-run counted a second timeout.
+    await cancel_held_step(counter, clock, "timeout")  # Open's, at 1 s
+    assert counter_events(registry, "Open") == (1, 1)
+    counter.send_message("slow", priority=5)  # before Open's re-run: held in Line's on_state
+    task = asyncio.create_task(counter.run(wait=True))
+    await clock.run_for(1.0)  # Line times out (2 s): it interrupts "slow", and is held in turn
+    for _ in range(5):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert counter_events(registry, "Line") == (1, 1)
+    counter.common["hold"] = False
+    await counter.run()  # both re-run: told again, counted once each
+    assert counter.in_state(Counter.Till.Closed) and counter.in_state(Counter.Queue.Empty)
+    assert counter_events(registry, "Open") == (1, 1)
+    assert counter_events(registry, "Line") == (1, 1)

@@ -290,3 +290,56 @@ async def test_a_parallel_state_with_a_parallel_region_completes_whichever_regio
     assert names(fsm.configuration) == ["Top", "Over"] and fsm.is_complete
     assert completed.index("Inner") < completed.index("Outer")  # told once each, the inner one first
     assert sorted(completed) == ["A", "B", "C", "Inner", "Outer", "Top"]
+
+
+def mark(ctx: Any) -> None:
+    ctx.common.setdefault("log", []).append("act C1")
+    ctx.common["first"] = True
+
+
+def after_first(ctx: Any) -> bool:
+    return bool(ctx.common.get("first"))
+
+
+def done_in_both() -> Any:
+    """P || (R1 > (C1 > (A1 -go-> F1), Z1), R2 > (C2 > (A2 -go-> F2), Z2)): C1 -Completed / mark->
+    Z1, C2 -Completed [after_first] / act-> Z2.  "go" completes C1 and C2 in one microstep."""
+
+    def region(n: str, **completion: Any) -> Any:
+        done, after = final(f"F{n}"), leaf(f"Z{n}", on_state=lambda ctx: None)
+        work = leaf(f"A{n}", on_state=on({"go": E.GO}), transitions=lambda: [LabeledTransition(E.GO, done)])
+        inner = box(
+            f"C{n}", work, done, transitions=lambda: [LabeledTransition(Completed, after, **completion)]
+        )
+        return box(f"R{n}", inner, after)
+
+    def act(ctx: Any) -> None:
+        ctx.common["log"].append("act C2")
+
+    return regions("P", region("1", action=mark), region("2", guard=after_first, action=act))
+
+
+async def test_completions_of_one_microstep_are_taken_one_at_a_time_in_document_order() -> None:
+    # SCXML queues one done.state.X event per completed state and takes each in a microstep of its
+    # own, in document order: C1's completion (leave, act, enter) before C2's, whose guard sees
+    # what C1's action did.  Before: both were taken together, their guards asked first (C2's
+    # failed, so C2 stayed in F2) and the states left before any action ran.
+    fsm = StateMachine(done_in_both())
+    await fsm.run()
+    drain(fsm)
+    await send_all(fsm, "go")
+    assert names(fsm.configuration) == ["P", "R1", "Z1", "R2", "Z2"]
+    assert drain(fsm) == [
+        "leave A2",  # left innermost first, the later region first (SCXML's exit order)
+        "leave A1",
+        "enter F1",
+        "enter F2",
+        "leave F1",
+        "leave C1",
+        "act C1",
+        "enter Z1",
+        "leave F2",
+        "leave C2",
+        "act C2",
+        "enter Z2",
+    ]

@@ -597,3 +597,56 @@ def test_history_targets_with_different_defaults_keep_each_default(
     assert trace_states(root, *script) == where
     assert trace_states(from_scxml(document), *script) == where
     assert to_scxml(from_scxml(document)) == document
+
+
+DOOR = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" name="door" initial="closed">\n'
+    '  <state id="closed">\n'
+    '    <transition event="open" target="opened" />\n'
+    "  </state>\n"
+    '  <state id="opened">\n'
+    '    <transition event="close" target="closed" />\n'
+    "  </state>\n"
+    "</scxml>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "machine"),
+    [("door", "door"), (None, "closed"), ("closed", "closed")],
+    ids=["named", "unnamed", "named-as-initial"],
+)
+def test_the_documents_name_is_the_machines_and_is_written_back(name: str | None, machine: str) -> None:
+    # Before: the document's name was dropped: the machine was named after its initial state, and
+    # exported as name="closed".
+    document = DOOR.replace(' name="door"', "" if name is None else f' name="{name}"')
+    imported = from_scxml(document)
+    fsm = StateMachine(imported)
+    seen: list[Any] = []
+    fsm.add_observer(seen.append)
+    fsm.run_sync()
+    fsm.send("open")
+    assert fsm.current_state.name == "opened"
+    assert {event.source for event in seen} == {machine}
+    assert to_scxml(imported) == DOOR.replace('name="door"', f'name="{machine}"')
+
+
+EXPRESSION = DOOR.replace('event="open"', 'event="open" cond="width &gt; 1"')
+
+
+def test_an_expression_cond_is_looked_up_as_the_fix_says_and_written_back() -> None:
+    # The import's fix for a cond that is an expression names the registry call with the
+    # expression as the key; the machine it gives runs, and is written back as it was read.
+    # Before: the export refused it (a guard name must be an identifier), with the same registry.
+    with pytest.raises(
+        DefinitionError, match=re.escape("Fix: pass from_scxml(..., registry={'width > 1': function})")
+    ):
+        from_scxml(EXPRESSION)
+    registry = {"width > 1": lambda ctx: ctx.common.get("width", 0) > 1}
+    imported = from_scxml(EXPRESSION, registry)
+    fsm = StateMachine(imported, common_data={"width": 2})
+    fsm.run_sync()
+    fsm.send("open")
+    assert fsm.current_state.name == "opened"
+    assert to_scxml(imported, names=registry) == EXPRESSION
