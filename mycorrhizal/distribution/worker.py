@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, FencedError, StoreError, fix_last, reason
 from ..common.timebase import Timebase, WallClock
-from ..hypha import NetSpec, Runner
+from ..hypha import NetSpec
 from .committer import Committer, refusal
 from .connection import (
     Outage,
@@ -41,7 +41,7 @@ from .connection import (
     raise_if_cancelled,
     redis_failure,
 )
-from .handlers import Outputs, Source, local_net
+from .handlers import LocalRunner, Outputs, Source, local_net
 from .layout import agree_on_partitions
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -103,7 +103,8 @@ class Worker:
         self._partitions = Partitions(self._client, self.shared, self.name, self.lease)
         self.concurrency = concurrency
         clock = timebase if timebase is not None else WallClock()
-        self.runner = Runner(local_net(self.shared, self, concurrency), blackboard, clock)
+        net_here, pass_as = local_net(self.shared, self, concurrency), self._pass_codecs
+        self.runner = LocalRunner(net_here, blackboard, clock, self.shared, self.codecs, self.name, pass_as)
         """The local runner (its stats count this worker's firings)."""
         self._reader = Reader(
             self._client, self.shared, self.name, self.codecs, self.runner, self._partitions,
