@@ -71,16 +71,21 @@ class SnapshotRow:
 
 
 class Job:
-    """Work for the thread after the rows before it are committed; ``action=None`` is a barrier."""
+    """Work for the thread after the rows before it are committed; ``action=None`` is a barrier.
+    ``what`` says it in its errors (``open the journal of run 'orders'``)."""
 
-    __slots__ = ("action", "future", "loop")
+    __slots__ = ("action", "future", "loop", "what")
 
     def __init__(
-        self, action: Callable[[sqlite3.Connection], Any] | None, future: asyncio.Future[Any] | None
+        self,
+        action: Callable[[sqlite3.Connection], Any] | None,
+        future: asyncio.Future[Any] | None,
+        what: str = "do what was asked",
     ) -> None:
         self.action = action
         self.future = future
         self.loop = future.get_loop() if future is not None else None
+        self.what = what
 
 
 class Writer:
@@ -240,7 +245,7 @@ class Writer:
             _settle(job, None, exc)
         except sqlite3.Error as exc:
             _rollback(self._connection)
-            _settle(job, None, self._refused(exc))
+            _settle(job, None, self._refused(exc, job.what))
         except Exception as exc:
             _rollback(self._connection)
             _settle(job, None, exc)
@@ -292,12 +297,15 @@ class Writer:
                 owner.durable_seq = seq
         return None
 
-    def _refused(self, exc: sqlite3.Error) -> StoreError:
-        """The error for a job (open a journal, load) that SQLite refused."""
+    def _refused(self, exc: sqlite3.Error, what: str) -> StoreError:
+        """The error for a job (``what``: open a journal, load a run) that SQLite refused."""
         if not _is_busy(exc):
-            return StoreError(f"the SQLite store {self.path!r} could not do what was asked: {exc}")
+            return StoreError(
+                f"the SQLite store {self.path!r} could not {what}: {exc}. Fix: check that the file can be "
+                "read and written and its disk has room, then try again"
+            )
         return StoreBusyError(
-            f"the SQLite store {self.path!r} could not do what was asked: another connection held the "
+            f"the SQLite store {self.path!r} could not {what}: another connection held the "
             f"file's write lock longer than busy_timeout={self.busy_timeout:g} s ({exc}). Fix: raise "
             "SQLiteStore(busy_timeout=...) or stop the other writer"
         )

@@ -232,6 +232,15 @@ def busy(path: Path, named: str = "run 'orders'") -> str:
     )
 
 
+def refused(path: Path, what: str) -> str:
+    """What a job (opening a journal...) that found the file busy on its own says, whole."""
+    return (
+        rf"^the SQLite store {re.escape(repr(str(path)))} could not {what}: another connection held the "
+        r"file's write lock longer than busy_timeout=0\.01 s \(database is locked\)\. "
+        r"Fix: raise SQLiteStore\(busy_timeout=\.\.\.\) or stop the other writer$"
+    )
+
+
 async def test_a_busy_file_is_reported_and_retried_not_fatal(
     path: Path, other_writer: sqlite3.Connection
 ) -> None:
@@ -260,10 +269,8 @@ async def test_a_busy_file_is_reported_and_retried_not_fatal(
     )
     assert (await store.open_journal("refunds")).epoch == 1
     other_writer.execute("BEGIN IMMEDIATE")  # nothing kept back: opening a journal finds it busy itself
-    with pytest.raises(
-        StoreBusyError, match=r"could not do what was asked: another connection held .* Fix: raise"
-    ):
-        await store.open_journal("audit")
+    with pytest.raises(StoreBusyError, match=refused(path, "open the journal of run 'audit'")):
+        await store.open_journal("audit")  # (it said "could not do what was asked", not which run)
     other_writer.execute("ROLLBACK")
     assert (await store.open_journal("audit")).epoch == 1
     await store.close()
