@@ -62,6 +62,8 @@ _FENCED_FIX = (
     "(Worker(lease=...), --lease) than their longest pauses"
 )
 """What to do about a refused commit: Redis has the token right; frequent refusals mean short leases."""
+_DEFECT = "this is a defect (of a codec, or of mycorrhizal: report it with the traceback logged)"
+"""The fix of a failure that says none of its own."""
 
 
 class Worker:
@@ -231,12 +233,10 @@ class Worker:
             return
         log.error("worker %s: %s failed; the worker stops", self.name, what, exc_info=exc)
         said = f"worker {self.name!r}: {what} failed with {type(exc).__name__}: {reason(exc)}"
-        if ". Fix: " not in str(exc):  # (an error that says its own fix is told with it, last)
-            said += (
-                ". Fix: this is a defect (of a codec, or of mycorrhizal: report it with the traceback logged)"
-            )
         stopped = "; the worker stopped (what it held went back to Redis, for other workers to fire)"
-        self.failure = ExecutionError(f"{fix_last(said, stopped)}; start the worker again")
+        # (an error that says its own fix is told with it, last)
+        told = fix_last(said, stopped, otherwise=_DEFECT)
+        self.failure = ExecutionError(f"{told}; start the worker again")
         self.failure.__cause__ = exc
         if self._reader.running:
             self._reader.running = False
