@@ -40,9 +40,9 @@ MACHINE_POOL = "mycelium.MachinePool"
 _STORE = "give the file a Runner with store=SQLiteStore(...) wrote"
 
 
-async def _no_run(store: SQLiteStore, path: str, run: str) -> str:
+def _no_run(infos: tuple[RunInfo, ...], path: str, run: str) -> str:
     """The error for ``--run run``, which the store ``path`` does not hold, with the runs it holds."""
-    known = [info.run for info in await store.runs()]
+    known = [info.run for info in infos]
     if not known:
         return f"store {path!r} has no run {run!r}: it holds none yet. Fix: drop --run"
     shown = ", ".join(map(repr, known))
@@ -93,11 +93,11 @@ async def store_report(path: str, *, run: str | None = None, records: int = 10) 
     except StoreError as exc:
         raise CommandError(fix_last(f"cannot open {path!r} as a store: {exc}", "", otherwise=_STORE)) from exc
     try:
-        infos = await store.runs()
+        infos = everything = await store.runs()
         if run is not None:
-            infos = tuple(info for info in infos if info.run == run)
+            infos = tuple(info for info in everything if info.run == run)
             if not infos:
-                raise CommandError(await _no_run(store, path, run))
+                raise CommandError(_no_run(everything, path, run))
         lines = [f"store {path}: {len(infos)} run(s)"]
         for info in infos:
             lines.extend(_run_report(info, await store.load(info.run), records))

@@ -323,7 +323,7 @@ class StoreError(MycorrhizalError):
 
 class StoreBusyError(StoreError):
     """Another connection held a store's file longer than its ``busy_timeout``: nothing was lost, the
-    store keeps what was appended and its next commit tries again."""
+    store keeps what was appended and tries again, on its own and at its next commit."""
 
 
 class StoreClosedError(StoreError):

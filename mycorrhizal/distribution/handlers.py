@@ -12,19 +12,30 @@ back into its place (and retries as its error policy says).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 import attrs
 
-from ..common.errors import RoutingError
-from ..hypha import Consumed, FiringContext, HandlerKind, ListValue, NetSpec, SubnetSpec, TransitionSpec
+from ..common.codecs import CodecRegistry
+from ..common.errors import CodecError, RoutingError
+from ..common.timebase import Timebase
+from ..hypha import (
+    Consumed,
+    FiringContext,
+    HandlerKind,
+    ListValue,
+    NetSpec,
+    Runner,
+    SubnetSpec,
+    TransitionSpec,
+)
 from ..hypha.compile import FlatTransition
 from ..hypha.coroutines import collect_async, merge_outputs
 from ..hypha.outputs import output_items, tokens_of
 from .shared import SharedNet
 
-__all__ = ["Outputs", "Port", "Source", "local_net"]
+__all__ = ["LocalRunner", "Outputs", "Port", "Source", "local_net"]
 
 Outputs = list[tuple[str, Any]]  # (qualified name of a shared place, token)
 Source = tuple[str, str, str | None]
@@ -73,6 +84,58 @@ def local_net(shared: SharedNet, port: Port, concurrency: int | None) -> NetSpec
             else spec.concurrency,
         )
     return _rebuild(shared.net, shared.flat.name, replaced)
+
+
+class LocalRunner(Runner):
+    """A worker's runner: a token added by hand to a shared place goes to Redis when it fires, so one
+    Redis cannot take (its type has no codec, its ``fsm_key`` fails) is refused as it is added;
+    taken in, it would fail at every retry, first in its place, holding back every token after it."""
+
+    __slots__ = ("_shared", "_codecs", "_worker", "_pass_as")
+
+    def __init__(
+        self,
+        net: NetSpec,
+        blackboard: Any,
+        timebase: Timebase,
+        shared: SharedNet,
+        codecs: CodecRegistry,
+        worker: str,
+        pass_as: str | None,
+    ) -> None:
+        super().__init__(net, blackboard, timebase)
+        self._shared = shared
+        self._codecs = codecs
+        self._worker = worker
+        self._pass_as = pass_as  # how to pass a registry, if the worker was given none
+
+    def add_token(self, place: str, token: Any) -> None:
+        """As :meth:`Runner.add_token`; CodecError / RoutingError for a token Redis cannot take."""
+        self._check_arriving(place, (token,))
+        super().add_token(place, token)
+
+    def add_tokens(self, place: str, tokens: Iterable[Any]) -> None:
+        """As :meth:`Runner.add_tokens` (all or none); CodecError / RoutingError for one Redis cannot
+        take."""
+        if isinstance(tokens, Iterable) and not isinstance(tokens, str | bytes | bytearray):
+            tokens = list(tokens)  # (read once: an iterator is checked, then added)
+            self._check_arriving(place, tokens)
+        super().add_tokens(place, tokens)  # (refuses what is not a collection of tokens)
+
+    def _check_arriving(self, place: str, tokens: Iterable[Any]) -> None:
+        index = self._shared.flat.place_index(place) if isinstance(place, str) else None
+        if index is None:
+            return  # an unknown place: the runner says so
+        qname = self._shared.flat.places[index].qname
+        if qname not in self._shared.shared:
+            return
+        for token in tokens:
+            self._shared.stream_of(qname, token, self._codecs)  # (RoutingError if fsm_key fails)
+            try:
+                self._codecs.dumps(token)
+            except CodecError as exc:
+                where = f"worker {self._worker!r}: a token added to shared place {qname!r} cannot be encoded"
+                raise exc.at(where, pass_as=self._pass_as) from exc
 
 
 def _rebuild(net: NetSpec, scope: str, replaced: dict[str, TransitionSpec]) -> NetSpec:

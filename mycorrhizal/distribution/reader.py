@@ -29,7 +29,7 @@ from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError
 from ..hypha import Runner
 from .connection import Outage, decoded, raise_if_cancelled
-from .dead_letters import bury
+from .dead_letters import burier, bury
 from .handlers import Source
 from .partitions import Partition, Partitions
 from .shared import GROUP, SharedNet
@@ -47,7 +47,7 @@ class Reader:
     __slots__ = (
         "_client", "_shared", "_name", "_codecs", "_runner", "_partitions", "prefetch", "block",
         "place_of", "part_of", "unkeyed", "held", "local", "committing", "room", "running", "burials",
-        "reads", "read_entries", "reclaimed", "outage",
+        "reads", "read_entries", "reclaimed", "outage", "_burier",
     )  # fmt: skip
 
     def __init__(
@@ -64,6 +64,7 @@ class Reader:
         """Entries of ``shared``'s streams for the consumer ``name``, at most ``prefetch`` held at a
         time, each read waiting at most ``block`` seconds for new entries."""
         self._client = client
+        self._burier = burier(client)
         self._shared = shared
         self._name = name
         self._codecs = codecs
@@ -184,7 +185,7 @@ class Reader:
                 log.warning(msg, self._name, entry, stream, failure)
 
         place = self.place_of[stream]
-        burial = bury(self._client, self._shared.keys, self._name, place, stream, entry, fields, str(exc))
+        burial = bury(self._burier, self._shared.keys, self._name, place, stream, entry, fields, str(exc))
         task = asyncio.get_running_loop().create_task(burial, name=f"worker {self._name} burial of {entry}")
         self.burials.add(task)
         task.add_done_callback(moved)

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from ..common.codecs import CodecRegistry
 from ..common.errors import CodecError, ExecutionError, FencedError, StoreError, fix_last, reason
 from ..common.timebase import Timebase, WallClock
-from ..hypha import NetSpec, Runner
+from ..hypha import NetSpec
 from .committer import Committer, refusal
 from .connection import (
     Outage,
@@ -41,7 +41,7 @@ from .connection import (
     raise_if_cancelled,
     redis_failure,
 )
-from .handlers import Outputs, Source, local_net
+from .handlers import LocalRunner, Outputs, Source, local_net
 from .layout import agree_on_partitions
 from .liveness import claim_name, heartbeat, leave, live_workers
 from .machines import KeyedMachines, Write
@@ -62,6 +62,8 @@ _FENCED_FIX = (
     "(Worker(lease=...), --lease) than their longest pauses"
 )
 """What to do about a refused commit: Redis has the token right; frequent refusals mean short leases."""
+_DEFECT = "this is a defect (of a codec, or of mycorrhizal: report it with the traceback logged)"
+"""The fix of a failure that says none of its own."""
 
 
 class Worker:
@@ -103,7 +105,8 @@ class Worker:
         self._partitions = Partitions(self._client, self.shared, self.name, self.lease)
         self.concurrency = concurrency
         clock = timebase if timebase is not None else WallClock()
-        self.runner = Runner(local_net(self.shared, self, concurrency), blackboard, clock)
+        net_here, pass_as = local_net(self.shared, self, concurrency), self._pass_codecs
+        self.runner = LocalRunner(net_here, blackboard, clock, self.shared, self.codecs, self.name, pass_as)
         """The local runner (its stats count this worker's firings)."""
         self._reader = Reader(
             self._client, self.shared, self.name, self.codecs, self.runner, self._partitions,
@@ -230,12 +233,10 @@ class Worker:
             return
         log.error("worker %s: %s failed; the worker stops", self.name, what, exc_info=exc)
         said = f"worker {self.name!r}: {what} failed with {type(exc).__name__}: {reason(exc)}"
-        if ". Fix: " not in str(exc):  # (an error that says its own fix is told with it, last)
-            said += (
-                ". Fix: this is a defect (of a codec, or of mycorrhizal: report it with the traceback logged)"
-            )
         stopped = "; the worker stopped (what it held went back to Redis, for other workers to fire)"
-        self.failure = ExecutionError(f"{fix_last(said, stopped)}; start the worker again")
+        # (an error that says its own fix is told with it, last)
+        told = fix_last(said, stopped, otherwise=_DEFECT)
+        self.failure = ExecutionError(f"{told}; start the worker again")
         self.failure.__cause__ = exc
         if self._reader.running:
             self._reader.running = False

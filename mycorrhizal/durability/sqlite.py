@@ -84,7 +84,9 @@ class SQLiteStore:
         earlier = self._journals.pop(run, None)
         if earlier is not None:  # this store's own older journal: fenced at once, not at its next commit
             earlier._owner.broken = superseded(run)
-        owner = await self._call(lambda connection: _claim(connection, run))
+        owner = await self._call(
+            lambda connection: _claim(connection, run), f"open the journal of run {run!r}"
+        )
         self._writer.owners[owner.run_id] = owner
         journal = SQLiteJournal(self, owner)
         self._journals[run] = journal
@@ -94,12 +96,12 @@ class SQLiteStore:
     async def load(self, run: str) -> Recovery | None:
         """The latest snapshot of ``run`` and the durable records after it; None for an unknown run."""
         self._check_open()
-        return await self._call(lambda connection: _load(connection, run))
+        return await self._call(lambda connection: _load(connection, run), f"load run {run!r}")
 
     async def runs(self) -> tuple[RunInfo, ...]:
         """Every run this store holds, by name."""
         self._check_open()
-        return await self._call(_runs)
+        return await self._call(_runs, "list its runs")
 
     async def flush(self) -> None:
         """Return once everything appended so far, by any of this store's journals, is durable."""
@@ -130,9 +132,11 @@ class SQLiteStore:
         if self._closed:
             raise StoreClosedError(f"the store {self.path!r} is closed. Fix: open a new SQLiteStore")
 
-    async def _call(self, action: Callable[[sqlite3.Connection], T] | None) -> T:
+    async def _call(
+        self, action: Callable[[sqlite3.Connection], T] | None, what: str = "do what was asked"
+    ) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._writer.submit(Job(action, future))
+        self._writer.submit(Job(action, future, what))
         return await future
 
     def _forget(self, journal: SQLiteJournal) -> None:

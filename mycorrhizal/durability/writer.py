@@ -10,9 +10,10 @@ A commit first checks that each run it writes still belongs to this store's jour
 ``runs`` is the one the journal got when it opened): a run taken over by another writer is fenced,
 its rows dropped, and its journal refuses any further work.  A file whose write lock another
 connection held past ``busy_timeout`` is reported to whoever waits (:class:`StoreBusyError`) and
-the commit's rows are kept, in order, for the next commit, which tries again; jobs behind them wait
-for them too.  Any other database error stops the store for good: what was appended after the last
-successful commit is not written, so the file always holds a prefix of what was appended.
+the commit's rows are kept, in order, and tried again (every ``RETRY_BUSY`` seconds, even if
+nothing else comes, and first in the next commit); jobs behind them wait for them too.  Any other
+database error stops the store for good: what was appended after the last successful commit is not
+written, so the file always holds a prefix of what was appended.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ from typing import Any
 from ..common.errors import FencedError, StoreBusyError, StoreClosedError, StoreError
 from .journal import fresh
 
-__all__ = ["Job", "Owner", "SnapshotRow", "Writer"]
+__all__ = ["RETRY_BUSY", "Job", "Owner", "SnapshotRow", "Writer"]
 
 log = logging.getLogger("mycorrhizal.durability")
+
+RETRY_BUSY = 0.1
+"""Seconds between the writer's tries to commit what a busy file held back (each try itself waits
+up to ``busy_timeout`` for the lock)."""
 
 Row = tuple[int, int, str]  # run id, seq, the record as JSON text ``[kind, payload]``
 _INSERT = "INSERT INTO journal (run_id, first_seq, last_seq, records) VALUES (?, ?, ?, ?)"
@@ -71,16 +76,21 @@ class SnapshotRow:
 
 
 class Job:
-    """Work for the thread after the rows before it are committed; ``action=None`` is a barrier."""
+    """Work for the thread after the rows before it are committed; ``action=None`` is a barrier.
+    ``what`` says it in its errors (``open the journal of run 'orders'``)."""
 
-    __slots__ = ("action", "future", "loop")
+    __slots__ = ("action", "future", "loop", "what")
 
     def __init__(
-        self, action: Callable[[sqlite3.Connection], Any] | None, future: asyncio.Future[Any] | None
+        self,
+        action: Callable[[sqlite3.Connection], Any] | None,
+        future: asyncio.Future[Any] | None,
+        what: str = "do what was asked",
     ) -> None:
         self.action = action
         self.future = future
         self.loop = future.get_loop() if future is not None else None
+        self.what = what
 
 
 class Writer:
@@ -127,7 +137,7 @@ class Writer:
         self._keep = keep
         self._gate = threading.Lock()  # orders submit() against the thread's last look at the queue
         self._closed = False
-        # What a commit could not write because the file was busy: the next commit writes it first.
+        # What a commit could not write because the file was busy: retried, and first in the next commit.
         self._held: tuple[list[Row], list[SnapshotRow]] = ([], [])
         # A daemon: a store never closed must not keep the interpreter alive (its finalizer stops it).
         self._thread = threading.Thread(target=self._run, name=f"mycorrhizal-sqlite {path}", daemon=True)
@@ -160,7 +170,9 @@ class Writer:
         items: list[Row | SnapshotRow | Job] = []
         try:
             while stop is None:
-                self.wake.wait()
+                # Records a busy file held back are tried again even if nothing else comes: a journal
+                # gone quiet must not keep them in memory only until its next append.
+                self.wake.wait(RETRY_BUSY if any(self._held) else None)
                 if self._interval and not self.hurry.is_set() and len(self.queue) < self._max_batch:
                     self.hurry.wait(self._interval)  # let more rows join this commit
                 self.wake.clear()
@@ -240,7 +252,7 @@ class Writer:
             _settle(job, None, exc)
         except sqlite3.Error as exc:
             _rollback(self._connection)
-            _settle(job, None, self._refused(exc))
+            _settle(job, None, self._refused(exc, job.what))
         except Exception as exc:
             _rollback(self._connection)
             _settle(job, None, exc)
@@ -253,7 +265,8 @@ class Writer:
         """Write ``rows`` and ``snapshots`` after those a busy file kept back, in one transaction; the
         error if the file is still busy (they are all kept back then), None otherwise."""
         held_rows, held_snapshots = self._held
-        if held_rows or held_snapshots:
+        retrying = bool(held_rows or held_snapshots)
+        if retrying:
             rows, snapshots = held_rows + rows, held_snapshots + snapshots
             self._held = ([], [])
         if not rows and not snapshots or self.failure is not None:
@@ -277,7 +290,7 @@ class Writer:
             _rollback(connection)
             if _is_busy(exc):
                 self._held = (rows, snapshots)
-                return self._busy(last, exc)
+                return self._busy(last, exc, retrying)
             failure = StoreError(
                 f"the SQLite store {self.path!r} could not commit {self._runs_named(last)}: {exc}; nothing "
                 "more is written. Fix: free the disk or repair the file, then open a new SQLiteStore on it "
@@ -285,6 +298,9 @@ class Writer:
             )
             self._fail(failure, exc)
             return None
+        if retrying:
+            log.info("the SQLite store %r wrote the records a busy file had held back (%s)", self.path,
+                     self._runs_named(last))  # fmt: skip
         owners = self.owners
         for run_id, seq in last.items():
             owner = owners.get(run_id)
@@ -292,26 +308,33 @@ class Writer:
                 owner.durable_seq = seq
         return None
 
-    def _refused(self, exc: sqlite3.Error) -> StoreError:
-        """The error for a job (open a journal, load) that SQLite refused."""
+    def _refused(self, exc: sqlite3.Error, what: str) -> StoreError:
+        """The error for a job (``what``: open a journal, load a run) that SQLite refused."""
         if not _is_busy(exc):
-            return StoreError(f"the SQLite store {self.path!r} could not do what was asked: {exc}")
+            return StoreError(
+                f"the SQLite store {self.path!r} could not {what}: {exc}. Fix: check that the file can be "
+                "read and written and its disk has room, then try again"
+            )
         return StoreBusyError(
-            f"the SQLite store {self.path!r} could not do what was asked: another connection held the "
+            f"the SQLite store {self.path!r} could not {what}: another connection held the "
             f"file's write lock longer than busy_timeout={self.busy_timeout:g} s ({exc}). Fix: raise "
             "SQLiteStore(busy_timeout=...) or stop the other writer"
         )
 
-    def _busy(self, runs: dict[int, int], exc: sqlite3.Error) -> StoreBusyError:
-        """The error for a commit of ``runs`` that another connection's write lock held off."""
+    def _busy(self, runs: dict[int, int], exc: sqlite3.Error, retrying: bool) -> StoreBusyError:
+        """The error for a commit of ``runs`` that another connection's write lock held off (logged
+        as a warning when the file is found busy, not at each try after)."""
         busy = StoreBusyError(
             f"the SQLite store {self.path!r} could not commit {self._runs_named(runs)}: another connection "
             f"held the file's write lock longer than busy_timeout={self.busy_timeout:g} s ({exc}); nothing "
-            "is lost: the records stay queued and the next commit (a flush, an append or closing) tries "
-            "again. Fix: raise SQLiteStore(busy_timeout=...) or stop the other writer"
+            f"is lost: the records stay queued, and the writer tries again every {RETRY_BUSY:g} s and at "
+            "every flush, append or close. Fix: raise SQLiteStore(busy_timeout=...) or stop the other writer"
         )
         busy.__cause__ = exc
-        log.warning("%s", busy)
+        if retrying:
+            log.debug("%s", busy)
+        else:
+            log.warning("%s", busy)
         return busy
 
     def _lost(self, cause: BaseException | None) -> StoreError:

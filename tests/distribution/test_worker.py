@@ -498,6 +498,56 @@ async def test_a_token_added_to_a_shared_place_by_hand_goes_to_redis_and_holds_n
         await worker.stop()
 
 
+@pytest.mark.parametrize(
+    ("net", "add", "error", "refused"),
+    [
+        (
+            Gated,
+            lambda runner: runner.add_token("jobs", Job(1)),
+            CodecError,
+            r"^worker 'w1': a token added to shared place 'Gated\.jobs' cannot be encoded: cannot encode a "
+            r"[\w.]*\bJob: its type is not registered\. Fix: make a CodecRegistry, .*Worker\(\.\.\., "
+            r"codecs=registry\) to every worker, .*$",
+        ),
+        (
+            Gated,
+            lambda runner: runner.add_tokens("Gated.jobs", [7, Job(1)]),  # all or none
+            CodecError,
+            r"^worker 'w1': a token added to shared place 'Gated\.jobs' cannot be encoded: cannot encode a "
+            r"[\w.]*\bJob: its type is not registered\. Fix: ",
+        ),
+        (
+            Tally,
+            lambda runner: runner.add_token("jobs", 5),
+            RoutingError,
+            r"^transition 'Tally\.count': fsm_key raised TypeError: .* on token 5 .*\. Fix: make fsm_key "
+            r"return a str, a number or a tuple for every token of 'Tally\.jobs'$",
+        ),
+    ],
+    ids=["unregistered type", "one of several", "no key"],
+)
+async def test_a_token_added_by_hand_that_redis_cannot_take_is_refused_and_holds_nothing_up(
+    redis_url: str,
+    redis_prefix: str,
+    net: Any,
+    add: Callable[[Any], None],
+    error: type[Exception],
+    refused: str,
+) -> None:
+    """Before the fix it was taken into the place, and its firing failed at every retry, for ever:
+    first in its place, it held back the tokens submitted after it, which never fired."""
+    worker = Worker(net, redis_url, prefix=redis_prefix, lease=5, name="w1")
+    async with Client(net, redis_url, prefix=redis_prefix) as client:
+        await worker.start()
+        with pytest.raises(error, match=refused):
+            add(worker.runner)
+        assert worker.runner.tokens("jobs") == ()
+        await client.submit("jobs", [["k", 8] if net is Tally else 8])
+        await until(lambda: done_count(client, 1), "the submitted token is fired", seconds=3)
+        assert await client.depth("jobs") == 0 and not worker.runner.errors
+        await worker.stop()
+
+
 @pytest.mark.parametrize(("first", "token"), [(0, 7), ("b", "a")], ids=["small int", "one character"])
 async def test_equal_tokens_that_are_one_object_are_each_fired_once(
     redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture, first: Any, token: Any

@@ -627,6 +627,27 @@ async def test_a_busy_file_is_reported_by_flush_and_the_runner_goes_on(tmp_path:
     await store.close()
 
 
+@pytest.mark.parametrize("begin", ["flush", "start"])
+async def test_a_busy_file_met_when_the_journal_opens_names_the_run(tmp_path: Path, begin: str) -> None:
+    # Opening the journal found the file busy and said "could not do what was asked", not which run.
+    path = tmp_path / "run.db"
+    store = SQLiteStore(path, busy_timeout=0.01)
+    runner = Runner(shop(), store=store, run="shop-1", timebase=ManualClock())
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(
+        StoreBusyError,
+        match=r"could not open the journal of run 'shop-1': another connection held .*\. "
+        r"Fix: raise SQLiteStore\(busy_timeout=\.\.\.\) or stop the other writer$",
+    ):
+        await getattr(runner, begin)()
+    other.execute("ROLLBACK")
+    other.close()
+    await runner.flush()  # the file is free again: the journal opens
+    assert [info.run for info in await store.runs()] == ["shop-1"]
+    await store.close()
+
+
 @pytest.mark.parametrize("journaled", [False, True], ids=["closed before the start", "closed after a start"])
 async def test_a_closed_store_is_named_with_the_run_and_what_to_do(store: Any, journaled: bool) -> None:
     # Starting said "the store ... is closed" without the run, and a journal closed with its store

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,6 +234,15 @@ def busy(path: Path, named: str = "run 'orders'") -> str:
     )
 
 
+def refused(path: Path, what: str) -> str:
+    """What a job (opening a journal...) that found the file busy on its own says, whole."""
+    return (
+        rf"^the SQLite store {re.escape(repr(str(path)))} could not {what}: another connection held the "
+        r"file's write lock longer than busy_timeout=0\.01 s \(database is locked\)\. "
+        r"Fix: raise SQLiteStore\(busy_timeout=\.\.\.\) or stop the other writer$"
+    )
+
+
 async def test_a_busy_file_is_reported_and_retried_not_fatal(
     path: Path, other_writer: sqlite3.Connection
 ) -> None:
@@ -260,12 +271,53 @@ async def test_a_busy_file_is_reported_and_retried_not_fatal(
     )
     assert (await store.open_journal("refunds")).epoch == 1
     other_writer.execute("BEGIN IMMEDIATE")  # nothing kept back: opening a journal finds it busy itself
-    with pytest.raises(
-        StoreBusyError, match=r"could not do what was asked: another connection held .* Fix: raise"
-    ):
-        await store.open_journal("audit")
+    with pytest.raises(StoreBusyError, match=refused(path, "open the journal of run 'audit'")):
+        await store.open_journal("audit")  # (it said "could not do what was asked", not which run)
     other_writer.execute("ROLLBACK")
     assert (await store.open_journal("audit")).epoch == 1
+    await store.close()
+
+
+class Written(logging.Handler):
+    """Sets :attr:`event` when the store says it wrote what a busy file had held back."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "wrote the records a busy file had held back" in record.getMessage():
+            self.event.set()
+
+
+async def test_what_a_busy_file_held_back_is_written_once_it_is_free_with_nothing_else_to_commit(
+    path: Path, other_writer: sqlite3.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    # They waited for the next commit (a flush, an append, closing): a journal that went quiet after
+    # the busy error kept its records in memory only, for as long as it stayed quiet.
+    store = SQLiteStore(path, commit_interval=0, busy_timeout=0.01)
+    journal = await store.open_journal("orders")
+    written = Written()
+    logging.getLogger("mycorrhizal.durability").addHandler(written)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="mycorrhizal.durability"):
+            other_writer.execute("BEGIN IMMEDIATE")
+            journal.append("fire", payload(1))
+            with pytest.raises(StoreBusyError, match=busy(path)):
+                await journal.flush()
+            other_writer.execute("ROLLBACK")  # the file is free; the journal appends nothing more
+            assert await asyncio.to_thread(written.event.wait, 10), "the records stayed held back"
+    finally:
+        logging.getLogger("mycorrhizal.durability").removeHandler(written)
+    assert raw(path, "SELECT first_seq, last_seq FROM journal") == [(1, 1)]
+    assert journal.durable_seq == 1
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO]
+    assert [level for level, _ in said] == ["WARNING", "INFO"], said  # the retries said once, not each
+    assert re.search(busy(path), said[0][1]) and re.search(
+        rf"^the SQLite store {re.escape(repr(str(path)))} wrote the records a busy file had held back "
+        r"\(run 'orders'\)$",
+        said[1][1],
+    )
     await store.close()
 
 
