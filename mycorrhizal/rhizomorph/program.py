@@ -218,14 +218,20 @@ def build(plan: Plan, observed: bool = False) -> Program:
 # ----------------------------------------------------------------------------------------- observing
 
 
+# Each wrapper tests the observers before it builds a record (a clock reading, then the record), the
+# test ``Runner._emit`` would make after: the last observer detached (it raised) in the middle of a
+# tick swaps the runner back to its plain program for the next tick only, and the rest of this one
+# goes on in these wrappers, which so build no record for nobody.
+
+
 def _observe_tick(plan: Plan, i: int, tick: TickFn) -> TickFn:
     source, node, path = plan.name, plan.ids[i], plan.paths[i]
 
     def observed(rt: Host) -> Status:
         old = rt.status[i]
         r = tick(rt)
-        if r is not old:
-            rt._emit(make_status_changed((source, rt.timebase.now(), node, path, old, r)))
+        if r is not old and (observers := rt._observers):  # (see the note above)
+            observers.emit(make_status_changed((source, rt.timebase.now(), node, path, old, r)))
         return r
 
     return observed
@@ -237,8 +243,8 @@ def _observe_halt(plan: Plan, i: int, halt: HaltFn) -> HaltFn:
     def observed(rt: Host) -> None:
         was_running = rt.status[i] is Status.RUNNING
         halt(rt)
-        if was_running:
-            rt._emit(make_halted((source, rt.timebase.now(), node, path)))
+        if was_running and (observers := rt._observers):
+            observers.emit(make_halted((source, rt.timebase.now(), node, path)))
 
     return observed
 
@@ -251,7 +257,8 @@ def _observe_root(plan: Plan, tick: TickFn) -> TickFn:
         if observers is not None and TickStarted in observers.requested:  # told on request
             observers.emit_requested(make_tick_started((source, rt.timebase.now(), rt.ticks)))
         r = tick(rt)
-        rt._emit(make_tick_finished((source, rt.timebase.now(), rt.ticks, r)))
+        if observers:  # (false once the last one was detached during the tick)
+            observers.emit(make_tick_finished((source, rt.timebase.now(), rt.ticks, r)))
         return r
 
     return observed

@@ -116,6 +116,14 @@ class LeafTasks:
         if owner is not None:
             owner._cleanup_failed(i, error, "cancellation")
         else:
+            spec = self.specs[i]
             log.error(
-                "%s: a leaf of a dropped runner raised while being cancelled", self.name, exc_info=error
+                "%s: %s %r, a leaf of a dropped runner, raised %r while being cancelled. Fix: let the "
+                "leaf's coroutine unwind without raising when it is cancelled (handle the error in its "
+                "finally block)",
+                self.name,
+                spec.kind,
+                spec.name,
+                error,
+                exc_info=error,
             )

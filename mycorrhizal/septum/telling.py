@@ -109,9 +109,11 @@ class Telling:
     def tell_asked(self, observers: Observers, node: Node, op: Op, msg: Any, now: float) -> None:
         """Tell the observers asking for them that ``msg`` (unless None) was handled by ``node``
         and that ``node`` is left, by ``op`` (see :meth:`tell`)."""
-        requested, name, label = observers.requested, self.spec.shown, op.label
-        if msg is not None and MessageHandled in requested:
+        name, label = self.spec.shown, op.label
+        if msg is not None and MessageHandled in observers.requested:
             observers.emit_requested(make_handled((name, now, node.name, msg, label)), MessageHandled)
-        if StateLeft in requested:
+        # Read again, not kept from above: the one asking for both, detached for raising on that
+        # MessageHandled, is no longer in it (the StateLeft would be built for nobody).
+        if StateLeft in observers.requested:
             left = make_left((name, now, node.name, label, op.target.name))  # type: ignore[union-attr]
             observers.emit_requested(left, StateLeft)

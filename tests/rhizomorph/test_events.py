@@ -191,6 +191,72 @@ async def test_the_last_observer_detached_for_raising_leaves_the_plain_program(
     await runner.aclose()
 
 
+class CountingClock(ManualClock):
+    """A ManualClock counting its readings: a runner reads its clock once for each record it builds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def now(self) -> float:
+        self.reads += 1
+        return super().now()
+
+
+def _steps() -> Any:
+    """sequence main: five actions a..e, each SUCCESS at once: seven records in a tick."""
+    b = TreeBuilder("Steps")
+    b.root(b.sequence("main", *(b.action(lambda: S, name=n) for n in "abcde")))
+    return b.build()
+
+
+def _halting() -> Any:
+    """selector main (reactive): ready (FAILURE, then SUCCESS), then wait, RUNNING until halted."""
+    ready = [F, S, S]
+
+    async def wait(timebase: Any) -> Status:
+        await timebase.sleep(60)
+        return S  # pragma: no cover
+
+    b = TreeBuilder("Halting")
+    b.root(b.selector("main", b.condition(lambda: ready.pop(0), name="ready"), b.action(wait), memory=False))
+    return b.build()
+
+
+@pytest.mark.parametrize("asks", [False, True], ids=["statuses", "tick starts too"])
+@pytest.mark.parametrize(("make", "before"), [(_steps, 0), (_halting, 1)], ids=["steps", "a halt"])
+async def test_once_the_last_observer_is_detached_the_rest_of_the_tick_builds_no_record(
+    make: Any, before: int, asks: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Detaching the last observer (it raised) swapped the runner back to its plain program for the
+    # next tick, but the rest of this one went on in the observed program: every status change,
+    # halt and the TickFinished after it were built (a clock reading each) for nobody.
+    told: list[str] = []
+
+    def raising(event: Event) -> None:
+        told.append(type(event).__name__)
+        raise RuntimeError("observer bug")
+
+    if asks:
+        raising = wants_all(raising)  # raises on the TickStarted
+    clock = CountingClock()
+    runner = Runner(make(), {}, clock)
+    for _ in range(before):  # (the halting tree: wait runs, halted by the tick observed)
+        await runner.tick()
+    runner.add_observer(raising)
+    reads = clock.reads
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.rhizomorph"):
+        assert await runner.tick() is S
+    assert caplog.text.count("is detached") == 1
+    assert told == ["TickStarted" if asks else "NodeStatusChanged"]
+    assert clock.reads - reads == 1  # the record it raised on
+    later = Recorder()  # one attached afterwards is told everything
+    runner.add_observer(later)
+    await runner.tick()
+    assert [brief(e)[0] for e in later] == ["tick", "ticked"]  # (its statuses are as they were)
+    await runner.aclose()
+
+
 async def test_async_observers_get_every_event_in_order_by_aclose() -> None:
     got: list[Any] = []
 

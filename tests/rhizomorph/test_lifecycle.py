@@ -103,7 +103,13 @@ async def test_a_dropped_runner_whose_leaf_raises_while_unwinding_logs_it(
     gc.collect()
     for _ in range(3):
         await asyncio.sleep(0)
-    assert "Stubborn: a leaf of a dropped runner raised while being cancelled" in caplog.text
+    [record] = rhizomorph_records(caplog)
+    assert record.levelno == logging.ERROR and isinstance(record.exc_info and record.exc_info[1], OSError)
+    assert re.fullmatch(  # names the tree and the leaf, ends with one fix
+        r"Stubborn: action 'stubborn', a leaf of a dropped runner, raised OSError\('unwinding'\) while "
+        r"being cancelled\. Fix: [^.]+",
+        record.getMessage(),
+    )
 
 
 # ------------------------------------------- a leaf's exception left uncollected is never dropped silently

@@ -25,7 +25,10 @@ from mycorrhizal.septum import (
     StateRetried,
     StepCancelled,
     TimeoutFired,
+    engine,
+    events,
     septum,
+    telling,
 )
 from tests._observing import Recorder
 
@@ -497,6 +500,52 @@ async def test_an_observer_raising_on_a_record_told_on_request_is_not_told_the_r
             await fsm.run()
     assert seen == told and caplog.text.count("is detached") == 1 and fsm.observers is None
     assert fsm.configuration[-1].name in ("Plain", "Gated", "Loop", "B")
+
+
+@pytest.mark.parametrize(
+    ("spec", "plain_told"),
+    [
+        (Plain, ["StateEntered"]),  # Engine.drive's plain transition: tell_asked, with the message
+        (Gated, ["MessageHandled", "StateEntered"]),  # told to all once the guard chose, then Telling.tell
+    ],
+    ids=["message", "guarded message"],
+)
+async def test_once_the_observer_asking_for_states_left_is_detached_no_state_left_is_built_for_the_others(
+    spec: Any, plain_told: list[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The observer asking for MessageHandled and StateLeft raised on the MessageHandled and was
+    # detached; the step went on testing the askers it read before it, and built the StateLeft of
+    # the state left, for nobody (another observer, asking for neither, stays).
+    built: list[StateLeft] = []
+
+    def make_left(fields: tuple[Any, ...]) -> StateLeft:
+        built.append(left := events.make_left(fields))
+        return left
+
+    for module in (telling, engine):  # (each calls it by its own name for it)
+        monkeypatch.setattr(module, "make_left", make_left)
+    told: list[str] = []
+
+    def asking(event: MachineEvent) -> None:
+        told.append(f"asking: {type(event).__name__}")
+        raise RuntimeError("observer bug")
+
+    asking.wants = lambda kind: kind in (MessageHandled, StateLeft)  # type: ignore[attr-defined]
+
+    def plain(event: MachineEvent) -> None:  # (no wants(): told neither)
+        told.append(f"plain: {type(event).__name__}")
+
+    fsm = StateMachine(spec)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"):  # (INFO off: the fast paths)
+        await fsm.initialize()  # (it asks the logger about INFO: the steps read its answer)
+        fsm.add_observer(asking)
+        fsm.add_observer(plain)
+        for _ in range(3):
+            fsm.send_message("work")
+            await fsm.run()
+    assert caplog.text.count("is detached") == 1
+    assert told == ["asking: MessageHandled", *[f"plain: {kind}" for kind in plain_told] * 3]
+    assert built == []
 
 
 # -- a timeout is told only when its on_timeout runs -----------------------------------------------
