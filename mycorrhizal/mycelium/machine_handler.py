@@ -105,8 +105,6 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         if fsm is None:
             fsm = await pool.open(which)
         delivery = Delivery(ctx.transition, outputs, token)
-        # What its timer's handler raised earlier, with nobody running it: run() raises it first.
-        kept = durable.unseen(fsm)
         try:
             fsm.send_message(delivery)
         except StateMachineComplete:
@@ -120,7 +118,10 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         try:
             await fsm.run()
         except HandlerError as exc:
-            name_machine(exc, token, which, ctx.transition, spec.key is not None, exc is kept)
+            # What its timer's handler raised with nobody running it (before this firing, or while it
+            # waited for its turn): run() raises it first, and it is the machine's, not the token's.
+            background = durable.raised_in_background(exc)
+            name_machine(exc, token, which, ctx.transition, spec.key is not None, background)
             raise
         finally:
             # If run() failed before the machine took the token (an error its timer hit earlier),

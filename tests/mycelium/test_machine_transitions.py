@@ -399,21 +399,42 @@ async def test_a_machines_error_names_its_key_the_token_and_the_state(running: R
 
 @septum.state(config=StateConfiguration(timeout=5.0, can_dwell=True))
 def TimerBreaks():
+    """Its timeout handler raises, after ``bb["stall"]`` seconds (on the net's clock) if that is set."""
+
     @septum.on_state
     def on_state(ctx):  # type: ignore[no-untyped-def]
         if ctx.msg is not None:
             ctx.msg.route("passed")
 
     @septum.on_timeout
-    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+    async def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        if "stall" in ctx.common:
+            await ctx.timebase.sleep(ctx.common["stall"])
         raise RuntimeError("timer handler broke")
 
 
-@pytest.mark.parametrize(
+KEYED = pytest.mark.parametrize(
     "key, machine",
     [(lambda token: token[0], r"machine of key 'k1'"), (None, r"the machine")],
     ids=["keyed", "unkeyed"],
 )
+
+
+def said_as_the_machines(failed: Any, machine: str) -> None:
+    """``failed`` (a FailedToken of token ('k1', 'second')) holds TimerBreaks' background failure,
+    said as the machine's, the token only receiving it."""
+    said = (
+        rf"^{machine}, in state TimerBreaks, failed earlier in the background \(its timeout handler "
+        r"ran with nobody running the machine\); received by the firing of token \('k1', 'second'\), "
+        r"which did not cause it: state TimerBreaks: on_timeout raised RuntimeError"
+    )
+    assert failed.token == ("k1", "second")
+    assert failed.error.state == "TimerBreaks" and failed.error.transition == "Gated.gate"
+    with pytest.raises(HandlerError, match=said):
+        raise failed.error
+
+
+@KEYED
 async def test_a_background_failure_is_said_as_the_machines_not_the_receiving_tokens(
     running: RunNet, clock: ManualClock, key: Any, machine: str
 ) -> None:
@@ -424,11 +445,23 @@ async def test_a_background_failure_is_said_as_the_machines_not_the_receiving_to
     runner.add_token("inbox", ("k1", "second"))
     await runner.run_until_idle()
     (failed,) = runner.tokens("failed")
-    said = (
-        rf"^{machine}, in state TimerBreaks, failed earlier in the background \(its timeout handler "
-        r"ran with nobody running the machine\); received by the firing of token \('k1', 'second'\), "
-        r"which did not cause it: state TimerBreaks: on_timeout raised RuntimeError"
-    )
-    assert failed.error.state == "TimerBreaks" and failed.error.transition == "Gated.gate"
-    with pytest.raises(HandlerError, match=said):
-        raise failed.error
+    said_as_the_machines(failed, machine)
+
+
+@KEYED
+async def test_a_background_failure_while_a_firing_waits_for_the_machine_is_said_as_the_machines(
+    running: RunNet, clock: ManualClock, key: Any, machine: str
+) -> None:
+    runner = await running(gate_net(TimerBreaks, fsm_key=key), {"stall": 10.0})
+    runner.add_token("inbox", ("k1", "first"))
+    await runner.run_until_idle()
+    await clock.run_for(5)  # the timer fires with nobody running the machine: on_timeout stalls
+    runner.add_token("inbox", ("k1", "second"))
+    firing = asyncio.create_task(runner.run_until_idle())
+    await asyncio.sleep(0)
+    meanwhile = runner.tokens("inbox") + runner.tokens("failed")
+    await clock.run_for(10)  # on_timeout raises now, and the waiting firing's run() raises it
+    await firing
+    assert meanwhile == ()  # the firing had taken the token, and waited for the machine
+    (failed,) = runner.tokens("failed")
+    said_as_the_machines(failed, machine)
