@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..common.codec_types import preview
-from ..common.errors import HandlerError, StateMachineComplete
+from ..common.errors import ExecutionError, RecordedError, StateMachineComplete
 from ..hypha import Consumed, FiringContext
 from ..septum import durable
 from .body import BodyHook, Handler, body_runner
@@ -117,11 +117,12 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
             return None
         try:
             await fsm.run()
-        except HandlerError as exc:
+        except ExecutionError as exc:  # a handler's HandlerError, an undeclared label, an empty stack...
             # What its timer's handler raised with nobody running it (before this firing, or while it
             # waited for its turn): run() raises it first, and it is the machine's, not the token's.
             background = durable.raised_in_background(exc)
-            name_machine(exc, token, which, ctx.transition, spec.key is not None, background)
+            where = fsm.current_state.name
+            name_machine(exc, token, which, ctx.transition, spec.key is not None, background, where)
             raise
         finally:
             # If run() failed before the machine took the token (an error its timer hit earlier),
@@ -141,19 +142,28 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
 
 
 def name_machine(
-    exc: HandlerError, token: Any, which: Any, transition: str, keyed: bool, background: bool = False
+    exc: ExecutionError,
+    token: Any,
+    which: Any,
+    transition: str,
+    keyed: bool,
+    background: bool = False,
+    where: str | None = None,
 ) -> None:
-    """Have ``exc``, a machine's handler error, say the transition, the machine's key and the
-    token it was handed (short reprs: either can be huge).  Called only on failure.
+    """Have ``exc``, a machine's error, say the transition, the machine's key and the token it was
+    handed (short reprs: either can be huge).  Called only on failure.
 
     ``background``: ``exc`` is what the machine's timer handler raised earlier with nobody running
     it, which this firing's run() raised first: said as the machine's, the token only receiving it.
+    ``where``: the machine's state, for an error that names none (``exc.state`` is None).
 
     Said in place, not wrapped: the machine's ``HandlerFailed`` record and the firing's failure are
     one error, and its cause (the user's exception), state and traceback stay as they were.
     """
-    if type(exc) is not HandlerError or exc.transition is not None:  # a RecordedError, or said already
+    if isinstance(exc, RecordedError) or exc.transition is not None:  # read back, or said already
         return
+    if exc.state is None:
+        exc.state = where
     if background:
         machine = f"machine of key {preview(which)}" if keyed else "the machine"
         who = (

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
+from mycorrhizal.common import DefinitionError, HandlerError, ManualClock, UndeclaredLabelError
 from mycorrhizal.hypha import Runner
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, septum
 
-from .conftest import Gate, RunNet, Shut, Tally, machine_failing_on
+from .conftest import STRAY, STRAY_FIX, Gate, RunNet, Shut, Tally, machine_failing_on, machine_mislabelling
 
 
 def gate_net(initial: Any = Gate, **options: Any) -> Any:
@@ -465,3 +465,42 @@ async def test_a_background_failure_while_a_firing_waits_for_the_machine_is_said
     assert meanwhile == ()  # the firing had taken the token, and waited for the machine
     (failed,) = runner.tokens("failed")
     said_as_the_machines(failed, machine)
+
+
+Mislabelled = machine_mislabelling("passed")
+
+
+@pytest.mark.parametrize(
+    "then, token, said",
+    [
+        (
+            10.0,
+            ("k1", "second"),
+            r"^machine of key 'k1', in state Mislabelled, failed earlier in the background \(its timeout "
+            r"handler ran with nobody running the machine\); received by the firing of token "
+            r"\('k1', 'second'\), which did not cause it: state Mislabelled: on_timeout ",
+        ),
+        (
+            0.0,
+            ("k1", "mislabel"),
+            r"^machine of key 'k1', token \('k1', 'mislabel'\): state Mislabelled: on_state ",
+        ),
+    ],
+    ids=["its timeout's, in the background", "the firing's own"],
+)
+async def test_a_machines_undeclared_label_is_said_with_its_key_and_state(
+    running: RunNet, clock: ManualClock, then: float, token: Any, said: str
+) -> None:
+    # Before: only a HandlerError was labelled; an UndeclaredLabelError said neither key nor token,
+    # and one its timeout hit in the background was taken for the receiving token's.
+    runner = await running(gate_net(Mislabelled, fsm_key=lambda token: token[0]))
+    runner.add_token("inbox", ("k1", "first"))
+    await runner.run_until_idle()
+    await clock.run_for(then)
+    runner.add_token("inbox", token)
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    assert failed.token == token
+    assert (failed.error.state, failed.error.transition) == ("Mislabelled", "Gated.gate")
+    with pytest.raises(UndeclaredLabelError, match=said + STRAY + STRAY_FIX):
+        raise failed.error
