@@ -17,12 +17,19 @@ from ..common.codec_types import preview
 from ..common.errors import ExecutionError, RecordedError, StateMachineComplete
 from ..hypha import Consumed, FiringContext
 from ..septum import durable
+from ..septum.failures import DECLINED, UNROUTED
 from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
 from .routing import Delivery, commit
 from .spec import EmbeddedMachine
 
 __all__ = ["EMBEDDED", "embedded_machine", "machine_handler"]
+
+_IN_A_NET = {
+    UNROUTED: ", or give fsm_options an error_state (or on_error) to route failures to",
+    DECLINED: ", or have on_error return a state for it (or give fsm_options an error_state)",
+}
+"""septum's ways to route a failure, said where a net's machine is given them: its fsm_options."""
 
 EMBEDDED = "embedded_machine"
 """The attribute of an ``fsm=`` transition's handler holding its :class:`EmbeddedMachine`."""
@@ -156,6 +163,7 @@ def name_machine(
     ``background``: ``exc`` is what the machine's timer handler raised earlier with nobody running
     it, which this firing's run() raised first: said as the machine's, the token only receiving it.
     ``where``: the machine's state, for an error that names none (``exc.state`` is None).
+    A fix that says to give the machine an ``error_state`` says where: ``fsm_options``.
 
     Said in place, not wrapped: the machine's ``HandlerFailed`` record and the firing's failure are
     one error, and its cause (the user's exception), state and traceback stay as they were.
@@ -175,7 +183,11 @@ def name_machine(
         who = f"machine of key {preview(which)}, token {preview(token)}"
     else:
         who = f"token {preview(token)}"
-    exc.args = (f"{who}: {exc}",)
+    said = str(exc)
+    for septum_said, net_said in _IN_A_NET.items():
+        if said.endswith(septum_said):  # the fix, last, says to give "the machine" an error_state
+            said = said[: -len(septum_said)] + net_said
+    exc.args = (f"{who}: {said}",)
     exc.transition = transition
 
 

@@ -504,3 +504,28 @@ async def test_a_machines_undeclared_label_is_said_with_its_key_and_state(
     assert (failed.error.state, failed.error.transition) == ("Mislabelled", "Gated.gate")
     with pytest.raises(UndeclaredLabelError, match=said + STRAY + STRAY_FIX):
         raise failed.error
+
+
+@pytest.mark.parametrize(
+    "options, fix",
+    [
+        ({}, r"or give fsm_options an error_state \(or on_error\) to route failures to$"),
+        (
+            {"on_error": lambda ctx, error: None},
+            r"or have on_error return a state for it \(or give fsm_options an error_state\)$",
+        ),
+    ],
+    ids=["no error_state nor on_error", "on_error returned None"],
+)
+async def test_a_machines_fix_in_a_net_says_to_give_the_error_state_in_fsm_options(
+    running: RunNet, options: dict[str, Any], fix: str
+) -> None:
+    # Before: "give the machine an error_state", which a net's machine is given through fsm_options.
+    runner = await running(gate_net(Fragile, fsm_options=options))
+    runner.add_token("inbox", "poison")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    said = r"^token 'poison': state Fragile: on_state raised ValueError: cannot handle 'poison'\. Fix: "
+    with pytest.raises(HandlerError, match=said + r"handle ValueError in on_state, " + fix):
+        raise failed.error
+    assert str(failed.error).count(". Fix: ") == 1
