@@ -17,13 +17,14 @@ from typing import Any
 
 from ..common.blackboard import BlackboardView
 from ..common.diagram import Diagram, Edge, to_mermaid_text
-from ..common.errors import ExecutionError, FSMInstantiationError, fix_last, reason
+from ..common.errors import ExecutionError, FSMInstantiationError, HandlerError, fix_last, reason
 from ..common.numbers import is_seconds
 from ..common.timebase import Timebase, default_timebase
 from ..common.timer_scope import TimerScope
 from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, StateMachine
 from ..septum.durable import unseen
+from ..septum.failures import UNROUTED
 
 __all__ = ["FSMRunner", "FSMs", "DrivenMachine", "TreeInstance", "TreeRunner", "driven_machines"]
 
@@ -94,6 +95,21 @@ async def _bounded(work: Any, timebase: Timebase, timeout: float | None) -> None
         timer.cancel()
 
 
+_NO_OPTIONS = (
+    ", returning the label of a state that recovers (an Action(fsm=...) machine takes no error_state "
+    "or on_error to route failures to)"
+)
+"""The end of a machine's fix in place of septum's :data:`~mycorrhizal.septum.failures.UNROUTED`."""
+
+
+def _no_options(exc: HandlerError) -> None:
+    """Have ``exc``, raised by an ``Action(fsm=...)`` machine, not tell to give it an error_state:
+    it is made by the tree instance, with no options."""
+    said = str(exc)
+    if said.endswith(UNROUTED):
+        exc.args = (said[: -len(UNROUTED)] + _NO_OPTIONS,)
+
+
 class FSMRunner:
     """What an ``Action(fsm=...)`` function gets as ``fsm_runner``: its machine, and how to move it."""
 
@@ -124,22 +140,30 @@ class FSMRunner:
         if timeout is not None:  # (the default: no call per tick)
             _check_timeout(self.name, "tick", timeout)
         fsm = self.fsm
-        # A machine idle after its timeout's background run failed owes that error: run() raises it.
-        if not fsm.is_idle or unseen(fsm) is not None:
-            await fsm.run()
-            return
-        # (an idle machine is not run: run() would yield to the event loop, making the action's tick wait)
-        if timeout == 0 or fsm.is_complete:
-            return
-        await _bounded(fsm.run(max_steps=1, wait=True), fsm.timebase, timeout)
-        if not fsm.is_idle:
-            await fsm.run()
+        try:
+            # A machine idle after its timeout's background run failed owes that error: run() raises it.
+            if not fsm.is_idle or unseen(fsm) is not None:
+                await fsm.run()
+                return
+            # (an idle machine is not run: run() would yield to the event loop, making the tick wait)
+            if timeout == 0 or fsm.is_complete:
+                return
+            await _bounded(fsm.run(max_steps=1, wait=True), fsm.timebase, timeout)
+            if not fsm.is_idle:
+                await fsm.run()
+        except HandlerError as exc:
+            _no_options(exc)
+            raise
 
     async def run(self, timeout: float | None = None) -> None:
         """Run the machine until it reaches a terminal state, or until ``timeout`` seconds (on the tree's
         timebase) have passed; the machine keeps its state either way."""
         _check_timeout(self.name, "run", timeout)
-        await _bounded(self.fsm.run(wait=True), self.fsm.timebase, timeout)
+        try:
+            await _bounded(self.fsm.run(wait=True), self.fsm.timebase, timeout)
+        except HandlerError as exc:
+            _no_options(exc)
+            raise
 
     def __repr__(self) -> str:
         return f"<fsm_runner {self.name!r} in {self.fsm.current_state.name}>"

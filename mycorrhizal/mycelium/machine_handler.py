@@ -14,15 +14,22 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..common.codec_types import preview
-from ..common.errors import HandlerError, StateMachineComplete
+from ..common.errors import ExecutionError, RecordedError, StateMachineComplete
 from ..hypha import Consumed, FiringContext
 from ..septum import durable
+from ..septum.failures import DECLINED, UNROUTED
 from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
 from .routing import Delivery, commit
 from .spec import EmbeddedMachine
 
 __all__ = ["EMBEDDED", "embedded_machine", "machine_handler"]
+
+_IN_A_NET = {
+    UNROUTED: ", or give fsm_options an error_state (or on_error) to route failures to",
+    DECLINED: ", or have on_error return a state for it (or give fsm_options an error_state)",
+}
+"""septum's ways to route a failure, said where a net's machine is given them: its fsm_options."""
 
 EMBEDDED = "embedded_machine"
 """The attribute of an ``fsm=`` transition's handler holding its :class:`EmbeddedMachine`."""
@@ -105,8 +112,6 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
         if fsm is None:
             fsm = await pool.open(which)
         delivery = Delivery(ctx.transition, outputs, token)
-        # What its timer's handler raised earlier, with nobody running it: run() raises it first.
-        kept = durable.unseen(fsm)
         try:
             fsm.send_message(delivery)
         except StateMachineComplete:
@@ -119,8 +124,12 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
             return None
         try:
             await fsm.run()
-        except HandlerError as exc:
-            name_machine(exc, token, which, ctx.transition, spec.key is not None, exc is kept)
+        except ExecutionError as exc:  # a handler's HandlerError, an undeclared label, an empty stack...
+            # What its timer's handler raised with nobody running it (before this firing, or while it
+            # waited for its turn): run() raises it first, and it is the machine's, not the token's.
+            background = durable.raised_in_background(exc)
+            where = fsm.current_state.name
+            name_machine(exc, token, which, ctx.transition, spec.key is not None, background, where)
             raise
         finally:
             # If run() failed before the machine took the token (an error its timer hit earlier),
@@ -140,19 +149,29 @@ def _hand_over(spec: EmbeddedMachine) -> HandOver:
 
 
 def name_machine(
-    exc: HandlerError, token: Any, which: Any, transition: str, keyed: bool, background: bool = False
+    exc: ExecutionError,
+    token: Any,
+    which: Any,
+    transition: str,
+    keyed: bool,
+    background: bool = False,
+    where: str | None = None,
 ) -> None:
-    """Have ``exc``, a machine's handler error, say the transition, the machine's key and the
-    token it was handed (short reprs: either can be huge).  Called only on failure.
+    """Have ``exc``, a machine's error, say the transition, the machine's key and the token it was
+    handed (short reprs: either can be huge).  Called only on failure.
 
     ``background``: ``exc`` is what the machine's timer handler raised earlier with nobody running
     it, which this firing's run() raised first: said as the machine's, the token only receiving it.
+    ``where``: the machine's state, for an error that names none (``exc.state`` is None).
+    A fix that says to give the machine an ``error_state`` says where: ``fsm_options``.
 
     Said in place, not wrapped: the machine's ``HandlerFailed`` record and the firing's failure are
     one error, and its cause (the user's exception), state and traceback stay as they were.
     """
-    if type(exc) is not HandlerError or exc.transition is not None:  # a RecordedError, or said already
+    if isinstance(exc, RecordedError) or exc.transition is not None:  # read back, or said already
         return
+    if exc.state is None:
+        exc.state = where
     if background:
         machine = f"machine of key {preview(which)}" if keyed else "the machine"
         who = (
@@ -164,7 +183,11 @@ def name_machine(
         who = f"machine of key {preview(which)}, token {preview(token)}"
     else:
         who = f"token {preview(token)}"
-    exc.args = (f"{who}: {exc}",)
+    said = str(exc)
+    for septum_said, net_said in _IN_A_NET.items():
+        if said.endswith(septum_said):  # the fix, last, says to give "the machine" an error_state
+            said = said[: -len(septum_said)] + net_said
+    exc.args = (f"{who}: {said}",)
     exc.transition = transition
 
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..common.codecs import JSON, CodecRegistry
-from ..common.errors import HandlerError, problem
+from ..common.errors import HandlerError, problem, split_fix
 from ..common.observers import Dropped, Observers, maker
 from ..common.timebase import Timebase, TimerHandle
 from ..hypha import FiringContext, Runner
@@ -215,12 +215,16 @@ class MachinePool:
         if failure is None:
             return
         state = fsm.current_state.name
+        fix = split_fix(str(failure))[1]
+        if fix is None or isinstance(failure, HandlerError):  # (an undeclared label says its own fix)
+            fix = (
+                "handle that error in the state's handler, or give fsm_options an error_state or on_error "
+                "so that the machine recovers on its own"
+            )
         message = (
             f"transition {self.transition!r}: the machine of key {which!r}, in state {state}, was "
             f"{_WENT[reason]} keeping an error its timeout handler raised on its own, which no firing "
-            f"received ({type(failure).__name__}: {problem(failure)}). Fix: handle that error in the "
-            "state's handler, or give fsm_options an error_state or on_error so that the machine recovers "
-            "on its own"
+            f"received ({type(failure).__name__}: {problem(failure)}). Fix: {fix}"
         )
         error = HandlerError(message, transition=self.transition, state=state)
         error.__cause__ = failure

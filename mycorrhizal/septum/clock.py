@@ -17,7 +17,7 @@ from typing import Any
 from ..common.interpreter import shutting_down
 from ..common.timebase import Timebase, TimerHandle
 
-__all__ = ["INTERRUPTED", "Clock"]
+__all__ = ["BACKGROUND", "INTERRUPTED", "Clock"]
 
 
 class _Marker:
@@ -29,6 +29,11 @@ class _Marker:
 
 #: What :meth:`Clock.guard` returns when the timeout interrupted the handler.
 INTERRUPTED: Any = _Marker()
+
+#: The attribute (set to True) of the error a background run hit: a caller's run() raises it later,
+#: possibly one that was already waiting for its turn, and its owner tells it apart from that
+#: caller's own failure by it (see :func:`~mycorrhizal.septum.durable.raised_in_background`).
+BACKGROUND = "septum_background"
 
 
 class Clock:
@@ -133,7 +138,9 @@ class Clock:
             self.passive = True  # whoever cancelled the background run wants the machine still
             raise
         except Exception as exc:
-            # Kept and raised by the next run()/tick(), so nothing is lost.
+            # Kept and raised by the next run()/tick(), so nothing is lost; marked, since whoever
+            # that raises it to did not cause it (every exception object takes an attribute).
+            setattr(exc, BACKGROUND, True)
             self.failure = exc
             on_failure(exc)
         finally:

@@ -30,7 +30,7 @@ from ..common.documents import check_header
 from ..common.errors import CodecError, ExecutionError, problem
 from . import chartdurable
 from .chart import ChartClock, ChartEngine
-from .clock import Clock
+from .clock import BACKGROUND, Clock
 from .engine import Engine
 from .mailbox import TIMEOUT, Mailbox
 from .moves import DONE, ENTRY, NEW, TIMED_OUT, WAIT
@@ -38,7 +38,8 @@ from .plan import MachineSpec, Node
 
 __all__ = [
     "FORMAT", "background", "busy", "check", "copy_machine", "discard", "header", "kick", "next_change",
-    "read", "restart", "resting", "restore", "resume", "snapshot", "twin", "unseen", "write",
+    "raised_in_background", "read", "restart", "resting", "restore", "resume", "snapshot", "twin", "unseen",
+    "write",
 ]  # fmt: skip
 
 FORMAT = 1
@@ -333,6 +334,13 @@ def unseen(machine: Any) -> Exception | None:
     engine: Engine = machine
     clock = engine.clock
     return None if clock is None or engine.closed else clock.failure
+
+
+def raised_in_background(exc: BaseException) -> bool:
+    """Whether ``exc``, which a machine's run() or tick() raised, is what a timeout's background run
+    of that machine hit earlier (with nobody driving the machine) rather than the caller's own step:
+    true even when the caller's run() was already waiting for its turn as it happened."""
+    return getattr(exc, BACKGROUND, False) is True
 
 
 def twin(machine: Any) -> Any:

@@ -26,6 +26,8 @@ from .states import State
 from .targets import special
 
 __all__ = [
+    "DECLINED",
+    "UNROUTED",
     "HookFailed",
     "Unwind",
     "chosen_state",

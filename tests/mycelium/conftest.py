@@ -58,6 +58,38 @@ def machine_failing_on(bad: Any, output: str) -> Any:
     return Fragile
 
 
+def machine_mislabelling(output: str) -> Any:
+    """A machine (state ``Mislabelled``, timeout 10 s) whose handlers return a label it does not
+    declare: its on_timeout always, its on_state on a token holding 'mislabel'; it routes the other
+    tokens to ``output``."""
+
+    @septum.state(config=StateConfiguration(timeout=10.0, can_dwell=True))
+    def Mislabelled():
+        class Events(Enum):
+            STRAY = auto()
+
+        @septum.on_state
+        def on_state(ctx):  # type: ignore[no-untyped-def]
+            if ctx.msg is None:
+                return None
+            if "mislabel" in str(ctx.msg.token):
+                return Events.STRAY
+            ctx.msg.route(output)
+            return None
+
+        @septum.on_timeout
+        def on_timeout(ctx):  # type: ignore[no-untyped-def]
+            return Events.STRAY
+
+    return Mislabelled
+
+
+STRAY = r"returned <Events\.STRAY: 1>, which its transitions\(\) does not declare"
+"""How an undeclared label of :func:`machine_mislabelling` is said (as a regular expression)."""
+STRAY_FIX = r"\. Fix: add LabeledTransition\(STRAY, \.\.\.\) or return a declared label$"
+"""The fix that ends it (as a regular expression)."""
+
+
 @septum.state(config=StateConfiguration(can_dwell=True))
 def Tally():
     """Counts the tokens it sees on the blackboard and routes them all to 'done'."""

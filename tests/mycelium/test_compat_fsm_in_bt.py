@@ -170,13 +170,20 @@ def timed_out_badly(declares_on_timeout: bool) -> Any:
     return Watch
 
 
+STALLED = (
+    r"^state Stalled: on_timeout raised ValueError: the sensor is gone\. Fix: handle ValueError in "
+    r"on_timeout, returning the label of a state that recovers \(an Action\(fsm=\.\.\.\) machine "
+    r"takes no error_state or on_error to route failures to\)$"
+)
+"""What the machine of :func:`timed_out_badly` raises: its fix cannot be to give it an error_state."""
+
+
 @pytest.mark.parametrize(
     ("declares_on_timeout", "message"),
     [
         (
             True,
-            r"^state Stalled: on_timeout raised ValueError: the sensor is gone\. Fix: handle ValueError in "
-            r"on_timeout, or give the machine an error_state \(or on_error\) to route failures to$",
+            STALLED,
         ),
         (False, r"^state Stalled: timed out \(timeout=2\.0\) but declares no @septum\.on_timeout handler"),
     ],
@@ -194,6 +201,17 @@ async def test_an_error_the_machines_timeout_hit_is_raised_by_the_actions_next_t
         await runner.tick()
     assert raised.value.state == "Stalled"
     assert await runner.tick() is Status.RUNNING  # raised once: the machine waits in its state
+    await runner.aclose()
+
+
+async def test_fsm_runner_run_raises_its_machines_error_with_a_fix_an_action_can_follow(
+    clock: ManualClock,
+) -> None:
+    runner = TreeRunner(timed_out_badly(True), {}, clock)
+    running = asyncio.create_task(runner.fsms.watch.run(timeout=5))
+    await clock.run_for(2)  # the run waiting for work handles the timeout, whose handler raises
+    with pytest.raises(HandlerError, match=STALLED):
+        await running
     await runner.aclose()
 
 

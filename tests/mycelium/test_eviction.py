@@ -14,7 +14,7 @@ from mycorrhizal.mycelium.machine_pool import POOL
 from mycorrhizal.septum import LabeledTransition, StateConfiguration, StateMachine, septum
 from mycorrhizal.septum.durable import unseen
 
-from .conftest import RunNet
+from .conftest import STRAY, STRAY_FIX, RunNet, machine_mislabelling
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
@@ -256,14 +256,16 @@ def Fuse():
         raise RuntimeError("fuse blew")
 
 
-def fused(**options: Any) -> Any:
-    """The net of ``Fuse``'s machines, one per token."""
+def fused(initial: Any = Fuse, **options: Any) -> Any:
+    """The net of ``initial``'s machines (``Fuse``'s by default), one per token."""
 
     @pn.net
     def Fused(builder):  # type: ignore[no-untyped-def]
         inbox, done = builder.place("inbox"), builder.place("done")
 
-        @builder.transition(fsm=Fuse, fsm_key=lambda token: token, inputs=[inbox], outputs=[done], **options)
+        @builder.transition(
+            fsm=initial, fsm_key=lambda token: token, inputs=[inbox], outputs=[done], **options
+        )
         async def work(consumed, bb, timebase):  # type: ignore[no-untyped-def]
             pass
 
@@ -313,3 +315,24 @@ async def test_a_machine_let_go_with_a_failure_no_firing_received_reports_it(
     assert isinstance(error, HandlerError) and re.fullmatch(re.escape(said), str(error))
     assert (error.transition, error.state, error.__cause__) == ("Fused.work", "Fuse", kept)
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [said]
+
+
+async def test_a_machine_let_go_with_an_undeclared_label_no_firing_received_says_its_own_fix(
+    running: RunNet, clock: ManualClock
+) -> None:
+    # Before: the fix said to handle it in the handler or give fsm_options an error_state, which
+    # routes no undeclared label; the label's own fix (declare it) was dropped.
+    runner = await running(fused(machine_mislabelling("done")))
+    await send(runner, "a")
+    await clock.run_for(10.0)  # a's on_timeout returns a label it does not declare: kept
+    kept = unseen(machines(runner, "work")["a"])
+    await runner.stop()
+    (error,) = runner.errors
+    said = (
+        r"^transition 'Fused\.work': the machine of key 'a', in state Mislabelled, was closed as the runner "
+        r"stopped keeping an error its timeout handler raised on its own, which no firing received "
+        rf"\(UndeclaredLabelError: state Mislabelled: on_timeout {STRAY}\){STRAY_FIX}"
+    )
+    assert (error.transition, error.state, error.__cause__) == ("Fused.work", "Mislabelled", kept)
+    with pytest.raises(HandlerError, match=said):
+        raise error

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, HandlerError, ManualClock
+from mycorrhizal.common import DefinitionError, HandlerError, ManualClock, UndeclaredLabelError
 from mycorrhizal.hypha import Runner
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, septum
 
-from .conftest import Gate, RunNet, Shut, Tally, machine_failing_on
+from .conftest import STRAY, STRAY_FIX, Gate, RunNet, Shut, Tally, machine_failing_on, machine_mislabelling
 
 
 def gate_net(initial: Any = Gate, **options: Any) -> Any:
@@ -399,21 +399,42 @@ async def test_a_machines_error_names_its_key_the_token_and_the_state(running: R
 
 @septum.state(config=StateConfiguration(timeout=5.0, can_dwell=True))
 def TimerBreaks():
+    """Its timeout handler raises, after ``bb["stall"]`` seconds (on the net's clock) if that is set."""
+
     @septum.on_state
     def on_state(ctx):  # type: ignore[no-untyped-def]
         if ctx.msg is not None:
             ctx.msg.route("passed")
 
     @septum.on_timeout
-    def on_timeout(ctx):  # type: ignore[no-untyped-def]
+    async def on_timeout(ctx):  # type: ignore[no-untyped-def]
+        if "stall" in ctx.common:
+            await ctx.timebase.sleep(ctx.common["stall"])
         raise RuntimeError("timer handler broke")
 
 
-@pytest.mark.parametrize(
+KEYED = pytest.mark.parametrize(
     "key, machine",
     [(lambda token: token[0], r"machine of key 'k1'"), (None, r"the machine")],
     ids=["keyed", "unkeyed"],
 )
+
+
+def said_as_the_machines(failed: Any, machine: str) -> None:
+    """``failed`` (a FailedToken of token ('k1', 'second')) holds TimerBreaks' background failure,
+    said as the machine's, the token only receiving it."""
+    said = (
+        rf"^{machine}, in state TimerBreaks, failed earlier in the background \(its timeout handler "
+        r"ran with nobody running the machine\); received by the firing of token \('k1', 'second'\), "
+        r"which did not cause it: state TimerBreaks: on_timeout raised RuntimeError"
+    )
+    assert failed.token == ("k1", "second")
+    assert failed.error.state == "TimerBreaks" and failed.error.transition == "Gated.gate"
+    with pytest.raises(HandlerError, match=said):
+        raise failed.error
+
+
+@KEYED
 async def test_a_background_failure_is_said_as_the_machines_not_the_receiving_tokens(
     running: RunNet, clock: ManualClock, key: Any, machine: str
 ) -> None:
@@ -424,11 +445,87 @@ async def test_a_background_failure_is_said_as_the_machines_not_the_receiving_to
     runner.add_token("inbox", ("k1", "second"))
     await runner.run_until_idle()
     (failed,) = runner.tokens("failed")
-    said = (
-        rf"^{machine}, in state TimerBreaks, failed earlier in the background \(its timeout handler "
-        r"ran with nobody running the machine\); received by the firing of token \('k1', 'second'\), "
-        r"which did not cause it: state TimerBreaks: on_timeout raised RuntimeError"
-    )
-    assert failed.error.state == "TimerBreaks" and failed.error.transition == "Gated.gate"
-    with pytest.raises(HandlerError, match=said):
+    said_as_the_machines(failed, machine)
+
+
+@KEYED
+async def test_a_background_failure_while_a_firing_waits_for_the_machine_is_said_as_the_machines(
+    running: RunNet, clock: ManualClock, key: Any, machine: str
+) -> None:
+    runner = await running(gate_net(TimerBreaks, fsm_key=key), {"stall": 10.0})
+    runner.add_token("inbox", ("k1", "first"))
+    await runner.run_until_idle()
+    await clock.run_for(5)  # the timer fires with nobody running the machine: on_timeout stalls
+    runner.add_token("inbox", ("k1", "second"))
+    firing = asyncio.create_task(runner.run_until_idle())
+    await asyncio.sleep(0)
+    meanwhile = runner.tokens("inbox") + runner.tokens("failed")
+    await clock.run_for(10)  # on_timeout raises now, and the waiting firing's run() raises it
+    await firing
+    assert meanwhile == ()  # the firing had taken the token, and waited for the machine
+    (failed,) = runner.tokens("failed")
+    said_as_the_machines(failed, machine)
+
+
+Mislabelled = machine_mislabelling("passed")
+
+
+@pytest.mark.parametrize(
+    "then, token, said",
+    [
+        (
+            10.0,
+            ("k1", "second"),
+            r"^machine of key 'k1', in state Mislabelled, failed earlier in the background \(its timeout "
+            r"handler ran with nobody running the machine\); received by the firing of token "
+            r"\('k1', 'second'\), which did not cause it: state Mislabelled: on_timeout ",
+        ),
+        (
+            0.0,
+            ("k1", "mislabel"),
+            r"^machine of key 'k1', token \('k1', 'mislabel'\): state Mislabelled: on_state ",
+        ),
+    ],
+    ids=["its timeout's, in the background", "the firing's own"],
+)
+async def test_a_machines_undeclared_label_is_said_with_its_key_and_state(
+    running: RunNet, clock: ManualClock, then: float, token: Any, said: str
+) -> None:
+    # Before: only a HandlerError was labelled; an UndeclaredLabelError said neither key nor token,
+    # and one its timeout hit in the background was taken for the receiving token's.
+    runner = await running(gate_net(Mislabelled, fsm_key=lambda token: token[0]))
+    runner.add_token("inbox", ("k1", "first"))
+    await runner.run_until_idle()
+    await clock.run_for(then)
+    runner.add_token("inbox", token)
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    assert failed.token == token
+    assert (failed.error.state, failed.error.transition) == ("Mislabelled", "Gated.gate")
+    with pytest.raises(UndeclaredLabelError, match=said + STRAY + STRAY_FIX):
         raise failed.error
+
+
+@pytest.mark.parametrize(
+    "options, fix",
+    [
+        ({}, r"or give fsm_options an error_state \(or on_error\) to route failures to$"),
+        (
+            {"on_error": lambda ctx, error: None},
+            r"or have on_error return a state for it \(or give fsm_options an error_state\)$",
+        ),
+    ],
+    ids=["no error_state nor on_error", "on_error returned None"],
+)
+async def test_a_machines_fix_in_a_net_says_to_give_the_error_state_in_fsm_options(
+    running: RunNet, options: dict[str, Any], fix: str
+) -> None:
+    # Before: "give the machine an error_state", which a net's machine is given through fsm_options.
+    runner = await running(gate_net(Fragile, fsm_options=options))
+    runner.add_token("inbox", "poison")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    said = r"^token 'poison': state Fragile: on_state raised ValueError: cannot handle 'poison'\. Fix: "
+    with pytest.raises(HandlerError, match=said + r"handle ValueError in on_state, " + fix):
+        raise failed.error
+    assert str(failed.error).count(". Fix: ") == 1

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mycorrhizal.common import ManualClock
+from mycorrhizal.common import HandlerError, ManualClock
 from mycorrhizal.septum import LabeledTransition, Pop, Push, Repeat, Retry, StateConfiguration, StateMachine
+from mycorrhizal.septum.durable import raised_in_background
 
 from ._helpers import E, log_to, make, terminal
 
@@ -320,6 +321,58 @@ async def test_a_kept_background_failure_is_raised_to_a_caller_run_outside_any_t
     await asyncio.sleep(0)
     with pytest.raises(Exception, match="on_timeout raised RuntimeError: timeout handler broke"):
         raise outcome[0]
+
+
+async def _raised_by_the_next_run(fsm: StateMachine, clock: ManualClock) -> None:
+    await clock.run_for(1)  # nobody runs the machine: its background run hits the error, kept
+    await fsm.run()
+
+
+async def _raised_to_a_run_that_waited_meanwhile(fsm: StateMachine, clock: ManualClock) -> None:
+    fsm.common["stall"] = 5.0
+    await clock.run_for(1)  # the background run stalls in on_timeout
+    waiting = asyncio.create_task(fsm.run())  # waits for its turn
+    await clock.run_for(5)  # on_timeout raises in the background run
+    await waiting
+
+
+async def _hit_by_the_callers_own_run(fsm: StateMachine, clock: ManualClock) -> None:
+    running = asyncio.create_task(fsm.run(wait=True))  # the timer wakes this run: it handles it
+    await clock.run_for(1)
+    await running
+
+
+@pytest.mark.parametrize(
+    ("drive", "background"),
+    [
+        (_raised_by_the_next_run, True),
+        (_raised_to_a_run_that_waited_meanwhile, True),
+        (_hit_by_the_callers_own_run, False),
+    ],
+    ids=["raised by the next run", "raised to a run that waited", "the caller's own run"],
+)
+async def test_a_failure_a_background_run_hit_is_marked_as_the_machines_own(
+    clock: ManualClock, drive: Any, background: bool
+) -> None:
+    # Its owner (a net's transition) tells it apart from what the caller's own step raised by this.
+    async def boom(ctx: Any) -> None:
+        if "stall" in ctx.common:
+            await ctx.timebase.sleep(ctx.common["stall"])
+        raise RuntimeError("timeout handler broke")
+
+    s = make(
+        "Marked",
+        config=StateConfiguration(timeout=1.0),
+        on_state=lambda ctx: None,
+        on_timeout=boom,
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    fsm = StateMachine(s, common_data={}, timebase=clock)
+    await fsm.run()
+    said = r"^state Marked: on_timeout raised RuntimeError: timeout handler broke"
+    with pytest.raises(HandlerError, match=said) as raised:
+        await drive(fsm, clock)
+    assert raised_in_background(raised.value) is background
 
 
 @pytest.mark.parametrize("drive", [lambda fsm: fsm.run(), lambda fsm: fsm.tick()], ids=["run", "tick"])
