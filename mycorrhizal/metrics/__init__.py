@@ -132,12 +132,13 @@ class Metrics:
         if add is None or not callable(add):
             raise TypeError(
                 f"Metrics.observe() takes a runtime that emits events (a hypha or mycelium runner, a "
-                f"rhizomorph runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
+                f"rhizomorph runner or a septum StateMachine), got {runtime!r}. "
+                "Fix: pass the runner, not the spec"
             )
         if any(observer.runtime is runtime for observer in self.observers):
             raise ValueError(
                 f"Metrics.observe(): this Metrics already observes {runtime!r} (a second observer "
-                "would count each of its events twice); metrics.detach() it first to observe it anew"
+                "would count each of its events twice). Fix: metrics.detach() it first to observe it anew"
             )
         observer = MetricsObserver(self.families, runtime, self._net_changed, self._forget)
         add(observer)
@@ -153,7 +154,7 @@ class Metrics:
         if not any(mine is observer for mine in self.observers):
             raise ValueError(
                 f"Metrics.detach(): this Metrics does not observe {observer.runtime!r} (detached "
-                "already?); detach what its observe() returned, once"
+                "already?). Fix: detach what its observe() returned, once"
             )
         observer.runtime.remove_observer(observer)
         self._forget(observer)  # (its on_detached did already, if the runtime calls it)

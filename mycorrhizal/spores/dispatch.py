@@ -340,7 +340,7 @@ class Dispatcher:
         if _running() and (self._backlog or self._pump is not None or inspect.iscoroutinefunction(closer)):
             raise RuntimeError(
                 "spores.close() was called inside a running event loop with records or an async "
-                "transport to await; use 'await spores.aclose()' there"
+                "transport to await. Fix: use 'await spores.aclose()' there"
             )
         self._deliver_at_exit()
         lifecycle.unregister(self)

@@ -36,6 +36,6 @@ def transport_for(path: str | Path) -> Any:
     if suffix == ".jsonl":
         return AsyncFileTransport(target)
     raise ValueError(
-        f"cannot tell the log format of {str(path)!r}; end the file name with .json (OCEL 2.0 JSON), "
-        ".sqlite (OCEL 2.0 SQLite) or .jsonl (JSON lines)"
+        f"cannot tell the log format of {str(path)!r}. Fix: end the file name with .json (OCEL 2.0 JSON), "
+        ".sqlite, .sqlite3 or .db (OCEL 2.0 SQLite), or .jsonl (JSON lines)"
     )

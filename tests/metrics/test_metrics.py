@@ -74,6 +74,49 @@ async def test_a_net_counts_firings_by_outcome_tokens_latencies_and_place_depths
         assert value(registry, "mycorrhizal_net_place_tokens", net="Shop", place=place) == count
 
 
+@pn.net
+def Edges(builder: NetBuilder) -> None:
+    """A source, a guard and a sink that each raise once."""
+
+    @builder.io_input_place()
+    async def feed(bb: Any, timebase: Any) -> Any:
+        yield 1
+        raise OSError("feed gone")
+
+    dead = builder.place("dead")
+
+    @builder.io_output_place(on_error=dead)
+    def sink(token: Any, bb: Any, timebase: Any) -> None:
+        raise OSError("sink gone")
+
+    @builder.transition(inputs=[feed], outputs=[sink], guard=lambda consumed: 1 / 0)
+    def forward(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {sink: consumed[0]}  # pragma: no cover - its guard raises
+
+    @builder.transition(inputs=[feed], outputs=[sink], priority=-1)
+    def fallback(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {sink: consumed[0]}
+
+
+async def test_errors_outside_firings_are_counted_by_element_and_kind(
+    registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    # docs/observing.md's table: net_errors_total counts a guard, a sink ("delivery") or a
+    # source that raised, under the element's short name; no test read the family.
+    Metrics(registry).observe(runner := NetRunner(Edges, {}, ManualClock()))
+    with caplog.at_level(logging.CRITICAL, "mycorrhizal.hypha"):
+        await runner.run_until_idle()
+        await runner.stop()
+    errors = {
+        (labels["element"], labels["kind"]): sample.value
+        for metric in registry.collect()
+        if metric.name == "mycorrhizal_net_errors"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and (labels := sample.labels)["net"] == "Edges"
+    }
+    assert errors == {("feed", "source"): 1.0, ("forward", "guard"): 1.0, ("sink", "delivery"): 1.0}
+
+
 async def test_concurrent_firings_are_timed_by_their_own_start(registry: CollectorRegistry) -> None:
     @pn.net
     def Slow(builder: NetBuilder) -> None:
@@ -138,7 +181,7 @@ def test_one_metrics_per_registry_and_runtimes_only(registry: CollectorRegistry)
     metrics = Metrics(registry)
     with pytest.raises(ValueError, match="Duplicated timeseries"):
         Metrics(registry)
-    with pytest.raises(TypeError, match="pass the runner, not the spec"):
+    with pytest.raises(TypeError, match=r"\. Fix: pass the runner, not the spec$"):
         metrics.observe(Shop)
 
 
@@ -174,7 +217,7 @@ async def test_detaching_what_this_metrics_does_not_observe_says_so(registry: Co
     with pytest.raises(
         ValueError,
         match=r"Metrics.detach\(\): this Metrics does not observe <hypha Runner 'Shop'.*> \(detached "
-        r"already\?\); detach what its observe\(\) returned, once$",
+        r"already\?\)\. Fix: detach what its observe\(\) returned, once$",
     ):
         metrics.detach(observer)
 
@@ -391,7 +434,7 @@ async def test_a_runtime_observed_twice_is_refused_not_counted_twice(registry: C
     metrics = Metrics(registry)
     runner = NetRunner(Shop, {}, ManualClock())
     observer = metrics.observe(runner)
-    refused = r"already observes <hypha Runner 'Shop'.*metrics.detach\(\) it first"
+    refused = r"already observes <hypha Runner 'Shop'.* twice\)\. Fix: metrics\.detach\(\) it first"
     with pytest.raises(ValueError, match=refused):
         metrics.observe(runner)
     runner.add_token("inbox", Job("j1", 1))
@@ -441,7 +484,7 @@ async def test_an_observer_the_runtime_detached_is_forgotten(
         runtime.remove_observer(first)
     assert metrics.observers == []
     assert samples(registry, f"mycorrhizal_{kind}_{'place_tokens' if kind == 'net' else 'queue_size'}") == []
-    with pytest.raises(ValueError, match=r"does not observe .* \(detached already\?\); detach what its"):
+    with pytest.raises(ValueError, match=r"does not observe .* \(detached already\?\)\. Fix: detach what"):
         metrics.detach(first)
     second = metrics.observe(runtime)  # not refused: the runtime is not observed
     await _step(runtime, 2)

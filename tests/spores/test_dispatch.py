@@ -127,6 +127,21 @@ async def test_a_failed_async_send_from_async_code_is_logged_and_counted_not_rai
     assert caplog.text.count("failed to send a record") == 4
 
 
+async def test_a_plain_close_inside_a_loop_says_to_await_aclose_and_loses_nothing() -> None:
+    # The refusal named the cause but gave no "Fix:"; the records it could not deliver there wait.
+    transport = ListTransport()
+    spores.configure(transport=transport)
+    get_spore_sync("s").event("tick", n=0)
+    with pytest.raises(
+        RuntimeError,
+        match=r"spores\.close\(\) was called inside a running event loop with records or an async "
+        r"transport to await\. Fix: use 'await spores\.aclose\(\)' there$",
+    ):
+        spores.close()
+    await spores.aclose()
+    assert transport.sent == [0]
+
+
 class Counting(AsyncFileTransport):
     """An AsyncFileTransport whose subclass sees every record through ``send_nowait``."""
 

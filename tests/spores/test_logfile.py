@@ -34,5 +34,9 @@ def test_the_ending_names_the_format(tmp_path: Path, name: str, kind: type) -> N
 
 @pytest.mark.parametrize("name", ["run.txt", "run", "run.json.bak"])
 def test_any_other_name_is_refused(tmp_path: Path, name: str) -> None:
-    with pytest.raises(ValueError, match=r"cannot tell the log format of .*; end the file name with \.json"):
+    refused = (
+        r"cannot tell the log format of .*\. Fix: end the file name with \.json \(OCEL 2\.0 JSON\), "
+        r"\.sqlite, \.sqlite3 or \.db \(OCEL 2\.0 SQLite\), or \.jsonl \(JSON lines\)$"
+    )
+    with pytest.raises(ValueError, match=refused):
         transport_for(tmp_path / name)

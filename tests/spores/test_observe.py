@@ -219,9 +219,10 @@ async def test_timestamps(sink: MemorySink, caplog: Any, timestamps: str) -> Non
 
 
 async def test_bad_timestamps_and_bad_runtimes_are_refused() -> None:
-    with pytest.raises(ValueError, match="timestamps='utc'; use 'anchored', 'timebase' or 'wall'"):
+    refused = r"timestamps='utc' is not a way to write times\. Fix: use 'anchored', 'timebase' or 'wall'$"
+    with pytest.raises(ValueError, match=refused):
         observe(NetRunner(Shop, {}), timestamps="utc")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="pass the runner, not the spec"):
+    with pytest.raises(TypeError, match=r"\. Fix: pass the runner, not the spec$"):
         observe(Shop)
 
 
@@ -429,7 +430,7 @@ async def test_a_runtime_observed_already_is_refused_until_that_observation_is_d
     # A second observe() of one runtime wrote each of its events twice into the one log.
     runtime = make()
     first = observe(runtime)
-    with pytest.raises(ValueError, match=r"observed already.*detach\(\) that observation first"):
+    with pytest.raises(ValueError, match=r"observed already.* twice\. Fix: detach\(\) that observation"):
         observe(runtime, run="again")
     first.detach()
     second = observe(runtime, run="again")

@@ -131,7 +131,7 @@ def observe(
     if add is None or not callable(add):
         raise TypeError(
             f"observe() takes a runtime that emits events (a hypha or mycelium runner, a rhizomorph "
-            f"runner or a septum StateMachine), got {runtime!r}; pass the runner, not the spec"
+            f"runner or a septum StateMachine), got {runtime!r}. Fix: pass the runner, not the spec"
         )
     front = hypha.committed if isinstance(runtime, Runner) else None  # (a net's most frequent record)
     observation = Observation(

@@ -252,7 +252,10 @@ class Observation:
         front: Handler | None = None,
     ) -> None:
         if timestamps not in ("anchored", "timebase", "wall"):
-            raise ValueError(f"observe(): timestamps={timestamps!r}; use 'anchored', 'timebase' or 'wall'")
+            raise ValueError(
+                f"observe(): timestamps={timestamps!r} is not a way to write times. "
+                "Fix: use 'anchored', 'timebase' or 'wall'"
+            )
         self.runtime = runtime
         self.run = run
         """The prefix of the ids of net, tree and machine objects (to tell runs apart), or None."""
@@ -331,7 +334,7 @@ class Observation:
             if any(other.runtime is self.runtime and other._attached for other in _ATTACHED):
                 raise ValueError(
                     f"observe({self.runtime!r}): the runtime is observed already, and each of its events "
-                    "would be written twice; detach() that observation first (observe() returned it)"
+                    "would be written twice. Fix: detach() that observation first (observe() returned it)"
                 )
             self.runtime.add_observer(self._observer)
             self._attached = True
