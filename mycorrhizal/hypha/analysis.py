@@ -181,7 +181,7 @@ def reachability_graph(
     """Explore every reachable marking (breadth first).
 
     ``initial`` overrides the initial token counts (place name -> an int >= 0 within the place's
-    capacity; anything else is an :class:`AnalysisError`).  IO input places, and the
+    capacity, each place named once; anything else is an :class:`AnalysisError`).  IO input places, and the
     places named in ``sources``, are unlimited supplies (never empty, never counted) unless
     ``initial`` gives them a count.  Raises :class:`AnalysisError` if the net is unbounded (a
     reachable marking strictly covers one of its ancestors, so tokens can pile up forever) or has
@@ -210,10 +210,18 @@ def _start(
         if index is None:
             raise _unknown_place(flat, f"source {name!r} is not")
         unlimited.add(index)
+    named: dict[int, str] = {}
     for name, count in (initial or {}).items():
         index = flat.place_index(name)
         if index is None:
             raise _unknown_place(flat, f"initial marking names {name!r}, which is not")
+        if index in named:
+            # Two names of one place (short and qualified) would otherwise let the last count win.
+            raise AnalysisError(
+                f"initial marking names place {flat.places[index].qname!r} twice, as {named[index]!r} "
+                f"and {name!r}. Fix: give each place one count, under one name"
+            )
+        named[index] = name
         start[index] = _initial_count(flat, index, count)
         unlimited.discard(index)
     return tuple(start), unlimited

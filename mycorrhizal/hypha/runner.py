@@ -180,10 +180,11 @@ class Runner(NetChanges):
         self._io.pause_retries(self._places)
         self._inflight.collecting()
         try:
-            if cancel:
+            # timeout=0 cancels now: a timer at "now" fires only when a virtual clock is moved.
+            if cancel or timeout == 0:
                 self._inflight.cancel_all()
             pending = [*self._io.sources, *self._inflight.tasks]
-            timer = None if timeout is None else self.timebase.call_later(timeout, self._inflight.cancel_all)
+            timer = None if not timeout else self.timebase.call_later(timeout, self._inflight.cancel_all)
             try:
                 await asyncio.gather(*pending, return_exceptions=True)
             finally:

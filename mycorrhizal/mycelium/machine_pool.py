@@ -30,6 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..common.codec_types import preview
 from ..common.codecs import JSON, CodecRegistry
 from ..common.errors import HandlerError, problem, split_fix
 from ..common.observers import Dropped, Observers, maker
@@ -249,15 +250,17 @@ class MachinePool:
         except Exception as exc:
             raise HandlerError(
                 f"transition {self.transition!r}: fsm_key raised {type(exc).__name__}: {exc} "
-                f"on token {token!r}",
+                f"on token {preview(token)}. Fix: make fsm_key return a key for every token, or keep "
+                f"such tokens out of {self.transition!r}",
                 transition=self.transition,
             ) from exc
         try:
             hash(which)
         except TypeError as exc:
             raise HandlerError(
-                f"transition {self.transition!r}: fsm_key returned {which!r} for token {token!r}, which is "
-                "unhashable, so it cannot name a machine; make fsm_key return a str, a number or a tuple",
+                f"transition {self.transition!r}: fsm_key returned {preview(which)} for token "
+                f"{preview(token)}, which is unhashable, so it cannot name a machine. Fix: make fsm_key "
+                "return a str, a number or a tuple",
                 transition=self.transition,
             ) from exc
         return which

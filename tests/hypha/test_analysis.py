@@ -363,6 +363,24 @@ def test_an_initial_count_a_place_cannot_hold_is_refused(count: Any, match: str)
         reachability_graph(requeueing_net(), initial={"done": count})
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("mutex", "MutualExclusion.mutex"), ("MutualExclusion.mutex", "mutex")],
+)
+@pytest.mark.parametrize("counts", [(0, 1), (1, 1)])
+def test_an_initial_marking_naming_one_place_twice_is_refused(
+    first: str, second: str, counts: tuple[int, int]
+) -> None:
+    # The last of the two counts used to win silently, so a marking written with two counts for
+    # one place was explored with one the writer may not have meant.
+    with pytest.raises(
+        AnalysisError,
+        match=rf"initial marking names place 'MutualExclusion\.mutex' twice, as {re.escape(repr(first))} and "
+        rf"{re.escape(repr(second))}\. Fix: give each place one count, under one name",
+    ):
+        reachability_graph(MutualExclusion, initial={first: counts[0], second: counts[1]})
+
+
 @pytest.mark.parametrize("count", [-1, True, 1.0, "1", None])
 def test_path_to_refuses_a_count_that_is_no_token_count(count: Any) -> None:
     # True and 1.0 used to be read as 1 (a path to another marking than the one written), and the

@@ -222,6 +222,24 @@ async def test_stop_timeout_zero_cancels_at_once_and_infinity_waits_like_none(
     assert runner.marking()["done"] == done and runner.in_flight == 0
 
 
+@pytest.mark.parametrize("zero", [0, 0.0])
+async def test_stop_timeout_zero_does_not_wait_for_the_clock(clock: ManualClock, zero: float) -> None:
+    # timeout=0 used to arm a timer at "now" on the runner's timebase: on a ManualClock nobody moved,
+    # `await runner.stop(timeout=0)` never returned, although the docs say 0 cancels them at once.
+    runner = Runner(sleepy_net(2), {}, clock)
+    runner.add_tokens("jobs", range(3))
+    await runner.start()
+    await clock.run_for(0)
+    stopping = asyncio.ensure_future(runner.stop(timeout=zero))
+    for _ in range(20):  # event-loop turns only: the clock stands still
+        if stopping.done():
+            break
+        await asyncio.sleep(0)
+    assert stopping.done(), "stop(timeout=0) waited for the clock"
+    await stopping
+    assert runner.marking()["jobs"] == (0, 1, 2) and runner.in_flight == 0 and clock.now() == 0
+
+
 def cleaning_up_net() -> Any:
     """``jobs`` -> ``work`` -> ``done``; a cancelled firing of ``"slow"`` takes 1 s of cleanup."""
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mycorrhizal.common import HandlerError, ManualClock, RoutingError
+from mycorrhizal.common.errors import split_fix
 from mycorrhizal.hypha import FailedToken
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.rhizomorph import Status, bt
@@ -119,11 +120,42 @@ async def test_an_unhashable_fsm_key_fails_the_firing_naming_fsm_key(running: Ru
     assert where(runner)["failed"] == ("a", "b")[:weight] and "seen" not in bb
     expected = (
         "transition 'Accounting.work': fsm_key returned ['a'] for token 'a', which is unhashable, so it "
-        "cannot name a machine; make fsm_key return a str, a number or a tuple"
+        "cannot name a machine. Fix: make fsm_key return a str, a number or a tuple"
     )
     error = runner.tokens("failed")[0].error
     assert isinstance(error, HandlerError) and str(error) == expected
     assert error.transition == "Accounting.work" and isinstance(error.__cause__, TypeError)
+
+
+def raising_key(token: Any) -> Any:
+    raise KeyError("backend")
+
+
+@pytest.mark.parametrize(
+    ("key", "fix"),
+    [
+        (
+            raising_key,
+            "make fsm_key return a key for every token, or keep such tokens out of 'Accounting.work'",
+        ),
+        (lambda token: [token], "make fsm_key return a str, a number or a tuple"),
+    ],
+    ids=["raises", "unhashable"],
+)
+async def test_a_bad_fsm_key_says_how_to_fix_it_and_shows_a_huge_token_shortened(
+    running: RunNet, key: Any, fix: str
+) -> None:
+    # Both errors used to end without a fix, so the net's error about the failed firing told the user
+    # to "handle HandlerError in the handler", a body that never sees fsm_key's error; and they
+    # quoted the whole token, however large.
+    runner = await running(net(fsm=Counter, fsm_key=key), {})
+    runner.add_token("inbox", "x" * 10_000)
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    (error,) = runner.errors
+    for said in (str(failed.error), str(error)):
+        assert split_fix(said)[1] == fix and said.count(". Fix: ") == 1, said
+        assert len(said) < 1_000, said
 
 
 @septum.state(config=StateConfiguration(can_dwell=True))
