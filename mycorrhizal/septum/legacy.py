@@ -17,7 +17,7 @@ from typing import Any, NoReturn, Protocol
 from ..common.errors import DefinitionTypeError, ExecutionError, Problem
 from .events import MessageHandled, StateEntered
 from .mailbox import OverflowPolicy
-from .options import WHAT, Options, options
+from .options import RAISE_BY_DEFAULT, WHAT, Options, options
 from .states import registered_names
 from .targets import UNHANDLED
 
@@ -53,7 +53,9 @@ class _Host(Protocol):
 
 
 def _one(ours: str, ours_value: Any, default: Any, theirs: str, theirs_value: Any) -> list[Problem]:
-    if theirs_value is None or ours_value == default:
+    # ``is``: our option given outright, even at its default's value, is given (the default is
+    # an object of its own, see RAISE_BY_DEFAULT).
+    if theirs_value is None or ours_value is default:
         return []
     return [
         Problem(
@@ -73,7 +75,9 @@ def translate(
     trap_fn: Any,
 ) -> tuple[OverflowPolicy, Any]:
     """``(queue_overflow, on_error)`` with 0.x's keywords folded in; refuses what cannot be meant."""
-    problems = _one("queue_overflow", queue_overflow, "raise", "queue_overflow_policy", queue_overflow_policy)
+    problems = _one(
+        "queue_overflow", queue_overflow, RAISE_BY_DEFAULT, "queue_overflow_policy", queue_overflow_policy
+    )
     problems += _one("on_error", on_error, None, "on_error_fn", on_error_fn)
     if queue_overflow_policy is not None and queue_overflow_policy not in POLICIES_0X:
         problems.append(

@@ -27,7 +27,7 @@ from .compile import SPECS, machine_spec
 from .context import Context
 from .engine import DONE, ENTRY, NEW, WAIT, Engine
 from .mailbox import TIMEOUT, OverflowPolicy
-from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS
+from .options import DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_STACK_DEPTH, DEFAULTS, RAISE_BY_DEFAULT
 from .overflow import overflow
 from .plan import MachineSpec
 from .registry import StateRef
@@ -65,7 +65,7 @@ class StateMachine(Engine, legacy.Compat0x):
         common_data: Any = None,
         *,
         timebase: Timebase | None = None,
-        queue_overflow: OverflowPolicy = "raise",
+        queue_overflow: OverflowPolicy = RAISE_BY_DEFAULT,
         on_error: Any = None,
         max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
         strict: bool = False,
@@ -78,7 +78,7 @@ class StateMachine(Engine, legacy.Compat0x):
             and filter_fn is None
             and trap_fn is None
             and on_error_fn is None
-            and queue_overflow == "raise"
+            and queue_overflow is RAISE_BY_DEFAULT
             and max_stack_depth is DEFAULT_MAX_STACK_DEPTH
             and not strict  # strict asks machine_spec() to refuse what 0.x accepted: never cached
         ):

@@ -7,19 +7,39 @@ all of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from ..common.errors import DefinitionError, DefinitionTypeError, Problem
 from .mailbox import POLICIES, OverflowPolicy
 
-__all__ = ["DEFAULT_MAX_QUEUE_SIZE", "DEFAULT_MAX_STACK_DEPTH", "DEFAULTS", "WHAT", "Options", "options"]
+__all__ = [
+    "DEFAULT_MAX_QUEUE_SIZE",
+    "DEFAULT_MAX_STACK_DEPTH",
+    "DEFAULTS",
+    "RAISE_BY_DEFAULT",
+    "WHAT",
+    "Options",
+    "options",
+]
 
 #: Default bound on queued messages; pass ``max_queue_size=None`` for an unbounded queue.
 DEFAULT_MAX_QUEUE_SIZE = 10_000
 #: Default bound on the pushdown stack: a ``Push`` that would pass it is refused.
 DEFAULT_MAX_STACK_DEPTH = 1000
+
+
+class _Unsaid(str):
+    """A default that equals the value it stands for but that no caller can pass (see below)."""
+
+    __slots__ = ()
+
+
+#: ``StateMachine``'s default ``queue_overflow``: ``"raise"``, as an object of its own, so that a
+#: machine given ``queue_overflow="raise"`` outright is told from one given nothing (0.x's
+#: ``queue_overflow_policy=`` may stand in only for the latter).
+RAISE_BY_DEFAULT = cast(OverflowPolicy, _Unsaid("raise"))
 
 
 @attrs.frozen

@@ -226,6 +226,8 @@ async def test_drop_newest_and_drop_oldest_are_ours() -> None:
     [
         ({"queue_overflow_policy": "spill"}, "queue_overflow_policy must be one of"),
         ({"queue_overflow_policy": "fail", "queue_overflow": "drop_newest"}, "both queue_overflow= and"),
+        # "raise" said outright is still said: 0.x's name must not silently turn it into dropping
+        ({"queue_overflow_policy": "drop_oldest", "queue_overflow": "raise"}, "both queue_overflow= and"),
         ({"on_error_fn": lambda c, e: None, "on_error": lambda c, e: None}, "both on_error= and"),
         ({"filter_fn": 3}, "filter_fn must be a function"),
         ({"trap_fn": "x"}, "trap_fn must be a function"),

@@ -80,15 +80,21 @@ async def test_higher_priority_first_and_fifo_within_a_priority(items) -> None:
     assert sorted(got) == sorted((p, i, v) for i, (p, v) in enumerate(items))
 
 
-async def test_full_queue_raises_by_default_and_counts(bb) -> None:
+async def test_full_queue_raises_by_default_and_counts(bb, caplog) -> None:
     fsm = StateMachine(Recorder, common_data=bb, max_queue_size=3)
     for i in range(3):
         assert fsm.send_message(i) is True
-    with pytest.raises(
-        QueueOverflowError, match=r"state Recorder\): message queue is full \(3 messages\)"
-    ) as info:
-        fsm.send_message(3)
-    assert info.value.event == 3 and info.value.state == "Recorder"
+    with (
+        caplog.at_level(logging.WARNING, logger="mycorrhizal.septum"),
+        pytest.raises(
+            QueueOverflowError, match=r"state Recorder\): message queue is full \(3 messages\)"
+        ) as info,
+    ):
+        fsm.send_message("late")
+    # The error's text names the machine and the state; the refused message is its .event, and
+    # the WARNING line names it (docs/septum.md, "Messages and the queue").
+    assert info.value.event == "late" and info.value.state == "Recorder"
+    assert "queue full (3), refused 'late' (overflow #1)" in caplog.text
     assert fsm.overflow_count == 1
     await fsm.run()
     assert bb["log"] == [0, 1, 2]
