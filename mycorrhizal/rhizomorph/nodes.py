@@ -128,9 +128,7 @@ class _Wrapping:
     def retry(self, max_attempts: int, retry_on: Iterable[Status] | None = None) -> Any:
         """Run the child again when it ends with a status in ``retry_on`` (FAILURE, ERROR), up to
         ``max_attempts`` runs in all."""
-        return self._with(
-            Wrap("retry", max_attempts, retry_on=None if retry_on is None else frozenset(retry_on))
-        )
+        return self._with(Wrap("retry", max_attempts, retry_on=_statuses(retry_on)))
 
     def repeat(self, times: int) -> Any:
         """Run the child to SUCCESS ``times`` times."""
@@ -158,6 +156,19 @@ class _Wrapping:
     def do_while(self, condition: Any) -> Any:
         """Run the child again and again (one run per tick) while ``condition`` holds."""
         return self._with(Wrap("do_while", condition=condition))
+
+
+def _statuses(retry_on: Any) -> frozenset[Any] | None:
+    """``retry_on`` as a set: one Status given alone is that one; what is not statuses is kept for
+    :func:`~.checks.check_retry_on` to name (not a TypeError from inside the tree's body)."""
+    if retry_on is None:
+        return None
+    if isinstance(retry_on, Status):
+        return frozenset((retry_on,))
+    try:
+        return frozenset(retry_on)
+    except TypeError:  # one value, not a collection: named by check_retry_on
+        return frozenset((retry_on,))
 
 
 @attrs.frozen(eq=False)

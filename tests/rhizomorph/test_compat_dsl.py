@@ -248,6 +248,20 @@ async def test_retry_on_chooses_which_statuses_are_retried() -> None:
         tree_of(bt.retry(3, retry_on=(Status.RUNNING,))(counter("x")))
 
 
+async def test_retry_on_one_status_given_alone_is_that_status() -> None:
+    errs = bt.action(lambda bb: Status.ERROR, name="errs")
+    attempts = counter("attempts", Status.FAILURE)
+    assert await Runner(tree_of(bt.retry(3, retry_on=Status.FAILURE)(errs)), {}).tick() is E
+    bb: dict[str, Any] = {}
+    assert await Runner(tree_of(bt.retry(3, retry_on=Status.FAILURE)(attempts)), bb).tick() is F
+    assert bb["attempts"] == 3
+
+
+def test_retry_on_that_is_no_status_is_named_on_the_retry_node() -> None:
+    with pytest.raises(DefinitionError, match=r"retry.*retry_on=\[3\].*Fix: list one or more of Status"):
+        tree_of(bt.retry(3, retry_on=3)(counter("x")))  # type: ignore[arg-type]
+
+
 # ------------------------------------------------------------------------------------- gate / when
 
 
