@@ -298,14 +298,14 @@ class Writer:
             )
             self._fail(failure, exc)
             return None
-        if retrying:
-            log.info("the SQLite store %r wrote the records a busy file had held back (%s)", self.path,
-                     self._runs_named(last))  # fmt: skip
         owners = self.owners
         for run_id, seq in last.items():
             owner = owners.get(run_id)
             if owner is not None and run_id not in fenced:
                 owner.durable_seq = seq
+        if retrying:  # (said once they are durable: whoever reads the line sees durable_seq moved)
+            log.info("the SQLite store %r wrote the records a busy file had held back (%s)", self.path,
+                     self._runs_named(last))  # fmt: skip
         return None
 
     def _refused(self, exc: sqlite3.Error, what: str) -> StoreError:

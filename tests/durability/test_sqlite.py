@@ -279,13 +279,17 @@ async def test_a_busy_file_is_reported_and_retried_not_fatal(
 
 
 class Written(logging.Handler):
-    """Sets :attr:`event` when the store says it wrote what a busy file had held back."""
+    """Keeps what the store says at INFO and above (:attr:`said`, in order) and sets :attr:`event` when
+    it says it wrote what a busy file had held back.  Read instead of caplog's records: the writer's
+    thread tells caplog's (root) handler only after this one, so caplog may not have the line yet."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.event = threading.Event()
+        self.said: list[tuple[str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        self.said.append((record.levelname, record.getMessage()))
         if "wrote the records a busy file had held back" in record.getMessage():
             self.event.set()
 
@@ -311,7 +315,7 @@ async def test_what_a_busy_file_held_back_is_written_once_it_is_free_with_nothin
         logging.getLogger("mycorrhizal.durability").removeHandler(written)
     assert raw(path, "SELECT first_seq, last_seq FROM journal") == [(1, 1)]
     assert journal.durable_seq == 1
-    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO]
+    said = written.said
     assert [level for level, _ in said] == ["WARNING", "INFO"], said  # the retries said once, not each
     assert re.search(busy(path), said[0][1]) and re.search(
         rf"^the SQLite store {re.escape(repr(str(path)))} wrote the records a busy file had held back "
