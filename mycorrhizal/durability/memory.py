@@ -161,7 +161,11 @@ class MemoryJournal(JournalBase):
     def _check_writer(self) -> None:
         if self._closed:
             raise StoreClosedError(f"run {self._run!r}: the journal was closed. Fix: open_journal() again")
-        self._store._check_open()
+        if self._store._closed:  # (named by its run, as the other stores' journals say it)
+            raise StoreClosedError(
+                f"run {self._run!r}: the store was closed. Fix: open_journal() again on an open store "
+                "(a new MemoryStore starts empty)"
+            )
         if self._state.epoch != self._epoch:
             raise FencedError(
                 f"run {self._run!r} was taken over by a newer writer (epoch {self._state.epoch}, this "

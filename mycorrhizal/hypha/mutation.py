@@ -145,9 +145,9 @@ class NetChanges:
         _, found = without(self.net, path)
         if isinstance(found, PlaceSpec) and found.kind is not PlaceKind.PLAIN:
             raise ExecutionError(
-                f"place {qname!r} is an IO place, which a running net cannot lose (its source or sink "
-                "runs with the runner). Fix: stop the runner and build a net without it",
-                place=qname,
+                f"place {self._q(path)!r} is an IO place, which a running net cannot lose (its source or "
+                "sink runs with the runner). Fix: stop the runner and build a net without it",
+                place=self._q(path),
             )
         let_go = self._let_go if isinstance(found, TransitionSpec) else None
         await self._settled([qname], lambda: without(self.net, path)[0], let_go)

@@ -202,9 +202,12 @@ class Runner(NetChanges):
     def _use_timebase(self, timebase: Timebase, loop: asyncio.AbstractEventLoop) -> None:
         """Give every collaborator the new timebase; only while stopped (timers run on the old one)."""
         if self._ready.running and self._ready.loop is loop:
+            old, new = type(self.timebase).__name__, type(timebase).__name__  # (a repr is "<... at 0x..>")
+            given = f"another {new}, not the one it runs on" if new == old else f"one of type {new}"
             raise ExecutionError(
-                f"runner of net {self._flat.name!r} is running on {self.timebase!r}. Fix: stop() it before "
-                f"starting it on {timebase!r}"
+                f"runner of net {self._flat.name!r} is running on a timebase of type {old}, and start() was "
+                f"given {given}; a running runner keeps its timebase. Fix: stop() it before starting it on "
+                "the new timebase, or call start() without one to keep running"
             )
         self.timebase = timebase
         for part in (self._report, self._io, self._firing, self._scheduler, self._parts):

@@ -273,3 +273,19 @@ def test_random_histories_load_as_the_model_says(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(replay(ops, kind, Path(folder) / "run.db", keep, redis_service.url))
+
+
+@pytest.mark.parametrize("write", ["append", "append_text", "snapshot"])
+async def test_a_journal_of_a_closed_store_names_its_run(make_store: StoreFactory, write: str) -> None:
+    # MemoryStore's said only "the MemoryStore is closed. Fix: make a new one", without the run
+    # whose write was refused, where SQLiteStore's and RedisStore's name it.
+    store = await make_store()
+    journal = await store.open_journal("orders")
+    await store.close()
+    with pytest.raises(StoreError, match=r"^run 'orders': the store was closed\. Fix: [^.]*$"):
+        if write == "append":
+            journal.append("fire", payload(1))
+        elif write == "append_text":
+            journal.append_text("fire", "{}")
+        else:
+            journal.snapshot(document(1))

@@ -279,7 +279,7 @@ def test_removing_an_io_place_or_moving_tokens_nowhere_is_refused() -> None:
         runner = Runner(builder.spec, None)
         await runner.start(CycleClock())
         await runner.run_until_idle()
-        with pytest.raises(ExecutionError, match=r"place 'feed' is an IO place"):
+        with pytest.raises(ExecutionError, match=r"place 'IO.feed' is an IO place"):
             await runner.remove("IO.feed")
         with pytest.raises(ExecutionError, match=r"tokens_to='IO.nowhere': the net has no such place"):
             await runner.remove("IO.out", tokens_to="nowhere")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mycorrhizal.common.errors import ExecutionError
 from mycorrhizal.common.timebase import ManualClock
 from mycorrhizal.hypha import NetChanged
 from mycorrhizal.hypha.core import NetBuilder, Runner
@@ -94,3 +95,26 @@ async def test_a_removed_transitions_memory_is_told_after_its_last_firing_and_be
     log.clear()
     await runner.stop()
     assert log == ["the runner's own callback", "keep stopped"]  # work's went with its memory
+
+
+def io_net() -> Any:
+    """src (an IO input place) -> move -> sink (an IO output place)."""
+    builder = NetBuilder("IO")
+    src = builder.io_input_place("src", lambda bb, timebase: iter([1]))
+    sink = builder.io_output_place("sink", lambda token, bb, timebase: None)
+    builder.transition(name="move", inputs=[src], outputs=[sink])(lambda c, bb, tb: {sink: c[0]})
+    return builder.spec
+
+
+@pytest.mark.parametrize("name", ["src", "sink", "IO.src", "IO.sink"])
+async def test_removing_an_io_place_names_it_by_its_qualified_name(clock: ManualClock, name: str) -> None:
+    # The error named an IO place by its name in the net ('sink'), where every other removal
+    # error names a place by its qualified name ('IO.sink').
+    runner = Runner(io_net(), None, clock)
+    await runner.start()
+    qname = "IO." + name.removeprefix("IO.")
+    message = rf"^place '{qname}' is an IO place, which a running net cannot lose \(.*\)\. Fix: [^.]*$"
+    with pytest.raises(ExecutionError, match=message) as caught:
+        await runner.remove(name)
+    assert caught.value.place == qname and str(caught.value).count(". Fix: ") == 1
+    await runner.stop()

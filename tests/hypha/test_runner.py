@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import pytest
 
 from mycorrhizal.common import CapacityError, HandlerError, ManualClock, RoutingError
+from mycorrhizal.common.errors import ExecutionError
 from mycorrhizal.common.observers import wants_all
+from mycorrhizal.common.timebase import CycleClock, MonotonicClock, Timebase
 from mycorrhizal.hypha import Consumed, FiringContext, NetBuilder, PlaceRef, PlaceType, Runner, pn
 from mycorrhizal.hypha.context import consumed_class
 from tests._observing import Recorder
@@ -616,3 +619,30 @@ def test_a_misspelt_place_or_transition_is_answered_with_the_nearest_names(
     # Before: "net 'Bakery' has no place 'doughh'; places: [...]" and no fix at all.
     with pytest.raises(RoutingError, match=match):
         call(Runner(Bakery, bb))
+
+
+@pytest.mark.parametrize(
+    ("running_on", "given", "told"),
+    [
+        (ManualClock, ManualClock, "another ManualClock, not the one it runs on"),
+        (MonotonicClock, ManualClock, "one of type ManualClock"),
+        (ManualClock, CycleClock, "one of type CycleClock"),
+    ],
+    ids=["same-class", "monotonic-to-manual", "manual-to-cycle"],
+)
+async def test_start_on_another_clock_while_running_names_both_clocks(
+    bb: dict[str, Any], running_on: type[Timebase], given: type[Timebase], told: str
+) -> None:
+    # The error printed both clocks as <mycorrhizal.common.timebase.ManualClock object at 0x...>:
+    # two identical-looking strings, neither saying what they are nor whether they are one clock.
+    runner = Runner(pipeline(1), bb, running_on())
+    await runner.start()
+    message = (
+        rf"^runner of net 'Pipe1' is running on a timebase of type {running_on.__name__}, and start\(\) "
+        rf"was given {re.escape(told)}; a running runner keeps its timebase\. Fix: stop\(\) it before "
+        r"starting it on the new timebase, or call start\(\) without one to keep running$"
+    )
+    with pytest.raises(ExecutionError, match=message):
+        await runner.start(given())
+    assert isinstance(runner.timebase, running_on) and runner.running
+    await runner.stop()
