@@ -44,6 +44,7 @@ from .failures import (
     stack_too_deep,
     unawaited,
     undeclared,
+    unrouted_drive,
 )
 from .hierarchy import ChartNode, TimerMarker
 from .mishaps import ENTRY_RUN
@@ -420,6 +421,9 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException, wha
     assert e.ctx is not None
     error_node = e.spec.error
     own = error_node is not None and node.within(error_node)  # type: ignore[arg-type]
+    misuse = unrouted_drive(e, node, role, exc, what)
+    if misuse is not None:  # a handler driving its own machine: a bug in it, raised, never routed
+        raise misuse from None
     error, dest = await destination(e, node, role, exc, own, partial(_refused, e, node), what, labels=False)
     if dest is None:
         raise error
@@ -443,5 +447,8 @@ async def route(e: Charting, node: ChartNode, role: str, exc: BaseException, wha
     await _complete(e, await chartmoves.enter_all(e, entering, node, None, errors), errors)
     failed = chartmoves.failure(e, errors)
     if failed is not None:
+        misuse = unrouted_drive(e, failed.node, failed.role, failed.exc, failed.what)
+        if misuse is not None:
+            raise misuse from None
         fix = handle_it(failed.exc, failed.role, failed.what, REENTERED)
         raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what, fix) from failed.exc

@@ -27,11 +27,13 @@ from .targets import special
 
 __all__ = [
     "DECLINED",
+    "DroveItself",
     "UNROUTED",
     "HookFailed",
     "Unwind",
     "chosen_state",
     "destination",
+    "drove_itself",
     "empty_stack",
     "handle_it",
     "handler_error",
@@ -41,6 +43,7 @@ __all__ = [
     "tell_failed",
     "unawaited",
     "undeclared",
+    "unrouted_drive",
 ]
 
 
@@ -57,6 +60,55 @@ class HookFailed(Exception):
 
 class Unwind(asyncio.CancelledError):
     """The synchronous door unwinding a step it cannot finish: a cancellation, not a handler's failure."""
+
+
+class DroveItself(ExecutionError):
+    """A handler called ``run()``, ``tick()``, ``initialize()`` or ``reset()`` on the machine running it."""
+
+    def __init__(self, message: str, *, machine: Any, call: str, state: str) -> None:
+        super().__init__(message, state=state)
+        #: The machine the handler tried to drive (the one running it).
+        self.machine = machine
+        #: What it called, as written: ``run()``, ``tick()``...
+        self.call = call
+
+
+_DRIVE_FIX = (
+    ", which would wait for itself for ever. Fix: send a message with ctx.send_message(...) (or return a "
+    "label) instead of driving the machine from its own handler"
+)
+
+
+def drove_itself(engine: Any, call: str) -> DroveItself:
+    """The refusal of ``call`` by a handler of ``engine``, which is running it (the engine's route, which
+    knows which handler it was, raises it named for that handler: :func:`unrouted_drive`)."""
+    state = engine.node.name
+    return DroveItself(
+        f"machine {engine.spec.shown}: state {state}: a handler called {call} on its own machine{_DRIVE_FIX}",
+        machine=engine,
+        call=call,
+        state=state,
+    )
+
+
+def unrouted_drive(
+    e: Any, node: Node, role: str, exc: BaseException, what: str | None = None
+) -> DroveItself | None:
+    """What to raise, never routed, if ``exc`` is the refusal of ``node``'s ``role`` (named ``what``)
+    driving its own machine ``e``: a bug in the machine, as an undeclared label is; else None.
+
+    A refusal of another machine, driven from this handler, is this handler's failure like any other.
+    """
+    if not isinstance(exc, DroveItself) or exc.machine is not e:
+        return None
+    said = f"{what or role} called {exc.call} on its own machine"
+    error = DroveItself(
+        f"machine {e.spec.shown}: state {node.name}: {said}{_DRIVE_FIX}",
+        machine=e,
+        call=exc.call,
+        state=node.name,
+    )
+    return error.with_traceback(exc.__traceback__)  # down to the handler's line that called it
 
 
 def raised_itself(exc: asyncio.CancelledError) -> bool:

@@ -280,7 +280,7 @@ class StateMachine(Engine, legacy.Compat0x):
             return
         if self.start_quietly():
             return
-        await take_turn(self, skip=1)
+        await take_turn(self, 1, "initialize()")
         if self.phase != NEW:
             self.release()
             return
@@ -297,7 +297,7 @@ class StateMachine(Engine, legacy.Compat0x):
         :meth:`initialize` runs.  Not from one of its own handlers."""
         if self.closed:
             self._refuse_closed("steps")
-        await take_turn(self, skip=1)
+        await take_turn(self, 1, "reset()")
         report.reset(self.spec.shown, self.node.name, self.queue_size)
         durable.restart(self)
         self.release()
@@ -331,7 +331,8 @@ class StateMachine(Engine, legacy.Compat0x):
     async def drive_in_turn(self, limit: int, wait: bool, answer: Callable[[int], Any]) -> Any:
         """Drive the machine once it is this caller's turn: the engine's way in when it is busy, new
         or timed (see :meth:`Engine.drive <mycorrhizal.septum.engine.Engine.drive>`)."""
-        if await take_turn(self, skip=2):  # closed meanwhile (it ends, like the one running), or outrun
+        call = "tick()" if answer is bool else "run()"  # (tick() answers with bool, run() with a count)
+        if await take_turn(self, 2, call):  # closed meanwhile (it ends, like the one running), or outrun
             self.release()
             return answer(0)
         if self.clock is not None:

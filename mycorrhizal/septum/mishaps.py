@@ -12,7 +12,16 @@ from typing import Any, Protocol
 from . import moves, report
 from .clock import INTERRUPTED, Clock
 from .events import StepCancelled
-from .failures import REENTERED, HookFailed, destination, handle_it, handler_error, unawaited, undeclared
+from .failures import (
+    REENTERED,
+    HookFailed,
+    destination,
+    handle_it,
+    handler_error,
+    unawaited,
+    undeclared,
+    unrouted_drive,
+)
 from .mailbox import TIMEOUT, Mailbox, Marker
 from .moves import TIMED_OUT
 from .plan import Node, Op, label_text
@@ -39,12 +48,13 @@ async def route(e: Stepping, node: Node, role: str, exc: BaseException, what: st
     assert e.ctx is not None
     error_node = e.spec.error
     own = error_node is not None and node.state is error_node.state
+    misuse = unrouted_drive(e, node, role, exc, what)
+    if misuse is not None:  # a handler driving its own machine: a bug in it, raised, never routed
+        _stays(e, node, role)
+        raise misuse from None
     error, dest = await destination(e, node, role, exc, own, what=what)
     if dest is None:
-        if role == "on_enter" or node.terminal:
-            # Only a hook (on_enter, or a terminal state's on_state) failed: the machine is in
-            # that state all the same.
-            e.entered(node)
+        _stays(e, node, role)
         raise error
     e.ctx.error = error
     if isinstance(dest, Op):  # the hook returned a label: taken as if node's handler had
@@ -62,8 +72,19 @@ async def route(e: Stepping, node: Node, role: str, exc: BaseException, what: st
         # would likely choose the same state, for ever).
         if failed.role == "on_enter" or failed.node.terminal:
             e.entered(failed.node)
+        misuse = unrouted_drive(e, failed.node, failed.role, failed.exc, failed.what)
+        if misuse is not None:
+            raise misuse from None
         fix = handle_it(failed.exc, failed.role, failed.what, REENTERED)
         raise handler_error(failed.node, failed.role, failed.exc, e.ctx.msg, failed.what, fix) from failed.exc
+
+
+def _stays(e: Stepping, node: Node, role: str) -> None:
+    """A failure of ``node``'s ``role`` is raised: the machine stays where the failure left it."""
+    if role == "on_enter" or node.terminal:
+        # Only a hook (on_enter, or a terminal state's on_state) failed: the machine is in that
+        # state all the same.
+        e.entered(node)
 
 
 def put_back(e: Stepping, node: Node, took: Any, timeout: bool) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..common.errors import ExecutionError
 from ..common.interpreter import called_within
 from ..common.numbers import is_count, is_seconds
 from .chart import DRIVING
 from .engine import Engine
+from .failures import drove_itself
 from .turns import Turns
 
 __all__ = ["check_timeout", "run_waiting", "take_turn", "tick_within"]
@@ -87,21 +87,18 @@ def check_steps(max_steps: Any, machine: str) -> None:
         )
 
 
-async def take_turn(engine: Engine, skip: int) -> bool:
+async def take_turn(engine: Engine, skip: int, call: str) -> bool:
     """Wait until nobody drives the machine, then raise what its background run hit, if anything;
     True if the caller is left nothing to do (the machine was closed meanwhile, or the caller is
     the background run of a timeout that a caller's run() handled first, or that fired while an
     error of an earlier background run was still kept for the next caller).
 
-    ``skip``: frames between this one and the caller that asked to run (see ``called_within``).
+    ``skip``: frames between this one and the caller that asked to run (see ``called_within``);
+    ``call``: what it called (``run()``...), named in the refusal of a handler driving its own machine.
     """
     if engine.running:
         if called_within(engine, DRIVING, skip=skip + 1):
-            raise ExecutionError(
-                f"machine {engine.spec.shown}: a handler called run() on its own machine. Fix: use "
-                f"ctx.send_message() instead",
-                state=engine.node.name,
-            )
+            raise drove_itself(engine, call)
         turns = engine.turns
         if turns is None:
             turns = engine.turns = Turns()

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from mycorrhizal.common import DefinitionError, HandlerError, ManualClock, UndeclaredLabelError
+from mycorrhizal.common import (
+    DefinitionError,
+    ExecutionError,
+    HandlerError,
+    ManualClock,
+    UndeclaredLabelError,
+)
 from mycorrhizal.hypha import Runner
 from mycorrhizal.mycelium import PNRunner, Rejection, machines, pn
 from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, septum
@@ -529,3 +535,32 @@ async def test_a_machines_fix_in_a_net_says_to_give_the_error_state_in_fsm_optio
     with pytest.raises(HandlerError, match=said + r"handle ValueError in on_state, " + fix):
         raise failed.error
     assert str(failed.error).count(". Fix: ") == 1
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+def Restless():
+    @septum.on_state
+    async def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is not None:
+            await ctx.machine.run()  # a bug: the machine is running this very handler
+
+
+@pytest.mark.parametrize("options", [{}, {"error_state": Salvage}], ids=["no error_state", "error_state"])
+async def test_a_machine_driving_itself_from_its_handler_is_raised_never_routed(
+    running: RunNet, options: dict[str, Any]
+) -> None:
+    # Before: the refusal was the handler's failure, routed like one: with an error_state the machine
+    # went to Salvage (which rejected the token), else a HandlerError saying to route failures.
+    runner = await running(gate_net(Restless, fsm_options=options))
+    runner.add_token("inbox", "go")
+    await runner.run_until_idle()
+    (failed,) = runner.tokens("failed")
+    said = (
+        r"^token 'go': machine Restless: state Restless: on_state called run\(\) on its own machine"
+        r"[^\n]*\. Fix: send a message with ctx\.send_message\(\.\.\.\) \(or return a label\) instead "
+        r"of driving the machine from its own handler$"
+    )
+    with pytest.raises(ExecutionError, match=said):
+        raise failed.error
+    assert not isinstance(failed.error, HandlerError) and runner.tokens("refused") == ()
+    assert machines(runner, "gate")[None].current_state is Restless

@@ -3,17 +3,158 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mycorrhizal.common import ExecutionError, ManualClock
-from mycorrhizal.septum import LabeledTransition, Repeat, StateConfiguration, StateMachine
+from mycorrhizal.common import ExecutionError, HandlerError, ManualClock
+from mycorrhizal.septum import LabeledTransition, Repeat, State, StateConfiguration, StateMachine, septum
 
+from ._charts import box, leaf, names, regions
 from ._helpers import E, log_to, make, terminal
 
 End = terminal()
+
+
+FIX = (
+    r"\. Fix: send a message with ctx\.send_message\(\.\.\.\) \(or return a label\) instead of driving "
+    r"the machine from its own handler$"
+)
+"""How a handler driving its own machine is told to do it instead (a pattern for ``match=``)."""
+
+
+@septum.state(config=StateConfiguration(can_dwell=True))
+class Broken:
+    """An error state: a re-entrant drive must never lead here."""
+
+    @septum.on_state
+    def on_state(ctx):  # type: ignore[no-untyped-def]
+        log_to(ctx, "broken")
+
+
+@pytest.fixture(params=[None, Broken], ids=["no error_state", "error_state"])
+def error_state(request: pytest.FixtureRequest) -> State | None:
+    """A machine built with no error state, and one built with one."""
+    found: State | None = request.param
+    return found
+
+
+def reentrant(nested: str, **handlers: Any) -> tuple[dict[str, Any], list[StateMachine]]:
+    """Handlers in which the ``reenter`` ones call ``nested`` on the machine put in the list."""
+    holder: list[StateMachine] = []
+
+    async def reenter(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg is None:  # the entry run: tick() takes its one-frame path for it
+            await getattr(holder[0], nested)()
+
+    return {role: reenter if fn == "reenter" else fn for role, fn in handlers.items()}, holder
+
+
+def refused(state: str, role: str, nested: str) -> str:
+    """The whole message of a handler's refused drive of its own machine (a pattern)."""
+    said = rf"^machine {state}: state {state}: {role} called {nested}\(\) on its own machine"
+    return said + r"[^\n]*" + FIX
+
+
+@pytest.mark.parametrize("driver", ["run", "tick"])
+@pytest.mark.parametrize(
+    ("role", "nested"),
+    [
+        ("on_state", "run"),
+        ("on_state", "tick"),
+        ("on_state", "reset"),
+        ("on_enter", "initialize"),
+        ("on_enter", "run"),
+    ],
+)
+async def test_a_handler_driving_its_own_machine_is_raised_never_routed(
+    driver: str, role: str, nested: str, error_state: State | None, clock: ManualClock, caplog: Any
+) -> None:
+    # Before: refused inside the handler, then routed as its failure: a HandlerError, or with an
+    # error_state, a WARNING and the error state, although the docs raise such bugs, never route them.
+    handlers, holder = reentrant(nested, **{"on_state": lambda ctx: None, role: "reenter"})
+    s = make("SelfRunner", config=StateConfiguration(can_dwell=True), **handlers)
+    fsm = StateMachine(s, error_state=error_state, timebase=clock)
+    holder.append(fsm)
+    with caplog.at_level(logging.WARNING, logger="mycorrhizal"):
+        with pytest.raises(ExecutionError, match=refused("SelfRunner", role, nested)) as info:
+            await getattr(fsm, driver)()
+    assert not isinstance(info.value, HandlerError)
+    assert fsm.current_state is s and "log" not in fsm.common
+    assert caplog.records == []
+
+
+async def test_a_timeout_handler_driving_its_own_machine_is_raised_to_the_next_caller(
+    error_state: State | None, clock: ManualClock
+) -> None:
+    # Nobody runs the machine when its timeout fires: the background run keeps the error for the next run().
+    handlers, holder = reentrant(
+        "tick",
+        on_state=lambda ctx: None,
+        on_timeout="reenter",
+        transitions=lambda: [LabeledTransition(E.DONE, End)],
+    )
+    s = make("Sleeper", config=StateConfiguration(timeout=1), **handlers)
+    fsm = StateMachine(s, error_state=error_state, timebase=clock)
+    holder.append(fsm)
+    await fsm.run()
+    await clock.run_for(1)
+    with pytest.raises(ExecutionError, match=refused("Sleeper", "on_timeout", "tick")) as info:
+        await fsm.run()
+    assert not isinstance(info.value, HandlerError)
+    assert fsm.current_state is s and "log" not in fsm.common
+
+
+def compound(inner: State) -> State:
+    return box("Outer", inner)
+
+
+def parallel(inner: State) -> State:
+    other = leaf("Other", on_state=lambda ctx: None, config=StateConfiguration(can_dwell=True))
+    return regions("Outer", inner, other)
+
+
+@pytest.mark.parametrize("shape", [compound, parallel])
+@pytest.mark.parametrize("nested", ["run", "tick"])
+async def test_a_statecharts_handler_driving_its_own_machine_is_raised_never_routed(
+    shape: Any, nested: str, error_state: State | None, clock: ManualClock
+) -> None:
+    handlers, holder = reentrant(nested, on_state="reenter")
+    chart = shape(leaf("Inner", config=StateConfiguration(can_dwell=True), **handlers))
+    fsm = StateMachine(chart, error_state=error_state, timebase=clock)
+    holder.append(fsm)
+    pattern = rf"^machine Outer: state Inner: on_state called {nested}\(\) on its own machine[^\n]*" + FIX
+    with pytest.raises(ExecutionError, match=pattern) as info:
+        await fsm.run()
+    assert not isinstance(info.value, HandlerError)
+    assert "Inner" in names(fsm.configuration) and "broken" not in fsm.common["log"]
+
+
+async def test_awaiting_send_message_is_a_handlers_failure_routed_as_any_other(
+    error_state: State | None, clock: ManualClock
+) -> None:
+    # send_message() queues at once and returns a bool: awaiting it is the handler's TypeError, not a
+    # drive of the machine, and is routed like any failure of the handler.
+    async def on_state(ctx):  # type: ignore[no-untyped-def]
+        if ctx.msg == "go":
+            await ctx.machine.send_message("again")
+
+    fsm = StateMachine(
+        make("Sender", on_state=on_state, config=StateConfiguration(can_dwell=True)),
+        error_state=error_state,
+        timebase=clock,
+    )
+    fsm.send_message("go")
+    if error_state is None:
+        with pytest.raises(HandlerError, match=r"^state Sender: on_state raised TypeError: .*bool.*await"):
+            await fsm.run()
+        return
+    await fsm.run()
+    # Its entry run, then the message queued before the await failed.
+    assert fsm.current_state is Broken and fsm.common["log"] == ["broken", "broken"]
 
 
 @pytest.mark.parametrize("driver", ["run", "tick"])
@@ -32,9 +173,9 @@ async def test_a_handler_driving_its_own_machine_is_refused_not_deadlocked(drive
         await fsm.initialize()  # done: a second call returns at once, inside a handler too
         await getattr(fsm, driver)()
         return
-    with pytest.raises(Exception, match=r"a handler called run\(\) on its own machine") as info:
+    with pytest.raises(ExecutionError, match=rf"on_state called {nested}\(\) on its own machine") as info:
         await getattr(fsm, driver)()
-    assert isinstance(info.value.__cause__, ExecutionError)
+    assert info.value.__cause__ is None  # raised itself, not a HandlerError caused by it
 
 
 async def test_a_handler_may_start_its_own_machine_in_another_task() -> None:
