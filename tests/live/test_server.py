@@ -176,9 +176,15 @@ async def test_bad_controls(view: LiveView, http: aiohttp.ClientSession, body: b
     assert view.pacer is not None and view.pacer.paused and view.pacer.speed == 1.0
 
 
-async def test_controls_of_a_view_that_does_not_pace(world: Any, http: aiohttp.ClientSession) -> None:
+@pytest.mark.parametrize(
+    "control",
+    [{"action": "pause"}, {"action": "step"}, {"action": "resume"}, {"action": "speed", "speed": 2}],
+)
+async def test_controls_of_a_view_that_does_not_pace(
+    world: Any, http: aiohttp.ClientSession, control: dict[str, Any]
+) -> None:
     async with LiveView(world.runner, port=0) as view:
-        async with http.post(view.url + "api/control", json={"action": "pause"}) as response:
+        async with http.post(view.url + "api/control", json=control) as response:
             assert response.status == 409
             assert await response.text() == (
                 "this view cannot pause or step its target: it paces no virtual clock (a real-time run "
