@@ -9,6 +9,7 @@ workers are alive.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -29,6 +30,9 @@ __all__ = ["Client", "KeyedStatus", "PlaceStatus", "Status", "WorkerStatus"]
 
 _PASS = "Client(..., codecs=registry), and the same to every worker, Worker(..., codecs=registry)"
 """How a client given no registry is given one (the workers must read what it writes)."""
+
+_GLOB = re.compile(r"[\\*?\[\]]")
+"""The characters a Redis glob pattern (SCAN MATCH) gives a meaning of their own."""
 
 
 @attrs.frozen
@@ -174,7 +178,10 @@ class Client:
     async def clear(self) -> int:
         """Delete every key of this net under the prefix (streams, workers, dead letters): all its
         tokens are gone.  Only for a net no worker runs any more; returns how many keys went."""
-        keys = [key async for key in self._client.scan_iter(match=f"{self.shared.keys.base}:*", count=1000)]
+        # The prefix is the user's text: escaped, so that a `*`, `?`, `[` or backslash in it matches itself
+        # rather than other prefixes' keys (SCAN's MATCH is a glob pattern).
+        pattern = _GLOB.sub(r"\\\g<0>", self.shared.keys.base) + ":*"
+        keys = [key async for key in self._client.scan_iter(match=pattern, count=1000)]
         if not keys:
             return 0
         return int(await self._call(self._client.delete(*keys), "delete the net's keys"))

@@ -105,3 +105,23 @@ async def test_a_token_whose_key_cannot_be_found_says_the_fix(redis_url: str, re
             r"str, a number or a tuple for every token of 'Tally\.jobs'$",
         ):
             await client.submit("jobs", [5])
+
+
+@pytest.mark.parametrize(
+    ("mark", "neighbour"),
+    [("[eu]", "e"), ("*", "-other"), ("?", "x"), ("\\", "")],
+    ids=["brackets", "star", "question mark", "backslash"],
+)
+async def test_clear_deletes_its_own_net_whatever_the_prefix_and_nothing_else(
+    redis_url: str, redis_prefix: str, mark: str, neighbour: str
+) -> None:
+    # A prefix holding a character Redis's SCAN MATCH reads as a pattern ("tenant[eu]") named other
+    # keys than the net's: clear() left the net's tokens in place, or deleted another prefix's.
+    ours, theirs = redis_prefix + mark, redis_prefix + neighbour
+    mine, other = Client(Mixed, redis_url, prefix=ours), Client(Mixed, redis_url, prefix=theirs)
+    async with mine, other:
+        await mine.submit("jobs", [1, 2])
+        await other.submit("jobs", [3])
+        assert await mine.clear() == 1  # the stream of 'jobs'
+        assert (await mine.depth("jobs"), await other.tokens("jobs")) == (0, [3])
+        assert await other.clear() == 1
