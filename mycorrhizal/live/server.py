@@ -6,7 +6,7 @@ Routes::
     GET  /static/NAME      live.js, live.css
     GET  /diagram.svg      the target's Graphviz picture (drawn again after a net changed)
     GET  /api/snapshot     the runtime's state now (JSON)
-    GET  /api/events       events after SEQ, oldest first (JSON); ?since=SEQ&limit=N&type=A,B
+    GET  /api/events       the latest events, or those after SEQ (JSON); ?since=SEQ&limit=N&type=A,B
     GET  /api/stream       server-sent events: "snapshot" first, then "update"s; ?history=N
     POST /api/control      {"action": "pause" | "resume" | "step" | "speed", "speed": F}
 
@@ -125,9 +125,11 @@ async def _events(request: web.Request) -> web.StreamResponse:
     types = {t for t in request.query.get("type", "").split(",") if t}
     hub.flush_pending_only()
     found = [r for r in hub.history if r["seq"] > since and (not types or r["type"] in types)]
-    # The oldest `limit` after `since`, not the newest: a poller that asks again from the last seq it
-    # got then gets every event the view still holds, however many came between two looks.
-    return web.json_response({"events": found[:limit], "seen": hub.seen})
+    # Asked from a `since`: the oldest `limit` after it, not the newest, so that a poller asking again
+    # from the last seq it got gets every event the view still holds, however many came between two
+    # looks.  Asked without one: the most recent `limit`.
+    shown = found[:limit] if "since" in request.query else found[-limit:]
+    return web.json_response({"events": shown, "seen": hub.seen})
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:

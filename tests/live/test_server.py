@@ -86,6 +86,8 @@ async def test_events_with_filters(
         (6, "FiringCommitted"),
         (8, "FiringCommitted"),
     ]
+    latest = await get_json(http, view.url + "api/events?limit=3")  # no since: the most recent
+    assert [e["seq"] for e in latest["events"]] == [9, 10, 11]
     first = everything["events"][0]
     assert first["engine"] == "hypha" and first["nodes"] == [PREFIX + "validate_request"]
     assert first["text"].startswith("transition=validate_request consumed=")
