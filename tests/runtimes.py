@@ -1,4 +1,5 @@
-"""One net, one tree and one machine whose runs emit every kind of event their engine has.
+"""One net, one tree and one machine whose runs emit every kind of event their engine has (and a net
+failing outside its firings, ``Edges``).
 
 Shared by the tests of what observes runtimes (``tests/metrics``, ``tests/spores``) and of
 rhizomorph's own events, so that each reads the same run and says what it makes of it.
@@ -31,6 +32,31 @@ def Shop(builder: NetBuilder) -> None:
         if job.size > 100:
             await timebase.sleep(60)  # still suspended when the runner is stopped: cancelled
         return {done: job}
+
+
+@pn.net
+def Edges(builder: NetBuilder) -> None:
+    """A source, a guard and a sink that each raise once (failures outside any firing); ``fallback``
+    takes the token the guard of ``forward`` cannot."""
+
+    @builder.io_input_place()
+    async def feed(bb: Any, timebase: Any) -> Any:
+        yield 1
+        raise OSError("feed gone")
+
+    dead = builder.place("dead")
+
+    @builder.io_output_place(on_error=dead)
+    def sink(token: Any, bb: Any, timebase: Any) -> None:
+        raise OSError("sink gone")
+
+    @builder.transition(inputs=[feed], outputs=[sink], guard=lambda consumed: 1 / 0)
+    def forward(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {sink: consumed[0]}  # pragma: no cover - its guard raises
+
+    @builder.transition(inputs=[feed], outputs=[sink], priority=-1)
+    def fallback(consumed: Any, bb: Any, timebase: Any) -> Any:
+        return {sink: consumed[0]}
 
 
 # -- a tree -----------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from mycorrhizal.hypha import (
     pn,
 )
 from tests._observing import Recorder
+from tests.runtimes import Edges
 
 from .conftest import settle
 from .test_properties import NetShape, build, net_shapes
@@ -85,27 +86,6 @@ async def test_a_failure_its_retry_a_cancellation_and_a_commit_in_order(clock: M
 
 
 async def test_failures_outside_firings_have_events_too(clock: ManualClock) -> None:
-    @pn.net
-    def Edges(builder: NetBuilder) -> None:
-        @builder.io_input_place()
-        async def feed(bb: Any, timebase: Any) -> Any:
-            yield 1
-            raise OSError("feed gone")
-
-        dead = builder.place("dead")
-
-        @builder.io_output_place(on_error=dead)
-        def sink(token: Any, bb: Any, timebase: Any) -> None:
-            raise OSError("sink gone")
-
-        @builder.transition(inputs=[feed], outputs=[sink], guard=lambda consumed: 1 / 0)
-        def forward(consumed: Any, bb: Any, timebase: Any) -> Any:
-            return {sink: consumed[0]}
-
-        @builder.transition(inputs=[feed], outputs=[sink], priority=-1)
-        def fallback(consumed: Any, bb: Any, timebase: Any) -> Any:
-            return {sink: consumed[0]}
-
     events = Recorder()
     runner = Runner(Edges, {}, clock)
     runner.add_observer(events)

@@ -29,7 +29,7 @@ from mycorrhizal.septum import (
     septum,
 )
 
-from ..runtimes import Broken, Idle, Shop, patrol_tree
+from ..runtimes import Broken, Edges, Idle, Shop, patrol_tree
 
 
 @attrs.frozen
@@ -72,30 +72,6 @@ async def test_a_net_counts_firings_by_outcome_tokens_latencies_and_place_depths
     # gauges are read when the registry is collected: j4 went back to the inbox
     for place, count in {"inbox": 1, "done": 2, "dead": 1}.items():
         assert value(registry, "mycorrhizal_net_place_tokens", net="Shop", place=place) == count
-
-
-@pn.net
-def Edges(builder: NetBuilder) -> None:
-    """A source, a guard and a sink that each raise once."""
-
-    @builder.io_input_place()
-    async def feed(bb: Any, timebase: Any) -> Any:
-        yield 1
-        raise OSError("feed gone")
-
-    dead = builder.place("dead")
-
-    @builder.io_output_place(on_error=dead)
-    def sink(token: Any, bb: Any, timebase: Any) -> None:
-        raise OSError("sink gone")
-
-    @builder.transition(inputs=[feed], outputs=[sink], guard=lambda consumed: 1 / 0)
-    def forward(consumed: Any, bb: Any, timebase: Any) -> Any:
-        return {sink: consumed[0]}  # pragma: no cover - its guard raises
-
-    @builder.transition(inputs=[feed], outputs=[sink], priority=-1)
-    def fallback(consumed: Any, bb: Any, timebase: Any) -> Any:
-        return {sink: consumed[0]}
 
 
 async def test_errors_outside_firings_are_counted_by_element_and_kind(
