@@ -1,8 +1,11 @@
-"""An observer for tests that assert whole event sequences: told every record, on-request ones too."""
+"""An observer for tests that assert whole event sequences (told every record, on-request ones too),
+and a clock counting the records a runtime builds."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from mycorrhizal.common import ManualClock
 
 
 class Recorder(list[Any]):
@@ -19,3 +22,15 @@ class Recorder(list[Any]):
     # matched by identity when removed, and tests compare recorders by identity too.
     __eq__ = object.__eq__  # type: ignore[assignment]
     __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+class CountingClock(ManualClock):
+    """A ManualClock counting its readings: a runner reads its clock once for each record it builds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def now(self) -> float:
+        self.reads += 1
+        return super().now()

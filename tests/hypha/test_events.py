@@ -30,7 +30,7 @@ from mycorrhizal.hypha import (
     SourceFailed,
     pn,
 )
-from tests._observing import Recorder
+from tests._observing import CountingClock, Recorder
 from tests.runtimes import Edges
 
 from .conftest import settle
@@ -396,18 +396,6 @@ async def test_a_lone_plain_observer_that_raises_on_a_commit_is_detached(
     assert caplog.text.count("is detached") == 1 and runner.fired() == {"Shaped.move": 2}
     with pytest.raises(ValueError, match="that observer is not attached"):
         runner.remove_observer(raising)
-
-
-class CountingClock(ManualClock):
-    """A ManualClock counting its readings: a runner reads its clock once for each record it builds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def now(self) -> float:
-        self.reads += 1
-        return super().now()
 
 
 @pytest.mark.parametrize("starts", [False, True], ids=["commits", "starts too"])

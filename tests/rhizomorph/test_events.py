@@ -20,7 +20,7 @@ from mycorrhizal.rhizomorph.events import (
     TickStarted,
     TimedOut,
 )
-from tests._observing import Recorder
+from tests._observing import CountingClock, Recorder
 
 from ..runtimes import patrol_tree
 
@@ -189,18 +189,6 @@ async def test_the_last_observer_detached_for_raising_leaves_the_plain_program(
     await runner.tick()
     assert [type(e) for e in told[1:]] == [TickFinished] and told[1].tick == 2  # type: ignore[attr-defined]
     await runner.aclose()
-
-
-class CountingClock(ManualClock):
-    """A ManualClock counting its readings: a runner reads its clock once for each record it builds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def now(self) -> float:
-        self.reads += 1
-        return super().now()
 
 
 def _steps() -> Any:
