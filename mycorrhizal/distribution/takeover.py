@@ -152,6 +152,18 @@ class Takeovers:
             self._partitions.opening.add(part)  # not read until re-taken
             self._schedule(part, self._retake)
 
+    def fenced(self, part: Partition, token: Any, entry: str, fence: str | None) -> None:
+        """Redis refused the commit of a firing of ``token`` (``entry`` of ``part``, read under ``fence``):
+        the entry stays pending there, and the partition's next takeover (a re-take here, or another
+        worker's) claims it and delivers it again, in its order; the token here is not fired again."""
+        held = self._held[self._stream(part)]
+        if held.get(entry) is token:  # (its commit was not sent)
+            del held[entry]
+            self._room.set()
+        self._machines.end(part, token, failed=True)
+        self.ended(part)
+        self.failed(part, fence)  # (re-takes the partition, unless a takeover since it was read does)
+
     def retake(self, part: Partition) -> None:
         """Re-take ``part`` (held here): entries of it are pending under another worker."""
         self.failed(part, self._partitions.fence(part))
