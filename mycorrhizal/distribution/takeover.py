@@ -7,7 +7,8 @@ and a firing about to take one of its tokens waits for it.  It waits until no fi
 partition is in flight here any more (their commits, read under the old lease, are refused), closes
 its machines of it, restores them as committed in Redis, lets the tokens it still holds of the
 partition be fired under the new lease, claims every other entry pending in the partition (oldest
-first) and only then reads it again.
+first) and only then reads it again: once the last takeover of it scheduled is done (its lease gained
+again while a re-take was on its way: the second closes the machines the first restored).
 
 A firing from a partition that does not commit (its handler raised, the machine's document could
 not be written, the commit failed or its reply was lost, or Redis refused it) may have left its
@@ -152,6 +153,18 @@ class Takeovers:
             self._partitions.opening.add(part)  # not read until re-taken
             self._schedule(part, self._retake)
 
+    def fenced(self, part: Partition, token: Any, entry: str, fence: str | None) -> None:
+        """Redis refused the commit of a firing of ``token`` (``entry`` of ``part``, read under ``fence``):
+        the entry stays pending there, and the partition's next takeover (a re-take here, or another
+        worker's) claims it and delivers it again, in its order; the token here is not fired again."""
+        held = self._held[self._stream(part)]
+        if held.get(entry) is token:  # (its commit was not sent)
+            del held[entry]
+            self._room.set()
+        self._machines.end(part, token, failed=True)
+        self.ended(part)
+        self.failed(part, fence)  # (re-takes the partition, unless a takeover since it was read does)
+
     def retake(self, part: Partition) -> None:
         """Re-take ``part`` (held here): entries of it are pending under another worker."""
         self.failed(part, self._partitions.fence(part))
@@ -232,7 +245,10 @@ class Takeovers:
         except (RedisError, OSError, StoreError) as exc:  # the sweep re-takes it or claims them
             log.warning("worker %s: claiming the entries of partition %s failed: %s", self._name, part, exc)
         finally:
-            if self._partitions.fence(part) == fence:  # (else taken again: not read before its takeover)
+            # Read again only if still held so and no takeover of it is scheduled after this one (a
+            # re-take, or a lease gained again meanwhile): that one closes the machines just restored,
+            # and a token fired before it restores them again would go to a machine made afresh.
+            if self._partitions.fence(part) == fence and self._tasks.get(part) is asyncio.current_task():
                 self._partitions.opened(part)
         log.info("worker %s took partition %s over with %d machine(s)", self._name, part, machines)
 

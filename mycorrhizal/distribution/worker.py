@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..common.codecs import CodecRegistry
-from ..common.errors import CodecError, ExecutionError, FencedError, StoreError, fix_last, reason
+from ..common.errors import CodecError, ExecutionError, StoreError, fix_last, reason
 from ..common.timebase import Timebase, WallClock
 from ..hypha import NetSpec
 from .committer import Committer, refusal
@@ -127,8 +127,8 @@ class Worker:
         """Firings that did not commit because their token's lease had moved on meanwhile (Redis
         refused the commit, or the worker did not send it)."""
         self.dropped = 0
-        """Tokens dropped unfired: their entry was no longer this worker's as read (taken over by
-        another worker, or committed after all), so they are fired from Redis, or were."""
+        """Tokens dropped unfired: their entry was no longer this worker's as read (another worker's,
+        committed after all, or delivered again by a takeover): they are fired from Redis, or were."""
 
     def _keep_machines(self) -> None:
         """The fsm= machines of the partitions held, and their takeovers."""
@@ -343,12 +343,10 @@ class Worker:
         if not slot[1]:
             local.pop(id(token), None)
         if stale:  # a takeover since it was read claims its entry again (or another worker has it)
-            holder = held.get(entry)
-            if holder is token:
+            if held.get(entry) is token:  # (else: gone, or delivered again, in order, by a takeover)
                 del held[entry]
                 self._reader.room.set()
-            if holder is None or holder is token:  # (else: delivered again, in order, by a takeover)
-                self.dropped += 1
+            self.dropped += 1
             return None
         return source
 
@@ -364,9 +362,9 @@ class Worker:
 
     async def commit(self, place: str | None, token: Any, source: Source | None, outputs: Outputs) -> bool:
         """One firing's atomic commit (batched with others); False if its token's lease had moved on
-        (Redis refused it, or it was not sent).  From a keyed partition that is a FencedError
-        instead: the token goes back, first in its place, and fires again once the partition is
-        re-taken from Redis (or is dropped if its entry is another's)."""
+        (Redis refused it, or it was not sent): its outputs are dropped, and the entry is Redis's.
+        From a keyed partition it is fired again by the partition's next takeover (a re-take here, or
+        another worker's), which claims it from Redis and delivers it again, in its order."""
         encoded = []
         for q, out in outputs:
             try:
@@ -404,11 +402,11 @@ class Worker:
         self.fenced += 1
         place = self._reader.place_of[stream]
         why = await refusal(self._client, self.name, (stream, entry, place), part)
-        if part is not None:  # (the wrapped handler's untake re-takes the partition)
-            if entry not in held:  # back with its entry: fired again, in its order, if still this worker's
-                held[entry] = token
-            raise FencedError(f"worker {self.name}: the commit of a firing of {why}. Fix: {_FENCED_FIX}")
-        log.warning("worker %s: the commit of a firing of %s; its outputs were dropped", self.name, why)
+        if part is not None:  # Not a failure of the transition: its retry, on the runner's clock (maybe
+            self._takeovers.fenced(part, token, entry, fence)  # virtual), would hold back the tokens after it
+        fix = "" if part is None else f". Fix: {_FENCED_FIX}"
+        log.warning("worker %s: the commit of a firing of %s; its outputs were dropped%s",
+                    self.name, why, fix)  # fmt: skip
         return False
 
     async def _commit_machines(self, part: Partition, writes: list[Write]) -> bool:

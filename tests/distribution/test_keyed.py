@@ -4,6 +4,7 @@ by one worker at a time (a lease with an epoch), balanced over the live workers 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import defaultdict
 from typing import Any
@@ -365,4 +366,61 @@ async def test_a_worker_whose_prefetch_held_a_lost_partition_reads_its_other_par
         await client.submit("jobs", [[kept, 0]])
         await until(lambda: done(client, 1), "the token of the partition it kept is done", seconds=3)
         assert await client.tokens("done") == [(kept, 0, 0)]
+        await worker.stop()
+
+
+@pytest.mark.parametrize("per_key", [1, 2])
+@pytest.mark.parametrize("moved", ["to a new epoch of its own", "to another worker and back"])
+async def test_a_fenced_firing_is_fired_again_from_redis_on_a_clock_that_does_not_move(
+    moved: str,
+    per_key: int,
+    redis_url: str,
+    redis_prefix: str,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A firing whose partition lease moved on before its commit (a pause under load) is fired again
+    from Redis, in its key's order, when the partition is taken (back) over; the transition is not
+    held for a retry on the runner's clock.  Before the fix, with a clock nobody advanced (tests,
+    simulations), that token and every token behind it in the place (of any partition) waited for
+    ever: back in the local place, still held, with its transition blocked until a retry at 0.1 s."""
+    gate = asyncio.Event()
+    board: dict[str, Any] = {"gate": gate}
+    worker = Worker(Tally, redis_url, prefix=redis_prefix, lease=30, timebase=clock, blackboard=board)
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        keyed = client.shared.keyed["Tally.jobs"]
+        part = {key: keyed.partition_of([key, 0], client.codecs)[0] for key in KEYS}
+        pair = [KEYS[0], next(key for key in KEYS if part[key] != part[KEYS[0]])]
+        await worker.start()
+        worker._tasks[1].cancel()  # the test sweeps: no lease runs out but those it deletes
+        await client.submit("jobs", [[key, n] for key in pair for n in range(per_key)])
+        await until(soon(lambda: worker.holding == 2 * per_key and len(waiting(worker)) == 1), "one waits")
+        ((first, n),) = waiting(worker)
+        assert n == 0
+        lease = client.shared.keys.lease("Tally.jobs", part[first])
+        if moved == "to a new epoch of its own":
+            await client._client.delete(lease)  # it ran out while the worker was paused ...
+            await worker._sweep_once()  # ... which takes it again under a new epoch
+        else:
+            await client._client.set(lease, "another 1")  # another worker took it ...
+            await worker._sweep_once()
+            assert ("Tally.jobs", part[first]) not in worker.partitions
+        del board["gate"]
+        with caplog.at_level(logging.WARNING, logger="mycorrhizal"):
+            gate.set()  # the firing read under the old lease commits: refused
+            await until(soon(lambda: worker.fenced == 1), "the stale commit is refused")
+            if moved != "to a new epoch of its own":  # ... and died: the worker takes it back
+                await client._client.delete(lease)
+                await worker._sweep_once()
+            await until(lambda: done(client, 2 * per_key), "every token is done", seconds=10)
+        # Each once, in its key's order, by a machine that counted each earlier token of its key once.
+        assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(per_key)] for key in pair}
+        refused = [r.getMessage() for r in caplog.records if "was refused" in r.getMessage()]
+        assert len(refused) == 1 and f"the lease on partition {part[first]} moved on" in refused[0]
+        # Besides those: the refused firing, and the copy of the token of its key read after it (its
+        # entry delivered again, after the refused one's).
+        stats = (worker.runner.stats.firings, worker.fenced, worker.dropped)
+        assert stats == (2 * per_key + 1 + (per_key - 1), 1, per_key - 1)
+        await until(soon(lambda: worker.holding == 0), "the worker holds nothing more")
+        assert await client.depth("jobs") == 0 and clock.now() == 0.0  # no time passed
         await worker.stop()

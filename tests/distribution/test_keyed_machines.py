@@ -4,6 +4,7 @@ timers at their original deadlines on the shared clock."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from mycorrhizal.common import CodecRegistry, ExecutionError, ManualClock, RoutingError
 from mycorrhizal.distribution import Client, Worker
+from mycorrhizal.distribution.machines import KeyedMachines
+from mycorrhizal.distribution.partitions import Partitions
 from mycorrhizal.mycelium.machine_pool import MachinePool
 from mycorrhizal.septum import StateMachine
 
@@ -44,10 +47,11 @@ async def test_machines_continue_on_the_worker_that_takes_their_partition_over(
         await until(lambda: done(client, 30), "the second worker handled 5 more per key")
         # Each machine went on counting where the first worker's left off: its count is n.
         assert by_key(await client.tokens("done")) == {key: [(n, n) for n in range(10)] for key in KEYS}
-        # Committed once each: a firing fenced because the second's own lease lapsed under load fails
-        # and is fired again (at least once across workers, exactly once in the outputs, checked
-        # above); one whose entry turned out to be another's is dropped unfired.
-        assert second.runner.stats.firings - second.dropped == 15
+        # Committed once each: a firing fenced because the second's own lease lapsed under load ends
+        # with its outputs dropped (counted in fenced) and its entry is delivered again from Redis (at
+        # least once across workers, exactly once in the outputs, checked above); one whose entry
+        # turned out to be another's is dropped unfired.
+        assert second.runner.stats.firings - second.fenced - second.dropped == 15
         await second.stop()
 
 
@@ -151,3 +155,54 @@ async def test_a_machine_that_cannot_be_written_down_is_named_with_one_fix(
     ) as caught:
         worker._machines.written(part, token)  # what the commit of a firing of 'north' writes
     assert str(caught.value).count("Fix:") == 1
+
+
+async def test_a_partition_is_not_read_before_the_last_takeover_of_it_on_its_way_is_done(
+    redis_url: str, redis_prefix: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-take (after a fenced commit) whose lease is gained again meanwhile (it ran out): two
+    takeovers of the partition, one after the other.  The first must not let the partition be read
+    and fired: the second closes its machines and restores them.  Before the fix it did, and a token
+    fired in between went to a machine made afresh: it counted from 0, and that count was committed."""
+    worker = Worker(Tally, redis_url, prefix=redis_prefix, lease=30, timebase=clock)
+    key = KEYS[0]
+    async with Client(Tally, redis_url, prefix=redis_prefix) as client:
+        part = ("Tally.jobs", client.shared.keyed["Tally.jobs"].partition_of([key, 0], client.codecs)[0])
+        lease = client.shared.keys.lease(*part)
+        await worker.start()
+        worker._tasks[1].cancel()  # the test sweeps: no lease runs out but the one it deletes
+        await client.submit("jobs", [[key, 0]])
+        await until(lambda: done(client, 1), "its first token is done")
+        paused, resume = asyncio.Event(), asyncio.Event()  # the re-take's refence
+        restored, restoring, gate = asyncio.Event(), asyncio.Event(), asyncio.Event()  # the restores
+        refence, restore = Partitions.refence, KeyedMachines.restore
+
+        async def slow_refence(self: Partitions, which: Any) -> bool:
+            paused.set()
+            await resume.wait()
+            return await refence(self, which)
+
+        async def second_restore(self: KeyedMachines, which: Any) -> int:
+            if restored.is_set():  # the second takeover, its machines closed: gated
+                restoring.set()
+                await gate.wait()
+            restored.set()
+            return await restore(self, which)
+
+        monkeypatch.setattr(Partitions, "refence", slow_refence)
+        monkeypatch.setattr(KeyedMachines, "restore", second_restore)
+        worker._takeovers.retake(part)  # as after a fenced commit: moves its lease to a new epoch ...
+        await until(soon(paused.is_set), "the re-take is on its way")
+        await client._client.delete(lease)  # ... but it ran out meanwhile,
+        await worker._sweep_once()  # and the sweep takes it again: a second takeover, after the re-take
+        resume.set()
+        await until(soon(restoring.is_set), "the second takeover restores the machines")
+        assert part not in worker.partitions  # not read: its machines are closed
+        assert not worker._takeovers.current(part, worker._partitions.fence(part))
+        await client.submit("jobs", [[key, 1]])
+        gate.set()
+        await until(lambda: done(client, 2), "its second token is done")
+        assert by_key(await client.tokens("done")) == {key: [(0, 0), (1, 1)]}
+        assert (await client.machines("count"))[key]["retry"] == 2
+        assert part in worker.partitions
+        await worker.stop()

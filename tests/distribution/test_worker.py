@@ -17,7 +17,6 @@ from mycorrhizal.common import (
     CodecRegistry,
     DefinitionError,
     ExecutionError,
-    FencedError,
     RoutingError,
     StoreError,
 )
@@ -654,15 +653,14 @@ async def test_a_commit_of_an_entry_committed_already_says_so(
         await worker.stop()
     await raw.aclose()
     said = f"entry {entry} of shared place {place!r} was committed already"
+    # A refusal is no failure of the firing (a keyed one's raised FencedError held the transition back
+    # for a retry on the runner's clock): said once, in the log.
+    assert refusals == []
+    (told,) = [r.getMessage() for r in caplog.records if said in r.getMessage()]
     if net is Tally:
-        assert len(refusals) == 1
         fix = r"\. Fix: nothing, for this token; if firings are fenced often, give the workers a longer "
         fix += r"lease \(Worker\(lease=\.\.\.\), --lease\) than their longest pauses$"
-        with pytest.raises(FencedError, match=rf"{said} \(by .*\): nothing is left to do.*{fix}"):
-            raise refusals[0]
-    else:
-        assert refusals == []
-        assert [r.getMessage() for r in caplog.records if said in r.getMessage()] != []
+        assert re.search(rf"{said} \(by .*\): nothing is left to do.*{fix}", told), told
     assert "moved on" not in caplog.text and "taken over" not in caplog.text
 
 
