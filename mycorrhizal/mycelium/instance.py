@@ -24,7 +24,7 @@ from ..common.timer_scope import TimerScope
 from ..rhizomorph import Runner, Status, Tree
 from ..septum import State, StateMachine
 from ..septum.durable import unseen
-from ..septum.failures import UNROUTED
+from ..septum.failures import UNROUTED, routed_elsewhere
 
 __all__ = ["FSMRunner", "FSMs", "DrivenMachine", "TreeInstance", "TreeRunner", "driven_machines"]
 
@@ -105,9 +105,7 @@ _NO_OPTIONS = (
 def _no_options(exc: HandlerError) -> None:
     """Have ``exc``, raised by an ``Action(fsm=...)`` machine, not tell to give it an error_state:
     it is made by the tree instance, with no options."""
-    said = str(exc)
-    if said.endswith(UNROUTED):
-        exc.args = (said[: -len(UNROUTED)] + _NO_OPTIONS,)
+    exc.args = (routed_elsewhere(str(exc), {UNROUTED: _NO_OPTIONS}),)
 
 
 class FSMRunner:

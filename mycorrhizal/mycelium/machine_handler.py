@@ -17,7 +17,7 @@ from ..common.codec_types import preview
 from ..common.errors import ExecutionError, RecordedError, StateMachineComplete
 from ..hypha import Consumed, FiringContext
 from ..septum import durable
-from ..septum.failures import DECLINED, UNROUTED
+from ..septum.failures import DECLINED, UNROUTED, routed_elsewhere
 from .body import BodyHook, Handler, body_runner
 from .machine_pool import POOL, MachinePool
 from .routing import Delivery, commit
@@ -183,11 +183,7 @@ def name_machine(
         who = f"machine of key {preview(which)}, token {preview(token)}"
     else:
         who = f"token {preview(token)}"
-    said = str(exc)
-    for septum_said, net_said in _IN_A_NET.items():
-        if said.endswith(septum_said):  # the fix, last, says to give "the machine" an error_state
-            said = said[: -len(septum_said)] + net_said
-    exc.args = (f"{who}: {said}",)
+    exc.args = (f"{who}: {routed_elsewhere(str(exc), _IN_A_NET)}",)  # error_state: given in fsm_options
     exc.transition = transition
 
 

@@ -7,7 +7,7 @@ and saying what to do, or asks the ``on_error`` hook where to go.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..common.callables import written_name
@@ -39,6 +39,7 @@ __all__ = [
     "handler_error",
     "raised_itself",
     "retry_after_fail",
+    "routed_elsewhere",
     "stack_too_deep",
     "tell_failed",
     "unawaited",
@@ -158,6 +159,17 @@ UNROUTED = ", or give the machine an error_state (or on_error) to route failures
 DECLINED = ", or have on_error return a state for it (or give the machine an error_state)"
 """How a raised failure could have been routed: the on_error hook returned None, with no error state."""
 OWN = " (a failure of the error state itself is raised, never routed again)"
+
+
+def routed_elsewhere(said: str, endings: Mapping[str, str]) -> str:
+    """``said`` (a failure's text) with its fix's ending, :data:`UNROUTED` or :data:`DECLINED`,
+    replaced by what ``endings`` gives for it: where an embedder gives the machine its options."""
+    for ours, theirs in endings.items():
+        if said.endswith(ours):
+            return said[: -len(ours)] + theirs
+    return said
+
+
 """Why a failure of the error state is raised: routing it would only lead back there."""
 REENTERED = " (a failure while entering the state chosen for an error is raised, never routed again)"
 """Why a failure entering the state an error was routed to is raised: it would likely go there again."""
