@@ -80,12 +80,13 @@ _DRIVE_FIX = (
 )
 
 
-def drove_itself(engine: Any, call: str) -> DroveItself:
-    """The refusal of ``call`` by a handler of ``engine``, which is running it (the engine's route, which
-    knows which handler it was, raises it named for that handler: :func:`unrouted_drive`)."""
-    state = engine.node.name
+def drove_itself(engine: Any, call: str, state: str | None = None, who: str = "a handler") -> DroveItself:
+    """The refusal of ``call`` by a handler (``who``) of ``engine`` in ``state`` (default: where it is),
+    which is running it (the engine's route, which knows which handler it was, raises it named for
+    that handler: :func:`unrouted_drive`)."""
+    state = engine.node.name if state is None else state
     return DroveItself(
-        f"machine {engine.spec.shown}: state {state}: a handler called {call} on its own machine{_DRIVE_FIX}",
+        f"machine {engine.spec.shown}: state {state}: {who} called {call} on its own machine{_DRIVE_FIX}",
         machine=engine,
         call=call,
         state=state,
@@ -102,13 +103,7 @@ def unrouted_drive(
     """
     if not isinstance(exc, DroveItself) or exc.machine is not e:
         return None
-    said = f"{what or role} called {exc.call} on its own machine"
-    error = DroveItself(
-        f"machine {e.spec.shown}: state {node.name}: {said}{_DRIVE_FIX}",
-        machine=e,
-        call=exc.call,
-        state=node.name,
-    )
+    error = drove_itself(e, exc.call, node.name, what or role)
     return error.with_traceback(exc.__traceback__)  # down to the handler's line that called it
 
 
