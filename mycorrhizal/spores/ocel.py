@@ -188,9 +188,7 @@ def typed_attributes(
     return out
 
 
-def converted(
-    attributes: Attributes, writer: str = "spores", what: str = "record", ident: Any = None
-) -> list[tuple[str, str, Any]]:
+def converted(attributes: Attributes, writer: str, what: str, ident: Any) -> list[tuple[str, str, Any]]:
     """(name, OCEL type, value) of the attributes that are not None (see :func:`typed_attributes`)."""
     typed = typed_attributes(attributes, writer, what, ident)
     return [(name, kind, value) for name, kind, value in typed if kind is not None]
@@ -205,7 +203,7 @@ class ObjectHistory:
     which pm4py reads back as a change to a missing value.  A record with a value OCEL cannot
     write is refused (ValueError) before anything of it is kept: the history stays as it was."""
 
-    def __init__(self, writer: str = "spores") -> None:
+    def __init__(self, writer: str) -> None:
         self.writer = writer
         """The writer's name, which a refusal begins with."""
         self.types: dict[str, str] = {}
