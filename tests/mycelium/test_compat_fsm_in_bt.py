@@ -612,19 +612,10 @@ def test_an_fsm_action_of_the_wrong_arity_is_named_with_a_fix_to_follow(action: 
 
 
 async def test_a_machine_that_cannot_be_made_is_an_fsm_instantiation_error() -> None:
-    @septum.state
-    def Broken():
-        pass
-
-    async def fn(bb: Any, tb: Any, fsm_runner: Any) -> Status:
-        return Status.SUCCESS
-
-    # Only a tree made by hand around mycelium's leaf function skips the checks of @tree.
-    unchecked = Tree("Unchecked", bt.action(name="broken")(DrivenMachine("broken", Broken, fn, True)))
     with pytest.raises(
         FSMInstantiationError, match=r"tree 'Unchecked': the machine of action 'broken' \(from Broken\)"
     ):
-        TreeRunner(unchecked, {}, ManualClock())
+        await _a_machine_that_cannot_be_made()
     assert isinstance(FSMInstantiationError("x"), ExecutionError | MyceliumError)
 
 
@@ -688,6 +679,8 @@ async def _driven_outside_tree_runner() -> None:
 
 
 async def _a_machine_that_cannot_be_made() -> None:
+    """Only a tree made by hand around mycelium's leaf function skips the checks of @tree."""
+
     @septum.state
     def Broken():
         pass
